@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {IIEPRegistry} from "./interfaces/IIEPRegistry.sol";
+
+/// @title IEPRegistry
+/// @notice Listings and stake of edge providers. Restricted functions (lease-market hooks, arbiter slash,
+/// parameters) are guarded by an OpenZeppelin AccessManager, which also carries the arbiter's execution delay.
+contract IEPRegistry is IIEPRegistry, AccessManaged, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+    using SafeCast for uint256;
+
+    uint256 private constant _BPS = 10_000;
+    uint256 private constant _MAX_MULTIADDRS = 8;
+    uint256 private constant _MAX_TEXT = 256;
+
+    IERC20 private immutable _token;
+    Parameters private _params;
+    mapping(address provider => Listing) private _listings;
+    mapping(address provider => StakeInfo) private _stakes;
+    mapping(bytes32 incident => bool) private _incidents;
+    address[] private _providers;
+    mapping(address provider => bool) private _known;
+
+    constructor(address initialAuthority, IERC20 token_, Parameters memory params) AccessManaged(initialAuthority) {
+        _token = token_;
+        _setParameters(params);
+    }
+
+    // ---------------------------------------------------------------- listings
+
+    /// @inheritdoc IIEPRegistry
+    function register(Listing calldata l) external {
+        if (l.peerId.length == 0 || l.peerId.length > 64) revert RegistryInvalidListing("peerId");
+        if (l.multiaddrs.length == 0 || l.multiaddrs.length > _MAX_MULTIADDRS) {
+            revert RegistryInvalidListing("multiaddrs");
+        }
+        for (uint256 i = 0; i < l.multiaddrs.length; ++i) {
+            if (bytes(l.multiaddrs[i]).length == 0 || bytes(l.multiaddrs[i]).length > _MAX_TEXT) {
+                revert RegistryInvalidListing("multiaddrs");
+            }
+        }
+        if (bytes(l.domain).length > _MAX_TEXT) revert RegistryInvalidListing("domain");
+        if (bytes(l.region).length > _MAX_TEXT) revert RegistryInvalidListing("region");
+        if (l.cpuMillis == 0) revert RegistryInvalidListing("cpuMillis");
+        if (l.memoryMiB == 0) revert RegistryInvalidListing("memoryMiB");
+        _listings[msg.sender] = l;
+        if (!_known[msg.sender]) {
+            _known[msg.sender] = true;
+            _providers.push(msg.sender);
+        }
+        emit ListingUpdated(msg.sender, l.peerId, l.domain, l.region);
+    }
+
+    /// @inheritdoc IIEPRegistry
+    function unregister() external {
+        _checkRegistered(msg.sender);
+        delete _listings[msg.sender];
+        emit ListingRemoved(msg.sender);
+    }
+
+    // ---------------------------------------------------------------- staking
+
+    /// @inheritdoc IIEPRegistry
+    function stake(uint256 amount) external nonReentrant {
+        if (amount == 0) revert RegistryZeroAmount();
+        StakeInfo storage s = _stakes[msg.sender];
+        uint128 total = s.total + amount.toUint128();
+        s.total = total;
+        _token.safeTransferFrom(msg.sender, address(this), amount);
+        emit Staked(msg.sender, amount, total);
+    }
+
+    /// @inheritdoc IIEPRegistry
+    function requestUnstake(uint256 amount) external {
+        if (amount == 0) revert RegistryZeroAmount();
+        StakeInfo storage s = _stakes[msg.sender];
+        uint256 free = _available(s);
+        if (amount > free) revert RegistryInsufficientStake(msg.sender, free, amount);
+        uint64 readyAt = (block.timestamp + _params.unbondingPeriod).toUint64();
+        // Cannot overflow: amount <= free <= total - unbonding, and total fits in uint128.
+        uint128 unbonding = s.unbonding + uint128(amount);
+        s.unbonding = unbonding;
+        s.readyAt = readyAt;
+        emit UnstakeRequested(msg.sender, amount, unbonding, readyAt);
+    }
+
+    /// @inheritdoc IIEPRegistry
+    function withdraw(address to) external nonReentrant returns (uint256 amount) {
+        StakeInfo storage s = _stakes[msg.sender];
+        amount = s.unbonding;
+        if (amount == 0) revert RegistryNothingToWithdraw(msg.sender);
+        if (block.timestamp < s.readyAt) revert RegistryUnbondingNotOver(msg.sender, s.readyAt, block.timestamp);
+        // Slashes keep unbonding <= total - locked (see _slash), so this cannot underflow.
+        s.total -= uint128(amount);
+        s.unbonding = 0;
+        s.readyAt = 0;
+        _token.safeTransfer(to, amount);
+        emit StakeWithdrawn(msg.sender, to, amount);
+    }
+
+    // ---------------------------------------------------------------- market hooks
+
+    /// @inheritdoc IIEPRegistry
+    function lockStake(address provider, uint256 amount) external restricted {
+        if (_listings[provider].peerId.length == 0) revert RegistryNotRegistered(provider);
+        StakeInfo storage s = _stakes[provider];
+        uint256 bonded = s.total - s.unbonding;
+        if (bonded < _params.minStake) revert RegistryInsufficientStake(provider, bonded, _params.minStake);
+        uint256 free = bonded - s.locked;
+        if (amount > free) revert RegistryInsufficientStake(provider, free, amount);
+        // Cannot overflow: locked + amount <= bonded <= total (uint128).
+        uint128 locked = s.locked + uint128(amount);
+        s.locked = locked;
+        emit StakeLocked(provider, amount, locked);
+    }
+
+    /// @inheritdoc IIEPRegistry
+    function unlockStake(address provider, uint256 amount) external restricted {
+        StakeInfo storage s = _stakes[provider];
+        // Saturating: an arbiter slash may already have consumed part of the locked collateral.
+        uint128 locked = amount >= s.locked ? 0 : s.locked - uint128(amount);
+        s.locked = locked;
+        emit StakeUnlocked(provider, amount, locked);
+    }
+
+    /// @inheritdoc IIEPRegistry
+    function slashLocked(address provider, uint256 amount, address recipient)
+        external
+        restricted
+        nonReentrant
+        returns (uint256 slashed)
+    {
+        StakeInfo storage s = _stakes[provider];
+        slashed = amount < s.locked ? amount : s.locked;
+        // Cannot underflow: slashed <= locked <= total.
+        s.locked -= uint128(slashed);
+        _slash(provider, s, slashed, recipient, bytes32(0));
+    }
+
+    /// @inheritdoc IIEPRegistry
+    function slash(address provider, uint256 amount, address recipient, bytes32 incident)
+        external
+        restricted
+        nonReentrant
+    {
+        if (amount == 0) revert RegistryZeroAmount();
+        if (incident == bytes32(0) || _incidents[incident]) revert RegistryIncidentUsed(incident);
+        StakeInfo storage s = _stakes[provider];
+        uint256 cap = (uint256(s.total) * _params.slashCapBps) / _BPS;
+        if (amount > cap) revert RegistrySlashAboveCap(provider, amount, cap);
+        _incidents[incident] = true;
+        _slash(provider, s, amount, recipient, incident);
+    }
+
+    /// @inheritdoc IIEPRegistry
+    function setParameters(Parameters calldata params) external restricted {
+        _setParameters(params);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @inheritdoc IIEPRegistry
+    function token() external view returns (address) {
+        return address(_token);
+    }
+
+    /// @inheritdoc IIEPRegistry
+    function parameters() external view returns (Parameters memory) {
+        return _params;
+    }
+
+    /// @inheritdoc IIEPRegistry
+    function listing(address provider) external view returns (Listing memory) {
+        return _listings[provider];
+    }
+
+    /// @inheritdoc IIEPRegistry
+    function stakeOf(address provider) external view returns (StakeInfo memory) {
+        return _stakes[provider];
+    }
+
+    /// @inheritdoc IIEPRegistry
+    function availableStake(address provider) external view returns (uint256) {
+        return _available(_stakes[provider]);
+    }
+
+    /// @inheritdoc IIEPRegistry
+    function isActive(address provider) external view returns (bool) {
+        StakeInfo storage s = _stakes[provider];
+        return _listings[provider].peerId.length != 0 && s.total - s.unbonding >= _params.minStake;
+    }
+
+    /// @inheritdoc IIEPRegistry
+    function providers() external view returns (address[] memory) {
+        return _providers;
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    function _available(StakeInfo storage s) private view returns (uint256) {
+        return uint256(s.total) - s.unbonding - s.locked;
+    }
+
+    /// @dev Takes `amount` (<= total) from the stake, keeping unbonding <= total - locked, and pays `recipient`.
+    function _slash(address provider, StakeInfo storage s, uint256 amount, address recipient, bytes32 incident)
+        private
+    {
+        if (amount == 0) return;
+        uint128 total = s.total - amount.toUint128();
+        s.total = total;
+        if (s.locked > total) s.locked = total;
+        uint128 maxUnbonding = total - s.locked;
+        if (s.unbonding > maxUnbonding) s.unbonding = maxUnbonding;
+        _token.safeTransfer(recipient, amount);
+        emit Slashed(provider, amount, recipient, incident);
+    }
+
+    function _checkRegistered(address provider) private view {
+        if (_listings[provider].peerId.length == 0) revert RegistryNotRegistered(provider);
+    }
+
+    function _setParameters(Parameters memory p) private {
+        if (p.unbondingPeriod == 0 || p.unbondingPeriod > 365 days) revert RegistryInvalidParameter("unbondingPeriod");
+        if (p.slashCapBps == 0 || p.slashCapBps > _BPS) revert RegistryInvalidParameter("slashCapBps");
+        _params = p;
+        emit ParametersUpdated(p.minStake, p.unbondingPeriod, p.slashCapBps);
+    }
+}

@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {IIEPRegistry} from "./interfaces/IIEPRegistry.sol";
+import {ILeaseMarket, LeaseId} from "./interfaces/ILeaseMarket.sol";
+import {AccountId} from "./interfaces/IBudgetTree.sol";
+import {BudgetTree} from "./BudgetTree.sol";
+
+/// @title LeaseEscrow
+/// @notice Leases paid per second out of budget accounts. Abstract: deployed as part of {IconMarket}.
+abstract contract LeaseEscrow is ILeaseMarket, BudgetTree, EIP712 {
+    using SafeERC20 for IERC20;
+
+    /// @dev EIP-712 type of the provider's offer. Shared with TypeScript through protocol/eip712.ts.
+    bytes32 public constant OFFER_TYPEHASH = keccak256(
+        "Offer(address provider,uint64 account,address token,uint96 pricePerSecond,uint32 cpuMillis,uint32 memoryMiB,uint40 start,uint40 end,bytes32 specHash,uint256 nonce,uint256 deadline)"
+    );
+    /// @dev EIP-712 type of the tenant's acceptance: the whole offer nested, so wallets show every term.
+    bytes32 public constant ACCEPTANCE_TYPEHASH = keccak256(
+        "Acceptance(Offer offer)Offer(address provider,uint64 account,address token,uint96 pricePerSecond,uint32 cpuMillis,uint32 memoryMiB,uint40 start,uint40 end,bytes32 specHash,uint256 nonce,uint256 deadline)"
+    );
+
+    uint8 private constant _CONFIRMED = 1;
+    uint8 private constant _TERMINATED = 2;
+    uint8 private constant _SETTLED = 4;
+    uint8 private constant _CANCELLED = 8;
+    uint8 private constant _RELEASED = 16; // collateral released in the registry
+
+    /// @dev Longest slot one lease may cover; renewals extend beyond it. Bounds deposits and time math.
+    uint256 private constant _MAX_SLOT = 366 days;
+
+    IIEPRegistry private immutable _registry;
+    uint40 private immutable _startWindow;
+    uint16 private immutable _collateralBps;
+
+    uint64 private _leaseCount;
+    mapping(LeaseId id => Lease) private _leases;
+    mapping(address provider => mapping(uint256 word => uint256 bitmap)) private _nonces;
+
+    constructor(IIEPRegistry registry_, uint40 startWindow_, uint16 collateralBps_) {
+        _registry = registry_;
+        _startWindow = startWindow_;
+        _collateralBps = collateralBps_;
+    }
+
+    // ---------------------------------------------------------------- opening
+
+    /// @inheritdoc ILeaseMarket
+    function openLease(Offer calldata o, bytes calldata providerSignature, bytes calldata tenantSignature)
+        external
+        nonReentrant
+        returns (LeaseId id)
+    {
+        (bytes32 offerHash, uint256 deposit) = _acceptOffer(o, providerSignature, tenantSignature);
+        uint64 n = _leaseCount + 1;
+        _leaseCount = n;
+        id = LeaseId.wrap(n);
+        _leases[id] = Lease(o.provider, o.start, o.end, 0, o.pricePerSecond, o.account, o.start, 0);
+        emit LeaseOpened(id, o.provider, o.account, o.pricePerSecond, o.start, o.end, deposit, offerHash);
+    }
+
+    /// @dev Checks terms and both signatures, uses the nonce, moves the deposit into escrow, locks collateral.
+    function _acceptOffer(Offer calldata o, bytes calldata providerSignature, bytes calldata tenantSignature)
+        private
+        returns (bytes32 offerHash, uint256 deposit)
+    {
+        if (o.token != address(_token)) revert LeaseWrongToken(o.token, address(_token));
+        if (block.timestamp > o.deadline) revert LeaseOfferExpired(o.deadline, block.timestamp);
+        if (o.start < block.timestamp || o.end <= o.start || o.end - o.start > _MAX_SLOT) {
+            revert LeaseInvalidSlot(o.start, o.end, block.timestamp);
+        }
+        Account storage a = _existing(o.account);
+        if (a.closed) revert BudgetAccountClosed(o.account);
+        uint256 cap = _apps[a.root].policy.maxPricePerSecond;
+        if (o.pricePerSecond == 0 || (cap != 0 && o.pricePerSecond > cap)) {
+            revert LeaseInvalidPrice(o.pricePerSecond, cap);
+        }
+
+        bytes32 structHash = _hashOfferStruct(o);
+        offerHash = _hashTypedDataV4(structHash);
+        if (!SignatureChecker.isValidSignatureNow(o.provider, offerHash, providerSignature)) {
+            revert LeaseInvalidSignature(o.provider);
+        }
+        bytes32 acceptHash = _hashTypedDataV4(keccak256(abi.encode(ACCEPTANCE_TYPEHASH, structHash)));
+        if (!SignatureChecker.isValidSignatureNow(a.controller, acceptHash, tenantSignature)) {
+            revert LeaseInvalidSignature(a.controller);
+        }
+        _useNonce(o.provider, o.nonce);
+
+        // Cannot overflow: uint96 price times a slot of at most _MAX_SLOT seconds.
+        deposit = uint256(o.pricePerSecond) * (o.end - o.start);
+        _debit(o.account, a, deposit);
+        // Locks collateral; also reverts unless the provider is listed and staked at least the minimum.
+        _registry.lockStake(o.provider, (deposit * _collateralBps) / _BPS);
+    }
+
+    /// @inheritdoc ILeaseMarket
+    function invalidateNonces(uint256 word, uint256 mask) external {
+        _nonces[msg.sender][word] |= mask;
+        emit NoncesInvalidated(msg.sender, word, mask);
+    }
+
+    // ---------------------------------------------------------------- provider side
+
+    /// @inheritdoc ILeaseMarket
+    function confirmStart(LeaseId id) external {
+        Lease storage l = _leases[id];
+        _checkProvider(id, l);
+        _checkState(id, l, _bit(LeaseState.Scheduled) | _bit(LeaseState.Running));
+        if (l.flags & _CONFIRMED != 0) return;
+        l.flags |= _CONFIRMED;
+        emit LeaseStartConfirmed(id);
+    }
+
+    /// @inheritdoc ILeaseMarket
+    function claim(LeaseId id) external nonReentrant returns (uint256 amount) {
+        Lease storage l = _leases[id];
+        _checkProvider(id, l);
+        _checkState(id, l, _bit(LeaseState.Running) | _bit(LeaseState.Ended));
+        if (l.flags & _CONFIRMED == 0) revert LeaseNotConfirmed(id);
+        amount = _payAccrued(id, l);
+        if (amount == 0) revert LeaseNothingToClaim(id);
+    }
+
+    /// @inheritdoc ILeaseMarket
+    function settle(LeaseId id) external nonReentrant {
+        Lease storage l = _leases[id];
+        _checkState(id, l, _bit(LeaseState.Ended));
+        _payAccrued(id, l);
+    }
+
+    // ---------------------------------------------------------------- tenant side
+
+    /// @inheritdoc ILeaseMarket
+    function terminate(LeaseId id) external nonReentrant returns (uint256 refund) {
+        Lease storage l = _leases[id];
+        LeaseState s = _checkState(id, l, _bit(LeaseState.Scheduled) | _bit(LeaseState.Running));
+        Account storage a = _accounts[l.account];
+        if (msg.sender != a.controller && msg.sender != _apps[a.root].owner) revert LeaseUnauthorized(id, msg.sender);
+
+        uint40 stopAt;
+        uint8 flags = _TERMINATED | _RELEASED;
+        if (s == LeaseState.Scheduled || l.flags & _CONFIRMED == 0) {
+            // Not started, or started but never confirmed: nothing is owed to the provider.
+            stopAt = l.claimedUntil;
+            flags |= _SETTLED;
+        } else {
+            // Cannot truncate: block.timestamp < end, which is a uint40.
+            stopAt = uint40(block.timestamp);
+        }
+        // Cannot underflow: stopAt <= end.
+        refund = uint256(l.pricePerSecond) * (l.end - stopAt);
+        l.stoppedAt = stopAt;
+        l.flags |= flags;
+        _credit(a, refund);
+        _registry.unlockStake(l.provider, _collateral(l));
+        emit LeaseTerminated(id, stopAt, refund);
+        if (flags & _SETTLED != 0) emit LeaseSettled(id);
+    }
+
+    /// @inheritdoc ILeaseMarket
+    function cancelMissedStart(LeaseId id) external nonReentrant returns (uint256 refund, uint256 penalty) {
+        Lease storage l = _leases[id];
+        _checkState(id, l, _bit(LeaseState.StartMissed));
+        refund = uint256(l.pricePerSecond) * (l.end - l.claimedUntil);
+        l.stoppedAt = l.claimedUntil;
+        l.flags |= _CANCELLED | _SETTLED | _RELEASED;
+        penalty = _registry.slashLocked(l.provider, _collateral(l), address(this));
+        _credit(_accounts[l.account], refund + penalty);
+        emit LeaseCancelled(id, refund, penalty);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @inheritdoc ILeaseMarket
+    function lease(LeaseId id) external view returns (Lease memory) {
+        return _leases[id];
+    }
+
+    /// @inheritdoc ILeaseMarket
+    function state(LeaseId id) external view returns (LeaseState) {
+        return _state(_leases[id]);
+    }
+
+    /// @inheritdoc ILeaseMarket
+    function claimable(LeaseId id) external view returns (uint256) {
+        Lease storage l = _leases[id];
+        if (l.flags & _CONFIRMED == 0) return 0;
+        (, uint256 amount) = _accrued(l);
+        return amount;
+    }
+
+    /// @inheritdoc ILeaseMarket
+    function escrowOf(LeaseId id) external view returns (uint256) {
+        Lease storage l = _leases[id];
+        return uint256(l.pricePerSecond) * (_effectiveEnd(l) - l.claimedUntil);
+    }
+
+    /// @inheritdoc ILeaseMarket
+    function collateralOf(LeaseId id) external view returns (uint256) {
+        return _collateral(_leases[id]);
+    }
+
+    /// @inheritdoc ILeaseMarket
+    function isNonceUsed(address provider, uint256 nonce) external view returns (bool) {
+        return _nonces[provider][nonce >> 8] & (1 << (nonce & 0xff)) != 0;
+    }
+
+    /// @inheritdoc ILeaseMarket
+    function hashOffer(Offer calldata o) external view returns (bytes32) {
+        return _hashTypedDataV4(_hashOfferStruct(o));
+    }
+
+    /// @inheritdoc ILeaseMarket
+    function hashAcceptance(Offer calldata o) external view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(ACCEPTANCE_TYPEHASH, _hashOfferStruct(o))));
+    }
+
+    /// @inheritdoc ILeaseMarket
+    function leaseCount() external view returns (uint64) {
+        return _leaseCount;
+    }
+
+    /// @inheritdoc ILeaseMarket
+    function startWindow() external view returns (uint40) {
+        return _startWindow;
+    }
+
+    /// @inheritdoc ILeaseMarket
+    function collateralBps() external view returns (uint16) {
+        return _collateralBps;
+    }
+
+    /// @notice The provider registry this market locks collateral in.
+    function registry() external view returns (address) {
+        return address(_registry);
+    }
+
+    /// @notice The payment token.
+    function token() external view returns (address) {
+        return address(_token);
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    /// @dev Pays the provider what accrued up to now (or the effective end) and settles a finished lease.
+    function _payAccrued(LeaseId id, Lease storage l) private returns (uint256 amount) {
+        uint40 until;
+        (until, amount) = _accrued(l);
+        l.claimedUntil = until;
+        if (until == _effectiveEnd(l)) {
+            uint8 flags = l.flags;
+            l.flags = flags | _SETTLED | _RELEASED;
+            if (flags & _RELEASED == 0) _registry.unlockStake(l.provider, _collateral(l));
+            emit LeaseSettled(id);
+        }
+        if (amount != 0) {
+            _token.safeTransfer(l.provider, amount);
+            emit LeaseClaimed(id, l.provider, amount, until);
+        }
+    }
+
+    function _accrued(Lease storage l) private view returns (uint40 until, uint256 amount) {
+        uint40 end = _effectiveEnd(l);
+        // Cannot truncate: the minimum with a uint40 fits in uint40.
+        until = block.timestamp < end ? uint40(block.timestamp) : end;
+        if (until <= l.claimedUntil) return (l.claimedUntil, 0);
+        amount = uint256(l.pricePerSecond) * (until - l.claimedUntil);
+    }
+
+    function _state(Lease storage l) private view returns (LeaseState) {
+        if (l.provider == address(0)) return LeaseState.None;
+        uint8 flags = l.flags;
+        if (flags & _CANCELLED != 0) return LeaseState.Cancelled;
+        if (flags & _SETTLED != 0) return LeaseState.Settled;
+        if (flags & (_CONFIRMED | _TERMINATED) == 0) {
+            uint256 deadline = uint256(l.start) + _startWindow;
+            if (deadline > l.end) deadline = l.end;
+            if (block.timestamp >= deadline) return LeaseState.StartMissed;
+        }
+        if (block.timestamp < l.start) return LeaseState.Scheduled;
+        if (block.timestamp < _effectiveEnd(l)) return LeaseState.Running;
+        return LeaseState.Ended;
+    }
+
+    function _checkState(LeaseId id, Lease storage l, uint256 allowed) private view returns (LeaseState s) {
+        s = _state(l);
+        if (_bit(s) & allowed == 0) revert LeaseInvalidState(id, s, allowed);
+    }
+
+    function _checkProvider(LeaseId id, Lease storage l) private view {
+        if (msg.sender != l.provider) revert LeaseUnauthorized(id, msg.sender);
+    }
+
+    function _effectiveEnd(Lease storage l) private view returns (uint40) {
+        uint40 stopped = l.stoppedAt;
+        return stopped != 0 ? stopped : l.end;
+    }
+
+    function _collateral(Lease storage l) private view returns (uint256) {
+        return (uint256(l.pricePerSecond) * (l.end - l.start) * _collateralBps) / _BPS;
+    }
+
+    function _useNonce(address provider, uint256 nonce) private {
+        uint256 bit = 1 << (nonce & 0xff);
+        uint256 bitmap = _nonces[provider][nonce >> 8];
+        if (bitmap & bit != 0) revert LeaseNonceUsed(provider, nonce);
+        _nonces[provider][nonce >> 8] = bitmap | bit;
+    }
+
+    function _hashOfferStruct(Offer calldata o) private pure returns (bytes32) {
+        return keccak256(
+            abi.encode(
+                OFFER_TYPEHASH,
+                o.provider,
+                o.account,
+                o.token,
+                o.pricePerSecond,
+                o.cpuMillis,
+                o.memoryMiB,
+                o.start,
+                o.end,
+                o.specHash,
+                o.nonce,
+                o.deadline
+            )
+        );
+    }
+
+    function _bit(LeaseState s) private pure returns (uint256) {
+        return 1 << uint256(s);
+    }
+}

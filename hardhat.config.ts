@@ -1,0 +1,52 @@
+import { createRequire } from "node:module";
+import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
+import { configVariable, defineConfig } from "hardhat/config";
+
+const require = createRequire(import.meta.url);
+
+/** solc cannot be downloaded on our machines; the npm `solc` package ships the compiler as soljson.js. */
+const SOLC_VERSION = "0.8.30";
+const soljson = require.resolve("solc/soljson.js");
+
+export default defineConfig({
+  plugins: [hardhatToolboxMochaEthers],
+  solidity: {
+    // Deployed straight from OpenZeppelin (Ignition needs their artifacts).
+    npmFilesToBuild: [
+      "@openzeppelin/contracts/access/manager/AccessManager.sol",
+      "@openzeppelin/contracts/token/ERC20/IERC20.sol",
+    ],
+    profiles: {
+      default: {
+        version: SOLC_VERSION,
+        path: soljson,
+        settings: { optimizer: { enabled: true, runs: 10_000 }, evmVersion: "cancun" },
+      },
+      production: {
+        version: SOLC_VERSION,
+        path: soljson,
+        settings: { optimizer: { enabled: true, runs: 10_000 }, evmVersion: "cancun" },
+      },
+    },
+  },
+  paths: {
+    sources: "contracts",
+    tests: { mocha: "test/mocha", solidity: "test/solidity" },
+    ignition: "contracts/ignition",
+  },
+  test: {
+    solidity: {
+      fuzz: { runs: 512 },
+      invariant: { runs: 256, depth: 50, failOnRevert: false },
+    },
+  },
+  networks: {
+    /** Any EVM JSON-RPC endpoint: ICON_RPC_URL and a deployer key from the Hardhat keystore or env. */
+    target: {
+      type: "http",
+      chainType: "l1",
+      url: configVariable("ICON_RPC_URL"),
+      accounts: [configVariable("ICON_DEPLOYER_KEY")],
+    },
+  },
+});

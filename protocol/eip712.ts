@@ -1,0 +1,60 @@
+/**
+ * EIP-712 types of the lease market, defined once for the contracts' tests, the yard and the agent.
+ * They must match `OFFER_TYPEHASH` / `ACCEPTANCE_TYPEHASH` in contracts/LeaseEscrow.sol (a test checks it).
+ *
+ * @example
+ *   const domain = marketDomain(31337n, marketAddress);
+ *   const providerSig = await provider.signTypedData(domain, OFFER_TYPES, offer);
+ *   const tenantSig = await icon.signTypedData(domain, ACCEPTANCE_TYPES, { offer });
+ */
+
+/** The EIP-712 domain: name and version are fixed; chain id and contract separate every deployment. */
+export interface MarketDomain {
+  name: "ICON Market";
+  version: "1";
+  chainId: bigint;
+  verifyingContract: string;
+}
+
+/** A provider's offer for a lease; every economic term is inside and signed. */
+export interface Offer {
+  provider: string;
+  account: bigint;
+  token: string;
+  pricePerSecond: bigint;
+  cpuMillis: number;
+  memoryMiB: number;
+  start: bigint;
+  end: bigint;
+  specHash: string;
+  nonce: bigint;
+  deadline: bigint;
+}
+
+const OFFER_FIELDS = [
+  { name: "provider", type: "address" },
+  { name: "account", type: "uint64" },
+  { name: "token", type: "address" },
+  { name: "pricePerSecond", type: "uint96" },
+  { name: "cpuMillis", type: "uint32" },
+  { name: "memoryMiB", type: "uint32" },
+  { name: "start", type: "uint40" },
+  { name: "end", type: "uint40" },
+  { name: "specHash", type: "bytes32" },
+  { name: "nonce", type: "uint256" },
+  { name: "deadline", type: "uint256" },
+] as const;
+
+/** Types for signing an offer (primary type `Offer`). */
+export const OFFER_TYPES = { Offer: [...OFFER_FIELDS] };
+
+/** Types for signing an acceptance (primary type `Acceptance`, the offer nested). */
+export const ACCEPTANCE_TYPES = {
+  Acceptance: [{ name: "offer", type: "Offer" }],
+  Offer: [...OFFER_FIELDS],
+};
+
+/** Domain of the market contract at `verifyingContract` on `chainId`. */
+export function marketDomain(chainId: bigint, verifyingContract: string): MarketDomain {
+  return { name: "ICON Market", version: "1", chainId, verifyingContract };
+}

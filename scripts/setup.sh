@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Idempotent workspace set-up; sourced by scripts/run.sh, or run on its own: `bash scripts/setup.sh`.
+#  1. Node: Hardhat 3 needs Node >= 22.13 and the machine may have an older one, so the project installs
+#     the npm package `node@24` (a real node binary) into .tools/ and puts it first on PATH.
+#  2. Dependencies: installed with that node (otherwise npm skips Hardhat's native EVM package), again
+#     only when package-lock.json or the node version changed since the last install.
+# Progress goes to stderr so commands that print JSON keep a clean stdout.
+set -euo pipefail
+ICON_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ICON_NODE_MAJOR=24
+icon_tools="$ICON_ROOT/.tools"
+icon_node="$icon_tools/node_modules/.bin/node"
+
+if ! "$icon_node" --version 2>/dev/null | grep -q "^v${ICON_NODE_MAJOR}\."; then
+  echo "[setup] installing Node ${ICON_NODE_MAJOR} from the npm registry into .tools/ (one time) ..." >&2
+  mkdir -p "$icon_tools"
+  [ -f "$icon_tools/package.json" ] || echo '{"private":true}' >"$icon_tools/package.json"
+  (cd "$icon_tools" && npm install --no-audit --no-fund --loglevel=error "node@${ICON_NODE_MAJOR}" >&2)
+  "$icon_node" --version >/dev/null || { echo "[setup] error: Node ${ICON_NODE_MAJOR} did not install; check access to the npm registry" >&2; exit 1; }
+fi
+export PATH="$icon_tools/node_modules/.bin:$ICON_ROOT/node_modules/.bin:$PATH"
+
+icon_stamp="$ICON_ROOT/node_modules/.icon-setup-stamp"
+icon_want="$(node --version) $(sha256sum "$ICON_ROOT/package-lock.json" | cut -c1-64)"
+if [ ! -f "$icon_stamp" ] || [ "$(cat "$icon_stamp")" != "$icon_want" ]; then
+  echo "[setup] installing dependencies with Node $(node --version) (npm ci) ..." >&2
+  (cd "$ICON_ROOT" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  echo "$icon_want" >"$icon_stamp"
+fi
