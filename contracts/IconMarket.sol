@@ -9,7 +9,7 @@ import {LeaseEscrow} from "./LeaseEscrow.sol";
 
 /// @title IconMarket
 /// @notice The deployable market: budget tree plus lease escrow over one token vault, so that
-/// `token.balanceOf(market) == Σ account balances + Σ lease escrow` at every step.
+/// `token.balanceOf(market) == Σ account balances + Σ lease escrow + Σ provider earnings` at every step.
 /// @dev EIP-712 domain: name "ICON Market", version "1", this chain id, this contract.
 contract IconMarket is LeaseEscrow {
     /// @notice A constructor argument is out of range; `field` names it.

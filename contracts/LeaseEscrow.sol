@@ -40,6 +40,7 @@ abstract contract LeaseEscrow is ILeaseMarket, BudgetTree, EIP712 {
     uint64 private _leaseCount;
     mapping(LeaseId id => Lease) private _leases;
     mapping(address provider => mapping(uint256 word => uint256 bitmap)) private _nonces;
+    mapping(address provider => uint256) private _earnings;
 
     constructor(IIEPRegistry registry_, uint40 startWindow_, uint16 collateralBps_) {
         _registry = registry_;
@@ -117,7 +118,7 @@ abstract contract LeaseEscrow is ILeaseMarket, BudgetTree, EIP712 {
     }
 
     /// @inheritdoc ILeaseMarket
-    function claim(LeaseId id) external nonReentrant returns (uint256 amount) {
+    function claim(LeaseId id) external returns (uint256 amount) {
         Lease storage l = _leases[id];
         _checkProvider(id, l);
         _checkState(id, l, _bit(LeaseState.Running) | _bit(LeaseState.Ended));
@@ -127,10 +128,20 @@ abstract contract LeaseEscrow is ILeaseMarket, BudgetTree, EIP712 {
     }
 
     /// @inheritdoc ILeaseMarket
-    function settle(LeaseId id) external nonReentrant {
+    function settle(LeaseId id) external {
         Lease storage l = _leases[id];
         _checkState(id, l, _bit(LeaseState.Ended));
         _payAccrued(id, l);
+    }
+
+    /// @inheritdoc ILeaseMarket
+    function withdrawEarnings(address to) external nonReentrant returns (uint256 amount) {
+        if (to == address(0)) revert LeaseZeroRecipient();
+        amount = _earnings[msg.sender];
+        if (amount == 0) revert LeaseNoEarnings(msg.sender);
+        _earnings[msg.sender] = 0;
+        _token.safeTransfer(to, amount);
+        emit EarningsWithdrawn(msg.sender, to, amount);
     }
 
     // ---------------------------------------------------------------- tenant side
@@ -195,6 +206,11 @@ abstract contract LeaseEscrow is ILeaseMarket, BudgetTree, EIP712 {
     }
 
     /// @inheritdoc ILeaseMarket
+    function earningsOf(address provider) external view returns (uint256) {
+        return _earnings[provider];
+    }
+
+    /// @inheritdoc ILeaseMarket
     function escrowOf(LeaseId id) external view returns (uint256) {
         Lease storage l = _leases[id];
         return uint256(l.pricePerSecond) * (_effectiveEnd(l) - l.claimedUntil);
@@ -247,7 +263,8 @@ abstract contract LeaseEscrow is ILeaseMarket, BudgetTree, EIP712 {
 
     // ---------------------------------------------------------------- internals
 
-    /// @dev Pays the provider what accrued up to now (or the effective end) and settles a finished lease.
+    /// @dev Credits the provider's earnings with what accrued up to now (or the effective end) and settles a
+    /// finished lease. Moves no tokens: earnings are withdrawn separately (pull payments).
     function _payAccrued(LeaseId id, Lease storage l) private returns (uint256 amount) {
         uint40 until;
         (until, amount) = _accrued(l);
@@ -259,8 +276,8 @@ abstract contract LeaseEscrow is ILeaseMarket, BudgetTree, EIP712 {
             emit LeaseSettled(id);
         }
         if (amount != 0) {
-            _token.safeTransfer(l.provider, amount);
-            emit LeaseClaimed(id, l.provider, amount, until);
+            _earnings[l.provider] += amount;
+            emit LeaseClaimed(id, amount, until);
         }
     }
 

@@ -2,7 +2,8 @@
 # Idempotent workspace set-up; sourced by scripts/run.sh, or run on its own: `bash scripts/setup.sh`.
 #  1. Node: Hardhat 3 needs Node >= 22.13 and the machine may have an older one, so the project installs
 #     the npm package `node@24` (a real node binary) into .tools/ and puts it first on PATH.
-#  2. Dependencies: installed with that node (otherwise npm skips Hardhat's native EVM package), again
+#  2. Dependencies: installed with that node (`npm install`: npm 11 refuses `npm ci` on a lock whose
+#     optional per-platform packages it did not record) (otherwise npm skips Hardhat's native EVM package), again
 #     only when package-lock.json or the node version changed since the last install.
 # Progress goes to stderr so commands that print JSON keep a clean stdout.
 set -euo pipefail
@@ -23,7 +24,7 @@ export PATH="$icon_tools/node_modules/.bin:$ICON_ROOT/node_modules/.bin:$PATH"
 icon_stamp="$ICON_ROOT/node_modules/.icon-setup-stamp"
 icon_want="$(node --version) $(sha256sum "$ICON_ROOT/package-lock.json" | cut -c1-64)"
 if [ ! -f "$icon_stamp" ] || [ "$(cat "$icon_stamp")" != "$icon_want" ]; then
-  echo "[setup] installing dependencies with Node $(node --version) (npm ci) ..." >&2
-  (cd "$ICON_ROOT" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  echo "[setup] installing dependencies with Node $(node --version) (npm install, from package-lock.json) ..." >&2
+  (cd "$ICON_ROOT" && npm install --no-audit --no-fund --loglevel=error >&2)
   echo "$icon_want" >"$icon_stamp"
 fi

@@ -8,7 +8,9 @@ type LeaseId is uint64;
 
 /// @title Lease escrow: leases opened from a provider-signed offer plus a tenant-signed acceptance.
 /// @notice The deposit (price × slot length) moves from the tenant's budget account into escrow when the
-/// lease opens. Payment accrues per second from the slot start; the provider claims what has accrued. The
+/// lease opens. Payment accrues per second from the slot start; the provider claims what has accrued into
+/// its earnings balance and withdraws earnings when it likes (pull payments: no call ever pushes tokens to
+/// a provider, so no provider can block a settlement). The
 /// tenant may end early and the unused part returns to the paying account. A provider that does not confirm
 /// the start within the start window lets the tenant cancel for a full refund plus a slash of the
 /// provider's collateral.
@@ -64,8 +66,10 @@ interface ILeaseMarket {
     );
     /// @notice Emitted when the provider confirms the container started.
     event LeaseStartConfirmed(LeaseId indexed id);
-    /// @notice Emitted when `amount` accrued payment goes to the provider.
-    event LeaseClaimed(LeaseId indexed id, address indexed provider, uint256 amount, uint40 claimedUntil);
+    /// @notice Emitted when `amount` of accrued payment moves from escrow to the provider's earnings.
+    event LeaseClaimed(LeaseId indexed id, uint256 amount, uint40 claimedUntil);
+    /// @notice Emitted when `provider` withdraws `amount` of earnings to `to`.
+    event EarningsWithdrawn(address indexed provider, address indexed to, uint256 amount);
     /// @notice Emitted when the tenant ends the lease early; `refund` returned to the account.
     event LeaseTerminated(LeaseId indexed id, uint40 stoppedAt, uint256 refund);
     /// @notice Emitted when a lease whose start was missed is cancelled.
@@ -95,6 +99,10 @@ interface ILeaseMarket {
     error LeaseNotConfirmed(LeaseId id);
     /// @notice Nothing has accrued on lease `id` since the last claim.
     error LeaseNothingToClaim(LeaseId id);
+    /// @notice `provider` has no earnings to withdraw.
+    error LeaseNoEarnings(address provider);
+    /// @notice The zero address was given as recipient.
+    error LeaseZeroRecipient();
 
     /// @notice Opens a lease from `offer`, signed by the provider and accepted by the tenant account's
     /// controller. Anyone may submit (the yard relays, so ICON keys need no gas).
@@ -103,10 +111,13 @@ interface ILeaseMarket {
         returns (LeaseId id);
     /// @notice Provider only: confirms the container runs; needed before the start window closes.
     function confirmStart(LeaseId id) external;
-    /// @notice Provider only: pays out what has accrued; settles the lease once the slot is over.
+    /// @notice Provider only: moves what has accrued to the provider's earnings; settles the lease once
+    /// the slot is over.
     function claim(LeaseId id) external returns (uint256 amount);
-    /// @notice Anyone: pays the provider the rest and releases collateral after the slot is over.
+    /// @notice Anyone: credits the provider with the rest and releases collateral after the slot is over.
     function settle(LeaseId id) external;
+    /// @notice Provider: transfers all of the caller's earnings to `to`.
+    function withdrawEarnings(address to) external returns (uint256 amount);
     /// @notice Tenant (account controller or app owner): ends the lease now; the unused part is refunded.
     function terminate(LeaseId id) external returns (uint256 refund);
     /// @notice Anyone: cancels a lease whose start was missed; full refund, provider collateral slashed to
@@ -121,6 +132,8 @@ interface ILeaseMarket {
     function state(LeaseId id) external view returns (LeaseState);
     /// @notice Accrued, unclaimed payment now.
     function claimable(LeaseId id) external view returns (uint256);
+    /// @notice Claimed earnings of `provider` not yet withdrawn.
+    function earningsOf(address provider) external view returns (uint256);
     /// @notice Escrow still held for lease `id` (unclaimed accrued plus not-yet-accrued).
     function escrowOf(LeaseId id) external view returns (uint256);
     /// @notice Collateral the lease locks in the registry.

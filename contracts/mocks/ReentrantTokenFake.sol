@@ -7,7 +7,7 @@ import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 /// during `transfer`/`transferFrom`, the way a malicious or hook-bearing token could. A real token cannot
 /// produce this on demand. It records whether the re-entrant call succeeded.
 contract ReentrantTokenFake is ERC20 {
-    address public target;
+    address public callee;
     bytes public payload;
     bool public reentered;
     bool public reentrySucceeded;
@@ -22,16 +22,16 @@ contract ReentrantTokenFake is ERC20 {
 
     /// @notice Arms the callback: on the next transfer, call `target` with `payload`.
     function arm(address target_, bytes calldata payload_) external {
-        target = target_;
+        callee = target_;
         payload = payload_;
         reentered = false;
     }
 
     function _update(address from, address to, uint256 value) internal override {
         super._update(from, to, value);
-        if (target != address(0) && !reentered && from != address(0)) {
+        if (callee != address(0) && !reentered && from != address(0)) {
             reentered = true;
-            (bool ok, bytes memory ret) = target.call(payload);
+            (bool ok, bytes memory ret) = callee.call(payload);
             reentrySucceeded = ok;
             reentryError = ret;
         }

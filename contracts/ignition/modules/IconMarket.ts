@@ -9,7 +9,7 @@
  * `setParameters` stays with the admin role (the deployer, who can hand it to a multisig/timelock).
  */
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
-import type { IgnitionModuleBuilder } from "@nomicfoundation/ignition-core";
+import type { ContractFuture, IgnitionModuleBuilder } from "@nomicfoundation/ignition-core";
 import { id } from "ethers";
 
 export const LEASE_MARKET_ROLE = 1n;
@@ -33,7 +33,7 @@ export const defaultMarketParameters = {
   arbiterDelay: 86_400n,
 };
 
-function buildMarket(m: IgnitionModuleBuilder, token: ReturnType<IgnitionModuleBuilder["contractAt"]> | ReturnType<IgnitionModuleBuilder["contract"]>) {
+function buildMarket(m: IgnitionModuleBuilder, token: ContractFuture<string>) {
   const p = defaultMarketParameters;
   const admin = m.getParameter("admin", m.getAccount(0));
   const arbiter = m.getParameter("arbiter", m.getAccount(0));

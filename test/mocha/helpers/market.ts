@@ -104,3 +104,73 @@ export async function openLease(m: Market, offer: Offer): Promise<bigint> {
 }
 
 export { network };
+
+// ---------------------------------------------------------------- additions for the contract test suite
+
+export { LEASE_MARKET_ROLE, ARBITER_ROLE } from "../../../contracts/ignition/modules/IconMarket.ts";
+
+/** Policy used by {createApp}, with an optional price cap. */
+export function defaultPolicy(maxPricePerSecond = 0n) {
+  return { weightBps: 5000, migrateThresholdBps: 2000, replicateThresholdBps: 3000, terminateThresholdBps: 500, maxPricePerSecond };
+}
+
+/** Sum of the balances of every budget account (ids 1..accountCount). */
+export async function accountsTotal(m: Market): Promise<bigint> {
+  const n = await m.market.accountCount();
+  let sum = 0n;
+  for (let i = 1n; i <= n; i++) sum += (await m.market.account(i)).balance;
+  return sum;
+}
+
+/** Sum of the escrow still held by every lease (ids 1..leaseCount). */
+export async function escrowTotal(m: Market): Promise<bigint> {
+  const n = await m.market.leaseCount();
+  let sum = 0n;
+  for (let i = 1n; i <= n; i++) sum += await m.market.escrowOf(i);
+  return sum;
+}
+
+/** The market vault and what it owes: Σ account balances + Σ lease escrow + Σ earnings of `providers`. */
+export async function vaultBook(m: Market, providers: string[] = [m.provider.address, m.provider2.address]) {
+  const vault = await m.token.balanceOf(await m.market.getAddress());
+  let earnings = 0n;
+  for (const p of providers) earnings += await m.market.earningsOf(p);
+  const owed = (await accountsTotal(m)) + (await escrowTotal(m)) + earnings;
+  return { vault, owed };
+}
+
+/** Opens a lease with the given signatures, submitted by `m.stranger` (the relaying yard). */
+export async function openWith(m: Market, offer: Offer, providerSig: string, tenantSig: string) {
+  return m.market.connect(m.stranger).openLease(offer, providerSig, tenantSig);
+}
+
+/** Block timestamp of the block that mined `tx`. */
+export async function minedAt(m: Market, tx: { wait(): Promise<{ blockNumber: number } | null> }): Promise<bigint> {
+  const r = await tx.wait();
+  const b = await m.ethers.provider.getBlock(r!.blockNumber);
+  return BigInt(b!.timestamp);
+}
+
+/** ERC-2612 permit of `value` from `signer` to the market, signed over the TestToken's domain. */
+export async function signPermit(m: Market, signer: HardhatEthersSigner, value: bigint, deadline: bigint, spender?: string) {
+  const tokenAddress = await m.token.getAddress();
+  const domain = { name: await m.token.name(), version: "1", chainId: m.chainId, verifyingContract: tokenAddress };
+  const types = {
+    Permit: [
+      { name: "owner", type: "address" },
+      { name: "spender", type: "address" },
+      { name: "value", type: "uint256" },
+      { name: "nonce", type: "uint256" },
+      { name: "deadline", type: "uint256" },
+    ],
+  };
+  const message = {
+    owner: signer.address,
+    spender: spender ?? (await m.market.getAddress()),
+    value,
+    nonce: await m.token.nonces(signer.address),
+    deadline,
+  };
+  const sig = m.ethers.Signature.from(await signer.signTypedData(domain, types, message));
+  return { v: sig.v, r: sig.r, s: sig.s };
+}

@@ -1,0 +1,447 @@
+/**
+ * MarketClient: the one production implementation of the chain boundary (ethers v6), used by the CLI, the
+ * yard and the agent. Every write maps refusals to ChainError sentences; amounts are bigint token units.
+ *
+ * @example
+ *   const client = await MarketClient.connect({ rpcUrl, deployment, signer: wallet });
+ *   await client.stake(client.parse("250"));
+ */
+import {
+  Contract,
+  JsonRpcProvider,
+  NonceManager,
+  Signature,
+  type ContractTransactionReceipt,
+  type Provider,
+  type Signer,
+  type TypedDataDomain,
+} from "ethers";
+import { ChainError } from "../errors.ts";
+import { marketDomain, type Offer } from "../eip712.ts";
+import { formatAmount, parseAmount, type TokenInfo } from "../units.ts";
+import { iconMarketAbi, iepRegistryAbi, testTokenAbi } from "./abi.generated.ts";
+import type { Deployment } from "./deployment.ts";
+import { toChainError } from "./errors.ts";
+
+/** A yard listing as stored in the registry. */
+export interface Listing {
+  peerId: string;
+  multiaddrs: string[];
+  domain: string;
+  region: string;
+  cpuMillis: number;
+  memoryMiB: number;
+  cpuPricePerSecond: bigint;
+  memoryPricePerSecond: bigint;
+}
+
+/** The owner's policy (basis points of 10 000). */
+export interface Policy {
+  weightBps: number;
+  migrateThresholdBps: number;
+  replicateThresholdBps: number;
+  terminateThresholdBps: number;
+  maxPricePerSecond: bigint;
+}
+
+/** A budget account. */
+export interface BudgetAccount {
+  id: bigint;
+  controller: string;
+  balance: bigint;
+  parent: bigint;
+  root: bigint;
+  depth: number;
+  closed: boolean;
+}
+
+/** Lease lifecycle states, as the contract computes them. */
+export const LEASE_STATES = ["None", "Scheduled", "Running", "StartMissed", "Ended", "Settled", "Cancelled"] as const;
+export type LeaseState = (typeof LEASE_STATES)[number];
+
+/** A stored lease. */
+export interface LeaseRecord {
+  id: bigint;
+  provider: string;
+  start: bigint;
+  end: bigint;
+  flags: number;
+  pricePerSecond: bigint;
+  account: bigint;
+  claimedUntil: bigint;
+  stoppedAt: bigint;
+}
+
+/** Everything `icon iep status` shows. */
+export interface ProviderStatus {
+  listing: Listing | null;
+  total: bigint;
+  locked: bigint;
+  unbonding: bigint;
+  readyAt: bigint;
+  available: bigint;
+  active: boolean;
+  earnings: bigint;
+  minStake: bigint;
+  unbondingPeriod: bigint;
+}
+
+/** Result of the on-chain conservation audit. */
+export interface Solvency {
+  held: bigint;
+  balances: bigint;
+  escrow: bigint;
+  earnings: bigint;
+  ok: boolean;
+}
+
+/** Options for {@link MarketClient.connect}. */
+export interface ConnectOptions {
+  deployment: Deployment;
+  rpcUrl?: string;
+  provider?: Provider;
+  signer?: Signer;
+  /** Called with a line of progress for every transaction (submitted, confirmed). */
+  onProgress?: (line: string) => void;
+}
+
+type Row = Record<string, unknown> & unknown[];
+
+/** Typed facade over the deployed token, registry and market. */
+export class MarketClient {
+  readonly deployment: Deployment;
+  readonly provider: Provider;
+  readonly signer: Signer | undefined;
+  readonly token: Contract;
+  readonly registry: Contract;
+  readonly market: Contract;
+  readonly tokenInfo: TokenInfo;
+  readonly #onProgress: (line: string) => void;
+
+  private constructor(o: ConnectOptions & { provider: Provider }, tokenInfo: TokenInfo) {
+    this.deployment = o.deployment;
+    this.provider = o.provider;
+    this.signer = o.signer;
+    const runner = o.signer ?? o.provider;
+    this.token = new Contract(o.deployment.token, testTokenAbi, runner);
+    this.registry = new Contract(o.deployment.registry, iepRegistryAbi, runner);
+    this.market = new Contract(o.deployment.market, iconMarketAbi, runner);
+    this.tokenInfo = tokenInfo;
+    this.#onProgress = o.onProgress ?? (() => {});
+  }
+
+  /** Connects to the chain, checks the chain id matches the deployment and reads the token's metadata. */
+  static async connect(o: ConnectOptions): Promise<MarketClient> {
+    const provider = o.provider ?? o.signer?.provider ?? new JsonRpcProvider(o.rpcUrl ?? "http://127.0.0.1:8545", undefined, { staticNetwork: true });
+    let chainId: bigint;
+    try {
+      chainId = (await provider.getNetwork()).chainId;
+    } catch (e) {
+      throw toChainError(e, "connecting to the chain");
+    }
+    if (chainId !== BigInt(o.deployment.chainId)) {
+      throw new ChainError("WRONG_CHAIN", `the RPC endpoint serves chain ${chainId} but the deployment file is for chain ${o.deployment.chainId}; pass the matching --deployment or --rpc`);
+    }
+    const token = new Contract(o.deployment.token, testTokenAbi, provider);
+    let info: TokenInfo;
+    try {
+      const [symbol, decimals] = await Promise.all([token.getFunction("symbol")(), token.getFunction("decimals")()]);
+      info = { symbol: String(symbol), decimals: Number(decimals) };
+    } catch (e) {
+      throw toChainError(e, `reading the token at ${o.deployment.token} (is the deployment file for this chain?)`);
+    }
+    // NonceManager: a fresh provider may answer two quick `pending` nonce queries alike (ethers caches
+    // identical requests briefly), which would make back-to-back transactions (approve, then stake) collide.
+    const connected = o.signer && !o.signer.provider ? o.signer.connect(provider) : o.signer;
+    const signer = connected && !(connected instanceof NonceManager) ? new NonceManager(connected) : connected;
+    return new MarketClient({ ...o, provider, signer }, info);
+  }
+
+  /** The signer's address (throws if the client is read-only). */
+  async address(): Promise<string> {
+    if (!this.signer) throw new ChainError("NO_SIGNER", "this action needs a key: pass --keystore <file> or set ICON_PRIVATE_KEY");
+    return this.signer.getAddress();
+  }
+
+  /** Formats token units for people. */
+  format(units: bigint): string {
+    return formatAmount(units, this.tokenInfo);
+  }
+
+  /** Parses a human amount into token units. */
+  parse(text: string, field = "amount"): bigint {
+    return parseAmount(text, this.tokenInfo, field);
+  }
+
+  /** EIP-712 domain of this market. */
+  domain(): TypedDataDomain {
+    return marketDomain(BigInt(this.deployment.chainId), this.deployment.market);
+  }
+
+  // ------------------------------------------------------------------ token
+
+  /** Token balance of `who`. */
+  async balanceOf(who: string): Promise<bigint> {
+    return this.#read("reading a balance", this.token, "balanceOf", who);
+  }
+
+  /** Dev token only: mints `amount` to `to` (the signer must own the TestToken). */
+  async mint(to: string, amount: bigint): Promise<ContractTransactionReceipt> {
+    return this.#send(`minting ${this.format(amount)}`, this.token, "mint", to, amount);
+  }
+
+  /** Approves `spender` for `amount` unless the allowance already covers it. */
+  async ensureAllowance(spender: string, amount: bigint): Promise<void> {
+    const owner = await this.address();
+    const current: bigint = await this.#read("reading the allowance", this.token, "allowance", owner, spender);
+    if (current < amount) await this.#send(`approving ${this.format(amount)}`, this.token, "approve", spender, amount);
+  }
+
+  /** Signs an ERC-2612 permit for the market to take `amount` from the signer. */
+  async signPermit(amount: bigint, deadline: bigint): Promise<Signature> {
+    const owner = await this.address();
+    const [name, nonce] = await Promise.all([
+      this.#read<string>("reading the token name", this.token, "name"),
+      this.#read<bigint>("reading the permit nonce", this.token, "nonces", owner),
+    ]);
+    const domain = { name, version: "1", chainId: BigInt(this.deployment.chainId), verifyingContract: this.deployment.token };
+    const types = { Permit: [
+      { name: "owner", type: "address" }, { name: "spender", type: "address" }, { name: "value", type: "uint256" },
+      { name: "nonce", type: "uint256" }, { name: "deadline", type: "uint256" },
+    ] };
+    const sig = await this.signer!.signTypedData(domain, types, { owner, spender: this.deployment.market, value: amount, nonce, deadline });
+    return Signature.from(sig);
+  }
+
+  // ------------------------------------------------------------------ registry
+
+  /** Registers or updates the signer's listing. */
+  async register(listing: Listing): Promise<ContractTransactionReceipt> {
+    return this.#send("registering the listing", this.registry, "register", listing);
+  }
+
+  /** Stakes `amount` (approving the registry first if needed). */
+  async stake(amount: bigint): Promise<ContractTransactionReceipt> {
+    await this.ensureAllowance(this.deployment.registry, amount);
+    return this.#send(`staking ${this.format(amount)}`, this.registry, "stake", amount);
+  }
+
+  /** Starts unbonding `amount`. */
+  async requestUnstake(amount: bigint): Promise<ContractTransactionReceipt> {
+    return this.#send(`unstaking ${this.format(amount)}`, this.registry, "requestUnstake", amount);
+  }
+
+  /** Withdraws unbonded stake to `to`. */
+  async withdrawStake(to: string): Promise<ContractTransactionReceipt> {
+    return this.#send("withdrawing unbonded stake", this.registry, "withdraw", to);
+  }
+
+  /** Listing, stake and earnings of `provider`. */
+  async providerStatus(provider: string): Promise<ProviderStatus> {
+    const [l, s, available, active, earnings, p] = await Promise.all([
+      this.#read<Row>("reading the listing", this.registry, "listing", provider),
+      this.#read<Row>("reading the stake", this.registry, "stakeOf", provider),
+      this.#read<bigint>("reading the stake", this.registry, "availableStake", provider),
+      this.#read<boolean>("reading the stake", this.registry, "isActive", provider),
+      this.#read<bigint>("reading earnings", this.market, "earningsOf", provider),
+      this.#read<Row>("reading registry parameters", this.registry, "parameters"),
+    ]);
+    const listing: Listing | null = (l.peerId as string) === "0x" ? null : {
+      peerId: l.peerId as string,
+      multiaddrs: [...(l.multiaddrs as string[])],
+      domain: l.domain as string,
+      region: l.region as string,
+      cpuMillis: Number(l.cpuMillis),
+      memoryMiB: Number(l.memoryMiB),
+      cpuPricePerSecond: l.cpuPricePerSecond as bigint,
+      memoryPricePerSecond: l.memoryPricePerSecond as bigint,
+    };
+    return {
+      listing, total: s.total as bigint, locked: s.locked as bigint, unbonding: s.unbonding as bigint,
+      readyAt: s.readyAt as bigint, available, active, earnings,
+      minStake: p.minStake as bigint, unbondingPeriod: p.unbondingPeriod as bigint,
+    };
+  }
+
+  // ------------------------------------------------------------------ budget tree
+
+  /** Creates an application funded with `deposit` (ERC-2612 permit by default, so one transaction). */
+  async createApp(controller: string, policy: Policy, deposit: bigint, usePermit = true): Promise<bigint> {
+    let receipt: ContractTransactionReceipt;
+    if (deposit > 0n && usePermit) {
+      const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600);
+      const sig = await this.signPermit(deposit, deadline);
+      receipt = await this.#send("creating the application", this.market, "createAppWithPermit", controller, policy, deposit, deadline, sig.v, sig.r, sig.s);
+    } else {
+      if (deposit > 0n) await this.ensureAllowance(this.deployment.market, deposit);
+      receipt = await this.#send("creating the application", this.market, "createApp", controller, policy, deposit);
+    }
+    return this.#eventArg(receipt, "AppCreated", 0);
+  }
+
+  /** Deposits `amount` from the signer into `account`. */
+  async fund(account: bigint, amount: bigint): Promise<ContractTransactionReceipt> {
+    await this.ensureAllowance(this.deployment.market, amount);
+    return this.#send(`funding account ${account} with ${this.format(amount)}`, this.market, "fund", account, amount);
+  }
+
+  /** Creates a child account of `parent` controlled by `controller`. */
+  async createAccount(parent: bigint, controller: string): Promise<bigint> {
+    const receipt = await this.#send(`creating a child of account ${parent}`, this.market, "createAccount", parent, controller);
+    return this.#eventArg(receipt, "AccountCreated", 0);
+  }
+
+  /** Moves `amount` from `parent` to its child `child`. */
+  async allocate(parent: bigint, child: bigint, amount: bigint): Promise<ContractTransactionReceipt> {
+    return this.#send(`allocating ${this.format(amount)} from account ${parent} to ${child}`, this.market, "allocate", parent, child, amount);
+  }
+
+  /** Moves `amount` from `child` back to its parent. */
+  async returnToParent(child: bigint, amount: bigint): Promise<ContractTransactionReceipt> {
+    return this.#send(`returning ${this.format(amount)} from account ${child}`, this.market, "returnToParent", child, amount);
+  }
+
+  /** Closes `child`, returning its balance to its parent. */
+  async closeAccount(child: bigint): Promise<ContractTransactionReceipt> {
+    return this.#send(`closing account ${child}`, this.market, "closeAccount", child);
+  }
+
+  /** Owner: takes `amount` out of the tree from `root` to `to`. */
+  async withdrawFromRoot(root: bigint, amount: bigint, to: string): Promise<ContractTransactionReceipt> {
+    return this.#send(`withdrawing ${this.format(amount)} from application ${root}`, this.market, "withdraw", root, amount, to);
+  }
+
+  /** Owner: publishes a new policy. */
+  async setPolicy(root: bigint, policy: Policy): Promise<ContractTransactionReceipt> {
+    return this.#send(`publishing the policy of application ${root}`, this.market, "setPolicy", root, policy);
+  }
+
+  /** Reads one account. */
+  async account(id: bigint): Promise<BudgetAccount> {
+    const a = await this.#read<Row>(`reading account ${id}`, this.market, "account", id);
+    if (a.controller === "0x0000000000000000000000000000000000000000") {
+      throw new ChainError("BudgetUnknownAccount", `budget account ${id} does not exist`);
+    }
+    return { id, controller: a.controller as string, balance: a.balance as bigint, parent: a.parent as bigint, root: a.root as bigint, depth: Number(a.depth), closed: a.closed as boolean };
+  }
+
+  /** Every account of the application rooted at `root`, parents before children. */
+  async appAccounts(root: bigint): Promise<BudgetAccount[]> {
+    const count: bigint = await this.#read("reading the account count", this.market, "accountCount");
+    const out: BudgetAccount[] = [];
+    for (let id = root; id <= count; id++) {
+      const a = await this.account(id);
+      if (a.root === root) out.push(a);
+    }
+    return out;
+  }
+
+  /** Owner and current policy of an application. */
+  async app(root: bigint): Promise<{ owner: string; policy: Policy; version: number }> {
+    const [owner, res] = await Promise.all([
+      this.#read<string>("reading the owner", this.market, "ownerOf", root),
+      this.#read<Row>("reading the policy", this.market, "policyOf", root),
+    ]);
+    const p = res[0] as Row;
+    return {
+      owner,
+      version: Number(res[1]),
+      policy: { weightBps: Number(p.weightBps), migrateThresholdBps: Number(p.migrateThresholdBps), replicateThresholdBps: Number(p.replicateThresholdBps), terminateThresholdBps: Number(p.terminateThresholdBps), maxPricePerSecond: p.maxPricePerSecond as bigint },
+    };
+  }
+
+  // ------------------------------------------------------------------ leases
+
+  /** Relays an offer with both signatures; returns the new lease id. */
+  async openLease(offer: Offer, providerSignature: string, tenantSignature: string): Promise<bigint> {
+    const receipt = await this.#send("opening the lease", this.market, "openLease", offer, providerSignature, tenantSignature);
+    return this.#eventArg(receipt, "LeaseOpened", 0);
+  }
+
+  /** Provider: confirms the container runs. */
+  async confirmStart(id: bigint): Promise<ContractTransactionReceipt> {
+    return this.#send(`confirming the start of lease ${id}`, this.market, "confirmStart", id);
+  }
+
+  /** Provider: moves accrued payment to earnings; returns the amount. */
+  async claim(id: bigint): Promise<bigint> {
+    const receipt = await this.#send(`claiming lease ${id}`, this.market, "claim", id);
+    return this.#eventArg(receipt, "LeaseClaimed", 1);
+  }
+
+  /** Tenant: ends lease `id` now; returns the refund. */
+  async terminate(id: bigint): Promise<bigint> {
+    const receipt = await this.#send(`terminating lease ${id}`, this.market, "terminate", id);
+    return this.#eventArg(receipt, "LeaseTerminated", 2);
+  }
+
+  /** Provider: withdraws all earnings to `to`. */
+  async withdrawEarnings(to: string): Promise<ContractTransactionReceipt> {
+    return this.#send("withdrawing earnings", this.market, "withdrawEarnings", to);
+  }
+
+  /** Reads lease `id` and its state. */
+  async lease(id: bigint): Promise<LeaseRecord & { state: LeaseState }> {
+    const [l, s] = await Promise.all([
+      this.#read<Row>(`reading lease ${id}`, this.market, "lease", id),
+      this.#read<bigint>(`reading lease ${id}`, this.market, "state", id),
+    ]);
+    return {
+      id, provider: l.provider as string, start: l.start as bigint, end: l.end as bigint, flags: Number(l.flags),
+      pricePerSecond: l.pricePerSecond as bigint, account: l.account as bigint, claimedUntil: l.claimedUntil as bigint,
+      stoppedAt: l.stoppedAt as bigint, state: LEASE_STATES[Number(s)]!,
+    };
+  }
+
+  // ------------------------------------------------------------------ audit
+
+  /** Checks on chain that the market holds exactly Σ balances + Σ escrow + Σ earnings. */
+  async solvency(): Promise<Solvency> {
+    const [held, accounts, leases, providers] = await Promise.all([
+      this.balanceOf(this.deployment.market),
+      this.#read<bigint>("reading the account count", this.market, "accountCount"),
+      this.#read<bigint>("reading the lease count", this.market, "leaseCount"),
+      this.#read<string[]>("reading providers", this.registry, "providers"),
+    ]);
+    let balances = 0n;
+    for (let id = 1n; id <= accounts; id++) balances += (await this.account(id)).balance;
+    let escrow = 0n;
+    for (let id = 1n; id <= leases; id++) escrow += await this.#read<bigint>("reading escrow", this.market, "escrowOf", id);
+    let earnings = 0n;
+    for (const p of providers) earnings += await this.#read<bigint>("reading earnings", this.market, "earningsOf", p);
+    return { held, balances, escrow, earnings, ok: held === balances + escrow + earnings };
+  }
+
+  // ------------------------------------------------------------------ plumbing
+
+  async #read<T>(action: string, c: Contract, fn: string, ...args: unknown[]): Promise<T> {
+    try {
+      return (await c.getFunction(fn).staticCall(...args)) as T;
+    } catch (e) {
+      throw toChainError(e, action, this.tokenInfo);
+    }
+  }
+
+  async #send(action: string, c: Contract, fn: string, ...args: unknown[]): Promise<ContractTransactionReceipt> {
+    if (!this.signer) throw new ChainError("NO_SIGNER", `${action} needs a key: pass --keystore <file> or set ICON_PRIVATE_KEY`);
+    try {
+      const tx = await c.getFunction(fn).send(...args);
+      this.#onProgress(`${action}: sent ${tx.hash}, waiting for confirmation …`);
+      const receipt = (await tx.wait())!;
+      this.#onProgress(`${action}: confirmed in block ${receipt.blockNumber} (gas ${receipt.gasUsed})`);
+      return receipt as ContractTransactionReceipt;
+    } catch (e) {
+      if (this.signer instanceof NonceManager) this.signer.reset();
+      throw toChainError(e, action, this.tokenInfo);
+    }
+  }
+
+  #eventArg(receipt: ContractTransactionReceipt, event: string, index: number): bigint {
+    for (const log of receipt.logs) {
+      if (log.address.toLowerCase() !== this.deployment.market.toLowerCase()) continue;
+      const parsed = this.market.interface.parseLog(log);
+      if (parsed?.name === event) return BigInt(parsed.args[index] as bigint);
+    }
+    throw new ChainError("NO_EVENT", `the transaction ${receipt.hash} emitted no ${event} event`);
+  }
+}

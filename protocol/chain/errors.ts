@@ -1,0 +1,105 @@
+/**
+ * Turns a failed chain call into a ChainError with a sentence a person understands: custom errors of the
+ * contracts (also when they bubble up from the registry through the market) and common node failures.
+ */
+import { Interface, isError, type ErrorDescription } from "ethers";
+import { ChainError } from "../errors.ts";
+import { formatAmount, type TokenInfo } from "../units.ts";
+import { accessManagerAbi, iconMarketAbi, iepRegistryAbi, testTokenAbi } from "./abi.generated.ts";
+
+const STATES = ["None", "Scheduled", "Running", "StartMissed", "Ended", "Settled", "Cancelled"];
+const allAbis = new Interface([
+  ...iconMarketAbi.filter((f) => f.type === "error"),
+  ...iepRegistryAbi.filter((f) => f.type === "error" && !iconMarketAbi.some((m) => m.type === "error" && m.name === f.name)),
+  ...accessManagerAbi.filter((f) => f.type === "error" && f.name.startsWith("AccessManager")),
+  ...testTokenAbi.filter((f) => f.type === "error" && f.name.startsWith("ERC20")),
+] as never);
+
+type Sentence = (a: ErrorDescription["args"], fmt: (v: bigint) => string) => string;
+
+const allowedStates = (mask: bigint): string =>
+  STATES.filter((_, i) => (mask >> BigInt(i)) & 1n).join(" or ");
+
+const SENTENCES: Record<string, Sentence> = {
+  RegistryNotRegistered: (a) => `provider ${a[0]} has no listing; run \`icon iep register\` first`,
+  RegistryInvalidListing: (a) => `the listing's field "${a[0]}" is invalid`,
+  RegistryInsufficientStake: (a, f) => `provider ${a[0]} has ${f(a[1])} of free bonded stake but ${f(a[2])} is needed`,
+  RegistryUnbondingNotOver: (a) =>
+    `the unbonding period is not over: stake can be withdrawn from ${new Date(Number(a[1]) * 1000).toISOString()}`,
+  RegistryNothingToWithdraw: () => "nothing is unbonding; request it first with `icon iep unstake <amount>`",
+  RegistryZeroAmount: () => "the amount must be greater than zero",
+  RegistrySlashAboveCap: (a, f) => `a slash of ${f(a[1])} exceeds the per-incident cap of ${f(a[2])}`,
+  RegistryIncidentUsed: (a) => `incident ${a[0]} was already used for a slash (or is zero)`,
+  RegistryInvalidParameter: (a) => `registry parameter "${a[0]}" is out of range`,
+  BudgetUnknownAccount: (a) => `budget account ${a[0]} does not exist`,
+  BudgetUnauthorized: (a) => `${a[1]} may not act on budget account ${a[0]} (not its controller, its parent's, or the owner)`,
+  BudgetInsufficientBalance: (a, f) => `budget account ${a[0]} holds ${f(a[1])} but ${f(a[2])} is needed`,
+  BudgetAccountClosed: (a) => `budget account ${a[0]} is closed`,
+  BudgetNotChild: (a) => `account ${a[1]} is not a child of account ${a[0]}`,
+  BudgetDepthExceeded: (a) => `the budget tree may be at most ${a[1]} levels deep (would be ${a[0]})`,
+  BudgetNotRoot: (a) => `account ${a[0]} is not an application root`,
+  BudgetInvalidPolicy: (a) => `policy field "${a[0]}" is out of range (basis points are 0..10000)`,
+  BudgetZeroValue: (a) => `"${a[0]}" must not be zero`,
+  LeaseInvalidState: (a) => `lease ${a[0]} is ${STATES[Number(a[1])]} but this needs ${allowedStates(a[2])}`,
+  LeaseOfferExpired: (a) => `the offer expired at ${new Date(Number(a[0]) * 1000).toISOString()}; ask for a new quote`,
+  LeaseNonceUsed: (a) => `offer nonce ${a[1]} of provider ${a[0]} was already used or cancelled`,
+  LeaseInvalidSignature: (a) => `a signature does not come from ${a[0]} (wrong key, chain or contract, or a tampered offer)`,
+  LeaseWrongToken: (a) => `the offer pays in ${a[0]} but the market pays in ${a[1]}`,
+  LeaseInvalidSlot: (a) => `the slot ${a[0]}..${a[1]} is empty, already started or too long`,
+  LeaseInvalidPrice: (a, f) => `price ${f(a[0])}/s is zero or above the application's cap of ${f(a[1])}/s`,
+  LeaseUnauthorized: (a) => `${a[1]} may not do this to lease ${a[0]}`,
+  LeaseNotConfirmed: (a) => `the provider has not confirmed the start of lease ${a[0]}`,
+  LeaseNothingToClaim: (a) => `nothing has accrued on lease ${a[0]} since the last claim`,
+  LeaseNoEarnings: () => "there are no earnings to withdraw; claim leases first",
+  LeaseZeroRecipient: () => "the recipient must not be the zero address",
+  AccessManagerUnauthorizedAccount: (a) => `${a[0]} lacks the role this needs (role ${a[1]})`,
+  AccessManagedUnauthorized: (a) => `${a[0]} is not allowed to call this function`,
+  ERC20InsufficientBalance: (a, f) => `wallet ${a[0]} holds ${f(a[1])} but ${f(a[2])} is needed`,
+  ERC20InsufficientAllowance: (a, f) => `allowance of ${a[0]} is ${f(a[1])} but ${f(a[2])} is needed`,
+};
+
+/** Decodes revert data into an error description, or null if it matches no known error. */
+export function decodeRevert(data: string | undefined | null): ErrorDescription | null {
+  if (!data || data === "0x") return null;
+  try {
+    return allAbis.parseError(data);
+  } catch {
+    return null;
+  }
+}
+
+function findRevertData(e: unknown): string | undefined {
+  let cur: unknown = e;
+  for (let i = 0; i < 6 && cur && typeof cur === "object"; i++) {
+    const o = cur as { data?: unknown; error?: unknown; info?: unknown; cause?: unknown };
+    if (typeof o.data === "string" && o.data.startsWith("0x")) return o.data;
+    cur = o.error ?? o.cause ?? (o.info as { error?: unknown } | undefined)?.error;
+  }
+  return undefined;
+}
+
+/** Maps any error from an ethers call to a ChainError with a clear sentence (keeps the original as cause). */
+export function toChainError(e: unknown, action: string, token?: TokenInfo): ChainError {
+  if (e instanceof ChainError) return e;
+  const fmt = (v: bigint): string => (token ? formatAmount(BigInt(v), token) : `${v} units`);
+  const decoded = decodeRevert(findRevertData(e));
+  if (decoded) {
+    const sentence = SENTENCES[decoded.name]?.(decoded.args, fmt) ?? `the contract refused with ${decoded.name}`;
+    return new ChainError(decoded.name, `${action} refused: ${sentence}`, {
+      details: { error: decoded.name, args: decoded.args.toArray().map(String) },
+      cause: e,
+    });
+  }
+  if (isError(e, "NETWORK_ERROR") || isError(e, "TIMEOUT") || /ECONNREFUSED|fetch failed/.test(String(e))) {
+    return new ChainError("CHAIN_UNREACHABLE", `${action} failed: the chain RPC endpoint cannot be reached (is the node running? check --rpc)`, { cause: e });
+  }
+  if (isError(e, "INSUFFICIENT_FUNDS")) {
+    return new ChainError("NO_GAS", `${action} failed: the sending account has no native currency for gas`, { cause: e });
+  }
+  if (isError(e, "CALL_EXCEPTION")) {
+    return new ChainError("REVERTED", `${action} was reverted by the contract without a known reason`, { cause: e });
+  }
+  const short = (e as { shortMessage?: unknown }).shortMessage;
+  const msg = typeof short === "string" ? short : e instanceof Error ? e.message.split("\n")[0] : String(e);
+  return new ChainError("CHAIN_FAILED", `${action} failed: ${msg}`, { cause: e });
+}

@@ -1,0 +1,15 @@
+/**
+ * protocol/: what the yard, the agent and the CLI share — EIP-712 types, the chain boundary (MarketClient),
+ * the deployment file, units and errors. Depends on nothing else in the repo.
+ *
+ * @example
+ *   import { MarketClient, readDeployment } from "../protocol/index.ts";
+ *   const client = await MarketClient.connect({ rpcUrl, deployment: await readDeployment(file), signer });
+ *   console.log(client.format(await client.balanceOf(addr)));
+ */
+export * from "./errors.ts";
+export * from "./units.ts";
+export * from "./eip712.ts";
+export * from "./chain/deployment.ts";
+export * from "./chain/errors.ts";
+export * from "./chain/client.ts";

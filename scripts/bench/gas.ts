@@ -1,0 +1,107 @@
+/**
+ * Gas benchmark: whole-transaction gas (receipt.gasUsed, 21k base and calldata included) of the market's
+ * hot paths on the embedded Hardhat network. Every transaction starts with cold storage (EIP-2929: no slot
+ * is warm at the start of a transaction); the "steady" figures are for slots that already hold a non-zero
+ * value (a provider's second lease, an account that was funded before), the "first" figures for slots
+ * written for the first time. Reference anchors (published): Sablier Lockup create ≈ 110.5k call gas,
+ * withdraw 19–30k, cancel ≈ 57k; an OpenZeppelin ERC-20 transfer ≈ 51k.
+ *
+ * Usage: npm run bench:gas     (last line: one JSON object)
+ */
+import { network } from "hardhat";
+import { IconMarketDevModule, defaultMarketParameters } from "../../contracts/ignition/modules/IconMarket.ts";
+import { ACCEPTANCE_TYPES, OFFER_TYPES, marketDomain, type Offer } from "../../protocol/eip712.ts";
+
+const conn = await network.create();
+const { ethers, ignition, networkHelpers } = conn;
+const d = await ignition.deploy(IconMarketDevModule);
+const [deployer, provider, owner, icon, childKey] = await ethers.getSigners();
+const token = await ethers.getContractAt("TestToken", await d.token.getAddress());
+const registry = await ethers.getContractAt("IEPRegistry", await d.registry.getAddress());
+const market = await ethers.getContractAt("IconMarket", await d.market.getAddress());
+const { chainId } = await ethers.provider.getNetwork();
+const domain = marketDomain(chainId, await market.getAddress());
+
+const gas = async (tx: Promise<{ wait(): Promise<{ gasUsed: bigint } | null> }>): Promise<number> =>
+  Number((await (await tx).wait())!.gasUsed);
+
+for (const s of [provider, owner]) {
+  await token.mint(s.address, 10_000_000_000n);
+  await token.connect(s).approve(await market.getAddress(), ethers.MaxUint256);
+  await token.connect(s).approve(await registry.getAddress(), ethers.MaxUint256);
+}
+const listing = {
+  peerId: "0x00240801122012345678901234567890123456789012345678901234567890123456",
+  multiaddrs: ["/ip4/127.0.0.1/tcp/4001"],
+  domain: "edge-a.example",
+  region: "eu-central",
+  cpuMillis: 4000,
+  memoryMiB: 8192,
+  cpuPricePerSecond: 10n,
+  memoryPricePerSecond: 5n,
+};
+const register = await gas(registry.connect(provider).register(listing));
+const stakeFirst = await gas(registry.connect(provider).stake(defaultMarketParameters.minStake * 10n));
+const stake = await gas(registry.connect(provider).stake(defaultMarketParameters.minStake));
+
+const policy = { weightBps: 5000, migrateThresholdBps: 2000, replicateThresholdBps: 3000, terminateThresholdBps: 500, maxPricePerSecond: 0n };
+await (await market.connect(owner).createApp(icon.address, policy, 1_000_000_000n)).wait();
+const root = await market.accountCount();
+await (await market.connect(icon).createAccount(root, childKey.address)).wait();
+const child = await market.accountCount();
+const allocateFirst = await gas(market.connect(icon).allocate(root, child, 1_000_000n));
+const allocate = await gas(market.connect(icon).allocate(root, child, 1_000_000n));
+const returnToParent = await gas(market.connect(childKey).returnToParent(child, 500_000n));
+
+let nonce = 0n;
+async function open(): Promise<{ id: bigint; gasUsed: number }> {
+  const t = BigInt(await networkHelpers.time.latest());
+  const offer: Offer = {
+    provider: provider.address,
+    account: root,
+    token: await token.getAddress(),
+    pricePerSecond: 100n,
+    cpuMillis: 500,
+    memoryMiB: 256,
+    start: t + 5n,
+    end: t + 5n + 3600n,
+    specHash: ethers.id("busybox"),
+    nonce: nonce++,
+    deadline: t + 600n,
+  };
+  const ps = await provider.signTypedData(domain, OFFER_TYPES, offer);
+  const ts = await icon.signTypedData(domain, ACCEPTANCE_TYPES, { offer });
+  const gasUsed = await gas(market.connect(deployer).openLease(offer, ps, ts));
+  return { id: await market.leaseCount(), gasUsed };
+}
+const first = await open();
+const lease = await open();
+await networkHelpers.time.increase(10);
+await (await market.connect(provider).confirmStart(first.id)).wait();
+await (await market.connect(provider).confirmStart(lease.id)).wait();
+await networkHelpers.time.increase(100);
+const claimFirst = await gas(market.connect(provider).claim(first.id));
+await networkHelpers.time.increase(100);
+const claim = await gas(market.connect(provider).claim(lease.id));
+const terminate = await gas(market.connect(icon).terminate(lease.id));
+const withdrawEarnings = await gas(market.connect(provider).withdrawEarnings(provider.address));
+
+const result = {
+  openLease: lease.gasUsed,
+  claim,
+  terminate,
+  allocate,
+  returnToParent,
+  stake,
+  register,
+  withdrawEarnings,
+  firstWrite: { openLease: first.gasUsed, claim: claimFirst, allocate: allocateFirst, stake: stakeFirst },
+};
+const targets: Record<string, number> = { openLease: 160_000, claim: 45_000, terminate: 75_000, allocate: 50_000, returnToParent: 50_000, stake: 90_000 };
+for (const [k, limit] of Object.entries(targets)) {
+  const v = (result as unknown as Record<string, number>)[k]!;
+  console.error(`${k.padEnd(15)} ${String(v).padStart(7)} gas   target <= ${limit}   ${v <= limit ? "ok" : "OVER"}`);
+}
+console.error(`register        ${String(register).padStart(7)} gas   (no target; stores strings)`);
+console.error(`first-write cases: ${JSON.stringify(result.firstWrite)}`);
+console.log(JSON.stringify(result));

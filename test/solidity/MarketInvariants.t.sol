@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {IIEPRegistry} from "../../contracts/interfaces/IIEPRegistry.sol";
+import {ILeaseMarket, LeaseId} from "../../contracts/interfaces/ILeaseMarket.sol";
+import {IBudgetTree, AccountId} from "../../contracts/interfaces/IBudgetTree.sol";
+import {MarketFixture} from "./utils/MarketFixture.sol";
+import {MarketHandler} from "./handlers/MarketHandler.sol";
+
+/// @notice Stateful invariant tests of the whole market (token, AccessManager, registry, IconMarket) driven
+/// by {MarketHandler}. Runs and depth come from hardhat.config.ts (test.solidity.invariant).
+contract MarketInvariantsTest is MarketFixture {
+    MarketHandler internal handler;
+
+    function setUp() public {
+        // Arbiter with execution delay 0 so the handler can slash directly (the cap still applies).
+        _deployMarket(0);
+        handler = new MarketHandler(token, registry, market, arbiter);
+        token.transferOwnership(address(handler));
+        vm.label(address(handler), "handler");
+    }
+
+    /// @dev Only the handler is fuzzed; without this the runner would also call token/registry/market
+    /// directly with random senders (it targets every contract created in setUp by default).
+    function targetContracts() public view returns (address[] memory targets) {
+        targets = new address[](1);
+        targets[0] = address(handler);
+    }
+
+    // ---------------------------------------------------------------- 0. the handler itself
+
+    /// @notice No action the contracts' own views call valid reverted, and no forbidden action succeeded.
+    function invariant_noSurprises() public view {
+        string memory s = handler.surprise();
+        require(bytes(s).length == 0, s);
+    }
+
+    /// @notice The clock only moves forward and the invariant checks see the handler's warps.
+    function invariant_clockFollowsHandler() public view {
+        assertEq(block.timestamp, handler.gLastTimestamp(), "block.timestamp != handler's last warp");
+        assertGe(block.timestamp, T0, "clock went back before setUp");
+    }
+
+    // ---------------------------------------------------------------- 1. market vault
+
+    /// @notice token.balanceOf(market) == Σ account balances + Σ escrowOf(lease) + Σ earningsOf(provider).
+    /// (Earnings must be included: since the pull-payment change, claimed payment stays in the market
+    /// until the provider withdraws it.)
+    function invariant_marketVaultBacksAccountsEscrowAndEarnings() public view {
+        uint256 owed;
+        uint256 n = market.accountCount();
+        assertEq(n, handler.accountCount(), "accountCount");
+        for (uint64 i = 1; i <= n; ++i) owed += market.account(AccountId.wrap(i)).balance;
+        uint256 m = market.leaseCount();
+        assertEq(m, handler.leaseCount(), "leaseCount");
+        for (uint64 i = 1; i <= m; ++i) owed += market.escrowOf(LeaseId.wrap(i));
+        for (uint256 i = 0; i < handler.providerCount(); ++i) owed += market.earningsOf(handler.providers(i));
+        assertEq(token.balanceOf(address(market)), owed, "market vault != accounts + escrow + earnings");
+    }
+
+    // ---------------------------------------------------------------- 2. registry vault
+
+    /// @notice token.balanceOf(registry) == Σ stakeOf(provider).total.
+    function invariant_registryVaultBacksStake() public view {
+        uint256 total;
+        for (uint256 i = 0; i < handler.providerCount(); ++i) total += registry.stakeOf(handler.providers(i)).total;
+        assertEq(token.balanceOf(address(registry)), total, "registry vault != sum of stake totals");
+    }
+
+    // ---------------------------------------------------------------- 3. per-lease conservation
+
+    /// @notice For each lease: paid + refunded + escrowOf == deposit (deposit = price × (end − start)).
+    function invariant_leaseDepositConserved() public view {
+        uint256 m = handler.leaseCount();
+        for (uint64 id = 1; id <= m; ++id) {
+            MarketHandler.GLease memory g = handler.leaseGhost(id);
+            ILeaseMarket.Lease memory l = market.lease(LeaseId.wrap(id));
+            assertEq(g.deposit, uint256(l.pricePerSecond) * (l.end - l.start), "ghost deposit != price * slot");
+            assertEq(
+                g.paid + g.refunded + market.escrowOf(LeaseId.wrap(id)), g.deposit, "paid + refunded + escrow != deposit"
+            );
+        }
+    }
+
+    // ---------------------------------------------------------------- 4. no overpayment
+
+    /// @notice The provider never got more than price × elapsed: paid ≤ price × (min(now, effectiveEnd) − start);
+    /// nothing at all for a lease it never confirmed; and what is still claimable is exactly the rest.
+    function invariant_providerNeverPaidAheadOfTime() public view {
+        uint256 m = handler.leaseCount();
+        for (uint64 id = 1; id <= m; ++id) {
+            MarketHandler.GLease memory g = handler.leaseGhost(id);
+            ILeaseMarket.Lease memory l = market.lease(LeaseId.wrap(id));
+            uint256 effEnd = l.stoppedAt != 0 ? l.stoppedAt : l.end;
+            uint256 upTo = block.timestamp < effEnd ? block.timestamp : effEnd;
+            uint256 elapsed = upTo > l.start ? upTo - l.start : 0;
+            assertLe(g.paid, uint256(l.pricePerSecond) * elapsed, "provider paid ahead of time");
+            assertEq(g.paid, uint256(l.pricePerSecond) * (l.claimedUntil - l.start), "paid != price * (claimedUntil - start)");
+            if (!g.confirmed) assertEq(g.paid, 0, "unconfirmed lease paid");
+            if (g.confirmed) {
+                assertEq(
+                    g.paid + market.claimable(LeaseId.wrap(id)),
+                    uint256(l.pricePerSecond) * elapsed,
+                    "paid + claimable != price * elapsed"
+                );
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- 5. budget conservation per node
+
+    /// @notice For each account: balance == funded + allocated in + returned in (from children) + refunds +
+    /// penalties − allocated out − returned out − lease deposits − owner withdrawals; tree shape matches.
+    function invariant_budgetNodeConservation() public view {
+        uint256 n = handler.accountCount();
+        for (uint64 id = 1; id <= n; ++id) {
+            IBudgetTree.Account memory a = market.account(AccountId.wrap(id));
+            MarketHandler.GAccount memory g = handler.accountGhost(id);
+            assertEq(a.balance, handler.expectedBalance(id), string.concat("budget node ", _str(id)));
+            assertEq(AccountId.unwrap(a.parent), g.parent, "parent");
+            assertEq(AccountId.unwrap(a.root), g.root, "root");
+            assertEq(a.controller, g.controller, "controller");
+            assertEq(a.depth, g.depth, "depth");
+            assertTrue(a.closed == g.closed, "closed flag");
+        }
+    }
+
+    // ---------------------------------------------------------------- 6. registry stake bookkeeping
+
+    /// @notice locked ≤ total and unbonding ≤ total − locked for every provider; and the stake record equals
+    /// the handler's model (stakes − withdrawals − slashes, collateral locked/unlocked at the right times).
+    function invariant_stakeBounds() public view {
+        for (uint256 i = 0; i < handler.providerCount(); ++i) {
+            address p = handler.providers(i);
+            IIEPRegistry.StakeInfo memory s = registry.stakeOf(p);
+            assertLe(s.locked, s.total, "locked > total");
+            assertLe(s.unbonding, s.total - s.locked, "unbonding > total - locked");
+            MarketHandler.GStake memory g = handler.stakeGhost(p);
+            assertEq(s.total, g.total, "total != model");
+            assertEq(s.total, g.staked - g.withdrawn - g.slashedArbiter - g.slashedMarket, "total != flows");
+            assertEq(s.locked, g.locked, "locked != model");
+            assertEq(s.unbonding, g.unbonding, "unbonding != model");
+            assertEq(market.earningsOf(p), g.earned - g.earningsWithdrawn, "earnings != earned - withdrawn");
+        }
+    }
+
+    /// @notice Locked collateral never exceeds the collateral of the provider's leases not yet released.
+    function invariant_lockedBackedByOpenLeases() public view {
+        for (uint256 i = 0; i < handler.providerCount(); ++i) {
+            address p = handler.providers(i);
+            uint256 open;
+            uint256 m = handler.leaseCount();
+            for (uint64 id = 1; id <= m; ++id) {
+                MarketHandler.GLease memory g = handler.leaseGhost(id);
+                if (g.provider == p && !g.released) open += g.collateral;
+            }
+            assertLe(registry.stakeOf(p).locked, open, "locked > collateral of unreleased leases");
+        }
+    }
+
+    // ---------------------------------------------------------------- 7. token supply
+
+    /// @notice totalSupply == minted by the handler == Σ balances of every holder the handler knows.
+    function invariant_tokenSupplyConserved() public view {
+        uint256 sum = token.balanceOf(address(market)) + token.balanceOf(address(registry))
+            + token.balanceOf(handler.slashRecipient()) + token.balanceOf(handler.relayer())
+            + token.balanceOf(handler.stranger()) + token.balanceOf(address(handler)) + token.balanceOf(address(this))
+            + token.balanceOf(arbiter);
+        for (uint256 i = 0; i < handler.providerCount(); ++i) sum += token.balanceOf(handler.providers(i));
+        for (uint256 i = 0; i < handler.iconCount(); ++i) sum += token.balanceOf(handler.icons(i));
+        for (uint256 i = 0; i < handler.ownerCount(); ++i) sum += token.balanceOf(handler.owners(i));
+        assertEq(token.totalSupply(), handler.gMinted(), "supply != minted");
+        assertEq(sum, token.totalSupply(), "tracked balances != supply");
+        assertEq(token.balanceOf(handler.slashRecipient()), handler.gSlashedToRecipient(), "slash recipient");
+    }
+}

@@ -1,0 +1,979 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {TestToken} from "../../../contracts/TestToken.sol";
+import {IEPRegistry} from "../../../contracts/IEPRegistry.sol";
+import {IconMarket} from "../../../contracts/IconMarket.sol";
+import {IIEPRegistry} from "../../../contracts/interfaces/IIEPRegistry.sol";
+import {ILeaseMarket, LeaseId} from "../../../contracts/interfaces/ILeaseMarket.sol";
+import {IBudgetTree, AccountId} from "../../../contracts/interfaces/IBudgetTree.sol";
+import {CheatBase} from "../utils/TestBase.sol";
+import {Vm} from "../utils/Vm.sol";
+
+/// @notice Invariant handler: every public non-view function is one bounded, mostly-valid action by one of a
+/// few actors (providers, app owners, ICON controller keys, a relayer, the arbiter, a stranger). Ghost
+/// variables record what should have happened, from return values and events, independently of the
+/// contracts' own bookkeeping. Where the contracts' views say an action must succeed (settle an ended lease,
+/// withdraw unbonded stake, ...) the handler calls it in try/catch and records a surprise if it reverts;
+/// where an action must fail (stranger moving money, replayed offer) a success is a surprise.
+/// `MarketInvariants` checks the ghosts and `surprise` after every call.
+contract MarketHandler is CheatBase {
+    // ---------------------------------------------------------------- system under test
+    TestToken public immutable token;
+    IEPRegistry public immutable registry;
+    IconMarket public immutable market;
+    address public immutable arbiter;
+
+    uint256 internal constant MAX_ACCOUNTS = 20;
+    uint256 internal constant MAX_APPS = 4;
+    bytes32 internal constant LEASE_CLAIMED = keccak256("LeaseClaimed(uint64,uint256,uint40)");
+
+    // ---------------------------------------------------------------- actors
+    uint256[] internal providerKeys;
+    address[] public providers;
+    uint256[] internal iconKeys;
+    address[] public icons;
+    address[] public owners;
+    address public relayer = address(0x4E1A7E4);
+    address public stranger = address(0x5742A6E4);
+    address public slashRecipient = address(0x51A54EC);
+    mapping(address => uint256) internal keyOf;
+
+    // ---------------------------------------------------------------- ghosts: budget tree
+    struct GAccount {
+        uint64 parent;
+        uint64 root;
+        address controller;
+        uint8 depth;
+        bool closed;
+        // credits
+        uint256 funded;
+        uint256 allocIn;
+        uint256 returnIn;
+        uint256 refunds;
+        uint256 penalties;
+        // debits
+        uint256 allocOut;
+        uint256 returnOut;
+        uint256 deposits;
+        uint256 withdrawn;
+    }
+
+    uint64[] public accountIds;
+    uint64[] public rootIds;
+    mapping(uint64 => GAccount) internal gAccount;
+    mapping(uint64 => address) public gOwnerOf;
+    mapping(uint64 => uint96) public gCapOf;
+
+    // ---------------------------------------------------------------- ghosts: leases
+    struct GLease {
+        address provider;
+        uint64 account;
+        uint96 price;
+        uint40 start;
+        uint40 end;
+        uint256 deposit;
+        uint256 collateral;
+        uint256 paid; // Σ LeaseClaimed amounts (claim return values and settle events)
+        uint256 refunded; // terminate / cancel refunds
+        uint256 penalty;
+        bool confirmed;
+        bool released; // collateral handed back (unlock or slashLocked)
+    }
+
+    uint64[] public leaseIds;
+    mapping(uint64 => GLease) internal gLease;
+
+    // ---------------------------------------------------------------- ghosts: registry (a model of StakeInfo)
+    struct GStake {
+        uint256 total;
+        uint256 locked;
+        uint256 unbonding;
+        uint256 readyAt;
+        uint256 staked;
+        uint256 withdrawn;
+        uint256 slashedArbiter;
+        uint256 slashedMarket;
+        bool listed;
+        uint256 earned; // Σ paid on its leases
+        uint256 earningsWithdrawn;
+    }
+
+    mapping(address => GStake) internal gStake;
+
+    // ---------------------------------------------------------------- ghosts: token
+    uint256 public gMinted;
+    uint256 public gSlashedToRecipient;
+    uint256 public gIncidents;
+    uint256 public gLastTimestamp;
+
+    // ---------------------------------------------------------------- diagnostics
+    string public surprise; // first unexpected revert / unexpected success, empty if none
+    mapping(bytes32 => uint256) public calls; // successful actions by name
+    uint256 public gCalls; // handler entry points called in this run (== invariant depth at the end)
+
+    modifier step() {
+        ++gCalls;
+        _;
+    }
+    uint256 internal nonceCounter;
+
+    // last opened offer, for a replay attempt
+    ILeaseMarket.Offer internal lastOffer;
+    bytes internal lastProviderSig;
+    bytes internal lastTenantSig;
+    bool internal haveLastOffer;
+
+    constructor(TestToken token_, IEPRegistry registry_, IconMarket market_, address arbiter_) {
+        token = token_;
+        registry = registry_;
+        market = market_;
+        arbiter = arbiter_;
+        for (uint256 i = 0; i < 3; ++i) {
+            uint256 k = uint256(keccak256(abi.encode("provider", i))) % 1e70 + 1;
+            providerKeys.push(k);
+            address p = vm.addr(k);
+            providers.push(p);
+            keyOf[p] = k;
+            vm.label(p, string.concat("provider", _str(i)));
+            vm.prank(p);
+            token.approve(address(registry), type(uint256).max);
+        }
+        for (uint256 i = 0; i < 4; ++i) {
+            uint256 k = uint256(keccak256(abi.encode("icon", i))) % 1e70 + 1;
+            iconKeys.push(k);
+            address a = vm.addr(k);
+            icons.push(a);
+            keyOf[a] = k;
+            vm.label(a, string.concat("icon", _str(i)));
+        }
+        for (uint256 i = 0; i < 2; ++i) {
+            address o = address(uint160(0x0FF1CE00 + i));
+            owners.push(o);
+            vm.label(o, string.concat("owner", _str(i)));
+            vm.prank(o);
+            token.approve(address(market), type(uint256).max);
+        }
+        vm.label(relayer, "relayer");
+        vm.label(stranger, "stranger");
+        vm.label(slashRecipient, "slashRecipient");
+        gLastTimestamp = block.timestamp;
+    }
+
+    // ================================================================ grouped entry points
+    // The fuzzer picks target functions uniformly; grouping the rarer actions keeps the lease lifecycle
+    // (open, confirm, claim, settle, terminate, cancel, withdraw earnings, warp) at about 60 % of all calls.
+
+    /// @notice kind % 3: stake, requestUnstake, withdraw unbonded stake.
+    function stakeOp(uint256 kind, uint256 pSeed, uint256 amount) external step {
+        kind %= 3;
+        if (kind == 0) _act_stake(pSeed, amount);
+        else if (kind == 1) _act_requestUnstake(pSeed, amount);
+        else _act_withdrawStake(pSeed);
+    }
+
+    /// @notice kind % 3: register, unregister, arbiter slash.
+    function providerOp(uint256 kind, uint256 pSeed, uint256 amount) external step {
+        kind %= 3;
+        if (kind == 0) _act_register(pSeed);
+        else if (kind == 1) _act_unregister(pSeed);
+        else _act_arbiterSlash(pSeed, amount);
+    }
+
+    /// @notice kind % 5: createApp, createAccount, allocate, returnToParent, closeAccount.
+    function treeOp(uint256 kind, uint256 seedA, uint256 seedB, uint256 amount, bool flag) external step {
+        kind %= 5;
+        if (kind == 0) _act_createApp(seedA, seedB, amount, seedB >> 8);
+        else if (kind == 1) _act_createAccount(seedA, seedB, flag);
+        else if (kind == 2) _act_allocate(seedA, amount, flag);
+        else if (kind == 3) _act_returnToParent(seedA, amount, seedB);
+        else _act_closeAccount(seedA, seedB);
+    }
+
+    /// @notice kind % 3: fund (owner or stranger), owner withdraws from a root, owner replaces a controller.
+    function ownerOp(uint256 kind, uint256 seedA, uint256 seedB, uint256 amount, bool flag) external step {
+        kind %= 3;
+        if (kind == 0) _act_fund(seedA, amount, flag);
+        else if (kind == 1) _act_withdrawBudget(seedA, amount);
+        else _act_setController(seedA, seedB);
+    }
+
+    /// @notice Forbidden moves that must all revert: stranger actions and replaying an opened offer.
+    function abuse(uint256 kind, uint256 seed) external step {
+        if (kind % 6 == 5) _act_replayLastOffer();
+        else _act_strangerAttack(kind, seed);
+    }
+
+    // ================================================================ registry actions
+
+    function _act_register(uint256 pSeed) internal {
+        address p = providers[pSeed % providers.length];
+        _register(p);
+    }
+
+    function _act_unregister(uint256 pSeed) internal {
+        address p = providers[pSeed % providers.length];
+        if (!gStake[p].listed) return;
+        vm.prank(p);
+        registry.unregister();
+        gStake[p].listed = false;
+        _count("unregister");
+    }
+
+    function _act_stake(uint256 pSeed, uint256 amount) internal {
+        address p = providers[pSeed % providers.length];
+        amount = bound(amount, 1, 500e6);
+        _stake(p, amount);
+    }
+
+    function _act_requestUnstake(uint256 pSeed, uint256 amount) internal {
+        address p = providers[pSeed % providers.length];
+        GStake storage g = gStake[p];
+        uint256 free = g.total - g.unbonding - g.locked;
+        if (registry.availableStake(p) != free) _surprise("availableStake != model");
+        bool over;
+        (amount, over) = _amount(amount, free);
+        vm.prank(p);
+        try registry.requestUnstake(amount) {
+            if (over) _surprise("requestUnstake above available stake succeeded");
+            g.unbonding += amount;
+            g.readyAt = block.timestamp + registry.parameters().unbondingPeriod;
+            _count("requestUnstake");
+        } catch (bytes memory err) {
+            if (!over) _surpriseErr("requestUnstake within available reverted", err);
+        }
+    }
+
+    function _act_withdrawStake(uint256 pSeed) internal {
+        address p = _pickProvider(pSeed, 1);
+        GStake storage g = gStake[p];
+        bool ready = g.unbonding != 0 && block.timestamp >= g.readyAt;
+        uint256 before = token.balanceOf(p);
+        vm.prank(p);
+        try registry.withdraw(p) returns (uint256 amount) {
+            if (!ready) _surprise("registry.withdraw succeeded before unbonding was over / with nothing unbonding");
+            if (amount != g.unbonding) _surprise("registry.withdraw amount != unbonding");
+            if (token.balanceOf(p) - before != amount) _surprise("registry.withdraw transferred != amount");
+            g.total -= amount;
+            g.withdrawn += amount;
+            g.unbonding = 0;
+            g.readyAt = 0;
+            _count("withdrawStake");
+        } catch (bytes memory err) {
+            if (ready) _surpriseErr("registry.withdraw reverted although unbonding was over", err);
+        }
+    }
+
+    /// @dev Arbiter slash (the test wiring grants ARBITER_ROLE with execution delay 0), within the cap.
+    function _act_arbiterSlash(uint256 pSeed, uint256 amount) internal {
+        address p = providers[pSeed % providers.length];
+        GStake storage g = gStake[p];
+        uint256 cap = (g.total * registry.parameters().slashCapBps) / 10_000;
+        bool over;
+        (amount, over) = _amount(amount, cap);
+        bytes32 incident = keccak256(abi.encode("incident", ++gIncidents));
+        vm.prank(arbiter);
+        try registry.slash(p, amount, slashRecipient, incident) {
+            if (over) _surprise("arbiter slash above the cap succeeded");
+            _modelSlash(g, amount);
+            g.slashedArbiter += amount;
+            gSlashedToRecipient += amount;
+            _count("arbiterSlash");
+        } catch (bytes memory err) {
+            if (!over) _surpriseErr("arbiter slash within cap reverted", err);
+            return;
+        }
+        // the same incident can never be used twice
+        vm.prank(arbiter);
+        try registry.slash(p, 1, slashRecipient, incident) {
+            _surprise("incident reused");
+        } catch {}
+    }
+
+    // ================================================================ budget tree actions
+
+    function _act_createApp(uint256 ownerSeed, uint256 iconSeed, uint256 deposit, uint256 capSeed) internal {
+        if (rootIds.length >= MAX_APPS || accountIds.length >= MAX_ACCOUNTS) return;
+        address o = owners[ownerSeed % owners.length];
+        address c = icons[iconSeed % icons.length];
+        deposit = bound(deposit, 0, 2_000e6);
+        uint96 cap = capSeed % 3 == 0 ? uint96(bound(capSeed, 1, 2_000)) : 0;
+        _mintTo(o, deposit);
+        vm.prank(o);
+        try market.createApp(c, _policy(cap), deposit) returns (AccountId rootId) {
+            uint64 id = AccountId.unwrap(rootId);
+            if (id != accountIds.length + 1) _surprise("account ids not sequential");
+            accountIds.push(id);
+            rootIds.push(id);
+            GAccount storage a = gAccount[id];
+            a.root = id;
+            a.controller = c;
+            a.funded = deposit;
+            gOwnerOf[id] = o;
+            gCapOf[id] = cap;
+            _count("createApp");
+        } catch (bytes memory err) {
+            _surpriseErr("createApp reverted", err);
+        }
+    }
+
+    function _act_fund(uint256 aSeed, uint256 amount, bool byStranger) internal {
+        (bool ok, uint64 id) = _pickAccount(aSeed, true);
+        if (!ok) return;
+        amount = bound(amount, 1, 1_000e6);
+        address from = byStranger ? stranger : gOwnerOf[gAccount[id].root];
+        _fund(from, id, amount);
+    }
+
+    function _act_createAccount(uint256 aSeed, uint256 iconSeed, bool asOwner) internal {
+        if (accountIds.length >= MAX_ACCOUNTS) return;
+        (bool ok, uint64 parent) = _pickAccount(aSeed, true);
+        if (!ok) return;
+        GAccount storage p = gAccount[parent];
+        address c = icons[iconSeed % icons.length];
+        address caller = asOwner ? gOwnerOf[p.root] : p.controller;
+        vm.prank(caller);
+        try market.createAccount(AccountId.wrap(parent), c) returns (AccountId childId) {
+            if (p.depth + 1 > 8) _surprise("createAccount beyond max depth");
+            uint64 id = AccountId.unwrap(childId);
+            accountIds.push(id);
+            GAccount storage a = gAccount[id];
+            a.parent = parent;
+            a.root = p.root;
+            a.controller = c;
+            a.depth = p.depth + 1;
+            _count("createAccount");
+        } catch (bytes memory err) {
+            if (p.depth + 1 <= 8) _surpriseErr("createAccount reverted", err);
+        }
+    }
+
+    function _act_allocate(uint256 aSeed, uint256 amount, bool asOwner) internal {
+        (bool ok, uint64 child) = _pickChild(aSeed, true);
+        if (!ok) return;
+        uint64 parent = gAccount[child].parent;
+        uint256 bal = expectedBalance(parent);
+        bool over;
+        (amount, over) = _amount(amount, bal);
+        address caller = asOwner ? gOwnerOf[gAccount[parent].root] : gAccount[parent].controller;
+        uint256 sumBefore = _balance(parent) + _balance(child);
+        vm.prank(caller);
+        try market.allocate(AccountId.wrap(parent), AccountId.wrap(child), amount) {
+            if (over) _surprise("allocate of more than the parent holds succeeded");
+            gAccount[parent].allocOut += amount;
+            gAccount[child].allocIn += amount;
+            if (_balance(parent) + _balance(child) != sumBefore) _surprise("allocate changed parent+child sum");
+            _count("allocate");
+        } catch (bytes memory err) {
+            if (!over) _surpriseErr("allocate reverted", err);
+        }
+    }
+
+    function _act_returnToParent(uint256 aSeed, uint256 amount, uint256 callerSeed) internal {
+        (bool ok, uint64 child) = _pickChild(aSeed, false);
+        if (!ok) return;
+        uint64 parent = gAccount[child].parent;
+        uint256 bal = expectedBalance(child);
+        bool over;
+        (amount, over) = _amount(amount, bal);
+        uint256 which = callerSeed % 3;
+        address caller = which == 0
+            ? gAccount[child].controller
+            : which == 1 ? gAccount[parent].controller : gOwnerOf[gAccount[child].root];
+        uint256 sumBefore = _balance(child) + _balance(parent);
+        vm.prank(caller);
+        try market.returnToParent(AccountId.wrap(child), amount) {
+            if (over) _surprise("returnToParent of more than the child holds succeeded");
+            gAccount[child].returnOut += amount;
+            gAccount[parent].returnIn += amount;
+            if (_balance(parent) + _balance(child) != sumBefore) _surprise("returnToParent changed parent+child sum");
+            _count("returnToParent");
+        } catch (bytes memory err) {
+            if (!over) _surpriseErr("returnToParent reverted", err);
+        }
+    }
+
+    function _act_closeAccount(uint256 aSeed, uint256 callerSeed) internal {
+        (bool ok, uint64 child) = _pickChild(aSeed, true);
+        if (!ok) return;
+        uint64 parent = gAccount[child].parent;
+        uint256 bal = _balance(child);
+        address caller = callerSeed % 2 == 0 ? gAccount[child].controller : gOwnerOf[gAccount[child].root];
+        vm.prank(caller);
+        try market.closeAccount(AccountId.wrap(child)) {
+            gAccount[child].returnOut += bal;
+            gAccount[parent].returnIn += bal;
+            gAccount[child].closed = true;
+            if (_balance(child) != 0) _surprise("closed account kept a balance");
+            _count("closeAccount");
+        } catch (bytes memory err) {
+            _surpriseErr("closeAccount reverted", err);
+        }
+    }
+
+    function _act_withdrawBudget(uint256 rSeed, uint256 amount) internal {
+        if (rootIds.length == 0) return;
+        uint64 root = rootIds[rSeed % rootIds.length];
+        bool over;
+        (amount, over) = _amount(amount, expectedBalance(root));
+        address o = gOwnerOf[root];
+        vm.prank(o);
+        try market.withdraw(AccountId.wrap(root), amount, o) {
+            if (over) _surprise("owner withdrew more than the root holds");
+            gAccount[root].withdrawn += amount;
+            _count("withdrawBudget");
+        } catch (bytes memory err) {
+            if (!over) _surpriseErr("owner withdraw from root reverted", err);
+        }
+    }
+
+    function _act_setController(uint256 aSeed, uint256 iconSeed) internal {
+        (bool ok, uint64 id) = _pickAccount(aSeed, false);
+        if (!ok) return;
+        address c = icons[iconSeed % icons.length];
+        vm.prank(gOwnerOf[gAccount[id].root]);
+        try market.setController(AccountId.wrap(id), c) {
+            gAccount[id].controller = c;
+            _count("setController");
+        } catch (bytes memory err) {
+            _surpriseErr("setController by owner reverted", err);
+        }
+    }
+
+    /// @dev A stranger (not owner, not a controller) tries to move money: every attempt must revert.
+    function _act_strangerAttack(uint256 kind, uint256 seed) internal {
+        if (accountIds.length == 0) return;
+        uint64 id = accountIds[seed % accountIds.length];
+        uint64 root = gAccount[id].root;
+        bool succeeded;
+        vm.startPrank(stranger);
+        kind = kind % 5;
+        if (kind == 0) {
+            try market.withdraw(AccountId.wrap(root), 1, stranger) { succeeded = true; } catch {}
+        } else if (kind == 1) {
+            try market.returnToParent(AccountId.wrap(id), 1) { succeeded = true; } catch {}
+        } else if (kind == 2) {
+            try market.createAccount(AccountId.wrap(id), stranger) { succeeded = true; } catch {}
+        } else if (kind == 3) {
+            try market.setController(AccountId.wrap(id), stranger) { succeeded = true; } catch {}
+        } else if (leaseIds.length != 0) {
+            uint64 lid = leaseIds[seed % leaseIds.length];
+            try market.terminate(LeaseId.wrap(lid)) { succeeded = true; } catch {}
+            try market.claim(LeaseId.wrap(lid)) { succeeded = true; } catch {}
+        }
+        vm.stopPrank();
+        if (succeeded) _surprise("a stranger moved money or took control");
+    }
+
+    // ================================================================ lease actions
+
+    struct OpenArgs {
+        uint256 pSeed;
+        uint256 aSeed;
+        uint256 price;
+        uint256 startDelay;
+        uint256 duration;
+    }
+
+    /// @dev Opens a lease between a provider and an open account; lists/stakes the provider and funds the
+    /// account first if needed, so that the open must succeed.
+    function openLease(uint256 pSeed, uint256 aSeed, uint256 price, uint256 startDelay, uint256 duration) external step {
+        _openLease(OpenArgs(pSeed, aSeed, price, startDelay, duration));
+    }
+
+    function _openLease(OpenArgs memory args) internal {
+        if (accountIds.length == 0) _act_createApp(args.aSeed, args.pSeed, args.price, 1);
+        (bool ok, uint64 acct) = _pickAccount(args.aSeed, true);
+        if (!ok) return;
+        address p = providers[args.pSeed % providers.length];
+        uint96 cap = gCapOf[gAccount[acct].root];
+        ILeaseMarket.Offer memory o;
+        o.provider = p;
+        o.account = AccountId.wrap(acct);
+        o.token = address(token);
+        o.pricePerSecond = uint96(bound(args.price, 1, cap == 0 ? 2_000 : cap));
+        o.cpuMillis = 500;
+        o.memoryMiB = 256;
+        o.start = uint40(block.timestamp + bound(args.startDelay, 0, 2 hours));
+        o.end = o.start + uint40(args.duration % 2 == 0 ? bound(args.duration >> 1, 1, 2 hours) : bound(args.duration >> 1, 1, 3 days));
+        o.specHash = keccak256(abi.encode("spec", args.price));
+        o.nonce = uint256(keccak256(abi.encode(p, ++nonceCounter)));
+        o.deadline = block.timestamp + 10 minutes;
+        uint256 deposit = uint256(o.pricePerSecond) * (o.end - o.start);
+        uint256 collateral = (deposit * market.collateralBps()) / 10_000;
+        // make the open valid: listing, bonded stake >= minimum, free stake >= collateral, budget >= deposit
+        _prepareProvider(p, collateral);
+        // one lease in three runs in a fresh replica account: the ICON creates a child and allocates to it
+        if (args.aSeed % 3 == 0 && accountIds.length < MAX_ACCOUNTS && gAccount[acct].depth < 8) {
+            acct = _spawnChild(acct, args.startDelay, deposit);
+            o.account = AccountId.wrap(acct);
+        }
+        uint256 bal = _balance(acct);
+        if (bal < deposit) _fund(gOwnerOf[gAccount[acct].root], acct, deposit - bal);
+        _submit(o, deposit, collateral);
+    }
+
+    /// @dev The parent's controller creates a child controlled by another ICON key and allocates `amount`.
+    function _spawnChild(uint64 parent, uint256 iconSeed, uint256 amount) internal returns (uint64 child) {
+        GAccount storage p = gAccount[parent];
+        address c = icons[(iconSeed >> 3) % icons.length];
+        vm.prank(p.controller);
+        try market.createAccount(AccountId.wrap(parent), c) returns (AccountId childId) {
+            child = AccountId.unwrap(childId);
+            accountIds.push(child);
+            GAccount storage a = gAccount[child];
+            a.parent = parent;
+            a.root = p.root;
+            a.controller = c;
+            a.depth = p.depth + 1;
+            _count("createAccount");
+        } catch (bytes memory err) {
+            _surpriseErr("createAccount for a replica reverted", err);
+            return parent;
+        }
+        uint256 bal = _balance(parent);
+        if (bal < amount) _fund(gOwnerOf[p.root], parent, amount - bal);
+        vm.prank(p.controller);
+        try market.allocate(AccountId.wrap(parent), AccountId.wrap(child), amount) {
+            p.allocOut += amount;
+            gAccount[child].allocIn += amount;
+            _count("allocate");
+        } catch (bytes memory err) {
+            _surpriseErr("allocate to a replica reverted", err);
+        }
+    }
+
+    function _prepareProvider(address p, uint256 collateral) internal {
+        if (!gStake[p].listed) _register(p);
+        GStake storage g = gStake[p];
+        uint256 minStake = registry.parameters().minStake;
+        uint256 bonded = g.total - g.unbonding;
+        uint256 need;
+        if (bonded < minStake) need = minStake - bonded;
+        if (bonded + need - g.locked < collateral) need = collateral + g.locked - bonded;
+        if (need != 0) _stake(p, need);
+    }
+
+    function _submit(ILeaseMarket.Offer memory o, uint256 deposit, uint256 collateral) internal {
+        uint64 acct = AccountId.unwrap(o.account);
+        bytes memory ps = _sign(keyOf[o.provider], market.hashOffer(o));
+        bytes memory ts = _sign(keyOf[gAccount[acct].controller], market.hashAcceptance(o));
+        uint256 vaultBefore = token.balanceOf(address(market));
+        vm.prank(relayer);
+        try market.openLease(o, ps, ts) returns (LeaseId leaseId) {
+            uint64 id = LeaseId.unwrap(leaseId);
+            if (id != leaseIds.length + 1) _surprise("lease ids not sequential");
+            if (token.balanceOf(address(market)) != vaultBefore) _surprise("openLease moved tokens");
+            leaseIds.push(id);
+            GLease storage l = gLease[id];
+            l.provider = o.provider;
+            l.account = acct;
+            l.price = o.pricePerSecond;
+            l.start = o.start;
+            l.end = o.end;
+            l.deposit = deposit;
+            l.collateral = collateral;
+            gAccount[acct].deposits += deposit;
+            gStake[o.provider].locked += collateral;
+            if (market.collateralOf(leaseId) != collateral) _surprise("collateralOf != deposit * bps");
+            lastOffer = o;
+            lastProviderSig = ps;
+            lastTenantSig = ts;
+            haveLastOffer = true;
+            _count("openLease");
+        } catch (bytes memory err) {
+            _surpriseErr("valid openLease reverted", err);
+        }
+    }
+
+    /// @dev Re-submitting an opened offer must always fail (nonce used, or by now expired / started).
+    function _act_replayLastOffer() internal {
+        if (!haveLastOffer) return;
+        vm.prank(relayer);
+        try market.openLease(lastOffer, lastProviderSig, lastTenantSig) {
+            _surprise("replayed offer opened a second lease");
+        } catch {}
+    }
+
+    function confirmStart(uint256 lSeed) external step {
+        (bool ok, uint64 id) = _pickLeaseIn(lSeed, _bit(ILeaseMarket.LeaseState.Scheduled) | _bit(ILeaseMarket.LeaseState.Running), true);
+        if (!ok) return;
+        GLease storage l = gLease[id];
+        ILeaseMarket.LeaseState s = market.state(LeaseId.wrap(id));
+        bool allowed = s == ILeaseMarket.LeaseState.Scheduled || s == ILeaseMarket.LeaseState.Running;
+        vm.prank(l.provider);
+        try market.confirmStart(LeaseId.wrap(id)) {
+            if (!allowed) _surprise("confirmStart outside Scheduled/Running");
+            l.confirmed = true;
+            _count("confirmStart");
+        } catch (bytes memory err) {
+            if (allowed) _surpriseErr("confirmStart reverted in Scheduled/Running", err);
+        }
+    }
+
+    function claim(uint256 lSeed) external step {
+        (bool ok, uint64 id) = _pickLeaseIn(lSeed, _bit(ILeaseMarket.LeaseState.Running) | _bit(ILeaseMarket.LeaseState.Ended), false);
+        if (!ok) return;
+        GLease storage l = gLease[id];
+        LeaseId lid = LeaseId.wrap(id);
+        ILeaseMarket.LeaseState s = market.state(lid);
+        ILeaseMarket.Lease memory rec = market.lease(lid);
+        uint256 effEnd = rec.stoppedAt != 0 ? rec.stoppedAt : rec.end;
+        uint256 until = block.timestamp < effEnd ? block.timestamp : effEnd;
+        uint256 expected = until > rec.claimedUntil ? uint256(l.price) * (until - rec.claimedUntil) : 0;
+        bool mustWork = l.confirmed && expected != 0 &&
+            (s == ILeaseMarket.LeaseState.Running || s == ILeaseMarket.LeaseState.Ended);
+        if (market.claimable(lid) != (l.confirmed ? expected : 0)) _surprise("claimable != price * elapsed");
+        vm.prank(l.provider);
+        try market.claim(lid) returns (uint256 amount) {
+            if (!mustWork) _surprise("claim succeeded when nothing was claimable");
+            if (amount != expected) _surprise("claim amount != price * (min(now, end) - claimedUntil)");
+            _paid(l, amount);
+            if (until == effEnd) _release(l);
+            _count("claim");
+        } catch (bytes memory err) {
+            if (mustWork) _surpriseErr("claim reverted with something claimable", err);
+        }
+    }
+
+    function settle(uint256 lSeed) external step {
+        (bool ok, uint64 id) = _pickLeaseIn(lSeed, _bit(ILeaseMarket.LeaseState.Ended), false);
+        if (!ok) return;
+        GLease storage l = gLease[id];
+        LeaseId lid = LeaseId.wrap(id);
+        bool ended = market.state(lid) == ILeaseMarket.LeaseState.Ended;
+        uint256 earningsBefore = market.earningsOf(l.provider);
+        vm.recordLogs();
+        vm.prank(stranger);
+        try market.settle(lid) {
+            if (!ended) _surprise("settle succeeded on a lease that has not ended");
+            uint256 amount = _claimedFromLogs(id);
+            if (market.earningsOf(l.provider) - earningsBefore != amount) _surprise("settle: earnings != event");
+            _paid(l, amount);
+            _release(l);
+            if (market.state(lid) != ILeaseMarket.LeaseState.Settled) _surprise("settle did not settle");
+            _count("settle");
+        } catch (bytes memory err) {
+            vm.getRecordedLogs();
+            if (ended) _surpriseErr("settle reverted on an ended lease", err);
+        }
+    }
+
+    function terminate(uint256 lSeed, bool asOwner) external step {
+        (bool ok, uint64 id) = _pickLeaseIn(lSeed, _bit(ILeaseMarket.LeaseState.Scheduled) | _bit(ILeaseMarket.LeaseState.Running), false);
+        if (!ok) return;
+        GLease storage l = gLease[id];
+        LeaseId lid = LeaseId.wrap(id);
+        ILeaseMarket.LeaseState s = market.state(lid);
+        bool allowed = s == ILeaseMarket.LeaseState.Scheduled || s == ILeaseMarket.LeaseState.Running;
+        GAccount storage a = gAccount[l.account];
+        address caller = asOwner ? gOwnerOf[a.root] : a.controller;
+        bool confirmedRunning = s == ILeaseMarket.LeaseState.Running && l.confirmed;
+        uint256 stopAt = confirmedRunning ? block.timestamp : l.start;
+        vm.prank(caller);
+        try market.terminate(lid) returns (uint256 refund) {
+            if (!allowed) _surprise("terminate outside Scheduled/Running");
+            if (refund != uint256(l.price) * (l.end - stopAt)) _surprise("terminate refund != price * (end - stop)");
+            l.refunded += refund;
+            a.refunds += refund;
+            _release(l);
+            _count("terminate");
+        } catch (bytes memory err) {
+            if (allowed) _surpriseErr("terminate reverted in Scheduled/Running", err);
+        }
+    }
+
+    function cancelMissedStart(uint256 lSeed) external step {
+        (bool ok, uint64 id) = _pickLeaseIn(lSeed, _bit(ILeaseMarket.LeaseState.StartMissed), false);
+        if (!ok) return;
+        GLease storage l = gLease[id];
+        LeaseId lid = LeaseId.wrap(id);
+        bool missed = market.state(lid) == ILeaseMarket.LeaseState.StartMissed;
+        GStake storage g = gStake[l.provider];
+        vm.prank(stranger);
+        try market.cancelMissedStart(lid) returns (uint256 refund, uint256 penalty) {
+            if (!missed) _surprise("cancelMissedStart on a lease whose start was not missed");
+            if (l.confirmed) _surprise("cancelled a confirmed lease");
+            if (refund != l.deposit) _surprise("cancel refund != deposit");
+            uint256 expectedPenalty = l.collateral < g.locked ? l.collateral : g.locked;
+            if (penalty != expectedPenalty) _surprise("cancel penalty != min(collateral, locked)");
+            l.refunded += refund;
+            l.penalty += penalty;
+            gAccount[l.account].refunds += refund;
+            gAccount[l.account].penalties += penalty;
+            // model of slashLocked: take from locked, then from total
+            g.locked -= penalty;
+            _modelSlash(g, penalty);
+            g.slashedMarket += penalty;
+            l.released = true;
+            _count("cancelMissedStart");
+        } catch (bytes memory err) {
+            if (missed) _surpriseErr("cancelMissedStart reverted on a missed start", err);
+        }
+    }
+
+    function withdrawEarnings(uint256 pSeed) external step {
+        address p = _pickProvider(pSeed, 2);
+        GStake storage g = gStake[p];
+        uint256 owed = g.earned - g.earningsWithdrawn;
+        uint256 before = token.balanceOf(p);
+        vm.prank(p);
+        try market.withdrawEarnings(p) returns (uint256 amount) {
+            if (owed == 0) _surprise("withdrawEarnings with no earnings succeeded");
+            if (amount != owed) _surprise("withdrawEarnings amount != earned - withdrawn");
+            if (token.balanceOf(p) - before != amount) _surprise("withdrawEarnings transferred != amount");
+            g.earningsWithdrawn += amount;
+            _count("withdrawEarnings");
+        } catch (bytes memory err) {
+            if (owed != 0) _surpriseErr("withdrawEarnings reverted with earnings owed", err);
+        }
+    }
+
+    function warp(uint256 secs, uint256 mode) external step {
+        // mostly short steps (inside start windows / slots), sometimes long ones (unbonding, slot ends)
+        secs = mode % 4 == 0 ? bound(secs, 1 hours, 2 days) : bound(secs, 1, 15 minutes);
+        vm.warp(block.timestamp + secs);
+        gLastTimestamp = block.timestamp;
+        _count("warp");
+    }
+
+    // ================================================================ views for the invariants
+
+    function accountCount() external view returns (uint256) {
+        return accountIds.length;
+    }
+
+    function leaseCount() external view returns (uint256) {
+        return leaseIds.length;
+    }
+
+    function providerCount() external view returns (uint256) {
+        return providers.length;
+    }
+
+    function iconCount() external view returns (uint256) {
+        return icons.length;
+    }
+
+    function ownerCount() external view returns (uint256) {
+        return owners.length;
+    }
+
+    function expectedBalance(uint64 id) public view returns (uint256) {
+        GAccount storage a = gAccount[id];
+        return a.funded + a.allocIn + a.returnIn + a.refunds + a.penalties - a.allocOut - a.returnOut - a.deposits
+            - a.withdrawn;
+    }
+
+    function accountGhost(uint64 id) external view returns (GAccount memory) {
+        return gAccount[id];
+    }
+
+    function leaseGhost(uint64 id) external view returns (GLease memory) {
+        return gLease[id];
+    }
+
+    function stakeGhost(address p) external view returns (GStake memory) {
+        return gStake[p];
+    }
+
+    function callCount(string calldata name) external view returns (uint256) {
+        return calls[keccak256(bytes(name))];
+    }
+
+    // ================================================================ internals
+
+    function _register(address p) internal {
+        vm.prank(p);
+        try registry.register(_listing(p)) {
+            gStake[p].listed = true;
+            _count("register");
+        } catch (bytes memory err) {
+            _surpriseErr("register reverted", err);
+        }
+    }
+
+    function _stake(address p, uint256 amount) internal {
+        _mintTo(p, amount);
+        vm.prank(p);
+        try registry.stake(amount) {
+            gStake[p].total += amount;
+            gStake[p].staked += amount;
+            _count("stake");
+        } catch (bytes memory err) {
+            _surpriseErr("stake reverted", err);
+        }
+    }
+
+    function _fund(address from, uint64 id, uint256 amount) internal {
+        _mintTo(from, amount);
+        if (token.allowance(from, address(market)) < amount) {
+            vm.prank(from);
+            token.approve(address(market), type(uint256).max);
+        }
+        vm.prank(from);
+        try market.fund(AccountId.wrap(id), amount) {
+            gAccount[id].funded += amount;
+            _count("fund");
+        } catch (bytes memory err) {
+            _surpriseErr("fund reverted", err);
+        }
+    }
+
+    function _mintTo(address to, uint256 amount) internal {
+        uint256 bal = token.balanceOf(to);
+        if (bal >= amount) return;
+        token.mint(to, amount - bal);
+        gMinted += amount - bal;
+    }
+
+    /// @dev Mirrors IEPRegistry._slash on the model.
+    function _modelSlash(GStake storage g, uint256 amount) internal {
+        g.total -= amount;
+        if (g.locked > g.total) g.locked = g.total;
+        if (g.unbonding > g.total - g.locked) g.unbonding = g.total - g.locked;
+    }
+
+    /// @dev Collateral of `l` handed back through unlockStake (saturating), once.
+    function _release(GLease storage l) internal {
+        if (l.released) return;
+        l.released = true;
+        GStake storage g = gStake[l.provider];
+        g.locked = l.collateral >= g.locked ? 0 : g.locked - l.collateral;
+    }
+
+    function _paid(GLease storage l, uint256 amount) internal {
+        l.paid += amount;
+        gStake[l.provider].earned += amount;
+    }
+
+    function _claimedFromLogs(uint64 id) internal returns (uint256 amount) {
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        for (uint256 i = 0; i < logs.length; ++i) {
+            Vm.Log memory lg = logs[i];
+            if (lg.emitter == address(market) && lg.topics.length == 2 && lg.topics[0] == LEASE_CLAIMED) {
+                if (uint256(lg.topics[1]) != id) _surprise("LeaseClaimed for another lease");
+                (uint256 a,) = abi.decode(lg.data, (uint256, uint40));
+                amount += a;
+            }
+        }
+    }
+
+    function _balance(uint64 id) internal view returns (uint256) {
+        return market.account(AccountId.wrap(id)).balance;
+    }
+
+    function _pickAccount(uint256 seed, bool openOnly) internal view returns (bool, uint64) {
+        uint256 n = accountIds.length;
+        for (uint256 i = 0; i < n; ++i) {
+            uint64 id = accountIds[(seed + i) % n];
+            if (!openOnly || !gAccount[id].closed) return (true, id);
+        }
+        return (false, 0);
+    }
+
+    function _pickChild(uint256 seed, bool openOnly) internal view returns (bool, uint64) {
+        uint256 n = accountIds.length;
+        for (uint256 i = 0; i < n; ++i) {
+            uint64 id = accountIds[(seed + i) % n];
+            if (gAccount[id].parent != 0 && (!openOnly || !gAccount[id].closed)) return (true, id);
+        }
+        return (false, 0);
+    }
+
+    /// @dev One pick in four is any lease (to exercise the refusals); otherwise the first lease from a
+    /// random offset whose state is in `states` (and, if `unconfirmed`, that is not confirmed yet).
+    function _pickLeaseIn(uint256 seed, uint256 states, bool unconfirmed) internal view returns (bool, uint64) {
+        uint256 n = leaseIds.length;
+        if (n == 0) return (false, 0);
+        if (seed % 4 == 0) return (true, leaseIds[(seed >> 2) % n]);
+        for (uint256 i = 0; i < n; ++i) {
+            uint64 id = leaseIds[((seed >> 2) + i) % n];
+            if (_bit(market.state(LeaseId.wrap(id))) & states == 0) continue;
+            if (unconfirmed && gLease[id].confirmed) continue;
+            return (true, id);
+        }
+        return (true, leaseIds[(seed >> 2) % n]);
+    }
+
+    /// @dev kind 1: has unbonded stake ready to withdraw; kind 2: has earnings. One pick in four is random.
+    function _pickProvider(uint256 seed, uint256 kind) internal view returns (address) {
+        uint256 n = providers.length;
+        if (seed % 4 != 0) {
+            for (uint256 i = 0; i < n; ++i) {
+                address p = providers[((seed >> 2) + i) % n];
+                GStake storage g = gStake[p];
+                if (kind == 1 && g.unbonding != 0 && block.timestamp >= g.readyAt) return p;
+                if (kind == 2 && g.earned > g.earningsWithdrawn) return p;
+            }
+        }
+        return providers[(seed >> 2) % n];
+    }
+
+    function _bit(ILeaseMarket.LeaseState st) internal pure returns (uint256) {
+        return 1 << uint256(st);
+    }
+
+    function _sign(uint256 key, bytes32 digest) internal pure returns (bytes memory) {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
+        return abi.encodePacked(r, s, v);
+    }
+
+    function _listing(address p) internal pure returns (IIEPRegistry.Listing memory l) {
+        string[] memory addrs = new string[](1);
+        addrs[0] = "/ip4/203.0.113.7/tcp/4001";
+        l = IIEPRegistry.Listing({
+            peerId: abi.encodePacked(bytes6(0x002408011220), keccak256(abi.encode(p))),
+            multiaddrs: addrs,
+            domain: "edge.example",
+            region: "eu-central/fra",
+            cpuMillis: 4000,
+            memoryMiB: 8192,
+            cpuPricePerSecond: 10,
+            memoryPricePerSecond: 5
+        });
+    }
+
+    function _policy(uint96 cap) internal pure returns (IBudgetTree.Policy memory) {
+        return IBudgetTree.Policy({
+            weightBps: 5000,
+            migrateThresholdBps: 2000,
+            replicateThresholdBps: 3000,
+            terminateThresholdBps: 500,
+            maxPricePerSecond: cap
+        });
+    }
+
+    /// @dev One amount in five (and every amount when `max` is 0) is above `max` and must be refused;
+    /// the others are in [1, max].
+    function _amount(uint256 raw, uint256 max) internal pure returns (uint256 amount, bool over) {
+        if (max == 0 || raw % 5 == 0) return (bound(raw >> 3, max + 1, 2 * max + 1), true);
+        return (bound(raw, 1, max), false);
+    }
+
+    function _count(string memory name) internal {
+        ++calls[keccak256(bytes(name))];
+    }
+
+    function _surprise(string memory what) internal {
+        if (bytes(surprise).length == 0) surprise = what;
+    }
+
+    function _surpriseErr(string memory what, bytes memory err) internal {
+        if (bytes(surprise).length != 0) return;
+        bytes4 sel = err.length >= 4 ? bytes4(err) : bytes4(0);
+        surprise = string.concat(what, " (error selector ", _hex4(sel), ")");
+    }
+
+    function _hex4(bytes4 b) internal pure returns (string memory) {
+        bytes memory out = new bytes(10);
+        bytes16 digits = "0123456789abcdef";
+        out[0] = "0";
+        out[1] = "x";
+        for (uint256 i = 0; i < 4; ++i) {
+            out[2 + 2 * i] = digits[uint8(b[i]) >> 4];
+            out[3 + 2 * i] = digits[uint8(b[i]) & 0x0f];
+        }
+        return string(out);
+    }
+}

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {AccessManager} from "@openzeppelin/contracts/access/manager/AccessManager.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {TestToken} from "../../../contracts/TestToken.sol";
+import {IEPRegistry} from "../../../contracts/IEPRegistry.sol";
+import {IconMarket} from "../../../contracts/IconMarket.sol";
+import {IIEPRegistry} from "../../../contracts/interfaces/IIEPRegistry.sol";
+import {ILeaseMarket} from "../../../contracts/interfaces/ILeaseMarket.sol";
+import {IBudgetTree, AccountId} from "../../../contracts/interfaces/IBudgetTree.sol";
+import {TestBase} from "./TestBase.sol";
+
+/// @notice Deploys token, AccessManager, registry and market with the role wiring of
+/// contracts/ignition/modules/IconMarket.ts (LEASE_MARKET_ROLE = 1 on the collateral hooks, granted to the
+/// market without delay; ARBITER_ROLE = 2 on `slash`, granted to the arbiter with `arbiterDelay`).
+abstract contract MarketFixture is TestBase {
+    uint64 internal constant LEASE_MARKET_ROLE = 1;
+    uint64 internal constant ARBITER_ROLE = 2;
+
+    // defaultMarketParameters of the Ignition module
+    uint128 internal constant MIN_STAKE = 100_000_000;
+    uint64 internal constant UNBONDING = 86_400;
+    uint16 internal constant SLASH_CAP_BPS = 1_000;
+    uint40 internal constant START_WINDOW = 300;
+    uint16 internal constant COLLATERAL_BPS = 2_000;
+
+    /// @dev A realistic clock; EDR starts test chains at timestamp 1.
+    uint256 internal constant T0 = 1_750_000_000;
+
+    TestToken internal token;
+    AccessManager internal manager;
+    IEPRegistry internal registry;
+    IconMarket internal market;
+    address internal admin;
+    address internal arbiter = address(0xA4B17E4);
+
+    function _deployMarket(uint32 arbiterDelay) internal {
+        vm.warp(T0);
+        admin = address(this);
+        token = new TestToken(address(this));
+        manager = new AccessManager(admin);
+        registry = new IEPRegistry(
+            address(manager),
+            IERC20(address(token)),
+            IIEPRegistry.Parameters({minStake: MIN_STAKE, unbondingPeriod: UNBONDING, slashCapBps: SLASH_CAP_BPS})
+        );
+        market = new IconMarket(IERC20(address(token)), IIEPRegistry(address(registry)), START_WINDOW, COLLATERAL_BPS);
+
+        bytes4[] memory hooks = new bytes4[](3);
+        hooks[0] = IIEPRegistry.lockStake.selector;
+        hooks[1] = IIEPRegistry.unlockStake.selector;
+        hooks[2] = IIEPRegistry.slashLocked.selector;
+        manager.setTargetFunctionRole(address(registry), hooks, LEASE_MARKET_ROLE);
+        manager.grantRole(LEASE_MARKET_ROLE, address(market), 0);
+        bytes4[] memory slashSel = new bytes4[](1);
+        slashSel[0] = IIEPRegistry.slash.selector;
+        manager.setTargetFunctionRole(address(registry), slashSel, ARBITER_ROLE);
+        manager.grantRole(ARBITER_ROLE, arbiter, arbiterDelay);
+
+        vm.label(address(token), "token");
+        vm.label(address(manager), "manager");
+        vm.label(address(registry), "registry");
+        vm.label(address(market), "market");
+        vm.label(arbiter, "arbiter");
+    }
+
+    function _listing(uint256 salt) internal pure returns (IIEPRegistry.Listing memory l) {
+        string[] memory addrs = new string[](1);
+        addrs[0] = "/ip4/203.0.113.7/tcp/4001";
+        l = IIEPRegistry.Listing({
+            peerId: abi.encodePacked(bytes6(0x002408011220), keccak256(abi.encode(salt))),
+            multiaddrs: addrs,
+            domain: "edge.example",
+            region: "eu-central/fra",
+            cpuMillis: 4000,
+            memoryMiB: 8192,
+            cpuPricePerSecond: 10,
+            memoryPricePerSecond: 5
+        });
+    }
+
+    function _policy(uint96 cap) internal pure returns (IBudgetTree.Policy memory) {
+        return IBudgetTree.Policy({
+            weightBps: 5000,
+            migrateThresholdBps: 2000,
+            replicateThresholdBps: 3000,
+            terminateThresholdBps: 500,
+            maxPricePerSecond: cap
+        });
+    }
+
+    /// @dev Provider and tenant signatures (65-byte r‖s‖v) over the market's own digests.
+    function _signOffer(uint256 providerKey, ILeaseMarket.Offer memory o) internal view returns (bytes memory) {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(providerKey, market.hashOffer(o));
+        return abi.encodePacked(r, s, v);
+    }
+
+    function _signAcceptance(uint256 tenantKey, ILeaseMarket.Offer memory o) internal view returns (bytes memory) {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(tenantKey, market.hashAcceptance(o));
+        return abi.encodePacked(r, s, v);
+    }
+}
