@@ -80,6 +80,7 @@ abstract contract BudgetTree is IBudgetTree, ReentrancyGuardTransient {
         if (AccountId.unwrap(a.parent) != 0) revert BudgetNotRoot(root);
         if (msg.sender != _apps[root].owner) revert BudgetUnauthorized(root, msg.sender);
         if (to == address(0)) revert BudgetZeroValue("to");
+        if (amount == 0) revert BudgetZeroValue("amount");
         _debit(root, a, amount);
         _token.safeTransfer(to, amount);
         emit Withdrawn(root, to, amount);
@@ -213,7 +214,7 @@ abstract contract BudgetTree is IBudgetTree, ReentrancyGuardTransient {
     function _returnToParent(AccountId child, uint256 amount, bool close) private {
         Account storage c = _existing(child);
         AccountId parent = c.parent;
-        if (AccountId.unwrap(parent) == 0) revert BudgetNotRoot(child);
+        if (AccountId.unwrap(parent) == 0) revert BudgetRootHasNoParent(child);
         Account storage p = _accounts[parent];
         bool allowed = msg.sender == c.controller || msg.sender == p.controller || msg.sender == _apps[c.root].owner;
         if (!allowed) revert BudgetUnauthorized(child, msg.sender);

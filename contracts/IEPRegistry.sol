@@ -35,26 +35,26 @@ contract IEPRegistry is IIEPRegistry, AccessManaged, ReentrancyGuardTransient {
     // ---------------------------------------------------------------- listings
 
     /// @inheritdoc IIEPRegistry
-    function register(Listing calldata l) external {
-        if (l.peerId.length == 0 || l.peerId.length > 64) revert RegistryInvalidListing("peerId");
-        if (l.multiaddrs.length == 0 || l.multiaddrs.length > _MAX_MULTIADDRS) {
+    function register(Listing calldata entry) external {
+        if (entry.peerId.length == 0 || entry.peerId.length > 64) revert RegistryInvalidListing("peerId");
+        if (entry.multiaddrs.length == 0 || entry.multiaddrs.length > _MAX_MULTIADDRS) {
             revert RegistryInvalidListing("multiaddrs");
         }
-        for (uint256 i = 0; i < l.multiaddrs.length; ++i) {
-            if (bytes(l.multiaddrs[i]).length == 0 || bytes(l.multiaddrs[i]).length > _MAX_TEXT) {
+        for (uint256 i = 0; i < entry.multiaddrs.length; ++i) {
+            if (bytes(entry.multiaddrs[i]).length == 0 || bytes(entry.multiaddrs[i]).length > _MAX_TEXT) {
                 revert RegistryInvalidListing("multiaddrs");
             }
         }
-        if (bytes(l.domain).length > _MAX_TEXT) revert RegistryInvalidListing("domain");
-        if (bytes(l.region).length > _MAX_TEXT) revert RegistryInvalidListing("region");
-        if (l.cpuMillis == 0) revert RegistryInvalidListing("cpuMillis");
-        if (l.memoryMiB == 0) revert RegistryInvalidListing("memoryMiB");
-        _listings[msg.sender] = l;
+        if (bytes(entry.domain).length > _MAX_TEXT) revert RegistryInvalidListing("domain");
+        if (bytes(entry.region).length > _MAX_TEXT) revert RegistryInvalidListing("region");
+        if (entry.cpuMillis == 0) revert RegistryInvalidListing("cpuMillis");
+        if (entry.memoryMiB == 0) revert RegistryInvalidListing("memoryMiB");
+        _listings[msg.sender] = entry;
         if (!_known[msg.sender]) {
             _known[msg.sender] = true;
             _providers.push(msg.sender);
         }
-        emit ListingUpdated(msg.sender, l.peerId, l.domain, l.region);
+        emit ListingUpdated(msg.sender, entry.peerId, entry.domain, entry.region);
     }
 
     /// @inheritdoc IIEPRegistry

@@ -7,7 +7,6 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {IIEPRegistry} from "./interfaces/IIEPRegistry.sol";
 import {ILeaseMarket, LeaseId} from "./interfaces/ILeaseMarket.sol";
-import {AccountId} from "./interfaces/IBudgetTree.sol";
 import {BudgetTree} from "./BudgetTree.sol";
 
 /// @title LeaseEscrow
@@ -109,29 +108,29 @@ abstract contract LeaseEscrow is ILeaseMarket, BudgetTree, EIP712 {
 
     /// @inheritdoc ILeaseMarket
     function confirmStart(LeaseId id) external {
-        Lease storage l = _leases[id];
-        _checkProvider(id, l);
-        _checkState(id, l, _bit(LeaseState.Scheduled) | _bit(LeaseState.Running));
-        if (l.flags & _CONFIRMED != 0) return;
-        l.flags |= _CONFIRMED;
+        Lease storage ls = _leases[id];
+        _checkProvider(id, ls);
+        _checkState(id, ls, _bit(LeaseState.Scheduled) | _bit(LeaseState.Running));
+        if (ls.flags & _CONFIRMED != 0) return;
+        ls.flags |= _CONFIRMED;
         emit LeaseStartConfirmed(id);
     }
 
     /// @inheritdoc ILeaseMarket
     function claim(LeaseId id) external returns (uint256 amount) {
-        Lease storage l = _leases[id];
-        _checkProvider(id, l);
-        _checkState(id, l, _bit(LeaseState.Running) | _bit(LeaseState.Ended));
-        if (l.flags & _CONFIRMED == 0) revert LeaseNotConfirmed(id);
-        amount = _payAccrued(id, l);
+        Lease storage ls = _leases[id];
+        _checkProvider(id, ls);
+        _checkState(id, ls, _bit(LeaseState.Running) | _bit(LeaseState.Ended));
+        if (ls.flags & _CONFIRMED == 0) revert LeaseNotConfirmed(id);
+        amount = _payAccrued(id, ls);
         if (amount == 0) revert LeaseNothingToClaim(id);
     }
 
     /// @inheritdoc ILeaseMarket
     function settle(LeaseId id) external {
-        Lease storage l = _leases[id];
-        _checkState(id, l, _bit(LeaseState.Ended));
-        _payAccrued(id, l);
+        Lease storage ls = _leases[id];
+        _checkState(id, ls, _bit(LeaseState.Ended));
+        _payAccrued(id, ls);
     }
 
     /// @inheritdoc ILeaseMarket
@@ -148,40 +147,40 @@ abstract contract LeaseEscrow is ILeaseMarket, BudgetTree, EIP712 {
 
     /// @inheritdoc ILeaseMarket
     function terminate(LeaseId id) external nonReentrant returns (uint256 refund) {
-        Lease storage l = _leases[id];
-        LeaseState s = _checkState(id, l, _bit(LeaseState.Scheduled) | _bit(LeaseState.Running));
-        Account storage a = _accounts[l.account];
+        Lease storage ls = _leases[id];
+        LeaseState s = _checkState(id, ls, _bit(LeaseState.Scheduled) | _bit(LeaseState.Running));
+        Account storage a = _accounts[ls.account];
         if (msg.sender != a.controller && msg.sender != _apps[a.root].owner) revert LeaseUnauthorized(id, msg.sender);
 
         uint40 stopAt;
         uint8 flags = _TERMINATED | _RELEASED;
-        if (s == LeaseState.Scheduled || l.flags & _CONFIRMED == 0) {
+        if (s == LeaseState.Scheduled || ls.flags & _CONFIRMED == 0) {
             // Not started, or started but never confirmed: nothing is owed to the provider.
-            stopAt = l.claimedUntil;
+            stopAt = ls.claimedUntil;
             flags |= _SETTLED;
         } else {
             // Cannot truncate: block.timestamp < end, which is a uint40.
             stopAt = uint40(block.timestamp);
         }
         // Cannot underflow: stopAt <= end.
-        refund = uint256(l.pricePerSecond) * (l.end - stopAt);
-        l.stoppedAt = stopAt;
-        l.flags |= flags;
+        refund = uint256(ls.pricePerSecond) * (ls.end - stopAt);
+        ls.stoppedAt = stopAt;
+        ls.flags |= flags;
         _credit(a, refund);
-        _registry.unlockStake(l.provider, _collateral(l));
+        _registry.unlockStake(ls.provider, _collateral(ls));
         emit LeaseTerminated(id, stopAt, refund);
         if (flags & _SETTLED != 0) emit LeaseSettled(id);
     }
 
     /// @inheritdoc ILeaseMarket
     function cancelMissedStart(LeaseId id) external nonReentrant returns (uint256 refund, uint256 penalty) {
-        Lease storage l = _leases[id];
-        _checkState(id, l, _bit(LeaseState.StartMissed));
-        refund = uint256(l.pricePerSecond) * (l.end - l.claimedUntil);
-        l.stoppedAt = l.claimedUntil;
-        l.flags |= _CANCELLED | _SETTLED | _RELEASED;
-        penalty = _registry.slashLocked(l.provider, _collateral(l), address(this));
-        _credit(_accounts[l.account], refund + penalty);
+        Lease storage ls = _leases[id];
+        _checkState(id, ls, _bit(LeaseState.StartMissed));
+        refund = uint256(ls.pricePerSecond) * (ls.end - ls.claimedUntil);
+        ls.stoppedAt = ls.claimedUntil;
+        ls.flags |= _CANCELLED | _SETTLED | _RELEASED;
+        penalty = _registry.slashLocked(ls.provider, _collateral(ls), address(this));
+        _credit(_accounts[ls.account], refund + penalty);
         emit LeaseCancelled(id, refund, penalty);
     }
 
@@ -199,9 +198,9 @@ abstract contract LeaseEscrow is ILeaseMarket, BudgetTree, EIP712 {
 
     /// @inheritdoc ILeaseMarket
     function claimable(LeaseId id) external view returns (uint256) {
-        Lease storage l = _leases[id];
-        if (l.flags & _CONFIRMED == 0) return 0;
-        (, uint256 amount) = _accrued(l);
+        Lease storage ls = _leases[id];
+        if (ls.flags & _CONFIRMED == 0) return 0;
+        (, uint256 amount) = _accrued(ls);
         return amount;
     }
 
@@ -212,8 +211,8 @@ abstract contract LeaseEscrow is ILeaseMarket, BudgetTree, EIP712 {
 
     /// @inheritdoc ILeaseMarket
     function escrowOf(LeaseId id) external view returns (uint256) {
-        Lease storage l = _leases[id];
-        return uint256(l.pricePerSecond) * (_effectiveEnd(l) - l.claimedUntil);
+        Lease storage ls = _leases[id];
+        return uint256(ls.pricePerSecond) * (_effectiveEnd(ls) - ls.claimedUntil);
     }
 
     /// @inheritdoc ILeaseMarket
@@ -265,61 +264,61 @@ abstract contract LeaseEscrow is ILeaseMarket, BudgetTree, EIP712 {
 
     /// @dev Credits the provider's earnings with what accrued up to now (or the effective end) and settles a
     /// finished lease. Moves no tokens: earnings are withdrawn separately (pull payments).
-    function _payAccrued(LeaseId id, Lease storage l) private returns (uint256 amount) {
+    function _payAccrued(LeaseId id, Lease storage ls) private returns (uint256 amount) {
         uint40 until;
-        (until, amount) = _accrued(l);
-        l.claimedUntil = until;
-        if (until == _effectiveEnd(l)) {
-            uint8 flags = l.flags;
-            l.flags = flags | _SETTLED | _RELEASED;
-            if (flags & _RELEASED == 0) _registry.unlockStake(l.provider, _collateral(l));
+        (until, amount) = _accrued(ls);
+        ls.claimedUntil = until;
+        if (until == _effectiveEnd(ls)) {
+            uint8 flags = ls.flags;
+            ls.flags = flags | _SETTLED | _RELEASED;
+            if (flags & _RELEASED == 0) _registry.unlockStake(ls.provider, _collateral(ls));
             emit LeaseSettled(id);
         }
         if (amount != 0) {
-            _earnings[l.provider] += amount;
+            _earnings[ls.provider] += amount;
             emit LeaseClaimed(id, amount, until);
         }
     }
 
-    function _accrued(Lease storage l) private view returns (uint40 until, uint256 amount) {
-        uint40 end = _effectiveEnd(l);
+    function _accrued(Lease storage ls) private view returns (uint40 until, uint256 amount) {
+        uint40 end = _effectiveEnd(ls);
         // Cannot truncate: the minimum with a uint40 fits in uint40.
         until = block.timestamp < end ? uint40(block.timestamp) : end;
-        if (until <= l.claimedUntil) return (l.claimedUntil, 0);
-        amount = uint256(l.pricePerSecond) * (until - l.claimedUntil);
+        if (until <= ls.claimedUntil) return (ls.claimedUntil, 0);
+        amount = uint256(ls.pricePerSecond) * (until - ls.claimedUntil);
     }
 
-    function _state(Lease storage l) private view returns (LeaseState) {
-        if (l.provider == address(0)) return LeaseState.None;
-        uint8 flags = l.flags;
+    function _state(Lease storage ls) private view returns (LeaseState) {
+        if (ls.provider == address(0)) return LeaseState.None;
+        uint8 flags = ls.flags;
         if (flags & _CANCELLED != 0) return LeaseState.Cancelled;
         if (flags & _SETTLED != 0) return LeaseState.Settled;
         if (flags & (_CONFIRMED | _TERMINATED) == 0) {
-            uint256 deadline = uint256(l.start) + _startWindow;
-            if (deadline > l.end) deadline = l.end;
+            uint256 deadline = uint256(ls.start) + _startWindow;
+            if (deadline > ls.end) deadline = ls.end;
             if (block.timestamp >= deadline) return LeaseState.StartMissed;
         }
-        if (block.timestamp < l.start) return LeaseState.Scheduled;
-        if (block.timestamp < _effectiveEnd(l)) return LeaseState.Running;
+        if (block.timestamp < ls.start) return LeaseState.Scheduled;
+        if (block.timestamp < _effectiveEnd(ls)) return LeaseState.Running;
         return LeaseState.Ended;
     }
 
-    function _checkState(LeaseId id, Lease storage l, uint256 allowed) private view returns (LeaseState s) {
-        s = _state(l);
+    function _checkState(LeaseId id, Lease storage ls, uint256 allowed) private view returns (LeaseState s) {
+        s = _state(ls);
         if (_bit(s) & allowed == 0) revert LeaseInvalidState(id, s, allowed);
     }
 
-    function _checkProvider(LeaseId id, Lease storage l) private view {
-        if (msg.sender != l.provider) revert LeaseUnauthorized(id, msg.sender);
+    function _checkProvider(LeaseId id, Lease storage ls) private view {
+        if (msg.sender != ls.provider) revert LeaseUnauthorized(id, msg.sender);
     }
 
-    function _effectiveEnd(Lease storage l) private view returns (uint40) {
-        uint40 stopped = l.stoppedAt;
-        return stopped != 0 ? stopped : l.end;
+    function _effectiveEnd(Lease storage ls) private view returns (uint40) {
+        uint40 stopped = ls.stoppedAt;
+        return stopped != 0 ? stopped : ls.end;
     }
 
-    function _collateral(Lease storage l) private view returns (uint256) {
-        return (uint256(l.pricePerSecond) * (l.end - l.start) * _collateralBps) / _BPS;
+    function _collateral(Lease storage ls) private view returns (uint256) {
+        return (uint256(ls.pricePerSecond) * (ls.end - ls.start) * _collateralBps) / _BPS;
     }
 
     function _useNonce(address provider, uint256 nonce) private {

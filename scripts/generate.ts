@@ -27,7 +27,9 @@ for (const [name, file] of contracts) {
 if (process.argv.includes("--check")) {
   const current = await readFile(out, "utf8").catch(() => "");
   if (current !== text) {
-    console.error("protocol/chain/abi.generated.ts is out of date with the contracts: run `npm run generate` and commit it.");
+    console.error(
+      "protocol/chain/abi.generated.ts is out of date with the contracts: run `npm run generate` and commit it.",
+    );
     process.exit(1);
   }
   console.error("generated ABIs are up to date");

@@ -65,6 +65,8 @@ interface IBudgetTree {
     error BudgetDepthExceeded(uint256 depth, uint256 maxDepth);
     /// @notice `account` is not the root of an application.
     error BudgetNotRoot(AccountId account);
+    /// @notice `account` is an application root and has no parent to return money to.
+    error BudgetRootHasNoParent(AccountId account);
     /// @notice The policy is out of range; `field` names the bad field.
     error BudgetInvalidPolicy(string field);
     /// @notice A zero amount or zero address was given where it makes no sense.

@@ -41,7 +41,8 @@ interface ILeaseMarket {
         Cancelled // start missed and cancelled: tenant refunded, provider slashed
     }
 
-    /// @notice A lease record as stored.
+    /// @notice A lease record as stored (two storage slots).
+    // solhint-disable-next-line gas-struct-packing
     struct Lease {
         address provider;
         uint40 start;

@@ -132,7 +132,10 @@ export class MarketClient {
 
   /** Connects to the chain, checks the chain id matches the deployment and reads the token's metadata. */
   static async connect(o: ConnectOptions): Promise<MarketClient> {
-    const provider = o.provider ?? o.signer?.provider ?? new JsonRpcProvider(o.rpcUrl ?? "http://127.0.0.1:8545", undefined, { staticNetwork: true });
+    const provider =
+      o.provider ??
+      o.signer?.provider ??
+      new JsonRpcProvider(o.rpcUrl ?? "http://127.0.0.1:8545", undefined, { staticNetwork: true });
     let chainId: bigint;
     try {
       chainId = (await provider.getNetwork()).chainId;
@@ -140,7 +143,10 @@ export class MarketClient {
       throw toChainError(e, "connecting to the chain");
     }
     if (chainId !== BigInt(o.deployment.chainId)) {
-      throw new ChainError("WRONG_CHAIN", `the RPC endpoint serves chain ${chainId} but the deployment file is for chain ${o.deployment.chainId}; pass the matching --deployment or --rpc`);
+      throw new ChainError(
+        "WRONG_CHAIN",
+        `the RPC endpoint serves chain ${chainId} but the deployment file is for chain ${o.deployment.chainId}; pass the matching --deployment or --rpc`,
+      );
     }
     const token = new Contract(o.deployment.token, testTokenAbi, provider);
     let info: TokenInfo;
@@ -159,7 +165,8 @@ export class MarketClient {
 
   /** The signer's address (throws if the client is read-only). */
   async address(): Promise<string> {
-    if (!this.signer) throw new ChainError("NO_SIGNER", "this action needs a key: pass --keystore <file> or set ICON_PRIVATE_KEY");
+    if (!this.signer)
+      throw new ChainError("NO_SIGNER", "this action needs a key: pass --keystore <file> or set ICON_PRIVATE_KEY");
     return this.signer.getAddress();
   }
 
@@ -204,12 +211,28 @@ export class MarketClient {
       this.#read<string>("reading the token name", this.token, "name"),
       this.#read<bigint>("reading the permit nonce", this.token, "nonces", owner),
     ]);
-    const domain = { name, version: "1", chainId: BigInt(this.deployment.chainId), verifyingContract: this.deployment.token };
-    const types = { Permit: [
-      { name: "owner", type: "address" }, { name: "spender", type: "address" }, { name: "value", type: "uint256" },
-      { name: "nonce", type: "uint256" }, { name: "deadline", type: "uint256" },
-    ] };
-    const sig = await this.signer!.signTypedData(domain, types, { owner, spender: this.deployment.market, value: amount, nonce, deadline });
+    const domain = {
+      name,
+      version: "1",
+      chainId: BigInt(this.deployment.chainId),
+      verifyingContract: this.deployment.token,
+    };
+    const types = {
+      Permit: [
+        { name: "owner", type: "address" },
+        { name: "spender", type: "address" },
+        { name: "value", type: "uint256" },
+        { name: "nonce", type: "uint256" },
+        { name: "deadline", type: "uint256" },
+      ],
+    };
+    const sig = await this.signer!.signTypedData(domain, types, {
+      owner,
+      spender: this.deployment.market,
+      value: amount,
+      nonce,
+      deadline,
+    });
     return Signature.from(sig);
   }
 
@@ -246,20 +269,30 @@ export class MarketClient {
       this.#read<bigint>("reading earnings", this.market, "earningsOf", provider),
       this.#read<Row>("reading registry parameters", this.registry, "parameters"),
     ]);
-    const listing: Listing | null = (l.peerId as string) === "0x" ? null : {
-      peerId: l.peerId as string,
-      multiaddrs: [...(l.multiaddrs as string[])],
-      domain: l.domain as string,
-      region: l.region as string,
-      cpuMillis: Number(l.cpuMillis),
-      memoryMiB: Number(l.memoryMiB),
-      cpuPricePerSecond: l.cpuPricePerSecond as bigint,
-      memoryPricePerSecond: l.memoryPricePerSecond as bigint,
-    };
+    const listing: Listing | null =
+      (l.peerId as string) === "0x"
+        ? null
+        : {
+            peerId: l.peerId as string,
+            multiaddrs: [...(l.multiaddrs as string[])],
+            domain: l.domain as string,
+            region: l.region as string,
+            cpuMillis: Number(l.cpuMillis),
+            memoryMiB: Number(l.memoryMiB),
+            cpuPricePerSecond: l.cpuPricePerSecond as bigint,
+            memoryPricePerSecond: l.memoryPricePerSecond as bigint,
+          };
     return {
-      listing, total: s.total as bigint, locked: s.locked as bigint, unbonding: s.unbonding as bigint,
-      readyAt: s.readyAt as bigint, available, active, earnings,
-      minStake: p.minStake as bigint, unbondingPeriod: p.unbondingPeriod as bigint,
+      listing,
+      total: s.total as bigint,
+      locked: s.locked as bigint,
+      unbonding: s.unbonding as bigint,
+      readyAt: s.readyAt as bigint,
+      available,
+      active,
+      earnings,
+      minStake: p.minStake as bigint,
+      unbondingPeriod: p.unbondingPeriod as bigint,
     };
   }
 
@@ -271,7 +304,18 @@ export class MarketClient {
     if (deposit > 0n && usePermit) {
       const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600);
       const sig = await this.signPermit(deposit, deadline);
-      receipt = await this.#send("creating the application", this.market, "createAppWithPermit", controller, policy, deposit, deadline, sig.v, sig.r, sig.s);
+      receipt = await this.#send(
+        "creating the application",
+        this.market,
+        "createAppWithPermit",
+        controller,
+        policy,
+        deposit,
+        deadline,
+        sig.v,
+        sig.r,
+        sig.s,
+      );
     } else {
       if (deposit > 0n) await this.ensureAllowance(this.deployment.market, deposit);
       receipt = await this.#send("creating the application", this.market, "createApp", controller, policy, deposit);
@@ -287,18 +331,37 @@ export class MarketClient {
 
   /** Creates a child account of `parent` controlled by `controller`. */
   async createAccount(parent: bigint, controller: string): Promise<bigint> {
-    const receipt = await this.#send(`creating a child of account ${parent}`, this.market, "createAccount", parent, controller);
+    const receipt = await this.#send(
+      `creating a child of account ${parent}`,
+      this.market,
+      "createAccount",
+      parent,
+      controller,
+    );
     return this.#eventArg(receipt, "AccountCreated", 0);
   }
 
   /** Moves `amount` from `parent` to its child `child`. */
   async allocate(parent: bigint, child: bigint, amount: bigint): Promise<ContractTransactionReceipt> {
-    return this.#send(`allocating ${this.format(amount)} from account ${parent} to ${child}`, this.market, "allocate", parent, child, amount);
+    return this.#send(
+      `allocating ${this.format(amount)} from account ${parent} to ${child}`,
+      this.market,
+      "allocate",
+      parent,
+      child,
+      amount,
+    );
   }
 
   /** Moves `amount` from `child` back to its parent. */
   async returnToParent(child: bigint, amount: bigint): Promise<ContractTransactionReceipt> {
-    return this.#send(`returning ${this.format(amount)} from account ${child}`, this.market, "returnToParent", child, amount);
+    return this.#send(
+      `returning ${this.format(amount)} from account ${child}`,
+      this.market,
+      "returnToParent",
+      child,
+      amount,
+    );
   }
 
   /** Closes `child`, returning its balance to its parent. */
@@ -308,7 +371,14 @@ export class MarketClient {
 
   /** Owner: takes `amount` out of the tree from `root` to `to`. */
   async withdrawFromRoot(root: bigint, amount: bigint, to: string): Promise<ContractTransactionReceipt> {
-    return this.#send(`withdrawing ${this.format(amount)} from application ${root}`, this.market, "withdraw", root, amount, to);
+    return this.#send(
+      `withdrawing ${this.format(amount)} from application ${root}`,
+      this.market,
+      "withdraw",
+      root,
+      amount,
+      to,
+    );
   }
 
   /** Owner: publishes a new policy. */
@@ -322,7 +392,15 @@ export class MarketClient {
     if (a.controller === "0x0000000000000000000000000000000000000000") {
       throw new ChainError("BudgetUnknownAccount", `budget account ${id} does not exist`);
     }
-    return { id, controller: a.controller as string, balance: a.balance as bigint, parent: a.parent as bigint, root: a.root as bigint, depth: Number(a.depth), closed: a.closed as boolean };
+    return {
+      id,
+      controller: a.controller as string,
+      balance: a.balance as bigint,
+      parent: a.parent as bigint,
+      root: a.root as bigint,
+      depth: Number(a.depth),
+      closed: a.closed as boolean,
+    };
   }
 
   /** Every account of the application rooted at `root`, parents before children. */
@@ -346,7 +424,13 @@ export class MarketClient {
     return {
       owner,
       version: Number(res[1]),
-      policy: { weightBps: Number(p.weightBps), migrateThresholdBps: Number(p.migrateThresholdBps), replicateThresholdBps: Number(p.replicateThresholdBps), terminateThresholdBps: Number(p.terminateThresholdBps), maxPricePerSecond: p.maxPricePerSecond as bigint },
+      policy: {
+        weightBps: Number(p.weightBps),
+        migrateThresholdBps: Number(p.migrateThresholdBps),
+        replicateThresholdBps: Number(p.replicateThresholdBps),
+        terminateThresholdBps: Number(p.terminateThresholdBps),
+        maxPricePerSecond: p.maxPricePerSecond as bigint,
+      },
     };
   }
 
@@ -354,7 +438,14 @@ export class MarketClient {
 
   /** Relays an offer with both signatures; returns the new lease id. */
   async openLease(offer: Offer, providerSignature: string, tenantSignature: string): Promise<bigint> {
-    const receipt = await this.#send("opening the lease", this.market, "openLease", offer, providerSignature, tenantSignature);
+    const receipt = await this.#send(
+      "opening the lease",
+      this.market,
+      "openLease",
+      offer,
+      providerSignature,
+      tenantSignature,
+    );
     return this.#eventArg(receipt, "LeaseOpened", 0);
   }
 
@@ -387,9 +478,16 @@ export class MarketClient {
       this.#read<bigint>(`reading lease ${id}`, this.market, "state", id),
     ]);
     return {
-      id, provider: l.provider as string, start: l.start as bigint, end: l.end as bigint, flags: Number(l.flags),
-      pricePerSecond: l.pricePerSecond as bigint, account: l.account as bigint, claimedUntil: l.claimedUntil as bigint,
-      stoppedAt: l.stoppedAt as bigint, state: LEASE_STATES[Number(s)]!,
+      id,
+      provider: l.provider as string,
+      start: l.start as bigint,
+      end: l.end as bigint,
+      flags: Number(l.flags),
+      pricePerSecond: l.pricePerSecond as bigint,
+      account: l.account as bigint,
+      claimedUntil: l.claimedUntil as bigint,
+      stoppedAt: l.stoppedAt as bigint,
+      state: LEASE_STATES[Number(s)]!,
     };
   }
 
@@ -406,7 +504,8 @@ export class MarketClient {
     let balances = 0n;
     for (let id = 1n; id <= accounts; id++) balances += (await this.account(id)).balance;
     let escrow = 0n;
-    for (let id = 1n; id <= leases; id++) escrow += await this.#read<bigint>("reading escrow", this.market, "escrowOf", id);
+    for (let id = 1n; id <= leases; id++)
+      escrow += await this.#read<bigint>("reading escrow", this.market, "escrowOf", id);
     let earnings = 0n;
     for (const p of providers) earnings += await this.#read<bigint>("reading earnings", this.market, "earningsOf", p);
     return { held, balances, escrow, earnings, ok: held === balances + escrow + earnings };
@@ -423,7 +522,8 @@ export class MarketClient {
   }
 
   async #send(action: string, c: Contract, fn: string, ...args: unknown[]): Promise<ContractTransactionReceipt> {
-    if (!this.signer) throw new ChainError("NO_SIGNER", `${action} needs a key: pass --keystore <file> or set ICON_PRIVATE_KEY`);
+    if (!this.signer)
+      throw new ChainError("NO_SIGNER", `${action} needs a key: pass --keystore <file> or set ICON_PRIVATE_KEY`);
     try {
       const tx = await c.getFunction(fn).send(...args);
       this.#onProgress(`${action}: sent ${tx.hash}, waiting for confirmation …`);

@@ -33,7 +33,11 @@ export async function readDeployment(file: string): Promise<Deployment> {
   try {
     text = await readFile(file, "utf8");
   } catch (cause) {
-    throw new ConfigError("NO_DEPLOYMENT", `no deployment file at ${file}: run \`icon deploy\` first or pass --deployment <file>`, { cause });
+    throw new ConfigError(
+      "NO_DEPLOYMENT",
+      `no deployment file at ${file}: run \`icon deploy\` first or pass --deployment <file>`,
+      { cause },
+    );
   }
   let json: unknown;
   try {

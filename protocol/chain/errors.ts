@@ -10,15 +10,16 @@ import { accessManagerAbi, iconMarketAbi, iepRegistryAbi, testTokenAbi } from ".
 const STATES = ["None", "Scheduled", "Running", "StartMissed", "Ended", "Settled", "Cancelled"];
 const allAbis = new Interface([
   ...iconMarketAbi.filter((f) => f.type === "error"),
-  ...iepRegistryAbi.filter((f) => f.type === "error" && !iconMarketAbi.some((m) => m.type === "error" && m.name === f.name)),
+  ...iepRegistryAbi.filter(
+    (f) => f.type === "error" && !iconMarketAbi.some((m) => m.type === "error" && m.name === f.name),
+  ),
   ...accessManagerAbi.filter((f) => f.type === "error" && f.name.startsWith("AccessManager")),
   ...testTokenAbi.filter((f) => f.type === "error" && f.name.startsWith("ERC20")),
 ] as never);
 
 type Sentence = (a: ErrorDescription["args"], fmt: (v: bigint) => string) => string;
 
-const allowedStates = (mask: bigint): string =>
-  STATES.filter((_, i) => (mask >> BigInt(i)) & 1n).join(" or ");
+const allowedStates = (mask: bigint): string => STATES.filter((_, i) => (mask >> BigInt(i)) & 1n).join(" or ");
 
 const SENTENCES: Record<string, Sentence> = {
   RegistryNotRegistered: (a) => `provider ${a[0]} has no listing; run \`icon iep register\` first`,
@@ -32,18 +33,22 @@ const SENTENCES: Record<string, Sentence> = {
   RegistryIncidentUsed: (a) => `incident ${a[0]} was already used for a slash (or is zero)`,
   RegistryInvalidParameter: (a) => `registry parameter "${a[0]}" is out of range`,
   BudgetUnknownAccount: (a) => `budget account ${a[0]} does not exist`,
-  BudgetUnauthorized: (a) => `${a[1]} may not act on budget account ${a[0]} (not its controller, its parent's, or the owner)`,
+  BudgetUnauthorized: (a) =>
+    `${a[1]} may not act on budget account ${a[0]} (not its controller, its parent's, or the owner)`,
   BudgetInsufficientBalance: (a, f) => `budget account ${a[0]} holds ${f(a[1])} but ${f(a[2])} is needed`,
   BudgetAccountClosed: (a) => `budget account ${a[0]} is closed`,
   BudgetNotChild: (a) => `account ${a[1]} is not a child of account ${a[0]}`,
   BudgetDepthExceeded: (a) => `the budget tree may be at most ${a[1]} levels deep (would be ${a[0]})`,
   BudgetNotRoot: (a) => `account ${a[0]} is not an application root`,
+  BudgetRootHasNoParent: (a) =>
+    `account ${a[0]} is an application root: it has no parent (the owner withdraws from it instead)`,
   BudgetInvalidPolicy: (a) => `policy field "${a[0]}" is out of range (basis points are 0..10000)`,
   BudgetZeroValue: (a) => `"${a[0]}" must not be zero`,
   LeaseInvalidState: (a) => `lease ${a[0]} is ${STATES[Number(a[1])]} but this needs ${allowedStates(a[2])}`,
   LeaseOfferExpired: (a) => `the offer expired at ${new Date(Number(a[0]) * 1000).toISOString()}; ask for a new quote`,
   LeaseNonceUsed: (a) => `offer nonce ${a[1]} of provider ${a[0]} was already used or cancelled`,
-  LeaseInvalidSignature: (a) => `a signature does not come from ${a[0]} (wrong key, chain or contract, or a tampered offer)`,
+  LeaseInvalidSignature: (a) =>
+    `a signature does not come from ${a[0]} (wrong key, chain or contract, or a tampered offer)`,
   LeaseWrongToken: (a) => `the offer pays in ${a[0]} but the market pays in ${a[1]}`,
   LeaseInvalidSlot: (a) => `the slot ${a[0]}..${a[1]} is empty, already started or too long`,
   LeaseInvalidPrice: (a, f) => `price ${f(a[0])}/s is zero or above the application's cap of ${f(a[1])}/s`,
@@ -91,10 +96,16 @@ export function toChainError(e: unknown, action: string, token?: TokenInfo): Cha
     });
   }
   if (isError(e, "NETWORK_ERROR") || isError(e, "TIMEOUT") || /ECONNREFUSED|fetch failed/.test(String(e))) {
-    return new ChainError("CHAIN_UNREACHABLE", `${action} failed: the chain RPC endpoint cannot be reached (is the node running? check --rpc)`, { cause: e });
+    return new ChainError(
+      "CHAIN_UNREACHABLE",
+      `${action} failed: the chain RPC endpoint cannot be reached (is the node running? check --rpc)`,
+      { cause: e },
+    );
   }
   if (isError(e, "INSUFFICIENT_FUNDS")) {
-    return new ChainError("NO_GAS", `${action} failed: the sending account has no native currency for gas`, { cause: e });
+    return new ChainError("NO_GAS", `${action} failed: the sending account has no native currency for gas`, {
+      cause: e,
+    });
   }
   if (isError(e, "CALL_EXCEPTION")) {
     return new ChainError("REVERTED", `${action} was reverted by the contract without a known reason`, { cause: e });

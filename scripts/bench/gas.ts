@@ -44,7 +44,13 @@ const register = await gas(registry.connect(provider).register(listing));
 const stakeFirst = await gas(registry.connect(provider).stake(defaultMarketParameters.minStake * 10n));
 const stake = await gas(registry.connect(provider).stake(defaultMarketParameters.minStake));
 
-const policy = { weightBps: 5000, migrateThresholdBps: 2000, replicateThresholdBps: 3000, terminateThresholdBps: 500, maxPricePerSecond: 0n };
+const policy = {
+  weightBps: 5000,
+  migrateThresholdBps: 2000,
+  replicateThresholdBps: 3000,
+  terminateThresholdBps: 500,
+  maxPricePerSecond: 0n,
+};
 await (await market.connect(owner).createApp(icon.address, policy, 1_000_000_000n)).wait();
 const root = await market.accountCount();
 await (await market.connect(icon).createAccount(root, childKey.address)).wait();
@@ -97,7 +103,14 @@ const result = {
   withdrawEarnings,
   firstWrite: { openLease: first.gasUsed, claim: claimFirst, allocate: allocateFirst, stake: stakeFirst },
 };
-const targets: Record<string, number> = { openLease: 160_000, claim: 45_000, terminate: 75_000, allocate: 50_000, returnToParent: 50_000, stake: 90_000 };
+const targets: Record<string, number> = {
+  openLease: 160_000,
+  claim: 45_000,
+  terminate: 75_000,
+  allocate: 50_000,
+  returnToParent: 50_000,
+  stake: 90_000,
+};
 for (const [k, limit] of Object.entries(targets)) {
   const v = (result as unknown as Record<string, number>)[k]!;
   console.error(`${k.padEnd(15)} ${String(v).padStart(7)} gas   target <= ${limit}   ${v <= limit ? "ok" : "OVER"}`);

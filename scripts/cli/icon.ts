@@ -64,19 +64,22 @@ function opt(ctx: Ctx, name: string): string | undefined {
 }
 
 function idArg(text: string, name: string): bigint {
-  if (!/^\d+$/.test(text) || BigInt(text) === 0n) throw new ConfigError("BAD_ID", `<${name}> must be a positive integer id, got "${text}"`);
+  if (!/^\d+$/.test(text) || BigInt(text) === 0n)
+    throw new ConfigError("BAD_ID", `<${name}> must be a positive integer id, got "${text}"`);
   return BigInt(text);
 }
 
 function addressArg(text: string, name: string): string {
-  if (!isAddress(text)) throw new ConfigError("BAD_ADDRESS", `${name} "${text}" is not an address (0x followed by 40 hex digits)`);
+  if (!isAddress(text))
+    throw new ConfigError("BAD_ADDRESS", `${name} "${text}" is not an address (0x followed by 40 hex digits)`);
   return text;
 }
 
 function intOpt(ctx: Ctx, name: string, fallback: number, max = 2 ** 31): number {
   const v = opt(ctx, name);
   if (v === undefined) return fallback;
-  if (!/^\d+$/.test(v) || Number(v) > max) throw new ConfigError("BAD_OPTION", `--${name} must be an integer between 0 and ${max}, got "${v}"`);
+  if (!/^\d+$/.test(v) || Number(v) > max)
+    throw new ConfigError("BAD_OPTION", `--${name} must be an integer between 0 and ${max}, got "${v}"`);
   return Number(v);
 }
 
@@ -85,7 +88,8 @@ function shareOpt(ctx: Ctx, name: string, fallback: number): number {
   const v = opt(ctx, name);
   if (v === undefined) return fallback;
   const n = Number(v);
-  if (!Number.isFinite(n) || n < 0 || n > 1) throw new ConfigError("BAD_OPTION", `--${name} must be a number between 0 and 1 (e.g. 0.25), got "${v}"`);
+  if (!Number.isFinite(n) || n < 0 || n > 1)
+    throw new ConfigError("BAD_OPTION", `--${name} must be a number between 0 and 1 (e.g. 0.25), got "${v}"`);
   return Math.round(n * 10_000);
 }
 
@@ -93,9 +97,15 @@ async function client(ctx: Ctx, withKey: boolean): Promise<MarketClient> {
   const provider = new JsonRpcProvider(ctx.rpc, undefined, { staticNetwork: true });
   let file = ctx.deploymentFile;
   if (!file) {
-    const chainId = await provider.getNetwork().then((n) => n.chainId, () => {
-      throw new IconError("CHAIN_UNREACHABLE", `cannot reach the chain at ${ctx.rpc}: start one with \`icon chain\` or pass --rpc <url>`);
-    });
+    const chainId = await provider.getNetwork().then(
+      (n) => n.chainId,
+      () => {
+        throw new IconError(
+          "CHAIN_UNREACHABLE",
+          `cannot reach the chain at ${ctx.rpc}: start one with \`icon chain\` or pass --rpc <url>`,
+        );
+      },
+    );
     file = defaultDeploymentPath(chainId);
   }
   const deployment = await readDeployment(file);
@@ -106,9 +116,15 @@ async function client(ctx: Ctx, withKey: boolean): Promise<MarketClient> {
 /** The signer: --dev-account (dev chain only), --keystore, or ICON_PRIVATE_KEY. */
 async function wallet(ctx: Ctx): Promise<Wallet | undefined> {
   if (ctx.devAccount === undefined) return loadWallet(ctx.keystore);
-  const chainId = await new JsonRpcProvider(ctx.rpc, undefined, { staticNetwork: true }).getNetwork().then((n) => n.chainId, () => 0n);
+  const chainId = await new JsonRpcProvider(ctx.rpc, undefined, { staticNetwork: true }).getNetwork().then(
+    (n) => n.chainId,
+    () => 0n,
+  );
   if (chainId !== 31337n) {
-    throw new ConfigError("DEV_ACCOUNT_REFUSED", `--dev-account uses publicly known keys and is accepted only on the dev chain (31337); ${ctx.rpc} serves chain ${chainId}`);
+    throw new ConfigError(
+      "DEV_ACCOUNT_REFUSED",
+      `--dev-account uses publicly known keys and is accepted only on the dev chain (31337); ${ctx.rpc} serves chain ${chainId}`,
+    );
   }
   const { devKeys } = await import("../lib/hardhat.ts");
   return new WalletClass(devKeys(ctx.devAccount + 1)[ctx.devAccount]!);
@@ -116,7 +132,11 @@ async function wallet(ctx: Ctx): Promise<Wallet | undefined> {
 
 async function requireWallet(ctx: Ctx): Promise<Wallet> {
   const w = await wallet(ctx);
-  if (!w) throw new ConfigError("NO_KEY", "this command sends a transaction and needs a key: pass --keystore <file> (see `icon key new`) or set ICON_PRIVATE_KEY for development");
+  if (!w)
+    throw new ConfigError(
+      "NO_KEY",
+      "this command sends a transaction and needs a key: pass --keystore <file> (see `icon key new`) or set ICON_PRIVATE_KEY for development",
+    );
   return w;
 }
 
@@ -145,10 +165,12 @@ const COMMANDS: Record<string, Command> = {
     summary: "start an embedded development chain (Hardhat EDR) and serve JSON-RPC until Ctrl-C",
     options: { port: { type: "string" }, host: { type: "string" } },
     async run(ctx) {
-      const { startDevChain, devKeys } = await import("../lib/hardhat.ts");
+      const { startDevChain } = await import("../lib/hardhat.ts");
       const chain = await startDevChain(opt(ctx, "host") ?? "127.0.0.1", intOpt(ctx, "port", 8545, 65535));
       say(`dev chain (chain id 31337) serving JSON-RPC at ${chain.url}`);
-      say("its funded accounts use Hardhat's public development mnemonic (\"test test … junk\"); never use those keys elsewhere");
+      say(
+        'its funded accounts use Hardhat\'s public development mnemonic ("test test … junk"); never use those keys elsewhere',
+      );
       say("use them with --dev-account <n> (only accepted on chain 31337), e.g. `icon deploy --dev-account 0`");
       await new Promise<void>((resolve) => {
         process.once("SIGINT", resolve);
@@ -158,9 +180,18 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   deploy: {
-    usage: "deploy [--token <address>] [--min-stake <amount>] [--unbonding <seconds>] [--start-window <seconds>] [--collateral <0..1>] [--arbiter <address>] [--arbiter-delay <seconds>]",
+    usage:
+      "deploy [--token <address>] [--min-stake <amount>] [--unbonding <seconds>] [--start-window <seconds>] [--collateral <0..1>] [--arbiter <address>] [--arbiter-delay <seconds>]",
     summary: "deploy registry, market and access manager (and a test token unless --token); writes the deployment file",
-    options: { token: { type: "string" }, "min-stake": { type: "string" }, unbonding: { type: "string" }, "start-window": { type: "string" }, collateral: { type: "string" }, arbiter: { type: "string" }, "arbiter-delay": { type: "string" } },
+    options: {
+      token: { type: "string" },
+      "min-stake": { type: "string" },
+      unbonding: { type: "string" },
+      "start-window": { type: "string" },
+      collateral: { type: "string" },
+      arbiter: { type: "string" },
+      "arbiter-delay": { type: "string" },
+    },
     async run(ctx) {
       const deployer = await requireWallet(ctx);
       const token = opt(ctx, "token");
@@ -168,17 +199,23 @@ const COMMANDS: Record<string, Command> = {
       const arbiter = opt(ctx, "arbiter");
       if (arbiter) addressArg(arbiter, "--arbiter");
       const minStake = opt(ctx, "min-stake");
-      if (minStake !== undefined && !/^\d+$/.test(minStake)) throw new ConfigError("BAD_OPTION", `--min-stake is in token units (an integer), got "${minStake}"`);
+      if (minStake !== undefined && !/^\d+$/.test(minStake))
+        throw new ConfigError("BAD_OPTION", `--min-stake is in token units (an integer), got "${minStake}"`);
       const { deployMarket } = await import("../lib/hardhat.ts");
-      const d = await deployMarket(ctx.rpc, deployer.privateKey, {
-        token,
-        arbiter,
-        minStake: minStake !== undefined ? BigInt(minStake) : undefined,
-        unbondingPeriod: opt(ctx, "unbonding") ? BigInt(intOpt(ctx, "unbonding", 0)) : undefined,
-        startWindow: opt(ctx, "start-window") ? BigInt(intOpt(ctx, "start-window", 0)) : undefined,
-        collateralBps: opt(ctx, "collateral") ? BigInt(shareOpt(ctx, "collateral", 0)) : undefined,
-        arbiterDelay: opt(ctx, "arbiter-delay") ? BigInt(intOpt(ctx, "arbiter-delay", 0)) : undefined,
-      }, say);
+      const d = await deployMarket(
+        ctx.rpc,
+        deployer.privateKey,
+        {
+          token,
+          arbiter,
+          minStake: minStake !== undefined ? BigInt(minStake) : undefined,
+          unbondingPeriod: opt(ctx, "unbonding") ? BigInt(intOpt(ctx, "unbonding", 0)) : undefined,
+          startWindow: opt(ctx, "start-window") ? BigInt(intOpt(ctx, "start-window", 0)) : undefined,
+          collateralBps: opt(ctx, "collateral") ? BigInt(shareOpt(ctx, "collateral", 0)) : undefined,
+          arbiterDelay: opt(ctx, "arbiter-delay") ? BigInt(intOpt(ctx, "arbiter-delay", 0)) : undefined,
+        },
+        say,
+      );
       const file = ctx.deploymentFile ?? defaultDeploymentPath(d.chainId);
       await writeDeployment(file, d);
       say(`deployed: token ${d.token}, registry ${d.registry}, market ${d.market}, access manager ${d.accessManager}`);
@@ -224,15 +261,33 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   "iep register": {
-    usage: "iep register --peer-id <hex> --multiaddr <ma> [--multiaddr …] --cpu <millicores> --memory <MiB> [--domain <d>] [--region <r>] [--cpu-price <amount/core/s>] [--memory-price <amount/GiB/s>]",
+    usage:
+      "iep register --peer-id <hex> --multiaddr <ma> [--multiaddr …] --cpu <millicores> --memory <MiB> [--domain <d>] [--region <r>] [--cpu-price <amount/core/s>] [--memory-price <amount/GiB/s>]",
     summary: "register or update your yard's listing",
-    options: { "peer-id": { type: "string" }, multiaddr: { type: "string", multiple: true }, cpu: { type: "string" }, memory: { type: "string" }, domain: { type: "string" }, region: { type: "string" }, "cpu-price": { type: "string" }, "memory-price": { type: "string" } },
+    options: {
+      "peer-id": { type: "string" },
+      multiaddr: { type: "string", multiple: true },
+      cpu: { type: "string" },
+      memory: { type: "string" },
+      domain: { type: "string" },
+      region: { type: "string" },
+      "cpu-price": { type: "string" },
+      "memory-price": { type: "string" },
+    },
     async run(ctx) {
       const c = await client(ctx, true);
       const peerId = opt(ctx, "peer-id");
-      if (!peerId || !/^0x([0-9a-fA-F]{2}){1,64}$/.test(peerId)) throw new ConfigError("BAD_OPTION", "--peer-id must be the yard's libp2p peer id as 0x-hex multihash bytes (1..64 bytes)");
+      if (!peerId || !/^0x([0-9a-fA-F]{2}){1,64}$/.test(peerId))
+        throw new ConfigError(
+          "BAD_OPTION",
+          "--peer-id must be the yard's libp2p peer id as 0x-hex multihash bytes (1..64 bytes)",
+        );
       const multiaddrs = (ctx.opts.multiaddr as string[] | undefined) ?? [];
-      if (multiaddrs.length === 0) throw new ConfigError("BAD_OPTION", "give at least one --multiaddr, e.g. --multiaddr /ip4/203.0.113.7/tcp/4001");
+      if (multiaddrs.length === 0)
+        throw new ConfigError(
+          "BAD_OPTION",
+          "give at least one --multiaddr, e.g. --multiaddr /ip4/203.0.113.7/tcp/4001",
+        );
       const listing: Listing = {
         peerId,
         multiaddrs,
@@ -243,8 +298,10 @@ const COMMANDS: Record<string, Command> = {
         cpuPricePerSecond: opt(ctx, "cpu-price") ? c.parse(opt(ctx, "cpu-price")!, "--cpu-price") : 0n,
         memoryPricePerSecond: opt(ctx, "memory-price") ? c.parse(opt(ctx, "memory-price")!, "--memory-price") : 0n,
       };
-      if (listing.cpuMillis === 0) throw new ConfigError("BAD_OPTION", "--cpu (millicores offered, e.g. 4000) is required and must be > 0");
-      if (listing.memoryMiB === 0) throw new ConfigError("BAD_OPTION", "--memory (MiB offered, e.g. 8192) is required and must be > 0");
+      if (listing.cpuMillis === 0)
+        throw new ConfigError("BAD_OPTION", "--cpu (millicores offered, e.g. 4000) is required and must be > 0");
+      if (listing.memoryMiB === 0)
+        throw new ConfigError("BAD_OPTION", "--memory (MiB offered, e.g. 8192) is required and must be > 0");
       await c.register(listing);
       out(`listed ${await c.address()}`);
     },
@@ -307,18 +364,31 @@ const COMMANDS: Record<string, Command> = {
       if (s.listing) {
         const l = s.listing;
         out(`listing    peer ${l.peerId}  domain ${l.domain || "-"}  region ${l.region || "-"}`);
-        out(`capacity   ${l.cpuMillis} millicores, ${l.memoryMiB} MiB; prices ${c.format(l.cpuPricePerSecond)}/core/s, ${c.format(l.memoryPricePerSecond)}/GiB/s`);
+        out(
+          `capacity   ${l.cpuMillis} millicores, ${l.memoryMiB} MiB; prices ${c.format(l.cpuPricePerSecond)}/core/s, ${c.format(l.memoryPricePerSecond)}/GiB/s`,
+        );
         out(`multiaddrs ${l.multiaddrs.join(" ")}`);
       } else out("listing    none (icon iep register)");
-      out(`stake      ${c.format(s.total)} total, ${c.format(s.locked)} locked by leases, ${c.format(s.available)} free`);
-      if (s.unbonding > 0n) out(`unbonding  ${c.format(s.unbonding)}, withdrawable from ${new Date(Number(s.readyAt) * 1000).toISOString()}`);
+      out(
+        `stake      ${c.format(s.total)} total, ${c.format(s.locked)} locked by leases, ${c.format(s.available)} free`,
+      );
+      if (s.unbonding > 0n)
+        out(
+          `unbonding  ${c.format(s.unbonding)}, withdrawable from ${new Date(Number(s.readyAt) * 1000).toISOString()}`,
+        );
       out(`earnings   ${c.format(s.earnings)} claimed, not withdrawn`);
     },
   },
   "budget create": {
-    usage: "budget create --controller <address> --deposit <amount> [--weight 0..1] [--migrate-threshold 0..1] [--replicate-threshold 0..1] [--terminate-threshold 0..1] [--max-price <amount/s>] [--no-permit]",
+    usage:
+      "budget create --controller <address> --deposit <amount> [--weight 0..1] [--migrate-threshold 0..1] [--replicate-threshold 0..1] [--terminate-threshold 0..1] [--max-price <amount/s>] [--no-permit]",
     summary: "create an application budget funded from your wallet (ERC-2612 permit, one transaction)",
-    options: { controller: { type: "string" }, deposit: { type: "string" }, "no-permit": { type: "boolean" }, ...POLICY_OPTIONS },
+    options: {
+      controller: { type: "string" },
+      deposit: { type: "string" },
+      "no-permit": { type: "boolean" },
+      ...POLICY_OPTIONS,
+    },
     async run(ctx) {
       const c = await client(ctx, true);
       const controller = addressArg(opt(ctx, "controller") ?? "", "--controller (the origin ICON's key address)");
@@ -385,7 +455,8 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   "budget policy": {
-    usage: "budget policy <root> [--weight 0..1] [--migrate-threshold 0..1] [--replicate-threshold 0..1] [--terminate-threshold 0..1] [--max-price <amount/s>]",
+    usage:
+      "budget policy <root> [--weight 0..1] [--migrate-threshold 0..1] [--replicate-threshold 0..1] [--terminate-threshold 0..1] [--max-price <amount/s>]",
     summary: "owner: publish a new policy (unchanged fields keep their values)",
     options: { ...POLICY_OPTIONS },
     async run(ctx) {
@@ -403,13 +474,18 @@ const COMMANDS: Record<string, Command> = {
       const c = await client(ctx, false);
       const root = idArg(need(ctx, 0, "root", this.usage), "root");
       const a = await c.account(root);
-      if (a.root !== root) throw new ConfigError("NOT_ROOT", `account ${root} is not an application root (its root is ${a.root})`);
+      if (a.root !== root)
+        throw new ConfigError("NOT_ROOT", `account ${root} is not an application root (its root is ${a.root})`);
       const { owner, policy, version } = await c.app(root);
       const pct = (bps: number): string => `${(bps / 100).toFixed(2)} %`;
       out(`application ${root}  owner ${owner}`);
-      out(`policy v${version}: w ${policy.weightBps / 10_000}, migrate ≥ ${pct(policy.migrateThresholdBps)}, replicate ≥ ${pct(policy.replicateThresholdBps)}, terminate < ${pct(policy.terminateThresholdBps)}, max price ${policy.maxPricePerSecond === 0n ? "none" : c.format(policy.maxPricePerSecond) + "/s"}`);
+      out(
+        `policy v${version}: w ${policy.weightBps / 10_000}, migrate ≥ ${pct(policy.migrateThresholdBps)}, replicate ≥ ${pct(policy.replicateThresholdBps)}, terminate < ${pct(policy.terminateThresholdBps)}, max price ${policy.maxPricePerSecond === 0n ? "none" : c.format(policy.maxPricePerSecond) + "/s"}`,
+      );
       for (const acc of await c.appAccounts(root)) {
-        out(`${"  ".repeat(acc.depth)}#${acc.id} ${c.format(acc.balance)}  controller ${acc.controller}${acc.closed ? "  (closed)" : ""}`);
+        out(
+          `${"  ".repeat(acc.depth)}#${acc.id} ${c.format(acc.balance)}  controller ${acc.controller}${acc.closed ? "  (closed)" : ""}`,
+        );
       }
     },
   },
@@ -418,18 +494,32 @@ const COMMANDS: Record<string, Command> = {
 function help(): string {
   const lines = ["icon — the ICON market command line", "", "usage: icon <command> [options]", ""];
   for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  icon ${name.padEnd(16)} ${c.summary}`);
-  lines.push("", "global options:",
+  lines.push(
+    "",
+    "global options:",
     "  --rpc <url>          JSON-RPC endpoint (env ICON_RPC_URL; default http://127.0.0.1:8545)",
     "  --deployment <file>  deployment file (env ICON_DEPLOYMENT; default deployments/chain-<chainId>.json)",
     "  --keystore <file>    encrypted key (env ICON_KEYSTORE; password from ICON_KEYSTORE_PASSWORD or prompt)",
     "                       development only: ICON_PRIVATE_KEY instead of a keystore, or",
     "  --dev-account <n>    the dev chain's public account n (refused on any chain but 31337)",
-    "", "amounts are in tokens with the token's decimals (e.g. 12.5); `icon <command> --help` for details");
+    "",
+    "amounts are in tokens with the token's decimals (e.g. 12.5); `icon <command> --help` for details",
+  );
   return lines.join("\n");
 }
 
 async function main(argv: string[]): Promise<number> {
-  const words = argv.filter((a) => !a.startsWith("-"));
+  // Command words: the first non-option tokens, skipping the values of global options given before them.
+  const words: string[] = [];
+  for (let i = 0; i < argv.length && words.length < 2; i++) {
+    const a = argv[i]!;
+    if (a.startsWith("-")) {
+      const name = a.replace(/^--?/, "");
+      if (!a.includes("=") && (GLOBAL as Record<string, { type: string }>)[name]?.type === "string") i++;
+      continue;
+    }
+    words.push(a);
+  }
   const key2 = words.slice(0, 2).join(" ");
   const name = COMMANDS[key2] ? key2 : COMMANDS[words[0] ?? ""] ? words[0]! : undefined;
   if (!name) {
@@ -438,17 +528,24 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     const group = Object.keys(COMMANDS).filter((k) => k.startsWith(`${words[0]} `));
-    say(group.length > 0
-      ? `icon ${words[0]}: choose one of: ${group.map((k) => k.split(" ")[1]).join(", ")}`
-      : `unknown command "${words.join(" ")}"; run \`icon --help\``);
+    say(
+      group.length > 0
+        ? `icon ${words[0]}: choose one of: ${group.map((k) => k.split(" ")[1]).join(", ")}`
+        : `unknown command "${words.join(" ")}"; run \`icon --help\``,
+    );
     return 2;
   }
   const cmd = COMMANDS[name]!;
   const rest = [...argv];
-  for (const w of name.split(" ")) rest.splice(rest.indexOf(w), 1);
+  for (const w of name.split(" ")) rest.splice(rest.indexOf(w), 1); // the first occurrence is the command word
   let parsed;
   try {
-    parsed = parseArgs({ args: rest, options: { ...GLOBAL, ...(cmd.options ?? {}) }, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: rest,
+      options: { ...GLOBAL, ...(cmd.options ?? {}) },
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (e) {
     say(`icon ${name}: ${(e as Error).message}\nusage: icon ${cmd.usage}`);
     return 2;
@@ -461,7 +558,10 @@ async function main(argv: string[]): Promise<number> {
     rpc: (parsed.values.rpc as string | undefined) ?? process.env.ICON_RPC_URL ?? "http://127.0.0.1:8545",
     deploymentFile: (parsed.values.deployment as string | undefined) ?? process.env.ICON_DEPLOYMENT,
     keystore: (parsed.values.keystore as string | undefined) ?? process.env.ICON_KEYSTORE,
-    devAccount: parsed.values["dev-account"] === undefined ? undefined : Number.parseInt(String(parsed.values["dev-account"]), 10),
+    devAccount:
+      parsed.values["dev-account"] === undefined
+        ? undefined
+        : Number.parseInt(String(parsed.values["dev-account"]), 10),
     args: parsed.positionals,
     opts: parsed.values as Ctx["opts"],
   };

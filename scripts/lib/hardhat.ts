@@ -9,7 +9,11 @@ import { createHardhatRuntimeEnvironment } from "hardhat/hre";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { HDNodeWallet } from "ethers";
 import config from "../../hardhat.config.ts";
-import { IconMarketDevModule, IconMarketModule, defaultMarketParameters } from "../../contracts/ignition/modules/IconMarket.ts";
+import {
+  IconMarketDevModule,
+  IconMarketModule,
+  defaultMarketParameters,
+} from "../../contracts/ignition/modules/IconMarket.ts";
 import type { Deployment } from "../../protocol/index.ts";
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -18,7 +22,11 @@ let hrePromise: Promise<HardhatRuntimeEnvironment> | undefined;
 
 /** The project's Hardhat runtime (created once per process). */
 export function hre(): Promise<HardhatRuntimeEnvironment> {
-  hrePromise ??= createHardhatRuntimeEnvironment(config, { config: path.join(projectRoot, "hardhat.config.ts") }, projectRoot);
+  hrePromise ??= createHardhatRuntimeEnvironment(
+    config,
+    { config: path.join(projectRoot, "hardhat.config.ts") },
+    projectRoot,
+  );
   return hrePromise;
 }
 
@@ -35,9 +43,9 @@ export interface DevChain {
 }
 
 /** Starts an embedded dev chain serving JSON-RPC on `host:port` (port 0 picks a free one). */
-export async function startDevChain(host = "127.0.0.1", port = 8545): Promise<DevChain> {
+export async function startDevChain(host = "127.0.0.1", port = 8545, chainId = 31337): Promise<DevChain> {
   const h = await hre();
-  const server = await h.network.createServer({ network: "default" }, host, port);
+  const server = await h.network.createServer({ network: "default", override: { chainId } }, host, port);
   const addr = await server.listen();
   return { url: `http://${addr.address}:${addr.port}`, close: () => server.close() };
 }
@@ -45,7 +53,10 @@ export async function startDevChain(host = "127.0.0.1", port = 8545): Promise<De
 /** Hardhat's well-known development account keys (public knowledge: only for the embedded dev chain). */
 export function devKeys(count: number): string[] {
   const mnemonic = "test test test test test test test test test test test junk";
-  return Array.from({ length: count }, (_, i) => HDNodeWallet.fromPhrase(mnemonic, undefined, `m/44'/60'/0'/0/${i}`).privateKey);
+  return Array.from(
+    { length: count },
+    (_, i) => HDNodeWallet.fromPhrase(mnemonic, undefined, `m/44'/60'/0'/0/${i}`).privateKey,
+  );
 }
 
 /** Deployment parameters (integer units and seconds). */
@@ -64,7 +75,12 @@ export interface DeployParams {
  * Deploys the market with Hardhat Ignition to the chain at `rpcUrl`, with `privateKey` as deployer.
  * Without `token`, a TestToken is deployed too (development). Returns the deployment record.
  */
-export async function deployMarket(rpcUrl: string, privateKey: string, params: DeployParams = {}, log: (s: string) => void = () => {}): Promise<Deployment> {
+export async function deployMarket(
+  rpcUrl: string,
+  privateKey: string,
+  params: DeployParams = {},
+  log: (s: string) => void = () => {},
+): Promise<Deployment> {
   await ensureBuilt();
   const h = await hre();
   const conn = await h.network.create({ network: "target", override: { url: rpcUrl, accounts: [privateKey] } });
@@ -73,14 +89,19 @@ export async function deployMarket(rpcUrl: string, privateKey: string, params: D
     const deploymentId = `chain-${chainId}`;
     if (chainId === 31337) {
       // The dev chain starts empty every time: forget Ignition's journal of the previous dev chain.
-      await rm(path.join(projectRoot, "contracts/ignition/deployments", deploymentId), { recursive: true, force: true });
+      await rm(path.join(projectRoot, "contracts/ignition/deployments", deploymentId), {
+        recursive: true,
+        force: true,
+      });
     }
     const { token: tokenAddress, ...rest } = params;
     const moduleParams: Record<string, unknown> = { ...defaultMarketParameters };
     for (const [k, v] of Object.entries(rest)) if (v !== undefined) moduleParams[k] = v;
     const module = (tokenAddress ? IconMarketModule : IconMarketDevModule) as typeof IconMarketDevModule;
     if (tokenAddress) moduleParams.token = tokenAddress;
-    log(`deploying ${tokenAddress ? "the market over token " + tokenAddress : "a test token and the market"} to chain ${chainId} with Hardhat Ignition …`);
+    log(
+      `deploying ${tokenAddress ? "the market over token " + tokenAddress : "a test token and the market"} to chain ${chainId} with Hardhat Ignition …`,
+    );
     const d = await conn.ignition.deploy(module, { parameters: { [module.id]: moduleParams as never }, deploymentId });
     const blockNumber = await conn.ethers.provider.getBlockNumber();
     return {

@@ -8,7 +8,6 @@ import {
   makeOffer,
   signOffer,
   signAcceptance,
-  openLease,
   openWith,
   vaultBook,
   listing,
@@ -70,7 +69,17 @@ async function withSecondMarket() {
   ]);
   await m.manager.connect(m.deployer).grantRole(LEASE_MARKET_ROLE, await market2.getAddress(), 0n);
   await m.token.connect(m.owner).approve(await market2.getAddress(), ethers.MaxUint256);
-  await market2.connect(m.owner).createApp(m.icon.address, { weightBps: 0, migrateThresholdBps: 0, replicateThresholdBps: 0, terminateThresholdBps: 0, maxPricePerSecond: 0n }, USD(10_000));
+  await market2.connect(m.owner).createApp(
+    m.icon.address,
+    {
+      weightBps: 0,
+      migrateThresholdBps: 0,
+      replicateThresholdBps: 0,
+      terminateThresholdBps: 0,
+      maxPricePerSecond: 0n,
+    },
+    USD(10_000),
+  );
   return { m, acct, market2 };
 }
 
@@ -102,7 +111,11 @@ async function reentrantStack() {
   const sel = (sig: string) => keccakId(sig).slice(0, 10);
   await manager.setTargetFunctionRole(
     registryAddr,
-    [sel("lockStake(address,uint256)"), sel("unlockStake(address,uint256)"), sel("slashLocked(address,uint256,address)")],
+    [
+      sel("lockStake(address,uint256)"),
+      sel("unlockStake(address,uint256)"),
+      sel("slashLocked(address,uint256,address)"),
+    ],
     LEASE_MARKET_ROLE,
   );
   await manager.grantRole(LEASE_MARKET_ROLE, marketAddr, 0n);
@@ -116,7 +129,17 @@ async function reentrantStack() {
   }
   await registry.connect(provider).register(listing("ee"));
   await registry.connect(provider).stake(params.minStake * 10n);
-  await market.connect(owner).createApp(icon.address, { weightBps: 0, migrateThresholdBps: 0, replicateThresholdBps: 0, terminateThresholdBps: 0, maxPricePerSecond: 0n }, USD(1_000));
+  await market.connect(owner).createApp(
+    icon.address,
+    {
+      weightBps: 0,
+      migrateThresholdBps: 0,
+      replicateThresholdBps: 0,
+      terminateThresholdBps: 0,
+      maxPricePerSecond: 0n,
+    },
+    USD(1_000),
+  );
 
   // One lease, confirmed and claimed, so the provider has earnings to withdraw.
   const t = BigInt(await time.latest());
@@ -136,7 +159,11 @@ async function reentrantStack() {
   };
   await market
     .connect(owner)
-    .openLease(offer, await provider.signTypedData(domain, OFFER_TYPES, offer), await icon.signTypedData(domain, ACCEPTANCE_TYPES, { offer }));
+    .openLease(
+      offer,
+      await provider.signTypedData(domain, OFFER_TYPES, offer),
+      await icon.signTypedData(domain, ACCEPTANCE_TYPES, { offer }),
+    );
   await market.connect(provider).confirmStart(1n);
   await time.setNextBlockTimestamp(offer.start + 100n);
   await market.connect(provider).claim(1n);
@@ -162,7 +189,10 @@ describe("attacks", () => {
       expect(await b.m.market.getAddress()).to.equal(await a.m.market.getAddress());
       expect(await b.m.token.getAddress()).to.equal(await a.m.token.getAddress());
       expect(b.acct).to.equal(a.acct);
-      const [tA, tB] = [BigInt(await chainA.networkHelpers.time.latest()), BigInt(await chainB.networkHelpers.time.latest())];
+      const [tA, tB] = [
+        BigInt(await chainA.networkHelpers.time.latest()),
+        BigInt(await chainB.networkHelpers.time.latest()),
+      ];
       const t = (tA > tB ? tA : tB) + 100n;
       const offer = await makeOffer(a.m, a.acct, { start: t, end: t + 3_600n, deadline: t });
       const providerSig = await signOffer(a.m, offer);
@@ -202,7 +232,11 @@ describe("attacks", () => {
       await expect(
         market2
           .connect(m.stranger)
-          .openLease(offer, await m.provider.signTypedData(domain2, OFFER_TYPES, offer), await m.icon.signTypedData(domain2, ACCEPTANCE_TYPES, { offer })),
+          .openLease(
+            offer,
+            await m.provider.signTypedData(domain2, OFFER_TYPES, offer),
+            await m.icon.signTypedData(domain2, ACCEPTANCE_TYPES, { offer }),
+          ),
       ).to.emit(market2, "LeaseOpened");
     });
 
@@ -229,26 +263,76 @@ describe("attacks", () => {
         .withArgs(m.provider.address, offer.nonce);
     });
 
-    type Tamper = { field: keyof Offer; change: (o: Offer, m: Market) => Promise<Partial<Offer>> | Partial<Offer>; error: string; args: (o: Offer, m: Market) => Promise<unknown[]> | unknown[] };
+    type Tamper = {
+      field: keyof Offer;
+      change: (o: Offer, m: Market) => Promise<Partial<Offer>> | Partial<Offer>;
+      error: string;
+      args: (o: Offer, m: Market) => Promise<unknown[]> | unknown[];
+    };
     const sigFails = (o: Offer) => [o.provider];
     const tampers: Tamper[] = [
-      { field: "provider", change: (_o, m) => ({ provider: m.provider2.address }), error: "LeaseInvalidSignature", args: (_o, m) => [m.provider2.address] },
+      {
+        field: "provider",
+        change: (_o, m) => ({ provider: m.provider2.address }),
+        error: "LeaseInvalidSignature",
+        args: (_o, m) => [m.provider2.address],
+      },
       { field: "account", change: () => ({ account: 2n }), error: "LeaseInvalidSignature", args: sigFails },
-      { field: "token", change: (_o, m) => ({ token: m.stranger.address }), error: "LeaseWrongToken", args: async (_o, m) => [m.stranger.address, await m.token.getAddress()] },
-      { field: "pricePerSecond", change: (o) => ({ pricePerSecond: o.pricePerSecond - 1n }), error: "LeaseInvalidSignature", args: sigFails },
-      { field: "cpuMillis", change: (o) => ({ cpuMillis: o.cpuMillis * 2 }), error: "LeaseInvalidSignature", args: sigFails },
-      { field: "memoryMiB", change: (o) => ({ memoryMiB: o.memoryMiB * 2 }), error: "LeaseInvalidSignature", args: sigFails },
+      {
+        field: "token",
+        change: (_o, m) => ({ token: m.stranger.address }),
+        error: "LeaseWrongToken",
+        args: async (_o, m) => [m.stranger.address, await m.token.getAddress()],
+      },
+      {
+        field: "pricePerSecond",
+        change: (o) => ({ pricePerSecond: o.pricePerSecond - 1n }),
+        error: "LeaseInvalidSignature",
+        args: sigFails,
+      },
+      {
+        field: "cpuMillis",
+        change: (o) => ({ cpuMillis: o.cpuMillis * 2 }),
+        error: "LeaseInvalidSignature",
+        args: sigFails,
+      },
+      {
+        field: "memoryMiB",
+        change: (o) => ({ memoryMiB: o.memoryMiB * 2 }),
+        error: "LeaseInvalidSignature",
+        args: sigFails,
+      },
       { field: "start", change: (o) => ({ start: o.start + 1n }), error: "LeaseInvalidSignature", args: sigFails },
       { field: "end", change: (o) => ({ end: o.end - 1n }), error: "LeaseInvalidSignature", args: sigFails },
-      { field: "specHash", change: () => ({ specHash: keccakId("evil@sha256:other") }), error: "LeaseInvalidSignature", args: sigFails },
+      {
+        field: "specHash",
+        change: () => ({ specHash: keccakId("evil@sha256:other") }),
+        error: "LeaseInvalidSignature",
+        args: sigFails,
+      },
       { field: "nonce", change: (o) => ({ nonce: o.nonce + 1n }), error: "LeaseInvalidSignature", args: sigFails },
-      { field: "deadline", change: (o) => ({ deadline: o.deadline + 1n }), error: "LeaseInvalidSignature", args: sigFails },
+      {
+        field: "deadline",
+        change: (o) => ({ deadline: o.deadline + 1n }),
+        error: "LeaseInvalidSignature",
+        args: sigFails,
+      },
     ];
     for (const t of tampers) {
       it(`refuses an offer whose ${t.field} was changed after signing (${t.error})`, async () => {
         const { m, acct } = await loadFixture(ready);
         // A second account (same controller) and a second listed provider make the changed values otherwise valid.
-        await m.market.connect(m.owner).createApp(m.icon.address, { weightBps: 0, migrateThresholdBps: 0, replicateThresholdBps: 0, terminateThresholdBps: 0, maxPricePerSecond: 0n }, USD(1_000));
+        await m.market.connect(m.owner).createApp(
+          m.icon.address,
+          {
+            weightBps: 0,
+            migrateThresholdBps: 0,
+            replicateThresholdBps: 0,
+            terminateThresholdBps: 0,
+            maxPricePerSecond: 0n,
+          },
+          USD(1_000),
+        );
         await listProvider(m, m.provider2);
         const offer = await makeOffer(m, acct, { pricePerSecond: P });
         const providerSig = await signOffer(m, offer);
@@ -272,7 +356,9 @@ describe("attacks", () => {
         .to.be.revertedWithCustomError(m.market, "LeaseInvalidSignature")
         .withArgs(m.icon.address);
       // An offer signature cannot stand in for an acceptance (different type hash).
-      await expect(openWith(m, offer, await signOffer(m, offer), await m.icon.signTypedData(m.domain, OFFER_TYPES, offer)))
+      await expect(
+        openWith(m, offer, await signOffer(m, offer), await m.icon.signTypedData(m.domain, OFFER_TYPES, offer)),
+      )
         .to.be.revertedWithCustomError(m.market, "LeaseInvalidSignature")
         .withArgs(m.icon.address);
     });
@@ -295,7 +381,10 @@ describe("attacks", () => {
       const s = await loadFixture(reentrantStack);
       const earnings = await s.market.earningsOf(s.provider.address);
       expect(earnings).to.equal(P * 100n);
-      await s.token.arm(await s.market.getAddress(), s.market.interface.encodeFunctionData("withdrawEarnings", [s.provider.address]));
+      await s.token.arm(
+        await s.market.getAddress(),
+        s.market.interface.encodeFunctionData("withdrawEarnings", [s.provider.address]),
+      );
       await s.market.connect(s.provider).withdrawEarnings(s.provider.address);
       expect(await s.token.reentered()).to.equal(true);
       expect(await s.token.reentrySucceeded()).to.equal(false);
@@ -331,12 +420,17 @@ describe("attacks", () => {
       const s = await loadFixture(reentrantStack);
       await s.registry.connect(s.provider).requestUnstake(USD(10));
       await time.increase(params.unbondingPeriod);
-      await s.token.arm(await s.registry.getAddress(), s.registry.interface.encodeFunctionData("withdraw", [s.provider.address]));
+      await s.token.arm(
+        await s.registry.getAddress(),
+        s.registry.interface.encodeFunctionData("withdraw", [s.provider.address]),
+      );
       const before = await s.token.balanceOf(s.provider.address);
       await s.registry.connect(s.provider).withdraw(s.provider.address);
       expect(await s.token.reentered()).to.equal(true);
       expect(await s.token.reentrySucceeded()).to.equal(false);
-      expect(await s.token.reentryError()).to.equal(s.registry.interface.getError("ReentrancyGuardReentrantCall")!.selector);
+      expect(await s.token.reentryError()).to.equal(
+        s.registry.interface.getError("ReentrancyGuardReentrantCall")!.selector,
+      );
       expect((await s.token.balanceOf(s.provider.address)) - before).to.equal(USD(10));
       expect((await s.registry.stakeOf(s.provider.address)).total).to.equal(params.minStake * 10n - USD(10));
     });
@@ -370,8 +464,12 @@ describe("attacks", () => {
 
     it("a sibling cannot draw on a sibling: neither through the tree nor by accepting a lease paid by it", async () => {
       const { m, keyA, keyB, A, B } = await loadFixture(withSiblings);
-      await expect(m.market.connect(keyB).allocate(A, B, 1n)).to.be.revertedWithCustomError(m.market, "BudgetUnauthorized").withArgs(A, keyB.address);
-      await expect(m.market.connect(keyB).returnToParent(A, 1n)).to.be.revertedWithCustomError(m.market, "BudgetUnauthorized").withArgs(A, keyB.address);
+      await expect(m.market.connect(keyB).allocate(A, B, 1n))
+        .to.be.revertedWithCustomError(m.market, "BudgetUnauthorized")
+        .withArgs(A, keyB.address);
+      await expect(m.market.connect(keyB).returnToParent(A, 1n))
+        .to.be.revertedWithCustomError(m.market, "BudgetUnauthorized")
+        .withArgs(A, keyB.address);
       const offer = await makeOffer(m, A);
       await expect(openWith(m, offer, await signOffer(m, offer), await signAcceptance(m, offer, keyB)))
         .to.be.revertedWithCustomError(m.market, "LeaseInvalidSignature")
@@ -383,14 +481,18 @@ describe("attacks", () => {
       const { m, id, offer } = await loadFixture(withLease);
       await time.increaseTo(offer.start + 100n);
       for (const s of [m.stranger, m.icon, m.owner]) {
-        await expect(m.market.connect(s).claim(id)).to.be.revertedWithCustomError(m.market, "LeaseUnauthorized").withArgs(id, s.address);
+        await expect(m.market.connect(s).claim(id))
+          .to.be.revertedWithCustomError(m.market, "LeaseUnauthorized")
+          .withArgs(id, s.address);
       }
     });
 
     it("refuses terminate by anyone but the tenant (controller or owner), including the provider", async () => {
       const { m, id } = await loadFixture(withLease);
       for (const s of [m.stranger, m.provider, m.provider2]) {
-        await expect(m.market.connect(s).terminate(id)).to.be.revertedWithCustomError(m.market, "LeaseUnauthorized").withArgs(id, s.address);
+        await expect(m.market.connect(s).terminate(id))
+          .to.be.revertedWithCustomError(m.market, "LeaseUnauthorized")
+          .withArgs(id, s.address);
       }
     });
 
@@ -434,7 +536,12 @@ describe("attacks", () => {
       const total = (await m.registry.stakeOf(m.provider.address)).total;
       const cap = (total * params.slashCapBps) / 10_000n;
       const registryAddr = await m.registry.getAddress();
-      const data = m.registry.interface.encodeFunctionData("slash", [m.provider.address, cap + 1n, m.deployer.address, keccakId("greedy")]);
+      const data = m.registry.interface.encodeFunctionData("slash", [
+        m.provider.address,
+        cap + 1n,
+        m.deployer.address,
+        keccakId("greedy"),
+      ]);
       await m.manager.connect(m.deployer).schedule(registryAddr, data, 0n);
       await time.increase(params.arbiterDelay);
       await expect(m.manager.connect(m.deployer).execute(registryAddr, data))

@@ -1,5 +1,13 @@
 import { expect } from "chai";
-import { HDNodeWallet, TypedDataEncoder, keccak256, concat, id, toUtf8Bytes, verifyTypedData as ethersVerify } from "ethers";
+import {
+  HDNodeWallet,
+  TypedDataEncoder,
+  keccak256,
+  concat,
+  id,
+  toUtf8Bytes,
+  verifyTypedData as ethersVerify,
+} from "ethers";
 import { hashTypedData, verifyTypedData, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { network, deployMarket, listProvider, createApp, makeOffer, openWith, type Market } from "./helpers/market.ts";
@@ -26,12 +34,24 @@ async function ready() {
 }
 
 function viemDomain(m: Market) {
-  return { name: m.domain.name, version: m.domain.version, chainId: m.domain.chainId, verifyingContract: m.domain.verifyingContract as Hex };
+  return {
+    name: m.domain.name,
+    version: m.domain.version,
+    chainId: m.domain.chainId,
+    verifyingContract: m.domain.verifyingContract as Hex,
+  };
 }
 
 /** The offer as viem types it: addresses and hashes as Hex, uint40 as number (viem maps uintN <= 48 to number). */
 function viemOffer(o: Offer) {
-  return { ...o, provider: o.provider as Hex, token: o.token as Hex, specHash: o.specHash as Hex, start: Number(o.start), end: Number(o.end) };
+  return {
+    ...o,
+    provider: o.provider as Hex,
+    token: o.token as Hex,
+    specHash: o.specHash as Hex,
+    start: Number(o.start),
+    end: Number(o.end),
+  };
 }
 
 /** An offer with every field at an awkward value, to catch encoding differences. */
@@ -84,10 +104,16 @@ describe("EIP-712 types shared with TypeScript", () => {
       const onChain = await m.market.hashOffer(offer);
       expect(onChain).to.equal(TypedDataEncoder.hash(m.domain, OFFER_TYPES, offer));
       const manual = keccak256(
-        concat(["0x1901", TypedDataEncoder.hashDomain(m.domain), TypedDataEncoder.hashStruct("Offer", OFFER_TYPES, offer)]),
+        concat([
+          "0x1901",
+          TypedDataEncoder.hashDomain(m.domain),
+          TypedDataEncoder.hashStruct("Offer", OFFER_TYPES, offer),
+        ]),
       );
       expect(onChain).to.equal(manual);
-      expect(onChain).to.equal(hashTypedData({ domain: viemDomain(m), types: OFFER_TYPES, primaryType: "Offer", message: viemOffer(offer) }));
+      expect(onChain).to.equal(
+        hashTypedData({ domain: viemDomain(m), types: OFFER_TYPES, primaryType: "Offer", message: viemOffer(offer) }),
+      );
     });
 
     it(`hashAcceptance equals ethers' TypedDataEncoder.hash and viem's hashTypedData (${kind} values)`, async () => {
@@ -96,7 +122,12 @@ describe("EIP-712 types shared with TypeScript", () => {
       const onChain = await m.market.hashAcceptance(offer);
       expect(onChain).to.equal(TypedDataEncoder.hash(m.domain, ACCEPTANCE_TYPES, { offer }));
       expect(onChain).to.equal(
-        hashTypedData({ domain: viemDomain(m), types: ACCEPTANCE_TYPES, primaryType: "Acceptance", message: { offer: viemOffer(offer) } }),
+        hashTypedData({
+          domain: viemDomain(m),
+          types: ACCEPTANCE_TYPES,
+          primaryType: "Acceptance",
+          message: { offer: viemOffer(offer) },
+        }),
       );
       expect(onChain).to.not.equal(await m.market.hashOffer(offer));
     });
@@ -106,12 +137,28 @@ describe("EIP-712 types shared with TypeScript", () => {
     const { m, acct } = await loadFixture(ready);
     const offer = await makeOffer(m, acct);
     const sig = (await m.provider.signTypedData(m.domain, OFFER_TYPES, offer)) as Hex;
-    const args = { address: m.provider.address as Hex, domain: viemDomain(m), types: OFFER_TYPES, primaryType: "Offer" as const };
+    const args = {
+      address: m.provider.address as Hex,
+      domain: viemDomain(m),
+      types: OFFER_TYPES,
+      primaryType: "Offer" as const,
+    };
     expect(await verifyTypedData({ ...args, message: viemOffer(offer), signature: sig })).to.equal(true);
-    expect(await verifyTypedData({ ...args, message: viemOffer({ ...offer, pricePerSecond: offer.pricePerSecond + 1n }), signature: sig })).to.equal(
-      false,
-    );
-    expect(await verifyTypedData({ ...args, domain: { ...viemDomain(m), chainId: 1n }, message: viemOffer(offer), signature: sig })).to.equal(false);
+    expect(
+      await verifyTypedData({
+        ...args,
+        message: viemOffer({ ...offer, pricePerSecond: offer.pricePerSecond + 1n }),
+        signature: sig,
+      }),
+    ).to.equal(false);
+    expect(
+      await verifyTypedData({
+        ...args,
+        domain: { ...viemDomain(m), chainId: 1n },
+        message: viemOffer(offer),
+        signature: sig,
+      }),
+    ).to.equal(false);
   });
 
   it("a signature made with viem verifies with ethers, and the contract accepts viem-signed offers and acceptances", async () => {
@@ -121,7 +168,12 @@ describe("EIP-712 types shared with TypeScript", () => {
     expect(provider.address).to.equal(m.provider.address);
     expect(icon.address).to.equal(m.icon.address);
     const offer = await makeOffer(m, acct);
-    const providerSig = await provider.signTypedData({ domain: viemDomain(m), types: OFFER_TYPES, primaryType: "Offer", message: viemOffer(offer) });
+    const providerSig = await provider.signTypedData({
+      domain: viemDomain(m),
+      types: OFFER_TYPES,
+      primaryType: "Offer",
+      message: viemOffer(offer),
+    });
     const tenantSig = await icon.signTypedData({
       domain: viemDomain(m),
       types: ACCEPTANCE_TYPES,

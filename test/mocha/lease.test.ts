@@ -96,16 +96,16 @@ describe("LeaseEscrow", () => {
       expect(await m.market.state(1n)).to.equal(BigInt(S.Scheduled));
       expect(await m.market.isNonceUsed(m.provider.address, offer.nonce)).to.equal(true);
       const l = await m.market.lease(1n);
-      expect([l.provider, l.start, l.end, l.flags, l.pricePerSecond, l.account, l.claimedUntil, l.stoppedAt]).to.deep.equal([
-        m.provider.address,
-        offer.start,
-        offer.end,
-        0n,
-        P,
-        acct,
-        offer.start,
-        0n,
-      ]);
+      expect([
+        l.provider,
+        l.start,
+        l.end,
+        l.flags,
+        l.pricePerSecond,
+        l.account,
+        l.claimedUntil,
+        l.stoppedAt,
+      ]).to.deep.equal([m.provider.address, offer.start, offer.end, 0n, P, acct, offer.start, 0n]);
       await expectVaultBalanced(m);
     });
 
@@ -142,7 +142,10 @@ describe("LeaseEscrow", () => {
         .to.be.revertedWithCustomError(m.market, "LeaseInvalidPrice")
         .withArgs(P + 1n, P);
       const at = await makeOffer(m, capped, { pricePerSecond: P });
-      await expect(openWith(m, at, await signOffer(m, at), await signAcceptance(m, at))).to.emit(m.market, "LeaseOpened");
+      await expect(openWith(m, at, await signOffer(m, at), await signAcceptance(m, at))).to.emit(
+        m.market,
+        "LeaseOpened",
+      );
     });
 
     it("applies the root's price cap to leases paid by a child account", async () => {
@@ -256,11 +259,15 @@ describe("LeaseEscrow", () => {
 
       // A later claim pays only what accrued since.
       await time.setNextBlockTimestamp(t + 7n);
-      await expect(m.market.connect(m.provider).claim(id)).to.emit(m.market, "LeaseClaimed").withArgs(id, P * 7n, t + 7n);
+      await expect(m.market.connect(m.provider).claim(id))
+        .to.emit(m.market, "LeaseClaimed")
+        .withArgs(id, P * 7n, t + 7n);
 
       const marketAddr = await m.market.getAddress();
       const w = m.market.connect(m.provider).withdrawEarnings(m.provider.address);
-      await expect(w).to.emit(m.market, "EarningsWithdrawn").withArgs(m.provider.address, m.provider.address, P * 1_007n);
+      await expect(w)
+        .to.emit(m.market, "EarningsWithdrawn")
+        .withArgs(m.provider.address, m.provider.address, P * 1_007n);
       await expect(w).to.changeTokenBalances(ethers, m.token, [m.provider, marketAddr], [P * 1_007n, -(P * 1_007n)]);
       expect(await m.market.earningsOf(m.provider.address)).to.equal(0n);
       await expectVaultBalanced(m);
@@ -273,7 +280,9 @@ describe("LeaseEscrow", () => {
       await time.increaseTo(offer.end + 50n);
       expect(await m.market.claimable(id)).to.equal(DEPOSIT - P * 100n);
       const tx = m.market.connect(m.provider).claim(id);
-      await expect(tx).to.emit(m.market, "LeaseClaimed").withArgs(id, DEPOSIT - P * 100n, offer.end);
+      await expect(tx)
+        .to.emit(m.market, "LeaseClaimed")
+        .withArgs(id, DEPOSIT - P * 100n, offer.end);
       await expect(tx).to.emit(m.market, "LeaseSettled").withArgs(id);
       await expect(tx).to.emit(m.registry, "StakeUnlocked").withArgs(m.provider.address, COLLATERAL, 0n);
       expect(await m.market.state(id)).to.equal(BigInt(S.Settled));
@@ -289,7 +298,9 @@ describe("LeaseEscrow", () => {
     it("refuses a claim before the provider confirmed the start (LeaseNotConfirmed)", async () => {
       const { m, id, offer } = await loadFixture(opened);
       await time.setNextBlockTimestamp(offer.start + 10n);
-      await expect(m.market.connect(m.provider).claim(id)).to.be.revertedWithCustomError(m.market, "LeaseNotConfirmed").withArgs(id);
+      await expect(m.market.connect(m.provider).claim(id))
+        .to.be.revertedWithCustomError(m.market, "LeaseNotConfirmed")
+        .withArgs(id);
       expect(await m.market.claimable(id)).to.equal(0n);
     });
 
@@ -312,7 +323,10 @@ describe("LeaseEscrow", () => {
       } finally {
         await conn.provider.request({ method: "evm_setAutomine", params: [true] });
       }
-      const [r1, r2] = [await ethers.provider.getTransactionReceipt(first.hash), await ethers.provider.getTransactionReceipt(second.hash)];
+      const [r1, r2] = [
+        await ethers.provider.getTransactionReceipt(first.hash),
+        await ethers.provider.getTransactionReceipt(second.hash),
+      ];
       expect(r1!.blockNumber).to.equal(r2!.blockNumber);
       expect(r1!.status).to.equal(1);
       expect(r2!.status).to.equal(0);
@@ -324,7 +338,9 @@ describe("LeaseEscrow", () => {
       const { m, id, offer } = await loadFixture(confirmed);
       await time.increaseTo(offer.start + 60n);
       for (const s of [m.stranger, m.icon, m.provider2]) {
-        await expect(m.market.connect(s).claim(id)).to.be.revertedWithCustomError(m.market, "LeaseUnauthorized").withArgs(id, s.address);
+        await expect(m.market.connect(s).claim(id))
+          .to.be.revertedWithCustomError(m.market, "LeaseUnauthorized")
+          .withArgs(id, s.address);
       }
     });
   });
@@ -383,7 +399,12 @@ describe("LeaseEscrow", () => {
         await expect(tx).to.emit(m.market, "LeaseTerminated").withArgs(id, t, refund);
         await expect(tx).to.emit(m.registry, "StakeUnlocked").withArgs(m.provider.address, COLLATERAL, 0n);
         await expect(tx).not.to.emit(m.market, "LeaseSettled");
-        await expect(tx).to.changeTokenBalances(ethers, m.token, [m.icon, m.owner, m.provider, marketAddr], [0n, 0n, 0n, 0n]);
+        await expect(tx).to.changeTokenBalances(
+          ethers,
+          m.token,
+          [m.icon, m.owner, m.provider, marketAddr],
+          [0n, 0n, 0n, 0n],
+        );
         expect(await balanceOf(m, acct)).to.equal(before + refund);
         expect(await m.market.state(id)).to.equal(BigInt(S.Ended));
         expect(await m.market.escrowOf(id)).to.equal(P * 1_000n);
@@ -405,11 +426,17 @@ describe("LeaseEscrow", () => {
       const child = await m.market.accountCount();
       await m.market.connect(m.icon).allocate(acct, child, DEPOSIT);
       const offer = await makeOffer(m, child, { pricePerSecond: P });
-      const id = (await openWith(m, offer, await signOffer(m, offer), await signAcceptance(m, offer, k1)), await m.market.leaseCount());
+      const id =
+        (await openWith(m, offer, await signOffer(m, offer), await signAcceptance(m, offer, k1)),
+        await m.market.leaseCount());
       await m.market.connect(m.icon).setController(child, k2.address);
-      await expect(m.market.connect(k1).terminate(id)).to.be.revertedWithCustomError(m.market, "LeaseUnauthorized").withArgs(id, k1.address);
+      await expect(m.market.connect(k1).terminate(id))
+        .to.be.revertedWithCustomError(m.market, "LeaseUnauthorized")
+        .withArgs(id, k1.address);
       const rootBefore = await balanceOf(m, acct);
-      await expect(m.market.connect(k2).terminate(id)).to.emit(m.market, "LeaseTerminated").withArgs(id, offer.start, DEPOSIT);
+      await expect(m.market.connect(k2).terminate(id))
+        .to.emit(m.market, "LeaseTerminated")
+        .withArgs(id, offer.start, DEPOSIT);
       expect(await balanceOf(m, child)).to.equal(DEPOSIT);
       expect(await balanceOf(m, acct)).to.equal(rootBefore);
     });
@@ -423,10 +450,14 @@ describe("LeaseEscrow", () => {
       await openWith(m, offer, await signOffer(m, offer), await signAcceptance(m, offer));
       const id = await m.market.leaseCount();
       await expect(m.market.connect(m.icon).closeAccount(child)).to.emit(m.market, "AccountClosed").withArgs(child, 0n);
-      await expect(m.market.connect(m.icon).terminate(id)).to.emit(m.market, "LeaseTerminated").withArgs(id, offer.start, DEPOSIT);
+      await expect(m.market.connect(m.icon).terminate(id))
+        .to.emit(m.market, "LeaseTerminated")
+        .withArgs(id, offer.start, DEPOSIT);
       expect(await balanceOf(m, child)).to.equal(DEPOSIT);
       const rootBefore = await balanceOf(m, acct);
-      await expect(m.market.connect(m.icon).returnToParent(child, DEPOSIT)).to.emit(m.market, "ReturnedToParent").withArgs(child, acct, DEPOSIT);
+      await expect(m.market.connect(m.icon).returnToParent(child, DEPOSIT))
+        .to.emit(m.market, "ReturnedToParent")
+        .withArgs(child, acct, DEPOSIT);
       expect(await balanceOf(m, acct)).to.equal(rootBefore + DEPOSIT);
       await expectVaultBalanced(m);
     });
@@ -463,7 +494,9 @@ describe("LeaseEscrow", () => {
     it("refuses a termination by anyone but the account's controller or the owner", async () => {
       const { m, id } = await loadFixture(confirmed);
       for (const s of [m.stranger, m.provider, m.child]) {
-        await expect(m.market.connect(s).terminate(id)).to.be.revertedWithCustomError(m.market, "LeaseUnauthorized").withArgs(id, s.address);
+        await expect(m.market.connect(s).terminate(id))
+          .to.be.revertedWithCustomError(m.market, "LeaseUnauthorized")
+          .withArgs(id, s.address);
       }
     });
 
@@ -497,7 +530,9 @@ describe("LeaseEscrow", () => {
       const registryAddr = await m.registry.getAddress();
       const tx = m.market.connect(m.stranger).cancelMissedStart(id);
       await expect(tx).to.emit(m.market, "LeaseCancelled").withArgs(id, DEPOSIT, COLLATERAL);
-      await expect(tx).to.emit(m.registry, "Slashed").withArgs(m.provider.address, COLLATERAL, marketAddr, ethers.ZeroHash);
+      await expect(tx)
+        .to.emit(m.registry, "Slashed")
+        .withArgs(m.provider.address, COLLATERAL, marketAddr, ethers.ZeroHash);
       await expect(tx).to.changeTokenBalances(ethers, m.token, [registryAddr, marketAddr], [-COLLATERAL, COLLATERAL]);
       expect(await balanceOf(m, acct)).to.equal(BUDGET + COLLATERAL);
       expect(await m.market.state(id)).to.equal(BigInt(S.Cancelled));
@@ -512,7 +547,9 @@ describe("LeaseEscrow", () => {
       const { m, id, offer } = await loadFixture(opened);
       await time.increaseTo(offer.end + 1_000n);
       expect(await m.market.state(id)).to.equal(BigInt(S.StartMissed));
-      await expect(m.market.connect(m.icon).cancelMissedStart(id)).to.emit(m.market, "LeaseCancelled").withArgs(id, DEPOSIT, COLLATERAL);
+      await expect(m.market.connect(m.icon).cancelMissedStart(id))
+        .to.emit(m.market, "LeaseCancelled")
+        .withArgs(id, DEPOSIT, COLLATERAL);
     });
 
     it("refuses to cancel while the start window is open, a confirmed lease, or twice", async () => {
@@ -545,7 +582,16 @@ describe("LeaseEscrow", () => {
       await time.setNextBlockTimestamp(offer.start + 500n);
       await expect(openWith(m, next, await signOffer(m, next), await signAcceptance(m, next)))
         .to.emit(m.market, "LeaseOpened")
-        .withArgs(2n, m.provider.address, acct, P, offer.end, offer.end + SLOT, DEPOSIT, await m.market.hashOffer(next));
+        .withArgs(
+          2n,
+          m.provider.address,
+          acct,
+          P,
+          offer.end,
+          offer.end + SLOT,
+          DEPOSIT,
+          await m.market.hashOffer(next),
+        );
       expect(await locked(m)).to.equal(2n * COLLATERAL);
       expect(await balanceOf(m, acct)).to.equal(BUDGET - 2n * DEPOSIT);
       await m.market.connect(m.provider).confirmStart(2n);
@@ -554,7 +600,9 @@ describe("LeaseEscrow", () => {
       expect(await m.market.state(2n)).to.equal(BigInt(S.Running));
       expect(await locked(m)).to.equal(COLLATERAL);
       await time.increaseTo(next.end);
-      await expect(m.market.connect(m.provider).claim(2n)).to.emit(m.market, "LeaseClaimed").withArgs(2n, DEPOSIT, next.end);
+      await expect(m.market.connect(m.provider).claim(2n))
+        .to.emit(m.market, "LeaseClaimed")
+        .withArgs(2n, DEPOSIT, next.end);
       expect(await m.market.earningsOf(m.provider.address)).to.equal(2n * DEPOSIT);
       expect(await locked(m)).to.equal(0n);
       await expectVaultBalanced(m);
@@ -659,7 +707,10 @@ describe("LeaseEscrow", () => {
       const offer = await makeOffer(m, acct, { nonce: 3n });
       await m.market.connect(m.stranger).invalidateNonces(0n, ethers.MaxUint256);
       expect(await m.market.isNonceUsed(m.provider.address, 3n)).to.equal(false);
-      await expect(openWith(m, offer, await signOffer(m, offer), await signAcceptance(m, offer))).to.emit(m.market, "LeaseOpened");
+      await expect(openWith(m, offer, await signOffer(m, offer), await signAcceptance(m, offer))).to.emit(
+        m.market,
+        "LeaseOpened",
+      );
     });
   });
 

@@ -100,7 +100,11 @@ describe("IEPRegistry", () => {
       ["an empty peer id", "peerId", (l) => (l.peerId = "0x")],
       ["a peer id longer than 64 bytes", "peerId", (l) => (l.peerId = "0x" + "ab".repeat(65))],
       ["no multiaddrs", "multiaddrs", (l) => (l.multiaddrs = [])],
-      ["more than 8 multiaddrs", "multiaddrs", (l) => (l.multiaddrs = Array.from({ length: 9 }, (_, i) => `/ip4/10.0.0.${i}/tcp/1`))],
+      [
+        "more than 8 multiaddrs",
+        "multiaddrs",
+        (l) => (l.multiaddrs = Array.from({ length: 9 }, (_, i) => `/ip4/10.0.0.${i}/tcp/1`)),
+      ],
       ["an empty multiaddr", "multiaddrs", (l) => (l.multiaddrs = ["/ip4/10.0.0.1/tcp/1", ""])],
       ["a multiaddr longer than 256 bytes", "multiaddrs", (l) => (l.multiaddrs = ["/".padEnd(257, "a")])],
       ["a domain longer than 256 bytes", "domain", (l) => (l.domain = "d".repeat(257))],
@@ -174,13 +178,19 @@ describe("IEPRegistry", () => {
 
     it("refuses to stake zero", async () => {
       const m = await loadFixture(listed);
-      await expect(m.registry.connect(m.provider).stake(0n)).to.be.revertedWithCustomError(m.registry, "RegistryZeroAmount");
+      await expect(m.registry.connect(m.provider).stake(0n)).to.be.revertedWithCustomError(
+        m.registry,
+        "RegistryZeroAmount",
+      );
     });
 
     it("refuses to stake without an allowance", async () => {
       const m = await loadFixture(listed);
       await m.token.connect(m.stranger).approve(await m.registry.getAddress(), 0n);
-      await expect(m.registry.connect(m.stranger).stake(1n)).to.be.revertedWithCustomError(m.token, "ERC20InsufficientAllowance");
+      await expect(m.registry.connect(m.stranger).stake(1n)).to.be.revertedWithCustomError(
+        m.token,
+        "ERC20InsufficientAllowance",
+      );
     });
   });
 
@@ -211,7 +221,10 @@ describe("IEPRegistry", () => {
 
     it("refuses to unstake zero", async () => {
       const m = await loadFixture(listed);
-      await expect(m.registry.connect(m.provider).requestUnstake(0n)).to.be.revertedWithCustomError(m.registry, "RegistryZeroAmount");
+      await expect(m.registry.connect(m.provider).requestUnstake(0n)).to.be.revertedWithCustomError(
+        m.registry,
+        "RegistryZeroAmount",
+      );
     });
 
     it("refuses to unstake more than the available stake", async () => {
@@ -285,7 +298,9 @@ describe("IEPRegistry", () => {
           fn === "slashLocked"
             ? m.registry.connect(m.stranger).slashLocked(m.provider.address, 1n, m.stranger.address)
             : m.registry.connect(m.stranger)[fn](m.provider.address, 1n);
-        await expect(call).to.be.revertedWithCustomError(m.registry, "AccessManagedUnauthorized").withArgs(m.stranger.address);
+        await expect(call)
+          .to.be.revertedWithCustomError(m.registry, "AccessManagedUnauthorized")
+          .withArgs(m.stranger.address);
       });
     }
 
@@ -362,7 +377,9 @@ describe("IEPRegistry", () => {
       const s = await m.registry.stakeOf(m.provider.address);
       expect(s.total).to.equal(TOTAL - USD(300));
       expect(s.locked).to.equal(0n);
-      expect(await m.registry.connect(operator).slashLocked.staticCall(m.provider.address, 1n, m.owner.address)).to.equal(0n);
+      expect(
+        await m.registry.connect(operator).slashLocked.staticCall(m.provider.address, 1n, m.owner.address),
+      ).to.equal(0n);
     });
   });
 
@@ -378,7 +395,10 @@ describe("IEPRegistry", () => {
       await expect(m.registry.connect(m.deployer).slash(m.provider.address, USD(10), m.owner.address, incident))
         .to.be.revertedWithCustomError(m.manager, "AccessManagerNotScheduled")
         .withArgs(opId);
-      await expect(m.manager.connect(m.deployer).schedule(registryAddr, data, 0n)).to.emit(m.manager, "OperationScheduled");
+      await expect(m.manager.connect(m.deployer).schedule(registryAddr, data, 0n)).to.emit(
+        m.manager,
+        "OperationScheduled",
+      );
       await expect(m.manager.connect(m.deployer).execute(registryAddr, data))
         .to.be.revertedWithCustomError(m.manager, "AccessManagerNotReady")
         .withArgs(opId);
@@ -447,7 +467,8 @@ describe("IEPRegistry", () => {
       const again = slashData(m, m.provider.address, USD(2), m.owner.address, incident);
       const zeroIncident = slashData(m, m.provider.address, USD(1), m.owner.address, ethers.ZeroHash);
       const zeroAmount = slashData(m, m.provider.address, 0n, m.owner.address, ethers.id("incident-2"));
-      for (const d of [first, again, zeroIncident, zeroAmount]) await m.manager.connect(m.deployer).schedule(registryAddr, d, 0n);
+      for (const d of [first, again, zeroIncident, zeroAmount])
+        await m.manager.connect(m.deployer).schedule(registryAddr, d, 0n);
       await time.increase(params.arbiterDelay);
       await m.manager.connect(m.deployer).execute(registryAddr, first);
       await expect(m.manager.connect(m.deployer).execute(registryAddr, again))
@@ -473,7 +494,9 @@ describe("IEPRegistry", () => {
       await m.registry.connect(m.provider).requestUnstake(TOTAL);
       expect(await m.registry.isActive(m.provider.address)).to.equal(false);
       const { readyAt } = await m.registry.stakeOf(m.provider.address);
-      const slashReady = await m.manager.getSchedule(await m.manager.hashOperation(m.deployer.address, registryAddr, data));
+      const slashReady = await m.manager.getSchedule(
+        await m.manager.hashOperation(m.deployer.address, registryAddr, data),
+      );
       expect(slashReady).to.be.lessThan(readyAt);
       await time.setNextBlockTimestamp(slashReady);
       await expect(m.manager.connect(m.deployer).execute(registryAddr, data))
@@ -513,7 +536,11 @@ describe("IEPRegistry", () => {
         .to.emit(m.registry, "ParametersUpdated")
         .withArgs(p.minStake, p.unbondingPeriod, p.slashCapBps);
       const q = await m.registry.parameters();
-      expect([q.minStake, q.unbondingPeriod, q.slashCapBps]).to.deep.equal([p.minStake, p.unbondingPeriod, p.slashCapBps]);
+      expect([q.minStake, q.unbondingPeriod, q.slashCapBps]).to.deep.equal([
+        p.minStake,
+        p.unbondingPeriod,
+        p.slashCapBps,
+      ]);
     });
 
     it("refuses parameters from anyone but the admin", async () => {
@@ -545,20 +572,20 @@ describe("IEPRegistry", () => {
 
     it("accepts the range limits: one-year unbonding and a 100 % cap", async () => {
       const m = await loadFixture(listed);
-      await expect(m.registry.connect(m.deployer).setParameters({ minStake: 0n, unbondingPeriod: YEAR, slashCapBps: 10_000n })).to.emit(
-        m.registry,
-        "ParametersUpdated",
-      );
-      await expect(m.registry.connect(m.deployer).setParameters({ minStake: 0n, unbondingPeriod: 1n, slashCapBps: 1n })).to.emit(
-        m.registry,
-        "ParametersUpdated",
-      );
+      await expect(
+        m.registry.connect(m.deployer).setParameters({ minStake: 0n, unbondingPeriod: YEAR, slashCapBps: 10_000n }),
+      ).to.emit(m.registry, "ParametersUpdated");
+      await expect(
+        m.registry.connect(m.deployer).setParameters({ minStake: 0n, unbondingPeriod: 1n, slashCapBps: 1n }),
+      ).to.emit(m.registry, "ParametersUpdated");
     });
 
     it("deactivates providers when the minimum stake rises above their bonded stake", async () => {
       const m = await loadFixture(listed);
       expect(await m.registry.isActive(m.provider.address)).to.equal(true);
-      await m.registry.connect(m.deployer).setParameters({ minStake: TOTAL + 1n, unbondingPeriod: DAY, slashCapBps: 1_000n });
+      await m.registry
+        .connect(m.deployer)
+        .setParameters({ minStake: TOTAL + 1n, unbondingPeriod: DAY, slashCapBps: 1_000n });
       expect(await m.registry.isActive(m.provider.address)).to.equal(false);
     });
   });
@@ -568,7 +595,11 @@ describe("IEPRegistry", () => {
       const m = await loadFixture(deployed);
       expect(await m.registry.token()).to.equal(await m.token.getAddress());
       const p = await m.registry.parameters();
-      expect([p.minStake, p.unbondingPeriod, p.slashCapBps]).to.deep.equal([params.minStake, params.unbondingPeriod, params.slashCapBps]);
+      expect([p.minStake, p.unbondingPeriod, p.slashCapBps]).to.deep.equal([
+        params.minStake,
+        params.unbondingPeriod,
+        params.slashCapBps,
+      ]);
     });
 
     it("counts a provider as active only while listed with bonded stake of at least the minimum", async () => {

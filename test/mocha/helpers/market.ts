@@ -28,7 +28,22 @@ export async function deployMarket(conn: Connection) {
   }
   const { chainId } = await ethers.provider.getNetwork();
   const domain = marketDomain(chainId, await market.getAddress());
-  return { ethers, token, registry, market, manager, deployer, provider, owner, icon, child, stranger, provider2, domain, chainId };
+  return {
+    ethers,
+    token,
+    registry,
+    market,
+    manager,
+    deployer,
+    provider,
+    owner,
+    icon,
+    child,
+    stranger,
+    provider2,
+    domain,
+    chainId,
+  };
 }
 
 export type Market = Awaited<ReturnType<typeof deployMarket>>;
@@ -55,7 +70,13 @@ export async function listProvider(m: Market, signer: HardhatEthersSigner, stake
 
 /** Creates an app owned by `m.owner` whose root is controlled by `m.icon`, funded with `deposit`. */
 export async function createApp(m: Market, deposit = USD(1_000), maxPrice = 0n): Promise<bigint> {
-  const policy = { weightBps: 5000, migrateThresholdBps: 2000, replicateThresholdBps: 3000, terminateThresholdBps: 500, maxPricePerSecond: maxPrice };
+  const policy = {
+    weightBps: 5000,
+    migrateThresholdBps: 2000,
+    replicateThresholdBps: 3000,
+    terminateThresholdBps: 500,
+    maxPricePerSecond: maxPrice,
+  };
   const tx = await m.market.connect(m.owner).createApp(m.icon.address, policy, deposit);
   await tx.wait();
   return await m.market.accountCount();
@@ -98,7 +119,9 @@ export async function signAcceptance(m: Market, offer: Offer, signer: HardhatEth
 
 /** Opens a lease for `offer` (both signatures by the default parties) and returns its id. */
 export async function openLease(m: Market, offer: Offer): Promise<bigint> {
-  const tx = await m.market.connect(m.stranger).openLease(offer, await signOffer(m, offer), await signAcceptance(m, offer));
+  const tx = await m.market
+    .connect(m.stranger)
+    .openLease(offer, await signOffer(m, offer), await signAcceptance(m, offer));
   await tx.wait();
   return await m.market.leaseCount();
 }
@@ -111,7 +134,13 @@ export { LEASE_MARKET_ROLE, ARBITER_ROLE } from "../../../contracts/ignition/mod
 
 /** Policy used by {createApp}, with an optional price cap. */
 export function defaultPolicy(maxPricePerSecond = 0n) {
-  return { weightBps: 5000, migrateThresholdBps: 2000, replicateThresholdBps: 3000, terminateThresholdBps: 500, maxPricePerSecond };
+  return {
+    weightBps: 5000,
+    migrateThresholdBps: 2000,
+    replicateThresholdBps: 3000,
+    terminateThresholdBps: 500,
+    maxPricePerSecond,
+  };
 }
 
 /** Sum of the balances of every budget account (ids 1..accountCount). */
@@ -152,7 +181,13 @@ export async function minedAt(m: Market, tx: { wait(): Promise<{ blockNumber: nu
 }
 
 /** ERC-2612 permit of `value` from `signer` to the market, signed over the TestToken's domain. */
-export async function signPermit(m: Market, signer: HardhatEthersSigner, value: bigint, deadline: bigint, spender?: string) {
+export async function signPermit(
+  m: Market,
+  signer: HardhatEthersSigner,
+  value: bigint,
+  deadline: bigint,
+  spender?: string,
+) {
   const tokenAddress = await m.token.getAddress();
   const domain = { name: await m.token.name(), version: "1", chainId: m.chainId, verifyingContract: tokenAddress };
   const types = {

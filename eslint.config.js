@@ -1,0 +1,55 @@
+// ESLint (flat config): typescript-eslint recommended, plus the module boundaries of DESIGN.md:
+// yard-node/ and icon-agent/ never import each other; protocol/ imports nothing else from the repo.
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+const boundary = (dir, forbidden) => ({
+  files: [`${dir}/**/*.ts`],
+  rules: {
+    "no-restricted-imports": [
+      "error",
+      {
+        patterns: forbidden.map((f) => ({
+          group: [`**/${f}/**`, `**/${f}`],
+          message: `${dir}/ must not import ${f}/ (see DESIGN.md: components meet only through protocol/ and the chain)`,
+        })),
+      },
+    ],
+  },
+});
+
+export default tseslint.config(
+  {
+    ignores: [
+      "node_modules/",
+      ".tools/",
+      "artifacts/",
+      "cache/",
+      "coverage/",
+      "types/",
+      "protocol/chain/abi.generated.ts",
+      "contracts/ignition/deployments/",
+    ],
+  },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: {
+      globals: {
+        process: "readonly",
+        console: "readonly",
+        Buffer: "readonly",
+        setTimeout: "readonly",
+        clearTimeout: "readonly",
+        URL: "readonly",
+      },
+    },
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/no-unused-expressions": "off",
+    },
+  },
+  boundary("yard-node", ["icon-agent", "scripts", "test"]),
+  boundary("icon-agent", ["yard-node", "scripts", "test"]),
+  boundary("protocol", ["yard-node", "icon-agent", "scripts", "test", "contracts"]),
+);

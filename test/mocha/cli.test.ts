@@ -1,0 +1,217 @@
+/**
+ * The `icon` CLI as a user runs it: a real process against an embedded chain served over JSON-RPC.
+ * Asserts outputs, exit codes and that refusals read as sentences (never a raw revert blob or a key).
+ */
+import { expect } from "chai";
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { devKeys, projectRoot, startDevChain, type DevChain } from "../../scripts/lib/hardhat.ts";
+
+const run = promisify(execFile);
+const cli = path.join(projectRoot, "scripts/cli/icon.ts");
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+describe("icon CLI", function () {
+  this.timeout(120_000);
+  let chain: DevChain;
+  let dir: string;
+
+  async function icon(args: string[], env: Record<string, string> = {}): Promise<Result> {
+    try {
+      const r = await run(process.execPath, [cli, "--rpc", chain.url, ...args], {
+        cwd: dir,
+        env: { ...process.env, ...env },
+      });
+      return { code: 0, stdout: r.stdout, stderr: r.stderr };
+    } catch (e) {
+      const x = e as { code: number; stdout: string; stderr: string };
+      return { code: x.code, stdout: x.stdout, stderr: x.stderr };
+    }
+  }
+
+  before(async () => {
+    chain = await startDevChain("127.0.0.1", 0);
+    dir = await mkdtemp(path.join(tmpdir(), "icon-cli-"));
+    const r = await icon(["deploy", "--dev-account", "0"]);
+    expect(r.code, r.stderr).to.equal(0);
+  });
+  after(async () => chain.close());
+
+  it("deploys and writes a deployment file other components read", async () => {
+    const d = JSON.parse(await readFile(path.join(dir, "deployments/chain-31337.json"), "utf8"));
+    expect(d.chainId).to.equal(31337);
+    expect(d.market).to.match(/^0x[0-9a-fA-F]{40}$/);
+  });
+
+  it("explains itself: --help lists the commands, an unknown command says what to run", async () => {
+    const help = await icon(["--help"]);
+    expect(help.code).to.equal(0);
+    for (const c of [
+      "iep register",
+      "iep stake",
+      "iep unstake",
+      "iep withdraw",
+      "iep status",
+      "budget create",
+      "budget fund",
+      "budget allocate",
+      "budget withdraw",
+      "budget show",
+    ]) {
+      expect(help.stdout).to.contain(`icon ${c}`);
+    }
+    const bad = await icon(["iep", "frobnicate"]);
+    expect(bad.code).to.equal(2);
+    expect(bad.stderr).to.contain("choose one of: register");
+  });
+
+  it("runs an operator through register, stake, unstake and status with amounts in token units", async () => {
+    await icon([
+      "token",
+      "mint",
+      new (await import("ethers")).Wallet(devKeys(2)[1]!).address,
+      "1000",
+      "--dev-account",
+      "0",
+    ]);
+    const reg = await icon([
+      "iep",
+      "register",
+      "--dev-account",
+      "1",
+      "--peer-id",
+      "0x00240801",
+      "--multiaddr",
+      "/ip4/127.0.0.1/tcp/4001",
+      "--cpu",
+      "2000",
+      "--memory",
+      "4096",
+      "--cpu-price",
+      "0.00001",
+    ]);
+    expect(reg.code, reg.stderr).to.equal(0);
+    expect((await icon(["iep", "stake", "150.5", "--dev-account", "1"])).stdout).to.contain("staked 150.5 iUSD");
+    const unstake = await icon(["iep", "unstake", "500", "--dev-account", "1"]);
+    expect(unstake.code).to.equal(1);
+    expect(unstake.stderr).to.match(/has 150\.5 iUSD of free bonded stake but 500 iUSD is needed/);
+    expect(unstake.stderr).to.not.match(/0x[0-9a-f]{64}/i);
+    const ok = await icon(["iep", "unstake", "50", "--dev-account", "1"]);
+    expect(ok.stdout).to.contain("unbonding 50 iUSD");
+    const early = await icon(["iep", "withdraw", "--dev-account", "1"]);
+    expect(early.code).to.equal(1);
+    expect(early.stderr).to.contain("the unbonding period is not over");
+    const status = await icon(["iep", "status", "--dev-account", "1"]);
+    expect(status.stdout).to.contain("ACTIVE");
+    expect(status.stdout).to.contain("150.5 iUSD total");
+    expect(status.stdout).to.contain("unbonding  50 iUSD");
+  });
+
+  it("creates, funds, allocates and shows a budget; refuses what the rules forbid with a sentence", async () => {
+    const owner = ["--dev-account", "1"];
+    const icon1 = "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc";
+    const created = await icon([
+      "budget",
+      "create",
+      "--controller",
+      icon1,
+      "--deposit",
+      "100",
+      "--weight",
+      "0.7",
+      ...owner,
+    ]);
+    expect(created.code, created.stderr).to.equal(0);
+    const root = /application (\d+) created/.exec(created.stdout)![1]!;
+    const child = /account (\d+) created/.exec(
+      (await icon(["budget", "account", root, "0x90f79bf6eb2c4f870365e785982e1f101e93b906", ...owner])).stdout,
+    )![1]!;
+    expect((await icon(["budget", "allocate", root, child, "12.25", ...owner])).code).to.equal(0);
+    const tooMuch = await icon(["budget", "allocate", root, child, "1000", ...owner]);
+    expect(tooMuch.stderr).to.contain(`budget account ${root} holds 87.75 iUSD but 1000 iUSD is needed`);
+    const stranger = await icon(["budget", "withdraw", root, "1", "--dev-account", "5"]);
+    expect(stranger.stderr).to.match(/may not act on budget account/);
+    const show = await icon(["budget", "show", root]);
+    expect(show.stdout).to.contain(`#${root} 87.75 iUSD`);
+    expect(show.stdout).to.contain(`#${child} 12.25 iUSD`);
+    expect(show.stdout).to.contain("w 0.7");
+    expect((await icon(["budget", "withdraw", root, "7.75", ...owner])).stdout).to.contain("withdrew 7.75 iUSD");
+  });
+
+  it("validates input before touching the chain", async () => {
+    const decimals = await icon(["iep", "stake", "1.0000001", "--dev-account", "1"]);
+    expect(decimals.stderr).to.contain("has 7 decimals but iUSD has only 6");
+    const addr = await icon(["budget", "create", "--controller", "0x1234", "--deposit", "1", "--dev-account", "1"]);
+    expect(addr.stderr).to.contain("is not an address");
+    const share = await icon([
+      "budget",
+      "create",
+      "--controller",
+      "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc",
+      "--weight",
+      "7",
+      "--dev-account",
+      "1",
+    ]);
+    expect(share.stderr).to.contain("--weight must be a number between 0 and 1");
+    const noKey = await icon(["iep", "stake", "1"], { ICON_PRIVATE_KEY: "" });
+    expect(noKey.stderr).to.contain("needs a key");
+  });
+
+  it("never prints a private key, even a malformed one", async () => {
+    const secret = "ab".repeat(31) + "zz";
+    const r = await icon(["iep", "stake", "1"], { ICON_PRIVATE_KEY: secret });
+    expect(r.stderr).to.contain("ICON_PRIVATE_KEY is not a 32-byte hex private key");
+    expect(r.stderr + r.stdout).to.not.contain(secret);
+  });
+
+  it("reads keys from an encrypted keystore and refuses a wrong password", async () => {
+    const file = path.join(dir, "k.json");
+    const made = await icon(["key", "new", file], { ICON_KEYSTORE_PASSWORD: "correct horse" });
+    expect(made.stdout.trim()).to.match(/^0x[0-9a-fA-F]{40}$/);
+    const addr = await icon(["key", "address", "--keystore", file], { ICON_KEYSTORE_PASSWORD: "correct horse" });
+    expect(addr.stdout.trim()).to.equal(made.stdout.trim());
+    const wrong = await icon(["key", "address", "--keystore", file], { ICON_KEYSTORE_PASSWORD: "wrong" });
+    expect(wrong.code).to.equal(1);
+    expect(wrong.stderr).to.contain("wrong password");
+  });
+
+  it("refuses the public dev keys on any chain but the dev chain", async () => {
+    const other = await startDevChain("127.0.0.1", 0, 1337);
+    try {
+      const r = await run(process.execPath, [cli, "--rpc", other.url, "key", "address", "--dev-account", "0"], {
+        cwd: dir,
+      }).catch((e) => e as Result);
+      expect(r.stderr).to.contain("accepted only on the dev chain (31337)");
+      expect(r.stdout).to.equal("");
+    } finally {
+      await other.close();
+    }
+    const unreachable = await run(process.execPath, [cli, "--rpc", "http://127.0.0.1:9", "iep", "stake", "1"], {
+      cwd: dir,
+    }).catch((e) => e as Result);
+    expect(unreachable.stderr).to.contain("cannot reach the chain at http://127.0.0.1:9");
+  });
+});
+
+describe("demo", function () {
+  this.timeout(180_000);
+  it("tells the market story and ends with balanced books on chain", async () => {
+    const r = await run(process.execPath, [path.join(projectRoot, "scripts/demo.ts")], { cwd: projectRoot });
+    const line = r.stdout.split("\n").find((l) => l.startsWith("DEMO-SUMMARY "));
+    expect(line, r.stdout).to.not.equal(undefined);
+    const s = JSON.parse(line!.slice("DEMO-SUMMARY ".length));
+    expect(s.budgetConserved).to.equal(true);
+    expect(s.refusedAsExpected).to.equal(2);
+    expect(BigInt(s.spent)).to.equal(BigInt(s.paidToProvider));
+    expect(BigInt(s.paidToProvider) > 0n).to.equal(true);
+  });
+});
