@@ -28,6 +28,8 @@ export default tseslint.config(
       "coverage/",
       "types/",
       "protocol/chain/abi.generated.ts",
+      "protocol/schema/generated/",
+      ".tmp-generated/",
       "contracts/ignition/deployments/",
     ],
   },

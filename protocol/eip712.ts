@@ -58,3 +58,11 @@ export const ACCEPTANCE_TYPES = {
 export function marketDomain(chainId: bigint, verifyingContract: string): MarketDomain {
   return { name: "ICON Market", version: "1", chainId, verifyingContract };
 }
+
+/** Types of the operator's statement binding a libp2p peer id to its registry listing. */
+export const PEER_BINDING_TYPES = { PeerBinding: [{ name: "peerId", type: "bytes" }] };
+
+/** Domain of peer-binding signatures: the registry on its chain (a binding never transfers elsewhere). */
+export function registryDomain(chainId: bigint, registry: string) {
+  return { name: "ICON Registry", version: "1", chainId, verifyingContract: registry };
+}

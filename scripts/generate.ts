@@ -1,11 +1,15 @@
 /**
- * Generates protocol/chain/abi.generated.ts from the compiled contracts, so the yard, the agent and the CLI
- * use ABIs that match the Solidity source without needing Hardhat at run time.
+ * Generates the committed code derived from specs:
+ *  - protocol/chain/abi.generated.ts from the compiled contracts (ABIs without Hardhat at run time);
+ *  - protocol/schema/generated/*.js + .d.ts from protocol/schema/*.proto (protons, then tsc: Node's type
+ *    stripping cannot run protons' TypeScript, which uses enums and namespaces).
  *
- *   node scripts/generate.ts          write the file
- *   node scripts/generate.ts --check  fail if the committed file is out of date (run in `npm test`)
+ *   node scripts/generate.ts          write the files
+ *   node scripts/generate.ts --check  fail if a committed file is out of date (run in `npm test`)
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 
@@ -24,16 +28,42 @@ for (const [name, file] of contracts) {
   text += `\nexport const ${name} = ${JSON.stringify(artifact.abi)} as const;\n`;
 }
 
+/** Compiles the .proto files into JS + d.ts in `dest`. */
+async function generateSchemas(dest: string): Promise<void> {
+  const tmp = path.join(root, ".tmp-generated");
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  const bin = (name: string): string => path.join(root, "node_modules/.bin", name);
+  const protos = (await readdir(path.join(root, "protocol/schema"))).filter((f) => f.endsWith(".proto"));
+  const schemas = protos.map((f) => path.join(root, "protocol/schema", f));
+  execFileSync(bin("protons"), ["-o", tmp, ...schemas], { stdio: "inherit" });
+  execFileSync(bin("tsc"), ["-p", path.join(root, "tsconfig.generated.json"), "--outDir", dest], { stdio: "inherit" });
+  await rm(tmp, { recursive: true, force: true });
+}
+
+const schemaDir = path.join(root, "protocol/schema/generated");
 if (process.argv.includes("--check")) {
+  let stale = false;
   const current = await readFile(out, "utf8").catch(() => "");
   if (current !== text) {
-    console.error(
-      "protocol/chain/abi.generated.ts is out of date with the contracts: run `npm run generate` and commit it.",
-    );
-    process.exit(1);
+    console.error("protocol/chain/abi.generated.ts is out of date with the contracts: run `npm run generate`.");
+    stale = true;
   }
-  console.error("generated ABIs are up to date");
+  const fresh = await mkdtemp(path.join(tmpdir(), "icon-gen-"));
+  await generateSchemas(fresh);
+  for (const f of await readdir(fresh)) {
+    const committed = await readFile(path.join(schemaDir, f), "utf8").catch(() => "");
+    if (committed !== (await readFile(path.join(fresh, f), "utf8"))) {
+      console.error(`protocol/schema/generated/${f} is out of date with the .proto files: run \`npm run generate\`.`);
+      stale = true;
+    }
+  }
+  await rm(fresh, { recursive: true, force: true });
+  if (stale) process.exit(1);
+  console.error("generated ABIs and protocol codecs are up to date");
 } else {
   await writeFile(out, text);
-  console.error(`wrote ${path.relative(root, out)}`);
+  await rm(schemaDir, { recursive: true, force: true });
+  await generateSchemas(schemaDir);
+  console.error(`wrote ${path.relative(root, out)} and ${path.relative(root, schemaDir)}/`);
 }

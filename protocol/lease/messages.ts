@@ -1,0 +1,361 @@
+/**
+ * Decoding is not validation: a frame is decoded with protons, then turned into a discriminated union
+ * whose every field is checked (sizes, ranges, addresses). Nothing downstream ever sees a raw decoded
+ * message. Errors are ProtocolError with a RejectCode, so a handler can answer with a Reject.
+ */
+import { getAddress, hexlify, toBigInt, toBeArray } from "ethers";
+import { IconError } from "../errors.ts";
+import type { Offer } from "../eip712.ts";
+import { Envelope, RejectCode } from "../schema/generated/lease.js";
+import { leaseLimits } from "./limits.ts";
+
+export { RejectCode };
+
+/** A refusal of the peer's input; `code` travels in a Reject. */
+export class ProtocolError extends IconError {
+  override name = "ProtocolError" as const;
+  readonly reject: RejectCode;
+  constructor(reject: RejectCode, message: string, options: { cause?: unknown } = {}) {
+    super(`PROTOCOL_${reject}`, message, options);
+    this.reject = reject;
+  }
+}
+
+const bad = (message: string): ProtocolError => new ProtocolError(RejectCode.BAD_REQUEST, message);
+
+export interface Rfq {
+  cpuMillis: number;
+  memoryMiB: number;
+  slotSeconds: number;
+  earliestStart: bigint;
+  maxPricePerSecond: bigint;
+  imageRef: string;
+  imageDigest: string;
+  tenantAccount: bigint;
+}
+
+export interface CapacityAnswer {
+  cpuMillisFree: number;
+  memoryMiBFree: number;
+  cpuPricePerSecond: bigint;
+  memoryPricePerSecond: bigint;
+  region: string;
+  binding: { operator: string; chainId: bigint; registry: string; signature: string };
+}
+
+export interface DeploySpec {
+  leaseId: bigint;
+  imageRef: string;
+  imageDigest: string;
+  command: string[];
+  env: string[];
+  ports: number[];
+}
+
+/** Every message of /icon/lease/1.0.0 as a validated, tagged value. */
+export type LeaseMessage =
+  | { type: "capacityQuery" }
+  | { type: "capacityAnswer"; answer: CapacityAnswer }
+  | { type: "rfq"; rfq: Rfq }
+  | { type: "quote"; offer: Offer; providerSignature: string; round: number }
+  | { type: "counter"; pricePerSecond: bigint }
+  | { type: "accept"; tenantSignature: string }
+  | { type: "reject"; code: RejectCode; message: string }
+  | { type: "opened"; leaseId: bigint; txHash: string }
+  | { type: "deploy"; spec: DeploySpec }
+  | { type: "running"; leaseId: bigint; endpoint: string }
+  | { type: "failed"; leaseId: bigint; message: string }
+  | { type: "terminate"; leaseId: bigint };
+
+/** A message with the negotiation's request id. */
+export interface Framed {
+  requestId: string;
+  message: LeaseMessage;
+}
+
+const UINT96_MAX = (1n << 96n) - 1n;
+const UINT256_MAX = (1n << 256n) - 1n;
+const UINT40_MAX = (1n << 40n) - 1n;
+const UINT64_MAX = (1n << 64n) - 1n;
+
+function bytesOf(b: Uint8Array | undefined, len: number, field: string): string {
+  if (!b || b.length !== len) throw bad(`${field} must be ${len} bytes, got ${b?.length ?? 0}`);
+  return hexlify(b);
+}
+function address(b: Uint8Array | undefined, field: string): string {
+  return getAddress(bytesOf(b, 20, field));
+}
+function uint(b: Uint8Array | undefined, max: bigint, field: string): bigint {
+  if (!b || b.length === 0) return 0n;
+  if (b.length > 32 || (b.length > 1 && b[0] === 0)) throw bad(`${field} must be a minimal big-endian integer`);
+  const v = toBigInt(b);
+  if (v > max) throw bad(`${field} is out of range`);
+  return v;
+}
+function u64(v: bigint, max: bigint, field: string): bigint {
+  if (v < 0n || v > max) throw bad(`${field} is out of range`);
+  return v;
+}
+function text(s: string, field: string, required = true): string {
+  if (required && s.length === 0) throw bad(`${field} is required`);
+  if (Buffer.byteLength(s) > leaseLimits.maxStringBytes)
+    throw bad(`${field} is longer than ${leaseLimits.maxStringBytes} bytes`);
+  return s;
+}
+function positive(n: number, field: string, max = 2 ** 32 - 1): number {
+  if (!Number.isInteger(n) || n <= 0 || n > max) throw bad(`${field} must be between 1 and ${max}`);
+  return n;
+}
+function list(xs: string[], field: string): string[] {
+  if (xs.length > leaseLimits.maxListEntries) throw bad(`${field} has more than ${leaseLimits.maxListEntries} entries`);
+  return xs.map((x, i) => text(x, `${field}[${i}]`));
+}
+
+/** Encodes an unsigned integer as minimal big-endian bytes (empty for zero). */
+export function uintBytes(v: bigint): Uint8Array<ArrayBuffer> {
+  return v === 0n ? new Uint8Array() : Uint8Array.from(toBeArray(v));
+}
+
+function validate(e: Envelope): LeaseMessage {
+  const bodies = [
+    "capacityQuery",
+    "capacityAnswer",
+    "rfq",
+    "quote",
+    "counter",
+    "accept",
+    "reject",
+    "opened",
+    "deploy",
+    "running",
+    "failed",
+    "terminate",
+  ] as const;
+  const present = bodies.filter((k) => e[k] != null);
+  if (present.length !== 1)
+    throw new ProtocolError(RejectCode.UNSUPPORTED, "the envelope carries no message this version knows");
+  switch (present[0]) {
+    case "capacityQuery":
+      return { type: "capacityQuery" };
+    case "capacityAnswer": {
+      const a = e.capacityAnswer!;
+      const b = a.binding;
+      if (!b) throw bad("capacityAnswer.binding is required");
+      return {
+        type: "capacityAnswer",
+        answer: {
+          cpuMillisFree: a.cpuMillisFree,
+          memoryMiBFree: a.memoryMibFree,
+          cpuPricePerSecond: uint(a.cpuPricePerSecond, UINT96_MAX, "cpuPricePerSecond"),
+          memoryPricePerSecond: uint(a.memoryPricePerSecond, UINT96_MAX, "memoryPricePerSecond"),
+          region: text(a.region, "region", false),
+          binding: {
+            operator: address(b.operator, "binding.operator"),
+            chainId: u64(b.chainId, UINT64_MAX, "binding.chainId"),
+            registry: address(b.registry, "binding.registry"),
+            signature: bytesOf(b.signature, 65, "binding.signature"),
+          },
+        },
+      };
+    }
+    case "rfq": {
+      const r = e.rfq!;
+      return {
+        type: "rfq",
+        rfq: {
+          cpuMillis: positive(r.cpuMillis, "cpuMillis"),
+          memoryMiB: positive(r.memoryMib, "memoryMiB"),
+          slotSeconds: positive(r.slotSeconds, "slotSeconds", leaseLimits.maxSlotSeconds),
+          earliestStart: u64(r.earliestStart, UINT40_MAX, "earliestStart"),
+          maxPricePerSecond: uint(r.maxPricePerSecond, UINT96_MAX, "maxPricePerSecond"),
+          imageRef: text(r.imageRef, "imageRef"),
+          imageDigest: bytesOf(r.imageDigest, 32, "imageDigest"),
+          tenantAccount:
+            u64(r.tenantAccount, UINT64_MAX, "tenantAccount") ||
+            (() => {
+              throw bad("tenantAccount is required");
+            })(),
+        },
+      };
+    }
+    case "quote": {
+      const q = e.quote!;
+      const o = q.offer;
+      if (!o) throw bad("quote.offer is required");
+      const start = u64(o.start, UINT40_MAX, "offer.start");
+      const end = u64(o.end, UINT40_MAX, "offer.end");
+      if (end <= start) throw bad("offer.end must be after offer.start");
+      return {
+        type: "quote",
+        round: q.round,
+        providerSignature: bytesOf(q.providerSignature, 65, "providerSignature"),
+        offer: {
+          provider: address(o.provider, "offer.provider"),
+          account: u64(o.account, UINT64_MAX, "offer.account"),
+          token: address(o.token, "offer.token"),
+          pricePerSecond: uint(o.pricePerSecond, UINT96_MAX, "offer.pricePerSecond"),
+          cpuMillis: positive(o.cpuMillis, "offer.cpuMillis"),
+          memoryMiB: positive(o.memoryMib, "offer.memoryMiB"),
+          start,
+          end,
+          specHash: bytesOf(o.specHash, 32, "offer.specHash"),
+          nonce: uint(o.nonce, UINT256_MAX, "offer.nonce"),
+          deadline: u64(o.deadline, UINT64_MAX, "offer.deadline"),
+        },
+      };
+    }
+    case "counter":
+      return { type: "counter", pricePerSecond: uint(e.counter!.pricePerSecond, UINT96_MAX, "pricePerSecond") };
+    case "accept": {
+      const sig = e.accept!.tenantSignature;
+      if (sig.length < 65 || sig.length > 2048) throw bad("tenantSignature must be 65..2048 bytes");
+      return { type: "accept", tenantSignature: hexlify(sig) };
+    }
+    case "reject":
+      return { type: "reject", code: e.reject!.code, message: text(e.reject!.message, "message", false) };
+    case "opened":
+      return {
+        type: "opened",
+        leaseId: u64(e.opened!.leaseId, UINT64_MAX, "leaseId"),
+        txHash: bytesOf(e.opened!.txHash, 32, "txHash"),
+      };
+    case "deploy": {
+      const d = e.deploy!;
+      if (d.ports.length > leaseLimits.maxListEntries) throw bad("too many ports");
+      return {
+        type: "deploy",
+        spec: {
+          leaseId: u64(d.leaseId, UINT64_MAX, "leaseId"),
+          imageRef: text(d.imageRef, "imageRef"),
+          imageDigest: bytesOf(d.imageDigest, 32, "imageDigest"),
+          command: list(d.command, "command"),
+          env: list(d.env, "env"),
+          ports: d.ports.map((p) => positive(p, "port", 65535)),
+        },
+      };
+    }
+    case "running":
+      return { type: "running", leaseId: e.running!.leaseId, endpoint: text(e.running!.endpoint, "endpoint") };
+    case "failed":
+      return { type: "failed", leaseId: e.failed!.leaseId, message: text(e.failed!.message, "message", false) };
+    case "terminate":
+      return { type: "terminate", leaseId: e.terminate!.leaseId };
+    default:
+      throw new ProtocolError(RejectCode.UNSUPPORTED, "unknown message");
+  }
+}
+
+/** Decodes and validates one frame (the length prefix already removed and checked). */
+export function decodeFrame(frame: Uint8Array): Framed {
+  if (frame.length > leaseLimits.maxFrameBytes)
+    throw bad(`frame of ${frame.length} bytes exceeds ${leaseLimits.maxFrameBytes}`);
+  let e: Envelope;
+  try {
+    const n = leaseLimits.maxListEntries;
+    e = Envelope.decode(frame, { limits: { deploy: { command: n, env: n, ports: n } } });
+  } catch (cause) {
+    throw new ProtocolError(RejectCode.BAD_REQUEST, "the frame is not a valid protobuf Envelope", { cause });
+  }
+  if (e.requestId.length !== 16) throw bad(`requestId must be 16 bytes, got ${e.requestId.length}`);
+  return { requestId: hexlify(e.requestId), message: validate(e) };
+}
+
+/** Encodes a message for the wire. */
+export function encodeFrame(requestId: string, m: LeaseMessage): Uint8Array {
+  const e: Envelope = { requestId: toBytes(requestId) };
+  switch (m.type) {
+    case "capacityQuery":
+      e.capacityQuery = {};
+      break;
+    case "capacityAnswer": {
+      const a = m.answer;
+      e.capacityAnswer = {
+        cpuMillisFree: a.cpuMillisFree,
+        memoryMibFree: a.memoryMiBFree,
+        cpuPricePerSecond: uintBytes(a.cpuPricePerSecond),
+        memoryPricePerSecond: uintBytes(a.memoryPricePerSecond),
+        region: a.region,
+        binding: {
+          operator: toBytes(a.binding.operator),
+          chainId: a.binding.chainId,
+          registry: toBytes(a.binding.registry),
+          signature: toBytes(a.binding.signature),
+        },
+      };
+      break;
+    }
+    case "rfq": {
+      const r = m.rfq;
+      e.rfq = {
+        cpuMillis: r.cpuMillis,
+        memoryMib: r.memoryMiB,
+        slotSeconds: r.slotSeconds,
+        earliestStart: r.earliestStart,
+        maxPricePerSecond: uintBytes(r.maxPricePerSecond),
+        imageRef: r.imageRef,
+        imageDigest: toBytes(r.imageDigest),
+        tenantAccount: r.tenantAccount,
+      };
+      break;
+    }
+    case "quote": {
+      const o = m.offer;
+      e.quote = {
+        round: m.round,
+        providerSignature: toBytes(m.providerSignature),
+        offer: {
+          provider: toBytes(o.provider),
+          account: o.account,
+          token: toBytes(o.token),
+          pricePerSecond: uintBytes(o.pricePerSecond),
+          cpuMillis: o.cpuMillis,
+          memoryMib: o.memoryMiB,
+          start: o.start,
+          end: o.end,
+          specHash: toBytes(o.specHash),
+          nonce: uintBytes(o.nonce),
+          deadline: o.deadline,
+        },
+      };
+      break;
+    }
+    case "counter":
+      e.counter = { pricePerSecond: uintBytes(m.pricePerSecond) };
+      break;
+    case "accept":
+      e.accept = { tenantSignature: toBytes(m.tenantSignature) };
+      break;
+    case "reject":
+      e.reject = { code: m.code, message: m.message };
+      break;
+    case "opened":
+      e.opened = { leaseId: m.leaseId, txHash: toBytes(m.txHash) };
+      break;
+    case "deploy": {
+      const d = m.spec;
+      e.deploy = {
+        leaseId: d.leaseId,
+        imageRef: d.imageRef,
+        imageDigest: toBytes(d.imageDigest),
+        command: d.command,
+        env: d.env,
+        ports: d.ports,
+      };
+      break;
+    }
+    case "running":
+      e.running = { leaseId: m.leaseId, endpoint: m.endpoint };
+      break;
+    case "failed":
+      e.failed = { leaseId: m.leaseId, message: m.message };
+      break;
+    case "terminate":
+      e.terminate = { leaseId: m.leaseId };
+      break;
+  }
+  return Envelope.encode(e);
+}
+
+function toBytes(hex: string): Uint8Array<ArrayBuffer> {
+  return Uint8Array.from(Buffer.from(hex.replace(/^0x/, ""), "hex"));
+}

@@ -1,0 +1,79 @@
+/**
+ * libp2p node factory shared by yards and agents: TCP, noise (authenticated, encrypted), yamux, identify,
+ * ping; optional mDNS (LAN), bootstrap list and Kademlia DHT. Keys persist in a file so a yard keeps its
+ * peer id (which its registry listing names) across restarts.
+ *
+ * @example
+ *   const node = await createIconNode({ privateKey: await loadOrCreatePeerKey(".icon/peer.key"), listen: ["/ip4/127.0.0.1/tcp/0"] });
+ */
+import { readFile, writeFile, mkdir } from "node:fs/promises";
+import path from "node:path";
+import { createLibp2p, type Libp2p } from "libp2p";
+import { tcp } from "@libp2p/tcp";
+import { noise } from "@libp2p/noise";
+import { yamux } from "@libp2p/yamux";
+import { identify } from "@libp2p/identify";
+import { ping } from "@libp2p/ping";
+import { mdns } from "@libp2p/mdns";
+import { bootstrap } from "@libp2p/bootstrap";
+import { kadDHT } from "@libp2p/kad-dht";
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "@libp2p/crypto/keys";
+import type { PrivateKey } from "@libp2p/interface";
+import { ConfigError } from "../errors.ts";
+
+/** Options of {@link createIconNode}. */
+export interface IconNodeOptions {
+  privateKey?: PrivateKey;
+  /** Listen multiaddrs; loopback by default (tests and single-machine use). */
+  listen?: string[];
+  /** Multiaddrs (with /p2p/<id>) dialled at start. */
+  bootstrap?: string[];
+  /** Discover peers on the LAN with mDNS. */
+  mdns?: boolean;
+  /** Run a Kademlia DHT (wide-area discovery). */
+  dht?: boolean;
+}
+
+/** Creates and starts a libp2p node with the project's transport stack. */
+export async function createIconNode(o: IconNodeOptions = {}): Promise<Libp2p> {
+  const peerDiscovery = [];
+  if (o.bootstrap && o.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: o.bootstrap }));
+  if (o.mdns) peerDiscovery.push(mdns({ serviceTag: "icon-market" }));
+  const base = { identify: identify(), ping: ping() };
+  const services = o.dht ? { ...base, dht: kadDHT({ protocol: "/icon/kad/1.0.0", clientMode: false }) } : base;
+  const node = await createLibp2p({
+    privateKey: o.privateKey,
+    addresses: { listen: o.listen ?? ["/ip4/127.0.0.1/tcp/0"] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery,
+    services: services as typeof base,
+  });
+  if (o.mdns) {
+    // mDNS finds peers but does not dial them: dial what it finds.
+    node.addEventListener("peer:discovery", (evt) => {
+      void node.dial(evt.detail.multiaddrs).catch(() => {});
+    });
+  }
+  return node;
+}
+
+/** Loads the node's Ed25519 key from `file`, creating it (mode 0600) on first use. */
+export async function loadOrCreatePeerKey(file: string): Promise<PrivateKey> {
+  try {
+    return privateKeyFromProtobuf(await readFile(file));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") {
+      throw new ConfigError(
+        "BAD_PEER_KEY",
+        `${file} is not a libp2p private key (protobuf); move it away to create a new one`,
+        { cause: e },
+      );
+    }
+  }
+  const key = await generateKeyPair("Ed25519");
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, privateKeyToProtobuf(key), { mode: 0o600 });
+  return key;
+}

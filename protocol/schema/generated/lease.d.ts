@@ -1,0 +1,648 @@
+import type { Codec, DecodeOptions } from 'protons-runtime';
+import type { Uint8ArrayList } from 'uint8arraylist';
+export interface Envelope {
+    requestId: Uint8Array<ArrayBuffer>;
+    capacityQuery?: CapacityQuery;
+    capacityAnswer?: CapacityAnswer;
+    rfq?: Rfq;
+    quote?: Quote;
+    counter?: Counter;
+    accept?: Accept;
+    reject?: Reject;
+    opened?: Opened;
+    deploy?: Deploy;
+    running?: Running;
+    failed?: Failed;
+    terminate?: Terminate;
+}
+export declare namespace Envelope {
+    const codec: () => Codec<Envelope>;
+    interface EnvelopeRequestIdFieldEvent {
+        field: '$.requestId';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface EnvelopeCapacityAnswerCpuMillisFreeFieldEvent {
+        field: '$.capacityAnswer.cpuMillisFree';
+        value: number;
+    }
+    interface EnvelopeCapacityAnswerMemoryMibFreeFieldEvent {
+        field: '$.capacityAnswer.memoryMibFree';
+        value: number;
+    }
+    interface EnvelopeCapacityAnswerCpuPricePerSecondFieldEvent {
+        field: '$.capacityAnswer.cpuPricePerSecond';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface EnvelopeCapacityAnswerMemoryPricePerSecondFieldEvent {
+        field: '$.capacityAnswer.memoryPricePerSecond';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface EnvelopeCapacityAnswerRegionFieldEvent {
+        field: '$.capacityAnswer.region';
+        value: string;
+    }
+    interface EnvelopeCapacityAnswerBindingOperatorFieldEvent {
+        field: '$.capacityAnswer.binding.operator';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface EnvelopeCapacityAnswerBindingChainIdFieldEvent {
+        field: '$.capacityAnswer.binding.chainId';
+        value: bigint;
+    }
+    interface EnvelopeCapacityAnswerBindingRegistryFieldEvent {
+        field: '$.capacityAnswer.binding.registry';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface EnvelopeCapacityAnswerBindingSignatureFieldEvent {
+        field: '$.capacityAnswer.binding.signature';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface EnvelopeRfqCpuMillisFieldEvent {
+        field: '$.rfq.cpuMillis';
+        value: number;
+    }
+    interface EnvelopeRfqMemoryMibFieldEvent {
+        field: '$.rfq.memoryMib';
+        value: number;
+    }
+    interface EnvelopeRfqSlotSecondsFieldEvent {
+        field: '$.rfq.slotSeconds';
+        value: number;
+    }
+    interface EnvelopeRfqEarliestStartFieldEvent {
+        field: '$.rfq.earliestStart';
+        value: bigint;
+    }
+    interface EnvelopeRfqMaxPricePerSecondFieldEvent {
+        field: '$.rfq.maxPricePerSecond';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface EnvelopeRfqImageRefFieldEvent {
+        field: '$.rfq.imageRef';
+        value: string;
+    }
+    interface EnvelopeRfqImageDigestFieldEvent {
+        field: '$.rfq.imageDigest';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface EnvelopeRfqTenantAccountFieldEvent {
+        field: '$.rfq.tenantAccount';
+        value: bigint;
+    }
+    interface EnvelopeQuoteOfferProviderFieldEvent {
+        field: '$.quote.offer.provider';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface EnvelopeQuoteOfferAccountFieldEvent {
+        field: '$.quote.offer.account';
+        value: bigint;
+    }
+    interface EnvelopeQuoteOfferTokenFieldEvent {
+        field: '$.quote.offer.token';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface EnvelopeQuoteOfferPricePerSecondFieldEvent {
+        field: '$.quote.offer.pricePerSecond';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface EnvelopeQuoteOfferCpuMillisFieldEvent {
+        field: '$.quote.offer.cpuMillis';
+        value: number;
+    }
+    interface EnvelopeQuoteOfferMemoryMibFieldEvent {
+        field: '$.quote.offer.memoryMib';
+        value: number;
+    }
+    interface EnvelopeQuoteOfferStartFieldEvent {
+        field: '$.quote.offer.start';
+        value: bigint;
+    }
+    interface EnvelopeQuoteOfferEndFieldEvent {
+        field: '$.quote.offer.end';
+        value: bigint;
+    }
+    interface EnvelopeQuoteOfferSpecHashFieldEvent {
+        field: '$.quote.offer.specHash';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface EnvelopeQuoteOfferNonceFieldEvent {
+        field: '$.quote.offer.nonce';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface EnvelopeQuoteOfferDeadlineFieldEvent {
+        field: '$.quote.offer.deadline';
+        value: bigint;
+    }
+    interface EnvelopeQuoteProviderSignatureFieldEvent {
+        field: '$.quote.providerSignature';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface EnvelopeQuoteRoundFieldEvent {
+        field: '$.quote.round';
+        value: number;
+    }
+    interface EnvelopeCounterPricePerSecondFieldEvent {
+        field: '$.counter.pricePerSecond';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface EnvelopeAcceptTenantSignatureFieldEvent {
+        field: '$.accept.tenantSignature';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface EnvelopeRejectCodeFieldEvent {
+        field: '$.reject.code';
+        value: RejectCode;
+    }
+    interface EnvelopeRejectMessageFieldEvent {
+        field: '$.reject.message';
+        value: string;
+    }
+    interface EnvelopeOpenedLeaseIdFieldEvent {
+        field: '$.opened.leaseId';
+        value: bigint;
+    }
+    interface EnvelopeOpenedTxHashFieldEvent {
+        field: '$.opened.txHash';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface EnvelopeDeployLeaseIdFieldEvent {
+        field: '$.deploy.leaseId';
+        value: bigint;
+    }
+    interface EnvelopeDeployImageRefFieldEvent {
+        field: '$.deploy.imageRef';
+        value: string;
+    }
+    interface EnvelopeDeployImageDigestFieldEvent {
+        field: '$.deploy.imageDigest';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface EnvelopeDeployCommandFieldEvent {
+        field: '$.deploy.command[]';
+        index: number;
+        value: string;
+    }
+    interface EnvelopeDeployEnvFieldEvent {
+        field: '$.deploy.env[]';
+        index: number;
+        value: string;
+    }
+    interface EnvelopeDeployPortsFieldEvent {
+        field: '$.deploy.ports[]';
+        index: number;
+        value: number;
+    }
+    interface EnvelopeRunningLeaseIdFieldEvent {
+        field: '$.running.leaseId';
+        value: bigint;
+    }
+    interface EnvelopeRunningEndpointFieldEvent {
+        field: '$.running.endpoint';
+        value: string;
+    }
+    interface EnvelopeFailedLeaseIdFieldEvent {
+        field: '$.failed.leaseId';
+        value: bigint;
+    }
+    interface EnvelopeFailedMessageFieldEvent {
+        field: '$.failed.message';
+        value: string;
+    }
+    interface EnvelopeTerminateLeaseIdFieldEvent {
+        field: '$.terminate.leaseId';
+        value: bigint;
+    }
+    function encode(obj: Partial<Envelope>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Envelope>): Envelope;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Envelope>): Generator<EnvelopeRequestIdFieldEvent | EnvelopeCapacityAnswerCpuMillisFreeFieldEvent | EnvelopeCapacityAnswerMemoryMibFreeFieldEvent | EnvelopeCapacityAnswerCpuPricePerSecondFieldEvent | EnvelopeCapacityAnswerMemoryPricePerSecondFieldEvent | EnvelopeCapacityAnswerRegionFieldEvent | EnvelopeCapacityAnswerBindingOperatorFieldEvent | EnvelopeCapacityAnswerBindingChainIdFieldEvent | EnvelopeCapacityAnswerBindingRegistryFieldEvent | EnvelopeCapacityAnswerBindingSignatureFieldEvent | EnvelopeRfqCpuMillisFieldEvent | EnvelopeRfqMemoryMibFieldEvent | EnvelopeRfqSlotSecondsFieldEvent | EnvelopeRfqEarliestStartFieldEvent | EnvelopeRfqMaxPricePerSecondFieldEvent | EnvelopeRfqImageRefFieldEvent | EnvelopeRfqImageDigestFieldEvent | EnvelopeRfqTenantAccountFieldEvent | EnvelopeQuoteOfferProviderFieldEvent | EnvelopeQuoteOfferAccountFieldEvent | EnvelopeQuoteOfferTokenFieldEvent | EnvelopeQuoteOfferPricePerSecondFieldEvent | EnvelopeQuoteOfferCpuMillisFieldEvent | EnvelopeQuoteOfferMemoryMibFieldEvent | EnvelopeQuoteOfferStartFieldEvent | EnvelopeQuoteOfferEndFieldEvent | EnvelopeQuoteOfferSpecHashFieldEvent | EnvelopeQuoteOfferNonceFieldEvent | EnvelopeQuoteOfferDeadlineFieldEvent | EnvelopeQuoteProviderSignatureFieldEvent | EnvelopeQuoteRoundFieldEvent | EnvelopeCounterPricePerSecondFieldEvent | EnvelopeAcceptTenantSignatureFieldEvent | EnvelopeRejectCodeFieldEvent | EnvelopeRejectMessageFieldEvent | EnvelopeOpenedLeaseIdFieldEvent | EnvelopeOpenedTxHashFieldEvent | EnvelopeDeployLeaseIdFieldEvent | EnvelopeDeployImageRefFieldEvent | EnvelopeDeployImageDigestFieldEvent | EnvelopeDeployCommandFieldEvent | EnvelopeDeployEnvFieldEvent | EnvelopeDeployPortsFieldEvent | EnvelopeRunningLeaseIdFieldEvent | EnvelopeRunningEndpointFieldEvent | EnvelopeFailedLeaseIdFieldEvent | EnvelopeFailedMessageFieldEvent | EnvelopeTerminateLeaseIdFieldEvent>;
+}
+export interface CapacityQuery {
+}
+export declare namespace CapacityQuery {
+    const codec: () => Codec<CapacityQuery>;
+    function encode(obj: Partial<CapacityQuery>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CapacityQuery>): CapacityQuery;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CapacityQuery>): Generator<{}>;
+}
+export interface CapacityAnswer {
+    cpuMillisFree: number;
+    memoryMibFree: number;
+    cpuPricePerSecond: Uint8Array<ArrayBuffer>;
+    memoryPricePerSecond: Uint8Array<ArrayBuffer>;
+    region: string;
+    binding?: PeerBinding;
+}
+export declare namespace CapacityAnswer {
+    const codec: () => Codec<CapacityAnswer>;
+    interface CapacityAnswerCpuMillisFreeFieldEvent {
+        field: '$.cpuMillisFree';
+        value: number;
+    }
+    interface CapacityAnswerMemoryMibFreeFieldEvent {
+        field: '$.memoryMibFree';
+        value: number;
+    }
+    interface CapacityAnswerCpuPricePerSecondFieldEvent {
+        field: '$.cpuPricePerSecond';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface CapacityAnswerMemoryPricePerSecondFieldEvent {
+        field: '$.memoryPricePerSecond';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface CapacityAnswerRegionFieldEvent {
+        field: '$.region';
+        value: string;
+    }
+    interface CapacityAnswerBindingOperatorFieldEvent {
+        field: '$.binding.operator';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface CapacityAnswerBindingChainIdFieldEvent {
+        field: '$.binding.chainId';
+        value: bigint;
+    }
+    interface CapacityAnswerBindingRegistryFieldEvent {
+        field: '$.binding.registry';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface CapacityAnswerBindingSignatureFieldEvent {
+        field: '$.binding.signature';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    function encode(obj: Partial<CapacityAnswer>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CapacityAnswer>): CapacityAnswer;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CapacityAnswer>): Generator<CapacityAnswerCpuMillisFreeFieldEvent | CapacityAnswerMemoryMibFreeFieldEvent | CapacityAnswerCpuPricePerSecondFieldEvent | CapacityAnswerMemoryPricePerSecondFieldEvent | CapacityAnswerRegionFieldEvent | CapacityAnswerBindingOperatorFieldEvent | CapacityAnswerBindingChainIdFieldEvent | CapacityAnswerBindingRegistryFieldEvent | CapacityAnswerBindingSignatureFieldEvent>;
+}
+export interface PeerBinding {
+    operator: Uint8Array<ArrayBuffer>;
+    chainId: bigint;
+    registry: Uint8Array<ArrayBuffer>;
+    signature: Uint8Array<ArrayBuffer>;
+}
+export declare namespace PeerBinding {
+    const codec: () => Codec<PeerBinding>;
+    interface PeerBindingOperatorFieldEvent {
+        field: '$.operator';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface PeerBindingChainIdFieldEvent {
+        field: '$.chainId';
+        value: bigint;
+    }
+    interface PeerBindingRegistryFieldEvent {
+        field: '$.registry';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface PeerBindingSignatureFieldEvent {
+        field: '$.signature';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    function encode(obj: Partial<PeerBinding>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PeerBinding>): PeerBinding;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PeerBinding>): Generator<PeerBindingOperatorFieldEvent | PeerBindingChainIdFieldEvent | PeerBindingRegistryFieldEvent | PeerBindingSignatureFieldEvent>;
+}
+export interface Rfq {
+    cpuMillis: number;
+    memoryMib: number;
+    slotSeconds: number;
+    earliestStart: bigint;
+    maxPricePerSecond: Uint8Array<ArrayBuffer>;
+    imageRef: string;
+    imageDigest: Uint8Array<ArrayBuffer>;
+    tenantAccount: bigint;
+}
+export declare namespace Rfq {
+    const codec: () => Codec<Rfq>;
+    interface RfqCpuMillisFieldEvent {
+        field: '$.cpuMillis';
+        value: number;
+    }
+    interface RfqMemoryMibFieldEvent {
+        field: '$.memoryMib';
+        value: number;
+    }
+    interface RfqSlotSecondsFieldEvent {
+        field: '$.slotSeconds';
+        value: number;
+    }
+    interface RfqEarliestStartFieldEvent {
+        field: '$.earliestStart';
+        value: bigint;
+    }
+    interface RfqMaxPricePerSecondFieldEvent {
+        field: '$.maxPricePerSecond';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface RfqImageRefFieldEvent {
+        field: '$.imageRef';
+        value: string;
+    }
+    interface RfqImageDigestFieldEvent {
+        field: '$.imageDigest';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface RfqTenantAccountFieldEvent {
+        field: '$.tenantAccount';
+        value: bigint;
+    }
+    function encode(obj: Partial<Rfq>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Rfq>): Rfq;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Rfq>): Generator<RfqCpuMillisFieldEvent | RfqMemoryMibFieldEvent | RfqSlotSecondsFieldEvent | RfqEarliestStartFieldEvent | RfqMaxPricePerSecondFieldEvent | RfqImageRefFieldEvent | RfqImageDigestFieldEvent | RfqTenantAccountFieldEvent>;
+}
+export interface Quote {
+    offer?: Offer;
+    providerSignature: Uint8Array<ArrayBuffer>;
+    round: number;
+}
+export declare namespace Quote {
+    const codec: () => Codec<Quote>;
+    interface QuoteOfferProviderFieldEvent {
+        field: '$.offer.provider';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface QuoteOfferAccountFieldEvent {
+        field: '$.offer.account';
+        value: bigint;
+    }
+    interface QuoteOfferTokenFieldEvent {
+        field: '$.offer.token';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface QuoteOfferPricePerSecondFieldEvent {
+        field: '$.offer.pricePerSecond';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface QuoteOfferCpuMillisFieldEvent {
+        field: '$.offer.cpuMillis';
+        value: number;
+    }
+    interface QuoteOfferMemoryMibFieldEvent {
+        field: '$.offer.memoryMib';
+        value: number;
+    }
+    interface QuoteOfferStartFieldEvent {
+        field: '$.offer.start';
+        value: bigint;
+    }
+    interface QuoteOfferEndFieldEvent {
+        field: '$.offer.end';
+        value: bigint;
+    }
+    interface QuoteOfferSpecHashFieldEvent {
+        field: '$.offer.specHash';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface QuoteOfferNonceFieldEvent {
+        field: '$.offer.nonce';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface QuoteOfferDeadlineFieldEvent {
+        field: '$.offer.deadline';
+        value: bigint;
+    }
+    interface QuoteProviderSignatureFieldEvent {
+        field: '$.providerSignature';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface QuoteRoundFieldEvent {
+        field: '$.round';
+        value: number;
+    }
+    function encode(obj: Partial<Quote>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Quote>): Quote;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Quote>): Generator<QuoteOfferProviderFieldEvent | QuoteOfferAccountFieldEvent | QuoteOfferTokenFieldEvent | QuoteOfferPricePerSecondFieldEvent | QuoteOfferCpuMillisFieldEvent | QuoteOfferMemoryMibFieldEvent | QuoteOfferStartFieldEvent | QuoteOfferEndFieldEvent | QuoteOfferSpecHashFieldEvent | QuoteOfferNonceFieldEvent | QuoteOfferDeadlineFieldEvent | QuoteProviderSignatureFieldEvent | QuoteRoundFieldEvent>;
+}
+export interface Offer {
+    provider: Uint8Array<ArrayBuffer>;
+    account: bigint;
+    token: Uint8Array<ArrayBuffer>;
+    pricePerSecond: Uint8Array<ArrayBuffer>;
+    cpuMillis: number;
+    memoryMib: number;
+    start: bigint;
+    end: bigint;
+    specHash: Uint8Array<ArrayBuffer>;
+    nonce: Uint8Array<ArrayBuffer>;
+    deadline: bigint;
+}
+export declare namespace Offer {
+    const codec: () => Codec<Offer>;
+    interface OfferProviderFieldEvent {
+        field: '$.provider';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface OfferAccountFieldEvent {
+        field: '$.account';
+        value: bigint;
+    }
+    interface OfferTokenFieldEvent {
+        field: '$.token';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface OfferPricePerSecondFieldEvent {
+        field: '$.pricePerSecond';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface OfferCpuMillisFieldEvent {
+        field: '$.cpuMillis';
+        value: number;
+    }
+    interface OfferMemoryMibFieldEvent {
+        field: '$.memoryMib';
+        value: number;
+    }
+    interface OfferStartFieldEvent {
+        field: '$.start';
+        value: bigint;
+    }
+    interface OfferEndFieldEvent {
+        field: '$.end';
+        value: bigint;
+    }
+    interface OfferSpecHashFieldEvent {
+        field: '$.specHash';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface OfferNonceFieldEvent {
+        field: '$.nonce';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface OfferDeadlineFieldEvent {
+        field: '$.deadline';
+        value: bigint;
+    }
+    function encode(obj: Partial<Offer>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Offer>): Offer;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Offer>): Generator<OfferProviderFieldEvent | OfferAccountFieldEvent | OfferTokenFieldEvent | OfferPricePerSecondFieldEvent | OfferCpuMillisFieldEvent | OfferMemoryMibFieldEvent | OfferStartFieldEvent | OfferEndFieldEvent | OfferSpecHashFieldEvent | OfferNonceFieldEvent | OfferDeadlineFieldEvent>;
+}
+export interface Counter {
+    pricePerSecond: Uint8Array<ArrayBuffer>;
+}
+export declare namespace Counter {
+    const codec: () => Codec<Counter>;
+    interface CounterPricePerSecondFieldEvent {
+        field: '$.pricePerSecond';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    function encode(obj: Partial<Counter>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Counter>): Counter;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Counter>): Generator<CounterPricePerSecondFieldEvent>;
+}
+export interface Accept {
+    tenantSignature: Uint8Array<ArrayBuffer>;
+}
+export declare namespace Accept {
+    const codec: () => Codec<Accept>;
+    interface AcceptTenantSignatureFieldEvent {
+        field: '$.tenantSignature';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    function encode(obj: Partial<Accept>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Accept>): Accept;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Accept>): Generator<AcceptTenantSignatureFieldEvent>;
+}
+export declare enum RejectCode {
+    REJECT_UNSPECIFIED = "REJECT_UNSPECIFIED",
+    NO_CAPACITY = "NO_CAPACITY",
+    PRICE_BELOW_FLOOR = "PRICE_BELOW_FLOOR",
+    UNKNOWN_IMAGE = "UNKNOWN_IMAGE",
+    BUDGET_TOO_SMALL = "BUDGET_TOO_SMALL",
+    BAD_REQUEST = "BAD_REQUEST",
+    BAD_SIGNATURE = "BAD_SIGNATURE",
+    TOO_MANY_ROUNDS = "TOO_MANY_ROUNDS",
+    RATE_LIMITED = "RATE_LIMITED",
+    UNSUPPORTED = "UNSUPPORTED",
+    CHAIN_REFUSED = "CHAIN_REFUSED",
+    EXPIRED = "EXPIRED",
+    INTERNAL = "INTERNAL"
+}
+export declare namespace RejectCode {
+    const codec: () => Codec<RejectCode>;
+}
+export interface Reject {
+    code: RejectCode;
+    message: string;
+}
+export declare namespace Reject {
+    const codec: () => Codec<Reject>;
+    interface RejectCodeFieldEvent {
+        field: '$.code';
+        value: RejectCode;
+    }
+    interface RejectMessageFieldEvent {
+        field: '$.message';
+        value: string;
+    }
+    function encode(obj: Partial<Reject>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Reject>): Reject;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Reject>): Generator<RejectCodeFieldEvent | RejectMessageFieldEvent>;
+}
+export interface Opened {
+    leaseId: bigint;
+    txHash: Uint8Array<ArrayBuffer>;
+}
+export declare namespace Opened {
+    const codec: () => Codec<Opened>;
+    interface OpenedLeaseIdFieldEvent {
+        field: '$.leaseId';
+        value: bigint;
+    }
+    interface OpenedTxHashFieldEvent {
+        field: '$.txHash';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    function encode(obj: Partial<Opened>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Opened>): Opened;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Opened>): Generator<OpenedLeaseIdFieldEvent | OpenedTxHashFieldEvent>;
+}
+export interface Deploy {
+    leaseId: bigint;
+    imageRef: string;
+    imageDigest: Uint8Array<ArrayBuffer>;
+    command: string[];
+    env: string[];
+    ports: number[];
+}
+export declare namespace Deploy {
+    const codec: () => Codec<Deploy>;
+    interface DeployLeaseIdFieldEvent {
+        field: '$.leaseId';
+        value: bigint;
+    }
+    interface DeployImageRefFieldEvent {
+        field: '$.imageRef';
+        value: string;
+    }
+    interface DeployImageDigestFieldEvent {
+        field: '$.imageDigest';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface DeployCommandFieldEvent {
+        field: '$.command[]';
+        index: number;
+        value: string;
+    }
+    interface DeployEnvFieldEvent {
+        field: '$.env[]';
+        index: number;
+        value: string;
+    }
+    interface DeployPortsFieldEvent {
+        field: '$.ports[]';
+        index: number;
+        value: number;
+    }
+    function encode(obj: Partial<Deploy>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Deploy>): Deploy;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Deploy>): Generator<DeployLeaseIdFieldEvent | DeployImageRefFieldEvent | DeployImageDigestFieldEvent | DeployCommandFieldEvent | DeployEnvFieldEvent | DeployPortsFieldEvent>;
+}
+export interface Running {
+    leaseId: bigint;
+    endpoint: string;
+}
+export declare namespace Running {
+    const codec: () => Codec<Running>;
+    interface RunningLeaseIdFieldEvent {
+        field: '$.leaseId';
+        value: bigint;
+    }
+    interface RunningEndpointFieldEvent {
+        field: '$.endpoint';
+        value: string;
+    }
+    function encode(obj: Partial<Running>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Running>): Running;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Running>): Generator<RunningLeaseIdFieldEvent | RunningEndpointFieldEvent>;
+}
+export interface Failed {
+    leaseId: bigint;
+    message: string;
+}
+export declare namespace Failed {
+    const codec: () => Codec<Failed>;
+    interface FailedLeaseIdFieldEvent {
+        field: '$.leaseId';
+        value: bigint;
+    }
+    interface FailedMessageFieldEvent {
+        field: '$.message';
+        value: string;
+    }
+    function encode(obj: Partial<Failed>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Failed>): Failed;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Failed>): Generator<FailedLeaseIdFieldEvent | FailedMessageFieldEvent>;
+}
+export interface Terminate {
+    leaseId: bigint;
+}
+export declare namespace Terminate {
+    const codec: () => Codec<Terminate>;
+    interface TerminateLeaseIdFieldEvent {
+        field: '$.leaseId';
+        value: bigint;
+    }
+    function encode(obj: Partial<Terminate>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Terminate>): Terminate;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Terminate>): Generator<TerminateLeaseIdFieldEvent>;
+}
