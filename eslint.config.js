@@ -49,6 +49,17 @@ export default tseslint.config(
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "@typescript-eslint/no-unused-expressions": "off",
+      // Node runs our TypeScript by stripping types: only erasable syntax (no enums, namespaces, parameter
+      // properties). tsc's erasableSyntaxOnly cannot be used because Hardhat's generated types need enums.
+      "@typescript-eslint/parameter-properties": ["error", { prefer: "class-property" }],
+      "no-restricted-syntax": [
+        "error",
+        { selector: "TSEnumDeclaration", message: "enums are not erasable: Node's type stripping cannot run them" },
+        {
+          selector: "TSModuleDeclaration[declare!=true]",
+          message: "namespaces are not erasable: Node's type stripping cannot run them",
+        },
+      ],
     },
   },
   boundary("yard-node", ["icon-agent", "scripts", "test"]),

@@ -90,10 +90,12 @@ interface Session {
 /** Token bucket per peer. */
 class PeerRateLimiter {
   readonly #buckets = new Map<string, { tokens: number; at: number }>();
-  constructor(
-    readonly rate: number,
-    readonly burst: number,
-  ) {}
+  readonly rate: number;
+  readonly burst: number;
+  constructor(rate: number, burst: number) {
+    this.rate = rate;
+    this.burst = burst;
+  }
   take(peer: string, now = Date.now()): boolean {
     const b = this.#buckets.get(peer) ?? { tokens: this.burst, at: now };
     b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.rate);

@@ -29,15 +29,8 @@ const COLLATERAL = (DEPOSIT * params.collateralBps) / 10_000n;
 const WINDOW = params.startWindow;
 const BUDGET = USD(10_000);
 
-enum S {
-  None,
-  Scheduled,
-  Running,
-  StartMissed,
-  Ended,
-  Settled,
-  Cancelled,
-}
+const S = { None: 0, Scheduled: 1, Running: 2, StartMissed: 3, Ended: 4, Settled: 5, Cancelled: 6 } as const;
+type S = (typeof S)[keyof typeof S];
 const bit = (...s: S[]) => s.reduce((a, x) => a | (1n << BigInt(x)), 0n);
 
 /** A listed provider and an app (root account 1 controlled by `icon`) with 10 000 tokens. */
