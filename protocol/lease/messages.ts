@@ -87,7 +87,7 @@ function address(b: Uint8Array | undefined, field: string): string {
 }
 function uint(b: Uint8Array | undefined, max: bigint, field: string): bigint {
   if (!b || b.length === 0) return 0n;
-  if (b.length > 32 || (b.length > 1 && b[0] === 0)) throw bad(`${field} must be a minimal big-endian integer`);
+  if (b.length > 32 || b[0] === 0) throw bad(`${field} must be a minimal big-endian integer`);
   const v = toBigInt(b);
   if (v > max) throw bad(`${field} is out of range`);
   return v;
@@ -97,6 +97,7 @@ function u64(v: bigint, max: bigint, field: string): bigint {
   return v;
 }
 function text(s: string, field: string, required = true): string {
+  if (!s.isWellFormed()) throw bad(`${field} is not valid UTF-8`);
   if (required && s.length === 0) throw bad(`${field} is required`);
   if (Buffer.byteLength(s) > leaseLimits.maxStringBytes)
     throw bad(`${field} is longer than ${leaseLimits.maxStringBytes} bytes`);

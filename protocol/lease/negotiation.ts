@@ -85,6 +85,11 @@ export function transition(state: NegotiationState, sender: Role, m: LeaseMessag
 /** Message types `sender` may send in `state` (for tests and documentation). */
 export function allowedMessages(state: NegotiationState, sender: Role): LeaseMessage["type"][] {
   return (Object.keys(RULES) as LeaseMessage["type"][]).filter((t) =>
-    RULES[t].some((r) => r.sender === sender && r.from.includes(state.phase)),
+    RULES[t].some(
+      (r) =>
+        r.sender === sender &&
+        r.from.includes(state.phase) &&
+        (t !== "counter" || state.rounds < leaseLimits.maxCounterRounds),
+    ),
   );
 }

@@ -122,6 +122,16 @@ export async function serveLeases(
   provider: LeaseProvider,
   o: ServeOptions = {},
 ): Promise<() => Promise<void>> {
+  const handler = createLeaseHandler(provider, o);
+  await node.handle(LEASE_PROTOCOL, handler, { maxInboundStreams: leaseLimits.maxInboundStreams });
+  return async () => node.unhandle(LEASE_PROTOCOL);
+}
+
+/** The stream handler of the lease protocol (what {@link serveLeases} registers), for any stream source. */
+export function createLeaseHandler(
+  provider: LeaseProvider,
+  o: ServeOptions = {},
+): (stream: Stream, connection: Pick<Connection, "remotePeer">) => Promise<void> {
   const sessions = new Map<string, Session>();
   const limiter = new PeerRateLimiter(
     o.ratePerSecond ?? leaseLimits.perPeerRatePerSecond,
@@ -129,7 +139,7 @@ export async function serveLeases(
   );
   const maxSessions = o.maxSessions ?? 10_000;
 
-  async function handle(stream: Stream, connection: Connection): Promise<void> {
+  async function handle(stream: Stream, connection: Pick<Connection, "remotePeer">): Promise<void> {
     const remote = connection.remotePeer;
     const lp = lpStream(stream, {
       maxDataLength: leaseLimits.maxFrameBytes,
@@ -263,10 +273,7 @@ export async function serveLeases(
     }
   }
 
-  await node.handle(LEASE_PROTOCOL, (stream, connection) => handle(stream, connection), {
-    maxInboundStreams: leaseLimits.maxInboundStreams,
-  });
-  return async () => node.unhandle(LEASE_PROTOCOL);
+  return handle;
 }
 
 /** The tenant's side of one negotiation (one stream). */

@@ -82,6 +82,18 @@ contract MarketInvariantsTest is MarketFixture {
         }
     }
 
+    /// @notice Every lease is in the lifecycle state the handler's own model of it predicts.
+    function invariant_leaseStateMatchesModel() public view {
+        uint256 m = handler.leaseCount();
+        for (uint64 id = 1; id <= m; ++id) {
+            assertEq(
+                uint256(market.state(LeaseId.wrap(id))),
+                uint256(handler.modelState(id)),
+                string.concat("state of lease ", _str(id))
+            );
+        }
+    }
+
     // ---------------------------------------------------------------- 4. no overpayment
 
     /// @notice The provider never got more than price × elapsed: paid ≤ price × (min(now, effectiveEnd) − start);

@@ -10,13 +10,15 @@ import {IBudgetTree, AccountId} from "../../../contracts/interfaces/IBudgetTree.
 import {CheatBase} from "../utils/TestBase.sol";
 import {Vm} from "../utils/Vm.sol";
 
-/// @notice Invariant handler: every public non-view function is one bounded, mostly-valid action by one of a
-/// few actors (providers, app owners, ICON controller keys, a relayer, the arbiter, a stranger). Ghost
+/// @notice Invariant handler: every public non-view function is one bounded, mostly-valid action (or a small
+/// group of them, selected by `kind`) by one of a few actors (providers, app owners, ICON controller keys, a
+/// relayer, the arbiter, a stranger). Ghost
 /// variables record what should have happened, from return values and events, independently of the
 /// contracts' own bookkeeping. Where the contracts' views say an action must succeed (settle an ended lease,
 /// withdraw unbonded stake, ...) the handler calls it in try/catch and records a surprise if it reverts;
 /// where an action must fail (stranger moving money, replayed offer) a success is a surprise.
-/// `MarketInvariants` checks the ghosts and `surprise` after every call.
+/// `MarketInvariants` checks the ghosts and `surprise` after every call. The handler itself never reverts
+/// (checked by running the campaign with failOnRevert = true), so no call is silently dropped.
 contract MarketHandler is CheatBase {
     // ---------------------------------------------------------------- system under test
     TestToken public immutable token;
@@ -38,6 +40,7 @@ contract MarketHandler is CheatBase {
     address public stranger = address(0x5742A6E4);
     address public slashRecipient = address(0x51A54EC);
     mapping(address => uint256) internal keyOf;
+    uint256 internal immutable startWindow;
 
     // ---------------------------------------------------------------- ghosts: budget tree
     struct GAccount {
@@ -79,6 +82,9 @@ contract MarketHandler is CheatBase {
         uint256 penalty;
         bool confirmed;
         bool released; // collateral handed back (unlock or slashLocked)
+        bool settled;
+        bool cancelled;
+        uint256 stoppedAt; // set by terminate
     }
 
     uint64[] public leaseIds;
@@ -129,6 +135,7 @@ contract MarketHandler is CheatBase {
         registry = registry_;
         market = market_;
         arbiter = arbiter_;
+        startWindow = market_.startWindow();
         for (uint256 i = 0; i < 3; ++i) {
             uint256 k = uint256(keccak256(abi.encode("provider", i))) % 1e70 + 1;
             providerKeys.push(k);
@@ -162,7 +169,8 @@ contract MarketHandler is CheatBase {
 
     // ================================================================ grouped entry points
     // The fuzzer picks target functions uniformly; grouping the rarer actions keeps the lease lifecycle
-    // (open, confirm, claim, settle, terminate, cancel, withdraw earnings, warp) at about 60 % of all calls.
+    // (open, confirm, claim, settle, terminate, cancel, withdraw earnings, warp, warpToEdge) at 9 of the 14
+    // entry points.
 
     /// @notice kind % 3: stake, requestUnstake, withdraw unbonded stake.
     function stakeOp(uint256 kind, uint256 pSeed, uint256 amount) external step {
@@ -629,7 +637,10 @@ contract MarketHandler is CheatBase {
             if (!mustWork) _surprise("claim succeeded when nothing was claimable");
             if (amount != expected) _surprise("claim amount != price * (min(now, end) - claimedUntil)");
             _paid(l, amount);
-            if (until == effEnd) _release(l);
+            if (until == effEnd) {
+                _release(l);
+                l.settled = true;
+            }
             _count("claim");
         } catch (bytes memory err) {
             if (mustWork) _surpriseErr("claim reverted with something claimable", err);
@@ -651,6 +662,7 @@ contract MarketHandler is CheatBase {
             if (market.earningsOf(l.provider) - earningsBefore != amount) _surprise("settle: earnings != event");
             _paid(l, amount);
             _release(l);
+            l.settled = true;
             if (market.state(lid) != ILeaseMarket.LeaseState.Settled) _surprise("settle did not settle");
             _count("settle");
         } catch (bytes memory err) {
@@ -676,6 +688,8 @@ contract MarketHandler is CheatBase {
             if (refund != uint256(l.price) * (l.end - stopAt)) _surprise("terminate refund != price * (end - stop)");
             l.refunded += refund;
             a.refunds += refund;
+            l.stoppedAt = stopAt;
+            if (!confirmedRunning) l.settled = true;
             _release(l);
             _count("terminate");
         } catch (bytes memory err) {
@@ -706,6 +720,7 @@ contract MarketHandler is CheatBase {
             _modelSlash(g, penalty);
             g.slashedMarket += penalty;
             l.released = true;
+            l.cancelled = true;
             _count("cancelMissedStart");
         } catch (bytes memory err) {
             if (missed) _surpriseErr("cancelMissedStart reverted on a missed start", err);
@@ -735,6 +750,21 @@ contract MarketHandler is CheatBase {
         vm.warp(block.timestamp + secs);
         gLastTimestamp = block.timestamp;
         _count("warp");
+    }
+
+    /// @notice Jumps exactly onto a boundary of a lease (start − 1, start, deadline − 1, deadline, end − 1, end),
+    /// where off-by-one errors live; random warps would almost never land there.
+    function warpToEdge(uint256 lSeed, uint256 which) external step {
+        if (leaseIds.length == 0) return;
+        GLease storage l = gLease[leaseIds[lSeed % leaseIds.length]];
+        uint256 deadline = uint256(l.start) + startWindow;
+        if (deadline > l.end) deadline = l.end;
+        uint256[6] memory edges = [uint256(l.start) - 1, l.start, deadline - 1, deadline, uint256(l.end) - 1, l.end];
+        uint256 t = edges[which % 6];
+        if (t <= block.timestamp) return;
+        vm.warp(t);
+        gLastTimestamp = t;
+        _count("warpToEdge");
     }
 
     // ================================================================ views for the invariants
@@ -767,6 +797,23 @@ contract MarketHandler is CheatBase {
 
     function accountGhost(uint64 id) external view returns (GAccount memory) {
         return gAccount[id];
+    }
+
+    /// @notice The lease state from the ghost record alone (the lifecycle of ILeaseMarket.LeaseState).
+    function modelState(uint64 id) external view returns (ILeaseMarket.LeaseState) {
+        GLease storage l = gLease[id];
+        if (l.provider == address(0)) return ILeaseMarket.LeaseState.None;
+        if (l.cancelled) return ILeaseMarket.LeaseState.Cancelled;
+        if (l.settled) return ILeaseMarket.LeaseState.Settled;
+        if (!l.confirmed && l.stoppedAt == 0) {
+            uint256 deadline = uint256(l.start) + startWindow;
+            if (deadline > l.end) deadline = l.end;
+            if (block.timestamp >= deadline) return ILeaseMarket.LeaseState.StartMissed;
+        }
+        if (block.timestamp < l.start) return ILeaseMarket.LeaseState.Scheduled;
+        uint256 effEnd = l.stoppedAt != 0 ? l.stoppedAt : l.end;
+        if (block.timestamp < effEnd) return ILeaseMarket.LeaseState.Running;
+        return ILeaseMarket.LeaseState.Ended;
     }
 
     function leaseGhost(uint64 id) external view returns (GLease memory) {
@@ -866,7 +913,7 @@ contract MarketHandler is CheatBase {
     function _pickAccount(uint256 seed, bool openOnly) internal view returns (bool, uint64) {
         uint256 n = accountIds.length;
         for (uint256 i = 0; i < n; ++i) {
-            uint64 id = accountIds[(seed + i) % n];
+            uint64 id = accountIds[(seed % n + i) % n];
             if (!openOnly || !gAccount[id].closed) return (true, id);
         }
         return (false, 0);
@@ -875,7 +922,7 @@ contract MarketHandler is CheatBase {
     function _pickChild(uint256 seed, bool openOnly) internal view returns (bool, uint64) {
         uint256 n = accountIds.length;
         for (uint256 i = 0; i < n; ++i) {
-            uint64 id = accountIds[(seed + i) % n];
+            uint64 id = accountIds[(seed % n + i) % n];
             if (gAccount[id].parent != 0 && (!openOnly || !gAccount[id].closed)) return (true, id);
         }
         return (false, 0);

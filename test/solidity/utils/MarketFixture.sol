@@ -8,7 +8,7 @@ import {IEPRegistry} from "../../../contracts/IEPRegistry.sol";
 import {IconMarket} from "../../../contracts/IconMarket.sol";
 import {IIEPRegistry} from "../../../contracts/interfaces/IIEPRegistry.sol";
 import {ILeaseMarket} from "../../../contracts/interfaces/ILeaseMarket.sol";
-import {IBudgetTree, AccountId} from "../../../contracts/interfaces/IBudgetTree.sol";
+import {IBudgetTree} from "../../../contracts/interfaces/IBudgetTree.sol";
 import {TestBase} from "./TestBase.sol";
 
 /// @notice Deploys token, AccessManager, registry and market with the role wiring of
