@@ -235,3 +235,37 @@ describe("lease protocol over libp2p against the contracts", function () {
     }
   });
 });
+
+describe("peer binding signatures", () => {
+  it("verify with viem's verifyTypedData as well as with ethers (two independent implementations)", async () => {
+    const { verifyTypedData: viemVerify } = await import("viem");
+    const { Wallet } = await import("ethers");
+    const { PEER_BINDING_TYPES, registryDomain } = await import("../../../protocol/index.ts");
+    const node = await createIconNode();
+    try {
+      const operator = new Wallet("0x" + "42".repeat(32));
+      const registry = "0x" + "ee".repeat(20);
+      const b = await signPeerBinding(operator, node.peerId, 31337n, registry);
+      const ok = await viemVerify({
+        address: operator.address as `0x${string}`,
+        domain: { ...registryDomain(31337n, registry), verifyingContract: registry as `0x${string}` },
+        types: PEER_BINDING_TYPES,
+        primaryType: "PeerBinding",
+        message: { peerId: peerIdBytes(node.peerId) as `0x${string}` },
+        signature: b.signature as `0x${string}`,
+      });
+      expect(ok).to.equal(true);
+      const other = await viemVerify({
+        address: operator.address as `0x${string}`,
+        domain: { ...registryDomain(1n, registry), verifyingContract: registry as `0x${string}` },
+        types: PEER_BINDING_TYPES,
+        primaryType: "PeerBinding",
+        message: { peerId: peerIdBytes(node.peerId) as `0x${string}` },
+        signature: b.signature as `0x${string}`,
+      });
+      expect(other).to.equal(false);
+    } finally {
+      await node.stop();
+    }
+  });
+});
