@@ -19,3 +19,4 @@ export * from "./lease/negotiation.ts";
 export * from "./lease/service.ts";
 export * from "./lease/binding.ts";
 export * from "./net/node.ts";
+export * from "./discovery/dns.ts";

@@ -17,11 +17,7 @@ icon_have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "
 
 icon_missing=()
 for bin in dnsmasq dig; do
-  if icon_have "$bin"; then
-    echo "[setup-system] $bin: present" >&2
-  else
-    icon_missing+=("$bin")
-  fi
+  icon_have "$bin" || icon_missing+=("$bin")
 done
 [ "${#icon_missing[@]}" -eq 0 ] && exit 0
 

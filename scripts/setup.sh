@@ -28,3 +28,6 @@ if [ ! -f "$icon_stamp" ] || [ "$(cat "$icon_stamp")" != "$icon_want" ]; then
   (cd "$ICON_ROOT" && npm install --no-audit --no-fund --loglevel=error >&2)
   echo "$icon_want" >"$icon_stamp"
 fi
+
+# 3. System packages the tests use (dnsmasq, dig): installed with apt only when missing.
+bash "$ICON_ROOT/scripts/setup-system.sh"
