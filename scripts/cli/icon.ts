@@ -306,6 +306,31 @@ const COMMANDS: Record<string, Command> = {
       out(`listed ${await c.address()}`);
     },
   },
+  "iep zone": {
+    usage:
+      "iep zone --domain <domain> --host <yard host name> --port <libp2p tcp port> --peer-id <12D3KooW… | 0x…> [--address <ip> …] [--ttl 300]",
+    summary: "print the DNS records (SRV, TXT, A/AAAA) to publish so agents discover your yard",
+    options: {
+      domain: { type: "string" },
+      host: { type: "string" },
+      port: { type: "string" },
+      "peer-id": { type: "string" },
+      address: { type: "string", multiple: true },
+      ttl: { type: "string" },
+    },
+    async run(ctx) {
+      const { zoneRecords } = await import("../../protocol/index.ts");
+      const lines = zoneRecords({
+        domain: opt(ctx, "domain") ?? "",
+        host: opt(ctx, "host") ?? "",
+        port: intOpt(ctx, "port", 0, 65535),
+        peerId: opt(ctx, "peer-id") ?? "",
+        ttl: intOpt(ctx, "ttl", 300),
+        addresses: (ctx.opts.address as string[] | undefined) ?? [],
+      });
+      for (const l of lines) out(l);
+    },
+  },
   "iep stake": {
     usage: "iep stake <amount>",
     summary: "add stake (in tokens, e.g. 250 or 12.5)",

@@ -166,6 +166,42 @@ describe("icon CLI", function () {
     expect(noKey.stderr).to.contain("needs a key");
   });
 
+  it("prints the DNS records an operator publishes for discovery, and refuses an IP as SRV target", async () => {
+    const peer = "12D3KooWGzh5Jpu4YBWNhzXHBqSH7HWQzbHMd5DKE8Y3W9nRzDg3";
+    const z = await icon([
+      "iep",
+      "zone",
+      "--domain",
+      "edge-a.example",
+      "--host",
+      "yard1.edge-a.example",
+      "--port",
+      "4001",
+      "--peer-id",
+      peer,
+      "--address",
+      "203.0.113.7",
+    ]);
+    expect(z.code, z.stderr).to.equal(0);
+    expect(z.stdout).to.contain("_edge._tcp.edge-a.example. 300 IN SRV 10 10 4001 yard1.edge-a.example.");
+    expect(z.stdout).to.contain(`"icon-peer=${peer}"`);
+    expect(z.stdout).to.contain("yard1.edge-a.example. 300 IN A 203.0.113.7");
+    const ip = await icon([
+      "iep",
+      "zone",
+      "--domain",
+      "edge-a.example",
+      "--host",
+      "203.0.113.7",
+      "--port",
+      "4001",
+      "--peer-id",
+      peer,
+    ]);
+    expect(ip.code).to.equal(1);
+    expect(ip.stderr).to.contain("an SRV target must be a host name");
+  });
+
   it("never prints a private key, even a malformed one", async () => {
     const secret = "ab".repeat(31) + "zz";
     const r = await icon(["iep", "stake", "1"], { ICON_PRIVATE_KEY: secret });
