@@ -28,6 +28,33 @@ for (const [name, file] of contracts) {
   text += `\nexport const ${name} = ${JSON.stringify(artifact.abi)} as const;\n`;
 }
 
+/**
+ * protons-runtime (7.x and 8.x) encodes uint64 values in [2^31, 2^32) as zero bytes (LongBits keeps the low
+ * word signed). Until that is fixed upstream, generated writers go through a helper that uses the runtime's
+ * correct varint path for values up to 2^53 and the LongBits path (correct above 2^32) beyond. Strings are
+ * decoded strictly as UTF-8.
+ */
+async function patchRuntime(file: string): Promise<void> {
+  let code = await readFile(file, "utf8");
+  // Strings: protons decodes UTF-8 leniently (a truncated sequence becomes another character); the spec says
+  // strings are UTF-8, so decode them strictly and let a malformed one fail the whole frame.
+  code = code.replaceAll("reader.string()", "readStrictString(reader)");
+  code +=
+    "\n/** Strict UTF-8 for string fields (see scripts/generate.ts). */\n" +
+    "const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })\n" +
+    "function readStrictString(reader: { bytes(): Uint8Array }): string {\n" +
+    "  return strictUtf8.decode(reader.bytes())\n" +
+    "}\n";
+  code = code.replaceAll("w.uint64(", "writeUint64(w, ");
+  code +=
+    "\n/** Workaround for protons-runtime's uint64 writer (see scripts/generate.ts). */\n" +
+    "function writeUint64(w: { uint64(v: bigint): unknown; uint64Number(v: number): unknown }, v: bigint): void {\n" +
+    "  if (v <= 9007199254740991n) w.uint64Number(Number(v))\n" +
+    "  else w.uint64(v)\n" +
+    "}\n";
+  await writeFile(file, code);
+}
+
 /** Compiles the .proto files into JS + d.ts in `dest`. */
 async function generateSchemas(dest: string): Promise<void> {
   const tmp = path.join(root, ".tmp-generated");
@@ -37,6 +64,7 @@ async function generateSchemas(dest: string): Promise<void> {
   const protos = (await readdir(path.join(root, "protocol/schema"))).filter((f) => f.endsWith(".proto"));
   const schemas = protos.map((f) => path.join(root, "protocol/schema", f));
   execFileSync(bin("protons"), ["-o", tmp, ...schemas], { stdio: "inherit" });
+  for (const f of await readdir(tmp)) await patchRuntime(path.join(tmp, f));
   execFileSync(bin("tsc"), ["-p", path.join(root, "tsconfig.generated.json"), "--outDir", dest], { stdio: "inherit" });
   await rm(tmp, { recursive: true, force: true });
 }

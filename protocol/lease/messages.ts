@@ -97,6 +97,7 @@ function u64(v: bigint, max: bigint, field: string): bigint {
   return v;
 }
 function text(s: string, field: string, required = true): string {
+  // The generated decoder already refuses malformed UTF-8 (strict TextDecoder); this guards values built locally.
   if (!s.isWellFormed()) throw bad(`${field} is not valid UTF-8`);
   if (required && s.length === 0) throw bad(`${field} is required`);
   if (Buffer.byteLength(s) > leaseLimits.maxStringBytes)

@@ -694,7 +694,7 @@ export var CapacityAnswer;
                             break;
                         }
                         case 5: {
-                            obj.region = reader.string();
+                            obj.region = readStrictString(reader);
                             break;
                         }
                         case 6: {
@@ -746,7 +746,7 @@ export var CapacityAnswer;
                         case 5: {
                             yield {
                                 field: `${prefix}.region`,
-                                value: reader.string()
+                                value: readStrictString(reader)
                             };
                             break;
                         }
@@ -794,7 +794,7 @@ export var PeerBinding;
                 }
                 if ((obj.chainId != null && obj.chainId !== 0n)) {
                     w.uint32(16);
-                    w.uint64(obj.chainId);
+                    writeUint64(w, obj.chainId);
                 }
                 if ((obj.registry != null && obj.registry.byteLength > 0)) {
                     w.uint32(26);
@@ -920,7 +920,7 @@ export var Rfq;
                 }
                 if ((obj.earliestStart != null && obj.earliestStart !== 0n)) {
                     w.uint32(32);
-                    w.uint64(obj.earliestStart);
+                    writeUint64(w, obj.earliestStart);
                 }
                 if ((obj.maxPricePerSecond != null && obj.maxPricePerSecond.byteLength > 0)) {
                     w.uint32(42);
@@ -936,7 +936,7 @@ export var Rfq;
                 }
                 if ((obj.tenantAccount != null && obj.tenantAccount !== 0n)) {
                     w.uint32(64);
-                    w.uint64(obj.tenantAccount);
+                    writeUint64(w, obj.tenantAccount);
                 }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
@@ -977,7 +977,7 @@ export var Rfq;
                             break;
                         }
                         case 6: {
-                            obj.imageRef = reader.string();
+                            obj.imageRef = readStrictString(reader);
                             break;
                         }
                         case 7: {
@@ -1038,7 +1038,7 @@ export var Rfq;
                         case 6: {
                             yield {
                                 field: `${prefix}.imageRef`,
-                                value: reader.string()
+                                value: readStrictString(reader)
                             };
                             break;
                         }
@@ -1196,7 +1196,7 @@ export var Offer;
                 }
                 if ((obj.account != null && obj.account !== 0n)) {
                     w.uint32(16);
-                    w.uint64(obj.account);
+                    writeUint64(w, obj.account);
                 }
                 if ((obj.token != null && obj.token.byteLength > 0)) {
                     w.uint32(26);
@@ -1216,11 +1216,11 @@ export var Offer;
                 }
                 if ((obj.start != null && obj.start !== 0n)) {
                     w.uint32(56);
-                    w.uint64(obj.start);
+                    writeUint64(w, obj.start);
                 }
                 if ((obj.end != null && obj.end !== 0n)) {
                     w.uint32(64);
-                    w.uint64(obj.end);
+                    writeUint64(w, obj.end);
                 }
                 if ((obj.specHash != null && obj.specHash.byteLength > 0)) {
                     w.uint32(74);
@@ -1232,7 +1232,7 @@ export var Offer;
                 }
                 if ((obj.deadline != null && obj.deadline !== 0n)) {
                     w.uint32(88);
-                    w.uint64(obj.deadline);
+                    writeUint64(w, obj.deadline);
                 }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
@@ -1622,7 +1622,7 @@ export var Reject;
                             break;
                         }
                         case 2: {
-                            obj.message = reader.string();
+                            obj.message = readStrictString(reader);
                             break;
                         }
                         default: {
@@ -1647,7 +1647,7 @@ export var Reject;
                         case 2: {
                             yield {
                                 field: `${prefix}.message`,
-                                value: reader.string()
+                                value: readStrictString(reader)
                             };
                             break;
                         }
@@ -1685,7 +1685,7 @@ export var Opened;
                 }
                 if ((obj.leaseId != null && obj.leaseId !== 0n)) {
                     w.uint32(8);
-                    w.uint64(obj.leaseId);
+                    writeUint64(w, obj.leaseId);
                 }
                 if ((obj.txHash != null && obj.txHash.byteLength > 0)) {
                     w.uint32(18);
@@ -1771,7 +1771,7 @@ export var Deploy;
                 }
                 if ((obj.leaseId != null && obj.leaseId !== 0n)) {
                     w.uint32(8);
-                    w.uint64(obj.leaseId);
+                    writeUint64(w, obj.leaseId);
                 }
                 if ((obj.imageRef != null && obj.imageRef !== '')) {
                     w.uint32(18);
@@ -1820,7 +1820,7 @@ export var Deploy;
                             break;
                         }
                         case 2: {
-                            obj.imageRef = reader.string();
+                            obj.imageRef = readStrictString(reader);
                             break;
                         }
                         case 3: {
@@ -1831,14 +1831,14 @@ export var Deploy;
                             if (opts.limits?.command != null && obj.command.length === opts.limits.command) {
                                 throw new MaxLengthError('Decode error - repeated field "command" had too many elements');
                             }
-                            obj.command.push(reader.string());
+                            obj.command.push(readStrictString(reader));
                             break;
                         }
                         case 5: {
                             if (opts.limits?.env != null && obj.env.length === opts.limits.env) {
                                 throw new MaxLengthError('Decode error - repeated field "env" had too many elements');
                             }
-                            obj.env.push(reader.string());
+                            obj.env.push(readStrictString(reader));
                             break;
                         }
                         case 6: {
@@ -1875,7 +1875,7 @@ export var Deploy;
                         case 2: {
                             yield {
                                 field: `${prefix}.imageRef`,
-                                value: reader.string()
+                                value: readStrictString(reader)
                             };
                             break;
                         }
@@ -1893,7 +1893,7 @@ export var Deploy;
                             yield {
                                 field: `${prefix}.command[]`,
                                 index: obj.command,
-                                value: reader.string()
+                                value: readStrictString(reader)
                             };
                             obj.command++;
                             break;
@@ -1905,7 +1905,7 @@ export var Deploy;
                             yield {
                                 field: `${prefix}.env[]`,
                                 index: obj.env,
-                                value: reader.string()
+                                value: readStrictString(reader)
                             };
                             obj.env++;
                             break;
@@ -1956,7 +1956,7 @@ export var Running;
                 }
                 if ((obj.leaseId != null && obj.leaseId !== 0n)) {
                     w.uint32(8);
-                    w.uint64(obj.leaseId);
+                    writeUint64(w, obj.leaseId);
                 }
                 if ((obj.endpoint != null && obj.endpoint !== '')) {
                     w.uint32(18);
@@ -1979,7 +1979,7 @@ export var Running;
                             break;
                         }
                         case 2: {
-                            obj.endpoint = reader.string();
+                            obj.endpoint = readStrictString(reader);
                             break;
                         }
                         default: {
@@ -2004,7 +2004,7 @@ export var Running;
                         case 2: {
                             yield {
                                 field: `${prefix}.endpoint`,
-                                value: reader.string()
+                                value: readStrictString(reader)
                             };
                             break;
                         }
@@ -2042,7 +2042,7 @@ export var Failed;
                 }
                 if ((obj.leaseId != null && obj.leaseId !== 0n)) {
                     w.uint32(8);
-                    w.uint64(obj.leaseId);
+                    writeUint64(w, obj.leaseId);
                 }
                 if ((obj.message != null && obj.message !== '')) {
                     w.uint32(18);
@@ -2065,7 +2065,7 @@ export var Failed;
                             break;
                         }
                         case 2: {
-                            obj.message = reader.string();
+                            obj.message = readStrictString(reader);
                             break;
                         }
                         default: {
@@ -2090,7 +2090,7 @@ export var Failed;
                         case 2: {
                             yield {
                                 field: `${prefix}.message`,
-                                value: reader.string()
+                                value: readStrictString(reader)
                             };
                             break;
                         }
@@ -2128,7 +2128,7 @@ export var Terminate;
                 }
                 if ((obj.leaseId != null && obj.leaseId !== 0n)) {
                     w.uint32(8);
-                    w.uint64(obj.leaseId);
+                    writeUint64(w, obj.leaseId);
                 }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
@@ -2187,3 +2187,15 @@ export var Terminate;
     }
     Terminate.stream = stream;
 })(Terminate || (Terminate = {}));
+/** Strict UTF-8 for string fields (see scripts/generate.ts). */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+function readStrictString(reader) {
+    return strictUtf8.decode(reader.bytes());
+}
+/** Workaround for protons-runtime's uint64 writer (see scripts/generate.ts). */
+function writeUint64(w, v) {
+    if (v <= 9007199254740991n)
+        w.uint64Number(Number(v));
+    else
+        w.uint64(v);
+}
