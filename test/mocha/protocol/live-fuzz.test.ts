@@ -179,6 +179,35 @@ describe("live lease handler under fuzzing", function () {
     expect(heapGrowthMiB).to.be.lessThan(32); // retained after GC: bounded session table, nothing per frame
   });
 
+  it("refuses a peer that starts negotiations faster than its rate limit with RATE_LIMITED, and serves it again later", async () => {
+    const yard: Libp2p = await createIconNode();
+    const tenant: Libp2p = await createIconNode();
+    const stop = await serveLeases(yard, provider, { ratePerSecond: 2, burst: 3 });
+    try {
+      const addr = yard.getMultiaddrs()[0]!;
+      const outcomes: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const s = await LeaseSession.open(tenant, addr);
+        const r = await s.request({ type: "rfq", rfq }).then(
+          (m) => m.type,
+          (e: { reject?: RejectCode; message: string }) =>
+            e.reject === RejectCode.RATE_LIMITED ? "limited" : e.message,
+        );
+        outcomes.push(r);
+        await s.close();
+      }
+      expect(outcomes.slice(0, 3)).to.deep.equal(["quote", "quote", "quote"]);
+      expect(outcomes.slice(3)).to.include("limited");
+      await new Promise((r) => setTimeout(r, 1_100));
+      const s = await LeaseSession.open(tenant, addr);
+      expect((await s.request({ type: "rfq", rfq })).type).to.equal("quote");
+      await s.close();
+    } finally {
+      await stop();
+      await Promise.all([yard.stop(), tenant.stop()]);
+    }
+  });
+
   it("keeps serving an honest peer while another peer sends garbage over TCP", async () => {
     const yard: Libp2p = await createIconNode();
     const honest: Libp2p = await createIconNode();
