@@ -3,7 +3,7 @@
  * whose every field is checked (sizes, ranges, addresses). Nothing downstream ever sees a raw decoded
  * message. Errors are ProtocolError with a RejectCode, so a handler can answer with a Reject.
  */
-import { getAddress, hexlify, toBigInt, toBeArray } from "ethers";
+import { getAddress, getBytes, hexlify, toBigInt, toBeArray } from "ethers";
 import { IconError } from "../errors.ts";
 import type { Offer } from "../eip712.ts";
 import { Envelope, RejectCode } from "../schema/generated/lease.js";
@@ -264,7 +264,9 @@ export function decodeFrame(frame: Uint8Array): Framed {
 
 /** Encodes a message for the wire. */
 export function encodeFrame(requestId: string, m: LeaseMessage): Uint8Array {
-  const e: Envelope = { requestId: toBytes(requestId) };
+  const id = toBytes(requestId);
+  if (id.length !== 16) throw bad(`requestId must be 16 bytes, got ${id.length}`);
+  const e: Envelope = { requestId: id };
   switch (m.type) {
     case "capacityQuery":
       e.capacityQuery = {};
@@ -358,6 +360,7 @@ export function encodeFrame(requestId: string, m: LeaseMessage): Uint8Array {
   return Envelope.encode(e);
 }
 
+/** Hex to bytes, refusing malformed hex (ethers' getBytes throws) instead of silently shortening it. */
 function toBytes(hex: string): Uint8Array<ArrayBuffer> {
-  return Uint8Array.from(Buffer.from(hex.replace(/^0x/, ""), "hex"));
+  return Uint8Array.from(getBytes(hex));
 }
