@@ -22,11 +22,12 @@ fi
 export PATH="$icon_tools/node_modules/.bin:$ICON_ROOT/node_modules/.bin:$PATH"
 
 icon_stamp="$ICON_ROOT/node_modules/.icon-setup-stamp"
-icon_want="$(node --version) $(sha256sum "$ICON_ROOT/package-lock.json" | cut -c1-64)"
-if [ ! -f "$icon_stamp" ] || [ "$(cat "$icon_stamp")" != "$icon_want" ]; then
+icon_want() { echo "$(node --version) $(sha256sum "$ICON_ROOT/package.json" "$ICON_ROOT/package-lock.json" | cut -c1-64 | tr '\n' ' ')"; }
+if [ ! -f "$icon_stamp" ] || [ "$(cat "$icon_stamp")" != "$(icon_want)" ]; then
   echo "[setup] installing dependencies with Node $(node --version) (npm install, from package-lock.json) ..." >&2
   (cd "$ICON_ROOT" && npm install --no-audit --no-fund --loglevel=error >&2)
-  echo "$icon_want" >"$icon_stamp"
+  # Stamp what is there after the install (npm may have rewritten the lock file).
+  icon_want >"$icon_stamp"
 fi
 
 # 3. System packages the tests use (dnsmasq, dig): installed with apt only when missing.

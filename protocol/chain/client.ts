@@ -107,6 +107,9 @@ export interface ConnectOptions {
 
 type Row = Record<string, unknown> & unknown[];
 
+/** How long a transaction may take to be mined before the action fails (it may still be mined later). */
+const TX_TIMEOUT_MS = 120_000;
+
 /** Typed facade over the deployed token, registry and market. */
 export class MarketClient {
   readonly deployment: Deployment;
@@ -117,6 +120,8 @@ export class MarketClient {
   readonly market: Contract;
   readonly tokenInfo: TokenInfo;
   readonly #onProgress: (line: string) => void;
+  /** Transactions from one client go out one at a time, so nonces never collide (and reset() is safe). */
+  #queue: Promise<unknown> = Promise.resolve();
 
   private constructor(o: ConnectOptions & { provider: Provider }, tokenInfo: TokenInfo) {
     this.deployment = o.deployment;
@@ -521,13 +526,20 @@ export class MarketClient {
     }
   }
 
-  async #send(action: string, c: Contract, fn: string, ...args: unknown[]): Promise<ContractTransactionReceipt> {
+  #send(action: string, c: Contract, fn: string, ...args: unknown[]): Promise<ContractTransactionReceipt> {
+    const run = this.#queue.then(() => this.#sendNow(action, c, fn, ...args));
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  async #sendNow(action: string, c: Contract, fn: string, ...args: unknown[]): Promise<ContractTransactionReceipt> {
     if (!this.signer)
       throw new ChainError("NO_SIGNER", `${action} needs a key: pass --keystore <file> or set ICON_PRIVATE_KEY`);
     try {
       const tx = await c.getFunction(fn).send(...args);
       this.#onProgress(`${action}: sent ${tx.hash}, waiting for confirmation …`);
-      const receipt = (await tx.wait())!;
+      // One confirmation, bounded: a stalled chain fails the action instead of hanging it.
+      const receipt = (await tx.wait(1, TX_TIMEOUT_MS))!;
       this.#onProgress(`${action}: confirmed in block ${receipt.blockNumber} (gas ${receipt.gasUsed})`);
       return receipt as ContractTransactionReceipt;
     } catch (e) {

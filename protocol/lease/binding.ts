@@ -48,12 +48,17 @@ export async function verifyPeerBinding(
     );
   }
   const peer = peerIdBytes(remote);
-  const signer = verifyTypedData(
-    registryDomain(chainId, binding.registry),
-    PEER_BINDING_TYPES,
-    { peerId: peer },
-    binding.signature,
-  );
+  let signer: string;
+  try {
+    signer = verifyTypedData(
+      registryDomain(chainId, binding.registry),
+      PEER_BINDING_TYPES,
+      { peerId: peer },
+      binding.signature,
+    );
+  } catch (cause) {
+    throw new UntrustedPeerError("BAD_BINDING", `yard ${remote}'s binding signature is malformed`, { cause });
+  }
   if (signer.toLowerCase() !== binding.operator.toLowerCase()) {
     throw new UntrustedPeerError("BAD_BINDING", `yard ${remote}'s binding is not signed by ${binding.operator}`);
   }

@@ -32,9 +32,6 @@ import {
 import { initialState, transition, type NegotiationState } from "./negotiation.ts";
 import { LEASE_PROTOCOL, leaseLimits, leaseTimeouts } from "./limits.ts";
 
-/** What a provider's reply to a tenant message may be. */
-export type ProviderAnswer = LeaseMessage;
-
 /** Context of one call into the provider. */
 export interface NegotiationContext {
   remote: PeerId;
@@ -65,6 +62,28 @@ export interface LeaseProvider {
   terminate?(leaseId: bigint, ctx: NegotiationContext): Promise<void>;
 }
 
+/** Clips a sentence to the protocol's string limit (on a character boundary). */
+function clip(message: string): string {
+  let out = message;
+  while (Buffer.byteLength(out) > leaseLimits.maxStringBytes) out = out.slice(0, -1);
+  return out.isWellFormed() ? out : out.slice(0, -1);
+}
+
+/** `signal` (if any) combined with a timeout of `ms`. */
+function withTimeout(signal: AbortSignal | undefined, ms: number): AbortSignal {
+  return signal ? AbortSignal.any([signal, AbortSignal.timeout(ms)]) : AbortSignal.timeout(ms);
+}
+
+/** Rejects when `signal` aborts, so a hung provider call cannot hold a stream forever. */
+function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
 /** A refusal received from the peer. */
 export class LeaseRejectedError extends IconError {
   override name = "LeaseRejectedError" as const;
@@ -82,8 +101,11 @@ const ONCE = new Set<string>(["rfq", "accept", "deploy", "terminate", "reject"])
 interface Session {
   state: NegotiationState;
   ctx: Omit<NegotiationContext, "signal">;
-  /** Replies already sent, by the request message's type, to answer retries identically. */
-  replies: Map<string, Uint8Array>;
+  /** Replies by the request message's type, stored before the work starts, so a retry that arrives while
+   * the first attempt is still running waits for the same answer instead of starting again. */
+  replies: Map<string, Promise<Uint8Array>>;
+  /** The lease this negotiation opened; Deploy and Terminate must name it. */
+  leaseId?: bigint;
   expires: number;
 }
 
@@ -96,8 +118,9 @@ class PeerRateLimiter {
     this.rate = rate;
     this.burst = burst;
   }
-  take(peer: string, now = Date.now()): boolean {
+  take(peer: string, now = performance.now()): boolean {
     const b = this.#buckets.get(peer) ?? { tokens: this.burst, at: now };
+    if (now < b.at) b.at = now;
     b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.rate);
     b.at = now;
     this.#buckets.set(peer, b);
@@ -171,66 +194,86 @@ export function createLeaseHandler(
         requestId = framed.requestId;
         const key = `${remote.toString()}/${requestId}`;
         let session = sessions.get(key);
+        const limited = (message: string) =>
+          lp.write(encodeFrame(requestId, { type: "reject", code: RejectCode.RATE_LIMITED, message }), {
+            signal: whole,
+          });
+        // Every message costs a token (not only new negotiations), so no peer can loop cheap requests.
+        if (!limiter.take(remote.toString())) {
+          await limited("too many requests from this peer; retry in a second");
+          break;
+        }
         if (!session) {
-          if (!limiter.take(remote.toString())) {
-            await lp.write(
-              encodeFrame(requestId, {
-                type: "reject",
-                code: RejectCode.RATE_LIMITED,
-                message: "too many negotiations from this peer; retry in a second",
-              }),
-              { signal: whole },
-            );
-            break;
+          if (sessions.size >= maxSessions) {
+            pruneExpired();
+            if (sessions.size >= maxSessions) {
+              await limited("this yard is negotiating with too many peers; retry shortly");
+              break;
+            }
           }
           session = { state: initialState, ctx: { remote, requestId, rounds: 0 }, replies: new Map(), expires: 0 };
           sessions.set(key, session);
-          if (sessions.size > maxSessions) sessions.delete(sessions.keys().next().value!);
         }
         session.expires = Date.now() + leaseTimeouts.exchangeMs;
-        const retry = ONCE.has(framed.message.type) ? session.replies.get(framed.message.type) : undefined;
-        const reply = retry ?? (await step(session, framed.message, whole));
-        await lp.write(reply, { signal: whole });
+        const type = framed.message.type;
+        let pending = ONCE.has(type) ? session.replies.get(type) : undefined;
+        if (!pending) {
+          pending = step(session, framed.message, whole);
+          if (ONCE.has(type)) session.replies.set(type, pending);
+        }
+        await lp.write(await pending, { signal: whole });
         if (session.state.phase === "closed") break;
       }
       await stream.close();
     } catch (e) {
       o.onError?.(e, remote);
       stream.abort(e as Error);
-    } finally {
-      const now = Date.now();
-      for (const [k, s] of sessions) if (s.expires < now) sessions.delete(k);
     }
   }
+
+  function pruneExpired(): void {
+    const now = Date.now();
+    for (const [k, s] of sessions) if (s.expires < now) sessions.delete(k);
+  }
+  const pruner = setInterval(pruneExpired, 10_000);
+  pruner.unref();
 
   async function step(session: Session, m: LeaseMessage, signal: AbortSignal): Promise<Uint8Array> {
     const id = session.ctx.requestId;
     const refuse = (code: RejectCode, message: string): Uint8Array => {
       session.state = { ...session.state, phase: "closed" };
-      return encodeFrame(id, { type: "reject", code, message });
+      return encodeFrame(id, { type: "reject", code, message: clip(message) });
     };
     const t = transition(session.state, "tenant", m);
     if (!t.ok) return refuse(t.tooManyRounds ? RejectCode.TOO_MANY_ROUNDS : RejectCode.BAD_REQUEST, t.reason);
     session.state = t.state;
     const ctx: NegotiationContext = { ...session.ctx, rounds: session.state.rounds, signal };
     let reply: LeaseMessage;
+    if (
+      (m.type === "deploy" && m.spec.leaseId !== session.leaseId) ||
+      (m.type === "terminate" && m.leaseId !== session.leaseId)
+    ) {
+      return refuse(
+        RejectCode.BAD_REQUEST,
+        `lease ${m.type === "deploy" ? m.spec.leaseId : m.leaseId} is not the lease this negotiation opened`,
+      );
+    }
     try {
-      reply = await answer(m, ctx, session);
+      reply = await abortable(answer(m, ctx, session), signal);
     } catch (e) {
-      return refuse(RejectCode.INTERNAL, `the provider failed: ${e instanceof Error ? e.message : String(e)}`);
+      // The details stay local (they may name RPC endpoints); the peer gets a fixed sentence.
+      o.onError?.(e, session.ctx.remote);
+      return refuse(RejectCode.INTERNAL, "the provider failed while answering; the negotiation is closed");
     }
-    if (session.state.phase === "closed") {
-      // The tenant ended the negotiation (reject / terminate): the reply only acknowledges it.
-      const ack = encodeFrame(id, reply);
-      if (ONCE.has(m.type)) session.replies.set(m.type, ack);
-      return ack;
+    // After the tenant's reject / terminate the reply only acknowledges; otherwise it must be legal.
+    if (session.state.phase !== "closed") {
+      const t2 = transition(session.state, "provider", reply);
+      if (!t2.ok) return refuse(RejectCode.INTERNAL, `provider produced an illegal reply: ${t2.reason}`);
+      session.state = t2.state;
     }
-    const t2 = transition(session.state, "provider", reply);
-    if (!t2.ok) return refuse(RejectCode.INTERNAL, `provider produced an illegal reply: ${t2.reason}`);
-    session.state = t2.state;
-    const bytes = encodeFrame(id, reply);
-    if (ONCE.has(m.type)) session.replies.set(m.type, bytes);
-    return bytes;
+    if (reply.type === "reject") reply = { ...reply, message: clip(reply.message) };
+    if (reply.type === "opened") session.leaseId = reply.leaseId;
+    return encodeFrame(id, reply);
   }
 
   async function answer(m: LeaseMessage, ctx: NegotiationContext, session: Session): Promise<LeaseMessage> {
@@ -309,9 +352,7 @@ export class LeaseSession {
     peer: PeerId | Multiaddr,
     o: { signal?: AbortSignal; requestId?: string; state?: NegotiationState } = {},
   ): Promise<LeaseSession> {
-    const dialSignal = o.signal
-      ? AbortSignal.any([o.signal, AbortSignal.timeout(leaseTimeouts.dialMs)])
-      : AbortSignal.timeout(leaseTimeouts.dialMs);
+    const dialSignal = withTimeout(o.signal, leaseTimeouts.dialMs);
     const stream = await node.dialProtocol(peer, LEASE_PROTOCOL, { signal: dialSignal });
     const conn = node.getConnections().find((c) => c.streams.includes(stream));
     const remote = conn?.remotePeer ?? (peer as PeerId);
@@ -327,27 +368,47 @@ export class LeaseSession {
   async request(m: LeaseMessage): Promise<LeaseMessage> {
     const t = transition(this.#state, "tenant", m);
     if (!t.ok) throw new ProtocolError(RejectCode.BAD_REQUEST, `cannot send ${m.type}: ${t.reason}`);
+    const before = this.#state;
     this.#state = t.state;
-    const signal = this.#signal
-      ? AbortSignal.any([this.#signal, AbortSignal.timeout(leaseTimeouts.firstByteMs)])
-      : AbortSignal.timeout(leaseTimeouts.firstByteMs);
-    const longSignal = this.#signal
-      ? AbortSignal.any([this.#signal, AbortSignal.timeout(leaseTimeouts.exchangeMs)])
-      : AbortSignal.timeout(leaseTimeouts.exchangeMs);
-    await this.#lp.write(encodeFrame(this.requestId, m), { signal });
-    // Opening a lease waits for a chain transaction: allow the exchange timeout for accept and deploy.
-    const framed = decodeFrame(
-      (await this.#lp.read({ signal: m.type === "accept" || m.type === "deploy" ? longSignal : signal })).subarray(),
-    );
-    if (framed.requestId !== this.requestId)
-      throw new ProtocolError(RejectCode.BAD_REQUEST, "the reply carries another request id");
-    const reply = framed.message;
-    if (this.#state.phase === "closed") return reply; // acknowledgement of our reject / terminate
-    const t2 = transition(this.#state, "provider", reply);
-    if (!t2.ok) throw new ProtocolError(RejectCode.BAD_REQUEST, `the provider sent ${reply.type}: ${t2.reason}`);
-    this.#state = t2.state;
-    if (reply.type === "reject" && m.type !== "terminate" && m.type !== "reject")
-      throw new LeaseRejectedError(reply.code, reply.message);
+    // Opening a lease waits for a chain transaction: Accept and Deploy get the exchange timeout.
+    const ms = m.type === "accept" || m.type === "deploy" ? leaseTimeouts.exchangeMs : leaseTimeouts.firstByteMs;
+    const signal = withTimeout(this.#signal, ms);
+    let reply: LeaseMessage;
+    try {
+      await this.#lp.write(encodeFrame(this.requestId, m), { signal });
+      const framed = decodeFrame((await this.#lp.read({ signal })).subarray());
+      if (framed.requestId !== this.requestId) {
+        throw new ProtocolError(RejectCode.BAD_REQUEST, "the reply carries another request id");
+      }
+      reply = framed.message;
+      if (this.#state.phase !== "closed") {
+        const t2 = transition(this.#state, "provider", reply);
+        if (!t2.ok) throw new ProtocolError(RejectCode.BAD_REQUEST, `the provider sent ${reply.type}: ${t2.reason}`);
+        this.#state = t2.state;
+      }
+      if (
+        (reply.type === "running" || reply.type === "failed") &&
+        m.type === "deploy" &&
+        reply.leaseId !== m.spec.leaseId
+      ) {
+        throw new ProtocolError(
+          RejectCode.BAD_REQUEST,
+          `the provider answered for lease ${reply.leaseId}, not ${m.spec.leaseId}`,
+        );
+      }
+    } catch (e) {
+      // Timed out, malformed or illegal: the stream is no longer trustworthy. Free it; the state goes back
+      // to what it was so a retry on a new stream (same request id) can resend the same message.
+      this.#state = before;
+      this.#stream.abort(e instanceof Error ? e : new Error(String(e)));
+      throw e;
+    }
+    if (this.#state.phase === "closed") {
+      await this.close();
+      if (reply.type === "reject" && m.type !== "terminate" && m.type !== "reject") {
+        throw new LeaseRejectedError(reply.code, reply.message);
+      }
+    }
     return reply;
   }
 

@@ -74,6 +74,12 @@ export async function loadOrCreatePeerKey(file: string): Promise<PrivateKey> {
   }
   const key = await generateKeyPair("Ed25519");
   await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, privateKeyToProtobuf(key), { mode: 0o600 });
+  try {
+    await writeFile(file, privateKeyToProtobuf(key), { mode: 0o600, flag: "wx" });
+  } catch (e) {
+    // Another process created it first: use that key, so both agree on the peer id.
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") return privateKeyFromProtobuf(await readFile(file));
+    throw e;
+  }
   return key;
 }

@@ -102,7 +102,7 @@ async function client(ctx: Ctx, withKey: boolean): Promise<MarketClient> {
       () => {
         throw new IconError(
           "CHAIN_UNREACHABLE",
-          `cannot reach the chain at ${ctx.rpc}: start one with \`icon chain\` or pass --rpc <url>`,
+          `cannot reach the chain at ${endpointForHumans(ctx.rpc)}: start one with \`icon chain\` or pass --rpc <url>`,
         );
       },
     );
@@ -123,7 +123,7 @@ async function wallet(ctx: Ctx): Promise<Wallet | undefined> {
   if (chainId !== 31337n) {
     throw new ConfigError(
       "DEV_ACCOUNT_REFUSED",
-      `--dev-account uses publicly known keys and is accepted only on the dev chain (31337); ${ctx.rpc} serves chain ${chainId}`,
+      `--dev-account uses publicly known keys and is accepted only on the dev chain (31337); ${endpointForHumans(ctx.rpc)} serves chain ${chainId}`,
     );
   }
   const { devKeys } = await import("../lib/hardhat.ts");
@@ -533,6 +533,25 @@ function help(): string {
   return lines.join("\n");
 }
 
+/** `--dev-account n`: a small non-negative integer (an index into the dev chain's public accounts). */
+function devAccountOption(v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== "string" || !/^\d{1,3}$/.test(v)) {
+    throw new ConfigError("BAD_OPTION", `--dev-account must be an account index such as 0 or 1, got "${String(v)}"`);
+  }
+  return Number(v);
+}
+
+/** The endpoint without path, query or credentials (URLs often carry API keys). */
+function endpointForHumans(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}`;
+  } catch {
+    return "the configured RPC endpoint";
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   // Command words: the first non-option tokens, skipping the values of global options given before them.
   const words: string[] = [];
@@ -583,10 +602,7 @@ async function main(argv: string[]): Promise<number> {
     rpc: (parsed.values.rpc as string | undefined) ?? process.env.ICON_RPC_URL ?? "http://127.0.0.1:8545",
     deploymentFile: (parsed.values.deployment as string | undefined) ?? process.env.ICON_DEPLOYMENT,
     keystore: (parsed.values.keystore as string | undefined) ?? process.env.ICON_KEYSTORE,
-    devAccount:
-      parsed.values["dev-account"] === undefined
-        ? undefined
-        : Number.parseInt(String(parsed.values["dev-account"]), 10),
+    devAccount: devAccountOption(parsed.values["dev-account"]),
     args: parsed.positionals,
     opts: parsed.values as Ctx["opts"],
   };
