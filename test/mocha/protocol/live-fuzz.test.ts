@@ -6,7 +6,6 @@
 import { expect } from "chai";
 import v8 from "node:v8";
 import vm from "node:vm";
-import { Wallet } from "ethers";
 import { streamPair } from "@libp2p/utils";
 import { lpStream } from "@libp2p/utils";
 import * as lp from "it-length-prefixed";
@@ -16,32 +15,18 @@ import type { Libp2p } from "@libp2p/interface";
 import {
   LEASE_PROTOCOL,
   LeaseSession,
-  OFFER_TYPES,
   RejectCode,
   createIconNode,
   createLeaseHandler,
   decodeFrame,
   encodeFrame,
   leaseLimits,
-  marketDomain,
   serveLeases,
   type LeaseProvider,
-  type Offer,
-  type Rfq,
 } from "../../../protocol/index.ts";
+import { fixedQuote, sampleRfq } from "../../helpers/lease-fixtures.ts";
 
-const domain = marketDomain(31337n, "0x" + "cc".repeat(20));
-const key = new Wallet("0x" + "11".repeat(32));
-const rfq: Rfq = {
-  cpuMillis: 500,
-  memoryMiB: 256,
-  slotSeconds: 60,
-  earliestStart: 0n,
-  maxPricePerSecond: 500n,
-  imageRef: "icon/echo:1",
-  imageDigest: "0x" + "ab".repeat(32),
-  tenantAccount: 1n,
-};
+const rfq = sampleRfq;
 let quotes = 0;
 const provider: LeaseProvider = {
   async capacity() {
@@ -49,20 +34,7 @@ const provider: LeaseProvider = {
   },
   async quote(r) {
     quotes++;
-    const offer: Offer = {
-      provider: key.address,
-      account: r.tenantAccount,
-      token: "0x" + "dd".repeat(20),
-      pricePerSecond: 200n,
-      cpuMillis: r.cpuMillis,
-      memoryMiB: r.memoryMiB,
-      start: 100n,
-      end: 160n,
-      specHash: r.imageDigest,
-      nonce: 0n,
-      deadline: 200n,
-    };
-    return { offer, providerSignature: await key.signTypedData(domain, OFFER_TYPES, offer) };
+    return fixedQuote(r);
   },
   async accept() {
     return { reject: RejectCode.BAD_SIGNATURE, message: "not in this test" };

@@ -1,32 +1,17 @@
 /** Retries and lease binding of the lease server: the guarantees PROTOCOL.md "Idempotency" states. */
 import { expect } from "chai";
-import { Wallet } from "ethers";
 import type { Libp2p } from "@libp2p/interface";
 import {
   LeaseRejectedError,
   LeaseSession,
-  OFFER_TYPES,
   RejectCode,
   createIconNode,
-  marketDomain,
   serveLeases,
   type LeaseProvider,
-  type Offer,
-  type Rfq,
 } from "../../../protocol/index.ts";
+import { fixedQuote, sampleRfq } from "../../helpers/lease-fixtures.ts";
 
-const key = new Wallet("0x" + "11".repeat(32));
-const domain = marketDomain(31337n, "0x" + "cc".repeat(20));
-const rfq: Rfq = {
-  cpuMillis: 500,
-  memoryMiB: 256,
-  slotSeconds: 60,
-  earliestStart: 0n,
-  maxPricePerSecond: 500n,
-  imageRef: "icon/echo:1",
-  imageDigest: "0x" + "ab".repeat(32),
-  tenantAccount: 1n,
-};
+const rfq = sampleRfq;
 
 describe("lease server retries", function () {
   this.timeout(30_000);
@@ -42,20 +27,7 @@ describe("lease server retries", function () {
         throw new Error("unused");
       },
       async quote(r) {
-        const offer: Offer = {
-          provider: key.address,
-          account: r.tenantAccount,
-          token: "0x" + "dd".repeat(20),
-          pricePerSecond: 200n,
-          cpuMillis: r.cpuMillis,
-          memoryMiB: r.memoryMiB,
-          start: 100n,
-          end: 160n,
-          specHash: r.imageDigest,
-          nonce: 1n,
-          deadline: 200n,
-        };
-        return { offer, providerSignature: await key.signTypedData(domain, OFFER_TYPES, offer) };
+        return fixedQuote(r, 1n);
       },
       async accept() {
         await new Promise((r) => setTimeout(r, 400)); // a slow chain
