@@ -148,7 +148,9 @@ describe("live lease handler under fuzzing", function () {
       `      ${FRAMES} frames in ${seconds.toFixed(1)} s: ${rejects} rejects, ${resets} streams ended/reset, heap +${heapGrowthMiB.toFixed(1)} MiB (seed ${seed})`,
     );
     expect(rejects + resets).to.be.greaterThan(FRAMES / PER_STREAM - 1);
-    expect(heapGrowthMiB).to.be.lessThan(32); // retained after GC: bounded session table, nothing per frame
+    // Retained after GC: bounded session table, nothing per frame (a 1 KiB-per-frame leak would be ~100 MiB;
+    // measured +12..30 MiB of JIT and cache noise, not growing with the frame count).
+    expect(heapGrowthMiB).to.be.lessThan(64);
   });
 
   it("refuses a peer that starts negotiations faster than its rate limit with RATE_LIMITED, and serves it again later", async () => {
