@@ -67,6 +67,22 @@ export type LeaseMessage =
   | { type: "failed"; leaseId: bigint; message: string }
   | { type: "terminate"; leaseId: bigint };
 
+/** Every message type of /icon/lease/1.0.0, in schema order. */
+export const LEASE_MESSAGE_TYPES = [
+  "capacityQuery",
+  "capacityAnswer",
+  "rfq",
+  "quote",
+  "counter",
+  "accept",
+  "reject",
+  "opened",
+  "deploy",
+  "running",
+  "failed",
+  "terminate",
+] as const satisfies readonly LeaseMessage["type"][];
+
 /** A message with the negotiation's request id. */
 export interface Framed {
   requestId: string;
@@ -119,20 +135,7 @@ export function uintBytes(v: bigint): Uint8Array<ArrayBuffer> {
 }
 
 function validate(e: Envelope): LeaseMessage {
-  const bodies = [
-    "capacityQuery",
-    "capacityAnswer",
-    "rfq",
-    "quote",
-    "counter",
-    "accept",
-    "reject",
-    "opened",
-    "deploy",
-    "running",
-    "failed",
-    "terminate",
-  ] as const;
+  const bodies = LEASE_MESSAGE_TYPES;
   const present = bodies.filter((k) => e[k] != null);
   if (present.length !== 1)
     throw new ProtocolError(RejectCode.UNSUPPORTED, "the envelope carries no message this version knows");

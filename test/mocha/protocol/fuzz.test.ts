@@ -18,6 +18,7 @@ import {
   encodeFrame,
   type Framed,
   type LeaseMessage,
+  LEASE_MESSAGE_TYPES,
 } from "../../../protocol/lease/messages.ts";
 
 const ITERATIONS = 200_000;
@@ -102,20 +103,7 @@ class Rng {
 // Corpus of valid frames
 // ---------------------------------------------------------------------------------------------------------
 
-const TYPES: readonly LeaseMessage["type"][] = [
-  "capacityQuery",
-  "capacityAnswer",
-  "rfq",
-  "quote",
-  "counter",
-  "accept",
-  "reject",
-  "opened",
-  "deploy",
-  "running",
-  "failed",
-  "terminate",
-];
+const TYPES: readonly LeaseMessage["type"][] = LEASE_MESSAGE_TYPES;
 const REJECT_CODES = Object.values(RejectCode).filter((v): v is RejectCode => typeof v === "string");
 
 function validMessage(r: Rng, type: LeaseMessage["type"]): LeaseMessage {

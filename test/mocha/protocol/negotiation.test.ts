@@ -6,7 +6,7 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { leaseLimits } from "../../../protocol/lease/limits.ts";
-import { RejectCode, type LeaseMessage } from "../../../protocol/lease/messages.ts";
+import { LEASE_MESSAGE_TYPES, RejectCode, type LeaseMessage } from "../../../protocol/lease/messages.ts";
 import {
   allowedMessages,
   initialState,
@@ -34,20 +34,7 @@ const PHASES: readonly Phase[] = [
 ];
 const OPEN_PHASES: readonly Phase[] = PHASES.filter((p) => p !== "closed");
 const ROLES: readonly Role[] = ["tenant", "provider"];
-const TYPES: readonly MessageType[] = [
-  "capacityQuery",
-  "capacityAnswer",
-  "rfq",
-  "quote",
-  "counter",
-  "accept",
-  "reject",
-  "opened",
-  "deploy",
-  "running",
-  "failed",
-  "terminate",
-];
+const TYPES: readonly MessageType[] = LEASE_MESSAGE_TYPES;
 
 /**
  * Every legal move, by hand from the diagram: phase → sender → message type → next phase. Anything not

@@ -4,11 +4,11 @@ pragma solidity 0.8.30;
 import {TestToken} from "../../../contracts/TestToken.sol";
 import {IEPRegistry} from "../../../contracts/IEPRegistry.sol";
 import {IconMarket} from "../../../contracts/IconMarket.sol";
-import {IIEPRegistry} from "../../../contracts/interfaces/IIEPRegistry.sol";
 import {ILeaseMarket, LeaseId} from "../../../contracts/interfaces/ILeaseMarket.sol";
-import {IBudgetTree, AccountId} from "../../../contracts/interfaces/IBudgetTree.sol";
+import {AccountId} from "../../../contracts/interfaces/IBudgetTree.sol";
 import {CheatBase} from "../utils/TestBase.sol";
 import {Vm} from "../utils/Vm.sol";
+import {Samples} from "../utils/Samples.sol";
 
 /// @notice Invariant handler: every public non-view function is one bounded, mostly-valid action (or a small
 /// group of them, selected by `kind`) by one of a few actors (providers, app owners, ICON controller keys, a
@@ -308,7 +308,7 @@ contract MarketHandler is CheatBase {
         uint96 cap = capSeed % 3 == 0 ? uint96(bound(capSeed, 1, 2_000)) : 0;
         _mintTo(o, deposit);
         vm.prank(o);
-        try market.createApp(c, _policy(cap), deposit) returns (AccountId rootId) {
+        try market.createApp(c, Samples.policy(cap), deposit) returns (AccountId rootId) {
             uint64 id = AccountId.unwrap(rootId);
             if (id != accountIds.length + 1) _surprise("account ids not sequential");
             accountIds.push(id);
@@ -832,7 +832,7 @@ contract MarketHandler is CheatBase {
 
     function _register(address p) internal {
         vm.prank(p);
-        try registry.register(_listing(p)) {
+        try registry.register(Samples.listing(uint256(uint160(p)))) {
             gStake[p].listed = true;
             _count("register");
         } catch (bytes memory err) {
@@ -966,30 +966,6 @@ contract MarketHandler is CheatBase {
         return abi.encodePacked(r, s, v);
     }
 
-    function _listing(address p) internal pure returns (IIEPRegistry.Listing memory l) {
-        string[] memory addrs = new string[](1);
-        addrs[0] = "/ip4/203.0.113.7/tcp/4001";
-        l = IIEPRegistry.Listing({
-            peerId: abi.encodePacked(bytes6(0x002408011220), keccak256(abi.encode(p))),
-            multiaddrs: addrs,
-            domain: "edge.example",
-            region: "eu-central/fra",
-            cpuMillis: 4000,
-            memoryMiB: 8192,
-            cpuPricePerSecond: 10,
-            memoryPricePerSecond: 5
-        });
-    }
-
-    function _policy(uint96 cap) internal pure returns (IBudgetTree.Policy memory) {
-        return IBudgetTree.Policy({
-            weightBps: 5000,
-            migrateThresholdBps: 2000,
-            replicateThresholdBps: 3000,
-            terminateThresholdBps: 500,
-            maxPricePerSecond: cap
-        });
-    }
 
     /// @dev One amount in five (and every amount when `max` is 0) is above `max` and must be refused;
     /// the others are in [1, max].

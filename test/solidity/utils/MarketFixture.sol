@@ -10,6 +10,7 @@ import {IIEPRegistry} from "../../../contracts/interfaces/IIEPRegistry.sol";
 import {ILeaseMarket} from "../../../contracts/interfaces/ILeaseMarket.sol";
 import {IBudgetTree} from "../../../contracts/interfaces/IBudgetTree.sol";
 import {TestBase} from "./TestBase.sol";
+import {Samples} from "./Samples.sol";
 
 /// @notice Deploys token, AccessManager, registry and market with the role wiring of
 /// contracts/ignition/modules/IconMarket.ts (LEASE_MARKET_ROLE = 1 on the collateral hooks, granted to the
@@ -65,29 +66,12 @@ abstract contract MarketFixture is TestBase {
         vm.label(arbiter, "arbiter");
     }
 
-    function _listing(uint256 salt) internal pure returns (IIEPRegistry.Listing memory l) {
-        string[] memory addrs = new string[](1);
-        addrs[0] = "/ip4/203.0.113.7/tcp/4001";
-        l = IIEPRegistry.Listing({
-            peerId: abi.encodePacked(bytes6(0x002408011220), keccak256(abi.encode(salt))),
-            multiaddrs: addrs,
-            domain: "edge.example",
-            region: "eu-central/fra",
-            cpuMillis: 4000,
-            memoryMiB: 8192,
-            cpuPricePerSecond: 10,
-            memoryPricePerSecond: 5
-        });
+    function _listing(uint256 salt) internal pure returns (IIEPRegistry.Listing memory) {
+        return Samples.listing(salt);
     }
 
     function _policy(uint96 cap) internal pure returns (IBudgetTree.Policy memory) {
-        return IBudgetTree.Policy({
-            weightBps: 5000,
-            migrateThresholdBps: 2000,
-            replicateThresholdBps: 3000,
-            terminateThresholdBps: 500,
-            maxPricePerSecond: cap
-        });
+        return Samples.policy(cap);
     }
 
     /// @dev Provider and tenant signatures (65-byte r‖s‖v) over the market's own digests.
