@@ -20,3 +20,4 @@ export * from "./lease/service.ts";
 export * from "./lease/binding.ts";
 export * from "./net/node.ts";
 export * from "./discovery/dns.ts";
+export * from "./yard/services.ts";

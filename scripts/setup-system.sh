@@ -3,6 +3,9 @@
 #   dnsmasq  a real DNS server the DNS SRV discovery tests start on loopback (package dnsmasq-base: the
 #            binary only, no init script, so installing it never starts a system-wide daemon on port 53)
 #   dig      queries the same records from the command line (package bind9-dnsutils, or dnsutils)
+#   dockerd  the container engine the yard node runs leases in (package docker.io: /usr/sbin/dockerd and the
+#            matching CLI /usr/bin/docker; the package does not start a daemon here, scripts/docker.sh does)
+#   busybox  a static busybox, the only content of the project's base image (scripts/images.sh)
 # apt-get runs only when a binary is missing; nothing is started here. Progress goes to stderr.
 set -euo pipefail
 
@@ -10,23 +13,34 @@ set -euo pipefail
 declare -A icon_providers=(
   [dnsmasq]="dnsmasq-base dnsmasq"
   [dig]="bind9-dnsutils dnsutils"
+  [dockerd]="docker.io"
+  [busybox]="busybox-static"
 )
 
-# Debian keeps dnsmasq in /usr/sbin, which a non-login shell may not have on PATH.
+# Debian keeps dnsmasq and dockerd in /usr/sbin, which a non-login shell may not have on PATH.
 icon_have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
+# The engine is driven with Debian's own CLI, /usr/bin/docker (matching dockerd's API version), not whatever
+# `docker` comes first on PATH; busybox must be the static build (it is copied alone into an image).
+icon_have_bin() {
+  case "$1" in
+    dockerd) [ -x /usr/sbin/dockerd ] && [ -x /usr/bin/docker ] ;;
+    busybox) [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 ;;
+    *) icon_have "$1" ;;
+  esac
+}
 
 icon_missing=()
-for bin in dnsmasq dig; do
-  icon_have "$bin" || icon_missing+=("$bin")
+for bin in dnsmasq dig dockerd busybox; do
+  icon_have_bin "$bin" || icon_missing+=("$bin")
 done
 [ "${#icon_missing[@]}" -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "[setup-system] error: ${icon_missing[*]} missing and installing Debian packages needs root; run 'sudo bash scripts/setup-system.sh' or install dnsmasq-base and bind9-dnsutils yourself." >&2
+  echo "[setup-system] error: ${icon_missing[*]} missing and installing Debian packages needs root; run 'sudo bash scripts/setup-system.sh' or install dnsmasq-base, bind9-dnsutils, docker.io and busybox-static yourself." >&2
   exit 1
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "[setup-system] error: ${icon_missing[*]} missing and this system has no apt-get; install dnsmasq and dig (bind utilities) with its package manager." >&2
+  echo "[setup-system] error: ${icon_missing[*]} missing and this system has no apt-get; install dnsmasq, dig (bind utilities), Docker (dockerd) and a static busybox with its package manager." >&2
   exit 1
 fi
 
@@ -66,7 +80,7 @@ echo "[setup-system] installing ${icon_packages[*]} ..." >&2
 apt-get install -y -q --no-install-recommends "${icon_packages[@]}" >&2
 
 for bin in "${icon_missing[@]}"; do
-  if ! icon_have "$bin"; then
+  if ! icon_have_bin "$bin"; then
     echo "[setup-system] error: $bin is still missing after installing ${icon_packages[*]}." >&2
     exit 1
   fi

@@ -32,3 +32,8 @@ fi
 
 # 3. System packages the tests use (dnsmasq, dig): installed with apt only when missing.
 bash "$ICON_ROOT/scripts/setup-system.sh"
+# 4. The project's own Docker engine (docker.io, started unless it answers) and its local images (built unless current);
+#    child processes find the engine through ICON_DOCKER_SOCKET.
+export ICON_DOCKER_SOCKET="${ICON_DOCKER_SOCKET:-/run/icon-docker/docker.sock}"
+bash "$ICON_ROOT/scripts/docker.sh" start
+bash "$ICON_ROOT/scripts/images.sh"

@@ -443,6 +443,15 @@ export class MarketClient {
 
   /** Relays an offer with both signatures; returns the new lease id. */
   async openLease(offer: Offer, providerSignature: string, tenantSignature: string): Promise<bigint> {
+    return (await this.openLeaseTx(offer, providerSignature, tenantSignature)).leaseId;
+  }
+
+  /** Like {@link openLease}, also returning the transaction hash. */
+  async openLeaseTx(
+    offer: Offer,
+    providerSignature: string,
+    tenantSignature: string,
+  ): Promise<{ leaseId: bigint; txHash: string }> {
     const receipt = await this.#send(
       "opening the lease",
       this.market,
@@ -451,7 +460,7 @@ export class MarketClient {
       providerSignature,
       tenantSignature,
     );
-    return this.#eventArg(receipt, "LeaseOpened", 0);
+    return { leaseId: this.#eventArg(receipt, "LeaseOpened", 0), txHash: receipt.hash };
   }
 
   /** Provider: confirms the container runs. */

@@ -15,6 +15,8 @@ export { RejectCode };
 export class ProtocolError extends IconError {
   override name = "ProtocolError" as const;
   readonly reject: RejectCode;
+  /** The request id of the refused frame, when its envelope could be read (the refusal echoes it). */
+  requestId?: string;
   constructor(reject: RejectCode, message: string, options: { cause?: unknown } = {}) {
     super(`PROTOCOL_${reject}`, message, options);
     this.reject = reject;
@@ -32,6 +34,8 @@ export interface Rfq {
   imageRef: string;
   imageDigest: string;
   tenantAccount: bigint;
+  /** A lease of this tenant at this yard that the new one renews (slot from its end, same container). */
+  renewsLeaseId?: bigint;
 }
 
 export interface CapacityAnswer {
@@ -180,6 +184,7 @@ function validate(e: Envelope): LeaseMessage {
             (() => {
               throw bad("tenantAccount is required");
             })(),
+          ...(r.renewsLeaseId > 0n ? { renewsLeaseId: u64(r.renewsLeaseId, UINT64_MAX, "renewsLeaseId") } : {}),
         },
       };
     }
@@ -262,7 +267,13 @@ export function decodeFrame(frame: Uint8Array): Framed {
     throw new ProtocolError(RejectCode.BAD_REQUEST, "the frame is not a valid protobuf Envelope", { cause });
   }
   if (e.requestId.length !== 16) throw bad(`requestId must be 16 bytes, got ${e.requestId.length}`);
-  return { requestId: hexlify(e.requestId), message: validate(e) };
+  const requestId = hexlify(e.requestId);
+  try {
+    return { requestId, message: validate(e) };
+  } catch (err) {
+    if (err instanceof ProtocolError) err.requestId = requestId;
+    throw err;
+  }
 }
 
 /** Encodes a message for the wire. */
@@ -302,6 +313,7 @@ export function encodeFrame(requestId: string, m: LeaseMessage): Uint8Array {
         imageRef: r.imageRef,
         imageDigest: toBytes(r.imageDigest),
         tenantAccount: r.tenantAccount,
+        renewsLeaseId: r.renewsLeaseId ?? 0n,
       };
       break;
     }

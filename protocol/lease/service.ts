@@ -184,7 +184,8 @@ export function createLeaseHandler(
           framed = decodeFrame(frame);
         } catch (e) {
           if (e instanceof ProtocolError) {
-            await lp.write(encodeFrame(requestId, { type: "reject", code: e.reject, message: e.message }), {
+            const id = e.requestId ?? requestId;
+            await lp.write(encodeFrame(id, { type: "reject", code: e.reject, message: e.message }), {
               signal: whole,
             });
             break;

@@ -32,6 +32,11 @@ export interface IconNodeOptions {
   mdns?: boolean;
   /** Run a Kademlia DHT (wide-area discovery). */
   dht?: boolean;
+  /** Connections per second one host may open before it is refused (libp2p's default is 5; a yard serving
+   * many ICONs behind one address needs more). */
+  inboundConnectionThreshold?: number;
+  /** Inbound connections still in their handshake at once (libp2p's default is 10). */
+  maxIncomingPendingConnections?: number;
 }
 
 /** Creates and starts a libp2p node with the project's transport stack. */
@@ -48,6 +53,10 @@ export async function createIconNode(o: IconNodeOptions = {}): Promise<Libp2p> {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery,
+    connectionManager: {
+      inboundConnectionThreshold: o.inboundConnectionThreshold ?? 5,
+      maxIncomingPendingConnections: o.maxIncomingPendingConnections ?? 10,
+    },
     services: services as typeof base,
   });
   if (o.mdns) {

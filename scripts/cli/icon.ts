@@ -7,6 +7,7 @@
  *   icon iep register|stake|unstake|withdraw|earnings|status
  *   icon budget create|fund|account|allocate|return|withdraw|show
  *   icon token balance|mint
+ *   icon yard start --config <file>    run a yard (IEP daemon); icon yard status shows it
  *
  * Global options: --rpc <url> (ICON_RPC_URL), --deployment <file> (ICON_DEPLOYMENT), --keystore <file>
  * (ICON_KEYSTORE; password from ICON_KEYSTORE_PASSWORD or the terminal), or ICON_PRIVATE_KEY for development.
@@ -18,6 +19,7 @@ import {
   IconError,
   MarketClient,
   defaultDeploymentPath,
+  formatAmount,
   readDeployment,
   writeDeployment,
   type Listing,
@@ -160,6 +162,98 @@ const POLICY_OPTIONS = {
 } as const;
 
 const COMMANDS: Record<string, Command> = {
+  "yard start": {
+    usage: "yard start --config <file> [--keystore <file> | --dev-account <n>]",
+    summary:
+      "run a yard: list it on chain, answer lease negotiations, run leased containers in Docker; Ctrl-C (SIGINT) or SIGTERM stops it gracefully and leaves containers running for the next start to reconcile",
+    options: { config: { type: "string" }, "log-level": { type: "string" } },
+    async run(ctx) {
+      const file = opt(ctx, "config");
+      if (!file)
+        throw new ConfigError("MISSING_OPTION", "--config <file> is required; see yard-node/README.md for an example");
+      const { parseYardConfig } = await import("../../yard-node/config.ts");
+      const { Yard, loadYardConfigFile } = await import("../../yard-node/yard.ts");
+      const { createLogger } = await import("../../yard-node/log.ts");
+      const config = parseYardConfig(await loadYardConfigFile(file), file);
+      ctx.rpc = config.chain.rpcUrl;
+      const level = opt(ctx, "log-level") ?? "info";
+      if (!["debug", "info", "warn", "error"].includes(level))
+        throw new ConfigError("BAD_OPTION", `--log-level must be debug, info, warn or error, got "${level}"`);
+      const log = createLogger({ level: level as "info", base: { yard: config.yardId } });
+      const wallet = await requireWallet(ctx);
+      say(
+        `starting yard ${config.yardId} (chain ${endpointForHumans(config.chain.rpcUrl)}, data in ${config.dataDir}) …`,
+      );
+      const yard = await Yard.start({ config, wallet, log });
+      const st = yard.status();
+      out(`yard ${st.yardId} ready: operator ${st.operator}, peer ${st.peerId}`);
+      out(`  listening on ${st.multiaddrs.join(", ")}`);
+      out(`  status and metrics at ${st.http}/status and ${st.http}/metrics`);
+      out(`  DNS records to publish (zone file lines):`);
+      for (const line of st.zone) out(`    ${line}`);
+      await new Promise<void>((resolve) => {
+        process.once("SIGINT", resolve);
+        process.once("SIGTERM", resolve);
+      });
+      say(`stopping yard ${config.yardId} (containers keep running; the next start reconciles them) …`);
+      await yard.stop();
+    },
+  },
+  "yard status": {
+    usage: "yard status (--config <file> | --url <http://host:port>) [--json]",
+    summary: "show a running yard's leases, capacity, chain and Docker state (from its HTTP /status)",
+    options: { config: { type: "string" }, url: { type: "string" }, json: { type: "boolean" } },
+    async run(ctx) {
+      let url = opt(ctx, "url");
+      if (!url) {
+        const file = opt(ctx, "config");
+        if (!file)
+          throw new ConfigError(
+            "MISSING_OPTION",
+            "pass --config <file> (the yard's config) or --url <http://host:port>",
+          );
+        const { parseYardConfig } = await import("../../yard-node/config.ts");
+        const { loadYardConfigFile } = await import("../../yard-node/yard.ts");
+        const c = parseYardConfig(await loadYardConfigFile(file), file);
+        if (c.http.port === 0)
+          throw new ConfigError("BAD_CONFIG", `${file}: http.port is 0 (random); pass --url instead`);
+        url = `http://${c.http.host}:${c.http.port}`;
+      }
+      let res: Response;
+      try {
+        res = await fetch(`${url.replace(/\/$/, "")}/status`, { signal: AbortSignal.timeout(5000) });
+      } catch {
+        throw new IconError(
+          "YARD_UNREACHABLE",
+          `no yard answers at ${url}: is it running (\`icon yard start --config …\`)?`,
+        );
+      }
+      const st = (await res.json()) as import("../../yard-node/yard.ts").YardStatus;
+      if (ctx.opts.json) {
+        out(JSON.stringify(st, null, 2));
+        return;
+      }
+      const fmt = (units: string): string => formatAmount(BigInt(units), st.token);
+      out(`yard ${st.yardId}  operator ${st.operator}`);
+      out(`  peer ${st.peerId}`);
+      out(
+        `  chain ${st.chain.up ? "up" : "UNREACHABLE"} (id ${st.chain.chainId}, events to block ${st.chain.cursor})  docker ${st.docker.up ? "up" : "UNREACHABLE"}`,
+      );
+      out(
+        `  capacity ${st.capacity.usedCpuMillis}/${st.capacity.cpuMillis} mCPU, ${st.capacity.usedMemoryMiB}/${st.capacity.memoryMiB} MiB used (${st.capacity.holds} quote holds)`,
+      );
+      out(
+        `  leases: ${st.counts.active} active, ${st.counts.failed} failed, ${st.counts.ended} awaiting final claim, ${st.counts.settled} settled`,
+      );
+      out(`  quotes/s (last minute) ${st.quotesPerSecond.toFixed(2)}, earnings claimed ${fmt(st.earningsClaimed)}`);
+      for (const l of st.leases) {
+        const left = Math.max(0, l.end - Math.floor(Date.now() / 1000));
+        out(
+          `  lease ${l.id}: ${l.status}${l.running ? " (running)" : ""} ${l.cpuMillis} mCPU ${l.memoryMiB} MiB, ${fmt(l.pricePerSecond)}/s, ${left} s left${l.endpoint ? `, at ${l.endpoint}` : ""}${l.restarts ? `, ${l.restarts} restarts` : ""}${l.note ? ` — ${l.note}` : ""}`,
+        );
+      }
+    },
+  },
   chain: {
     usage: "chain [--port 8545] [--host 127.0.0.1]",
     summary: "start an embedded development chain (Hardhat EDR) and serve JSON-RPC until Ctrl-C",

@@ -938,6 +938,10 @@ export var Rfq;
                     w.uint32(64);
                     writeUint64(w, obj.tenantAccount);
                 }
+                if ((obj.renewsLeaseId != null && obj.renewsLeaseId !== 0n)) {
+                    w.uint32(72);
+                    writeUint64(w, obj.renewsLeaseId);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -950,7 +954,8 @@ export var Rfq;
                     maxPricePerSecond: uint8ArrayAlloc(0),
                     imageRef: '',
                     imageDigest: uint8ArrayAlloc(0),
-                    tenantAccount: 0n
+                    tenantAccount: 0n,
+                    renewsLeaseId: 0n
                 };
                 const end = length == null ? reader.len : reader.pos + length;
                 while (reader.pos < end) {
@@ -986,6 +991,10 @@ export var Rfq;
                         }
                         case 8: {
                             obj.tenantAccount = reader.uint64();
+                            break;
+                        }
+                        case 9: {
+                            obj.renewsLeaseId = reader.uint64();
                             break;
                         }
                         default: {
@@ -1052,6 +1061,13 @@ export var Rfq;
                         case 8: {
                             yield {
                                 field: `${prefix}.tenantAccount`,
+                                value: reader.uint64()
+                            };
+                            break;
+                        }
+                        case 9: {
+                            yield {
+                                field: `${prefix}.renewsLeaseId`,
                                 value: reader.uint64()
                             };
                             break;

@@ -208,6 +208,7 @@ const rawRfq = (r: Partial<RawRfq> = {}): RawRfq => ({
   imageRef: "icon/echo:1",
   imageDigest: filled(32, 4),
   tenantAccount: 1n,
+  renewsLeaseId: 0n,
   ...r,
 });
 const rawAnswer = (a: Partial<RawCapacityAnswer> = {}): RawCapacityAnswer => ({

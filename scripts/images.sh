@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Builds the project's local images into its own engine (scripts/docker.sh), offline (no registry is needed):
+#   icon/busybox:1  Debian's static busybox (/bin/busybox) and a symlink per applet, /etc/passwd and /etc/group
+#                   (root; nobody 65534), PATH=/bin, CMD ["/bin/sh"]; a single layer made with `docker import`
+#   icon/web:1      icon/busybox:1 plus /www/index.html, serving it with busybox httpd on port 8080; runs as
+#                   65534:65534 on a read-only rootfs (httpd writes nothing)
+# Idempotent: each image carries the label icon.content, a hash of everything it is made of (busybox binary,
+# files, settings); an image whose label matches is left alone, otherwise it is rebuilt under the same tag.
+# Usage: bash scripts/images.sh [--force]; the engine's socket is ICON_DOCKER_SOCKET (default
+# /run/icon-docker/docker.sock). Progress goes to stderr.
+set -euo pipefail
+socket="${ICON_DOCKER_SOCKET:-/run/icon-docker/docker.sock}"
+# Debian's CLI (20.10, the daemon's API version); a newer `docker` earlier on PATH may refuse to talk to it.
+docker=(/usr/bin/docker -H "unix://$socket")
+busybox=/bin/busybox
+force="${1:-}"
+
+log() { echo "[images] $*" >&2; }
+
+if ! "${docker[@]}" version --format '{{.Server.Version}}' >/dev/null 2>&1; then
+  log "error: no Docker engine answers on $socket; run 'bash scripts/docker.sh start' first"
+  exit 1
+fi
+if [ ! -x "$busybox" ] || ldd "$busybox" >/dev/null 2>&1; then
+  log "error: $busybox is missing or not static; run 'bash scripts/setup-system.sh' (installs busybox-static)"
+  exit 1
+fi
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/icon-images.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+
+# The label icon.content of an image, or "" when the image is absent.
+content_of() { "${docker[@]}" image inspect --format '{{index .Config.Labels "icon.content"}}' "$1" 2>/dev/null || true; }
+
+# up_to_date <ref> <hash>: 0 when the image exists with that content hash (and --force was not given).
+up_to_date() {
+  [ "$force" != "--force" ] && [ "$(content_of "$1")" = "$2" ]
+}
+
+# ---- icon/busybox:1 ----------------------------------------------------------------------------------------------
+base_ref=icon/busybox:1
+passwd='root:x:0:0:root:/root:/bin/sh
+nobody:x:65534:65534:nobody:/nonexistent:/bin/false'
+group='root:x:0:
+nobody:x:65534:'
+base_changes=('CMD ["/bin/sh"]' 'ENV PATH=/bin')
+base_hash="$(
+  {
+    echo "busybox-image v1"
+    sha256sum <"$busybox"
+    echo "$passwd"
+    echo "$group"
+    printf '%s\n' "${base_changes[@]}"
+  } | sha256sum | cut -c1-64
+)"
+
+if up_to_date "$base_ref" "$base_hash"; then
+  log "$base_ref: up to date"
+else
+  t0=$(date +%s%N)
+  root="$work/busybox"
+  mkdir -p "$root/bin" "$root/etc" "$root/root" "$root/tmp" "$root/usr"
+  chmod 0700 "$root/root"
+  chmod 1777 "$root/tmp"
+  cp "$busybox" "$root/bin/busybox"
+  for applet in $("$busybox" --list); do
+    [ "$applet" = busybox ] || ln -s busybox "$root/bin/$applet"
+  done
+  # Programs that look for /usr/bin/env or /sbin/… find the same applets.
+  ln -s bin "$root/sbin"
+  ln -s ../bin "$root/usr/bin"
+  ln -s ../bin "$root/usr/sbin"
+  echo "$passwd" >"$root/etc/passwd"
+  echo "$group" >"$root/etc/group"
+  changes=()
+  for c in "${base_changes[@]}" "LABEL icon.content=$base_hash"; do changes+=(--change "$c"); done
+  tar --numeric-owner --owner=0 --group=0 -C "$root" -c . | "${docker[@]}" import "${changes[@]}" - "$base_ref" >/dev/null
+  log "$base_ref: built ($(( ($(date +%s%N) - t0) / 1000000 )) ms)"
+fi
+
+# ---- icon/web:1 --------------------------------------------------------------------------------------------------
+web_ref=icon/web:1
+index_html='<!doctype html>
+<html><head><title>icon web</title></head><body><p>icon-web-ok</p></body></html>'
+dockerfile='FROM icon/busybox:1
+COPY --chown=0:0 index.html /www/index.html
+EXPOSE 8080
+USER 65534:65534
+CMD ["httpd", "-f", "-v", "-p", "8080", "-h", "/www"]'
+# The base's content hash is part of the web image's: a rebuilt base rebuilds the web image.
+web_hash="$(printf '%s\n' "web-image v1" "$base_hash" "$index_html" "$dockerfile" | sha256sum | cut -c1-64)"
+
+if up_to_date "$web_ref" "$web_hash"; then
+  log "$web_ref: up to date"
+else
+  t0=$(date +%s%N)
+  ctx="$work/web"
+  mkdir -p "$ctx"
+  echo "$index_html" >"$ctx/index.html"
+  chmod 0644 "$ctx/index.html"
+  printf '%s\nLABEL icon.content=%s\n' "$dockerfile" "$web_hash" >"$ctx/Dockerfile"
+  # The classic builder (no BuildKit): FROM a local image and COPY need no registry.
+  DOCKER_BUILDKIT=0 "${docker[@]}" build -q -t "$web_ref" "$ctx" >/dev/null
+  log "$web_ref: built ($(( ($(date +%s%N) - t0) / 1000000 )) ms)"
+fi
+
+# Dangling images left by rebuilds under the same tag.
+"${docker[@]}" image prune -f --filter label=icon.content >/dev/null

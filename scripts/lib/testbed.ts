@@ -1,0 +1,240 @@
+/**
+ * A whole market on one machine, for tests, benchmarks and the demo: an embedded chain served over JSON-RPC (so a yard in another process can
+ * reach it too), the contracts deployed, tokens minted, yard configs, and a tenant that negotiates, deploys and
+ * terminates leases the way an ICON does.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { JsonRpcProvider, Wallet } from "ethers";
+import type { Libp2p, PeerId } from "@libp2p/interface";
+import type { Multiaddr } from "@multiformats/multiaddr";
+import {
+  ACCEPTANCE_TYPES,
+  LeaseSession,
+  MarketClient,
+  createIconNode,
+  writeDeployment,
+  type Deployment,
+  type Offer,
+  type Rfq,
+} from "../../protocol/index.ts";
+import { deployMarket, devKeys, projectRoot, startDevChain, type DevChain } from "./hardhat.ts";
+import type { YardConfigInput } from "../../yard-node/config.ts";
+
+export const USD = (n: number): bigint => BigInt(Math.round(n * 1e6));
+
+export interface TestMarket {
+  chain: DevChain;
+  deployment: Deployment;
+  deploymentFile: string;
+  dir: string;
+  keys: string[];
+  admin: MarketClient;
+  provider: JsonRpcProvider;
+  close(): Promise<void>;
+}
+
+/** Chain + contracts + a tmp dir; key 0 deploys and mints. */
+export async function startMarket(): Promise<TestMarket> {
+  const chain = await startDevChain("127.0.0.1", 0);
+  const keys = devKeys(20);
+  const deployment = await deployMarket(chain.url, keys[0]!);
+  const dir = await mkdtemp(path.join(tmpdir(), "icon-yard-"));
+  const deploymentFile = path.join(dir, "deployment.json");
+  await writeDeployment(deploymentFile, deployment);
+  const provider = new JsonRpcProvider(chain.url, undefined, { staticNetwork: true, pollingInterval: 100 });
+  const admin = await MarketClient.connect({ deployment, provider, signer: new Wallet(keys[0]!, provider) });
+  return {
+    chain,
+    deployment,
+    deploymentFile,
+    dir,
+    keys,
+    admin,
+    provider,
+    close: async () => {
+      provider.destroy();
+      await chain.close();
+    },
+  };
+}
+
+/** A client for key `i`, with `mint` tokens minted to it first. */
+export async function clientFor(m: TestMarket, i: number, mint = 0n): Promise<MarketClient> {
+  const wallet = new Wallet(m.keys[i]!, m.provider);
+  if (mint > 0n) await m.admin.mint(wallet.address, mint);
+  return MarketClient.connect({ deployment: m.deployment, provider: m.provider, signer: wallet });
+}
+
+/** A yard config for `yardId` with test-friendly timings (automine: no confirmations). */
+export function yardConfig(m: TestMarket, yardId: string, over: Partial<YardConfigInput> = {}): YardConfigInput {
+  return {
+    yardId,
+    dataDir: path.join(m.dir, yardId),
+    chain: { rpcUrl: m.chain.url, deployment: m.deploymentFile, confirmations: 0, pollMs: 200 },
+    listen: ["/ip4/127.0.0.1/tcp/0"],
+    publicHost: "127.0.0.1",
+    http: { host: "127.0.0.1", port: 0 },
+    listing: { domain: "test.icon", region: "test-1", stake: "100 iUSD" },
+    capacity: { cpuMillis: 4000, memoryMiB: 4096, pidsPerLease: 64 },
+    pricing: { floorPerSecond: "10 units", cpuPerCoreSecond: "100 units", memoryPerGiBSecond: "40 units" },
+    lease: { startLeadS: 2, earlyStartS: 2, claimIntervalS: 5, stopTimeoutS: 1, imageGraceS: 0 },
+    ...over,
+  };
+}
+
+/** Writes `c` as `<dir>/<yardId>.json`; returns the path. */
+export async function writeYardConfig(m: TestMarket, c: YardConfigInput): Promise<string> {
+  const file = path.join(m.dir, `${c.yardId}.json`);
+  await writeFile(file, JSON.stringify(c, null, 2));
+  return file;
+}
+
+/** An app owner and its ICON: the owner funds an app whose root account the ICON key controls. */
+export class Tenant {
+  readonly owner: MarketClient;
+  readonly icon: Wallet;
+  readonly account: bigint;
+  readonly node: Libp2p;
+
+  private constructor(owner: MarketClient, icon: Wallet, account: bigint, node: Libp2p) {
+    this.owner = owner;
+    this.icon = icon;
+    this.account = account;
+    this.node = node;
+  }
+
+  static async create(m: TestMarket, ownerKey: number, iconKey: number, deposit: bigint): Promise<Tenant> {
+    const owner = await clientFor(m, ownerKey, deposit);
+    const icon = new Wallet(m.keys[iconKey]!, m.provider);
+    const account = await owner.createApp(
+      icon.address,
+      {
+        weightBps: 5000,
+        migrateThresholdBps: 1000,
+        replicateThresholdBps: 1000,
+        terminateThresholdBps: 1000,
+        maxPricePerSecond: 0n,
+      },
+      deposit,
+    );
+    return new Tenant(owner, icon, account, await createIconNode());
+  }
+
+  rfq(imageDigest: string, over: Partial<Rfq> = {}): Rfq {
+    return {
+      cpuMillis: 250,
+      memoryMiB: 64,
+      slotSeconds: 60,
+      earliestStart: 0n,
+      maxPricePerSecond: 10_000n,
+      imageRef: "icon/web:1",
+      imageDigest,
+      tenantAccount: this.account,
+      ...over,
+    };
+  }
+
+  /** RFQ → Quote → Accept → Opened; returns the lease id and the offer. */
+  async open(yard: PeerId | Multiaddr, rfq: Rfq): Promise<{ leaseId: bigint; offer: Offer; session: LeaseSession }> {
+    const session = await LeaseSession.open(this.node, yard);
+    const q = await session.request({ type: "rfq", rfq });
+    if (q.type !== "quote") throw new Error(`expected a quote, got ${q.type}`);
+    const tenantSignature = await this.icon.signTypedData(this.owner.domain(), ACCEPTANCE_TYPES, { offer: q.offer });
+    const o = await session.request({ type: "accept", tenantSignature });
+    if (o.type !== "opened") throw new Error(`expected opened, got ${o.type}`);
+    return { leaseId: o.leaseId, offer: q.offer, session };
+  }
+
+  /** Opens a lease and deploys `image` (port 8080); returns the lease id and the ingress endpoint. */
+  async lease(
+    yard: PeerId | Multiaddr,
+    imageDigest: string,
+    over: Partial<Rfq> = {},
+    spec: { command?: string[]; ports?: number[] } = {},
+  ): Promise<{ leaseId: bigint; offer: Offer; endpoint: string }> {
+    const { leaseId, offer, session } = await this.open(yard, this.rfq(imageDigest, over));
+    const r = await session.request({
+      type: "deploy",
+      spec: {
+        leaseId,
+        imageRef: "icon/web:1",
+        imageDigest,
+        command: spec.command ?? [],
+        env: [],
+        ports: spec.ports ?? [8080],
+      },
+    });
+    await session.close();
+    if (r.type !== "running") throw new Error(`deploy failed: ${r.type === "failed" ? r.message : r.type}`);
+    return { leaseId, offer, endpoint: r.endpoint };
+  }
+
+  async stop(): Promise<void> {
+    await this.node.stop();
+  }
+}
+
+/** GET http://<endpoint>/ with a short timeout; the body, or throws. */
+export async function httpGet(endpoint: string, timeoutMs = 2000): Promise<string> {
+  const res = await fetch(`http://${endpoint}/`, { signal: AbortSignal.timeout(timeoutMs) });
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  return res.text();
+}
+
+/** A yard running as `icon yard start` in a child process. */
+export interface YardProcess {
+  child: ChildProcess;
+  out: string[];
+  http: string;
+  addr: string;
+  exited: Promise<number | null>;
+}
+
+/** Starts `icon yard start --config <file>` with `key` as the operator key; resolves when it is ready. */
+export async function startYardProcess(configFile: string, key: string): Promise<YardProcess> {
+  const child = spawn(
+    process.execPath,
+    [path.join(projectRoot, "scripts/cli/icon.ts"), "yard", "start", "--config", configFile, "--log-level", "warn"],
+    { env: { ...process.env, ICON_PRIVATE_KEY: key }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  const out: string[] = [];
+  const err: string[] = [];
+  child.stdout!.on("data", (d: Buffer) => out.push(d.toString()));
+  child.stderr!.on("data", (d: Buffer) => err.push(d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const ready = await poll(
+    "the yard process to be ready",
+    () => {
+      if (child.exitCode !== null) throw new Error(`the yard exited with ${child.exitCode}: ${err.join("")}`);
+      const text = out.join("");
+      const http = /status and metrics at (http:\/\/\S+)\/status/.exec(text)?.[1];
+      const addr = /listening on (\S+?)(,|\s)/.exec(text)?.[1];
+      return http && addr ? { http, addr } : undefined;
+    },
+    60_000,
+  );
+  return { child, out, exited, ...ready };
+}
+
+/** Polls `check` every 50 ms until it returns something other than undefined/false; throws after `timeoutMs`. */
+export async function poll<T>(
+  what: string,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined && v !== false) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: last });
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,212 @@
+/**
+ * The yard's configuration file (JSON), validated at start. Every error names the field and the fix.
+ *
+ * Amounts are exact: either `"<integer> units"` (token base units) or `"<decimal> <SYMBOL>"` (with the token's
+ * decimals, resolved once the yard has connected to the chain and read the token), e.g. `"0.0002 iUSD"`.
+ *
+ * @example
+ *   const config = parseYardConfig(JSON.parse(await readFile(file, "utf8")), file);
+ */
+import path from "node:path";
+import { z } from "zod";
+import { ConfigError, parseAmount, type TokenInfo } from "../protocol/index.ts";
+
+const amount = z
+  .string()
+  .regex(/^\s*\d+(\.\d+)?\s+[A-Za-z][A-Za-z0-9]*\s*$/, 'an amount like "100 units" or "0.0001 iUSD"');
+
+const surchargeTier = z
+  .object({
+    /** Utilization (0..1) above which the tier applies, counting the requested lease. */
+    aboveUtilization: z.number().min(0).max(1),
+    /** Surcharge in basis points of the base price (2000 = +20 %). */
+    bps: z.number().int().min(0).max(100_000),
+  })
+  .strict();
+
+export const yardConfigSchema = z
+  .object({
+    /** Names this yard's containers and network; lower case letters, digits and dashes. */
+    yardId: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,30}$/, "1-31 characters: lower case letters, digits and dashes, e.g. edge-a"),
+    /** Database, peer key, image uploads. Relative paths are relative to the config file. */
+    dataDir: z.string().min(1),
+    chain: z
+      .object({
+        rpcUrl: z.string().url(),
+        /** Deployment file written by `icon deploy`. */
+        deployment: z.string().min(1),
+        /** Blocks an event must be buried under before the yard acts on it (0 on a local automining chain). */
+        confirmations: z.number().int().min(0).max(64).default(2),
+        pollMs: z.number().int().min(50).max(60_000).default(1000),
+      })
+      .strict(),
+    /** libp2p listen multiaddrs. */
+    listen: z.array(z.string().startsWith("/")).min(1).default(["/ip4/127.0.0.1/tcp/0"]),
+    /** Address the yard's ingress (the only way into containers) listens on. */
+    publicHost: z.string().min(1).default("127.0.0.1"),
+    http: z
+      .object({ host: z.string().default("127.0.0.1"), port: z.number().int().min(0).max(65535).default(9464) })
+      .strict()
+      .default({}),
+    listing: z
+      .object({
+        domain: z.string().min(1),
+        region: z.string().min(1).max(64),
+        /** Host name that is the SRV target of this yard (for the printed zone records). */
+        host: z.string().min(1).optional(),
+        /** Stake kept at least at this amount (topped up at start); omit to manage stake with `icon iep stake`. */
+        stake: amount.optional(),
+      })
+      .strict(),
+    capacity: z
+      .object({
+        cpuMillis: z.number().int().min(1).max(1_024_000),
+        memoryMiB: z.number().int().min(16).max(16_777_216),
+        maxLeases: z.number().int().min(1).max(10_000).default(100),
+        pidsPerLease: z.number().int().min(8).max(65_536).default(256),
+        /** Smallest lease this yard takes. */
+        minCpuMillis: z.number().int().min(1).default(10),
+        minMemoryMiB: z.number().int().min(6).default(16),
+      })
+      .strict(),
+    pricing: z
+      .object({
+        /** Lowest price per second of any lease. */
+        floorPerSecond: amount,
+        /** Price per core per second. */
+        cpuPerCoreSecond: amount,
+        /** Price per GiB of memory per second. */
+        memoryPerGiBSecond: amount,
+        surcharge: z.array(surchargeTier).max(16).default([]),
+      })
+      .strict(),
+    lease: z
+      .object({
+        /** Seconds between a quote and its slot start (time to accept and open on chain). */
+        startLeadS: z.number().int().min(1).max(3600).default(2),
+        /** The container may start this many seconds before its slot (free warm-up for the tenant). */
+        earlyStartS: z.number().int().min(0).max(60).default(2),
+        /** How long a quote and its capacity hold stay valid. */
+        quoteValidityS: z.number().int().min(5).max(3600).default(60),
+        maxSlotS: z
+          .number()
+          .int()
+          .min(10)
+          .max(30 * 24 * 3600)
+          .default(7 * 24 * 3600),
+        minSlotS: z.number().int().min(1).default(10),
+        /** Claims accrued payment this often while a lease runs (and once at the end). */
+        claimIntervalS: z.number().int().min(5).max(86_400).default(300),
+        /** After termination, the image stays this long so a quick redeploy does not need a new upload. */
+        imageGraceS: z
+          .number()
+          .int()
+          .min(0)
+          .max(7 * 86_400)
+          .default(600),
+        /** Seconds Docker waits after SIGTERM before SIGKILL. */
+        stopTimeoutS: z.number().int().min(0).max(60).default(2),
+        /** Restarts of a crashed (e.g. OOM-killed) container within one lease before the yard gives up. */
+        maxRestarts: z.number().int().min(0).max(100).default(3),
+      })
+      .strict()
+      .default({}),
+    docker: z
+      .object({ socket: z.string().min(1).optional(), network: z.string().min(1).optional() })
+      .strict()
+      .default({}),
+    images: z
+      .object({
+        maxBytes: z
+          .number()
+          .int()
+          .min(1 << 20)
+          .default(512 << 20),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+export type YardConfigInput = z.input<typeof yardConfigSchema>;
+export type YardConfig = z.output<typeof yardConfigSchema> & { file: string };
+
+/** Validates `raw`; relative paths are resolved against the config file's folder. */
+export function parseYardConfig(raw: unknown, file: string): YardConfig {
+  const r = yardConfigSchema.safeParse(raw);
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `  ${i.path.join(".") || "(top level)"}: ${explain(i)}`);
+    throw new ConfigError("BAD_CONFIG", `${file} is not a valid yard configuration:\n${lines.join("\n")}`, {
+      details: { issues: r.error.issues },
+    });
+  }
+  const c = r.data;
+  const dir = path.dirname(path.resolve(file));
+  const problems: string[] = [];
+  if (c.capacity.minCpuMillis > c.capacity.cpuMillis)
+    problems.push("capacity.minCpuMillis: larger than capacity.cpuMillis; lower it");
+  if (c.capacity.minMemoryMiB > c.capacity.memoryMiB)
+    problems.push("capacity.minMemoryMiB: larger than capacity.memoryMiB; lower it");
+  if (c.lease.minSlotS > c.lease.maxSlotS) problems.push("lease.minSlotS: larger than lease.maxSlotS; lower it");
+  if (c.lease.earlyStartS >= c.lease.startLeadS + 60)
+    problems.push("lease.earlyStartS: must be smaller than lease.startLeadS + 60");
+  const tiers = c.pricing.surcharge.map((t) => t.aboveUtilization);
+  if (tiers.some((t, i) => i > 0 && t <= tiers[i - 1]!))
+    problems.push("pricing.surcharge: list the tiers by increasing aboveUtilization");
+  if (problems.length > 0)
+    throw new ConfigError("BAD_CONFIG", `${file} is not a valid yard configuration:\n  ${problems.join("\n  ")}`);
+  return {
+    ...c,
+    file,
+    dataDir: path.resolve(dir, c.dataDir),
+    chain: { ...c.chain, deployment: path.resolve(dir, c.chain.deployment) },
+  };
+}
+
+function explain(i: z.ZodIssue): string {
+  if (i.code === "unrecognized_keys") return `unknown field(s) ${i.keys.join(", ")}; remove them or fix the spelling`;
+  if (i.code === "invalid_type" && i.received === "undefined") return `required (${i.expected}) is missing; add it`;
+  if (i.code === "invalid_string" && i.validation === "url") return "must be a URL, e.g. http://127.0.0.1:8545";
+  return i.message;
+}
+
+/** The yard's prices in token units, resolved against the token's decimals. */
+export interface Prices {
+  floorPerSecond: bigint;
+  cpuPerCoreSecond: bigint;
+  memoryPerGiBSecond: bigint;
+  surcharge: { aboveUtilization: number; bps: number }[];
+  stake: bigint | undefined;
+}
+
+/** Resolves the config's amounts ("100 units" or "0.0001 iUSD") into token units. */
+export function resolvePrices(c: YardConfig, token: TokenInfo): Prices {
+  const units = (text: string, field: string): bigint => {
+    const m = /^\s*(\d+)\s+units\s*$/.exec(text);
+    if (m) return BigInt(m[1]!);
+    const sym = /\s([A-Za-z][A-Za-z0-9]*)\s*$/.exec(text)?.[1];
+    if (sym !== token.symbol)
+      throw new ConfigError(
+        "BAD_CONFIG",
+        `${c.file}: ${field} "${text}" is in ${sym}, but the market's token is ${token.symbol}; write "<n> units" or "<decimal> ${token.symbol}"`,
+      );
+    return parseAmount(text, token, `${c.file}: ${field}`);
+  };
+  const p = {
+    floorPerSecond: units(c.pricing.floorPerSecond, "pricing.floorPerSecond"),
+    cpuPerCoreSecond: units(c.pricing.cpuPerCoreSecond, "pricing.cpuPerCoreSecond"),
+    memoryPerGiBSecond: units(c.pricing.memoryPerGiBSecond, "pricing.memoryPerGiBSecond"),
+    surcharge: c.pricing.surcharge,
+    stake: c.listing.stake === undefined ? undefined : units(c.listing.stake, "listing.stake"),
+  };
+  if (p.floorPerSecond === 0n)
+    throw new ConfigError(
+      "BAD_CONFIG",
+      `${c.file}: pricing.floorPerSecond must be above zero (the market refuses free leases)`,
+    );
+  if (p.floorPerSecond >= 2n ** 96n)
+    throw new ConfigError("BAD_CONFIG", `${c.file}: pricing.floorPerSecond does not fit the contract's uint96 price`);
+  return p;
+}

@@ -1,0 +1,274 @@
+/**
+ * The yard's durable state in SQLite (node:sqlite), written before every action it describes, so a crash at
+ * any point leaves a record the next start can reconcile: an opening transaction in flight, a lease with its
+ * deploy spec and container, the chain event cursor.
+ *
+ * Writes use WAL with synchronous=FULL: a row the yard acted on survives `kill -9` and power loss.
+ */
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import type { DeploySpec, Offer } from "../protocol/index.ts";
+
+/** Where a lease is in the yard's lifecycle. */
+export type LeaseStatus =
+  /** Opened on chain; waiting for the tenant's Deploy. */
+  | "open"
+  /** Spec known: the container runs during the slot. */
+  | "deployed"
+  /** The container could not be kept running (image missing, repeated crashes); the lease stays claimable. */
+  | "failed"
+  /** Slot over or terminated; container removed; final claim pending. */
+  | "ended"
+  /** Nothing more to claim. */
+  | "settled";
+
+export interface LeaseRow {
+  id: bigint;
+  offer: Offer;
+  offerHash: string;
+  status: LeaseStatus;
+  spec: DeploySpec | undefined;
+  containerId: string | undefined;
+  /** container port → ingress port on the yard's public host */
+  ingress: Record<string, number>;
+  confirmed: boolean;
+  /** Chain seconds the lease was stopped at (terminate), if it was. */
+  stoppedAt: number | undefined;
+  restarts: number;
+  /** The lease this one renews (its container carries over). */
+  renews: bigint | undefined;
+  lastClaimAt: number;
+  note: string;
+}
+
+export interface PendingOpen {
+  offerHash: string;
+  offer: Offer;
+  providerSignature: string;
+  tenantSignature: string;
+  renews: bigint | undefined;
+  createdAt: number;
+}
+
+/** JSON with bigints as decimal strings tagged `n:` (round-trips exactly). */
+export function toJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? `n:${x}` : x));
+}
+export function fromJson<T>(s: string): T {
+  return JSON.parse(s, (_k, x: unknown) =>
+    typeof x === "string" && /^n:-?\d+$/.test(x) ? BigInt(x.slice(2)) : x,
+  ) as T;
+}
+
+interface RawLease {
+  id: string;
+  offer: string;
+  offer_hash: string;
+  status: string;
+  spec: string | null;
+  container_id: string | null;
+  ingress: string;
+  confirmed: number;
+  stopped_at: number | null;
+  restarts: number;
+  renews: string | null;
+  last_claim_at: number;
+  note: string;
+}
+
+export class YardDb {
+  readonly #db: DatabaseSync;
+
+  constructor(file: string) {
+    mkdirSync(path.dirname(file), { recursive: true });
+    this.#db = new DatabaseSync(file);
+    this.#db.exec(`
+      PRAGMA journal_mode = WAL;
+      PRAGMA synchronous = FULL;
+      PRAGMA busy_timeout = 5000;
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS leases (
+        id TEXT PRIMARY KEY,
+        offer TEXT NOT NULL,
+        offer_hash TEXT NOT NULL UNIQUE,
+        status TEXT NOT NULL,
+        spec TEXT,
+        container_id TEXT,
+        ingress TEXT NOT NULL DEFAULT '{}',
+        confirmed INTEGER NOT NULL DEFAULT 0,
+        stopped_at INTEGER,
+        restarts INTEGER NOT NULL DEFAULT 0,
+        renews TEXT,
+        last_claim_at INTEGER NOT NULL DEFAULT 0,
+        note TEXT NOT NULL DEFAULT ''
+      );
+      CREATE TABLE IF NOT EXISTS pending_opens (
+        offer_hash TEXT PRIMARY KEY,
+        offer TEXT NOT NULL,
+        provider_signature TEXT NOT NULL,
+        tenant_signature TEXT NOT NULL,
+        renews TEXT,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS images (id TEXT PRIMARY KEY, last_used INTEGER NOT NULL);
+    `);
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+
+  getMeta(key: string): string | undefined {
+    const r = this.#db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as { value: string } | undefined;
+    return r?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.#db
+      .prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+      .run(key, value);
+  }
+
+  // -------------------------------------------------------------- opening transactions in flight
+
+  addPendingOpen(p: PendingOpen): void {
+    this.#db
+      .prepare(
+        "INSERT OR REPLACE INTO pending_opens (offer_hash, offer, provider_signature, tenant_signature, renews, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+      )
+      .run(
+        p.offerHash,
+        toJson(p.offer),
+        p.providerSignature,
+        p.tenantSignature,
+        p.renews?.toString() ?? null,
+        p.createdAt,
+      );
+  }
+
+  pendingOpens(): PendingOpen[] {
+    const rows = this.#db.prepare("SELECT * FROM pending_opens").all() as unknown as {
+      offer_hash: string;
+      offer: string;
+      provider_signature: string;
+      tenant_signature: string;
+      renews: string | null;
+      created_at: number;
+    }[];
+    return rows.map((r) => ({
+      offerHash: r.offer_hash,
+      offer: fromJson<Offer>(r.offer),
+      providerSignature: r.provider_signature,
+      tenantSignature: r.tenant_signature,
+      renews: r.renews === null ? undefined : BigInt(r.renews),
+      createdAt: r.created_at,
+    }));
+  }
+
+  pendingOpen(offerHash: string): PendingOpen | undefined {
+    return this.pendingOpens().find((p) => p.offerHash === offerHash);
+  }
+
+  removePendingOpen(offerHash: string): void {
+    this.#db.prepare("DELETE FROM pending_opens WHERE offer_hash = ?").run(offerHash);
+  }
+
+  // -------------------------------------------------------------- leases
+
+  /** Records an opened lease (idempotent: a lease seen twice, from the receipt and from events, is one row)
+   * and drops its pending-open record in the same transaction. Returns false when it was already known. */
+  addLease(id: bigint, offer: Offer, offerHash: string, renews: bigint | undefined): boolean {
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      const r = this.#db
+        .prepare("INSERT OR IGNORE INTO leases (id, offer, offer_hash, status, renews) VALUES (?, ?, ?, 'open', ?)")
+        .run(id.toString(), toJson(offer), offerHash, renews?.toString() ?? null);
+      this.#db.prepare("DELETE FROM pending_opens WHERE offer_hash = ?").run(offerHash);
+      this.#db.exec("COMMIT");
+      return r.changes > 0;
+    } catch (e) {
+      this.#db.exec("ROLLBACK");
+      throw e;
+    }
+  }
+
+  lease(id: bigint): LeaseRow | undefined {
+    const r = this.#db.prepare("SELECT * FROM leases WHERE id = ?").get(id.toString()) as RawLease | undefined;
+    return r && row(r);
+  }
+
+  leases(statuses?: LeaseStatus[]): LeaseRow[] {
+    const all = (
+      this.#db.prepare("SELECT * FROM leases ORDER BY CAST(id AS INTEGER)").all() as unknown as RawLease[]
+    ).map(row);
+    return statuses ? all.filter((l) => statuses.includes(l.status)) : all;
+  }
+
+  /** Updates the given fields of lease `id`. */
+  update(
+    id: bigint,
+    f: Partial<
+      Pick<
+        LeaseRow,
+        "status" | "spec" | "containerId" | "ingress" | "confirmed" | "stoppedAt" | "restarts" | "lastClaimAt" | "note"
+      >
+    >,
+  ): void {
+    const sets: string[] = [];
+    const vals: (string | number | null)[] = [];
+    const put = (col: string, v: string | number | null): void => {
+      sets.push(`${col} = ?`);
+      vals.push(v);
+    };
+    if (f.status !== undefined) put("status", f.status);
+    if ("spec" in f) put("spec", f.spec === undefined ? null : toJson(f.spec));
+    if ("containerId" in f) put("container_id", f.containerId ?? null);
+    if (f.ingress !== undefined) put("ingress", JSON.stringify(f.ingress));
+    if (f.confirmed !== undefined) put("confirmed", f.confirmed ? 1 : 0);
+    if ("stoppedAt" in f) put("stopped_at", f.stoppedAt ?? null);
+    if (f.restarts !== undefined) put("restarts", f.restarts);
+    if (f.lastClaimAt !== undefined) put("last_claim_at", f.lastClaimAt);
+    if (f.note !== undefined) put("note", f.note.slice(0, 500));
+    if (sets.length === 0) return;
+    this.#db.prepare(`UPDATE leases SET ${sets.join(", ")} WHERE id = ?`).run(...vals, id.toString());
+  }
+
+  // -------------------------------------------------------------- images
+
+  touchImage(id: string, at: number): void {
+    this.#db
+      .prepare(
+        "INSERT INTO images (id, last_used) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET last_used = excluded.last_used",
+      )
+      .run(id, at);
+  }
+
+  images(): { id: string; lastUsed: number }[] {
+    return (
+      this.#db.prepare("SELECT id, last_used FROM images").all() as unknown as { id: string; last_used: number }[]
+    ).map((r) => ({ id: r.id, lastUsed: r.last_used }));
+  }
+
+  forgetImage(id: string): void {
+    this.#db.prepare("DELETE FROM images WHERE id = ?").run(id);
+  }
+}
+
+function row(r: RawLease): LeaseRow {
+  return {
+    id: BigInt(r.id),
+    offer: fromJson<Offer>(r.offer),
+    offerHash: r.offer_hash,
+    status: r.status as LeaseStatus,
+    spec: r.spec === null ? undefined : fromJson<DeploySpec>(r.spec),
+    containerId: r.container_id ?? undefined,
+    ingress: JSON.parse(r.ingress) as Record<string, number>,
+    confirmed: r.confirmed === 1,
+    stoppedAt: r.stopped_at ?? undefined,
+    restarts: r.restarts,
+    renews: r.renews === null ? undefined : BigInt(r.renews),
+    lastClaimAt: r.last_claim_at,
+    note: r.note,
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * The yard's view of a container engine. The yard never talks to Docker directly: it goes through this
+ * interface, which `DockerRuntime` (yard-node/docker.ts) implements with dockerode against a real engine.
+ *
+ * Every container the yard creates carries two labels: `icon.yard` (the yard's id, so several yards can share
+ * one engine without touching each other's containers) and `icon.lease` (the lease id, decimal).
+ */
+
+/** Resource limits of one lease's container. */
+export interface ContainerLimits {
+  /** CPU in thousandths of a core (1000 = one core). */
+  cpuMillis: number;
+  /** Memory in MiB; swap is never granted beyond it. */
+  memoryMiB: number;
+  /** Most processes/threads the container may have. */
+  pids: number;
+}
+
+/** What to run for one lease. */
+export interface ContainerSpec {
+  leaseId: bigint;
+  /** Image id (`sha256:…`) or a local reference. */
+  image: string;
+  command?: string[];
+  env?: string[];
+  /** Container ports the yard will carry traffic to (TCP). */
+  ports: number[];
+  limits: ContainerLimits;
+  /** Seconds Docker waits after SIGTERM before SIGKILL. */
+  stopTimeoutS: number;
+}
+
+/** The security settings and limits of a container as the engine reports them (read back, not assumed). */
+export interface AppliedLimits {
+  nanoCpus: number;
+  memoryBytes: number;
+  memorySwapBytes: number;
+  pidsLimit: number;
+  capDrop: string[];
+  capAdd: string[];
+  securityOpt: string[];
+  privileged: boolean;
+  readonlyRootfs: boolean;
+  networkMode: string;
+  user: string;
+  /** Host port bindings (must be empty: ports are reached only through the yard). */
+  publishedPorts: number;
+}
+
+export interface ContainerInfo {
+  id: string;
+  leaseId: bigint;
+  image: string;
+  running: boolean;
+  /** Engine state string: created, running, exited, … */
+  status: string;
+  exitCode: number;
+  oomKilled: boolean;
+  /** Address on the yard's container network (empty when not running). */
+  ip: string;
+  limits: AppliedLimits;
+}
+
+/** Something that happened to one of the yard's containers. */
+export interface RuntimeEvent {
+  kind: "start" | "die" | "oom" | "destroy";
+  leaseId: bigint;
+  containerId: string;
+  exitCode?: number;
+}
+
+export interface ContainerRuntime {
+  /** Throws a clear error when the engine is unreachable. */
+  ping(): Promise<void>;
+  /** The image's id when present locally (by id `sha256:…` or reference). */
+  imageId(ref: string): Promise<string | undefined>;
+  /** Loads a `docker save` tarball; returns the ids of the images it contained. */
+  loadImage(tar: AsyncIterable<Uint8Array> | NodeJS.ReadableStream): Promise<string[]>;
+  /** Writes `docker save` of the image into the returned stream. */
+  saveImage(ref: string): Promise<NodeJS.ReadableStream>;
+  removeImage(ref: string): Promise<void>;
+  /** Creates (does not start) the lease's container with the limits and security settings applied. */
+  create(spec: ContainerSpec): Promise<ContainerInfo>;
+  start(id: string): Promise<ContainerInfo>;
+  /** Stops (SIGTERM, then SIGKILL after the timeout); no error when already stopped or gone. */
+  stop(id: string, timeoutS?: number): Promise<void>;
+  /** Removes the container (forcefully); no error when already gone. */
+  remove(id: string): Promise<void>;
+  inspect(id: string): Promise<ContainerInfo | undefined>;
+  /** Every container of this yard (by label), running or not. */
+  list(): Promise<ContainerInfo[]>;
+  /** The last `tail` lines of stdout and stderr, demultiplexed, as text. */
+  logs(id: string, o?: { tail?: number }): Promise<string>;
+  /** Calls `on` for each event of this yard's containers until `signal` aborts; reconnects after an engine
+   * restart (calling `onReconnect` so the yard can reconcile what it missed). */
+  watch(on: (e: RuntimeEvent) => void, o: { signal: AbortSignal; onReconnect?: () => void }): void;
+}
