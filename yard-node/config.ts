@@ -34,7 +34,8 @@ export const yardConfigSchema = z
     dataDir: z.string().min(1),
     chain: z
       .object({
-        rpcUrl: z.string().url(),
+        /** JSON-RPC over HTTP(S) (`.url()` alone took "localhost:8545", a URL with the scheme "localhost:"). */
+        rpcUrl: z.string().regex(/^https?:\/\/\S+$/i, "must be an http:// or https:// URL, e.g. http://127.0.0.1:8545"),
         /** Deployment file written by `icon deploy`. */
         deployment: z.string().min(1),
         /** Blocks an event must be buried under before the yard acts on it (0 on a local automining chain). */

@@ -51,14 +51,20 @@ export interface PendingOpen {
   createdAt: number;
 }
 
-/** JSON with bigints as decimal strings tagged `n:` (round-trips exactly). */
+/** JSON with bigints as decimal strings tagged `n:` and strings tagged `s:` (so a tenant's string that looks
+ * like a tagged bigint stays a string); round-trips exactly. */
 export function toJson(v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? `n:${x}` : x));
+  return JSON.stringify(v, (_k, x: unknown) =>
+    typeof x === "bigint" ? `n:${x}` : typeof x === "string" ? `s:${x}` : x,
+  );
 }
 export function fromJson<T>(s: string): T {
-  return JSON.parse(s, (_k, x: unknown) =>
-    typeof x === "string" && /^n:-?\d+$/.test(x) ? BigInt(x.slice(2)) : x,
-  ) as T;
+  return JSON.parse(s, (_k, x: unknown) => {
+    if (typeof x !== "string") return x;
+    if (x.startsWith("s:")) return x.slice(2);
+    if (/^n:-?\d+$/.test(x)) return BigInt(x.slice(2));
+    return x;
+  }) as T;
 }
 
 interface RawLease {

@@ -30,6 +30,7 @@ import {
   readDeployment,
   serveLeases,
   signPeerBinding,
+  toChainError,
   zoneRecords,
   peerIdBytes,
   type CapacityAnswer,
@@ -212,6 +213,16 @@ export class Yard {
     await this.#refreshClock();
     // Capacity promised to leases this yard already holds.
     for (const l of this.db.leases(ACTIVE)) this.#restoreReservation(l);
+    // Openings that were in flight when the yard stopped keep their capacity until adopted or expired.
+    for (const p of this.db.pendingOpens()) {
+      this.ledger.restore({
+        key: `pending:${p.offerHash}`,
+        cpuMillis: p.offer.cpuMillis,
+        memoryMiB: p.offer.memoryMiB,
+        from: Number(p.offer.start),
+        to: Number(p.offer.end),
+      });
+    }
     await this.#follow();
     await this.reconcile("start");
     this.#stops.push(await serveLeases(this.node, this.#provider(), { onError: (e) => this.#onProtocolError(e) }));
@@ -474,6 +485,9 @@ export class Yard {
       return this.#reject("expired", RejectCode.EXPIRED, "the quote has expired; ask for a new one");
     const offerHash = TypedDataEncoder.hash(this.chain.domain(), OFFER_TYPES, q.offer);
     const renews = ctx.rfq?.renewsLeaseId;
+    // The hold stops expiring while the transaction is in flight (its capacity is promised either way).
+    const pendingKey = `pending:${offerHash}`;
+    this.ledger.commit(holdKey, pendingKey);
     // Recorded before the transaction: if the yard dies while it is in flight, the event follower finds the
     // lease by this offer hash and adopts it.
     this.db.addPendingOpen({
@@ -495,14 +509,14 @@ export class Yard {
         return this.#reject("chain_down", RejectCode.INTERNAL, "the opening transaction did not go through; retry");
       }
       this.db.removePendingOpen(offerHash);
-      this.ledger.release(holdKey);
+      this.ledger.release(pendingKey);
       return this.#reject(
         "chain_refused",
         code === "LeaseInvalidSignature" ? RejectCode.BAD_SIGNATURE : RejectCode.CHAIN_REFUSED,
         (e as Error).message,
       );
     }
-    this.#adopt(leaseId, q.offer, offerHash, renews, holdKey);
+    this.#adopt(leaseId, q.offer, offerHash, renews, pendingKey);
     this.log.info("lease opened", {
       lease: leaseId,
       account: q.offer.account,
@@ -517,7 +531,8 @@ export class Yard {
   #adopt(id: bigint, offer: Offer, offerHash: string, renews: bigint | undefined, holdKey?: string): void {
     const added = this.db.addLease(id, offer, offerHash, renews);
     const key = `lease:${id}`;
-    if (!(holdKey && this.ledger.commit(holdKey, key)) && !this.ledger.has(key)) {
+    const pending = `pending:${offerHash}`;
+    if (!(holdKey && this.ledger.commit(holdKey, key)) && !this.ledger.commit(pending, key) && !this.ledger.has(key)) {
       this.ledger.restore({
         key,
         cpuMillis: offer.cpuMillis,
@@ -883,7 +898,9 @@ export class Yard {
       this.#chainBackoffMs = 500;
       return r;
     } catch (e) {
-      if (TRANSIENT.has((e as IconError).code)) {
+      // Raw provider calls (blocks, logs) fail with the transport's error (ECONNREFUSED, …): classify them as
+      // MarketClient classifies its own calls.
+      if (TRANSIENT.has((e instanceof IconError ? e : toChainError(e, what)).code)) {
         this.#markChainDown(e);
         return undefined;
       }
@@ -944,7 +961,10 @@ export class Yard {
       }
       // Opening transactions that never made it: their offers have expired, so they never can.
       for (const p of this.db.pendingOpens()) {
-        if (Number(p.offer.deadline) + 60 < this.now()) this.db.removePendingOpen(p.offerHash);
+        if (Number(p.offer.deadline) + 60 < this.now()) {
+          this.db.removePendingOpen(p.offerHash);
+          this.ledger.release(`pending:${p.offerHash}`);
+        }
       }
     } catch (e) {
       this.log.warn("following chain events failed; will retry", { error: e });
