@@ -54,6 +54,12 @@ export interface DeploySpec {
   command: string[];
   env: string[];
   ports: number[];
+  /** app.appns.service.servicens this instance belongs to (overlay proxy). */
+  service?: string;
+  /** The subset of `ports` proxied as HTTP/1.1 (per-request latency and redirects). */
+  httpPorts?: number[];
+  /** Patterns of services (app.appns.service.servicens, `*` per label) allowed to reach this one. */
+  allow?: string[];
 }
 
 /** Every message of /icon/lease/1.0.0 as a validated, tagged value. */
@@ -131,6 +137,19 @@ function positive(n: number, field: string, max = 2 ** 32 - 1): number {
 function list(xs: string[], field: string): string[] {
   if (xs.length > leaseLimits.maxListEntries) throw bad(`${field} has more than ${leaseLimits.maxListEntries} entries`);
   return xs.map((x, i) => text(x, `${field}[${i}]`));
+}
+
+const LABEL = "[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?";
+const SERVICE_RE = new RegExp(`^${LABEL}(\\.${LABEL}){3}$`);
+const PATTERN_RE = new RegExp(`^(${LABEL}|\\*)(\\.(${LABEL}|\\*)){3}$`);
+/** A service name: four DNS labels `app.appns.service.servicens`. */
+function serviceName(s: string, field: string): string {
+  if (!SERVICE_RE.test(s)) throw bad(`${field} must be app.appns.service.servicens (four lower-case DNS labels)`);
+  return s;
+}
+function servicePattern(s: string, field: string): string {
+  if (!PATTERN_RE.test(s)) throw bad(`${field} must be four labels app.appns.service.servicens, each may be *`);
+  return s;
 }
 
 /** Encodes an unsigned integer as minimal big-endian bytes (empty for zero). */
@@ -241,6 +260,18 @@ function validate(e: Envelope): LeaseMessage {
           command: list(d.command, "command"),
           env: list(d.env, "env"),
           ports: d.ports.map((p) => positive(p, "port", 65535)),
+          ...(d.service ? { service: serviceName(d.service, "service") } : {}),
+          ...(d.httpPorts.length > 0
+            ? {
+                httpPorts: d.httpPorts.map((p) => {
+                  if (!d.ports.includes(p)) throw bad(`httpPorts: ${p} is not one of the exposed ports`);
+                  return p;
+                }),
+              }
+            : {}),
+          ...(d.allow.length > 0
+            ? { allow: list(d.allow, "allow").map((a, i) => servicePattern(a, `allow[${i}]`)) }
+            : {}),
         },
       };
     }
@@ -262,7 +293,7 @@ export function decodeFrame(frame: Uint8Array): Framed {
   let e: Envelope;
   try {
     const n = leaseLimits.maxListEntries;
-    e = Envelope.decode(frame, { limits: { deploy: { command: n, env: n, ports: n } } });
+    e = Envelope.decode(frame, { limits: { deploy: { command: n, env: n, ports: n, httpPorts: n, allow: n } } });
   } catch (cause) {
     throw new ProtocolError(RejectCode.BAD_REQUEST, "the frame is not a valid protobuf Envelope", { cause });
   }
@@ -359,6 +390,9 @@ export function encodeFrame(requestId: string, m: LeaseMessage): Uint8Array {
         command: d.command,
         env: d.env,
         ports: d.ports,
+        service: d.service ?? "",
+        httpPorts: d.httpPorts ?? [],
+        allow: d.allow ?? [],
       };
       break;
     }

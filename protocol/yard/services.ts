@@ -240,6 +240,8 @@ class Conversation {
     return new Conversation(stream, s);
   }
   async send(m: YardMessage): Promise<void> {
+    // lp.write looks at the signal only when the stream pushes back: without this an aborted upload sends on.
+    this.#signal.throwIfAborted();
     await this.#lp.write(encodeYardFrame(m), { signal: this.#signal });
   }
   async receive(): Promise<YardMessage> {

@@ -1815,6 +1815,22 @@ export var Deploy;
                         w.uint32(value);
                     }
                 }
+                if ((obj.service != null && obj.service !== '')) {
+                    w.uint32(58);
+                    w.string(obj.service);
+                }
+                if (obj.httpPorts != null && obj.httpPorts.length > 0) {
+                    for (const value of obj.httpPorts) {
+                        w.uint32(64);
+                        w.uint32(value);
+                    }
+                }
+                if (obj.allow != null && obj.allow.length > 0) {
+                    for (const value of obj.allow) {
+                        w.uint32(74);
+                        w.string(value);
+                    }
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -1825,7 +1841,10 @@ export var Deploy;
                     imageDigest: uint8ArrayAlloc(0),
                     command: [],
                     env: [],
-                    ports: []
+                    ports: [],
+                    service: '',
+                    httpPorts: [],
+                    allow: []
                 };
                 const end = length == null ? reader.len : reader.pos + length;
                 while (reader.pos < end) {
@@ -1864,6 +1883,24 @@ export var Deploy;
                             obj.ports.push(reader.uint32());
                             break;
                         }
+                        case 7: {
+                            obj.service = readStrictString(reader);
+                            break;
+                        }
+                        case 8: {
+                            if (opts.limits?.httpPorts != null && obj.httpPorts.length === opts.limits.httpPorts) {
+                                throw new MaxLengthError('Decode error - repeated field "httpPorts" had too many elements');
+                            }
+                            obj.httpPorts.push(reader.uint32());
+                            break;
+                        }
+                        case 9: {
+                            if (opts.limits?.allow != null && obj.allow.length === opts.limits.allow) {
+                                throw new MaxLengthError('Decode error - repeated field "allow" had too many elements');
+                            }
+                            obj.allow.push(readStrictString(reader));
+                            break;
+                        }
                         default: {
                             reader.skipType(tag & 7);
                             break;
@@ -1875,7 +1912,9 @@ export var Deploy;
                 const obj = {
                     command: 0,
                     env: 0,
-                    ports: 0
+                    ports: 0,
+                    httpPorts: 0,
+                    allow: 0
                 };
                 const end = length == null ? reader.len : reader.pos + length;
                 while (reader.pos < end) {
@@ -1936,6 +1975,37 @@ export var Deploy;
                                 value: reader.uint32()
                             };
                             obj.ports++;
+                            break;
+                        }
+                        case 7: {
+                            yield {
+                                field: `${prefix}.service`,
+                                value: readStrictString(reader)
+                            };
+                            break;
+                        }
+                        case 8: {
+                            if (opts.limits?.httpPorts != null && obj.httpPorts === opts.limits.httpPorts) {
+                                throw new MaxLengthError('Streaming decode error - repeated field "httpPorts" had too many elements');
+                            }
+                            yield {
+                                field: `${prefix}.httpPorts[]`,
+                                index: obj.httpPorts,
+                                value: reader.uint32()
+                            };
+                            obj.httpPorts++;
+                            break;
+                        }
+                        case 9: {
+                            if (opts.limits?.allow != null && obj.allow === opts.limits.allow) {
+                                throw new MaxLengthError('Streaming decode error - repeated field "allow" had too many elements');
+                            }
+                            yield {
+                                field: `${prefix}.allow[]`,
+                                index: obj.allow,
+                                value: readStrictString(reader)
+                            };
+                            obj.allow++;
                             break;
                         }
                         default: {

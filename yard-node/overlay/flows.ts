@@ -1,0 +1,162 @@
+/**
+ * Flow observation: the ICON's eyes. Per client subnet (IPv4 /24, IPv6 /48 by default) the yard keeps the
+ * request rate λ_i and the latency l_ij of the requests it carried to an instance, both smoothed with an
+ * exponential decay of time constant τ (`halfLifeS` / ln 2): old observations fade whatever the request rate,
+ * so a subnet that goes quiet decays to λ = 0 instead of keeping its last value.
+ *
+ *   λ_i(t)  = Σ_k e^{-(t - t_k)/τ} / τ                 (requests per second)
+ *   l_ij(t) = Σ_k e^{-(t - t_k)/τ} x_k / Σ_k e^{-(t - t_k)/τ}   (request-weighted mean latency)
+ *
+ * Both are updated in O(1) per request by decaying the running sums to the request's time.
+ */
+import { isIPv4, isIPv6 } from "node:net";
+
+/** The client's subnet: `a.b.c.0/24` for IPv4 (also IPv4-mapped IPv6), `x:x:x::/48` for IPv6. */
+export function subnetOf(ip: string, v4Prefix = 24, v6Prefix = 48): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  const addr = mapped ? mapped[1]! : ip;
+  if (isIPv4(addr)) {
+    const n = addr.split(".").reduce((a, o) => (a << 8n) | BigInt(Number(o)), 0n);
+    const masked = v4Prefix === 0 ? 0n : (n >> BigInt(32 - v4Prefix)) << BigInt(32 - v4Prefix);
+    const parts = [24n, 16n, 8n, 0n].map((s) => String((masked >> s) & 255n));
+    return `${parts.join(".")}/${v4Prefix}`;
+  }
+  if (isIPv6(addr)) {
+    const n = ipv6ToBigInt(addr);
+    const masked = v6Prefix === 0 ? 0n : (n >> BigInt(128 - v6Prefix)) << BigInt(128 - v6Prefix);
+    const groups: string[] = [];
+    for (let s = 112n; s >= 0n; s -= 16n) groups.push(((masked >> s) & 0xffffn).toString(16));
+    // Compress the longest run of zero groups.
+    let best = [-1, 0];
+    for (let i = 0; i < 8;) {
+      if (groups[i] !== "0") {
+        i++;
+        continue;
+      }
+      let j = i;
+      while (j < 8 && groups[j] === "0") j++;
+      if (j - i > best[1]!) best = [i, j - i];
+      i = j;
+    }
+    const [start, len] = best as [number, number];
+    const text =
+      len > 1 ? `${groups.slice(0, start).join(":")}::${groups.slice(start + len).join(":")}` : groups.join(":");
+    return `${text}/${v6Prefix}`;
+  }
+  return "unknown";
+}
+
+function ipv6ToBigInt(addr: string): bigint {
+  const [head, tail] = addr.split("::") as [string, string | undefined];
+  const h = head ? head.split(":") : [];
+  const t = tail !== undefined && tail !== "" ? tail.split(":") : [];
+  // An embedded IPv4 tail counts as two groups.
+  const expand = (gs: string[]): string[] =>
+    gs.flatMap((g) =>
+      g.includes(".")
+        ? (() => {
+            const o = g.split(".").map(Number);
+            return [((o[0]! << 8) | o[1]!).toString(16), ((o[2]! << 8) | o[3]!).toString(16)];
+          })()
+        : [g],
+    );
+  const he = expand(h);
+  const te = expand(t);
+  const groups = tail === undefined ? he : [...he, ...Array(8 - he.length - te.length).fill("0"), ...te];
+  return groups.reduce((a, g) => (a << 16n) | BigInt(parseInt(g || "0", 16)), 0n);
+}
+
+/** One subnet's smoothed figures. */
+export interface FlowStats {
+  subnet: string;
+  /** Requests per second (λ_i). */
+  rate: number;
+  /** Request-weighted mean latency in ms (l_ij); NaN when no request carried a latency. */
+  latencyMs: number;
+  /** Requests observed in total. */
+  requests: number;
+  /** Unix ms of the last request. */
+  lastAt: number;
+}
+
+interface Acc {
+  at: number;
+  count: number;
+  latW: number;
+  latSum: number;
+  requests: number;
+}
+
+export interface FlowObserverOptions {
+  /** Half-life of the smoothing in seconds (default 10). */
+  halfLifeS?: number;
+  v4Prefix?: number;
+  v6Prefix?: number;
+  /** Most subnets tracked; the least recently active is dropped beyond it (default 10 000). */
+  maxSubnets?: number;
+}
+
+export class FlowObserver {
+  readonly tauMs: number;
+  readonly #o: Required<FlowObserverOptions>;
+  readonly #subnets = new Map<string, Acc>();
+
+  constructor(o: FlowObserverOptions = {}) {
+    this.#o = { halfLifeS: 10, v4Prefix: 24, v6Prefix: 48, maxSubnets: 10_000, ...o };
+    this.tauMs = (this.#o.halfLifeS * 1000) / Math.LN2;
+  }
+
+  /** Records one request from `client`, with its latency when known. */
+  record(client: string, latencyMs?: number, now = Date.now()): void {
+    const subnet = subnetOf(client, this.#o.v4Prefix, this.#o.v6Prefix);
+    let a = this.#subnets.get(subnet);
+    if (!a) {
+      a = { at: now, count: 0, latW: 0, latSum: 0, requests: 0 };
+      if (this.#subnets.size >= this.#o.maxSubnets) this.#evict();
+    } else {
+      this.#subnets.delete(subnet); // re-insert: the map's order is recency
+      this.#decay(a, now);
+    }
+    a.count += 1;
+    a.requests += 1;
+    if (latencyMs !== undefined && Number.isFinite(latencyMs) && latencyMs >= 0) {
+      a.latW += 1;
+      a.latSum += latencyMs;
+    }
+    this.#subnets.set(subnet, a);
+  }
+
+  /** Smoothed figures of every subnet seen, as of `now`, busiest first. */
+  snapshot(now = Date.now()): FlowStats[] {
+    const out: FlowStats[] = [];
+    for (const [subnet, a] of this.#subnets) {
+      const f = Math.exp(-Math.max(0, now - a.at) / this.tauMs);
+      out.push({
+        subnet,
+        rate: (a.count * f * 1000) / this.tauMs,
+        latencyMs: a.latW > 0 ? a.latSum / a.latW : NaN,
+        requests: a.requests,
+        lastAt: a.at,
+      });
+    }
+    return out.sort((x, y) => y.rate - x.rate);
+  }
+
+  /** Drops subnets whose rate decayed below `minRate` (requests/s). */
+  prune(minRate = 1e-3, now = Date.now()): void {
+    for (const s of this.snapshot(now)) if (s.rate < minRate) this.#subnets.delete(s.subnet);
+  }
+
+  #decay(a: Acc, now: number): void {
+    const f = Math.exp(-Math.max(0, now - a.at) / this.tauMs);
+    a.count *= f;
+    a.latW *= f;
+    a.latSum *= f;
+    a.at = Math.max(a.at, now);
+  }
+
+  #evict(): void {
+    const oldest = this.#subnets.keys().next().value;
+    if (oldest !== undefined) this.#subnets.delete(oldest);
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Shared vocabulary of the yard's overlay proxy (issue "Overlay proxy"): service names, instances, routing
+ * policies. Design source: the thesis's proxy chapter (ServiceIPs per routing policy, InstanceIPs, naming
+ * schema `app.appns.service.servicens.(instance|any).(policy|none)`, L4 proxying, tunnels, table query with
+ * interest registration, k-pruning, LRU tunnels) and the ICON paper §3.3/§4.2 (HTTP redirection, stubs).
+ */
+
+/** A service's identity: four DNS labels. Its namespace is `app.appns`. */
+export interface ServiceName {
+  app: string;
+  appns: string;
+  service: string;
+  servicens: string;
+}
+
+/** `app.appns.service.servicens`. */
+export function serviceKey(s: ServiceName): string {
+  return `${s.app}.${s.appns}.${s.service}.${s.servicens}`;
+}
+
+/** One running instance of a service: a lease's container at some yard. */
+export interface Instance {
+  /** `app.appns.service.servicens` */
+  service: string;
+  /** The lease id (unique in the market), also the instance number in semantic names. */
+  instanceId: bigint;
+  /** The yard that runs it: libp2p peer id (string form) and its multiaddrs. */
+  yard: string;
+  addrs: string[];
+  /** Container ports the instance serves. */
+  ports: number[];
+  /** Measured latency from this yard to the instance, ms (0 when local); undefined when not measured yet. */
+  latencyMs?: number;
+  /** Unix ms when this entry was last confirmed by the yard that runs it. */
+  updatedAt: number;
+}
+
+/** What a policy may look at when it picks. */
+export interface PickContext {
+  /** Client (source) address, for sticky or subnet-aware policies. */
+  client?: string;
+  /** Instance the name pins (`<id>.none`). */
+  instanceId?: bigint;
+}
+
+/** A routing policy: picks one instance per new connection. New policies plug in without touching the rest. */
+export interface RoutingPolicy {
+  /** The policy label in semantic names (`rr`, `closest`, …). */
+  readonly name: string;
+  pick(instances: readonly Instance[], ctx: PickContext): Instance | undefined;
+  /** The k instances worth keeping for this policy (k-pruning); default: the k most recently confirmed. */
+  keep?(instances: readonly Instance[], k: number): Instance[];
+}
