@@ -1,0 +1,121 @@
+/** Flow observation per client subnet and the routing policies. */
+import { expect } from "chai";
+import fc from "fast-check";
+import { FlowObserver, subnetOf } from "../../../yard-node/overlay/flows.ts";
+import { Closest, Pinned, PolicyRegistry, RoundRobin, prune } from "../../../yard-node/overlay/policies.ts";
+import type { Instance, RoutingPolicy } from "../../../yard-node/overlay/types.ts";
+
+const inst = (id: number, latencyMs?: number, updatedAt = 0): Instance => ({
+  service: "shop.prod.cart.default",
+  instanceId: BigInt(id),
+  yard: `yard-${id}`,
+  addrs: [],
+  ports: [8080],
+  latencyMs,
+  updatedAt,
+});
+
+describe("subnetOf", () => {
+  it("masks IPv4 to /24 and IPv6 to /48, IPv4-mapped IPv6 as IPv4", () => {
+    expect(subnetOf("10.1.2.3")).to.equal("10.1.2.0/24");
+    expect(subnetOf("::ffff:192.168.7.9")).to.equal("192.168.7.0/24");
+    expect(subnetOf("2001:db8:abcd:12::1")).to.equal("2001:db8:abcd::/48");
+    expect(subnetOf("10.1.2.3", 16)).to.equal("10.1.0.0/16");
+    expect(subnetOf("not an ip")).to.equal("unknown");
+  });
+  it("puts two addresses in one subnet exactly when their first 24 bits agree", () => {
+    fc.assert(
+      fc.property(fc.ipV4(), fc.ipV4(), (a, b) => {
+        const same = a.split(".").slice(0, 3).join(".") === b.split(".").slice(0, 3).join(".");
+        return (subnetOf(a) === subnetOf(b)) === same;
+      }),
+    );
+  });
+});
+
+describe("FlowObserver", () => {
+  it("rate converges to the request rate and latency to the request-weighted mean", () => {
+    const f = new FlowObserver({ halfLifeS: 2 });
+    let t = 0;
+    // 20 requests/s from A for 30 s at 10 ms; 5/s from B at 80 ms.
+    for (let i = 0; i < 600; i++) {
+      t += 50;
+      f.record("10.0.1.7", 10, t);
+      if (i % 4 === 0) f.record("10.0.2.9", 80, t);
+    }
+    const [a, b] = f.snapshot(t);
+    expect(a!.subnet).to.equal("10.0.1.0/24");
+    expect(a!.rate).to.be.closeTo(20, 1);
+    expect(a!.latencyMs).to.be.closeTo(10, 1e-9);
+    expect(b!.rate).to.be.closeTo(5, 0.5);
+    expect(b!.latencyMs).to.be.closeTo(80, 1e-9);
+    expect(a!.requests).to.equal(600);
+  });
+  it("a subnet that goes quiet decays: after one half-life its rate halves", () => {
+    const f = new FlowObserver({ halfLifeS: 4 });
+    for (let t = 0; t < 60_000; t += 100) f.record("10.0.0.1", 5, t);
+    const r0 = f.snapshot(60_000)[0]!.rate;
+    const r1 = f.snapshot(64_000)[0]!.rate;
+    expect(r1 / r0).to.be.closeTo(0.5, 0.01);
+    f.prune(r1 + 1, 64_000);
+    expect(f.snapshot(64_000)).to.have.length(0);
+  });
+  it("recent latency outweighs old latency", () => {
+    const f = new FlowObserver({ halfLifeS: 1 });
+    for (let t = 0; t < 10_000; t += 100) f.record("10.0.0.1", 100, t);
+    for (let t = 10_000; t < 20_000; t += 100) f.record("10.0.0.1", 10, t);
+    expect(f.snapshot(20_000)[0]!.latencyMs).to.be.lessThan(11);
+  });
+  it("keeps at most maxSubnets, dropping the least recently active", () => {
+    const f = new FlowObserver({ maxSubnets: 3 });
+    ["10.0.1.1", "10.0.2.1", "10.0.3.1", "10.0.1.2", "10.0.4.1"].forEach((ip, i) => f.record(ip, 1, i));
+    expect(
+      f
+        .snapshot(10)
+        .map((s) => s.subnet)
+        .sort(),
+    ).to.deep.equal(["10.0.1.0/24", "10.0.3.0/24", "10.0.4.0/24"]);
+  });
+});
+
+describe("routing policies", () => {
+  it("round-robin spreads evenly over the instances", () => {
+    const rr = new RoundRobin();
+    const xs = [inst(3), inst(1), inst(2)];
+    const counts = new Map<bigint, number>();
+    for (let i = 0; i < 300; i++) {
+      const p = rr.pick(xs)!;
+      counts.set(p.instanceId, (counts.get(p.instanceId) ?? 0) + 1);
+    }
+    expect([...counts.values()]).to.deep.equal([100, 100, 100]);
+  });
+  it("closest picks the lowest measured latency, unmeasured last", () => {
+    const c = new Closest();
+    expect(c.pick([inst(1, 30), inst(2, 5), inst(3)])!.instanceId).to.equal(2n);
+    expect(c.pick([inst(1), inst(2, 50)])!.instanceId).to.equal(2n);
+    fc.assert(
+      fc.property(fc.array(fc.nat(1000), { minLength: 1, maxLength: 20 }), (lats) => {
+        const picked = c.pick(lats.map((l, i) => inst(i + 1, l)))!;
+        return picked.latencyMs === Math.min(...lats);
+      }),
+    );
+  });
+  it("instance pins exactly the named instance, or nothing", () => {
+    const p = new Pinned();
+    expect(p.pick([inst(1), inst(2)], { instanceId: 2n })!.instanceId).to.equal(2n);
+    expect(p.pick([inst(1)], { instanceId: 9n })).to.equal(undefined);
+  });
+  it("takes a new policy without touching the rest", () => {
+    const first: RoutingPolicy = { name: "first", pick: (xs) => xs[0] };
+    const reg = new PolicyRegistry();
+    reg.add(first);
+    expect(reg.names()).to.include.members(["rr", "closest", "none", "first"]);
+    expect(reg.get("first")!.pick([inst(5), inst(6)], {})!.instanceId).to.equal(5n);
+  });
+  it("k-pruning keeps the k closest for closest and the k freshest otherwise", () => {
+    const xs = [inst(1, 40, 1), inst(2, 10, 5), inst(3, 20, 3), inst(4, 30, 9)];
+    expect(prune(new Closest(), xs, 2).map((i) => i.instanceId)).to.deep.equal([2n, 3n]);
+    expect(prune(new RoundRobin(), xs, 2).map((i) => i.instanceId)).to.deep.equal([4n, 2n]);
+    expect(prune(new RoundRobin(), xs, 10)).to.have.length(4);
+  });
+});
