@@ -21,3 +21,4 @@ export * from "./lease/binding.ts";
 export * from "./net/node.ts";
 export * from "./discovery/dns.ts";
 export * from "./yard/services.ts";
+export * from "./overlay/messages.ts";

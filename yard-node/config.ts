@@ -128,6 +128,19 @@ export const yardConfigSchema = z
       })
       .strict()
       .default({}),
+    overlay: z
+      .object({
+        /** Other yards to ask about routes (multiaddrs ending in /p2p/<peer id>), besides connected ones. */
+        peers: z.array(z.string().regex(/^\/.*\/p2p\/\w+$/, "a multiaddr ending in /p2p/<peer id>")).default([]),
+        /** Instances kept per service and policy (k-pruning). */
+        k: z.number().int().min(1).max(256).default(8),
+        /** Seconds a route answer and an interest registration last. */
+        routeTtlS: z.number().int().min(5).max(3600).default(60),
+        /** Half-life of the flow observations' smoothing, seconds. */
+        flowHalfLifeS: z.number().min(0.5).max(3600).default(10),
+      })
+      .strict()
+      .default({}),
   })
   .strict();
 

@@ -20,10 +20,18 @@
  * NETWORK_MISCONFIGURED, DOCKER_ERROR; a bad spec or yard id is a ConfigError (BAD_CONTAINER_SPEC, BAD_YARD_ID).
  */
 import Docker from "dockerode";
+import { isIPv4, isIP } from "node:net";
 import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ConfigError, IconError } from "../protocol/errors.ts";
-import type { AppliedLimits, ContainerInfo, ContainerRuntime, ContainerSpec, RuntimeEvent } from "./runtime.ts";
+import type {
+  AppliedLimits,
+  ContainerInfo,
+  ContainerRuntime,
+  ContainerSpec,
+  NetworkInfo,
+  RuntimeEvent,
+} from "./runtime.ts";
 
 export const LABEL_YARD = "icon.yard";
 export const LABEL_LEASE = "icon.lease";
@@ -149,17 +157,21 @@ export class DockerRuntime implements ContainerRuntime {
           { details: { socket: this.socketPath } },
         );
       }
-      const line = (message.stream ?? "").trim();
-      lines.push(line);
-      const byId = /^Loaded image ID: (sha256:[0-9a-f]{64})$/.exec(line);
-      const byRef = /^Loaded image: (\S+)$/.exec(line);
-      if (byId) ids.push(byId[1]);
-      else if (byRef) {
-        const id = await this.imageId(byRef[1]);
-        if (id === undefined) {
-          throw new IconError("IMAGE_LOAD_FAILED", `the engine loaded ${byRef[1]} but does not know it afterwards`);
+      // One message may report several images, one per line.
+      for (const raw of (message.stream ?? "").split("\n")) {
+        const line = raw.trim();
+        if (!line) continue;
+        lines.push(line);
+        const byId = /^Loaded image ID: (sha256:[0-9a-f]{64})$/.exec(line);
+        const byRef = /^Loaded image: (\S+)$/.exec(line);
+        if (byId) ids.push(byId[1]);
+        else if (byRef) {
+          const id = await this.imageId(byRef[1]);
+          if (id === undefined) {
+            throw new IconError("IMAGE_LOAD_FAILED", `the engine loaded ${byRef[1]} but does not know it afterwards`);
+          }
+          ids.push(id);
         }
-        ids.push(id);
       }
     }
     if (ids.length === 0) {
@@ -219,6 +231,7 @@ export class DockerRuntime implements ContainerRuntime {
         Tmpfs: { "/tmp": CONTAINER_TMPFS },
         RestartPolicy: { Name: "no" },
         LogConfig: { Type: "json-file", Config: { "max-size": "10m", "max-file": "2" } },
+        Dns: spec.dns,
       },
       NetworkingConfig: { EndpointsConfig: { [this.network]: {} } },
     };
@@ -380,6 +393,42 @@ export class DockerRuntime implements ContainerRuntime {
       if (signal.aborted) return;
       if (Date.now() - since >= WATCH_BACKOFF_MAX_MS) delay = WATCH_BACKOFF_MIN_MS;
       await pause();
+    }
+  }
+
+  /**
+   * The yard's network (created when missing): name, the host's bridge interface (Docker's
+   * `com.docker.network.bridge.name` option when set, else `br-` and the first 12 hex digits of the network id),
+   * IPv4 subnet and gateway (the host's address on the bridge).
+   */
+  async networkInfo(): Promise<NetworkInfo> {
+    for (let attempt = 0; ; attempt++) {
+      await this.#ensureNetwork();
+      let raw: {
+        Id: string;
+        Options?: Record<string, string>;
+        IPAM?: { Config?: { Subnet?: string; Gateway?: string }[] };
+      };
+      try {
+        raw = await this.#call(`inspecting network ${this.network}`, () =>
+          this.docker.getNetwork(this.network).inspect(),
+        );
+      } catch (e) {
+        if (statusOf(e) !== 404 || attempt > 0) throw e;
+        this.#network = undefined; // removed behind the yard's back: make it again
+        continue;
+      }
+      const v4 = (raw.IPAM?.Config ?? []).find((c) => c.Subnet !== undefined && isIPv4(c.Subnet.split("/")[0]));
+      if (!v4?.Subnet || !v4.Gateway || !isIPv4(v4.Gateway)) {
+        throw new IconError(
+          "NETWORK_MISCONFIGURED",
+          `network ${this.network} has no IPv4 subnet and gateway (IPAM ${JSON.stringify(raw.IPAM?.Config ?? [])}); ` +
+            `remove it (docker network rm ${this.network}) so that the yard creates it`,
+          { details: { network: this.network } },
+        );
+      }
+      const bridge = raw.Options?.["com.docker.network.bridge.name"] || `br-${raw.Id.slice(0, 12)}`;
+      return { name: this.network, bridge, subnet: v4.Subnet, gateway: v4.Gateway };
     }
   }
 
@@ -639,6 +688,7 @@ function checkSpec(spec: ContainerSpec): void {
   if (!int(spec.stopTimeoutS, 0, 3600))
     throw bad("stopTimeoutS", `${spec.stopTimeoutS} is not an integer from 0 to 3600`);
   for (const p of spec.ports) if (!int(p, 1, 65535)) throw bad("ports", `contain ${p}, not a TCP port`);
+  for (const d of spec.dns ?? []) if (!isIP(d)) throw bad("dns", `contain ${JSON.stringify(d)}, not an IP address`);
 }
 
 function publishedPorts(raw: Inspect): number {

@@ -1,64 +1,78 @@
 /**
  * Ingress: the only way into a lease's containers. Containers publish no host ports; for each exposed container
- * port the yard listens on its public host and splices each accepted TCP connection to the container's address
- * on the yard's private container network. A lease's ingress port is kept in the database and re-bound after a
- * restart, so clients keep the same endpoint.
+ * port the yard listens on its public host and carries each connection to wherever the lease's traffic goes
+ * now: the container's private address, another yard through an encrypted tunnel (a redirection stub after a
+ * migration), or — for HTTP — a 307 redirect to a closer ICON.
+ *
+ * Two modes per port:
+ *  - `tcp`: any protocol; each connection is spliced byte for byte. A connection counts as one request; its
+ *    latency is the time to the upstream's first byte.
+ *  - `http`: HTTP/1.1 proxied per request over keep-alive upstream connections. Each request is observed with its
+ *    latency (request received → response complete); the first request of a new client connection may be
+ *    redirected (307) when the lease holder set a redirect for the client's subnet.
+ *
+ * A lease's ingress port is kept in the database and re-bound after a restart, so clients keep the endpoint.
  */
+import http from "node:http";
 import net from "node:net";
+import type { Duplex } from "node:stream";
 
-export interface Target {
-  host: string;
-  port: number;
+/** Where one connection or request goes. */
+export type Upstream =
+  | { kind: "local"; host: string; port: number }
+  | { kind: "remote"; connect(): Promise<Duplex> }
+  | { kind: "redirect"; location: string };
+
+/** What the yard tells the ingress about one lease port. */
+export interface IngressRoute {
+  /** Where traffic from `client` goes now; undefined refuses it (container not running, lease over). */
+  upstream(client: string): Upstream | undefined;
+  /** HTTP: a location (http://host:port) to send a new connection from `client` to, if any. */
+  redirect?(client: string): string | undefined;
+  /** One request (or TCP connection) from `client` was carried, with its latency when measured. */
+  observe?(client: string, latencyMs?: number): void;
+  /** A forward to a remote upstream failed (the route may be stale). */
+  failed?(error: unknown): void;
 }
 
+export type IngressMode = "tcp" | "http";
+
 interface Listener {
-  server: net.Server;
-  sockets: Set<net.Socket>;
+  server: net.Server | http.Server;
+  sockets: Set<net.Socket | Duplex>;
+  agent?: http.Agent;
 }
 
 export class Ingress {
   readonly host: string;
   readonly #listeners = new Map<string, Listener>();
   connections = 0;
+  requests = 0;
+  errors = 0;
 
   constructor(host: string) {
     this.host = host;
   }
 
-  /** Listens for lease `leaseId`'s container port (on `preferred` when free); returns the bound port.
-   * `target()` is asked on every connection: undefined (container not running) refuses it. */
-  async open(leaseId: bigint, containerPort: number, target: () => Target | undefined, preferred = 0): Promise<number> {
+  /** Listens for lease `leaseId`'s container port (on `preferred` when free); returns the bound port. */
+  async open(
+    leaseId: bigint,
+    containerPort: number,
+    route: IngressRoute,
+    preferred = 0,
+    mode: IngressMode = "tcp",
+  ): Promise<number> {
     const key = `${leaseId}/${containerPort}`;
     const existing = this.#listeners.get(key);
     if (existing) return (existing.server.address() as net.AddressInfo).port;
-    const sockets = new Set<net.Socket>();
-    const server = net.createServer((client) => {
-      const t = target();
-      if (!t) {
-        client.destroy();
-        return;
-      }
-      this.connections++;
-      const upstream = net.connect(t.port, t.host);
-      sockets.add(client).add(upstream);
-      client.setNoDelay(true);
-      upstream.setNoDelay(true);
-      const done = (): void => {
-        client.destroy();
-        upstream.destroy();
-        sockets.delete(client);
-        sockets.delete(upstream);
-      };
-      client.on("error", done).on("close", done);
-      upstream.on("error", done).on("close", done);
-      client.pipe(upstream);
-      upstream.pipe(client);
-    });
+    const l: Listener =
+      mode === "http" ? this.#httpListener(route) : { server: net.createServer(), sockets: new Set() };
+    if (mode === "tcp") (l.server as net.Server).on("connection", (c) => this.#tcp(c, route, l));
     const listen = (port: number): Promise<void> =>
       new Promise((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(port, this.host, () => {
-          server.off("error", reject);
+        l.server.once("error", reject);
+        l.server.listen(port, this.host, () => {
+          l.server.off("error", reject);
           resolve();
         });
       });
@@ -68,8 +82,8 @@ export class Ingress {
       if (preferred === 0 || (e as NodeJS.ErrnoException).code !== "EADDRINUSE") throw e;
       await listen(0);
     }
-    this.#listeners.set(key, { server, sockets });
-    return (server.address() as net.AddressInfo).port;
+    this.#listeners.set(key, l);
+    return (l.server.address() as net.AddressInfo).port;
   }
 
   /** Stops listening for lease `leaseId` and cuts its open connections. */
@@ -82,13 +96,135 @@ export class Ingress {
     await Promise.all([...this.#listeners].map(([k, l]) => this.#closeOne(k, l)));
   }
 
-  get open_(): number {
+  /** Listening sockets. */
+  get listeners(): number {
     return this.#listeners.size;
+  }
+
+  #tcp(client: net.Socket, route: IngressRoute, l: Listener): void {
+    const from = client.remoteAddress ?? "";
+    const up = route.upstream(from);
+    if (!up || up.kind === "redirect") {
+      client.destroy();
+      return;
+    }
+    this.connections++;
+    const t0 = performance.now();
+    client.setNoDelay(true);
+    l.sockets.add(client);
+    let upstream: Duplex | undefined;
+    const done = (): void => {
+      client.destroy();
+      upstream?.destroy();
+      l.sockets.delete(client);
+      if (upstream) l.sockets.delete(upstream);
+    };
+    client.on("error", done).on("close", done);
+    const attach = (u: Duplex): void => {
+      upstream = u;
+      l.sockets.add(u);
+      u.once("data", () => route.observe?.(from, performance.now() - t0));
+      u.on("error", done).on("close", done);
+      client.pipe(u);
+      u.pipe(client);
+    };
+    if (up.kind === "local") {
+      const s = net.connect(up.port, up.host);
+      s.setNoDelay(true);
+      attach(s);
+    } else {
+      client.pause();
+      up.connect().then(
+        (u) => {
+          if (client.destroyed) u.destroy();
+          else {
+            attach(u);
+            client.resume();
+          }
+        },
+        (e) => {
+          this.errors++;
+          route.failed?.(e);
+          done();
+        },
+      );
+    }
+  }
+
+  #httpListener(route: IngressRoute): Listener {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64 });
+    const sockets = new Set<net.Socket | Duplex>();
+    const firstSeen = new WeakSet<net.Socket>();
+    const server = http.createServer({ keepAlive: true }, (req, res) => {
+      const from = req.socket.remoteAddress ?? "";
+      const t0 = performance.now();
+      this.requests++;
+      // A new client connection's first request may be sent to a closer ICON.
+      if (!firstSeen.has(req.socket)) {
+        firstSeen.add(req.socket);
+        const loc = route.redirect?.(from);
+        if (loc) {
+          res.writeHead(307, { location: loc + (req.url ?? "/"), "cache-control": "no-store", connection: "close" });
+          res.end();
+          route.observe?.(from, performance.now() - t0);
+          return;
+        }
+      }
+      const up = route.upstream(from);
+      if (!up) {
+        res
+          .writeHead(503, { "content-type": "text/plain", "retry-after": "1" })
+          .end("the service is not running here\n");
+        return;
+      }
+      if (up.kind === "redirect") {
+        res.writeHead(307, { location: up.location + (req.url ?? "/"), "cache-control": "no-store" }).end();
+        route.observe?.(from, performance.now() - t0);
+        return;
+      }
+      const headers = { ...req.headers, "x-forwarded-for": from };
+      const opts: http.RequestOptions =
+        up.kind === "local"
+          ? { host: up.host, port: up.port, agent, method: req.method, path: req.url, headers }
+          : {
+              method: req.method,
+              path: req.url,
+              headers: { ...headers, connection: "close" },
+              agent: false,
+              createConnection: ((_o: unknown, cb: (err: Error | null, s?: Duplex) => void) => {
+                up.connect().then(
+                  (s) => cb(null, s),
+                  (e: Error) => cb(e),
+                );
+                return undefined;
+              }) as unknown as http.RequestOptions["createConnection"],
+            };
+      const preq = http.request(opts, (pres) => {
+        res.writeHead(pres.statusCode ?? 502, pres.headers);
+        pres.pipe(res);
+        pres.on("end", () => route.observe?.(from, performance.now() - t0));
+      });
+      preq.on("error", (e) => {
+        this.errors++;
+        if (up.kind === "remote") route.failed?.(e);
+        if (!res.headersSent) res.writeHead(502, { "content-type": "text/plain" }).end("the service did not answer\n");
+        else res.destroy();
+      });
+      req.pipe(preq);
+    });
+    server.on("connection", (s: net.Socket) => {
+      this.connections++;
+      s.setNoDelay(true);
+      sockets.add(s);
+      s.on("close", () => sockets.delete(s));
+    });
+    return { server, sockets, agent };
   }
 
   async #closeOne(key: string, l: Listener): Promise<void> {
     this.#listeners.delete(key);
     for (const s of l.sockets) s.destroy();
+    l.agent?.destroy();
     await new Promise<void>((resolve) => l.server.close(() => resolve()));
   }
 }

@@ -28,6 +28,8 @@ export interface ContainerSpec {
   limits: ContainerLimits;
   /** Seconds Docker waits after SIGTERM before SIGKILL. */
   stopTimeoutS: number;
+  /** DNS servers (IP addresses) of the container, e.g. the yard's resolver; default: the engine's. */
+  dns?: string[];
 }
 
 /** The security settings and limits of a container as the engine reports them (read back, not assumed). */
@@ -69,6 +71,17 @@ export interface RuntimeEvent {
   exitCode?: number;
 }
 
+/** The yard's container network as the host sees it. */
+export interface NetworkInfo {
+  /** The engine's network name. */
+  name: string;
+  /** The host's bridge interface of the network (e.g. `br-0123456789ab`). */
+  bridge: string;
+  /** IPv4 subnet (CIDR) and the gateway address, which is the host's address on the bridge. */
+  subnet: string;
+  gateway: string;
+}
+
 export interface ContainerRuntime {
   /** Throws a clear error when the engine is unreachable. */
   ping(): Promise<void>;
@@ -94,4 +107,6 @@ export interface ContainerRuntime {
   /** Calls `on` for each event of this yard's containers until `signal` aborts; reconnects after an engine
    * restart (calling `onReconnect` so the yard can reconcile what it missed). */
   watch(on: (e: RuntimeEvent) => void, o: { signal: AbortSignal; onReconnect?: () => void }): void;
+  /** The yard's container network (created when missing); runtimes without a host bridge leave it out. */
+  networkInfo?(): Promise<NetworkInfo>;
 }

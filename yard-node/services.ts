@@ -17,12 +17,11 @@ import {
   decodeYardFrame,
   encodeYardFrame,
   fileSha256,
-  leaseAccessSigner,
   yardServiceLimits,
-  type LeaseAccess,
   type MarketClient,
   type YardMessage,
 } from "../protocol/index.ts";
+import { leaseHolderCheck } from "./access.ts";
 import type { LeaseRow, YardDb } from "./db.ts";
 import type { Logger } from "./log.ts";
 import type { ContainerInfo, ContainerRuntime } from "./runtime.ts";
@@ -43,30 +42,8 @@ const IDLE_MS = 30_000;
 
 /** Registers both handlers; returns a function that unregisters them. */
 export async function serveYardServices(node: Libp2p, o: YardServicesOptions): Promise<() => Promise<void>> {
-  const holders = new Map<string, { addresses: string[]; until: number }>();
   const uploading = new Set<string>();
-
-  /** Checks `a` names a lease of this yard and is signed by its holder for `remote`; returns the lease. */
-  async function authorize(a: LeaseAccess, remote: PeerId): Promise<LeaseRow> {
-    const row = o.db.lease(a.leaseId);
-    if (!row) throw new YardServiceError(YardErrorCode.UNKNOWN_LEASE, `lease ${a.leaseId} is not held at this yard`);
-    const signer = leaseAccessSigner(a, o.chain.domain(), remote).toLowerCase();
-    const key = row.offer.account.toString();
-    let h = holders.get(key);
-    if (!h || h.until < Date.now()) {
-      const acc = await o.chain.account(row.offer.account);
-      const app = await o.chain.app(acc.root);
-      h = { addresses: [acc.controller.toLowerCase(), app.owner.toLowerCase()], until: Date.now() + 60_000 };
-      holders.set(key, h);
-      if (holders.size > 10_000) holders.delete(holders.keys().next().value!);
-    }
-    if (!h.addresses.includes(signer))
-      throw new YardServiceError(
-        YardErrorCode.DENIED,
-        `the access signature is by ${signer}, who does not hold lease ${a.leaseId}`,
-      );
-    return row;
-  }
+  const authorize = leaseHolderCheck(o.db, o.chain);
 
   function wrap(
     name: string,
@@ -156,8 +133,11 @@ export async function serveYardServices(node: Libp2p, o: YardServicesOptions): P
         throw new YardServiceError(YardErrorCode.BAD_IMAGE, "the tarball is not a docker image archive", { cause });
       }
       await rm(file, { force: true });
+      // Only the offered image stays. Images this yard holds for leases are left alone: loading a copy of one
+      // changed nothing, and removing it would take it from its lease.
+      const held = new Set(o.db.images().map((i) => i.id));
+      for (const id of ids) if (id !== ref && !held.has(id)) await o.runtime.removeImage(id).catch(() => {});
       if (!ids.includes(ref)) {
-        for (const id of ids) await o.runtime.removeImage(id).catch(() => {});
         throw new YardServiceError(
           YardErrorCode.BAD_IMAGE,
           `the tarball loaded as ${ids.join(", ") || "nothing"}, not ${ref}`,

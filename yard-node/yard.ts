@@ -43,7 +43,9 @@ import {
 import { resolvePrices, type Prices, type YardConfig } from "./config.ts";
 import { YardDb, type LeaseRow } from "./db.ts";
 import { DockerRuntime } from "./docker.ts";
+import { leaseHolderCheck } from "./access.ts";
 import { Ingress } from "./ingress.ts";
+import { Overlay } from "./overlay/overlay.ts";
 import { CapacityLedger } from "./ledger.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
@@ -102,6 +104,7 @@ export class Yard {
   readonly ledger: CapacityLedger;
   readonly metrics = new Metrics();
   readonly ingress: Ingress;
+  readonly overlay: Overlay;
   readonly log: Logger;
   readonly operator: string;
   readonly prices: Prices;
@@ -151,6 +154,28 @@ export class Yard {
       o.config.capacity.maxLeases,
     );
     this.ingress = new Ingress(o.config.publicHost);
+    this.overlay = new Overlay({
+      node: o.node,
+      log: o.log,
+      authorize: leaseHolderCheck(o.db, o.chain),
+      local: () =>
+        this.db
+          .leases(["deployed"])
+          .filter((l) => l.spec?.service)
+          .map((l) => {
+            const info = l.containerId ? this.#containers.get(l.containerId) : undefined;
+            return {
+              leaseId: l.id,
+              service: l.spec!.service!,
+              ports: l.spec!.ports,
+              ip: info?.running ? info.ip : undefined,
+            };
+          }),
+      peers: o.config.overlay.peers,
+      k: o.config.overlay.k,
+      ttlS: o.config.overlay.routeTtlS,
+      halfLifeS: o.config.overlay.flowHalfLifeS,
+    });
     this.#declareMetrics();
   }
 
@@ -226,6 +251,8 @@ export class Yard {
     await this.#follow();
     await this.reconcile("start");
     this.#stops.push(await serveLeases(this.node, this.#provider(), { onError: (e) => this.#onProtocolError(e) }));
+    await this.overlay.start();
+    this.#stops.push(() => this.overlay.stop());
     this.#stops.push(
       await serveYardServices(this.node, {
         runtime: this.runtime,
@@ -617,18 +644,15 @@ export class Yard {
   async #openIngress(l: LeaseRow): Promise<void> {
     if (!l.spec) return;
     const ingress = { ...l.ingress };
+    const id = l.id;
     for (const p of l.spec.ports) {
-      const id = l.id;
-      ingress[String(p)] = await this.ingress.open(
-        id,
-        p,
-        () => {
-          const row = this.db.lease(id);
-          const info = row?.containerId ? this.#containers.get(row.containerId) : undefined;
-          return info?.running && info.ip ? { host: info.ip, port: p } : undefined;
-        },
-        l.ingress[String(p)] ?? 0,
-      );
+      const http = l.spec.httpPorts?.includes(p) ?? false;
+      const route = this.overlay.ingressRoute(id, p, http, () => {
+        const row = this.db.lease(id);
+        const info = row?.containerId ? this.#containers.get(row.containerId) : undefined;
+        return info?.running && info.ip ? { host: info.ip, port: p } : undefined;
+      });
+      ingress[String(p)] = await this.ingress.open(id, p, route, l.ingress[String(p)] ?? 0, http ? "http" : "tcp");
     }
     this.db.update(l.id, { ingress });
   }
@@ -682,6 +706,7 @@ export class Yard {
     }
     info = await this.runtime.start(info.id);
     this.#containers.set(info.id, info);
+    if (l.spec.service) this.overlay.localChanged(l.spec.service);
     this.log.info("container running", { lease: l.id, container: info.id.slice(0, 12), ip: info.ip });
   }
 
@@ -692,7 +717,19 @@ export class Yard {
       await this.runtime.remove(l.containerId);
       this.#containers.delete(l.containerId);
     }
-    await this.ingress.close(l.id);
+    // A redirection stub keeps the endpoint answering (forwarding or redirecting) until its grace ends.
+    const stub = this.overlay.stub(l.id);
+    if (stub) {
+      const t = setTimeout(() => {
+        void this.ingress.close(l.id);
+        this.overlay.forget(l.id);
+      }, stub.until - Date.now());
+      t.unref();
+    } else {
+      await this.ingress.close(l.id);
+      this.overlay.forget(l.id);
+    }
+    if (l.spec?.service) this.overlay.localChanged(l.spec.service);
     if (l.spec) this.db.touchImage(`sha256:${l.spec.imageDigest.slice(2)}`, this.now());
     this.db.update(l.id, { status: "ended", containerId: undefined, note: l.note || why });
     this.log.info("lease ended", { lease: l.id, why });
@@ -912,7 +949,7 @@ export class Yard {
     if (this.#chainUp) this.log.warn("chain unreachable; enforcing known leases and retrying", { error: e });
     this.#chainUp = false;
     this.#chainRetryAt = Date.now() + this.#chainBackoffMs;
-    this.#chainBackoffMs = Math.min(this.#chainBackoffMs * 2, 30_000);
+    this.#chainBackoffMs = Math.min(this.#chainBackoffMs * 2, 8_000);
   }
 
   async #refreshClock(): Promise<void> {
@@ -1033,6 +1070,24 @@ export class Yard {
         state: "free",
       });
       m.set("icon_yard_quotes_per_second", "Quotes signed per second over the last minute", this.#quotesPerSecond());
+      for (const { leaseId, flows } of this.overlay.allFlows()) {
+        for (const f of flows.slice(0, 32)) {
+          const labels = { lease: leaseId, subnet: f.subnet };
+          m.set(
+            "icon_yard_flow_requests_per_second",
+            "Smoothed request rate per lease and client subnet (λ)",
+            Number(f.rate.toFixed(3)),
+            labels,
+          );
+          if (Number.isFinite(f.latencyMs))
+            m.set(
+              "icon_yard_flow_latency_ms",
+              "Smoothed request latency per lease and client subnet",
+              Number(f.latencyMs.toFixed(3)),
+              labels,
+            );
+        }
+      }
       m.set("icon_yard_chain_up", "1 when the chain RPC answers", this.#chainUp ? 1 : 0);
       m.set("icon_yard_docker_up", "1 when the Docker engine answers", this.#dockerUp ? 1 : 0);
       m.set(

@@ -140,7 +140,8 @@ export class MarketClient {
     const provider =
       o.provider ??
       o.signer?.provider ??
-      new JsonRpcProvider(o.rpcUrl ?? "http://127.0.0.1:8545", undefined, { staticNetwork: true });
+      // No request cache: after a failed send the nonce must be read fresh, not a cached pending count.
+      new JsonRpcProvider(o.rpcUrl ?? "http://127.0.0.1:8545", undefined, { staticNetwork: true, cacheTimeout: -1 });
     let chainId: bigint;
     try {
       chainId = (await provider.getNetwork()).chainId;

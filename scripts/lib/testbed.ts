@@ -188,6 +188,8 @@ export async function httpGet(endpoint: string, timeoutMs = 2000): Promise<strin
 export interface YardProcess {
   child: ChildProcess;
   out: string[];
+  /** What it wrote to stderr (JSON log lines at --log-level warn and above). */
+  err: string[];
   http: string;
   addr: string;
   exited: Promise<number | null>;
@@ -216,7 +218,7 @@ export async function startYardProcess(configFile: string, key: string): Promise
     },
     60_000,
   );
-  return { child, out, exited, ...ready };
+  return { child, out, err, exited, ...ready };
 }
 
 /** Polls `check` every 50 ms until it returns something other than undefined/false; throws after `timeoutMs`. */

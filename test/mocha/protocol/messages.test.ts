@@ -229,6 +229,9 @@ const rawDeploy = (d: Partial<RawDeploy> = {}): RawDeploy => ({
   command: ["echo", "hi"],
   env: ["A=1"],
   ports: [8080],
+  service: "",
+  httpPorts: [],
+  allow: [],
   ...d,
 });
 

@@ -119,7 +119,11 @@ describe("yard crash safety (kill -9 with active leases, restart)", function () 
         20_000,
       );
     }
-    const metrics = await (await fetch(`${yard.http}/metrics`)).text();
+    const metrics = await fetch(`${yard.http}/metrics`)
+      .then((r) => r.text())
+      .catch((e: Error) => {
+        throw new Error(`GET /metrics failed (${e.message}); the yard said:\n${yard!.err.join("")}`, { cause: e });
+      });
     expect(metrics).to.match(/icon_yard_reconcile_actions_total\{action="removed_orphan"\} 1/);
     expect(metrics).to.match(/icon_yard_reconcile_actions_total\{action="removed_expired"\} 2/);
     expect(metrics).to.match(/icon_yard_reconcile_actions_total\{action="restarted"\} 1/);

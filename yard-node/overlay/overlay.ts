@@ -1,0 +1,490 @@
+/**
+ * The yard's overlay: flow observation per lease, the lease holder's routing rules (HTTP redirects per client
+ * subnet, the redirection stub after a migration or termination), and the route table of services' instances
+ * across yards.
+ *
+ * Routes are resolved lazily: the first connection to a service queries the yards this one knows
+ * (`/icon/routes/1.0.0`, in parallel) with interest registration; answers are cached until their TTL, renewed
+ * when used, and the answering yards push changes (deploy, migration, scale-down, failure) to interested yards
+ * until the interest expires. Per policy only the k most relevant instances are kept (k-pruning). A failed
+ * forward drops the instance from the cache and re-queries once.
+ */
+import net from "node:net";
+import type { Duplex } from "node:stream";
+import type { Connection, Libp2p, PeerId, Stream } from "@libp2p/interface";
+import { peerIdFromString } from "@libp2p/peer-id";
+import { multiaddr } from "@multiformats/multiaddr";
+import { lpStream } from "@libp2p/utils";
+import {
+  IconError,
+  OverlayError,
+  OverlayErrorCode,
+  ROUTES_PROTOCOL,
+  ROUTING_PROTOCOL,
+  TELEMETRY_PROTOCOL,
+  YardServiceError,
+  decodeOverlayFrame,
+  encodeOverlayFrame,
+  overlayLimits,
+  overlayRequest,
+  type OverlayMessage,
+  type Redirect,
+  type RouteInstance,
+  type Stub,
+} from "../../protocol/index.ts";
+import type { Authorize } from "../access.ts";
+import type { IngressRoute, Upstream } from "../ingress.ts";
+import type { Logger } from "../log.ts";
+import { FlowObserver, subnetOf } from "./flows.ts";
+import { PolicyRegistry, prune } from "./policies.ts";
+import type { Instance, PickContext } from "./types.ts";
+
+/** Opens a proxied byte stream to an instance at another yard (yard-node/overlay/tunnel.ts). */
+export interface Tunnels {
+  open(
+    peer: PeerId,
+    addrs: ReturnType<typeof multiaddr>[],
+    h: { service: string; instanceId: string; port: number; client: string; from?: string },
+  ): Promise<Duplex>;
+}
+
+/** A local instance, as the yard knows it. */
+export interface LocalInstance {
+  leaseId: bigint;
+  service: string;
+  ports: number[];
+  /** Container address when running. */
+  ip: string | undefined;
+}
+
+export interface OverlayOptions {
+  node: Libp2p;
+  log: Logger;
+  authorize: Authorize;
+  tunnels?: Tunnels;
+  /** This yard's running instances. */
+  local(): LocalInstance[];
+  /** Yards to ask about routes besides the connected ones (multiaddrs with /p2p/). */
+  peers?: string[];
+  /** Instances kept per service and policy (k-pruning); default 8. */
+  k?: number;
+  /** TTL of route answers and interest registrations, seconds; default 60. */
+  ttlS?: number;
+  /** Half-life of flow smoothing, seconds; default 10. */
+  halfLifeS?: number;
+}
+
+interface RemoteEntry {
+  instances: RouteInstance[];
+  expires: number;
+}
+
+const now = (): number => Date.now();
+
+export class Overlay {
+  readonly policies = new PolicyRegistry();
+  readonly #o: OverlayOptions;
+  readonly #flows = new Map<string, FlowObserver>();
+  readonly #redirects = new Map<string, Redirect[]>();
+  readonly #stubs = new Map<string, Stub & { until: number }>();
+  readonly #routes = new Map<string, Map<string, RemoteEntry>>();
+  readonly #inflight = new Map<string, Promise<void>>();
+  readonly #interests = new Map<string, Map<string, number>>();
+  readonly #rtt = new Map<string, { ms: number; at: number }>();
+  readonly #k: number;
+  readonly #ttlS: number;
+  forwardsFailed = 0;
+  requeries = 0;
+
+  constructor(o: OverlayOptions) {
+    this.#o = o;
+    this.#k = o.k ?? 8;
+    this.#ttlS = o.ttlS ?? 60;
+  }
+
+  async start(): Promise<void> {
+    const n = this.#o.node;
+    await n.handle(
+      TELEMETRY_PROTOCOL,
+      this.#handler("telemetry", (m, r) => this.#telemetry(m, r)),
+      {
+        maxInboundStreams: 16,
+      },
+    );
+    await n.handle(
+      ROUTING_PROTOCOL,
+      this.#handler("routing", (m, r) => this.#routing(m, r)),
+      {
+        maxInboundStreams: 16,
+      },
+    );
+    await n.handle(
+      ROUTES_PROTOCOL,
+      this.#handler("routes", (m, r) => this.#routesAnswer(m, r)),
+      {
+        maxInboundStreams: 64,
+      },
+    );
+  }
+
+  async stop(): Promise<void> {
+    const n = this.#o.node;
+    for (const p of [TELEMETRY_PROTOCOL, ROUTING_PROTOCOL, ROUTES_PROTOCOL]) await n.unhandle(p).catch(() => {});
+  }
+
+  // ---------------------------------------------------------------- flows and ingress
+
+  /** The flow observer of lease `leaseId`. */
+  flows(leaseId: bigint): FlowObserver {
+    const k = leaseId.toString();
+    let f = this.#flows.get(k);
+    if (!f) {
+      f = new FlowObserver({ halfLifeS: this.#o.halfLifeS ?? 10 });
+      this.#flows.set(k, f);
+    }
+    return f;
+  }
+
+  /** Every lease's flows (for /metrics). */
+  allFlows(): { leaseId: string; flows: ReturnType<FlowObserver["snapshot"]> }[] {
+    return [...this.#flows].map(([leaseId, f]) => ({ leaseId, flows: f.snapshot() }));
+  }
+
+  /** Forgets a lease's flows, redirects and stub (after its grace). */
+  forget(leaseId: bigint): void {
+    const k = leaseId.toString();
+    this.#flows.delete(k);
+    this.#redirects.delete(k);
+    this.#stubs.delete(k);
+  }
+
+  /** The stub of lease `leaseId` while its grace lasts. */
+  stub(leaseId: bigint): (Stub & { until: number }) | undefined {
+    const s = this.#stubs.get(leaseId.toString());
+    return s && s.until > now() ? s : undefined;
+  }
+
+  /**
+   * The ingress route of one lease port: the local container while no stub is set; once the lease holder set a
+   * stub (make-before-break: the new instance runs), new connections go to the new location — TCP through a
+   * tunnel, HTTP by a 307 redirect — while connections already open finish on the old container.
+   */
+  ingressRoute(
+    leaseId: bigint,
+    port: number,
+    http: boolean,
+    local: () => { host: string; port: number } | undefined,
+  ): IngressRoute {
+    const key = leaseId.toString();
+    const flows = this.flows(leaseId);
+    return {
+      upstream: (client): Upstream | undefined => {
+        const s = this.stub(leaseId);
+        if (s) {
+          if (http) return { kind: "redirect", location: `http://${s.endpoint}` };
+          const tunnels = this.#o.tunnels;
+          if (!tunnels) return undefined;
+          return {
+            kind: "remote",
+            connect: () =>
+              tunnels.open(
+                peerIdFromString(s.yard),
+                s.addrs.map((a) => multiaddr(a)),
+                {
+                  service: "",
+                  instanceId: s.instanceId.toString(),
+                  port,
+                  client,
+                },
+              ),
+          };
+        }
+        const t = local();
+        return t ? { kind: "local", ...t } : undefined;
+      },
+      redirect: (client) => {
+        const rules = this.#redirects.get(key);
+        if (!rules || rules.length === 0) return undefined;
+        const subnet = subnetOf(client);
+        return (rules.find((r) => r.subnet === subnet) ?? rules.find((r) => r.subnet === "*"))?.location;
+      },
+      observe: (client, latencyMs) => flows.record(client, latencyMs),
+      failed: (e) => {
+        this.forwardsFailed++;
+        this.#o.log.warn("forward through the stub failed", { lease: leaseId, error: e });
+      },
+    };
+  }
+
+  // ---------------------------------------------------------------- routes
+
+  /** Every known instance of `service`: this yard's and, resolved lazily, other yards'. */
+  async instances(service: string, o: { force?: boolean } = {}): Promise<Instance[]> {
+    const me = this.#o.node.peerId.toString();
+    const addrs = this.#o.node.getMultiaddrs().map(String);
+    const local: Instance[] = this.#o
+      .local()
+      .filter((l) => l.service === service && l.ip)
+      .map((l) => ({
+        service,
+        instanceId: l.leaseId,
+        yard: me,
+        addrs,
+        ports: l.ports,
+        latencyMs: 0,
+        updatedAt: now(),
+      }));
+    const entries = this.#routes.get(service);
+    const fresh = entries && [...entries.values()].some((e) => e.expires > now());
+    if (o.force || !fresh) await this.#query(service);
+    else if (entries && [...entries.values()].some((e) => e.expires - now() < (this.#ttlS * 1000) / 3))
+      void this.#query(service); // renew in the background before it expires
+    const remote: Instance[] = [];
+    for (const [yard, e] of this.#routes.get(service) ?? []) {
+      if (e.expires <= now() || yard === me) continue;
+      const rtt = this.#rtt.get(yard);
+      for (const i of e.instances) remote.push({ ...i, latencyMs: rtt?.ms, updatedAt: e.expires - this.#ttlS * 1000 });
+    }
+    return [...local, ...remote];
+  }
+
+  /** Picks an instance of `service` by `policy` among the k kept for it. */
+  async pick(service: string, policy: string, ctx: PickContext = {}, force = false): Promise<Instance | undefined> {
+    const p = this.policies.get(policy);
+    if (!p)
+      throw new IconError(
+        "UNKNOWN_POLICY",
+        `no routing policy "${policy}" (known: ${this.policies.names().join(", ")})`,
+      );
+    const all = await this.instances(service, { force });
+    if (policy === "closest") await this.#measure(all);
+    return p.pick(prune(p, all, this.#k), ctx);
+  }
+
+  /**
+   * A connection to `service` (port `port`) chosen by `policy`: local instances directly, remote ones through a
+   * tunnel. A failed forward drops the instance and retries once with a fresh table.
+   */
+  async connect(
+    service: string,
+    policy: string,
+    port: number,
+    ctx: PickContext & { client: string; from?: string },
+  ): Promise<Duplex> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const inst = await this.pick(service, policy, ctx, attempt > 0);
+      if (!inst) break;
+      try {
+        return await this.#open(inst, port, ctx);
+      } catch (e) {
+        this.forwardsFailed++;
+        this.requeries++;
+        this.#drop(service, inst);
+        this.#o.log.info("forward failed; dropping the route and asking again", {
+          service,
+          instance: inst.instanceId,
+          error: e,
+        });
+      }
+    }
+    throw new IconError("NO_ROUTE", `no reachable instance of ${service} (policy ${policy})`);
+  }
+
+  /** Tells interested yards that this yard's instances of `service` changed. */
+  localChanged(service: string): void {
+    const interested = this.#interests.get(service);
+    if (!interested) return;
+    const instances = this.#localRoutes(service);
+    for (const [peer, until] of interested) {
+      if (until <= now()) {
+        interested.delete(peer);
+        continue;
+      }
+      void overlayRequest(this.#o.node, peerIdFromString(peer), ROUTES_PROTOCOL, {
+        type: "routePush",
+        service,
+        instances,
+      }).catch((e) => this.#o.log.debug("route push failed", { peer, error: e }));
+    }
+  }
+
+  async #open(inst: Instance, port: number, ctx: { client: string; from?: string }): Promise<Duplex> {
+    if (inst.yard === this.#o.node.peerId.toString()) {
+      const l = this.#o.local().find((x) => x.leaseId === inst.instanceId);
+      if (!l?.ip) throw new IconError("NO_ROUTE", `instance ${inst.instanceId} is not running here`);
+      return await new Promise<Duplex>((resolve, reject) => {
+        const s = net.connect(port, l.ip!);
+        s.once("connect", () => resolve(s));
+        s.once("error", reject);
+      });
+    }
+    if (!this.#o.tunnels) throw new IconError("NO_TUNNELS", "this yard has no tunnels to other yards");
+    return this.#o.tunnels.open(
+      peerIdFromString(inst.yard),
+      inst.addrs.map((a) => multiaddr(a)),
+      {
+        service: inst.service,
+        instanceId: inst.instanceId.toString(),
+        port,
+        client: ctx.client,
+        from: ctx.from,
+      },
+    );
+  }
+
+  #drop(service: string, inst: Instance): void {
+    const e = this.#routes.get(service)?.get(inst.yard);
+    if (e) e.instances = e.instances.filter((i) => i.instanceId !== inst.instanceId);
+  }
+
+  #localRoutes(service: string): RouteInstance[] {
+    const me = this.#o.node.peerId.toString();
+    const addrs = this.#o.node.getMultiaddrs().map(String).slice(0, overlayLimits.maxAddrs);
+    return this.#o
+      .local()
+      .filter((l) => l.service === service && l.ip)
+      .map((l) => ({ service, instanceId: l.leaseId, yard: me, addrs, ports: l.ports }));
+  }
+
+  /** Asks every known yard (in parallel) for its instances of `service`, registering interest. */
+  #query(service: string): Promise<void> {
+    const running = this.#inflight.get(service);
+    if (running) return running;
+    const run = (async () => {
+      const me = this.#o.node.peerId.toString();
+      const targets = new Map<string, PeerId | ReturnType<typeof multiaddr>>();
+      for (const c of this.#o.node.getConnections()) targets.set(c.remotePeer.toString(), c.remotePeer);
+      for (const a of this.#o.peers ?? []) {
+        const ma = multiaddr(a);
+        const id = ma.getComponents().find((c) => c.name === "p2p")?.value;
+        if (id && id !== me && !targets.has(id)) targets.set(id, ma);
+      }
+      await Promise.all(
+        [...targets].map(async ([id, target]) => {
+          try {
+            const r = await overlayRequest(
+              this.#o.node,
+              target as PeerId,
+              ROUTES_PROTOCOL,
+              { type: "routeQuery", service, interest: true },
+              AbortSignal.timeout(3000),
+            );
+            if (r.type !== "routeAnswer") return;
+            this.#store(service, id, r.instances, r.ttlS);
+          } catch (e) {
+            this.#o.log.debug("route query failed", { peer: id, error: e });
+          }
+        }),
+      );
+    })().finally(() => this.#inflight.delete(service));
+    this.#inflight.set(service, run);
+    return run;
+  }
+
+  #store(service: string, yard: string, instances: RouteInstance[], ttlS: number): void {
+    let m = this.#routes.get(service);
+    if (!m) {
+      m = new Map();
+      this.#routes.set(service, m);
+    }
+    // Only what that yard says about its own instances counts.
+    const own = instances.filter((i) => i.yard === yard && i.service === service);
+    m.set(yard, { instances: own, expires: now() + Math.max(1, ttlS) * 1000 });
+  }
+
+  async #measure(instances: Instance[]): Promise<void> {
+    const ping = (
+      this.#o.node.services as { ping?: { ping(p: PeerId, o?: { signal?: AbortSignal }): Promise<number> } }
+    ).ping;
+    if (!ping) return;
+    const yards = new Set(instances.filter((i) => i.latencyMs === undefined).map((i) => i.yard));
+    await Promise.all(
+      [...yards].map(async (y) => {
+        const cached = this.#rtt.get(y);
+        if (cached && now() - cached.at < 30_000) return;
+        try {
+          const ms = await ping.ping(peerIdFromString(y), { signal: AbortSignal.timeout(2000) });
+          this.#rtt.set(y, { ms, at: now() });
+        } catch {
+          /* unreachable yards stay unmeasured: closest ranks them last */
+        }
+      }),
+    );
+    for (const i of instances) if (i.latencyMs === undefined) i.latencyMs = this.#rtt.get(i.yard)?.ms;
+  }
+
+  // ---------------------------------------------------------------- handlers
+
+  #handler(name: string, fn: (m: OverlayMessage, remote: PeerId) => Promise<OverlayMessage | undefined>) {
+    return async (stream: Stream, connection: Pick<Connection, "remotePeer">): Promise<void> => {
+      const lp = lpStream(stream, { maxDataLength: overlayLimits.maxFrameBytes });
+      const signal = AbortSignal.timeout(10_000);
+      try {
+        const m = decodeOverlayFrame((await lp.read({ signal })).subarray());
+        const reply = await fn(m, connection.remotePeer);
+        if (reply) await lp.write(encodeOverlayFrame(reply), { signal });
+        await stream.close();
+      } catch (e) {
+        const code =
+          e instanceof OverlayError
+            ? e.overlayCode
+            : e instanceof YardServiceError
+              ? e.code === "YARD_UNKNOWN_LEASE"
+                ? OverlayErrorCode.OVERLAY_UNKNOWN_LEASE
+                : OverlayErrorCode.OVERLAY_DENIED
+              : OverlayErrorCode.OVERLAY_INTERNAL;
+        if (code === OverlayErrorCode.OVERLAY_INTERNAL) this.#o.log.warn(`${name} request failed`, { error: e });
+        try {
+          const message =
+            code === OverlayErrorCode.OVERLAY_INTERNAL ? "the yard failed while answering" : (e as Error).message;
+          await lp.write(encodeOverlayFrame({ type: "error", code, message }), { signal });
+          await stream.close();
+        } catch {
+          stream.abort(e as Error);
+        }
+      }
+    };
+  }
+
+  async #telemetry(m: OverlayMessage, remote: PeerId): Promise<OverlayMessage> {
+    if (m.type !== "telemetryRequest")
+      throw new OverlayError(OverlayErrorCode.OVERLAY_BAD_FRAME, "expected a telemetryRequest");
+    await this.#o.authorize(m.access, remote);
+    const t = now();
+    const flows = this.flows(m.access.leaseId)
+      .snapshot(t)
+      .map((f) => ({ subnet: f.subnet, rate: f.rate, latencyMs: f.latencyMs, requests: BigInt(f.requests) }));
+    return { type: "telemetryReply", flows, atMs: BigInt(t) };
+  }
+
+  async #routing(m: OverlayMessage, remote: PeerId): Promise<OverlayMessage> {
+    if (m.type !== "routingRules") throw new OverlayError(OverlayErrorCode.OVERLAY_BAD_FRAME, "expected routingRules");
+    const row = await this.#o.authorize(m.access, remote);
+    const key = row.id.toString();
+    this.#redirects.set(key, m.redirects);
+    if (m.stub) {
+      this.#stubs.set(key, { ...m.stub, until: now() + m.stub.graceS * 1000 });
+      this.#o.log.info("redirection stub set", { lease: row.id, to: m.stub.endpoint, graceS: m.stub.graceS });
+    }
+    return { type: "routingAck" };
+  }
+
+  async #routesAnswer(m: OverlayMessage, remote: PeerId): Promise<OverlayMessage | undefined> {
+    if (m.type === "routeQuery") {
+      if (m.interest) {
+        let i = this.#interests.get(m.service);
+        if (!i) {
+          i = new Map();
+          this.#interests.set(m.service, i);
+        }
+        i.set(remote.toString(), now() + this.#ttlS * 1000);
+      }
+      return { type: "routeAnswer", instances: this.#localRoutes(m.service), ttlS: this.#ttlS };
+    }
+    if (m.type === "routePush") {
+      this.#store(m.service, remote.toString(), m.instances, this.#ttlS);
+      return { type: "routingAck" };
+    }
+    throw new OverlayError(OverlayErrorCode.OVERLAY_BAD_FRAME, `unexpected ${m.type}`);
+  }
+}
