@@ -22,3 +22,4 @@ export * from "./net/node.ts";
 export * from "./discovery/dns.ts";
 export * from "./yard/services.ts";
 export * from "./overlay/messages.ts";
+export * from "./netinfo/alto.ts";

@@ -138,6 +138,17 @@ export const yardConfigSchema = z
         routeTtlS: z.number().int().min(5).max(3600).default(60),
         /** Half-life of the flow observations' smoothing, seconds. */
         flowHalfLifeS: z.number().min(0.5).max(3600).default(10),
+        /** Semantic names for containers (DNS on the network's gateway, virtual addresses on the bridge). */
+        semanticDns: z.boolean().default(true),
+        /** Virtual address range of this yard; default a /24 of 10.233.0.0/16 picked by the yard id. */
+        serviceCidr: z
+          .string()
+          .regex(/^\d+\.\d+\.\d+\.\d+\/\d+$/, "an IPv4 CIDR such as 10.233.7.0/24")
+          .optional(),
+        /** Yard connections kept for tunnels (least recently used closed beyond it). */
+        maxTunnelPeers: z.number().int().min(1).max(4096).default(64),
+        /** Seconds an idle yard connection is kept. */
+        tunnelIdleS: z.number().int().min(1).max(86_400).default(60),
       })
       .strict()
       .default({}),

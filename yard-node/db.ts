@@ -242,12 +242,18 @@ export class YardDb {
 
   // -------------------------------------------------------------- images
 
+  /** Marks an image this yard loaded (an upload) as used at `at`: only such images are ever removed. */
   touchImage(id: string, at: number): void {
     this.#db
       .prepare(
         "INSERT INTO images (id, last_used) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET last_used = excluded.last_used",
       )
       .run(id, at);
+  }
+
+  /** Records a use of `id` if this yard loaded it; images it did not load (the operator's) stay untracked. */
+  useImage(id: string, at: number): void {
+    this.#db.prepare("UPDATE images SET last_used = ? WHERE id = ?").run(at, id);
   }
 
   images(): { id: string; lastUsed: number }[] {

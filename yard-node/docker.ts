@@ -320,9 +320,11 @@ export class DockerRuntime implements ContainerRuntime {
     return this.#info(raw);
   }
 
-  async list(): Promise<ContainerInfo[]> {
+  async list(o: { leaseId?: bigint } = {}): Promise<ContainerInfo[]> {
+    const label = [`${LABEL_YARD}=${this.yardId}`];
+    if (o.leaseId !== undefined) label.push(`${LABEL_LEASE}=${o.leaseId}`);
     const summaries = await this.#call("listing containers", () =>
-      this.docker.listContainers({ all: true, filters: { label: [`${LABEL_YARD}=${this.yardId}`] } }),
+      this.docker.listContainers({ all: true, filters: { label } }),
     );
     const infos = await Promise.all(summaries.map((s) => this.inspect(s.Id)));
     return infos.filter((i): i is ContainerInfo => i !== undefined).sort((a, b) => compareBig(a.leaseId, b.leaseId));

@@ -71,7 +71,7 @@ export class Ingress {
     const listen = (port: number): Promise<void> =>
       new Promise((resolve, reject) => {
         l.server.once("error", reject);
-        l.server.listen(port, this.host, () => {
+        l.server.listen({ port, host: this.host, backlog: 4096 }, () => {
           l.server.off("error", reject);
           resolve();
         });
@@ -129,9 +129,34 @@ export class Ingress {
       u.pipe(client);
     };
     if (up.kind === "local") {
-      const s = net.connect(up.port, up.host);
-      s.setNoDelay(true);
-      attach(s);
+      // A busy container may refuse or reset a connection while its accept queue is full: retry a few times
+      // (as L4 proxies do) before giving up on the client.
+      client.pause();
+      const tryConnect = (attempt: number): void => {
+        const s = net.connect(up.port, up.host);
+        const retry = (e: Error): void => {
+          s.destroy();
+          if (client.destroyed) return;
+          if (attempt >= 4) {
+            this.errors++;
+            route.failed?.(e);
+            done();
+            return;
+          }
+          setTimeout(() => tryConnect(attempt + 1), 25 * 2 ** attempt);
+        };
+        s.once("error", retry);
+        s.once("connect", () => {
+          s.off("error", retry);
+          s.setNoDelay(true);
+          if (client.destroyed) s.destroy();
+          else {
+            attach(s);
+            client.resume();
+          }
+        });
+      };
+      tryConnect(0);
     } else {
       client.pause();
       up.connect().then(

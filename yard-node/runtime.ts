@@ -100,8 +100,8 @@ export interface ContainerRuntime {
   /** Removes the container (forcefully); no error when already gone. */
   remove(id: string): Promise<void>;
   inspect(id: string): Promise<ContainerInfo | undefined>;
-  /** Every container of this yard (by label), running or not. */
-  list(): Promise<ContainerInfo[]>;
+  /** Every container of this yard (by label), running or not; only lease `leaseId`'s when given. */
+  list(o?: { leaseId?: bigint }): Promise<ContainerInfo[]>;
   /** The last `tail` lines of stdout and stderr, demultiplexed, as text. */
   logs(id: string, o?: { tail?: number }): Promise<string>;
   /** Calls `on` for each event of this yard's containers until `signal` aborts; reconnects after an engine

@@ -45,7 +45,10 @@ import { YardDb, type LeaseRow } from "./db.ts";
 import { DockerRuntime } from "./docker.ts";
 import { leaseHolderCheck } from "./access.ts";
 import { Ingress } from "./ingress.ts";
+import { parseServiceKey } from "./overlay/names.ts";
 import { Overlay } from "./overlay/overlay.ts";
+import { ServiceAddressing } from "./overlay/semantic.ts";
+import { TunnelManager, type TunnelHeader, type TunnelTarget } from "./overlay/tunnel.ts";
 import { CapacityLedger } from "./ledger.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
@@ -105,6 +108,8 @@ export class Yard {
   readonly metrics = new Metrics();
   readonly ingress: Ingress;
   readonly overlay: Overlay;
+  readonly tunnels: TunnelManager;
+  addressing: ServiceAddressing | undefined;
   readonly log: Logger;
   readonly operator: string;
   readonly prices: Prices;
@@ -122,6 +127,7 @@ export class Yard {
   #dockerUp = true;
   #lastBlock = { ts: 0, seenAt: 0 };
   #ticking = false;
+  readonly #running = new Set<Promise<void>>();
   #following = false;
   #quoteTimes: number[] = [];
   #reconcileWanted = false;
@@ -154,9 +160,17 @@ export class Yard {
       o.config.capacity.maxLeases,
     );
     this.ingress = new Ingress(o.config.publicHost);
+    this.tunnels = new TunnelManager(o.node, {
+      resolve: (h, remote) => this.#resolveTunnel(h, remote.toString()),
+      log: o.log,
+      maxPeers: o.config.overlay.maxTunnelPeers,
+      idleMs: o.config.overlay.tunnelIdleS * 1000,
+    });
     this.overlay = new Overlay({
       node: o.node,
       log: o.log,
+      tunnels: this.tunnels,
+      admit: (from, to, id) => this.addressing?.admit(from, to, id),
       authorize: leaseHolderCheck(o.db, o.chain),
       local: () =>
         this.db
@@ -253,6 +267,9 @@ export class Yard {
     this.#stops.push(await serveLeases(this.node, this.#provider(), { onError: (e) => this.#onProtocolError(e) }));
     await this.overlay.start();
     this.#stops.push(() => this.overlay.stop());
+    await this.tunnels.start();
+    this.#stops.push(() => this.tunnels.stop());
+    if (c.overlay.semanticDns) await this.#startAddressing();
     this.#stops.push(
       await serveYardServices(this.node, {
         runtime: this.runtime,
@@ -274,8 +291,8 @@ export class Yard {
       },
     });
     await this.#startHttp();
-    const tick = setInterval(() => void this.#tick(), 1000);
-    const follow = setInterval(() => void this.#follow(), c.chain.pollMs);
+    const tick = setInterval(() => this.#track(this.#tick()), 1000);
+    const follow = setInterval(() => this.#track(this.#follow()), c.chain.pollMs);
     this.#stops.push(async () => {
       clearInterval(tick);
       clearInterval(follow);
@@ -305,8 +322,8 @@ export class Yard {
     await new Promise<void>((resolve) => (this.#httpServer ? this.#httpServer.close(() => resolve()) : resolve()));
     this.#httpServer?.closeAllConnections();
     await Promise.resolve(this.node.stop()).catch(() => {});
-    // Let in-flight lease actions finish their database writes before closing it.
-    await Promise.allSettled([...this.#locks.values()]);
+    // Let the tick, the follower and in-flight lease actions finish their database writes before closing it.
+    await Promise.allSettled([...this.#running, ...this.#locks.values()]);
     this.db.close();
     this.log.info("stopped");
   }
@@ -596,7 +613,7 @@ export class Yard {
           failed: `image sha256:${spec.imageDigest.slice(2)} is not on this yard; upload it with ${"/icon/image/1.0.0"} first`,
         };
       this.db.update(l.id, { spec, status: "deployed", note: "" });
-      this.db.touchImage(imageId, this.now());
+      this.db.useImage(imageId, this.now());
       // A renewal carries the predecessor's container and endpoints over.
       if (l.renews !== undefined && !l.containerId) {
         const prev = this.db.lease(l.renews);
@@ -634,6 +651,55 @@ export class Yard {
     });
   }
 
+  // ------------------------------------------------------------------ overlay
+
+  async #startAddressing(): Promise<void> {
+    const a = new ServiceAddressing({
+      runtime: this.runtime,
+      overlay: this.overlay,
+      log: this.log,
+      cidr: this.config.overlay.serviceCidr ?? defaultServiceCidr(this.config.yardId),
+      sourceOf: (ip) => {
+        for (const l of this.db.leases(["deployed"])) {
+          const info = l.containerId ? this.#containers.get(l.containerId) : undefined;
+          if (info?.ip === ip) return { leaseId: l.id, service: l.spec?.service };
+        }
+        return undefined;
+      },
+      rulesOf: (id) => this.db.lease(id)?.spec?.allow,
+    });
+    try {
+      await a.start();
+      this.addressing = a;
+      this.#stops.push(() => a.stop());
+    } catch (e) {
+      // Semantic names need root (addresses on the bridge, port 53); everything else works without them.
+      this.log.warn("semantic addressing is off: containers cannot resolve service names", {
+        error: e,
+        fix: "run the yard as root, or set overlay.semanticDns to false to silence this",
+      });
+      await a.stop().catch(() => {});
+    }
+  }
+
+  /** An inbound tunnel: an instance of ours, its port, the namespace rules, a running container. */
+  async #resolveTunnel(h: TunnelHeader, remote: string): Promise<TunnelTarget> {
+    const l = this.db.lease(h.instanceId);
+    if (!l || l.status !== "deployed" || !l.spec || l.stoppedAt !== undefined)
+      return { error: `instance ${h.instanceId} does not run at this yard` };
+    if (l.spec.service !== h.service) return { error: `instance ${h.instanceId} is not an instance of ${h.service}` };
+    if (!l.spec.ports.includes(h.port)) return { error: `instance ${h.instanceId} does not expose port ${h.port}` };
+    if (h.from !== undefined) {
+      const why = this.addressing?.admit(h.from, parseServiceKey(h.service), l.id) ?? undefined;
+      if (why) return { error: why };
+    }
+    const info = l.containerId ? this.#containers.get(l.containerId) : undefined;
+    if (!info?.running || !info.ip) return { error: `instance ${h.instanceId} is not running right now` };
+    this.overlay.flows(l.id).record(h.client);
+    this.log.debug("tunnel accepted", { lease: l.id, from: remote });
+    return { host: info.ip, port: h.port };
+  }
+
   // ------------------------------------------------------------------ containers
 
   #containerOf(id: bigint): { info: ContainerInfo | undefined; row: LeaseRow | undefined } {
@@ -647,11 +713,17 @@ export class Yard {
     const id = l.id;
     for (const p of l.spec.ports) {
       const http = l.spec.httpPorts?.includes(p) ?? false;
-      const route = this.overlay.ingressRoute(id, p, http, () => {
-        const row = this.db.lease(id);
-        const info = row?.containerId ? this.#containers.get(row.containerId) : undefined;
-        return info?.running && info.ip ? { host: info.ip, port: p } : undefined;
-      });
+      const route = this.overlay.ingressRoute(
+        id,
+        p,
+        http,
+        () => {
+          const row = this.db.lease(id);
+          const info = row?.containerId ? this.#containers.get(row.containerId) : undefined;
+          return info?.running && info.ip ? { host: info.ip, port: p } : undefined;
+        },
+        l.spec.service,
+      );
       ingress[String(p)] = await this.ingress.open(id, p, route, l.ingress[String(p)] ?? 0, http ? "http" : "tcp");
     }
     this.db.update(l.id, { ingress });
@@ -687,8 +759,8 @@ export class Yard {
         return;
       }
       // A container of this lease left from before a crash (created but not yet recorded): replace it.
-      for (const c of await this.runtime.list())
-        if (c.leaseId === l.id && c.id !== l.containerId) await this.runtime.remove(c.id);
+      for (const c of await this.runtime.list({ leaseId: l.id }))
+        if (c.id !== l.containerId) await this.runtime.remove(c.id);
       info = await this.runtime.create({
         leaseId: l.id,
         image: imageId,
@@ -701,6 +773,7 @@ export class Yard {
           pids: this.config.capacity.pidsPerLease,
         },
         stopTimeoutS: this.config.lease.stopTimeoutS,
+        ...(this.addressing ? { dns: this.addressing.dnsServers() } : {}),
       });
       this.db.update(l.id, { containerId: info.id });
     }
@@ -730,7 +803,7 @@ export class Yard {
       this.overlay.forget(l.id);
     }
     if (l.spec?.service) this.overlay.localChanged(l.spec.service);
-    if (l.spec) this.db.touchImage(`sha256:${l.spec.imageDigest.slice(2)}`, this.now());
+    if (l.spec) this.db.useImage(`sha256:${l.spec.imageDigest.slice(2)}`, this.now());
     this.db.update(l.id, { status: "ended", containerId: undefined, note: l.note || why });
     this.log.info("lease ended", { lease: l.id, why });
   }
@@ -829,6 +902,7 @@ export class Yard {
       }
       const now = this.now();
       for (const l of this.db.leases(["open", "deployed", "failed", "ended"])) {
+        if (this.#stopped) break;
         await this.#withLease(l.id, () => this.#step(l.id, now)).catch((e) => {
           if ((e as IconError).code === "DOCKER_UNREACHABLE") {
             if (this.#dockerUp) this.log.warn("docker engine unreachable; leases keep their state", { error: e });
@@ -839,7 +913,7 @@ export class Yard {
           }
         });
       }
-      await this.#collectImages(now);
+      if (!this.#stopped) await this.#collectImages(now);
     } finally {
       this.#ticking = false;
     }
@@ -1025,6 +1099,12 @@ export class Yard {
 
   // ------------------------------------------------------------------ helpers
 
+  /** Keeps `p` in the set stop() waits for. */
+  #track(p: Promise<void>): void {
+    this.#running.add(p);
+    void p.finally(() => this.#running.delete(p));
+  }
+
   /** Runs `fn` after every earlier action on the same lease has finished. */
   #withLease<T>(id: bigint, fn: () => Promise<T>): Promise<T> {
     const k = id.toString();
@@ -1196,6 +1276,14 @@ export class Yard {
     this.httpUrl = `http://${this.config.http.host}:${a.port}`;
     this.#httpServer = server;
   }
+}
+
+/** A /24 of 10.233.0.0/16 chosen by the yard id, so yards sharing a host rarely collide (set
+ * overlay.serviceCidr to choose). */
+function defaultServiceCidr(yardId: string): string {
+  let h = 0;
+  for (const ch of yardId) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  return `10.233.${h % 256}.0/24`;
 }
 
 function redactUrl(u: string): string {

@@ -8,6 +8,7 @@
  *   icon budget create|fund|account|allocate|return|withdraw|show
  *   icon token balance|mint
  *   icon yard start --config <file>    run a yard (IEP daemon); icon yard status shows it
+ *   icon netinfo serve --map <file>    serve an ALTO network map and cost map (RFC 7285)
  *
  * Global options: --rpc <url> (ICON_RPC_URL), --deployment <file> (ICON_DEPLOYMENT), --keystore <file>
  * (ICON_KEYSTORE; password from ICON_KEYSTORE_PASSWORD or the terminal), or ICON_PRIVATE_KEY for development.
@@ -197,6 +198,32 @@ const COMMANDS: Record<string, Command> = {
       });
       say(`stopping yard ${config.yardId} (containers keep running; the next start reconciles them) …`);
       await yard.stop();
+    },
+  },
+  "netinfo serve": {
+    usage: "netinfo serve --map <file.json> [--host 127.0.0.1] [--port 8181]",
+    summary:
+      'serve network information in the ALTO format (RFC 7285): the file holds {"networkMap": …, "costMap": …}; GET / lists the resources, /networkmap and /costmap serve them; Ctrl-C stops',
+    options: { map: { type: "string" }, host: { type: "string" }, port: { type: "string" } },
+    async run(ctx) {
+      const file = opt(ctx, "map");
+      if (!file) throw new ConfigError("MISSING_OPTION", "--map <file.json> is required");
+      const { readFile } = await import("node:fs/promises");
+      let raw: { networkMap?: unknown; costMap?: unknown };
+      try {
+        raw = JSON.parse(await readFile(file, "utf8")) as typeof raw;
+      } catch (e) {
+        throw new ConfigError("BAD_ALTO_MAP", `cannot read ${file} as JSON: ${(e as Error).message}`);
+      }
+      const { AltoMap, serveAlto } = await import("../../protocol/index.ts");
+      const map = new AltoMap(raw.networkMap as never, raw.costMap as never);
+      const server = await serveAlto(map, opt(ctx, "host") ?? "127.0.0.1", intOpt(ctx, "port", 8181, 65535));
+      say(`ALTO network information at ${server.url}/ (network map /networkmap, cost map /costmap)`);
+      await new Promise<void>((resolve) => {
+        process.once("SIGINT", resolve);
+        process.once("SIGTERM", resolve);
+      });
+      await server.close();
     },
   },
   "yard status": {

@@ -153,7 +153,7 @@ export class Tenant {
     yard: PeerId | Multiaddr,
     imageDigest: string,
     over: Partial<Rfq> = {},
-    spec: { command?: string[]; ports?: number[] } = {},
+    spec: { command?: string[]; ports?: number[]; httpPorts?: number[]; service?: string; allow?: string[] } = {},
   ): Promise<{ leaseId: bigint; offer: Offer; endpoint: string }> {
     const { leaseId, offer, session } = await this.open(yard, this.rfq(imageDigest, over));
     const r = await session.request({
@@ -165,6 +165,9 @@ export class Tenant {
         command: spec.command ?? [],
         env: [],
         ports: spec.ports ?? [8080],
+        ...(spec.httpPorts ? { httpPorts: spec.httpPorts } : {}),
+        ...(spec.service ? { service: spec.service } : {}),
+        ...(spec.allow ? { allow: spec.allow } : {}),
       },
     });
     await session.close();

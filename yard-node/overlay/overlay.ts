@@ -37,15 +37,13 @@ import type { IngressRoute, Upstream } from "../ingress.ts";
 import type { Logger } from "../log.ts";
 import { FlowObserver, subnetOf } from "./flows.ts";
 import { PolicyRegistry, prune } from "./policies.ts";
-import type { Instance, PickContext } from "./types.ts";
+import { parseServiceKey } from "./names.ts";
+import type { TunnelHeader } from "./tunnel.ts";
+import type { Instance, PickContext, ServiceName } from "./types.ts";
 
 /** Opens a proxied byte stream to an instance at another yard (yard-node/overlay/tunnel.ts). */
 export interface Tunnels {
-  open(
-    peer: PeerId,
-    addrs: ReturnType<typeof multiaddr>[],
-    h: { service: string; instanceId: string; port: number; client: string; from?: string },
-  ): Promise<Duplex>;
+  open(peer: PeerId, addrs: ReturnType<typeof multiaddr>[], h: TunnelHeader): Promise<Duplex>;
 }
 
 /** A local instance, as the yard knows it. */
@@ -72,6 +70,8 @@ export interface OverlayOptions {
   ttlS?: number;
   /** Half-life of flow smoothing, seconds; default 10. */
   halfLifeS?: number;
+  /** Namespace check for a connection from service `from` to a local instance: a refusal sentence or undefined. */
+  admit?(from: string | undefined, to: ServiceName, instanceId: bigint): string | undefined;
 }
 
 interface RemoteEntry {
@@ -174,6 +174,7 @@ export class Overlay {
     port: number,
     http: boolean,
     local: () => { host: string; port: number } | undefined,
+    service?: string,
   ): IngressRoute {
     const key = leaseId.toString();
     const flows = this.flows(leaseId);
@@ -183,19 +184,15 @@ export class Overlay {
         if (s) {
           if (http) return { kind: "redirect", location: `http://${s.endpoint}` };
           const tunnels = this.#o.tunnels;
-          if (!tunnels) return undefined;
+          // TCP stubs forward through a tunnel, which names the service: leases without one only redirect HTTP.
+          if (!tunnels || !service) return undefined;
           return {
             kind: "remote",
             connect: () =>
               tunnels.open(
                 peerIdFromString(s.yard),
                 s.addrs.map((a) => multiaddr(a)),
-                {
-                  service: "",
-                  instanceId: s.instanceId.toString(),
-                  port,
-                  client,
-                },
+                { service, instanceId: s.instanceId, port, client: client.replace(/^::ffff:/, "") },
               ),
           };
         }
@@ -277,6 +274,7 @@ export class Overlay {
       try {
         return await this.#open(inst, port, ctx);
       } catch (e) {
+        if ((e as IconError).code === "DENIED" || (e as IconError).code === "TUNNEL_REFUSED") throw e;
         this.forwardsFailed++;
         this.requeries++;
         this.#drop(service, inst);
@@ -312,6 +310,8 @@ export class Overlay {
     if (inst.yard === this.#o.node.peerId.toString()) {
       const l = this.#o.local().find((x) => x.leaseId === inst.instanceId);
       if (!l?.ip) throw new IconError("NO_ROUTE", `instance ${inst.instanceId} is not running here`);
+      const why = this.#o.admit?.(ctx.from, parseServiceKey(inst.service), inst.instanceId);
+      if (why) throw new IconError("DENIED", why);
       return await new Promise<Duplex>((resolve, reject) => {
         const s = net.connect(port, l.ip!);
         s.once("connect", () => resolve(s));
@@ -324,10 +324,10 @@ export class Overlay {
       inst.addrs.map((a) => multiaddr(a)),
       {
         service: inst.service,
-        instanceId: inst.instanceId.toString(),
+        instanceId: inst.instanceId,
         port,
-        client: ctx.client,
-        from: ctx.from,
+        client: ctx.client.replace(/^::ffff:/, ""),
+        ...(ctx.from ? { from: ctx.from } : {}),
       },
     );
   }

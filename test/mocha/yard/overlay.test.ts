@@ -1,0 +1,172 @@
+/**
+ * The yard's overlay proxy end to end (embedded chain, real libp2p, real Docker, two yards): flow observation
+ * exported over the telemetry protocol, HTTP redirects of new clients, a migration under HTTP load through a
+ * redirection stub with zero failed requests, and 1,000 concurrent client connections through one yard.
+ */
+import { expect } from "chai";
+import net from "node:net";
+import { Wallet } from "ethers";
+import { OverlayError, readTelemetry, setRouting, signLeaseAccess, type LeaseAccess } from "../../../protocol/index.ts";
+import { parseYardConfig } from "../../../yard-node/config.ts";
+import { createLogger, silentLogger } from "../../../yard-node/log.ts";
+import { Yard } from "../../../yard-node/yard.ts";
+import { WEB_IMAGE, useDockerYard, waitFor } from "../../helpers/docker.ts";
+import { expectRejection } from "../../helpers/yard.ts";
+import { Tenant, USD, clientFor, startMarket, yardConfig, type TestMarket } from "../../../scripts/lib/testbed.ts";
+
+const log = process.env.ICON_TEST_LOG ? createLogger({ level: "debug" }) : silentLogger;
+
+/** One raw HTTP/1.0 request over a fresh TCP connection; resolves with the whole response. */
+function rawGet(endpoint: string, timeoutMs = 20_000): Promise<string> {
+  const [host, port] = endpoint.split(":") as [string, string];
+  return new Promise((resolve, reject) => {
+    const s = net.connect(Number(port), host);
+    const chunks: Buffer[] = [];
+    s.setTimeout(timeoutMs, () => s.destroy(new Error("timeout")));
+    s.on("connect", () => s.write("GET / HTTP/1.0\r\nHost: x\r\n\r\n"));
+    s.on("data", (d) => chunks.push(d));
+    s.on("error", reject);
+    s.on("close", () => resolve(Buffer.concat(chunks).toString()));
+  });
+}
+
+describe("overlay proxy: flows, redirects, stubs, load (two yards)", function () {
+  this.timeout(240_000);
+  const docker = useDockerYard("ovl");
+  let m: TestMarket;
+  let a: Yard;
+  let b: Yard;
+  let tenant: Tenant;
+  let web: string;
+
+  const access = (leaseId: bigint): Promise<LeaseAccess> =>
+    signLeaseAccess(tenant.icon, tenant.owner.domain(), leaseId, tenant.node.peerId);
+
+  before(async () => {
+    m = await startMarket();
+    const lease = { startLeadS: 2, earlyStartS: 2, claimIntervalS: 5, stopTimeoutS: 1, minSlotS: 5 };
+    const start = async (key: number, yardId: string): Promise<Yard> => {
+      const w = new Wallet(m.keys[key]!, m.provider);
+      await m.admin.mint(w.address, USD(1000));
+      const c = yardConfig(m, yardId, { lease, capacity: { cpuMillis: 4000, memoryMiB: 4096, pidsPerLease: 2048 } });
+      return Yard.start({ config: parseYardConfig(c, `${yardId}.json`), wallet: w, log });
+    };
+    a = await start(1, docker.get().yardId);
+    b = await start(5, docker.make("ovlb").yardId);
+    tenant = await Tenant.create(m, 2, 3, USD(200));
+    web = "0x" + (await docker.get().runtime.imageId(WEB_IMAGE))!.slice(7);
+  });
+  after(async () => {
+    await tenant?.stop();
+    await a?.stop();
+    await b?.stop();
+    await m?.close();
+  });
+
+  it("observes requests per client subnet and exports them to the lease holder only", async () => {
+    const l = await tenant.lease(a.node.getMultiaddrs()[0]!, web, { slotSeconds: 60 }, { httpPorts: [8080] });
+    for (let i = 0; i < 40; i++) {
+      const r = await fetch(`http://${l.endpoint}/`);
+      expect(await r.text()).to.include("icon-web-ok");
+    }
+    const t = await readTelemetry(tenant.node, a.node.getMultiaddrs()[0]!, { access: await access(l.leaseId) });
+    expect(t.flows).to.have.length(1);
+    const f = t.flows[0]!;
+    expect(f.subnet).to.equal("127.0.0.0/24");
+    expect(f.requests).to.equal(40n);
+    expect(f.rate).to.be.greaterThan(0);
+    expect(f.latencyMs).to.be.greaterThan(0).and.lessThan(1000);
+    expect(a.metrics.render()).to.match(
+      new RegExp(`icon_yard_flow_requests_per_second\\{lease="${l.leaseId}",subnet="127.0.0.0/24"\\} [0-9.]+`),
+    );
+    const stranger = await signLeaseAccess(
+      new Wallet(m.keys[9]!),
+      tenant.owner.domain(),
+      l.leaseId,
+      tenant.node.peerId,
+    );
+    await expectRejection(
+      readTelemetry(tenant.node, a.node.getMultiaddrs()[0]!, { access: stranger }),
+      OverlayError,
+      /does not hold lease/,
+    );
+  });
+
+  it("redirects a new client connection from a subnet to a closer ICON (HTTP 307), and stops when told", async () => {
+    const la = await tenant.lease(a.node.getMultiaddrs()[0]!, web, { slotSeconds: 60 }, { httpPorts: [8080] });
+    const lb = await tenant.lease(b.node.getMultiaddrs()[0]!, web, { slotSeconds: 60 }, { httpPorts: [8080] });
+    await setRouting(tenant.node, a.node.getMultiaddrs()[0]!, {
+      access: await access(la.leaseId),
+      redirects: [{ subnet: "127.0.0.0/24", location: `http://${lb.endpoint}` }],
+    });
+    const r = await fetch(`http://${la.endpoint}/index.html`, { redirect: "manual" });
+    expect(r.status).to.equal(307);
+    expect(r.headers.get("location")).to.equal(`http://${lb.endpoint}/index.html`);
+    expect(await (await fetch(`http://${la.endpoint}/`)).text()).to.include("icon-web-ok");
+    await setRouting(tenant.node, a.node.getMultiaddrs()[0]!, { access: await access(la.leaseId), redirects: [] });
+    expect((await fetch(`http://${la.endpoint}/`, { redirect: "manual" })).status).to.equal(200);
+  });
+
+  it("migrates under HTTP load through a redirection stub: zero failed requests", async () => {
+    const old = await tenant.lease(a.node.getMultiaddrs()[0]!, web, { slotSeconds: 120 }, { httpPorts: [8080] });
+    let stop = false;
+    let ok = 0;
+    const failures: string[] = [];
+    const worker = async (): Promise<void> => {
+      while (!stop) {
+        try {
+          const r = await fetch(`http://${old.endpoint}/`, { signal: AbortSignal.timeout(5000) });
+          const body = await r.text();
+          if (r.status !== 200 || !body.includes("icon-web-ok")) failures.push(`HTTP ${r.status}`);
+          else ok++;
+        } catch (e) {
+          failures.push((e as Error).message);
+        }
+      }
+    };
+    const workers = Array.from({ length: 4 }, worker);
+    await new Promise((r) => setTimeout(r, 500));
+    // Make before break: the new instance runs, the stub points there, then the old lease ends.
+    const neu = await tenant.lease(b.node.getMultiaddrs()[0]!, web, { slotSeconds: 120 }, { httpPorts: [8080] });
+    await setRouting(tenant.node, a.node.getMultiaddrs()[0]!, {
+      access: await access(old.leaseId),
+      redirects: [],
+      stub: {
+        yard: b.node.peerId.toString(),
+        addrs: b.node.getMultiaddrs().map(String),
+        instanceId: neu.leaseId,
+        endpoint: neu.endpoint,
+        graceS: 60,
+      },
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    const icon = await clientFor(m, 3);
+    await icon.terminate(old.leaseId);
+    await waitFor("the old container to stop", () => a.db.lease(old.leaseId)!.status !== "deployed", 15_000);
+    await new Promise((r) => setTimeout(r, 1500));
+    stop = true;
+    await Promise.all(workers);
+    expect(failures, failures.slice(0, 5).join("; ")).to.have.length(0);
+    expect(ok).to.be.greaterThan(20);
+    const tb = await readTelemetry(tenant.node, b.node.getMultiaddrs()[0]!, { access: await access(neu.leaseId) });
+    expect(Number(tb.flows[0]?.requests ?? 0n)).to.be.greaterThan(0);
+    // The old yard still answers at the old endpoint during the grace period.
+    expect((await fetch(`http://${old.endpoint}/`, { redirect: "manual" })).status).to.equal(307);
+  });
+
+  it("carries 1,000 concurrent client connections through one yard with zero errors", async () => {
+    const l = await tenant.lease(
+      a.node.getMultiaddrs()[0]!,
+      web,
+      { slotSeconds: 120, cpuMillis: 1000, memoryMiB: 512 },
+      { ports: [8080] },
+    );
+    const results = await Promise.allSettled(Array.from({ length: 1000 }, () => rawGet(l.endpoint)));
+    const bad = results
+      .map((r) =>
+        r.status === "rejected" ? String(r.reason) : r.value.includes("icon-web-ok") ? "" : r.value.slice(0, 80),
+      )
+      .filter((x) => x !== "");
+    expect(bad, bad.slice(0, 3).join("; ")).to.have.length(0);
+  });
+});

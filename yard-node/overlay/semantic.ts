@@ -1,0 +1,127 @@
+/**
+ * Semantic addressing for service-to-service calls: a container asks the yard's DNS responder (on its network's
+ * gateway, port 53) for `app.appns.service.servicens.(instance|any).(policy|none)[.icon]` and gets a virtual
+ * address — one ServiceIP per (service, policy), one InstanceIP per instance — that the yard holds on the bridge.
+ * A connection to it reaches the yard's listener there, which checks the namespace rules and forwards it to an
+ * instance chosen by the policy (locally, or through an encrypted tunnel to another yard).
+ *
+ * Namespaces: a container reaches services of its own namespace (`app.appns`); a service opens itself to others
+ * with allow patterns in its Deploy. A container without a service name reaches nothing.
+ */
+import net from "node:net";
+import type { Logger } from "../log.ts";
+import type { ContainerRuntime } from "../runtime.ts";
+import { VirtualIps } from "./addresses.ts";
+import { SemanticDns } from "./dns.ts";
+import { allowed, parseServiceKey, type SemanticName } from "./names.ts";
+import type { Overlay } from "./overlay.ts";
+import { serviceKey, type ServiceName } from "./types.ts";
+
+export interface ServiceAddressingOptions {
+  runtime: ContainerRuntime;
+  overlay: Overlay;
+  log: Logger;
+  /** Virtual address range of this yard (distinct per yard on one host). */
+  cidr: string;
+  /** The lease and service of the container at `ip` (the connection's source), if it is one of ours. */
+  sourceOf(ip: string): { leaseId: bigint; service?: string } | undefined;
+  /** The allow rules of a local instance. */
+  rulesOf(instanceId: bigint): string[] | undefined;
+}
+
+export class ServiceAddressing {
+  readonly #o: ServiceAddressingOptions;
+  #ips: VirtualIps | undefined;
+  #dns: SemanticDns | undefined;
+  #gateway = "";
+  readonly #listeners = new Map<string, net.Server>();
+  denied = 0;
+  forwarded = 0;
+
+  constructor(o: ServiceAddressingOptions) {
+    this.#o = o;
+  }
+
+  /** Takes the virtual range on the bridge and starts the DNS responder on the gateway. */
+  async start(): Promise<void> {
+    const { ips, network } = await VirtualIps.onNetwork(this.#o.runtime, { cidr: this.#o.cidr });
+    await ips.removeStale();
+    this.#ips = ips;
+    this.#gateway = network.gateway;
+    this.#dns = new SemanticDns({ resolve: (n) => this.#resolve(n) });
+    await this.#dns.listen({ address: network.gateway, port: 53, tcp: true });
+    this.#o.log.info("semantic DNS ready", { address: network.gateway, range: ips.cidr });
+  }
+
+  /** Resolvers for containers (the gateway), empty before start. */
+  dnsServers(): string[] {
+    return this.#gateway ? [this.#gateway] : [];
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.#listeners.values()) s.close();
+    this.#listeners.clear();
+    await this.#dns?.close();
+    await this.#ips?.close();
+  }
+
+  /** Namespace check of a connection from `from` (a service key, or none) to instance `instanceId` of `to`. */
+  admit(from: string | undefined, to: ServiceName, instanceId: bigint): string | undefined {
+    if (!from) return `only ICON services may reach ${serviceKey(to)}`;
+    const rules = this.#o.rulesOf(instanceId) ?? [];
+    return allowed(parseServiceKey(from), to, rules)
+      ? undefined
+      : `${from} may not reach ${serviceKey(to)}: not its namespace and no allow rule opens it`;
+  }
+
+  async #resolve(n: SemanticName): Promise<string | undefined> {
+    const service = serviceKey(n.service);
+    const instances = await this.#o.overlay.instances(service);
+    const known = n.kind === "instance" ? instances.filter((i) => i.instanceId === n.instanceId) : instances;
+    if (known.length === 0) return undefined;
+    const ip = await this.#ips!.allocate(n);
+    const ports = new Set(known.flatMap((i) => i.ports));
+    for (const p of ports) await this.#listen(ip, p, n);
+    return ip;
+  }
+
+  async #listen(ip: string, port: number, n: SemanticName): Promise<void> {
+    const key = `${ip}:${port}`;
+    if (this.#listeners.has(key)) return;
+    const service = serviceKey(n.service);
+    const server = net.createServer((client) => {
+      const src = client.remoteAddress ?? "";
+      const source = this.#o.sourceOf(src.replace(/^::ffff:/, ""));
+      client.pause();
+      const refuse = (why: string): void => {
+        this.denied++;
+        this.#o.log.info("connection refused by namespace rules", { from: source?.service ?? src, to: service, why });
+        client.destroy();
+      };
+      if (!source?.service) {
+        refuse("the source is not an ICON service");
+        return;
+      }
+      // Local instances are checked here; a remote yard checks the tunnel header's `from` the same way.
+      const policy = n.kind === "service" ? n.policy : "none";
+      const ctx = { client: src, from: source.service, instanceId: n.kind === "instance" ? n.instanceId : undefined };
+      this.#o.overlay
+        .connect(service, policy, port, ctx)
+        .then((up) => {
+          this.forwarded++;
+          up.on("error", () => client.destroy());
+          client.on("error", () => up.destroy());
+          client.on("close", () => up.destroy());
+          up.on("close", () => client.destroy());
+          client.pipe(up).pipe(client);
+          client.resume();
+        })
+        .catch((e: Error) => refuse(e.message));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen({ port, host: ip, backlog: 1024 }, () => resolve());
+    });
+    this.#listeners.set(key, server);
+  }
+}
