@@ -242,3 +242,45 @@ describe("yard capacity under concurrent RFQs", function () {
     expect(yard.ledger.freeDuring(Number(offer.start), Number(offer.end)).cpuMillis).to.equal(0);
   });
 });
+
+describe("yard follows chain events with a confirmation depth", function () {
+  this.timeout(120_000);
+  const docker = useDockerYard("depth");
+  let m: TestMarket;
+  let yard: Yard;
+  let tenant: Tenant;
+
+  before(async () => {
+    m = await startMarket();
+    const operator = new Wallet(m.keys[1]!, m.provider);
+    await m.admin.mint(operator.address, USD(1000));
+    const c = yardConfig(m, docker.get().yardId, {
+      chain: { rpcUrl: m.chain.url, deployment: m.deploymentFile, confirmations: 3, pollMs: 100 },
+    });
+    yard = await Yard.start({ config: parseYardConfig(c, "depth.json"), wallet: operator, log });
+    tenant = await Tenant.create(m, 2, 3, USD(100));
+  });
+  after(async () => {
+    await tenant?.stop();
+    await yard?.stop();
+    await m?.close();
+  });
+
+  it("acts on a termination only once it is buried under 3 blocks", async () => {
+    const web = "0x" + (await docker.get().runtime.imageId(WEB_IMAGE))!.slice(7);
+    const { leaseId } = await tenant.lease(yard.node.getMultiaddrs()[0]!, web, { slotSeconds: 60 });
+    await waitFor("start confirmed", () => yard.db.lease(leaseId)!.confirmed, 10_000);
+    const icon = await (await import("../../../scripts/lib/testbed.ts")).clientFor(m, 3);
+    await icon.terminate(leaseId);
+    // Two more blocks: the termination has 2 confirmations, fewer than the yard's 3 — it keeps serving.
+    await m.provider.send("evm_mine", []);
+    await m.provider.send("evm_mine", []);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(yard.db.lease(leaseId)!.status).to.equal("deployed");
+    expect(yard.db.lease(leaseId)!.stoppedAt).to.equal(undefined);
+    // The third block buries it: the yard stops the container.
+    await m.provider.send("evm_mine", []);
+    await waitFor("the lease to end", () => yard.db.lease(leaseId)!.status !== "deployed", 10_000);
+    expect((await docker.get().runtime.list({ leaseId })).length).to.equal(0);
+  });
+});
