@@ -4,6 +4,8 @@
 #                   (root; nobody 65534), PATH=/bin, CMD ["/bin/sh"]; a single layer made with `docker import`
 #   icon/web:1      icon/busybox:1 plus /www/index.html, serving it with busybox httpd on port 8080; runs as
 #                   65534:65534 on a read-only rootfs (httpd writes nothing)
+#   icon/udp-echo:1 icon/busybox:1 plus /bin/udp-echo (scripts/images/udp-echo.c, built static with gcc): a UDP
+#                   echo server on port 5353 (busybox has no UDP server); 65534:65534
 # Idempotent: each image carries the label icon.content, a hash of everything it is made of (busybox binary,
 # files, settings); an image whose label matches is left alone, otherwise it is rebuilt under the same tag.
 # Usage: bash scripts/images.sh [--force]; the engine's socket is ICON_DOCKER_SOCKET (default
@@ -102,6 +104,29 @@ else
   # The classic builder (no BuildKit): FROM a local image and COPY need no registry.
   DOCKER_BUILDKIT=0 "${docker[@]}" build -q -t "$web_ref" "$ctx" >/dev/null
   log "$web_ref: built ($(( ($(date +%s%N) - t0) / 1000000 )) ms)"
+fi
+
+# ---- icon/udp-echo:1 ---------------------------------------------------------------------------------------------
+udp_ref=icon/udp-echo:1
+udp_src="$(dirname "${BASH_SOURCE[0]}")/images/udp-echo.c"
+udp_dockerfile='FROM icon/busybox:1
+COPY --chown=0:0 udp-echo /bin/udp-echo
+EXPOSE 5353/udp
+USER 65534:65534
+CMD ["/bin/udp-echo", "5353"]'
+udp_hash="$(printf '%s\n' "udp-echo v1" "$base_hash" "$(sha256sum "$udp_src")" "$udp_dockerfile" | sha256sum | cut -c1-64)"
+if up_to_date "$udp_ref" "$udp_hash"; then
+  log "$udp_ref: up to date"
+elif ! command -v gcc >/dev/null 2>&1; then
+  log "warning: gcc is missing, $udp_ref not built (UDP tests need it; apt-get install gcc libc6-dev)"
+else
+  t0=$(date +%s%N)
+  ctx="$work/udp"
+  mkdir -p "$ctx"
+  gcc -O2 -static -o "$ctx/udp-echo" "$udp_src"
+  printf '%s\nLABEL icon.content=%s\n' "$udp_dockerfile" "$udp_hash" >"$ctx/Dockerfile"
+  DOCKER_BUILDKIT=0 "${docker[@]}" build -q -t "$udp_ref" "$ctx" >/dev/null
+  log "$udp_ref: built ($(( ($(date +%s%N) - t0) / 1000000 )) ms)"
 fi
 
 # Dangling images left by rebuilds under the same tag.

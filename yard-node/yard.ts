@@ -45,6 +45,7 @@ import { YardDb, type LeaseRow } from "./db.ts";
 import { DockerRuntime } from "./docker.ts";
 import { leaseHolderCheck } from "./access.ts";
 import { Ingress } from "./ingress.ts";
+import { DatagramBridge, UdpIngress } from "./udp.ts";
 import { parseServiceKey } from "./overlay/names.ts";
 import { Overlay } from "./overlay/overlay.ts";
 import { ServiceAddressing } from "./overlay/semantic.ts";
@@ -107,6 +108,8 @@ export class Yard {
   readonly ledger: CapacityLedger;
   readonly metrics = new Metrics();
   readonly ingress: Ingress;
+  readonly udp: UdpIngress;
+  readonly bridge = new DatagramBridge();
   readonly overlay: Overlay;
   readonly tunnels: TunnelManager;
   addressing: ServiceAddressing | undefined;
@@ -160,6 +163,7 @@ export class Yard {
       o.config.capacity.maxLeases,
     );
     this.ingress = new Ingress(o.config.publicHost);
+    this.udp = new UdpIngress(o.config.publicHost);
     this.tunnels = new TunnelManager(o.node, {
       resolve: (h, remote) => this.#resolveTunnel(h, remote.toString()),
       log: o.log,
@@ -319,6 +323,8 @@ export class Yard {
     this.#abort.abort();
     for (const s of this.#stops.reverse()) await s().catch(() => {});
     await this.ingress.closeAll();
+    await this.udp.closeAll();
+    this.bridge.close();
     await new Promise<void>((resolve) => (this.#httpServer ? this.#httpServer.close(() => resolve()) : resolve()));
     this.#httpServer?.closeAllConnections();
     await Promise.resolve(this.node.stop()).catch(() => {});
@@ -688,7 +694,11 @@ export class Yard {
     if (!l || l.status !== "deployed" || !l.spec || l.stoppedAt !== undefined)
       return { error: `instance ${h.instanceId} does not run at this yard` };
     if (l.spec.service !== h.service) return { error: `instance ${h.instanceId} is not an instance of ${h.service}` };
-    if (!l.spec.ports.includes(h.port)) return { error: `instance ${h.instanceId} does not expose port ${h.port}` };
+    const exposed = h.transport === "udp" ? (l.spec.udpPorts ?? []) : l.spec.ports;
+    if (!exposed.includes(h.port))
+      return {
+        error: `instance ${h.instanceId} does not expose ${h.transport === "udp" ? "UDP" : "TCP"} port ${h.port}`,
+      };
     if (h.from !== undefined) {
       const why = this.addressing?.admit(h.from, parseServiceKey(h.service), l.id) ?? undefined;
       if (why) return { error: why };
@@ -697,6 +707,7 @@ export class Yard {
     if (!info?.running || !info.ip) return { error: `instance ${h.instanceId} is not running right now` };
     this.overlay.flows(l.id).record(h.client);
     this.log.debug("tunnel accepted", { lease: l.id, from: remote });
+    if (h.transport === "udp") return { host: "127.0.0.1", port: await this.bridge.for(info.ip, h.port) };
     return { host: info.ip, port: h.port };
   }
 
@@ -725,6 +736,19 @@ export class Yard {
         l.spec.service,
       );
       ingress[String(p)] = await this.ingress.open(id, p, route, l.ingress[String(p)] ?? 0, http ? "http" : "tcp");
+    }
+    for (const p of l.spec.udpPorts ?? []) {
+      const route = this.overlay.udpRoute(
+        id,
+        p,
+        () => {
+          const row = this.db.lease(id);
+          const info = row?.containerId ? this.#containers.get(row.containerId) : undefined;
+          return info?.running && info.ip ? { host: info.ip, port: p } : undefined;
+        },
+        l.spec.service,
+      );
+      ingress[`udp/${p}`] = await this.udp.open(id, p, route, l.ingress[`udp/${p}`] ?? 0);
     }
     this.db.update(l.id, { ingress });
   }
@@ -795,11 +819,13 @@ export class Yard {
     if (stub) {
       const t = setTimeout(() => {
         void this.ingress.close(l.id);
+        void this.udp.close(l.id);
         this.overlay.forget(l.id);
       }, stub.until - Date.now());
       t.unref();
     } else {
       await this.ingress.close(l.id);
+      await this.udp.close(l.id);
       this.overlay.forget(l.id);
     }
     if (l.spec?.service) this.overlay.localChanged(l.spec.service);
@@ -820,6 +846,8 @@ export class Yard {
     if (e.kind === "die" && info) {
       info.running = false;
       const row = this.db.lease(e.leaseId);
+      // A failure changes this yard's instances: tell the interested yards now, not when their routes expire.
+      if (row?.spec?.service) this.overlay.localChanged(row.spec.service);
       if (row && ACTIVE.includes(row.status) && row.stoppedAt === undefined && this.now() < Number(row.offer.end)) {
         this.metrics.inc("icon_yard_container_exits_total", "Containers that exited on their own, by reason", {
           reason: e.exitCode === 137 ? "killed" : "exit",

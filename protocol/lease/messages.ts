@@ -60,6 +60,8 @@ export interface DeploySpec {
   httpPorts?: number[];
   /** Patterns of services (app.appns.service.servicens, `*` per label) allowed to reach this one. */
   allow?: string[];
+  /** Container UDP ports exposed through the yard (datagrams). */
+  udpPorts?: number[];
 }
 
 /** Every message of /icon/lease/1.0.0 as a validated, tagged value. */
@@ -269,6 +271,7 @@ function validate(e: Envelope): LeaseMessage {
                 }),
               }
             : {}),
+          ...(d.udpPorts.length > 0 ? { udpPorts: d.udpPorts.map((p) => positive(p, "udpPort", 65535)) } : {}),
           ...(d.allow.length > 0
             ? { allow: list(d.allow, "allow").map((a, i) => servicePattern(a, `allow[${i}]`)) }
             : {}),
@@ -293,7 +296,9 @@ export function decodeFrame(frame: Uint8Array): Framed {
   let e: Envelope;
   try {
     const n = leaseLimits.maxListEntries;
-    e = Envelope.decode(frame, { limits: { deploy: { command: n, env: n, ports: n, httpPorts: n, allow: n } } });
+    e = Envelope.decode(frame, {
+      limits: { deploy: { command: n, env: n, ports: n, httpPorts: n, allow: n, udpPorts: n } },
+    });
   } catch (cause) {
     throw new ProtocolError(RejectCode.BAD_REQUEST, "the frame is not a valid protobuf Envelope", { cause });
   }
@@ -393,6 +398,7 @@ export function encodeFrame(requestId: string, m: LeaseMessage): Uint8Array {
         service: d.service ?? "",
         httpPorts: d.httpPorts ?? [],
         allow: d.allow ?? [],
+        udpPorts: d.udpPorts ?? [],
       };
       break;
     }

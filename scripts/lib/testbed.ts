@@ -153,19 +153,29 @@ export class Tenant {
     yard: PeerId | Multiaddr,
     imageDigest: string,
     over: Partial<Rfq> = {},
-    spec: { command?: string[]; ports?: number[]; httpPorts?: number[]; service?: string; allow?: string[] } = {},
+    spec: {
+      command?: string[];
+      env?: string[];
+      ports?: number[];
+      httpPorts?: number[];
+      udpPorts?: number[];
+      service?: string;
+      allow?: string[];
+      imageRef?: string;
+    } = {},
   ): Promise<{ leaseId: bigint; offer: Offer; endpoint: string }> {
     const { leaseId, offer, session } = await this.open(yard, this.rfq(imageDigest, over));
     const r = await session.request({
       type: "deploy",
       spec: {
         leaseId,
-        imageRef: "icon/web:1",
+        imageRef: spec.imageRef ?? "icon/web:1",
         imageDigest,
         command: spec.command ?? [],
-        env: [],
+        env: spec.env ?? [],
         ports: spec.ports ?? [8080],
         ...(spec.httpPorts ? { httpPorts: spec.httpPorts } : {}),
+        ...(spec.udpPorts ? { udpPorts: spec.udpPorts } : {}),
         ...(spec.service ? { service: spec.service } : {}),
         ...(spec.allow ? { allow: spec.allow } : {}),
       },

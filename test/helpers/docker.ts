@@ -22,6 +22,8 @@ const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
 export const WEB_IMAGE = "icon/web:1";
+/** A UDP echo server on 5353 (scripts/images/udp-echo.c); replies carry $ECHO_PREFIX. */
+export const UDP_IMAGE = "icon/udp-echo:1";
 export const BUSYBOX_IMAGE = "icon/busybox:1";
 
 /** One test yard: its runtime, a raw dockerode client on the same engine (to cross-check), its id. */

@@ -34,6 +34,7 @@ import {
 } from "../../protocol/index.ts";
 import type { Authorize } from "../access.ts";
 import type { IngressRoute, Upstream } from "../ingress.ts";
+import type { UdpRoute, UdpUpstream } from "../udp.ts";
 import type { Logger } from "../log.ts";
 import { FlowObserver, subnetOf } from "./flows.ts";
 import { PolicyRegistry, prune } from "./policies.ts";
@@ -213,6 +214,38 @@ export class Overlay {
     };
   }
 
+  /** The UDP ingress route of one lease port: the container, or — once a stub is set — the new instance, as
+   * datagrams over a tunnel. */
+  udpRoute(
+    leaseId: bigint,
+    port: number,
+    local: () => { host: string; port: number } | undefined,
+    service?: string,
+  ): UdpRoute {
+    const flows = this.flows(leaseId);
+    return {
+      upstream: (client): UdpUpstream | undefined => {
+        const s = this.stub(leaseId);
+        if (s) {
+          const tunnels = this.#o.tunnels;
+          if (!tunnels || !service) return undefined;
+          return {
+            kind: "remote",
+            connect: () =>
+              tunnels.open(
+                peerIdFromString(s.yard),
+                s.addrs.map((a) => multiaddr(a)),
+                { service, instanceId: s.instanceId, port, client: client.replace(/^::ffff:/, ""), transport: "udp" },
+              ),
+          };
+        }
+        const t = local();
+        return t ? { kind: "local", ...t } : undefined;
+      },
+      observe: (client) => flows.record(client),
+    };
+  }
+
   // ---------------------------------------------------------------- routes
 
   /** Every known instance of `service`: this yard's and, resolved lazily, other yards'. */
@@ -268,13 +301,17 @@ export class Overlay {
     port: number,
     ctx: PickContext & { client: string; from?: string },
   ): Promise<Duplex> {
+    let refused: unknown;
     for (let attempt = 0; attempt < 2; attempt++) {
       const inst = await this.pick(service, policy, ctx, attempt > 0);
       if (!inst) break;
       try {
         return await this.#open(inst, port, ctx);
       } catch (e) {
-        if ((e as IconError).code === "DENIED" || (e as IconError).code === "TUNNEL_REFUSED") throw e;
+        if ((e as IconError).code === "DENIED") throw e;
+        // The remote yard refused: a namespace denial, or a stale route (the instance ended or is not running
+        // there). Retry like any failed forward; the refusal is the error when the last attempt is refused too.
+        refused = (e as IconError).code === "TUNNEL_REFUSED" ? e : undefined;
         this.forwardsFailed++;
         this.requeries++;
         this.#drop(service, inst);
@@ -285,6 +322,7 @@ export class Overlay {
         });
       }
     }
+    if (refused) throw refused;
     throw new IconError("NO_ROUTE", `no reachable instance of ${service} (policy ${policy})`);
   }
 

@@ -89,7 +89,8 @@ export class ServiceAddressing {
     const key = `${ip}:${port}`;
     if (this.#listeners.has(key)) return;
     const service = serviceKey(n.service);
-    const server = net.createServer((client) => {
+    // Half-open: a client may end its side after its request (nc, HTTP/1.0) and still read the answer.
+    const server = net.createServer({ allowHalfOpen: true }, (client) => {
       const src = client.remoteAddress ?? "";
       const source = this.#o.sourceOf(src.replace(/^::ffff:/, ""));
       client.pause();
@@ -112,7 +113,10 @@ export class ServiceAddressing {
           up.on("error", () => client.destroy());
           client.on("error", () => up.destroy());
           client.on("close", () => up.destroy());
-          up.on("close", () => client.destroy());
+          // After a clean end the pipe has ended the client: let it flush rather than cut the answer's tail.
+          up.on("close", () => {
+            if (!client.writableEnded) client.destroy();
+          });
           client.pipe(up).pipe(client);
           client.resume();
         })

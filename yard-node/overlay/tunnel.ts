@@ -60,6 +60,8 @@ export interface TunnelHeader {
   client: string;
   /** The source service key, when the client is an ICON container (namespace rules). */
   from?: string;
+  /** "udp": the stream carries datagrams, each framed as a 2-byte big-endian length and the payload. */
+  transport?: "udp";
 }
 
 /** The acceptor's local target for a header, or a sentence refusing it. */
@@ -108,7 +110,7 @@ export class TunnelError extends IconError {
 // Frames: unsigned varint length + UTF-8 JSON.
 
 const INSTANCE_ID = /^(?:0|[1-9][0-9]{0,77})$/;
-const HEADER_KEYS = new Set(["v", "service", "instanceId", "port", "client", "from"]);
+const HEADER_KEYS = new Set(["v", "service", "instanceId", "port", "client", "from", "transport"]);
 
 function encodeFrame(value: object): Uint8Array {
   const body = Buffer.from(JSON.stringify(value));
@@ -135,6 +137,7 @@ export function encodeHeader(h: TunnelHeader): Uint8Array {
     client: h.client,
   };
   if (h.from !== undefined) wire.from = h.from;
+  if (h.transport !== undefined) wire.transport = h.transport;
   const problem = checkHeader(wire);
   if (problem) throw new TunnelError("TUNNEL_BAD_HEADER", `cannot open a tunnel: ${problem}`);
   return encodeFrame(wire);
@@ -153,6 +156,7 @@ export function decodeHeader(body: Uint8Array): TunnelHeader {
   const w = wire as { service: string; instanceId: string; port: number; client: string; from?: string };
   const h: TunnelHeader = { service: w.service, instanceId: BigInt(w.instanceId), port: w.port, client: w.client };
   if (w.from !== undefined) h.from = w.from;
+  if ((wire as { transport?: string }).transport === "udp") h.transport = "udp";
   return h;
 }
 
@@ -183,6 +187,7 @@ function checkHeader(wire: unknown): string | undefined {
   }
   if (typeof w.client !== "string" || net.isIP(w.client) === 0)
     return "the tunnel header's client is not an IP address";
+  if (w.transport !== undefined && w.transport !== "udp") return 'the tunnel header\'s transport is not "udp"';
   if (w.from !== undefined) return keyProblem("from", w.from);
   return undefined;
 }

@@ -1831,6 +1831,12 @@ export var Deploy;
                         w.string(value);
                     }
                 }
+                if (obj.udpPorts != null && obj.udpPorts.length > 0) {
+                    for (const value of obj.udpPorts) {
+                        w.uint32(80);
+                        w.uint32(value);
+                    }
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -1844,7 +1850,8 @@ export var Deploy;
                     ports: [],
                     service: '',
                     httpPorts: [],
-                    allow: []
+                    allow: [],
+                    udpPorts: []
                 };
                 const end = length == null ? reader.len : reader.pos + length;
                 while (reader.pos < end) {
@@ -1901,6 +1908,13 @@ export var Deploy;
                             obj.allow.push(readStrictString(reader));
                             break;
                         }
+                        case 10: {
+                            if (opts.limits?.udpPorts != null && obj.udpPorts.length === opts.limits.udpPorts) {
+                                throw new MaxLengthError('Decode error - repeated field "udpPorts" had too many elements');
+                            }
+                            obj.udpPorts.push(reader.uint32());
+                            break;
+                        }
                         default: {
                             reader.skipType(tag & 7);
                             break;
@@ -1914,7 +1928,8 @@ export var Deploy;
                     env: 0,
                     ports: 0,
                     httpPorts: 0,
-                    allow: 0
+                    allow: 0,
+                    udpPorts: 0
                 };
                 const end = length == null ? reader.len : reader.pos + length;
                 while (reader.pos < end) {
@@ -2006,6 +2021,18 @@ export var Deploy;
                                 value: readStrictString(reader)
                             };
                             obj.allow++;
+                            break;
+                        }
+                        case 10: {
+                            if (opts.limits?.udpPorts != null && obj.udpPorts === opts.limits.udpPorts) {
+                                throw new MaxLengthError('Streaming decode error - repeated field "udpPorts" had too many elements');
+                            }
+                            yield {
+                                field: `${prefix}.udpPorts[]`,
+                                index: obj.udpPorts,
+                                value: reader.uint32()
+                            };
+                            obj.udpPorts++;
                             break;
                         }
                         default: {

@@ -232,6 +232,7 @@ const rawDeploy = (d: Partial<RawDeploy> = {}): RawDeploy => ({
   service: "",
   httpPorts: [],
   allow: [],
+  udpPorts: [],
   ...d,
 });
 
