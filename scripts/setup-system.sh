@@ -6,6 +6,7 @@
 #   dockerd  the container engine the yard node runs leases in (package docker.io: /usr/sbin/dockerd and the
 #            matching CLI /usr/bin/docker; the package does not start a daemon here, scripts/docker.sh does)
 #   busybox  a static busybox, the only content of the project's base image (scripts/images.sh)
+#   gcc      builds the static UDP echo server of the icon/udp-echo:1 test image (gcc + libc6-dev for libc.a)
 # apt-get runs only when a binary is missing; nothing is started here. Progress goes to stderr.
 set -euo pipefail
 
@@ -15,6 +16,7 @@ declare -A icon_providers=(
   [dig]="bind9-dnsutils dnsutils"
   [dockerd]="docker.io"
   [busybox]="busybox-static"
+  [gcc]="gcc"
 )
 
 # Debian keeps dnsmasq and dockerd in /usr/sbin, which a non-login shell may not have on PATH.
@@ -25,12 +27,13 @@ icon_have_bin() {
   case "$1" in
     dockerd) [ -x /usr/sbin/dockerd ] && [ -x /usr/bin/docker ] ;;
     busybox) [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 ;;
+    gcc) command -v gcc >/dev/null 2>&1 && [ -n "$(find /usr/lib -name libc.a -print -quit 2>/dev/null)" ] ;;
     *) icon_have "$1" ;;
   esac
 }
 
 icon_missing=()
-for bin in dnsmasq dig dockerd busybox; do
+for bin in dnsmasq dig dockerd busybox gcc; do
   icon_have_bin "$bin" || icon_missing+=("$bin")
 done
 [ "${#icon_missing[@]}" -eq 0 ] && exit 0
