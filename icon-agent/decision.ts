@@ -1,0 +1,261 @@
+/**
+ * An ICON's decisions (paper §3–§4): where to be, given where its clients are. Pure — no clock, no network —
+ * so it is property-tested; the agent feeds it observations and carries out what it returns.
+ *
+ * Utility of serving the subnets S from location j (paper eq. 1, a cost: lower is better):
+ *
+ *   U_j = (1 − w) · b̂_j + w · Σ_i λ_i · l̂_ij
+ *
+ * with the terms made dimensionless so that w means what the owner thinks it means:
+ *   b̂_j  = price_j / maxPrice               (the owner's price cap; 1 = the most the owner pays)
+ *   l̂_ij = l_ij / refLatencyMs, λ_i as a share of the total rate (Σ λ_i = 1)
+ *
+ * Candidate actions, each with its estimated relative improvement Δ = (U_now − U_after) / U_now:
+ *   migrate to c      U_after = U_c
+ *   replicate to c    U_after = (1 − w)(b̂_j + b̂_c) + w Σ_i λ_i min(l̂_ij, l̂_ic)   (subnets go to the nearer)
+ *   terminate         (non-origin ICONs) the parent serves my subnets: U_after = w Σ_i λ_i l̂_i,parent;
+ *                     fires when my own gain over that, (U_after − U_now) / U_after, is below the threshold
+ * An action fires only when Δ passes the owner's threshold for it, the ICON can pay for it, and the cool-down
+ * since the last action has passed. Observations are smoothed (EWMA over `halfLifeS`) before they are used, and
+ * an action must win `confirmations` evaluations in a row (hysteresis), so load that changes faster than the
+ * ICON can react does not make it flap (§4.2 "Stability").
+ */
+
+export interface Knobs {
+  /** w of eq. 1, 0..1: weight of latency against cost. */
+  weight: number;
+  /** Relative improvements (0..1) an action must pass. */
+  migrateThreshold: number;
+  replicateThreshold: number;
+  /** A non-origin ICON terminates when its gain over its parent is below this (0..1). */
+  terminateThreshold: number;
+  /** The owner's price cap per second (token units); prices are measured against it. */
+  maxPricePerSecond: bigint;
+  /** Latency that counts as 1 in the utility (ms). */
+  refLatencyMs: number;
+}
+
+/** A client subnet as the ICON sees it: smoothed rate and the latency from each location (ms). */
+export interface SubnetView {
+  subnet: string;
+  rate: number;
+  /** location id → latency (ms) from this subnet; must include the current location. */
+  latencyMs: Record<string, number>;
+}
+
+export interface Candidate {
+  location: string;
+  pricePerSecond: bigint;
+}
+
+export interface Situation {
+  here: Candidate;
+  /** The parent's location (undefined for the origin). */
+  parent?: Candidate;
+  candidates: Candidate[];
+  subnets: SubnetView[];
+  /** What the ICON can spend (on-chain balance minus what is committed). */
+  balance: bigint;
+  /** Seconds of a new lease (the cost of a move is price × slot). */
+  slotSeconds: number;
+}
+
+export type Action =
+  | { kind: "stay" }
+  | { kind: "migrate"; to: Candidate }
+  | { kind: "replicate"; to: Candidate; subnets: string[] }
+  | { kind: "terminate" };
+
+export interface Evaluation {
+  action: Action;
+  /** U at the current location and after the action. */
+  uNow: number;
+  uAfter: number;
+  /** Relative improvement of the action (terminate: the ICON's own gain, which is what the threshold tests). */
+  improvement: number;
+  /** Why, in a sentence. */
+  reason: string;
+}
+
+const share = (subnets: SubnetView[]): number[] => {
+  const total = subnets.reduce((a, s) => a + Math.max(0, s.rate), 0);
+  return subnets.map((s) => (total > 0 ? Math.max(0, s.rate) / total : 0));
+};
+
+/** b̂ of a price. */
+export function priceTerm(k: Knobs, price: bigint): number {
+  if (k.maxPricePerSecond <= 0n) return 0;
+  return Number((price * 1_000_000n) / k.maxPricePerSecond) / 1_000_000;
+}
+
+/** Σ_i λ_i l̂_ij for location j, with the rates as shares (a subnet without a latency to j counts as refLatency×10). */
+export function latencyTerm(k: Knobs, subnets: SubnetView[], location: string): number {
+  const w = share(subnets);
+  return subnets.reduce((a, s, i) => a + w[i]! * ((s.latencyMs[location] ?? k.refLatencyMs * 10) / k.refLatencyMs), 0);
+}
+
+/** U_j of eq. 1. */
+export function utility(k: Knobs, subnets: SubnetView[], at: Candidate): number {
+  return (1 - k.weight) * priceTerm(k, at.pricePerSecond) + k.weight * latencyTerm(k, subnets, at.location);
+}
+
+/** The best action now, without memory (thresholds and budget applied; no cool-down or hysteresis). */
+export function evaluate(k: Knobs, s: Situation): Evaluation {
+  const uNow = utility(k, s.subnets, s.here);
+  const afford = (c: Candidate): boolean => c.pricePerSecond * BigInt(s.slotSeconds) <= s.balance;
+  const rel = (after: number): number => (uNow > 0 ? (uNow - after) / uNow : 0);
+  let best: Evaluation = {
+    action: { kind: "stay" },
+    uNow,
+    uAfter: uNow,
+    improvement: 0,
+    reason: "no action passes its threshold",
+  };
+
+  // Terminate: a non-origin ICON whose parent would serve its clients nearly as well.
+  if (s.parent) {
+    const uParent = k.weight * latencyTerm(k, s.subnets, s.parent.location);
+    const gain = uParent > 0 ? (uParent - uNow) / uParent : -1;
+    if (gain < k.terminateThreshold) {
+      return {
+        action: { kind: "terminate" },
+        uNow,
+        uAfter: uParent,
+        improvement: gain,
+        reason: `serving here gains ${(gain * 100).toFixed(1)} % over the parent, below the termination threshold of ${(k.terminateThreshold * 100).toFixed(1)} %`,
+      };
+    }
+  }
+  for (const c of s.candidates) {
+    if (c.location === s.here.location || !afford(c)) continue;
+    const uMig = utility(k, s.subnets, c);
+    const dMig = rel(uMig);
+    if (dMig > k.migrateThreshold && dMig > best.improvement) {
+      best = {
+        action: { kind: "migrate", to: c },
+        uNow,
+        uAfter: uMig,
+        improvement: dMig,
+        reason: `moving to ${c.location} improves U from ${uNow.toFixed(3)} to ${uMig.toFixed(3)} (${(dMig * 100).toFixed(1)} % > ${(k.migrateThreshold * 100).toFixed(1)} %)`,
+      };
+    }
+    const w = share(s.subnets);
+    const moved = s.subnets.filter(
+      (x) => (x.latencyMs[c.location] ?? Infinity) < (x.latencyMs[s.here.location] ?? Infinity),
+    );
+    if (moved.length === 0 || moved.length === s.subnets.length) continue;
+    const lat = s.subnets.reduce(
+      (a, x, i) =>
+        a +
+        (w[i]! * Math.min(x.latencyMs[s.here.location] ?? k.refLatencyMs * 10, x.latencyMs[c.location] ?? Infinity)) /
+          k.refLatencyMs,
+      0,
+    );
+    const uRep =
+      (1 - k.weight) * (priceTerm(k, s.here.pricePerSecond) + priceTerm(k, c.pricePerSecond)) + k.weight * lat;
+    const dRep = rel(uRep);
+    if (dRep > k.replicateThreshold && dRep > best.improvement) {
+      best = {
+        action: { kind: "replicate", to: c, subnets: moved.map((x) => x.subnet) },
+        uNow,
+        uAfter: uRep,
+        improvement: dRep,
+        reason: `a replica at ${c.location} for ${moved.map((x) => x.subnet).join(", ")} improves U from ${uNow.toFixed(3)} to ${uRep.toFixed(3)} (${(dRep * 100).toFixed(1)} % > ${(k.replicateThreshold * 100).toFixed(1)} %)`,
+      };
+    }
+  }
+  return best;
+}
+
+/** Exponentially smoothed value with a half-life in seconds (time passed in, for determinism). */
+export class Ewma {
+  readonly halfLifeS: number;
+  value: number | undefined;
+  #at = 0;
+  constructor(halfLifeS: number) {
+    this.halfLifeS = halfLifeS;
+  }
+  update(x: number, nowS: number): number {
+    if (this.value === undefined) {
+      this.value = x;
+    } else {
+      const a = 1 - Math.pow(0.5, Math.max(0, nowS - this.#at) / this.halfLifeS);
+      this.value += a * (x - this.value);
+    }
+    this.#at = nowS;
+    return this.value;
+  }
+}
+
+export interface ControllerOptions {
+  /** Smoothing of rates and latencies (s). */
+  halfLifeS: number;
+  /** Least time between two actions (s): at least the time a move takes. */
+  coolDownS: number;
+  /** Evaluations in a row an action must win before it fires. */
+  confirmations: number;
+}
+
+/** The stateful wrapper: smoothing, hysteresis and cool-down around {@link evaluate}. */
+export class Controller {
+  readonly o: ControllerOptions;
+  readonly #rates = new Map<string, Ewma>();
+  readonly #lat = new Map<string, Ewma>();
+  #lastActionAt = Number.NEGATIVE_INFINITY;
+  #streak: { key: string; count: number } = { key: "stay", count: 0 };
+
+  constructor(o: ControllerOptions) {
+    this.o = o;
+  }
+
+  /** Smooths the raw observations of `s` at time `nowS` and decides; returns the evaluation and whether it fires. */
+  step(k: Knobs, s: Situation, nowS: number): Evaluation & { fire: boolean; smoothed: SubnetView[] } {
+    const smoothed = s.subnets.map((x) => {
+      const r = this.#ewma(this.#rates, x.subnet, x.rate, nowS);
+      const latencyMs: Record<string, number> = {};
+      for (const [loc, l] of Object.entries(x.latencyMs))
+        latencyMs[loc] = this.#ewma(this.#lat, `${x.subnet}@${loc}`, l, nowS);
+      return { subnet: x.subnet, rate: r, latencyMs };
+    });
+    const e = evaluate(k, { ...s, subnets: smoothed });
+    const key = e.action.kind === "stay" ? "stay" : `${e.action.kind}:${"to" in e.action ? e.action.to.location : ""}`;
+    this.#streak = key === this.#streak.key ? { key, count: this.#streak.count + 1 } : { key, count: 1 };
+    const cooled = nowS - this.#lastActionAt >= this.o.coolDownS;
+    const fire = e.action.kind !== "stay" && cooled && this.#streak.count >= this.o.confirmations;
+    if (fire) {
+      this.#lastActionAt = nowS;
+      this.#streak = { key: "stay", count: 0 };
+    }
+    return { ...e, fire, smoothed };
+  }
+
+  #ewma(m: Map<string, Ewma>, key: string, x: number, nowS: number): number {
+    let e = m.get(key);
+    if (!e) {
+      e = new Ewma(this.o.halfLifeS);
+      m.set(key, e);
+    }
+    return e.update(x, nowS);
+  }
+}
+
+/** Knobs from the owner's on-chain policy (basis points). */
+export function knobsFromPolicy(
+  p: {
+    weightBps: number;
+    migrateThresholdBps: number;
+    replicateThresholdBps: number;
+    terminateThresholdBps: number;
+    maxPricePerSecond: bigint;
+  },
+  refLatencyMs = 100,
+): Knobs {
+  return {
+    weight: p.weightBps / 10_000,
+    migrateThreshold: p.migrateThresholdBps / 10_000,
+    replicateThreshold: p.replicateThresholdBps / 10_000,
+    terminateThreshold: p.terminateThresholdBps / 10_000,
+    maxPricePerSecond: p.maxPricePerSecond,
+    refLatencyMs,
+  };
+}
