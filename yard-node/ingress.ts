@@ -65,8 +65,11 @@ export class Ingress {
     const key = `${leaseId}/${containerPort}`;
     const existing = this.#listeners.get(key);
     if (existing) return (existing.server.address() as net.AddressInfo).port;
+    // Half-open allowed: a client that ends its writes (HTTP/1.0, nc) still gets the whole answer.
     const l: Listener =
-      mode === "http" ? this.#httpListener(route) : { server: net.createServer(), sockets: new Set() };
+      mode === "http"
+        ? this.#httpListener(route)
+        : { server: net.createServer({ allowHalfOpen: true }), sockets: new Set() };
     if (mode === "tcp") (l.server as net.Server).on("connection", (c) => this.#tcp(c, route, l));
     const listen = (port: number): Promise<void> =>
       new Promise((resolve, reject) => {
@@ -133,7 +136,7 @@ export class Ingress {
       // (as L4 proxies do) before giving up on the client.
       client.pause();
       const tryConnect = (attempt: number): void => {
-        const s = net.connect(up.port, up.host);
+        const s = net.connect({ port: up.port, host: up.host, allowHalfOpen: true });
         const retry = (e: Error): void => {
           s.destroy();
           if (client.destroyed) return;
@@ -224,18 +227,31 @@ export class Ingress {
                 return undefined;
               }) as unknown as http.RequestOptions["createConnection"],
             };
-      const preq = http.request(opts, (pres) => {
-        res.writeHead(pres.statusCode ?? 502, pres.headers);
-        pres.pipe(res);
-        pres.on("end", () => route.observe?.(from, performance.now() - t0));
-      });
-      preq.on("error", (e) => {
-        this.errors++;
-        if (up.kind === "remote") route.failed?.(e);
-        if (!res.headersSent) res.writeHead(502, { "content-type": "text/plain" }).end("the service did not answer\n");
-        else res.destroy();
-      });
-      req.pipe(preq);
+      // GET/HEAD without a body are retried when the container refuses or resets the connection before
+      // answering (busy accept queue, just started), as L4/L7 proxies do; other requests are not replayed.
+      const idempotent = (req.method === "GET" || req.method === "HEAD") && !req.headers["content-length"];
+      const send = (attempt: number): void => {
+        const preq = http.request(opts, (pres) => {
+          res.writeHead(pres.statusCode ?? 502, pres.headers);
+          pres.pipe(res);
+          pres.on("end", () => route.observe?.(from, performance.now() - t0));
+        });
+        preq.on("error", (e: NodeJS.ErrnoException) => {
+          const transient = e.code === "ECONNREFUSED" || e.code === "ECONNRESET" || e.code === "EPIPE";
+          if (idempotent && transient && !res.headersSent && attempt < 4 && up.kind === "local") {
+            setTimeout(() => send(attempt + 1), 25 * 2 ** attempt);
+            return;
+          }
+          this.errors++;
+          if (up.kind === "remote") route.failed?.(e);
+          if (!res.headersSent)
+            res.writeHead(502, { "content-type": "text/plain" }).end("the service did not answer\n");
+          else res.destroy();
+        });
+        if (idempotent) preq.end();
+        else req.pipe(preq);
+      };
+      send(0);
     });
     server.on("connection", (s: net.Socket) => {
       this.connections++;

@@ -25,6 +25,13 @@ type Leased = Awaited<ReturnType<Tenant["lease"]>>;
 
 describe("yard crash safety (kill -9 with active leases, restart)", function () {
   this.timeout(240_000);
+  after(async () => {
+    yard?.child.kill("SIGKILL");
+    await tenant?.stop();
+    await m?.close();
+  });
+  // (registered before useDockerYard: mocha runs after-hooks in order, so the yards stop before the
+  // engine cleanup, and a yard still running cannot recreate containers behind it)
   const docker = useDockerYard("crash");
   let m: TestMarket;
   let tenant: Tenant;
@@ -33,11 +40,6 @@ describe("yard crash safety (kill -9 with active leases, restart)", function () 
   before(async () => {
     m = await startMarket();
     tenant = await Tenant.create(m, 2, 3, USD(100));
-  });
-  after(async () => {
-    yard?.child.kill("SIGKILL");
-    await tenant?.stop();
-    await m?.close();
   });
 
   it("serves every active lease again, cleans up expired ones, leaves nothing orphaned, claims everything", async () => {

@@ -32,6 +32,14 @@ function rawGet(endpoint: string, timeoutMs = 20_000): Promise<string> {
 
 describe("overlay proxy: flows, redirects, stubs, load (two yards)", function () {
   this.timeout(240_000);
+  after(async () => {
+    await tenant?.stop();
+    await a?.stop();
+    await b?.stop();
+    await m?.close();
+  });
+  // (registered before useDockerYard: mocha runs after-hooks in order, so the yards stop before the
+  // engine cleanup, and a yard still running cannot recreate containers behind it)
   const docker = useDockerYard("ovl");
   let m: TestMarket;
   let a: Yard;
@@ -55,12 +63,6 @@ describe("overlay proxy: flows, redirects, stubs, load (two yards)", function ()
     b = await start(5, docker.make("ovlb").yardId);
     tenant = await Tenant.create(m, 2, 3, USD(200));
     web = "0x" + (await docker.get().runtime.imageId(WEB_IMAGE))!.slice(7);
-  });
-  after(async () => {
-    await tenant?.stop();
-    await a?.stop();
-    await b?.stop();
-    await m?.close();
   });
 
   it("observes requests per client subnet and exports them to the lease holder only", async () => {

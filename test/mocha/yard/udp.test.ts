@@ -50,6 +50,14 @@ describe("datagram framing", () => {
 
 describe("UDP services through yards (ingress and stub over the tunnel)", function () {
   this.timeout(180_000);
+  after(async () => {
+    await tenant?.stop();
+    await a?.stop();
+    await b?.stop();
+    await m?.close();
+  });
+  // (registered before useDockerYard: mocha runs after-hooks in order, so the yards stop before the
+  // engine cleanup, and a yard still running cannot recreate containers behind it)
   const docker = useDockerYard("udp");
   let m: TestMarket;
   let a: Yard;
@@ -69,12 +77,6 @@ describe("UDP services through yards (ingress and stub over the tunnel)", functi
     b = await start(5, docker.make("udpb").yardId);
     tenant = await Tenant.create(m, 2, 3, USD(100));
     image = "0x" + (await docker.get().runtime.imageId(UDP_IMAGE))!.slice(7);
-  });
-  after(async () => {
-    await tenant?.stop();
-    await a?.stop();
-    await b?.stop();
-    await m?.close();
   });
 
   it("carries datagrams to the container and back, then to the new yard through the stub", async () => {

@@ -25,6 +25,13 @@ const log = process.env.ICON_TEST_LOG ? createLogger({ level: "debug" }) : silen
 
 describe("yard end to end (chain + libp2p + Docker)", function () {
   this.timeout(180_000);
+  after(async () => {
+    await tenant?.stop();
+    await yard?.stop();
+    await m?.close();
+  });
+  // (registered before useDockerYard: mocha runs after-hooks in order, so the yards stop before the
+  // engine cleanup, and a yard still running cannot recreate containers behind it)
   const docker = useDockerYard("e2e");
   let m: TestMarket;
   let yard: Yard;
@@ -55,11 +62,6 @@ describe("yard end to end (chain + libp2p + Docker)", function () {
     tenant = await Tenant.create(m, 2, 3, USD(100));
     const id = await docker.get().runtime.imageId(WEB_IMAGE);
     web = "0x" + id!.slice("sha256:".length);
-  });
-  after(async () => {
-    await tenant?.stop();
-    await yard?.stop();
-    await m?.close();
   });
 
   it("lists itself on chain (peer id bound, staked) and prints zone records", async () => {
@@ -199,6 +201,13 @@ describe("yard end to end (chain + libp2p + Docker)", function () {
 
 describe("yard capacity under concurrent RFQs", function () {
   this.timeout(120_000);
+  after(async () => {
+    for (const t of tenants ?? []) await t.stop();
+    await yard?.stop();
+    await m?.close();
+  });
+  // (registered before useDockerYard: mocha runs after-hooks in order, so the yards stop before the
+  // engine cleanup, and a yard still running cannot recreate containers behind it)
   const docker = useDockerYard("cap");
   let m: TestMarket;
   let yard: Yard;
@@ -217,11 +226,6 @@ describe("yard capacity under concurrent RFQs", function () {
     web =
       "0x" +
       (await new DockerRuntime({ socketPath: DockerRuntime.defaultSocket(), yardId }).imageId(WEB_IMAGE))!.slice(7);
-  });
-  after(async () => {
-    for (const t of tenants ?? []) await t.stop();
-    await yard?.stop();
-    await m?.close();
   });
 
   it("8 tenants ask at once for the last 1000 mCPU: exactly one gets a quote and opens, the others hear NO_CAPACITY", async () => {
@@ -245,6 +249,13 @@ describe("yard capacity under concurrent RFQs", function () {
 
 describe("yard follows chain events with a confirmation depth", function () {
   this.timeout(120_000);
+  after(async () => {
+    await tenant?.stop();
+    await yard?.stop();
+    await m?.close();
+  });
+  // (registered before useDockerYard: mocha runs after-hooks in order, so the yards stop before the
+  // engine cleanup, and a yard still running cannot recreate containers behind it)
   const docker = useDockerYard("depth");
   let m: TestMarket;
   let yard: Yard;
@@ -259,11 +270,6 @@ describe("yard follows chain events with a confirmation depth", function () {
     });
     yard = await Yard.start({ config: parseYardConfig(c, "depth.json"), wallet: operator, log });
     tenant = await Tenant.create(m, 2, 3, USD(100));
-  });
-  after(async () => {
-    await tenant?.stop();
-    await yard?.stop();
-    await m?.close();
   });
 
   it("acts on a termination only once it is buried under 3 blocks", async () => {

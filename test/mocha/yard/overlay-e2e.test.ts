@@ -1,0 +1,437 @@
+/**
+ * The overlay end to end across two yards (embedded chain, real libp2p, real Docker, real containers):
+ *  - routing policies for a service with instances at both yards, seen from a container (semantic DNS → ServiceIP /
+ *    InstanceIP → the yard's listener → local container or encrypted tunnel) and through `overlay.connect`;
+ *  - namespace isolation: a container of another namespace is refused (locally and by the remote yard through the
+ *    tunnel) until the target opens itself with an allow rule;
+ *  - route churn: an instance ends (terminated on chain; its yard's push arrives, or is lost) or dies (container
+ *    killed) and the next connection still reaches a live instance, with at most one retry;
+ *  - a raw TCP migration under load through a redirection stub (tunnel to the new yard): zero failed requests.
+ * Each instance serves a page naming itself (`inst-<tag>`), so every answer says which instance gave it.
+ */
+import { expect } from "chai";
+import type Docker from "dockerode";
+import net from "node:net";
+import { Writable, type Duplex } from "node:stream";
+import { Wallet } from "ethers";
+import { setRouting, signLeaseAccess, type LeaseAccess } from "../../../protocol/index.ts";
+import { parseYardConfig } from "../../../yard-node/config.ts";
+import { createLogger, silentLogger } from "../../../yard-node/log.ts";
+import { overlaps } from "../../../yard-node/overlay/addresses.ts";
+import { Yard } from "../../../yard-node/yard.ts";
+import { BUSYBOX_IMAGE, WEB_IMAGE, useDockerYard, waitFor } from "../../helpers/docker.ts";
+import { Tenant, USD, clientFor, startMarket, yardConfig, type TestMarket } from "../../../scripts/lib/testbed.ts";
+
+const log = process.env.ICON_TEST_LOG ? createLogger({ level: "debug" }) : silentLogger;
+
+const WEB = "shop.acme.web.prod";
+const CLIENT = "shop.acme.client.prod";
+const EVIL = "evil.corp.x.prod";
+const OPEN = "shop.acme.open.prod";
+const CHURN = "shop.acme.churn.prod";
+const MIG = "shop.acme.mig.prod";
+const REQUEST = "GET / HTTP/1.0\r\nHost: x\r\n\r\n";
+
+/** A web container whose page is `inst-<tag>` (the rootfs is read-only; /tmp is a tmpfs). */
+const page = (tag: string): string[] => [
+  "sh",
+  "-c",
+  `mkdir -p /tmp/w && echo inst-${tag} > /tmp/w/index.html && exec httpd -f -p 8080 -h /tmp/w`,
+];
+
+/** The instance tags in a text, in order. */
+const tags = (text: string): string[] => [...text.matchAll(/inst-([a-z0-9-]+)/g)].map((m) => m[1]!);
+
+/** How many times each tag occurs. */
+function count(list: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const t of list) out[t] = (out[t] ?? 0) + 1;
+  return out;
+}
+
+/** One raw HTTP/1.0 request over a fresh TCP connection; resolves with the whole response. */
+function rawGet(endpoint: string, timeoutMs = 10_000): Promise<string> {
+  const [host, port] = endpoint.split(":") as [string, string];
+  return new Promise((resolve, reject) => {
+    const s = net.connect(Number(port), host);
+    const chunks: Buffer[] = [];
+    s.setTimeout(timeoutMs, () => s.destroy(new Error("timeout")));
+    s.on("connect", () => s.write(REQUEST));
+    s.on("data", (d: Buffer) => chunks.push(d));
+    s.on("error", reject);
+    s.on("close", () => resolve(Buffer.concat(chunks).toString()));
+  });
+}
+
+/** Sends one HTTP/1.0 request over an overlay connection; resolves with the whole response. */
+function getOver(d: Duplex, timeoutMs = 10_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const t = setTimeout(() => d.destroy(new Error("timeout")), timeoutMs);
+    d.on("data", (c: Buffer) => chunks.push(c));
+    d.on("error", (e) => {
+      clearTimeout(t);
+      reject(e);
+    });
+    d.on("close", () => {
+      clearTimeout(t);
+      resolve(Buffer.concat(chunks).toString());
+    });
+    d.end(REQUEST);
+  });
+}
+
+/** Runs `script` with sh inside a running container (as its user); its stdout and stderr, and its exit code. */
+async function execIn(docker: Docker, id: string, script: string): Promise<{ out: string; code: number }> {
+  const exec = await docker
+    .getContainer(id)
+    .exec({ Cmd: ["sh", "-c", script], AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const chunks: Buffer[] = [];
+  const sink = new Writable({
+    write(c: Buffer, _e, cb) {
+      chunks.push(c);
+      cb();
+    },
+  });
+  docker.modem.demuxStream(stream, sink, sink);
+  await new Promise<void>((resolve, reject) => {
+    stream.on("end", () => resolve());
+    stream.on("close", () => resolve());
+    stream.on("error", reject);
+  });
+  const info = await exec.inspect();
+  return { out: Buffer.concat(chunks).toString(), code: info.ExitCode ?? -1 };
+}
+
+/** A shell line resolving `name` through the container's DNS into $ip (the last `Address: ` line). */
+const resolveLine = (name: string): string =>
+  `ip=$(nslookup -type=a ${name} 2>/dev/null | awk '/^Address: /{print $2}' | tail -1); echo "ip=$ip"`;
+
+/** A shell loop of `n` HTTP/1.0 requests (a new TCP connection each) to $ip:8080 with busybox nc; rc is nc's. */
+const getLoop = (n: number): string =>
+  `set -o pipefail; for i in $(seq ${n}); do printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 $ip 8080 | tail -c 64; echo " rc=$?"; done`;
+
+describe("overlay end to end: policies, namespaces, churn, TCP migration (two yards, real containers)", function () {
+  this.timeout(120_000);
+  // Registered before useDockerYard's hooks so that it runs first: a yard still running when the containers are
+  // cleaned up would start them again (its reconciliation), leaving them and the networks behind.
+  after(async () => {
+    await tenant?.stop();
+    await a?.stop();
+    await b?.stop();
+    await m?.close();
+  });
+  const yards = useDockerYard("ovle2e");
+  let m: TestMarket;
+  let a: Yard;
+  let b: Yard;
+  let tenant: Tenant;
+  let web: string;
+  let busybox: string;
+  let docker: Docker;
+  const cidrA = `10.233.${200 + (process.pid % 25)}.0/24`;
+  const cidrB = `10.233.${225 + (process.pid % 25)}.0/24`;
+  /** Lease ids by instance tag. */
+  const ids = new Map<string, bigint>();
+  const id = (tag: string): bigint => ids.get(tag)!;
+  let clientLease: bigint;
+
+  const access = (leaseId: bigint): Promise<LeaseAccess> =>
+    signLeaseAccess(tenant.icon, tenant.owner.domain(), leaseId, tenant.node.peerId);
+  const addrOf = (y: Yard) => y.node.getMultiaddrs()[0]!;
+
+  /** Leases a web instance of `service` at yard `y` serving `inst-<tag>`; waits until it answers at its ingress. */
+  async function instance(
+    y: Yard,
+    service: string,
+    tag: string,
+    o: { allow?: string[] } = {},
+  ): Promise<{ leaseId: bigint; endpoint: string }> {
+    const l = await tenant.lease(
+      addrOf(y),
+      web,
+      { slotSeconds: 180 },
+      { command: page(tag), ports: [8080], service, ...(o.allow ? { allow: o.allow } : {}) },
+    );
+    ids.set(tag, l.leaseId);
+    await waitFor(`instance ${tag} to answer`, async () => tags(await rawGet(l.endpoint, 2000))[0] === tag, 20_000);
+    return l;
+  }
+
+  /** Leases a busybox container of `service` at yard A that only sleeps (a client to exec in). */
+  async function sleeper(service: string): Promise<bigint> {
+    const l = await tenant.lease(
+      addrOf(a),
+      busybox,
+      { slotSeconds: 180 },
+      { command: ["sleep", "600"], ports: [], service },
+    );
+    await waitFor(
+      `the ${service} container to run`,
+      () => a.status().leases.find((x) => x.id === String(l.leaseId))?.running,
+    );
+    return l.leaseId;
+  }
+
+  const containerOf = (y: Yard, leaseId: bigint): string => y.db.lease(leaseId)!.containerId!;
+
+  /** One request through `a.overlay.connect`; the tag of the instance that answered. */
+  async function viaConnect(service: string, policy: string, o: { from?: string; instanceId?: bigint } = {}) {
+    const d = await a.overlay.connect(service, policy, 8080, { client: "127.0.0.1", from: CLIENT, ...o });
+    return tags(await getOver(d))[0];
+  }
+
+  before(async () => {
+    m = await startMarket();
+    const lease = { startLeadS: 2, earlyStartS: 2, claimIntervalS: 5, stopTimeoutS: 1, minSlotS: 5 };
+    const start = async (key: number, yardId: string, overlay: Record<string, unknown>): Promise<Yard> => {
+      const w = new Wallet(m.keys[key]!, m.provider);
+      await m.admin.mint(w.address, USD(1000));
+      const c = yardConfig(m, yardId, {
+        lease,
+        capacity: { cpuMillis: 4000, memoryMiB: 4096, pidsPerLease: 256 },
+        overlay,
+      });
+      return Yard.start({ config: parseYardConfig(c, `${yardId}.json`), wallet: w, log });
+    };
+    // B first: A asks B about routes (B learns A from A's connection and pushes changes back to it).
+    b = await start(5, yards.make("ovle2eb").yardId, { serviceCidr: cidrB });
+    a = await start(1, yards.get().yardId, { serviceCidr: cidrA, peers: [addrOf(b).toString()] });
+    expect(a.addressing, "semantic addressing on A (needs root)").to.not.equal(undefined);
+    tenant = await Tenant.create(m, 2, 3, USD(200));
+    docker = yards.get().docker;
+    const imageId = async (ref: string) => "0x" + (await yards.get().runtime.imageId(ref))!.slice(7);
+    web = await imageId(WEB_IMAGE);
+    busybox = await imageId(BUSYBOX_IMAGE);
+    // Service shop.acme.web.prod: two instances at A, one at B; a client container of its namespace at A.
+    await Promise.all([
+      (async () => {
+        await instance(a, WEB, "a1");
+        await instance(a, WEB, "a2");
+        clientLease = await sleeper(CLIENT);
+      })(),
+      instance(b, WEB, "b1"),
+    ]);
+  });
+
+  it("policies across yards: rr spreads evenly over 3 instances, closest stays local, <id>.none pins (from a container)", async () => {
+    const tunnels0 = a.tunnels.stats().opened;
+    const script = [
+      resolveLine(`${WEB}.any.rr.icon`),
+      'echo "rr=$ip"',
+      getLoop(30),
+      resolveLine(`${WEB}.any.closest.icon`),
+      'echo "closest=$ip"',
+      getLoop(6),
+      resolveLine(`${WEB}.${id("b1")}.none.icon`),
+      'echo "pinned=$ip"',
+      getLoop(4),
+    ].join("\n");
+    const { out, code } = await execIn(docker, containerOf(a, clientLease), script);
+    expect(code, out).to.equal(0);
+    const sections = out.split(/^(?:closest|pinned)=/m);
+    const vips = [...out.matchAll(/^(rr|closest|pinned)=(\S*)$/gm)].map((x) => x[2]!);
+    expect(vips, out).to.have.length(3);
+    for (const v of vips) expect(overlaps(`${v}/32`, cidrA), `${v} in ${cidrA}\n${out}`).to.equal(true);
+    expect(new Set(vips).size, "one virtual address per (service, policy) and per instance").to.equal(3);
+    const [rr, closest, pinned] = sections.map(tags);
+    expect(count(rr!), out).to.deep.equal({ a1: 10, a2: 10, b1: 10 });
+    expect(closest, out).to.have.length(6);
+    expect(new Set(closest), "closest: one local instance, never B's").to.deep.equal(new Set(["a1"]));
+    expect(pinned, out).to.deep.equal(["b1", "b1", "b1", "b1"]);
+    expect(out).to.not.match(/rc=[1-9]/);
+    // B's instance was reached through the encrypted tunnel; A's listener forwarded every connection.
+    expect(a.tunnels.stats().opened - tunnels0).to.be.at.least(14);
+    expect(a.addressing!.forwarded).to.be.at.least(40);
+    // The same through overlay.connect: even rr, pinning A's second instance.
+    const direct: string[] = [];
+    for (let i = 0; i < 9; i++) direct.push((await viaConnect(WEB, "rr"))!);
+    expect(count(direct)).to.deep.equal({ a1: 3, a2: 3, b1: 3 });
+    expect(await viaConnect(WEB, "none", { instanceId: id("a2") })).to.equal("a2");
+    expect(await viaConnect(WEB, "closest")).to.equal("a1");
+  });
+
+  it("namespace isolation: another namespace is refused locally and by the remote yard until an allow rule opens the target", async () => {
+    const evil = await sleeper(EVIL);
+    const denied0 = a.addressing!.denied;
+    const refused = await execIn(
+      docker,
+      containerOf(a, evil),
+      [resolveLine(`${WEB}.any.rr.icon`), getLoop(3)].join("\n"),
+    );
+    expect(refused.out, refused.out).to.match(/^ip=10\.233\./m);
+    expect(tags(refused.out), refused.out).to.deep.equal([]);
+    expect(a.addressing!.denied - denied0, refused.out).to.equal(3);
+    // Directly: A refuses for its own instance; B refuses through the tunnel for its instance.
+    const local = await a.overlay
+      .connect(WEB, "none", 8080, { client: "127.0.0.1", from: EVIL, instanceId: id("a1") })
+      .then(
+        () => undefined,
+        (e: Error & { code?: string }) => e,
+      );
+    expect(local?.code).to.equal("DENIED");
+    expect(local?.message).to.match(/may not reach shop\.acme\.web\.prod/);
+    const remote = await a.overlay
+      .connect(WEB, "none", 8080, { client: "127.0.0.1", from: EVIL, instanceId: id("b1") })
+      .then(
+        () => undefined,
+        (e: Error & { code?: string }) => e,
+      );
+    expect(remote?.code).to.equal("TUNNEL_REFUSED");
+    expect(remote?.message).to.match(/evil\.corp\.x\.prod may not reach shop\.acme\.web\.prod/);
+    // The target opens itself to evil.corp.*.* (instances at both yards): the same container now gets through.
+    await Promise.all([
+      instance(a, OPEN, "oa", { allow: ["evil.corp.*.*"] }),
+      instance(b, OPEN, "ob", { allow: ["evil.corp.*.*"] }),
+    ]);
+    const denied1 = a.addressing!.denied;
+    const allowed = await execIn(
+      docker,
+      containerOf(a, evil),
+      [resolveLine(`${OPEN}.any.rr.icon`), getLoop(4)].join("\n"),
+    );
+    expect(count(tags(allowed.out)), allowed.out).to.deep.equal({ oa: 2, ob: 2 });
+    expect(a.addressing!.denied).to.equal(denied1);
+    const d = await a.overlay.connect(OPEN, "none", 8080, { client: "127.0.0.1", from: EVIL, instanceId: id("ob") });
+    expect(tags(await getOver(d))).to.deep.equal(["ob"]);
+  });
+
+  it("route churn: ended and killed instances are replaced by live ones within one retry", async () => {
+    await Promise.all([instance(a, CHURN, "ca"), instance(b, CHURN, "cb")]);
+    const known = async (tag: string): Promise<boolean> =>
+      (await a.overlay.instances(CHURN)).some((i) => i.instanceId === id(tag));
+    const seen: string[] = [];
+    for (let i = 0; i < 4; i++) seen.push((await viaConnect(CHURN, "rr"))!);
+    expect(count(seen)).to.deep.equal({ ca: 2, cb: 2 }); // A asked B (and registered interest)
+    const icon = await clientFor(m, 3);
+
+    // Terminated on chain: B stops the container and pushes its instance list (now without cb) to A.
+    await icon.terminate(id("cb"));
+    await waitFor("B's push: cb gone", async () => !(await known("cb")), 15_000);
+    await waitFor("B to end lease cb", () => b.db.lease(id("cb"))!.status !== "deployed", 5000);
+    let retries = a.overlay.requeries;
+    const after: string[] = [];
+    for (let i = 0; i < 4; i++) after.push((await viaConnect(CHURN, "rr"))!);
+    after.push((await viaConnect(CHURN, "closest"))!);
+    expect(after).to.deep.equal(["ca", "ca", "ca", "ca", "ca"]);
+    expect(a.overlay.requeries, "no retry: the push came first").to.equal(retries);
+
+    // The same with the push lost (A's overlay protocols are off meanwhile): A's table still lists the ended
+    // instance; B refuses the tunnel, A drops the route and asks again — one retry, and the connection succeeds.
+    await instance(b, CHURN, "cb2");
+    await waitFor("A to learn of cb2 from B's push", () => known("cb2"), 5000);
+    await a.overlay.stop();
+    try {
+      await icon.terminate(id("cb2"));
+      await waitFor("B to end lease cb2", () => b.db.lease(id("cb2"))!.status !== "deployed", 15_000);
+      await new Promise((r) => setTimeout(r, 300)); // B's push fails meanwhile
+    } finally {
+      await a.overlay.start();
+    }
+    expect(await known("cb2"), "A's table is stale").to.equal(true);
+    retries = a.overlay.requeries;
+    let failed = a.overlay.forwardsFailed;
+    const stale: string[] = [];
+    for (let i = 0; i < 4; i++) stale.push((await viaConnect(CHURN, "rr"))!);
+    expect(stale).to.deep.equal(["ca", "ca", "ca", "ca"]);
+    expect(a.overlay.requeries - retries, "retries with a stale route").to.equal(1);
+    expect(a.overlay.forwardsFailed - failed).to.equal(1);
+    expect(await known("cb2")).to.equal(false);
+
+    // A new instance at B, then its container is killed behind the yard's back.
+    await instance(b, CHURN, "cb3");
+    await waitFor("A to learn of cb3 from B's push", () => known("cb3"), 5000);
+    const victim = containerOf(b, id("cb3"));
+    const kill = async (): Promise<void> => {
+      await docker.getContainer(victim).kill();
+      await waitFor(
+        "the killed container to stop",
+        async () => !(await docker.getContainer(victim).inspect()).State.Running,
+      );
+    };
+    await kill();
+    // Right away, whether or not B has noticed yet: every connection succeeds, each with at most one retry.
+    for (let i = 0; i < 4; i++) {
+      retries = a.overlay.requeries;
+      failed = a.overlay.forwardsFailed;
+      expect(["ca", "cb3"]).to.include(await viaConnect(CHURN, "rr"));
+      expect(a.overlay.requeries - retries, "retries of one connection after the kill").to.be.at.most(1);
+      expect(a.overlay.forwardsFailed - failed).to.be.at.most(1);
+    }
+    // B restarts the killed container (a crash within the lease) and A routes to it again.
+    await waitFor("B to restart cb3", () => b.db.lease(id("cb3"))!.restarts === 1, 10_000);
+    await waitFor(
+      "cb3 to answer again",
+      async () => (await viaConnect(CHURN, "none", { instanceId: id("cb3") })) === "cb3",
+      10_000,
+    );
+    // Killed again: B pushes the failure (A drops cb3 without asking), then the restart.
+    await kill();
+    await waitFor("A to hear from B that cb3 died", async () => !(await known("cb3")), 5000);
+    retries = a.overlay.requeries;
+    expect(await viaConnect(CHURN, "rr")).to.equal("ca");
+    expect(a.overlay.requeries).to.equal(retries);
+    await waitFor("A to hear from B that cb3 runs again", () => known("cb3"), 10_000);
+
+    // A local container killed: A stops routing to it, B's instance takes the connections.
+    const local = containerOf(a, id("ca"));
+    await docker.getContainer(local).kill();
+    await waitFor("A to see ca die", async () => !(await known("ca")) || a.db.lease(id("ca"))!.restarts > 0);
+    retries = a.overlay.requeries;
+    expect(["ca", "cb3"]).to.include(await viaConnect(CHURN, "rr"));
+    expect(a.overlay.requeries - retries).to.be.at.most(1);
+  });
+
+  it("migrates a raw TCP service under load through a stub and a tunnel: zero failed requests", async () => {
+    const old = await instance(a, MIG, "m-old");
+    const tunnels0 = a.tunnels.stats().opened;
+    let stop = false;
+    const answers: string[] = [];
+    const failures: string[] = [];
+    const worker = async (): Promise<void> => {
+      while (!stop) {
+        try {
+          const r = await rawGet(old.endpoint, 5000);
+          const t = tags(r)[0];
+          if (!t || !/^HTTP\/1\.[01] 200 /.test(r)) failures.push(r.slice(0, 60) || "(closed without data)");
+          else answers.push(t);
+        } catch (e) {
+          failures.push((e as Error).message);
+        }
+      }
+    };
+    const workers = Array.from({ length: 4 }, worker);
+    await new Promise((r) => setTimeout(r, 300));
+    // Make before break: the new instance runs at B, the stub points there, then the old lease ends.
+    const neu = await instance(b, MIG, "m-new");
+    await setRouting(tenant.node, addrOf(a), {
+      access: await access(old.leaseId),
+      redirects: [],
+      stub: {
+        yard: b.node.peerId.toString(),
+        addrs: b.node.getMultiaddrs().map(String),
+        instanceId: neu.leaseId,
+        endpoint: neu.endpoint,
+        graceS: 60,
+      },
+    });
+    const atStub = answers.length;
+    await new Promise((r) => setTimeout(r, 300));
+    const icon = await clientFor(m, 3);
+    await icon.terminate(old.leaseId);
+    await waitFor("the old container to stop", () => a.db.lease(old.leaseId)!.status !== "deployed", 15_000);
+    await new Promise((r) => setTimeout(r, 2000));
+    stop = true;
+    await Promise.all(workers);
+    expect(failures, failures.slice(0, 5).join("; ")).to.have.length(0);
+    expect(answers.length).to.be.greaterThan(50);
+    expect(answers.slice(0, Math.min(atStub, 5))).to.include("m-old");
+    // A handful of requests may have been answered by the old container right as the stub was set.
+    expect(answers.slice(atStub + 20)).to.not.include("m-old");
+    expect(answers.slice(-20)).to.deep.equal(Array(20).fill("m-new"));
+    expect(a.tunnels.stats().opened - tunnels0).to.be.greaterThan(0);
+    // During the grace period the old endpoint keeps forwarding to the new instance.
+    expect(tags(await rawGet(old.endpoint))).to.deep.equal(["m-new"]);
+  });
+});
