@@ -143,7 +143,10 @@ step(
 
 // 7. The origin's lease runs out; the yard settles it and withdraws its earnings.
 await advance(3600);
-const last = (await operator.claim(leaseA)) + (await operator.claim(leaseB));
+// A lease terminated right after a claim (same block time) has nothing left to claim: claim only what is due.
+const claimDue = async (id: bigint): Promise<bigint> =>
+  ((await operator.market.getFunction("claimable")(id)) as bigint) > 0n ? operator.claim(id) : 0n;
+const last = (await claimDue(leaseA)) + (await claimDue(leaseB));
 const leaseAState = (await operator.lease(leaseA)).state;
 const earned = (await operator.providerStatus(opAddr)).earnings;
 await operator.withdrawEarnings(opAddr);

@@ -61,6 +61,24 @@ daemon_pid() {
 
 version() { "$docker" -H "unix://$socket" version --format '{{.Server.Version}}' 2>/dev/null || echo "?"; }
 
+# Starts dockerd in its own session; sets launched_pid.
+launch_dockerd() {
+    mkdir -p "$run_dir" "$state_dir" "$data_root" "$exec_root"
+    rm -f "$pidfile" # a stale pidfile makes dockerd refuse to start
+    log "starting dockerd on unix://$socket (data $data_root, log $logfile) ..."
+    # setsid: its own session, so it outlives the shell (and the npm/test run) that started it.
+    setsid nohup "$dockerd" \
+      --host "unix://$socket" \
+      --data-root "$data_root" \
+      --exec-root "$exec_root" \
+      --pidfile "$pidfile" \
+      --live-restore \
+      --bridge none \
+      --shutdown-timeout 2 \
+      </dev/null >>"$logfile" 2>&1 &
+    launched_pid=$!
+}
+
 start() {
   if answering; then
     log "already running: unix://$socket (Docker $(version))"
@@ -79,24 +97,24 @@ start() {
   if [ -n "$pid" ]; then
     log "dockerd (pid $pid) runs but does not answer on $socket yet; waiting for it"
   else
-    mkdir -p "$run_dir" "$state_dir" "$data_root" "$exec_root"
-    rm -f "$pidfile" # a stale pidfile makes dockerd refuse to start
-    log "starting dockerd on unix://$socket (data $data_root, log $logfile) ..."
-    # setsid: its own session, so it outlives the shell (and the npm/test run) that started it.
-    setsid nohup "$dockerd" \
-      --host "unix://$socket" \
-      --data-root "$data_root" \
-      --exec-root "$exec_root" \
-      --pidfile "$pidfile" \
-      --live-restore \
-      --bridge none \
-      --shutdown-timeout 2 \
-      </dev/null >>"$logfile" 2>&1 &
-    pid=$!
+    kill_orphan_containerd
+    launch_dockerd
+    pid=$launched_pid
   fi
   local deadline=$((SECONDS + 30))
   until answering; do
     if ! kill -0 "$pid" 2>/dev/null; then
+      # Under load containerd can miss dockerd's start-up deadline and dockerd gives up: try again (3 times).
+      if [ "${attempt:-1}" -lt 3 ]; then
+        attempt=$((${attempt:-1} + 1))
+        log "dockerd exited during start (its containerd was slow?); trying again ($attempt/3)"
+        sleep 1
+        kill_orphan_containerd
+        launch_dockerd
+        pid=$launched_pid
+        deadline=$((SECONDS + 30))
+        continue
+      fi
       log "error: dockerd exited during start; the end of $logfile:"
       tail -n 20 "$logfile" >&2 || true
       exit 1
@@ -152,7 +170,23 @@ stop() {
   done
   # dockerd removes its socket and pidfile when it exits cleanly; after a SIGKILL they are stale.
   rm -f "$pidfile" "$socket"
+  kill_orphan_containerd
   log "stopped"
+}
+
+# The containerd a dockerd of ours started and left behind (dockerd killed): it keeps the state database
+# locked, and the next dockerd's containerd then never starts. Containers survive (their shims stay).
+kill_orphan_containerd() {
+  local c
+  c="$(pgrep -f "containerd --config $exec_root/containerd/containerd.toml" || true)"
+  if [ -n "$c" ]; then
+    log "stopping the containerd left behind (pid $(echo $c)) ..."
+    # shellcheck disable=SC2086 # one pid per word
+    kill -TERM $c 2>/dev/null || true
+    sleep 1
+    # shellcheck disable=SC2086
+    kill -KILL $c 2>/dev/null || true
+  fi
 }
 
 status() {
