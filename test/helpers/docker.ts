@@ -16,6 +16,7 @@ import { readFile } from "node:fs/promises";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import path from "node:path";
 import { promisify } from "node:util";
+import { poll } from "../../scripts/lib/testbed.ts";
 import { DockerRuntime } from "../../yard-node/docker.ts";
 
 const run = promisify(execFile);
@@ -120,25 +121,8 @@ export function useDockerYard(tag?: string): { get(): TestYard; make(tag?: strin
   };
 }
 
-/** Waits until `check` returns a value other than undefined/false; fails after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: last });
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** Waits until `check` returns a value other than undefined/false; fails after `timeoutMs` (testbed's poll). */
+export const waitFor = poll;
 
 /** The value of a cgroup file of a container (cgroup v1 cgroupfs, v2, or systemd layouts). */
 export async function cgroupFile(controller: string, containerId: string, file: string): Promise<string> {

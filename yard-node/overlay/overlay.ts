@@ -184,18 +184,7 @@ export class Overlay {
         const s = this.stub(leaseId);
         if (s) {
           if (http) return { kind: "redirect", location: `http://${s.endpoint}` };
-          const tunnels = this.#o.tunnels;
-          // TCP stubs forward through a tunnel, which names the service: leases without one only redirect HTTP.
-          if (!tunnels || !service) return undefined;
-          return {
-            kind: "remote",
-            connect: () =>
-              tunnels.open(
-                peerIdFromString(s.yard),
-                s.addrs.map((a) => multiaddr(a)),
-                { service, instanceId: s.instanceId, port, client: client.replace(/^::ffff:/, "") },
-              ),
-          };
+          return this.#viaStub(s, port, client, service);
         }
         const t = local();
         return t ? { kind: "local", ...t } : undefined;
@@ -226,23 +215,35 @@ export class Overlay {
     return {
       upstream: (client): UdpUpstream | undefined => {
         const s = this.stub(leaseId);
-        if (s) {
-          const tunnels = this.#o.tunnels;
-          if (!tunnels || !service) return undefined;
-          return {
-            kind: "remote",
-            connect: () =>
-              tunnels.open(
-                peerIdFromString(s.yard),
-                s.addrs.map((a) => multiaddr(a)),
-                { service, instanceId: s.instanceId, port, client: client.replace(/^::ffff:/, ""), transport: "udp" },
-              ),
-          };
-        }
+        if (s) return this.#viaStub(s, port, client, service, "udp");
         const t = local();
         return t ? { kind: "local", ...t } : undefined;
       },
       observe: (client) => flows.record(client),
+    };
+  }
+
+  /** A remote upstream through a tunnel to the stub's instance. Tunnels name the service: leases without one
+   * only redirect HTTP. */
+  #viaStub(
+    s: Stub,
+    port: number,
+    client: string,
+    service: string | undefined,
+    transport?: "udp",
+  ): { kind: "remote"; connect(): Promise<Duplex> } | undefined {
+    const tunnels = this.#o.tunnels;
+    if (!tunnels || !service) return undefined;
+    const h: TunnelHeader = { service, instanceId: s.instanceId, port, client: client.replace(/^::ffff:/, "") };
+    if (transport) h.transport = transport;
+    return {
+      kind: "remote",
+      connect: () =>
+        tunnels.open(
+          peerIdFromString(s.yard),
+          s.addrs.map((a) => multiaddr(a)),
+          h,
+        ),
     };
   }
 
