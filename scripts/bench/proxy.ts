@@ -1,0 +1,597 @@
+/**
+ * Overlay proxy benchmark: the yard's Ingress (yard-node/ingress.ts) and its yard-to-yard tunnels
+ * (yard-node/overlay/tunnel.ts) side by side with a direct connection and HAProxy, in one run, with the same load
+ * generator and the same load on every path:
+ *  - direct:  wrk → upstream;
+ *  - proxy:   wrk → Ingress (`tcp` mode, local upstream; this process, one Node thread) → upstream;
+ *  - tunnel:  wrk → yard A's Ingress with a `remote` upstream (this process) → TunnelManager stream (libp2p: TCP +
+ *             noise + yamux) → yard B (a child process, so that each yard can have a core) → upstream;
+ *  - haproxy: wrk → HAProxy (Debian's package, `mode tcp`, `nbthread 1`: one core against one Node thread) → upstream.
+ *
+ * Upstream: HAProxy again, in a process of its own (`nbthread 1`), in `mode http` answering every request itself
+ * (`http-request return`: 200, a fixed 24-byte body, keep-alive). It is a real HTTP/1.1 server in C that costs
+ * ≈ 4 µs of CPU per request (wrk -c64 drives it at 118–145 k requests/s on this machine), against ≈ 11 µs for a
+ * Node http server (54–73 k/s) and a fork per connection for busybox httpd (the icon/web:1 image); nginx is not
+ * installed. The cheaper the upstream, the more the proxy in front of it decides the figure, and it needs no
+ * package beyond the one the comparison needs anyway.
+ *
+ * Load: wrk (Debian's package) with one thread and 64 keep-alive connections for 10 s per path (requests/s, with
+ * the CPU share of every process: /proc/<pid>/stat; wrk's own from its shell's cutime). Latency at low load: one
+ * connection doing sequential requests (nothing queues), in 1 s blocks alternating between the paths, 5 blocks a
+ * round; the latency one traversal adds is, per block, the path's p50 (p99) minus direct's, and the figure is the
+ * median over all blocks (others' jobs on the machine move the absolute figures a lot; the same-block difference
+ * far less). Bulk: 1 GiB from a TCP source through yard A's Ingress (remote) → tunnel → yard B → TCP sink (source
+ * and sink in a worker thread of this process), from the source's connect until the sink has every byte.
+ * The machine has 2 cores: nothing is pinned, paths run one after another, and the whole set runs 3 times
+ * (rounds, the order of the paths rotating); figures are medians. So every path shares the same 2 cores among
+ * wrk, the proxy and the upstream: requests/s measure CPU per request of the whole chain more than one proxy's
+ * ceiling; the CPU time per request of each proxy process is printed on stderr.
+ * HAProxy and wrk are installed with apt-get when missing (root needed).
+ *
+ * Targets: proxy ≥ 0.5 × HAProxy requests/s; added latency per traversal p50 ≤ 100 µs; tunnel ≥ 1 Gbit/s.
+ * Anchors: a Go io.Copy proxy adds 22–27 µs; Oakestra's tunnel is within 2–10 % of WireGuard, which reaches
+ * ≈ 92 % of a 1 GbE link.
+ *
+ * Usage: npm run bench:proxy   (progress on stderr; last line: one JSON object)
+ */
+import { execFileSync, fork, spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import http from "node:http";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { Worker, isMainThread, parentPort } from "node:worker_threads";
+import { peerIdFromString } from "@libp2p/peer-id";
+import { multiaddr } from "@multiformats/multiaddr";
+import { createIconNode } from "../../protocol/net/node.ts";
+import { Ingress, type IngressRoute } from "../../yard-node/ingress.ts";
+import { TunnelManager, type TunnelHeader } from "../../yard-node/overlay/tunnel.ts";
+
+const ROUNDS = 3;
+const LOAD = { threads: 1, connections: 64, seconds: 10 };
+const LATENCY_BLOCKS = 5;
+const LATENCY_SECONDS = 1;
+const WARMUP_SECONDS = 2;
+const BULK_BYTES = 1024 ** 3;
+const SERVICE = "web.bench.proxy.icon";
+const HTTP_PORT = 80;
+const BULK_PORT = 9;
+const BODY = "hello from the upstream\n";
+
+const say = (line: string): void => void process.stderr.write(`${line}\n`);
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Yard B: a child process with its own libp2p node and TunnelManager; port 80 goes to the upstream, port 9 to the
+// bulk sink.
+
+async function yardB(upstreamPort: number, sinkPort: number): Promise<void> {
+  const node = await createIconNode();
+  const tunnels = new TunnelManager(node, {
+    resolve: async (h) => ({ host: "127.0.0.1", port: h.port === BULK_PORT ? sinkPort : upstreamPort }),
+  });
+  await tunnels.start();
+  const stop = async (): Promise<void> => {
+    await tunnels.stop();
+    await node.stop();
+    process.exit(0);
+  };
+  process.on("message", (m: { cmd: string }) => {
+    if (m.cmd === "stop") void stop();
+  });
+  process.on("disconnect", () => void stop());
+  process.send!({ peer: node.peerId.toString(), addrs: node.getMultiaddrs().map((a) => a.toString()) });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Bulk source and sink: a worker thread (its own event loop, so it never delays yard A's).
+
+function bulkWorker(): void {
+  const port = parentPort!;
+  let want = 0;
+  let done: ((received: number) => void) | undefined;
+  const sink = net.createServer((s) => {
+    let received = 0;
+    s.on("data", (d: Buffer) => {
+      received += d.byteLength;
+      if (received >= want && done) {
+        done(received);
+        done = undefined;
+      }
+    });
+    s.on("error", () => {});
+  });
+  sink.listen(0, "127.0.0.1", () => port.postMessage({ sinkPort: (sink.address() as net.AddressInfo).port }));
+  const chunk = Buffer.alloc(1024 * 1024);
+  for (let i = 0; i < chunk.length; i += 4) chunk.writeUInt32LE((Math.random() * 2 ** 32) >>> 0, i);
+  port.on("message", (m: { cmd: "bulk"; port: number; bytes: number } | { cmd: "stop" }) => {
+    if (m.cmd === "stop") {
+      sink.close();
+      port.close();
+      return;
+    }
+    want = m.bytes;
+    const s = net.connect(m.port, "127.0.0.1");
+    const finished = new Promise<number>((resolve) => (done = resolve));
+    s.on("error", (e) => port.postMessage({ error: e.message }));
+    s.once("connect", async () => {
+      const t0 = performance.now();
+      const c0 = process.threadCpuUsage();
+      let sent = 0;
+      while (sent < m.bytes) {
+        const n = Math.min(chunk.length, m.bytes - sent);
+        sent += n;
+        if (!s.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
+          await new Promise((r) => s.once("drain", r));
+        }
+      }
+      // Not end(): the Ingress's tcp mode tears both sides down when a client half-closes (see BENCHMARKS.md).
+      const received = await finished;
+      const ms = performance.now() - t0;
+      const c = process.threadCpuUsage(c0);
+      s.destroy();
+      port.postMessage({ received, ms, cpuS: (c.user + c.system) / 1e6 });
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Main: the paths, wrk and the figures.
+
+interface Wrk {
+  rps: number;
+  requests: number;
+  p50Us: number;
+  p99Us: number;
+  errors: number;
+}
+
+const children = new Set<ChildProcess>();
+/** wrk runs under way (each a process group: sh and wrk). */
+const wrks = new Set<ChildProcess>();
+const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
+
+/** Parses wrk's report (with --latency). */
+function parseWrk(out: string): Wrk {
+  const num = (re: RegExp): number => {
+    const m = re.exec(out);
+    if (!m) throw new Error(`wrk's report has no ${re.source}:\n${out}`);
+    return Number(m[1]);
+  };
+  const us = (p: number): number => {
+    const m = new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s)\\s*$`, "m").exec(out);
+    if (!m) throw new Error(`wrk's report has no ${p}% latency:\n${out}`);
+    return Math.round(Number(m[1]) * { us: 1, ms: 1e3, s: 1e6 }[m[2] as "us" | "ms" | "s"] * 100) / 100;
+  };
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
+  const errors = (sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0) + (non2xx ? Number(non2xx[1]) : 0);
+  return {
+    rps: num(/Requests\/sec:\s+([\d.]+)/),
+    requests: num(/(\d+) requests in/),
+    p50Us: us(50),
+    p99Us: us(99),
+    errors,
+  };
+}
+
+/**
+ * Runs wrk against 127.0.0.1:`port`. wrk runs under a shell that prints its own /proc stat after reaping wrk: the
+ * children's CPU time there (cutime + cstime) is wrk's.
+ */
+function wrk(port: number, connections: number, seconds: number): Promise<Wrk & { cpuS: number }> {
+  const args = [`-t${LOAD.threads}`, `-c${connections}`, `-d${seconds}s`, "--latency", `http://127.0.0.1:${port}/`];
+  const script = 'wrk "$@" && echo "@stat $(cat /proc/$$/stat)"';
+  return new Promise((resolve, reject) => {
+    // In a process group of its own, so that an interrupted run can stop the shell and wrk together.
+    const c = spawn("sh", ["-c", script, "sh", ...args], { detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    wrks.add(c);
+    let out = "";
+    let err = "";
+    c.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+    c.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
+    c.once("error", reject);
+    c.once("close", (code, signal) => {
+      wrks.delete(c);
+      if (code !== 0) return reject(new Error(`wrk ${args.join(" ")} failed (${code ?? signal}): ${err}`));
+      const stat = /^@stat .*\) (.*)$/m.exec(out)?.[1]?.split(" ");
+      const cpuS = stat ? (Number(stat[13]) + Number(stat[14])) / CLK_TCK : NaN;
+      resolve({ ...parseWrk(out), cpuS });
+    });
+  });
+}
+
+/** utime + stime of `pid` (all its threads) in seconds. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+/**
+ * The machine's CPU time (all cores, ticks) from /proc/stat: processes' (user + nice + system), interrupts' (irq +
+ * softirq: loopback TCP is largely softirq work, which this kernel does not charge to any process), stolen by the
+ * hypervisor, and the total.
+ */
+function machineTicks(): { tasks: number; irq: number; steal: number; total: number } {
+  const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  return { tasks: f[0]! + f[1]! + f[2]!, irq: f[5]! + f[6]!, steal: f[7]!, total: f.reduce((a, b) => a + b, 0) };
+}
+
+/**
+ * Runs `work` and returns its result with the CPU share (% of one core) of each process in `pids` and of `extra`
+ * (CPU seconds of processes that are gone when `work` is done), interrupts, steal, and the others: processes' CPU
+ * that is none of these (other jobs on the machine).
+ */
+async function withCpu<T>(
+  pids: Record<string, number>,
+  work: () => Promise<T>,
+  extra: (result: T) => Record<string, number> = () => ({}),
+): Promise<{ result: T; cpu: Record<string, number> }> {
+  const before = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpuSeconds(p)]));
+  const m0 = machineTicks();
+  const t0 = performance.now();
+  const result = await work();
+  const s = (performance.now() - t0) / 1000;
+  const m1 = machineTicks();
+  const cpu: Record<string, number> = {};
+  for (const [k, p] of Object.entries(pids)) cpu[k] = Math.round(((cpuSeconds(p) - before[k]!) / s) * 100);
+  const share = (k: "tasks" | "irq" | "steal"): number =>
+    Math.round(((m1[k] - m0[k]) / (m1.total - m0.total)) * os.availableParallelism() * 100);
+  for (const [k, cpuS] of Object.entries(extra(result))) cpu[k] = Math.round((cpuS / s) * 100);
+  const ours = Object.values(cpu).reduce((sum, v) => sum + v, 0);
+  cpu.irq = share("irq");
+  cpu.steal = share("steal");
+  cpu.others = Math.max(0, share("tasks") - ours);
+  return { result, cpu };
+}
+const showCpu = (cpu: Record<string, number>): string =>
+  Object.entries(cpu)
+    .filter(([, v]) => v >= 2)
+    .map(([k, v]) => `${k} ${v} %`)
+    .join(", ");
+
+function which(bin: string): string | undefined {
+  for (const dir of [...(process.env.PATH ?? "").split(":"), "/usr/sbin", "/usr/bin"]) {
+    if (dir && existsSync(path.join(dir, bin))) return path.join(dir, bin);
+  }
+  return undefined;
+}
+
+/**
+ * Installs Debian's haproxy and wrk when missing. (On a host run by systemd the package also enables its own
+ * haproxy.service, whose default configuration listens on nothing; in containers nothing is started.)
+ */
+function ensurePackages(): { haproxy: string } {
+  const missing = ["haproxy", "wrk"].filter((b) => !which(b));
+  if (missing.length > 0) {
+    if (process.getuid?.() !== 0)
+      throw new Error(`${missing.join(" and ")} missing: apt-get install ${missing.join(" ")}`);
+    say(`installing ${missing.join(" ")} (apt-get) …`);
+    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+    const install = (): void =>
+      void execFileSync("apt-get", ["install", "-y", "-q", "--no-install-recommends", ...missing], {
+        env,
+        stdio: ["ignore", 2, 2],
+      });
+    try {
+      install();
+    } catch {
+      execFileSync("apt-get", ["update", "-q"], { env, stdio: ["ignore", 2, 2] });
+      install();
+    }
+  }
+  const haproxy = which("haproxy");
+  if (!haproxy || !which("wrk")) throw new Error("haproxy or wrk is still missing after apt-get install");
+  return { haproxy };
+}
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const { port } = s.address() as net.AddressInfo;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+async function waitPort(port: number, what: string, child?: ChildProcess): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (child && child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, "127.0.0.1");
+      s.once("connect", () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Error(`${what} does not listen on 127.0.0.1:${port}`);
+}
+
+function httpGet(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: "127.0.0.1", port, path: "/", agent: false }, (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => (body += d));
+        res.on("end", () => resolve(`${res.statusCode} ${body}`));
+      })
+      .on("error", reject);
+  });
+}
+
+async function startHaproxy(bin: string, dir: string, name: string, config: string, port: number) {
+  const file = path.join(dir, `${name}.cfg`);
+  await writeFile(file, config);
+  const c = spawn(bin, ["-db", "-f", file], { stdio: ["ignore", 2, 2] });
+  children.add(c);
+  c.once("exit", () => children.delete(c));
+  await waitPort(port, `haproxy (${name})`, c);
+  return c;
+}
+
+async function stopChild(c: ChildProcess | undefined, graceful?: () => void): Promise<void> {
+  if (!c || c.exitCode !== null || c.signalCode !== null) return;
+  const exited = new Promise((r) => c.once("exit", r));
+  if (graceful) graceful();
+  else c.kill("SIGTERM");
+  if ((await Promise.race([exited, sleep(5000, "timeout")])) === "timeout") {
+    c.kill("SIGKILL");
+    await exited;
+  }
+  children.delete(c);
+}
+
+const HAPROXY_DEFAULTS = `
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s`;
+
+async function main(): Promise<void> {
+  const { haproxy } = ensurePackages();
+  const dir = await mkdtemp(path.join(os.tmpdir(), "icon-bench-proxy-"));
+  let upstream: ChildProcess | undefined;
+  let hap: ChildProcess | undefined;
+  let b: ChildProcess | undefined;
+  let worker: Worker | undefined;
+  const ingress = new Ingress("127.0.0.1");
+  const nodeA = await createIconNode();
+  const tunnelsA = new TunnelManager(nodeA, { resolve: async () => ({ error: "yard A serves no tunnels" }) });
+  let cleaning: Promise<void> | undefined;
+  const cleanup = (): Promise<void> =>
+    (cleaning ??= (async () => {
+      for (const c of wrks) if (c.pid && c.exitCode === null) process.kill(-c.pid, "SIGTERM");
+      await ingress.closeAll();
+      await tunnelsA.stop();
+      await nodeA.stop();
+      const bc = b;
+      await stopChild(bc, bc?.connected ? () => bc.send({ cmd: "stop" }) : undefined);
+      if (worker) {
+        worker.postMessage({ cmd: "stop" });
+        await worker.terminate();
+      }
+      await stopChild(hap);
+      await stopChild(upstream);
+      for (const c of children) c.kill("SIGKILL");
+      await rm(dir, { recursive: true, force: true });
+    })());
+  // Interrupted: the same clean-up, then exit (whatever the measurement was waiting for).
+  const onSignal = (): void => {
+    say("interrupted: cleaning up …");
+    void cleanup()
+      .catch((e: unknown) => say(`clean-up failed: ${String(e)}`))
+      .finally(() => process.exit(130));
+  };
+  process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
+  try {
+    // Upstream: HAProxy answering HTTP itself.
+    const upPort = await freePort();
+    upstream = await startHaproxy(
+      haproxy,
+      dir,
+      "upstream",
+      `global\n  nbthread 1\n  maxconn 4096\ndefaults\n  mode http${HAPROXY_DEFAULTS}
+frontend upstream
+  bind 127.0.0.1:${upPort}
+  http-request return status 200 content-type text/plain string "${BODY.trimEnd()}\\n"\n`,
+      upPort,
+    );
+    // HAProxy as an L4 proxy.
+    const hapPort = await freePort();
+    hap = await startHaproxy(
+      haproxy,
+      dir,
+      "proxy",
+      `global\n  nbthread 1\n  maxconn 4096\ndefaults\n  mode tcp${HAPROXY_DEFAULTS}
+frontend proxy
+  bind 127.0.0.1:${hapPort}
+  default_backend upstream
+backend upstream
+  server upstream 127.0.0.1:${upPort}\n`,
+      hapPort,
+    );
+
+    // Bulk source/sink worker, then yard B.
+    worker = new Worker(fileURLToPath(import.meta.url));
+    const w = worker;
+    const sinkPort = await new Promise<number>((resolve, reject) => {
+      w.once("message", (m: { sinkPort: number }) => resolve(m.sinkPort));
+      w.once("error", reject);
+    });
+    b = fork(fileURLToPath(import.meta.url), ["--yard-b", String(upPort), String(sinkPort)], {
+      stdio: ["ignore", 2, 2, "ipc"],
+    });
+    children.add(b);
+    const bc = b;
+    const bInfo = await new Promise<{ peer: string; addrs: string[] }>((resolve, reject) => {
+      bc.once("message", resolve);
+      bc.once("exit", (code) => reject(new Error(`yard B exited with ${code}`)));
+    });
+    const bPeer = peerIdFromString(bInfo.peer);
+    const bAddrs = bInfo.addrs.map((a) => multiaddr(a));
+    await tunnelsA.start();
+
+    // Yard A's Ingress: the local proxy, the tunnel path and the bulk path.
+    const remote = (port: number, instanceId: bigint): IngressRoute => ({
+      upstream: (client) => ({
+        kind: "remote",
+        connect: () => {
+          const h: TunnelHeader = {
+            service: SERVICE,
+            instanceId,
+            port,
+            client: net.isIP(client) ? client : "127.0.0.1",
+          };
+          return tunnelsA.open(bPeer, bAddrs, h);
+        },
+      }),
+    });
+    const proxyPort = await ingress.open(
+      1n,
+      HTTP_PORT,
+      { upstream: () => ({ kind: "local", host: "127.0.0.1", port: upPort }) },
+      0,
+      "tcp",
+    );
+    const tunnelPort = await ingress.open(2n, HTTP_PORT, remote(HTTP_PORT, 2n), 0, "tcp");
+    const bulkPort = await ingress.open(3n, BULK_PORT, remote(BULK_PORT, 3n), 0, "tcp");
+
+    const paths = [
+      { name: "direct", port: upPort },
+      { name: "proxy", port: proxyPort },
+      { name: "tunnel", port: tunnelPort },
+      { name: "haproxy", port: hapPort },
+    ] as const;
+    type Name = (typeof paths)[number]["name"];
+    for (const p of paths) {
+      const got = await httpGet(p.port);
+      if (got !== `200 ${BODY}`) throw new Error(`${p.name} path answered ${JSON.stringify(got)}`);
+    }
+    const pids = { yardA: process.pid, yardB: b.pid!, upstream: upstream.pid!, haproxy: hap.pid! };
+    say(
+      `upstream haproxy :${upPort}, Ingress :${proxyPort} (tunnel :${tunnelPort}, bulk :${bulkPort}), haproxy :${hapPort}`,
+    );
+    say(`warm-up: ${WARMUP_SECONDS} s of wrk -c${LOAD.connections} per path …`);
+    for (const p of paths) await wrk(p.port, LOAD.connections, WARMUP_SECONDS);
+
+    type BulkResult = { received: number; ms: number; cpuS: number } | { error: string };
+    const bulk = async (): Promise<{ gbps: number; cpu: Record<string, number>; perGiB: string }> => {
+      const { result, cpu } = await withCpu(
+        { yardA: process.pid, yardB: pids.yardB },
+        () => {
+          const r = new Promise<BulkResult>((resolve) => w.once("message", resolve));
+          w.postMessage({ cmd: "bulk", port: bulkPort, bytes: BULK_BYTES });
+          return r;
+        },
+        (r) => ({ sourceSink: "error" in r ? 0 : r.cpuS }),
+      );
+      if ("error" in result) throw new Error(`bulk transfer failed: ${result.error}`);
+      // The worker thread is in yard A's process (and so was counted twice in the others' share).
+      cpu.yardA! -= cpu.sourceSink!;
+      cpu.others! += cpu.sourceSink!;
+      const gib = result.received / 1024 ** 3;
+      const cpuS = (who: string): string => (((cpu[who]! / 100) * result.ms) / 1000 / gib).toFixed(2);
+      const perGiB = `CPU s per GiB: yard A ${cpuS("yardA")}, yard B ${cpuS("yardB")}`;
+      return { gbps: (result.received * 8) / (result.ms / 1000) / 1e9, cpu, perGiB };
+    };
+
+    const rps: Record<Name, number[]> = { direct: [], proxy: [], tunnel: [], haproxy: [] };
+    const cpuLoad: Record<Name, Record<string, number>[]> = { direct: [], proxy: [], tunnel: [], haproxy: [] };
+    /** Per latency block: each path's p50 and p99 (µs) on one connection. */
+    const blocks: Record<Name, { p50: number; p99: number }>[] = [];
+    const gbps: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const rotate = <T>(xs: readonly T[], by: number): T[] => xs.map((_, i) => xs[(i + by) % xs.length]!);
+      for (const p of rotate(paths, round)) {
+        const { result, cpu } = await withCpu(
+          pids,
+          () => wrk(p.port, LOAD.connections, LOAD.seconds),
+          (r) => ({ wrk: r.cpuS }),
+        );
+        if (result.errors > 0) say(`  ${p.name}: ${result.errors} socket errors or non-2xx responses`);
+        rps[p.name].push(result.rps);
+        cpuLoad[p.name].push(cpu);
+        say(
+          `round ${round + 1} ${p.name.padEnd(7)} ${Math.round(result.rps).toString().padStart(6)} req/s  p50 ${result.p50Us} µs  p99 ${result.p99Us} µs   CPU: ${showCpu(cpu)}`,
+        );
+      }
+      for (let k = 0; k < LATENCY_BLOCKS; k++) {
+        const block = {} as Record<Name, { p50: number; p99: number }>;
+        for (const p of rotate(paths, k)) {
+          const r = await wrk(p.port, 1, LATENCY_SECONDS);
+          block[p.name] = { p50: r.p50Us, p99: r.p99Us };
+        }
+        blocks.push(block);
+      }
+      const last = blocks.slice(-LATENCY_BLOCKS);
+      say(
+        `round ${round + 1} 1 connection, p50 / p99 µs (median of ${LATENCY_BLOCKS} × ${LATENCY_SECONDS} s): ` +
+          paths
+            .map(
+              (p) => `${p.name} ${median(last.map((b) => b[p.name].p50))} / ${median(last.map((b) => b[p.name].p99))}`,
+            )
+            .join(", "),
+      );
+      const bk = await bulk();
+      gbps.push(bk.gbps);
+      say(`round ${round + 1} tunnel bulk 1 GiB: ${bk.gbps.toFixed(2)} Gbit/s   CPU: ${showCpu(bk.cpu)}; ${bk.perGiB}`);
+    }
+
+    /** Added latency of `name` over direct: the median over all blocks of the difference within the block. */
+    const added = (name: Name, q: "p50" | "p99"): number => median(blocks.map((b) => b[name][q] - b.direct[q]));
+    const out = {
+      directRps: Math.round(median(rps.direct)),
+      proxyRps: Math.round(median(rps.proxy)),
+      haproxyRps: Math.round(median(rps.haproxy)),
+      tunnelRps: Math.round(median(rps.tunnel)),
+      proxyAddedP50Us: Math.round(added("proxy", "p50")),
+      proxyAddedP99Us: Math.round(added("proxy", "p99")),
+      tunnelGbps: +median(gbps).toFixed(2),
+    };
+    const medCpu = (name: Name): Record<string, number> =>
+      Object.fromEntries(Object.keys(cpuLoad[name][0]!).map((k) => [k, median(cpuLoad[name].map((c) => c[k]!))]));
+    /** CPU time per request (µs) of a process, from its median CPU share and the median requests/s. */
+    const perRequest = (name: Name, who: string): string =>
+      ((medCpu(name)[who]! / 100 / median(rps[name])) * 1e6).toFixed(1);
+    say("");
+    say(`requests/s (wrk -t${LOAD.threads} -c${LOAD.connections} -d${LOAD.seconds}s, median of ${ROUNDS}):`);
+    for (const p of paths) {
+      say(`  ${p.name.padEnd(7)} ${Math.round(median(rps[p.name]))}   CPU: ${showCpu(medCpu(p.name))}`);
+    }
+    say(`  proxy / haproxy = ${(out.proxyRps / out.haproxyRps).toFixed(2)}   target >= 0.5`);
+    say(
+      `  CPU per request: Ingress ${perRequest("proxy", "yardA")} µs, HAProxy ${perRequest("haproxy", "haproxy")} µs, ` +
+        `tunnel yard A ${perRequest("tunnel", "yardA")} µs + yard B ${perRequest("tunnel", "yardB")} µs, ` +
+        `upstream ${perRequest("direct", "upstream")} µs, wrk ${perRequest("direct", "wrk")} µs`,
+    );
+    say(`added latency (1 connection, sequential requests; µs, median over ${blocks.length} interleaved blocks):`);
+    for (const name of ["proxy", "tunnel", "haproxy"] as const) {
+      say(`  ${name.padEnd(7)} p50 +${added(name, "p50").toFixed(0)}  p99 +${added(name, "p99").toFixed(0)}`);
+    }
+    say(
+      `  (direct p50 ${median(blocks.map((b) => b.direct.p50))} µs, p99 ${median(blocks.map((b) => b.direct.p99))} µs)   target: proxy p50 <= 100 µs`,
+    );
+    say(`tunnel bulk: ${out.tunnelGbps} Gbit/s (${gbps.map((g) => g.toFixed(2)).join(", ")})   target >= 1`);
+    console.log(JSON.stringify(out));
+  } finally {
+    await cleanup();
+    process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
+  }
+}
+
+if (!isMainThread) bulkWorker();
+else if (process.argv[2] === "--yard-b") await yardB(Number(process.argv[3]), Number(process.argv[4]));
+else {
+  await main();
+  process.exit(0);
+}
