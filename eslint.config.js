@@ -30,6 +30,7 @@ export default tseslint.config(
       "protocol/chain/abi.generated.ts",
       "protocol/schema/generated/",
       ".tmp-generated/",
+      ".build/",
       "contracts/ignition/deployments/",
     ],
   },

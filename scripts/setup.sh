@@ -37,3 +37,5 @@ bash "$ICON_ROOT/scripts/setup-system.sh"
 export ICON_DOCKER_SOCKET="${ICON_DOCKER_SOCKET:-/run/icon-docker/docker.sock}"
 bash "$ICON_ROOT/scripts/docker.sh" start
 bash "$ICON_ROOT/scripts/images.sh"
+# 5. The plain-JavaScript copy of the runtime code that scripts/icon runs (.build/, incremental; on failure it runs the .ts).
+node "$ICON_ROOT/scripts/build-js.ts" --quiet || echo "[setup] warning: the JavaScript build failed: \`icon\` runs the TypeScript sources" >&2

@@ -16,7 +16,12 @@ import {
 } from "../../contracts/ignition/modules/IconMarket.ts";
 import type { Deployment } from "../../protocol/index.ts";
 
-export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+// Two levels above scripts/lib/, three above the built copy in .build/scripts/lib/ (scripts/build-js.ts).
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const projectRoot = path.resolve(
+  here,
+  path.basename(path.resolve(here, "../..")) === ".build" ? "../../.." : "../..",
+);
 
 let hrePromise: Promise<HardhatRuntimeEnvironment> | undefined;
 

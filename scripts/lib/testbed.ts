@@ -210,9 +210,11 @@ export interface YardProcess {
 
 /** Starts `icon yard start --config <file>` with `key` as the operator key; resolves when it is ready. */
 export async function startYardProcess(configFile: string, key: string): Promise<YardProcess> {
+  // As an operator runs it: the `icon` launcher (set-up, then `exec node` on the built JavaScript), so that
+  // child.pid is the yard's Node process once it is ready.
   const child = spawn(
-    process.execPath,
-    [path.join(projectRoot, "scripts/cli/icon.ts"), "yard", "start", "--config", configFile, "--log-level", "warn"],
+    path.join(projectRoot, "scripts/icon"),
+    ["yard", "start", "--config", configFile, "--log-level", "warn"],
     { env: { ...process.env, ICON_PRIVATE_KEY: key }, stdio: ["ignore", "pipe", "pipe"] },
   );
   const out: string[] = [];
