@@ -718,36 +718,24 @@ export class Yard {
     return { row, info: row?.containerId ? this.#containers.get(row.containerId) : undefined };
   }
 
+  /** The running container of lease `id` at `port`, or undefined (not running, no address). */
+  #containerTarget(id: bigint, port: number): { host: string; port: number } | undefined {
+    const row = this.db.lease(id);
+    const info = row?.containerId ? this.#containers.get(row.containerId) : undefined;
+    return info?.running && info.ip ? { host: info.ip, port } : undefined;
+  }
+
   async #openIngress(l: LeaseRow): Promise<void> {
     if (!l.spec) return;
     const ingress = { ...l.ingress };
     const id = l.id;
     for (const p of l.spec.ports) {
       const http = l.spec.httpPorts?.includes(p) ?? false;
-      const route = this.overlay.ingressRoute(
-        id,
-        p,
-        http,
-        () => {
-          const row = this.db.lease(id);
-          const info = row?.containerId ? this.#containers.get(row.containerId) : undefined;
-          return info?.running && info.ip ? { host: info.ip, port: p } : undefined;
-        },
-        l.spec.service,
-      );
+      const route = this.overlay.ingressRoute(id, p, http, () => this.#containerTarget(id, p), l.spec.service);
       ingress[String(p)] = await this.ingress.open(id, p, route, l.ingress[String(p)] ?? 0, http ? "http" : "tcp");
     }
     for (const p of l.spec.udpPorts ?? []) {
-      const route = this.overlay.udpRoute(
-        id,
-        p,
-        () => {
-          const row = this.db.lease(id);
-          const info = row?.containerId ? this.#containers.get(row.containerId) : undefined;
-          return info?.running && info.ip ? { host: info.ip, port: p } : undefined;
-        },
-        l.spec.service,
-      );
+      const route = this.overlay.udpRoute(id, p, () => this.#containerTarget(id, p), l.spec.service);
       ingress[`udp/${p}`] = await this.udp.open(id, p, route, l.ingress[`udp/${p}`] ?? 0);
     }
     this.db.update(l.id, { ingress });
