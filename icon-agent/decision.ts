@@ -14,7 +14,11 @@
  *   migrate to c      U_after = U_c
  *   replicate to c    U_after = (1 − w)(b̂_j + b̂_c) + w Σ_i λ_i min(l̂_ij, l̂_ic)   (subnets go to the nearer)
  *   terminate         (non-origin ICONs) the parent serves my subnets: U_after = w Σ_i λ_i l̂_i,parent;
- *                     fires when my own gain over that, (U_after − U_now) / U_after, is below the threshold
+ *                     fires when my own gain over that, (U_after − U_now) / U_after, is below the threshold,
+ *                     or when the ICON is idle (total rate ≤ idleRate)
+ * The origin is pinned (its endpoint is where clients enter): it replicates but never migrates. A replica
+ * replicates only while the subnets staying with it keep `minKeepShare` of its load — otherwise moving is
+ * what the numbers say, and a replica left behind would only go idle.
  * An action fires only when Δ passes the owner's threshold for it, the ICON can pay for it, and the cool-down
  * since the last action has passed. Observations are smoothed (EWMA over `halfLifeS`) before they are used, and
  * an action must win `confirmations` evaluations in a row (hysteresis), so load that changes faster than the
@@ -33,6 +37,12 @@ export interface Knobs {
   maxPricePerSecond: bigint;
   /** Latency that counts as 1 in the utility (ms). */
   refLatencyMs: number;
+  /** A non-origin ICON whose clients send at most this many requests per second in total is idle and
+   * terminates (its parent takes the rest); default 0. */
+  idleRate?: number;
+  /** A replica (not the origin) replicates only while the subnets that stay with it carry at least this share of
+   * its requests; below that the move is a migration in disguise (default 0). */
+  minKeepShare?: number;
 }
 
 /** A client subnet as the ICON sees it: smoothed rate and the latency from each location (ms). */
@@ -58,6 +68,9 @@ export interface Situation {
   balance: bigint;
   /** Seconds of a new lease (the cost of a move is price × slot). */
   slotSeconds: number;
+  /** The origin stays where its clients first reach it (its endpoint is the service's entry point): it
+   * replicates but does not migrate. */
+  pinned?: boolean;
 }
 
 export type Action =
@@ -99,6 +112,19 @@ export function utility(k: Knobs, subnets: SubnetView[], at: Candidate): number 
   return (1 - k.weight) * priceTerm(k, at.pricePerSecond) + k.weight * latencyTerm(k, subnets, at.location);
 }
 
+/** U after replicating to `c`: both leases paid, every subnet served from the nearer of here and `c`. */
+export function replicateUtility(k: Knobs, subnets: SubnetView[], here: Candidate, c: Candidate): number {
+  const w = share(subnets);
+  const lat = subnets.reduce(
+    (a, x, i) =>
+      a +
+      (w[i]! * Math.min(x.latencyMs[here.location] ?? k.refLatencyMs * 10, x.latencyMs[c.location] ?? Infinity)) /
+        k.refLatencyMs,
+    0,
+  );
+  return (1 - k.weight) * (priceTerm(k, here.pricePerSecond) + priceTerm(k, c.pricePerSecond)) + k.weight * lat;
+}
+
 /** The best action now, without memory (thresholds and budget applied; no cool-down or hysteresis). */
 export function evaluate(k: Knobs, s: Situation): Evaluation {
   const uNow = utility(k, s.subnets, s.here);
@@ -112,7 +138,17 @@ export function evaluate(k: Knobs, s: Situation): Evaluation {
     reason: "no action passes its threshold",
   };
 
-  // Terminate: a non-origin ICON whose parent would serve its clients nearly as well.
+  // Terminate: a non-origin ICON that is idle, or whose parent would serve its clients nearly as well.
+  const total = s.subnets.reduce((a, x) => a + Math.max(0, x.rate), 0);
+  if (s.parent && total <= (k.idleRate ?? 0)) {
+    return {
+      action: { kind: "terminate" },
+      uNow,
+      uAfter: uNow,
+      improvement: 0,
+      reason: `idle: ${total.toFixed(2)} requests/s from all subnets (≤ ${k.idleRate ?? 0}), the parent takes the rest`,
+    };
+  }
   if (s.parent) {
     const uParent = k.weight * latencyTerm(k, s.subnets, s.parent.location);
     const gain = uParent > 0 ? (uParent - uNow) / uParent : -1;
@@ -126,11 +162,12 @@ export function evaluate(k: Knobs, s: Situation): Evaluation {
       };
     }
   }
+  const w = share(s.subnets);
   for (const c of s.candidates) {
     if (c.location === s.here.location || !afford(c)) continue;
     const uMig = utility(k, s.subnets, c);
     const dMig = rel(uMig);
-    if (dMig > k.migrateThreshold && dMig > best.improvement) {
+    if (!s.pinned && dMig > k.migrateThreshold && dMig > best.improvement) {
       best = {
         action: { kind: "migrate", to: c },
         uNow,
@@ -139,20 +176,13 @@ export function evaluate(k: Knobs, s: Situation): Evaluation {
         reason: `moving to ${c.location} improves U from ${uNow.toFixed(3)} to ${uMig.toFixed(3)} (${(dMig * 100).toFixed(1)} % > ${(k.migrateThreshold * 100).toFixed(1)} %)`,
       };
     }
-    const w = share(s.subnets);
     const moved = s.subnets.filter(
       (x) => (x.latencyMs[c.location] ?? Infinity) < (x.latencyMs[s.here.location] ?? Infinity),
     );
     if (moved.length === 0 || moved.length === s.subnets.length) continue;
-    const lat = s.subnets.reduce(
-      (a, x, i) =>
-        a +
-        (w[i]! * Math.min(x.latencyMs[s.here.location] ?? k.refLatencyMs * 10, x.latencyMs[c.location] ?? Infinity)) /
-          k.refLatencyMs,
-      0,
-    );
-    const uRep =
-      (1 - k.weight) * (priceTerm(k, s.here.pricePerSecond) + priceTerm(k, c.pricePerSecond)) + k.weight * lat;
+    const kept = s.subnets.reduce((a, x, i) => a + (moved.includes(x) ? 0 : w[i]!), 0);
+    if (!s.pinned && kept < (k.minKeepShare ?? 0)) continue;
+    const uRep = replicateUtility(k, s.subnets, s.here, c);
     const dRep = rel(uRep);
     if (dRep > k.replicateThreshold && dRep > best.improvement) {
       best = {

@@ -22,4 +22,5 @@ export * from "./net/node.ts";
 export * from "./discovery/dns.ts";
 export * from "./yard/services.ts";
 export * from "./overlay/messages.ts";
+export * from "./overlay/tree.ts";
 export * from "./netinfo/alto.ts";

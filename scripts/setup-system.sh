@@ -7,6 +7,8 @@
 #            matching CLI /usr/bin/docker; the package does not start a daemon here, scripts/docker.sh does)
 #   busybox  a static busybox, the only content of the project's base image (scripts/images.sh)
 #   gcc      builds the static UDP echo server of the icon/udp-echo:1 test image (gcc + libc6-dev for libc.a)
+#   nft      the yard's host firewall: an nftables table that keeps containers off the host's own services
+#            (package nftables; its systemd unit is not enabled or started here)
 # apt-get runs only when a binary is missing; nothing is started here. Progress goes to stderr.
 set -euo pipefail
 
@@ -17,6 +19,7 @@ declare -A icon_providers=(
   [dockerd]="docker.io"
   [busybox]="busybox-static"
   [gcc]="gcc"
+  [nft]="nftables"
 )
 
 # Debian keeps dnsmasq and dockerd in /usr/sbin, which a non-login shell may not have on PATH.
@@ -33,17 +36,17 @@ icon_have_bin() {
 }
 
 icon_missing=()
-for bin in dnsmasq dig dockerd busybox gcc; do
+for bin in dnsmasq dig dockerd busybox gcc nft; do
   icon_have_bin "$bin" || icon_missing+=("$bin")
 done
 [ "${#icon_missing[@]}" -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "[setup-system] error: ${icon_missing[*]} missing and installing Debian packages needs root; run 'sudo bash scripts/setup-system.sh' or install dnsmasq-base, bind9-dnsutils, docker.io and busybox-static yourself." >&2
+  echo "[setup-system] error: ${icon_missing[*]} missing and installing Debian packages needs root; run 'sudo bash scripts/setup-system.sh' or install dnsmasq-base, bind9-dnsutils, docker.io, busybox-static and nftables yourself." >&2
   exit 1
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "[setup-system] error: ${icon_missing[*]} missing and this system has no apt-get; install dnsmasq, dig (bind utilities), Docker (dockerd) and a static busybox with its package manager." >&2
+  echo "[setup-system] error: ${icon_missing[*]} missing and this system has no apt-get; install dnsmasq, dig (bind utilities), Docker (dockerd), a static busybox and nftables with its package manager." >&2
   exit 1
 fi
 

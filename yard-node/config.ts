@@ -115,7 +115,12 @@ export const yardConfigSchema = z
       .strict()
       .default({}),
     docker: z
-      .object({ socket: z.string().min(1).optional(), network: z.string().min(1).optional() })
+      .object({
+        socket: z.string().min(1).optional(),
+        network: z.string().min(1).optional(),
+        /** An nftables table that keeps containers off the host's own services (needs nft and root). */
+        hostFirewall: z.boolean().default(true),
+      })
       .strict()
       .default({}),
     images: z

@@ -1,14 +1,16 @@
 /**
  * The yard's durable state in SQLite (node:sqlite), written before every action it describes, so a crash at
  * any point leaves a record the next start can reconcile: an opening transaction in flight, a lease with its
- * deploy spec and container, the chain event cursor.
+ * deploy spec and container, the chain event cursor, the lease holders' routing rules (HTTP redirects, the
+ * redirection stub and when its grace ends), the epoch of the yard's route versions.
  *
  * Writes use WAL with synchronous=FULL: a row the yard acted on survives `kill -9` and power loss.
  */
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import type { DeploySpec, Offer } from "../protocol/index.ts";
+import type { DeploySpec, Offer, Redirect, Stub } from "../protocol/index.ts";
+import type { StoredRoutingRules } from "./overlay/overlay.ts";
 
 /** Where a lease is in the yard's lifecycle. */
 export type LeaseStatus =
@@ -118,6 +120,12 @@ export class YardDb {
         created_at INTEGER NOT NULL
       );
       CREATE TABLE IF NOT EXISTS images (id TEXT PRIMARY KEY, last_used INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS routing_rules (
+        lease_id TEXT PRIMARY KEY,
+        redirects TEXT NOT NULL DEFAULT '[]',
+        stub TEXT,
+        stub_until INTEGER
+      );
     `);
   }
 
@@ -264,6 +272,50 @@ export class YardDb {
 
   forgetImage(id: string): void {
     this.#db.prepare("DELETE FROM images WHERE id = ?").run(id);
+  }
+
+  // -------------------------------------------------------------- routing rules (overlay)
+
+  /** Every lease's stored routing rules (expired stubs included: the overlay drops them on restore). */
+  routingRules(): StoredRoutingRules[] {
+    const rows = this.#db
+      .prepare("SELECT * FROM routing_rules ORDER BY CAST(lease_id AS INTEGER)")
+      .all() as unknown as {
+      lease_id: string;
+      redirects: string;
+      stub: string | null;
+      stub_until: number | null;
+    }[];
+    return rows.map((r) => ({
+      leaseId: BigInt(r.lease_id),
+      redirects: fromJson<Redirect[]>(r.redirects),
+      stub: r.stub === null || r.stub_until === null ? undefined : { ...fromJson<Stub>(r.stub), until: r.stub_until },
+    }));
+  }
+
+  /** Replaces lease `leaseId`'s routing rules. */
+  setRoutingRules(r: StoredRoutingRules): void {
+    const stub = r.stub ? { ...r.stub, until: undefined } : undefined;
+    this.#db
+      .prepare("INSERT OR REPLACE INTO routing_rules (lease_id, redirects, stub, stub_until) VALUES (?, ?, ?, ?)")
+      .run(r.leaseId.toString(), toJson(r.redirects), stub ? toJson(stub) : null, r.stub?.until ?? null);
+  }
+
+  deleteRoutingRules(leaseId: bigint): void {
+    this.#db.prepare("DELETE FROM routing_rules WHERE lease_id = ?").run(leaseId.toString());
+  }
+
+  // -------------------------------------------------------------- route versions
+
+  /**
+   * The epoch of this run's route versions (unix ms), stored: the clock, or one above the previous run's when the
+   * clock is behind it, so a yard's route versions only ever grow (see protocol/PROTOCOL.md, RouteVersion).
+   */
+  nextRouteEpoch(nowMs = Date.now()): bigint {
+    const prev = this.getMeta("route_epoch");
+    const epoch = prev !== undefined && BigInt(prev) >= BigInt(nowMs) ? BigInt(prev) + 1n : BigInt(nowMs);
+    this.setMeta("route_epoch", epoch.toString());
+    return epoch;
   }
 }
 

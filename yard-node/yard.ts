@@ -43,6 +43,7 @@ import {
 import { resolvePrices, type Prices, type YardConfig } from "./config.ts";
 import { YardDb, type LeaseRow } from "./db.ts";
 import { DockerRuntime } from "./docker.ts";
+import { HostFirewall } from "./firewall.ts";
 import { leaseHolderCheck } from "./access.ts";
 import { Ingress } from "./ingress.ts";
 import { DatagramBridge, UdpIngress } from "./udp.ts";
@@ -113,6 +114,8 @@ export class Yard {
   readonly overlay: Overlay;
   readonly tunnels: TunnelManager;
   addressing: ServiceAddressing | undefined;
+  /** The nftables table keeping containers off the host's own services (undefined when it could not be set up). */
+  firewall: HostFirewall | undefined;
   readonly log: Logger;
   readonly operator: string;
   readonly prices: Prices;
@@ -123,6 +126,11 @@ export class Yard {
   readonly #locks = new Map<string, Promise<unknown>>();
   readonly #containers = new Map<string, ContainerInfo>();
   readonly #stops: (() => Promise<void>)[] = [];
+  /** Closings of ended leases' endpoints when their redirection stub's grace ends. */
+  readonly #stubTimers = new Set<NodeJS.Timeout>();
+  /** The host firewall must be checked against the network (Docker came back; or renewing it failed). */
+  #firewallCheck = false;
+  #firewallFailing = false;
   #binding: CapacityAnswer["binding"] | undefined;
   #chainUp = true;
   #chainRetryAt = 0;
@@ -189,6 +197,8 @@ export class Yard {
               ip: info?.running ? info.ip : undefined,
             };
           }),
+      store: o.db,
+      routeEpochMs: o.db.nextRouteEpoch(),
       peers: o.config.overlay.peers,
       k: o.config.overlay.k,
       ttlS: o.config.overlay.routeTtlS,
@@ -266,8 +276,12 @@ export class Yard {
         to: Number(p.offer.end),
       });
     }
+    // Before any container starts: containers must not reach the host's own services.
+    await this.#secureNetwork();
     await this.#follow();
+    this.#restoreRouting();
     await this.reconcile("start");
+    await this.#reopenStubbed();
     this.#stops.push(await serveLeases(this.node, this.#provider(), { onError: (e) => this.#onProtocolError(e) }));
     await this.overlay.start();
     this.#stops.push(() => this.overlay.stop());
@@ -321,6 +335,8 @@ export class Yard {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#abort.abort();
+    for (const t of this.#stubTimers) clearTimeout(t);
+    this.#stubTimers.clear();
     for (const s of this.#stops.reverse()) await s().catch(() => {});
     await this.ingress.closeAll();
     await this.udp.closeAll();
@@ -659,6 +675,88 @@ export class Yard {
 
   // ------------------------------------------------------------------ overlay
 
+  /**
+   * Installs the host firewall on the yard's bridge (firewall.ts), or replaces it when the bridge changed (the
+   * network was re-created while Docker was away). Without nft or root the yard warns once and runs without it.
+   */
+  async #secureNetwork(): Promise<void> {
+    if (!this.config.docker.hostFirewall || !this.runtime.networkInfo) return;
+    const first = this.firewall === undefined;
+    let fw: HostFirewall;
+    try {
+      fw = this.firewall ?? new HostFirewall({ yardId: this.config.yardId });
+      const { bridge } = await this.runtime.networkInfo();
+      if (fw.bridge !== bridge) {
+        await fw.install(bridge);
+        this.log.info("host firewall installed: containers reach only the yard's DNS and service addresses", {
+          table: fw.table,
+          bridge,
+        });
+      }
+      this.#firewallCheck = false;
+      this.#firewallFailing = false;
+    } catch (e) {
+      if (!first) {
+        // Retried every tick until it works; said once.
+        if (!this.#firewallFailing) this.log.warn("could not renew the host firewall; retrying", { error: e });
+        this.#firewallFailing = true;
+        return;
+      }
+      this.log.warn("containers can reach every service of this host: the yard could not install its firewall", {
+        error: e,
+        fix: "install nftables (apt-get install nftables) and run the yard as root, or set docker.hostFirewall to false to silence this",
+      });
+      return;
+    }
+    if (first) {
+      this.firewall = fw;
+      this.#stops.push(() => fw.remove());
+    }
+  }
+
+  /**
+   * Routing rules stored by an earlier run (overlay.ts): stubs still in their grace come back, expired ones are
+   * dropped, and rules of leases that ended without a stub in force are forgotten.
+   */
+  #restoreRouting(): void {
+    const live = new Set(this.overlay.restore().map((s) => s.leaseId));
+    for (const r of this.db.routingRules()) {
+      const l = this.db.lease(r.leaseId);
+      if (live.has(r.leaseId) || (l && ACTIVE.includes(l.status))) continue;
+      this.overlay.forget(r.leaseId);
+    }
+  }
+
+  /** Ended leases whose stub is in force keep their endpoints (same ports) until its grace ends. */
+  async #reopenStubbed(): Promise<void> {
+    for (const r of this.db.routingRules()) {
+      const stub = this.overlay.stub(r.leaseId);
+      const l = this.db.lease(r.leaseId);
+      if (!stub || !l || ACTIVE.includes(l.status)) continue;
+      await this.#openIngress(l).catch((e) =>
+        this.log.warn("could not reopen an endpoint for its redirection stub", { lease: l.id, error: e }),
+      );
+      this.#closeAfterStub(l.id, stub.until);
+      this.log.info("redirection stub restored", { lease: l.id, to: stub.endpoint, until: new Date(stub.until) });
+    }
+  }
+
+  /** Closes lease `id`'s endpoints and forgets its routing rules when its stub's grace ends (at unix ms `until`). */
+  #closeAfterStub(id: bigint, until: number): void {
+    const t = setTimeout(
+      () => {
+        this.#stubTimers.delete(t);
+        if (this.#stopped) return;
+        void this.ingress.close(id);
+        void this.udp.close(id);
+        this.overlay.forget(id);
+      },
+      Math.max(0, until - Date.now()),
+    );
+    t.unref();
+    this.#stubTimers.add(t);
+  }
+
   async #startAddressing(): Promise<void> {
     const a = new ServiceAddressing({
       runtime: this.runtime,
@@ -673,6 +771,7 @@ export class Yard {
         return undefined;
       },
       rulesOf: (id) => this.db.lease(id)?.spec?.allow,
+      allow: async (x) => this.firewall?.allow(x),
     });
     try {
       await a.start();
@@ -805,12 +904,7 @@ export class Yard {
     // A redirection stub keeps the endpoint answering (forwarding or redirecting) until its grace ends.
     const stub = this.overlay.stub(l.id);
     if (stub) {
-      const t = setTimeout(() => {
-        void this.ingress.close(l.id);
-        void this.udp.close(l.id);
-        this.overlay.forget(l.id);
-      }, stub.until - Date.now());
-      t.unref();
+      this.#closeAfterStub(l.id, stub.until);
     } else {
       await this.ingress.close(l.id);
       await this.udp.close(l.id);
@@ -909,6 +1003,9 @@ export class Yard {
     if (this.#ticking || this.#stopped) return;
     this.#ticking = true;
     try {
+      // Docker came back: its network may have been re-created (a new bridge); filter it before containers start.
+      if (this.#reconcileWanted) this.#firewallCheck = true;
+      if (this.#firewallCheck && this.firewall) await this.#secureNetwork();
       if (this.#reconcileWanted) {
         this.#reconcileWanted = false;
         await this.reconcile("docker reconnected").catch((e) => {

@@ -375,6 +375,20 @@ export class MarketClient {
     return this.#send(`closing account ${child}`, this.market, "closeAccount", child);
   }
 
+  /**
+   * Controller of `account`: asks the application's owner for `amount` more (the contract only emits
+   * FundingRequested(root, account, parent, amount); the owner answers with fund() or not at all).
+   */
+  async requestFunding(account: bigint, amount: bigint): Promise<ContractTransactionReceipt> {
+    return this.#send(
+      `asking the owner for ${this.format(amount)} for account ${account}`,
+      this.market,
+      "requestFunding",
+      account,
+      amount,
+    );
+  }
+
   /** Owner: takes `amount` out of the tree from `root` to `to`. */
   async withdrawFromRoot(root: bigint, amount: bigint, to: string): Promise<ContractTransactionReceipt> {
     return this.#send(
@@ -479,6 +493,28 @@ export class MarketClient {
   async terminate(id: bigint): Promise<bigint> {
     const receipt = await this.#send(`terminating lease ${id}`, this.market, "terminate", id);
     return this.#eventArg(receipt, "LeaseTerminated", 2);
+  }
+
+  /** Every operator that has ever published a listing (ListingUpdated events), in order of first listing. */
+  async listedOperators(fromBlock = 0): Promise<string[]> {
+    try {
+      const logs = await this.registry.queryFilter(this.registry.filters.ListingUpdated!(), fromBlock);
+      const seen = new Set<string>();
+      for (const l of logs) seen.add(String((l as unknown as { args: unknown[] }).args[0]));
+      return [...seen];
+    } catch (e) {
+      throw toChainError(e, "listing the registry's operators", this.tokenInfo);
+    }
+  }
+
+  /** Ids of every lease paid from budget account `account` (from the LeaseOpened events), oldest first. */
+  async leasesOf(account: bigint, fromBlock = 0): Promise<bigint[]> {
+    try {
+      const logs = await this.market.queryFilter(this.market.filters.LeaseOpened!(null, null, account), fromBlock);
+      return logs.map((l) => BigInt((l as unknown as { args: unknown[] }).args[0] as bigint));
+    } catch (e) {
+      throw toChainError(e, `listing the leases of account ${account}`, this.tokenInfo);
+    }
   }
 
   /** Provider: withdraws all earnings to `to`. */

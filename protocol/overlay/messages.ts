@@ -61,14 +61,30 @@ export interface RouteInstance {
   ports: number[];
 }
 
+/**
+ * When a yard took a snapshot of its instances of a service (RouteAnswer, RoutePush): ordered by `epochMs`, then
+ * `seq` (see {@link compareRouteVersions}). `epochMs` is fixed for one run of the yard and never goes back;
+ * `seq` counts the run's snapshots from 1.
+ */
+export interface RouteVersion {
+  epochMs: bigint;
+  seq: bigint;
+}
+
+/** Negative when `a` is older than `b`, 0 when equal, positive when newer. */
+export function compareRouteVersions(a: RouteVersion, b: RouteVersion): number {
+  if (a.epochMs !== b.epochMs) return a.epochMs < b.epochMs ? -1 : 1;
+  return a.seq === b.seq ? 0 : a.seq < b.seq ? -1 : 1;
+}
+
 export type OverlayMessage =
   | { type: "telemetryRequest"; access: LeaseAccess }
   | { type: "telemetryReply"; flows: SubnetFlow[]; atMs: bigint }
   | { type: "routingRules"; access: LeaseAccess; redirects: Redirect[]; stub?: Stub }
   | { type: "routingAck" }
   | { type: "routeQuery"; service: string; interest: boolean }
-  | { type: "routeAnswer"; instances: RouteInstance[]; ttlS: number }
-  | { type: "routePush"; service: string; instances: RouteInstance[] }
+  | { type: "routeAnswer"; instances: RouteInstance[]; ttlS: number; version?: RouteVersion }
+  | { type: "routePush"; service: string; instances: RouteInstance[]; version?: RouteVersion }
   | { type: "error"; code: OverlayErrorCode; message: string };
 
 /** A refusal from the peer, or of the peer's input. */
@@ -113,6 +129,13 @@ function instance(i: {
     addrs: i.addrs.map((a, n) => str(a, `addrs[${n}]`, /^\//)),
     ports: [...i.ports],
   };
+}
+
+/** A route version as sent: both parts at least 1; undefined when the sender predates versions. */
+function version(v: { epochMs: bigint; seq: bigint } | undefined): RouteVersion | undefined {
+  if (v === undefined) return undefined;
+  if (v.epochMs < 1n || v.seq < 1n) throw bad("version.epochMs and version.seq must be at least 1");
+  return { epochMs: v.epochMs, seq: v.seq };
 }
 
 export function decodeOverlayFrame(frame: Uint8Array): OverlayMessage {
@@ -178,18 +201,26 @@ export function decodeOverlayFrame(frame: Uint8Array): OverlayMessage {
       service: str(e.routeQuery.service, "service", SERVICE_RE),
       interest: e.routeQuery.interest,
     };
-  if (e.routeAnswer)
-    return {
+  if (e.routeAnswer) {
+    const out: OverlayMessage = {
       type: "routeAnswer",
       ttlS: Math.min(e.routeAnswer.ttlS, 3600),
       instances: e.routeAnswer.instances.map(instance),
     };
-  if (e.routePush)
-    return {
+    const v = version(e.routeAnswer.version);
+    if (v) out.version = v; // absent stays absent
+    return out;
+  }
+  if (e.routePush) {
+    const out: OverlayMessage = {
       type: "routePush",
       service: str(e.routePush.service, "service", SERVICE_RE),
       instances: e.routePush.instances.map(instance),
     };
+    const v = version(e.routePush.version);
+    if (v) out.version = v;
+    return out;
+  }
   if (e.error) return { type: "error", code: e.error.code, message: e.error.message.slice(0, 512) };
   throw bad("the envelope carries no message this version knows");
 }
@@ -226,9 +257,9 @@ export function encodeOverlayFrame(m: OverlayMessage): Uint8Array {
     case "routeQuery":
       return OverlayEnvelope.encode({ routeQuery: { service: m.service, interest: m.interest } });
     case "routeAnswer":
-      return OverlayEnvelope.encode({ routeAnswer: { instances: m.instances, ttlS: m.ttlS } });
+      return OverlayEnvelope.encode({ routeAnswer: { instances: m.instances, ttlS: m.ttlS, version: m.version } });
     case "routePush":
-      return OverlayEnvelope.encode({ routePush: { service: m.service, instances: m.instances } });
+      return OverlayEnvelope.encode({ routePush: { service: m.service, instances: m.instances, version: m.version } });
     case "error":
       return OverlayEnvelope.encode({ error: { code: m.code, message: m.message.slice(0, 512) } });
   }

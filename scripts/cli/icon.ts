@@ -9,6 +9,8 @@
  *   icon token balance|mint
  *   icon yard start --config <file>    run a yard (IEP daemon); icon yard status shows it
  *   icon netinfo serve --map <file>    serve an ALTO network map and cost map (RFC 7285)
+ *   icon app deploy|status|policy      an application: fund it and start its origin ICON, watch it, steer it
+ *   icon agent run --state <dir>       run one ICON
  *
  * Global options: --rpc <url> (ICON_RPC_URL), --deployment <file> (ICON_DEPLOYMENT), --keystore <file>
  * (ICON_KEYSTORE; password from ICON_KEYSTORE_PASSWORD or the terminal), or ICON_PRIVATE_KEY for development.
@@ -633,6 +635,137 @@ const COMMANDS: Record<string, Command> = {
           `${"  ".repeat(acc.depth)}#${acc.id} ${c.format(acc.balance)}  controller ${acc.controller}${acc.closed ? "  (closed)" : ""}`,
         );
       }
+    },
+  },
+  "app deploy": {
+    usage:
+      "app deploy --config <app.json> --state <dir> --deposit <amount> [--gas <ETH>] [--weight 0..1] [--migrate-threshold 0..1] [--replicate-threshold 0..1] [--terminate-threshold 0..1] [--max-price <amount/s>]",
+    summary:
+      "create and fund an application budget, publish its policy and give the origin ICON a key of its own (in <dir>, mode 0600) and gas; start it with `icon agent run --state <dir>`",
+    options: {
+      config: { type: "string" },
+      state: { type: "string" },
+      deposit: { type: "string" },
+      gas: { type: "string" },
+      ...POLICY_OPTIONS,
+    },
+    async run(ctx) {
+      const file = opt(ctx, "config");
+      const dir = opt(ctx, "state");
+      if (!file || !dir)
+        throw new ConfigError(
+          "MISSING_OPTION",
+          "--config <app.json> and --state <dir> are required; see icon-agent/README.md",
+        );
+      const { readFile, access } = await import("node:fs/promises");
+      const path = await import("node:path");
+      if (
+        await access(path.join(dir, "agent.json")).then(
+          () => true,
+          () => false,
+        )
+      )
+        throw new ConfigError("STATE_EXISTS", `${dir} already holds an ICON; pick another --state directory`);
+      let raw: unknown;
+      try {
+        raw = JSON.parse(await readFile(file, "utf8"));
+      } catch (e) {
+        throw new ConfigError("BAD_APP_CONFIG", `cannot read ${file} as JSON: ${(e as Error).message}`);
+      }
+      const c = await client(ctx, true);
+      const { agentEnvFrom } = await import("../../icon-agent/config.ts");
+      const { deployApp } = await import("../../icon-agent/app.ts");
+      const env = agentEnvFrom(raw, ctx.rpc, c.deployment);
+      const deposit = c.parse(opt(ctx, "deposit") ?? "0", "--deposit");
+      const { parseEther } = await import("ethers");
+      const gas = parseEther(opt(ctx, "gas") ?? "0.05");
+      const r = await deployApp({ owner: c, env, policy: policyFromOptions(ctx, c), deposit, dir, gasWei: gas });
+      out(`application ${r.root} created with ${c.format(deposit)}; origin ICON ${r.icon} (state in ${dir})`);
+      out(`start it with: icon agent run --state ${dir}`);
+    },
+  },
+  "app status": {
+    usage: "app status <root> [--state <dir>]",
+    summary:
+      "the application's tree of accounts, live leases, spend and (with the origin's --state) the latency per client subnet its ICONs observe",
+    options: { state: { type: "string" } },
+    async run(ctx) {
+      const root = idArg(need(ctx, 0, "root", "app status <root>"), "root");
+      const c = await client(ctx, false);
+      const { appStatus, formatStatus } = await import("../../icon-agent/app.ts");
+      for (const line of formatStatus(c, await appStatus(c, root))) out(line);
+      const dir = opt(ctx, "state");
+      if (dir) {
+        const { readAgentStatus } = await import("../../icon-agent/agent.ts");
+        for (const s of await readAgentStatus(dir)) {
+          out(
+            `ICON ${s.name} (account ${s.account}) at ${s.placement?.yard.name ?? "nowhere"}${s.last ? `; last decision ${s.last}` : ""}`,
+          );
+          for (const x of s.aggregate)
+            out(
+              `    ${x.subnet.padEnd(18)} ${x.rate.toFixed(2).padStart(8)} req/s  ${Number.isFinite(x.latencyMs) ? x.latencyMs.toFixed(1) : "-"} ms`,
+            );
+        }
+      }
+    },
+  },
+  "app policy": {
+    usage:
+      "app policy <root> [--weight 0..1] [--migrate-threshold 0..1] [--replicate-threshold 0..1] [--terminate-threshold 0..1] [--max-price <amount/s>]",
+    summary: "publish new weights and thresholds on chain (owner only); running ICONs pick them up through the tree",
+    options: { ...POLICY_OPTIONS },
+    async run(ctx) {
+      const root = idArg(need(ctx, 0, "root", "app policy <root>"), "root");
+      const c = await client(ctx, true);
+      const current = await c.app(root);
+      const next = policyFromOptions(ctx, c, current.policy);
+      await c.setPolicy(root, next);
+      out(
+        `application ${root}: policy v${(await c.app(root)).version} published: ${JSON.stringify(next, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}`,
+      );
+    },
+  },
+  "agent run": {
+    usage: "agent run --state <dir>",
+    summary:
+      "run one ICON from its state directory (written by `icon app deploy`, or by a parent for a replica): it resumes its place in the tree and its lease from the chain; replicas it makes run as their own `icon agent run` processes; Ctrl-C stops it and leaves its lease running",
+    options: { state: { type: "string" } },
+    async run(ctx) {
+      const dir = opt(ctx, "state");
+      if (!dir) throw new ConfigError("MISSING_OPTION", "--state <dir> is required (see `icon app deploy`)");
+      const { Agent } = await import("../../icon-agent/agent.ts");
+      const { spawn } = await import("node:child_process");
+      const { openSync } = await import("node:fs");
+      const path = await import("node:path");
+      const { projectRoot } = await import("../lib/hardhat.ts");
+      const launcher = path.join(projectRoot, "scripts/icon");
+      const agent = await Agent.open(dir, {
+        spawn: async (childDir) => {
+          const log = openSync(path.join(childDir, "agent.log"), "a");
+          const child = spawn(launcher, ["agent", "run", "--state", childDir], {
+            detached: true,
+            stdio: ["ignore", log, log],
+          });
+          child.unref();
+          say(`replica started in ${childDir} (pid ${child.pid}, log ${path.join(childDir, "agent.log")})`);
+        },
+        onEvent: (e) => out(`${new Date().toISOString()} ${e.icon} ${e.kind}: ${e.text}`),
+      });
+      await agent.start();
+      if (agent.seed.done) {
+        out(`ICON ${agent.name} (account ${agent.seed.account}) has terminated; nothing to run`);
+        await agent.stop();
+        return;
+      }
+      out(`ICON ${agent.name} (account ${agent.seed.account}) running; peer ${agent.addrs.join(", ")}`);
+      const done = await new Promise<boolean>((resolve) => {
+        process.once("SIGINT", () => resolve(false));
+        process.once("SIGTERM", () => resolve(false));
+        void agent.finished.then(() => resolve(true));
+      });
+      if (done) out(`ICON ${agent.name} terminated itself; its budget went back to its parent`);
+      else say(`stopping ICON ${agent.name} (its lease keeps running; the next start resumes it) …`);
+      await agent.stop();
     },
   },
 };

@@ -4,7 +4,7 @@
  */
 import { expect } from "chai";
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile } from "node:fs/promises";
+import { mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -65,6 +65,10 @@ describe("icon CLI", function () {
       "budget allocate",
       "budget withdraw",
       "budget show",
+      "app deploy",
+      "app status",
+      "app policy",
+      "agent run",
     ]) {
       expect(help.stdout).to.contain(`icon ${c}`);
     }
@@ -202,6 +206,76 @@ describe("icon CLI", function () {
     expect(ip.stderr).to.contain("an SRV target must be a host name");
   });
 
+  it("deploys an application for the agent, shows it and hot-swaps its policy; refuses a bad app config", async () => {
+    const owner = ["--dev-account", "1"];
+    const config = path.join(dir, "app.json");
+    const good = {
+      service: {
+        image: "icon/web:1",
+        imageDigest: "0x" + "ab".repeat(32),
+        ports: [8080],
+        httpPorts: [8080],
+        cpuMillis: 250,
+        memoryMiB: 64,
+      },
+      discovery: { domains: ["icon.test"], dnsServers: ["127.0.0.1:5353"] },
+      initialRegion: "cloud",
+    };
+    await writeFile(
+      config,
+      JSON.stringify({ ...good, service: { ...good.service, ports: [] }, agent: { periodMs: 5 } }),
+    );
+    const bad = await icon([
+      "app",
+      "deploy",
+      "--config",
+      config,
+      "--state",
+      path.join(dir, "bad"),
+      "--deposit",
+      "5",
+      ...owner,
+    ]);
+    expect(bad.code).to.equal(1);
+    expect(bad.stderr).to.contain("service.ports: list at least one container port");
+    expect(bad.stderr).to.contain("agent.periodMs");
+    await writeFile(config, JSON.stringify(good));
+    const state = path.join(dir, "origin");
+    const r = await icon([
+      "app",
+      "deploy",
+      "--config",
+      config,
+      "--state",
+      state,
+      "--deposit",
+      "5",
+      "--weight",
+      "0.7",
+      ...owner,
+    ]);
+    expect(r.code, r.stderr).to.equal(0);
+    const root = /application (\d+) created with 5 iUSD; origin ICON (0x[0-9a-fA-F]{40})/.exec(r.stdout);
+    expect(root, r.stdout).to.not.equal(null);
+    expect(r.stdout).to.contain(`icon agent run --state ${state}`);
+    expect(((await stat(path.join(state, "key"))).mode & 0o777).toString(8)).to.equal("600");
+    expect(r.stdout + r.stderr).to.not.contain((await readFile(path.join(state, "key"), "utf8")).trim());
+    const again = await icon(["app", "deploy", "--config", config, "--state", state, "--deposit", "5", ...owner]);
+    expect(again.stderr).to.contain("already holds an ICON");
+    const st = await icon(["app", "status", root![1]!]);
+    expect(st.code, st.stderr).to.equal(0);
+    expect(st.stdout).to.contain("policy v1: w=70 %");
+    expect(st.stdout).to.contain(`account ${root![1]} ICON ${root![2]!.slice(0, 10)}… balance 5 iUSD; no live lease`);
+    const pol = await icon(["app", "policy", root![1]!, "--replicate-threshold", "0.45", ...owner]);
+    expect(pol.code, pol.stderr).to.equal(0);
+    expect(pol.stdout).to.contain("policy v2 published");
+    const st2 = await icon(["app", "status", root![1]!]);
+    expect(st2.stdout).to.contain("policy v2: w=70 %, migrate 20 %, replicate 45 %");
+    const stranger = await icon(["app", "policy", root![1]!, "--weight", "0.1", "--dev-account", "5"]);
+    expect(stranger.code).to.equal(1);
+    expect((await icon(["app", "status", root![1]!])).stdout).to.contain("policy v2: w=70 %");
+  });
+
   it("never prints a private key, even a malformed one", async () => {
     const secret = "ab".repeat(31) + "zz";
     const r = await icon(["iep", "stake", "1"], { ICON_PRIVATE_KEY: secret });
@@ -238,10 +312,10 @@ describe("icon CLI", function () {
   });
 });
 
-describe("demo", function () {
+describe("demo:market", function () {
   this.timeout(180_000);
   it("tells the market story and ends with balanced books on chain", async () => {
-    const r = await run(process.execPath, [path.join(projectRoot, "scripts/demo.ts")], { cwd: projectRoot });
+    const r = await run(process.execPath, [path.join(projectRoot, "scripts/demo-market.ts")], { cwd: projectRoot });
     const line = r.stdout.split("\n").find((l) => l.startsWith("DEMO-SUMMARY "));
     expect(line, r.stdout).to.not.equal(undefined);
     const s = JSON.parse(line!.slice("DEMO-SUMMARY ".length));

@@ -8,6 +8,13 @@
  * when used, and the answering yards push changes (deploy, migration, scale-down, failure) to interested yards
  * until the interest expires. Per policy only the k most relevant instances are kept (k-pruning). A failed
  * forward drops the instance from the cache and re-queries once.
+ *
+ * Route versions: every answer and push carries the version of the snapshot it describes — (this run's epoch,
+ * a sequence number counted per snapshot) — and a receiver keeps per (service, origin yard) the highest version it
+ * applied, ignoring older ones: a push delayed behind a newer one cannot restore a table the origin has left.
+ *
+ * Routing rules (HTTP redirects, the stub and its expiry) are written to the yard's store before they are
+ * acknowledged, and restored on start, so a restarted yard keeps forwarding through a stub until its grace ends.
  */
 import net from "node:net";
 import type { Duplex } from "node:stream";
@@ -27,9 +34,11 @@ import {
   encodeOverlayFrame,
   overlayLimits,
   overlayRequest,
+  compareRouteVersions,
   type OverlayMessage,
   type Redirect,
   type RouteInstance,
+  type RouteVersion,
   type Stub,
 } from "../../protocol/index.ts";
 import type { Authorize } from "../access.ts";
@@ -45,6 +54,20 @@ import type { Instance, PickContext, ServiceName } from "./types.ts";
 /** Opens a proxied byte stream to an instance at another yard (yard-node/overlay/tunnel.ts). */
 export interface Tunnels {
   open(peer: PeerId, addrs: ReturnType<typeof multiaddr>[], h: TunnelHeader): Promise<Duplex>;
+}
+
+/** A lease's routing rules as stored: its HTTP redirects and its stub (with the unix ms its grace ends at). */
+export interface StoredRoutingRules {
+  leaseId: bigint;
+  redirects: Redirect[];
+  stub: (Stub & { until: number }) | undefined;
+}
+
+/** Durable routing rules (the yard's database, yard-node/db.ts). */
+export interface RoutingRulesStore {
+  routingRules(): StoredRoutingRules[];
+  setRoutingRules(r: StoredRoutingRules): void;
+  deleteRoutingRules(leaseId: bigint): void;
 }
 
 /** A local instance, as the yard knows it. */
@@ -73,11 +96,20 @@ export interface OverlayOptions {
   halfLifeS?: number;
   /** Namespace check for a connection from service `from` to a local instance: a refusal sentence or undefined. */
   admit?(from: string | undefined, to: ServiceName, instanceId: bigint): string | undefined;
+  /** Where routing rules are kept across restarts; in memory only without it. */
+  store?: RoutingRulesStore;
+  /**
+   * The epoch of this run's route versions (unix ms): must be above every earlier run's (the yard stores it,
+   * see YardDb.nextRouteEpoch); default the clock.
+   */
+  routeEpochMs?: bigint;
 }
 
 interface RemoteEntry {
   instances: RouteInstance[];
   expires: number;
+  /** The version of the snapshot applied (undefined: the origin yard predates versions). */
+  version: RouteVersion | undefined;
 }
 
 const now = (): number => Date.now();
@@ -94,13 +126,43 @@ export class Overlay {
   readonly #rtt = new Map<string, { ms: number; at: number }>();
   readonly #k: number;
   readonly #ttlS: number;
+  readonly #epoch: bigint;
+  #seq = 0n;
   forwardsFailed = 0;
   requeries = 0;
+  /** Route answers and pushes ignored because the table already held a newer version from that yard. */
+  staleRoutes = 0;
 
   constructor(o: OverlayOptions) {
     this.#o = o;
     this.#k = o.k ?? 8;
     this.#ttlS = o.ttlS ?? 60;
+    this.#epoch = o.routeEpochMs ?? BigInt(Date.now());
+  }
+
+  /**
+   * Loads the stored routing rules: stubs whose grace has ended are dropped (from the store too). Returns the
+   * leases whose stub is still in force, with the unix ms it ends at.
+   */
+  restore(): { leaseId: bigint; until: number }[] {
+    const store = this.#o.store;
+    if (!store) return [];
+    const live: { leaseId: bigint; until: number }[] = [];
+    for (const r of store.routingRules()) {
+      const key = r.leaseId.toString();
+      let stub = r.stub;
+      if (stub && stub.until <= now()) {
+        stub = undefined;
+        if (r.redirects.length === 0) store.deleteRoutingRules(r.leaseId);
+        else store.setRoutingRules({ ...r, stub: undefined });
+      }
+      if (r.redirects.length > 0) this.#redirects.set(key, r.redirects);
+      if (stub) {
+        this.#stubs.set(key, stub);
+        live.push({ leaseId: r.leaseId, until: stub.until });
+      }
+    }
+    return live;
   }
 
   async start(): Promise<void> {
@@ -151,18 +213,30 @@ export class Overlay {
     return [...this.#flows].map(([leaseId, f]) => ({ leaseId, flows: f.snapshot() }));
   }
 
-  /** Forgets a lease's flows, redirects and stub (after its grace). */
+  /** Forgets a lease's flows, redirects and stub (after its grace), in the store too. */
   forget(leaseId: bigint): void {
     const k = leaseId.toString();
     this.#flows.delete(k);
     this.#redirects.delete(k);
     this.#stubs.delete(k);
+    this.#o.store?.deleteRoutingRules(leaseId);
   }
 
-  /** The stub of lease `leaseId` while its grace lasts. */
+  /** The stub of lease `leaseId` while its grace lasts; once it is over, the stub is dropped (from the store too). */
   stub(leaseId: bigint): (Stub & { until: number }) | undefined {
-    const s = this.#stubs.get(leaseId.toString());
-    return s && s.until > now() ? s : undefined;
+    const k = leaseId.toString();
+    const s = this.#stubs.get(k);
+    if (!s || s.until > now()) return s;
+    this.#stubs.delete(k);
+    const redirects = this.#redirects.get(k) ?? [];
+    if (redirects.length === 0) this.#o.store?.deleteRoutingRules(leaseId);
+    else this.#o.store?.setRoutingRules({ leaseId, redirects, stub: undefined });
+    return undefined;
+  }
+
+  /** The HTTP redirects the lease holder set for lease `leaseId`. */
+  redirects(leaseId: bigint): Redirect[] {
+    return [...(this.#redirects.get(leaseId.toString()) ?? [])];
   }
 
   /**
@@ -332,6 +406,7 @@ export class Overlay {
     const interested = this.#interests.get(service);
     if (!interested) return;
     const instances = this.#localRoutes(service);
+    const version = this.#nextVersion();
     for (const [peer, until] of interested) {
       if (until <= now()) {
         interested.delete(peer);
@@ -341,6 +416,7 @@ export class Overlay {
         type: "routePush",
         service,
         instances,
+        version,
       }).catch((e) => this.#o.log.debug("route push failed", { peer, error: e }));
     }
   }
@@ -376,6 +452,12 @@ export class Overlay {
     if (e) e.instances = e.instances.filter((i) => i.instanceId !== inst.instanceId);
   }
 
+  /** The version of a snapshot of this yard's instances taken now: later snapshots get higher versions. */
+  #nextVersion(): RouteVersion {
+    this.#seq++;
+    return { epochMs: this.#epoch, seq: this.#seq };
+  }
+
   #localRoutes(service: string): RouteInstance[] {
     const me = this.#o.node.peerId.toString();
     const addrs = this.#o.node.getMultiaddrs().map(String).slice(0, overlayLimits.maxAddrs);
@@ -409,7 +491,7 @@ export class Overlay {
               AbortSignal.timeout(3000),
             );
             if (r.type !== "routeAnswer") return;
-            this.#store(service, id, r.instances, r.ttlS);
+            this.#store(service, id, r.instances, r.ttlS, r.version);
           } catch (e) {
             this.#o.log.debug("route query failed", { peer: id, error: e });
           }
@@ -420,15 +502,44 @@ export class Overlay {
     return run;
   }
 
-  #store(service: string, yard: string, instances: RouteInstance[], ttlS: number): void {
+  /**
+   * Applies what `yard` says about its instances of `service`, unless the table holds a newer snapshot from it:
+   * an older version is ignored, and so is an unversioned one while a versioned entry is in force. The highest
+   * version stays known after the entry expires, so a delayed push cannot bring back a table that was replaced;
+   * an equal version applies (the same snapshot again).
+   * Returns whether it was applied.
+   */
+  #store(
+    service: string,
+    yard: string,
+    instances: RouteInstance[],
+    ttlS: number,
+    version: RouteVersion | undefined,
+  ): boolean {
     let m = this.#routes.get(service);
     if (!m) {
       m = new Map();
       this.#routes.set(service, m);
     }
+    const held = m.get(yard);
+    if (held?.version) {
+      // Unversioned (a yard that went back to older software): only once the versioned entry has expired.
+      const stale = version ? compareRouteVersions(version, held.version) < 0 : held.expires > now();
+      if (stale) {
+        this.staleRoutes++;
+        this.#o.log.debug("ignored an older route snapshot", {
+          service,
+          yard,
+          version: version ? `${version.epochMs}.${version.seq}` : "none",
+          held: `${held.version.epochMs}.${held.version.seq}`,
+        });
+        return false;
+      }
+    }
     // Only what that yard says about its own instances counts.
     const own = instances.filter((i) => i.yard === yard && i.service === service);
-    m.set(yard, { instances: own, expires: now() + Math.max(1, ttlS) * 1000 });
+    m.set(yard, { instances: own, expires: now() + Math.max(1, ttlS) * 1000, version });
+    return true;
   }
 
   async #measure(instances: Instance[]): Promise<void> {
@@ -500,9 +611,12 @@ export class Overlay {
     if (m.type !== "routingRules") throw new OverlayError(OverlayErrorCode.OVERLAY_BAD_FRAME, "expected routingRules");
     const row = await this.#o.authorize(m.access, remote);
     const key = row.id.toString();
+    const stub = m.stub ? { ...m.stub, until: now() + m.stub.graceS * 1000 } : this.stub(row.id);
+    // Stored before it takes effect and is acknowledged: a restarted yard keeps what it acknowledged.
+    this.#o.store?.setRoutingRules({ leaseId: row.id, redirects: m.redirects, stub });
     this.#redirects.set(key, m.redirects);
-    if (m.stub) {
-      this.#stubs.set(key, { ...m.stub, until: now() + m.stub.graceS * 1000 });
+    if (m.stub && stub) {
+      this.#stubs.set(key, stub);
       this.#o.log.info("redirection stub set", { lease: row.id, to: m.stub.endpoint, graceS: m.stub.graceS });
     }
     return { type: "routingAck" };
@@ -518,10 +632,12 @@ export class Overlay {
         }
         i.set(remote.toString(), now() + this.#ttlS * 1000);
       }
-      return { type: "routeAnswer", instances: this.#localRoutes(m.service), ttlS: this.#ttlS };
+      const instances = this.#localRoutes(m.service);
+      return { type: "routeAnswer", instances, ttlS: this.#ttlS, version: this.#nextVersion() };
     }
     if (m.type === "routePush") {
-      this.#store(m.service, remote.toString(), m.instances, this.#ttlS);
+      // An ignored (older) push is acknowledged all the same: the pusher has nothing to redo.
+      this.#store(m.service, remote.toString(), m.instances, this.#ttlS, m.version);
       return { type: "routingAck" };
     }
     throw new OverlayError(OverlayErrorCode.OVERLAY_BAD_FRAME, `unexpected ${m.type}`);

@@ -27,6 +27,8 @@ export interface ServiceAddressingOptions {
   sourceOf(ip: string): { leaseId: bigint; service?: string } | undefined;
   /** The allow rules of a local instance. */
   rulesOf(instanceId: bigint): string[] | undefined;
+  /** Opens the host firewall for a listener containers must reach (the yard's HostFirewall), if there is one. */
+  allow?(a: { ip: string; proto: "tcp" | "udp"; port: number }): Promise<void>;
 }
 
 export class ServiceAddressing {
@@ -35,6 +37,8 @@ export class ServiceAddressing {
   #dns: SemanticDns | undefined;
   #gateway = "";
   readonly #listeners = new Map<string, net.Server>();
+  /** Listeners being opened (and let through the host firewall), by `ip:port`: concurrent lookups share one. */
+  readonly #opening = new Map<string, Promise<void>>();
   denied = 0;
   forwarded = 0;
 
@@ -50,6 +54,7 @@ export class ServiceAddressing {
     this.#gateway = network.gateway;
     this.#dns = new SemanticDns({ resolve: (n) => this.#resolve(n) });
     await this.#dns.listen({ address: network.gateway, port: 53, tcp: true });
+    for (const proto of ["udp", "tcp"] as const) await this.#allow(network.gateway, proto, 53);
     this.#o.log.info("semantic DNS ready", { address: network.gateway, range: ips.cidr });
   }
 
@@ -61,6 +66,7 @@ export class ServiceAddressing {
   async stop(): Promise<void> {
     for (const s of this.#listeners.values()) s.close();
     this.#listeners.clear();
+    this.#opening.clear();
     await this.#dns?.close();
     await this.#ips?.close();
   }
@@ -85,9 +91,20 @@ export class ServiceAddressing {
     return ip;
   }
 
-  async #listen(ip: string, port: number, n: SemanticName): Promise<void> {
+  /** The listener on `ip:port`, open and reachable through the host firewall when this settles. */
+  #listen(ip: string, port: number, n: SemanticName): Promise<void> {
     const key = `${ip}:${port}`;
-    if (this.#listeners.has(key)) return;
+    let p = this.#opening.get(key);
+    if (!p) {
+      p = this.#open(ip, port, n);
+      this.#opening.set(key, p);
+      p.catch(() => this.#opening.delete(key)); // a failed attempt is retried by the next lookup
+    }
+    return p;
+  }
+
+  async #open(ip: string, port: number, n: SemanticName): Promise<void> {
+    const key = `${ip}:${port}`;
     const service = serviceKey(n.service);
     // Half-open: a client may end its side after its request (nc, HTTP/1.0) and still read the answer.
     const server = net.createServer({ allowHalfOpen: true }, (client) => {
@@ -127,5 +144,18 @@ export class ServiceAddressing {
       server.listen({ port, host: ip, backlog: 1024 }, () => resolve());
     });
     this.#listeners.set(key, server);
+    // Before the DNS answer names the address: the container's first connection must get through.
+    await this.#allow(ip, "tcp", port);
+  }
+
+  async #allow(ip: string, proto: "tcp" | "udp", port: number): Promise<void> {
+    try {
+      await this.#o.allow?.({ ip, proto, port });
+    } catch (e) {
+      this.#o.log.warn("the host firewall would not let containers reach a listener of the yard", {
+        listener: `${proto} ${ip}:${port}`,
+        error: e,
+      });
+    }
   }
 }

@@ -128,6 +128,14 @@ export declare namespace OverlayEnvelope {
         field: '$.routeAnswer.ttlS';
         value: number;
     }
+    interface OverlayEnvelopeRouteAnswerVersionEpochMsFieldEvent {
+        field: '$.routeAnswer.version.epochMs';
+        value: bigint;
+    }
+    interface OverlayEnvelopeRouteAnswerVersionSeqFieldEvent {
+        field: '$.routeAnswer.version.seq';
+        value: bigint;
+    }
     interface OverlayEnvelopeRoutePushServiceFieldEvent {
         field: '$.routePush.service';
         value: string;
@@ -157,6 +165,14 @@ export declare namespace OverlayEnvelope {
         index: number;
         value: number;
     }
+    interface OverlayEnvelopeRoutePushVersionEpochMsFieldEvent {
+        field: '$.routePush.version.epochMs';
+        value: bigint;
+    }
+    interface OverlayEnvelopeRoutePushVersionSeqFieldEvent {
+        field: '$.routePush.version.seq';
+        value: bigint;
+    }
     interface OverlayEnvelopeErrorCodeFieldEvent {
         field: '$.error.code';
         value: OverlayErrorCode;
@@ -167,7 +183,7 @@ export declare namespace OverlayEnvelope {
     }
     function encode(obj: Partial<OverlayEnvelope>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<OverlayEnvelope>): OverlayEnvelope;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<OverlayEnvelope>): Generator<OverlayEnvelopeTelemetryRequestAccessLeaseIdFieldEvent | OverlayEnvelopeTelemetryRequestAccessExpiresFieldEvent | OverlayEnvelopeTelemetryRequestAccessSignatureFieldEvent | OverlayEnvelopeTelemetryReplyFlowsSubnetFieldEvent | OverlayEnvelopeTelemetryReplyFlowsRateMilliFieldEvent | OverlayEnvelopeTelemetryReplyFlowsLatencyUsFieldEvent | OverlayEnvelopeTelemetryReplyFlowsRequestsFieldEvent | OverlayEnvelopeTelemetryReplyAtMsFieldEvent | OverlayEnvelopeRoutingRulesAccessLeaseIdFieldEvent | OverlayEnvelopeRoutingRulesAccessExpiresFieldEvent | OverlayEnvelopeRoutingRulesAccessSignatureFieldEvent | OverlayEnvelopeRoutingRulesRedirectsSubnetFieldEvent | OverlayEnvelopeRoutingRulesRedirectsLocationFieldEvent | OverlayEnvelopeRoutingRulesStubYardFieldEvent | OverlayEnvelopeRoutingRulesStubAddrsFieldEvent | OverlayEnvelopeRoutingRulesStubInstanceIdFieldEvent | OverlayEnvelopeRoutingRulesStubEndpointFieldEvent | OverlayEnvelopeRoutingRulesStubGraceSFieldEvent | OverlayEnvelopeRouteQueryServiceFieldEvent | OverlayEnvelopeRouteQueryInterestFieldEvent | OverlayEnvelopeRouteAnswerInstancesServiceFieldEvent | OverlayEnvelopeRouteAnswerInstancesInstanceIdFieldEvent | OverlayEnvelopeRouteAnswerInstancesYardFieldEvent | OverlayEnvelopeRouteAnswerInstancesAddrsFieldEvent | OverlayEnvelopeRouteAnswerInstancesPortsFieldEvent | OverlayEnvelopeRouteAnswerTtlSFieldEvent | OverlayEnvelopeRoutePushServiceFieldEvent | OverlayEnvelopeRoutePushInstancesServiceFieldEvent | OverlayEnvelopeRoutePushInstancesInstanceIdFieldEvent | OverlayEnvelopeRoutePushInstancesYardFieldEvent | OverlayEnvelopeRoutePushInstancesAddrsFieldEvent | OverlayEnvelopeRoutePushInstancesPortsFieldEvent | OverlayEnvelopeErrorCodeFieldEvent | OverlayEnvelopeErrorMessageFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<OverlayEnvelope>): Generator<OverlayEnvelopeTelemetryRequestAccessLeaseIdFieldEvent | OverlayEnvelopeTelemetryRequestAccessExpiresFieldEvent | OverlayEnvelopeTelemetryRequestAccessSignatureFieldEvent | OverlayEnvelopeTelemetryReplyFlowsSubnetFieldEvent | OverlayEnvelopeTelemetryReplyFlowsRateMilliFieldEvent | OverlayEnvelopeTelemetryReplyFlowsLatencyUsFieldEvent | OverlayEnvelopeTelemetryReplyFlowsRequestsFieldEvent | OverlayEnvelopeTelemetryReplyAtMsFieldEvent | OverlayEnvelopeRoutingRulesAccessLeaseIdFieldEvent | OverlayEnvelopeRoutingRulesAccessExpiresFieldEvent | OverlayEnvelopeRoutingRulesAccessSignatureFieldEvent | OverlayEnvelopeRoutingRulesRedirectsSubnetFieldEvent | OverlayEnvelopeRoutingRulesRedirectsLocationFieldEvent | OverlayEnvelopeRoutingRulesStubYardFieldEvent | OverlayEnvelopeRoutingRulesStubAddrsFieldEvent | OverlayEnvelopeRoutingRulesStubInstanceIdFieldEvent | OverlayEnvelopeRoutingRulesStubEndpointFieldEvent | OverlayEnvelopeRoutingRulesStubGraceSFieldEvent | OverlayEnvelopeRouteQueryServiceFieldEvent | OverlayEnvelopeRouteQueryInterestFieldEvent | OverlayEnvelopeRouteAnswerInstancesServiceFieldEvent | OverlayEnvelopeRouteAnswerInstancesInstanceIdFieldEvent | OverlayEnvelopeRouteAnswerInstancesYardFieldEvent | OverlayEnvelopeRouteAnswerInstancesAddrsFieldEvent | OverlayEnvelopeRouteAnswerInstancesPortsFieldEvent | OverlayEnvelopeRouteAnswerTtlSFieldEvent | OverlayEnvelopeRouteAnswerVersionEpochMsFieldEvent | OverlayEnvelopeRouteAnswerVersionSeqFieldEvent | OverlayEnvelopeRoutePushServiceFieldEvent | OverlayEnvelopeRoutePushInstancesServiceFieldEvent | OverlayEnvelopeRoutePushInstancesInstanceIdFieldEvent | OverlayEnvelopeRoutePushInstancesYardFieldEvent | OverlayEnvelopeRoutePushInstancesAddrsFieldEvent | OverlayEnvelopeRoutePushInstancesPortsFieldEvent | OverlayEnvelopeRoutePushVersionEpochMsFieldEvent | OverlayEnvelopeRoutePushVersionSeqFieldEvent | OverlayEnvelopeErrorCodeFieldEvent | OverlayEnvelopeErrorMessageFieldEvent>;
 }
 export interface TelemetryRequest {
     access?: LeaseAccess;
@@ -419,9 +435,28 @@ export declare namespace RouteInstance {
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RouteInstance>): RouteInstance;
     function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RouteInstance>): Generator<RouteInstanceServiceFieldEvent | RouteInstanceInstanceIdFieldEvent | RouteInstanceYardFieldEvent | RouteInstanceAddrsFieldEvent | RouteInstancePortsFieldEvent>;
 }
+export interface RouteVersion {
+    epochMs: bigint;
+    seq: bigint;
+}
+export declare namespace RouteVersion {
+    const codec: () => Codec<RouteVersion>;
+    interface RouteVersionEpochMsFieldEvent {
+        field: '$.epochMs';
+        value: bigint;
+    }
+    interface RouteVersionSeqFieldEvent {
+        field: '$.seq';
+        value: bigint;
+    }
+    function encode(obj: Partial<RouteVersion>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RouteVersion>): RouteVersion;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RouteVersion>): Generator<RouteVersionEpochMsFieldEvent | RouteVersionSeqFieldEvent>;
+}
 export interface RouteAnswer {
     instances: RouteInstance[];
     ttlS: number;
+    version?: RouteVersion;
 }
 export declare namespace RouteAnswer {
     const codec: () => Codec<RouteAnswer>;
@@ -454,13 +489,22 @@ export declare namespace RouteAnswer {
         field: '$.ttlS';
         value: number;
     }
+    interface RouteAnswerVersionEpochMsFieldEvent {
+        field: '$.version.epochMs';
+        value: bigint;
+    }
+    interface RouteAnswerVersionSeqFieldEvent {
+        field: '$.version.seq';
+        value: bigint;
+    }
     function encode(obj: Partial<RouteAnswer>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RouteAnswer>): RouteAnswer;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RouteAnswer>): Generator<RouteAnswerInstancesServiceFieldEvent | RouteAnswerInstancesInstanceIdFieldEvent | RouteAnswerInstancesYardFieldEvent | RouteAnswerInstancesAddrsFieldEvent | RouteAnswerInstancesPortsFieldEvent | RouteAnswerTtlSFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RouteAnswer>): Generator<RouteAnswerInstancesServiceFieldEvent | RouteAnswerInstancesInstanceIdFieldEvent | RouteAnswerInstancesYardFieldEvent | RouteAnswerInstancesAddrsFieldEvent | RouteAnswerInstancesPortsFieldEvent | RouteAnswerTtlSFieldEvent | RouteAnswerVersionEpochMsFieldEvent | RouteAnswerVersionSeqFieldEvent>;
 }
 export interface RoutePush {
     service: string;
     instances: RouteInstance[];
+    version?: RouteVersion;
 }
 export declare namespace RoutePush {
     const codec: () => Codec<RoutePush>;
@@ -493,9 +537,17 @@ export declare namespace RoutePush {
         index: number;
         value: number;
     }
+    interface RoutePushVersionEpochMsFieldEvent {
+        field: '$.version.epochMs';
+        value: bigint;
+    }
+    interface RoutePushVersionSeqFieldEvent {
+        field: '$.version.seq';
+        value: bigint;
+    }
     function encode(obj: Partial<RoutePush>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RoutePush>): RoutePush;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RoutePush>): Generator<RoutePushServiceFieldEvent | RoutePushInstancesServiceFieldEvent | RoutePushInstancesInstanceIdFieldEvent | RoutePushInstancesYardFieldEvent | RoutePushInstancesAddrsFieldEvent | RoutePushInstancesPortsFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RoutePush>): Generator<RoutePushServiceFieldEvent | RoutePushInstancesServiceFieldEvent | RoutePushInstancesInstanceIdFieldEvent | RoutePushInstancesYardFieldEvent | RoutePushInstancesAddrsFieldEvent | RoutePushInstancesPortsFieldEvent | RoutePushVersionEpochMsFieldEvent | RoutePushVersionSeqFieldEvent>;
 }
 export declare enum OverlayErrorCode {
     OVERLAY_ERROR_UNSPECIFIED = "OVERLAY_ERROR_UNSPECIFIED",

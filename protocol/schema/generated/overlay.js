@@ -1268,6 +1268,92 @@ export var RouteInstance;
     }
     RouteInstance.stream = stream;
 })(RouteInstance || (RouteInstance = {}));
+export var RouteVersion;
+(function (RouteVersion) {
+    let _codec;
+    RouteVersion.codec = () => {
+        if (_codec == null) {
+            _codec = message((obj, w, opts = {}) => {
+                if (opts.lengthDelimited !== false) {
+                    w.fork();
+                }
+                if ((obj.epochMs != null && obj.epochMs !== 0n)) {
+                    w.uint32(8);
+                    writeUint64(w, obj.epochMs);
+                }
+                if ((obj.seq != null && obj.seq !== 0n)) {
+                    w.uint32(16);
+                    writeUint64(w, obj.seq);
+                }
+                if (opts.lengthDelimited !== false) {
+                    w.ldelim();
+                }
+            }, (reader, length, opts = {}) => {
+                const obj = {
+                    epochMs: 0n,
+                    seq: 0n
+                };
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            obj.epochMs = reader.uint64();
+                            break;
+                        }
+                        case 2: {
+                            obj.seq = reader.uint64();
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+                return obj;
+            }, function* (reader, length, prefix, opts = {}) {
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            yield {
+                                field: `${prefix}.epochMs`,
+                                value: reader.uint64()
+                            };
+                            break;
+                        }
+                        case 2: {
+                            yield {
+                                field: `${prefix}.seq`,
+                                value: reader.uint64()
+                            };
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+        return _codec;
+    };
+    function encode(obj) {
+        return encodeMessage(obj, RouteVersion.codec());
+    }
+    RouteVersion.encode = encode;
+    function decode(buf, opts) {
+        return decodeMessage(buf, RouteVersion.codec(), opts);
+    }
+    RouteVersion.decode = decode;
+    function stream(buf, opts) {
+        return streamMessage(buf, RouteVersion.codec(), opts);
+    }
+    RouteVersion.stream = stream;
+})(RouteVersion || (RouteVersion = {}));
 export var RouteAnswer;
 (function (RouteAnswer) {
     let _codec;
@@ -1286,6 +1372,10 @@ export var RouteAnswer;
                 if ((obj.ttlS != null && obj.ttlS !== 0)) {
                     w.uint32(16);
                     w.uint32(obj.ttlS);
+                }
+                if (obj.version != null) {
+                    w.uint32(26);
+                    RouteVersion.codec().encode(obj.version, w);
                 }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
@@ -1310,6 +1400,12 @@ export var RouteAnswer;
                         }
                         case 2: {
                             obj.ttlS = reader.uint32();
+                            break;
+                        }
+                        case 3: {
+                            obj.version = RouteVersion.codec().decode(reader, reader.uint32(), {
+                                limits: opts.limits?.version
+                            });
                             break;
                         }
                         default: {
@@ -1347,6 +1443,12 @@ export var RouteAnswer;
                                 field: `${prefix}.ttlS`,
                                 value: reader.uint32()
                             };
+                            break;
+                        }
+                        case 3: {
+                            yield* RouteVersion.codec().stream(reader, reader.uint32(), `${prefix}.version`, {
+                                limits: opts.limits?.version
+                            });
                             break;
                         }
                         default: {
@@ -1391,6 +1493,10 @@ export var RoutePush;
                         RouteInstance.codec().encode(value, w);
                     }
                 }
+                if (obj.version != null) {
+                    w.uint32(26);
+                    RouteVersion.codec().encode(obj.version, w);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -1414,6 +1520,12 @@ export var RoutePush;
                             obj.instances.push(RouteInstance.codec().decode(reader, reader.uint32(), {
                                 limits: opts.limits?.instances$
                             }));
+                            break;
+                        }
+                        case 3: {
+                            obj.version = RouteVersion.codec().decode(reader, reader.uint32(), {
+                                limits: opts.limits?.version
+                            });
                             break;
                         }
                         default: {
@@ -1451,6 +1563,12 @@ export var RoutePush;
                                 };
                             }
                             obj.instances++;
+                            break;
+                        }
+                        case 3: {
+                            yield* RouteVersion.codec().stream(reader, reader.uint32(), `${prefix}.version`, {
+                                limits: opts.limits?.version
+                            });
                             break;
                         }
                         default: {

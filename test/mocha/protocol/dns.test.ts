@@ -19,7 +19,7 @@ import {
 import { ConfigError, IconError } from "../../../protocol/errors.ts";
 import { createIconNode } from "../../../protocol/net/node.ts";
 import { peerIdBytes } from "../../../protocol/lease/binding.ts";
-import { dnsmasqRecordOptions, freeUdpPort, startDnsmasq, type Dnsmasq } from "../../helpers/dnsmasq.ts";
+import { dnsmasqRecordOptions, freeUdpPort, startDnsmasq, type Dnsmasq } from "../../../scripts/lib/dnsmasq.ts";
 
 const run = promisify(execFile);
 const DOMAIN = "edge.icon.test";

@@ -98,7 +98,7 @@ describe("yard config", () => {
       });
       expect(c.lease).to.include({ quoteValidityS: 60, maxSlotS: 7 * 24 * 3600, minSlotS: 10, maxRestarts: 3 });
       expect(c.pricing.surcharge).to.deep.equal([]);
-      expect(c.docker).to.deep.equal({});
+      expect(c.docker).to.deep.equal({ hostFirewall: true });
       expect(c.images.maxBytes).to.equal(512 << 20);
     });
 

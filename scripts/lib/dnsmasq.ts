@@ -1,6 +1,6 @@
 /**
- * A real DNS server for tests: dnsmasq (Debian) on 127.0.0.1 and a free port, serving records given as BIND
- * zone-file lines — the same lines `zoneRecords` prints for operators — translated into dnsmasq options
+ * A real DNS server for tests and the demo: dnsmasq (Debian) on 127.0.0.1 and a free port, serving records given
+ * as BIND zone-file lines — the same lines `zoneRecords` prints for operators — translated into dnsmasq options
  * (srv-host=, txt-record=, host-record=). Nothing is forwarded upstream: names under the served domains that
  * have no record answer NXDOMAIN, other names REFUSED.
  *

@@ -1,0 +1,889 @@
+/**
+ * The ICON daemon: one ICON (one key, one budget account, one placement at a time) that watches its clients,
+ * decides with eq. 1 (decision.ts) and carries out what it decides, make-before-break.
+ *
+ * Every `periodMs`:
+ *   1. place: no live lease (first start, or the lease ended while the agent was down) → bid for one;
+ *      renew: the lease ends within `renewBeforeS` → a renewal RFQ at the same yard (the container carries over;
+ *      a balance too small for it asks the parent for money — foundering);
+ *   2. observe: λ_i and the service latency per client subnet from the yard's telemetry (/icon/telemetry/1.0.0);
+ *      network latency l_ij = 2 × one-way delay from the ALTO cost map for every location, here included, so
+ *      the ICON compares like with like (the yard only sees the server side of a request);
+ *   3. decide: the Controller (EWMA, hysteresis, cool-down) over stay / migrate / replicate / terminate;
+ *   4. act:
+ *      - replicate: a child account under this one (fresh key), a share of the spendable balance in proportion
+ *        to the request rate the replica takes over, gas for its key, a bid in its name, deploy, a child agent
+ *        started on the new placement, and HTTP redirects at this ICON's yard sending those subnets there;
+ *      - migrate: bid, deploy, stub at the old yard (TCP forward / HTTP redirect for `graceS`), terminate the old
+ *        lease; children's redirects move along;
+ *      - terminate (not the origin): stub pointing at the parent, children told to re-parent, lease ended, the
+ *        account closed — its whole balance goes back to the parent.
+ *   5. the tree (tree.ts): this ICON's aggregate goes up, policy comes down, redirects at its yard follow where
+ *      its children are.
+ *
+ * Crash safety: everything needed to resume is in `stateDir` (agent.json, the key with mode 0600, the libp2p key)
+ * and on chain. On start the placement is checked against the lease's state on chain; an active lease of the
+ * account that the state does not know (a crash between opening and saving) is terminated for its refund.
+ */
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { multiaddr } from "@multiformats/multiaddr";
+import { JsonRpcProvider, Wallet, type TypedDataDomain } from "ethers";
+import type { Libp2p } from "@libp2p/interface";
+import {
+  MarketClient,
+  createIconNode,
+  createResolver,
+  fetchAltoMap,
+  loadOrCreatePeerKey,
+  readTelemetry,
+  setRouting,
+  signLeaseAccess,
+  type AltoMap,
+  type Deployment,
+  type LeaseAccess,
+  type Policy,
+  type Redirect,
+} from "../protocol/index.ts";
+import {
+  Controller,
+  knobsFromPolicy,
+  replicateUtility,
+  utility,
+  type Action,
+  type Candidate,
+  type Knobs,
+  type SubnetView,
+} from "./decision.ts";
+import { bid, discoverYards, listedPrice, type YardRef } from "./market.ts";
+import { TreeMember, type TreeEvent, type TreeSubnet } from "./tree.ts";
+
+/** What the ICON runs. */
+export interface ServiceSpec {
+  imageRef: string;
+  imageDigest: string;
+  command: string[];
+  env: string[];
+  ports: number[];
+  httpPorts: number[];
+  service?: string;
+  cpuMillis: number;
+  memoryMiB: number;
+  slotSeconds: number;
+}
+
+/** Shared by an ICON and the replicas it makes (written into each agent's state). */
+export interface AgentEnv {
+  rpcUrl: string;
+  deployment: Deployment;
+  dnsServers: string[];
+  domains: string[];
+  seeds: string[];
+  /** Also every listing in the registry, and the peers the ICON's libp2p node is connected to. */
+  registry?: boolean;
+  /** ALTO server base URL (network and cost map). */
+  altoUrl?: string;
+  spec: ServiceSpec;
+  /** The origin's first placement: the yard whose region has this name (else the best by price). */
+  initialRegion?: string;
+  listenHost: string;
+  periodMs: number;
+  halfLifeS: number;
+  coolDownS: number;
+  confirmations: number;
+  /** No decisions in the first seconds of a placement (its clients have not arrived yet). */
+  warmupS: number;
+  graceS: number;
+  renewBeforeS: number;
+  reportEveryMs: number;
+  idleRate: number;
+  /** See Knobs.minKeepShare. */
+  minKeepShare: number;
+  refLatencyMs: number;
+  /** ETH (wei, decimal string) a parent hands a replica's key for its transactions. */
+  gasWei: string;
+}
+
+export interface Placement {
+  leaseId: bigint;
+  yard: YardRef;
+  endpoint: string;
+  pricePerSecond: bigint;
+  end: bigint;
+  since: number;
+}
+
+export interface AgentSeed {
+  name: string;
+  account: bigint;
+  root: bigint;
+  parent?: { account: bigint; addrs: string[]; placement?: Placement };
+  placement?: Placement;
+  /** Subnets the parent handed over. */
+  subnets: string[];
+  children: Record<string, { name: string; subnets: string[] }>;
+  replicas: number;
+  /** The tree's ancestors as last seen (parent first): where a restarted replica re-attaches if its parent is gone. */
+  ancestors?: { account: bigint; addrs: string[] }[];
+  done?: boolean;
+}
+
+export interface AgentEvent {
+  icon: string;
+  kind:
+    "placed" | "renewed" | "observe" | "decide" | "replicated" | "migrated" | "terminated" | "error" | "tree" | "bid";
+  text: string;
+  data?: Record<string, unknown>;
+}
+
+export interface AgentHooks {
+  /** Starts the agent of a new replica from its state directory. */
+  spawn(dir: string): Promise<void>;
+  onEvent?(e: AgentEvent): void;
+}
+
+// ------------------------------------------------------------------ state (JSON with bigints as "n:…")
+
+const enc = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? `n:${x}` : x), 2);
+const dec = <T>(text: string): T =>
+  JSON.parse(text, (_k, x: unknown) => (typeof x === "string" && /^n:-?\d+$/.test(x) ? BigInt(x.slice(2)) : x)) as T;
+
+async function writeAtomic(file: string, text: string, mode = 0o644): Promise<void> {
+  const tmp = `${file}.tmp`;
+  await writeFile(tmp, text, { mode });
+  await rename(tmp, file);
+}
+
+/** Writes a new agent's state directory (key with mode 0600). */
+export async function writeAgentState(dir: string, env: AgentEnv, seed: AgentSeed, privateKey: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await writeAtomic(path.join(dir, "key"), `${privateKey}\n`, 0o600);
+  await writeAtomic(path.join(dir, "agent.json"), enc({ env, seed }));
+}
+
+export async function readAgentState(dir: string): Promise<{ env: AgentEnv; seed: AgentSeed; key: string }> {
+  const { env, seed } = dec<{ env: AgentEnv; seed: AgentSeed }>(await readFile(path.join(dir, "agent.json"), "utf8"));
+  const key = (await readFile(path.join(dir, "key"), "utf8")).trim();
+  return { env, seed, key };
+}
+
+/** The status files of the ICON in `dir` and of the replicas it made (children/<account>/), parents first. */
+export async function readAgentStatus(dir: string): Promise<AgentStatus[]> {
+  const { readdir } = await import("node:fs/promises");
+  const out: AgentStatus[] = [];
+  const s = await readFile(path.join(dir, "status.json"), "utf8").then(dec<AgentStatus>, () => undefined);
+  if (s) out.push(s);
+  const kids = await readdir(path.join(dir, "children")).catch(() => [] as string[]);
+  for (const k of kids.sort()) out.push(...(await readAgentStatus(path.join(dir, "children", k))));
+  return out;
+}
+
+/** The agent's status as written to `<stateDir>/status.json` every period. */
+export interface AgentStatus {
+  name: string;
+  account: bigint;
+  balance: bigint;
+  placement?: Placement;
+  subnets: SubnetView[];
+  aggregate: TreeSubnet[];
+  children: { account: bigint; endpoint?: string; location?: string }[];
+  last?: string;
+  atMs: number;
+}
+
+export class Agent {
+  readonly dir: string;
+  readonly env: AgentEnv;
+  readonly seed: AgentSeed;
+  readonly wallet: Wallet;
+  readonly client: MarketClient;
+  readonly node: Libp2p;
+  readonly tree: TreeMember;
+  readonly #hooks: AgentHooks;
+  readonly #rpc: JsonRpcProvider;
+  readonly #controller: Controller;
+  #yards: YardRef[] = [];
+  #yardsAt = 0;
+  #alto: AltoMap | undefined;
+  #altoAt = 0;
+  #access: LeaseAccess | undefined;
+  #policy: { policy: Policy; at: number } | undefined;
+  #own: SubnetView[] = [];
+  #flows: TreeSubnet[] = [];
+  #redirectsKey = "";
+  /** Subnets redirected to children at this ICON's yard. */
+  #delegated = new Set<string>();
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #stopped = false;
+  #balance = 0n;
+  #last = "";
+  #finish: () => void = () => {};
+  /** Resolves when the ICON has terminated itself (its lease ended, its account closed). */
+  readonly finished: Promise<void> = new Promise((r) => (this.#finish = r));
+
+  private constructor(
+    dir: string,
+    env: AgentEnv,
+    seed: AgentSeed,
+    wallet: Wallet,
+    client: MarketClient,
+    node: Libp2p,
+    rpc: JsonRpcProvider,
+    hooks: AgentHooks,
+  ) {
+    this.dir = dir;
+    this.env = env;
+    this.seed = seed;
+    this.wallet = wallet;
+    this.client = client;
+    this.node = node;
+    this.#rpc = rpc;
+    this.#hooks = hooks;
+    this.#controller = new Controller({
+      halfLifeS: env.halfLifeS,
+      coolDownS: env.coolDownS,
+      confirmations: env.confirmations,
+    });
+    this.tree = new TreeMember({
+      node,
+      signer: wallet,
+      account: seed.account,
+      client,
+      parent: seed.parent ? { account: seed.parent.account, addrs: seed.parent.addrs } : undefined,
+      ancestors: seed.ancestors,
+      reportEveryMs: env.reportEveryMs,
+      local: () => this.#flows,
+      whereAmI: () => ({ endpoint: this.seed.placement?.endpoint, location: this.seed.placement?.yard.peerId }),
+      onEvent: (e) => this.#emit("tree", describeTreeEvent(e)),
+    });
+  }
+
+  /** Opens the agent in `dir` (written by {@link writeAgentState}) and resumes from it and the chain. */
+  static async open(dir: string, hooks: AgentHooks): Promise<Agent> {
+    const { env, seed, key } = await readAgentState(dir);
+    const rpc = new JsonRpcProvider(env.rpcUrl, undefined, { staticNetwork: true, pollingInterval: 200 });
+    const wallet = new Wallet(key, rpc);
+    const client = await MarketClient.connect({ deployment: env.deployment, provider: rpc, signer: wallet });
+    const peerKey = await loadOrCreatePeerKey(path.join(dir, "peer.key"));
+    const port = await readFile(path.join(dir, "port"), "utf8").then(Number, () => 0);
+    const node = await createIconNode({ privateKey: peerKey, listen: [`/ip4/${env.listenHost}/tcp/${port}`] });
+    const bound = Number(/\/tcp\/(\d+)/.exec(node.getMultiaddrs()[0]?.toString() ?? "")?.[1] ?? 0);
+    if (bound && bound !== port) await writeFile(path.join(dir, "port"), String(bound));
+    return new Agent(dir, env, seed, wallet, client, node, rpc, hooks);
+  }
+
+  get name(): string {
+    return this.seed.name;
+  }
+
+  get addrs(): string[] {
+    return this.node.getMultiaddrs().map(String);
+  }
+
+  async start(): Promise<void> {
+    if (this.seed.done) {
+      this.#finish();
+      return;
+    }
+    await this.#recover();
+    await this.tree.start();
+    this.#schedule(0);
+  }
+
+  /** Stops the daemon; leases keep running (a restart from the same directory resumes them). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    await this.#running?.catch(() => {});
+    await this.tree.stop().catch(() => {});
+    await this.node.stop();
+    this.#rpc.destroy();
+  }
+
+  /** Runs one period now (tests). */
+  async tick(): Promise<void> {
+    await this.#tick();
+  }
+
+  status(): AgentStatus {
+    return {
+      name: this.name,
+      account: this.seed.account,
+      balance: this.#balance,
+      placement: this.seed.placement,
+      subnets: this.#own,
+      aggregate: this.tree.aggregate(),
+      children: this.tree.children().map((c) => ({ account: c.account, endpoint: c.endpoint, location: c.location })),
+      last: this.#last,
+      atMs: Date.now(),
+    };
+  }
+
+  #schedule(ms: number): void {
+    if (this.#stopped || this.seed.done) return;
+    this.#timer = setTimeout(() => {
+      this.#running = this.#tick()
+        .catch((e: unknown) => this.#emit("error", (e as Error).message))
+        .finally(() => this.#schedule(this.env.periodMs));
+    }, ms);
+  }
+
+  #emit(kind: AgentEvent["kind"], text: string, data?: Record<string, unknown>): void {
+    this.#hooks.onEvent?.({ icon: this.name, kind, text, data });
+  }
+
+  async #save(): Promise<void> {
+    await writeAtomic(path.join(this.dir, "agent.json"), enc({ env: this.env, seed: this.seed }));
+  }
+
+  // ------------------------------------------------------------------ recovery
+
+  async #recover(): Promise<void> {
+    const p = this.seed.placement;
+    if (p) {
+      const l = await this.client.lease(p.leaseId);
+      if (l.state !== "Running" && l.state !== "Scheduled") {
+        this.#emit("placed", `lease ${p.leaseId} is ${l.state} on chain: placing again`);
+        this.seed.placement = undefined;
+        await this.#save();
+      }
+    }
+    // Child accounts the state does not know (a crash while replicating) and that run nothing: close them.
+    for (const a of await this.client.appAccounts(this.seed.root)) {
+      if (a.parent !== this.seed.account || a.closed || this.seed.children[String(a.id)]) continue;
+      const live = await this.#liveLeases(a.id);
+      if (live.length > 0) continue;
+      await this.client.closeAccount(a.id);
+      this.#emit(
+        "error",
+        `account ${a.id} was made for a replica that never started: closed, ${this.client.format(a.balance)} back`,
+      );
+    }
+    // Leases the state does not know (a crash between opening and saving): end them for their refund.
+    for (const id of await this.client.leasesOf(this.seed.account)) {
+      if (id === this.seed.placement?.leaseId) continue;
+      const l = await this.client.lease(id);
+      if (l.state === "Running" || l.state === "Scheduled") {
+        const refund = await this.client.terminate(id);
+        this.#emit(
+          "error",
+          `lease ${id} was open but unknown to the saved state: terminated, refund ${this.client.format(refund)}`,
+        );
+      }
+    }
+  }
+
+  async #liveLeases(account: bigint): Promise<bigint[]> {
+    const out: bigint[] = [];
+    for (const id of await this.client.leasesOf(account)) {
+      const l = await this.client.lease(id);
+      if (l.state === "Running" || l.state === "Scheduled") out.push(id);
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------ one period
+
+  async #tick(): Promise<void> {
+    if (this.seed.done) return;
+    const nowS = Date.now() / 1000;
+    const [acct] = await Promise.all([
+      this.client.account(this.seed.account),
+      this.#refreshYards(),
+      this.#refreshAlto(),
+    ]);
+    this.#balance = acct.balance;
+    const knobs = await this.#knobs();
+    if (!this.seed.placement) return this.#place(knobs);
+    await this.#renewIfDue();
+    const p = this.seed.placement;
+    const here = this.#yards.find((y) => y.peerId === p.yard.peerId) ?? p.yard;
+    const flows = await this.#telemetry(p);
+    this.#own = flows.map((f) => ({
+      subnet: f.subnet,
+      rate: f.rate,
+      latencyMs: this.#latencies(f.subnet, f.latencyMs, here),
+    }));
+    this.#flows = flows;
+    await this.#updateRedirects();
+    const ancestors = this.tree.ancestors.map((a) => ({ account: a.account, addrs: a.addrs }));
+    if (enc(ancestors) !== enc(this.seed.ancestors ?? [])) {
+      this.seed.ancestors = ancestors;
+      await this.#save();
+    }
+    await writeAtomic(path.join(this.dir, "status.json"), enc(this.status()));
+    if (nowS - p.since < this.env.warmupS) return;
+
+    const parent = this.seed.parent?.placement;
+    const situation = {
+      here: { location: p.yard.peerId, pricePerSecond: p.pricePerSecond },
+      parent: parent ? { location: parent.yard.peerId, pricePerSecond: parent.pricePerSecond } : undefined,
+      candidates: this.#candidates(),
+      // Subnets this ICON serves itself: those its children took over are theirs to decide about.
+      subnets: this.#own.filter((s) => s.rate > this.env.idleRate && !this.#delegated.has(s.subnet)),
+      balance: this.#balance,
+      slotSeconds: this.env.spec.slotSeconds,
+      pinned: !this.seed.parent,
+    };
+    const e = this.#controller.step(knobs, situation, nowS);
+    const summary = this.#own
+      .map((s) => `${s.subnet} ${s.rate.toFixed(1)}/s ${(s.latencyMs[p.yard.peerId] ?? NaN).toFixed(0)} ms`)
+      .join(", ");
+    this.#emit(
+      "observe",
+      `at ${p.yard.name}: ${summary || "no clients"}; U=${e.uNow.toFixed(3)} → ${e.action.kind}${e.fire ? "" : " (waiting)"}`,
+      {
+        uNow: e.uNow,
+        action: e.action.kind,
+      },
+    );
+    if (!e.fire) return;
+    const reason = this.#yards.reduce((r, y) => r.replaceAll(y.peerId, y.name), e.reason);
+    this.#last = `${e.action.kind}: ${reason}`;
+    this.#emit("decide", `${this.#describe(e.action)} — ${reason}`, {
+      uNow: e.uNow,
+      uAfter: e.uAfter,
+      improvement: e.improvement,
+    });
+    switch (e.action.kind) {
+      case "replicate":
+        return this.#replicate(knobs, situation.subnets, e.action.to, e.action.subnets);
+      case "migrate":
+        return this.#migrate(knobs, situation.subnets, e.action.to);
+      case "terminate":
+        return this.#terminate();
+      case "stay":
+        return;
+    }
+  }
+
+  #describe(a: Action): string {
+    const name = (c: Candidate): string => this.#yards.find((y) => y.peerId === c.location)?.name ?? c.location;
+    switch (a.kind) {
+      case "replicate":
+        return `replicate to ${name(a.to)} for ${a.subnets.join(", ")}`;
+      case "migrate":
+        return `migrate to ${name(a.to)}`;
+      default:
+        return a.kind;
+    }
+  }
+
+  async #knobs(): Promise<Knobs> {
+    const fromTree = this.tree.policy();
+    let policy: Policy;
+    if (fromTree) policy = fromTree;
+    else {
+      if (!this.#policy || Date.now() - this.#policy.at > 5000)
+        this.#policy = { policy: (await this.client.app(this.seed.root)).policy, at: Date.now() };
+      policy = this.#policy.policy;
+    }
+    return {
+      ...knobsFromPolicy(policy, this.env.refLatencyMs),
+      idleRate: this.env.idleRate,
+      minKeepShare: this.env.minKeepShare,
+    };
+  }
+
+  async #refreshYards(): Promise<void> {
+    if (this.#yards.length > 0 && Date.now() - this.#yardsAt < 30_000) return;
+    this.#yards = await discoverYards({
+      node: this.node,
+      client: this.client,
+      dns: this.env.domains.length > 0 ? createResolver({ servers: this.env.dnsServers }) : undefined,
+      domains: this.env.domains,
+      seeds: this.env.seeds,
+      registry: this.env.registry === true,
+      peers: this.env.registry === true,
+      onSkip: (what, why) => this.#emit("error", `candidate ${what} skipped: ${why}`),
+    });
+    this.#yardsAt = Date.now();
+  }
+
+  async #refreshAlto(): Promise<void> {
+    if (!this.env.altoUrl || (this.#alto && Date.now() - this.#altoAt < 30_000)) return;
+    this.#alto = await fetchAltoMap(this.env.altoUrl);
+    this.#altoAt = Date.now();
+  }
+
+  /** l_ij for every known location: network RTT (ALTO) + the service latency measured here. */
+  #latencies(subnet: string, serviceMs: number, here: YardRef): Record<string, number> {
+    const ip = subnet.split("/")[0]!;
+    const svc = Number.isFinite(serviceMs) ? serviceMs : 0;
+    const out: Record<string, number> = {};
+    const locations = [...this.#yards];
+    if (!locations.some((y) => y.peerId === here.peerId)) locations.push(here);
+    const parent = this.seed.parent?.placement?.yard;
+    if (parent && !locations.some((y) => y.peerId === parent.peerId)) locations.push(parent);
+    for (const y of locations) {
+      const ow = this.#alto?.cost(ip, y.host);
+      if (ow !== undefined) out[y.peerId] = 2 * ow + svc;
+    }
+    if (out[here.peerId] === undefined && Number.isFinite(serviceMs)) out[here.peerId] = serviceMs;
+    return out;
+  }
+
+  #candidates(): Candidate[] {
+    const r = this.env.spec;
+    return this.#yards.map((y) => ({ location: y.peerId, pricePerSecond: listedPrice(y, r) }));
+  }
+
+  async #accessFor(leaseId: bigint): Promise<LeaseAccess> {
+    const a = this.#access;
+    if (a && a.leaseId === leaseId && Number(a.expires) - Date.now() / 1000 > 60) return a;
+    this.#access = await signLeaseAccess(
+      this.wallet,
+      this.client.domain() as TypedDataDomain,
+      leaseId,
+      this.node.peerId,
+    );
+    return this.#access;
+  }
+
+  async #telemetry(p: Placement): Promise<TreeSubnet[]> {
+    const t = await readTelemetry(
+      this.node,
+      p.yard.addrs.map((a) => multiaddr(a)),
+      { access: await this.#accessFor(p.leaseId) },
+    );
+    return t.flows
+      .filter((f) => f.subnet !== "*")
+      .map((f) => ({ subnet: f.subnet, rate: f.rate, latencyMs: f.latencyMs, requests: f.requests }));
+  }
+
+  // ------------------------------------------------------------------ actions
+
+  #rfq(): {
+    cpuMillis: number;
+    memoryMiB: number;
+    slotSeconds: number;
+    earliestStart: bigint;
+    imageRef: string;
+    imageDigest: string;
+  } {
+    const s = this.env.spec;
+    return {
+      cpuMillis: s.cpuMillis,
+      memoryMiB: s.memoryMiB,
+      slotSeconds: s.slotSeconds,
+      earliestStart: 0n,
+      imageRef: s.imageRef,
+      imageDigest: s.imageDigest,
+    };
+  }
+
+  #deploySpec() {
+    const s = this.env.spec;
+    return {
+      imageRef: s.imageRef,
+      imageDigest: s.imageDigest,
+      command: s.command,
+      env: s.env,
+      ports: s.ports,
+      httpPorts: s.httpPorts,
+      ...(s.service ? { service: s.service } : {}),
+    };
+  }
+
+  async #placeWith(
+    o: {
+      signer: Wallet;
+      account: bigint;
+      budget: bigint;
+      yards: YardRef[];
+      score: (y: YardRef, price: bigint) => number;
+    },
+    knobs: Knobs,
+  ): Promise<Placement> {
+    const won = await bid({
+      node: this.node,
+      signer: o.signer,
+      client: this.client,
+      account: o.account,
+      yards: o.yards,
+      rfq: this.#rfq(),
+      spec: this.#deploySpec(),
+      maxPrice: knobs.maxPricePerSecond,
+      budget: o.budget,
+      score: o.score,
+      onQuote: (y, _price, note) => this.#emit("bid", `${y.name}: ${note}`),
+    });
+    return {
+      leaseId: won.leaseId,
+      yard: won.yard,
+      endpoint: won.endpoint,
+      pricePerSecond: won.offer.pricePerSecond,
+      end: won.offer.end,
+      since: Date.now() / 1000,
+    };
+  }
+
+  async #place(knobs: Knobs): Promise<void> {
+    const preferred = this.#yards.filter((y) => y.name === this.env.initialRegion);
+    const yards = preferred.length > 0 ? preferred : this.#yards;
+    if (yards.length === 0) throw new Error("no registered and staked yard found to place the ICON");
+    const p = await this.#placeWith(
+      {
+        signer: this.wallet,
+        account: this.seed.account,
+        budget: this.#balance,
+        yards,
+        score: (y, price) => utility(knobs, [], { location: y.peerId, pricePerSecond: price }),
+      },
+      knobs,
+    );
+    this.seed.placement = p;
+    await this.#save();
+    this.#emit(
+      "placed",
+      `running at ${p.yard.name} (lease ${p.leaseId}, ${this.client.format(p.pricePerSecond)}/s, endpoint ${p.endpoint})`,
+      {
+        leaseId: p.leaseId,
+        yard: p.yard.name,
+      },
+    );
+  }
+
+  async #renewIfDue(): Promise<void> {
+    const p = this.seed.placement!;
+    const nowS = BigInt(Math.floor(Date.now() / 1000));
+    if (p.end - nowS > BigInt(this.env.renewBeforeS)) return;
+    const need = p.pricePerSecond * BigInt(this.env.spec.slotSeconds);
+    if (this.#balance < need) {
+      const granted = await this.tree.requestFunding(need - this.#balance);
+      this.#emit(
+        "tree",
+        `foundering: asked for ${this.client.format(need - this.#balance)}, granted ${this.client.format(granted)}`,
+      );
+      this.#balance += granted;
+    }
+    const won = await bid({
+      node: this.node,
+      signer: this.wallet,
+      client: this.client,
+      account: this.seed.account,
+      yards: [p.yard],
+      rfq: { ...this.#rfq(), renewsLeaseId: p.leaseId },
+      spec: this.#deploySpec(),
+      maxPrice: (await this.#knobs()).maxPricePerSecond,
+      budget: this.#balance,
+      score: () => 0,
+    });
+    this.seed.placement = {
+      ...p,
+      leaseId: won.leaseId,
+      end: won.offer.end,
+      pricePerSecond: won.offer.pricePerSecond,
+      endpoint: won.endpoint,
+    };
+    this.#access = undefined;
+    await this.#save();
+    this.#emit("renewed", `lease ${won.leaseId} renews ${p.leaseId} at ${p.yard.name} until ${won.offer.end}`);
+  }
+
+  async #replicate(knobs: Knobs, subnets: SubnetView[], to: Candidate, moved: string[]): Promise<void> {
+    const p = this.seed.placement!;
+    const here = { location: p.yard.peerId, pricePerSecond: p.pricePerSecond };
+    const total = subnets.reduce((a, s) => a + s.rate, 0);
+    const movedRate = subnets.filter((s) => moved.includes(s.subnet)).reduce((a, s) => a + s.rate, 0);
+    const target = this.#yards.find((y) => y.peerId === to.location)!;
+    const need = listedPrice(target, this.env.spec) * BigInt(this.env.spec.slotSeconds) * 2n;
+    // The replica's share: the part of the balance in proportion to the demand it takes over, at least two slots.
+    let share = (this.#balance * BigInt(Math.round((movedRate / Math.max(total, 1e-9)) * 10_000))) / 10_000n;
+    if (share < need) share = need;
+    if (share > this.#balance)
+      throw new Error(
+        `cannot fund a replica: ${this.client.format(this.#balance)} left, ${this.client.format(need)} needed`,
+      );
+
+    const key = Wallet.createRandom();
+    const child = await this.client.createAccount(this.seed.account, key.address);
+    let placement: Placement;
+    try {
+      await this.client.allocate(this.seed.account, child, share);
+      const gas = BigInt(this.env.gasWei);
+      // Through the client's signer: it keeps this key's nonces in order with the client's own transactions.
+      if (gas > 0n) await (await this.client.signer!.sendTransaction({ to: key.address, value: gas })).wait();
+      placement = await this.#placeWith(
+        {
+          signer: new Wallet(key.privateKey, this.#rpc),
+          account: child,
+          budget: share,
+          yards: this.#yards.filter((y) => y.peerId !== p.yard.peerId),
+          score: (y, price) => replicateUtility(knobs, subnets, here, { location: y.peerId, pricePerSecond: price }),
+        },
+        knobs,
+      );
+    } catch (e) {
+      // The money goes back up; nothing is left behind in an account no agent runs.
+      await this.client.closeAccount(child).catch(() => {});
+      throw new Error(
+        `replication to ${target.name} failed, account ${child} closed and its money returned: ${(e as Error).message}`,
+        { cause: e },
+      );
+    }
+    this.seed.replicas++;
+    const name = `${this.name}.${this.seed.replicas}`;
+    const dir = path.join(this.dir, "children", String(child));
+    await writeAgentState(
+      dir,
+      this.env,
+      {
+        name,
+        account: child,
+        root: this.seed.root,
+        parent: { account: this.seed.account, addrs: this.addrs, placement: p },
+        placement,
+        subnets: moved,
+        children: {},
+        replicas: 0,
+      },
+      key.privateKey,
+    );
+    this.seed.children[String(child)] = { name, subnets: moved };
+    await this.#save();
+    await this.#hooks.spawn(dir);
+    this.#emit(
+      "replicated",
+      `replica ${name} (account ${child}, ${this.client.format(share)} allocated) runs at ${placement.yard.name}, lease ${placement.leaseId}; ${moved.join(", ")} redirected there`,
+      { child, yard: placement.yard.name, share },
+    );
+    await this.#updateRedirects(new Map([[child, placement.endpoint]]));
+  }
+
+  async #migrate(knobs: Knobs, subnets: SubnetView[], _to: Candidate): Promise<void> {
+    const old = this.seed.placement!;
+    const next = await this.#placeWith(
+      {
+        signer: this.wallet,
+        account: this.seed.account,
+        budget: this.#balance,
+        yards: this.#yards.filter((y) => y.peerId !== old.yard.peerId),
+        score: (y, price) => utility(knobs, subnets, { location: y.peerId, pricePerSecond: price }),
+      },
+      knobs,
+    );
+    // Make before break: the new instance runs; the old yard forwards / redirects to it; then the old lease ends.
+    await setRouting(
+      this.node,
+      old.yard.addrs.map((a) => multiaddr(a)),
+      {
+        access: await this.#accessFor(old.leaseId),
+        redirects: [],
+        stub: {
+          yard: next.yard.peerId,
+          addrs: next.yard.addrs,
+          instanceId: next.leaseId,
+          endpoint: next.endpoint,
+          graceS: this.env.graceS,
+        },
+      },
+    );
+    this.seed.placement = next;
+    this.#access = undefined;
+    this.#redirectsKey = "";
+    await this.#save();
+    const refund = await this.client.terminate(old.leaseId);
+    this.#emit(
+      "migrated",
+      `moved from ${old.yard.name} to ${next.yard.name} (lease ${old.leaseId} → ${next.leaseId}); stub at ${old.yard.name} for ${this.env.graceS} s; refund ${this.client.format(refund)}`,
+      { from: old.yard.name, to: next.yard.name },
+    );
+    await this.#updateRedirects();
+  }
+
+  async #terminate(): Promise<void> {
+    const p = this.seed.placement!;
+    const parent = this.seed.parent?.placement;
+    if (parent) {
+      await setRouting(
+        this.node,
+        p.yard.addrs.map((a) => multiaddr(a)),
+        {
+          access: await this.#accessFor(p.leaseId),
+          redirects: [],
+          stub: {
+            yard: parent.yard.peerId,
+            addrs: parent.yard.addrs,
+            instanceId: parent.leaseId,
+            endpoint: parent.endpoint,
+            graceS: this.env.graceS,
+          },
+        },
+      );
+    }
+    await this.tree.leave().catch((e: unknown) => this.#emit("error", `leaving the tree: ${(e as Error).message}`));
+    // The parent drops its redirects to this ICON on its next period; the lease ends after that.
+    await new Promise((r) => setTimeout(r, 2 * this.env.periodMs));
+    const refund = await this.client.terminate(p.leaseId);
+    const rest = (await this.client.account(this.seed.account)).balance;
+    await this.client.closeAccount(this.seed.account);
+    this.seed.done = true;
+    await this.#save();
+    this.#finish();
+    this.#emit(
+      "terminated",
+      `ended lease ${p.leaseId} at ${p.yard.name} (refund ${this.client.format(refund)}); account ${this.seed.account} closed, ${this.client.format(rest)} back to the parent`,
+      { returned: rest },
+    );
+  }
+
+  /** HTTP redirects at this ICON's yard: each child's subnets go to the child's endpoint. */
+  async #updateRedirects(extra = new Map<bigint, string>()): Promise<void> {
+    const p = this.seed.placement;
+    if (!p) return;
+    const live = new Map<bigint, string>(extra);
+    for (const c of this.tree.children()) if (c.endpoint) live.set(c.account, c.endpoint);
+    const redirects: Redirect[] = [];
+    for (const [account, endpoint] of live) {
+      const subnets = new Set(this.seed.children[String(account)]?.subnets ?? []);
+      for (const s of this.tree.children().find((c) => c.account === account)?.subnets ?? [])
+        if (s.rate > this.env.idleRate) subnets.add(s.subnet);
+      for (const subnet of subnets) redirects.push({ subnet, location: `http://${endpoint}` });
+    }
+    redirects.sort((a, b) => a.subnet.localeCompare(b.subnet));
+    const key = JSON.stringify(redirects);
+    if (key === this.#redirectsKey) return;
+    await setRouting(
+      this.node,
+      p.yard.addrs.map((a) => multiaddr(a)),
+      { access: await this.#accessFor(p.leaseId), redirects },
+    );
+    this.#redirectsKey = key;
+    this.#delegated = new Set(redirects.map((r) => r.subnet));
+    this.#emit(
+      "tree",
+      `redirects at ${p.yard.name}: ${redirects.map((r) => `${r.subnet} → ${r.location}`).join(", ") || "none"}`,
+    );
+  }
+}
+
+function describeTreeEvent(e: TreeEvent): string {
+  switch (e.type) {
+    case "attached":
+      return `attached to parent ${e.parent.account} (origin ${e.origin.account})`;
+    case "reattached":
+      return `re-attached to ${e.parent.account}${e.from !== undefined ? ` (was ${e.from})` : ""}: ${e.reason}`;
+    case "report-failed":
+      return `report to parent ${e.parent} failed (${e.misses} in a row): ${e.error}`;
+    case "reattach-failed":
+      return `could not re-attach (tried ${e.tried.join(", ")}): ${e.error}`;
+    case "child-joined":
+      return `child ${e.account} joined`;
+    case "child-left":
+      return `child ${e.account} left (${e.reason})`;
+    case "funding-requested":
+      return `asked the parent for ${e.amount} units, granted ${e.granted}: ${e.note}`;
+    case "funding-granted":
+      return `allocated ${e.amount} units to child ${e.child}`;
+    case "funding-denied":
+      return `could not fund child ${e.child} with ${e.amount} units: ${e.note}`;
+    case "funding-escalated":
+      return `asked the owner on chain for ${e.amount} units`;
+    case "policy":
+      return `policy v${e.policy.version} in force (w=${e.policy.weightBps / 100} %)`;
+    case "left":
+      return `left the tree${e.newParent !== undefined ? `; children re-parent to ${e.newParent}` : ""}`;
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * The app owner's side: deploy an application (fund its budget, publish the policy, give the origin ICON a key
+ * of its own and gas) and read its state back from the chain (the tree of accounts, placements, spend).
+ *
+ * @example
+ *   const { root, dir } = await deployApp({ owner, env, policy, deposit: owner.parse("20"), dir: "./app", gasWei: 10n ** 16n });
+ *   const agent = await Agent.open(dir, { spawn });   // or: icon agent run --state ./app
+ *   console.log(formatStatus(owner, await appStatus(owner, root)));
+ */
+import { Wallet } from "ethers";
+import type { MarketClient, Policy } from "../protocol/index.ts";
+import { writeAgentState, type AgentEnv } from "./agent.ts";
+
+export interface DeployAppOptions {
+  /** The owner's client (with its key). */
+  owner: MarketClient;
+  env: AgentEnv;
+  policy: Policy;
+  deposit: bigint;
+  /** State directory of the origin ICON (its key is written there with mode 0600). */
+  dir: string;
+  /** ETH (wei) sent to the origin's key for its transactions. */
+  gasWei: bigint;
+}
+
+/** Creates and funds the application; writes the origin's state; returns the root account. */
+export async function deployApp(o: DeployAppOptions): Promise<{ root: bigint; dir: string; icon: string }> {
+  const key = Wallet.createRandom();
+  const root = await o.owner.createApp(key.address, o.policy, o.deposit);
+  if (o.gasWei > 0n) {
+    const tx = await o.owner.signer!.sendTransaction({ to: key.address, value: o.gasWei });
+    await tx.wait();
+  }
+  await writeAgentState(
+    o.dir,
+    o.env,
+    { name: "origin", account: root, root, subnets: [], children: {}, replicas: 0 },
+    key.privateKey,
+  );
+  return { root, dir: o.dir, icon: key.address };
+}
+
+export interface LeaseView {
+  id: bigint;
+  state: string;
+  provider: string;
+  pricePerSecond: bigint;
+  start: bigint;
+  end: bigint;
+  stoppedAt: bigint;
+  /** Paid or owed to the provider for the time it ran (price × (effective end − start), up to now). */
+  cost: bigint;
+}
+
+export interface AppStatus {
+  root: bigint;
+  owner: string;
+  policy: Policy;
+  policyVersion: number;
+  accounts: { id: bigint; parent: bigint; controller: string; balance: bigint; closed: boolean; leases: LeaseView[] }[];
+  /** Σ cost of every lease of the application. */
+  spent: bigint;
+  /** Σ account balances. */
+  held: bigint;
+  /** Deposit still in escrow for time not yet run. */
+  escrowed: bigint;
+}
+
+/** Reads the application's tree, leases and money from the chain at time `nowS` (chain time). */
+export async function appStatus(c: MarketClient, root: bigint, nowS?: bigint): Promise<AppStatus> {
+  const app = await c.app(root);
+  const now = nowS ?? BigInt((await c.market.runner!.provider!.getBlock("latest"))!.timestamp);
+  const accounts: AppStatus["accounts"] = [];
+  let spent = 0n;
+  let held = 0n;
+  let escrowed = 0n;
+  for (const a of await c.appAccounts(root)) {
+    const leases: LeaseView[] = [];
+    for (const id of await c.leasesOf(a.id)) {
+      const l = await c.lease(id);
+      const end = l.stoppedAt > 0n ? l.stoppedAt : l.end;
+      const ranTo = end < now ? end : now;
+      const cost = ranTo > l.start ? l.pricePerSecond * (ranTo - l.start) : 0n;
+      if (l.state !== "Cancelled") {
+        spent += cost;
+        escrowed += l.pricePerSecond * (end - l.start) - cost;
+      }
+      leases.push({
+        id,
+        state: l.state,
+        provider: l.provider,
+        pricePerSecond: l.pricePerSecond,
+        start: l.start,
+        end: l.end,
+        stoppedAt: l.stoppedAt,
+        cost,
+      });
+    }
+    held += a.balance;
+    accounts.push({
+      id: a.id,
+      parent: a.parent,
+      controller: a.controller,
+      balance: a.balance,
+      closed: a.closed,
+      leases,
+    });
+  }
+  return { root, owner: app.owner, policy: app.policy, policyVersion: app.version, accounts, spent, held, escrowed };
+}
+
+/** The status as lines for people (amounts with the token's decimals). */
+export function formatStatus(c: MarketClient, s: AppStatus): string[] {
+  const f = (v: bigint): string => c.format(v);
+  const p = s.policy;
+  const lines = [
+    `application ${s.root} (owner ${s.owner}), policy v${s.policyVersion}: w=${p.weightBps / 100} %, migrate ${p.migrateThresholdBps / 100} %, replicate ${p.replicateThresholdBps / 100} %, terminate ${p.terminateThresholdBps / 100} %, max ${f(p.maxPricePerSecond)}/s`,
+    `money: ${f(s.held)} in accounts, ${f(s.escrowed)} in escrow, ${f(s.spent)} spent`,
+  ];
+  const depth = new Map<bigint, number>();
+  for (const a of s.accounts) {
+    const d = a.parent === 0n ? 0 : (depth.get(a.parent) ?? 0) + 1;
+    depth.set(a.id, d);
+    const live = a.leases.filter((l) => l.state === "Running" || l.state === "Scheduled");
+    lines.push(
+      `${"  ".repeat(d + 1)}account ${a.id}${a.closed ? " (closed)" : ""} ICON ${a.controller.slice(0, 10)}… balance ${f(a.balance)}; ` +
+        (live.length > 0
+          ? live
+              .map(
+                (l) =>
+                  `lease ${l.id} ${l.state} at ${l.provider.slice(0, 10)}… ${f(l.pricePerSecond)}/s until ${l.end}`,
+              )
+              .join(", ")
+          : "no live lease") +
+        `; ${a.leases.length} lease(s), cost ${f(a.leases.reduce((x, l) => x + l.cost, 0n))}`,
+    );
+  }
+  return lines;
+}

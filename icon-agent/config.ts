@@ -1,0 +1,114 @@
+/**
+ * The app owner's config for `icon app deploy` (JSON): what the ICON runs, where it looks for yards, and the
+ * agent's timings. Validated with messages that name the field and the fix; defaults suit a real deployment.
+ *
+ * @example
+ *   {
+ *     "service": { "image": "icon/web:1", "imageDigest": "0x…", "ports": [8080], "httpPorts": [8080],
+ *                  "cpuMillis": 250, "memoryMiB": 64, "slotSeconds": 3600 },
+ *     "discovery": { "domains": ["edge.example.com"], "dnsServers": ["127.0.0.1:5353"] },
+ *     "network": { "altoUrl": "http://127.0.0.1:8181" },
+ *     "initialRegion": "cloud"
+ *   }
+ */
+import { z } from "zod";
+import { ConfigError, type Deployment } from "../protocol/index.ts";
+import type { AgentEnv } from "./agent.ts";
+
+const port = z.number().int().min(1).max(65535);
+
+export const appConfigSchema = z
+  .object({
+    service: z
+      .object({
+        image: z.string().min(1),
+        imageDigest: z
+          .string()
+          .regex(/^0x[0-9a-f]{64}$/, "the image id as 0x + 64 hex digits (docker image inspect --format {{.Id}})"),
+        command: z.array(z.string()).default([]),
+        env: z.array(z.string()).default([]),
+        ports: z.array(port).min(1, "list at least one container port"),
+        httpPorts: z.array(port).default([]),
+        name: z.string().optional(),
+        cpuMillis: z.number().int().min(10).max(64_000),
+        memoryMiB: z.number().int().min(16).max(262_144),
+        slotSeconds: z
+          .number()
+          .int()
+          .min(60)
+          .max(30 * 86_400)
+          .default(3600),
+      })
+      .strict(),
+    discovery: z
+      .object({
+        domains: z.array(z.string().min(1)).default([]),
+        dnsServers: z.array(z.string().regex(/^[0-9a-f.:[\]]+:\d+$/i, "ip:port")).default([]),
+        seeds: z.array(z.string().regex(/\/p2p\/\w+$/, "a multiaddr ending in /p2p/<peer id>")).default([]),
+        /** Every yard listed in the registry (and the peers the ICON's libp2p node is connected to). */
+        registry: z.boolean().default(false),
+      })
+      .strict()
+      .refine(
+        (d) => d.domains.length + d.seeds.length > 0 || d.registry,
+        "give discovery.domains (DNS SRV), discovery.seeds or discovery.registry: true",
+      ),
+    network: z.object({ altoUrl: z.string().url().optional() }).strict().default({}),
+    initialRegion: z.string().optional(),
+    agent: z
+      .object({
+        listenHost: z.string().default("127.0.0.1"),
+        periodMs: z.number().int().min(200).max(600_000).default(5000),
+        halfLifeS: z.number().min(0.5).max(86_400).default(30),
+        coolDownS: z.number().min(1).max(86_400).default(120),
+        confirmations: z.number().int().min(1).max(100).default(3),
+        warmupS: z.number().min(0).max(86_400).default(60),
+        graceS: z.number().int().min(0).max(86_400).default(300),
+        renewBeforeS: z.number().int().min(10).max(86_400).default(300),
+        reportEveryMs: z.number().int().min(200).max(600_000).default(5000),
+        idleRate: z.number().min(0).default(0.05),
+        minKeepShare: z.number().min(0).max(1).default(0.5),
+        refLatencyMs: z.number().positive().default(100),
+        gasWei: z.string().regex(/^\d+$/, "wei as a decimal string").default("10000000000000000"),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+export type AppConfigInput = z.input<typeof appConfigSchema>;
+
+/** Validates `raw` and turns it into an agent environment for `rpcUrl` / `deployment`. */
+export function agentEnvFrom(raw: unknown, rpcUrl: string, deployment: Deployment): AgentEnv {
+  const r = appConfigSchema.safeParse(raw);
+  if (!r.success) {
+    const problems = r.error.issues.map((i) => `${i.path.join(".") || "(top)"}: ${i.message}`);
+    throw new ConfigError("BAD_APP_CONFIG", `the app config is invalid:\n  ${problems.join("\n  ")}`);
+  }
+  const c = r.data;
+  if (c.agent.renewBeforeS >= c.service.slotSeconds)
+    throw new ConfigError("BAD_APP_CONFIG", "agent.renewBeforeS must be shorter than service.slotSeconds");
+  return {
+    rpcUrl,
+    deployment,
+    dnsServers: c.discovery.dnsServers,
+    domains: c.discovery.domains,
+    seeds: c.discovery.seeds,
+    registry: c.discovery.registry,
+    altoUrl: c.network.altoUrl,
+    spec: {
+      imageRef: c.service.image,
+      imageDigest: c.service.imageDigest,
+      command: c.service.command,
+      env: c.service.env,
+      ports: c.service.ports,
+      httpPorts: c.service.httpPorts,
+      ...(c.service.name ? { service: c.service.name } : {}),
+      cpuMillis: c.service.cpuMillis,
+      memoryMiB: c.service.memoryMiB,
+      slotSeconds: c.service.slotSeconds,
+    },
+    initialRegion: c.initialRegion,
+    ...c.agent,
+  };
+}

@@ -1,0 +1,259 @@
+/**
+ * The ICON's side of the market: finding yards (DNS SRV, seed multiaddrs, peers the libp2p node is connected to,
+ * listings in the registry),
+ * keeping only registered and staked ones, and bidding for a lease.
+ *
+ * Discovery dials each candidate and asks for capacity: the answer carries the operator's signed binding of the
+ * yard's peer id, checked against the registry (`verifyPeerBinding`) — a yard that is not listed, lists another
+ * peer id or is not staked is dropped with the reason.
+ *
+ * Bidding (`bid`): RFQs to several yards in parallel; a quote above what the ICON will pay (the owner's cap, or
+ * the yard's own listed base price when the quote carries a utilization surcharge) gets one counter-offer at that
+ * price; quotes the ICON cannot pay from its balance are dropped; the best remaining quote by the caller's score
+ * (eq. 1 utility with the quoted price) is accepted and the others are rejected. The winner is opened on chain by
+ * the yard (the ICON signs the acceptance only) and the service deployed on it.
+ *
+ * @example
+ *   const yards = await discoverYards({ node, client, dns, domains: ["edge.example"] });
+ *   const won = await bid({ node, signer, client, account, yards, rfq, spec, maxPrice, budget, score });
+ */
+import { multiaddr } from "@multiformats/multiaddr";
+import { peerIdFromMultihash, peerIdFromString } from "@libp2p/peer-id";
+import * as Digest from "multiformats/hashes/digest";
+import { getBytes } from "ethers";
+import type { Libp2p } from "@libp2p/interface";
+import type { Signer } from "ethers";
+import {
+  ACCEPTANCE_TYPES,
+  LeaseSession,
+  RejectCode,
+  verifyPeerBinding,
+  type DeploySpec,
+  type DnsResolver,
+  type MarketClient,
+  type Offer,
+  type Rfq,
+} from "../protocol/index.ts";
+
+/** A registered, staked yard as the ICON knows it. */
+export interface YardRef {
+  /** libp2p peer id (the location's identity in utility computations). */
+  peerId: string;
+  /** Dialable multiaddrs with /p2p/<peerId>. */
+  addrs: string[];
+  /** The IP its multiaddr names (where its clients' traffic goes; the key into a network cost map). */
+  host: string;
+  /** The region it lists (for people). */
+  name: string;
+  operator: string;
+  cpuPricePerSecond: bigint;
+  memoryPricePerSecond: bigint;
+}
+
+/** The yard's own base price for `r` from its capacity answer (per core-second, per GiB-second). */
+export function listedPrice(y: YardRef, r: { cpuMillis: number; memoryMiB: number }): bigint {
+  const ceil = (a: bigint, b: bigint): bigint => (a + b - 1n) / b;
+  return (
+    ceil(y.cpuPricePerSecond * BigInt(r.cpuMillis), 1000n) + ceil(y.memoryPricePerSecond * BigInt(r.memoryMiB), 1024n)
+  );
+}
+
+function hostOf(addrs: string[]): string {
+  for (const a of addrs) {
+    const m = /^\/ip[46]\/([^/]+)\//.exec(a);
+    if (m) return m[1]!;
+  }
+  for (const a of addrs) {
+    const m = /^\/dns[46]?\/([^/]+)\//.exec(a);
+    if (m) return m[1]!;
+  }
+  return "";
+}
+
+/** Asks `addrs`' yard for capacity and checks its binding on chain; the yard, or throws why not. */
+export async function probeYard(
+  node: Libp2p,
+  client: MarketClient,
+  addrs: string[],
+  signal: AbortSignal = AbortSignal.timeout(5000),
+): Promise<YardRef> {
+  const session = await LeaseSession.open(node, multiaddr(addrs[0]!), { signal });
+  try {
+    const a = await session.request({ type: "capacityQuery" });
+    if (a.type !== "capacityAnswer") throw new Error(`expected a capacity answer, got ${a.type}`);
+    const operator = await verifyPeerBinding(a.answer.binding, session.remote, client);
+    return {
+      peerId: session.remote.toString(),
+      addrs,
+      host: hostOf(addrs),
+      name: a.answer.region,
+      operator,
+      cpuPricePerSecond: a.answer.cpuPricePerSecond,
+      memoryPricePerSecond: a.answer.memoryPricePerSecond,
+    };
+  } finally {
+    await session.close();
+  }
+}
+
+export interface DiscoverOptions {
+  node: Libp2p;
+  client: MarketClient;
+  /** DNS SRV (`_edge._tcp.<domain>`) on these domains. */
+  dns?: DnsResolver;
+  domains?: string[];
+  /** Multiaddrs given by the owner. */
+  seeds?: string[];
+  /** Also the listings of these operators in the registry. */
+  operators?: string[];
+  /** Also every listing in the registry (operators from its ListingUpdated events). */
+  registry?: boolean;
+  /** Also the peers the libp2p node is connected to (found by bootstrap, mDNS or the DHT). */
+  peers?: boolean;
+  onSkip?: (what: string, why: string) => void;
+}
+
+/** Every registered and staked yard reachable through DNS SRV, seeds or registry listings, once each. */
+export async function discoverYards(o: DiscoverOptions): Promise<YardRef[]> {
+  const found = new Map<string, string[]>(); // peer id → addrs
+  const add = (peer: string, addrs: string[]): void => {
+    if (!found.has(peer)) found.set(peer, addrs);
+  };
+  for (const d of o.domains ?? []) {
+    try {
+      for (const y of await o.dns!.discoverYards(d, {
+        resolveHosts: true,
+        onSkip: (why) => o.onSkip?.(d, why),
+      }))
+        add(y.peerId, y.multiaddrs);
+    } catch (e) {
+      o.onSkip?.(`_edge._tcp.${d}`, (e as Error).message);
+    }
+  }
+  for (const s of o.seeds ?? []) {
+    const id = /\/p2p\/([^/]+)$/.exec(s)?.[1];
+    if (id) add(id, [s]);
+    else o.onSkip?.(s, "a seed multiaddr must end in /p2p/<peer id>");
+  }
+  if (o.peers) {
+    for (const c of o.node.getConnections()) {
+      const id = c.remotePeer.toString();
+      add(id, [`${c.remoteAddr.toString().replace(/\/p2p\/[^/]+$/, "")}/p2p/${id}`]);
+    }
+  }
+  const operators = [...(o.operators ?? []), ...(o.registry ? await o.client.listedOperators() : [])];
+  for (const op of operators) {
+    const st = await o.client.providerStatus(op);
+    if (!st.listing) continue;
+    let id: string;
+    try {
+      id = peerIdFromMultihash(Digest.decode(getBytes(st.listing.peerId))).toString();
+    } catch {
+      o.onSkip?.(op, "its listing's peer id is not a libp2p peer id");
+      continue;
+    }
+    const m = st.listing.multiaddrs.map((a) => (/\/p2p\/[^/]+$/.test(a) ? a : `${a}/p2p/${id}`));
+    if (m.length > 0) add(id, m);
+  }
+  const out = await Promise.all(
+    [...found].map(async ([peer, addrs]) => {
+      try {
+        const y = await probeYard(o.node, o.client, addrs);
+        if (y.peerId !== peerIdFromString(peer).toString()) throw new Error("answered with another peer id");
+        return y;
+      } catch (e) {
+        o.onSkip?.(peer, (e as Error).message);
+        return undefined;
+      }
+    }),
+  );
+  return out.filter((y): y is YardRef => y !== undefined);
+}
+
+export interface BidOptions {
+  node: Libp2p;
+  /** The ICON key that controls `account` (signs the acceptance). */
+  signer: Signer;
+  client: MarketClient;
+  account: bigint;
+  yards: YardRef[];
+  rfq: Omit<Rfq, "tenantAccount" | "maxPricePerSecond">;
+  spec: Omit<DeploySpec, "leaseId">;
+  /** The most per second the ICON pays (the owner's cap). */
+  maxPrice: bigint;
+  /** What the ICON may commit: price × slot must fit. */
+  budget: bigint;
+  /** Lower is better (eq. 1 utility with the quoted price). */
+  score: (yard: YardRef, pricePerSecond: bigint) => number;
+  onQuote?: (yard: YardRef, price: bigint, note: string) => void;
+}
+
+export interface Won {
+  yard: YardRef;
+  leaseId: bigint;
+  offer: Offer;
+  endpoint: string;
+}
+
+/** Runs the auction described above; the opened and deployed lease, or throws why none could be had. */
+export async function bid(o: BidOptions): Promise<Won> {
+  const slot = BigInt(o.rfq.slotSeconds);
+  // The most the ICON can pay per second: the owner's cap (0 = none) and what its balance covers for the slot.
+  const affordable = o.budget / slot;
+  const ceiling = o.maxPrice > 0n && o.maxPrice < affordable ? o.maxPrice : affordable;
+  if (ceiling === 0n) throw new Error(`the ICON can commit ${o.budget}, not enough for one second of a lease`);
+  const rfq: Rfq = { ...o.rfq, tenantAccount: o.account, maxPricePerSecond: ceiling };
+  const why: string[] = [];
+  const quotes = await Promise.all(
+    o.yards.map(async (yard) => {
+      let session: LeaseSession | undefined;
+      try {
+        session = await LeaseSession.open(o.node, multiaddr(yard.addrs[0]!));
+        let q = await session.request({ type: "rfq", rfq });
+        if (q.type !== "quote") throw new Error(`answered ${q.type}`);
+        const fair = listedPrice(yard, o.rfq);
+        const want = o.maxPrice > 0n && o.maxPrice < fair ? o.maxPrice : fair;
+        if (q.offer.pricePerSecond > want && (o.maxPrice === 0n || want <= o.maxPrice)) {
+          o.onQuote?.(yard, q.offer.pricePerSecond, `asks ${q.offer.pricePerSecond}/s; counter ${want}/s`);
+          q = await session.request({ type: "counter", pricePerSecond: want });
+          if (q.type !== "quote") throw new Error(`answered the counter with ${q.type}`);
+        }
+        const price = q.offer.pricePerSecond;
+        if (o.maxPrice > 0n && price > o.maxPrice) throw new Error(`quotes ${price}/s, above the cap ${o.maxPrice}/s`);
+        if (price * slot > o.budget)
+          throw new Error(`quotes ${price * slot} for the slot; the ICON can commit ${o.budget}`);
+        o.onQuote?.(yard, price, `quote ${price}/s`);
+        return { yard, session, offer: q.offer, score: o.score(yard, price) };
+      } catch (e) {
+        why.push(`${yard.name}: ${(e as Error).message}`);
+        if (session) await rejectQuietly(session);
+        return undefined;
+      }
+    }),
+  );
+  const ok = quotes.filter((q): q is NonNullable<typeof q> => q !== undefined).sort((a, b) => a.score - b.score);
+  const [best, ...rest] = ok;
+  await Promise.all(rest.map((q) => rejectQuietly(q.session)));
+  if (!best) throw new Error(`no yard gave a usable quote (${why.join("; ") || "no candidates"})`);
+  try {
+    const tenantSignature = await o.signer.signTypedData(o.client.domain(), ACCEPTANCE_TYPES, { offer: best.offer });
+    const opened = await best.session.request({ type: "accept", tenantSignature });
+    if (opened.type !== "opened") throw new Error(`expected opened, got ${opened.type}`);
+    const r = await best.session.request({ type: "deploy", spec: { ...o.spec, leaseId: opened.leaseId } });
+    if (r.type !== "running")
+      throw new Error(`lease ${opened.leaseId} failed to deploy: ${r.type === "failed" ? r.message : r.type}`);
+    return { yard: best.yard, leaseId: opened.leaseId, offer: best.offer, endpoint: r.endpoint };
+  } finally {
+    await best.session.close();
+  }
+}
+
+async function rejectQuietly(s: LeaseSession): Promise<void> {
+  try {
+    if (s.state.phase === "quoted" || s.state.phase === "countered")
+      await s.request({ type: "reject", code: RejectCode.REJECT_UNSPECIFIED, message: "another yard won the bid" });
+  } catch {
+    /* the stream is closed either way */
+  }
+  await s.close();
+}

@@ -1,0 +1,716 @@
+/**
+ * An ICON's place in its application's overlay tree (paper §3.1, §4.2 "Termination", §4.3), over
+ * `/icon/tree/1.0.0` (protocol/overlay/tree.ts). Every ICON serves the protocol; a non-origin ICON also attaches
+ * to its parent and reports up every `reportEveryMs`.
+ *
+ *  - Attach: the parent accepts only a descendant of its own budget account on chain, and answers with itself,
+ *    the origin, its ancestors (so an orphan knows where to go) and the owner's policy. The child checks the
+ *    parent's own membership proof, so a forged ancestors list cannot redirect it.
+ *  - Reports: each ICON sends its aggregate — its own observations plus its live children's — so the origin
+ *    sees the whole tree: rates summed per subnet, latency as the rate-weighted mean. Children silent for three
+ *    report periods are dropped; after `missedReportsBeforeReattach` failed reports in a row a child re-attaches
+ *    to the next ancestor (grandparent, …, origin).
+ *  - Policy: the origin reads it from chain (`client.app(root)`) every period; it travels down in the acks.
+ *  - Foundering: a child asks for `amount`; the parent allocates on chain from its spendable balance (balance
+ *    minus `fundingReserve`), first asking its own parent for the shortfall when it lacks; the origin that lacks
+ *    asks the owner on chain (`requestFunding`) and answers 0. Funds move only along on-chain parent links, so
+ *    an ICON adopted by an ancestor other than its account's parent asks the owner on chain itself.
+ *  - Leaving: `leave()` tells the children to re-parent to my parent, then detaches from my parent.
+ *
+ * @example
+ *   const t = new TreeMember({ node, signer: iconKey, account, client, parent, reportEveryMs: 5000,
+ *     local: () => observer.subnets(), whereAmI: () => ({ endpoint, location }), onEvent: timeline.push });
+ *   await t.start();
+ *   const granted = await t.requestFunding(client.parse("5"));
+ */
+import type { Connection, Libp2p, PeerId, Stream } from "@libp2p/interface";
+import { lpStream } from "@libp2p/utils";
+import type { Signer } from "ethers";
+import {
+  ConfigError,
+  IconError,
+  TREE_PROTOCOL,
+  TreeError,
+  TreeErrorCode,
+  TreeMembership,
+  addrsPeer,
+  decodeTreeFrame,
+  dialableAddrs,
+  encodeTreeFrame,
+  foldSubnets,
+  isValidTreeSubnet,
+  mergeSubnets,
+  signTreeMember,
+  treeLimits,
+  treeRequest,
+  type BudgetAccount,
+  type MarketClient,
+  type TreeMemberProof,
+  type TreeMessage,
+  type TreeNodeRef,
+  type TreePolicy,
+  type TreeSubnet,
+} from "../protocol/index.ts";
+
+export type { TreeNodeRef, TreePolicy, TreeSubnet };
+
+/** What happened in the tree, for the agent's timeline. */
+export type TreeEvent =
+  | { type: "attached"; parent: TreeNodeRef; origin: TreeNodeRef }
+  | { type: "reattached"; from?: bigint; parent: TreeNodeRef; reason: string }
+  | { type: "report-failed"; parent: bigint; misses: number; error: string }
+  | { type: "reattach-failed"; tried: bigint[]; error: string }
+  | { type: "child-joined"; account: bigint; peerId: string; addrs: string[] }
+  | { type: "child-left"; account: bigint; reason: "detached" | "silent" | "re-parented" }
+  /** I asked my parent for `amount` and got `granted`. */
+  | { type: "funding-requested"; amount: bigint; granted: bigint; note: string }
+  /** I allocated `amount` on chain to my child `child`. */
+  | { type: "funding-granted"; child: bigint; amount: bigint; txHash: string }
+  /** I answered my child's request with 0. */
+  | { type: "funding-denied"; child: bigint; amount: bigint; note: string }
+  /** I asked the owner on chain (FundingRequested) for `amount` to `account`. */
+  | { type: "funding-escalated"; account: bigint; amount: bigint; txHash: string }
+  | { type: "policy"; policy: TreePolicy }
+  | { type: "left"; newParent?: bigint };
+
+export interface TreeMemberOptions {
+  node: Libp2p;
+  /** The ICON key: the controller of `account` on chain. */
+  signer: Signer;
+  account: bigint;
+  /** Reads the chain and sends this ICON's transactions (allocate, requestFunding) with the ICON key. */
+  client: MarketClient;
+  /** undefined for the origin */
+  parent?: TreeNodeRef;
+  /** Period of reports up (and of the origin's policy refresh). */
+  reportEveryMs: number;
+  /** default 3 */
+  missedReportsBeforeReattach?: number;
+  /** Own observations (already smoothed by the caller). */
+  local: () => TreeSubnet[];
+  whereAmI: () => { endpoint?: string; location?: string };
+  /** Kept back when granting a child's funding request (default 0). */
+  fundingReserve?: bigint;
+  onEvent?: (e: TreeEvent) => void;
+  /** Tried in order when the parent cannot be reached at start (a restarted ICON's remembered ancestors). */
+  ancestors?: TreeNodeRef[];
+  /** How long a funding request may take, the parent's on-chain moves included (default 60 s). */
+  fundingTimeoutMs?: number;
+  /** Validity of this ICON's membership proofs (default 900 s, at most 3600). */
+  proofValidityS?: number;
+  /** How long on-chain account reads are cached for proof and descent checks (default 10 s). */
+  cacheTtlMs?: number;
+}
+
+/** A child as its parent knows it. */
+export interface TreeChild {
+  account: bigint;
+  addrs: string[];
+  endpoint?: string;
+  location?: string;
+  /** Its aggregate (own plus its subtree's), as last reported. */
+  subnets: TreeSubnet[];
+  lastReportMs: number;
+  /** ICONs below it, as last reported. */
+  descendants: number;
+  peerId: string;
+}
+
+interface ChildState extends TreeChild {
+  peer: PeerId;
+}
+
+const SILENT_PERIODS = 3;
+const TEXT_OK = /^[^\p{Cc}]*$/u;
+
+function text(s: string | undefined): string {
+  return s !== undefined && Buffer.byteLength(s) <= treeLimits.maxStringBytes && TEXT_OK.test(s) ? s : "";
+}
+
+function describe(e: unknown): string {
+  if (e instanceof IconError) return `${e.code}: ${e.message}`;
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** One ICON's membership in its application's overlay tree. */
+export class TreeMember {
+  readonly #o: TreeMemberOptions;
+  readonly #membership: TreeMembership;
+  readonly #missLimit: number;
+  readonly #children = new Map<bigint, ChildState>();
+  #me: BudgetAccount | undefined;
+  #parent: TreeNodeRef | undefined;
+  #parentPeer: PeerId | undefined;
+  #ancestors: TreeNodeRef[] = [];
+  #origin: TreeNodeRef | undefined;
+  #policy: TreePolicy | undefined;
+  #proofCache: TreeMemberProof | undefined;
+  #misses = 0;
+  #running = false;
+  #left = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #tickRun: Promise<void> = Promise.resolve();
+  #moving: Promise<boolean> | undefined;
+  #background = new Set<Promise<unknown>>();
+  #fundingQueue: Promise<unknown> = Promise.resolve();
+
+  constructor(o: TreeMemberOptions) {
+    if (!(o.reportEveryMs > 0)) throw new ConfigError("BAD_TREE_OPTIONS", "reportEveryMs must be positive");
+    if (o.proofValidityS !== undefined && (o.proofValidityS < 60 || o.proofValidityS > treeLimits.maxProofSeconds))
+      throw new ConfigError("BAD_TREE_OPTIONS", `proofValidityS must be 60..${treeLimits.maxProofSeconds}`);
+    this.#o = o;
+    this.#membership = new TreeMembership(o.client, { ttlMs: o.cacheTtlMs });
+    this.#missLimit = Math.max(1, o.missedReportsBeforeReattach ?? 3);
+  }
+
+  /** Registers the handler, attaches to the parent (if any) and starts reporting. Throws if it cannot attach. */
+  async start(): Promise<void> {
+    const me = await this.#o.client.account(this.#o.account);
+    const address = await this.#o.signer.getAddress();
+    if (me.controller.toLowerCase() !== address.toLowerCase())
+      throw new ConfigError(
+        "NOT_CONTROLLER",
+        `the ICON key ${address} does not control budget account ${this.#o.account} (its controller is ${me.controller})`,
+      );
+    this.#me = me;
+    this.#origin = this.#o.parent ? { account: me.root, addrs: [] } : this.#self();
+    await this.#o.node.handle(TREE_PROTOCOL, (stream, connection) => this.#serve(stream, connection), {
+      maxInboundStreams: 64,
+    });
+    this.#running = true;
+    try {
+      if (this.#o.parent) {
+        const candidates = [this.#o.parent, ...(this.#o.ancestors ?? [])];
+        let last: unknown;
+        let attached = false;
+        for (const c of candidates) {
+          try {
+            await this.#attachTo(c);
+            attached = true;
+            break;
+          } catch (e) {
+            last = e;
+          }
+        }
+        if (!attached) throw last;
+        this.#emit({ type: "attached", parent: this.#parent!, origin: this.#origin });
+      } else {
+        await this.#refreshPolicy();
+      }
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
+    this.#schedule();
+  }
+
+  /** Stops reporting and serving; tells nobody (a crash looks the same to the others). */
+  async stop(): Promise<void> {
+    this.#running = false;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#tickRun;
+    await Promise.allSettled([...this.#background]);
+    await this.#o.node.unhandle(TREE_PROTOCOL).catch(() => {});
+  }
+
+  get parent(): TreeNodeRef | undefined {
+    return this.#parent;
+  }
+
+  get origin(): TreeNodeRef {
+    return this.#origin ?? this.#self();
+  }
+
+  /** My ancestors, parent first, up to the origin (what a restarted ICON may pass as `ancestors`). */
+  get ancestors(): TreeNodeRef[] {
+    return [...this.#ancestors];
+  }
+
+  get isOrigin(): boolean {
+    return this.#o.parent === undefined;
+  }
+
+  /** The children heard from within the last three report periods. */
+  children(): TreeChild[] {
+    return this.#live().map((c) => ({
+      account: c.account,
+      addrs: [...c.addrs],
+      endpoint: c.endpoint,
+      location: c.location,
+      subnets: c.subnets.map((s) => ({ ...s })),
+      lastReportMs: c.lastReportMs,
+      descendants: c.descendants,
+      peerId: c.peerId,
+    }));
+  }
+
+  /** local() plus the live children's reports: rates and counts summed per subnet, latency rate-weighted. */
+  aggregate(): TreeSubnet[] {
+    const own = this.#o.local().filter(isValidTreeSubnet);
+    return mergeSubnets([own, ...this.#live().map((c) => c.subnets)]);
+  }
+
+  /** ICONs below me (live children and what they report below them). */
+  descendants(): number {
+    return this.#live().reduce((n, c) => n + 1 + c.descendants, 0);
+  }
+
+  /** The owner's policy: at the origin read from chain, elsewhere as the parent last acknowledged it. */
+  policy(): TreePolicy | undefined {
+    return this.#policy && { ...this.#policy };
+  }
+
+  /**
+   * Foundering: asks the parent for `amount` (moved on chain to my account); returns what was granted (0 or
+   * `amount`). The origin, and an ICON whose overlay parent is not its account's parent, ask the owner on chain
+   * instead and get 0 now.
+   */
+  async requestFunding(amount: bigint): Promise<bigint> {
+    if (amount <= 0n) throw new ConfigError("BAD_AMOUNT", "a funding request needs a positive amount");
+    const { granted, note } = await this.#ask(amount);
+    this.#emit({ type: "funding-requested", amount, granted, note });
+    return granted;
+  }
+
+  /** Terminating: my children re-parent to my parent, then I detach from it. Stops reporting. */
+  async leave(): Promise<void> {
+    if (this.isOrigin) throw new ConfigError("ORIGIN_STAYS", "the origin does not leave its tree");
+    this.#left = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#tickRun;
+    const proof = await this.#proof();
+    const newParent = this.#parent;
+    const children = [...this.#children.values()];
+    await Promise.allSettled(
+      children.map(async (c) => {
+        await treeRequest(
+          this.#o.node,
+          dialableAddrs(c.addrs, c.peer),
+          { type: "detach", proof, newParent },
+          AbortSignal.timeout(this.#requestMs()),
+        );
+      }),
+    );
+    for (const c of children) {
+      this.#children.delete(c.account);
+      this.#emit({ type: "child-left", account: c.account, reason: "re-parented" });
+    }
+    if (newParent)
+      await treeRequest(
+        this.#o.node,
+        dialableAddrs(newParent.addrs, this.#parentPeer),
+        { type: "detach", proof },
+        AbortSignal.timeout(this.#requestMs()),
+      ).catch(() => {
+        // An unreachable parent drops me after three silent periods anyway.
+      });
+    this.#parent = undefined;
+    this.#emit({ type: "left", newParent: newParent?.account });
+  }
+
+  // ---------------------------------------------------------------------------------------------- periodic
+
+  #schedule(): void {
+    if (!this.#running || this.#left) return;
+    this.#timer = setTimeout(() => {
+      this.#tickRun = this.#tick()
+        .catch(() => {
+          // Failures are reported as events where they happen; the next period tries again.
+        })
+        .finally(() => this.#schedule());
+    }, this.#o.reportEveryMs);
+  }
+
+  async #tick(): Promise<void> {
+    this.#prune();
+    if (this.isOrigin) {
+      await this.#refreshPolicy().catch(() => {
+        // The chain is unreachable for now: keep the policy we have, try again next period.
+      });
+      return;
+    }
+    if (!this.#parent) {
+      await this.#move(this.#candidates(), "no parent");
+      return;
+    }
+    await this.#report(this.#parent);
+  }
+
+  #prune(): void {
+    const cutoff = Date.now() - SILENT_PERIODS * this.#o.reportEveryMs;
+    for (const c of [...this.#children.values()])
+      if (c.lastReportMs < cutoff) {
+        this.#children.delete(c.account);
+        this.#emit({ type: "child-left", account: c.account, reason: "silent" });
+      }
+  }
+
+  #live(): ChildState[] {
+    const cutoff = Date.now() - SILENT_PERIODS * this.#o.reportEveryMs;
+    return [...this.#children.values()].filter((c) => c.lastReportMs >= cutoff);
+  }
+
+  async #report(parent: TreeNodeRef): Promise<void> {
+    // Built before sending: a failing local() or signer is this ICON's problem, not a sign the parent is gone.
+    const where = this.#o.whereAmI();
+    const report: TreeMessage = {
+      type: "report",
+      proof: await this.#proof(),
+      subnets: foldSubnets(this.aggregate()),
+      endpoint: text(where.endpoint),
+      location: text(where.location),
+      descendants: this.descendants(),
+    };
+    try {
+      const { reply } = await treeRequest(
+        this.#o.node,
+        dialableAddrs(parent.addrs, this.#parentPeer),
+        report,
+        AbortSignal.timeout(this.#requestMs()),
+      );
+      if (reply.type !== "reportAck")
+        throw new TreeError(TreeErrorCode.TREE_BAD_FRAME, `expected reportAck, got ${reply.type}`);
+      if (this.#parent !== parent) return; // moved meanwhile
+      this.#misses = 0;
+      this.#setPolicy(reply.policy);
+      if (reply.ancestors.length > 0 && reply.ancestors[0]!.account === parent.account) {
+        this.#ancestors = reply.ancestors;
+        this.#origin = reply.ancestors[reply.ancestors.length - 1]!;
+      }
+    } catch (e) {
+      if (this.#parent !== parent || !this.#running || this.#left) return;
+      if (e instanceof TreeError && e.treeCode === TreeErrorCode.TREE_NOT_ATTACHED) {
+        // The parent restarted and forgot me: attach again.
+        if (await this.#move([parent], "the parent no longer knew me")) return;
+      }
+      this.#misses =
+        e instanceof TreeError && e.treeCode === TreeErrorCode.TREE_LEAVING ? this.#missLimit : this.#misses + 1;
+      this.#emit({ type: "report-failed", parent: parent.account, misses: this.#misses, error: describe(e) });
+      if (this.#misses >= this.#missLimit)
+        await this.#move(this.#candidates(), `no report reached account ${parent.account} ${this.#misses} times`);
+    }
+  }
+
+  /** Where to go when the parent is lost: the other ancestors, nearest first, then the parent itself. */
+  #candidates(): TreeNodeRef[] {
+    const list = this.#ancestors.length > 0 ? this.#ancestors : [...(this.#o.parent ? [this.#o.parent] : [])];
+    const extra = this.#o.ancestors ?? [];
+    const ordered = [...list.slice(1), ...extra, ...list.slice(0, 1)];
+    const seen = new Set<bigint>();
+    return ordered.filter((n) => n.account !== this.#o.account && !seen.has(n.account) && seen.add(n.account));
+  }
+
+  /** Attaches to the first of `candidates` that accepts me; one move at a time. */
+  async #move(candidates: TreeNodeRef[], reason: string, from = this.#parent?.account): Promise<boolean> {
+    if (this.#moving) return this.#moving;
+    this.#moving = (async () => {
+      const errors: string[] = [];
+      for (const c of candidates) {
+        if (!this.#running || this.#left) return false;
+        try {
+          await this.#attachTo(c);
+          this.#emit({ type: "reattached", from, parent: this.#parent!, reason });
+          return true;
+        } catch (e) {
+          errors.push(`account ${c.account}: ${describe(e)}`);
+        }
+      }
+      this.#emit({ type: "reattach-failed", tried: candidates.map((c) => c.account), error: errors.join("; ") });
+      return false;
+    })().finally(() => (this.#moving = undefined));
+    return this.#moving;
+  }
+
+  /** Attaches to `target`, checking that it proves to be that account and an ancestor of mine. */
+  async #attachTo(target: TreeNodeRef): Promise<void> {
+    const where = this.#o.whereAmI();
+    const { reply, remote } = await treeRequest(
+      this.#o.node,
+      dialableAddrs(target.addrs),
+      {
+        type: "attach",
+        proof: await this.#proof(),
+        addrs: this.#addrs(),
+        endpoint: text(where.endpoint),
+        location: text(where.location),
+      },
+      AbortSignal.timeout(this.#requestMs()),
+    );
+    if (reply.type !== "attached")
+      throw new TreeError(TreeErrorCode.TREE_BAD_FRAME, `expected attached, got ${reply.type}`);
+    const theirs = await this.#membership.verify(reply.proof, remote);
+    if (theirs.id !== target.account || reply.parent.account !== target.account)
+      throw new TreeError(
+        TreeErrorCode.TREE_BAD_PROOF,
+        `the peer at ${target.addrs[0] ?? "?"} proved account ${theirs.id}, not ${target.account}`,
+      );
+    if (!(await this.#membership.descends(this.#o.account, target.account)))
+      throw new TreeError(
+        TreeErrorCode.TREE_NOT_DESCENDANT,
+        `account ${target.account} is not an ancestor of account ${this.#o.account}`,
+      );
+    this.#parent = {
+      account: target.account,
+      addrs: reply.parent.addrs.length > 0 ? reply.parent.addrs : target.addrs,
+    };
+    this.#parentPeer = remote;
+    this.#ancestors = reply.ancestors;
+    this.#origin = reply.origin;
+    this.#misses = 0;
+    this.#setPolicy(reply.policy);
+  }
+
+  async #refreshPolicy(): Promise<void> {
+    const app = await this.#o.client.app(this.#me!.root);
+    this.#setPolicy({ ...app.policy, version: app.version });
+  }
+
+  #setPolicy(p: TreePolicy | undefined): void {
+    // Versions only grow on chain; an older one comes from a parent that has not heard of the new one yet.
+    if (!p || (this.#policy && p.version <= this.#policy.version)) return;
+    this.#policy = p;
+    this.#emit({ type: "policy", policy: { ...p } });
+  }
+
+  // ---------------------------------------------------------------------------------------------- funding
+
+  /** Asks my parent for `amount`; the origin (or an adopted ICON) asks the owner on chain. */
+  async #ask(amount: bigint): Promise<{ granted: bigint; note: string }> {
+    const parent = this.#parent;
+    if (this.isOrigin || !parent) {
+      if (!this.isOrigin) throw new TreeError(TreeErrorCode.TREE_NOT_ATTACHED, "this ICON has no parent right now");
+      return this.#askOwner(amount, `the origin (account ${this.#o.account})`);
+    }
+    const proof = await this.#proof();
+    const send = () =>
+      treeRequest(
+        this.#o.node,
+        dialableAddrs(parent.addrs, this.#parentPeer),
+        { type: "funding", proof, amount },
+        AbortSignal.timeout(this.#o.fundingTimeoutMs ?? 60_000),
+      );
+    let r: TreeMessage;
+    try {
+      r = (await send()).reply;
+    } catch (e) {
+      if (e instanceof TreeError && e.treeCode === TreeErrorCode.TREE_NOT_ATTACHED) {
+        await this.#attachTo(parent);
+        r = (await send()).reply;
+      } else if (e instanceof TreeError && e.treeCode === TreeErrorCode.TREE_NOT_CHILD) {
+        return this.#askOwner(amount, `account ${this.#o.account} (adopted by account ${parent.account})`);
+      } else throw e;
+    }
+    if (r.type !== "fundingReply")
+      throw new TreeError(TreeErrorCode.TREE_BAD_FRAME, `expected fundingReply, got ${r.type}`);
+    if (r.granted !== 0n && r.granted !== amount)
+      throw new TreeError(TreeErrorCode.TREE_BAD_FRAME, `the parent claims to have granted ${r.granted} of ${amount}`);
+    return { granted: r.granted, note: r.note };
+  }
+
+  async #askOwner(amount: bigint, who: string): Promise<{ granted: bigint; note: string }> {
+    const receipt = await this.#o.client.requestFunding(this.#o.account, amount);
+    this.#emit({ type: "funding-escalated", account: this.#o.account, amount, txHash: receipt.hash });
+    return {
+      granted: 0n,
+      note: `${who} lacks ${this.#o.client.format(amount)}; the owner was asked on chain (FundingRequested in ${receipt.hash})`,
+    };
+  }
+
+  /** A child's request: allocate from my spendable balance, asking up the tree for the shortfall first. */
+  #fund(child: BudgetAccount, amount: bigint): Promise<{ granted: bigint; note: string }> {
+    const run = this.#fundingQueue.then(async () => {
+      const me = this.#o.account;
+      if (child.parent !== me)
+        throw new TreeError(
+          TreeErrorCode.TREE_NOT_CHILD,
+          `account ${child.id}'s parent on chain is ${child.parent}, not ${me}: funds move only along the budget tree`,
+        );
+      const reserve = this.#o.fundingReserve ?? 0n;
+      const spendable = async () => {
+        const b = (await this.#o.client.account(me)).balance;
+        return b > reserve ? b - reserve : 0n;
+      };
+      const have = await spendable();
+      if (have < amount) {
+        const shortfall = amount - have;
+        let up: { granted: bigint; note: string };
+        try {
+          up = this.isOrigin
+            ? await this.#askOwner(shortfall, `the origin (account ${me})`)
+            : await this.#ask(shortfall).then((r) => ({
+                granted: r.granted,
+                note: r.granted === 0n ? `account ${me} lacks ${this.#o.client.format(shortfall)}: ${r.note}` : r.note,
+              }));
+        } catch (e) {
+          up = {
+            granted: 0n,
+            note: `account ${me} lacks ${this.#o.client.format(shortfall)} and could not ask up: ${describe(e)}`,
+          };
+        }
+        if (!this.isOrigin) this.#emit({ type: "funding-requested", amount: shortfall, ...up });
+        if (up.granted < shortfall || (await spendable()) < amount) {
+          const note = up.granted < shortfall ? up.note : `account ${me}'s balance changed meanwhile`;
+          this.#emit({ type: "funding-denied", child: child.id, amount, note });
+          return { granted: 0n, note };
+        }
+      }
+      const receipt = await this.#o.client.allocate(me, child.id, amount);
+      this.#emit({ type: "funding-granted", child: child.id, amount, txHash: receipt.hash });
+      return { granted: amount, note: `allocated from account ${me} (${receipt.hash})` };
+    });
+    this.#fundingQueue = run.catch(() => {});
+    return run;
+  }
+
+  // ---------------------------------------------------------------------------------------------- serving
+
+  async #serve(stream: Stream, connection: Connection): Promise<void> {
+    const lp = lpStream(stream, { maxDataLength: treeLimits.maxFrameBytes });
+    let reply: TreeMessage;
+    try {
+      const m = decodeTreeFrame((await lp.read({ signal: AbortSignal.timeout(10_000) })).subarray());
+      reply = await this.#answer(m, connection.remotePeer);
+    } catch (e) {
+      const code = e instanceof TreeError ? e.treeCode : TreeErrorCode.TREE_INTERNAL;
+      reply = { type: "error", code, message: e instanceof TreeError ? e.message : describe(e) };
+    }
+    try {
+      await lp.write(encodeTreeFrame(reply), { signal: AbortSignal.timeout(10_000) });
+      await stream.close();
+    } catch (e) {
+      stream.abort(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+
+  async #answer(m: TreeMessage, remote: PeerId): Promise<TreeMessage> {
+    switch (m.type) {
+      case "attach": {
+        if (this.#left) throw new TreeError(TreeErrorCode.TREE_LEAVING, "this ICON is leaving the tree");
+        const a = await this.#membership.verify(m.proof, remote);
+        if (m.addrs.some((x) => (addrsPeer([x]) ?? remote.toString()) !== remote.toString()))
+          throw new TreeError(TreeErrorCode.TREE_BAD_FRAME, "addrs name another peer than the sender");
+        if (a.id === this.#o.account || !(await this.#membership.descends(a.id, this.#o.account)))
+          throw new TreeError(
+            TreeErrorCode.TREE_NOT_DESCENDANT,
+            `account ${a.id} does not descend from account ${this.#o.account} on chain`,
+          );
+        const prev = this.#children.get(a.id);
+        this.#children.set(a.id, {
+          account: a.id,
+          addrs: m.addrs,
+          endpoint: m.endpoint || undefined,
+          location: m.location || undefined,
+          subnets: prev?.subnets ?? [],
+          descendants: prev?.descendants ?? 0,
+          lastReportMs: Date.now(),
+          peerId: remote.toString(),
+          peer: remote,
+        });
+        if (!prev || !prev.peer.equals(remote))
+          this.#emit({ type: "child-joined", account: a.id, peerId: remote.toString(), addrs: [...m.addrs] });
+        const self = this.#self();
+        return {
+          type: "attached",
+          parent: self,
+          origin: this.origin,
+          ancestors: [self, ...this.#ancestors],
+          policy: this.#policy,
+          proof: await this.#proof(),
+        };
+      }
+      case "report": {
+        if (this.#left) throw new TreeError(TreeErrorCode.TREE_LEAVING, "this ICON is leaving the tree");
+        const c = await this.#attachedChild(m.proof, remote);
+        c.subnets = m.subnets;
+        c.endpoint = m.endpoint || undefined;
+        c.location = m.location || undefined;
+        c.descendants = m.descendants;
+        c.lastReportMs = Date.now();
+        return { type: "reportAck", policy: this.#policy, ancestors: [this.#self(), ...this.#ancestors] };
+      }
+      case "funding": {
+        const c = await this.#attachedChild(m.proof, remote);
+        const child = await this.#membership.account(c.account);
+        const r = await this.#fund(child, m.amount);
+        return { type: "fundingReply", ...r };
+      }
+      case "detach": {
+        const a = await this.#membership.verify(m.proof, remote);
+        const c = this.#children.get(a.id);
+        if (c && c.peer.equals(remote)) {
+          this.#children.delete(a.id);
+          this.#emit({ type: "child-left", account: a.id, reason: "detached" });
+          return { type: "detached" };
+        }
+        if (this.#parent && a.id === this.#parent.account && this.#parentPeer?.equals(remote)) {
+          this.#reparent(m.newParent);
+          return { type: "detached" };
+        }
+        throw new TreeError(TreeErrorCode.TREE_NOT_ATTACHED, `account ${a.id} is neither my parent nor my child`);
+      }
+      default:
+        throw new TreeError(TreeErrorCode.TREE_BAD_FRAME, `${m.type} is not a request`);
+    }
+  }
+
+  async #attachedChild(proof: TreeMemberProof, remote: PeerId): Promise<ChildState> {
+    const a = await this.#membership.verify(proof, remote);
+    const c = this.#children.get(a.id);
+    if (!c || !c.peer.equals(remote))
+      throw new TreeError(TreeErrorCode.TREE_NOT_ATTACHED, `account ${a.id} is not attached here: attach first`);
+    return c;
+  }
+
+  /** My parent leaves: go to the parent it names (its own parent), else up my ancestors. */
+  #reparent(newParent: TreeNodeRef | undefined): void {
+    const old = this.#parent;
+    const rest = this.#ancestors.slice(1).filter((n) => n.account !== newParent?.account);
+    const candidates = newParent ? [newParent, ...rest] : rest;
+    this.#parent = undefined;
+    this.#parentPeer = undefined;
+    const p = this.#move(candidates, `account ${old?.account} left the tree`, old?.account);
+    this.#background.add(p);
+    void p.finally(() => this.#background.delete(p));
+  }
+
+  // ---------------------------------------------------------------------------------------------- helpers
+
+  #self(): TreeNodeRef {
+    return { account: this.#o.account, addrs: this.#addrs() };
+  }
+
+  #addrs(): string[] {
+    return this.#o.node
+      .getMultiaddrs()
+      .map(String)
+      .filter((a) => Buffer.byteLength(a) <= treeLimits.maxAddrBytes)
+      .slice(0, treeLimits.maxAddrs);
+  }
+
+  async #proof(): Promise<TreeMemberProof> {
+    const validity = this.#o.proofValidityS ?? 900;
+    const nowS = BigInt(Math.floor(Date.now() / 1000));
+    if (!this.#proofCache || this.#proofCache.expires - nowS < BigInt(Math.floor(validity / 3)))
+      this.#proofCache = await signTreeMember(
+        this.#o.signer,
+        this.#membership.domain,
+        this.#o.account,
+        this.#o.node.peerId,
+        validity,
+      );
+    return this.#proofCache;
+  }
+
+  /** Timeout of a report or attach: two periods, 1–10 s. */
+  #requestMs(): number {
+    return Math.min(10_000, Math.max(1_000, 2 * this.#o.reportEveryMs));
+  }
+
+  #emit(e: TreeEvent): void {
+    try {
+      this.#o.onEvent?.(e);
+    } catch {
+      // A timeline that throws must not break the tree.
+    }
+  }
+}

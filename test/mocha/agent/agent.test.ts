@@ -1,0 +1,326 @@
+/**
+ * The ICON agent against two real yards (in-process, real Docker, real chain): bidding with counter-offers and
+ * the budget limit, and crash recovery from the agent's directory and the chain.
+ */
+import { expect } from "chai";
+import { execFile, spawn } from "node:child_process";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { promisify } from "node:util";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Wallet } from "ethers";
+import type { Libp2p } from "@libp2p/interface";
+import { MarketClient, createIconNode } from "../../../protocol/index.ts";
+import { Agent, readAgentState, type AgentEnv, type AgentEvent } from "../../../icon-agent/agent.ts";
+import { deployApp } from "../../../icon-agent/app.ts";
+import { agentEnvFrom } from "../../../icon-agent/config.ts";
+import { bid, discoverYards, listedPrice, type YardRef } from "../../../icon-agent/market.ts";
+import { parseYardConfig } from "../../../yard-node/config.ts";
+import { Yard } from "../../../yard-node/yard.ts";
+import { createLogger } from "../../../yard-node/log.ts";
+import { projectRoot } from "../../../scripts/lib/hardhat.ts";
+import { USD, clientFor, startMarket, yardConfig, type TestMarket } from "../../../scripts/lib/testbed.ts";
+import { WEB_IMAGE, useDockerYard, waitFor } from "../../helpers/docker.ts";
+
+const log = createLogger({ level: "error" });
+
+describe("ICON agent: bidding and crash recovery (two yards, real containers)", function () {
+  this.timeout(180_000);
+  after(async () => {
+    await node?.stop();
+    await cheap?.stop();
+    await dear?.stop();
+    await m?.close();
+  });
+  const yards = useDockerYard("agent");
+  let m: TestMarket;
+  let cheap: Yard;
+  let dear: Yard;
+  let node: Libp2p;
+  let digest: string;
+  let owner: MarketClient;
+  let refs: YardRef[];
+
+  const spec = () => ({
+    imageRef: WEB_IMAGE,
+    imageDigest: digest,
+    command: [],
+    env: [],
+    ports: [8080],
+    httpPorts: [8080],
+  });
+  const rfq = (slotSeconds = 120) => ({
+    cpuMillis: 250,
+    memoryMiB: 64,
+    slotSeconds,
+    earliestStart: 0n,
+    imageRef: WEB_IMAGE,
+    imageDigest: digest,
+  });
+
+  before(async () => {
+    m = await startMarket();
+    const start = async (key: number, yardId: string, region: string, pricing: Record<string, unknown>) => {
+      const w = new Wallet(m.keys[key]!, m.provider);
+      await m.admin.mint(w.address, USD(1000));
+      const c = yardConfig(m, yardId, {
+        listing: { domain: `${region}.icon.test`, region, stake: "100 iUSD" },
+        pricing: {
+          floorPerSecond: "10 units",
+          cpuPerCoreSecond: "200 units",
+          memoryPerGiBSecond: "100 units",
+          ...pricing,
+        },
+        overlay: { semanticDns: false },
+      });
+      return Yard.start({ config: parseYardConfig(c, `${yardId}.json`), wallet: w, log });
+    };
+    cheap = await start(1, yards.get().yardId, "cheap", {});
+    // Asks 50 % above its listed price at any utilization: a counter-offer at the listed price brings it down.
+    dear = await start(2, yards.make("agentb").yardId, "dear", {
+      cpuPerCoreSecond: "400 units",
+      surcharge: [{ aboveUtilization: 0, bps: 5000 }],
+    });
+    digest = "0x" + (await yards.get().runtime.imageId(WEB_IMAGE))!.slice(7);
+    owner = await clientFor(m, 10, USD(100));
+    node = await createIconNode();
+    const seeds = [cheap, dear].map((y) => y.node.getMultiaddrs()[0]!.toString());
+    const skipped: string[] = [];
+    refs = await discoverYards({ node, client: owner, seeds, onSkip: (w, why) => skipped.push(`${w}: ${why}`) });
+    expect(skipped).to.deep.equal([]);
+    expect(refs.map((r) => r.name).sort()).to.deep.equal(["cheap", "dear"]);
+    // The same two from the registry alone (no seeds): listings, bindings and stakes checked on chain.
+    const fromRegistry = await discoverYards({ node, client: owner, registry: true });
+    expect(fromRegistry.map((r) => r.peerId).sort()).to.deep.equal(refs.map((r) => r.peerId).sort());
+  });
+
+  /** A budget account controlled by a fresh key (funded with `deposit`) and a client for that key. */
+  async function account(deposit: bigint): Promise<{ id: bigint; key: Wallet; icon: MarketClient }> {
+    const key = new Wallet(Wallet.createRandom().privateKey, m.provider);
+    const id = await owner.createApp(
+      key.address,
+      {
+        weightBps: 5000,
+        migrateThresholdBps: 1000,
+        replicateThresholdBps: 1000,
+        terminateThresholdBps: 1000,
+        maxPricePerSecond: 0n,
+      },
+      deposit,
+    );
+    const icon = await MarketClient.connect({ deployment: m.deployment, provider: m.provider, signer: key });
+    return { id, key, icon };
+  }
+
+  it("bids in parallel, counters a surcharged ask down to the listed price, takes the best by score and opens nothing elsewhere", async () => {
+    const { id, key } = await account(USD(10));
+    const d = refs.find((r) => r.name === "dear")!;
+    const notes: string[] = [];
+    const won = await bid({
+      node,
+      signer: key,
+      client: owner,
+      account: id,
+      yards: refs,
+      rfq: rfq(),
+      spec: spec(),
+      maxPrice: 0n,
+      budget: USD(10),
+      // Prefer the dear yard whatever it asks: the outcome shows the price the counter-offer got.
+      score: (y) => (y.name === "dear" ? 0 : 1),
+      onQuote: (y, _p, note) => notes.push(`${y.name}: ${note}`),
+    });
+    expect(won.yard.name).to.equal("dear");
+    const listed = listedPrice(d, rfq());
+    expect(notes).to.include(`dear: asks ${(listed * 15_000n + 9_999n) / 10_000n}/s; counter ${listed}/s`);
+    expect(won.offer.pricePerSecond).to.equal(listed);
+    expect(await owner.leasesOf(id)).to.deep.equal([won.leaseId]);
+    expect((await owner.lease(won.leaseId)).provider).to.equal(d.operator);
+    expect((await owner.account(id)).balance).to.equal(USD(10) - listed * 120n);
+  });
+
+  it("never commits more than the ICON's balance: every quote above it is dropped, nothing opens, nothing moves", async () => {
+    const { id, key } = await account(1000n);
+    const before = (await owner.account(id)).balance;
+    let err: Error | undefined;
+    try {
+      await bid({
+        node,
+        signer: key,
+        client: owner,
+        account: id,
+        yards: refs,
+        rfq: rfq(600),
+        spec: spec(),
+        maxPrice: 0n,
+        budget: before,
+        score: () => 0,
+      });
+    } catch (e) {
+      err = e as Error;
+    }
+    // The balance caps the price it asks for: 1000 units over 600 s is at most 1 unit per second.
+    expect(err?.message).to.match(
+      /no yard gave a usable quote \(.*above your maximum of 0\.000001 iUSD\/s.*above your maximum of 0\.000001 iUSD\/s/,
+    );
+    expect(await owner.leasesOf(id)).to.deep.equal([]);
+    expect((await owner.account(id)).balance).to.equal(before);
+  });
+
+  it("crash: restarted from its directory and the chain it resumes its lease, ends a lease it never saved and closes an orphan replica account", async () => {
+    const dir = path.join(await mkdtemp(path.join(tmpdir(), "icon-agent-")), "origin");
+    const env: AgentEnv = agentEnvFrom(
+      {
+        service: {
+          image: WEB_IMAGE,
+          imageDigest: digest,
+          ports: [8080],
+          httpPorts: [8080],
+          cpuMillis: 250,
+          memoryMiB: 64,
+          slotSeconds: 600,
+        },
+        discovery: { seeds: [cheap, dear].map((y) => y.node.getMultiaddrs()[0]!.toString()) },
+        initialRegion: "cheap",
+        agent: { periodMs: 500, reportEveryMs: 500, warmupS: 3600 },
+      },
+      m.chain.url,
+      m.deployment,
+    );
+    const policy = {
+      weightBps: 7000,
+      migrateThresholdBps: 3000,
+      replicateThresholdBps: 5000,
+      terminateThresholdBps: 2000,
+      maxPricePerSecond: 5000n,
+    };
+    const app = await deployApp({ owner, env, policy, deposit: USD(5), dir, gasWei: 10n ** 17n });
+    const events: AgentEvent[] = [];
+    const hooks = { spawn: async () => {}, onEvent: (e: AgentEvent) => void events.push(e) };
+    let agent = await Agent.open(dir, hooks);
+    await agent.start();
+    const placed = await waitFor("the origin to be placed", () => agent.seed.placement, 30_000);
+    expect(placed.yard.name).to.equal("cheap");
+    await waitFor("a status file", async () => (await readAgentState(dir)).seed.placement?.leaseId === placed.leaseId);
+    const peer = agent.node.peerId.toString();
+    await agent.stop(); // as a crash: nothing is cleaned up, the lease runs on
+
+    // While it is down: a lease opened in its name that its state never recorded, and a funded child account
+    // that no agent runs (as if it died in the middle of replicating).
+    const { key } = await readAgentState(dir);
+    const icon = await MarketClient.connect({
+      deployment: m.deployment,
+      provider: m.provider,
+      signer: new Wallet(key, m.provider),
+    });
+    const stray = await bid({
+      node,
+      signer: new Wallet(key, m.provider),
+      client: owner,
+      account: app.root,
+      yards: refs.filter((r) => r.name === "dear"),
+      rfq: rfq(),
+      spec: spec(),
+      maxPrice: 0n,
+      budget: USD(5),
+      score: () => 0,
+    });
+    const orphan = await icon.createAccount(app.root, Wallet.createRandom().address);
+    await icon.allocate(app.root, orphan, USD(1));
+    const before = (await owner.account(app.root)).balance;
+
+    agent = await Agent.open(dir, hooks);
+    await agent.start();
+    try {
+      expect(agent.node.peerId.toString()).to.equal(peer);
+      expect(agent.seed.placement!.leaseId).to.equal(placed.leaseId);
+      expect((await owner.lease(placed.leaseId)).state).to.be.oneOf(["Scheduled", "Running"]);
+      expect((await owner.lease(stray.leaseId)).state).to.be.oneOf(["Ended", "Settled"]);
+      const o = await owner.account(orphan);
+      expect(o.closed).to.equal(true);
+      expect(o.balance).to.equal(0n);
+      const after = (await owner.account(app.root)).balance;
+      // The orphan's dollar came back, and the stray lease's unused time was refunded (it ran a few seconds).
+      expect(after - before > USD(1)).to.equal(true);
+      expect(after - before <= USD(1) + stray.offer.pricePerSecond * 120n).to.equal(true);
+      expect(await owner.leasesOf(app.root)).to.deep.equal([placed.leaseId, stray.leaseId]);
+      // It observes its clients again: one period reads the yard's telemetry for the resumed lease.
+      await agent.tick();
+      expect(agent.status().placement!.leaseId).to.equal(placed.leaseId);
+      expect(events.map((e) => e.text).join("\n")).to.contain(
+        `lease ${stray.leaseId} was open but unknown to the saved state`,
+      );
+    } finally {
+      await agent.stop();
+      await owner.terminate(placed.leaseId).catch(() => {});
+    }
+  });
+
+  it("runs as `icon app deploy` + `icon agent run` processes; kill -9 and a restart resume the same lease", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "icon-agent-cli-"));
+    const state = path.join(dir, "app");
+    const config = path.join(dir, "app.json");
+    await writeFile(
+      config,
+      JSON.stringify({
+        service: {
+          image: WEB_IMAGE,
+          imageDigest: digest,
+          ports: [8080],
+          httpPorts: [8080],
+          cpuMillis: 250,
+          memoryMiB: 64,
+          slotSeconds: 600,
+        },
+        discovery: { registry: true },
+        initialRegion: "dear",
+        agent: { periodMs: 500, reportEveryMs: 500 },
+      }),
+    );
+    const icon = path.join(projectRoot, "scripts/icon");
+    const env = { ...process.env, ICON_PRIVATE_KEY: m.keys[10]! };
+    const global = ["--rpc", m.chain.url, "--deployment", m.deploymentFile];
+    const dep = await promisify(execFile)(
+      icon,
+      ["app", "deploy", ...global, "--config", config, "--state", state, "--deposit", "3"],
+      { env },
+    );
+    const root = BigInt(/application (\d+) created with 3 iUSD/.exec(dep.stdout)![1]!);
+    const start = () => {
+      const child = spawn(icon, ["agent", "run", ...global, "--state", state], { stdio: ["ignore", "pipe", "pipe"] });
+      const out: string[] = [];
+      child.stdout!.on("data", (d: Buffer) => out.push(d.toString()));
+      child.stderr!.on("data", (d: Buffer) => out.push(d.toString()));
+      return { child, out, exited: new Promise((r) => child.once("exit", r)) };
+    };
+    const first = start();
+    try {
+      const status = path.join(state, "status.json");
+      const leaseOf = async () => /"leaseId": "n:(\d+)"/.exec(await readFile(status, "utf8").catch(() => ""))?.[1];
+      const lease = BigInt(await waitFor("the agent process to place the ICON", leaseOf, 30_000));
+      expect(first.out.join("")).to.match(/origin placed: running at dear \(lease \d+/);
+      expect((await owner.lease(lease)).provider).to.equal(refs.find((r) => r.name === "dear")!.operator);
+      first.child.kill("SIGKILL");
+      await first.exited;
+      const second = start();
+      try {
+        await waitFor(
+          "the restarted agent to run",
+          () => /ICON origin \(account \d+\) running/.test(second.out.join("")),
+          30_000,
+        );
+        await new Promise((r) => setTimeout(r, 1500));
+        expect(await owner.leasesOf(root)).to.deep.equal([lease]);
+        expect(BigInt((await leaseOf())!)).to.equal(lease);
+        expect(second.out.join("")).to.not.match(/placed: running/);
+        expect(second.out.join("")).to.not.contain((await readFile(path.join(state, "key"), "utf8")).trim());
+      } finally {
+        second.child.kill("SIGTERM");
+        expect(await second.exited).to.equal(0);
+      }
+    } finally {
+      first.child.kill("SIGKILL");
+      await owner.terminate((await owner.leasesOf(root))[0]!).catch(() => {});
+    }
+  });
+});
