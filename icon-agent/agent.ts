@@ -28,7 +28,7 @@
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { multiaddr } from "@multiformats/multiaddr";
-import { JsonRpcProvider, Wallet, type TypedDataDomain } from "ethers";
+import { JsonRpcProvider, Wallet, concat, keccak256, toBeHex, toUtf8Bytes, type TypedDataDomain } from "ethers";
 import type { Libp2p } from "@libp2p/interface";
 import {
   MarketClient,
@@ -42,6 +42,7 @@ import {
   type AltoMap,
   type Deployment,
   type LeaseAccess,
+  type LeaseRecord,
   type Policy,
   type Redirect,
 } from "../protocol/index.ts";
@@ -106,11 +107,15 @@ export interface AgentEnv {
 
 export interface Placement {
   leaseId: bigint;
+  /** Slot start of the current lease (unix s). */
+  leaseStart: bigint;
   yard: YardRef;
   endpoint: string;
   pricePerSecond: bigint;
   end: bigint;
   since: number;
+  /** The next slot, bought ahead at the same yard (same container and endpoint); it takes over at its start. */
+  renewal?: { leaseId: bigint; leaseStart: bigint; end: bigint; pricePerSecond: bigint };
 }
 
 export interface AgentSeed {
@@ -121,10 +126,15 @@ export interface AgentSeed {
   placement?: Placement;
   /** Subnets the parent handed over. */
   subnets: string[];
-  children: Record<string, { name: string; subnets: string[] }>;
+  /** Replicas made, by account; `started` once its agent was launched. */
+  children: Record<string, { name: string; subnets: string[]; started?: boolean }>;
   replicas: number;
   /** The tree's ancestors as last seen (parent first): where a restarted replica re-attaches if its parent is gone. */
   ancestors?: { account: bigint; addrs: string[] }[];
+  /** A migration under way: the new placement, saved before the old yard is told (finished on restart). */
+  moving?: Placement;
+  /** Termination under way (each step is skipped when already done; finished on restart). */
+  terminating?: boolean;
   done?: boolean;
 }
 
@@ -219,6 +229,9 @@ export class Agent {
   #balance = 0n;
   #last = "";
   #finish: () => void = () => {};
+  #ticks = 0;
+  #treeUp = false;
+  #askedAt = 0;
   /** Resolves when the ICON has terminated itself (its lease ended, its account closed). */
   readonly finished: Promise<void> = new Promise((r) => (this.#finish = r));
 
@@ -287,8 +300,22 @@ export class Agent {
       return;
     }
     await this.#recover();
-    await this.tree.start();
+    if (this.seed.done) {
+      this.#finish();
+      return;
+    }
+    await this.#startTree();
     this.#schedule(0);
+  }
+
+  /** Joins the tree; a parent and ancestors that cannot be reached now are tried again every 10 periods. */
+  async #startTree(): Promise<void> {
+    try {
+      await this.tree.start();
+      this.#treeUp = true;
+    } catch (e) {
+      this.#emit("error", `joining the tree: ${(e as Error).message} (retrying)`);
+    }
   }
 
   /** Stops the daemon; leases keep running (a restart from the same directory resumes them). */
@@ -340,46 +367,116 @@ export class Agent {
   // ------------------------------------------------------------------ recovery
 
   async #recover(): Promise<void> {
+    const me = await this.client.account(this.seed.account);
+    if (this.seed.terminating || me.closed) {
+      await this.#finishTermination();
+      return;
+    }
     const p = this.seed.placement;
-    if (p) {
+    if (this.seed.moving) await this.#finishMove();
+    else if (p) {
       const l = await this.client.lease(p.leaseId);
-      if (l.state !== "Running" && l.state !== "Scheduled") {
-        this.#emit("placed", `lease ${p.leaseId} is ${l.state} on chain: placing again`);
-        this.seed.placement = undefined;
+      if (!live(l.state)) {
+        // A renewal opened just before a crash carries the container on: adopt it; otherwise place again.
+        const next = await this.#successorOf(p);
+        if (next) {
+          this.seed.placement = {
+            ...p,
+            leaseId: next.id,
+            leaseStart: next.start,
+            end: next.end,
+            pricePerSecond: next.pricePerSecond,
+          };
+          this.#emit("renewed", `lease ${next.id} renews ${p.leaseId}: adopted after the restart`);
+        } else {
+          this.#emit("placed", `lease ${p.leaseId} is ${l.state} on chain: placing again`);
+          this.seed.placement = undefined;
+        }
         await this.#save();
       }
     }
-    // Child accounts the state does not know (a crash while replicating) and that run nothing: close them.
-    for (const a of await this.client.appAccounts(this.seed.root)) {
-      if (a.parent !== this.seed.account || a.closed || this.seed.children[String(a.id)]) continue;
-      const live = await this.#liveLeases(a.id);
-      if (live.length > 0) continue;
-      await this.client.closeAccount(a.id);
+    await this.#sweep();
+  }
+
+  /** A live lease at the placement's yard that starts where the placement ends (its renewal). */
+  async #successorOf(p: Placement): Promise<(LeaseRecord & { id: bigint }) | undefined> {
+    for (const id of await this.client.leasesOf(this.seed.account)) {
+      const l = await this.client.lease(id);
+      if (live(l.state) && l.provider.toLowerCase() === p.yard.operator.toLowerCase() && l.start === p.end)
+        return { ...l, id };
+    }
+    return undefined;
+  }
+
+  /**
+   * Leaves nothing behind that no agent runs: leases of this account the state does not know (an opening whose
+   * answer was lost, a crash between opening and saving) are terminated — except the placement's own renewal
+   * chain at its yard; leases whose start the yard missed are cancelled (deposit and penalty back); replica
+   * accounts whose agent never started are unwound with their derived key; money that landed in a closed replica
+   * account (a late refund) is pulled back up.
+   */
+  async #sweep(): Promise<void> {
+    const p = this.seed.placement;
+    for (const id of await this.client.leasesOf(this.seed.account)) {
+      if (id === p?.leaseId || id === p?.renewal?.leaseId || id === this.seed.moving?.leaseId) continue;
+      const l = await this.client.lease(id);
+      if (l.state === "StartMissed") {
+        const back = await this.client.cancelMissedStart(id);
+        this.#emit("error", `lease ${id}: the yard missed its start; cancelled, ${this.client.format(back)} back`);
+        continue;
+      }
+      if (!live(l.state)) continue;
+      const sameYard = p && l.provider.toLowerCase() === p.yard.operator.toLowerCase();
+      if (sameYard && (l.end === p.leaseStart || l.start === p.end)) continue; // renewal chain: one container
+      const refund = await this.client.terminate(id);
       this.#emit(
         "error",
-        `account ${a.id} was made for a replica that never started: closed, ${this.client.format(a.balance)} back`,
+        `lease ${id} was open but unknown to the saved state: terminated, refund ${this.client.format(refund)}`,
       );
     }
-    // Leases the state does not know (a crash between opening and saving): end them for their refund.
-    for (const id of await this.client.leasesOf(this.seed.account)) {
-      if (id === this.seed.placement?.leaseId) continue;
-      const l = await this.client.lease(id);
-      if (l.state === "Running" || l.state === "Scheduled") {
-        const refund = await this.client.terminate(id);
-        this.#emit(
-          "error",
-          `lease ${id} was open but unknown to the saved state: terminated, refund ${this.client.format(refund)}`,
-        );
+    for (const a of await this.client.appAccounts(this.seed.root)) {
+      if (a.parent !== this.seed.account) continue;
+      if (a.closed) {
+        if (a.balance > 0n) {
+          await this.client.returnToParent(a.id, a.balance);
+          this.#emit("tree", `pulled ${this.client.format(a.balance)} back from closed replica account ${a.id}`);
+        }
+        continue;
       }
+      if (this.seed.children[String(a.id)]?.started) continue;
+      await this.#unwindChild(a.id, a.controller);
     }
+  }
+
+  /** Undoes a replication that did not finish: the replica's leases ended (its key is derived), its account closed. */
+  async #unwindChild(account: bigint, controller: string): Promise<void> {
+    let key: Wallet | undefined;
+    for (let n = 1; n <= this.seed.replicas + 2 && !key; n++) {
+      const k = this.#childKey(n);
+      if (k.address.toLowerCase() === controller.toLowerCase()) key = k;
+    }
+    const leases = await this.#liveLeases(account);
+    if (leases.length > 0) {
+      if (!key) {
+        this.#emit("error", `replica account ${account} runs leases under a key this ICON cannot derive; left alone`);
+        return;
+      }
+      const holder = await this.#clientFor(key);
+      for (const id of leases) await holder.terminate(id);
+    }
+    const { balance } = await this.client.account(account);
+    await this.client.closeAccount(account);
+    delete this.seed.children[String(account)];
+    await this.#save();
+    this.#emit(
+      "error",
+      `replica account ${account} never got its agent: ${leases.length} lease(s) ended, account closed, ${this.client.format(balance)} back`,
+    );
   }
 
   async #liveLeases(account: bigint): Promise<bigint[]> {
     const out: bigint[] = [];
-    for (const id of await this.client.leasesOf(account)) {
-      const l = await this.client.lease(id);
-      if (l.state === "Running" || l.state === "Scheduled") out.push(id);
-    }
+    for (const id of await this.client.leasesOf(account)) if (live((await this.client.lease(id)).state)) out.push(id);
     return out;
   }
 
@@ -387,19 +484,42 @@ export class Agent {
 
   async #tick(): Promise<void> {
     if (this.seed.done) return;
+    if (this.seed.terminating) return this.#finishTermination();
+    if (this.seed.moving) await this.#finishMove();
+    this.#ticks++;
+    if (!this.#treeUp && this.#ticks % 10 === 0) await this.#startTree();
+    if (this.#ticks % 60 === 0) await this.#sweep();
     const nowS = Date.now() / 1000;
-    const [acct] = await Promise.all([
-      this.client.account(this.seed.account),
-      this.#refreshYards(),
-      this.#refreshAlto(),
+    // Discovery and the cost map may fail for a while: the last good ones serve meanwhile.
+    await Promise.all([
+      this.#refreshYards().catch((e: unknown) => this.#emit("error", `discovery: ${(e as Error).message}`)),
+      this.#refreshAlto().catch((e: unknown) => this.#emit("error", `cost map: ${(e as Error).message}`)),
     ]);
-    this.#balance = acct.balance;
+    this.#balance = (await this.client.account(this.seed.account)).balance;
     const knobs = await this.#knobs();
+    if (this.seed.placement) {
+      try {
+        await this.#renewIfDue();
+      } catch (e) {
+        this.#emit("error", `renewing lease ${this.seed.placement.leaseId}: ${(e as Error).message}`);
+      }
+      if (BigInt(Math.floor(nowS)) >= this.seed.placement.end) {
+        this.#emit("placed", `lease ${this.seed.placement.leaseId} has ended: placing again`);
+        this.seed.placement = undefined;
+        await this.#save();
+      }
+    }
     if (!this.seed.placement) return this.#place(knobs);
-    await this.#renewIfDue();
+    this.#balance = (await this.client.account(this.seed.account)).balance;
     const p = this.seed.placement;
     const here = this.#yards.find((y) => y.peerId === p.yard.peerId) ?? p.yard;
-    const flows = await this.#telemetry(p);
+    let flows: TreeSubnet[];
+    try {
+      flows = await this.#telemetry(p);
+    } catch (e) {
+      this.#emit("error", `telemetry from ${p.yard.name}: ${(e as Error).message}`);
+      return;
+    }
     this.#own = flows.map((f) => ({
       subnet: f.subnet,
       rate: f.rate,
@@ -421,7 +541,7 @@ export class Agent {
       parent: parent ? { location: parent.yard.peerId, pricePerSecond: parent.pricePerSecond } : undefined,
       candidates: this.#candidates(),
       // Subnets this ICON serves itself: those its children took over are theirs to decide about.
-      subnets: this.#own.filter((s) => s.rate > this.env.idleRate && !this.#delegated.has(s.subnet)),
+      subnets: this.#own.filter((s) => s.rate > 0 && !this.#delegated.has(s.subnet)),
       balance: this.#balance,
       slotSeconds: this.env.spec.slotSeconds,
       pinned: !this.seed.parent,
@@ -452,6 +572,11 @@ export class Agent {
       case "migrate":
         return this.#migrate(knobs, situation.subnets, e.action.to);
       case "terminate":
+        // Not while it has replicas of its own: their accounts hang below this one on chain.
+        if (this.tree.children().length > 0 || Object.values(this.seed.children).some((c) => c.started)) {
+          this.#emit("decide", "terminate deferred: replicas of this ICON still run");
+          return;
+        }
         return this.#terminate();
       case "stay":
         return;
@@ -596,7 +721,9 @@ export class Agent {
     },
     knobs: Knobs,
   ): Promise<Placement> {
+    const holder = o.signer.address === this.wallet.address ? this.client : await this.#clientFor(o.signer);
     const won = await bid({
+      release: (id) => holder.terminate(id),
       node: this.node,
       signer: o.signer,
       client: this.client,
@@ -614,13 +741,24 @@ export class Agent {
       yard: won.yard,
       endpoint: won.endpoint,
       pricePerSecond: won.offer.pricePerSecond,
+      leaseStart: won.offer.start,
       end: won.offer.end,
       since: Date.now() / 1000,
     };
   }
 
+  async #clientFor(signer: Wallet): Promise<MarketClient> {
+    return MarketClient.connect({ deployment: this.env.deployment, provider: this.#rpc, signer });
+  }
+
+  /** The key of this ICON's n-th replica (see {@link replicaKey}). */
+  #childKey(n: number): Wallet {
+    return new Wallet(replicaKey(this.wallet.privateKey, n), this.#rpc);
+  }
+
   async #place(knobs: Knobs): Promise<void> {
-    const preferred = this.#yards.filter((y) => y.name === this.env.initialRegion);
+    // Only the origin has a home region; a replica that lost its lease goes where the numbers say.
+    const preferred = this.seed.parent ? [] : this.#yards.filter((y) => y.name === this.env.initialRegion);
     const yards = preferred.length > 0 ? preferred : this.#yards;
     if (yards.length === 0) throw new Error("no registered and staked yard found to place the ICON");
     const p = await this.#placeWith(
@@ -648,15 +786,34 @@ export class Agent {
   async #renewIfDue(): Promise<void> {
     const p = this.seed.placement!;
     const nowS = BigInt(Math.floor(Date.now() / 1000));
+    const r = p.renewal;
+    if (r) {
+      if (nowS < r.leaseStart) return;
+      this.seed.placement = { ...p, ...r, renewal: undefined };
+      this.#access = undefined;
+      await this.#save();
+      return;
+    }
     if (p.end - nowS > BigInt(this.env.renewBeforeS)) return;
+    // Bought before a crash but not saved: adopt it rather than pay for the slot twice.
+    const known = await this.#successorOf(p);
+    if (known) {
+      p.renewal = { leaseId: known.id, leaseStart: known.start, end: known.end, pricePerSecond: known.pricePerSecond };
+      await this.#save();
+      return;
+    }
     const need = p.pricePerSecond * BigInt(this.env.spec.slotSeconds);
     if (this.#balance < need) {
+      // Foundering: ask the parent (the origin asks the owner on chain), at most once a minute.
+      if (Date.now() - this.#askedAt < 60_000) return;
+      this.#askedAt = Date.now();
       const granted = await this.tree.requestFunding(need - this.#balance);
       this.#emit(
         "tree",
         `foundering: asked for ${this.client.format(need - this.#balance)}, granted ${this.client.format(granted)}`,
       );
-      this.#balance += granted;
+      this.#balance = (await this.client.account(this.seed.account)).balance;
+      if (this.#balance < need) return;
     }
     const won = await bid({
       node: this.node,
@@ -669,15 +826,14 @@ export class Agent {
       maxPrice: (await this.#knobs()).maxPricePerSecond,
       budget: this.#balance,
       score: () => 0,
+      release: (id) => this.client.terminate(id),
     });
-    this.seed.placement = {
-      ...p,
+    p.renewal = {
       leaseId: won.leaseId,
+      leaseStart: won.offer.start,
       end: won.offer.end,
       pricePerSecond: won.offer.pricePerSecond,
-      endpoint: won.endpoint,
     };
-    this.#access = undefined;
     await this.#save();
     this.#emit("renewed", `lease ${won.leaseId} renews ${p.leaseId} at ${p.yard.name} until ${won.offer.end}`);
   }
@@ -689,15 +845,23 @@ export class Agent {
     const movedRate = subnets.filter((s) => moved.includes(s.subnet)).reduce((a, s) => a + s.rate, 0);
     const target = this.#yards.find((y) => y.peerId === to.location)!;
     const need = listedPrice(target, this.env.spec) * BigInt(this.env.spec.slotSeconds) * 2n;
-    // The replica's share: the part of the balance in proportion to the demand it takes over, at least two slots.
-    let share = (this.#balance * BigInt(Math.round((movedRate / Math.max(total, 1e-9)) * 10_000))) / 10_000n;
+    // What this ICON keeps for itself: its own next slot.
+    const reserve = p.pricePerSecond * BigInt(this.env.spec.slotSeconds);
+    const spendable = this.#balance > reserve ? this.#balance - reserve : 0n;
+    // The replica's share: the part of the spendable balance in proportion to the demand it takes over, at least
+    // two slots of the target's listed price.
+    let share = (spendable * BigInt(Math.round((movedRate / Math.max(total, 1e-9)) * 10_000))) / 10_000n;
     if (share < need) share = need;
-    if (share > this.#balance)
+    if (share > spendable)
       throw new Error(
-        `cannot fund a replica: ${this.client.format(this.#balance)} left, ${this.client.format(need)} needed`,
+        `cannot fund a replica: ${this.client.format(spendable)} spendable, ${this.client.format(need)} needed`,
       );
 
-    const key = Wallet.createRandom();
+    // The replica's key is derived from this ICON's key and its number, saved before anything happens on chain:
+    // a crash anywhere below leaves an account the next start can find and unwind (#sweep).
+    const n = ++this.seed.replicas;
+    await this.#save();
+    const key = this.#childKey(n);
     const child = await this.client.createAccount(this.seed.account, key.address);
     let placement: Placement;
     try {
@@ -707,7 +871,7 @@ export class Agent {
       if (gas > 0n) await (await this.client.signer!.sendTransaction({ to: key.address, value: gas })).wait();
       placement = await this.#placeWith(
         {
-          signer: new Wallet(key.privateKey, this.#rpc),
+          signer: key,
           account: child,
           budget: share,
           yards: this.#yards.filter((y) => y.peerId !== p.yard.peerId),
@@ -717,14 +881,13 @@ export class Agent {
       );
     } catch (e) {
       // The money goes back up; nothing is left behind in an account no agent runs.
-      await this.client.closeAccount(child).catch(() => {});
-      throw new Error(
-        `replication to ${target.name} failed, account ${child} closed and its money returned: ${(e as Error).message}`,
-        { cause: e },
+      const undone = await this.client.closeAccount(child).then(
+        () => `account ${child} closed and its money returned`,
+        (x: unknown) => `closing account ${child} failed too (${(x as Error).message}); the next sweep retries`,
       );
+      throw new Error(`replication to ${target.name} failed, ${undone}: ${(e as Error).message}`, { cause: e });
     }
-    this.seed.replicas++;
-    const name = `${this.name}.${this.seed.replicas}`;
+    const name = `${this.name}.${n}`;
     const dir = path.join(this.dir, "children", String(child));
     await writeAgentState(
       dir,
@@ -744,6 +907,8 @@ export class Agent {
     this.seed.children[String(child)] = { name, subnets: moved };
     await this.#save();
     await this.#hooks.spawn(dir);
+    this.seed.children[String(child)]!.started = true;
+    await this.#save();
     this.#emit(
       "replicated",
       `replica ${name} (account ${child}, ${this.client.format(share)} allocated) runs at ${placement.yard.name}, lease ${placement.leaseId}; ${moved.join(", ")} redirected there`,
@@ -764,68 +929,114 @@ export class Agent {
       },
       knobs,
     );
-    // Make before break: the new instance runs; the old yard forwards / redirects to it; then the old lease ends.
-    await setRouting(
-      this.node,
-      old.yard.addrs.map((a) => multiaddr(a)),
-      {
-        access: await this.#accessFor(old.leaseId),
-        redirects: [],
-        stub: {
-          yard: next.yard.peerId,
-          addrs: next.yard.addrs,
-          instanceId: next.leaseId,
-          endpoint: next.endpoint,
-          graceS: this.env.graceS,
-        },
-      },
-    );
-    this.seed.placement = next;
-    this.#access = undefined;
-    this.#redirectsKey = "";
+    // Saved before the old yard is told: a crash from here on is finished by the next start (#finishMove).
+    this.seed.moving = next;
     await this.#save();
-    const refund = await this.client.terminate(old.leaseId);
-    this.#emit(
-      "migrated",
-      `moved from ${old.yard.name} to ${next.yard.name} (lease ${old.leaseId} → ${next.leaseId}); stub at ${old.yard.name} for ${this.env.graceS} s; refund ${this.client.format(refund)}`,
-      { from: old.yard.name, to: next.yard.name },
-    );
-    await this.#updateRedirects();
+    try {
+      await this.#finishMove();
+    } catch (e) {
+      if (this.seed.placement === old) {
+        // The old yard could not be told: nothing points at the new instance yet, so it goes.
+        this.seed.moving = undefined;
+        await this.#save();
+        await this.client.terminate(next.leaseId).catch(() => {});
+      }
+      throw e;
+    }
+  }
+
+  /** Make before break, from a saved `moving`: the stub at the old yard, the switch, then the old lease(s) end. */
+  async #finishMove(): Promise<void> {
+    const next = this.seed.moving!;
+    const old = this.seed.placement;
+    if (!live((await this.client.lease(next.leaseId)).state)) {
+      this.seed.moving = undefined;
+      await this.#save();
+      return;
+    }
+    if (old && old.leaseId !== next.leaseId) {
+      if (live((await this.client.lease(old.leaseId)).state))
+        await setRouting(
+          this.node,
+          old.yard.addrs.map((a) => multiaddr(a)),
+          {
+            access: await this.#accessFor(old.leaseId),
+            redirects: [],
+            stub: {
+              yard: next.yard.peerId,
+              addrs: next.yard.addrs,
+              instanceId: next.leaseId,
+              endpoint: next.endpoint,
+              graceS: this.env.graceS,
+            },
+          },
+        );
+      this.seed.placement = next;
+      this.#access = undefined;
+      this.#redirectsKey = "";
+      await this.#save();
+    }
+    let refund = 0n;
+    for (const id of [old?.leaseId, old?.renewal?.leaseId])
+      if (id !== undefined && id !== next.leaseId && live((await this.client.lease(id)).state))
+        refund += await this.client.terminate(id);
+    this.seed.placement = next;
+    this.seed.moving = undefined;
+    await this.#save();
+    if (old && old.leaseId !== next.leaseId)
+      this.#emit(
+        "migrated",
+        `moved from ${old.yard.name} to ${next.yard.name} (lease ${old.leaseId} → ${next.leaseId}); stub at ${old.yard.name} for ${this.env.graceS} s; refund ${this.client.format(refund)}`,
+        { from: old.yard.name, to: next.yard.name },
+      );
+    await this.#updateRedirects().catch((e: unknown) => this.#emit("error", `redirects: ${(e as Error).message}`));
   }
 
   async #terminate(): Promise<void> {
-    const p = this.seed.placement!;
-    const parent = this.seed.parent?.placement;
-    if (parent) {
-      await setRouting(
-        this.node,
-        p.yard.addrs.map((a) => multiaddr(a)),
-        {
-          access: await this.#accessFor(p.leaseId),
-          redirects: [],
-          stub: {
-            yard: parent.yard.peerId,
-            addrs: parent.yard.addrs,
-            instanceId: parent.leaseId,
-            endpoint: parent.endpoint,
-            graceS: this.env.graceS,
-          },
-        },
-      );
-    }
+    this.seed.terminating = true;
+    await this.#save();
+    // Leave first: the parent stops redirecting clients here before the stub sends them back (no 307 loop).
     await this.tree.leave().catch((e: unknown) => this.#emit("error", `leaving the tree: ${(e as Error).message}`));
-    // The parent drops its redirects to this ICON on its next period; the lease ends after that.
     await new Promise((r) => setTimeout(r, 2 * this.env.periodMs));
-    const refund = await this.client.terminate(p.leaseId);
-    const rest = (await this.client.account(this.seed.account)).balance;
-    await this.client.closeAccount(this.seed.account);
+    await this.#finishTermination();
+  }
+
+  /** Termination, each step skipped when done already (so a restart in the middle finishes it). */
+  async #finishTermination(): Promise<void> {
+    const p = this.seed.placement;
+    const parent = this.seed.parent?.placement;
+    let refund = 0n;
+    if (p && live((await this.client.lease(p.leaseId)).state)) {
+      if (parent) {
+        await setRouting(
+          this.node,
+          p.yard.addrs.map((a) => multiaddr(a)),
+          {
+            access: await this.#accessFor(p.leaseId),
+            redirects: [],
+            stub: {
+              yard: parent.yard.peerId,
+              addrs: parent.yard.addrs,
+              instanceId: parent.leaseId,
+              endpoint: parent.endpoint,
+              graceS: this.env.graceS,
+            },
+          },
+        ).catch((e: unknown) => this.#emit("error", `stub at ${p.yard.name}: ${(e as Error).message}`));
+      }
+    }
+    for (const id of [p?.leaseId, p?.renewal?.leaseId])
+      if (id !== undefined && live((await this.client.lease(id)).state)) refund += await this.client.terminate(id);
+    const me = await this.client.account(this.seed.account);
+    if (!me.closed) await this.client.closeAccount(this.seed.account);
     this.seed.done = true;
+    this.seed.terminating = false;
     await this.#save();
     this.#finish();
     this.#emit(
       "terminated",
-      `ended lease ${p.leaseId} at ${p.yard.name} (refund ${this.client.format(refund)}); account ${this.seed.account} closed, ${this.client.format(rest)} back to the parent`,
-      { returned: rest },
+      `ended lease ${p?.leaseId ?? "-"} at ${p?.yard.name ?? "-"} (refund ${this.client.format(refund)}); account ${this.seed.account} closed, ${this.client.format(me.closed ? 0n : me.balance)} back to the parent`,
+      { returned: me.balance },
     );
   }
 
@@ -857,6 +1068,19 @@ export class Agent {
       `redirects at ${p.yard.name}: ${redirects.map((r) => `${r.subnet} → ${r.location}`).join(", ") || "none"}`,
     );
   }
+}
+
+/**
+ * The private key of the n-th replica of the ICON whose key is `parentKey`: keccak256(parentKey ‖ "icon-replica-key"
+ * ‖ n). Derived rather than random so that a crash at any point of a replication leaves an account the parent can
+ * still find and unwind; the parent controls the replica's account on chain anyway.
+ */
+export function replicaKey(parentKey: string, n: number): string {
+  return keccak256(concat([parentKey, toUtf8Bytes("icon-replica-key"), toBeHex(n, 32)]));
+}
+
+function live(state: string): boolean {
+  return state === "Running" || state === "Scheduled";
 }
 
 function describeTreeEvent(e: TreeEvent): string {

@@ -26,17 +26,24 @@ export interface DeployAppOptions {
 /** Creates and funds the application; writes the origin's state; returns the root account. */
 export async function deployApp(o: DeployAppOptions): Promise<{ root: bigint; dir: string; icon: string }> {
   const key = Wallet.createRandom();
+  // The key is on disk before any money moves: a failure below never strands a funded account without its key.
+  await writeAgentState(
+    o.dir,
+    o.env,
+    { name: "origin", account: 0n, root: 0n, subnets: [], children: {}, replicas: 0 },
+    key.privateKey,
+  );
   const root = await o.owner.createApp(key.address, o.policy, o.deposit);
-  if (o.gasWei > 0n) {
-    const tx = await o.owner.signer!.sendTransaction({ to: key.address, value: o.gasWei });
-    await tx.wait();
-  }
   await writeAgentState(
     o.dir,
     o.env,
     { name: "origin", account: root, root, subnets: [], children: {}, replicas: 0 },
     key.privateKey,
   );
+  if (o.gasWei > 0n) {
+    const tx = await o.owner.signer!.sendTransaction({ to: key.address, value: o.gasWei });
+    await tx.wait();
+  }
   return { root, dir: o.dir, icon: key.address };
 }
 

@@ -186,6 +186,32 @@ export interface BidOptions {
   /** Lower is better (eq. 1 utility with the quoted price). */
   score: (yard: YardRef, pricePerSecond: bigint) => number;
   onQuote?: (yard: YardRef, price: bigint, note: string) => void;
+  /** Ends a lease that opened but could not be deployed (the tenant's terminate; its unused deposit returns). */
+  release?: (leaseId: bigint) => Promise<unknown>;
+}
+
+/** Checks an offer's terms against what the ICON asked for, before it signs anything. */
+export function checkOffer(
+  offer: Offer,
+  o: { account: bigint; token: string; operator: string; rfq: BidOptions["rfq"]; budget: bigint; nowS?: number },
+): void {
+  const nowS = BigInt(Math.floor(o.nowS ?? Date.now() / 1000));
+  const bad = (what: string): never => {
+    throw new Error(`the offer ${what}; not signed`);
+  };
+  if (offer.account !== o.account) bad(`names account ${offer.account}, not ${o.account}`);
+  if (offer.token.toLowerCase() !== o.token.toLowerCase()) bad(`pays in ${offer.token}, not the market's token`);
+  if (offer.provider.toLowerCase() !== o.operator.toLowerCase())
+    bad(`comes from ${offer.provider}, not the yard's operator ${o.operator}`);
+  if (offer.cpuMillis !== o.rfq.cpuMillis || offer.memoryMiB !== o.rfq.memoryMiB)
+    bad(`is for ${offer.cpuMillis} mCPU / ${offer.memoryMiB} MiB, not ${o.rfq.cpuMillis} / ${o.rfq.memoryMiB}`);
+  if (offer.end - offer.start !== BigInt(o.rfq.slotSeconds))
+    bad(`lasts ${offer.end - offer.start} s, not the ${o.rfq.slotSeconds} s asked for`);
+  // A renewal starts where the old lease ends; anything else starts within minutes.
+  if (o.rfq.renewsLeaseId === undefined && offer.start > nowS + 600n) bad(`starts at ${offer.start}, too far ahead`);
+  if (offer.specHash.toLowerCase() !== o.rfq.imageDigest.toLowerCase()) bad(`is for another image (${offer.specHash})`);
+  if (offer.pricePerSecond * (offer.end - offer.start) > o.budget)
+    bad(`costs ${offer.pricePerSecond * (offer.end - offer.start)}, more than the ${o.budget} the ICON can commit`);
 }
 
 export interface Won {
@@ -220,6 +246,13 @@ export async function bid(o: BidOptions): Promise<Won> {
         }
         const price = q.offer.pricePerSecond;
         if (o.maxPrice > 0n && price > o.maxPrice) throw new Error(`quotes ${price}/s, above the cap ${o.maxPrice}/s`);
+        checkOffer(q.offer, {
+          account: o.account,
+          token: o.client.deployment.token,
+          operator: yard.operator,
+          rfq: o.rfq,
+          budget: o.budget,
+        });
         if (price * slot > o.budget)
           throw new Error(`quotes ${price * slot} for the slot; the ICON can commit ${o.budget}`);
         o.onQuote?.(yard, price, `quote ${price}/s`);
@@ -235,14 +268,27 @@ export async function bid(o: BidOptions): Promise<Won> {
   const [best, ...rest] = ok;
   await Promise.all(rest.map((q) => rejectQuietly(q.session)));
   if (!best) throw new Error(`no yard gave a usable quote (${why.join("; ") || "no candidates"})`);
+  let leaseId: bigint | undefined;
   try {
     const tenantSignature = await o.signer.signTypedData(o.client.domain(), ACCEPTANCE_TYPES, { offer: best.offer });
     const opened = await best.session.request({ type: "accept", tenantSignature });
     if (opened.type !== "opened") throw new Error(`expected opened, got ${opened.type}`);
-    const r = await best.session.request({ type: "deploy", spec: { ...o.spec, leaseId: opened.leaseId } });
+    leaseId = opened.leaseId;
+    const r = await best.session.request({ type: "deploy", spec: { ...o.spec, leaseId } });
     if (r.type !== "running")
-      throw new Error(`lease ${opened.leaseId} failed to deploy: ${r.type === "failed" ? r.message : r.type}`);
-    return { yard: best.yard, leaseId: opened.leaseId, offer: best.offer, endpoint: r.endpoint };
+      throw new Error(`lease ${leaseId} failed to deploy: ${r.type === "failed" ? r.message : r.type}`);
+    return { yard: best.yard, leaseId, offer: best.offer, endpoint: r.endpoint };
+  } catch (e) {
+    // Opened but not running: end it now so its deposit comes back instead of waiting in escrow.
+    if (leaseId !== undefined && o.release) {
+      const id = leaseId;
+      await o.release(id).catch((x: unknown) => {
+        throw new Error(`${(e as Error).message}; ending lease ${id} failed too: ${(x as Error).message}`, {
+          cause: e,
+        });
+      });
+    }
+    throw e;
   } finally {
     await best.session.close();
   }

@@ -517,6 +517,13 @@ export class MarketClient {
     }
   }
 
+  /** Anyone: cancels lease `id` whose start the provider missed; the tenant's account gets the deposit back plus
+   * the provider's penalty. Returns the refund. */
+  async cancelMissedStart(id: bigint): Promise<bigint> {
+    const receipt = await this.#send(`cancelling lease ${id} (start missed)`, this.market, "cancelMissedStart", id);
+    return this.#eventArg(receipt, "LeaseCancelled", 1);
+  }
+
   /** Provider: withdraws all earnings to `to`. */
   async withdrawEarnings(to: string): Promise<ContractTransactionReceipt> {
     return this.#send("withdrawing earnings", this.market, "withdrawEarnings", to);

@@ -676,9 +676,14 @@ const COMMANDS: Record<string, Command> = {
       const { agentEnvFrom } = await import("../../icon-agent/config.ts");
       const { deployApp } = await import("../../icon-agent/app.ts");
       const env = agentEnvFrom(raw, ctx.rpc, c.deployment);
-      const deposit = c.parse(opt(ctx, "deposit") ?? "0", "--deposit");
+      const depositText = opt(ctx, "deposit");
+      if (!depositText) throw new ConfigError("MISSING_OPTION", "--deposit <amount> is required (tokens, e.g. 20)");
+      const deposit = c.parse(depositText, "--deposit");
       const { parseEther } = await import("ethers");
-      const gas = parseEther(opt(ctx, "gas") ?? "0.05");
+      const gasText = opt(ctx, "gas") ?? "0.05";
+      if (!/^\d+(\.\d{1,18})?$/.test(gasText))
+        throw new ConfigError("BAD_OPTION", `--gas is ETH for the ICON's transactions, like 0.05; got "${gasText}"`);
+      const gas = parseEther(gasText);
       const r = await deployApp({ owner: c, env, policy: policyFromOptions(ctx, c), deposit, dir, gasWei: gas });
       out(`application ${r.root} created with ${c.format(deposit)}; origin ICON ${r.icon} (state in ${dir})`);
       out(`start it with: icon agent run --state ${dir}`);
@@ -735,7 +740,7 @@ const COMMANDS: Record<string, Command> = {
       if (!dir) throw new ConfigError("MISSING_OPTION", "--state <dir> is required (see `icon app deploy`)");
       const { Agent } = await import("../../icon-agent/agent.ts");
       const { spawn } = await import("node:child_process");
-      const { openSync } = await import("node:fs");
+      const { closeSync, openSync } = await import("node:fs");
       const path = await import("node:path");
       const { projectRoot } = await import("../lib/hardhat.ts");
       const launcher = path.join(projectRoot, "scripts/icon");
@@ -746,6 +751,12 @@ const COMMANDS: Record<string, Command> = {
             detached: true,
             stdio: ["ignore", log, log],
           });
+          await new Promise<void>((resolve, reject) => {
+            child.once("spawn", resolve);
+            child.once("error", (e) =>
+              reject(new Error(`cannot start the replica's agent: ${e.message}`, { cause: e })),
+            );
+          }).finally(() => closeSync(log));
           child.unref();
           say(`replica started in ${childDir} (pid ${child.pid}, log ${path.join(childDir, "agent.log")})`);
         },

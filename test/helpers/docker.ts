@@ -60,7 +60,7 @@ export function ensureEngine(): Promise<void> {
   return engineReady;
 }
 
-/** Removes every container and network labelled with `yardId` (and the yard's default network). */
+/** Removes every container and network labelled with `yardId` (and the yard's default network and firewall table). */
 export async function cleanupYard(docker: Docker, yardId: string): Promise<void> {
   const label = `icon.yard=${yardId}`;
   const containers = await docker.listContainers({ all: true, filters: { label: [label] } });
@@ -80,6 +80,8 @@ export async function cleanupYard(docker: Docker, yardId: string): Promise<void>
       .remove()
       .catch(() => undefined);
   }
+  // The yard's host firewall table (yard-node/firewall.ts), left behind when a test killed the yard.
+  await run("nft", ["delete", "table", "inet", `icon-yard-${yardId}`]).catch(() => undefined);
 }
 
 /** A yard on the project's engine; `cleanupYard` removes what it leaves. */

@@ -11,8 +11,15 @@ import path from "node:path";
 import { Wallet } from "ethers";
 import type { Libp2p } from "@libp2p/interface";
 import { MarketClient, createIconNode } from "../../../protocol/index.ts";
-import { Agent, readAgentState, type AgentEnv, type AgentEvent } from "../../../icon-agent/agent.ts";
-import { deployApp } from "../../../icon-agent/app.ts";
+import {
+  Agent,
+  readAgentState,
+  replicaKey,
+  writeAgentState,
+  type AgentEnv,
+  type AgentEvent,
+} from "../../../icon-agent/agent.ts";
+import { appStatus, deployApp } from "../../../icon-agent/app.ts";
 import { agentEnvFrom } from "../../../icon-agent/config.ts";
 import { bid, discoverYards, listedPrice, type YardRef } from "../../../icon-agent/market.ts";
 import { parseYardConfig } from "../../../yard-node/config.ts";
@@ -253,6 +260,116 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
     } finally {
       await agent.stop();
       await owner.terminate(placed.leaseId).catch(() => {});
+    }
+  });
+
+  it("crash in the middle of a migration and of a replication: the restart finishes the move and unwinds the replica", async () => {
+    const dir = path.join(await mkdtemp(path.join(tmpdir(), "icon-agent-mid-")), "origin");
+    const env = agentEnvFrom(
+      {
+        service: {
+          image: WEB_IMAGE,
+          imageDigest: digest,
+          ports: [8080],
+          httpPorts: [8080],
+          cpuMillis: 250,
+          memoryMiB: 64,
+          slotSeconds: 600,
+        },
+        discovery: { registry: true },
+        initialRegion: "cheap",
+        agent: { periodMs: 500, reportEveryMs: 500, warmupS: 3600 },
+      },
+      m.chain.url,
+      m.deployment,
+    );
+    const policy = {
+      weightBps: 7000,
+      migrateThresholdBps: 3000,
+      replicateThresholdBps: 5000,
+      terminateThresholdBps: 2000,
+      maxPricePerSecond: 5000n,
+    };
+    const app = await deployApp({ owner, env, policy, deposit: USD(5), dir, gasWei: 10n ** 17n });
+    const events: AgentEvent[] = [];
+    const hooks = { spawn: async () => {}, onEvent: (e: AgentEvent) => void events.push(e) };
+    let agent = await Agent.open(dir, hooks);
+    await agent.start();
+    const old = await waitFor("the origin to be placed", () => agent.seed.placement, 30_000);
+    await agent.stop();
+
+    // What a crash right after the new lease of a move was saved, and one right after a replica's lease was
+    // bought, leave behind.
+    const { key, seed } = await readAgentState(dir);
+    const origin = new Wallet(key, m.provider);
+    const dearRef = refs.find((r) => r.name === "dear")!;
+    const moved = await bid({
+      node,
+      signer: origin,
+      client: owner,
+      account: app.root,
+      yards: [dearRef],
+      rfq: rfq(600),
+      spec: spec(),
+      maxPrice: 0n,
+      budget: USD(5),
+      score: () => 0,
+    });
+    const icon = await MarketClient.connect({ deployment: m.deployment, provider: m.provider, signer: origin });
+    const childKey = new Wallet(replicaKey(key, 1), m.provider);
+    const child = await icon.createAccount(app.root, childKey.address);
+    await icon.allocate(app.root, child, USD(1));
+    await (await icon.signer!.sendTransaction({ to: childKey.address, value: 10n ** 16n })).wait();
+    const replicaLease = await bid({
+      node,
+      signer: childKey,
+      client: owner,
+      account: child,
+      yards: [dearRef],
+      rfq: rfq(120),
+      spec: spec(),
+      maxPrice: 0n,
+      budget: USD(1),
+      score: () => 0,
+    });
+    const movingSeed = {
+      ...seed,
+      replicas: 1,
+      moving: {
+        leaseId: moved.leaseId,
+        leaseStart: moved.offer.start,
+        yard: dearRef,
+        endpoint: moved.endpoint,
+        pricePerSecond: moved.offer.pricePerSecond,
+        end: moved.offer.end,
+        since: Date.now() / 1000,
+      },
+    };
+    await writeAgentState(dir, env, movingSeed, key);
+
+    agent = await Agent.open(dir, hooks);
+    await agent.start();
+    try {
+      expect(agent.seed.placement!.leaseId).to.equal(moved.leaseId);
+      expect(agent.seed.moving).to.equal(undefined);
+      expect((await owner.lease(old.leaseId)).state).to.be.oneOf(["Ended", "Settled"]);
+      expect(events.map((e) => e.text).join("\n")).to.contain(
+        `moved from cheap to dear (lease ${old.leaseId} → ${moved.leaseId})`,
+      );
+      // The replica that never got its agent: its lease ended with its derived key, its account closed.
+      expect((await owner.lease(replicaLease.leaseId)).state).to.be.oneOf(["Ended", "Settled"]);
+      const c = await owner.account(child);
+      expect(c.closed).to.equal(true);
+      expect(c.balance).to.equal(0n);
+      expect(events.map((e) => e.text).join("\n")).to.contain(
+        `replica account ${child} never got its agent: 1 lease(s) ended`,
+      );
+      // Every unit is accounted for: the root holds the deposit less what the leases cost while they ran.
+      const st = await appStatus(owner, app.root);
+      expect(st.held + st.spent + st.escrowed).to.equal(USD(5));
+    } finally {
+      await agent.stop();
+      await owner.terminate(moved.leaseId).catch(() => {});
     }
   });
 
