@@ -1,7 +1,7 @@
 /**
- * libp2p node factory shared by yards and agents: TCP, noise (authenticated, encrypted), yamux, identify,
- * ping; optional mDNS (LAN), bootstrap list and Kademlia DHT. Keys persist in a file so a yard keeps its
- * peer id (which its registry listing names) across restarts.
+ * libp2p node factory shared by yards and agents: TCP, noise (authenticated, encrypted; ChaCha20-Poly1305 on
+ * node:crypto, see noise-crypto.ts), yamux, identify, ping; optional mDNS (LAN), bootstrap list and Kademlia DHT.
+ * Keys persist in a file so a yard keeps its peer id (which its registry listing names) across restarts.
  *
  * @example
  *   const node = await createIconNode({ privateKey: await loadOrCreatePeerKey(".icon/peer.key"), listen: ["/ip4/127.0.0.1/tcp/0"] });
@@ -10,7 +10,7 @@ import { readFile, writeFile, mkdir } from "node:fs/promises";
 import path from "node:path";
 import { createLibp2p, type Libp2p } from "libp2p";
 import { tcp } from "@libp2p/tcp";
-import { noise } from "@libp2p/noise";
+import { noise, type ICryptoInterface } from "@libp2p/noise";
 import { yamux } from "@libp2p/yamux";
 import { identify } from "@libp2p/identify";
 import { ping } from "@libp2p/ping";
@@ -20,6 +20,7 @@ import { kadDHT } from "@libp2p/kad-dht";
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "@libp2p/crypto/keys";
 import type { PrivateKey } from "@libp2p/interface";
 import { ConfigError } from "../errors.ts";
+import { noiseCrypto } from "./noise-crypto.ts";
 
 /** Options of {@link createIconNode}. */
 export interface IconNodeOptions {
@@ -37,6 +38,8 @@ export interface IconNodeOptions {
   inboundConnectionThreshold?: number;
   /** Inbound connections still in their handshake at once (libp2p's default is 10). */
   maxIncomingPendingConnections?: number;
+  /** Noise's crypto: {@link noiseCrypto} unless given (tests and benchmarks compare it with @libp2p/noise's own). */
+  noiseCrypto?: ICryptoInterface;
 }
 
 /** Creates and starts a libp2p node with the project's transport stack. */
@@ -50,7 +53,7 @@ export async function createIconNode(o: IconNodeOptions = {}): Promise<Libp2p> {
     privateKey: o.privateKey,
     addresses: { listen: o.listen ?? ["/ip4/127.0.0.1/tcp/0"] },
     transports: [tcp()],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [noise({ crypto: o.noiseCrypto ?? noiseCrypto })],
     streamMuxers: [yamux()],
     peerDiscovery,
     connectionManager: {

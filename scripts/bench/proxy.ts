@@ -21,7 +21,11 @@
  * round; the latency one traversal adds is, per block, the path's p50 (p99) minus direct's, and the figure is the
  * median over all blocks (others' jobs on the machine move the absolute figures a lot; the same-block difference
  * far less). Bulk: 1 GiB from a TCP source through yard A's Ingress (remote) → tunnel → yard B → TCP sink (source
- * and sink in a worker thread of this process), from the source's connect until the sink has every byte.
+ * and sink in a worker thread of this process), from the source's connect until the sink has every byte; side by
+ * side with the same path over a second pair of libp2p nodes (one in each yard process) on @libp2p/noise's default
+ * crypto instead of protocol/net/noise-crypto.ts: transfers alternate between the two, 2 pairs a round (order
+ * rotating), and besides both medians the figure is the median over all pairs of the within-pair ratio (like the
+ * latency blocks: the machine's state moves both transfers of a pair together).
  * The machine has 2 cores: nothing is pinned, paths run one after another, and the whole set runs 3 times
  * (rounds, the order of the paths rotating); figures are medians. So every path shares the same 2 cores among
  * wrk, the proxy and the upstream: requests/s measure CPU per request of the whole chain more than one proxy's
@@ -44,11 +48,12 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { Worker, isMainThread, parentPort } from "node:worker_threads";
+import { defaultCrypto } from "@libp2p/noise/crypto";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { multiaddr } from "@multiformats/multiaddr";
 import { createIconNode } from "../../protocol/net/node.ts";
 import { Ingress, type IngressRoute } from "../../yard-node/ingress.ts";
-import { TunnelManager, type TunnelHeader } from "../../yard-node/overlay/tunnel.ts";
+import { TunnelManager, type TunnelHeader, type TunnelTarget } from "../../yard-node/overlay/tunnel.ts";
 
 const ROUNDS = 3;
 const LOAD = { threads: 1, connections: 64, seconds: 10 };
@@ -56,6 +61,10 @@ const LATENCY_BLOCKS = 5;
 const LATENCY_SECONDS = 1;
 const WARMUP_SECONDS = 2;
 const BULK_BYTES = 1024 ** 3;
+/** Warm-up transfer through each bulk path (a fresh path is slower at first: JIT, the yamux window still growing). */
+const BULK_WARMUP_BYTES = 256 * 1024 ** 2;
+/** Bulk transfers per round on each crypto (alternating). */
+const BULK_PAIRS = 2;
 const SERVICE = "web.bench.proxy.icon";
 const HTTP_PORT = 80;
 const BULK_PORT = 9;
@@ -70,24 +79,46 @@ const median = (xs: number[]): number => {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Yard B: a child process with its own libp2p node and TunnelManager; port 80 goes to the upstream, port 9 to the
-// bulk sink.
+// bulk sink. A second node and TunnelManager, on @libp2p/noise's default crypto, serve the reference bulk path.
+
+/** Yard B's peers: the yard's own (the project's noise crypto) and the reference one (the library's default). */
+interface YardBInfo {
+  peer: string;
+  addrs: string[];
+  refPeer: string;
+  refAddrs: string[];
+}
 
 async function yardB(upstreamPort: number, sinkPort: number): Promise<void> {
   const node = await createIconNode();
-  const tunnels = new TunnelManager(node, {
-    resolve: async (h) => ({ host: "127.0.0.1", port: h.port === BULK_PORT ? sinkPort : upstreamPort }),
+  const refNode = await createIconNode({ noiseCrypto: defaultCrypto });
+  const resolve = async (h: TunnelHeader): Promise<TunnelTarget> => ({
+    host: "127.0.0.1",
+    port: h.port === BULK_PORT ? sinkPort : upstreamPort,
   });
+  const tunnels = new TunnelManager(node, { resolve });
+  const refTunnels = new TunnelManager(refNode, { resolve });
   await tunnels.start();
+  await refTunnels.start();
   const stop = async (): Promise<void> => {
     await tunnels.stop();
+    await refTunnels.stop();
     await node.stop();
+    await refNode.stop();
     process.exit(0);
   };
   process.on("message", (m: { cmd: string }) => {
     if (m.cmd === "stop") void stop();
   });
   process.on("disconnect", () => void stop());
-  process.send!({ peer: node.peerId.toString(), addrs: node.getMultiaddrs().map((a) => a.toString()) });
+  const addrs = (n: typeof node): string[] => n.getMultiaddrs().map((a) => a.toString());
+  const info: YardBInfo = {
+    peer: node.peerId.toString(),
+    addrs: addrs(node),
+    refPeer: refNode.peerId.toString(),
+    refAddrs: addrs(refNode),
+  };
+  process.send!(info);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -366,14 +397,20 @@ async function main(): Promise<void> {
   let worker: Worker | undefined;
   const ingress = new Ingress("127.0.0.1");
   const nodeA = await createIconNode();
-  const tunnelsA = new TunnelManager(nodeA, { resolve: async () => ({ error: "yard A serves no tunnels" }) });
+  const noTunnels = async (): Promise<TunnelTarget> => ({ error: "yard A serves no tunnels" });
+  const tunnelsA = new TunnelManager(nodeA, { resolve: noTunnels });
+  // The reference bulk path's pair of nodes: the library's default noise crypto.
+  const refNodeA = await createIconNode({ noiseCrypto: defaultCrypto });
+  const refTunnelsA = new TunnelManager(refNodeA, { resolve: noTunnels });
   let cleaning: Promise<void> | undefined;
   const cleanup = (): Promise<void> =>
     (cleaning ??= (async () => {
       for (const c of wrks) if (c.pid && c.exitCode === null) process.kill(-c.pid, "SIGTERM");
       await ingress.closeAll();
       await tunnelsA.stop();
+      await refTunnelsA.stop();
       await nodeA.stop();
+      await refNodeA.stop();
       const bc = b;
       await stopChild(bc, bc?.connected ? () => bc.send({ cmd: "stop" }) : undefined);
       if (worker) {
@@ -433,16 +470,21 @@ backend upstream
     });
     children.add(b);
     const bc = b;
-    const bInfo = await new Promise<{ peer: string; addrs: string[] }>((resolve, reject) => {
+    const bInfo = await new Promise<YardBInfo>((resolve, reject) => {
       bc.once("message", resolve);
       bc.once("exit", (code) => reject(new Error(`yard B exited with ${code}`)));
     });
-    const bPeer = peerIdFromString(bInfo.peer);
-    const bAddrs = bInfo.addrs.map((a) => multiaddr(a));
+    const toB = { tunnels: tunnelsA, peer: peerIdFromString(bInfo.peer), addrs: bInfo.addrs.map((a) => multiaddr(a)) };
+    const refToB = {
+      tunnels: refTunnelsA,
+      peer: peerIdFromString(bInfo.refPeer),
+      addrs: bInfo.refAddrs.map((a) => multiaddr(a)),
+    };
     await tunnelsA.start();
+    await refTunnelsA.start();
 
-    // Yard A's Ingress: the local proxy, the tunnel path and the bulk path.
-    const remote = (port: number, instanceId: bigint): IngressRoute => ({
+    // Yard A's Ingress: the local proxy, the tunnel path and the bulk paths.
+    const remote = (port: number, instanceId: bigint, via = toB): IngressRoute => ({
       upstream: (client) => ({
         kind: "remote",
         connect: () => {
@@ -452,7 +494,7 @@ backend upstream
             port,
             client: net.isIP(client) ? client : "127.0.0.1",
           };
-          return tunnelsA.open(bPeer, bAddrs, h);
+          return via.tunnels.open(via.peer, via.addrs, h);
         },
       }),
     });
@@ -465,6 +507,7 @@ backend upstream
     );
     const tunnelPort = await ingress.open(2n, HTTP_PORT, remote(HTTP_PORT, 2n), 0, "tcp");
     const bulkPort = await ingress.open(3n, BULK_PORT, remote(BULK_PORT, 3n), 0, "tcp");
+    const refBulkPort = await ingress.open(4n, BULK_PORT, remote(BULK_PORT, 4n, refToB), 0, "tcp");
 
     const paths = [
       { name: "direct", port: upPort },
@@ -479,37 +522,51 @@ backend upstream
     }
     const pids = { yardA: process.pid, yardB: b.pid!, upstream: upstream.pid!, haproxy: hap.pid! };
     say(
-      `upstream haproxy :${upPort}, Ingress :${proxyPort} (tunnel :${tunnelPort}, bulk :${bulkPort}), haproxy :${hapPort}`,
+      `upstream haproxy :${upPort}, Ingress :${proxyPort} (tunnel :${tunnelPort}, bulk :${bulkPort}, ` +
+        `bulk on the default noise crypto :${refBulkPort}), haproxy :${hapPort}`,
     );
     say(`warm-up: ${WARMUP_SECONDS} s of wrk -c${LOAD.connections} per path …`);
     for (const p of paths) await wrk(p.port, LOAD.connections, WARMUP_SECONDS);
 
     type BulkResult = { received: number; ms: number; cpuS: number } | { error: string };
-    const bulk = async (): Promise<{ gbps: number; cpu: Record<string, number>; perGiB: string }> => {
-      const { result, cpu } = await withCpu(
-        { yardA: process.pid, yardB: pids.yardB },
-        () => {
-          const r = new Promise<BulkResult>((resolve) => w.once("message", resolve));
-          w.postMessage({ cmd: "bulk", port: bulkPort, bytes: BULK_BYTES });
-          return r;
-        },
-        (r) => ({ sourceSink: "error" in r ? 0 : r.cpuS }),
-      );
+    const bulk = async (
+      port: number,
+      bytes = BULK_BYTES,
+    ): Promise<{ gbps: number; cpu: Record<string, number>; perGiB: { a: number; b: number } }> => {
+      const measured = await withCpu({ yardA: process.pid, yardB: pids.yardB }, () => {
+        const r = new Promise<BulkResult>((resolve) => w.once("message", resolve));
+        w.postMessage({ cmd: "bulk", port, bytes });
+        return r;
+      });
+      const result = measured.result;
       if ("error" in result) throw new Error(`bulk transfer failed: ${result.error}`);
-      // The worker thread is in yard A's process (and so was counted twice in the others' share).
-      cpu.yardA! -= cpu.sourceSink!;
-      cpu.others! += cpu.sourceSink!;
+      // The source and sink are a worker thread of yard A's process: their share moves out of yard A's. (Not an
+      // `extra` of withCpu, which would count them twice and clamp the others' share to 0 before a correction.)
+      const sourceSink = Math.round((result.cpuS / (result.ms / 1000)) * 100);
+      const { yardA, yardB, ...rest } = measured.cpu;
+      const cpu: Record<string, number> = { yardA: yardA! - sourceSink, yardB: yardB!, sourceSink, ...rest };
       const gib = result.received / 1024 ** 3;
-      const cpuS = (who: string): string => (((cpu[who]! / 100) * result.ms) / 1000 / gib).toFixed(2);
-      const perGiB = `CPU s per GiB: yard A ${cpuS("yardA")}, yard B ${cpuS("yardB")}`;
+      const cpuS = (who: string): number => ((cpu[who]! / 100) * result.ms) / 1000 / gib;
+      const perGiB = { a: cpuS("yardA"), b: cpuS("yardB") };
       return { gbps: (result.received * 8) / (result.ms / 1000) / 1e9, cpu, perGiB };
     };
+
+    say(`warm-up: ${BULK_WARMUP_BYTES / 1024 ** 2} MiB through each bulk path …`);
+    for (const port of [bulkPort, refBulkPort]) await bulk(port, BULK_WARMUP_BYTES);
 
     const rps: Record<Name, number[]> = { direct: [], proxy: [], tunnel: [], haproxy: [] };
     const cpuLoad: Record<Name, Record<string, number>[]> = { direct: [], proxy: [], tunnel: [], haproxy: [] };
     /** Per latency block: each path's p50 and p99 (µs) on one connection. */
     const blocks: Record<Name, { p50: number; p99: number }>[] = [];
+    /** Bulk Gbit/s on the project's noise crypto and on the library's default; within-pair ratios (ours / default). */
     const gbps: number[] = [];
+    const refGbps: number[] = [];
+    const ratios: number[] = [];
+    /** CPU seconds per GiB of yard A and yard B per bulk transfer, on each crypto. */
+    const perGiB: Record<"ours" | "ref", { a: number[]; b: number[] }> = {
+      ours: { a: [], b: [] },
+      ref: { a: [], b: [] },
+    };
     for (let round = 0; round < ROUNDS; round++) {
       const rotate = <T>(xs: readonly T[], by: number): T[] => xs.map((_, i) => xs[(i + by) % xs.length]!);
       for (const p of rotate(paths, round)) {
@@ -542,9 +599,22 @@ backend upstream
             )
             .join(", "),
       );
-      const bk = await bulk();
-      gbps.push(bk.gbps);
-      say(`round ${round + 1} tunnel bulk 1 GiB: ${bk.gbps.toFixed(2)} Gbit/s   CPU: ${showCpu(bk.cpu)}; ${bk.perGiB}`);
+      for (let k = 0; k < BULK_PAIRS; k++) {
+        const pair: Record<"ours" | "ref", number> = { ours: 0, ref: 0 };
+        for (const which of (round + k) % 2 === 0 ? (["ours", "ref"] as const) : (["ref", "ours"] as const)) {
+          const bk = await bulk(which === "ours" ? bulkPort : refBulkPort);
+          pair[which] = bk.gbps;
+          perGiB[which].a.push(bk.perGiB.a);
+          perGiB[which].b.push(bk.perGiB.b);
+          const label = which === "ours" ? "noise-crypto.ts" : "default crypto ";
+          say(
+            `round ${round + 1} tunnel bulk 1 GiB, ${label}: ${bk.gbps.toFixed(2)} Gbit/s   CPU: ${showCpu(bk.cpu)}; CPU s per GiB: yard A ${bk.perGiB.a.toFixed(2)}, yard B ${bk.perGiB.b.toFixed(2)}`,
+          );
+        }
+        gbps.push(pair.ours);
+        refGbps.push(pair.ref);
+        ratios.push(pair.ours / pair.ref);
+      }
     }
 
     /** Added latency of `name` over direct: the median over all blocks of the difference within the block. */
@@ -557,6 +627,8 @@ backend upstream
       proxyAddedP50Us: Math.round(added("proxy", "p50")),
       proxyAddedP99Us: Math.round(added("proxy", "p99")),
       tunnelGbps: +median(gbps).toFixed(2),
+      tunnelDefaultCryptoGbps: +median(refGbps).toFixed(2),
+      tunnelVsDefaultCrypto: +median(ratios).toFixed(2),
     };
     const medCpu = (name: Name): Record<string, number> =>
       Object.fromEntries(Object.keys(cpuLoad[name][0]!).map((k) => [k, median(cpuLoad[name].map((c) => c[k]!))]));
@@ -581,7 +653,13 @@ backend upstream
     say(
       `  (direct p50 ${median(blocks.map((b) => b.direct.p50))} µs, p99 ${median(blocks.map((b) => b.direct.p99))} µs)   target: proxy p50 <= 100 µs`,
     );
-    say(`tunnel bulk: ${out.tunnelGbps} Gbit/s (${gbps.map((g) => g.toFixed(2)).join(", ")})   target >= 1`);
+    const list = (xs: number[]): string => xs.map((x) => x.toFixed(2)).join(", ");
+    say(`tunnel bulk (median of ${gbps.length} × 1 GiB): ${out.tunnelGbps} Gbit/s (${list(gbps)})   target >= 1`);
+    say(`  on @libp2p/noise's default crypto: ${out.tunnelDefaultCryptoGbps} Gbit/s (${list(refGbps)})`);
+    say(`  within-pair ratio, noise-crypto.ts / default: median ${out.tunnelVsDefaultCrypto} (${list(ratios)})`);
+    const cpuPerGiB = (which: "ours" | "ref"): string =>
+      `yard A ${median(perGiB[which].a).toFixed(2)}, yard B ${median(perGiB[which].b).toFixed(2)}`;
+    say(`  CPU s per GiB (medians): noise-crypto.ts ${cpuPerGiB("ours")}; default crypto ${cpuPerGiB("ref")}`);
     console.log(JSON.stringify(out));
   } finally {
     await cleanup();
