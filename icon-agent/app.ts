@@ -87,7 +87,8 @@ export async function appStatus(c: MarketClient, root: bigint, nowS?: bigint): P
       const l = await c.lease(id);
       const end = l.stoppedAt > 0n ? l.stoppedAt : l.end;
       const ranTo = end < now ? end : now;
-      const cost = ranTo > l.start ? l.pricePerSecond * (ranTo - l.start) : 0n;
+      // A lease whose start the yard missed owes it nothing: its whole deposit waits to be cancelled back.
+      const cost = ranTo > l.start && l.state !== "StartMissed" ? l.pricePerSecond * (ranTo - l.start) : 0n;
       if (l.state !== "Cancelled") {
         spent += cost;
         escrowed += l.pricePerSecond * (end - l.start) - cost;

@@ -25,7 +25,7 @@ import { parseArgs } from "node:util";
 import { Wallet } from "ethers";
 import { AltoMap, serveAlto, zoneRecords, type MarketClient, type Policy } from "../protocol/index.ts";
 import { Agent, type AgentEnv, type AgentEvent } from "../icon-agent/agent.ts";
-import { appStatus, deployApp } from "../icon-agent/app.ts";
+import { appStatus, deployApp, formatStatus } from "../icon-agent/app.ts";
 import { DockerRuntime } from "../yard-node/docker.ts";
 import { projectRoot } from "./lib/hardhat.ts";
 import {
@@ -108,8 +108,7 @@ try {
         await y.exited;
       }),
     );
-    const docker = new DockerRuntime({ socketPath: DockerRuntime.defaultSocket(), yardId: "demo-cleanup" });
-    for (const id of yardIds) await removeYardContainers(docker, id);
+    for (const id of yardIds) await removeYardContainers(id).catch(() => {});
   });
 
   // DNS: the IEPs' SRV records under icon.test.
@@ -259,6 +258,9 @@ try {
   await near.stop();
   const failedRequests = moving.failures().length + near.failures().length;
 
+  // What the owner sees now (`icon app status`): the tree, the leases, the money.
+  for (const line of formatStatus(owner, await appStatus(owner, app.root))) say("status", line);
+
   // Wind down: the owner ends the origin's lease and takes the money back.
   const live = origin.seed.placement!;
   await origin.stop();
@@ -269,6 +271,11 @@ try {
   say("owner", `terminated the origin's lease ${live.leaseId}; withdrew ${owner.format(rest)} from the application`);
   const after = await appStatus(owner, app.root);
   const books = await conserved(owner, app.root, deposit, rest);
+  const f = (v: bigint): string => owner.format(v);
+  say(
+    "books",
+    `at block ${books.blockTag}: deposit ${f(deposit)} = in accounts ${f(books.held)} + claimed by yards ${f(books.claimed)} + accrued, unclaimed ${f(books.escrow)} + back to the owner ${f(rest)} → ${books.ok ? "balanced" : "NOT BALANCED"}`,
+  );
   budget.push([T(), Number(after.spent) / 1e6]);
 
   // The plot.
@@ -348,12 +355,18 @@ async function waitFor<T>(what: string, check: () => T | undefined | false, ms: 
   }
 }
 
-async function removeYardContainers(docker: DockerRuntime, yardId: string): Promise<void> {
-  await promisify(execFile)("sh", [
-    "-c",
-    `ids=$(/usr/bin/docker -H unix://${DockerRuntime.defaultSocket()} ps -aq --filter label=icon.yard=${yardId}); [ -z "$ids" ] || /usr/bin/docker -H unix://${DockerRuntime.defaultSocket()} rm -f $ids >/dev/null`,
-  ]).catch(() => {});
-  void docker;
+/** Removes the containers a demo yard left (yards stop leaving them for their next start; the demo has none). */
+async function removeYardContainers(yardId: string): Promise<void> {
+  const docker = ["-H", `unix://${DockerRuntime.defaultSocket()}`];
+  const { stdout } = await promisify(execFile)("/usr/bin/docker", [
+    ...docker,
+    "ps",
+    "-aq",
+    "--filter",
+    `label=icon.yard=${yardId}`,
+  ]);
+  const ids = stdout.split("\n").filter(Boolean);
+  if (ids.length > 0) await promisify(execFile)("/usr/bin/docker", [...docker, "rm", "-f", ...ids]);
 }
 
 /**
@@ -365,20 +378,25 @@ async function conserved(
   root: bigint,
   deposit: bigint,
   withdrawn: bigint,
-): Promise<{ ok: boolean; spent: bigint }> {
+): Promise<{ ok: boolean; spent: bigint; held: bigint; claimed: bigint; escrow: bigint; blockTag: number }> {
+  // Every figure at one block: the yards keep claiming meanwhile, and a claim read half before and half after
+  // would count twice.
+  const blockTag = await c.market.runner!.provider!.getBlockNumber();
+  const read = <T>(fn: string, ...args: unknown[]): Promise<T> =>
+    c.market.getFunction(fn).staticCall(...args, { blockTag }) as Promise<T>;
   let held = 0n;
   let escrow = 0n;
   let claimed = 0n;
   for (const a of await c.appAccounts(root)) {
-    held += a.balance;
+    held += (await read<{ balance: bigint }>("account", a.id)).balance;
     for (const id of await c.leasesOf(a.id)) {
-      escrow += (await c.market.getFunction("escrowOf")(id)) as bigint;
-      const logs = await c.market.queryFilter(c.market.filters.LeaseClaimed!(id));
+      escrow += await read<bigint>("escrowOf", id);
+      const logs = await c.market.queryFilter(c.market.filters.LeaseClaimed!(id), 0, blockTag);
       for (const l of logs) claimed += (l as unknown as { args: bigint[] }).args[1]!;
     }
   }
   const solvency = await c.solvency();
   // After every lease ended, what is left in escrow is accrued and not yet claimed: the providers' too.
   const spent = claimed + escrow;
-  return { ok: solvency.ok && deposit === held + spent + withdrawn, spent };
+  return { ok: solvency.ok && deposit === held + spent + withdrawn, spent, held, claimed, escrow, blockTag };
 }
