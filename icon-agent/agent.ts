@@ -267,7 +267,11 @@ export class Agent {
       ancestors: seed.ancestors,
       reportEveryMs: env.reportEveryMs,
       local: () => this.#flows,
-      whereAmI: () => ({ endpoint: this.seed.placement?.endpoint, location: this.seed.placement?.yard.peerId }),
+      whereAmI: () => ({
+        endpoint: this.seed.placement?.endpoint,
+        location: this.seed.placement?.yard.peerId,
+        leaseId: this.seed.placement?.leaseId,
+      }),
       onEvent: (e) => this.#emit("tree", describeTreeEvent(e)),
     });
   }
@@ -527,6 +531,7 @@ export class Agent {
     }));
     this.#flows = flows;
     await this.#updateRedirects();
+    await this.#followParent();
     const ancestors = this.tree.ancestors.map((a) => ({ account: a.account, addrs: a.addrs }));
     if (enc(ancestors) !== enc(this.seed.ancestors ?? [])) {
       this.seed.ancestors = ancestors;
@@ -581,6 +586,28 @@ export class Agent {
       case "stay":
         return;
     }
+  }
+
+  /** Keeps the parent's placement as its acks tell it (it may have migrated since this ICON was made). */
+  async #followParent(): Promise<void> {
+    const pp = this.tree.parentPlace;
+    const known = this.seed.parent;
+    if (!known || !pp || !pp.endpoint || pp.instanceId === 0n) return;
+    if (known.placement?.leaseId === pp.instanceId && known.placement.endpoint === pp.endpoint) return;
+    const yard = this.#yards.find((y) => y.peerId === pp.location);
+    if (!yard) return;
+    const at = Date.now() / 1000;
+    known.placement = {
+      leaseId: pp.instanceId,
+      leaseStart: 0n,
+      yard,
+      endpoint: pp.endpoint,
+      pricePerSecond: listedPrice(yard, this.env.spec),
+      end: 0n,
+      since: at,
+    };
+    await this.#save();
+    this.#emit("tree", `the parent now serves at ${yard.name} (${pp.endpoint}, lease ${pp.instanceId})`);
   }
 
   #describe(a: Action): string {

@@ -48,6 +48,7 @@ import {
   type TreeMemberProof,
   type TreeMessage,
   type TreeNodeRef,
+  type TreePlace,
   type TreePolicy,
   type TreeSubnet,
 } from "../protocol/index.ts";
@@ -88,7 +89,8 @@ export interface TreeMemberOptions {
   missedReportsBeforeReattach?: number;
   /** Own observations (already smoothed by the caller). */
   local: () => TreeSubnet[];
-  whereAmI: () => { endpoint?: string; location?: string };
+  /** Where this ICON serves: sent up with attach and reports, and down to children in the acks (`parentPlace`). */
+  whereAmI: () => { endpoint?: string; location?: string; leaseId?: bigint };
   /** Kept back when granting a child's funding request (default 0). */
   fundingReserve?: bigint;
   onEvent?: (e: TreeEvent) => void;
@@ -142,6 +144,7 @@ export class TreeMember {
   #parent: TreeNodeRef | undefined;
   #parentPeer: PeerId | undefined;
   #ancestors: TreeNodeRef[] = [];
+  #parentPlace: TreePlace | undefined;
   #origin: TreeNodeRef | undefined;
   #policy: TreePolicy | undefined;
   #proofCache: TreeMemberProof | undefined;
@@ -373,6 +376,7 @@ export class TreeMember {
       if (this.#parent !== parent) return; // moved meanwhile
       this.#misses = 0;
       this.#setPolicy(reply.policy);
+      if (reply.place) this.#parentPlace = reply.place;
       if (reply.ancestors.length > 0 && reply.ancestors[0]!.account === parent.account) {
         this.#ancestors = reply.ancestors;
         this.#origin = reply.ancestors[reply.ancestors.length - 1]!;
@@ -457,7 +461,19 @@ export class TreeMember {
     this.#ancestors = reply.ancestors;
     this.#origin = reply.origin;
     this.#misses = 0;
+    this.#parentPlace = reply.place;
     this.#setPolicy(reply.policy);
+  }
+
+  /** Where my parent serves, as its last ack said (it may have migrated since I was made). */
+  get parentPlace(): TreePlace | undefined {
+    return this.#parentPlace;
+  }
+
+  #place(): TreePlace | undefined {
+    const w = this.#o.whereAmI();
+    if (!w.endpoint && !w.location) return undefined;
+    return { endpoint: text(w.endpoint), location: text(w.location), instanceId: w.leaseId ?? 0n };
   }
 
   async #refreshPolicy(): Promise<void> {
@@ -616,6 +632,7 @@ export class TreeMember {
           ancestors: [self, ...this.#ancestors],
           policy: this.#policy,
           proof: await this.#proof(),
+          place: this.#place(),
         };
       }
       case "report": {
@@ -626,7 +643,12 @@ export class TreeMember {
         c.location = m.location || undefined;
         c.descendants = m.descendants;
         c.lastReportMs = Date.now();
-        return { type: "reportAck", policy: this.#policy, ancestors: [this.#self(), ...this.#ancestors] };
+        return {
+          type: "reportAck",
+          policy: this.#policy,
+          ancestors: [this.#self(), ...this.#ancestors],
+          place: this.#place(),
+        };
       }
       case "funding": {
         const c = await this.#attachedChild(m.proof, remote);

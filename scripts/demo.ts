@@ -355,18 +355,16 @@ async function waitFor<T>(what: string, check: () => T | undefined | false, ms: 
   }
 }
 
-/** Removes the containers a demo yard left (yards stop leaving them for their next start; the demo has none). */
+/** Removes the containers and the network a demo yard left (a yard keeps them for its next start; the demo has none). */
 async function removeYardContainers(yardId: string): Promise<void> {
   const docker = ["-H", `unix://${DockerRuntime.defaultSocket()}`];
-  const { stdout } = await promisify(execFile)("/usr/bin/docker", [
-    ...docker,
-    "ps",
-    "-aq",
-    "--filter",
-    `label=icon.yard=${yardId}`,
-  ]);
+  const run = (a: string[]) => promisify(execFile)("/usr/bin/docker", [...docker, ...a]);
+  const { stdout } = await run(["ps", "-aq", "--filter", `label=icon.yard=${yardId}`]);
   const ids = stdout.split("\n").filter(Boolean);
-  if (ids.length > 0) await promisify(execFile)("/usr/bin/docker", [...docker, "rm", "-f", ...ids]);
+  if (ids.length > 0) await run(["rm", "-f", ...ids]);
+  const nets = await run(["network", "ls", "-q", "--filter", `label=icon.yard=${yardId}`]);
+  const names = [...nets.stdout.split("\n").filter(Boolean), `icon-${yardId}`];
+  for (const n of names) await run(["network", "rm", n]).catch(() => {});
 }
 
 /**

@@ -88,6 +88,13 @@ export interface TreeSubnet {
   requests: bigint;
 }
 
+/** Where an ICON serves (its ingress endpoint, its yard, its lease there). */
+export interface TreePlace {
+  endpoint: string;
+  location: string;
+  instanceId: bigint;
+}
+
 export type TreeMessage =
   | { type: "attach"; proof: TreeMemberProof; addrs: string[]; endpoint: string; location: string }
   | {
@@ -97,6 +104,7 @@ export type TreeMessage =
       ancestors: TreeNodeRef[];
       policy?: TreePolicy;
       proof: TreeMemberProof;
+      place?: TreePlace;
     }
   | {
       type: "report";
@@ -106,7 +114,7 @@ export type TreeMessage =
       location: string;
       descendants: number;
     }
-  | { type: "reportAck"; policy?: TreePolicy; ancestors: TreeNodeRef[] }
+  | { type: "reportAck"; policy?: TreePolicy; ancestors: TreeNodeRef[]; place?: TreePlace }
   | { type: "funding"; proof: TreeMemberProof; amount: bigint }
   | { type: "fundingReply"; granted: bigint; note: string }
   | { type: "detach"; proof: TreeMemberProof; newParent?: TreeNodeRef }
@@ -317,6 +325,15 @@ function subnets(xs: Array<{ subnet: string; rate: number; latencyMs?: number; r
 }
 
 /** Decodes and validates one frame. */
+function place(p: { endpoint: string; location: string; instanceId: bigint } | undefined): TreePlace | undefined {
+  if (!p) return undefined;
+  return {
+    endpoint: str(p.endpoint, "place.endpoint"),
+    location: str(p.location, "place.location"),
+    instanceId: p.instanceId,
+  };
+}
+
 export function decodeTreeFrame(frame: Uint8Array): TreeMessage {
   if (frame.length > treeLimits.maxFrameBytes) throw bad("frame too large");
   let e: TreeEnvelope;
@@ -357,6 +374,7 @@ export function decodeTreeFrame(frame: Uint8Array): TreeMessage {
       ancestors,
       policy: policy(t.policy),
       proof: proof(t.proof),
+      place: place(t.place),
     };
   }
   if (e.report) {
@@ -375,6 +393,7 @@ export function decodeTreeFrame(frame: Uint8Array): TreeMessage {
       type: "reportAck",
       policy: policy(e.reportAck.policy),
       ancestors: e.reportAck.ancestors.map((n, i) => node(n, `ancestors[${i}]`)),
+      place: place(e.reportAck.place),
     };
   if (e.funding) {
     const v = amount(e.funding.amount, "amount");
@@ -432,6 +451,7 @@ export function encodeTreeFrame(m: TreeMessage): Uint8Array {
           ancestors: nodes(m.ancestors),
           policy: pol(m.policy),
           proof: pr(m.proof),
+          place: m.place,
         },
       });
     case "report":
@@ -452,7 +472,9 @@ export function encodeTreeFrame(m: TreeMessage): Uint8Array {
         },
       });
     case "reportAck":
-      return TreeEnvelope.encode({ reportAck: { policy: pol(m.policy), ancestors: nodes(m.ancestors) } });
+      return TreeEnvelope.encode({
+        reportAck: { policy: pol(m.policy), ancestors: nodes(m.ancestors), place: m.place },
+      });
     case "funding":
       return TreeEnvelope.encode({ funding: { proof: pr(m.proof), amount: u96(m.amount, "amount") } });
     case "fundingReply":

@@ -102,6 +102,18 @@ export declare namespace TreeEnvelope {
         field: '$.attached.proof.signature';
         value: Uint8Array<ArrayBuffer>;
     }
+    interface TreeEnvelopeAttachedPlaceEndpointFieldEvent {
+        field: '$.attached.place.endpoint';
+        value: string;
+    }
+    interface TreeEnvelopeAttachedPlaceLocationFieldEvent {
+        field: '$.attached.place.location';
+        value: string;
+    }
+    interface TreeEnvelopeAttachedPlaceInstanceIdFieldEvent {
+        field: '$.attached.place.instanceId';
+        value: bigint;
+    }
     interface TreeEnvelopeReportProofAccountFieldEvent {
         field: '$.report.proof.account';
         value: bigint;
@@ -180,6 +192,18 @@ export declare namespace TreeEnvelope {
         index: number;
         value: string;
     }
+    interface TreeEnvelopeReportAckPlaceEndpointFieldEvent {
+        field: '$.reportAck.place.endpoint';
+        value: string;
+    }
+    interface TreeEnvelopeReportAckPlaceLocationFieldEvent {
+        field: '$.reportAck.place.location';
+        value: string;
+    }
+    interface TreeEnvelopeReportAckPlaceInstanceIdFieldEvent {
+        field: '$.reportAck.place.instanceId';
+        value: bigint;
+    }
     interface TreeEnvelopeFundingProofAccountFieldEvent {
         field: '$.funding.proof.account';
         value: bigint;
@@ -235,7 +259,7 @@ export declare namespace TreeEnvelope {
     }
     function encode(obj: Partial<TreeEnvelope>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreeEnvelope>): TreeEnvelope;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreeEnvelope>): Generator<TreeEnvelopeAttachProofAccountFieldEvent | TreeEnvelopeAttachProofExpiresFieldEvent | TreeEnvelopeAttachProofSignatureFieldEvent | TreeEnvelopeAttachAddrsFieldEvent | TreeEnvelopeAttachEndpointFieldEvent | TreeEnvelopeAttachLocationFieldEvent | TreeEnvelopeAttachedParentAccountFieldEvent | TreeEnvelopeAttachedParentAddrsFieldEvent | TreeEnvelopeAttachedOriginAccountFieldEvent | TreeEnvelopeAttachedOriginAddrsFieldEvent | TreeEnvelopeAttachedAncestorsAccountFieldEvent | TreeEnvelopeAttachedAncestorsAddrsFieldEvent | TreeEnvelopeAttachedPolicyVersionFieldEvent | TreeEnvelopeAttachedPolicyWeightBpsFieldEvent | TreeEnvelopeAttachedPolicyMigrateThresholdBpsFieldEvent | TreeEnvelopeAttachedPolicyReplicateThresholdBpsFieldEvent | TreeEnvelopeAttachedPolicyTerminateThresholdBpsFieldEvent | TreeEnvelopeAttachedPolicyMaxPricePerSecondFieldEvent | TreeEnvelopeAttachedProofAccountFieldEvent | TreeEnvelopeAttachedProofExpiresFieldEvent | TreeEnvelopeAttachedProofSignatureFieldEvent | TreeEnvelopeReportProofAccountFieldEvent | TreeEnvelopeReportProofExpiresFieldEvent | TreeEnvelopeReportProofSignatureFieldEvent | TreeEnvelopeReportSubnetsSubnetFieldEvent | TreeEnvelopeReportSubnetsRateFieldEvent | TreeEnvelopeReportSubnetsLatencyMsFieldEvent | TreeEnvelopeReportSubnetsRequestsFieldEvent | TreeEnvelopeReportEndpointFieldEvent | TreeEnvelopeReportLocationFieldEvent | TreeEnvelopeReportDescendantsFieldEvent | TreeEnvelopeReportAckPolicyVersionFieldEvent | TreeEnvelopeReportAckPolicyWeightBpsFieldEvent | TreeEnvelopeReportAckPolicyMigrateThresholdBpsFieldEvent | TreeEnvelopeReportAckPolicyReplicateThresholdBpsFieldEvent | TreeEnvelopeReportAckPolicyTerminateThresholdBpsFieldEvent | TreeEnvelopeReportAckPolicyMaxPricePerSecondFieldEvent | TreeEnvelopeReportAckAncestorsAccountFieldEvent | TreeEnvelopeReportAckAncestorsAddrsFieldEvent | TreeEnvelopeFundingProofAccountFieldEvent | TreeEnvelopeFundingProofExpiresFieldEvent | TreeEnvelopeFundingProofSignatureFieldEvent | TreeEnvelopeFundingAmountFieldEvent | TreeEnvelopeFundingReplyGrantedFieldEvent | TreeEnvelopeFundingReplyNoteFieldEvent | TreeEnvelopeDetachProofAccountFieldEvent | TreeEnvelopeDetachProofExpiresFieldEvent | TreeEnvelopeDetachProofSignatureFieldEvent | TreeEnvelopeDetachNewParentAccountFieldEvent | TreeEnvelopeDetachNewParentAddrsFieldEvent | TreeEnvelopeErrorCodeFieldEvent | TreeEnvelopeErrorMessageFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreeEnvelope>): Generator<TreeEnvelopeAttachProofAccountFieldEvent | TreeEnvelopeAttachProofExpiresFieldEvent | TreeEnvelopeAttachProofSignatureFieldEvent | TreeEnvelopeAttachAddrsFieldEvent | TreeEnvelopeAttachEndpointFieldEvent | TreeEnvelopeAttachLocationFieldEvent | TreeEnvelopeAttachedParentAccountFieldEvent | TreeEnvelopeAttachedParentAddrsFieldEvent | TreeEnvelopeAttachedOriginAccountFieldEvent | TreeEnvelopeAttachedOriginAddrsFieldEvent | TreeEnvelopeAttachedAncestorsAccountFieldEvent | TreeEnvelopeAttachedAncestorsAddrsFieldEvent | TreeEnvelopeAttachedPolicyVersionFieldEvent | TreeEnvelopeAttachedPolicyWeightBpsFieldEvent | TreeEnvelopeAttachedPolicyMigrateThresholdBpsFieldEvent | TreeEnvelopeAttachedPolicyReplicateThresholdBpsFieldEvent | TreeEnvelopeAttachedPolicyTerminateThresholdBpsFieldEvent | TreeEnvelopeAttachedPolicyMaxPricePerSecondFieldEvent | TreeEnvelopeAttachedProofAccountFieldEvent | TreeEnvelopeAttachedProofExpiresFieldEvent | TreeEnvelopeAttachedProofSignatureFieldEvent | TreeEnvelopeAttachedPlaceEndpointFieldEvent | TreeEnvelopeAttachedPlaceLocationFieldEvent | TreeEnvelopeAttachedPlaceInstanceIdFieldEvent | TreeEnvelopeReportProofAccountFieldEvent | TreeEnvelopeReportProofExpiresFieldEvent | TreeEnvelopeReportProofSignatureFieldEvent | TreeEnvelopeReportSubnetsSubnetFieldEvent | TreeEnvelopeReportSubnetsRateFieldEvent | TreeEnvelopeReportSubnetsLatencyMsFieldEvent | TreeEnvelopeReportSubnetsRequestsFieldEvent | TreeEnvelopeReportEndpointFieldEvent | TreeEnvelopeReportLocationFieldEvent | TreeEnvelopeReportDescendantsFieldEvent | TreeEnvelopeReportAckPolicyVersionFieldEvent | TreeEnvelopeReportAckPolicyWeightBpsFieldEvent | TreeEnvelopeReportAckPolicyMigrateThresholdBpsFieldEvent | TreeEnvelopeReportAckPolicyReplicateThresholdBpsFieldEvent | TreeEnvelopeReportAckPolicyTerminateThresholdBpsFieldEvent | TreeEnvelopeReportAckPolicyMaxPricePerSecondFieldEvent | TreeEnvelopeReportAckAncestorsAccountFieldEvent | TreeEnvelopeReportAckAncestorsAddrsFieldEvent | TreeEnvelopeReportAckPlaceEndpointFieldEvent | TreeEnvelopeReportAckPlaceLocationFieldEvent | TreeEnvelopeReportAckPlaceInstanceIdFieldEvent | TreeEnvelopeFundingProofAccountFieldEvent | TreeEnvelopeFundingProofExpiresFieldEvent | TreeEnvelopeFundingProofSignatureFieldEvent | TreeEnvelopeFundingAmountFieldEvent | TreeEnvelopeFundingReplyGrantedFieldEvent | TreeEnvelopeFundingReplyNoteFieldEvent | TreeEnvelopeDetachProofAccountFieldEvent | TreeEnvelopeDetachProofExpiresFieldEvent | TreeEnvelopeDetachProofSignatureFieldEvent | TreeEnvelopeDetachNewParentAccountFieldEvent | TreeEnvelopeDetachNewParentAddrsFieldEvent | TreeEnvelopeErrorCodeFieldEvent | TreeEnvelopeErrorMessageFieldEvent>;
 }
 export interface TreeMemberProof {
     account: bigint;
@@ -360,6 +384,7 @@ export interface TreeAttached {
     ancestors: TreeNode[];
     policy?: TreePolicy;
     proof?: TreeMemberProof;
+    place?: TreePlace;
 }
 export declare namespace TreeAttached {
     const codec: () => Codec<TreeAttached>;
@@ -427,9 +452,44 @@ export declare namespace TreeAttached {
         field: '$.proof.signature';
         value: Uint8Array<ArrayBuffer>;
     }
+    interface TreeAttachedPlaceEndpointFieldEvent {
+        field: '$.place.endpoint';
+        value: string;
+    }
+    interface TreeAttachedPlaceLocationFieldEvent {
+        field: '$.place.location';
+        value: string;
+    }
+    interface TreeAttachedPlaceInstanceIdFieldEvent {
+        field: '$.place.instanceId';
+        value: bigint;
+    }
     function encode(obj: Partial<TreeAttached>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreeAttached>): TreeAttached;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreeAttached>): Generator<TreeAttachedParentAccountFieldEvent | TreeAttachedParentAddrsFieldEvent | TreeAttachedOriginAccountFieldEvent | TreeAttachedOriginAddrsFieldEvent | TreeAttachedAncestorsAccountFieldEvent | TreeAttachedAncestorsAddrsFieldEvent | TreeAttachedPolicyVersionFieldEvent | TreeAttachedPolicyWeightBpsFieldEvent | TreeAttachedPolicyMigrateThresholdBpsFieldEvent | TreeAttachedPolicyReplicateThresholdBpsFieldEvent | TreeAttachedPolicyTerminateThresholdBpsFieldEvent | TreeAttachedPolicyMaxPricePerSecondFieldEvent | TreeAttachedProofAccountFieldEvent | TreeAttachedProofExpiresFieldEvent | TreeAttachedProofSignatureFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreeAttached>): Generator<TreeAttachedParentAccountFieldEvent | TreeAttachedParentAddrsFieldEvent | TreeAttachedOriginAccountFieldEvent | TreeAttachedOriginAddrsFieldEvent | TreeAttachedAncestorsAccountFieldEvent | TreeAttachedAncestorsAddrsFieldEvent | TreeAttachedPolicyVersionFieldEvent | TreeAttachedPolicyWeightBpsFieldEvent | TreeAttachedPolicyMigrateThresholdBpsFieldEvent | TreeAttachedPolicyReplicateThresholdBpsFieldEvent | TreeAttachedPolicyTerminateThresholdBpsFieldEvent | TreeAttachedPolicyMaxPricePerSecondFieldEvent | TreeAttachedProofAccountFieldEvent | TreeAttachedProofExpiresFieldEvent | TreeAttachedProofSignatureFieldEvent | TreeAttachedPlaceEndpointFieldEvent | TreeAttachedPlaceLocationFieldEvent | TreeAttachedPlaceInstanceIdFieldEvent>;
+}
+export interface TreePlace {
+    endpoint: string;
+    location: string;
+    instanceId: bigint;
+}
+export declare namespace TreePlace {
+    const codec: () => Codec<TreePlace>;
+    interface TreePlaceEndpointFieldEvent {
+        field: '$.endpoint';
+        value: string;
+    }
+    interface TreePlaceLocationFieldEvent {
+        field: '$.location';
+        value: string;
+    }
+    interface TreePlaceInstanceIdFieldEvent {
+        field: '$.instanceId';
+        value: bigint;
+    }
+    function encode(obj: Partial<TreePlace>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreePlace>): TreePlace;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreePlace>): Generator<TreePlaceEndpointFieldEvent | TreePlaceLocationFieldEvent | TreePlaceInstanceIdFieldEvent>;
 }
 export interface TreeSubnet {
     subnet: string;
@@ -519,6 +579,7 @@ export declare namespace TreeReport {
 export interface TreeReportAck {
     policy?: TreePolicy;
     ancestors: TreeNode[];
+    place?: TreePlace;
 }
 export declare namespace TreeReportAck {
     const codec: () => Codec<TreeReportAck>;
@@ -556,9 +617,21 @@ export declare namespace TreeReportAck {
         index: number;
         value: string;
     }
+    interface TreeReportAckPlaceEndpointFieldEvent {
+        field: '$.place.endpoint';
+        value: string;
+    }
+    interface TreeReportAckPlaceLocationFieldEvent {
+        field: '$.place.location';
+        value: string;
+    }
+    interface TreeReportAckPlaceInstanceIdFieldEvent {
+        field: '$.place.instanceId';
+        value: bigint;
+    }
     function encode(obj: Partial<TreeReportAck>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreeReportAck>): TreeReportAck;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreeReportAck>): Generator<TreeReportAckPolicyVersionFieldEvent | TreeReportAckPolicyWeightBpsFieldEvent | TreeReportAckPolicyMigrateThresholdBpsFieldEvent | TreeReportAckPolicyReplicateThresholdBpsFieldEvent | TreeReportAckPolicyTerminateThresholdBpsFieldEvent | TreeReportAckPolicyMaxPricePerSecondFieldEvent | TreeReportAckAncestorsAccountFieldEvent | TreeReportAckAncestorsAddrsFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreeReportAck>): Generator<TreeReportAckPolicyVersionFieldEvent | TreeReportAckPolicyWeightBpsFieldEvent | TreeReportAckPolicyMigrateThresholdBpsFieldEvent | TreeReportAckPolicyReplicateThresholdBpsFieldEvent | TreeReportAckPolicyTerminateThresholdBpsFieldEvent | TreeReportAckPolicyMaxPricePerSecondFieldEvent | TreeReportAckAncestorsAccountFieldEvent | TreeReportAckAncestorsAddrsFieldEvent | TreeReportAckPlaceEndpointFieldEvent | TreeReportAckPlaceLocationFieldEvent | TreeReportAckPlaceInstanceIdFieldEvent>;
 }
 export interface TreeFunding {
     proof?: TreeMemberProof;

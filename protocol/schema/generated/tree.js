@@ -892,6 +892,10 @@ export var TreeAttached;
                     w.uint32(42);
                     TreeMemberProof.codec().encode(obj.proof, w);
                 }
+                if (obj.place != null) {
+                    w.uint32(50);
+                    TreePlace.codec().encode(obj.place, w);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -933,6 +937,12 @@ export var TreeAttached;
                         case 5: {
                             obj.proof = TreeMemberProof.codec().decode(reader, reader.uint32(), {
                                 limits: opts.limits?.proof
+                            });
+                            break;
+                        }
+                        case 6: {
+                            obj.place = TreePlace.codec().decode(reader, reader.uint32(), {
+                                limits: opts.limits?.place
                             });
                             break;
                         }
@@ -990,6 +1000,12 @@ export var TreeAttached;
                             });
                             break;
                         }
+                        case 6: {
+                            yield* TreePlace.codec().stream(reader, reader.uint32(), `${prefix}.place`, {
+                                limits: opts.limits?.place
+                            });
+                            break;
+                        }
                         default: {
                             reader.skipType(tag & 7);
                             break;
@@ -1013,6 +1029,108 @@ export var TreeAttached;
     }
     TreeAttached.stream = stream;
 })(TreeAttached || (TreeAttached = {}));
+export var TreePlace;
+(function (TreePlace) {
+    let _codec;
+    TreePlace.codec = () => {
+        if (_codec == null) {
+            _codec = message((obj, w, opts = {}) => {
+                if (opts.lengthDelimited !== false) {
+                    w.fork();
+                }
+                if ((obj.endpoint != null && obj.endpoint !== '')) {
+                    w.uint32(10);
+                    w.string(obj.endpoint);
+                }
+                if ((obj.location != null && obj.location !== '')) {
+                    w.uint32(18);
+                    w.string(obj.location);
+                }
+                if ((obj.instanceId != null && obj.instanceId !== 0n)) {
+                    w.uint32(24);
+                    writeUint64(w, obj.instanceId);
+                }
+                if (opts.lengthDelimited !== false) {
+                    w.ldelim();
+                }
+            }, (reader, length, opts = {}) => {
+                const obj = {
+                    endpoint: '',
+                    location: '',
+                    instanceId: 0n
+                };
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            obj.endpoint = readStrictString(reader);
+                            break;
+                        }
+                        case 2: {
+                            obj.location = readStrictString(reader);
+                            break;
+                        }
+                        case 3: {
+                            obj.instanceId = reader.uint64();
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+                return obj;
+            }, function* (reader, length, prefix, opts = {}) {
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            yield {
+                                field: `${prefix}.endpoint`,
+                                value: readStrictString(reader)
+                            };
+                            break;
+                        }
+                        case 2: {
+                            yield {
+                                field: `${prefix}.location`,
+                                value: readStrictString(reader)
+                            };
+                            break;
+                        }
+                        case 3: {
+                            yield {
+                                field: `${prefix}.instanceId`,
+                                value: reader.uint64()
+                            };
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+        return _codec;
+    };
+    function encode(obj) {
+        return encodeMessage(obj, TreePlace.codec());
+    }
+    TreePlace.encode = encode;
+    function decode(buf, opts) {
+        return decodeMessage(buf, TreePlace.codec(), opts);
+    }
+    TreePlace.decode = decode;
+    function stream(buf, opts) {
+        return streamMessage(buf, TreePlace.codec(), opts);
+    }
+    TreePlace.stream = stream;
+})(TreePlace || (TreePlace = {}));
 export var TreeSubnet;
 (function (TreeSubnet) {
     let _codec;
@@ -1301,6 +1419,10 @@ export var TreeReportAck;
                         TreeNode.codec().encode(value, w);
                     }
                 }
+                if (obj.place != null) {
+                    w.uint32(26);
+                    TreePlace.codec().encode(obj.place, w);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -1325,6 +1447,12 @@ export var TreeReportAck;
                             obj.ancestors.push(TreeNode.codec().decode(reader, reader.uint32(), {
                                 limits: opts.limits?.ancestors$
                             }));
+                            break;
+                        }
+                        case 3: {
+                            obj.place = TreePlace.codec().decode(reader, reader.uint32(), {
+                                limits: opts.limits?.place
+                            });
                             break;
                         }
                         default: {
@@ -1361,6 +1489,12 @@ export var TreeReportAck;
                                 };
                             }
                             obj.ancestors++;
+                            break;
+                        }
+                        case 3: {
+                            yield* TreePlace.codec().stream(reader, reader.uint32(), `${prefix}.place`, {
+                                limits: opts.limits?.place
+                            });
                             break;
                         }
                         default: {

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { projectRoot } from "../../../scripts/lib/hardhat.ts";
+import { DockerRuntime } from "../../../yard-node/docker.ts";
 
 describe("demo (shortened): ICONs replicate, follow their clients and terminate under an on-chain budget", function () {
   this.timeout(300_000);
@@ -47,6 +48,12 @@ describe("demo (shortened): ICONs replicate, follow their clients and terminate 
     );
     expect(r.stdout).to.match(/migrate to edge-b — moving to .* improves U/);
     expect(r.stdout).to.match(/terminate — idle/);
+    // It leaves nothing behind on the engine (networks are a finite pool: leaked ones end every later test).
+    const docker = ["-H", `unix://${DockerRuntime.defaultSocket()}`];
+    const left = await promisify(execFile)("/usr/bin/docker", [...docker, "network", "ls", "--format", "{{.Name}}"]);
+    expect(left.stdout.split("\n").filter((n) => n.startsWith("icon-demo-"))).to.deep.equal([]);
+    const running = await promisify(execFile)("/usr/bin/docker", [...docker, "ps", "-a", "--format", "{{.Names}}"]);
+    expect(running.stdout.split("\n").filter((n) => n.includes("demo-"))).to.deep.equal([]);
     const svg = await readFile(path.join(out, "plot.svg"), "utf8");
     expect(svg).to.contain("<svg").and.contain("client p50 latency (ms)").and.contain("spent (iUSD)");
   });

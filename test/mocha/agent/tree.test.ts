@@ -99,6 +99,8 @@ describe("ICON overlay tree over libp2p (real chain, real nodes)", function () {
   const wallet = (i: number) => new Wallet(m.keys[i]!);
   const balance = async (id: bigint) => (await owner.account(id)).balance;
 
+  /** Where each member serves (its whereAmI), by name; a default when absent. */
+  const where = new Map<string, { endpoint: string; location: string; leaseId: bigint }>();
   const accountOf = new Map<TreeMember, bigint>();
   const nodeOf = new Map<TreeMember, Libp2p>();
   const addrsOf = (t: TreeMember) => nodeOf.get(t)!.getMultiaddrs().map(String);
@@ -124,7 +126,8 @@ describe("ICON overlay tree over libp2p (real chain, real nodes)", function () {
       parent: parent && { account: accountOf.get(parent)!, addrs: addrsOf(parent) },
       reportEveryMs: PERIOD,
       local: () => local,
-      whereAmI: () => ({ endpoint: `${name.toLowerCase()}.test:8080`, location: `yard-${name}` }),
+      whereAmI: () =>
+        where.get(name) ?? { endpoint: `${name.toLowerCase()}.test:8080`, location: `yard-${name}`, leaseId: 7n },
       onEvent: (e) => log.push(e),
       ...extra,
     });
@@ -304,6 +307,16 @@ describe("ICON overlay tree over libp2p (real chain, real nodes)", function () {
     expect(C.policy()).to.deep.equal({ ...next, version: 2 });
     const seen = ev("G", "policy").map((e) => e.type === "policy" && e.policy.version);
     expect(seen).to.deep.equal([1, 2]);
+  });
+
+  it("tells each child where its parent serves, and follows the parent when it moves", async () => {
+    expect(G.parentPlace).to.deep.equal({ endpoint: "c.test:8080", location: "yard-C", instanceId: 7n });
+    expect(C.parentPlace).to.deep.equal({ endpoint: "o.test:8080", location: "yard-O", instanceId: 7n });
+    where.set("C", { endpoint: "c2.test:9090", location: "yard-C2", leaseId: 8n });
+    await poll("G to learn C's new place", () => G.parentPlace?.endpoint === "c2.test:9090", 15_000);
+    expect(G.parentPlace).to.deep.equal({ endpoint: "c2.test:9090", location: "yard-C2", instanceId: 8n });
+    where.delete("C");
+    await poll("G to learn C's place again", () => G.parentPlace?.endpoint === "c.test:8080", 15_000);
   });
 
   it("refuses tampered, copied, expired and foreign proofs and non-descendants, and changes nothing", async () => {
