@@ -702,9 +702,12 @@ export class Yard {
         this.#firewallFailing = true;
         return;
       }
+      const nft = (e as { code?: string }).code === "HOST_FIREWALL_FAILED";
       this.log.warn("containers can reach every service of this host: the yard could not install its firewall", {
         error: e,
-        fix: "install nftables (apt-get install nftables) and run the yard as root, or set docker.hostFirewall to false to silence this",
+        fix: nft
+          ? "install nftables (apt-get install nftables) and run the yard as root, or set docker.hostFirewall to false to silence this"
+          : "the container network could not be set up (see the error); the firewall follows once it can",
       });
       return;
     }
