@@ -12,7 +12,9 @@ import type { Libp2p, PeerId } from "@libp2p/interface";
 import type { Multiaddr } from "@multiformats/multiaddr";
 import {
   ACCEPTANCE_TYPES,
+  LeaseRejectedError,
   LeaseSession,
+  RejectCode,
   MarketClient,
   createIconNode,
   writeDeployment,
@@ -137,8 +139,26 @@ export class Tenant {
     };
   }
 
-  /** RFQ → Quote → Accept → Opened; returns the lease id and the offer. */
+  /**
+   * RFQ → Quote → Accept → Opened; returns the lease id and the offer. A yard whose opening transaction did not
+   * go through answers INTERNAL "…; retry": the tenant does, on a new negotiation, up to twice.
+   */
   async open(yard: PeerId | Multiaddr, rfq: Rfq): Promise<{ leaseId: bigint; offer: Offer; session: LeaseSession }> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#openOnce(yard, rfq);
+      } catch (e) {
+        const retry = e instanceof LeaseRejectedError && e.reject === RejectCode.INTERNAL && /retry/.test(e.message);
+        if (!retry || attempt >= 3) throw e;
+        await new Promise((r) => setTimeout(r, 500 * attempt));
+      }
+    }
+  }
+
+  async #openOnce(
+    yard: PeerId | Multiaddr,
+    rfq: Rfq,
+  ): Promise<{ leaseId: bigint; offer: Offer; session: LeaseSession }> {
     const session = await LeaseSession.open(this.node, yard);
     const q = await session.request({ type: "rfq", rfq });
     if (q.type !== "quote") throw new Error(`expected a quote, got ${q.type}`);
