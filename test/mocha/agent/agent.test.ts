@@ -119,6 +119,40 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
     return { id, key, icon };
   }
 
+  /** An app whose origin ICON starts at the cheap yard (state in a fresh directory), with its event log. */
+  async function deployOrigin(tag: string, discovery: Record<string, unknown>) {
+    const dir = path.join(await mkdtemp(path.join(tmpdir(), tag)), "origin");
+    const env: AgentEnv = agentEnvFrom(
+      {
+        service: {
+          image: WEB_IMAGE,
+          imageDigest: digest,
+          ports: [8080],
+          httpPorts: [8080],
+          cpuMillis: 250,
+          memoryMiB: 64,
+          slotSeconds: 600,
+        },
+        discovery,
+        initialRegion: "cheap",
+        agent: { periodMs: 500, reportEveryMs: 500, warmupS: 3600 },
+      },
+      m.chain.url,
+      m.deployment,
+    );
+    const policy = {
+      weightBps: 7000,
+      migrateThresholdBps: 3000,
+      replicateThresholdBps: 5000,
+      terminateThresholdBps: 2000,
+      maxPricePerSecond: 5000n,
+    };
+    const app = await deployApp({ owner, env, policy, deposit: USD(5), dir, gasWei: 10n ** 17n });
+    const events: AgentEvent[] = [];
+    const hooks = { spawn: async () => {}, onEvent: (e: AgentEvent) => void events.push(e) };
+    return { dir, env, app, events, hooks };
+  }
+
   it("bids in parallel, counters a surcharged ask down to the listed price, takes the best by score and opens nothing elsewhere", async () => {
     const { id, key } = await account(USD(10));
     const d = refs.find((r) => r.name === "dear")!;
@@ -175,35 +209,9 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
   });
 
   it("crash: restarted from its directory and the chain it resumes its lease, ends a lease it never saved and closes an orphan replica account", async () => {
-    const dir = path.join(await mkdtemp(path.join(tmpdir(), "icon-agent-")), "origin");
-    const env: AgentEnv = agentEnvFrom(
-      {
-        service: {
-          image: WEB_IMAGE,
-          imageDigest: digest,
-          ports: [8080],
-          httpPorts: [8080],
-          cpuMillis: 250,
-          memoryMiB: 64,
-          slotSeconds: 600,
-        },
-        discovery: { seeds: [cheap, dear].map((y) => y.node.getMultiaddrs()[0]!.toString()) },
-        initialRegion: "cheap",
-        agent: { periodMs: 500, reportEveryMs: 500, warmupS: 3600 },
-      },
-      m.chain.url,
-      m.deployment,
-    );
-    const policy = {
-      weightBps: 7000,
-      migrateThresholdBps: 3000,
-      replicateThresholdBps: 5000,
-      terminateThresholdBps: 2000,
-      maxPricePerSecond: 5000n,
-    };
-    const app = await deployApp({ owner, env, policy, deposit: USD(5), dir, gasWei: 10n ** 17n });
-    const events: AgentEvent[] = [];
-    const hooks = { spawn: async () => {}, onEvent: (e: AgentEvent) => void events.push(e) };
+    const { dir, app, events, hooks } = await deployOrigin("icon-agent-", {
+      seeds: [cheap, dear].map((y) => y.node.getMultiaddrs()[0]!.toString()),
+    });
     let agent = await Agent.open(dir, hooks);
     await agent.start();
     const placed = await waitFor("the origin to be placed", () => agent.seed.placement, 30_000);
@@ -264,35 +272,7 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
   });
 
   it("crash in the middle of a migration and of a replication: the restart finishes the move and unwinds the replica", async () => {
-    const dir = path.join(await mkdtemp(path.join(tmpdir(), "icon-agent-mid-")), "origin");
-    const env = agentEnvFrom(
-      {
-        service: {
-          image: WEB_IMAGE,
-          imageDigest: digest,
-          ports: [8080],
-          httpPorts: [8080],
-          cpuMillis: 250,
-          memoryMiB: 64,
-          slotSeconds: 600,
-        },
-        discovery: { registry: true },
-        initialRegion: "cheap",
-        agent: { periodMs: 500, reportEveryMs: 500, warmupS: 3600 },
-      },
-      m.chain.url,
-      m.deployment,
-    );
-    const policy = {
-      weightBps: 7000,
-      migrateThresholdBps: 3000,
-      replicateThresholdBps: 5000,
-      terminateThresholdBps: 2000,
-      maxPricePerSecond: 5000n,
-    };
-    const app = await deployApp({ owner, env, policy, deposit: USD(5), dir, gasWei: 10n ** 17n });
-    const events: AgentEvent[] = [];
-    const hooks = { spawn: async () => {}, onEvent: (e: AgentEvent) => void events.push(e) };
+    const { dir, env, app, events, hooks } = await deployOrigin("icon-agent-mid-", { registry: true });
     let agent = await Agent.open(dir, hooks);
     await agent.start();
     const old = await waitFor("the origin to be placed", () => agent.seed.placement, 30_000);
