@@ -588,16 +588,24 @@ export class MarketClient {
   async #sendNow(action: string, c: Contract, fn: string, ...args: unknown[]): Promise<ContractTransactionReceipt> {
     if (!this.signer)
       throw new ChainError("NO_SIGNER", `${action} needs a key: pass --keystore <file> or set ICON_PRIVATE_KEY`);
-    try {
-      const tx = await c.getFunction(fn).send(...args);
-      this.#onProgress(`${action}: sent ${tx.hash}, waiting for confirmation …`);
-      // One confirmation, bounded: a stalled chain fails the action instead of hanging it.
-      const receipt = (await tx.wait(1, TX_TIMEOUT_MS))!;
-      this.#onProgress(`${action}: confirmed in block ${receipt.blockNumber} (gas ${receipt.gasUsed})`);
-      return receipt as ContractTransactionReceipt;
-    } catch (e) {
-      if (this.signer instanceof NonceManager) this.signer.reset();
-      throw toChainError(e, action, this.tokenInfo);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const tx = await c.getFunction(fn).send(...args);
+        this.#onProgress(`${action}: sent ${tx.hash}, waiting for confirmation …`);
+        // One confirmation, bounded: a stalled chain fails the action instead of hanging it.
+        const receipt = (await tx.wait(1, TX_TIMEOUT_MS))!;
+        this.#onProgress(`${action}: confirmed in block ${receipt.blockNumber} (gas ${receipt.gasUsed})`);
+        return receipt as ContractTransactionReceipt;
+      } catch (e) {
+        if (this.signer instanceof NonceManager) this.signer.reset();
+        // The node refused the nonce before the transaction went anywhere (another sender with this key — e.g. a
+        // process that just stopped — used it): sending again with a fresh nonce is the same transaction, once.
+        if (attempt < 3 && nonceTaken(e)) {
+          this.#onProgress(`${action}: nonce already used, sending again with a fresh one`);
+          continue;
+        }
+        throw toChainError(e, action, this.tokenInfo);
+      }
     }
   }
 
@@ -609,4 +617,10 @@ export class MarketClient {
     }
     throw new ChainError("NO_EVENT", `the transaction ${receipt.hash} emitted no ${event} event`);
   }
+}
+
+/** The node refused a transaction because its nonce was already used (nothing was sent). */
+function nonceTaken(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return code === "NONCE_EXPIRED" || /nonce (has already been used|too low)/i.test(String((e as Error).message ?? e));
 }

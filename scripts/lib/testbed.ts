@@ -46,7 +46,13 @@ export async function startMarket(): Promise<TestMarket> {
   const dir = await mkdtemp(path.join(tmpdir(), "icon-yard-"));
   const deploymentFile = path.join(dir, "deployment.json");
   await writeDeployment(deploymentFile, deployment);
-  const provider = new JsonRpcProvider(chain.url, undefined, { staticNetwork: true, pollingInterval: 100 });
+  // No request cache: two senders with one key (a yard and its restart, a test and a yard) must each read the
+  // pending nonce fresh, not a cached answer of the other's query.
+  const provider = new JsonRpcProvider(chain.url, undefined, {
+    staticNetwork: true,
+    pollingInterval: 100,
+    cacheTimeout: -1,
+  });
   const admin = await MarketClient.connect({ deployment, provider, signer: new Wallet(keys[0]!, provider) });
   return {
     chain,
