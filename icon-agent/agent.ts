@@ -279,7 +279,12 @@ export class Agent {
   /** Opens the agent in `dir` (written by {@link writeAgentState}) and resumes from it and the chain. */
   static async open(dir: string, hooks: AgentHooks): Promise<Agent> {
     const { env, seed, key } = await readAgentState(dir);
-    const rpc = new JsonRpcProvider(env.rpcUrl, undefined, { staticNetwork: true, pollingInterval: 200 });
+    // No request cache: after a failed transaction the nonce is read again, and must be read fresh.
+    const rpc = new JsonRpcProvider(env.rpcUrl, undefined, {
+      staticNetwork: true,
+      pollingInterval: 200,
+      cacheTimeout: -1,
+    });
     const wallet = new Wallet(key, rpc);
     const client = await MarketClient.connect({ deployment: env.deployment, provider: rpc, signer: wallet });
     const peerKey = await loadOrCreatePeerKey(path.join(dir, "peer.key"));

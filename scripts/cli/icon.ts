@@ -99,7 +99,7 @@ function shareOpt(ctx: Ctx, name: string, fallback: number): number {
 }
 
 async function client(ctx: Ctx, withKey: boolean): Promise<MarketClient> {
-  const provider = new JsonRpcProvider(ctx.rpc, undefined, { staticNetwork: true });
+  const provider = new JsonRpcProvider(ctx.rpc, undefined, { staticNetwork: true, cacheTimeout: -1 });
   let file = ctx.deploymentFile;
   if (!file) {
     const chainId = await provider.getNetwork().then(
