@@ -15,6 +15,7 @@ import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import path from "node:path";
+import { Writable } from "node:stream";
 import { promisify } from "node:util";
 import { poll } from "../../scripts/lib/testbed.ts";
 import { DockerRuntime } from "../../yard-node/docker.ts";
@@ -207,4 +208,27 @@ export class FlakyDockerSocketFake {
     this.cut();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
+}
+
+/** Runs `script` with sh inside a running container (as its user); its stdout and stderr, and its exit code. */
+export async function execIn(docker: Docker, id: string, script: string): Promise<{ out: string; code: number }> {
+  const exec = await docker
+    .getContainer(id)
+    .exec({ Cmd: ["sh", "-c", script], AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const chunks: Buffer[] = [];
+  const sink = new Writable({
+    write(c: Buffer, _e, cb) {
+      chunks.push(c);
+      cb();
+    },
+  });
+  docker.modem.demuxStream(stream, sink, sink);
+  await new Promise<void>((resolve, reject) => {
+    stream.on("end", () => resolve());
+    stream.on("close", () => resolve());
+    stream.on("error", reject);
+  });
+  const info = await exec.inspect();
+  return { out: Buffer.concat(chunks).toString(), code: info.ExitCode ?? -1 };
 }

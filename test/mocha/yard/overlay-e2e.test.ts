@@ -12,14 +12,14 @@
 import { expect } from "chai";
 import type Docker from "dockerode";
 import net from "node:net";
-import { Writable, type Duplex } from "node:stream";
+import type { Duplex } from "node:stream";
 import { Wallet } from "ethers";
 import { setRouting, signLeaseAccess, type LeaseAccess } from "../../../protocol/index.ts";
 import { parseYardConfig } from "../../../yard-node/config.ts";
 import { createLogger } from "../../../yard-node/log.ts";
 import { overlaps } from "../../../yard-node/overlay/addresses.ts";
 import { Yard } from "../../../yard-node/yard.ts";
-import { BUSYBOX_IMAGE, WEB_IMAGE, useDockerYard, waitFor } from "../../helpers/docker.ts";
+import { BUSYBOX_IMAGE, WEB_IMAGE, execIn, useDockerYard, waitFor } from "../../helpers/docker.ts";
 import { Tenant, USD, clientFor, startMarket, yardConfig, type TestMarket } from "../../../scripts/lib/testbed.ts";
 
 // The yards' warnings are printed (a few are expected: killed containers, leases ended before their start), so
@@ -81,29 +81,6 @@ function getOver(d: Duplex, timeoutMs = 10_000): Promise<string> {
     });
     d.end(REQUEST);
   });
-}
-
-/** Runs `script` with sh inside a running container (as its user); its stdout and stderr, and its exit code. */
-async function execIn(docker: Docker, id: string, script: string): Promise<{ out: string; code: number }> {
-  const exec = await docker
-    .getContainer(id)
-    .exec({ Cmd: ["sh", "-c", script], AttachStdout: true, AttachStderr: true });
-  const stream = await exec.start({ hijack: true, stdin: false });
-  const chunks: Buffer[] = [];
-  const sink = new Writable({
-    write(c: Buffer, _e, cb) {
-      chunks.push(c);
-      cb();
-    },
-  });
-  docker.modem.demuxStream(stream, sink, sink);
-  await new Promise<void>((resolve, reject) => {
-    stream.on("end", () => resolve());
-    stream.on("close", () => resolve());
-    stream.on("error", reject);
-  });
-  const info = await exec.inspect();
-  return { out: Buffer.concat(chunks).toString(), code: info.ExitCode ?? -1 };
 }
 
 /** A shell line resolving `name` through the container's DNS into $ip (the last `Address: ` line). */

@@ -17,7 +17,6 @@ import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import { networkInterfaces, tmpdir } from "node:os";
 import path from "node:path";
-import { Writable } from "node:stream";
 import { promisify } from "node:util";
 import { Wallet } from "ethers";
 import { IconError } from "../../../protocol/errors.ts";
@@ -26,7 +25,7 @@ import { HostFirewall } from "../../../yard-node/firewall.ts";
 import { createLogger, silentLogger } from "../../../yard-node/log.ts";
 import { overlaps } from "../../../yard-node/overlay/addresses.ts";
 import { Yard } from "../../../yard-node/yard.ts";
-import { BUSYBOX_IMAGE, UDP_IMAGE, WEB_IMAGE, useDockerYard, waitFor } from "../../helpers/docker.ts";
+import { BUSYBOX_IMAGE, UDP_IMAGE, WEB_IMAGE, execIn, useDockerYard, waitFor } from "../../helpers/docker.ts";
 import { Tenant, USD, startMarket, yardConfig, type TestMarket } from "../../../scripts/lib/testbed.ts";
 
 const run = promisify(execFile);
@@ -55,29 +54,6 @@ async function rejection(p: Promise<unknown>): Promise<IconError> {
     return e as IconError;
   }
   expect.fail("expected a rejection");
-}
-
-/** Runs `script` with sh inside a running container (as its user); its output and exit code. */
-async function execIn(docker: Docker, id: string, script: string): Promise<{ out: string; code: number }> {
-  const exec = await docker
-    .getContainer(id)
-    .exec({ Cmd: ["sh", "-c", script], AttachStdout: true, AttachStderr: true });
-  const stream = await exec.start({ hijack: true, stdin: false });
-  const chunks: Buffer[] = [];
-  const sink = new Writable({
-    write(c: Buffer, _e, cb) {
-      chunks.push(c);
-      cb();
-    },
-  });
-  docker.modem.demuxStream(stream, sink, sink);
-  await new Promise<void>((resolve, reject) => {
-    stream.on("end", () => resolve());
-    stream.on("close", () => resolve());
-    stream.on("error", reject);
-  });
-  const info = await exec.inspect();
-  return { out: Buffer.concat(chunks).toString(), code: info.ExitCode ?? -1 };
 }
 
 /** A shell line sending one line to host:port with busybox nc (2 s to connect); prints `<label>=<nc's rc>`. */
