@@ -22,6 +22,7 @@ import { TypedDataEncoder, type Signer } from "ethers";
 import type { Libp2p } from "@libp2p/interface";
 import {
   IconError,
+  LEASE_FLAGS,
   MarketClient,
   OFFER_TYPES,
   RejectCode,
@@ -1073,9 +1074,18 @@ export class Yard {
   /** Claims accrued payment; `final` settles the lease when nothing more is due. */
   async #claim(l: LeaseRow, final: boolean): Promise<void> {
     if (!l.confirmed) {
-      // Never confirmed (never ran, or terminated before): nothing is owed to the yard.
-      if (final) this.db.update(l.id, { status: "settled" });
-      return;
+      // The database can lag the chain: a yard killed after its confirmStart was mined but before it wrote
+      // `confirmed` would otherwise give up a slot it served. The chain decides.
+      const rec = await this.#chainCall(`reading lease ${l.id}`, () => this.chain.lease(l.id));
+      if (!rec) return;
+      if (rec.flags & LEASE_FLAGS.confirmed) {
+        this.db.update(l.id, { confirmed: true });
+        this.log.info("start was confirmed on chain before the yard recorded it", { lease: l.id });
+      } else {
+        // Never confirmed (never ran, or terminated before): nothing is owed to the yard.
+        if (final) this.db.update(l.id, { status: "settled" });
+        return;
+      }
     }
     try {
       const amount = await this.#chainCall(`claiming lease ${l.id}`, () => this.chain.claim(l.id));

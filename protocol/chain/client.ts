@@ -59,6 +59,9 @@ export interface BudgetAccount {
 export const LEASE_STATES = ["None", "Scheduled", "Running", "StartMissed", "Ended", "Settled", "Cancelled"] as const;
 export type LeaseState = (typeof LEASE_STATES)[number];
 
+/** Bits of `LeaseRecord.flags`, as LeaseEscrow.sol sets them. */
+export const LEASE_FLAGS = { confirmed: 1, terminated: 2, settled: 4 } as const;
+
 /** A stored lease. */
 export interface LeaseRecord {
   id: bigint;

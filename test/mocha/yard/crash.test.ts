@@ -3,11 +3,19 @@
  * leases active, things change while it is dead (leases expire, a container dies, a stray container appears),
  * then a restart: every active lease is served again at the same endpoint, expired leases are cleaned up and
  * paid, no container is left without a lease and no lease without its container. SIGTERM stops it cleanly.
+ * And the window a kill can hit between a mined confirmStart and the row that records it: the restarted yard asks
+ * the chain and is paid for the slot it served.
  */
 import { expect } from "chai";
+import path from "node:path";
 import { Wallet } from "ethers";
 import { multiaddr } from "@multiformats/multiaddr";
+import { LEASE_FLAGS } from "../../../protocol/index.ts";
+import { parseYardConfig } from "../../../yard-node/config.ts";
+import { YardDb } from "../../../yard-node/db.ts";
 import { DockerRuntime } from "../../../yard-node/docker.ts";
+import { silentLogger } from "../../../yard-node/log.ts";
+import { Yard } from "../../../yard-node/yard.ts";
 import { BUSYBOX_IMAGE, WEB_IMAGE, useDockerYard, waitFor } from "../../helpers/docker.ts";
 import {
   Tenant,
@@ -137,6 +145,72 @@ describe("yard crash safety (kill -9 with active leases, restart)", function () 
     expect((await runtime.list()).filter((c) => c.running)).to.have.length(10);
     yard = undefined;
     expect((await new DockerRuntime({ socketPath: DockerRuntime.defaultSocket(), yardId }).list()).length).to.equal(10);
+    expect((await m.admin.solvency()).ok).to.equal(true);
+  });
+});
+
+describe("yard database behind the chain (killed after confirmStart was mined, before it was recorded)", function () {
+  this.timeout(120_000);
+  after(async () => {
+    await yard?.stop();
+    await tenant?.stop();
+    await m?.close();
+  });
+  const docker = useDockerYard("lag");
+  let m: TestMarket;
+  let tenant: Tenant;
+  let yard: Yard | undefined;
+
+  before(async () => {
+    m = await startMarket();
+    tenant = await Tenant.create(m, 2, 3, USD(100));
+  });
+
+  it("claims the served slot to its end: the chain, not the yard's database, says whether the start was confirmed", async () => {
+    const { yardId, runtime } = docker.get();
+    const wallet = new Wallet(m.keys[1]!, m.provider);
+    await m.admin.mint(wallet.address, USD(1000));
+    // No interim claim: the only payment is the final one after the restart.
+    const lease = { startLeadS: 2, earlyStartS: 2, claimIntervalS: 3600, stopTimeoutS: 1, minSlotS: 5 };
+    const config = parseYardConfig(yardConfig(m, yardId, { lease }), `${yardId}.json`);
+    yard = await Yard.start({ config, wallet, log: silentLogger });
+    const web = "0x" + (await runtime.imageId(WEB_IMAGE))!.slice(7);
+    const l = await tenant.lease(yard.node.getMultiaddrs()[0]!, web, { slotSeconds: 10, cpuMillis: 100 });
+    expect(await httpGet(l.endpoint)).to.include("icon-web-ok");
+    await waitFor(
+      "the start confirmed on chain",
+      async () => ((await m.admin.lease(l.leaseId)).flags & LEASE_FLAGS.confirmed) !== 0,
+      20_000,
+    );
+    await yard.stop();
+    yard = undefined;
+    // The window a kill -9 can hit: the confirmStart transaction is mined, the row does not say so.
+    const db = new YardDb(path.join(config.dataDir, "yard.db"));
+    expect(db.lease(l.leaseId)!.confirmed).to.equal(true);
+    db.update(l.leaseId, { confirmed: false });
+    db.close();
+    await waitFor(
+      "the slot to end",
+      async () =>
+        (await m.provider.getBlock("latest"))!.timestamp > Number(l.offer.end) ||
+        Date.now() / 1000 > Number(l.offer.end) + 1,
+      30_000,
+    );
+
+    yard = await Yard.start({ config, wallet, log: silentLogger });
+    await waitFor(
+      "the lease claimed to its end",
+      async () => (await m.admin.lease(l.leaseId)).claimedUntil === l.offer.end,
+      20_000,
+    );
+    const paid = (l.offer.end - l.offer.start) * l.offer.pricePerSecond;
+    expect(paid > 0n).to.equal(true);
+    expect(BigInt(yard.status().earningsClaimed)).to.equal(paid);
+    await waitFor(
+      "the lease settled in the yard's database",
+      async () => yard!.db.lease(l.leaseId)!.status === "settled",
+      10_000,
+    );
     expect((await m.admin.solvency()).ok).to.equal(true);
   });
 });
