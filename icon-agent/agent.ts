@@ -28,12 +28,23 @@
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { multiaddr } from "@multiformats/multiaddr";
-import { JsonRpcProvider, Wallet, concat, keccak256, toBeHex, toUtf8Bytes, type TypedDataDomain } from "ethers";
+import {
+  JsonRpcProvider,
+  Wallet,
+  concat,
+  formatEther,
+  keccak256,
+  toBeHex,
+  toUtf8Bytes,
+  type Signer,
+  type TypedDataDomain,
+} from "ethers";
 import type { Libp2p } from "@libp2p/interface";
 import {
   MarketClient,
   createIconNode,
   createResolver,
+  type DnsResolver,
   fetchAltoMap,
   loadOrCreatePeerKey,
   readTelemetry,
@@ -79,6 +90,12 @@ export interface AgentEnv {
   deployment: Deployment;
   dnsServers: string[];
   domains: string[];
+  /**
+   * Also look for yards near the clients: the PTR name of a client seen in each busy subnet gives its domains,
+   * whose `_edge._tcp` SRV records are queried like `domains` (default on; the paper's "IEPs on the paths to the
+   * end-clients", endpoint only: no traceroute).
+   */
+  learnDomains?: boolean;
   seeds: string[];
   /** Also every listing in the registry, and the peers the ICON's libp2p node is connected to. */
   registry?: boolean;
@@ -141,10 +158,23 @@ export interface AgentSeed {
 export interface AgentEvent {
   icon: string;
   kind:
-    "placed" | "renewed" | "observe" | "decide" | "replicated" | "migrated" | "terminated" | "error" | "tree" | "bid";
+    | "placed"
+    | "renewed"
+    | "observe"
+    | "decide"
+    | "replicated"
+    | "migrated"
+    | "terminated"
+    | "error"
+    | "tree"
+    | "bid"
+    | "discovered";
   text: string;
   data?: Record<string, unknown>;
 }
+
+/** A subnet as the yard's telemetry shows it: the tree's figures and the address of its latest client. */
+type Observed = TreeSubnet & { client?: string };
 
 export interface AgentHooks {
   /** Starts the agent of a new replica from its state directory. */
@@ -214,6 +244,12 @@ export class Agent {
   readonly #controller: Controller;
   #yards: YardRef[] = [];
   #yardsAt = 0;
+  /** Domains learned from clients (domain → the subnet whose client pointed there). */
+  #learned = new Map<string, string>();
+  /** When each subnet's client was last looked up (PTR). */
+  #lookedUp = new Map<string, number>();
+  #resolver: DnsResolver | undefined;
+  #learning: Promise<void> | undefined;
   #alto: AltoMap | undefined;
   #altoAt = 0;
   #access: LeaseAccess | undefined;
@@ -332,6 +368,7 @@ export class Agent {
     this.#stopped = true;
     clearTimeout(this.#timer);
     await this.#running?.catch(() => {});
+    await this.#learning;
     await this.tree.stop().catch(() => {});
     await this.node.stop();
     this.#rpc.destroy();
@@ -475,11 +512,13 @@ export class Agent {
     }
     const { balance } = await this.client.account(account);
     await this.client.closeAccount(account);
+    const gasBack = key ? await sweepGas(key, this.wallet.address).catch(() => 0n) : 0n;
     delete this.seed.children[String(account)];
     await this.#save();
     this.#emit(
       "error",
-      `replica account ${account} never got its agent: ${leases.length} lease(s) ended, account closed, ${this.client.format(balance)} back`,
+      `replica account ${account} never got its agent: ${leases.length} lease(s) ended, account closed, ${this.client.format(balance)} back` +
+        (gasBack > 0n ? `, ${formatEther(gasBack)} ETH of gas back` : ""),
     );
   }
 
@@ -522,7 +561,7 @@ export class Agent {
     this.#balance = (await this.client.account(this.seed.account)).balance;
     const p = this.seed.placement;
     const here = this.#yards.find((y) => y.peerId === p.yard.peerId) ?? p.yard;
-    let flows: TreeSubnet[];
+    let flows: Observed[];
     try {
       flows = await this.#telemetry(p);
     } catch (e) {
@@ -535,6 +574,10 @@ export class Agent {
       latencyMs: this.#latencies(f.subnet, f.latencyMs, here),
     }));
     this.#flows = flows;
+    // In the background: a slow or absent DNS server must not hold up the period.
+    this.#learning ??= this.#learnDomains(flows, this.env.idleRate)
+      .catch((e: unknown) => this.#emit("error", `learning domains from clients: ${(e as Error).message}`))
+      .finally(() => (this.#learning = undefined));
     await this.#updateRedirects();
     await this.#followParent();
     const ancestors = this.tree.ancestors.map((a) => ({ account: a.account, addrs: a.addrs }));
@@ -648,14 +691,54 @@ export class Agent {
     this.#yards = await discoverYards({
       node: this.node,
       client: this.client,
-      dns: this.env.domains.length > 0 ? createResolver({ servers: this.env.dnsServers }) : undefined,
-      domains: this.env.domains,
+      dns: this.#dns(),
+      domains: [...new Set([...this.env.domains, ...this.#learned.keys()])],
       seeds: this.env.seeds,
       registry: this.env.registry === true,
       peers: this.env.registry === true,
       onSkip: (what, why) => this.#emit("error", `candidate ${what} skipped: ${why}`),
     });
     this.#yardsAt = Date.now();
+  }
+
+  #dns(): DnsResolver {
+    return (this.#resolver ??= createResolver(this.env.dnsServers.length > 0 ? { servers: this.env.dnsServers } : {}));
+  }
+
+  /**
+   * Learns candidate domains from the clients: for every subnet busier than `idleRate` whose client was not looked
+   * up in the last 10 minutes, the PTR name of that client's address gives domains to query for `_edge._tcp`. A new
+   * domain makes the next tick discover again. Lookups that fail are retried after the same 10 minutes.
+   */
+  async #learnDomains(flows: Observed[], idleRate: number): Promise<void> {
+    if (this.env.learnDomains === false) return;
+    const now = Date.now();
+    const due = flows
+      .filter((f) => f.client && f.rate >= idleRate && now - (this.#lookedUp.get(f.subnet) ?? -Infinity) > 600_000)
+      .slice(0, 8);
+    let found = false;
+    await Promise.all(
+      due.map(async (f) => {
+        this.#lookedUp.set(f.subnet, now);
+        let domains: string[];
+        try {
+          domains = await this.#dns().clientDomains(f.client!);
+        } catch (e) {
+          this.#emit("error", `looking up a client of ${f.subnet} (PTR): ${(e as Error).message}`);
+          return;
+        }
+        for (const d of domains) {
+          if (this.env.domains.includes(d) || this.#learned.has(d)) continue;
+          this.#learned.set(d, f.subnet);
+          found = true;
+          this.#emit("discovered", `a client in ${f.subnet} points to ${d}: looking for _edge._tcp.${d}`, {
+            subnet: f.subnet,
+            domain: d,
+          });
+        }
+      }),
+    );
+    if (found) this.#yardsAt = 0;
   }
 
   async #refreshAlto(): Promise<void> {
@@ -698,7 +781,7 @@ export class Agent {
     return this.#access;
   }
 
-  async #telemetry(p: Placement): Promise<TreeSubnet[]> {
+  async #telemetry(p: Placement): Promise<Observed[]> {
     const t = await readTelemetry(
       this.node,
       p.yard.addrs.map((a) => multiaddr(a)),
@@ -706,7 +789,13 @@ export class Agent {
     );
     return t.flows
       .filter((f) => f.subnet !== "*")
-      .map((f) => ({ subnet: f.subnet, rate: f.rate, latencyMs: f.latencyMs, requests: f.requests }));
+      .map((f) => ({
+        subnet: f.subnet,
+        rate: f.rate,
+        latencyMs: f.latencyMs,
+        requests: f.requests,
+        ...(f.client ? { client: f.client } : {}),
+      }));
   }
 
   // ------------------------------------------------------------------ actions
@@ -917,6 +1006,7 @@ export class Agent {
         () => `account ${child} closed and its money returned`,
         (x: unknown) => `closing account ${child} failed too (${(x as Error).message}); the next sweep retries`,
       );
+      await sweepGas(key, this.wallet.address).catch(() => 0n);
       throw new Error(`replication to ${target.name} failed, ${undone}: ${(e as Error).message}`, { cause: e });
     }
     const name = `${this.name}.${n}`;
@@ -1061,14 +1151,24 @@ export class Agent {
       if (id !== undefined && live((await this.client.lease(id)).state)) refund += await this.client.terminate(id);
     const me = await this.client.account(this.seed.account);
     if (!me.closed) await this.client.closeAccount(this.seed.account);
+    // The gas the parent handed this key goes back to the parent's key (it is this key's last transaction).
+    let gasBack = 0n;
+    if (this.seed.parent) {
+      const to = (await this.client.account(this.seed.parent.account)).controller;
+      gasBack = await sweepGas(this.client.signer!, to).catch((e: unknown) => {
+        this.#emit("error", `returning gas to the parent's key: ${(e as Error).message}`);
+        return 0n;
+      });
+    }
     this.seed.done = true;
     this.seed.terminating = false;
     await this.#save();
     this.#finish();
     this.#emit(
       "terminated",
-      `ended lease ${p?.leaseId ?? "-"} at ${p?.yard.name ?? "-"} (refund ${this.client.format(refund)}); account ${this.seed.account} closed, ${this.client.format(me.closed ? 0n : me.balance)} back to the parent`,
-      { returned: me.balance },
+      `ended lease ${p?.leaseId ?? "-"} at ${p?.yard.name ?? "-"} (refund ${this.client.format(refund)}); account ${this.seed.account} closed, ${this.client.format(me.closed ? 0n : me.balance)} back to the parent` +
+        (gasBack > 0n ? `, ${formatEther(gasBack)} ETH of gas back to the parent's key` : ""),
+      { returned: me.balance, gasReturned: gasBack },
     );
   }
 
@@ -1109,6 +1209,31 @@ export class Agent {
  */
 export function replicaKey(parentKey: string, n: number): string {
   return keccak256(concat([parentKey, toUtf8Bytes("icon-replica-key"), toBeHex(n, 32)]));
+}
+
+/**
+ * Sends the ETH `from` holds to `to`, less what one plain transfer may cost at most (21 000 gas × max fee; the
+ * unused part of that stays with `from` as dust). Returns the amount sent: 0 when the balance would not pay for the
+ * transfer twice over. For the gas a parent handed a replica's key: a replica that ends gives it back.
+ */
+export async function sweepGas(from: Signer, to: string): Promise<bigint> {
+  const provider = from.provider!;
+  const [balance, fee] = await Promise.all([provider.getBalance(await from.getAddress()), provider.getFeeData()]);
+  const maxFee = fee.maxFeePerGas ?? fee.gasPrice ?? 0n;
+  const cost = 21_000n * maxFee;
+  if (maxFee === 0n || balance <= 2n * cost) return 0n;
+  const value = balance - cost;
+  const eip1559 = fee.maxFeePerGas !== null;
+  const tx = await from.sendTransaction({
+    to,
+    value,
+    gasLimit: 21_000n,
+    ...(eip1559
+      ? { maxFeePerGas: maxFee, maxPriorityFeePerGas: fee.maxPriorityFeePerGas ?? 0n }
+      : { gasPrice: maxFee }),
+  });
+  await tx.wait();
+  return value;
 }
 
 function live(state: string): boolean {

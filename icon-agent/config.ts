@@ -6,7 +6,7 @@
  *   {
  *     "service": { "image": "icon/web:1", "imageDigest": "0x…", "ports": [8080], "httpPorts": [8080],
  *                  "cpuMillis": 250, "memoryMiB": 64, "slotSeconds": 3600 },
- *     "discovery": { "domains": ["edge.example.com"], "dnsServers": ["127.0.0.1:5353"] },
+ *     "discovery": { "domains": ["edge.example.com"], "dnsServers": ["127.0.0.1:5353"], "learnDomains": true },
  *     "network": { "altoUrl": "http://127.0.0.1:8181" },
  *     "initialRegion": "cloud"
  *   }
@@ -43,10 +43,12 @@ export const appConfigSchema = z
     discovery: z
       .object({
         domains: z.array(z.string().min(1)).default([]),
-        dnsServers: z.array(z.string().regex(/^[0-9a-f.:[\]]+:\d+$/i, "ip:port")).default([]),
+        dnsServers: z.array(z.string().regex(/^[0-9a-f.:[\]]+:\d+$/i, "give ip:port, e.g. 127.0.0.1:53")).default([]),
         seeds: z.array(z.string().regex(/\/p2p\/\w+$/, "a multiaddr ending in /p2p/<peer id>")).default([]),
         /** Every yard listed in the registry (and the peers the ICON's libp2p node is connected to). */
         registry: z.boolean().default(false),
+        /** Domains learned from clients' PTR names are searched for `_edge._tcp` SRV records too. */
+        learnDomains: z.boolean().default(true),
       })
       .strict()
       .refine(
@@ -93,6 +95,7 @@ export function agentEnvFrom(raw: unknown, rpcUrl: string, deployment: Deploymen
     deployment,
     dnsServers: c.discovery.dnsServers,
     domains: c.discovery.domains,
+    learnDomains: c.discovery.learnDomains,
     seeds: c.discovery.seeds,
     registry: c.discovery.registry,
     altoUrl: c.network.altoUrl,

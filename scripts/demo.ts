@@ -2,8 +2,9 @@
  * `npm run demo`: containers that place themselves, on one machine.
  *
  * An embedded chain with the market deployed; three yards run as `icon yard start` processes with real Docker
- * ("cloud", "edge-a", "edge-b", each on its own loopback address), listed and staked; dnsmasq serves their
- * `_edge._tcp.icon.test` SRV records; a WAN emulator (a relay per client subnet and yard that adds one-way delay
+ * ("cloud", "edge-a", "edge-b", each on its own loopback address), listed and staked; dnsmasq serves each IEP's
+ * `_edge._tcp.<zone>` SRV record and the clients' PTR names — the owner names only the cloud's zone, the ICONs
+ * learn the edges' zones from their clients' names; a WAN emulator (a relay per client subnet and yard that adds one-way delay
  * and keeps the client's subnet as the source address) sits between three client subnets and the yards, and an
  * ALTO server publishes the matching cost map.
  *
@@ -60,6 +61,9 @@ const YARDS = {
 } as const;
 type YardName = keyof typeof YARDS;
 const SUBNETS = { A: "127.10.1.0/24", B: "127.10.2.0/24", C: "127.10.3.0/24" } as const;
+/** Each IEP's DNS zone (its `_edge._tcp` SRV record) and the zone of each subnet's clients (their PTR names). */
+const ZONE: Record<YardName, string> = { cloud: "icon.test", "edge-a": "a.isp.test", "edge-b": "b.isp.test" };
+const CLIENT_ZONE: Record<keyof typeof SUBNETS, string> = { A: "a.isp.test", B: "b.isp.test", C: "c.isp.test" };
 /** One-way delay (ms) from each client subnet to each yard: A and B are near an edge each, C near the cloud. */
 const DELAY: Record<keyof typeof SUBNETS, Record<YardName, number>> = {
   A: { cloud: 60, "edge-a": 5, "edge-b": 25 },
@@ -111,20 +115,27 @@ try {
     for (const id of yardIds) await removeYardContainers(id).catch(() => {});
   });
 
-  // DNS: the IEPs' SRV records under icon.test.
+  // DNS: each IEP's SRV record in its own zone, and the clients' PTR names in their ISPs' zones. The owner names
+  // only the cloud's domain; the ICONs find the edges through their clients.
   const records = (Object.keys(YARDS) as YardName[]).flatMap((name) => {
     const ma = /^\/ip4\/([^/]+)\/tcp\/(\d+)\/p2p\/(\w+)$/.exec(yards[name]!.addr)!;
-    return zoneRecords({
-      domain: "icon.test",
-      host: `${name}.icon.test`,
-      port: Number(ma[2]),
-      peerId: ma[3]!,
-      addresses: [ma[1]!],
-    });
+    const domain = ZONE[name];
+    return zoneRecords({ domain, host: `${name}.${domain}`, port: Number(ma[2]), peerId: ma[3]!, addresses: [ma[1]!] });
   });
+  for (const [subnet, prefix] of Object.entries(SUBNETS)) {
+    const [a, b, c] = prefix.split(".");
+    for (let host = 2; host <= 250; host++)
+      records.push(
+        `${host}.${c}.${b}.${a}.in-addr.arpa. PTR host-${host}.${CLIENT_ZONE[subnet as keyof typeof SUBNETS]}.`,
+      );
+  }
   const dns = await startDnsmasq({ records });
   cleanup.push(() => dns.stop());
-  say("dns", `dnsmasq at ${dns.server} serves _edge._tcp.icon.test (3 SRV records)`);
+  say(
+    "dns",
+    `dnsmasq at ${dns.server}: ${(Object.keys(YARDS) as YardName[]).map((n) => `_edge._tcp.${ZONE[n]} → ${n}`).join(", ")}; ` +
+      `clients' PTR names under ${Object.values(CLIENT_ZONE).join(", ")}`,
+  );
 
   // The WAN and the network cost map that matches it.
   const wan = await WanEmulator.start({
@@ -304,6 +315,9 @@ try {
   const summary = {
     replications: counts.replications,
     migrations: counts.migrations,
+    learnedDomains: [
+      ...new Set(events.filter((e) => e.kind === "discovered").map((e) => String(e.data?.domain))),
+    ].sort(),
     terminations: counts.terminations,
     latencyBeforeMs: { A: round(latA.before), B: round(latB.before) },
     latencyAfterMs: { A: round(latA.after), B: round(latB.after) },
@@ -323,6 +337,8 @@ try {
     summary.migrations >= 1 &&
     summary.failedRequests === 0 &&
     summary.budgetConserved &&
+    summary.learnedDomains.includes(ZONE["edge-a"]) &&
+    summary.learnedDomains.includes(ZONE["edge-b"]) &&
     latA.after < latA.before * 0.5 &&
     latB.after < latB.before * 0.5;
   if (!ok) exitCode = 1;

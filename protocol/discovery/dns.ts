@@ -164,6 +164,12 @@ export interface DnsResolver {
   readonly servers: readonly string[];
   /** The yards published under `_edge._tcp.<domain>`, sorted by priority then weight. */
   discoverYards(domain: string, options?: DiscoverOptions): Promise<DnsYard[]>;
+  /**
+   * The domains a client's address points into, to look for IEPs near it (`_edge._tcp.<domain>`): the PTR names
+   * of `address`, each without its first label and then each parent with at least two labels, most specific first
+   * (`c7.lab.isp.example` → `lab.isp.example`, `isp.example`); empty when the address has no PTR record.
+   */
+  clientDomains(address: string, options?: { signal?: AbortSignal }): Promise<string[]>;
 }
 
 /**
@@ -193,13 +199,16 @@ export function createResolver(o: DnsResolverOptions = {}): DnsResolver {
   };
   const servers = Object.freeze(make().getServers());
 
-  async function discoverYards(domain: string, options: DiscoverOptions = {}): Promise<DnsYard[]> {
-    const name = edgeServiceName(domain);
-    const { signal } = options;
+  /** Runs `run` with a fresh resolver under the whole-call budget and the caller's signal. */
+  async function budgeted<T>(
+    name: string,
+    signal: AbortSignal | undefined,
+    run: (c: Context) => Promise<T>,
+  ): Promise<T> {
     signal?.throwIfAborted();
     const resolver = make();
     const context = { resolver, servers, timeoutMs, tries };
-    const work = discover(context, name, options);
+    const work = run(context);
     work.catch(() => {}); // once the guard below wins, `work` rejects with ECANCELLED: nobody listens anymore
     let stop = (): void => {};
     const guard = new Promise<never>((_, reject) => {
@@ -225,7 +234,32 @@ export function createResolver(o: DnsResolverOptions = {}): DnsResolver {
     }
   }
 
-  return { servers, discoverYards };
+  async function discoverYards(domain: string, options: DiscoverOptions = {}): Promise<DnsYard[]> {
+    const name = edgeServiceName(domain);
+    return budgeted(name, options.signal, (c) => discover(c, name, options));
+  }
+
+  async function clientDomains(address: string, options: { signal?: AbortSignal } = {}): Promise<string[]> {
+    if (isIP(address) === 0)
+      throw new ConfigError("BAD_ADDRESS", `${JSON.stringify(address)} is not an IP address to look up (PTR)`);
+    const what = `PTR ${address}`;
+    return budgeted(what, options.signal, async (c) =>
+      domainsOf((await query(c, what, () => c.resolver.reverse(address))) ?? []),
+    );
+  }
+
+  return { servers, discoverYards, clientDomains };
+}
+
+/** Parent domains (≥ 2 labels) of each name, without the name itself, most specific first, each once. */
+export function domainsOf(names: string[]): string[] {
+  const out = new Set<string>();
+  for (const raw of names) {
+    const labels = raw.replace(/\.$/, "").toLowerCase().split(".");
+    if (labels.some((l) => l === "")) continue;
+    for (let i = 1; labels.length - i >= 2; i++) out.add(labels.slice(i).join("."));
+  }
+  return [...out];
 }
 
 interface Context {

@@ -38,6 +38,8 @@ export interface SubnetFlow {
   /** ms; NaN when not measured */
   latencyMs: number;
   requests: bigint;
+  /** The most recent client address seen in the subnet (for reverse-DNS discovery); "" when not given. */
+  client: string;
 }
 
 export interface Redirect {
@@ -101,6 +103,7 @@ const bad = (m: string): OverlayError => new OverlayError(OverlayErrorCode.OVERL
 const LABEL = "[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?";
 const SERVICE_RE = new RegExp(`^${LABEL}(\\.${LABEL}){3}$`);
 const SUBNET_RE = /^(\*|[0-9a-f.:]+\/\d{1,3})$/i;
+const CLIENT_RE = /^[0-9a-f.:]{2,45}$/i;
 
 function str(s: string, field: string, re?: RegExp): string {
   if (Buffer.byteLength(s) > overlayLimits.maxStringBytes) throw bad(`${field} is too long`);
@@ -163,6 +166,7 @@ export function decodeOverlayFrame(frame: Uint8Array): OverlayMessage {
         rate: f.rateMilli / 1000,
         latencyMs: f.latencyUs === 0 ? NaN : f.latencyUs / 1000,
         requests: f.requests,
+        client: f.client === "" ? "" : str(f.client, `flows[${i}].client`, CLIENT_RE),
       })),
     };
   if (e.routingRules) {
@@ -245,6 +249,7 @@ export function encodeOverlayFrame(m: OverlayMessage): Uint8Array {
               ? Math.min(2 ** 32 - 1, Math.max(1, Math.round(f.latencyMs * 1000)))
               : 0,
             requests: f.requests,
+            client: f.client,
           })),
         },
       });

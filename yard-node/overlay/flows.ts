@@ -77,6 +77,8 @@ export interface FlowStats {
   requests: number;
   /** Unix ms of the last request. */
   lastAt: number;
+  /** The address of the subnet's most recent client. */
+  client: string;
 }
 
 interface Acc {
@@ -85,6 +87,7 @@ interface Acc {
   latW: number;
   latSum: number;
   requests: number;
+  client: string;
 }
 
 export interface FlowObserverOptions {
@@ -111,7 +114,7 @@ export class FlowObserver {
     const subnet = subnetOf(client, this.#o.v4Prefix, this.#o.v6Prefix);
     let a = this.#subnets.get(subnet);
     if (!a) {
-      a = { at: now, count: 0, latW: 0, latSum: 0, requests: 0 };
+      a = { at: now, count: 0, latW: 0, latSum: 0, requests: 0, client };
       if (this.#subnets.size >= this.#o.maxSubnets) this.#evict();
     } else {
       this.#subnets.delete(subnet); // re-insert: the map's order is recency
@@ -119,6 +122,7 @@ export class FlowObserver {
     }
     a.count += 1;
     a.requests += 1;
+    a.client = client;
     if (latencyMs !== undefined && Number.isFinite(latencyMs) && latencyMs >= 0) {
       a.latW += 1;
       a.latSum += latencyMs;
@@ -137,6 +141,7 @@ export class FlowObserver {
         latencyMs: a.latW > 0 ? a.latSum / a.latW : NaN,
         requests: a.requests,
         lastAt: a.at,
+        client: a.client,
       });
     }
     return out.sort((x, y) => y.rate - x.rate);

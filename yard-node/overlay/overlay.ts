@@ -603,7 +603,13 @@ export class Overlay {
     const t = now();
     const flows = this.flows(m.access.leaseId)
       .snapshot(t)
-      .map((f) => ({ subnet: f.subnet, rate: f.rate, latencyMs: f.latencyMs, requests: BigInt(f.requests) }));
+      .map((f) => ({
+        subnet: f.subnet,
+        rate: f.rate,
+        latencyMs: f.latencyMs,
+        requests: BigInt(f.requests),
+        client: f.client.replace(/^::ffff:(?=\d+\.)/i, ""),
+      }));
     return { type: "telemetryReply", flows, atMs: BigInt(t) };
   }
 

@@ -44,6 +44,11 @@ export declare namespace OverlayEnvelope {
         value: bigint;
         index: number;
     }
+    interface OverlayEnvelopeTelemetryReplyFlowsClientFieldEvent {
+        field: '$.telemetryReply.flows[].client';
+        value: string;
+        index: number;
+    }
     interface OverlayEnvelopeTelemetryReplyAtMsFieldEvent {
         field: '$.telemetryReply.atMs';
         value: bigint;
@@ -183,7 +188,7 @@ export declare namespace OverlayEnvelope {
     }
     function encode(obj: Partial<OverlayEnvelope>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<OverlayEnvelope>): OverlayEnvelope;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<OverlayEnvelope>): Generator<OverlayEnvelopeTelemetryRequestAccessLeaseIdFieldEvent | OverlayEnvelopeTelemetryRequestAccessExpiresFieldEvent | OverlayEnvelopeTelemetryRequestAccessSignatureFieldEvent | OverlayEnvelopeTelemetryReplyFlowsSubnetFieldEvent | OverlayEnvelopeTelemetryReplyFlowsRateMilliFieldEvent | OverlayEnvelopeTelemetryReplyFlowsLatencyUsFieldEvent | OverlayEnvelopeTelemetryReplyFlowsRequestsFieldEvent | OverlayEnvelopeTelemetryReplyAtMsFieldEvent | OverlayEnvelopeRoutingRulesAccessLeaseIdFieldEvent | OverlayEnvelopeRoutingRulesAccessExpiresFieldEvent | OverlayEnvelopeRoutingRulesAccessSignatureFieldEvent | OverlayEnvelopeRoutingRulesRedirectsSubnetFieldEvent | OverlayEnvelopeRoutingRulesRedirectsLocationFieldEvent | OverlayEnvelopeRoutingRulesStubYardFieldEvent | OverlayEnvelopeRoutingRulesStubAddrsFieldEvent | OverlayEnvelopeRoutingRulesStubInstanceIdFieldEvent | OverlayEnvelopeRoutingRulesStubEndpointFieldEvent | OverlayEnvelopeRoutingRulesStubGraceSFieldEvent | OverlayEnvelopeRouteQueryServiceFieldEvent | OverlayEnvelopeRouteQueryInterestFieldEvent | OverlayEnvelopeRouteAnswerInstancesServiceFieldEvent | OverlayEnvelopeRouteAnswerInstancesInstanceIdFieldEvent | OverlayEnvelopeRouteAnswerInstancesYardFieldEvent | OverlayEnvelopeRouteAnswerInstancesAddrsFieldEvent | OverlayEnvelopeRouteAnswerInstancesPortsFieldEvent | OverlayEnvelopeRouteAnswerTtlSFieldEvent | OverlayEnvelopeRouteAnswerVersionEpochMsFieldEvent | OverlayEnvelopeRouteAnswerVersionSeqFieldEvent | OverlayEnvelopeRoutePushServiceFieldEvent | OverlayEnvelopeRoutePushInstancesServiceFieldEvent | OverlayEnvelopeRoutePushInstancesInstanceIdFieldEvent | OverlayEnvelopeRoutePushInstancesYardFieldEvent | OverlayEnvelopeRoutePushInstancesAddrsFieldEvent | OverlayEnvelopeRoutePushInstancesPortsFieldEvent | OverlayEnvelopeRoutePushVersionEpochMsFieldEvent | OverlayEnvelopeRoutePushVersionSeqFieldEvent | OverlayEnvelopeErrorCodeFieldEvent | OverlayEnvelopeErrorMessageFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<OverlayEnvelope>): Generator<OverlayEnvelopeTelemetryRequestAccessLeaseIdFieldEvent | OverlayEnvelopeTelemetryRequestAccessExpiresFieldEvent | OverlayEnvelopeTelemetryRequestAccessSignatureFieldEvent | OverlayEnvelopeTelemetryReplyFlowsSubnetFieldEvent | OverlayEnvelopeTelemetryReplyFlowsRateMilliFieldEvent | OverlayEnvelopeTelemetryReplyFlowsLatencyUsFieldEvent | OverlayEnvelopeTelemetryReplyFlowsRequestsFieldEvent | OverlayEnvelopeTelemetryReplyFlowsClientFieldEvent | OverlayEnvelopeTelemetryReplyAtMsFieldEvent | OverlayEnvelopeRoutingRulesAccessLeaseIdFieldEvent | OverlayEnvelopeRoutingRulesAccessExpiresFieldEvent | OverlayEnvelopeRoutingRulesAccessSignatureFieldEvent | OverlayEnvelopeRoutingRulesRedirectsSubnetFieldEvent | OverlayEnvelopeRoutingRulesRedirectsLocationFieldEvent | OverlayEnvelopeRoutingRulesStubYardFieldEvent | OverlayEnvelopeRoutingRulesStubAddrsFieldEvent | OverlayEnvelopeRoutingRulesStubInstanceIdFieldEvent | OverlayEnvelopeRoutingRulesStubEndpointFieldEvent | OverlayEnvelopeRoutingRulesStubGraceSFieldEvent | OverlayEnvelopeRouteQueryServiceFieldEvent | OverlayEnvelopeRouteQueryInterestFieldEvent | OverlayEnvelopeRouteAnswerInstancesServiceFieldEvent | OverlayEnvelopeRouteAnswerInstancesInstanceIdFieldEvent | OverlayEnvelopeRouteAnswerInstancesYardFieldEvent | OverlayEnvelopeRouteAnswerInstancesAddrsFieldEvent | OverlayEnvelopeRouteAnswerInstancesPortsFieldEvent | OverlayEnvelopeRouteAnswerTtlSFieldEvent | OverlayEnvelopeRouteAnswerVersionEpochMsFieldEvent | OverlayEnvelopeRouteAnswerVersionSeqFieldEvent | OverlayEnvelopeRoutePushServiceFieldEvent | OverlayEnvelopeRoutePushInstancesServiceFieldEvent | OverlayEnvelopeRoutePushInstancesInstanceIdFieldEvent | OverlayEnvelopeRoutePushInstancesYardFieldEvent | OverlayEnvelopeRoutePushInstancesAddrsFieldEvent | OverlayEnvelopeRoutePushInstancesPortsFieldEvent | OverlayEnvelopeRoutePushVersionEpochMsFieldEvent | OverlayEnvelopeRoutePushVersionSeqFieldEvent | OverlayEnvelopeErrorCodeFieldEvent | OverlayEnvelopeErrorMessageFieldEvent>;
 }
 export interface TelemetryRequest {
     access?: LeaseAccess;
@@ -211,6 +216,7 @@ export interface SubnetFlow {
     rateMilli: number;
     latencyUs: number;
     requests: bigint;
+    client: string;
 }
 export declare namespace SubnetFlow {
     const codec: () => Codec<SubnetFlow>;
@@ -230,9 +236,13 @@ export declare namespace SubnetFlow {
         field: '$.requests';
         value: bigint;
     }
+    interface SubnetFlowClientFieldEvent {
+        field: '$.client';
+        value: string;
+    }
     function encode(obj: Partial<SubnetFlow>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SubnetFlow>): SubnetFlow;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SubnetFlow>): Generator<SubnetFlowSubnetFieldEvent | SubnetFlowRateMilliFieldEvent | SubnetFlowLatencyUsFieldEvent | SubnetFlowRequestsFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SubnetFlow>): Generator<SubnetFlowSubnetFieldEvent | SubnetFlowRateMilliFieldEvent | SubnetFlowLatencyUsFieldEvent | SubnetFlowRequestsFieldEvent | SubnetFlowClientFieldEvent>;
 }
 export interface TelemetryReply {
     flows: SubnetFlow[];
@@ -260,13 +270,18 @@ export declare namespace TelemetryReply {
         value: bigint;
         index: number;
     }
+    interface TelemetryReplyFlowsClientFieldEvent {
+        field: '$.flows[].client';
+        value: string;
+        index: number;
+    }
     interface TelemetryReplyAtMsFieldEvent {
         field: '$.atMs';
         value: bigint;
     }
     function encode(obj: Partial<TelemetryReply>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TelemetryReply>): TelemetryReply;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TelemetryReply>): Generator<TelemetryReplyFlowsSubnetFieldEvent | TelemetryReplyFlowsRateMilliFieldEvent | TelemetryReplyFlowsLatencyUsFieldEvent | TelemetryReplyFlowsRequestsFieldEvent | TelemetryReplyAtMsFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TelemetryReply>): Generator<TelemetryReplyFlowsSubnetFieldEvent | TelemetryReplyFlowsRateMilliFieldEvent | TelemetryReplyFlowsLatencyUsFieldEvent | TelemetryReplyFlowsRequestsFieldEvent | TelemetryReplyFlowsClientFieldEvent | TelemetryReplyAtMsFieldEvent>;
 }
 export interface Redirect {
     subnet: string;

@@ -421,6 +421,10 @@ export var SubnetFlow;
                     w.uint32(32);
                     writeUint64(w, obj.requests);
                 }
+                if ((obj.client != null && obj.client !== '')) {
+                    w.uint32(42);
+                    w.string(obj.client);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -429,7 +433,8 @@ export var SubnetFlow;
                     subnet: '',
                     rateMilli: 0,
                     latencyUs: 0,
-                    requests: 0n
+                    requests: 0n,
+                    client: ''
                 };
                 const end = length == null ? reader.len : reader.pos + length;
                 while (reader.pos < end) {
@@ -449,6 +454,10 @@ export var SubnetFlow;
                         }
                         case 4: {
                             obj.requests = reader.uint64();
+                            break;
+                        }
+                        case 5: {
+                            obj.client = readStrictString(reader);
                             break;
                         }
                         default: {
@@ -488,6 +497,13 @@ export var SubnetFlow;
                             yield {
                                 field: `${prefix}.requests`,
                                 value: reader.uint64()
+                            };
+                            break;
+                        }
+                        case 5: {
+                            yield {
+                                field: `${prefix}.client`,
+                                value: readStrictString(reader)
                             };
                             break;
                         }

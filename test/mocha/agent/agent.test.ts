@@ -344,6 +344,10 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
       expect(events.map((e) => e.text).join("\n")).to.contain(
         `replica account ${child} never got its agent: 1 lease(s) ended`,
       );
+      // The gas handed to the replica's key (0.01 ETH) went back to the origin's key: what stays is dust (≤ one
+      // transfer's max fee, far below 1 %).
+      expect(await m.provider.getBalance(childKey.address)).to.be.below(10n ** 14n);
+      expect(events.map((e) => e.text).join("\n")).to.match(/ETH of gas back/);
       // Every unit is accounted for: the root holds the deposit less what the leases cost while they ran.
       const st = await appStatus(owner, app.root);
       expect(st.held + st.spent + st.escrowed).to.equal(USD(5));

@@ -34,6 +34,8 @@ describe("demo (shortened): ICONs replicate, follow their clients and terminate 
     expect(s.replications).to.be.at.least(1);
     expect(s.migrations).to.be.at.least(1);
     expect(s.terminations).to.be.at.least(1);
+    // The owner names only the cloud's zone: the edges are found through the clients' PTR names.
+    expect(s.learnedDomains).to.include.members(["a.isp.test", "b.isp.test"]);
     for (const subnet of ["A", "B"]) {
       expect(s.latencyAfterMs[subnet], `subnet ${subnet}`).to.be.below(0.5 * s.latencyBeforeMs[subnet]);
     }

@@ -12,6 +12,7 @@ import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import type { PeerId } from "@libp2p/interface";
 import {
   createResolver,
+  domainsOf,
   zoneRecords,
   type SrvTarget,
   type ZoneRecordOptions,
@@ -76,6 +77,8 @@ describe("DNS SRV discovery (dnsmasq on loopback)", function () {
       `spf.${BROKEN}. 60 IN TXT "v=spf1 -all"`,
       // a name that exists (TXT only) but has no SRV records
       `_edge._tcp.txt-only.icon.test. 60 IN TXT "hello"`,
+      // a client of the IEP's own network, with a PTR name in its zone (127.20.1.8 has none)
+      `7.1.20.127.in-addr.arpa. 60 IN PTR host-7.lab.${DOMAIN}.`,
     ];
     dns = await startDnsmasq({ records });
   });
@@ -122,6 +125,30 @@ describe("DNS SRV discovery (dnsmasq on loopback)", function () {
     for (const y of found) {
       expect(await dig(dns, "TXT", y.host)).to.deep.equal([`"icon-v=1" "icon-peer=${y.peerId}"`]);
     }
+  });
+
+  it("learns from a client's PTR name the domains it points into, most specific first, where its IEP is found", async () => {
+    const resolver = createResolver({ servers: [dns.server], timeoutMs: 2000 });
+    const domains = await resolver.clientDomains("127.20.1.7");
+    expect(domains).to.deep.equal([`lab.${DOMAIN}`, DOMAIN, "icon.test"]);
+    const found = await Promise.all(domains.map((d) => resolver.discoverYards(d)));
+    expect(found.map((f) => f.map((y) => y.host))).to.deep.equal([
+      [],
+      [yards[1].host, yards[2].host, yards[0].host],
+      [],
+    ]);
+    expect(await dig(dns, "-x", "127.20.1.7")).to.deep.equal([`host-7.lab.${DOMAIN}.`]);
+    // No PTR record: nothing learned, no error.
+    expect(await resolver.clientDomains("127.20.1.8")).to.deep.equal([]);
+    const bad = await rejectionOf(resolver.clientDomains("host-7"));
+    expect(bad).to.be.instanceOf(ConfigError);
+    expect((bad as ConfigError).code).to.equal("BAD_ADDRESS");
+  });
+
+  it("derives the parent domains of PTR names: at least two labels, each once, the host's own name never", () => {
+    expect(domainsOf(["c7.lab.isp.example."])).to.deep.equal(["lab.isp.example", "isp.example"]);
+    expect(domainsOf(["C7.ISP.example", "c8.isp.example"])).to.deep.equal(["isp.example"]);
+    expect(domainsOf(["isp.example", "localhost", "bad..name.example"])).to.deep.equal([]);
   });
 
   it("returns an empty list for a domain without records (NXDOMAIN) and for a name without SRV records", async () => {

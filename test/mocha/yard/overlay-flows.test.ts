@@ -1,6 +1,8 @@
 /** Flow observation per client subnet and the routing policies. */
 import { expect } from "chai";
 import fc from "fast-check";
+import { OverlayError, decodeOverlayFrame, encodeOverlayFrame, type OverlayMessage } from "../../../protocol/index.ts";
+import { OverlayEnvelope } from "../../../protocol/schema/generated/overlay.js";
 import { FlowObserver, subnetOf } from "../../../yard-node/overlay/flows.ts";
 import { Closest, Pinned, PolicyRegistry, RoundRobin, prune } from "../../../yard-node/overlay/policies.ts";
 import type { Instance, RoutingPolicy } from "../../../yard-node/overlay/types.ts";
@@ -18,6 +20,27 @@ const inst = (id: number, latencyMs?: number, updatedAt = 0): Instance => ({
   ports: [8080],
   latencyMs,
   updatedAt,
+});
+
+describe("telemetry frames", () => {
+  it("carry each subnet's latest client address; one that is not an address is refused as a bad frame", () => {
+    const m: OverlayMessage = {
+      type: "telemetryReply",
+      atMs: 5n,
+      flows: [
+        { subnet: "10.0.1.0/24", rate: 2.5, latencyMs: 12.5, requests: 9n, client: "10.0.1.7" },
+        { subnet: "2001:db8:1::/48", rate: 1, latencyMs: NaN, requests: 1n, client: "" },
+      ],
+    };
+    expect(decodeOverlayFrame(encodeOverlayFrame(m))).to.deep.equal(m);
+    const bad = OverlayEnvelope.encode({
+      telemetryReply: {
+        atMs: 5n,
+        flows: [{ subnet: "10.0.1.0/24", rateMilli: 1, latencyUs: 1, requests: 1n, client: "host-7 .example" }],
+      },
+    });
+    expect(() => decodeOverlayFrame(bad)).to.throw(OverlayError, /client/);
+  });
 });
 
 describe("subnetOf", () => {
@@ -55,6 +78,9 @@ describe("FlowObserver", () => {
     near(b!.rate, 5, 0.5);
     near(b!.latencyMs, 80, 1e-9);
     expect(a!.requests).to.equal(600);
+    expect([a!.client, b!.client]).to.deep.equal(["10.0.1.7", "10.0.2.9"]);
+    f.record("10.0.1.200", 10, t + 1);
+    expect(f.snapshot(t + 1)[0]!.client).to.equal("10.0.1.200"); // the subnet's most recent client
   });
   it("a subnet that goes quiet decays: after one half-life its rate halves", () => {
     const f = new FlowObserver({ halfLifeS: 4 });

@@ -76,6 +76,7 @@ describe("overlay proxy: flows, redirects, stubs, load (two yards)", function ()
     const f = t.flows[0]!;
     expect(f.subnet).to.equal("127.0.0.0/24");
     expect(f.requests).to.equal(40n);
+    expect(f.client).to.equal("127.0.0.1"); // the latest client, for reverse-DNS discovery
     expect(f.rate).to.be.greaterThan(0);
     expect(f.latencyMs).to.be.greaterThan(0).and.lessThan(1000);
     expect(a.metrics.render()).to.match(

@@ -1,0 +1,66 @@
+/** The app owner's config (`icon app deploy --config`): defaults, and refusals that name the field and the fix. */
+import { expect } from "chai";
+import { ConfigError, type Deployment } from "../../../protocol/index.ts";
+import { agentEnvFrom } from "../../../icon-agent/config.ts";
+
+const deployment = { chainId: 31337 } as unknown as Deployment;
+const service = {
+  image: "icon/web:1",
+  imageDigest: "0x" + "ab".repeat(32),
+  ports: [8080],
+  cpuMillis: 250,
+  memoryMiB: 64,
+};
+
+/** The ConfigError `raw` is refused with. */
+function refusal(raw: unknown): ConfigError {
+  try {
+    agentEnvFrom(raw, "http://127.0.0.1:8545", deployment);
+  } catch (e) {
+    expect(e).to.be.instanceOf(ConfigError);
+    expect((e as ConfigError).code).to.equal("BAD_APP_CONFIG");
+    return e as ConfigError;
+  }
+  throw new Error("the config was accepted");
+}
+
+describe("app config", () => {
+  it("fills the defaults a real deployment needs; clients' domains are learned unless turned off", () => {
+    const env = agentEnvFrom({ service, discovery: { domains: ["edge.example"] } }, "http://x:1", deployment);
+    expect(env.domains).to.deep.equal(["edge.example"]);
+    expect(env.learnDomains).to.equal(true);
+    expect(env.spec.slotSeconds).to.equal(3600);
+    expect([env.periodMs, env.coolDownS, env.renewBeforeS]).to.deep.equal([5000, 120, 300]);
+    const off = agentEnvFrom({ service, discovery: { registry: true, learnDomains: false } }, "http://x:1", deployment);
+    expect(off.learnDomains).to.equal(false);
+    expect(off.registry).to.equal(true);
+  });
+
+  it("refuses a config without any way to find yards, naming the three ways", () => {
+    expect(refusal({ service, discovery: {} }).message).to.match(
+      /discovery: give discovery\.domains \(DNS SRV\), discovery\.seeds or discovery\.registry: true/,
+    );
+  });
+
+  it("names each bad field with its fix", () => {
+    const m = refusal({
+      service: { ...service, imageDigest: "sha256:ab", ports: [] },
+      discovery: { domains: ["e.example"], learnDomains: "yes", dnsServers: ["ns1.example"] },
+    }).message;
+    expect(m).to.match(/service\.imageDigest: the image id as 0x \+ 64 hex digits/);
+    expect(m).to.match(/service\.ports: list at least one container port/);
+    expect(m).to.match(/discovery\.learnDomains: .*boolean/i);
+    expect(m).to.match(/discovery\.dnsServers\.0: give ip:port, e\.g\. 127\.0\.0\.1:53/);
+  });
+
+  it("refuses unknown keys and a renewal lead as long as the slot", () => {
+    expect(refusal({ service, discovery: { domains: ["e.example"], domian: "x" } }).message).to.match(/domian/);
+    expect(
+      refusal({
+        service: { ...service, slotSeconds: 120 },
+        discovery: { registry: true },
+        agent: { renewBeforeS: 120 },
+      }).message,
+    ).to.match(/agent\.renewBeforeS must be shorter than service\.slotSeconds/);
+  });
+});
