@@ -308,8 +308,31 @@ export class Agent {
         location: this.seed.placement?.yard.peerId,
         leaseId: this.seed.placement?.leaseId,
       }),
-      onEvent: (e) => this.#emit("tree", describeTreeEvent(e)),
+      // What this ICON keeps when a child asks for money: its own next slot.
+      fundingReserve: () => this.#ownSlot(),
+      // What a child keeps when a sibling asks and this ICON lacks: the child's own next slot at its current price.
+      childKeeps: async (child) => {
+        let keep: bigint | undefined;
+        for (const id of await this.client.leasesOf(child.id)) {
+          const l = await this.client.lease(id);
+          if (!live(l.state)) continue;
+          const slot = l.pricePerSecond * (l.end - l.start);
+          if (keep === undefined || slot > keep) keep = slot;
+        }
+        return keep; // no live lease: it is being placed; leave it alone
+      },
+      onEvent: (e) =>
+        this.#emit(
+          "tree",
+          describeTreeEvent(e, (x) => this.client.format(x)),
+        ),
     });
+  }
+
+  /** What one more slot at the current placement costs (0 when not placed). */
+  #ownSlot(): bigint {
+    const p = this.seed.placement;
+    return p ? p.pricePerSecond * BigInt(this.env.spec.slotSeconds) : 0n;
   }
 
   /** Opens the agent in `dir` (written by {@link writeAgentState}) and resumes from it and the chain. */
@@ -967,7 +990,7 @@ export class Agent {
     const target = this.#yards.find((y) => y.peerId === to.location)!;
     const need = listedPrice(target, this.env.spec) * BigInt(this.env.spec.slotSeconds) * 2n;
     // What this ICON keeps for itself: its own next slot.
-    const reserve = p.pricePerSecond * BigInt(this.env.spec.slotSeconds);
+    const reserve = this.#ownSlot();
     const spendable = this.#balance > reserve ? this.#balance - reserve : 0n;
     // The replica's share: the part of the spendable balance in proportion to the demand it takes over, at least
     // two slots of the target's listed price.
@@ -1240,7 +1263,7 @@ function live(state: string): boolean {
   return state === "Running" || state === "Scheduled";
 }
 
-function describeTreeEvent(e: TreeEvent): string {
+function describeTreeEvent(e: TreeEvent, format: (units: bigint) => string): string {
   switch (e.type) {
     case "attached":
       return `attached to parent ${e.parent.account} (origin ${e.origin.account})`;
@@ -1255,13 +1278,15 @@ function describeTreeEvent(e: TreeEvent): string {
     case "child-left":
       return `child ${e.account} left (${e.reason})`;
     case "funding-requested":
-      return `asked the parent for ${e.amount} units, granted ${e.granted}: ${e.note}`;
+      return `asked the parent for ${format(e.amount)}, granted ${format(e.granted)}: ${e.note}`;
     case "funding-granted":
-      return `allocated ${e.amount} units to child ${e.child}`;
+      return `allocated ${format(e.amount)} to child ${e.child}`;
+    case "funding-reclaimed":
+      return `took ${format(e.amount)} back from child ${e.from} (beyond its next slot) for a sibling`;
     case "funding-denied":
-      return `could not fund child ${e.child} with ${e.amount} units: ${e.note}`;
+      return `could not fund child ${e.child} with ${format(e.amount)}: ${e.note}`;
     case "funding-escalated":
-      return `asked the owner on chain for ${e.amount} units`;
+      return `asked the owner on chain for ${format(e.amount)}`;
     case "policy":
       return `policy v${e.policy.version} in force (w=${e.policy.weightBps / 100} %)`;
     case "left":

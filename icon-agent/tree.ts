@@ -12,8 +12,9 @@
  *    to the next ancestor (grandparent, …, origin).
  *  - Policy: the origin reads it from chain (`client.app(root)`) every period; it travels down in the acks.
  *  - Foundering: a child asks for `amount`; the parent allocates on chain from its spendable balance (balance
- *    minus `fundingReserve`), first asking its own parent for the shortfall when it lacks; the origin that lacks
- *    asks the owner on chain (`requestFunding`) and answers 0. Funds move only along on-chain parent links, so
+ *    minus `fundingReserve`). When it lacks, it first takes back what its other children hold beyond what each
+ *    must keep (`childKeeps`, on chain with returnToParent), then asks its own parent for the rest; the origin
+ *    that lacks asks the owner on chain (`requestFunding`) and answers 0. Funds move only along on-chain parent links, so
  *    an ICON adopted by an ancestor other than its account's parent asks the owner on chain itself.
  *  - Leaving: `leave()` tells the children to re-parent to my parent, then detaches from my parent.
  *
@@ -69,6 +70,8 @@ export type TreeEvent =
   | { type: "funding-granted"; child: bigint; amount: bigint; txHash: string }
   /** I answered my child's request with 0. */
   | { type: "funding-denied"; child: bigint; amount: bigint; note: string }
+  /** I took `amount` back from my child `from` (returnToParent) to fund another child. */
+  | { type: "funding-reclaimed"; from: bigint; amount: bigint; txHash: string }
   /** I asked the owner on chain (FundingRequested) for `amount` to `account`. */
   | { type: "funding-escalated"; account: bigint; amount: bigint; txHash: string }
   | { type: "policy"; policy: TreePolicy }
@@ -91,8 +94,14 @@ export interface TreeMemberOptions {
   local: () => TreeSubnet[];
   /** Where this ICON serves: sent up with attach and reports, and down to children in the acks (`parentPlace`). */
   whereAmI: () => { endpoint?: string; location?: string; leaseId?: bigint };
-  /** Kept back when granting a child's funding request (default 0). */
-  fundingReserve?: bigint;
+  /** Kept back when granting a child's funding request (default 0); a function is asked at every request. */
+  fundingReserve?: bigint | (() => bigint | Promise<bigint>);
+  /**
+   * What a child of mine must keep (say, its next slot); `undefined` leaves that child alone. Given, a request I
+   * cannot pay is first met from what my other children hold beyond that — re-allocation among the children —
+   * and only the rest is asked of my parent.
+   */
+  childKeeps?: (child: BudgetAccount) => Promise<bigint | undefined>;
   onEvent?: (e: TreeEvent) => void;
   /** Tried in order when the parent cannot be reached at start (a restarted ICON's remembered ancestors). */
   ancestors?: TreeNodeRef[];
@@ -532,6 +541,35 @@ export class TreeMember {
     };
   }
 
+  /**
+   * Takes up to `need` back from my children other than `except`, from what each holds beyond `childKeeps`,
+   * largest surplus first. A child that spent meanwhile (the return reverts) is passed over. Returns what came back.
+   */
+  async #reclaim(need: bigint, except: bigint): Promise<bigint> {
+    const client = this.#o.client;
+    const me = await client.account(this.#o.account);
+    const offers: Array<{ id: bigint; surplus: bigint }> = [];
+    for (const a of await client.appAccounts(me.root)) {
+      if (a.parent !== me.id || a.closed || a.id === except || a.balance === 0n) continue;
+      const keep = await this.#o.childKeeps!(a).catch(() => undefined);
+      if (keep !== undefined && a.balance > keep) offers.push({ id: a.id, surplus: a.balance - keep });
+    }
+    offers.sort((x, y) => (y.surplus > x.surplus ? 1 : y.surplus < x.surplus ? -1 : 0));
+    let got = 0n;
+    for (const o of offers) {
+      if (got >= need) break;
+      const take = o.surplus < need - got ? o.surplus : need - got;
+      try {
+        const receipt = await client.returnToParent(o.id, take);
+        got += take;
+        this.#emit({ type: "funding-reclaimed", from: o.id, amount: take, txHash: receipt.hash });
+      } catch {
+        // it spent meanwhile: the next child, or my parent, makes up for it
+      }
+    }
+    return got;
+  }
+
   /** A child's request: allocate from my spendable balance, asking up the tree for the shortfall first. */
   #fund(child: BudgetAccount, amount: bigint): Promise<{ granted: bigint; note: string }> {
     const run = this.#fundingQueue.then(async () => {
@@ -541,12 +579,17 @@ export class TreeMember {
           TreeErrorCode.TREE_NOT_CHILD,
           `account ${child.id}'s parent on chain is ${child.parent}, not ${me}: funds move only along the budget tree`,
         );
-      const reserve = this.#o.fundingReserve ?? 0n;
+      const r = this.#o.fundingReserve ?? 0n;
+      const reserve = typeof r === "bigint" ? r : await r();
       const spendable = async () => {
         const b = (await this.#o.client.account(me)).balance;
         return b > reserve ? b - reserve : 0n;
       };
-      const have = await spendable();
+      let have = await spendable();
+      if (have < amount && this.#o.childKeeps) {
+        await this.#reclaim(amount - have, child.id);
+        have = await spendable();
+      }
       if (have < amount) {
         const shortfall = amount - have;
         let up: { granted: bigint; note: string };

@@ -21,6 +21,7 @@ import {
   signTreeMember,
   treeDomain,
   treeRequest,
+  type BudgetAccount,
   type MarketClient,
   type Policy,
   type TreeMemberProof,
@@ -97,6 +98,8 @@ describe("ICON overlay tree over libp2p (real chain, real nodes)", function () {
   const gLocal = [sn("10.1.0.0/24", 15, 30, 150n), sn("10.2.0.0/24", 2, NaN, 20n)];
 
   const wallet = (i: number) => new Wallet(m.keys[i]!);
+  /** What each of C's children must keep when C re-allocates among them (absent: left alone). */
+  const keeps = new Map<bigint, bigint>();
   const balance = async (id: bigint) => (await owner.account(id)).balance;
 
   /** Where each member serves (its whereAmI), by name; a default when absent. */
@@ -112,7 +115,7 @@ describe("ICON overlay tree over libp2p (real chain, real nodes)", function () {
     account: bigint,
     parent?: TreeMember,
     local: TreeSubnet[] = [],
-    extra: { fundingReserve?: bigint } = {},
+    extra: { fundingReserve?: bigint; childKeeps?: (a: BudgetAccount) => Promise<bigint | undefined> } = {},
   ): Promise<{ t: TreeMember; node: Libp2p }> {
     const node = await createIconNode();
     nodes.push(node);
@@ -265,7 +268,8 @@ describe("ICON overlay tree over libp2p (real chain, real nodes)", function () {
 
   it("attaches O ← C ← G and reports aggregates up: exact sums, rate-weighted mean latency", async () => {
     O = (await start("O", 2, root, undefined, oLocal)).t;
-    C = (await start("C", 3, cAcct, O, cLocal, { fundingReserve: USD(0.5) })).t;
+    C = (await start("C", 3, cAcct, O, cLocal, { fundingReserve: USD(0.5), childKeeps: async (a) => keeps.get(a.id) }))
+      .t;
     const g = await start("G", 4, gAcct, C, gLocal);
     G = g.t;
     cNode = nodeOf.get(C)!;
@@ -429,6 +433,34 @@ describe("ICON overlay tree over libp2p (real chain, real nodes)", function () {
     expect(gNote).to.include({ amount: ask, granted: 0n });
     expect(gNote?.type === "funding-requested" && gNote.note).to.match(/owner was asked on chain/);
     expect(ev("C", "funding-denied")[0]).to.include({ child: gAcct, amount: ask });
+  });
+
+  it("re-allocates among the children before asking up: C takes a sibling's surplus beyond what it must keep", async () => {
+    const hAcct = await owner.createAccount(cAcct, wallet(5).address);
+    await owner.allocate(root, cAcct, USD(3));
+    await owner.allocate(cAcct, hAcct, USD(3));
+    keeps.set(hAcct, USD(1));
+    const [o0, c0, g0] = await Promise.all([root, cAcct, gAcct].map(balance));
+    expect(c0).to.equal(USD(0.5)); // all of it C's reserve
+    const askedUp = ev("C", "funding-requested").length;
+
+    // G asks 2: C can spend nothing, H holds 2 beyond its keep → taken back and allocated to G; O is not asked.
+    expect(await G.requestFunding(USD(2))).to.equal(USD(2));
+    expect(await Promise.all([root, cAcct, gAcct, hAcct].map(balance))).to.deep.equal([o0, c0, g0 + USD(2), USD(1)]);
+    expect(ev("C", "funding-reclaimed")).to.have.length(1);
+    expect(ev("C", "funding-reclaimed")[0]).to.include({ from: hAcct, amount: USD(2) });
+    expect(ev("C", "funding-requested")).to.have.length(askedUp);
+
+    // Nothing left beyond H's keep: the next request goes up to O, and H keeps what it must.
+    expect(await G.requestFunding(USD(1))).to.equal(USD(1));
+    expect(await Promise.all([root, cAcct, gAcct, hAcct].map(balance))).to.deep.equal([
+      o0 - USD(1),
+      c0,
+      g0 + USD(3),
+      USD(1),
+    ]);
+    expect(ev("C", "funding-reclaimed")).to.have.length(1);
+    expect(ev("C", "funding-requested")[askedUp]).to.include({ amount: USD(1), granted: USD(1) });
   });
 
   it("leave(): the terminating ICON re-parents its children to its own parent, then detaches", async () => {
