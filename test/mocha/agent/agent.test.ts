@@ -22,11 +22,12 @@ import {
 import { appStatus, deployApp } from "../../../icon-agent/app.ts";
 import { agentEnvFrom } from "../../../icon-agent/config.ts";
 import { bid, discoverYards, listedPrice, type YardRef } from "../../../icon-agent/market.ts";
-import { parseYardConfig } from "../../../yard-node/config.ts";
+import { startTestYard } from "../../helpers/yard.ts";
+import type { YardConfigInput } from "../../../yard-node/config.ts";
 import { Yard } from "../../../yard-node/yard.ts";
 import { createLogger } from "../../../yard-node/log.ts";
 import { projectRoot } from "../../../scripts/lib/hardhat.ts";
-import { USD, clientFor, startMarket, yardConfig, type TestMarket } from "../../../scripts/lib/testbed.ts";
+import { USD, clientFor, startMarket, type TestMarket } from "../../../scripts/lib/testbed.ts";
 import { WEB_IMAGE, useDockerYard, waitFor } from "../../helpers/docker.ts";
 
 const log = createLogger({ level: "error" });
@@ -67,21 +68,23 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
 
   before(async () => {
     m = await startMarket();
-    const start = async (key: number, yardId: string, region: string, pricing: Record<string, unknown>) => {
-      const w = new Wallet(m.keys[key]!, m.provider);
-      await m.admin.mint(w.address, USD(1000));
-      const c = yardConfig(m, yardId, {
-        listing: { domain: `${region}.icon.test`, region, stake: "100 iUSD" },
-        pricing: {
-          floorPerSecond: "10 units",
-          cpuPerCoreSecond: "200 units",
-          memoryPerGiBSecond: "100 units",
-          ...pricing,
+    const start = (key: number, yardId: string, region: string, pricing: Record<string, unknown>) =>
+      startTestYard(
+        m,
+        key,
+        yardId,
+        {
+          listing: { domain: `${region}.icon.test`, region, stake: "100 iUSD" },
+          pricing: {
+            floorPerSecond: "10 units",
+            cpuPerCoreSecond: "200 units",
+            memoryPerGiBSecond: "100 units",
+            ...pricing,
+          } as YardConfigInput["pricing"],
+          overlay: { semanticDns: false },
         },
-        overlay: { semanticDns: false },
-      });
-      return Yard.start({ config: parseYardConfig(c, `${yardId}.json`), wallet: w, log });
-    };
+        log,
+      );
     cheap = await start(1, yards.get().yardId, "cheap", {});
     // Asks 50 % above its listed price at any utilization: a counter-offer at the listed price brings it down.
     dear = await start(2, yards.make("agentb").yardId, "dear", {

@@ -13,14 +13,13 @@ import { expect } from "chai";
 import type Docker from "dockerode";
 import net from "node:net";
 import type { Duplex } from "node:stream";
-import { Wallet } from "ethers";
 import { setRouting, signLeaseAccess, type LeaseAccess } from "../../../protocol/index.ts";
-import { parseYardConfig } from "../../../yard-node/config.ts";
+import { FAST_LEASE, startTestYard } from "../../helpers/yard.ts";
 import { createLogger } from "../../../yard-node/log.ts";
 import { overlaps } from "../../../yard-node/overlay/addresses.ts";
 import { Yard } from "../../../yard-node/yard.ts";
 import { BUSYBOX_IMAGE, WEB_IMAGE, execIn, useDockerYard, waitFor } from "../../helpers/docker.ts";
-import { Tenant, USD, clientFor, startMarket, yardConfig, type TestMarket } from "../../../scripts/lib/testbed.ts";
+import { Tenant, USD, clientFor, startMarket, type TestMarket } from "../../../scripts/lib/testbed.ts";
 
 // The yards' warnings are printed (a few are expected: killed containers, leases ended before their start), so
 // that a failure in CI says what the yards saw.
@@ -163,17 +162,14 @@ describe("overlay end to end: policies, namespaces, churn, TCP migration (two ya
 
   before(async () => {
     m = await startMarket();
-    const lease = { startLeadS: 2, earlyStartS: 2, claimIntervalS: 5, stopTimeoutS: 1, minSlotS: 5 };
-    const start = async (key: number, yardId: string, overlay: Record<string, unknown>): Promise<Yard> => {
-      const w = new Wallet(m.keys[key]!, m.provider);
-      await m.admin.mint(w.address, USD(1000));
-      const c = yardConfig(m, yardId, {
-        lease,
-        capacity: { cpuMillis: 4000, memoryMiB: 4096, pidsPerLease: 256 },
-        overlay,
-      });
-      return Yard.start({ config: parseYardConfig(c, `${yardId}.json`), wallet: w, log });
-    };
+    const start = (key: number, yardId: string, overlay: Record<string, unknown>): Promise<Yard> =>
+      startTestYard(
+        m,
+        key,
+        yardId,
+        { lease: FAST_LEASE, capacity: { cpuMillis: 4000, memoryMiB: 4096, pidsPerLease: 256 }, overlay },
+        log,
+      );
     // B first: A asks B about routes (B learns A from A's connection and pushes changes back to it).
     b = await start(5, yards.make("ovle2eb").yardId, { serviceCidr: cidrB });
     a = await start(1, yards.get().yardId, { serviceCidr: cidrA, peers: [addrOf(b).toString()] });

@@ -7,12 +7,11 @@ import { expect } from "chai";
 import net from "node:net";
 import { Wallet } from "ethers";
 import { OverlayError, readTelemetry, setRouting, signLeaseAccess, type LeaseAccess } from "../../../protocol/index.ts";
-import { parseYardConfig } from "../../../yard-node/config.ts";
 import { createLogger, silentLogger } from "../../../yard-node/log.ts";
 import { Yard } from "../../../yard-node/yard.ts";
 import { WEB_IMAGE, useDockerYard, waitFor } from "../../helpers/docker.ts";
-import { expectRejection } from "../../helpers/yard.ts";
-import { Tenant, USD, clientFor, startMarket, yardConfig, type TestMarket } from "../../../scripts/lib/testbed.ts";
+import { FAST_LEASE, expectRejection, startTestYard } from "../../helpers/yard.ts";
+import { Tenant, USD, clientFor, startMarket, type TestMarket } from "../../../scripts/lib/testbed.ts";
 
 const log = process.env.ICON_TEST_LOG ? createLogger({ level: "debug" }) : silentLogger;
 
@@ -52,15 +51,9 @@ describe("overlay proxy: flows, redirects, stubs, load (two yards)", function ()
 
   before(async () => {
     m = await startMarket();
-    const lease = { startLeadS: 2, earlyStartS: 2, claimIntervalS: 5, stopTimeoutS: 1, minSlotS: 5 };
-    const start = async (key: number, yardId: string): Promise<Yard> => {
-      const w = new Wallet(m.keys[key]!, m.provider);
-      await m.admin.mint(w.address, USD(1000));
-      const c = yardConfig(m, yardId, { lease, capacity: { cpuMillis: 4000, memoryMiB: 4096, pidsPerLease: 2048 } });
-      return Yard.start({ config: parseYardConfig(c, `${yardId}.json`), wallet: w, log });
-    };
-    a = await start(1, docker.get().yardId);
-    b = await start(5, docker.make("ovlb").yardId);
+    const over = { lease: FAST_LEASE, capacity: { cpuMillis: 4000, memoryMiB: 4096, pidsPerLease: 2048 } };
+    a = await startTestYard(m, 1, docker.get().yardId, over, log);
+    b = await startTestYard(m, 5, docker.make("ovlb").yardId, over, log);
     tenant = await Tenant.create(m, 2, 3, USD(200));
     web = "0x" + (await docker.get().runtime.imageId(WEB_IMAGE))!.slice(7);
   });

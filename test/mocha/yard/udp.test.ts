@@ -5,14 +5,13 @@
  */
 import { expect } from "chai";
 import dgram from "node:dgram";
-import { Wallet } from "ethers";
 import { setRouting, signLeaseAccess } from "../../../protocol/index.ts";
-import { parseYardConfig } from "../../../yard-node/config.ts";
+import { FAST_LEASE, startTestYard } from "../../helpers/yard.ts";
 import { createLogger, silentLogger } from "../../../yard-node/log.ts";
 import { Deframer, frameDatagram } from "../../../yard-node/udp.ts";
 import { Yard } from "../../../yard-node/yard.ts";
 import { UDP_IMAGE, useDockerYard, waitFor } from "../../helpers/docker.ts";
-import { Tenant, USD, startMarket, yardConfig, type TestMarket } from "../../../scripts/lib/testbed.ts";
+import { Tenant, USD, startMarket, type TestMarket } from "../../../scripts/lib/testbed.ts";
 
 const log = process.env.ICON_TEST_LOG ? createLogger({ level: "debug" }) : silentLogger;
 
@@ -67,14 +66,8 @@ describe("UDP services through yards (ingress and stub over the tunnel)", functi
 
   before(async () => {
     m = await startMarket();
-    const start = async (key: number, yardId: string): Promise<Yard> => {
-      const w = new Wallet(m.keys[key]!, m.provider);
-      await m.admin.mint(w.address, USD(1000));
-      const c = yardConfig(m, yardId, { lease: { startLeadS: 2, earlyStartS: 2, minSlotS: 5, stopTimeoutS: 1 } });
-      return Yard.start({ config: parseYardConfig(c, `${yardId}.json`), wallet: w, log });
-    };
-    a = await start(1, docker.get().yardId);
-    b = await start(5, docker.make("udpb").yardId);
+    a = await startTestYard(m, 1, docker.get().yardId, { lease: FAST_LEASE }, log);
+    b = await startTestYard(m, 5, docker.make("udpb").yardId, { lease: FAST_LEASE }, log);
     tenant = await Tenant.create(m, 2, 3, USD(100));
     image = "0x" + (await docker.get().runtime.imageId(UDP_IMAGE))!.slice(7);
   });
