@@ -28,6 +28,7 @@ import { AltoMap, serveAlto, zoneRecords, type MarketClient, type Policy } from 
 import { Agent, type AgentEnv, type AgentEvent } from "../icon-agent/agent.ts";
 import { appStatus, deployApp, formatStatus } from "../icon-agent/app.ts";
 import { DockerRuntime } from "../yard-node/docker.ts";
+import { HostFirewall } from "../yard-node/firewall.ts";
 import { projectRoot } from "./lib/hardhat.ts";
 import {
   clientFor,
@@ -381,6 +382,8 @@ async function removeYardContainers(yardId: string): Promise<void> {
   const nets = await run(["network", "ls", "-q", "--filter", `label=icon.yard=${yardId}`]);
   const names = [...nets.stdout.split("\n").filter(Boolean), `icon-${yardId}`];
   for (const n of names) await run(["network", "rm", n]).catch(() => {});
+  // The yard keeps its host firewall table while its containers run; they are gone now.
+  await new HostFirewall({ yardId }).remove().catch(() => {});
 }
 
 /**

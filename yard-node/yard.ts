@@ -714,8 +714,24 @@ export class Yard {
     }
     if (first) {
       this.firewall = fw;
-      this.#stops.push(() => fw.remove());
+      this.#stops.push(() => this.#unsecureNetwork(fw));
     }
+  }
+
+  /**
+   * At stop: the table goes only when no container of this yard is left. Containers keep running across a stop
+   * (the next start takes them over), and they stay filtered meanwhile; the next start replaces the table.
+   */
+  async #unsecureNetwork(fw: HostFirewall): Promise<void> {
+    const left = await this.runtime.list().then(
+      (cs) => cs.length,
+      () => undefined,
+    );
+    if (left === 0) return fw.remove();
+    this.log.info("host firewall left in place for the containers that keep running until the next start", {
+      table: fw.table,
+      containers: left ?? "unknown (docker unreachable)",
+    });
   }
 
   /**

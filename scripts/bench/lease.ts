@@ -25,6 +25,7 @@ import { promisify } from "node:util";
 import { Wallet } from "ethers";
 import { multiaddr } from "@multiformats/multiaddr";
 import { DockerRuntime } from "../../yard-node/docker.ts";
+import { HostFirewall } from "../../yard-node/firewall.ts";
 import {
   Tenant,
   USD,
@@ -86,6 +87,8 @@ async function cleanup(runtime: DockerRuntime, yardId: string): Promise<void> {
     ),
   );
   await runtime.removeNetwork().catch((e: unknown) => say(`could not remove network ${runtime.network}: ${String(e)}`));
+  // The yard keeps its host firewall table while its containers run; they are gone now.
+  await new HostFirewall({ yardId }).remove().catch(() => {});
 }
 
 // The project's engine and images (both scripts are idempotent and quick when nothing is to do).

@@ -56,6 +56,8 @@ describe("demo (shortened): ICONs replicate, follow their clients and terminate 
     expect(left.stdout.split("\n").filter((n) => n.startsWith("icon-demo-"))).to.deep.equal([]);
     const running = await promisify(execFile)("/usr/bin/docker", [...docker, "ps", "-a", "--format", "{{.Names}}"]);
     expect(running.stdout.split("\n").filter((n) => n.includes("demo-"))).to.deep.equal([]);
+    const tables = await promisify(execFile)("nft", ["list", "tables"]);
+    expect(tables.stdout.split("\n").filter((t) => t.includes("icon-yard-demo-"))).to.deep.equal([]);
     const svg = await readFile(path.join(out, "plot.svg"), "utf8");
     expect(svg).to.contain("<svg").and.contain("client p50 latency (ms)").and.contain("spent (iUSD)");
   });

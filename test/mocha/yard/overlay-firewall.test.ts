@@ -5,8 +5,9 @@
  *  - a real yard (embedded chain, real Docker, nftables, root): from inside a leased busybox container, a TCP
  *    listener the test opens on 0.0.0.0 of the host is unreachable through the bridge's gateway, another address
  *    of the host and a ServiceIP of the yard, while semantic-name DNS and the ServiceIP connection to the service
- *    still work, and so do the ingress (TCP) and UDP replies; the yard's table goes when it stops (and the same
- *    container then reaches the listener: the probe itself is sound);
+ *    still work, and so do the ingress (TCP) and UDP replies; the table stays while the yard is stopped and its
+ *    containers run (removed by hand, the same container then reaches the listener: the probe itself is sound),
+ *    and goes at stop when no container is left;
  *  - a yard whose `nft` is not permitted logs one warning and runs on without the table.
  */
 import { expect } from "chai";
@@ -18,15 +19,14 @@ import net from "node:net";
 import { networkInterfaces, tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { Wallet } from "ethers";
 import { IconError } from "../../../protocol/errors.ts";
-import { parseYardConfig } from "../../../yard-node/config.ts";
+import { FAST_LEASE, startTestYard } from "../../helpers/yard.ts";
 import { HostFirewall } from "../../../yard-node/firewall.ts";
 import { createLogger, silentLogger } from "../../../yard-node/log.ts";
 import { overlaps } from "../../../yard-node/overlay/addresses.ts";
 import { Yard } from "../../../yard-node/yard.ts";
 import { BUSYBOX_IMAGE, UDP_IMAGE, WEB_IMAGE, execIn, useDockerYard, waitFor } from "../../helpers/docker.ts";
-import { Tenant, USD, startMarket, yardConfig, type TestMarket } from "../../../scripts/lib/testbed.ts";
+import { Tenant, USD, startMarket, type TestMarket } from "../../../scripts/lib/testbed.ts";
 
 const run = promisify(execFile);
 const log = process.env.ICON_TEST_LOG ? createLogger({ level: "debug" }) : silentLogger;
@@ -146,18 +146,18 @@ describe("host firewall of a yard: containers cannot reach host-local services (
   const sockets = new Set<net.Socket>();
   let fakeBin: string | undefined;
   const cidr = `10.233.${100 + (process.pid % 50)}.0/24`;
-  const lease = { startLeadS: 2, earlyStartS: 2, claimIntervalS: 5, stopTimeoutS: 1, minSlotS: 5 };
-
-  const start = async (key: number, yardId: string, logger = log): Promise<Yard> => {
-    const w = new Wallet(m.keys[key]!, m.provider);
-    await m.admin.mint(w.address, USD(1000));
-    const cfg = yardConfig(m, yardId, {
-      lease,
-      capacity: { cpuMillis: 4000, memoryMiB: 4096, pidsPerLease: 256 },
-      overlay: { serviceCidr: cidr },
-    });
-    return Yard.start({ config: parseYardConfig(cfg, `${yardId}.json`), wallet: w, log: logger });
-  };
+  const start = (key: number, yardId: string, logger = log): Promise<Yard> =>
+    startTestYard(
+      m,
+      key,
+      yardId,
+      {
+        lease: FAST_LEASE,
+        capacity: { cpuMillis: 4000, memoryMiB: 4096, pidsPerLease: 256 },
+        overlay: { serviceCidr: cidr },
+      },
+      logger,
+    );
 
   before(async () => {
     m = await startMarket();
@@ -243,13 +243,29 @@ describe("host firewall of a yard: containers cannot reach host-local services (
     );
     expect(echoed).to.equal("fw:hi");
 
-    // The yard stops: its table goes. The container keeps running and the same probe now gets through — the
-    // probe tests the firewall, not something else.
+    // The yard stops; its containers keep running, and so does their table: the probe is still refused.
     await a.stop();
+    expect(await tables()).to.include(table);
+    const stopped = await execIn(docker, container, probe("gateway", gateway, port));
+    expect(printed(stopped.out, "gateway"), stopped.out).to.not.equal("0");
+    expect(accepted).to.equal(0);
+    // Without the table the same probe gets through: the probe tests the firewall, not something else.
+    await new HostFirewall({ yardId: yards.get().yardId }).remove();
     expect(await tables()).to.not.include(table);
-    const after = await execIn(docker, container, probe("gateway", gateway, port));
-    expect(printed(after.out, "gateway"), after.out).to.equal("0");
+    const open = await execIn(docker, container, probe("gateway", gateway, port));
+    expect(printed(open.out, "gateway"), open.out).to.equal("0");
     expect(accepted).to.equal(1);
+  });
+
+  it("removes its table at stop when none of its containers is left", async () => {
+    const yardId = yards.make("fwd").yardId;
+    const d = await start(6, yardId);
+    try {
+      expect(await tables()).to.include(`table inet icon-yard-${yardId}`);
+    } finally {
+      await d.stop();
+    }
+    expect(await tables()).to.not.include(`table inet icon-yard-${yardId}`);
   });
 
   it("without permission for nft the yard warns once and runs on without the table", async () => {
