@@ -25,7 +25,8 @@
  * and on chain. On start the placement is checked against the lease's state on chain; an active lease of the
  * account that the state does not know (a crash between opening and saving) is terminated for its refund.
  */
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, open, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { multiaddr } from "@multiformats/multiaddr";
 import {
@@ -41,6 +42,7 @@ import {
 } from "ethers";
 import type { Libp2p } from "@libp2p/interface";
 import {
+  IconError,
   MarketClient,
   createIconNode,
   createResolver,
@@ -189,7 +191,8 @@ const dec = <T>(text: string): T =>
   JSON.parse(text, (_k, x: unknown) => (typeof x === "string" && /^n:-?\d+$/.test(x) ? BigInt(x.slice(2)) : x)) as T;
 
 async function writeAtomic(file: string, text: string, mode = 0o644): Promise<void> {
-  const tmp = `${file}.tmp`;
+  // A name of its own per write: two writers of one file must not share (and rename away) one temporary file.
+  const tmp = `${file}.${process.pid}.${randomUUID()}.tmp`;
   await writeFile(tmp, text, { mode });
   await rename(tmp, file);
 }
@@ -205,6 +208,53 @@ export async function readAgentState(dir: string): Promise<{ env: AgentEnv; seed
   const { env, seed } = dec<{ env: AgentEnv; seed: AgentSeed }>(await readFile(path.join(dir, "agent.json"), "utf8"));
   const key = (await readFile(path.join(dir, "key"), "utf8")).trim();
   return { env, seed, key };
+}
+
+/**
+ * Takes `<dir>/agent.lock` for this process — one agent per state directory, or two would bid, move and pay twice
+ * — and returns its release. A lock whose process is gone (a crash, `kill -9`) is taken over; one whose process
+ * lives is refused with IconError AGENT_RUNNING.
+ */
+export async function lockStateDir(dir: string): Promise<() => Promise<void>> {
+  const file = path.join(dir, "agent.lock");
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const h = await open(file, "wx", 0o600);
+      try {
+        await h.writeFile(`${process.pid}\n`);
+      } finally {
+        await h.close();
+      }
+      let released = false;
+      return async () => {
+        if (released) return;
+        released = true;
+        const holder = Number((await readFile(file, "utf8").catch(() => "")).trim());
+        if (holder === process.pid) await rm(file, { force: true });
+      };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      const pid = Number((await readFile(file, "utf8").catch(() => "")).trim());
+      if (Number.isInteger(pid) && pid > 0 && processAlive(pid))
+        throw new IconError(
+          "AGENT_RUNNING",
+          `another agent (pid ${pid}) runs the ICON in ${dir}: stop it first (if pid ${pid} is no ICON agent, ` +
+            `remove ${file})`,
+          { details: { pid, lock: file } },
+        );
+      await rm(file, { force: true }); // its process is gone: taken over
+    }
+  }
+  throw new IconError("AGENT_RUNNING", `could not take ${file}: another agent keeps taking it`);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM"; // alive, someone else's
+  }
 }
 
 /** The status files of the ICON in `dir` and of the replicas it made (children/<account>/), parents first. */
@@ -250,6 +300,8 @@ export class Agent {
   #lookedUp = new Map<string, number>();
   #resolver: DnsResolver | undefined;
   #learning: Promise<void> | undefined;
+  #release: () => Promise<void> = async () => {};
+  #serial: Promise<void> = Promise.resolve();
   #alto: AltoMap | undefined;
   #altoAt = 0;
   #access: LeaseAccess | undefined;
@@ -338,20 +390,28 @@ export class Agent {
   /** Opens the agent in `dir` (written by {@link writeAgentState}) and resumes from it and the chain. */
   static async open(dir: string, hooks: AgentHooks): Promise<Agent> {
     const { env, seed, key } = await readAgentState(dir);
-    // No request cache: after a failed transaction the nonce is read again, and must be read fresh.
-    const rpc = new JsonRpcProvider(env.rpcUrl, undefined, {
-      staticNetwork: true,
-      pollingInterval: 200,
-      cacheTimeout: -1,
-    });
-    const wallet = new Wallet(key, rpc);
-    const client = await MarketClient.connect({ deployment: env.deployment, provider: rpc, signer: wallet });
-    const peerKey = await loadOrCreatePeerKey(path.join(dir, "peer.key"));
-    const port = await readFile(path.join(dir, "port"), "utf8").then(Number, () => 0);
-    const node = await createIconNode({ privateKey: peerKey, listen: [`/ip4/${env.listenHost}/tcp/${port}`] });
-    const bound = Number(/\/tcp\/(\d+)/.exec(node.getMultiaddrs()[0]?.toString() ?? "")?.[1] ?? 0);
-    if (bound && bound !== port) await writeFile(path.join(dir, "port"), String(bound));
-    return new Agent(dir, env, seed, wallet, client, node, rpc, hooks);
+    const release = await lockStateDir(dir);
+    try {
+      // No request cache: after a failed transaction the nonce is read again, and must be read fresh.
+      const rpc = new JsonRpcProvider(env.rpcUrl, undefined, {
+        staticNetwork: true,
+        pollingInterval: 200,
+        cacheTimeout: -1,
+      });
+      const wallet = new Wallet(key, rpc);
+      const client = await MarketClient.connect({ deployment: env.deployment, provider: rpc, signer: wallet });
+      const peerKey = await loadOrCreatePeerKey(path.join(dir, "peer.key"));
+      const port = await readFile(path.join(dir, "port"), "utf8").then(Number, () => 0);
+      const node = await createIconNode({ privateKey: peerKey, listen: [`/ip4/${env.listenHost}/tcp/${port}`] });
+      const bound = Number(/\/tcp\/(\d+)/.exec(node.getMultiaddrs()[0]?.toString() ?? "")?.[1] ?? 0);
+      if (bound && bound !== port) await writeFile(path.join(dir, "port"), String(bound));
+      const agent = new Agent(dir, env, seed, wallet, client, node, rpc, hooks);
+      agent.#release = release;
+      return agent;
+    } catch (e) {
+      await release();
+      throw e;
+    }
   }
 
   get name(): string {
@@ -391,15 +451,24 @@ export class Agent {
     this.#stopped = true;
     clearTimeout(this.#timer);
     await this.#running?.catch(() => {});
+    await this.#serial;
     await this.#learning;
     await this.tree.stop().catch(() => {});
     await this.node.stop();
     this.#rpc.destroy();
+    await this.#release();
   }
 
   /** Runs one period now (tests). */
   async tick(): Promise<void> {
-    await this.#tick();
+    await this.#period();
+  }
+
+  /** One period, after any period already running: never two at once, whoever starts them. */
+  #period(): Promise<void> {
+    const run = this.#serial.then(() => this.#tick());
+    this.#serial = run.catch(() => {});
+    return run;
   }
 
   status(): AgentStatus {
@@ -419,7 +488,7 @@ export class Agent {
   #schedule(ms: number): void {
     if (this.#stopped || this.seed.done) return;
     this.#timer = setTimeout(() => {
-      this.#running = this.#tick()
+      this.#running = this.#period()
         .catch((e: unknown) => this.#emit("error", (e as Error).message))
         .finally(() => this.#schedule(this.env.periodMs));
     }, ms);
@@ -513,8 +582,42 @@ export class Agent {
         continue;
       }
       if (this.seed.children[String(a.id)]?.started) continue;
+      if (await this.#adoptChild(a.id)) continue;
       await this.#unwindChild(a.id, a.controller);
     }
+  }
+
+  /**
+   * A replication that got as far as the replica's state directory (its key, account and live lease written) but
+   * not as far as recording that its agent started: the replica is adopted and its agent started, not unwound. An
+   * agent already running there (a detached `icon agent run` outlives its parent) keeps its lock; that counts as
+   * started. Returns false when there is nothing to adopt.
+   */
+  async #adoptChild(account: bigint): Promise<boolean> {
+    const dir = path.join(this.dir, "children", String(account));
+    const st = await readAgentState(dir).catch(() => undefined);
+    if (!st || st.seed.account !== account || st.seed.done || !st.seed.placement) return false;
+    if (!live((await this.client.lease(st.seed.placement.leaseId)).state)) return false;
+    this.seed.children[String(account)] = { name: st.seed.name, subnets: st.seed.subnets };
+    await this.#save();
+    try {
+      await this.#hooks.spawn(dir);
+    } catch (e) {
+      if ((e as IconError).code !== "AGENT_RUNNING") {
+        this.#emit(
+          "error",
+          `replica ${st.seed.name} (account ${account}): starting its agent failed, retried later: ${(e as Error).message}`,
+        );
+        return true;
+      }
+    }
+    this.seed.children[String(account)]!.started = true;
+    await this.#save();
+    this.#emit(
+      "tree",
+      `adopted replica ${st.seed.name} (account ${account}, lease ${st.seed.placement.leaseId} at ${st.seed.placement.yard.name}): its start had not been recorded`,
+    );
+    return true;
   }
 
   /** Undoes a replication that did not finish: the replica's leases ended (its key is derived), its account closed. */

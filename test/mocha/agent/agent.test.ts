@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Wallet } from "ethers";
 import type { Libp2p } from "@libp2p/interface";
-import { MarketClient, createIconNode } from "../../../protocol/index.ts";
+import { MarketClient, createIconNode, type IconError } from "../../../protocol/index.ts";
 import {
   Agent,
   readAgentState,
@@ -152,8 +152,12 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
     };
     const app = await deployApp({ owner, env, policy, deposit: USD(5), dir, gasWei: 10n ** 17n });
     const events: AgentEvent[] = [];
-    const hooks = { spawn: async () => {}, onEvent: (e: AgentEvent) => void events.push(e) };
-    return { dir, env, app, events, hooks };
+    const spawned: string[] = [];
+    const hooks = {
+      spawn: async (d: string) => void spawned.push(d),
+      onEvent: (e: AgentEvent) => void events.push(e),
+    };
+    return { dir, env, app, events, hooks, spawned };
   }
 
   it("bids in parallel, counters a surcharged ask down to the listed price, takes the best by score and opens nothing elsewhere", async () => {
@@ -221,6 +225,13 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
     expect(placed.yard.name).to.equal("cheap");
     await waitFor("a status file", async () => (await readAgentState(dir)).seed.placement?.leaseId === placed.leaseId);
     const peer = agent.node.peerId.toString();
+    // One agent per state directory: a second one is refused while the first runs.
+    const second = await Agent.open(dir, hooks).then(
+      async (a) => (await a.stop(), undefined),
+      (e: IconError) => e,
+    );
+    expect(second?.code).to.equal("AGENT_RUNNING");
+    expect(second?.message).to.contain(`another agent (pid ${process.pid}) runs the ICON in ${dir}`);
     await agent.stop(); // as a crash: nothing is cleaned up, the lease runs on
 
     // While it is down: a lease opened in its name that its state never recorded, and a funded child account
@@ -274,8 +285,8 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
     }
   });
 
-  it("crash in the middle of a migration and of a replication: the restart finishes the move and unwinds the replica", async () => {
-    const { dir, env, app, events, hooks } = await deployOrigin("icon-agent-mid-", { registry: true });
+  it("crash in the middle of a migration and of replications: the restart finishes the move, unwinds the replica that has no state and adopts the one that has", async () => {
+    const { dir, env, app, events, hooks, spawned } = await deployOrigin("icon-agent-mid-", { registry: true });
     let agent = await Agent.open(dir, hooks);
     await agent.start();
     const old = await waitFor("the origin to be placed", () => agent.seed.placement, 30_000);
@@ -315,9 +326,49 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
       budget: USD(1),
       score: () => 0,
     });
+    // A second replica got as far as its state directory (key, account, live lease), not as far as being recorded.
+    const adoptKey = new Wallet(replicaKey(key, 2), m.provider);
+    const adopt = await icon.createAccount(app.root, adoptKey.address);
+    await icon.allocate(app.root, adopt, USD(1));
+    const adoptLease = await bid({
+      node,
+      signer: adoptKey,
+      client: owner,
+      account: adopt,
+      yards: [dearRef],
+      rfq: rfq(120),
+      spec: spec(),
+      maxPrice: 0n,
+      budget: USD(1),
+      score: () => 0,
+    });
+    const adoptDir = path.join(dir, "children", String(adopt));
+    await writeAgentState(
+      adoptDir,
+      env,
+      {
+        name: "origin.2",
+        account: adopt,
+        root: app.root,
+        parent: { account: app.root, addrs: [] },
+        placement: {
+          leaseId: adoptLease.leaseId,
+          leaseStart: adoptLease.offer.start,
+          yard: dearRef,
+          endpoint: adoptLease.endpoint,
+          pricePerSecond: adoptLease.offer.pricePerSecond,
+          end: adoptLease.offer.end,
+          since: Date.now() / 1000,
+        },
+        subnets: ["10.9.9.0/24"],
+        children: {},
+        replicas: 0,
+      },
+      adoptKey.privateKey,
+    );
     const movingSeed = {
       ...seed,
-      replicas: 1,
+      replicas: 2,
       moving: {
         leaseId: moved.leaseId,
         leaseStart: moved.offer.start,
@@ -351,12 +402,19 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
       // transfer's max fee, far below 1 %).
       expect(await m.provider.getBalance(childKey.address)).to.be.below(10n ** 14n);
       expect(events.map((e) => e.text).join("\n")).to.match(/ETH of gas back/);
+      // The one with a state directory is adopted: its agent started, its lease and money left where they are.
+      expect(spawned).to.deep.equal([adoptDir]);
+      expect(agent.seed.children[String(adopt)]).to.deep.include({ name: "origin.2", started: true });
+      expect((await owner.lease(adoptLease.leaseId)).state).to.be.oneOf(["Scheduled", "Running"]);
+      expect((await owner.account(adopt)).closed).to.equal(false);
+      expect(events.map((e) => e.text).join("\n")).to.contain(`adopted replica origin.2 (account ${adopt}`);
       // Every unit is accounted for: the root holds the deposit less what the leases cost while they ran.
       const st = await appStatus(owner, app.root);
       expect(st.held + st.spent + st.escrowed).to.equal(USD(5));
     } finally {
       await agent.stop();
       await owner.terminate(moved.leaseId).catch(() => {});
+      await owner.terminate(adoptLease.leaseId).catch(() => {});
     }
   });
 
@@ -404,6 +462,11 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
       const lease = BigInt(await waitFor("the agent process to place the ICON", leaseOf, 30_000));
       expect(first.out.join("")).to.match(/origin placed: running at dear \(lease \d+/);
       expect((await owner.lease(lease)).provider).to.equal(refs.find((r) => r.name === "dear")!.operator);
+      // A second `icon agent run` on the same state is refused, saying who runs it; the first runs on.
+      const twice = start();
+      expect(await twice.exited).to.not.equal(0);
+      expect(twice.out.join("")).to.contain(`another agent (pid ${first.child.pid}) runs the ICON in ${state}`);
+      expect(first.child.exitCode).to.equal(null);
       first.child.kill("SIGKILL");
       await first.exited;
       const second = start();
