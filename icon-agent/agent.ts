@@ -25,12 +25,13 @@
  * and on chain. On start the placement is checked against the lease's state on chain; an active lease of the
  * account that the state does not know (a crash between opening and saving) is terminated for its refund.
  */
-import { mkdir, open, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { link, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { multiaddr } from "@multiformats/multiaddr";
 import {
   JsonRpcProvider,
+  MaxUint256,
   Wallet,
   concat,
   formatEther,
@@ -70,6 +71,7 @@ import {
   type SubnetView,
 } from "./decision.ts";
 import { bid, discoverYards, listedPrice, type YardRef } from "./market.ts";
+import { DomainLearner } from "./learn.ts";
 import { TreeMember, type TreeEvent, type TreeSubnet } from "./tree.ts";
 
 /** What the ICON runs. */
@@ -210,42 +212,58 @@ export async function readAgentState(dir: string): Promise<{ env: AgentEnv; seed
   return { env, seed, key };
 }
 
+/** Lock files this process holds (a lock naming this process's pid that is not here is a dead predecessor's). */
+const heldLocks = new Set<string>();
+
 /**
  * Takes `<dir>/agent.lock` for this process — one agent per state directory, or two would bid, move and pay twice
- * — and returns its release. A lock whose process is gone (a crash, `kill -9`) is taken over; one whose process
- * lives is refused with IconError AGENT_RUNNING.
+ * — and returns its release. The lock appears with its pid already in it (written aside, then hard-linked into
+ * place, which fails if a lock exists). A lock whose process is gone (a crash, `kill -9`; or this very pid, reused
+ * by a restarted container, but not held here) is taken over; one whose process lives is refused with IconError
+ * AGENT_RUNNING.
  */
 export async function lockStateDir(dir: string): Promise<() => Promise<void>> {
-  const file = path.join(dir, "agent.lock");
-  for (let attempt = 0; attempt < 3; attempt++) {
+  const file = path.resolve(dir, "agent.lock");
+  const readPid = async (f: string) => Number((await readFile(f, "utf8").catch(() => "")).trim());
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const mine = `${file}.${process.pid}.${randomUUID()}`;
+    await writeFile(mine, `${process.pid}\n`, { mode: 0o600 });
     try {
-      const h = await open(file, "wx", 0o600);
-      try {
-        await h.writeFile(`${process.pid}\n`);
-      } finally {
-        await h.close();
-      }
+      await link(mine, file);
+      heldLocks.add(file);
       let released = false;
       return async () => {
         if (released) return;
         released = true;
-        const holder = Number((await readFile(file, "utf8").catch(() => "")).trim());
-        if (holder === process.pid) await rm(file, { force: true });
+        heldLocks.delete(file);
+        if ((await readPid(file)) === process.pid) await rm(file, { force: true });
       };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      const pid = Number((await readFile(file, "utf8").catch(() => "")).trim());
-      if (Number.isInteger(pid) && pid > 0 && processAlive(pid))
-        throw new IconError(
-          "AGENT_RUNNING",
-          `another agent (pid ${pid}) runs the ICON in ${dir}: stop it first (if pid ${pid} is no ICON agent, ` +
-            `remove ${file})`,
-          { details: { pid, lock: file } },
-        );
-      await rm(file, { force: true }); // its process is gone: taken over
+    } finally {
+      await rm(mine, { force: true });
     }
+    const pid = await readPid(file);
+    const live = Number.isInteger(pid) && pid > 0 && (pid === process.pid ? heldLocks.has(file) : processAlive(pid));
+    if (live)
+      throw new IconError(
+        "AGENT_RUNNING",
+        `another agent (pid ${pid}) runs the ICON in ${dir}: stop it first (if pid ${pid} is no ICON agent, ` +
+          `remove ${file})`,
+        { details: { pid, lock: file } },
+      );
+    // Its process is gone: move it aside and check that what moved is that dead lock (another agent may have
+    // taken over in between); if not, put it back.
+    const grave = `${file}.stale.${randomUUID()}`;
+    try {
+      await rename(file, grave);
+    } catch {
+      continue; // someone else moved it first
+    }
+    if ((await readPid(grave)) !== pid) await link(grave, file).catch(() => {});
+    await rm(grave, { force: true });
   }
-  throw new IconError("AGENT_RUNNING", `could not take ${file}: another agent keeps taking it`);
+  throw new IconError("AGENT_RUNNING", `could not take ${file}: other agents keep taking it`);
 }
 
 function processAlive(pid: number): boolean {
@@ -255,6 +273,14 @@ function processAlive(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === "EPERM"; // alive, someone else's
   }
+}
+
+/** Whether a live agent holds the lock of the state directory `dir`. */
+export async function stateDirLocked(dir: string): Promise<boolean> {
+  const file = path.resolve(dir, "agent.lock");
+  const pid = Number((await readFile(file, "utf8").catch(() => "")).trim());
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  return pid === process.pid ? heldLocks.has(file) : processAlive(pid);
 }
 
 /** The status files of the ICON in `dir` and of the replicas it made (children/<account>/), parents first. */
@@ -294,10 +320,9 @@ export class Agent {
   readonly #controller: Controller;
   #yards: YardRef[] = [];
   #yardsAt = 0;
-  /** Domains learned from clients (domain → the subnet whose client pointed there). */
-  #learned = new Map<string, string>();
-  /** When each subnet's client was last looked up (PTR). */
-  #lookedUp = new Map<string, number>();
+  /** Domains learned from clients (bounded, expiring). */
+  #learner: DomainLearner | undefined;
+  #discovering: Promise<void> | undefined;
   #resolver: DnsResolver | undefined;
   #learning: Promise<void> | undefined;
   #release: () => Promise<void> = async () => {};
@@ -360,8 +385,9 @@ export class Agent {
         location: this.seed.placement?.yard.peerId,
         leaseId: this.seed.placement?.leaseId,
       }),
-      // What this ICON keeps when a child asks for money: its own next slot.
-      fundingReserve: () => this.#ownSlot(),
+      // What this ICON keeps when a child asks for money: its own next slot; everything while it is not placed
+      // (it needs its balance to place itself again).
+      fundingReserve: () => (this.seed.placement ? this.#ownSlot() : MaxUint256),
       // What a child keeps when a sibling asks and this ICON lacks: the child's own next slot at its current price.
       childKeeps: async (child) => {
         let keep: bigint | undefined;
@@ -450,13 +476,17 @@ export class Agent {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
-    await this.#running?.catch(() => {});
-    await this.#serial;
-    await this.#learning;
-    await this.tree.stop().catch(() => {});
-    await this.node.stop();
-    this.#rpc.destroy();
-    await this.#release();
+    try {
+      await this.#running?.catch(() => {});
+      await this.#serial;
+      await this.#learning;
+      await this.#discovering?.catch(() => {});
+      await this.tree.stop().catch(() => {});
+      await this.node.stop();
+      this.#rpc.destroy();
+    } finally {
+      await this.#release();
+    }
   }
 
   /** Runs one period now (tests). */
@@ -596,12 +626,16 @@ export class Agent {
   async #adoptChild(account: bigint): Promise<boolean> {
     const dir = path.join(this.dir, "children", String(account));
     const st = await readAgentState(dir).catch(() => undefined);
-    if (!st || st.seed.account !== account || st.seed.done || !st.seed.placement) return false;
-    if (!live((await this.client.lease(st.seed.placement.leaseId)).state)) return false;
+    if (!st || st.seed.account !== account || st.seed.done) return false;
+    // Its agent runs (between placements, perhaps): it is started, whatever its lease says.
+    const running = await stateDirLocked(dir);
+    if (!running) {
+      if (!st.seed.placement || !live((await this.client.lease(st.seed.placement.leaseId)).state)) return false;
+    }
     this.seed.children[String(account)] = { name: st.seed.name, subnets: st.seed.subnets };
     await this.#save();
     try {
-      await this.#hooks.spawn(dir);
+      if (!running) await this.#hooks.spawn(dir);
     } catch (e) {
       if ((e as IconError).code !== "AGENT_RUNNING") {
         this.#emit(
@@ -615,7 +649,7 @@ export class Agent {
     await this.#save();
     this.#emit(
       "tree",
-      `adopted replica ${st.seed.name} (account ${account}, lease ${st.seed.placement.leaseId} at ${st.seed.placement.yard.name}): its start had not been recorded`,
+      `adopted replica ${st.seed.name} (account ${account}${st.seed.placement ? `, lease ${st.seed.placement.leaseId} at ${st.seed.placement.yard.name}` : ""}): its start had not been recorded`,
     );
     return true;
   }
@@ -812,59 +846,49 @@ export class Agent {
     };
   }
 
+  /**
+   * Discovery every 30 s (sooner when a domain was learned). With candidates known it runs in the background, so a
+   * slow DNS server or yard never holds up the period (renewals above all); with none known the period waits.
+   */
   async #refreshYards(): Promise<void> {
     if (this.#yards.length > 0 && Date.now() - this.#yardsAt < 30_000) return;
-    this.#yards = await discoverYards({
+    const run = (this.#discovering ??= discoverYards({
       node: this.node,
       client: this.client,
       dns: this.#dns(),
-      domains: [...new Set([...this.env.domains, ...this.#learned.keys()])],
+      domains: this.env.domains,
+      learnedDomains: this.#learner?.domains() ?? [],
       seeds: this.env.seeds,
       registry: this.env.registry === true,
       peers: this.env.registry === true,
       onSkip: (what, why) => this.#emit("error", `candidate ${what} skipped: ${why}`),
-    });
-    this.#yardsAt = Date.now();
+    })
+      .then((ys) => {
+        this.#yards = ys;
+        this.#yardsAt = Date.now();
+      })
+      .finally(() => (this.#discovering = undefined)));
+    if (this.#yards.length === 0) await run;
+    else run.catch((e: unknown) => this.#emit("error", `discovery: ${(e as Error).message}`));
   }
 
   #dns(): DnsResolver {
     return (this.#resolver ??= createResolver(this.env.dnsServers.length > 0 ? { servers: this.env.dnsServers } : {}));
   }
 
-  /**
-   * Learns candidate domains from the clients: for every subnet busier than `idleRate` whose client was not looked
-   * up in the last 10 minutes, the PTR name of that client's address gives domains to query for `_edge._tcp`. A new
-   * domain makes the next tick discover again. Lookups that fail are retried after the same 10 minutes.
-   */
+  /** Learns candidate domains from the clients' PTR names (learn.ts); a new one makes the next period discover. */
   async #learnDomains(flows: Observed[], idleRate: number): Promise<void> {
     if (this.env.learnDomains === false) return;
-    const now = Date.now();
-    const due = flows
-      .filter((f) => f.client && f.rate >= idleRate && now - (this.#lookedUp.get(f.subnet) ?? -Infinity) > 600_000)
-      .slice(0, 8);
-    let found = false;
-    await Promise.all(
-      due.map(async (f) => {
-        this.#lookedUp.set(f.subnet, now);
-        let domains: string[];
-        try {
-          domains = await this.#dns().clientDomains(f.client!);
-        } catch (e) {
-          this.#emit("error", `looking up a client of ${f.subnet} (PTR): ${(e as Error).message}`);
-          return;
-        }
-        for (const d of domains) {
-          if (this.env.domains.includes(d) || this.#learned.has(d)) continue;
-          this.#learned.set(d, f.subnet);
-          found = true;
-          this.#emit("discovered", `a client in ${f.subnet} points to ${d}: looking for _edge._tcp.${d}`, {
-            subnet: f.subnet,
-            domain: d,
-          });
-        }
-      }),
+    this.#learner ??= new DomainLearner(this.#dns(), { own: this.env.domains });
+    const fresh = await this.#learner.learn(flows, idleRate, (subnet, e) =>
+      this.#emit("error", `looking up a client of ${subnet} (PTR): ${e.message}`),
     );
-    if (found) this.#yardsAt = 0;
+    for (const { domain, subnet } of fresh)
+      this.#emit("discovered", `a client in ${subnet} points to ${domain}: looking for _edge._tcp.${domain}`, {
+        subnet,
+        domain,
+      });
+    if (fresh.length > 0) this.#yardsAt = 0;
   }
 
   async #refreshAlto(): Promise<void> {
@@ -1132,7 +1156,17 @@ export class Agent {
         () => `account ${child} closed and its money returned`,
         (x: unknown) => `closing account ${child} failed too (${(x as Error).message}); the next sweep retries`,
       );
-      await sweepGas(key, this.wallet.address).catch(() => 0n);
+      // The gas only once nothing is left for the key to do (a live lease is ended by the sweep, with this key).
+      const clean =
+        (await this.client.account(child).then(
+          (a) => a.closed,
+          () => false,
+        )) &&
+        (await this.#liveLeases(child).then(
+          (ls) => ls.length === 0,
+          () => false,
+        ));
+      if (clean) await sweepGas(key, this.wallet.address).catch(() => 0n);
       throw new Error(`replication to ${target.name} failed, ${undone}: ${(e as Error).message}`, { cause: e });
     }
     const name = `${this.name}.${n}`;
@@ -1350,16 +1384,22 @@ export async function sweepGas(from: Signer, to: string): Promise<bigint> {
   if (maxFee === 0n || balance <= 2n * cost) return 0n;
   const value = balance - cost;
   const eip1559 = fee.maxFeePerGas !== null;
-  const tx = await from.sendTransaction({
-    to,
-    value,
-    gasLimit: 21_000n,
-    ...(eip1559
-      ? { maxFeePerGas: maxFee, maxPriorityFeePerGas: fee.maxPriorityFeePerGas ?? 0n }
-      : { gasPrice: maxFee }),
-  });
-  await tx.wait();
-  return value;
+  try {
+    const tx = await from.sendTransaction({
+      to,
+      value,
+      gasLimit: 21_000n,
+      ...(eip1559
+        ? { maxFeePerGas: maxFee, maxPriorityFeePerGas: fee.maxPriorityFeePerGas ?? 0n }
+        : { gasPrice: maxFee }),
+    });
+    // Bounded: a transfer that is not mined in a minute (fees rose past its cap) is not waited for.
+    await tx.wait(1, 60_000);
+    return value;
+  } catch (e) {
+    (from as Signer & { reset?: () => void }).reset?.(); // a NonceManager counts from the chain again
+    throw e;
+  }
 }
 
 function live(state: string): boolean {

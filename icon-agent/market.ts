@@ -35,6 +35,24 @@ import {
   type Rfq,
 } from "../protocol/index.ts";
 
+/** The most yards dialled per domain learned from clients. */
+export const LEARNED_YARDS_PER_DOMAIN = 8;
+
+/** The peer ids the registry's current listings name. */
+async function listedPeers(client: MarketClient): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const op of await client.listedOperators()) {
+    const st = await client.providerStatus(op);
+    if (!st.listing) continue;
+    try {
+      out.add(peerIdFromMultihash(Digest.decode(getBytes(st.listing.peerId))).toString());
+    } catch {
+      // not a libp2p peer id: nothing can match it
+    }
+  }
+  return out;
+}
+
 /** A registered, staked yard as the ICON knows it. */
 export interface YardRef {
   /** libp2p peer id (the location's identity in utility computations). */
@@ -99,9 +117,15 @@ export async function probeYard(
 export interface DiscoverOptions {
   node: Libp2p;
   client: MarketClient;
-  /** DNS SRV (`_edge._tcp.<domain>`) on these domains. */
+  /** DNS SRV (`_edge._tcp.<domain>`) on these domains (the owner's: trusted). */
   dns?: DnsResolver;
   domains?: string[];
+  /**
+   * DNS SRV on domains learned from clients' PTR names (untrusted: whoever runs a client's reverse zone chose
+   * them): at most {@link LEARNED_YARDS_PER_DOMAIN} yards each, and only yards whose peer id a registry listing
+   * names are dialled at all.
+   */
+  learnedDomains?: string[];
   /** Multiaddrs given by the owner. */
   seeds?: string[];
   /** Also the listings of these operators in the registry. */
@@ -119,17 +143,27 @@ export async function discoverYards(o: DiscoverOptions): Promise<YardRef[]> {
   const add = (peer: string, addrs: string[]): void => {
     if (!found.has(peer)) found.set(peer, addrs);
   };
-  for (const d of o.domains ?? []) {
+  // Every domain at once: each lookup has its own time budget, so a silent server costs one budget, not one each.
+  const lookup = async (d: string, learned: boolean) => {
     try {
-      for (const y of await o.dns!.discoverYards(d, {
-        resolveHosts: true,
-        onSkip: (why) => o.onSkip?.(d, why),
-      }))
-        add(y.peerId, y.multiaddrs);
+      const ys = await o.dns!.discoverYards(d, { resolveHosts: true, onSkip: (why) => o.onSkip?.(d, why) });
+      return { d, learned, ys: learned ? ys.slice(0, LEARNED_YARDS_PER_DOMAIN) : ys };
     } catch (e) {
       o.onSkip?.(`_edge._tcp.${d}`, (e as Error).message);
+      return { d, learned, ys: [] };
     }
-  }
+  };
+  const owners = new Set(o.domains ?? []);
+  const answers = await Promise.all([
+    ...[...owners].map((d) => lookup(d, false)),
+    ...(o.learnedDomains ?? []).filter((d) => !owners.has(d)).map((d) => lookup(d, true)),
+  ]);
+  const listed = answers.some((a) => a.learned && a.ys.length > 0) ? await listedPeers(o.client) : new Set<string>();
+  for (const { d, learned, ys } of answers)
+    for (const y of ys) {
+      if (learned && !listed.has(y.peerId)) o.onSkip?.(d, `${y.host}: peer ${y.peerId} is in no registry listing`);
+      else add(y.peerId, y.multiaddrs);
+    }
   for (const s of o.seeds ?? []) {
     const id = /\/p2p\/([^/]+)$/.exec(s)?.[1];
     if (id) add(id, [s]);

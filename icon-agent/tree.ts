@@ -541,11 +541,8 @@ export class TreeMember {
     };
   }
 
-  /**
-   * Takes up to `need` back from my children other than `except`, from what each holds beyond `childKeeps`,
-   * largest surplus first. A child that spent meanwhile (the return reverts) is passed over. Returns what came back.
-   */
-  async #reclaim(need: bigint, except: bigint): Promise<bigint> {
+  /** What each of my open children other than `except` holds beyond what it keeps (`childKeeps`), largest first. */
+  async #surpluses(except: bigint): Promise<Array<{ id: bigint; surplus: bigint }>> {
     const client = this.#o.client;
     const me = await client.account(this.#o.account);
     const offers: Array<{ id: bigint; surplus: bigint }> = [];
@@ -554,7 +551,15 @@ export class TreeMember {
       const keep = await this.#o.childKeeps!(a).catch(() => undefined);
       if (keep !== undefined && a.balance > keep) offers.push({ id: a.id, surplus: a.balance - keep });
     }
-    offers.sort((x, y) => (y.surplus > x.surplus ? 1 : y.surplus < x.surplus ? -1 : 0));
+    return offers.sort((x, y) => (y.surplus > x.surplus ? 1 : y.surplus < x.surplus ? -1 : 0));
+  }
+
+  /**
+   * Takes up to `need` back from `offers` (returnToParent), in their order. A child that spent meanwhile (the
+   * return reverts) is passed over. Returns what came back.
+   */
+  async #reclaim(offers: Array<{ id: bigint; surplus: bigint }>, need: bigint): Promise<bigint> {
+    const client = this.#o.client;
     let got = 0n;
     for (const o of offers) {
       if (got >= need) break;
@@ -585,13 +590,23 @@ export class TreeMember {
         const b = (await this.#o.client.account(me)).balance;
         return b > reserve ? b - reserve : 0n;
       };
-      let have = await spendable();
-      if (have < amount && this.#o.childKeeps) {
-        await this.#reclaim(amount - have, child.id);
-        have = await spendable();
-      }
-      if (have < amount) {
-        const shortfall = amount - have;
+      const deny = (note: string) => {
+        this.#emit({ type: "funding-denied", child: child.id, amount, note });
+        return { granted: 0n, note };
+      };
+      // A child that runs asks for its next slot or so: more than two of its slots is refused outright.
+      const keeps = this.#o.childKeeps ? await this.#o.childKeeps(child).catch(() => undefined) : undefined;
+      if (keeps !== undefined && amount > 2n * keeps)
+        return deny(
+          `account ${child.id} asks ${this.#o.client.format(amount)}, more than two of its slots (${this.#o.client.format(2n * keeps)})`,
+        );
+      const have = await spendable();
+      // What my other children hold beyond what they keep, planned before anything moves: a request that ends up
+      // denied takes nothing from them.
+      const offers = have < amount && this.#o.childKeeps ? await this.#surpluses(child.id) : [];
+      const surplus = offers.reduce((a, o) => a + o.surplus, 0n);
+      if (have + surplus < amount) {
+        const shortfall = amount - have - surplus;
         let up: { granted: bigint; note: string };
         try {
           up = this.isOrigin
@@ -607,12 +622,11 @@ export class TreeMember {
           };
         }
         if (!this.isOrigin) this.#emit({ type: "funding-requested", amount: shortfall, ...up });
-        if (up.granted < shortfall || (await spendable()) < amount) {
-          const note = up.granted < shortfall ? up.note : `account ${me}'s balance changed meanwhile`;
-          this.#emit({ type: "funding-denied", child: child.id, amount, note });
-          return { granted: 0n, note };
-        }
+        if (up.granted < shortfall) return deny(up.note);
       }
+      const now = await spendable();
+      if (now < amount) await this.#reclaim(offers, amount - now);
+      if ((await spendable()) < amount) return deny(`account ${me}'s balance changed meanwhile`);
       const receipt = await this.#o.client.allocate(me, child.id, amount);
       this.#emit({ type: "funding-granted", child: child.id, amount, txHash: receipt.hash });
       return { granted: amount, note: `allocated from account ${me} (${receipt.hash})` };
@@ -694,6 +708,8 @@ export class TreeMember {
         };
       }
       case "funding": {
+        // A leaving ICON's account is about to close: money must not move into it.
+        if (this.#left) throw new TreeError(TreeErrorCode.TREE_LEAVING, "this ICON is leaving the tree");
         const c = await this.#attachedChild(m.proof, remote);
         const child = await this.#membership.account(c.account);
         const r = await this.#fund(child, m.amount);

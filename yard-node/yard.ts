@@ -132,6 +132,7 @@ export class Yard {
   /** The host firewall must be checked against the network (Docker came back; or renewing it failed). */
   #firewallCheck = false;
   #firewallFailing = false;
+  #firewallLeftoverGone = false;
   #binding: CapacityAnswer["binding"] | undefined;
   #chainUp = true;
   #chainRetryAt = 0;
@@ -681,7 +682,15 @@ export class Yard {
    * network was re-created while Docker was away). Without nft or root the yard warns once and runs without it.
    */
   async #secureNetwork(): Promise<void> {
-    if (!this.config.docker.hostFirewall || !this.runtime.networkInfo) return;
+    if (!this.config.docker.hostFirewall) {
+      // Turned off: a table an earlier run left for its containers would only drop this run's new listeners.
+      if (!this.#firewallLeftoverGone) {
+        this.#firewallLeftoverGone = true;
+        await new HostFirewall({ yardId: this.config.yardId }).remove().catch(() => {});
+      }
+      return;
+    }
+    if (!this.runtime.networkInfo) return;
     const first = this.firewall === undefined;
     let fw: HostFirewall;
     try {
@@ -724,7 +733,7 @@ export class Yard {
    */
   async #unsecureNetwork(fw: HostFirewall): Promise<void> {
     const left = await this.runtime.list().then(
-      (cs) => cs.length,
+      (cs) => cs.filter((c) => c.running).length,
       () => undefined,
     );
     if (left === 0) return fw.remove();

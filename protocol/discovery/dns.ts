@@ -167,7 +167,9 @@ export interface DnsResolver {
   /**
    * The domains a client's address points into, to look for IEPs near it (`_edge._tcp.<domain>`): the PTR names
    * of `address`, each without its first label and then each parent with at least two labels, most specific first
-   * (`c7.lab.isp.example` → `lab.isp.example`, `isp.example`); empty when the address has no PTR record.
+   * (`c7.lab.isp.example` → `lab.isp.example`, `isp.example`); at most {@link CLIENT_DOMAIN_LIMITS}. Empty when the
+   * address has no PTR record or the server refuses reverse lookups (a private zone's server); DNS_UNREACHABLE when
+   * no server answers. The names come from whoever runs the client's reverse zone: treat them as untrusted.
    */
   clientDomains(address: string, options?: { signal?: AbortSignal }): Promise<string[]>;
 }
@@ -243,21 +245,56 @@ export function createResolver(o: DnsResolverOptions = {}): DnsResolver {
     if (isIP(address) === 0)
       throw new ConfigError("BAD_ADDRESS", `${JSON.stringify(address)} is not an IP address to look up (PTR)`);
     const what = `PTR ${address}`;
-    return budgeted(what, options.signal, async (c) =>
-      domainsOf((await query(c, what, () => c.resolver.reverse(address))) ?? []),
-    );
+    return budgeted(what, options.signal, async (c) => {
+      try {
+        // resolvePtr on the arpa name, not reverse(): c-ares's reverse() says ENOTFOUND for an unreachable server.
+        return domainsOf((await query(c, what, () => c.resolver.resolvePtr(reverseName(address)))) ?? []);
+      } catch (e) {
+        if ((e as IconError).code === "DNS_FAILED") return []; // REFUSED/SERVFAIL: no reverse zone there
+        throw e;
+      }
+    });
   }
 
   return { servers, discoverYards, clientDomains };
 }
 
-/** Parent domains (≥ 2 labels) of each name, without the name itself, most specific first, each once. */
+/** The PTR name of an address: `4.3.2.1.in-addr.arpa`, or the 32 nibbles of an IPv6 address under `ip6.arpa`. */
+export function reverseName(address: string): string {
+  if (isIPv4(address)) return `${address.split(".").reverse().join(".")}.in-addr.arpa`;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+  if (mapped) return reverseName(mapped);
+  const bare = address.replace(/%.*$/, "");
+  if (!isIPv6(bare) || bare.includes("."))
+    throw new ConfigError("BAD_ADDRESS", `${JSON.stringify(address)} is not an IP address to look up (PTR)`);
+  const [head, tail] = bare.toLowerCase().split("::") as [string, string | undefined];
+  const groups = (s: string | undefined) => (s ? s.split(":") : []);
+  const h = groups(head);
+  const t = groups(tail);
+  const all = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill("0"), ...t];
+  const hex = all.map((g) => g.padStart(4, "0")).join("");
+  return `${[...hex].reverse().join(".")}.ip6.arpa`;
+}
+
+/** Bounds on what one client's PTR answer can make an agent look up (the answer is not trusted). */
+export const CLIENT_DOMAIN_LIMITS = { names: 2, domainsPerName: 3 } as const;
+
+/**
+ * Parent domains (≥ 2 labels, valid host names) of the first {@link CLIENT_DOMAIN_LIMITS}.names names, at most
+ * `domainsPerName` each, without the name itself, most specific first, each once.
+ */
 export function domainsOf(names: string[]): string[] {
   const out = new Set<string>();
-  for (const raw of names) {
-    const labels = raw.replace(/\.$/, "").toLowerCase().split(".");
-    if (labels.some((l) => l === "")) continue;
-    for (let i = 1; labels.length - i >= 2; i++) out.add(labels.slice(i).join("."));
+  for (const raw of names.slice(0, CLIENT_DOMAIN_LIMITS.names)) {
+    let name: string;
+    try {
+      name = checkDnsName("name", raw);
+    } catch {
+      continue;
+    }
+    const labels = name.split(".");
+    for (let i = 1; labels.length - i >= 2 && i <= CLIENT_DOMAIN_LIMITS.domainsPerName; i++)
+      out.add(labels.slice(i).join("."));
   }
   return [...out];
 }

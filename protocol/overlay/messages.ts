@@ -7,6 +7,7 @@
  *   const flows = await readTelemetry(node, yard, { access });
  *   await setRouting(node, yard, { access, redirects: [{ subnet: "10.1.0.0/24", location: "http://edge-a:8080" }] });
  */
+import { isIP } from "node:net";
 import { getBytes, hexlify } from "ethers";
 import type { Libp2p, PeerId } from "@libp2p/interface";
 import type { Multiaddr } from "@multiformats/multiaddr";
@@ -166,7 +167,8 @@ export function decodeOverlayFrame(frame: Uint8Array): OverlayMessage {
         rate: f.rateMilli / 1000,
         latencyMs: f.latencyUs === 0 ? NaN : f.latencyUs / 1000,
         requests: f.requests,
-        client: f.client === "" ? "" : str(f.client, `flows[${i}].client`, CLIENT_RE),
+        // A hint, not a fact: anything but a plain address is dropped rather than failing the whole reply.
+        client: CLIENT_RE.test(f.client) && isIP(f.client) !== 0 ? f.client : "",
       })),
     };
   if (e.routingRules) {

@@ -608,7 +608,8 @@ export class Overlay {
         rate: f.rate,
         latencyMs: f.latencyMs,
         requests: BigInt(f.requests),
-        client: f.client.replace(/^::ffff:(?=\d+\.)/i, ""),
+        // Plain addresses only (no IPv4-mapped prefix, no IPv6 zone): a hint for the holder's reverse lookups.
+        client: f.client.replace(/^::ffff:(?=\d+\.)/i, "").replace(/%.*$/, ""),
       }));
     return { type: "telemetryReply", flows, atMs: BigInt(t) };
   }

@@ -50,6 +50,8 @@ describe("demo (shortened): ICONs replicate, follow their clients and terminate 
     );
     expect(r.stdout).to.match(/migrate to edge-b — moving to .* improves U/);
     expect(r.stdout).to.match(/terminate — idle/);
+    // The ending replica gave its key's gas back to its parent's key.
+    expect(r.stdout).to.match(/account \d+ closed, [\d.]+ iUSD back to the parent, [\d.]+ ETH of gas back/);
     // It leaves nothing behind on the engine (networks are a finite pool: leaked ones end every later test).
     const docker = ["-H", `unix://${DockerRuntime.defaultSocket()}`];
     const left = await promisify(execFile)("/usr/bin/docker", [...docker, "network", "ls", "--format", "{{.Name}}"]);

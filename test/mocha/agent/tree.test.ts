@@ -461,6 +461,25 @@ describe("ICON overlay tree over libp2p (real chain, real nodes)", function () {
     ]);
     expect(ev("C", "funding-reclaimed")).to.have.length(1);
     expect(ev("C", "funding-requested")[askedUp]).to.include({ amount: USD(1), granted: USD(1) });
+
+    // A request the tree cannot meet takes nothing from the siblings: H's surplus stays where it is.
+    await owner.allocate(root, cAcct, USD(2));
+    await owner.allocate(cAcct, hAcct, USD(2));
+    const before = await Promise.all([root, cAcct, gAcct, hAcct].map(balance));
+    expect(await G.requestFunding(USD(5000))).to.equal(0n);
+    expect(await Promise.all([root, cAcct, gAcct, hAcct].map(balance))).to.deep.equal(before);
+    expect(ev("C", "funding-reclaimed")).to.have.length(1);
+
+    // A running child that asks for more than two of its slots is refused outright; nothing moves.
+    keeps.set(gAcct, USD(1));
+    try {
+      expect(await G.requestFunding(USD(3))).to.equal(0n);
+    } finally {
+      keeps.delete(gAcct);
+    }
+    expect(await Promise.all([root, cAcct, gAcct, hAcct].map(balance))).to.deep.equal(before);
+    const refused = ev("C", "funding-denied").at(-1);
+    expect(refused?.type === "funding-denied" && refused.note).to.match(/more than two of its slots/);
   });
 
   it("leave(): the terminating ICON re-parents its children to its own parent, then detaches", async () => {
@@ -483,6 +502,10 @@ describe("ICON overlay tree over libp2p (real chain, real nodes)", function () {
     const domain = treeDomain(BigInt(m.deployment.chainId), m.deployment.market);
     const p = await signTreeMember(wallet(8), domain, g2Acct, x.peerId);
     expect((await refusal(fromX(c2.t, attachMsg(p)))).treeCode).to.equal(TreeErrorCode.TREE_LEAVING);
+    // Nor does it fund anyone: its account is about to close.
+    expect((await refusal(fromX(c2.t, { type: "funding", proof: p, amount: USD(1) }))).treeCode).to.equal(
+      TreeErrorCode.TREE_LEAVING,
+    );
     await c2.t.stop();
     await c2.node.stop();
   });

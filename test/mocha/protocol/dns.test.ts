@@ -13,6 +13,7 @@ import type { PeerId } from "@libp2p/interface";
 import {
   createResolver,
   domainsOf,
+  reverseName,
   zoneRecords,
   type SrvTarget,
   type ZoneRecordOptions,
@@ -145,10 +146,29 @@ describe("DNS SRV discovery (dnsmasq on loopback)", function () {
     expect((bad as ConfigError).code).to.equal("BAD_ADDRESS");
   });
 
+  it("names the reverse zone entry of IPv4, IPv6 (full, compressed) and IPv4-mapped addresses", () => {
+    expect(reverseName("192.0.2.7")).to.equal("7.2.0.192.in-addr.arpa");
+    expect(reverseName("::ffff:192.0.2.7")).to.equal("7.2.0.192.in-addr.arpa");
+    const v6 = "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa";
+    expect(reverseName("2001:db8::1")).to.equal(v6);
+    expect(reverseName("2001:0db8:0000:0000:0000:0000:0000:0001")).to.equal(v6);
+    expect(reverseName("fe80::1%eth0")).to.equal(
+      "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.e.f.ip6.arpa",
+    );
+    expect(() => reverseName("host-7")).to.throw(ConfigError, /not an IP address/);
+  });
+
   it("derives the parent domains of PTR names: at least two labels, each once, the host's own name never", () => {
     expect(domainsOf(["c7.lab.isp.example."])).to.deep.equal(["lab.isp.example", "isp.example"]);
     expect(domainsOf(["C7.ISP.example", "c8.isp.example"])).to.deep.equal(["isp.example"]);
     expect(domainsOf(["isp.example", "localhost", "bad..name.example"])).to.deep.equal([]);
+    // Bounded, whatever the answer holds: the first two names, three parents each.
+    expect(domainsOf(["h.a.b.c.d.e.example", "x.y.example", "z.w.example"])).to.deep.equal([
+      "a.b.c.d.e.example",
+      "b.c.d.e.example",
+      "c.d.e.example",
+      "y.example",
+    ]);
   });
 
   it("returns an empty list for a domain without records (NXDOMAIN) and for a name without SRV records", async () => {

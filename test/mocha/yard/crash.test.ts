@@ -175,7 +175,8 @@ describe("yard database behind the chain (killed after confirmStart was mined, b
     const config = parseYardConfig(yardConfig(m, yardId, { lease }), `${yardId}.json`);
     yard = await Yard.start({ config, wallet, log: silentLogger });
     const web = "0x" + (await runtime.imageId(WEB_IMAGE))!.slice(7);
-    const l = await tenant.lease(yard.node.getMultiaddrs()[0]!, web, { slotSeconds: 10, cpuMillis: 100 });
+    // A slot long enough that the yard is stopped well inside it, even on a loaded machine.
+    const l = await tenant.lease(yard.node.getMultiaddrs()[0]!, web, { slotSeconds: 25, cpuMillis: 100 });
     expect(await httpGet(l.endpoint)).to.include("icon-web-ok");
     await waitFor(
       "the start confirmed on chain",
@@ -186,7 +187,10 @@ describe("yard database behind the chain (killed after confirmStart was mined, b
     yard = undefined;
     // The window a kill -9 can hit: the confirmStart transaction is mined, the row does not say so.
     const db = new YardDb(path.join(config.dataDir, "yard.db"));
-    expect(db.lease(l.leaseId)!.confirmed).to.equal(true);
+    const row = db.lease(l.leaseId)!;
+    expect(row.confirmed).to.equal(true);
+    expect(row.status, "the yard was stopped inside the slot (nothing claimed yet)").to.equal("deployed");
+    expect((await m.admin.lease(l.leaseId)).claimedUntil < l.offer.end).to.equal(true);
     db.update(l.leaseId, { confirmed: false });
     db.close();
     await waitFor(
@@ -194,7 +198,7 @@ describe("yard database behind the chain (killed after confirmStart was mined, b
       async () =>
         (await m.provider.getBlock("latest"))!.timestamp > Number(l.offer.end) ||
         Date.now() / 1000 > Number(l.offer.end) + 1,
-      30_000,
+      45_000,
     );
 
     yard = await Yard.start({ config, wallet, log: silentLogger });

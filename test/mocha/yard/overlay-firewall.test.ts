@@ -257,7 +257,7 @@ describe("host firewall of a yard: containers cannot reach host-local services (
     expect(accepted).to.equal(1);
   });
 
-  it("removes its table at stop when none of its containers is left", async () => {
+  it("removes its table at stop when none of its containers is left, and at start when the firewall is off", async () => {
     const yardId = yards.make("fwd").yardId;
     const d = await start(6, yardId);
     try {
@@ -266,6 +266,16 @@ describe("host firewall of a yard: containers cannot reach host-local services (
       await d.stop();
     }
     expect(await tables()).to.not.include(`table inet icon-yard-${yardId}`);
+    // A table an earlier run left behind goes when the yard starts with the firewall turned off.
+    await new HostFirewall({ yardId }).install("icon-leftover0");
+    expect(await tables()).to.include(`table inet icon-yard-${yardId}`);
+    const e = await startTestYard(m, 6, yardId, { lease: FAST_LEASE, docker: { hostFirewall: false } }, log);
+    try {
+      expect(await tables()).to.not.include(`table inet icon-yard-${yardId}`);
+      expect(e.firewall).to.equal(undefined);
+    } finally {
+      await e.stop();
+    }
   });
 
   it("without permission for nft the yard warns once and runs on without the table", async () => {
