@@ -25,7 +25,7 @@
  * and on chain. On start the placement is checked against the lease's state on chain; an active lease of the
  * account that the state does not know (a crash between opening and saving) is terminated for its refund.
  */
-import { link, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { link, mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { multiaddr } from "@multiformats/multiaddr";
@@ -285,7 +285,6 @@ export async function stateDirLocked(dir: string): Promise<boolean> {
 
 /** The status files of the ICON in `dir` and of the replicas it made (children/<account>/), parents first. */
 export async function readAgentStatus(dir: string): Promise<AgentStatus[]> {
-  const { readdir } = await import("node:fs/promises");
   const out: AgentStatus[] = [];
   const s = await readFile(path.join(dir, "status.json"), "utf8").then(dec<AgentStatus>, () => undefined);
   if (s) out.push(s);
@@ -418,6 +417,12 @@ export class Agent {
     const { env, seed, key } = await readAgentState(dir);
     const release = await lockStateDir(dir);
     try {
+      // Leftovers of writes and lock attempts that a crash interrupted (their process is gone).
+      for (const f of await readdir(dir)) {
+        const pid = Number(/\.(\d+)\.[0-9a-f-]{36}(\.tmp)?$/.exec(f)?.[1] ?? 0);
+        if ((pid > 0 && pid !== process.pid && !processAlive(pid)) || f.startsWith("agent.lock.stale."))
+          await rm(path.join(dir, f), { force: true });
+      }
       // No request cache: after a failed transaction the nonce is read again, and must be read fresh.
       const rpc = new JsonRpcProvider(env.rpcUrl, undefined, {
         staticNetwork: true,

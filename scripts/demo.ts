@@ -24,7 +24,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { Wallet } from "ethers";
-import { AltoMap, serveAlto, zoneRecords, type MarketClient, type Policy } from "../protocol/index.ts";
+import { AltoMap, serveAlto, zoneRecords, type MarketClient, type Policy, type Solvency } from "../protocol/index.ts";
 import { Agent, type AgentEnv, type AgentEvent } from "../icon-agent/agent.ts";
 import { appStatus, deployApp, formatStatus } from "../icon-agent/app.ts";
 import { DockerRuntime } from "../yard-node/docker.ts";
@@ -286,7 +286,7 @@ try {
   const f = (v: bigint): string => owner.format(v);
   say(
     "books",
-    `at block ${books.blockTag}: deposit ${f(deposit)} = in accounts ${f(books.held)} + claimed by yards ${f(books.claimed)} + accrued, unclaimed ${f(books.escrow)} + back to the owner ${f(rest)} → ${books.ok ? "balanced" : "NOT BALANCED"}`,
+    `at block ${books.blockTag}: deposit ${f(deposit)} = in accounts ${f(books.held)} + claimed by yards ${f(books.claimed)} + accrued, unclaimed ${f(books.escrow)} + back to the owner ${f(rest)} → ${books.ok ? "balanced" : "NOT BALANCED"}; market solvent: ${books.solvency.ok} (holds ${f(books.solvency.held)} = balances ${f(books.solvency.balances)} + escrow ${f(books.solvency.escrow)} + earnings ${f(books.solvency.earnings)})`,
   );
   budget.push([T(), Number(after.spent) / 1e6]);
 
@@ -395,7 +395,15 @@ async function conserved(
   root: bigint,
   deposit: bigint,
   withdrawn: bigint,
-): Promise<{ ok: boolean; spent: bigint; held: bigint; claimed: bigint; escrow: bigint; blockTag: number }> {
+): Promise<{
+  ok: boolean;
+  spent: bigint;
+  held: bigint;
+  claimed: bigint;
+  escrow: bigint;
+  blockTag: number;
+  solvency: Solvency;
+}> {
   // Every figure at one block: the yards keep claiming meanwhile, and a claim read half before and half after
   // would count twice.
   const blockTag = await c.market.runner!.provider!.getBlockNumber();
@@ -412,8 +420,8 @@ async function conserved(
       for (const l of logs) claimed += (l as unknown as { args: bigint[] }).args[1]!;
     }
   }
-  const solvency = await c.solvency();
+  const solvency = await c.solvency(blockTag);
   // After every lease ended, what is left in escrow is accrued and not yet claimed: the providers' too.
   const spent = claimed + escrow;
-  return { ok: solvency.ok && deposit === held + spent + withdrawn, spent, held, claimed, escrow, blockTag };
+  return { ok: solvency.ok && deposit === held + spent + withdrawn, spent, held, claimed, escrow, blockTag, solvency };
 }

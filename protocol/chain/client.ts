@@ -555,20 +555,24 @@ export class MarketClient {
   // ------------------------------------------------------------------ audit
 
   /** Checks on chain that the market holds exactly Σ balances + Σ escrow + Σ earnings. */
-  async solvency(): Promise<Solvency> {
+  async solvency(blockTag?: number): Promise<Solvency> {
+    // Every figure at one block: reads spread over blocks while claims land would count a claim twice (or never).
+    const at = { blockTag: blockTag ?? (await this.market.runner!.provider!.getBlockNumber()) };
+    const read = <T>(action: string, c: Contract, fn: string, ...args: unknown[]) =>
+      this.#read<T>(action, c, fn, ...args, at);
     const [held, accounts, leases, providers] = await Promise.all([
-      this.balanceOf(this.deployment.market),
-      this.#read<bigint>("reading the account count", this.market, "accountCount"),
-      this.#read<bigint>("reading the lease count", this.market, "leaseCount"),
-      this.#read<string[]>("reading providers", this.registry, "providers"),
+      read<bigint>("reading a balance", this.token, "balanceOf", this.deployment.market),
+      read<bigint>("reading the account count", this.market, "accountCount"),
+      read<bigint>("reading the lease count", this.market, "leaseCount"),
+      read<string[]>("reading providers", this.registry, "providers"),
     ]);
     let balances = 0n;
-    for (let id = 1n; id <= accounts; id++) balances += (await this.account(id)).balance;
+    for (let id = 1n; id <= accounts; id++)
+      balances += (await read<Row>(`reading account ${id}`, this.market, "account", id)).balance as bigint;
     let escrow = 0n;
-    for (let id = 1n; id <= leases; id++)
-      escrow += await this.#read<bigint>("reading escrow", this.market, "escrowOf", id);
+    for (let id = 1n; id <= leases; id++) escrow += await read<bigint>("reading escrow", this.market, "escrowOf", id);
     let earnings = 0n;
-    for (const p of providers) earnings += await this.#read<bigint>("reading earnings", this.market, "earningsOf", p);
+    for (const p of providers) earnings += await read<bigint>("reading earnings", this.market, "earningsOf", p);
     return { held, balances, escrow, earnings, ok: held === balances + escrow + earnings };
   }
 

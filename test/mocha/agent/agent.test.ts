@@ -257,10 +257,16 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
     const orphan = await icon.createAccount(app.root, Wallet.createRandom().address);
     await icon.allocate(app.root, orphan, USD(1));
     const before = (await owner.account(app.root)).balance;
+    // A write the crash interrupted (its process is gone), and a lock a dead process left.
+    const leftover = path.join(dir, `agent.json.999999.${"0".repeat(8)}-0000-0000-0000-${"0".repeat(12)}.tmp`);
+    await writeFile(leftover, "{");
+    await writeFile(path.join(dir, "agent.lock"), "999999\n");
 
     agent = await Agent.open(dir, hooks);
     await agent.start();
     try {
+      expect(await readFile(leftover, "utf8").catch(() => "gone")).to.equal("gone");
+      expect((await readFile(path.join(dir, "agent.lock"), "utf8")).trim()).to.equal(String(process.pid));
       expect(agent.node.peerId.toString()).to.equal(peer);
       expect(agent.seed.placement!.leaseId).to.equal(placed.leaseId);
       expect((await owner.lease(placed.leaseId)).state).to.be.oneOf(["Scheduled", "Running"]);
