@@ -12,10 +12,11 @@
  *    to the next ancestor (grandparent, …, origin).
  *  - Policy: the origin reads it from chain (`client.app(root)`) every period; it travels down in the acks.
  *  - Foundering: a child asks for `amount`; the parent allocates on chain from its spendable balance (balance
- *    minus `fundingReserve`). When it lacks, it first takes back what its other children hold beyond what each
- *    must keep (`childKeeps`, on chain with returnToParent), then asks its own parent for the rest; the origin
- *    that lacks asks the owner on chain (`requestFunding`) and answers 0. Funds move only along on-chain parent links, so
- *    an ICON adopted by an ancestor other than its account's parent asks the owner on chain itself.
+ *    minus `fundingReserve`). When it lacks, it counts what its other children hold beyond what each must keep
+ *    (`childKeeps`) and asks its own parent for the rest; only once that is granted does it take the surplus back
+ *    (returnToParent) and allocate, so a denied request moves nothing. The origin that lacks asks the owner on
+ *    chain (`requestFunding`) and answers 0. Funds move only along on-chain parent links, so an ICON adopted by an
+ *    ancestor other than its account's parent asks the owner on chain itself.
  *  - Leaving: `leave()` tells the children to re-parent to my parent, then detaches from my parent.
  *
  * @example
@@ -575,7 +576,7 @@ export class TreeMember {
     return got;
   }
 
-  /** A child's request: allocate from my spendable balance, asking up the tree for the shortfall first. */
+  /** A child's request: allocate from my spendable balance and my other children's surplus, asking up for the rest. */
   #fund(child: BudgetAccount, amount: bigint): Promise<{ granted: bigint; note: string }> {
     const run = this.#fundingQueue.then(async () => {
       const me = this.#o.account;
