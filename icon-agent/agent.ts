@@ -16,8 +16,9 @@
  *        started on the new placement, and HTTP redirects at this ICON's yard sending those subnets there;
  *      - migrate: bid, deploy, stub at the old yard (TCP forward / HTTP redirect for `graceS`), terminate the old
  *        lease; children's redirects move along;
- *      - terminate (not the origin): stub pointing at the parent, children told to re-parent, lease ended, the
- *        account closed — its whole balance goes back to the parent.
+ *      - terminate (not the origin): children told to re-parent to this ICON's parent, stub pointing at the
+ *        parent, lease ended, the account closed — its whole balance goes back to the parent (and what its
+ *        replicas return into the closed account later, the parent pulls up).
  *   5. the tree (tree.ts): this ICON's aggregate goes up, policy comes down, redirects at its yard follow where
  *      its children are.
  *
@@ -50,6 +51,8 @@ import {
   type DnsResolver,
   fetchAltoMap,
   loadOrCreatePeerKey,
+  p2pDiscovers,
+  p2pNodeOptions,
   readTelemetry,
   setRouting,
   signLeaseAccess,
@@ -57,6 +60,7 @@ import {
   type Deployment,
   type LeaseAccess,
   type LeaseRecord,
+  type P2pDiscovery,
   type Policy,
   type Redirect,
 } from "../protocol/index.ts";
@@ -101,8 +105,13 @@ export interface AgentEnv {
    */
   learnDomains?: boolean;
   seeds: string[];
-  /** Also every listing in the registry, and the peers the ICON's libp2p node is connected to. */
+  /** Also every listing in the registry. */
   registry?: boolean;
+  /**
+   * libp2p discovery (mDNS, bootstrap peers, the DHT): the yards it finds are candidates too, once the registry
+   * names their peer ids.
+   */
+  p2p?: P2pDiscovery;
   /** ALTO server base URL (network and cost map). */
   altoUrl?: string;
   spec: ServiceSpec;
@@ -433,7 +442,11 @@ export class Agent {
       const client = await MarketClient.connect({ deployment: env.deployment, provider: rpc, signer: wallet });
       const peerKey = await loadOrCreatePeerKey(path.join(dir, "peer.key"));
       const port = await readFile(path.join(dir, "port"), "utf8").then(Number, () => 0);
-      const node = await createIconNode({ privateKey: peerKey, listen: [`/ip4/${env.listenHost}/tcp/${port}`] });
+      const node = await createIconNode({
+        privateKey: peerKey,
+        listen: [`/ip4/${env.listenHost}/tcp/${port}`],
+        ...p2pNodeOptions(env.p2p),
+      });
       const bound = Number(/\/tcp\/(\d+)/.exec(node.getMultiaddrs()[0]?.toString() ?? "")?.[1] ?? 0);
       if (bound && bound !== port) await writeFile(path.join(dir, "port"), String(bound));
       const agent = new Agent(dir, env, seed, wallet, client, node, rpc, hooks);
@@ -790,11 +803,8 @@ export class Agent {
       case "migrate":
         return this.#migrate(knobs, situation.subnets, e.action.to);
       case "terminate":
-        // Not while it has replicas of its own: their accounts hang below this one on chain.
-        if (this.tree.children().length > 0 || Object.values(this.seed.children).some((c) => c.started)) {
-          this.#emit("decide", "terminate deferred: replicas of this ICON still run");
-          return;
-        }
+        // Replicas of this ICON re-parent to its parent (tree.leave()); their accounts stay below this closed one on
+        // chain, and whatever they return into it later the parent pulls up (#sweep: closed replica accounts).
         return this.#terminate();
       case "stay":
         return;
@@ -865,7 +875,8 @@ export class Agent {
       learnedDomains: this.#learner?.domains() ?? [],
       seeds: this.env.seeds,
       registry: this.env.registry === true,
-      peers: this.env.registry === true,
+      peers: this.env.registry === true || p2pDiscovers(this.env.p2p),
+      dht: this.env.p2p?.dht === true,
       onSkip: (what, why) => this.#emit("error", `candidate ${what} skipped: ${why}`),
     })
       .then((ys) => {
@@ -1319,7 +1330,9 @@ export class Agent {
     // The gas the parent handed this key goes back to the parent's key (it is this key's last transaction).
     let gasBack = 0n;
     if (this.seed.parent) {
-      const to = (await this.client.account(this.seed.parent.account)).controller;
+      // To the parent in the tree now: the account's parent on chain, or the ancestor this ICON re-parented to
+      // when that one terminated (its key is gone).
+      const to = (await this.client.account(this.tree.parent?.account ?? this.seed.parent.account)).controller;
       gasBack = await sweepGas(this.client.signer!, to).catch((e: unknown) => {
         this.#emit("error", `returning gas to the parent's key: ${(e as Error).message}`);
         return 0n;

@@ -12,7 +12,7 @@
  *   }
  */
 import { z } from "zod";
-import { ConfigError, type Deployment } from "../protocol/index.ts";
+import { ConfigError, p2pDiscoverySchema, p2pDiscovers, type Deployment } from "../protocol/index.ts";
 import type { AgentEnv } from "./agent.ts";
 
 const port = z.number().int().min(1).max(65535);
@@ -45,16 +45,14 @@ export const appConfigSchema = z
         domains: z.array(z.string().min(1)).default([]),
         dnsServers: z.array(z.string().regex(/^[0-9a-f.:[\]]+:\d+$/i, "give ip:port, e.g. 127.0.0.1:53")).default([]),
         seeds: z.array(z.string().regex(/\/p2p\/\w+$/, "a multiaddr ending in /p2p/<peer id>")).default([]),
-        /** Every yard listed in the registry (and the peers the ICON's libp2p node is connected to). */
+        /** Every yard listed in the registry. */
         registry: z.boolean().default(false),
         /** Domains learned from clients' PTR names are searched for `_edge._tcp` SRV records too. */
         learnDomains: z.boolean().default(true),
       })
-      .strict()
-      .refine(
-        (d) => d.domains.length + d.seeds.length > 0 || d.registry,
-        "give discovery.domains (DNS SRV), discovery.seeds or discovery.registry: true",
-      ),
+      .strict(),
+    /** libp2p discovery: yards found by mDNS, bootstrap peers or the DHT are candidates once the registry lists them. */
+    p2p: p2pDiscoverySchema,
     network: z.object({ altoUrl: z.string().url().optional() }).strict().default({}),
     initialRegion: z.string().optional(),
     agent: z
@@ -76,7 +74,15 @@ export const appConfigSchema = z
       .strict()
       .default({}),
   })
-  .strict();
+  .strict()
+  .refine(
+    (c) => c.discovery.domains.length + c.discovery.seeds.length > 0 || c.discovery.registry || p2pDiscovers(c.p2p),
+    {
+      message:
+        "give discovery.domains (DNS SRV), discovery.seeds, discovery.registry: true or a p2p discovery (mdns, bootstrap, dht)",
+      path: ["discovery"],
+    },
+  );
 
 export type AppConfigInput = z.input<typeof appConfigSchema>;
 
@@ -98,6 +104,7 @@ export function agentEnvFrom(raw: unknown, rpcUrl: string, deployment: Deploymen
     learnDomains: c.discovery.learnDomains,
     seeds: c.discovery.seeds,
     registry: c.discovery.registry,
+    p2p: c.p2p,
     altoUrl: c.network.altoUrl,
     spec: {
       imageRef: c.service.image,

@@ -1,6 +1,6 @@
 /**
- * The ICON's side of the market: finding yards (DNS SRV, seed multiaddrs, peers the libp2p node is connected to,
- * listings in the registry),
+ * The ICON's side of the market: finding yards (DNS SRV, seed multiaddrs, peers libp2p found — mDNS, bootstrap,
+ * yards announced in the DHT — and listings in the registry),
  * keeping only registered and staked ones, and bidding for a lease.
  *
  * Discovery dials each candidate and asks for capacity: the answer carries the operator's signed binding of the
@@ -27,6 +27,7 @@ import {
   ACCEPTANCE_TYPES,
   LeaseSession,
   RejectCode,
+  findYardProviders,
   verifyPeerBinding,
   type DeploySpec,
   type DnsResolver,
@@ -37,6 +38,9 @@ import {
 
 /** The most yards dialled per domain learned from clients. */
 export const LEARNED_YARDS_PER_DOMAIN = 8;
+
+/** The most yards found through libp2p (peer store, DHT) dialled per discovery round. */
+export const P2P_YARDS = 16;
 
 /** The peer ids the registry's current listings name. */
 async function listedPeers(client: MarketClient): Promise<Set<string>> {
@@ -132,12 +136,18 @@ export interface DiscoverOptions {
   operators?: string[];
   /** Also every listing in the registry (operators from its ListingUpdated events). */
   registry?: boolean;
-  /** Also the peers the libp2p node is connected to (found by bootstrap, mDNS or the DHT). */
+  /**
+   * Also the peers the libp2p node knows (found by mDNS, bootstrap or identify; in its peer store) and, with
+   * `dht`, the yards announced in the DHT. Untrusted like learned domains: only peers whose id a registry listing
+   * names are dialled, at most {@link P2P_YARDS} a round.
+   */
   peers?: boolean;
+  /** Look yards up in the DHT (the node runs one: `dht: true`). */
+  dht?: boolean;
   onSkip?: (what: string, why: string) => void;
 }
 
-/** Every registered and staked yard reachable through DNS SRV, seeds or registry listings, once each. */
+/** Every registered and staked yard reachable through DNS SRV, seeds, libp2p or registry listings, once each. */
 export async function discoverYards(o: DiscoverOptions): Promise<YardRef[]> {
   const found = new Map<string, string[]>(); // peer id → addrs
   const add = (peer: string, addrs: string[]): void => {
@@ -158,10 +168,12 @@ export async function discoverYards(o: DiscoverOptions): Promise<YardRef[]> {
     ...[...owners].map((d) => lookup(d, false)),
     ...(o.learnedDomains ?? []).filter((d) => !owners.has(d)).map((d) => lookup(d, true)),
   ]);
-  const listed = answers.some((a) => a.learned && a.ys.length > 0) ? await listedPeers(o.client) : new Set<string>();
+  let listedCache: Promise<Set<string>> | undefined;
+  const listed = (): Promise<Set<string>> => (listedCache ??= listedPeers(o.client));
   for (const { d, learned, ys } of answers)
     for (const y of ys) {
-      if (learned && !listed.has(y.peerId)) o.onSkip?.(d, `${y.host}: peer ${y.peerId} is in no registry listing`);
+      if (learned && !(await listed()).has(y.peerId))
+        o.onSkip?.(d, `${y.host}: peer ${y.peerId} is in no registry listing`);
       else add(y.peerId, y.multiaddrs);
     }
   for (const s of o.seeds ?? []) {
@@ -169,12 +181,7 @@ export async function discoverYards(o: DiscoverOptions): Promise<YardRef[]> {
     if (id) add(id, [s]);
     else o.onSkip?.(s, "a seed multiaddr must end in /p2p/<peer id>");
   }
-  if (o.peers) {
-    for (const c of o.node.getConnections()) {
-      const id = c.remotePeer.toString();
-      add(id, [`${c.remoteAddr.toString().replace(/\/p2p\/[^/]+$/, "")}/p2p/${id}`]);
-    }
-  }
+  if (o.peers) for (const [id, addrs] of await libp2pCandidates(o, found, listed)) add(id, addrs);
   const operators = [...(o.operators ?? []), ...(o.registry ? await o.client.listedOperators() : [])];
   for (const op of operators) {
     const st = await o.client.providerStatus(op);
@@ -202,6 +209,40 @@ export async function discoverYards(o: DiscoverOptions): Promise<YardRef[]> {
     }),
   );
   return out.filter((y): y is YardRef => y !== undefined);
+}
+
+/**
+ * Candidates from libp2p itself: every peer in the node's peer store with an address (mDNS, bootstrap, identify)
+ * and, with `dht`, the providers of the yard key — only those a registry listing names, not yet `found`, at most
+ * {@link P2P_YARDS}.
+ */
+async function libp2pCandidates(
+  o: DiscoverOptions,
+  found: Map<string, string[]>,
+  listed: () => Promise<Set<string>>,
+): Promise<[string, string[]][]> {
+  const me = o.node.peerId.toString();
+  const seen = new Map<string, string[]>();
+  for (const p of await o.node.peerStore.all()) {
+    const id = p.id.toString();
+    if (id === me || p.addresses.length === 0) continue;
+    seen.set(
+      id,
+      p.addresses.map((a) => `${a.multiaddr.toString().replace(/\/p2p\/[^/]+$/, "")}/p2p/${id}`),
+    );
+  }
+  if (o.dht) {
+    try {
+      for (const y of await findYardProviders(o.node, { max: P2P_YARDS, timeoutMs: 5000 }))
+        if (y.addrs.length > 0 && !seen.has(y.peerId)) seen.set(y.peerId, y.addrs);
+    } catch (e) {
+      o.onSkip?.("DHT", `looking up yards failed: ${(e as Error).message}`);
+    }
+  }
+  const fresh = [...seen].filter(([id]) => !found.has(id));
+  if (fresh.length === 0) return [];
+  const ids = await listed();
+  return fresh.filter(([id]) => ids.has(id)).slice(0, P2P_YARDS);
 }
 
 export interface BidOptions {

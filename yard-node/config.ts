@@ -9,7 +9,7 @@
  */
 import path from "node:path";
 import { z } from "zod";
-import { ConfigError, parseAmount, type TokenInfo } from "../protocol/index.ts";
+import { ConfigError, p2pDiscoverySchema, parseAmount, type TokenInfo } from "../protocol/index.ts";
 
 const amount = z
   .string()
@@ -45,6 +45,8 @@ export const yardConfigSchema = z
       .strict(),
     /** libp2p listen multiaddrs. */
     listen: z.array(z.string().startsWith("/")).min(1).default(["/ip4/127.0.0.1/tcp/0"]),
+    /** libp2p discovery: mDNS, bootstrap peers, the DHT (where the yard announces itself to ICONs). */
+    p2p: p2pDiscoverySchema,
     /** Address the yard's ingress (the only way into containers) listens on. */
     publicHost: z.string().min(1).default("127.0.0.1"),
     http: z

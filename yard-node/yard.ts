@@ -27,6 +27,8 @@ import {
   OFFER_TYPES,
   RejectCode,
   createIconNode,
+  p2pNodeOptions,
+  provideYard,
   loadOrCreatePeerKey,
   readDeployment,
   serveLeases,
@@ -236,6 +238,7 @@ export class Yard {
     const node = await createIconNode({
       privateKey: key,
       listen: config.listen,
+      ...p2pNodeOptions(config.p2p),
       inboundConnectionThreshold: 100,
       maxIncomingPendingConnections: 64,
     });
@@ -317,6 +320,7 @@ export class Yard {
       clearInterval(tick);
       clearInterval(follow);
     });
+    if (c.p2p.dht) this.#announce();
     const tcp = this.node.getMultiaddrs().find((m) => m.toString().includes("/tcp/"));
     const port = tcp ? Number(tcp.toString().split("/tcp/")[1]!.split("/")[0]) : 0;
     this.zone = zoneRecords({
@@ -1246,6 +1250,35 @@ export class Yard {
         lease: id,
       });
     }
+  }
+
+  /**
+   * Announces this yard in the DHT (provider record of the yard key) now and every 10 minutes: ICONs that look
+   * the key up find it, then check it against the registry like any other candidate. A first announcement
+   * that finds no DHT peer yet (the bootstrap peers still connecting) is tried again after 5 s.
+   */
+  #announce(): void {
+    const signal = this.#abort.signal;
+    const once = async (): Promise<boolean> => {
+      try {
+        await provideYard(this.node, AbortSignal.any([signal, AbortSignal.timeout(30_000)]));
+        this.log.info("announced in the DHT", {});
+        return true;
+      } catch (e) {
+        if (!signal.aborted) this.log.warn("DHT announcement failed; retrying", { error: (e as Error).message });
+        return false;
+      }
+    };
+    const loop = async (): Promise<void> => {
+      while (!signal.aborted) {
+        const ok = await once();
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, ok ? 600_000 : 5000);
+          signal.addEventListener("abort", () => (clearTimeout(t), r()), { once: true });
+        });
+      }
+    };
+    this.#track(loop());
   }
 
   // ------------------------------------------------------------------ helpers

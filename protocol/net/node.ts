@@ -16,7 +16,10 @@ import { identify } from "@libp2p/identify";
 import { ping } from "@libp2p/ping";
 import { mdns } from "@libp2p/mdns";
 import { bootstrap } from "@libp2p/bootstrap";
-import { kadDHT } from "@libp2p/kad-dht";
+import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from "@libp2p/kad-dht";
+import { CID } from "multiformats/cid";
+import * as raw from "multiformats/codecs/raw";
+import { sha256 } from "multiformats/hashes/sha2";
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "@libp2p/crypto/keys";
 import type { PrivateKey } from "@libp2p/interface";
 import { ConfigError } from "../errors.ts";
@@ -31,8 +34,13 @@ export interface IconNodeOptions {
   bootstrap?: string[];
   /** Discover peers on the LAN with mDNS. */
   mdns?: boolean;
-  /** Run a Kademlia DHT (wide-area discovery). */
+  /** Run a Kademlia DHT (wide-area discovery: yards provide {@link yardProviderKey}, agents look it up). */
   dht?: boolean;
+  /**
+   * Keep private and loopback addresses in the DHT's routing table and provider records (a LAN, a test bed on
+   * one machine). Off by default: on the internet a private address of another host is unreachable noise.
+   */
+  dhtPrivateAddresses?: boolean;
   /** Connections per second one host may open before it is refused (libp2p's default is 5; a yard serving
    * many ICONs behind one address needs more). */
   inboundConnectionThreshold?: number;
@@ -48,7 +56,12 @@ export async function createIconNode(o: IconNodeOptions = {}): Promise<Libp2p> {
   if (o.bootstrap && o.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: o.bootstrap }));
   if (o.mdns) peerDiscovery.push(mdns({ serviceTag: "icon-market" }));
   const base = { identify: identify(), ping: ping() };
-  const services = o.dht ? { ...base, dht: kadDHT({ protocol: "/icon/kad/1.0.0", clientMode: false }) } : base;
+  const dht = kadDHT({
+    protocol: "/icon/kad/1.0.0",
+    clientMode: false,
+    peerInfoMapper: o.dhtPrivateAddresses ? passthroughMapper : removePrivateAddressesMapper,
+  });
+  const services = o.dht ? { ...base, dht } : base;
   const node = await createLibp2p({
     privateKey: o.privateKey,
     addresses: { listen: o.listen ?? ["/ip4/127.0.0.1/tcp/0"] },
@@ -69,6 +82,43 @@ export async function createIconNode(o: IconNodeOptions = {}): Promise<Libp2p> {
     });
   }
   return node;
+}
+
+/** The DHT key under which yards announce themselves: a raw CID of sha256("/icon/yard/1.0.0"). */
+export async function yardProviderKey(): Promise<CID> {
+  return CID.create(1, raw.code, await sha256.digest(new TextEncoder().encode("/icon/yard/1.0.0")));
+}
+
+/** Announces `node` as a yard in the DHT (a provider record for {@link yardProviderKey}); needs `dht: true`. */
+export async function provideYard(node: Libp2p, signal?: AbortSignal): Promise<void> {
+  await node.contentRouting.provide(await yardProviderKey(), { signal });
+}
+
+/**
+ * Yards announced in the DHT: peer ids with the addresses their provider records carry, at most `max`, within
+ * `timeoutMs`. Untrusted: anyone can provide the key, so callers check each yard against the registry.
+ */
+export async function findYardProviders(
+  node: Libp2p,
+  o: { max?: number; timeoutMs?: number } = {},
+): Promise<{ peerId: string; addrs: string[] }[]> {
+  const out = new Map<string, string[]>();
+  const signal = AbortSignal.timeout(o.timeoutMs ?? 5000);
+  try {
+    for await (const p of node.contentRouting.findProviders(await yardProviderKey(), { signal })) {
+      const id = p.id.toString();
+      if (id === node.peerId.toString() || out.has(id)) continue;
+      out.set(
+        id,
+        p.multiaddrs.map((a) => `${a.toString().replace(/\/p2p\/[^/]+$/, "")}/p2p/${id}`),
+      );
+      if (out.size >= (o.max ?? 16)) break;
+    }
+  } catch (e) {
+    // A lookup that ran out of time keeps what it found; anything else is the caller's to report.
+    if (!signal.aborted) throw e;
+  }
+  return [...out].map(([peerId, addrs]) => ({ peerId, addrs }));
 }
 
 /** Loads the node's Ed25519 key from `file`, creating it (mode 0600) on first use. */

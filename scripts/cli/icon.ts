@@ -639,14 +639,16 @@ const COMMANDS: Record<string, Command> = {
   },
   "app deploy": {
     usage:
-      "app deploy --config <app.json> --state <dir> --deposit <amount> [--gas <ETH>] [--weight 0..1] [--migrate-threshold 0..1] [--replicate-threshold 0..1] [--terminate-threshold 0..1] [--max-price <amount/s>]",
+      "app deploy --config <app.json> --state <dir> --deposit <amount> [--gas <ETH>] [--no-start] [--wait <s>] [--weight 0..1] [--migrate-threshold 0..1] [--replicate-threshold 0..1] [--terminate-threshold 0..1] [--max-price <amount/s>]",
     summary:
-      "create and fund an application budget, publish its policy and give the origin ICON a key of its own (in <dir>, mode 0600) and gas; start it with `icon agent run --state <dir>`",
+      "create and fund an application budget, publish its policy, give the origin ICON a key of its own (in <dir>, mode 0600) and gas, and start it (`icon agent run --state <dir>` in the background, log in <dir>/agent.log), waiting until it is placed (--wait, default 120 s); --no-start leaves the start to you",
     options: {
       config: { type: "string" },
       state: { type: "string" },
       deposit: { type: "string" },
       gas: { type: "string" },
+      "no-start": { type: "boolean" },
+      wait: { type: "string" },
       ...POLICY_OPTIONS,
     },
     async run(ctx) {
@@ -684,9 +686,25 @@ const COMMANDS: Record<string, Command> = {
       if (!/^\d+(\.\d{1,18})?$/.test(gasText))
         throw new ConfigError("BAD_OPTION", `--gas is ETH for the ICON's transactions, like 0.05; got "${gasText}"`);
       const gas = parseEther(gasText);
+      const waitText = opt(ctx, "wait") ?? "120";
+      if (!/^\d{1,5}$/.test(waitText))
+        throw new ConfigError(
+          "BAD_OPTION",
+          `--wait is whole seconds to wait for the origin's placement, like 120; got "${waitText}"`,
+        );
       const r = await deployApp({ owner: c, env, policy: policyFromOptions(ctx, c), deposit, dir, gasWei: gas });
       out(`application ${r.root} created with ${c.format(deposit)}; origin ICON ${r.icon} (state in ${dir})`);
-      out(`start it with: icon agent run --state ${dir}`);
+      if (ctx.opts["no-start"]) {
+        out(`start it with: icon agent run --state ${dir}`);
+        return;
+      }
+      const { pid, log } = await startAgentProcess(dir, "origin");
+      out(
+        `origin ICON started (pid ${pid}, log ${log}); stop it with kill ${pid}, resume it with icon agent run --state ${dir}`,
+      );
+      if (Number(waitText) === 0) return;
+      const placed = await waitPlaced(dir, pid, Number(waitText));
+      out(`origin ICON placed at ${placed.yard} (lease ${placed.lease}); clients reach it at ${placed.endpoint}`);
     },
   },
   "app status": {
@@ -739,26 +757,10 @@ const COMMANDS: Record<string, Command> = {
       const dir = opt(ctx, "state");
       if (!dir) throw new ConfigError("MISSING_OPTION", "--state <dir> is required (see `icon app deploy`)");
       const { Agent } = await import("../../icon-agent/agent.ts");
-      const { spawn } = await import("node:child_process");
-      const { closeSync, openSync } = await import("node:fs");
-      const path = await import("node:path");
-      const { projectRoot } = await import("../lib/hardhat.ts");
-      const launcher = path.join(projectRoot, "scripts/icon");
       const agent = await Agent.open(dir, {
         spawn: async (childDir) => {
-          const log = openSync(path.join(childDir, "agent.log"), "a");
-          const child = spawn(launcher, ["agent", "run", "--state", childDir], {
-            detached: true,
-            stdio: ["ignore", log, log],
-          });
-          await new Promise<void>((resolve, reject) => {
-            child.once("spawn", resolve);
-            child.once("error", (e) =>
-              reject(new Error(`cannot start the replica's agent: ${e.message}`, { cause: e })),
-            );
-          }).finally(() => closeSync(log));
-          child.unref();
-          say(`replica started in ${childDir} (pid ${child.pid}, log ${path.join(childDir, "agent.log")})`);
+          const { pid, log } = await startAgentProcess(childDir, "replica");
+          say(`replica started in ${childDir} (pid ${pid}, log ${log})`);
         },
         onEvent: (e) => out(`${new Date().toISOString()} ${e.icon} ${e.kind}: ${e.text}`),
       });
@@ -780,6 +782,76 @@ const COMMANDS: Record<string, Command> = {
     },
   },
 };
+
+/** Starts `icon agent run --state <dir>` as a process of its own (detached, output to <dir>/agent.log). */
+async function startAgentProcess(dir: string, what: string): Promise<{ pid: number; log: string }> {
+  const { spawn } = await import("node:child_process");
+  const { closeSync, openSync } = await import("node:fs");
+  const path = await import("node:path");
+  const { projectRoot } = await import("../lib/hardhat.ts");
+  const logFile = path.join(dir, "agent.log");
+  const log = openSync(logFile, "a");
+  const child = spawn(path.join(projectRoot, "scripts/icon"), ["agent", "run", "--state", dir], {
+    detached: true,
+    stdio: ["ignore", log, log],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once("spawn", resolve);
+    child.once("error", (e) => reject(new Error(`cannot start the ${what}'s agent: ${e.message}`, { cause: e })));
+  }).finally(() => closeSync(log));
+  child.unref();
+  return { pid: child.pid!, log: logFile };
+}
+
+/**
+ * Waits until the agent in `dir` (process `pid`) has placed its ICON (its status.json names a lease), printing
+ * progress; throws with the end of its log if the process ends first or `waitS` passes.
+ */
+async function waitPlaced(
+  dir: string,
+  pid: number,
+  waitS: number,
+): Promise<{ yard: string; endpoint: string; lease: string }> {
+  const { readFile } = await import("node:fs/promises");
+  const path = await import("node:path");
+  const alive = (): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const logTail = async (): Promise<string> =>
+    (await readFile(path.join(dir, "agent.log"), "utf8").catch(() => "")).trimEnd().split("\n").slice(-8).join("\n  ");
+  const started = Date.now();
+  let shown = 0;
+  for (;;) {
+    const st = await readFile(path.join(dir, "status.json"), "utf8").then(
+      (t) => JSON.parse(t) as { placement?: { leaseId?: string; endpoint?: string; yard?: { name?: string } } },
+      () => undefined,
+    );
+    const p = st?.placement;
+    if (p?.leaseId && p.endpoint)
+      return { yard: p.yard?.name ?? "?", endpoint: p.endpoint, lease: String(p.leaseId).replace(/^n:/, "") };
+    if (!alive())
+      throw new IconError(
+        "AGENT_EXITED",
+        `the origin's agent (pid ${pid}) ended before it was placed:\n  ${await logTail()}`,
+      );
+    const waited = Math.floor((Date.now() - started) / 1000);
+    if (waited >= waitS)
+      throw new IconError(
+        "NOT_PLACED",
+        `the origin's agent (pid ${pid}) runs but found no lease within ${waitS} s; it keeps trying (log ${path.join(dir, "agent.log")}):\n  ${await logTail()}`,
+      );
+    if (waited >= shown + 10) {
+      shown = waited;
+      say(`… ${waited} s: the origin ICON is looking for a yard`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
 
 function help(): string {
   const lines = ["icon — the ICON market command line", "", "usage: icon <command> [options]", ""];

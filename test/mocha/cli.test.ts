@@ -72,6 +72,14 @@ describe("icon CLI", function () {
     ]) {
       expect(help.stdout).to.contain(`icon ${c}`);
     }
+    // Each command explains itself: its usage line with every option, and what it does.
+    const deploy = await icon(["app", "deploy", "--help"]);
+    expect(deploy.code).to.equal(0);
+    expect(deploy.stdout).to.contain("usage: icon app deploy --config <app.json> --state <dir> --deposit <amount>");
+    expect(deploy.stdout).to.match(/--no-start/);
+    expect(deploy.stdout).to.match(/start it .* waiting until it is placed/);
+    const run = await icon(["agent", "run", "--help"]);
+    expect(run.stdout).to.contain("usage: icon agent run --state <dir>");
     const bad = await icon(["iep", "frobnicate"]);
     expect(bad.code).to.equal(2);
     expect(bad.stderr).to.contain("choose one of: register");
@@ -252,6 +260,7 @@ describe("icon CLI", function () {
       "5",
       "--weight",
       "0.7",
+      "--no-start",
       ...owner,
     ]);
     expect(r.code, r.stderr).to.equal(0);

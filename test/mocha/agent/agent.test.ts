@@ -10,7 +10,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Wallet } from "ethers";
 import type { Libp2p } from "@libp2p/interface";
-import { MarketClient, createIconNode, type IconError } from "../../../protocol/index.ts";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import type { Ed25519PrivateKey } from "@libp2p/interface";
+import { MarketClient, createIconNode, loadOrCreatePeerKey, type IconError } from "../../../protocol/index.ts";
 import {
   Agent,
   readAgentState,
@@ -32,10 +34,20 @@ import { WEB_IMAGE, useDockerYard, waitFor } from "../../helpers/docker.ts";
 
 const log = createLogger({ level: "error" });
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 describe("ICON agent: bidding and crash recovery (two yards, real containers)", function () {
   this.timeout(180_000);
   after(async () => {
     await node?.stop();
+    await dhtPeer?.stop();
     await cheap?.stop();
     await dear?.stop();
     await m?.close();
@@ -45,6 +57,7 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
   let cheap: Yard;
   let dear: Yard;
   let node: Libp2p;
+  let dhtPeer: Libp2p;
   let digest: string;
   let owner: MarketClient;
   let refs: YardRef[];
@@ -68,6 +81,12 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
 
   before(async () => {
     m = await startMarket();
+    // Yards announce themselves on libp2p too: cheap by mDNS, dear in a DHT that this plain node bootstraps.
+    dhtPeer = await createIconNode({ dht: true, dhtPrivateAddresses: true });
+    const p2p = {
+      cheap: { mdns: true },
+      dear: { dht: true, dhtPrivateAddresses: true, bootstrap: [dhtPeer.getMultiaddrs()[0]!.toString()] },
+    } as Record<string, YardConfigInput["p2p"]>;
     const start = (key: number, yardId: string, region: string, pricing: Record<string, unknown>) =>
       startTestYard(
         m,
@@ -82,6 +101,7 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
             ...pricing,
           } as YardConfigInput["pricing"],
           overlay: { semanticDns: false },
+          p2p: p2p[region],
         },
         log,
       );
@@ -102,6 +122,27 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
     // The same two from the registry alone (no seeds): listings, bindings and stakes checked on chain.
     const fromRegistry = await discoverYards({ node, client: owner, registry: true });
     expect(fromRegistry.map((r) => r.peerId).sort()).to.deep.equal(refs.map((r) => r.peerId).sort());
+    // And from libp2p alone (no seeds, no DNS, no listing's addresses): cheap by mDNS, dear from its DHT record.
+    const finder = await createIconNode({
+      mdns: true,
+      dht: true,
+      dhtPrivateAddresses: true,
+      bootstrap: [dhtPeer.getMultiaddrs()[0]!.toString()],
+    });
+    try {
+      let viaP2p: YardRef[] = [];
+      await waitFor(
+        "both yards through libp2p",
+        async () => {
+          viaP2p = await discoverYards({ node: finder, client: owner, peers: true, dht: true });
+          return viaP2p.length === 2;
+        },
+        30_000,
+      );
+      expect(viaP2p.map((r) => r.peerId).sort()).to.deep.equal(refs.map((r) => r.peerId).sort());
+    } finally {
+      await finder.stop();
+    }
   });
 
   /** A budget account controlled by a fresh key (funded with `deposit`) and a client for that key. */
@@ -424,6 +465,146 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
     }
   });
 
+  it("terminates an ICON that has a replica of its own: the replica re-parents to the origin and keeps serving, the balance goes up", async () => {
+    const { dir, env, app, events } = await deployOrigin("icon-agent-reparent-", { registry: true });
+    const agents: Agent[] = [];
+    const hooks = {
+      // Replicas run in this process, each as its own Agent (own key, node, account), as `icon agent run` would.
+      spawn: async (d: string) => {
+        const a = await Agent.open(d, hooks);
+        agents.push(a);
+        await a.start();
+      },
+      onEvent: (e: AgentEvent) => void events.push(e),
+    };
+    const leases: bigint[] = [];
+    let origin = await Agent.open(dir, hooks);
+    agents.push(origin);
+    try {
+      await origin.start();
+      const home = await waitFor("the origin to be placed", () => origin.seed.placement, 30_000);
+      const originAddrs = origin.addrs; // the same after its restart (its peer key and port are in its directory)
+      await origin.stop();
+      // While it is stopped: a replica P of the origin (at dear) with a replica C of its own (at cheap), as two
+      // replications leave them.
+      const { key } = await readAgentState(dir);
+      const icon = await MarketClient.connect({
+        deployment: m.deployment,
+        provider: m.provider,
+        signer: new Wallet(key, m.provider),
+      });
+      const pKey = new Wallet(replicaKey(key, 1), m.provider);
+      const p = await icon.createAccount(app.root, pKey.address);
+      await icon.allocate(app.root, p, USD(2));
+      await (await icon.signer!.sendTransaction({ to: pKey.address, value: 5n * 10n ** 16n })).wait();
+      const pClient = await MarketClient.connect({ deployment: m.deployment, provider: m.provider, signer: pKey });
+      const cKey = new Wallet(replicaKey(pKey.privateKey, 1), m.provider);
+      const c = await pClient.createAccount(p, cKey.address);
+      await pClient.allocate(p, c, USD(1));
+      await (await pKey.sendTransaction({ to: cKey.address, value: 10n ** 16n })).wait();
+      const place = async (signer: Wallet, account: bigint, yard: string, budget: bigint) => {
+        const ref = refs.find((r) => r.name === yard)!;
+        const w = await bid({
+          node,
+          signer,
+          client: owner,
+          account,
+          yards: [ref],
+          rfq: rfq(600),
+          spec: spec(),
+          maxPrice: 0n,
+          budget,
+          score: () => 0,
+        });
+        return {
+          leaseId: w.leaseId,
+          leaseStart: w.offer.start,
+          yard: ref,
+          endpoint: w.endpoint,
+          pricePerSecond: w.offer.pricePerSecond,
+          end: w.offer.end,
+          since: Date.now() / 1000,
+        };
+      };
+      const pPlace = await place(pKey, p, "dear", USD(2));
+      const cPlace = await place(cKey, c, "cheap", USD(1));
+      leases.push(pPlace.leaseId, cPlace.leaseId);
+      const pDir = path.join(dir, "children", String(p));
+      const cDir = path.join(pDir, "children", String(c));
+      // P's libp2p identity and port are fixed up front so that C's state can name P as its parent.
+      const pPeer = peerIdFromPrivateKey((await loadOrCreatePeerKey(path.join(pDir, "peer.key"))) as Ed25519PrivateKey);
+      const probe = await createIconNode();
+      const pPort = Number(/\/tcp\/(\d+)/.exec(probe.getMultiaddrs()[0]!.toString())![1]);
+      await probe.stop();
+      await writeFile(path.join(pDir, "port"), String(pPort));
+      // P is idle (no clients) and may decide 8 s after its placement: time for C to attach to it first.
+      await writeAgentState(
+        pDir,
+        { ...env, warmupS: 8 },
+        {
+          name: "origin.1",
+          account: p,
+          root: app.root,
+          parent: { account: app.root, addrs: originAddrs, placement: home },
+          placement: pPlace,
+          subnets: [],
+          children: {}, // C's start not recorded either: P adopts it
+          replicas: 1,
+        },
+        pKey.privateKey,
+      );
+      await writeAgentState(
+        cDir,
+        env, // warmupS 3600: C does not decide during the test
+        {
+          name: "origin.1.1",
+          account: c,
+          root: app.root,
+          parent: { account: p, addrs: [`/ip4/127.0.0.1/tcp/${pPort}/p2p/${pPeer.toString()}`], placement: pPlace },
+          placement: cPlace,
+          subnets: ["10.7.7.0/24"],
+          children: {},
+          replicas: 0,
+        },
+        cKey.privateKey,
+      );
+      // The restarted origin finds P's state (its start not recorded) and adopts it; P starts C the same way.
+      origin = await Agent.open(dir, hooks);
+      agents.push(origin);
+      await origin.start();
+      const pAgent = await waitFor("P's agent", () => agents.find((a) => a.name === "origin.1"), 30_000);
+      const cAgent = await waitFor("C's agent", () => agents.find((a) => a.name === "origin.1.1"), 30_000);
+      await waitFor("C attached to P", () => cAgent.tree.parent?.account === p, 30_000);
+      const rootBefore = (await owner.account(app.root)).balance;
+      const pBalance = (await owner.account(p)).balance;
+      await waitFor("P to terminate", () => pAgent.seed.done === true, 60_000);
+      const text = events.map((e) => e.text).join("\n");
+      expect(text).to.not.contain("terminate deferred");
+      // P: its lease ended, its account closed, everything it held (plus its lease's refund) at the origin.
+      expect((await owner.lease(pPlace.leaseId)).state).to.be.oneOf(["Ended", "Settled"]);
+      const pAcc = await owner.account(p);
+      expect(pAcc.closed).to.equal(true);
+      expect(pAcc.balance).to.equal(0n);
+      const rootAfter = (await owner.account(app.root)).balance;
+      expect(rootAfter - rootBefore >= pBalance).to.equal(true);
+      expect(rootAfter - rootBefore <= pBalance + pPlace.pricePerSecond * 600n).to.equal(true);
+      // C: re-parented to the origin in the tree, reporting there, its lease and account untouched.
+      await waitFor("C to re-attach to the origin", () => cAgent.tree.parent?.account === app.root, 30_000);
+      await waitFor(
+        "the origin to count C as its child",
+        () => origin.tree.children().some((k) => k.account === c),
+        30_000,
+      );
+      expect((await owner.lease(cPlace.leaseId)).state).to.be.oneOf(["Scheduled", "Running"]);
+      const cAcc = await owner.account(c);
+      expect([cAcc.closed, cAcc.balance > 0n]).to.deep.equal([false, true]);
+      expect(cAgent.seed.done ?? false).to.equal(false);
+    } finally {
+      for (const a of agents.reverse()) await a.stop().catch(() => {});
+      for (const id of [...(await owner.leasesOf(app.root)), ...leases]) await owner.terminate(id).catch(() => {});
+    }
+  });
+
   it("runs as `icon app deploy` + `icon agent run` processes; kill -9 and a restart resume the same lease", async () => {
     const dir = await mkdtemp(path.join(tmpdir(), "icon-agent-cli-"));
     const state = path.join(dir, "app");
@@ -448,12 +629,22 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
     const icon = path.join(projectRoot, "scripts/icon");
     const env = { ...process.env, ICON_PRIVATE_KEY: m.keys[10]! };
     const global = ["--rpc", m.chain.url, "--deployment", m.deploymentFile];
+    // `app deploy` funds the budget and starts the origin's agent in the background, waiting until it is placed.
     const dep = await promisify(execFile)(
       icon,
-      ["app", "deploy", ...global, "--config", config, "--state", state, "--deposit", "3"],
+      ["app", "deploy", ...global, "--config", config, "--state", state, "--deposit", "3", "--wait", "60"],
       { env },
     );
     const root = BigInt(/application (\d+) created with 3 iUSD/.exec(dep.stdout)![1]!);
+    const deployedPid = Number(/origin ICON started \(pid (\d+), log /.exec(dep.stdout)![1]!);
+    const placedLease = BigInt(
+      /origin ICON placed at dear \(lease (\d+)\); clients reach it at \S+/.exec(dep.stdout)![1]!,
+    );
+    expect(await owner.leasesOf(root)).to.deep.equal([placedLease]);
+    expect(await readFile(path.join(state, "agent.log"), "utf8")).to.match(/origin placed: running at dear/);
+    // The deployed agent holds the state: stop it (SIGTERM leaves the lease running) before the processes below.
+    process.kill(deployedPid, "SIGTERM");
+    await waitFor("the deployed agent to stop", () => !alive(deployedPid), 20_000);
     const start = () => {
       const child = spawn(icon, ["agent", "run", ...global, "--state", state], { stdio: ["ignore", "pipe", "pipe"] });
       const out: string[] = [];
@@ -465,8 +656,13 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
     try {
       const status = path.join(state, "status.json");
       const leaseOf = async () => /"leaseId": "n:(\d+)"/.exec(await readFile(status, "utf8").catch(() => ""))?.[1];
-      const lease = BigInt(await waitFor("the agent process to place the ICON", leaseOf, 30_000));
-      expect(first.out.join("")).to.match(/origin placed: running at dear \(lease \d+/);
+      await waitFor(
+        "the agent process to run",
+        () => /ICON origin \(account \d+\) running/.test(first.out.join("")),
+        30_000,
+      );
+      const lease = BigInt((await leaseOf())!);
+      expect(lease).to.equal(placedLease); // resumed, not placed again
       expect((await owner.lease(lease)).provider).to.equal(refs.find((r) => r.name === "dear")!.operator);
       // A second `icon agent run` on the same state is refused, saying who runs it; the first runs on.
       const twice = start();
@@ -493,6 +689,7 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
       }
     } finally {
       first.child.kill("SIGKILL");
+      if (alive(deployedPid)) process.kill(deployedPid, "SIGKILL");
       await owner.terminate((await owner.leasesOf(root))[0]!).catch(() => {});
     }
   });

@@ -36,10 +36,28 @@ describe("app config", () => {
     expect(off.registry).to.equal(true);
   });
 
-  it("refuses a config without any way to find yards, naming the three ways", () => {
+  it("refuses a config without any way to find yards, naming the four ways", () => {
     expect(refusal({ service, discovery: {} }).message).to.match(
-      /discovery: give discovery\.domains \(DNS SRV\), discovery\.seeds or discovery\.registry: true/,
+      /discovery: give discovery\.domains \(DNS SRV\), discovery\.seeds, discovery\.registry: true or a p2p discovery \(mdns, bootstrap, dht\)/,
     );
+    // p2p settings that find nothing (all off) are no way either
+    expect(refusal({ service, discovery: {}, p2p: { dhtPrivateAddresses: true } }).message).to.match(
+      /or a p2p discovery/,
+    );
+  });
+
+  it("takes libp2p discovery alone as a way to find yards, and checks its fields", () => {
+    const env = agentEnvFrom({ service, discovery: {}, p2p: { mdns: true } }, "http://x:1", deployment);
+    expect(env.p2p).to.deep.equal({ mdns: true, bootstrap: [], dht: false, dhtPrivateAddresses: false });
+    const dht = agentEnvFrom(
+      { service, discovery: {}, p2p: { dht: true, bootstrap: ["/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWabc"] } },
+      "http://x:1",
+      deployment,
+    );
+    expect(dht.p2p?.dht).to.equal(true);
+    const m = refusal({ service, discovery: {}, p2p: { bootstrap: ["/ip4/127.0.0.1/tcp/4001"], mdsn: true } }).message;
+    expect(m).to.match(/p2p\.bootstrap\.0: a multiaddr ending in \/p2p\/<peer id>/);
+    expect(m).to.match(/mdsn/);
   });
 
   it("names each bad field with its fix", () => {
