@@ -9,7 +9,11 @@
  *    latency is the time to the upstream's first byte.
  *  - `http`: HTTP/1.1 proxied per request over keep-alive upstream connections. Each request is observed with its
  *    latency (request received → response complete); the first request of a new client connection may be
- *    redirected (307) when the lease holder set a redirect for the client's subnet.
+ *    redirected (307) when the lease holder set a redirect for the client's subnet. A redirected request is not
+ *    served here: it is reported apart (`redirected`), never as a request with a latency.
+ *
+ * In `tcp` mode each direction ends on its own (half-open sockets: a client that ends its writes, like `nc -N`,
+ * still gets the whole answer); a reset or failure of either side resets the other.
  *
  * A lease's ingress port is kept in the database and re-bound after a restart, so clients keep the endpoint.
  */
@@ -31,6 +35,8 @@ export interface IngressRoute {
   redirect?(client: string): string | undefined;
   /** One request (or TCP connection) from `client` was carried, with its latency when measured. */
   observe?(client: string, latencyMs?: number): void;
+  /** One request from `client` was answered with a redirect (HTTP 307) instead of being carried. */
+  redirected?(client: string): void;
   /** A forward to a remote upstream failed (the route may be stale). */
   failed?(error: unknown): void;
 }
@@ -43,11 +49,23 @@ interface Listener {
   agent?: http.Agent;
 }
 
+/** Ends `s` at once: a TCP socket with a reset (RST), anything else (a tunnel) destroyed, which aborts it. */
+function reset(s: Duplex): void {
+  if (s.destroyed) return;
+  const tcp = s as net.Socket;
+  if (typeof tcp.resetAndDestroy === "function" && tcp.readyState !== "closed" && !tcp.connecting)
+    tcp.resetAndDestroy();
+  else s.destroy();
+}
+
 export class Ingress {
   readonly host: string;
   readonly #listeners = new Map<string, Listener>();
   connections = 0;
+  /** HTTP requests received, redirected ones included. */
   requests = 0;
+  /** HTTP requests answered with a redirect (307) instead of being carried. */
+  redirects = 0;
   errors = 0;
 
   constructor(host: string) {
@@ -116,18 +134,25 @@ export class Ingress {
     client.setNoDelay(true);
     l.sockets.add(client);
     let upstream: Duplex | undefined;
+    // Each direction ends on its own (half-close: a client that ends its writes still gets the whole answer). A
+    // side that fails — an error, or closed before both its directions ended (a reset, a cut tunnel) — resets
+    // the other: the client sees a reset rather than an end, so a cut-off answer is not taken for a whole one.
     const done = (): void => {
-      client.destroy();
-      upstream?.destroy();
+      reset(client);
+      if (upstream) reset(upstream);
       l.sockets.delete(client);
       if (upstream) l.sockets.delete(upstream);
     };
-    client.on("error", done).on("close", done);
+    const closed = (side: Duplex) => (): void => {
+      if (!side.readableEnded || !side.writableFinished) done();
+      else if (client.destroyed && (!upstream || upstream.destroyed)) done();
+    };
+    client.on("error", done).on("close", closed(client));
     const attach = (u: Duplex): void => {
       upstream = u;
       l.sockets.add(u);
       u.once("data", () => route.observe?.(from, performance.now() - t0));
-      u.on("error", done).on("close", done);
+      u.on("error", done).on("close", closed(u));
       client.pipe(u);
       u.pipe(client);
     };
@@ -194,7 +219,8 @@ export class Ingress {
         if (loc) {
           res.writeHead(307, { location: loc + (req.url ?? "/"), "cache-control": "no-store", connection: "close" });
           res.end();
-          route.observe?.(from, performance.now() - t0);
+          this.redirects++;
+          route.redirected?.(from);
           return;
         }
       }
@@ -207,7 +233,8 @@ export class Ingress {
       }
       if (up.kind === "redirect") {
         res.writeHead(307, { location: up.location + (req.url ?? "/"), "cache-control": "no-store" }).end();
-        route.observe?.(from, performance.now() - t0);
+        this.redirects++;
+        route.redirected?.(from);
         return;
       }
       const headers = { ...req.headers, "x-forwarded-for": from };
@@ -231,10 +258,22 @@ export class Ingress {
       // answering (busy accept queue, just started), as L4/L7 proxies do; other requests are not replayed.
       const idempotent = (req.method === "GET" || req.method === "HEAD") && !req.headers["content-length"];
       const send = (attempt: number): void => {
+        let cut = false;
+        // The upstream failed after the answer began: the client's connection is reset, not ended, so that an
+        // answer delimited by the connection's end (HTTP/1.0) is not taken for a whole one.
+        const cutOff = (e: Error): void => {
+          if (cut) return;
+          cut = true;
+          this.errors++;
+          if (up.kind === "remote") route.failed?.(e);
+          if (res.socket) reset(res.socket);
+          else res.destroy();
+        };
         const preq = http.request(opts, (pres) => {
           res.writeHead(pres.statusCode ?? 502, pres.headers);
           pres.pipe(res);
           pres.on("end", () => route.observe?.(from, performance.now() - t0));
+          pres.on("error", cutOff);
         });
         preq.on("error", (e: NodeJS.ErrnoException) => {
           const transient = e.code === "ECONNREFUSED" || e.code === "ECONNRESET" || e.code === "EPIPE";
@@ -242,11 +281,13 @@ export class Ingress {
             setTimeout(() => send(attempt + 1), 25 * 2 ** attempt);
             return;
           }
+          if (res.headersSent) {
+            cutOff(e);
+            return;
+          }
           this.errors++;
           if (up.kind === "remote") route.failed?.(e);
-          if (!res.headersSent)
-            res.writeHead(502, { "content-type": "text/plain" }).end("the service did not answer\n");
-          else res.destroy();
+          res.writeHead(502, { "content-type": "text/plain" }).end("the service did not answer\n");
         });
         if (idempotent) preq.end();
         else req.pipe(preq);

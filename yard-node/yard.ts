@@ -820,18 +820,24 @@ export class Yard {
     }
   }
 
-  /** An inbound tunnel: an instance of ours, its port, the namespace rules, a running container. */
+  /**
+   * An inbound tunnel: an instance of ours, its port, the namespace rules, a running container. A header without
+   * a service (a redirection stub of a lease that names none) addresses the lease by its id: it reaches exactly
+   * the ports the lease's public ingress exposes to anyone, so it needs no more than a service tunnel without
+   * `from` does — the lease runs here and exposes the port (tunnel.ts refuses `from` without a service).
+   */
   async #resolveTunnel(h: TunnelHeader, remote: string): Promise<TunnelTarget> {
     const l = this.db.lease(h.instanceId);
     if (!l || l.status !== "deployed" || !l.spec || l.stoppedAt !== undefined)
       return { error: `instance ${h.instanceId} does not run at this yard` };
-    if (l.spec.service !== h.service) return { error: `instance ${h.instanceId} is not an instance of ${h.service}` };
+    if (h.service !== undefined && l.spec.service !== h.service)
+      return { error: `instance ${h.instanceId} is not an instance of ${h.service}` };
     const exposed = h.transport === "udp" ? (l.spec.udpPorts ?? []) : l.spec.ports;
     if (!exposed.includes(h.port))
       return {
         error: `instance ${h.instanceId} does not expose ${h.transport === "udp" ? "UDP" : "TCP"} port ${h.port}`,
       };
-    if (h.from !== undefined) {
+    if (h.from !== undefined && h.service !== undefined) {
       const why = this.addressing?.admit(h.from, parseServiceKey(h.service), l.id) ?? undefined;
       if (why) return { error: why };
     }
@@ -1334,7 +1340,15 @@ export class Yard {
         state: "free",
       });
       m.set("icon_yard_quotes_per_second", "Quotes signed per second over the last minute", this.#quotesPerSecond());
-      for (const { leaseId, flows } of this.overlay.allFlows()) {
+      // At most 32 subnets per lease (the busiest), so that a lease with many clients cannot flood /metrics.
+      for (const { leaseId, flows, redirects } of this.overlay.allFlows()) {
+        for (const r of redirects.slice(0, 32))
+          m.set(
+            "icon_yard_flow_redirects_per_second",
+            "Smoothed HTTP redirects (307, not served here) per lease and client subnet",
+            Number(r.rate.toFixed(3)),
+            { lease: leaseId, subnet: r.subnet },
+          );
         for (const f of flows.slice(0, 32)) {
           const labels = { lease: leaseId, subnet: f.subnet };
           m.set(

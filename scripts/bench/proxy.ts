@@ -163,7 +163,8 @@ function bulkWorker(): void {
           await new Promise((r) => s.once("drain", r));
         }
       }
-      // Not end(): the Ingress's tcp mode tears both sides down when a client half-closes (see BENCHMARKS.md).
+      // Timed to the sink's last byte with the connection still open, as in the runs BENCHMARKS.md records (the
+      // Ingress carries a half-close since, so end() would work too).
       const received = await finished;
       const ms = performance.now() - t0;
       const c = process.threadCpuUsage(c0);

@@ -8,6 +8,12 @@
  *   l_ij(t) = Σ_k e^{-(t - t_k)/τ} x_k / Σ_k e^{-(t - t_k)/τ}   (request-weighted mean latency)
  *
  * Both are updated in O(1) per request by decaying the running sums to the request's time.
+ *
+ * Only requests this instance served count. A client answered with a redirect (HTTP 307 to a closer ICON, or to
+ * where a stub points) is served elsewhere: in λ it would be counted twice in the ICON tree's aggregate (here and
+ * at the ICON that serves it — the agent sends its yard's λ per subnet up as its own load and decides on it), and
+ * the redirect's ~0 ms would pull this subnet's latency down. Redirects are counted apart ({@link
+ * FlowObserver.redirect}, smoothed the same way) and enter neither λ nor the latency.
  */
 import { isIPv4, isIPv6 } from "node:net";
 
@@ -90,6 +96,15 @@ interface Acc {
   client: string;
 }
 
+/** One subnet's redirects (HTTP 307 answers instead of service), smoothed like the requests. */
+export interface RedirectStats {
+  subnet: string;
+  /** Redirects per second. */
+  rate: number;
+  /** Redirects in total. */
+  redirects: number;
+}
+
 export interface FlowObserverOptions {
   /** Half-life of the smoothing in seconds (default 10). */
   halfLifeS?: number;
@@ -103,6 +118,7 @@ export class FlowObserver {
   readonly tauMs: number;
   readonly #o: Required<FlowObserverOptions>;
   readonly #subnets = new Map<string, Acc>();
+  readonly #redirects = new Map<string, { at: number; count: number; redirects: number }>();
 
   constructor(o: FlowObserverOptions = {}) {
     this.#o = { halfLifeS: 10, v4Prefix: 24, v6Prefix: 48, maxSubnets: 10_000, ...o };
@@ -130,6 +146,37 @@ export class FlowObserver {
     this.#subnets.set(subnet, a);
   }
 
+  /** Records one redirect of a client from `client`: not a served request, so not in λ nor in the latency. */
+  redirect(client: string, now = Date.now()): void {
+    const subnet = subnetOf(client, this.#o.v4Prefix, this.#o.v6Prefix);
+    let r = this.#redirects.get(subnet);
+    if (!r) {
+      r = { at: now, count: 0, redirects: 0 };
+      if (this.#redirects.size >= this.#o.maxSubnets) {
+        const oldest = this.#redirects.keys().next().value;
+        if (oldest !== undefined) this.#redirects.delete(oldest);
+      }
+    } else {
+      this.#redirects.delete(subnet); // re-insert: the map's order is recency
+      r.count *= Math.exp(-Math.max(0, now - r.at) / this.tauMs);
+      r.at = Math.max(r.at, now);
+    }
+    r.count += 1;
+    r.redirects += 1;
+    this.#redirects.set(subnet, r);
+  }
+
+  /** Smoothed redirects of every subnet redirected, as of `now`, most redirected first. */
+  redirects(now = Date.now()): RedirectStats[] {
+    return [...this.#redirects]
+      .map(([subnet, r]) => ({
+        subnet,
+        rate: (r.count * Math.exp(-Math.max(0, now - r.at) / this.tauMs) * 1000) / this.tauMs,
+        redirects: r.redirects,
+      }))
+      .sort((x, y) => y.rate - x.rate);
+  }
+
   /** Smoothed figures of every subnet seen, as of `now`, busiest first. */
   snapshot(now = Date.now()): FlowStats[] {
     const out: FlowStats[] = [];
@@ -150,6 +197,7 @@ export class FlowObserver {
   /** Drops subnets whose rate decayed below `minRate` (requests/s). */
   prune(minRate = 1e-3, now = Date.now()): void {
     for (const s of this.snapshot(now)) if (s.rate < minRate) this.#subnets.delete(s.subnet);
+    for (const r of this.redirects(now)) if (r.rate < minRate) this.#redirects.delete(r.subnet);
   }
 
   #decay(a: Acc, now: number): void {

@@ -6,8 +6,8 @@
  * Routes are resolved lazily: the first connection to a service queries the yards this one knows
  * (`/icon/routes/1.0.0`, in parallel) with interest registration; answers are cached until their TTL, renewed
  * when used, and the answering yards push changes (deploy, migration, scale-down, failure) to interested yards
- * until the interest expires. Per policy only the k most relevant instances are kept (k-pruning). A failed
- * forward drops the instance from the cache and re-queries once.
+ * until the interest expires. Per policy only the k most relevant instances are kept (k-pruning; the instance a
+ * `<id>.none` name pins is always kept). A failed forward drops the instance from the cache and re-queries once.
  *
  * Route versions: every answer and push carries the version of the snapshot it describes — (this run's epoch,
  * a sequence number counted per snapshot) — and a receiver keeps per (service, origin yard) the highest version it
@@ -208,9 +208,13 @@ export class Overlay {
     return f;
   }
 
-  /** Every lease's flows (for /metrics). */
-  allFlows(): { leaseId: string; flows: ReturnType<FlowObserver["snapshot"]> }[] {
-    return [...this.#flows].map(([leaseId, f]) => ({ leaseId, flows: f.snapshot() }));
+  /** Every lease's flows and redirects (for /metrics). */
+  allFlows(): {
+    leaseId: string;
+    flows: ReturnType<FlowObserver["snapshot"]>;
+    redirects: ReturnType<FlowObserver["redirects"]>;
+  }[] {
+    return [...this.#flows].map(([leaseId, f]) => ({ leaseId, flows: f.snapshot(), redirects: f.redirects() }));
   }
 
   /** Forgets a lease's flows, redirects and stub (after its grace), in the store too. */
@@ -270,6 +274,8 @@ export class Overlay {
         return (rules.find((r) => r.subnet === subnet) ?? rules.find((r) => r.subnet === "*"))?.location;
       },
       observe: (client, latencyMs) => flows.record(client, latencyMs),
+      // Not served here: apart from λ and the latency (see flows.ts).
+      redirected: (client) => flows.redirect(client),
       failed: (e) => {
         this.forwardsFailed++;
         this.#o.log.warn("forward through the stub failed", { lease: leaseId, error: e });
@@ -297,8 +303,11 @@ export class Overlay {
     };
   }
 
-  /** A remote upstream through a tunnel to the stub's instance. Tunnels name the service: leases without one
-   * only redirect HTTP. */
+  /**
+   * A remote upstream through a tunnel to the stub's instance. The header names the lease's service when it has
+   * one (the target yard checks the instance belongs to it); a lease without a service addresses the instance by
+   * its lease id alone, so its TCP and UDP ports are forwarded too.
+   */
   #viaStub(
     s: Stub,
     port: number,
@@ -307,8 +316,9 @@ export class Overlay {
     transport?: "udp",
   ): { kind: "remote"; connect(): Promise<Duplex> } | undefined {
     const tunnels = this.#o.tunnels;
-    if (!tunnels || !service) return undefined;
-    const h: TunnelHeader = { service, instanceId: s.instanceId, port, client: client.replace(/^::ffff:/, "") };
+    if (!tunnels) return undefined;
+    const h: TunnelHeader = { instanceId: s.instanceId, port, client: client.replace(/^::ffff:/, "") };
+    if (service) h.service = service;
     if (transport) h.transport = transport;
     return {
       kind: "remote",
@@ -363,7 +373,7 @@ export class Overlay {
       );
     const all = await this.instances(service, { force });
     if (policy === "closest") await this.#measure(all);
-    return p.pick(prune(p, all, this.#k), ctx);
+    return p.pick(prune(p, all, this.#k, ctx), ctx);
   }
 
   /**

@@ -38,6 +38,18 @@ export class Pinned implements RoutingPolicy {
   pick(instances: readonly Instance[], ctx: PickContext): Instance | undefined {
     return instances.find((i) => i.instanceId === ctx.instanceId);
   }
+  /**
+   * The pinned instance always stays, however long ago it was confirmed (DNS answered its name, so pruning must
+   * not turn it into NO_ROUTE); the rest of the k are the most recently confirmed.
+   */
+  keep(instances: readonly Instance[], k: number, ctx: PickContext = {}): Instance[] {
+    const pinned = instances.filter((i) => i.instanceId === ctx.instanceId);
+    const rest = [...instances]
+      .filter((i) => i.instanceId !== ctx.instanceId)
+      .sort((a, b) => b.updatedAt - a.updatedAt)
+      .slice(0, Math.max(0, k - pinned.length));
+    return [...pinned, ...rest];
+  }
 }
 
 /** Policies by name. */
@@ -57,9 +69,17 @@ export class PolicyRegistry {
   }
 }
 
-/** The k instances worth keeping for `policy` (k-pruning): its own choice, or the k most recently confirmed. */
-export function prune(policy: RoutingPolicy, instances: readonly Instance[], k: number): Instance[] {
+/**
+ * The k instances worth keeping for `policy` (k-pruning): its own choice, or the k most recently confirmed. `ctx`
+ * is the pick's context (a pinned name's instance is kept whatever its age).
+ */
+export function prune(
+  policy: RoutingPolicy,
+  instances: readonly Instance[],
+  k: number,
+  ctx: PickContext = {},
+): Instance[] {
   if (instances.length <= k) return [...instances];
-  if (policy.keep) return policy.keep(instances, k);
+  if (policy.keep) return policy.keep(instances, k, ctx);
   return [...instances].sort((a, b) => b.updatedAt - a.updatedAt).slice(0, k);
 }

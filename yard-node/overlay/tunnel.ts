@@ -5,7 +5,9 @@
  * Wire format of one tunnel stream:
  *
  *   opener → acceptor   one frame: varint length + JSON (≤ 4 KiB)
- *                       { v: 1, service, instanceId: "<decimal>", port, client: "<ip>", from?: "<service key>" }
+ *                       { v: 1, service?, instanceId: "<decimal>", port, client: "<ip>", from?: "<service key>" }
+ *                       (without `service` the header addresses the instance by its lease id alone — a
+ *                       redirection stub of a lease that names no service; `from` then is refused)
  *   acceptor → opener   one frame: { ok: true } or { ok: false, error: "<sentence>" }
  *   both ways           raw bytes until each side closes its write side (half-close = stream close(), i.e. a
  *                       yamux FIN); an error on either side aborts the stream (yamux RST) and both TCP ends.
@@ -50,8 +52,11 @@ export const tunnelLimits = {
 
 /** What the opener asks for: one instance's port, plus who is asking (for flow observation and namespaces). */
 export interface TunnelHeader {
-  /** `app.appns.service.servicens` (canonical: lower case). */
-  service: string;
+  /**
+   * `app.appns.service.servicens` (canonical: lower case); absent when the instance is addressed by its lease id
+   * alone (a redirection stub of a lease that names no service).
+   */
+  service?: string;
   /** The instance (lease id). */
   instanceId: bigint;
   /** The container port of the instance. */
@@ -131,11 +136,11 @@ function encodeFrame(value: object): Uint8Array {
 export function encodeHeader(h: TunnelHeader): Uint8Array {
   const wire: Record<string, unknown> = {
     v: 1,
-    service: h.service,
     instanceId: typeof h.instanceId === "bigint" ? h.instanceId.toString() : h.instanceId,
     port: h.port,
     client: h.client,
   };
+  if (h.service !== undefined) wire.service = h.service;
   if (h.from !== undefined) wire.from = h.from;
   if (h.transport !== undefined) wire.transport = h.transport;
   const problem = checkHeader(wire);
@@ -153,8 +158,9 @@ export function decodeHeader(body: Uint8Array): TunnelHeader {
   }
   const problem = checkHeader(wire);
   if (problem) throw new TunnelError("TUNNEL_BAD_HEADER", problem);
-  const w = wire as { service: string; instanceId: string; port: number; client: string; from?: string };
-  const h: TunnelHeader = { service: w.service, instanceId: BigInt(w.instanceId), port: w.port, client: w.client };
+  const w = wire as { service?: string; instanceId: string; port: number; client: string; from?: string };
+  const h: TunnelHeader = { instanceId: BigInt(w.instanceId), port: w.port, client: w.client };
+  if (w.service !== undefined) h.service = w.service;
   if (w.from !== undefined) h.from = w.from;
   if ((wire as { transport?: string }).transport === "udp") h.transport = "udp";
   return h;
@@ -177,7 +183,7 @@ function checkHeader(wire: unknown): string | undefined {
     }
     return `the tunnel header's ${field} is not a service key app.appns.service.servicens (lower case DNS labels)`;
   };
-  const s = keyProblem("service", w.service);
+  const s = w.service === undefined ? undefined : keyProblem("service", w.service);
   if (s) return s;
   if (typeof w.instanceId !== "string" || !INSTANCE_ID.test(w.instanceId)) {
     return "the tunnel header's instanceId is not a decimal lease id";
@@ -188,8 +194,17 @@ function checkHeader(wire: unknown): string | undefined {
   if (typeof w.client !== "string" || net.isIP(w.client) === 0)
     return "the tunnel header's client is not an IP address";
   if (w.transport !== undefined && w.transport !== "udp") return 'the tunnel header\'s transport is not "udp"';
-  if (w.from !== undefined) return keyProblem("from", w.from);
+  if (w.from !== undefined) {
+    // Namespace rules are a service's: a source service means nothing to an instance addressed by lease id.
+    if (w.service === undefined) return "the tunnel header names a source service (from) but no target service";
+    return keyProblem("from", w.from);
+  }
   return undefined;
+}
+
+/** "instance 7 of app.appns.service.servicens", or "instance 7" when the header names no service. */
+function targetOf(h: TunnelHeader): string {
+  return h.service === undefined ? `instance ${h.instanceId}` : `instance ${h.instanceId} of ${h.service}`;
 }
 
 type Answer = { ok: true } | { ok: false; error: string };
@@ -673,7 +688,7 @@ export class TunnelManager {
       target = await raceSignal(this.#resolve(h, remote), signal, "resolving the tunnel target");
     } catch (e) {
       this.#log?.warn("tunnel resolve failed", { peer: remote.toString(), service: h.service, error: String(e) });
-      this.#refuse(t, `yard cannot route to instance ${h.instanceId} of ${h.service} right now`);
+      this.#refuse(t, `yard cannot route to ${targetOf(h)} right now`);
       return;
     }
     if ("error" in target) {
@@ -685,10 +700,7 @@ export class TunnelManager {
       socket = await connectTcp(target.host, target.port, signal);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code ?? "error";
-      this.#refuse(
-        t,
-        `instance ${h.instanceId} of ${h.service} did not accept a connection on port ${h.port} (${code})`,
-      );
+      this.#refuse(t, `${targetOf(h)} did not accept a connection on port ${h.port} (${code})`);
       return;
     }
     try {

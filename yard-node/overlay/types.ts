@@ -48,6 +48,9 @@ export interface RoutingPolicy {
   /** The policy label in semantic names (`rr`, `closest`, …). */
   readonly name: string;
   pick(instances: readonly Instance[], ctx: PickContext): Instance | undefined;
-  /** The k instances worth keeping for this policy (k-pruning); default: the k most recently confirmed. */
-  keep?(instances: readonly Instance[], k: number): Instance[];
+  /**
+   * The k instances worth keeping for this policy (k-pruning); default: the k most recently confirmed. `ctx` is
+   * the context of the pick the pruning is for.
+   */
+  keep?(instances: readonly Instance[], k: number, ctx?: PickContext): Instance[];
 }

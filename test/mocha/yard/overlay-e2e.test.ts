@@ -6,7 +6,8 @@
  *    tunnel) until the target opens itself with an allow rule;
  *  - route churn: an instance ends (terminated on chain; its yard's push arrives, or is lost) or dies (container
  *    killed) and the next connection still reaches a live instance, with at most one retry;
- *  - a raw TCP migration under load through a redirection stub (tunnel to the new yard): zero failed requests.
+ *  - a raw TCP migration under load through a redirection stub (tunnel to the new yard): zero failed requests, for
+ *    a service and for a lease that names no service (its tunnels address the new instance by lease id).
  * Each instance serves a page naming itself (`inst-<tag>`), so every answer says which instance gave it.
  */
 import { expect } from "chai";
@@ -119,10 +120,13 @@ describe("overlay end to end: policies, namespaces, churn, TCP migration (two ya
     signLeaseAccess(tenant.icon, tenant.owner.domain(), leaseId, tenant.node.peerId);
   const addrOf = (y: Yard) => y.node.getMultiaddrs()[0]!;
 
-  /** Leases a web instance of `service` at yard `y` serving `inst-<tag>`; waits until it answers at its ingress. */
+  /**
+   * Leases a web instance of `service` (none: a lease that names no service) at yard `y` serving `inst-<tag>`;
+   * waits until it answers at its ingress.
+   */
   async function instance(
     y: Yard,
-    service: string,
+    service: string | undefined,
     tag: string,
     o: { allow?: string[] } = {},
   ): Promise<{ leaseId: bigint; endpoint: string }> {
@@ -358,8 +362,14 @@ describe("overlay end to end: policies, namespaces, churn, TCP migration (two ya
     expect(a.overlay.requeries - retries).to.be.at.most(1);
   });
 
-  it("migrates a raw TCP service under load through a stub and a tunnel: zero failed requests", async () => {
-    const old = await instance(a, MIG, "m-old");
+  /**
+   * A raw TCP migration of `service` (none: a lease without one) from A to B under load, make before break: the
+   * stub at A forwards new connections through a tunnel at once, none fails, and the old endpoint keeps forwarding
+   * after the old lease ended.
+   */
+  async function migrateUnderLoad(service: string | undefined, tag: string): Promise<void> {
+    const [before, after] = [`${tag}-old`, `${tag}-new`];
+    const old = await instance(a, service, before);
     const tunnels0 = a.tunnels.stats().opened;
     let stop = false;
     const answers: string[] = [];
@@ -379,7 +389,7 @@ describe("overlay end to end: policies, namespaces, churn, TCP migration (two ya
     const workers = Array.from({ length: 4 }, worker);
     await new Promise((r) => setTimeout(r, 300));
     // Make before break: the new instance runs at B, the stub points there, then the old lease ends.
-    const neu = await instance(b, MIG, "m-new");
+    const neu = await instance(b, service, after);
     await setRouting(tenant.node, addrOf(a), {
       access: await access(old.leaseId),
       redirects: [],
@@ -401,12 +411,18 @@ describe("overlay end to end: policies, namespaces, churn, TCP migration (two ya
     await Promise.all(workers);
     expect(failures, failures.slice(0, 5).join("; ")).to.have.length(0);
     expect(answers.length).to.be.greaterThan(50);
-    expect(answers.slice(0, Math.min(atStub, 5))).to.include("m-old");
+    expect(answers.slice(0, Math.min(atStub, 5))).to.include(before);
     // A handful of requests may have been answered by the old container right as the stub was set.
-    expect(answers.slice(atStub + 20)).to.not.include("m-old");
-    expect(answers.slice(-20)).to.deep.equal(Array(20).fill("m-new"));
+    expect(answers.slice(atStub + 20)).to.not.include(before);
+    expect(answers.slice(-20)).to.deep.equal(Array(20).fill(after));
     expect(a.tunnels.stats().opened - tunnels0).to.be.greaterThan(0);
     // During the grace period the old endpoint keeps forwarding to the new instance.
-    expect(tags(await rawGet(old.endpoint))).to.deep.equal(["m-new"]);
-  });
+    expect(tags(await rawGet(old.endpoint))).to.deep.equal([after]);
+  }
+
+  it("migrates a raw TCP service under load through a stub and a tunnel: zero failed requests", () =>
+    migrateUnderLoad(MIG, "m"));
+
+  it("migrates a raw TCP lease that names no service the same way: its tunnels address the instance by lease id", () =>
+    migrateUnderLoad(undefined, "n"));
 });

@@ -1,9 +1,12 @@
-/** Flow observation per client subnet and the routing policies. */
+/** Flow observation per client subnet (redirects apart) and the routing policies, with k-pruning in Overlay.pick. */
 import { expect } from "chai";
 import fc from "fast-check";
+import type { Libp2p } from "@libp2p/interface";
 import { decodeOverlayFrame, encodeOverlayFrame, type OverlayMessage } from "../../../protocol/index.ts";
 import { OverlayEnvelope } from "../../../protocol/schema/generated/overlay.js";
+import { silentLogger } from "../../../yard-node/log.ts";
 import { FlowObserver, subnetOf } from "../../../yard-node/overlay/flows.ts";
+import { Overlay } from "../../../yard-node/overlay/overlay.ts";
 import { Closest, Pinned, PolicyRegistry, RoundRobin, prune } from "../../../yard-node/overlay/policies.ts";
 import type { Instance, RoutingPolicy } from "../../../yard-node/overlay/types.ts";
 
@@ -119,6 +122,32 @@ describe("FlowObserver", () => {
         .sort(),
     ).to.deep.equal(["10.0.1.0/24", "10.0.3.0/24", "10.0.4.0/24"]);
   });
+  it("counts redirects apart: they enter neither λ nor the latency of the subnet", () => {
+    const f = new FlowObserver({ halfLifeS: 2 });
+    let t = 0;
+    // 10 requests/s served at 40 ms from A; 30 redirects/s of A's new connections and 5/s of B's (B is served
+    // elsewhere only).
+    for (let i = 0; i < 600; i++) {
+      t += 100 / 3;
+      if (i % 3 === 0) f.record("10.0.1.7", 40, t);
+      f.redirect("10.0.1.8", t);
+      if (i % 6 === 0) f.redirect("10.0.2.9", t);
+    }
+    const served = f.snapshot(t);
+    expect(served.map((s) => s.subnet)).to.deep.equal(["10.0.1.0/24"]);
+    near(served[0]!.rate, 10, 0.6);
+    near(served[0]!.latencyMs, 40, 1e-9);
+    expect(served[0]!.requests).to.equal(200);
+    const redirected = f.redirects(t);
+    expect(redirected.map((r) => [r.subnet, r.redirects])).to.deep.equal([
+      ["10.0.1.0/24", 600],
+      ["10.0.2.0/24", 100],
+    ]);
+    near(redirected[0]!.rate, 30, 1.5);
+    near(redirected[1]!.rate, 5, 0.5);
+    f.prune(6, t + 1);
+    expect(f.redirects(t + 1).map((r) => r.subnet)).to.deep.equal(["10.0.1.0/24"]);
+  });
 });
 
 describe("routing policies", () => {
@@ -147,6 +176,40 @@ describe("routing policies", () => {
     const p = new Pinned();
     expect(p.pick([inst(1), inst(2)], { instanceId: 2n })!.instanceId).to.equal(2n);
     expect(p.pick([inst(1)], { instanceId: 9n })).to.equal(undefined);
+  });
+  it("k-pruning keeps a pinned instance however stale, among more than k instances", () => {
+    const p = new Pinned();
+    // Instance 1 is the least recently confirmed of 12; k = 3.
+    const xs = Array.from({ length: 12 }, (_, i) => inst(i + 1, undefined, (i + 1) * 10));
+    const kept = prune(p, xs, 3, { instanceId: 1n });
+    expect(kept.map((i) => i.instanceId)).to.deep.equal([1n, 12n, 11n]);
+    expect(p.pick(kept, { instanceId: 1n })!.instanceId).to.equal(1n);
+    // An instance that is not there is still nothing; without a pin the k freshest are kept.
+    expect(p.pick(prune(p, xs, 3, { instanceId: 99n }), { instanceId: 99n })).to.equal(undefined);
+    expect(prune(p, xs, 3).map((i) => i.instanceId)).to.deep.equal([12n, 11n, 10n]);
+  });
+  it("Overlay.pick finds a pinned <id>.none instance beyond the k kept for the service", async () => {
+    // A node that knows no other yard: every instance is local.
+    const node = { peerId: "yard-me", getMultiaddrs: () => [], getConnections: () => [] } as unknown as Libp2p;
+    const service = "shop.prod.cart.default";
+    // Ten running local instances, all confirmed now: the k = 2 kept are the first two.
+    const local = Array.from({ length: 10 }, (_, i) => ({
+      leaseId: BigInt(i + 1),
+      service,
+      ports: [8080],
+      ip: `10.9.0.${i + 2}`,
+    }));
+    const overlay = new Overlay({
+      node,
+      log: silentLogger,
+      authorize: () => Promise.reject(new Error("not used")),
+      local: () => local,
+      k: 2,
+    });
+    for (const id of [1n, 7n, 10n])
+      expect((await overlay.pick(service, "none", { instanceId: id }))?.instanceId).to.equal(id);
+    expect(await overlay.pick(service, "none", { instanceId: 11n })).to.equal(undefined);
+    expect((await overlay.pick(service, "rr"))?.instanceId).to.be.oneOf([1n, 2n]);
   });
   it("takes a new policy without touching the rest", () => {
     const first: RoutingPolicy = { name: "first", pick: (xs) => xs[0] };

@@ -1,7 +1,8 @@
 /**
  * The yard's overlay proxy end to end (embedded chain, real libp2p, real Docker, two yards): flow observation
- * exported over the telemetry protocol, HTTP redirects of new clients, a migration under HTTP load through a
- * redirection stub with zero failed requests, and 1,000 concurrent client connections through one yard.
+ * exported over the telemetry protocol, HTTP redirects of new clients (counted apart from the requests served), a
+ * migration under HTTP load through a redirection stub with zero failed requests, and 1,000 concurrent client
+ * connections through one yard.
  */
 import { expect } from "chai";
 import net from "node:net";
@@ -101,6 +102,13 @@ describe("overlay proxy: flows, redirects, stubs, load (two yards)", function ()
     expect(await (await fetch(`http://${la.endpoint}/`)).text()).to.include("icon-web-ok");
     await setRouting(tenant.node, a.node.getMultiaddrs()[0]!, { access: await access(la.leaseId), redirects: [] });
     expect((await fetch(`http://${la.endpoint}/`, { redirect: "manual" })).status).to.equal(200);
+    // The two redirected requests were served elsewhere: A's flows count only the last one, the redirects apart.
+    const t = await readTelemetry(tenant.node, a.node.getMultiaddrs()[0]!, { access: await access(la.leaseId) });
+    expect(t.flows.map((f) => [f.subnet, f.requests])).to.deep.equal([["127.0.0.0/24", 1n]]);
+    expect(a.overlay.flows(la.leaseId).redirects()[0]).to.deep.include({ subnet: "127.0.0.0/24", redirects: 2 });
+    expect(a.metrics.render()).to.match(
+      new RegExp(`icon_yard_flow_redirects_per_second\\{lease="${la.leaseId}",subnet="127.0.0.0/24"\\} [0-9.]+`),
+    );
   });
 
   it("migrates under HTTP load through a redirection stub: zero failed requests", async () => {

@@ -99,8 +99,15 @@ describe("overlay tunnels", function () {
   /** More targets a test adds (service's first label → port). */
   const extraTargets = new Map<string, number>();
 
-  /** The acceptors' resolver: service → local server; `refuse.*` → a sentence; `dead.*` → nothing listening. */
+  /**
+   * The acceptors' resolver: service → local server; `refuse.*` → a sentence; `dead.*` → nothing listening; no
+   * service (an instance addressed by lease id alone) → instance 42 is the echo server.
+   */
   const resolve = async (h: TunnelHeader): Promise<TunnelTarget> => {
+    if (h.service === undefined)
+      return h.instanceId === 42n
+        ? { host: "127.0.0.1", port: echo.port }
+        : { error: `instance ${h.instanceId} does not run at this yard` };
     const svc = h.service.split(".")[0];
     if (svc === "echo") return { host: "127.0.0.1", port: echo.port };
     if (svc === "reply") return { host: "127.0.0.1", port: reply.port };
@@ -261,6 +268,31 @@ describe("overlay tunnels", function () {
     await c.stop();
     const err = await ma.open(gone, goneAddrs, header("echo.t.svc.ns")).catch((e: unknown) => e);
     expect((err as TunnelError).code).to.equal("TUNNEL_UNREACHABLE");
+  });
+
+  it("addresses an instance by lease id alone (no service); a source service without a target one is refused", async () => {
+    const ma = await manager(a);
+    await manager(b);
+    const byId: TunnelHeader = { instanceId: 42n, port: 80, client: "203.0.113.9" };
+    const data = randomBytes(256 * 1024);
+    const back = await roundTrip(await ma.open(b.peerId, addrs(b), byId), data);
+    expect(sha256(back)).to.equal(sha256(data));
+    const refused = await ma.open(b.peerId, addrs(b), { ...byId, instanceId: 9n }).catch((e: unknown) => e);
+    expect((refused as TunnelError).code).to.equal("TUNNEL_REFUSED");
+    expect((refused as Error).message).to.equal("instance 9 does not run at this yard");
+    // The opener refuses `from` without `service` before dialling; so does the acceptor, with a sentence.
+    const bad = await ma.open(b.peerId, addrs(b), { ...byId, from: "shop.acme.frontend.web" }).catch((e: unknown) => e);
+    expect((bad as TunnelError).code).to.equal("TUNNEL_BAD_HEADER");
+    const s = await a.dialProtocol(b.peerId, TUNNEL_PROTOCOL);
+    const lp = lpStream(s);
+    await lp.write(
+      Buffer.from(JSON.stringify({ v: 1, instanceId: "42", port: 80, client: "10.0.0.1", from: "shop.acme.x.y" })),
+    );
+    expect(JSON.parse(Buffer.from((await lp.read()).subarray()).toString())).to.deep.equal({
+      ok: false,
+      error: "the tunnel header names a source service (from) but no target service",
+    });
+    s.abort(new Error("done"));
   });
 
   it("runs 200 concurrent tunnels over one yard connection", async () => {

@@ -1,7 +1,7 @@
 /**
  * UDP services through the yard: datagrams from clients reach the container through the ingress (one session per
  * client address, replies back to the sender), and after a migration the redirection stub carries them as
- * framed datagrams over the encrypted tunnel to the new yard.
+ * framed datagrams over the encrypted tunnel to the new yard — for a service, and for a lease that names none.
  */
 import { expect } from "chai";
 import dgram from "node:dgram";
@@ -72,13 +72,14 @@ describe("UDP services through yards (ingress and stub over the tunnel)", functi
     image = "0x" + (await docker.get().runtime.imageId(UDP_IMAGE))!.slice(7);
   });
 
-  it("carries datagrams to the container and back, then to the new yard through the stub", async () => {
+  /** An echo lease at A, then one at B and the stub at A: `service` undefined for leases that name none. */
+  async function echoMigration(service: string | undefined): Promise<void> {
     const spec = (prefix: string) => ({
       imageRef: UDP_IMAGE,
       ports: [],
       udpPorts: [5353],
       env: [`ECHO_PREFIX=${prefix}`],
-      service: "shop.acme.echo.prod",
+      ...(service ? { service } : {}),
     });
     const old = await tenant.lease(a.node.getMultiaddrs()[0]!, image, { slotSeconds: 60 }, spec("A:"));
     const port = a.db.lease(old.leaseId)!.ingress["udp/5353"]!;
@@ -101,9 +102,16 @@ describe("UDP services through yards (ingress and stub over the tunnel)", functi
       },
     });
     // A new client session at the old endpoint now reaches the new instance, through the encrypted tunnel.
+    const opened = a.tunnels.stats().opened;
     expect(
       await waitFor("an echo from B via A", () => ask(endpoint, "moved", 1000).catch(() => undefined), 10_000),
     ).to.equal("B:moved");
-    expect(a.tunnels.stats().opened).to.be.greaterThan(0);
-  });
+    expect(a.tunnels.stats().opened).to.be.greaterThan(opened);
+  }
+
+  it("carries datagrams to the container and back, then to the new yard through the stub", () =>
+    echoMigration("shop.acme.echo.prod"));
+
+  it("forwards a lease that names no service through its stub too (the tunnel addresses it by lease id)", () =>
+    echoMigration(undefined));
 });
