@@ -537,10 +537,11 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
       const pPort = Number(/\/tcp\/(\d+)/.exec(probe.getMultiaddrs()[0]!.toString())![1]);
       await probe.stop();
       await writeFile(path.join(pDir, "port"), String(pPort));
-      // P is idle (no clients) and may decide 8 s after its placement: time for C to attach to it first.
+      // P is idle (no clients) and may decide 20 s after its placement: time for C to attach to it first (C starts
+      // before P serves the tree, and retries every 10 periods).
       await writeAgentState(
         pDir,
-        { ...env, warmupS: 8 },
+        { ...env, warmupS: 20 },
         {
           name: "origin.1",
           account: p,
@@ -599,6 +600,19 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
       const cAcc = await owner.account(c);
       expect([cAcc.closed, cAcc.balance > 0n]).to.deep.equal([false, true]);
       expect(cAgent.seed.done ?? false).to.equal(false);
+      // The owner hot-swaps the policy on chain: the origin reads it, and it reaches the running replica down the tree.
+      const { policy } = await owner.app(app.root);
+      await owner.setPolicy(app.root, { ...policy, replicateThresholdBps: 4500 });
+      await waitFor("the new policy at C", () => cAgent.tree.policy()?.replicateThresholdBps === 4500, 30_000);
+      // C restarted from its directory and the chain resumes its lease and its place in the tree: its saved
+      // ancestors lead it to the origin (its account's parent P is gone).
+      await cAgent.stop();
+      const restarted = await Agent.open(cDir, hooks);
+      agents.push(restarted);
+      await restarted.start();
+      expect(restarted.seed.placement!.leaseId).to.equal(cPlace.leaseId);
+      await waitFor("the restarted C under the origin", () => restarted.tree.parent?.account === app.root, 30_000);
+      expect((await owner.lease(cPlace.leaseId)).state).to.be.oneOf(["Scheduled", "Running"]);
     } finally {
       for (const a of agents.reverse()) await a.stop().catch(() => {});
       for (const id of [...(await owner.leasesOf(app.root)), ...leases]) await owner.terminate(id).catch(() => {});
@@ -637,9 +651,9 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
     );
     const root = BigInt(/application (\d+) created with 3 iUSD/.exec(dep.stdout)![1]!);
     const deployedPid = Number(/origin ICON started \(pid (\d+), log /.exec(dep.stdout)![1]!);
-    const placedLease = BigInt(
-      /origin ICON placed at dear \(lease (\d+)\); clients reach it at \S+/.exec(dep.stdout)![1]!,
-    );
+    const placedMatch = /origin ICON placed at dear \(lease (\d+)\); clients reach it at (\S+)/.exec(dep.stdout)!;
+    const placedLease = BigInt(placedMatch[1]!);
+    const endpoint = placedMatch[2]!;
     expect(await owner.leasesOf(root)).to.deep.equal([placedLease]);
     expect(await readFile(path.join(state, "agent.log"), "utf8")).to.match(/origin placed: running at dear/);
     // The deployed agent holds the state: stop it (SIGTERM leaves the lease running) before the processes below.
@@ -683,6 +697,27 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
         expect(BigInt((await leaseOf())!)).to.equal(lease);
         expect(second.out.join("")).to.not.match(/placed: running/);
         expect(second.out.join("")).to.not.contain((await readFile(path.join(state, "key"), "utf8")).trim());
+        // `icon app status` shows the tree with its placement and spend, and — once clients came — the latency per
+        // client subnet the ICON observes.
+        for (let i = 0; i < 20; i++) expect((await fetch(`http://${endpoint}/`)).status).to.equal(200);
+        const status = async () =>
+          (await promisify(execFile)(icon, ["app", "status", String(root), ...global, "--state", state], { env }))
+            .stdout;
+        const shown = await waitFor(
+          "app status to show the clients' subnet",
+          async () => {
+            const t = await status();
+            return /127\.0\.0\.0\/24\s+\d+\.\d+ req\/s\s+\d+\.\d ms/.test(t) ? t : undefined;
+          },
+          30_000,
+        );
+        expect(shown).to.match(
+          new RegExp(
+            `account ${root} ICON 0x[0-9a-fA-F]{8}… balance [\\d.]+ iUSD; lease ${lease} (Running|Scheduled) at 0x`,
+          ),
+        );
+        expect(shown).to.match(/money: [\d.]+ iUSD in accounts, [\d.]+ iUSD in escrow, [\d.]+ iUSD spent/);
+        expect(shown).to.match(new RegExp(`ICON origin \\(account ${root}\\) at dear`));
       } finally {
         second.child.kill("SIGTERM");
         expect(await second.exited).to.equal(0);
