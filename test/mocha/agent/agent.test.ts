@@ -228,6 +228,78 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
     expect((await owner.account(id)).balance).to.equal(USD(10) - listed * 120n);
   });
 
+  it("counters within the owner's cap: at the listed price when the cap allows it, nothing when the yard's floor is above the cap", async () => {
+    const d = refs.find((r) => r.name === "dear")!;
+    const listed = listedPrice(d, rfq());
+    const { id, key } = await account(USD(10));
+    const notes: string[] = [];
+    const won = await bid({
+      node,
+      signer: key,
+      client: owner,
+      account: id,
+      yards: [d],
+      rfq: rfq(),
+      spec: spec(),
+      maxPrice: listed + 1n, // the yard asks 1.5 × listed; the ICON counters at its listed price, under the cap
+      budget: USD(10),
+      score: () => 0,
+      onQuote: (y, _p, note) => notes.push(note),
+    });
+    // The RFQ carries the cap as its maximum: the surcharged yard asks that much, the counter brings it down.
+    expect(notes[0]).to.equal(`asks ${listed + 1n}/s; counter ${listed}/s`);
+    expect(won.offer.pricePerSecond).to.equal(listed);
+    await owner.terminate(won.leaseId);
+    const tight = await account(USD(10));
+    const refused = await bid({
+      node,
+      signer: tight.key,
+      client: owner,
+      account: tight.id,
+      yards: [d],
+      rfq: rfq(),
+      spec: spec(),
+      maxPrice: listed - 1n, // the counter goes in at the cap; the yard's lowest price is above it
+      budget: USD(10),
+      score: () => 0,
+    }).catch((e: Error) => e);
+    expect((refused as Error).message).to.match(/dear: .*(above the cap|floor|lowest)/i);
+    expect(await owner.leasesOf(tight.id)).to.deep.equal([]);
+    expect((await owner.account(tight.id)).balance).to.equal(USD(10));
+  });
+
+  it("never commits more than the on-chain balance with two decisions at once: one lease opens, the other is refused, nothing else moves", async () => {
+    const c = refs.find((r) => r.name === "cheap")!;
+    const d = refs.find((r) => r.name === "dear")!;
+    const cheapCost = listedPrice(c, rfq()) * 120n;
+    const dearCost = listedPrice(d, rfq()) * 120n;
+    // Either lease alone fits the balance, both together do not; each decision saw the whole balance.
+    const deposit = cheapCost + dearCost - 1n;
+    const { id, key } = await account(deposit);
+    const one = (y: YardRef) =>
+      bid({
+        node,
+        signer: key,
+        client: owner,
+        account: id,
+        yards: [y],
+        rfq: rfq(),
+        spec: spec(),
+        maxPrice: 0n,
+        budget: deposit,
+        score: () => 0,
+      });
+    const results = await Promise.allSettled([one(c), one(d)]);
+    const won = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+    const lost = results.flatMap((r) => (r.status === "rejected" ? [r.reason as Error] : []));
+    expect(won.length, lost.map((e) => e.message).join("; ")).to.equal(1);
+    expect(lost.length).to.equal(1);
+    const w = won[0]!;
+    expect(await owner.leasesOf(id)).to.deep.equal([w.leaseId]);
+    expect((await owner.account(id)).balance).to.equal(deposit - w.offer.pricePerSecond * 120n);
+    await owner.terminate(w.leaseId);
+  });
+
   it("never commits more than the ICON's balance: every quote above it is dropped, nothing opens, nothing moves", async () => {
     const { id, key } = await account(1000n);
     const before = (await owner.account(id)).balance;
