@@ -84,7 +84,8 @@ export interface Evaluation {
   /** U at the current location and after the action. */
   uNow: number;
   uAfter: number;
-  /** Relative improvement of the action (terminate: the ICON's own gain, which is what the threshold tests). */
+  /** Relative improvement of the action (terminate: the ICON's own gain over its parent, which is what the threshold
+   * tests; 0 for an idle ICON, which terminates whatever its gain). */
   improvement: number;
   /** Why, in a sentence. */
   reason: string;
