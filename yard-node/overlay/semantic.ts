@@ -81,6 +81,9 @@ export class ServiceAddressing {
   }
 
   async #resolve(n: SemanticName): Promise<string | undefined> {
+    // Only policies the yard has get an address: any other label would take one of the range's addresses for
+    // nothing (a container asking for made-up policies could use the whole range up).
+    if (n.kind === "service" && !this.#o.overlay.policies.get(n.policy)) return undefined;
     const service = serviceKey(n.service);
     const instances = await this.#o.overlay.instances(service);
     const known = n.kind === "instance" ? instances.filter((i) => i.instanceId === n.instanceId) : instances;

@@ -206,10 +206,14 @@ describe("overlay end to end: policies, namespaces, churn, TCP migration (two ya
       resolveLine(`${WEB}.${id("b1")}.none.icon`),
       'echo "pinned=$ip"',
       getLoop(4),
+      // A policy the yard does not have gets no address (and takes none of the range).
+      resolveLine(`${WEB}.any.nosuchpolicy.icon`),
+      'echo "unknown-policy=$ip"',
     ].join("\n");
     const { out, code } = await execIn(docker, containerOf(a, clientLease), script);
     expect(code, out).to.equal(0);
     const sections = out.split(/^(?:closest|pinned)=/m);
+    expect(out).to.match(/^unknown-policy=$/m);
     const vips = [...out.matchAll(/^(rr|closest|pinned)=(\S*)$/gm)].map((x) => x[2]!);
     expect(vips, out).to.have.length(3);
     for (const v of vips) expect(overlaps(`${v}/32`, cidrA), `${v} in ${cidrA}\n${out}`).to.equal(true);
