@@ -764,15 +764,19 @@ export class Agent {
       await this.#save();
     }
     await writeAtomic(path.join(this.dir, "status.json"), enc(this.status()));
-    if (nowS - p.since < this.env.warmupS) return;
+    // Subnets this ICON serves itself: those its children took over are theirs to decide about.
+    const own = this.#own.filter((s) => s.rate > 0 && !this.#delegated.has(s.subnet));
+    if (nowS - p.since < this.env.warmupS) {
+      this.#controller.observe(own, nowS); // no decision yet, but the smoothing starts with the placement
+      return;
+    }
 
     const parent = this.seed.parent?.placement;
     const situation = {
       here: { location: p.yard.peerId, pricePerSecond: p.pricePerSecond },
       parent: parent ? { location: parent.yard.peerId, pricePerSecond: parent.pricePerSecond } : undefined,
       candidates: this.#candidates(),
-      // Subnets this ICON serves itself: those its children took over are theirs to decide about.
-      subnets: this.#own.filter((s) => s.rate > 0 && !this.#delegated.has(s.subnet)),
+      subnets: own,
       balance: this.#balance,
       slotSeconds: this.env.spec.slotSeconds,
       pinned: !this.seed.parent,

@@ -239,15 +239,23 @@ export class Controller {
     this.o = o;
   }
 
-  /** Smooths the raw observations of `s` at time `nowS` and decides; returns the evaluation and whether it fires. */
-  step(k: Knobs, s: Situation, nowS: number): Evaluation & { fire: boolean; smoothed: SubnetView[] } {
-    const smoothed = s.subnets.map((x) => {
+  /**
+   * Smooths observations without deciding (a placement's warm-up): the first decision after it then rests on the
+   * history, not on one raw sample that may fall in a lull.
+   */
+  observe(subnets: readonly SubnetView[], nowS: number): SubnetView[] {
+    return subnets.map((x) => {
       const r = this.#ewma(this.#rates, x.subnet, x.rate, nowS);
       const latencyMs: Record<string, number> = {};
       for (const [loc, l] of Object.entries(x.latencyMs))
         latencyMs[loc] = this.#ewma(this.#lat, `${x.subnet}@${loc}`, l, nowS);
       return { subnet: x.subnet, rate: r, latencyMs };
     });
+  }
+
+  /** Smooths the raw observations of `s` at time `nowS` and decides; returns the evaluation and whether it fires. */
+  step(k: Knobs, s: Situation, nowS: number): Evaluation & { fire: boolean; smoothed: SubnetView[] } {
+    const smoothed = this.observe(s.subnets, nowS);
     const e = evaluate(k, { ...s, subnets: smoothed });
     const key = e.action.kind === "stay" ? "stay" : `${e.action.kind}:${"to" in e.action ? e.action.to.location : ""}`;
     this.#streak = key === this.#streak.key ? { key, count: this.#streak.count + 1 } : { key, count: 1 };

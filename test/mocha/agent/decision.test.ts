@@ -629,4 +629,37 @@ describe("ICON decision logic (eq. 1)", () => {
     });
     expect(poor.action.kind).to.equal("stay");
   });
+  it("starts smoothing during a placement's warm-up: a lull right after it does not terminate a busy replica", () => {
+    const k: Knobs = {
+      weight: 0.7,
+      migrateThreshold: 0.3,
+      replicateThreshold: 0.5,
+      terminateThreshold: 0.2,
+      maxPricePerSecond: 100n,
+      refLatencyMs: 100,
+      idleRate: 0.5,
+    };
+    const edgeA = { location: "edge-a", pricePerSecond: 20n };
+    const cloud = { location: "cloud", pricePerSecond: 10n };
+    const at = (rate: number): Situation => ({
+      here: edgeA,
+      parent: cloud,
+      candidates: [],
+      subnets: [{ subnet: "A", rate, latencyMs: { "edge-a": 10, cloud: 120 } }],
+      balance: 10_000n,
+      slotSeconds: 60,
+    });
+    const opts = { halfLifeS: 30, coolDownS: 60, confirmations: 3 };
+    // Ten requests/s from A for the 60 s warm-up, then three periods of a lull (0.1/s, below idleRate).
+    const warmed = new Controller(opts);
+    for (let t = 0; t < 60; t += 5) warmed.observe(at(10).subnets, t);
+    const fresh = new Controller(opts);
+    const fired = (c: Controller) => [60, 65, 70].map((t) => c.step(k, at(0.1), t)).filter((e) => e.fire);
+    expect(fired(warmed), "smoothed over the warm-up: 10/s does not fall below 0.5/s in 10 s").to.deep.equal([]);
+    const raw = fired(fresh);
+    expect(
+      raw.map((e) => e.action.kind),
+      "without the warm-up's history the lull reads as idle",
+    ).to.deep.equal(["terminate"]);
+  });
 });
