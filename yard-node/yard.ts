@@ -204,6 +204,7 @@ export class Yard {
       store: o.db,
       routeEpochMs: o.db.nextRouteEpoch(),
       peers: o.config.overlay.peers,
+      dht: o.config.p2p.dht,
       k: o.config.overlay.k,
       ttlS: o.config.overlay.routeTtlS,
       halfLifeS: o.config.overlay.flowHalfLifeS,

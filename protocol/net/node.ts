@@ -84,9 +84,19 @@ export async function createIconNode(o: IconNodeOptions = {}): Promise<Libp2p> {
   return node;
 }
 
-/** The DHT key under which yards announce themselves: a raw CID of sha256("/icon/yard/1.0.0"). */
-export async function yardProviderKey(): Promise<CID> {
-  return CID.create(1, raw.code, await sha256.digest(new TextEncoder().encode("/icon/yard/1.0.0")));
+/** A DHT key: a raw CID of sha256(`name`). */
+async function dhtKey(name: string): Promise<CID> {
+  return CID.create(1, raw.code, await sha256.digest(new TextEncoder().encode(name)));
+}
+
+/** The DHT key under which yards announce themselves: sha256("/icon/yard/1.0.0"). */
+export function yardProviderKey(): Promise<CID> {
+  return dhtKey("/icon/yard/1.0.0");
+}
+
+/** The DHT key under which a yard announces that it runs instances of `service` (`app.appns.service.servicens`). */
+export function serviceProviderKey(service: string): Promise<CID> {
+  return dhtKey(`/icon/service/1.0.0/${service}`);
 }
 
 /** Announces `node` as a yard in the DHT (a provider record for {@link yardProviderKey}); needs `dht: true`. */
@@ -102,10 +112,19 @@ export async function findYardProviders(
   node: Libp2p,
   o: { max?: number; timeoutMs?: number } = {},
 ): Promise<{ peerId: string; addrs: string[] }[]> {
+  return findProviders(node, await yardProviderKey(), o);
+}
+
+/** Providers of `key` in the DHT (not `node` itself), at most `max` (16), within `timeoutMs` (5000). */
+export async function findProviders(
+  node: Libp2p,
+  key: CID,
+  o: { max?: number; timeoutMs?: number } = {},
+): Promise<{ peerId: string; addrs: string[] }[]> {
   const out = new Map<string, string[]>();
   const signal = AbortSignal.timeout(o.timeoutMs ?? 5000);
   try {
-    for await (const p of node.contentRouting.findProviders(await yardProviderKey(), { signal })) {
+    for await (const p of node.contentRouting.findProviders(key, { signal })) {
       const id = p.id.toString();
       if (id === node.peerId.toString() || out.has(id)) continue;
       out.set(

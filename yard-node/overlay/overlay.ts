@@ -40,6 +40,8 @@ import {
   type RouteInstance,
   type RouteVersion,
   type Stub,
+  findProviders,
+  serviceProviderKey,
 } from "../../protocol/index.ts";
 import type { Authorize } from "../access.ts";
 import type { IngressRoute, Upstream } from "../ingress.ts";
@@ -88,6 +90,12 @@ export interface OverlayOptions {
   local(): LocalInstance[];
   /** Yards to ask about routes besides the connected ones (multiaddrs with /p2p/). */
   peers?: string[];
+  /**
+   * Use the node's DHT for routes: announce every service this yard runs (a provider record of
+   * `serviceProviderKey`, on every change and every 10 minutes) and ask the yards that announce a service, besides
+   * the connected ones and `peers`.
+   */
+  dht?: boolean;
   /** Instances kept per service and policy (k-pruning); default 8. */
   k?: number;
   /** TTL of route answers and interest registrations, seconds; default 60. */
@@ -123,6 +131,9 @@ export class Overlay {
   readonly #routes = new Map<string, Map<string, RemoteEntry>>();
   readonly #inflight = new Map<string, Promise<void>>();
   readonly #interests = new Map<string, Map<string, number>>();
+  /** When each service was last announced in the DHT (ms). */
+  readonly #announced = new Map<string, number>();
+  #reannounce: ReturnType<typeof setInterval> | undefined;
   readonly #rtt = new Map<string, { ms: number; at: number }>();
   readonly #k: number;
   readonly #ttlS: number;
@@ -165,7 +176,34 @@ export class Overlay {
     return live;
   }
 
+  /** Provider records in the DHT for `services` (each at most once a minute); failures are logged and retried. */
+  async #announce(services: string[]): Promise<void> {
+    await Promise.all(
+      services.map(async (service) => {
+        if ((this.#announced.get(service) ?? 0) > now() - 60_000) return;
+        this.#announced.set(service, now());
+        try {
+          await this.#o.node.contentRouting.provide(await serviceProviderKey(service), {
+            signal: AbortSignal.timeout(30_000),
+          });
+        } catch (e) {
+          this.#announced.delete(service);
+          this.#o.log.debug("DHT announcement of a service failed", { service, error: e });
+        }
+      }),
+    );
+  }
+
   async start(): Promise<void> {
+    if (this.#o.dht) {
+      const all = (): string[] => [...new Set(this.#o.local().map((l) => l.service))];
+      void this.#announce(all());
+      this.#reannounce = setInterval(() => {
+        this.#announced.clear();
+        void this.#announce(all());
+      }, 600_000);
+      this.#reannounce.unref();
+    }
     const n = this.#o.node;
     await n.handle(
       TELEMETRY_PROTOCOL,
@@ -191,6 +229,7 @@ export class Overlay {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.#reannounce);
     const n = this.#o.node;
     for (const p of [TELEMETRY_PROTOCOL, ROUTING_PROTOCOL, ROUTES_PROTOCOL]) await n.unhandle(p).catch(() => {});
   }
@@ -413,6 +452,7 @@ export class Overlay {
 
   /** Tells interested yards that this yard's instances of `service` changed. */
   localChanged(service: string): void {
+    if (this.#o.dht && this.#localRoutes(service).length > 0) void this.#announce([service]);
     const interested = this.#interests.get(service);
     if (!interested) return;
     const instances = this.#localRoutes(service);
@@ -485,10 +525,20 @@ export class Overlay {
       const me = this.#o.node.peerId.toString();
       const targets = new Map<string, PeerId | ReturnType<typeof multiaddr>>();
       for (const c of this.#o.node.getConnections()) targets.set(c.remotePeer.toString(), c.remotePeer);
-      for (const a of this.#o.peers ?? []) {
+      const add = (a: string): void => {
         const ma = multiaddr(a);
         const id = ma.getComponents().find((c) => c.name === "p2p")?.value;
         if (id && id !== me && !targets.has(id)) targets.set(id, ma);
+      };
+      for (const a of this.#o.peers ?? []) add(a);
+      if (this.#o.dht) {
+        // The yards that announce the service: what they answer about themselves is all that is taken from them.
+        try {
+          const found = await findProviders(this.#o.node, await serviceProviderKey(service), { timeoutMs: 3000 });
+          for (const p of found) if (p.addrs[0]) add(p.addrs[0]);
+        } catch (e) {
+          this.#o.log.debug("DHT route lookup failed", { service, error: e });
+        }
       }
       await Promise.all(
         [...targets].map(async ([id, target]) => {

@@ -323,3 +323,66 @@ describe("route epochs and routing rules in the yard's database", function () {
     }
   });
 });
+
+describe("routes from the yards that announce a service in the DHT (real libp2p, no connection beforehand)", function () {
+  this.timeout(60_000);
+  const nodes: Libp2p[] = [];
+  const overlays: Overlay[] = [];
+  after(async () => {
+    for (const o of overlays) await o.stop();
+    for (const n of nodes) await n.stop();
+  });
+
+  it("finds an instance at a yard it has never been connected to, and only with the DHT turned on", async () => {
+    const dhtPeer = await createIconNode({ dht: true, dhtPrivateAddresses: true });
+    nodes.push(dhtPeer);
+    const boot = [dhtPeer.getMultiaddrs()[0]!.toString()];
+    const serving = await createIconNode({ dht: true, dhtPrivateAddresses: true, bootstrap: boot });
+    const asking = await createIconNode({ dht: true, dhtPrivateAddresses: true, bootstrap: boot });
+    nodes.push(serving, asking);
+    const local = (): LocalInstance[] => [{ leaseId: 7n, service: SERVICE, ports: [8080], ip: "10.9.0.7" }];
+    const origin = new Overlay({
+      node: serving,
+      log: silentLogger,
+      authorize: async (a) => ({ id: a.leaseId }) as LeaseRow,
+      local,
+      dht: true,
+    });
+    const withDht = new Overlay({
+      node: asking,
+      log: silentLogger,
+      authorize: async (a) => ({ id: a.leaseId }) as LeaseRow,
+      local: () => [],
+      dht: true,
+    });
+    overlays.push(origin, withDht);
+    for (const n of [serving, asking]) {
+      const t = Date.now();
+      while (n.getConnections(dhtPeer.peerId).length === 0 && Date.now() - t < 15_000) await sleep(100);
+    }
+    await withDht.start();
+    await origin.start(); // announces SERVICE, which it runs
+    // Without the DHT the asking yard knows no one who runs it (it is connected to the DHT peer only).
+    const blind = new Overlay({
+      node: asking,
+      log: silentLogger,
+      authorize: async (a) => ({ id: a.leaseId }) as LeaseRow,
+      local: () => [],
+    });
+    // (The DHT's own upkeep may connect the two yards at any time: hang up first, so that only a lookup finds it.)
+    await asking.hangUp(serving.peerId);
+    expect(await blind.instances(SERVICE, { force: true })).to.deep.equal([]);
+    let found: bigint[] = [];
+    const t0 = Date.now();
+    while (Date.now() - t0 < 20_000) {
+      origin.localChanged(SERVICE); // (re)announces at most once a minute
+      await asking.hangUp(serving.peerId);
+      found = (await withDht.instances(SERVICE, { force: true }))
+        .filter((i) => i.yard === serving.peerId.toString())
+        .map((i) => i.instanceId);
+      if (found.length > 0) break;
+      await sleep(500);
+    }
+    expect(found).to.deep.equal([7n]);
+  });
+});
