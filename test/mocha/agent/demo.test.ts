@@ -41,6 +41,7 @@ describe("demo (shortened): ICONs replicate, follow their clients and terminate 
     }
     expect(s.requests).to.be.greaterThan(100);
     expect(s.failedRequests).to.equal(0);
+    expect(s.durationS, "the demo's own clock (the full demo must finish in 5 minutes)").to.be.below(300);
     expect(
       s.budgetConserved,
       r.stdout.split("\n").find((l) => l.includes(" books ")),
