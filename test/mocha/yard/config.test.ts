@@ -100,6 +100,7 @@ describe("yard config", () => {
       expect(c.pricing.surcharge).to.deep.equal([]);
       expect(c.docker).to.deep.equal({ hostFirewall: true });
       expect(c.images.maxBytes).to.equal(512 << 20);
+      expect(c.p2p).to.deep.equal({ mdns: false, bootstrap: [], dht: false, dhtPrivateAddresses: false });
     });
 
     it("accepts the example config of yard-node/README.md", async () => {
@@ -158,6 +159,14 @@ describe("yard config", () => {
         expect: {
           capacity: /unknown field\(s\) cpuMilis; remove/,
           "capacity.cpuMillis": /required \(number\) is missing; add it/,
+        },
+      },
+      {
+        name: "p2p: a bootstrap peer without its peer id, a misspelt switch",
+        edit: (c) => (c.p2p = { bootstrap: ["/ip4/198.51.100.4/tcp/4001"], mnds: true }),
+        expect: {
+          "p2p.bootstrap.0": /a multiaddr ending in \/p2p\/<peer id>/,
+          p2p: /unknown field\(s\) mnds; remove/,
         },
       },
       {
