@@ -15,11 +15,10 @@ import {
   provideYard,
   serveLeases,
   signPeerBinding,
-  type Deployment,
   type LeaseProvider,
 } from "../../../protocol/index.ts";
 import { discoverYards, type YardRef } from "../../../icon-agent/market.ts";
-import { network, deployMarket, listing, params, type Market } from "../helpers/market.ts";
+import { network, deployMarket, deploymentOf, listing, params, type Market } from "../helpers/market.ts";
 
 const conn = await network.create();
 
@@ -72,15 +71,7 @@ describe("discovery through libp2p: mDNS and the DHT, filtered by the registry",
 
   before(async () => {
     m = await deployMarket(conn);
-    const deployment: Deployment = {
-      chainId: Number(m.chainId),
-      token: await m.token.getAddress(),
-      registry: await m.registry.getAddress(),
-      market: await m.market.getAddress(),
-      accessManager: await m.manager.getAddress(),
-      deployedAt: new Date().toISOString(),
-      blockNumber: 0,
-    };
+    const deployment = await deploymentOf(m);
     client = await MarketClient.connect({ deployment, provider: m.ethers.provider, signer: m.stranger });
     dhtPeer = await createIconNode({ dht: true, dhtPrivateAddresses: true });
     const boot = [dhtPeer.getMultiaddrs()[0]!.toString()];

@@ -6,6 +6,7 @@ import { network } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import { IconMarketDevModule, defaultMarketParameters } from "../../../contracts/ignition/modules/IconMarket.ts";
 import { ACCEPTANCE_TYPES, OFFER_TYPES, marketDomain, type Offer } from "../../../protocol/eip712.ts";
+import type { Deployment } from "../../../protocol/index.ts";
 
 export const USD = (n: number | bigint): bigint => BigInt(Math.round(Number(n) * 1e6));
 export const params = defaultMarketParameters;
@@ -208,4 +209,17 @@ export async function signPermit(
   };
   const sig = m.ethers.Signature.from(await signer.signTypedData(domain, types, message));
   return { v: sig.v, r: sig.r, s: sig.s };
+}
+
+/** The deployment file's contents for `m` (what MarketClient.connect takes). */
+export async function deploymentOf(m: Market): Promise<Deployment> {
+  return {
+    chainId: Number(m.chainId),
+    token: await m.token.getAddress(),
+    registry: await m.registry.getAddress(),
+    market: await m.market.getAddress(),
+    accessManager: await m.manager.getAddress(),
+    deployedAt: new Date().toISOString(),
+    blockNumber: 0,
+  };
 }

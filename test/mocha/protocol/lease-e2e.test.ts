@@ -19,27 +19,23 @@ import {
   serveLeases,
   signPeerBinding,
   verifyPeerBinding,
-  type Deployment,
   type LeaseProvider,
   type Offer,
   type Rfq,
 } from "../../../protocol/index.ts";
-import { network, deployMarket, createApp, listing, params, USD, type Market } from "../helpers/market.ts";
+import {
+  network,
+  deployMarket,
+  createApp,
+  deploymentOf,
+  listing,
+  params,
+  USD,
+  type Market,
+} from "../helpers/market.ts";
 
 const conn = await network.create();
 const FLOOR = 100n; // token units per second
-
-async function deploymentOf(m: Market): Promise<Deployment> {
-  return {
-    chainId: Number(m.chainId),
-    token: await m.token.getAddress(),
-    registry: await m.registry.getAddress(),
-    market: await m.market.getAddress(),
-    accessManager: await m.manager.getAddress(),
-    deployedAt: new Date().toISOString(),
-    blockNumber: 0,
-  };
-}
 
 /** A provider with a fixed floor price, signing with the operator key and relaying through the chain. */
 function provider(m: Market, chain: MarketClient, yard: Libp2p): LeaseProvider & { opened: number } {

@@ -15,30 +15,11 @@ import http from "node:http";
 import net from "node:net";
 import type { Libp2p } from "@libp2p/interface";
 import { Ingress, type IngressRoute, type Upstream } from "../../../yard-node/ingress.ts";
+import { tcpServer } from "../../helpers/net.ts";
 import { silentLogger } from "../../../yard-node/log.ts";
 import { Overlay, type StoredRoutingRules } from "../../../yard-node/overlay/overlay.ts";
 
 const sha256 = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
-
-/** A TCP server on loopback (half-open sockets allowed); `close` destroys what is still open. */
-async function tcpServer(onSocket: (s: net.Socket) => void): Promise<{ port: number; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer({ allowHalfOpen: true }, (s) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-    s.on("error", () => {});
-    onSocket(s);
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise((r) => server.close(r));
-    },
-  };
-}
 
 /**
  * How a client's connection ended: its bytes, and "end" (a clean EOF; the client then ends too) or the error code

@@ -13,6 +13,7 @@ import type { Libp2p, PeerId } from "@libp2p/interface";
 import { multiaddr, type Multiaddr } from "@multiformats/multiaddr";
 import { lpStream } from "@libp2p/utils";
 import { createIconNode } from "../../../protocol/net/node.ts";
+import { tcpServer } from "../../helpers/net.ts";
 import {
   TUNNEL_PROTOCOL,
   TunnelError,
@@ -37,32 +38,6 @@ const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 function header(service: string, port = 80): TunnelHeader {
   return { service, instanceId: 7n, port, client: "203.0.113.9", from: "shop.acme.frontend.web" };
-}
-
-/** A TCP server on loopback (half-open sockets allowed); returns its port and a closer. */
-async function tcpServer(
-  onSocket: (s: net.Socket) => void,
-): Promise<{ port: number; server: net.Server; connections: () => number; close: () => Promise<void> }> {
-  let n = 0;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer({ allowHalfOpen: true }, (s) => {
-    n++;
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-    s.on("error", () => {});
-    onSocket(s);
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    server,
-    connections: () => n,
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise((r) => server.close(r));
-    },
-  };
 }
 
 /** A port on loopback where nothing listens. */
