@@ -6,6 +6,10 @@
 #                   65534:65534 on a read-only rootfs (httpd writes nothing)
 #   icon/udp-echo:1 icon/busybox:1 plus /bin/udp-echo (scripts/images/udp-echo.c, built static with gcc): a UDP
 #                   echo server on port 5353 (busybox has no UDP server); 65534:65534
+#   icon/http-return:1  the host's HAProxy (Debian's /usr/sbin/haproxy and the shared libraries `ldd` lists, nothing
+#                   else) with a config that answers every HTTP request on port 8080 itself (`http-request return`:
+#                   200, a fixed 24-byte body, keep-alive; `nbthread 1`): the upstream of `npm run bench:proxy`;
+#                   65534:65534; built only when haproxy is installed (the bench installs it)
 # Idempotent: each image carries the label icon.content, a hash of everything it is made of (busybox binary,
 # files, settings); an image whose label matches is left alone, otherwise it is rebuilt under the same tag.
 # Usage: bash scripts/images.sh [--force]; the engine's socket is ICON_DOCKER_SOCKET (default
@@ -127,6 +131,54 @@ else
   printf '%s\nLABEL icon.content=%s\n' "$udp_dockerfile" "$udp_hash" >"$ctx/Dockerfile"
   DOCKER_BUILDKIT=0 "${docker[@]}" build -q -t "$udp_ref" "$ctx" >/dev/null
   log "$udp_ref: built ($(( ($(date +%s%N) - t0) / 1000000 )) ms)"
+fi
+
+# ---- icon/http-return:1 ------------------------------------------------------------------------------------------
+http_ref=icon/http-return:1
+haproxy_bin=/usr/sbin/haproxy
+http_cfg='global
+  nbthread 1
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+frontend upstream
+  bind :8080
+  http-request return status 200 content-type text/plain string "hello from the upstream\n"'
+http_changes=('CMD ["/usr/sbin/haproxy", "-db", "-f", "/etc/haproxy/haproxy.cfg"]' 'EXPOSE 8080' 'USER 65534:65534')
+if [ ! -x "$haproxy_bin" ]; then
+  log "note: $haproxy_bin is not installed, $http_ref not built (npm run bench:proxy installs haproxy and builds it)"
+else
+  # The binary and what the dynamic loader needs for it: "name => /path (addr)" lines and the loader's own line.
+  mapfile -t http_libs < <(ldd "$haproxy_bin" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
+  http_hash="$(
+    {
+      echo "http-return v1"
+      for f in "$haproxy_bin" "${http_libs[@]}"; do echo "$f $(sha256sum <"$f")"; done
+      echo "$http_cfg"
+      printf '%s\n' "${http_changes[@]}"
+    } | sha256sum | cut -c1-64
+  )"
+  if up_to_date "$http_ref" "$http_hash"; then
+    log "$http_ref: up to date"
+  else
+    t0=$(date +%s%N)
+    root="$work/http-return"
+    mkdir -p "$root/etc/haproxy" "$root/tmp"
+    chmod 1777 "$root/tmp"
+    for f in "$haproxy_bin" "${http_libs[@]}"; do
+      mkdir -p "$root$(dirname "$f")"
+      cp -L "$f" "$root$f" # the file a symlink (e.g. /lib64/ld-linux-x86-64.so.2) points to, under the link's name
+    done
+    echo "$http_cfg" >"$root/etc/haproxy/haproxy.cfg"
+    chmod 0644 "$root/etc/haproxy/haproxy.cfg"
+    changes=()
+    for c in "${http_changes[@]}" "LABEL icon.content=$http_hash"; do changes+=(--change "$c"); done
+    tar --numeric-owner --owner=0 --group=0 -C "$root" -c . | "${docker[@]}" import "${changes[@]}" - "$http_ref" >/dev/null
+    log "$http_ref: built ($(( ($(date +%s%N) - t0) / 1000000 )) ms, ${#http_libs[@]} shared libraries)"
+  fi
 fi
 
 # Dangling images left by rebuilds under the same tag.

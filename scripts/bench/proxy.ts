@@ -1,36 +1,57 @@
 /**
- * Overlay proxy benchmark: the yard's Ingress (yard-node/ingress.ts) and its yard-to-yard tunnels
- * (yard-node/overlay/tunnel.ts) side by side with a direct connection and HAProxy, in one run, with the same load
- * generator and the same load on every path:
- *  - direct:  wrk → upstream;
- *  - proxy:   wrk → Ingress (`tcp` mode, local upstream; this process, one Node thread) → upstream;
- *  - tunnel:  wrk → yard A's Ingress with a `remote` upstream (this process) → TunnelManager stream (libp2p: TCP +
- *             noise + yamux) → yard B (a child process, so that each yard can have a core) → upstream;
- *  - haproxy: wrk → HAProxy (Debian's package, `mode tcp`, `nbthread 1`: one core against one Node thread) → upstream.
+ * Overlay proxy benchmark: a real yard's ingress and the encrypted tunnel between two real yards, side by side with
+ * a direct connection and HAProxy, in one run, with the same load generator and the same load on every path, all
+ * ending at the same upstream container.
  *
- * Upstream: HAProxy again, in a process of its own (`nbthread 1`), in `mode http` answering every request itself
- * (`http-request return`: 200, a fixed 24-byte body, keep-alive). It is a real HTTP/1.1 server in C that costs
- * ≈ 4 µs of CPU per request (wrk -c64 drives it at 118–145 k requests/s on this machine), against ≈ 11 µs for a
- * Node http server (54–73 k/s) and a fork per connection for busybox httpd (the icon/web:1 image); nginx is not
- * installed. The cheaper the upstream, the more the proxy in front of it decides the figure, and it needs no
- * package beyond the one the comparison needs anyway.
+ * Upstream: a lease container on the project's Docker engine (scripts/docker.sh). Its image, icon/http-return:1
+ * (scripts/images.sh, built from the host's HAProxy binary and the shared libraries `ldd` lists), runs HAProxy with
+ * `nbthread 1` in `mode http` answering every request itself (`http-request return`: 200, a fixed 24-byte body,
+ * keep-alive) on port 8080: a real HTTP/1.1 server in C at ≈ 4 µs of CPU per request, against ≈ 11 µs for a Node
+ * http server and a fork per connection for busybox httpd (icon/web:1); the cheaper the upstream, the more the proxy
+ * in front of it decides the figure (nginx is not installed). The tenant leases it at yard B (1 core, 128 MiB), so
+ * yard B creates it as it creates every lease container: CPU quota, memory = memory + swap, pids limit, user 65534,
+ * no capabilities, no-new-privileges, read-only root, an init, on yard B's own bridge network with no published
+ * port, behind the yard's host firewall. The paths:
+ *  - direct:  wrk → the container's address on its bridge network, port 8080;
+ *  - proxy:   wrk → yard B's public ingress endpoint for that lease (`tcp` mode: the lease lists no httpPorts) → the
+ *             container. Yard B is `icon yard start` in a process of its own (one Node thread for its data path),
+ *             so this is everything a yard does per connection: the route lookup (stub or local container) and
+ *             the flow observation (client, λ, latency) included;
+ *  - tunnel:  wrk → yard A's public ingress endpoint for a second lease (the same image, idle, at yard A) whose
+ *             holder set a redirection stub to the lease at B (`setRouting` with lease access, as an ICON does when
+ *             it migrates) → yard A's TunnelManager stream (libp2p TCP + noise + yamux; noise on the project's
+ *             crypto, protocol/net/noise-crypto.ts) → yard B, which resolves the instance, records the flow and
+ *             connects → the same container. Two `icon yard start` processes, so each yard can have a core;
+ *  - haproxy: wrk → HAProxy on the host (Debian's package, `mode tcp`, `nbthread 1`: one core against one Node
+ *             thread) → the container;
+ *  - ingress: wrk → yard-node's Ingress class alone in a child process (`tcp`, a local upstream: the container) →
+ *             the container: the Ingress without the rest of a yard, printed as the extra figure bareIngressRps.
+ * Both yards run on an embedded automining chain in this process (startMarket; the yards poll it once a second and
+ * claim nothing during the run), each with its own bridge network, host firewall and semantic addressing (a /24 of
+ * its own). Yard A's own lease container takes no traffic (its ingress forwards through the stub).
  *
  * Load: wrk (Debian's package) with one thread and 64 keep-alive connections for 10 s per path (requests/s, with
- * the CPU share of every process: /proc/<pid>/stat; wrk's own from its shell's cutime). Latency at low load: one
- * connection doing sequential requests (nothing queues), in 1 s blocks alternating between the paths, 5 blocks a
- * round; the latency one traversal adds is, per block, the path's p50 (p99) minus direct's, and the figure is the
- * median over all blocks (others' jobs on the machine move the absolute figures a lot; the same-block difference
- * far less). Bulk: 1 GiB from a TCP source through yard A's Ingress (remote) → tunnel → yard B → TCP sink (source
- * and sink in a worker thread of this process), from the source's connect until the sink has every byte; side by
- * side with the same path over a second pair of libp2p nodes (one in each yard process) on @libp2p/noise's default
- * crypto instead of protocol/net/noise-crypto.ts: transfers alternate between the two, 2 pairs a round (order
- * rotating), and besides both medians the figure is the median over all pairs of the within-pair ratio (like the
- * latency blocks: the machine's state moves both transfers of a pair together).
+ * the CPU share of every process: /proc/<pid>/stat; wrk's own from its shell's cutime; the upstream's is the
+ * container's HAProxy process). Latency at low load: one connection doing sequential requests (nothing queues), in
+ * 1 s blocks alternating between the paths, 5 blocks a round; the latency one traversal adds is, per block, the
+ * path's p50 (p99) minus direct's, and the figure is the median over all blocks (others' jobs on the machine move
+ * the absolute figures a lot; the same-block difference far less).
+ * Bulk (tunnelGbps): measures the tunnel's data path, not a yard's or a container's: 1 GiB from a TCP source
+ * through the bare Ingress process above with a `remote` upstream → TunnelManager stream → a libp2p node and
+ * TunnelManager in another child process (yard B's tunnel end without the rest of a yard) → a TCP sink on the host
+ * (source and sink in a worker thread of this process), from the source's connect until the sink has every byte. (Not
+ * in this process: with the embedded chain in its heap, the near end spent ≈ 2 × the far end's CPU per GiB.) Side by
+ * side with the same path over a second pair of libp2p nodes on @libp2p/noise's default crypto instead of
+ * protocol/net/noise-crypto.ts: transfers alternate between the two, 2 pairs a round (order rotating), and besides
+ * both medians the figure is the median over all pairs of the within-pair ratio (like the latency blocks: the
+ * machine's state moves both transfers of a pair together).
  * The machine has 2 cores: nothing is pinned, paths run one after another, and the whole set runs 3 times
  * (rounds, the order of the paths rotating); figures are medians. So every path shares the same 2 cores among
- * wrk, the proxy and the upstream: requests/s measure CPU per request of the whole chain more than one proxy's
+ * wrk, the proxies and the upstream: requests/s measure CPU per request of the whole chain more than one proxy's
  * ceiling; the CPU time per request of each proxy process is printed on stderr.
- * HAProxy and wrk are installed with apt-get when missing (root needed).
+ * HAProxy and wrk are installed with apt-get when missing (root needed); the engine is started and the images built
+ * (scripts/docker.sh start, scripts/images.sh) as bench:lease does. Containers, yards, their networks and firewall
+ * tables are removed at the end, on failure and on SIGINT/SIGTERM.
  *
  * Targets: proxy ≥ 0.5 × HAProxy requests/s; added latency per traversal p50 ≤ 100 µs; tunnel ≥ 1 Gbit/s.
  * Anchors: a Go io.Copy proxy adds 22–27 µs; Oakestra's tunnel is within 2–10 % of WireGuard, which reaches
@@ -38,7 +59,7 @@
  *
  * Usage: npm run bench:proxy   (progress on stderr; last line: one JSON object)
  */
-import { execFileSync, fork, spawn, type ChildProcess } from "node:child_process";
+import { execFile, execFileSync, fork, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
@@ -47,13 +68,28 @@ import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { Worker, isMainThread, parentPort } from "node:worker_threads";
+import { Wallet } from "ethers";
 import { defaultCrypto } from "@libp2p/noise/crypto";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { multiaddr } from "@multiformats/multiaddr";
 import { createIconNode } from "../../protocol/net/node.ts";
+import { setRouting, signLeaseAccess } from "../../protocol/index.ts";
+import { DockerRuntime } from "../../yard-node/docker.ts";
+import { HostFirewall } from "../../yard-node/firewall.ts";
 import { Ingress, type IngressRoute } from "../../yard-node/ingress.ts";
 import { TunnelManager, type TunnelHeader, type TunnelTarget } from "../../yard-node/overlay/tunnel.ts";
+import {
+  Tenant,
+  USD,
+  startMarket,
+  startYardProcess,
+  writeYardConfig,
+  yardConfig,
+  type TestMarket,
+  type YardProcess,
+} from "../lib/testbed.ts";
 
 const ROUNDS = 3;
 const LOAD = { threads: 1, connections: 64, seconds: 10 };
@@ -66,9 +102,16 @@ const BULK_WARMUP_BYTES = 256 * 1024 ** 2;
 /** Bulk transfers per round on each crypto (alternating). */
 const BULK_PAIRS = 2;
 const SERVICE = "web.bench.proxy.icon";
-const HTTP_PORT = 80;
 const BULK_PORT = 9;
 const BODY = "hello from the upstream\n";
+/** The upstream image (scripts/images.sh) and its port. */
+const IMAGE = "icon/http-return:1";
+const UPSTREAM_PORT = 8080;
+/** The upstream's lease at yard B (one core: HAProxy runs one thread) and yard A's idle lease. */
+const UPSTREAM_LEASE = { slotSeconds: 3600, cpuMillis: 1000, memoryMiB: 128 };
+const IDLE_LEASE = { slotSeconds: 3600, cpuMillis: 100, memoryMiB: 32 };
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const run = promisify(execFile);
 
 const say = (line: string): void => void process.stderr.write(`${line}\n`);
 const median = (xs: number[]): number => {
@@ -78,24 +121,22 @@ const median = (xs: number[]): number => {
 };
 
 // ---------------------------------------------------------------------------------------------------------------
-// Yard B: a child process with its own libp2p node and TunnelManager; port 80 goes to the upstream, port 9 to the
-// bulk sink. A second node and TunnelManager, on @libp2p/noise's default crypto, serve the reference bulk path.
+// The bulk path's far end: a child process with its own libp2p node and TunnelManager, forwarding to the bulk sink.
+// A second node and TunnelManager, on @libp2p/noise's default crypto, serve the reference bulk path.
 
-/** Yard B's peers: the yard's own (the project's noise crypto) and the reference one (the library's default). */
-interface YardBInfo {
+/** The bulk far end's peers: the project's noise crypto and the reference one (the library's default). */
+interface BulkEndInfo {
   peer: string;
   addrs: string[];
   refPeer: string;
   refAddrs: string[];
 }
 
-async function yardB(upstreamPort: number, sinkPort: number): Promise<void> {
+async function bulkEnd(sinkPort: number): Promise<void> {
   const node = await createIconNode();
   const refNode = await createIconNode({ noiseCrypto: defaultCrypto });
-  const resolve = async (h: TunnelHeader): Promise<TunnelTarget> => ({
-    host: "127.0.0.1",
-    port: h.port === BULK_PORT ? sinkPort : upstreamPort,
-  });
+  const resolve = async (h: TunnelHeader): Promise<TunnelTarget> =>
+    h.port === BULK_PORT ? { host: "127.0.0.1", port: sinkPort } : { error: `nothing on port ${h.port}` };
   const tunnels = new TunnelManager(node, { resolve });
   const refTunnels = new TunnelManager(refNode, { resolve });
   await tunnels.start();
@@ -112,7 +153,7 @@ async function yardB(upstreamPort: number, sinkPort: number): Promise<void> {
   });
   process.on("disconnect", () => void stop());
   const addrs = (n: typeof node): string[] => n.getMultiaddrs().map((a) => a.toString());
-  const info: YardBInfo = {
+  const info: BulkEndInfo = {
     peer: node.peerId.toString(),
     addrs: addrs(node),
     refPeer: refNode.peerId.toString(),
@@ -122,7 +163,81 @@ async function yardB(upstreamPort: number, sinkPort: number): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Bulk source and sink: a worker thread (its own event loop, so it never delays yard A's).
+// The bare Ingress: yard-node's Ingress class in a child process of its own (not this one, whose heap holds the
+// embedded chain and makes every garbage collection of a process that moves bytes costlier), with a `local` route
+// to the upstream container and the bulk paths' near end: `remote` routes through a TunnelManager to the far end,
+// on each crypto.
+
+interface BareIngressSetup {
+  upstream: { host: string; port: number };
+  far: BulkEndInfo;
+}
+interface BareIngressPorts {
+  ingressPort: number;
+  bulkPort: number;
+  refBulkPort: number;
+}
+
+async function bareIngress(): Promise<void> {
+  const setup = await new Promise<BareIngressSetup>((resolve) => process.once("message", resolve));
+  const ingress = new Ingress("127.0.0.1");
+  const noTunnels = async (): Promise<TunnelTarget> => ({ error: "this end serves no tunnels" });
+  const node = await createIconNode();
+  const tunnels = new TunnelManager(node, { resolve: noTunnels });
+  // The reference bulk path's node: the library's default noise crypto.
+  const refNode = await createIconNode({ noiseCrypto: defaultCrypto });
+  const refTunnels = new TunnelManager(refNode, { resolve: noTunnels });
+  await tunnels.start();
+  await refTunnels.start();
+  const stop = async (): Promise<void> => {
+    await ingress.closeAll();
+    await tunnels.stop();
+    await refTunnels.stop();
+    await node.stop();
+    await refNode.stop();
+    process.exit(0);
+  };
+  process.on("message", (m: { cmd: string }) => {
+    if (m.cmd === "stop") void stop();
+  });
+  process.on("disconnect", () => void stop());
+  const far = setup.far;
+  const toFar = { tunnels, peer: peerIdFromString(far.peer), addrs: far.addrs.map((a) => multiaddr(a)) };
+  const refToFar = {
+    tunnels: refTunnels,
+    peer: peerIdFromString(far.refPeer),
+    addrs: far.refAddrs.map((a) => multiaddr(a)),
+  };
+  const remote = (port: number, instanceId: bigint, via: typeof toFar): IngressRoute => ({
+    upstream: (client) => ({
+      kind: "remote",
+      connect: () => {
+        const h: TunnelHeader = {
+          service: SERVICE,
+          instanceId,
+          port,
+          client: net.isIP(client) ? client : "127.0.0.1",
+        };
+        return via.tunnels.open(via.peer, via.addrs, h);
+      },
+    }),
+  });
+  const ports: BareIngressPorts = {
+    ingressPort: await ingress.open(
+      1n,
+      UPSTREAM_PORT,
+      { upstream: () => ({ kind: "local", ...setup.upstream }) },
+      0,
+      "tcp",
+    ),
+    bulkPort: await ingress.open(3n, BULK_PORT, remote(BULK_PORT, 3n, toFar), 0, "tcp"),
+    refBulkPort: await ingress.open(4n, BULK_PORT, remote(BULK_PORT, 4n, refToFar), 0, "tcp"),
+  };
+  process.send!(ports);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Bulk source and sink: a worker thread (its own event loop, so it never delays the Ingress in this process).
 
 function bulkWorker(): void {
   const port = parentPort!;
@@ -215,11 +330,11 @@ function parseWrk(out: string): Wrk {
 }
 
 /**
- * Runs wrk against 127.0.0.1:`port`. wrk runs under a shell that prints its own /proc stat after reaping wrk: the
+ * Runs wrk against `endpoint` (host:port). wrk runs under a shell that prints its own /proc stat after reaping wrk: the
  * children's CPU time there (cutime + cstime) is wrk's.
  */
-function wrk(port: number, connections: number, seconds: number): Promise<Wrk & { cpuS: number }> {
-  const args = [`-t${LOAD.threads}`, `-c${connections}`, `-d${seconds}s`, "--latency", `http://127.0.0.1:${port}/`];
+function wrk(endpoint: string, connections: number, seconds: number): Promise<Wrk & { cpuS: number }> {
+  const args = [`-t${LOAD.threads}`, `-c${connections}`, `-d${seconds}s`, "--latency", `http://${endpoint}/`];
   const script = 'wrk "$@" && echo "@stat $(cat /proc/$$/stat)"';
   return new Promise((resolve, reject) => {
     // In a process group of its own, so that an interrupted run can stop the shell and wrk together.
@@ -349,17 +464,27 @@ async function waitPort(port: number, what: string, child?: ChildProcess): Promi
   throw new Error(`${what} does not listen on 127.0.0.1:${port}`);
 }
 
-function httpGet(port: number): Promise<string> {
+/** GET http://`endpoint`/ on a connection of its own: "<status> <body>". */
+function httpGet(endpoint: string): Promise<string> {
+  const [host, port] = splitEndpoint(endpoint);
   return new Promise((resolve, reject) => {
     http
-      .get({ host: "127.0.0.1", port, path: "/", agent: false }, (res) => {
+      .get({ host, port, path: "/", agent: false, timeout: 5000 }, (res) => {
         let body = "";
         res.setEncoding("utf8");
         res.on("data", (d: string) => (body += d));
         res.on("end", () => resolve(`${res.statusCode} ${body}`));
       })
+      .on("timeout", function (this: http.ClientRequest) {
+        this.destroy(new Error(`no answer from ${endpoint} within 5 s`));
+      })
       .on("error", reject);
   });
+}
+
+function splitEndpoint(endpoint: string): [string, number] {
+  const i = endpoint.lastIndexOf(":");
+  return [endpoint.slice(0, i), Number(endpoint.slice(i + 1))];
 }
 
 async function startHaproxy(bin: string, dir: string, name: string, config: string, port: number) {
@@ -389,38 +514,86 @@ const HAPROXY_DEFAULTS = `
   timeout client 60s
   timeout server 60s`;
 
+/** The host pid of a container's main process (the child of the engine's init, pid 1 inside), for its CPU share. */
+async function containerProcess(runtime: DockerRuntime, id: string): Promise<number> {
+  const init = (await runtime.docker.getContainer(id).inspect()).State.Pid;
+  const kids = readFileSync(`/proc/${init}/task/${init}/children`, "utf8").trim().split(/\s+/).filter(Boolean);
+  return kids.length > 0 ? Number(kids[0]) : init;
+}
+
+/** Removes every container labelled icon.yard=<yardId>, the yard's network and its host firewall table. */
+async function removeYardLeftovers(runtime: DockerRuntime): Promise<void> {
+  const containers = await runtime.docker.listContainers({
+    all: true,
+    filters: { label: [`icon.yard=${runtime.yardId}`] },
+  });
+  await Promise.all(
+    containers.map((c) =>
+      runtime.docker
+        .getContainer(c.Id)
+        .remove({ force: true, v: true })
+        .catch(() => undefined),
+    ),
+  );
+  await runtime.removeNetwork().catch((e: unknown) => say(`could not remove network ${runtime.network}: ${String(e)}`));
+  await new HostFirewall({ yardId: runtime.yardId }).remove().catch(() => {});
+}
+
+/** SIGTERM, then SIGKILL after 15 s; says what a yard that did not exit cleanly wrote. */
+async function stopYard(name: string, y: YardProcess | undefined): Promise<void> {
+  if (!y || y.child.exitCode !== null || y.child.signalCode !== null) return;
+  y.child.kill("SIGTERM");
+  const code = await Promise.race([y.exited, sleep(15_000, "timeout" as const)]);
+  if (code === "timeout") {
+    y.child.kill("SIGKILL");
+    await y.exited;
+  } else if (code !== 0) say(`yard ${name} exited with ${code}: ${y.err.join("").slice(-2000)}`);
+}
+
 async function main(): Promise<void> {
   const { haproxy } = ensurePackages();
+  const socketPath = DockerRuntime.defaultSocket();
+  // The project's engine and images (idempotent, quick when nothing is to do); icon/http-return:1 needs haproxy.
+  for (const [script, ...args] of [["docker.sh", "start"], ["images.sh"]] as const) {
+    await run("bash", [path.join(ROOT, "scripts", script), ...args], {
+      env: { ...process.env, ICON_DOCKER_SOCKET: socketPath },
+    });
+  }
+  const imageId = await new DockerRuntime({ socketPath, yardId: "bench-proxy" }).imageId(IMAGE);
+  if (!imageId) throw new Error(`${IMAGE} is not in the engine at ${socketPath}; run bash scripts/images.sh`);
+  const digest = "0x" + imageId.slice("sha256:".length);
+
   const dir = await mkdtemp(path.join(os.tmpdir(), "icon-bench-proxy-"));
-  let upstream: ChildProcess | undefined;
+  const yardIds = { a: `bench-proxy-a-${process.pid}`, b: `bench-proxy-b-${process.pid}` };
+  const runtimes = {
+    a: new DockerRuntime({ socketPath, yardId: yardIds.a }),
+    b: new DockerRuntime({ socketPath, yardId: yardIds.b }),
+  };
+  let m: TestMarket | undefined;
+  let tenant: Tenant | undefined;
+  let yardA: YardProcess | undefined;
+  let yardB: YardProcess | undefined;
   let hap: ChildProcess | undefined;
   let b: ChildProcess | undefined;
+  let near: ChildProcess | undefined;
   let worker: Worker | undefined;
-  const ingress = new Ingress("127.0.0.1");
-  const nodeA = await createIconNode();
-  const noTunnels = async (): Promise<TunnelTarget> => ({ error: "yard A serves no tunnels" });
-  const tunnelsA = new TunnelManager(nodeA, { resolve: noTunnels });
-  // The reference bulk path's pair of nodes: the library's default noise crypto.
-  const refNodeA = await createIconNode({ noiseCrypto: defaultCrypto });
-  const refTunnelsA = new TunnelManager(refNodeA, { resolve: noTunnels });
   let cleaning: Promise<void> | undefined;
   const cleanup = (): Promise<void> =>
     (cleaning ??= (async () => {
       for (const c of wrks) if (c.pid && c.exitCode === null) process.kill(-c.pid, "SIGTERM");
-      await ingress.closeAll();
-      await tunnelsA.stop();
-      await refTunnelsA.stop();
-      await nodeA.stop();
-      await refNodeA.stop();
-      const bc = b;
-      await stopChild(bc, bc?.connected ? () => bc.send({ cmd: "stop" }) : undefined);
+      for (const c of [near, b]) await stopChild(c, c?.connected ? () => c.send({ cmd: "stop" }) : undefined);
       if (worker) {
         worker.postMessage({ cmd: "stop" });
         await worker.terminate();
       }
       await stopChild(hap);
-      await stopChild(upstream);
+      await Promise.all([stopYard("A", yardA), stopYard("B", yardB)]);
+      await tenant?.stop().catch(() => {});
+      for (const r of Object.values(runtimes)) await removeYardLeftovers(r);
       for (const c of children) c.kill("SIGKILL");
+      await m?.close();
+      // The market's folder: the deployment file, the yards' configs and data folders.
+      if (m) await rm(m.dir, { recursive: true, force: true });
       await rm(dir, { recursive: true, force: true });
     })());
   // Interrupted: the same clean-up, then exit (whatever the measurement was waiting for).
@@ -432,19 +605,66 @@ async function main(): Promise<void> {
   };
   process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
   try {
-    // Upstream: HAProxy answering HTTP itself.
-    const upPort = await freePort();
-    upstream = await startHaproxy(
-      haproxy,
-      dir,
-      "upstream",
-      `global\n  nbthread 1\n  maxconn 4096\ndefaults\n  mode http${HAPROXY_DEFAULTS}
-frontend upstream
-  bind 127.0.0.1:${upPort}
-  http-request return status 200 content-type text/plain string "${BODY.trimEnd()}\\n"\n`,
-      upPort,
-    );
-    // HAProxy as an L4 proxy.
+    // The market and two yards as processes (B first in the logs only: they start side by side).
+    say(`starting the market (embedded chain) and yards ${yardIds.a}, ${yardIds.b} …`);
+    const market = (m = await startMarket());
+    const operators = { a: 1, b: 4 };
+    for (const k of Object.values(operators)) await market.admin.mint(new Wallet(market.keys[k]!).address, USD(1000));
+    tenant = await Tenant.create(market, 2, 3, USD(1000));
+    const config = async (yardId: string, serviceCidr: string): Promise<string> => {
+      const base = yardConfig(market, yardId);
+      return writeYardConfig(
+        market,
+        yardConfig(market, yardId, {
+          chain: { ...base.chain, pollMs: 1000 },
+          capacity: { cpuMillis: 4000, memoryMiB: 4096, pidsPerLease: 64 },
+          // No claim during the run; the chain polled once a second, as in production.
+          lease: { startLeadS: 2, earlyStartS: 2, claimIntervalS: 3600, stopTimeoutS: 1, imageGraceS: 600 },
+          overlay: { serviceCidr },
+        }),
+      );
+    };
+    const cidr = (base: number): string => `10.233.${base + (process.pid % 25)}.0/24`;
+    // Side by side; both settled before going on, so that the clean-up stops one that started when the other failed.
+    const started = await Promise.allSettled([
+      config(yardIds.a, cidr(100)).then(async (f) => (yardA = await startYardProcess(f, market.keys[operators.a]!))),
+      config(yardIds.b, cidr(125)).then(async (f) => (yardB = await startYardProcess(f, market.keys[operators.b]!))),
+    ]);
+    for (const r of started) if (r.status === "rejected") throw r.reason;
+    if (!yardA || !yardB) throw new Error("a yard did not start");
+    const addrA = multiaddr(yardA.addr);
+    const addrB = multiaddr(yardB.addr);
+    const peerB = /\/p2p\/([^/]+)$/.exec(yardB.addr)?.[1];
+    if (!peerB) throw new Error(`yard B's address ${yardB.addr} names no peer`);
+
+    // The upstream: a lease at yard B; yard A's lease forwards to it through a stub.
+    const t = tenant;
+    const spec = { imageRef: IMAGE, ports: [UPSTREAM_PORT] };
+    const up = await t.lease(addrB, digest, { ...UPSTREAM_LEASE, imageRef: IMAGE }, spec);
+    const idle = await t.lease(addrA, digest, { ...IDLE_LEASE, imageRef: IMAGE }, spec);
+    await setRouting(t.node, addrA, {
+      access: await signLeaseAccess(t.icon, t.owner.domain(), idle.leaseId, t.node.peerId),
+      redirects: [],
+      stub: {
+        yard: peerB,
+        addrs: [addrB.toString().replace(/\/p2p\/[^/]+$/, "")],
+        instanceId: up.leaseId,
+        endpoint: up.endpoint,
+        graceS: 24 * 3600,
+      },
+    });
+    const container = (await runtimes.b.list({ leaseId: up.leaseId })).find((c) => c.running && c.ip);
+    if (!container) throw new Error(`yard B runs no container for lease ${up.leaseId}`);
+    const direct = `${container.ip}:${UPSTREAM_PORT}`;
+    const upstreamPid = await containerProcess(runtimes.b, container.id);
+    for (let i = 0; ; i++) {
+      const got = await httpGet(direct).catch((e: unknown) => String(e));
+      if (got === `200 ${BODY}`) break;
+      if (i >= 100) throw new Error(`the upstream container at ${direct} answered ${JSON.stringify(got)}`);
+      await sleep(50);
+    }
+
+    // HAProxy as an L4 proxy, to the container.
     const hapPort = await freePort();
     hap = await startHaproxy(
       haproxy,
@@ -455,115 +675,104 @@ frontend proxy
   bind 127.0.0.1:${hapPort}
   default_backend upstream
 backend upstream
-  server upstream 127.0.0.1:${upPort}\n`,
+  server upstream ${direct}\n`,
       hapPort,
     );
 
-    // Bulk source/sink worker, then yard B.
+    // Bulk source/sink worker, then the bulk path's far end.
     worker = new Worker(fileURLToPath(import.meta.url));
     const w = worker;
     const sinkPort = await new Promise<number>((resolve, reject) => {
-      w.once("message", (m: { sinkPort: number }) => resolve(m.sinkPort));
+      w.once("message", (msg: { sinkPort: number }) => resolve(msg.sinkPort));
       w.once("error", reject);
     });
-    b = fork(fileURLToPath(import.meta.url), ["--yard-b", String(upPort), String(sinkPort)], {
+    b = fork(fileURLToPath(import.meta.url), ["--bulk-end", String(sinkPort)], {
       stdio: ["ignore", 2, 2, "ipc"],
     });
     children.add(b);
     const bc = b;
-    const bInfo = await new Promise<YardBInfo>((resolve, reject) => {
+    const bInfo = await new Promise<BulkEndInfo>((resolve, reject) => {
       bc.once("message", resolve);
-      bc.once("exit", (code) => reject(new Error(`yard B exited with ${code}`)));
+      bc.once("exit", (code) => reject(new Error(`the bulk far end exited with ${code}`)));
     });
-    const toB = { tunnels: tunnelsA, peer: peerIdFromString(bInfo.peer), addrs: bInfo.addrs.map((a) => multiaddr(a)) };
-    const refToB = {
-      tunnels: refTunnelsA,
-      peer: peerIdFromString(bInfo.refPeer),
-      addrs: bInfo.refAddrs.map((a) => multiaddr(a)),
-    };
-    await tunnelsA.start();
-    await refTunnelsA.start();
-
-    // Yard A's Ingress: the local proxy, the tunnel path and the bulk paths.
-    const remote = (port: number, instanceId: bigint, via = toB): IngressRoute => ({
-      upstream: (client) => ({
-        kind: "remote",
-        connect: () => {
-          const h: TunnelHeader = {
-            service: SERVICE,
-            instanceId,
-            port,
-            client: net.isIP(client) ? client : "127.0.0.1",
-          };
-          return via.tunnels.open(via.peer, via.addrs, h);
-        },
-      }),
+    // The bare Ingress process: to the container, and the bulk paths' near end.
+    near = fork(fileURLToPath(import.meta.url), ["--bare-ingress"], { stdio: ["ignore", 2, 2, "ipc"] });
+    children.add(near);
+    const nc = near;
+    const setup: BareIngressSetup = { upstream: { host: container.ip, port: UPSTREAM_PORT }, far: bInfo };
+    nc.send(setup);
+    const { ingressPort, bulkPort, refBulkPort } = await new Promise<BareIngressPorts>((resolve, reject) => {
+      nc.once("message", resolve);
+      nc.once("exit", (code) => reject(new Error(`the bare Ingress process exited with ${code}`)));
     });
-    const proxyPort = await ingress.open(
-      1n,
-      HTTP_PORT,
-      { upstream: () => ({ kind: "local", host: "127.0.0.1", port: upPort }) },
-      0,
-      "tcp",
-    );
-    const tunnelPort = await ingress.open(2n, HTTP_PORT, remote(HTTP_PORT, 2n), 0, "tcp");
-    const bulkPort = await ingress.open(3n, BULK_PORT, remote(BULK_PORT, 3n), 0, "tcp");
-    const refBulkPort = await ingress.open(4n, BULK_PORT, remote(BULK_PORT, 4n, refToB), 0, "tcp");
 
     const paths = [
-      { name: "direct", port: upPort },
-      { name: "proxy", port: proxyPort },
-      { name: "tunnel", port: tunnelPort },
-      { name: "haproxy", port: hapPort },
+      { name: "direct", endpoint: direct },
+      { name: "proxy", endpoint: up.endpoint },
+      { name: "tunnel", endpoint: idle.endpoint },
+      { name: "haproxy", endpoint: `127.0.0.1:${hapPort}` },
+      { name: "ingress", endpoint: `127.0.0.1:${ingressPort}` },
     ] as const;
     type Name = (typeof paths)[number]["name"];
     for (const p of paths) {
-      const got = await httpGet(p.port);
-      if (got !== `200 ${BODY}`) throw new Error(`${p.name} path answered ${JSON.stringify(got)}`);
+      const got = await httpGet(p.endpoint);
+      if (got !== `200 ${BODY}`) throw new Error(`${p.name} path (${p.endpoint}) answered ${JSON.stringify(got)}`);
     }
-    const pids = { yardA: process.pid, yardB: b.pid!, upstream: upstream.pid!, haproxy: hap.pid! };
+    const pids = {
+      yardA: yardA.child.pid!,
+      yardB: yardB.child.pid!,
+      upstream: upstreamPid,
+      haproxy: hap.pid!,
+      ingress: near.pid!,
+      bench: process.pid,
+    };
     say(
-      `upstream haproxy :${upPort}, Ingress :${proxyPort} (tunnel :${tunnelPort}, bulk :${bulkPort}, ` +
-        `bulk on the default noise crypto :${refBulkPort}), haproxy :${hapPort}`,
+      `upstream ${IMAGE} lease ${up.leaseId} at yard B: container ${container.id.slice(0, 12)} at ${direct} ` +
+        `(pid ${upstreamPid}); yard B's ingress ${up.endpoint}; yard A's ingress ${idle.endpoint} (lease ` +
+        `${idle.leaseId}, stub → B); haproxy :${hapPort}; bare Ingress :${ingressPort} (bulk :${bulkPort}, ` +
+        `bulk on the default noise crypto :${refBulkPort})`,
     );
     say(`warm-up: ${WARMUP_SECONDS} s of wrk -c${LOAD.connections} per path …`);
-    for (const p of paths) await wrk(p.port, LOAD.connections, WARMUP_SECONDS);
+    for (const p of paths) await wrk(p.endpoint, LOAD.connections, WARMUP_SECONDS);
 
     type BulkResult = { received: number; ms: number; cpuS: number } | { error: string };
     const bulk = async (
       port: number,
       bytes = BULK_BYTES,
     ): Promise<{ gbps: number; cpu: Record<string, number>; perGiB: { a: number; b: number } }> => {
-      const measured = await withCpu({ yardA: process.pid, yardB: pids.yardB }, () => {
+      const measured = await withCpu({ near: nc.pid!, far: bc.pid!, bench: process.pid }, () => {
         const r = new Promise<BulkResult>((resolve) => w.once("message", resolve));
         w.postMessage({ cmd: "bulk", port, bytes });
         return r;
       });
       const result = measured.result;
       if ("error" in result) throw new Error(`bulk transfer failed: ${result.error}`);
-      // The source and sink are a worker thread of yard A's process: their share moves out of yard A's. (Not an
+      // The source and sink are a worker thread of this process: their share moves out of this process's. (Not an
       // `extra` of withCpu, which would count them twice and clamp the others' share to 0 before a correction.)
       const sourceSink = Math.round((result.cpuS / (result.ms / 1000)) * 100);
-      const { yardA, yardB, ...rest } = measured.cpu;
-      const cpu: Record<string, number> = { yardA: yardA! - sourceSink, yardB: yardB!, sourceSink, ...rest };
+      const { near, far, bench, ...rest } = measured.cpu;
+      const cpu: Record<string, number> = { near: near!, far: far!, sourceSink, bench: bench! - sourceSink, ...rest };
       const gib = result.received / 1024 ** 3;
       const cpuS = (who: string): number => ((cpu[who]! / 100) * result.ms) / 1000 / gib;
-      const perGiB = { a: cpuS("yardA"), b: cpuS("yardB") };
+      const perGiB = { a: cpuS("near"), b: cpuS("far") };
       return { gbps: (result.received * 8) / (result.ms / 1000) / 1e9, cpu, perGiB };
     };
 
     say(`warm-up: ${BULK_WARMUP_BYTES / 1024 ** 2} MiB through each bulk path …`);
     for (const port of [bulkPort, refBulkPort]) await bulk(port, BULK_WARMUP_BYTES);
 
-    const rps: Record<Name, number[]> = { direct: [], proxy: [], tunnel: [], haproxy: [] };
-    const cpuLoad: Record<Name, Record<string, number>[]> = { direct: [], proxy: [], tunnel: [], haproxy: [] };
+    const rps = Object.fromEntries(paths.map((p) => [p.name, [] as number[]])) as Record<Name, number[]>;
+    const cpuLoad = Object.fromEntries(paths.map((p) => [p.name, [] as Record<string, number>[]])) as Record<
+      Name,
+      Record<string, number>[]
+    >;
     /** Per latency block: each path's p50 and p99 (µs) on one connection. */
     const blocks: Record<Name, { p50: number; p99: number }>[] = [];
     /** Bulk Gbit/s on the project's noise crypto and on the library's default; within-pair ratios (ours / default). */
     const gbps: number[] = [];
     const refGbps: number[] = [];
     const ratios: number[] = [];
-    /** CPU seconds per GiB of yard A and yard B per bulk transfer, on each crypto. */
+    /** CPU seconds per GiB of the near and the far end per bulk transfer, on each crypto. */
     const perGiB: Record<"ours" | "ref", { a: number[]; b: number[] }> = {
       ours: { a: [], b: [] },
       ref: { a: [], b: [] },
@@ -573,7 +782,7 @@ backend upstream
       for (const p of rotate(paths, round)) {
         const { result, cpu } = await withCpu(
           pids,
-          () => wrk(p.port, LOAD.connections, LOAD.seconds),
+          () => wrk(p.endpoint, LOAD.connections, LOAD.seconds),
           (r) => ({ wrk: r.cpuS }),
         );
         if (result.errors > 0) say(`  ${p.name}: ${result.errors} socket errors or non-2xx responses`);
@@ -586,7 +795,7 @@ backend upstream
       for (let k = 0; k < LATENCY_BLOCKS; k++) {
         const block = {} as Record<Name, { p50: number; p99: number }>;
         for (const p of rotate(paths, k)) {
-          const r = await wrk(p.port, 1, LATENCY_SECONDS);
+          const r = await wrk(p.endpoint, 1, LATENCY_SECONDS);
           block[p.name] = { p50: r.p50Us, p99: r.p99Us };
         }
         blocks.push(block);
@@ -609,7 +818,7 @@ backend upstream
           perGiB[which].b.push(bk.perGiB.b);
           const label = which === "ours" ? "noise-crypto.ts" : "default crypto ";
           say(
-            `round ${round + 1} tunnel bulk 1 GiB, ${label}: ${bk.gbps.toFixed(2)} Gbit/s   CPU: ${showCpu(bk.cpu)}; CPU s per GiB: yard A ${bk.perGiB.a.toFixed(2)}, yard B ${bk.perGiB.b.toFixed(2)}`,
+            `round ${round + 1} tunnel bulk 1 GiB, ${label}: ${bk.gbps.toFixed(2)} Gbit/s   CPU: ${showCpu(bk.cpu)}; CPU s per GiB: near end ${bk.perGiB.a.toFixed(2)}, far end ${bk.perGiB.b.toFixed(2)}`,
           );
         }
         gbps.push(pair.ours);
@@ -630,6 +839,7 @@ backend upstream
       tunnelGbps: +median(gbps).toFixed(2),
       tunnelDefaultCryptoGbps: +median(refGbps).toFixed(2),
       tunnelVsDefaultCrypto: +median(ratios).toFixed(2),
+      bareIngressRps: Math.round(median(rps.ingress)),
     };
     const medCpu = (name: Name): Record<string, number> =>
       Object.fromEntries(Object.keys(cpuLoad[name][0]!).map((k) => [k, median(cpuLoad[name].map((c) => c[k]!))]));
@@ -643,12 +853,13 @@ backend upstream
     }
     say(`  proxy / haproxy = ${(out.proxyRps / out.haproxyRps).toFixed(2)}   target >= 0.5`);
     say(
-      `  CPU per request: Ingress ${perRequest("proxy", "yardA")} µs, HAProxy ${perRequest("haproxy", "haproxy")} µs, ` +
+      `  CPU per request: yard B's ingress ${perRequest("proxy", "yardB")} µs, HAProxy ${perRequest("haproxy", "haproxy")} µs, ` +
         `tunnel yard A ${perRequest("tunnel", "yardA")} µs + yard B ${perRequest("tunnel", "yardB")} µs, ` +
+        `bare Ingress ${perRequest("ingress", "ingress")} µs, ` +
         `upstream ${perRequest("direct", "upstream")} µs, wrk ${perRequest("direct", "wrk")} µs`,
     );
     say(`added latency (1 connection, sequential requests; µs, median over ${blocks.length} interleaved blocks):`);
-    for (const name of ["proxy", "tunnel", "haproxy"] as const) {
+    for (const name of ["proxy", "tunnel", "haproxy", "ingress"] as const) {
       say(`  ${name.padEnd(7)} p50 +${added(name, "p50").toFixed(0)}  p99 +${added(name, "p99").toFixed(0)}`);
     }
     say(
@@ -659,7 +870,7 @@ backend upstream
     say(`  on @libp2p/noise's default crypto: ${out.tunnelDefaultCryptoGbps} Gbit/s (${list(refGbps)})`);
     say(`  within-pair ratio, noise-crypto.ts / default: median ${out.tunnelVsDefaultCrypto} (${list(ratios)})`);
     const cpuPerGiB = (which: "ours" | "ref"): string =>
-      `yard A ${median(perGiB[which].a).toFixed(2)}, yard B ${median(perGiB[which].b).toFixed(2)}`;
+      `near end ${median(perGiB[which].a).toFixed(2)}, far end ${median(perGiB[which].b).toFixed(2)}`;
     say(`  CPU s per GiB (medians): noise-crypto.ts ${cpuPerGiB("ours")}; default crypto ${cpuPerGiB("ref")}`);
     console.log(JSON.stringify(out));
   } finally {
@@ -669,7 +880,8 @@ backend upstream
 }
 
 if (!isMainThread) bulkWorker();
-else if (process.argv[2] === "--yard-b") await yardB(Number(process.argv[3]), Number(process.argv[4]));
+else if (process.argv[2] === "--bulk-end") await bulkEnd(Number(process.argv[3]));
+else if (process.argv[2] === "--bare-ingress") await bareIngress();
 else {
   await main();
   process.exit(0);
