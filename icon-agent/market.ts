@@ -42,19 +42,20 @@ export const LEARNED_YARDS_PER_DOMAIN = 8;
 /** The most yards found through libp2p (peer store, DHT) dialled per discovery round. */
 export const P2P_YARDS = 16;
 
-/** The peer ids the registry's current listings name. */
-async function listedPeers(client: MarketClient): Promise<Set<string>> {
-  const out = new Set<string>();
-  for (const op of await client.listedOperators()) {
-    const st = await client.providerStatus(op);
-    if (!st.listing) continue;
-    try {
-      out.add(peerIdFromMultihash(Digest.decode(getBytes(st.listing.peerId))).toString());
-    } catch {
-      // not a libp2p peer id: nothing can match it
-    }
+/** An operator's listing as discovery uses it: its libp2p peer id and dialable multiaddrs. */
+type ListingRef = { id: string; addrs: string[] } | { error: string } | undefined;
+
+/** Reads `op`'s listing (undefined: not listed). */
+async function listingOf(client: MarketClient, op: string): Promise<ListingRef> {
+  const st = await client.providerStatus(op);
+  if (!st.listing) return undefined;
+  let id: string;
+  try {
+    id = peerIdFromMultihash(Digest.decode(getBytes(st.listing.peerId))).toString();
+  } catch {
+    return { error: "its listing's peer id is not a libp2p peer id" };
   }
-  return out;
+  return { id, addrs: st.listing.multiaddrs.map((a) => (/\/p2p\/[^/]+$/.test(a) ? a : `${a}/p2p/${id}`)) };
 }
 
 /** A registered, staked yard as the ICON knows it. */
@@ -168,8 +169,27 @@ export async function discoverYards(o: DiscoverOptions): Promise<YardRef[]> {
     ...[...owners].map((d) => lookup(d, false)),
     ...(o.learnedDomains ?? []).filter((d) => !owners.has(d)).map((d) => lookup(d, true)),
   ]);
+  // Listings are read once per discovery, whichever source asks (the registry's own, the peer ids that untrusted
+  // sources are checked against).
+  const listings = new Map<string, Promise<ListingRef>>();
+  const listing = (op: string): Promise<ListingRef> => {
+    let l = listings.get(op);
+    if (!l) listings.set(op, (l = listingOf(o.client, op)));
+    return l;
+  };
+  let listedOps: Promise<string[]> | undefined;
+  const registryOps = (): Promise<string[]> => (listedOps ??= o.client.listedOperators());
   let listedCache: Promise<Set<string>> | undefined;
-  const listed = (): Promise<Set<string>> => (listedCache ??= listedPeers(o.client));
+  /** The peer ids the registry's current listings name. */
+  const listed = (): Promise<Set<string>> =>
+    (listedCache ??= (async () => {
+      const out = new Set<string>();
+      for (const op of await registryOps()) {
+        const l = await listing(op);
+        if (l && "id" in l) out.add(l.id);
+      }
+      return out;
+    })());
   for (const { d, learned, ys } of answers)
     for (const y of ys) {
       if (learned && !(await listed()).has(y.peerId))
@@ -182,19 +202,12 @@ export async function discoverYards(o: DiscoverOptions): Promise<YardRef[]> {
     else o.onSkip?.(s, "a seed multiaddr must end in /p2p/<peer id>");
   }
   if (o.peers) for (const [id, addrs] of await libp2pCandidates(o, found, listed)) add(id, addrs);
-  const operators = [...(o.operators ?? []), ...(o.registry ? await o.client.listedOperators() : [])];
+  const operators = [...(o.operators ?? []), ...(o.registry ? await registryOps() : [])];
   for (const op of operators) {
-    const st = await o.client.providerStatus(op);
-    if (!st.listing) continue;
-    let id: string;
-    try {
-      id = peerIdFromMultihash(Digest.decode(getBytes(st.listing.peerId))).toString();
-    } catch {
-      o.onSkip?.(op, "its listing's peer id is not a libp2p peer id");
-      continue;
-    }
-    const m = st.listing.multiaddrs.map((a) => (/\/p2p\/[^/]+$/.test(a) ? a : `${a}/p2p/${id}`));
-    if (m.length > 0) add(id, m);
+    const l = await listing(op);
+    if (!l) continue;
+    if ("error" in l) o.onSkip?.(op, l.error);
+    else if (l.addrs.length > 0) add(l.id, l.addrs);
   }
   const out = await Promise.all(
     [...found].map(async ([peer, addrs]) => {
