@@ -25,12 +25,12 @@ import { promisify } from "node:util";
 import { Wallet } from "ethers";
 import { multiaddr } from "@multiformats/multiaddr";
 import { DockerRuntime } from "../../yard-node/docker.ts";
-import { HostFirewall } from "../../yard-node/firewall.ts";
 import {
   Tenant,
   USD,
   httpGet,
   poll,
+  removeYardLeftovers,
   startMarket,
   startYardProcess,
   writeYardConfig,
@@ -72,23 +72,6 @@ function cpuSeconds(pid: number): number {
   // Fields after "(comm)": state is field 3, utime 14 and stime 15 (1-based, over the whole line).
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-}
-
-/** Removes every container labelled icon.yard=<yardId> and the yard's network. */
-async function cleanup(runtime: DockerRuntime, yardId: string): Promise<void> {
-  const label = `icon.yard=${yardId}`;
-  const containers = await runtime.docker.listContainers({ all: true, filters: { label: [label] } });
-  await Promise.all(
-    containers.map((c) =>
-      runtime.docker
-        .getContainer(c.Id)
-        .remove({ force: true, v: true })
-        .catch(() => undefined),
-    ),
-  );
-  await runtime.removeNetwork().catch((e: unknown) => say(`could not remove network ${runtime.network}: ${String(e)}`));
-  // The yard keeps its host firewall table while its containers run; they are gone now.
-  await new HostFirewall({ yardId }).remove().catch(() => {});
 }
 
 // The project's engine and images (both scripts are idempotent and quick when nothing is to do).
@@ -233,7 +216,7 @@ try {
     else if (code !== 0) say(`the yard exited with ${code}: ${yard.out.join("").slice(-2000)}`);
   }
   await tenant?.stop();
-  await cleanup(runtime, yardId);
+  await removeYardLeftovers(runtime, say);
   await m.close();
 }
 process.exit(0);

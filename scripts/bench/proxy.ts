@@ -77,12 +77,12 @@ import { multiaddr } from "@multiformats/multiaddr";
 import { createIconNode } from "../../protocol/net/node.ts";
 import { setRouting, signLeaseAccess } from "../../protocol/index.ts";
 import { DockerRuntime } from "../../yard-node/docker.ts";
-import { HostFirewall } from "../../yard-node/firewall.ts";
 import { Ingress, type IngressRoute } from "../../yard-node/ingress.ts";
 import { TunnelManager, type TunnelHeader, type TunnelTarget } from "../../yard-node/overlay/tunnel.ts";
 import {
   Tenant,
   USD,
+  removeYardLeftovers,
   startMarket,
   startYardProcess,
   writeYardConfig,
@@ -132,11 +132,13 @@ interface BulkEndInfo {
   refAddrs: string[];
 }
 
-async function bulkEnd(sinkPort: number): Promise<void> {
+/**
+ * A libp2p node with a TunnelManager on each crypto: the project's (protocol/net/noise-crypto.ts) and, for the
+ * reference bulk path, the library's default; `stop` ends all four.
+ */
+async function tunnelPair(resolve: (h: TunnelHeader) => Promise<TunnelTarget>) {
   const node = await createIconNode();
   const refNode = await createIconNode({ noiseCrypto: defaultCrypto });
-  const resolve = async (h: TunnelHeader): Promise<TunnelTarget> =>
-    h.port === BULK_PORT ? { host: "127.0.0.1", port: sinkPort } : { error: `nothing on port ${h.port}` };
   const tunnels = new TunnelManager(node, { resolve });
   const refTunnels = new TunnelManager(refNode, { resolve });
   await tunnels.start();
@@ -146,12 +148,27 @@ async function bulkEnd(sinkPort: number): Promise<void> {
     await refTunnels.stop();
     await node.stop();
     await refNode.stop();
+  };
+  return { node, refNode, tunnels, refTunnels, stop };
+}
+
+/** A child process's end: `stop`, then exit, on the parent's "stop" message or when the parent goes away. */
+function stopWithParent(stop: () => Promise<void>): void {
+  const end = async (): Promise<void> => {
+    await stop();
     process.exit(0);
   };
   process.on("message", (m: { cmd: string }) => {
-    if (m.cmd === "stop") void stop();
+    if (m.cmd === "stop") void end();
   });
-  process.on("disconnect", () => void stop());
+  process.on("disconnect", () => void end());
+}
+
+async function bulkEnd(sinkPort: number): Promise<void> {
+  const resolve = async (h: TunnelHeader): Promise<TunnelTarget> =>
+    h.port === BULK_PORT ? { host: "127.0.0.1", port: sinkPort } : { error: `nothing on port ${h.port}` };
+  const { node, refNode, stop } = await tunnelPair(resolve);
+  stopWithParent(stop);
   const addrs = (n: typeof node): string[] => n.getMultiaddrs().map((a) => a.toString());
   const info: BulkEndInfo = {
     peer: node.peerId.toString(),
@@ -181,26 +198,11 @@ interface BareIngressPorts {
 async function bareIngress(): Promise<void> {
   const setup = await new Promise<BareIngressSetup>((resolve) => process.once("message", resolve));
   const ingress = new Ingress("127.0.0.1");
-  const noTunnels = async (): Promise<TunnelTarget> => ({ error: "this end serves no tunnels" });
-  const node = await createIconNode();
-  const tunnels = new TunnelManager(node, { resolve: noTunnels });
-  // The reference bulk path's node: the library's default noise crypto.
-  const refNode = await createIconNode({ noiseCrypto: defaultCrypto });
-  const refTunnels = new TunnelManager(refNode, { resolve: noTunnels });
-  await tunnels.start();
-  await refTunnels.start();
-  const stop = async (): Promise<void> => {
+  const { tunnels, refTunnels, stop } = await tunnelPair(async () => ({ error: "this end serves no tunnels" }));
+  stopWithParent(async () => {
     await ingress.closeAll();
-    await tunnels.stop();
-    await refTunnels.stop();
-    await node.stop();
-    await refNode.stop();
-    process.exit(0);
-  };
-  process.on("message", (m: { cmd: string }) => {
-    if (m.cmd === "stop") void stop();
+    await stop();
   });
-  process.on("disconnect", () => void stop());
   const far = setup.far;
   const toFar = { tunnels, peer: peerIdFromString(far.peer), addrs: far.addrs.map((a) => multiaddr(a)) };
   const refToFar = {
@@ -521,24 +523,6 @@ async function containerProcess(runtime: DockerRuntime, id: string): Promise<num
   return kids.length > 0 ? Number(kids[0]) : init;
 }
 
-/** Removes every container labelled icon.yard=<yardId>, the yard's network and its host firewall table. */
-async function removeYardLeftovers(runtime: DockerRuntime): Promise<void> {
-  const containers = await runtime.docker.listContainers({
-    all: true,
-    filters: { label: [`icon.yard=${runtime.yardId}`] },
-  });
-  await Promise.all(
-    containers.map((c) =>
-      runtime.docker
-        .getContainer(c.Id)
-        .remove({ force: true, v: true })
-        .catch(() => undefined),
-    ),
-  );
-  await runtime.removeNetwork().catch((e: unknown) => say(`could not remove network ${runtime.network}: ${String(e)}`));
-  await new HostFirewall({ yardId: runtime.yardId }).remove().catch(() => {});
-}
-
 /** SIGTERM, then SIGKILL after 15 s; says what a yard that did not exit cleanly wrote. */
 async function stopYard(name: string, y: YardProcess | undefined): Promise<void> {
   if (!y || y.child.exitCode !== null || y.child.signalCode !== null) return;
@@ -589,7 +573,7 @@ async function main(): Promise<void> {
       await stopChild(hap);
       await Promise.all([stopYard("A", yardA), stopYard("B", yardB)]);
       await tenant?.stop().catch(() => {});
-      for (const r of Object.values(runtimes)) await removeYardLeftovers(r);
+      for (const r of Object.values(runtimes)) await removeYardLeftovers(r, say);
       for (const c of children) c.kill("SIGKILL");
       await m?.close();
       // The market's folder: the deployment file, the yards' configs and data folders.

@@ -24,6 +24,8 @@ import {
 } from "../../protocol/index.ts";
 import { deployMarket, devKeys, projectRoot, startDevChain, type DevChain } from "./hardhat.ts";
 import type { YardConfigInput } from "../../yard-node/config.ts";
+import type { DockerRuntime } from "../../yard-node/docker.ts";
+import { HostFirewall } from "../../yard-node/firewall.ts";
 
 export const USD = (n: number): bigint => BigInt(Math.round(n * 1e6));
 
@@ -280,4 +282,28 @@ export async function poll<T>(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: last });
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * Removes what a yard of `runtime`'s id left on the engine: every container labelled icon.yard=<yardId>, the
+ * yard's network (`onError` hears why it could not go) and its host firewall table (a yard keeps the table while
+ * its containers run; they are gone now).
+ */
+export async function removeYardLeftovers(runtime: DockerRuntime, onError: (why: string) => void): Promise<void> {
+  const containers = await runtime.docker.listContainers({
+    all: true,
+    filters: { label: [`icon.yard=${runtime.yardId}`] },
+  });
+  await Promise.all(
+    containers.map((c) =>
+      runtime.docker
+        .getContainer(c.Id)
+        .remove({ force: true, v: true })
+        .catch(() => undefined),
+    ),
+  );
+  await runtime
+    .removeNetwork()
+    .catch((e: unknown) => onError(`could not remove network ${runtime.network}: ${String(e)}`));
+  await new HostFirewall({ yardId: runtime.yardId }).remove().catch(() => {});
 }
