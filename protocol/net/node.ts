@@ -1,6 +1,7 @@
 /**
  * libp2p node factory shared by yards and agents: TCP, noise (authenticated, encrypted; ChaCha20-Poly1305 on
- * node:crypto, see noise-crypto.ts), yamux, identify, ping; optional mDNS (LAN), bootstrap list and Kademlia DHT.
+ * node:crypto, see noise-crypto.ts), yamux (window updates at half the window, see yamux-window.ts), identify,
+ * ping; optional mDNS (LAN), bootstrap list and Kademlia DHT.
  * Keys persist in a file so a yard keeps its peer id (which its registry listing names) across restarts.
  *
  * @example
@@ -24,6 +25,7 @@ import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "@
 import type { PrivateKey } from "@libp2p/interface";
 import { ConfigError } from "../errors.ts";
 import { noiseCrypto } from "./noise-crypto.ts";
+import { halfWindowYamux, type YamuxWindowStats } from "./yamux-window.ts";
 
 /** Options of {@link createIconNode}. */
 export interface IconNodeOptions {
@@ -48,6 +50,18 @@ export interface IconNodeOptions {
   maxIncomingPendingConnections?: number;
   /** Noise's crypto: {@link noiseCrypto} unless given (tests and benchmarks compare it with @libp2p/noise's own). */
   noiseCrypto?: ICryptoInterface;
+  /**
+   * Yamux's window updates: "half" (default) sends one when the remote's credit falls below half the window
+   * (yamux-window.ts); "library" keeps @libp2p/yamux's one per data frame (tests and benchmarks compare them).
+   */
+  yamuxWindow?: "half" | "library";
+}
+
+const windowStats = new WeakMap<Libp2p, YamuxWindowStats>();
+
+/** The window-update counters of a node made by {@link createIconNode} with `yamuxWindow: "half"`, else undefined. */
+export function yamuxWindowStats(node: Libp2p): YamuxWindowStats | undefined {
+  return windowStats.get(node);
 }
 
 /** Creates and starts a libp2p node with the project's transport stack. */
@@ -62,12 +76,13 @@ export async function createIconNode(o: IconNodeOptions = {}): Promise<Libp2p> {
     peerInfoMapper: o.dhtPrivateAddresses ? passthroughMapper : removePrivateAddressesMapper,
   });
   const services = o.dht ? { ...base, dht } : base;
+  const muxer = o.yamuxWindow === "library" ? undefined : halfWindowYamux();
   const node = await createLibp2p({
     privateKey: o.privateKey,
     addresses: { listen: o.listen ?? ["/ip4/127.0.0.1/tcp/0"] },
     transports: [tcp()],
     connectionEncrypters: [noise({ crypto: o.noiseCrypto ?? noiseCrypto })],
-    streamMuxers: [yamux()],
+    streamMuxers: [muxer ?? yamux()],
     peerDiscovery,
     connectionManager: {
       inboundConnectionThreshold: o.inboundConnectionThreshold ?? 5,
@@ -75,6 +90,7 @@ export async function createIconNode(o: IconNodeOptions = {}): Promise<Libp2p> {
     },
     services: services as typeof base,
   });
+  if (muxer) windowStats.set(node, muxer.stats);
   if (o.mdns) {
     // mDNS finds peers but does not dial them: dial what it finds.
     node.addEventListener("peer:discovery", (evt) => {
