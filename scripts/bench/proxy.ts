@@ -25,7 +25,12 @@
  *  - haproxy: wrk → HAProxy on the host (Debian's package, `mode tcp`, `nbthread 1`: one core against one Node
  *             thread) → the container;
  *  - ingress: wrk → yard-node's Ingress class alone in a child process (`tcp`, a local upstream: the container) →
- *             the container: the Ingress without the rest of a yard, printed as the extra figure bareIngressRps.
+ *             the container: the Ingress without the rest of a yard, printed as the extra figure bareIngressRps;
+ *  - bareTunnel / bareTunnelLib: wrk → that Ingress process with a `remote` route → TunnelManager stream → the bulk
+ *             path's far end (below) → the container: the tunnel without the rest of two yards, on the project's
+ *             stack (yamux window updates at half the window, protocol/net/yamux-window.ts) and, as its reference
+ *             in the same run, on @libp2p/yamux's own pacing (a window update per data frame): extra figures
+ *             bareTunnelRps, bareTunnelLibraryWindowRps and their within-round ratio bareTunnelVsLibraryWindow.
  * Both yards run on an embedded automining chain in this process (startMarket; the yards poll it once a second and
  * claim nothing during the run), each with its own bridge network, host firewall and semantic addressing (a /24 of
  * its own). Yard A's own lease container takes no traffic (its ingress forwards through the stub).
@@ -130,26 +135,30 @@ interface BulkEndInfo {
   addrs: string[];
   refPeer: string;
   refAddrs: string[];
+  /** The node on the project's crypto with @libp2p/yamux's own window updates (yamuxWindow "library"). */
+  libPeer: string;
+  libAddrs: string[];
 }
 
 /**
- * A libp2p node with a TunnelManager on each crypto: the project's (protocol/net/noise-crypto.ts) and, for the
- * reference bulk path, the library's default; `stop` ends all four.
+ * Three libp2p nodes, each with a TunnelManager: the project's stack (protocol/net/noise-crypto.ts, yamux window
+ * updates at half the window), the reference of the bulk path (@libp2p/noise's default crypto) and the reference
+ * of the bare tunnel's requests/s (the project's crypto with @libp2p/yamux's window update per data frame); `stop`
+ * ends all six.
  */
-async function tunnelPair(resolve: (h: TunnelHeader) => Promise<TunnelTarget>) {
+async function tunnelEnds(resolve: (h: TunnelHeader) => Promise<TunnelTarget>) {
   const node = await createIconNode();
   const refNode = await createIconNode({ noiseCrypto: defaultCrypto });
+  const libNode = await createIconNode({ yamuxWindow: "library" });
   const tunnels = new TunnelManager(node, { resolve });
   const refTunnels = new TunnelManager(refNode, { resolve });
-  await tunnels.start();
-  await refTunnels.start();
+  const libTunnels = new TunnelManager(libNode, { resolve });
+  for (const t of [tunnels, refTunnels, libTunnels]) await t.start();
   const stop = async (): Promise<void> => {
-    await tunnels.stop();
-    await refTunnels.stop();
-    await node.stop();
-    await refNode.stop();
+    for (const t of [tunnels, refTunnels, libTunnels]) await t.stop();
+    for (const n of [node, refNode, libNode]) await n.stop();
   };
-  return { node, refNode, tunnels, refTunnels, stop };
+  return { node, refNode, libNode, tunnels, refTunnels, libTunnels, stop };
 }
 
 /** A child process's end: `stop`, then exit, on the parent's "stop" message or when the parent goes away. */
@@ -164,10 +173,13 @@ function stopWithParent(stop: () => Promise<void>): void {
   process.on("disconnect", () => void end());
 }
 
-async function bulkEnd(sinkPort: number): Promise<void> {
-  const resolve = async (h: TunnelHeader): Promise<TunnelTarget> =>
-    h.port === BULK_PORT ? { host: "127.0.0.1", port: sinkPort } : { error: `nothing on port ${h.port}` };
-  const { node, refNode, stop } = await tunnelPair(resolve);
+async function bulkEnd(sinkPort: number, upstreamHost: string): Promise<void> {
+  const resolve = async (h: TunnelHeader): Promise<TunnelTarget> => {
+    if (h.port === BULK_PORT) return { host: "127.0.0.1", port: sinkPort };
+    if (h.port === UPSTREAM_PORT) return { host: upstreamHost, port: UPSTREAM_PORT };
+    return { error: `nothing on port ${h.port}` };
+  };
+  const { node, refNode, libNode, stop } = await tunnelEnds(resolve);
   stopWithParent(stop);
   const addrs = (n: typeof node): string[] => n.getMultiaddrs().map((a) => a.toString());
   const info: BulkEndInfo = {
@@ -175,6 +187,8 @@ async function bulkEnd(sinkPort: number): Promise<void> {
     addrs: addrs(node),
     refPeer: refNode.peerId.toString(),
     refAddrs: addrs(refNode),
+    libPeer: libNode.peerId.toString(),
+    libAddrs: addrs(libNode),
   };
   process.send!(info);
 }
@@ -193,12 +207,17 @@ interface BareIngressPorts {
   ingressPort: number;
   bulkPort: number;
   refBulkPort: number;
+  /** Requests through a tunnel to the far end and on to the upstream: the project's stack, and yamux's own pacing. */
+  tunnelPort: number;
+  libTunnelPort: number;
 }
 
 async function bareIngress(): Promise<void> {
   const setup = await new Promise<BareIngressSetup>((resolve) => process.once("message", resolve));
   const ingress = new Ingress("127.0.0.1");
-  const { tunnels, refTunnels, stop } = await tunnelPair(async () => ({ error: "this end serves no tunnels" }));
+  const { tunnels, refTunnels, libTunnels, stop } = await tunnelEnds(async () => ({
+    error: "this end serves no tunnels",
+  }));
   stopWithParent(async () => {
     await ingress.closeAll();
     await stop();
@@ -209,6 +228,11 @@ async function bareIngress(): Promise<void> {
     tunnels: refTunnels,
     peer: peerIdFromString(far.refPeer),
     addrs: far.refAddrs.map((a) => multiaddr(a)),
+  };
+  const libToFar = {
+    tunnels: libTunnels,
+    peer: peerIdFromString(far.libPeer),
+    addrs: far.libAddrs.map((a) => multiaddr(a)),
   };
   const remote = (port: number, instanceId: bigint, via: typeof toFar): IngressRoute => ({
     upstream: (client) => ({
@@ -234,6 +258,8 @@ async function bareIngress(): Promise<void> {
     ),
     bulkPort: await ingress.open(3n, BULK_PORT, remote(BULK_PORT, 3n, toFar), 0, "tcp"),
     refBulkPort: await ingress.open(4n, BULK_PORT, remote(BULK_PORT, 4n, refToFar), 0, "tcp"),
+    tunnelPort: await ingress.open(5n, UPSTREAM_PORT, remote(UPSTREAM_PORT, 5n, toFar), 0, "tcp"),
+    libTunnelPort: await ingress.open(6n, UPSTREAM_PORT, remote(UPSTREAM_PORT, 6n, libToFar), 0, "tcp"),
   };
   process.send!(ports);
 }
@@ -670,7 +696,7 @@ backend upstream
       w.once("message", (msg: { sinkPort: number }) => resolve(msg.sinkPort));
       w.once("error", reject);
     });
-    b = fork(fileURLToPath(import.meta.url), ["--bulk-end", String(sinkPort)], {
+    b = fork(fileURLToPath(import.meta.url), ["--bulk-end", String(sinkPort), container.ip], {
       stdio: ["ignore", 2, 2, "ipc"],
     });
     children.add(b);
@@ -685,10 +711,11 @@ backend upstream
     const nc = near;
     const setup: BareIngressSetup = { upstream: { host: container.ip, port: UPSTREAM_PORT }, far: bInfo };
     nc.send(setup);
-    const { ingressPort, bulkPort, refBulkPort } = await new Promise<BareIngressPorts>((resolve, reject) => {
+    const ports = await new Promise<BareIngressPorts>((resolve, reject) => {
       nc.once("message", resolve);
       nc.once("exit", (code) => reject(new Error(`the bare Ingress process exited with ${code}`)));
     });
+    const { ingressPort, bulkPort, refBulkPort } = ports;
 
     const paths = [
       { name: "direct", endpoint: direct },
@@ -696,6 +723,8 @@ backend upstream
       { name: "tunnel", endpoint: idle.endpoint },
       { name: "haproxy", endpoint: `127.0.0.1:${hapPort}` },
       { name: "ingress", endpoint: `127.0.0.1:${ingressPort}` },
+      { name: "bareTunnel", endpoint: `127.0.0.1:${ports.tunnelPort}` },
+      { name: "bareTunnelLib", endpoint: `127.0.0.1:${ports.libTunnelPort}` },
     ] as const;
     type Name = (typeof paths)[number]["name"];
     for (const p of paths) {
@@ -708,6 +737,7 @@ backend upstream
       upstream: upstreamPid,
       haproxy: hap.pid!,
       ingress: near.pid!,
+      far: b.pid!,
       bench: process.pid,
     };
     say(
@@ -773,7 +803,7 @@ backend upstream
         rps[p.name].push(result.rps);
         cpuLoad[p.name].push(cpu);
         say(
-          `round ${round + 1} ${p.name.padEnd(7)} ${Math.round(result.rps).toString().padStart(6)} req/s  p50 ${result.p50Us} µs  p99 ${result.p99Us} µs   CPU: ${showCpu(cpu)}`,
+          `round ${round + 1} ${p.name.padEnd(13)} ${Math.round(result.rps).toString().padStart(6)} req/s  p50 ${result.p50Us} µs  p99 ${result.p99Us} µs   CPU: ${showCpu(cpu)}`,
         );
       }
       for (let k = 0; k < LATENCY_BLOCKS; k++) {
@@ -824,6 +854,10 @@ backend upstream
       tunnelDefaultCryptoGbps: +median(refGbps).toFixed(2),
       tunnelVsDefaultCrypto: +median(ratios).toFixed(2),
       bareIngressRps: Math.round(median(rps.ingress)),
+      bareTunnelRps: Math.round(median(rps.bareTunnel)),
+      bareTunnelLibraryWindowRps: Math.round(median(rps.bareTunnelLib)),
+      /** Median over the rounds of the within-round ratio (both measured in every round). */
+      bareTunnelVsLibraryWindow: +median(rps.bareTunnel.map((r, i) => r / rps.bareTunnelLib[i]!)).toFixed(2),
     };
     const medCpu = (name: Name): Record<string, number> =>
       Object.fromEntries(Object.keys(cpuLoad[name][0]!).map((k) => [k, median(cpuLoad[name].map((c) => c[k]!))]));
@@ -833,7 +867,7 @@ backend upstream
     say("");
     say(`requests/s (wrk -t${LOAD.threads} -c${LOAD.connections} -d${LOAD.seconds}s, median of ${ROUNDS}):`);
     for (const p of paths) {
-      say(`  ${p.name.padEnd(7)} ${Math.round(median(rps[p.name]))}   CPU: ${showCpu(medCpu(p.name))}`);
+      say(`  ${p.name.padEnd(13)} ${Math.round(median(rps[p.name]))}   CPU: ${showCpu(medCpu(p.name))}`);
     }
     say(`  proxy / haproxy = ${(out.proxyRps / out.haproxyRps).toFixed(2)}   target >= 0.5`);
     say(
@@ -842,9 +876,15 @@ backend upstream
         `bare Ingress ${perRequest("ingress", "ingress")} µs, ` +
         `upstream ${perRequest("direct", "upstream")} µs, wrk ${perRequest("direct", "wrk")} µs`,
     );
+    say(
+      `  bare tunnel, near end + far end: ${perRequest("bareTunnel", "ingress")} + ${perRequest("bareTunnel", "far")} µs ` +
+        `(yamux window updates at half the window), ${perRequest("bareTunnelLib", "ingress")} + ` +
+        `${perRequest("bareTunnelLib", "far")} µs (@libp2p/yamux's, one per data frame); within-round ratio of ` +
+        `requests/s ${out.bareTunnelVsLibraryWindow}`,
+    );
     say(`added latency (1 connection, sequential requests; µs, median over ${blocks.length} interleaved blocks):`);
-    for (const name of ["proxy", "tunnel", "haproxy", "ingress"] as const) {
-      say(`  ${name.padEnd(7)} p50 +${added(name, "p50").toFixed(0)}  p99 +${added(name, "p99").toFixed(0)}`);
+    for (const name of ["proxy", "tunnel", "haproxy", "ingress", "bareTunnel", "bareTunnelLib"] as const) {
+      say(`  ${name.padEnd(13)} p50 +${added(name, "p50").toFixed(0)}  p99 +${added(name, "p99").toFixed(0)}`);
     }
     say(
       `  (direct p50 ${median(blocks.map((b) => b.direct.p50))} µs, p99 ${median(blocks.map((b) => b.direct.p99))} µs)   target: proxy p50 <= 100 µs`,
@@ -864,7 +904,7 @@ backend upstream
 }
 
 if (!isMainThread) bulkWorker();
-else if (process.argv[2] === "--bulk-end") await bulkEnd(Number(process.argv[3]));
+else if (process.argv[2] === "--bulk-end") await bulkEnd(Number(process.argv[3]), process.argv[4]!);
 else if (process.argv[2] === "--bare-ingress") await bareIngress();
 else {
   await main();
