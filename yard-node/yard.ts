@@ -20,6 +20,7 @@ import http from "node:http";
 import path from "node:path";
 import { TypedDataEncoder, type Signer } from "ethers";
 import type { Libp2p } from "@libp2p/interface";
+import type { Multiaddr } from "@multiformats/multiaddr";
 import {
   IconError,
   LEASE_FLAGS,
@@ -54,6 +55,7 @@ import { parseServiceKey } from "./overlay/names.ts";
 import { Overlay } from "./overlay/overlay.ts";
 import { ServiceAddressing } from "./overlay/semantic.ts";
 import { TunnelManager, type TunnelHeader, type TunnelTarget } from "./overlay/tunnel.ts";
+import { ActiveYards, ipOf } from "./overlay/yards.ts";
 import { CapacityLedger } from "./ledger.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
@@ -116,6 +118,8 @@ export class Yard {
   readonly bridge = new DatagramBridge();
   readonly overlay: Overlay;
   readonly tunnels: TunnelManager;
+  /** The registry's active yards: whose tunnels' `client` is taken as the flow's client (overlay/yards.ts). */
+  readonly activeYards: ActiveYards;
   addressing: ServiceAddressing | undefined;
   /** The nftables table keeping containers off the host's own services (undefined when it could not be set up). */
   firewall: HostFirewall | undefined;
@@ -176,8 +180,9 @@ export class Yard {
     );
     this.ingress = new Ingress(o.config.publicHost);
     this.udp = new UdpIngress(o.config.publicHost);
+    this.activeYards = new ActiveYards(o.chain, { log: o.log });
     this.tunnels = new TunnelManager(o.node, {
-      resolve: (h, remote) => this.#resolveTunnel(h, remote.toString()),
+      resolve: (h, remote, remoteAddr) => this.#resolveTunnel(h, remote.toString(), remoteAddr),
       log: o.log,
       maxPeers: o.config.overlay.maxTunnelPeers,
       idleMs: o.config.overlay.tunnelIdleS * 1000,
@@ -291,6 +296,8 @@ export class Yard {
     this.#stops.push(await serveLeases(this.node, this.#provider(), { onError: (e) => this.#onProtocolError(e) }));
     await this.overlay.start();
     this.#stops.push(() => this.overlay.stop());
+    this.activeYards.start();
+    this.#stops.push(async () => this.activeYards.stop());
     await this.tunnels.start();
     this.#stops.push(() => this.tunnels.stop());
     if (c.overlay.semanticDns) await this.#startAddressing();
@@ -827,7 +834,7 @@ export class Yard {
    * the ports the lease's public ingress exposes to anyone, so it needs no more than a service tunnel without
    * `from` does — the lease runs here and exposes the port (tunnel.ts refuses `from` without a service).
    */
-  async #resolveTunnel(h: TunnelHeader, remote: string): Promise<TunnelTarget> {
+  async #resolveTunnel(h: TunnelHeader, remote: string, remoteAddr: Multiaddr): Promise<TunnelTarget> {
     const l = this.db.lease(h.instanceId);
     if (!l || l.status !== "deployed" || !l.spec || l.stoppedAt !== undefined)
       return { error: `instance ${h.instanceId} does not run at this yard` };
@@ -844,8 +851,17 @@ export class Yard {
     }
     const info = l.containerId ? this.#containers.get(l.containerId) : undefined;
     if (!info?.running || !info.ip) return { error: `instance ${h.instanceId} is not running right now` };
-    this.overlay.flows(l.id).record(h.client);
-    this.log.debug("tunnel accepted", { lease: l.id, from: remote });
+    // The header's client is an active yard's word; anyone else's tunnel counts under the address it comes from.
+    const trusted = this.activeYards.trusts(remote);
+    const client = trusted ? h.client : ipOf(remoteAddr);
+    if (client !== undefined) this.overlay.flows(l.id).record(client);
+    if (!trusted) {
+      this.metrics.inc(
+        "icon_yard_tunnels_untrusted_client_total",
+        "Tunnels from peers that are no active yard: counted under the peer's own address, not the header's client",
+      );
+    }
+    this.log.debug("tunnel accepted", { lease: l.id, from: remote, client, trusted });
     if (h.transport === "udp") return { host: "127.0.0.1", port: await this.bridge.for(info.ip, h.port) };
     return { host: info.ip, port: h.port };
   }
@@ -1323,6 +1339,11 @@ export class Yard {
     m.declare("icon_yard_earnings_claimed_units_total", "Token units claimed from leases", "counter");
     m.declare("icon_yard_reconcile_actions_total", "Actions taken to make Docker match the leases", "counter");
     m.declare("icon_yard_container_exits_total", "Containers that exited on their own, by reason", "counter");
+    m.declare(
+      "icon_yard_tunnels_untrusted_client_total",
+      "Tunnels from peers that are no active yard: counted under the peer's own address, not the header's client",
+      "counter",
+    );
     m.collect(() => {
       const now = this.now();
       const used = this.ledger.usedAt(now, now);

@@ -80,8 +80,11 @@ export interface TunnelLog {
 
 /** Options of {@link TunnelManager}. */
 export interface TunnelManagerOptions {
-  /** Maps an inbound header to a local TCP target, or refuses it with a sentence the opener gets verbatim. */
-  resolve: (h: TunnelHeader, remote: PeerId) => Promise<TunnelTarget>;
+  /**
+   * Maps an inbound header to a local TCP target, or refuses it with a sentence the opener gets verbatim. `remote`
+   * is the opener (authenticated by noise), `remoteAddr` the address its connection comes from.
+   */
+  resolve: (h: TunnelHeader, remote: PeerId, remoteAddr: Multiaddr) => Promise<TunnelTarget>;
   /** Yard connections kept open by this manager (default 64). */
   maxPeers?: number;
   /** Close a yard connection that carried no stream for this long (default 60 000 ms). */
@@ -665,13 +668,13 @@ export class TunnelManager {
 
   #accept(stream: Stream, connection: Connection): void {
     const t = this.#track(stream, connection.remotePeer);
-    void this.#serve(t, connection.remotePeer).catch((e: unknown) => {
+    void this.#serve(t, connection.remotePeer, connection.remoteAddr).catch((e: unknown) => {
       this.#log?.warn("tunnel handler failed", { peer: connection.remotePeer.toString(), error: String(e) });
       t.destroy(e as Error);
     });
   }
 
-  async #serve(t: TunnelStream, remote: PeerId): Promise<void> {
+  async #serve(t: TunnelStream, remote: PeerId, remoteAddr: Multiaddr): Promise<void> {
     let h: TunnelHeader;
     try {
       h = decodeHeader(await t.readFrame(AbortSignal.timeout(this.#timeoutMs)));
@@ -685,7 +688,7 @@ export class TunnelManager {
     const signal = AbortSignal.timeout(this.#timeoutMs);
     let target: TunnelTarget;
     try {
-      target = await raceSignal(this.#resolve(h, remote), signal, "resolving the tunnel target");
+      target = await raceSignal(this.#resolve(h, remote, remoteAddr), signal, "resolving the tunnel target");
     } catch (e) {
       this.#log?.warn("tunnel resolve failed", { peer: remote.toString(), service: h.service, error: String(e) });
       this.#refuse(t, `yard cannot route to ${targetOf(h)} right now`);

@@ -14,10 +14,11 @@ import { expect } from "chai";
 import type Docker from "dockerode";
 import net from "node:net";
 import type { Duplex } from "node:stream";
-import { setRouting, signLeaseAccess, type LeaseAccess } from "../../../protocol/index.ts";
+import { createIconNode, setRouting, signLeaseAccess, type LeaseAccess } from "../../../protocol/index.ts";
 import { FAST_LEASE, startTestYard } from "../../helpers/yard.ts";
 import { createLogger } from "../../../yard-node/log.ts";
 import { overlaps } from "../../../yard-node/overlay/addresses.ts";
+import { TunnelManager } from "../../../yard-node/overlay/tunnel.ts";
 import { Yard } from "../../../yard-node/yard.ts";
 import { BUSYBOX_IMAGE, WEB_IMAGE, execIn, useDockerYard, waitFor } from "../../helpers/docker.ts";
 import { Tenant, USD, clientFor, startMarket, type TestMarket } from "../../../scripts/lib/testbed.ts";
@@ -233,6 +234,40 @@ describe("overlay end to end: policies, namespaces, churn, TCP migration (two ya
     expect(count(direct)).to.deep.equal({ a1: 3, a2: 3, b1: 3 });
     expect(await viaConnect(WEB, "none", { instanceId: id("a2") })).to.equal("a2");
     expect(await viaConnect(WEB, "closest")).to.equal("a1");
+  });
+
+  it("a tunnel's client counts only from an active yard; another peer's tunnel counts under its own address", async () => {
+    const target = id("b1");
+    const requests = (subnet: string): number =>
+      b.overlay
+        .flows(target)
+        .snapshot()
+        .find((f) => f.subnet === subnet)?.requests ?? 0;
+    const untrusted = (): number =>
+      Number(/^icon_yard_tunnels_untrusted_client_total (\d+)$/m.exec(b.metrics.render())?.[1] ?? NaN);
+    const header = (client: string) => ({ service: WEB, instanceId: target, port: 8080, client });
+    const stranger = await createIconNode(); // in no registry listing
+    const strangerTunnels = new TunnelManager(stranger, { resolve: async () => ({ error: "serves no tunnels" }) });
+    await strangerTunnels.start();
+    try {
+      const [loopback, before] = [requests("127.0.0.0/24"), untrusted()];
+      const t = await strangerTunnels.open(b.node.peerId, [addrOf(b)], header("203.0.113.7"));
+      expect(tags(await getOver(t))).to.deep.equal(["b1"]);
+      expect(requests("203.0.113.0/24"), "the stranger's word does not count").to.equal(0);
+      expect(requests("127.0.0.0/24"), "counted under the address it came from").to.equal(loopback + 1);
+      expect(untrusted()).to.equal(before + 1);
+      // Yard A is listed and staked: the client it names counts (a redirection stub, a service call).
+      await b.activeYards.refresh();
+      expect(b.activeYards.trusts(a.node.peerId.toString())).to.equal(true);
+      const viaA = await a.tunnels.open(b.node.peerId, [addrOf(b)], header("198.51.100.9"));
+      expect(tags(await getOver(viaA))).to.deep.equal(["b1"]);
+      expect(requests("198.51.100.0/24")).to.equal(1);
+      expect(requests("127.0.0.0/24")).to.equal(loopback + 1);
+      expect(untrusted()).to.equal(before + 1);
+    } finally {
+      await strangerTunnels.stop();
+      await stranger.stop();
+    }
   });
 
   it("namespace isolation: another namespace is refused locally and by the remote yard until an allow rule opens the target", async () => {
