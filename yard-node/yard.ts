@@ -193,6 +193,7 @@ export class Yard {
       tunnels: this.tunnels,
       admit: (from, to, id) => this.addressing?.admit(from, to, id),
       authorize: leaseHolderCheck(o.db, o.chain),
+      vouch: (peer) => this.activeYards.vouch(peer),
       local: () =>
         this.db
           .leases(["deployed"])

@@ -104,6 +104,11 @@ export interface OverlayOptions {
   halfLifeS?: number;
   /** Namespace check for a connection from service `from` to a local instance: a refusal sentence or undefined. */
   admit?(from: string | undefined, to: ServiceName, instanceId: bigint): string | undefined;
+  /**
+   * Whether `peer` is a yard whose word about its own instances is taken (route answers and pushes): the yard passes
+   * {@link ActiveYards.vouch}, an active yard in the registry. Without it every peer's routes are taken.
+   */
+  vouch?(peer: string): Promise<boolean>;
   /** Where routing rules are kept across restarts; in memory only without it. */
   store?: RoutingRulesStore;
   /**
@@ -143,6 +148,10 @@ export class Overlay {
   requeries = 0;
   /** Route answers and pushes ignored because the table already held a newer version from that yard. */
   staleRoutes = 0;
+  /** Route answers and pushes ignored because their yard is not vouched for (OverlayOptions.vouch). */
+  untrustedRoutes = 0;
+  /** Peers whose routes were refused, each logged once (bounded). */
+  readonly #refusedPeers = new Set<string>();
 
   constructor(o: OverlayOptions) {
     this.#o = o;
@@ -411,7 +420,7 @@ export class Overlay {
         `no routing policy "${policy}" (known: ${this.policies.names().join(", ")})`,
       );
     const all = await this.instances(service, { force });
-    if (policy === "closest") await this.#measure(all);
+    if (p.measures) await this.#measure(all);
     return p.pick(prune(p, all, this.#k, ctx), ctx);
   }
 
@@ -551,6 +560,7 @@ export class Overlay {
               AbortSignal.timeout(3000),
             );
             if (r.type !== "routeAnswer") return;
+            if (!(await this.#vouched(id, service))) return;
             this.#store(service, id, r.instances, r.ttlS, r.version);
           } catch (e) {
             this.#o.log.debug("route query failed", { peer: id, error: e });
@@ -600,6 +610,17 @@ export class Overlay {
     const own = instances.filter((i) => i.yard === yard && i.service === service);
     m.set(yard, { instances: own, expires: now() + Math.max(1, ttlS) * 1000, version });
     return true;
+  }
+
+  /** Whether routes from `peer` are taken (see {@link OverlayOptions.vouch}); a refusal is counted and logged. */
+  async #vouched(peer: string, service: string): Promise<boolean> {
+    if (!this.#o.vouch || (await this.#o.vouch(peer))) return true;
+    this.untrustedRoutes++;
+    if (!this.#refusedPeers.has(peer) && this.#refusedPeers.size < 256) {
+      this.#refusedPeers.add(peer);
+      this.#o.log.warn("ignored routes from a peer that is not an active yard", { peer, service });
+    }
+    return false;
   }
 
   async #measure(instances: Instance[]): Promise<void> {
@@ -703,6 +724,8 @@ export class Overlay {
       return { type: "routeAnswer", instances, ttlS: this.#ttlS, version: this.#nextVersion() };
     }
     if (m.type === "routePush") {
+      if (!(await this.#vouched(remote.toString(), m.service)))
+        throw new OverlayError(OverlayErrorCode.OVERLAY_DENIED, "routes are taken from active yards only");
       // An ignored (older) push is acknowledged all the same: the pusher has nothing to redo.
       this.#store(m.service, remote.toString(), m.instances, this.#ttlS, m.version);
       return { type: "routingAck" };

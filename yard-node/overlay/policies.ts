@@ -23,6 +23,7 @@ export class RoundRobin implements RoutingPolicy {
 /** The instance with the lowest measured latency; unmeasured instances come after measured ones. */
 export class Closest implements RoutingPolicy {
   readonly name = "closest";
+  readonly measures = true;
   pick(instances: readonly Instance[]): Instance | undefined {
     return this.keep(instances, 1)[0];
   }

@@ -47,6 +47,11 @@ export interface PickContext {
 export interface RoutingPolicy {
   /** The policy label in semantic names (`rr`, `closest`, …). */
   readonly name: string;
+  /**
+   * The policy ranks by measured latency: the proxy measures the round trip to every instance's yard (libp2p ping,
+   * cached 30 s) before it asks the policy to pick.
+   */
+  readonly measures?: boolean;
   pick(instances: readonly Instance[], ctx: PickContext): Instance | undefined;
   /**
    * The k instances worth keeping for this policy (k-pruning); default: the k most recently confirmed. `ctx` is

@@ -1,6 +1,8 @@
 /**
  * The libp2p peers that are active yards — listed in the registry and staked — read from the chain and kept
- * fresh in the background: whose word a tunnel's `client` is taken on.
+ * fresh in the background: whose word a tunnel's `client` is taken on, and whose routes the overlay takes
+ * ({@link ActiveYards.vouch}; without that, any libp2p peer could announce instances of any service and draw its
+ * traffic).
  *
  * Why: a tunnel header names the original client's address, and the target yard counts the tunnel in that client
  * subnet's flows (λ), which ICONs turn into placement decisions and so into money. Anyone can open a tunnel to a
@@ -42,6 +44,8 @@ export interface ActiveYardsOptions {
   refreshMs?: number;
   /** A tunnel from a peer not in the set asks for a new reading at most this often (default 5 000 ms). */
   missRefreshMs?: number;
+  /** {@link ActiveYards.vouch} for a peer not in the set reads again at most this often (default 1 000 ms). */
+  vouchRefreshMs?: number;
   log?: { warn(m: string, f?: object): void };
 }
 
@@ -52,6 +56,7 @@ export class ActiveYards {
   readonly #reader: RegistryReader;
   readonly #refreshMs: number;
   readonly #missRefreshMs: number;
+  readonly #vouchRefreshMs: number;
   readonly #log: ActiveYardsOptions["log"];
   #peers = new Set<string>();
   #refreshing: Promise<void> | undefined;
@@ -64,6 +69,7 @@ export class ActiveYards {
     this.#reader = reader;
     this.#refreshMs = o.refreshMs ?? 30_000;
     this.#missRefreshMs = o.missRefreshMs ?? 5_000;
+    this.#vouchRefreshMs = o.vouchRefreshMs ?? 1_000;
     this.#log = o.log;
   }
 
@@ -93,6 +99,27 @@ export class ActiveYards {
     if (this.#peers.has(peer)) return true;
     if (performance.now() - this.#lastStart >= this.#missRefreshMs) void this.refresh();
     return false;
+  }
+
+  /**
+   * Whether `peer` is an active yard, for what is taken on its word (its routes). Unlike {@link trusts} this waits
+   * for a new reading when `peer` is not in the last one (at most `vouchRefreshMs` apart, bounded by `waitMs`), so a
+   * yard listed seconds ago is believed on its first answer; a peer that is not listed costs at most one registry
+   * reading per `vouchRefreshMs`, however many ask.
+   */
+  async vouch(peer: string, waitMs = 3_000): Promise<boolean> {
+    if (this.#peers.has(peer)) return true;
+    if (!this.#refreshing && performance.now() - this.#lastStart < this.#vouchRefreshMs) return false;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.refresh(),
+      new Promise<void>((r) => {
+        timer = setTimeout(r, waitMs);
+        timer.unref();
+      }),
+    ]);
+    clearTimeout(timer);
+    return this.#peers.has(peer);
   }
 
   /** Reads the registry (one reading at a time; a call during one joins it). Keeps the last set when it fails. */

@@ -2,7 +2,7 @@
  * The registry's active yards (yard-node/overlay/yards.ts), on a real chain: listed and staked peers are trusted,
  * an unstaked listing or a peer in no listing is not; a peer listed after the last reading is trusted once a tunnel
  * from it has asked for a new one; a registry read that fails keeps the last reading; `ipOf` reads a
- * connection's address.
+ * connection's address; `vouch` (whose routes the overlay takes) waits for a new reading, rate-limited.
  */
 import { expect } from "chai";
 import { multiaddr } from "@multiformats/multiaddr";
@@ -74,6 +74,38 @@ describe("active yards (whose tunnels' client address counts)", function () {
     for (let i = 0; i < 50; i++) expect(yards.trusts(stranger)).to.equal(false);
     await new Promise((r) => setTimeout(r, 100));
     expect(reads, "no reading within missRefreshMs of the last").to.equal(1);
+  });
+
+  it("vouch (routes): waits for a new reading, so a yard listed since the last one is believed on its first answer; strangers cost at most one reading per vouchRefreshMs", async () => {
+    let reads = 0;
+    const counting: RegistryReader = {
+      listedOperators: async () => {
+        reads++;
+        return client.listedOperators();
+      },
+      providerStatus: (op) => client.providerStatus(op),
+    };
+    const yards = new ActiveYards(counting, { vouchRefreshMs: 200 });
+    await yards.refresh();
+    const late = await newPeer();
+    await register(m.owner, late, "b4", true);
+    await new Promise((r) => setTimeout(r, 250));
+    expect(yards.peers.has(late.toString())).to.equal(false);
+    expect(await yards.vouch(late.toString()), "listed and staked since the last reading").to.equal(true);
+    expect(reads).to.equal(2);
+    const stranger = (await newPeer()).toString();
+    await new Promise((r) => setTimeout(r, 250));
+    const answers = await Promise.all(Array.from({ length: 20 }, () => yards.vouch(stranger)));
+    expect(answers.every((a) => a === false)).to.equal(true);
+    expect(reads, "twenty asks at once share one reading").to.equal(3);
+    for (let i = 0; i < 20; i++) expect(await yards.vouch(stranger)).to.equal(false);
+    expect(reads, "no reading within vouchRefreshMs of the last").to.equal(3);
+    await new Promise((r) => setTimeout(r, 250));
+    expect(await yards.vouch(stranger)).to.equal(false);
+    expect(reads).to.equal(4);
+    // A known yard is vouched for without a reading.
+    expect(await yards.vouch(late.toString())).to.equal(true);
+    expect(reads).to.equal(4);
   });
 
   it("keeps the last reading when the registry cannot be read (chain down), and logs it once", async () => {

@@ -211,12 +211,36 @@ describe("routing policies", () => {
     expect(await overlay.pick(service, "none", { instanceId: 11n })).to.equal(undefined);
     expect((await overlay.pick(service, "rr"))?.instanceId).to.be.oneOf([1n, 2n]);
   });
-  it("takes a new policy without touching the rest", () => {
+  it("takes a new policy without touching the rest: added to an Overlay's registry, Overlay.pick uses it by name", async () => {
     const first: RoutingPolicy = { name: "first", pick: (xs) => xs[0] };
     const reg = new PolicyRegistry();
     reg.add(first);
     expect(reg.names()).to.include.members(["rr", "closest", "none", "first"]);
     expect(reg.get("first")!.pick([inst(5), inst(6)], {})!.instanceId).to.equal(5n);
+
+    const node = { peerId: "yard-me", getMultiaddrs: () => [], getConnections: () => [] } as unknown as Libp2p;
+    const service = "shop.prod.cart.default";
+    const local = [4, 9, 6].map((n) => ({ leaseId: BigInt(n), service, ports: [8080], ip: `10.9.0.${n}` }));
+    const overlay = new Overlay({
+      node,
+      log: silentLogger,
+      authorize: () => Promise.reject(new Error("not used")),
+      local: () => local,
+    });
+    let unknown: Error | undefined;
+    await overlay.pick(service, "highest").catch((e: Error) => (unknown = e));
+    expect(unknown?.message).to.match(/no routing policy "highest" \(known: rr, closest, none\)/);
+    const seen: number[] = [];
+    overlay.policies.add({
+      name: "highest",
+      pick: (xs) => {
+        seen.push(xs.length);
+        return [...xs].sort((a, b) => (a.instanceId > b.instanceId ? -1 : 1))[0];
+      },
+      keep: (xs) => [...xs],
+    });
+    expect((await overlay.pick(service, "highest"))?.instanceId).to.equal(9n);
+    expect(seen).to.deep.equal([3]);
   });
   it("k-pruning keeps the k closest for closest and the k freshest otherwise", () => {
     const xs = [inst(1, 40, 1), inst(2, 10, 5), inst(3, 20, 3), inst(4, 30, 9)];

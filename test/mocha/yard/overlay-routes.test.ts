@@ -47,16 +47,26 @@ const inst = (yard: Libp2p, id: bigint): RouteInstance => ({
   ports: [8080],
 });
 
-function overlayOn(node: Libp2p, o: { local?: () => LocalInstance[]; epoch?: bigint; db?: YardDb } = {}): Overlay {
+function overlayOn(
+  node: Libp2p,
+  o: {
+    local?: () => LocalInstance[];
+    epoch?: bigint;
+    db?: YardDb;
+    vouch?: (peer: string) => Promise<boolean>;
+    ttlS?: number;
+  } = {},
+): Overlay {
   return new Overlay({
     node,
     log: silentLogger,
     // Routing rules are accepted from anyone here: the access check is access.test's; this file tests the rules.
     authorize: async (a) => ({ id: a.leaseId }) as LeaseRow,
     local: o.local ?? (() => []),
-    ttlS: 60,
+    ttlS: o.ttlS ?? 60,
     ...(o.epoch !== undefined ? { routeEpochMs: o.epoch } : {}),
     ...(o.db ? { store: o.db } : {}),
+    ...(o.vouch ? { vouch: o.vouch } : {}),
   });
 }
 
@@ -236,6 +246,147 @@ describe("route versions: an origin yard's answers and pushes (two overlays)", f
     for (let i = 0; i < 100 && (await idsFrom(table, a)).length > 1; i++) await sleep(20);
     expect(await idsFrom(table, a)).to.deep.equal([2n]);
     expect(table.staleRoutes).to.equal(0);
+  });
+});
+
+describe("route TTLs: answers expire, are renewed before they do; interest registrations lapse (real libp2p)", function () {
+  this.timeout(30_000);
+  const TTL_S = 2;
+  let a: Libp2p;
+  let b: Libp2p;
+  let c: Libp2p;
+  let origin: Overlay;
+  let table: Overlay;
+  let answers = 0;
+  let pushesToC = 0;
+  let local: LocalInstance[] = [{ leaseId: 1n, service: SERVICE, ports: [8080], ip: "172.30.0.2" }];
+
+  before(async () => {
+    [a, b, c] = await Promise.all([createIconNode(), createIconNode(), createIconNode()]);
+    // local() runs once per answer or push the origin sends (nothing else calls it here).
+    origin = overlayOn(a, {
+      local: () => {
+        answers++;
+        return local;
+      },
+      ttlS: TTL_S,
+    });
+    table = overlayOn(b, { ttlS: TTL_S });
+    await Promise.all([origin.start(), table.start()]);
+    await c.handle(ROUTES_PROTOCOL, async (stream) => {
+      const lp = lpStream(stream);
+      const m = decodeOverlayFrame((await lp.read()).subarray());
+      if (m.type === "routePush") pushesToC++;
+      await lp.write(encodeOverlayFrame({ type: "routingAck" }));
+      await stream.close();
+    });
+    await b.dial(a.getMultiaddrs()[0]!);
+  });
+  after(async () => {
+    await Promise.all([origin?.stop(), table?.stop()]);
+    await Promise.all([a, b, c].map((n) => n?.stop()));
+  });
+
+  it("a fresh answer is used as is; in its last third it is renewed in the background; an origin gone quiet drops out after the TTL", async () => {
+    expect(await idsFrom(table, a)).to.deep.equal([1n]);
+    expect(answers).to.equal(1);
+    expect(await idsFrom(table, a)).to.deep.equal([1n]);
+    expect(answers, "fresh: nothing asked").to.equal(1);
+    await sleep(TTL_S * 1000 * 0.75);
+    expect(await idsFrom(table, a), "still fresh: served from the table").to.deep.equal([1n]);
+    for (let i = 0; i < 100 && answers < 2; i++) await sleep(20);
+    expect(answers, "renewed in the background").to.equal(2);
+    // Renewed: past the first answer's expiry the entry is still in force, without asking again.
+    await sleep(TTL_S * 1000 * 0.4);
+    const n = answers;
+    expect(await idsFrom(table, a)).to.deep.equal([1n]);
+    expect(answers).to.equal(n);
+    // The origin goes away without a word: once the renewed answer's TTL ends, its instance is gone.
+    await origin.stop();
+    await a.stop();
+    await sleep(TTL_S * 1000 + 100);
+    expect(await table.instances(SERVICE)).to.deep.equal([]);
+  });
+
+  it("a registered interest gets pushes until its TTL, then none", async () => {
+    a = await createIconNode();
+    origin = overlayOn(a, { local: () => local, ttlS: TTL_S });
+    await origin.start();
+    const r = await overlayRequest(c, a.getMultiaddrs(), ROUTES_PROTOCOL, {
+      type: "routeQuery",
+      service: SERVICE,
+      interest: true,
+    });
+    expect(r.type).to.equal("routeAnswer");
+    local = [{ leaseId: 2n, service: SERVICE, ports: [8080], ip: "172.30.0.3" }];
+    origin.localChanged(SERVICE);
+    for (let i = 0; i < 100 && pushesToC < 1; i++) await sleep(20);
+    expect(pushesToC).to.equal(1);
+    await sleep(TTL_S * 1000 + 100);
+    origin.localChanged(SERVICE);
+    await sleep(300);
+    expect(pushesToC, "the interest lapsed: no push").to.equal(1);
+  });
+});
+
+describe("routes are taken from vouched-for yards only (real libp2p)", function () {
+  this.timeout(30_000);
+  let receiver: Libp2p;
+  let yard: Libp2p;
+  let impostor: Libp2p;
+  let origin: Overlay;
+  let fake: Overlay;
+  let table: Overlay;
+
+  before(async () => {
+    [receiver, yard, impostor] = await Promise.all([createIconNode(), createIconNode(), createIconNode()]);
+    // Both answer route queries with instances of SERVICE; only `yard` is an active yard (the vouch the yard gets
+    // from ActiveYards, tested on a real chain in active-yards.test).
+    origin = overlayOn(yard, { local: () => [{ leaseId: 1n, service: SERVICE, ports: [8080], ip: "172.30.0.2" }] });
+    fake = overlayOn(impostor, { local: () => [{ leaseId: 1n, service: SERVICE, ports: [8080], ip: "172.30.0.9" }] });
+    table = overlayOn(receiver, { vouch: async (p) => p === yard.peerId.toString() });
+    await Promise.all([origin.start(), fake.start(), table.start()]);
+    await receiver.dial(yard.getMultiaddrs()[0]!);
+    await receiver.dial(impostor.getMultiaddrs()[0]!);
+  });
+  after(async () => {
+    await Promise.all([origin?.stop(), fake?.stop(), table?.stop()]);
+    await Promise.all([receiver, yard, impostor].map((n) => n?.stop()));
+  });
+
+  it("a peer that is not an active yard gets nothing into the table: its answers are dropped, its pushes refused", async () => {
+    const all = await table.instances(SERVICE);
+    expect(all.map((i) => [i.yard, i.instanceId])).to.deep.equal([[yard.peerId.toString(), 1n]]);
+    expect(table.untrustedRoutes).to.equal(1);
+    // Every policy picks the real instance, the pinned name too (the impostor claims the same lease id).
+    for (const [policy, ctx] of [
+      ["rr", {}],
+      ["closest", {}],
+      ["none", { instanceId: 1n }],
+    ] as const)
+      expect((await table.pick(SERVICE, policy, ctx))?.yard).to.equal(yard.peerId.toString());
+    let refused: unknown;
+    await overlayRequest(impostor, receiver.peerId, ROUTES_PROTOCOL, {
+      type: "routePush",
+      service: SERVICE,
+      instances: [inst(impostor, 5n)],
+      version: v(1n, 1n),
+    }).catch((e: unknown) => (refused = e));
+    expect(refused).to.be.instanceOf(OverlayError);
+    expect((refused as OverlayError).overlayCode).to.equal(OverlayErrorCode.OVERLAY_DENIED);
+    expect((refused as Error).message).to.match(/active yards only/);
+    expect(table.untrustedRoutes).to.equal(2);
+    const after = await table.instances(SERVICE, { force: true });
+    expect(after.map((i) => i.yard)).to.deep.equal([yard.peerId.toString()]);
+    // The active yard's push applies.
+    const r = await overlayRequest(yard, receiver.peerId, ROUTES_PROTOCOL, {
+      type: "routePush",
+      service: SERVICE,
+      instances: [inst(yard, 1n), inst(yard, 2n)],
+      version: v(BigInt(Date.now()) + 10_000n, 1n),
+    });
+    expect(r.type).to.equal("routingAck");
+    expect(await idsFrom(table, yard)).to.deep.equal([1n, 2n]);
   });
 });
 
