@@ -4,8 +4,9 @@
 #                   (root; nobody 65534), PATH=/bin, CMD ["/bin/sh"]; a single layer made with `docker import`
 #   icon/web:1      icon/busybox:1 plus /www/index.html, serving it with busybox httpd on port 8080; runs as
 #                   65534:65534 on a read-only rootfs (httpd writes nothing)
-#   icon/udp-echo:1 icon/busybox:1 plus /bin/udp-echo (scripts/images/udp-echo.c, built static with gcc): a UDP
-#                   echo server on port 5353 (busybox has no UDP server); 65534:65534
+#   icon/echo:1     icon/busybox:1 plus /bin/echo-server (scripts/images/echo.c, built static with gcc): a UDP and
+#                   TCP echo server on port 5353, one thread for every connection (busybox has no UDP server, and its
+#                   TCP servers fork per connection); 65534:65534
 #   icon/http-return:1  the host's HAProxy (Debian's /usr/sbin/haproxy and the shared libraries `ldd` lists, nothing
 #                   else) with a config that answers every HTTP request on port 8080 itself (`http-request return`:
 #                   200, a fixed 24-byte body, keep-alive; `nbthread 1`): the upstream of `npm run bench:proxy`;
@@ -110,29 +111,28 @@ else
   log "$web_ref: built ($(( ($(date +%s%N) - t0) / 1000000 )) ms)"
 fi
 
-# ---- icon/udp-echo:1 ---------------------------------------------------------------------------------------------
-udp_ref=icon/udp-echo:1
-udp_src="$(dirname "${BASH_SOURCE[0]}")/images/udp-echo.c"
-udp_dockerfile='FROM icon/busybox:1
-COPY --chown=0:0 udp-echo /bin/udp-echo
-EXPOSE 5353/udp
+# ---- icon/echo:1 -------------------------------------------------------------------------------------------------
+echo_ref=icon/echo:1
+echo_src="$(dirname "${BASH_SOURCE[0]}")/images/echo.c"
+echo_dockerfile='FROM icon/busybox:1
+COPY --chown=0:0 echo-server /bin/echo-server
+EXPOSE 5353/udp 5353/tcp
 USER 65534:65534
-CMD ["/bin/udp-echo", "5353"]'
-udp_hash="$(printf '%s\n' "udp-echo v1" "$base_hash" "$(sha256sum "$udp_src")" "$udp_dockerfile" | sha256sum | cut -c1-64)"
-if up_to_date "$udp_ref" "$udp_hash"; then
-  log "$udp_ref: up to date"
+CMD ["/bin/echo-server", "5353"]'
+echo_hash="$(printf '%s\n' "echo v1" "$base_hash" "$(sha256sum "$echo_src")" "$echo_dockerfile" | sha256sum | cut -c1-64)"
+if up_to_date "$echo_ref" "$echo_hash"; then
+  log "$echo_ref: up to date"
 elif ! command -v gcc >/dev/null 2>&1; then
-  log "warning: gcc is missing, $udp_ref not built (UDP tests need it; apt-get install gcc libc6-dev)"
+  log "warning: gcc is missing, $echo_ref not built (UDP and load tests need it; apt-get install gcc libc6-dev)"
 else
   t0=$(date +%s%N)
-  ctx="$work/udp"
+  ctx="$work/echo"
   mkdir -p "$ctx"
-  gcc -O2 -static -o "$ctx/udp-echo" "$udp_src"
-  printf '%s\nLABEL icon.content=%s\n' "$udp_dockerfile" "$udp_hash" >"$ctx/Dockerfile"
-  DOCKER_BUILDKIT=0 "${docker[@]}" build -q -t "$udp_ref" "$ctx" >/dev/null
-  log "$udp_ref: built ($(( ($(date +%s%N) - t0) / 1000000 )) ms)"
+  gcc -O2 -static -o "$ctx/echo-server" "$echo_src"
+  printf '%s\nLABEL icon.content=%s\n' "$echo_dockerfile" "$echo_hash" >"$ctx/Dockerfile"
+  DOCKER_BUILDKIT=0 "${docker[@]}" build -q -t "$echo_ref" "$ctx" >/dev/null
+  log "$echo_ref: built ($(( ($(date +%s%N) - t0) / 1000000 )) ms)"
 fi
-
 # ---- icon/http-return:1 ------------------------------------------------------------------------------------------
 http_ref=icon/http-return:1
 haproxy_bin=/usr/sbin/haproxy

@@ -6,7 +6,7 @@
 #   dockerd  the container engine the yard node runs leases in (package docker.io: /usr/sbin/dockerd and the
 #            matching CLI /usr/bin/docker; the package does not start a daemon here, scripts/docker.sh does)
 #   busybox  a static busybox, the only content of the project's base image (scripts/images.sh)
-#   gcc      builds the static UDP echo server of the icon/udp-echo:1 test image (gcc + libc6-dev for libc.a)
+#   gcc      builds the static UDP/TCP echo server of the icon/echo:1 test image (gcc + libc6-dev for libc.a)
 #   nft      the yard's host firewall: an nftables table that keeps containers off the host's own services
 #            (package nftables; its systemd unit is not enabled or started here)
 # apt-get runs only when a binary is missing; nothing is started here. Progress goes to stderr.

@@ -1,37 +1,87 @@
 /*
- * udp-echo: a UDP echo server for the icon/udp-echo:1 test image (busybox has no UDP server).
- * Usage: udp-echo [port] (default 5353). Each datagram is sent back to its sender, prefixed with the
- * value of the ECHO_PREFIX environment variable (so tests can tell instances apart).
+ * echo: the UDP and TCP echo server of the icon/echo:1 test image (busybox has no UDP server, and its TCP servers
+ * fork per connection).
+ * Usage: echo [port] (default 5353). UDP: each datagram is sent back to its sender, prefixed with the value of the
+ * ECHO_PREFIX environment variable (so tests can tell instances apart). TCP on the same port: every byte read on a
+ * connection is written back, with no prefix; one thread serves every connection (poll), so thousands can be open
+ * at once; a connection ends when the client closes its side.
  */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
-int main(int argc, char **argv) {
-  int port = argc > 1 ? atoi(argv[1]) : 5353;
-  const char *prefix = getenv("ECHO_PREFIX");
-  size_t plen = prefix ? strlen(prefix) : 0;
-  int s = socket(AF_INET, SOCK_DGRAM, 0);
-  if (s < 0) { perror("socket"); return 1; }
+#define MAX_FDS 8192
+
+static int listen_on(int type, int port) {
+  int s = socket(AF_INET, type, 0);
+  if (s < 0) { perror("socket"); exit(1); }
+  int one = 1;
+  setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   struct sockaddr_in a;
   memset(&a, 0, sizeof a);
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_ANY);
   a.sin_port = htons((unsigned short)port);
-  if (bind(s, (struct sockaddr *)&a, sizeof a) < 0) { perror("bind"); return 1; }
-  fprintf(stderr, "udp-echo listening on %d\n", port);
+  if (bind(s, (struct sockaddr *)&a, sizeof a) < 0) { perror("bind"); exit(1); }
+  if (type == SOCK_STREAM && listen(s, 4096) < 0) { perror("listen"); exit(1); }
+  fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK);
+  return s;
+}
+
+int main(int argc, char **argv) {
+  int port = argc > 1 ? atoi(argv[1]) : 5353;
+  const char *prefix = getenv("ECHO_PREFIX");
+  size_t plen = prefix ? strlen(prefix) : 0;
+  if (plen > 256) plen = 256;
+  static struct pollfd fds[MAX_FDS];
+  int n = 2;
+  fds[0].fd = listen_on(SOCK_DGRAM, port);
+  fds[1].fd = listen_on(SOCK_STREAM, port);
+  fds[0].events = fds[1].events = POLLIN;
+  fprintf(stderr, "echo listening on %d (udp, tcp)\n", port);
   static char in[65536], out[65536 + 256];
   for (;;) {
-    struct sockaddr_in from;
-    socklen_t fl = sizeof from;
-    ssize_t n = recvfrom(s, in, sizeof in, 0, (struct sockaddr *)&from, &fl);
-    if (n < 0) continue;
-    if (plen > 256) plen = 256;
-    memcpy(out, prefix, plen);
-    memcpy(out + plen, in, (size_t)n);
-    sendto(s, out, plen + (size_t)n, 0, (struct sockaddr *)&from, fl);
+    if (poll(fds, (nfds_t)n, -1) < 0) continue;
+    if (fds[0].revents & POLLIN) {
+      struct sockaddr_in from;
+      socklen_t fl = sizeof from;
+      ssize_t r = recvfrom(fds[0].fd, in, sizeof in, 0, (struct sockaddr *)&from, &fl);
+      if (r >= 0) {
+        memcpy(out, prefix, plen);
+        memcpy(out + plen, in, (size_t)r);
+        sendto(fds[0].fd, out, plen + (size_t)r, 0, (struct sockaddr *)&from, fl);
+      }
+    }
+    if (fds[1].revents & POLLIN) {
+      for (int c; n < MAX_FDS && (c = accept(fds[1].fd, NULL, NULL)) >= 0;) {
+        fds[n].fd = c;
+        fds[n].events = POLLIN;
+        fds[n].revents = 0;
+        n++;
+      }
+    }
+    for (int i = 2; i < n; i++) {
+      if (!fds[i].revents) continue;
+      ssize_t r = read(fds[i].fd, in, sizeof in);
+      if (r < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+      /* Blocking writes: a client that does not read its echo holds up the others, which a test server may. */
+      for (ssize_t off = 0; r > 0 && off < r;) {
+        ssize_t w = write(fds[i].fd, in + off, (size_t)(r - off));
+        if (w <= 0) { r = -1; break; }
+        off += w;
+      }
+      if (r <= 0) {
+        close(fds[i].fd);
+        fds[i] = fds[--n];
+        i--;
+      }
+    }
   }
 }

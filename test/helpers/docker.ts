@@ -24,8 +24,11 @@ const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
 export const WEB_IMAGE = "icon/web:1";
-/** A UDP echo server on 5353 (scripts/images/udp-echo.c); replies carry $ECHO_PREFIX. */
-export const UDP_IMAGE = "icon/udp-echo:1";
+/**
+ * A UDP and TCP echo server on 5353 (scripts/images/echo.c): UDP replies carry $ECHO_PREFIX; TCP echoes each
+ * connection's bytes, thousands of connections at once on one thread.
+ */
+export const ECHO_IMAGE = "icon/echo:1";
 export const BUSYBOX_IMAGE = "icon/busybox:1";
 
 /** One test yard: its runtime, a raw dockerode client on the same engine (to cross-check), its id. */

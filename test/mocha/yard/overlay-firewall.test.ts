@@ -25,7 +25,7 @@ import { HostFirewall } from "../../../yard-node/firewall.ts";
 import { createLogger, silentLogger } from "../../../yard-node/log.ts";
 import { overlaps } from "../../../yard-node/overlay/addresses.ts";
 import { Yard } from "../../../yard-node/yard.ts";
-import { BUSYBOX_IMAGE, UDP_IMAGE, WEB_IMAGE, execIn, useDockerYard, waitFor } from "../../helpers/docker.ts";
+import { BUSYBOX_IMAGE, ECHO_IMAGE, WEB_IMAGE, execIn, useDockerYard, waitFor } from "../../helpers/docker.ts";
 import { Tenant, USD, startMarket, type TestMarket } from "../../../scripts/lib/testbed.ts";
 
 const run = promisify(execFile);
@@ -172,7 +172,7 @@ describe("host firewall of a yard: containers cannot reach host-local services (
     expect(await tables()).to.include(table);
     expect(a.firewall?.table).to.equal(`icon-yard-${yards.get().yardId}`);
     const imageId = async (ref: string) => "0x" + (await yards.get().runtime.imageId(ref))!.slice(7);
-    const [web, busybox, echo] = await Promise.all([imageId(WEB_IMAGE), imageId(BUSYBOX_IMAGE), imageId(UDP_IMAGE)]);
+    const [web, busybox, echo] = await Promise.all([imageId(WEB_IMAGE), imageId(BUSYBOX_IMAGE), imageId(ECHO_IMAGE)]);
     const addr = a.node.getMultiaddrs()[0]!;
     const site = await tenant.lease(addr, web, { slotSeconds: 120 }, { ports: [8080], service: WEB });
     const client = await tenant.lease(
@@ -185,7 +185,7 @@ describe("host firewall of a yard: containers cannot reach host-local services (
       addr,
       echo,
       { slotSeconds: 120 },
-      { imageRef: UDP_IMAGE, ports: [], udpPorts: [5353], env: ["ECHO_PREFIX=fw:"] },
+      { imageRef: ECHO_IMAGE, ports: [], udpPorts: [5353], env: ["ECHO_PREFIX=fw:"] },
     );
     await waitFor("the client container to run", () =>
       a.status().leases.find((x) => x.id === String(client.leaseId) && x.running),

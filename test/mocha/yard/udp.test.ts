@@ -10,7 +10,7 @@ import { FAST_LEASE, startTestYard } from "../../helpers/yard.ts";
 import { createLogger, silentLogger } from "../../../yard-node/log.ts";
 import { Deframer, frameDatagram } from "../../../yard-node/udp.ts";
 import { Yard } from "../../../yard-node/yard.ts";
-import { UDP_IMAGE, useDockerYard, waitFor } from "../../helpers/docker.ts";
+import { ECHO_IMAGE, useDockerYard, waitFor } from "../../helpers/docker.ts";
 import { Tenant, USD, startMarket, type TestMarket } from "../../../scripts/lib/testbed.ts";
 
 const log = process.env.ICON_TEST_LOG ? createLogger({ level: "debug" }) : silentLogger;
@@ -69,13 +69,13 @@ describe("UDP services through yards (ingress and stub over the tunnel)", functi
     a = await startTestYard(m, 1, docker.get().yardId, { lease: FAST_LEASE }, log);
     b = await startTestYard(m, 5, docker.make("udpb").yardId, { lease: FAST_LEASE }, log);
     tenant = await Tenant.create(m, 2, 3, USD(100));
-    image = "0x" + (await docker.get().runtime.imageId(UDP_IMAGE))!.slice(7);
+    image = "0x" + (await docker.get().runtime.imageId(ECHO_IMAGE))!.slice(7);
   });
 
   /** An echo lease at A, then one at B and the stub at A: `service` undefined for leases that name none. */
   async function echoMigration(service: string | undefined): Promise<void> {
     const spec = (prefix: string) => ({
-      imageRef: UDP_IMAGE,
+      imageRef: ECHO_IMAGE,
       ports: [],
       udpPorts: [5353],
       env: [`ECHO_PREFIX=${prefix}`],
