@@ -68,10 +68,12 @@ import {
   Controller,
   knobsFromPolicy,
   replicateUtility,
+  stillPays,
   utility,
   type Action,
   type Candidate,
   type Knobs,
+  type Situation,
   type SubnetView,
 } from "./decision.ts";
 import { bid, discoverYards, listedPrice, type YardRef } from "./market.ts";
@@ -802,10 +804,11 @@ export class Agent {
       improvement: e.improvement,
     });
     switch (e.action.kind) {
+      // Carried out on the smoothed view the decision was made on; every quote is checked against it (stillPays).
       case "replicate":
-        return this.#replicate(knobs, situation.subnets, e.action.to, e.action.subnets);
+        return this.#replicate(knobs, { ...situation, subnets: e.smoothed }, e.action);
       case "migrate":
-        return this.#migrate(knobs, situation.subnets, e.action.to);
+        return this.#migrate(knobs, { ...situation, subnets: e.smoothed }, e.action);
       case "terminate":
         // Replicas of this ICON re-parent to its parent (tree.leave()); their accounts stay below this closed one on
         // chain, and whatever they return into it later the parent pulls up (#sweep: closed replica accounts).
@@ -1009,6 +1012,7 @@ export class Agent {
       budget: bigint;
       yards: YardRef[];
       score: (y: YardRef, price: bigint) => number;
+      accept?: (y: YardRef, price: bigint) => string | undefined;
     },
     knobs: Knobs,
   ): Promise<Placement> {
@@ -1025,6 +1029,7 @@ export class Agent {
       maxPrice: knobs.maxPricePerSecond,
       budget: o.budget,
       score: o.score,
+      ...(o.accept ? { accept: o.accept } : {}),
       onQuote: (y, _price, note) => this.#emit("bid", `${y.name}: ${note}`),
     });
     return {
@@ -1129,7 +1134,9 @@ export class Agent {
     this.#emit("renewed", `lease ${won.leaseId} renews ${p.leaseId} at ${p.yard.name} until ${won.offer.end}`);
   }
 
-  async #replicate(knobs: Knobs, subnets: SubnetView[], to: Candidate, moved: string[]): Promise<void> {
+  async #replicate(knobs: Knobs, situation: Situation, action: Action & { kind: "replicate" }): Promise<void> {
+    const { subnets } = situation;
+    const { to, subnets: moved } = action;
     const p = this.seed.placement!;
     const here = { location: p.yard.peerId, pricePerSecond: p.pricePerSecond };
     const total = subnets.reduce((a, s) => a + s.rate, 0);
@@ -1167,6 +1174,7 @@ export class Agent {
           budget: share,
           yards: this.#yards.filter((y) => y.peerId !== p.yard.peerId),
           score: (y, price) => replicateUtility(knobs, subnets, here, { location: y.peerId, pricePerSecond: price }),
+          accept: (y, price) => stillPays(knobs, situation, action, { location: y.peerId, pricePerSecond: price }),
         },
         knobs,
       );
@@ -1219,15 +1227,18 @@ export class Agent {
     await this.#updateRedirects(new Map([[child, placement.endpoint]]));
   }
 
-  async #migrate(knobs: Knobs, subnets: SubnetView[], _to: Candidate): Promise<void> {
+  async #migrate(knobs: Knobs, situation: Situation, action: Action & { kind: "migrate" }): Promise<void> {
     const old = this.seed.placement!;
     const next = await this.#placeWith(
       {
         signer: this.wallet,
         account: this.seed.account,
         budget: this.#balance,
+        // Every other yard is asked (the decided target's quote may be above its listed price, another's below):
+        // the best quote by utility wins among those at which the move still passes its threshold.
         yards: this.#yards.filter((y) => y.peerId !== old.yard.peerId),
-        score: (y, price) => utility(knobs, subnets, { location: y.peerId, pricePerSecond: price }),
+        score: (y, price) => utility(knobs, situation.subnets, { location: y.peerId, pricePerSecond: price }),
+        accept: (y, price) => stillPays(knobs, situation, action, { location: y.peerId, pricePerSecond: price }),
       },
       knobs,
     );

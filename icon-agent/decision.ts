@@ -126,6 +126,39 @@ export function replicateUtility(k: Knobs, subnets: SubnetView[], here: Candidat
   return (1 - k.weight) * (priceTerm(k, here.pricePerSecond) + priceTerm(k, c.pricePerSecond)) + k.weight * lat;
 }
 
+/** The subnets that `c` serves with less latency than `here` (those a replica at `c` takes over). */
+export function servedBetter(subnets: SubnetView[], here: string, c: string): SubnetView[] {
+  return subnets.filter((x) => (x.latencyMs[c] ?? Infinity) < (x.latencyMs[here] ?? Infinity));
+}
+
+/**
+ * Whether `action` — a migrate or replicate the controller fired in situation `s` — still passes its threshold with
+ * `quoted` as its target: a quote from the yard it chose or another one, at the price quoted (which may differ from
+ * the listed price the decision used). A bid takes only quotes for which this holds, so an action never lands
+ * where it does not pay. Undefined when it holds; otherwise why not, in a sentence.
+ */
+export function stillPays(k: Knobs, s: Situation, action: Action, quoted: Candidate): string | undefined {
+  if (action.kind !== "migrate" && action.kind !== "replicate") return `a ${action.kind} takes no quote`;
+  const uNow = utility(k, s.subnets, s.here);
+  const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
+  if (quoted.location === s.here.location) return "it is where the ICON already is";
+  if (quoted.pricePerSecond * BigInt(s.slotSeconds) > s.balance) return "a slot there costs more than the balance";
+  if (action.kind === "migrate") {
+    if (s.pinned) return "the ICON is pinned";
+    const d = uNow > 0 ? (uNow - utility(k, s.subnets, quoted)) / uNow : 0;
+    return d > k.migrateThreshold
+      ? undefined
+      : `moving there improves U by ${pct(d)} at the quoted price, not above the ${pct(k.migrateThreshold)} threshold`;
+  }
+  const moved = servedBetter(s.subnets, s.here.location, quoted.location).map((x) => x.subnet);
+  if ([...moved].sort().join() !== [...action.subnets].sort().join())
+    return `a replica there would serve ${moved.join(", ") || "no subnet"}, not ${action.subnets.join(", ")}`;
+  const d = uNow > 0 ? (uNow - replicateUtility(k, s.subnets, s.here, quoted)) / uNow : 0;
+  return d > k.replicateThreshold
+    ? undefined
+    : `a replica there improves U by ${pct(d)} at the quoted price, not above the ${pct(k.replicateThreshold)} threshold`;
+}
+
 /** The best action now, without memory (thresholds and budget applied; no cool-down or hysteresis). */
 export function evaluate(k: Knobs, s: Situation): Evaluation {
   const uNow = utility(k, s.subnets, s.here);
@@ -177,9 +210,7 @@ export function evaluate(k: Knobs, s: Situation): Evaluation {
         reason: `moving to ${c.location} improves U from ${uNow.toFixed(3)} to ${uMig.toFixed(3)} (${(dMig * 100).toFixed(1)} % > ${(k.migrateThreshold * 100).toFixed(1)} %)`,
       };
     }
-    const moved = s.subnets.filter(
-      (x) => (x.latencyMs[c.location] ?? Infinity) < (x.latencyMs[s.here.location] ?? Infinity),
-    );
+    const moved = servedBetter(s.subnets, s.here.location, c.location);
     if (moved.length === 0 || moved.length === s.subnets.length) continue;
     const kept = s.subnets.reduce((a, x, i) => a + (moved.includes(x) ? 0 : w[i]!), 0);
     if (!s.pinned && kept < (k.minKeepShare ?? 0)) continue;

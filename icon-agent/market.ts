@@ -9,7 +9,8 @@
  *
  * Bidding (`bid`): RFQs to several yards in parallel; a quote above what the ICON will pay (the owner's cap, or
  * the yard's own listed base price when the quote carries a utilization surcharge) gets one counter-offer at that
- * price; quotes the ICON cannot pay from its balance are dropped; the best remaining quote by the caller's score
+ * price; quotes the ICON cannot pay from its balance are dropped, and so are quotes at which the action the bid
+ * is for no longer passes its threshold (`accept`); the best remaining quote by the caller's score
  * (eq. 1 utility with the quoted price) is accepted and the others are rejected. The winner is opened on chain by
  * the yard (the ICON signs the acceptance only) and the service deployed on it.
  *
@@ -273,6 +274,12 @@ export interface BidOptions {
   budget: bigint;
   /** Lower is better (eq. 1 utility with the quoted price). */
   score: (yard: YardRef, pricePerSecond: bigint) => number;
+  /**
+   * Whether the action the bid is for still pays with this yard at its quoted price (decision.ts `stillPays`):
+   * undefined takes the quote, a sentence drops it (the yard is told no, the sentence is in the error when no quote
+   * is left). Without it every usable quote competes.
+   */
+  accept?: (yard: YardRef, pricePerSecond: bigint) => string | undefined;
   onQuote?: (yard: YardRef, price: bigint, note: string) => void;
   /** Ends a lease that opened but could not be deployed (the tenant's terminate; its unused deposit returns). */
   release?: (leaseId: bigint) => Promise<unknown>;
@@ -343,6 +350,8 @@ export async function bid(o: BidOptions): Promise<Won> {
         });
         if (price * slot > o.budget)
           throw new Error(`quotes ${price * slot} for the slot; the ICON can commit ${o.budget}`);
+        const no = o.accept?.(yard, price);
+        if (no !== undefined) throw new Error(`quotes ${price}/s, at which ${no}`);
         o.onQuote?.(yard, price, `quote ${price}/s`);
         return { yard, session, offer: q.offer, score: o.score(yard, price) };
       } catch (e) {

@@ -164,7 +164,11 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
   }
 
   /** An app whose origin ICON starts at the cheap yard (state in a fresh directory), with its event log. */
-  async function deployOrigin(tag: string, discovery: Record<string, unknown>) {
+  async function deployOrigin(
+    tag: string,
+    discovery: Record<string, unknown>,
+    o: { slotSeconds?: number; renewBeforeS?: number; deposit?: bigint } = {},
+  ) {
     const dir = path.join(await mkdtemp(path.join(tmpdir(), tag)), "origin");
     const env: AgentEnv = agentEnvFrom(
       {
@@ -175,11 +179,16 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
           httpPorts: [8080],
           cpuMillis: 250,
           memoryMiB: 64,
-          slotSeconds: 600,
+          slotSeconds: o.slotSeconds ?? 600,
         },
         discovery,
         initialRegion: "cheap",
-        agent: { periodMs: 500, reportEveryMs: 500, warmupS: 3600 },
+        agent: {
+          periodMs: 500,
+          reportEveryMs: 500,
+          warmupS: 3600,
+          ...(o.renewBeforeS !== undefined ? { renewBeforeS: o.renewBeforeS } : {}),
+        },
       },
       m.chain.url,
       m.deployment,
@@ -191,7 +200,7 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
       terminateThresholdBps: 2000,
       maxPricePerSecond: 5000n,
     };
-    const app = await deployApp({ owner, env, policy, deposit: USD(5), dir, gasWei: 10n ** 17n });
+    const app = await deployApp({ owner, env, policy, deposit: o.deposit ?? USD(5), dir, gasWei: 10n ** 17n });
     const events: AgentEvent[] = [];
     const spawned: string[] = [];
     const hooks = {
@@ -226,6 +235,52 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
     expect(await owner.leasesOf(id)).to.deep.equal([won.leaseId]);
     expect((await owner.lease(won.leaseId)).provider).to.equal(d.operator);
     expect((await owner.account(id)).balance).to.equal(USD(10) - listed * 120n);
+  });
+
+  it("takes only quotes at which the action still pays (accept): the best by score refused, the next wins; all refused, nothing opens", async () => {
+    const { id, key } = await account(USD(10));
+    const asked: string[] = [];
+    const won = await bid({
+      node,
+      signer: key,
+      client: owner,
+      account: id,
+      yards: refs,
+      rfq: rfq(),
+      spec: spec(),
+      maxPrice: 0n,
+      budget: USD(10),
+      score: (y) => (y.name === "cheap" ? 0 : 1),
+      accept: (y, price) => {
+        asked.push(`${y.name} ${price}`);
+        return y.name === "cheap" ? "moving there improves U by 3.0 %, not above the 20.0 % threshold" : undefined;
+      },
+    });
+    expect(won.yard.name).to.not.equal("cheap");
+    expect(asked.map((a) => a.split(" ")[0]).sort()).to.deep.equal(refs.map((r) => r.name).sort());
+    expect(await owner.leasesOf(id)).to.deep.equal([won.leaseId]);
+    await owner.terminate(won.leaseId);
+
+    const none = await account(USD(10));
+    const refused = await bid({
+      node,
+      signer: none.key,
+      client: owner,
+      account: none.id,
+      yards: refs,
+      rfq: rfq(),
+      spec: spec(),
+      maxPrice: 0n,
+      budget: USD(10),
+      score: () => 0,
+      accept: () => "a replica there would serve B, not A",
+    }).then(
+      () => new Error("a lease was won that does not pay"),
+      (e: Error) => e,
+    );
+    expect(refused.message).to.match(/no yard gave a usable quote \(.*at which a replica there would serve B, not A/);
+    expect(await owner.leasesOf(none.id)).to.deep.equal([]);
+    expect((await owner.account(none.id)).balance).to.equal(USD(10));
   });
 
   it("counters within the owner's cap: at the listed price when the cap allows it, nothing when the yard's floor is above the cap", async () => {
@@ -336,6 +391,70 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
     );
     expect(await owner.leasesOf(id)).to.deep.equal([]);
     expect((await owner.account(id)).balance).to.equal(before);
+  });
+
+  it("renews its lease at the same yard before it ends, the container carrying over; short of money it founders to the owner on chain first", async () => {
+    const SLOT = 60;
+    const c = refs.find((r) => r.name === "cheap")!;
+    const slotCost = listedPrice(c, rfq(SLOT)) * BigInt(SLOT);
+    // Enough for the first slot and half of the next.
+    const { dir, app, events, hooks } = await deployOrigin(
+      "icon-agent-renew-",
+      { seeds: [c.addrs[0]!] },
+      { slotSeconds: SLOT, renewBeforeS: 50, deposit: (slotCost * 3n) / 2n },
+    );
+    const agent = await Agent.open(dir, hooks);
+    await agent.start();
+    const texts = () => events.map((e) => e.text).join("\n");
+    try {
+      const placed = await waitFor("the origin to be placed", () => agent.seed.placement, 30_000);
+      expect(placed.yard.name).to.equal("cheap");
+      expect(placed.end - placed.leaseStart).to.equal(BigInt(SLOT));
+      // Within renewBeforeS of the end the renewal is due; the balance covers half of it: the origin asks the owner.
+      await waitFor("a foundering request", () => /foundering: asked for/.test(texts()), 30_000);
+      const need = placed.pricePerSecond * BigInt(SLOT);
+      const balance = (await owner.account(app.root)).balance;
+      expect(balance < need).to.equal(true);
+      expect(texts()).to.contain(`foundering: asked for ${owner.format(need - balance)}, granted ${owner.format(0n)}`);
+      const asked = await owner.market.queryFilter(owner.market.filters.FundingRequested!(app.root));
+      expect(asked.map((l) => (l as unknown as { args: unknown[] }).args.slice(1).map(String))).to.deep.equal([
+        [String(app.root), "0", String(need - balance)],
+      ]);
+      expect(await owner.leasesOf(app.root)).to.deep.equal([placed.leaseId]);
+      // The owner answers; the next period buys the next slot at the same yard, starting where the lease ends.
+      await owner.fund(app.root, need);
+      const renewal = await waitFor("the renewal", () => agent.seed.placement?.renewal, 30_000);
+      expect(renewal.leaseStart).to.equal(placed.end);
+      expect(renewal.end).to.equal(placed.end + BigInt(SLOT));
+      const r = await owner.lease(renewal.leaseId);
+      expect(r.provider).to.equal(c.operator);
+      expect(r.account).to.equal(app.root);
+      expect(await owner.leasesOf(app.root)).to.deep.equal([placed.leaseId, renewal.leaseId]);
+      expect(texts()).to.contain(`lease ${renewal.leaseId} renews ${placed.leaseId} at cheap`);
+      // At the old lease's end the renewal takes over: same endpoint, the same container serving throughout.
+      const until = (Number(placed.end) + 10) * 1000;
+      let served = 0;
+      while (agent.seed.placement?.leaseId !== renewal.leaseId) {
+        if (Date.now() > until) throw new Error("the renewal never took over");
+        expect((await fetch(`http://${placed.endpoint}/`)).status).to.equal(200);
+        served++;
+        await new Promise((res) => setTimeout(res, 250));
+      }
+      expect(served).to.be.greaterThan(10);
+      expect(agent.seed.placement!.endpoint).to.equal(placed.endpoint);
+      for (let i = 0; i < 10; i++) expect((await fetch(`http://${placed.endpoint}/`)).status).to.equal(200);
+      // The yard confirms the renewal's start on chain once it has carried the container over.
+      await waitFor(
+        "the renewal confirmed on chain",
+        async () => (await owner.lease(renewal.leaseId)).state === "Running",
+        15_000,
+      );
+      expect((await owner.lease(placed.leaseId)).state).to.be.oneOf(["Ended", "Settled"]);
+      for (let i = 0; i < 5; i++) expect((await fetch(`http://${placed.endpoint}/`)).status).to.equal(200);
+    } finally {
+      await agent.stop();
+      for (const id of await owner.leasesOf(app.root)) await owner.terminate(id).catch(() => {});
+    }
   });
 
   it("crash: restarted from its directory and the chain it resumes its lease, ends a lease it never saved and closes an orphan replica account", async () => {

@@ -7,6 +7,7 @@ import {
   knobsFromPolicy,
   latencyTerm,
   replicateUtility,
+  stillPays,
   utility,
   type Action,
   type Candidate,
@@ -302,6 +303,87 @@ describe("ICON decision logic (eq. 1)", () => {
         }
       }),
       { numRuns: 2000, examples: [[idleWithZeroThreshold]] },
+    );
+  });
+
+  it("a fired migrate or replicate still pays at its target's listed price; any quote stillPays takes passes the threshold", () => {
+    let checked = 0;
+    fc.assert(
+      fc.property(caseArb, fc.bigInt({ min: 1n, max: 20_000n }), ([k, s], quotedPrice) => {
+        const e = evaluate(k, s);
+        if (e.action.kind !== "migrate" && e.action.kind !== "replicate") return;
+        checked++;
+        // The target the decision chose, at the price it was chosen at, is taken.
+        expect(stillPays(k, s, e.action, e.action.to), e.reason).to.equal(undefined);
+        // Any quote, from any yard: taken only when the same action towards it passes the threshold.
+        for (const loc of LOCS) {
+          const q = { location: loc, pricePerSecond: quotedPrice };
+          const why = stillPays(k, s, e.action, q);
+          const uNow = utility(k, s.subnets, s.here);
+          const uAfter =
+            e.action.kind === "migrate" ? utility(k, s.subnets, q) : replicateUtility(k, s.subnets, s.here, q);
+          const d = uNow > 0 ? (uNow - uAfter) / uNow : 0;
+          const threshold = e.action.kind === "migrate" ? k.migrateThreshold : k.replicateThreshold;
+          if (why === undefined) {
+            expect(loc).to.not.equal(s.here.location);
+            expect(d).to.be.greaterThan(threshold);
+            expect(quotedPrice * BigInt(s.slotSeconds) <= s.balance).to.equal(true);
+          } else if (loc !== s.here.location && quotedPrice * BigInt(s.slotSeconds) <= s.balance) {
+            // Refused for a reason the numbers show: below the threshold, or (replicate) other subnets.
+            const otherSubnets = /would serve/.test(why);
+            expect(otherSubnets || d <= threshold, why).to.equal(true);
+          }
+        }
+      }),
+      { numRuns: 2000 },
+    );
+    expect(checked, "cases with an action to check").to.be.greaterThan(100);
+  });
+
+  it("refuses a quote at which the action no longer pays: a dearer price, a replica that would serve other subnets", () => {
+    const k: Knobs = {
+      weight: 0.5,
+      migrateThreshold: 0.2,
+      replicateThreshold: 0.2,
+      terminateThreshold: 0.1,
+      maxPricePerSecond: 1000n,
+      refLatencyMs: 100,
+    };
+    const s: Situation = {
+      here: { location: "cloud", pricePerSecond: 100n },
+      parent: { location: "edge-c", pricePerSecond: 100n },
+      candidates: [{ location: "edge-a", pricePerSecond: 100n }],
+      subnets: [{ subnet: "A", rate: 10, latencyMs: { cloud: 120, "edge-a": 10, "edge-b": 200, "edge-c": 300 } }],
+      balance: 10n ** 9n,
+      slotSeconds: 60,
+    };
+    const e = evaluate(k, s);
+    expect(e.action.kind).to.equal("migrate");
+    expect(stillPays(k, s, e.action, { location: "edge-a", pricePerSecond: 100n })).to.equal(undefined);
+    // U now = 0.5·0.1 + 0.5·1.2 = 0.65; at edge-a for p: 0.5·p/1000 + 0.05 must stay below 0.8·0.65 = 0.52.
+    expect(stillPays(k, s, e.action, { location: "edge-a", pricePerSecond: 939n })).to.equal(undefined);
+    expect(stillPays(k, s, e.action, { location: "edge-a", pricePerSecond: 940n })).to.match(
+      /improves U by 20\.0 % at the quoted price, not above the 20\.0 % threshold/,
+    );
+    expect(stillPays(k, s, e.action, { location: "edge-b", pricePerSecond: 1n })).to.match(/not above/);
+    expect(stillPays(k, s, e.action, { location: "cloud", pricePerSecond: 1n })).to.match(/already is/);
+    expect(stillPays(k, { ...s, balance: 100n * 60n - 1n }, e.action, s.candidates[0]!)).to.match(
+      /more than the balance/,
+    );
+
+    const two: Situation = {
+      ...s,
+      subnets: [
+        { subnet: "A", rate: 10, latencyMs: { cloud: 120, "edge-a": 10, "edge-b": 200, "edge-c": 300 } },
+        { subnet: "B", rate: 10, latencyMs: { cloud: 20, "edge-a": 90, "edge-b": 5, "edge-c": 300 } },
+      ],
+      pinned: true,
+      parent: undefined,
+    };
+    const r = evaluate({ ...k, weight: 0.9 }, two);
+    expect(r.action).to.deep.include({ kind: "replicate", subnets: ["A"] });
+    expect(stillPays({ ...k, weight: 0.9 }, two, r.action, { location: "edge-b", pricePerSecond: 1n })).to.equal(
+      "a replica there would serve B, not A",
     );
   });
 
