@@ -47,6 +47,11 @@ export class Metrics {
     this.#family(name, help, "gauge").values.set(key(labels), value);
   }
 
+  /** Removes every series of `name` (a collector that sets the whole family anew starts with this). */
+  clear(name: string): void {
+    this.#families.get(name)?.values.clear();
+  }
+
   get(name: string, labels: Labels = {}): number | bigint | undefined {
     return this.#families.get(name)?.values.get(key(labels));
   }

@@ -1363,7 +1363,14 @@ export class Yard {
         state: "free",
       });
       m.set("icon_yard_quotes_per_second", "Quotes signed per second over the last minute", this.#quotesPerSecond());
-      // At most 32 subnets per lease (the busiest), so that a lease with many clients cannot flood /metrics.
+      // At most 32 subnets per lease (the busiest), so that a lease with many clients cannot flood /metrics. Set
+      // anew at every scrape: a lease that ended or a subnet that fell out of the 32 leaves no frozen series.
+      for (const n of [
+        "icon_yard_flow_redirects_per_second",
+        "icon_yard_flow_requests_per_second",
+        "icon_yard_flow_latency_ms",
+      ])
+        m.clear(n);
       for (const { leaseId, flows, redirects } of this.overlay.allFlows()) {
         for (const r of redirects.slice(0, 32))
           m.set(

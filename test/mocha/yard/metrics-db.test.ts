@@ -169,6 +169,18 @@ describe("Metrics", () => {
     used = 500;
     expect(parseExposition(m.render()).samples[0]!.value).to.equal("500");
   });
+
+  it("clear() drops a family's series, so a collector that sets it anew leaves none of the departed", () => {
+    const m = new Metrics();
+    let leases = ["1", "2"];
+    m.collect(() => {
+      m.clear("icon_yard_flow_requests_per_second");
+      for (const lease of leases) m.set("icon_yard_flow_requests_per_second", "Rate", 1.5, { lease });
+    });
+    expect(parseExposition(m.render()).samples.map((s) => s.labels.lease)).to.deep.equal(["1", "2"]);
+    leases = ["2"];
+    expect(parseExposition(m.render()).samples.map((s) => s.labels.lease)).to.deep.equal(["2"]);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------------------

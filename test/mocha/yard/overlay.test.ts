@@ -73,6 +73,13 @@ describe("overlay proxy: flows, redirects, stubs, load (two yards)", function ()
       OverlayError,
       /does not hold lease/,
     );
+    // The lease ends: its flow series leave /metrics (they are set anew at every scrape, not kept frozen).
+    await (await clientFor(m, 3)).terminate(l.leaseId);
+    await waitFor(
+      "the ended lease's flow series to leave /metrics",
+      () => !a.metrics.render().includes(`lease="${l.leaseId}"`),
+      15_000,
+    );
   });
 
   it("redirects a new client connection from a subnet to a closer ICON (HTTP 307), and stops when told", async () => {
