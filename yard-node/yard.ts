@@ -194,6 +194,7 @@ export class Yard {
       admit: (from, to, id) => this.addressing?.admit(from, to, id),
       authorize: leaseHolderCheck(o.db, o.chain),
       vouch: (peer) => this.activeYards.vouch(peer),
+      udpBridge: (ip, port) => this.bridge.for(ip, port),
       local: () =>
         this.db
           .leases(["deployed"])
@@ -204,6 +205,7 @@ export class Yard {
               leaseId: l.id,
               service: l.spec!.service!,
               ports: l.spec!.ports,
+              udpPorts: l.spec!.udpPorts ?? [],
               ip: info?.running ? info.ip : undefined,
             };
           }),

@@ -61,7 +61,10 @@ export interface RouteInstance {
   instanceId: bigint;
   yard: string;
   addrs: string[];
+  /** TCP ports. */
   ports: number[];
+  /** UDP ports; absent when none. */
+  udpPorts?: number[];
 }
 
 /**
@@ -123,17 +126,27 @@ function instance(i: {
   yard: string;
   addrs: string[];
   ports: number[];
+  udpPorts?: number[];
 }): RouteInstance {
   if (i.addrs.length > overlayLimits.maxAddrs) throw bad("too many addrs");
-  if (i.ports.length > 64 || i.ports.some((p) => p < 1 || p > 65535)) throw bad("ports must be 1..65535");
+  const udp = i.udpPorts ?? [];
+  for (const [what, ps] of [
+    ["ports", i.ports],
+    ["udpPorts", udp],
+  ] as const)
+    if (ps.length > 64 || ps.some((p) => p < 1 || p > 65535)) throw bad(`${what} must be 1..65535, at most 64`);
   return {
     service: str(i.service, "service", SERVICE_RE),
     instanceId: i.instanceId,
     yard: str(i.yard, "yard", /^[1-9A-HJ-NP-Za-km-z]{10,100}$/),
     addrs: i.addrs.map((a, n) => str(a, `addrs[${n}]`, /^\//)),
     ports: [...i.ports],
+    ...(udp.length > 0 ? { udpPorts: [...udp] } : {}),
   };
 }
+
+/** Instances as the codec takes them (no UDP ports: an empty list). */
+const wire = (xs: RouteInstance[]) => xs.map((i) => ({ ...i, udpPorts: i.udpPorts ?? [] }));
 
 /** A route version as sent: both parts at least 1; undefined when the sender predates versions. */
 function version(v: { epochMs: bigint; seq: bigint } | undefined): RouteVersion | undefined {
@@ -264,9 +277,13 @@ export function encodeOverlayFrame(m: OverlayMessage): Uint8Array {
     case "routeQuery":
       return OverlayEnvelope.encode({ routeQuery: { service: m.service, interest: m.interest } });
     case "routeAnswer":
-      return OverlayEnvelope.encode({ routeAnswer: { instances: m.instances, ttlS: m.ttlS, version: m.version } });
+      return OverlayEnvelope.encode({
+        routeAnswer: { instances: wire(m.instances), ttlS: m.ttlS, version: m.version },
+      });
     case "routePush":
-      return OverlayEnvelope.encode({ routePush: { service: m.service, instances: m.instances, version: m.version } });
+      return OverlayEnvelope.encode({
+        routePush: { service: m.service, instances: wire(m.instances), version: m.version },
+      });
     case "error":
       return OverlayEnvelope.encode({ error: { code: m.code, message: m.message.slice(0, 512) } });
   }

@@ -5,6 +5,9 @@
  * ECHO_PREFIX environment variable (so tests can tell instances apart). TCP on the same port: every byte read on a
  * connection is written back, with no prefix; one thread serves every connection (poll), so thousands can be open
  * at once; a connection ends when the client closes its side.
+ * Client: echo -c ADDRESS PORT MESSAGE sends MESSAGE as one UDP datagram to ADDRESS:PORT (an IPv4 address: a
+ * static binary has no resolver) and prints the reply; exit 1 when none comes within 3 s (tests in containers,
+ * where busybox has no UDP client).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #define MAX_FDS 8192
@@ -35,7 +39,30 @@ static int listen_on(int type, int port) {
   return s;
 }
 
+static int client(const char *addr, int port, const char *msg) {
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  if (s < 0) { perror("socket"); return 1; }
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_port = htons((unsigned short)port);
+  if (inet_pton(AF_INET, addr, &a.sin_addr) != 1) { fprintf(stderr, "not an IPv4 address: %s\n", addr); return 1; }
+  struct timeval tv = {3, 0};
+  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (sendto(s, msg, strlen(msg), 0, (struct sockaddr *)&a, sizeof a) < 0) { perror("sendto"); return 1; }
+  static char buf[65536];
+  ssize_t n = recv(s, buf, sizeof buf - 1, 0);
+  if (n < 0) { fprintf(stderr, "no reply from %s:%d\n", addr, port); return 1; }
+  buf[n] = 0;
+  printf("%s\n", buf);
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "-c") == 0) {
+    if (argc != 5) { fprintf(stderr, "usage: %s -c ADDRESS PORT MESSAGE\n", argv[0]); return 2; }
+    return client(argv[2], atoi(argv[3]), argv[4]);
+  }
   int port = argc > 1 ? atoi(argv[1]) : 5353;
   const char *prefix = getenv("ECHO_PREFIX");
   size_t plen = prefix ? strlen(prefix) : 0;

@@ -77,6 +77,8 @@ export interface LocalInstance {
   leaseId: bigint;
   service: string;
   ports: number[];
+  /** UDP ports (none when absent). */
+  udpPorts?: number[];
   /** Container address when running. */
   ip: string | undefined;
 }
@@ -109,6 +111,11 @@ export interface OverlayOptions {
    * {@link ActiveYards.vouch}, an active yard in the registry. Without it every peer's routes are taken.
    */
   vouch?(peer: string): Promise<boolean>;
+  /**
+   * A local TCP port that carries framed datagrams (udp.ts) to `ip:port` of a local container as UDP (the yard's
+   * datagram bridge, the same one inbound UDP tunnels end at); without it, UDP reaches remote instances only.
+   */
+  udpBridge?(ip: string, port: number): Promise<number>;
   /** Where routing rules are kept across restarts; in memory only without it. */
   store?: RoutingRulesStore;
   /**
@@ -394,6 +401,7 @@ export class Overlay {
         yard: me,
         addrs,
         ports: l.ports,
+        ...(l.udpPorts?.length ? { udpPorts: l.udpPorts } : {}),
         latencyMs: 0,
         updatedAt: now(),
       }));
@@ -419,24 +427,29 @@ export class Overlay {
         "UNKNOWN_POLICY",
         `no routing policy "${policy}" (known: ${this.policies.names().join(", ")})`,
       );
-    const all = await this.instances(service, { force });
+    let all = await this.instances(service, { force });
+    // A connection to a port goes only to instances that serve it (over that transport).
+    const { port, transport } = ctx;
+    if (port !== undefined)
+      all = all.filter((i) => (transport === "udp" ? (i.udpPorts ?? []) : i.ports).includes(port));
     if (p.measures) await this.#measure(all);
     return p.pick(prune(p, all, this.#k, ctx), ctx);
   }
 
   /**
    * A connection to `service` (port `port`) chosen by `policy`: local instances directly, remote ones through a
-   * tunnel. A failed forward drops the instance and retries once with a fresh table.
+   * tunnel. A failed forward drops the instance and retries once with a fresh table. With `transport: "udp"` the
+   * Duplex carries framed datagrams (udp.ts) to the instance's UDP port.
    */
   async connect(
     service: string,
     policy: string,
     port: number,
-    ctx: PickContext & { client: string; from?: string },
+    ctx: PickContext & { client: string; from?: string; transport?: "udp" },
   ): Promise<Duplex> {
     let refused: unknown;
     for (let attempt = 0; attempt < 2; attempt++) {
-      const inst = await this.pick(service, policy, ctx, attempt > 0);
+      const inst = await this.pick(service, policy, { ...ctx, port }, attempt > 0);
       if (!inst) break;
       try {
         return await this.#open(inst, port, ctx);
@@ -480,14 +493,24 @@ export class Overlay {
     }
   }
 
-  async #open(inst: Instance, port: number, ctx: { client: string; from?: string }): Promise<Duplex> {
+  async #open(
+    inst: Instance,
+    port: number,
+    ctx: { client: string; from?: string; transport?: "udp" },
+  ): Promise<Duplex> {
     if (inst.yard === this.#o.node.peerId.toString()) {
       const l = this.#o.local().find((x) => x.leaseId === inst.instanceId);
       if (!l?.ip) throw new IconError("NO_ROUTE", `instance ${inst.instanceId} is not running here`);
       const why = this.#o.admit?.(ctx.from, parseServiceKey(inst.service), inst.instanceId);
       if (why) throw new IconError("DENIED", why);
+      let host = l.ip;
+      if (ctx.transport === "udp") {
+        if (!this.#o.udpBridge) throw new IconError("NO_ROUTE", "this yard carries no UDP to its own containers");
+        port = await this.#o.udpBridge(l.ip, port);
+        host = "127.0.0.1";
+      }
       return await new Promise<Duplex>((resolve, reject) => {
-        const s = net.connect(port, l.ip!);
+        const s = net.connect(port, host);
         s.once("connect", () => resolve(s));
         s.once("error", reject);
       });
@@ -502,6 +525,7 @@ export class Overlay {
         port,
         client: ctx.client.replace(/^::ffff:/, ""),
         ...(ctx.from ? { from: ctx.from } : {}),
+        ...(ctx.transport ? { transport: ctx.transport } : {}),
       },
     );
   }
@@ -523,7 +547,14 @@ export class Overlay {
     return this.#o
       .local()
       .filter((l) => l.service === service && l.ip)
-      .map((l) => ({ service, instanceId: l.leaseId, yard: me, addrs, ports: l.ports }));
+      .map((l) => ({
+        service,
+        instanceId: l.leaseId,
+        yard: me,
+        addrs,
+        ports: l.ports,
+        ...(l.udpPorts?.length ? { udpPorts: l.udpPorts } : {}),
+      }));
   }
 
   /** Asks every known yard (in parallel) for its instances of `service`, registering interest. */

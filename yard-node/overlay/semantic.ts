@@ -3,19 +3,24 @@
  * gateway, port 53) for `app.appns.service.servicens.(instance|any).(policy|none)[.icon]` and gets a virtual
  * address — one ServiceIP per (service, policy), one InstanceIP per instance — that the yard holds on the bridge.
  * A connection to it reaches the yard's listener there, which checks the namespace rules and forwards it to an
- * instance chosen by the policy (locally, or through an encrypted tunnel to another yard).
+ * instance chosen by the policy (locally, or through an encrypted tunnel to another yard). UDP ports of the
+ * instances get UDP listeners on the same address: each source's datagrams go, framed, to one instance.
  *
  * Namespaces: a container reaches services of its own namespace (`app.appns`); a service opens itself to others
  * with allow patterns in its Deploy. A container without a service name reaches nothing.
  */
 import net from "node:net";
 import type { Logger } from "../log.ts";
+import { UdpIngress } from "../udp.ts";
 import type { ContainerRuntime } from "../runtime.ts";
 import { VirtualIps } from "./addresses.ts";
 import { SemanticDns } from "./dns.ts";
 import { allowed, parseServiceKey, type SemanticName } from "./names.ts";
 import type { Overlay } from "./overlay.ts";
 import { serviceKey, type ServiceName } from "./types.ts";
+
+/** How long a UDP source that was refused is not asked about again (ms). */
+const UDP_REFUSED_MS = 5_000;
 
 export interface ServiceAddressingOptions {
   runtime: ContainerRuntime;
@@ -37,6 +42,8 @@ export class ServiceAddressing {
   #dns: SemanticDns | undefined;
   #gateway = "";
   readonly #listeners = new Map<string, net.Server>();
+  /** UDP listeners, one UdpIngress per virtual address. */
+  readonly #udp = new Map<string, UdpIngress>();
   /** Listeners being opened (and let through the host firewall), by `ip:port`: concurrent lookups share one. */
   readonly #opening = new Map<string, Promise<void>>();
   denied = 0;
@@ -66,6 +73,8 @@ export class ServiceAddressing {
   async stop(): Promise<void> {
     for (const s of this.#listeners.values()) s.close();
     this.#listeners.clear();
+    for (const u of this.#udp.values()) await u.closeAll();
+    this.#udp.clear();
     this.#opening.clear();
     await this.#dns?.close();
     await this.#ips?.close();
@@ -89,21 +98,81 @@ export class ServiceAddressing {
     const known = n.kind === "instance" ? instances.filter((i) => i.instanceId === n.instanceId) : instances;
     if (known.length === 0) return undefined;
     const ip = await this.#ips!.allocate(n);
-    const ports = new Set(known.flatMap((i) => i.ports));
-    for (const p of ports) await this.#listen(ip, p, n);
+    for (const p of new Set(known.flatMap((i) => i.ports))) await this.#listen(ip, p, n, "tcp");
+    for (const p of new Set(known.flatMap((i) => i.udpPorts ?? []))) await this.#listen(ip, p, n, "udp");
     return ip;
   }
 
   /** The listener on `ip:port`, open and reachable through the host firewall when this settles. */
-  #listen(ip: string, port: number, n: SemanticName): Promise<void> {
-    const key = `${ip}:${port}`;
+  #listen(ip: string, port: number, n: SemanticName, proto: "tcp" | "udp"): Promise<void> {
+    const key = `${proto} ${ip}:${port}`;
     let p = this.#opening.get(key);
     if (!p) {
-      p = this.#open(ip, port, n);
+      p = proto === "udp" ? this.#openUdp(ip, port, n) : this.#open(ip, port, n);
       this.#opening.set(key, p);
       p.catch(() => this.#opening.delete(key)); // a failed attempt is retried by the next lookup
     }
     return p;
+  }
+
+  /**
+   * UDP on `ip:port`: one session per source address and port (udp.ts), each a stream of framed datagrams to an
+   * instance chosen by the policy when the session's first datagram arrives — through the local datagram bridge or
+   * a tunnel — with the same namespace rules as TCP. A source that was refused is not asked about again for
+   * {@link UDP_REFUSED_MS}: each of its datagrams would otherwise open (and lose) a tunnel stream.
+   */
+  async #openUdp(ip: string, port: number, n: SemanticName): Promise<void> {
+    const service = serviceKey(n.service);
+    const policy = n.kind === "service" ? n.policy : "none";
+    const instanceId = n.kind === "instance" ? n.instanceId : undefined;
+    let ingress = this.#udp.get(ip);
+    if (!ingress) {
+      ingress = new UdpIngress(ip);
+      this.#udp.set(ip, ingress);
+    }
+    const refusedUntil = new Map<string, number>();
+    const refuse = (src: string, from: string | undefined, why: string): void => {
+      this.denied++;
+      if (refusedUntil.size > 1024) refusedUntil.clear();
+      refusedUntil.set(src, Date.now() + UDP_REFUSED_MS);
+      this.#o.log.info("datagrams refused by namespace rules", { from: from ?? src, to: service, why });
+    };
+    const bound = await ingress.open(
+      0n,
+      port,
+      {
+        upstream: (src) => {
+          if ((refusedUntil.get(src) ?? 0) > Date.now()) return undefined;
+          const source = this.#o.sourceOf(src.replace(/^::ffff:/, ""));
+          if (!source?.service) {
+            refuse(src, undefined, "the source is not an ICON service");
+            return undefined;
+          }
+          const ctx = { client: src, from: source.service, instanceId, transport: "udp" as const };
+          return {
+            kind: "remote",
+            connect: () =>
+              this.#o.overlay.connect(service, policy, port, ctx).then(
+                (d) => {
+                  this.forwarded++;
+                  return d;
+                },
+                (e: Error) => {
+                  refuse(src, source.service, e.message);
+                  throw e;
+                },
+              ),
+          };
+        },
+      },
+      port,
+    );
+    if (bound !== port) {
+      await ingress.close(0n);
+      this.#udp.delete(ip);
+      throw new Error(`UDP port ${port} on ${ip} is taken`);
+    }
+    await this.#allow(ip, "udp", port);
   }
 
   async #open(ip: string, port: number, n: SemanticName): Promise<void> {

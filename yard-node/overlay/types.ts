@@ -27,8 +27,9 @@ export interface Instance {
   /** The yard that runs it: libp2p peer id (string form) and its multiaddrs. */
   yard: string;
   addrs: string[];
-  /** Container ports the instance serves. */
+  /** Container ports the instance serves: TCP, and UDP (absent when none). */
   ports: number[];
+  udpPorts?: number[];
   /** Measured latency from this yard to the instance, ms (0 when local); undefined when not measured yet. */
   latencyMs?: number;
   /** Unix ms when this entry was last confirmed by the yard that runs it. */
@@ -41,6 +42,9 @@ export interface PickContext {
   client?: string;
   /** Instance the name pins (`<id>.none`). */
   instanceId?: bigint;
+  /** The port the connection is for (only instances that serve it are picked), and its transport (default TCP). */
+  port?: number;
+  transport?: "tcp" | "udp";
 }
 
 /** A routing policy: picks one instance per new connection. New policies plug in without touching the rest. */

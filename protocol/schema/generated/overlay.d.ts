@@ -129,6 +129,11 @@ export declare namespace OverlayEnvelope {
         index: number;
         value: number;
     }
+    interface OverlayEnvelopeRouteAnswerInstancesUdpPortsFieldEvent {
+        field: '$.routeAnswer.instances[].udpPorts[]';
+        index: number;
+        value: number;
+    }
     interface OverlayEnvelopeRouteAnswerTtlSFieldEvent {
         field: '$.routeAnswer.ttlS';
         value: number;
@@ -170,6 +175,11 @@ export declare namespace OverlayEnvelope {
         index: number;
         value: number;
     }
+    interface OverlayEnvelopeRoutePushInstancesUdpPortsFieldEvent {
+        field: '$.routePush.instances[].udpPorts[]';
+        index: number;
+        value: number;
+    }
     interface OverlayEnvelopeRoutePushVersionEpochMsFieldEvent {
         field: '$.routePush.version.epochMs';
         value: bigint;
@@ -188,7 +198,7 @@ export declare namespace OverlayEnvelope {
     }
     function encode(obj: Partial<OverlayEnvelope>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<OverlayEnvelope>): OverlayEnvelope;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<OverlayEnvelope>): Generator<OverlayEnvelopeTelemetryRequestAccessLeaseIdFieldEvent | OverlayEnvelopeTelemetryRequestAccessExpiresFieldEvent | OverlayEnvelopeTelemetryRequestAccessSignatureFieldEvent | OverlayEnvelopeTelemetryReplyFlowsSubnetFieldEvent | OverlayEnvelopeTelemetryReplyFlowsRateMilliFieldEvent | OverlayEnvelopeTelemetryReplyFlowsLatencyUsFieldEvent | OverlayEnvelopeTelemetryReplyFlowsRequestsFieldEvent | OverlayEnvelopeTelemetryReplyFlowsClientFieldEvent | OverlayEnvelopeTelemetryReplyAtMsFieldEvent | OverlayEnvelopeRoutingRulesAccessLeaseIdFieldEvent | OverlayEnvelopeRoutingRulesAccessExpiresFieldEvent | OverlayEnvelopeRoutingRulesAccessSignatureFieldEvent | OverlayEnvelopeRoutingRulesRedirectsSubnetFieldEvent | OverlayEnvelopeRoutingRulesRedirectsLocationFieldEvent | OverlayEnvelopeRoutingRulesStubYardFieldEvent | OverlayEnvelopeRoutingRulesStubAddrsFieldEvent | OverlayEnvelopeRoutingRulesStubInstanceIdFieldEvent | OverlayEnvelopeRoutingRulesStubEndpointFieldEvent | OverlayEnvelopeRoutingRulesStubGraceSFieldEvent | OverlayEnvelopeRouteQueryServiceFieldEvent | OverlayEnvelopeRouteQueryInterestFieldEvent | OverlayEnvelopeRouteAnswerInstancesServiceFieldEvent | OverlayEnvelopeRouteAnswerInstancesInstanceIdFieldEvent | OverlayEnvelopeRouteAnswerInstancesYardFieldEvent | OverlayEnvelopeRouteAnswerInstancesAddrsFieldEvent | OverlayEnvelopeRouteAnswerInstancesPortsFieldEvent | OverlayEnvelopeRouteAnswerTtlSFieldEvent | OverlayEnvelopeRouteAnswerVersionEpochMsFieldEvent | OverlayEnvelopeRouteAnswerVersionSeqFieldEvent | OverlayEnvelopeRoutePushServiceFieldEvent | OverlayEnvelopeRoutePushInstancesServiceFieldEvent | OverlayEnvelopeRoutePushInstancesInstanceIdFieldEvent | OverlayEnvelopeRoutePushInstancesYardFieldEvent | OverlayEnvelopeRoutePushInstancesAddrsFieldEvent | OverlayEnvelopeRoutePushInstancesPortsFieldEvent | OverlayEnvelopeRoutePushVersionEpochMsFieldEvent | OverlayEnvelopeRoutePushVersionSeqFieldEvent | OverlayEnvelopeErrorCodeFieldEvent | OverlayEnvelopeErrorMessageFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<OverlayEnvelope>): Generator<OverlayEnvelopeTelemetryRequestAccessLeaseIdFieldEvent | OverlayEnvelopeTelemetryRequestAccessExpiresFieldEvent | OverlayEnvelopeTelemetryRequestAccessSignatureFieldEvent | OverlayEnvelopeTelemetryReplyFlowsSubnetFieldEvent | OverlayEnvelopeTelemetryReplyFlowsRateMilliFieldEvent | OverlayEnvelopeTelemetryReplyFlowsLatencyUsFieldEvent | OverlayEnvelopeTelemetryReplyFlowsRequestsFieldEvent | OverlayEnvelopeTelemetryReplyFlowsClientFieldEvent | OverlayEnvelopeTelemetryReplyAtMsFieldEvent | OverlayEnvelopeRoutingRulesAccessLeaseIdFieldEvent | OverlayEnvelopeRoutingRulesAccessExpiresFieldEvent | OverlayEnvelopeRoutingRulesAccessSignatureFieldEvent | OverlayEnvelopeRoutingRulesRedirectsSubnetFieldEvent | OverlayEnvelopeRoutingRulesRedirectsLocationFieldEvent | OverlayEnvelopeRoutingRulesStubYardFieldEvent | OverlayEnvelopeRoutingRulesStubAddrsFieldEvent | OverlayEnvelopeRoutingRulesStubInstanceIdFieldEvent | OverlayEnvelopeRoutingRulesStubEndpointFieldEvent | OverlayEnvelopeRoutingRulesStubGraceSFieldEvent | OverlayEnvelopeRouteQueryServiceFieldEvent | OverlayEnvelopeRouteQueryInterestFieldEvent | OverlayEnvelopeRouteAnswerInstancesServiceFieldEvent | OverlayEnvelopeRouteAnswerInstancesInstanceIdFieldEvent | OverlayEnvelopeRouteAnswerInstancesYardFieldEvent | OverlayEnvelopeRouteAnswerInstancesAddrsFieldEvent | OverlayEnvelopeRouteAnswerInstancesPortsFieldEvent | OverlayEnvelopeRouteAnswerInstancesUdpPortsFieldEvent | OverlayEnvelopeRouteAnswerTtlSFieldEvent | OverlayEnvelopeRouteAnswerVersionEpochMsFieldEvent | OverlayEnvelopeRouteAnswerVersionSeqFieldEvent | OverlayEnvelopeRoutePushServiceFieldEvent | OverlayEnvelopeRoutePushInstancesServiceFieldEvent | OverlayEnvelopeRoutePushInstancesInstanceIdFieldEvent | OverlayEnvelopeRoutePushInstancesYardFieldEvent | OverlayEnvelopeRoutePushInstancesAddrsFieldEvent | OverlayEnvelopeRoutePushInstancesPortsFieldEvent | OverlayEnvelopeRoutePushInstancesUdpPortsFieldEvent | OverlayEnvelopeRoutePushVersionEpochMsFieldEvent | OverlayEnvelopeRoutePushVersionSeqFieldEvent | OverlayEnvelopeErrorCodeFieldEvent | OverlayEnvelopeErrorMessageFieldEvent>;
 }
 export interface TelemetryRequest {
     access?: LeaseAccess;
@@ -421,6 +431,7 @@ export interface RouteInstance {
     yard: string;
     addrs: string[];
     ports: number[];
+    udpPorts: number[];
 }
 export declare namespace RouteInstance {
     const codec: () => Codec<RouteInstance>;
@@ -446,9 +457,14 @@ export declare namespace RouteInstance {
         index: number;
         value: number;
     }
+    interface RouteInstanceUdpPortsFieldEvent {
+        field: '$.udpPorts[]';
+        index: number;
+        value: number;
+    }
     function encode(obj: Partial<RouteInstance>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RouteInstance>): RouteInstance;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RouteInstance>): Generator<RouteInstanceServiceFieldEvent | RouteInstanceInstanceIdFieldEvent | RouteInstanceYardFieldEvent | RouteInstanceAddrsFieldEvent | RouteInstancePortsFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RouteInstance>): Generator<RouteInstanceServiceFieldEvent | RouteInstanceInstanceIdFieldEvent | RouteInstanceYardFieldEvent | RouteInstanceAddrsFieldEvent | RouteInstancePortsFieldEvent | RouteInstanceUdpPortsFieldEvent>;
 }
 export interface RouteVersion {
     epochMs: bigint;
@@ -500,6 +516,11 @@ export declare namespace RouteAnswer {
         index: number;
         value: number;
     }
+    interface RouteAnswerInstancesUdpPortsFieldEvent {
+        field: '$.instances[].udpPorts[]';
+        index: number;
+        value: number;
+    }
     interface RouteAnswerTtlSFieldEvent {
         field: '$.ttlS';
         value: number;
@@ -514,7 +535,7 @@ export declare namespace RouteAnswer {
     }
     function encode(obj: Partial<RouteAnswer>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RouteAnswer>): RouteAnswer;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RouteAnswer>): Generator<RouteAnswerInstancesServiceFieldEvent | RouteAnswerInstancesInstanceIdFieldEvent | RouteAnswerInstancesYardFieldEvent | RouteAnswerInstancesAddrsFieldEvent | RouteAnswerInstancesPortsFieldEvent | RouteAnswerTtlSFieldEvent | RouteAnswerVersionEpochMsFieldEvent | RouteAnswerVersionSeqFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RouteAnswer>): Generator<RouteAnswerInstancesServiceFieldEvent | RouteAnswerInstancesInstanceIdFieldEvent | RouteAnswerInstancesYardFieldEvent | RouteAnswerInstancesAddrsFieldEvent | RouteAnswerInstancesPortsFieldEvent | RouteAnswerInstancesUdpPortsFieldEvent | RouteAnswerTtlSFieldEvent | RouteAnswerVersionEpochMsFieldEvent | RouteAnswerVersionSeqFieldEvent>;
 }
 export interface RoutePush {
     service: string;
@@ -552,6 +573,11 @@ export declare namespace RoutePush {
         index: number;
         value: number;
     }
+    interface RoutePushInstancesUdpPortsFieldEvent {
+        field: '$.instances[].udpPorts[]';
+        index: number;
+        value: number;
+    }
     interface RoutePushVersionEpochMsFieldEvent {
         field: '$.version.epochMs';
         value: bigint;
@@ -562,7 +588,7 @@ export declare namespace RoutePush {
     }
     function encode(obj: Partial<RoutePush>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RoutePush>): RoutePush;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RoutePush>): Generator<RoutePushServiceFieldEvent | RoutePushInstancesServiceFieldEvent | RoutePushInstancesInstanceIdFieldEvent | RoutePushInstancesYardFieldEvent | RoutePushInstancesAddrsFieldEvent | RoutePushInstancesPortsFieldEvent | RoutePushVersionEpochMsFieldEvent | RoutePushVersionSeqFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RoutePush>): Generator<RoutePushServiceFieldEvent | RoutePushInstancesServiceFieldEvent | RoutePushInstancesInstanceIdFieldEvent | RoutePushInstancesYardFieldEvent | RoutePushInstancesAddrsFieldEvent | RoutePushInstancesPortsFieldEvent | RoutePushInstancesUdpPortsFieldEvent | RoutePushVersionEpochMsFieldEvent | RoutePushVersionSeqFieldEvent>;
 }
 export declare enum OverlayErrorCode {
     OVERLAY_ERROR_UNSPECIFIED = "OVERLAY_ERROR_UNSPECIFIED",

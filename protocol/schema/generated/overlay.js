@@ -1159,6 +1159,12 @@ export var RouteInstance;
                         w.uint32(value);
                     }
                 }
+                if (obj.udpPorts != null && obj.udpPorts.length > 0) {
+                    for (const value of obj.udpPorts) {
+                        w.uint32(48);
+                        w.uint32(value);
+                    }
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -1168,7 +1174,8 @@ export var RouteInstance;
                     instanceId: 0n,
                     yard: '',
                     addrs: [],
-                    ports: []
+                    ports: [],
+                    udpPorts: []
                 };
                 const end = length == null ? reader.len : reader.pos + length;
                 while (reader.pos < end) {
@@ -1200,6 +1207,13 @@ export var RouteInstance;
                             obj.ports.push(reader.uint32());
                             break;
                         }
+                        case 6: {
+                            if (opts.limits?.udpPorts != null && obj.udpPorts.length === opts.limits.udpPorts) {
+                                throw new MaxLengthError('Decode error - repeated field "udpPorts" had too many elements');
+                            }
+                            obj.udpPorts.push(reader.uint32());
+                            break;
+                        }
                         default: {
                             reader.skipType(tag & 7);
                             break;
@@ -1210,7 +1224,8 @@ export var RouteInstance;
             }, function* (reader, length, prefix, opts = {}) {
                 const obj = {
                     addrs: 0,
-                    ports: 0
+                    ports: 0,
+                    udpPorts: 0
                 };
                 const end = length == null ? reader.len : reader.pos + length;
                 while (reader.pos < end) {
@@ -1259,6 +1274,18 @@ export var RouteInstance;
                                 value: reader.uint32()
                             };
                             obj.ports++;
+                            break;
+                        }
+                        case 6: {
+                            if (opts.limits?.udpPorts != null && obj.udpPorts === opts.limits.udpPorts) {
+                                throw new MaxLengthError('Streaming decode error - repeated field "udpPorts" had too many elements');
+                            }
+                            yield {
+                                field: `${prefix}.udpPorts[]`,
+                                index: obj.udpPorts,
+                                value: reader.uint32()
+                            };
+                            obj.udpPorts++;
                             break;
                         }
                         default: {

@@ -6,6 +6,8 @@
  *    tunnel) until the target opens itself with an allow rule;
  *  - route churn: an instance ends (terminated on chain; its yard's push arrives, or is lost) or dies (container
  *    killed) and the next connection still reaches a live instance, with at most one retry;
+ *  - UDP between services: datagrams to a ServiceIP go to instances at both yards by policy (the remote one as
+ *    framed datagrams through the tunnel), an InstanceIP pins one, another namespace gets no reply;
  *  - a raw TCP migration under load through a redirection stub (tunnel to the new yard): zero failed requests, for
  *    a service and for a lease that names no service (its tunnels address the new instance by lease id).
  * Each instance serves a page naming itself (`inst-<tag>`), so every answer says which instance gave it.
@@ -20,7 +22,7 @@ import { createLogger } from "../../../yard-node/log.ts";
 import { overlaps } from "../../../yard-node/overlay/addresses.ts";
 import { TunnelManager } from "../../../yard-node/overlay/tunnel.ts";
 import { Yard } from "../../../yard-node/yard.ts";
-import { BUSYBOX_IMAGE, WEB_IMAGE, execIn, useDockerYard, waitFor } from "../../helpers/docker.ts";
+import { BUSYBOX_IMAGE, ECHO_IMAGE, WEB_IMAGE, execIn, useDockerYard, waitFor } from "../../helpers/docker.ts";
 import { Tenant, USD, clientFor, startMarket, type TestMarket } from "../../../scripts/lib/testbed.ts";
 
 // The yards' warnings are printed (a few are expected: killed containers, leases ended before their start), so
@@ -33,6 +35,7 @@ const EVIL = "evil.corp.x.prod";
 const OPEN = "shop.acme.open.prod";
 const CHURN = "shop.acme.churn.prod";
 const MIG = "shop.acme.mig.prod";
+const UDP = "shop.acme.udp.prod";
 const REQUEST = "GET / HTTP/1.0\r\nHost: x\r\n\r\n";
 
 /** A web container whose page is `inst-<tag>` (the rootfs is read-only; /tmp is a tmpfs). */
@@ -313,6 +316,68 @@ describe("overlay end to end: policies, namespaces, churn, TCP migration (two ya
     expect(a.addressing!.denied).to.equal(denied1);
     const d = await a.overlay.connect(OPEN, "none", 8080, { client: "127.0.0.1", from: EVIL, instanceId: id("ob") });
     expect(tags(await getOver(d))).to.deep.equal(["ob"]);
+  });
+
+  it("UDP service to service: datagrams to a ServiceIP reach instances at both yards by policy; another namespace gets none", async () => {
+    const echo = "0x" + (await yards.get().runtime.imageId(ECHO_IMAGE))!.slice(7);
+    /** An echo instance of `service` at `y` whose UDP replies start with `<tag>:`, or a sleeping client of it. */
+    const udpLease = async (y: Yard, service: string, o: { tag?: string; sleep?: boolean }): Promise<bigint> => {
+      const l = await tenant.lease(
+        addrOf(y),
+        echo,
+        { slotSeconds: 180 },
+        {
+          imageRef: ECHO_IMAGE,
+          service,
+          ports: [],
+          ...(o.sleep ? { command: ["sleep", "600"] } : { udpPorts: [5353], env: [`ECHO_PREFIX=${o.tag}:`] }),
+        },
+      );
+      await waitFor(
+        `${service} at ${y === a ? "A" : "B"} to run`,
+        () => y.status().leases.find((x) => x.id === String(l.leaseId))?.running,
+      );
+      return l.leaseId;
+    };
+    const [, ub, udpClient, evilClient] = await Promise.all([
+      udpLease(a, UDP, { tag: "ua" }),
+      udpLease(b, UDP, { tag: "ub" }),
+      udpLease(a, "shop.acme.udpclient.prod", { sleep: true }),
+      udpLease(a, "evil.corp.udpclient.prod", { sleep: true }),
+    ]);
+    // Each send comes from a new source port: a new session, so round-robin picks the next instance.
+    const sends = (n: number): string =>
+      `for i in $(seq ${n}); do r=$(/bin/echo-server -c $ip 5353 ping-$i 2>&1); echo "$r rc=$?"; done`;
+    const forwarded0 = a.addressing!.forwarded;
+    const ok = await execIn(
+      docker,
+      containerOf(a, udpClient),
+      [resolveLine(`${UDP}.any.rr.icon`), sends(4)].join("\n"),
+    );
+    expect(ok.out, ok.out).to.match(/^ip=10\.233\./m);
+    const replies = [...ok.out.matchAll(/^(u[ab]):ping-(\d) rc=0$/gm)].map((x) => x[1]!);
+    expect(count(replies), ok.out).to.deep.equal({ ua: 2, ub: 2 });
+    expect(a.addressing!.forwarded - forwarded0).to.equal(4);
+    // An InstanceIP pins the remote one (through the tunnel, framed datagrams).
+    const pinned = await execIn(
+      docker,
+      containerOf(a, udpClient),
+      [resolveLine(`${UDP}.${ub}.none.icon`), sends(2)].join("\n"),
+    );
+    expect(
+      [...pinned.out.matchAll(/^(u[ab]):ping-\d rc=0$/gm)].map((x) => x[1]),
+      pinned.out,
+    ).to.deep.equal(["ub", "ub"]);
+    // Another namespace: its datagrams are dropped (no reply, refused and counted).
+    const denied0 = a.addressing!.denied;
+    const refused = await execIn(
+      docker,
+      containerOf(a, evilClient),
+      [resolveLine(`${UDP}.any.rr.icon`), sends(1)].join("\n"),
+    );
+    expect(refused.out, refused.out).to.match(/^ip=10\.233\./m);
+    expect(refused.out, refused.out).to.match(/no reply from .* rc=1/);
+    expect(a.addressing!.denied - denied0, refused.out).to.be.at.least(1);
   });
 
   it("route churn: ended and killed instances are replaced by live ones within one retry", async () => {

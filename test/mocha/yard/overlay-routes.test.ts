@@ -103,6 +103,33 @@ describe("route versions: codec", () => {
     }
   });
 
+  it("carries an instance's UDP ports; none stays absent; a port out of range is refused", () => {
+    const yard = "12D3KooWGzh8BPw3BNmkGvFhz4U1uTH8VZ9WNvXEbHkyq3pXK3fV";
+    const udp = {
+      service: SERVICE,
+      instanceId: 7n,
+      yard,
+      addrs: ["/ip4/127.0.0.1/tcp/1"],
+      ports: [],
+      udpPorts: [5353],
+    };
+    const tcp = { service: SERVICE, instanceId: 8n, yard, addrs: [], ports: [8080] };
+    const push: OverlayMessage = { type: "routePush", service: SERVICE, instances: [udp, tcp], version: v(1n, 1n) };
+    const back = decodeOverlayFrame(encodeOverlayFrame(push));
+    expect(back).to.deep.equal(push);
+    expect(back.type === "routePush" && "udpPorts" in back.instances[1]!).to.equal(false);
+    let err: unknown;
+    try {
+      decodeOverlayFrame(
+        OverlayEnvelope.encode({ routePush: { service: SERVICE, instances: [{ ...udp, udpPorts: [70000] }] } }),
+      );
+    } catch (e) {
+      err = e;
+    }
+    expect((err as OverlayError).overlayCode).to.equal(OverlayErrorCode.OVERLAY_BAD_FRAME);
+    expect((err as Error).message).to.match(/udpPorts must be 1\.\.65535/);
+  });
+
   it("orders versions by epoch, then sequence", () => {
     expect(compareRouteVersions(v(5n, 9n), v(6n, 1n))).to.be.lessThan(0);
     expect(compareRouteVersions(v(6n, 1n), v(5n, 9n))).to.be.greaterThan(0);
