@@ -50,6 +50,12 @@
  * protocol/net/noise-crypto.ts: transfers alternate between the two, 2 pairs a round (order rotating), and besides
  * both medians the figure is the median over all pairs of the within-pair ratio (like the latency blocks: the
  * machine's state moves both transfers of a pair together).
+ * Bulk through two real yards (tunnelYardsGbps): 1 GiB from the same source → yard A's public ingress endpoint of a
+ * lease whose stub points at a lease at yard B → yard A's TunnelManager → yard B → a sink container at B
+ * (icon/echo:1 in its discarding mode, `echo-server -d 9000`, one poll thread reading 64 KiB at a time), timed from
+ * the source's connect until the sink closes the connection after the source's end (the sink has read everything);
+ * once a round, after the bare transfers. This is the issue's "encrypted two-yard bulk throughput" through
+ * everything a yard does, the container's bridge network included.
  * The machine has 2 cores: nothing is pinned, paths run one after another, and the whole set runs 3 times
  * (rounds, the order of the paths rotating); figures are medians. So every path shares the same 2 cores among
  * wrk, the proxies and the upstream: requests/s measure CPU per request of the whole chain more than one proxy's
@@ -58,7 +64,8 @@
  * (scripts/docker.sh start, scripts/images.sh) as bench:lease does. Containers, yards, their networks and firewall
  * tables are removed at the end, on failure and on SIGINT/SIGTERM.
  *
- * Targets: proxy ≥ 0.5 × HAProxy requests/s; added latency per traversal p50 ≤ 100 µs; tunnel ≥ 1 Gbit/s.
+ * Targets: proxy ≥ 0.5 × HAProxy requests/s; added latency per traversal p50 ≤ 100 µs; tunnel ≥ 1 Gbit/s (both
+ * bulk figures).
  * Anchors: a Go io.Copy proxy adds 22–27 µs; Oakestra's tunnel is within 2–10 % of WireGuard, which reaches
  * ≈ 92 % of a 1 GbE link.
  *
@@ -111,6 +118,9 @@ const BULK_PORT = 9;
 const BODY = "hello from the upstream\n";
 /** The upstream image (scripts/images.sh) and its port. */
 const IMAGE = "icon/http-return:1";
+/** The sink of the bulk path through real yards: icon/echo:1 discarding what it reads (scripts/images/echo.c). */
+const SINK_IMAGE = "icon/echo:1";
+const SINK_PORT = 9000;
 const UPSTREAM_PORT = 8080;
 /** The upstream's lease at yard B (one core: HAProxy runs one thread) and yard A's idle lease. */
 const UPSTREAM_LEASE = { slotSeconds: 3600, cpuMillis: 1000, memoryMiB: 128 };
@@ -285,36 +295,79 @@ function bulkWorker(): void {
   sink.listen(0, "127.0.0.1", () => port.postMessage({ sinkPort: (sink.address() as net.AddressInfo).port }));
   const chunk = Buffer.alloc(1024 * 1024);
   for (let i = 0; i < chunk.length; i += 4) chunk.writeUInt32LE((Math.random() * 2 ** 32) >>> 0, i);
-  port.on("message", (m: { cmd: "bulk"; port: number; bytes: number } | { cmd: "stop" }) => {
-    if (m.cmd === "stop") {
-      sink.close();
-      port.close();
-      return;
-    }
-    want = m.bytes;
-    const s = net.connect(m.port, "127.0.0.1");
-    const finished = new Promise<number>((resolve) => (done = resolve));
+  /** Sends `bytes` to host:port, ends its side and times until the far side has closed (it read everything). */
+  const push = (m: { host: string; port: number; bytes: number }): void => {
+    const s = net.connect(m.port, m.host);
+    let t0 = 0;
+    let c0: NodeJS.CpuUsage | undefined;
+    let sent = 0;
     s.on("error", (e) => port.postMessage({ error: e.message }));
+    s.on("data", () => {});
+    s.once("close", (hadError) => {
+      if (hadError) return;
+      const ms = performance.now() - t0;
+      const c = process.threadCpuUsage(c0);
+      port.postMessage(
+        sent === m.bytes
+          ? { received: sent, ms, cpuS: (c.user + c.system) / 1e6 }
+          : { error: `closed after ${sent} of ${m.bytes} bytes` },
+      );
+    });
     s.once("connect", async () => {
-      const t0 = performance.now();
-      const c0 = process.threadCpuUsage();
-      let sent = 0;
-      while (sent < m.bytes) {
+      t0 = performance.now();
+      c0 = process.threadCpuUsage();
+      while (sent < m.bytes && !s.destroyed) {
         const n = Math.min(chunk.length, m.bytes - sent);
         sent += n;
         if (!s.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
           await new Promise((r) => s.once("drain", r));
         }
       }
-      // Timed to the sink's last byte with the connection still open, as in the runs BENCHMARKS.md records (the
-      // Ingress carries a half-close since, so end() would work too).
-      const received = await finished;
-      const ms = performance.now() - t0;
-      const c = process.threadCpuUsage(c0);
-      s.destroy();
-      port.postMessage({ received, ms, cpuS: (c.user + c.system) / 1e6 });
+      s.end();
     });
-  });
+  };
+  port.on(
+    "message",
+    (
+      m:
+        | { cmd: "bulk"; port: number; bytes: number }
+        | { cmd: "push"; host: string; port: number; bytes: number }
+        | { cmd: "stop" },
+    ) => {
+      if (m.cmd === "stop") {
+        sink.close();
+        port.close();
+        return;
+      }
+      if (m.cmd === "push") {
+        push(m);
+        return;
+      }
+      want = m.bytes;
+      const s = net.connect(m.port, "127.0.0.1");
+      const finished = new Promise<number>((resolve) => (done = resolve));
+      s.on("error", (e) => port.postMessage({ error: e.message }));
+      s.once("connect", async () => {
+        const t0 = performance.now();
+        const c0 = process.threadCpuUsage();
+        let sent = 0;
+        while (sent < m.bytes) {
+          const n = Math.min(chunk.length, m.bytes - sent);
+          sent += n;
+          if (!s.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
+            await new Promise((r) => s.once("drain", r));
+          }
+        }
+        // Timed to the sink's last byte with the connection still open, as in the runs BENCHMARKS.md records (the
+        // Ingress carries a half-close since, so end() would work too).
+        const received = await finished;
+        const ms = performance.now() - t0;
+        const c = process.threadCpuUsage(c0);
+        s.destroy();
+        port.postMessage({ received, ms, cpuS: (c.user + c.system) / 1e6 });
+      });
+    },
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -663,6 +716,28 @@ async function main(): Promise<void> {
         graceS: 24 * 3600,
       },
     });
+    // The bulk path through both yards: a sink lease at B, and a lease at A whose stub points at it.
+    const sinkImage = await runtimes.b.imageId(SINK_IMAGE);
+    if (!sinkImage) throw new Error(`${SINK_IMAGE} is not in the engine at ${socketPath}; run bash scripts/images.sh`);
+    const sinkDigest = "0x" + sinkImage.slice("sha256:".length);
+    const sinkSpec = {
+      imageRef: SINK_IMAGE,
+      ports: [SINK_PORT],
+      command: ["/bin/echo-server", "-d", String(SINK_PORT)],
+    };
+    const sinkLease = await t.lease(addrB, sinkDigest, { ...UPSTREAM_LEASE, imageRef: SINK_IMAGE }, sinkSpec);
+    const viaA = await t.lease(addrA, sinkDigest, { ...IDLE_LEASE, imageRef: SINK_IMAGE }, sinkSpec);
+    await setRouting(t.node, addrA, {
+      access: await signLeaseAccess(t.icon, t.owner.domain(), viaA.leaseId, t.node.peerId),
+      redirects: [],
+      stub: {
+        yard: peerB,
+        addrs: [addrB.toString().replace(/\/p2p\/[^/]+$/, "")],
+        instanceId: sinkLease.leaseId,
+        endpoint: sinkLease.endpoint,
+        graceS: 24 * 3600,
+      },
+    });
     const container = (await runtimes.b.list({ leaseId: up.leaseId })).find((c) => c.running && c.ip);
     if (!container) throw new Error(`yard B runs no container for lease ${up.leaseId}`);
     const direct = `${container.ip}:${UPSTREAM_PORT}`;
@@ -772,8 +847,27 @@ backend upstream
       return { gbps: (result.received * 8) / (result.ms / 1000) / 1e9, cpu, perGiB };
     };
 
+    /** 1 GiB through yard A's stub endpoint, the tunnel and yard B into the sink container. */
+    const [viaHost, viaPort] = splitEndpoint(viaA.endpoint);
+    const yardsBulk = async (bytes = BULK_BYTES): Promise<{ gbps: number; cpu: Record<string, number> }> => {
+      const measured = await withCpu({ yardA: yardA!.child.pid!, yardB: yardB!.child.pid!, bench: process.pid }, () => {
+        const r = new Promise<BulkResult>((resolve) => w.once("message", resolve));
+        w.postMessage({ cmd: "push", host: viaHost, port: viaPort, bytes });
+        return r;
+      });
+      const result = measured.result;
+      if ("error" in result) throw new Error(`bulk transfer through the yards failed: ${result.error}`);
+      const sourceSink = Math.round((result.cpuS / (result.ms / 1000)) * 100);
+      const { bench, ...rest } = measured.cpu;
+      return {
+        gbps: (result.received * 8) / (result.ms / 1000) / 1e9,
+        cpu: { ...rest, source: sourceSink, bench: bench! - sourceSink },
+      };
+    };
+
     say(`warm-up: ${BULK_WARMUP_BYTES / 1024 ** 2} MiB through each bulk path …`);
     for (const port of [bulkPort, refBulkPort]) await bulk(port, BULK_WARMUP_BYTES);
+    await yardsBulk(BULK_WARMUP_BYTES);
 
     const rps = Object.fromEntries(paths.map((p) => [p.name, [] as number[]])) as Record<Name, number[]>;
     const cpuLoad = Object.fromEntries(paths.map((p) => [p.name, [] as Record<string, number>[]])) as Record<
@@ -786,6 +880,8 @@ backend upstream
     const gbps: number[] = [];
     const refGbps: number[] = [];
     const ratios: number[] = [];
+    /** Bulk Gbit/s through the two real yards into the sink container. */
+    const yardsGbps: number[] = [];
     /** CPU seconds per GiB of the near and the far end per bulk transfer, on each crypto. */
     const perGiB: Record<"ours" | "ref", { a: number[]; b: number[] }> = {
       ours: { a: [], b: [] },
@@ -839,6 +935,11 @@ backend upstream
         refGbps.push(pair.ref);
         ratios.push(pair.ours / pair.ref);
       }
+      const yb = await yardsBulk();
+      yardsGbps.push(yb.gbps);
+      say(
+        `round ${round + 1} bulk 1 GiB through two yards into a container: ${yb.gbps.toFixed(2)} Gbit/s   CPU: ${showCpu(yb.cpu)}`,
+      );
     }
 
     /** Added latency of `name` over direct: the median over all blocks of the difference within the block. */
@@ -853,6 +954,7 @@ backend upstream
       tunnelGbps: +median(gbps).toFixed(2),
       tunnelDefaultCryptoGbps: +median(refGbps).toFixed(2),
       tunnelVsDefaultCrypto: +median(ratios).toFixed(2),
+      tunnelYardsGbps: +median(yardsGbps).toFixed(2),
       bareIngressRps: Math.round(median(rps.ingress)),
       bareTunnelRps: Math.round(median(rps.bareTunnel)),
       bareTunnelLibraryWindowRps: Math.round(median(rps.bareTunnelLib)),
@@ -892,6 +994,7 @@ backend upstream
     const list = (xs: number[]): string => xs.map((x) => x.toFixed(2)).join(", ");
     say(`tunnel bulk (median of ${gbps.length} × 1 GiB): ${out.tunnelGbps} Gbit/s (${list(gbps)})   target >= 1`);
     say(`  on @libp2p/noise's default crypto: ${out.tunnelDefaultCryptoGbps} Gbit/s (${list(refGbps)})`);
+    say(`  through two real yards into a container: ${out.tunnelYardsGbps} Gbit/s (${list(yardsGbps)})`);
     say(`  within-pair ratio, noise-crypto.ts / default: median ${out.tunnelVsDefaultCrypto} (${list(ratios)})`);
     const cpuPerGiB = (which: "ours" | "ref"): string =>
       `near end ${median(perGiB[which].a).toFixed(2)}, far end ${median(perGiB[which].b).toFixed(2)}`;

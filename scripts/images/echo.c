@@ -5,6 +5,7 @@
  * ECHO_PREFIX environment variable (so tests can tell instances apart). TCP on the same port: every byte read on a
  * connection is written back, with no prefix; one thread serves every connection (poll), so thousands can be open
  * at once; a connection ends when the client closes its side.
+ * Sink: echo -d [port] reads TCP connections to their end and drops the bytes (bulk benchmarks); UDP as above.
  * Client: echo -c ADDRESS PORT MESSAGE sends MESSAGE as one UDP datagram to ADDRESS:PORT (an IPv4 address: a
  * static binary has no resolver) and prints the reply; exit 1 when none comes within 3 s (tests in containers,
  * where busybox has no UDP client).
@@ -63,6 +64,8 @@ int main(int argc, char **argv) {
     if (argc != 5) { fprintf(stderr, "usage: %s -c ADDRESS PORT MESSAGE\n", argv[0]); return 2; }
     return client(argv[2], atoi(argv[3]), argv[4]);
   }
+  int discard = argc > 1 && strcmp(argv[1], "-d") == 0;
+  if (discard) { argc--; argv++; }
   int port = argc > 1 ? atoi(argv[1]) : 5353;
   const char *prefix = getenv("ECHO_PREFIX");
   size_t plen = prefix ? strlen(prefix) : 0;
@@ -72,7 +75,7 @@ int main(int argc, char **argv) {
   fds[0].fd = listen_on(SOCK_DGRAM, port);
   fds[1].fd = listen_on(SOCK_STREAM, port);
   fds[0].events = fds[1].events = POLLIN;
-  fprintf(stderr, "echo listening on %d (udp, tcp)\n", port);
+  fprintf(stderr, "echo listening on %d (udp, tcp%s)\n", port, discard ? ": discarding" : "");
   static char in[65536], out[65536 + 256];
   for (;;) {
     if (poll(fds, (nfds_t)n, -1) < 0) continue;
@@ -99,7 +102,7 @@ int main(int argc, char **argv) {
       ssize_t r = read(fds[i].fd, in, sizeof in);
       if (r < 0 && (errno == EAGAIN || errno == EINTR)) continue;
       /* Blocking writes: a client that does not read its echo holds up the others, which a test server may. */
-      for (ssize_t off = 0; r > 0 && off < r;) {
+      for (ssize_t off = 0; r > 0 && !discard && off < r;) {
         ssize_t w = write(fds[i].fd, in + off, (size_t)(r - off));
         if (w <= 0) { r = -1; break; }
         off += w;
