@@ -56,6 +56,7 @@ import {
   readTelemetry,
   setRouting,
   signLeaseAccess,
+  waitForReceipt,
   type AltoMap,
   type Deployment,
   type LeaseAccess,
@@ -1166,7 +1167,13 @@ export class Agent {
       await this.client.allocate(this.seed.account, child, share);
       const gas = BigInt(this.env.gasWei);
       // Through the client's signer: it keeps this key's nonces in order with the client's own transactions.
-      if (gas > 0n) await (await this.client.signer!.sendTransaction({ to: key.address, value: gas })).wait();
+      if (gas > 0n) {
+        const tx = await this.client.signer!.sendTransaction({ to: key.address, value: gas });
+        await waitForReceipt(this.client.signer!.provider!, tx, {
+          action: `sending gas to replica key ${key.address}`,
+          timeoutMs: 120_000,
+        });
+      }
       placement = await this.#placeWith(
         {
           signer: key,
@@ -1427,7 +1434,7 @@ export async function sweepGas(from: Signer, to: string): Promise<bigint> {
         : { gasPrice: maxFee }),
     });
     // Bounded: a transfer that is not mined in a minute (fees rose past its cap) is not waited for.
-    await tx.wait(1, 60_000);
+    await waitForReceipt(provider, tx, { action: `returning gas to ${to}`, timeoutMs: 60_000 });
     return value;
   } catch (e) {
     (from as Signer & { reset?: () => void }).reset?.(); // a NonceManager counts from the chain again

@@ -8,7 +8,7 @@
  *   console.log(formatStatus(owner, await appStatus(owner, root)));
  */
 import { Wallet } from "ethers";
-import type { MarketClient, Policy } from "../protocol/index.ts";
+import { waitForReceipt, type MarketClient, type Policy } from "../protocol/index.ts";
 import { writeAgentState, type AgentEnv } from "./agent.ts";
 
 export interface DeployAppOptions {
@@ -42,7 +42,10 @@ export async function deployApp(o: DeployAppOptions): Promise<{ root: bigint; di
   );
   if (o.gasWei > 0n) {
     const tx = await o.owner.signer!.sendTransaction({ to: key.address, value: o.gasWei });
-    await tx.wait();
+    await waitForReceipt(o.owner.signer!.provider!, tx, {
+      action: `sending gas to the origin's key ${key.address}`,
+      timeoutMs: 120_000,
+    });
   }
   return { root, dir: o.dir, icon: key.address };
 }

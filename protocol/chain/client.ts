@@ -22,6 +22,7 @@ import { formatAmount, parseAmount, type TokenInfo } from "../units.ts";
 import { iconMarketAbi, iepRegistryAbi, testTokenAbi } from "./abi.generated.ts";
 import type { Deployment } from "./deployment.ts";
 import { toChainError } from "./errors.ts";
+import { OutageSafeNonceManager, waitForReceipt } from "./receipt.ts";
 
 /** A yard listing as stored in the registry. */
 export interface Listing {
@@ -168,7 +169,9 @@ export class MarketClient {
     // NonceManager: a fresh provider may answer two quick `pending` nonce queries alike (ethers caches
     // identical requests briefly), which would make back-to-back transactions (approve, then stake) collide.
     const connected = o.signer && !o.signer.provider ? o.signer.connect(provider) : o.signer;
-    const signer = connected && !(connected instanceof NonceManager) ? new NonceManager(connected) : connected;
+    // OutageSafeNonceManager: ethers' own leaves an unhandled rejection when the RPC is down (receipt.ts).
+    const signer =
+      connected && !(connected instanceof NonceManager) ? new OutageSafeNonceManager(connected) : connected;
     return new MarketClient({ ...o, provider, signer }, info);
   }
 
@@ -599,8 +602,10 @@ export class MarketClient {
       try {
         const tx = await c.getFunction(fn).send(...args);
         this.#onProgress(`${action}: sent ${tx.hash}, waiting for confirmation …`);
-        // One confirmation, bounded: a stalled chain fails the action instead of hanging it.
-        const receipt = (await tx.wait(1, TX_TIMEOUT_MS))!;
+        // One confirmation, bounded: a stalled chain fails the action instead of hanging it. Polled by
+        // waitForReceipt, not tx.wait(): that one can end the process with an unhandled rejection while the RPC is
+        // down (receipt.ts).
+        const receipt = await waitForReceipt(c.runner!.provider!, tx, { action, timeoutMs: TX_TIMEOUT_MS });
         this.#onProgress(`${action}: confirmed in block ${receipt.blockNumber} (gas ${receipt.gasUsed})`);
         return receipt as ContractTransactionReceipt;
       } catch (e) {

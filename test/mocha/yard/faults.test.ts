@@ -10,7 +10,6 @@
  */
 import { expect } from "chai";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Wallet } from "ethers";
@@ -22,6 +21,7 @@ import { createLogger, silentLogger } from "../../../yard-node/log.ts";
 import { Yard } from "../../../yard-node/yard.ts";
 import { FlakyDockerSocketFake, WEB_IMAGE, cleanupYard, useDockerYard, waitFor } from "../../helpers/docker.ts";
 import { expectRejection } from "../../helpers/yard.ts";
+import { FlakyRpcProxyFake } from "../../helpers/faults.ts";
 import {
   Tenant,
   USD,
@@ -33,65 +33,6 @@ import {
 } from "../../../scripts/lib/testbed.ts";
 
 const log = process.env.ICON_TEST_LOG ? createLogger({ level: "debug" }) : silentLogger;
-
-/**
- * A TCP proxy on 127.0.0.1 in front of the chain's JSON-RPC port, forwarding byte for byte, that a test can take
- * down and bring back: `down()` closes the listener and destroys every connection (the port refuses, requests in
- * flight fail), `up()` listens on the same port again. It injects an outage the real part cannot produce on demand:
- * the embedded chain cannot be stopped and started again with its state, and the tenant's own client must keep
- * reaching it meanwhile.
- */
-class FlakyRpcProxyFake {
-  readonly target: { host: string; port: number };
-  /** The proxy's port (chosen by the first `up()`, kept afterwards). */
-  port = 0;
-  /** Connections accepted so far. */
-  accepted = 0;
-  #server: Server | undefined;
-  readonly #sockets = new Set<Socket>();
-
-  constructor(targetUrl: string) {
-    const u = new URL(targetUrl);
-    this.target = { host: u.hostname, port: Number(u.port) };
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  async up(): Promise<void> {
-    if (this.#server) return;
-    const server = createServer((client) => {
-      this.accepted++;
-      const upstream = createConnection(this.target.port, this.target.host);
-      this.#sockets.add(client).add(upstream);
-      const drop = () => {
-        client.destroy();
-        upstream.destroy();
-        this.#sockets.delete(client);
-        this.#sockets.delete(upstream);
-      };
-      client.on("error", drop).on("close", drop);
-      upstream.on("error", drop).on("close", drop);
-      client.pipe(upstream);
-      upstream.pipe(client);
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(this.port, "127.0.0.1", () => resolve());
-    });
-    this.port = (server.address() as { port: number }).port;
-    this.#server = server;
-  }
-
-  async down(): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
-    for (const s of this.#sockets) s.destroy();
-    this.#sockets.clear();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-}
 
 /** Removes the suite's containers (nothing when useDockerYard's before hook failed). */
 async function cleanupSuite(docker: ReturnType<typeof useDockerYard>): Promise<void> {
