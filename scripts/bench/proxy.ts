@@ -705,17 +705,21 @@ async function main(): Promise<void> {
     const spec = { imageRef: IMAGE, ports: [UPSTREAM_PORT] };
     const up = await t.lease(addrB, digest, { ...UPSTREAM_LEASE, imageRef: IMAGE }, spec);
     const idle = await t.lease(addrA, digest, { ...IDLE_LEASE, imageRef: IMAGE }, spec);
-    await setRouting(t.node, addrA, {
-      access: await signLeaseAccess(t.icon, t.owner.domain(), idle.leaseId, t.node.peerId),
-      redirects: [],
-      stub: {
-        yard: peerB,
-        addrs: [addrB.toString().replace(/\/p2p\/[^/]+$/, "")],
-        instanceId: up.leaseId,
-        endpoint: up.endpoint,
-        graceS: 24 * 3600,
-      },
-    });
+    /** Sets a redirection stub on `from`'s lease at yard A to `to`'s lease at yard B, as an ICON does when it moves. */
+    const stub = async (from: { leaseId: bigint }, to: { leaseId: bigint; endpoint: string }): Promise<void> => {
+      await setRouting(t.node, addrA, {
+        access: await signLeaseAccess(t.icon, t.owner.domain(), from.leaseId, t.node.peerId),
+        redirects: [],
+        stub: {
+          yard: peerB,
+          addrs: [addrB.toString().replace(/\/p2p\/[^/]+$/, "")],
+          instanceId: to.leaseId,
+          endpoint: to.endpoint,
+          graceS: 24 * 3600,
+        },
+      });
+    };
+    await stub(idle, up);
     // The bulk path through both yards: a sink lease at B, and a lease at A whose stub points at it.
     const sinkImage = await runtimes.b.imageId(SINK_IMAGE);
     if (!sinkImage) throw new Error(`${SINK_IMAGE} is not in the engine at ${socketPath}; run bash scripts/images.sh`);
@@ -727,17 +731,7 @@ async function main(): Promise<void> {
     };
     const sinkLease = await t.lease(addrB, sinkDigest, { ...UPSTREAM_LEASE, imageRef: SINK_IMAGE }, sinkSpec);
     const viaA = await t.lease(addrA, sinkDigest, { ...IDLE_LEASE, imageRef: SINK_IMAGE }, sinkSpec);
-    await setRouting(t.node, addrA, {
-      access: await signLeaseAccess(t.icon, t.owner.domain(), viaA.leaseId, t.node.peerId),
-      redirects: [],
-      stub: {
-        yard: peerB,
-        addrs: [addrB.toString().replace(/\/p2p\/[^/]+$/, "")],
-        instanceId: sinkLease.leaseId,
-        endpoint: sinkLease.endpoint,
-        graceS: 24 * 3600,
-      },
-    });
+    await stub(viaA, sinkLease);
     const container = (await runtimes.b.list({ leaseId: up.leaseId })).find((c) => c.running && c.ip);
     if (!container) throw new Error(`yard B runs no container for lease ${up.leaseId}`);
     const direct = `${container.ip}:${UPSTREAM_PORT}`;
@@ -825,44 +819,53 @@ backend upstream
     for (const p of paths) await wrk(p.endpoint, LOAD.connections, WARMUP_SECONDS);
 
     type BulkResult = { received: number; ms: number; cpuS: number } | { error: string };
+    /**
+     * One transfer by the source/sink worker (`msg`), with the CPU shares of `pids`. The source and sink are a worker
+     * thread of this process: their share moves out of this process's (`bench`). (Not an `extra` of withCpu, which
+     * would count them twice and clamp the others' share to 0 before a correction.)
+     */
+    const transfer = async (
+      pids: Record<string, number>,
+      msg: { cmd: "bulk"; port: number; bytes: number } | { cmd: "push"; host: string; port: number; bytes: number },
+      what: string,
+    ): Promise<{ gbps: number; ms: number; gib: number; cpu: Record<string, number>; sourceSink: number }> => {
+      const measured = await withCpu({ ...pids, bench: process.pid }, () => {
+        const r = new Promise<BulkResult>((resolve) => w.once("message", resolve));
+        w.postMessage(msg);
+        return r;
+      });
+      const result = measured.result;
+      if ("error" in result) throw new Error(`${what} failed: ${result.error}`);
+      const sourceSink = Math.round((result.cpuS / (result.ms / 1000)) * 100);
+      const { bench, ...rest } = measured.cpu;
+      return {
+        gbps: (result.received * 8) / (result.ms / 1000) / 1e9,
+        ms: result.ms,
+        gib: result.received / 1024 ** 3,
+        cpu: { ...rest, bench: bench! - sourceSink },
+        sourceSink,
+      };
+    };
     const bulk = async (
       port: number,
       bytes = BULK_BYTES,
     ): Promise<{ gbps: number; cpu: Record<string, number>; perGiB: { a: number; b: number } }> => {
-      const measured = await withCpu({ near: nc.pid!, far: bc.pid!, bench: process.pid }, () => {
-        const r = new Promise<BulkResult>((resolve) => w.once("message", resolve));
-        w.postMessage({ cmd: "bulk", port, bytes });
-        return r;
-      });
-      const result = measured.result;
-      if ("error" in result) throw new Error(`bulk transfer failed: ${result.error}`);
-      // The source and sink are a worker thread of this process: their share moves out of this process's. (Not an
-      // `extra` of withCpu, which would count them twice and clamp the others' share to 0 before a correction.)
-      const sourceSink = Math.round((result.cpuS / (result.ms / 1000)) * 100);
-      const { near, far, bench, ...rest } = measured.cpu;
-      const cpu: Record<string, number> = { near: near!, far: far!, sourceSink, bench: bench! - sourceSink, ...rest };
-      const gib = result.received / 1024 ** 3;
-      const cpuS = (who: string): number => ((cpu[who]! / 100) * result.ms) / 1000 / gib;
-      const perGiB = { a: cpuS("near"), b: cpuS("far") };
-      return { gbps: (result.received * 8) / (result.ms / 1000) / 1e9, cpu, perGiB };
+      const t = await transfer({ near: nc.pid!, far: bc.pid! }, { cmd: "bulk", port, bytes }, "bulk transfer");
+      const { near, far, bench, ...rest } = t.cpu;
+      const cpu: Record<string, number> = { near: near!, far: far!, sourceSink: t.sourceSink, bench: bench!, ...rest };
+      const cpuS = (who: string): number => ((cpu[who]! / 100) * t.ms) / 1000 / t.gib;
+      return { gbps: t.gbps, cpu, perGiB: { a: cpuS("near"), b: cpuS("far") } };
     };
 
     /** 1 GiB through yard A's stub endpoint, the tunnel and yard B into the sink container. */
     const [viaHost, viaPort] = splitEndpoint(viaA.endpoint);
     const yardsBulk = async (bytes = BULK_BYTES): Promise<{ gbps: number; cpu: Record<string, number> }> => {
-      const measured = await withCpu({ yardA: yardA!.child.pid!, yardB: yardB!.child.pid!, bench: process.pid }, () => {
-        const r = new Promise<BulkResult>((resolve) => w.once("message", resolve));
-        w.postMessage({ cmd: "push", host: viaHost, port: viaPort, bytes });
-        return r;
-      });
-      const result = measured.result;
-      if ("error" in result) throw new Error(`bulk transfer through the yards failed: ${result.error}`);
-      const sourceSink = Math.round((result.cpuS / (result.ms / 1000)) * 100);
-      const { bench, ...rest } = measured.cpu;
-      return {
-        gbps: (result.received * 8) / (result.ms / 1000) / 1e9,
-        cpu: { ...rest, source: sourceSink, bench: bench! - sourceSink },
-      };
+      const t = await transfer(
+        { yardA: yardA!.child.pid!, yardB: yardB!.child.pid! },
+        { cmd: "push", host: viaHost, port: viaPort, bytes },
+        "bulk transfer through the yards",
+      );
+      return { gbps: t.gbps, cpu: { ...t.cpu, source: t.sourceSink } };
     };
 
     say(`warm-up: ${BULK_WARMUP_BYTES / 1024 ** 2} MiB through each bulk path …`);

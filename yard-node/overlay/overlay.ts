@@ -391,20 +391,7 @@ export class Overlay {
   /** Every known instance of `service`: this yard's and, resolved lazily, other yards'. */
   async instances(service: string, o: { force?: boolean } = {}): Promise<Instance[]> {
     const me = this.#o.node.peerId.toString();
-    const addrs = this.#o.node.getMultiaddrs().map(String);
-    const local: Instance[] = this.#o
-      .local()
-      .filter((l) => l.service === service && l.ip)
-      .map((l) => ({
-        service,
-        instanceId: l.leaseId,
-        yard: me,
-        addrs,
-        ports: l.ports,
-        ...(l.udpPorts?.length ? { udpPorts: l.udpPorts } : {}),
-        latencyMs: 0,
-        updatedAt: now(),
-      }));
+    const local: Instance[] = this.#localRoutes(service).map((i) => ({ ...i, latencyMs: 0, updatedAt: now() }));
     const entries = this.#routes.get(service);
     const fresh = entries && [...entries.values()].some((e) => e.expires > now());
     if (o.force || !fresh) await this.#query(service);

@@ -12,7 +12,7 @@ import { ChainError, MarketClient, waitForReceipt } from "../../../protocol/inde
 import { startMarket, type TestMarket } from "../../../scripts/lib/testbed.ts";
 import { FlakyRpcProxyFake } from "../../helpers/faults.ts";
 
-describe("waitForReceipt: a transaction's receipt, through an RPC outage", function () {
+describe("waitForReceipt and MarketClient through an RPC outage", function () {
   this.timeout(60_000);
   let m: TestMarket;
   let proxy: FlakyRpcProxyFake;
@@ -115,25 +115,6 @@ describe("waitForReceipt: a transaction's receipt, through an RPC outage", funct
     expect((e as Error).message).to.match(
       /^a transfer was reverted by the contract \(transaction 0x[0-9a-f]{64}, block \d+\)$/,
     );
-  });
-});
-
-describe("MarketClient: an action while the RPC is down fails with a sentence and leaves no unhandled rejection", function () {
-  this.timeout(60_000);
-  let m: TestMarket;
-  let proxy: FlakyRpcProxyFake;
-  const unhandled: unknown[] = [];
-  const onUnhandled = (e: unknown): void => void unhandled.push(e);
-  before(async () => {
-    m = await startMarket();
-    proxy = new FlakyRpcProxyFake(m.chain.url);
-    await proxy.up();
-    process.on("unhandledRejection", onUnhandled);
-  });
-  after(async () => {
-    process.off("unhandledRejection", onUnhandled);
-    await proxy?.down();
-    await m?.close();
   });
 
   it("refuses with CHAIN_UNREACHABLE (the nonce query and the gas estimate both fail), then works once the RPC is back", async () => {
