@@ -228,24 +228,35 @@ describe("testbed WAN emulator (loopback relays with delay)", function () {
   });
 
   it("delays every chunk from its own arrival, not from the chunk before", async () => {
-    wan = await WanEmulator.start({ subnets: SUBNETS, yards: YARDS, delayMs: delays(50) });
-    const arrivals: [string, number][] = [];
+    // 100 ms delay, chunks 60 ms apart. Delayed from its own arrival, every chunk takes 100 ms. Delayed from the
+    // chunk before, chunk i would take 100 + 40·i ms (100, 140, 180, 220). The bound sits between the two with room
+    // for a busy machine's timer slop; TCP may merge chunks, so each is timed by the read that holds its last byte.
+    const delayMs = 100;
+    wan = await WanEmulator.start({ subnets: SUBNETS, yards: YARDS, delayMs: delays(delayMs) });
+    const reads: [string, number][] = [];
     const target = await listen(YARDS["edge-a"], (s) =>
-      s.setEncoding("utf8").on("data", (d: string) => arrivals.push([d, performance.now()])),
+      s.setEncoding("utf8").on("data", (d: string) => reads.push([d, performance.now()])),
     );
     const s = await dial(await wan.via("A", target));
+    const chunks = ["one", "two", "three", "four"];
     const sent: number[] = [];
-    for (const chunk of ["one", "two", "three"]) {
+    for (const chunk of chunks) {
       sent.push(performance.now());
       s.write(chunk);
-      await new Promise((r) => setTimeout(r, 30));
+      await new Promise((r) => setTimeout(r, 60));
     }
+    const total = chunks.join("").length;
     const deadline = Date.now() + 3000;
-    while (arrivals.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    expect(arrivals.map(([d]) => d)).to.deep.equal(["one", "two", "three"]);
-    arrivals.forEach(([, at], i) => {
-      expect(at - sent[i]!, `chunk ${i}`).to.be.at.least(50);
-      expect(at - sent[i]!, `chunk ${i}`).to.be.below(50 + 40);
+    while (reads.reduce((n, [d]) => n + d.length, 0) < total && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(reads.map(([d]) => d).join("")).to.equal(chunks.join(""));
+    let end = 0;
+    chunks.forEach((chunk, i) => {
+      end += chunk.length;
+      let read = 0;
+      const at = reads.find(([d]) => (read += d.length) >= end)![1];
+      expect(at - sent[i]!, `chunk ${i}`).to.be.at.least(delayMs);
+      expect(at - sent[i]!, `chunk ${i}`).to.be.below(delayMs + 70);
     });
   });
 
