@@ -321,6 +321,36 @@ describe("icon CLI", function () {
   });
 });
 
+describe("icon launcher (scripts/icon)", function () {
+  this.timeout(120_000);
+  const launcher = path.join(projectRoot, "scripts/icon");
+  const launch = (env: Record<string, string>): Promise<Result> =>
+    run(launcher, ["--help"], { env: { ...process.env, ...env } }).then(
+      (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+      (e: unknown) => e as Result,
+    );
+
+  it("refuses a bad V8 memory setting before it starts anything, naming the variable and its range", async () => {
+    for (const [name, value, range] of [
+      ["ICON_SEMI_SPACE_MIB", "0", "from 1 to 256"],
+      ["ICON_SEMI_SPACE_MIB", "16m", "from 1 to 256"],
+      ["ICON_HEAP_GROWING_PERCENT", "401", "from 0 to 400"],
+      ["ICON_HEAP_GROWING_PERCENT", "-5", "from 0 to 400"],
+    ] as const) {
+      const r = await launch({ [name]: value });
+      expect(r.code, `${name}=${value}`).to.equal(2);
+      expect(r.stderr).to.contain(`${name} must be a whole number`).and.contain(range).and.contain(`'${value}'`);
+      expect(r.stdout).to.equal("");
+    }
+  });
+
+  it("runs with V8's own heap growth when ICON_HEAP_GROWING_PERCENT is 0", async () => {
+    const r = await launch({ ICON_HEAP_GROWING_PERCENT: "0" });
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.contain("usage: icon <command>");
+  });
+});
+
 describe("demo:market", function () {
   this.timeout(180_000);
   it("tells the market story and ends with balanced books on chain", async () => {

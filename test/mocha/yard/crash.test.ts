@@ -7,6 +7,7 @@
  * the chain and is paid for the slot it served.
  */
 import { expect } from "chai";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { Wallet } from "ethers";
 import { multiaddr } from "@multiformats/multiaddr";
@@ -56,6 +57,9 @@ describe("yard crash safety (kill -9 with active leases, restart)", function () 
     await m.admin.mint(operator.address, USD(1000));
     const file = await writeYardConfig(m, yardConfig(m, yardId));
     yard = await startYardProcess(file, m.keys[1]!);
+    // Started as an operator starts it: the launcher's V8 flags reach the yard's Node (scripts/icon).
+    const argv = readFileSync(`/proc/${yard.child.pid}/cmdline`, "utf8").split("\0");
+    expect(argv).to.include.members(["--max-semi-space-size=1", "--heap-growing-percent=100"]);
     const web = "0x" + (await runtime.imageId(WEB_IMAGE))!.slice(7);
     const addr = multiaddr(yard.addr);
 
