@@ -20,6 +20,7 @@ import {
   writeDeployment,
   type Deployment,
   type Offer,
+  type Policy,
   type Rfq,
 } from "../../protocol/index.ts";
 import { deployMarket, devKeys, projectRoot, startDevChain, type DevChain } from "./hardhat.ts";
@@ -28,6 +29,14 @@ import type { DockerRuntime } from "../../yard-node/docker.ts";
 import { HostFirewall } from "../../yard-node/firewall.ts";
 
 export const USD = (n: number): bigint => BigInt(Math.round(n * 1e6));
+/** The app policy the testbed's tenants and the tests' budget accounts use: balanced weight, 10 % thresholds, no price cap. */
+export const TEST_POLICY: Policy = {
+  weightBps: 5000,
+  migrateThresholdBps: 1000,
+  replicateThresholdBps: 1000,
+  terminateThresholdBps: 1000,
+  maxPricePerSecond: 0n,
+};
 
 export interface TestMarket {
   chain: DevChain;
@@ -119,17 +128,7 @@ export class Tenant {
   static async create(m: TestMarket, ownerKey: number, iconKey: number, deposit: bigint): Promise<Tenant> {
     const owner = await clientFor(m, ownerKey, deposit);
     const icon = new Wallet(m.keys[iconKey]!, m.provider);
-    const account = await owner.createApp(
-      icon.address,
-      {
-        weightBps: 5000,
-        migrateThresholdBps: 1000,
-        replicateThresholdBps: 1000,
-        terminateThresholdBps: 1000,
-        maxPricePerSecond: 0n,
-      },
-      deposit,
-    );
+    const account = await owner.createApp(icon.address, TEST_POLICY, deposit);
     return new Tenant(owner, icon, account, await createIconNode());
   }
 

@@ -19,6 +19,7 @@ import { Writable } from "node:stream";
 import { promisify } from "node:util";
 import { poll } from "../../scripts/lib/testbed.ts";
 import { DockerRuntime } from "../../yard-node/docker.ts";
+import { splice } from "./faults.ts";
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -179,17 +180,7 @@ export class FlakyDockerSocketFake {
         return;
       }
       const upstream = createConnection(this.target);
-      this.#sockets.add(client).add(upstream);
-      const drop = () => {
-        client.destroy();
-        upstream.destroy();
-        this.#sockets.delete(client);
-        this.#sockets.delete(upstream);
-      };
-      client.on("error", drop).on("close", drop);
-      upstream.on("error", drop).on("close", drop);
-      client.pipe(upstream);
-      upstream.pipe(client);
+      splice(client, upstream, this.#sockets);
     });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);

@@ -2,6 +2,24 @@
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 
 /**
+ * Pipes `client` ⇄ `upstream` byte for byte, both kept in `open` until either side errors or closes, which destroys
+ * both: the connection body of the fault proxies here and in docker.ts, whose `down()` destroys what `open` holds.
+ */
+export function splice(client: Socket, upstream: Socket, open: Set<Socket>): void {
+  open.add(client).add(upstream);
+  const drop = (): void => {
+    client.destroy();
+    upstream.destroy();
+    open.delete(client);
+    open.delete(upstream);
+  };
+  client.on("error", drop).on("close", drop);
+  upstream.on("error", drop).on("close", drop);
+  client.pipe(upstream);
+  upstream.pipe(client);
+}
+
+/**
  * A TCP proxy on 127.0.0.1 in front of the chain's JSON-RPC port, forwarding byte for byte, that a test can take
  * down and bring back: `down()` closes the listener and destroys every connection (the port refuses, requests in
  * flight fail), `up()` listens on the same port again. It injects an outage the real part cannot produce on demand:
@@ -31,17 +49,7 @@ export class FlakyRpcProxyFake {
     const server = createServer((client) => {
       this.accepted++;
       const upstream = createConnection(this.target.port, this.target.host);
-      this.#sockets.add(client).add(upstream);
-      const drop = () => {
-        client.destroy();
-        upstream.destroy();
-        this.#sockets.delete(client);
-        this.#sockets.delete(upstream);
-      };
-      client.on("error", drop).on("close", drop);
-      upstream.on("error", drop).on("close", drop);
-      client.pipe(upstream);
-      upstream.pipe(client);
+      splice(client, upstream, this.#sockets);
     });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);

@@ -29,7 +29,7 @@ import type { YardConfigInput } from "../../../yard-node/config.ts";
 import { Yard } from "../../../yard-node/yard.ts";
 import { createLogger } from "../../../yard-node/log.ts";
 import { projectRoot } from "../../../scripts/lib/hardhat.ts";
-import { USD, clientFor, startMarket, type TestMarket } from "../../../scripts/lib/testbed.ts";
+import { TEST_POLICY, USD, clientFor, startMarket, type TestMarket } from "../../../scripts/lib/testbed.ts";
 import { WEB_IMAGE, useDockerYard, waitFor } from "../../helpers/docker.ts";
 
 const log = createLogger({ level: "error" });
@@ -148,17 +148,7 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
   /** A budget account controlled by a fresh key (funded with `deposit`) and a client for that key. */
   async function account(deposit: bigint): Promise<{ id: bigint; key: Wallet; icon: MarketClient }> {
     const key = new Wallet(Wallet.createRandom().privateKey, m.provider);
-    const id = await owner.createApp(
-      key.address,
-      {
-        weightBps: 5000,
-        migrateThresholdBps: 1000,
-        replicateThresholdBps: 1000,
-        terminateThresholdBps: 1000,
-        maxPricePerSecond: 0n,
-      },
-      deposit,
-    );
+    const id = await owner.createApp(key.address, TEST_POLICY, deposit);
     const icon = await MarketClient.connect({ deployment: m.deployment, provider: m.provider, signer: key });
     return { id, key, icon };
   }

@@ -30,16 +30,10 @@ import {
 } from "../../../protocol/index.ts";
 import { TreeEnvelope } from "../../../protocol/schema/generated/tree.js";
 import { TreeMember, type TreeEvent } from "../../../icon-agent/tree.ts";
-import { USD, clientFor, poll, startMarket, type TestMarket } from "../../../scripts/lib/testbed.ts";
+import { TEST_POLICY, USD, clientFor, poll, startMarket, type TestMarket } from "../../../scripts/lib/testbed.ts";
 
 const PERIOD = 300;
-const POLICY: Policy = {
-  weightBps: 5000,
-  migrateThresholdBps: 1000,
-  replicateThresholdBps: 1000,
-  terminateThresholdBps: 1000,
-  maxPricePerSecond: 0n,
-};
+const POLICY = TEST_POLICY;
 
 const sn = (subnet: string, rate: number, latencyMs: number, requests: bigint): TreeSubnet => ({
   subnet,

@@ -9,7 +9,7 @@
 import { expect } from "chai";
 import { Contract, JsonRpcProvider, Wallet, hexlify, randomBytes } from "ethers";
 import { ChainError, MarketClient, waitForReceipt } from "../../../protocol/index.ts";
-import { startMarket, type TestMarket } from "../../../scripts/lib/testbed.ts";
+import { TEST_POLICY, startMarket, type TestMarket } from "../../../scripts/lib/testbed.ts";
 import { FlakyRpcProxyFake } from "../../helpers/faults.ts";
 
 describe("waitForReceipt and MarketClient through an RPC outage", function () {
@@ -119,17 +119,7 @@ describe("waitForReceipt and MarketClient through an RPC outage", function () {
 
   it("refuses with CHAIN_UNREACHABLE (the nonce query and the gas estimate both fail), then works once the RPC is back", async () => {
     const key = new Wallet(m.keys[8]!);
-    const root = await m.admin.createApp(
-      key.address,
-      {
-        weightBps: 5000,
-        migrateThresholdBps: 1000,
-        replicateThresholdBps: 1000,
-        terminateThresholdBps: 1000,
-        maxPricePerSecond: 0n,
-      },
-      0n,
-    );
+    const root = await m.admin.createApp(key.address, TEST_POLICY, 0n);
     const c = await MarketClient.connect({ deployment: m.deployment, rpcUrl: proxy.url, signer: key });
     await proxy.down();
     for (let i = 0; i < 3; i++) {
