@@ -8,6 +8,7 @@
  *   console.log(client.format(await client.balanceOf(addr)));
  */
 export * from "./errors.ts";
+export * from "./last-resort.ts";
 export * from "./units.ts";
 export * from "./eip712.ts";
 export * from "./chain/deployment.ts";

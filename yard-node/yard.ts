@@ -25,6 +25,7 @@ import {
   IconError,
   LEASE_FLAGS,
   MarketClient,
+  lastResortStats,
   OFFER_TYPES,
   RejectCode,
   createIconNode,
@@ -1398,6 +1399,10 @@ export class Yard {
             );
         }
       }
+      const caught = lastResortStats();
+      const lastResort = "Errors no handler took, caught by the process's last-resort handler and survived";
+      m.set("icon_yard_last_resort_caught", lastResort, caught.peerIo, { kind: "peer_io" });
+      m.set("icon_yard_last_resort_caught", lastResort, caught.rejections, { kind: "unhandled_rejection" });
       m.set("icon_yard_chain_up", "1 when the chain RPC answers", this.#chainUp ? 1 : 0);
       m.set("icon_yard_docker_up", "1 when the Docker engine answers", this.#dockerUp ? 1 : 0);
       m.set(

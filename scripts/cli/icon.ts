@@ -183,6 +183,8 @@ const COMMANDS: Record<string, Command> = {
       if (!["debug", "info", "warn", "error"].includes(level))
         throw new ConfigError("BAD_OPTION", `--log-level must be debug, info, warn or error, got "${level}"`);
       const log = createLogger({ level: level as "info", base: { yard: config.yardId } });
+      const { installLastResort } = await import("../../protocol/index.ts");
+      installLastResort({ log, what: `yard ${config.yardId}` });
       const wallet = await requireWallet(ctx);
       say(
         `starting yard ${config.yardId} (chain ${endpointForHumans(config.chain.rpcUrl)}, data in ${config.dataDir}) …`,
@@ -757,6 +759,9 @@ const COMMANDS: Record<string, Command> = {
       const dir = opt(ctx, "state");
       if (!dir) throw new ConfigError("MISSING_OPTION", "--state <dir> is required (see `icon app deploy`)");
       const { Agent } = await import("../../icon-agent/agent.ts");
+      const { installLastResort } = await import("../../protocol/index.ts");
+      const { createLogger } = await import("../../yard-node/log.ts");
+      installLastResort({ log: createLogger({ level: "warn" }), what: `agent in ${dir}` });
       const agent = await Agent.open(dir, {
         spawn: async (childDir) => {
           const { pid, log } = await startAgentProcess(childDir, "replica");

@@ -736,6 +736,11 @@ export class TunnelManager {
 
   #track(stream: Stream, peer: PeerId): TunnelStream {
     const t = new TunnelStream(stream, peer, this.#counters);
+    // A reset by the remote (or a lost connection) destroys the Duplex with an error at any moment — while a
+    // header is read, a target resolved or connected, or before a caller of open() listens. An EventEmitter's
+    // 'error' without a listener ends the process, so every tunnel has this one from birth; whoever pumps the
+    // tunnel adds its own and tears down both sides.
+    t.on("error", (e: Error) => this.#log?.debug("tunnel reset", { peer: peer.toString(), error: e.message }));
     this.#open.add(t);
     const key = peer.toString();
     t.once("close", () => {
