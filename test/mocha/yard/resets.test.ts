@@ -415,7 +415,6 @@ function alive(pid: number): boolean {
   }
 }
 
-
 /** The first message on `s`, or undefined after `ms` or when it closes. */
 function firstMessage(s: Stream, ms: number): Promise<unknown> {
   return new Promise((resolve) => {
