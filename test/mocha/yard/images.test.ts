@@ -5,6 +5,10 @@
  * on the yard → a Deploy runs it; a second push answers "present"; an interrupted upload resumes at the yard's
  * offset; tampered, foreign, garbage and oversized tarballs are refused (BAD_IMAGE) and leave nothing behind; access
  * by a stranger, for an unknown lease, or expired is refused; a Deploy of an image the yard lacks says to upload it.
+ * Attacks (issue 15): tarballs that name themselves after an operator's or another image (RepoTags, `repositories`)
+ * load untagged and move no name; refused uploads leave every image and tag; `../` paths, outward links, a huge
+ * manifest, gzip bombs (the archive or a layer) are refused; unfinished uploads are swept and capped per holder
+ * and in total, and never shared between holders; a reset at every step of an upload leaves the yard serving.
  */
 import { expect } from "chai";
 import Docker from "dockerode";
