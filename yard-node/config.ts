@@ -144,7 +144,7 @@ export const yardConfigSchema = z
           .number()
           .int()
           .min(1 << 20)
-          .default(4 << 30),
+          .default(4 * 2 ** 30),
         /** An unfinished upload that received nothing for this long is deleted (at start, every minute, and
          * before each new offer). */
         partialIdleS: z
