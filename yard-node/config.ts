@@ -127,13 +127,48 @@ export const yardConfigSchema = z
       .default({}),
     images: z
       .object({
+        /** Largest upload: the tarball, which is also what Docker extracts (compressed input is refused). */
         maxBytes: z
           .number()
           .int()
           .min(1 << 20)
           .default(512 << 20),
+        /** Bytes of unfinished uploads one lease holder may keep here (each counts at its offered size). */
+        maxPartialBytesPerHolder: z
+          .number()
+          .int()
+          .min(1 << 20)
+          .default(1 << 30),
+        /** Bytes of unfinished uploads of all lease holders together. */
+        maxPartialBytes: z
+          .number()
+          .int()
+          .min(1 << 20)
+          .default(4 * 2 ** 30),
+        /** An unfinished upload that received nothing for this long is deleted (at start, every minute, and
+         * before each new offer). */
+        partialIdleS: z
+          .number()
+          .int()
+          .min(60)
+          .max(7 * 86_400)
+          .default(3600),
       })
       .strict()
+      .superRefine((v, ctx) => {
+        if (v.maxPartialBytesPerHolder < v.maxBytes)
+          ctx.addIssue({
+            code: z.ZodIssueCode.custom,
+            path: ["maxPartialBytesPerHolder"],
+            message: `must be at least images.maxBytes (${v.maxBytes}), or no image of the largest size could be uploaded`,
+          });
+        if (v.maxPartialBytes < v.maxPartialBytesPerHolder)
+          ctx.addIssue({
+            code: z.ZodIssueCode.custom,
+            path: ["maxPartialBytes"],
+            message: `must be at least images.maxPartialBytesPerHolder (${v.maxPartialBytesPerHolder})`,
+          });
+      })
       .default({}),
     overlay: z
       .object({

@@ -189,8 +189,13 @@ export class DockerRuntime implements ContainerRuntime {
     return this.#call(`saving image ${ref}`, () => this.docker.getImage(ref).get());
   }
 
-  async removeImage(ref: string): Promise<void> {
+  async removeImage(ref: string, o: { ifUntagged?: boolean } = {}): Promise<void> {
     try {
+      if (o.ifUntagged) {
+        const tags = (await this.#call(`inspecting image ${ref}`, () => this.docker.getImage(ref).inspect())).RepoTags;
+        if (tags && tags.length > 0)
+          throw new IconError("IMAGE_TAGGED", `image ${ref} is named ${tags.join(", ")}; it is left in place`);
+      }
       await this.#call(`removing image ${ref}`, () => this.docker.getImage(ref).remove());
     } catch (e) {
       if (statusOf(e) === 404) return;

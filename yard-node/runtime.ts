@@ -87,11 +87,15 @@ export interface ContainerRuntime {
   ping(): Promise<void>;
   /** The image's id when present locally (by id `sha256:…` or reference). */
   imageId(ref: string): Promise<string | undefined>;
-  /** Loads a `docker save` tarball; returns the ids of the images it contained. */
+  /**
+   * Loads a `docker save` tarball as it is (its tags too: the yard passes only archives it rewrote, which carry
+   * none — yard-node/image-archive.ts); returns the ids of the images it contained.
+   */
   loadImage(tar: AsyncIterable<Uint8Array> | NodeJS.ReadableStream): Promise<string[]>;
   /** Writes `docker save` of the image into the returned stream. */
   saveImage(ref: string): Promise<NodeJS.ReadableStream>;
-  removeImage(ref: string): Promise<void>;
+  /** Removes the image; with `ifUntagged`, refuses (IMAGE_TAGGED) when it carries a name. No error when gone. */
+  removeImage(ref: string, o?: { ifUntagged?: boolean }): Promise<void>;
   /** Creates (does not start) the lease's container with the limits and security settings applied. */
   create(spec: ContainerSpec): Promise<ContainerInfo>;
   start(id: string): Promise<ContainerInfo>;

@@ -312,6 +312,9 @@ export class Yard {
         db: this.db,
         dataDir: c.dataDir,
         maxImageBytes: c.images.maxBytes,
+        maxPartialBytesPerHolder: c.images.maxPartialBytesPerHolder,
+        maxPartialBytes: c.images.maxPartialBytes,
+        partialIdleS: c.images.partialIdleS,
         log: this.log,
         container: (id) => this.#containerOf(id),
         onImageLoaded: (id) => this.db.touchImage(id, this.now()),
@@ -1173,7 +1176,10 @@ export class Yard {
     );
     for (const img of this.db.images()) {
       if (inUse.has(img.id) || img.lastUsed + this.config.lease.imageGraceS > now) continue;
-      await this.runtime.removeImage(img.id).catch((e) => this.log.warn("could not remove an image", { error: e }));
+      // Untagged only: a name on it was given by someone else (uploads load with none), who keeps it.
+      await this.runtime
+        .removeImage(img.id, { ifUntagged: true })
+        .catch((e) => this.log.warn("could not remove an image", { error: e }));
       this.db.forgetImage(img.id);
       this.log.info("image removed after its grace period", { image: img.id.slice(0, 19) });
     }

@@ -894,7 +894,8 @@ export declare enum YardErrorCode {
     UNKNOWN_LEASE = "UNKNOWN_LEASE",
     BAD_IMAGE = "BAD_IMAGE",
     BAD_FRAME = "BAD_FRAME",
-    INTERNAL = "INTERNAL"
+    INTERNAL = "INTERNAL",
+    BUSY = "BUSY"
 }
 export declare namespace YardErrorCode {
     const codec: () => Codec<YardErrorCode>;

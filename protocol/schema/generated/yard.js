@@ -968,6 +968,7 @@ export var YardErrorCode;
     YardErrorCode["BAD_IMAGE"] = "BAD_IMAGE";
     YardErrorCode["BAD_FRAME"] = "BAD_FRAME";
     YardErrorCode["INTERNAL"] = "INTERNAL";
+    YardErrorCode["BUSY"] = "BUSY";
 })(YardErrorCode || (YardErrorCode = {}));
 var __YardErrorCodeValues;
 (function (__YardErrorCodeValues) {
@@ -977,6 +978,7 @@ var __YardErrorCodeValues;
     __YardErrorCodeValues[__YardErrorCodeValues["BAD_IMAGE"] = 3] = "BAD_IMAGE";
     __YardErrorCodeValues[__YardErrorCodeValues["BAD_FRAME"] = 4] = "BAD_FRAME";
     __YardErrorCodeValues[__YardErrorCodeValues["INTERNAL"] = 5] = "INTERNAL";
+    __YardErrorCodeValues[__YardErrorCodeValues["BUSY"] = 6] = "BUSY";
 })(__YardErrorCodeValues || (__YardErrorCodeValues = {}));
 (function (YardErrorCode) {
     YardErrorCode.codec = () => {
