@@ -3,8 +3,10 @@
  * engine behind it): a quote holds capacity, so who may make the yard hold how much is bounded — per peer, per
  * account, and for RFQs without a proof of control by a small anonymous share.
  */
+import { readFile } from "node:fs/promises";
+import path from "node:path";
 import { expect } from "chai";
-import { Wallet } from "ethers";
+import { Contract, ContractFactory, Wallet, type InterfaceAbi } from "ethers";
 import type { Libp2p } from "@libp2p/interface";
 import {
   ACCEPTANCE_TYPES,
@@ -21,6 +23,7 @@ import type { Yard } from "../../../yard-node/yard.ts";
 import { useDockerYard, waitFor } from "../../helpers/docker.ts";
 import { FAST_LEASE, startTestYard } from "../../helpers/yard.ts";
 import { Tenant, USD, startMarket, type TestMarket } from "../../../scripts/lib/testbed.ts";
+import { projectRoot } from "../../../scripts/lib/hardhat.ts";
 
 const DIGEST = "0x" + "ab".repeat(32);
 
@@ -92,7 +95,7 @@ describe("yard capacity holds against strangers", function () {
       xs.every((o) => o === "NO_CAPACITY" || o === "RATE_LIMITED"),
     );
     expect(anonymousCpu()).to.be.at.most(100);
-    const { leaseId } = await victim.open(yard.node.getMultiaddrs()[0]!, victim.rfq(DIGEST, { cpuMillis: 800 }));
+    const { leaseId } = await victim.open(yard.node.getMultiaddrs()[0]!, victim.rfq(DIGEST, { cpuMillis: 600 }));
     expect((await m.admin.lease(leaseId)).state).to.be.oneOf(["Scheduled", "Running"]);
   });
 
@@ -175,6 +178,41 @@ describe("yard capacity holds against strangers", function () {
     const byOwner = await signRfqProof(victim.owner.signer!, { domain, account, peer: n.peerId });
     expect((await ask(n, yard, { ...rfq, proof: byOwner })).outcome).to.equal("quote");
     expect(yard.ledger.holds((h) => h.peer === n.peerId.toString() && h.proven)).to.have.length(1);
+  });
+
+  it("accepts a proof from a smart-contract controller (ERC-1271) signed by its owner key, and refuses one it does not accept", async () => {
+    const t = await Tenant.create(m, 12, 13, USD(10));
+    try {
+      const artifact = JSON.parse(
+        await readFile(
+          path.join(projectRoot, "artifacts/contracts/mocks/ERC1271WalletMock.sol/ERC1271WalletMock.json"),
+          "utf8",
+        ),
+      ) as { abi: InterfaceAbi; bytecode: string };
+      const owner = t.owner.signer!;
+      const wallet = await new ContractFactory(artifact.abi, artifact.bytecode, owner).deploy(t.icon.address);
+      await wallet.waitForDeployment();
+      const walletAddress = await wallet.getAddress();
+      const market = new Contract(
+        m.deployment.market,
+        ["function setController(uint64 id, address controller)"],
+        owner,
+      );
+      await (await market.getFunction("setController")(t.account, walletAddress)).wait();
+      const n = await fresh();
+      const rfq = t.rfq(DIGEST, { cpuMillis: 10, memoryMiB: 16 });
+      const sign = async (key: Wallet) => ({
+        ...(await signRfqProof(key, { domain: t.owner.domain(), account: t.account, peer: n.peerId })),
+        signer: walletAddress,
+      });
+      const refused = await ask(n, yard, { ...rfq, proof: await sign(Wallet.createRandom()) });
+      expect(refused.outcome).to.equal("BAD_SIGNATURE");
+      expect(refused.message).to.match(/is not a valid signature of 0x[0-9a-fA-F]{40} \(the controller\)/);
+      expect((await ask(n, yard, { ...rfq, proof: await sign(t.icon) })).outcome).to.equal("quote");
+      expect(yard.ledger.holds((h) => h.peer === n.peerId.toString() && h.proven)).to.have.length(1);
+    } finally {
+      await t.stop();
+    }
   });
 
   it("bounds proven holds per account (3) and per peer (4), and by the account's balance", async () => {
