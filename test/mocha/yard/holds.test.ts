@@ -6,7 +6,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { expect } from "chai";
-import { Contract, ContractFactory, Wallet, type InterfaceAbi } from "ethers";
+import { Contract, ContractFactory, Wallet, type InterfaceAbi, type Signer } from "ethers";
 import type { Libp2p } from "@libp2p/interface";
 import {
   ACCEPTANCE_TYPES,
@@ -201,7 +201,7 @@ describe("yard capacity holds against strangers", function () {
       await (await market.getFunction("setController")(t.account, walletAddress)).wait();
       const n = await fresh();
       const rfq = t.rfq(DIGEST, { cpuMillis: 10, memoryMiB: 16 });
-      const sign = async (key: Wallet) => ({
+      const sign = async (key: Signer) => ({
         ...(await signRfqProof(key, { domain: t.owner.domain(), account: t.account, peer: n.peerId })),
         signer: walletAddress,
       });
