@@ -29,6 +29,7 @@ import {
   LeaseSession,
   RejectCode,
   findYardProviders,
+  signRfqProof,
   verifyPeerBinding,
   type DeploySpec,
   type DnsResolver,
@@ -323,7 +324,9 @@ export async function bid(o: BidOptions): Promise<Won> {
   const affordable = o.budget / slot;
   const ceiling = o.maxPrice > 0n && o.maxPrice < affordable ? o.maxPrice : affordable;
   if (ceiling === 0n) throw new Error(`the ICON can commit ${o.budget}, not enough for one second of a lease`);
-  const rfq: Rfq = { ...o.rfq, tenantAccount: o.account, maxPricePerSecond: ceiling };
+  // Proof that this node speaks for the account, so that yards hold capacity for it beyond their anonymous share.
+  const proof = await signRfqProof(o.signer, { domain: o.client.domain(), account: o.account, peer: o.node.peerId });
+  const rfq: Rfq = { ...o.rfq, tenantAccount: o.account, maxPricePerSecond: ceiling, proof };
   const why: string[] = [];
   const quotes = await Promise.all(
     o.yards.map(async (yard) => {

@@ -59,6 +59,20 @@ export function marketDomain(chainId: bigint, verifyingContract: string): Market
   return { name: "ICON Market", version: "1", chainId, verifyingContract };
 }
 
+/**
+ * Types of a tenant's statement that the libp2p peer `peerId` speaks for budget account `account` until
+ * `expiry` (unix seconds), signed in the market's domain by the account's controller or its application's owner.
+ * It rides in an RFQ (`RfqProof`) so that a yard holds capacity beyond its anonymous share only for someone who
+ * controls the paying account.
+ */
+export const RFQ_AUTHORIZATION_TYPES = {
+  RfqAuthorization: [
+    { name: "account", type: "uint64" },
+    { name: "peerId", type: "bytes" },
+    { name: "expiry", type: "uint64" },
+  ],
+};
+
 /** Types of the operator's statement binding a libp2p peer id to its registry listing. */
 export const PEER_BINDING_TYPES = { PeerBinding: [{ name: "peerId", type: "bytes" }] };
 

@@ -20,6 +20,7 @@ export * from "./lease/messages.ts";
 export * from "./lease/negotiation.ts";
 export * from "./lease/service.ts";
 export * from "./lease/binding.ts";
+export * from "./lease/proof.ts";
 export * from "./net/node.ts";
 export * from "./net/p2p-config.ts";
 export * from "./discovery/dns.ts";

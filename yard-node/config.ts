@@ -116,6 +116,21 @@ export const yardConfigSchema = z
       })
       .strict()
       .default({}),
+    /** Bounds on the capacity quotes hold (see README "Holds"). */
+    holds: z
+      .object({
+        /** Share of capacity that RFQs without a proof of control may hold at any instant: enough for a tenant
+         * whose software predates proofs to get a small lease, too little for strangers to matter. */
+        anonymousShare: z.number().min(0).max(1).default(0.1),
+        /** Holds without a proof per peer: one negotiation at a time is all an anonymous tenant needs. */
+        anonymousPerPeer: z.number().int().min(0).max(64).default(1),
+        /** Holds per peer, proven or not: an ICON bids at most a few actions at once at one yard. */
+        perPeer: z.number().int().min(1).max(1024).default(8),
+        /** Proven holds per account: an app's ICON replicating several services at once stays below. */
+        perAccount: z.number().int().min(1).max(1024).default(8),
+      })
+      .strict()
+      .default({}),
     docker: z
       .object({
         socket: z.string().min(1).optional(),

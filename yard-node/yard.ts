@@ -43,6 +43,7 @@ import {
   type LeaseProvider,
   type NegotiationContext,
   type Offer,
+  type BudgetAccount,
   type Rfq,
 } from "../protocol/index.ts";
 import { resolvePrices, type Prices, type YardConfig } from "./config.ts";
@@ -58,6 +59,7 @@ import { ServiceAddressing } from "./overlay/semantic.ts";
 import { TunnelManager, type TunnelHeader, type TunnelTarget } from "./overlay/tunnel.ts";
 import { ActiveYards, ipOf } from "./overlay/yards.ts";
 import { CapacityLedger } from "./ledger.ts";
+import { ControlCheck } from "./control.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
 import { askPrice, counterPrice, utilization } from "./pricing.ts";
@@ -141,6 +143,7 @@ export class Yard {
   #firewallFailing = false;
   #firewallLeftoverGone = false;
   #binding: CapacityAnswer["binding"] | undefined;
+  readonly #control: ControlCheck;
   #chainUp = true;
   #chainRetryAt = 0;
   #chainBackoffMs = 500;
@@ -179,6 +182,7 @@ export class Yard {
       { cpuMillis: o.config.capacity.cpuMillis, memoryMiB: o.config.capacity.memoryMiB },
       o.config.capacity.maxLeases,
     );
+    this.#control = new ControlCheck(o.chain);
     this.ingress = new Ingress(o.config.publicHost);
     this.udp = new UdpIngress(o.config.publicHost);
     this.activeYards = new ActiveYards(o.chain, { log: o.log });
@@ -458,7 +462,8 @@ export class Yard {
     ctx: NegotiationContext,
   ): Promise<{ offer: Offer; providerSignature: string } | { reject: RejectCode; message: string }> {
     const c = this.config;
-    const holdKey = `hold:${ctx.remote.toString()}/${ctx.requestId}`;
+    const peer = ctx.remote.toString();
+    const holdKey = `hold:${peer}/${ctx.requestId}`;
     if (rfq.cpuMillis < c.capacity.minCpuMillis || rfq.memoryMiB < c.capacity.minMemoryMiB)
       return this.#reject(
         "too_small",
@@ -471,9 +476,37 @@ export class Yard {
         RejectCode.BAD_REQUEST,
         `slots here last ${c.lease.minSlotS} to ${c.lease.maxSlotS} seconds, not ${rfq.slotSeconds}`,
       );
+    // What needs no chain first, so that strangers cost the yard no RPC: the proof's own fields, and whether an
+    // anonymous peer has room for one more hold at all.
+    const unusable = this.#control.precheck(rfq, ctx.remote);
+    if (unusable) return this.#reject("proof", RejectCode.BAD_SIGNATURE, unusable);
+    if (!rfq.proof) {
+      const mine = this.ledger.holds((h) => h.peer === peer && !h.proven).filter((h) => h.key !== holdKey).length;
+      if (mine >= c.holds.anonymousPerPeer) return this.#holdRefused("anonymousPerPeer", mine);
+    }
     if (!this.#chainUp && Date.now() < this.#chainRetryAt)
       return this.#reject("chain_down", RejectCode.INTERNAL, "this yard cannot reach the chain right now; retry later");
     await this.#refreshClock();
+    // The account (and, for a proof signed by the app's owner, the owner) is read before anything is held: the
+    // check-and-hold below runs with no await in it, so concurrent RFQs cannot both take the last unit.
+    let account: BudgetAccount | undefined;
+    let proven = false;
+    try {
+      account = await this.#chainCall("reading the tenant account", () => this.chain.account(rfq.tenantAccount));
+      if (account) {
+        const a = account;
+        const control = await this.#chainCall("checking the RFQ's proof", () =>
+          this.#control.prove(rfq, ctx.remote, a),
+        );
+        if (!control) account = undefined;
+        else if ("refused" in control) return this.#reject("proof", RejectCode.BAD_SIGNATURE, control.refused);
+        else proven = control.proven;
+      }
+    } catch (e) {
+      return this.#reject("account", RejectCode.BAD_REQUEST, `account ${rfq.tenantAccount}: ${(e as Error).message}`);
+    }
+    if (!account)
+      return this.#reject("chain_down", RejectCode.INTERNAL, "this yard cannot reach the chain right now; retry later");
     const now = this.now();
     let start = Math.max(now + c.lease.startLeadS, Number(rfq.earliestStart));
     if (rfq.renewsLeaseId !== undefined) {
@@ -502,8 +535,6 @@ export class Yard {
     const deadline = now + c.lease.quoteValidityS;
     const res = { cpuMillis: rfq.cpuMillis, memoryMiB: rfq.memoryMiB };
     const used = this.ledger.usedAt(start, now);
-    const r = this.ledger.reserve({ key: holdKey, ...res, from: start, to: end, expires: deadline }, now);
-    if (!r.ok) return this.#reject("no_capacity", RejectCode.NO_CAPACITY, `no capacity: the lease ${r.reason}`);
     const ask = askPrice(this.prices, res, utilization(this.ledger.capacity, used, res));
     let price = counter === undefined ? ask.price : counterPrice(ask.price, ask.base, counter);
     if (price > rfq.maxPricePerSecond) {
@@ -518,27 +549,27 @@ export class Yard {
       price = rfq.maxPricePerSecond;
     }
     const cost = price * BigInt(rfq.slotSeconds);
-    try {
-      const account = await this.#chainCall("reading the tenant account", () => this.chain.account(rfq.tenantAccount));
-      if (!account) {
-        this.ledger.release(holdKey);
-        return this.#reject(
-          "chain_down",
-          RejectCode.INTERNAL,
-          "this yard cannot reach the chain right now; retry later",
-        );
-      }
-      if (account.closed || account.balance < cost) {
-        this.ledger.release(holdKey);
-        return this.#reject(
-          "budget",
-          RejectCode.BUDGET_TOO_SMALL,
-          `account ${rfq.tenantAccount} holds ${this.chain.format(account.balance)} but the lease costs ${this.chain.format(cost)}`,
-        );
-      }
-    } catch (e) {
+    if (account.closed || account.balance < cost) {
       this.ledger.release(holdKey);
-      return this.#reject("account", RejectCode.BAD_REQUEST, `account ${rfq.tenantAccount}: ${(e as Error).message}`);
+      return this.#reject(
+        "budget",
+        RejectCode.BUDGET_TOO_SMALL,
+        `account ${rfq.tenantAccount} holds ${this.chain.format(account.balance)} but the lease costs ${this.chain.format(cost)}`,
+      );
+    }
+    const holder = { peer, account: rfq.tenantAccount, proven, cost };
+    const r = this.ledger.hold(
+      { key: holdKey, ...res, from: start, to: end, expires: deadline, holder },
+      c.holds,
+      account.balance,
+      now,
+    );
+    if (!r.ok) {
+      if (r.by === "capacity" || r.by === "leases")
+        return this.#reject("no_capacity", RejectCode.NO_CAPACITY, `no capacity: the lease ${r.reason}`);
+      if (r.by === "budget")
+        return this.#reject("budget", RejectCode.BUDGET_TOO_SMALL, `${r.reason}; accept or let some expire first`);
+      return this.#holdRefused(r.by, undefined, r.reason);
     }
     const nonce = BigInt(this.db.getMeta("nonce") ?? "0");
     this.db.setMeta("nonce", (nonce + 1n).toString());
@@ -559,6 +590,28 @@ export class Yard {
     this.metrics.inc("icon_yard_quotes_total", "Quotes signed");
     this.#quoteTimes.push(Date.now());
     return { offer, providerSignature };
+  }
+
+  /** A refusal by one of the hold limits (config `holds`), with what to do about it. */
+  #holdRefused(
+    by: "anonymousShare" | "anonymousPerPeer" | "perPeer" | "perAccount",
+    count?: number,
+    reason?: string,
+  ): { reject: RejectCode; message: string } {
+    const prove = "; sign the RFQ with the account's controller or owner key (an RfqProof, see PROTOCOL.md)";
+    const wait = "; accept one, reject it or let it expire first";
+    switch (by) {
+      case "anonymousShare":
+        return this.#reject("anonymous_share", RejectCode.NO_CAPACITY, `no capacity: ${reason}${prove}`);
+      case "anonymousPerPeer":
+        return this.#reject(
+          "hold_limit",
+          RejectCode.RATE_LIMITED,
+          `${reason ?? `this peer already holds ${count} quote(s) without a proof of control (limit ${this.config.holds.anonymousPerPeer})`}${prove}`,
+        );
+      default:
+        return this.#reject("hold_limit", RejectCode.RATE_LIMITED, `${reason}${wait}`);
+    }
   }
 
   async #accept(

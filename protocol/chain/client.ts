@@ -111,6 +111,9 @@ export interface ConnectOptions {
 
 type Row = Record<string, unknown> & unknown[];
 
+const ERC1271_ABI = ["function isValidSignature(bytes32 hash, bytes signature) view returns (bytes4)"];
+const ERC1271_MAGIC = "0x1626ba7e";
+
 /** How long a transaction may take to be mined before the action fails (it may still be mined later). */
 const TX_TIMEOUT_MS = 120_000;
 
@@ -438,6 +441,23 @@ export class MarketClient {
       if (a.root === root) out.push(a);
     }
     return out;
+  }
+
+  /** Owner of the application rooted at `root`. */
+  async appOwner(root: bigint): Promise<string> {
+    return this.#read<string>("reading the owner", this.market, "ownerOf", root);
+  }
+
+  /** Whether the contract at `signer` accepts `signature` over `digest` (ERC-1271); false for an account with no
+   * code or a contract that says no or reverts. */
+  async isValidSignature(signer: string, digest: string, signature: string): Promise<boolean> {
+    if ((await this.provider.getCode(signer)) === "0x") return false;
+    const wallet = new Contract(signer, ERC1271_ABI, this.provider);
+    try {
+      return (await wallet.getFunction("isValidSignature")(digest, signature)) === ERC1271_MAGIC;
+    } catch {
+      return false;
+    }
   }
 
   /** Owner and current policy of an application. */

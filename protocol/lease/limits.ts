@@ -17,6 +17,12 @@ export const leaseLimits = {
   maxListEntries: 64,
   /** Concurrent inbound negotiation streams per connection. */
   maxInboundStreams: 32,
+  /** Negotiations a provider remembers at once (each a few hundred bytes; kept for idempotent retries until
+   * `leaseTimeouts.exchangeMs` after its last message). */
+  maxSessions: 10_000,
+  /** Negotiations one peer may have remembered at once: an ICON bids with one per yard and action, a burst of
+   * replications or retries stays far below; beyond it the peer's own least recently active one is forgotten. */
+  maxSessionsPerPeer: 64,
   /** New negotiations a peer may start per second before it is refused with RATE_LIMITED. */
   perPeerRatePerSecond: 50,
   /** Burst above that rate. */

@@ -6,8 +6,9 @@
 import { getAddress, getBytes, hexlify, toBigInt, toBeArray } from "ethers";
 import { IconError } from "../errors.ts";
 import type { Offer } from "../eip712.ts";
-import { Envelope, RejectCode } from "../schema/generated/lease.js";
+import { Envelope, RejectCode, type RfqProof as WireRfqProof } from "../schema/generated/lease.js";
 import { leaseLimits } from "./limits.ts";
+import type { RfqProof } from "./proof.ts";
 
 export { RejectCode };
 
@@ -36,6 +37,8 @@ export interface Rfq {
   tenantAccount: bigint;
   /** A lease of this tenant at this yard that the new one renews (slot from its end, same container). */
   renewsLeaseId?: bigint;
+  /** Proof that the sender speaks for `tenantAccount` (proof.ts); without it the RFQ is anonymous. */
+  proof?: RfqProof;
 }
 
 export interface CapacityAnswer {
@@ -159,6 +162,19 @@ export function uintBytes(v: bigint): Uint8Array<ArrayBuffer> {
   return v === 0n ? new Uint8Array() : Uint8Array.from(toBeArray(v));
 }
 
+function rfqProof(p: WireRfqProof): RfqProof {
+  if (p.peerId.length === 0 || p.peerId.length > 128) throw bad("proof.peerId must be 1..128 bytes");
+  if (p.signature.length < 65 || p.signature.length > 2048) throw bad("proof.signature must be 65..2048 bytes");
+  return {
+    signer: address(p.signer, "proof.signer"),
+    chainId: u64(p.chainId, UINT64_MAX, "proof.chainId"),
+    market: address(p.market, "proof.market"),
+    peerId: hexlify(p.peerId),
+    expiry: u64(p.expiry, UINT64_MAX, "proof.expiry"),
+    signature: hexlify(p.signature),
+  };
+}
+
 function validate(e: Envelope): LeaseMessage {
   const bodies = LEASE_MESSAGE_TYPES;
   const present = bodies.filter((k) => e[k] != null);
@@ -206,6 +222,7 @@ function validate(e: Envelope): LeaseMessage {
               throw bad("tenantAccount is required");
             })(),
           ...(r.renewsLeaseId > 0n ? { renewsLeaseId: u64(r.renewsLeaseId, UINT64_MAX, "renewsLeaseId") } : {}),
+          ...(r.proof ? { proof: rfqProof(r.proof) } : {}),
         },
       };
     }
@@ -350,6 +367,18 @@ export function encodeFrame(requestId: string, m: LeaseMessage): Uint8Array {
         imageDigest: toBytes(r.imageDigest),
         tenantAccount: r.tenantAccount,
         renewsLeaseId: r.renewsLeaseId ?? 0n,
+        ...(r.proof
+          ? {
+              proof: {
+                signer: toBytes(r.proof.signer),
+                chainId: r.proof.chainId,
+                market: toBytes(r.proof.market),
+                peerId: toBytes(r.proof.peerId),
+                expiry: r.proof.expiry,
+                signature: toBytes(r.proof.signature),
+              },
+            }
+          : {}),
       };
       break;
     }

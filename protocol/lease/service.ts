@@ -99,6 +99,9 @@ export class LeaseRejectedError extends IconError {
 const ONCE = new Set<string>(["rfq", "accept", "deploy", "terminate", "reject"]);
 
 interface Session {
+  /** `${peer}/${requestId}`: the key in the session table. */
+  key: string;
+  peer: string;
   state: NegotiationState;
   ctx: Omit<NegotiationContext, "signal">;
   /** Replies by the request message's type, stored before the work starts, so a retry that arrives while
@@ -131,11 +134,98 @@ class PeerRateLimiter {
   }
 }
 
+/**
+ * The negotiations a provider remembers (for idempotent retries and the state machine), with a share per peer.
+ * Both maps keep least recently active first (a touch moves a session to the end). Room for a new session is
+ * made, in this order: expired sessions go; a peer at its share loses its own least recently active session
+ * (closed ones first); a full table loses the oldest closed session, else the least recently active session of
+ * the peer holding the most, if that peer holds more than the newcomer. Only when every peer holds as few as
+ * the newcomer is the newcomer refused. So one peer never holds more than `perPeer` sessions, and a crowd of
+ * peers cannot push out a peer holding fewer than each of them.
+ */
+class SessionTable {
+  readonly #all = new Map<string, Session>();
+  readonly #byPeer = new Map<string, Map<string, Session>>();
+  readonly max: number;
+  readonly perPeer: number;
+
+  constructor(max: number, perPeer: number) {
+    this.max = max;
+    this.perPeer = Math.min(perPeer, max);
+  }
+
+  get size(): number {
+    return this.#all.size;
+  }
+
+  /** Sessions of `peer` in the table. */
+  countOf(peer: string): number {
+    return this.#byPeer.get(peer)?.size ?? 0;
+  }
+
+  get(key: string): Session | undefined {
+    return this.#all.get(key);
+  }
+
+  /** Adds or refreshes `s` as the most recently active session (of the table and of its peer). */
+  touch(s: Session): void {
+    this.#all.delete(s.key);
+    this.#all.set(s.key, s);
+    let mine = this.#byPeer.get(s.peer);
+    if (!mine) this.#byPeer.set(s.peer, (mine = new Map()));
+    mine.delete(s.key);
+    mine.set(s.key, s);
+  }
+
+  delete(s: Session): void {
+    this.#all.delete(s.key);
+    const mine = this.#byPeer.get(s.peer);
+    mine?.delete(s.key);
+    if (mine?.size === 0) this.#byPeer.delete(s.peer);
+  }
+
+  pruneExpired(now = Date.now()): void {
+    for (const s of this.#all.values()) if (s.expires < now) this.delete(s);
+  }
+
+  /** Makes room for one more session of `peer` (see the class comment); false if it must be refused. */
+  makeRoom(peer: string): boolean {
+    const mine = this.#byPeer.get(peer);
+    if (mine && mine.size >= this.perPeer) {
+      this.delete(oldest(mine));
+      return true;
+    }
+    if (this.#all.size < this.max) return true;
+    this.pruneExpired();
+    if (this.#all.size < this.max) return true;
+    for (const s of this.#all.values()) {
+      if (s.state.phase === "closed") {
+        this.delete(s);
+        return true;
+      }
+    }
+    let largest: Map<string, Session> | undefined;
+    for (const m of this.#byPeer.values()) if (!largest || m.size > largest.size) largest = m;
+    if (!largest || largest.size <= (mine?.size ?? 0)) return false;
+    this.delete(oldest(largest));
+    return true;
+  }
+}
+
+/** A peer's closed session if it has one, else its least recently active one. */
+function oldest(sessions: Map<string, Session>): Session {
+  for (const s of sessions.values()) if (s.state.phase === "closed") return s;
+  return sessions.values().next().value!;
+}
+
 /** Options of {@link serveLeases}. */
 export interface ServeOptions {
   ratePerSecond?: number;
   burst?: number;
+  /** Negotiations remembered at once (default `leaseLimits.maxSessions`). */
   maxSessions?: number;
+  /** Negotiations one peer may have remembered at once (default `leaseLimits.maxSessionsPerPeer`). */
+  maxSessionsPerPeer?: number;
   onError?: (e: unknown, remote: PeerId) => void;
 }
 
@@ -155,12 +245,14 @@ export function createLeaseHandler(
   provider: LeaseProvider,
   o: ServeOptions = {},
 ): (stream: Stream, connection: Pick<Connection, "remotePeer">) => Promise<void> {
-  const sessions = new Map<string, Session>();
+  const table = new SessionTable(
+    o.maxSessions ?? leaseLimits.maxSessions,
+    o.maxSessionsPerPeer ?? leaseLimits.maxSessionsPerPeer,
+  );
   const limiter = new PeerRateLimiter(
     o.ratePerSecond ?? leaseLimits.perPeerRatePerSecond,
     o.burst ?? leaseLimits.perPeerBurst,
   );
-  const maxSessions = o.maxSessions ?? 10_000;
 
   async function handle(stream: Stream, connection: Pick<Connection, "remotePeer">): Promise<void> {
     const remote = connection.remotePeer;
@@ -193,8 +285,9 @@ export function createLeaseHandler(
           throw e;
         }
         requestId = framed.requestId;
-        const key = `${remote.toString()}/${requestId}`;
-        let session = sessions.get(key);
+        const peer = remote.toString();
+        const key = `${peer}/${requestId}`;
+        let session = table.get(key);
         const limited = (message: string) =>
           lp.write(encodeFrame(requestId, { type: "reject", code: RejectCode.RATE_LIMITED, message }), {
             signal: whole,
@@ -205,17 +298,21 @@ export function createLeaseHandler(
           break;
         }
         if (!session) {
-          if (sessions.size >= maxSessions) {
-            pruneExpired();
-            if (sessions.size >= maxSessions) {
-              await limited("this yard is negotiating with too many peers; retry shortly");
-              break;
-            }
+          if (!table.makeRoom(peer)) {
+            await limited("this yard is negotiating with too many peers; retry shortly");
+            break;
           }
-          session = { state: initialState, ctx: { remote, requestId, rounds: 0 }, replies: new Map(), expires: 0 };
-          sessions.set(key, session);
+          session = {
+            key,
+            peer,
+            state: initialState,
+            ctx: { remote, requestId, rounds: 0 },
+            replies: new Map(),
+            expires: 0,
+          };
         }
         session.expires = Date.now() + leaseTimeouts.exchangeMs;
+        table.touch(session);
         const type = framed.message.type;
         let pending = ONCE.has(type) ? session.replies.get(type) : undefined;
         if (!pending) {
@@ -232,11 +329,7 @@ export function createLeaseHandler(
     }
   }
 
-  function pruneExpired(): void {
-    const now = Date.now();
-    for (const [k, s] of sessions) if (s.expires < now) sessions.delete(k);
-  }
-  const pruner = setInterval(pruneExpired, 10_000);
+  const pruner = setInterval(() => table.pruneExpired(), 10_000);
   pruner.unref();
 
   async function step(session: Session, m: LeaseMessage, signal: AbortSignal): Promise<Uint8Array> {

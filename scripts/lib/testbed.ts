@@ -22,6 +22,8 @@ import {
   type Offer,
   type Policy,
   type Rfq,
+  type RfqProof,
+  signRfqProof,
 } from "../../protocol/index.ts";
 import { deployMarket, devKeys, projectRoot, startDevChain, type DevChain } from "./hardhat.ts";
 import type { YardConfigInput } from "../../yard-node/config.ts";
@@ -117,6 +119,7 @@ export class Tenant {
   readonly icon: Wallet;
   readonly account: bigint;
   readonly node: Libp2p;
+  #proof: RfqProof | undefined;
 
   private constructor(owner: MarketClient, icon: Wallet, account: bigint, node: Libp2p) {
     this.owner = owner;
@@ -162,12 +165,25 @@ export class Tenant {
     }
   }
 
+  /** A proof that this tenant's node speaks for its account, signed by the ICON key (renewed before it expires). */
+  async proof(): Promise<RfqProof> {
+    if (!this.#proof || Number(this.#proof.expiry) < Date.now() / 1000 + 600)
+      this.#proof = await signRfqProof(this.icon, {
+        domain: this.owner.domain(),
+        account: this.account,
+        peer: this.node.peerId,
+      });
+    return this.#proof;
+  }
+
   async #openOnce(
     yard: PeerId | Multiaddr,
     rfq: Rfq,
   ): Promise<{ leaseId: bigint; offer: Offer; session: LeaseSession }> {
     const session = await LeaseSession.open(this.node, yard);
-    const q = await session.request({ type: "rfq", rfq });
+    // The tenant's own account is proven; an RFQ naming another account (a test's attack) goes as it is.
+    const proof = rfq.proof ?? (rfq.tenantAccount === this.account ? await this.proof() : undefined);
+    const q = await session.request({ type: "rfq", rfq: proof ? { ...rfq, proof } : rfq });
     if (q.type !== "quote") throw new Error(`expected a quote, got ${q.type}`);
     const tenantSignature = await this.icon.signTypedData(this.owner.domain(), ACCEPTANCE_TYPES, { offer: q.offer });
     const o = await session.request({ type: "accept", tenantSignature });

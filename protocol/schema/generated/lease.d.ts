@@ -93,6 +93,30 @@ export declare namespace Envelope {
         field: '$.rfq.renewsLeaseId';
         value: bigint;
     }
+    interface EnvelopeRfqProofSignerFieldEvent {
+        field: '$.rfq.proof.signer';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface EnvelopeRfqProofChainIdFieldEvent {
+        field: '$.rfq.proof.chainId';
+        value: bigint;
+    }
+    interface EnvelopeRfqProofMarketFieldEvent {
+        field: '$.rfq.proof.market';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface EnvelopeRfqProofPeerIdFieldEvent {
+        field: '$.rfq.proof.peerId';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface EnvelopeRfqProofExpiryFieldEvent {
+        field: '$.rfq.proof.expiry';
+        value: bigint;
+    }
+    interface EnvelopeRfqProofSignatureFieldEvent {
+        field: '$.rfq.proof.signature';
+        value: Uint8Array<ArrayBuffer>;
+    }
     interface EnvelopeQuoteOfferProviderFieldEvent {
         field: '$.quote.offer.provider';
         value: Uint8Array<ArrayBuffer>;
@@ -237,7 +261,7 @@ export declare namespace Envelope {
     }
     function encode(obj: Partial<Envelope>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Envelope>): Envelope;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Envelope>): Generator<EnvelopeRequestIdFieldEvent | EnvelopeCapacityAnswerCpuMillisFreeFieldEvent | EnvelopeCapacityAnswerMemoryMibFreeFieldEvent | EnvelopeCapacityAnswerCpuPricePerSecondFieldEvent | EnvelopeCapacityAnswerMemoryPricePerSecondFieldEvent | EnvelopeCapacityAnswerRegionFieldEvent | EnvelopeCapacityAnswerBindingOperatorFieldEvent | EnvelopeCapacityAnswerBindingChainIdFieldEvent | EnvelopeCapacityAnswerBindingRegistryFieldEvent | EnvelopeCapacityAnswerBindingSignatureFieldEvent | EnvelopeRfqCpuMillisFieldEvent | EnvelopeRfqMemoryMibFieldEvent | EnvelopeRfqSlotSecondsFieldEvent | EnvelopeRfqEarliestStartFieldEvent | EnvelopeRfqMaxPricePerSecondFieldEvent | EnvelopeRfqImageRefFieldEvent | EnvelopeRfqImageDigestFieldEvent | EnvelopeRfqTenantAccountFieldEvent | EnvelopeRfqRenewsLeaseIdFieldEvent | EnvelopeQuoteOfferProviderFieldEvent | EnvelopeQuoteOfferAccountFieldEvent | EnvelopeQuoteOfferTokenFieldEvent | EnvelopeQuoteOfferPricePerSecondFieldEvent | EnvelopeQuoteOfferCpuMillisFieldEvent | EnvelopeQuoteOfferMemoryMibFieldEvent | EnvelopeQuoteOfferStartFieldEvent | EnvelopeQuoteOfferEndFieldEvent | EnvelopeQuoteOfferSpecHashFieldEvent | EnvelopeQuoteOfferNonceFieldEvent | EnvelopeQuoteOfferDeadlineFieldEvent | EnvelopeQuoteProviderSignatureFieldEvent | EnvelopeQuoteRoundFieldEvent | EnvelopeCounterPricePerSecondFieldEvent | EnvelopeAcceptTenantSignatureFieldEvent | EnvelopeRejectCodeFieldEvent | EnvelopeRejectMessageFieldEvent | EnvelopeOpenedLeaseIdFieldEvent | EnvelopeOpenedTxHashFieldEvent | EnvelopeDeployLeaseIdFieldEvent | EnvelopeDeployImageRefFieldEvent | EnvelopeDeployImageDigestFieldEvent | EnvelopeDeployCommandFieldEvent | EnvelopeDeployEnvFieldEvent | EnvelopeDeployPortsFieldEvent | EnvelopeDeployServiceFieldEvent | EnvelopeDeployHttpPortsFieldEvent | EnvelopeDeployAllowFieldEvent | EnvelopeDeployUdpPortsFieldEvent | EnvelopeRunningLeaseIdFieldEvent | EnvelopeRunningEndpointFieldEvent | EnvelopeFailedLeaseIdFieldEvent | EnvelopeFailedMessageFieldEvent | EnvelopeTerminateLeaseIdFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Envelope>): Generator<EnvelopeRequestIdFieldEvent | EnvelopeCapacityAnswerCpuMillisFreeFieldEvent | EnvelopeCapacityAnswerMemoryMibFreeFieldEvent | EnvelopeCapacityAnswerCpuPricePerSecondFieldEvent | EnvelopeCapacityAnswerMemoryPricePerSecondFieldEvent | EnvelopeCapacityAnswerRegionFieldEvent | EnvelopeCapacityAnswerBindingOperatorFieldEvent | EnvelopeCapacityAnswerBindingChainIdFieldEvent | EnvelopeCapacityAnswerBindingRegistryFieldEvent | EnvelopeCapacityAnswerBindingSignatureFieldEvent | EnvelopeRfqCpuMillisFieldEvent | EnvelopeRfqMemoryMibFieldEvent | EnvelopeRfqSlotSecondsFieldEvent | EnvelopeRfqEarliestStartFieldEvent | EnvelopeRfqMaxPricePerSecondFieldEvent | EnvelopeRfqImageRefFieldEvent | EnvelopeRfqImageDigestFieldEvent | EnvelopeRfqTenantAccountFieldEvent | EnvelopeRfqRenewsLeaseIdFieldEvent | EnvelopeRfqProofSignerFieldEvent | EnvelopeRfqProofChainIdFieldEvent | EnvelopeRfqProofMarketFieldEvent | EnvelopeRfqProofPeerIdFieldEvent | EnvelopeRfqProofExpiryFieldEvent | EnvelopeRfqProofSignatureFieldEvent | EnvelopeQuoteOfferProviderFieldEvent | EnvelopeQuoteOfferAccountFieldEvent | EnvelopeQuoteOfferTokenFieldEvent | EnvelopeQuoteOfferPricePerSecondFieldEvent | EnvelopeQuoteOfferCpuMillisFieldEvent | EnvelopeQuoteOfferMemoryMibFieldEvent | EnvelopeQuoteOfferStartFieldEvent | EnvelopeQuoteOfferEndFieldEvent | EnvelopeQuoteOfferSpecHashFieldEvent | EnvelopeQuoteOfferNonceFieldEvent | EnvelopeQuoteOfferDeadlineFieldEvent | EnvelopeQuoteProviderSignatureFieldEvent | EnvelopeQuoteRoundFieldEvent | EnvelopeCounterPricePerSecondFieldEvent | EnvelopeAcceptTenantSignatureFieldEvent | EnvelopeRejectCodeFieldEvent | EnvelopeRejectMessageFieldEvent | EnvelopeOpenedLeaseIdFieldEvent | EnvelopeOpenedTxHashFieldEvent | EnvelopeDeployLeaseIdFieldEvent | EnvelopeDeployImageRefFieldEvent | EnvelopeDeployImageDigestFieldEvent | EnvelopeDeployCommandFieldEvent | EnvelopeDeployEnvFieldEvent | EnvelopeDeployPortsFieldEvent | EnvelopeDeployServiceFieldEvent | EnvelopeDeployHttpPortsFieldEvent | EnvelopeDeployAllowFieldEvent | EnvelopeDeployUdpPortsFieldEvent | EnvelopeRunningLeaseIdFieldEvent | EnvelopeRunningEndpointFieldEvent | EnvelopeFailedLeaseIdFieldEvent | EnvelopeFailedMessageFieldEvent | EnvelopeTerminateLeaseIdFieldEvent>;
 }
 export interface CapacityQuery {
 }
@@ -335,6 +359,7 @@ export interface Rfq {
     imageDigest: Uint8Array<ArrayBuffer>;
     tenantAccount: bigint;
     renewsLeaseId: bigint;
+    proof?: RfqProof;
 }
 export declare namespace Rfq {
     const codec: () => Codec<Rfq>;
@@ -374,9 +399,71 @@ export declare namespace Rfq {
         field: '$.renewsLeaseId';
         value: bigint;
     }
+    interface RfqProofSignerFieldEvent {
+        field: '$.proof.signer';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface RfqProofChainIdFieldEvent {
+        field: '$.proof.chainId';
+        value: bigint;
+    }
+    interface RfqProofMarketFieldEvent {
+        field: '$.proof.market';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface RfqProofPeerIdFieldEvent {
+        field: '$.proof.peerId';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface RfqProofExpiryFieldEvent {
+        field: '$.proof.expiry';
+        value: bigint;
+    }
+    interface RfqProofSignatureFieldEvent {
+        field: '$.proof.signature';
+        value: Uint8Array<ArrayBuffer>;
+    }
     function encode(obj: Partial<Rfq>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Rfq>): Rfq;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Rfq>): Generator<RfqCpuMillisFieldEvent | RfqMemoryMibFieldEvent | RfqSlotSecondsFieldEvent | RfqEarliestStartFieldEvent | RfqMaxPricePerSecondFieldEvent | RfqImageRefFieldEvent | RfqImageDigestFieldEvent | RfqTenantAccountFieldEvent | RfqRenewsLeaseIdFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Rfq>): Generator<RfqCpuMillisFieldEvent | RfqMemoryMibFieldEvent | RfqSlotSecondsFieldEvent | RfqEarliestStartFieldEvent | RfqMaxPricePerSecondFieldEvent | RfqImageRefFieldEvent | RfqImageDigestFieldEvent | RfqTenantAccountFieldEvent | RfqRenewsLeaseIdFieldEvent | RfqProofSignerFieldEvent | RfqProofChainIdFieldEvent | RfqProofMarketFieldEvent | RfqProofPeerIdFieldEvent | RfqProofExpiryFieldEvent | RfqProofSignatureFieldEvent>;
+}
+export interface RfqProof {
+    signer: Uint8Array<ArrayBuffer>;
+    chainId: bigint;
+    market: Uint8Array<ArrayBuffer>;
+    peerId: Uint8Array<ArrayBuffer>;
+    expiry: bigint;
+    signature: Uint8Array<ArrayBuffer>;
+}
+export declare namespace RfqProof {
+    const codec: () => Codec<RfqProof>;
+    interface RfqProofSignerFieldEvent {
+        field: '$.signer';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface RfqProofChainIdFieldEvent {
+        field: '$.chainId';
+        value: bigint;
+    }
+    interface RfqProofMarketFieldEvent {
+        field: '$.market';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface RfqProofPeerIdFieldEvent {
+        field: '$.peerId';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface RfqProofExpiryFieldEvent {
+        field: '$.expiry';
+        value: bigint;
+    }
+    interface RfqProofSignatureFieldEvent {
+        field: '$.signature';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    function encode(obj: Partial<RfqProof>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RfqProof>): RfqProof;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RfqProof>): Generator<RfqProofSignerFieldEvent | RfqProofChainIdFieldEvent | RfqProofMarketFieldEvent | RfqProofPeerIdFieldEvent | RfqProofExpiryFieldEvent | RfqProofSignatureFieldEvent>;
 }
 export interface Quote {
     offer?: Offer;

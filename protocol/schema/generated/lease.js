@@ -942,6 +942,10 @@ export var Rfq;
                     w.uint32(72);
                     writeUint64(w, obj.renewsLeaseId);
                 }
+                if (obj.proof != null) {
+                    w.uint32(82);
+                    RfqProof.codec().encode(obj.proof, w);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -995,6 +999,12 @@ export var Rfq;
                         }
                         case 9: {
                             obj.renewsLeaseId = reader.uint64();
+                            break;
+                        }
+                        case 10: {
+                            obj.proof = RfqProof.codec().decode(reader, reader.uint32(), {
+                                limits: opts.limits?.proof
+                            });
                             break;
                         }
                         default: {
@@ -1072,6 +1082,12 @@ export var Rfq;
                             };
                             break;
                         }
+                        case 10: {
+                            yield* RfqProof.codec().stream(reader, reader.uint32(), `${prefix}.proof`, {
+                                limits: opts.limits?.proof
+                            });
+                            break;
+                        }
                         default: {
                             reader.skipType(tag & 7);
                             break;
@@ -1095,6 +1111,156 @@ export var Rfq;
     }
     Rfq.stream = stream;
 })(Rfq || (Rfq = {}));
+export var RfqProof;
+(function (RfqProof) {
+    let _codec;
+    RfqProof.codec = () => {
+        if (_codec == null) {
+            _codec = message((obj, w, opts = {}) => {
+                if (opts.lengthDelimited !== false) {
+                    w.fork();
+                }
+                if ((obj.signer != null && obj.signer.byteLength > 0)) {
+                    w.uint32(10);
+                    w.bytes(obj.signer);
+                }
+                if ((obj.chainId != null && obj.chainId !== 0n)) {
+                    w.uint32(16);
+                    writeUint64(w, obj.chainId);
+                }
+                if ((obj.market != null && obj.market.byteLength > 0)) {
+                    w.uint32(26);
+                    w.bytes(obj.market);
+                }
+                if ((obj.peerId != null && obj.peerId.byteLength > 0)) {
+                    w.uint32(34);
+                    w.bytes(obj.peerId);
+                }
+                if ((obj.expiry != null && obj.expiry !== 0n)) {
+                    w.uint32(40);
+                    writeUint64(w, obj.expiry);
+                }
+                if ((obj.signature != null && obj.signature.byteLength > 0)) {
+                    w.uint32(50);
+                    w.bytes(obj.signature);
+                }
+                if (opts.lengthDelimited !== false) {
+                    w.ldelim();
+                }
+            }, (reader, length, opts = {}) => {
+                const obj = {
+                    signer: uint8ArrayAlloc(0),
+                    chainId: 0n,
+                    market: uint8ArrayAlloc(0),
+                    peerId: uint8ArrayAlloc(0),
+                    expiry: 0n,
+                    signature: uint8ArrayAlloc(0)
+                };
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            obj.signer = reader.bytes();
+                            break;
+                        }
+                        case 2: {
+                            obj.chainId = reader.uint64();
+                            break;
+                        }
+                        case 3: {
+                            obj.market = reader.bytes();
+                            break;
+                        }
+                        case 4: {
+                            obj.peerId = reader.bytes();
+                            break;
+                        }
+                        case 5: {
+                            obj.expiry = reader.uint64();
+                            break;
+                        }
+                        case 6: {
+                            obj.signature = reader.bytes();
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+                return obj;
+            }, function* (reader, length, prefix, opts = {}) {
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            yield {
+                                field: `${prefix}.signer`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 2: {
+                            yield {
+                                field: `${prefix}.chainId`,
+                                value: reader.uint64()
+                            };
+                            break;
+                        }
+                        case 3: {
+                            yield {
+                                field: `${prefix}.market`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 4: {
+                            yield {
+                                field: `${prefix}.peerId`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 5: {
+                            yield {
+                                field: `${prefix}.expiry`,
+                                value: reader.uint64()
+                            };
+                            break;
+                        }
+                        case 6: {
+                            yield {
+                                field: `${prefix}.signature`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+        return _codec;
+    };
+    function encode(obj) {
+        return encodeMessage(obj, RfqProof.codec());
+    }
+    RfqProof.encode = encode;
+    function decode(buf, opts) {
+        return decodeMessage(buf, RfqProof.codec(), opts);
+    }
+    RfqProof.decode = decode;
+    function stream(buf, opts) {
+        return streamMessage(buf, RfqProof.codec(), opts);
+    }
+    RfqProof.stream = stream;
+})(RfqProof || (RfqProof = {}));
 export var Quote;
 (function (Quote) {
     let _codec;

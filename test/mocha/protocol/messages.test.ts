@@ -111,8 +111,19 @@ const ARBS: Record<MessageType, fc.Arbitrary<LeaseMessage>> = {
       imageRef: textArb(1),
       imageDigest: bytes32Arb,
       tenantAccount: wireU64Arb(UINT64_MAX, 1n),
+      proof: fc.option(
+        fc.record({
+          signer: addressArb,
+          chainId: wireU64Arb(UINT64_MAX),
+          market: addressArb,
+          peerId: hexBytes(1, 128),
+          expiry: wireU64Arb(UINT64_MAX),
+          signature: hexBytes(65, 2048),
+        }),
+        { nil: undefined },
+      ),
     })
-    .map((rfq) => ({ type: "rfq", rfq })),
+    .map(({ proof, ...rfq }) => ({ type: "rfq", rfq: proof ? { ...rfq, proof } : rfq })),
   quote: fc
     .record({
       round: u32Arb,
@@ -505,6 +516,25 @@ describe("lease protocol codec", () => {
       expectRefused(frame({ accept: { tenantSignature: filled(64) } }), RejectCode.BAD_REQUEST, /tenantSignature/);
       expectRefused(frame({ accept: { tenantSignature: filled(2049) } }), RejectCode.BAD_REQUEST, /tenantSignature/);
       expect(decodeFrame(frame({ accept: { tenantSignature: filled(2048) } })).message.type).to.equal("accept");
+    });
+
+    it("refuses an rfq proof with a signer or market that is not 20 bytes, no peer id, or a signature outside 65..2048 bytes", () => {
+      const proof = {
+        signer: filled(20),
+        chainId: 1n,
+        market: filled(20),
+        peerId: filled(34),
+        expiry: 1n,
+        signature: filled(65),
+      };
+      const withProof = (p: Partial<typeof proof>) => frame({ rfq: { ...rawRfq(), proof: { ...proof, ...p } } });
+      expect(decodeFrame(withProof({})).message).to.have.nested.property("rfq.proof.expiry", 1n);
+      expectRefused(withProof({ signer: filled(19) }), RejectCode.BAD_REQUEST, /proof.signer/);
+      expectRefused(withProof({ market: filled(21) }), RejectCode.BAD_REQUEST, /proof.market/);
+      expectRefused(withProof({ peerId: new Uint8Array() }), RejectCode.BAD_REQUEST, /proof.peerId/);
+      expectRefused(withProof({ peerId: filled(129) }), RejectCode.BAD_REQUEST, /proof.peerId/);
+      expectRefused(withProof({ signature: filled(64) }), RejectCode.BAD_REQUEST, /proof.signature/);
+      expectRefused(withProof({ signature: filled(2049) }), RejectCode.BAD_REQUEST, /proof.signature/);
     });
 
     it("refuses zero cpu or memory in an rfq or an offer with BAD_REQUEST", () => {

@@ -409,6 +409,62 @@ describe("CapacityLedger", () => {
       expect(l.freeDuring(10, 20)).to.deep.equal(cap);
     });
 
+    describe("holds for strangers and tenants (hold)", () => {
+      const limits = { anonymousShare: 0.1, anonymousPerPeer: 1, perPeer: 3, perAccount: 2 };
+      const hold = (key: string, peer: string, proven: boolean, over: Partial<Reservation> = {}, cost = 10n) => ({
+        key,
+        cpuMillis: 50,
+        memoryMiB: 50,
+        from: 100,
+        to: 200,
+        expires: 60,
+        holder: { peer, account: 7n, proven, cost },
+        ...over,
+      });
+
+      it("lets holds without a proof take at most the anonymous share, one per peer, whatever account they name", () => {
+        const l = new CapacityLedger(cap);
+        expect(l.hold(hold("a", "p1", false), limits, 1000n, 0).ok).to.equal(true);
+        expect(l.hold(hold("b", "p1", false), limits, 1000n, 0)).to.include({ ok: false, by: "anonymousPerPeer" });
+        expect(l.hold(hold("b", "p2", false), limits, 1000n, 0).ok).to.equal(true);
+        // 100 mCPU (10 % of 1000) are held anonymously during [100, 200): a third stranger is refused there …
+        const third = l.hold(hold("c", "p3", false), limits, 1000n, 0);
+        expect(third).to.include({ ok: false, by: "anonymousShare" });
+        expect(third.ok ? "" : third.reason).to.match(/share 10 % of this yard \(100 mCPU, 102 MiB\)/);
+        // … but not in another slot, and a proven holder of the same account is not affected at all
+        expect(l.hold(hold("c", "p3", false, { from: 200, to: 300 }), limits, 1000n, 0).ok).to.equal(true);
+        expect(l.hold(hold("d", "p4", true, { cpuMillis: 800 }), limits, 1000n, 0).ok).to.equal(true);
+      });
+
+      it("bounds proven holds per account and per peer, and their costs by the account's balance", () => {
+        const l = new CapacityLedger(cap);
+        expect(l.hold(hold("a", "p1", true), limits, 1000n, 0).ok).to.equal(true);
+        expect(l.hold(hold("b", "p2", true), limits, 1000n, 0).ok).to.equal(true);
+        expect(l.hold(hold("c", "p3", true), limits, 1000n, 0)).to.include({ ok: false, by: "perAccount" });
+        const other = (key: string, peer: string, account: bigint, cost = 10n) =>
+          hold(key, peer, true, { holder: { peer, account, proven: true, cost } });
+        expect(l.hold(other("c", "p1", 8n), limits, 1000n, 0).ok).to.equal(true);
+        expect(l.hold(other("d", "p1", 9n), limits, 1000n, 0).ok).to.equal(true);
+        expect(l.hold(other("e", "p1", 10n), limits, 1000n, 0)).to.include({ ok: false, by: "perPeer" });
+        expect(l.hold(other("e", "p5", 11n, 600n), limits, 1000n, 0).ok).to.equal(true);
+        expect(l.hold(other("f", "p6", 11n, 600n), limits, 1000n, 0)).to.include({ ok: false, by: "budget" });
+      });
+
+      it("moves a negotiation's hold on a re-quote (same key) without counting it twice, and forgets expired or committed holds", () => {
+        const l = new CapacityLedger(cap);
+        expect(l.hold(hold("a", "p1", false), limits, 1000n, 0).ok).to.equal(true);
+        for (let i = 0; i < 5; i++) expect(l.hold(hold("a", "p1", false), limits, 1000n, 0).ok).to.equal(true);
+        expect(l.holds(() => true, 0)).to.have.length(1);
+        // expired: the peer may hold again
+        expect(l.hold(hold("b", "p1", false, { expires: 120 }), limits, 1000n, 60).ok).to.equal(true);
+        // committed (accepted): no longer a hold, capacity still taken
+        expect(l.commit("b", "lease:1")).to.equal(true);
+        expect(l.holds(() => true, 60)).to.have.length(0);
+        expect(l.hold(hold("c", "p1", false, { expires: 120 }), limits, 1000n, 60).ok).to.equal(true);
+        expect(l.freeDuring(100, 200).cpuMillis).to.equal(900);
+      });
+    });
+
     it("endAt frees capacity from the end time on, and a terminated lease before its start frees all of it", () => {
       const l = new CapacityLedger(cap);
       l.restore({ key: "lease:1", ...cap, from: 100, to: 200 });
