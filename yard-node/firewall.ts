@@ -107,6 +107,13 @@ export class HostFirewall {
     }
   }
 
+  /** Takes back what {@link allow} let through (a listener the yard closed); nothing when it was not allowed. */
+  async revoke(a: Allowed): Promise<void> {
+    const key = element(a);
+    if (!this.#allowed.delete(key) || this.#bridge === undefined) return;
+    await this.#run(`delete element inet ${this.table} allowed { ${key} }\n`, `revoking ${a.proto} ${a.ip}:${a.port}`);
+  }
+
   /** Removes the table (nothing when it is not there). */
   async remove(): Promise<void> {
     this.#bridge = undefined;

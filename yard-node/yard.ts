@@ -873,6 +873,7 @@ export class Yard {
       },
       rulesOf: (id) => this.db.lease(id)?.spec?.allow,
       allow: async (x) => this.firewall?.allow(x),
+      revoke: async (x) => this.firewall?.revoke(x),
     });
     try {
       await a.start();

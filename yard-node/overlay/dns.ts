@@ -34,8 +34,11 @@ const TCP_IDLE_MS = 10_000;
 const UDP_RECV_BUFFER = 1 << 20;
 
 export interface SemanticDnsOptions {
-  /** The IPv4 address of a semantic name (allocating it when needed), or undefined when the name is unknown. */
-  resolve: (name: SemanticName, query: string) => Promise<string | undefined>;
+  /**
+   * The IPv4 address of a semantic name (allocating it when needed), or undefined when the name is unknown.
+   * `source` is the address the query came from (a container's, through Docker's embedded DNS).
+   */
+  resolve: (name: SemanticName, query: string, source: string | undefined) => Promise<string | undefined>;
   /** Where to forward other names: `ip` or `ip:port` (`[ipv6]:port`); without it they are REFUSED. */
   upstream?: string;
   /** How long to wait for the upstream, ms (default 2000). */
@@ -126,17 +129,17 @@ export class SemanticDns {
     if (tcp) await new Promise<void>((resolve) => tcp.close(() => resolve()));
   }
 
-  /** The answer to one query message (undefined: send nothing). Never throws. */
-  async answer(query: Buffer): Promise<Buffer | undefined> {
+  /** The answer to one query message from `source` (undefined: send nothing). Never throws. */
+  async answer(query: Buffer, source?: string): Promise<Buffer | undefined> {
     try {
-      return await this.#answer(query);
+      return await this.#answer(query, source);
     } catch {
       this.stats.errors++;
       return undefined;
     }
   }
 
-  async #answer(query: Buffer): Promise<Buffer | undefined> {
+  async #answer(query: Buffer, source: string | undefined): Promise<Buffer | undefined> {
     if (query.length < 12 || (query.readUInt16BE(2) & QR) !== 0) {
       this.stats.garbage++; // too short for a header, or a response: never answer (no loops)
       return undefined;
@@ -169,7 +172,7 @@ export class SemanticDns {
     if (q.type !== "A") return this.#reply(id, flags, RCODE.NOERROR, questions, []);
     let ip: string | undefined;
     try {
-      ip = await this.#resolve(name, text);
+      ip = await this.#resolve(name, text, source);
     } catch {
       this.stats.errors++;
       return this.#error(id, flags, RCODE.SERVFAIL, questions);
@@ -242,7 +245,7 @@ export class SemanticDns {
   }
 
   #onUdp(udp: UdpSocket, msg: Buffer, rinfo: RemoteInfo): void {
-    void this.answer(msg).then((reply) => {
+    void this.answer(msg, rinfo.address).then((reply) => {
       if (!reply || this.#udp !== udp) return;
       udp.send(reply, rinfo.port, rinfo.address, (e) => {
         if (e) this.stats.errors++;
@@ -272,7 +275,7 @@ export class SemanticDns {
         if (pending.length < 2 + size) break;
         const msg = pending.subarray(2, 2 + size);
         pending = pending.subarray(2 + size);
-        void this.answer(Buffer.from(msg)).then((reply) => {
+        void this.answer(Buffer.from(msg), c.remoteAddress).then((reply) => {
           if (!reply) {
             c.destroy(); // garbage: a TCP peer gets no second chance
             return;

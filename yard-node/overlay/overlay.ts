@@ -102,6 +102,11 @@ export interface OverlayOptions {
   k?: number;
   /** TTL of route answers and interest registrations, seconds; default 60. */
   ttlS?: number;
+  /**
+   * Route lookups that must ask other yards, per source (a lease asking through the semantic DNS): a token bucket
+   * of this many, refilled at `refillPerS`; default 32 and 1/s. A lookup over budget answers from what is known.
+   */
+  queryBudget?: { burst: number; refillPerS: number };
   /** Half-life of flow smoothing, seconds; default 10. */
   halfLifeS?: number;
   /** Namespace check for a connection from service `from` to a local instance: a refusal sentence or undefined. */
@@ -134,6 +139,18 @@ interface RemoteEntry {
 
 const now = (): number => Date.now();
 
+/** How long a service no yard has an instance of is not asked about again (ms). */
+const MISSING_TTL_MS = 10_000;
+/** Services remembered as missing at most (oldest forgotten first). */
+const MAX_MISSING = 4096;
+/** Interest registrations held at most, in total and per peer (a registration past either is not kept). */
+const MAX_INTERESTS = 16_384;
+const MAX_INTERESTS_PER_PEER = 1024;
+/** Sources whose query budget is tracked at most (the least recently seen forgotten first). */
+const MAX_BUDGETS = 1024;
+/** How often expired routes, interests and misses are swept (ms). */
+const SWEEP_MS = 15_000;
+
 export class Overlay {
   readonly policies = new PolicyRegistry();
   readonly #o: OverlayOptions;
@@ -143,6 +160,17 @@ export class Overlay {
   readonly #routes = new Map<string, Map<string, RemoteEntry>>();
   readonly #inflight = new Map<string, Promise<void>>();
   readonly #interests = new Map<string, Map<string, number>>();
+  /** Registrations held per peer (bounded, see MAX_INTERESTS_PER_PEER). */
+  readonly #interestsOf = new Map<string, number>();
+  #interestCount = 0;
+  /** Services no yard had an instance of when last asked: service → until (ms). Map order is age order. */
+  readonly #missing = new Map<string, number>();
+  /** Per source: tokens left and when they were counted (Map order is LRU order). */
+  readonly #budgets = new Map<string, { tokens: number; at: number }>();
+  readonly #budget: { burst: number; refillPerS: number };
+  #sweeper: ReturnType<typeof setInterval> | undefined;
+  /** Lookups answered from what was known because their source had spent its query budget. */
+  queriesThrottled = 0;
   /** When each service was last announced in the DHT (ms). */
   readonly #announced = new Map<string, number>();
   #reannounce: ReturnType<typeof setInterval> | undefined;
@@ -165,6 +193,7 @@ export class Overlay {
     this.#k = o.k ?? 8;
     this.#ttlS = o.ttlS ?? 60;
     this.#epoch = o.routeEpochMs ?? BigInt(Date.now());
+    this.#budget = o.queryBudget ?? { burst: 32, refillPerS: 1 };
   }
 
   /**
@@ -211,6 +240,8 @@ export class Overlay {
   }
 
   async start(): Promise<void> {
+    this.#sweeper = setInterval(() => this.sweep(), SWEEP_MS);
+    this.#sweeper.unref();
     if (this.#o.dht) {
       const all = (): string[] => [...new Set(this.#o.local().map((l) => l.service))];
       void this.#announce(all());
@@ -246,6 +277,7 @@ export class Overlay {
 
   async stop(): Promise<void> {
     clearInterval(this.#reannounce);
+    clearInterval(this.#sweeper);
     const n = this.#o.node;
     for (const p of [TELEMETRY_PROTOCOL, ROUTING_PROTOCOL, ROUTES_PROTOCOL]) await n.unhandle(p).catch(() => {});
   }
@@ -388,14 +420,21 @@ export class Overlay {
 
   // ---------------------------------------------------------------- routes
 
-  /** Every known instance of `service`: this yard's and, resolved lazily, other yards'. */
-  async instances(service: string, o: { force?: boolean } = {}): Promise<Instance[]> {
+  /**
+   * Every known instance of `service`: this yard's and, resolved lazily, other yards'. A service no yard had an
+   * instance of is not asked about again for {@link MISSING_TTL_MS}; a lookup from `source` (the lease asking) that
+   * would ask other yards spends one of the source's query budget, and answers from what is known when it is spent.
+   */
+  async instances(service: string, o: { force?: boolean; source?: string } = {}): Promise<Instance[]> {
     const me = this.#o.node.peerId.toString();
     const local: Instance[] = this.#localRoutes(service).map((i) => ({ ...i, latencyMs: 0, updatedAt: now() }));
     const entries = this.#routes.get(service);
     const fresh = entries && [...entries.values()].some((e) => e.expires > now());
-    if (o.force || !fresh) await this.#query(service);
-    else if (entries && [...entries.values()].some((e) => e.expires - now() < (this.#ttlS * 1000) / 3))
+    const missing = (this.#missing.get(service) ?? 0) > now();
+    if (o.force || (!fresh && !missing)) {
+      if (o.source === undefined || this.#spend(o.source)) await this.#query(service);
+      else this.queriesThrottled++;
+    } else if (entries && [...entries.values()].some((e) => e.expires - now() < (this.#ttlS * 1000) / 3))
       void this.#query(service); // renew in the background before it expires
     const remote: Instance[] = [];
     for (const [yard, e] of this.#routes.get(service) ?? []) {
@@ -468,7 +507,7 @@ export class Overlay {
     const version = this.#nextVersion();
     for (const [peer, until] of interested) {
       if (until <= now()) {
-        interested.delete(peer);
+        this.#dropInterest(service, peer);
         continue;
       }
       void overlayRequest(this.#o.node, peerIdFromString(peer), ROUTES_PROTOCOL, {
@@ -548,6 +587,7 @@ export class Overlay {
   #query(service: string): Promise<void> {
     const running = this.#inflight.get(service);
     if (running) return running;
+    let found = false;
     const run = (async () => {
       const me = this.#o.node.peerId.toString();
       const targets = new Map<string, PeerId | ReturnType<typeof multiaddr>>();
@@ -579,12 +619,17 @@ export class Overlay {
             );
             if (r.type !== "routeAnswer") return;
             if (!(await this.#vouched(id, service))) return;
-            this.#store(service, id, r.instances, r.ttlS, r.version);
+            if (this.#store(service, id, r.instances, r.ttlS, r.version) && r.instances.length > 0) found = true;
           } catch (e) {
             this.#o.log.debug("route query failed", { peer: id, error: e });
           }
         }),
       );
+      this.#missing.delete(service);
+      if (!found && this.#localRoutes(service).length === 0) {
+        this.#missing.set(service, now() + MISSING_TTL_MS);
+        if (this.#missing.size > MAX_MISSING) this.#missing.delete(this.#missing.keys().next().value!);
+      }
     })().finally(() => this.#inflight.delete(service));
     this.#inflight.set(service, run);
     return run;
@@ -604,6 +649,10 @@ export class Overlay {
     ttlS: number,
     version: RouteVersion | undefined,
   ): boolean {
+    // A yard with no instance of a service the table holds nothing about: nothing to keep (a made-up name asked
+    // about must not leave an entry per yard behind; the miss is remembered in #missing instead).
+    if (!this.#routes.get(service)?.has(yard) && !instances.some((i) => i.yard === yard && i.service === service))
+      return true;
     let m = this.#routes.get(service);
     if (!m) {
       m = new Map();
@@ -728,16 +777,78 @@ export class Overlay {
     return { type: "routingAck" };
   }
 
+  /**
+   * Registers `peer`'s interest in pushes of `service` until the TTL: only an active yard's (it is the one that
+   * routes to us), at most {@link MAX_INTERESTS_PER_PEER} per peer and {@link MAX_INTERESTS} in all. A renewal
+   * always counts; a new registration past a bound is not kept (the peer still gets its answer, and asks again).
+   */
+  async #registerInterest(service: string, peer: string): Promise<void> {
+    const held = this.#interests.get(service);
+    if (held?.has(peer)) {
+      held.set(peer, now() + this.#ttlS * 1000);
+      return;
+    }
+    if (this.#o.vouch && !(await this.#o.vouch(peer))) return;
+    if (this.#interestCount >= MAX_INTERESTS || (this.#interestsOf.get(peer) ?? 0) >= MAX_INTERESTS_PER_PEER) return;
+    let i = this.#interests.get(service);
+    if (!i) {
+      i = new Map();
+      this.#interests.set(service, i);
+    }
+    if (i.has(peer)) return; // registered meanwhile
+    i.set(peer, now() + this.#ttlS * 1000);
+    this.#interestCount++;
+    this.#interestsOf.set(peer, (this.#interestsOf.get(peer) ?? 0) + 1);
+  }
+
+  #dropInterest(service: string, peer: string): void {
+    const i = this.#interests.get(service);
+    if (!i?.delete(peer)) return;
+    if (i.size === 0) this.#interests.delete(service);
+    this.#interestCount--;
+    const left = (this.#interestsOf.get(peer) ?? 1) - 1;
+    if (left > 0) this.#interestsOf.set(peer, left);
+    else this.#interestsOf.delete(peer);
+  }
+
+  /** Takes one token of `source`'s query budget; false when it has none left. */
+  #spend(source: string): boolean {
+    const t = now();
+    const held = this.#budgets.get(source);
+    const { burst, refillPerS } = this.#budget;
+    const tokens = held ? Math.min(burst, held.tokens + ((t - held.at) / 1000) * refillPerS) : burst;
+    this.#budgets.delete(source); // re-inserted last: LRU order
+    this.#budgets.set(source, { tokens: tokens >= 1 ? tokens - 1 : tokens, at: t });
+    if (this.#budgets.size > MAX_BUDGETS) this.#budgets.delete(this.#budgets.keys().next().value!);
+    return tokens >= 1;
+  }
+
+  /**
+   * Forgets what has expired: interest registrations, remembered misses, and routes that expired more than ten
+   * TTLs ago (their version guarded against delayed pushes long enough). Runs every {@link SWEEP_MS} once started.
+   */
+  sweep(): void {
+    const t = now();
+    for (const [service, peers] of this.#interests)
+      for (const [peer, until] of peers) if (until <= t) this.#dropInterest(service, peer);
+    for (const [service, until] of this.#missing) if (until <= t) this.#missing.delete(service);
+    const keep = this.#ttlS * 10_000;
+    for (const [service, yards] of this.#routes) {
+      for (const [yard, e] of yards) if (e.expires + keep <= t) yards.delete(yard);
+      if (yards.size === 0) this.#routes.delete(service);
+    }
+  }
+
+  /** Sizes of the tables a peer can make grow (bounded; for tests and /metrics). */
+  tableSizes(): { routes: number; interests: number; missing: number; budgets: number } {
+    let routes = 0;
+    for (const yards of this.#routes.values()) routes += yards.size;
+    return { routes, interests: this.#interestCount, missing: this.#missing.size, budgets: this.#budgets.size };
+  }
+
   async #routesAnswer(m: OverlayMessage, remote: PeerId): Promise<OverlayMessage | undefined> {
     if (m.type === "routeQuery") {
-      if (m.interest) {
-        let i = this.#interests.get(m.service);
-        if (!i) {
-          i = new Map();
-          this.#interests.set(m.service, i);
-        }
-        i.set(remote.toString(), now() + this.#ttlS * 1000);
-      }
+      if (m.interest) await this.#registerInterest(m.service, remote.toString());
       const instances = this.#localRoutes(m.service);
       return { type: "routeAnswer", instances, ttlS: this.#ttlS, version: this.#nextVersion() };
     }
