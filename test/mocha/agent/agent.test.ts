@@ -167,6 +167,8 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
           imageDigest: digest,
           ports: [8080],
           httpPorts: [8080],
+          // Deployed as shop.r<root>.web.prod by the origin and every replica (child accounts, same root).
+          name: "shop.web.prod",
           cpuMillis: 250,
           memoryMiB: 64,
           slotSeconds: o.slotSeconds ?? 600,
