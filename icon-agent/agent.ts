@@ -44,8 +44,10 @@ import {
 } from "ethers";
 import type { Libp2p } from "@libp2p/interface";
 import {
+  ConfigError,
   IconError,
   MarketClient,
+  namespaceProblem,
   createIconNode,
   createResolver,
   type DnsResolver,
@@ -89,6 +91,10 @@ export interface ServiceSpec {
   env: string[];
   ports: number[];
   httpPorts: number[];
+  /**
+   * The service key `app.r<root>.service.servicens`, in the namespace of the application's root account
+   * (protocol/lease/namespace.ts); {@link deployApp} fills it in from the config's `app.service.servicens`.
+   */
   service?: string;
   cpuMillis: number;
   memoryMiB: number;
@@ -427,6 +433,14 @@ export class Agent {
   /** Opens the agent in `dir` (written by {@link writeAgentState}) and resumes from it and the chain. */
   static async open(dir: string, hooks: AgentHooks): Promise<Agent> {
     const { env, seed, key } = await readAgentState(dir);
+    // Yards refuse a Deploy outside the application's namespace: say so before anything is bid for.
+    const wrongNamespace =
+      env.spec.service && seed.root > 0n ? namespaceProblem(env.spec.service, seed.root) : undefined;
+    if (wrongNamespace)
+      throw new ConfigError(
+        "BAD_SERVICE_NAME",
+        `${wrongNamespace}; fix spec.service in ${path.join(dir, "agent.json")}`,
+      );
     const release = await lockStateDir(dir);
     try {
       // Leftovers of writes and lock attempts that a crash interrupted (their process is gone).

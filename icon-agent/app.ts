@@ -8,7 +8,7 @@
  *   console.log(formatStatus(owner, await appStatus(owner, root)));
  */
 import { Wallet } from "ethers";
-import { waitForReceipt, type MarketClient, type Policy } from "../protocol/index.ts";
+import { appNamespace, appServiceName, waitForReceipt, type MarketClient, type Policy } from "../protocol/index.ts";
 import { writeAgentState, type AgentEnv } from "./agent.ts";
 
 export interface DeployAppOptions {
@@ -23,8 +23,22 @@ export interface DeployAppOptions {
   gasWei: bigint;
 }
 
-/** Creates and funds the application; writes the origin's state; returns the root account. */
-export async function deployApp(o: DeployAppOptions): Promise<{ root: bigint; dir: string; icon: string }> {
+/**
+ * The service key of the application rooted at `root` for the config's `service.name` (`app.service.servicens`,
+ * see config.ts): `app.r<root>.service.servicens`, the application's namespace filled in.
+ */
+export function serviceKeyFor(name: string, root: bigint): string {
+  const [app, service, servicens] = name.split(".") as [string, string, string];
+  return appServiceName({ app, service, servicens }, root);
+}
+
+/**
+ * Creates and funds the application; writes the origin's state; returns the root account, its namespace label
+ * (`r<root>`) and the service key the ICONs deploy (`app.r<root>.service.servicens`, when the config names one).
+ */
+export async function deployApp(
+  o: DeployAppOptions,
+): Promise<{ root: bigint; dir: string; icon: string; namespace: string; service?: string }> {
   const key = Wallet.createRandom();
   // The key is on disk before any money moves: a failure below never strands a funded account without its key.
   await writeAgentState(
@@ -34,9 +48,12 @@ export async function deployApp(o: DeployAppOptions): Promise<{ root: bigint; di
     key.privateKey,
   );
   const root = await o.owner.createApp(key.address, o.policy, o.deposit);
+  // The namespace comes from the root account, known only now: the ICONs deploy the full service key.
+  const service = o.env.spec.service === undefined ? undefined : serviceKeyFor(o.env.spec.service, root);
+  const env = service === undefined ? o.env : { ...o.env, spec: { ...o.env.spec, service } };
   await writeAgentState(
     o.dir,
-    o.env,
+    env,
     { name: "origin", account: root, root, subnets: [], children: {}, replicas: 0 },
     key.privateKey,
   );
@@ -47,7 +64,7 @@ export async function deployApp(o: DeployAppOptions): Promise<{ root: bigint; di
       timeoutMs: 120_000,
     });
   }
-  return { root, dir: o.dir, icon: key.address };
+  return { root, dir: o.dir, icon: key.address, namespace: appNamespace(root), ...(service ? { service } : {}) };
 }
 
 export interface LeaseView {

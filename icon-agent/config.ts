@@ -5,17 +5,21 @@
  * @example
  *   {
  *     "service": { "image": "icon/web:1", "imageDigest": "0x…", "ports": [8080], "httpPorts": [8080],
- *                  "cpuMillis": 250, "memoryMiB": 64, "slotSeconds": 3600 },
+ *                  "name": "shop.web.prod", "cpuMillis": 250, "memoryMiB": 64, "slotSeconds": 3600 },
  *     "discovery": { "domains": ["edge.example.com"], "dnsServers": ["127.0.0.1:5353"], "learnDomains": true },
  *     "network": { "altoUrl": "http://127.0.0.1:8181" },
  *     "initialRegion": "cloud"
  *   }
+ * `service.name` is `app.service.servicens`: the deploy fills in the application's namespace label `r<root>`.
  */
 import { z } from "zod";
 import { ConfigError, p2pDiscoverySchema, p2pDiscovers, type Deployment } from "../protocol/index.ts";
 import type { AgentEnv } from "./agent.ts";
 
 const port = z.number().int().min(1).max(65535);
+const LABEL = "[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?";
+/** `app.service.servicens`: the namespace label between `app` and `service` is the application's, not the owner's. */
+const SERVICE_NAME = new RegExp(`^${LABEL}\\.${LABEL}\\.${LABEL}$`);
 
 export const appConfigSchema = z
   .object({
@@ -29,7 +33,17 @@ export const appConfigSchema = z
         env: z.array(z.string()).default([]),
         ports: z.array(port).min(1, "list at least one container port"),
         httpPorts: z.array(port).default([]),
-        name: z.string().optional(),
+        /**
+         * `app.service.servicens` (three DNS labels): the deploy fills in the application's namespace label
+         * `r<root>` (its root account), and the ICONs deploy `app.r<root>.service.servicens`.
+         */
+        name: z
+          .string()
+          .refine((n) => SERVICE_NAME.test(n), {
+            message:
+              "give app.service.servicens: three lower-case DNS labels (the deploy fills in the namespace label r<root account>, e.g. shop.web.prod becomes shop.r7.web.prod)",
+          })
+          .optional(),
         cpuMillis: z.number().int().min(10).max(64_000),
         memoryMiB: z.number().int().min(16).max(262_144),
         slotSeconds: z

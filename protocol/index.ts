@@ -21,6 +21,7 @@ export * from "./lease/negotiation.ts";
 export * from "./lease/service.ts";
 export * from "./lease/binding.ts";
 export * from "./lease/proof.ts";
+export * from "./lease/namespace.ts";
 export * from "./net/node.ts";
 export * from "./net/p2p-config.ts";
 export * from "./discovery/dns.ts";

@@ -174,6 +174,8 @@ try {
       env: [],
       ports: [8080],
       httpPorts: [8080],
+      // app.service.servicens: deployApp fills in the app's namespace label r<root> (demo.r<root>.web.prod).
+      service: "demo.web.prod",
       cpuMillis: 250,
       memoryMiB: 64,
       slotSeconds: 600,
@@ -197,7 +199,7 @@ try {
   const app = await deployApp({ owner, env, policy, deposit, dir: path.join(dir, "origin"), gasWei: 10n ** 18n });
   say(
     "owner",
-    `application ${app.root}: ${owner.format(deposit)} in; policy w=0.7, migrate 30 %, replicate 50 %, terminate 20 %, cap ${owner.format(policy.maxPricePerSecond)}/s; origin ICON ${app.icon.slice(0, 10)}…`,
+    `application ${app.root}: ${owner.format(deposit)} in; policy w=0.7, migrate 30 %, replicate 50 %, terminate 20 %, cap ${owner.format(policy.maxPricePerSecond)}/s; origin ICON ${app.icon.slice(0, 10)}…; namespace demo.${app.namespace}, service ${app.service}`,
   );
 
   // ICONs run in this process here (each with its own key, libp2p node and budget account); `icon agent run`

@@ -32,6 +32,7 @@ import {
   p2pNodeOptions,
   provideYard,
   loadOrCreatePeerKey,
+  namespaceProblem,
   readDeployment,
   serveLeases,
   signPeerBinding,
@@ -54,6 +55,7 @@ import { leaseHolderCheck } from "./access.ts";
 import { Ingress } from "./ingress.ts";
 import { DatagramBridge, UdpIngress } from "./udp.ts";
 import { parseServiceKey } from "./overlay/names.ts";
+import { LeaseOwners, instanceProblem } from "./overlay/owners.ts";
 import { Overlay } from "./overlay/overlay.ts";
 import { ServiceAddressing } from "./overlay/semantic.ts";
 import { TunnelManager, type TunnelHeader, type TunnelTarget } from "./overlay/tunnel.ts";
@@ -123,6 +125,8 @@ export class Yard {
   readonly tunnels: TunnelManager;
   /** The registry's active yards: whose tunnels' `client` is taken as the flow's client (overlay/yards.ts). */
   readonly activeYards: ActiveYards;
+  /** Whose each lease is, from the chain: binds service names to applications (overlay/owners.ts). */
+  readonly owners: LeaseOwners;
   addressing: ServiceAddressing | undefined;
   /** The nftables table keeping containers off the host's own services (undefined when it could not be set up). */
   firewall: HostFirewall | undefined;
@@ -186,6 +190,7 @@ export class Yard {
     this.ingress = new Ingress(o.config.publicHost);
     this.udp = new UdpIngress(o.config.publicHost);
     this.activeYards = new ActiveYards(o.chain, { log: o.log });
+    this.owners = new LeaseOwners(o.chain);
     this.tunnels = new TunnelManager(o.node, {
       resolve: (h, remote, remoteAddr) => this.#resolveTunnel(h, remote.toString(), remoteAddr),
       log: o.log,
@@ -199,6 +204,8 @@ export class Yard {
       admit: (from, to, id) => this.addressing?.admit(from, to, id),
       authorize: leaseHolderCheck(o.db, o.chain),
       vouch: (peer) => this.activeYards.vouch(peer),
+      checkRoute: async (yard, service, id) =>
+        instanceProblem(service, id, await this.owners.facts(id), this.activeYards.operatorOf(yard)),
       udpBridge: (ip, port) => this.bridge.for(ip, port),
       local: () =>
         this.db
@@ -703,6 +710,20 @@ export class Yard {
         return { failed: `image ${spec.imageDigest} is not the one the lease was quoted for (${l.offer.specHash})` };
       if (spec.ports.length > 8 || spec.ports.some((p) => p < 1 || p > 65535))
         return { failed: "ports: at most 8, each 1..65535" };
+      if (spec.service !== undefined) {
+        // A service's namespace is its application's (app.r<root>), read from the chain: no tenant names its
+        // services into another application's namespace (protocol/lease/namespace.ts).
+        const root = await this.owners.rootOf(l.offer.account).catch(() => undefined);
+        if (root === undefined)
+          return {
+            failed: `the yard cannot read budget account ${l.offer.account} from the chain right now to check the service's namespace; deploy again in a moment`,
+          };
+        const why = namespaceProblem(spec.service, root);
+        if (why) {
+          this.metrics.inc("icon_yard_deploys_refused_total", "Deploys refused by reason", { reason: "namespace" });
+          return { failed: `${why}; lease ${l.id} is paid by account ${l.offer.account} of application ${root}` };
+        }
+      }
       const imageId = await this.runtime.imageId(`sha256:${spec.imageDigest.slice(2)}`);
       if (!imageId)
         return {
@@ -907,6 +928,13 @@ export class Yard {
         error: `instance ${h.instanceId} does not expose ${h.transport === "udp" ? "UDP" : "TCP"} port ${h.port}`,
       };
     if (h.from !== undefined && h.service !== undefined) {
+      // The source service is the opener's word: taken only from an active yard, and only for a source lease it
+      // hosts, of the source's application (on chain). A stranger reaches the exposed port without `from`.
+      if (!(await this.activeYards.vouch(remote)))
+        return { error: `a source service (from) is taken from active yards only; ${remote} is none` };
+      const facts = await this.owners.facts(h.fromInstance!);
+      const bound = instanceProblem(h.from, h.fromInstance!, facts, this.activeYards.operatorOf(remote));
+      if (bound) return { error: `source ${h.from} is not vouched for by the opener: ${bound}` };
       const why = this.addressing?.admit(h.from, parseServiceKey(h.service), l.id) ?? undefined;
       if (why) return { error: why };
     }

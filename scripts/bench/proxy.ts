@@ -87,7 +87,7 @@ import { defaultCrypto } from "@libp2p/noise/crypto";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { multiaddr } from "@multiformats/multiaddr";
 import { createIconNode } from "../../protocol/net/node.ts";
-import { setRouting, signLeaseAccess } from "../../protocol/index.ts";
+import { appServiceName, setRouting, signLeaseAccess } from "../../protocol/index.ts";
 import { DockerRuntime } from "../../yard-node/docker.ts";
 import { Ingress, type IngressRoute } from "../../yard-node/ingress.ts";
 import { TunnelManager, type TunnelHeader, type TunnelTarget } from "../../yard-node/overlay/tunnel.ts";
@@ -113,7 +113,8 @@ const BULK_BYTES = 1024 ** 3;
 const BULK_WARMUP_BYTES = 256 * 1024 ** 2;
 /** Bulk transfers per round on each crypto (alternating). */
 const BULK_PAIRS = 2;
-const SERVICE = "web.bench.proxy.icon";
+/** A service key as the yards name them: the bench's tunnels need no chain, so application 1's namespace (r1). */
+const SERVICE = appServiceName({ app: "web", service: "proxy", servicens: "bench" }, 1n);
 const BULK_PORT = 9;
 const BODY = "hello from the upstream\n";
 /** The upstream image (scripts/images.sh) and its port. */

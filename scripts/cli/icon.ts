@@ -696,6 +696,11 @@ const COMMANDS: Record<string, Command> = {
         );
       const r = await deployApp({ owner: c, env, policy: policyFromOptions(ctx, c), deposit, dir, gasWei: gas });
       out(`application ${r.root} created with ${c.format(deposit)}; origin ICON ${r.icon} (state in ${dir})`);
+      out(
+        `its namespace label is ${r.namespace}: its services are named <app>.${r.namespace}.<service>.<servicens>` +
+          (r.service ? `; this one deploys as ${r.service}` : "") +
+          ` (yards refuse any other namespace; other apps' allow rules name it as <app>.${r.namespace}.*.*)`,
+      );
       if (ctx.opts["no-start"]) {
         out(`start it with: icon agent run --state ${dir}`);
         return;

@@ -16,6 +16,8 @@ import {
   LeaseSession,
   RejectCode,
   MarketClient,
+  appNamespace,
+  appServiceName,
   createIconNode,
   writeDeployment,
   type Deployment,
@@ -126,6 +128,16 @@ export class Tenant {
     this.icon = icon;
     this.account = account;
     this.node = node;
+  }
+
+  /** The app's namespace label (`r<root>`): its services are named `<app>.<namespace>.<service>.<servicens>`. */
+  get namespace(): string {
+    return appNamespace(this.account);
+  }
+
+  /** The service key `app.r<root>.service.servicens` of this tenant's application. */
+  service(app: string, service: string, servicens = "prod"): string {
+    return appServiceName({ app, service, servicens }, this.account);
   }
 
   static async create(m: TestMarket, ownerKey: number, iconKey: number, deposit: bigint): Promise<Tenant> {

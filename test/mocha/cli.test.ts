@@ -223,6 +223,7 @@ describe("icon CLI", function () {
         imageDigest: "0x" + "ab".repeat(32),
         ports: [8080],
         httpPorts: [8080],
+        name: "shop.web.prod",
         cpuMillis: 250,
         memoryMiB: 64,
       },
@@ -266,6 +267,13 @@ describe("icon CLI", function () {
     expect(r.code, r.stderr).to.equal(0);
     const root = /application (\d+) created with 5 iUSD; origin ICON (0x[0-9a-fA-F]{40})/.exec(r.stdout);
     expect(root, r.stdout).to.not.equal(null);
+    // The owner learns the namespace the app got, and the state holds the full service key the ICONs deploy.
+    expect(r.stdout).to.contain(
+      `its namespace label is r${root![1]}: its services are named <app>.r${root![1]}.<service>.<servicens>; this one deploys as shop.r${root![1]}.web.prod`,
+    );
+    expect(JSON.parse(await readFile(path.join(state, "agent.json"), "utf8")).env.spec.service).to.equal(
+      `shop.r${root![1]}.web.prod`,
+    );
     expect(r.stdout).to.contain(`icon agent run --state ${state}`);
     expect(((await stat(path.join(state, "key"))).mode & 0o777).toString(8)).to.equal("600");
     expect(r.stdout + r.stderr).to.not.contain((await readFile(path.join(state, "key"), "utf8")).trim());

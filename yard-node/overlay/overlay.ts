@@ -117,6 +117,13 @@ export interface OverlayOptions {
    */
   vouch?(peer: string): Promise<boolean>;
   /**
+   * Why instance `instanceId` of `service`, announced by yard `yard` in a route answer or push, is not taken (a
+   * sentence), or undefined when it is: the yard checks on chain that the lease is of the service's application and
+   * hosted by `yard` (owners.ts). Refused instances are left out of the snapshot; the rest of it applies. Without it
+   * every instance a vouched yard announces is taken.
+   */
+  checkRoute?(yard: string, service: string, instanceId: bigint): Promise<string | undefined>;
+  /**
    * A local TCP port that carries framed datagrams (udp.ts) to `ip:port` of a local container as UDP (the yard's
    * datagram bridge, the same one inbound UDP tunnels end at); without it, UDP reaches remote instances only.
    */
@@ -185,6 +192,11 @@ export class Overlay {
   staleRoutes = 0;
   /** Route answers and pushes ignored because their yard is not vouched for (OverlayOptions.vouch). */
   untrustedRoutes = 0;
+  /**
+   * Announced instances left out because their lease is not bound to the announcing yard and the service's
+   * application on chain (OverlayOptions.checkRoute), or could not be checked.
+   */
+  foreignRoutes = 0;
   /** Peers whose routes were refused, each logged once (bounded). */
   readonly #refusedPeers = new Set<string>();
 
@@ -471,7 +483,7 @@ export class Overlay {
     service: string,
     policy: string,
     port: number,
-    ctx: PickContext & { client: string; from?: string; transport?: "udp" },
+    ctx: PickContext & { client: string; from?: string; fromInstance?: bigint; transport?: "udp" },
   ): Promise<Duplex> {
     let refused: unknown;
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -522,7 +534,7 @@ export class Overlay {
   async #open(
     inst: Instance,
     port: number,
-    ctx: { client: string; from?: string; transport?: "udp" },
+    ctx: { client: string; from?: string; fromInstance?: bigint; transport?: "udp" },
   ): Promise<Duplex> {
     if (inst.yard === this.#o.node.peerId.toString()) {
       const l = this.#o.local().find((x) => x.leaseId === inst.instanceId);
@@ -550,7 +562,7 @@ export class Overlay {
         instanceId: inst.instanceId,
         port,
         client: ctx.client.replace(/^::ffff:/, ""),
-        ...(ctx.from ? { from: ctx.from } : {}),
+        ...(ctx.from ? { from: ctx.from, fromInstance: ctx.fromInstance } : {}),
         ...(ctx.transport ? { transport: ctx.transport } : {}),
       },
     );
@@ -619,7 +631,8 @@ export class Overlay {
             );
             if (r.type !== "routeAnswer") return;
             if (!(await this.#vouched(id, service))) return;
-            if (this.#store(service, id, r.instances, r.ttlS, r.version) && r.instances.length > 0) found = true;
+            const own = await this.#bound(id, service, r.instances);
+            if (this.#store(service, id, own, r.ttlS, r.version) && own.length > 0) found = true;
           } catch (e) {
             this.#o.log.debug("route query failed", { peer: id, error: e });
           }
@@ -677,6 +690,30 @@ export class Overlay {
     const own = instances.filter((i) => i.yard === yard && i.service === service);
     m.set(yard, { instances: own, expires: now() + Math.max(1, ttlS) * 1000, version });
     return true;
+  }
+
+  /**
+   * The instances of `service` that `yard` announced about itself and whose leases are bound to it and to the
+   * service's application ({@link OverlayOptions.checkRoute}); the others are counted, and logged once per yard.
+   */
+  async #bound(yard: string, service: string, instances: RouteInstance[]): Promise<RouteInstance[]> {
+    const own = instances.filter((i) => i.yard === yard && i.service === service);
+    const check = this.#o.checkRoute;
+    if (!check) return own;
+    const why = await Promise.all(own.map((i) => check(yard, service, i.instanceId)));
+    const refused = why.flatMap((w, j) => (w ? [{ instance: own[j]!.instanceId, why: w }] : []));
+    if (refused.length === 0) return own;
+    this.foreignRoutes += refused.length;
+    const key = `bound ${yard}`;
+    if (!this.#refusedPeers.has(key) && this.#refusedPeers.size < 256) {
+      this.#refusedPeers.add(key);
+      this.#o.log.warn("ignored announced instances not bound to their yard and application on chain", {
+        peer: yard,
+        service,
+        refused: refused.slice(0, 4).map((r) => `${r.instance}: ${r.why}`),
+      });
+    }
+    return own.filter((_, j) => !why[j]);
   }
 
   /** Whether routes from `peer` are taken (see {@link OverlayOptions.vouch}); a refusal is counted and logged. */
@@ -856,7 +893,8 @@ export class Overlay {
       if (!(await this.#vouched(remote.toString(), m.service)))
         throw new OverlayError(OverlayErrorCode.OVERLAY_DENIED, "routes are taken from active yards only");
       // An ignored (older) push is acknowledged all the same: the pusher has nothing to redo.
-      this.#store(m.service, remote.toString(), m.instances, this.#ttlS, m.version);
+      const yard = remote.toString();
+      this.#store(m.service, yard, await this.#bound(yard, m.service, m.instances), this.#ttlS, m.version);
       return { type: "routingAck" };
     }
     throw new OverlayError(OverlayErrorCode.OVERLAY_BAD_FRAME, `unexpected ${m.type}`);

@@ -271,7 +271,13 @@ export class ServiceAddressing {
             refuse(src, undefined, "the source is not an ICON service");
             return undefined;
           }
-          const ctx = { client: src, from: source.service, instanceId, transport: "udp" as const };
+          const ctx = {
+            client: src,
+            from: source.service,
+            fromInstance: source.leaseId,
+            instanceId,
+            transport: "udp" as const,
+          };
           return {
             kind: "remote",
             connect: () =>
@@ -320,7 +326,12 @@ export class ServiceAddressing {
       }
       // Local instances are checked here; a remote yard checks the tunnel header's `from` the same way.
       const policy = n.kind === "service" ? n.policy : "none";
-      const ctx = { client: src, from: source.service, instanceId: n.kind === "instance" ? n.instanceId : undefined };
+      const ctx = {
+        client: src,
+        from: source.service,
+        fromInstance: source.leaseId,
+        instanceId: n.kind === "instance" ? n.instanceId : undefined,
+      };
       this.#o.overlay
         .connect(service, policy, port, ctx)
         .then((up) => {

@@ -5,9 +5,11 @@
  * Wire format of one tunnel stream:
  *
  *   opener → acceptor   one frame: varint length + JSON (≤ 4 KiB)
- *                       { v: 1, service?, instanceId: "<decimal>", port, client: "<ip>", from?: "<service key>" }
+ *                       { v: 1, service?, instanceId: "<decimal>", port, client: "<ip>", from?: "<service key>",
+ *                         fromInstance?: "<decimal>" }
  *                       (without `service` the header addresses the instance by its lease id alone — a
- *                       redirection stub of a lease that names no service; `from` then is refused)
+ *                       redirection stub of a lease that names no service; `from` then is refused; `from` and
+ *                       `fromInstance`, the source container's lease, come together or not at all)
  *   acceptor → opener   one frame: { ok: true } or { ok: false, error: "<sentence>" }
  *   both ways           raw bytes until each side closes its write side (half-close = stream close(), i.e. a
  *                       yamux FIN); an error on either side aborts the stream (yamux RST) and both TCP ends.
@@ -65,6 +67,11 @@ export interface TunnelHeader {
   client: string;
   /** The source service key, when the client is an ICON container (namespace rules). */
   from?: string;
+  /**
+   * The source container's lease (with `from`, always): the acceptor checks on chain that it is a lease of `from`'s
+   * application hosted by the opener yard, so an opener names only sources it runs.
+   */
+  fromInstance?: bigint;
   /** "udp": the stream carries datagrams, each framed as a 2-byte big-endian length and the payload. */
   transport?: "udp";
 }
@@ -118,7 +125,7 @@ export class TunnelError extends IconError {
 // Frames: unsigned varint length + UTF-8 JSON.
 
 const INSTANCE_ID = /^(?:0|[1-9][0-9]{0,77})$/;
-const HEADER_KEYS = new Set(["v", "service", "instanceId", "port", "client", "from", "transport"]);
+const HEADER_KEYS = new Set(["v", "service", "instanceId", "port", "client", "from", "fromInstance", "transport"]);
 
 function encodeFrame(value: object): Uint8Array {
   const body = Buffer.from(JSON.stringify(value));
@@ -145,6 +152,8 @@ export function encodeHeader(h: TunnelHeader): Uint8Array {
   };
   if (h.service !== undefined) wire.service = h.service;
   if (h.from !== undefined) wire.from = h.from;
+  if (h.fromInstance !== undefined)
+    wire.fromInstance = typeof h.fromInstance === "bigint" ? h.fromInstance.toString() : h.fromInstance;
   if (h.transport !== undefined) wire.transport = h.transport;
   const problem = checkHeader(wire);
   if (problem) throw new TunnelError("TUNNEL_BAD_HEADER", `cannot open a tunnel: ${problem}`);
@@ -165,6 +174,8 @@ export function decodeHeader(body: Uint8Array): TunnelHeader {
   const h: TunnelHeader = { instanceId: BigInt(w.instanceId), port: w.port, client: w.client };
   if (w.service !== undefined) h.service = w.service;
   if (w.from !== undefined) h.from = w.from;
+  const fromInstance = (wire as { fromInstance?: string }).fromInstance;
+  if (fromInstance !== undefined) h.fromInstance = BigInt(fromInstance);
   if ((wire as { transport?: string }).transport === "udp") h.transport = "udp";
   return h;
 }
@@ -197,9 +208,13 @@ function checkHeader(wire: unknown): string | undefined {
   if (typeof w.client !== "string" || net.isIP(w.client) === 0)
     return "the tunnel header's client is not an IP address";
   if (w.transport !== undefined && w.transport !== "udp") return 'the tunnel header\'s transport is not "udp"';
+  if ((w.from === undefined) !== (w.fromInstance === undefined))
+    return "the tunnel header must name the source service (from) and its lease (fromInstance) together";
   if (w.from !== undefined) {
     // Namespace rules are a service's: a source service means nothing to an instance addressed by lease id.
     if (w.service === undefined) return "the tunnel header names a source service (from) but no target service";
+    if (typeof w.fromInstance !== "string" || !INSTANCE_ID.test(w.fromInstance))
+      return "the tunnel header's fromInstance is not a decimal lease id";
     return keyProblem("from", w.from);
   }
   return undefined;

@@ -59,6 +59,8 @@ export class ActiveYards {
   readonly #vouchRefreshMs: number;
   readonly #log: ActiveYardsOptions["log"];
   #peers = new Set<string>();
+  /** Operator address (lower case) of each peer in {@link peers}. */
+  #operators = new Map<string, string>();
   #refreshing: Promise<void> | undefined;
   #lastStart = -Infinity;
   #timer: NodeJS.Timeout | undefined;
@@ -89,6 +91,11 @@ export class ActiveYards {
   /** Peer ids (strings) of the active yards at the last reading. */
   get peers(): ReadonlySet<string> {
     return this.#peers;
+  }
+
+  /** The operator address (lower case) whose listing names `peer`, at the last reading; undefined when none. */
+  operatorOf(peer: string): string | undefined {
+    return this.#operators.get(peer);
   }
 
   /**
@@ -133,20 +140,23 @@ export class ActiveYards {
     try {
       const ops = await this.#reader.listedOperators();
       const next = new Set<string>();
+      const operators = new Map<string, string>();
       for (let i = 0; i < ops.length; i += PARALLEL_READS) {
-        const statuses = await Promise.all(
-          ops.slice(i, i + PARALLEL_READS).map((op) => this.#reader.providerStatus(op)),
-        );
-        for (const st of statuses) {
+        const batch = ops.slice(i, i + PARALLEL_READS);
+        const statuses = await Promise.all(batch.map((op) => this.#reader.providerStatus(op)));
+        for (const [j, st] of statuses.entries()) {
           if (!st.active || !st.listing) continue;
           try {
-            next.add(peerIdFromMultihash(Digest.decode(getBytes(st.listing.peerId))).toString());
+            const peer = peerIdFromMultihash(Digest.decode(getBytes(st.listing.peerId))).toString();
+            next.add(peer);
+            operators.set(peer, batch[j]!.toLowerCase());
           } catch {
             // A listing whose peer id is no libp2p peer id names no peer that could open a tunnel.
           }
         }
       }
       this.#peers = next;
+      this.#operators = operators;
       this.#failures = 0;
     } catch (e) {
       if (this.#failures++ === 0) {

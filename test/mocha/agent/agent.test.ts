@@ -167,6 +167,8 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
           imageDigest: digest,
           ports: [8080],
           httpPorts: [8080],
+          // Deployed as shop.r<root>.web.prod by the origin and every replica (child accounts, same root).
+          name: "shop.web.prod",
           cpuMillis: 250,
           memoryMiB: 64,
           slotSeconds: o.slotSeconds ?? 600,
@@ -197,7 +199,10 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
       spawn: async (d: string) => void spawned.push(d),
       onEvent: (e: AgentEvent) => void events.push(e),
     };
-    return { dir, env, app, events, hooks, spawned };
+    // As the deploy stored it: the service key with the application's namespace filled in (shop.r<root>.web.prod).
+    const stored = (await readAgentState(dir)).env;
+    expect(stored.spec.service).to.equal(`shop.r${app.root}.web.prod`);
+    return { dir, env: stored, app, events, hooks, spawned };
   }
 
   it("bids in parallel, counters a surcharged ask down to the listed price, takes the best by score and opens nothing elsewhere", async () => {

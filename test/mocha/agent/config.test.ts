@@ -1,7 +1,11 @@
 /** The app owner's config (`icon app deploy --config`): defaults, and refusals that name the field and the fix. */
 import { expect } from "chai";
 import { ConfigError, type Deployment } from "../../../protocol/index.ts";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { agentEnvFrom } from "../../../icon-agent/config.ts";
+import { Agent, writeAgentState } from "../../../icon-agent/agent.ts";
 
 const deployment = { chainId: 31337 } as unknown as Deployment;
 const service = {
@@ -80,5 +84,40 @@ describe("app config", () => {
         agent: { renewBeforeS: 120 },
       }).message,
     ).to.match(/agent\.renewBeforeS must be shorter than service\.slotSeconds/);
+  });
+
+  it("takes a service name as app.service.servicens: the namespace label is the application's, never the owner's", () => {
+    const env = agentEnvFrom(
+      { service: { ...service, name: "shop.web.prod" }, discovery: { registry: true } },
+      "http://x:1",
+      deployment,
+    );
+    expect(env.spec.service).to.equal("shop.web.prod");
+    for (const name of ["shop.acme.web.prod", "shop.r7.web.prod", "Shop.web.prod", "shop.web"]) {
+      const m = refusal({ service: { ...service, name }, discovery: { registry: true } }).message;
+      expect(m, name).to.match(/service\.name: give app\.service\.servicens/);
+      expect(m, name).to.contain("the deploy fills in the namespace label r<root account>");
+    }
+  });
+
+  it("an ICON whose state names a service outside its application's namespace refuses to start, naming the right one", async () => {
+    const env = agentEnvFrom(
+      { service: { ...service, name: "shop.web.prod" }, discovery: { registry: true } },
+      "http://127.0.0.1:1",
+      deployment,
+    );
+    const dir = path.join(await mkdtemp(path.join(tmpdir(), "icon-ns-")), "origin");
+    const seed = { name: "origin", account: 7n, root: 7n, subnets: [], children: {}, replicas: 0 };
+    const key = "0x" + "11".repeat(32);
+    for (const name of ["shop.r5.web.prod", "shop.web.prod"]) {
+      await writeAgentState(dir, { ...env, spec: { ...env.spec, service: name } }, seed, key);
+      const e = await Agent.open(dir, { spawn: async () => {} }).then(
+        () => undefined,
+        (x: Error) => x,
+      );
+      expect(e, name).to.be.instanceOf(ConfigError);
+      expect(e!.message, name).to.contain("must be r7");
+      expect(e!.message, name).to.contain("agent.json");
+    }
   });
 });

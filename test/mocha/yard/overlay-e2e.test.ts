@@ -29,13 +29,16 @@ import { Tenant, USD, clientFor, startMarket, type TestMarket } from "../../../s
 // that a failure in CI says what the yards saw.
 const log = createLogger({ level: process.env.ICON_TEST_LOG ? "debug" : "warn" });
 
-const WEB = "shop.acme.web.prod";
-const CLIENT = "shop.acme.client.prod";
-const EVIL = "evil.corp.x.prod";
-const OPEN = "shop.acme.open.prod";
-const CHURN = "shop.acme.churn.prod";
-const MIG = "shop.acme.mig.prod";
-const UDP = "shop.acme.udp.prod";
+// Service names are in their application's namespace, shop.r<root> and evil.r<root> (set once the apps exist).
+let WEB = "";
+let CLIENT = "";
+let EVIL = "";
+let OPEN = "";
+let CHURN = "";
+let MIG = "";
+let UDP = "";
+/** A RegExp matching `text` literally. */
+const literally = (text: string): RegExp => new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
 const REQUEST = "GET / HTTP/1.0\r\nHost: x\r\n\r\n";
 
 /** A web container whose page is `inst-<tag>` (the rootfs is read-only; /tmp is a tmpfs). */
@@ -101,6 +104,7 @@ describe("overlay end to end: policies, namespaces, churn, TCP migration (two ya
   // cleaned up would start them again (its reconciliation), leaving them and the networks behind.
   after(async () => {
     await tenant?.stop();
+    await evilTenant?.stop();
     await a?.stop();
     await b?.stop();
     await m?.close();
@@ -110,6 +114,8 @@ describe("overlay end to end: policies, namespaces, churn, TCP migration (two ya
   let a: Yard;
   let b: Yard;
   let tenant: Tenant;
+  /** Another application's tenant: the namespace isolation's outsider. */
+  let evilTenant: Tenant;
   let web: string;
   let busybox: string;
   let docker: Docker;
@@ -146,8 +152,8 @@ describe("overlay end to end: policies, namespaces, churn, TCP migration (two ya
   }
 
   /** Leases a busybox container of `service` at yard A that only sleeps (a client to exec in). */
-  async function sleeper(service: string): Promise<bigint> {
-    const l = await tenant.lease(
+  async function sleeper(service: string, t: Tenant = tenant): Promise<bigint> {
+    const l = await t.lease(
       addrOf(a),
       busybox,
       { slotSeconds: 180 },
@@ -164,7 +170,12 @@ describe("overlay end to end: policies, namespaces, churn, TCP migration (two ya
 
   /** One request through `a.overlay.connect`; the tag of the instance that answered. */
   async function viaConnect(service: string, policy: string, o: { from?: string; instanceId?: bigint } = {}) {
-    const d = await a.overlay.connect(service, policy, 8080, { client: "127.0.0.1", from: CLIENT, ...o });
+    const d = await a.overlay.connect(service, policy, 8080, {
+      client: "127.0.0.1",
+      from: CLIENT,
+      fromInstance: clientLease,
+      ...o,
+    });
     return tags(await getOver(d))[0];
   }
 
@@ -183,11 +194,16 @@ describe("overlay end to end: policies, namespaces, churn, TCP migration (two ya
     a = await start(1, yards.get().yardId, { serviceCidr: cidrA, peers: [addrOf(b).toString()] });
     expect(a.addressing, "semantic addressing on A (needs root)").to.not.equal(undefined);
     tenant = await Tenant.create(m, 2, 3, USD(200));
+    evilTenant = await Tenant.create(m, 8, 9, USD(200));
+    [WEB, CLIENT, OPEN, CHURN, MIG, UDP] = ["web", "client", "open", "churn", "mig", "udp"].map((s) =>
+      tenant.service("shop", s),
+    ) as [string, string, string, string, string, string];
+    EVIL = evilTenant.service("evil", "x");
     docker = yards.get().docker;
     const imageId = async (ref: string) => "0x" + (await yards.get().runtime.imageId(ref))!.slice(7);
     web = await imageId(WEB_IMAGE);
     busybox = await imageId(BUSYBOX_IMAGE);
-    // Service shop.acme.web.prod: two instances at A, one at B; a client container of its namespace at A.
+    // Service shop.r<root>.web.prod: two instances at A, one at B; a client container of its namespace at A.
     await Promise.all([
       (async () => {
         await instance(a, WEB, "a1");
@@ -274,7 +290,7 @@ describe("overlay end to end: policies, namespaces, churn, TCP migration (two ya
   });
 
   it("namespace isolation: another namespace is refused locally and by the remote yard until an allow rule opens the target", async () => {
-    const evil = await sleeper(EVIL);
+    const evil = await sleeper(EVIL, evilTenant);
     const denied0 = a.addressing!.denied;
     const refused = await execIn(
       docker,
@@ -286,26 +302,24 @@ describe("overlay end to end: policies, namespaces, churn, TCP migration (two ya
     expect(a.addressing!.denied - denied0, refused.out).to.equal(3);
     // Directly: A refuses for its own instance; B refuses through the tunnel for its instance.
     const local = await a.overlay
-      .connect(WEB, "none", 8080, { client: "127.0.0.1", from: EVIL, instanceId: id("a1") })
+      .connect(WEB, "none", 8080, { client: "127.0.0.1", from: EVIL, fromInstance: evil, instanceId: id("a1") })
       .then(
         () => undefined,
         (e: Error & { code?: string }) => e,
       );
     expect(local?.code).to.equal("DENIED");
-    expect(local?.message).to.match(/may not reach shop\.acme\.web\.prod/);
+    expect(local?.message).to.match(literally(`may not reach ${WEB}`));
     const remote = await a.overlay
-      .connect(WEB, "none", 8080, { client: "127.0.0.1", from: EVIL, instanceId: id("b1") })
+      .connect(WEB, "none", 8080, { client: "127.0.0.1", from: EVIL, fromInstance: evil, instanceId: id("b1") })
       .then(
         () => undefined,
         (e: Error & { code?: string }) => e,
       );
     expect(remote?.code).to.equal("TUNNEL_REFUSED");
-    expect(remote?.message).to.match(/evil\.corp\.x\.prod may not reach shop\.acme\.web\.prod/);
-    // The target opens itself to evil.corp.*.* (instances at both yards): the same container now gets through.
-    await Promise.all([
-      instance(a, OPEN, "oa", { allow: ["evil.corp.*.*"] }),
-      instance(b, OPEN, "ob", { allow: ["evil.corp.*.*"] }),
-    ]);
+    expect(remote?.message).to.match(literally(`${EVIL} may not reach ${WEB}`));
+    // The target opens itself to evil.r<root>.*.* (instances at both yards): the same container now gets through.
+    const evilNs = `evil.${evilTenant.namespace}.*.*`;
+    await Promise.all([instance(a, OPEN, "oa", { allow: [evilNs] }), instance(b, OPEN, "ob", { allow: [evilNs] })]);
     const denied1 = a.addressing!.denied;
     const allowed = await execIn(
       docker,
@@ -314,15 +328,24 @@ describe("overlay end to end: policies, namespaces, churn, TCP migration (two ya
     );
     expect(count(tags(allowed.out)), allowed.out).to.deep.equal({ oa: 2, ob: 2 });
     expect(a.addressing!.denied).to.equal(denied1);
-    const d = await a.overlay.connect(OPEN, "none", 8080, { client: "127.0.0.1", from: EVIL, instanceId: id("ob") });
+    const d = await a.overlay.connect(OPEN, "none", 8080, {
+      client: "127.0.0.1",
+      from: EVIL,
+      fromInstance: evil,
+      instanceId: id("ob"),
+    });
     expect(tags(await getOver(d))).to.deep.equal(["ob"]);
   });
 
   it("UDP service to service: datagrams to a ServiceIP reach instances at both yards by policy; another namespace gets none", async () => {
     const echo = "0x" + (await yards.get().runtime.imageId(ECHO_IMAGE))!.slice(7);
     /** An echo instance of `service` at `y` whose UDP replies start with `<tag>:`, or a sleeping client of it. */
-    const udpLease = async (y: Yard, service: string, o: { tag?: string; sleep?: boolean }): Promise<bigint> => {
-      const l = await tenant.lease(
+    const udpLease = async (
+      y: Yard,
+      service: string,
+      o: { tag?: string; sleep?: boolean; tenant?: Tenant },
+    ): Promise<bigint> => {
+      const l = await (o.tenant ?? tenant).lease(
         addrOf(y),
         echo,
         { slotSeconds: 180 },
@@ -342,8 +365,8 @@ describe("overlay end to end: policies, namespaces, churn, TCP migration (two ya
     const [, ub, udpClient, evilClient] = await Promise.all([
       udpLease(a, UDP, { tag: "ua" }),
       udpLease(b, UDP, { tag: "ub" }),
-      udpLease(a, "shop.acme.udpclient.prod", { sleep: true }),
-      udpLease(a, "evil.corp.udpclient.prod", { sleep: true }),
+      udpLease(a, tenant.service("shop", "udpclient"), { sleep: true }),
+      udpLease(a, evilTenant.service("evil", "udpclient"), { sleep: true, tenant: evilTenant }),
     ]);
     // Each send comes from a new source port: a new session, so round-robin picks the next instance.
     const sends = (n: number): string =>

@@ -30,8 +30,9 @@ import { Tenant, USD, startMarket, type TestMarket } from "../../../scripts/lib/
 
 const run = promisify(execFile);
 const log = process.env.ICON_TEST_LOG ? createLogger({ level: "debug" }) : silentLogger;
-const WEB = "shop.acme.web.prod";
-const CLIENT = "shop.acme.client.prod";
+// In the tenant's namespace shop.r<root> (set once its application exists).
+let WEB = "";
+let CLIENT = "";
 
 /** A fake `nft`: records scripts; fails with `fail` when set. */
 function fakeNft(): { scripts: string[]; fail?: Error; run(script: string): Promise<void> } {
@@ -164,6 +165,7 @@ describe("host firewall of a yard: containers cannot reach host-local services (
     a = await start(1, yards.get().yardId);
     expect(a.addressing, "semantic addressing (needs root)").to.not.equal(undefined);
     tenant = await Tenant.create(m, 2, 3, USD(200));
+    [WEB, CLIENT] = [tenant.service("shop", "web"), tenant.service("shop", "client")];
     docker = yards.get().docker;
   });
 

@@ -17,6 +17,8 @@ import {
   type SemanticName,
 } from "../../../yard-node/overlay/names.ts";
 import type { ServiceName } from "../../../yard-node/overlay/types.ts";
+import { appNamespace, appServiceName, namespaceProblem, namespaceRoot } from "../../../protocol/index.ts";
+import { instanceProblem } from "../../../yard-node/overlay/owners.ts";
 
 const CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-".split("");
 const ALNUM = CHARS.filter((c) => c !== "-");
@@ -295,6 +297,43 @@ describe("overlay names", function () {
         expect(errorOf(() => allowed(evil, cart, [rule])).code).to.equal("BAD_NAMESPACE_RULE");
       }
       expect(() => checkRules(["*.*.*.*", "pay.bank.gateway.eu"])).not.to.throw();
+    });
+  });
+
+  describe("namespaces bound to applications (protocol/lease/namespace.ts, overlay/owners.ts)", function () {
+    it("appns is r<root>: a DNS label for every uint64 root, read back to the same root, never a lease id label", function () {
+      fc.assert(
+        fc.property(fc.bigInt({ min: 1n, max: 2n ** 64n - 1n }), (root) => {
+          const ns = appNamespace(root);
+          expect(isLabel(ns)).to.equal(true);
+          expect(namespaceRoot(ns)).to.equal(root);
+          expect(tryParseName(`a.${ns}.b.c.any.rr`)).to.not.equal(undefined);
+          const key = appServiceName({ app: "a", service: "b", servicens: "c" }, root);
+          expect(namespaceProblem(key, root)).to.equal(undefined);
+          expect(namespaceProblem(key, root + 1n)).to.contain(`must be r${root + 1n}`);
+        }),
+      );
+      for (const bad of ["r0", "r007", "acme", "r", "r1x", "R1"]) expect(namespaceRoot(bad), bad).to.equal(undefined);
+      expect(() => appNamespace(0n)).to.throw(RangeError);
+    });
+
+    it("a name outside the application's namespace gets a sentence naming the one to use", function () {
+      expect(namespaceProblem("shop.acme.web.prod", 7n)).to.equal(
+        'service "shop.acme.web.prod" is not in the namespace of application 7: its namespace label (the second) must be r7, derived from the application\'s root account, e.g. shop.r7.web.prod',
+      );
+      expect(namespaceProblem("shop.web.prod", 7n)).to.contain("<app>.r7.<service>.<servicens>");
+    });
+
+    it("an announced instance is taken only for a lease of the service's app, hosted by the announcer, not ended", function () {
+      const facts = { root: 7n, provider: "0xabc", end: 1000n };
+      expect(instanceProblem("s.r7.w.p", 5n, facts, "0xABC", 900)).to.equal(undefined);
+      expect(instanceProblem("s.r8.w.p", 5n, facts, "0xabc", 900)).to.match(/paid by application 7 .*must be r7/);
+      expect(instanceProblem("s.r7.w.p", 5n, facts, "0xdef", 900)).to.match(/hosted by provider 0xabc, not by/);
+      expect(instanceProblem("s.r7.w.p", 5n, facts, undefined, 900)).to.match(/not by the yard that names it/);
+      expect(instanceProblem("s.r7.w.p", 5n, facts, "0xabc", 1059)).to.equal(undefined); // a minute's slack
+      expect(instanceProblem("s.r7.w.p", 5n, facts, "0xabc", 1060)).to.equal("lease 5 ended at 1000");
+      expect(instanceProblem("s.r7.w.p", 5n, null, "0xabc")).to.equal("lease 5 does not exist on chain");
+      expect(instanceProblem("s.r7.w.p", 5n, undefined, "0xabc")).to.equal("lease 5 cannot be read from the chain now");
     });
   });
 });

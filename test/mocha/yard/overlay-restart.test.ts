@@ -15,7 +15,8 @@ import { WEB_IMAGE, useDockerYard, waitFor } from "../../helpers/docker.ts";
 import { Tenant, USD, clientFor, startMarket, yardConfig, type TestMarket } from "../../../scripts/lib/testbed.ts";
 
 const log = process.env.ICON_TEST_LOG ? createLogger({ level: "debug" }) : silentLogger;
-const MIG = "shop.acme.mig.prod";
+// In the tenant's namespace shop.r<root> (set once its application exists).
+let MIG = "";
 
 /** A web container whose page is `inst-<tag>` (the rootfs is read-only; /tmp is a tmpfs). */
 const page = (tag: string): string[] => [
@@ -78,6 +79,7 @@ describe("overlay: redirection stubs and redirects survive a yard restart (two y
     walletA = ca.wallet;
     [a, b] = await Promise.all([Yard.start({ ...ca, log }), Yard.start({ ...cb, log })]);
     tenant = await Tenant.create(m, 2, 3, USD(200));
+    MIG = tenant.service("shop", "mig");
     web = "0x" + (await docker.get().runtime.imageId(WEB_IMAGE))!.slice(7);
   });
 

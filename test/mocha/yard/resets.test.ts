@@ -193,7 +193,11 @@ describe("a reset at every step of every protocol (yard and agent as their own p
     m = await startMarket();
     tenant = await Tenant.create(m, 2, 3, USD(200));
     await m.admin.mint(new Wallet(m.keys[1]!).address, USD(1000));
-    const file = await writeYardConfig(m, yardConfig(m, docker.get().yardId));
+    // Every cut negotiation leaves its quote's hold until the quote expires: room for all of them from one tenant.
+    const file = await writeYardConfig(
+      m,
+      yardConfig(m, docker.get().yardId, { holds: { perPeer: 256, perAccount: 256 } }),
+    );
     yard = await startYardProcess(file, m.keys[1]!);
     digest = "0x" + (await docker.get().runtime.imageId(WEB_IMAGE))!.slice(7);
     attacker = await createIconNode();

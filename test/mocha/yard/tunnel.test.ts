@@ -37,7 +37,7 @@ async function until(cond: () => boolean, ms: number): Promise<boolean> {
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 function header(service: string, port = 80): TunnelHeader {
-  return { service, instanceId: 7n, port, client: "203.0.113.9", from: "shop.acme.frontend.web" };
+  return { service, instanceId: 7n, port, client: "203.0.113.9", from: "shop.r1.frontend.web", fromInstance: 3n };
 }
 
 /** A port on loopback where nothing listens. */
@@ -231,7 +231,18 @@ describe("overlay tunnels", function () {
     expect(await ask({ ...good, instanceId: "007" })).to.deep.include({ ok: false });
     expect(await ask({ ...good, port: 70000 })).to.deep.include({ ok: false });
     expect(await ask({ ...good, client: "somewhere" })).to.deep.include({ ok: false });
-    expect(await ask({ ...good, from: "a.b" })).to.deep.include({ ok: false });
+    expect(await ask({ ...good, from: "a.b", fromInstance: "3" })).to.deep.include({ ok: false });
+    // A source service comes with its lease, and a lease only with a source service.
+    expect(await ask({ ...good, from: "shop.r1.x.y" })).to.deep.equal({
+      ok: false,
+      error: "the tunnel header must name the source service (from) and its lease (fromInstance) together",
+    });
+    expect(await ask({ ...good, fromInstance: "3" })).to.deep.include({ ok: false });
+    expect(await ask({ ...good, from: "shop.r1.x.y", fromInstance: "03" })).to.deep.equal({
+      ok: false,
+      error: "the tunnel header's fromInstance is not a decimal lease id",
+    });
+    expect(await ask({ ...good, from: "shop.r1.x.y", fromInstance: "3" })).to.deep.equal({ ok: true });
     expect(await ask("x".repeat(5000))).to.deep.equal({ ok: false, error: "the tunnel frame is larger than 4 KiB" });
     expect(await ask(good)).to.deep.equal({ ok: true });
     // The opener checks its own header before dialling.
@@ -256,12 +267,23 @@ describe("overlay tunnels", function () {
     expect((refused as TunnelError).code).to.equal("TUNNEL_REFUSED");
     expect((refused as Error).message).to.equal("instance 9 does not run at this yard");
     // The opener refuses `from` without `service` before dialling; so does the acceptor, with a sentence.
-    const bad = await ma.open(b.peerId, addrs(b), { ...byId, from: "shop.acme.frontend.web" }).catch((e: unknown) => e);
+    const bad = await ma
+      .open(b.peerId, addrs(b), { ...byId, from: "shop.r1.frontend.web", fromInstance: 3n })
+      .catch((e: unknown) => e);
     expect((bad as TunnelError).code).to.equal("TUNNEL_BAD_HEADER");
     const s = await a.dialProtocol(b.peerId, TUNNEL_PROTOCOL);
     const lp = lpStream(s);
     await lp.write(
-      Buffer.from(JSON.stringify({ v: 1, instanceId: "42", port: 80, client: "10.0.0.1", from: "shop.acme.x.y" })),
+      Buffer.from(
+        JSON.stringify({
+          v: 1,
+          instanceId: "42",
+          port: 80,
+          client: "10.0.0.1",
+          from: "shop.r1.x.y",
+          fromInstance: "3",
+        }),
+      ),
     );
     expect(JSON.parse(Buffer.from((await lp.read()).subarray()).toString())).to.deep.equal({
       ok: false,

@@ -110,7 +110,7 @@ describe("UDP services through yards (ingress and stub over the tunnel)", functi
   }
 
   it("carries datagrams to the container and back, then to the new yard through the stub", () =>
-    echoMigration("shop.acme.echo.prod"));
+    echoMigration(tenant.service("shop", "echo")));
 
   it("forwards a lease that names no service through its stub too (the tunnel addresses it by lease id)", () =>
     echoMigration(undefined));
