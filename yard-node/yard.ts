@@ -205,7 +205,7 @@ export class Yard {
       authorize: leaseHolderCheck(o.db, o.chain),
       vouch: (peer) => this.activeYards.vouch(peer),
       checkRoute: async (yard, service, id) =>
-        instanceProblem(service, id, await this.owners.facts(id), this.activeYards.operatorOf(yard)),
+        instanceProblem(service, id, await this.owners.facts(id, { spender: yard }), this.activeYards.operatorOf(yard)),
       udpBridge: (ip, port) => this.bridge.for(ip, port),
       local: () =>
         this.db

@@ -40,7 +40,15 @@ export interface LeaseOwnersOptions {
   maxEntries?: number;
   /** How long a lease the chain does not know stays known as unknown; default 10 000 ms. */
   unknownTtlMs?: number;
+  /**
+   * Chain reads one spender (the yard announcing instances) may cause: a token bucket of `burst`, refilled at
+   * `refillPerS`; default 256 (one full route answer of unknown leases) and 4/s. Cached answers cost nothing.
+   */
+  readBudget?: { burst: number; refillPerS: number };
 }
+
+/** Spenders whose read budget is tracked at most (least recently seen forgotten first). */
+const MAX_SPENDERS = 1024;
 
 const ZERO_ADDRESS = /^0x0{40}$/i;
 
@@ -55,11 +63,16 @@ export class LeaseOwners {
   unreadable = 0;
   /** Chain reads made (cache misses). */
   reads = 0;
+  /** Lookups answered "cannot tell now" because their spender had used its read budget. */
+  throttled = 0;
+  readonly #budget: { burst: number; refillPerS: number };
+  readonly #spent = new Map<string, { tokens: number; at: number }>();
 
   constructor(reader: LeaseOwnerReader, o: LeaseOwnersOptions = {}) {
     this.#reader = reader;
     this.#max = o.maxEntries ?? 10_000;
     this.#unknownTtlMs = o.unknownTtlMs ?? 10_000;
+    this.#budget = o.readBudget ?? { burst: 256, refillPerS: 4 };
   }
 
   /** Entries held (leases), for tests and metrics. */
@@ -69,9 +82,11 @@ export class LeaseOwners {
 
   /**
    * The facts of lease `id`: from the cache, else from the chain; null when the chain has no such lease;
-   * undefined when the chain cannot be read now (nothing is cached then).
+   * undefined when the chain cannot be read now (nothing is cached then), or when `spender` (whose word made the
+   * lookup: the yard that announced the instance) has used its read budget — so a yard announcing ever new made-up
+   * lease ids makes a bounded number of chain reads.
    */
-  async facts(id: bigint): Promise<LeaseFacts | null | undefined> {
+  async facts(id: bigint, o: { spender?: string } = {}): Promise<LeaseFacts | null | undefined> {
     const key = id.toString();
     const held = this.#leases.get(key);
     if (held && "root" in held) {
@@ -82,6 +97,10 @@ export class LeaseOwners {
     if (held && held.unknownUntil > Date.now()) return null;
     let p = this.#inflight.get(key);
     if (!p) {
+      if (o.spender !== undefined && !this.#spend(o.spender)) {
+        this.throttled++;
+        return undefined;
+      }
       p = this.#read(id).finally(() => this.#inflight.delete(key));
       this.#inflight.set(key, p);
     }
@@ -116,10 +135,20 @@ export class LeaseOwners {
     }
   }
 
-  #remember<V>(m: Map<string, V>, key: string, v: V): void {
+  /** Takes one read from `spender`'s budget; false when none is left. */
+  #spend(spender: string): boolean {
+    const t = Date.now();
+    const held = this.#spent.get(spender);
+    const { burst, refillPerS } = this.#budget;
+    const tokens = held ? Math.min(burst, held.tokens + ((t - held.at) / 1000) * refillPerS) : burst;
+    this.#remember(this.#spent, spender, { tokens: tokens >= 1 ? tokens - 1 : tokens, at: t }, MAX_SPENDERS);
+    return tokens >= 1;
+  }
+
+  #remember<V>(m: Map<string, V>, key: string, v: V, max = this.#max): void {
     m.delete(key);
     m.set(key, v);
-    while (m.size > this.#max) m.delete(m.keys().next().value!);
+    while (m.size > max) m.delete(m.keys().next().value!);
   }
 }
 
@@ -136,7 +165,8 @@ export function instanceProblem(
   operator: string | undefined,
   nowS = Math.floor(Date.now() / 1000),
 ): string | undefined {
-  if (facts === undefined) return `lease ${instanceId} cannot be read from the chain now`;
+  if (facts === undefined)
+    return `lease ${instanceId} cannot be verified on chain now (chain unreadable or read budget used)`;
   if (facts === null) return `lease ${instanceId} does not exist on chain`;
   const ns = namespaceProblem(service, facts.root);
   if (ns)

@@ -313,4 +313,23 @@ describe("namespaces are bound to applications on chain (three yards, two tenant
     }
     expect(await owners.facts(id("va"))).to.deep.include({ root: victim.account });
   });
+
+  it("LeaseOwners: a yard announcing ever new made-up lease ids makes at most its read budget of chain reads", async () => {
+    const client = await MarketClient.connect({ deployment: m.deployment, rpcUrl: m.chain.url });
+    const owners = new LeaseOwners(client, { readBudget: { burst: 3, refillPerS: 0.001 } });
+    const said: (string | null | undefined)[] = [];
+    for (let i = 0; i < 10; i++) {
+      const f = await owners.facts(1_000_000n + BigInt(i), { spender: "rogue" });
+      said.push(f === null ? null : f?.provider);
+    }
+    // Three read (no such lease: null), seven "cannot tell now" (undefined: such instances are left out).
+    expect(said).to.deep.equal([null, null, null, ...Array<undefined>(7).fill(undefined)]);
+    expect(owners.reads).to.equal(3);
+    expect(owners.throttled).to.equal(7);
+    // Another yard's budget is its own; what is cached costs nobody anything.
+    expect(await owners.facts(id("va"), { spender: "honest" })).to.deep.include({ root: victim.account });
+    const reads = owners.reads;
+    expect(await owners.facts(id("va"), { spender: "rogue" })).to.deep.include({ root: victim.account });
+    expect(owners.reads).to.equal(reads);
+  });
 });
