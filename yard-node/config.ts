@@ -131,6 +131,41 @@ export const yardConfigSchema = z
       })
       .strict()
       .default({}),
+    /** Bounds of the public ingress (see README "Ingress: guarantees"); defaults' reasons in ingress.ts, udp.ts. */
+    ingress: z
+      .object({
+        /** TCP mode: a connection with no byte either way for this long is closed (HAProxy's usual L4 timeout). */
+        tcpIdleS: z.number().int().min(1).max(86_400).default(600),
+        /** HTTP mode: a client connection with no byte either way for this long, a request under way included. */
+        httpIdleS: z.number().int().min(1).max(86_400).default(120),
+        /** Open TCP/HTTP connections from one client address (IPv6: one /64) to one port. */
+        maxConnectionsPerClient: z.number().int().min(1).max(1_000_000).default(256),
+        /** Open TCP/HTTP connections to one port. */
+        maxConnectionsPerPort: z.number().int().min(1).max(1_000_000).default(4096),
+        /** UDP: a session with no datagram either way for this long is closed. */
+        udpIdleS: z.number().int().min(1).max(3600).default(30),
+        /** UDP sessions of one client address (IPv6: one /64) on one port; beyond, its own idlest is recycled. */
+        udpSessionsPerClient: z.number().int().min(1).max(1_000_000).default(64),
+        /** UDP sessions (one socket each) of one port; beyond, the port's idlest is closed. */
+        udpSessionsPerPort: z.number().int().min(1).max(1_000_000).default(1024),
+        /** UDP sessions of all ports; beyond, the idlest of the fullest port is closed. */
+        udpSessions: z.number().int().min(1).max(1_000_000).default(8192),
+      })
+      .strict()
+      .superRefine((v, ctx) => {
+        const atMost = (field: keyof typeof v, bound: keyof typeof v): void => {
+          if (v[field] > v[bound])
+            ctx.addIssue({
+              code: z.ZodIssueCode.custom,
+              path: [field],
+              message: `must be at most ingress.${bound} (${v[bound]}); lower it or raise ${bound}`,
+            });
+        };
+        atMost("maxConnectionsPerClient", "maxConnectionsPerPort");
+        atMost("udpSessionsPerClient", "udpSessionsPerPort");
+        atMost("udpSessionsPerPort", "udpSessions");
+      })
+      .default({}),
     docker: z
       .object({
         socket: z.string().min(1).optional(),

@@ -16,10 +16,16 @@
  * still gets the whole answer); a reset or failure of either side resets the other.
  *
  * A lease's ingress port is kept in the database and re-bound after a restart, so clients keep the endpoint.
+ *
+ * Bounds ({@link IngressOptions}): a connection with no byte either way for the mode's idle time is closed (one
+ * socket timer per connection), one client address (IPv6: one /64) holds at most `maxConnectionsPerClient`
+ * connections to a port and a port at most `maxConnectionsPerPort`; further ones are refused at once. Every socket,
+ * request and response has an error listener from its creation: a reset at any moment ends only its connection.
  */
 import http from "node:http";
 import net from "node:net";
 import type { Duplex } from "node:stream";
+import { clientKey } from "./udp.ts";
 
 /** Where one connection or request goes. */
 export type Upstream =
@@ -43,10 +49,38 @@ export interface IngressRoute {
 
 export type IngressMode = "tcp" | "http";
 
+/** Bounds of an {@link Ingress}; each default has its reason in {@link defaultIngressOptions}. */
+export interface IngressOptions {
+  /** `tcp` mode: a connection with no byte either way for this long is closed, with its upstream. */
+  tcpIdleMs?: number;
+  /** `http` mode: a client connection with no byte either way for this long (a request under way included) is
+   * closed, and its upstream request abandoned. Between requests Node's keep-alive timeout (5 s) applies. */
+  httpIdleMs?: number;
+  /** Open connections from one client address (IPv6: one /64) to one port; more are refused at once. */
+  maxConnectionsPerClient?: number;
+  /** Open connections to one port; more are refused at once. */
+  maxConnectionsPerPort?: number;
+}
+
+export const defaultIngressOptions: Required<IngressOptions> = {
+  /** As HAProxy's usual `timeout client` for L4: an interactive session (ssh, a database) pausing for minutes
+   * stays; a connection silent for 10 min is forgotten or held on purpose. */
+  tcpIdleMs: 600_000,
+  /** Longer than a long poll (≤ 60 s as usually set) or a slow upstream's answer; a request body or answer that
+   * stalls this long is dead. */
+  httpIdleMs: 120_000,
+  /** Hundreds of users behind one carrier-grade NAT address share it; one address cannot take a port's share. */
+  maxConnectionsPerClient: 256,
+  /** Two descriptors per connection (client, upstream): 8192 per port at most. */
+  maxConnectionsPerPort: 4096,
+};
+
 interface Listener {
   server: net.Server | http.Server;
   sockets: Set<net.Socket | Duplex>;
   agent?: http.Agent;
+  /** Open connections per client key. */
+  perClient: Map<string, number>;
 }
 
 /** Ends `s` at once: a TCP socket with a reset (RST), anything else (a tunnel) destroyed, which aborts it. */
@@ -60,16 +94,24 @@ function reset(s: Duplex): void {
 
 export class Ingress {
   readonly host: string;
+  readonly options: Required<IngressOptions>;
   readonly #listeners = new Map<string, Listener>();
   connections = 0;
+  /** Connections refused because their client address had `maxConnectionsPerClient` open to the port. */
+  refused = 0;
+  /** Connections refused because the port had `maxConnectionsPerPort` open. */
+  dropped = 0;
+  /** Connections closed for being idle. */
+  idleClosed = 0;
   /** HTTP requests received, redirected ones included. */
   requests = 0;
   /** HTTP requests answered with a redirect (307) instead of being carried. */
   redirects = 0;
   errors = 0;
 
-  constructor(host: string) {
+  constructor(host: string, options: IngressOptions = {}) {
     this.host = host;
+    this.options = { ...defaultIngressOptions, ...options };
   }
 
   /** Listens for lease `leaseId`'s container port (on `preferred` when free); returns the bound port. */
@@ -87,8 +129,15 @@ export class Ingress {
     const l: Listener =
       mode === "http"
         ? this.#httpListener(route)
-        : { server: net.createServer({ allowHalfOpen: true }), sockets: new Set() };
-    if (mode === "tcp") (l.server as net.Server).on("connection", (c) => this.#tcp(c, route, l));
+        : { server: net.createServer({ allowHalfOpen: true }), sockets: new Set(), perClient: new Map() };
+    l.server.maxConnections = this.options.maxConnectionsPerPort;
+    // Beyond maxConnections Node closes the new connection at once and says so here.
+    l.server.on("drop", () => this.dropped++);
+    if (mode === "tcp")
+      (l.server as net.Server).on("connection", (c) => {
+        c.on("error", () => {}); // (the connection's own handlers come next; none may be missing meanwhile)
+        if (this.#admit(c, l)) this.#tcp(c, route, l);
+      });
     const listen = (port: number): Promise<void> =>
       new Promise((resolve, reject) => {
         l.server.once("error", reject);
@@ -103,6 +152,9 @@ export class Ingress {
       if (preferred === 0 || (e as NodeJS.ErrnoException).code !== "EADDRINUSE") throw e;
       await listen(0);
     }
+    // After listening, a server's errors are accept failures (EMFILE: out of descriptors): that one connection is
+    // lost, the port keeps listening (libuv retries on the next readiness). Without a listener they end the yard.
+    l.server.on("error", () => this.errors++);
     this.#listeners.set(key, l);
     return (l.server.address() as net.AddressInfo).port;
   }
@@ -117,9 +169,37 @@ export class Ingress {
     await Promise.all([...this.#listeners].map(([k, l]) => this.#closeOne(k, l)));
   }
 
+  /** Client connections open now, on all ports (a test hook: it must come back to 0 however they ended). */
+  get openConnections(): number {
+    let n = 0;
+    for (const l of this.#listeners.values()) for (const c of l.perClient.values()) n += c;
+    return n;
+  }
+
   /** Listening sockets. */
   get listeners(): number {
     return this.#listeners.size;
+  }
+
+  /**
+   * Counts `c` against its client address's share of `l`, or refuses it (reset) when the address is at its cap.
+   * The count is given back when `c` closes.
+   */
+  #admit(c: net.Socket, l: Listener): boolean {
+    const k = clientKey(c.remoteAddress ?? "");
+    const n = l.perClient.get(k) ?? 0;
+    if (n >= this.options.maxConnectionsPerClient) {
+      this.refused++;
+      reset(c);
+      return false;
+    }
+    l.perClient.set(k, n + 1);
+    c.once("close", () => {
+      const left = (l.perClient.get(k) ?? 1) - 1;
+      if (left > 0) l.perClient.set(k, left);
+      else l.perClient.delete(k);
+    });
+    return true;
   }
 
   #tcp(client: net.Socket, route: IngressRoute, l: Listener): void {
@@ -148,6 +228,11 @@ export class Ingress {
       else if (client.destroyed && (!upstream || upstream.destroyed)) done();
     };
     client.on("error", done).on("close", closed(client));
+    // No byte either way (the client's socket sees both: what it sends and what it is sent) for tcpIdleMs.
+    client.setTimeout(this.options.tcpIdleMs, () => {
+      this.idleClosed++;
+      done();
+    });
     const attach = (u: Duplex): void => {
       upstream = u;
       l.sockets.add(u);
@@ -162,6 +247,7 @@ export class Ingress {
       client.pause();
       const tryConnect = (attempt: number): void => {
         const s = net.connect({ port: up.port, host: up.host, allowHalfOpen: true });
+        s.on("error", () => {}); // (an error after the retry's turn, once the socket is destroyed, goes nowhere)
         const retry = (e: Error): void => {
           s.destroy();
           if (client.destroyed) return;
@@ -189,6 +275,7 @@ export class Ingress {
       client.pause();
       up.connect().then(
         (u) => {
+          u.on("error", () => {}); // (attach adds the real handler; a destroyed one may still report)
           if (client.destroyed) u.destroy();
           else {
             attach(u);
@@ -208,10 +295,13 @@ export class Ingress {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64 });
     const sockets = new Set<net.Socket | Duplex>();
     const firstSeen = new WeakSet<net.Socket>();
+    const perClient = new Map<string, number>();
     const server = http.createServer({ keepAlive: true }, (req, res) => {
       const from = req.socket.remoteAddress ?? "";
       const t0 = performance.now();
       this.requests++;
+      // (a reset of the client's connection may surface on its response, e.g. a write after the socket went)
+      res.on("error", () => {});
       // A new client connection's first request may be sent to a closer ICON.
       if (!firstSeen.has(req.socket)) {
         firstSeen.add(req.socket);
@@ -245,7 +335,8 @@ export class Ingress {
               method: req.method,
               path: req.url,
               headers: { ...headers, connection: "close" },
-              agent: false,
+              // No agent: with `agent: false` Node makes a fresh Agent, which ignores createConnection and dials
+              // localhost:80 (every request through a tunnel answered 502).
               createConnection: ((_o: unknown, cb: (err: Error | null, s?: Duplex) => void) => {
                 up.connect().then(
                   (s) => cb(null, s),
@@ -257,7 +348,14 @@ export class Ingress {
       // GET/HEAD without a body are retried when the container refuses or resets the connection before
       // answering (busy accept queue, just started), as L4/L7 proxies do; other requests are not replayed.
       const idempotent = (req.method === "GET" || req.method === "HEAD") && !req.headers["content-length"];
+      // The client went (reset, idle timeout) before the answer was complete: the upstream request is abandoned,
+      // so that neither a pooled upstream connection nor a tunnel stream waits for an answer nobody reads.
+      let preq: http.ClientRequest | undefined;
+      res.once("close", () => {
+        if (!res.writableFinished) preq?.destroy();
+      });
       const send = (attempt: number): void => {
+        if (res.destroyed) return;
         let cut = false;
         // The upstream failed after the answer began: the client's connection is reset, not ended, so that an
         // answer delimited by the connection's end (HTTP/1.0) is not taken for a whole one.
@@ -269,13 +367,19 @@ export class Ingress {
           if (res.socket) reset(res.socket);
           else res.destroy();
         };
-        const preq = http.request(opts, (pres) => {
+        const r = http.request(opts, (pres) => {
+          pres.on("error", cutOff);
+          if (res.destroyed) {
+            pres.destroy();
+            return;
+          }
           res.writeHead(pres.statusCode ?? 502, pres.headers);
           pres.pipe(res);
           pres.on("end", () => route.observe?.(from, performance.now() - t0));
-          pres.on("error", cutOff);
         });
-        preq.on("error", (e: NodeJS.ErrnoException) => {
+        preq = r;
+        r.on("error", (e: NodeJS.ErrnoException) => {
+          if (res.destroyed) return; // abandoned: the client is gone
           const transient = e.code === "ECONNREFUSED" || e.code === "ECONNRESET" || e.code === "EPIPE";
           if (idempotent && transient && !res.headersSent && attempt < 4 && up.kind === "local") {
             setTimeout(() => send(attempt + 1), 25 * 2 ** attempt);
@@ -289,18 +393,27 @@ export class Ingress {
           if (up.kind === "remote") route.failed?.(e);
           res.writeHead(502, { "content-type": "text/plain" }).end("the service did not answer\n");
         });
-        if (idempotent) preq.end();
-        else req.pipe(preq);
+        if (idempotent) r.end();
+        else req.pipe(r);
       };
       send(0);
     });
+    const l: Listener = { server, sockets, agent, perClient };
     server.on("connection", (s: net.Socket) => {
+      s.on("error", () => {}); // (the server's parser reports errors as clientError; this is for the rest)
+      if (!this.#admit(s, l)) return;
       this.connections++;
       s.setNoDelay(true);
       sockets.add(s);
       s.on("close", () => sockets.delete(s));
     });
-    return { server, sockets, agent };
+    // No byte either way on a client connection for httpIdleMs, a request under way included (Node's own bounds:
+    // headers within 60 s, a whole request within 300 s, 5 s idle between keep-alive requests).
+    server.setTimeout(this.options.httpIdleMs, (s: net.Socket) => {
+      this.idleClosed++;
+      s.destroy();
+    });
+    return l;
   }
 
   async #closeOne(key: string, l: Listener): Promise<void> {

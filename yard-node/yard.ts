@@ -110,6 +110,12 @@ export interface YardStatus {
 const TRANSIENT = new Set(["CHAIN_UNREACHABLE", "CHAIN_FAILED", "NO_EVENT"]);
 const ACTIVE: LeaseRow["status"][] = ["open", "deployed", "failed"];
 
+const INGRESS_REFUSED =
+  "Ingress connections refused at once, by the cap that was full (a client address's, the port's)";
+const INGRESS_IDLE = "Ingress connections closed after no byte either way for ingress.tcpIdleS or httpIdleS";
+const UDP_EVICTED = "UDP ingress sessions closed to make room for a new source, by the cap that was full";
+const UDP_DROPPED = "UDP datagrams dropped because their tunnel stream lagged by more than 1 MiB";
+
 export class Yard {
   readonly config: YardConfig;
   readonly node: Libp2p;
@@ -187,8 +193,19 @@ export class Yard {
       o.config.capacity.maxLeases,
     );
     this.#control = new ControlCheck(o.chain);
-    this.ingress = new Ingress(o.config.publicHost);
-    this.udp = new UdpIngress(o.config.publicHost);
+    const ing = o.config.ingress;
+    this.ingress = new Ingress(o.config.publicHost, {
+      tcpIdleMs: ing.tcpIdleS * 1000,
+      httpIdleMs: ing.httpIdleS * 1000,
+      maxConnectionsPerClient: ing.maxConnectionsPerClient,
+      maxConnectionsPerPort: ing.maxConnectionsPerPort,
+    });
+    this.udp = new UdpIngress(o.config.publicHost, {
+      idleMs: ing.udpIdleS * 1000,
+      sessionsPerClient: ing.udpSessionsPerClient,
+      sessionsPerPort: ing.udpSessionsPerPort,
+      sessions: ing.udpSessions,
+    });
     this.activeYards = new ActiveYards(o.chain, { log: o.log });
     this.owners = new LeaseOwners(o.chain);
     this.tunnels = new TunnelManager(o.node, {
@@ -1431,6 +1448,11 @@ export class Yard {
     m.declare("icon_yard_earnings_claimed_units_total", "Token units claimed from leases", "counter");
     m.declare("icon_yard_reconcile_actions_total", "Actions taken to make Docker match the leases", "counter");
     m.declare("icon_yard_container_exits_total", "Containers that exited on their own, by reason", "counter");
+    // (declared as counters; the collector sets them from the ingress's own counts at each scrape)
+    m.declare("icon_yard_ingress_refused_total", INGRESS_REFUSED, "counter");
+    m.declare("icon_yard_ingress_idle_closed_total", INGRESS_IDLE, "counter");
+    m.declare("icon_yard_udp_sessions_evicted_total", UDP_EVICTED, "counter");
+    m.declare("icon_yard_udp_datagrams_dropped_total", UDP_DROPPED, "counter");
     m.declare(
       "icon_yard_tunnels_untrusted_client_total",
       "Tunnels from peers that are no active yard: counted under the peer's own address, not the header's client",
@@ -1487,6 +1509,14 @@ export class Yard {
             );
         }
       }
+      m.set("icon_yard_ingress_refused_total", INGRESS_REFUSED, this.ingress.refused, { cap: "client" });
+      m.set("icon_yard_ingress_refused_total", INGRESS_REFUSED, this.ingress.dropped, { cap: "port" });
+      m.set("icon_yard_ingress_idle_closed_total", INGRESS_IDLE, this.ingress.idleClosed);
+      const udp = this.udp.stats();
+      m.set("icon_yard_udp_sessions", "UDP ingress sessions open (one socket or tunnel stream each)", udp.sessions);
+      for (const cap of ["client", "port", "total"] as const)
+        m.set("icon_yard_udp_sessions_evicted_total", UDP_EVICTED, udp.evicted[cap], { cap });
+      m.set("icon_yard_udp_datagrams_dropped_total", UDP_DROPPED, udp.dropped);
       const caught = lastResortStats();
       const lastResort = "Errors no handler took, caught by the process's last-resort handler and survived";
       m.set("icon_yard_last_resort_caught", lastResort, caught.peerIo, { kind: "peer_io" });

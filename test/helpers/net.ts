@@ -6,9 +6,13 @@ import { once } from "node:events";
 import net from "node:net";
 
 /** A TCP server on loopback (half-open sockets allowed); returns its port and a closer. */
-export async function tcpServer(
-  onSocket: (s: net.Socket) => void,
-): Promise<{ port: number; server: net.Server; connections: () => number; close: () => Promise<void> }> {
+export async function tcpServer(onSocket: (s: net.Socket) => void): Promise<{
+  port: number;
+  server: net.Server;
+  connections: () => number;
+  open: () => number;
+  close: () => Promise<void>;
+}> {
   let n = 0;
   const sockets = new Set<net.Socket>();
   const server = net.createServer({ allowHalfOpen: true }, (s) => {
@@ -24,6 +28,8 @@ export async function tcpServer(
     port: (server.address() as net.AddressInfo).port,
     server,
     connections: () => n,
+    /** Connections open now. */
+    open: () => sockets.size,
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise((r) => server.close(r));

@@ -101,6 +101,16 @@ describe("yard config", () => {
       expect(c.docker).to.deep.equal({ hostFirewall: true });
       expect(c.images.maxBytes).to.equal(512 << 20);
       expect(c.p2p).to.deep.equal({ mdns: false, bootstrap: [], dht: false, dhtPrivateAddresses: false });
+      expect(c.ingress).to.deep.equal({
+        tcpIdleS: 600,
+        httpIdleS: 120,
+        maxConnectionsPerClient: 256,
+        maxConnectionsPerPort: 4096,
+        udpIdleS: 30,
+        udpSessionsPerClient: 64,
+        udpSessionsPerPort: 1024,
+        udpSessions: 8192,
+      });
     });
 
     it("accepts the example config of yard-node/README.md", async () => {
@@ -259,6 +269,17 @@ describe("yard config", () => {
           c.lease.maxSlotS = 50;
         },
         expect: { "lease.minSlotS": /larger than lease\.maxSlotS; lower it/ },
+      },
+      {
+        name: "ingress caps that contradict each other, and an idle time of 0",
+        edit: (c) => {
+          c.ingress = { maxConnectionsPerClient: 5000, udpSessionsPerPort: 10_000, tcpIdleS: 0 };
+        },
+        expect: {
+          "ingress.maxConnectionsPerClient": /at most ingress\.maxConnectionsPerPort \(4096\); lower it or raise/,
+          "ingress.udpSessionsPerPort": /at most ingress\.udpSessions \(8192\); lower it or raise udpSessions/,
+          "ingress.tcpIdleS": /greater than or equal to 1/,
+        },
       },
       {
         name: "port out of range and a listen address that is not a multiaddr",

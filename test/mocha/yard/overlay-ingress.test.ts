@@ -14,7 +14,8 @@ import { once } from "node:events";
 import http from "node:http";
 import net from "node:net";
 import type { Libp2p } from "@libp2p/interface";
-import { Ingress, type IngressRoute, type Upstream } from "../../../yard-node/ingress.ts";
+import { Ingress, type IngressOptions, type IngressRoute, type Upstream } from "../../../yard-node/ingress.ts";
+import { waitFor } from "../../helpers/docker.ts";
 import { tcpServer } from "../../helpers/net.ts";
 import { silentLogger } from "../../../yard-node/log.ts";
 import { Overlay, type StoredRoutingRules } from "../../../yard-node/overlay/overlay.ts";
@@ -242,4 +243,267 @@ describe("Ingress on loopback: half-close, resets, redirects", function () {
     ).to.deep.equal([["127.0.1.0/24", 1]]);
     expect({ requests: ingress.requests, redirects: ingress.redirects }).to.deep.equal({ requests: 11, redirects: 6 });
   });
+});
+
+/** Resolves when `s` closes, with how: "end" (a clean EOF), an error code (a reset), or "close". */
+function closedHow(s: net.Socket): Promise<string> {
+  return new Promise((resolve) => {
+    let how = "close";
+    s.on("data", () => {});
+    s.once("end", () => (how = "end"));
+    s.once("error", (e: NodeJS.ErrnoException) => (how = e.code ?? e.message));
+    s.once("close", () => resolve(how));
+  });
+}
+
+/** `p`, or a failure naming `what` after `ms` (so that a missing bound fails quickly, not at mocha's timeout). */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms))),
+  ]).finally(() => clearTimeout(t));
+}
+
+/** Connects from `localAddress` (any 127.x address is this host's on Linux) to the ingress at `port`. */
+async function connectFrom(port: number, localAddress = "127.0.0.1"): Promise<net.Socket> {
+  const s = net.connect({ port, host: "127.0.0.1", localAddress });
+  s.on("error", () => {});
+  await once(s, "connect");
+  return s;
+}
+
+/** Writes `line` and resolves with the next chunk the socket receives (or undefined if it closes first). */
+function roundTrip(s: net.Socket, line: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const onData = (d: Buffer): void => {
+      s.off("close", onClose);
+      resolve(d.toString());
+    };
+    const onClose = (): void => {
+      s.off("data", onData);
+      resolve(undefined);
+    };
+    s.once("data", onData);
+    s.once("close", onClose);
+    if (!s.destroyed) s.write(line);
+  });
+}
+
+describe("Ingress bounds: idle timeouts, connections per client address", function () {
+  this.timeout(60_000);
+  const closers: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    await Promise.all(closers.splice(0).map((c) => c()));
+  });
+  /** An Ingress with `options`, closed after the test. */
+  const make = (options: IngressOptions): Ingress => {
+    const i = new Ingress("127.0.0.1", options);
+    closers.push(() => i.closeAll());
+    return i;
+  };
+  /** An echo upstream; a connection that sends "push" then gets a byte every 100 ms without asking. */
+  async function echoUpstream(): Promise<Awaited<ReturnType<typeof tcpServer>>> {
+    const up = await tcpServer((s) => {
+      let timer: NodeJS.Timeout | undefined;
+      s.on("data", (d: Buffer) => {
+        if (d.toString() === "push") timer ??= setInterval(() => s.write("."), 100);
+        else s.write(d);
+      });
+      s.on("end", () => s.end());
+      s.on("close", () => clearInterval(timer));
+    });
+    closers.push(up.close);
+    return up;
+  }
+
+  it("tcp: a connection idle for tcpIdleMs is closed with its upstream; one that sends, or only receives, is not", async () => {
+    const up = await echoUpstream();
+    const ingress = make({ tcpIdleMs: 400 });
+    const port = await ingress.open(1n, 80, { upstream: () => ({ kind: "local", host: "127.0.0.1", port: up.port }) });
+    const idle = await connectFrom(port);
+    const talker = await connectFrom(port);
+    const listener = await connectFrom(port);
+    const t0 = Date.now();
+    const idleClosed = closedHow(idle);
+    let talkerClosed = false;
+    let listenerClosed = false;
+    talker.once("close", () => (talkerClosed = true));
+    listener.once("close", () => (listenerClosed = true));
+    expect(await roundTrip(listener, "push")).to.equal(".");
+    // Three idle periods: the talker sends every 100 ms, the listener only receives.
+    while (Date.now() - t0 < 1300) {
+      expect(await roundTrip(talker, "t")).to.equal("t");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // A reset, as for any cut: an answer delimited by the connection's end is not taken for a whole one.
+    expect(await within(idleClosed, 5000, "the idle connection to close")).to.equal("ECONNRESET");
+    expect(talkerClosed || listenerClosed).to.equal(false);
+    expect(ingress.idleClosed).to.equal(1);
+    // The idle connection's upstream went with it: two left at the upstream's end.
+    await waitFor("the idle upstream to close", () => (up.open() === 2 ? true : undefined), 5000);
+    talker.destroy();
+    listener.destroy();
+  });
+
+  it("http: a client whose request the upstream never answers is cut after httpIdleMs, and the upstream request with it", async () => {
+    let upstreamClosed = Promise.withResolvers<void>();
+    const web = http.createServer((req) => req.socket.once("close", () => upstreamClosed.resolve()));
+    web.listen(0, "127.0.0.1");
+    await once(web, "listening");
+    closers.push(() => new Promise((r) => web.close(() => r())));
+    const ingress = make({ httpIdleMs: 400 });
+    const port = await ingress.open(
+      1n,
+      80,
+      { upstream: () => ({ kind: "local", host: "127.0.0.1", port: (web.address() as net.AddressInfo).port }) },
+      0,
+      "http",
+    );
+    const c = await connectFrom(port);
+    const closed = closedHow(c);
+    c.write("GET /never HTTP/1.1\r\nhost: x\r\n\r\n");
+    await within(closed, 5000, "the client connection to close");
+    await within(upstreamClosed.promise, 5000, "the upstream request to be abandoned");
+    expect(ingress.idleClosed).to.equal(1);
+    upstreamClosed = Promise.withResolvers<void>();
+  });
+
+  for (const mode of ["tcp", "http"] as const)
+    it(`${mode}: the per-address cap refuses the N+1th connection while another address still connects`, async () => {
+      const up = await echoUpstream();
+      const web = http.createServer((req, res) => res.end(`ok ${req.url}`));
+      web.listen(0, "127.0.0.1");
+      await once(web, "listening");
+      closers.push(() => new Promise((r) => web.close(() => r())));
+      const target = mode === "tcp" ? up.port : (web.address() as net.AddressInfo).port;
+      const ingress = make({ maxConnectionsPerClient: 3 });
+      const port = await ingress.open(
+        1n,
+        80,
+        { upstream: () => ({ kind: "local", host: "127.0.0.1", port: target }) },
+        0,
+        mode,
+      );
+      const ask = (s: net.Socket, i: number): Promise<string | undefined> =>
+        mode === "tcp" ? roundTrip(s, `hi${i}`) : roundTrip(s, `GET /${i} HTTP/1.1\r\nhost: x\r\n\r\n`);
+      const answered = (a: string | undefined, i: number): boolean =>
+        mode === "tcp" ? a === `hi${i}` : (a ?? "").endsWith(`ok /${i}`);
+      const three = await Promise.all([0, 1, 2].map(() => connectFrom(port, "127.0.0.2")));
+      for (const [i, s] of three.entries()) expect(answered(await ask(s, i), i)).to.equal(true);
+      const fourth = await connectFrom(port, "127.0.0.2").catch(() => undefined);
+      expect(fourth === undefined || (await ask(fourth, 3)) === undefined).to.equal(true);
+      const other = await connectFrom(port, "127.0.0.3");
+      expect(answered(await ask(other, 4), 4)).to.equal(true);
+      expect(ingress.refused).to.equal(1);
+      // A place freed is a place to take.
+      three[0]!.destroy();
+      await waitFor("a place to free", async () => {
+        const s = await connectFrom(port, "127.0.0.2").catch(() => undefined);
+        const ok = s !== undefined && answered(await ask(s, 5), 5);
+        s?.destroy();
+        return ok ? true : undefined;
+      });
+      for (const s of [...three, other]) s.destroy();
+    });
+});
+
+describe("Ingress error paths: resets at any moment end only their connection", function () {
+  this.timeout(120_000);
+  let uncaught: unknown[] = [];
+  const onUncaught = (e: unknown): void => void uncaught.push(e);
+  const closers: (() => Promise<void>)[] = [];
+  before(() => process.on("uncaughtException", onUncaught));
+  after(() => process.off("uncaughtException", onUncaught));
+  afterEach(async () => {
+    await Promise.all(closers.splice(0).map((c) => c()));
+  });
+
+  /**
+   * An HTTP/1.1 upstream written by hand, so that it can fail at any point: `/ok` answers in two parts 30 ms apart;
+   * `/reset-early` resets on the request; `/reset-mid` resets after the first part; `/hang` never answers.
+   */
+  async function faultyUpstream(): Promise<Awaited<ReturnType<typeof tcpServer>> & { hanging: Set<net.Socket> }> {
+    const hanging = new Set<net.Socket>();
+    const up = await tcpServer((s) => {
+      s.on("close", () => hanging.delete(s));
+      let buf = "";
+      s.on("data", (d: Buffer) => {
+        buf += d.toString();
+        const end = buf.indexOf("\r\n\r\n");
+        if (end < 0) return;
+        const path = /^\w+ (\S+)/.exec(buf)?.[1] ?? "/";
+        buf = buf.slice(end + 4);
+        if (path === "/reset-early") return s.resetAndDestroy();
+        if (path === "/hang") return void hanging.add(s);
+        s.write("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhello");
+        setTimeout(() => {
+          if (path === "/reset-mid") s.resetAndDestroy();
+          else if (!s.destroyed) s.write("world");
+        }, 30);
+      });
+      s.on("end", () => s.end());
+    });
+    closers.push(up.close);
+    return { ...up, hanging };
+  }
+
+  type Cut = "after connect" | "mid-request" | "after the request" | "mid-response";
+  const cuts: Cut[] = ["after connect", "mid-request", "after the request", "mid-response"];
+  const request = (path: string): string => `GET ${path} HTTP/1.1\r\nhost: x\r\n\r\n`;
+
+  /** A client that sends a request for `path` and resets its connection at `cut` (if any); resolves when closed. */
+  async function client(port: number, path: string, cut?: Cut): Promise<string> {
+    const s = net.connect({ port, host: "127.0.0.1" });
+    s.on("error", () => {});
+    const got: Buffer[] = [];
+    const closed = new Promise<void>((resolve) => s.once("close", () => resolve()));
+    s.on("data", (d: Buffer) => {
+      got.push(d);
+      if (cut === "mid-response") s.resetAndDestroy();
+      // (a whole answer, or the ingress's 502: the client is done, as a browser would be)
+      else if (/helloworld$|did not answer\n$/.test(Buffer.concat(got).toString())) s.end();
+    });
+    await once(s, "connect").catch(() => {});
+    if (cut === "after connect") s.resetAndDestroy();
+    else if (cut === "mid-request") {
+      s.write(request(path).slice(0, 9));
+      setTimeout(() => s.resetAndDestroy(), 5);
+    } else {
+      s.write(request(path));
+      if (cut === "after the request") setTimeout(() => s.resetAndDestroy(), 10);
+    }
+    await closed;
+    return Buffer.concat(got).toString();
+  }
+
+  for (const mode of ["tcp", "http"] as const)
+    for (const kind of ["local", "remote"] as const)
+      it(`${mode} (${kind} upstream): clients and upstreams reset at every point, and the ingress keeps serving`, async () => {
+        uncaught = [];
+        const up = await faultyUpstream();
+        const ingress = new Ingress("127.0.0.1", { httpIdleMs: 2000, tcpIdleMs: 2000 });
+        closers.push(() => ingress.closeAll());
+        const port = await ingress.open(1n, 80, { upstream: () => upstreams(up.port)[kind] }, 0, mode);
+        for (let round = 0; round < 3; round++) {
+          // Clients cut at each point, on a healthy answer and on each of the upstream's faults, all at once.
+          const runs: Promise<string>[] = [];
+          for (const path of ["/ok", "/reset-early", "/reset-mid", "/hang"])
+            for (const cut of cuts) runs.push(client(port, path, cut));
+          // Upstream faults with a client that does not cut (/hang: cut by the client after the request).
+          runs.push(client(port, "/reset-early"), client(port, "/reset-mid"));
+          await within(Promise.all(runs), 30_000, "every cut connection to close");
+          // Still serving: a whole answer.
+          expect(await client(port, "/ok")).to.match(/helloworld$/);
+        }
+        // Nothing left open: every cut connection gave back its client's place (and its upstream its socket).
+        await waitFor(
+          "every connection to be closed",
+          () => (ingress.openConnections === 0 ? true : undefined),
+          10_000,
+        );
+        // Every upstream request whose client went was abandoned, not left waiting (pooled idle ones may stay).
+        await waitFor("every hanging upstream to be closed", () => (up.hanging.size === 0 ? true : undefined), 10_000);
+        expect(uncaught).to.deep.equal([]);
+      });
 });
