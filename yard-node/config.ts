@@ -138,8 +138,11 @@ export const yardConfigSchema = z
         tcpIdleS: z.number().int().min(1).max(86_400).default(600),
         /** HTTP mode: a client connection with no byte either way for this long, a request under way included. */
         httpIdleS: z.number().int().min(1).max(86_400).default(120),
-        /** Open TCP/HTTP connections from one client address (IPv6: one /64) to one port. */
-        maxConnectionsPerClient: z.number().int().min(1).max(1_000_000).default(256),
+        /**
+         * Open TCP/HTTP connections from one client address (IPv6: one /64) to one port: many clients share one
+         * address behind a carrier-grade NAT, and 1024 still leaves the port's 4096 to at least four sources.
+         */
+        maxConnectionsPerClient: z.number().int().min(1).max(1_000_000).default(1024),
         /** Open TCP/HTTP connections to one port. */
         maxConnectionsPerPort: z.number().int().min(1).max(1_000_000).default(4096),
         /** UDP: a session with no datagram either way for this long is closed. */

@@ -69,8 +69,9 @@ export const defaultIngressOptions: Required<IngressOptions> = {
   /** Longer than a long poll (≤ 60 s as usually set) or a slow upstream's answer; a request body or answer that
    * stalls this long is dead. */
   httpIdleMs: 120_000,
-  /** Hundreds of users behind one carrier-grade NAT address share it; one address cannot take a port's share. */
-  maxConnectionsPerClient: 256,
+  /** Hundreds of users behind one carrier-grade NAT address share it (a thousand connections from one address
+   * is a load test, or a NAT); one address still cannot take more than a quarter of a port's share. */
+  maxConnectionsPerClient: 1024,
   /** Two descriptors per connection (client, upstream): 8192 per port at most. */
   maxConnectionsPerPort: 4096,
 };

@@ -104,7 +104,7 @@ describe("yard config", () => {
       expect(c.ingress).to.deep.equal({
         tcpIdleS: 600,
         httpIdleS: 120,
-        maxConnectionsPerClient: 256,
+        maxConnectionsPerClient: 1024,
         maxConnectionsPerPort: 4096,
         udpIdleS: 30,
         udpSessionsPerClient: 64,

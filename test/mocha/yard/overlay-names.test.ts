@@ -333,7 +333,9 @@ describe("overlay names", function () {
       expect(instanceProblem("s.r7.w.p", 5n, facts, "0xabc", 1059)).to.equal(undefined); // a minute's slack
       expect(instanceProblem("s.r7.w.p", 5n, facts, "0xabc", 1060)).to.equal("lease 5 ended at 1000");
       expect(instanceProblem("s.r7.w.p", 5n, null, "0xabc")).to.equal("lease 5 does not exist on chain");
-      expect(instanceProblem("s.r7.w.p", 5n, undefined, "0xabc")).to.equal("lease 5 cannot be read from the chain now");
+      expect(instanceProblem("s.r7.w.p", 5n, undefined, "0xabc")).to.equal(
+        "lease 5 cannot be verified on chain now (chain unreadable or read budget used)",
+      );
     });
   });
 });
