@@ -119,6 +119,8 @@ abstract contract BudgetTree is IBudgetTree, ReentrancyGuardTransient {
     function allocate(AccountId parent, AccountId child, uint256 amount) external {
         Account storage p = _existing(parent);
         _checkControllerOrOwner(parent, p);
+        // A closed account only hands money back up (returnToParent); it never pushes money down again.
+        if (p.closed) revert BudgetAccountClosed(parent);
         Account storage c = _existing(child);
         if (AccountId.unwrap(c.parent) != AccountId.unwrap(parent)) revert BudgetNotChild(parent, child);
         if (c.closed) revert BudgetAccountClosed(child);

@@ -93,7 +93,7 @@ interface IBudgetTree {
     function withdraw(AccountId root, uint256 amount, address to) external;
     /// @notice Creates a child of `parent` controlled by `controller` (parent's controller or owner).
     function createAccount(AccountId parent, address controller) external returns (AccountId child);
-    /// @notice Moves `amount` from `parent` to its child `child` (parent's controller or owner).
+    /// @notice Moves `amount` from `parent` to its child `child` (parent's controller or owner); both must be open.
     function allocate(AccountId parent, AccountId child, uint256 amount) external;
     /// @notice Moves `amount` from `child` back to its parent (child's or parent's controller, or owner).
     function returnToParent(AccountId child, uint256 amount) external;
