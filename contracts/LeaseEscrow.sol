@@ -95,7 +95,7 @@ abstract contract LeaseEscrow is ILeaseMarket, BudgetTree, EIP712 {
         deposit = uint256(o.pricePerSecond) * (o.end - o.start);
         _debit(o.account, a, deposit);
         // Locks collateral; also reverts unless the provider is listed and staked at least the minimum.
-        _registry.lockStake(o.provider, (deposit * _collateralBps) / _BPS);
+        _registry.lockStake(o.provider, _collateralOf(deposit));
     }
 
     /// @inheritdoc ILeaseMarket
@@ -318,7 +318,13 @@ abstract contract LeaseEscrow is ILeaseMarket, BudgetTree, EIP712 {
     }
 
     function _collateral(Lease storage ls) private view returns (uint256) {
-        return (uint256(ls.pricePerSecond) * (ls.end - ls.start) * _collateralBps) / _BPS;
+        return _collateralOf(uint256(ls.pricePerSecond) * (ls.end - ls.start));
+    }
+
+    /// @dev deposit × collateralBps / 10 000 rounded up (in the market's favour): a small deposit never locks
+    /// zero collateral unless collateralBps is zero. Cannot overflow: deposit < 2^96 · 2^25.
+    function _collateralOf(uint256 deposit) private view returns (uint256) {
+        return (deposit * _collateralBps + _BPS - 1) / _BPS;
     }
 
     function _useNonce(address provider, uint256 nonce) private {

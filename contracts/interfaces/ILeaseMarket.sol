@@ -137,7 +137,7 @@ interface ILeaseMarket {
     function earningsOf(address provider) external view returns (uint256);
     /// @notice Escrow still held for lease `id` (unclaimed accrued plus not-yet-accrued).
     function escrowOf(LeaseId id) external view returns (uint256);
-    /// @notice Collateral the lease locks in the registry.
+    /// @notice Collateral the lease locks in the registry: deposit × collateralBps / 10 000, rounded up.
     function collateralOf(LeaseId id) external view returns (uint256);
     /// @notice True if `nonce` of `provider` is used or cancelled.
     function isNonceUsed(address provider, uint256 nonce) external view returns (bool);

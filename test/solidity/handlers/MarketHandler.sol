@@ -508,7 +508,7 @@ contract MarketHandler is CheatBase {
         o.nonce = uint256(keccak256(abi.encode(p, ++nonceCounter)));
         o.deadline = block.timestamp + 10 minutes;
         uint256 deposit = uint256(o.pricePerSecond) * (o.end - o.start);
-        uint256 collateral = (deposit * market.collateralBps()) / 10_000;
+        uint256 collateral = (deposit * market.collateralBps() + 9_999) / 10_000; // rounded up
         // make the open valid: listing, bonded stake >= minimum, free stake >= collateral, budget >= deposit
         _prepareProvider(p, collateral);
         // one lease in three runs in a fresh replica account: the ICON creates a child and allocates to it
