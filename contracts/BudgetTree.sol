@@ -80,6 +80,7 @@ abstract contract BudgetTree is IBudgetTree, ReentrancyGuardTransient {
         if (AccountId.unwrap(a.parent) != 0) revert BudgetNotRoot(root);
         if (msg.sender != _apps[root].owner) revert BudgetUnauthorized(root, msg.sender);
         if (to == address(0)) revert BudgetZeroValue("to");
+        if (_isHouse(to)) revert BudgetInvalidRecipient(to);
         if (amount == 0) revert BudgetZeroValue("amount");
         _debit(root, a, amount);
         _token.safeTransfer(to, amount);
@@ -240,6 +241,10 @@ abstract contract BudgetTree is IBudgetTree, ReentrancyGuardTransient {
         _accountCount = n;
         id = AccountId.wrap(n);
     }
+
+    /// @dev True for the addresses whose token balance is booked by the market or its registry: a transfer
+    /// there would strand the tokens (nobody is credited and nothing can take them out).
+    function _isHouse(address to) internal view virtual returns (bool);
 
     function _existing(AccountId id) internal view returns (Account storage a) {
         a = _accounts[id];

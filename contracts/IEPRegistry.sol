@@ -5,6 +5,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
+import {AuthorityUtils} from "@openzeppelin/contracts/access/manager/AuthorityUtils.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IIEPRegistry} from "./interfaces/IIEPRegistry.sol";
 
@@ -92,6 +93,7 @@ contract IEPRegistry is IIEPRegistry, AccessManaged, ReentrancyGuardTransient {
 
     /// @inheritdoc IIEPRegistry
     function withdraw(address to) external nonReentrant returns (uint256 amount) {
+        _checkRecipient(to);
         StakeInfo storage s = _stakes[msg.sender];
         amount = s.unbonding;
         if (amount == 0) revert RegistryNothingToWithdraw(msg.sender);
@@ -150,6 +152,7 @@ contract IEPRegistry is IIEPRegistry, AccessManaged, ReentrancyGuardTransient {
         nonReentrant
     {
         if (amount == 0) revert RegistryZeroAmount();
+        _checkRecipient(recipient);
         if (incident == bytes32(0) || _incidents[incident]) revert RegistryIncidentUsed(incident);
         StakeInfo storage s = _stakes[provider];
         uint256 cap = (uint256(s.total) * _params.slashCapBps) / _BPS;
@@ -219,6 +222,15 @@ contract IEPRegistry is IIEPRegistry, AccessManaged, ReentrancyGuardTransient {
         if (s.unbonding > maxUnbonding) s.unbonding = maxUnbonding;
         _token.safeTransfer(recipient, amount);
         emit Slashed(provider, amount, recipient, incident);
+    }
+
+    /// @dev Refuses zero, this registry and any lease market (an address its authority lets call the collateral
+    /// hooks): the registry's and a market's token balances are booked, so tokens sent there are stranded.
+    function _checkRecipient(address to) private view {
+        if (to == address(0) || to == address(this)) revert RegistryInvalidRecipient(to);
+        (bool immediate, uint32 delay) =
+            AuthorityUtils.canCallWithDelay(authority(), to, address(this), this.lockStake.selector);
+        if (immediate || delay != 0) revert RegistryInvalidRecipient(to);
     }
 
     function _checkRegistered(address provider) private view {

@@ -136,6 +136,7 @@ abstract contract LeaseEscrow is ILeaseMarket, BudgetTree, EIP712 {
     /// @inheritdoc ILeaseMarket
     function withdrawEarnings(address to) external nonReentrant returns (uint256 amount) {
         if (to == address(0)) revert LeaseZeroRecipient();
+        if (_isHouse(to)) revert LeaseInvalidRecipient(to);
         amount = _earnings[msg.sender];
         if (amount == 0) revert LeaseNoEarnings(msg.sender);
         _earnings[msg.sender] = 0;
@@ -278,6 +279,10 @@ abstract contract LeaseEscrow is ILeaseMarket, BudgetTree, EIP712 {
             _earnings[ls.provider] += amount;
             emit LeaseClaimed(id, amount, until);
         }
+    }
+
+    function _isHouse(address to) internal view override returns (bool) {
+        return to == address(this) || to == address(_registry);
     }
 
     function _accrued(Lease storage ls) private view returns (uint40 until, uint256 amount) {

@@ -71,6 +71,8 @@ interface IBudgetTree {
     error BudgetInvalidPolicy(string field);
     /// @notice A zero amount or zero address was given where it makes no sense.
     error BudgetZeroValue(string field);
+    /// @notice `to` is the market or its registry: tokens sent there would be stranded, booked to no one.
+    error BudgetInvalidRecipient(address to);
 
     /// @notice Creates an application with a root account controlled by `controller`, funded with `deposit`.
     function createApp(address controller, Policy calldata policy, uint256 deposit) external returns (AccountId root);
@@ -89,7 +91,7 @@ interface IBudgetTree {
     /// @notice Deposits with an ERC-2612 permit.
     function fundWithPermit(AccountId account, uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
         external;
-    /// @notice Owner only: moves `amount` out of the root account to `to`.
+    /// @notice Owner only: moves `amount` out of the root account to `to` (not the market or its registry).
     function withdraw(AccountId root, uint256 amount, address to) external;
     /// @notice Creates a child of `parent` controlled by `controller` (parent's controller or owner).
     function createAccount(AccountId parent, address controller) external returns (AccountId child);

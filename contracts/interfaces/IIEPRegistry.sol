@@ -72,6 +72,9 @@ interface IIEPRegistry {
     error RegistryIncidentUsed(bytes32 incident);
     /// @notice A parameter is out of range; `field` names it.
     error RegistryInvalidParameter(string field);
+    /// @notice `to` is zero, the registry or a lease market (a holder of the collateral-hook role): tokens
+    /// sent there would be lost or stranded, booked to no one.
+    error RegistryInvalidRecipient(address to);
 
     /// @notice Registers or updates the caller's listing.
     function register(Listing calldata listing) external;
@@ -81,7 +84,7 @@ interface IIEPRegistry {
     function stake(uint256 amount) external;
     /// @notice Starts unbonding `amount`; it can be withdrawn after the unbonding period.
     function requestUnstake(uint256 amount) external;
-    /// @notice Withdraws what finished unbonding to `to`.
+    /// @notice Withdraws what finished unbonding to `to` (not zero, the registry or a lease market).
     function withdraw(address to) external returns (uint256 amount);
 
     /// @notice Lease market only: locks `amount` of bonded, free stake of `provider` as lease collateral.

@@ -104,6 +104,8 @@ interface ILeaseMarket {
     error LeaseNoEarnings(address provider);
     /// @notice The zero address was given as recipient.
     error LeaseZeroRecipient();
+    /// @notice `to` is the market or its registry: tokens sent there would be stranded, booked to no one.
+    error LeaseInvalidRecipient(address to);
 
     /// @notice Opens a lease from `offer`, signed by the provider and accepted by the tenant account's
     /// controller. Anyone may submit (the yard relays, so ICON keys need no gas).
@@ -117,7 +119,7 @@ interface ILeaseMarket {
     function claim(LeaseId id) external returns (uint256 amount);
     /// @notice Anyone: credits the provider with the rest and releases collateral after the slot is over.
     function settle(LeaseId id) external;
-    /// @notice Provider: transfers all of the caller's earnings to `to`.
+    /// @notice Provider: transfers all of the caller's earnings to `to` (not the market or its registry).
     function withdrawEarnings(address to) external returns (uint256 amount);
     /// @notice Tenant (account controller or app owner): ends the lease now; the unused part is refunded.
     function terminate(LeaseId id) external returns (uint256 refund);

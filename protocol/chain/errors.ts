@@ -57,6 +57,12 @@ const SENTENCES: Record<string, Sentence> = {
   LeaseNothingToClaim: (a) => `nothing has accrued on lease ${a[0]} since the last claim`,
   LeaseNoEarnings: () => "there are no earnings to withdraw; claim leases first",
   LeaseZeroRecipient: () => "the recipient must not be the zero address",
+  LeaseInvalidRecipient: (a) =>
+    `${a[0]} is the market or its registry: tokens sent there would be stranded; withdraw to a wallet instead`,
+  BudgetInvalidRecipient: (a) =>
+    `${a[0]} is the market or its registry: tokens sent there would be stranded; withdraw to a wallet instead`,
+  RegistryInvalidRecipient: (a) =>
+    `${a[0]} is the zero address, the registry or a lease market: tokens sent there would be lost; name a wallet instead`,
   AccessManagerUnauthorizedAccount: (a) => `${a[0]} lacks the role this needs (role ${a[1]})`,
   AccessManagedUnauthorized: (a) => `${a[0]} is not allowed to call this function`,
   ERC20InsufficientBalance: (a, f) => `wallet ${a[0]} holds ${f(a[1])} but ${f(a[2])} is needed`,
