@@ -205,13 +205,18 @@ abstract contract BudgetTree is IBudgetTree, ReentrancyGuardTransient {
         if (deposit != 0) _fund(root, deposit);
     }
 
+    /// @dev Credits what arrived in the vault, not what was asked: a fee-on-transfer token (or one whose fee is
+    /// switched on later) can never make the books exceed the vault. Runs under nonReentrant (every caller).
     function _fund(AccountId id, uint256 amount) private {
         Account storage a = _existing(id);
         if (a.closed) revert BudgetAccountClosed(id);
         if (amount == 0) revert BudgetZeroValue("amount");
-        _credit(a, amount);
+        uint256 before = _token.balanceOf(address(this));
         _token.safeTransferFrom(msg.sender, address(this), amount);
-        emit Funded(id, msg.sender, amount);
+        uint256 received = _token.balanceOf(address(this)) - before;
+        if (received == 0) revert BudgetZeroValue("amount received");
+        _credit(a, received);
+        emit Funded(id, msg.sender, received);
     }
 
     function _returnToParent(AccountId child, uint256 amount, bool close) private {

@@ -70,11 +70,15 @@ contract IEPRegistry is IIEPRegistry, AccessManaged, ReentrancyGuardTransient {
     /// @inheritdoc IIEPRegistry
     function stake(uint256 amount) external nonReentrant {
         if (amount == 0) revert RegistryZeroAmount();
-        StakeInfo storage s = _stakes[msg.sender];
-        uint128 total = s.total + amount.toUint128();
-        s.total = total;
+        // Credits what arrived, not what was asked (fee-on-transfer tokens): the books never exceed the vault.
+        uint256 before = _token.balanceOf(address(this));
         _token.safeTransferFrom(msg.sender, address(this), amount);
-        emit Staked(msg.sender, amount, total);
+        uint256 received = _token.balanceOf(address(this)) - before;
+        if (received == 0) revert RegistryZeroAmount();
+        StakeInfo storage s = _stakes[msg.sender];
+        uint128 total = s.total + received.toUint128();
+        s.total = total;
+        emit Staked(msg.sender, received, total);
     }
 
     /// @inheritdoc IIEPRegistry

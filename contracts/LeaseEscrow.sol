@@ -180,7 +180,10 @@ abstract contract LeaseEscrow is ILeaseMarket, BudgetTree, EIP712 {
         refund = uint256(ls.pricePerSecond) * (ls.end - ls.claimedUntil);
         ls.stoppedAt = ls.claimedUntil;
         ls.flags |= _CANCELLED | _SETTLED | _RELEASED;
-        penalty = _registry.slashLocked(ls.provider, _collateral(ls), address(this));
+        // The penalty credited is what arrived from the registry (a fee-on-transfer token delivers less).
+        uint256 before = _token.balanceOf(address(this));
+        _registry.slashLocked(ls.provider, _collateral(ls), address(this));
+        penalty = _token.balanceOf(address(this)) - before;
         _credit(_accounts[ls.account], refund + penalty);
         emit LeaseCancelled(id, refund, penalty);
     }

@@ -198,7 +198,7 @@ const summary = {
   refunded: refund.toString(),
   spent: spent.toString(),
   returnedToOwner: left.toString(),
-  budgetConserved: solvency.ok && registryHeld === stake.total && spent === earned && refusals === 2,
+  budgetConserved: solvency.surplus === 0n && registryHeld === stake.total && spent === earned && refusals === 2,
   durationS: Math.round((Date.now() - t0) / 100) / 10,
 };
 await chain.close();

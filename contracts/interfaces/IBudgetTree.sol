@@ -34,7 +34,8 @@ interface IBudgetTree {
     event AppCreated(AccountId indexed root, address indexed owner, address controller);
     /// @notice Emitted when a child account is created under `parent`.
     event AccountCreated(AccountId indexed account, AccountId indexed parent, address controller);
-    /// @notice Emitted when `from` deposits `amount` into `account`.
+    /// @notice Emitted when `from` deposits into `account`; `amount` is what arrived in the vault and was credited
+    /// (less than asked with a fee-on-transfer token).
     event Funded(AccountId indexed account, address indexed from, uint256 amount);
     /// @notice Emitted when the owner takes `amount` out of the tree from the root.
     event Withdrawn(AccountId indexed root, address indexed to, uint256 amount);
@@ -86,7 +87,7 @@ interface IBudgetTree {
         bytes32 r,
         bytes32 s
     ) external returns (AccountId root);
-    /// @notice Deposits `amount` from the caller into `account` (needs allowance).
+    /// @notice Deposits `amount` from the caller into `account` (needs allowance); credits what arrived.
     function fund(AccountId account, uint256 amount) external;
     /// @notice Deposits with an ERC-2612 permit.
     function fundWithPermit(AccountId account, uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s)

@@ -39,7 +39,7 @@ interface IIEPRegistry {
     event ListingUpdated(address indexed provider, bytes peerId, string domain, string region);
     /// @notice Emitted when `provider` removes its listing.
     event ListingRemoved(address indexed provider);
-    /// @notice Emitted when `provider` adds `amount` to its stake.
+    /// @notice Emitted when `provider` adds `amount` (what arrived in the registry) to its stake.
     event Staked(address indexed provider, uint256 amount, uint256 total);
     /// @notice Emitted when `provider` asks to unstake; `readyAt` is when it can withdraw.
     event UnstakeRequested(address indexed provider, uint256 amount, uint256 unbonding, uint64 readyAt);
@@ -80,7 +80,7 @@ interface IIEPRegistry {
     function register(Listing calldata listing) external;
     /// @notice Removes the caller's listing (stake is untouched).
     function unregister() external;
-    /// @notice Adds `amount` of the token to the caller's stake (needs allowance).
+    /// @notice Transfers `amount` of the token from the caller (needs allowance) and adds what arrived to its stake.
     function stake(uint256 amount) external;
     /// @notice Starts unbonding `amount`; it can be withdrawn after the unbonding period.
     function requestUnstake(uint256 amount) external;

@@ -73,7 +73,8 @@ interface ILeaseMarket {
     event EarningsWithdrawn(address indexed provider, address indexed to, uint256 amount);
     /// @notice Emitted when the tenant ends the lease early; `refund` returned to the account.
     event LeaseTerminated(LeaseId indexed id, uint40 stoppedAt, uint256 refund);
-    /// @notice Emitted when a lease whose start was missed is cancelled.
+    /// @notice Emitted when a lease whose start was missed is cancelled; `penalty` is the slashed collateral that
+    /// arrived from the registry and was credited to the paying account.
     event LeaseCancelled(LeaseId indexed id, uint256 refund, uint256 penalty);
     /// @notice Emitted when a lease is fully paid out and its collateral released.
     event LeaseSettled(LeaseId indexed id);

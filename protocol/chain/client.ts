@@ -90,12 +90,17 @@ export interface ProviderStatus {
   unbondingPeriod: bigint;
 }
 
-/** Result of the on-chain conservation audit. */
+/**
+ * Result of the on-chain conservation audit. `surplus` = held − (balances + escrow + earnings): positive for
+ * stray tokens sent to the market by plain transfer (booked to no one), negative for a shortfall the market
+ * cannot prevent (a token that shrinks balances after deposit); `ok` means nothing booked is missing.
+ */
 export interface Solvency {
   held: bigint;
   balances: bigint;
   escrow: bigint;
   earnings: bigint;
+  surplus: bigint;
   ok: boolean;
 }
 
@@ -596,7 +601,8 @@ export class MarketClient {
     for (let id = 1n; id <= leases; id++) escrow += await read<bigint>("reading escrow", this.market, "escrowOf", id);
     let earnings = 0n;
     for (const p of providers) earnings += await read<bigint>("reading earnings", this.market, "earningsOf", p);
-    return { held, balances, escrow, earnings, ok: held === balances + escrow + earnings };
+    const surplus = held - (balances + escrow + earnings);
+    return { held, balances, escrow, earnings, surplus, ok: surplus >= 0n };
   }
 
   // ------------------------------------------------------------------ plumbing

@@ -6,6 +6,11 @@ import { expect } from "chai";
 import {
   network,
   deployMarket,
+  deployFeeMarket,
+  defaultPolicy,
+  deploymentOf,
+  signPermit,
+  vaultBook,
   listProvider,
   createApp,
   makeOffer,
@@ -42,7 +47,147 @@ async function addresses(m: Market) {
   return { market: await m.market.getAddress(), registry: await m.registry.getAddress() };
 }
 
+/** Market over the fee-taking fake token, fee off: a listed provider and an app with 10 000 tokens. */
+async function feeReady() {
+  const { m, fee } = await deployFeeMarket(conn);
+  await listProvider(m, m.provider);
+  const acct = await createApp(m, USD(10_000));
+  return { m, fee, acct };
+}
+
+/** The registry's vault and the sum of the stake totals of both providers. */
+async function stakeBook(m: Market) {
+  const vault = await m.token.balanceOf(await m.registry.getAddress());
+  let booked = 0n;
+  for (const p of [m.provider, m.provider2]) booked += (await m.registry.stakeOf(p.address)).total;
+  return { vault, booked };
+}
+
+async function expectBooksEqualVaults(m: Market) {
+  const market = await vaultBook(m);
+  expect(market.owed, "market books").to.equal(market.vault);
+  const registry = await stakeBook(m);
+  expect(registry.booked, "registry books").to.equal(registry.vault);
+}
+
 describe("hardening (issue 15)", () => {
+  describe("item 6: tokens that deliver less than asked", () => {
+    it("createApp and fund credit what arrived, not what was asked (1 % fee): Funded names the received amount", async () => {
+      const { m, fee } = await loadFixture(feeReady);
+      await fee.setFee(100);
+      await expect(m.market.connect(m.owner).createApp(m.icon.address, defaultPolicy(), USD(1_000)))
+        .to.emit(m.market, "Funded")
+        .withArgs(2n, m.owner.address, USD(990));
+      expect((await m.market.account(2n)).balance).to.equal(USD(990));
+      await expect(m.market.connect(m.stranger).fund(2n, USD(100)))
+        .to.emit(m.market, "Funded")
+        .withArgs(2n, m.stranger.address, USD(99));
+      expect((await m.market.account(2n)).balance).to.equal(USD(1_089));
+      await expectBooksEqualVaults(m);
+    });
+
+    it("createAppWithPermit and fundWithPermit credit what arrived", async () => {
+      const { m, fee } = await loadFixture(feeReady);
+      await fee.setFee(250);
+      const deadline = BigInt(await time.latest()) + 3_600n;
+      let p = await signPermit(m, m.child, USD(400), deadline);
+      await m.token.connect(m.deployer).mint(m.child.address, USD(1_000));
+      await m.market
+        .connect(m.child)
+        .createAppWithPermit(m.icon.address, defaultPolicy(), USD(400), deadline, p.v, p.r, p.s);
+      expect((await m.market.account(2n)).balance).to.equal(USD(390));
+      p = await signPermit(m, m.child, USD(200), deadline);
+      await expect(m.market.connect(m.child).fundWithPermit(2n, USD(200), deadline, p.v, p.r, p.s))
+        .to.emit(m.market, "Funded")
+        .withArgs(2n, m.child.address, USD(195));
+      expect((await m.market.account(2n)).balance).to.equal(USD(585));
+      await expectBooksEqualVaults(m);
+    });
+
+    it("stake credits what arrived: Staked and the stake total name the received amount", async () => {
+      const { m, fee } = await loadFixture(feeReady);
+      await fee.setFee(100);
+      const total = (await m.registry.stakeOf(m.provider.address)).total;
+      await expect(m.registry.connect(m.provider).stake(USD(100)))
+        .to.emit(m.registry, "Staked")
+        .withArgs(m.provider.address, USD(99), total + USD(99));
+      await m.registry.connect(m.provider2).stake(USD(1_000));
+      expect((await m.registry.stakeOf(m.provider2.address)).total).to.equal(USD(990));
+      await expectBooksEqualVaults(m);
+    });
+
+    it("refuses a transfer that delivers nothing (100 % fee): fund, createApp and stake revert", async () => {
+      const { m, fee } = await loadFixture(feeReady);
+      await fee.setFee(10_000);
+      await expect(m.market.connect(m.owner).fund(1n, USD(10)))
+        .to.be.revertedWithCustomError(m.market, "BudgetZeroValue")
+        .withArgs("amount received");
+      await expect(
+        m.market.connect(m.owner).createApp(m.icon.address, defaultPolicy(), USD(10)),
+      ).to.be.revertedWithCustomError(m.market, "BudgetZeroValue");
+      await expect(m.registry.connect(m.provider).stake(USD(10))).to.be.revertedWithCustomError(
+        m.registry,
+        "RegistryZeroAmount",
+      );
+    });
+
+    it("a fee switched on after deposits: every exit still pays, books never exceed the vaults, the last to leave is not stuck", async () => {
+      const { m, fee, acct } = await loadFixture(feeReady);
+      const offer = await makeOffer(m, acct, { pricePerSecond: 1_000n });
+      const id = await openLease(m, offer);
+      await m.market.connect(m.provider).confirmStart(id);
+      await time.increaseTo(offer.start + 600n);
+      await m.market.connect(m.provider).claim(id);
+      await fee.setFee(500); // 5 %, from now on
+      await expectBooksEqualVaults(m);
+      await m.market.connect(m.icon).terminate(id);
+      await expectBooksEqualVaults(m);
+      const root = (await m.market.account(acct)).balance;
+      const ownerBefore = await m.token.balanceOf(m.owner.address);
+      await m.market.connect(m.owner).withdraw(acct, root, m.owner.address);
+      expect(await m.token.balanceOf(m.owner.address)).to.equal(ownerBefore + root - (root * 500n) / 10_000n);
+      await m.market.settle(id); // the seconds between the last claim and the termination
+      await m.market.connect(m.provider).withdrawEarnings(m.provider.address);
+      await expectBooksEqualVaults(m);
+      expect(await m.token.balanceOf(await m.market.getAddress())).to.equal(0n); // nobody left behind
+      const free = await m.registry.availableStake(m.provider.address);
+      await m.registry.connect(m.provider).requestUnstake(free);
+      await time.increase(params.unbondingPeriod);
+      await m.registry.connect(m.provider).withdraw(m.provider.address);
+      await expectBooksEqualVaults(m);
+      expect(await m.token.balanceOf(await m.registry.getAddress())).to.equal(0n);
+    });
+
+    it("a missed start with a fee on credits the tenant the penalty that arrived from the registry, not the one slashed", async () => {
+      const { m, fee, acct } = await loadFixture(feeReady);
+      const offer = await makeOffer(m, acct, { pricePerSecond: 100n }); // collateral 72 000
+      const id = await openLease(m, offer);
+      await fee.setFee(1_000); // 10 %
+      await time.increaseTo(offer.start + params.startWindow);
+      const before = (await m.market.account(acct)).balance;
+      await expect(m.market.cancelMissedStart(id)).to.emit(m.market, "LeaseCancelled").withArgs(id, 360_000n, 64_800n);
+      expect((await m.market.account(acct)).balance).to.equal(before + 360_000n + 64_800n);
+      await expectBooksEqualVaults(m);
+    });
+
+    it("what the market cannot prevent: a token that shrinks the vault after deposit; MarketClient.solvency() reports the shortfall", async () => {
+      const { m, fee } = await loadFixture(feeReady);
+      const { MarketClient } = await import("../../protocol/chain/client.ts");
+      const c = await MarketClient.connect({
+        deployment: await deploymentOf(m),
+        provider: ethers.provider as unknown as import("ethers").Provider,
+      });
+      let s = await c.solvency();
+      expect([s.ok, s.surplus]).to.deep.equal([true, 0n]);
+      await m.token.connect(m.stranger).transfer(await m.market.getAddress(), 7n); // stray tokens: surplus, still solvent
+      s = await c.solvency();
+      expect([s.ok, s.surplus]).to.deep.equal([true, 7n]);
+      await fee.rebaseDown(await m.market.getAddress(), 10n);
+      s = await c.solvency();
+      expect([s.ok, s.surplus]).to.deep.equal([false, -3n]);
+    });
+  });
+
   describe("item 9: collateral rounds in the market's favour", () => {
     it("locks one unit of collateral for a 4-unit deposit at 20 % (ceil, not floor to zero)", async () => {
       const { m, acct } = await loadFixture(ready);
