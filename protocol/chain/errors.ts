@@ -57,6 +57,8 @@ const SENTENCES: Record<string, Sentence> = {
   LeaseNothingToClaim: (a) => `nothing has accrued on lease ${a[0]} since the last claim`,
   LeaseNoEarnings: () => "there are no earnings to withdraw; claim leases first",
   LeaseZeroRecipient: () => "the recipient must not be the zero address",
+  LeaseNoCollateralPending: (a) =>
+    `lease ${a[0]} has no collateral waiting to be released (it is still open, does not exist, or was released already)`,
   LeaseInvalidRecipient: (a) =>
     `${a[0]} is the market or its registry: tokens sent there would be stranded; withdraw to a wallet instead`,
   BudgetInvalidRecipient: (a) =>

@@ -18,6 +18,7 @@ import {
   params,
   USD,
   ARBITER_ROLE,
+  LEASE_MARKET_ROLE,
   type Market,
 } from "./helpers/market.ts";
 
@@ -185,6 +186,110 @@ describe("hardening (issue 15)", () => {
       await fee.rebaseDown(await m.market.getAddress(), 10n);
       s = await c.solvency();
       expect([s.ok, s.surplus]).to.deep.equal([false, -3n]);
+    });
+  });
+
+  describe("item 8: tenants' refunds and providers' pay never depend on the registry", () => {
+    /** A confirmed lease and an unconfirmed one; then the market loses LEASE_MARKET_ROLE. */
+    async function roleRevoked() {
+      const { m, acct } = await ready();
+      const running = await makeOffer(m, acct, { pricePerSecond: 100n });
+      const a = await openLease(m, running);
+      await m.market.connect(m.provider).confirmStart(a);
+      const missed = await makeOffer(m, acct, { pricePerSecond: 100n });
+      const b = await openLease(m, missed);
+      await m.manager.connect(m.deployer).revokeRole(LEASE_MARKET_ROLE, await m.market.getAddress());
+      return { m, acct, a, b, running, missed, collateral: 72_000n };
+    }
+
+    async function regrant(m: Market) {
+      await m.manager.connect(m.deployer).grantRole(LEASE_MARKET_ROLE, await m.market.getAddress(), 0n);
+    }
+
+    it("terminate refunds the tenant although unlocking fails; anyone releases the collateral once the role is back", async () => {
+      const { m, acct, a, running, collateral } = await loadFixture(roleRevoked);
+      await time.increaseTo(running.start + 100n);
+      const before = (await m.market.account(acct)).balance;
+      const tx = m.market.connect(m.icon).terminate(a);
+      await expect(tx).to.emit(m.market, "LeaseTerminated").and.to.emit(m.market, "CollateralReleaseFailed");
+      const stopped = (await m.market.lease(a)).stoppedAt;
+      expect((await m.market.account(acct)).balance).to.equal(before + 100n * (running.end - stopped));
+      expect((await m.registry.stakeOf(m.provider.address)).locked).to.equal(2n * collateral); // still locked
+      await expect(m.market.connect(m.stranger).releaseCollateral(a)).to.be.revertedWithCustomError(
+        m.registry,
+        "AccessManagedUnauthorized",
+      );
+      await regrant(m);
+      await expect(m.market.connect(m.stranger).releaseCollateral(a))
+        .to.emit(m.market, "CollateralReleased")
+        .withArgs(a, 0n);
+      expect((await m.registry.stakeOf(m.provider.address)).locked).to.equal(collateral);
+      await expect(m.market.connect(m.stranger).releaseCollateral(a))
+        .to.be.revertedWithCustomError(m.market, "LeaseNoCollateralPending")
+        .withArgs(a);
+      const book = await vaultBook(m);
+      expect(book.owed).to.equal(book.vault);
+    });
+
+    it("claim and settle pay the provider although unlocking fails; the release is retried by the next settlement or by anyone", async () => {
+      const { m, a, running, collateral } = await loadFixture(roleRevoked);
+      await time.increaseTo(running.end + 1n);
+      await expect(m.market.connect(m.provider).claim(a))
+        .to.emit(m.market, "LeaseSettled")
+        .and.to.emit(m.market, "CollateralReleaseFailed");
+      expect(await m.market.earningsOf(m.provider.address)).to.equal(360_000n);
+      expect(await m.market.state(a)).to.equal(5n); // Settled
+      await expect(m.market.connect(m.provider).withdrawEarnings(m.provider.address)).to.emit(
+        m.market,
+        "EarningsWithdrawn",
+      );
+      await regrant(m);
+      await m.market.connect(m.provider).releaseCollateral(a);
+      expect((await m.registry.stakeOf(m.provider.address)).locked).to.equal(collateral); // lease b's only
+    });
+
+    it("settle by anyone pays the provider although unlocking fails", async () => {
+      const { m, a, running } = await loadFixture(roleRevoked);
+      await time.increaseTo(running.end + 1n);
+      await expect(m.market.connect(m.stranger).settle(a))
+        .to.emit(m.market, "LeaseClaimed")
+        .and.to.emit(m.market, "CollateralReleaseFailed");
+      expect(await m.market.earningsOf(m.provider.address)).to.equal(360_000n);
+    });
+
+    it("cancelMissedStart refunds the tenant although slashing fails; the penalty reaches the tenant when released later", async () => {
+      const { m, acct, b, missed, collateral } = await loadFixture(roleRevoked);
+      await time.increaseTo(missed.start + params.startWindow);
+      const before = (await m.market.account(acct)).balance;
+      await expect(m.market.cancelMissedStart(b))
+        .to.emit(m.market, "LeaseCancelled")
+        .withArgs(b, 360_000n, 0n)
+        .and.to.emit(m.market, "CollateralReleaseFailed");
+      expect((await m.market.account(acct)).balance).to.equal(before + 360_000n);
+      await regrant(m);
+      await expect(m.market.connect(m.stranger).releaseCollateral(b))
+        .to.emit(m.market, "CollateralReleased")
+        .withArgs(b, collateral);
+      expect((await m.market.account(acct)).balance).to.equal(before + 360_000n + collateral);
+      const book = await vaultBook(m);
+      expect(book.owed).to.equal(book.vault);
+    });
+
+    it("refuses releaseCollateral for a lease still running, never opened, or already released (LeaseNoCollateralPending)", async () => {
+      const { m, a } = await loadFixture(roleRevoked);
+      for (const id of [a, 99n]) {
+        await expect(m.market.releaseCollateral(id))
+          .to.be.revertedWithCustomError(m.market, "LeaseNoCollateralPending")
+          .withArgs(id);
+      }
+    });
+
+    it("without the role no new lease opens (and nothing moves): the one registry call the market cannot do without", async () => {
+      const { m, acct } = await loadFixture(roleRevoked);
+      const before = await vaultBook(m);
+      const offer = await makeOffer(m, acct);
+      await expect(openLease(m, offer)).to.be.revertedWithCustomError(m.registry, "AccessManagedUnauthorized");
+      expect(await vaultBook(m)).to.deep.equal(before);
     });
   });
 
