@@ -19,6 +19,9 @@ contract IEPRegistry is IIEPRegistry, AccessManaged, ReentrancyGuardTransient {
     uint256 private constant _BPS = 10_000;
     uint256 private constant _MAX_MULTIADDRS = 8;
     uint256 private constant _MAX_TEXT = 256;
+    /// @notice Time the arbiter has, after a provider asks to unstake, to notice a fault and schedule a slash:
+    /// one day. Unbonding lasts at least this plus the arbiter's execution delay (`Parameters.slashDelay`).
+    uint64 public constant SLASH_REACTION_WINDOW = 1 days;
 
     IERC20 private immutable _token;
     Parameters private _params;
@@ -178,6 +181,11 @@ contract IEPRegistry is IIEPRegistry, AccessManaged, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IIEPRegistry
+    function slashReactionWindow() external pure returns (uint64) {
+        return SLASH_REACTION_WINDOW;
+    }
+
+    /// @inheritdoc IIEPRegistry
     function parameters() external view returns (Parameters memory) {
         return _params;
     }
@@ -244,7 +252,12 @@ contract IEPRegistry is IIEPRegistry, AccessManaged, ReentrancyGuardTransient {
     function _setParameters(Parameters memory p) private {
         if (p.unbondingPeriod == 0 || p.unbondingPeriod > 365 days) revert RegistryInvalidParameter("unbondingPeriod");
         if (p.slashCapBps == 0 || p.slashCapBps > _BPS) revert RegistryInvalidParameter("slashCapBps");
+        // The arbiter's delay lives in the AccessManager (its grant of the arbiter role), which cannot list who
+        // holds a role, so the registry cannot read it; deployment passes the same value to the grant and here.
+        if (p.unbondingPeriod < uint256(p.slashDelay) + SLASH_REACTION_WINDOW) {
+            revert RegistryUnbondingTooShort(p.unbondingPeriod, p.slashDelay, SLASH_REACTION_WINDOW);
+        }
         _params = p;
-        emit ParametersUpdated(p.minStake, p.unbondingPeriod, p.slashCapBps);
+        emit ParametersUpdated(p.minStake, p.unbondingPeriod, p.slashCapBps, p.slashDelay);
     }
 }

@@ -163,9 +163,9 @@ try {
   refusals++;
   step("operator", `withdraw refused as expected → ${isIconError(e) ? e.message : String(e)}`);
 }
-await advance(86_400);
+await advance(Number((await operator.providerStatus(opAddr)).unbondingPeriod));
 await operator.withdrawStake(opAddr);
-step("operator", `withdrew 100 iUSD of stake after the unbonding day`);
+step("operator", `withdrew 100 iUSD of stake after the unbonding period`);
 
 // 9. The owner takes the rest out of the tree.
 const left = (await owner.account(root)).balance;

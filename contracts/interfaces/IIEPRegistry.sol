@@ -28,11 +28,14 @@ interface IIEPRegistry {
         uint64 readyAt; // when the unbonding amount can be withdrawn
     }
 
-    /// @notice Tunable parameters (admin role, through AccessManager).
+    /// @notice Tunable parameters (admin role, through AccessManager). Always
+    /// unbondingPeriod >= slashDelay + slashReactionWindow(), so a slash scheduled within the reaction window
+    /// after a provider asks to unstake becomes executable before that stake can be withdrawn.
     struct Parameters {
         uint128 minStake; // bonded stake a provider needs to count as active
         uint64 unbondingPeriod; // seconds between unstake request and withdrawal
         uint16 slashCapBps; // max share of the total stake one arbiter incident may slash
+        uint32 slashDelay; // the arbiter's AccessManager execution delay for `slash`, kept in step by deployment
     }
 
     /// @notice Emitted when `provider` registers or changes its listing.
@@ -52,7 +55,7 @@ interface IIEPRegistry {
     /// @notice Emitted when stake is slashed; `incident` is zero for faults the lease market verified.
     event Slashed(address indexed provider, uint256 amount, address indexed recipient, bytes32 indexed incident);
     /// @notice Emitted when parameters change.
-    event ParametersUpdated(uint128 minStake, uint64 unbondingPeriod, uint16 slashCapBps);
+    event ParametersUpdated(uint128 minStake, uint64 unbondingPeriod, uint16 slashCapBps, uint32 slashDelay);
 
     /// @notice `provider` has no listing.
     error RegistryNotRegistered(address provider);
@@ -72,6 +75,9 @@ interface IIEPRegistry {
     error RegistryIncidentUsed(bytes32 incident);
     /// @notice A parameter is out of range; `field` names it.
     error RegistryInvalidParameter(string field);
+    /// @notice `unbondingPeriod` is shorter than the arbiter's `slashDelay` plus the `reactionWindow`: a provider
+    /// could withdraw stake before a slash scheduled in reaction to its unstake request lands.
+    error RegistryUnbondingTooShort(uint256 unbondingPeriod, uint256 slashDelay, uint256 reactionWindow);
     /// @notice `to` is zero, the registry or a lease market (a holder of the collateral-hook role): tokens
     /// sent there would be lost or stranded, booked to no one.
     error RegistryInvalidRecipient(address to);
@@ -100,6 +106,9 @@ interface IIEPRegistry {
 
     /// @notice The staking token.
     function token() external view returns (address);
+    /// @notice Seconds the arbiter is given, after a provider asks to unstake, to notice a fault and schedule a
+    /// slash; unbonding is at least this plus the slash delay.
+    function slashReactionWindow() external view returns (uint64);
     /// @notice Current parameters.
     function parameters() external view returns (Parameters memory);
     /// @notice The listing of `provider` (empty peer id if none).

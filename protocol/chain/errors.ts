@@ -32,6 +32,8 @@ const SENTENCES: Record<string, Sentence> = {
   RegistrySlashAboveCap: (a, f) => `a slash of ${f(a[1])} exceeds the per-incident cap of ${f(a[2])}`,
   RegistryIncidentUsed: (a) => `incident ${a[0]} was already used for a slash (or is zero)`,
   RegistryInvalidParameter: (a) => `registry parameter "${a[0]}" is out of range`,
+  RegistryUnbondingTooShort: (a) =>
+    `an unbonding period of ${a[0]} s is shorter than the arbiter's slash delay (${a[1]} s) plus the reaction window (${a[2]} s): a provider could leave before a slash lands; lengthen the unbonding period`,
   BudgetUnknownAccount: (a) => `budget account ${a[0]} does not exist`,
   BudgetUnauthorized: (a) =>
     `${a[1]} may not act on budget account ${a[0]} (not its controller, its parent's, or the owner)`,

@@ -189,6 +189,64 @@ describe("hardening (issue 15)", () => {
     });
   });
 
+  describe("item 7: a slash always lands before the stake can leave", () => {
+    it("a slash scheduled right after requestUnstake is executable before the stake can be withdrawn", async () => {
+      const { m } = await loadFixture(ready);
+      const registry = await m.registry.getAddress();
+      const total = (await m.registry.stakeOf(m.provider.address)).total;
+      await m.registry.connect(m.provider).requestUnstake(USD(500));
+      const readyAt = (await m.registry.stakeOf(m.provider.address)).readyAt;
+      await time.increase(60); // the arbiter reacts a minute later (the deployer is the arbiter)
+      const data = m.registry.interface.encodeFunctionData("slash", [
+        m.provider.address,
+        USD(100),
+        m.owner.address,
+        ethers.id("left in a hurry"),
+      ]);
+      await m.manager.connect(m.deployer).schedule(registry, data, 0n);
+      const opId = await m.manager.hashOperation(m.deployer.address, registry, data);
+      const executableAt = await m.manager.getSchedule(opId);
+      expect(executableAt).to.be.lessThan(readyAt);
+      await time.increaseTo(executableAt);
+      await expect(m.registry.connect(m.provider).withdraw(m.provider.address)).to.be.revertedWithCustomError(
+        m.registry,
+        "RegistryUnbondingNotOver",
+      );
+      await expect(m.manager.connect(m.deployer).execute(registry, data)).to.emit(m.registry, "Slashed");
+      await time.increaseTo(readyAt);
+      await m.registry.connect(m.provider).withdraw(m.provider.address);
+      expect((await m.registry.stakeOf(m.provider.address)).total).to.equal(total - USD(600));
+    });
+
+    it("the deployment keeps the registry's slashDelay equal to the arbiter's execution delay, and unbonding >= delay + window", async () => {
+      const { m } = await loadFixture(ready);
+      const p = await m.registry.parameters();
+      const [, delay] = await m.manager.getAccess(ARBITER_ROLE, m.deployer.address);
+      expect(p.slashDelay).to.equal(delay);
+      expect(p.slashDelay).to.equal(params.arbiterDelay);
+      const window = await m.registry.slashReactionWindow();
+      expect(p.unbondingPeriod).to.be.greaterThanOrEqual(p.slashDelay + window);
+      expect(params.unbondingPeriod).to.equal(params.arbiterDelay + window);
+    });
+
+    it("refuses parameters whose unbonding is shorter than the slash delay plus the reaction window (RegistryUnbondingTooShort)", async () => {
+      const { m } = await loadFixture(ready);
+      const window = await m.registry.slashReactionWindow();
+      const p = { minStake: USD(1), unbondingPeriod: 86_400n + window - 1n, slashCapBps: 1_000n, slashDelay: 86_400n };
+      await expect(m.registry.connect(m.deployer).setParameters(p))
+        .to.be.revertedWithCustomError(m.registry, "RegistryUnbondingTooShort")
+        .withArgs(p.unbondingPeriod, p.slashDelay, window);
+      await expect(m.registry.connect(m.deployer).setParameters({ ...p, unbondingPeriod: 86_400n + window })).to.emit(
+        m.registry,
+        "ParametersUpdated",
+      );
+      const factory = await ethers.getContractFactory("IEPRegistry");
+      await expect(
+        ethers.deployContract("IEPRegistry", [await m.manager.getAddress(), await m.token.getAddress(), p]),
+      ).to.be.revertedWithCustomError(factory, "RegistryUnbondingTooShort");
+    });
+  });
+
   describe("item 8: tenants' refunds and providers' pay never depend on the registry", () => {
     /** A confirmed lease and an unconfirmed one; then the market loses LEASE_MARKET_ROLE. */
     async function roleRevoked() {

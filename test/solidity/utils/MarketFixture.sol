@@ -21,7 +21,8 @@ abstract contract MarketFixture is TestBase {
 
     // defaultMarketParameters of the Ignition module
     uint128 internal constant MIN_STAKE = 100_000_000;
-    uint64 internal constant UNBONDING = 86_400;
+    uint64 internal constant UNBONDING = 172_800; // arbiter delay (1 day) + the registry's reaction window (1 day)
+    uint32 internal constant SLASH_DELAY = 86_400;
     uint16 internal constant SLASH_CAP_BPS = 1_000;
     uint40 internal constant START_WINDOW = 300;
     uint16 internal constant COLLATERAL_BPS = 2_000;
@@ -44,7 +45,12 @@ abstract contract MarketFixture is TestBase {
         registry = new IEPRegistry(
             address(manager),
             IERC20(address(token)),
-            IIEPRegistry.Parameters({minStake: MIN_STAKE, unbondingPeriod: UNBONDING, slashCapBps: SLASH_CAP_BPS})
+            IIEPRegistry.Parameters({
+                minStake: MIN_STAKE,
+                unbondingPeriod: UNBONDING,
+                slashCapBps: SLASH_CAP_BPS,
+                slashDelay: SLASH_DELAY
+            })
         );
         market = new IconMarket(IERC20(address(token)), IIEPRegistry(address(registry)), START_WINDOW, COLLATERAL_BPS);
 
