@@ -31,6 +31,8 @@ abstract contract MarketFixture is TestBase {
     uint256 internal constant T0 = 1_750_000_000;
 
     TestToken internal token;
+    /// @dev The token the market runs on: `token`, or the one given to {_deployMarketOver}.
+    IERC20 internal asset;
     AccessManager internal manager;
     IEPRegistry internal registry;
     IconMarket internal market;
@@ -38,13 +40,19 @@ abstract contract MarketFixture is TestBase {
     address internal arbiter = address(0xA4B17E4);
 
     function _deployMarket(uint32 arbiterDelay) internal {
+        token = new TestToken(address(this));
+        _deployMarketOver(IERC20(address(token)), arbiterDelay);
+    }
+
+    /// @dev The same wiring over any ERC-20 (the fault suite uses the FeeOnTransferTokenFake).
+    function _deployMarketOver(IERC20 asset_, uint32 arbiterDelay) internal {
         vm.warp(T0);
         admin = address(this);
-        token = new TestToken(address(this));
+        asset = asset_;
         manager = new AccessManager(admin);
         registry = new IEPRegistry(
             address(manager),
-            IERC20(address(token)),
+            asset_,
             IIEPRegistry.Parameters({
                 minStake: MIN_STAKE,
                 unbondingPeriod: UNBONDING,
@@ -52,7 +60,7 @@ abstract contract MarketFixture is TestBase {
                 slashDelay: SLASH_DELAY
             })
         );
-        market = new IconMarket(IERC20(address(token)), IIEPRegistry(address(registry)), START_WINDOW, COLLATERAL_BPS);
+        market = new IconMarket(asset_, IIEPRegistry(address(registry)), START_WINDOW, COLLATERAL_BPS);
 
         bytes4[] memory hooks = new bytes4[](3);
         hooks[0] = IIEPRegistry.lockStake.selector;
@@ -65,7 +73,7 @@ abstract contract MarketFixture is TestBase {
         manager.setTargetFunctionRole(address(registry), slashSel, ARBITER_ROLE);
         manager.grantRole(ARBITER_ROLE, arbiter, arbiterDelay);
 
-        vm.label(address(token), "token");
+        vm.label(address(asset_), "token");
         vm.label(address(manager), "manager");
         vm.label(address(registry), "registry");
         vm.label(address(market), "market");
