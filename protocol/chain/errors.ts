@@ -67,11 +67,26 @@ const SENTENCES: Record<string, Sentence> = {
     `${a[0]} is the market or its registry: tokens sent there would be stranded; withdraw to a wallet instead`,
   RegistryInvalidRecipient: (a) =>
     `${a[0]} is the zero address, the registry or a lease market: tokens sent there would be lost; name a wallet instead`,
+  MarketInvalidParameter: (a) => `market constructor argument "${a[0]}" is out of range`,
+  ReentrancyGuardReentrantCall: () =>
+    "the contract refused a re-entrant call (a token called back into it mid-transfer)",
+  SafeCastOverflowedUintDowncast: (a) => `an amount does not fit in ${a[0]} bits; use a smaller amount`,
+  SafeERC20FailedOperation: (a) => `the token ${a[0]} refused the transfer (it returned false)`,
+  AccessManagedRequiredDelay: (a) =>
+    `${a[0]} must schedule this call through the AccessManager and wait ${a[1]} s before executing it`,
+  AccessManagedInvalidAuthority: (a) => `${a[0]} is not a valid access authority`,
+  InvalidShortString: () => "a short string is malformed",
+  StringTooLong: (a) => `the string "${a[0]}" is too long`,
   AccessManagerUnauthorizedAccount: (a) => `${a[0]} lacks the role this needs (role ${a[1]})`,
   AccessManagedUnauthorized: (a) => `${a[0]} is not allowed to call this function`,
   ERC20InsufficientBalance: (a, f) => `wallet ${a[0]} holds ${f(a[1])} but ${f(a[2])} is needed`,
   ERC20InsufficientAllowance: (a, f) => `allowance of ${a[0]} is ${f(a[1])} but ${f(a[2])} is needed`,
 };
+
+/** The errors that have a sentence of their own (the rest read "the contract refused with <name>"). */
+export function errorsWithSentences(): string[] {
+  return Object.keys(SENTENCES);
+}
 
 /** Decodes revert data into an error description, or null if it matches no known error. */
 export function decodeRevert(data: string | undefined | null): ErrorDescription | null {

@@ -72,6 +72,16 @@ async function expectBooksEqualVaults(m: Market) {
 }
 
 describe("hardening (issue 15)", () => {
+  it("every custom error of IconMarket and IEPRegistry has a sentence in MarketClient's error mapping", async () => {
+    const { errorsWithSentences } = await import("../../protocol/chain/errors.ts");
+    const { iconMarketAbi, iepRegistryAbi } = await import("../../protocol/chain/abi.generated.ts");
+    const have = new Set(errorsWithSentences());
+    const missing = [...iconMarketAbi, ...iepRegistryAbi]
+      .filter((f) => f.type === "error" && !have.has(f.name))
+      .map((f) => (f as { name: string }).name);
+    expect(missing).to.deep.equal([]);
+  });
+
   describe("item 6: tokens that deliver less than asked", () => {
     it("createApp and fund credit what arrived, not what was asked (1 % fee): Funded names the received amount", async () => {
       const { m, fee } = await loadFixture(feeReady);
