@@ -25,8 +25,8 @@ const MUTANTS: Mutant[] = [
   {
     name: "allocate from a closed parent (closed-parent check removed)",
     file: "contracts/BudgetTree.sol",
-    find: "        if (p.closed) revert BudgetAccountClosed(parent);\n",
-    replace: "",
+    find: "pushes money down again.\n        if (p.closed) revert BudgetAccountClosed(parent);\n",
+    replace: "pushes money down again.\n",
     run: "mocha",
     tests: HARDENING,
   },
