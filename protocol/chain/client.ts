@@ -61,7 +61,7 @@ export const LEASE_STATES = ["None", "Scheduled", "Running", "StartMissed", "End
 export type LeaseState = (typeof LEASE_STATES)[number];
 
 /** Bits of `LeaseRecord.flags`, as LeaseEscrow.sol sets them. */
-export const LEASE_FLAGS = { confirmed: 1, terminated: 2, settled: 4 } as const;
+export const LEASE_FLAGS = { confirmed: 1, terminated: 2, settled: 4, cancelled: 8, collateralReleased: 16 } as const;
 
 /** A stored lease. */
 export interface LeaseRecord {
@@ -553,6 +553,15 @@ export class MarketClient {
   async cancelMissedStart(id: bigint): Promise<bigint> {
     const receipt = await this.#send(`cancelling lease ${id} (start missed)`, this.market, "cancelMissedStart", id);
     return this.#eventArg(receipt, "LeaseCancelled", 1);
+  }
+
+  /**
+   * Retries releasing the collateral of a finished lease whose release failed in the registry (event
+   * CollateralReleaseFailed); returns the missed-start penalty credited to the paying account (0 otherwise).
+   */
+  async releaseCollateral(id: bigint): Promise<bigint> {
+    const receipt = await this.#send(`releasing the collateral of lease ${id}`, this.market, "releaseCollateral", id);
+    return this.#eventArg(receipt, "CollateralReleased", 1);
   }
 
   /** Provider: withdraws all earnings to `to`. */

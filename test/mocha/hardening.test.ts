@@ -312,8 +312,15 @@ describe("hardening (issue 15)", () => {
         "EarningsWithdrawn",
       );
       await regrant(m);
-      await m.market.connect(m.provider).releaseCollateral(a);
+      const { MarketClient, LEASE_FLAGS } = await import("../../protocol/chain/client.ts");
+      expect((await m.market.lease(a)).flags & BigInt(LEASE_FLAGS.collateralReleased)).to.equal(0n);
+      const c = await MarketClient.connect({
+        deployment: await deploymentOf(m),
+        signer: m.provider as unknown as import("ethers").Signer,
+      });
+      expect(await c.releaseCollateral(a)).to.equal(0n); // what `icon` and the yard call
       expect((await m.registry.stakeOf(m.provider.address)).locked).to.equal(collateral); // lease b's only
+      expect((await m.market.lease(a)).flags & BigInt(LEASE_FLAGS.collateralReleased)).to.not.equal(0n);
     });
 
     it("settle by anyone pays the provider although unlocking fails", async () => {
