@@ -80,6 +80,7 @@ abstract contract BudgetTree is IBudgetTree, ReentrancyGuardTransient {
         if (AccountId.unwrap(a.parent) != 0) revert BudgetNotRoot(root);
         if (msg.sender != _apps[root].owner) revert BudgetUnauthorized(root, msg.sender);
         if (to == address(0)) revert BudgetZeroValue("to");
+        if (_isHouse(to)) revert BudgetInvalidRecipient(to);
         if (amount == 0) revert BudgetZeroValue("amount");
         _debit(root, a, amount);
         _token.safeTransfer(to, amount);
@@ -119,6 +120,8 @@ abstract contract BudgetTree is IBudgetTree, ReentrancyGuardTransient {
     function allocate(AccountId parent, AccountId child, uint256 amount) external {
         Account storage p = _existing(parent);
         _checkControllerOrOwner(parent, p);
+        // A closed account only hands money back up (returnToParent); it never pushes money down again.
+        if (p.closed) revert BudgetAccountClosed(parent);
         Account storage c = _existing(child);
         if (AccountId.unwrap(c.parent) != AccountId.unwrap(parent)) revert BudgetNotChild(parent, child);
         if (c.closed) revert BudgetAccountClosed(child);
@@ -202,13 +205,18 @@ abstract contract BudgetTree is IBudgetTree, ReentrancyGuardTransient {
         if (deposit != 0) _fund(root, deposit);
     }
 
+    /// @dev Credits what arrived in the vault, not what was asked: a fee-on-transfer token (or one whose fee is
+    /// switched on later) can never make the books exceed the vault. Runs under nonReentrant (every caller).
     function _fund(AccountId id, uint256 amount) private {
         Account storage a = _existing(id);
         if (a.closed) revert BudgetAccountClosed(id);
         if (amount == 0) revert BudgetZeroValue("amount");
-        _credit(a, amount);
+        uint256 before = _token.balanceOf(address(this));
         _token.safeTransferFrom(msg.sender, address(this), amount);
-        emit Funded(id, msg.sender, amount);
+        uint256 received = _token.balanceOf(address(this)) - before;
+        if (received == 0) revert BudgetZeroValue("amount received");
+        _credit(a, received);
+        emit Funded(id, msg.sender, received);
     }
 
     function _returnToParent(AccountId child, uint256 amount, bool close) private {
@@ -238,6 +246,10 @@ abstract contract BudgetTree is IBudgetTree, ReentrancyGuardTransient {
         _accountCount = n;
         id = AccountId.wrap(n);
     }
+
+    /// @dev True for the addresses whose token balance is booked by the market or its registry: a transfer
+    /// there would strand the tokens (nobody is credited and nothing can take them out).
+    function _isHouse(address to) internal view virtual returns (bool);
 
     function _existing(AccountId id) internal view returns (Account storage a) {
         a = _accounts[id];

@@ -5,6 +5,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
+import {AuthorityUtils} from "@openzeppelin/contracts/access/manager/AuthorityUtils.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IIEPRegistry} from "./interfaces/IIEPRegistry.sol";
 
@@ -18,6 +19,9 @@ contract IEPRegistry is IIEPRegistry, AccessManaged, ReentrancyGuardTransient {
     uint256 private constant _BPS = 10_000;
     uint256 private constant _MAX_MULTIADDRS = 8;
     uint256 private constant _MAX_TEXT = 256;
+    /// @notice Time the arbiter has, after a provider asks to unstake, to notice a fault and schedule a slash:
+    /// one day. Unbonding lasts at least this plus the arbiter's execution delay (`Parameters.slashDelay`).
+    uint64 public constant SLASH_REACTION_WINDOW = 1 days;
 
     IERC20 private immutable _token;
     Parameters private _params;
@@ -69,11 +73,15 @@ contract IEPRegistry is IIEPRegistry, AccessManaged, ReentrancyGuardTransient {
     /// @inheritdoc IIEPRegistry
     function stake(uint256 amount) external nonReentrant {
         if (amount == 0) revert RegistryZeroAmount();
-        StakeInfo storage s = _stakes[msg.sender];
-        uint128 total = s.total + amount.toUint128();
-        s.total = total;
+        // Credits what arrived, not what was asked (fee-on-transfer tokens): the books never exceed the vault.
+        uint256 before = _token.balanceOf(address(this));
         _token.safeTransferFrom(msg.sender, address(this), amount);
-        emit Staked(msg.sender, amount, total);
+        uint256 received = _token.balanceOf(address(this)) - before;
+        if (received == 0) revert RegistryZeroAmount();
+        StakeInfo storage s = _stakes[msg.sender];
+        uint128 total = s.total + received.toUint128();
+        s.total = total;
+        emit Staked(msg.sender, received, total);
     }
 
     /// @inheritdoc IIEPRegistry
@@ -92,6 +100,7 @@ contract IEPRegistry is IIEPRegistry, AccessManaged, ReentrancyGuardTransient {
 
     /// @inheritdoc IIEPRegistry
     function withdraw(address to) external nonReentrant returns (uint256 amount) {
+        _checkRecipient(to);
         StakeInfo storage s = _stakes[msg.sender];
         amount = s.unbonding;
         if (amount == 0) revert RegistryNothingToWithdraw(msg.sender);
@@ -150,6 +159,7 @@ contract IEPRegistry is IIEPRegistry, AccessManaged, ReentrancyGuardTransient {
         nonReentrant
     {
         if (amount == 0) revert RegistryZeroAmount();
+        _checkRecipient(recipient);
         if (incident == bytes32(0) || _incidents[incident]) revert RegistryIncidentUsed(incident);
         StakeInfo storage s = _stakes[provider];
         uint256 cap = (uint256(s.total) * _params.slashCapBps) / _BPS;
@@ -168,6 +178,11 @@ contract IEPRegistry is IIEPRegistry, AccessManaged, ReentrancyGuardTransient {
     /// @inheritdoc IIEPRegistry
     function token() external view returns (address) {
         return address(_token);
+    }
+
+    /// @inheritdoc IIEPRegistry
+    function slashReactionWindow() external pure returns (uint64) {
+        return SLASH_REACTION_WINDOW;
     }
 
     /// @inheritdoc IIEPRegistry
@@ -221,6 +236,15 @@ contract IEPRegistry is IIEPRegistry, AccessManaged, ReentrancyGuardTransient {
         emit Slashed(provider, amount, recipient, incident);
     }
 
+    /// @dev Refuses zero, this registry and any lease market (an address its authority lets call the collateral
+    /// hooks): the registry's and a market's token balances are booked, so tokens sent there are stranded.
+    function _checkRecipient(address to) private view {
+        if (to == address(0) || to == address(this)) revert RegistryInvalidRecipient(to);
+        (bool immediate, uint32 delay) =
+            AuthorityUtils.canCallWithDelay(authority(), to, address(this), this.lockStake.selector);
+        if (immediate || delay != 0) revert RegistryInvalidRecipient(to);
+    }
+
     function _checkRegistered(address provider) private view {
         if (_listings[provider].peerId.length == 0) revert RegistryNotRegistered(provider);
     }
@@ -228,7 +252,12 @@ contract IEPRegistry is IIEPRegistry, AccessManaged, ReentrancyGuardTransient {
     function _setParameters(Parameters memory p) private {
         if (p.unbondingPeriod == 0 || p.unbondingPeriod > 365 days) revert RegistryInvalidParameter("unbondingPeriod");
         if (p.slashCapBps == 0 || p.slashCapBps > _BPS) revert RegistryInvalidParameter("slashCapBps");
+        // The arbiter's delay lives in the AccessManager (its grant of the arbiter role), which cannot list who
+        // holds a role, so the registry cannot read it; deployment passes the same value to the grant and here.
+        if (p.unbondingPeriod < uint256(p.slashDelay) + SLASH_REACTION_WINDOW) {
+            revert RegistryUnbondingTooShort(p.unbondingPeriod, p.slashDelay, SLASH_REACTION_WINDOW);
+        }
         _params = p;
-        emit ParametersUpdated(p.minStake, p.unbondingPeriod, p.slashCapBps);
+        emit ParametersUpdated(p.minStake, p.unbondingPeriod, p.slashCapBps, p.slashDelay);
     }
 }

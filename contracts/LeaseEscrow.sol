@@ -95,7 +95,7 @@ abstract contract LeaseEscrow is ILeaseMarket, BudgetTree, EIP712 {
         deposit = uint256(o.pricePerSecond) * (o.end - o.start);
         _debit(o.account, a, deposit);
         // Locks collateral; also reverts unless the provider is listed and staked at least the minimum.
-        _registry.lockStake(o.provider, (deposit * _collateralBps) / _BPS);
+        _registry.lockStake(o.provider, _collateralOf(deposit));
     }
 
     /// @inheritdoc ILeaseMarket
@@ -136,6 +136,7 @@ abstract contract LeaseEscrow is ILeaseMarket, BudgetTree, EIP712 {
     /// @inheritdoc ILeaseMarket
     function withdrawEarnings(address to) external nonReentrant returns (uint256 amount) {
         if (to == address(0)) revert LeaseZeroRecipient();
+        if (_isHouse(to)) revert LeaseInvalidRecipient(to);
         amount = _earnings[msg.sender];
         if (amount == 0) revert LeaseNoEarnings(msg.sender);
         _earnings[msg.sender] = 0;
@@ -153,7 +154,7 @@ abstract contract LeaseEscrow is ILeaseMarket, BudgetTree, EIP712 {
         if (msg.sender != a.controller && msg.sender != _apps[a.root].owner) revert LeaseUnauthorized(id, msg.sender);
 
         uint40 stopAt;
-        uint8 flags = _TERMINATED | _RELEASED;
+        uint8 flags = _TERMINATED;
         if (s == LeaseState.Scheduled || ls.flags & _CONFIRMED == 0) {
             // Not started, or started but never confirmed: nothing is owed to the provider.
             stopAt = ls.claimedUntil;
@@ -167,7 +168,7 @@ abstract contract LeaseEscrow is ILeaseMarket, BudgetTree, EIP712 {
         ls.stoppedAt = stopAt;
         ls.flags |= flags;
         _credit(a, refund);
-        _registry.unlockStake(ls.provider, _collateral(ls));
+        _releaseCollateral(id, ls, false);
         emit LeaseTerminated(id, stopAt, refund);
         if (flags & _SETTLED != 0) emit LeaseSettled(id);
     }
@@ -178,10 +179,21 @@ abstract contract LeaseEscrow is ILeaseMarket, BudgetTree, EIP712 {
         _checkState(id, ls, _bit(LeaseState.StartMissed));
         refund = uint256(ls.pricePerSecond) * (ls.end - ls.claimedUntil);
         ls.stoppedAt = ls.claimedUntil;
-        ls.flags |= _CANCELLED | _SETTLED | _RELEASED;
-        penalty = _registry.slashLocked(ls.provider, _collateral(ls), address(this));
-        _credit(_accounts[ls.account], refund + penalty);
+        ls.flags |= _CANCELLED | _SETTLED;
+        _credit(_accounts[ls.account], refund);
+        penalty = _releaseCollateral(id, ls, false);
         emit LeaseCancelled(id, refund, penalty);
+    }
+
+    /// @inheritdoc ILeaseMarket
+    function releaseCollateral(LeaseId id) external nonReentrant returns (uint256 penalty) {
+        Lease storage ls = _leases[id];
+        uint8 flags = ls.flags;
+        if (flags & (_TERMINATED | _SETTLED | _CANCELLED) == 0 || flags & _RELEASED != 0) {
+            revert LeaseNoCollateralPending(id);
+        }
+        penalty = _releaseCollateral(id, ls, true);
+        emit CollateralReleased(id, penalty);
     }
 
     // ---------------------------------------------------------------- views
@@ -270,14 +282,50 @@ abstract contract LeaseEscrow is ILeaseMarket, BudgetTree, EIP712 {
         ls.claimedUntil = until;
         if (until == _effectiveEnd(ls)) {
             uint8 flags = ls.flags;
-            ls.flags = flags | _SETTLED | _RELEASED;
-            if (flags & _RELEASED == 0) _registry.unlockStake(ls.provider, _collateral(ls));
+            ls.flags = flags | _SETTLED;
+            if (flags & _RELEASED == 0) _releaseCollateral(id, ls, false);
             emit LeaseSettled(id);
         }
         if (amount != 0) {
             _earnings[ls.provider] += amount;
             emit LeaseClaimed(id, amount, until);
         }
+    }
+
+    function _isHouse(address to) internal view override returns (bool) {
+        return to == address(this) || to == address(_registry);
+    }
+
+    /// @dev Releases the lease's collateral in the registry, or for a cancelled lease slashes it to the paying
+    /// account (crediting what arrived: a fee-on-transfer token delivers less). Unless `strict`, a failing
+    /// registry (the market lost its role, the registry is paused or broken) is caught: the event says so, the
+    /// collateral stays locked in the registry (the provider cannot unstake it) and {releaseCollateral} retries;
+    /// so no refund, payment or settlement ever depends on the registry. With `strict` the error bubbles up.
+    function _releaseCollateral(LeaseId id, Lease storage ls, bool strict) private returns (uint256 penalty) {
+        uint256 amount = _collateral(ls);
+        if (ls.flags & _CANCELLED != 0) {
+            uint256 before = _token.balanceOf(address(this));
+            if (strict) {
+                _registry.slashLocked(ls.provider, amount, address(this));
+            } else {
+                try _registry.slashLocked(ls.provider, amount, address(this)) {}
+                catch (bytes memory reason) {
+                    emit CollateralReleaseFailed(id, reason);
+                    return 0;
+                }
+            }
+            penalty = _token.balanceOf(address(this)) - before;
+            _credit(_accounts[ls.account], penalty);
+        } else if (strict) {
+            _registry.unlockStake(ls.provider, amount);
+        } else {
+            try _registry.unlockStake(ls.provider, amount) {}
+            catch (bytes memory reason) {
+                emit CollateralReleaseFailed(id, reason);
+                return 0;
+            }
+        }
+        ls.flags |= _RELEASED;
     }
 
     function _accrued(Lease storage ls) private view returns (uint40 until, uint256 amount) {
@@ -318,7 +366,13 @@ abstract contract LeaseEscrow is ILeaseMarket, BudgetTree, EIP712 {
     }
 
     function _collateral(Lease storage ls) private view returns (uint256) {
-        return (uint256(ls.pricePerSecond) * (ls.end - ls.start) * _collateralBps) / _BPS;
+        return _collateralOf(uint256(ls.pricePerSecond) * (ls.end - ls.start));
+    }
+
+    /// @dev deposit × collateralBps / 10 000 rounded up (in the market's favour): a small deposit never locks
+    /// zero collateral unless collateralBps is zero. Cannot overflow: deposit < 2^96 · 2^25.
+    function _collateralOf(uint256 deposit) private view returns (uint256) {
+        return (deposit * _collateralBps + _BPS - 1) / _BPS;
     }
 
     function _useNonce(address provider, uint256 nonce) private {

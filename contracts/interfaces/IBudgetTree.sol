@@ -34,7 +34,8 @@ interface IBudgetTree {
     event AppCreated(AccountId indexed root, address indexed owner, address controller);
     /// @notice Emitted when a child account is created under `parent`.
     event AccountCreated(AccountId indexed account, AccountId indexed parent, address controller);
-    /// @notice Emitted when `from` deposits `amount` into `account`.
+    /// @notice Emitted when `from` deposits into `account`; `amount` is what arrived in the vault and was credited
+    /// (less than asked with a fee-on-transfer token).
     event Funded(AccountId indexed account, address indexed from, uint256 amount);
     /// @notice Emitted when the owner takes `amount` out of the tree from the root.
     event Withdrawn(AccountId indexed root, address indexed to, uint256 amount);
@@ -71,6 +72,8 @@ interface IBudgetTree {
     error BudgetInvalidPolicy(string field);
     /// @notice A zero amount or zero address was given where it makes no sense.
     error BudgetZeroValue(string field);
+    /// @notice `to` is the market or its registry: tokens sent there would be stranded, booked to no one.
+    error BudgetInvalidRecipient(address to);
 
     /// @notice Creates an application with a root account controlled by `controller`, funded with `deposit`.
     function createApp(address controller, Policy calldata policy, uint256 deposit) external returns (AccountId root);
@@ -84,16 +87,16 @@ interface IBudgetTree {
         bytes32 r,
         bytes32 s
     ) external returns (AccountId root);
-    /// @notice Deposits `amount` from the caller into `account` (needs allowance).
+    /// @notice Deposits `amount` from the caller into `account` (needs allowance); credits what arrived.
     function fund(AccountId account, uint256 amount) external;
     /// @notice Deposits with an ERC-2612 permit.
     function fundWithPermit(AccountId account, uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
         external;
-    /// @notice Owner only: moves `amount` out of the root account to `to`.
+    /// @notice Owner only: moves `amount` out of the root account to `to` (not the market or its registry).
     function withdraw(AccountId root, uint256 amount, address to) external;
     /// @notice Creates a child of `parent` controlled by `controller` (parent's controller or owner).
     function createAccount(AccountId parent, address controller) external returns (AccountId child);
-    /// @notice Moves `amount` from `parent` to its child `child` (parent's controller or owner).
+    /// @notice Moves `amount` from `parent` to its child `child` (parent's controller or owner); both must be open.
     function allocate(AccountId parent, AccountId child, uint256 amount) external;
     /// @notice Moves `amount` from `child` back to its parent (child's or parent's controller, or owner).
     function returnToParent(AccountId child, uint256 amount) external;

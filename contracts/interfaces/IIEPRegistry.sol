@@ -28,18 +28,21 @@ interface IIEPRegistry {
         uint64 readyAt; // when the unbonding amount can be withdrawn
     }
 
-    /// @notice Tunable parameters (admin role, through AccessManager).
+    /// @notice Tunable parameters (admin role, through AccessManager). Always
+    /// unbondingPeriod >= slashDelay + slashReactionWindow(), so a slash scheduled within the reaction window
+    /// after a provider asks to unstake becomes executable before that stake can be withdrawn.
     struct Parameters {
         uint128 minStake; // bonded stake a provider needs to count as active
         uint64 unbondingPeriod; // seconds between unstake request and withdrawal
         uint16 slashCapBps; // max share of the total stake one arbiter incident may slash
+        uint32 slashDelay; // the arbiter's AccessManager execution delay for `slash`, kept in step by deployment
     }
 
     /// @notice Emitted when `provider` registers or changes its listing.
     event ListingUpdated(address indexed provider, bytes peerId, string domain, string region);
     /// @notice Emitted when `provider` removes its listing.
     event ListingRemoved(address indexed provider);
-    /// @notice Emitted when `provider` adds `amount` to its stake.
+    /// @notice Emitted when `provider` adds `amount` (what arrived in the registry) to its stake.
     event Staked(address indexed provider, uint256 amount, uint256 total);
     /// @notice Emitted when `provider` asks to unstake; `readyAt` is when it can withdraw.
     event UnstakeRequested(address indexed provider, uint256 amount, uint256 unbonding, uint64 readyAt);
@@ -52,7 +55,7 @@ interface IIEPRegistry {
     /// @notice Emitted when stake is slashed; `incident` is zero for faults the lease market verified.
     event Slashed(address indexed provider, uint256 amount, address indexed recipient, bytes32 indexed incident);
     /// @notice Emitted when parameters change.
-    event ParametersUpdated(uint128 minStake, uint64 unbondingPeriod, uint16 slashCapBps);
+    event ParametersUpdated(uint128 minStake, uint64 unbondingPeriod, uint16 slashCapBps, uint32 slashDelay);
 
     /// @notice `provider` has no listing.
     error RegistryNotRegistered(address provider);
@@ -72,16 +75,22 @@ interface IIEPRegistry {
     error RegistryIncidentUsed(bytes32 incident);
     /// @notice A parameter is out of range; `field` names it.
     error RegistryInvalidParameter(string field);
+    /// @notice `unbondingPeriod` is shorter than the arbiter's `slashDelay` plus the `reactionWindow`: a provider
+    /// could withdraw stake before a slash scheduled in reaction to its unstake request lands.
+    error RegistryUnbondingTooShort(uint256 unbondingPeriod, uint256 slashDelay, uint256 reactionWindow);
+    /// @notice `to` is zero, the registry or a lease market (a holder of the collateral-hook role): tokens
+    /// sent there would be lost or stranded, booked to no one.
+    error RegistryInvalidRecipient(address to);
 
     /// @notice Registers or updates the caller's listing.
     function register(Listing calldata listing) external;
     /// @notice Removes the caller's listing (stake is untouched).
     function unregister() external;
-    /// @notice Adds `amount` of the token to the caller's stake (needs allowance).
+    /// @notice Transfers `amount` of the token from the caller (needs allowance) and adds what arrived to its stake.
     function stake(uint256 amount) external;
     /// @notice Starts unbonding `amount`; it can be withdrawn after the unbonding period.
     function requestUnstake(uint256 amount) external;
-    /// @notice Withdraws what finished unbonding to `to`.
+    /// @notice Withdraws what finished unbonding to `to` (not zero, the registry or a lease market).
     function withdraw(address to) external returns (uint256 amount);
 
     /// @notice Lease market only: locks `amount` of bonded, free stake of `provider` as lease collateral.
@@ -97,6 +106,9 @@ interface IIEPRegistry {
 
     /// @notice The staking token.
     function token() external view returns (address);
+    /// @notice Seconds the arbiter is given, after a provider asks to unstake, to notice a fault and schedule a
+    /// slash; unbonding is at least this plus the slash delay.
+    function slashReactionWindow() external view returns (uint64);
     /// @notice Current parameters.
     function parameters() external view returns (Parameters memory);
     /// @notice The listing of `provider` (empty peer id if none).

@@ -47,7 +47,7 @@ interface ILeaseMarket {
         address provider;
         uint40 start;
         uint40 end; // slot end as agreed
-        uint8 flags; // bit 0 confirmed, bit 1 terminated, bit 2 settled, bit 3 cancelled
+        uint8 flags; // bit 0 confirmed, bit 1 terminated, bit 2 settled, bit 3 cancelled, bit 4 collateral released
         uint96 pricePerSecond;
         AccountId account;
         uint40 claimedUntil; // payment up to this time has been paid to the provider
@@ -73,10 +73,18 @@ interface ILeaseMarket {
     event EarningsWithdrawn(address indexed provider, address indexed to, uint256 amount);
     /// @notice Emitted when the tenant ends the lease early; `refund` returned to the account.
     event LeaseTerminated(LeaseId indexed id, uint40 stoppedAt, uint256 refund);
-    /// @notice Emitted when a lease whose start was missed is cancelled.
+    /// @notice Emitted when a lease whose start was missed is cancelled; `penalty` is the slashed collateral that
+    /// arrived from the registry and was credited to the paying account.
     event LeaseCancelled(LeaseId indexed id, uint256 refund, uint256 penalty);
     /// @notice Emitted when a lease is fully paid out and its collateral released.
     event LeaseSettled(LeaseId indexed id);
+    /// @notice Emitted when releasing (or, for a cancelled lease, slashing) the collateral of lease `id` in the
+    /// registry failed; `reason` is the registry's revert data. The lease went on without it; anyone retries with
+    /// {releaseCollateral}.
+    event CollateralReleaseFailed(LeaseId indexed id, bytes reason);
+    /// @notice Emitted when a retried release of lease `id`'s collateral succeeded; `penalty` is the slashed
+    /// collateral credited to the paying account (cancelled leases; zero otherwise).
+    event CollateralReleased(LeaseId indexed id, uint256 penalty);
     /// @notice Emitted when a provider invalidates offer nonces.
     event NoncesInvalidated(address indexed provider, uint256 word, uint256 mask);
 
@@ -104,6 +112,11 @@ interface ILeaseMarket {
     error LeaseNoEarnings(address provider);
     /// @notice The zero address was given as recipient.
     error LeaseZeroRecipient();
+    /// @notice Lease `id` has no collateral waiting to be released: it is still open, does not exist, or its
+    /// collateral was already released.
+    error LeaseNoCollateralPending(LeaseId id);
+    /// @notice `to` is the market or its registry: tokens sent there would be stranded, booked to no one.
+    error LeaseInvalidRecipient(address to);
 
     /// @notice Opens a lease from `offer`, signed by the provider and accepted by the tenant account's
     /// controller. Anyone may submit (the yard relays, so ICON keys need no gas).
@@ -117,13 +130,17 @@ interface ILeaseMarket {
     function claim(LeaseId id) external returns (uint256 amount);
     /// @notice Anyone: credits the provider with the rest and releases collateral after the slot is over.
     function settle(LeaseId id) external;
-    /// @notice Provider: transfers all of the caller's earnings to `to`.
+    /// @notice Provider: transfers all of the caller's earnings to `to` (not the market or its registry).
     function withdrawEarnings(address to) external returns (uint256 amount);
     /// @notice Tenant (account controller or app owner): ends the lease now; the unused part is refunded.
     function terminate(LeaseId id) external returns (uint256 refund);
     /// @notice Anyone: cancels a lease whose start was missed; full refund, provider collateral slashed to
     /// the tenant account.
     function cancelMissedStart(LeaseId id) external returns (uint256 refund, uint256 penalty);
+    /// @notice Anyone: retries releasing the collateral of a terminated, settled or cancelled lease whose release
+    /// failed in the registry (see {CollateralReleaseFailed}); for a cancelled lease the slashed collateral is
+    /// credited to the paying account. Reverts with the registry's error while it still fails.
+    function releaseCollateral(LeaseId id) external returns (uint256 penalty);
     /// @notice Provider only: invalidates the nonces in `mask` of nonce word `word`.
     function invalidateNonces(uint256 word, uint256 mask) external;
 
@@ -137,7 +154,7 @@ interface ILeaseMarket {
     function earningsOf(address provider) external view returns (uint256);
     /// @notice Escrow still held for lease `id` (unclaimed accrued plus not-yet-accrued).
     function escrowOf(LeaseId id) external view returns (uint256);
-    /// @notice Collateral the lease locks in the registry.
+    /// @notice Collateral the lease locks in the registry: deposit × collateralBps / 10 000, rounded up.
     function collateralOf(LeaseId id) external view returns (uint256);
     /// @notice True if `nonce` of `provider` is used or cancelled.
     function isNonceUsed(address provider, uint256 nonce) external view returns (bool);

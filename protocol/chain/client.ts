@@ -61,7 +61,7 @@ export const LEASE_STATES = ["None", "Scheduled", "Running", "StartMissed", "End
 export type LeaseState = (typeof LEASE_STATES)[number];
 
 /** Bits of `LeaseRecord.flags`, as LeaseEscrow.sol sets them. */
-export const LEASE_FLAGS = { confirmed: 1, terminated: 2, settled: 4 } as const;
+export const LEASE_FLAGS = { confirmed: 1, terminated: 2, settled: 4, cancelled: 8, collateralReleased: 16 } as const;
 
 /** A stored lease. */
 export interface LeaseRecord {
@@ -90,12 +90,17 @@ export interface ProviderStatus {
   unbondingPeriod: bigint;
 }
 
-/** Result of the on-chain conservation audit. */
+/**
+ * Result of the on-chain conservation audit. `surplus` = held − (balances + escrow + earnings): positive for
+ * stray tokens sent to the market by plain transfer (booked to no one), negative for a shortfall the market
+ * cannot prevent (a token that shrinks balances after deposit); `ok` means nothing booked is missing.
+ */
 export interface Solvency {
   held: bigint;
   balances: bigint;
   escrow: bigint;
   earnings: bigint;
+  surplus: bigint;
   ok: boolean;
 }
 
@@ -550,6 +555,15 @@ export class MarketClient {
     return this.#eventArg(receipt, "LeaseCancelled", 1);
   }
 
+  /**
+   * Retries releasing the collateral of a finished lease whose release failed in the registry (event
+   * CollateralReleaseFailed); returns the missed-start penalty credited to the paying account (0 otherwise).
+   */
+  async releaseCollateral(id: bigint): Promise<bigint> {
+    const receipt = await this.#send(`releasing the collateral of lease ${id}`, this.market, "releaseCollateral", id);
+    return this.#eventArg(receipt, "CollateralReleased", 1);
+  }
+
   /** Provider: withdraws all earnings to `to`. */
   async withdrawEarnings(to: string): Promise<ContractTransactionReceipt> {
     return this.#send("withdrawing earnings", this.market, "withdrawEarnings", to);
@@ -596,7 +610,8 @@ export class MarketClient {
     for (let id = 1n; id <= leases; id++) escrow += await read<bigint>("reading escrow", this.market, "escrowOf", id);
     let earnings = 0n;
     for (const p of providers) earnings += await read<bigint>("reading earnings", this.market, "earningsOf", p);
-    return { held, balances, escrow, earnings, ok: held === balances + escrow + earnings };
+    const surplus = held - (balances + escrow + earnings);
+    return { held, balances, escrow, earnings, surplus, ok: surplus >= 0n };
   }
 
   // ------------------------------------------------------------------ plumbing

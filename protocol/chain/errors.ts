@@ -32,6 +32,8 @@ const SENTENCES: Record<string, Sentence> = {
   RegistrySlashAboveCap: (a, f) => `a slash of ${f(a[1])} exceeds the per-incident cap of ${f(a[2])}`,
   RegistryIncidentUsed: (a) => `incident ${a[0]} was already used for a slash (or is zero)`,
   RegistryInvalidParameter: (a) => `registry parameter "${a[0]}" is out of range`,
+  RegistryUnbondingTooShort: (a) =>
+    `an unbonding period of ${a[0]} s is shorter than the arbiter's slash delay (${a[1]} s) plus the reaction window (${a[2]} s): a provider could leave before a slash lands; lengthen the unbonding period`,
   BudgetUnknownAccount: (a) => `budget account ${a[0]} does not exist`,
   BudgetUnauthorized: (a) =>
     `${a[1]} may not act on budget account ${a[0]} (not its controller, its parent's, or the owner)`,
@@ -57,11 +59,34 @@ const SENTENCES: Record<string, Sentence> = {
   LeaseNothingToClaim: (a) => `nothing has accrued on lease ${a[0]} since the last claim`,
   LeaseNoEarnings: () => "there are no earnings to withdraw; claim leases first",
   LeaseZeroRecipient: () => "the recipient must not be the zero address",
+  LeaseNoCollateralPending: (a) =>
+    `lease ${a[0]} has no collateral waiting to be released (it is still open, does not exist, or was released already)`,
+  LeaseInvalidRecipient: (a) =>
+    `${a[0]} is the market or its registry: tokens sent there would be stranded; withdraw to a wallet instead`,
+  BudgetInvalidRecipient: (a) =>
+    `${a[0]} is the market or its registry: tokens sent there would be stranded; withdraw to a wallet instead`,
+  RegistryInvalidRecipient: (a) =>
+    `${a[0]} is the zero address, the registry or a lease market: tokens sent there would be lost; name a wallet instead`,
+  MarketInvalidParameter: (a) => `market constructor argument "${a[0]}" is out of range`,
+  ReentrancyGuardReentrantCall: () =>
+    "the contract refused a re-entrant call (a token called back into it mid-transfer)",
+  SafeCastOverflowedUintDowncast: (a) => `an amount does not fit in ${a[0]} bits; use a smaller amount`,
+  SafeERC20FailedOperation: (a) => `the token ${a[0]} refused the transfer (it returned false)`,
+  AccessManagedRequiredDelay: (a) =>
+    `${a[0]} must schedule this call through the AccessManager and wait ${a[1]} s before executing it`,
+  AccessManagedInvalidAuthority: (a) => `${a[0]} is not a valid access authority`,
+  InvalidShortString: () => "a short string is malformed",
+  StringTooLong: (a) => `the string "${a[0]}" is too long`,
   AccessManagerUnauthorizedAccount: (a) => `${a[0]} lacks the role this needs (role ${a[1]})`,
   AccessManagedUnauthorized: (a) => `${a[0]} is not allowed to call this function`,
   ERC20InsufficientBalance: (a, f) => `wallet ${a[0]} holds ${f(a[1])} but ${f(a[2])} is needed`,
   ERC20InsufficientAllowance: (a, f) => `allowance of ${a[0]} is ${f(a[1])} but ${f(a[2])} is needed`,
 };
+
+/** The errors that have a sentence of their own (the rest read "the contract refused with <name>"). */
+export function errorsWithSentences(): string[] {
+  return Object.keys(SENTENCES);
+}
 
 /** Decodes revert data into an error description, or null if it matches no known error. */
 export function decodeRevert(data: string | undefined | null): ErrorDescription | null {

@@ -51,8 +51,9 @@ const policy = {
   terminateThresholdBps: 500,
   maxPricePerSecond: 0n,
 };
-await (await market.connect(owner).createApp(icon.address, policy, 1_000_000_000n)).wait();
+const createApp = await gas(market.connect(owner).createApp(icon.address, policy, 1_000_000_000n));
 const root = await market.accountCount();
+const fund = await gas(market.connect(owner).fund(root, 1_000_000n));
 await (await market.connect(icon).createAccount(root, childKey.address)).wait();
 const child = await market.accountCount();
 const allocateFirst = await gas(market.connect(icon).allocate(root, child, 1_000_000n));
@@ -101,6 +102,8 @@ const result = {
   stake,
   register,
   withdrawEarnings,
+  fund,
+  createApp,
   firstWrite: { openLease: first.gasUsed, claim: claimFirst, allocate: allocateFirst, stake: stakeFirst },
 };
 const targets: Record<string, number> = {

@@ -98,7 +98,12 @@ async function reentrantStack() {
   const registry = await ethers.deployContract("IEPRegistry", [
     await manager.getAddress(),
     await token.getAddress(),
-    { minStake: params.minStake, unbondingPeriod: params.unbondingPeriod, slashCapBps: params.slashCapBps },
+    {
+      minStake: params.minStake,
+      unbondingPeriod: params.unbondingPeriod,
+      slashCapBps: params.slashCapBps,
+      slashDelay: params.arbiterDelay,
+    },
   ]);
   const market = await ethers.deployContract("IconMarket", [
     await token.getAddress(),

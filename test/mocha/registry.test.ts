@@ -531,21 +531,22 @@ describe("IEPRegistry", () => {
   describe("setParameters", () => {
     it("lets the admin set parameters and emits ParametersUpdated", async () => {
       const m = await loadFixture(listed);
-      const p = { minStake: USD(50), unbondingPeriod: 3_600n, slashCapBps: 2_500n };
+      const p = { minStake: USD(50), unbondingPeriod: 3n * DAY, slashCapBps: 2_500n, slashDelay: 3_600n };
       await expect(m.registry.connect(m.deployer).setParameters(p))
         .to.emit(m.registry, "ParametersUpdated")
-        .withArgs(p.minStake, p.unbondingPeriod, p.slashCapBps);
+        .withArgs(p.minStake, p.unbondingPeriod, p.slashCapBps, p.slashDelay);
       const q = await m.registry.parameters();
-      expect([q.minStake, q.unbondingPeriod, q.slashCapBps]).to.deep.equal([
+      expect([q.minStake, q.unbondingPeriod, q.slashCapBps, q.slashDelay]).to.deep.equal([
         p.minStake,
         p.unbondingPeriod,
         p.slashCapBps,
+        p.slashDelay,
       ]);
     });
 
     it("refuses parameters from anyone but the admin", async () => {
       const m = await loadFixture(listed);
-      const p = { minStake: 0n, unbondingPeriod: 1n, slashCapBps: 10_000n };
+      const p = { minStake: 0n, unbondingPeriod: DAY, slashCapBps: 10_000n, slashDelay: 0n };
       await expect(m.registry.connect(m.stranger).setParameters(p))
         .to.be.revertedWithCustomError(m.registry, "AccessManagedUnauthorized")
         .withArgs(m.stranger.address);
@@ -554,7 +555,7 @@ describe("IEPRegistry", () => {
         .withArgs(m.provider.address);
     });
 
-    const base = { minStake: USD(1), unbondingPeriod: DAY, slashCapBps: 1_000n };
+    const base = { minStake: USD(1), unbondingPeriod: DAY, slashCapBps: 1_000n, slashDelay: 0n };
     const bad: Array<[string, string, Partial<typeof base>]> = [
       ["a zero unbonding period", "unbondingPeriod", { unbondingPeriod: 0n }],
       ["an unbonding period over a year", "unbondingPeriod", { unbondingPeriod: YEAR + 1n }],
@@ -570,13 +571,17 @@ describe("IEPRegistry", () => {
       });
     }
 
-    it("accepts the range limits: one-year unbonding and a 100 % cap", async () => {
+    it("accepts the range limits: one-year unbonding and a 100 % cap; the reaction window alone with no slash delay", async () => {
       const m = await loadFixture(listed);
       await expect(
-        m.registry.connect(m.deployer).setParameters({ minStake: 0n, unbondingPeriod: YEAR, slashCapBps: 10_000n }),
+        m.registry
+          .connect(m.deployer)
+          .setParameters({ minStake: 0n, unbondingPeriod: YEAR, slashCapBps: 10_000n, slashDelay: YEAR - DAY }),
       ).to.emit(m.registry, "ParametersUpdated");
       await expect(
-        m.registry.connect(m.deployer).setParameters({ minStake: 0n, unbondingPeriod: 1n, slashCapBps: 1n }),
+        m.registry
+          .connect(m.deployer)
+          .setParameters({ minStake: 0n, unbondingPeriod: DAY, slashCapBps: 1n, slashDelay: 0n }),
       ).to.emit(m.registry, "ParametersUpdated");
     });
 
@@ -585,7 +590,7 @@ describe("IEPRegistry", () => {
       expect(await m.registry.isActive(m.provider.address)).to.equal(true);
       await m.registry
         .connect(m.deployer)
-        .setParameters({ minStake: TOTAL + 1n, unbondingPeriod: DAY, slashCapBps: 1_000n });
+        .setParameters({ minStake: TOTAL + 1n, unbondingPeriod: DAY, slashCapBps: 1_000n, slashDelay: 0n });
       expect(await m.registry.isActive(m.provider.address)).to.equal(false);
     });
   });
@@ -595,10 +600,11 @@ describe("IEPRegistry", () => {
       const m = await loadFixture(deployed);
       expect(await m.registry.token()).to.equal(await m.token.getAddress());
       const p = await m.registry.parameters();
-      expect([p.minStake, p.unbondingPeriod, p.slashCapBps]).to.deep.equal([
+      expect([p.minStake, p.unbondingPeriod, p.slashCapBps, p.slashDelay]).to.deep.equal([
         params.minStake,
         params.unbondingPeriod,
         params.slashCapBps,
+        params.arbiterDelay,
       ]);
     });
 

@@ -4,21 +4,15 @@ pragma solidity 0.8.30;
 import {IIEPRegistry} from "../../contracts/interfaces/IIEPRegistry.sol";
 import {ILeaseMarket, LeaseId} from "../../contracts/interfaces/ILeaseMarket.sol";
 import {IBudgetTree, AccountId} from "../../contracts/interfaces/IBudgetTree.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {AccessManager} from "@openzeppelin/contracts/access/manager/AccessManager.sol";
+import {FeeOnTransferTokenFake} from "../../contracts/mocks/FeeOnTransferTokenFake.sol";
 import {MarketFixture} from "./utils/MarketFixture.sol";
-import {MarketHandler} from "./handlers/MarketHandler.sol";
+import {MarketHandler, IMintableToken} from "./handlers/MarketHandler.sol";
 
-/// @notice Stateful invariant tests of the whole market (token, AccessManager, registry, IconMarket) driven
-/// by {MarketHandler}. Runs and depth come from hardhat.config.ts (test.solidity.invariant).
-contract MarketInvariantsTest is MarketFixture {
+/// @notice The invariants shared by both suites.
+abstract contract MarketInvariants is MarketFixture {
     MarketHandler internal handler;
-
-    function setUp() public {
-        // Arbiter with execution delay 0 so the handler can slash directly (the cap still applies).
-        _deployMarket(0);
-        handler = new MarketHandler(token, registry, market, arbiter);
-        token.transferOwnership(address(handler));
-        vm.label(address(handler), "handler");
-    }
 
     /// @dev Only the handler is fuzzed; without this the runner would also call token/registry/market
     /// directly with random senders (it targets every contract created in setUp by default).
@@ -43,7 +37,7 @@ contract MarketInvariantsTest is MarketFixture {
 
     // ---------------------------------------------------------------- 1. market vault
 
-    /// @notice token.balanceOf(market) == Σ account balances + Σ escrowOf(lease) + Σ earningsOf(provider).
+    /// @notice asset.balanceOf(market) == Σ account balances + Σ escrowOf(lease) + Σ earningsOf(provider).
     /// (Earnings must be included: since the pull-payment change, claimed payment stays in the market
     /// until the provider withdraws it.)
     function invariant_marketVaultBacksAccountsEscrowAndEarnings() public view {
@@ -55,16 +49,16 @@ contract MarketInvariantsTest is MarketFixture {
         assertEq(m, handler.leaseCount(), "leaseCount");
         for (uint64 i = 1; i <= m; ++i) owed += market.escrowOf(LeaseId.wrap(i));
         for (uint256 i = 0; i < handler.providerCount(); ++i) owed += market.earningsOf(handler.providers(i));
-        assertEq(token.balanceOf(address(market)), owed, "market vault != accounts + escrow + earnings");
+        assertEq(asset.balanceOf(address(market)), owed, "market vault != accounts + escrow + earnings");
     }
 
     // ---------------------------------------------------------------- 2. registry vault
 
-    /// @notice token.balanceOf(registry) == Σ stakeOf(provider).total.
+    /// @notice asset.balanceOf(registry) == Σ stakeOf(provider).total.
     function invariant_registryVaultBacksStake() public view {
         uint256 total;
         for (uint256 i = 0; i < handler.providerCount(); ++i) total += registry.stakeOf(handler.providers(i)).total;
-        assertEq(token.balanceOf(address(registry)), total, "registry vault != sum of stake totals");
+        assertEq(asset.balanceOf(address(registry)), total, "registry vault != sum of stake totals");
     }
 
     // ---------------------------------------------------------------- 3. per-lease conservation
@@ -174,15 +168,44 @@ contract MarketInvariantsTest is MarketFixture {
 
     /// @notice totalSupply == minted by the handler == Σ balances of every holder the handler knows.
     function invariant_tokenSupplyConserved() public view {
-        uint256 sum = token.balanceOf(address(market)) + token.balanceOf(address(registry))
-            + token.balanceOf(handler.slashRecipient()) + token.balanceOf(handler.relayer())
-            + token.balanceOf(handler.stranger()) + token.balanceOf(address(handler)) + token.balanceOf(address(this))
-            + token.balanceOf(arbiter);
-        for (uint256 i = 0; i < handler.providerCount(); ++i) sum += token.balanceOf(handler.providers(i));
-        for (uint256 i = 0; i < handler.iconCount(); ++i) sum += token.balanceOf(handler.icons(i));
-        for (uint256 i = 0; i < handler.ownerCount(); ++i) sum += token.balanceOf(handler.owners(i));
-        assertEq(token.totalSupply(), handler.gMinted(), "supply != minted");
-        assertEq(sum, token.totalSupply(), "tracked balances != supply");
-        assertEq(token.balanceOf(handler.slashRecipient()), handler.gSlashedToRecipient(), "slash recipient");
+        uint256 sum = asset.balanceOf(address(market)) + asset.balanceOf(address(registry))
+            + asset.balanceOf(handler.slashRecipient()) + asset.balanceOf(handler.relayer())
+            + asset.balanceOf(handler.stranger()) + asset.balanceOf(address(handler)) + asset.balanceOf(address(this))
+            + asset.balanceOf(arbiter) + asset.balanceOf(handler.FEE_SINK());
+        for (uint256 i = 0; i < handler.providerCount(); ++i) sum += asset.balanceOf(handler.providers(i));
+        for (uint256 i = 0; i < handler.iconCount(); ++i) sum += asset.balanceOf(handler.icons(i));
+        for (uint256 i = 0; i < handler.ownerCount(); ++i) sum += asset.balanceOf(handler.owners(i));
+        assertEq(asset.totalSupply(), handler.gMinted(), "supply != minted");
+        assertEq(sum, asset.totalSupply(), "tracked balances != supply");
+        assertEq(asset.balanceOf(handler.slashRecipient()), handler.gSlashedToRecipient(), "slash recipient");
+    }
+}
+
+/// @notice Stateful invariant tests of the whole market (token, AccessManager, registry, IconMarket) driven
+/// by {MarketHandler}. Runs and depth come from hardhat.config.ts (test.solidity.invariant).
+contract MarketInvariantsTest is MarketInvariants {
+    function setUp() public {
+        // Arbiter with execution delay 0 so the handler can slash directly (the cap still applies).
+        _deployMarket(0);
+        handler = new MarketHandler(
+            IMintableToken(address(token)), registry, market, arbiter, FeeOnTransferTokenFake(address(0)), AccessManager(address(0))
+        );
+        token.transferOwnership(address(handler));
+        vm.label(address(handler), "handler");
+    }
+}
+
+/// @notice The same invariants with faults injected by the handler's `fault` entry point: the token is the
+/// FeeOnTransferTokenFake, whose fee (0..10 %) is switched on, off and changed mid-run, and the market's registry
+/// role (LEASE_MARKET_ROLE) is revoked and re-granted mid-run (the handler holds the AccessManager's admin role).
+/// Books never exceed the vaults (they equal them), tenants can always terminate and be refunded, providers can
+/// always be paid and settle (`invariant_noSurprises`), and a failed collateral release is retried exactly.
+contract MarketFaultInvariantsTest is MarketInvariants {
+    function setUp() public {
+        FeeOnTransferTokenFake fee = new FeeOnTransferTokenFake();
+        _deployMarketOver(IERC20(address(fee)), 0);
+        handler = new MarketHandler(IMintableToken(address(fee)), registry, market, arbiter, fee, manager);
+        manager.grantRole(0, address(handler), 0); // ADMIN_ROLE: revoke and re-grant the market's role
+        vm.label(address(handler), "handler");
     }
 }

@@ -21,8 +21,12 @@ const selector = (signature: string): string => id(signature).slice(0, 10);
 export const defaultMarketParameters = {
   /** Bonded stake a provider needs to be listed as active: 100 tokens of 6 decimals. */
   minStake: 100_000_000n,
-  /** One day of unbonding: long enough for the arbiter's delayed slash to land before stake leaves. */
-  unbondingPeriod: 86_400n,
+  /**
+   * Two days of unbonding = the arbiter's delay (1 day) + the registry's SLASH_REACTION_WINDOW (1 day): a slash
+   * scheduled up to a day after a provider asks to unstake is executable before that stake can leave. The
+   * registry refuses anything shorter (RegistryUnbondingTooShort).
+   */
+  unbondingPeriod: 172_800n,
   /** An arbiter incident slashes at most 10 % of a provider's stake. */
   slashCapBps: 1_000n,
   /** The provider must confirm a lease's start within 5 minutes of the slot start. */
@@ -38,6 +42,9 @@ function buildMarket(m: IgnitionModuleBuilder, token: ContractFuture<string>) {
   const admin = m.getParameter("admin", m.getAccount(0));
   const arbiter = m.getParameter("arbiter", m.getAccount(0));
   const manager = m.contract("AccessManager", [admin]);
+  // One value for the arbiter's execution delay in the AccessManager and the registry's slashDelay, which
+  // checks unbondingPeriod >= slashDelay + SLASH_REACTION_WINDOW (the registry cannot read the grant itself).
+  const arbiterDelay = m.getParameter("arbiterDelay", p.arbiterDelay);
   const registry = m.contract("IEPRegistry", [
     manager,
     token,
@@ -45,6 +52,7 @@ function buildMarket(m: IgnitionModuleBuilder, token: ContractFuture<string>) {
       minStake: m.getParameter("minStake", p.minStake),
       unbondingPeriod: m.getParameter("unbondingPeriod", p.unbondingPeriod),
       slashCapBps: m.getParameter("slashCapBps", p.slashCapBps),
+      slashDelay: arbiterDelay,
     },
   ]);
   const market = m.contract("IconMarket", [
@@ -74,7 +82,7 @@ function buildMarket(m: IgnitionModuleBuilder, token: ContractFuture<string>) {
     [registry, [selector("slash(address,uint256,address,bytes32)")], ARBITER_ROLE],
     { id: "RoleForArbiterSlash" },
   );
-  m.call(manager, "grantRole", [ARBITER_ROLE, arbiter, m.getParameter("arbiterDelay", p.arbiterDelay)], {
+  m.call(manager, "grantRole", [ARBITER_ROLE, arbiter, arbiterDelay], {
     id: "GrantArbiterRole",
     after: [slash],
   });

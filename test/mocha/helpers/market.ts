@@ -4,7 +4,11 @@
  */
 import { network } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import { IconMarketDevModule, defaultMarketParameters } from "../../../contracts/ignition/modules/IconMarket.ts";
+import {
+  IconMarketDevModule,
+  IconMarketModule,
+  defaultMarketParameters,
+} from "../../../contracts/ignition/modules/IconMarket.ts";
 import { ACCEPTANCE_TYPES, OFFER_TYPES, marketDomain, type Offer } from "../../../protocol/eip712.ts";
 import type { Deployment } from "../../../protocol/index.ts";
 
@@ -15,8 +19,28 @@ export type Connection = Awaited<ReturnType<typeof network.create>>;
 
 /** Deploys the dev market and returns contracts and named signers. */
 export async function deployMarket(conn: Connection) {
-  const { ethers, ignition } = conn;
-  const d = await ignition.deploy(IconMarketDevModule);
+  const d = await conn.ignition.deploy(IconMarketDevModule);
+  return wireMarket(conn, d);
+}
+
+/**
+ * The market as the Ignition module deploys it over an existing token, here the fault-injecting
+ * FeeOnTransferTokenFake (fee off until `fee.setFee`). `m.token` is the same contract typed as the TestToken
+ * (the helpers only use the ERC-20, permit and mint functions both have).
+ */
+export async function deployFeeMarket(conn: Connection) {
+  const fee = await conn.ethers.deployContract("FeeOnTransferTokenFake");
+  const d = await conn.ignition.deploy(IconMarketModule, {
+    parameters: { IconMarket: { token: await fee.getAddress() } },
+  });
+  return { m: await wireMarket(conn, d), fee };
+}
+
+async function wireMarket(
+  conn: Connection,
+  d: { token: AddressLike; registry: AddressLike; market: AddressLike; manager: AddressLike },
+) {
+  const { ethers } = conn;
   const [deployer, provider, owner, icon, child, stranger, provider2] = await ethers.getSigners();
   const token = await ethers.getContractAt("TestToken", await d.token.getAddress());
   const registry = await ethers.getContractAt("IEPRegistry", await d.registry.getAddress());
@@ -48,6 +72,7 @@ export async function deployMarket(conn: Connection) {
 }
 
 export type Market = Awaited<ReturnType<typeof deployMarket>>;
+type AddressLike = { getAddress(): Promise<string> };
 
 /** A valid listing for `peerSuffix`. */
 export function listing(peerSuffix = "01") {

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
-import {TestToken} from "../../../contracts/TestToken.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {AccessManager} from "@openzeppelin/contracts/access/manager/AccessManager.sol";
+import {FeeOnTransferTokenFake} from "../../../contracts/mocks/FeeOnTransferTokenFake.sol";
 import {IEPRegistry} from "../../../contracts/IEPRegistry.sol";
 import {IconMarket} from "../../../contracts/IconMarket.sol";
 import {ILeaseMarket, LeaseId} from "../../../contracts/interfaces/ILeaseMarket.sol";
@@ -19,9 +21,14 @@ import {Samples} from "../utils/Samples.sol";
 /// where an action must fail (stranger moving money, replayed offer) a success is a surprise.
 /// `MarketInvariants` checks the ghosts and `surprise` after every call. The handler itself never reverts
 /// (checked by running the campaign with failOnRevert = true), so no call is silently dropped.
+/// @notice The token the handler drives: the TestToken (owned by the handler) or the FeeOnTransferTokenFake.
+interface IMintableToken is IERC20 {
+    function mint(address to, uint256 amount) external;
+}
+
 contract MarketHandler is CheatBase {
     // ---------------------------------------------------------------- system under test
-    TestToken public immutable token;
+    IMintableToken public immutable token;
     IEPRegistry public immutable registry;
     IconMarket public immutable market;
     address public immutable arbiter;
@@ -41,6 +48,17 @@ contract MarketHandler is CheatBase {
     address public slashRecipient = address(0x51A54EC);
     mapping(address => uint256) internal keyOf;
     uint256 internal immutable startWindow;
+
+    // ---------------------------------------------------------------- faults (MarketFaultInvariants only)
+    /// @dev Set when the token is the FeeOnTransferTokenFake: `fault` switches its fee on, off or to another rate.
+    FeeOnTransferTokenFake public immutable feeToken;
+    /// @dev Set when the handler holds the AccessManager's admin role: `fault` revokes and re-grants the market's
+    /// LEASE_MARKET_ROLE, so collateral calls into the registry fail while it is revoked.
+    AccessManager public immutable manager;
+    uint64 internal constant LEASE_MARKET_ROLE = 1;
+    address public constant FEE_SINK = address(0xFEE5);
+    bool public gRoleRevoked;
+    uint256 public gFeeBps;
 
     // ---------------------------------------------------------------- ghosts: budget tree
     struct GAccount {
@@ -130,8 +148,17 @@ contract MarketHandler is CheatBase {
     bytes internal lastTenantSig;
     bool internal haveLastOffer;
 
-    constructor(TestToken token_, IEPRegistry registry_, IconMarket market_, address arbiter_) {
+    constructor(
+        IMintableToken token_,
+        IEPRegistry registry_,
+        IconMarket market_,
+        address arbiter_,
+        FeeOnTransferTokenFake feeToken_,
+        AccessManager manager_
+    ) {
         token = token_;
+        feeToken = feeToken_;
+        manager = manager_;
         registry = registry_;
         market = market_;
         arbiter = arbiter_;
@@ -206,6 +233,28 @@ contract MarketHandler is CheatBase {
         else _act_setController(seedA, seedB);
     }
 
+    /// @notice Faults (a no-op unless the suite enables them): kind % 4 = 0 sets the token's transfer fee to
+    /// 0..10 % (one time in three off), 1 revokes the market's registry role, 2 re-grants it, 3 retries the
+    /// collateral release of a lease whose release failed.
+    function fault(uint256 kind, uint256 x) external step {
+        kind %= 4;
+        if (kind == 0 && address(feeToken) != address(0)) {
+            gFeeBps = x % 3 == 0 ? 0 : bound(x >> 2, 1, 1_000);
+            feeToken.setFee(uint16(gFeeBps));
+            _count("setFee");
+        } else if (kind == 1 && address(manager) != address(0)) {
+            manager.revokeRole(LEASE_MARKET_ROLE, address(market));
+            gRoleRevoked = true;
+            _count("revokeMarketRole");
+        } else if (kind == 2 && address(manager) != address(0)) {
+            manager.grantRole(LEASE_MARKET_ROLE, address(market), 0);
+            gRoleRevoked = false;
+            _count("grantMarketRole");
+        } else if (kind == 3) {
+            _act_releaseCollateral(x);
+        }
+    }
+
     /// @notice Forbidden moves that must all revert: stranger actions and replaying an opened offer.
     function abuse(uint256 kind, uint256 seed) external step {
         if (kind % 6 == 5) _act_replayLastOffer();
@@ -261,7 +310,7 @@ contract MarketHandler is CheatBase {
         try registry.withdraw(p) returns (uint256 amount) {
             if (!ready) _surprise("registry.withdraw succeeded before unbonding was over / with nothing unbonding");
             if (amount != g.unbonding) _surprise("registry.withdraw amount != unbonding");
-            if (token.balanceOf(p) - before != amount) _surprise("registry.withdraw transferred != amount");
+            if (token.balanceOf(p) - before != _net(amount)) _surprise("registry.withdraw transferred != amount");
             g.total -= amount;
             g.withdrawn += amount;
             g.unbonding = 0;
@@ -285,7 +334,7 @@ contract MarketHandler is CheatBase {
             if (over) _surprise("arbiter slash above the cap succeeded");
             _modelSlash(g, amount);
             g.slashedArbiter += amount;
-            gSlashedToRecipient += amount;
+            gSlashedToRecipient += _net(amount);
             _count("arbiterSlash");
         } catch (bytes memory err) {
             if (!over) _surpriseErr("arbiter slash within cap reverted", err);
@@ -307,6 +356,7 @@ contract MarketHandler is CheatBase {
         deposit = bound(deposit, 0, 2_000e6);
         uint96 cap = capSeed % 3 == 0 ? uint96(bound(capSeed, 1, 2_000)) : 0;
         _mintTo(o, deposit);
+        uint256 received = _net(deposit);
         vm.prank(o);
         try market.createApp(c, Samples.policy(cap), deposit) returns (AccountId rootId) {
             uint64 id = AccountId.unwrap(rootId);
@@ -316,7 +366,8 @@ contract MarketHandler is CheatBase {
             GAccount storage a = gAccount[id];
             a.root = id;
             a.controller = c;
-            a.funded = deposit;
+            a.funded = received;
+            if (_balance(id) != received) _surprise("createApp credited != what arrived");
             gOwnerOf[id] = o;
             gCapOf[id] = cap;
             _count("createApp");
@@ -508,7 +559,7 @@ contract MarketHandler is CheatBase {
         o.nonce = uint256(keccak256(abi.encode(p, ++nonceCounter)));
         o.deadline = block.timestamp + 10 minutes;
         uint256 deposit = uint256(o.pricePerSecond) * (o.end - o.start);
-        uint256 collateral = (deposit * market.collateralBps()) / 10_000;
+        uint256 collateral = (deposit * market.collateralBps() + 9_999) / 10_000; // rounded up
         // make the open valid: listing, bonded stake >= minimum, free stake >= collateral, budget >= deposit
         _prepareProvider(p, collateral);
         // one lease in three runs in a fresh replica account: the ICON creates a child and allocates to it
@@ -517,7 +568,7 @@ contract MarketHandler is CheatBase {
             o.account = AccountId.wrap(acct);
         }
         uint256 bal = _balance(acct);
-        if (bal < deposit) _fund(gOwnerOf[gAccount[acct].root], acct, deposit - bal);
+        if (bal < deposit) _fund(gOwnerOf[gAccount[acct].root], acct, _gross(deposit - bal));
         _submit(o, deposit, collateral);
     }
 
@@ -540,7 +591,7 @@ contract MarketHandler is CheatBase {
             return parent;
         }
         uint256 bal = _balance(parent);
-        if (bal < amount) _fund(gOwnerOf[p.root], parent, amount - bal);
+        if (bal < amount) _fund(gOwnerOf[p.root], parent, _gross(amount - bal));
         vm.prank(p.controller);
         try market.allocate(AccountId.wrap(parent), AccountId.wrap(child), amount) {
             p.allocOut += amount;
@@ -559,7 +610,7 @@ contract MarketHandler is CheatBase {
         uint256 need;
         if (bonded < minStake) need = minStake - bonded;
         if (bonded + need - g.locked < collateral) need = collateral + g.locked - bonded;
-        if (need != 0) _stake(p, need);
+        if (need != 0) _stake(p, _gross(need));
     }
 
     function _submit(ILeaseMarket.Offer memory o, uint256 deposit, uint256 collateral) internal {
@@ -572,6 +623,7 @@ contract MarketHandler is CheatBase {
             uint64 id = LeaseId.unwrap(leaseId);
             if (id != leaseIds.length + 1) _surprise("lease ids not sequential");
             if (token.balanceOf(address(market)) != vaultBefore) _surprise("openLease moved tokens");
+            if (gRoleRevoked) _surprise("openLease without the market role succeeded");
             leaseIds.push(id);
             GLease storage l = gLease[id];
             l.provider = o.provider;
@@ -590,7 +642,7 @@ contract MarketHandler is CheatBase {
             haveLastOffer = true;
             _count("openLease");
         } catch (bytes memory err) {
-            _surpriseErr("valid openLease reverted", err);
+            if (!gRoleRevoked) _surpriseErr("valid openLease reverted", err);
         }
     }
 
@@ -709,18 +761,11 @@ contract MarketHandler is CheatBase {
             if (!missed) _surprise("cancelMissedStart on a lease whose start was not missed");
             if (l.confirmed) _surprise("cancelled a confirmed lease");
             if (refund != l.deposit) _surprise("cancel refund != deposit");
-            uint256 expectedPenalty = l.collateral < g.locked ? l.collateral : g.locked;
-            if (penalty != expectedPenalty) _surprise("cancel penalty != min(collateral, locked)");
             l.refunded += refund;
-            l.penalty += penalty;
             gAccount[l.account].refunds += refund;
-            gAccount[l.account].penalties += penalty;
-            // model of slashLocked: take from locked, then from total
-            g.locked -= penalty;
-            _modelSlash(g, penalty);
-            g.slashedMarket += penalty;
-            l.released = true;
             l.cancelled = true;
+            uint256 arrived = gRoleRevoked ? 0 : _slashPenalty(l, g);
+            if (penalty != arrived) _surprise("cancel penalty != what arrived of min(collateral, locked)");
             _count("cancelMissedStart");
         } catch (bytes memory err) {
             if (missed) _surpriseErr("cancelMissedStart reverted on a missed start", err);
@@ -736,7 +781,7 @@ contract MarketHandler is CheatBase {
         try market.withdrawEarnings(p) returns (uint256 amount) {
             if (owed == 0) _surprise("withdrawEarnings with no earnings succeeded");
             if (amount != owed) _surprise("withdrawEarnings amount != earned - withdrawn");
-            if (token.balanceOf(p) - before != amount) _surprise("withdrawEarnings transferred != amount");
+            if (token.balanceOf(p) - before != _net(amount)) _surprise("withdrawEarnings transferred != amount");
             g.earningsWithdrawn += amount;
             _count("withdrawEarnings");
         } catch (bytes memory err) {
@@ -842,10 +887,11 @@ contract MarketHandler is CheatBase {
 
     function _stake(address p, uint256 amount) internal {
         _mintTo(p, amount);
+        uint256 received = _net(amount);
         vm.prank(p);
         try registry.stake(amount) {
-            gStake[p].total += amount;
-            gStake[p].staked += amount;
+            gStake[p].total += received;
+            gStake[p].staked += received;
             _count("stake");
         } catch (bytes memory err) {
             _surpriseErr("stake reverted", err);
@@ -858,9 +904,12 @@ contract MarketHandler is CheatBase {
             vm.prank(from);
             token.approve(address(market), type(uint256).max);
         }
+        uint256 received = _net(amount);
+        uint256 before = _balance(id);
         vm.prank(from);
         try market.fund(AccountId.wrap(id), amount) {
-            gAccount[id].funded += amount;
+            gAccount[id].funded += received;
+            if (_balance(id) - before != received) _surprise("fund credited != what arrived");
             _count("fund");
         } catch (bytes memory err) {
             _surpriseErr("fund reverted", err);
@@ -881,12 +930,72 @@ contract MarketHandler is CheatBase {
         if (g.unbonding > g.total - g.locked) g.unbonding = g.total - g.locked;
     }
 
-    /// @dev Collateral of `l` handed back through unlockStake (saturating), once.
+    /// @dev Collateral of `l` handed back through unlockStake (saturating), once; not while the market lacks its
+    /// registry role (the market catches the failure and the collateral stays locked until a retry).
     function _release(GLease storage l) internal {
-        if (l.released) return;
+        if (l.released || gRoleRevoked) return;
         l.released = true;
         GStake storage g = gStake[l.provider];
         g.locked = l.collateral >= g.locked ? 0 : g.locked - l.collateral;
+    }
+
+    /// @dev Model of a successful slashLocked for cancelled lease `l`: takes min(collateral, locked) from the
+    /// stake and credits the paying account with what arrived (less the token's fee). Returns what arrived.
+    function _slashPenalty(GLease storage l, GStake storage g) internal returns (uint256 arrived) {
+        uint256 slashed = l.collateral < g.locked ? l.collateral : g.locked;
+        arrived = _net(slashed);
+        l.penalty += arrived;
+        gAccount[l.account].penalties += arrived;
+        g.locked -= slashed;
+        _modelSlash(g, slashed);
+        g.slashedMarket += slashed;
+        l.released = true;
+    }
+
+    /// @dev Retries the collateral release of a lease whose release failed (or, one time in four, of any lease:
+    /// refused unless its release is pending). Must succeed exactly when pending and the market has its role.
+    function _act_releaseCollateral(uint256 seed) internal {
+        uint256 n = leaseIds.length;
+        if (n == 0) return;
+        uint64 id = leaseIds[(seed >> 2) % n];
+        if (seed % 4 != 0) {
+            for (uint256 i = 0; i < n; ++i) {
+                uint64 cand = leaseIds[((seed >> 2) + i) % n];
+                if (_releasePending(gLease[cand])) {
+                    id = cand;
+                    break;
+                }
+            }
+        }
+        GLease storage l = gLease[id];
+        GStake storage g = gStake[l.provider];
+        bool pending = _releasePending(l);
+        bool mustWork = pending && !gRoleRevoked;
+        vm.prank(stranger);
+        try market.releaseCollateral(LeaseId.wrap(id)) returns (uint256 penalty) {
+            if (!mustWork) _surprise("releaseCollateral succeeded with nothing pending or without the role");
+            uint256 arrived;
+            if (l.cancelled) arrived = _slashPenalty(l, g);
+            else _release(l);
+            if (penalty != arrived) _surprise("releaseCollateral penalty != what arrived");
+            _count("releaseCollateral");
+        } catch (bytes memory err) {
+            if (mustWork) _surpriseErr("releaseCollateral reverted with a pending release and the role", err);
+        }
+    }
+
+    function _releasePending(GLease storage l) internal view returns (bool) {
+        return !l.released && (l.settled || l.cancelled || l.stoppedAt != 0);
+    }
+
+    /// @dev What a transfer of `amount` delivers under the current fee (FeeOnTransferTokenFake: fee floored).
+    function _net(uint256 amount) internal view returns (uint256) {
+        return amount - (amount * gFeeBps) / 10_000;
+    }
+
+    /// @dev An amount whose transfer delivers at least `amount` under the current fee.
+    function _gross(uint256 amount) internal view returns (uint256) {
+        return gFeeBps == 0 ? amount : (amount * 10_000) / (10_000 - gFeeBps) + 1;
     }
 
     function _paid(GLease storage l, uint256 amount) internal {

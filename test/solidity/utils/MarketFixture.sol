@@ -21,7 +21,8 @@ abstract contract MarketFixture is TestBase {
 
     // defaultMarketParameters of the Ignition module
     uint128 internal constant MIN_STAKE = 100_000_000;
-    uint64 internal constant UNBONDING = 86_400;
+    uint64 internal constant UNBONDING = 172_800; // arbiter delay (1 day) + the registry's reaction window (1 day)
+    uint32 internal constant SLASH_DELAY = 86_400;
     uint16 internal constant SLASH_CAP_BPS = 1_000;
     uint40 internal constant START_WINDOW = 300;
     uint16 internal constant COLLATERAL_BPS = 2_000;
@@ -30,6 +31,8 @@ abstract contract MarketFixture is TestBase {
     uint256 internal constant T0 = 1_750_000_000;
 
     TestToken internal token;
+    /// @dev The token the market runs on: `token`, or the one given to {_deployMarketOver}.
+    IERC20 internal asset;
     AccessManager internal manager;
     IEPRegistry internal registry;
     IconMarket internal market;
@@ -37,16 +40,27 @@ abstract contract MarketFixture is TestBase {
     address internal arbiter = address(0xA4B17E4);
 
     function _deployMarket(uint32 arbiterDelay) internal {
+        token = new TestToken(address(this));
+        _deployMarketOver(IERC20(address(token)), arbiterDelay);
+    }
+
+    /// @dev The same wiring over any ERC-20 (the fault suite uses the FeeOnTransferTokenFake).
+    function _deployMarketOver(IERC20 asset_, uint32 arbiterDelay) internal {
         vm.warp(T0);
         admin = address(this);
-        token = new TestToken(address(this));
+        asset = asset_;
         manager = new AccessManager(admin);
         registry = new IEPRegistry(
             address(manager),
-            IERC20(address(token)),
-            IIEPRegistry.Parameters({minStake: MIN_STAKE, unbondingPeriod: UNBONDING, slashCapBps: SLASH_CAP_BPS})
+            asset_,
+            IIEPRegistry.Parameters({
+                minStake: MIN_STAKE,
+                unbondingPeriod: UNBONDING,
+                slashCapBps: SLASH_CAP_BPS,
+                slashDelay: SLASH_DELAY
+            })
         );
-        market = new IconMarket(IERC20(address(token)), IIEPRegistry(address(registry)), START_WINDOW, COLLATERAL_BPS);
+        market = new IconMarket(asset_, IIEPRegistry(address(registry)), START_WINDOW, COLLATERAL_BPS);
 
         bytes4[] memory hooks = new bytes4[](3);
         hooks[0] = IIEPRegistry.lockStake.selector;
@@ -59,7 +73,7 @@ abstract contract MarketFixture is TestBase {
         manager.setTargetFunctionRole(address(registry), slashSel, ARBITER_ROLE);
         manager.grantRole(ARBITER_ROLE, arbiter, arbiterDelay);
 
-        vm.label(address(token), "token");
+        vm.label(address(asset_), "token");
         vm.label(address(manager), "manager");
         vm.label(address(registry), "registry");
         vm.label(address(market), "market");
