@@ -4,6 +4,7 @@
  */
 import { once } from "node:events";
 import net from "node:net";
+import type { Duplex } from "node:stream";
 
 /** A TCP server on loopback (half-open sockets allowed); returns its port and a closer. */
 export async function tcpServer(onSocket: (s: net.Socket) => void): Promise<{
@@ -35,4 +36,39 @@ export async function tcpServer(onSocket: (s: net.Socket) => void): Promise<{
       await new Promise((r) => server.close(r));
     },
   };
+}
+
+/** The HTTP/1.0 request the overlay tests send: one GET of `/`. */
+export const HTTP10_GET = "GET / HTTP/1.0\r\nHost: x\r\n\r\n";
+
+/** One raw HTTP/1.0 request over a fresh TCP connection to `host:port`; resolves with the whole response. */
+export function rawGet(endpoint: string, timeoutMs = 10_000): Promise<string> {
+  const [host, port] = endpoint.split(":") as [string, string];
+  return new Promise((resolve, reject) => {
+    const s = net.connect(Number(port), host);
+    const chunks: Buffer[] = [];
+    s.setTimeout(timeoutMs, () => s.destroy(new Error("timeout")));
+    s.on("connect", () => s.write(HTTP10_GET));
+    s.on("data", (d: Buffer) => chunks.push(d));
+    s.on("error", reject);
+    s.on("close", () => resolve(Buffer.concat(chunks).toString()));
+  });
+}
+
+/** Sends one HTTP/1.0 request over an overlay connection (a Duplex); resolves with the whole response. */
+export function getOver(d: Duplex, timeoutMs = 10_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const t = setTimeout(() => d.destroy(new Error("timeout")), timeoutMs);
+    d.on("data", (c: Buffer) => chunks.push(c));
+    d.on("error", (e) => {
+      clearTimeout(t);
+      reject(e);
+    });
+    d.on("close", () => {
+      clearTimeout(t);
+      resolve(Buffer.concat(chunks).toString());
+    });
+    d.end(HTTP10_GET);
+  });
 }

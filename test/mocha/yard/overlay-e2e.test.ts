@@ -14,8 +14,6 @@
  */
 import { expect } from "chai";
 import type Docker from "dockerode";
-import net from "node:net";
-import type { Duplex } from "node:stream";
 import { createIconNode, setRouting, signLeaseAccess, type LeaseAccess } from "../../../protocol/index.ts";
 import { FAST_LEASE, startTestYard } from "../../helpers/yard.ts";
 import { createLogger } from "../../../yard-node/log.ts";
@@ -24,6 +22,7 @@ import { TunnelManager } from "../../../yard-node/overlay/tunnel.ts";
 import { Yard } from "../../../yard-node/yard.ts";
 import { BUSYBOX_IMAGE, ECHO_IMAGE, WEB_IMAGE, execIn, useDockerYard, waitFor } from "../../helpers/docker.ts";
 import { Tenant, USD, clientFor, startMarket, type TestMarket } from "../../../scripts/lib/testbed.ts";
+import { getOver, rawGet } from "../../helpers/net.ts";
 
 // The yards' warnings are printed (a few are expected: killed containers, leases ended before their start), so
 // that a failure in CI says what the yards saw.
@@ -39,7 +38,6 @@ let MIG = "";
 let UDP = "";
 /** A RegExp matching `text` literally. */
 const literally = (text: string): RegExp => new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
-const REQUEST = "GET / HTTP/1.0\r\nHost: x\r\n\r\n";
 
 /** A web container whose page is `inst-<tag>` (the rootfs is read-only; /tmp is a tmpfs). */
 const page = (tag: string): string[] => [
@@ -56,38 +54,6 @@ function count(list: string[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const t of list) out[t] = (out[t] ?? 0) + 1;
   return out;
-}
-
-/** One raw HTTP/1.0 request over a fresh TCP connection; resolves with the whole response. */
-function rawGet(endpoint: string, timeoutMs = 10_000): Promise<string> {
-  const [host, port] = endpoint.split(":") as [string, string];
-  return new Promise((resolve, reject) => {
-    const s = net.connect(Number(port), host);
-    const chunks: Buffer[] = [];
-    s.setTimeout(timeoutMs, () => s.destroy(new Error("timeout")));
-    s.on("connect", () => s.write(REQUEST));
-    s.on("data", (d: Buffer) => chunks.push(d));
-    s.on("error", reject);
-    s.on("close", () => resolve(Buffer.concat(chunks).toString()));
-  });
-}
-
-/** Sends one HTTP/1.0 request over an overlay connection; resolves with the whole response. */
-function getOver(d: Duplex, timeoutMs = 10_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const t = setTimeout(() => d.destroy(new Error("timeout")), timeoutMs);
-    d.on("data", (c: Buffer) => chunks.push(c));
-    d.on("error", (e) => {
-      clearTimeout(t);
-      reject(e);
-    });
-    d.on("close", () => {
-      clearTimeout(t);
-      resolve(Buffer.concat(chunks).toString());
-    });
-    d.end(REQUEST);
-  });
 }
 
 /** A shell line resolving `name` through the container's DNS into $ip (the last `Address: ` line). */

@@ -14,8 +14,6 @@
  *    verify is left out until the chain is back.
  */
 import { expect } from "chai";
-import net from "node:net";
-import type { Duplex } from "node:stream";
 import { MarketClient, ROUTES_PROTOCOL, createIconNode, overlayRequest } from "../../../protocol/index.ts";
 import { createLogger } from "../../../yard-node/log.ts";
 import { TunnelManager, type TunnelHeader } from "../../../yard-node/overlay/tunnel.ts";
@@ -27,9 +25,9 @@ import { FAST_LEASE, startTestYard } from "../../helpers/yard.ts";
 import { FlakyRpcProxyFake } from "../../helpers/faults.ts";
 import { BUSYBOX_IMAGE, WEB_IMAGE, useDockerYard, waitFor } from "../../helpers/docker.ts";
 import { Tenant, USD, startMarket, yardConfig, type TestMarket } from "../../../scripts/lib/testbed.ts";
+import { getOver, rawGet } from "../../helpers/net.ts";
 
 const log = createLogger({ level: process.env.ICON_TEST_LOG ? "debug" : "error" });
-const REQUEST = "GET / HTTP/1.0\r\nHost: x\r\n\r\n";
 
 const page = (tag: string): string[] => [
   "sh",
@@ -37,36 +35,6 @@ const page = (tag: string): string[] => [
   `mkdir -p /tmp/w && echo inst-${tag} > /tmp/w/index.html && exec httpd -f -p 8080 -h /tmp/w`,
 ];
 const tags = (text: string): string[] => [...text.matchAll(/inst-([a-z0-9-]+)/g)].map((m) => m[1]!);
-
-function rawGet(endpoint: string, timeoutMs = 5000): Promise<string> {
-  const [host, port] = endpoint.split(":") as [string, string];
-  return new Promise((resolve, reject) => {
-    const s = net.connect(Number(port), host);
-    const chunks: Buffer[] = [];
-    s.setTimeout(timeoutMs, () => s.destroy(new Error("timeout")));
-    s.on("connect", () => s.write(REQUEST));
-    s.on("data", (d: Buffer) => chunks.push(d));
-    s.on("error", reject);
-    s.on("close", () => resolve(Buffer.concat(chunks).toString()));
-  });
-}
-
-function getOver(d: Duplex, timeoutMs = 10_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const t = setTimeout(() => d.destroy(new Error("timeout")), timeoutMs);
-    d.on("data", (c: Buffer) => chunks.push(c));
-    d.on("error", (e) => {
-      clearTimeout(t);
-      reject(e);
-    });
-    d.on("close", () => {
-      clearTimeout(t);
-      resolve(Buffer.concat(chunks).toString());
-    });
-    d.end(REQUEST);
-  });
-}
 
 const refusal = (p: Promise<unknown>): Promise<Error | undefined> =>
   p.then(
