@@ -189,12 +189,30 @@ export class DockerRuntime implements ContainerRuntime {
     return this.#call(`saving image ${ref}`, () => this.docker.getImage(ref).get());
   }
 
+  /** The name this yard gives an image it loaded: `icon-upload/<yardId>:<the first 12 hex digits of its id>`. */
+  uploadName(id: string): string {
+    return `icon-upload/${this.yardId}:${id.replace(/^sha256:/, "").slice(0, 12)}`;
+  }
+
+  async nameImage(id: string): Promise<string> {
+    const name = this.uploadName(id);
+    const at = name.lastIndexOf(":");
+    await this.#call(`naming image ${id}`, () =>
+      this.docker.getImage(id).tag({ repo: name.slice(0, at), tag: name.slice(at + 1) }),
+    );
+    return name;
+  }
+
   async removeImage(ref: string, o: { ifUntagged?: boolean } = {}): Promise<void> {
     try {
       if (o.ifUntagged) {
         const tags = (await this.#call(`inspecting image ${ref}`, () => this.docker.getImage(ref).inspect())).RepoTags;
-        if (tags && tags.length > 0)
-          throw new IconError("IMAGE_TAGGED", `image ${ref} is named ${tags.join(", ")}; it is left in place`);
+        const own = `icon-upload/${this.yardId}:`;
+        const others = (tags ?? []).filter((t) => !t.startsWith(own));
+        if (others.length > 0)
+          throw new IconError("IMAGE_TAGGED", `image ${ref} is named ${others.join(", ")}; it is left in place`);
+        // The yard's own name goes first (removing the last name of an unused image removes the image too).
+        for (const t of tags ?? []) await this.#call(`removing name ${t}`, () => this.docker.getImage(t).remove());
       }
       await this.#call(`removing image ${ref}`, () => this.docker.getImage(ref).remove());
     } catch (e) {

@@ -94,7 +94,15 @@ export interface ContainerRuntime {
   loadImage(tar: AsyncIterable<Uint8Array> | NodeJS.ReadableStream): Promise<string[]>;
   /** Writes `docker save` of the image into the returned stream. */
   saveImage(ref: string): Promise<NodeJS.ReadableStream>;
-  /** Removes the image; with `ifUntagged`, refuses (IMAGE_TAGGED) when it carries a name. No error when gone. */
+  /**
+   * Gives an image this yard loaded the yard's own name for it (never one an upload chose), so that pruning
+   * dangling images leaves it; returns the name.
+   */
+  nameImage(id: string): Promise<string>;
+  /**
+   * Removes the image; with `ifUntagged`, refuses (IMAGE_TAGGED) when it carries a name other than the yard's own
+   * ({@link nameImage}), which goes with it. No error when gone.
+   */
   removeImage(ref: string, o?: { ifUntagged?: boolean }): Promise<void>;
   /** Creates (does not start) the lease's container with the limits and security settings applied. */
   create(spec: ContainerSpec): Promise<ContainerInfo>;

@@ -258,7 +258,8 @@ export async function serveYardServices(node: Libp2p, o: YardServicesOptions): P
   }
 
   /**
-   * Verifies the complete upload in `file`, loads image `ref` from it (rewritten: no names, nothing else) and
+   * Verifies the complete upload in `file`, loads image `ref` from it (rewritten: no names, nothing else), names
+   * it with the yard's own name for it, and
    * deletes the file, whatever the outcome: a refused upload leaves nothing behind.
    */
   async function load(file: string, ref: string, tarSha256: string, size: number): Promise<void> {
@@ -284,6 +285,15 @@ export async function serveYardServices(node: Libp2p, o: YardServicesOptions): P
       // The rewritten archive carries one image whose config hashes to `ref`: nothing else can have loaded.
       if (!ids.includes(ref))
         throw new YardServiceError(YardErrorCode.BAD_IMAGE, `the tarball loaded as ${ids.join(", ")}, not ${ref}`);
+      // Under the yard's own name (never the upload's), so that an operator's pruning of dangling images keeps it.
+      try {
+        await o.runtime.nameImage(ref);
+      } catch (cause) {
+        await o.runtime.removeImage(ref).catch(() => {});
+        throw new YardServiceError(YardErrorCode.INTERNAL, "the yard could not name the image it loaded; retry", {
+          cause,
+        });
+      }
     } finally {
       await rm(file, { force: true });
     }

@@ -1275,7 +1275,7 @@ export class Yard {
     );
     for (const img of this.db.images()) {
       if (inUse.has(img.id) || img.lastUsed + this.config.lease.imageGraceS > now) continue;
-      // Untagged only: a name on it was given by someone else (uploads load with none), who keeps it.
+      // Only while the yard's own name is all it carries: any other name was given by someone else, who keeps it.
       await this.runtime
         .removeImage(img.id, { ifUntagged: true })
         .catch((e) => this.log.warn("could not remove an image", { error: e }));

@@ -30,6 +30,7 @@ import {
 } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
@@ -580,7 +581,7 @@ describe("yard image upload (/icon/image/1.0.0): resumable, verified, lease hold
       expect(await readdir(uploads())).to.deep.equal([]);
     });
 
-    it("an upload whose tarball tags itself with an operator's names (RepoTags and repositories) loads untagged", async () => {
+    it("an upload whose tarball tags itself with an operator's names (RepoTags and repositories) loads under the yard's own name only", async () => {
       const image = images.tagger;
       const evil = path.join(work, "tagger-evil.tar");
       const names = [victim.ref, WEB_IMAGE];
@@ -595,7 +596,8 @@ describe("yard image upload (/icon/image/1.0.0): resumable, verified, lease hold
       expect(await idOf(victim.ref)).to.equal(victim.id);
       expect(await idOf(WEB_IMAGE)).to.equal(webBefore);
       const inspected = await docker.get().docker.getImage(image.id).inspect();
-      expect(inspected.RepoTags ?? []).to.deep.equal([]);
+      expect(inspected.RepoTags ?? []).to.deep.equal([docker.get().runtime.uploadName(image.id)]);
+      expect(docker.get().runtime.uploadName(image.id)).to.match(/^icon-upload\/test-[a-z0-9-]+:[0-9a-f]{12}$/);
     });
 
     it("an offer of an image the operator put in the engine answers present and is never recorded as the yard's to remove", async () => {
@@ -606,6 +608,18 @@ describe("yard image upload (/icon/image/1.0.0): resumable, verified, lease hold
       });
       expect(r).to.deep.equal({ sent: 0n, present: true });
       expect(yard.db.images().map((i) => i.id)).to.not.include(webBefore);
+    });
+
+    it("the yard's image collection removes an image that carries only the yard's own name, name and all", async () => {
+      const img = imageTar({ layers: [zeroLayer("own", 100)] });
+      crafted.push(img.id);
+      const [loaded] = await docker.get().runtime.loadImage(Readable.from([img.tar]));
+      expect(loaded).to.equal(img.id);
+      const name = await docker.get().runtime.nameImage(img.id);
+      expect(await idOf(name)).to.equal(img.id);
+      await docker.get().runtime.removeImage(img.id, { ifUntagged: true });
+      expect(await idOf(img.id)).to.equal(undefined);
+      expect(await idOf(name)).to.equal(undefined);
     });
 
     it("the yard's image collection never removes an image that carries a name (IMAGE_TAGGED)", async () => {
