@@ -416,15 +416,18 @@ contract MarketHandler is CheatBase {
         (amount, over) = _amount(amount, bal);
         address caller = asOwner ? gOwnerOf[gAccount[parent].root] : gAccount[parent].controller;
         uint256 sumBefore = _balance(parent) + _balance(child);
+        // A closed parent only hands money back up: its open children (made before it closed) get nothing more.
+        bool parentClosed = gAccount[parent].closed;
         vm.prank(caller);
         try market.allocate(AccountId.wrap(parent), AccountId.wrap(child), amount) {
             if (over) _surprise("allocate of more than the parent holds succeeded");
+            if (parentClosed) _surprise("allocate from a closed parent succeeded");
             gAccount[parent].allocOut += amount;
             gAccount[child].allocIn += amount;
             if (_balance(parent) + _balance(child) != sumBefore) _surprise("allocate changed parent+child sum");
             _count("allocate");
         } catch (bytes memory err) {
-            if (!over) _surpriseErr("allocate reverted", err);
+            if (!over && !parentClosed) _surpriseErr("allocate reverted", err);
         }
     }
 
