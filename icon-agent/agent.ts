@@ -45,6 +45,8 @@ import {
 import type { Libp2p } from "@libp2p/interface";
 import {
   ConfigError,
+  fromJson,
+  toJson,
   IconError,
   MarketClient,
   namespaceProblem,
@@ -204,11 +206,10 @@ export interface AgentHooks {
   onEvent?(e: AgentEvent): void;
 }
 
-// ------------------------------------------------------------------ state (JSON with bigints as "n:…")
+// ------------------------------------------------------------------ state (protocol/json.ts: bigints as "n:…")
 
-const enc = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? `n:${x}` : x), 2);
-const dec = <T>(text: string): T =>
-  JSON.parse(text, (_k, x: unknown) => (typeof x === "string" && /^n:-?\d+$/.test(x) ? BigInt(x.slice(2)) : x)) as T;
+const enc = (v: unknown): string => toJson(v, 2);
+const dec = fromJson;
 
 async function writeAtomic(file: string, text: string, mode = 0o644): Promise<void> {
   // A name of its own per write: two writers of one file must not share (and rename away) one temporary file.

@@ -8,6 +8,8 @@
  *   console.log(client.format(await client.balanceOf(addr)));
  */
 export * from "./errors.ts";
+export * from "./json.ts";
+export * from "./log.ts";
 export * from "./last-resort.ts";
 export * from "./units.ts";
 export * from "./eip712.ts";

@@ -9,7 +9,7 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import type { DeploySpec, Offer, Redirect, Stub } from "../protocol/index.ts";
+import { fromJson, toJson, type DeploySpec, type Offer, type Redirect, type Stub } from "../protocol/index.ts";
 import type { StoredRoutingRules } from "./overlay/overlay.ts";
 
 /** Where a lease is in the yard's lifecycle. */
@@ -51,22 +51,6 @@ export interface PendingOpen {
   tenantSignature: string;
   renews: bigint | undefined;
   createdAt: number;
-}
-
-/** JSON with bigints as decimal strings tagged `n:` and strings tagged `s:` (so a tenant's string that looks
- * like a tagged bigint stays a string); round-trips exactly. */
-export function toJson(v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) =>
-    typeof x === "bigint" ? `n:${x}` : typeof x === "string" ? `s:${x}` : x,
-  );
-}
-export function fromJson<T>(s: string): T {
-  return JSON.parse(s, (_k, x: unknown) => {
-    if (typeof x !== "string") return x;
-    if (x.startsWith("s:")) return x.slice(2);
-    if (/^n:-?\d+$/.test(x)) return BigInt(x.slice(2));
-    return x;
-  }) as T;
 }
 
 interface RawLease {

@@ -28,7 +28,7 @@ import {
 import { leaseHolderCheck } from "./access.ts";
 import type { LeaseRow, YardDb } from "./db.ts";
 import { prepareImageArchive, rewrittenArchive } from "./image-archive.ts";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../protocol/log.ts";
 import type { ContainerInfo, ContainerRuntime } from "./runtime.ts";
 
 export interface YardServicesOptions {

@@ -62,7 +62,7 @@ import { TunnelManager, type TunnelHeader, type TunnelTarget } from "./overlay/t
 import { ActiveYards, ipOf } from "./overlay/yards.ts";
 import { CapacityLedger } from "./ledger.ts";
 import { ControlCheck } from "./control.ts";
-import { createLogger, type Logger } from "./log.ts";
+import { createLogger, type Logger } from "../protocol/log.ts";
 import { Metrics } from "./metrics.ts";
 import { askPrice, counterPrice, utilization } from "./pricing.ts";
 import type { ContainerInfo, ContainerRuntime } from "./runtime.ts";

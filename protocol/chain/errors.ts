@@ -3,7 +3,7 @@
  * contracts (also when they bubble up from the registry through the market) and common node failures.
  */
 import { Interface, isError, type ErrorDescription } from "ethers";
-import { ChainError } from "../errors.ts";
+import { ChainError, type ContractErrorCode } from "../errors.ts";
 import { formatAmount, type TokenInfo } from "../units.ts";
 import { accessManagerAbi, iconMarketAbi, iepRegistryAbi, testTokenAbi } from "./abi.generated.ts";
 
@@ -115,7 +115,8 @@ export function toChainError(e: unknown, action: string, token?: TokenInfo): Cha
   const decoded = decodeRevert(findRevertData(e));
   if (decoded) {
     const sentence = SENTENCES[decoded.name]?.(decoded.args, fmt) ?? `the contract refused with ${decoded.name}`;
-    return new ChainError(decoded.name, `${action} refused: ${sentence}`, {
+    // The name comes from the ABIs of these very contracts (allAbis), so it is one of their custom errors.
+    return new ChainError(decoded.name as ContractErrorCode, `${action} refused: ${sentence}`, {
       details: { error: decoded.name, args: decoded.args.toArray().map(String) },
       cause: e,
     });

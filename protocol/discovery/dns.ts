@@ -42,7 +42,7 @@ import { multiaddr as parseMultiaddr } from "@multiformats/multiaddr";
 import { peerIdFromMultihash, peerIdFromString } from "@libp2p/peer-id";
 import type { PeerId } from "@libp2p/interface";
 import * as Digest from "multiformats/hashes/digest";
-import { ConfigError, IconError } from "../errors.ts";
+import { ConfigError, IconError, isIconError, type ErrorCode } from "../errors.ts";
 import { peerIdBytes } from "../lease/binding.ts";
 
 /** The SRV service label under which IEPs publish their yards. */
@@ -250,7 +250,7 @@ export function createResolver(o: DnsResolverOptions = {}): DnsResolver {
         // resolvePtr on the arpa name, not reverse(): c-ares's reverse() says ENOTFOUND for an unreachable server.
         return domainsOf((await query(c, what, () => c.resolver.resolvePtr(reverseName(address)))) ?? []);
       } catch (e) {
-        if ((e as IconError).code === "DNS_FAILED") return []; // REFUSED/SERVFAIL: no reverse zone there
+        if (isIconError(e, "DNS_FAILED")) return []; // REFUSED/SERVFAIL: no reverse zone there
         throw e;
       }
     });
@@ -483,7 +483,7 @@ function checkDnsName(field: string, value: unknown): string {
   return name;
 }
 
-function checkInteger(field: string, value: unknown, min: number, max: number, code: string, hint: string): number {
+function checkInteger(field: string, value: unknown, min: number, max: number, code: ErrorCode, hint: string): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
     throw new ConfigError(code, `${field} is ${String(value)} but must be an integer from ${min} to ${max} (${hint})`);
   }

@@ -11,7 +11,7 @@
  */
 import { TypedDataEncoder, getAddress, recoverAddress, type Signer, type TypedDataDomain } from "ethers";
 import type { PeerId } from "@libp2p/interface";
-import { IconError } from "../errors.ts";
+import { IconError, type ErrorCode } from "../errors.ts";
 import { RFQ_AUTHORIZATION_TYPES, marketDomain } from "../eip712.ts";
 import { peerIdBytes } from "./binding.ts";
 
@@ -96,7 +96,7 @@ export class RfqProofVerifier {
 
   /** Throws RfqProofError with a sentence if `proof` is not usable by `remote` for `account` at `nowS`. */
   check(proof: RfqProof, account: bigint, remote: PeerId, nowS = Date.now() / 1000): CheckedProof {
-    const refuse = (code: string, message: string): never => {
+    const refuse = (code: ErrorCode, message: string): never => {
       throw new RfqProofError(code, `the RFQ's proof of control ${message}`);
     };
     if (proof.chainId !== this.chainId)

@@ -23,6 +23,7 @@ import {
   MarketClient,
   defaultDeploymentPath,
   formatAmount,
+  fromJson,
   readDeployment,
   writeDeployment,
   type Listing,
@@ -176,7 +177,7 @@ const COMMANDS: Record<string, Command> = {
         throw new ConfigError("MISSING_OPTION", "--config <file> is required; see yard-node/README.md for an example");
       const { parseYardConfig } = await import("../../yard-node/config.ts");
       const { Yard, loadYardConfigFile } = await import("../../yard-node/yard.ts");
-      const { createLogger } = await import("../../yard-node/log.ts");
+      const { createLogger } = await import("../../protocol/log.ts");
       const config = parseYardConfig(await loadYardConfigFile(file), file);
       ctx.rpc = config.chain.rpcUrl;
       const level = opt(ctx, "log-level") ?? "info";
@@ -765,7 +766,7 @@ const COMMANDS: Record<string, Command> = {
       if (!dir) throw new ConfigError("MISSING_OPTION", "--state <dir> is required (see `icon app deploy`)");
       const { Agent } = await import("../../icon-agent/agent.ts");
       const { installLastResort } = await import("../../protocol/index.ts");
-      const { createLogger } = await import("../../yard-node/log.ts");
+      const { createLogger } = await import("../../protocol/log.ts");
       installLastResort({ log: createLogger({ level: "warn" }), what: `agent in ${dir}` });
       const agent = await Agent.open(dir, {
         spawn: async (childDir) => {
@@ -838,12 +839,12 @@ async function waitPlaced(
   let shown = 0;
   for (;;) {
     const st = await readFile(path.join(dir, "status.json"), "utf8").then(
-      (t) => JSON.parse(t) as { placement?: { leaseId?: string; endpoint?: string; yard?: { name?: string } } },
+      (t) => fromJson<{ placement?: { leaseId?: bigint; endpoint?: string; yard?: { name?: string } } }>(t),
       () => undefined,
     );
     const p = st?.placement;
     if (p?.leaseId && p.endpoint)
-      return { yard: p.yard?.name ?? "?", endpoint: p.endpoint, lease: String(p.leaseId).replace(/^n:/, "") };
+      return { yard: p.yard?.name ?? "?", endpoint: p.endpoint, lease: p.leaseId.toString() };
     if (!alive())
       throw new IconError(
         "AGENT_EXITED",

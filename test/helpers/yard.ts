@@ -1,7 +1,7 @@
 /** Assertions and set-ups shared by the yard tests (the market itself lives in scripts/lib/testbed.ts). */
 import { Wallet } from "ethers";
 import { parseYardConfig, type YardConfigInput } from "../../yard-node/config.ts";
-import { silentLogger, type Logger } from "../../yard-node/log.ts";
+import { silentLogger, type Logger } from "../../protocol/log.ts";
 import { Yard } from "../../yard-node/yard.ts";
 import { USD, yardConfig, type TestMarket } from "../../scripts/lib/testbed.ts";
 

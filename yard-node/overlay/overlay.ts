@@ -46,7 +46,7 @@ import {
 import type { Authorize } from "../access.ts";
 import type { IngressRoute, Upstream } from "../ingress.ts";
 import type { UdpRoute, UdpUpstream } from "../udp.ts";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../../protocol/log.ts";
 import { FlowObserver, subnetOf } from "./flows.ts";
 import { PolicyRegistry, prune } from "./policies.ts";
 import { parseServiceKey } from "./names.ts";

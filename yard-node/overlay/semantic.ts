@@ -10,7 +10,7 @@
  * with allow patterns in its Deploy. A container without a service name reaches nothing.
  */
 import net from "node:net";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../../protocol/log.ts";
 import { UdpIngress } from "../udp.ts";
 import type { ContainerRuntime } from "../runtime.ts";
 import { VirtualIps } from "./addresses.ts";

@@ -27,7 +27,7 @@ import { bid, discoverYards, listedPrice, type YardRef } from "../../../icon-age
 import { startTestYard } from "../../helpers/yard.ts";
 import type { YardConfigInput } from "../../../yard-node/config.ts";
 import { Yard } from "../../../yard-node/yard.ts";
-import { createLogger } from "../../../yard-node/log.ts";
+import { createLogger } from "../../../protocol/log.ts";
 import { projectRoot } from "../../../scripts/lib/hardhat.ts";
 import { TEST_POLICY, USD, clientFor, startMarket, type TestMarket } from "../../../scripts/lib/testbed.ts";
 import { WEB_IMAGE, useDockerYard, waitFor } from "../../helpers/docker.ts";

@@ -15,7 +15,7 @@ import { LEASE_FLAGS } from "../../../protocol/index.ts";
 import { parseYardConfig } from "../../../yard-node/config.ts";
 import { YardDb } from "../../../yard-node/db.ts";
 import { DockerRuntime } from "../../../yard-node/docker.ts";
-import { silentLogger } from "../../../yard-node/log.ts";
+import { silentLogger } from "../../../protocol/log.ts";
 import { Yard } from "../../../yard-node/yard.ts";
 import { BUSYBOX_IMAGE, WEB_IMAGE, useDockerYard, waitFor } from "../../helpers/docker.ts";
 import {

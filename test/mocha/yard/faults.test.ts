@@ -17,7 +17,7 @@ import type { Multiaddr } from "@multiformats/multiaddr";
 import { LeaseRejectedError, RejectCode } from "../../../protocol/index.ts";
 import { parseYardConfig, type YardConfigInput } from "../../../yard-node/config.ts";
 import { DockerRuntime } from "../../../yard-node/docker.ts";
-import { createLogger, silentLogger } from "../../../yard-node/log.ts";
+import { createLogger, silentLogger } from "../../../protocol/log.ts";
 import { Yard } from "../../../yard-node/yard.ts";
 import { FlakyDockerSocketFake, WEB_IMAGE, cleanupYard, useDockerYard, waitFor } from "../../helpers/docker.ts";
 import { expectRejection } from "../../helpers/yard.ts";

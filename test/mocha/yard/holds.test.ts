@@ -18,7 +18,7 @@ import {
   signRfqProof,
   type Rfq,
 } from "../../../protocol/index.ts";
-import { silentLogger } from "../../../yard-node/log.ts";
+import { silentLogger } from "../../../protocol/log.ts";
 import type { Yard } from "../../../yard-node/yard.ts";
 import { useDockerYard, waitFor } from "../../helpers/docker.ts";
 import { FAST_LEASE, startTestYard } from "../../helpers/yard.ts";

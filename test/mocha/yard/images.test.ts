@@ -55,7 +55,7 @@ import {
 } from "../../../protocol/index.ts";
 import { parseYardConfig } from "../../../yard-node/config.ts";
 import type { DockerRuntime } from "../../../yard-node/docker.ts";
-import { createLogger, silentLogger } from "../../../yard-node/log.ts";
+import { createLogger, silentLogger } from "../../../protocol/log.ts";
 import { Yard } from "../../../yard-node/yard.ts";
 import { WEB_IMAGE, cleanupYard, useDockerYard, waitFor } from "../../helpers/docker.ts";
 import { imageTar, retag, zeroLayer } from "../../helpers/image-tar.ts";

@@ -12,7 +12,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { Metrics } from "../../../yard-node/metrics.ts";
-import { YardDb, fromJson, toJson, type LeaseRow, type LeaseStatus, type PendingOpen } from "../../../yard-node/db.ts";
+import { YardDb, type LeaseRow, type LeaseStatus, type PendingOpen } from "../../../yard-node/db.ts";
+import { fromJson, toJson } from "../../../protocol/json.ts";
 import type { DeploySpec, Offer } from "../../../protocol/index.ts";
 
 // ---------------------------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ import {
   type RouteInstance,
 } from "../../../protocol/index.ts";
 import type { LeaseRow } from "../../../yard-node/db.ts";
-import { silentLogger } from "../../../yard-node/log.ts";
+import { silentLogger } from "../../../protocol/log.ts";
 import { Overlay, type LocalInstance } from "../../../yard-node/overlay/overlay.ts";
 import { ServiceAddressing } from "../../../yard-node/overlay/semantic.ts";
 import { TunnelManager } from "../../../yard-node/overlay/tunnel.ts";

@@ -16,7 +16,7 @@ import { expect } from "chai";
 import type Docker from "dockerode";
 import { createIconNode, setRouting, signLeaseAccess, type LeaseAccess } from "../../../protocol/index.ts";
 import { FAST_LEASE, startTestYard } from "../../helpers/yard.ts";
-import { createLogger } from "../../../yard-node/log.ts";
+import { createLogger } from "../../../protocol/log.ts";
 import { overlaps } from "../../../yard-node/overlay/addresses.ts";
 import { TunnelManager } from "../../../yard-node/overlay/tunnel.ts";
 import { Yard } from "../../../yard-node/yard.ts";

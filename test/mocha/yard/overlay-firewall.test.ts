@@ -22,7 +22,7 @@ import { promisify } from "node:util";
 import { IconError } from "../../../protocol/errors.ts";
 import { FAST_LEASE, startTestYard } from "../../helpers/yard.ts";
 import { HostFirewall } from "../../../yard-node/firewall.ts";
-import { createLogger, silentLogger } from "../../../yard-node/log.ts";
+import { createLogger, silentLogger } from "../../../protocol/log.ts";
 import { overlaps } from "../../../yard-node/overlay/addresses.ts";
 import { Yard } from "../../../yard-node/yard.ts";
 import { BUSYBOX_IMAGE, ECHO_IMAGE, WEB_IMAGE, execIn, useDockerYard, waitFor } from "../../helpers/docker.ts";

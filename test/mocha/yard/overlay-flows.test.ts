@@ -4,7 +4,7 @@ import fc from "fast-check";
 import type { Libp2p } from "@libp2p/interface";
 import { decodeOverlayFrame, encodeOverlayFrame, type OverlayMessage } from "../../../protocol/index.ts";
 import { OverlayEnvelope } from "../../../protocol/schema/generated/overlay.js";
-import { silentLogger } from "../../../yard-node/log.ts";
+import { silentLogger } from "../../../protocol/log.ts";
 import { FlowObserver, subnetOf } from "../../../yard-node/overlay/flows.ts";
 import { Overlay } from "../../../yard-node/overlay/overlay.ts";
 import { Closest, Pinned, PolicyRegistry, RoundRobin, prune } from "../../../yard-node/overlay/policies.ts";

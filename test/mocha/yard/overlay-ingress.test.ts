@@ -17,7 +17,7 @@ import type { Libp2p } from "@libp2p/interface";
 import { Ingress, type IngressOptions, type IngressRoute, type Upstream } from "../../../yard-node/ingress.ts";
 import { waitFor } from "../../helpers/docker.ts";
 import { tcpServer } from "../../helpers/net.ts";
-import { silentLogger } from "../../../yard-node/log.ts";
+import { silentLogger } from "../../../protocol/log.ts";
 import { Overlay, type StoredRoutingRules } from "../../../yard-node/overlay/overlay.ts";
 
 const sha256 = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");

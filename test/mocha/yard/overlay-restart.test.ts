@@ -9,7 +9,7 @@ import net from "node:net";
 import { Wallet } from "ethers";
 import { setRouting, signLeaseAccess, type LeaseAccess } from "../../../protocol/index.ts";
 import { parseYardConfig, type YardConfig } from "../../../yard-node/config.ts";
-import { createLogger, silentLogger } from "../../../yard-node/log.ts";
+import { createLogger, silentLogger } from "../../../protocol/log.ts";
 import { Yard } from "../../../yard-node/yard.ts";
 import { WEB_IMAGE, useDockerYard, waitFor } from "../../helpers/docker.ts";
 import { Tenant, USD, clientFor, startMarket, yardConfig, type TestMarket } from "../../../scripts/lib/testbed.ts";

@@ -31,7 +31,7 @@ import {
 } from "../../../protocol/index.ts";
 import { OverlayEnvelope } from "../../../protocol/schema/generated/overlay.js";
 import { YardDb, type LeaseRow } from "../../../yard-node/db.ts";
-import { silentLogger } from "../../../yard-node/log.ts";
+import { silentLogger } from "../../../protocol/log.ts";
 import { Overlay, type LocalInstance } from "../../../yard-node/overlay/overlay.ts";
 
 const SERVICE = "shop.acme.cart.prod";

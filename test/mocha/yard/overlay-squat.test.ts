@@ -15,7 +15,7 @@
  */
 import { expect } from "chai";
 import { MarketClient, ROUTES_PROTOCOL, createIconNode, overlayRequest } from "../../../protocol/index.ts";
-import { createLogger } from "../../../yard-node/log.ts";
+import { createLogger } from "../../../protocol/log.ts";
 import { TunnelManager, type TunnelHeader } from "../../../yard-node/overlay/tunnel.ts";
 import { LeaseOwners } from "../../../yard-node/overlay/owners.ts";
 import { Wallet } from "ethers";

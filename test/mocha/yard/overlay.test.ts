@@ -8,7 +8,7 @@ import { expect } from "chai";
 import net from "node:net";
 import { Wallet } from "ethers";
 import { OverlayError, readTelemetry, setRouting, signLeaseAccess, type LeaseAccess } from "../../../protocol/index.ts";
-import { createLogger, silentLogger } from "../../../yard-node/log.ts";
+import { createLogger, silentLogger } from "../../../protocol/log.ts";
 import { Yard } from "../../../yard-node/yard.ts";
 import { ECHO_IMAGE, WEB_IMAGE, useDockerYard, waitFor } from "../../helpers/docker.ts";
 import { FAST_LEASE, expectRejection, startTestYard } from "../../helpers/yard.ts";

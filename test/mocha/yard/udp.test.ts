@@ -8,7 +8,7 @@ import dgram from "node:dgram";
 import { readdir } from "node:fs/promises";
 import { setRouting, signLeaseAccess } from "../../../protocol/index.ts";
 import { FAST_LEASE, startTestYard } from "../../helpers/yard.ts";
-import { createLogger, silentLogger } from "../../../yard-node/log.ts";
+import { createLogger, silentLogger } from "../../../protocol/log.ts";
 import { Deframer, UdpIngress, frameDatagram, type UdpRoute } from "../../../yard-node/udp.ts";
 import { Yard } from "../../../yard-node/yard.ts";
 import { ECHO_IMAGE, useDockerYard, waitFor } from "../../helpers/docker.ts";

@@ -14,7 +14,7 @@ import {
   type Offer,
 } from "../../../protocol/index.ts";
 import { parseYardConfig } from "../../../yard-node/config.ts";
-import { createLogger, silentLogger } from "../../../yard-node/log.ts";
+import { createLogger, silentLogger } from "../../../protocol/log.ts";
 import { Yard } from "../../../yard-node/yard.ts";
 import { DockerRuntime } from "../../../yard-node/docker.ts";
 import { useDockerYard, waitFor, WEB_IMAGE } from "../../helpers/docker.ts";
