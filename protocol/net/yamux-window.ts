@@ -20,7 +20,8 @@
  * The library offers no option for this, so the wrapper changes each stream's `sendWindowUpdate` (a private method
  * of YamuxStream) on the stream object as the muxer creates it. It checks the fields it reads on every stream; a
  * version of the library without them keeps its own behaviour, and `active` in {@link YamuxWindowStats} says so
- * (test/mocha/protocol/yamux-window.test.ts fails then rather than letting the saving go silently).
+ * (test/mocha/protocol/yamux-window.test.ts fails then rather than letting the saving go silently). Because of
+ * this, package.json pins @libp2p/yamux exactly (no caret): a new version comes in by hand, with that test.
  */
 import { yamux, type YamuxMuxerInit } from "@libp2p/yamux";
 import type { Stream, StreamMuxerFactory } from "@libp2p/interface";
