@@ -3,10 +3,20 @@
  * ProtocolError (BAD_REQUEST or UNSUPPORTED) — never another exception — and the whole run must finish in a
  * bounded time without unbounded heap growth.
  *
- * The run is reproducible: it uses a seeded PRNG; the seed is printed with every failure and in the summary.
- * Re-run one seed with `LEASE_FUZZ_SEED=<seed> npx hardhat test mocha test/mocha/protocol/fuzz.test.ts`.
+ * The frames come from fast-check: each run draws a plan (random bytes, or a valid frame of the corpus and one to
+ * four mutations with their positions and values) and the frame is built from it. A plan that breaks a property
+ * (another exception, an out-of-range field, a lone surrogate) fails the run, and fast-check shrinks it to a
+ * small plan before reporting (shorter frames, fewer mutations, earlier positions, plainer bytes). Random frames
+ * longer than {@link RANDOM_HEAD_BYTES} take their first bytes from fast-check and the rest from a seed it draws
+ * (fast-check drawing tens of kilobytes byte by byte would cost minutes); shrinking shortens them as well.
+ *
+ * The run is reproducible: the seed is printed with every failure and in the summary, and a failure prints
+ * fast-check's path to its shrunk plan. Re-run one seed with
+ * `LEASE_FUZZ_SEED=<seed> npx hardhat test mocha test/mocha/protocol/fuzz.test.ts`, and add
+ * `LEASE_FUZZ_PATH=<path>` to replay just the failing plan.
  */
 import { expect } from "chai";
+import fc from "fast-check";
 import { getAddress, hexlify } from "ethers";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { performance } from "node:perf_hooks";
@@ -29,75 +39,34 @@ const MAX_SINGLE_CALL_MS = 1_000;
 const MAX_HEAP_GROWTH = 64 * 1024 * 1024;
 
 const SEED = process.env.LEASE_FUZZ_SEED
-  ? Number(process.env.LEASE_FUZZ_SEED) >>> 0
-  : (Date.now() ^ (process.pid << 8)) >>> 0;
+  ? Number(process.env.LEASE_FUZZ_SEED) | 0
+  : (Date.now() ^ (process.pid << 8)) | 0;
+/** fast-check's path to one plan of the seed's run (printed with a failure): replays only that plan. */
+const PATH = process.env.LEASE_FUZZ_PATH;
 const REPRO = `seed ${SEED} (re-run with LEASE_FUZZ_SEED=${SEED})`;
 
 // ---------------------------------------------------------------------------------------------------------
-// Seeded PRNG (mulberry32)
+// Field values (fast-check arbitraries)
 // ---------------------------------------------------------------------------------------------------------
 
-class Rng {
-  #a: number;
-  constructor(seed: number) {
-    this.#a = seed >>> 0;
-  }
-  u32(): number {
-    this.#a = (this.#a + 0x6d2b79f5) | 0;
-    let t = Math.imul(this.#a ^ (this.#a >>> 15), 1 | this.#a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return (t ^ (t >>> 14)) >>> 0;
-  }
-  /** Uniform integer in [0, n). */
-  int(n: number): number {
-    return Math.floor((this.u32() / 4294967296) * n);
-  }
-  range(min: number, max: number): number {
-    return min + this.int(max - min + 1);
-  }
-  chance(p: number): boolean {
-    return this.u32() / 4294967296 < p;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)];
-  }
-  bytes(n: number, out = new Uint8Array(n)): Uint8Array {
-    let i = 0;
-    for (; i + 4 <= n; i += 4) {
-      const v = this.u32();
-      out[i] = v;
-      out[i + 1] = v >>> 8;
-      out[i + 2] = v >>> 16;
-      out[i + 3] = v >>> 24;
-    }
-    for (; i < n; i++) out[i] = this.u32();
-    return out;
-  }
-  hex(n: number): string {
-    return hexlify(this.bytes(n));
-  }
-  /** A bigint in [0, 2^bits), biased to small values and the maximum. */
-  big(bits: number): bigint {
-    const max = (1n << BigInt(bits)) - 1n;
-    const r = this.int(8);
-    if (r === 0) return 0n;
-    if (r === 1) return max;
-    let v = 0n;
-    for (let b = 0; b < bits; b += 32) v = (v << 32n) | BigInt(this.u32());
-    return v & ((1n << BigInt(this.range(1, bits))) - 1n);
-  }
-  /** A uint64 wire value, often in [2^31, 2^32) (which protons-runtime's writer once got wrong). */
-  wireU64(bits: number): bigint {
-    return bits > 32 && this.chance(0.1) ? BigInt(this.range(2 ** 31, 2 ** 32 - 1)) : this.big(bits);
-  }
-  text(min: number, maxBytes: number): string {
-    const pool = ["a", "Z", "0", "-", ":", "/", "é", "€", "😀", " ", "=", "\u0000"];
-    const chars: string[] = [];
-    for (let n = this.range(min, 40); n > 0; n--) chars.push(this.pick(pool));
+const u32 = fc.integer({ min: 0, max: 2 ** 32 - 1 });
+const int = (min: number, max: number) => fc.integer({ min, max });
+/** A bigint in [0, 2^bits); fast-check's bias brings 0, the maximum and small values often. */
+const big = (bits: number) => fc.bigInt({ min: 0n, max: (1n << BigInt(bits)) - 1n });
+/** A uint64 wire value, often in [2^31, 2^32) (which protons-runtime's writer once got wrong). */
+const wireU64 = (bits: number) =>
+  bits > 32
+    ? fc.oneof({ arbitrary: big(bits), weight: 9 }, { arbitrary: int(2 ** 31, 2 ** 32 - 1).map(BigInt), weight: 1 })
+    : big(bits);
+const hex = (n: number) => fc.uint8Array({ minLength: n, maxLength: n }).map((b) => hexlify(b));
+const address = hex(20).map((h) => getAddress(h));
+const TEXT_POOL = ["a", "Z", "0", "-", ":", "/", "é", "€", "😀", " ", "=", "\u0000"];
+/** Up to 40 characters of the pool, cut to `maxBytes` of UTF-8; at least one character when `min` > 0. */
+const text = (min: number, maxBytes: number) =>
+  fc.array(fc.constantFrom(...TEXT_POOL), { minLength: min, maxLength: 40 }).map((chars) => {
     while (Buffer.byteLength(chars.join("")) > maxBytes) chars.pop();
     return min > 0 && chars.length === 0 ? "x" : chars.join("");
-  }
-}
+  });
 
 // ---------------------------------------------------------------------------------------------------------
 // Corpus of valid frames
@@ -106,90 +75,122 @@ class Rng {
 const TYPES: readonly LeaseMessage["type"][] = LEASE_MESSAGE_TYPES;
 const REJECT_CODES = Object.values(RejectCode).filter((v): v is RejectCode => typeof v === "string");
 
-function validMessage(r: Rng, type: LeaseMessage["type"]): LeaseMessage {
-  const addr = () => getAddress(r.hex(20));
+function validMessage(type: LeaseMessage["type"]): fc.Arbitrary<LeaseMessage> {
+  const list = fc.array(text(1, 24), { maxLength: leaseLimits.maxListEntries });
   switch (type) {
     case "capacityQuery":
-      return { type };
+      return fc.constant({ type });
     case "capacityAnswer":
-      return {
-        type,
-        answer: {
-          cpuMillisFree: r.u32(),
-          memoryMiBFree: r.u32(),
-          cpuPricePerSecond: r.big(96),
-          memoryPricePerSecond: r.big(96),
-          region: r.text(0, 64),
-          binding: { operator: addr(), chainId: r.wireU64(64), registry: addr(), signature: r.hex(65) },
-        },
-      };
+      return fc.record({
+        type: fc.constant(type),
+        answer: fc.record({
+          cpuMillisFree: u32,
+          memoryMiBFree: u32,
+          cpuPricePerSecond: big(96),
+          memoryPricePerSecond: big(96),
+          region: text(0, 64),
+          binding: fc.record({ operator: address, chainId: wireU64(64), registry: address, signature: hex(65) }),
+        }),
+      });
     case "rfq":
-      return {
-        type,
-        rfq: {
-          cpuMillis: r.range(1, 2 ** 31),
-          memoryMiB: r.range(1, 2 ** 31),
-          slotSeconds: r.range(1, leaseLimits.maxSlotSeconds),
-          earliestStart: r.wireU64(40),
-          maxPricePerSecond: r.big(96),
-          imageRef: r.text(1, 512),
-          imageDigest: r.hex(32),
-          tenantAccount: r.wireU64(64) || 1n,
-        },
-      };
-    case "quote": {
-      let start = r.wireU64(40);
-      let end = r.wireU64(40);
-      if (start === end) end = start === 0n ? 1n : 0n;
-      if (end < start) [start, end] = [end, start];
-      return {
-        type,
-        round: r.int(5),
-        providerSignature: r.hex(65),
-        offer: {
-          provider: addr(),
-          account: r.wireU64(64),
-          token: addr(),
-          pricePerSecond: r.big(96),
-          cpuMillis: r.range(1, 2 ** 31),
-          memoryMiB: r.range(1, 2 ** 31),
-          start,
-          end,
-          specHash: r.hex(32),
-          nonce: r.big(256),
-          deadline: r.wireU64(64),
-        },
-      };
-    }
+      return fc.record({
+        type: fc.constant(type),
+        rfq: fc.record({
+          cpuMillis: int(1, 2 ** 31),
+          memoryMiB: int(1, 2 ** 31),
+          slotSeconds: int(1, leaseLimits.maxSlotSeconds),
+          earliestStart: wireU64(40),
+          maxPricePerSecond: big(96),
+          imageRef: text(1, 512),
+          imageDigest: hex(32),
+          tenantAccount: wireU64(64).map((a) => a || 1n),
+        }),
+      });
+    case "quote":
+      return fc.record({
+        type: fc.constant(type),
+        round: int(0, 4),
+        providerSignature: hex(65),
+        offer: fc
+          .record({
+            provider: address,
+            account: wireU64(64),
+            token: address,
+            pricePerSecond: big(96),
+            cpuMillis: int(1, 2 ** 31),
+            memoryMiB: int(1, 2 ** 31),
+            start: wireU64(40),
+            end: wireU64(40),
+            specHash: hex(32),
+            nonce: big(256),
+            deadline: wireU64(64),
+          })
+          .map((o) => {
+            let { start, end } = o;
+            if (start === end) end = start === 0n ? 1n : 0n;
+            if (end < start) [start, end] = [end, start];
+            return { ...o, start, end };
+          }),
+      });
     case "counter":
-      return { type, pricePerSecond: r.big(96) };
+      return fc.record({ type: fc.constant(type), pricePerSecond: big(96) });
     case "accept":
-      return { type, tenantSignature: r.hex(r.chance(0.9) ? 65 : r.range(65, 2048)) };
+      return fc.record({
+        type: fc.constant(type),
+        tenantSignature: fc.oneof(
+          { arbitrary: hex(65), weight: 9 },
+          { arbitrary: int(65, 2048).chain((n) => hex(n)), weight: 1 },
+        ),
+      });
     case "reject":
-      return { type, code: r.pick(REJECT_CODES), message: r.text(0, 512) };
+      return fc.record({ type: fc.constant(type), code: fc.constantFrom(...REJECT_CODES), message: text(0, 512) });
     case "opened":
-      return { type, leaseId: r.wireU64(64), txHash: r.hex(32) };
-    case "deploy": {
-      const list = () => Array.from({ length: r.int(leaseLimits.maxListEntries + 1) }, () => r.text(1, 24));
-      return {
-        type,
-        spec: {
-          leaseId: r.wireU64(64),
-          imageRef: r.text(1, 512),
-          imageDigest: r.hex(32),
-          command: list(),
-          env: list(),
-          ports: Array.from({ length: r.int(leaseLimits.maxListEntries + 1) }, () => r.range(1, 65535)),
-        },
-      };
-    }
+      return fc.record({ type: fc.constant(type), leaseId: wireU64(64), txHash: hex(32) });
+    case "deploy":
+      return fc.record({
+        type: fc.constant(type),
+        spec: fc.record({
+          leaseId: wireU64(64),
+          imageRef: text(1, 512),
+          imageDigest: hex(32),
+          command: list,
+          env: list,
+          ports: fc.array(int(1, 65535), { maxLength: leaseLimits.maxListEntries }),
+        }),
+      });
     case "running":
-      return { type, leaseId: r.wireU64(64), endpoint: r.text(1, 512) };
+      return fc.record({ type: fc.constant(type), leaseId: wireU64(64), endpoint: text(1, 512) });
     case "failed":
-      return { type, leaseId: r.wireU64(64), message: r.text(0, 512) };
+      return fc.record({ type: fc.constant(type), leaseId: wireU64(64), message: text(0, 512) });
     case "terminate":
-      return { type, leaseId: r.wireU64(64) };
+      return fc.record({ type: fc.constant(type), leaseId: wireU64(64) });
   }
+}
+
+const validFramed = (type: LeaseMessage["type"]): fc.Arbitrary<Framed> =>
+  fc.record({ requestId: hex(16), message: validMessage(type) });
+const bigintJson = (_k: string, v: unknown) => (typeof v === "bigint" ? `${v}n` : v);
+const roundTrips = (framed: Framed) =>
+  JSON.stringify(decodeFrame(encodeFrame(framed.requestId, framed.message)), bigintJson) ===
+  JSON.stringify(framed, bigintJson);
+
+/**
+ * 240 valid frames, the message types in turn (corpus[i] is of type TYPES[i % 12]). They must round-trip, or the
+ * mutations start from broken frames: checked on the corpus and 240 further messages of every type (shrunk on failure).
+ */
+function validCorpus(seed: number): Uint8Array[] {
+  const perType = TYPES.map((t, k) => fc.sample(validFramed(t), { seed: (seed + k) | 0, numRuns: 20 }));
+  const framed = Array.from({ length: 240 }, (_, i) => perType[i % TYPES.length][Math.floor(i / TYPES.length)]);
+  const result = fc.check(fc.property(fc.oneof(...TYPES.map(validFramed)), roundTrips), {
+    seed,
+    numRuns: framed.length + 240,
+    examples: framed.map((f) => [f]),
+  });
+  if (result.failed) {
+    const bad = JSON.stringify(result.counterexample, bigintJson);
+    throw new Error(`a valid frame did not round-trip: ${bad}; ${REPRO}`);
+  }
+  return framed.map((f) => encodeFrame(f.requestId, f.message));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -259,83 +260,227 @@ function splice(b: Uint8Array, at: number, remove: number, insert: ArrayLike<num
 }
 
 const INTERESTING = [0x00, 0x01, 0x02, 0x07, 0x08, 0x0a, 0x0b, 0x0c, 0x0f, 0x10, 0x7f, 0x80, 0xc0, 0xed, 0xf8, 0xff];
+/** Bytes that break UTF-8 (continuations, overlong leads, surrogate and out-of-range leads). */
+const UTF8_HAZARDS = [0x80, 0xbf, 0xc0, 0xc1, 0xe2, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xf8, 0xfe, 0xff];
 
-type Mutation = (r: Rng, b: Uint8Array, corpus: readonly Uint8Array[]) => Uint8Array;
+/**
+ * A mutation as data, so that fast-check can shrink it. Positions (`at`, `field`, `other`) are any natural
+ * number, taken modulo what the frame offers when the mutation is applied.
+ */
+type Mutation =
+  | { name: "bitFlip"; flips: { at: number; bit: number }[] }
+  | { name: "setByte"; sets: { at: number; value: number }[] }
+  | { name: "truncate"; keepHead: boolean; at: number }
+  | { name: "insert"; at: number; bytes: number[] }
+  | { name: "delete"; at: number; count: number }
+  /** Rewrites a length field (bit flips when the frame has none left). */
+  | { name: "lengthField"; field: number; choice: number; plus: number; any: number; fallback: BitFlips }
+  /** Overwrites bytes inside a length-delimited payload (a string, bytes or sub-message), keeping its length. */
+  | { name: "payloadByte"; field: number; writes: { at: number; value: number }[]; fallback: SetBytes }
+  | { name: "duplicateChunk"; at: number; chunk: number; times: number }
+  | { name: "concat"; other: number; append: boolean };
+type BitFlips = Extract<Mutation, { name: "bitFlip" }>;
+type SetBytes = Extract<Mutation, { name: "setByte" }>;
 
-const MUTATIONS: Record<string, Mutation> = {
-  bitFlip: (r, b) => {
-    if (b.length === 0) return b;
-    const out = Uint8Array.from(b);
-    for (let n = r.range(1, 8); n > 0; n--) out[r.int(out.length)] ^= 1 << r.int(8);
-    return out;
-  },
-  setByte: (r, b) => {
-    if (b.length === 0) return b;
-    const out = Uint8Array.from(b);
-    for (let n = r.range(1, 4); n > 0; n--) out[r.int(out.length)] = r.pick(INTERESTING);
-    return out;
-  },
-  truncate: (r, b) => (r.chance(0.8) ? b.subarray(0, r.int(b.length + 1)) : b.subarray(r.int(b.length + 1))),
-  insert: (r, b) => {
-    const n = r.range(1, 16);
-    const ins = r.chance(0.5) ? r.bytes(n) : Array.from({ length: n }, () => r.pick(INTERESTING));
-    return splice(b, r.int(b.length + 1), 0, ins);
-  },
-  delete: (r, b) => {
-    if (b.length === 0) return b;
-    const at = r.int(b.length);
-    return splice(b, at, Math.min(r.range(1, 16), b.length - at), []);
-  },
-  lengthField: (r, b) => {
-    const fields = lengthFields(b);
-    if (fields.length === 0) return MUTATIONS.bitFlip(r, b, []);
-    const f = r.pick(fields);
-    const choices: number[][] = [
-      varintBytes(0),
-      varintBytes(f.value + 1),
-      varintBytes(Math.max(0, f.value - 1)),
-      varintBytes(f.value + r.range(2, 300)),
-      varintBytes(r.int(2 ** 31)),
-      varintBytes(2 ** 32 - 1),
-      [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01], // 10-byte varint
-      [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], // never terminates
-      [...varintBytes(f.value).map((x) => x | 0x80), 0x00], // overlong encoding of the same value
-      varintBytes(MAX_FRAME * 2),
-    ];
-    return splice(b, f.at, f.size, r.pick(choices));
-  },
-  /** Overwrites one byte inside a length-delimited payload (a string, bytes or sub-message), keeping its length. */
-  payloadByte: (r, b) => {
-    const fields = lengthFields(b).filter((f) => f.value > 0);
-    if (fields.length === 0) return MUTATIONS.setByte(r, b, []);
-    const f = r.pick(fields);
-    const out = Uint8Array.from(b);
-    const hazards = [0x80, 0xbf, 0xc0, 0xc1, 0xe2, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xf8, 0xfe, 0xff, r.u32() & 0xff];
-    for (let n = r.range(1, 3); n > 0; n--) out[f.at + f.size + r.int(f.value)] = r.pick(hazards);
-    return out;
-  },
-  duplicateChunk: (r, b) => {
-    if (b.length === 0) return b;
-    const at = r.int(b.length);
-    const chunk = b.subarray(at, at + r.range(1, 64));
-    const times = r.range(1, r.chance(0.1) ? 2000 : 8);
-    const ins = new Uint8Array(Math.min(chunk.length * times, MAX_FRAME * 2));
-    for (let i = 0; i < ins.length; i++) ins[i] = chunk[i % chunk.length];
-    return splice(b, at, 0, ins);
-  },
-  concat: (r, b, corpus) => {
-    const other = r.pick(corpus);
-    return r.chance(0.5) ? Uint8Array.from([...b, ...other]) : Uint8Array.from([...other.subarray(18), ...b]);
-  },
+const at = fc.nat();
+const byte = int(0, 255);
+const bitFlips: fc.Arbitrary<BitFlips> = fc.record({
+  name: fc.constant("bitFlip"),
+  flips: fc.array(fc.record({ at, bit: int(0, 7) }), { minLength: 1, maxLength: 8 }),
+});
+const setBytes: fc.Arbitrary<SetBytes> = fc.record({
+  name: fc.constant("setByte"),
+  sets: fc.array(fc.record({ at, value: fc.constantFrom(...INTERESTING) }), { minLength: 1, maxLength: 4 }),
+});
+
+const MUTATIONS: { [N in Mutation["name"]]: fc.Arbitrary<Extract<Mutation, { name: N }>> } = {
+  bitFlip: bitFlips,
+  setByte: setBytes,
+  truncate: fc.record({
+    name: fc.constant("truncate"),
+    keepHead: fc.oneof({ arbitrary: fc.constant(true), weight: 4 }, { arbitrary: fc.constant(false), weight: 1 }),
+    at,
+  }),
+  insert: fc.record({
+    name: fc.constant("insert"),
+    at,
+    bytes: fc.oneof(
+      fc.array(byte, { minLength: 1, maxLength: 16 }),
+      fc.array(fc.constantFrom(...INTERESTING), { minLength: 1, maxLength: 16 }),
+    ),
+  }),
+  delete: fc.record({ name: fc.constant("delete"), at, count: int(1, 16) }),
+  lengthField: fc.record({
+    name: fc.constant("lengthField"),
+    field: at,
+    choice: int(0, 9),
+    plus: int(2, 300),
+    any: int(0, 2 ** 31 - 1),
+    fallback: bitFlips,
+  }),
+  payloadByte: fc.record({
+    name: fc.constant("payloadByte"),
+    field: at,
+    writes: fc.array(
+      fc.record({
+        at,
+        value: fc.oneof({ arbitrary: fc.constantFrom(...UTF8_HAZARDS), weight: 13 }, { arbitrary: byte, weight: 1 }),
+      }),
+      { minLength: 1, maxLength: 3 },
+    ),
+    fallback: setBytes,
+  }),
+  duplicateChunk: fc.record({
+    name: fc.constant("duplicateChunk"),
+    at,
+    chunk: int(1, 64),
+    times: fc.oneof({ arbitrary: int(1, 8), weight: 9 }, { arbitrary: fc.noBias(int(1, 2000)), weight: 1 }),
+  }),
+  concat: fc.record({ name: fc.constant("concat"), other: at, append: fc.boolean() }),
 };
-const MUTATION_NAMES = Object.keys(MUTATIONS);
+const MUTATION_NAMES = Object.keys(MUTATIONS) as Mutation["name"][];
 
-/** Random bytes of a log-uniform length in [0, 2 × maxFrameBytes] (in a reused buffer, to spare the heap). */
-const scratch = new Uint8Array(MAX_FRAME * 2);
-function randomFrame(r: Rng): Uint8Array {
-  const len = Math.min(MAX_FRAME * 2, Math.floor(Math.exp((r.u32() / 4294967296) * Math.log(MAX_FRAME * 2 + 1))));
-  return r.bytes(len, scratch.subarray(0, len));
+function mutate(b: Uint8Array, m: Mutation, corpus: readonly Uint8Array[]): Uint8Array {
+  switch (m.name) {
+    case "bitFlip": {
+      if (b.length === 0) return b;
+      const out = Uint8Array.from(b);
+      for (const f of m.flips) out[f.at % out.length] ^= 1 << f.bit;
+      return out;
+    }
+    case "setByte": {
+      if (b.length === 0) return b;
+      const out = Uint8Array.from(b);
+      for (const s of m.sets) out[s.at % out.length] = s.value;
+      return out;
+    }
+    case "truncate": {
+      const cut = m.at % (b.length + 1);
+      return m.keepHead ? b.subarray(0, cut) : b.subarray(cut);
+    }
+    case "insert":
+      return splice(b, m.at % (b.length + 1), 0, m.bytes);
+    case "delete": {
+      if (b.length === 0) return b;
+      const from = m.at % b.length;
+      return splice(b, from, Math.min(m.count, b.length - from), []);
+    }
+    case "lengthField": {
+      const fields = lengthFields(b);
+      if (fields.length === 0) return mutate(b, m.fallback, corpus);
+      const f = fields[m.field % fields.length];
+      const choices: (() => number[])[] = [
+        () => varintBytes(0),
+        () => varintBytes(f.value + 1),
+        () => varintBytes(Math.max(0, f.value - 1)),
+        () => varintBytes(f.value + m.plus),
+        () => varintBytes(m.any),
+        () => varintBytes(2 ** 32 - 1),
+        () => [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01], // 10-byte varint
+        () => [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], // never terminates
+        () => [...varintBytes(f.value).map((x) => x | 0x80), 0x00], // overlong encoding of the same value
+        () => varintBytes(MAX_FRAME * 2),
+      ];
+      return splice(b, f.at, f.size, choices[m.choice]());
+    }
+    case "payloadByte": {
+      const fields = lengthFields(b).filter((f) => f.value > 0);
+      if (fields.length === 0) return mutate(b, m.fallback, corpus);
+      const f = fields[m.field % fields.length];
+      const out = Uint8Array.from(b);
+      for (const w of m.writes) out[f.at + f.size + (w.at % f.value)] = w.value;
+      return out;
+    }
+    case "duplicateChunk": {
+      if (b.length === 0) return b;
+      const from = m.at % b.length;
+      const chunk = b.subarray(from, from + m.chunk);
+      const ins = new Uint8Array(Math.min(chunk.length * m.times, MAX_FRAME * 2));
+      for (let i = 0; i < ins.length; i++) ins[i] = chunk[i % chunk.length];
+      return splice(b, from, 0, ins);
+    }
+    case "concat": {
+      const other = corpus[m.other % corpus.length];
+      return m.append ? Uint8Array.from([...b, ...other]) : Uint8Array.from([...other.subarray(18), ...b]);
+    }
+  }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Plans: what one run decodes
+// ---------------------------------------------------------------------------------------------------------
+
+/** How many leading bytes of a random frame fast-check draws itself (the rest comes from `fill`). */
+const RANDOM_HEAD_BYTES = 64;
+
+type Plan =
+  | { source: "special"; index: number }
+  /** `scale` in [0, 2^20] makes a log-uniform length in [1, 2 × maxFrameBytes]. */
+  | { source: "random"; scale: number; head: Uint8Array; fill: number }
+  | { source: "mutated"; base: number; mutations: Mutation[] };
+
+const SCALE_MAX = 2 ** 20;
+const randomPlan: fc.Arbitrary<Plan> = fc.record({
+  source: fc.constant("random"),
+  scale: fc.noBias(int(0, SCALE_MAX)), // log-uniform lengths, as drawn (a bias to the extremes would double the bytes)
+  head: fc.uint8Array({ maxLength: RANDOM_HEAD_BYTES }),
+  fill: fc.integer(),
+});
+const mutationArb = fc.oneof(...MUTATION_NAMES.map((n) => MUTATIONS[n] as fc.Arbitrary<Mutation>));
+const mutatedPlan = (corpusSize: number): fc.Arbitrary<Plan> =>
+  fc.record({
+    source: fc.constant("mutated"),
+    base: int(0, corpusSize - 1),
+    mutations: fc.oneof(
+      { arbitrary: fc.array(mutationArb, { minLength: 1, maxLength: 1 }), weight: 7 },
+      { arbitrary: fc.array(mutationArb, { minLength: 2, maxLength: 4 }), weight: 3 },
+    ),
+  });
+const planArb = (corpusSize: number) =>
+  fc.oneof({ arbitrary: randomPlan, weight: 3 }, { arbitrary: mutatedPlan(corpusSize), weight: 7 });
+
+/** The bytes after a random frame's head: a fast 32-bit generator (mulberry32) seeded by the plan's `fill`. */
+function fillBytes(out: Uint8Array, seed: number): void {
+  let a = seed | 0;
+  for (let i = 0; i < out.length; i += 4) {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    const v = (t ^ (t >>> 14)) >>> 0;
+    out[i] = v;
+    if (i + 1 < out.length) out[i + 1] = v >>> 8;
+    if (i + 2 < out.length) out[i + 2] = v >>> 16;
+    if (i + 3 < out.length) out[i + 3] = v >>> 24;
+  }
+}
+
+/** Random frames are built in a reused buffer, to spare the heap. */
+const scratch = new Uint8Array(MAX_FRAME * 2);
+
+function frameOf(p: Plan, corpus: readonly Uint8Array[], special: readonly Uint8Array[]): Uint8Array {
+  switch (p.source) {
+    case "special":
+      return special[p.index];
+    case "random": {
+      const len = Math.min(
+        MAX_FRAME * 2,
+        Math.floor(Math.exp((p.scale / (SCALE_MAX + 1)) * Math.log(MAX_FRAME * 2 + 1))),
+      );
+      const out = scratch.subarray(0, len);
+      const head = Math.min(len, p.head.length);
+      out.set(p.head.subarray(0, head));
+      fillBytes(out.subarray(head), p.fill);
+      return out;
+    }
+    case "mutated": {
+      let frame = corpus[p.base];
+      for (const m of p.mutations) frame = mutate(frame, m, corpus);
+      return frame.length > MAX_FRAME * 2 ? frame.subarray(0, MAX_FRAME * 2) : frame;
+    }
+  }
+}
+
+const sourceOf = (p: Plan) => (p.source === "mutated" ? p.mutations.map((m) => m.name).join("+") : p.source);
 
 /** Hand-made hostile frames, tried before the random ones. */
 function specialFrames(valid: Uint8Array): Uint8Array[] {
@@ -503,19 +648,57 @@ interface Report {
 
 const show = (b: Uint8Array) =>
   `${b.length} bytes: ${Buffer.from(b.subarray(0, 96)).toString("hex")}${b.length > 96 ? "…" : ""}`;
-const bigintJson = (_k: string, v: unknown) => (typeof v === "bigint" ? `${v}n` : v);
+const planJson = (_k: string, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString("hex") : v);
+
+/** The properties a decode can break, each with its list of examples in the report. */
+type Broken = "otherErrors" | "invalid" | "illFormed";
+
+/** What decoding one frame gave: its time, refused (with the code) or decoded, and the properties it broke. */
+interface Outcome {
+  ms: number;
+  refused?: RejectCode;
+  decoded: boolean;
+  broken: { list: Broken; detail: string }[];
+}
+
+function decodeOnce(frame: Uint8Array): Outcome {
+  const c0 = performance.now();
+  let result: Framed | undefined;
+  let error: unknown;
+  try {
+    result = decodeFrame(frame);
+  } catch (e) {
+    error = e;
+  }
+  const ms = performance.now() - c0;
+  if (result === undefined) {
+    const code = error instanceof ProtocolError ? error.reject : undefined;
+    if (code === RejectCode.BAD_REQUEST || code === RejectCode.UNSUPPORTED)
+      return { ms, refused: code, decoded: false, broken: [] };
+    const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    return { ms, decoded: false, broken: [{ list: "otherErrors", detail }] };
+  }
+  const broken: Outcome["broken"] = [];
+  let v: string | null;
+  try {
+    v = violation(result);
+  } catch (e) {
+    v = `check threw ${String(e)}`;
+  }
+  if (v !== null) broken.push({ list: "invalid", detail: `${v} in ${JSON.stringify(result, bigintJson)}` });
+  const bad = strings(result.message).filter((s) => LONE_SURROGATE.test(s));
+  if (bad.length > 0) broken.push({ list: "illFormed", detail: JSON.stringify(bad) });
+  return { ms, decoded: true, broken };
+}
+
+const COUNT: Record<Broken, "otherErrorCount" | "invalidCount" | "illFormedCount"> = {
+  otherErrors: "otherErrorCount",
+  invalid: "invalidCount",
+  illFormed: "illFormedCount",
+};
 
 async function fuzz(seed: number, iterations: number): Promise<Report> {
-  const r = new Rng(seed);
-  const corpus: Uint8Array[] = [];
-  for (let i = 0; i < 240; i++) {
-    const framed: Framed = { requestId: r.hex(16), message: validMessage(r, TYPES[i % TYPES.length]) };
-    const f = encodeFrame(framed.requestId, framed.message);
-    // The corpus itself must round-trip, or the mutations start from broken frames.
-    const back = JSON.stringify(decodeFrame(f), bigintJson);
-    if (back !== JSON.stringify(framed, bigintJson)) throw new Error(`corpus frame ${i} did not round-trip; ${REPRO}`);
-    corpus.push(f);
-  }
+  const corpus = validCorpus(seed);
   const special = specialFrames(corpus[3]);
 
   const report: Report = {
@@ -539,89 +722,63 @@ async function fuzz(seed: number, iterations: number): Promise<Report> {
     if (list.length < 5) list.push(e);
   };
 
-  const heapBefore = process.memoryUsage().heapUsed;
-  const t0 = performance.now();
-  for (let i = 0; i < iterations; i++) {
-    let source: string;
-    let frame: Uint8Array;
-    if (i < special.length) {
-      source = "special";
-      frame = special[i];
-    } else if (r.chance(0.3)) {
-      source = "random";
-      frame = randomFrame(r);
-    } else {
-      frame = r.pick(corpus);
-      const names: string[] = [];
-      for (let n = r.chance(0.7) ? 1 : r.range(2, 4); n > 0; n--) {
-        const name = r.pick(MUTATION_NAMES);
-        names.push(name);
-        frame = MUTATIONS[name](r, frame, corpus);
-      }
-      if (frame.length > MAX_FRAME * 2) frame = frame.subarray(0, MAX_FRAME * 2);
-      source = names.join("+");
-    }
+  // fast-check runs the property on the special frames first, then on `iterations` minus those drawn plans; after
+  // the first plan that breaks a property it only shrinks (those calls are not counted in the report).
+  let shrinking = false;
+  let firstFailure = -1;
+  const property = fc.asyncProperty(planArb(corpus.length), async (plan) => {
+    const frame = frameOf(plan, corpus, special);
+    const o = decodeOnce(frame);
+    if (shrinking) return o.broken.length === 0;
+    const i = report.iterations++;
+    const source = sourceOf(plan);
     const kind = source.split("+")[0];
     report.bySource[kind] = (report.bySource[kind] ?? 0) + 1;
+    if (o.ms > report.maxCallMs) {
+      report.maxCallMs = o.ms;
+      report.slowest = { i, source, frame: show(frame), detail: `${o.ms.toFixed(1)} ms` };
+    }
+    if (o.refused) report.refused[o.refused] = (report.refused[o.refused] ?? 0) + 1;
+    if (o.decoded) report.decoded++;
+    for (const b of o.broken) {
+      report[COUNT[b.list]]++;
+      keep(report[b.list], { i, source, frame: show(frame), detail: b.detail });
+    }
+    if (o.broken.length > 0) {
+      shrinking = true;
+      firstFailure = i;
+      return false;
+    }
+    if (i % 2000 === 1999) await yieldToEventLoop(); // let mocha's timers run
+    return true;
+  });
 
-    const c0 = performance.now();
-    let result: Framed | undefined;
-    let error: unknown;
-    try {
-      result = decodeFrame(frame);
-    } catch (e) {
-      error = e;
-    }
-    const ms = performance.now() - c0;
-    if (ms > report.maxCallMs) {
-      report.maxCallMs = ms;
-      report.slowest = { i, source, frame: show(frame), detail: `${ms.toFixed(1)} ms` };
-    }
-
-    if (result === undefined) {
-      const code = error instanceof ProtocolError ? error.reject : undefined;
-      if (code === RejectCode.BAD_REQUEST || code === RejectCode.UNSUPPORTED) {
-        report.refused[code] = (report.refused[code] ?? 0) + 1;
-      } else {
-        report.otherErrorCount++;
-        const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-        keep(report.otherErrors, { i, source, frame: show(frame), detail });
-      }
-    } else {
-      report.decoded++;
-      let v: string | null;
-      try {
-        v = violation(result);
-      } catch (e) {
-        v = `check threw ${String(e)}`;
-      }
-      if (v !== null) {
-        report.invalidCount++;
-        keep(report.invalid, {
-          i,
-          source,
-          frame: show(frame),
-          detail: `${v} in ${JSON.stringify(result, bigintJson)}`,
-        });
-      }
-      const bad = strings(result.message).filter((s) => LONE_SURROGATE.test(s));
-      if (bad.length > 0) {
-        report.illFormedCount++;
-        keep(report.illFormed, { i, source, frame: show(frame), detail: JSON.stringify(bad) });
-      }
-    }
-
-    report.iterations = i + 1;
-    if (i % 2000 === 1999) {
-      if (performance.now() - t0 > BUDGET_MS) {
-        report.stoppedEarly = true;
-        break;
-      }
-      await yieldToEventLoop(); // let mocha's timers run
-    }
-  }
+  const heapBefore = process.memoryUsage().heapUsed;
+  const t0 = performance.now();
+  const result = await fc.check(property, {
+    seed,
+    numRuns: iterations,
+    examples: special.map((_, index): [Plan] => [{ source: "special", index }]),
+    interruptAfterTimeLimit: BUDGET_MS,
+    markInterruptAsFailure: false,
+    ...(PATH ? { path: PATH } : {}),
+  });
   report.elapsedMs = performance.now() - t0;
   report.heapGrowth = process.memoryUsage().heapUsed - heapBefore;
+  report.stoppedEarly = result.interrupted;
+
+  if (result.failed && result.counterexample === null) {
+    throw new Error(`the fuzz run itself failed; ${REPRO}`, { cause: result.errorInstance });
+  }
+  if (result.failed && result.counterexample) {
+    // The shrunk plan goes first in the lists of the properties it breaks, with the path that replays it.
+    const [plan] = result.counterexample;
+    const frame = frameOf(plan, corpus, special);
+    const replay = `LEASE_FUZZ_SEED=${seed} LEASE_FUZZ_PATH=${result.counterexamplePath}`;
+    const source = `shrunk after ${result.numShrinks} steps (${replay}): ${JSON.stringify(plan, planJson)}`;
+    for (const b of decodeOnce(frame).broken)
+      report[b.list].unshift({ i: firstFailure, source, frame: show(frame), detail: b.detail });
+  }
   return report;
 }
 
