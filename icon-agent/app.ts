@@ -9,7 +9,8 @@
  */
 import { Wallet } from "ethers";
 import { appNamespace, appServiceName, waitForReceipt, type MarketClient, type Policy } from "../protocol/index.ts";
-import { writeAgentState, type AgentEnv } from "./agent.ts";
+import type { AgentEnv } from "./config.ts";
+import { writeAgentState } from "./state.ts";
 
 export interface DeployAppOptions {
   /** The owner's client (with its key). */

@@ -13,13 +13,32 @@
  * `service.name` is `app.service.servicens`: the deploy fills in the application's namespace label `r<root>`.
  */
 import { z } from "zod";
-import { ConfigError, p2pDiscoverySchema, p2pDiscovers, type Deployment } from "../protocol/index.ts";
-import type { AgentEnv } from "./agent.ts";
+import { ConfigError, deploymentSchema, p2pDiscoverySchema, p2pDiscovers, type Deployment } from "../protocol/index.ts";
 
 const port = z.number().int().min(1).max(65535);
 const LABEL = "[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?";
 /** `app.service.servicens`: the namespace label between `app` and `service` is the application's, not the owner's. */
 const SERVICE_NAME = new RegExp(`^${LABEL}\\.${LABEL}\\.${LABEL}$`);
+
+/** The agent's timings and thresholds: the app config's `agent` section, and part of every agent's state. */
+const agentTimingsSchema = z.object({
+  listenHost: z.string().default("127.0.0.1"),
+  periodMs: z.number().int().min(200).max(600_000).default(5000),
+  halfLifeS: z.number().min(0.5).max(86_400).default(30),
+  coolDownS: z.number().min(1).max(86_400).default(120),
+  confirmations: z.number().int().min(1).max(100).default(3),
+  /** No decisions in the first seconds of a placement (its clients have not arrived yet). */
+  warmupS: z.number().min(0).max(86_400).default(60),
+  graceS: z.number().int().min(0).max(86_400).default(300),
+  renewBeforeS: z.number().int().min(10).max(86_400).default(300),
+  reportEveryMs: z.number().int().min(200).max(600_000).default(5000),
+  idleRate: z.number().min(0).default(0.05),
+  /** See Knobs.minKeepShare. */
+  minKeepShare: z.number().min(0).max(1).default(0.5),
+  refLatencyMs: z.number().positive().default(100),
+  /** ETH (wei, decimal string) a parent hands a replica's key for its transactions. */
+  gasWei: z.string().regex(/^\d+$/, "wei as a decimal string").default("10000000000000000"),
+});
 
 export const appConfigSchema = z
   .object({
@@ -69,24 +88,7 @@ export const appConfigSchema = z
     p2p: p2pDiscoverySchema,
     network: z.object({ altoUrl: z.string().url().optional() }).strict().default({}),
     initialRegion: z.string().optional(),
-    agent: z
-      .object({
-        listenHost: z.string().default("127.0.0.1"),
-        periodMs: z.number().int().min(200).max(600_000).default(5000),
-        halfLifeS: z.number().min(0.5).max(86_400).default(30),
-        coolDownS: z.number().min(1).max(86_400).default(120),
-        confirmations: z.number().int().min(1).max(100).default(3),
-        warmupS: z.number().min(0).max(86_400).default(60),
-        graceS: z.number().int().min(0).max(86_400).default(300),
-        renewBeforeS: z.number().int().min(10).max(86_400).default(300),
-        reportEveryMs: z.number().int().min(200).max(600_000).default(5000),
-        idleRate: z.number().min(0).default(0.05),
-        minKeepShare: z.number().min(0).max(1).default(0.5),
-        refLatencyMs: z.number().positive().default(100),
-        gasWei: z.string().regex(/^\d+$/, "wei as a decimal string").default("10000000000000000"),
-      })
-      .strict()
-      .default({}),
+    agent: agentTimingsSchema.strict().default({}),
   })
   .strict()
   .refine(
@@ -97,6 +99,57 @@ export const appConfigSchema = z
       path: ["discovery"],
     },
   );
+
+/** What the ICON runs (the deploy's `service`, in the names the yard's Deploy uses). */
+const serviceSpecSchema = z.object({
+  imageRef: z.string(),
+  imageDigest: z.string(),
+  command: z.array(z.string()),
+  env: z.array(z.string()),
+  ports: z.array(z.number()),
+  httpPorts: z.array(z.number()),
+  /**
+   * The service key `app.r<root>.service.servicens`, in the namespace of the application's root account
+   * (protocol/lease/namespace.ts); `deployApp` (app.ts) fills it in from the config's `app.service.servicens`.
+   */
+  service: z.string().optional(),
+  cpuMillis: z.number(),
+  memoryMiB: z.number(),
+  slotSeconds: z.number(),
+});
+
+/**
+ * The environment an ICON and the replicas it makes share (written into each agent's state, agent.json): built by
+ * {@link agentEnvFrom} from a validated app config (or by hand, scripts/demo.ts). `AgentEnv` is this schema's type.
+ */
+export const agentEnvSchema = agentTimingsSchema.extend({
+  rpcUrl: z.string(),
+  deployment: deploymentSchema,
+  dnsServers: z.array(z.string()),
+  domains: z.array(z.string()),
+  /**
+   * Also look for yards near the clients: the PTR name of a client seen in each busy subnet gives its domains,
+   * whose `_edge._tcp` SRV records are queried like `domains` (default on; the paper's "IEPs on the paths to the
+   * end-clients", endpoint only: no traceroute).
+   */
+  learnDomains: z.boolean().optional(),
+  seeds: z.array(z.string()),
+  /** Also every listing in the registry. */
+  registry: z.boolean().optional(),
+  /**
+   * libp2p discovery (mDNS, bootstrap peers, the DHT): the yards it finds are candidates too, once the registry
+   * names their peer ids.
+   */
+  p2p: p2pDiscoverySchema.optional(),
+  /** ALTO server base URL (network and cost map). */
+  altoUrl: z.string().optional(),
+  spec: serviceSpecSchema,
+  /** The origin's first placement: the yard whose region has this name (else the best by price). */
+  initialRegion: z.string().optional(),
+});
+
+export type ServiceSpec = z.infer<typeof serviceSpecSchema>;
+export type AgentEnv = z.infer<typeof agentEnvSchema>;
 
 export type AppConfigInput = z.input<typeof appConfigSchema>;
 

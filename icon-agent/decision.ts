@@ -329,3 +329,32 @@ export function knobsFromPolicy(
     refLatencyMs,
   };
 }
+
+/** What a replica is given: see {@link replicaShare}. */
+export interface ReplicaShareInput {
+  /** The parent's balance (token units). */
+  balance: bigint;
+  /** What the parent keeps for itself: its own next slot. */
+  reserve: bigint;
+  /** Requests per second of the subnets the replica takes over, and of all the parent serves (≥ movedRate). */
+  movedRate: number;
+  totalRate: number;
+  /** The least a replica is given: two slots at its yard's listed price. */
+  floor: bigint;
+}
+
+/**
+ * The replica's budget share: of what the parent can spend — its balance less `reserve` — the part in proportion to
+ * the demand the replica takes over (to a basis point, rounded down to whole token units), and at least `floor`.
+ * `share` is undefined when the spendable balance cannot pay that (the replication does not happen).
+ *
+ * @example
+ *   replicaShare({ balance: 1000n, reserve: 100n, movedRate: 3, totalRate: 4, floor: 50n }); // { spendable: 900n, share: 675n }
+ */
+export function replicaShare(o: ReplicaShareInput): { spendable: bigint; share?: bigint } {
+  const spendable = o.balance > o.reserve ? o.balance - o.reserve : 0n;
+  const bps = BigInt(Math.round((o.movedRate / Math.max(o.totalRate, 1e-9)) * 10_000));
+  let share = (spendable * bps) / 10_000n;
+  if (share < o.floor) share = o.floor;
+  return share > spendable ? { spendable } : { spendable, share };
+}

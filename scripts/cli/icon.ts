@@ -727,7 +727,7 @@ const COMMANDS: Record<string, Command> = {
       for (const line of formatStatus(c, await appStatus(c, root))) out(line);
       const dir = opt(ctx, "state");
       if (dir) {
-        const { readAgentStatus } = await import("../../icon-agent/agent.ts");
+        const { readAgentStatus } = await import("../../icon-agent/state.ts");
         for (const s of await readAgentStatus(dir)) {
           out(
             `ICON ${s.name} (account ${s.account}) at ${s.placement?.yard.name ?? "nowhere"}${s.last ? `; last decision ${s.last}` : ""}`,

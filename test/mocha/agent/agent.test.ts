@@ -13,16 +13,11 @@ import type { Libp2p } from "@libp2p/interface";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import type { Ed25519PrivateKey } from "@libp2p/interface";
 import { MarketClient, createIconNode, loadOrCreatePeerKey, type IconError } from "../../../protocol/index.ts";
-import {
-  Agent,
-  readAgentState,
-  replicaKey,
-  writeAgentState,
-  type AgentEnv,
-  type AgentEvent,
-} from "../../../icon-agent/agent.ts";
+import { Agent } from "../../../icon-agent/agent.ts";
+import { readAgentState, writeAgentState, type AgentEvent } from "../../../icon-agent/state.ts";
+import { replicaKey } from "../../../icon-agent/leases.ts";
 import { appStatus, deployApp } from "../../../icon-agent/app.ts";
-import { agentEnvFrom } from "../../../icon-agent/config.ts";
+import { agentEnvFrom, type AgentEnv } from "../../../icon-agent/config.ts";
 import { bid, discoverYards, listedPrice, type YardRef } from "../../../icon-agent/market.ts";
 import { startTestYard } from "../../helpers/yard.ts";
 import type { YardConfigInput } from "../../../yard-node/config.ts";

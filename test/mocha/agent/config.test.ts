@@ -5,7 +5,8 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { agentEnvFrom } from "../../../icon-agent/config.ts";
-import { Agent, writeAgentState } from "../../../icon-agent/agent.ts";
+import { Agent } from "../../../icon-agent/agent.ts";
+import { writeAgentState } from "../../../icon-agent/state.ts";
 
 const deployment = { chainId: 31337 } as unknown as Deployment;
 const service = {

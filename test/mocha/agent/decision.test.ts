@@ -6,6 +6,7 @@ import {
   evaluate,
   knobsFromPolicy,
   latencyTerm,
+  replicaShare,
   replicateUtility,
   stillPays,
   utility,
@@ -14,6 +15,7 @@ import {
   type ControllerOptions,
   type Evaluation,
   type Knobs,
+  type ReplicaShareInput,
   type Situation,
   type SubnetView,
 } from "../../../icon-agent/decision.ts";
@@ -743,5 +745,89 @@ describe("ICON decision logic (eq. 1)", () => {
       raw.map((e) => e.action.kind),
       "without the warm-up's history the lull reads as idle",
     ).to.deep.equal(["terminate"]);
+  });
+});
+
+describe("replicaShare: the replica's budget share", () => {
+  const rates = fc
+    .tuple(fc.double({ min: 0, max: 1e4, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }))
+    .map(([total, part]) => ({ totalRate: total, movedRate: total * part }));
+  const inputArb: fc.Arbitrary<ReplicaShareInput> = fc
+    .record({
+      balance: fc.bigInt({ min: 0n, max: 10n ** 24n }),
+      reserve: fc.bigInt({ min: 0n, max: 10n ** 22n }),
+      floor: fc.bigInt({ min: 0n, max: 10n ** 22n }),
+      rates,
+    })
+    .map(({ rates: r, ...o }) => ({ ...o, ...r }));
+
+  it("never gives more than the parent can spend: the parent keeps its reserve, the replica at least the floor", () => {
+    fc.assert(
+      fc.property(inputArb, (o) => {
+        const { spendable, share } = replicaShare(o);
+        expect(spendable).to.equal(o.balance > o.reserve ? o.balance - o.reserve : 0n);
+        expect(share === undefined).to.equal(spendable < o.floor);
+        if (share === undefined) return;
+        expect(share >= o.floor && share <= spendable && share <= o.balance).to.equal(true);
+        expect(o.balance - share >= o.reserve).to.equal(true);
+      }),
+    );
+  });
+
+  it("is the moved demand's part of the spendable balance, to a basis point, in whole token units", () => {
+    fc.assert(
+      fc.property(inputArb, (o) => {
+        const { spendable, share } = replicaShare(o);
+        if (share === undefined || share === o.floor) return;
+        const exact = (o.movedRate / Math.max(o.totalRate, 1e-9)) * 10_000; // basis points
+        const bps = BigInt(Math.round(exact));
+        expect(Math.abs(Number(bps) - exact) <= 0.5).to.equal(true);
+        // share = ⌊spendable · bps / 10 000⌋
+        expect(share * 10_000n <= spendable * bps).to.equal(true);
+        expect(spendable * bps - share * 10_000n < 10_000n).to.equal(true);
+        if (o.movedRate === o.totalRate && o.totalRate > 0) expect(share).to.equal(spendable);
+      }),
+    );
+  });
+
+  it("grows with the demand moved and with the parent's balance", () => {
+    fc.assert(
+      fc.property(
+        inputArb,
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.bigInt({ min: 0n, max: 10n ** 24n }),
+        (o, less, more) => {
+          const base = replicaShare(o);
+          const fewer = replicaShare({ ...o, movedRate: o.movedRate * less });
+          // Whether a replica is made does not depend on how much demand it takes, only how much it gets.
+          expect(fewer.share === undefined).to.equal(base.share === undefined);
+          if (base.share !== undefined) expect(fewer.share! <= base.share).to.equal(true);
+          const richer = replicaShare({ ...o, balance: o.balance + more });
+          if (base.share !== undefined) expect(richer.share! >= base.share).to.equal(true);
+        },
+      ),
+    );
+  });
+
+  it("conserves the money over a run of replications: the shares and what the parent keeps add up to its balance", () => {
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: 0n, max: 10n ** 24n }),
+        fc.bigInt({ min: 0n, max: 10n ** 22n }),
+        fc.array(fc.record({ floor: fc.bigInt({ min: 0n, max: 10n ** 22n }), rates }), { maxLength: 12 }),
+        (start, reserve, replicas) => {
+          let balance = start;
+          let given = 0n;
+          for (const r of replicas) {
+            const { share } = replicaShare({ balance, reserve, floor: r.floor, ...r.rates });
+            if (share === undefined) continue;
+            balance -= share;
+            given += share;
+            expect(balance >= reserve).to.equal(true);
+          }
+          expect(given + balance).to.equal(start);
+        },
+      ),
+    );
   });
 });

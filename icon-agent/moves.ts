@@ -1,0 +1,524 @@
+/**
+ * What an ICON does on chain and at its yards: place itself, renew its slot ahead (asking its parent for money when
+ * it founders), replicate (a child account, its share, gas, a lease in its name, its agent started, redirects),
+ * migrate (make before break: bid, stub at the old yard, end the old lease), terminate (leave the tree, stub at the
+ * parent, end the lease, close the account), and keep the HTTP redirects at its yard where its children are.
+ * Every step that a crash may interrupt is saved before it is taken and finished on restart (recovery.ts).
+ *
+ * @example
+ *   const moves = new Moves({ dir, env, seed, node, client, wallet, tree, observation, ... });
+ *   await moves.place(await observation.knobs());
+ *   await moves.renewIfDue();
+ */
+import path from "node:path";
+import { multiaddr } from "@multiformats/multiaddr";
+import { MaxUint256, formatEther, type Wallet } from "ethers";
+import type { Libp2p } from "@libp2p/interface";
+import { setRouting, waitForReceipt, type MarketClient, type Redirect } from "../protocol/index.ts";
+import type { AgentEnv } from "./config.ts";
+import {
+  replicaShare,
+  replicateUtility,
+  stillPays,
+  utility,
+  type Action,
+  type Knobs,
+  type Situation,
+} from "./decision.ts";
+import { live, liveLeases, successorOf, sweepGas } from "./leases.ts";
+import { bid, listedPrice, type YardRef } from "./market.ts";
+import type { Observation } from "./observation.ts";
+import { writeAgentState, type AgentSeed, type Emit, type Placement } from "./state.ts";
+import type { TreeMember } from "./tree.ts";
+
+/** What the moves use of the agent. */
+export interface MovesComponents {
+  /** The state directory (a replica's is made under children/<account>/). */
+  dir: string;
+  env: AgentEnv;
+  seed: AgentSeed;
+  node: Libp2p;
+  client: MarketClient;
+  /** The ICON's key. */
+  wallet: Wallet;
+  tree: Pick<TreeMember, "children" | "leave" | "parent" | "requestFunding">;
+  observation: Pick<Observation, "yards" | "accessFor" | "forgetAccess" | "knobs">;
+  /** The key of the n-th replica (leases.ts replicaKey). */
+  childKey(n: number): Wallet;
+  /** A market client sending with `signer`. */
+  clientFor(signer: Wallet): Promise<MarketClient>;
+  /** Starts the agent of a replica from its state directory. */
+  spawn(dir: string): Promise<void>;
+  /** This ICON's libp2p addresses (a replica's parent). */
+  addrs(): string[];
+  /** The account's balance as last read, and read again. */
+  balance(): bigint;
+  refreshBalance(): Promise<bigint>;
+  /** Called once the ICON has terminated itself. */
+  finished(): void;
+  save(): Promise<void>;
+  emit: Emit;
+}
+
+type PlaceOptions = {
+  signer: Wallet;
+  account: bigint;
+  budget: bigint;
+  yards: YardRef[];
+  score: (y: YardRef, price: bigint) => number;
+  accept?: (y: YardRef, price: bigint) => string | undefined;
+};
+
+export class Moves {
+  readonly #c: MovesComponents;
+  #redirectsKey = "";
+  /** Subnets redirected to children at this ICON's yard. */
+  #delegated = new Set<string>();
+  #askedAt = 0;
+
+  constructor(components: MovesComponents) {
+    this.#c = components;
+  }
+
+  /** Subnets redirected to children at this ICON's yard (theirs to decide about). */
+  get delegated(): ReadonlySet<string> {
+    return this.#delegated;
+  }
+
+  /** What one more slot at the current placement costs (0 when not placed). */
+  ownSlot(): bigint {
+    const p = this.#c.seed.placement;
+    return p ? p.pricePerSecond * BigInt(this.#c.env.spec.slotSeconds) : 0n;
+  }
+
+  /** What this ICON keeps when a child asks for money: its own next slot; everything while it is not placed. */
+  fundingReserve(): bigint {
+    return this.#c.seed.placement ? this.ownSlot() : MaxUint256;
+  }
+
+  #rfq(): {
+    cpuMillis: number;
+    memoryMiB: number;
+    slotSeconds: number;
+    earliestStart: bigint;
+    imageRef: string;
+    imageDigest: string;
+  } {
+    const s = this.#c.env.spec;
+    return {
+      cpuMillis: s.cpuMillis,
+      memoryMiB: s.memoryMiB,
+      slotSeconds: s.slotSeconds,
+      earliestStart: 0n,
+      imageRef: s.imageRef,
+      imageDigest: s.imageDigest,
+    };
+  }
+
+  #deploySpec() {
+    const s = this.#c.env.spec;
+    return {
+      imageRef: s.imageRef,
+      imageDigest: s.imageDigest,
+      command: s.command,
+      env: s.env,
+      ports: s.ports,
+      httpPorts: s.httpPorts,
+      ...(s.service ? { service: s.service } : {}),
+    };
+  }
+
+  async #placeWith(o: PlaceOptions, knobs: Knobs): Promise<Placement> {
+    const { client, wallet, node, emit } = this.#c;
+    const holder = o.signer.address === wallet.address ? client : await this.#c.clientFor(o.signer);
+    const won = await bid({
+      release: (id) => holder.terminate(id),
+      node,
+      signer: o.signer,
+      client,
+      account: o.account,
+      yards: o.yards,
+      rfq: this.#rfq(),
+      spec: this.#deploySpec(),
+      maxPrice: knobs.maxPricePerSecond,
+      budget: o.budget,
+      score: o.score,
+      ...(o.accept ? { accept: o.accept } : {}),
+      onQuote: (y, _price, note) => emit("bid", `${y.name}: ${note}`),
+    });
+    return {
+      leaseId: won.leaseId,
+      yard: won.yard,
+      endpoint: won.endpoint,
+      pricePerSecond: won.offer.pricePerSecond,
+      leaseStart: won.offer.start,
+      end: won.offer.end,
+      since: Date.now() / 1000,
+    };
+  }
+
+  /** Places the ICON (no live lease): the origin at its home region if it can, else where the numbers say. */
+  async place(knobs: Knobs): Promise<void> {
+    const { seed, env, client } = this.#c;
+    const all = this.#c.observation.yards;
+    // Only the origin has a home region; a replica that lost its lease goes where the numbers say.
+    const preferred = seed.parent ? [] : all.filter((y) => y.name === env.initialRegion);
+    const yards = preferred.length > 0 ? preferred : all;
+    if (yards.length === 0) throw new Error("no registered and staked yard found to place the ICON");
+    const p = await this.#placeWith(
+      {
+        signer: this.#c.wallet,
+        account: seed.account,
+        budget: this.#c.balance(),
+        yards,
+        score: (y, price) => utility(knobs, [], { location: y.peerId, pricePerSecond: price }),
+      },
+      knobs,
+    );
+    seed.placement = p;
+    await this.#c.save();
+    this.#c.emit(
+      "placed",
+      `running at ${p.yard.name} (lease ${p.leaseId}, ${client.format(p.pricePerSecond)}/s, endpoint ${p.endpoint})`,
+      {
+        leaseId: p.leaseId,
+        yard: p.yard.name,
+      },
+    );
+  }
+
+  /**
+   * The renewal: a bought-ahead slot takes over at its start; within `renewBeforeS` of the end the next slot is
+   * bought at the same yard (asking the parent for money first when the balance is short, at most once a minute).
+   */
+  async renewIfDue(): Promise<void> {
+    const { seed, env, client, emit } = this.#c;
+    const p = seed.placement!;
+    const nowS = BigInt(Math.floor(Date.now() / 1000));
+    const r = p.renewal;
+    if (r) {
+      if (nowS < r.leaseStart) return;
+      seed.placement = { ...p, ...r, renewal: undefined };
+      this.#c.observation.forgetAccess();
+      await this.#c.save();
+      return;
+    }
+    if (p.end - nowS > BigInt(env.renewBeforeS)) return;
+    // Bought before a crash but not saved: adopt it rather than pay for the slot twice.
+    const known = await successorOf(client, seed.account, p);
+    if (known) {
+      p.renewal = { leaseId: known.id, leaseStart: known.start, end: known.end, pricePerSecond: known.pricePerSecond };
+      await this.#c.save();
+      return;
+    }
+    const need = p.pricePerSecond * BigInt(env.spec.slotSeconds);
+    let balance = this.#c.balance();
+    if (balance < need) {
+      // Foundering: ask the parent (the origin asks the owner on chain), at most once a minute.
+      if (Date.now() - this.#askedAt < 60_000) return;
+      this.#askedAt = Date.now();
+      const granted = await this.#c.tree.requestFunding(need - balance);
+      emit("tree", `foundering: asked for ${client.format(need - balance)}, granted ${client.format(granted)}`);
+      balance = await this.#c.refreshBalance();
+      if (balance < need) return;
+    }
+    const won = await bid({
+      node: this.#c.node,
+      signer: this.#c.wallet,
+      client,
+      account: seed.account,
+      yards: [p.yard],
+      rfq: { ...this.#rfq(), renewsLeaseId: p.leaseId },
+      spec: this.#deploySpec(),
+      maxPrice: (await this.#c.observation.knobs()).maxPricePerSecond,
+      budget: balance,
+      score: () => 0,
+      release: (id) => client.terminate(id),
+    });
+    p.renewal = {
+      leaseId: won.leaseId,
+      leaseStart: won.offer.start,
+      end: won.offer.end,
+      pricePerSecond: won.offer.pricePerSecond,
+    };
+    await this.#c.save();
+    emit("renewed", `lease ${won.leaseId} renews ${p.leaseId} at ${p.yard.name} until ${won.offer.end}`);
+  }
+
+  /**
+   * A replica for the subnets `action` names: a child account with its share (decision.ts replicaShare), gas for
+   * its derived key, a lease in its name, its state directory, its agent started, and the redirects there.
+   */
+  async replicate(knobs: Knobs, situation: Situation, action: Action & { kind: "replicate" }): Promise<void> {
+    const { seed, env, client, wallet, emit } = this.#c;
+    const { subnets } = situation;
+    const { to, subnets: moved } = action;
+    const p = seed.placement!;
+    const here = { location: p.yard.peerId, pricePerSecond: p.pricePerSecond };
+    const yards = this.#c.observation.yards;
+    const target = yards.find((y) => y.peerId === to.location)!;
+    const need = listedPrice(target, env.spec) * BigInt(env.spec.slotSeconds) * 2n;
+    // The replica's share of what this ICON can spend beyond its own next slot.
+    const { spendable, share } = replicaShare({
+      balance: this.#c.balance(),
+      reserve: this.ownSlot(),
+      movedRate: subnets.filter((s) => moved.includes(s.subnet)).reduce((a, s) => a + s.rate, 0),
+      totalRate: subnets.reduce((a, s) => a + s.rate, 0),
+      floor: need,
+    });
+    if (share === undefined)
+      throw new Error(`cannot fund a replica: ${client.format(spendable)} spendable, ${client.format(need)} needed`);
+
+    // The replica's key is derived from this ICON's key and its number, saved before anything happens on chain:
+    // a crash anywhere below leaves an account the next start can find and unwind (recovery.ts sweep).
+    const n = ++seed.replicas;
+    await this.#c.save();
+    const key = this.#c.childKey(n);
+    const child = await client.createAccount(seed.account, key.address);
+    let placement: Placement;
+    try {
+      await client.allocate(seed.account, child, share);
+      const gas = BigInt(env.gasWei);
+      // Through the client's signer: it keeps this key's nonces in order with the client's own transactions.
+      if (gas > 0n) {
+        const tx = await client.signer!.sendTransaction({ to: key.address, value: gas });
+        await waitForReceipt(client.signer!.provider!, tx, {
+          action: `sending gas to replica key ${key.address}`,
+          timeoutMs: 120_000,
+        });
+      }
+      placement = await this.#placeWith(
+        {
+          signer: key,
+          account: child,
+          budget: share,
+          yards: yards.filter((y) => y.peerId !== p.yard.peerId),
+          score: (y, price) => replicateUtility(knobs, subnets, here, { location: y.peerId, pricePerSecond: price }),
+          accept: (y, price) => stillPays(knobs, situation, action, { location: y.peerId, pricePerSecond: price }),
+        },
+        knobs,
+      );
+    } catch (e) {
+      // The money goes back up; nothing is left behind in an account no agent runs.
+      const undone = await client.closeAccount(child).then(
+        () => `account ${child} closed and its money returned`,
+        (x: unknown) => `closing account ${child} failed too (${(x as Error).message}); the next sweep retries`,
+      );
+      // The gas only once nothing is left for the key to do (a live lease is ended by the sweep, with this key).
+      const clean =
+        (await client.account(child).then(
+          (a) => a.closed,
+          () => false,
+        )) &&
+        (await liveLeases(client, child).then(
+          (ls) => ls.length === 0,
+          () => false,
+        ));
+      if (clean) await sweepGas(key, wallet.address).catch(() => 0n);
+      throw new Error(`replication to ${target.name} failed, ${undone}: ${(e as Error).message}`, { cause: e });
+    }
+    const name = `${seed.name}.${n}`;
+    const dir = path.join(this.#c.dir, "children", String(child));
+    await writeAgentState(
+      dir,
+      env,
+      {
+        name,
+        account: child,
+        root: seed.root,
+        parent: { account: seed.account, addrs: this.#c.addrs(), placement: p },
+        placement,
+        subnets: moved,
+        children: {},
+        replicas: 0,
+      },
+      key.privateKey,
+    );
+    seed.children[String(child)] = { name, subnets: moved };
+    await this.#c.save();
+    await this.#c.spawn(dir);
+    seed.children[String(child)]!.started = true;
+    await this.#c.save();
+    emit(
+      "replicated",
+      `replica ${name} (account ${child}, ${client.format(share)} allocated) runs at ${placement.yard.name}, lease ${placement.leaseId}; ${moved.join(", ")} redirected there`,
+      { child, yard: placement.yard.name, share },
+    );
+    await this.updateRedirects(new Map([[child, placement.endpoint]]));
+  }
+
+  /** Moves the ICON: the best quote elsewhere that still pays, then {@link finishMove}. */
+  async migrate(knobs: Knobs, situation: Situation, action: Action & { kind: "migrate" }): Promise<void> {
+    const { seed, client } = this.#c;
+    const old = seed.placement!;
+    const next = await this.#placeWith(
+      {
+        signer: this.#c.wallet,
+        account: seed.account,
+        budget: this.#c.balance(),
+        // Every other yard is asked (the decided target's quote may be above its listed price, another's below):
+        // the best quote by utility wins among those at which the move still passes its threshold.
+        yards: this.#c.observation.yards.filter((y) => y.peerId !== old.yard.peerId),
+        score: (y, price) => utility(knobs, situation.subnets, { location: y.peerId, pricePerSecond: price }),
+        accept: (y, price) => stillPays(knobs, situation, action, { location: y.peerId, pricePerSecond: price }),
+      },
+      knobs,
+    );
+    // Saved before the old yard is told: a crash from here on is finished by the next start (finishMove).
+    seed.moving = next;
+    await this.#c.save();
+    try {
+      await this.finishMove();
+    } catch (e) {
+      if (seed.placement === old) {
+        // The old yard could not be told: nothing points at the new instance yet, so it goes.
+        seed.moving = undefined;
+        await this.#c.save();
+        await client.terminate(next.leaseId).catch(() => {});
+      }
+      throw e;
+    }
+  }
+
+  /** Make before break, from a saved `moving`: the stub at the old yard, the switch, then the old lease(s) end. */
+  async finishMove(): Promise<void> {
+    const { seed, env, client, emit, observation } = this.#c;
+    const next = seed.moving!;
+    const old = seed.placement;
+    if (!live((await client.lease(next.leaseId)).state)) {
+      seed.moving = undefined;
+      await this.#c.save();
+      return;
+    }
+    if (old && old.leaseId !== next.leaseId) {
+      if (live((await client.lease(old.leaseId)).state))
+        await setRouting(
+          this.#c.node,
+          old.yard.addrs.map((a) => multiaddr(a)),
+          {
+            access: await observation.accessFor(old.leaseId),
+            redirects: [],
+            stub: {
+              yard: next.yard.peerId,
+              addrs: next.yard.addrs,
+              instanceId: next.leaseId,
+              endpoint: next.endpoint,
+              graceS: env.graceS,
+            },
+          },
+        );
+      seed.placement = next;
+      observation.forgetAccess();
+      this.#redirectsKey = "";
+      await this.#c.save();
+    }
+    let refund = 0n;
+    for (const id of [old?.leaseId, old?.renewal?.leaseId])
+      if (id !== undefined && id !== next.leaseId && live((await client.lease(id)).state))
+        refund += await client.terminate(id);
+    seed.placement = next;
+    seed.moving = undefined;
+    await this.#c.save();
+    if (old && old.leaseId !== next.leaseId)
+      emit(
+        "migrated",
+        `moved from ${old.yard.name} to ${next.yard.name} (lease ${old.leaseId} → ${next.leaseId}); stub at ${old.yard.name} for ${env.graceS} s; refund ${client.format(refund)}`,
+        { from: old.yard.name, to: next.yard.name },
+      );
+    await this.updateRedirects().catch((e: unknown) => emit("error", `redirects: ${(e as Error).message}`));
+  }
+
+  /** Ends the ICON (not the origin): leave the tree, wait two periods, then {@link finishTermination}. */
+  async terminate(): Promise<void> {
+    this.#c.seed.terminating = true;
+    await this.#c.save();
+    // Leave first: the parent stops redirecting clients here before the stub sends them back (no 307 loop).
+    await this.#c.tree
+      .leave()
+      .catch((e: unknown) => this.#c.emit("error", `leaving the tree: ${(e as Error).message}`));
+    await new Promise((r) => setTimeout(r, 2 * this.#c.env.periodMs));
+    await this.finishTermination();
+  }
+
+  /** Termination, each step skipped when done already (so a restart in the middle finishes it). */
+  async finishTermination(): Promise<void> {
+    const { seed, env, client, emit } = this.#c;
+    const p = seed.placement;
+    const parent = seed.parent?.placement;
+    let refund = 0n;
+    if (p && live((await client.lease(p.leaseId)).state)) {
+      if (parent) {
+        await setRouting(
+          this.#c.node,
+          p.yard.addrs.map((a) => multiaddr(a)),
+          {
+            access: await this.#c.observation.accessFor(p.leaseId),
+            redirects: [],
+            stub: {
+              yard: parent.yard.peerId,
+              addrs: parent.yard.addrs,
+              instanceId: parent.leaseId,
+              endpoint: parent.endpoint,
+              graceS: env.graceS,
+            },
+          },
+        ).catch((e: unknown) => emit("error", `stub at ${p.yard.name}: ${(e as Error).message}`));
+      }
+    }
+    for (const id of [p?.leaseId, p?.renewal?.leaseId])
+      if (id !== undefined && live((await client.lease(id)).state)) refund += await client.terminate(id);
+    const me = await client.account(seed.account);
+    if (!me.closed) await client.closeAccount(seed.account);
+    // The gas the parent handed this key goes back to the parent's key (it is this key's last transaction).
+    let gasBack = 0n;
+    if (seed.parent) {
+      // To the parent in the tree now: the account's parent on chain, or the ancestor this ICON re-parented to
+      // when that one terminated (its key is gone).
+      const to = (await client.account(this.#c.tree.parent?.account ?? seed.parent.account)).controller;
+      gasBack = await sweepGas(client.signer!, to).catch((e: unknown) => {
+        emit("error", `returning gas to the parent's key: ${(e as Error).message}`);
+        return 0n;
+      });
+    }
+    seed.done = true;
+    seed.terminating = false;
+    await this.#c.save();
+    this.#c.finished();
+    emit(
+      "terminated",
+      `ended lease ${p?.leaseId ?? "-"} at ${p?.yard.name ?? "-"} (refund ${client.format(refund)}); account ${seed.account} closed, ${client.format(me.closed ? 0n : me.balance)} back to the parent` +
+        (gasBack > 0n ? `, ${formatEther(gasBack)} ETH of gas back to the parent's key` : ""),
+      { returned: me.balance, gasReturned: gasBack },
+    );
+  }
+
+  /** HTTP redirects at this ICON's yard: each child's subnets go to the child's endpoint. */
+  async updateRedirects(extra = new Map<bigint, string>()): Promise<void> {
+    const { seed, env, tree } = this.#c;
+    const p = seed.placement;
+    if (!p) return;
+    const live = new Map<bigint, string>(extra);
+    for (const c of tree.children()) if (c.endpoint) live.set(c.account, c.endpoint);
+    const redirects: Redirect[] = [];
+    for (const [account, endpoint] of live) {
+      const subnets = new Set(seed.children[String(account)]?.subnets ?? []);
+      for (const s of tree.children().find((c) => c.account === account)?.subnets ?? [])
+        if (s.rate > env.idleRate) subnets.add(s.subnet);
+      for (const subnet of subnets) redirects.push({ subnet, location: `http://${endpoint}` });
+    }
+    redirects.sort((a, b) => a.subnet.localeCompare(b.subnet));
+    const key = JSON.stringify(redirects);
+    if (key === this.#redirectsKey) return;
+    await setRouting(
+      this.#c.node,
+      p.yard.addrs.map((a) => multiaddr(a)),
+      { access: await this.#c.observation.accessFor(p.leaseId), redirects },
+    );
+    this.#redirectsKey = key;
+    this.#delegated = new Set(redirects.map((r) => r.subnet));
+    this.#c.emit(
+      "tree",
+      `redirects at ${p.yard.name}: ${redirects.map((r) => `${r.subnet} → ${r.location}`).join(", ") || "none"}`,
+    );
+  }
+}

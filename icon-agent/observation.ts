@@ -1,0 +1,219 @@
+/**
+ * What an ICON knows of the world: the candidate yards (discovery, every 30 s, in the background once some are
+ * known), domains learned from its clients' PTR names, the ALTO cost map, the telemetry of its own yard, the
+ * latency l_ij of every subnet to every location, and the knobs of the owner's policy. The last good view serves
+ * while a source fails.
+ *
+ * @example
+ *   const seen = new Observation({ env, seed, node, client, signer: wallet, tree, emit });
+ *   await seen.refreshYards();
+ *   const flows = await seen.telemetry(seed.placement);
+ */
+import { multiaddr } from "@multiformats/multiaddr";
+import type { TypedDataDomain, Signer } from "ethers";
+import type { Libp2p } from "@libp2p/interface";
+import {
+  createResolver,
+  fetchAltoMap,
+  p2pDiscovers,
+  readTelemetry,
+  signLeaseAccess,
+  type AltoMap,
+  type DnsResolver,
+  type LeaseAccess,
+  type MarketClient,
+  type Policy,
+} from "../protocol/index.ts";
+import type { AgentEnv } from "./config.ts";
+import { knobsFromPolicy, type Candidate, type Knobs } from "./decision.ts";
+import { DomainLearner } from "./learn.ts";
+import { discoverYards, listedPrice, type YardRef } from "./market.ts";
+import type { AgentSeed, Emit, Placement } from "./state.ts";
+import type { TreeMember, TreeSubnet } from "./tree.ts";
+
+/** A subnet as the yard's telemetry shows it: the tree's figures and the address of its latest client. */
+export type Observed = TreeSubnet & { client?: string };
+
+/** What observation uses of the agent. */
+export interface ObservationComponents {
+  env: AgentEnv;
+  /** The application's root (its policy) and the parent's placement (a location to compare with). */
+  seed: Pick<AgentSeed, "root" | "parent">;
+  node: Libp2p;
+  client: MarketClient;
+  /** The ICON's key: signs the lease-holder access to its yard's telemetry and routing. */
+  signer: Signer;
+  /** The policy as the tree carries it down. */
+  tree: Pick<TreeMember, "policy">;
+  emit: Emit;
+}
+
+export class Observation {
+  readonly #c: ObservationComponents;
+  #yards: YardRef[] = [];
+  #yardsAt = 0;
+  /** Domains learned from clients (bounded, expiring). */
+  #learner: DomainLearner | undefined;
+  #discovering: Promise<void> | undefined;
+  #resolver: DnsResolver | undefined;
+  #learning: Promise<void> | undefined;
+  #alto: AltoMap | undefined;
+  #altoAt = 0;
+  #access: LeaseAccess | undefined;
+  #policy: { policy: Policy; at: number } | undefined;
+
+  constructor(components: ObservationComponents) {
+    this.#c = components;
+  }
+
+  /** The candidate yards, as last discovered. */
+  get yards(): YardRef[] {
+    return this.#yards;
+  }
+
+  /** Waits for the discovery and domain learning under way (stopping). */
+  async settle(): Promise<void> {
+    await this.#learning;
+    await this.#discovering?.catch(() => {});
+  }
+
+  /** The knobs of the owner's policy: as the tree carries it, else from chain (read at most every 5 s). */
+  async knobs(): Promise<Knobs> {
+    const { env, client, seed } = this.#c;
+    const fromTree = this.#c.tree.policy();
+    let policy: Policy;
+    if (fromTree) policy = fromTree;
+    else {
+      if (!this.#policy || Date.now() - this.#policy.at > 5000)
+        this.#policy = { policy: (await client.app(seed.root)).policy, at: Date.now() };
+      policy = this.#policy.policy;
+    }
+    return {
+      ...knobsFromPolicy(policy, env.refLatencyMs),
+      idleRate: env.idleRate,
+      minKeepShare: env.minKeepShare,
+    };
+  }
+
+  /**
+   * Discovery every 30 s (sooner when a domain was learned). With candidates known it runs in the background, so a
+   * slow DNS server or yard never holds up the period (renewals above all); with none known the period waits.
+   */
+  async refreshYards(): Promise<void> {
+    if (this.#yards.length > 0 && Date.now() - this.#yardsAt < 30_000) return;
+    const { env, emit } = this.#c;
+    const run = (this.#discovering ??= discoverYards({
+      node: this.#c.node,
+      client: this.#c.client,
+      dns: this.#dns(),
+      domains: env.domains,
+      learnedDomains: this.#learner?.domains() ?? [],
+      seeds: env.seeds,
+      registry: env.registry === true,
+      peers: env.registry === true || p2pDiscovers(env.p2p),
+      dht: env.p2p?.dht === true,
+      onSkip: (what, why) => emit("error", `candidate ${what} skipped: ${why}`),
+    })
+      .then((ys) => {
+        this.#yards = ys;
+        this.#yardsAt = Date.now();
+      })
+      .finally(() => (this.#discovering = undefined)));
+    if (this.#yards.length === 0) await run;
+    else run.catch((e: unknown) => emit("error", `discovery: ${(e as Error).message}`));
+  }
+
+  #dns(): DnsResolver {
+    const servers = this.#c.env.dnsServers;
+    return (this.#resolver ??= createResolver(servers.length > 0 ? { servers } : {}));
+  }
+
+  /**
+   * Learns candidate domains from the clients of `flows` in the background (a slow or absent DNS server must not
+   * hold up the period); one learning at a time.
+   */
+  learnInBackground(flows: Observed[]): void {
+    this.#learning ??= this.#learnDomains(flows, this.#c.env.idleRate)
+      .catch((e: unknown) => this.#c.emit("error", `learning domains from clients: ${(e as Error).message}`))
+      .finally(() => (this.#learning = undefined));
+  }
+
+  /** Learns candidate domains from the clients' PTR names (learn.ts); a new one makes the next period discover. */
+  async #learnDomains(flows: Observed[], idleRate: number): Promise<void> {
+    const { env, emit } = this.#c;
+    if (env.learnDomains === false) return;
+    this.#learner ??= new DomainLearner(this.#dns(), { own: env.domains });
+    const fresh = await this.#learner.learn(flows, idleRate, (subnet, e) =>
+      emit("error", `looking up a client of ${subnet} (PTR): ${e.message}`),
+    );
+    for (const { domain, subnet } of fresh)
+      emit("discovered", `a client in ${subnet} points to ${domain}: looking for _edge._tcp.${domain}`, {
+        subnet,
+        domain,
+      });
+    if (fresh.length > 0) this.#yardsAt = 0;
+  }
+
+  /** The ALTO cost map, fetched again every 30 s. */
+  async refreshAlto(): Promise<void> {
+    const url = this.#c.env.altoUrl;
+    if (!url || (this.#alto && Date.now() - this.#altoAt < 30_000)) return;
+    this.#alto = await fetchAltoMap(url);
+    this.#altoAt = Date.now();
+  }
+
+  /** l_ij for every known location: network RTT (ALTO) + the service latency measured here. */
+  latencies(subnet: string, serviceMs: number, here: YardRef): Record<string, number> {
+    const ip = subnet.split("/")[0]!;
+    const svc = Number.isFinite(serviceMs) ? serviceMs : 0;
+    const out: Record<string, number> = {};
+    const locations = [...this.#yards];
+    if (!locations.some((y) => y.peerId === here.peerId)) locations.push(here);
+    const parent = this.#c.seed.parent?.placement?.yard;
+    if (parent && !locations.some((y) => y.peerId === parent.peerId)) locations.push(parent);
+    for (const y of locations) {
+      const ow = this.#alto?.cost(ip, y.host);
+      if (ow !== undefined) out[y.peerId] = 2 * ow + svc;
+    }
+    if (out[here.peerId] === undefined && Number.isFinite(serviceMs)) out[here.peerId] = serviceMs;
+    return out;
+  }
+
+  /** Every known yard as a candidate location, at its listed price for the ICON's spec. */
+  candidates(): Candidate[] {
+    const r = this.#c.env.spec;
+    return this.#yards.map((y) => ({ location: y.peerId, pricePerSecond: listedPrice(y, r) }));
+  }
+
+  /** The signed lease-holder access for `leaseId` (reused while it has a minute left). */
+  async accessFor(leaseId: bigint): Promise<LeaseAccess> {
+    const a = this.#access;
+    if (a && a.leaseId === leaseId && Number(a.expires) - Date.now() / 1000 > 60) return a;
+    const { signer, client, node } = this.#c;
+    this.#access = await signLeaseAccess(signer, client.domain() as TypedDataDomain, leaseId, node.peerId);
+    return this.#access;
+  }
+
+  /** Forgets the access (the placement changed). */
+  forgetAccess(): void {
+    this.#access = undefined;
+  }
+
+  /** The placement's clients by subnet, from its yard's telemetry. */
+  async telemetry(p: Placement): Promise<Observed[]> {
+    const t = await readTelemetry(
+      this.#c.node,
+      p.yard.addrs.map((a) => multiaddr(a)),
+      { access: await this.accessFor(p.leaseId) },
+    );
+    return t.flows
+      .filter((f) => f.subnet !== "*")
+      .map((f) => ({
+        subnet: f.subnet,
+        rate: f.rate,
+        latencyMs: f.latencyMs,
+        requests: f.requests,
+        ...(f.client ? { client: f.client } : {}),
+      }));
+  }
+}

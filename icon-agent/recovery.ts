@@ -1,0 +1,184 @@
+/**
+ * Reconciling the saved state with the chain: at start (a crash may have struck anywhere) and every 60 periods.
+ * A move or termination under way is finished; a placement whose lease ended is replaced by its renewal or
+ * dropped; leases nobody runs are ended, missed starts cancelled, half-made replicas adopted or unwound, and money
+ * in closed replica accounts pulled back up.
+ *
+ * @example
+ *   const recovery = new Recovery({ dir, seed, client, wallet, childKey, clientFor, spawn, save, emit, moves });
+ *   await recovery.recover();   // at start
+ *   await recovery.sweep();     // now and then
+ */
+import path from "node:path";
+import { formatEther, type Wallet } from "ethers";
+import { isIconError, type MarketClient } from "../protocol/index.ts";
+import { live, liveLeases, successorOf, sweepGas } from "./leases.ts";
+import type { Moves } from "./moves.ts";
+import { readAgentState, stateDirLocked, type AgentSeed, type Emit } from "./state.ts";
+
+/** What recovery uses of the agent. */
+export interface RecoveryComponents {
+  /** The state directory (replicas' under children/<account>/). */
+  dir: string;
+  seed: AgentSeed;
+  client: MarketClient;
+  /** The ICON's key: the gas of an unwound replica's key comes back to it. */
+  wallet: Wallet;
+  /** The key of the n-th replica (leases.ts replicaKey). */
+  childKey(n: number): Wallet;
+  /** A market client sending with `signer`. */
+  clientFor(signer: Wallet): Promise<MarketClient>;
+  /** Starts the agent of a replica from its state directory. */
+  spawn(dir: string): Promise<void>;
+  save(): Promise<void>;
+  emit: Emit;
+  moves: Pick<Moves, "finishMove" | "finishTermination">;
+}
+
+export class Recovery {
+  readonly #c: RecoveryComponents;
+
+  constructor(components: RecoveryComponents) {
+    this.#c = components;
+  }
+
+  /** At start: finishes what a crash interrupted and checks the placement against the chain, then sweeps. */
+  async recover(): Promise<void> {
+    const { seed, client, emit, moves } = this.#c;
+    const me = await client.account(seed.account);
+    if (seed.terminating || me.closed) {
+      await moves.finishTermination();
+      return;
+    }
+    const p = seed.placement;
+    if (seed.moving) await moves.finishMove();
+    else if (p) {
+      const l = await client.lease(p.leaseId);
+      if (!live(l.state)) {
+        // A renewal opened just before a crash carries the container on: adopt it; otherwise place again.
+        const next = await successorOf(client, seed.account, p);
+        if (next) {
+          seed.placement = {
+            ...p,
+            leaseId: next.id,
+            leaseStart: next.start,
+            end: next.end,
+            pricePerSecond: next.pricePerSecond,
+          };
+          emit("renewed", `lease ${next.id} renews ${p.leaseId}: adopted after the restart`);
+        } else {
+          emit("placed", `lease ${p.leaseId} is ${l.state} on chain: placing again`);
+          seed.placement = undefined;
+        }
+        await this.#c.save();
+      }
+    }
+    await this.sweep();
+  }
+
+  /**
+   * Leaves nothing behind that no agent runs: leases of this account the state does not know (an opening whose
+   * answer was lost, a crash between opening and saving) are terminated — except the placement's own renewal
+   * chain at its yard; leases whose start the yard missed are cancelled (deposit and penalty back); replica
+   * accounts whose agent never started are unwound with their derived key; money that landed in a closed replica
+   * account (a late refund) is pulled back up.
+   */
+  async sweep(): Promise<void> {
+    const { seed, client, emit } = this.#c;
+    const p = seed.placement;
+    for (const id of await client.leasesOf(seed.account)) {
+      if (id === p?.leaseId || id === p?.renewal?.leaseId || id === seed.moving?.leaseId) continue;
+      const l = await client.lease(id);
+      if (l.state === "StartMissed") {
+        const back = await client.cancelMissedStart(id);
+        emit("error", `lease ${id}: the yard missed its start; cancelled, ${client.format(back)} back`);
+        continue;
+      }
+      if (!live(l.state)) continue;
+      const sameYard = p && l.provider.toLowerCase() === p.yard.operator.toLowerCase();
+      if (sameYard && (l.end === p.leaseStart || l.start === p.end)) continue; // renewal chain: one container
+      const refund = await client.terminate(id);
+      emit("error", `lease ${id} was open but unknown to the saved state: terminated, refund ${client.format(refund)}`);
+    }
+    for (const a of await client.appAccounts(seed.root)) {
+      if (a.parent !== seed.account) continue;
+      if (a.closed) {
+        if (a.balance > 0n) {
+          await client.returnToParent(a.id, a.balance);
+          emit("tree", `pulled ${client.format(a.balance)} back from closed replica account ${a.id}`);
+        }
+        continue;
+      }
+      if (seed.children[String(a.id)]?.started) continue;
+      if (await this.#adoptChild(a.id)) continue;
+      await this.#unwindChild(a.id, a.controller);
+    }
+  }
+
+  /**
+   * A replication that got as far as the replica's state directory (its key, account and live lease written) but
+   * not as far as recording that its agent started: the replica is adopted and its agent started, not unwound. An
+   * agent already running there (a detached `icon agent run` outlives its parent) keeps its lock; that counts as
+   * started. Returns false when there is nothing to adopt.
+   */
+  async #adoptChild(account: bigint): Promise<boolean> {
+    const { seed, client, emit } = this.#c;
+    const dir = path.join(this.#c.dir, "children", String(account));
+    const st = await readAgentState(dir).catch(() => undefined);
+    if (!st || st.seed.account !== account || st.seed.done) return false;
+    // Its agent runs (between placements, perhaps): it is started, whatever its lease says.
+    const running = await stateDirLocked(dir);
+    if (!running) {
+      if (!st.seed.placement || !live((await client.lease(st.seed.placement.leaseId)).state)) return false;
+    }
+    seed.children[String(account)] = { name: st.seed.name, subnets: st.seed.subnets };
+    await this.#c.save();
+    try {
+      if (!running) await this.#c.spawn(dir);
+    } catch (e) {
+      if (!isIconError(e, "AGENT_RUNNING")) {
+        emit(
+          "error",
+          `replica ${st.seed.name} (account ${account}): starting its agent failed, retried later: ${(e as Error).message}`,
+        );
+        return true;
+      }
+    }
+    seed.children[String(account)]!.started = true;
+    await this.#c.save();
+    emit(
+      "tree",
+      `adopted replica ${st.seed.name} (account ${account}${st.seed.placement ? `, lease ${st.seed.placement.leaseId} at ${st.seed.placement.yard.name}` : ""}): its start had not been recorded`,
+    );
+    return true;
+  }
+
+  /** Undoes a replication that did not finish: the replica's leases ended (its key is derived), its account closed. */
+  async #unwindChild(account: bigint, controller: string): Promise<void> {
+    const { seed, client, emit } = this.#c;
+    let key: Wallet | undefined;
+    for (let n = 1; n <= seed.replicas + 2 && !key; n++) {
+      const k = this.#c.childKey(n);
+      if (k.address.toLowerCase() === controller.toLowerCase()) key = k;
+    }
+    const leases = await liveLeases(client, account);
+    if (leases.length > 0) {
+      if (!key) {
+        emit("error", `replica account ${account} runs leases under a key this ICON cannot derive; left alone`);
+        return;
+      }
+      const holder = await this.#c.clientFor(key);
+      for (const id of leases) await holder.terminate(id);
+    }
+    const { balance } = await client.account(account);
+    await client.closeAccount(account);
+    const gasBack = key ? await sweepGas(key, this.#c.wallet.address).catch(() => 0n) : 0n;
+    delete seed.children[String(account)];
+    await this.#c.save();
+    emit(
+      "error",
+      `replica account ${account} never got its agent: ${leases.length} lease(s) ended, account closed, ${client.format(balance)} back` +
+        (gasBack > 0n ? `, ${formatEther(gasBack)} ETH of gas back` : ""),
+    );
+  }
+}

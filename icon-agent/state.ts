@@ -1,0 +1,217 @@
+/**
+ * The agent's state directory: what an ICON must find again after a crash, and the files that say how it is doing.
+ *
+ *   agent.json   its environment and seed (placement, children, moves under way), protocol/json.ts's codec
+ *   key          its private key (mode 0600)
+ *   agent.lock   the pid of the one agent running it (lockStateDir)
+ *   status.json  its status, rewritten every period (readAgentStatus reads it and its replicas' under children/)
+ *
+ * Every file is written whole, aside and renamed into place (writeAtomic): a crash leaves the old file or the new.
+ *
+ * @example
+ *   await writeAgentState(dir, env, { name: "origin", account, root, subnets: [], children: {}, replicas: 0 }, key);
+ *   const release = await lockStateDir(dir);   // IconError AGENT_RUNNING while another agent runs it
+ *   const { env, seed } = await readAgentState(dir);
+ */
+import { link, mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { randomUUID } from "node:crypto";
+import path from "node:path";
+import { IconError, fromJson, toJson } from "../protocol/index.ts";
+import type { AgentEnv } from "./config.ts";
+import type { SubnetView } from "./decision.ts";
+import type { YardRef } from "./market.ts";
+import type { TreeSubnet } from "./tree.ts";
+
+export interface Placement {
+  leaseId: bigint;
+  /** Slot start of the current lease (unix s). */
+  leaseStart: bigint;
+  yard: YardRef;
+  endpoint: string;
+  pricePerSecond: bigint;
+  end: bigint;
+  since: number;
+  /** The next slot, bought ahead at the same yard (same container and endpoint); it takes over at its start. */
+  renewal?: { leaseId: bigint; leaseStart: bigint; end: bigint; pricePerSecond: bigint };
+}
+
+export interface AgentSeed {
+  name: string;
+  account: bigint;
+  root: bigint;
+  parent?: { account: bigint; addrs: string[]; placement?: Placement };
+  placement?: Placement;
+  /** Subnets the parent handed over. */
+  subnets: string[];
+  /** Replicas made, by account; `started` once its agent was launched. */
+  children: Record<string, { name: string; subnets: string[]; started?: boolean }>;
+  replicas: number;
+  /** The tree's ancestors as last seen (parent first): where a restarted replica re-attaches if its parent is gone. */
+  ancestors?: { account: bigint; addrs: string[] }[];
+  /** A migration under way: the new placement, saved before the old yard is told (finished on restart). */
+  moving?: Placement;
+  /** Termination under way (each step is skipped when already done; finished on restart). */
+  terminating?: boolean;
+  done?: boolean;
+}
+
+export interface AgentEvent {
+  icon: string;
+  kind:
+    | "placed"
+    | "renewed"
+    | "observe"
+    | "decide"
+    | "replicated"
+    | "migrated"
+    | "terminated"
+    | "error"
+    | "tree"
+    | "bid"
+    | "discovered";
+  text: string;
+  data?: Record<string, unknown>;
+}
+
+/** Reports one event of the agent's timeline (each room is handed the agent's). */
+export type Emit = (kind: AgentEvent["kind"], text: string, data?: Record<string, unknown>) => void;
+
+/** The agent's status as written to `<stateDir>/status.json` every period. */
+export interface AgentStatus {
+  name: string;
+  account: bigint;
+  balance: bigint;
+  placement?: Placement;
+  subnets: SubnetView[];
+  aggregate: TreeSubnet[];
+  children: { account: bigint; endpoint?: string; location?: string }[];
+  last?: string;
+  atMs: number;
+}
+
+/** State as text: bigints tagged (protocol/json.ts), indented for the people who read these files. */
+export const encodeState = (v: unknown): string => toJson(v, 2);
+
+/** Writes `text` to `file` whole: aside, then renamed into place. */
+export async function writeAtomic(file: string, text: string, mode = 0o644): Promise<void> {
+  // A name of its own per write: two writers of one file must not share (and rename away) one temporary file.
+  const tmp = `${file}.${process.pid}.${randomUUID()}.tmp`;
+  await writeFile(tmp, text, { mode });
+  await rename(tmp, file);
+}
+
+/** Writes a new agent's state directory (key with mode 0600). */
+export async function writeAgentState(dir: string, env: AgentEnv, seed: AgentSeed, privateKey: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await writeAtomic(path.join(dir, "key"), `${privateKey}\n`, 0o600);
+  await saveAgentState(dir, env, seed);
+}
+
+/** Saves the environment and seed of the agent in `dir` (agent.json). */
+export async function saveAgentState(dir: string, env: AgentEnv, seed: AgentSeed): Promise<void> {
+  await writeAtomic(path.join(dir, "agent.json"), encodeState({ env, seed }));
+}
+
+/** Reads what {@link writeAgentState} wrote. */
+export async function readAgentState(dir: string): Promise<{ env: AgentEnv; seed: AgentSeed; key: string }> {
+  const { env, seed } = fromJson<{ env: AgentEnv; seed: AgentSeed }>(
+    await readFile(path.join(dir, "agent.json"), "utf8"),
+  );
+  const key = (await readFile(path.join(dir, "key"), "utf8")).trim();
+  return { env, seed, key };
+}
+
+/** Writes the agent's status (status.json). */
+export async function writeAgentStatus(dir: string, status: AgentStatus): Promise<void> {
+  await writeAtomic(path.join(dir, "status.json"), encodeState(status));
+}
+
+/** The status files of the ICON in `dir` and of the replicas it made (children/<account>/), parents first. */
+export async function readAgentStatus(dir: string): Promise<AgentStatus[]> {
+  const out: AgentStatus[] = [];
+  const s = await readFile(path.join(dir, "status.json"), "utf8").then(fromJson<AgentStatus>, () => undefined);
+  if (s) out.push(s);
+  const kids = await readdir(path.join(dir, "children")).catch(() => [] as string[]);
+  for (const k of kids.sort()) out.push(...(await readAgentStatus(path.join(dir, "children", k))));
+  return out;
+}
+
+/** Lock files this process holds (a lock naming this process's pid that is not here is a dead predecessor's). */
+const heldLocks = new Set<string>();
+
+/**
+ * Takes `<dir>/agent.lock` for this process — one agent per state directory, or two would bid, move and pay twice
+ * — and returns its release. The lock appears with its pid already in it (written aside, then hard-linked into
+ * place, which fails if a lock exists). A lock whose process is gone (a crash, `kill -9`; or this very pid, reused
+ * by a restarted container, but not held here) is taken over; one whose process lives is refused with IconError
+ * AGENT_RUNNING.
+ */
+export async function lockStateDir(dir: string): Promise<() => Promise<void>> {
+  const file = path.resolve(dir, "agent.lock");
+  const readPid = async (f: string) => Number((await readFile(f, "utf8").catch(() => "")).trim());
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const mine = `${file}.${process.pid}.${randomUUID()}`;
+    await writeFile(mine, `${process.pid}\n`, { mode: 0o600 });
+    try {
+      await link(mine, file);
+      heldLocks.add(file);
+      let released = false;
+      return async () => {
+        if (released) return;
+        released = true;
+        heldLocks.delete(file);
+        if ((await readPid(file)) === process.pid) await rm(file, { force: true });
+      };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    } finally {
+      await rm(mine, { force: true });
+    }
+    const pid = await readPid(file);
+    const live = Number.isInteger(pid) && pid > 0 && (pid === process.pid ? heldLocks.has(file) : processAlive(pid));
+    if (live)
+      throw new IconError(
+        "AGENT_RUNNING",
+        `another agent (pid ${pid}) runs the ICON in ${dir}: stop it first (if pid ${pid} is no ICON agent, ` +
+          `remove ${file})`,
+        { details: { pid, lock: file } },
+      );
+    // Its process is gone: move it aside and check that what moved is that dead lock (another agent may have
+    // taken over in between); if not, put it back.
+    const grave = `${file}.stale.${randomUUID()}`;
+    try {
+      await rename(file, grave);
+    } catch {
+      continue; // someone else moved it first
+    }
+    if ((await readPid(grave)) !== pid) await link(grave, file).catch(() => {});
+    await rm(grave, { force: true });
+  }
+  throw new IconError("AGENT_RUNNING", `could not take ${file}: other agents keep taking it`);
+}
+
+/** Removes leftovers of writes and lock attempts that a crash interrupted (their process is gone). */
+export async function removeLeftovers(dir: string): Promise<void> {
+  for (const f of await readdir(dir)) {
+    const pid = Number(/\.(\d+)\.[0-9a-f-]{36}(\.tmp)?$/.exec(f)?.[1] ?? 0);
+    if ((pid > 0 && pid !== process.pid && !processAlive(pid)) || f.startsWith("agent.lock.stale."))
+      await rm(path.join(dir, f), { force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM"; // alive, someone else's
+  }
+}
+
+/** Whether a live agent holds the lock of the state directory `dir`. */
+export async function stateDirLocked(dir: string): Promise<boolean> {
+  const file = path.resolve(dir, "agent.lock");
+  const pid = Number((await readFile(file, "utf8").catch(() => "")).trim());
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  return pid === process.pid ? heldLocks.has(file) : processAlive(pid);
+}
