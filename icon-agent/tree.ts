@@ -11,12 +11,11 @@
  *    report periods are dropped; after `missedReportsBeforeReattach` failed reports in a row a child re-attaches
  *    to the next ancestor (grandparent, …, origin).
  *  - Policy: the origin reads it from chain (`client.app(root)`) every period; it travels down in the acks.
- *  - Foundering: a child asks for `amount`; the parent allocates on chain from its spendable balance (balance
- *    minus `fundingReserve`). When it lacks, it counts what its other children hold beyond what each must keep
- *    (`childKeeps`) and asks its own parent for the rest; only once that is granted does it take the surplus back
- *    (returnToParent) and allocate, so a denied request moves nothing. The origin that lacks asks the owner on
- *    chain (`requestFunding`) and answers 0. Funds move only along on-chain parent links, so an ICON adopted by an
- *    ancestor other than its account's parent asks the owner on chain itself.
+ *  - Foundering (tree-funding.ts): a child asks for `amount`; the parent allocates on chain from its spendable
+ *    balance, then from its other children's surplus, asking its own parent for the rest; the origin asks the owner
+ *    on chain. Funds move only along on-chain parent links, so an ICON adopted by an ancestor other than its
+ *    account's parent asks the owner on chain itself.
+ *  - Children (tree-children.ts): who attached, what each reported, which are live.
  *  - Leaving: `leave()` tells the children to re-parent to my parent, then detaches from my parent.
  *
  * @example
@@ -30,7 +29,6 @@ import { lpStream } from "@libp2p/utils";
 import type { Signer } from "ethers";
 import {
   ConfigError,
-  IconError,
   TREE_PROTOCOL,
   TreeError,
   TreeErrorCode,
@@ -54,6 +52,8 @@ import {
   type TreePolicy,
   type TreeSubnet,
 } from "../protocol/index.ts";
+import { TreeChildren, type ChildEvent, type TreeChild } from "./tree-children.ts";
+import { TreeFunding, describeError, type FundingEvent } from "./tree-funding.ts";
 
 export type { TreeNodeRef, TreePolicy, TreeSubnet };
 
@@ -63,18 +63,8 @@ export type TreeEvent =
   | { type: "reattached"; from?: bigint; parent: TreeNodeRef; reason: string }
   | { type: "report-failed"; parent: bigint; misses: number; error: string }
   | { type: "reattach-failed"; tried: bigint[]; error: string }
-  | { type: "child-joined"; account: bigint; peerId: string; addrs: string[] }
-  | { type: "child-left"; account: bigint; reason: "detached" | "silent" | "re-parented" }
-  /** I asked my parent for `amount` and got `granted`. */
-  | { type: "funding-requested"; amount: bigint; granted: bigint; note: string }
-  /** I allocated `amount` on chain to my child `child`. */
-  | { type: "funding-granted"; child: bigint; amount: bigint; txHash: string }
-  /** I answered my child's request with 0. */
-  | { type: "funding-denied"; child: bigint; amount: bigint; note: string }
-  /** I took `amount` back from my child `from` (returnToParent) to fund another child. */
-  | { type: "funding-reclaimed"; from: bigint; amount: bigint; txHash: string }
-  /** I asked the owner on chain (FundingRequested) for `amount` to `account`. */
-  | { type: "funding-escalated"; account: bigint; amount: bigint; txHash: string }
+  | ChildEvent
+  | FundingEvent
   | { type: "policy"; policy: TreePolicy }
   | { type: "left"; newParent?: bigint };
 
@@ -114,34 +104,10 @@ export interface TreeMemberOptions {
   cacheTtlMs?: number;
 }
 
-/** A child as its parent knows it. */
-export interface TreeChild {
-  account: bigint;
-  addrs: string[];
-  endpoint?: string;
-  location?: string;
-  /** Its aggregate (own plus its subtree's), as last reported. */
-  subnets: TreeSubnet[];
-  lastReportMs: number;
-  /** ICONs below it, as last reported. */
-  descendants: number;
-  peerId: string;
-}
-
-interface ChildState extends TreeChild {
-  peer: PeerId;
-}
-
-const SILENT_PERIODS = 3;
 const TEXT_OK = /^[^\p{Cc}]*$/u;
 
 function text(s: string | undefined): string {
   return s !== undefined && Buffer.byteLength(s) <= treeLimits.maxStringBytes && TEXT_OK.test(s) ? s : "";
-}
-
-function describe(e: unknown): string {
-  if (e instanceof IconError) return `${e.code}: ${e.message}`;
-  return e instanceof Error ? e.message : String(e);
 }
 
 /** One ICON's membership in its application's overlay tree. */
@@ -149,7 +115,8 @@ export class TreeMember {
   readonly #o: TreeMemberOptions;
   readonly #membership: TreeMembership;
   readonly #missLimit: number;
-  readonly #children = new Map<bigint, ChildState>();
+  readonly #children: TreeChildren;
+  readonly #funding: TreeFunding;
   #me: BudgetAccount | undefined;
   #parent: TreeNodeRef | undefined;
   #parentPeer: PeerId | undefined;
@@ -165,7 +132,6 @@ export class TreeMember {
   #tickRun: Promise<void> = Promise.resolve();
   #moving: Promise<boolean> | undefined;
   #background = new Set<Promise<unknown>>();
-  #fundingQueue: Promise<unknown> = Promise.resolve();
 
   constructor(o: TreeMemberOptions) {
     if (!(o.reportEveryMs > 0)) throw new ConfigError("BAD_TREE_OPTIONS", "reportEveryMs must be positive");
@@ -174,6 +140,22 @@ export class TreeMember {
     this.#o = o;
     this.#membership = new TreeMembership(o.client, { ttlMs: o.cacheTtlMs });
     this.#missLimit = Math.max(1, o.missedReportsBeforeReattach ?? 3);
+    const emit = (e: TreeEvent) => this.#emit(e);
+    this.#children = new TreeChildren({ reportEveryMs: o.reportEveryMs, membership: this.#membership, emit });
+    this.#funding = new TreeFunding({
+      node: o.node,
+      client: o.client,
+      account: o.account,
+      fundingReserve: o.fundingReserve,
+      childKeeps: o.childKeeps,
+      fundingTimeoutMs: o.fundingTimeoutMs,
+      isOrigin: () => this.isOrigin,
+      parent: () => this.#parent,
+      parentPeer: () => this.#parentPeer,
+      proof: () => this.#proof(),
+      attachTo: (t) => this.#attachTo(t),
+      emit,
+    });
   }
 
   /** Registers the handler, attaches to the parent (if any) and starts reporting. Throws if it cannot attach. */
@@ -245,27 +227,18 @@ export class TreeMember {
 
   /** The children heard from within the last three report periods. */
   children(): TreeChild[] {
-    return this.#live().map((c) => ({
-      account: c.account,
-      addrs: [...c.addrs],
-      endpoint: c.endpoint,
-      location: c.location,
-      subnets: c.subnets.map((s) => ({ ...s })),
-      lastReportMs: c.lastReportMs,
-      descendants: c.descendants,
-      peerId: c.peerId,
-    }));
+    return this.#children.views();
   }
 
   /** local() plus the live children's reports: rates and counts summed per subnet, latency rate-weighted. */
   aggregate(): TreeSubnet[] {
     const own = this.#o.local().filter(isValidTreeSubnet);
-    return mergeSubnets([own, ...this.#live().map((c) => c.subnets)]);
+    return mergeSubnets([own, ...this.#children.live().map((c) => c.subnets)]);
   }
 
   /** ICONs below me (live children and what they report below them). */
   descendants(): number {
-    return this.#live().reduce((n, c) => n + 1 + c.descendants, 0);
+    return this.#children.descendants();
   }
 
   /** The owner's policy: at the origin read from chain, elsewhere as the parent last acknowledged it. */
@@ -280,7 +253,7 @@ export class TreeMember {
    */
   async requestFunding(amount: bigint): Promise<bigint> {
     if (amount <= 0n) throw new ConfigError("BAD_AMOUNT", "a funding request needs a positive amount");
-    const { granted, note } = await this.#ask(amount);
+    const { granted, note } = await this.#funding.ask(amount);
     this.#emit({ type: "funding-requested", amount, granted, note });
     return granted;
   }
@@ -293,7 +266,7 @@ export class TreeMember {
     await this.#tickRun;
     const proof = await this.#proof();
     const newParent = this.#parent;
-    const children = [...this.#children.values()];
+    const children = this.#children.all();
     await Promise.allSettled(
       children.map(async (c) => {
         await treeRequest(
@@ -304,10 +277,7 @@ export class TreeMember {
         );
       }),
     );
-    for (const c of children) {
-      this.#children.delete(c.account);
-      this.#emit({ type: "child-left", account: c.account, reason: "re-parented" });
-    }
+    for (const c of children) this.#children.remove(c.account, "re-parented");
     if (newParent)
       await treeRequest(
         this.#o.node,
@@ -335,7 +305,7 @@ export class TreeMember {
   }
 
   async #tick(): Promise<void> {
-    this.#prune();
+    this.#children.prune();
     if (this.isOrigin) {
       await this.#refreshPolicy().catch(() => {
         // The chain is unreachable for now: keep the policy we have, try again next period.
@@ -347,20 +317,6 @@ export class TreeMember {
       return;
     }
     await this.#report(this.#parent);
-  }
-
-  #prune(): void {
-    const cutoff = Date.now() - SILENT_PERIODS * this.#o.reportEveryMs;
-    for (const c of [...this.#children.values()])
-      if (c.lastReportMs < cutoff) {
-        this.#children.delete(c.account);
-        this.#emit({ type: "child-left", account: c.account, reason: "silent" });
-      }
-  }
-
-  #live(): ChildState[] {
-    const cutoff = Date.now() - SILENT_PERIODS * this.#o.reportEveryMs;
-    return [...this.#children.values()].filter((c) => c.lastReportMs >= cutoff);
   }
 
   async #report(parent: TreeNodeRef): Promise<void> {
@@ -399,7 +355,7 @@ export class TreeMember {
       }
       this.#misses =
         e instanceof TreeError && e.treeCode === TreeErrorCode.TREE_LEAVING ? this.#missLimit : this.#misses + 1;
-      this.#emit({ type: "report-failed", parent: parent.account, misses: this.#misses, error: describe(e) });
+      this.#emit({ type: "report-failed", parent: parent.account, misses: this.#misses, error: describeError(e) });
       if (this.#misses >= this.#missLimit)
         await this.#move(this.#candidates(), `no report reached account ${parent.account} ${this.#misses} times`);
     }
@@ -426,7 +382,7 @@ export class TreeMember {
           this.#emit({ type: "reattached", from, parent: this.#parent!, reason });
           return true;
         } catch (e) {
-          errors.push(`account ${c.account}: ${describe(e)}`);
+          errors.push(`account ${c.account}: ${describeError(e)}`);
         }
       }
       this.#emit({ type: "reattach-failed", tried: candidates.map((c) => c.account), error: errors.join("; ") });
@@ -498,144 +454,6 @@ export class TreeMember {
     this.#emit({ type: "policy", policy: { ...p } });
   }
 
-  // ---------------------------------------------------------------------------------------------- funding
-
-  /** Asks my parent for `amount`; the origin (or an adopted ICON) asks the owner on chain. */
-  async #ask(amount: bigint): Promise<{ granted: bigint; note: string }> {
-    const parent = this.#parent;
-    if (this.isOrigin || !parent) {
-      if (!this.isOrigin) throw new TreeError(TreeErrorCode.TREE_NOT_ATTACHED, "this ICON has no parent right now");
-      return this.#askOwner(amount, `the origin (account ${this.#o.account})`);
-    }
-    const proof = await this.#proof();
-    const send = () =>
-      treeRequest(
-        this.#o.node,
-        dialableAddrs(parent.addrs, this.#parentPeer),
-        { type: "funding", proof, amount },
-        AbortSignal.timeout(this.#o.fundingTimeoutMs ?? 60_000),
-      );
-    let r: TreeMessage;
-    try {
-      r = (await send()).reply;
-    } catch (e) {
-      if (e instanceof TreeError && e.treeCode === TreeErrorCode.TREE_NOT_ATTACHED) {
-        await this.#attachTo(parent);
-        r = (await send()).reply;
-      } else if (e instanceof TreeError && e.treeCode === TreeErrorCode.TREE_NOT_CHILD) {
-        return this.#askOwner(amount, `account ${this.#o.account} (adopted by account ${parent.account})`);
-      } else throw e;
-    }
-    if (r.type !== "fundingReply")
-      throw new TreeError(TreeErrorCode.TREE_BAD_FRAME, `expected fundingReply, got ${r.type}`);
-    if (r.granted !== 0n && r.granted !== amount)
-      throw new TreeError(TreeErrorCode.TREE_BAD_FRAME, `the parent claims to have granted ${r.granted} of ${amount}`);
-    return { granted: r.granted, note: r.note };
-  }
-
-  async #askOwner(amount: bigint, who: string): Promise<{ granted: bigint; note: string }> {
-    const receipt = await this.#o.client.requestFunding(this.#o.account, amount);
-    this.#emit({ type: "funding-escalated", account: this.#o.account, amount, txHash: receipt.hash });
-    return {
-      granted: 0n,
-      note: `${who} lacks ${this.#o.client.format(amount)}; the owner was asked on chain (FundingRequested in ${receipt.hash})`,
-    };
-  }
-
-  /** What each of my open children other than `except` holds beyond what it keeps (`childKeeps`), largest first. */
-  async #surpluses(except: bigint): Promise<Array<{ id: bigint; surplus: bigint }>> {
-    const client = this.#o.client;
-    const me = await client.account(this.#o.account);
-    const offers: Array<{ id: bigint; surplus: bigint }> = [];
-    for (const a of await client.appAccounts(me.root)) {
-      if (a.parent !== me.id || a.closed || a.id === except || a.balance === 0n) continue;
-      const keep = await this.#o.childKeeps!(a).catch(() => undefined);
-      if (keep !== undefined && a.balance > keep) offers.push({ id: a.id, surplus: a.balance - keep });
-    }
-    return offers.sort((x, y) => (y.surplus > x.surplus ? 1 : y.surplus < x.surplus ? -1 : 0));
-  }
-
-  /**
-   * Takes up to `need` back from `offers` (returnToParent), in their order. A child that spent meanwhile (the
-   * return reverts) is passed over. Returns what came back.
-   */
-  async #reclaim(offers: Array<{ id: bigint; surplus: bigint }>, need: bigint): Promise<bigint> {
-    const client = this.#o.client;
-    let got = 0n;
-    for (const o of offers) {
-      if (got >= need) break;
-      const take = o.surplus < need - got ? o.surplus : need - got;
-      try {
-        const receipt = await client.returnToParent(o.id, take);
-        got += take;
-        this.#emit({ type: "funding-reclaimed", from: o.id, amount: take, txHash: receipt.hash });
-      } catch {
-        // it spent meanwhile: the next child, or my parent, makes up for it
-      }
-    }
-    return got;
-  }
-
-  /** A child's request: allocate from my spendable balance and my other children's surplus, asking up for the rest. */
-  #fund(child: BudgetAccount, amount: bigint): Promise<{ granted: bigint; note: string }> {
-    const run = this.#fundingQueue.then(async () => {
-      const me = this.#o.account;
-      if (child.parent !== me)
-        throw new TreeError(
-          TreeErrorCode.TREE_NOT_CHILD,
-          `account ${child.id}'s parent on chain is ${child.parent}, not ${me}: funds move only along the budget tree`,
-        );
-      const r = this.#o.fundingReserve ?? 0n;
-      const reserve = typeof r === "bigint" ? r : await r();
-      const spendable = async () => {
-        const b = (await this.#o.client.account(me)).balance;
-        return b > reserve ? b - reserve : 0n;
-      };
-      const deny = (note: string) => {
-        this.#emit({ type: "funding-denied", child: child.id, amount, note });
-        return { granted: 0n, note };
-      };
-      // A child that runs asks for its next slot or so: more than two of its slots is refused outright.
-      const keeps = this.#o.childKeeps ? await this.#o.childKeeps(child).catch(() => undefined) : undefined;
-      if (keeps !== undefined && amount > 2n * keeps)
-        return deny(
-          `account ${child.id} asks ${this.#o.client.format(amount)}, more than two of its slots (${this.#o.client.format(2n * keeps)})`,
-        );
-      const have = await spendable();
-      // What my other children hold beyond what they keep, planned before anything moves: a request that ends up
-      // denied takes nothing from them.
-      const offers = have < amount && this.#o.childKeeps ? await this.#surpluses(child.id) : [];
-      const surplus = offers.reduce((a, o) => a + o.surplus, 0n);
-      if (have + surplus < amount) {
-        const shortfall = amount - have - surplus;
-        let up: { granted: bigint; note: string };
-        try {
-          up = this.isOrigin
-            ? await this.#askOwner(shortfall, `the origin (account ${me})`)
-            : await this.#ask(shortfall).then((r) => ({
-                granted: r.granted,
-                note: r.granted === 0n ? `account ${me} lacks ${this.#o.client.format(shortfall)}: ${r.note}` : r.note,
-              }));
-        } catch (e) {
-          up = {
-            granted: 0n,
-            note: `account ${me} lacks ${this.#o.client.format(shortfall)} and could not ask up: ${describe(e)}`,
-          };
-        }
-        if (!this.isOrigin) this.#emit({ type: "funding-requested", amount: shortfall, ...up });
-        if (up.granted < shortfall) return deny(up.note);
-      }
-      const now = await spendable();
-      if (now < amount) await this.#reclaim(offers, amount - now);
-      if ((await spendable()) < amount) return deny(`account ${me}'s balance changed meanwhile`);
-      const receipt = await this.#o.client.allocate(me, child.id, amount);
-      this.#emit({ type: "funding-granted", child: child.id, amount, txHash: receipt.hash });
-      return { granted: amount, note: `allocated from account ${me} (${receipt.hash})` };
-    });
-    this.#fundingQueue = run.catch(() => {});
-    return run;
-  }
-
   // ---------------------------------------------------------------------------------------------- serving
 
   async #serve(stream: Stream, connection: Connection): Promise<void> {
@@ -646,7 +464,7 @@ export class TreeMember {
       reply = await this.#answer(m, connection.remotePeer);
     } catch (e) {
       const code = e instanceof TreeError ? e.treeCode : TreeErrorCode.TREE_INTERNAL;
-      reply = { type: "error", code, message: e instanceof TreeError ? e.message : describe(e) };
+      reply = { type: "error", code, message: e instanceof TreeError ? e.message : describeError(e) };
     }
     try {
       await lp.write(encodeTreeFrame(reply), { signal: AbortSignal.timeout(10_000) });
@@ -668,20 +486,7 @@ export class TreeMember {
             TreeErrorCode.TREE_NOT_DESCENDANT,
             `account ${a.id} does not descend from account ${this.#o.account} on chain`,
           );
-        const prev = this.#children.get(a.id);
-        this.#children.set(a.id, {
-          account: a.id,
-          addrs: m.addrs,
-          endpoint: m.endpoint || undefined,
-          location: m.location || undefined,
-          subnets: prev?.subnets ?? [],
-          descendants: prev?.descendants ?? 0,
-          lastReportMs: Date.now(),
-          peerId: remote.toString(),
-          peer: remote,
-        });
-        if (!prev || !prev.peer.equals(remote))
-          this.#emit({ type: "child-joined", account: a.id, peerId: remote.toString(), addrs: [...m.addrs] });
+        this.#children.join(a.id, remote, m);
         const self = this.#self();
         return {
           type: "attached",
@@ -695,7 +500,7 @@ export class TreeMember {
       }
       case "report": {
         if (this.#left) throw new TreeError(TreeErrorCode.TREE_LEAVING, "this ICON is leaving the tree");
-        const c = await this.#attachedChild(m.proof, remote);
+        const c = await this.#children.attached(m.proof, remote);
         c.subnets = m.subnets;
         c.endpoint = m.endpoint || undefined;
         c.location = m.location || undefined;
@@ -711,17 +516,16 @@ export class TreeMember {
       case "funding": {
         // A leaving ICON's account is about to close: money must not move into it.
         if (this.#left) throw new TreeError(TreeErrorCode.TREE_LEAVING, "this ICON is leaving the tree");
-        const c = await this.#attachedChild(m.proof, remote);
+        const c = await this.#children.attached(m.proof, remote);
         const child = await this.#membership.account(c.account);
-        const r = await this.#fund(child, m.amount);
+        const r = await this.#funding.fund(child, m.amount);
         return { type: "fundingReply", ...r };
       }
       case "detach": {
         const a = await this.#membership.verify(m.proof, remote);
         const c = this.#children.get(a.id);
         if (c && c.peer.equals(remote)) {
-          this.#children.delete(a.id);
-          this.#emit({ type: "child-left", account: a.id, reason: "detached" });
+          this.#children.remove(a.id, "detached");
           return { type: "detached" };
         }
         if (this.#parent && a.id === this.#parent.account && this.#parentPeer?.equals(remote)) {
@@ -733,14 +537,6 @@ export class TreeMember {
       default:
         throw new TreeError(TreeErrorCode.TREE_BAD_FRAME, `${m.type} is not a request`);
     }
-  }
-
-  async #attachedChild(proof: TreeMemberProof, remote: PeerId): Promise<ChildState> {
-    const a = await this.#membership.verify(proof, remote);
-    const c = this.#children.get(a.id);
-    if (!c || !c.peer.equals(remote))
-      throw new TreeError(TreeErrorCode.TREE_NOT_ATTACHED, `account ${a.id} is not attached here: attach first`);
-    return c;
   }
 
   /** My parent leaves: go to the parent it names (its own parent), else up my ancestors. */
