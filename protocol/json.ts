@@ -1,22 +1,24 @@
 /**
  * The one JSON codec for state that carries bigints (the yard's database rows, the agent's state files): a bigint
- * is written as its decimal digits tagged `n:` and a string tagged `s:`, so a string that merely looks like a tagged
- * bigint (a tenant's name "n:5") stays a string. Round-trips exactly: `fromJson(toJson(v))` equals `v` for any
- * value made of objects, arrays, strings, finite numbers, booleans, null and bigints.
- * Reading also accepts untagged strings (files written before strings were tagged): they are read as strings, except
- * an untagged `n:<digits>`, which such files only wrote for a bigint.
+ * is written as its decimal digits tagged `n:`; a string that starts with `n:` or `s:` is tagged `s:` (so a tenant's
+ * name "n:5" stays a string), and every other string is written as it is, so the files stay readable to people and
+ * to tools that read them as plain JSON. Round-trips exactly: `fromJson(toJson(v))` equals `v` for any value made of
+ * objects, arrays, strings, finite numbers, booleans, null and bigints.
+ * Reading accepts what earlier versions wrote: the yard tagged every string `s:` (stripped), the agent tagged none
+ * (an untagged `n:<digits>` it wrote only for a bigint).
  *
  * @example
- *   toJson({ amount: 5n, name: "n:5" });          // '{"amount":"n:5","name":"s:n:5"}'
+ *   toJson({ amount: 5n, name: "n:5", host: "a" });  // '{"amount":"n:5","name":"s:n:5","host":"a"}'
  *   fromJson<{ amount: bigint }>('{"amount":"n:5"}').amount === 5n;
  */
 const BIGINT = /^n:-?\d+$/;
+const TAGGED = /^[ns]:/;
 
-/** `v` as JSON with bigints and strings tagged; `indent` pretty-prints (files people may read). */
+/** `v` as JSON with bigints tagged (and the strings that could be read as a tag); `indent` pretty-prints. */
 export function toJson(v: unknown, indent?: number): string {
   return JSON.stringify(
     v,
-    (_k, x: unknown) => (typeof x === "bigint" ? `n:${x}` : typeof x === "string" ? `s:${x}` : x),
+    (_k, x: unknown) => (typeof x === "bigint" ? `n:${x}` : typeof x === "string" && TAGGED.test(x) ? `s:${x}` : x),
     indent,
   );
 }

@@ -23,7 +23,8 @@ describe("protocol vocabulary", () => {
       );
     });
 
-    it("reads files written before strings were tagged: plain strings stay strings, an untagged n:<digits> is a bigint", () => {
+    it("reads what earlier versions wrote: the yard's s:-tagged strings, the agent's untagged n:<digits> bigints", () => {
+      expect(fromJson<{ a: string }>('{"a":"s:http://x"}')).to.deep.equal({ a: "http://x" });
       expect(fromJson<{ a: string; b: bigint; c: string }>('{"a":"http://x","b":"n:7","c":"n:seven"}')).to.deep.equal({
         a: "http://x",
         b: 7n,
@@ -31,8 +32,11 @@ describe("protocol vocabulary", () => {
       });
     });
 
-    it("keeps a tenant's string that merely looks like a bigint a string", () => {
-      expect(toJson({ name: "n:5" })).to.equal('{"name":"s:n:5"}');
+    it("keeps a tenant's string that merely looks like a bigint a string, and writes other strings as they are", () => {
+      expect(toJson({ name: "n:5", tag: "s:x", host: "shop.r3.web.prod" })).to.equal(
+        '{"name":"s:n:5","tag":"s:s:x","host":"shop.r3.web.prod"}',
+      );
+      expect(fromJson(toJson({ tag: "s:x" }))).to.deep.equal({ tag: "s:x" });
       expect(fromJson<{ name: unknown }>(toJson({ name: "n:5" })).name).to.equal("n:5");
     });
   });
