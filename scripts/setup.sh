@@ -109,7 +109,7 @@ icon_build_current() {
   [ -f "$stamp" ] || return 1
   while IFS= read -r t; do [ -n "$t" ] && trees+=("$ICON_ROOT/$t"); done <"$stamp"
   [ "${#trees[@]}" -gt 0 ] || return 1
-  [ -z "$(find "${trees[@]}" "$ICON_ROOT/scripts/build-js.ts" "$ICON_ROOT/tsconfig.build.json" -newer "$stamp" -print -quit 2>/dev/null)" ]
+  [ -z "$(find "${trees[@]}" "$ICON_ROOT/scripts/build-js.ts" -newer "$stamp" -print -quit 2>/dev/null)" ]
 }
 icon_build() { node "$ICON_ROOT/scripts/build-js.ts"; }
 
