@@ -6,7 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { ConfigError } from "../../protocol/errors.ts";
+import { ConfigError, type ErrorCode } from "../../protocol/errors.ts";
 import type { Ctx } from "./context.ts";
 
 export type Shape = z.ZodRawShape;
@@ -18,7 +18,7 @@ export interface Command<S extends Shape = Shape> {
   /** Option name (without --) → schema; parseArgs learns string/boolean/multiple from it. */
   options?: S;
   /** Rules across options (one of two is required, …); `fail` reports one as a sentence. */
-  refine?(o: Options<S>, fail: (message: string, code?: string) => void): void;
+  refine?(o: Options<S>, fail: (message: string, code?: ErrorCode) => void): void;
   run(ctx: Ctx, o: Options<S>): Promise<void>;
 }
 
@@ -28,7 +28,7 @@ export function command<S extends Shape>(c: Command<S>): Command<S> {
 }
 
 /** A failed check: the sentence, and the IconError code it is thrown with. */
-function fail(zctx: z.RefinementCtx, message: string, code = "BAD_OPTION"): typeof z.NEVER {
+function fail(zctx: z.RefinementCtx, message: string, code: ErrorCode = "BAD_OPTION"): typeof z.NEVER {
   zctx.addIssue({ code: z.ZodIssueCode.custom, message, params: { code } });
   return z.NEVER;
 }
@@ -142,9 +142,9 @@ export async function parseOptions<S extends Shape>(
   const r = await schema.safeParseAsync(parsed.values);
   if (!r.success) {
     const issue = r.error.issues[0]!;
-    const code =
+    const code: ErrorCode =
       issue.code === z.ZodIssueCode.custom
-        ? String((issue.params as { code?: string } | undefined)?.code ?? "BAD_OPTION")
+        ? ((issue.params as { code?: ErrorCode } | undefined)?.code ?? "BAD_OPTION")
         : issue.code === z.ZodIssueCode.invalid_type && issue.received === "undefined"
           ? "MISSING_OPTION"
           : "BAD_OPTION";
