@@ -1,44 +1,53 @@
 /**
  * Builds a plain-JavaScript copy of the runtime code into .build/ (gitignored), which `scripts/icon` runs: Node then
  * need not load its TypeScript stripper (a WASM module, and every source text kept for it), 17–24 MiB of a yard.
- *  - Every `.ts` under the trees below is stripped with Node's own `stripTypeScriptTypes` (mode "strip": types become
- *    blanks, so lines and columns of stack traces still match the sources) and written as `.js`; `.js` and `.d.ts`
- *    files there (protocol/schema/generated/) are copied. The layout is kept: .build/yard-node/yard.js, …
- *  - Relative import specifiers (static `import`/`export … from`, side-effect `import "…"`, `import("…")`) that point
- *    into those trees have `.ts` rewritten to `.js`; those that point outside them (hardhat.config.ts, the Ignition
- *    modules) are rewritten to reach the original file, which Node strips on load as before. Bare specifiers resolve
- *    as from the sources: Node walks up from .build/ to the project's node_modules/ and package.json ("type").
- *  - Code that locates files from `import.meta` sees .build/…: scripts/lib/hardhat.ts accounts for it (projectRoot);
- *    a file not reviewed for that is reported (REVIEWED_IMPORT_META).
+ *  - Every `.ts` under the trees below is compiled by TypeScript's own emit (`ts.transpileModule`, file by file, no
+ *    type check: `npm run typecheck` does that) and written as `.js`; `.js` and `.d.ts` files there
+ *    (protocol/schema/generated/) are copied. The layout is kept: .build/yard-node/yard.js, …
+ *  - Relative import specifiers are TypeScript's to rewrite (`rewriteRelativeImportExtensions`: `./x.ts` becomes
+ *    `./x.js`, in static imports, re-exports and `import()`). A relative import that leaves the trees fails the build
+ *    (its target would be missing from .build/): code here imports such files by absolute URL (scripts/lib/hardhat.ts
+ *    does for hardhat.config.ts and the Ignition modules). Bare specifiers resolve as from the sources: Node walks up
+ *    from .build/ to the project's node_modules/ and package.json ("type").
+ *  - Stack traces: a frame names the built file (.build/x/y.js) and the right function; its line is near the source's
+ *    but not equal (the emit drops what is only types and re-flows some statements). Each output has a source map
+ *    (y.js.map, naming ../x/y.ts): `NODE_OPTIONS=--enable-source-maps icon …` prints source lines exactly. Not on by
+ *    default: Node then keeps every module's map in memory (the yard's RSS).
+ *  - Code that locates files from `import.meta` sees .build/…: the files in REVIEWED_IMPORT_META account for it;
+ *    any other is reported.
  *  - Incremental: a file is rebuilt only if its output is not newer than both the source and this script; outputs
  *    whose source is gone are removed. Files are written atomically (temp + rename): concurrent builds are safe.
- *  - .build/.complete exists only after a build that ended without error: scripts/icon runs the build only then.
+ *    TypeScript (≈ 0.5 s to load) is loaded only when a file needs building.
+ *  - .build/.complete exists only after a build that ended without error. It lists the trees (one a line) and its
+ *    time is the build's start: scripts/setup.sh (icon_build_current) runs .build/ only if no file or directory
+ *    under those trees, and not this script, is newer — so an edit made during a build makes it stale too.
  *
  * Usage: node scripts/build-js.ts [--quiet]   (one-line summary on stderr; --quiet: only if something changed;
  * exit 1 if a file failed)
  */
 import {
   copyFileSync,
-  existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
   renameSync,
   rmSync,
   statSync,
+  utimesSync,
   writeFileSync,
 } from "node:fs";
-import { stripTypeScriptTypes } from "node:module";
 import path from "node:path";
+import type ts from "typescript";
 
 const started = performance.now();
+const startedAt = new Date();
 const ROOT = path.resolve(import.meta.dirname, "..");
 const OUT = path.join(ROOT, ".build");
 const STAMP = path.join(OUT, ".complete");
 /** Everything `scripts/cli/icon.ts` imports, statically or dynamically, from the repository lives under these. */
 const TREES = ["protocol", "yard-node", "icon-agent", "scripts/cli", "scripts/lib"];
 /** Files whose use of import.meta was checked to behave the same from .build/. */
-const REVIEWED_IMPORT_META = new Set(["scripts/lib/hardhat.ts"]);
+const REVIEWED_IMPORT_META = new Set(["scripts/lib/hardhat.ts", "scripts/cli/setup.ts"]);
 const quiet = process.argv.includes("--quiet");
 const say = (line: string): void => void process.stderr.write(`[build-js] ${line}\n`);
 
@@ -51,30 +60,50 @@ function outputOf(file: string): string | undefined {
   return undefined;
 }
 
-// The experimental-feature warning of stripTypeScriptTypes (Node 24) is noise in a build summary.
-const emitWarning = process.emitWarning.bind(process);
-process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-  if (!String(warning instanceof Error ? warning.message : warning).includes("stripTypeScriptTypes"))
-    (emitWarning as (...a: unknown[]) => void)(warning, ...rest);
-}) as typeof process.emitWarning;
+let typescript: typeof ts | undefined;
+/** TypeScript's module, loaded on first use (most runs find every output current). */
+async function loadTypeScript(): Promise<typeof ts> {
+  typescript ??= (await import("typescript")).default;
+  return typescript;
+}
 
-/** Rewrites the relative specifiers of `code` (output of source `file`, both relative to ROOT) for .build/. */
-function rewriteSpecifiers(code: string, file: string): string {
-  const srcDir = path.dirname(path.join(ROOT, file));
-  const outDir = path.dirname(path.join(OUT, file));
-  return code.replace(
-    /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(["'])(\.\.?\/[^"'\n]*)\2/g,
-    (_all, lead: string, q: string, spec: string) => {
-      const target = rel(path.resolve(srcDir, spec));
-      let next: string;
-      if (inTrees(target)) next = spec.endsWith(".ts") && !spec.endsWith(".d.ts") ? spec.slice(0, -3) + ".js" : spec;
-      else {
-        next = path.relative(outDir, path.join(ROOT, target)).split(path.sep).join("/");
-        if (!next.startsWith(".")) next = `./${next}`;
-      }
-      return `${lead}${q}${next}${q}`;
+/**
+ * The emitted JavaScript of source `file` (relative to ROOT) and its source map (naming the source by its path from
+ * the output's directory); throws a sentence if the code imports outside the trees.
+ */
+function compile(t: typeof ts, source: string, file: string): { code: string; map: string } {
+  const { outputText, sourceMapText, diagnostics } = t.transpileModule(source, {
+    fileName: file,
+    reportDiagnostics: true,
+    compilerOptions: {
+      module: t.ModuleKind.ESNext,
+      target: t.ScriptTarget.ESNext,
+      rewriteRelativeImportExtensions: true,
+      verbatimModuleSyntax: true,
+      allowImportingTsExtensions: true,
+      useDefineForClassFields: true,
+      sourceMap: true,
     },
-  );
+  });
+  if (diagnostics?.length) throw new Error(t.flattenDiagnosticMessageText(diagnostics[0]!.messageText, " "));
+  const srcDir = path.dirname(path.join(ROOT, file));
+  for (const { fileName: spec } of t.preProcessFile(outputText, true, true).importedFiles) {
+    if (!/^\.\.?\//.test(spec)) continue;
+    const target = rel(path.resolve(srcDir, spec));
+    if (!inTrees(target))
+      throw new Error(
+        `imports ${spec}, outside the trees .build/ holds (${TREES.join(", ")}); import it by absolute URL from the project root, as scripts/lib/hardhat.ts does`,
+      );
+  }
+  const map = JSON.parse(sourceMapText!) as { sources: string[]; sourceRoot?: string };
+  delete map.sourceRoot;
+  map.sources = [
+    path
+      .relative(path.dirname(path.join(OUT, file)), path.join(ROOT, file))
+      .split(path.sep)
+      .join("/"),
+  ];
+  return { code: outputText, map: JSON.stringify(map) };
 }
 
 function writeAtomically(dest: string, write: (tmp: string) => void): void {
@@ -91,7 +120,7 @@ function writeAtomically(dest: string, write: (tmp: string) => void): void {
 
 const selfMtime = statSync(import.meta.filename).mtimeMs;
 const expected = new Set<string>();
-const counts = { transformed: 0, copied: 0, current: 0, removed: 0 };
+const counts = { compiled: 0, copied: 0, current: 0, removed: 0 };
 const failures: string[] = [];
 const unreviewed: string[] = [];
 let stampRemoved = false;
@@ -113,6 +142,7 @@ for (const tree of TREES) {
       continue;
     }
     expected.add(out);
+    if (out !== file) expected.add(`${out}.map`);
     const src = path.join(ROOT, file);
     const dest = path.join(OUT, out);
     let destMtime = 0;
@@ -134,10 +164,12 @@ for (const tree of TREES) {
         writeAtomically(dest, (tmp) => copyFileSync(src, tmp));
         counts.copied++;
       } else {
-        const code = rewriteSpecifiers(stripTypeScriptTypes(readFileSync(src, "utf8"), { mode: "strip" }), file);
+        const { code, map } = compile(await loadTypeScript(), readFileSync(src, "utf8"), file);
         if (/\bimport\.meta\b/.test(code) && !REVIEWED_IMPORT_META.has(file)) unreviewed.push(file);
+        // The map first: the code's time is what says the output is current.
+        writeAtomically(`${dest}.map`, (tmp) => writeFileSync(tmp, map));
         writeAtomically(dest, (tmp) => writeFileSync(tmp, code));
-        counts.transformed++;
+        counts.compiled++;
       }
     } catch (err) {
       failures.push(`${file}: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
@@ -165,11 +197,18 @@ for (const tree of TREES) {
 for (const f of failures) say(`error: ${f}`);
 for (const f of unreviewed)
   say(`warning: ${f} uses import.meta: its built copy runs from .build/${outputOf(f)} (see scripts/build-js.ts)`);
-if (failures.length === 0 && (stampRemoved || !existsSync(STAMP))) writeFileSync(STAMP, "");
-const changed = counts.transformed + counts.copied + counts.removed > 0;
+// Written after every build without failure (also one that found everything current: whatever made the launcher
+// think .build/ stale, e.g. a directory touched by an editor, was looked at), dated at the build's start.
+if (failures.length === 0) {
+  writeAtomically(STAMP, (tmp) => {
+    writeFileSync(tmp, TREES.map((t) => `${t}\n`).join(""));
+    utimesSync(tmp, startedAt, startedAt);
+  });
+}
+const changed = counts.compiled + counts.copied + counts.removed > 0;
 if (!quiet || changed || failures.length > 0) {
   say(
-    `.build/: ${counts.transformed} stripped, ${counts.copied} copied, ${counts.current} up to date, ` +
+    `.build/: ${counts.compiled} compiled, ${counts.copied} copied, ${counts.current} up to date, ` +
       `${counts.removed} removed${failures.length ? `, ${failures.length} FAILED` : ""} ` +
       `(${Math.round(performance.now() - started)} ms)`,
   );

@@ -6,5 +6,5 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=scripts/setup.sh
-source "$root/scripts/setup.sh"
+source "$root/scripts/setup.sh" all
 exec "$@"

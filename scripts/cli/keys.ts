@@ -1,11 +1,34 @@
 /**
- * Keys for the CLI: an encrypted JSON keystore (ethers, scrypt) or, for development, ICON_PRIVATE_KEY.
- * A key is never printed or logged; errors name the file or variable, never the secret.
+ * Keys for the CLI: an encrypted JSON keystore (ethers, scrypt) or, for development, ICON_PRIVATE_KEY; and the
+ * `icon key …` commands. A key is never printed or logged; errors name the file or variable, never the secret.
+ * ethers is imported when a key is read or made, not when `icon` starts.
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { createInterface } from "node:readline";
-import { Wallet } from "ethers";
-import { ConfigError } from "../../protocol/index.ts";
+import type { Wallet } from "ethers";
+import { ConfigError } from "../../protocol/errors.ts";
+import { need, out, requireWallet, say } from "./context.ts";
+import { command, type Command } from "./options.ts";
+
+export const keyCommands: Record<string, Command> = {
+  "key new": command({
+    usage: "key new <file>",
+    summary: "create a random key in an encrypted JSON keystore (password from ICON_KEYSTORE_PASSWORD or prompt)",
+    async run(ctx) {
+      const file = need(ctx, 0, "file", this.usage);
+      const address = await createKeystore(file);
+      say(`created ${file}`);
+      out(address);
+    },
+  }),
+  "key address": command({
+    usage: "key address",
+    summary: "print the address of the configured key (--keystore or ICON_PRIVATE_KEY)",
+    async run(ctx) {
+      out((await requireWallet(ctx)).address);
+    },
+  }),
+};
 
 /** Reads a password from ICON_KEYSTORE_PASSWORD, or asks on the terminal without echo. */
 export async function readPassword(prompt: string): Promise<string> {
@@ -44,6 +67,7 @@ export async function loadWallet(keystore: string | undefined): Promise<Wallet |
       );
     }
     const password = await readPassword(`password for ${keystore}: `);
+    const { Wallet } = await import("ethers");
     try {
       return (await Wallet.fromEncryptedJson(json, password)) as Wallet;
     } catch (cause) {
@@ -63,6 +87,7 @@ export async function loadWallet(keystore: string | undefined): Promise<Wallet |
       );
     }
     const k = env.trim();
+    const { Wallet } = await import("ethers");
     return new Wallet(k.startsWith("0x") ? k : `0x${k}`);
   }
   return undefined;
@@ -73,6 +98,7 @@ export async function createKeystore(file: string): Promise<string> {
   const password = await readPassword(`new password for ${file}: `);
   if (password.length < 8)
     throw new ConfigError("WEAK_PASSWORD", "the keystore password must have at least 8 characters");
+  const { Wallet } = await import("ethers");
   const wallet = Wallet.createRandom();
   const json = await wallet.encrypt(password);
   await writeFile(file, json, { mode: 0o600, flag: "wx" }).catch((cause: NodeJS.ErrnoException) => {

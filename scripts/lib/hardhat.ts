@@ -4,16 +4,10 @@
  */
 import { rm } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { createHardhatRuntimeEnvironment } from "hardhat/hre";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { HDNodeWallet } from "ethers";
-import config from "../../hardhat.config.ts";
-import {
-  IconMarketDevModule,
-  IconMarketModule,
-  defaultMarketParameters,
-} from "../../contracts/ignition/modules/IconMarket.ts";
 import type { Deployment } from "../../protocol/index.ts";
 
 // Two levels above scripts/lib/, three above the built copy in .build/scripts/lib/ (scripts/build-js.ts).
@@ -23,14 +17,20 @@ export const projectRoot = path.resolve(
   path.basename(path.resolve(here, "../..")) === ".build" ? "../../.." : "../..",
 );
 
+/**
+ * A module of the project outside the trees .build/ holds (hardhat.config.ts, the Ignition modules), imported from
+ * its source by absolute URL whether this file runs from scripts/lib/ or from .build/ (scripts/build-js.ts).
+ */
+const fromProject = <T>(file: string): Promise<T> =>
+  import(pathToFileURL(path.join(projectRoot, file)).href) as Promise<T>;
+
 let hrePromise: Promise<HardhatRuntimeEnvironment> | undefined;
 
 /** The project's Hardhat runtime (created once per process). */
 export function hre(): Promise<HardhatRuntimeEnvironment> {
-  hrePromise ??= createHardhatRuntimeEnvironment(
-    config,
-    { config: path.join(projectRoot, "hardhat.config.ts") },
-    projectRoot,
+  hrePromise ??= fromProject<typeof import("../../hardhat.config.ts")>("hardhat.config.ts").then(
+    ({ default: config }) =>
+      createHardhatRuntimeEnvironment(config, { config: path.join(projectRoot, "hardhat.config.ts") }, projectRoot),
   );
   return hrePromise;
 }
@@ -106,6 +106,9 @@ export async function deployMarket(
       });
     }
     const { token: tokenAddress, ...rest } = params;
+    const { IconMarketDevModule, IconMarketModule, defaultMarketParameters } = await fromProject<
+      typeof import("../../contracts/ignition/modules/IconMarket.ts")
+    >("contracts/ignition/modules/IconMarket.ts");
     const moduleParams: Record<string, unknown> = { ...defaultMarketParameters };
     for (const [k, v] of Object.entries(rest)) if (v !== undefined) moduleParams[k] = v;
     const module = (tokenAddress ? IconMarketModule : IconMarketDevModule) as typeof IconMarketDevModule;

@@ -1,0 +1,113 @@
+/**
+ * `icon agent run`: one ICON run from its state directory; and the agent as a process of its own (started
+ * detached with its log in the state directory, as `icon app deploy` and a parent making replicas do), with the
+ * wait until an origin is placed.
+ */
+import { IconError } from "../../protocol/errors.ts";
+import { fromJson } from "../../protocol/json.ts";
+import { out, say, untilSignal } from "./context.ts";
+import { command, opt, type Command } from "./options.ts";
+
+export const agentCommands: Record<string, Command> = {
+  "agent run": command({
+    usage: "agent run --state <dir>",
+    summary:
+      "run one ICON from its state directory (written by `icon app deploy`, or by a parent for a replica): it resumes its place in the tree and its lease from the chain; replicas it makes run as their own `icon agent run` processes; Ctrl-C stops it and leaves its lease running",
+    options: { state: opt.required("--state <dir> is required (see `icon app deploy`)") },
+    async run(_ctx, o) {
+      const dir = o.state;
+      const { Agent } = await import("../../icon-agent/agent.ts");
+      const { installLastResort } = await import("../../protocol/index.ts");
+      const { createLogger } = await import("../../protocol/log.ts");
+      installLastResort({ log: createLogger({ level: "warn" }), what: `agent in ${dir}` });
+      const agent = await Agent.open(dir, {
+        spawn: async (childDir) => {
+          const { pid, log } = await startAgentProcess(childDir, "replica");
+          say(`replica started in ${childDir} (pid ${pid}, log ${log})`);
+        },
+        onEvent: (e) => out(`${new Date().toISOString()} ${e.icon} ${e.kind}: ${e.text}`),
+      });
+      await agent.start();
+      if (agent.seed.done) {
+        out(`ICON ${agent.name} (account ${agent.seed.account}) has terminated; nothing to run`);
+        await agent.stop();
+        return;
+      }
+      out(`ICON ${agent.name} (account ${agent.seed.account}) running; peer ${agent.addrs.join(", ")}`);
+      if (await untilSignal(agent.finished))
+        out(`ICON ${agent.name} terminated itself; its budget went back to its parent`);
+      else say(`stopping ICON ${agent.name} (its lease keeps running; the next start resumes it) …`);
+      await agent.stop();
+    },
+  }),
+};
+
+/** Starts `icon agent run --state <dir>` as a process of its own (detached, output to <dir>/agent.log). */
+export async function startAgentProcess(dir: string, what: string): Promise<{ pid: number; log: string }> {
+  const { spawn } = await import("node:child_process");
+  const { closeSync, openSync } = await import("node:fs");
+  const path = await import("node:path");
+  const { projectRoot } = await import("../lib/hardhat.ts");
+  const logFile = path.join(dir, "agent.log");
+  const log = openSync(logFile, "a");
+  const child = spawn(path.join(projectRoot, "scripts/icon"), ["agent", "run", "--state", dir], {
+    detached: true,
+    stdio: ["ignore", log, log],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once("spawn", resolve);
+    child.once("error", (e) => reject(new Error(`cannot start the ${what}'s agent: ${e.message}`, { cause: e })));
+  }).finally(() => closeSync(log));
+  child.unref();
+  return { pid: child.pid!, log: logFile };
+}
+
+/**
+ * Waits until the agent in `dir` (process `pid`) has placed its ICON (its status.json names a lease), printing
+ * progress; throws with the end of its log if the process ends first or `waitS` passes.
+ */
+export async function waitPlaced(
+  dir: string,
+  pid: number,
+  waitS: number,
+): Promise<{ yard: string; endpoint: string; lease: string }> {
+  const { readFile } = await import("node:fs/promises");
+  const path = await import("node:path");
+  const alive = (): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const logTail = async (): Promise<string> =>
+    (await readFile(path.join(dir, "agent.log"), "utf8").catch(() => "")).trimEnd().split("\n").slice(-8).join("\n  ");
+  const started = Date.now();
+  let shown = 0;
+  for (;;) {
+    const st = await readFile(path.join(dir, "status.json"), "utf8").then(
+      (t) => fromJson<{ placement?: { leaseId?: bigint; endpoint?: string; yard?: { name?: string } } }>(t),
+      () => undefined,
+    );
+    const p = st?.placement;
+    if (p?.leaseId && p.endpoint)
+      return { yard: p.yard?.name ?? "?", endpoint: p.endpoint, lease: p.leaseId.toString() };
+    if (!alive())
+      throw new IconError(
+        "AGENT_EXITED",
+        `the origin's agent (pid ${pid}) ended before it was placed:\n  ${await logTail()}`,
+      );
+    const waited = Math.floor((Date.now() - started) / 1000);
+    if (waited >= waitS)
+      throw new IconError(
+        "NOT_PLACED",
+        `the origin's agent (pid ${pid}) runs but found no lease within ${waitS} s; it keeps trying (log ${path.join(dir, "agent.log")}):\n  ${await logTail()}`,
+      );
+    if (waited >= shown + 10) {
+      shown = waited;
+      say(`… ${waited} s: the origin ICON is looking for a yard`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * `icon app …`: an application as its owner sees it — deploy it (fund a budget, publish its policy, give the origin
+ * ICON a key and gas, start it and wait until it is placed), watch it, steer it with a new policy.
+ */
+import { ConfigError } from "../../protocol/errors.ts";
+import { client, idArg, need, out } from "./context.ts";
+import { POLICY_OPTIONS, policyFromOptions } from "./budget.ts";
+import { startAgentProcess, waitPlaced } from "./agent.ts";
+import { command, opt, type Command } from "./options.ts";
+
+export const appCommands: Record<string, Command> = {
+  "app deploy": command({
+    usage:
+      "app deploy --config <app.json> --state <dir> --deposit <amount> [--gas <ETH>] [--no-start] [--wait <s>] [--weight 0..1] [--migrate-threshold 0..1] [--replicate-threshold 0..1] [--terminate-threshold 0..1] [--max-price <amount/s>]",
+    summary:
+      "create and fund an application budget, publish its policy, give the origin ICON a key of its own (in <dir>, mode 0600) and gas, and start it (`icon agent run --state <dir>` in the background, log in <dir>/agent.log), waiting until it is placed (--wait, default 120 s); --no-start leaves the start to you",
+    options: {
+      config: opt.string(),
+      state: opt.string(),
+      deposit: opt.string(),
+      gas: opt.matching(/^\d+(\.\d{1,18})?$/, (v) => `--gas is ETH for the ICON's transactions, like 0.05; got "${v}"`),
+      "no-start": opt.flag(),
+      wait: opt.matching(
+        /^\d{1,5}$/,
+        (v) => `--wait is whole seconds to wait for the origin's placement, like 120; got "${v}"`,
+      ),
+      ...POLICY_OPTIONS,
+    },
+    refine(o, fail) {
+      if (!o.config || !o.state)
+        fail("--config <app.json> and --state <dir> are required; see icon-agent/README.md", "MISSING_OPTION");
+    },
+    async run(ctx, o) {
+      const file = o.config!;
+      const dir = o.state!;
+      const { readFile, access } = await import("node:fs/promises");
+      const path = await import("node:path");
+      if (
+        await access(path.join(dir, "agent.json")).then(
+          () => true,
+          () => false,
+        )
+      )
+        throw new ConfigError("STATE_EXISTS", `${dir} already holds an ICON; pick another --state directory`);
+      let raw: unknown;
+      try {
+        raw = JSON.parse(await readFile(file, "utf8"));
+      } catch (e) {
+        throw new ConfigError("BAD_APP_CONFIG", `cannot read ${file} as JSON: ${(e as Error).message}`);
+      }
+      const c = await client(ctx, true);
+      const { agentEnvFrom } = await import("../../icon-agent/config.ts");
+      const { deployApp } = await import("../../icon-agent/app.ts");
+      const env = agentEnvFrom(raw, ctx.rpc, c.deployment);
+      if (!o.deposit) throw new ConfigError("MISSING_OPTION", "--deposit <amount> is required (tokens, e.g. 20)");
+      const deposit = c.parse(o.deposit, "--deposit");
+      const { parseEther } = await import("ethers");
+      const gas = parseEther(o.gas ?? "0.05");
+      const waitS = Number(o.wait ?? "120");
+      const r = await deployApp({ owner: c, env, policy: policyFromOptions(o, c), deposit, dir, gasWei: gas });
+      out(`application ${r.root} created with ${c.format(deposit)}; origin ICON ${r.icon} (state in ${dir})`);
+      out(
+        `its namespace label is ${r.namespace}: its services are named <app>.${r.namespace}.<service>.<servicens>` +
+          (r.service ? `; this one deploys as ${r.service}` : "") +
+          ` (yards refuse any other namespace; other apps' allow rules name it as <app>.${r.namespace}.*.*)`,
+      );
+      if (o["no-start"]) {
+        out(`start it with: icon agent run --state ${dir}`);
+        return;
+      }
+      const { pid, log } = await startAgentProcess(dir, "origin");
+      out(
+        `origin ICON started (pid ${pid}, log ${log}); stop it with kill ${pid}, resume it with icon agent run --state ${dir}`,
+      );
+      if (waitS === 0) return;
+      const placed = await waitPlaced(dir, pid, waitS);
+      out(`origin ICON placed at ${placed.yard} (lease ${placed.lease}); clients reach it at ${placed.endpoint}`);
+    },
+  }),
+  "app status": command({
+    usage: "app status <root> [--state <dir>]",
+    summary:
+      "the application's tree of accounts, live leases, spend and (with the origin's --state) the latency per client subnet its ICONs observe",
+    options: { state: opt.string() },
+    async run(ctx, o) {
+      const root = idArg(need(ctx, 0, "root", "app status <root>"), "root");
+      const c = await client(ctx, false);
+      const { appStatus, formatStatus } = await import("../../icon-agent/app.ts");
+      for (const line of formatStatus(c, await appStatus(c, root))) out(line);
+      if (o.state) {
+        const { readAgentStatus } = await import("../../icon-agent/state.ts");
+        for (const s of await readAgentStatus(o.state)) {
+          out(
+            `ICON ${s.name} (account ${s.account}) at ${s.placement?.yard.name ?? "nowhere"}${s.last ? `; last decision ${s.last}` : ""}`,
+          );
+          for (const x of s.aggregate)
+            out(
+              `    ${x.subnet.padEnd(18)} ${x.rate.toFixed(2).padStart(8)} req/s  ${Number.isFinite(x.latencyMs) ? x.latencyMs.toFixed(1) : "-"} ms`,
+            );
+        }
+      }
+    },
+  }),
+  "app policy": command({
+    usage:
+      "app policy <root> [--weight 0..1] [--migrate-threshold 0..1] [--replicate-threshold 0..1] [--terminate-threshold 0..1] [--max-price <amount/s>]",
+    summary: "publish new weights and thresholds on chain (owner only); running ICONs pick them up through the tree",
+    options: { ...POLICY_OPTIONS },
+    async run(ctx, o) {
+      const root = idArg(need(ctx, 0, "root", "app policy <root>"), "root");
+      const c = await client(ctx, true);
+      const current = await c.app(root);
+      const next = policyFromOptions(o, c, current.policy);
+      await c.setPolicy(root, next);
+      out(
+        `application ${root}: policy v${(await c.app(root)).version} published: ${JSON.stringify(next, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}`,
+      );
+    },
+  }),
+};

@@ -1,0 +1,144 @@
+/**
+ * `icon budget …`: an application's tree of budget accounts on chain — create it, fund it, open child accounts,
+ * move money down and back up, take it out, publish the policy, show it. Also the policy options (weights and
+ * thresholds as shares 0..1, the price cap as an amount) that `icon app` shares.
+ */
+import type { MarketClient } from "../../protocol/chain/client.ts";
+import { ConfigError } from "../../protocol/errors.ts";
+import type { Policy } from "../../protocol/index.ts";
+import { addressArg, client, idArg, need, out } from "./context.ts";
+import { command, opt, type Command, type Options } from "./options.ts";
+
+/** Options that set an application's policy (`budget create`, `budget policy`, `app deploy`, `app policy`). */
+export const POLICY_OPTIONS = {
+  weight: opt.share("--weight"),
+  "migrate-threshold": opt.share("--migrate-threshold"),
+  "replicate-threshold": opt.share("--replicate-threshold"),
+  "terminate-threshold": opt.share("--terminate-threshold"),
+  "max-price": opt.string(),
+};
+
+/** The policy the options give; fields not given keep `base`'s value (or the defaults). */
+export function policyFromOptions(o: Options<typeof POLICY_OPTIONS>, c: MarketClient, base?: Policy): Policy {
+  const maxPrice = o["max-price"];
+  return {
+    weightBps: o.weight ?? base?.weightBps ?? 5000,
+    migrateThresholdBps: o["migrate-threshold"] ?? base?.migrateThresholdBps ?? 2000,
+    replicateThresholdBps: o["replicate-threshold"] ?? base?.replicateThresholdBps ?? 3000,
+    terminateThresholdBps: o["terminate-threshold"] ?? base?.terminateThresholdBps ?? 500,
+    maxPricePerSecond: maxPrice !== undefined ? c.parse(maxPrice, "--max-price") : (base?.maxPricePerSecond ?? 0n),
+  };
+}
+
+export const budgetCommands: Record<string, Command> = {
+  "budget create": command({
+    usage:
+      "budget create --controller <address> --deposit <amount> [--weight 0..1] [--migrate-threshold 0..1] [--replicate-threshold 0..1] [--terminate-threshold 0..1] [--max-price <amount/s>] [--no-permit]",
+    summary: "create an application budget funded from your wallet (ERC-2612 permit, one transaction)",
+    options: {
+      controller: opt.address("--controller (the origin ICON's key address)"),
+      deposit: opt.string(),
+      "no-permit": opt.flag(),
+      ...POLICY_OPTIONS,
+    },
+    async run(ctx, o) {
+      const c = await client(ctx, true);
+      const controller = o.controller ?? (await addressArg("", "--controller (the origin ICON's key address)"));
+      const deposit = c.parse(o.deposit ?? "0", "--deposit");
+      const root = await c.createApp(controller, policyFromOptions(o, c), deposit, !o["no-permit"]);
+      out(`application ${root} created with ${c.format(deposit)}`);
+    },
+  }),
+  "budget fund": command({
+    usage: "budget fund <account> <amount>",
+    summary: "deposit from your wallet into a budget account",
+    async run(ctx) {
+      const c = await client(ctx, true);
+      const id = idArg(need(ctx, 0, "account", this.usage), "account");
+      const amount = c.parse(need(ctx, 1, "amount", this.usage));
+      await c.fund(id, amount);
+      out(`account ${id} funded with ${c.format(amount)}`);
+    },
+  }),
+  "budget account": command({
+    usage: "budget account <parent> <controller>",
+    summary: "create a child account controlled by an ICON key",
+    async run(ctx) {
+      const c = await client(ctx, true);
+      const parent = idArg(need(ctx, 0, "parent", this.usage), "parent");
+      const controller = await addressArg(need(ctx, 1, "controller", this.usage), "<controller>");
+      out(`account ${await c.createAccount(parent, controller)} created under ${parent}`);
+    },
+  }),
+  "budget allocate": command({
+    usage: "budget allocate <parent> <child> <amount>",
+    summary: "move money from a parent account to its child",
+    async run(ctx) {
+      const c = await client(ctx, true);
+      const parent = idArg(need(ctx, 0, "parent", this.usage), "parent");
+      const child = idArg(need(ctx, 1, "child", this.usage), "child");
+      const amount = c.parse(need(ctx, 2, "amount", this.usage));
+      await c.allocate(parent, child, amount);
+      out(`allocated ${c.format(amount)} from ${parent} to ${child}`);
+    },
+  }),
+  "budget return": command({
+    usage: "budget return <child> <amount>",
+    summary: "hand money from a child account back to its parent",
+    async run(ctx) {
+      const c = await client(ctx, true);
+      const child = idArg(need(ctx, 0, "child", this.usage), "child");
+      const amount = c.parse(need(ctx, 1, "amount", this.usage));
+      await c.returnToParent(child, amount);
+      out(`returned ${c.format(amount)} from ${child} to its parent`);
+    },
+  }),
+  "budget withdraw": command({
+    usage: "budget withdraw <root> <amount> [--to <address>]",
+    summary: "owner: take money out of the tree (from the root account)",
+    options: { to: opt.address("--to") },
+    async run(ctx, o) {
+      const c = await client(ctx, true);
+      const root = idArg(need(ctx, 0, "root", this.usage), "root");
+      const amount = c.parse(need(ctx, 1, "amount", this.usage));
+      const to = o.to ?? (await c.address());
+      await c.withdrawFromRoot(root, amount, to);
+      out(`withdrew ${c.format(amount)} from application ${root} to ${to}`);
+    },
+  }),
+  "budget policy": command({
+    usage:
+      "budget policy <root> [--weight 0..1] [--migrate-threshold 0..1] [--replicate-threshold 0..1] [--terminate-threshold 0..1] [--max-price <amount/s>]",
+    summary: "owner: publish a new policy (unchanged fields keep their values)",
+    options: { ...POLICY_OPTIONS },
+    async run(ctx, o) {
+      const c = await client(ctx, true);
+      const root = idArg(need(ctx, 0, "root", this.usage), "root");
+      const { policy } = await c.app(root);
+      await c.setPolicy(root, policyFromOptions(o, c, policy));
+      out(`policy of application ${root} updated`);
+    },
+  }),
+  "budget show": command({
+    usage: "budget show <root>",
+    summary: "show an application's tree of accounts, balances and policy",
+    async run(ctx) {
+      const c = await client(ctx, false);
+      const root = idArg(need(ctx, 0, "root", this.usage), "root");
+      const a = await c.account(root);
+      if (a.root !== root)
+        throw new ConfigError("NOT_ROOT", `account ${root} is not an application root (its root is ${a.root})`);
+      const { owner, policy, version } = await c.app(root);
+      const pct = (bps: number): string => `${(bps / 100).toFixed(2)} %`;
+      out(`application ${root}  owner ${owner}`);
+      out(
+        `policy v${version}: w ${policy.weightBps / 10_000}, migrate ≥ ${pct(policy.migrateThresholdBps)}, replicate ≥ ${pct(policy.replicateThresholdBps)}, terminate < ${pct(policy.terminateThresholdBps)}, max price ${policy.maxPricePerSecond === 0n ? "none" : c.format(policy.maxPricePerSecond) + "/s"}`,
+      );
+      for (const acc of await c.appAccounts(root)) {
+        out(
+          `${"  ".repeat(acc.depth)}#${acc.id} ${c.format(acc.balance)}  controller ${acc.controller}${acc.closed ? "  (closed)" : ""}`,
+        );
+      }
+    },
+  }),
+};

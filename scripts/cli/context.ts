@@ -1,0 +1,114 @@
+/**
+ * What every `icon` command is given: the global options (endpoint, deployment, key), its positional arguments,
+ * output (results on stdout, progress on stderr) and the chain, reached only when a command asks for it.
+ * Heavy modules (ethers, the market client, Hardhat) are imported on first use, so `icon --help` and the commands
+ * that never touch the chain start without them (scripts/bench/cli.ts measures it).
+ */
+import type { Wallet } from "ethers";
+import type { MarketClient } from "../../protocol/chain/client.ts";
+import { ConfigError, IconError } from "../../protocol/errors.ts";
+
+export const say = (line: string): void => void process.stderr.write(`${line}\n`);
+export const out = (line: string): void => void process.stdout.write(`${line}\n`);
+
+export interface Ctx {
+  rpc: string;
+  deploymentFile: string | undefined;
+  keystore: string | undefined;
+  devAccount: number | undefined;
+  args: string[];
+}
+
+/** Positional argument `i`, or a sentence naming it and the command's usage. */
+export function need(ctx: Ctx, i: number, name: string, usage: string): string {
+  const v = ctx.args[i];
+  if (v === undefined) throw new ConfigError("MISSING_ARGUMENT", `missing <${name}>; usage: icon ${usage}`);
+  return v;
+}
+
+export function idArg(text: string, name: string): bigint {
+  if (!/^\d+$/.test(text) || BigInt(text) === 0n)
+    throw new ConfigError("BAD_ID", `<${name}> must be a positive integer id, got "${text}"`);
+  return BigInt(text);
+}
+
+/** `text` if it is an address (0x and 40 hex digits; mixed case only with a valid EIP-55 checksum). */
+export async function addressArg(text: string, name: string): Promise<string> {
+  const { isAddress } = await import("ethers");
+  if (!isAddress(text))
+    throw new ConfigError("BAD_ADDRESS", `${name} "${text}" is not an address (0x followed by 40 hex digits)`);
+  return text;
+}
+
+/** The endpoint without path, query or credentials (URLs often carry API keys). */
+export function endpointForHumans(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}`;
+  } catch {
+    return "the configured RPC endpoint";
+  }
+}
+
+/** Resolves on the first SIGINT or SIGTERM (Ctrl-C, `kill`), or when `done` settles first (then true). */
+export function untilSignal(done?: Promise<unknown>): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const stop = (): void => resolve(false);
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+    void done?.then(() => resolve(true));
+  });
+}
+
+/** The market at `ctx.rpc` (deployment from --deployment or deployments/chain-<id>.json), with or without a key. */
+export async function client(ctx: Ctx, withKey: boolean): Promise<MarketClient> {
+  const { JsonRpcProvider } = await import("ethers");
+  const { readDeployment, defaultDeploymentPath } = await import("../../protocol/chain/deployment.ts");
+  const provider = new JsonRpcProvider(ctx.rpc, undefined, { staticNetwork: true, cacheTimeout: -1 });
+  let file = ctx.deploymentFile;
+  if (!file) {
+    const chainId = await provider.getNetwork().then(
+      (n) => n.chainId,
+      () => {
+        throw new IconError(
+          "CHAIN_UNREACHABLE",
+          `cannot reach the chain at ${endpointForHumans(ctx.rpc)}: start one with \`icon chain\` or pass --rpc <url>`,
+        );
+      },
+    );
+    file = defaultDeploymentPath(chainId);
+  }
+  const deployment = await readDeployment(file);
+  const signer = withKey ? await requireWallet(ctx) : await wallet(ctx);
+  const { MarketClient } = await import("../../protocol/chain/client.ts");
+  return MarketClient.connect({ deployment, provider, signer, onProgress: say });
+}
+
+/** The signer: --dev-account (dev chain only), --keystore, or ICON_PRIVATE_KEY. */
+export async function wallet(ctx: Ctx): Promise<Wallet | undefined> {
+  const { loadWallet } = await import("./keys.ts");
+  if (ctx.devAccount === undefined) return loadWallet(ctx.keystore);
+  const { JsonRpcProvider, Wallet: WalletClass } = await import("ethers");
+  const chainId = await new JsonRpcProvider(ctx.rpc, undefined, { staticNetwork: true }).getNetwork().then(
+    (n) => n.chainId,
+    () => 0n,
+  );
+  if (chainId !== 31337n) {
+    throw new ConfigError(
+      "DEV_ACCOUNT_REFUSED",
+      `--dev-account uses publicly known keys and is accepted only on the dev chain (31337); ${endpointForHumans(ctx.rpc)} serves chain ${chainId}`,
+    );
+  }
+  const { devKeys } = await import("../lib/hardhat.ts");
+  return new WalletClass(devKeys(ctx.devAccount + 1)[ctx.devAccount]!);
+}
+
+export async function requireWallet(ctx: Ctx): Promise<Wallet> {
+  const w = await wallet(ctx);
+  if (!w)
+    throw new ConfigError(
+      "NO_KEY",
+      "this command sends a transaction and needs a key: pass --keystore <file> (see `icon key new`) or set ICON_PRIVATE_KEY for development",
+    );
+  return w;
+}
