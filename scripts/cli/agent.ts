@@ -16,7 +16,7 @@ export const agentCommands: Record<string, Command> = {
     options: { state: opt.required("--state <dir> is required (see `icon app deploy`)") },
     async run(_ctx, o) {
       const dir = o.state;
-      const { Agent } = await import("../../icon-agent/agent.ts");
+      const { Agent } = await import("../../icon-agent/index.ts");
       const { installLastResort } = await import("../../protocol/index.ts");
       const { createLogger } = await import("../../protocol/log.ts");
       installLastResort({ log: createLogger({ level: "warn" }), what: `agent in ${dir}` });

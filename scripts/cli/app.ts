@@ -49,8 +49,7 @@ export const appCommands: Record<string, Command> = {
         throw new ConfigError("BAD_APP_CONFIG", `cannot read ${file} as JSON: ${(e as Error).message}`);
       }
       const c = await client(ctx, true);
-      const { agentEnvFrom } = await import("../../icon-agent/config.ts");
-      const { deployApp } = await import("../../icon-agent/app.ts");
+      const { agentEnvFrom, deployApp } = await import("../../icon-agent/index.ts");
       const env = agentEnvFrom(raw, ctx.rpc, c.deployment);
       if (!o.deposit) throw new ConfigError("MISSING_OPTION", "--deposit <amount> is required (tokens, e.g. 20)");
       const deposit = c.parse(o.deposit, "--deposit");
@@ -85,10 +84,10 @@ export const appCommands: Record<string, Command> = {
     async run(ctx, o) {
       const root = idArg(need(ctx, 0, "root", "app status <root>"), "root");
       const c = await client(ctx, false);
-      const { appStatus, formatStatus } = await import("../../icon-agent/app.ts");
+      const { appStatus, formatStatus } = await import("../../icon-agent/index.ts");
       for (const line of formatStatus(c, await appStatus(c, root))) out(line);
       if (o.state) {
-        const { readAgentStatus } = await import("../../icon-agent/state.ts");
+        const { readAgentStatus } = await import("../../icon-agent/index.ts");
         for (const s of await readAgentStatus(o.state)) {
           out(
             `ICON ${s.name} (account ${s.account}) at ${s.placement?.yard.name ?? "nowhere"}${s.last ? `; last decision ${s.last}` : ""}`,

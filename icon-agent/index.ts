@@ -1,0 +1,23 @@
+/**
+ * icon-agent/: the ICON's controller — observation, decisions, bidding, the overlay tree, budget moves. This file is
+ * its public surface: code outside icon-agent/ imports only from here (ESLint enforces it; tests may reach inside).
+ * Rooms and who may import whom: ARCHITECTURE.md.
+ *
+ * @example
+ *   import { Agent, readAgentStatus } from "../icon-agent/index.ts";
+ *   const agent = await Agent.open(stateDir, { spawn: async (dir) => startAgentProcess(dir) });
+ *   await agent.start();
+ */
+export { Agent, type AgentHooks } from "./agent.ts";
+export { appStatus, deployApp, formatStatus, serviceKeyFor, type AppStatus, type DeployAppOptions } from "./app.ts";
+export { agentEnvFrom, appConfigSchema, type AgentEnv, type AppConfigInput, type ServiceSpec } from "./config.ts";
+export {
+  readAgentState,
+  readAgentStatus,
+  stateDirLocked,
+  writeAgentState,
+  type AgentEvent,
+  type AgentSeed,
+  type AgentStatus,
+  type Placement,
+} from "./state.ts";
