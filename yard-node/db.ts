@@ -25,6 +25,9 @@ export type LeaseStatus =
   /** Nothing more to claim. */
   | "settled";
 
+/** The statuses of a lease the yard still serves (opened, not yet ended). */
+export const ACTIVE: readonly LeaseStatus[] = ["open", "deployed", "failed"];
+
 export interface LeaseRow {
   id: bigint;
   offer: Offer;
@@ -196,7 +199,7 @@ export class YardDb {
     return r && row(r);
   }
 
-  leases(statuses?: LeaseStatus[]): LeaseRow[] {
+  leases(statuses?: readonly LeaseStatus[]): LeaseRow[] {
     const all = (
       this.#db.prepare("SELECT * FROM leases ORDER BY CAST(id AS INTEGER)").all() as unknown as RawLease[]
     ).map(row);

@@ -1,0 +1,218 @@
+/**
+ * The yard's view of the chain: guarded chain calls (a chain found down is not asked again until its backoff
+ * ends, from 0.5 s doubling to 8 s), chain time (the newest block's timestamp advanced by the wall clock), the
+ * listing in the registry, and following the market's events (leases opened with this yard's offers, leases
+ * terminated or cancelled on chain) from a cursor stored in the database.
+ *
+ * @example
+ *   const watch = new ChainWatch({ chain, db, ledger, config, log, node, operator, prices, adopt, signal });
+ *   await watch.list();
+ *   const head = await watch.call("reading the block number", () => chain.provider.getBlockNumber());
+ */
+import type { Libp2p } from "@libp2p/interface";
+import {
+  IconError,
+  isIconError,
+  peerIdBytes,
+  toChainError,
+  type ErrorCode,
+  type MarketClient,
+  type Offer,
+} from "../protocol/index.ts";
+import type { Logger } from "../protocol/log.ts";
+import type { Prices, YardConfig } from "./config.ts";
+import { ACTIVE, type YardDb } from "./db.ts";
+import type { CapacityLedger } from "./ledger.ts";
+
+/** Codes of a chain that could not be reached (as opposed to one that refused). */
+export const TRANSIENT: readonly ErrorCode[] = ["CHAIN_UNREACHABLE", "CHAIN_FAILED", "NO_EVENT"];
+
+export interface ChainWatchComponents {
+  chain: MarketClient;
+  db: Pick<YardDb, "getMeta" | "setMeta" | "lease" | "update" | "pendingOpens" | "pendingOpen" | "removePendingOpen">;
+  ledger: Pick<CapacityLedger, "endAt" | "release">;
+  config: Pick<YardConfig, "chain" | "listing" | "capacity">;
+  log: Logger;
+  node: Pick<Libp2p, "peerId" | "getMultiaddrs">;
+  operator: string;
+  prices: Prices;
+  /** Records a lease opened with an offer this yard signed (its opening was in flight when the yard stopped). */
+  adopt: (id: bigint, offer: Offer, offerHash: string, renews: bigint | undefined) => void;
+  /** Aborted when the yard stops. */
+  signal: AbortSignal;
+}
+
+export class ChainWatch {
+  readonly #c: ChainWatchComponents;
+  #up = true;
+  #retryAt = 0;
+  #backoffMs = 500;
+  #lastBlock = { ts: 0, seenAt: 0 };
+  #following = false;
+
+  constructor(components: ChainWatchComponents) {
+    this.#c = components;
+  }
+
+  /** Whether the chain RPC answered the last call. */
+  get up(): boolean {
+    return this.#up;
+  }
+
+  /** The chain is known down and its backoff has not ended: calls are not tried. */
+  resting(): boolean {
+    return !this.#up && Date.now() < this.#retryAt;
+  }
+
+  /** Chain time estimate in seconds: the newest block's timestamp advanced by the wall clock. */
+  now(): number {
+    const wall = Date.now() / 1000;
+    if (this.#lastBlock.seenAt === 0) return Math.floor(wall);
+    return Math.floor(Math.max(wall, this.#lastBlock.ts + (wall - this.#lastBlock.seenAt)));
+  }
+
+  /** Runs a chain call unless the chain is known down (returns undefined then, or when it turns out down). */
+  async call<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
+    if (this.resting()) return undefined;
+    try {
+      const r = await fn();
+      if (!this.#up) this.#c.log.info("chain reachable again", { after: what });
+      this.#up = true;
+      this.#backoffMs = 500;
+      return r;
+    } catch (e) {
+      // Raw provider calls (blocks, logs) fail with the transport's error (ECONNREFUSED, …): classify them as
+      // MarketClient classifies its own calls.
+      if (isIconError(e instanceof IconError ? e : toChainError(e, what), TRANSIENT)) {
+        this.markDown(e);
+        return undefined;
+      }
+      throw e;
+    }
+  }
+
+  /** Records that the chain could not be reached: calls rest until the (doubled) backoff ends. */
+  markDown(e: unknown): void {
+    if (this.#up) this.#c.log.warn("chain unreachable; enforcing known leases and retrying", { error: e });
+    this.#up = false;
+    this.#retryAt = Date.now() + this.#backoffMs;
+    this.#backoffMs = Math.min(this.#backoffMs * 2, 8_000);
+  }
+
+  async refreshClock(): Promise<void> {
+    const b = await this.call("reading the latest block", () => this.#c.chain.provider.getBlock("latest"));
+    if (b) this.#lastBlock = { ts: b.timestamp, seenAt: Date.now() / 1000 };
+  }
+
+  /** Registers (or updates) the yard's listing and tops up its stake to the configured amount. */
+  async list(): Promise<void> {
+    const { chain, config: c, log, prices } = this.#c;
+    const st = await chain.providerStatus(this.#c.operator);
+    const peer = peerIdBytes(this.#c.node.peerId).toLowerCase();
+    const listing = {
+      peerId: peer,
+      multiaddrs: this.#c.node.getMultiaddrs().map(String).slice(0, 8),
+      domain: c.listing.domain,
+      region: c.listing.region,
+      cpuMillis: c.capacity.cpuMillis,
+      memoryMiB: c.capacity.memoryMiB,
+      cpuPricePerSecond: prices.cpuPerCoreSecond,
+      memoryPricePerSecond: prices.memoryPerGiBSecond,
+    };
+    const same =
+      st.listing &&
+      st.listing.peerId.toLowerCase() === peer &&
+      st.listing.domain === listing.domain &&
+      st.listing.region === listing.region &&
+      st.listing.cpuMillis === listing.cpuMillis &&
+      st.listing.memoryMiB === listing.memoryMiB &&
+      st.listing.cpuPricePerSecond === listing.cpuPricePerSecond &&
+      st.listing.memoryPricePerSecond === listing.memoryPricePerSecond &&
+      st.listing.multiaddrs.join() === listing.multiaddrs.join();
+    if (!same) {
+      log.info("registering the listing", { domain: listing.domain, region: listing.region });
+      await chain.register(listing);
+    }
+    const want = prices.stake;
+    if (want !== undefined && st.total - st.unbonding < want) {
+      const top = want - (st.total - st.unbonding);
+      log.info("topping up stake", { amount: chain.format(top) });
+      await chain.stake(top);
+    }
+    const after = await chain.providerStatus(this.#c.operator);
+    if (!after.active)
+      log.warn("the yard is listed but not staked at the minimum: tenants will ignore it", {
+        staked: chain.format(after.total),
+        minimum: chain.format(after.minStake),
+        fix: "set listing.stake in the config or run `icon iep stake <amount>`",
+      });
+  }
+
+  /** Follows the market's events up to head − confirmations, from the stored cursor. */
+  async follow(): Promise<void> {
+    const { chain, db, ledger, log, signal } = this.#c;
+    if (this.#following || signal.aborted) return;
+    this.#following = true;
+    try {
+      const head = await this.call("reading the block number", () => chain.provider.getBlockNumber());
+      if (head === undefined) return;
+      await this.refreshClock();
+      const to = head - this.#c.config.chain.confirmations;
+      let from = Number(db.getMeta("cursor") ?? "0") + 1;
+      const market = chain.market;
+      while (from <= to && !signal.aborted) {
+        const upto = Math.min(to, from + 1999);
+        const logs = await this.call("reading market events", () =>
+          chain.provider.getLogs({ address: chain.deployment.market, fromBlock: from, toBlock: upto }),
+        );
+        if (logs === undefined) return;
+        for (const entry of logs) {
+          const ev = market.interface.parseLog(entry);
+          if (!ev) continue;
+          if (ev.name === "LeaseOpened" && String(ev.args[1]).toLowerCase() === this.#c.operator.toLowerCase()) {
+            this.#onOpened(BigInt(ev.args[0] as bigint), ev.args[7] as string);
+          } else if (ev.name === "LeaseTerminated" || ev.name === "LeaseCancelled") {
+            const id = BigInt(ev.args[0] as bigint);
+            const l = db.lease(id);
+            if (l && ACTIVE.includes(l.status) && l.stoppedAt === undefined) {
+              const at = ev.name === "LeaseTerminated" ? Number(ev.args[1]) : this.now();
+              db.update(id, {
+                stoppedAt: at,
+                note: ev.name === "LeaseTerminated" ? "terminated on chain" : "cancelled on chain",
+              });
+              ledger.endAt(`lease:${id}`, at);
+              log.info("lease stopped on chain", { lease: id, event: ev.name });
+            }
+          }
+        }
+        db.setMeta("cursor", String(upto));
+        from = upto + 1;
+      }
+      // Opening transactions that never made it: their offers have expired, so they never can.
+      for (const p of db.pendingOpens()) {
+        if (Number(p.offer.deadline) + 60 < this.now()) {
+          db.removePendingOpen(p.offerHash);
+          ledger.release(`pending:${p.offerHash}`);
+        }
+      }
+    } catch (e) {
+      log.warn("following chain events failed; will retry", { error: e });
+    } finally {
+      this.#following = false;
+    }
+  }
+
+  #onOpened(id: bigint, offerHash: string): void {
+    const { db, log } = this.#c;
+    if (db.lease(id)) return;
+    const p = db.pendingOpen(offerHash);
+    if (p) {
+      this.#c.adopt(id, p.offer, offerHash, p.renews);
+      log.info("adopted a lease whose opening was in flight", { lease: id });
+    } else {
+      log.warn("a lease was opened with an offer this yard does not remember; it cannot be deployed", {
+        lease: id,
+      });
+    }
+  }
+}

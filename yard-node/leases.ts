@@ -1,0 +1,450 @@
+/**
+ * The lease lifecycle after the opening: Deploy (spec checked against the offer and the application's
+ * namespace, a renewal carrying its predecessor's container over), the container run for exactly the slot
+ * (created, started up to earlyStartS early, restarted after a crash within maxRestarts), termination, the end
+ * (container stopped and removed, endpoints closed or left to their stub), confirmStart and the claims, image
+ * collection, and reconciliation of Docker with the database after a restart. `tick()` (every second) drives it
+ * all from the database, one lease at a time under that lease's lock.
+ *
+ * @example
+ *   const leases = new LeaseLifecycle({ config, runtime, db, chain, watch, ledger, owners, overlay, ... });
+ *   await leases.reconcile("start");
+ *   setInterval(() => void leases.tick(), 1000);
+ */
+import { isIconError, LEASE_FLAGS, namespaceProblem, type DeploySpec, type MarketClient } from "../protocol/index.ts";
+import type { Logger } from "../protocol/log.ts";
+import type { ChainWatch } from "./chain-watch.ts";
+import type { YardConfig } from "./config.ts";
+import { ACTIVE, type LeaseRow, type YardDb } from "./db.ts";
+import type { Ingress } from "./ingress.ts";
+import type { CapacityLedger } from "./ledger.ts";
+import type { Metrics } from "./metrics.ts";
+import type { YardNetwork } from "./network.ts";
+import type { LeaseOwners } from "./overlay/owners.ts";
+import type { Overlay } from "./overlay/overlay.ts";
+import type { ContainerInfo, ContainerRuntime } from "./runtime.ts";
+
+export interface LeaseLifecycleComponents {
+  config: Pick<YardConfig, "lease" | "capacity" | "publicHost">;
+  runtime: ContainerRuntime;
+  db: YardDb;
+  chain: Pick<MarketClient, "lease" | "confirmStart" | "claim" | "format">;
+  watch: Pick<ChainWatch, "call" | "now">;
+  ledger: Pick<CapacityLedger, "endAt">;
+  owners: Pick<LeaseOwners, "rootOf">;
+  overlay: Pick<Overlay, "localChanged">;
+  ingress: Pick<Ingress, "close">;
+  network: Pick<YardNetwork, "openIngress" | "closeEndpoints" | "recheck" | "wantFirewallCheck" | "addressing">;
+  /** The yard's containers by id, as last seen: kept here, read by the network and the HTTP surface. */
+  containers: Map<string, ContainerInfo>;
+  metrics: Pick<Metrics, "inc">;
+  log: Logger;
+  /** Aborted when the yard stops. */
+  signal: AbortSignal;
+}
+
+export class LeaseLifecycle {
+  readonly #c: LeaseLifecycleComponents;
+  readonly #locks = new Map<string, Promise<unknown>>();
+  #ticking = false;
+  #dockerUp = true;
+  #reconcileWanted = false;
+
+  constructor(components: LeaseLifecycleComponents) {
+    this.#c = components;
+  }
+
+  /** Whether the Docker engine answered the last time it was asked. */
+  get dockerUp(): boolean {
+    return this.#dockerUp;
+  }
+
+  /** The engine is back (its event stream reconnected): the next tick renews the firewall and reconciles. */
+  dockerBack(): void {
+    this.#c.log.warn("docker engine is back; reconciling");
+    this.#dockerUp = true;
+    this.#reconcileWanted = true;
+  }
+
+  /** Settles when every lease action in flight has finished (at stop, before the database closes). */
+  async idle(): Promise<void> {
+    await Promise.allSettled([...this.#locks.values()]);
+  }
+
+  /** The row of lease `id` and its container as last seen. */
+  containerOf(id: bigint): { info: ContainerInfo | undefined; row: LeaseRow | undefined } {
+    const row = this.#c.db.lease(id);
+    return { row, info: row?.containerId ? this.#c.containers.get(row.containerId) : undefined };
+  }
+
+  /** The tenant's Deploy: the spec is checked against the lease, stored, and its container started in the slot. */
+  async deploy(spec: DeploySpec): Promise<{ endpoint: string } | { failed: string }> {
+    const { db, runtime, config, metrics, log } = this.#c;
+    return this.#withLease(spec.leaseId, async () => {
+      const l = db.lease(spec.leaseId);
+      if (!l) return { failed: `lease ${spec.leaseId} is not known to this yard` };
+      if (!ACTIVE.includes(l.status)) return { failed: `lease ${spec.leaseId} has ${l.status}` };
+      if (spec.imageDigest.toLowerCase() !== l.offer.specHash.toLowerCase())
+        return { failed: `image ${spec.imageDigest} is not the one the lease was quoted for (${l.offer.specHash})` };
+      if (spec.ports.length > 8 || spec.ports.some((p) => p < 1 || p > 65535))
+        return { failed: "ports: at most 8, each 1..65535" };
+      if (spec.service !== undefined) {
+        // A service's namespace is its application's (app.r<root>), read from the chain: no tenant names its
+        // services into another application's namespace (protocol/lease/namespace.ts).
+        const root = await this.#c.owners.rootOf(l.offer.account).catch(() => undefined);
+        if (root === undefined)
+          return {
+            failed: `the yard cannot read budget account ${l.offer.account} from the chain right now to check the service's namespace; deploy again in a moment`,
+          };
+        const why = namespaceProblem(spec.service, root);
+        if (why) {
+          metrics.inc("icon_yard_deploys_refused_total", "Deploys refused by reason", { reason: "namespace" });
+          return { failed: `${why}; lease ${l.id} is paid by account ${l.offer.account} of application ${root}` };
+        }
+      }
+      const imageId = await runtime.imageId(`sha256:${spec.imageDigest.slice(2)}`);
+      if (!imageId)
+        return {
+          failed: `image sha256:${spec.imageDigest.slice(2)} is not on this yard; upload it with ${"/icon/image/1.0.0"} first`,
+        };
+      db.update(l.id, { spec, status: "deployed", note: "" });
+      db.useImage(imageId, this.#c.watch.now());
+      // A renewal carries the predecessor's container and endpoints over.
+      if (l.renews !== undefined && !l.containerId) {
+        const prev = db.lease(l.renews);
+        if (prev?.containerId && prev.spec && JSON.stringify(prev.spec.ports) === JSON.stringify(spec.ports)) {
+          db.update(l.id, { containerId: prev.containerId, ingress: prev.ingress });
+          // The predecessor keeps being paid until its end but no longer runs anything of its own.
+          db.update(prev.id, {
+            containerId: undefined,
+            spec: undefined,
+            ingress: {},
+            note: `renewed by lease ${l.id}`,
+          });
+          await this.#c.ingress.close(prev.id);
+          log.info("lease renewed: container carried over", { lease: l.id, from: prev.id });
+        }
+      }
+      const fresh = db.lease(l.id)!;
+      await this.#c.network.openIngress(fresh);
+      if (this.#c.watch.now() >= Number(fresh.offer.start) - config.lease.earlyStartS) await this.#ensureRunning(fresh);
+      const port = db.lease(l.id)!.ingress[String(spec.ports[0] ?? "")];
+      // host:port of the first exposed port; just the host when the container exposes none.
+      return { endpoint: port ? `${config.publicHost}:${port}` : config.publicHost };
+    });
+  }
+
+  /** The tenant's Terminate: the lease stops at the chain's stoppedAt (or now) and ends here. */
+  async terminate(id: bigint): Promise<void> {
+    const { db, chain, watch } = this.#c;
+    await this.#withLease(id, async () => {
+      const l = db.lease(id);
+      if (!l || !ACTIVE.includes(l.status)) return;
+      const rec = await watch.call(`reading lease ${id}`, () => chain.lease(id)).catch(() => undefined);
+      const stoppedAt = rec && rec.stoppedAt > 0n ? Number(rec.stoppedAt) : watch.now();
+      db.update(id, { stoppedAt, note: "terminated by the tenant" });
+      if (rec && rec.stoppedAt > 0n) this.#c.ledger.endAt(`lease:${id}`, stoppedAt);
+      await this.#end(db.lease(id)!, "terminated");
+    });
+  }
+
+  /** Creates and starts the lease's container if it is not running (counting restarts after a crash). */
+  async #ensureRunning(l: LeaseRow): Promise<void> {
+    const { runtime, db, config, containers, log } = this.#c;
+    if (!l.spec) return;
+    let info = l.containerId ? await runtime.inspect(l.containerId) : undefined;
+    if (info?.running) {
+      containers.set(info.id, info);
+      return;
+    }
+    if (info && info.status !== "created") {
+      // It ran and stopped: a crash (or OOM kill). Restart within the budget of restarts.
+      if (l.restarts >= config.lease.maxRestarts) {
+        if (l.status !== "failed") {
+          db.update(l.id, {
+            status: "failed",
+            note: `container exited ${info.oomKilled ? "(out of memory) " : ""}with ${info.exitCode} after ${l.restarts} restarts; the yard stopped restarting it`,
+          });
+          log.warn("container keeps failing; not restarting", { lease: l.id, exitCode: info.exitCode });
+        }
+        return;
+      }
+      db.update(l.id, { restarts: l.restarts + 1 });
+      this.#c.metrics.inc("icon_yard_container_restarts_total", "Containers restarted after they exited");
+    }
+    if (!info) {
+      const imageId = await runtime.imageId(`sha256:${l.spec.imageDigest.slice(2)}`);
+      if (!imageId) {
+        db.update(l.id, { status: "failed", note: "the image is no longer on this yard; upload it again" });
+        return;
+      }
+      // A container of this lease left from before a crash (created but not yet recorded): replace it.
+      for (const c of await runtime.list({ leaseId: l.id })) if (c.id !== l.containerId) await runtime.remove(c.id);
+      const addressing = this.#c.network.addressing;
+      info = await runtime.create({
+        leaseId: l.id,
+        image: imageId,
+        command: l.spec.command.length > 0 ? l.spec.command : undefined,
+        env: l.spec.env,
+        ports: l.spec.ports,
+        limits: {
+          cpuMillis: l.offer.cpuMillis,
+          memoryMiB: l.offer.memoryMiB,
+          pids: config.capacity.pidsPerLease,
+        },
+        stopTimeoutS: config.lease.stopTimeoutS,
+        ...(addressing ? { dns: addressing.dnsServers() } : {}),
+      });
+      db.update(l.id, { containerId: info.id });
+    }
+    info = await runtime.start(info.id);
+    containers.set(info.id, info);
+    if (l.spec.service) this.#c.overlay.localChanged(l.spec.service);
+    log.info("container running", { lease: l.id, container: info.id.slice(0, 12), ip: info.ip });
+  }
+
+  /** Ends lease `l` locally: container stopped and removed, ingress closed, status ended. */
+  async #end(l: LeaseRow, why: string): Promise<void> {
+    const { runtime, db, containers } = this.#c;
+    if (l.containerId) {
+      await runtime.stop(l.containerId, this.#c.config.lease.stopTimeoutS);
+      await runtime.remove(l.containerId);
+      containers.delete(l.containerId);
+    }
+    await this.#c.network.closeEndpoints(l.id);
+    if (l.spec?.service) this.#c.overlay.localChanged(l.spec.service);
+    if (l.spec) db.useImage(`sha256:${l.spec.imageDigest.slice(2)}`, this.#c.watch.now());
+    db.update(l.id, { status: "ended", containerId: undefined, note: l.note || why });
+    this.#c.log.info("lease ended", { lease: l.id, why });
+  }
+
+  /** A container event from the engine (it died; it ran out of memory). */
+  onRuntimeEvent(e: { kind: string; leaseId: bigint; containerId: string; exitCode?: number }): void {
+    const { db, metrics, log } = this.#c;
+    const info = this.#c.containers.get(e.containerId);
+    if (e.kind === "oom") {
+      metrics.inc("icon_yard_container_exits_total", "Containers that exited on their own, by reason", {
+        reason: "oom",
+      });
+      log.warn("container ran out of memory and was killed", { lease: e.leaseId });
+      db.update(e.leaseId, { note: "the container ran out of memory and was killed" });
+    }
+    if (e.kind === "die" && info) {
+      info.running = false;
+      const row = db.lease(e.leaseId);
+      // A failure changes this yard's instances: tell the interested yards now, not when their routes expire.
+      if (row?.spec?.service) this.#c.overlay.localChanged(row.spec.service);
+      if (
+        row &&
+        ACTIVE.includes(row.status) &&
+        row.stoppedAt === undefined &&
+        this.#c.watch.now() < Number(row.offer.end)
+      ) {
+        metrics.inc("icon_yard_container_exits_total", "Containers that exited on their own, by reason", {
+          reason: e.exitCode === 137 ? "killed" : "exit",
+        });
+        log.warn("container exited", { lease: e.leaseId, exitCode: e.exitCode });
+      }
+    }
+  }
+
+  /** Makes Docker match the database: active leases run, nothing else exists. Returns the actions taken. */
+  async reconcile(reason: string): Promise<Record<string, number>> {
+    const { runtime, db, config, containers: seen, log } = this.#c;
+    const actions: Record<string, number> = {};
+    const act = (a: string): void => {
+      actions[a] = (actions[a] ?? 0) + 1;
+      this.#c.metrics.inc("icon_yard_reconcile_actions_total", "Actions taken to make Docker match the leases", {
+        action: a,
+      });
+    };
+    const now = this.#c.watch.now();
+    const containers = await runtime.list();
+    const wanted = new Map<string, LeaseRow>();
+    for (const l of db.leases(ACTIVE)) {
+      if (l.containerId) wanted.set(l.containerId, l);
+    }
+    for (const c of containers) {
+      const l = wanted.get(c.id);
+      const inSlot = l && l.stoppedAt === undefined && now < Number(l.offer.end);
+      if (!inSlot) {
+        await this.#withLease(c.leaseId, async () => {
+          await runtime.stop(c.id, config.lease.stopTimeoutS);
+          await runtime.remove(c.id);
+          seen.delete(c.id);
+        });
+        act(l ? "removed_expired" : "removed_orphan");
+        log.info("removed a container without a running lease", {
+          lease: c.leaseId,
+          container: c.id.slice(0, 12),
+        });
+      } else {
+        seen.set(c.id, c);
+      }
+    }
+    const present = new Set(containers.map((c) => c.id));
+    for (const l of db.leases(["deployed"])) {
+      await this.#withLease(l.id, async () => {
+        const row = db.lease(l.id)!;
+        if (row.stoppedAt !== undefined || now >= Number(row.offer.end)) return; // the tick ends it
+        await this.#c.network.openIngress(row);
+        if (now < Number(row.offer.start) - config.lease.earlyStartS) return;
+        const existed = row.containerId !== undefined && present.has(row.containerId);
+        if (!existed && row.containerId) db.update(row.id, { containerId: undefined });
+        const running = existed && containers.find((c) => c.id === row.containerId)!.running;
+        if (running) return;
+        try {
+          await this.#ensureRunning(db.lease(row.id)!);
+          act(existed ? "restarted" : "recreated");
+        } catch (e) {
+          log.error("could not start a lease's container", { lease: row.id, error: e });
+        }
+      });
+    }
+    log.info("reconciled", { reason, ...actions });
+    return actions;
+  }
+
+  /** One pass over every lease (every second): start, confirm, claim, end, settle; then image collection. */
+  async tick(): Promise<void> {
+    const { db, log, signal, network } = this.#c;
+    if (this.#ticking || signal.aborted) return;
+    this.#ticking = true;
+    try {
+      // Docker came back: its network may have been re-created (a new bridge); filter it before containers start.
+      if (this.#reconcileWanted) network.wantFirewallCheck();
+      await network.recheck();
+      if (this.#reconcileWanted) {
+        this.#reconcileWanted = false;
+        await this.reconcile("docker reconnected").catch((e) => {
+          this.#reconcileWanted = true;
+          log.warn("reconcile failed; will retry", { error: e });
+        });
+      }
+      const now = this.#c.watch.now();
+      for (const l of db.leases(["open", "deployed", "failed", "ended"])) {
+        if (signal.aborted) break;
+        await this.#withLease(l.id, () => this.#step(l.id, now)).catch((e) => {
+          if (isIconError(e, "DOCKER_UNREACHABLE")) {
+            if (this.#dockerUp) log.warn("docker engine unreachable; leases keep their state", { error: e });
+            this.#dockerUp = false;
+            this.#reconcileWanted = true;
+          } else {
+            log.warn("lease step failed; will retry", { lease: l.id, error: e });
+          }
+        });
+      }
+      if (!signal.aborted) await this.#collectImages(now);
+    } finally {
+      this.#ticking = false;
+    }
+  }
+
+  async #step(id: bigint, now: number): Promise<void> {
+    const { db, config } = this.#c;
+    const l = db.lease(id);
+    if (!l) return;
+    const end = Math.min(Number(l.offer.end), l.stoppedAt ?? Infinity);
+    if (ACTIVE.includes(l.status)) {
+      if (now >= end) {
+        await this.#end(l, l.stoppedAt !== undefined ? "terminated" : "slot over");
+        await this.#claim(db.lease(id)!, true);
+        return;
+      }
+      if (l.status === "deployed" && now >= Number(l.offer.start) - config.lease.earlyStartS) {
+        const info = l.containerId ? this.#c.containers.get(l.containerId) : undefined;
+        if (!info?.running) await this.#ensureRunning(l);
+        const running = db.lease(id)!.containerId;
+        if (running && !l.confirmed) await this.#confirm(l);
+        else if (l.confirmed && now - l.lastClaimAt >= config.lease.claimIntervalS && now > Number(l.offer.start))
+          await this.#claim(l, false);
+      }
+      return;
+    }
+    if (l.status === "ended") await this.#claim(l, true);
+  }
+
+  async #confirm(l: LeaseRow): Promise<void> {
+    const { chain, watch, db, log } = this.#c;
+    const ok = await watch
+      .call(`confirming lease ${l.id}`, () => chain.confirmStart(l.id))
+      .catch((e) => {
+        // A lease the tenant already terminated cannot be confirmed; the follower will end it.
+        log.warn("confirmStart refused", { lease: l.id, error: e });
+        return undefined;
+      });
+    if (ok) {
+      db.update(l.id, { confirmed: true, lastClaimAt: watch.now() });
+      log.info("start confirmed on chain", { lease: l.id });
+    }
+  }
+
+  /** Claims accrued payment; `final` settles the lease when nothing more is due. */
+  async #claim(l: LeaseRow, final: boolean): Promise<void> {
+    const { chain, watch, db, log } = this.#c;
+    if (!l.confirmed) {
+      // The database can lag the chain: a yard killed after its confirmStart was mined but before it wrote
+      // `confirmed` would otherwise give up a slot it served. The chain decides.
+      const rec = await watch.call(`reading lease ${l.id}`, () => chain.lease(l.id));
+      if (!rec) return;
+      if (rec.flags & LEASE_FLAGS.confirmed) {
+        db.update(l.id, { confirmed: true });
+        log.info("start was confirmed on chain before the yard recorded it", { lease: l.id });
+      } else {
+        // Never confirmed (never ran, or terminated before): nothing is owed to the yard.
+        if (final) db.update(l.id, { status: "settled" });
+        return;
+      }
+    }
+    try {
+      const amount = await watch.call(`claiming lease ${l.id}`, () => chain.claim(l.id));
+      if (amount === undefined) return;
+      this.#c.metrics.inc("icon_yard_earnings_claimed_units_total", "Token units claimed from leases", {}, amount);
+      log.info("claimed", { lease: l.id, amount: chain.format(amount), final });
+      db.update(l.id, { lastClaimAt: watch.now() });
+    } catch (e) {
+      if (!isIconError(e, ["LeaseNothingToClaim", "LeaseInvalidState"])) throw e;
+      db.update(l.id, { lastClaimAt: watch.now() });
+    }
+    if (final) {
+      const rec = await watch.call(`reading lease ${l.id}`, () => chain.lease(l.id));
+      if (
+        rec &&
+        (rec.state === "Settled" || rec.state === "Cancelled" || rec.claimedUntil >= (rec.stoppedAt || rec.end))
+      )
+        db.update(l.id, { status: "settled" });
+    }
+  }
+
+  async #collectImages(now: number): Promise<void> {
+    const { db, runtime, log } = this.#c;
+    const inUse = new Set(
+      db
+        .leases(ACTIVE)
+        .filter((l) => l.spec)
+        .map((l) => `sha256:${l.spec!.imageDigest.slice(2)}`),
+    );
+    for (const img of db.images()) {
+      if (inUse.has(img.id) || img.lastUsed + this.#c.config.lease.imageGraceS > now) continue;
+      // Only while the yard's own name is all it carries: any other name was given by someone else, who keeps it.
+      await runtime
+        .removeImage(img.id, { ifUntagged: true })
+        .catch((e) => log.warn("could not remove an image", { error: e }));
+      db.forgetImage(img.id);
+      log.info("image removed after its grace period", { image: img.id.slice(0, 19) });
+    }
+  }
+
+  /** Runs `fn` after every earlier action on the same lease has finished. */
+  #withLease<T>(id: bigint, fn: () => Promise<T>): Promise<T> {
+    const k = id.toString();
+    const prev = this.#locks.get(k) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => {});
+    this.#locks.set(k, tail);
+    void tail.then(() => {
+      if (this.#locks.get(k) === tail) this.#locks.delete(k);
+    });
+    return run;
+  }
+}
