@@ -7,6 +7,7 @@
  * @example
  *   const watch = new ChainWatch({ chain, db, ledger, config, log, node, operator, prices, adopt, signal });
  *   await watch.list();
+ *   watch.start();                  // follows every chain.pollMs until stop()
  *   const head = await watch.call("reading the block number", () => chain.provider.getBlockNumber());
  */
 import type { Libp2p } from "@libp2p/interface";
@@ -49,9 +50,29 @@ export class ChainWatch {
   #backoffMs = 500;
   #lastBlock = { ts: 0, seenAt: 0 };
   #following = false;
+  #timer: NodeJS.Timeout | undefined;
+  readonly #inFlight = new Set<Promise<void>>();
 
   constructor(components: ChainWatchComponents) {
     this.#c = components;
+  }
+
+  /** Follows the chain every config.chain.pollMs. */
+  start(): void {
+    this.#timer = setInterval(() => {
+      const p = this.follow();
+      this.#inFlight.add(p);
+      void p.finally(() => this.#inFlight.delete(p));
+    }, this.#c.config.chain.pollMs);
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  /** Settles when the follower's pass in flight (if any) has finished its database writes. */
+  async idle(): Promise<void> {
+    await Promise.allSettled([...this.#inFlight]);
   }
 
   /** Whether the chain RPC answered the last call. */

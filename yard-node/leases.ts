@@ -9,7 +9,7 @@
  * @example
  *   const leases = new LeaseLifecycle({ config, runtime, db, chain, watch, ledger, owners, overlay, ... });
  *   await leases.reconcile("start");
- *   setInterval(() => void leases.tick(), 1000);
+ *   leases.start();                 // the engine's events, and the tick every second, until stop()
  */
 import { isIconError, LEASE_FLAGS, namespaceProblem, type DeploySpec, type MarketClient } from "../protocol/index.ts";
 import type { Logger } from "../protocol/log.ts";
@@ -49,9 +49,29 @@ export class LeaseLifecycle {
   #ticking = false;
   #dockerUp = true;
   #reconcileWanted = false;
+  #timer: NodeJS.Timeout | undefined;
+  readonly #inFlight = new Set<Promise<void>>();
 
   constructor(components: LeaseLifecycleComponents) {
     this.#c = components;
+  }
+
+  /** Watches the engine's container events and ticks every second until stop(). */
+  start(): void {
+    this.#c.runtime.watch((e) => this.onRuntimeEvent(e), {
+      signal: this.#c.signal,
+      onReconnect: () => this.dockerBack(),
+    });
+    this.#timer = setInterval(() => {
+      const p = this.tick();
+      this.#inFlight.add(p);
+      void p.finally(() => this.#inFlight.delete(p));
+    }, 1000);
+  }
+
+  /** Stops ticking (the engine watch ends with the yard's abort signal). */
+  stop(): void {
+    clearInterval(this.#timer);
   }
 
   /** Whether the Docker engine answered the last time it was asked. */
@@ -66,9 +86,9 @@ export class LeaseLifecycle {
     this.#reconcileWanted = true;
   }
 
-  /** Settles when every lease action in flight has finished (at stop, before the database closes). */
+  /** Settles when the tick and every lease action in flight have finished (at stop, before the database closes). */
   async idle(): Promise<void> {
-    await Promise.allSettled([...this.#locks.values()]);
+    await Promise.allSettled([...this.#inFlight, ...this.#locks.values()]);
   }
 
   /** The row of lease `id` and its container as last seen. */

@@ -6,7 +6,7 @@
  *
  * @example
  *   const net = new YardNetwork({ config, runtime, db, containers, overlay, ingress, udp, bridge, ... });
- *   await net.secure();             // before any container starts
+ *   await net.start();              // the host firewall, before any container starts
  *   await net.openIngress(lease);   // its endpoints, same ports as before when it had some
  */
 import type { Multiaddr } from "@multiformats/multiaddr";
@@ -58,6 +58,19 @@ export class YardNetwork {
 
   constructor(components: YardNetworkComponents) {
     this.#c = components;
+  }
+
+  /** Before any container starts: containers must not reach the host's own services. */
+  async start(): Promise<void> {
+    await this.secure();
+  }
+
+  /** Stubs' pending closings are dropped (the next start restores them); addressing stops; the firewall stays
+   * while containers of this yard run. */
+  async stop(): Promise<void> {
+    this.#clearStubTimers();
+    await this.#stopAddressing().catch(() => {});
+    await this.#unsecure();
   }
 
   /** The firewall is to be checked against the network at the next `recheck()` (Docker came back). */
@@ -122,7 +135,7 @@ export class YardNetwork {
    * At stop: the table goes only when no container of this yard is left. Containers keep running across a stop
    * (the next start takes them over), and they stay filtered meanwhile; the next start replaces the table.
    */
-  async unsecure(): Promise<void> {
+  async #unsecure(): Promise<void> {
     const fw = this.firewall;
     if (!fw) return;
     const left = await this.#c.runtime.list().then(
@@ -168,12 +181,12 @@ export class YardNetwork {
     }
   }
 
-  async stopAddressing(): Promise<void> {
+  async #stopAddressing(): Promise<void> {
     await this.addressing?.stop();
   }
 
   /** Cancels the pending closings of stubbed endpoints (at stop: the next start restores the stubs). */
-  clearStubTimers(): void {
+  #clearStubTimers(): void {
     for (const t of this.#stubTimers) clearTimeout(t);
     this.#stubTimers.clear();
   }

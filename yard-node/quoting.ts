@@ -10,12 +10,17 @@
  *   if ("refusal" in r) return reject(r.refusal); else sign(r.terms.price, r.terms.start, r.terms.end);
  */
 import { TypedDataEncoder, type Signer } from "ethers";
+import type { Libp2p, Startable } from "@libp2p/interface";
 import {
+  createLeaseHandler,
   isIconError,
+  LEASE_PROTOCOL,
+  leaseLimits,
   OFFER_TYPES,
   RejectCode,
   type BudgetAccount,
   type CapacityAnswer,
+  type LeaseProvider,
   type MarketClient,
   type NegotiationContext,
   type Offer,
@@ -384,4 +389,23 @@ export class Quoting {
     }
     if (added) this.#c.metrics.inc("icon_yard_leases_opened_total", "Leases opened");
   }
+}
+
+/**
+ * The lease negotiation (/icon/lease/1.0.0) as a libp2p service in the js-libp2p shape: a factory of the node's
+ * components whose product is Startable (the handler registered at start, unregistered at stop).
+ */
+export function leaseNegotiation(init: {
+  provider: LeaseProvider;
+  onError: (e: unknown) => void;
+}): (components: { registrar: Pick<Libp2p, "handle" | "unhandle"> }) => Startable {
+  return ({ registrar }) => ({
+    start: async () => {
+      const handler = createLeaseHandler(init.provider, { onError: init.onError });
+      await registrar.handle(LEASE_PROTOCOL, handler, { maxInboundStreams: leaseLimits.maxInboundStreams });
+    },
+    stop: async () => {
+      await registrar.unhandle(LEASE_PROTOCOL);
+    },
+  });
 }

@@ -10,7 +10,7 @@
 import { mkdir, open, readdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
-import type { Connection, Libp2p, PeerId, Stream } from "@libp2p/interface";
+import type { Connection, Libp2p, PeerId, Startable, Stream } from "@libp2p/interface";
 import { lpStream } from "@libp2p/utils";
 import {
   IMAGE_PROTOCOL,
@@ -66,8 +66,36 @@ interface ActiveUpload {
   done: Promise<void>;
 }
 
+/** What the yard's services use of the node: its protocol registrar. */
+export interface YardServicesComponents {
+  registrar: Pick<Libp2p, "handle" | "unhandle">;
+}
+
+/**
+ * The image and logs protocols as a libp2p service in the js-libp2p shape: `yardServices(init)` is a factory of
+ * the node's components, and what it makes is Startable (handlers registered at start, uploads in progress
+ * aborted and handlers unregistered at stop).
+ */
+export function yardServices(init: YardServicesOptions): (components: YardServicesComponents) => Startable {
+  return ({ registrar }) => {
+    let unregister: (() => Promise<void>) | undefined;
+    return {
+      start: async () => {
+        unregister = await register(registrar, init);
+      },
+      stop: async () => {
+        await unregister?.();
+        unregister = undefined;
+      },
+    };
+  };
+}
+
 /** Registers both handlers; returns a function that unregisters them. */
-export async function serveYardServices(node: Libp2p, o: YardServicesOptions): Promise<() => Promise<void>> {
+async function register(
+  node: YardServicesComponents["registrar"],
+  o: YardServicesOptions,
+): Promise<() => Promise<void>> {
   const authorize = leaseHolderCheck(o.db, o.chain);
   const now = o.now ?? Date.now;
   const dir = path.join(o.dataDir, "uploads");

@@ -26,7 +26,7 @@
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Signer } from "ethers";
-import type { Libp2p } from "@libp2p/interface";
+import type { Libp2p, Startable } from "@libp2p/interface";
 import {
   IconError,
   MarketClient,
@@ -35,9 +35,9 @@ import {
   provideYard,
   loadOrCreatePeerKey,
   readDeployment,
-  serveLeases,
   signPeerBinding,
   zoneRecords,
+  type LeaseProvider,
 } from "../protocol/index.ts";
 import { resolvePrices, type Prices, type YardConfig } from "./config.ts";
 import { ACTIVE, YardDb, type LeaseRow } from "./db.ts";
@@ -56,12 +56,12 @@ import { ControlCheck } from "./control.ts";
 import { createLogger, type Logger } from "../protocol/log.ts";
 import { Metrics } from "./metrics.ts";
 import type { ContainerInfo, ContainerRuntime } from "./runtime.ts";
-import { serveYardServices } from "./services.ts";
+import { yardServices } from "./services.ts";
 import { ChainWatch } from "./chain-watch.ts";
 import { HttpSurface, type YardStatus } from "./http.ts";
 import { LeaseLifecycle } from "./leases.ts";
 import { YardNetwork } from "./network.ts";
-import { Quoting } from "./quoting.ts";
+import { Quoting, leaseNegotiation } from "./quoting.ts";
 
 export type { YardStatus } from "./http.ts";
 
@@ -97,8 +97,9 @@ export class Yard {
 
   readonly #wallet: Signer;
   readonly #abort = new AbortController();
-  readonly #stops: (() => Promise<void>)[] = [];
-  readonly #running = new Set<Promise<void>>();
+  /** What boot started, in order: stop() stops it in reverse (js-libp2p's Startable). */
+  readonly #started: Startable[] = [];
+  #announcing: Promise<void> | undefined;
   #stopped = false;
   readonly #watch: ChainWatch;
   readonly #quoting: Quoting;
@@ -325,37 +326,28 @@ export class Yard {
       });
     }
     // Before any container starts: containers must not reach the host's own services.
-    await this.#net.secure();
-    this.#stops.push(() => this.#net.unsecure());
+    await this.#start(this.#net);
     await this.#watch.follow();
     this.#net.restoreRouting();
     await this.reconcile("start");
     await this.#net.reopenStubbed();
     const q = this.#quoting;
-    const provider = {
+    const provider: LeaseProvider = {
       capacity: () => q.capacity(),
-      quote: q.quote.bind(q),
-      accept: q.accept.bind(q),
-      deploy: (spec: Parameters<LeaseLifecycle["deploy"]>[0]) => this.#leases.deploy(spec),
-      terminate: (id: bigint) => this.#leases.terminate(id),
+      quote: (rfq, counter, ctx) => q.quote(rfq, counter, ctx),
+      accept: (signature, ctx) => q.accept(signature, ctx),
+      deploy: (spec) => this.#leases.deploy(spec),
+      terminate: (id) => this.#leases.terminate(id),
     };
-    this.#stops.push(
-      await serveLeases(this.node, provider, {
-        onError: (e) => this.log.debug("negotiation stream failed", { error: e }),
-      }),
-    );
-    await this.overlay.start();
-    this.#stops.push(() => this.overlay.stop());
-    this.activeYards.start();
-    this.#stops.push(async () => this.activeYards.stop());
-    await this.tunnels.start();
-    this.#stops.push(() => this.tunnels.stop());
-    if (c.overlay.semanticDns) {
-      await this.#net.startAddressing();
-      this.#stops.push(() => this.#net.stopAddressing());
-    }
-    this.#stops.push(
-      await serveYardServices(this.node, {
+    const registrar = this.node;
+    const onError = (e: unknown): void => this.log.debug("negotiation stream failed", { error: e });
+    await this.#start(leaseNegotiation({ provider, onError })({ registrar }));
+    await this.#start(this.overlay);
+    await this.#start(this.activeYards);
+    await this.#start(this.tunnels);
+    if (c.overlay.semanticDns) await this.#net.startAddressing();
+    await this.#start(
+      yardServices({
         runtime: this.runtime,
         chain: this.chain,
         db,
@@ -367,19 +359,11 @@ export class Yard {
         log: this.log,
         container: (id) => this.#leases.containerOf(id),
         onImageLoaded: (id) => db.touchImage(id, this.now()),
-      }),
+      })({ registrar }),
     );
-    this.runtime.watch((e) => this.#leases.onRuntimeEvent(e), {
-      signal: this.#abort.signal,
-      onReconnect: () => this.#leases.dockerBack(),
-    });
-    await this.#http.start();
-    const tick = setInterval(() => this.#track(this.#leases.tick()), 1000);
-    const follow = setInterval(() => this.#track(this.#watch.follow()), c.chain.pollMs);
-    this.#stops.push(async () => {
-      clearInterval(tick);
-      clearInterval(follow);
-    });
+    await this.#start(this.#leases);
+    await this.#start(this.#http);
+    await this.#start(this.#watch);
     if (c.p2p.dht) this.#announce();
     const tcp = this.node.getMultiaddrs().find((m) => m.toString().includes("/tcp/"));
     const port = tcp ? Number(tcp.toString().split("/tcp/")[1]!.split("/")[0]) : 0;
@@ -401,15 +385,13 @@ export class Yard {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#abort.abort();
-    this.#net.clearStubTimers();
-    for (const s of this.#stops.reverse()) await s().catch(() => {});
+    for (const s of this.#started.reverse()) await Promise.resolve(s.stop()).catch(() => {});
     await this.ingress.closeAll();
     await this.udp.closeAll();
     this.bridge.close();
-    await this.#http.stop();
     await Promise.resolve(this.node.stop()).catch(() => {});
     // Let the tick, the follower and in-flight lease actions finish their database writes before closing it.
-    await Promise.allSettled([...this.#running, this.#leases.idle()]);
+    await Promise.allSettled([this.#announcing, this.#watch.idle(), this.#leases.idle()]);
     this.db.close();
     this.log.info("stopped");
   }
@@ -464,13 +446,13 @@ export class Yard {
         });
       }
     };
-    this.#track(loop());
+    this.#announcing = loop();
   }
 
-  /** Keeps `p` in the set stop() waits for. */
-  #track(p: Promise<void>): void {
-    this.#running.add(p);
-    void p.finally(() => this.#running.delete(p));
+  /** Starts `s` and keeps it for stop(). */
+  async #start(s: Startable): Promise<void> {
+    await s.start();
+    this.#started.push(s);
   }
 }
 
