@@ -24,6 +24,7 @@ import type { Logger } from "../protocol/log.ts";
 import type { Prices, YardConfig } from "./config.ts";
 import { ACTIVE, type YardDb } from "./db.ts";
 import type { CapacityLedger } from "./ledger.ts";
+import { Periodic } from "./periodic.ts";
 
 /** Codes of a chain that could not be reached (as opposed to one that refused). */
 export const TRANSIENT: readonly ErrorCode[] = ["CHAIN_UNREACHABLE", "CHAIN_FAILED", "NO_EVENT"];
@@ -50,29 +51,25 @@ export class ChainWatch {
   #backoffMs = 500;
   #lastBlock = { ts: 0, seenAt: 0 };
   #following = false;
-  #timer: NodeJS.Timeout | undefined;
-  readonly #inFlight = new Set<Promise<void>>();
+  readonly #poll: Periodic;
 
   constructor(components: ChainWatchComponents) {
     this.#c = components;
+    this.#poll = new Periodic(() => this.follow(), components.config.chain.pollMs);
   }
 
   /** Follows the chain every config.chain.pollMs. */
   start(): void {
-    this.#timer = setInterval(() => {
-      const p = this.follow();
-      this.#inFlight.add(p);
-      void p.finally(() => this.#inFlight.delete(p));
-    }, this.#c.config.chain.pollMs);
+    this.#poll.start();
   }
 
   stop(): void {
-    clearInterval(this.#timer);
+    this.#poll.stop();
   }
 
   /** Settles when the follower's pass in flight (if any) has finished its database writes. */
-  async idle(): Promise<void> {
-    await Promise.allSettled([...this.#inFlight]);
+  idle(): Promise<void> {
+    return this.#poll.idle();
   }
 
   /** Whether the chain RPC answered the last call. */

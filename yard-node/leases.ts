@@ -22,6 +22,7 @@ import type { Metrics } from "./metrics.ts";
 import type { YardNetwork } from "./network.ts";
 import type { LeaseOwners } from "./overlay/owners.ts";
 import type { Overlay } from "./overlay/overlay.ts";
+import { Periodic } from "./periodic.ts";
 import type { ContainerInfo, ContainerRuntime } from "./runtime.ts";
 
 export interface LeaseLifecycleComponents {
@@ -49,8 +50,7 @@ export class LeaseLifecycle {
   #ticking = false;
   #dockerUp = true;
   #reconcileWanted = false;
-  #timer: NodeJS.Timeout | undefined;
-  readonly #inFlight = new Set<Promise<void>>();
+  readonly #ticker = new Periodic(() => this.tick(), 1000);
 
   constructor(components: LeaseLifecycleComponents) {
     this.#c = components;
@@ -62,16 +62,12 @@ export class LeaseLifecycle {
       signal: this.#c.signal,
       onReconnect: () => this.dockerBack(),
     });
-    this.#timer = setInterval(() => {
-      const p = this.tick();
-      this.#inFlight.add(p);
-      void p.finally(() => this.#inFlight.delete(p));
-    }, 1000);
+    this.#ticker.start();
   }
 
   /** Stops ticking (the engine watch ends with the yard's abort signal). */
   stop(): void {
-    clearInterval(this.#timer);
+    this.#ticker.stop();
   }
 
   /** Whether the Docker engine answered the last time it was asked. */
@@ -88,7 +84,7 @@ export class LeaseLifecycle {
 
   /** Settles when the tick and every lease action in flight have finished (at stop, before the database closes). */
   async idle(): Promise<void> {
-    await Promise.allSettled([...this.#inFlight, ...this.#locks.values()]);
+    await Promise.allSettled([this.#ticker.idle(), ...this.#locks.values()]);
   }
 
   /** The row of lease `id` and its container as last seen. */
