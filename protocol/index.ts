@@ -30,4 +30,5 @@ export * from "./discovery/dns.ts";
 export * from "./yard/services.ts";
 export * from "./overlay/messages.ts";
 export * from "./overlay/tree.ts";
+export * from "./overlay/tunnel-wire.ts";
 export * from "./netinfo/alto.ts";
