@@ -20,7 +20,8 @@ import { IconError } from "../errors.ts";
 import { TreeEnvelope, TreeErrorCode } from "../schema/generated/tree.js";
 import { peerIdBytes } from "../lease/binding.ts";
 import { uintBytes } from "../lease/messages.ts";
-import type { BudgetAccount, MarketClient, Policy } from "../chain/client.ts";
+import type { MarketClient } from "../chain/client.ts";
+import type { BudgetAccount, Policy } from "../chain/types.ts";
 
 export { TreeErrorCode };
 
