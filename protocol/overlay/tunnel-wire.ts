@@ -111,12 +111,7 @@ export function encodeTunnelHeader(h: TunnelHeader): Uint8Array {
 
 /** Parses and validates a header frame's JSON bytes; throws TUNNEL_BAD_HEADER with a sentence. */
 export function decodeTunnelHeader(body: Uint8Array): TunnelHeader {
-  let wire: unknown;
-  try {
-    wire = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8"));
-  } catch {
-    throw new TunnelError("TUNNEL_BAD_HEADER", "the tunnel header is not JSON");
-  }
+  const wire = parseJson(body, "TUNNEL_BAD_HEADER", "the tunnel header is not JSON");
   const problem = checkHeader(wire);
   if (problem) throw new TunnelError("TUNNEL_BAD_HEADER", problem);
   const w = wire as { service?: string; instanceId: string; port: number; client: string; from?: string };
@@ -172,12 +167,7 @@ export function encodeTunnelAnswer(a: TunnelAnswer): Uint8Array {
 
 /** Parses the acceptor's answer frame; throws TUNNEL_PROTOCOL when it is neither form. */
 export function decodeTunnelAnswer(body: Uint8Array): TunnelAnswer {
-  let a: unknown;
-  try {
-    a = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8"));
-  } catch {
-    throw new TunnelError("TUNNEL_PROTOCOL", "the remote yard's tunnel answer is not JSON");
-  }
+  const a = parseJson(body, "TUNNEL_PROTOCOL", "the remote yard's tunnel answer is not JSON");
   if (typeof a === "object" && a !== null && !Array.isArray(a)) {
     const keys = Object.keys(a).sort().join(",");
     const r = a as Record<string, unknown>;
@@ -187,6 +177,15 @@ export function decodeTunnelAnswer(body: Uint8Array): TunnelAnswer {
     }
   }
   throw new TunnelError("TUNNEL_PROTOCOL", "the remote yard's tunnel answer is neither {ok:true} nor {ok:false,error}");
+}
+
+/** The JSON value of a frame's UTF-8 bytes; throws a TunnelError `code` with `sentence` when they are not JSON. */
+function parseJson(body: Uint8Array, code: "TUNNEL_BAD_HEADER" | "TUNNEL_PROTOCOL", sentence: string): unknown {
+  try {
+    return JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8"));
+  } catch {
+    throw new TunnelError(code, sentence);
+  }
 }
 
 /** Clips a sentence to `maxErrorBytes` on a character boundary. */
