@@ -5,8 +5,7 @@
  * sender's budget account for the sender's libp2p peer id — which the receiver checks against the chain
  * ({@link TreeMembership}). Decoding validates every field against {@link treeLimits}.
  *
- * The member that runs the tree (attach, report, foundering, leaving) is icon-agent/tree.ts; this module is
- * the wire format, the proof and the on-chain checks both ends share.
+ * The member that runs the tree is icon-agent/tree*.ts; this module is the wire format, proof and chain checks.
  *
  * @example
  *   const proof = await signTreeMember(iconKey, treeDomain(chainId, market), account, node.peerId);
