@@ -10,7 +10,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { fromJson, toJson, type DeploySpec, type Offer, type Redirect, type Stub } from "../protocol/index.ts";
-import type { StoredRoutingRules } from "./overlay/overlay.ts";
+import type { StoredRoutingRules } from "./overlay/types.ts";
 
 /** Where a lease is in the yard's lifecycle. */
 export type LeaseStatus =

@@ -15,15 +15,29 @@
  * Containers of other yards on the same engine are invisible: `list()` filters by label, `inspect()` answers
  * `undefined`, and start/stop/remove/logs refuse them (CONTAINER_FOREIGN).
  *
+ * Rooms: this file keeps the containers and composes the images (docker-images.ts), the network
+ * (docker-network.ts) and the event watch (docker-events.ts); docker-engine.ts holds the labels and engine errors.
+ *
  * Errors are `IconError`s: DOCKER_UNREACHABLE (names the socket and how to start the engine), IMAGE_NOT_FOUND,
  * CONTAINER_EXISTS, CONTAINER_NOT_FOUND, CONTAINER_FOREIGN, CONTAINER_SPEC_REJECTED, IMAGE_LOAD_FAILED,
  * NETWORK_MISCONFIGURED, DOCKER_ERROR; a bad spec or yard id is a ConfigError (BAD_CONTAINER_SPEC, BAD_YARD_ID).
  */
 import Docker from "dockerode";
-import { isIPv4, isIP } from "node:net";
-import { Readable } from "node:stream";
-import { setTimeout as sleep } from "node:timers/promises";
+import { isIP } from "node:net";
 import { ConfigError, IconError } from "../protocol/errors.ts";
+import {
+  LABEL_LEASE,
+  LABEL_YARD,
+  containerNotFound,
+  engineCall,
+  engineMessage,
+  imageNotFound,
+  notFoundOr,
+  statusOf,
+} from "./docker-engine.ts";
+import { watchEngineEvents, type DockerWatchOptions } from "./docker-events.ts";
+import { DockerImages } from "./docker-images.ts";
+import { DockerNetwork } from "./docker-network.ts";
 import type {
   AppliedLimits,
   ContainerInfo,
@@ -33,16 +47,12 @@ import type {
   RuntimeEvent,
 } from "./runtime.ts";
 
-export const LABEL_YARD = "icon.yard";
-export const LABEL_LEASE = "icon.lease";
 /** The user every lease container runs as (nobody:nogroup). */
 export const CONTAINER_USER = "65534:65534";
 /** The tmpfs every container gets on /tmp (the root filesystem is read-only). */
 export const CONTAINER_TMPFS = "rw,nosuid,nodev,size=16m,mode=1777";
 const DEFAULT_SOCKET = "/run/icon-docker/docker.sock";
 const PING_TIMEOUT_MS = 5000;
-const WATCH_BACKOFF_MIN_MS = 100;
-const WATCH_BACKOFF_MAX_MS = 5000;
 /** Docker's own lower bounds (below them it answers 400 or treats the value as "unlimited"). */
 const MIN_CPU_MILLIS = 10;
 const MIN_MEMORY_MIB = 6;
@@ -56,15 +66,6 @@ export interface DockerRuntimeOptions {
   network?: string;
 }
 
-/** `watch()` options: the interface's, plus `onConnect`. */
-export interface DockerWatchOptions {
-  signal: AbortSignal;
-  /** After every successful (re)connection but the first: events may have been missed, reconcile. */
-  onReconnect?: () => void;
-  /** After every successful connection, the first included: events from now on are delivered. */
-  onConnect?: () => void;
-}
-
 type Inspect = Docker.ContainerInspectInfo;
 
 export class DockerRuntime implements ContainerRuntime {
@@ -72,7 +73,8 @@ export class DockerRuntime implements ContainerRuntime {
   readonly yardId: string;
   readonly network: string;
   readonly docker: Docker;
-  #network: Promise<void> | undefined;
+  readonly #images: DockerImages;
+  readonly #net: DockerNetwork;
 
   constructor(o: DockerRuntimeOptions) {
     if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,47}$/.test(o.yardId)) {
@@ -85,6 +87,13 @@ export class DockerRuntime implements ContainerRuntime {
     this.yardId = o.yardId;
     this.network = o.network ?? `icon-${o.yardId}`;
     this.docker = new Docker({ socketPath: o.socketPath });
+    this.#images = new DockerImages({ docker: this.docker, yardId: this.yardId, socketPath: this.socketPath });
+    this.#net = new DockerNetwork({
+      docker: this.docker,
+      yardId: this.yardId,
+      socketPath: this.socketPath,
+      network: this.network,
+    });
   }
 
   /** ICON_DOCKER_SOCKET, or the project engine's default socket /run/icon-docker/docker.sock. */
@@ -103,130 +112,34 @@ export class DockerRuntime implements ContainerRuntime {
       ping.call(this.docker, { abortSignal: AbortSignal.timeout(PING_TIMEOUT_MS) }),
     );
   }
-
-  async imageId(ref: string): Promise<string | undefined> {
-    try {
-      const image = await this.#call(`inspecting image ${ref}`, () => this.docker.getImage(ref).inspect());
-      return image.Id;
-    } catch (e) {
-      if (statusOf(e) === 404) return undefined;
-      throw e;
-    }
+  imageId(ref: string): Promise<string | undefined> {
+    return this.#images.imageId(ref);
   }
 
-  async loadImage(tar: AsyncIterable<Uint8Array> | NodeJS.ReadableStream): Promise<string[]> {
-    const input = tar instanceof Readable ? tar : Readable.from(tar as AsyncIterable<Uint8Array>);
-    let inputError: unknown;
-    input.once("error", (e) => (inputError = e));
-    let output: NodeJS.ReadableStream;
-    try {
-      output = await this.#call("loading an image", () => this.docker.loadImage(input, { quiet: true }));
-    } catch (e) {
-      if (inputError !== undefined) {
-        throw new IconError("IMAGE_LOAD_FAILED", `reading the image tarball failed: ${String(inputError)}`, {
-          cause: inputError,
-        });
-      }
-      if (statusOf(e) === undefined) throw e;
-      throw new IconError("IMAGE_LOAD_FAILED", `the engine refused the image tarball: ${engineMessage(e)}`, {
-        details: { socket: this.socketPath },
-        cause: e,
-      });
-    }
-    const lines: string[] = [];
-    let text = "";
-    try {
-      for await (const chunk of output as AsyncIterable<Buffer | string>) text += chunk.toString();
-    } catch (e) {
-      throw this.#wrap(e, "reading the answer to an image load");
-    }
-    const ids: string[] = [];
-    for (const raw of text.split("\n")) {
-      if (raw.trim() === "") continue;
-      let message: { stream?: string; error?: string; errorDetail?: { message?: string } };
-      try {
-        message = JSON.parse(raw) as typeof message;
-      } catch {
-        lines.push(raw);
-        continue;
-      }
-      if (message.error !== undefined || message.errorDetail !== undefined) {
-        throw new IconError(
-          "IMAGE_LOAD_FAILED",
-          `the engine refused the image tarball: ${message.errorDetail?.message ?? message.error}`,
-          { details: { socket: this.socketPath } },
-        );
-      }
-      // One message may report several images, one per line.
-      for (const raw of (message.stream ?? "").split("\n")) {
-        const line = raw.trim();
-        if (!line) continue;
-        lines.push(line);
-        const byId = /^Loaded image ID: (sha256:[0-9a-f]{64})$/.exec(line);
-        const byRef = /^Loaded image: (\S+)$/.exec(line);
-        if (byId) ids.push(byId[1]);
-        else if (byRef) {
-          const id = await this.imageId(byRef[1]);
-          if (id === undefined) {
-            throw new IconError("IMAGE_LOAD_FAILED", `the engine loaded ${byRef[1]} but does not know it afterwards`);
-          }
-          ids.push(id);
-        }
-      }
-    }
-    if (ids.length === 0) {
-      throw new IconError(
-        "IMAGE_LOAD_FAILED",
-        `the engine loaded no image from the tarball (it said: ${JSON.stringify(lines.join(" | "))})`,
-        { details: { socket: this.socketPath } },
-      );
-    }
-    return [...new Set(ids)];
+  loadImage(tar: AsyncIterable<Uint8Array> | NodeJS.ReadableStream): Promise<string[]> {
+    return this.#images.loadImage(tar);
   }
 
-  async saveImage(ref: string): Promise<NodeJS.ReadableStream> {
-    if ((await this.imageId(ref)) === undefined) throw imageNotFound(ref);
-    return this.#call(`saving image ${ref}`, () => this.docker.getImage(ref).get());
+  saveImage(ref: string): Promise<NodeJS.ReadableStream> {
+    return this.#images.saveImage(ref);
   }
 
   /** The name this yard gives an image it loaded: `icon-upload/<yardId>:<the first 12 hex digits of its id>`. */
   uploadName(id: string): string {
-    return `icon-upload/${this.yardId}:${id.replace(/^sha256:/, "").slice(0, 12)}`;
+    return this.#images.uploadName(id);
   }
 
-  async nameImage(id: string): Promise<string> {
-    const name = this.uploadName(id);
-    const at = name.lastIndexOf(":");
-    await this.#call(`naming image ${id}`, () =>
-      this.docker.getImage(id).tag({ repo: name.slice(0, at), tag: name.slice(at + 1) }),
-    );
-    return name;
+  nameImage(id: string): Promise<string> {
+    return this.#images.nameImage(id);
   }
 
-  async removeImage(ref: string, o: { ifUntagged?: boolean } = {}): Promise<void> {
-    try {
-      if (o.ifUntagged) {
-        const tags = (await this.#call(`inspecting image ${ref}`, () => this.docker.getImage(ref).inspect())).RepoTags;
-        const own = `icon-upload/${this.yardId}:`;
-        const others = (tags ?? []).filter((t) => !t.startsWith(own));
-        if (others.length > 0)
-          throw new IconError("IMAGE_TAGGED", `image ${ref} is named ${others.join(", ")}; it is left in place`);
-        // The yard's own name goes first (removing the last name of an unused image removes the image too).
-        for (const t of tags ?? []) await this.#call(`removing name ${t}`, () => this.docker.getImage(t).remove());
-      }
-      await this.#call(`removing image ${ref}`, () => this.docker.getImage(ref).remove());
-    } catch (e) {
-      if (statusOf(e) === 404) return;
-      if (statusOf(e) === 409) {
-        throw new IconError("IMAGE_IN_USE", `image ${ref} is used by a container: ${engineMessage(e)}`, { cause: e });
-      }
-      throw e;
-    }
+  removeImage(ref: string, o: { ifUntagged?: boolean } = {}): Promise<void> {
+    return this.#images.removeImage(ref, o);
   }
 
   async create(spec: ContainerSpec): Promise<ContainerInfo> {
     checkSpec(spec);
-    await this.#ensureNetwork();
+    await this.#net.ensure();
     const name = this.containerName(spec.leaseId);
     const options: Docker.ContainerCreateOptions = {
       name,
@@ -300,8 +213,8 @@ export class DockerRuntime implements ContainerRuntime {
         // The engine checks the network only at start: it was removed behind the yard's back (e.g. `docker
         // network prune` while no container ran); make it again (same name) and retry once.
         if (attempt === 0 && /network \S+ not found/i.test(engineMessage(e))) {
-          this.#network = undefined;
-          await this.#ensureNetwork();
+          this.#net.forget();
+          await this.#net.ensure();
           continue;
         }
         throw notFoundOr(e, id);
@@ -371,137 +284,20 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   watch(on: (e: RuntimeEvent) => void, o: DockerWatchOptions): void {
-    void this.#watchLoop(on, o);
+    void watchEngineEvents(this.docker, this.yardId, on, o);
   }
 
   /** Removes the yard's network (when no container uses it any more); no error when it is gone. */
-  async removeNetwork(): Promise<void> {
-    this.#network = undefined;
-    try {
-      await this.#call(`removing network ${this.network}`, () => this.docker.getNetwork(this.network).remove());
-    } catch (e) {
-      if (statusOf(e) !== 404) throw e;
-    }
+  removeNetwork(): Promise<void> {
+    return this.#net.remove();
+  }
+
+  /** The yard's network (created when missing): see {@link DockerNetwork.info}. */
+  networkInfo(): Promise<NetworkInfo> {
+    return this.#net.info();
   }
 
   // ---- internals ---------------------------------------------------------------------------------------------------
-
-  async #watchLoop(on: (e: RuntimeEvent) => void, o: DockerWatchOptions): Promise<void> {
-    const { signal } = o;
-    const filters = {
-      label: [`${LABEL_YARD}=${this.yardId}`],
-      type: ["container"],
-      event: ["start", "die", "oom", "destroy"],
-    };
-    const options = { filters, abortSignal: signal } as Docker.GetEventsOptions & { abortSignal: AbortSignal };
-    // Between attempts: 100 ms, doubling up to 5 s; back to 100 ms after a connection that lasted 5 s or more
-    // (a stream the engine keeps dropping at once must not turn into a busy loop).
-    let delay = WATCH_BACKOFF_MIN_MS;
-    let connections = 0;
-    const pause = async () => {
-      await sleep(delay, undefined, { signal }).catch(() => undefined); // an abort ends the pause (and the loop)
-      delay = Math.min(delay * 2, WATCH_BACKOFF_MAX_MS);
-    };
-    while (!signal.aborted) {
-      let stream: NodeJS.ReadableStream;
-      try {
-        stream = await this.docker.getEvents(options);
-      } catch {
-        await pause(); // the engine is down or restarting
-        continue;
-      }
-      connections++;
-      if (connections > 1) callSafely(o.onReconnect);
-      callSafely(o.onConnect);
-      const since = Date.now();
-      await pumpEvents(stream, signal, (event) => callSafely(() => on(event)));
-      if (signal.aborted) return;
-      if (Date.now() - since >= WATCH_BACKOFF_MAX_MS) delay = WATCH_BACKOFF_MIN_MS;
-      await pause();
-    }
-  }
-
-  /**
-   * The yard's network (created when missing): name, the host's bridge interface (Docker's
-   * `com.docker.network.bridge.name` option when set, else `br-` and the first 12 hex digits of the network id),
-   * IPv4 subnet and gateway (the host's address on the bridge).
-   */
-  async networkInfo(): Promise<NetworkInfo> {
-    for (let attempt = 0; ; attempt++) {
-      await this.#ensureNetwork();
-      let raw: {
-        Id: string;
-        Options?: Record<string, string>;
-        IPAM?: { Config?: { Subnet?: string; Gateway?: string }[] };
-      };
-      try {
-        raw = await this.#call(`inspecting network ${this.network}`, () =>
-          this.docker.getNetwork(this.network).inspect(),
-        );
-      } catch (e) {
-        if (statusOf(e) !== 404 || attempt > 0) throw e;
-        this.#network = undefined; // removed behind the yard's back: make it again
-        continue;
-      }
-      const v4 = (raw.IPAM?.Config ?? []).find((c) => c.Subnet !== undefined && isIPv4(c.Subnet.split("/")[0]));
-      if (!v4?.Subnet || !v4.Gateway || !isIPv4(v4.Gateway)) {
-        throw new IconError(
-          "NETWORK_MISCONFIGURED",
-          `network ${this.network} has no IPv4 subnet and gateway (IPAM ${JSON.stringify(raw.IPAM?.Config ?? [])}); ` +
-            `remove it (docker network rm ${this.network}) so that the yard creates it`,
-          { details: { network: this.network } },
-        );
-      }
-      const bridge = raw.Options?.["com.docker.network.bridge.name"] || `br-${raw.Id.slice(0, 12)}`;
-      return { name: this.network, bridge, subnet: v4.Subnet, gateway: v4.Gateway };
-    }
-  }
-
-  async #ensureNetwork(): Promise<void> {
-    this.#network ??= this.#createNetwork().catch((e: unknown) => {
-      this.#network = undefined;
-      throw e;
-    });
-    return this.#network;
-  }
-
-  async #createNetwork(): Promise<void> {
-    const network = this.docker.getNetwork(this.network);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const info = (await this.#call(`inspecting network ${this.network}`, () => network.inspect())) as {
-          Driver?: string;
-          Options?: Record<string, string>;
-        };
-        if (info.Driver !== "bridge" || info.Options?.["com.docker.network.bridge.enable_icc"] !== "false") {
-          throw new IconError(
-            "NETWORK_MISCONFIGURED",
-            `network ${this.network} exists but is not a bridge with enable_icc=false (driver ${info.Driver}); ` +
-              `remove it (docker network rm ${this.network}) so that the yard creates it`,
-            { details: { network: this.network } },
-          );
-        }
-        return;
-      } catch (e) {
-        if (statusOf(e) !== 404 || attempt > 0) throw e;
-      }
-      try {
-        await this.#call(`creating network ${this.network}`, () =>
-          this.docker.createNetwork({
-            Name: this.network,
-            Driver: "bridge",
-            CheckDuplicate: true,
-            Internal: false,
-            Labels: { [LABEL_YARD]: this.yardId },
-            Options: { "com.docker.network.bridge.enable_icc": "false" },
-          }),
-        );
-        return;
-      } catch (e) {
-        if (statusOf(e) !== 409) throw e; // 409: created meanwhile by someone else; check it on the next turn
-      }
-    }
-  }
 
   async #inspectRaw(id: string): Promise<Inspect | undefined> {
     try {
@@ -561,44 +357,8 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   /** Runs one engine call, turning "cannot reach the engine" into DOCKER_UNREACHABLE. */
-  async #call<T>(what: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (e) {
-      throw this.#wrap(e, what);
-    }
-  }
-
-  #wrap(e: unknown, what: string): unknown {
-    if (e instanceof IconError) return e;
-    const status = (e as { statusCode?: unknown } | null)?.statusCode;
-    if (typeof status === "number") {
-      // The engine answered with an error; `statusOf`/`engineMessage` read the status and its message back.
-      const message = rawEngineMessage(e);
-      return new IconError("DOCKER_ERROR", `the Docker engine refused ${what}: ${message} (HTTP ${status})`, {
-        details: { socket: this.socketPath, status, message },
-        cause: e,
-      });
-    }
-    const code = (e as NodeJS.ErrnoException).code;
-    const name = (e as Error).name;
-    const why =
-      code === "ENOENT"
-        ? "the socket does not exist"
-        : code === "ECONNREFUSED"
-          ? "nothing listens on the socket"
-          : code === "EACCES"
-            ? "permission denied (run as root, or as a member of the socket's group)"
-            : name === "TimeoutError" || name === "AbortError"
-              ? "no answer in time"
-              : (code ?? (e as Error).message ?? String(e));
-    return new IconError(
-      "DOCKER_UNREACHABLE",
-      `the Docker engine at unix://${this.socketPath} could not be reached while ${what}: ${why}; ` +
-        "start the project's engine with `npm run docker start` (or `bash scripts/docker.sh start`), " +
-        "or point ICON_DOCKER_SOCKET at a running engine",
-      { details: { socket: this.socketPath, code: code ?? null }, cause: e },
-    );
+  #call<T>(what: string, run: () => Promise<T>): Promise<T> {
+    return engineCall(this.socketPath, what, run);
   }
 }
 
@@ -621,78 +381,6 @@ export function demuxDockerLog(buf: Buffer): string {
     i += 8 + size;
   }
   return Buffer.concat(parts).toString("utf8");
-}
-
-/** One engine event as JSON; the fields `watch()` uses. */
-interface EngineEvent {
-  Type?: string;
-  Action?: string;
-  status?: string;
-  id?: string;
-  Actor?: { ID?: string; Attributes?: Record<string, string> };
-}
-
-/** The RuntimeEvent of one event line, or undefined for anything else. */
-export function toRuntimeEvent(e: EngineEvent): RuntimeEvent | undefined {
-  const action = e.Action ?? e.status;
-  if (action !== "start" && action !== "die" && action !== "oom" && action !== "destroy") return undefined;
-  const attributes = e.Actor?.Attributes ?? {};
-  const lease = attributes[LABEL_LEASE];
-  if (lease === undefined || !/^\d+$/.test(lease)) return undefined;
-  const event: RuntimeEvent = { kind: action, leaseId: BigInt(lease), containerId: e.Actor?.ID ?? e.id ?? "" };
-  if (action === "die" && attributes.exitCode !== undefined) event.exitCode = Number(attributes.exitCode);
-  return event;
-}
-
-/** Reads newline-delimited JSON events until the stream ends, fails or `signal` aborts. */
-function pumpEvents(stream: NodeJS.ReadableStream, signal: AbortSignal, on: (e: RuntimeEvent) => void): Promise<void> {
-  return new Promise<void>((resolve) => {
-    let pending = "";
-    let done = false;
-    const finish = () => {
-      if (done) return;
-      done = true;
-      signal.removeEventListener("abort", finish);
-      stream.removeListener("data", data);
-      (stream as Readable).destroy?.();
-      resolve();
-    };
-    const data = (chunk: Buffer | string) => {
-      pending += chunk.toString();
-      let nl: number;
-      while ((nl = pending.indexOf("\n")) >= 0) {
-        const line = pending.slice(0, nl).trim();
-        pending = pending.slice(nl + 1);
-        if (line === "") continue;
-        let parsed: EngineEvent;
-        try {
-          parsed = JSON.parse(line) as EngineEvent;
-        } catch {
-          continue; // not an event
-        }
-        const event = toRuntimeEvent(parsed);
-        if (event) on(event);
-      }
-    };
-    stream.on("data", data);
-    stream.once("end", finish);
-    stream.once("close", finish);
-    stream.once("error", finish);
-    signal.addEventListener("abort", finish, { once: true });
-    if (signal.aborted) finish();
-  });
-}
-
-/** Calls `f`; an exception in a caller's callback is rethrown on its own (an uncaught exception, not ours). */
-function callSafely(f: (() => void) | undefined): void {
-  if (!f) return;
-  try {
-    f();
-  } catch (e) {
-    queueMicrotask(() => {
-      throw e;
-    });
-  }
 }
 
 function checkSpec(spec: ContainerSpec): void {
@@ -727,44 +415,6 @@ function publishedPorts(raw: Inspect): number {
   add(raw.NetworkSettings.Ports as Parameters<typeof add>[0]);
   const exposedAll = raw.HostConfig.PublishAllPorts ? Object.keys(raw.Config.ExposedPorts ?? {}).length : 0;
   return Math.max(bindings.size, exposedAll);
-}
-
-/** The HTTP status of an engine error (DOCKER_ERROR), or undefined. */
-function statusOf(e: unknown): number | undefined {
-  const status = e instanceof IconError && e.code === "DOCKER_ERROR" ? e.details.status : undefined;
-  return typeof status === "number" ? status : undefined;
-}
-
-/** The engine's own words in a DOCKER_ERROR. */
-function engineMessage(e: unknown): string {
-  return e instanceof IconError && typeof e.details.message === "string" ? e.details.message : String(e);
-}
-
-/** The engine's message in a dockerode error ("No such image: …"), without dockerode's prefix. */
-function rawEngineMessage(e: unknown): string {
-  const json = (e as { json?: unknown }).json;
-  if (json && typeof json === "object" && typeof (json as { message?: unknown }).message === "string") {
-    return (json as { message: string }).message;
-  }
-  if (typeof json === "string" && json.trim() !== "") return json.trim();
-  if (Buffer.isBuffer(json) && json.length > 0) return json.toString("utf8").trim();
-  return (e as Error).message ?? String(e);
-}
-
-function imageNotFound(ref: string, cause?: unknown): IconError {
-  return new IconError(
-    "IMAGE_NOT_FOUND",
-    `image ${ref} is not in the engine; load it first (the yard never pulls from a registry)`,
-    { details: { image: ref }, cause },
-  );
-}
-
-function containerNotFound(id: string, cause?: unknown): IconError {
-  return new IconError("CONTAINER_NOT_FOUND", `no container ${id}`, { details: { id }, cause });
-}
-
-function notFoundOr(e: unknown, id: string): unknown {
-  return statusOf(e) === 404 ? containerNotFound(id, e) : e;
 }
 
 function compareBig(a: bigint, b: bigint): number {

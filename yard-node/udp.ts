@@ -12,6 +12,7 @@
 import dgram from "node:dgram";
 import net from "node:net";
 import type { Duplex } from "node:stream";
+import { DatagramDeframer, frameDatagram } from "../protocol/index.ts";
 
 /** Where a UDP client's datagrams go. */
 export type UdpUpstream =
@@ -23,29 +24,6 @@ export interface UdpRoute {
 }
 
 const MAX_DATAGRAM = 65_507;
-
-/** Frames one datagram for a stream. */
-export function frameDatagram(payload: Uint8Array): Buffer {
-  if (payload.length > 0xffff) throw new RangeError("datagram larger than 65535 bytes");
-  const b = Buffer.allocUnsafe(2 + payload.length);
-  b.writeUInt16BE(payload.length, 0);
-  b.set(payload, 2);
-  return b;
-}
-
-/** Splits a byte stream back into datagrams. */
-export class Deframer {
-  #buf: Buffer = Buffer.alloc(0);
-  push(chunk: Buffer, on: (d: Buffer) => void): void {
-    this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
-    while (this.#buf.length >= 2) {
-      const n = this.#buf.readUInt16BE(0);
-      if (this.#buf.length < 2 + n) break;
-      on(this.#buf.subarray(2, 2 + n));
-      this.#buf = this.#buf.subarray(2 + n);
-    }
-  }
-}
 
 /** Bounds of a {@link UdpIngress}: how many sessions (each an upstream socket or tunnel stream) it keeps. */
 export interface UdpIngressOptions {
@@ -327,7 +305,7 @@ export class UdpIngress {
     const queue: Buffer[] = [];
     let stream: Duplex | undefined;
     let closed = false;
-    const deframer = new Deframer();
+    const deframer = new DatagramDeframer();
     up.connect().then(
       (d) => {
         d.on("error", () => {});
@@ -384,7 +362,7 @@ export class DatagramBridge {
     if (existing) return (existing.address() as net.AddressInfo).port;
     const server = net.createServer((conn) => {
       const s = dgram.createSocket(net.isIPv6(host) ? "udp6" : "udp4");
-      const deframer = new Deframer();
+      const deframer = new DatagramDeframer();
       const pending: Buffer[] = [];
       let ready = false;
       let closed = false;

@@ -1,6 +1,7 @@
 /**
  * MarketClient: the one production implementation of the chain boundary (ethers v6), used by the CLI, the
  * yard and the agent. Every write maps refusals to ChainError sentences; amounts are bigint token units.
+ * Its records are types.ts; its reads and serialized writes are transactions.ts (ChainCalls).
  *
  * @example
  *   const client = await MarketClient.connect({ rpcUrl, deployment, signer: wallet });
@@ -22,87 +23,9 @@ import { formatAmount, parseAmount, type TokenInfo } from "../units.ts";
 import { iconMarketAbi, iepRegistryAbi, testTokenAbi } from "./abi.generated.ts";
 import type { Deployment } from "./deployment.ts";
 import { toChainError } from "./errors.ts";
-import { OutageSafeNonceManager, waitForReceipt } from "./receipt.ts";
-
-/** A yard listing as stored in the registry. */
-export interface Listing {
-  peerId: string;
-  multiaddrs: string[];
-  domain: string;
-  region: string;
-  cpuMillis: number;
-  memoryMiB: number;
-  cpuPricePerSecond: bigint;
-  memoryPricePerSecond: bigint;
-}
-
-/** The owner's policy (basis points of 10 000). */
-export interface Policy {
-  weightBps: number;
-  migrateThresholdBps: number;
-  replicateThresholdBps: number;
-  terminateThresholdBps: number;
-  maxPricePerSecond: bigint;
-}
-
-/** A budget account. */
-export interface BudgetAccount {
-  id: bigint;
-  controller: string;
-  balance: bigint;
-  parent: bigint;
-  root: bigint;
-  depth: number;
-  closed: boolean;
-}
-
-/** Lease lifecycle states, as the contract computes them. */
-export const LEASE_STATES = ["None", "Scheduled", "Running", "StartMissed", "Ended", "Settled", "Cancelled"] as const;
-export type LeaseState = (typeof LEASE_STATES)[number];
-
-/** Bits of `LeaseRecord.flags`, as LeaseEscrow.sol sets them. */
-export const LEASE_FLAGS = { confirmed: 1, terminated: 2, settled: 4, cancelled: 8, collateralReleased: 16 } as const;
-
-/** A stored lease. */
-export interface LeaseRecord {
-  id: bigint;
-  provider: string;
-  start: bigint;
-  end: bigint;
-  flags: number;
-  pricePerSecond: bigint;
-  account: bigint;
-  claimedUntil: bigint;
-  stoppedAt: bigint;
-}
-
-/** Everything `icon iep status` shows. */
-export interface ProviderStatus {
-  listing: Listing | null;
-  total: bigint;
-  locked: bigint;
-  unbonding: bigint;
-  readyAt: bigint;
-  available: bigint;
-  active: boolean;
-  earnings: bigint;
-  minStake: bigint;
-  unbondingPeriod: bigint;
-}
-
-/**
- * Result of the on-chain conservation audit. `surplus` = held − (balances + escrow + earnings): positive for
- * stray tokens sent to the market by plain transfer (booked to no one), negative for a shortfall the market
- * cannot prevent (a token that shrinks balances after deposit); `ok` means nothing booked is missing.
- */
-export interface Solvency {
-  held: bigint;
-  balances: bigint;
-  escrow: bigint;
-  earnings: bigint;
-  surplus: bigint;
-  ok: boolean;
-}
+import { OutageSafeNonceManager } from "./receipt.ts";
+import { ChainCalls } from "./transactions.ts";
+import type { BudgetAccount, LeaseRecord, Listing, Policy, ProviderStatus, Solvency } from "./types.ts";
 
 /** Options for {@link MarketClient.connect}. */
 export interface ConnectOptions {
@@ -119,8 +42,12 @@ type Row = Record<string, unknown> & unknown[];
 const ERC1271_ABI = ["function isValidSignature(bytes32 hash, bytes signature) view returns (bytes4)"];
 const ERC1271_MAGIC = "0x1626ba7e";
 
-/** How long a transaction may take to be mined before the action fails (it may still be mined later). */
-const TX_TIMEOUT_MS = 120_000;
+/** Lease lifecycle states, as the contract computes them. */
+export const LEASE_STATES = ["None", "Scheduled", "Running", "StartMissed", "Ended", "Settled", "Cancelled"] as const;
+export type LeaseState = (typeof LEASE_STATES)[number];
+
+/** Bits of `LeaseRecord.flags`, as LeaseEscrow.sol sets them. */
+export const LEASE_FLAGS = { confirmed: 1, terminated: 2, settled: 4, cancelled: 8, collateralReleased: 16 } as const;
 
 /** Typed facade over the deployed token, registry and market. */
 export class MarketClient {
@@ -131,9 +58,7 @@ export class MarketClient {
   readonly registry: Contract;
   readonly market: Contract;
   readonly tokenInfo: TokenInfo;
-  readonly #onProgress: (line: string) => void;
-  /** Transactions from one client go out one at a time, so nonces never collide (and reset() is safe). */
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #calls: ChainCalls;
 
   private constructor(o: ConnectOptions & { provider: Provider }, tokenInfo: TokenInfo) {
     this.deployment = o.deployment;
@@ -144,7 +69,7 @@ export class MarketClient {
     this.registry = new Contract(o.deployment.registry, iepRegistryAbi, runner);
     this.market = new Contract(o.deployment.market, iconMarketAbi, runner);
     this.tokenInfo = tokenInfo;
-    this.#onProgress = o.onProgress ?? (() => {});
+    this.#calls = new ChainCalls({ signer: o.signer, tokenInfo, onProgress: o.onProgress ?? (() => {}) });
   }
 
   /** Connects to the chain, checks the chain id matches the deployment and reads the token's metadata. */
@@ -209,27 +134,28 @@ export class MarketClient {
 
   /** Token balance of `who`. */
   async balanceOf(who: string): Promise<bigint> {
-    return this.#read("reading a balance", this.token, "balanceOf", who);
+    return this.#calls.read("reading a balance", this.token, "balanceOf", who);
   }
 
   /** Dev token only: mints `amount` to `to` (the signer must own the TestToken). */
   async mint(to: string, amount: bigint): Promise<ContractTransactionReceipt> {
-    return this.#send(`minting ${this.format(amount)}`, this.token, "mint", to, amount);
+    return this.#calls.send(`minting ${this.format(amount)}`, this.token, "mint", to, amount);
   }
 
   /** Approves `spender` for `amount` unless the allowance already covers it. */
   async ensureAllowance(spender: string, amount: bigint): Promise<void> {
     const owner = await this.address();
-    const current: bigint = await this.#read("reading the allowance", this.token, "allowance", owner, spender);
-    if (current < amount) await this.#send(`approving ${this.format(amount)}`, this.token, "approve", spender, amount);
+    const current: bigint = await this.#calls.read("reading the allowance", this.token, "allowance", owner, spender);
+    if (current < amount)
+      await this.#calls.send(`approving ${this.format(amount)}`, this.token, "approve", spender, amount);
   }
 
   /** Signs an ERC-2612 permit for the market to take `amount` from the signer. */
   async signPermit(amount: bigint, deadline: bigint): Promise<Signature> {
     const owner = await this.address();
     const [name, nonce] = await Promise.all([
-      this.#read<string>("reading the token name", this.token, "name"),
-      this.#read<bigint>("reading the permit nonce", this.token, "nonces", owner),
+      this.#calls.read<string>("reading the token name", this.token, "name"),
+      this.#calls.read<bigint>("reading the permit nonce", this.token, "nonces", owner),
     ]);
     const domain = {
       name,
@@ -260,34 +186,34 @@ export class MarketClient {
 
   /** Registers or updates the signer's listing. */
   async register(listing: Listing): Promise<ContractTransactionReceipt> {
-    return this.#send("registering the listing", this.registry, "register", listing);
+    return this.#calls.send("registering the listing", this.registry, "register", listing);
   }
 
   /** Stakes `amount` (approving the registry first if needed). */
   async stake(amount: bigint): Promise<ContractTransactionReceipt> {
     await this.ensureAllowance(this.deployment.registry, amount);
-    return this.#send(`staking ${this.format(amount)}`, this.registry, "stake", amount);
+    return this.#calls.send(`staking ${this.format(amount)}`, this.registry, "stake", amount);
   }
 
   /** Starts unbonding `amount`. */
   async requestUnstake(amount: bigint): Promise<ContractTransactionReceipt> {
-    return this.#send(`unstaking ${this.format(amount)}`, this.registry, "requestUnstake", amount);
+    return this.#calls.send(`unstaking ${this.format(amount)}`, this.registry, "requestUnstake", amount);
   }
 
   /** Withdraws unbonded stake to `to`. */
   async withdrawStake(to: string): Promise<ContractTransactionReceipt> {
-    return this.#send("withdrawing unbonded stake", this.registry, "withdraw", to);
+    return this.#calls.send("withdrawing unbonded stake", this.registry, "withdraw", to);
   }
 
   /** Listing, stake and earnings of `provider`. */
   async providerStatus(provider: string): Promise<ProviderStatus> {
     const [l, s, available, active, earnings, p] = await Promise.all([
-      this.#read<Row>("reading the listing", this.registry, "listing", provider),
-      this.#read<Row>("reading the stake", this.registry, "stakeOf", provider),
-      this.#read<bigint>("reading the stake", this.registry, "availableStake", provider),
-      this.#read<boolean>("reading the stake", this.registry, "isActive", provider),
-      this.#read<bigint>("reading earnings", this.market, "earningsOf", provider),
-      this.#read<Row>("reading registry parameters", this.registry, "parameters"),
+      this.#calls.read<Row>("reading the listing", this.registry, "listing", provider),
+      this.#calls.read<Row>("reading the stake", this.registry, "stakeOf", provider),
+      this.#calls.read<bigint>("reading the stake", this.registry, "availableStake", provider),
+      this.#calls.read<boolean>("reading the stake", this.registry, "isActive", provider),
+      this.#calls.read<bigint>("reading earnings", this.market, "earningsOf", provider),
+      this.#calls.read<Row>("reading registry parameters", this.registry, "parameters"),
     ]);
     const listing: Listing | null =
       (l.peerId as string) === "0x"
@@ -324,7 +250,7 @@ export class MarketClient {
     if (deposit > 0n && usePermit) {
       const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600);
       const sig = await this.signPermit(deposit, deadline);
-      receipt = await this.#send(
+      receipt = await this.#calls.send(
         "creating the application",
         this.market,
         "createAppWithPermit",
@@ -338,7 +264,14 @@ export class MarketClient {
       );
     } else {
       if (deposit > 0n) await this.ensureAllowance(this.deployment.market, deposit);
-      receipt = await this.#send("creating the application", this.market, "createApp", controller, policy, deposit);
+      receipt = await this.#calls.send(
+        "creating the application",
+        this.market,
+        "createApp",
+        controller,
+        policy,
+        deposit,
+      );
     }
     return this.#eventArg(receipt, "AppCreated", 0);
   }
@@ -346,12 +279,18 @@ export class MarketClient {
   /** Deposits `amount` from the signer into `account`. */
   async fund(account: bigint, amount: bigint): Promise<ContractTransactionReceipt> {
     await this.ensureAllowance(this.deployment.market, amount);
-    return this.#send(`funding account ${account} with ${this.format(amount)}`, this.market, "fund", account, amount);
+    return this.#calls.send(
+      `funding account ${account} with ${this.format(amount)}`,
+      this.market,
+      "fund",
+      account,
+      amount,
+    );
   }
 
   /** Creates a child account of `parent` controlled by `controller`. */
   async createAccount(parent: bigint, controller: string): Promise<bigint> {
-    const receipt = await this.#send(
+    const receipt = await this.#calls.send(
       `creating a child of account ${parent}`,
       this.market,
       "createAccount",
@@ -363,7 +302,7 @@ export class MarketClient {
 
   /** Moves `amount` from `parent` to its child `child`. */
   async allocate(parent: bigint, child: bigint, amount: bigint): Promise<ContractTransactionReceipt> {
-    return this.#send(
+    return this.#calls.send(
       `allocating ${this.format(amount)} from account ${parent} to ${child}`,
       this.market,
       "allocate",
@@ -375,7 +314,7 @@ export class MarketClient {
 
   /** Moves `amount` from `child` back to its parent. */
   async returnToParent(child: bigint, amount: bigint): Promise<ContractTransactionReceipt> {
-    return this.#send(
+    return this.#calls.send(
       `returning ${this.format(amount)} from account ${child}`,
       this.market,
       "returnToParent",
@@ -386,7 +325,7 @@ export class MarketClient {
 
   /** Closes `child`, returning its balance to its parent. */
   async closeAccount(child: bigint): Promise<ContractTransactionReceipt> {
-    return this.#send(`closing account ${child}`, this.market, "closeAccount", child);
+    return this.#calls.send(`closing account ${child}`, this.market, "closeAccount", child);
   }
 
   /**
@@ -394,7 +333,7 @@ export class MarketClient {
    * FundingRequested(root, account, parent, amount); the owner answers with fund() or not at all).
    */
   async requestFunding(account: bigint, amount: bigint): Promise<ContractTransactionReceipt> {
-    return this.#send(
+    return this.#calls.send(
       `asking the owner for ${this.format(amount)} for account ${account}`,
       this.market,
       "requestFunding",
@@ -405,7 +344,7 @@ export class MarketClient {
 
   /** Owner: takes `amount` out of the tree from `root` to `to`. */
   async withdrawFromRoot(root: bigint, amount: bigint, to: string): Promise<ContractTransactionReceipt> {
-    return this.#send(
+    return this.#calls.send(
       `withdrawing ${this.format(amount)} from application ${root}`,
       this.market,
       "withdraw",
@@ -417,12 +356,12 @@ export class MarketClient {
 
   /** Owner: publishes a new policy. */
   async setPolicy(root: bigint, policy: Policy): Promise<ContractTransactionReceipt> {
-    return this.#send(`publishing the policy of application ${root}`, this.market, "setPolicy", root, policy);
+    return this.#calls.send(`publishing the policy of application ${root}`, this.market, "setPolicy", root, policy);
   }
 
   /** Reads one account. */
   async account(id: bigint): Promise<BudgetAccount> {
-    const a = await this.#read<Row>(`reading account ${id}`, this.market, "account", id);
+    const a = await this.#calls.read<Row>(`reading account ${id}`, this.market, "account", id);
     if (a.controller === "0x0000000000000000000000000000000000000000") {
       throw new ChainError("BudgetUnknownAccount", `budget account ${id} does not exist`);
     }
@@ -439,7 +378,7 @@ export class MarketClient {
 
   /** Every account of the application rooted at `root`, parents before children. */
   async appAccounts(root: bigint): Promise<BudgetAccount[]> {
-    const count: bigint = await this.#read("reading the account count", this.market, "accountCount");
+    const count: bigint = await this.#calls.read("reading the account count", this.market, "accountCount");
     const out: BudgetAccount[] = [];
     for (let id = root; id <= count; id++) {
       const a = await this.account(id);
@@ -450,7 +389,7 @@ export class MarketClient {
 
   /** Owner of the application rooted at `root`. */
   async appOwner(root: bigint): Promise<string> {
-    return this.#read<string>("reading the owner", this.market, "ownerOf", root);
+    return this.#calls.read<string>("reading the owner", this.market, "ownerOf", root);
   }
 
   /** Whether the contract at `signer` accepts `signature` over `digest` (ERC-1271); false for an account with no
@@ -468,8 +407,8 @@ export class MarketClient {
   /** Owner and current policy of an application. */
   async app(root: bigint): Promise<{ owner: string; policy: Policy; version: number }> {
     const [owner, res] = await Promise.all([
-      this.#read<string>("reading the owner", this.market, "ownerOf", root),
-      this.#read<Row>("reading the policy", this.market, "policyOf", root),
+      this.#calls.read<string>("reading the owner", this.market, "ownerOf", root),
+      this.#calls.read<Row>("reading the policy", this.market, "policyOf", root),
     ]);
     const p = res[0] as Row;
     return {
@@ -498,7 +437,7 @@ export class MarketClient {
     providerSignature: string,
     tenantSignature: string,
   ): Promise<{ leaseId: bigint; txHash: string }> {
-    const receipt = await this.#send(
+    const receipt = await this.#calls.send(
       "opening the lease",
       this.market,
       "openLease",
@@ -511,18 +450,18 @@ export class MarketClient {
 
   /** Provider: confirms the container runs. */
   async confirmStart(id: bigint): Promise<ContractTransactionReceipt> {
-    return this.#send(`confirming the start of lease ${id}`, this.market, "confirmStart", id);
+    return this.#calls.send(`confirming the start of lease ${id}`, this.market, "confirmStart", id);
   }
 
   /** Provider: moves accrued payment to earnings; returns the amount. */
   async claim(id: bigint): Promise<bigint> {
-    const receipt = await this.#send(`claiming lease ${id}`, this.market, "claim", id);
+    const receipt = await this.#calls.send(`claiming lease ${id}`, this.market, "claim", id);
     return this.#eventArg(receipt, "LeaseClaimed", 1);
   }
 
   /** Tenant: ends lease `id` now; returns the refund. */
   async terminate(id: bigint): Promise<bigint> {
-    const receipt = await this.#send(`terminating lease ${id}`, this.market, "terminate", id);
+    const receipt = await this.#calls.send(`terminating lease ${id}`, this.market, "terminate", id);
     return this.#eventArg(receipt, "LeaseTerminated", 2);
   }
 
@@ -551,7 +490,12 @@ export class MarketClient {
   /** Anyone: cancels lease `id` whose start the provider missed; the tenant's account gets the deposit back plus
    * the provider's penalty. Returns the refund. */
   async cancelMissedStart(id: bigint): Promise<bigint> {
-    const receipt = await this.#send(`cancelling lease ${id} (start missed)`, this.market, "cancelMissedStart", id);
+    const receipt = await this.#calls.send(
+      `cancelling lease ${id} (start missed)`,
+      this.market,
+      "cancelMissedStart",
+      id,
+    );
     return this.#eventArg(receipt, "LeaseCancelled", 1);
   }
 
@@ -560,20 +504,25 @@ export class MarketClient {
    * CollateralReleaseFailed); returns the missed-start penalty credited to the paying account (0 otherwise).
    */
   async releaseCollateral(id: bigint): Promise<bigint> {
-    const receipt = await this.#send(`releasing the collateral of lease ${id}`, this.market, "releaseCollateral", id);
+    const receipt = await this.#calls.send(
+      `releasing the collateral of lease ${id}`,
+      this.market,
+      "releaseCollateral",
+      id,
+    );
     return this.#eventArg(receipt, "CollateralReleased", 1);
   }
 
   /** Provider: withdraws all earnings to `to`. */
   async withdrawEarnings(to: string): Promise<ContractTransactionReceipt> {
-    return this.#send("withdrawing earnings", this.market, "withdrawEarnings", to);
+    return this.#calls.send("withdrawing earnings", this.market, "withdrawEarnings", to);
   }
 
   /** Reads lease `id` and its state. */
   async lease(id: bigint): Promise<LeaseRecord & { state: LeaseState }> {
     const [l, s] = await Promise.all([
-      this.#read<Row>(`reading lease ${id}`, this.market, "lease", id),
-      this.#read<bigint>(`reading lease ${id}`, this.market, "state", id),
+      this.#calls.read<Row>(`reading lease ${id}`, this.market, "lease", id),
+      this.#calls.read<bigint>(`reading lease ${id}`, this.market, "state", id),
     ]);
     return {
       id,
@@ -596,7 +545,7 @@ export class MarketClient {
     // Every figure at one block: reads spread over blocks while claims land would count a claim twice (or never).
     const at = { blockTag: blockTag ?? (await this.market.runner!.provider!.getBlockNumber()) };
     const read = <T>(action: string, c: Contract, fn: string, ...args: unknown[]) =>
-      this.#read<T>(action, c, fn, ...args, at);
+      this.#calls.read<T>(action, c, fn, ...args, at);
     const [held, accounts, leases, providers] = await Promise.all([
       read<bigint>("reading a balance", this.token, "balanceOf", this.deployment.market),
       read<bigint>("reading the account count", this.market, "accountCount"),
@@ -614,48 +563,6 @@ export class MarketClient {
     return { held, balances, escrow, earnings, surplus, ok: surplus >= 0n };
   }
 
-  // ------------------------------------------------------------------ plumbing
-
-  async #read<T>(action: string, c: Contract, fn: string, ...args: unknown[]): Promise<T> {
-    try {
-      return (await c.getFunction(fn).staticCall(...args)) as T;
-    } catch (e) {
-      throw toChainError(e, action, this.tokenInfo);
-    }
-  }
-
-  #send(action: string, c: Contract, fn: string, ...args: unknown[]): Promise<ContractTransactionReceipt> {
-    const run = this.#queue.then(() => this.#sendNow(action, c, fn, ...args));
-    this.#queue = run.catch(() => {});
-    return run;
-  }
-
-  async #sendNow(action: string, c: Contract, fn: string, ...args: unknown[]): Promise<ContractTransactionReceipt> {
-    if (!this.signer)
-      throw new ChainError("NO_SIGNER", `${action} needs a key: pass --keystore <file> or set ICON_PRIVATE_KEY`);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const tx = await c.getFunction(fn).send(...args);
-        this.#onProgress(`${action}: sent ${tx.hash}, waiting for confirmation …`);
-        // One confirmation, bounded: a stalled chain fails the action instead of hanging it. Polled by
-        // waitForReceipt, not tx.wait(): that one can end the process with an unhandled rejection while the RPC is
-        // down (receipt.ts).
-        const receipt = await waitForReceipt(c.runner!.provider!, tx, { action, timeoutMs: TX_TIMEOUT_MS });
-        this.#onProgress(`${action}: confirmed in block ${receipt.blockNumber} (gas ${receipt.gasUsed})`);
-        return receipt as ContractTransactionReceipt;
-      } catch (e) {
-        if (this.signer instanceof NonceManager) this.signer.reset();
-        // The node refused the nonce before the transaction went anywhere (another sender with this key — e.g. a
-        // process that just stopped — used it): sending again with a fresh nonce is the same transaction, once.
-        if (attempt < 3 && nonceTaken(e)) {
-          this.#onProgress(`${action}: nonce already used, sending again with a fresh one`);
-          continue;
-        }
-        throw toChainError(e, action, this.tokenInfo);
-      }
-    }
-  }
-
   #eventArg(receipt: ContractTransactionReceipt, event: string, index: number): bigint {
     for (const log of receipt.logs) {
       if (log.address.toLowerCase() !== this.deployment.market.toLowerCase()) continue;
@@ -664,10 +571,4 @@ export class MarketClient {
     }
     throw new ChainError("NO_EVENT", `the transaction ${receipt.hash} emitted no ${event} event`);
   }
-}
-
-/** The node refused a transaction because its nonce was already used (nothing was sent). */
-function nonceTaken(e: unknown): boolean {
-  const code = (e as { code?: unknown }).code;
-  return code === "NONCE_EXPIRED" || /nonce (has already been used|too low)/i.test(String((e as Error).message ?? e));
 }

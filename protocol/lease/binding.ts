@@ -9,11 +9,18 @@ import type { PeerId } from "@libp2p/interface";
 import { IconError } from "../errors.ts";
 import { PEER_BINDING_TYPES, registryDomain } from "../eip712.ts";
 import type { MarketClient } from "../chain/client.ts";
-import type { CapacityAnswer } from "./messages.ts";
 
 /** A yard failed the peer-binding check; `message` says why. */
 export class UntrustedPeerError extends IconError {
   override name = "UntrustedPeerError" as const;
+}
+
+/** A yard's signed binding of its peer id to its operator's registry listing (carried in a capacity answer). */
+export interface PeerBinding {
+  operator: string;
+  chainId: bigint;
+  registry: string;
+  signature: string;
 }
 
 /** The multihash bytes of a peer id, as stored in the registry listing. */
@@ -27,7 +34,7 @@ export async function signPeerBinding(
   peer: PeerId,
   chainId: bigint,
   registry: string,
-): Promise<CapacityAnswer["binding"]> {
+): Promise<PeerBinding> {
   const signature = await operator.signTypedData(registryDomain(chainId, registry), PEER_BINDING_TYPES, {
     peerId: peerIdBytes(peer),
   });
@@ -35,11 +42,7 @@ export async function signPeerBinding(
 }
 
 /** Checks a yard's binding against the noise-authenticated `remote` and the registry; returns the operator. */
-export async function verifyPeerBinding(
-  binding: CapacityAnswer["binding"],
-  remote: PeerId,
-  client: MarketClient,
-): Promise<string> {
+export async function verifyPeerBinding(binding: PeerBinding, remote: PeerId, client: MarketClient): Promise<string> {
   const chainId = BigInt(client.deployment.chainId);
   if (binding.chainId !== chainId || binding.registry.toLowerCase() !== client.deployment.registry.toLowerCase()) {
     throw new UntrustedPeerError(

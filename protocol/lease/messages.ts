@@ -8,6 +8,7 @@ import { IconError } from "../errors.ts";
 import type { Offer } from "../eip712.ts";
 import { Envelope, RejectCode, type RfqProof as WireRfqProof } from "../schema/generated/lease.js";
 import { leaseLimits } from "./limits.ts";
+import type { PeerBinding } from "./binding.ts";
 import type { RfqProof } from "./proof.ts";
 
 export { RejectCode };
@@ -47,7 +48,7 @@ export interface CapacityAnswer {
   cpuPricePerSecond: bigint;
   memoryPricePerSecond: bigint;
   region: string;
-  binding: { operator: string; chainId: bigint; registry: string; signature: string };
+  binding: PeerBinding;
 }
 
 export interface DeploySpec {
@@ -147,6 +148,10 @@ function list(xs: string[], field: string): string[] {
 const LABEL = "[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?";
 const SERVICE_RE = new RegExp(`^${LABEL}(\\.${LABEL}){3}$`);
 const PATTERN_RE = new RegExp(`^(${LABEL}|\\*)(\\.(${LABEL}|\\*)){3}$`);
+/** True when `s` is a canonical service key: four lower-case DNS labels `app.appns.service.servicens`. */
+export function isServiceKey(s: string): boolean {
+  return SERVICE_RE.test(s);
+}
 /** A service name: four DNS labels `app.appns.service.servicens`. */
 function serviceName(s: string, field: string): string {
   if (!SERVICE_RE.test(s)) throw bad(`${field} must be app.appns.service.servicens (four lower-case DNS labels)`);

@@ -5,8 +5,7 @@
  * sender's budget account for the sender's libp2p peer id — which the receiver checks against the chain
  * ({@link TreeMembership}). Decoding validates every field against {@link treeLimits}.
  *
- * The member that runs the tree (attach, report, foundering, leaving) is icon-agent/tree.ts; this module is
- * the wire format, the proof and the on-chain checks both ends share.
+ * The member that runs the tree is icon-agent/tree*.ts; this module is the wire format, proof and chain checks.
  *
  * @example
  *   const proof = await signTreeMember(iconKey, treeDomain(chainId, market), account, node.peerId);
@@ -20,7 +19,8 @@ import { IconError } from "../errors.ts";
 import { TreeEnvelope, TreeErrorCode } from "../schema/generated/tree.js";
 import { peerIdBytes } from "../lease/binding.ts";
 import { uintBytes } from "../lease/messages.ts";
-import type { BudgetAccount, MarketClient, Policy } from "../chain/client.ts";
+import type { MarketClient } from "../chain/client.ts";
+import type { BudgetAccount, Policy } from "../chain/types.ts";
 
 export { TreeErrorCode };
 

@@ -90,7 +90,8 @@ import { createIconNode } from "../../protocol/net/node.ts";
 import { appServiceName, setRouting, signLeaseAccess } from "../../protocol/index.ts";
 import { DockerRuntime } from "../../yard-node/docker.ts";
 import { Ingress, type IngressRoute } from "../../yard-node/ingress.ts";
-import { TunnelManager, type TunnelHeader, type TunnelTarget } from "../../yard-node/overlay/tunnel.ts";
+import type { TunnelHeader } from "../../protocol/index.ts";
+import { TunnelManager, type TunnelTarget } from "../../yard-node/overlay/tunnel.ts";
 import {
   Tenant,
   USD,

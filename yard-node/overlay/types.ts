@@ -3,7 +3,10 @@
  * policies. Design source: the thesis's proxy chapter (ServiceIPs per routing policy, InstanceIPs, naming
  * schema `app.appns.service.servicens.(instance|any).(policy|none)`, L4 proxying, tunnels, table query with
  * interest registration, k-pruning, LRU tunnels) and the ICON paper §3.3/§4.2 (HTTP redirection, stubs).
+ * Also the types the overlay's rooms and the yard's store share (local instances, stored routing rules), so that
+ * the store (db.ts) needs no import of the overlay's classes.
  */
+import type { Redirect, Stub } from "../../protocol/index.ts";
 
 /** A service's identity: four DNS labels. Its namespace is `app.appns`. */
 export interface ServiceName {
@@ -62,4 +65,29 @@ export interface RoutingPolicy {
    * the context of the pick the pruning is for.
    */
   keep?(instances: readonly Instance[], k: number, ctx?: PickContext): Instance[];
+}
+
+/** A local instance, as the yard knows it. */
+export interface LocalInstance {
+  leaseId: bigint;
+  service: string;
+  ports: number[];
+  /** UDP ports (none when absent). */
+  udpPorts?: number[];
+  /** Container address when running. */
+  ip: string | undefined;
+}
+
+/** A lease's routing rules as stored: its HTTP redirects and its stub (with the unix ms its grace ends at). */
+export interface StoredRoutingRules {
+  leaseId: bigint;
+  redirects: Redirect[];
+  stub: (Stub & { until: number }) | undefined;
+}
+
+/** Durable routing rules (the yard's database, yard-node/db.ts). */
+export interface RoutingRulesStore {
+  routingRules(): StoredRoutingRules[];
+  setRoutingRules(r: StoredRoutingRules): void;
+  deleteRoutingRules(leaseId: bigint): void;
 }

@@ -28,7 +28,8 @@ import {
 } from "../../../protocol/index.ts";
 import type { LeaseRow } from "../../../yard-node/db.ts";
 import { silentLogger } from "../../../protocol/log.ts";
-import { Overlay, type LocalInstance } from "../../../yard-node/overlay/overlay.ts";
+import { Overlay } from "../../../yard-node/overlay/overlay.ts";
+import type { LocalInstance } from "../../../yard-node/overlay/types.ts";
 import { ServiceAddressing } from "../../../yard-node/overlay/semantic.ts";
 import { TunnelManager } from "../../../yard-node/overlay/tunnel.ts";
 import { useDockerYard } from "../../helpers/docker.ts";

@@ -18,7 +18,8 @@ import { Ingress, type IngressOptions, type IngressRoute, type Upstream } from "
 import { waitFor } from "../../helpers/docker.ts";
 import { tcpServer } from "../../helpers/net.ts";
 import { silentLogger } from "../../../protocol/log.ts";
-import { Overlay, type StoredRoutingRules } from "../../../yard-node/overlay/overlay.ts";
+import { Overlay } from "../../../yard-node/overlay/overlay.ts";
+import type { StoredRoutingRules } from "../../../yard-node/overlay/types.ts";
 
 const sha256 = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
 

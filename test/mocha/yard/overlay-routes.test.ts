@@ -32,7 +32,8 @@ import {
 import { OverlayEnvelope } from "../../../protocol/schema/generated/overlay.js";
 import { YardDb, type LeaseRow } from "../../../yard-node/db.ts";
 import { silentLogger } from "../../../protocol/log.ts";
-import { Overlay, type LocalInstance } from "../../../yard-node/overlay/overlay.ts";
+import { Overlay } from "../../../yard-node/overlay/overlay.ts";
+import type { LocalInstance } from "../../../yard-node/overlay/types.ts";
 
 const SERVICE = "shop.acme.cart.prod";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

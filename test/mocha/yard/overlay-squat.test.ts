@@ -14,9 +14,15 @@
  *    verify is left out until the chain is back.
  */
 import { expect } from "chai";
-import { MarketClient, ROUTES_PROTOCOL, createIconNode, overlayRequest } from "../../../protocol/index.ts";
+import {
+  MarketClient,
+  ROUTES_PROTOCOL,
+  createIconNode,
+  overlayRequest,
+  type TunnelHeader,
+} from "../../../protocol/index.ts";
 import { createLogger } from "../../../protocol/log.ts";
-import { TunnelManager, type TunnelHeader } from "../../../yard-node/overlay/tunnel.ts";
+import { TunnelManager } from "../../../yard-node/overlay/tunnel.ts";
 import { LeaseOwners } from "../../../yard-node/overlay/owners.ts";
 import { Wallet } from "ethers";
 import { parseYardConfig } from "../../../yard-node/config.ts";

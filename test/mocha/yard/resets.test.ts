@@ -42,7 +42,7 @@ import {
   treeDomain,
   treeRequest,
 } from "../../../protocol/index.ts";
-import { TUNNEL_PROTOCOL, encodeHeader } from "../../../yard-node/overlay/tunnel.ts";
+import { TUNNEL_PROTOCOL, encodeTunnelHeader as encodeHeader } from "../../../protocol/index.ts";
 import { projectRoot } from "../../../scripts/lib/hardhat.ts";
 import {
   Tenant,

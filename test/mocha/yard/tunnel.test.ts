@@ -14,14 +14,8 @@ import { multiaddr, type Multiaddr } from "@multiformats/multiaddr";
 import { lpStream } from "@libp2p/utils";
 import { createIconNode } from "../../../protocol/net/node.ts";
 import { tcpServer } from "../../helpers/net.ts";
-import {
-  TUNNEL_PROTOCOL,
-  TunnelError,
-  TunnelManager,
-  type TunnelHeader,
-  type TunnelManagerOptions,
-  type TunnelTarget,
-} from "../../../yard-node/overlay/tunnel.ts";
+import { TUNNEL_PROTOCOL, TunnelError, type TunnelHeader } from "../../../protocol/index.ts";
+import { TunnelManager, type TunnelManagerOptions, type TunnelTarget } from "../../../yard-node/overlay/tunnel.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

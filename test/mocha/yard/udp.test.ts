@@ -6,10 +6,10 @@
 import { expect } from "chai";
 import dgram from "node:dgram";
 import { readdir } from "node:fs/promises";
-import { setRouting, signLeaseAccess } from "../../../protocol/index.ts";
+import { DatagramDeframer as Deframer, frameDatagram, setRouting, signLeaseAccess } from "../../../protocol/index.ts";
 import { FAST_LEASE, startTestYard } from "../../helpers/yard.ts";
 import { createLogger, silentLogger } from "../../../protocol/log.ts";
-import { Deframer, UdpIngress, frameDatagram, type UdpRoute } from "../../../yard-node/udp.ts";
+import { UdpIngress, type UdpRoute } from "../../../yard-node/udp.ts";
 import { Yard } from "../../../yard-node/yard.ts";
 import { ECHO_IMAGE, useDockerYard, waitFor } from "../../helpers/docker.ts";
 import { Tenant, USD, startMarket, type TestMarket } from "../../../scripts/lib/testbed.ts";

@@ -1,0 +1,80 @@
+/**
+ * MarketClient's calls to its contracts (client.ts composes this room): reads that map a revert to a ChainError
+ * sentence, and writes sent one at a time per client (so nonces never collide), each waited for with a bound and
+ * reported as progress lines; a nonce another sender took is retried with a fresh one, at most twice.
+ */
+import { NonceManager, type Contract, type ContractTransactionReceipt, type Signer } from "ethers";
+import { ChainError } from "../errors.ts";
+import type { TokenInfo } from "../units.ts";
+import { toChainError } from "./errors.ts";
+import { waitForReceipt } from "./receipt.ts";
+
+/** How long a transaction may take to be mined before the action fails (it may still be mined later). */
+const TX_TIMEOUT_MS = 120_000;
+
+/** What the calls use of the client. */
+export interface ChainCallsComponents {
+  signer: Signer | undefined;
+  tokenInfo: TokenInfo;
+  /** Called with a line of progress for every transaction (submitted, confirmed). */
+  onProgress: (line: string) => void;
+}
+
+/** Reads and serialized writes of one client. */
+export class ChainCalls {
+  readonly #c: ChainCallsComponents;
+  /** Transactions from one client go out one at a time, so nonces never collide (and reset() is safe). */
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(components: ChainCallsComponents) {
+    this.#c = components;
+  }
+
+  /** Calls view or pure function `fn` of `c`; a failure is a ChainError saying `action` failed. */
+  async read<T>(action: string, c: Contract, fn: string, ...args: unknown[]): Promise<T> {
+    try {
+      return (await c.getFunction(fn).staticCall(...args)) as T;
+    } catch (e) {
+      throw toChainError(e, action, this.#c.tokenInfo);
+    }
+  }
+
+  /** Sends `fn(...args)` to `c` after this client's earlier transactions; resolves with its receipt. */
+  send(action: string, c: Contract, fn: string, ...args: unknown[]): Promise<ContractTransactionReceipt> {
+    const run = this.#queue.then(() => this.#sendNow(action, c, fn, ...args));
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  async #sendNow(action: string, c: Contract, fn: string, ...args: unknown[]): Promise<ContractTransactionReceipt> {
+    if (!this.#c.signer)
+      throw new ChainError("NO_SIGNER", `${action} needs a key: pass --keystore <file> or set ICON_PRIVATE_KEY`);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const tx = await c.getFunction(fn).send(...args);
+        this.#c.onProgress(`${action}: sent ${tx.hash}, waiting for confirmation …`);
+        // One confirmation, bounded: a stalled chain fails the action instead of hanging it. Polled by
+        // waitForReceipt, not tx.wait(): that one can end the process with an unhandled rejection while the RPC is
+        // down (receipt.ts).
+        const receipt = await waitForReceipt(c.runner!.provider!, tx, { action, timeoutMs: TX_TIMEOUT_MS });
+        this.#c.onProgress(`${action}: confirmed in block ${receipt.blockNumber} (gas ${receipt.gasUsed})`);
+        return receipt as ContractTransactionReceipt;
+      } catch (e) {
+        if (this.#c.signer instanceof NonceManager) this.#c.signer.reset();
+        // The node refused the nonce before the transaction went anywhere (another sender with this key — e.g. a
+        // process that just stopped — used it): sending again with a fresh nonce is the same transaction, once.
+        if (attempt < 3 && nonceTaken(e)) {
+          this.#c.onProgress(`${action}: nonce already used, sending again with a fresh one`);
+          continue;
+        }
+        throw toChainError(e, action, this.#c.tokenInfo);
+      }
+    }
+  }
+}
+
+/** The node refused a transaction because its nonce was already used (nothing was sent). */
+function nonceTaken(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return code === "NONCE_EXPIRED" || /nonce (has already been used|too low)/i.test(String((e as Error).message ?? e));
+}

@@ -1,0 +1,77 @@
+/**
+ * The chain's records as MarketClient (client.ts) reads and writes them: registry listings and provider status,
+ * budget accounts and policies, stored leases, the market's solvency audit. Amounts are bigint token units.
+ */
+
+/** A yard listing as stored in the registry. */
+export interface Listing {
+  peerId: string;
+  multiaddrs: string[];
+  domain: string;
+  region: string;
+  cpuMillis: number;
+  memoryMiB: number;
+  cpuPricePerSecond: bigint;
+  memoryPricePerSecond: bigint;
+}
+
+/** The owner's policy (basis points of 10 000). */
+export interface Policy {
+  weightBps: number;
+  migrateThresholdBps: number;
+  replicateThresholdBps: number;
+  terminateThresholdBps: number;
+  maxPricePerSecond: bigint;
+}
+
+/** A budget account. */
+export interface BudgetAccount {
+  id: bigint;
+  controller: string;
+  balance: bigint;
+  parent: bigint;
+  root: bigint;
+  depth: number;
+  closed: boolean;
+}
+
+/** A stored lease. */
+export interface LeaseRecord {
+  id: bigint;
+  provider: string;
+  start: bigint;
+  end: bigint;
+  flags: number;
+  pricePerSecond: bigint;
+  account: bigint;
+  claimedUntil: bigint;
+  stoppedAt: bigint;
+}
+
+/** Everything `icon iep status` shows. */
+export interface ProviderStatus {
+  listing: Listing | null;
+  total: bigint;
+  locked: bigint;
+  unbonding: bigint;
+  readyAt: bigint;
+  available: bigint;
+  active: boolean;
+  earnings: bigint;
+  minStake: bigint;
+  unbondingPeriod: bigint;
+}
+
+/**
+ * Result of the on-chain conservation audit. `surplus` = held − (balances + escrow + earnings): positive for
+ * stray tokens sent to the market by plain transfer (booked to no one), negative for a shortfall the market
+ * cannot prevent (a token that shrinks balances after deposit); `ok` means nothing booked is missing.
+ */
+export interface Solvency {
+  held: bigint;
+  balances: bigint;
+  escrow: bigint;
+  earnings: bigint;
+  surplus: bigint;
+  ok: boolean;
+}
