@@ -1,5 +1,6 @@
-// ESLint (flat config): typescript-eslint recommended, plus the module boundaries of DESIGN.md:
-// yard-node/ and icon-agent/ never import each other; protocol/ imports nothing else from the repo.
+// ESLint (flat config): typescript-eslint recommended, plus the module boundaries of DESIGN.md and ARCHITECTURE.md:
+// yard-node/ and icon-agent/ never import each other; protocol/ imports nothing else from the repo; code outside
+// yard-node/ or icon-agent/ (scripts/) imports only their public surface, index.ts (tests may reach inside).
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
@@ -14,6 +15,40 @@ const boundary = (dir, forbidden) => ({
           message: `${dir}/ must not import ${f}/ (see DESIGN.md: components meet only through protocol/ and the chain)`,
         })),
       },
+    ],
+  },
+});
+
+/** Node runs our TypeScript by stripping types: only erasable syntax (see the rules below). */
+const ERASABLE_ONLY = [
+  { selector: "TSEnumDeclaration", message: "enums are not erasable: Node's type stripping cannot run them" },
+  {
+    selector: "TSModuleDeclaration[declare!=true]",
+    message: "namespaces are not erasable: Node's type stripping cannot run them",
+  },
+];
+
+/** Outside a room, only its index.ts: static imports, `export … from`, and `import()` alike. */
+const surfaces = (rooms) => ({
+  files: ["scripts/**/*.ts", "*.ts"],
+  rules: {
+    "no-restricted-imports": [
+      "error",
+      {
+        patterns: rooms.map((r) => ({
+          group: [`**/${r}/**`, `!**/${r}/index.ts`],
+          message: `import ${r}/ through ${r}/index.ts, its public surface (ARCHITECTURE.md); export what you need there`,
+        })),
+      },
+    ],
+    // (no-restricted-syntax is one setting per file: the erasable-syntax selectors are repeated here)
+    "no-restricted-syntax": [
+      "error",
+      ...ERASABLE_ONLY,
+      ...rooms.map((r) => ({
+        selector: `ImportExpression > Literal[value=/(^|\\/)${r}\\/(?!index\\.ts$)/]`,
+        message: `import ${r}/ through ${r}/index.ts, its public surface (ARCHITECTURE.md); export what you need there`,
+      })),
     ],
   },
 });
@@ -53,17 +88,11 @@ export default tseslint.config(
       // Node runs our TypeScript by stripping types: only erasable syntax (no enums, namespaces, parameter
       // properties). tsc's erasableSyntaxOnly cannot be used because Hardhat's generated types need enums.
       "@typescript-eslint/parameter-properties": ["error", { prefer: "class-property" }],
-      "no-restricted-syntax": [
-        "error",
-        { selector: "TSEnumDeclaration", message: "enums are not erasable: Node's type stripping cannot run them" },
-        {
-          selector: "TSModuleDeclaration[declare!=true]",
-          message: "namespaces are not erasable: Node's type stripping cannot run them",
-        },
-      ],
+      "no-restricted-syntax": ["error", ...ERASABLE_ONLY],
     },
   },
   boundary("yard-node", ["icon-agent", "scripts", "test"]),
   boundary("icon-agent", ["yard-node", "scripts", "test"]),
   boundary("protocol", ["yard-node", "icon-agent", "scripts", "test", "contracts"]),
+  surfaces(["yard-node", "icon-agent"]),
 );

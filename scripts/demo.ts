@@ -26,8 +26,7 @@ import { parseArgs } from "node:util";
 import { Wallet } from "ethers";
 import { AltoMap, serveAlto, zoneRecords, type MarketClient, type Policy, type Solvency } from "../protocol/index.ts";
 import { Agent, appStatus, deployApp, formatStatus, type AgentEnv, type AgentEvent } from "../icon-agent/index.ts";
-import { DockerRuntime } from "../yard-node/docker.ts";
-import { HostFirewall } from "../yard-node/firewall.ts";
+import { DockerRuntime, HostFirewall } from "../yard-node/index.ts";
 import { projectRoot } from "./lib/hardhat.ts";
 import {
   clientFor,

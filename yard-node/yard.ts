@@ -63,8 +63,6 @@ import { LeaseLifecycle } from "./leases.ts";
 import { YardNetwork } from "./network.ts";
 import { Quoting, leaseNegotiation } from "./quoting.ts";
 
-export type { YardStatus } from "./http.ts";
-
 export interface YardOptions {
   config: YardConfig;
   /** The operator key: signs offers and peer bindings, sends listing, claim and confirm transactions. */

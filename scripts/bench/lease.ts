@@ -24,7 +24,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { Wallet } from "ethers";
 import { multiaddr } from "@multiformats/multiaddr";
-import { DockerRuntime } from "../../yard-node/docker.ts";
+import { DockerRuntime } from "../../yard-node/index.ts";
 import {
   Tenant,
   USD,

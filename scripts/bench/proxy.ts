@@ -88,10 +88,8 @@ import { peerIdFromString } from "@libp2p/peer-id";
 import { multiaddr } from "@multiformats/multiaddr";
 import { createIconNode } from "../../protocol/net/node.ts";
 import { appServiceName, setRouting, signLeaseAccess } from "../../protocol/index.ts";
-import { DockerRuntime } from "../../yard-node/docker.ts";
-import { Ingress, type IngressRoute } from "../../yard-node/ingress.ts";
+import { DockerRuntime, Ingress, type IngressRoute, TunnelManager, type TunnelTarget } from "../../yard-node/index.ts";
 import type { TunnelHeader } from "../../protocol/index.ts";
-import { TunnelManager, type TunnelTarget } from "../../yard-node/overlay/tunnel.ts";
 import {
   Tenant,
   USD,

@@ -3,7 +3,7 @@
  * the local images, scripts/setup.sh), read a running yard's /status, and serve ALTO network information.
  */
 import { ConfigError, IconError } from "../../protocol/errors.ts";
-import type { YardStatus } from "../../yard-node/yard.ts";
+import type { YardStatus } from "../../yard-node/index.ts";
 import { endpointForHumans, out, requireWallet, say, untilSignal } from "./context.ts";
 import { command, opt, type Command } from "./options.ts";
 import { setUp } from "./setup.ts";
@@ -22,8 +22,7 @@ export const yardCommands: Record<string, Command> = {
     },
     async run(ctx, o) {
       const file = o.config;
-      const { parseYardConfig } = await import("../../yard-node/config.ts");
-      const { Yard, loadYardConfigFile } = await import("../../yard-node/yard.ts");
+      const { Yard, loadYardConfigFile, parseYardConfig } = await import("../../yard-node/index.ts");
       const { createLogger } = await import("../../protocol/log.ts");
       const config = parseYardConfig(await loadYardConfigFile(file), file);
       ctx.rpc = config.chain.rpcUrl;
@@ -60,8 +59,7 @@ export const yardCommands: Record<string, Command> = {
       let url = o.url;
       if (!url) {
         const file = o.config!;
-        const { parseYardConfig } = await import("../../yard-node/config.ts");
-        const { loadYardConfigFile } = await import("../../yard-node/yard.ts");
+        const { loadYardConfigFile, parseYardConfig } = await import("../../yard-node/index.ts");
         const c = parseYardConfig(await loadYardConfigFile(file), file);
         if (c.http.port === 0)
           throw new ConfigError("BAD_CONFIG", `${file}: http.port is 0 (random); pass --url instead`);

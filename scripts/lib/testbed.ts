@@ -28,9 +28,7 @@ import {
   signRfqProof,
 } from "../../protocol/index.ts";
 import { deployMarket, devKeys, projectRoot, startDevChain, type DevChain } from "./hardhat.ts";
-import type { YardConfigInput } from "../../yard-node/config.ts";
-import type { DockerRuntime } from "../../yard-node/docker.ts";
-import { HostFirewall } from "../../yard-node/firewall.ts";
+import { type YardConfigInput, type DockerRuntime, HostFirewall } from "../../yard-node/index.ts";
 
 export const USD = (n: number): bigint => BigInt(Math.round(n * 1e6));
 /** The app policy the testbed's tenants and the tests' budget accounts use: balanced weight, 10 % thresholds, no price cap. */
