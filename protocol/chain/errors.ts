@@ -108,6 +108,26 @@ function findRevertData(e: unknown): string | undefined {
   return undefined;
 }
 
+/** Errors of the connection itself (Node's codes and messages), the RPC's answer never having come. */
+const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH"]);
+const CONNECTION_TEXT = /ECONNREFUSED|ECONNRESET|socket hang up|fetch failed|other side closed/;
+
+/**
+ * Whether `e` (or what it wraps: ethers keeps the transport's error as `error`, `cause` or `info.error`) is the
+ * connection to the RPC refused, reset or cut — "socket hang up" when a kept-alive connection was closed under a
+ * request — rather than an answer.
+ */
+function lostConnection(e: unknown): boolean {
+  let cur: unknown = e;
+  for (let i = 0; i < 6 && cur && typeof cur === "object"; i++) {
+    const o = cur as { code?: unknown; message?: unknown; error?: unknown; cause?: unknown; info?: unknown };
+    if (typeof o.code === "string" && CONNECTION_CODES.has(o.code)) return true;
+    if (typeof o.message === "string" && CONNECTION_TEXT.test(o.message)) return true;
+    cur = o.error ?? o.cause ?? (o.info as { error?: unknown } | undefined)?.error;
+  }
+  return CONNECTION_TEXT.test(String(e));
+}
+
 /** Maps any error from an ethers call to a ChainError with a clear sentence (keeps the original as cause). */
 export function toChainError(e: unknown, action: string, token?: TokenInfo): ChainError {
   if (e instanceof ChainError) return e;
@@ -121,7 +141,7 @@ export function toChainError(e: unknown, action: string, token?: TokenInfo): Cha
       cause: e,
     });
   }
-  if (isError(e, "NETWORK_ERROR") || isError(e, "TIMEOUT") || /ECONNREFUSED|fetch failed/.test(String(e))) {
+  if (isError(e, "NETWORK_ERROR") || isError(e, "TIMEOUT") || lostConnection(e)) {
     return new ChainError(
       "CHAIN_UNREACHABLE",
       `${action} failed: the chain RPC endpoint cannot be reached (is the node running? check --rpc)`,

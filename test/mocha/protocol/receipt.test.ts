@@ -8,7 +8,7 @@
  */
 import { expect } from "chai";
 import { Contract, JsonRpcProvider, Wallet, hexlify, randomBytes } from "ethers";
-import { ChainError, MarketClient, waitForReceipt } from "../../../protocol/index.ts";
+import { ChainError, MarketClient, toChainError, waitForReceipt } from "../../../protocol/index.ts";
 import { TEST_POLICY, startMarket, type TestMarket } from "../../../scripts/lib/testbed.ts";
 import { FlakyRpcProxyFake } from "../../helpers/faults.ts";
 
@@ -135,5 +135,18 @@ describe("waitForReceipt and MarketClient through an RPC outage", function () {
     await proxy.up();
     const receipt = await c.requestFunding(root, 5n);
     expect(receipt.status).to.equal(1);
+  });
+
+  it("classifies a connection refused, reset or cut under a request as CHAIN_UNREACHABLE, and an answer's failure not", () => {
+    const reset = Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
+    const shapes: unknown[] = [
+      reset,
+      Object.assign(new Error("could not coalesce error"), { code: "UNKNOWN_ERROR", error: reset }),
+      new Error("request failed", { cause: Object.assign(new Error("write EPIPE"), { code: "EPIPE" }) }),
+      new Error("fetch failed"),
+    ];
+    for (const e of shapes) expect(toChainError(e, "sending").code, String(e)).to.equal("CHAIN_UNREACHABLE");
+    const answered = Object.assign(new Error("nonce too low"), { code: "UNKNOWN_ERROR" });
+    expect(toChainError(answered, "sending").code).to.equal("CHAIN_FAILED");
   });
 });
