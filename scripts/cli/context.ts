@@ -86,7 +86,7 @@ export async function client(ctx: Ctx, withKey: boolean): Promise<MarketClient> 
 
 /** The signer: --dev-account (dev chain only), --keystore, or ICON_PRIVATE_KEY. */
 export async function wallet(ctx: Ctx): Promise<Wallet | undefined> {
-  const { loadWallet } = await import("./keys.ts");
+  const { loadWallet } = await import("./keystore.ts");
   if (ctx.devAccount === undefined) return loadWallet(ctx.keystore);
   const { JsonRpcProvider, Wallet: WalletClass } = await import("ethers");
   const chainId = await new JsonRpcProvider(ctx.rpc, undefined, { staticNetwork: true }).getNetwork().then(
