@@ -17,7 +17,7 @@ import { ACTIVE, type YardDb } from "./db.ts";
 import type { Ingress } from "./ingress.ts";
 import type { CapacityLedger } from "./ledger.ts";
 import type { LeaseLifecycle } from "./leases.ts";
-import type { Metrics } from "./metrics.ts";
+import type { YardMetrics } from "./yard-metrics.ts";
 import type { Overlay } from "./overlay/overlay.ts";
 import type { Quoting } from "./quoting.ts";
 import type { ContainerInfo } from "./runtime.ts";
@@ -61,7 +61,7 @@ export interface HttpSurfaceComponents {
   chain: Pick<MarketClient, "deployment" | "tokenInfo">;
   db: Pick<YardDb, "leases" | "getMeta">;
   ledger: Pick<CapacityLedger, "usedAt" | "capacity">;
-  metrics: Metrics;
+  metrics: YardMetrics;
   containers: ReadonlyMap<string, ContainerInfo>;
   watch: Pick<ChainWatch, "up" | "now">;
   leases: Pick<LeaseLifecycle, "dockerUp">;
@@ -72,12 +72,6 @@ export interface HttpSurfaceComponents {
   /** The yard's DNS zone records (known once the node listens). */
   zone: () => string[];
 }
-
-const INGRESS_REFUSED =
-  "Ingress connections refused at once, by the cap that was full (a client address's, the port's)";
-const INGRESS_IDLE = "Ingress connections closed after no byte either way for ingress.tcpIdleS or httpIdleS";
-const UDP_EVICTED = "UDP ingress sessions closed to make room for a new source, by the cap that was full";
-const UDP_DROPPED = "UDP datagrams dropped because their tunnel stream lagged by more than 1 MiB";
 
 export class HttpSurface {
   readonly #c: HttpSurfaceComponents;
@@ -193,24 +187,7 @@ export class HttpSurface {
   }
 
   #declareMetrics(): void {
-    const m = this.#c.metrics;
-    m.declare("icon_yard_quotes_total", "Quotes signed", "counter");
-    m.declare("icon_yard_rejects_total", "Refused RFQs, counters and accepts by reason", "counter");
-    m.declare("icon_yard_leases_opened_total", "Leases opened", "counter");
-    m.declare("icon_yard_earnings_claimed_units_total", "Token units claimed from leases", "counter");
-    m.declare("icon_yard_reconcile_actions_total", "Actions taken to make Docker match the leases", "counter");
-    m.declare("icon_yard_container_exits_total", "Containers that exited on their own, by reason", "counter");
-    // (declared as counters; the collector sets them from the ingress's own counts at each scrape)
-    m.declare("icon_yard_ingress_refused_total", INGRESS_REFUSED, "counter");
-    m.declare("icon_yard_ingress_idle_closed_total", INGRESS_IDLE, "counter");
-    m.declare("icon_yard_udp_sessions_evicted_total", UDP_EVICTED, "counter");
-    m.declare("icon_yard_udp_datagrams_dropped_total", UDP_DROPPED, "counter");
-    m.declare(
-      "icon_yard_tunnels_untrusted_client_total",
-      "Tunnels from peers that are no active yard: counted under the peer's own address, not the header's client",
-      "counter",
-    );
-    m.collect(() => this.#collect());
+    this.#c.metrics.collect(() => this.#collect());
   }
 
   /** Gauges set anew at each scrape. */
@@ -221,71 +198,46 @@ export class HttpSurface {
     const used = ledger.usedAt(now, now);
     const cap = ledger.capacity;
     const leases = db.leases(ACTIVE);
-    m.set("icon_yard_leases_active", "Leases opened and not yet ended", leases.length);
-    m.set(
-      "icon_yard_containers_running",
-      "Lease containers running",
-      [...this.#c.containers.values()].filter((c) => c.running).length,
-    );
-    m.set("icon_yard_capacity_cpu_millis", "CPU capacity in mCPU", used.cpuMillis, { state: "used" });
-    m.set("icon_yard_capacity_cpu_millis", "CPU capacity in mCPU", cap.cpuMillis - used.cpuMillis, { state: "free" });
-    m.set("icon_yard_capacity_memory_mib", "Memory capacity in MiB", used.memoryMiB, { state: "used" });
-    m.set("icon_yard_capacity_memory_mib", "Memory capacity in MiB", cap.memoryMiB - used.memoryMiB, {
+    m.set("icon_yard_leases_active", leases.length);
+    m.set("icon_yard_containers_running", [...this.#c.containers.values()].filter((c) => c.running).length);
+    m.set("icon_yard_capacity_cpu_millis", used.cpuMillis, { state: "used" });
+    m.set("icon_yard_capacity_cpu_millis", cap.cpuMillis - used.cpuMillis, { state: "free" });
+    m.set("icon_yard_capacity_memory_mib", used.memoryMiB, { state: "used" });
+    m.set("icon_yard_capacity_memory_mib", cap.memoryMiB - used.memoryMiB, {
       state: "free",
     });
-    m.set(
-      "icon_yard_quotes_per_second",
-      "Quotes signed per second over the last minute",
-      this.#c.quoting.quotesPerSecond(),
-    );
+    m.set("icon_yard_quotes_per_second", this.#c.quoting.quotesPerSecond());
     // At most 32 subnets per lease (the busiest), so that a lease with many clients cannot flood /metrics. Set
     // anew at every scrape: a lease that ended or a subnet that fell out of the 32 leaves no frozen series.
     for (const n of [
       "icon_yard_flow_redirects_per_second",
       "icon_yard_flow_requests_per_second",
       "icon_yard_flow_latency_ms",
-    ])
+    ] as const)
       m.clear(n);
     for (const { leaseId, flows, redirects } of this.#c.overlay.allFlows()) {
       for (const r of redirects.slice(0, 32))
-        m.set(
-          "icon_yard_flow_redirects_per_second",
-          "Smoothed HTTP redirects (307, not served here) per lease and client subnet",
-          Number(r.rate.toFixed(3)),
-          { lease: leaseId, subnet: r.subnet },
-        );
+        m.set("icon_yard_flow_redirects_per_second", Number(r.rate.toFixed(3)), { lease: leaseId, subnet: r.subnet });
       for (const f of flows.slice(0, 32)) {
         const labels = { lease: leaseId, subnet: f.subnet };
-        m.set(
-          "icon_yard_flow_requests_per_second",
-          "Smoothed request rate per lease and client subnet (λ)",
-          Number(f.rate.toFixed(3)),
-          labels,
-        );
-        if (Number.isFinite(f.latencyMs))
-          m.set(
-            "icon_yard_flow_latency_ms",
-            "Smoothed request latency per lease and client subnet",
-            Number(f.latencyMs.toFixed(3)),
-            labels,
-          );
+        m.set("icon_yard_flow_requests_per_second", Number(f.rate.toFixed(3)), labels);
+        if (Number.isFinite(f.latencyMs)) m.set("icon_yard_flow_latency_ms", Number(f.latencyMs.toFixed(3)), labels);
       }
     }
-    m.set("icon_yard_ingress_refused_total", INGRESS_REFUSED, ingress.refused, { cap: "client" });
-    m.set("icon_yard_ingress_refused_total", INGRESS_REFUSED, ingress.dropped, { cap: "port" });
-    m.set("icon_yard_ingress_idle_closed_total", INGRESS_IDLE, ingress.idleClosed);
+    m.set("icon_yard_ingress_refused_total", ingress.refused, { cap: "client" });
+    m.set("icon_yard_ingress_refused_total", ingress.dropped, { cap: "port" });
+    m.set("icon_yard_ingress_idle_closed_total", ingress.idleClosed);
     const udp = this.#c.udp.stats();
-    m.set("icon_yard_udp_sessions", "UDP ingress sessions open (one socket or tunnel stream each)", udp.sessions);
+    m.set("icon_yard_udp_sessions", udp.sessions);
     for (const cap of ["client", "port", "total"] as const)
-      m.set("icon_yard_udp_sessions_evicted_total", UDP_EVICTED, udp.evicted[cap], { cap });
-    m.set("icon_yard_udp_datagrams_dropped_total", UDP_DROPPED, udp.dropped);
+      m.set("icon_yard_udp_sessions_evicted_total", udp.evicted[cap], { cap });
+    m.set("icon_yard_udp_datagrams_dropped_total", udp.dropped);
     const caught = lastResortStats();
-    const lastResort = "Errors no handler took, caught by the process's last-resort handler and survived";
-    m.set("icon_yard_last_resort_caught", lastResort, caught.peerIo, { kind: "peer_io" });
-    m.set("icon_yard_last_resort_caught", lastResort, caught.rejections, { kind: "unhandled_rejection" });
-    m.set("icon_yard_chain_up", "1 when the chain RPC answers", watch.up ? 1 : 0);
-    m.set("icon_yard_docker_up", "1 when the Docker engine answers", this.#c.leases.dockerUp ? 1 : 0);
-    m.set("icon_yard_chain_cursor_block", "Last block whose events were processed", Number(db.getMeta("cursor") ?? 0));
+    m.set("icon_yard_last_resort_caught", caught.peerIo, { kind: "peer_io" });
+    m.set("icon_yard_last_resort_caught", caught.rejections, { kind: "unhandled_rejection" });
+    m.set("icon_yard_chain_up", watch.up ? 1 : 0);
+    m.set("icon_yard_docker_up", this.#c.leases.dockerUp ? 1 : 0);
+    m.set("icon_yard_chain_cursor_block", Number(db.getMeta("cursor") ?? 0));
   }
 }
 

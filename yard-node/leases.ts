@@ -18,7 +18,7 @@ import type { YardConfig } from "./config.ts";
 import { ACTIVE, type LeaseRow, type YardDb } from "./db.ts";
 import type { Ingress } from "./ingress.ts";
 import type { CapacityLedger } from "./ledger.ts";
-import type { Metrics } from "./metrics.ts";
+import type { YardMetrics } from "./yard-metrics.ts";
 import type { YardNetwork } from "./network.ts";
 import type { LeaseOwners } from "./overlay/owners.ts";
 import type { Overlay } from "./overlay/overlay.ts";
@@ -38,7 +38,7 @@ export interface LeaseLifecycleComponents {
   network: Pick<YardNetwork, "openIngress" | "closeEndpoints" | "recheck" | "wantFirewallCheck" | "addressing">;
   /** The yard's containers by id, as last seen: kept here, read by the network and the HTTP surface. */
   containers: Map<string, ContainerInfo>;
-  metrics: Pick<Metrics, "inc">;
+  metrics: Pick<YardMetrics, "inc">;
   log: Logger;
   /** Aborted when the yard stops. */
   signal: AbortSignal;
@@ -114,7 +114,7 @@ export class LeaseLifecycle {
           };
         const why = namespaceProblem(spec.service, root);
         if (why) {
-          metrics.inc("icon_yard_deploys_refused_total", "Deploys refused by reason", { reason: "namespace" });
+          metrics.inc("icon_yard_deploys_refused_total", { reason: "namespace" });
           return { failed: `${why}; lease ${l.id} is paid by account ${l.offer.account} of application ${root}` };
         }
       }
@@ -186,7 +186,7 @@ export class LeaseLifecycle {
         return;
       }
       db.update(l.id, { restarts: l.restarts + 1 });
-      this.#c.metrics.inc("icon_yard_container_restarts_total", "Containers restarted after they exited");
+      this.#c.metrics.inc("icon_yard_container_restarts_total");
     }
     if (!info) {
       const imageId = await runtime.imageId(`sha256:${l.spec.imageDigest.slice(2)}`);
@@ -239,9 +239,7 @@ export class LeaseLifecycle {
     const { db, metrics, log } = this.#c;
     const info = this.#c.containers.get(e.containerId);
     if (e.kind === "oom") {
-      metrics.inc("icon_yard_container_exits_total", "Containers that exited on their own, by reason", {
-        reason: "oom",
-      });
+      metrics.inc("icon_yard_container_exits_total", { reason: "oom" });
       log.warn("container ran out of memory and was killed", { lease: e.leaseId });
       db.update(e.leaseId, { note: "the container ran out of memory and was killed" });
     }
@@ -256,9 +254,7 @@ export class LeaseLifecycle {
         row.stoppedAt === undefined &&
         this.#c.watch.now() < Number(row.offer.end)
       ) {
-        metrics.inc("icon_yard_container_exits_total", "Containers that exited on their own, by reason", {
-          reason: e.exitCode === 137 ? "killed" : "exit",
-        });
+        metrics.inc("icon_yard_container_exits_total", { reason: e.exitCode === 137 ? "killed" : "exit" });
         log.warn("container exited", { lease: e.leaseId, exitCode: e.exitCode });
       }
     }
@@ -270,9 +266,7 @@ export class LeaseLifecycle {
     const actions: Record<string, number> = {};
     const act = (a: string): void => {
       actions[a] = (actions[a] ?? 0) + 1;
-      this.#c.metrics.inc("icon_yard_reconcile_actions_total", "Actions taken to make Docker match the leases", {
-        action: a,
-      });
+      this.#c.metrics.inc("icon_yard_reconcile_actions_total", { action: a });
     };
     const now = this.#c.watch.now();
     const containers = await runtime.list();
@@ -415,7 +409,7 @@ export class LeaseLifecycle {
     try {
       const amount = await watch.call(`claiming lease ${l.id}`, () => chain.claim(l.id));
       if (amount === undefined) return;
-      this.#c.metrics.inc("icon_yard_earnings_claimed_units_total", "Token units claimed from leases", {}, amount);
+      this.#c.metrics.inc("icon_yard_earnings_claimed_units_total", {}, amount);
       log.info("claimed", { lease: l.id, amount: chain.format(amount), final });
       db.update(l.id, { lastClaimAt: watch.now() });
     } catch (e) {

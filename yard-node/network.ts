@@ -16,7 +16,7 @@ import type { YardConfig } from "./config.ts";
 import { ACTIVE, type LeaseRow, type YardDb } from "./db.ts";
 import { HostFirewall } from "./firewall.ts";
 import type { Ingress } from "./ingress.ts";
-import type { Metrics } from "./metrics.ts";
+import type { YardMetrics } from "./yard-metrics.ts";
 import { parseServiceKey } from "./overlay/names.ts";
 import { instanceProblem, type LeaseOwners } from "./overlay/owners.ts";
 import type { Overlay } from "./overlay/overlay.ts";
@@ -39,7 +39,7 @@ export interface YardNetworkComponents {
   bridge: Pick<DatagramBridge, "for">;
   activeYards: Pick<ActiveYards, "vouch" | "trusts" | "operatorOf">;
   owners: Pick<LeaseOwners, "facts">;
-  metrics: Pick<Metrics, "inc">;
+  metrics: Pick<YardMetrics, "inc">;
   log: Logger;
   /** Aborted when the yard stops. */
   signal: AbortSignal;
@@ -312,10 +312,7 @@ export class YardNetwork {
     const client = trusted ? h.client : ipOf(remoteAddr);
     if (client !== undefined) overlay.flows(l.id).record(client);
     if (!trusted) {
-      this.#c.metrics.inc(
-        "icon_yard_tunnels_untrusted_client_total",
-        "Tunnels from peers that are no active yard: counted under the peer's own address, not the header's client",
-      );
+      this.#c.metrics.inc("icon_yard_tunnels_untrusted_client_total");
     }
     log.debug("tunnel accepted", { lease: l.id, from: remote, client, trusted });
     if (h.transport === "udp") return { host: "127.0.0.1", port: await this.#c.bridge.for(info.ip, h.port) };

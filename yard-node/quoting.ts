@@ -33,7 +33,7 @@ import type { Prices, YardConfig } from "./config.ts";
 import type { ControlCheck } from "./control.ts";
 import { ACTIVE, type LeaseRow, type YardDb } from "./db.ts";
 import type { CapacityLedger } from "./ledger.ts";
-import type { Metrics } from "./metrics.ts";
+import type { YardMetrics } from "./yard-metrics.ts";
 import { askPrice, counterPrice, utilization } from "./pricing.ts";
 
 /** What the pure check needs of the yard's configuration. */
@@ -160,7 +160,7 @@ export interface QuotingComponents {
   ledger: CapacityLedger;
   db: Pick<YardDb, "lease" | "getMeta" | "setMeta" | "addPendingOpen" | "removePendingOpen" | "addLease">;
   wallet: Pick<Signer, "signTypedData">;
-  metrics: Pick<Metrics, "inc">;
+  metrics: Pick<YardMetrics, "inc">;
   log: Logger;
 }
 
@@ -200,7 +200,7 @@ export class Quoting {
 
   /** Counts and logs a refusal, and returns it in the wire's shape. */
   reject(reason: string, code: RejectCode, message: string): Rejection {
-    this.#c.metrics.inc("icon_yard_rejects_total", "Refused RFQs, counters and accepts by reason", { reason });
+    this.#c.metrics.inc("icon_yard_rejects_total", { reason });
     this.#c.log.info("refused", { reason, message });
     return { reject: code, message };
   }
@@ -292,7 +292,7 @@ export class Quoting {
       deadline: BigInt(deadline),
     };
     const providerSignature = await this.#c.wallet.signTypedData(chain.domain(), OFFER_TYPES, offer);
-    this.#c.metrics.inc("icon_yard_quotes_total", "Quotes signed");
+    this.#c.metrics.inc("icon_yard_quotes_total");
     this.#quoteTimes.push(Date.now());
     return { offer, providerSignature };
   }
@@ -387,7 +387,7 @@ export class Quoting {
         to: Number(offer.end),
       });
     }
-    if (added) this.#c.metrics.inc("icon_yard_leases_opened_total", "Leases opened");
+    if (added) this.#c.metrics.inc("icon_yard_leases_opened_total");
   }
 }
 

@@ -55,6 +55,7 @@ import { CapacityLedger } from "./ledger.ts";
 import { ControlCheck } from "./control.ts";
 import { createLogger, type Logger } from "../protocol/log.ts";
 import { Metrics } from "./metrics.ts";
+import { YardMetrics } from "./yard-metrics.ts";
 import type { ContainerInfo, ContainerRuntime } from "./runtime.ts";
 import { yardServices } from "./services.ts";
 import { ChainWatch } from "./chain-watch.ts";
@@ -127,7 +128,7 @@ export class Yard {
     this.prices = o.prices;
     this.log = log;
     const signal = this.#abort.signal;
-    const { metrics } = this;
+    const metrics = new YardMetrics(this.metrics);
     const ledger = (this.ledger = new CapacityLedger(
       { cpuMillis: config.capacity.cpuMillis, memoryMiB: config.capacity.memoryMiB },
       config.capacity.maxLeases,
