@@ -45,6 +45,7 @@ const FAST = [
   "protocol/receipt",
   "protocol/retry",
   "protocol/sessions",
+  "protocol/vocabulary",
   "protocol/yamux-window",
   // testbed: load generator and WAN emulator on loopback
   "testbed/loadgen",
