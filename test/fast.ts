@@ -45,6 +45,7 @@ const FAST = [
   "protocol/receipt",
   "protocol/retry",
   "protocol/sessions",
+  "protocol/tunnel-wire",
   "protocol/vocabulary",
   "protocol/yamux-window",
   // testbed: load generator and WAN emulator on loopback
@@ -59,6 +60,7 @@ const FAST = [
   "yard/overlay-names",
   "yard/overlay-routes",
   "yard/pricing",
+  "yard/quoting",
   "yard/tunnel",
 ];
 
