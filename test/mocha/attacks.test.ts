@@ -17,7 +17,7 @@ import {
   ARBITER_ROLE,
   type Connection,
   type Market,
-} from "./helpers/market.ts";
+} from "../helpers/market.ts";
 import { ACCEPTANCE_TYPES, OFFER_TYPES, marketDomain, type Offer } from "../../protocol/eip712.ts";
 
 const conn = await network.create();

@@ -13,7 +13,7 @@ import {
   signAcceptance,
   USD,
   type Market,
-} from "./helpers/market.ts";
+} from "../helpers/market.ts";
 
 const conn = await network.create();
 const { loadFixture, time } = conn.networkHelpers;

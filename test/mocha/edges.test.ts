@@ -10,7 +10,7 @@ import {
   params,
   USD,
   ARBITER_ROLE,
-} from "./helpers/market.ts";
+} from "../helpers/market.ts";
 
 const conn = await network.create();
 const { loadFixture, time } = conn.networkHelpers;

@@ -10,7 +10,7 @@ import {
 } from "ethers";
 import { hashTypedData, verifyTypedData, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { network, deployMarket, listProvider, createApp, makeOffer, openWith, type Market } from "./helpers/market.ts";
+import { network, deployMarket, listProvider, createApp, makeOffer, openWith, type Market } from "../helpers/market.ts";
 import { ACCEPTANCE_TYPES, OFFER_TYPES, marketDomain, type Offer } from "../../protocol/eip712.ts";
 
 const conn = await network.create();

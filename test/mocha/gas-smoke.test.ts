@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { network, deployMarket, listProvider, createApp, makeOffer, openLease } from "./helpers/market.ts";
+import { network, deployMarket, listProvider, createApp, makeOffer, openLease } from "../helpers/market.ts";
 
 const conn = await network.create();
 

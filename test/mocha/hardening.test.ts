@@ -20,7 +20,7 @@ import {
   ARBITER_ROLE,
   LEASE_MARKET_ROLE,
   type Market,
-} from "./helpers/market.ts";
+} from "../helpers/market.ts";
 
 const conn = await network.create();
 const { loadFixture, time } = conn.networkHelpers;

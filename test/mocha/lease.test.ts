@@ -15,7 +15,7 @@ import {
   params,
   USD,
   type Market,
-} from "./helpers/market.ts";
+} from "../helpers/market.ts";
 import type { Offer } from "../../protocol/eip712.ts";
 
 const conn = await network.create();

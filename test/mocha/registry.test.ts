@@ -12,7 +12,7 @@ import {
   LEASE_MARKET_ROLE,
   ARBITER_ROLE,
   type Market,
-} from "./helpers/market.ts";
+} from "../helpers/market.ts";
 
 const conn = await network.create();
 const { loadFixture, time } = conn.networkHelpers;

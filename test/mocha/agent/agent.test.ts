@@ -19,35 +19,49 @@ import { replicaKey } from "../../../icon-agent/leases.ts";
 import { appStatus, deployApp } from "../../../icon-agent/app.ts";
 import { agentEnvFrom, type AgentEnv } from "../../../icon-agent/config.ts";
 import { bid, discoverYards, listedPrice, type YardRef } from "../../../icon-agent/market.ts";
-import { startTestYard } from "../../helpers/yard.ts";
+import { useTwoYards } from "../../helpers/yard.ts";
+import { ICON_CLI, alive, deployWebApp } from "../../helpers/app.ts";
 import type { YardConfigInput } from "../../../yard-node/config.ts";
 import { Yard } from "../../../yard-node/yard.ts";
 import { createLogger } from "../../../protocol/log.ts";
-import { projectRoot } from "../../../scripts/lib/hardhat.ts";
-import { TEST_POLICY, USD, clientFor, startMarket, type TestMarket } from "../../../scripts/lib/testbed.ts";
-import { WEB_IMAGE, useDockerYard, waitFor } from "../../helpers/docker.ts";
+import { TEST_POLICY, USD, clientFor, type TestMarket } from "../../../scripts/lib/testbed.ts";
+import { WEB_IMAGE, waitFor } from "../../helpers/docker.ts";
 
 const log = createLogger({ level: "error" });
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 describe("ICON agent: bidding and crash recovery (two yards, real containers)", function () {
   this.timeout(180_000);
-  after(async () => {
-    await node?.stop();
-    await dhtPeer?.stop();
-    await cheap?.stop();
-    await dear?.stop();
-    await m?.close();
+  const two = useTwoYards("agent", {
+    log,
+    stopFirst: () => [node, dhtPeer],
+    start: async ({ idA, idB, yard }) => {
+      // Yards announce themselves on libp2p too: cheap by mDNS, dear in a DHT that this plain node bootstraps.
+      dhtPeer = await createIconNode({ dht: true, dhtPrivateAddresses: true });
+      const p2p = {
+        cheap: { mdns: true },
+        dear: { dht: true, dhtPrivateAddresses: true, bootstrap: [dhtPeer.getMultiaddrs()[0]!.toString()] },
+      } as Record<string, YardConfigInput["p2p"]>;
+      const start = (key: number, yardId: string, region: string, pricing: Record<string, unknown>) =>
+        yard(key, yardId, {
+          listing: { domain: `${region}.icon.test`, region, stake: "100 iUSD" },
+          pricing: {
+            floorPerSecond: "10 units",
+            cpuPerCoreSecond: "200 units",
+            memoryPerGiBSecond: "100 units",
+            ...pricing,
+          } as YardConfigInput["pricing"],
+          overlay: { semanticDns: false },
+          p2p: p2p[region],
+        });
+      const a = await start(1, idA, "cheap", {});
+      // Asks 50 % above its listed price at any utilization: a counter-offer at the listed price brings it down.
+      const b = await start(2, idB, "dear", {
+        cpuPerCoreSecond: "400 units",
+        surcharge: [{ aboveUtilization: 0, bps: 5000 }],
+      });
+      return { a, b };
+    },
   });
-  const yards = useDockerYard("agent");
   let m: TestMarket;
   let cheap: Yard;
   let dear: Yard;
@@ -75,38 +89,8 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
   });
 
   before(async () => {
-    m = await startMarket();
-    // Yards announce themselves on libp2p too: cheap by mDNS, dear in a DHT that this plain node bootstraps.
-    dhtPeer = await createIconNode({ dht: true, dhtPrivateAddresses: true });
-    const p2p = {
-      cheap: { mdns: true },
-      dear: { dht: true, dhtPrivateAddresses: true, bootstrap: [dhtPeer.getMultiaddrs()[0]!.toString()] },
-    } as Record<string, YardConfigInput["p2p"]>;
-    const start = (key: number, yardId: string, region: string, pricing: Record<string, unknown>) =>
-      startTestYard(
-        m,
-        key,
-        yardId,
-        {
-          listing: { domain: `${region}.icon.test`, region, stake: "100 iUSD" },
-          pricing: {
-            floorPerSecond: "10 units",
-            cpuPerCoreSecond: "200 units",
-            memoryPerGiBSecond: "100 units",
-            ...pricing,
-          } as YardConfigInput["pricing"],
-          overlay: { semanticDns: false },
-          p2p: p2p[region],
-        },
-        log,
-      );
-    cheap = await start(1, yards.get().yardId, "cheap", {});
-    // Asks 50 % above its listed price at any utilization: a counter-offer at the listed price brings it down.
-    dear = await start(2, yards.make("agentb").yardId, "dear", {
-      cpuPerCoreSecond: "400 units",
-      surcharge: [{ aboveUtilization: 0, bps: 5000 }],
-    });
-    digest = "0x" + (await yards.get().runtime.imageId(WEB_IMAGE))!.slice(7);
+    ({ m, a: cheap, b: dear } = two.get());
+    digest = await two.imageId(WEB_IMAGE);
     owner = await clientFor(m, 10, USD(100));
     node = await createIconNode();
     const seeds = [cheap, dear].map((y) => y.node.getMultiaddrs()[0]!.toString());
@@ -811,35 +795,16 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
   });
 
   it("runs as `icon app deploy` + `icon agent run` processes; kill -9 and a restart resume the same lease", async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), "icon-agent-cli-"));
-    const state = path.join(dir, "app");
-    const config = path.join(dir, "app.json");
-    await writeFile(
-      config,
-      JSON.stringify({
-        service: {
-          image: WEB_IMAGE,
-          imageDigest: digest,
-          ports: [8080],
-          httpPorts: [8080],
-          cpuMillis: 250,
-          memoryMiB: 64,
-          slotSeconds: 600,
-        },
-        discovery: { registry: true },
-        initialRegion: "dear",
-        agent: { periodMs: 500, reportEveryMs: 500 },
-      }),
-    );
-    const icon = path.join(projectRoot, "scripts/icon");
-    const env = { ...process.env, ICON_PRIVATE_KEY: m.keys[10]! };
-    const global = ["--rpc", m.chain.url, "--deployment", m.deploymentFile];
     // `app deploy` funds the budget and starts the origin's agent in the background, waiting until it is placed.
-    const dep = await promisify(execFile)(
-      icon,
-      ["app", "deploy", ...global, "--config", config, "--state", state, "--deposit", "3", "--wait", "60"],
-      { env },
-    );
+    const dep = await deployWebApp(m, {
+      digest,
+      cpuMillis: 250,
+      initialRegion: "dear",
+      waitS: 60,
+      tmpPrefix: "icon-agent-cli-",
+    });
+    const { state, env, global } = dep;
+    const icon = ICON_CLI;
     const root = BigInt(/application (\d+) created with 3 iUSD/.exec(dep.stdout)![1]!);
     const deployedPid = Number(/origin ICON started \(pid (\d+), log /.exec(dep.stdout)![1]!);
     const placedMatch = /origin ICON placed at dear \(lease (\d+)\); clients reach it at (\S+)/.exec(dep.stdout)!;

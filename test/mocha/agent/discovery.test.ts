@@ -18,7 +18,7 @@ import {
   type LeaseProvider,
 } from "../../../protocol/index.ts";
 import { discoverYards, type YardRef } from "../../../icon-agent/market.ts";
-import { network, deployMarket, deploymentOf, listing, params, type Market } from "../helpers/market.ts";
+import { network, deployMarket, deploymentOf, listing, params, type Market } from "../../helpers/market.ts";
 
 const conn = await network.create();
 

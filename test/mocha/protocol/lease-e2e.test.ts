@@ -32,7 +32,7 @@ import {
   params,
   USD,
   type Market,
-} from "../helpers/market.ts";
+} from "../../helpers/market.ts";
 
 const conn = await network.create();
 const FLOOR = 100n; // token units per second

@@ -47,8 +47,8 @@ describe("lease handler session table", function () {
   afterEach(async () => {
     await Promise.all(nodes.splice(0).map((n) => n.stop()));
   });
-
-  it("one peer opening and abandoning negotiations fills only its own share: others still negotiate, and an open negotiation of another peer survives", async () => {
+  /** Runs `body` against a yard node serving leases with a table of 32 sessions, 8 per peer, and no rate limit. */
+  const withTable = async (body: (addr: Multiaddr) => Promise<void>): Promise<void> => {
     const yard = await node(true);
     const stop = await serveLeases(yard, provider, {
       ratePerSecond: 1e6,
@@ -57,7 +57,14 @@ describe("lease handler session table", function () {
       maxSessionsPerPeer: 8,
     });
     try {
-      const addr = yard.getMultiaddrs()[0]!;
+      await body(yard.getMultiaddrs()[0]!);
+    } finally {
+      await stop();
+    }
+  };
+
+  it("one peer opening and abandoning negotiations fills only its own share: others still negotiate, and an open negotiation of another peer survives", async () => {
+    await withTable(async (addr) => {
       const honest = await node();
       const open = await LeaseSession.open(honest, addr);
       expect((await open.request({ type: "rfq", rfq: sampleRfq })).type).to.equal("quote");
@@ -68,21 +75,11 @@ describe("lease handler session table", function () {
       expect(await abandon(newcomer, addr, 1)).to.deep.equal(["quote"]);
       // The honest peer's negotiation opened before the flood still accepts.
       expect((await open.request({ type: "accept", tenantSignature: "0x" + "11".repeat(65) })).type).to.equal("opened");
-    } finally {
-      await stop();
-    }
+    });
   });
 
   it("many peers filling the whole table cannot lock out a newcomer or evict a peer's single open negotiation", async () => {
-    const yard = await node(true);
-    const stop = await serveLeases(yard, provider, {
-      ratePerSecond: 1e6,
-      burst: 1e6,
-      maxSessions: 32,
-      maxSessionsPerPeer: 8,
-    });
-    try {
-      const addr = yard.getMultiaddrs()[0]!;
+    await withTable(async (addr) => {
       const honest = await node();
       const open = await LeaseSession.open(honest, addr);
       expect((await open.request({ type: "rfq", rfq: sampleRfq })).type).to.equal("quote");
@@ -95,8 +92,6 @@ describe("lease handler session table", function () {
         expect(await abandon(newcomer, addr, 1)).to.deep.equal(["quote"]);
       }
       expect((await open.request({ type: "accept", tenantSignature: "0x" + "11".repeat(65) })).type).to.equal("opened");
-    } finally {
-      await stop();
-    }
+    });
   });
 });

@@ -12,7 +12,7 @@ import type { PeerId } from "@libp2p/interface";
 import { MarketClient, peerIdBytes } from "../../../protocol/index.ts";
 import { ActiveYards, ipOf, type RegistryReader } from "../../../yard-node/overlay/yards.ts";
 import { poll } from "../../../scripts/lib/testbed.ts";
-import { network, deployMarket, deploymentOf, listing, params, type Market } from "../helpers/market.ts";
+import { network, deployMarket, deploymentOf, listing, params, type Market } from "../../helpers/market.ts";
 
 const conn = await network.create();
 const newPeer = async (): Promise<PeerId> => peerIdFromPrivateKey(await generateKeyPair("Ed25519"));

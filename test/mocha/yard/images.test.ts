@@ -59,7 +59,7 @@ import { createLogger, silentLogger } from "../../../protocol/log.ts";
 import { Yard } from "../../../yard-node/yard.ts";
 import { WEB_IMAGE, cleanupYard, useDockerYard, waitFor } from "../../helpers/docker.ts";
 import { imageTar, retag, zeroLayer } from "../../helpers/image-tar.ts";
-import { expectRejection } from "../../helpers/yard.ts";
+import { FAST_LEASE, expectRejection } from "../../helpers/yard.ts";
 import { Tenant, USD, httpGet, startMarket, yardConfig, type TestMarket } from "../../../scripts/lib/testbed.ts";
 
 const log = process.env.ICON_TEST_LOG ? createLogger({ level: "debug" }) : silentLogger;
@@ -121,6 +121,18 @@ async function forget(runtime: DockerRuntime, image: TestImage): Promise<void> {
   if (await runtime.imageId(image.id)) throw new Error(`${image.id} is still in the engine after its removal`);
 }
 
+/** A stream of /icon/image/1.0.0 to `yard` spoken by hand, frame by frame; 30 s for the whole exchange. */
+async function imageStream(node: Libp2p, yard: Multiaddr) {
+  const signal = AbortSignal.timeout(30_000);
+  const stream = await node.dialProtocol(yard, IMAGE_PROTOCOL, { signal });
+  const lp = lpStream(stream, { maxDataLength: yardServiceLimits.maxFrameBytes });
+  return {
+    stream,
+    write: (m: YardMessage) => lp.write(encodeYardFrame(m), { signal }),
+    read: async (): Promise<YardMessage> => decodeYardFrame((await lp.read({ signal })).subarray()),
+  };
+}
+
 /**
  * Speaks /icon/image/1.0.0 by hand, to send what pushImage never would (an offer whose tarSha256 is not the bytes'
  * own). Returns the yard's last frame: an error, or imageLoaded.
@@ -130,18 +142,17 @@ async function rawUpload(
   yard: Multiaddr,
   o: { access: LeaseAccess; imageId: string; tarSha256: string; data: Buffer },
 ): Promise<YardMessage> {
-  const signal = AbortSignal.timeout(30_000);
-  const stream = await node.dialProtocol(yard, IMAGE_PROTOCOL, { signal });
-  const lp = lpStream(stream, { maxDataLength: yardServiceLimits.maxFrameBytes });
-  const read = async (): Promise<YardMessage> => decodeYardFrame((await lp.read({ signal })).subarray());
+  const { stream, write, read } = await imageStream(node, yard);
   try {
-    const size = BigInt(o.data.length);
-    await lp.write(encodeYardFrame({ type: "imageOffer", ...o, size }), { signal });
+    await write({ type: "imageOffer", ...o, size: BigInt(o.data.length) });
     const status = await read();
     if (status.type !== "imageStatus") return status;
     for (let at = Number(status.offset); at < o.data.length; at += yardServiceLimits.chunkBytes) {
-      const data = o.data.subarray(at, at + yardServiceLimits.chunkBytes);
-      await lp.write(encodeYardFrame({ type: "imageChunk", offset: BigInt(at), data }), { signal });
+      await write({
+        type: "imageChunk",
+        offset: BigInt(at),
+        data: o.data.subarray(at, at + yardServiceLimits.chunkBytes),
+      });
     }
     return await read();
   } finally {
@@ -155,12 +166,10 @@ async function rawOffer(
   yard: Multiaddr,
   o: { access: LeaseAccess; imageId: string; tarSha256: string; size: bigint },
 ): Promise<YardMessage> {
-  const signal = AbortSignal.timeout(30_000);
-  const stream = await node.dialProtocol(yard, IMAGE_PROTOCOL, { signal });
-  const lp = lpStream(stream, { maxDataLength: yardServiceLimits.maxFrameBytes });
+  const { stream, write, read } = await imageStream(node, yard);
   try {
-    await lp.write(encodeYardFrame({ type: "imageOffer", ...o }), { signal });
-    return decodeYardFrame((await lp.read({ signal })).subarray());
+    await write({ type: "imageOffer", ...o });
+    return await read();
   } finally {
     stream.abort(new Error("the test is done with this offer"));
   }
@@ -252,14 +261,7 @@ describe("yard image upload (/icon/image/1.0.0): resumable, verified, lease hold
     await m.admin.mint(operator.address, USD(1000));
     config = parseYardConfig(
       yardConfig(m, yardId, {
-        lease: {
-          startLeadS: 2,
-          earlyStartS: 2,
-          claimIntervalS: 5,
-          stopTimeoutS: 1,
-          imageGraceS: 3600,
-          minSlotS: 5,
-        },
+        lease: { ...FAST_LEASE, imageGraceS: 3600 },
         images: {
           maxBytes: MAX_IMAGE_BYTES,
           maxPartialBytesPerHolder: MAX_PARTIAL_PER_HOLDER,
@@ -819,21 +821,16 @@ describe("yard image upload (/icon/image/1.0.0): resumable, verified, lease hold
       it(`reset ${step}: the yard keeps serving; a partial stays for resumption or the image is wholly loaded`, async () => {
         const image = images.reset;
         const data = await readFile(image.tarball);
-        const signal = AbortSignal.timeout(30_000);
-        const stream = await tenant.node.dialProtocol(addr, IMAGE_PROTOCOL, { signal });
-        const lp = lpStream(stream, { maxDataLength: yardServiceLimits.maxFrameBytes });
-        await lp.write(
-          encodeYardFrame({
-            type: "imageOffer",
-            access: await access(leaseId),
-            imageId: image.hex,
-            tarSha256: await fileSha256(image.tarball),
-            size: BigInt(data.length),
-          }),
-          { signal },
-        );
+        const { stream, write, read } = await imageStream(tenant.node, addr);
+        await write({
+          type: "imageOffer",
+          access: await access(leaseId),
+          imageId: image.hex,
+          tarSha256: await fileSha256(image.tarball),
+          size: BigInt(data.length),
+        });
         if (step !== "after the offer") {
-          const status = decodeYardFrame((await lp.read({ signal })).subarray());
+          const status = await read();
           expect(status.type).to.equal("imageStatus");
           let at = Number((status as { offset: bigint }).offset);
           const until =
@@ -844,7 +841,7 @@ describe("yard image upload (/icon/image/1.0.0): resumable, verified, lease hold
                 : data.length;
           while (at < until) {
             const chunk = data.subarray(at, Math.min(until, at + yardServiceLimits.chunkBytes));
-            await lp.write(encodeYardFrame({ type: "imageChunk", offset: BigInt(at), data: chunk }), { signal });
+            await write({ type: "imageChunk", offset: BigInt(at), data: chunk });
             at += chunk.length;
           }
         }

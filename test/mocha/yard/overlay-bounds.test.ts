@@ -29,32 +29,12 @@ import {
 import type { LeaseRow } from "../../../yard-node/db.ts";
 import { silentLogger } from "../../../protocol/log.ts";
 import { Overlay } from "../../../yard-node/overlay/overlay.ts";
-import type { LocalInstance } from "../../../yard-node/overlay/types.ts";
+import { overlayOn } from "../../helpers/overlay.ts";
 import { ServiceAddressing } from "../../../yard-node/overlay/semantic.ts";
 import { TunnelManager } from "../../../yard-node/overlay/tunnel.ts";
 import { useDockerYard } from "../../helpers/docker.ts";
 
 const run = promisify(execFile);
-
-function overlayOn(
-  node: Libp2p,
-  o: {
-    local?: () => LocalInstance[];
-    vouch?: (peer: string) => Promise<boolean>;
-    ttlS?: number;
-    queryBudget?: { burst: number; refillPerS: number };
-  } = {},
-): Overlay {
-  return new Overlay({
-    node,
-    log: silentLogger,
-    authorize: async (a) => ({ id: a.leaseId }) as LeaseRow,
-    local: o.local ?? (() => []),
-    ttlS: o.ttlS ?? 60,
-    ...(o.vouch ? { vouch: o.vouch } : {}),
-    ...(o.queryBudget ? { queryBudget: o.queryBudget } : {}),
-  });
-}
 
 /** A yard-like peer that answers every route query with `instances(service)` and counts the queries. */
 async function answeringPeer(instances: (service: string) => RouteInstance[] = () => []): Promise<{

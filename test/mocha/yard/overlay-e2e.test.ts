@@ -15,13 +15,13 @@
 import { expect } from "chai";
 import type Docker from "dockerode";
 import { createIconNode, setRouting, signLeaseAccess, type LeaseAccess } from "../../../protocol/index.ts";
-import { FAST_LEASE, startTestYard } from "../../helpers/yard.ts";
+import { FAST_LEASE, useTwoYards } from "../../helpers/yard.ts";
 import { createLogger } from "../../../protocol/log.ts";
 import { overlaps } from "../../../yard-node/overlay/addresses.ts";
 import { TunnelManager } from "../../../yard-node/overlay/tunnel.ts";
 import { Yard } from "../../../yard-node/yard.ts";
-import { BUSYBOX_IMAGE, ECHO_IMAGE, WEB_IMAGE, execIn, useDockerYard, waitFor } from "../../helpers/docker.ts";
-import { Tenant, USD, clientFor, startMarket, type TestMarket } from "../../../scripts/lib/testbed.ts";
+import { BUSYBOX_IMAGE, ECHO_IMAGE, WEB_IMAGE, execIn, waitFor } from "../../helpers/docker.ts";
+import { Tenant, USD, clientFor, type TestMarket } from "../../../scripts/lib/testbed.ts";
 import { getOver, rawGet } from "../../helpers/net.ts";
 
 // The yards' warnings are printed (a few are expected: killed containers, leases ended before their start), so
@@ -66,16 +66,22 @@ const getLoop = (n: number): string =>
 
 describe("overlay end to end: policies, namespaces, churn, TCP migration (two yards, real containers)", function () {
   this.timeout(120_000);
-  // Registered before useDockerYard's hooks so that it runs first: a yard still running when the containers are
-  // cleaned up would start them again (its reconciliation), leaving them and the networks behind.
-  after(async () => {
-    await tenant?.stop();
-    await evilTenant?.stop();
-    await a?.stop();
-    await b?.stop();
-    await m?.close();
+  const cidrA = `10.233.${200 + (process.pid % 25)}.0/24`;
+  const cidrB = `10.233.${225 + (process.pid % 25)}.0/24`;
+  const two = useTwoYards("ovle2e", {
+    log,
+    stopFirst: () => [tenant, evilTenant],
+    start: async ({ idA, idB, yard }) => {
+      const over = (overlay: Record<string, unknown>) => ({
+        lease: FAST_LEASE,
+        capacity: { cpuMillis: 4000, memoryMiB: 4096, pidsPerLease: 256 },
+        overlay,
+      });
+      // B first: A asks B about routes (B learns A from A's connection and pushes changes back to it).
+      const b = await yard(5, idB, over({ serviceCidr: cidrB }));
+      return { b, a: await yard(1, idA, over({ serviceCidr: cidrA, peers: [addrOf(b).toString()] })) };
+    },
   });
-  const yards = useDockerYard("ovle2e");
   let m: TestMarket;
   let a: Yard;
   let b: Yard;
@@ -85,8 +91,6 @@ describe("overlay end to end: policies, namespaces, churn, TCP migration (two ya
   let web: string;
   let busybox: string;
   let docker: Docker;
-  const cidrA = `10.233.${200 + (process.pid % 25)}.0/24`;
-  const cidrB = `10.233.${225 + (process.pid % 25)}.0/24`;
   /** Lease ids by instance tag. */
   const ids = new Map<string, bigint>();
   const id = (tag: string): bigint => ids.get(tag)!;
@@ -146,18 +150,7 @@ describe("overlay end to end: policies, namespaces, churn, TCP migration (two ya
   }
 
   before(async () => {
-    m = await startMarket();
-    const start = (key: number, yardId: string, overlay: Record<string, unknown>): Promise<Yard> =>
-      startTestYard(
-        m,
-        key,
-        yardId,
-        { lease: FAST_LEASE, capacity: { cpuMillis: 4000, memoryMiB: 4096, pidsPerLease: 256 }, overlay },
-        log,
-      );
-    // B first: A asks B about routes (B learns A from A's connection and pushes changes back to it).
-    b = await start(5, yards.make("ovle2eb").yardId, { serviceCidr: cidrB });
-    a = await start(1, yards.get().yardId, { serviceCidr: cidrA, peers: [addrOf(b).toString()] });
+    ({ m, a, b } = two.get());
     expect(a.addressing, "semantic addressing on A (needs root)").to.not.equal(undefined);
     tenant = await Tenant.create(m, 2, 3, USD(200));
     evilTenant = await Tenant.create(m, 8, 9, USD(200));
@@ -165,10 +158,9 @@ describe("overlay end to end: policies, namespaces, churn, TCP migration (two ya
       tenant.service("shop", s),
     ) as [string, string, string, string, string, string];
     EVIL = evilTenant.service("evil", "x");
-    docker = yards.get().docker;
-    const imageId = async (ref: string) => "0x" + (await yards.get().runtime.imageId(ref))!.slice(7);
-    web = await imageId(WEB_IMAGE);
-    busybox = await imageId(BUSYBOX_IMAGE);
+    docker = two.get().engine.docker;
+    web = await two.imageId(WEB_IMAGE);
+    busybox = await two.imageId(BUSYBOX_IMAGE);
     // Service shop.r<root>.web.prod: two instances at A, one at B; a client container of its namespace at A.
     await Promise.all([
       (async () => {
@@ -304,7 +296,7 @@ describe("overlay end to end: policies, namespaces, churn, TCP migration (two ya
   });
 
   it("UDP service to service: datagrams to a ServiceIP reach instances at both yards by policy; another namespace gets none", async () => {
-    const echo = "0x" + (await yards.get().runtime.imageId(ECHO_IMAGE))!.slice(7);
+    const echo = await two.imageId(ECHO_IMAGE);
     /** An echo instance of `service` at `y` whose UDP replies start with `<tag>:`, or a sleeping client of it. */
     const udpLease = async (
       y: Yard,

@@ -6,13 +6,12 @@
  */
 import { expect } from "chai";
 import net from "node:net";
-import { Wallet } from "ethers";
 import { setRouting, signLeaseAccess, type LeaseAccess } from "../../../protocol/index.ts";
-import { parseYardConfig, type YardConfig } from "../../../yard-node/config.ts";
 import { createLogger, silentLogger } from "../../../protocol/log.ts";
 import { Yard } from "../../../yard-node/yard.ts";
-import { WEB_IMAGE, useDockerYard, waitFor } from "../../helpers/docker.ts";
-import { Tenant, USD, clientFor, startMarket, yardConfig, type TestMarket } from "../../../scripts/lib/testbed.ts";
+import { WEB_IMAGE, waitFor } from "../../helpers/docker.ts";
+import { FAST_LEASE, useTwoYards } from "../../helpers/yard.ts";
+import { Tenant, USD, clientFor, type TestMarket } from "../../../scripts/lib/testbed.ts";
 
 const log = process.env.ICON_TEST_LOG ? createLogger({ level: "debug" }) : silentLogger;
 // In the tenant's namespace shop.r<root> (set once its application exists).
@@ -43,20 +42,14 @@ const tags = (text: string): string[] => [...text.matchAll(/inst-([a-z0-9-]+)/g)
 
 describe("overlay: redirection stubs and redirects survive a yard restart (two yards)", function () {
   this.timeout(180_000);
-  // Registered before useDockerYard's hooks so that it runs first (a yard still running would recreate containers
-  // behind the cleanup).
-  after(async () => {
-    await tenant?.stop();
-    await a?.stop();
-    await b?.stop();
-    await m?.close();
+  const two = useTwoYards("ovlrs", {
+    overrides: { lease: FAST_LEASE, capacity: { cpuMillis: 4000, memoryMiB: 4096, pidsPerLease: 256 } },
+    log,
+    stopFirst: () => [tenant],
   });
-  const docker = useDockerYard("ovlrs");
   let m: TestMarket;
   let a: Yard;
   let b: Yard;
-  let configA: YardConfig;
-  let walletA: Wallet;
   let tenant: Tenant;
   let web: string;
 
@@ -65,22 +58,10 @@ describe("overlay: redirection stubs and redirects survive a yard restart (two y
   const addrOf = (y: Yard) => y.node.getMultiaddrs()[0]!;
 
   before(async () => {
-    m = await startMarket();
-    const lease = { startLeadS: 2, earlyStartS: 2, claimIntervalS: 5, stopTimeoutS: 1, minSlotS: 5 };
-    const config = async (key: number, yardId: string): Promise<{ config: YardConfig; wallet: Wallet }> => {
-      const wallet = new Wallet(m.keys[key]!, m.provider);
-      await m.admin.mint(wallet.address, USD(1000));
-      const c = yardConfig(m, yardId, { lease, capacity: { cpuMillis: 4000, memoryMiB: 4096, pidsPerLease: 256 } });
-      return { config: parseYardConfig(c, `${yardId}.json`), wallet };
-    };
-    const ca = await config(1, docker.get().yardId);
-    const cb = await config(5, docker.make("ovlrsb").yardId);
-    configA = ca.config;
-    walletA = ca.wallet;
-    [a, b] = await Promise.all([Yard.start({ ...ca, log }), Yard.start({ ...cb, log })]);
+    ({ m, a, b } = two.get());
     tenant = await Tenant.create(m, 2, 3, USD(200));
     MIG = tenant.service("shop", "mig");
-    web = "0x" + (await docker.get().runtime.imageId(WEB_IMAGE))!.slice(7);
+    web = await two.imageId(WEB_IMAGE);
   });
 
   it("a restarted yard forwards the old endpoint to the new instance until the stub's grace ends, not after", async () => {
@@ -128,7 +109,7 @@ describe("overlay: redirection stubs and redirects survive a yard restart (two y
     // Restart A on the same data directory (same database, peer key and ingress ports).
     await a.stop();
     expect(await rawGet(old.endpoint)).to.equal("error ECONNREFUSED");
-    a = await Yard.start({ config: configA, wallet: walletA, log });
+    a = await two.startAgain("a");
     expect(["ended", "settled"]).to.include(a.db.lease(old.leaseId)!.status);
 
     // The old endpoint forwards to the new instance (through a tunnel from the new A to B); the site redirects.
@@ -149,7 +130,7 @@ describe("overlay: redirection stubs and redirects survive a yard restart (two y
     expect(a.db.routingRules().map((x) => x.leaseId)).to.deep.equal([site.leaseId]);
     // Restarted once more after the grace: nothing of the stub comes back; the site's redirect does.
     await a.stop();
-    a = await Yard.start({ config: configA, wallet: walletA, log });
+    a = await two.startAgain("a");
     expect(await rawGet(old.endpoint)).to.equal("error ECONNREFUSED");
     expect((await fetch(`http://${site.endpoint}/`, { redirect: "manual" })).status).to.equal(307);
   });

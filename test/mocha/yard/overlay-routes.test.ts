@@ -34,6 +34,7 @@ import { YardDb, type LeaseRow } from "../../../yard-node/db.ts";
 import { silentLogger } from "../../../protocol/log.ts";
 import { Overlay } from "../../../yard-node/overlay/overlay.ts";
 import type { LocalInstance } from "../../../yard-node/overlay/types.ts";
+import { overlayOn } from "../../helpers/overlay.ts";
 
 const SERVICE = "shop.acme.cart.prod";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -47,29 +48,6 @@ const inst = (yard: Libp2p, id: bigint): RouteInstance => ({
   addrs: yard.getMultiaddrs().map(String).slice(0, 1),
   ports: [8080],
 });
-
-function overlayOn(
-  node: Libp2p,
-  o: {
-    local?: () => LocalInstance[];
-    epoch?: bigint;
-    db?: YardDb;
-    vouch?: (peer: string) => Promise<boolean>;
-    ttlS?: number;
-  } = {},
-): Overlay {
-  return new Overlay({
-    node,
-    log: silentLogger,
-    // Routing rules are accepted from anyone here: the access check is access.test's; this file tests the rules.
-    authorize: async (a) => ({ id: a.leaseId }) as LeaseRow,
-    local: o.local ?? (() => []),
-    ttlS: o.ttlS ?? 60,
-    ...(o.epoch !== undefined ? { routeEpochMs: o.epoch } : {}),
-    ...(o.db ? { store: o.db } : {}),
-    ...(o.vouch ? { vouch: o.vouch } : {}),
-  });
-}
 
 /** The instance ids of SERVICE at `origin` in `overlay`'s table. */
 async function idsFrom(overlay: Overlay, origin: Libp2p): Promise<bigint[]> {

@@ -10,23 +10,16 @@ import { Wallet } from "ethers";
 import { OverlayError, readTelemetry, setRouting, signLeaseAccess, type LeaseAccess } from "../../../protocol/index.ts";
 import { createLogger, silentLogger } from "../../../protocol/log.ts";
 import { Yard } from "../../../yard-node/yard.ts";
-import { ECHO_IMAGE, WEB_IMAGE, useDockerYard, waitFor } from "../../helpers/docker.ts";
-import { FAST_LEASE, expectRejection, startTestYard } from "../../helpers/yard.ts";
-import { Tenant, USD, clientFor, startMarket, type TestMarket } from "../../../scripts/lib/testbed.ts";
+import { ECHO_IMAGE, WEB_IMAGE, waitFor } from "../../helpers/docker.ts";
+import { FAST_LEASE, expectRejection, useTwoYards } from "../../helpers/yard.ts";
+import { Tenant, USD, clientFor, type TestMarket } from "../../../scripts/lib/testbed.ts";
 
 const log = process.env.ICON_TEST_LOG ? createLogger({ level: "debug" }) : silentLogger;
 
 describe("overlay proxy: flows, redirects, stubs, load (two yards)", function () {
   this.timeout(240_000);
-  after(async () => {
-    await tenant?.stop();
-    await a?.stop();
-    await b?.stop();
-    await m?.close();
-  });
-  // (registered before useDockerYard: mocha runs after-hooks in order, so the yards stop before the
-  // engine cleanup, and a yard still running cannot recreate containers behind it)
-  const docker = useDockerYard("ovl");
+  const over = { lease: FAST_LEASE, capacity: { cpuMillis: 4000, memoryMiB: 4096, pidsPerLease: 2048 } };
+  const two = useTwoYards("ovl", { overrides: over, log, stopFirst: () => [tenant] });
   let m: TestMarket;
   let a: Yard;
   let b: Yard;
@@ -37,12 +30,9 @@ describe("overlay proxy: flows, redirects, stubs, load (two yards)", function ()
     signLeaseAccess(tenant.icon, tenant.owner.domain(), leaseId, tenant.node.peerId);
 
   before(async () => {
-    m = await startMarket();
-    const over = { lease: FAST_LEASE, capacity: { cpuMillis: 4000, memoryMiB: 4096, pidsPerLease: 2048 } };
-    a = await startTestYard(m, 1, docker.get().yardId, over, log);
-    b = await startTestYard(m, 5, docker.make("ovlb").yardId, over, log);
+    ({ m, a, b } = two.get());
     tenant = await Tenant.create(m, 2, 3, USD(200));
-    web = "0x" + (await docker.get().runtime.imageId(WEB_IMAGE))!.slice(7);
+    web = await two.imageId(WEB_IMAGE);
   });
 
   it("observes requests per client subnet and exports them to the lease holder only", async () => {
@@ -154,7 +144,7 @@ describe("overlay proxy: flows, redirects, stubs, load (two yards)", function ()
   it("carries 1,000 client connections through one yard at once, every one open end to end, with zero errors", async () => {
     // The upstream serves every connection on one thread (icon/echo:1), so the yard is what is under load, not a
     // server that forks per connection.
-    const echo = "0x" + (await docker.get().runtime.imageId(ECHO_IMAGE))!.slice(7);
+    const echo = await two.imageId(ECHO_IMAGE);
     const l = await tenant.lease(
       a.node.getMultiaddrs()[0]!,
       echo,

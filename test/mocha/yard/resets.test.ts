@@ -11,12 +11,10 @@
  * raw pass too (a frame that claims more than it sends, then the cuts), so a protocol added later is covered.
  */
 import { expect } from "chai";
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import { Wallet } from "ethers";
 import type { Connection, Libp2p, Stream } from "@libp2p/interface";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
@@ -43,7 +41,6 @@ import {
   treeRequest,
 } from "../../../protocol/index.ts";
 import { TUNNEL_PROTOCOL, encodeTunnelHeader as encodeHeader } from "../../../protocol/index.ts";
-import { projectRoot } from "../../../scripts/lib/hardhat.ts";
 import {
   Tenant,
   USD,
@@ -56,6 +53,7 @@ import {
   type YardProcess,
 } from "../../../scripts/lib/testbed.ts";
 import { WEB_IMAGE, useDockerYard, waitFor } from "../../helpers/docker.ts";
+import { alive, deployWebApp } from "../../helpers/app.ts";
 
 interface Cut {
   /** Cut once this many bytes were written (the write that crosses it is truncated to it). */
@@ -335,35 +333,15 @@ describe("a reset at every step of every protocol (yard and agent as their own p
   });
 
   it("the agent: tree, ping, identify — and everything it advertises", async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), "icon-resets-agent-"));
-    const state = path.join(dir, "app");
-    const config = path.join(dir, "app.json");
-    await writeFile(
-      config,
-      JSON.stringify({
-        service: {
-          image: WEB_IMAGE,
-          imageDigest: digest,
-          ports: [8080],
-          httpPorts: [8080],
-          cpuMillis: 50,
-          memoryMiB: 64,
-          slotSeconds: 600,
-        },
-        discovery: { registry: true },
-        initialRegion: "test-1",
-        agent: { periodMs: 500, reportEveryMs: 500 },
-      }),
-    );
-    const icon = path.join(projectRoot, "scripts/icon");
-    const env = { ...process.env, ICON_PRIVATE_KEY: m.keys[10]! };
     await m.admin.mint(new Wallet(m.keys[10]!).address, USD(10));
-    const global = ["--rpc", m.chain.url, "--deployment", m.deploymentFile];
-    const dep = await promisify(execFile)(
-      icon,
-      ["app", "deploy", ...global, "--config", config, "--state", state, "--deposit", "3", "--wait", "90"],
-      { env },
-    );
+    const dep = await deployWebApp(m, {
+      digest,
+      cpuMillis: 50,
+      initialRegion: "test-1",
+      waitS: 90,
+      tmpPrefix: "icon-resets-agent-",
+    });
+    const { state } = dep;
     agentPid = Number(/origin ICON started \(pid (\d+), log /.exec(dep.stdout)![1]!);
     const root = BigInt(/application (\d+) created with 3 iUSD/.exec(dep.stdout)![1]!);
     const peer = peerIdFromPrivateKey(await loadOrCreatePeerKey(path.join(state, "peer.key")));
@@ -408,15 +386,6 @@ describe("a reset at every step of every protocol (yard and agent as their own p
 /** The node's ping service (createIconNode always has one). */
 function pingOf(node: Libp2p): Ping {
   return (node.services as { ping: Ping }).ping;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The first message on `s`, or undefined after `ms` or when it closes. */

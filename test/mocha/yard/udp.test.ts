@@ -7,12 +7,12 @@ import { expect } from "chai";
 import dgram from "node:dgram";
 import { readdir } from "node:fs/promises";
 import { DatagramDeframer as Deframer, frameDatagram, setRouting, signLeaseAccess } from "../../../protocol/index.ts";
-import { FAST_LEASE, startTestYard } from "../../helpers/yard.ts";
+import { FAST_LEASE, useTwoYards } from "../../helpers/yard.ts";
 import { createLogger, silentLogger } from "../../../protocol/log.ts";
 import { UdpIngress, type UdpRoute } from "../../../yard-node/udp.ts";
 import { Yard } from "../../../yard-node/yard.ts";
-import { ECHO_IMAGE, useDockerYard, waitFor } from "../../helpers/docker.ts";
-import { Tenant, USD, startMarket, type TestMarket } from "../../../scripts/lib/testbed.ts";
+import { ECHO_IMAGE, waitFor } from "../../helpers/docker.ts";
+import { Tenant, USD, type TestMarket } from "../../../scripts/lib/testbed.ts";
 
 const log = process.env.ICON_TEST_LOG ? createLogger({ level: "debug" }) : silentLogger;
 
@@ -196,15 +196,7 @@ describe("UDP ingress on loopback: sessions are bounded per client, per port and
 
 describe("UDP services through yards (ingress and stub over the tunnel)", function () {
   this.timeout(180_000);
-  after(async () => {
-    await tenant?.stop();
-    await a?.stop();
-    await b?.stop();
-    await m?.close();
-  });
-  // (registered before useDockerYard: mocha runs after-hooks in order, so the yards stop before the
-  // engine cleanup, and a yard still running cannot recreate containers behind it)
-  const docker = useDockerYard("udp");
+  const two = useTwoYards("udp", { overrides: { lease: FAST_LEASE }, log, stopFirst: () => [tenant] });
   let m: TestMarket;
   let a: Yard;
   let b: Yard;
@@ -212,11 +204,9 @@ describe("UDP services through yards (ingress and stub over the tunnel)", functi
   let image: string;
 
   before(async () => {
-    m = await startMarket();
-    a = await startTestYard(m, 1, docker.get().yardId, { lease: FAST_LEASE }, log);
-    b = await startTestYard(m, 5, docker.make("udpb").yardId, { lease: FAST_LEASE }, log);
+    ({ m, a, b } = two.get());
     tenant = await Tenant.create(m, 2, 3, USD(100));
-    image = "0x" + (await docker.get().runtime.imageId(ECHO_IMAGE))!.slice(7);
+    image = await two.imageId(ECHO_IMAGE);
   });
 
   /** An echo lease at A, then one at B and the stub at A: `service` undefined for leases that name none. */

@@ -8,9 +8,9 @@ import {
   IconMarketDevModule,
   IconMarketModule,
   defaultMarketParameters,
-} from "../../../contracts/ignition/modules/IconMarket.ts";
-import { ACCEPTANCE_TYPES, OFFER_TYPES, marketDomain, type Offer } from "../../../protocol/eip712.ts";
-import type { Deployment } from "../../../protocol/index.ts";
+} from "../../contracts/ignition/modules/IconMarket.ts";
+import { ACCEPTANCE_TYPES, OFFER_TYPES, marketDomain, type Offer } from "../../protocol/eip712.ts";
+import type { Deployment } from "../../protocol/index.ts";
 
 export const USD = (n: number | bigint): bigint => BigInt(Math.round(Number(n) * 1e6));
 export const params = defaultMarketParameters;
@@ -156,7 +156,7 @@ export { network };
 
 // ---------------------------------------------------------------- additions for the contract test suite
 
-export { LEASE_MARKET_ROLE, ARBITER_ROLE } from "../../../contracts/ignition/modules/IconMarket.ts";
+export { LEASE_MARKET_ROLE, ARBITER_ROLE } from "../../contracts/ignition/modules/IconMarket.ts";
 
 /** Policy used by {createApp}, with an optional price cap. */
 export function defaultPolicy(maxPricePerSecond = 0n) {

@@ -1,0 +1,89 @@
+/**
+ * `npm run test:fast`: the mocha suites that need no Docker engine, no yard or agent process and no `icon` CLI
+ * process (an embedded chain, libp2p on loopback and plain Node child processes are fine), for quick loops while
+ * developing, in parallel (mocha --parallel). CI and `npm test` still run every suite, one by one. Extra arguments
+ * go to mocha (e.g. `--grep quote`).
+ *
+ * Left out, and why: every suite using test/helpers/docker.ts (yards on real Docker: yard/*, agent/agent,
+ * overlay-*, udp…), cli and yard/cli-yard (`icon` processes), agent/demo (the whole demo), protocol/dns (a dnsmasq
+ * the test starts), and the two fuzzers, protocol/fuzz and protocol/live-fuzz (depth, not a quick loop: about a
+ * third of the time of all the others together).
+ */
+import { spawn } from "node:child_process";
+import { access } from "node:fs/promises";
+import { availableParallelism } from "node:os";
+import path from "node:path";
+
+const FAST = [
+  // contracts
+  "attacks",
+  "budget",
+  "edges",
+  "eip712",
+  "gas-smoke",
+  "hardening",
+  "lease",
+  "registry",
+  "smoke",
+  // agent: decisions, config, discovery, learned domains, offers, the tree protocol
+  "agent/config",
+  "agent/decision",
+  "agent/discovery",
+  "agent/learn",
+  "agent/offer",
+  "agent/tree",
+  // protocol: codecs, negotiation, libp2p node, chain client
+  "protocol/alto",
+  "protocol/chain-nonce",
+  "protocol/deploy-fields",
+  "protocol/last-resort",
+  "protocol/lease-e2e",
+  "protocol/messages",
+  "protocol/negotiation",
+  "protocol/node",
+  "protocol/noise-crypto",
+  "protocol/receipt",
+  "protocol/retry",
+  "protocol/sessions",
+  "protocol/tunnel-wire",
+  "protocol/vocabulary",
+  "protocol/yamux-window",
+  // testbed: load generator and WAN emulator on loopback
+  "testbed/loadgen",
+  "testbed/wan",
+  // yard: pure cores and the overlay on bare libp2p nodes
+  "yard/active-yards",
+  "yard/config",
+  "yard/ledger",
+  "yard/metrics-db",
+  "yard/overlay-flows",
+  "yard/overlay-names",
+  "yard/overlay-routes",
+  "yard/pricing",
+  "yard/quoting",
+  "yard/tunnel",
+];
+
+const root = path.resolve(import.meta.dirname, "..");
+const files = FAST.map((name) => path.join("test/mocha", `${name}.test.ts`));
+for (const f of files) {
+  await access(path.join(root, f)).catch(() => {
+    console.error(`test/fast.ts names ${f}, which does not exist: rename or remove it in the FAST list`);
+    process.exit(1);
+  });
+}
+/** Runs `cmd` in the project root; resolves with its exit code. */
+function run(cmd: string, args: string[]): Promise<number> {
+  const child = spawn(cmd, args, { cwd: root, stdio: "inherit" });
+  return new Promise((resolve) => child.on("exit", (code) => resolve(code ?? 1)));
+}
+
+// The contracts' artifacts first (what `hardhat test` does before its tests), then the suites in parallel, one
+// worker per core (at least two), through mocha itself (`hardhat test mocha` runs them one by one). A test without a
+// timeout of its own gets 120 s, not hardhat-mocha's 40 s: here the suites share the cores.
+const built = await run("hardhat", ["build", "--quiet"]);
+if (built !== 0) process.exit(built);
+const jobs = String(Math.max(2, availableParallelism()));
+process.exit(
+  await run("mocha", ["--parallel", "--jobs", jobs, "--timeout", "120000", ...files, ...process.argv.slice(2)]),
+);
