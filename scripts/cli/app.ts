@@ -4,7 +4,7 @@
  */
 import { ConfigError } from "../../protocol/errors.ts";
 import { client, idArg, need, out } from "./context.ts";
-import { POLICY_OPTIONS, policyFromOptions } from "./budget.ts";
+import { POLICY_OPTIONS, policyFromOptions, publishPolicy } from "./budget.ts";
 import { startAgentProcess, waitPlaced } from "./agent.ts";
 import { command, opt, type Command } from "./options.ts";
 
@@ -108,11 +108,9 @@ export const appCommands: Record<string, Command> = {
     async run(ctx, o) {
       const root = idArg(need(ctx, 0, "root", "app policy <root>"), "root");
       const c = await client(ctx, true);
-      const current = await c.app(root);
-      const next = policyFromOptions(o, c, current.policy);
-      await c.setPolicy(root, next);
+      const { policy, version } = await publishPolicy(c, root, o);
       out(
-        `application ${root}: policy v${(await c.app(root)).version} published: ${JSON.stringify(next, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}`,
+        `application ${root}: policy v${version} published: ${JSON.stringify(policy, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}`,
       );
     },
   }),

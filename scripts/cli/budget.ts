@@ -30,6 +30,17 @@ export function policyFromOptions(o: Options<typeof POLICY_OPTIONS>, c: MarketCl
   };
 }
 
+/** Publishes the root's policy with the options' changes (unchanged fields keep their values); returns the new one. */
+export async function publishPolicy(
+  c: MarketClient,
+  root: bigint,
+  o: Options<typeof POLICY_OPTIONS>,
+): Promise<{ policy: Policy; version: number }> {
+  const policy = policyFromOptions(o, c, (await c.app(root)).policy);
+  await c.setPolicy(root, policy);
+  return { policy, version: (await c.app(root)).version };
+}
+
 export const budgetCommands: Record<string, Command> = {
   "budget create": command({
     usage:
@@ -114,8 +125,7 @@ export const budgetCommands: Record<string, Command> = {
     async run(ctx, o) {
       const c = await client(ctx, true);
       const root = idArg(need(ctx, 0, "root", this.usage), "root");
-      const { policy } = await c.app(root);
-      await c.setPolicy(root, policyFromOptions(o, c, policy));
+      await publishPolicy(c, root, o);
       out(`policy of application ${root} updated`);
     },
   }),
