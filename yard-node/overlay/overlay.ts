@@ -17,6 +17,7 @@ import { multiaddr } from "@multiformats/multiaddr";
 import { lpStream } from "@libp2p/utils";
 import {
   IconError,
+  isIconError,
   OverlayError,
   OverlayErrorCode,
   ROUTES_PROTOCOL,
@@ -331,10 +332,10 @@ export class Overlay {
       try {
         return await this.#open(inst, port, ctx);
       } catch (e) {
-        if ((e as IconError).code === "DENIED") throw e;
+        if (isIconError(e, "DENIED")) throw e;
         // The remote yard refused: a namespace denial, or a stale route (the instance ended or is not running
         // there). Retry like any failed forward; the refusal is the error when the last attempt is refused too.
-        refused = (e as IconError).code === "TUNNEL_REFUSED" ? e : undefined;
+        refused = isIconError(e, "TUNNEL_REFUSED") ? e : undefined;
         this.forwardsFailed++;
         this.requeries++;
         this.#table.drop(service, inst);
