@@ -146,7 +146,7 @@ export class Yard {
       sessionsPerPort: ing.udpSessionsPerPort,
       sessions: ing.udpSessions,
     });
-    this.activeYards = new ActiveYards(chain, { log });
+    this.activeYards = new ActiveYards(chain, { log: log.child("yards") });
     this.owners = new LeaseOwners(chain);
     /** The yard's containers by id, as last seen (written by the lease lifecycle). */
     const containers = new Map<string, ContainerInfo>();
@@ -170,13 +170,13 @@ export class Yard {
     });
     this.tunnels = new TunnelManager(node, {
       resolve: (h, remote, remoteAddr) => this.#net.resolveTunnel(h, remote.toString(), remoteAddr),
-      log,
+      log: log.child("tunnels"),
       maxPeers: config.overlay.maxTunnelPeers,
       idleMs: config.overlay.tunnelIdleS * 1000,
     });
     this.overlay = new Overlay({
       node,
-      log,
+      log: log.child("overlay"),
       tunnels: this.tunnels,
       admit: (from, to, id) => this.addressing?.admit(from, to, id),
       authorize: leaseHolderCheck(db, chain),
