@@ -12,7 +12,7 @@
  *   3. decide: the Controller (EWMA, hysteresis, cool-down) over stay / migrate / replicate / terminate;
  *   4. act:
  *      - replicate: a child account under this one (fresh key), a share of the spendable balance in proportion
- *        to the request rate the replica takes over, gas for its key, a bid in its name, deploy, a child agent
+ *        to the request rate the replica takes over, a bid in its name, deploy, a child agent
  *        started on the new placement, and HTTP redirects at this ICON's yard sending those subnets there;
  *      - migrate: bid, deploy, stub at the old yard (TCP forward / HTTP redirect for `graceS`), terminate the old
  *        lease; children's redirects move along;
@@ -38,6 +38,7 @@ import { JsonRpcProvider, Wallet } from "ethers";
 import type { Libp2p } from "@libp2p/interface";
 import {
   ConfigError,
+  IntentSender,
   MarketClient,
   namespaceProblem,
   createIconNode,
@@ -117,6 +118,8 @@ export class Agent {
     this.node = node;
     this.#rpc = rpc;
     this.#hooks = hooks;
+    // The ICON's key holds no ETH: its market calls are intents a yard relays, repaid from its own account.
+    client.useRelay(this.#intents(client, wallet, seed.account));
     this.#controller = new Controller({
       halfLifeS: env.halfLifeS,
       coolDownS: env.coolDownS,
@@ -161,7 +164,11 @@ export class Agent {
     const keys = {
       // The key of this ICON's n-th replica (see leases.ts replicaKey).
       childKey: (n: number) => new Wallet(replicaKey(wallet.privateKey, n), rpc),
-      clientFor: (signer: Wallet) => MarketClient.connect({ deployment: env.deployment, provider: rpc, signer }),
+      clientFor: async (signer: Wallet, account: bigint) => {
+        const c = await MarketClient.connect({ deployment: env.deployment, provider: rpc, signer });
+        c.useRelay(this.#intents(c, signer, account));
+        return c;
+      },
     };
     this.#observation = new Observation({ env, seed, node, client, signer: wallet, tree: this.tree, emit });
     this.#moves = new Moves({
@@ -233,6 +240,34 @@ export class Agent {
       await release();
       throw e;
     }
+  }
+
+  /** Relays `client`'s market calls as intents of `signer`, repaid from `account` (protocol/relay/sender.ts). */
+  #intents(client: MarketClient, signer: Wallet, account: bigint): IntentSender {
+    return new IntentSender({
+      node: this.node,
+      client,
+      signer,
+      account,
+      maxFee: async () => (await client.app(this.seed.root)).policy.maxRelayFee,
+      yards: () => this.#relayYards(),
+    });
+  }
+
+  /**
+   * Yards that may relay this ICON's intents, best first: its own yard, its parent's, then every candidate it knows
+   * (when its own yard is gone, any active yard will do) and the configured seeds.
+   */
+  #relayYards(): string[][] {
+    const out = new Map<string, string[]>();
+    const add = (addrs: string[] | undefined): void => {
+      if (addrs?.length && !out.has(addrs[0]!)) out.set(addrs[0]!, addrs);
+    };
+    add(this.seed.placement?.yard.addrs);
+    add(this.seed.parent?.placement?.yard.addrs);
+    for (const y of this.#observation?.yards ?? []) add(y.addrs);
+    for (const s of this.env.seeds) add([s]);
+    return [...out.values()];
   }
 
   get name(): string {

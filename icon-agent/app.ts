@@ -1,14 +1,14 @@
 /**
  * The app owner's side: deploy an application (fund its budget, publish the policy, give the origin ICON a key
- * of its own and gas) and read its state back from the chain (the tree of accounts, placements, spend).
+ * of its own — it holds no ETH: yards relay its calls) and read its state back from the chain (the tree of accounts, placements, spend).
  *
  * @example
- *   const { root, dir } = await deployApp({ owner, env, policy, deposit: owner.parse("20"), dir: "./app", gasWei: 10n ** 16n });
+ *   const { root, dir } = await deployApp({ owner, env, policy, deposit: owner.parse("20"), dir: "./app" });
  *   const agent = await Agent.open(dir, { spawn });   // or: icon agent run --state ./app
  *   console.log(formatStatus(owner, await appStatus(owner, root)));
  */
 import { Wallet } from "ethers";
-import { appNamespace, appServiceName, waitForReceipt, type MarketClient, type Policy } from "../protocol/index.ts";
+import { appNamespace, appServiceName, type MarketClient, type Policy } from "../protocol/index.ts";
 import type { AgentEnv } from "./config.ts";
 import { writeAgentState } from "./state.ts";
 
@@ -20,8 +20,6 @@ export interface DeployAppOptions {
   deposit: bigint;
   /** State directory of the origin ICON (its key is written there with mode 0600). */
   dir: string;
-  /** ETH (wei) sent to the origin's key for its transactions. */
-  gasWei: bigint;
 }
 
 /**
@@ -58,13 +56,6 @@ export async function deployApp(
     { name: "origin", account: root, root, subnets: [], children: {}, replicas: 0 },
     key.privateKey,
   );
-  if (o.gasWei > 0n) {
-    const tx = await o.owner.signer!.sendTransaction({ to: key.address, value: o.gasWei });
-    await waitForReceipt(o.owner.signer!.provider!, tx, {
-      action: `sending gas to the origin's key ${key.address}`,
-      timeoutMs: 120_000,
-    });
-  }
   return { root, dir: o.dir, icon: key.address, namespace: appNamespace(root), ...(service ? { service } : {}) };
 }
 

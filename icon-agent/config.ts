@@ -36,8 +36,6 @@ const agentTimingsSchema = z.object({
   /** See Knobs.minKeepShare. */
   minKeepShare: z.number().min(0).max(1).default(0.5),
   refLatencyMs: z.number().positive().default(100),
-  /** ETH (wei, decimal string) a parent hands a replica's key for its transactions. */
-  gasWei: z.string().regex(/^\d+$/, "wei as a decimal string").default("10000000000000000"),
 });
 
 export const appConfigSchema = z

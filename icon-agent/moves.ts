@@ -12,9 +12,9 @@
  */
 import path from "node:path";
 import { multiaddr } from "@multiformats/multiaddr";
-import { MaxUint256, formatEther, type Wallet } from "ethers";
+import { MaxUint256, type Wallet } from "ethers";
 import type { Libp2p } from "@libp2p/interface";
-import { setRouting, waitForReceipt, type MarketClient, type Redirect } from "../protocol/index.ts";
+import { setRouting, type MarketClient, type Redirect } from "../protocol/index.ts";
 import type { AgentEnv } from "./config.ts";
 import {
   replicaShare,
@@ -25,7 +25,7 @@ import {
   type Knobs,
   type Situation,
 } from "./decision.ts";
-import { live, liveLeases, successorOf, sweepGas } from "./leases.ts";
+import { closedAmount, live, liveLeases, successorOf } from "./leases.ts";
 import { bid, listedPrice, type YardRef } from "./market.ts";
 import type { Observation } from "./observation.ts";
 import { writeAgentState, type AgentSeed, type Emit, type Placement } from "./state.ts";
@@ -46,7 +46,8 @@ export interface MovesComponents {
   /** The key of the n-th replica (leases.ts replicaKey). */
   childKey(n: number): Wallet;
   /** A market client sending with `signer`. */
-  clientFor(signer: Wallet): Promise<MarketClient>;
+  /** A client of `signer`, whose relayed intents `account` pays for. */
+  clientFor(signer: Wallet, account: bigint): Promise<MarketClient>;
   /** Starts the agent of a replica from its state directory. */
   spawn(dir: string): Promise<void>;
   /** This ICON's libp2p addresses (a replica's parent). */
@@ -130,7 +131,7 @@ export class Moves {
 
   async #placeWith(o: PlaceOptions, knobs: Knobs): Promise<Placement> {
     const { client, wallet, node, emit } = this.#c;
-    const holder = o.signer.address === wallet.address ? client : await this.#c.clientFor(o.signer);
+    const holder = o.signer.address === wallet.address ? client : await this.#c.clientFor(o.signer, o.account);
     const won = await bid({
       release: (id) => holder.terminate(id),
       node,
@@ -278,15 +279,6 @@ export class Moves {
     let placement: Placement;
     try {
       await client.allocate(seed.account, child, share);
-      const gas = BigInt(env.gasWei);
-      // Through the client's signer: it keeps this key's nonces in order with the client's own transactions.
-      if (gas > 0n) {
-        const tx = await client.signer!.sendTransaction({ to: key.address, value: gas });
-        await waitForReceipt(client.signer!.provider!, tx, {
-          action: `sending gas to replica key ${key.address}`,
-          timeoutMs: 120_000,
-        });
-      }
       placement = await this.#placeWith(
         {
           signer: key,
@@ -304,17 +296,6 @@ export class Moves {
         () => `account ${child} closed and its money returned`,
         (x: unknown) => `closing account ${child} failed too (${(x as Error).message}); the next sweep retries`,
       );
-      // The gas only once nothing is left for the key to do (a live lease is ended by the sweep, with this key).
-      const clean =
-        (await client.account(child).then(
-          (a) => a.closed,
-          () => false,
-        )) &&
-        (await liveLeases(client, child).then(
-          (ls) => ls.length === 0,
-          () => false,
-        ));
-      if (clean) await sweepGas(key, wallet.address).catch(() => 0n);
       throw new Error(`replication to ${target.name} failed, ${undone}: ${(e as Error).message}`, { cause: e });
     }
     const name = `${seed.name}.${n}`;
@@ -468,27 +449,16 @@ export class Moves {
     for (const id of [p?.leaseId, p?.renewal?.leaseId])
       if (id !== undefined && live((await client.lease(id)).state)) refund += await client.terminate(id);
     const me = await client.account(seed.account);
-    if (!me.closed) await client.closeAccount(seed.account);
-    // The gas the parent handed this key goes back to the parent's key (it is this key's last transaction).
-    let gasBack = 0n;
-    if (seed.parent) {
-      // To the parent in the tree now: the account's parent on chain, or the ancestor this ICON re-parented to
-      // when that one terminated (its key is gone).
-      const to = (await client.account(this.#c.tree.parent?.account ?? seed.parent.account)).controller;
-      gasBack = await sweepGas(client.signer!, to).catch((e: unknown) => {
-        emit("error", `returning gas to the parent's key: ${(e as Error).message}`);
-        return 0n;
-      });
-    }
+    // The relayer's fee for closing comes out of the balance first; the rest goes up (the AccountClosed event).
+    const back = me.closed ? 0n : closedAmount(client, await client.closeAccount(seed.account));
     seed.done = true;
     seed.terminating = false;
     await this.#c.save();
     this.#c.finished();
     emit(
       "terminated",
-      `ended lease ${p?.leaseId ?? "-"} at ${p?.yard.name ?? "-"} (refund ${client.format(refund)}); account ${seed.account} closed, ${client.format(me.closed ? 0n : me.balance)} back to the parent` +
-        (gasBack > 0n ? `, ${formatEther(gasBack)} ETH of gas back to the parent's key` : ""),
-      { returned: me.balance, gasReturned: gasBack },
+      `ended lease ${p?.leaseId ?? "-"} at ${p?.yard.name ?? "-"} (refund ${client.format(refund)}); account ${seed.account} closed, ${client.format(back)} back to the parent`,
+      { returned: back },
     );
   }
 

@@ -10,9 +10,9 @@
  *   await recovery.sweep();     // now and then
  */
 import path from "node:path";
-import { formatEther, type Wallet } from "ethers";
+import type { Wallet } from "ethers";
 import { isIconError, type MarketClient } from "../protocol/index.ts";
-import { live, liveLeases, successorOf, sweepGas } from "./leases.ts";
+import { live, liveLeases, successorOf } from "./leases.ts";
 import type { Moves } from "./moves.ts";
 import { readAgentState, stateDirLocked, type AgentSeed, type Emit } from "./state.ts";
 
@@ -27,7 +27,8 @@ export interface RecoveryComponents {
   /** The key of the n-th replica (leases.ts replicaKey). */
   childKey(n: number): Wallet;
   /** A market client sending with `signer`. */
-  clientFor(signer: Wallet): Promise<MarketClient>;
+  /** A client of `signer`, whose relayed intents `account` pays for. */
+  clientFor(signer: Wallet, account: bigint): Promise<MarketClient>;
   /** Starts the agent of a replica from its state directory. */
   spawn(dir: string): Promise<void>;
   save(): Promise<void>;
@@ -167,18 +168,16 @@ export class Recovery {
         emit("error", `replica account ${account} runs leases under a key this ICON cannot derive; left alone`);
         return;
       }
-      const holder = await this.#c.clientFor(key);
+      const holder = await this.#c.clientFor(key, account);
       for (const id of leases) await holder.terminate(id);
     }
     const { balance } = await client.account(account);
     await client.closeAccount(account);
-    const gasBack = key ? await sweepGas(key, this.#c.wallet.address).catch(() => 0n) : 0n;
     delete seed.children[String(account)];
     await this.#c.save();
     emit(
       "error",
-      `replica account ${account} never got its agent: ${leases.length} lease(s) ended, account closed, ${client.format(balance)} back` +
-        (gasBack > 0n ? `, ${formatEther(gasBack)} ETH of gas back` : ""),
+      `replica account ${account} never got its agent: ${leases.length} lease(s) ended, account closed, ${client.format(balance)} back`,
     );
   }
 }

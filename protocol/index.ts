@@ -29,6 +29,8 @@ export * from "./net/node.ts";
 export * from "./net/p2p-config.ts";
 export * from "./discovery/dns.ts";
 export * from "./yard/services.ts";
+export * from "./relay/relay.ts";
+export * from "./relay/sender.ts";
 export * from "./overlay/messages.ts";
 export * from "./overlay/tree.ts";
 export * from "./overlay/tunnel-wire.ts";

@@ -156,6 +156,9 @@ try {
     replicateThresholdBps: 5000,
     terminateThresholdBps: 2000,
     maxPricePerSecond: 2000n,
+    // ICON keys hold no ETH: yards relay their calls for at most 0.005 iUSD each, 1 iUSD a day per account.
+    maxRelayFee: 5000n,
+    relayAllowancePerDay: 1_000_000n,
   };
   const deposit = owner.parse("20");
   const env: AgentEnv = {
@@ -191,10 +194,9 @@ try {
     idleRate: 0.3,
     minKeepShare: 0.5,
     refLatencyMs: 100,
-    gasWei: (10n ** 17n).toString(),
   };
   const dir = await mkdtemp(path.join(tmpdir(), "icon-demo-"));
-  const app = await deployApp({ owner, env, policy, deposit, dir: path.join(dir, "origin"), gasWei: 10n ** 18n });
+  const app = await deployApp({ owner, env, policy, deposit, dir: path.join(dir, "origin") });
   say(
     "owner",
     `application ${app.root}: ${owner.format(deposit)} in; policy w=0.7, migrate 30 %, replicate 50 %, terminate 20 %, cap ${owner.format(policy.maxPricePerSecond)}/s; origin ICON ${app.icon.slice(0, 10)}…; namespace demo.${app.namespace}, service ${app.service}`,
@@ -286,7 +288,7 @@ try {
   const f = (v: bigint): string => owner.format(v);
   say(
     "books",
-    `at block ${books.blockTag}: deposit ${f(deposit)} = in accounts ${f(books.held)} + claimed by yards ${f(books.claimed)} + accrued, unclaimed ${f(books.escrow)} + back to the owner ${f(rest)} → ${books.ok ? "balanced" : "NOT BALANCED"}; market solvent: ${books.solvency.ok} (holds ${f(books.solvency.held)} = balances ${f(books.solvency.balances)} + escrow ${f(books.solvency.escrow)} + earnings ${f(books.solvency.earnings)})`,
+    `at block ${books.blockTag}: deposit ${f(deposit)} = in accounts ${f(books.held)} + claimed by yards ${f(books.claimed)} + accrued, unclaimed ${f(books.escrow)} + relay fees ${f(books.relayFees)} + back to the owner ${f(rest)} → ${books.ok ? "balanced" : "NOT BALANCED"}; market solvent: ${books.solvency.ok} (holds ${f(books.solvency.held)} = balances ${f(books.solvency.balances)} + escrow ${f(books.solvency.escrow)} + earnings ${f(books.solvency.earnings)})`,
   );
   budget.push([T(), Number(after.spent) / 1e6]);
 
@@ -401,6 +403,8 @@ async function conserved(
   held: bigint;
   claimed: bigint;
   escrow: bigint;
+  /** Paid to yards for relaying the ICONs' intents (their Relayed events). */
+  relayFees: bigint;
   blockTag: number;
   solvency: Solvency;
 }> {
@@ -412,8 +416,11 @@ async function conserved(
   let held = 0n;
   let escrow = 0n;
   let claimed = 0n;
+  let relayFees = 0n;
   for (const a of await c.appAccounts(root)) {
     held += (await read<{ balance: bigint }>("account", a.id)).balance;
+    for (const l of await c.market.queryFilter(c.market.filters.Relayed!(null, a.id), 0, blockTag))
+      relayFees += (l as unknown as { args: bigint[] }).args[4]!;
     for (const id of await c.leasesOf(a.id)) {
       escrow += await read<bigint>("escrowOf", id);
       const logs = await c.market.queryFilter(c.market.filters.LeaseClaimed!(id), 0, blockTag);
@@ -422,6 +429,15 @@ async function conserved(
   }
   const solvency = await c.solvency(blockTag);
   // After every lease ended, what is left in escrow is accrued and not yet claimed: the providers' too.
-  const spent = claimed + escrow;
-  return { ok: solvency.ok && deposit === held + spent + withdrawn, spent, held, claimed, escrow, blockTag, solvency };
+  const spent = claimed + escrow + relayFees;
+  return {
+    ok: solvency.ok && deposit === held + spent + withdrawn,
+    spent,
+    held,
+    claimed,
+    escrow,
+    relayFees,
+    blockTag,
+    solvency,
+  };
 }

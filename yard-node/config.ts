@@ -83,6 +83,11 @@ export const yardConfigSchema = z
         /** Price per GiB of memory per second. */
         memoryPerGiBSecond: amount,
         surcharge: z.array(surchargeTier).max(16).default([]),
+        /**
+         * Asked per ICON intent this yard relays (/icon/relay/1.0.0), repaid by the market from the ICON's account
+         * into this yard's earnings; ICONs whose owner caps relay fees below it go to another yard.
+         */
+        relayFee: amount.default("1000 units"),
       })
       .strict(),
     lease: z
@@ -299,6 +304,8 @@ export interface Prices {
   memoryPerGiBSecond: bigint;
   surcharge: { aboveUtilization: number; bps: number }[];
   stake: bigint | undefined;
+  /** Asked per relayed ICON intent. */
+  relayFee: bigint;
 }
 
 /** Resolves the config's amounts ("100 units" or "0.0001 iUSD") into token units. */
@@ -320,6 +327,7 @@ export function resolvePrices(c: YardConfig, token: TokenInfo): Prices {
     memoryPerGiBSecond: units(c.pricing.memoryPerGiBSecond, "pricing.memoryPerGiBSecond"),
     surcharge: c.pricing.surcharge,
     stake: c.listing.stake === undefined ? undefined : units(c.listing.stake, "listing.stake"),
+    relayFee: units(c.pricing.relayFee, "pricing.relayFee"),
   };
   if (p.floorPerSecond === 0n)
     throw new ConfigError(
@@ -328,5 +336,7 @@ export function resolvePrices(c: YardConfig, token: TokenInfo): Prices {
     );
   if (p.floorPerSecond >= 2n ** 96n)
     throw new ConfigError("BAD_CONFIG", `${c.file}: pricing.floorPerSecond does not fit the contract's uint96 price`);
+  if (p.relayFee >= 2n ** 96n)
+    throw new ConfigError("BAD_CONFIG", `${c.file}: pricing.relayFee does not fit the contract's uint96 fee`);
   return p;
 }

@@ -17,6 +17,14 @@ export const YARD_METRICS = {
   icon_yard_container_exits_total: { type: "counter", help: "Containers that exited on their own, by reason" },
   icon_yard_container_restarts_total: { type: "counter", help: "Containers restarted after they exited" },
   icon_yard_deploys_refused_total: { type: "counter", help: "Deploys refused by reason" },
+  icon_yard_relayed_total: {
+    type: "counter",
+    help: "ICON intents relayed to the market, by outcome (mined, refused by the market, chain failure)",
+  },
+  icon_yard_relay_fees_units_total: {
+    type: "counter",
+    help: "Token units the market repaid this yard for relayed intents (credited to its earnings)",
+  },
   // (counters whose values the scrape copies from the ingress's own counts)
   icon_yard_ingress_refused_total: { type: "counter", help: INGRESS_REFUSED },
   icon_yard_ingress_idle_closed_total: {

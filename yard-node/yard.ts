@@ -63,6 +63,7 @@ import { HttpSurface, type YardStatus } from "./http.ts";
 import { LeaseLifecycle } from "./leases.ts";
 import { YardNetwork } from "./network.ts";
 import { Quoting, leaseNegotiation } from "./quoting.ts";
+import { relayService } from "./relay.ts";
 
 export interface YardOptions {
   config: YardConfig;
@@ -105,6 +106,7 @@ export class Yard {
   readonly #leases: LeaseLifecycle;
   readonly #net: YardNetwork;
   readonly #http: HttpSurface;
+  readonly #relay: Startable;
 
   private constructor(o: {
     config: YardConfig;
@@ -148,6 +150,19 @@ export class Yard {
     });
     this.activeYards = new ActiveYards(chain, { log: log.child("yards") });
     this.owners = new LeaseOwners(chain);
+    this.#relay = relayService({
+      chain: {
+        address: () => chain.address(),
+        deployment: chain.deployment,
+        relayIntent: async ({ intent, signature }) => {
+          const r = await chain.relay(intent, signature);
+          return { txHash: r.hash, block: BigInt(r.blockNumber) };
+        },
+      },
+      fee: o.prices.relayFee,
+      log: log.child("relay"),
+      metrics,
+    })({ registrar: node });
     /** The yard's containers by id, as last seen (written by the lease lifecycle). */
     const containers = new Map<string, ContainerInfo>();
     const common = { config, db, metrics, operator: o.operator, prices: o.prices, signal };
@@ -360,6 +375,7 @@ export class Yard {
         onImageLoaded: (id) => db.touchImage(id, this.now()),
       })({ registrar }),
     );
+    await this.#start(this.#relay);
     await this.#start(this.#leases);
     await this.#start(this.#http);
     await this.#start(this.#watch);

@@ -24,7 +24,7 @@ import { iconMarketAbi, iepRegistryAbi, testTokenAbi } from "./abi.generated.ts"
 import type { Deployment } from "./deployment.ts";
 import { toChainError } from "./errors.ts";
 import { OutageSafeNonceManager } from "./receipt.ts";
-import { ChainCalls } from "./transactions.ts";
+import { ChainCalls, type RelayHook } from "./transactions.ts";
 import type { BudgetAccount, LeaseRecord, Listing, Policy, ProviderStatus, Solvency } from "./types.ts";
 
 /** Options for {@link MarketClient.connect}. */
@@ -106,6 +106,14 @@ export class MarketClient {
     const signer =
       connected && !(connected instanceof NonceManager) ? new OutageSafeNonceManager(connected) : connected;
     return new MarketClient({ ...o, provider, signer }, info);
+  }
+
+  /**
+   * From now on, the calls `hook` takes (an ICON's market calls: protocol/relay/sender.ts) are relayed instead of
+   * sent from this client's key, which then needs no ETH.
+   */
+  useRelay(hook: RelayHook | undefined): void {
+    this.#calls.useRelay(hook);
   }
 
   /** The signer's address (throws if the client is read-only). */

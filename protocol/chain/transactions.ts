@@ -3,7 +3,13 @@
  * sentence, and writes sent one at a time per client (so nonces never collide), each waited for with a bound and
  * reported as progress lines; a nonce another sender took is retried with a fresh one, at most twice.
  */
-import { NonceManager, type Contract, type ContractTransactionReceipt, type Signer } from "ethers";
+import {
+  NonceManager,
+  type Contract,
+  type ContractTransactionReceipt,
+  type Signer,
+  type TransactionReceipt,
+} from "ethers";
 import { ChainError } from "../errors.ts";
 import type { TokenInfo } from "../units.ts";
 import { toChainError } from "./errors.ts";
@@ -12,9 +18,22 @@ import { waitForReceipt } from "./receipt.ts";
 /** How long a transaction may take to be mined before the action fails (it may still be mined later). */
 const TX_TIMEOUT_MS = 120_000;
 
+/**
+ * Sends some of a client's calls another way than a transaction of its own: an ICON's market calls become intents
+ * a yard relays (protocol/relay/sender.ts), so its key needs no ETH.
+ */
+export interface RelayHook {
+  /** True when `fn` of `c` goes through this hook. */
+  relays(c: Contract, fn: string): boolean;
+  /** Has `fn(...args)` of `c` run; resolves with the mined receipt (ChainError sentences, as a send). */
+  send(action: string, c: Contract, fn: string, args: unknown[]): Promise<TransactionReceipt>;
+}
+
 /** What the calls use of the client. */
 export interface ChainCallsComponents {
   signer: Signer | undefined;
+  /** When set, the calls it takes are relayed instead of sent (queued with the others all the same). */
+  relay?: RelayHook;
   tokenInfo: TokenInfo;
   /** Called with a line of progress for every transaction (submitted, confirmed). */
   onProgress: (line: string) => void;
@@ -27,7 +46,12 @@ export class ChainCalls {
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(components: ChainCallsComponents) {
-    this.#c = components;
+    this.#c = { ...components };
+  }
+
+  /** Relays the calls `hook` takes from now on (undefined: sends them all again). */
+  useRelay(hook: RelayHook | undefined): void {
+    this.#c.relay = hook;
   }
 
   /** Calls view or pure function `fn` of `c`; a failure is a ChainError saying `action` failed. */
@@ -47,6 +71,8 @@ export class ChainCalls {
   }
 
   async #sendNow(action: string, c: Contract, fn: string, ...args: unknown[]): Promise<ContractTransactionReceipt> {
+    const relay = this.#c.relay;
+    if (relay?.relays(c, fn)) return (await relay.send(action, c, fn, args)) as ContractTransactionReceipt;
     if (!this.#c.signer)
       throw new ChainError("NO_SIGNER", `${action} needs a key: pass --keystore <file> or set ICON_PRIVATE_KEY`);
     for (let attempt = 1; ; attempt++) {

@@ -1,6 +1,6 @@
 /**
  * `icon app …`: an application as its owner sees it — deploy it (fund a budget, publish its policy, give the origin
- * ICON a key and gas, start it and wait until it is placed), watch it, steer it with a new policy.
+ * ICON a key (it holds no ETH: yards relay its calls), start it and wait until it is placed), watch it, steer it with a new policy.
  */
 import { ConfigError } from "../../protocol/errors.ts";
 import { client, idArg, need, out } from "./context.ts";
@@ -11,14 +11,13 @@ import { command, opt, type Command } from "./options.ts";
 export const appCommands: Record<string, Command> = {
   "app deploy": command({
     usage:
-      "app deploy --config <app.json> --state <dir> --deposit <amount> [--gas <ETH>] [--no-start] [--wait <s>] [--weight 0..1] [--migrate-threshold 0..1] [--replicate-threshold 0..1] [--terminate-threshold 0..1] [--max-price <amount/s>]",
+      "app deploy --config <app.json> --state <dir> --deposit <amount> [--no-start] [--wait <s>] [--weight 0..1] [--migrate-threshold 0..1] [--replicate-threshold 0..1] [--terminate-threshold 0..1] [--max-price <amount/s>]",
     summary:
-      "create and fund an application budget, publish its policy, give the origin ICON a key of its own (in <dir>, mode 0600) and gas, and start it (`icon agent run --state <dir>` in the background, log in <dir>/agent.log), waiting until it is placed (--wait, default 120 s); --no-start leaves the start to you",
+      "create and fund an application budget, publish its policy, give the origin ICON a key of its own (in <dir>, mode 0600; it holds no ETH: yards relay its calls, repaid from its account within the policy's relay caps), and start it (`icon agent run --state <dir>` in the background, log in <dir>/agent.log), waiting until it is placed (--wait, default 120 s); --no-start leaves the start to you",
     options: {
       config: opt.string(),
       state: opt.string(),
       deposit: opt.string(),
-      gas: opt.matching(/^\d+(\.\d{1,18})?$/, (v) => `--gas is ETH for the ICON's transactions, like 0.05; got "${v}"`),
       "no-start": opt.flag(),
       wait: opt.matching(
         /^\d{1,5}$/,
@@ -53,10 +52,8 @@ export const appCommands: Record<string, Command> = {
       const env = agentEnvFrom(raw, ctx.rpc, c.deployment);
       if (!o.deposit) throw new ConfigError("MISSING_OPTION", "--deposit <amount> is required (tokens, e.g. 20)");
       const deposit = c.parse(o.deposit, "--deposit");
-      const { parseEther } = await import("ethers");
-      const gas = parseEther(o.gas ?? "0.05");
       const waitS = Number(o.wait ?? "120");
-      const r = await deployApp({ owner: c, env, policy: policyFromOptions(o, c), deposit, dir, gasWei: gas });
+      const r = await deployApp({ owner: c, env, policy: policyFromOptions(o, c), deposit, dir });
       out(`application ${r.root} created with ${c.format(deposit)}; origin ICON ${r.icon} (state in ${dir})`);
       out(
         `its namespace label is ${r.namespace}: its services are named <app>.${r.namespace}.<service>.<servicens>` +

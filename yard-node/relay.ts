@@ -1,0 +1,196 @@
+/**
+ * The yard's side of /icon/relay/1.0.0 (protocol/relay/relay.ts): it submits ICONs' signed intents to the market
+ * from the operator's key and is repaid by the market from the ICON's budget account (IconMarket.relay: the fee
+ * the ICON signed, within its owner's per-intent cap and daily allowance; credited to the operator's earnings).
+ *
+ * Any peer may ask: relaying for ICONs placed elsewhere is part of the market. What a stranger can cost the yard
+ * is bounded: an intent is simulated before it is sent (one that the market refuses costs no gas and is answered
+ * with the market's reason), it must name this yard's operator as its relayer (or anyone) and pay at least the
+ * yard's fee, and its deadline must leave time to mine it; each peer has one intent in flight and a small rate
+ * (a bucket of `perPeerBurst` refilled at `perPeerPerMinute`), the yard `maxInFlight` in total. What is left is a
+ * race the yard can lose: an intent that simulated well and was then spent elsewhere (its nonce used through
+ * another relayer) reverts on chain at the yard's gas — bounded by the same rates.
+ */
+import type { Connection, Libp2p, Startable, Stream } from "@libp2p/interface";
+import { lpStream } from "@libp2p/utils";
+import {
+  RELAY_PROTOCOL,
+  RelayError,
+  RelayErrorCode,
+  decodeRelayFrame,
+  encodeRelayFrame,
+  isIconError,
+  relayLimits,
+  type RelayMessage,
+  type SignedRelayIntent,
+} from "../protocol/index.ts";
+import type { Logger } from "../protocol/log.ts";
+import type { YardMetrics } from "./yard-metrics.ts";
+
+/** What the relay uses of the chain: the operator's address, the market, and the submission itself. */
+export interface RelayChain {
+  address(): Promise<string>;
+  readonly deployment: { chainId: number | bigint; market: string };
+  /** Simulates `signed` as a call of IconMarket.relay from the operator (throws the market's refusal), then sends it. */
+  relayIntent(signed: SignedRelayIntent): Promise<{ txHash: string; block: bigint }>;
+}
+
+export interface RelayServiceOptions {
+  chain: RelayChain;
+  /** Token units asked per intent (0: relays for free, the market still refuses what the owner's caps forbid). */
+  fee: bigint;
+  log: Logger;
+  metrics: YardMetrics;
+  /** Intents one peer may send in a burst, and per minute after it. */
+  perPeerBurst?: number;
+  perPeerPerMinute?: number;
+  /** Intents being simulated, sent or mined at once, from all peers. */
+  maxInFlight?: number;
+  /** Least time an intent's deadline must leave (s): time to mine it. */
+  minDeadlineS?: number;
+  now?: () => number;
+}
+
+/** What the relay uses of the node: its protocol registrar. */
+export interface RelayServiceComponents {
+  registrar: Pick<Libp2p, "handle" | "unhandle">;
+}
+
+/** Peers whose buckets are kept; the least recently seen is forgotten beyond this (it starts full again). */
+const MAX_PEERS = 4096;
+
+/** A per-peer token bucket, refilled continuously. */
+class Buckets {
+  readonly #peers = new Map<string, { tokens: number; at: number }>();
+  constructor(
+    readonly burst: number,
+    readonly perMinute: number,
+  ) {}
+  take(peer: string, now: number): boolean {
+    const b = this.#peers.get(peer) ?? { tokens: this.burst, at: now };
+    this.#peers.delete(peer);
+    b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 60_000) * this.perMinute);
+    b.at = now;
+    const ok = b.tokens >= 1;
+    if (ok) b.tokens -= 1;
+    this.#peers.set(peer, b);
+    if (this.#peers.size > MAX_PEERS) this.#peers.delete(this.#peers.keys().next().value!);
+    return ok;
+  }
+}
+
+/** The relay as a libp2p service in the js-libp2p shape (handler registered at start, unregistered at stop). */
+export function relayService(init: RelayServiceOptions): (components: RelayServiceComponents) => Startable {
+  return ({ registrar }) => {
+    const o = {
+      perPeerBurst: 10,
+      perPeerPerMinute: 20,
+      maxInFlight: 4,
+      minDeadlineS: 30,
+      now: Date.now,
+      ...init,
+    };
+    const buckets = new Buckets(o.perPeerBurst, o.perPeerPerMinute);
+    const busy = new Set<string>();
+    let inFlight = 0;
+    let operator: string | undefined;
+
+    const refused = (code: RelayErrorCode, message: string): RelayError => new RelayError(code, message);
+
+    async function answer(m: RelayMessage, peer: string): Promise<RelayMessage> {
+      if (m.type === "termsRequest") {
+        operator ??= await o.chain.address();
+        return {
+          type: "terms",
+          relayer: operator,
+          fee: o.fee,
+          chainId: BigInt(o.chain.deployment.chainId),
+          market: o.chain.deployment.market,
+        };
+      }
+      if (m.type !== "intent")
+        throw refused(RelayErrorCode.BAD_FRAME, `expected termsRequest or intent, got ${m.type}`);
+      operator ??= await o.chain.address();
+      const i = m.intent;
+      if (i.relayer !== "0x0000000000000000000000000000000000000000" && i.relayer !== operator)
+        throw refused(
+          RelayErrorCode.WRONG_RELAYER,
+          `the intent names relayer ${i.relayer}; this yard relays from ${operator}: ask for its terms and sign again`,
+        );
+      if (i.fee < o.fee)
+        throw refused(RelayErrorCode.FEE_TOO_LOW, `the intent pays ${i.fee} token units; this yard asks ${o.fee}`);
+      const nowS = BigInt(Math.floor(o.now() / 1000));
+      if (i.deadline < nowS + BigInt(o.minDeadlineS))
+        throw refused(
+          RelayErrorCode.EXPIRED,
+          `the intent's deadline leaves less than ${o.minDeadlineS} s to mine it: sign it again with a later one`,
+        );
+      if (busy.has(peer))
+        throw refused(RelayErrorCode.BUSY, "an intent of yours is still being relayed here: wait for its answer");
+      if (!buckets.take(peer, o.now()))
+        throw refused(
+          RelayErrorCode.BUSY,
+          `more than ${o.perPeerPerMinute} intents a minute from you (burst ${o.perPeerBurst}): wait, then retry`,
+        );
+      if (inFlight >= o.maxInFlight)
+        throw refused(RelayErrorCode.BUSY, `this yard relays ${o.maxInFlight} intents at once: retry in a few seconds`);
+      busy.add(peer);
+      inFlight++;
+      try {
+        const done = await o.chain.relayIntent({ intent: i, signature: m.signature });
+        o.metrics.inc("icon_yard_relayed_total", { outcome: "mined" });
+        o.metrics.inc("icon_yard_relay_fees_units_total", {}, i.fee);
+        o.log.info("intent relayed", { signer: i.signer, account: i.account, fee: i.fee, tx: done.txHash });
+        return { type: "relayed", txHash: done.txHash, block: done.block };
+      } catch (e) {
+        if (isIconError(e, ["CHAIN_UNREACHABLE", "CHAIN_TIMEOUT", "CHAIN_FAILED"])) {
+          o.metrics.inc("icon_yard_relayed_total", { outcome: "chain" });
+          throw new RelayError(RelayErrorCode.CHAIN, `relaying failed at the chain: ${e.message}`, { cause: e });
+        }
+        if (isIconError(e)) {
+          o.metrics.inc("icon_yard_relayed_total", { outcome: "refused" });
+          throw new RelayError(RelayErrorCode.REFUSED, e.message, { cause: e, contractError: e.code });
+        }
+        throw e;
+      } finally {
+        busy.delete(peer);
+        inFlight--;
+      }
+    }
+
+    async function handle(stream: Stream, connection: Pick<Connection, "remotePeer">): Promise<void> {
+      const lp = lpStream(stream, { maxDataLength: relayLimits.maxFrameBytes });
+      const peer = connection.remotePeer.toString();
+      const write = (m: RelayMessage): Promise<void> =>
+        lp.write(encodeRelayFrame(m), { signal: AbortSignal.timeout(relayLimits.frameMs) });
+      try {
+        const m = decodeRelayFrame((await lp.read({ signal: AbortSignal.timeout(relayLimits.frameMs) })).subarray());
+        await write(await answer(m, peer));
+        await stream.close();
+      } catch (e) {
+        const known = e instanceof RelayError;
+        if (!known) o.log.warn("relay request failed", { error: e, peer });
+        try {
+          await write({
+            type: "error",
+            code: known ? e.relayCode : RelayErrorCode.INTERNAL,
+            message: known ? e.message : "the yard failed while relaying",
+            contractError: known ? e.contractError : "",
+          });
+          await stream.close();
+        } catch {
+          stream.abort(e instanceof Error ? e : new Error(String(e)));
+        }
+      }
+    }
+
+    return {
+      start: async () => {
+        await registrar.handle(RELAY_PROTOCOL, handle, { maxInboundStreams: 8 });
+      },
+      stop: async () => {
+        await registrar.unhandle(RELAY_PROTOCOL);
+      },
+    };
+  };
+}
