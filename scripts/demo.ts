@@ -315,6 +315,19 @@ try {
   );
   say("demo", `plot written to ${plotFile}`);
 
+  // ICON keys hold no ETH for their whole life: never funded, never a transaction of their own (all relayed).
+  const chainRpc = owner.provider;
+  const iconKeys = [...new Set([app.icon, ...agents.map((a) => a.wallet.address)])];
+  let iconKeyGasWei = 0n;
+  let iconKeyTransactions = 0;
+  for (const k of iconKeys) {
+    iconKeyGasWei += await chainRpc.getBalance(k);
+    iconKeyTransactions += await chainRpc.getTransactionCount(k);
+  }
+  say(
+    "books",
+    `${iconKeys.length} ICON keys: ${iconKeyGasWei} wei between them, ${iconKeyTransactions} transactions of their own; yards relayed their calls for ${f(books.relayFees)}`,
+  );
   const summary = {
     replications: counts.replications,
     migrations: counts.migrations,
@@ -330,6 +343,10 @@ try {
     spent: books.spent.toString(),
     returnedToOwner: rest.toString(),
     budgetConserved: books.ok,
+    iconKeys: iconKeys.length,
+    iconKeyGasWei: iconKeyGasWei.toString(),
+    iconKeyTransactions,
+    relayFees: books.relayFees.toString(),
     plot: plotFile,
     durationS: round(T()),
   };
@@ -340,6 +357,8 @@ try {
     summary.migrations >= 1 &&
     summary.failedRequests === 0 &&
     summary.budgetConserved &&
+    iconKeyGasWei === 0n &&
+    iconKeyTransactions === 0 &&
     summary.learnedDomains.includes(ZONE["edge-a"]) &&
     summary.learnedDomains.includes(ZONE["edge-b"]) &&
     latA.after < latA.before * 0.5 &&
