@@ -143,7 +143,7 @@ export function formatStatus(c: MarketClient, s: AppStatus): string[] {
   const f = (v: bigint): string => c.format(v);
   const p = s.policy;
   const lines = [
-    `application ${s.root} (owner ${s.owner}), policy v${s.policyVersion}: w=${p.weightBps / 100} %, migrate ${p.migrateThresholdBps / 100} %, replicate ${p.replicateThresholdBps / 100} %, terminate ${p.terminateThresholdBps / 100} %, max ${f(p.maxPricePerSecond)}/s`,
+    `application ${s.root} (owner ${s.owner}), policy v${s.policyVersion}: w=${p.weightBps / 100} %, migrate ${p.migrateThresholdBps / 100} %, replicate ${p.replicateThresholdBps / 100} %, terminate ${p.terminateThresholdBps / 100} %, max ${f(p.maxPricePerSecond)}/s, relay fee ≤ ${f(p.maxRelayFee)} (≤ ${f(p.relayAllowancePerDay)}/day)`,
     `money: ${f(s.held)} in accounts, ${f(s.escrowed)} in escrow, ${f(s.spent)} spent`,
   ];
   const depth = new Map<bigint, number>();

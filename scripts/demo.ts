@@ -156,6 +156,8 @@ try {
     replicateThresholdBps: 5000,
     terminateThresholdBps: 2000,
     maxPricePerSecond: 2000n,
+    maxRelayFee: 50_000n,
+    relayAllowancePerDay: 5_000_000n,
   };
   const deposit = owner.parse("20");
   const env: AgentEnv = {

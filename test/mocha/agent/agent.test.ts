@@ -170,6 +170,8 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
       replicateThresholdBps: 5000,
       terminateThresholdBps: 2000,
       maxPricePerSecond: 5000n,
+      maxRelayFee: 50_000n,
+      relayAllowancePerDay: 5_000_000n,
     };
     const app = await deployApp({ owner, env, policy, deposit: o.deposit ?? USD(5), dir, gasWei: 10n ** 17n });
     const events: AgentEvent[] = [];
