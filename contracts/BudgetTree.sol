@@ -30,6 +30,8 @@ abstract contract BudgetTree is IBudgetTree, ReentrancyGuardTransient {
     uint64 private _accountCount;
     mapping(AccountId id => Account) internal _accounts;
     mapping(AccountId root => App) internal _apps;
+    /// @dev The signer of the intent being relayed (IntentRelay), for the length of its self-call only.
+    address internal transient _relayedSigner;
 
     constructor(IERC20 token_) {
         _token = token_;
@@ -159,7 +161,8 @@ abstract contract BudgetTree is IBudgetTree, ReentrancyGuardTransient {
     /// @inheritdoc IBudgetTree
     function requestFunding(AccountId id, uint256 amount) external {
         Account storage a = _existing(id);
-        if (msg.sender != a.controller) revert BudgetUnauthorized(id, msg.sender);
+        address sender = _sender();
+        if (sender != a.controller) revert BudgetUnauthorized(id, sender);
         if (amount == 0) revert BudgetZeroValue("amount");
         emit FundingRequested(a.root, id, a.parent, amount);
     }
@@ -224,8 +227,9 @@ abstract contract BudgetTree is IBudgetTree, ReentrancyGuardTransient {
         AccountId parent = c.parent;
         if (AccountId.unwrap(parent) == 0) revert BudgetRootHasNoParent(child);
         Account storage p = _accounts[parent];
-        bool allowed = msg.sender == c.controller || msg.sender == p.controller || msg.sender == _apps[c.root].owner;
-        if (!allowed) revert BudgetUnauthorized(child, msg.sender);
+        address sender = _sender();
+        bool allowed = sender == c.controller || sender == p.controller || sender == _apps[c.root].owner;
+        if (!allowed) revert BudgetUnauthorized(child, sender);
         _debit(child, c, amount);
         _credit(p, amount);
         emit ReturnedToParent(child, parent, amount);
@@ -257,7 +261,15 @@ abstract contract BudgetTree is IBudgetTree, ReentrancyGuardTransient {
     }
 
     function _checkControllerOrOwner(AccountId id, Account storage a) internal view {
-        if (msg.sender != a.controller && msg.sender != _apps[a.root].owner) revert BudgetUnauthorized(id, msg.sender);
+        address sender = _sender();
+        if (sender != a.controller && sender != _apps[a.root].owner) revert BudgetUnauthorized(id, sender);
+    }
+
+    /// @dev Who acts: the signer of the intent being relayed when the market calls itself (IntentRelay), else the
+    /// caller. Used by the relayable operations only; owner-only functions (withdraw, setPolicy, setController,
+    /// createApp, fund) keep `msg.sender`, so no self-call could ever act as an owner there.
+    function _sender() internal view returns (address) {
+        return msg.sender == address(this) ? _relayedSigner : msg.sender;
     }
 
     function _debit(AccountId id, Account storage a, uint256 amount) internal {

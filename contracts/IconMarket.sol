@@ -6,12 +6,13 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {IIEPRegistry} from "./interfaces/IIEPRegistry.sol";
 import {BudgetTree} from "./BudgetTree.sol";
 import {LeaseEscrow} from "./LeaseEscrow.sol";
+import {IntentRelay} from "./IntentRelay.sol";
 
 /// @title IconMarket
-/// @notice The deployable market: budget tree plus lease escrow over one token vault, so that
+/// @notice The deployable market: budget tree, lease escrow and intent relay over one token vault, so that
 /// `token.balanceOf(market) == Σ account balances + Σ lease escrow + Σ provider earnings` at every step.
 /// @dev EIP-712 domain: name "ICON Market", version "1", this chain id, this contract.
-contract IconMarket is LeaseEscrow {
+contract IconMarket is IntentRelay {
     /// @notice A constructor argument is out of range; `field` names it.
     error MarketInvalidParameter(string field);
 

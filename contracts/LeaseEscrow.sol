@@ -151,7 +151,8 @@ abstract contract LeaseEscrow is ILeaseMarket, BudgetTree, EIP712 {
         Lease storage ls = _leases[id];
         LeaseState s = _checkState(id, ls, _bit(LeaseState.Scheduled) | _bit(LeaseState.Running));
         Account storage a = _accounts[ls.account];
-        if (msg.sender != a.controller && msg.sender != _apps[a.root].owner) revert LeaseUnauthorized(id, msg.sender);
+        address sender = _sender();
+        if (sender != a.controller && sender != _apps[a.root].owner) revert LeaseUnauthorized(id, sender);
 
         uint40 stopAt;
         uint8 flags = _TERMINATED;
@@ -292,6 +293,11 @@ abstract contract LeaseEscrow is ILeaseMarket, BudgetTree, EIP712 {
         }
     }
 
+    /// @dev Books `amount` to the earnings of `to` (a provider or a relayer); moves no tokens.
+    function _creditEarnings(address to, uint256 amount) internal {
+        _earnings[to] += amount;
+    }
+
     function _isHouse(address to) internal view override returns (bool) {
         return to == address(this) || to == address(_registry);
     }
@@ -375,7 +381,7 @@ abstract contract LeaseEscrow is ILeaseMarket, BudgetTree, EIP712 {
         return (deposit * _collateralBps + _BPS - 1) / _BPS;
     }
 
-    function _useNonce(address provider, uint256 nonce) private {
+    function _useNonce(address provider, uint256 nonce) internal {
         uint256 bit = 1 << (nonce & 0xff);
         uint256 bitmap = _nonces[provider][nonce >> 8];
         if (bitmap & bit != 0) revert LeaseNonceUsed(provider, nonce);

@@ -119,7 +119,7 @@ export class Agent {
     this.#rpc = rpc;
     this.#hooks = hooks;
     // The ICON's key holds no ETH: its market calls are intents a yard relays, repaid from its own account.
-    client.useRelay(this.#intents(client, wallet, seed.account));
+    client.useRelay(this.#intents(client, seed.account));
     this.#controller = new Controller({
       halfLifeS: env.halfLifeS,
       coolDownS: env.coolDownS,
@@ -166,7 +166,7 @@ export class Agent {
       childKey: (n: number) => new Wallet(replicaKey(wallet.privateKey, n), rpc),
       clientFor: async (signer: Wallet, account: bigint) => {
         const c = await MarketClient.connect({ deployment: env.deployment, provider: rpc, signer });
-        c.useRelay(this.#intents(c, signer, account));
+        c.useRelay(this.#intents(c, account));
         return c;
       },
     };
@@ -242,12 +242,11 @@ export class Agent {
     }
   }
 
-  /** Relays `client`'s market calls as intents of `signer`, repaid from `account` (protocol/relay/sender.ts). */
-  #intents(client: MarketClient, signer: Wallet, account: bigint): IntentSender {
+  /** Relays `client`'s market calls as intents of its key, repaid from `account` (protocol/relay/sender.ts). */
+  #intents(client: MarketClient, account: bigint): IntentSender {
     return new IntentSender({
       node: this.node,
       client,
-      signer,
       account,
       maxFee: async () => (await client.app(this.seed.root)).policy.maxRelayFee,
       yards: () => this.#relayYards(),

@@ -77,8 +77,10 @@ export interface AppStatus {
   policy: Policy;
   policyVersion: number;
   accounts: { id: bigint; parent: bigint; controller: string; balance: bigint; closed: boolean; leases: LeaseView[] }[];
-  /** Σ cost of every lease of the application. */
+  /** Σ cost of every lease of the application, and the relay fees. */
   spent: bigint;
+  /** Σ fees the application's accounts paid yards for relaying their ICONs' intents (part of `spent`). */
+  relayFees: bigint;
   /** Σ account balances. */
   held: bigint;
   /** Deposit still in escrow for time not yet run. */
@@ -93,7 +95,9 @@ export async function appStatus(c: MarketClient, root: bigint, nowS?: bigint): P
   let spent = 0n;
   let held = 0n;
   let escrowed = 0n;
+  let relayFees = 0n;
   for (const a of await c.appAccounts(root)) {
+    relayFees += await c.relayFeesOf(a.id);
     const leases: LeaseView[] = [];
     for (const id of await c.leasesOf(a.id)) {
       const l = await c.lease(id);
@@ -126,7 +130,18 @@ export async function appStatus(c: MarketClient, root: bigint, nowS?: bigint): P
       leases,
     });
   }
-  return { root, owner: app.owner, policy: app.policy, policyVersion: app.version, accounts, spent, held, escrowed };
+  spent += relayFees;
+  return {
+    root,
+    owner: app.owner,
+    policy: app.policy,
+    policyVersion: app.version,
+    accounts,
+    spent,
+    relayFees,
+    held,
+    escrowed,
+  };
 }
 
 /** The status as lines for people (amounts with the token's decimals). */
@@ -134,8 +149,8 @@ export function formatStatus(c: MarketClient, s: AppStatus): string[] {
   const f = (v: bigint): string => c.format(v);
   const p = s.policy;
   const lines = [
-    `application ${s.root} (owner ${s.owner}), policy v${s.policyVersion}: w=${p.weightBps / 100} %, migrate ${p.migrateThresholdBps / 100} %, replicate ${p.replicateThresholdBps / 100} %, terminate ${p.terminateThresholdBps / 100} %, max ${f(p.maxPricePerSecond)}/s`,
-    `money: ${f(s.held)} in accounts, ${f(s.escrowed)} in escrow, ${f(s.spent)} spent`,
+    `application ${s.root} (owner ${s.owner}), policy v${s.policyVersion}: w=${p.weightBps / 100} %, migrate ${p.migrateThresholdBps / 100} %, replicate ${p.replicateThresholdBps / 100} %, terminate ${p.terminateThresholdBps / 100} %, max ${f(p.maxPricePerSecond)}/s, relay fee ≤ ${f(p.maxRelayFee)} (≤ ${f(p.relayAllowancePerDay)}/day)`,
+    `money: ${f(s.held)} in accounts, ${f(s.escrowed)} in escrow, ${f(s.spent)} spent (${f(s.relayFees)} of it on relayed intents)`,
   ];
   const depth = new Map<bigint, number>();
   for (const a of s.accounts) {

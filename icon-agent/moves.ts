@@ -25,7 +25,7 @@ import {
   type Knobs,
   type Situation,
 } from "./decision.ts";
-import { closedAmount, live, liveLeases, successorOf } from "./leases.ts";
+import { closedAmount, live, successorOf } from "./leases.ts";
 import { bid, listedPrice, type YardRef } from "./market.ts";
 import type { Observation } from "./observation.ts";
 import { writeAgentState, type AgentSeed, type Emit, type Placement } from "./state.ts";
@@ -247,11 +247,11 @@ export class Moves {
   }
 
   /**
-   * A replica for the subnets `action` names: a child account with its share (decision.ts replicaShare), gas for
-   * its derived key, a lease in its name, its state directory, its agent started, and the redirects there.
+   * A replica for the subnets `action` names: a child account with its share (decision.ts replicaShare) for its
+   * derived key (no ETH: its calls are relayed), a lease in its name, its state directory, its agent started, and the redirects there.
    */
   async replicate(knobs: Knobs, situation: Situation, action: Action & { kind: "replicate" }): Promise<void> {
-    const { seed, env, client, wallet, emit } = this.#c;
+    const { seed, env, client, emit } = this.#c;
     const { subnets } = situation;
     const { to, subnets: moved } = action;
     const p = seed.placement!;

@@ -71,6 +71,8 @@ const policy = {
   replicateThresholdBps: 3000,
   terminateThresholdBps: 500,
   maxPricePerSecond: owner.parse("0.001"),
+  maxRelayFee: owner.parse("0.05"),
+  relayAllowancePerDay: owner.parse("5"),
 };
 const root = await owner.createApp(originKey.address, policy, owner.parse("200"));
 const child = await owner.createAccount(root, replicaKey.address);

@@ -22,7 +22,7 @@ import {
   isIconError,
   relayLimits,
   type RelayMessage,
-  type SignedRelayIntent,
+  type SignedIntent,
 } from "../protocol/index.ts";
 import type { Logger } from "../protocol/log.ts";
 import type { YardMetrics } from "./yard-metrics.ts";
@@ -32,7 +32,7 @@ export interface RelayChain {
   address(): Promise<string>;
   readonly deployment: { chainId: number | bigint; market: string };
   /** Simulates `signed` as a call of IconMarket.relay from the operator (throws the market's refusal), then sends it. */
-  relayIntent(signed: SignedRelayIntent): Promise<{ txHash: string; block: bigint }>;
+  relayIntent(signed: SignedIntent): Promise<{ txHash: string; block: bigint }>;
 }
 
 export interface RelayServiceOptions {
@@ -62,10 +62,12 @@ const MAX_PEERS = 4096;
 /** A per-peer token bucket, refilled continuously. */
 class Buckets {
   readonly #peers = new Map<string, { tokens: number; at: number }>();
-  constructor(
-    readonly burst: number,
-    readonly perMinute: number,
-  ) {}
+  readonly burst: number;
+  readonly perMinute: number;
+  constructor(burst: number, perMinute: number) {
+    this.burst = burst;
+    this.perMinute = perMinute;
+  }
   take(peer: string, now: number): boolean {
     const b = this.#peers.get(peer) ?? { tokens: this.burst, at: now };
     this.#peers.delete(peer);

@@ -154,9 +154,9 @@ export class Yard {
       chain: {
         address: () => chain.address(),
         deployment: chain.deployment,
-        relayIntent: async ({ intent, signature }) => {
-          const r = await chain.relay(intent, signature);
-          return { txHash: r.hash, block: BigInt(r.blockNumber) };
+        relayIntent: async (signed) => {
+          const r = await chain.relay(signed);
+          return { txHash: r.txHash, block: BigInt(r.receipt.blockNumber) };
         },
       },
       fee: o.prices.relayFee,

@@ -18,6 +18,8 @@ interface IBudgetTree {
         uint16 replicateThresholdBps; // minimum relative utility improvement to replicate
         uint16 terminateThresholdBps; // a replica whose share of the benefit falls below this terminates
         uint96 maxPricePerSecond; // cap on a lease's price per second (0 = no cap); enforced when a lease opens
+        uint96 maxRelayFee; // most one relayed intent may pay its relayer, token units (0 = relayers are paid nothing)
+        uint96 relayAllowancePerDay; // most relay fees one account pays per UTC day, token units
     }
 
     /// @notice A budget account.

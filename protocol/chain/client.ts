@@ -18,11 +18,12 @@ import {
   type TypedDataDomain,
 } from "ethers";
 import { ChainError } from "../errors.ts";
-import { marketDomain, type Offer } from "../eip712.ts";
+import { marketDomain, type Offer, type SignedIntent } from "../eip712.ts";
 import { formatAmount, parseAmount, type TokenInfo } from "../units.ts";
 import { iconMarketAbi, iepRegistryAbi, testTokenAbi } from "./abi.generated.ts";
 import type { Deployment } from "./deployment.ts";
 import { toChainError } from "./errors.ts";
+import { IntentClient, type RelayResult } from "./intents.ts";
 import { OutageSafeNonceManager } from "./receipt.ts";
 import { ChainCalls, type RelayHook } from "./transactions.ts";
 import type { BudgetAccount, LeaseRecord, Listing, Policy, ProviderStatus, Solvency } from "./types.ts";
@@ -58,6 +59,8 @@ export class MarketClient {
   readonly registry: Contract;
   readonly market: Contract;
   readonly tokenInfo: TokenInfo;
+  /** Gasless operations: sign an intent for each ICON operation without sending it (intents.ts). */
+  readonly intents: IntentClient;
   readonly #calls: ChainCalls;
 
   private constructor(o: ConnectOptions & { provider: Provider }, tokenInfo: TokenInfo) {
@@ -70,6 +73,13 @@ export class MarketClient {
     this.market = new Contract(o.deployment.market, iconMarketAbi, runner);
     this.tokenInfo = tokenInfo;
     this.#calls = new ChainCalls({ signer: o.signer, tokenInfo, onProgress: o.onProgress ?? (() => {}) });
+    const { market, provider, signer } = this;
+    this.intents = new IntentClient({ market, provider, signer, calls: this.#calls, domain: () => this.domain() });
+  }
+
+  /** Relayer: simulates a signed intent (a refusal costs no gas) and submits it; the fee goes to our earnings. */
+  async relay(signed: SignedIntent): Promise<RelayResult> {
+    return this.intents.relay(signed);
   }
 
   /** Connects to the chain, checks the chain id matches the deployment and reads the token's metadata. */
@@ -428,6 +438,8 @@ export class MarketClient {
         replicateThresholdBps: Number(p.replicateThresholdBps),
         terminateThresholdBps: Number(p.terminateThresholdBps),
         maxPricePerSecond: p.maxPricePerSecond as bigint,
+        maxRelayFee: p.maxRelayFee as bigint,
+        relayAllowancePerDay: p.relayAllowancePerDay as bigint,
       },
     };
   }
@@ -482,6 +494,16 @@ export class MarketClient {
       return [...seen];
     } catch (e) {
       throw toChainError(e, "listing the registry's operators", this.tokenInfo);
+    }
+  }
+
+  /** Σ relay fees `account` paid (its Relayed events from `fromBlock`): what leaving the key without ETH cost it. */
+  async relayFeesOf(account: bigint, fromBlock = 0): Promise<bigint> {
+    try {
+      const logs = await this.market.queryFilter(this.market.filters.Relayed!(null, account), fromBlock);
+      return logs.reduce((sum, l) => sum + BigInt((l as unknown as { args: unknown[] }).args[4] as bigint), 0n);
+    } catch (e) {
+      throw toChainError(e, `reading the relay fees of account ${account}`, this.tokenInfo);
     }
   }
 
@@ -566,7 +588,9 @@ export class MarketClient {
     let escrow = 0n;
     for (let id = 1n; id <= leases; id++) escrow += await read<bigint>("reading escrow", this.market, "escrowOf", id);
     let earnings = 0n;
-    for (const p of providers) earnings += await read<bigint>("reading earnings", this.market, "earningsOf", p);
+    // Relayers earn fees too (intents.ts); one that is not a provider is counted once as well.
+    const earners = new Set([...providers, ...(await this.intents.relayers(at.blockTag))]);
+    for (const p of earners) earnings += await read<bigint>("reading earnings", this.market, "earningsOf", p);
     const surplus = held - (balances + escrow + earnings);
     return { held, balances, escrow, earnings, surplus, ok: surplus >= 0n };
   }

@@ -48,7 +48,7 @@ const SENTENCES: Record<string, Sentence> = {
   BudgetZeroValue: (a) => `"${a[0]}" must not be zero`,
   LeaseInvalidState: (a) => `lease ${a[0]} is ${STATES[Number(a[1])]} but this needs ${allowedStates(a[2])}`,
   LeaseOfferExpired: (a) => `the offer expired at ${new Date(Number(a[0]) * 1000).toISOString()}; ask for a new quote`,
-  LeaseNonceUsed: (a) => `offer nonce ${a[1]} of provider ${a[0]} was already used or cancelled`,
+  LeaseNonceUsed: (a) => `nonce ${a[1]} of ${a[0]} (an offer's or an intent's) was already used or cancelled`,
   LeaseInvalidSignature: (a) =>
     `a signature does not come from ${a[0]} (wrong key, chain or contract, or a tampered offer)`,
   LeaseWrongToken: (a) => `the offer pays in ${a[0]} but the market pays in ${a[1]}`,
@@ -67,6 +67,19 @@ const SENTENCES: Record<string, Sentence> = {
     `${a[0]} is the market or its registry: tokens sent there would be stranded; withdraw to a wallet instead`,
   RegistryInvalidRecipient: (a) =>
     `${a[0]} is the zero address, the registry or a lease market: tokens sent there would be lost; name a wallet instead`,
+  RelayExpired: (a) =>
+    `the intent expired at ${new Date(Number(a[0]) * 1000).toISOString()}; ask the ICON to sign it again`,
+  RelayWrongRelayer: (a) => `the intent may be relayed only by ${a[0]}, not ${a[1]}`,
+  RelayInvalidSignature: (a) =>
+    `the intent's signature does not come from ${a[0]} (wrong key, chain or contract, or a tampered field)`,
+  RelayNotAllowed: (a) =>
+    `call ${a[0]} may not be relayed: only createAccount, allocate, returnToParent, closeAccount, requestFunding and terminate can`,
+  RelayUnauthorized: (a) =>
+    `${a[1]} neither controls budget account ${a[0]} nor owns its application, so it cannot charge relay fees to it`,
+  RelayFeeTooHigh: (a, f) =>
+    `a relay fee of ${f(a[0])} is above the application's cap of ${f(a[1])}; sign with a lower fee`,
+  RelayAllowanceExceeded: (a, f) =>
+    `budget account ${a[0]} paid ${f(a[1])} in relay fees today; ${f(a[2])} more would pass its daily allowance of ${f(a[3])}; wait for the next UTC day or ask the owner to raise it`,
   MarketInvalidParameter: (a) => `market constructor argument "${a[0]}" is out of range`,
   ReentrancyGuardReentrantCall: () =>
     "the contract refused a re-entrant call (a token called back into it mid-transfer)",

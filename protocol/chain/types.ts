@@ -15,13 +15,18 @@ export interface Listing {
   memoryPricePerSecond: bigint;
 }
 
-/** The owner's policy (basis points of 10 000). */
+/** The owner's policy (basis points of 10 000; prices and fees in token units). */
 export interface Policy {
   weightBps: number;
   migrateThresholdBps: number;
   replicateThresholdBps: number;
   terminateThresholdBps: number;
+  /** Cap on a lease's price per second (0 = no cap). */
   maxPricePerSecond: bigint;
+  /** Most one relayed intent may pay its relayer (0 = relayers are paid nothing). */
+  maxRelayFee: bigint;
+  /** Most relay fees one account pays per UTC day. */
+  relayAllowancePerDay: bigint;
 }
 
 /** A budget account. */

@@ -286,6 +286,8 @@ function policy(
         replicateThresholdBps: number;
         terminateThresholdBps: number;
         maxPricePerSecond: Uint8Array;
+        maxRelayFee: Uint8Array;
+        relayAllowancePerDay: Uint8Array;
       }
     | undefined,
 ): TreePolicy | undefined {
@@ -300,6 +302,8 @@ function policy(
     replicateThresholdBps: p.replicateThresholdBps,
     terminateThresholdBps: p.terminateThresholdBps,
     maxPricePerSecond: amount(p.maxPricePerSecond, "policy.maxPricePerSecond"),
+    maxRelayFee: amount(p.maxRelayFee, "policy.maxRelayFee"),
+    relayAllowancePerDay: amount(p.relayAllowancePerDay, "policy.relayAllowancePerDay"),
   };
 }
 
@@ -436,6 +440,8 @@ export function encodeTreeFrame(m: TreeMessage): Uint8Array {
       replicateThresholdBps: p.replicateThresholdBps,
       terminateThresholdBps: p.terminateThresholdBps,
       maxPricePerSecond: u96(p.maxPricePerSecond, "policy.maxPricePerSecond"),
+      maxRelayFee: u96(p.maxRelayFee, "policy.maxRelayFee"),
+      relayAllowancePerDay: u96(p.relayAllowancePerDay, "policy.relayAllowancePerDay"),
     };
   const nodes = (ns: TreeNodeRef[]) => ns.slice(0, treeLimits.maxAncestors);
   switch (m.type) {

@@ -15,6 +15,7 @@ import type { Libp2p, PeerId, Stream } from "@libp2p/interface";
 import type { Multiaddr } from "@multiformats/multiaddr";
 import { lpStream } from "@libp2p/utils";
 import { IconError } from "../errors.ts";
+import type { Intent, SignedIntent } from "../eip712.ts";
 import { RelayEnvelope, RelayErrorCode } from "../schema/generated/relay.js";
 
 export { RelayErrorCode };
@@ -32,22 +33,6 @@ export const relayLimits = {
   relayMs: 180_000,
 } as const;
 
-/** An intent as IconMarket.relay takes it (addresses checksummed, data as 0x-hex). */
-export interface RelayedIntent {
-  signer: string;
-  account: bigint;
-  data: string;
-  fee: bigint;
-  relayer: string;
-  nonce: bigint;
-  deadline: bigint;
-}
-
-export interface SignedRelayIntent {
-  intent: RelayedIntent;
-  signature: string;
-}
-
 /** A yard's terms: it submits from `relayer` and asks `fee` token units per intent. */
 export interface RelayTermsInfo {
   relayer: string;
@@ -59,7 +44,7 @@ export interface RelayTermsInfo {
 export type RelayMessage =
   | { type: "termsRequest" }
   | ({ type: "terms" } & RelayTermsInfo)
-  | ({ type: "intent" } & SignedRelayIntent)
+  | ({ type: "intent" } & SignedIntent)
   | { type: "relayed"; txHash: string; block: bigint }
   | { type: "error"; code: RelayErrorCode; message: string; contractError: string };
 
@@ -116,19 +101,17 @@ export function decodeRelayFrame(frame: Uint8Array): RelayMessage {
       throw badFrame(`intent.data carries 4..${relayLimits.maxDataBytes} bytes`);
     if (i.signature.length !== 65) throw badFrame("intent.signature must be 65 bytes");
     if (i.account <= 0n) throw badFrame("intent.account is required");
-    return {
-      type: "intent",
-      intent: {
-        signer: address(i.signer, "intent.signer"),
-        account: i.account,
-        data: hexlify(i.data),
-        fee: uint(i.fee, "intent.fee", 12),
-        relayer: address(i.relayer, "intent.relayer", ZERO),
-        nonce: uint(i.nonce, "intent.nonce", 32),
-        deadline: i.deadline,
-      },
-      signature: hexlify(i.signature),
+    if (i.deadline >= 1n << 40n) throw badFrame("intent.deadline must fit in 40 bits (unix seconds)");
+    const intent: Intent = {
+      signer: address(i.signer, "intent.signer"),
+      account: i.account,
+      data: hexlify(i.data),
+      fee: uint(i.fee, "intent.fee", 12),
+      relayer: address(i.relayer, "intent.relayer", ZERO),
+      nonce: uint(i.nonce, "intent.nonce", 32),
+      deadline: i.deadline,
     };
+    return { type: "intent", intent, signature: hexlify(i.signature) };
   }
   if (e.relayed) {
     if (e.relayed.txHash.length !== 32) throw badFrame("relayed.txHash must be 32 bytes");
@@ -227,7 +210,7 @@ export async function relayTerms(
 export async function relayIntent(
   node: Pick<Libp2p, "dialProtocol">,
   yard: PeerId | Multiaddr | Multiaddr[],
-  signed: SignedRelayIntent,
+  signed: SignedIntent,
   signal: AbortSignal = AbortSignal.timeout(relayLimits.relayMs),
 ): Promise<{ txHash: string; block: bigint }> {
   return converse(node, yard, signal, async (send, receive) => {

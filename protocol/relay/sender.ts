@@ -14,17 +14,17 @@
  * taken on trust but the transaction hash.
  *
  * @example
- *   client.useRelay(new IntentSender({ node, client, signer: wallet, account, yards: () => [ownYardAddrs] }));
+ *   client.useRelay(new IntentSender({ node, client, account, maxFee, yards: () => [ownYardAddrs] }));
  *   await client.allocate(account, child, amount); // relayed; the key holds 0 ETH
  */
-import { randomBytes } from "node:crypto";
-import { toBigInt, type Contract, type Provider, type Signer, type TransactionReceipt } from "ethers";
+import { ZeroAddress, type Contract, type Provider, type TransactionReceipt } from "ethers";
 import type { Libp2p } from "@libp2p/interface";
 import { multiaddr, type Multiaddr } from "@multiformats/multiaddr";
 import { ChainError, isIconError, type ErrorCode } from "../errors.ts";
-import { INTENT_TYPES, marketDomain } from "../eip712.ts";
+import type { SignedIntent } from "../eip712.ts";
+import type { IntentClient } from "../chain/intents.ts";
 import type { RelayHook } from "../chain/transactions.ts";
-import { relayIntent, relayTerms, type RelayTermsInfo, type SignedRelayIntent } from "./relay.ts";
+import { relayIntent, relayTerms, type RelayTermsInfo } from "./relay.ts";
 
 /** The market calls an ICON makes through a relayer (IconMarket's allow-list). */
 export const RELAYED_CALLS = new Set([
@@ -36,8 +36,6 @@ export const RELAYED_CALLS = new Set([
   "terminate",
 ]);
 
-/** How long an intent stays valid: time for a few yards to try. */
-const DEADLINE_S = 600;
 /** A yard's terms are asked again after this long. */
 const TERMS_TTL_MS = 60_000;
 /** How long the ICON's own RPC may lag behind the yard's before the receipt counts as missing. */
@@ -45,6 +43,7 @@ const RECEIPT_WAIT_MS = 30_000;
 
 /** What the sender uses of the ICON's client. */
 export interface IntentSenderClient {
+  readonly intents: Pick<IntentClient, "sign">;
   readonly market: Contract;
   readonly provider: Provider;
   readonly deployment: { chainId: number | bigint; market: string };
@@ -53,8 +52,6 @@ export interface IntentSenderClient {
 export interface IntentSenderOptions {
   node: Pick<Libp2p, "dialProtocol">;
   client: IntentSenderClient;
-  /** The ICON key: it signs, and never sends. */
-  signer: Signer;
   /** The budget account that repays the relayer (one the key controls). */
   account: bigint;
   /** The owner's cap on one intent's fee (Policy.maxRelayFee of the ICON's application), read fresh. */
@@ -81,11 +78,9 @@ export class IntentSender implements RelayHook {
   async send(action: string, c: Contract, fn: string, args: unknown[]): Promise<TransactionReceipt> {
     const o = this.#o;
     const now = o.now ?? Date.now;
-    const data = c.interface.encodeFunctionData(fn, args);
-    const signer = await o.signer.getAddress();
     const since = await o.client.provider.getBlockNumber().catch(() => 0);
     const cap = await o.maxFee();
-    let signed: SignedRelayIntent | undefined;
+    let signed: SignedIntent | undefined;
     /** A yard may have sent it: a later "nonce used" means it was mined. */
     let maybeSent = false;
     const problems: string[] = [];
@@ -110,17 +105,7 @@ export class IntentSender implements RelayHook {
             continue;
           }
           // The relayer is left open: the same signed intent may have to go to the next yard.
-          const intent = {
-            signer,
-            account: o.account,
-            data,
-            fee: terms.fee,
-            relayer: "0x0000000000000000000000000000000000000000",
-            nonce: toBigInt(randomBytes(32)),
-            deadline: BigInt(Math.floor(now() / 1000) + DEADLINE_S),
-          };
-          const domain = marketDomain(BigInt(o.client.deployment.chainId), o.client.deployment.market);
-          signed = { intent, signature: await o.signer.signTypedData(domain, INTENT_TYPES, intent) };
+          signed = await o.client.intents.sign(fn, args, o.account, { fee: terms.fee, relayer: ZeroAddress });
         }
         o.onProgress?.(`${action}: relayed through ${label} …`);
         const { txHash } = await relayIntent(o.node, where, signed);
@@ -161,7 +146,7 @@ export class IntentSender implements RelayHook {
   }
 
   /** The receipt of `txHash` from the ICON's own RPC, with this intent's Relayed event in it. */
-  async #receipt(action: string, txHash: string, signed: SignedRelayIntent): Promise<TransactionReceipt> {
+  async #receipt(action: string, txHash: string, signed: SignedIntent): Promise<TransactionReceipt> {
     const provider = this.#o.client.provider;
     const until = Date.now() + RECEIPT_WAIT_MS;
     for (;;) {
@@ -174,7 +159,9 @@ export class IntentSender implements RelayHook {
             "NO_EVENT",
             `${action}: the yard answered with transaction ${txHash}, which does not carry this intent`,
           );
-        this.#o.onProgress?.(`${action}: confirmed in block ${r.blockNumber} (relayed, fee ${signed.intent.fee} units)`);
+        this.#o.onProgress?.(
+          `${action}: confirmed in block ${r.blockNumber} (relayed, fee ${signed.intent.fee} units)`,
+        );
         return r;
       }
       if (Date.now() > until)
@@ -183,7 +170,7 @@ export class IntentSender implements RelayHook {
     }
   }
 
-  #carries(r: TransactionReceipt, signed: SignedRelayIntent): boolean {
+  #carries(r: TransactionReceipt, signed: SignedIntent): boolean {
     const market = this.#o.client.market;
     return r.logs.some((log) => {
       if (log.address.toLowerCase() !== this.#o.client.deployment.market.toLowerCase()) return false;
@@ -197,9 +184,12 @@ export class IntentSender implements RelayHook {
   }
 
   /** The receipt of the transaction that ran `signed`, searched from block `since` (undefined if none did). */
-  async #findMined(action: string, signed: SignedRelayIntent, since: number): Promise<TransactionReceipt | undefined> {
+  async #findMined(action: string, signed: SignedIntent, since: number): Promise<TransactionReceipt | undefined> {
     const market = this.#o.client.market;
-    const events = await market.queryFilter(market.filters.Relayed!(signed.intent.signer, signed.intent.account), since);
+    const events = await market.queryFilter(
+      market.filters.Relayed!(signed.intent.signer, signed.intent.account),
+      since,
+    );
     for (const ev of events) {
       const r = await this.#o.client.provider.getTransactionReceipt(ev.transactionHash);
       if (r && this.#carries(r, signed)) return this.#receipt(action, ev.transactionHash, signed);

@@ -50,6 +50,8 @@ const policy = {
   replicateThresholdBps: 3000,
   terminateThresholdBps: 500,
   maxPricePerSecond: 0n,
+  maxRelayFee: 50_000n,
+  relayAllowancePerDay: 5_000_000n,
 };
 const createApp = await gas(market.connect(owner).createApp(icon.address, policy, 1_000_000_000n));
 const root = await market.accountCount();

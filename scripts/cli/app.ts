@@ -4,14 +4,14 @@
  */
 import { ConfigError } from "../../protocol/errors.ts";
 import { client, idArg, need, out } from "./context.ts";
-import { POLICY_OPTIONS, policyFromOptions, publishPolicy } from "./budget.ts";
+import { POLICY_OPTIONS, describePolicy, policyFromOptions, publishPolicy } from "./budget.ts";
 import { startAgentProcess, waitPlaced } from "./agent.ts";
 import { command, opt, type Command } from "./options.ts";
 
 export const appCommands: Record<string, Command> = {
   "app deploy": command({
     usage:
-      "app deploy --config <app.json> --state <dir> --deposit <amount> [--no-start] [--wait <s>] [--weight 0..1] [--migrate-threshold 0..1] [--replicate-threshold 0..1] [--terminate-threshold 0..1] [--max-price <amount/s>]",
+      "app deploy --config <app.json> --state <dir> --deposit <amount> [--no-start] [--wait <s>] [--weight 0..1] [--migrate-threshold 0..1] [--replicate-threshold 0..1] [--terminate-threshold 0..1] [--max-price <amount/s>] [--max-relay-fee <amount>] [--relay-allowance-per-day <amount>]",
     summary:
       "create and fund an application budget, publish its policy, give the origin ICON a key of its own (in <dir>, mode 0600; it holds no ETH: yards relay its calls, repaid from its account within the policy's relay caps), and start it (`icon agent run --state <dir>` in the background, log in <dir>/agent.log), waiting until it is placed (--wait, default 120 s); --no-start leaves the start to you",
     options: {
@@ -99,16 +99,14 @@ export const appCommands: Record<string, Command> = {
   }),
   "app policy": command({
     usage:
-      "app policy <root> [--weight 0..1] [--migrate-threshold 0..1] [--replicate-threshold 0..1] [--terminate-threshold 0..1] [--max-price <amount/s>]",
+      "app policy <root> [--weight 0..1] [--migrate-threshold 0..1] [--replicate-threshold 0..1] [--terminate-threshold 0..1] [--max-price <amount/s>] [--max-relay-fee <amount>] [--relay-allowance-per-day <amount>]",
     summary: "publish new weights and thresholds on chain (owner only); running ICONs pick them up through the tree",
     options: { ...POLICY_OPTIONS },
     async run(ctx, o) {
       const root = idArg(need(ctx, 0, "root", "app policy <root>"), "root");
       const c = await client(ctx, true);
       const { policy, version } = await publishPolicy(c, root, o);
-      out(
-        `application ${root}: policy v${version} published: ${JSON.stringify(policy, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}`,
-      );
+      out(`application ${root}: policy v${version} published: ${describePolicy(policy, c)}`);
     },
   }),
 };

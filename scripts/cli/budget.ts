@@ -1,7 +1,7 @@
 /**
  * `icon budget …`: an application's tree of budget accounts on chain — create it, fund it, open child accounts,
  * move money down and back up, take it out, publish the policy, show it. Also the policy options (weights and
- * thresholds as shares 0..1, the price cap as an amount) that `icon app` shares.
+ * thresholds as shares 0..1, the price cap and relay-fee caps as amounts) that `icon app` shares.
  */
 import type { MarketClient } from "../../protocol/chain/client.ts";
 import { ConfigError } from "../../protocol/errors.ts";
@@ -16,7 +16,17 @@ export const POLICY_OPTIONS = {
   "replicate-threshold": opt.share("--replicate-threshold"),
   "terminate-threshold": opt.share("--terminate-threshold"),
   "max-price": opt.string(),
+  "max-relay-fee": opt.string(),
+  "relay-allowance-per-day": opt.string(),
 };
+
+/**
+ * Relay-fee caps of a new application, as amounts of the token (6 decimals on the dev token: 50 000 and 5 000 000
+ * units). One relayed operation costs a yard roughly 60–200 k gas; 0.05 tokens repays that on an L2 or a quiet L1
+ * with room to spare, and 5 tokens a day lets one ICON relay about a hundred operations a day at the cap — several
+ * times what renewals, replication and funding requests need — while bounding what a dishonest relayer can take.
+ */
+export const DEFAULT_RELAY_CAPS = { maxRelayFee: "0.05", relayAllowancePerDay: "5" } as const;
 
 /** The policy the options give; fields not given keep `base`'s value (or the defaults). */
 export function policyFromOptions(o: Options<typeof POLICY_OPTIONS>, c: MarketClient, base?: Policy): Policy {
@@ -27,7 +37,23 @@ export function policyFromOptions(o: Options<typeof POLICY_OPTIONS>, c: MarketCl
     replicateThresholdBps: o["replicate-threshold"] ?? base?.replicateThresholdBps ?? 3000,
     terminateThresholdBps: o["terminate-threshold"] ?? base?.terminateThresholdBps ?? 500,
     maxPricePerSecond: maxPrice !== undefined ? c.parse(maxPrice, "--max-price") : (base?.maxPricePerSecond ?? 0n),
+    maxRelayFee: c.parse(
+      o["max-relay-fee"] ?? (base ? c.format(base.maxRelayFee) : DEFAULT_RELAY_CAPS.maxRelayFee),
+      "--max-relay-fee",
+    ),
+    relayAllowancePerDay: c.parse(
+      o["relay-allowance-per-day"] ??
+        (base ? c.format(base.relayAllowancePerDay) : DEFAULT_RELAY_CAPS.relayAllowancePerDay),
+      "--relay-allowance-per-day",
+    ),
   };
+}
+
+/** One line describing `policy` for people, amounts with the token's decimals. */
+export function describePolicy(policy: Policy, c: MarketClient): string {
+  const pct = (bps: number): string => `${(bps / 100).toFixed(2)} %`;
+  const cap = policy.maxPricePerSecond === 0n ? "none" : c.format(policy.maxPricePerSecond) + "/s";
+  return `w ${policy.weightBps / 10_000}, migrate ≥ ${pct(policy.migrateThresholdBps)}, replicate ≥ ${pct(policy.replicateThresholdBps)}, terminate < ${pct(policy.terminateThresholdBps)}, max price ${cap}, max relay fee ${c.format(policy.maxRelayFee)}, relay allowance ${c.format(policy.relayAllowancePerDay)}/day`;
 }
 
 /** Publishes the root's policy with the options' changes (unchanged fields keep their values); returns the new one. */
@@ -44,7 +70,7 @@ export async function publishPolicy(
 export const budgetCommands: Record<string, Command> = {
   "budget create": command({
     usage:
-      "budget create --controller <address> --deposit <amount> [--weight 0..1] [--migrate-threshold 0..1] [--replicate-threshold 0..1] [--terminate-threshold 0..1] [--max-price <amount/s>] [--no-permit]",
+      "budget create --controller <address> --deposit <amount> [--weight 0..1] [--migrate-threshold 0..1] [--replicate-threshold 0..1] [--terminate-threshold 0..1] [--max-price <amount/s>] [--max-relay-fee <amount>] [--relay-allowance-per-day <amount>] [--no-permit]",
     summary: "create an application budget funded from your wallet (ERC-2612 permit, one transaction)",
     options: {
       controller: opt.address("--controller (the origin ICON's key address)"),
@@ -119,7 +145,7 @@ export const budgetCommands: Record<string, Command> = {
   }),
   "budget policy": command({
     usage:
-      "budget policy <root> [--weight 0..1] [--migrate-threshold 0..1] [--replicate-threshold 0..1] [--terminate-threshold 0..1] [--max-price <amount/s>]",
+      "budget policy <root> [--weight 0..1] [--migrate-threshold 0..1] [--replicate-threshold 0..1] [--terminate-threshold 0..1] [--max-price <amount/s>] [--max-relay-fee <amount>] [--relay-allowance-per-day <amount>]",
     summary: "owner: publish a new policy (unchanged fields keep their values)",
     options: { ...POLICY_OPTIONS },
     async run(ctx, o) {
@@ -139,11 +165,8 @@ export const budgetCommands: Record<string, Command> = {
       if (a.root !== root)
         throw new ConfigError("NOT_ROOT", `account ${root} is not an application root (its root is ${a.root})`);
       const { owner, policy, version } = await c.app(root);
-      const pct = (bps: number): string => `${(bps / 100).toFixed(2)} %`;
       out(`application ${root}  owner ${owner}`);
-      out(
-        `policy v${version}: w ${policy.weightBps / 10_000}, migrate ≥ ${pct(policy.migrateThresholdBps)}, replicate ≥ ${pct(policy.replicateThresholdBps)}, terminate < ${pct(policy.terminateThresholdBps)}, max price ${policy.maxPricePerSecond === 0n ? "none" : c.format(policy.maxPricePerSecond) + "/s"}`,
-      );
+      out(`policy v${version}: ${describePolicy(policy, c)}`);
       for (const acc of await c.appAccounts(root)) {
         out(
           `${"  ".repeat(acc.depth)}#${acc.id} ${c.format(acc.balance)}  controller ${acc.controller}${acc.closed ? "  (closed)" : ""}`,

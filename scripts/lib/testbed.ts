@@ -38,6 +38,8 @@ export const TEST_POLICY: Policy = {
   replicateThresholdBps: 1000,
   terminateThresholdBps: 1000,
   maxPricePerSecond: 0n,
+  maxRelayFee: 50_000n,
+  relayAllowancePerDay: 5_000_000n,
 };
 
 export interface TestMarket {

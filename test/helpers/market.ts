@@ -102,6 +102,8 @@ export async function createApp(m: Market, deposit = USD(1_000), maxPrice = 0n):
     replicateThresholdBps: 3000,
     terminateThresholdBps: 500,
     maxPricePerSecond: maxPrice,
+    maxRelayFee: 50_000n,
+    relayAllowancePerDay: 5_000_000n,
   };
   const tx = await m.market.connect(m.owner).createApp(m.icon.address, policy, deposit);
   await tx.wait();
@@ -166,6 +168,8 @@ export function defaultPolicy(maxPricePerSecond = 0n) {
     replicateThresholdBps: 3000,
     terminateThresholdBps: 500,
     maxPricePerSecond,
+    maxRelayFee: 50_000n,
+    relayAllowancePerDay: 5_000_000n,
   };
 }
 

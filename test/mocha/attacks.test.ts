@@ -77,6 +77,8 @@ async function withSecondMarket() {
       replicateThresholdBps: 0,
       terminateThresholdBps: 0,
       maxPricePerSecond: 0n,
+      maxRelayFee: 50_000n,
+      relayAllowancePerDay: 5_000_000n,
     },
     USD(10_000),
   );
@@ -142,6 +144,8 @@ async function reentrantStack() {
       replicateThresholdBps: 0,
       terminateThresholdBps: 0,
       maxPricePerSecond: 0n,
+      maxRelayFee: 50_000n,
+      relayAllowancePerDay: 5_000_000n,
     },
     USD(1_000),
   );
@@ -335,6 +339,8 @@ describe("attacks", () => {
             replicateThresholdBps: 0,
             terminateThresholdBps: 0,
             maxPricePerSecond: 0n,
+            maxRelayFee: 50_000n,
+            relayAllowancePerDay: 5_000_000n,
           },
           USD(1_000),
         );

@@ -62,7 +62,15 @@ async function deadline(): Promise<bigint> {
 }
 
 function policyTuple(p: ReturnType<typeof defaultPolicy>) {
-  return [p.weightBps, p.migrateThresholdBps, p.replicateThresholdBps, p.terminateThresholdBps, p.maxPricePerSecond];
+  return [
+    p.weightBps,
+    p.migrateThresholdBps,
+    p.replicateThresholdBps,
+    p.terminateThresholdBps,
+    p.maxPricePerSecond,
+    p.maxRelayFee,
+    p.relayAllowancePerDay,
+  ];
 }
 
 describe("BudgetTree", () => {
@@ -539,6 +547,8 @@ describe("BudgetTree", () => {
         replicateThresholdBps: 10_000,
         terminateThresholdBps: 0,
         maxPricePerSecond: USD(3),
+        maxRelayFee: 50_000n,
+        relayAllowancePerDay: 5_000_000n,
       };
       await expect(m.market.connect(m.owner).setPolicy(ROOT, p2))
         .to.emit(m.market, "PolicyUpdated")
@@ -555,6 +565,8 @@ describe("BudgetTree", () => {
         p.replicateThresholdBps,
         p.terminateThresholdBps,
         p.maxPricePerSecond,
+        p.maxRelayFee,
+        p.relayAllowancePerDay,
       ]).to.deep.equal(policyTuple(p3).map(BigInt));
     });
 

@@ -90,6 +90,14 @@ export declare namespace TreeEnvelope {
         field: '$.attached.policy.maxPricePerSecond';
         value: Uint8Array<ArrayBuffer>;
     }
+    interface TreeEnvelopeAttachedPolicyMaxRelayFeeFieldEvent {
+        field: '$.attached.policy.maxRelayFee';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface TreeEnvelopeAttachedPolicyRelayAllowancePerDayFieldEvent {
+        field: '$.attached.policy.relayAllowancePerDay';
+        value: Uint8Array<ArrayBuffer>;
+    }
     interface TreeEnvelopeAttachedProofAccountFieldEvent {
         field: '$.attached.proof.account';
         value: bigint;
@@ -182,6 +190,14 @@ export declare namespace TreeEnvelope {
         field: '$.reportAck.policy.maxPricePerSecond';
         value: Uint8Array<ArrayBuffer>;
     }
+    interface TreeEnvelopeReportAckPolicyMaxRelayFeeFieldEvent {
+        field: '$.reportAck.policy.maxRelayFee';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface TreeEnvelopeReportAckPolicyRelayAllowancePerDayFieldEvent {
+        field: '$.reportAck.policy.relayAllowancePerDay';
+        value: Uint8Array<ArrayBuffer>;
+    }
     interface TreeEnvelopeReportAckAncestorsAccountFieldEvent {
         field: '$.reportAck.ancestors[].account';
         value: bigint;
@@ -259,7 +275,7 @@ export declare namespace TreeEnvelope {
     }
     function encode(obj: Partial<TreeEnvelope>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreeEnvelope>): TreeEnvelope;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreeEnvelope>): Generator<TreeEnvelopeAttachProofAccountFieldEvent | TreeEnvelopeAttachProofExpiresFieldEvent | TreeEnvelopeAttachProofSignatureFieldEvent | TreeEnvelopeAttachAddrsFieldEvent | TreeEnvelopeAttachEndpointFieldEvent | TreeEnvelopeAttachLocationFieldEvent | TreeEnvelopeAttachedParentAccountFieldEvent | TreeEnvelopeAttachedParentAddrsFieldEvent | TreeEnvelopeAttachedOriginAccountFieldEvent | TreeEnvelopeAttachedOriginAddrsFieldEvent | TreeEnvelopeAttachedAncestorsAccountFieldEvent | TreeEnvelopeAttachedAncestorsAddrsFieldEvent | TreeEnvelopeAttachedPolicyVersionFieldEvent | TreeEnvelopeAttachedPolicyWeightBpsFieldEvent | TreeEnvelopeAttachedPolicyMigrateThresholdBpsFieldEvent | TreeEnvelopeAttachedPolicyReplicateThresholdBpsFieldEvent | TreeEnvelopeAttachedPolicyTerminateThresholdBpsFieldEvent | TreeEnvelopeAttachedPolicyMaxPricePerSecondFieldEvent | TreeEnvelopeAttachedProofAccountFieldEvent | TreeEnvelopeAttachedProofExpiresFieldEvent | TreeEnvelopeAttachedProofSignatureFieldEvent | TreeEnvelopeAttachedPlaceEndpointFieldEvent | TreeEnvelopeAttachedPlaceLocationFieldEvent | TreeEnvelopeAttachedPlaceInstanceIdFieldEvent | TreeEnvelopeReportProofAccountFieldEvent | TreeEnvelopeReportProofExpiresFieldEvent | TreeEnvelopeReportProofSignatureFieldEvent | TreeEnvelopeReportSubnetsSubnetFieldEvent | TreeEnvelopeReportSubnetsRateFieldEvent | TreeEnvelopeReportSubnetsLatencyMsFieldEvent | TreeEnvelopeReportSubnetsRequestsFieldEvent | TreeEnvelopeReportEndpointFieldEvent | TreeEnvelopeReportLocationFieldEvent | TreeEnvelopeReportDescendantsFieldEvent | TreeEnvelopeReportAckPolicyVersionFieldEvent | TreeEnvelopeReportAckPolicyWeightBpsFieldEvent | TreeEnvelopeReportAckPolicyMigrateThresholdBpsFieldEvent | TreeEnvelopeReportAckPolicyReplicateThresholdBpsFieldEvent | TreeEnvelopeReportAckPolicyTerminateThresholdBpsFieldEvent | TreeEnvelopeReportAckPolicyMaxPricePerSecondFieldEvent | TreeEnvelopeReportAckAncestorsAccountFieldEvent | TreeEnvelopeReportAckAncestorsAddrsFieldEvent | TreeEnvelopeReportAckPlaceEndpointFieldEvent | TreeEnvelopeReportAckPlaceLocationFieldEvent | TreeEnvelopeReportAckPlaceInstanceIdFieldEvent | TreeEnvelopeFundingProofAccountFieldEvent | TreeEnvelopeFundingProofExpiresFieldEvent | TreeEnvelopeFundingProofSignatureFieldEvent | TreeEnvelopeFundingAmountFieldEvent | TreeEnvelopeFundingReplyGrantedFieldEvent | TreeEnvelopeFundingReplyNoteFieldEvent | TreeEnvelopeDetachProofAccountFieldEvent | TreeEnvelopeDetachProofExpiresFieldEvent | TreeEnvelopeDetachProofSignatureFieldEvent | TreeEnvelopeDetachNewParentAccountFieldEvent | TreeEnvelopeDetachNewParentAddrsFieldEvent | TreeEnvelopeErrorCodeFieldEvent | TreeEnvelopeErrorMessageFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreeEnvelope>): Generator<TreeEnvelopeAttachProofAccountFieldEvent | TreeEnvelopeAttachProofExpiresFieldEvent | TreeEnvelopeAttachProofSignatureFieldEvent | TreeEnvelopeAttachAddrsFieldEvent | TreeEnvelopeAttachEndpointFieldEvent | TreeEnvelopeAttachLocationFieldEvent | TreeEnvelopeAttachedParentAccountFieldEvent | TreeEnvelopeAttachedParentAddrsFieldEvent | TreeEnvelopeAttachedOriginAccountFieldEvent | TreeEnvelopeAttachedOriginAddrsFieldEvent | TreeEnvelopeAttachedAncestorsAccountFieldEvent | TreeEnvelopeAttachedAncestorsAddrsFieldEvent | TreeEnvelopeAttachedPolicyVersionFieldEvent | TreeEnvelopeAttachedPolicyWeightBpsFieldEvent | TreeEnvelopeAttachedPolicyMigrateThresholdBpsFieldEvent | TreeEnvelopeAttachedPolicyReplicateThresholdBpsFieldEvent | TreeEnvelopeAttachedPolicyTerminateThresholdBpsFieldEvent | TreeEnvelopeAttachedPolicyMaxPricePerSecondFieldEvent | TreeEnvelopeAttachedPolicyMaxRelayFeeFieldEvent | TreeEnvelopeAttachedPolicyRelayAllowancePerDayFieldEvent | TreeEnvelopeAttachedProofAccountFieldEvent | TreeEnvelopeAttachedProofExpiresFieldEvent | TreeEnvelopeAttachedProofSignatureFieldEvent | TreeEnvelopeAttachedPlaceEndpointFieldEvent | TreeEnvelopeAttachedPlaceLocationFieldEvent | TreeEnvelopeAttachedPlaceInstanceIdFieldEvent | TreeEnvelopeReportProofAccountFieldEvent | TreeEnvelopeReportProofExpiresFieldEvent | TreeEnvelopeReportProofSignatureFieldEvent | TreeEnvelopeReportSubnetsSubnetFieldEvent | TreeEnvelopeReportSubnetsRateFieldEvent | TreeEnvelopeReportSubnetsLatencyMsFieldEvent | TreeEnvelopeReportSubnetsRequestsFieldEvent | TreeEnvelopeReportEndpointFieldEvent | TreeEnvelopeReportLocationFieldEvent | TreeEnvelopeReportDescendantsFieldEvent | TreeEnvelopeReportAckPolicyVersionFieldEvent | TreeEnvelopeReportAckPolicyWeightBpsFieldEvent | TreeEnvelopeReportAckPolicyMigrateThresholdBpsFieldEvent | TreeEnvelopeReportAckPolicyReplicateThresholdBpsFieldEvent | TreeEnvelopeReportAckPolicyTerminateThresholdBpsFieldEvent | TreeEnvelopeReportAckPolicyMaxPricePerSecondFieldEvent | TreeEnvelopeReportAckPolicyMaxRelayFeeFieldEvent | TreeEnvelopeReportAckPolicyRelayAllowancePerDayFieldEvent | TreeEnvelopeReportAckAncestorsAccountFieldEvent | TreeEnvelopeReportAckAncestorsAddrsFieldEvent | TreeEnvelopeReportAckPlaceEndpointFieldEvent | TreeEnvelopeReportAckPlaceLocationFieldEvent | TreeEnvelopeReportAckPlaceInstanceIdFieldEvent | TreeEnvelopeFundingProofAccountFieldEvent | TreeEnvelopeFundingProofExpiresFieldEvent | TreeEnvelopeFundingProofSignatureFieldEvent | TreeEnvelopeFundingAmountFieldEvent | TreeEnvelopeFundingReplyGrantedFieldEvent | TreeEnvelopeFundingReplyNoteFieldEvent | TreeEnvelopeDetachProofAccountFieldEvent | TreeEnvelopeDetachProofExpiresFieldEvent | TreeEnvelopeDetachProofSignatureFieldEvent | TreeEnvelopeDetachNewParentAccountFieldEvent | TreeEnvelopeDetachNewParentAddrsFieldEvent | TreeEnvelopeErrorCodeFieldEvent | TreeEnvelopeErrorMessageFieldEvent>;
 }
 export interface TreeMemberProof {
     account: bigint;
@@ -310,6 +326,8 @@ export interface TreePolicy {
     replicateThresholdBps: number;
     terminateThresholdBps: number;
     maxPricePerSecond: Uint8Array<ArrayBuffer>;
+    maxRelayFee: Uint8Array<ArrayBuffer>;
+    relayAllowancePerDay: Uint8Array<ArrayBuffer>;
 }
 export declare namespace TreePolicy {
     const codec: () => Codec<TreePolicy>;
@@ -337,9 +355,17 @@ export declare namespace TreePolicy {
         field: '$.maxPricePerSecond';
         value: Uint8Array<ArrayBuffer>;
     }
+    interface TreePolicyMaxRelayFeeFieldEvent {
+        field: '$.maxRelayFee';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface TreePolicyRelayAllowancePerDayFieldEvent {
+        field: '$.relayAllowancePerDay';
+        value: Uint8Array<ArrayBuffer>;
+    }
     function encode(obj: Partial<TreePolicy>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreePolicy>): TreePolicy;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreePolicy>): Generator<TreePolicyVersionFieldEvent | TreePolicyWeightBpsFieldEvent | TreePolicyMigrateThresholdBpsFieldEvent | TreePolicyReplicateThresholdBpsFieldEvent | TreePolicyTerminateThresholdBpsFieldEvent | TreePolicyMaxPricePerSecondFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreePolicy>): Generator<TreePolicyVersionFieldEvent | TreePolicyWeightBpsFieldEvent | TreePolicyMigrateThresholdBpsFieldEvent | TreePolicyReplicateThresholdBpsFieldEvent | TreePolicyTerminateThresholdBpsFieldEvent | TreePolicyMaxPricePerSecondFieldEvent | TreePolicyMaxRelayFeeFieldEvent | TreePolicyRelayAllowancePerDayFieldEvent>;
 }
 export interface TreeAttach {
     proof?: TreeMemberProof;
@@ -440,6 +466,14 @@ export declare namespace TreeAttached {
         field: '$.policy.maxPricePerSecond';
         value: Uint8Array<ArrayBuffer>;
     }
+    interface TreeAttachedPolicyMaxRelayFeeFieldEvent {
+        field: '$.policy.maxRelayFee';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface TreeAttachedPolicyRelayAllowancePerDayFieldEvent {
+        field: '$.policy.relayAllowancePerDay';
+        value: Uint8Array<ArrayBuffer>;
+    }
     interface TreeAttachedProofAccountFieldEvent {
         field: '$.proof.account';
         value: bigint;
@@ -466,7 +500,7 @@ export declare namespace TreeAttached {
     }
     function encode(obj: Partial<TreeAttached>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreeAttached>): TreeAttached;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreeAttached>): Generator<TreeAttachedParentAccountFieldEvent | TreeAttachedParentAddrsFieldEvent | TreeAttachedOriginAccountFieldEvent | TreeAttachedOriginAddrsFieldEvent | TreeAttachedAncestorsAccountFieldEvent | TreeAttachedAncestorsAddrsFieldEvent | TreeAttachedPolicyVersionFieldEvent | TreeAttachedPolicyWeightBpsFieldEvent | TreeAttachedPolicyMigrateThresholdBpsFieldEvent | TreeAttachedPolicyReplicateThresholdBpsFieldEvent | TreeAttachedPolicyTerminateThresholdBpsFieldEvent | TreeAttachedPolicyMaxPricePerSecondFieldEvent | TreeAttachedProofAccountFieldEvent | TreeAttachedProofExpiresFieldEvent | TreeAttachedProofSignatureFieldEvent | TreeAttachedPlaceEndpointFieldEvent | TreeAttachedPlaceLocationFieldEvent | TreeAttachedPlaceInstanceIdFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreeAttached>): Generator<TreeAttachedParentAccountFieldEvent | TreeAttachedParentAddrsFieldEvent | TreeAttachedOriginAccountFieldEvent | TreeAttachedOriginAddrsFieldEvent | TreeAttachedAncestorsAccountFieldEvent | TreeAttachedAncestorsAddrsFieldEvent | TreeAttachedPolicyVersionFieldEvent | TreeAttachedPolicyWeightBpsFieldEvent | TreeAttachedPolicyMigrateThresholdBpsFieldEvent | TreeAttachedPolicyReplicateThresholdBpsFieldEvent | TreeAttachedPolicyTerminateThresholdBpsFieldEvent | TreeAttachedPolicyMaxPricePerSecondFieldEvent | TreeAttachedPolicyMaxRelayFeeFieldEvent | TreeAttachedPolicyRelayAllowancePerDayFieldEvent | TreeAttachedProofAccountFieldEvent | TreeAttachedProofExpiresFieldEvent | TreeAttachedProofSignatureFieldEvent | TreeAttachedPlaceEndpointFieldEvent | TreeAttachedPlaceLocationFieldEvent | TreeAttachedPlaceInstanceIdFieldEvent>;
 }
 export interface TreePlace {
     endpoint: string;
@@ -607,6 +641,14 @@ export declare namespace TreeReportAck {
         field: '$.policy.maxPricePerSecond';
         value: Uint8Array<ArrayBuffer>;
     }
+    interface TreeReportAckPolicyMaxRelayFeeFieldEvent {
+        field: '$.policy.maxRelayFee';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface TreeReportAckPolicyRelayAllowancePerDayFieldEvent {
+        field: '$.policy.relayAllowancePerDay';
+        value: Uint8Array<ArrayBuffer>;
+    }
     interface TreeReportAckAncestorsAccountFieldEvent {
         field: '$.ancestors[].account';
         value: bigint;
@@ -631,7 +673,7 @@ export declare namespace TreeReportAck {
     }
     function encode(obj: Partial<TreeReportAck>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreeReportAck>): TreeReportAck;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreeReportAck>): Generator<TreeReportAckPolicyVersionFieldEvent | TreeReportAckPolicyWeightBpsFieldEvent | TreeReportAckPolicyMigrateThresholdBpsFieldEvent | TreeReportAckPolicyReplicateThresholdBpsFieldEvent | TreeReportAckPolicyTerminateThresholdBpsFieldEvent | TreeReportAckPolicyMaxPricePerSecondFieldEvent | TreeReportAckAncestorsAccountFieldEvent | TreeReportAckAncestorsAddrsFieldEvent | TreeReportAckPlaceEndpointFieldEvent | TreeReportAckPlaceLocationFieldEvent | TreeReportAckPlaceInstanceIdFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreeReportAck>): Generator<TreeReportAckPolicyVersionFieldEvent | TreeReportAckPolicyWeightBpsFieldEvent | TreeReportAckPolicyMigrateThresholdBpsFieldEvent | TreeReportAckPolicyReplicateThresholdBpsFieldEvent | TreeReportAckPolicyTerminateThresholdBpsFieldEvent | TreeReportAckPolicyMaxPricePerSecondFieldEvent | TreeReportAckPolicyMaxRelayFeeFieldEvent | TreeReportAckPolicyRelayAllowancePerDayFieldEvent | TreeReportAckAncestorsAccountFieldEvent | TreeReportAckAncestorsAddrsFieldEvent | TreeReportAckPlaceEndpointFieldEvent | TreeReportAckPlaceLocationFieldEvent | TreeReportAckPlaceInstanceIdFieldEvent>;
 }
 export interface TreeFunding {
     proof?: TreeMemberProof;

@@ -613,6 +613,14 @@ export var TreePolicy;
                     w.uint32(50);
                     w.bytes(obj.maxPricePerSecond);
                 }
+                if ((obj.maxRelayFee != null && obj.maxRelayFee.byteLength > 0)) {
+                    w.uint32(58);
+                    w.bytes(obj.maxRelayFee);
+                }
+                if ((obj.relayAllowancePerDay != null && obj.relayAllowancePerDay.byteLength > 0)) {
+                    w.uint32(66);
+                    w.bytes(obj.relayAllowancePerDay);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -623,7 +631,9 @@ export var TreePolicy;
                     migrateThresholdBps: 0,
                     replicateThresholdBps: 0,
                     terminateThresholdBps: 0,
-                    maxPricePerSecond: uint8ArrayAlloc(0)
+                    maxPricePerSecond: uint8ArrayAlloc(0),
+                    maxRelayFee: uint8ArrayAlloc(0),
+                    relayAllowancePerDay: uint8ArrayAlloc(0)
                 };
                 const end = length == null ? reader.len : reader.pos + length;
                 while (reader.pos < end) {
@@ -651,6 +661,14 @@ export var TreePolicy;
                         }
                         case 6: {
                             obj.maxPricePerSecond = reader.bytes();
+                            break;
+                        }
+                        case 7: {
+                            obj.maxRelayFee = reader.bytes();
+                            break;
+                        }
+                        case 8: {
+                            obj.relayAllowancePerDay = reader.bytes();
                             break;
                         }
                         default: {
@@ -703,6 +721,20 @@ export var TreePolicy;
                         case 6: {
                             yield {
                                 field: `${prefix}.maxPricePerSecond`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 7: {
+                            yield {
+                                field: `${prefix}.maxRelayFee`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 8: {
+                            yield {
+                                field: `${prefix}.relayAllowancePerDay`,
                                 value: reader.bytes()
                             };
                             break;

@@ -228,6 +228,8 @@ describe("ICON overlay tree over libp2p (real chain, real nodes)", function () {
       replicateThresholdBps: 0,
       terminateThresholdBps: 0,
       maxPricePerSecond: new Uint8Array(),
+      maxRelayFee: new Uint8Array(),
+      relayAllowancePerDay: new Uint8Array(),
     };
     expect(code(() => decodeTreeFrame(TreeEnvelope.encode({ reportAck: { policy, ancestors: [] } })))).to.equal(BAD);
     // Round trip keeps exact numbers, an unmeasured latency stays NaN and amounts are uint96.

@@ -34,7 +34,7 @@ const message: fc.Arbitrary<RelayMessage> = fc.oneof(
       fee: uint(96),
       relayer: fc.oneof(addr, fc.constant(ZERO)),
       nonce: uint(256),
-      deadline: u64,
+      deadline: uint(40),
       signature: hex(65, 65),
     })
     .map(({ signature, ...intent }) => ({ type: "intent", intent, signature }) as const),
@@ -107,6 +107,7 @@ describe("relay wire (/icon/relay/1.0.0)", () => {
       RelayEnvelope.encode({ intent: { ...intent, data: new Uint8Array(relayLimits.maxDataBytes + 1) } }),
       /large|intent.data/,
     );
+    refused(RelayEnvelope.encode({ intent: { ...intent, deadline: 1n << 40n } }), /intent.deadline/);
     refused(RelayEnvelope.encode({}), /no message/);
   });
 });

@@ -17,7 +17,7 @@ import {
   isIconError,
   relayIntent,
   relayTerms,
-  type SignedRelayIntent,
+  type SignedIntent,
 } from "../../../protocol/index.ts";
 import { createLogger } from "../../../protocol/log.ts";
 import { Metrics } from "../../../yard-node/metrics.ts";
@@ -61,13 +61,17 @@ describe("relayed intents (/icon/relay/1.0.0): an ICON whose key holds no ETH", 
     o: Partial<RelayServiceOptions> & { wrap?: (c: RelayChain) => RelayChain } = {},
   ): Promise<TestYard> {
     const node = await createIconNode();
-    const chain = await MarketClient.connect({ deployment: await deploymentOf(m), provider: m.ethers.provider, signer: operator });
+    const chain = await MarketClient.connect({
+      deployment: await deploymentOf(m),
+      provider: m.ethers.provider,
+      signer: operator,
+    });
     const real: RelayChain = {
       address: () => chain.address(),
       deployment: chain.deployment,
-      relayIntent: async ({ intent, signature }) => {
-        const r = await chain.relay(intent, signature);
-        return { txHash: r.hash, block: BigInt(r.blockNumber) };
+      relayIntent: async (signed) => {
+        const r = await chain.relay(signed);
+        return { txHash: r.txHash, block: BigInt(r.receipt.blockNumber) };
       },
     };
     const service = relayService({
@@ -93,12 +97,15 @@ describe("relayed intents (/icon/relay/1.0.0): an ICON whose key holds no ETH", 
 
   /** The ICON's client, relaying through `through` (in that order). */
   async function iconClient(through: TestYard[], account = root, key: Wallet = icon): Promise<MarketClient> {
-    const client = await MarketClient.connect({ deployment: await deploymentOf(m), provider: m.ethers.provider, signer: key });
+    const client = await MarketClient.connect({
+      deployment: await deploymentOf(m),
+      provider: m.ethers.provider,
+      signer: key,
+    });
     client.useRelay(
       new IntentSender({
         node: iconNode,
         client,
-        signer: key,
         account,
         maxFee: async () => (await client.app(root)).policy.maxRelayFee,
         yards: () => through.map((y) => y.addrs),
@@ -114,7 +121,7 @@ describe("relayed intents (/icon/relay/1.0.0): an ICON whose key holds no ETH", 
   before(async () => {
     m = await deployMarket(conn);
     await listProvider(m, m.provider);
-    icon = Wallet.createRandom().connect(m.ethers.provider);
+    icon = new Wallet(Wallet.createRandom().privateKey, m.ethers.provider);
     const policy = {
       weightBps: 5000,
       migrateThresholdBps: 2000,
@@ -223,7 +230,7 @@ describe("relayed intents (/icon/relay/1.0.0): an ICON whose key holds no ETH", 
     expect(terms.fee).to.equal(FEE);
     expect(terms.relayer).to.equal(m.stranger.address);
     const nowS = BigInt(Math.floor(Date.now() / 1000));
-    const base: SignedRelayIntent = {
+    const base: SignedIntent = {
       intent: {
         signer: icon.address,
         account: root,
@@ -235,10 +242,19 @@ describe("relayed intents (/icon/relay/1.0.0): an ICON whose key holds no ETH", 
       },
       signature: "0x" + "00".repeat(65),
     };
-    const send = (s: SignedRelayIntent) => relayIntent(iconNode, y.node.getMultiaddrs(), s).catch((e: unknown) => e);
-    expect(await send({ ...base, intent: { ...base.intent, relayer: m.owner.address } })).to.have.property("code", "RELAY_WRONG_RELAYER");
-    expect(await send({ ...base, intent: { ...base.intent, fee: FEE - 1n } })).to.have.property("code", "RELAY_FEE_TOO_LOW");
-    expect(await send({ ...base, intent: { ...base.intent, deadline: nowS + 5n } })).to.have.property("code", "RELAY_EXPIRED");
+    const send = (s: SignedIntent) => relayIntent(iconNode, y.node.getMultiaddrs(), s).catch((e: unknown) => e);
+    expect(await send({ ...base, intent: { ...base.intent, relayer: m.owner.address } })).to.have.property(
+      "code",
+      "RELAY_WRONG_RELAYER",
+    );
+    expect(await send({ ...base, intent: { ...base.intent, fee: FEE - 1n } })).to.have.property(
+      "code",
+      "RELAY_FEE_TOO_LOW",
+    );
+    expect(await send({ ...base, intent: { ...base.intent, deadline: nowS + 5n } })).to.have.property(
+      "code",
+      "RELAY_EXPIRED",
+    );
     // A bad signature passes these checks and is refused by the market's simulation; the third in a row is a flood.
     expect(await send(base)).to.have.property("code", "RELAY_REFUSED");
     expect(await send(base)).to.have.property("code", "RELAY_REFUSED");
@@ -247,7 +263,11 @@ describe("relayed intents (/icon/relay/1.0.0): an ICON whose key holds no ETH", 
 
   it("stays up when a peer sends garbage or hangs up mid-frame", async () => {
     const y = await startYard(m.stranger);
-    for (const bytes of [new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f]), new Uint8Array([5, 1, 2]), new Uint8Array(0)]) {
+    for (const bytes of [
+      new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f]),
+      new Uint8Array([5, 1, 2]),
+      new Uint8Array(0),
+    ]) {
       const s = await iconNode.dialProtocol(y.node.getMultiaddrs(), RELAY_PROTOCOL);
       await s.send(bytes);
       await s.close().catch(() => {});

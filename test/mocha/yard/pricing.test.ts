@@ -34,6 +34,7 @@ const pricesArb: fc.Arbitrary<Prices> = fc.record({
   memoryPerGiBSecond: fc.oneof(fc.bigInt({ min: 0n, max: 10_000n }), fc.bigInt({ min: 0n, max: UINT96_MAX })),
   surcharge: tiersArb,
   stake: fc.constant(undefined),
+  relayFee: fc.constant(0n),
 });
 
 const resourcesArb = fc.record({
@@ -63,6 +64,7 @@ describe("yard pricing", () => {
       memoryPerGiBSecond: 40n,
       surcharge: [],
       stake: undefined,
+      relayFee: 0n,
     };
     // a quarter core: 25; 64 MiB of 40/GiB = 2.5 → 3
     expect(basePrice(p, { cpuMillis: 250, memoryMiB: 64 })).to.equal(28n);
@@ -92,6 +94,7 @@ describe("yard pricing", () => {
         { aboveUtilization: 0.8, bps: 1000 }, // a lower bps on a higher tier still wins: tiers are not maxed
       ],
       stake: undefined,
+      relayFee: 0n,
     };
     expect(surchargeBps(p, 0.5)).to.equal(0);
     expect(surchargeBps(p, 0.51)).to.equal(2000);
@@ -118,6 +121,7 @@ describe("yard pricing", () => {
       memoryPerGiBSecond: 0n,
       surcharge: [{ aboveUtilization: 0.5, bps: 2500 }],
       stake: undefined,
+      relayFee: 0n,
     };
     // base 3 (3 mCPU at 1000/core-s); +25 % = 3.75 → 4
     expect(askPrice(p, { cpuMillis: 3, memoryMiB: 16 }, 0.9)).to.deep.equal({ price: 4n, base: 3n, bps: 2500 });

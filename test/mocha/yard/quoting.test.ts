@@ -30,6 +30,7 @@ const pricesArb: fc.Arbitrary<Prices> = fc.record({
     ],
   ),
   stake: fc.constant(undefined),
+  relayFee: fc.constant(0n),
 });
 
 const policyArb: fc.Arbitrary<QuotePolicy> = fc

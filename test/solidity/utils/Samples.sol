@@ -29,7 +29,9 @@ library Samples {
             migrateThresholdBps: 2000,
             replicateThresholdBps: 3000,
             terminateThresholdBps: 500,
-            maxPricePerSecond: cap
+            maxPricePerSecond: cap,
+            maxRelayFee: 1000,
+            relayAllowancePerDay: 10_000
         });
     }
 }
