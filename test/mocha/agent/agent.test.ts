@@ -130,6 +130,24 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
     }
   });
 
+  /**
+   * A client of ICON key `signer` as an agent has one: its market calls relayed by the yards (the key holds no ETH),
+   * repaid from `account` of the application rooted at `root`.
+   */
+  async function relayedClient(signer: Wallet, account: bigint, root: bigint): Promise<MarketClient> {
+    const c = await MarketClient.connect({ deployment: m.deployment, provider: m.provider, signer });
+    c.useRelay(
+      new IntentSender({
+        node,
+        client: c,
+        account,
+        maxFee: async () => (await c.app(root)).policy.maxRelayFee,
+        yards: () => refs.map((r) => r.addrs),
+      }),
+    );
+    return c;
+  }
+
   /** A budget account controlled by a fresh key (funded with `deposit`) and a client for that key. */
   async function account(deposit: bigint): Promise<{ id: bigint; key: Wallet; icon: MarketClient }> {
     const key = new Wallet(Wallet.createRandom().privateKey, m.provider);
@@ -395,7 +413,8 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
       // Within renewBeforeS of the end the renewal is due; the balance covers half of it: the origin asks the owner.
       await waitFor("a foundering request", () => /foundering: asked for/.test(texts()), 30_000);
       const need = placed.pricePerSecond * BigInt(SLOT);
-      const balance = (await owner.account(app.root)).balance;
+      // The request itself was a relayed intent: its fee left the balance after the ICON measured its shortfall.
+      const balance = (await owner.account(app.root)).balance + (await owner.relayFeesOf(app.root));
       expect(balance < need).to.equal(true);
       expect(texts()).to.contain(`foundering: asked for ${owner.format(need - balance)}, granted ${owner.format(0n)}`);
       const asked = await owner.market.queryFilter(owner.market.filters.FundingRequested!(app.root));
@@ -461,11 +480,7 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
     // While it is down: a lease opened in its name that its state never recorded, and a funded child account
     // that no agent runs (as if it died in the middle of replicating).
     const { key } = await readAgentState(dir);
-    const icon = await MarketClient.connect({
-      deployment: m.deployment,
-      provider: m.provider,
-      signer: new Wallet(key, m.provider),
-    });
+    const icon = await relayedClient(new Wallet(key, m.provider), app.root, app.root);
     const stray = await bid({
       node,
       signer: new Wallet(key, m.provider),
@@ -540,16 +555,7 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
       score: () => 0,
     });
     // What the agent did before the crash, as it does it: the origin's calls relayed by a yard (its key has no ETH).
-    const icon = await MarketClient.connect({ deployment: m.deployment, provider: m.provider, signer: origin });
-    icon.useRelay(
-      new IntentSender({
-        node,
-        client: icon,
-        account: app.root,
-        maxFee: async () => (await icon.app(app.root)).policy.maxRelayFee,
-        yards: () => [dearRef.addrs],
-      }),
-    );
+    const icon = await relayedClient(origin, app.root, app.root);
     const childKey = new Wallet(replicaKey(key, 1), m.provider);
     const child = await icon.createAccount(app.root, childKey.address);
     await icon.allocate(app.root, child, USD(1));
@@ -679,20 +685,14 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
       // While it is stopped: a replica P of the origin (at dear) with a replica C of its own (at cheap), as two
       // replications leave them.
       const { key } = await readAgentState(dir);
-      const icon = await MarketClient.connect({
-        deployment: m.deployment,
-        provider: m.provider,
-        signer: new Wallet(key, m.provider),
-      });
+      const icon = await relayedClient(new Wallet(key, m.provider), app.root, app.root);
       const pKey = new Wallet(replicaKey(key, 1), m.provider);
       const p = await icon.createAccount(app.root, pKey.address);
       await icon.allocate(app.root, p, USD(2));
-      await (await icon.signer!.sendTransaction({ to: pKey.address, value: 5n * 10n ** 16n })).wait();
-      const pClient = await MarketClient.connect({ deployment: m.deployment, provider: m.provider, signer: pKey });
+      const pClient = await relayedClient(pKey, p, app.root);
       const cKey = new Wallet(replicaKey(pKey.privateKey, 1), m.provider);
       const c = await pClient.createAccount(p, cKey.address);
       await pClient.allocate(p, c, USD(1));
-      await (await pKey.sendTransaction({ to: cKey.address, value: 10n ** 16n })).wait();
       const place = async (signer: Wallet, account: bigint, yard: string, budget: bigint) => {
         const ref = refs.find((r) => r.name === yard)!;
         const w = await bid({
