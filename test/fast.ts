@@ -43,6 +43,8 @@ const FAST = [
   "protocol/node",
   "protocol/noise-crypto",
   "protocol/receipt",
+  "protocol/relay",
+  "protocol/relay-wire",
   "protocol/retry",
   "protocol/sessions",
   "protocol/tunnel-wire",

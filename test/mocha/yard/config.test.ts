@@ -129,6 +129,7 @@ describe("yard config", () => {
           { aboveUtilization: 0.8, bps: 3000 },
         ],
         stake: 250_000_000n,
+        relayFee: 1_000n,
       });
     });
 
