@@ -17,6 +17,10 @@ export const YARD_METRICS = {
   icon_yard_container_exits_total: { type: "counter", help: "Containers that exited on their own, by reason" },
   icon_yard_container_restarts_total: { type: "counter", help: "Containers restarted after they exited" },
   icon_yard_deploys_refused_total: { type: "counter", help: "Deploys refused by reason" },
+  icon_yard_agent_sidecars_lost_total: {
+    type: "counter",
+    help: "Agent sidecars left down: down after a yard restart took their secret, failing past maxRestarts, image gone",
+  },
   // (counters whose values the scrape copies from the ingress's own counts)
   icon_yard_ingress_refused_total: { type: "counter", help: INGRESS_REFUSED },
   icon_yard_ingress_idle_closed_total: {

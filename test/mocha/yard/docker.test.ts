@@ -422,9 +422,9 @@ describe("DockerRuntime (real engine)", function () {
     await runtime.remove(c.id);
     await waitFor("the destroy event", () => w.events.find((e) => e.kind === "destroy" && e.containerId === c.id));
     expect(w.events.filter((e) => e.containerId === c.id)).to.deep.equal([
-      { kind: "start", leaseId: 20n, containerId: c.id },
-      { kind: "die", leaseId: 20n, containerId: c.id, exitCode: 3 },
-      { kind: "destroy", leaseId: 20n, containerId: c.id },
+      { kind: "start", leaseId: 20n, role: "service", containerId: c.id },
+      { kind: "die", leaseId: 20n, role: "service", containerId: c.id, exitCode: 3 },
+      { kind: "destroy", leaseId: 20n, role: "service", containerId: c.id },
     ]);
     expect(w.events.filter((e) => e.containerId === theirs.id)).to.deep.equal([]);
     controller.abort();
@@ -471,7 +471,7 @@ describe("DockerRuntime (real engine)", function () {
       const die = await waitFor("the die event", () =>
         w.events.find((e) => e.kind === "die" && e.containerId === c.id),
       );
-      expect(die).to.deep.equal({ kind: "die", leaseId: 30n, containerId: c.id, exitCode: 5 });
+      expect(die).to.deep.equal({ kind: "die", leaseId: 30n, role: "service", containerId: c.id, exitCode: 5 });
 
       // Aborted: no more connections, even when the socket drops again.
       controller.abort();
