@@ -62,23 +62,27 @@ async function filesUnder(dir: string): Promise<string[]> {
   return out;
 }
 
+/** Runs each stop in order, whatever an earlier one did. */
+async function stopAll(stops: (() => unknown)[]): Promise<void> {
+  for (const stop of stops) await Promise.resolve(stop()).catch(() => undefined);
+}
+
 describe("agent sidecar (a lease carries its ICON)", function () {
   this.timeout(300_000);
-  after(async () => {
-    yard?.child.kill("SIGKILL");
-    await tenant?.stop();
-    await m?.close();
-  });
-  // (registered before useDockerYard: the yard stops before the engine cleanup)
-  const docker = useDockerYard("sidecar");
-  let m: TestMarket;
-  let tenant: Tenant;
+  /** The yard as a process (started again in place by the restart tests), its config file and data directory. */
   let yard: YardProcess | undefined;
   let file: string;
   let dataDir: string;
   let addr: Multiaddr;
+  /** The market and the tenant (owner key 2, ICON key 3). */
+  let m: TestMarket;
+  let tenant: Tenant;
+  /** Image ids (0x…) of the service (web) and of the test sidecar (busybox). */
   let web: string;
   let busybox: string;
+  // Registered before useDockerYard's hooks: the yard stops before the engine cleanup.
+  after(() => stopAll([() => yard?.child.kill("SIGKILL"), () => tenant?.stop(), () => m?.close()]));
+  const docker = useDockerYard("sidecar");
 
   /** An agent part running the test sidecar with `secret` and a share of 50 mCPU and 16 MiB. */
   const agentPart = (secret: Buffer, over: Partial<AgentPart> = {}): AgentPart => ({
@@ -91,6 +95,14 @@ describe("agent sidecar (a lease carries its ICON)", function () {
     ...over,
   });
 
+  /** Opens a lease of the web image (250 mCPU, 64 MiB unless `over` says otherwise) with the test sidecar. */
+  const leaseWithAgent = (secret: Buffer, over: Parameters<Tenant["rfq"]>[1] = {}) =>
+    tenant.lease(addr, web, { cpuMillis: 250, memoryMiB: 64, ...over }, { agent: agentPart(secret) });
+  /** The content of /run/icon/secret in container `id`, or undefined when it cannot be read (yet). */
+  const secretIn = async (id: string): Promise<Buffer | undefined> => {
+    const r = await execIn(docker.get().docker, id, "base64 /run/icon/secret");
+    return r.code === 0 ? Buffer.from(r.out, "base64") : undefined;
+  };
   const raw = (id: string) => docker.get().docker.getContainer(id).inspect();
   const containersOf = (leaseId: bigint) => docker.get().runtime.list({ leaseId });
   const status = async () =>
@@ -181,12 +193,7 @@ describe("agent sidecar (a lease carries its ICON)", function () {
       Buffer.from(randomBytes(32).toString("hex")),
       randomBytes(2000),
     ]);
-    const l = await tenant.lease(
-      addr,
-      web,
-      { slotSeconds: 120, cpuMillis: 250, memoryMiB: 64 },
-      { agent: agentPart(secret) },
-    );
+    const l = await leaseWithAgent(secret, { slotSeconds: 120 });
     expect(await httpGet(l.endpoint)).to.include("icon-web-ok");
     const { service, agent } = await waitFor(
       "both containers running",
@@ -199,13 +206,7 @@ describe("agent sidecar (a lease carries its ICON)", function () {
       20_000,
     );
     // The sidecar has its secret, readable only by its own user.
-    const read = async (id: string) => {
-      const r = await execIn(docker.get().docker, id, "base64 /run/icon/secret");
-      return r.code === 0 ? r.out : undefined;
-    };
-    expect(Buffer.from(await waitFor("the secret in /run/icon", () => read(agent.id), 10_000), "base64")).to.deep.equal(
-      secret,
-    );
+    await waitFor("the secret in /run/icon", async () => (await secretIn(agent.id))?.equals(secret), 10_000);
     expect((await execIn(docker.get().docker, agent.id, "stat -c '%a %u' /run/icon")).out.trim()).to.equal("700 65534");
     // Limits: the agent's share, and the rest for the service; both hardened alike.
     expect(agent.limits.nanoCpus).to.equal(50 * 1e6);
@@ -237,9 +238,7 @@ describe("agent sidecar (a lease carries its ICON)", function () {
       },
       30_000,
     );
-    expect(Buffer.from(await waitFor("the secret again", () => read(agent.id), 10_000), "base64")).to.deep.equal(
-      secret,
-    );
+    await waitFor("the secret again", async () => (await secretIn(agent.id))?.equals(secret), 10_000);
     expect((await status()).leases.find((x) => x.id === l.leaseId.toString())!.agentRunning).to.equal(true);
 
     // The four places (and the endpoints): the secret is in none of them. (The search does find each encoding.)
@@ -275,7 +274,7 @@ describe("agent sidecar (a lease carries its ICON)", function () {
       async () => (await status()).leases.find((x) => x.id === l.leaseId.toString())?.agentRunning === true,
       20_000,
     );
-    expect(Buffer.from((await read(agent.id))!, "base64")).to.deep.equal(secret);
+    expect(await secretIn(agent.id)).to.deep.equal(secret);
     await docker.get().docker.getContainer(agent.id).kill();
     const entry = await waitFor(
       "the lost sidecar reported",
@@ -296,14 +295,33 @@ describe("agent sidecar (a lease carries its ICON)", function () {
     await waitFor("both containers gone", async () => (await containersOf(l.leaseId)).length === 0, 30_000);
   });
 
+  it("a renewal with the same agent carries the running sidecar over; its next restart gets the renewal's secret", async () => {
+    const first = randomBytes(128);
+    const renewed = randomBytes(128);
+    const a = await leaseWithAgent(first, { slotSeconds: 10 });
+    const sidecar = await waitFor(
+      "the first lease's sidecar",
+      async () => (await containersOf(a.leaseId)).find((c) => c.role === "agent" && c.running),
+      20_000,
+    );
+    const b = await leaseWithAgent(renewed, { slotSeconds: 20, renewsLeaseId: a.leaseId });
+    expect(b.endpoint).to.equal(a.endpoint);
+    await waitFor("the first lease's end", () => Date.now() / 1000 > Number(a.offer.end) + 2, 30_000);
+    const st = (await raw(sidecar.id)).State;
+    expect(st.Running, "the same sidecar runs on").to.equal(true);
+    expect((await containersOf(b.leaseId)).filter((c) => c.role === "agent")).to.deep.equal([]);
+    await docker.get().docker.getContainer(sidecar.id).kill();
+    await waitFor(
+      "the sidecar restarted with the renewal's secret",
+      async () => (await secretIn(sidecar.id))?.equals(renewed),
+      30_000,
+    );
+    await waitFor("gone at the renewal's end", async () => !(await raw(sidecar.id).catch(() => undefined)), 40_000);
+  });
+
   it("reconciles after a restart: a sidecar whose lease ended while the yard was down is removed", async () => {
     const secret = randomBytes(256);
-    const l = await tenant.lease(
-      addr,
-      web,
-      { slotSeconds: 15, cpuMillis: 250, memoryMiB: 64 },
-      { agent: agentPart(secret) },
-    );
+    const l = await leaseWithAgent(secret, { slotSeconds: 15 });
     await waitFor("two containers", async () => (await containersOf(l.leaseId)).every((c) => c.running), 20_000);
     expect((await containersOf(l.leaseId)).map((c) => c.role).sort()).to.deep.equal(["agent", "service"]);
     yard!.child.kill("SIGKILL");
