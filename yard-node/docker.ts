@@ -218,6 +218,14 @@ export class DockerRuntime implements ContainerRuntime {
 
   async start(id: string): Promise<ContainerInfo> {
     await this.#own(id, "start");
+    await this.#startOwned(id);
+    const info = await this.inspect(id);
+    if (!info) throw containerNotFound(id);
+    return info;
+  }
+
+  /** Starts container `id` (already checked to be this yard's); no error when it runs already. */
+  async #startOwned(id: string): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
         await this.#call(`starting container ${id}`, () => this.docker.getContainer(id).start());
@@ -234,9 +242,6 @@ export class DockerRuntime implements ContainerRuntime {
         throw notFoundOr(e, id);
       }
     }
-    const info = await this.inspect(id);
-    if (!info) throw containerNotFound(id);
-    return info;
   }
 
   async startWithInput(id: string, input: Uint8Array): Promise<ContainerInfo> {
@@ -247,7 +252,7 @@ export class DockerRuntime implements ContainerRuntime {
       c.attach({ stream: true, stdin: true, stdout: false, stderr: false, hijack: true }),
     )) as NodeJS.ReadWriteStream & { destroy(): void };
     try {
-      await this.start(id);
+      await this.#startOwned(id);
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(
           () => reject(new IconError("DOCKER_ERROR", `writing to container ${id}'s standard input timed out`)),

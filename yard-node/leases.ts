@@ -205,11 +205,18 @@ export class LeaseLifecycle {
     });
   }
 
-  /** The service's container, then the agent sidecar's (when the lease has one and still runs). */
-  async #ensureBoth(l: LeaseRow): Promise<void> {
-    await this.#ensureRunning(l);
-    const row = this.#c.db.lease(l.id);
-    if (row?.status === "deployed") await this.#sidecars.ensure(row);
+  /**
+   * The service's container and the agent sidecar's (when the lease has one), side by side: they are independent
+   * containers (each writes its own column of the row), and the lease runs when the slower one does.
+   */
+  async #ensureBoth(l: LeaseRow, o: { serviceRuns?: boolean } = {}): Promise<void> {
+    // Both settle before the lease's lock is released; the first failure is the caller's.
+    const [service, agent] = await Promise.allSettled([
+      o.serviceRuns ? undefined : this.#ensureRunning(l),
+      this.#sidecars.ensure(l),
+    ]);
+    if (service.status === "rejected") throw service.reason;
+    if (agent.status === "rejected") throw agent.reason;
   }
 
   /** Creates and starts the lease's container if it is not running (counting restarts after a crash). */
@@ -369,12 +376,8 @@ export class LeaseLifecycle {
           db.update(row.id, { agentContainerId: undefined });
         const running = existed && containers.find((c) => c.id === row.containerId)!.running;
         try {
-          if (!running) {
-            await this.#ensureRunning(db.lease(row.id)!);
-            act(existed ? "restarted" : "recreated");
-          }
-          const now = db.lease(row.id)!;
-          if (now.status === "deployed") await this.#sidecars.ensure(now);
+          await this.#ensureBoth(db.lease(row.id)!, { serviceRuns: running });
+          if (!running) act(existed ? "restarted" : "recreated");
         } catch (e) {
           log.error("could not start a lease's container", { lease: row.id, error: e });
         }
@@ -432,9 +435,7 @@ export class LeaseLifecycle {
       }
       if (l.status === "deployed" && now >= Number(l.offer.start) - config.lease.earlyStartS) {
         const info = l.containerId ? this.#c.containers.get(l.containerId) : undefined;
-        if (!info?.running) await this.#ensureRunning(l);
-        const after = db.lease(id)!;
-        if (after.status === "deployed") await this.#sidecars.ensure(after);
+        await this.#ensureBoth(l, { serviceRuns: info?.running });
         const running = db.lease(id)!.containerId;
         if (running && !l.confirmed) await this.#confirm(l);
         else if (l.confirmed && now - l.lastClaimAt >= config.lease.claimIntervalS && now > Number(l.offer.start))
