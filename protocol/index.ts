@@ -21,6 +21,7 @@ export * from "./chain/types.ts";
 export * from "./chain/receipt.ts";
 export * from "./lease/limits.ts";
 export * from "./lease/messages.ts";
+export * from "./lease/secret.ts";
 export * from "./lease/negotiation.ts";
 export * from "./lease/service.ts";
 export * from "./lease/binding.ts";

@@ -9,7 +9,15 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { fromJson, toJson, type DeploySpec, type Offer, type Redirect, type Stub } from "../protocol/index.ts";
+import {
+  fromJson,
+  toJson,
+  withoutSecret,
+  type Offer,
+  type Redirect,
+  type StoredDeploySpec,
+  type Stub,
+} from "../protocol/index.ts";
 import type { StoredRoutingRules } from "./overlay/types.ts";
 
 /** Where a lease is in the yard's lifecycle. */
@@ -33,8 +41,11 @@ export interface LeaseRow {
   offer: Offer;
   offerHash: string;
   status: LeaseStatus;
-  spec: DeploySpec | undefined;
+  /** The tenant's Deploy as stored: an agent part never carries its secret here (yard-node/sidecar.ts). */
+  spec: StoredDeploySpec | undefined;
   containerId: string | undefined;
+  /** The agent sidecar's container, when the spec has an agent part and it was created. */
+  agentContainerId: string | undefined;
   /** container port → ingress port on the yard's public host */
   ingress: Record<string, number>;
   confirmed: boolean;
@@ -63,6 +74,7 @@ interface RawLease {
   status: string;
   spec: string | null;
   container_id: string | null;
+  agent_container_id: string | null;
   ingress: string;
   confirmed: number;
   stopped_at: number | null;
@@ -114,6 +126,10 @@ export class YardDb {
         stub_until INTEGER
       );
     `);
+    // Added with the agent sidecar: databases of earlier versions gain the column.
+    const columns = this.#db.prepare("PRAGMA table_info(leases)").all() as unknown as { name: string }[];
+    if (!columns.some((c) => c.name === "agent_container_id"))
+      this.#db.exec("ALTER TABLE leases ADD COLUMN agent_container_id TEXT");
   }
 
   close(): void {
@@ -212,7 +228,16 @@ export class YardDb {
     f: Partial<
       Pick<
         LeaseRow,
-        "status" | "spec" | "containerId" | "ingress" | "confirmed" | "stoppedAt" | "restarts" | "lastClaimAt" | "note"
+        | "status"
+        | "spec"
+        | "containerId"
+        | "agentContainerId"
+        | "ingress"
+        | "confirmed"
+        | "stoppedAt"
+        | "restarts"
+        | "lastClaimAt"
+        | "note"
       >
     >,
   ): void {
@@ -223,8 +248,10 @@ export class YardDb {
       vals.push(v);
     };
     if (f.status !== undefined) put("status", f.status);
-    if ("spec" in f) put("spec", f.spec === undefined ? null : toJson(f.spec));
+    // The secret of an agent part never reaches the file, whoever passes a whole Deploy spec.
+    if ("spec" in f) put("spec", f.spec === undefined ? null : toJson(withoutSecret(f.spec)));
     if ("containerId" in f) put("container_id", f.containerId ?? null);
+    if ("agentContainerId" in f) put("agent_container_id", f.agentContainerId ?? null);
     if (f.ingress !== undefined) put("ingress", JSON.stringify(f.ingress));
     if (f.confirmed !== undefined) put("confirmed", f.confirmed ? 1 : 0);
     if ("stoppedAt" in f) put("stopped_at", f.stoppedAt ?? null);
@@ -312,8 +339,9 @@ function row(r: RawLease): LeaseRow {
     offer: fromJson<Offer>(r.offer),
     offerHash: r.offer_hash,
     status: r.status as LeaseStatus,
-    spec: r.spec === null ? undefined : fromJson<DeploySpec>(r.spec),
+    spec: r.spec === null ? undefined : fromJson<StoredDeploySpec>(r.spec),
     containerId: r.container_id ?? undefined,
+    agentContainerId: r.agent_container_id ?? undefined,
     ingress: JSON.parse(r.ingress) as Record<string, number>,
     confirmed: r.confirmed === 1,
     stoppedAt: r.stopped_at ?? undefined,

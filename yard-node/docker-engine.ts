@@ -7,6 +7,8 @@ import { IconError } from "../protocol/errors.ts";
 
 export const LABEL_YARD = "icon.yard";
 export const LABEL_LEASE = "icon.lease";
+/** `service` or `agent` (runtime.ts, ContainerRole); a container without it is a service. */
+export const LABEL_ROLE = "icon.role";
 
 /** Runs one engine call, turning "cannot reach the engine" into DOCKER_UNREACHABLE (the engine at `socketPath`). */
 export async function engineCall<T>(socketPath: string, what: string, run: () => Promise<T>): Promise<T> {

@@ -6,7 +6,7 @@
 import type Docker from "dockerode";
 import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-import { LABEL_LEASE, LABEL_YARD } from "./docker-engine.ts";
+import { LABEL_LEASE, LABEL_ROLE, LABEL_YARD } from "./docker-engine.ts";
 import type { RuntimeEvent } from "./runtime.ts";
 
 const WATCH_BACKOFF_MIN_MS = 100;
@@ -78,7 +78,12 @@ export function toRuntimeEvent(e: EngineEvent): RuntimeEvent | undefined {
   const attributes = e.Actor?.Attributes ?? {};
   const lease = attributes[LABEL_LEASE];
   if (lease === undefined || !/^\d+$/.test(lease)) return undefined;
-  const event: RuntimeEvent = { kind: action, leaseId: BigInt(lease), containerId: e.Actor?.ID ?? e.id ?? "" };
+  const event: RuntimeEvent = {
+    kind: action,
+    leaseId: BigInt(lease),
+    role: attributes[LABEL_ROLE] === "agent" ? "agent" : "service",
+    containerId: e.Actor?.ID ?? e.id ?? "",
+  };
   if (action === "die" && attributes.exitCode !== undefined) event.exitCode = Number(attributes.exitCode);
   return event;
 }

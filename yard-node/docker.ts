@@ -3,13 +3,17 @@
  * engine by default: `bash scripts/docker.sh start`, socket `ICON_DOCKER_SOCKET` or /run/icon-docker/docker.sock).
  *
  * Every lease container is created the same way, whatever the spec asks:
- *  - name `icon-<yardId>-lease-<leaseId>`, labels `icon.yard` and `icon.lease`;
+ *  - name `icon-<yardId>-lease-<leaseId>` (`…-agent` for the agent sidecar), labels `icon.yard`, `icon.lease` and
+ *    `icon.role`;
  *  - on the yard's own bridge network (`icon-<yardId>`, created on demand) whose containers cannot reach one
  *    another (`enable_icc=false`); the host reaches them on their network address; no port is published, the host
  *    network is never used;
  *  - limits: NanoCpus, Memory = MemorySwap (no swap), PidsLimit; user 65534:65534, every capability dropped,
  *    no-new-privileges, read-only root filesystem with a 16 MiB tmpfs on /tmp (it counts toward the memory
- *    limit), an init process as pid 1, no restart policy, json-file logs capped at 2 × 10 MB.
+ *    limit), an init process as pid 1, no restart policy, json-file logs capped at 2 × 10 MB;
+ *  - an agent sidecar also gets a 1 MiB tmpfs at /run/icon (mode 0700, owned by 65534) and an open standard input
+ *    that closes after its first writer: `startWithInput` attaches, starts, writes the secret and closes, so the
+ *    secret is in no part of the container's configuration (env, command, labels, mounts) nor its logs.
  * What the engine actually applied is read back with `inspect` (`ContainerInfo.limits`), never assumed.
  *
  * Containers of other yards on the same engine are invisible: `list()` filters by label, `inspect()` answers
@@ -27,6 +31,7 @@ import { isIP } from "node:net";
 import { ConfigError, IconError } from "../protocol/errors.ts";
 import {
   LABEL_LEASE,
+  LABEL_ROLE,
   LABEL_YARD,
   containerNotFound,
   engineCall,
@@ -38,19 +43,25 @@ import {
 import { watchEngineEvents, type DockerWatchOptions } from "./docker-events.ts";
 import { DockerImages } from "./docker-images.ts";
 import { DockerNetwork } from "./docker-network.ts";
-import type {
-  AppliedLimits,
-  ContainerInfo,
-  ContainerRuntime,
-  ContainerSpec,
-  NetworkInfo,
-  RuntimeEvent,
+import {
+  AGENT_SECRET_DIR,
+  type AppliedLimits,
+  type ContainerInfo,
+  type ContainerRole,
+  type ContainerRuntime,
+  type ContainerSpec,
+  type NetworkInfo,
+  type RuntimeEvent,
 } from "./runtime.ts";
 
 /** The user every lease container runs as (nobody:nogroup). */
 export const CONTAINER_USER = "65534:65534";
 /** The tmpfs every container gets on /tmp (the root filesystem is read-only). */
 export const CONTAINER_TMPFS = "rw,nosuid,nodev,size=16m,mode=1777";
+/** The agent sidecar's secret directory: only its user reads it; 1 MiB holds the largest secret many times. */
+export const AGENT_SECRET_TMPFS = "rw,nosuid,nodev,noexec,size=1m,mode=0700,uid=65534,gid=65534";
+/** How long writing an agent's secret to its standard input may take (a local socket: milliseconds). */
+const INPUT_TIMEOUT_MS = 15_000;
 const DEFAULT_SOCKET = "/run/icon-docker/docker.sock";
 const PING_TIMEOUT_MS = 5000;
 /** Docker's own lower bounds (below them it answers 400 or treats the value as "unlimited"). */
@@ -101,9 +112,9 @@ export class DockerRuntime implements ContainerRuntime {
     return process.env.ICON_DOCKER_SOCKET || DEFAULT_SOCKET;
   }
 
-  /** The container name of a lease. */
-  containerName(leaseId: bigint): string {
-    return `icon-${this.yardId}-lease-${leaseId}`;
+  /** The container name of a lease's service (or of its agent sidecar). */
+  containerName(leaseId: bigint, role: ContainerRole = "service"): string {
+    return `icon-${this.yardId}-lease-${leaseId}${role === "agent" ? "-agent" : ""}`;
   }
 
   async ping(): Promise<void> {
@@ -140,14 +151,17 @@ export class DockerRuntime implements ContainerRuntime {
   async create(spec: ContainerSpec): Promise<ContainerInfo> {
     checkSpec(spec);
     await this.#net.ensure();
-    const name = this.containerName(spec.leaseId);
+    const role = spec.role ?? "service";
+    const agent = role === "agent";
+    const name = this.containerName(spec.leaseId, role);
     const options: Docker.ContainerCreateOptions = {
       name,
       Image: spec.image,
       Cmd: spec.command,
       Env: spec.env,
       User: CONTAINER_USER,
-      Labels: { [LABEL_YARD]: this.yardId, [LABEL_LEASE]: spec.leaseId.toString() },
+      Labels: { [LABEL_YARD]: this.yardId, [LABEL_LEASE]: spec.leaseId.toString(), [LABEL_ROLE]: role },
+      ...(agent ? { OpenStdin: true, StdinOnce: true, AttachStdin: false } : {}),
       // Documentation only: nothing is published, the yard reaches the container on its network address.
       ExposedPorts: Object.fromEntries(spec.ports.map((p) => [`${p}/tcp`, {}])),
       StopTimeout: spec.stopTimeoutS,
@@ -164,7 +178,7 @@ export class DockerRuntime implements ContainerRuntime {
         SecurityOpt: ["no-new-privileges"],
         ReadonlyRootfs: true,
         Init: true,
-        Tmpfs: { "/tmp": CONTAINER_TMPFS },
+        Tmpfs: { "/tmp": CONTAINER_TMPFS, ...(agent ? { [AGENT_SECRET_DIR]: AGENT_SECRET_TMPFS } : {}) },
         RestartPolicy: { Name: "no" },
         LogConfig: { Type: "json-file", Config: { "max-size": "10m", "max-file": "2" } },
         Dns: spec.dns,
@@ -204,6 +218,14 @@ export class DockerRuntime implements ContainerRuntime {
 
   async start(id: string): Promise<ContainerInfo> {
     await this.#own(id, "start");
+    await this.#startOwned(id);
+    const info = await this.inspect(id);
+    if (!info) throw containerNotFound(id);
+    return info;
+  }
+
+  /** Starts container `id` (already checked to be this yard's); no error when it runs already. */
+  async #startOwned(id: string): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
         await this.#call(`starting container ${id}`, () => this.docker.getContainer(id).start());
@@ -219,6 +241,37 @@ export class DockerRuntime implements ContainerRuntime {
         }
         throw notFoundOr(e, id);
       }
+    }
+  }
+
+  async startWithInput(id: string, input: Uint8Array): Promise<ContainerInfo> {
+    await this.#own(id, "start");
+    const c = this.docker.getContainer(id);
+    // Attached before the start (as `docker start -ai`), so the process reads the bytes from its first read on.
+    const stream = (await this.#call(`attaching to container ${id}`, () =>
+      c.attach({ stream: true, stdin: true, stdout: false, stderr: false, hijack: true }),
+    )) as NodeJS.ReadWriteStream & { destroy(): void };
+    try {
+      await this.#startOwned(id);
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new IconError("DOCKER_ERROR", `writing to container ${id}'s standard input timed out`)),
+          INPUT_TIMEOUT_MS,
+        );
+        stream.once("error", (e) => {
+          clearTimeout(timer);
+          reject(new IconError("DOCKER_ERROR", `writing to container ${id}'s standard input failed`, { cause: e }));
+        });
+        stream.write(input, () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      // End of input: with StdinOnce the engine closes the process's standard input when this writer leaves.
+      stream.end();
+    } finally {
+      // The hijacked socket has nothing more to carry either way.
+      setTimeout(() => stream.destroy(), 1000).unref();
     }
     const info = await this.inspect(id);
     if (!info) throw containerNotFound(id);
@@ -256,14 +309,18 @@ export class DockerRuntime implements ContainerRuntime {
     return this.#info(raw);
   }
 
-  async list(o: { leaseId?: bigint } = {}): Promise<ContainerInfo[]> {
+  async list(o: { leaseId?: bigint; role?: ContainerRole } = {}): Promise<ContainerInfo[]> {
     const label = [`${LABEL_YARD}=${this.yardId}`];
     if (o.leaseId !== undefined) label.push(`${LABEL_LEASE}=${o.leaseId}`);
+    // Service containers of earlier versions carry no role label: filter agents in, services by exclusion.
+    if (o.role === "agent") label.push(`${LABEL_ROLE}=agent`);
     const summaries = await this.#call("listing containers", () =>
       this.docker.listContainers({ all: true, filters: { label } }),
     );
     const infos = await Promise.all(summaries.map((s) => this.inspect(s.Id)));
-    return infos.filter((i): i is ContainerInfo => i !== undefined).sort((a, b) => compareBig(a.leaseId, b.leaseId));
+    return infos
+      .filter((i): i is ContainerInfo => i !== undefined && (o.role === undefined || i.role === o.role))
+      .sort((a, b) => compareBig(a.leaseId, b.leaseId));
   }
 
   async logs(id: string, o: { tail?: number } = {}): Promise<string> {
@@ -346,6 +403,7 @@ export class DockerRuntime implements ContainerRuntime {
     return {
       id: raw.Id,
       leaseId: BigInt(lease),
+      role: raw.Config.Labels?.[LABEL_ROLE] === "agent" ? "agent" : "service",
       image: raw.Image,
       running: raw.State.Running,
       status: raw.State.Status,

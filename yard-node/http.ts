@@ -43,6 +43,8 @@ export interface YardStatus {
     end: number;
     pricePerSecond: string;
     running: boolean;
+    /** Whether its agent sidecar runs (only for a lease whose Deploy had an agent part). */
+    agentRunning?: boolean;
     endpoint: string | undefined;
     restarts: number;
     note: string;
@@ -64,7 +66,7 @@ export interface HttpSurfaceComponents {
   metrics: YardMetrics;
   containers: ReadonlyMap<string, ContainerInfo>;
   watch: Pick<ChainWatch, "up" | "now">;
-  leases: Pick<LeaseLifecycle, "dockerUp">;
+  leases: Pick<LeaseLifecycle, "dockerUp" | "agentRunning">;
   quoting: Pick<Quoting, "quotesPerSecond">;
   ingress: Pick<Ingress, "refused" | "dropped" | "idleClosed">;
   udp: Pick<UdpIngress, "stats">;
@@ -126,6 +128,7 @@ export class HttpSurface {
             end: Number(l.offer.end),
             pricePerSecond: l.offer.pricePerSecond.toString(),
             running: info?.running ?? false,
+            ...(l.spec?.agent ? { agentRunning: this.#c.leases.agentRunning(l.id) ?? false } : {}),
             endpoint: port ? `${config.publicHost}:${port}` : undefined,
             restarts: l.restarts,
             note: l.note,

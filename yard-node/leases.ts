@@ -3,7 +3,8 @@
  * namespace, a renewal carrying its predecessor's container over), the container run for exactly the slot
  * (created, started up to earlyStartS early, restarted after a crash within maxRestarts), termination, the end
  * (container stopped and removed, endpoints closed or left to their stub), confirmStart and the claims, image
- * collection, and reconciliation of Docker with the database after a restart. `tick()` (every second) drives it
+ * collection, and reconciliation of Docker with the database after a restart. A Deploy's agent part runs as a
+ * sidecar beside the service, inside the lease's limits, through the room it composes: sidecar.ts. `tick()` (every second) drives it
  * all from the database, one lease at a time under that lease's lock.
  *
  * @example
@@ -11,7 +12,14 @@
  *   await leases.reconcile("start");
  *   leases.start();                 // the engine's events, and the tick every second, until stop()
  */
-import { isIconError, LEASE_FLAGS, namespaceProblem, type DeploySpec, type MarketClient } from "../protocol/index.ts";
+import {
+  isIconError,
+  LEASE_FLAGS,
+  namespaceProblem,
+  withoutSecret,
+  type DeploySpec,
+  type MarketClient,
+} from "../protocol/index.ts";
 import type { Logger } from "../protocol/log.ts";
 import type { ChainWatch } from "./chain-watch.ts";
 import type { YardConfig } from "./config.ts";
@@ -23,7 +31,8 @@ import type { YardNetwork } from "./network.ts";
 import type { LeaseOwners } from "./overlay/owners.ts";
 import type { Overlay } from "./overlay/overlay.ts";
 import { Periodic } from "./periodic.ts";
-import type { ContainerInfo, ContainerRuntime } from "./runtime.ts";
+import type { ContainerInfo, ContainerRole, ContainerRuntime } from "./runtime.ts";
+import { AgentSidecars, serviceShare } from "./sidecar.ts";
 
 export interface LeaseLifecycleComponents {
   config: Pick<YardConfig, "lease" | "capacity" | "publicHost">;
@@ -51,9 +60,31 @@ export class LeaseLifecycle {
   #dockerUp = true;
   #reconcileWanted = false;
   readonly #ticker = new Periodic(() => this.tick(), 1000);
+  readonly #sidecars: AgentSidecars;
 
   constructor(components: LeaseLifecycleComponents) {
     this.#c = components;
+    const { config, runtime, db, containers, metrics, log } = components;
+    this.#sidecars = new AgentSidecars({
+      config,
+      runtime,
+      db,
+      containers,
+      metrics,
+      log: log.child("sidecar"),
+      dns: () => components.network.addressing?.dnsServers(),
+    });
+  }
+
+  /** Whether lease `id`'s agent sidecar ran when last seen (undefined: it has none). */
+  agentRunning(id: bigint): boolean | undefined {
+    const row = this.#c.db.lease(id);
+    return row && this.#sidecars.running(row);
+  }
+
+  /** Wipes the agent sidecars' secrets from memory (the yard stops; running sidecars keep theirs). */
+  wipeSecrets(): void {
+    this.#sidecars.wipeAll();
   }
 
   /** Watches the engine's container events and ticks every second until stop(). */
@@ -123,7 +154,16 @@ export class LeaseLifecycle {
         return {
           failed: `image sha256:${spec.imageDigest.slice(2)} is not on this yard; upload it with ${"/icon/image/1.0.0"} first`,
         };
-      db.update(l.id, { spec, status: "deployed", note: "" });
+      if (spec.agent) {
+        // Checked before anything is stored or started: a refused agent part leaves no trace.
+        const why = await this.#sidecars.check(spec.agent, l.offer);
+        if (why) {
+          metrics.inc("icon_yard_deploys_refused_total", { reason: "agent" });
+          return { failed: `${why} (lease ${l.id})` };
+        }
+        this.#sidecars.keep(l.id, spec.agent.secret);
+      }
+      db.update(l.id, { spec: withoutSecret(spec), status: "deployed", note: "" });
       db.useImage(imageId, this.#c.watch.now());
       // A renewal carries the predecessor's container and endpoints over.
       if (l.renews !== undefined && !l.containerId) {
@@ -140,10 +180,11 @@ export class LeaseLifecycle {
           await this.#c.ingress.close(prev.id);
           log.info("lease renewed: container carried over", { lease: l.id, from: prev.id });
         }
+        if (prev?.agentContainerId) await this.#sidecars.carryOver(prev, db.lease(l.id)!);
       }
       const fresh = db.lease(l.id)!;
       await this.#c.network.openIngress(fresh);
-      if (this.#c.watch.now() >= Number(fresh.offer.start) - config.lease.earlyStartS) await this.#ensureRunning(fresh);
+      if (this.#c.watch.now() >= Number(fresh.offer.start) - config.lease.earlyStartS) await this.#ensureBoth(fresh);
       const port = db.lease(l.id)!.ingress[String(spec.ports[0] ?? "")];
       // host:port of the first exposed port; just the host when the container exposes none.
       return { endpoint: port ? `${config.publicHost}:${port}` : config.publicHost };
@@ -162,6 +203,20 @@ export class LeaseLifecycle {
       if (rec && rec.stoppedAt > 0n) this.#c.ledger.endAt(`lease:${id}`, stoppedAt);
       await this.#end(db.lease(id)!, "terminated");
     });
+  }
+
+  /**
+   * The service's container and the agent sidecar's (when the lease has one), side by side: they are independent
+   * containers (each writes its own column of the row), and the lease runs when the slower one does.
+   */
+  async #ensureBoth(l: LeaseRow, o: { serviceRuns?: boolean } = {}): Promise<void> {
+    // Both settle before the lease's lock is released; the first failure is the caller's.
+    const [service, agent] = await Promise.allSettled([
+      o.serviceRuns ? undefined : this.#ensureRunning(l),
+      this.#sidecars.ensure(l),
+    ]);
+    if (service.status === "rejected") throw service.reason;
+    if (agent.status === "rejected") throw agent.reason;
   }
 
   /** Creates and starts the lease's container if it is not running (counting restarts after a crash). */
@@ -195,7 +250,8 @@ export class LeaseLifecycle {
         return;
       }
       // A container of this lease left from before a crash (created but not yet recorded): replace it.
-      for (const c of await runtime.list({ leaseId: l.id })) if (c.id !== l.containerId) await runtime.remove(c.id);
+      for (const c of await runtime.list({ leaseId: l.id, role: "service" }))
+        if (c.id !== l.containerId) await runtime.remove(c.id);
       const addressing = this.#c.network.addressing;
       info = await runtime.create({
         leaseId: l.id,
@@ -203,11 +259,8 @@ export class LeaseLifecycle {
         command: l.spec.command.length > 0 ? l.spec.command : undefined,
         env: l.spec.env,
         ports: l.spec.ports,
-        limits: {
-          cpuMillis: l.offer.cpuMillis,
-          memoryMiB: l.offer.memoryMiB,
-          pids: config.capacity.pidsPerLease,
-        },
+        // The lease's limits, less its agent sidecar's share.
+        limits: { ...serviceShare(l), pids: config.capacity.pidsPerLease },
         stopTimeoutS: config.lease.stopTimeoutS,
         ...(addressing ? { dns: addressing.dnsServers() } : {}),
       });
@@ -222,6 +275,7 @@ export class LeaseLifecycle {
   /** Ends lease `l` locally: container stopped and removed, ingress closed, status ended. */
   async #end(l: LeaseRow, why: string): Promise<void> {
     const { runtime, db, containers } = this.#c;
+    await this.#sidecars.end(l);
     if (l.containerId) {
       await runtime.stop(l.containerId, this.#c.config.lease.stopTimeoutS);
       await runtime.remove(l.containerId);
@@ -235,8 +289,24 @@ export class LeaseLifecycle {
   }
 
   /** A container event from the engine (it died; it ran out of memory). */
-  onRuntimeEvent(e: { kind: string; leaseId: bigint; containerId: string; exitCode?: number }): void {
+  onRuntimeEvent(e: {
+    kind: string;
+    leaseId: bigint;
+    containerId: string;
+    exitCode?: number;
+    role?: ContainerRole;
+  }): void {
     const { db, metrics, log } = this.#c;
+    if (e.role === "agent") {
+      const row = db.lease(e.leaseId);
+      const inSlot = !!row && ACTIVE.includes(row.status) && row.stoppedAt === undefined;
+      if (e.kind === "oom") {
+        metrics.inc("icon_yard_container_exits_total", { reason: "oom" });
+        log.warn("agent sidecar ran out of memory and was killed", { lease: e.leaseId });
+      }
+      if (e.kind === "die") this.#sidecars.died(e, inSlot && this.#c.watch.now() < Number(row!.offer.end));
+      return;
+    }
     const info = this.#c.containers.get(e.containerId);
     if (e.kind === "oom") {
       metrics.inc("icon_yard_container_exits_total", { reason: "oom" });
@@ -273,6 +343,7 @@ export class LeaseLifecycle {
     const wanted = new Map<string, LeaseRow>();
     for (const l of db.leases(ACTIVE)) {
       if (l.containerId) wanted.set(l.containerId, l);
+      if (l.agentContainerId) wanted.set(l.agentContainerId, l);
     }
     for (const c of containers) {
       const l = wanted.get(c.id);
@@ -301,11 +372,12 @@ export class LeaseLifecycle {
         if (now < Number(row.offer.start) - config.lease.earlyStartS) return;
         const existed = row.containerId !== undefined && present.has(row.containerId);
         if (!existed && row.containerId) db.update(row.id, { containerId: undefined });
+        if (row.agentContainerId && !present.has(row.agentContainerId))
+          db.update(row.id, { agentContainerId: undefined });
         const running = existed && containers.find((c) => c.id === row.containerId)!.running;
-        if (running) return;
         try {
-          await this.#ensureRunning(db.lease(row.id)!);
-          act(existed ? "restarted" : "recreated");
+          await this.#ensureBoth(db.lease(row.id)!, { serviceRuns: running });
+          if (!running) act(existed ? "restarted" : "recreated");
         } catch (e) {
           log.error("could not start a lease's container", { lease: row.id, error: e });
         }
@@ -363,7 +435,7 @@ export class LeaseLifecycle {
       }
       if (l.status === "deployed" && now >= Number(l.offer.start) - config.lease.earlyStartS) {
         const info = l.containerId ? this.#c.containers.get(l.containerId) : undefined;
-        if (!info?.running) await this.#ensureRunning(l);
+        await this.#ensureBoth(l, { serviceRuns: info?.running });
         const running = db.lease(id)!.containerId;
         if (running && !l.confirmed) await this.#confirm(l);
         else if (l.confirmed && now - l.lastClaimAt >= config.lease.claimIntervalS && now > Number(l.offer.start))
@@ -432,7 +504,8 @@ export class LeaseLifecycle {
       db
         .leases(ACTIVE)
         .filter((l) => l.spec)
-        .map((l) => `sha256:${l.spec!.imageDigest.slice(2)}`),
+        .flatMap((l) => [l.spec!.imageDigest, ...(l.spec!.agent ? [l.spec!.agent.imageDigest] : [])])
+        .map((digest) => `sha256:${digest.slice(2)}`),
     );
     for (const img of db.images()) {
       if (inUse.has(img.id) || img.lastUsed + this.#c.config.lease.imageGraceS > now) continue;

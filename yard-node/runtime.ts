@@ -2,9 +2,16 @@
  * The yard's view of a container engine. The yard never talks to Docker directly: it goes through this
  * interface, which `DockerRuntime` (yard-node/docker.ts) implements with dockerode against a real engine.
  *
- * Every container the yard creates carries two labels: `icon.yard` (the yard's id, so several yards can share
- * one engine without touching each other's containers) and `icon.lease` (the lease id, decimal).
+ * Every container the yard creates carries three labels: `icon.yard` (the yard's id, so several yards can share
+ * one engine without touching each other's containers), `icon.lease` (the lease id, decimal) and `icon.role`
+ * (`service`, or `agent` for a lease's agent sidecar; a container without it is a service).
  */
+
+/** What a container is to its lease: the tenant's service, or the ICON's agent beside it. */
+export type ContainerRole = "service" | "agent";
+
+/** Where an agent sidecar finds its secret: a tmpfs only its user can read, filled from its standard input. */
+export const AGENT_SECRET_DIR = "/run/icon";
 
 /** Resource limits of one lease's container. */
 export interface ContainerLimits {
@@ -30,6 +37,12 @@ export interface ContainerSpec {
   stopTimeoutS: number;
   /** DNS servers (IP addresses) of the container, e.g. the yard's resolver; default: the engine's. */
   dns?: string[];
+  /**
+   * Default `service`. An `agent` container is named `…-agent`, gets a tmpfs at {@link AGENT_SECRET_DIR} (mode
+   * 0700, owned by its user) and an open standard input that closes after the first writer: start it with
+   * {@link ContainerRuntime.startWithInput}.
+   */
+  role?: ContainerRole;
 }
 
 /** The security settings and limits of a container as the engine reports them (read back, not assumed). */
@@ -52,6 +65,7 @@ export interface AppliedLimits {
 export interface ContainerInfo {
   id: string;
   leaseId: bigint;
+  role: ContainerRole;
   image: string;
   running: boolean;
   /** Engine state string: created, running, exited, … */
@@ -67,6 +81,7 @@ export interface ContainerInfo {
 export interface RuntimeEvent {
   kind: "start" | "die" | "oom" | "destroy";
   leaseId: bigint;
+  role: ContainerRole;
   containerId: string;
   exitCode?: number;
 }
@@ -107,13 +122,18 @@ export interface ContainerRuntime {
   /** Creates (does not start) the lease's container with the limits and security settings applied. */
   create(spec: ContainerSpec): Promise<ContainerInfo>;
   start(id: string): Promise<ContainerInfo>;
+  /**
+   * Starts a container created with an open standard input (role `agent`) and writes `input` to it, then closes
+   * it: the bytes reach the container's process and nothing else (not its config, env, labels, logs or mounts).
+   */
+  startWithInput(id: string, input: Uint8Array): Promise<ContainerInfo>;
   /** Stops (SIGTERM, then SIGKILL after the timeout); no error when already stopped or gone. */
   stop(id: string, timeoutS?: number): Promise<void>;
   /** Removes the container (forcefully); no error when already gone. */
   remove(id: string): Promise<void>;
   inspect(id: string): Promise<ContainerInfo | undefined>;
-  /** Every container of this yard (by label), running or not; only lease `leaseId`'s when given. */
-  list(o?: { leaseId?: bigint }): Promise<ContainerInfo[]>;
+  /** Every container of this yard (by label), running or not; only lease `leaseId`'s (and `role`'s) when given. */
+  list(o?: { leaseId?: bigint; role?: ContainerRole }): Promise<ContainerInfo[]>;
   /** The last `tail` lines of stdout and stderr, demultiplexed, as text. */
   logs(id: string, o?: { tail?: number }): Promise<string>;
   /** Calls `on` for each event of this yard's containers until `signal` aborts; reconnects after an engine

@@ -25,6 +25,10 @@ export const YARD_METRICS = {
     type: "counter",
     help: "Token units the market repaid this yard for relayed intents (credited to its earnings)",
   },
+  icon_yard_agent_sidecars_lost_total: {
+    type: "counter",
+    help: "Agent sidecars left down: down after a yard restart took their secret, failing past maxRestarts, image gone",
+  },
   // (counters whose values the scrape copies from the ingress's own counts)
   icon_yard_ingress_refused_total: { type: "counter", help: INGRESS_REFUSED },
   icon_yard_ingress_idle_closed_total: {

@@ -407,6 +407,7 @@ export class Yard {
     await Promise.resolve(this.node.stop()).catch(() => {});
     // Let the tick, the follower and in-flight lease actions finish their database writes before closing it.
     await Promise.allSettled([this.#announcing, this.#watch.idle(), this.#leases.idle()]);
+    this.#leases.wipeSecrets();
     this.db.close();
     this.log.info("stopped");
   }

@@ -4,9 +4,12 @@
 export const LEASE_PROTOCOL = "/icon/lease/1.0.0";
 
 export const leaseLimits = {
-  /** Largest frame: the biggest legitimate message (a Quote with signature) is < 1 KiB; 64 KiB leaves room
-   * for Deploy's command and env without letting a peer make us buffer megabytes. */
-  maxFrameBytes: 64 * 1024,
+  /** Largest frame: a Quote with signature is < 1 KiB; the biggest legitimate message is a Deploy with full
+   * command and env lists (≤ 64 KiB together) and an agent part (its secret ≤ 64 KiB, its command ≤ 32 KiB):
+   * 192 KiB holds it without letting a peer make us buffer megabytes. */
+  maxFrameBytes: 192 * 1024,
+  /** The agent sidecar's secret (the ICON's key and state): a key is 32 bytes, an ICON's state a few KiB. */
+  maxSecretBytes: 64 * 1024,
   /** Counter-offers per negotiation: enough to converge, few enough to bound the yard's work. */
   maxCounterRounds: 3,
   /** Longest slot one lease may ask for (the contract allows 366 days; a negotiation asks for less). */

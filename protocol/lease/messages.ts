@@ -6,10 +6,16 @@
 import { getAddress, getBytes, hexlify, toBigInt, toBeArray } from "ethers";
 import { IconError } from "../errors.ts";
 import type { Offer } from "../eip712.ts";
-import { Envelope, RejectCode, type RfqProof as WireRfqProof } from "../schema/generated/lease.js";
+import {
+  Envelope,
+  RejectCode,
+  type AgentPart as WireAgentPart,
+  type RfqProof as WireRfqProof,
+} from "../schema/generated/lease.js";
 import { leaseLimits } from "./limits.ts";
 import type { PeerBinding } from "./binding.ts";
 import type { RfqProof } from "./proof.ts";
+import { LeaseSecret } from "./secret.ts";
 
 export { RejectCode };
 
@@ -66,6 +72,35 @@ export interface DeploySpec {
   allow?: string[];
   /** Container UDP ports exposed through the yard (datagrams). */
   udpPorts?: number[];
+  /** The ICON's agent, run as a sidecar beside the service within the lease's limits. */
+  agent?: AgentPart;
+}
+
+/** The agent sidecar of a lease as a yard may store it: everything but the secret. */
+export interface AgentSpec {
+  imageRef: string;
+  imageDigest: string;
+  /** Empty: the image's own command. */
+  command: string[];
+  /** The sidecar's share of the lease's CPU (thousandths of a core); the service gets the rest. */
+  cpuMillis: number;
+  /** The sidecar's share of the lease's memory (MiB); the service gets the rest. */
+  memoryMiB: number;
+}
+
+/** The agent part of a Deploy: the sidecar and its secret (the ICON's key and state, opaque to the yard). */
+export interface AgentPart extends AgentSpec {
+  secret: LeaseSecret;
+}
+
+/** A Deploy spec without the agent's secret: what a yard writes down. */
+export type StoredDeploySpec = Omit<DeploySpec, "agent"> & { agent?: AgentSpec };
+
+/** `spec` with the agent's secret left out (a new object; the secret itself is untouched). */
+export function withoutSecret(spec: DeploySpec | StoredDeploySpec): StoredDeploySpec {
+  if (!spec.agent) return spec;
+  const { imageRef, imageDigest, command, cpuMillis, memoryMiB } = spec.agent;
+  return { ...spec, agent: { imageRef, imageDigest, command, cpuMillis, memoryMiB } };
 }
 
 /** Every message of /icon/lease/1.0.0 as a validated, tagged value. */
@@ -178,6 +213,28 @@ function rfqProof(p: WireRfqProof): RfqProof {
     expiry: u64(p.expiry, UINT64_MAX, "proof.expiry"),
     signature: hexlify(p.signature),
   };
+}
+
+/**
+ * The agent part, validated; its secret is copied out of the frame and the frame's bytes are zeroed, so the
+ * received buffer does not keep a second copy of the ICON's key until the garbage collector gets to it.
+ */
+function agentPart(a: WireAgentPart): AgentPart {
+  const n = a.secret.length;
+  try {
+    if (n === 0 || n > leaseLimits.maxSecretBytes)
+      throw bad(`agent.secret must be 1..${leaseLimits.maxSecretBytes} bytes, got ${n}`);
+    return {
+      imageRef: text(a.imageRef, "agent.imageRef"),
+      imageDigest: bytesOf(a.imageDigest, 32, "agent.imageDigest"),
+      command: list(a.command, "agent.command"),
+      cpuMillis: positive(a.cpuMillis, "agent.cpuMillis"),
+      memoryMiB: positive(a.memoryMib, "agent.memoryMiB"),
+      secret: LeaseSecret.of(a.secret),
+    };
+  } finally {
+    a.secret.fill(0);
+  }
 }
 
 function validate(e: Envelope): LeaseMessage {
@@ -297,6 +354,7 @@ function validate(e: Envelope): LeaseMessage {
           ...(d.allow.length > 0
             ? { allow: list(d.allow, "allow").map((a, i) => servicePattern(a, `allow[${i}]`)) }
             : {}),
+          ...(d.agent ? { agent: agentPart(d.agent) } : {}),
         },
       };
     }
@@ -319,7 +377,9 @@ export function decodeFrame(frame: Uint8Array): Framed {
   try {
     const n = leaseLimits.maxListEntries;
     e = Envelope.decode(frame, {
-      limits: { deploy: { command: n, env: n, ports: n, httpPorts: n, allow: n, udpPorts: n } },
+      limits: {
+        deploy: { command: n, env: n, ports: n, httpPorts: n, allow: n, udpPorts: n, agent: { command: n } },
+      },
     });
   } catch (cause) {
     throw new ProtocolError(RejectCode.BAD_REQUEST, "the frame is not a valid protobuf Envelope", { cause });
@@ -433,6 +493,18 @@ export function encodeFrame(requestId: string, m: LeaseMessage): Uint8Array {
         httpPorts: d.httpPorts ?? [],
         allow: d.allow ?? [],
         udpPorts: d.udpPorts ?? [],
+        ...(d.agent
+          ? {
+              agent: {
+                imageRef: d.agent.imageRef,
+                imageDigest: toBytes(d.agent.imageDigest),
+                command: d.agent.command,
+                cpuMillis: d.agent.cpuMillis,
+                memoryMib: d.agent.memoryMiB,
+                secret: d.agent.secret.bytes(),
+              },
+            }
+          : {}),
       };
       break;
     }

@@ -395,7 +395,8 @@ export function createLeaseHandler(
             code: RejectCode.UNSUPPORTED,
             message: "this yard does not deploy over the protocol",
           };
-        const r = await provider.deploy(m.spec, ctx);
+        // The agent's secret in the decoded message is wiped once the provider answered (it kept its own copy).
+        const r = await provider.deploy(m.spec, ctx).finally(() => m.spec.agent?.secret.wipe());
         return "failed" in r
           ? { type: "failed", leaseId: m.spec.leaseId, message: r.failed }
           : { type: "running", leaseId: m.spec.leaseId, endpoint: r.endpoint };

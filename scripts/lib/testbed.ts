@@ -20,6 +20,7 @@ import {
   appServiceName,
   createIconNode,
   writeDeployment,
+  type AgentPart,
   type Deployment,
   type Offer,
   type Policy,
@@ -217,6 +218,8 @@ export class Tenant {
       service?: string;
       allow?: string[];
       imageRef?: string;
+      /** The ICON's agent, run as a sidecar beside the service (its secret reaches only the sidecar). */
+      agent?: AgentPart;
     } = {},
   ): Promise<{ leaseId: bigint; offer: Offer; endpoint: string }> {
     const { leaseId, offer, session } = await this.open(yard, this.rfq(imageDigest, over));
@@ -233,6 +236,7 @@ export class Tenant {
         ...(spec.udpPorts ? { udpPorts: spec.udpPorts } : {}),
         ...(spec.service ? { service: spec.service } : {}),
         ...(spec.allow ? { allow: spec.allow } : {}),
+        ...(spec.agent ? { agent: spec.agent } : {}),
       },
     });
     await session.close();
@@ -264,12 +268,16 @@ export interface YardProcess {
 }
 
 /** Starts `icon yard start --config <file>` with `key` as the operator key; resolves when it is ready. */
-export async function startYardProcess(configFile: string, key: string): Promise<YardProcess> {
+export async function startYardProcess(
+  configFile: string,
+  key: string,
+  o: { logLevel?: "debug" | "info" | "warn" } = {},
+): Promise<YardProcess> {
   // As an operator runs it: the `icon` launcher (set-up, then `exec node` on the built JavaScript), so that
   // child.pid is the yard's Node process once it is ready.
   const child = spawn(
     path.join(projectRoot, "scripts/icon"),
-    ["yard", "start", "--config", configFile, "--log-level", "warn"],
+    ["yard", "start", "--config", configFile, "--log-level", o.logLevel ?? "warn"],
     { env: { ...process.env, ICON_PRIVATE_KEY: key }, stdio: ["ignore", "pipe", "pipe"] },
   );
   const out: string[] = [];

@@ -239,6 +239,31 @@ export declare namespace Envelope {
         index: number;
         value: number;
     }
+    interface EnvelopeDeployAgentImageRefFieldEvent {
+        field: '$.deploy.agent.imageRef';
+        value: string;
+    }
+    interface EnvelopeDeployAgentImageDigestFieldEvent {
+        field: '$.deploy.agent.imageDigest';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface EnvelopeDeployAgentCommandFieldEvent {
+        field: '$.deploy.agent.command[]';
+        index: number;
+        value: string;
+    }
+    interface EnvelopeDeployAgentCpuMillisFieldEvent {
+        field: '$.deploy.agent.cpuMillis';
+        value: number;
+    }
+    interface EnvelopeDeployAgentMemoryMibFieldEvent {
+        field: '$.deploy.agent.memoryMib';
+        value: number;
+    }
+    interface EnvelopeDeployAgentSecretFieldEvent {
+        field: '$.deploy.agent.secret';
+        value: Uint8Array<ArrayBuffer>;
+    }
     interface EnvelopeRunningLeaseIdFieldEvent {
         field: '$.running.leaseId';
         value: bigint;
@@ -261,7 +286,7 @@ export declare namespace Envelope {
     }
     function encode(obj: Partial<Envelope>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Envelope>): Envelope;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Envelope>): Generator<EnvelopeRequestIdFieldEvent | EnvelopeCapacityAnswerCpuMillisFreeFieldEvent | EnvelopeCapacityAnswerMemoryMibFreeFieldEvent | EnvelopeCapacityAnswerCpuPricePerSecondFieldEvent | EnvelopeCapacityAnswerMemoryPricePerSecondFieldEvent | EnvelopeCapacityAnswerRegionFieldEvent | EnvelopeCapacityAnswerBindingOperatorFieldEvent | EnvelopeCapacityAnswerBindingChainIdFieldEvent | EnvelopeCapacityAnswerBindingRegistryFieldEvent | EnvelopeCapacityAnswerBindingSignatureFieldEvent | EnvelopeRfqCpuMillisFieldEvent | EnvelopeRfqMemoryMibFieldEvent | EnvelopeRfqSlotSecondsFieldEvent | EnvelopeRfqEarliestStartFieldEvent | EnvelopeRfqMaxPricePerSecondFieldEvent | EnvelopeRfqImageRefFieldEvent | EnvelopeRfqImageDigestFieldEvent | EnvelopeRfqTenantAccountFieldEvent | EnvelopeRfqRenewsLeaseIdFieldEvent | EnvelopeRfqProofSignerFieldEvent | EnvelopeRfqProofChainIdFieldEvent | EnvelopeRfqProofMarketFieldEvent | EnvelopeRfqProofPeerIdFieldEvent | EnvelopeRfqProofExpiryFieldEvent | EnvelopeRfqProofSignatureFieldEvent | EnvelopeQuoteOfferProviderFieldEvent | EnvelopeQuoteOfferAccountFieldEvent | EnvelopeQuoteOfferTokenFieldEvent | EnvelopeQuoteOfferPricePerSecondFieldEvent | EnvelopeQuoteOfferCpuMillisFieldEvent | EnvelopeQuoteOfferMemoryMibFieldEvent | EnvelopeQuoteOfferStartFieldEvent | EnvelopeQuoteOfferEndFieldEvent | EnvelopeQuoteOfferSpecHashFieldEvent | EnvelopeQuoteOfferNonceFieldEvent | EnvelopeQuoteOfferDeadlineFieldEvent | EnvelopeQuoteProviderSignatureFieldEvent | EnvelopeQuoteRoundFieldEvent | EnvelopeCounterPricePerSecondFieldEvent | EnvelopeAcceptTenantSignatureFieldEvent | EnvelopeRejectCodeFieldEvent | EnvelopeRejectMessageFieldEvent | EnvelopeOpenedLeaseIdFieldEvent | EnvelopeOpenedTxHashFieldEvent | EnvelopeDeployLeaseIdFieldEvent | EnvelopeDeployImageRefFieldEvent | EnvelopeDeployImageDigestFieldEvent | EnvelopeDeployCommandFieldEvent | EnvelopeDeployEnvFieldEvent | EnvelopeDeployPortsFieldEvent | EnvelopeDeployServiceFieldEvent | EnvelopeDeployHttpPortsFieldEvent | EnvelopeDeployAllowFieldEvent | EnvelopeDeployUdpPortsFieldEvent | EnvelopeRunningLeaseIdFieldEvent | EnvelopeRunningEndpointFieldEvent | EnvelopeFailedLeaseIdFieldEvent | EnvelopeFailedMessageFieldEvent | EnvelopeTerminateLeaseIdFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Envelope>): Generator<EnvelopeRequestIdFieldEvent | EnvelopeCapacityAnswerCpuMillisFreeFieldEvent | EnvelopeCapacityAnswerMemoryMibFreeFieldEvent | EnvelopeCapacityAnswerCpuPricePerSecondFieldEvent | EnvelopeCapacityAnswerMemoryPricePerSecondFieldEvent | EnvelopeCapacityAnswerRegionFieldEvent | EnvelopeCapacityAnswerBindingOperatorFieldEvent | EnvelopeCapacityAnswerBindingChainIdFieldEvent | EnvelopeCapacityAnswerBindingRegistryFieldEvent | EnvelopeCapacityAnswerBindingSignatureFieldEvent | EnvelopeRfqCpuMillisFieldEvent | EnvelopeRfqMemoryMibFieldEvent | EnvelopeRfqSlotSecondsFieldEvent | EnvelopeRfqEarliestStartFieldEvent | EnvelopeRfqMaxPricePerSecondFieldEvent | EnvelopeRfqImageRefFieldEvent | EnvelopeRfqImageDigestFieldEvent | EnvelopeRfqTenantAccountFieldEvent | EnvelopeRfqRenewsLeaseIdFieldEvent | EnvelopeRfqProofSignerFieldEvent | EnvelopeRfqProofChainIdFieldEvent | EnvelopeRfqProofMarketFieldEvent | EnvelopeRfqProofPeerIdFieldEvent | EnvelopeRfqProofExpiryFieldEvent | EnvelopeRfqProofSignatureFieldEvent | EnvelopeQuoteOfferProviderFieldEvent | EnvelopeQuoteOfferAccountFieldEvent | EnvelopeQuoteOfferTokenFieldEvent | EnvelopeQuoteOfferPricePerSecondFieldEvent | EnvelopeQuoteOfferCpuMillisFieldEvent | EnvelopeQuoteOfferMemoryMibFieldEvent | EnvelopeQuoteOfferStartFieldEvent | EnvelopeQuoteOfferEndFieldEvent | EnvelopeQuoteOfferSpecHashFieldEvent | EnvelopeQuoteOfferNonceFieldEvent | EnvelopeQuoteOfferDeadlineFieldEvent | EnvelopeQuoteProviderSignatureFieldEvent | EnvelopeQuoteRoundFieldEvent | EnvelopeCounterPricePerSecondFieldEvent | EnvelopeAcceptTenantSignatureFieldEvent | EnvelopeRejectCodeFieldEvent | EnvelopeRejectMessageFieldEvent | EnvelopeOpenedLeaseIdFieldEvent | EnvelopeOpenedTxHashFieldEvent | EnvelopeDeployLeaseIdFieldEvent | EnvelopeDeployImageRefFieldEvent | EnvelopeDeployImageDigestFieldEvent | EnvelopeDeployCommandFieldEvent | EnvelopeDeployEnvFieldEvent | EnvelopeDeployPortsFieldEvent | EnvelopeDeployServiceFieldEvent | EnvelopeDeployHttpPortsFieldEvent | EnvelopeDeployAllowFieldEvent | EnvelopeDeployUdpPortsFieldEvent | EnvelopeDeployAgentImageRefFieldEvent | EnvelopeDeployAgentImageDigestFieldEvent | EnvelopeDeployAgentCommandFieldEvent | EnvelopeDeployAgentCpuMillisFieldEvent | EnvelopeDeployAgentMemoryMibFieldEvent | EnvelopeDeployAgentSecretFieldEvent | EnvelopeRunningLeaseIdFieldEvent | EnvelopeRunningEndpointFieldEvent | EnvelopeFailedLeaseIdFieldEvent | EnvelopeFailedMessageFieldEvent | EnvelopeTerminateLeaseIdFieldEvent>;
 }
 export interface CapacityQuery {
 }
@@ -682,6 +707,7 @@ export interface Deploy {
     httpPorts: number[];
     allow: string[];
     udpPorts: number[];
+    agent?: AgentPart;
 }
 export declare namespace Deploy {
     const codec: () => Codec<Deploy>;
@@ -731,9 +757,73 @@ export declare namespace Deploy {
         index: number;
         value: number;
     }
+    interface DeployAgentImageRefFieldEvent {
+        field: '$.agent.imageRef';
+        value: string;
+    }
+    interface DeployAgentImageDigestFieldEvent {
+        field: '$.agent.imageDigest';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface DeployAgentCommandFieldEvent {
+        field: '$.agent.command[]';
+        index: number;
+        value: string;
+    }
+    interface DeployAgentCpuMillisFieldEvent {
+        field: '$.agent.cpuMillis';
+        value: number;
+    }
+    interface DeployAgentMemoryMibFieldEvent {
+        field: '$.agent.memoryMib';
+        value: number;
+    }
+    interface DeployAgentSecretFieldEvent {
+        field: '$.agent.secret';
+        value: Uint8Array<ArrayBuffer>;
+    }
     function encode(obj: Partial<Deploy>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Deploy>): Deploy;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Deploy>): Generator<DeployLeaseIdFieldEvent | DeployImageRefFieldEvent | DeployImageDigestFieldEvent | DeployCommandFieldEvent | DeployEnvFieldEvent | DeployPortsFieldEvent | DeployServiceFieldEvent | DeployHttpPortsFieldEvent | DeployAllowFieldEvent | DeployUdpPortsFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Deploy>): Generator<DeployLeaseIdFieldEvent | DeployImageRefFieldEvent | DeployImageDigestFieldEvent | DeployCommandFieldEvent | DeployEnvFieldEvent | DeployPortsFieldEvent | DeployServiceFieldEvent | DeployHttpPortsFieldEvent | DeployAllowFieldEvent | DeployUdpPortsFieldEvent | DeployAgentImageRefFieldEvent | DeployAgentImageDigestFieldEvent | DeployAgentCommandFieldEvent | DeployAgentCpuMillisFieldEvent | DeployAgentMemoryMibFieldEvent | DeployAgentSecretFieldEvent>;
+}
+export interface AgentPart {
+    imageRef: string;
+    imageDigest: Uint8Array<ArrayBuffer>;
+    command: string[];
+    cpuMillis: number;
+    memoryMib: number;
+    secret: Uint8Array<ArrayBuffer>;
+}
+export declare namespace AgentPart {
+    const codec: () => Codec<AgentPart>;
+    interface AgentPartImageRefFieldEvent {
+        field: '$.imageRef';
+        value: string;
+    }
+    interface AgentPartImageDigestFieldEvent {
+        field: '$.imageDigest';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface AgentPartCommandFieldEvent {
+        field: '$.command[]';
+        index: number;
+        value: string;
+    }
+    interface AgentPartCpuMillisFieldEvent {
+        field: '$.cpuMillis';
+        value: number;
+    }
+    interface AgentPartMemoryMibFieldEvent {
+        field: '$.memoryMib';
+        value: number;
+    }
+    interface AgentPartSecretFieldEvent {
+        field: '$.secret';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    function encode(obj: Partial<AgentPart>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<AgentPart>): AgentPart;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<AgentPart>): Generator<AgentPartImageRefFieldEvent | AgentPartImageDigestFieldEvent | AgentPartCommandFieldEvent | AgentPartCpuMillisFieldEvent | AgentPartMemoryMibFieldEvent | AgentPartSecretFieldEvent>;
 }
 export interface Running {
     leaseId: bigint;

@@ -2003,6 +2003,10 @@ export var Deploy;
                         w.uint32(value);
                     }
                 }
+                if (obj.agent != null) {
+                    w.uint32(90);
+                    AgentPart.codec().encode(obj.agent, w);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -2079,6 +2083,12 @@ export var Deploy;
                                 throw new MaxLengthError('Decode error - repeated field "udpPorts" had too many elements');
                             }
                             obj.udpPorts.push(reader.uint32());
+                            break;
+                        }
+                        case 11: {
+                            obj.agent = AgentPart.codec().decode(reader, reader.uint32(), {
+                                limits: opts.limits?.agent
+                            });
                             break;
                         }
                         default: {
@@ -2201,6 +2211,12 @@ export var Deploy;
                             obj.udpPorts++;
                             break;
                         }
+                        case 11: {
+                            yield* AgentPart.codec().stream(reader, reader.uint32(), `${prefix}.agent`, {
+                                limits: opts.limits?.agent
+                            });
+                            break;
+                        }
                         default: {
                             reader.skipType(tag & 7);
                             break;
@@ -2224,6 +2240,169 @@ export var Deploy;
     }
     Deploy.stream = stream;
 })(Deploy || (Deploy = {}));
+export var AgentPart;
+(function (AgentPart) {
+    let _codec;
+    AgentPart.codec = () => {
+        if (_codec == null) {
+            _codec = message((obj, w, opts = {}) => {
+                if (opts.lengthDelimited !== false) {
+                    w.fork();
+                }
+                if ((obj.imageRef != null && obj.imageRef !== '')) {
+                    w.uint32(10);
+                    w.string(obj.imageRef);
+                }
+                if ((obj.imageDigest != null && obj.imageDigest.byteLength > 0)) {
+                    w.uint32(18);
+                    w.bytes(obj.imageDigest);
+                }
+                if (obj.command != null && obj.command.length > 0) {
+                    for (const value of obj.command) {
+                        w.uint32(26);
+                        w.string(value);
+                    }
+                }
+                if ((obj.cpuMillis != null && obj.cpuMillis !== 0)) {
+                    w.uint32(32);
+                    w.uint32(obj.cpuMillis);
+                }
+                if ((obj.memoryMib != null && obj.memoryMib !== 0)) {
+                    w.uint32(40);
+                    w.uint32(obj.memoryMib);
+                }
+                if ((obj.secret != null && obj.secret.byteLength > 0)) {
+                    w.uint32(50);
+                    w.bytes(obj.secret);
+                }
+                if (opts.lengthDelimited !== false) {
+                    w.ldelim();
+                }
+            }, (reader, length, opts = {}) => {
+                const obj = {
+                    imageRef: '',
+                    imageDigest: uint8ArrayAlloc(0),
+                    command: [],
+                    cpuMillis: 0,
+                    memoryMib: 0,
+                    secret: uint8ArrayAlloc(0)
+                };
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            obj.imageRef = readStrictString(reader);
+                            break;
+                        }
+                        case 2: {
+                            obj.imageDigest = reader.bytes();
+                            break;
+                        }
+                        case 3: {
+                            if (opts.limits?.command != null && obj.command.length === opts.limits.command) {
+                                throw new MaxLengthError('Decode error - repeated field "command" had too many elements');
+                            }
+                            obj.command.push(readStrictString(reader));
+                            break;
+                        }
+                        case 4: {
+                            obj.cpuMillis = reader.uint32();
+                            break;
+                        }
+                        case 5: {
+                            obj.memoryMib = reader.uint32();
+                            break;
+                        }
+                        case 6: {
+                            obj.secret = reader.bytes();
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+                return obj;
+            }, function* (reader, length, prefix, opts = {}) {
+                const obj = {
+                    command: 0
+                };
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            yield {
+                                field: `${prefix}.imageRef`,
+                                value: readStrictString(reader)
+                            };
+                            break;
+                        }
+                        case 2: {
+                            yield {
+                                field: `${prefix}.imageDigest`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 3: {
+                            if (opts.limits?.command != null && obj.command === opts.limits.command) {
+                                throw new MaxLengthError('Streaming decode error - repeated field "command" had too many elements');
+                            }
+                            yield {
+                                field: `${prefix}.command[]`,
+                                index: obj.command,
+                                value: readStrictString(reader)
+                            };
+                            obj.command++;
+                            break;
+                        }
+                        case 4: {
+                            yield {
+                                field: `${prefix}.cpuMillis`,
+                                value: reader.uint32()
+                            };
+                            break;
+                        }
+                        case 5: {
+                            yield {
+                                field: `${prefix}.memoryMib`,
+                                value: reader.uint32()
+                            };
+                            break;
+                        }
+                        case 6: {
+                            yield {
+                                field: `${prefix}.secret`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+        return _codec;
+    };
+    function encode(obj) {
+        return encodeMessage(obj, AgentPart.codec());
+    }
+    AgentPart.encode = encode;
+    function decode(buf, opts) {
+        return decodeMessage(buf, AgentPart.codec(), opts);
+    }
+    AgentPart.decode = decode;
+    function stream(buf, opts) {
+        return streamMessage(buf, AgentPart.codec(), opts);
+    }
+    AgentPart.stream = stream;
+})(AgentPart || (AgentPart = {}));
 export var Running;
 (function (Running) {
     let _codec;

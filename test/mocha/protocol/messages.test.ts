@@ -8,6 +8,7 @@ import fc from "fast-check";
 import { getAddress, hexlify } from "ethers";
 import { IconError } from "../../../protocol/errors.ts";
 import { leaseLimits } from "../../../protocol/lease/limits.ts";
+import { LeaseSecret } from "../../../protocol/lease/secret.ts";
 import {
   ProtocolError,
   RejectCode,
@@ -706,6 +707,16 @@ describe("lease protocol codec", () => {
           command: Array.from({ length: 64 }, () => "c".repeat(512)),
           env: Array.from({ length: 64 }, () => "e".repeat(512)),
           ports: [],
+          // Beyond what validation would pass (allow patterns are at most 255 bytes), so beyond the frame.
+          allow: Array.from({ length: 64 }, () => "a".repeat(512)),
+          agent: {
+            imageRef: "i",
+            imageDigest: "0x" + "00".repeat(32),
+            command: Array.from({ length: 64 }, () => "c".repeat(512)),
+            cpuMillis: 1,
+            memoryMiB: 1,
+            secret: LeaseSecret.of(new Uint8Array(leaseLimits.maxSecretBytes)),
+          },
         },
       });
       expect(tooBigDeploy.length).to.be.above(max);

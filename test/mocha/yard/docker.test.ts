@@ -213,6 +213,28 @@ describe("DockerRuntime (real engine)", function () {
     await runtime.remove(c.id);
   });
 
+  it("an agent container (beside the lease's service) gets startWithInput's bytes on standard input, into a 0700 tmpfs at /run/icon", async () => {
+    const { runtime, docker } = yards.get();
+    const service = await runtime.create(spec(44n, { image: BUSYBOX_IMAGE, command: ["sleep", "60"] }));
+    const entry = "cat > /run/icon/secret; stat -c '%a %U' /run/icon; wc -c < /run/icon/secret; exec sleep 60";
+    const agent = await runtime.create(
+      spec(44n, { image: BUSYBOX_IMAGE, role: "agent", ports: [], command: ["sh", "-c", entry] }),
+    );
+    expect([service.role, agent.role]).to.deep.equal(["service", "agent"]);
+    const input = Buffer.alloc(50_000, 7);
+    expect((await runtime.startWithInput(agent.id, input)).running).to.equal(true);
+    await waitFor("the entry to read its input", async () => /50000/.test(await runtime.logs(agent.id)), 10_000);
+    expect((await runtime.logs(agent.id)).split("\n")).to.deep.equal(["700 nobody", "50000", ""]);
+    const raw = await docker.getContainer(agent.id).inspect();
+    expect(raw.Name).to.equal(`/${runtime.containerName(44n, "agent")}`);
+    expect(raw.Config).to.include({ OpenStdin: true, StdinOnce: true });
+    expect(raw.Config.Labels).to.include({ "icon.lease": "44", "icon.role": "agent" });
+    expect(raw.HostConfig.Tmpfs?.["/run/icon"]).to.include("mode=0700");
+    expect((await runtime.list({ leaseId: 44n, role: "agent" })).map((c) => c.id)).to.deep.equal([agent.id]);
+    expect((await runtime.list({ leaseId: 44n, role: "service" })).map((c) => c.id)).to.deep.equal([service.id]);
+    for (const c of [service, agent]) await runtime.remove(c.id);
+  });
+
   it("refuses a second container for the same lease (CONTAINER_EXISTS), an unknown image, and limits Docker would read as unlimited", async () => {
     const { runtime } = yards.get();
     const e = await rejectionOf(runtime.create(spec(1n)));
@@ -422,9 +444,9 @@ describe("DockerRuntime (real engine)", function () {
     await runtime.remove(c.id);
     await waitFor("the destroy event", () => w.events.find((e) => e.kind === "destroy" && e.containerId === c.id));
     expect(w.events.filter((e) => e.containerId === c.id)).to.deep.equal([
-      { kind: "start", leaseId: 20n, containerId: c.id },
-      { kind: "die", leaseId: 20n, containerId: c.id, exitCode: 3 },
-      { kind: "destroy", leaseId: 20n, containerId: c.id },
+      { kind: "start", leaseId: 20n, role: "service", containerId: c.id },
+      { kind: "die", leaseId: 20n, role: "service", containerId: c.id, exitCode: 3 },
+      { kind: "destroy", leaseId: 20n, role: "service", containerId: c.id },
     ]);
     expect(w.events.filter((e) => e.containerId === theirs.id)).to.deep.equal([]);
     controller.abort();
@@ -471,7 +493,7 @@ describe("DockerRuntime (real engine)", function () {
       const die = await waitFor("the die event", () =>
         w.events.find((e) => e.kind === "die" && e.containerId === c.id),
       );
-      expect(die).to.deep.equal({ kind: "die", leaseId: 30n, containerId: c.id, exitCode: 5 });
+      expect(die).to.deep.equal({ kind: "die", leaseId: 30n, role: "service", containerId: c.id, exitCode: 5 });
 
       // Aborted: no more connections, even when the socket drops again.
       controller.abort();
