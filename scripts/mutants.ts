@@ -21,6 +21,7 @@ interface Mutant {
 }
 
 const HARDENING = ["test/mocha/hardening.test.ts"];
+const RELAY = ["test/mocha/intents.test.ts", "test/mocha/hosted-key.test.ts"];
 const MUTANTS: Mutant[] = [
   {
     name: "allocate from a closed parent (closed-parent check removed)",
@@ -125,6 +126,46 @@ const MUTANTS: Mutant[] = [
     replace: "if (flags & _RELEASED == 0) _releaseCollateral(id, ls, true);",
     run: "solidity",
     tests: ["test/solidity/MarketInvariants.t.sol"],
+  },
+  {
+    name: "relay fee cap dropped (a relayer takes more than maxRelayFee)",
+    file: "contracts/IntentRelay.sol",
+    find: "            if (fee > p.maxRelayFee) revert RelayFeeTooHigh(fee, p.maxRelayFee);\n",
+    replace: "",
+    run: "mocha",
+    tests: RELAY,
+  },
+  {
+    name: "relay daily allowance never reached",
+    file: "contracts/IntentRelay.sol",
+    find: "if (spent + fee > p.relayAllowancePerDay) {",
+    replace: "if (spent + fee > type(uint256).max - 1) {",
+    run: "mocha",
+    tests: RELAY,
+  },
+  {
+    name: "relay signer need not control the fee account",
+    file: "contracts/IntentRelay.sol",
+    find: "        if (i.signer != a.controller && i.signer != app.owner) revert RelayUnauthorized(i.account, i.signer);\n",
+    replace: "",
+    run: "mocha",
+    tests: RELAY,
+  },
+  {
+    name: "relay nonce not used (replay)",
+    file: "contracts/IntentRelay.sol",
+    find: "        _useNonce(i.signer, i.nonce);\n",
+    replace: "",
+    run: "mocha",
+    tests: RELAY,
+  },
+  {
+    name: "relayed call runs as the relayer, not the signer",
+    file: "contracts/IntentRelay.sol",
+    find: "_relayedSigner = i.signer;",
+    replace: "_relayedSigner = msg.sender;",
+    run: "mocha",
+    tests: RELAY,
   },
 ];
 

@@ -135,11 +135,26 @@ export class IntentClient {
     return { intent, signature: await signer.signTypedData(this.#c.domain(), INTENT_TYPES, intent) };
   }
 
+  /**
+   * Relayer: runs the intent as a call from this client's address without sending anything; resolves with the
+   * operation's abi-encoded return data, or fails with the ChainError the contract's refusal maps to (to decide
+   * whether to accept an intent before queueing it).
+   */
+  async simulate(s: SignedIntent): Promise<string> {
+    return this.#c.calls.read<string>(
+      `relaying ${this.describe(s.intent)}`,
+      this.#c.market,
+      "relay",
+      s.intent,
+      s.signature,
+    );
+  }
+
   /** Relayer: runs the intent as a call first (a refusal is a ChainError naming the contract's reason, no gas
    * spent), then submits it; resolves when it is mined. */
   async relay(s: SignedIntent): Promise<RelayResult> {
     const what = `relaying ${this.describe(s.intent)}`;
-    await this.#c.calls.read(what, this.#c.market, "relay", s.intent, s.signature);
+    await this.simulate(s);
     const receipt = await this.#c.calls.send(what, this.#c.market, "relay", s.intent, s.signature);
     const events: RelayResult["events"] = [];
     let fee = 0n;

@@ -6,16 +6,20 @@
  * written for the first time. Reference anchors (published): Sablier Lockup create ≈ 110.5k call gas,
  * withdraw 19–30k, cancel ≈ 57k; an OpenZeppelin ERC-20 transfer ≈ 51k.
  *
+ * The relayed part (gas-relay.ts): each ICON operation sent directly and relayed as an intent, with the relayer's
+ * repayment (`relayed` in the JSON line).
+ *
  * Usage: npm run bench:gas     (last line: one JSON object)
  */
 import { network } from "hardhat";
 import { IconMarketDevModule, defaultMarketParameters } from "../../contracts/ignition/modules/IconMarket.ts";
 import { ACCEPTANCE_TYPES, OFFER_TYPES, marketDomain, type Offer } from "../../protocol/eip712.ts";
+import { relayedGas } from "./gas-relay.ts";
 
 const conn = await network.create();
 const { ethers, ignition, networkHelpers } = conn;
 const d = await ignition.deploy(IconMarketDevModule);
-const [deployer, provider, owner, icon, childKey] = await ethers.getSigners();
+const [deployer, provider, owner, icon, childKey, relayer] = await ethers.getSigners();
 const token = await ethers.getContractAt("TestToken", await d.token.getAddress());
 const registry = await ethers.getContractAt("IEPRegistry", await d.registry.getAddress());
 const market = await ethers.getContractAt("IconMarket", await d.market.getAddress());
@@ -95,6 +99,20 @@ const claim = await gas(market.connect(provider).claim(lease.id));
 const terminate = await gas(market.connect(icon).terminate(lease.id));
 const withdrawEarnings = await gas(market.connect(provider).withdrawEarnings(provider.address));
 
+const relayed = await relayedGas({
+  market,
+  domain,
+  token: await token.getAddress(),
+  root,
+  icon,
+  childKey,
+  provider,
+  relayer,
+  latest: async () => BigInt(await networkHelpers.time.latest()),
+  increase: async (s) => void (await networkHelpers.time.increase(s)),
+  fee: 20_000n,
+});
+
 const result = {
   openLease: lease.gasUsed,
   claim,
@@ -107,6 +125,7 @@ const result = {
   fund,
   createApp,
   firstWrite: { openLease: first.gasUsed, claim: claimFirst, allocate: allocateFirst, stake: stakeFirst },
+  relayed,
 };
 const targets: Record<string, number> = {
   openLease: 160_000,
@@ -122,4 +141,9 @@ for (const [k, limit] of Object.entries(targets)) {
 }
 console.error(`register        ${String(register).padStart(7)} gas   (no target; stores strings)`);
 console.error(`first-write cases: ${JSON.stringify(result.firstWrite)}`);
+console.error("relayed ICON operations (whole tx gas: direct by the key | relayed by a yard | overhead | fee, units)");
+for (const [op, f] of Object.entries(relayed))
+  console.error(
+    `  ${op.padEnd(15)} ${String(f.direct).padStart(7)} | ${String(f.relayed).padStart(7)} | +${f.overhead} | ${f.fee}`,
+  );
 console.log(JSON.stringify(result));

@@ -387,6 +387,9 @@ describe("intent relay (issue 16, item 4)", () => {
       const relayer = await relayerOf(m);
       const before = await eth(m.stranger.address);
       const block = await ethers.provider.getBlockNumber();
+      const ok = await icon.intents.createAccount(root, m.child.address);
+      const [predicted] = m.market.interface.decodeFunctionResult("createAccount", await relayer.intents.simulate(ok));
+      expect(predicted).to.equal((await m.market.accountCount()) + 1n); // simulate: the call's own return data
       const s = await icon.intents.requestFunding(root, 1n, { fee: USD(1) });
       const err = await relayer.relay(s).catch((e: unknown) => e);
       expect(isIconError(err, "RelayFeeTooHigh"), String(err)).to.equal(true);

@@ -9,6 +9,7 @@ import {AccessManager} from "@openzeppelin/contracts/access/manager/AccessManage
 import {FeeOnTransferTokenFake} from "../../contracts/mocks/FeeOnTransferTokenFake.sol";
 import {MarketFixture} from "./utils/MarketFixture.sol";
 import {MarketHandler, IMintableToken} from "./handlers/MarketHandler.sol";
+import {RelayActor} from "./handlers/RelayActor.sol";
 
 /// @notice The invariants shared by both suites.
 abstract contract MarketInvariants is MarketFixture {
@@ -38,6 +39,7 @@ abstract contract MarketInvariants is MarketFixture {
     // ---------------------------------------------------------------- 1. market vault
 
     /// @notice asset.balanceOf(market) == Σ account balances + Σ escrowOf(lease) + Σ earningsOf(provider).
+    /// (Relay fees are earnings of the providers that relayed: the handler's yards are its providers.)
     /// (Earnings must be included: since the pull-payment change, claimed payment stays in the market
     /// until the provider withdraws it.)
     function invariant_marketVaultBacksAccountsEscrowAndEarnings() public view {
@@ -188,7 +190,13 @@ contract MarketInvariantsTest is MarketInvariants {
         // Arbiter with execution delay 0 so the handler can slash directly (the cap still applies).
         _deployMarket(0);
         handler = new MarketHandler(
-            IMintableToken(address(token)), registry, market, arbiter, FeeOnTransferTokenFake(address(0)), AccessManager(address(0))
+            IMintableToken(address(token)),
+            registry,
+            market,
+            arbiter,
+            FeeOnTransferTokenFake(address(0)),
+            AccessManager(address(0)),
+            new RelayActor(market)
         );
         token.transferOwnership(address(handler));
         vm.label(address(handler), "handler");
@@ -204,7 +212,8 @@ contract MarketFaultInvariantsTest is MarketInvariants {
     function setUp() public {
         FeeOnTransferTokenFake fee = new FeeOnTransferTokenFake();
         _deployMarketOver(IERC20(address(fee)), 0);
-        handler = new MarketHandler(IMintableToken(address(fee)), registry, market, arbiter, fee, manager);
+        handler =
+            new MarketHandler(IMintableToken(address(fee)), registry, market, arbiter, fee, manager, new RelayActor(market));
         manager.grantRole(0, address(handler), 0); // ADMIN_ROLE: revoke and re-grant the market's role
         vm.label(address(handler), "handler");
     }

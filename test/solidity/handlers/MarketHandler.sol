@@ -8,6 +8,7 @@ import {IEPRegistry} from "../../../contracts/IEPRegistry.sol";
 import {IconMarket} from "../../../contracts/IconMarket.sol";
 import {ILeaseMarket, LeaseId} from "../../../contracts/interfaces/ILeaseMarket.sol";
 import {AccountId} from "../../../contracts/interfaces/IBudgetTree.sol";
+import {RelayActor} from "./RelayActor.sol";
 import {CheatBase} from "../utils/TestBase.sol";
 import {Vm} from "../utils/Vm.sol";
 import {Samples} from "../utils/Samples.sol";
@@ -32,6 +33,8 @@ contract MarketHandler is CheatBase {
     IEPRegistry public immutable registry;
     IconMarket public immutable market;
     address public immutable arbiter;
+    /// @dev Signs and relays intents for the handler (its own contract: see RelayActor).
+    RelayActor public immutable relayActor;
 
     uint256 internal constant MAX_ACCOUNTS = 20;
     uint256 internal constant MAX_APPS = 4;
@@ -78,6 +81,7 @@ contract MarketHandler is CheatBase {
         uint256 returnOut;
         uint256 deposits;
         uint256 withdrawn;
+        uint256 relayFees; // fees paid to relayers for intents charged to this account
     }
 
     uint64[] public accountIds;
@@ -119,7 +123,7 @@ contract MarketHandler is CheatBase {
         uint256 slashedArbiter;
         uint256 slashedMarket;
         bool listed;
-        uint256 earned; // Σ paid on its leases
+        uint256 earned; // Σ paid on its leases, plus relay fees it earned relaying intents
         uint256 earningsWithdrawn;
     }
 
@@ -142,6 +146,7 @@ contract MarketHandler is CheatBase {
     }
     uint256 internal nonceCounter;
 
+
     // last opened offer, for a replay attempt
     ILeaseMarket.Offer internal lastOffer;
     bytes internal lastProviderSig;
@@ -154,9 +159,11 @@ contract MarketHandler is CheatBase {
         IconMarket market_,
         address arbiter_,
         FeeOnTransferTokenFake feeToken_,
-        AccessManager manager_
+        AccessManager manager_,
+        RelayActor relayActor_
     ) {
         token = token_;
+        relayActor = relayActor_;
         feeToken = feeToken_;
         manager = manager_;
         registry = registry_;
@@ -215,14 +222,15 @@ contract MarketHandler is CheatBase {
         else _act_arbiterSlash(pSeed, amount);
     }
 
-    /// @notice kind % 5: createApp, createAccount, allocate, returnToParent, closeAccount.
+    /// @notice kind % 6: createApp, createAccount, allocate, returnToParent, closeAccount, relayed allocate.
     function treeOp(uint256 kind, uint256 seedA, uint256 seedB, uint256 amount, bool flag) external step {
-        kind %= 5;
+        kind %= 6;
         if (kind == 0) _act_createApp(seedA, seedB, amount, seedB >> 8);
         else if (kind == 1) _act_createAccount(seedA, seedB, flag);
         else if (kind == 2) _act_allocate(seedA, amount, flag);
         else if (kind == 3) _act_returnToParent(seedA, amount, seedB);
-        else _act_closeAccount(seedA, seedB);
+        else if (kind == 4) _act_closeAccount(seedA, seedB);
+        else _act_relayAllocate(seedA, amount, seedB);
     }
 
     /// @notice kind % 3: fund (owner or stranger), owner withdraws from a root, owner replaces a controller.
@@ -255,9 +263,10 @@ contract MarketHandler is CheatBase {
         }
     }
 
-    /// @notice Forbidden moves that must all revert: stranger actions and replaying an opened offer.
+    /// @notice Forbidden moves that must all revert: stranger actions, replaying an opened offer or a relayed intent.
     function abuse(uint256 kind, uint256 seed) external step {
-        if (kind % 6 == 5) _act_replayLastOffer();
+        if (kind % 7 == 6) _act_replayLastIntent();
+        else if (kind % 7 == 5) _act_replayLastOffer();
         else _act_strangerAttack(kind, seed);
     }
 
@@ -471,6 +480,45 @@ contract MarketHandler is CheatBase {
         } catch (bytes memory err) {
             _surpriseErr("closeAccount reverted", err);
         }
+    }
+
+    /// @dev The parent's ICON key signs an allocate intent with a fee; a provider's yard relays it (RelayActor). Refused
+    /// exactly when the parent is closed, cannot pay fee + amount, or the fee would pass the day's allowance.
+    function _act_relayAllocate(uint256 aSeed, uint256 amount, uint256 feeSeed) internal {
+        (bool ok, uint64 child) = _pickChild(aSeed, true);
+        if (!ok) return;
+        uint64 parent = gAccount[child].parent;
+        // Every app the handler creates has Samples.policy's relay caps (it never publishes another policy).
+        uint96 fee = uint96(bound(feeSeed, 0, Samples.MAX_RELAY_FEE));
+        uint256 spent = market.relayFeesPaid(AccountId.wrap(parent), block.timestamp / 1 days);
+        uint256 bal = expectedBalance(parent);
+        bool refused;
+        (amount, refused) = _amount(amount, bal > fee ? bal - fee : 0);
+        refused = refused || gAccount[parent].closed || (fee != 0 && spent + fee > Samples.RELAY_ALLOWANCE_PER_DAY);
+        _relayAllocate(child, amount, fee, providers[feeSeed % providers.length], refused);
+    }
+
+    function _relayAllocate(uint64 child, uint256 amount, uint96 fee, address yard, bool refused) internal {
+        uint64 parent = gAccount[child].parent;
+        uint256 vaultBefore = token.balanceOf(address(market));
+        (bool relayed, bytes memory err) =
+            relayActor.relayAllocate(keyOf[gAccount[parent].controller], parent, child, amount, fee, yard);
+        if (!relayed) {
+            if (!refused) _surpriseErr("valid relayed allocate reverted", err);
+            return;
+        }
+        if (refused) _surprise("a relayed allocate that must fail succeeded");
+        if (token.balanceOf(address(market)) != vaultBefore) _surprise("relay moved tokens");
+        gAccount[parent].relayFees += fee;
+        gAccount[parent].allocOut += amount;
+        gAccount[child].allocIn += amount;
+        gStake[yard].earned += fee;
+        _count("relay");
+    }
+
+    /// @dev Re-submitting a relayed intent must always fail (its nonce is used), whoever relays it.
+    function _act_replayLastIntent() internal {
+        if (relayActor.replayLast(stranger)) _surprise("a replayed intent ran twice");
     }
 
     function _act_withdrawBudget(uint256 rSeed, uint256 amount) internal {
@@ -840,7 +888,7 @@ contract MarketHandler is CheatBase {
     function expectedBalance(uint64 id) public view returns (uint256) {
         GAccount storage a = gAccount[id];
         return a.funded + a.allocIn + a.returnIn + a.refunds + a.penalties - a.allocOut - a.returnOut - a.deposits
-            - a.withdrawn;
+            - a.withdrawn - a.relayFees;
     }
 
     function accountGhost(uint64 id) external view returns (GAccount memory) {

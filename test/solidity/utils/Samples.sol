@@ -6,6 +6,10 @@ import {IBudgetTree} from "../../../contracts/interfaces/IBudgetTree.sol";
 
 /// @notice Sample inputs shared by the fixture and the invariant handler.
 library Samples {
+    /// @notice Relay caps of {policy}: the most one intent pays its relayer, and one account per UTC day.
+    uint96 internal constant MAX_RELAY_FEE = 1000;
+    uint96 internal constant RELAY_ALLOWANCE_PER_DAY = 10_000;
+
     /// @notice A valid listing whose peer id is derived from `salt`.
     function listing(uint256 salt) internal pure returns (IIEPRegistry.Listing memory l) {
         string[] memory addrs = new string[](1);
@@ -30,8 +34,8 @@ library Samples {
             replicateThresholdBps: 3000,
             terminateThresholdBps: 500,
             maxPricePerSecond: cap,
-            maxRelayFee: 1000,
-            relayAllowancePerDay: 10_000
+            maxRelayFee: MAX_RELAY_FEE,
+            relayAllowancePerDay: RELAY_ALLOWANCE_PER_DAY
         });
     }
 }
