@@ -11,6 +11,13 @@
 #                   else) with a config that answers every HTTP request on port 8080 itself (`http-request return`:
 #                   200, a fixed 24-byte body, keep-alive; `nbthread 1`): the upstream of `npm run bench:proxy`;
 #                   65534:65534; built only when haproxy is installed (the bench installs it)
+#   icon/agent:1    the ICON agent: the project's Node (the npm package node@24's binary, .tools/) with exactly the
+#                   shared libraries `ldd` lists, and the agent's entry (scripts/cli/agent-main.ts, from the .build/
+#                   copy scripts/build-js.ts makes) bundled by esbuild with its runtime dependencies into one file,
+#                   /app/icon-agent.js (4 MiB where the same packages unbundled are ≈ 55 MiB; no Hardhat, no dev
+#                   dependency, no test code); ENTRYPOINT node with the V8 flags scripts/icon gives a yard, CMD
+#                   `agent run --state /run/icon` (the container is given a tmpfs there: the ICON's key and state);
+#                   65534:65534, nothing written outside /run/icon (a read-only rootfs is fine)
 # Idempotent: each image carries the label icon.content, a hash of everything it is made of (busybox binary,
 # files, settings); an image whose label matches is left alone, otherwise it is rebuilt under the same tag.
 # Usage: bash scripts/images.sh [--force]; the engine's socket is ICON_DOCKER_SOCKET (default
@@ -178,6 +185,97 @@ else
     for c in "${http_changes[@]}" "LABEL icon.content=$http_hash"; do changes+=(--change "$c"); done
     tar --numeric-owner --owner=0 --group=0 -C "$root" -c . | "${docker[@]}" import "${changes[@]}" - "$http_ref" >/dev/null
     log "$http_ref: built ($(( ($(date +%s%N) - t0) / 1000000 )) ms, ${#http_libs[@]} shared libraries)"
+  fi
+fi
+
+# ---- icon/agent:1 ------------------------------------------------------------------------------------------------
+agent_ref=icon/agent:1
+project="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+agent_node="$(readlink -f "$project/.tools/node_modules/.bin/node" 2>/dev/null || true)"
+esbuild="$project/node_modules/.bin/esbuild"
+agent_changes=(
+  'ENTRYPOINT ["/usr/local/bin/node", "--max-semi-space-size=1", "--heap-growing-percent=100", "/app/icon-agent.js"]'
+  'CMD ["agent", "run", "--state", "/run/icon"]'
+  'USER 65534:65534'
+  'WORKDIR /run/icon'
+)
+# The bundle is kept in .icon/images/agent/ (the project's data directory) with its time set to when its build began:
+# current while no source it is made of (the trees .build/ holds, the lock file, build-js.ts, this script) is newer.
+agent_cache="$project/.icon/images/agent"
+agent_sources=("$project/protocol" "$project/icon-agent" "$project/scripts/cli" "$project/scripts/lib"
+  "$project/package-lock.json" "$project/scripts/build-js.ts" "${BASH_SOURCE[0]}")
+agent_bundle_current() {
+  [ -f "$agent_cache/app/icon-agent.js" ] && [ -f "$agent_cache/app/package.json" ] &&
+    [ -z "$(find "${agent_sources[@]}" -newer "$agent_cache/app/icon-agent.js" -print -quit 2>/dev/null)" ]
+}
+# build_agent_bundle: .build/ brought up to date (incremental), then its agent entry and every module it imports in
+# one ESM file. The banner gives the CommonJS packages inside (ws, dns-packet, …) the require they call.
+build_agent_bundle() {
+  local began
+  began="$(date +%s.%N)"
+  rm -rf "$agent_cache/app.new" && mkdir -p "$agent_cache/app.new"
+  "$agent_node" "$project/scripts/build-js.ts" --quiet
+  "$esbuild" "$project/.build/scripts/cli/agent-main.js" --bundle --platform=node --format=esm --target=node24 \
+    --log-level=warning --outfile="$agent_cache/app.new/icon-agent.js" \
+    --banner:js='import { createRequire as iconCreateRequire } from "node:module"; const require = iconCreateRequire(import.meta.url);'
+  # The version agent-main.ts prints (--version), and "type": "module" for the bundle.
+  "$agent_node" -e 'const p = require(process.argv[1]); process.stdout.write(JSON.stringify({ name: "icon-agent", version: p.version, private: true, type: "module" }) + "\n")' \
+    "$project/package.json" >"$agent_cache/app.new/package.json"
+  touch -d "@$began" "$agent_cache/app.new/icon-agent.js"
+  rm -rf "$agent_cache/app" && mv "$agent_cache/app.new" "$agent_cache/app"
+}
+# The Node binary's sha256, kept beside the bundle while the binary is not newer (hashing 120 MiB takes ≈ 0.4 s).
+agent_node_sha() {
+  local f="$agent_cache/node.sha256"
+  if [ ! -f "$f" ] || [ "$agent_node" -nt "$f" ] || [ "$(cut -d' ' -f2- <"$f")" != "$agent_node" ]; then
+    mkdir -p "$agent_cache" && echo "$(sha256sum <"$agent_node" | cut -c1-64) $agent_node" >"$f"
+  fi
+  cut -d' ' -f1 <"$f"
+}
+if [ ! -x "$agent_node" ] || [ ! -x "$esbuild" ]; then
+  log "note: the project's Node (.tools/) or esbuild (node_modules/) is missing, $agent_ref not built (run bash scripts/setup.sh light first)"
+elif ! agent_bundle_current && ! build_agent_bundle >"$work/agent.log" 2>&1; then
+  log "warning: $agent_ref not built: bundling the agent failed (the yard and the tests that need no agent image go on):"
+  tail -n 15 "$work/agent.log" | sed 's/^/  | /' >&2
+else
+  mapfile -t agent_libs < <(ldd "$agent_node" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
+  agent_hash="$(
+    {
+      echo "agent v1"
+      echo "$agent_node $(agent_node_sha)"
+      for f in "${agent_libs[@]}"; do echo "$f $(sha256sum <"$f")"; done
+      sha256sum <"$agent_cache/app/icon-agent.js"
+      cat "$agent_cache/app/package.json"
+      echo "$passwd"
+      echo "$group"
+      printf '%s\n' "${agent_changes[@]}"
+    } | sha256sum | cut -c1-64
+  )"
+  if up_to_date "$agent_ref" "$agent_hash"; then
+    log "$agent_ref: up to date"
+  else
+    t0=$(date +%s%N)
+    root="$work/agent"
+    mkdir -p "$root/app" "$root/etc" "$root/usr/local/bin" "$root/run/icon"
+    cp "$agent_cache/app/icon-agent.js" "$agent_cache/app/package.json" "$root/app/"
+    chmod 0755 "$root/app" && chmod 0644 "$root/app/"*
+    cp "$agent_node" "$root/usr/local/bin/node"
+    for f in "${agent_libs[@]}"; do
+      mkdir -p "$root$(dirname "$f")"
+      cp -L "$f" "$root$f"
+    done
+    echo "$passwd" >"$root/etc/passwd"
+    echo "$group" >"$root/etc/group"
+    # Names from /etc/hosts (Docker writes it) first, then DNS (glibc's default without this file is the other order).
+    echo "hosts: files dns" >"$root/etc/nsswitch.conf"
+    changes=()
+    for c in "${agent_changes[@]}" "LABEL icon.content=$agent_hash"; do changes+=(--change "$c"); done
+    # The mount point /run/icon belongs to 65534 (mode 0700); a tmpfs mounted over it is root's unless it is given
+    # uid=65534,gid=65534 (docker run --tmpfs /run/icon:uid=65534,gid=65534,mode=0700; HostConfig.Tmpfs alike).
+    tar --numeric-owner --owner=0 --group=0 --exclude=./run -C "$root" -c . >"$work/agent.tar"
+    tar --numeric-owner --owner=65534 --group=65534 --mode=0700 -C "$root" -rf "$work/agent.tar" ./run/icon
+    "${docker[@]}" import "${changes[@]}" - "$agent_ref" <"$work/agent.tar" >/dev/null
+    log "$agent_ref: built ($(( ($(date +%s%N) - t0) / 1000000 )) ms, ${#agent_libs[@]} shared libraries, bundle $(( $(stat -c %s "$root/app/icon-agent.js") / 1024 )) KiB)"
   fi
 fi
 
