@@ -7,8 +7,8 @@
  *  - agentIdleRssMb: VmRSS (MiB) of the agent's Node, the container's pid 1 seen from the host's /proc, at the end of
  *    the idle window (the container's cgroup usage, page cache and the state directory's files included, goes to
  *    stderr beside it, from `docker stats`);
- *  - agentIdleCpuPct: that process's CPU time (utime + stime) over IDLE_WINDOW_S of idleness divided by the window,
- *    starting SETTLE_S after the ICON is placed (its period of 5 s and tree reports as in production).
+ *  - agentIdleCpuPct: that process's CPU time (utime + stime) over IDLE.windowS of idleness divided by the window,
+ *    starting IDLE.settleS after the ICON is placed (its period of 5 s and tree reports as in production).
  * Host networking: the bench's chain and yard listen on 127.0.0.1, which a container on a bridge cannot reach (a
  * lease's sidecar will reach the chain and yards through its yard; not built yet). The state directory is the one
  * the deploy wrote, bind-mounted at /run/icon (owned by 65534), where a sidecar gets a tmpfs: the agent's files are
@@ -23,11 +23,11 @@ import { TEST_POLICY, USD, clientFor, poll, type TestMarket } from "../lib/testb
 import { cpuSeconds, rssMiB } from "./proc.ts";
 
 export const AGENT_IMAGE = "icon/agent:1";
-/** After the placement: the agent's start-up garbage collected, its first periods and tree rounds done. */
-const SETTLE_S = 15;
-const IDLE_WINDOW_S = 30;
-/** The dev chain's key (index) of the application's owner; lease.ts uses 0–3. */
-const OWNER_KEY = 4;
+/**
+ * Seconds of idleness: first to settle after the placement (the agent's start-up garbage collected, its first
+ * periods and tree rounds done), then the window its CPU time is measured over.
+ */
+const IDLE = { settleS: 15, windowS: 30 };
 
 export interface AgentBenchComponents {
   market: TestMarket;
@@ -50,7 +50,7 @@ export interface AgentFigures {
 /** Deploys an ICON, runs its agent in the image until placed and idle, measures it, removes the container. */
 export async function measureAgent(c: AgentBenchComponents): Promise<AgentFigures> {
   const imageBytes = Number(await text(c, ["image", "inspect", "--format", "{{.Size}}", AGENT_IMAGE]));
-  const owner = await clientFor(c.market, OWNER_KEY, USD(100));
+  const owner = await clientFor(c.market, 4, USD(100)); // lease.ts uses the dev keys 0–3
   const env = agentEnvFrom(
     {
       service: {
@@ -114,16 +114,16 @@ export async function measureAgent(c: AgentBenchComponents): Promise<AgentFigure
       120_000,
     );
     c.say(
-      `agent: placed at ${placed.yard.name} (lease ${placed.leaseId}, ${placed.endpoint}) ${((Date.now() - t0) / 1000).toFixed(1)} s after the start; idle for ${SETTLE_S} s …`,
+      `agent: placed at ${placed.yard.name} (lease ${placed.leaseId}, ${placed.endpoint}) ${((Date.now() - t0) / 1000).toFixed(1)} s after the start; idle for ${IDLE.settleS} s …`,
     );
-    await sleep(SETTLE_S * 1000);
+    await sleep(IDLE.settleS * 1000);
     const settledRss = rssMiB(pid);
     const c0 = cpuSeconds(pid);
     const w0 = performance.now();
     c.say(
-      `agent: RSS ${settledRss.toFixed(1)} MiB (pid ${pid} on the host); measuring idle CPU over ${IDLE_WINDOW_S} s …`,
+      `agent: RSS ${settledRss.toFixed(1)} MiB (pid ${pid} on the host); measuring idle CPU over ${IDLE.windowS} s …`,
     );
-    await sleep(IDLE_WINDOW_S * 1000);
+    await sleep(IDLE.windowS * 1000);
     const cpuPct = ((cpuSeconds(pid) - c0) / ((performance.now() - w0) / 1000)) * 100;
     const rss = rssMiB(pid);
     const cgroup = await text(c, ["stats", "--no-stream", "--format", "{{.MemUsage}}", id]);

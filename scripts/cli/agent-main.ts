@@ -12,10 +12,9 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { IconError } from "../../protocol/errors.ts";
 import { agentCommands } from "./agent.ts";
 import type { Ctx } from "./context.ts";
-import { out, say } from "./io.ts";
+import { out, runEntry, say } from "./io.ts";
 import { UsageError, parseOptions } from "./options.ts";
 
 const RUN = agentCommands["agent run"]!;
@@ -76,14 +75,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-try {
-  process.exitCode = await main(process.argv.slice(2));
-} catch (e) {
-  if (e instanceof IconError) {
-    say(`error: ${e.message}`);
-    if (process.env.ICON_DEBUG) console.error(e);
-    process.exitCode = 1;
-  } else {
-    throw e;
-  }
-}
+await runEntry(() => main(process.argv.slice(2)));
