@@ -90,6 +90,7 @@ export const ERROR_CODES = [
   "NO_PASSWORD",
   "NO_ROUTE",
   "NO_SIGNER",
+  "NO_STATE",
   "NO_TUNNELS",
   "ORIGIN_STAYS",
   "PEER_MISMATCH",

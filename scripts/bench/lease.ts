@@ -12,13 +12,14 @@
  *    its CPU time (utime + stime from /proc/<pid>/stat) over a 10 s idle window divided by the window (1 s tick,
  *    chain polled every 1 s as in production).
  *  - yardRssAtLoadMb: VmRSS with 50 leases active (the latency runs' leases included), 5 s after the last one.
+ *  - agentImageMb / agentIdleRssMb / agentIdleCpuPct: the ICON agent's image (icon/agent:1) and a real agent in it,
+ *    placed at this yard and idle (scripts/bench/lease-agent.ts), after the figures above.
  * Anchors: a Docker container starts in ≈ 0.57 s on an SSD (published measurements); Akash's console tells users to
  * wait 30 s for bids before a deployment can even be created.
  *
  * Usage: npm run bench:lease   (progress on stderr; last line: one JSON object)
  */
-import { execFile, execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { execFile } from "node:child_process";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
@@ -37,6 +38,8 @@ import {
   yardConfig,
   type YardProcess,
 } from "../lib/testbed.ts";
+import { measureAgent } from "./lease-agent.ts";
+import { cpuSeconds, rssMiB } from "./proc.ts";
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -56,23 +59,6 @@ const pct = (xs: number[], p: number): number => {
 };
 const round = (x: number, digits = 1): number => +x.toFixed(digits);
 const now = (): number => Number(process.hrtime.bigint()) / 1e6;
-
-/** VmRSS of `pid` in MiB. */
-function rssMiB(pid: number): number {
-  const kb = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
-  if (kb === undefined) throw new Error(`no VmRSS for pid ${pid}`);
-  return Number(kb) / 1024;
-}
-
-const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
-
-/** utime + stime of `pid` (all its threads) in seconds. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  // Fields after "(comm)": state is field 3, utime 14 and stime 15 (1-based, over the whole line).
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-}
 
 // The project's engine and images (both scripts are idempotent and quick when nothing is to do).
 for (const [script, ...args] of [["docker.sh", "start"], ["images.sh"]] as const) {
@@ -191,6 +177,16 @@ try {
   const loadRss = rssMiB(pid);
   say(`${running} leases active (containers running); yard RSS ${loadRss.toFixed(1)} MiB`);
 
+  // The ICON agent in its image, placed at this yard and idle (its lease is the 51st; measured after the others).
+  const agent = await measureAgent({
+    market: m,
+    yardAddr: yard.addr,
+    image: IMAGE,
+    imageDigest: digest,
+    docker: (args) => run(DOCKER, ["-H", `unix://${socketPath}`, ...args]),
+    say,
+  });
+
   const out = {
     rfqToRunningP50Ms: Math.round(pct(yardMs, 50)),
     dockerRunP50Ms: Math.round(pct(dockerMs, 50)),
@@ -199,6 +195,7 @@ try {
     yardIdleCpuPct: round(idleCpuPct, 2),
     leases: running,
     yardRssAtLoadMb: round(loadRss),
+    ...agent,
   };
   say(
     `RFQ→running   p50 ${out.rfqToRunningP50Ms} ms, p90 ${Math.round(pct(yardMs, 90))} ms   (${RUNS} leases, chain included)`,
@@ -207,6 +204,9 @@ try {
   say(`ratio ${out.ratio}   target <= 1.5`);
   say(`yard idle: RSS ${out.yardIdleRssMb} MiB (target <= 120), CPU ${out.yardIdleCpuPct} % (target <= 1)`);
   say(`yard RSS at ${out.leases} leases: ${out.yardRssAtLoadMb} MiB (target <= 200)`);
+  say(
+    `agent image ${out.agentImageMb} MiB; agent in it, placed and idle: RSS ${out.agentIdleRssMb} MiB (target <= 96), CPU ${out.agentIdleCpuPct} % (target <= 1)`,
+  );
   console.log(JSON.stringify(out));
 } finally {
   if (yard) {

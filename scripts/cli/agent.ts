@@ -3,9 +3,9 @@
  * detached with its log in the state directory, as `icon app deploy` and a parent making replicas do), with the
  * wait until an origin is placed.
  */
-import { IconError } from "../../protocol/errors.ts";
+import { ConfigError, IconError } from "../../protocol/errors.ts";
 import { fromJson } from "../../protocol/json.ts";
-import { out, say, untilSignal } from "./context.ts";
+import { out, say, untilSignal } from "./io.ts";
 import { command, opt, type Command } from "./options.ts";
 
 export const agentCommands: Record<string, Command> = {
@@ -16,6 +16,13 @@ export const agentCommands: Record<string, Command> = {
     options: { state: opt.required("--state <dir> is required (see `icon app deploy`)") },
     async run(_ctx, o) {
       const dir = o.state;
+      const { existsSync } = await import("node:fs");
+      const path = await import("node:path");
+      if (!existsSync(path.join(dir, "agent.json")))
+        throw new ConfigError(
+          "NO_STATE",
+          `${dir} holds no ICON (no agent.json in it): give the directory \`icon app deploy --state\` wrote, or the one a parent wrote for its replica`,
+        );
       const { Agent } = await import("../../icon-agent/index.ts");
       const { installLastResort } = await import("../../protocol/index.ts");
       const { createLogger } = await import("../../protocol/log.ts");
@@ -42,15 +49,18 @@ export const agentCommands: Record<string, Command> = {
   }),
 };
 
-/** Starts `icon agent run --state <dir>` as a process of its own (detached, output to <dir>/agent.log). */
+/**
+ * Starts `agent run --state <dir>` as a process of its own (detached, output to <dir>/agent.log) with the same Node,
+ * V8 flags and entry as this process: `icon` (scripts/cli/icon.ts or its .build/ copy) on a host, the agent image's
+ * entry (scripts/cli/agent-main.ts) in a container, where neither scripts/icon nor the project is.
+ */
 export async function startAgentProcess(dir: string, what: string): Promise<{ pid: number; log: string }> {
   const { spawn } = await import("node:child_process");
   const { closeSync, openSync } = await import("node:fs");
   const path = await import("node:path");
-  const { projectRoot } = await import("../lib/hardhat.ts");
   const logFile = path.join(dir, "agent.log");
   const log = openSync(logFile, "a");
-  const child = spawn(path.join(projectRoot, "scripts/icon"), ["agent", "run", "--state", dir], {
+  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, "agent", "run", "--state", dir], {
     detached: true,
     stdio: ["ignore", log, log],
   });

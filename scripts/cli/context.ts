@@ -8,8 +8,9 @@ import type { Wallet } from "ethers";
 import type { MarketClient } from "../../protocol/chain/client.ts";
 import { ConfigError, IconError } from "../../protocol/errors.ts";
 
-export const say = (line: string): void => void process.stderr.write(`${line}\n`);
-export const out = (line: string): void => void process.stdout.write(`${line}\n`);
+import { say } from "./io.ts";
+
+export { out, say, untilSignal } from "./io.ts";
 
 export interface Ctx {
   rpc: string;
@@ -48,16 +49,6 @@ export function endpointForHumans(url: string): string {
   } catch {
     return "the configured RPC endpoint";
   }
-}
-
-/** Resolves on the first SIGINT or SIGTERM (Ctrl-C, `kill`), or when `done` settles first (then true). */
-export function untilSignal(done?: Promise<unknown>): Promise<boolean> {
-  return new Promise<boolean>((resolve) => {
-    const stop = (): void => resolve(false);
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-    void done?.then(() => resolve(true));
-  });
 }
 
 /** The market at `ctx.rpc` (deployment from --deployment or deployments/chain-<id>.json), with or without a key. */

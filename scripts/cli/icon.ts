@@ -18,13 +18,13 @@
  * Nothing heavy is imported before a command runs (ethers, the market client, Hardhat, the yard): `icon --help` and
  * `icon <group> --help` start in a tenth of a second (npm run bench:cli).
  */
-import { IconError } from "../../protocol/errors.ts";
 import { agentCommands } from "./agent.ts";
 import { appCommands } from "./app.ts";
 import { budgetCommands } from "./budget.ts";
 import { chainCommands } from "./chain.ts";
 import { out, say, type Ctx } from "./context.ts";
 import { iepCommands } from "./iep.ts";
+import { runEntry } from "./io.ts";
 import { keyCommands } from "./keys.ts";
 import { GLOBAL_OPTIONS, UsageError, parseOptions, type Command } from "./options.ts";
 import { yardCommands } from "./yard.ts";
@@ -129,14 +129,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-try {
-  process.exitCode = await main(process.argv.slice(2));
-} catch (e) {
-  if (e instanceof IconError) {
-    say(`error: ${e.message}`);
-    if (process.env.ICON_DEBUG) console.error(e);
-    process.exitCode = 1;
-  } else {
-    throw e;
-  }
-}
+await runEntry(() => main(process.argv.slice(2)));
