@@ -68,7 +68,7 @@ export async function measureAgent(c: AgentBenchComponents): Promise<AgentFigure
     c.market.deployment,
   );
   const dir = path.join(await mkdtemp(path.join(tmpdir(), "icon-bench-agent-")), "origin");
-  const app = await deployApp({ owner, env, policy: TEST_POLICY, deposit: USD(5), dir, gasWei: 10n ** 17n });
+  const app = await deployApp({ owner, env, policy: TEST_POLICY, deposit: USD(5), dir });
   // The agent runs as 65534: the directory and what the deploy wrote (the key, 0600) become its own.
   await chmod(path.dirname(dir), 0o755);
   for (const f of [dir, ...(await readdir(dir)).map((n) => path.join(dir, n))]) await chown(f, 65534, 65534);
