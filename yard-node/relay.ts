@@ -4,12 +4,16 @@
  * the ICON signed, within its owner's per-intent cap and daily allowance; credited to the operator's earnings).
  *
  * Any peer may ask: relaying for ICONs placed elsewhere is part of the market. What a stranger can cost the yard
- * is bounded: an intent is simulated before it is sent (one that the market refuses costs no gas and is answered
- * with the market's reason), it must name this yard's operator as its relayer (or anyone) and pay at least the
- * yard's fee, and its deadline must leave time to mine it; each peer has one intent in flight and a small rate
- * (a bucket of `perPeerBurst` refilled at `perPeerPerMinute`), the yard `maxInFlight` in total. What is left is a
- * race the yard can lose: an intent that simulated well and was then spent elsewhere (its nonce used through
- * another relayer) reverts on chain at the yard's gas — bounded by the same rates.
+ * is bounded: an intent must name this yard's operator as its relayer (or anyone), pay at least the yard's fee and
+ * leave time to mine it; each peer has one intent in flight and a small rate (a bucket of `perPeerBurst` refilled at
+ * `perPeerPerMinute`) — peer ids are free, so each APPLICATION (the root of the paying account, read from the chain)
+ * has a bucket too (`perAppBurst`, `perAppPerMinute`), and the yard `maxInFlight` in total. An intent is simulated
+ * before it is sent (one the market refuses costs no gas and is answered with the market's reason) and its gas is
+ * capped (IntentClient.relay's `maxGas`: a signer contract that burns gas in its signature check is refused). What
+ * is left is a race the yard can lose: an intent that simulated well and reverted when mined (its nonce spent
+ * through another relayer meanwhile, time moved past a lease's end) costs the yard its gas and earns no fee —
+ * bounded by the per-application rate. Relayed transactions share the operator key's queue with the yard's own
+ * (confirmStart, claims): at most `maxInFlight` of them wait ahead of it.
  */
 import type { Connection, Libp2p, Startable, Stream } from "@libp2p/interface";
 import { lpStream } from "@libp2p/utils";
@@ -33,6 +37,8 @@ export interface RelayChain {
   readonly deployment: { chainId: number | bigint; market: string };
   /** Simulates `signed` as a call of IconMarket.relay from the operator (throws the market's refusal), then sends it. */
   relayIntent(signed: SignedIntent): Promise<{ txHash: string; block: bigint }>;
+  /** The application (root account) that budget account `account` belongs to. */
+  rootOf(account: bigint): Promise<bigint>;
 }
 
 export interface RelayServiceOptions {
@@ -44,6 +50,9 @@ export interface RelayServiceOptions {
   /** Intents one peer may send in a burst, and per minute after it. */
   perPeerBurst?: number;
   perPeerPerMinute?: number;
+  /** Intents one application (all its ICONs, through any peers) may have relayed here in a burst, and per minute. */
+  perAppBurst?: number;
+  perAppPerMinute?: number;
   /** Intents being simulated, sent or mined at once, from all peers. */
   maxInFlight?: number;
   /** Least time an intent's deadline must leave (s): time to mine it. */
@@ -87,12 +96,15 @@ export function relayService(init: RelayServiceOptions): (components: RelayServi
     const o = {
       perPeerBurst: 10,
       perPeerPerMinute: 20,
+      perAppBurst: 30,
+      perAppPerMinute: 60,
       maxInFlight: 4,
       minDeadlineS: 30,
       now: Date.now,
       ...init,
     };
     const buckets = new Buckets(o.perPeerBurst, o.perPeerPerMinute);
+    const apps = new Buckets(o.perAppBurst, o.perAppPerMinute);
     const busy = new Set<string>();
     let inFlight = 0;
     let operator: string | undefined;
@@ -139,13 +151,28 @@ export function relayService(init: RelayServiceOptions): (components: RelayServi
       busy.add(peer);
       inFlight++;
       try {
+        let root: bigint;
+        try {
+          root = await o.chain.rootOf(i.account);
+        } catch (e) {
+          if (isIconError(e, ["CHAIN_UNREACHABLE", "CHAIN_TIMEOUT", "CHAIN_FAILED"])) throw e;
+          throw refused(RelayErrorCode.REFUSED, `account ${i.account} does not exist in this market`);
+        }
+        if (!apps.take(root.toString(), o.now()))
+          throw refused(
+            RelayErrorCode.BUSY,
+            `application ${root} has had more than ${o.perAppPerMinute} intents a minute relayed here (burst ${o.perAppBurst}): wait, then retry`,
+          );
         const done = await o.chain.relayIntent({ intent: i, signature: m.signature });
         o.metrics.inc("icon_yard_relayed_total", { outcome: "mined" });
         o.metrics.inc("icon_yard_relay_fees_units_total", {}, i.fee);
         o.log.info("intent relayed", { signer: i.signer, account: i.account, fee: i.fee, tx: done.txHash });
         return { type: "relayed", txHash: done.txHash, block: done.block };
       } catch (e) {
-        if (isIconError(e, ["CHAIN_UNREACHABLE", "CHAIN_TIMEOUT", "CHAIN_FAILED"])) {
+        if (e instanceof RelayError) throw e;
+        // Sent and then failed (reverted when mined, replaced, no receipt in time) or the chain cannot be reached:
+        // not a refusal — the ICON must not take it for one.
+        if (isIconError(e, ["CHAIN_UNREACHABLE", "CHAIN_TIMEOUT", "CHAIN_FAILED", "REVERTED", "TX_REPLACED"])) {
           o.metrics.inc("icon_yard_relayed_total", { outcome: "chain" });
           throw new RelayError(RelayErrorCode.CHAIN, `relaying failed at the chain: ${e.message}`, { cause: e });
         }

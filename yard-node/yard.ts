@@ -158,6 +158,7 @@ export class Yard {
           const r = await chain.relay(signed);
           return { txHash: r.txHash, block: BigInt(r.receipt.blockNumber) };
         },
+        rootOf: async (account) => (await chain.account(account)).root,
       },
       fee: o.prices.relayFee,
       log: log.child("relay"),

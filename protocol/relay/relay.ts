@@ -1,9 +1,9 @@
 /**
  * /icon/relay/1.0.0: an ICON's key holds no ETH; a yard submits the ICON's signed intent (IconMarket.relay) and
  * is repaid in tokens from the ICON's budget account, within the owner's caps (contracts/README.md, "Relayed
- * intents"). One conversation per stream: the ICON asks for the yard's terms (its relayer address and fee per
- * intent), signs an intent naming that relayer and fee, and sends it; the yard simulates it (a refused intent
- * costs nobody gas), sends it, and answers with the transaction once mined. The ICON reads the receipt from its
+ * intents"). One request and one answer per stream: the ICON asks for the yard's terms (its relayer address and fee
+ * per intent); on a new stream it sends an intent naming that relayer and paying that fee; the yard simulates it (a
+ * refused intent costs nobody gas), sends it, and answers with the transaction once mined. The ICON reads the receipt from its
  * own RPC, so it never has to trust the yard's word about what happened.
  *
  * @example

@@ -6,25 +6,29 @@
  * the owner's caps, which the market enforces.
  *
  * Yards are tried in the order `yards()` gives them (the ICON's own yard first): one that cannot be reached, is
- * busy, asks more than the owner allows, or serves another market is skipped. An intent is signed once: when a yard
- * fails after it may have sent the transaction (the stream died, the chain failed), the same signed intent goes to
- * the next yard — the market runs a nonce once, so it can never run twice — and a refusal because the nonce is
- * already used means an earlier yard did send it: its receipt is found by its Relayed event. The result is always
- * the receipt as the ICON's own RPC reports it, with the ICON's Relayed event in it; nothing the yard says is
+ * busy, asks more than the owner allows, or serves another market is skipped. Each yard gets its own copy of the
+ * intent, naming it as the only relayer (nobody who sees the transaction can take its fee), and every copy carries
+ * the nonce of the first: the market runs a nonce once, so whichever copy runs, no other can. Once a yard may have
+ * sent its copy (the stream died, the chain failed at the yard, the named transaction does not show this intent),
+ * nothing is reported as refused unless the chain shows it was not mined: a later "nonce used" means an earlier
+ * copy ran, and its receipt is found by its Relayed event; when it cannot be found, the outcome is reported as
+ * unknown (CHAIN_TIMEOUT) with the time until which a yard could still send it (intents live 180 s). A refusal
+ * names the market's error only when the market's ABI has that name (a yard cannot make up codes). The result is
+ * always the receipt as the ICON's own RPC reports it, with the ICON's Relayed event in it; nothing the yard says is
  * taken on trust but the transaction hash.
  *
  * @example
  *   client.useRelay(new IntentSender({ node, client, account, maxFee, yards: () => [ownYardAddrs] }));
  *   await client.allocate(account, child, amount); // relayed; the key holds 0 ETH
  */
-import { ZeroAddress, type Contract, type Provider, type TransactionReceipt } from "ethers";
+import type { Contract, Provider, TransactionReceipt } from "ethers";
 import type { Libp2p } from "@libp2p/interface";
 import { multiaddr, type Multiaddr } from "@multiformats/multiaddr";
 import { ChainError, isIconError, type ErrorCode } from "../errors.ts";
 import type { SignedIntent } from "../eip712.ts";
 import type { IntentClient } from "../chain/intents.ts";
 import type { RelayHook } from "../chain/transactions.ts";
-import { relayIntent, relayTerms, type RelayTermsInfo } from "./relay.ts";
+import { relayIntent, relayTerms, type RelayError, type RelayTermsInfo } from "./relay.ts";
 
 /** The market calls an ICON makes through a relayer (IconMarket's allow-list). */
 export const RELAYED_CALLS = new Set([
@@ -36,6 +40,16 @@ export const RELAYED_CALLS = new Set([
   "terminate",
 ]);
 
+/** How long a signed intent stays valid: a yard that holds it back can send it only this long. */
+const INTENT_TTL_S = 180;
+/** Refusals given before the yard sent anything. */
+const NOT_SENT = [
+  "RELAY_BAD_FRAME",
+  "RELAY_WRONG_RELAYER",
+  "RELAY_FEE_TOO_LOW",
+  "RELAY_EXPIRED",
+  "RELAY_BUSY",
+] as const;
 /** A yard's terms are asked again after this long. */
 const TERMS_TTL_MS = 60_000;
 /** How long the ICON's own RPC may lag behind the yard's before the receipt counts as missing. */
@@ -80,60 +94,105 @@ export class IntentSender implements RelayHook {
     const now = o.now ?? Date.now;
     const since = await o.client.provider.getBlockNumber().catch(() => 0);
     const cap = await o.maxFee();
-    let signed: SignedIntent | undefined;
-    /** A yard may have sent it: a later "nonce used" means it was mined. */
-    let maybeSent = false;
+    const market = o.client.deployment.market.toLowerCase();
+    /** One nonce for every yard's copy of the intent: whichever runs first, no other can run after it. */
+    let first: SignedIntent | undefined;
+    /** A yard took the intent and may have sent it: from now on nothing may be reported as refused unless mined. */
+    let handedOver = false;
     const problems: string[] = [];
+    const problem = (label: string, e: unknown): void => {
+      problems.push(`${label}: ${(e as Error).message.split("\n")[0]}`);
+      this.#terms.delete(label);
+    };
     for (const addrs of o.yards()) {
       if (addrs.length === 0) continue;
       const where: Multiaddr[] = addrs.map((a) => multiaddr(a));
       const label = addrs[0]!;
+      let terms: RelayTermsInfo;
       try {
-        const terms = await this.#termsOf(label, where, now());
-        const market = o.client.deployment.market.toLowerCase();
-        if (terms.chainId !== BigInt(o.client.deployment.chainId) || terms.market.toLowerCase() !== market) {
-          problems.push(`${label} relays to another market`);
-          continue;
-        }
-        if (signed && signed.intent.fee < terms.fee) {
-          problems.push(`${label} asks ${terms.fee} units, more than the intent already signed pays`);
-          continue;
-        }
-        if (!signed) {
-          if (terms.fee > cap) {
-            problems.push(`${label} asks ${terms.fee} token units per intent, above the owner's cap of ${cap}`);
-            continue;
-          }
-          // The relayer is left open: the same signed intent may have to go to the next yard.
-          signed = await o.client.intents.sign(fn, args, o.account, { fee: terms.fee, relayer: ZeroAddress });
-        }
-        o.onProgress?.(`${action}: relayed through ${label} …`);
-        const { txHash } = await relayIntent(o.node, where, signed);
-        return await this.#receipt(action, txHash, signed);
+        terms = await this.#termsOf(label, where, now());
       } catch (e) {
+        problem(label, e);
+        continue;
+      }
+      if (terms.chainId !== BigInt(o.client.deployment.chainId) || terms.market.toLowerCase() !== market) {
+        problems.push(`${label} relays to another market`);
+        continue;
+      }
+      if (terms.fee > cap) {
+        problems.push(`${label} asks ${terms.fee} token units per intent, above the owner's cap of ${cap}`);
+        continue;
+      }
+      // Named for this yard alone (nobody else can submit it and take its fee), with the nonce of the first copy.
+      const signed = await o.client.intents.sign(fn, args, o.account, {
+        fee: terms.fee,
+        relayer: terms.relayer,
+        ttlSeconds: INTENT_TTL_S,
+        ...(first ? { nonce: first.intent.nonce } : {}),
+      });
+      first ??= signed;
+      o.onProgress?.(`${action}: relayed through ${label} …`);
+      let txHash: string;
+      try {
+        ({ txHash } = await relayIntent(o.node, where, signed));
+      } catch (e) {
+        if (isIconError(e, NOT_SENT)) {
+          problem(label, e);
+          continue;
+        }
         if (isIconError(e, "RELAY_REFUSED")) {
-          const code = (e as { contractError?: string }).contractError;
-          if (signed && maybeSent && code === "LeaseNonceUsed") {
-            const found = await this.#findMined(action, signed, since);
+          const code = (e as RelayError).contractError;
+          if (handedOver || code === "LeaseNonceUsed") {
+            const found = await this.#findMined(action, first, since);
             if (found) return found;
           }
-          // The market refuses it: no other yard will do better. The error carries the market's reason.
-          throw new ChainError((code || "CHAIN_FAILED") as ErrorCode, `${action} was refused: ${e.message}`, {
-            cause: e,
-          });
+          // Refused by the market's own simulation, and no yard had it before: no other yard will do better.
+          if (!handedOver) throw this.#refusal(action, code, e);
+          problem(label, e);
+          continue;
         }
-        if (isIconError(e, ["RELAY_CHAIN", "RELAY_INTERNAL"]) || (signed && !isIconError(e))) maybeSent = true;
-        problems.push(`${label}: ${(e as Error).message.split("\n")[0]}`);
-        this.#terms.delete(label);
+        // Anything else (the chain failed at the yard, the stream died, no answer in time): it may have been sent.
+        handedOver = true;
+        problem(label, e);
+        continue;
+      }
+      try {
+        return await this.#receipt(action, txHash, signed);
+      } catch (e) {
+        // The named transaction reverted or does not carry this intent: the nonce is still unused, or mined elsewhere.
+        if (!isIconError(e, ["REVERTED", "NO_EVENT"])) throw e;
+        handedOver = true;
+        problem(label, e);
       }
     }
-    if (signed && maybeSent) {
-      const found = await this.#findMined(action, signed, since);
+    if (first && handedOver) {
+      const found = await this.#findMined(action, first, since);
       if (found) return found;
+      throw new ChainError(
+        "CHAIN_TIMEOUT",
+        `${action}: outcome unknown — a yard may still send intent ${first.intent.nonce} until ${new Date(Number(first.intent.deadline) * 1000).toISOString()}; read the chain before doing it again (${problems.join("; ")})`,
+      );
     }
     throw new ChainError(
       "CHAIN_UNREACHABLE",
       `${action}: no yard relayed it (${problems.join("; ") || "no relaying yard is known yet"})`,
+    );
+  }
+
+  /** The market's refusal as a ChainError with its error name as the code (only a name the market's ABI has). */
+  #refusal(action: string, code: string, cause: unknown): ChainError {
+    let known = false;
+    try {
+      known = code !== "" && this.#o.client.market.interface.getError(code) !== null;
+    } catch {
+      known = false;
+    }
+    return new ChainError(
+      (known ? code : "CHAIN_FAILED") as ErrorCode,
+      `${action} was refused: ${(cause as Error).message}`,
+      {
+        cause,
+      },
     );
   }
 

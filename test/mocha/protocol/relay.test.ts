@@ -73,6 +73,7 @@ describe("relayed intents (/icon/relay/1.0.0): an ICON whose key holds no ETH", 
         const r = await chain.relay(signed);
         return { txHash: r.txHash, block: BigInt(r.receipt.blockNumber) };
       },
+      rootOf: async (account) => (await chain.account(account)).root,
     };
     const service = relayService({
       chain: o.wrap ? o.wrap(real) : real,
@@ -201,7 +202,7 @@ describe("relayed intents (/icon/relay/1.0.0): an ICON whose key holds no ETH", 
     expect(await earned(cheap)).to.equal(cheapBefore + FEE);
   });
 
-  it("when a yard sends and then fails, the same signed intent goes to the next yard and runs exactly once", async () => {
+  it("when a yard sends and then fails, the next yard gets a copy with the same nonce and the operation runs exactly once", async () => {
     // SendsThenFailsFake: relays for real, then answers as if the chain had failed (a reply lost after sending).
     const flaky = await startYard(m.provider, {
       wrap: (c) => ({
@@ -224,7 +225,52 @@ describe("relayed intents (/icon/relay/1.0.0): an ICON whose key holds no ETH", 
     expect(await earned(next)).to.equal(nextBefore);
   });
 
-  it("the yard refuses a wrong relayer, a low fee, a deadline too close and a flood, before any simulation", async () => {
+  it("each yard's copy names that yard alone and shares one nonce: a copy captured on the way cannot be run by anyone else, nor after another copy ran", async () => {
+    // RecordsAndFailsFake: keeps the signed copy it was given and answers as if the chain had failed, sending nothing.
+    let captured: SignedIntent | undefined;
+    const recorder = await startYard(m.deployer, {
+      wrap: (c) => ({
+        ...c,
+        relayIntent: async (signed) => {
+          captured = signed;
+          throw new ChainError("CHAIN_FAILED", "RecordsAndFailsFake: nothing was sent");
+        },
+      }),
+    });
+    const next = await startYard(m.provider2);
+    const client = await iconClient([recorder, next]);
+    const receipt = await client.requestFunding(root, 3n);
+    expect(receipt.status).to.equal(1);
+    expect(captured!.intent.relayer).to.equal(m.deployer.address);
+    const ran = receipt.logs.map((l) => m.market.interface.parseLog(l)).find((p) => p?.name === "Relayed")!;
+    expect(ran.args[2]).to.equal(m.provider2.address);
+    expect(ran.args[3]).to.equal(captured!.intent.nonce);
+    // Anyone else who saw the captured copy cannot take its fee; the yard it names cannot run it a second time.
+    await expect(
+      m.market.connect(m.stranger).relay(captured!.intent, captured!.signature),
+    ).to.be.revertedWithCustomError(m.market, "RelayWrongRelayer");
+    await expect(
+      m.market.connect(m.deployer).relay(captured!.intent, captured!.signature),
+    ).to.be.revertedWithCustomError(m.market, "LeaseNonceUsed");
+  });
+
+  it("bounds each application's intents at a yard, whatever peers they come through", async () => {
+    const y = await startYard(m.stranger, { perAppBurst: 1, perAppPerMinute: 1 });
+    const client = await iconClient([y]);
+    await client.requestFunding(root, 1n);
+    const other = await createIconNode();
+    try {
+      const terms = await relayTerms(other, y.node.getMultiaddrs());
+      const signed = await client.intents.requestFunding(root, 1n, { fee: terms.fee, relayer: terms.relayer });
+      const err = await relayIntent(other, y.node.getMultiaddrs(), signed).catch((e: unknown) => e);
+      expect(err).to.have.property("code", "RELAY_BUSY");
+      expect((err as Error).message).to.contain(`application ${root}`);
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it("the yard refuses a wrong relayer, a low fee and a deadline too close before simulating, and a flood from one peer", async () => {
     const y = await startYard(m.stranger, { perPeerBurst: 2, perPeerPerMinute: 1 });
     const terms = await relayTerms(iconNode, y.node.getMultiaddrs());
     expect(terms.fee).to.equal(FEE);
