@@ -181,7 +181,7 @@ export class IntentSender implements RelayHook {
 
   /** The market's refusal as a ChainError with its error name as the code (only a name the market's ABI has). */
   #refusal(action: string, code: string, cause: unknown): ChainError {
-    let known = false;
+    let known: boolean;
     try {
       known = code !== "" && this.#o.client.market.interface.getError(code) !== null;
     } catch {
