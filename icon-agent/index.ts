@@ -14,8 +14,11 @@ export { agentEnvFrom, appConfigSchema, type AgentEnv, type AppConfigInput, type
 export {
   readAgentState,
   readAgentStatus,
+  sealAgentState,
   stateDirLocked,
+  unsealAgentState,
   writeAgentState,
+  SEALED_STATE_MAX_BYTES,
   type AgentEvent,
   type AgentSeed,
   type AgentStatus,

@@ -6,6 +6,9 @@
  *   agent.lock   the pid of the one agent running it (lockStateDir)
  *   status.json  its status, rewritten every period (readAgentStatus reads it and its replicas' under children/)
  *
+ * sealAgentState / unsealAgentState carry agent.json, key, peer.key and port as one blob to the ICON's sidecar (the
+ * lease's Deploy carries it as the agent's secret; `icon agent run --state-from-stdin` writes it back into a tmpfs).
+ *
  * Every file is written whole, aside and renamed into place (writeAtomic): a crash leaves the old file or the new.
  *
  * @example
@@ -92,8 +95,8 @@ export interface AgentStatus {
 /** State as text: bigints tagged (protocol/json.ts), indented for the people who read these files. */
 export const encodeState = (v: unknown): string => toJson(v, 2);
 
-/** Writes `text` to `file` whole: aside, then renamed into place. */
-export async function writeAtomic(file: string, text: string, mode = 0o644): Promise<void> {
+/** Writes `text` (or bytes) to `file` whole: aside, then renamed into place. */
+export async function writeAtomic(file: string, text: string | Uint8Array, mode = 0o644): Promise<void> {
   // A name of its own per write: two writers of one file must not share (and rename away) one temporary file.
   const tmp = `${file}.${process.pid}.${randomUUID()}.tmp`;
   await writeFile(tmp, text, { mode });
@@ -214,4 +217,61 @@ export async function stateDirLocked(dir: string): Promise<boolean> {
   const pid = Number((await readFile(file, "utf8").catch(() => "")).trim());
   if (!Number.isInteger(pid) || pid <= 0) return false;
   return pid === process.pid ? heldLocks.has(file) : processAlive(pid);
+}
+
+/** The files of a state directory that travel with an ICON to its sidecar: all it needs to resume. */
+const SEALED_FILES = ["agent.json", "key", "peer.key", "port"] as const;
+/** Largest sealed state: it travels as a Deploy's agent secret (protocol/lease/limits.ts, 64 KiB). */
+export const SEALED_STATE_MAX_BYTES = 64 * 1024;
+
+/**
+ * An ICON's state directory as one blob, to hand to its sidecar through the lease (the Deploy's agent secret, which
+ * the yard keeps in memory only and writes to the sidecar's standard input): `{"v":1,"files":{name: base64}}` of
+ * agent.json, key and, when present, peer.key (its libp2p identity) and port.
+ */
+export async function sealAgentState(dir: string): Promise<Uint8Array> {
+  const files: Record<string, string> = {};
+  for (const name of SEALED_FILES) {
+    const bytes = await readFile(path.join(dir, name)).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === "ENOENT" && (name === "peer.key" || name === "port")) return undefined;
+      throw new IconError("NO_STATE", `${dir} has no ${name}: it holds no ICON to seal`, { cause: e });
+    });
+    if (bytes) files[name] = bytes.toString("base64");
+  }
+  const out = Buffer.from(JSON.stringify({ v: 1, files }));
+  if (out.length > SEALED_STATE_MAX_BYTES)
+    throw new IconError(
+      "BAD_SEALED_STATE",
+      `the sealed state of ${dir} is ${out.length} bytes; at most ${SEALED_STATE_MAX_BYTES}`,
+    );
+  return out;
+}
+
+/**
+ * Writes what {@link sealAgentState} made into `dir` (created 0700; every file 0600, written whole). Refuses, with
+ * nothing written, anything else: another version, a file not in the list, agent.json or key missing, too large.
+ */
+export async function unsealAgentState(sealed: Uint8Array, dir: string): Promise<void> {
+  const bad = (why: string): IconError =>
+    new IconError("BAD_SEALED_STATE", `the ICON's sealed state ${why}; the deploy that sent it must seal it again`);
+  if (sealed.length > SEALED_STATE_MAX_BYTES) throw bad(`is ${sealed.length} bytes; at most ${SEALED_STATE_MAX_BYTES}`);
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(sealed).toString("utf8"));
+  } catch {
+    throw bad("is not JSON");
+  }
+  const o = v as { v?: unknown; files?: unknown };
+  if (typeof o !== "object" || o === null || o.v !== 1) throw bad("is not version 1");
+  if (typeof o.files !== "object" || o.files === null) throw bad("has no files");
+  const files = o.files as Record<string, unknown>;
+  const allowed = new Set<string>(SEALED_FILES);
+  for (const [name, value] of Object.entries(files)) {
+    if (!allowed.has(name)) throw bad(`names a file it may not (${JSON.stringify(name.slice(0, 40))})`);
+    if (typeof value !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(value)) throw bad(`has ${name} not in base64`);
+  }
+  if (!files["agent.json"] || !files.key) throw bad("lacks agent.json or key");
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  for (const [name, value] of Object.entries(files))
+    await writeAtomic(path.join(dir, name), Buffer.from(value as string, "base64"), 0o600);
 }

@@ -217,7 +217,7 @@ esbuild="$project/node_modules/.bin/esbuild"
 # otherwise holding pages of its own: ≈ 5 MiB less.
 agent_changes=(
   'ENTRYPOINT ["/usr/local/bin/node", "--max-semi-space-size=1", "--heap-growing-percent=100", "--v8-pool-size=1", "/app/icon-agent.js"]'
-  'CMD ["agent", "run", "--state", "/run/icon"]'
+  'CMD ["agent", "run", "--state", "/run/icon", "--state-from-stdin"]'
   'ENV UV_THREADPOOL_SIZE=2 MALLOC_ARENA_MAX=2'
   'USER 65534:65534'
   'WORKDIR /run/icon'

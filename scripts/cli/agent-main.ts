@@ -4,7 +4,10 @@
  * the CLI — no Hardhat, no yard, no chain tools. The same words as `icon`, so that the replicas an agent starts
  * (startAgentProcess: this Node and this entry again) run in the same container:
  *
- *   node agent-main.js agent run --state /run/icon     the daemon (the image's default command)
+ *   node agent-main.js agent run --state /run/icon --state-from-stdin
+ *                                                      the daemon (the image's default command): the ICON's sealed
+ *                                                      state comes on standard input (the yard writes the lease's
+ *                                                      agent secret there) into the tmpfs, unless already there
  *   node agent-main.js --help | --version              answer without touching the state or the chain
  *
  * The version is the `version` of the nearest package.json above this file (the project's on a host, the one
@@ -35,7 +38,7 @@ function help(): string {
   return [
     "icon agent — the ICON agent daemon (the icon/agent image's entry)",
     "",
-    `usage: agent run --state <dir>     ${RUN.summary}`,
+    `usage: ${RUN.usage}     ${RUN.summary}`,
     "       --version                  the agent's version and its Node's",
     "       --help                     this text",
     "",

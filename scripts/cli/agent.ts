@@ -10,14 +10,35 @@ import { command, opt, type Command } from "./options.ts";
 
 export const agentCommands: Record<string, Command> = {
   "agent run": command({
-    usage: "agent run --state <dir>",
+    usage: "agent run --state <dir> [--state-from-stdin]",
     summary:
-      "run one ICON from its state directory (written by `icon app deploy`, or by a parent for a replica): it resumes its place in the tree and its lease from the chain; replicas it makes run as their own `icon agent run` processes; Ctrl-C stops it and leaves its lease running",
-    options: { state: opt.required("--state <dir> is required (see `icon app deploy`)") },
+      "run one ICON from its state directory (written by `icon app deploy`, or by a parent for a replica): it resumes its place in the tree and its lease from the chain; replicas it makes run as their own `icon agent run` processes; Ctrl-C stops it and leaves its lease running. --state-from-stdin: when the directory holds no ICON yet, first read the ICON's sealed state from standard input into it (an agent sidecar: the yard writes the lease's agent secret there)",
+    options: {
+      state: opt.required("--state <dir> is required (see `icon app deploy`)"),
+      "state-from-stdin": opt.flag(),
+    },
     async run(_ctx, o) {
       const dir = o.state;
       const { existsSync } = await import("node:fs");
       const path = await import("node:path");
+      if (o["state-from-stdin"] && !existsSync(path.join(dir, "agent.json"))) {
+        const { unsealAgentState, SEALED_STATE_MAX_BYTES } = await import("../../icon-agent/index.ts");
+        const chunks: Buffer[] = [];
+        let size = 0;
+        for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+          size += chunk.length;
+          if (size > SEALED_STATE_MAX_BYTES)
+            throw new ConfigError(
+              "BAD_SEALED_STATE",
+              `standard input carries more than ${SEALED_STATE_MAX_BYTES} bytes`,
+            );
+          chunks.push(chunk);
+        }
+        const sealed = Buffer.concat(chunks);
+        if (sealed.length > 0) await unsealAgentState(sealed, dir);
+        sealed.fill(0);
+        for (const c of chunks) c.fill(0);
+      }
       if (!existsSync(path.join(dir, "agent.json")))
         throw new ConfigError(
           "NO_STATE",

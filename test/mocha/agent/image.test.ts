@@ -12,8 +12,14 @@ import { execFile } from "node:child_process";
 import { readlinkSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
+import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { Wallet } from "ethers";
 import { DockerRuntime } from "../../../yard-node/docker.ts";
-import { ensureEngine } from "../../helpers/docker.ts";
+import { agentEnvFrom } from "../../../icon-agent/config.ts";
+import { sealAgentState, writeAgentState } from "../../../icon-agent/state.ts";
+import { ensureEngine, WEB_IMAGE } from "../../helpers/docker.ts";
 
 const run = promisify(execFile);
 const IMAGE = "icon/agent:1";
@@ -41,6 +47,18 @@ const CONFINED = [
   "--memory",
   "128m",
 ];
+
+/** Runs the image confined with `input` on its standard input; stdout, stderr and the exit code. */
+function runAgentWithInput(input: Uint8Array): Promise<{ out: string; err: string; code: number }> {
+  const argv = ["-H", `unix://${DockerRuntime.defaultSocket()}`, "run", "-i", ...CONFINED, IMAGE];
+  const child = spawn("/usr/bin/docker", argv, { stdio: ["pipe", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+  child.stdin.end(Buffer.from(input));
+  return new Promise((resolve) => child.on("close", (code) => resolve({ out, err, code: code ?? -1 })));
+}
 
 /** Runs the image confined; stdout, stderr and the exit code (a failing exit is an answer here, not an error). */
 async function runAgent(args: string[], entrypoint?: string): Promise<{ out: string; err: string; code: number }> {
@@ -73,7 +91,7 @@ describe("agent image (icon/agent:1)", function () {
     expect(c.Labels["icon.content"]).to.match(/^[0-9a-f]{64}$/);
     expect(c.Entrypoint[0]).to.equal("/usr/local/bin/node");
     expect(c.Entrypoint.at(-1)).to.equal("/app/icon-agent.js");
-    expect(c.Cmd).to.deep.equal(["agent", "run", "--state", "/run/icon"]);
+    expect(c.Cmd).to.deep.equal(["agent", "run", "--state", "/run/icon", "--state-from-stdin"]);
   });
 
   it("holds the project's Node, exactly the libraries ldd lists for it, and the bundled agent: nothing else", async function () {
@@ -120,9 +138,11 @@ describe("agent image (icon/agent:1)", function () {
     expect(version.out).to.match(/^icon-agent \d+\.\d+\.\d+ \(agent; node v24\.\d+\.\d+\)\n$/);
     const help = await runAgent(["--help"]);
     expect(help.code, help.err).to.equal(0);
-    expect(help.out).to.include("usage: agent run --state <dir>");
+    expect(help.out).to.include("usage: agent run --state <dir> [--state-from-stdin]");
     const runHelp = await runAgent(["agent", "run", "--help"]);
-    expect(runHelp.out).to.match(/^usage: agent run --state <dir>\n\nrun one ICON from its state directory/);
+    expect(runHelp.out).to.match(
+      /^usage: agent run --state <dir> \[--state-from-stdin\]\n\nrun one ICON from its state/,
+    );
   });
 
   it("writes only to its tmpfs at /run/icon, as 65534", async function () {
@@ -150,5 +170,51 @@ describe("agent image (icon/agent:1)", function () {
     const r = await runAgent([]);
     expect(r.code).to.equal(1);
     expect(r.err).to.include("/run/icon holds no ICON (no agent.json in it)");
+  });
+
+  it("takes the ICON's sealed state from standard input into its tmpfs (as the yard hands a sidecar its secret), and refuses a tampered one", async function () {
+    const dir = await mkdtemp(path.join(tmpdir(), "icon-image-seal-"));
+    try {
+      const deployment = {
+        chainId: 31337,
+        token: "0x" + "01".repeat(20),
+        registry: "0x" + "02".repeat(20),
+        market: "0x" + "03".repeat(20),
+        accessManager: "0x" + "04".repeat(20),
+        deployedAt: new Date().toISOString(),
+        blockNumber: 0,
+      };
+      // A chain nobody serves (the container has no network): the agent gets as far as connecting to it.
+      const env = agentEnvFrom(
+        {
+          service: {
+            image: WEB_IMAGE,
+            imageDigest: "0x" + "ab".repeat(32),
+            ports: [8080],
+            cpuMillis: 100,
+            memoryMiB: 32,
+          },
+          discovery: { seeds: [], registry: true },
+        },
+        "http://127.0.0.1:9",
+        deployment,
+      );
+      const seed = { name: "origin", account: 1n, root: 1n, subnets: [], children: {}, replicas: 0 };
+      await writeAgentState(dir, env, seed, Wallet.createRandom().privateKey);
+      const sealed = await sealAgentState(dir);
+      const r = await runAgentWithInput(sealed);
+      expect(r.code).to.equal(1);
+      expect(r.err).not.to.include("holds no ICON");
+      // It read its state (key, account, chain) and went on to the chain, which this container cannot reach.
+      expect(r.err).to.include("connecting to the chain failed: the chain RPC endpoint cannot be reached");
+      // A sealed state naming a file outside the list is refused before anything is written or started.
+      const tampered = JSON.parse(Buffer.from(sealed).toString()) as { files: Record<string, string> };
+      tampered.files["../escape"] = Buffer.from("x").toString("base64");
+      const t = await runAgentWithInput(Buffer.from(JSON.stringify(tampered)));
+      expect(t.code).to.equal(1);
+      expect(t.err).to.include("the ICON's sealed state names a file it may not");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
