@@ -31,6 +31,7 @@ const FAST = [
   "agent/discovery",
   "agent/learn",
   "agent/offer",
+  "agent/seal",
   "agent/tree",
   // protocol: codecs, negotiation, libp2p node, chain client
   "protocol/alto",
