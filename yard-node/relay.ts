@@ -18,6 +18,7 @@
 import type { Connection, Libp2p, Startable, Stream } from "@libp2p/interface";
 import { lpStream } from "@libp2p/utils";
 import {
+  PeerRateLimiter,
   RELAY_PROTOCOL,
   RelayError,
   RelayErrorCode,
@@ -25,6 +26,7 @@ import {
   encodeRelayFrame,
   isIconError,
   relayLimits,
+  type MarketClient,
   type RelayMessage,
   type SignedIntent,
 } from "../protocol/index.ts";
@@ -39,6 +41,19 @@ export interface RelayChain {
   relayIntent(signed: SignedIntent): Promise<{ txHash: string; block: bigint }>;
   /** The application (root account) that budget account `account` belongs to. */
   rootOf(account: bigint): Promise<bigint>;
+}
+
+/** The relay's view of the operator's MarketClient. */
+export function relayChainOf(chain: Pick<MarketClient, "address" | "deployment" | "relay" | "account">): RelayChain {
+  return {
+    address: () => chain.address(),
+    deployment: chain.deployment,
+    relayIntent: async (signed) => {
+      const r = await chain.relay(signed);
+      return { txHash: r.txHash, block: BigInt(r.receipt.blockNumber) };
+    },
+    rootOf: async (account) => (await chain.account(account)).root,
+  };
 }
 
 export interface RelayServiceOptions {
@@ -65,31 +80,6 @@ export interface RelayServiceComponents {
   registrar: Pick<Libp2p, "handle" | "unhandle">;
 }
 
-/** Peers whose buckets are kept; the least recently seen is forgotten beyond this (it starts full again). */
-const MAX_PEERS = 4096;
-
-/** A per-peer token bucket, refilled continuously. */
-class Buckets {
-  readonly #peers = new Map<string, { tokens: number; at: number }>();
-  readonly burst: number;
-  readonly perMinute: number;
-  constructor(burst: number, perMinute: number) {
-    this.burst = burst;
-    this.perMinute = perMinute;
-  }
-  take(peer: string, now: number): boolean {
-    const b = this.#peers.get(peer) ?? { tokens: this.burst, at: now };
-    this.#peers.delete(peer);
-    b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 60_000) * this.perMinute);
-    b.at = now;
-    const ok = b.tokens >= 1;
-    if (ok) b.tokens -= 1;
-    this.#peers.set(peer, b);
-    if (this.#peers.size > MAX_PEERS) this.#peers.delete(this.#peers.keys().next().value!);
-    return ok;
-  }
-}
-
 /** The relay as a libp2p service in the js-libp2p shape (handler registered at start, unregistered at stop). */
 export function relayService(init: RelayServiceOptions): (components: RelayServiceComponents) => Startable {
   return ({ registrar }) => {
@@ -103,8 +93,8 @@ export function relayService(init: RelayServiceOptions): (components: RelayServi
       now: Date.now,
       ...init,
     };
-    const buckets = new Buckets(o.perPeerBurst, o.perPeerPerMinute);
-    const apps = new Buckets(o.perAppBurst, o.perAppPerMinute);
+    const buckets = new PeerRateLimiter(o.perPeerPerMinute / 60, o.perPeerBurst);
+    const apps = new PeerRateLimiter(o.perAppPerMinute / 60, o.perAppBurst);
     const busy = new Set<string>();
     let inFlight = 0;
     let operator: string | undefined;

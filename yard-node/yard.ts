@@ -63,7 +63,7 @@ import { HttpSurface, type YardStatus } from "./http.ts";
 import { LeaseLifecycle } from "./leases.ts";
 import { YardNetwork } from "./network.ts";
 import { Quoting, leaseNegotiation } from "./quoting.ts";
-import { relayService } from "./relay.ts";
+import { relayChainOf, relayService } from "./relay.ts";
 
 export interface YardOptions {
   config: YardConfig;
@@ -151,15 +151,7 @@ export class Yard {
     this.activeYards = new ActiveYards(chain, { log: log.child("yards") });
     this.owners = new LeaseOwners(chain);
     this.#relay = relayService({
-      chain: {
-        address: () => chain.address(),
-        deployment: chain.deployment,
-        relayIntent: async (signed) => {
-          const r = await chain.relay(signed);
-          return { txHash: r.txHash, block: BigInt(r.receipt.blockNumber) };
-        },
-        rootOf: async (account) => (await chain.account(account)).root,
-      },
+      chain: relayChainOf(chain),
       fee: o.prices.relayFee,
       log: log.child("relay"),
       metrics,

@@ -112,8 +112,11 @@ interface Session {
   expires: number;
 }
 
-/** Token bucket per peer. */
-class PeerRateLimiter {
+/**
+ * A token bucket per key (a peer, an application): `burst` at once, refilled at `rate` per second; the 10 000 most
+ * recently added keys are kept (a forgotten one starts full again).
+ */
+export class PeerRateLimiter {
   readonly #buckets = new Map<string, { tokens: number; at: number }>();
   readonly rate: number;
   readonly burst: number;

@@ -22,8 +22,9 @@ import {
 import { createLogger } from "../../../protocol/log.ts";
 import { Metrics } from "../../../yard-node/metrics.ts";
 import { YardMetrics } from "../../../yard-node/yard-metrics.ts";
-import { relayService, type RelayChain, type RelayServiceOptions } from "../../../yard-node/relay.ts";
+import { relayChainOf, relayService, type RelayChain, type RelayServiceOptions } from "../../../yard-node/relay.ts";
 import {
+  defaultPolicy,
   deployMarket,
   deploymentOf,
   makeOffer,
@@ -66,15 +67,7 @@ describe("relayed intents (/icon/relay/1.0.0): an ICON whose key holds no ETH", 
       provider: m.ethers.provider,
       signer: operator,
     });
-    const real: RelayChain = {
-      address: () => chain.address(),
-      deployment: chain.deployment,
-      relayIntent: async (signed) => {
-        const r = await chain.relay(signed);
-        return { txHash: r.txHash, block: BigInt(r.receipt.blockNumber) };
-      },
-      rootOf: async (account) => (await chain.account(account)).root,
-    };
+    const real = relayChainOf(chain);
     const service = relayService({
       chain: o.wrap ? o.wrap(real) : real,
       fee: FEE,
@@ -123,15 +116,7 @@ describe("relayed intents (/icon/relay/1.0.0): an ICON whose key holds no ETH", 
     m = await deployMarket(conn);
     await listProvider(m, m.provider);
     icon = new Wallet(Wallet.createRandom().privateKey, m.ethers.provider);
-    const policy = {
-      weightBps: 5000,
-      migrateThresholdBps: 2000,
-      replicateThresholdBps: 3000,
-      terminateThresholdBps: 500,
-      maxPricePerSecond: 0n,
-      maxRelayFee: CAP,
-      relayAllowancePerDay: USD(1),
-    };
+    const policy = { ...defaultPolicy(), maxRelayFee: CAP, relayAllowancePerDay: USD(1) };
     await (await m.market.connect(m.owner).createApp(icon.address, policy, USD(100))).wait();
     root = await m.market.accountCount();
     iconNode = await createIconNode();
