@@ -19,13 +19,13 @@ abstract contract IntentRelay is IIntentRelay, LeaseEscrow {
         "Intent(address signer,uint64 account,bytes data,uint96 fee,address relayer,uint256 nonce,uint40 deadline)"
     );
 
-    /// @dev Relay fees one account paid on one UTC day (one slot).
+    /// @dev Relay fees one application (all accounts of its tree) paid on one UTC day (one slot per root).
     struct RelaySpend {
         uint40 day;
         uint96 spent;
     }
 
-    mapping(AccountId account => RelaySpend) private _relaySpend;
+    mapping(AccountId root => RelaySpend) private _relaySpend;
 
     /// @inheritdoc IIntentRelay
     function relay(Intent calldata i, bytes calldata signature) external returns (bytes memory result) {
@@ -41,24 +41,28 @@ abstract contract IntentRelay is IIntentRelay, LeaseEscrow {
         _useNonce(i.signer, i.nonce);
 
         Account storage a = _existing(i.account);
-        App storage app = _apps[a.root];
+        AccountId root = a.root;
+        App storage app = _apps[root];
         if (i.signer != a.controller && i.signer != app.owner) revert RelayUnauthorized(i.account, i.signer);
         uint96 fee = i.fee;
+        // The fee is paid before the call when the account holds it, so an intent that empties its own account
+        // (closeAccount) still pays; else after the call, so an account below one fee can still terminate its
+        // lease and pay out of the refund. One that still cannot pay reverts whole (BudgetInsufficientBalance).
+        bool payAfter = fee > a.balance;
         if (fee != 0) {
             Policy storage p = app.policy;
             if (fee > p.maxRelayFee) revert RelayFeeTooHigh(fee, p.maxRelayFee);
             // Cannot truncate: block.timestamp / 1 days stays below 2^40 for billions of years.
             uint40 day = uint40(block.timestamp / 1 days);
-            RelaySpend storage s = _relaySpend[i.account];
+            // Keyed by the root: the allowance bounds the whole application, however many accounts it creates.
+            RelaySpend storage s = _relaySpend[root];
             uint256 spent = s.day == day ? s.spent : 0;
             if (spent + fee > p.relayAllowancePerDay) {
-                revert RelayAllowanceExceeded(i.account, spent, fee, p.relayAllowancePerDay);
+                revert RelayAllowanceExceeded(root, spent, fee, p.relayAllowancePerDay);
             }
             // Cannot truncate: spent + fee <= relayAllowancePerDay, a uint96.
-            _relaySpend[i.account] = RelaySpend(day, uint96(spent + fee));
-            // Debited before the call, so an intent that empties its own account (closeAccount) still pays.
-            _debit(i.account, a, fee);
-            _creditEarnings(msg.sender, fee);
+            _relaySpend[root] = RelaySpend(day, uint96(spent + fee));
+            if (!payAfter) _payRelayer(i.account, a, fee);
         }
 
         _relayedSigner = i.signer;
@@ -71,6 +75,7 @@ abstract contract IntentRelay is IIntentRelay, LeaseEscrow {
                 revert(add(result, 0x20), mload(result))
             }
         }
+        if (payAfter) _payRelayer(i.account, a, fee);
         emit Relayed(i.signer, i.account, msg.sender, i.nonce, fee);
     }
 
@@ -81,8 +86,14 @@ abstract contract IntentRelay is IIntentRelay, LeaseEscrow {
 
     /// @inheritdoc IIntentRelay
     function relayFeesPaid(AccountId id, uint256 day) external view returns (uint256) {
-        RelaySpend storage s = _relaySpend[id];
+        RelaySpend storage s = _relaySpend[_accounts[id].root];
         return s.day == day ? s.spent : 0;
+    }
+
+    /// @dev Moves `fee` from the paying account to the relayer's earnings (BudgetInsufficientBalance if short).
+    function _payRelayer(AccountId id, Account storage a, uint96 fee) private {
+        _debit(id, a, fee);
+        _creditEarnings(msg.sender, fee);
     }
 
     /// @dev The ICON's own operations, nothing that moves money out of the tree or changes who controls it.

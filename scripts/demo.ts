@@ -156,7 +156,7 @@ try {
     replicateThresholdBps: 5000,
     terminateThresholdBps: 2000,
     maxPricePerSecond: 2000n,
-    // ICON keys hold no ETH: yards relay their calls for at most 0.005 iUSD each, 1 iUSD a day per account.
+    // ICON keys hold no ETH: yards relay their calls for at most 0.005 iUSD each, 1 iUSD a day for the whole tree.
     maxRelayFee: 5000n,
     relayAllowancePerDay: 1_000_000n,
   };

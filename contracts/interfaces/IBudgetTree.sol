@@ -19,7 +19,7 @@ interface IBudgetTree {
         uint16 terminateThresholdBps; // a replica whose share of the benefit falls below this terminates
         uint96 maxPricePerSecond; // cap on a lease's price per second (0 = no cap); enforced when a lease opens
         uint96 maxRelayFee; // most one relayed intent may pay its relayer, token units (0 = relayers are paid nothing)
-        uint96 relayAllowancePerDay; // most relay fees one account pays per UTC day, token units
+        uint96 relayAllowancePerDay; // most relay fees the application's whole tree pays per UTC day, token units
     }
 
     /// @notice A budget account.

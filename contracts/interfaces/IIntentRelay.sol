@@ -8,7 +8,7 @@ import {AccountId} from "./IBudgetTree.sol";
 /// a nonce and a deadline) and anyone — a yard, by default the ICON's own — submits it with {relay}. The call runs
 /// as the signer; the relayer is repaid `fee` token units from the intent's budget account into its earnings
 /// (withdrawn with `withdrawEarnings`), within the owner's caps: at most `Policy.maxRelayFee` per intent and
-/// `Policy.relayAllowancePerDay` per account and UTC day. Only tree and lease operations of the ICON itself may be
+/// `Policy.relayAllowancePerDay` per application (all accounts of its tree together) and UTC day. Only tree and lease operations of the ICON itself may be
 /// relayed (createAccount, allocate, returnToParent, closeAccount, requestFunding, terminate): never a withdrawal,
 /// a deposit, a policy or controller change. Opening a lease needs no intent: `openLease` is relayed already
 /// (the yard submits it with the tenant's signed acceptance).
@@ -41,14 +41,18 @@ interface IIntentRelay {
     error RelayUnauthorized(AccountId account, address signer);
     /// @notice The fee is above the application's `maxRelayFee`.
     error RelayFeeTooHigh(uint256 fee, uint256 maxRelayFee);
-    /// @notice `account` already paid `spent` in relay fees today; `fee` more would pass `allowance`.
-    error RelayAllowanceExceeded(AccountId account, uint256 spent, uint256 fee, uint256 allowance);
+    /// @notice The application of root `root` (all accounts of its tree) already paid `spent` in relay fees today;
+    /// `fee` more would pass its `allowance`.
+    error RelayAllowanceExceeded(AccountId root, uint256 spent, uint256 fee, uint256 allowance);
 
-    /// @notice Checks `intent` and `signature`, uses the nonce, pays the fee to the caller's earnings and runs the
-    /// call as the signer; returns the call's return data. A failing call reverts the whole relay with its error.
+    /// @notice Checks `intent` and `signature`, uses the nonce, runs the call as the signer and pays the fee from
+    /// `intent.account` to the caller's earnings — before the call when the account holds it, else after it (so an
+    /// account below one fee may pay out of a terminate's refund; if it still cannot pay, the whole relay reverts
+    /// with BudgetInsufficientBalance). Returns the call's return data. A failing call reverts the whole relay.
     function relay(Intent calldata intent, bytes calldata signature) external returns (bytes memory result);
     /// @notice EIP-712 digest of `intent` (what the signer signs).
     function hashIntent(Intent calldata intent) external view returns (bytes32);
-    /// @notice Relay fees `account` paid on the UTC day `day` (block.timestamp / 1 days); 0 for other days.
+    /// @notice Relay fees the application of `account` (any account of its tree: the spend is kept per root) paid
+    /// on the UTC day `day` (block.timestamp / 1 days); 0 for other days and unknown accounts.
     function relayFeesPaid(AccountId account, uint256 day) external view returns (uint256);
 }

@@ -23,7 +23,7 @@ import { formatAmount, parseAmount, type TokenInfo } from "../units.ts";
 import { iconMarketAbi, iepRegistryAbi, testTokenAbi } from "./abi.generated.ts";
 import type { Deployment } from "./deployment.ts";
 import { toChainError } from "./errors.ts";
-import { IntentClient, type RelayResult } from "./intents.ts";
+import { IntentClient, type RelayOptions, type RelayResult } from "./intents.ts";
 import { OutageSafeNonceManager } from "./receipt.ts";
 import { ChainCalls, type RelayHook } from "./transactions.ts";
 import type { BudgetAccount, LeaseRecord, Listing, Policy, ProviderStatus, Solvency } from "./types.ts";
@@ -77,9 +77,9 @@ export class MarketClient {
     this.intents = new IntentClient({ market, provider, signer, calls: this.#calls, domain: () => this.domain() });
   }
 
-  /** Relayer: simulates a signed intent (a refusal costs no gas) and submits it; the fee goes to our earnings. */
-  async relay(signed: SignedIntent): Promise<RelayResult> {
-    return this.intents.relay(signed);
+  /** Relayer: simulates a signed intent (a refusal costs no gas), caps its gas, submits it; the fee is our earnings. */
+  async relay(signed: SignedIntent, o?: RelayOptions): Promise<RelayResult> {
+    return this.intents.relay(signed, o);
   }
 
   /** Connects to the chain, checks the chain id matches the deployment and reads the token's metadata. */

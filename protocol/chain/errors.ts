@@ -79,7 +79,7 @@ const SENTENCES: Record<string, Sentence> = {
   RelayFeeTooHigh: (a, f) =>
     `a relay fee of ${f(a[0])} is above the application's cap of ${f(a[1])}; sign with a lower fee`,
   RelayAllowanceExceeded: (a, f) =>
-    `budget account ${a[0]} paid ${f(a[1])} in relay fees today; ${f(a[2])} more would pass its daily allowance of ${f(a[3])}; wait for the next UTC day or ask the owner to raise it`,
+    `the application of root account ${a[0]} (all accounts of its tree together) paid ${f(a[1])} in relay fees today; ${f(a[2])} more would pass its daily allowance of ${f(a[3])}; wait for the next UTC day or ask the owner to raise it`,
   MarketInvalidParameter: (a) => `market constructor argument "${a[0]}" is out of range`,
   ReentrancyGuardReentrantCall: () =>
     "the contract refused a re-entrant call (a token called back into it mid-transfer)",

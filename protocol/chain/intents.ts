@@ -11,6 +11,10 @@
  * equal random 248-bit words), nothing has to be stored, and 256 intents share one storage slot on chain (the first
  * write of a word costs ≈ 20 000 gas, the others ≈ 5 000).
  *
+ * Gas: the relayer pays it, the intent's fee repays it. A signer may be a contract (ERC-1271) whose signature check
+ * burns any amount of gas, so the relayer estimates the relay from its own address after the simulation, refuses it
+ * above `maxGas` (RELAY_GAS_TOO_HIGH, nothing sent) and sends it with that estimate plus a quarter as its gas limit.
+ *
  * @example
  *   const signed = await icon.intents.allocate(parent, child, amount, { fee: 20_000n });   // ICON: signs only
  *   const { txHash, fee } = await yard.relay(signed);                                        // relayer: simulate, send
@@ -47,6 +51,16 @@ export interface IntentOptions {
   account?: bigint;
   /** A nonce of your own (default: the next of this client's random word). */
   nonce?: bigint;
+}
+
+/** The most gas a relay may take by default: the heaviest ICON operation relayed (createAccount, ≈ 125 000 gas;
+ * ≈ 180 000 with every slot written for the first time, BENCHMARKS.md) with room for a contract signer's check. */
+export const DEFAULT_RELAY_MAX_GAS = 400_000n;
+
+/** The relayer's choices for one relay. */
+export interface RelayOptions {
+  /** Refuse an intent whose relay is estimated above this much gas (default {@link DEFAULT_RELAY_MAX_GAS}). */
+  maxGas?: bigint;
 }
 
 /** What a relayed intent did. */
@@ -151,11 +165,13 @@ export class IntentClient {
   }
 
   /** Relayer: runs the intent as a call first (a refusal is a ChainError naming the contract's reason, no gas
-   * spent), then submits it; resolves when it is mined. */
-  async relay(s: SignedIntent): Promise<RelayResult> {
+   * spent), estimates its gas (RELAY_GAS_TOO_HIGH above `o.maxGas`, nothing sent), then submits it with a gas limit
+   * of at most `maxGas`; resolves when it is mined. */
+  async relay(s: SignedIntent, o: RelayOptions = {}): Promise<RelayResult> {
     const what = `relaying ${this.describe(s.intent)}`;
     await this.simulate(s);
-    const receipt = await this.#c.calls.send(what, this.#c.market, "relay", s.intent, s.signature);
+    const gasLimit = await this.#gasLimit(what, s, o.maxGas ?? DEFAULT_RELAY_MAX_GAS);
+    const receipt = await this.#c.calls.send(what, this.#c.market, "relay", s.intent, s.signature, { gasLimit });
     const events: RelayResult["events"] = [];
     let fee = 0n;
     for (const log of receipt.logs) {
@@ -193,6 +209,27 @@ export class IntentClient {
       // Unknown selector: the contract refuses it with RelayNotAllowed; say so after the simulation.
     }
     return `${call} by ${intent.signer} for account ${intent.account}, fee ${intent.fee}`;
+  }
+
+  /** The relay's gas estimate from this client's address plus a quarter, at most `maxGas`; refuses above it. */
+  async #gasLimit(what: string, s: SignedIntent, maxGas: bigint): Promise<bigint> {
+    const from = await this.#c.signer?.getAddress();
+    let estimate: bigint;
+    try {
+      estimate = await this.#c.market.getFunction("relay").estimateGas(s.intent, s.signature, { from });
+    } catch (e) {
+      throw toChainError(e, what);
+    }
+    if (estimate > maxGas) {
+      throw new ChainError(
+        "RELAY_GAS_TOO_HIGH",
+        `${what} would take an estimated ${estimate} gas, above the relayer's cap of ${maxGas}: a contract signer's ` +
+          "signature check or the call is too heavy for one fee; refused, nothing sent",
+        { details: { estimate, maxGas } },
+      );
+    }
+    const padded = estimate + estimate / 4n;
+    return padded < maxGas ? padded : maxGas;
   }
 
   /** The next nonce of this client's random word (a fresh word after 256). */

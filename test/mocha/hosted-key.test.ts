@@ -3,7 +3,8 @@
  * (a child account deep in an application's tree) and relays its intents itself, so it can sign anything that key
  * can sign and submit it as it likes. The contracts bound it: leases only within the owner's price cap, money moves
  * only inside the tree (down to its own children, up to its parent), never out of the tree, and relay fees within
- * the owner's per-intent cap and daily allowance. contracts/README.md, "What a yard that hosts an ICON key can do".
+ * the owner's per-intent cap and the application's daily allowance (one for the whole tree: children it creates do
+ * not multiply it). contracts/README.md, "What a yard that hosts an ICON key can do".
  */
 import { expect } from "chai";
 import { Wallet, type Provider } from "ethers";
@@ -24,6 +25,7 @@ const conn = await network.create();
 const { loadFixture } = conn.networkHelpers;
 const { ethers } = conn;
 
+const DAY = 86_400;
 const CAP = 1_000n; // the owner's price cap, token units per second
 const MAX_FEE = 30_000n;
 const ALLOWANCE = 100_000n;
@@ -183,6 +185,51 @@ describe("hosted-key abuse: what a yard can do with the ICON key it hosts (issue
     expect(paid).to.be.at.most(ALLOWANCE);
   });
 
+  it("cannot multiply the daily allowance by creating children: the spend is the application's (its root's), refused with RelayAllowanceExceeded naming the root, and takes fees again the next UTC day", async () => {
+    const { m, yard, hostedKey, hosted, rootA, rootB } = await loadFixture(ready);
+    const relayer = await yardRelayer(m);
+    // Start just after a UTC midnight so every relay below shares a day.
+    const t = await conn.networkHelpers.time.latest();
+    await conn.networkHelpers.time.increaseTo((Math.floor(t / DAY) + 1) * DAY + 10);
+    const day = BigInt(Math.floor((await conn.networkHelpers.time.latest()) / DAY));
+    const children: bigint[] = [];
+    for (let k = 0; k < 4; k++) {
+      const r = await relayer.relay(await yard.intents.createAccount(hosted, hostedKey.address));
+      const child = BigInt(r.events.find((e) => e.name === "AccountCreated")!.args[0] as bigint);
+      await relayer.relay(await yard.intents.allocate(hosted, child, USD(1)));
+      children.push(child);
+    }
+    const earnedBefore = await m.market.earningsOf(m.provider2.address);
+    const raw = async (account: bigint, fee: bigint) => {
+      const s = await yard.intents.requestFunding(account, 1n, { fee });
+      return m.market.connect(m.provider2).relay(s.intent, s.signature);
+    };
+    // Each child pays up to the cap per intent: three fit in the application's allowance, the fourth does not.
+    for (const child of children.slice(0, 3)) await (await raw(child, MAX_FEE)).wait();
+    await expect(raw(children[3]!, MAX_FEE))
+      .to.be.revertedWithCustomError(m.market, "RelayAllowanceExceeded")
+      .withArgs(rootA, 3n * MAX_FEE, MAX_FEE, ALLOWANCE);
+    const rest = ALLOWANCE - 3n * MAX_FEE;
+    await (await raw(children[3]!, rest)).wait();
+    // Every account the key controls is refused now, and every account of the tree reads the application's spend.
+    for (const account of [...children, hosted]) {
+      await expect(raw(account, 1n))
+        .to.be.revertedWithCustomError(m.market, "RelayAllowanceExceeded")
+        .withArgs(rootA, ALLOWANCE, 1n, ALLOWANCE);
+    }
+    for (const account of [...children, hosted, rootA]) {
+      expect(await m.market.relayFeesPaid(account, day), `relayFeesPaid(${account})`).to.equal(ALLOWANCE);
+    }
+    expect((await m.market.earningsOf(m.provider2.address)) - earnedBefore).to.equal(ALLOWANCE);
+    // Another application's spend is its own.
+    expect(await m.market.relayFeesPaid(rootB, day)).to.equal(0n);
+
+    await conn.networkHelpers.time.increase(DAY);
+    await (await raw(children[0]!, MAX_FEE)).wait();
+    expect(await m.market.relayFeesPaid(rootA, day + 1n)).to.equal(MAX_FEE);
+    expect((await m.market.earningsOf(m.provider2.address)) - earnedBefore).to.equal(ALLOWANCE + MAX_FEE);
+  });
+
   it("the most it can do to the tree's money: move it inside the tree; the owner's total is unchanged but for capped fees", async () => {
     const { m, yard, hosted, grandchild, rootA, sibling, owner } = await loadFixture(ready);
     const relayer = await yardRelayer(m);
@@ -192,11 +239,13 @@ describe("hosted-key abuse: what a yard can do with the ICON key it hosts (issue
       return sum;
     };
     const before = await tree();
-    await relayer.relay(await yard.intents.allocate(hosted, grandchild, USD(50), { fee: MAX_FEE }));
-    await relayer.relay(await yard.intents.closeAccount(grandchild, { fee: MAX_FEE }));
-    await relayer.relay(await yard.intents.returnToParent(hosted, USD(10), { fee: MAX_FEE }));
-    await relayer.relay(await yard.intents.closeAccount(hosted, { fee: MAX_FEE }));
-    expect(await tree()).to.equal(before - 4n * MAX_FEE);
+    // Four fees within the application's daily allowance (ALLOWANCE = 100 000 for the whole tree).
+    const fee = ALLOWANCE / 4n;
+    await relayer.relay(await yard.intents.allocate(hosted, grandchild, USD(50), { fee }));
+    await relayer.relay(await yard.intents.closeAccount(grandchild, { fee }));
+    await relayer.relay(await yard.intents.returnToParent(hosted, USD(10), { fee }));
+    await relayer.relay(await yard.intents.closeAccount(hosted, { fee }));
+    expect(await tree()).to.equal(before - 4n * fee);
     expect((await m.market.account(sibling)).balance).to.equal(USD(100));
   });
 });

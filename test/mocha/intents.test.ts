@@ -4,7 +4,7 @@
  * stranger could overcharge, replay or redirect an intent refused.
  */
 import { expect } from "chai";
-import { TypedDataEncoder, Wallet, id, type Provider } from "ethers";
+import { TypedDataEncoder, Wallet, ZeroAddress, id, type Provider } from "ethers";
 import {
   network,
   deployMarket,
@@ -290,7 +290,7 @@ describe("intent relay (issue 16, item 4)", () => {
       await (await rawRelay(m, await icon.intents.requestFunding(root, 1n))).wait(); // a free intent still runs
     });
 
-    it("refuses fees beyond the account's daily allowance, and takes them again the next UTC day (RelayAllowanceExceeded)", async () => {
+    it("refuses fees beyond the application's daily allowance, and takes them again the next UTC day (RelayAllowanceExceeded)", async () => {
       const { m, root, icon } = await loadFixture(ready);
       // Start just after a UTC midnight so the three relays share a day.
       const t = await time.latest();
@@ -396,6 +396,121 @@ describe("intent relay (issue 16, item 4)", () => {
       expect(String((err as Error).message)).to.match(/relaying requestFunding\(.*above the application's cap/);
       expect(await eth(m.stranger.address)).to.equal(before);
       expect(await ethers.provider.getBlockNumber()).to.equal(block);
+    });
+  });
+
+  describe("an account below one fee", () => {
+    /** The child, with a lease of 3 600 s at 1 000 units/s scheduled, left holding `left` (< FEE) by returnToParent. */
+    async function poorChild() {
+      const f = await withChild();
+      const relayer = await relayerOf(f.m);
+      const offer = await makeOffer(f.m, f.childId, { pricePerSecond: 1_000n });
+      const acceptance = await f.childKey.signTypedData(f.m.domain, ACCEPTANCE_TYPES, { offer });
+      await (await f.m.market.connect(f.m.stranger).openLease(offer, await signOffer(f.m, offer), acceptance)).wait();
+      const lease = await f.m.market.leaseCount();
+      const left = FEE / 4n;
+      await relayer.relay(await f.child.intents.returnToParent(f.childId, (await balance(f.m, f.childId)) - left));
+      expect(await balance(f.m, f.childId)).to.equal(left);
+      return { ...f, offer, lease, left };
+    }
+
+    it("terminates its lease by intent and pays the fee out of the refund (paid after the call; exact amounts)", async () => {
+      const { m, childId, child, offer, lease, left, childKey } = await loadFixture(poorChild);
+      const relayer = await relayerOf(m);
+      const earned = await m.market.earningsOf(m.stranger.address);
+      const s = await child.intents.terminate(lease, { fee: FEE });
+      const refund = offer.pricePerSecond * (offer.end - offer.start);
+      await expect(rawRelay(m, s))
+        .to.emit(m.market, "Relayed")
+        .withArgs(childKey.address, childId, m.stranger.address, s.intent.nonce, FEE)
+        .and.to.emit(m.market, "LeaseTerminated");
+      expect(await balance(m, childId)).to.equal(left + refund - FEE);
+      expect(await m.market.earningsOf(m.stranger.address)).to.equal(earned + FEE);
+      const sol = await relayer.solvency();
+      expect([sol.ok, sol.surplus]).to.deep.equal([true, 0n]);
+    });
+
+    it("is refused when its call brings it nothing (BudgetInsufficientBalance): nothing changes, the nonce stays unused", async () => {
+      const { m, root, childId, child, left, childKey } = await loadFixture(poorChild);
+      const relayer = await relayerOf(m);
+      const earned = await m.market.earningsOf(m.stranger.address);
+      const rootBefore = await balance(m, root);
+      const day = BigInt(Math.floor((await time.latest()) / DAY));
+      const spent = await m.market.relayFeesPaid(root, day);
+      const asks = await child.intents.requestFunding(childId, USD(1), { fee: FEE });
+      await expect(rawRelay(m, asks))
+        .to.be.revertedWithCustomError(m.market, "BudgetInsufficientBalance")
+        .withArgs(childId, left, FEE);
+      // Closing its own account sends the balance up first: still nothing to pay with.
+      const closes = await child.intents.closeAccount(childId, { fee: FEE });
+      await expect(rawRelay(m, closes))
+        .to.be.revertedWithCustomError(m.market, "BudgetInsufficientBalance")
+        .withArgs(childId, 0n, FEE);
+      // Through the client: the simulation refuses it, nothing is sent.
+      const err = await relayer.relay(asks).catch((e: unknown) => e);
+      expect(isIconError(err, "BudgetInsufficientBalance"), String(err)).to.equal(true);
+      expect(await balance(m, childId)).to.equal(left);
+      expect(await balance(m, root)).to.equal(rootBefore);
+      expect(await m.market.earningsOf(m.stranger.address)).to.equal(earned);
+      expect(await m.market.relayFeesPaid(root, day)).to.equal(spent);
+      for (const x of [asks, closes])
+        expect(await m.market.isNonceUsed(childKey.address, x.intent.nonce)).to.equal(false);
+      expect((await m.market.account(childId)).closed).to.equal(false);
+    });
+  });
+
+  describe("the relayer's gas cap", () => {
+    /** An app whose root is controlled by a contract signer that burns `burn` gas in each signature check. */
+    async function contractSigned(m: Market, burn: bigint) {
+      const key = Wallet.createRandom();
+      const signer = await ethers.deployContract("GasBurningSignerFake", [key.address, burn]);
+      const address = await signer.getAddress();
+      await (await m.market.connect(m.owner).createApp(address, defaultPolicy(), USD(10))).wait();
+      const root = await m.market.accountCount();
+      const intent = {
+        signer: address,
+        account: root,
+        data: m.market.interface.encodeFunctionData("requestFunding", [root, 1n]),
+        fee: FEE,
+        relayer: ZeroAddress,
+        nonce: 1n,
+        deadline: BigInt(await time.latest()) + 600n,
+      };
+      return { intent, signature: await key.signTypedData(m.domain, INTENT_TYPES, intent) };
+    }
+
+    it("refuses an intent whose contract signer burns 10M gas in its signature check (RELAY_GAS_TOO_HIGH): nothing sent, the relayer's ETH unchanged", async () => {
+      const { m } = await loadFixture(ready);
+      const relayer = await relayerOf(m);
+      const s = await contractSigned(m, 10_000_000n);
+      await relayer.intents.simulate(s); // valid: the contract does accept it, at a price
+      const before = await eth(m.stranger.address);
+      const block = await ethers.provider.getBlockNumber();
+      const err = await relayer.relay(s).catch((e: unknown) => e);
+      expect(isIconError(err, "RELAY_GAS_TOO_HIGH"), String(err)).to.equal(true);
+      expect(String((err as Error).message)).to.match(/estimated \d+ gas, above the relayer's cap of 400000/);
+      expect(await eth(m.stranger.address)).to.equal(before);
+      expect(await ethers.provider.getBlockNumber()).to.equal(block);
+      expect(await m.market.isNonceUsed(s.intent.signer, s.intent.nonce)).to.equal(false);
+    });
+
+    it("sends a light one with a gas limit of the estimate plus a quarter, at most maxGas; a lower maxGas refuses it", async () => {
+      const { m, root, icon } = await loadFixture(ready);
+      const relayer = await relayerOf(m);
+      const cheap = await contractSigned(m, 0n);
+      const r = await relayer.relay(cheap);
+      expect(r.fee).to.equal(FEE);
+      const tx = (await ethers.provider.getTransaction(r.txHash))!;
+      expect(tx.gasLimit).to.be.at.most(400_000n);
+      expect(tx.gasLimit).to.be.at.least(r.gasUsed);
+      const s = await icon.intents.requestFunding(root, 1n, { fee: FEE });
+      const err = await relayer.relay(s, { maxGas: 50_000n }).catch((e: unknown) => e);
+      expect(isIconError(err, "RELAY_GAS_TOO_HIGH"), String(err)).to.equal(true);
+      expect(String((err as Error).message)).to.match(/above the relayer's cap of 50000/);
+      const ok = await relayer.relay(s, { maxGas: 200_000n });
+      const sent = (await ethers.provider.getTransaction(ok.txHash))!;
+      expect(sent.gasLimit).to.be.at.most(200_000n);
+      expect(ok.gasUsed).to.be.below(sent.gasLimit);
     });
   });
 

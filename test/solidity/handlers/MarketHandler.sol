@@ -483,7 +483,8 @@ contract MarketHandler is CheatBase {
     }
 
     /// @dev The parent's ICON key signs an allocate intent with a fee; a provider's yard relays it (RelayActor). Refused
-    /// exactly when the parent is closed, cannot pay fee + amount, or the fee would pass the day's allowance.
+    /// exactly when the parent is closed, cannot pay fee + amount, or the fee would pass the application's allowance
+    /// for the day (kept per root; relayFeesPaid reads it through any account of the tree).
     function _act_relayAllocate(uint256 aSeed, uint256 amount, uint256 feeSeed) internal {
         (bool ok, uint64 child) = _pickChild(aSeed, true);
         if (!ok) return;
