@@ -167,6 +167,22 @@ const MUTANTS: Mutant[] = [
     run: "mocha",
     tests: RELAY,
   },
+  {
+    name: "relay allowance kept per account (children multiply it)",
+    file: "contracts/IntentRelay.sol",
+    find: "RelaySpend storage s = _relaySpend[root];",
+    replace: "root = i.account; RelaySpend storage s = _relaySpend[root];",
+    run: "mocha",
+    tests: RELAY,
+  },
+  {
+    name: "relay fee always before the call (an account below one fee cannot terminate)",
+    file: "contracts/IntentRelay.sol",
+    find: "bool payAfter = fee > a.balance;",
+    replace: "bool payAfter = false;",
+    run: "mocha",
+    tests: RELAY,
+  },
 ];
 
 const root = path.resolve(import.meta.dirname, "..");
