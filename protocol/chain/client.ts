@@ -25,6 +25,7 @@ import type { Deployment } from "./deployment.ts";
 import { toChainError } from "./errors.ts";
 import { IntentClient, type RelayOptions, type RelayResult } from "./intents.ts";
 import { OutageSafeNonceManager } from "./receipt.ts";
+import { marketSolvency } from "./audit.ts";
 import { ChainCalls, type RelayHook } from "./transactions.ts";
 import type { BudgetAccount, LeaseRecord, Listing, Policy, ProviderStatus, Solvency } from "./types.ts";
 
@@ -570,29 +571,11 @@ export class MarketClient {
 
   // ------------------------------------------------------------------ audit
 
-  /** Checks on chain that the market holds exactly Σ balances + Σ escrow + Σ earnings. */
-  async solvency(blockTag?: number): Promise<Solvency> {
-    // Every figure at one block: reads spread over blocks while claims land would count a claim twice (or never).
-    const at = { blockTag: blockTag ?? (await this.market.runner!.provider!.getBlockNumber()) };
-    const read = <T>(action: string, c: Contract, fn: string, ...args: unknown[]) =>
-      this.#calls.read<T>(action, c, fn, ...args, at);
-    const [held, accounts, leases, providers] = await Promise.all([
-      read<bigint>("reading a balance", this.token, "balanceOf", this.deployment.market),
-      read<bigint>("reading the account count", this.market, "accountCount"),
-      read<bigint>("reading the lease count", this.market, "leaseCount"),
-      read<string[]>("reading providers", this.registry, "providers"),
-    ]);
-    let balances = 0n;
-    for (let id = 1n; id <= accounts; id++)
-      balances += (await read<Row>(`reading account ${id}`, this.market, "account", id)).balance as bigint;
-    let escrow = 0n;
-    for (let id = 1n; id <= leases; id++) escrow += await read<bigint>("reading escrow", this.market, "escrowOf", id);
-    let earnings = 0n;
-    // Relayers earn fees too (intents.ts); one that is not a provider is counted once as well.
-    const earners = new Set([...providers, ...(await this.intents.relayers(at.blockTag))]);
-    for (const p of earners) earnings += await read<bigint>("reading earnings", this.market, "earningsOf", p);
-    const surplus = held - (balances + escrow + earnings);
-    return { held, balances, escrow, earnings, surplus, ok: surplus >= 0n };
+  /** Checks on chain that the market holds exactly Σ balances + Σ escrow + Σ earnings (audit.ts). */
+  solvency(blockTag?: number): Promise<Solvency> {
+    const { token, market, registry, deployment } = this;
+    const relayers = (at: number) => this.intents.relayers(at);
+    return marketSolvency({ calls: this.#calls, token, market, registry, deployment, relayers }, blockTag);
   }
 
   #eventArg(receipt: ContractTransactionReceipt, event: string, index: number): bigint {

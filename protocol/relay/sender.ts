@@ -179,11 +179,14 @@ export class IntentSender implements RelayHook {
     );
   }
 
-  /** The market's refusal as a ChainError with its error name as the code (only a name the market's ABI has). */
+  /**
+   * The market's refusal as a ChainError with its error name as the code: only a name the market's ABI has, or a
+   * relayer's gas cap (RELAY_GAS_TOO_HIGH); any other code a yard sends is not believed.
+   */
   #refusal(action: string, code: string, cause: unknown): ChainError {
     let known: boolean;
     try {
-      known = code !== "" && this.#o.client.market.interface.getError(code) !== null;
+      known = code === "RELAY_GAS_TOO_HIGH" || (code !== "" && this.#o.client.market.interface.getError(code) !== null);
     } catch {
       known = false;
     }
