@@ -35,5 +35,6 @@ export * from "./relay/relay.ts";
 export * from "./relay/sender.ts";
 export * from "./overlay/messages.ts";
 export * from "./overlay/tree.ts";
+export * from "./overlay/tree-aggregate.ts";
 export * from "./overlay/tunnel-wire.ts";
 export * from "./netinfo/alto.ts";

@@ -237,7 +237,8 @@ export class TreeMembership {
 
 // ---------------------------------------------------------------------------------------------- codec
 
-const SUBNET_RE = /^(\*|[0-9a-f.:]+\/\d{1,3})$/i;
+/** A client subnet as reports carry it (`*` folds the rest). */
+export const TREE_SUBNET_RE = /^(\*|[0-9a-f.:]+\/\d{1,3})$/i;
 // Printable, no control characters (endpoint and location are shown to people and used as labels).
 const TEXT_RE = /^[^\p{Cc}]*$/u;
 
@@ -315,7 +316,7 @@ function finite(n: number, max: number, field: string): number {
 function subnets(xs: Array<{ subnet: string; rate: number; latencyMs?: number; requests: bigint }>): TreeSubnet[] {
   const seen = new Set<string>();
   return xs.map((s, i) => {
-    const subnet = str(s.subnet, `subnets[${i}].subnet`, 64, SUBNET_RE).toLowerCase();
+    const subnet = str(s.subnet, `subnets[${i}].subnet`, 64, TREE_SUBNET_RE).toLowerCase();
     if (seen.has(subnet)) throw bad(`subnets[${i}]: ${subnet} appears twice`);
     seen.add(subnet);
     return {
@@ -494,66 +495,6 @@ export function encodeTreeFrame(m: TreeMessage): Uint8Array {
     case "error":
       return TreeEnvelope.encode({ error: { code: m.code, message: m.message.slice(0, 512) } });
   }
-}
-
-// ---------------------------------------------------------------------------------------------- aggregation
-
-/** Whether `s` passes the report checks (subnet syntax, finite non-negative rate and latency or NaN). */
-export function isValidTreeSubnet(s: TreeSubnet): boolean {
-  return (
-    s.subnet.length <= 64 &&
-    SUBNET_RE.test(s.subnet) &&
-    Number.isFinite(s.rate) &&
-    s.rate >= 0 &&
-    s.rate <= treeLimits.maxRate &&
-    (Number.isNaN(s.latencyMs) || (s.latencyMs >= 0 && s.latencyMs <= treeLimits.maxLatencyMs)) &&
-    s.requests >= 0n &&
-    s.requests < 1n << 64n
-  );
-}
-
-/**
- * Merges subnet observations: rates and request counts add up per subnet, latency is the rate-weighted mean
- * of the measured entries (the plain mean when every measured entry has rate 0; NaN when none is measured).
- */
-export function mergeSubnets(lists: TreeSubnet[][]): TreeSubnet[] {
-  const acc = new Map<
-    string,
-    { rate: number; requests: bigint; latW: number; w: number; latSum: number; latN: number }
-  >();
-  for (const list of lists)
-    for (const s of list) {
-      const k = s.subnet.toLowerCase();
-      let e = acc.get(k);
-      if (!e) {
-        e = { rate: 0, requests: 0n, latW: 0, w: 0, latSum: 0, latN: 0 };
-        acc.set(k, e);
-      }
-      e.rate += s.rate;
-      e.requests += s.requests;
-      if (Number.isFinite(s.latencyMs)) {
-        e.latW += s.rate * s.latencyMs;
-        e.w += s.rate;
-        e.latSum += s.latencyMs;
-        e.latN++;
-      }
-    }
-  return [...acc].map(([subnet, e]) => ({
-    subnet,
-    rate: e.rate,
-    requests: e.requests,
-    latencyMs: e.w > 0 ? e.latW / e.w : e.latN > 0 ? e.latSum / e.latN : NaN,
-  }));
-}
-
-/** The busiest `max - 1` subnets, and the rest folded into `*`, so totals stay exact within the report limit. */
-export function foldSubnets(subnets: TreeSubnet[], max: number = treeLimits.maxSubnets): TreeSubnet[] {
-  const sorted = [...subnets].sort((a, b) => b.rate - a.rate || a.subnet.localeCompare(b.subnet));
-  if (sorted.length <= max) return sorted;
-  const keep = sorted.filter((s) => s.subnet !== "*").slice(0, max - 1);
-  const kept = new Set(keep);
-  const rest = sorted.filter((s) => !kept.has(s)).map((s) => ({ ...s, subnet: "*" }));
-  return [...keep, ...mergeSubnets([rest])];
 }
 
 // ---------------------------------------------------------------------------------------------- transport
