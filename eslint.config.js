@@ -66,6 +66,8 @@ export default tseslint.config(
       "protocol/schema/generated/",
       ".tmp-generated/",
       ".build/",
+      // The project's data: set-up logs, the agent image's bundle (.icon/images/agent/), yards' state.
+      ".icon/",
       "contracts/ignition/deployments/",
     ],
   },
