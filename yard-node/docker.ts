@@ -47,6 +47,7 @@ import {
   AGENT_SECRET_DIR,
   type AppliedLimits,
   type ContainerInfo,
+  type ContainerLimits,
   type ContainerRole,
   type ContainerRuntime,
   type ContainerSpec,
@@ -273,6 +274,21 @@ export class DockerRuntime implements ContainerRuntime {
       // The hijacked socket has nothing more to carry either way.
       setTimeout(() => stream.destroy(), 1000).unref();
     }
+    const info = await this.inspect(id);
+    if (!info) throw containerNotFound(id);
+    return info;
+  }
+
+  async resize(id: string, limits: Pick<ContainerLimits, "cpuMillis" | "memoryMiB">): Promise<ContainerInfo> {
+    await this.#own(id, "resize");
+    const memory = limits.memoryMiB * 1024 * 1024;
+    await this.#call(`changing container ${id}'s limits`, () =>
+      this.docker
+        .getContainer(id)
+        .update({ NanoCpus: limits.cpuMillis * 1_000_000, Memory: memory, MemorySwap: memory }),
+    ).catch((e: unknown) => {
+      throw notFoundOr(e, id);
+    });
     const info = await this.inspect(id);
     if (!info) throw containerNotFound(id);
     return info;

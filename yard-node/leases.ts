@@ -4,7 +4,8 @@
  * (created, started up to earlyStartS early, restarted after a crash within maxRestarts), termination, the end
  * (container stopped and removed, endpoints closed or left to their stub), confirmStart and the claims, image
  * collection, and reconciliation of Docker with the database after a restart. A Deploy's agent part runs as a
- * sidecar beside the service, inside the lease's limits, through the room it composes: sidecar.ts. `tick()` (every second) drives it
+ * sidecar beside the service, inside the lease's limits, through the room it composes: sidecar.ts (a Deploy that
+ * changes the agent part ends the old sidecar and resizes the service first). `tick()` (every second) drives it
  * all from the database, one lease at a time under that lease's lock.
  *
  * @example
@@ -32,7 +33,7 @@ import type { LeaseOwners } from "./overlay/owners.ts";
 import type { Overlay } from "./overlay/overlay.ts";
 import { Periodic } from "./periodic.ts";
 import type { ContainerInfo, ContainerRole, ContainerRuntime } from "./runtime.ts";
-import { AgentSidecars, serviceShare } from "./sidecar.ts";
+import { AgentSidecars, sameAgent, serviceShare } from "./sidecar.ts";
 
 export interface LeaseLifecycleComponents {
   config: Pick<YardConfig, "lease" | "capacity" | "publicHost">;
@@ -126,7 +127,7 @@ export class LeaseLifecycle {
 
   /** The tenant's Deploy: the spec is checked against the lease, stored, and its container started in the slot. */
   async deploy(spec: DeploySpec): Promise<{ endpoint: string } | { failed: string }> {
-    const { db, runtime, config, metrics, log } = this.#c;
+    const { db, runtime, config, metrics } = this.#c;
     return this.#withLease(spec.leaseId, async () => {
       const l = db.lease(spec.leaseId);
       if (!l) return { failed: `lease ${spec.leaseId} is not known to this yard` };
@@ -161,34 +162,69 @@ export class LeaseLifecycle {
           metrics.inc("icon_yard_deploys_refused_total", { reason: "agent" });
           return { failed: `${why} (lease ${l.id})` };
         }
-        this.#sidecars.keep(l.id, spec.agent.secret);
       }
+      // A Deploy with another agent part, or none, ends the old sidecar (and wipes its secret) before the new spec
+      // takes effect: the new service share and the old sidecar's never run side by side beyond the lease's limits.
+      if (l.spec?.agent && !sameAgent(l.spec.agent, spec.agent)) await this.#sidecars.end(l);
+      if (spec.agent) this.#sidecars.keep(l.id, spec.agent.secret);
       db.update(l.id, { spec: withoutSecret(spec), status: "deployed", note: "" });
       db.useImage(imageId, this.#c.watch.now());
-      // A renewal carries the predecessor's container and endpoints over.
-      if (l.renews !== undefined && !l.containerId) {
-        const prev = db.lease(l.renews);
-        if (prev?.containerId && prev.spec && JSON.stringify(prev.spec.ports) === JSON.stringify(spec.ports)) {
-          db.update(l.id, { containerId: prev.containerId, ingress: prev.ingress });
-          // The predecessor keeps being paid until its end but no longer runs anything of its own.
-          db.update(prev.id, {
-            containerId: undefined,
-            spec: undefined,
-            ingress: {},
-            note: `renewed by lease ${l.id}`,
-          });
-          await this.#c.ingress.close(prev.id);
-          log.info("lease renewed: container carried over", { lease: l.id, from: prev.id });
-        }
-        if (prev?.agentContainerId) await this.#sidecars.carryOver(prev, db.lease(l.id)!);
-      }
+      // A renewal carries the predecessor's container and endpoints over, under the predecessor's lock too: its
+      // own tick may be ending or restarting the very containers that move.
+      if (l.renews !== undefined && !l.containerId) await this.#withLease(l.renews, () => this.#carryOver(l, spec));
       const fresh = db.lease(l.id)!;
+      await this.#fitService(fresh);
       await this.#c.network.openIngress(fresh);
       if (this.#c.watch.now() >= Number(fresh.offer.start) - config.lease.earlyStartS) await this.#ensureBoth(fresh);
       const port = db.lease(l.id)!.ingress[String(spec.ports[0] ?? "")];
       // host:port of the first exposed port; just the host when the container exposes none.
       return { endpoint: port ? `${config.publicHost}:${port}` : config.publicHost };
     });
+  }
+
+  /** Renewal `l` takes over its predecessor's containers (the caller holds both leases' locks). */
+  async #carryOver(l: LeaseRow, spec: DeploySpec): Promise<void> {
+    const { db, log } = this.#c;
+    const prev = db.lease(l.renews!);
+    if (!prev) return;
+    if (prev.containerId && prev.spec && JSON.stringify(prev.spec.ports) === JSON.stringify(spec.ports)) {
+      db.update(l.id, { containerId: prev.containerId, ingress: prev.ingress });
+      // The predecessor keeps being paid until its end but no longer runs anything of its own.
+      db.update(prev.id, {
+        containerId: undefined,
+        spec: undefined,
+        ingress: {},
+        note: `renewed by lease ${l.id}`,
+      });
+      await this.#c.ingress.close(prev.id);
+      log.info("lease renewed: container carried over", { lease: l.id, from: prev.id });
+    }
+    if (prev.agentContainerId) await this.#sidecars.carryOver(prev, db.lease(l.id)!);
+  }
+
+  /**
+   * Gives lease `l`'s running service container the share its spec leaves it (a Deploy changed or dropped the agent
+   * part, or a renewal's service came over from a lease with another one); one the engine cannot resize is
+   * replaced, so the lease's containers never hold more than its limits.
+   */
+  async #fitService(l: LeaseRow): Promise<void> {
+    const { runtime, db, containers, log } = this.#c;
+    const info = l.containerId ? await runtime.inspect(l.containerId) : undefined;
+    const share = serviceShare(l);
+    if (
+      !info ||
+      (info.limits.nanoCpus === share.cpuMillis * 1e6 && info.limits.memoryBytes === share.memoryMiB * 2 ** 20)
+    )
+      return;
+    try {
+      containers.set(info.id, await runtime.resize(info.id, share));
+    } catch (e) {
+      log.warn("could not resize the service's container; replacing it", { lease: l.id, error: e });
+      await runtime.stop(info.id, this.#c.config.lease.stopTimeoutS);
+      await runtime.remove(info.id);
+      containers.delete(info.id);
+      db.update(l.id, { containerId: undefined });
+    }
   }
 
   /** The tenant's Terminate: the lease stops at the chain's stoppedAt (or now) and ends here. */

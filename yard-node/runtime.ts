@@ -127,6 +127,11 @@ export interface ContainerRuntime {
    * it: the bytes reach the container's process and nothing else (not its config, env, labels, logs or mounts).
    */
   startWithInput(id: string, input: Uint8Array): Promise<ContainerInfo>;
+  /**
+   * Changes a container's CPU and memory limits in place (it keeps running; memory and swap alike, so no swap is
+   * granted): a lease's service takes the share its agent sidecar gave up, or gives up the share a new one takes.
+   */
+  resize(id: string, limits: Pick<ContainerLimits, "cpuMillis" | "memoryMiB">): Promise<ContainerInfo>;
   /** Stops (SIGTERM, then SIGKILL after the timeout); no error when already stopped or gone. */
   stop(id: string, timeoutS?: number): Promise<void>;
   /** Removes the container (forcefully); no error when already gone. */

@@ -5,9 +5,10 @@
  * maxRestarts, stopped and removed at the lease's end) and the secret while the lease lives.
  *
  * The secret (the ICON's key and state, opaque to the yard) lives only here, in memory, for as long as the lease
- * lives: it reaches the sidecar on its standard input at every start (runtime `startWithInput`; the sidecar's
- * entry copies it into its tmpfs at /run/icon, which does not survive a restart, hence the re-delivery), and it is
- * wiped when the lease ends. It is never written (the database stores the spec without it, db.ts), logged or
+ * lives: it reaches the sidecar on its standard input at every start (runtime `startWithInput`, given a copy that is
+ * wiped once written, so a wipe of the held secret meanwhile cannot zero the bytes in flight; the sidecar's entry
+ * copies them into its tmpfs at /run/icon, which does not survive a restart, hence the re-delivery), and it is
+ * wiped when the lease ends or a Deploy replaces the agent. It is never written (the database stores the spec without it, db.ts), logged or
  * exported: `LeaseSecret` prints as `[secret: N bytes]`.
  *
  * After a yard restart the secret is gone. A sidecar that still runs keeps running (its tmpfs holds the secret);
@@ -53,6 +54,18 @@ export function shareProblem(agent: Pick<AgentSpec, "cpuMillis" | "memoryMiB">, 
   if (cpu < MIN_SHARE.cpuMillis || mem < MIN_SHARE.memoryMiB)
     return `the agent's share (${agent.cpuMillis} mCPU, ${agent.memoryMiB} MiB) leaves the service ${cpu} mCPU and ${mem} MiB of the lease's ${offer.cpuMillis} mCPU and ${offer.memoryMiB} MiB, less than the ${MIN_SHARE.cpuMillis} mCPU and ${MIN_SHARE.memoryMiB} MiB a container needs; name a smaller share or lease more`;
   return undefined;
+}
+
+/** Whether two agent parts run the same agent (image, command, share): a renewal or a Deploy may keep its sidecar. */
+export function sameAgent(a: AgentSpec | undefined, b: AgentSpec | undefined): boolean {
+  return (
+    !!a &&
+    !!b &&
+    a.imageDigest.toLowerCase() === b.imageDigest.toLowerCase() &&
+    a.cpuMillis === b.cpuMillis &&
+    a.memoryMiB === b.memoryMiB &&
+    JSON.stringify(a.command) === JSON.stringify(b.command)
+  );
 }
 
 /** The service's limits in a lease: the lease's CPU and memory minus its agent's share. */
@@ -167,7 +180,16 @@ export class AgentSidecars {
       });
       db.update(row.id, { agentContainerId: info.id });
     }
-    info = await runtime.startWithInput(info.id, secret.bytes());
+    // The secret may be wiped while the bytes are written (the yard stops; the lease ends): the write gets a copy
+    // of its own, wiped as soon as the write is done. A secret wiped before this point is not delivered.
+    const held = this.#secrets.get(k);
+    if (!held) return;
+    const input = Uint8Array.from(held.bytes());
+    try {
+      info = await runtime.startWithInput(info.id, input);
+    } finally {
+      input.fill(0);
+    }
     containers.set(info.id, info);
     log.info("agent sidecar running", { lease: row.id, container: info.id.slice(0, 12) });
   }
@@ -182,20 +204,12 @@ export class AgentSidecars {
   }
 
   /**
-   * Moves lease `from`'s sidecar to its renewal `to` when both run the same agent (image, command, share): the
+   * Moves lease `from`'s sidecar to its renewal `to` when both run the same agent ({@link sameAgent}): the
    * container keeps running and the renewal's secret replaces the old one. Otherwise the old sidecar ends here.
+   * The caller holds both leases' locks (`from`'s tick would otherwise end or restart the container that moves).
    */
   async carryOver(from: LeaseRow, to: LeaseRow): Promise<void> {
-    const a = from.spec?.agent;
-    const b = to.spec?.agent;
-    const same =
-      a &&
-      b &&
-      a.imageDigest.toLowerCase() === b.imageDigest.toLowerCase() &&
-      a.cpuMillis === b.cpuMillis &&
-      a.memoryMiB === b.memoryMiB &&
-      JSON.stringify(a.command) === JSON.stringify(b.command);
-    if (same && from.agentContainerId) {
+    if (sameAgent(from.spec?.agent, to.spec?.agent) && from.agentContainerId) {
       this.#c.db.update(to.id, { agentContainerId: from.agentContainerId });
       this.#c.db.update(from.id, { agentContainerId: undefined });
       this.#forget(from.id);

@@ -216,8 +216,9 @@ function rfqProof(p: WireRfqProof): RfqProof {
 }
 
 /**
- * The agent part, validated; its secret is copied out of the frame and the frame's bytes are zeroed, so the
- * received buffer does not keep a second copy of the ICON's key until the garbage collector gets to it.
+ * The agent part, validated; its secret is copied out of the frame and the bytes it was read from (a view into the
+ * frame buffer given to decodeFrame) are zeroed. Buffers the frame was joined from, or decrypted into, keep theirs
+ * until the garbage collector gets to them (protocol/PROTOCOL.md, "Agent sidecar").
  */
 function agentPart(a: WireAgentPart): AgentPart {
   const n = a.secret.length;

@@ -3,7 +3,8 @@
  * bytes that never turn into text by accident. `JSON.stringify`, `toJson`, `util.inspect` (so `console.log` and
  * the project's log lines) and `String()` all show `[secret: N bytes]`; only `bytes()` gives the content, and
  * `wipe()` overwrites it with zeros (a yard wipes it when the lease ends). The decoder copies the secret out of the
- * received frame and zeroes the frame's copy (messages.ts), so one copy lives per holder.
+ * received frame and zeroes the bytes it read there (messages.ts); buffers below it (chunks the length-prefixed
+ * reader joined into that frame, noise's and yamux's) are not wiped: protocol/PROTOCOL.md, "Agent sidecar".
  *
  * @example
  *   const secret = LeaseSecret.of(new TextEncoder().encode(keyAndState));
