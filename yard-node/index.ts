@@ -10,7 +10,8 @@
 export { Yard, loadYardConfigFile, type YardOptions } from "./yard.ts";
 export type { YardStatus } from "./http.ts";
 export { parseYardConfig, yardConfigSchema, type YardConfig, type YardConfigInput } from "./config.ts";
-export { DockerRuntime } from "./docker.ts";
+export { AGENT_SECRET_TMPFS, CONTAINER_TMPFS, CONTAINER_USER, DockerRuntime } from "./docker.ts";
+export { AGENT_SECRET_DIR } from "./runtime.ts";
 export { HostFirewall } from "./firewall.ts";
 export { Ingress, type IngressRoute } from "./ingress.ts";
 export { TunnelManager, type TunnelTarget } from "./overlay/tunnel.ts";

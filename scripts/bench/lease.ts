@@ -8,10 +8,16 @@
  *    applies (CPU, memory = memory+swap, pids, every capability dropped, no-new-privileges, read-only root with a
  *    tmpfs on /tmp, user 65534, an init) on the yard's own bridge network, timed until the CLI returns, then
  *    removed. Yard and Docker runs alternate so that noise hits both alike; ratio = yard p50 / Docker p50.
+ *  - rfqToRunningSidecarMs / bareTwoContainersMs / sidecarRatio: the same, for a lease that carries its ICON (the
+ *    Deploy names an agent sidecar; the yard starts both containers side by side and answers "running" when both
+ *    run) against the same two containers made by hand with dockerode, side by side, the secret written to the
+ *    sidecar's standard input (scripts/bench/lease-sidecar.ts). Each round runs all four in turn: lease, docker run,
+ *    lease with sidecar, two bare containers; medians (p50) of RUNS rounds, ratio = sidecar lease / bare two.
  *  - yardIdleRssMb / yardIdleCpuPct: the yard process's VmRSS (MiB) after 5 s ready and idle with no lease, and
  *    its CPU time (utime + stime from /proc/<pid>/stat) over a 10 s idle window divided by the window (1 s tick,
  *    chain polled every 1 s as in production).
- *  - yardRssAtLoadMb: VmRSS with 50 leases active (the latency runs' leases included), 5 s after the last one.
+ *  - yardRssAtLoadMb: VmRSS with 50 leases active (the latency runs' leases included, RUNS + 1 of them with a
+ *    sidecar), 5 s after the last one.
  *  - agentImageMb / agentIdleRssMb / agentIdleCpuPct: the ICON agent's image (icon/agent:1) and a real agent in it,
  *    placed at this yard and idle (scripts/bench/lease-agent.ts), after the figures above.
  * Anchors: a Docker container starts in ≈ 0.57 s on an SSD (published measurements); Akash's console tells users to
@@ -39,6 +45,7 @@ import {
   type YardProcess,
 } from "../lib/testbed.ts";
 import { measureAgent } from "./lease-agent.ts";
+import { sidecarBench } from "./lease-sidecar.ts";
 import { cpuSeconds, rssMiB } from "./proc.ts";
 
 const run = promisify(execFile);
@@ -145,19 +152,40 @@ try {
     const { endpoint } = await tenant!.lease(addr, digest, LEASE);
     return { ms: now() - t0, endpoint };
   };
+  const sidecars = await sidecarBench({
+    tenant,
+    yardAddr: addr,
+    runtime,
+    image: IMAGE,
+    imageDigest: digest,
+    pids: PIDS,
+  });
   const endpoints: string[] = [];
   const warm = await yardRun();
   endpoints.push(warm.endpoint);
   const warmDocker = await dockerRun();
-  say(`warm-up: first lease ${warm.ms.toFixed(0)} ms, first docker run ${warmDocker.toFixed(0)} ms`);
+  const warmSidecar = await sidecars.leaseWithSidecar();
+  endpoints.push(warmSidecar.endpoint);
+  const warmBare = await sidecars.bareTwoContainers();
+  say(
+    `warm-up: first lease ${warm.ms.toFixed(0)} ms, first docker run ${warmDocker.toFixed(0)} ms, first lease with sidecar ${warmSidecar.ms.toFixed(0)} ms, first bare two ${warmBare.toFixed(0)} ms`,
+  );
   const yardMs: number[] = [];
   const dockerMs: number[] = [];
+  const sidecarMs: number[] = [];
+  const bareMs: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const y = await yardRun();
     endpoints.push(y.endpoint);
     yardMs.push(y.ms);
     dockerMs.push(await dockerRun());
-    say(`run ${i + 1}/${RUNS}: lease ${y.ms.toFixed(0)} ms, docker run ${dockerMs.at(-1)!.toFixed(0)} ms`);
+    const s = await sidecars.leaseWithSidecar();
+    endpoints.push(s.endpoint);
+    sidecarMs.push(s.ms);
+    bareMs.push(await sidecars.bareTwoContainers());
+    say(
+      `run ${i + 1}/${RUNS}: lease ${y.ms.toFixed(0)} ms, docker run ${dockerMs.at(-1)!.toFixed(0)} ms; with sidecar ${s.ms.toFixed(0)} ms, bare two ${bareMs.at(-1)!.toFixed(0)} ms`,
+    );
   }
   // Not timed: every lease really serves.
   for (const e of endpoints) await poll(`lease at ${e} to answer`, () => httpGet(e, 1000), 10_000);
@@ -172,7 +200,8 @@ try {
   say(
     `leases ${endpoints.length - fillMs.length + 1}-${endpoints.length}: p50 ${Math.round(pct(fillMs, 50))} ms, p90 ${Math.round(pct(fillMs, 90))} ms (no Docker runs in between)`,
   );
-  const running = (await runtime.list()).filter((c) => c.running).length;
+  // Leases with a running service (a lease with a sidecar has two containers).
+  const running = (await runtime.list()).filter((c) => c.running && c.role === "service").length;
   await sleep(5000);
   const loadRss = rssMiB(pid);
   say(`${running} leases active (containers running); yard RSS ${loadRss.toFixed(1)} MiB`);
@@ -191,6 +220,9 @@ try {
     rfqToRunningP50Ms: Math.round(pct(yardMs, 50)),
     dockerRunP50Ms: Math.round(pct(dockerMs, 50)),
     ratio: round(pct(yardMs, 50) / pct(dockerMs, 50), 2),
+    rfqToRunningSidecarMs: Math.round(pct(sidecarMs, 50)),
+    bareTwoContainersMs: Math.round(pct(bareMs, 50)),
+    sidecarRatio: round(pct(sidecarMs, 50) / pct(bareMs, 50), 2),
     yardIdleRssMb: round(idleRss),
     yardIdleCpuPct: round(idleCpuPct, 2),
     leases: running,
@@ -202,6 +234,10 @@ try {
   );
   say(`docker run -d p50 ${out.dockerRunP50Ms} ms, p90 ${Math.round(pct(dockerMs, 90))} ms`);
   say(`ratio ${out.ratio}   target <= 1.5`);
+  say(
+    `with sidecar  p50 ${out.rfqToRunningSidecarMs} ms, p90 ${Math.round(pct(sidecarMs, 90))} ms; bare two containers p50 ${out.bareTwoContainersMs} ms, p90 ${Math.round(pct(bareMs, 90))} ms`,
+  );
+  say(`sidecar ratio ${out.sidecarRatio}   target <= 1.5`);
   say(`yard idle: RSS ${out.yardIdleRssMb} MiB (target <= 120), CPU ${out.yardIdleCpuPct} % (target <= 1)`);
   say(`yard RSS at ${out.leases} leases: ${out.yardRssAtLoadMb} MiB (target <= 200)`);
   say(
