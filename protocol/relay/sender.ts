@@ -95,6 +95,12 @@ export class IntentSender implements RelayHook {
     const since = await o.client.provider.getBlockNumber().catch(() => 0);
     const cap = await o.maxFee();
     const market = o.client.deployment.market.toLowerCase();
+    // Two clocks judge the deadline: the market's (block time, at mining) and the yard's (its wall clock, which
+    // wants time left to mine). A dev chain's time may run ahead (time travel) or lag (no block for minutes): the
+    // deadline counts from the later of the two, so neither finds it too close.
+    const chainS = BigInt((await o.client.provider.getBlock("latest").catch(() => null))?.timestamp ?? 0);
+    const wallS = BigInt(Math.floor(now() / 1000));
+    const deadline = (chainS > wallS ? chainS : wallS) + BigInt(INTENT_TTL_S);
     /** One nonce for every yard's copy of the intent: whichever runs first, no other can run after it. */
     let first: SignedIntent | undefined;
     /** A yard took the intent and may have sent it: from now on nothing may be reported as refused unless mined. */
@@ -127,7 +133,7 @@ export class IntentSender implements RelayHook {
       const signed = await o.client.intents.sign(fn, args, o.account, {
         fee: terms.fee,
         relayer: terms.relayer,
-        ttlSeconds: INTENT_TTL_S,
+        deadline,
         ...(first ? { nonce: first.intent.nonce } : {}),
       });
       first ??= signed;
