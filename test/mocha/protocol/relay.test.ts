@@ -89,8 +89,13 @@ describe("relayed intents (/icon/relay/1.0.0): an ICON whose key holds no ETH", 
     return y;
   }
 
-  /** The ICON's client, relaying through `through` (in that order). */
-  async function iconClient(through: TestYard[], account = root, key: Wallet = icon): Promise<MarketClient> {
+  /** The ICON's client, relaying through `through` (in that order); `now` is its wall clock. */
+  async function iconClient(
+    through: TestYard[],
+    account = root,
+    key: Wallet = icon,
+    now?: () => number,
+  ): Promise<MarketClient> {
     const client = await MarketClient.connect({
       deployment: await deploymentOf(m),
       provider: m.ethers.provider,
@@ -103,6 +108,7 @@ describe("relayed intents (/icon/relay/1.0.0): an ICON whose key holds no ETH", 
         account,
         maxFee: async () => (await client.app(root)).policy.maxRelayFee,
         yards: () => through.map((y) => y.addrs),
+        ...(now ? { now } : {}),
       }),
     );
     return client;
@@ -253,6 +259,16 @@ describe("relayed intents (/icon/relay/1.0.0): an ICON whose key holds no ETH", 
     } finally {
       await other.stop();
     }
+  });
+
+  it("a chain whose last block is minutes old (no traffic) does not make the intent look expired to the yard", async () => {
+    // The yard's and the ICON's wall clocks run 5 minutes ahead of the chain's last block, as when nothing was mined.
+    const ahead = () => Date.now() + 300_000;
+    const y = await startYard(m.stranger, { now: ahead });
+    const client = await iconClient([y], root, icon, ahead);
+    const before = await earned(y);
+    expect((await client.requestFunding(root, 1n)).status).to.equal(1);
+    expect(await earned(y)).to.equal(before + FEE);
   });
 
   it("the yard refuses a wrong relayer, a low fee and a deadline too close before simulating, and a flood from one peer", async () => {
