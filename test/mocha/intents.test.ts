@@ -17,13 +17,7 @@ import {
   type Market,
 } from "../helpers/market.ts";
 import { MarketClient } from "../../protocol/chain/client.ts";
-import {
-  ACCEPTANCE_TYPES,
-  INTENT_TYPES,
-  signedIntentFromJson,
-  signedIntentToJson,
-  type SignedIntent,
-} from "../../protocol/eip712.ts";
+import { ACCEPTANCE_TYPES, INTENT_TYPES, type SignedIntent } from "../../protocol/eip712.ts";
 import { isIconError } from "../../protocol/errors.ts";
 
 const conn = await network.create();
@@ -511,28 +505,6 @@ describe("intent relay (issue 16, item 4)", () => {
       const sent = (await ethers.provider.getTransaction(ok.txHash))!;
       expect(sent.gasLimit).to.be.at.most(200_000n);
       expect(ok.gasUsed).to.be.below(sent.gasLimit);
-    });
-  });
-
-  describe("wire form", () => {
-    it("round-trips a signed intent through JSON and refuses a malformed one naming the field", async () => {
-      const { root, icon } = await loadFixture(ready);
-      const s = await icon.intents.allocate(root, 2n, 5n, { fee: FEE });
-      const text = signedIntentToJson(s);
-      expect(signedIntentFromJson(text)).to.deep.equal(s);
-      const bad = (patch: Record<string, unknown>) => {
-        const o = JSON.parse(text) as { intent: Record<string, unknown>; signature: string };
-        Object.assign(o.intent, patch);
-        return () => signedIntentFromJson(JSON.stringify(o));
-      };
-      expect(bad({ fee: "n:" + (1n << 96n) })).to.throw(/intent\.fee/);
-      expect(bad({ signer: "0x12" })).to.throw(/intent\.signer/);
-      expect(bad({ account: "n:0" })).to.throw(/intent\.account/);
-      expect(bad({ data: "0x12" })).to.throw(/intent\.data/);
-      expect(bad({ deadline: 5 })).to.throw(/intent\.deadline/);
-      expect(bad({ extra: 1 })).to.throw(/unknown field/);
-      expect(() => signedIntentFromJson("x".repeat(5000))).to.throw(/longer than/);
-      expect(() => signedIntentFromJson("{")).to.throw(/not JSON/);
     });
   });
 });
