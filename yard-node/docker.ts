@@ -65,6 +65,36 @@ export const AGENT_SECRET_TMPFS = "rw,nosuid,nodev,noexec,size=1m,mode=0700,uid=
 const INPUT_TIMEOUT_MS = 15_000;
 const DEFAULT_SOCKET = "/run/icon-docker/docker.sock";
 const PING_TIMEOUT_MS = 5000;
+
+/**
+ * The host settings of every lease container: on the yard's network with nothing published, the lease's CPU, memory
+ * (no swap) and pid limits, no capabilities, no new privileges, a read-only root with a tmpfs at /tmp (and, for an
+ * agent sidecar, its secret's tmpfs), an init, bounded logs, never restarted by the engine (the yard restarts it).
+ */
+export function leaseHostConfig(
+  network: string,
+  limits: { cpuMillis: number; memoryMiB: number; pids: number },
+  agent: boolean,
+): Docker.HostConfig {
+  return {
+    NetworkMode: network,
+    PortBindings: {},
+    PublishAllPorts: false,
+    Privileged: false,
+    NanoCpus: limits.cpuMillis * 1_000_000,
+    Memory: limits.memoryMiB * 1024 * 1024,
+    MemorySwap: limits.memoryMiB * 1024 * 1024,
+    PidsLimit: limits.pids,
+    CapDrop: ["ALL"],
+    SecurityOpt: ["no-new-privileges"],
+    ReadonlyRootfs: true,
+    Init: true,
+    Tmpfs: { "/tmp": CONTAINER_TMPFS, ...(agent ? { [AGENT_SECRET_DIR]: AGENT_SECRET_TMPFS } : {}) },
+    RestartPolicy: { Name: "no" },
+    LogConfig: { Type: "json-file", Config: { "max-size": "10m", "max-file": "2" } },
+  };
+}
+
 /** Docker's own lower bounds (below them it answers 400 or treats the value as "unlimited"). */
 const MIN_CPU_MILLIS = 10;
 const MIN_MEMORY_MIB = 6;
@@ -166,24 +196,7 @@ export class DockerRuntime implements ContainerRuntime {
       // Documentation only: nothing is published, the yard reaches the container on its network address.
       ExposedPorts: Object.fromEntries(spec.ports.map((p) => [`${p}/tcp`, {}])),
       StopTimeout: spec.stopTimeoutS,
-      HostConfig: {
-        NetworkMode: this.network,
-        PortBindings: {},
-        PublishAllPorts: false,
-        Privileged: false,
-        NanoCpus: spec.limits.cpuMillis * 1_000_000,
-        Memory: spec.limits.memoryMiB * 1024 * 1024,
-        MemorySwap: spec.limits.memoryMiB * 1024 * 1024,
-        PidsLimit: spec.limits.pids,
-        CapDrop: ["ALL"],
-        SecurityOpt: ["no-new-privileges"],
-        ReadonlyRootfs: true,
-        Init: true,
-        Tmpfs: { "/tmp": CONTAINER_TMPFS, ...(agent ? { [AGENT_SECRET_DIR]: AGENT_SECRET_TMPFS } : {}) },
-        RestartPolicy: { Name: "no" },
-        LogConfig: { Type: "json-file", Config: { "max-size": "10m", "max-file": "2" } },
-        Dns: spec.dns,
-      },
+      HostConfig: { ...leaseHostConfig(this.network, spec.limits, agent), Dns: spec.dns },
       NetworkingConfig: { EndpointsConfig: { [this.network]: {} } },
     };
     let id: string;

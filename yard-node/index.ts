@@ -10,7 +10,7 @@
 export { Yard, loadYardConfigFile, type YardOptions } from "./yard.ts";
 export type { YardStatus } from "./http.ts";
 export { parseYardConfig, yardConfigSchema, type YardConfig, type YardConfigInput } from "./config.ts";
-export { AGENT_SECRET_TMPFS, CONTAINER_TMPFS, CONTAINER_USER, DockerRuntime } from "./docker.ts";
+export { CONTAINER_USER, DockerRuntime, leaseHostConfig } from "./docker.ts";
 export { AGENT_SECRET_DIR } from "./runtime.ts";
 export { HostFirewall } from "./firewall.ts";
 export { Ingress, type IngressRoute } from "./ingress.ts";

@@ -21,13 +21,7 @@ import { randomBytes } from "node:crypto";
 import type { Multiaddr } from "@multiformats/multiaddr";
 import type Docker from "dockerode";
 import { LeaseSecret } from "../../protocol/index.ts";
-import {
-  AGENT_SECRET_DIR,
-  AGENT_SECRET_TMPFS,
-  CONTAINER_TMPFS,
-  CONTAINER_USER,
-  type DockerRuntime,
-} from "../../yard-node/index.ts";
+import { AGENT_SECRET_DIR, CONTAINER_USER, leaseHostConfig, type DockerRuntime } from "../../yard-node/index.ts";
 import type { Tenant } from "../lib/testbed.ts";
 
 export const SIDECAR_IMAGE = "icon/busybox:1";
@@ -82,23 +76,7 @@ export async function sidecarBench(c: SidecarBenchComponents): Promise<SidecarBe
     Labels: { "icon.bench": "lease-sidecar" },
     ExposedPorts: agent ? {} : { "8080/tcp": {} },
     StopTimeout: 1,
-    HostConfig: {
-      NetworkMode: c.runtime.network,
-      PortBindings: {},
-      PublishAllPorts: false,
-      Privileged: false,
-      NanoCpus: limits.cpuMillis * 1_000_000,
-      Memory: limits.memoryMiB * 1024 * 1024,
-      MemorySwap: limits.memoryMiB * 1024 * 1024,
-      PidsLimit: c.pids,
-      CapDrop: ["ALL"],
-      SecurityOpt: ["no-new-privileges"],
-      ReadonlyRootfs: true,
-      Init: true,
-      Tmpfs: { "/tmp": CONTAINER_TMPFS, ...(agent ? { [AGENT_SECRET_DIR]: AGENT_SECRET_TMPFS } : {}) },
-      RestartPolicy: { Name: "no" },
-      LogConfig: { Type: "json-file", Config: { "max-size": "10m", "max-file": "2" } },
-    },
+    HostConfig: leaseHostConfig(c.runtime.network, { ...limits, pids: c.pids }, agent),
     NetworkingConfig: { EndpointsConfig: { [c.runtime.network]: {} } },
   });
 
