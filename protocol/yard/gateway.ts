@@ -165,8 +165,8 @@ export function parseGatewayDial(v: unknown): GatewayDial {
 }
 
 /**
- * Validates a `POST /dial` body (the yard's side): the peer id text and 1..16 TCP multiaddrs; returns undefined
- * with the reason when it is not one.
+ * Validates a `POST /dial` body (the yard's side): the peer id text and 1..16 TCP multiaddrs, none naming another
+ * peer; returns the body, or the reason (a sentence) when it is not one.
  */
 export function parseGatewayDialRequest(v: unknown): GatewayDialRequest | string {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return "the body must be a JSON object";
