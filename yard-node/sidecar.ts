@@ -11,6 +11,9 @@
  * wiped when the lease ends or a Deploy replaces the agent. It is never written (the database stores the spec without it, db.ts), logged or
  * exported: `LeaseSecret` prints as `[secret: N bytes]`.
  *
+ * The sidecar's only environment variable is the agent gateway's URL (ICON_GATEWAY, agent-gateway.ts: what it may
+ * reach, through the yard); what the gateway holds for a lease closes when its sidecar goes (`ended`).
+ *
  * After a yard restart the secret is gone. A sidecar that still runs keeps running (its tmpfs holds the secret);
  * one that is down, or dies afterwards, stays down: the yard notes it on the lease (/status shows it), counts
  * `icon_yard_agent_sidecars_lost_total` and leaves the service running, so the ICON's parent, which misses the
