@@ -178,6 +178,22 @@ const ARBS: Record<MessageType, fc.Arbitrary<LeaseMessage>> = {
       ports: fc.array(fc.integer({ min: 1, max: 65535 }), { maxLength: leaseLimits.maxListEntries }),
     })
     .map((spec) => ({ type: "deploy", spec })),
+  redeploy: fc
+    .record({
+      leaseId: wireU64Arb(UINT64_MAX),
+      expires: wireU64Arb(UINT64_MAX),
+      signature: sig65Arb,
+      imageRef: textArb(1),
+      imageDigest: bytes32Arb,
+      command: listArb,
+      env: listArb,
+      ports: fc.array(fc.integer({ min: 1, max: 65535 }), { maxLength: leaseLimits.maxListEntries }),
+    })
+    .map(({ leaseId, expires, signature, ...rest }) => ({
+      type: "redeploy",
+      access: { leaseId, expires, signature },
+      spec: { leaseId, ...rest },
+    })),
   running: fc
     .record({ leaseId: wireU64Arb(UINT64_MAX), endpoint: textArb(1) })
     .map(({ leaseId, endpoint }) => ({ type: "running", leaseId, endpoint })),
@@ -259,6 +275,7 @@ const VALID: Record<MessageType, Partial<Envelope>> = {
   reject: { reject: { code: RejectCode.NO_CAPACITY, message: "full" } },
   opened: { opened: { leaseId: 1n, txHash: filled(32, 11) } },
   deploy: { deploy: rawDeploy() },
+  redeploy: { redeploy: { leaseId: 1n, expires: 2n, signature: filled(65, 12), deploy: rawDeploy() } },
   running: { running: { leaseId: 1n, endpoint: "127.0.0.1:9000" } },
   failed: { failed: { leaseId: 1n, message: "pull failed" } },
   terminate: { terminate: { leaseId: 1n } },
