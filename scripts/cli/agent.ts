@@ -231,7 +231,10 @@ export async function waitHandedOver(
         `${why.trim()}; the origin's agent (pid ${pid}) goes on running it here (log ${path.join(dir, "agent.log")})`,
       );
     if (!mark && !alive())
-      throw new IconError("AGENT_EXITED", `the origin's agent (pid ${pid}) ended before it handed the ICON over`);
+      throw new IconError(
+        "AGENT_EXITED",
+        `the origin's agent (pid ${pid}) ended before it handed the ICON over:\n  ${(await readFile(path.join(dir, "agent.log"), "utf8").catch(() => "")).trimEnd().split("\n").slice(-8).join("\n  ")}`,
+      );
     if (Date.now() - started > waitS * 1000)
       throw new IconError(
         "NOT_PLACED",

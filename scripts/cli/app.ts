@@ -76,10 +76,14 @@ export const appCommands: Record<string, Command> = {
           : `origin ICON started here for its first placement (pid ${pid}, log ${log}); it then moves into its lease`,
       );
       if (waitS === 0) return;
-      const placed = await waitPlaced(dir, pid, waitS);
-      out(`origin ICON placed at ${placed.yard} (lease ${placed.lease}); clients reach it at ${placed.endpoint}`);
-      if (local) return;
-      const h = await waitHandedOver(dir, pid, waitS);
+      if (local) {
+        const placed = await waitPlaced(dir, pid, waitS);
+        out(`origin ICON placed at ${placed.yard} (lease ${placed.lease}); clients reach it at ${placed.endpoint}`);
+        return;
+      }
+      // Placed, then handed over, then its process ends (it may do all three before its first status is written).
+      const h = await waitHandedOver(dir, pid, 2 * waitS);
+      out(`origin ICON placed at ${h.yard} (lease ${h.leaseId}); clients reach it at ${h.endpoint}`);
       out(
         `origin ICON runs in the agent sidecar of lease ${h.leaseId} at ${h.yard} (instance ${h.instance}); clients reach it at ${h.endpoint}`,
       );

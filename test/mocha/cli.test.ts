@@ -262,6 +262,7 @@ describe("icon CLI", function () {
       "--weight",
       "0.7",
       "--no-start",
+      "--local",
       ...owner,
     ]);
     expect(r.code, r.stderr).to.equal(0);
