@@ -378,7 +378,11 @@ function validate(e: Envelope): LeaseMessage {
       if (spec.leaseId !== leaseId) throw bad(`redeploy names lease ${leaseId} but deploys lease ${spec.leaseId}`);
       return {
         type: "redeploy",
-        access: { leaseId, expires: u64(r.expires, UINT64_MAX, "expires"), signature: bytesOf(r.signature, 65, "signature") },
+        access: {
+          leaseId,
+          expires: u64(r.expires, UINT64_MAX, "expires"),
+          signature: bytesOf(r.signature, 65, "signature"),
+        },
         spec,
       };
     }
