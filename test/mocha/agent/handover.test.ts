@@ -121,6 +121,11 @@ describe("ICON hand-over into its lease's sidecar (icon app deploy, sidecar plac
     const agentImage = await two.imageId("icon/agent:1");
     expect((await docker.getContainer(agent!.id).inspect()).Image).to.equal(`sha256:${agentImage.slice(2)}`);
     const holder = yards.find((y) => y.db.lease(lease)?.spec?.agent)!;
+    // The yard reports the sidecar of the lease running (its operator's /status).
+    const reported = await (await fetch(`${holder.httpUrl}/status`)).json();
+    expect(
+      (reported as { leases: { id: string; agentRunning?: boolean }[] }).leases.find((l) => l.id === String(lease)),
+    ).to.include({ agentRunning: true });
     expect(holder.db.lease(lease)!.spec!.agent).to.include({ cpuMillis: 100, memoryMiB: 160 });
     expect(holder.db.lease(lease)!.offer).to.include({ cpuMillis: 350, memoryMiB: 224 }); // service + agent share
     await waitFor(
