@@ -34,6 +34,7 @@ import { live } from "./leases.ts";
 import {
   clearHandedOver,
   encodeState,
+  handedOver,
   markHandedOver,
   readAgentState,
   sealAgentState,
@@ -194,7 +195,8 @@ export async function placedOrDone(agent: Agent, signal: AbortSignal): Promise<b
 /**
  * `--take-back` of a directory marked handed over, before Agent.start: its lease is deployed again without the
  * agent part (the yard stops the sidecar and wipes its secret), then the mark goes and this copy acts. A lease
- * that ended needs no stop. Returns what was done; throws (the mark stays) when the sidecar could not be stopped.
+ * that ended needs no stop. This copy becomes the next instance (the sidecar's + 1). Returns what was done; throws
+ * (the mark stays) when the sidecar could not be stopped.
  */
 export async function takeBack(agent: Agent): Promise<string> {
   const p = agent.seed.placement;
@@ -209,6 +211,10 @@ export async function takeBack(agent: Agent): Promise<string> {
     });
     done = `the sidecar of lease ${p.leaseId} at ${p.yard.name} stopped`;
   }
+  // This copy acts again as the instance after the one the sidecar ran.
+  const mark = await handedOver(agent.dir);
+  agent.seed.instance = Math.max(agent.seed.instance ?? 0, mark?.instance ?? 0) + 1;
+  await agent.save();
   await clearHandedOver(agent.dir);
   return done;
 }

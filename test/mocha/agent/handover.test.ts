@@ -7,7 +7,7 @@
  * holds), not what the agent does in there later.
  */
 import { expect } from "chai";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -45,6 +45,8 @@ import { useTwoYards } from "../../helpers/yard.ts";
 import type { Yard } from "../../../yard-node/yard.ts";
 
 /** A sidecar that keeps what the yard writes to its standard input (the sealed state) in its tmpfs, then idles. */
+/** The suite's own tag of the agent image (see before). */
+const AGENT_TAG = `handover-test-${process.pid}`;
 const KEEPER = ["sh", "-c", "umask 077; cat > /run/icon/sealed; exec sleep 3600"];
 
 describe("ICON hand-over into its lease's sidecar (icon app deploy, sidecar placement)", function () {
@@ -63,10 +65,19 @@ describe("ICON hand-over into its lease's sidecar (icon app deploy, sidecar plac
     digest = await two.imageId(WEB_IMAGE);
     owner = await clientFor(m, 10, USD(100));
     docker = two.get().engine.docker;
+    // The engine is shared (other checkouts rebuild icon/agent:1 from their own code and drop the image it named):
+    // this suite's own tag keeps the image it deploys on the engine for as long as it runs.
+    await docker.getImage("icon/agent:1").tag({ repo: "icon/agent", tag: AGENT_TAG });
     node = await createIconNode();
     refs = await discoverYards({ node, client: owner, seeds: yards.map((y) => y.node.getMultiaddrs()[0]!.toString()) });
   });
-  after(async () => node?.stop());
+  after(async () => {
+    await node?.stop();
+    await docker
+      ?.getImage(`icon/agent:${AGENT_TAG}`)
+      .remove({ noprune: true })
+      .catch(() => {});
+  });
 
   /** A client of ICON key `signer` as an agent has one: its market calls relayed by the yards, paid by `account`. */
   async function relayedClient(signer: Wallet, account: bigint, root: bigint): Promise<MarketClient> {
@@ -101,7 +112,7 @@ describe("ICON hand-over into its lease's sidecar (icon app deploy, sidecar plac
       initialRegion: yards[0]!.config.listing!.region,
       waitS: 90,
       tmpPrefix: "icon-handover-",
-      sidecar: {},
+      sidecar: { image: `icon/agent:${AGENT_TAG}` },
     });
     const root = BigInt(/application (\d+) created with 3 iUSD/.exec(dep.stdout)![1]!);
     const pid = Number(/origin ICON started here for its first placement \(pid (\d+),/.exec(dep.stdout)![1]!);
@@ -118,7 +129,7 @@ describe("ICON hand-over into its lease's sidecar (icon app deploy, sidecar plac
     const cs = await containersOf(lease);
     const agent = cs.find((c) => c.role === "agent");
     expect(agent, JSON.stringify(cs)).to.not.equal(undefined);
-    const agentImage = await two.imageId("icon/agent:1");
+    const agentImage = await two.imageId(`icon/agent:${AGENT_TAG}`);
     expect((await docker.getContainer(agent!.id).inspect()).Image).to.equal(`sha256:${agentImage.slice(2)}`);
     const holder = yards.find((y) => y.db.lease(lease)?.spec?.agent)!;
     // The yard reports the sidecar of the lease running (its operator's /status).
@@ -145,7 +156,33 @@ describe("ICON hand-over into its lease's sidecar (icon app deploy, sidecar plac
     expect(refused.code).to.equal(1);
     expect(refused.stderr).to.contain(`was handed into the sidecar of lease ${lease}`);
     expect(refused.stderr).to.contain("give --take-back");
-    await owner.terminate(lease).catch(() => {});
+    // The owner returns: --take-back stops the sidecar (the lease deployed again without it) before this copy acts.
+    const back = spawn(ICON_CLI, ["agent", "run", ...dep.global, "--state", dep.state, "--take-back"], {
+      env: dep.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const said: string[] = [];
+    back.stdout!.on("data", (d: Buffer) => said.push(d.toString()));
+    back.stderr!.on("data", (d: Buffer) => said.push(d.toString()));
+    const exited = new Promise((r) => back.once("exit", r));
+    try {
+      await waitFor(
+        "the origin running here again",
+        () => /ICON origin \(account \d+\) running/.test(said.join("")),
+        30_000,
+      );
+      expect(said.join("")).to.contain(`took the ICON back from lease ${lease} at`);
+      expect(said.join("")).to.contain(`the sidecar of lease ${lease} at`);
+      expect(holder.db.lease(lease)!.spec!.agent).to.equal(undefined);
+      expect((await containersOf(lease)).map((c) => c.role)).to.deep.equal(["service"]);
+      expect(await handedOver(dep.state)).to.equal(undefined);
+      expect((await readAgentState(dep.state)).seed.instance, "the instance after the sidecar's").to.equal(2);
+      expect(await owner.leasesOf(root)).to.deep.equal([lease]); // the same lease, not placed again
+    } finally {
+      back.kill("SIGTERM");
+      await exited;
+      await owner.terminate(lease).catch(() => {});
+    }
   });
 
   it("a hand-over the yard refuses leaves the local agent acting, says why and loses no money", async () => {
@@ -157,7 +194,7 @@ describe("ICON hand-over into its lease's sidecar (icon app deploy, sidecar plac
       initialRegion: yards[1]!.config.listing!.region,
       waitS: 90,
       tmpPrefix: "icon-handover-fail-",
-      sidecar: { imageDigest: "0x" + "ab".repeat(32) },
+      sidecar: { image: `icon/agent:${AGENT_TAG}`, imageDigest: "0x" + "ab".repeat(32) },
     }).then(
       () => expect.fail("the deploy must fail"),
       (e: { code: number; stdout: string; stderr: string }) => e,

@@ -705,6 +705,24 @@ describe("lease protocol codec", () => {
       expect(ok.spec.ports).to.deep.equal([1, 65535]);
     });
 
+    it("refuses a Redeploy whose access and Deploy name different leases, or that lacks its Deploy or signature", () => {
+      const access = { leaseId: 1n, expires: 2n, signature: filled(65, 12) };
+      expectRefused(
+        frame({ redeploy: { ...access, deploy: rawDeploy({ leaseId: 2n }) } }),
+        RejectCode.BAD_REQUEST,
+        /redeploy names lease 1 but deploys lease 2/,
+      );
+      expectRefused(frame({ redeploy: { ...access } }), RejectCode.BAD_REQUEST, /redeploy\.deploy is required/);
+      expectRefused(
+        frame({ redeploy: { ...access, signature: filled(64, 12), deploy: rawDeploy() } }),
+        RejectCode.BAD_REQUEST,
+        /signature/,
+      );
+      const ok = decodeFrame(frame({ redeploy: { ...access, deploy: rawDeploy() } })).message;
+      if (ok.type !== "redeploy") expect.fail("not a redeploy");
+      expect([ok.access.leaseId, ok.spec.leaseId]).to.deep.equal([1n, 1n]);
+    });
+
     it("refuses a reject code this version does not know with BAD_REQUEST", () => {
       // Reject { code = 99 }, Envelope field 16.
       expectRefused(rawEnvelope(16, [0x08, 99]), RejectCode.BAD_REQUEST);
