@@ -44,9 +44,11 @@ import {
   createIconNode,
   loadOrCreatePeerKey,
   p2pNodeOptions,
+  type DeploySpec,
 } from "../protocol/index.ts";
 import type { AgentEnv } from "./config.ts";
 import { Controller, type Action, type Candidate, type SubnetView } from "./decision.ts";
+import { handOverReplica } from "./handover.ts";
 import { live, replicaKey } from "./leases.ts";
 import { listedPrice } from "./market.ts";
 import { Moves } from "./moves.ts";
@@ -63,11 +65,17 @@ import {
   type AgentSeed,
   type AgentStatus,
 } from "./state.ts";
-import { TreeMember, type TreeEvent, type TreeSubnet } from "./tree.ts";
+import { TreeMember, type TreeSubnet } from "./tree.ts";
+import { describeTreeEvent } from "./tree-events.ts";
 
 export interface AgentHooks {
-  /** Starts the agent of a new replica from its state directory. */
+  /** Starts the agent of a new replica from its state directory (local placement: a process here). */
   spawn(dir: string): Promise<void>;
+  /**
+   * This agent runs inside its lease's sidecar (the CLI entry unsealed its state from standard input, or the yard
+   * set ICON_GATEWAY): its renewals carry its sealed state again.
+   */
+  inSidecar?: boolean;
   onEvent?(e: AgentEvent): void;
 }
 
@@ -181,7 +189,8 @@ export class Agent {
       tree: this.tree,
       observation: this.#observation,
       ...keys,
-      spawn: (d) => this.#hooks.spawn(d),
+      spawn: (d) => this.#launch(d),
+      inSidecar: hooks.inSidecar ?? false,
       addrs: () => this.addrs,
       balance: () => this.#balance,
       refreshBalance: async () => (this.#balance = (await this.client.account(this.seed.account)).balance),
@@ -195,7 +204,7 @@ export class Agent {
       client,
       wallet,
       ...keys,
-      spawn: (d) => this.#hooks.spawn(d),
+      spawn: (d) => this.#launch(d),
       save,
       emit,
       moves: this.#moves,
@@ -240,6 +249,52 @@ export class Agent {
       await release();
       throw e;
     }
+  }
+
+  /**
+   * Starts a replica's agent from its state directory: in sidecar placement (`env.sidecar`) the replica is handed
+   * into its own lease's sidecar, signed by its key (handover.ts), never started here; else the `spawn` hook.
+   */
+  async #launch(dir: string): Promise<void> {
+    if (!this.env.sidecar) return this.#hooks.spawn(dir);
+    const r = await handOverReplica({
+      node: this.node,
+      client: this.client,
+      dir,
+      spec: this.#moves.deploySpec(),
+      sidecar: this.env.sidecar,
+    });
+    this.#emit(
+      "tree",
+      `replica ${r.name} handed into the sidecar of lease ${r.leaseId} at ${r.yard} (instance ${r.instance})`,
+    );
+  }
+
+  /**
+   * Stops deciding (the hand-over, handover.ts): the loop stopped and the period in flight finished; the lock and
+   * the node stay until {@link stop}, so no other agent takes the directory meanwhile.
+   */
+  async pause(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    await this.#running?.catch(() => {});
+    await this.#serial;
+  }
+
+  /** Decides again after {@link pause} (a hand-over that failed). */
+  resume(): void {
+    this.#stopped = false;
+    this.#schedule(this.env.periodMs);
+  }
+
+  /** The service as this ICON's Deploys name it (without the lease id and the agent part). */
+  serviceSpec(): Omit<DeploySpec, "leaseId" | "agent"> {
+    return this.#moves.deploySpec();
+  }
+
+  /** Saves the state (agent.json) as it is now. */
+  save(): Promise<void> {
+    return this.#save();
   }
 
   /** Relays `client`'s market calls as intents of its key, repaid from `account` (protocol/relay/sender.ts). */
@@ -501,36 +556,5 @@ export class Agent {
       default:
         return a.kind;
     }
-  }
-}
-
-function describeTreeEvent(e: TreeEvent, format: (units: bigint) => string): string {
-  switch (e.type) {
-    case "attached":
-      return `attached to parent ${e.parent.account} (origin ${e.origin.account})`;
-    case "reattached":
-      return `re-attached to ${e.parent.account}${e.from !== undefined ? ` (was ${e.from})` : ""}: ${e.reason}`;
-    case "report-failed":
-      return `report to parent ${e.parent} failed (${e.misses} in a row): ${e.error}`;
-    case "reattach-failed":
-      return `could not re-attach (tried ${e.tried.join(", ")}): ${e.error}`;
-    case "child-joined":
-      return `child ${e.account} joined`;
-    case "child-left":
-      return `child ${e.account} left (${e.reason})`;
-    case "funding-requested":
-      return `asked the parent for ${format(e.amount)}, granted ${format(e.granted)}: ${e.note}`;
-    case "funding-granted":
-      return `allocated ${format(e.amount)} to child ${e.child}`;
-    case "funding-reclaimed":
-      return `took ${format(e.amount)} back from child ${e.from} (beyond its next slot) for a sibling`;
-    case "funding-denied":
-      return `could not fund child ${e.child} with ${format(e.amount)}: ${e.note}`;
-    case "funding-escalated":
-      return `asked the owner on chain for ${format(e.amount)}`;
-    case "policy":
-      return `policy v${e.policy.version} in force (w=${e.policy.weightBps / 100} %)`;
-    case "left":
-      return `left the tree${e.newParent !== undefined ? `; children re-parent to ${e.newParent}` : ""}`;
   }
 }

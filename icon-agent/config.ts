@@ -38,6 +38,44 @@ const agentTimingsSchema = z.object({
   refLatencyMs: z.number().positive().default(100),
 });
 
+/** Defaults of the agent's share of each lease: bench:lease measured 90–94 MiB idle RSS and < 1 % CPU. */
+export const SIDECAR_DEFAULTS = { image: "icon/agent:1", cpuMillis: 100, memoryMiB: 160 } as const;
+/** Least memory the agent's share may have: the idle agent alone takes about 94 MiB. */
+export const SIDECAR_MIN_MEMORY_MIB = 128;
+
+/**
+ * The ICON's agent in its lease (sidecar placement): the image, its digest (`icon app deploy` reads it from the
+ * local Docker engine when the config leaves it out) and its share of every lease, asked for on top of the
+ * service's CPU and memory.
+ */
+const sidecarConfigSchema = z
+  .object({
+    image: z.string().min(1).default(SIDECAR_DEFAULTS.image),
+    imageDigest: z
+      .string()
+      .regex(
+        /^0x[0-9a-f]{64}$/,
+        "the agent image's id as 0x + 64 hex digits (docker image inspect --format {{.Id}} icon/agent:1), or leave it out and `icon app deploy` reads it from the local Docker engine",
+      )
+      .optional(),
+    cpuMillis: z
+      .number()
+      .int()
+      .min(10, "the agent needs at least 10 mCPU; give sidecar.cpuMillis ≥ 10 (default 100)")
+      .max(4000, "the agent idles below 1 % of a core; give sidecar.cpuMillis ≤ 4000 (default 100)")
+      .default(SIDECAR_DEFAULTS.cpuMillis),
+    memoryMiB: z
+      .number()
+      .int()
+      .min(
+        SIDECAR_MIN_MEMORY_MIB,
+        `the idle agent takes about 94 MiB; give sidecar.memoryMiB ≥ ${SIDECAR_MIN_MEMORY_MIB} (default ${SIDECAR_DEFAULTS.memoryMiB})`,
+      )
+      .max(16_384, "give sidecar.memoryMiB ≤ 16384 (default 160)")
+      .default(SIDECAR_DEFAULTS.memoryMiB),
+  })
+  .strict();
+
 export const appConfigSchema = z
   .object({
     service: z
@@ -87,6 +125,7 @@ export const appConfigSchema = z
     network: z.object({ altoUrl: z.string().url().optional() }).strict().default({}),
     initialRegion: z.string().optional(),
     agent: agentTimingsSchema.strict().default({}),
+    sidecar: sidecarConfigSchema.default({}),
   })
   .strict()
   .refine(
@@ -97,6 +136,18 @@ export const appConfigSchema = z
       path: ["discovery"],
     },
   );
+
+/**
+ * The ICON's agent as its leases carry it (sidecar placement): every RFQ asks for the service's CPU and memory plus
+ * this share, and a Deploy that hands the ICON over adds the agent part (its sealed state as the secret).
+ */
+const sidecarSpecSchema = z.object({
+  imageRef: z.string(),
+  imageDigest: z.string(),
+  command: z.array(z.string()),
+  cpuMillis: z.number(),
+  memoryMiB: z.number(),
+});
 
 /** What the ICON runs (the deploy's `service`, in the names the yard's Deploy uses). */
 const serviceSpecSchema = z.object({
@@ -144,15 +195,30 @@ export const agentEnvSchema = agentTimingsSchema.extend({
   spec: serviceSpecSchema,
   /** The origin's first placement: the yard whose region has this name (else the best by price). */
   initialRegion: z.string().optional(),
+  /**
+   * Sidecar placement: the ICONs run inside their leases (replicas are handed into their lease's sidecar, never
+   * started here). Absent: every agent is a local process (`icon app deploy --local`, the tests' agents).
+   */
+  sidecar: sidecarSpecSchema.optional(),
 });
 
 export type ServiceSpec = z.infer<typeof serviceSpecSchema>;
+export type SidecarSpec = z.infer<typeof sidecarSpecSchema>;
 export type AgentEnv = z.infer<typeof agentEnvSchema>;
 
 export type AppConfigInput = z.input<typeof appConfigSchema>;
 
-/** Validates `raw` and turns it into an agent environment for `rpcUrl` / `deployment`. */
-export function agentEnvFrom(raw: unknown, rpcUrl: string, deployment: Deployment): AgentEnv {
+/**
+ * Validates `raw` and turns it into an agent environment for `rpcUrl` / `deployment`. With `sidecar` (the agent
+ * image's digest, when the config does not name it) the ICONs are placed as sidecars; `local` leaves the sidecar
+ * out (every agent a local process).
+ */
+export function agentEnvFrom(
+  raw: unknown,
+  rpcUrl: string,
+  deployment: Deployment,
+  o: { local?: boolean; agentImageDigest?: string } = { local: true },
+): AgentEnv {
   const r = appConfigSchema.safeParse(raw);
   if (!r.success) {
     const problems = r.error.issues.map((i) => `${i.path.join(".") || "(top)"}: ${i.message}`);
@@ -185,5 +251,26 @@ export function agentEnvFrom(raw: unknown, rpcUrl: string, deployment: Deploymen
     },
     initialRegion: c.initialRegion,
     ...c.agent,
+    ...(o.local ? {} : { sidecar: sidecarSpec(c.sidecar, o.agentImageDigest) }),
   };
+}
+
+/** What the app config names of the agent: its image (and digest) and share. */
+export type SidecarConfig = z.infer<typeof sidecarConfigSchema>;
+
+/** The app config's `sidecar` section (validated) with `digest` filled in where the config leaves it out. */
+function sidecarSpec(c: SidecarConfig, digest: string | undefined): SidecarSpec {
+  const imageDigest = c.imageDigest ?? digest;
+  if (!imageDigest || !/^0x[0-9a-f]{64}$/.test(imageDigest))
+    throw new ConfigError(
+      "BAD_APP_CONFIG",
+      `the agent image ${c.image} has no digest: build it (bash scripts/images.sh) so the local Docker engine knows it, give sidecar.imageDigest in the app config, or deploy with --local`,
+    );
+  return { imageRef: c.image, imageDigest, command: [], cpuMillis: c.cpuMillis, memoryMiB: c.memoryMiB };
+}
+
+/** The app config's sidecar section as validated (defaults filled in), for `icon app deploy` to find the digest. */
+export function sidecarConfigOf(raw: unknown): SidecarConfig | undefined {
+  const r = appConfigSchema.safeParse(raw);
+  return r.success ? r.data.sidecar : undefined;
 }

@@ -10,17 +10,39 @@
  */
 export { Agent, type AgentHooks } from "./agent.ts";
 export { appStatus, deployApp, formatStatus, serviceKeyFor, type AppStatus, type DeployAppOptions } from "./app.ts";
-export { agentEnvFrom, appConfigSchema, type AgentEnv, type AppConfigInput, type ServiceSpec } from "./config.ts";
 export {
+  endSidecar,
+  handOver,
+  handOverReplica,
+  handOverSelf,
+  placedOrDone,
+  sealedAgentPart,
+  takeBack,
+} from "./handover.ts";
+export {
+  agentEnvFrom,
+  sidecarConfigOf,
+  appConfigSchema,
+  type AgentEnv,
+  type AppConfigInput,
+  type ServiceSpec,
+  type SidecarSpec,
+} from "./config.ts";
+export {
+  clearHandedOver,
+  handedOver,
+  markHandedOver,
   readAgentState,
   readAgentStatus,
   sealAgentState,
   stateDirLocked,
   unsealAgentState,
   writeAgentState,
+  writeAtomic,
   SEALED_STATE_MAX_BYTES,
   type AgentEvent,
   type AgentSeed,
   type AgentStatus,
+  type HandOverMark,
   type Placement,
 } from "./state.ts";

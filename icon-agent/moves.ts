@@ -14,7 +14,7 @@ import path from "node:path";
 import { multiaddr } from "@multiformats/multiaddr";
 import { MaxUint256, type Wallet } from "ethers";
 import type { Libp2p } from "@libp2p/interface";
-import { setRouting, type MarketClient, type Redirect } from "../protocol/index.ts";
+import { setRouting, type DeploySpec, type MarketClient, type Redirect } from "../protocol/index.ts";
 import type { AgentEnv } from "./config.ts";
 import {
   replicaShare,
@@ -25,6 +25,7 @@ import {
   type Knobs,
   type Situation,
 } from "./decision.ts";
+import { sealedAgentPart } from "./handover.ts";
 import { closedAmount, live, successorOf } from "./leases.ts";
 import { bid, listedPrice, type YardRef } from "./market.ts";
 import type { Observation } from "./observation.ts";
@@ -48,8 +49,13 @@ export interface MovesComponents {
   /** A market client sending with `signer`. */
   /** A client of `signer`, whose relayed intents `account` pays for. */
   clientFor(signer: Wallet, account: bigint): Promise<MarketClient>;
-  /** Starts the agent of a replica from its state directory. */
+  /**
+   * Starts the agent of a replica from its state directory: a local process, or (sidecar placement) the replica
+   * handed into its lease's sidecar (handover.ts); resolves once it runs.
+   */
   spawn(dir: string): Promise<void>;
+  /** Whether this agent runs inside its lease's sidecar: its renewals carry its sealed state again. */
+  inSidecar?: boolean;
   /** This ICON's libp2p addresses (a replica's parent). */
   addrs(): string[];
   /** The account's balance as last read, and read again. */
@@ -97,6 +103,7 @@ export class Moves {
     return this.#c.seed.placement ? this.ownSlot() : MaxUint256;
   }
 
+  /** What each lease asks for: the service's CPU and memory, plus the agent's share in sidecar placement. */
   #rfq(): {
     cpuMillis: number;
     memoryMiB: number;
@@ -106,9 +113,10 @@ export class Moves {
     imageDigest: string;
   } {
     const s = this.#c.env.spec;
+    const agent = this.#c.env.sidecar;
     return {
-      cpuMillis: s.cpuMillis,
-      memoryMiB: s.memoryMiB,
+      cpuMillis: s.cpuMillis + (agent?.cpuMillis ?? 0),
+      memoryMiB: s.memoryMiB + (agent?.memoryMiB ?? 0),
       slotSeconds: s.slotSeconds,
       earliestStart: 0n,
       imageRef: s.imageRef,
@@ -116,7 +124,8 @@ export class Moves {
     };
   }
 
-  #deploySpec() {
+  /** The service as every Deploy of this ICON names it (without the lease id and the agent part). */
+  deploySpec(): Omit<DeploySpec, "leaseId" | "agent"> {
     const s = this.#c.env.spec;
     return {
       imageRef: s.imageRef,
@@ -140,7 +149,7 @@ export class Moves {
       account: o.account,
       yards: o.yards,
       rfq: this.#rfq(),
-      spec: this.#deploySpec(),
+      spec: this.deploySpec(),
       maxPrice: knobs.maxPricePerSecond,
       budget: o.budget,
       score: o.score,
@@ -223,6 +232,9 @@ export class Moves {
       balance = await this.#c.refreshBalance();
       if (balance < need) return;
     }
+    // Inside its sidecar the renewal's Deploy carries the agent's own state again: the yard carries the sidecar
+    // over (the same agent part) and holds the fresh state for the sidecar's restarts.
+    const agent = this.#c.inSidecar && env.sidecar ? (await sealedAgentPart(this.#c.dir, env.sidecar)).part : undefined;
     const won = await bid({
       node: this.#c.node,
       signer: this.#c.wallet,
@@ -230,12 +242,12 @@ export class Moves {
       account: seed.account,
       yards: [p.yard],
       rfq: { ...this.#rfq(), renewsLeaseId: p.leaseId },
-      spec: this.#deploySpec(),
+      spec: { ...this.deploySpec(), ...(agent ? { agent } : {}) },
       maxPrice: (await this.#c.observation.knobs()).maxPricePerSecond,
       budget: balance,
       score: () => 0,
       release: (id) => client.terminate(id),
-    });
+    }).finally(() => agent?.secret.wipe());
     p.renewal = {
       leaseId: won.leaseId,
       leaseStart: won.offer.start,
@@ -317,6 +329,8 @@ export class Moves {
     );
     seed.children[String(child)] = { name, subnets: moved };
     await this.#c.save();
+    // A local process, or (sidecar placement) the replica handed into its lease's sidecar: `started` is recorded
+    // only once it runs; until then the parent's recovery hands it over again (recovery.ts).
     await this.#c.spawn(dir);
     seed.children[String(child)]!.started = true;
     await this.#c.save();

@@ -120,7 +120,9 @@ export class Recovery {
    * A replication that got as far as the replica's state directory (its key, account and live lease written) but
    * not as far as recording that its agent started: the replica is adopted and its agent started, not unwound. An
    * agent already running there (a detached `icon agent run` outlives its parent) keeps its lock; that counts as
-   * started. Returns false when there is nothing to adopt.
+   * started. In sidecar placement `spawn` hands the replica into its lease's sidecar again (a Redeploy with the same
+   * agent keeps a sidecar that runs already): the yard's Running is what "started" means there, not a local lock.
+   * Returns false when there is nothing to adopt.
    */
   async #adoptChild(account: bigint): Promise<boolean> {
     const { seed, client, emit } = this.#c;

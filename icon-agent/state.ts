@@ -56,6 +56,11 @@ export interface AgentSeed {
   /** Termination under way (each step is skipped when already done; finished on restart). */
   terminating?: boolean;
   done?: boolean;
+  /**
+   * Which running instance of this ICON this state belongs to: every hand-over into a sidecar seals the state with
+   * this + 1, so of two copies of one ICON the later instance is known (tree messages are to carry it).
+   */
+  instance?: number;
 }
 
 export interface AgentEvent {
@@ -227,15 +232,19 @@ export const SEALED_STATE_MAX_BYTES = 64 * 1024;
 /**
  * An ICON's state directory as one blob, to hand to its sidecar through the lease (the Deploy's agent secret, which
  * the yard keeps in memory only and writes to the sidecar's standard input): `{"v":1,"files":{name: base64}}` of
- * agent.json, key and, when present, peer.key (its libp2p identity) and port.
+ * agent.json, key and, when present, peer.key (its libp2p identity) and port. `agentJson` replaces agent.json's
+ * text (a hand-over seals the next instance's state without writing it here).
  */
-export async function sealAgentState(dir: string): Promise<Uint8Array> {
+export async function sealAgentState(dir: string, o: { agentJson?: string } = {}): Promise<Uint8Array> {
   const files: Record<string, string> = {};
   for (const name of SEALED_FILES) {
-    const bytes = await readFile(path.join(dir, name)).catch((e: NodeJS.ErrnoException) => {
-      if (e.code === "ENOENT" && (name === "peer.key" || name === "port")) return undefined;
-      throw new IconError("NO_STATE", `${dir} has no ${name}: it holds no ICON to seal`, { cause: e });
-    });
+    const given = name === "agent.json" && o.agentJson !== undefined ? Buffer.from(o.agentJson) : undefined;
+    const bytes =
+      given ??
+      (await readFile(path.join(dir, name)).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === "ENOENT" && (name === "peer.key" || name === "port")) return undefined;
+        throw new IconError("NO_STATE", `${dir} has no ${name}: it holds no ICON to seal`, { cause: e });
+      }));
     if (bytes) files[name] = bytes.toString("base64");
   }
   const out = Buffer.from(JSON.stringify({ v: 1, files }));
@@ -274,4 +283,35 @@ export async function unsealAgentState(sealed: Uint8Array, dir: string): Promise
   await mkdir(dir, { recursive: true, mode: 0o700 });
   for (const [name, value] of Object.entries(files))
     await writeAtomic(path.join(dir, name), Buffer.from(value as string, "base64"), 0o600);
+}
+
+/** The mark of a state directory whose ICON was handed into its lease's sidecar (handedOver). */
+const HANDED_OVER = "handed-over.json";
+
+/** Where and when the ICON of a state directory was handed over, as {@link markHandedOver} wrote it. */
+export interface HandOverMark {
+  leaseId: bigint;
+  yard: string;
+  endpoint: string;
+  /** The instance epoch the sidecar runs. */
+  instance: number;
+  atMs: number;
+}
+
+/**
+ * Marks `dir` as handed over: its ICON runs in the sidecar of lease `leaseId` now, and `icon agent run --state dir`
+ * refuses to act on this copy unless told `--take-back`.
+ */
+export async function markHandedOver(dir: string, mark: HandOverMark): Promise<void> {
+  await writeAtomic(path.join(dir, HANDED_OVER), encodeState(mark));
+}
+
+/** The hand-over mark of `dir`, or undefined when its ICON was not handed over (or was taken back). */
+export async function handedOver(dir: string): Promise<HandOverMark | undefined> {
+  return readFile(path.join(dir, HANDED_OVER), "utf8").then(fromJson<HandOverMark>, () => undefined);
+}
+
+/** Removes the hand-over mark (`--take-back`: the owner's copy acts again). */
+export async function clearHandedOver(dir: string): Promise<void> {
+  await rm(path.join(dir, HANDED_OVER), { force: true });
 }

@@ -357,12 +357,23 @@ export class Yard {
     await this.reconcile("start");
     await this.#net.reopenStubbed();
     const q = this.#quoting;
+    const holder = leaseHolderCheck(db, this.chain);
     const provider: LeaseProvider = {
       capacity: () => q.capacity(),
       quote: (rfq, counter, ctx) => q.quote(rfq, counter, ctx),
       accept: (signature, ctx) => q.accept(signature, ctx),
       deploy: (spec) => this.#leases.deploy(spec),
       terminate: (id) => this.#leases.terminate(id),
+      // Another Deploy of a lease held here (e.g. its agent part added: an ICON handed into its sidecar), only for
+      // the lease's holder (its access signature bound to this stream's peer), checked before anything is read.
+      redeploy: async (access, spec, ctx) => {
+        try {
+          await holder(access, ctx.remote);
+        } catch (e) {
+          return { failed: `not deployed: ${(e as Error).message}` };
+        }
+        return this.#leases.deploy(spec);
+      },
     };
     const registrar = this.node;
     const onError = (e: unknown): void => this.log.debug("negotiation stream failed", { error: e });

@@ -10,6 +10,7 @@ import {
   Envelope,
   RejectCode,
   type AgentPart as WireAgentPart,
+  type Deploy as WireDeploy,
   type RfqProof as WireRfqProof,
 } from "../schema/generated/lease.js";
 import { leaseLimits } from "./limits.ts";
@@ -103,6 +104,16 @@ export function withoutSecret(spec: DeploySpec | StoredDeploySpec): StoredDeploy
   return { ...spec, agent: { imageRef, imageDigest, command, cpuMillis, memoryMiB } };
 }
 
+/**
+ * The lease-holder access a Redeploy carries: the EIP-712 `LeaseAccess` of protocol/yard/services.ts (the controller
+ * of the lease's paying account, or the app owner, over the lease id, the sender's peer id and `expires`).
+ */
+export interface RedeployAccess {
+  leaseId: bigint;
+  expires: bigint;
+  signature: string;
+}
+
 /** Every message of /icon/lease/1.0.0 as a validated, tagged value. */
 export type LeaseMessage =
   | { type: "capacityQuery" }
@@ -114,6 +125,7 @@ export type LeaseMessage =
   | { type: "reject"; code: RejectCode; message: string }
   | { type: "opened"; leaseId: bigint; txHash: string }
   | { type: "deploy"; spec: DeploySpec }
+  | { type: "redeploy"; access: RedeployAccess; spec: DeploySpec }
   | { type: "running"; leaseId: bigint; endpoint: string }
   | { type: "failed"; leaseId: bigint; message: string }
   | { type: "terminate"; leaseId: bigint };
@@ -132,6 +144,7 @@ export const LEASE_MESSAGE_TYPES = [
   "running",
   "failed",
   "terminate",
+  "redeploy",
 ] as const satisfies readonly LeaseMessage["type"][];
 
 /** A message with the negotiation's request id. */
@@ -238,6 +251,31 @@ function agentPart(a: WireAgentPart): AgentPart {
   }
 }
 
+/** A Deploy's fields, validated (of a Deploy or of a Redeploy). */
+function deploySpec(d: WireDeploy): DeploySpec {
+  if (d.ports.length > leaseLimits.maxListEntries) throw bad("too many ports");
+  return {
+    leaseId: u64(d.leaseId, UINT64_MAX, "leaseId"),
+    imageRef: text(d.imageRef, "imageRef"),
+    imageDigest: bytesOf(d.imageDigest, 32, "imageDigest"),
+    command: list(d.command, "command"),
+    env: list(d.env, "env"),
+    ports: d.ports.map((p) => positive(p, "port", 65535)),
+    ...(d.service ? { service: serviceName(d.service, "service") } : {}),
+    ...(d.httpPorts.length > 0
+      ? {
+          httpPorts: d.httpPorts.map((p) => {
+            if (!d.ports.includes(p)) throw bad(`httpPorts: ${p} is not one of the exposed ports`);
+            return p;
+          }),
+        }
+      : {}),
+    ...(d.udpPorts.length > 0 ? { udpPorts: d.udpPorts.map((p) => positive(p, "udpPort", 65535)) } : {}),
+    ...(d.allow.length > 0 ? { allow: list(d.allow, "allow").map((a, i) => servicePattern(a, `allow[${i}]`)) } : {}),
+    ...(d.agent ? { agent: agentPart(d.agent) } : {}),
+  };
+}
+
 function validate(e: Envelope): LeaseMessage {
   const bodies = LEASE_MESSAGE_TYPES;
   const present = bodies.filter((k) => e[k] != null);
@@ -330,33 +368,22 @@ function validate(e: Envelope): LeaseMessage {
         leaseId: u64(e.opened!.leaseId, UINT64_MAX, "leaseId"),
         txHash: bytesOf(e.opened!.txHash, 32, "txHash"),
       };
-    case "deploy": {
-      const d = e.deploy!;
-      if (d.ports.length > leaseLimits.maxListEntries) throw bad("too many ports");
+    case "deploy":
+      return { type: "deploy", spec: deploySpec(e.deploy!) };
+    case "redeploy": {
+      const r = e.redeploy!;
+      if (!r.deploy) throw bad("redeploy.deploy is required");
+      const leaseId = u64(r.leaseId, UINT64_MAX, "leaseId");
+      const spec = deploySpec(r.deploy);
+      if (spec.leaseId !== leaseId) throw bad(`redeploy names lease ${leaseId} but deploys lease ${spec.leaseId}`);
       return {
-        type: "deploy",
-        spec: {
-          leaseId: u64(d.leaseId, UINT64_MAX, "leaseId"),
-          imageRef: text(d.imageRef, "imageRef"),
-          imageDigest: bytesOf(d.imageDigest, 32, "imageDigest"),
-          command: list(d.command, "command"),
-          env: list(d.env, "env"),
-          ports: d.ports.map((p) => positive(p, "port", 65535)),
-          ...(d.service ? { service: serviceName(d.service, "service") } : {}),
-          ...(d.httpPorts.length > 0
-            ? {
-                httpPorts: d.httpPorts.map((p) => {
-                  if (!d.ports.includes(p)) throw bad(`httpPorts: ${p} is not one of the exposed ports`);
-                  return p;
-                }),
-              }
-            : {}),
-          ...(d.udpPorts.length > 0 ? { udpPorts: d.udpPorts.map((p) => positive(p, "udpPort", 65535)) } : {}),
-          ...(d.allow.length > 0
-            ? { allow: list(d.allow, "allow").map((a, i) => servicePattern(a, `allow[${i}]`)) }
-            : {}),
-          ...(d.agent ? { agent: agentPart(d.agent) } : {}),
+        type: "redeploy",
+        access: {
+          leaseId,
+          expires: u64(r.expires, UINT64_MAX, "expires"),
+          signature: bytesOf(r.signature, 65, "signature"),
         },
+        spec,
       };
     }
     case "running":
@@ -380,6 +407,9 @@ export function decodeFrame(frame: Uint8Array): Framed {
     e = Envelope.decode(frame, {
       limits: {
         deploy: { command: n, env: n, ports: n, httpPorts: n, allow: n, udpPorts: n, agent: { command: n } },
+        redeploy: {
+          deploy: { command: n, env: n, ports: n, httpPorts: n, allow: n, udpPorts: n, agent: { command: n } },
+        },
       },
     });
   } catch (cause) {
@@ -481,34 +511,17 @@ export function encodeFrame(requestId: string, m: LeaseMessage): Uint8Array {
     case "opened":
       e.opened = { leaseId: m.leaseId, txHash: toBytes(m.txHash) };
       break;
-    case "deploy": {
-      const d = m.spec;
-      e.deploy = {
-        leaseId: d.leaseId,
-        imageRef: d.imageRef,
-        imageDigest: toBytes(d.imageDigest),
-        command: d.command,
-        env: d.env,
-        ports: d.ports,
-        service: d.service ?? "",
-        httpPorts: d.httpPorts ?? [],
-        allow: d.allow ?? [],
-        udpPorts: d.udpPorts ?? [],
-        ...(d.agent
-          ? {
-              agent: {
-                imageRef: d.agent.imageRef,
-                imageDigest: toBytes(d.agent.imageDigest),
-                command: d.agent.command,
-                cpuMillis: d.agent.cpuMillis,
-                memoryMib: d.agent.memoryMiB,
-                secret: d.agent.secret.bytes(),
-              },
-            }
-          : {}),
+    case "deploy":
+      e.deploy = wireDeploy(m.spec);
+      break;
+    case "redeploy":
+      e.redeploy = {
+        leaseId: m.access.leaseId,
+        expires: m.access.expires,
+        signature: toBytes(m.access.signature),
+        deploy: wireDeploy(m.spec),
       };
       break;
-    }
     case "running":
       e.running = { leaseId: m.leaseId, endpoint: m.endpoint };
       break;
@@ -520,6 +533,34 @@ export function encodeFrame(requestId: string, m: LeaseMessage): Uint8Array {
       break;
   }
   return Envelope.encode(e);
+}
+
+/** A Deploy spec in its wire form (the agent's secret as its bytes: the frame is the secret's only other copy). */
+function wireDeploy(d: DeploySpec): WireDeploy {
+  return {
+    leaseId: d.leaseId,
+    imageRef: d.imageRef,
+    imageDigest: toBytes(d.imageDigest),
+    command: d.command,
+    env: d.env,
+    ports: d.ports,
+    service: d.service ?? "",
+    httpPorts: d.httpPorts ?? [],
+    allow: d.allow ?? [],
+    udpPorts: d.udpPorts ?? [],
+    ...(d.agent
+      ? {
+          agent: {
+            imageRef: d.agent.imageRef,
+            imageDigest: toBytes(d.agent.imageDigest),
+            command: d.agent.command,
+            cpuMillis: d.agent.cpuMillis,
+            memoryMib: d.agent.memoryMiB,
+            secret: d.agent.secret.bytes(),
+          },
+        }
+      : {}),
+  };
 }
 
 /** Hex to bytes, refusing malformed hex (ethers' getBytes throws) instead of silently shortening it. */

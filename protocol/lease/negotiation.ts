@@ -9,6 +9,7 @@
  *                             countered                                              running | failed
  *   reject (either side, any open phase) ──▶ closed;  terminate (tenant, once opened) ──▶ closed
  *   capacityQuery / capacityAnswer are allowed in idle and keep it idle.
+ *   idle ──redeploy──▶ deploying: a lease the tenant holds already, deployed again (running / failed as above).
  */
 import { leaseLimits } from "./limits.ts";
 import type { LeaseMessage } from "./messages.ts";
@@ -63,6 +64,8 @@ const RULES: Record<LeaseMessage["type"], Rule[]> = {
   accept: [{ from: ["quoted"], sender: "tenant", to: "accepted" }],
   opened: [{ from: ["accepted"], sender: "provider", to: "opened" }],
   deploy: [{ from: ["opened"], sender: "tenant", to: "deploying" }],
+  // A lease held already (its own negotiation long over): deploy it again, on the holder's access signature.
+  redeploy: [{ from: ["idle"], sender: "tenant", to: "deploying" }],
   running: [{ from: ["deploying"], sender: "provider", to: "running" }],
   failed: [{ from: ["deploying"], sender: "provider", to: "failed" }],
   terminate: [{ from: ["opened", "deploying", "running", "failed"], sender: "tenant", to: "closed" }],

@@ -27,6 +27,7 @@ import {
   type CapacityAnswer,
   type DeploySpec,
   type LeaseMessage,
+  type RedeployAccess,
   type Rfq,
 } from "./messages.ts";
 import { initialState, transition, type NegotiationState } from "./negotiation.ts";
@@ -60,6 +61,15 @@ export interface LeaseProvider {
   ): Promise<{ leaseId: bigint; txHash: string } | { reject: RejectCode; message: string }>;
   deploy?(spec: DeploySpec, ctx: NegotiationContext): Promise<{ endpoint: string } | { failed: string }>;
   terminate?(leaseId: bigint, ctx: NegotiationContext): Promise<void>;
+  /**
+   * Deploys again on a lease the sender holds (its access checked against `ctx.remote` and the chain first): the
+   * running service keeps running; Failed with a sentence for a refused access or spec, and nothing changes.
+   */
+  redeploy?(
+    access: RedeployAccess,
+    spec: DeploySpec,
+    ctx: NegotiationContext,
+  ): Promise<{ endpoint: string } | { failed: string }>;
 }
 
 /** Clips a sentence to the protocol's string limit (on a character boundary). */
@@ -96,7 +106,7 @@ export class LeaseRejectedError extends IconError {
 
 /** Messages that occur at most once per negotiation: a repeat with the same request id is a retry and gets
  * the reply already given (never a second quote nonce, lease or container). Counters repeat legitimately. */
-const ONCE = new Set<string>(["rfq", "accept", "deploy", "terminate", "reject"]);
+const ONCE = new Set<string>(["rfq", "accept", "deploy", "redeploy", "terminate", "reject"]);
 
 interface Session {
   /** `${peer}/${requestId}`: the key in the session table. */
@@ -404,6 +414,14 @@ export function createLeaseHandler(
           ? { type: "failed", leaseId: m.spec.leaseId, message: r.failed }
           : { type: "running", leaseId: m.spec.leaseId, endpoint: r.endpoint };
       }
+      case "redeploy": {
+        if (!provider.redeploy)
+          return { type: "reject", code: RejectCode.UNSUPPORTED, message: "this yard does not redeploy leases" };
+        const r = await provider.redeploy(m.access, m.spec, ctx).finally(() => m.spec.agent?.secret.wipe());
+        return "failed" in r
+          ? { type: "failed", leaseId: m.spec.leaseId, message: r.failed }
+          : { type: "running", leaseId: m.spec.leaseId, endpoint: r.endpoint };
+      }
       case "terminate":
         await provider.terminate?.(m.leaseId, ctx);
         return { type: "reject", code: RejectCode.REJECT_UNSPECIFIED, message: "terminated" };
@@ -469,7 +487,10 @@ export class LeaseSession {
     const before = this.#state;
     this.#state = t.state;
     // Opening a lease waits for a chain transaction: Accept and Deploy get the exchange timeout.
-    const ms = m.type === "accept" || m.type === "deploy" ? leaseTimeouts.exchangeMs : leaseTimeouts.firstByteMs;
+    const ms =
+      m.type === "accept" || m.type === "deploy" || m.type === "redeploy"
+        ? leaseTimeouts.exchangeMs
+        : leaseTimeouts.firstByteMs;
     const signal = withTimeout(this.#signal, ms);
     let reply: LeaseMessage;
     try {
@@ -486,7 +507,7 @@ export class LeaseSession {
       }
       if (
         (reply.type === "running" || reply.type === "failed") &&
-        m.type === "deploy" &&
+        (m.type === "deploy" || m.type === "redeploy") &&
         reply.leaseId !== m.spec.leaseId
       ) {
         throw new ProtocolError(
@@ -513,5 +534,30 @@ export class LeaseSession {
   /** Ends the stream. */
   async close(): Promise<void> {
     await this.#stream.close().catch(() => this.#stream.abort(new Error("close failed")));
+  }
+}
+
+/**
+ * Deploys `spec` again on lease `access.leaseId`, which the signer of `access` holds at the yard `peer` (a
+ * negotiation of its own: Redeploy, then Running or Failed). Returns the endpoint, or throws with the yard's
+ * sentence (an IconError REDEPLOY_FAILED for Failed, LeaseRejectedError for a Reject).
+ */
+export async function redeployLease(
+  node: Libp2p,
+  peer: PeerId | Multiaddr,
+  access: RedeployAccess,
+  spec: DeploySpec,
+  o: { signal?: AbortSignal } = {},
+): Promise<{ endpoint: string }> {
+  const session = await LeaseSession.open(node, peer, o);
+  try {
+    const r = await session.request({ type: "redeploy", access, spec });
+    if (r.type === "running") return { endpoint: r.endpoint };
+    throw new IconError(
+      "REDEPLOY_FAILED",
+      `lease ${spec.leaseId}: ${r.type === "failed" ? r.message : `the yard answered ${r.type}`}`,
+    );
+  } finally {
+    await session.close();
   }
 }

@@ -10,12 +10,14 @@ import { command, opt, type Command } from "./options.ts";
 
 export const agentCommands: Record<string, Command> = {
   "agent run": command({
-    usage: "agent run --state <dir> [--state-from-stdin]",
+    usage: "agent run --state <dir> [--state-from-stdin] [--hand-over] [--take-back]",
     summary:
-      "run one ICON from its state directory (written by `icon app deploy`, or by a parent for a replica): it resumes its place in the tree and its lease from the chain; replicas it makes run as their own `icon agent run` processes; Ctrl-C stops it and leaves its lease running. --state-from-stdin: when the directory holds no ICON yet, first read the ICON's sealed state from standard input into it (an agent sidecar: the yard writes the lease's agent secret there)",
+      "run one ICON from its state directory (written by `icon app deploy`, or by a parent for a replica): it resumes its place in the tree and its lease from the chain; replicas it makes run as their own `icon agent run` processes; Ctrl-C stops it and leaves its lease running. --state-from-stdin: when the directory holds no ICON yet, first read the ICON's sealed state from standard input into it (an agent sidecar: the yard writes the lease's agent secret there). --hand-over: once placed, stop deciding and hand the ICON into its lease's sidecar (sidecar placement; `icon app deploy` does this for the origin), then exit. A directory whose ICON was handed over is refused unless --take-back: the sidecar is stopped (a Deploy of the lease without the agent) and this copy acts again",
     options: {
       state: opt.required("--state <dir> is required (see `icon app deploy`)"),
       "state-from-stdin": opt.flag(),
+      "hand-over": opt.flag(),
+      "take-back": opt.flag(),
     },
     async run(_ctx, o) {
       const dir = o.state;
@@ -44,7 +46,15 @@ export const agentCommands: Record<string, Command> = {
           "NO_STATE",
           `${dir} holds no ICON (no agent.json in it): give the directory \`icon app deploy --state\` wrote, or the one a parent wrote for its replica`,
         );
-      const { Agent } = await import("../../icon-agent/index.ts");
+      const { Agent, handedOver, handOverSelf, placedOrDone, takeBack } = await import("../../icon-agent/index.ts");
+      const mark = await handedOver(dir);
+      if (mark && !o["take-back"])
+        throw new ConfigError(
+          "HANDED_OVER",
+          `the ICON in ${dir} was handed into the sidecar of lease ${mark.leaseId} at ${mark.yard} (instance ${mark.instance}); it runs there and this copy must not act beside it: give --take-back to stop the sidecar and run it here again`,
+        );
+      // Unsealed from standard input or given the yard's gateway: this agent runs in its lease's sidecar.
+      const inSidecar = o["state-from-stdin"] || process.env.ICON_GATEWAY !== undefined;
       const { installLastResort } = await import("../../protocol/index.ts");
       const { createLogger } = await import("../../protocol/log.ts");
       installLastResort({ log: createLogger({ level: "warn" }), what: `agent in ${dir}` });
@@ -54,8 +64,38 @@ export const agentCommands: Record<string, Command> = {
           say(`replica started in ${childDir} (pid ${pid}, log ${log})`);
         },
         onEvent: (e) => out(`${new Date().toISOString()} ${e.icon} ${e.kind}: ${e.text}`),
+        inSidecar,
       });
+      if (mark) {
+        // --take-back: the sidecar stops before this copy takes a single decision.
+        const r = await takeBack(agent).catch(async (e: unknown) => {
+          await agent.stop();
+          throw e;
+        });
+        say(`took the ICON back from lease ${mark.leaseId} at ${mark.yard}: ${r}`);
+      }
       await agent.start();
+      if (o["hand-over"] && !agent.seed.done) {
+        const { rm } = await import("node:fs/promises");
+        const { writeAtomic } = await import("../../icon-agent/index.ts");
+        const failed = path.join(dir, "handover.error");
+        await rm(failed, { force: true });
+        const placed = await placedOrDone(agent, AbortSignal.any([AbortSignal.timeout(600_000), signalled()]));
+        if (placed) {
+          try {
+            const h = await handOverSelf(agent);
+            out(
+              `ICON ${agent.name} handed into the sidecar of lease ${h.leaseId} at ${h.yard} (instance ${h.instance}); clients reach it at ${h.endpoint}; this agent stops`,
+            );
+            await agent.stop();
+            return;
+          } catch (e) {
+            // The agent goes on acting here; whoever waits for the hand-over (icon app deploy) reads why.
+            await writeAtomic(failed, (e as Error).message);
+            say(`hand-over failed, the ICON goes on running here: ${(e as Error).message}`);
+          }
+        }
+      }
       if (agent.seed.done) {
         out(`ICON ${agent.name} (account ${agent.seed.account}) has terminated; nothing to run`);
         await agent.stop();
@@ -75,16 +115,24 @@ export const agentCommands: Record<string, Command> = {
  * V8 flags and entry as this process: `icon` (scripts/cli/icon.ts or its .build/ copy) on a host, the agent image's
  * entry (scripts/cli/agent-main.ts) in a container, where neither scripts/icon nor the project is.
  */
-export async function startAgentProcess(dir: string, what: string): Promise<{ pid: number; log: string }> {
+export async function startAgentProcess(
+  dir: string,
+  what: string,
+  args: string[] = [],
+): Promise<{ pid: number; log: string }> {
   const { spawn } = await import("node:child_process");
   const { closeSync, openSync } = await import("node:fs");
   const path = await import("node:path");
   const logFile = path.join(dir, "agent.log");
   const log = openSync(logFile, "a");
-  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, "agent", "run", "--state", dir], {
-    detached: true,
-    stdio: ["ignore", log, log],
-  });
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, process.argv[1]!, "agent", "run", "--state", dir, ...args],
+    {
+      detached: true,
+      stdio: ["ignore", log, log],
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     child.once("spawn", resolve);
     child.once("error", (e) => reject(new Error(`cannot start the ${what}'s agent: ${e.message}`, { cause: e })));
@@ -139,6 +187,59 @@ export async function waitPlaced(
       shown = waited;
       say(`… ${waited} s: the origin ICON is looking for a yard`);
     }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Aborts on the first SIGINT or SIGTERM (waiting for the placement ends there, the agent stops as usual). */
+function signalled(): AbortSignal {
+  const c = new AbortController();
+  void untilSignal().then(() => c.abort());
+  return c.signal;
+}
+
+/**
+ * Waits until the origin's agent in `dir` (process `pid`, started with --hand-over) has handed the ICON into its
+ * lease's sidecar (`dir` is marked handed over) and ended; throws HANDOVER_FAILED with the agent's reason (it goes
+ * on acting locally) or AGENT_EXITED / NOT_PLACED like waitPlaced.
+ */
+export async function waitHandedOver(
+  dir: string,
+  pid: number,
+  waitS: number,
+): Promise<{ leaseId: bigint; yard: string; endpoint: string; instance: number }> {
+  const { readFile } = await import("node:fs/promises");
+  const path = await import("node:path");
+  const { handedOver } = await import("../../icon-agent/index.ts");
+  const alive = (): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const started = Date.now();
+  for (;;) {
+    const mark = await handedOver(dir);
+    // Handed over and its process gone: nothing of the owner's runs the ICON any more.
+    if (mark && !alive()) return mark;
+    const why = await readFile(path.join(dir, "handover.error"), "utf8").catch(() => undefined);
+    if (why !== undefined)
+      throw new IconError(
+        "HANDOVER_FAILED",
+        `${why.trim()}; the origin's agent (pid ${pid}) goes on running it here (log ${path.join(dir, "agent.log")})`,
+      );
+    if (!mark && !alive())
+      throw new IconError(
+        "AGENT_EXITED",
+        `the origin's agent (pid ${pid}) ended before it handed the ICON over:\n  ${(await readFile(path.join(dir, "agent.log"), "utf8").catch(() => "")).trimEnd().split("\n").slice(-8).join("\n  ")}`,
+      );
+    if (Date.now() - started > waitS * 1000)
+      throw new IconError(
+        "NOT_PLACED",
+        `the origin's agent (pid ${pid}) did not hand the ICON over within ${waitS} s; it keeps running (log ${path.join(dir, "agent.log")})`,
+      );
     await new Promise((r) => setTimeout(r, 250));
   }
 }

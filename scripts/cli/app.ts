@@ -5,20 +5,21 @@
 import { ConfigError } from "../../protocol/errors.ts";
 import { client, idArg, need, out } from "./context.ts";
 import { POLICY_OPTIONS, describePolicy, policyFromOptions, publishPolicy } from "./budget.ts";
-import { startAgentProcess, waitPlaced } from "./agent.ts";
+import { startAgentProcess, waitHandedOver, waitPlaced } from "./agent.ts";
 import { command, opt, type Command } from "./options.ts";
 
 export const appCommands: Record<string, Command> = {
   "app deploy": command({
     usage:
-      "app deploy --config <app.json> --state <dir> --deposit <amount> [--no-start] [--wait <s>] [--weight 0..1] [--migrate-threshold 0..1] [--replicate-threshold 0..1] [--terminate-threshold 0..1] [--max-price <amount/s>] [--max-relay-fee <amount>] [--relay-allowance-per-day <amount>]",
+      "app deploy --config <app.json> --state <dir> --deposit <amount> [--local] [--no-start] [--wait <s>] [--weight 0..1] [--migrate-threshold 0..1] [--replicate-threshold 0..1] [--terminate-threshold 0..1] [--max-price <amount/s>] [--max-relay-fee <amount>] [--relay-allowance-per-day <amount>]",
     summary:
-      "create and fund an application budget, publish its policy, give the origin ICON a key of its own (in <dir>, mode 0600; it holds no ETH: yards relay its calls, repaid from its account within the policy's relay caps), and start it (`icon agent run --state <dir>` in the background, log in <dir>/agent.log), waiting until it is placed (--wait, default 120 s); --no-start leaves the start to you",
+      "create and fund an application budget, publish its policy, give the origin ICON a key of its own (in <dir>, mode 0600; it holds no ETH: yards relay its calls, repaid from its account within the policy's relay caps), and start it (`icon agent run --state <dir> --hand-over` in the background, log in <dir>/agent.log): it places the origin, then hands it into its lease's agent sidecar (the app config's `sidecar`: image icon/agent:1, its digest from the local Docker engine, 100 mCPU / 160 MiB on top of the service) and ends; the command waits for both (--wait, default 120 s each) and exits: nothing of yours needs to run then. <dir> stays as your copy, marked handed over. --local: the origin's agent keeps running here, and so do its replicas' (no sidecars); --no-start leaves the start to you",
     options: {
       config: opt.string(),
       state: opt.string(),
       deposit: opt.string(),
       "no-start": opt.flag(),
+      local: opt.flag(),
       wait: opt.matching(
         /^\d{1,5}$/,
         (v) => `--wait is whole seconds to wait for the origin's placement, like 120; got "${v}"`,
@@ -49,7 +50,11 @@ export const appCommands: Record<string, Command> = {
       }
       const c = await client(ctx, true);
       const { agentEnvFrom, deployApp } = await import("../../icon-agent/index.ts");
-      const env = agentEnvFrom(raw, ctx.rpc, c.deployment);
+      const local = o.local === true;
+      const env = agentEnvFrom(raw, ctx.rpc, c.deployment, {
+        local,
+        ...(local ? {} : { agentImageDigest: await agentImageDigest(raw) }),
+      });
       if (!o.deposit) throw new ConfigError("MISSING_OPTION", "--deposit <amount> is required (tokens, e.g. 20)");
       const deposit = c.parse(o.deposit, "--deposit");
       const waitS = Number(o.wait ?? "120");
@@ -61,16 +66,30 @@ export const appCommands: Record<string, Command> = {
           ` (yards refuse any other namespace; other apps' allow rules name it as <app>.${r.namespace}.*.*)`,
       );
       if (o["no-start"]) {
-        out(`start it with: icon agent run --state ${dir}`);
+        out(`start it with: icon agent run --state ${dir}${local ? "" : " --hand-over"}`);
         return;
       }
-      const { pid, log } = await startAgentProcess(dir, "origin");
+      const { pid, log } = await startAgentProcess(dir, "origin", local ? [] : ["--hand-over"]);
       out(
-        `origin ICON started (pid ${pid}, log ${log}); stop it with kill ${pid}, resume it with icon agent run --state ${dir}`,
+        local
+          ? `origin ICON started (pid ${pid}, log ${log}); stop it with kill ${pid}, resume it with icon agent run --state ${dir}`
+          : `origin ICON started here for its first placement (pid ${pid}, log ${log}); it then moves into its lease`,
       );
       if (waitS === 0) return;
-      const placed = await waitPlaced(dir, pid, waitS);
-      out(`origin ICON placed at ${placed.yard} (lease ${placed.lease}); clients reach it at ${placed.endpoint}`);
+      if (local) {
+        const placed = await waitPlaced(dir, pid, waitS);
+        out(`origin ICON placed at ${placed.yard} (lease ${placed.lease}); clients reach it at ${placed.endpoint}`);
+        return;
+      }
+      // Placed, then handed over, then its process ends (it may do all three before its first status is written).
+      const h = await waitHandedOver(dir, pid, 2 * waitS);
+      out(`origin ICON placed at ${h.yard} (lease ${h.leaseId}); clients reach it at ${h.endpoint}`);
+      out(
+        `origin ICON runs in the agent sidecar of lease ${h.leaseId} at ${h.yard} (instance ${h.instance}); clients reach it at ${h.endpoint}`,
+      );
+      out(
+        `nothing of yours needs to run now; ${dir} is your copy, marked handed over (icon agent run --state ${dir} --take-back runs it here again)`,
+      );
     },
   }),
   "app status": command({
@@ -110,3 +129,24 @@ export const appCommands: Record<string, Command> = {
     },
   }),
 };
+
+/**
+ * The agent image's digest for sidecar placement: the app config's `sidecar.imageDigest`, else the id of the image
+ * it names (default icon/agent:1) in the local Docker engine (ICON_DOCKER_SOCKET, else /var/run/docker.sock).
+ */
+async function agentImageDigest(raw: unknown): Promise<string | undefined> {
+  const { sidecarConfigOf } = await import("../../icon-agent/index.ts");
+  const c = sidecarConfigOf(raw);
+  if (!c || c.imageDigest) return c?.imageDigest;
+  const { default: Docker } = await import("dockerode");
+  const socketPath = process.env.ICON_DOCKER_SOCKET ?? "/var/run/docker.sock";
+  try {
+    const info = await new Docker({ socketPath }).getImage(c.image).inspect();
+    return "0x" + info.Id.replace(/^sha256:/, "");
+  } catch (e) {
+    throw new ConfigError(
+      "BAD_APP_CONFIG",
+      `the agent image ${c.image} is not in the Docker engine at ${socketPath} (${(e as Error).message}): build it with bash scripts/images.sh, give sidecar.imageDigest in the app config, or deploy with --local`,
+    );
+  }
+}

@@ -1,6 +1,7 @@
 /**
  * An application deployed the way a user does it, through the `icon` CLI as processes: `icon app deploy` funds the
- * budget and starts the origin's agent (`icon agent run`) in the background, waiting until it is placed.
+ * budget and starts the origin's agent (`icon agent run`) in the background, waiting until it is placed (and, in
+ * sidecar placement, until it handed the origin into its lease's sidecar and ended).
  */
 import { execFile } from "node:child_process";
 import { mkdtemp, writeFile } from "node:fs/promises";
@@ -35,6 +36,11 @@ export interface WebAppInit {
   waitS: number;
   /** The prefix of the temporary directory holding the config and the agent's state. */
   tmpPrefix: string;
+  /**
+   * Sidecar placement (`icon app deploy`'s default: the origin handed into its lease's sidecar, the command exits);
+   * without it `--local` (the origin's agent keeps running here). `sidecar` goes into the config as it is.
+   */
+  sidecar?: Record<string, unknown>;
 }
 
 /** A web application deployed by `deployWebApp`: its files, the CLI's arguments, and what `app deploy` printed. */
@@ -71,13 +77,27 @@ export async function deployWebApp(m: TestMarket, o: WebAppInit): Promise<WebApp
       discovery: { registry: true },
       initialRegion: o.initialRegion,
       agent: { periodMs: 500, reportEveryMs: 500 },
+      ...(o.sidecar ? { sidecar: o.sidecar } : {}),
     }),
   );
   const env = { ...process.env, ICON_PRIVATE_KEY: m.keys[10]! };
   const global = ["--rpc", m.chain.url, "--deployment", m.deploymentFile];
   const { stdout } = await promisify(execFile)(
     ICON_CLI,
-    ["app", "deploy", ...global, "--config", config, "--state", state, "--deposit", "3", "--wait", String(o.waitS)],
+    [
+      "app",
+      "deploy",
+      ...global,
+      "--config",
+      config,
+      "--state",
+      state,
+      "--deposit",
+      "3",
+      "--wait",
+      String(o.waitS),
+      ...(o.sidecar ? [] : ["--local"]),
+    ],
     { env },
   );
   return { state, env, global, stdout };

@@ -77,7 +77,10 @@ describe("icon CLI", function () {
     expect(deploy.code).to.equal(0);
     expect(deploy.stdout).to.contain("usage: icon app deploy --config <app.json> --state <dir> --deposit <amount>");
     expect(deploy.stdout).to.match(/--no-start/);
-    expect(deploy.stdout).to.match(/start it .* waiting until it is placed/);
+    expect(deploy.stdout).to.match(
+      /hands it into its lease's agent sidecar .* and exits: nothing of yours needs to run then/,
+    );
+    expect(deploy.stdout).to.match(/--local: the origin's agent keeps running here/);
     const run = await icon(["agent", "run", "--help"]);
     expect(run.stdout).to.contain("usage: icon agent run --state <dir>");
     const bad = await icon(["iep", "frobnicate"]);
@@ -262,6 +265,7 @@ describe("icon CLI", function () {
       "--weight",
       "0.7",
       "--no-start",
+      "--local",
       ...owner,
     ]);
     expect(r.code, r.stderr).to.equal(0);

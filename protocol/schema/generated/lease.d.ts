@@ -14,6 +14,7 @@ export interface Envelope {
     running?: Running;
     failed?: Failed;
     terminate?: Terminate;
+    redeploy?: Redeploy;
 }
 export declare namespace Envelope {
     const codec: () => Codec<Envelope>;
@@ -284,9 +285,92 @@ export declare namespace Envelope {
         field: '$.terminate.leaseId';
         value: bigint;
     }
+    interface EnvelopeRedeployLeaseIdFieldEvent {
+        field: '$.redeploy.leaseId';
+        value: bigint;
+    }
+    interface EnvelopeRedeployExpiresFieldEvent {
+        field: '$.redeploy.expires';
+        value: bigint;
+    }
+    interface EnvelopeRedeploySignatureFieldEvent {
+        field: '$.redeploy.signature';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface EnvelopeRedeployDeployLeaseIdFieldEvent {
+        field: '$.redeploy.deploy.leaseId';
+        value: bigint;
+    }
+    interface EnvelopeRedeployDeployImageRefFieldEvent {
+        field: '$.redeploy.deploy.imageRef';
+        value: string;
+    }
+    interface EnvelopeRedeployDeployImageDigestFieldEvent {
+        field: '$.redeploy.deploy.imageDigest';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface EnvelopeRedeployDeployCommandFieldEvent {
+        field: '$.redeploy.deploy.command[]';
+        index: number;
+        value: string;
+    }
+    interface EnvelopeRedeployDeployEnvFieldEvent {
+        field: '$.redeploy.deploy.env[]';
+        index: number;
+        value: string;
+    }
+    interface EnvelopeRedeployDeployPortsFieldEvent {
+        field: '$.redeploy.deploy.ports[]';
+        index: number;
+        value: number;
+    }
+    interface EnvelopeRedeployDeployServiceFieldEvent {
+        field: '$.redeploy.deploy.service';
+        value: string;
+    }
+    interface EnvelopeRedeployDeployHttpPortsFieldEvent {
+        field: '$.redeploy.deploy.httpPorts[]';
+        index: number;
+        value: number;
+    }
+    interface EnvelopeRedeployDeployAllowFieldEvent {
+        field: '$.redeploy.deploy.allow[]';
+        index: number;
+        value: string;
+    }
+    interface EnvelopeRedeployDeployUdpPortsFieldEvent {
+        field: '$.redeploy.deploy.udpPorts[]';
+        index: number;
+        value: number;
+    }
+    interface EnvelopeRedeployDeployAgentImageRefFieldEvent {
+        field: '$.redeploy.deploy.agent.imageRef';
+        value: string;
+    }
+    interface EnvelopeRedeployDeployAgentImageDigestFieldEvent {
+        field: '$.redeploy.deploy.agent.imageDigest';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface EnvelopeRedeployDeployAgentCommandFieldEvent {
+        field: '$.redeploy.deploy.agent.command[]';
+        index: number;
+        value: string;
+    }
+    interface EnvelopeRedeployDeployAgentCpuMillisFieldEvent {
+        field: '$.redeploy.deploy.agent.cpuMillis';
+        value: number;
+    }
+    interface EnvelopeRedeployDeployAgentMemoryMibFieldEvent {
+        field: '$.redeploy.deploy.agent.memoryMib';
+        value: number;
+    }
+    interface EnvelopeRedeployDeployAgentSecretFieldEvent {
+        field: '$.redeploy.deploy.agent.secret';
+        value: Uint8Array<ArrayBuffer>;
+    }
     function encode(obj: Partial<Envelope>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Envelope>): Envelope;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Envelope>): Generator<EnvelopeRequestIdFieldEvent | EnvelopeCapacityAnswerCpuMillisFreeFieldEvent | EnvelopeCapacityAnswerMemoryMibFreeFieldEvent | EnvelopeCapacityAnswerCpuPricePerSecondFieldEvent | EnvelopeCapacityAnswerMemoryPricePerSecondFieldEvent | EnvelopeCapacityAnswerRegionFieldEvent | EnvelopeCapacityAnswerBindingOperatorFieldEvent | EnvelopeCapacityAnswerBindingChainIdFieldEvent | EnvelopeCapacityAnswerBindingRegistryFieldEvent | EnvelopeCapacityAnswerBindingSignatureFieldEvent | EnvelopeRfqCpuMillisFieldEvent | EnvelopeRfqMemoryMibFieldEvent | EnvelopeRfqSlotSecondsFieldEvent | EnvelopeRfqEarliestStartFieldEvent | EnvelopeRfqMaxPricePerSecondFieldEvent | EnvelopeRfqImageRefFieldEvent | EnvelopeRfqImageDigestFieldEvent | EnvelopeRfqTenantAccountFieldEvent | EnvelopeRfqRenewsLeaseIdFieldEvent | EnvelopeRfqProofSignerFieldEvent | EnvelopeRfqProofChainIdFieldEvent | EnvelopeRfqProofMarketFieldEvent | EnvelopeRfqProofPeerIdFieldEvent | EnvelopeRfqProofExpiryFieldEvent | EnvelopeRfqProofSignatureFieldEvent | EnvelopeQuoteOfferProviderFieldEvent | EnvelopeQuoteOfferAccountFieldEvent | EnvelopeQuoteOfferTokenFieldEvent | EnvelopeQuoteOfferPricePerSecondFieldEvent | EnvelopeQuoteOfferCpuMillisFieldEvent | EnvelopeQuoteOfferMemoryMibFieldEvent | EnvelopeQuoteOfferStartFieldEvent | EnvelopeQuoteOfferEndFieldEvent | EnvelopeQuoteOfferSpecHashFieldEvent | EnvelopeQuoteOfferNonceFieldEvent | EnvelopeQuoteOfferDeadlineFieldEvent | EnvelopeQuoteProviderSignatureFieldEvent | EnvelopeQuoteRoundFieldEvent | EnvelopeCounterPricePerSecondFieldEvent | EnvelopeAcceptTenantSignatureFieldEvent | EnvelopeRejectCodeFieldEvent | EnvelopeRejectMessageFieldEvent | EnvelopeOpenedLeaseIdFieldEvent | EnvelopeOpenedTxHashFieldEvent | EnvelopeDeployLeaseIdFieldEvent | EnvelopeDeployImageRefFieldEvent | EnvelopeDeployImageDigestFieldEvent | EnvelopeDeployCommandFieldEvent | EnvelopeDeployEnvFieldEvent | EnvelopeDeployPortsFieldEvent | EnvelopeDeployServiceFieldEvent | EnvelopeDeployHttpPortsFieldEvent | EnvelopeDeployAllowFieldEvent | EnvelopeDeployUdpPortsFieldEvent | EnvelopeDeployAgentImageRefFieldEvent | EnvelopeDeployAgentImageDigestFieldEvent | EnvelopeDeployAgentCommandFieldEvent | EnvelopeDeployAgentCpuMillisFieldEvent | EnvelopeDeployAgentMemoryMibFieldEvent | EnvelopeDeployAgentSecretFieldEvent | EnvelopeRunningLeaseIdFieldEvent | EnvelopeRunningEndpointFieldEvent | EnvelopeFailedLeaseIdFieldEvent | EnvelopeFailedMessageFieldEvent | EnvelopeTerminateLeaseIdFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Envelope>): Generator<EnvelopeRequestIdFieldEvent | EnvelopeCapacityAnswerCpuMillisFreeFieldEvent | EnvelopeCapacityAnswerMemoryMibFreeFieldEvent | EnvelopeCapacityAnswerCpuPricePerSecondFieldEvent | EnvelopeCapacityAnswerMemoryPricePerSecondFieldEvent | EnvelopeCapacityAnswerRegionFieldEvent | EnvelopeCapacityAnswerBindingOperatorFieldEvent | EnvelopeCapacityAnswerBindingChainIdFieldEvent | EnvelopeCapacityAnswerBindingRegistryFieldEvent | EnvelopeCapacityAnswerBindingSignatureFieldEvent | EnvelopeRfqCpuMillisFieldEvent | EnvelopeRfqMemoryMibFieldEvent | EnvelopeRfqSlotSecondsFieldEvent | EnvelopeRfqEarliestStartFieldEvent | EnvelopeRfqMaxPricePerSecondFieldEvent | EnvelopeRfqImageRefFieldEvent | EnvelopeRfqImageDigestFieldEvent | EnvelopeRfqTenantAccountFieldEvent | EnvelopeRfqRenewsLeaseIdFieldEvent | EnvelopeRfqProofSignerFieldEvent | EnvelopeRfqProofChainIdFieldEvent | EnvelopeRfqProofMarketFieldEvent | EnvelopeRfqProofPeerIdFieldEvent | EnvelopeRfqProofExpiryFieldEvent | EnvelopeRfqProofSignatureFieldEvent | EnvelopeQuoteOfferProviderFieldEvent | EnvelopeQuoteOfferAccountFieldEvent | EnvelopeQuoteOfferTokenFieldEvent | EnvelopeQuoteOfferPricePerSecondFieldEvent | EnvelopeQuoteOfferCpuMillisFieldEvent | EnvelopeQuoteOfferMemoryMibFieldEvent | EnvelopeQuoteOfferStartFieldEvent | EnvelopeQuoteOfferEndFieldEvent | EnvelopeQuoteOfferSpecHashFieldEvent | EnvelopeQuoteOfferNonceFieldEvent | EnvelopeQuoteOfferDeadlineFieldEvent | EnvelopeQuoteProviderSignatureFieldEvent | EnvelopeQuoteRoundFieldEvent | EnvelopeCounterPricePerSecondFieldEvent | EnvelopeAcceptTenantSignatureFieldEvent | EnvelopeRejectCodeFieldEvent | EnvelopeRejectMessageFieldEvent | EnvelopeOpenedLeaseIdFieldEvent | EnvelopeOpenedTxHashFieldEvent | EnvelopeDeployLeaseIdFieldEvent | EnvelopeDeployImageRefFieldEvent | EnvelopeDeployImageDigestFieldEvent | EnvelopeDeployCommandFieldEvent | EnvelopeDeployEnvFieldEvent | EnvelopeDeployPortsFieldEvent | EnvelopeDeployServiceFieldEvent | EnvelopeDeployHttpPortsFieldEvent | EnvelopeDeployAllowFieldEvent | EnvelopeDeployUdpPortsFieldEvent | EnvelopeDeployAgentImageRefFieldEvent | EnvelopeDeployAgentImageDigestFieldEvent | EnvelopeDeployAgentCommandFieldEvent | EnvelopeDeployAgentCpuMillisFieldEvent | EnvelopeDeployAgentMemoryMibFieldEvent | EnvelopeDeployAgentSecretFieldEvent | EnvelopeRunningLeaseIdFieldEvent | EnvelopeRunningEndpointFieldEvent | EnvelopeFailedLeaseIdFieldEvent | EnvelopeFailedMessageFieldEvent | EnvelopeTerminateLeaseIdFieldEvent | EnvelopeRedeployLeaseIdFieldEvent | EnvelopeRedeployExpiresFieldEvent | EnvelopeRedeploySignatureFieldEvent | EnvelopeRedeployDeployLeaseIdFieldEvent | EnvelopeRedeployDeployImageRefFieldEvent | EnvelopeRedeployDeployImageDigestFieldEvent | EnvelopeRedeployDeployCommandFieldEvent | EnvelopeRedeployDeployEnvFieldEvent | EnvelopeRedeployDeployPortsFieldEvent | EnvelopeRedeployDeployServiceFieldEvent | EnvelopeRedeployDeployHttpPortsFieldEvent | EnvelopeRedeployDeployAllowFieldEvent | EnvelopeRedeployDeployUdpPortsFieldEvent | EnvelopeRedeployDeployAgentImageRefFieldEvent | EnvelopeRedeployDeployAgentImageDigestFieldEvent | EnvelopeRedeployDeployAgentCommandFieldEvent | EnvelopeRedeployDeployAgentCpuMillisFieldEvent | EnvelopeRedeployDeployAgentMemoryMibFieldEvent | EnvelopeRedeployDeployAgentSecretFieldEvent>;
 }
 export interface CapacityQuery {
 }
@@ -824,6 +908,101 @@ export declare namespace AgentPart {
     function encode(obj: Partial<AgentPart>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<AgentPart>): AgentPart;
     function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<AgentPart>): Generator<AgentPartImageRefFieldEvent | AgentPartImageDigestFieldEvent | AgentPartCommandFieldEvent | AgentPartCpuMillisFieldEvent | AgentPartMemoryMibFieldEvent | AgentPartSecretFieldEvent>;
+}
+export interface Redeploy {
+    leaseId: bigint;
+    expires: bigint;
+    signature: Uint8Array<ArrayBuffer>;
+    deploy?: Deploy;
+}
+export declare namespace Redeploy {
+    const codec: () => Codec<Redeploy>;
+    interface RedeployLeaseIdFieldEvent {
+        field: '$.leaseId';
+        value: bigint;
+    }
+    interface RedeployExpiresFieldEvent {
+        field: '$.expires';
+        value: bigint;
+    }
+    interface RedeploySignatureFieldEvent {
+        field: '$.signature';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface RedeployDeployLeaseIdFieldEvent {
+        field: '$.deploy.leaseId';
+        value: bigint;
+    }
+    interface RedeployDeployImageRefFieldEvent {
+        field: '$.deploy.imageRef';
+        value: string;
+    }
+    interface RedeployDeployImageDigestFieldEvent {
+        field: '$.deploy.imageDigest';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface RedeployDeployCommandFieldEvent {
+        field: '$.deploy.command[]';
+        index: number;
+        value: string;
+    }
+    interface RedeployDeployEnvFieldEvent {
+        field: '$.deploy.env[]';
+        index: number;
+        value: string;
+    }
+    interface RedeployDeployPortsFieldEvent {
+        field: '$.deploy.ports[]';
+        index: number;
+        value: number;
+    }
+    interface RedeployDeployServiceFieldEvent {
+        field: '$.deploy.service';
+        value: string;
+    }
+    interface RedeployDeployHttpPortsFieldEvent {
+        field: '$.deploy.httpPorts[]';
+        index: number;
+        value: number;
+    }
+    interface RedeployDeployAllowFieldEvent {
+        field: '$.deploy.allow[]';
+        index: number;
+        value: string;
+    }
+    interface RedeployDeployUdpPortsFieldEvent {
+        field: '$.deploy.udpPorts[]';
+        index: number;
+        value: number;
+    }
+    interface RedeployDeployAgentImageRefFieldEvent {
+        field: '$.deploy.agent.imageRef';
+        value: string;
+    }
+    interface RedeployDeployAgentImageDigestFieldEvent {
+        field: '$.deploy.agent.imageDigest';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface RedeployDeployAgentCommandFieldEvent {
+        field: '$.deploy.agent.command[]';
+        index: number;
+        value: string;
+    }
+    interface RedeployDeployAgentCpuMillisFieldEvent {
+        field: '$.deploy.agent.cpuMillis';
+        value: number;
+    }
+    interface RedeployDeployAgentMemoryMibFieldEvent {
+        field: '$.deploy.agent.memoryMib';
+        value: number;
+    }
+    interface RedeployDeployAgentSecretFieldEvent {
+        field: '$.deploy.agent.secret';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    function encode(obj: Partial<Redeploy>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Redeploy>): Redeploy;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Redeploy>): Generator<RedeployLeaseIdFieldEvent | RedeployExpiresFieldEvent | RedeploySignatureFieldEvent | RedeployDeployLeaseIdFieldEvent | RedeployDeployImageRefFieldEvent | RedeployDeployImageDigestFieldEvent | RedeployDeployCommandFieldEvent | RedeployDeployEnvFieldEvent | RedeployDeployPortsFieldEvent | RedeployDeployServiceFieldEvent | RedeployDeployHttpPortsFieldEvent | RedeployDeployAllowFieldEvent | RedeployDeployUdpPortsFieldEvent | RedeployDeployAgentImageRefFieldEvent | RedeployDeployAgentImageDigestFieldEvent | RedeployDeployAgentCommandFieldEvent | RedeployDeployAgentCpuMillisFieldEvent | RedeployDeployAgentMemoryMibFieldEvent | RedeployDeployAgentSecretFieldEvent>;
 }
 export interface Running {
     leaseId: bigint;

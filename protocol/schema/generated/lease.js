@@ -11,7 +11,22 @@ export var Envelope;
                     w.fork();
                 }
                 obj = { ...obj };
+                if (obj.redeploy != null) {
+                    obj.terminate = undefined;
+                    obj.failed = undefined;
+                    obj.running = undefined;
+                    obj.deploy = undefined;
+                    obj.opened = undefined;
+                    obj.reject = undefined;
+                    obj.accept = undefined;
+                    obj.counter = undefined;
+                    obj.quote = undefined;
+                    obj.rfq = undefined;
+                    obj.capacityAnswer = undefined;
+                    obj.capacityQuery = undefined;
+                }
                 if (obj.terminate != null) {
+                    obj.redeploy = undefined;
                     obj.failed = undefined;
                     obj.running = undefined;
                     obj.deploy = undefined;
@@ -25,6 +40,7 @@ export var Envelope;
                     obj.capacityQuery = undefined;
                 }
                 if (obj.failed != null) {
+                    obj.redeploy = undefined;
                     obj.terminate = undefined;
                     obj.running = undefined;
                     obj.deploy = undefined;
@@ -38,6 +54,7 @@ export var Envelope;
                     obj.capacityQuery = undefined;
                 }
                 if (obj.running != null) {
+                    obj.redeploy = undefined;
                     obj.terminate = undefined;
                     obj.failed = undefined;
                     obj.deploy = undefined;
@@ -51,6 +68,7 @@ export var Envelope;
                     obj.capacityQuery = undefined;
                 }
                 if (obj.deploy != null) {
+                    obj.redeploy = undefined;
                     obj.terminate = undefined;
                     obj.failed = undefined;
                     obj.running = undefined;
@@ -64,6 +82,7 @@ export var Envelope;
                     obj.capacityQuery = undefined;
                 }
                 if (obj.opened != null) {
+                    obj.redeploy = undefined;
                     obj.terminate = undefined;
                     obj.failed = undefined;
                     obj.running = undefined;
@@ -77,6 +96,7 @@ export var Envelope;
                     obj.capacityQuery = undefined;
                 }
                 if (obj.reject != null) {
+                    obj.redeploy = undefined;
                     obj.terminate = undefined;
                     obj.failed = undefined;
                     obj.running = undefined;
@@ -90,6 +110,7 @@ export var Envelope;
                     obj.capacityQuery = undefined;
                 }
                 if (obj.accept != null) {
+                    obj.redeploy = undefined;
                     obj.terminate = undefined;
                     obj.failed = undefined;
                     obj.running = undefined;
@@ -103,6 +124,7 @@ export var Envelope;
                     obj.capacityQuery = undefined;
                 }
                 if (obj.counter != null) {
+                    obj.redeploy = undefined;
                     obj.terminate = undefined;
                     obj.failed = undefined;
                     obj.running = undefined;
@@ -116,6 +138,7 @@ export var Envelope;
                     obj.capacityQuery = undefined;
                 }
                 if (obj.quote != null) {
+                    obj.redeploy = undefined;
                     obj.terminate = undefined;
                     obj.failed = undefined;
                     obj.running = undefined;
@@ -129,6 +152,7 @@ export var Envelope;
                     obj.capacityQuery = undefined;
                 }
                 if (obj.rfq != null) {
+                    obj.redeploy = undefined;
                     obj.terminate = undefined;
                     obj.failed = undefined;
                     obj.running = undefined;
@@ -142,6 +166,7 @@ export var Envelope;
                     obj.capacityQuery = undefined;
                 }
                 if (obj.capacityAnswer != null) {
+                    obj.redeploy = undefined;
                     obj.terminate = undefined;
                     obj.failed = undefined;
                     obj.running = undefined;
@@ -155,6 +180,7 @@ export var Envelope;
                     obj.capacityQuery = undefined;
                 }
                 if (obj.capacityQuery != null) {
+                    obj.redeploy = undefined;
                     obj.terminate = undefined;
                     obj.failed = undefined;
                     obj.running = undefined;
@@ -218,6 +244,10 @@ export var Envelope;
                 if (obj.terminate != null) {
                     w.uint32(170);
                     Terminate.codec().encode(obj.terminate, w);
+                }
+                if (obj.redeploy != null) {
+                    w.uint32(178);
+                    Redeploy.codec().encode(obj.redeploy, w);
                 }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
@@ -306,13 +336,34 @@ export var Envelope;
                             });
                             break;
                         }
+                        case 22: {
+                            obj.redeploy = Redeploy.codec().decode(reader, reader.uint32(), {
+                                limits: opts.limits?.redeploy
+                            });
+                            break;
+                        }
                         default: {
                             reader.skipType(tag & 7);
                             break;
                         }
                     }
                 }
+                if (obj.redeploy != null) {
+                    delete obj.terminate;
+                    delete obj.failed;
+                    delete obj.running;
+                    delete obj.deploy;
+                    delete obj.opened;
+                    delete obj.reject;
+                    delete obj.accept;
+                    delete obj.counter;
+                    delete obj.quote;
+                    delete obj.rfq;
+                    delete obj.capacityAnswer;
+                    delete obj.capacityQuery;
+                }
                 if (obj.terminate != null) {
+                    delete obj.redeploy;
                     delete obj.failed;
                     delete obj.running;
                     delete obj.deploy;
@@ -326,6 +377,7 @@ export var Envelope;
                     delete obj.capacityQuery;
                 }
                 if (obj.failed != null) {
+                    delete obj.redeploy;
                     delete obj.terminate;
                     delete obj.running;
                     delete obj.deploy;
@@ -339,6 +391,7 @@ export var Envelope;
                     delete obj.capacityQuery;
                 }
                 if (obj.running != null) {
+                    delete obj.redeploy;
                     delete obj.terminate;
                     delete obj.failed;
                     delete obj.deploy;
@@ -352,6 +405,7 @@ export var Envelope;
                     delete obj.capacityQuery;
                 }
                 if (obj.deploy != null) {
+                    delete obj.redeploy;
                     delete obj.terminate;
                     delete obj.failed;
                     delete obj.running;
@@ -365,6 +419,7 @@ export var Envelope;
                     delete obj.capacityQuery;
                 }
                 if (obj.opened != null) {
+                    delete obj.redeploy;
                     delete obj.terminate;
                     delete obj.failed;
                     delete obj.running;
@@ -378,6 +433,7 @@ export var Envelope;
                     delete obj.capacityQuery;
                 }
                 if (obj.reject != null) {
+                    delete obj.redeploy;
                     delete obj.terminate;
                     delete obj.failed;
                     delete obj.running;
@@ -391,6 +447,7 @@ export var Envelope;
                     delete obj.capacityQuery;
                 }
                 if (obj.accept != null) {
+                    delete obj.redeploy;
                     delete obj.terminate;
                     delete obj.failed;
                     delete obj.running;
@@ -404,6 +461,7 @@ export var Envelope;
                     delete obj.capacityQuery;
                 }
                 if (obj.counter != null) {
+                    delete obj.redeploy;
                     delete obj.terminate;
                     delete obj.failed;
                     delete obj.running;
@@ -417,6 +475,7 @@ export var Envelope;
                     delete obj.capacityQuery;
                 }
                 if (obj.quote != null) {
+                    delete obj.redeploy;
                     delete obj.terminate;
                     delete obj.failed;
                     delete obj.running;
@@ -430,6 +489,7 @@ export var Envelope;
                     delete obj.capacityQuery;
                 }
                 if (obj.rfq != null) {
+                    delete obj.redeploy;
                     delete obj.terminate;
                     delete obj.failed;
                     delete obj.running;
@@ -443,6 +503,7 @@ export var Envelope;
                     delete obj.capacityQuery;
                 }
                 if (obj.capacityAnswer != null) {
+                    delete obj.redeploy;
                     delete obj.terminate;
                     delete obj.failed;
                     delete obj.running;
@@ -456,6 +517,7 @@ export var Envelope;
                     delete obj.capacityQuery;
                 }
                 if (obj.capacityQuery != null) {
+                    delete obj.redeploy;
                     delete obj.terminate;
                     delete obj.failed;
                     delete obj.running;
@@ -550,6 +612,12 @@ export var Envelope;
                         case 21: {
                             yield* Terminate.codec().stream(reader, reader.uint32(), `${prefix}.terminate`, {
                                 limits: opts.limits?.terminate
+                            });
+                            break;
+                        }
+                        case 22: {
+                            yield* Redeploy.codec().stream(reader, reader.uint32(), `${prefix}.redeploy`, {
+                                limits: opts.limits?.redeploy
                             });
                             break;
                         }
@@ -2403,6 +2471,124 @@ export var AgentPart;
     }
     AgentPart.stream = stream;
 })(AgentPart || (AgentPart = {}));
+export var Redeploy;
+(function (Redeploy) {
+    let _codec;
+    Redeploy.codec = () => {
+        if (_codec == null) {
+            _codec = message((obj, w, opts = {}) => {
+                if (opts.lengthDelimited !== false) {
+                    w.fork();
+                }
+                if ((obj.leaseId != null && obj.leaseId !== 0n)) {
+                    w.uint32(8);
+                    writeUint64(w, obj.leaseId);
+                }
+                if ((obj.expires != null && obj.expires !== 0n)) {
+                    w.uint32(16);
+                    writeUint64(w, obj.expires);
+                }
+                if ((obj.signature != null && obj.signature.byteLength > 0)) {
+                    w.uint32(26);
+                    w.bytes(obj.signature);
+                }
+                if (obj.deploy != null) {
+                    w.uint32(34);
+                    Deploy.codec().encode(obj.deploy, w);
+                }
+                if (opts.lengthDelimited !== false) {
+                    w.ldelim();
+                }
+            }, (reader, length, opts = {}) => {
+                const obj = {
+                    leaseId: 0n,
+                    expires: 0n,
+                    signature: uint8ArrayAlloc(0)
+                };
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            obj.leaseId = reader.uint64();
+                            break;
+                        }
+                        case 2: {
+                            obj.expires = reader.uint64();
+                            break;
+                        }
+                        case 3: {
+                            obj.signature = reader.bytes();
+                            break;
+                        }
+                        case 4: {
+                            obj.deploy = Deploy.codec().decode(reader, reader.uint32(), {
+                                limits: opts.limits?.deploy
+                            });
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+                return obj;
+            }, function* (reader, length, prefix, opts = {}) {
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            yield {
+                                field: `${prefix}.leaseId`,
+                                value: reader.uint64()
+                            };
+                            break;
+                        }
+                        case 2: {
+                            yield {
+                                field: `${prefix}.expires`,
+                                value: reader.uint64()
+                            };
+                            break;
+                        }
+                        case 3: {
+                            yield {
+                                field: `${prefix}.signature`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 4: {
+                            yield* Deploy.codec().stream(reader, reader.uint32(), `${prefix}.deploy`, {
+                                limits: opts.limits?.deploy
+                            });
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+        return _codec;
+    };
+    function encode(obj) {
+        return encodeMessage(obj, Redeploy.codec());
+    }
+    Redeploy.encode = encode;
+    function decode(buf, opts) {
+        return decodeMessage(buf, Redeploy.codec(), opts);
+    }
+    Redeploy.decode = decode;
+    function stream(buf, opts) {
+        return streamMessage(buf, Redeploy.codec(), opts);
+    }
+    Redeploy.stream = stream;
+})(Redeploy || (Redeploy = {}));
 export var Running;
 (function (Running) {
     let _codec;

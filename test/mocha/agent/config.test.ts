@@ -76,6 +76,42 @@ describe("app config", () => {
     expect(m).to.match(/discovery\.dnsServers\.0: give ip:port, e\.g\. 127\.0\.0\.1:53/);
   });
 
+  it("places ICONs as sidecars unless local: the agent's image, digest and share, each refusal naming its fix", () => {
+    const raw = { service, discovery: { registry: true } };
+    const digest = "0x" + "cd".repeat(32);
+    expect(agentEnvFrom(raw, "http://x:1", deployment).sidecar, "local (the default of the function)").to.equal(
+      undefined,
+    );
+    const env = agentEnvFrom(raw, "http://x:1", deployment, { local: false, agentImageDigest: digest });
+    expect(env.sidecar).to.deep.equal({
+      imageRef: "icon/agent:1",
+      imageDigest: digest,
+      command: [],
+      cpuMillis: 100,
+      memoryMiB: 160,
+    });
+    // The config's digest wins over the engine's; no digest at all is refused with the three ways out.
+    const named = { ...raw, sidecar: { imageDigest: "0x" + "ef".repeat(32), cpuMillis: 200, memoryMiB: 256 } };
+    expect(
+      agentEnvFrom(named, "http://x:1", deployment, { local: false, agentImageDigest: digest }).sidecar,
+    ).to.include({
+      imageDigest: "0x" + "ef".repeat(32),
+      cpuMillis: 200,
+      memoryMiB: 256,
+    });
+    expect(() => agentEnvFrom(raw, "http://x:1", deployment, { local: false })).to.throw(
+      /build it \(bash scripts\/images\.sh\).*give sidecar\.imageDigest.*or deploy with --local/,
+    );
+    const bad = refusal({
+      ...raw,
+      sidecar: { memoryMiB: 64, cpuMillis: 5, imageDigest: "sha256:x", extra: 1 },
+    }).message;
+    expect(bad).to.match(/sidecar\.memoryMiB: the idle agent takes about 94 MiB; give sidecar\.memoryMiB ≥ 128/);
+    expect(bad).to.match(/sidecar\.cpuMillis: the agent needs at least 10 mCPU; give sidecar\.cpuMillis ≥ 10/);
+    expect(bad).to.match(/sidecar\.imageDigest: .*or leave it out/);
+    expect(bad).to.match(/extra/);
+  });
+
   it("refuses unknown keys and a renewal lead as long as the slot", () => {
     expect(refusal({ service, discovery: { domains: ["e.example"], domian: "x" } }).message).to.match(/domian/);
     expect(

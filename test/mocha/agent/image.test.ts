@@ -141,7 +141,7 @@ describe("agent image (icon/agent:1)", function () {
     expect(help.out).to.include("usage: agent run --state <dir> [--state-from-stdin]");
     const runHelp = await runAgent(["agent", "run", "--help"]);
     expect(runHelp.out).to.match(
-      /^usage: agent run --state <dir> \[--state-from-stdin\]\n\nrun one ICON from its state/,
+      /^usage: agent run --state <dir> \[--state-from-stdin\] \[--hand-over\] \[--take-back\]\n\nrun one ICON from its state/,
     );
   });
 

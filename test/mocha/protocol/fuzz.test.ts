@@ -158,6 +158,22 @@ function validMessage(type: LeaseMessage["type"]): fc.Arbitrary<LeaseMessage> {
           ports: fc.array(int(1, 65535), { maxLength: leaseLimits.maxListEntries }),
         }),
       });
+    case "redeploy":
+      // The access names the lease the spec deploys (the decoder refuses a Redeploy whose two differ).
+      return wireU64(64).chain((leaseId) =>
+        fc.record({
+          type: fc.constant(type),
+          access: fc.record({ leaseId: fc.constant(leaseId), expires: wireU64(64), signature: hex(65) }),
+          spec: fc.record({
+            leaseId: fc.constant(leaseId),
+            imageRef: text(1, 512),
+            imageDigest: hex(32),
+            command: list,
+            env: list,
+            ports: fc.array(int(1, 65535), { maxLength: leaseLimits.maxListEntries }),
+          }),
+        }),
+      );
     case "running":
       return fc.record({ type: fc.constant(type), leaseId: wireU64(64), endpoint: text(1, 512) });
     case "failed":
@@ -583,6 +599,17 @@ function violation(f: Framed): string | null {
       const d = m.spec;
       const n = leaseLimits.maxListEntries;
       checks.lease = inU(d.leaseId, 64);
+      checks.image = isText(d.imageRef, true) && HEX32.test(d.imageDigest);
+      checks.command = Array.isArray(d.command) && d.command.length <= n && d.command.every((s) => isText(s, true));
+      checks.env = Array.isArray(d.env) && d.env.length <= n && d.env.every((s) => isText(s, true));
+      checks.ports = Array.isArray(d.ports) && d.ports.length <= n && d.ports.every((p) => inN(p, 1, 65535));
+      break;
+    }
+    case "redeploy": {
+      const d = m.spec;
+      const n = leaseLimits.maxListEntries;
+      checks.lease = inU(d.leaseId, 64) && d.leaseId === m.access.leaseId && inU(m.access.expires, 64);
+      checks.signature = /^0x[0-9a-f]{130}$/.test(m.access.signature);
       checks.image = isText(d.imageRef, true) && HEX32.test(d.imageDigest);
       checks.command = Array.isArray(d.command) && d.command.length <= n && d.command.every((s) => isText(s, true));
       checks.env = Array.isArray(d.env) && d.env.length <= n && d.env.every((s) => isText(s, true));

@@ -178,6 +178,22 @@ const ARBS: Record<MessageType, fc.Arbitrary<LeaseMessage>> = {
       ports: fc.array(fc.integer({ min: 1, max: 65535 }), { maxLength: leaseLimits.maxListEntries }),
     })
     .map((spec) => ({ type: "deploy", spec })),
+  redeploy: fc
+    .record({
+      leaseId: wireU64Arb(UINT64_MAX),
+      expires: wireU64Arb(UINT64_MAX),
+      signature: sig65Arb,
+      imageRef: textArb(1),
+      imageDigest: bytes32Arb,
+      command: listArb,
+      env: listArb,
+      ports: fc.array(fc.integer({ min: 1, max: 65535 }), { maxLength: leaseLimits.maxListEntries }),
+    })
+    .map(({ leaseId, expires, signature, ...rest }) => ({
+      type: "redeploy",
+      access: { leaseId, expires, signature },
+      spec: { leaseId, ...rest },
+    })),
   running: fc
     .record({ leaseId: wireU64Arb(UINT64_MAX), endpoint: textArb(1) })
     .map(({ leaseId, endpoint }) => ({ type: "running", leaseId, endpoint })),
@@ -259,6 +275,7 @@ const VALID: Record<MessageType, Partial<Envelope>> = {
   reject: { reject: { code: RejectCode.NO_CAPACITY, message: "full" } },
   opened: { opened: { leaseId: 1n, txHash: filled(32, 11) } },
   deploy: { deploy: rawDeploy() },
+  redeploy: { redeploy: { leaseId: 1n, expires: 2n, signature: filled(65, 12), deploy: rawDeploy() } },
   running: { running: { leaseId: 1n, endpoint: "127.0.0.1:9000" } },
   failed: { failed: { leaseId: 1n, message: "pull failed" } },
   terminate: { terminate: { leaseId: 1n } },
@@ -686,6 +703,24 @@ describe("lease protocol codec", () => {
       const ok = decodeFrame(frame({ deploy: rawDeploy({ ports: [1, 65535] }) })).message;
       if (ok.type !== "deploy") expect.fail("not a deploy");
       expect(ok.spec.ports).to.deep.equal([1, 65535]);
+    });
+
+    it("refuses a Redeploy whose access and Deploy name different leases, or that lacks its Deploy or signature", () => {
+      const access = { leaseId: 1n, expires: 2n, signature: filled(65, 12) };
+      expectRefused(
+        frame({ redeploy: { ...access, deploy: rawDeploy({ leaseId: 2n }) } }),
+        RejectCode.BAD_REQUEST,
+        /redeploy names lease 1 but deploys lease 2/,
+      );
+      expectRefused(frame({ redeploy: { ...access } }), RejectCode.BAD_REQUEST, /redeploy\.deploy is required/);
+      expectRefused(
+        frame({ redeploy: { ...access, signature: filled(64, 12), deploy: rawDeploy() } }),
+        RejectCode.BAD_REQUEST,
+        /signature/,
+      );
+      const ok = decodeFrame(frame({ redeploy: { ...access, deploy: rawDeploy() } })).message;
+      if (ok.type !== "redeploy") expect.fail("not a redeploy");
+      expect([ok.access.leaseId, ok.spec.leaseId]).to.deep.equal([1n, 1n]);
     });
 
     it("refuses a reject code this version does not know with BAD_REQUEST", () => {

@@ -43,7 +43,7 @@ const TYPES: readonly MessageType[] = LEASE_MESSAGE_TYPES;
  */
 const EXPECTED: Record<Phase, Record<Role, Partial<Record<MessageType, Phase>>>> = {
   idle: {
-    tenant: { capacityQuery: "idle", rfq: "rfq", reject: "closed" },
+    tenant: { capacityQuery: "idle", rfq: "rfq", redeploy: "deploying", reject: "closed" },
     provider: { capacityAnswer: "idle", reject: "closed" },
   },
   rfq: {
@@ -92,6 +92,7 @@ const SENDER: Record<MessageType, Role[]> = {
   reject: ["tenant", "provider"],
   opened: ["provider"],
   deploy: ["tenant"],
+  redeploy: ["tenant"],
   running: ["provider"],
   failed: ["provider"],
   terminate: ["tenant"],
@@ -162,6 +163,12 @@ function sample(type: MessageType, round = 0): LeaseMessage {
     case "deploy":
       return {
         type,
+        spec: { leaseId: 1n, imageRef: "icon/echo:1", imageDigest: HASH, command: [], env: [], ports: [8080] },
+      };
+    case "redeploy":
+      return {
+        type,
+        access: { leaseId: 1n, expires: 2n, signature: SIG },
         spec: { leaseId: 1n, imageRef: "icon/echo:1", imageDigest: HASH, command: [], env: [], ports: [8080] },
       };
     case "running":
