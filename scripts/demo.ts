@@ -1,31 +1,43 @@
 /**
- * `npm run demo`: containers that place themselves, on one machine.
+ * `npm run demo`: containers that place themselves, on one machine — and their owner goes offline.
  *
  * An embedded chain with the market deployed; three yards run as `icon yard start` processes with real Docker
- * ("cloud", "edge-a", "edge-b", each on its own loopback address), listed and staked; dnsmasq serves each IEP's
+ * ("cloud", "edge-a", "edge-b", each on its own loopback address), listed and staked, each with its agent gateway
+ * (the chain, libp2p, DNS and the ALTO map for the ICON agents in its leases' sidecars); dnsmasq serves each IEP's
  * `_edge._tcp.<zone>` SRV record and the clients' PTR names — the owner names only the cloud's zone, the ICONs
- * learn the edges' zones from their clients' names; a WAN emulator (a relay per client subnet and yard that adds one-way delay
- * and keeps the client's subnet as the source address) sits between three client subnets and the yards, and an
- * ALTO server publishes the matching cost map.
+ * learn the edges' zones from their clients' names; a WAN emulator (a relay per client subnet and yard that adds
+ * one-way delay and keeps the client's subnet as the source address) sits between three client subnets and the
+ * yards, and an ALTO server publishes the matching cost map.
  *
- * Story: the owner funds a budget and starts the origin ICON, which places itself at cloud (its clients' entry
- * point; a few clients in subnet C sit next to it) → load from subnet A → the origin replicates to edge-a and
- * redirects A there, A's latency falls → A's clients move to subnet B, still using edge-a → the replica follows
- * them to edge-b (make-before-break, a stub at edge-a) → the load ends → the idle replica terminates, its budget
- * flows back up → the owner winds the application down and takes the rest back.
+ * Story: the owner runs `icon app deploy` (a budget, a policy, the origin ICON's first placement at cloud, its
+ * hand-over into its lease's agent sidecar) and the command exits: from then on nothing of the owner's runs, and
+ * every ICON runs only as a sidecar in a lease → load from subnet A → the origin replicates to edge-a (the replica
+ * handed into its own sidecar) and redirects A there → A's clients move to subnet B → the replica follows them to
+ * edge-b, moving service and agent together → the demo kills the edge yard that hosts the replica (SIGKILL, its
+ * containers removed, nothing of it restarted; its listing stays) → the origin notices and places the replica
+ * again elsewhere; the demo measures how long until every client is served again → the load ends → the idle
+ * replica terminates, its budget flows back up → a funding request would be left pending (no standing top-up rule
+ * exists on chain) → the owner returns: takes the origin's key back, ends its lease, withdraws → books conserved.
  *
- * Prints a timeline of what each ICON decided and why (with the utility numbers), writes a plot (latency per
- * subnet and budget over time) to demo-out/plot.svg, and ends with one line `DEMO-SUMMARY {json}`.
+ * This script is the test bed's god view: it starts and kills yards, drives the clients and narrates from outside
+ * the ICONs — the chain's events of the application (scripts/lib/godview.ts ChainWatch) and what each ICON agent
+ * prints in its sidecar (`docker logs -f` of every `icon.role=agent` container of the demo's yards; the decision
+ * lines carry their utility numbers). It never calls an ICON, and makes no call with the owner's key between the
+ * hand-over and the owner's return.
+ *
+ * Writes a plot (latency per subnet and budget over time) to demo-out/plot.svg and ends with one line
+ * `DEMO-SUMMARY {json}`; exits 1 unless the story held (see `ok` at the end).
  *
  *   node scripts/demo.ts [--short] [--out <dir>]
  */
+import { execFile, spawn } from "node:child_process";
 import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { parseArgs } from "node:util";
+import { parseArgs, promisify } from "node:util";
 import { Wallet } from "ethers";
-import { AltoMap, serveAlto, zoneRecords, type MarketClient, type Policy, type Solvency } from "../protocol/index.ts";
-import { Agent, appStatus, deployApp, formatStatus, type AgentEnv, type AgentEvent } from "../icon-agent/index.ts";
+import { AltoMap, MarketClient, serveAlto, zoneRecords, type Solvency } from "../protocol/index.ts";
+import { appStatus, formatStatus, handedOver } from "../icon-agent/index.ts";
 import { DockerRuntime, HostFirewall } from "../yard-node/index.ts";
 import { projectRoot } from "./lib/hardhat.ts";
 import {
@@ -36,21 +48,21 @@ import {
   yardConfig,
   type YardProcess,
 } from "./lib/testbed.ts";
-import { startDnsmasq } from "./lib/dnsmasq.ts";
+import { freeUdpPort, startDnsmasq } from "./lib/dnsmasq.ts";
 import { WanEmulator } from "./lib/wan.ts";
-import { startClients } from "./lib/loadgen.ts";
+import { startClients, type ClientLoad } from "./lib/loadgen.ts";
 import { lineChart } from "./lib/plot.ts";
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
+import { ChainWatch, SidecarLogs, type AgentContainer, type ChainEvent } from "./lib/godview.ts";
 
 const { values: args } = parseArgs({ options: { short: { type: "boolean" }, out: { type: "string" } } });
 const SHORT = args.short === true;
 const OUT = path.resolve(args.out ?? path.join(projectRoot, "demo-out"));
 const t0 = Date.now();
-const T = (): number => (Date.now() - t0) / 1000;
+const T = (at = Date.now()): number => (at - t0) / 1000;
 const say = (who: string, text: string): void =>
   console.log(`[${T().toFixed(1).padStart(5)}s] ${who.padEnd(10)} ${text}`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const SOCKET = DockerRuntime.defaultSocket();
 
 // ------------------------------------------------------------------ the world
 const YARDS = {
@@ -69,27 +81,47 @@ const DELAY: Record<keyof typeof SUBNETS, Record<YardName, number>> = {
   B: { cloud: 60, "edge-a": 25, "edge-b": 5 },
   C: { cloud: 5, "edge-a": 60, "edge-b": 60 },
 };
+/** The owner's dev key (index in the market's keys) and how long it stays away at least. */
+const OWNER_KEY = 10;
+const OWNER_AWAY_MIN_S = 60;
 
 await run("bash", [path.join(projectRoot, "scripts/docker.sh"), "start"]);
 await run("bash", [path.join(projectRoot, "scripts/images.sh")]);
-const runtime = new DockerRuntime({ socketPath: DockerRuntime.defaultSocket(), yardId: "demo-probe" });
+const runtime = new DockerRuntime({ socketPath: SOCKET, yardId: "demo-probe" });
 const imageId = await runtime.imageId("icon/web:1");
 if (!imageId) throw new Error("icon/web:1 is missing: run bash scripts/images.sh");
 
 const m = await startMarket();
 say("chain", `embedded Hardhat chain at ${m.chain.url}; market deployed (token ${m.deployment.token})`);
-const yards: Record<string, YardProcess> = {};
-const yardIds: string[] = [];
+const yards: Partial<Record<YardName, YardProcess>> = {};
+const yardIds: Record<string, YardName> = {};
+const operators = new Map<string, YardName>();
 const cleanup: Array<() => Promise<unknown>> = [];
 let exitCode = 0;
 try {
+  // The WAN and the network cost map that matches it; the yards carry the map to their sidecars (/alto).
+  const wan = await WanEmulator.start({
+    subnets: SUBNETS,
+    yards: Object.fromEntries(Object.entries(YARDS).map(([n, y]) => [n, y.host])),
+    delayMs: DELAY,
+  });
+  cleanup.push(() => wan.close());
+  const maps = wan.altoMaps();
+  const alto = await serveAlto(new AltoMap(maps.network, maps.costs), "127.0.0.1", 0);
+  cleanup.push(() => alto.close());
+  say("wan", `one-way delays ${JSON.stringify(DELAY)}; ALTO cost map at ${alto.url}`);
+
+  // The discovery DNS server's port is picked first: each yard's DNS responder forwards to it what is not a
+  // semantic name (its sidecars' SRV and PTR lookups); its records name the yards, so it starts after them.
+  const dnsPort = await freeUdpPort();
   await Promise.all(
     (Object.keys(YARDS) as YardName[]).map(async (name, i) => {
       const y = YARDS[name];
       const key = m.keys[1 + i]!;
+      operators.set(new Wallet(key).address.toLowerCase(), name);
       await m.admin.mint(new Wallet(key).address, 1_000_000_000n);
       const yardId = `demo-${name}-${process.pid}`;
-      yardIds.push(yardId);
+      yardIds[yardId] = name;
       const file = await writeYardConfig(
         m,
         yardConfig(m, yardId, {
@@ -97,7 +129,11 @@ try {
           publicHost: y.host,
           listing: { domain: `${name}.icon.test`, region: name, stake: "100 iUSD" },
           pricing: { floorPerSecond: "10 units", cpuPerCoreSecond: y.cpu, memoryPerGiBSecond: y.mem },
-          overlay: { flowHalfLifeS: 2 },
+          // Room for a few leases of service (250 mCPU / 64 MiB) plus agent sidecar (100 mCPU / 160 MiB).
+          capacity: { cpuMillis: 2000, memoryMiB: 2048, pidsPerLease: 64 },
+          overlay: { flowHalfLifeS: 2, dnsUpstream: `127.0.0.1:${dnsPort}` },
+          // Every yard here listens on a loopback address: their sidecars' /dial must reach there.
+          agentGateway: { altoUrl: alto.url, dialLoopback: true },
         }),
       );
       yards[name] = await startYardProcess(file, key);
@@ -111,7 +147,7 @@ try {
         await y.exited;
       }),
     );
-    for (const id of yardIds) await removeYardContainers(id).catch(() => {});
+    for (const id of Object.keys(yardIds)) await removeYardContainers(id).catch(() => {});
   });
 
   // DNS: each IEP's SRV record in its own zone, and the clients' PTR names in their ISPs' zones. The owner names
@@ -128,124 +164,117 @@ try {
         `${host}.${c}.${b}.${a}.in-addr.arpa. PTR host-${host}.${CLIENT_ZONE[subnet as keyof typeof SUBNETS]}.`,
       );
   }
-  const dns = await startDnsmasq({ records });
+  const dns = await startDnsmasq({ records, port: dnsPort });
   cleanup.push(() => dns.stop());
   say(
     "dns",
-    `dnsmasq at ${dns.server}: ${(Object.keys(YARDS) as YardName[]).map((n) => `_edge._tcp.${ZONE[n]} → ${n}`).join(", ")}; ` +
+    `dnsmasq at ${dns.server} (the yards' DNS upstream): ${(Object.keys(YARDS) as YardName[]).map((n) => `_edge._tcp.${ZONE[n]} → ${n}`).join(", ")}; ` +
       `clients' PTR names under ${Object.values(CLIENT_ZONE).join(", ")}`,
   );
 
-  // The WAN and the network cost map that matches it.
-  const wan = await WanEmulator.start({
-    subnets: SUBNETS,
-    yards: Object.fromEntries(Object.entries(YARDS).map(([n, y]) => [n, y.host])),
-    delayMs: DELAY,
-  });
-  cleanup.push(() => wan.close());
-  const maps = wan.altoMaps();
-  const alto = await serveAlto(new AltoMap(maps.network, maps.costs), "127.0.0.1", 0);
-  cleanup.push(() => alto.close());
-  say("wan", `one-way delays ${JSON.stringify(DELAY)}; ALTO cost map at ${alto.url}`);
+  // ---------------------------------------------------------------- the god view
+  const reader = await MarketClient.connect({ deployment: m.deployment, provider: m.provider });
+  const ownerAddress = new Wallet(m.keys[OWNER_KEY]!).address;
+  const app = { root: 0n, accounts: new Set<bigint>(), leases: new Set<bigint>(), iconKeys: new Set<string>() };
+  const funding: ChainEvent[] = [];
+  const chain = new ChainWatch({ market: reader.market, onEvent: (e) => narrateChain(e) });
+  await chain.start();
+  cleanup.push(() => chain.stop());
 
-  // The owner: a budget, a policy, the origin ICON.
-  const owner = await clientFor(m, 10, 50_000_000n);
-  const policy: Policy = {
-    weightBps: 7000,
-    migrateThresholdBps: 3000,
-    replicateThresholdBps: 5000,
-    terminateThresholdBps: 2000,
-    maxPricePerSecond: 2000n,
-    // ICON keys hold no ETH: yards relay their calls for at most 0.005 iUSD each, 1 iUSD a day for the whole tree.
-    maxRelayFee: 5000n,
-    relayAllowancePerDay: 1_000_000n,
-  };
-  const deposit = owner.parse("20");
-  const env: AgentEnv = {
-    rpcUrl: m.chain.url,
-    deployment: m.deployment,
-    dnsServers: [dns.server],
-    domains: ["icon.test"],
-    seeds: [],
-    altoUrl: alto.url,
-    spec: {
-      imageRef: "icon/web:1",
-      imageDigest: "0x" + imageId.slice("sha256:".length),
-      command: [],
-      env: [],
-      ports: [8080],
-      httpPorts: [8080],
-      // app.service.servicens: deployApp fills in the app's namespace label r<root> (demo.r<root>.web.prod).
-      service: "demo.web.prod",
-      cpuMillis: 250,
-      memoryMiB: 64,
-      slotSeconds: 600,
-    },
-    initialRegion: "cloud",
-    listenHost: "127.0.0.1",
-    periodMs: 1000,
-    halfLifeS: 1.5,
-    coolDownS: 6,
-    confirmations: 3,
-    warmupS: 4,
-    graceS: 60,
-    renewBeforeS: 60,
-    reportEveryMs: 1000,
-    idleRate: 0.3,
-    minKeepShare: 0.5,
-    refLatencyMs: 100,
-  };
+  const counts = { replications: 0, migrations: 0, terminations: 0, replacements: 0 };
+  const learned = new Set<string>();
+  let replacedAt: number | undefined;
+  let observed = 0;
+  const sidecars = new SidecarLogs({ socket: SOCKET, yardIds: Object.keys(yardIds), onLine: narrateSidecar });
+  sidecars.start();
+  cleanup.push(() => sidecars.stop());
+
+  // ---------------------------------------------------------------- the owner deploys, then goes offline
+  await m.admin.mint(ownerAddress, 50_000_000n);
   const dir = await mkdtemp(path.join(tmpdir(), "icon-demo-"));
-  const app = await deployApp({ owner, env, policy, deposit, dir: path.join(dir, "origin") });
+  const appFile = path.join(dir, "app.json");
+  const state = path.join(dir, "origin");
+  await writeFile(
+    appFile,
+    JSON.stringify({
+      service: {
+        image: "icon/web:1",
+        imageDigest: "0x" + imageId.slice("sha256:".length),
+        ports: [8080],
+        httpPorts: [8080],
+        // deployApp fills in the app's namespace label r<root> (demo.r<root>.web.prod).
+        name: "demo.web.prod",
+        cpuMillis: 250,
+        memoryMiB: 64,
+        slotSeconds: 600,
+      },
+      discovery: { domains: ["icon.test"], dnsServers: [dns.server], learnDomains: true },
+      network: { altoUrl: alto.url },
+      initialRegion: "cloud",
+      agent: {
+        periodMs: 1000,
+        halfLifeS: 1.5,
+        coolDownS: 6,
+        confirmations: 3,
+        warmupS: 4,
+        graceS: 60,
+        renewBeforeS: 60,
+        reportEveryMs: 1000,
+        idleRate: 0.3,
+        minKeepShare: 0.5,
+        refLatencyMs: 100,
+      },
+      // The agent's share of every lease: the defaults (100 mCPU, 160 MiB), on top of the service's.
+      sidecar: { image: "icon/agent:1" },
+    }),
+  );
+  const deposit = 20_000_000n;
   say(
     "owner",
-    `application ${app.root}: ${owner.format(deposit)} in; policy w=0.7, migrate 30 %, replicate 50 %, terminate 20 %, cap ${owner.format(policy.maxPricePerSecond)}/s; origin ICON ${app.icon.slice(0, 10)}…; namespace demo.${app.namespace}, service ${app.service}`,
+    "icon app deploy --deposit 20 --weight 0.7 --migrate-threshold 0.3 --replicate-threshold 0.5 --terminate-threshold 0.2 --max-price 0.002 (ICON keys hold no ETH: yards relay their calls for at most 0.005 iUSD each, 1 iUSD a day for the whole tree)",
+  );
+  const deployOut = await icon(
+    [
+      "app",
+      "deploy",
+      ...["--config", appFile, "--state", state, "--deposit", "20", "--wait", "120"],
+      ...["--weight", "0.7", "--migrate-threshold", "0.3", "--replicate-threshold", "0.5"],
+      ...["--terminate-threshold", "0.2", "--max-price", "0.002"],
+      ...["--max-relay-fee", "0.005", "--relay-allowance-per-day", "1"],
+    ],
+    m.keys[OWNER_KEY]!,
+  );
+  for (const line of deployOut.split("\n").filter(Boolean)) say("owner", `│ ${line}`);
+  const mark = await handedOver(state);
+  if (!mark) throw new Error(`icon app deploy exited but ${state} is not marked handed over`);
+  const offlineAt = mark.atMs;
+  app.root = BigInt(/application (\d+) created/.exec(deployOut)![1]!);
+  const entry = mark.endpoint;
+  say(
+    "owner",
+    `goes offline: the origin runs in the sidecar of lease ${mark.leaseId} at ${mark.yard}; service entry point http://${entry}; the owner's processes have ended`,
   );
 
-  // ICONs run in this process here (each with its own key, libp2p node and budget account); `icon agent run`
-  // runs one per process.
-  const agents: Agent[] = [];
-  const events: Array<AgentEvent & { t: number }> = [];
-  const counts = { replications: 0, migrations: 0, terminations: 0 };
-  const hooks = {
-    spawn: async (d: string): Promise<void> => {
-      const a = await Agent.open(d, hooks);
-      agents.push(a);
-      await a.start();
-    },
-    onEvent: (e: AgentEvent): void => {
-      events.push({ ...e, t: T() });
-      if (e.kind === "replicated") counts.replications++;
-      if (e.kind === "migrated") counts.migrations++;
-      if (e.kind === "terminated") counts.terminations++;
-      if (e.kind === "observe" && !/U=.*(replicate|migrate|terminate)/.test(e.text) && events.length % 5 !== 0) return;
-      say(e.icon, e.text);
-    },
-  };
-  cleanup.push(() => Promise.all(agents.map((a) => a.stop().catch(() => {}))));
-  await hooks.spawn(app.dir);
-  const origin = agents[0]!;
-  await waitFor("the origin to be placed", () => origin.seed.placement, 60_000);
-  const entry = origin.seed.placement!.endpoint;
-  say("demo", `service entry point: http://${entry} (origin at ${origin.seed.placement!.yard.name})`);
-
-  // Budget over time (for the plot).
+  // Budget over time (for the plot), read from the chain.
   const budget: Array<[number, number]> = [];
   const sampler = setInterval(() => {
-    void appStatus(owner, app.root)
+    void appStatus(reader, app.root)
       .then((s) => budget.push([T(), Number(s.spent) / 1e6]))
       .catch(() => {});
   }, 2000);
   cleanup.push(async () => clearInterval(sampler));
 
+  // ---------------------------------------------------------------- the story
   const phase = SHORT ? 8_000 : 15_000;
   const near = await startClients({ wan, subnet: "C", entry, clients: 1, intervalMs: 300 });
   const moving = await startClients({ wan, subnet: "A", entry, clients: 6, intervalMs: 50 });
+  cleanup.push(() => Promise.all([near.stop(), moving.stop()]));
+  const tA = Date.now();
   const marks: Array<[number, string]> = [[T(), "load from A"]];
+  const phases: Array<[string, number]> = [["A", tA]];
   say("clients", `6 clients in subnet A and 1 in C start sending requests to http://${entry}`);
 
-  const tA = Date.now();
-  await waitFor("a replication", () => counts.replications > 0, 90_000);
+  await waitFor("a replication", () => counts.replications > 0, 120_000);
   const tRep = Date.now();
   marks.push([T(), "replica at edge-a"]);
   await sleep(phase);
@@ -254,37 +283,124 @@ try {
 
   moving.setSubnet("B");
   const tB = Date.now();
+  phases.push(["B", tB]);
   marks.push([T(), "clients move to B"]);
   say("clients", "the 6 clients move to subnet B (they keep using the instance they were sent to)");
-  await waitFor("a migration", () => counts.migrations > 0, 90_000);
+  await waitFor("a migration", () => counts.migrations > 0, 120_000);
   const tMig = Date.now();
   marks.push([T(), "replica moves to edge-b"]);
   await sleep(phase);
   const latB = { before: moving.p50(tB, tMig), after: moving.p50(Date.now() - phase / 2, Date.now()) };
   say("clients", `subnet B p50: ${latB.before.toFixed(1)} ms before the move, ${latB.after.toFixed(1)} ms after`);
 
+  // Mid-story: the edge yard that hosts the replica now dies — its process and its containers. Nothing of it
+  // restarts; its listing stays in the registry (a dead yard does not unlist itself).
+  await sidecars.refresh();
+  const hosting = (await sidecars.running()).map((c) => yardIds[c.yardId]!).find((n) => n !== "cloud");
+  if (!hosting) throw new Error("no edge yard runs an agent sidecar: nothing to kill");
+  const killedId = Object.keys(yardIds).find((id) => yardIds[id] === hosting)!;
+  const lostAgents = (await sidecars.running()).filter((c) => c.yardId === killedId).map((c) => c.id);
+  const tKill = Date.now();
+  yards[hosting]!.child.kill("SIGKILL");
+  await yards[hosting]!.exited;
+  await removeYardContainers(killedId);
+  phases.push(["yardLoss", tKill]);
+  marks.push([T(), `${hosting} killed`]);
+  say(
+    "demo",
+    `KILLED yard ${hosting} (SIGKILL; its ${lostAgents.length} agent sidecar(s) and every container removed)`,
+  );
+  await waitFor("the lost replica to be placed again", () => replacedAt, 120_000);
+  // Recovered when every moving client was served again by a request started after the re-placement.
+  const tRecovered = await waitFor(
+    "every client to be served again",
+    () => {
+      const firsts = Array.from({ length: 6 }, (_, i) =>
+        moving.samples().find((s) => s.client === i && s.atMs >= replacedAt!),
+      );
+      return firsts.every((s) => s !== undefined) ? Math.max(...firsts.map((s) => s!.atMs)) : undefined;
+    },
+    60_000,
+  );
+  phases.push(["afterRecovery", tRecovered]);
+  marks.push([T(tRecovered), "recovered"]);
+  const recoveryS = (tRecovered - tKill) / 1000;
+  say(
+    "demo",
+    `recovered ${recoveryS.toFixed(1)} s after the kill (re-placed after ${((replacedAt! - tKill) / 1000).toFixed(1)} s; every client served again since)`,
+  );
+  await sleep(phase);
+  const servedAfterRecovery = moving.count(tRecovered, Date.now());
+
   await moving.stop();
+  const tEnd = Date.now();
+  phases.push(["idle", tEnd]);
   marks.push([T(), "load from B ends"]);
   say("clients", "the clients in B stop");
-  await waitFor("the idle replica to terminate", () => counts.terminations > 0, 90_000);
+  await waitFor("the idle replica to terminate", () => counts.terminations > 0, 120_000);
   marks.push([T(), "replica terminated"]);
   await sleep(2000);
   await near.stop();
-  const failedRequests = moving.failures().length + near.failures().length;
 
-  // What the owner sees now (`icon app status`): the tree, the leases, the money.
-  for (const line of formatStatus(owner, await appStatus(owner, app.root))) say("status", line);
+  // The owner stays away at least a minute; the story usually takes longer.
+  const awayS = (Date.now() - offlineAt) / 1000;
+  if (awayS < OWNER_AWAY_MIN_S) {
+    say("owner", `still away (${awayS.toFixed(0)} s so far)`);
+    await sleep((OWNER_AWAY_MIN_S - awayS) * 1000 + 500);
+  }
+  await sidecars.refresh();
+  await chain.refresh();
+  const agentsInContainers = sidecars.containers().length;
+  say(
+    "demo",
+    `${agentsInContainers} ICON instances ran as agent sidecars: ${sidecars
+      .containers()
+      .map((c) => `lease ${c.leaseId} at ${yardIds[c.yardId]}`)
+      .join(", ")}`,
+  );
+  const failures = [...moving.failures(), ...near.failures()];
+  const failedRequests: Record<string, number> = Object.fromEntries(phases.map(([p]) => [p, 0]));
+  for (const f of failures) {
+    const p = [...phases].reverse().find(([, at]) => f.atMs >= at)?.[0] ?? "A";
+    failedRequests[p] = (failedRequests[p] ?? 0) + 1;
+  }
+  failedRequests.total = failures.length;
+  const failedOutsideLoss = failures.length - failedRequests.yardLoss!;
+  const recoveredFromYardLoss =
+    counts.replacements > 0 &&
+    sidecars.containers().some((c) => c.seenAtMs >= tKill && c.yardId !== killedId) &&
+    servedAfterRecovery > 0 &&
+    failedRequests.afterRecovery === 0;
+  say(
+    "books",
+    `${funding.length} funding request(s) to the owner on chain; no standing top-up rule exists in the market (the owner answers FundingRequested by hand), so ${funding.length === 0 ? "none was" : "they were"} left pending while the owner was away`,
+  );
 
-  // Wind down: the owner ends the origin's lease and takes the money back.
-  const live = origin.seed.placement!;
-  await origin.stop();
-  await owner.terminate(live.leaseId);
-  const before = await appStatus(owner, app.root);
+  // What the owner sees on return (`icon app status`): the tree, the leases, the money.
+  for (const line of formatStatus(reader, await appStatus(reader, app.root))) say("status", line);
+
+  // ---------------------------------------------------------------- the owner returns and winds down
+  const returnedAt = Date.now();
+  const ownerOfflineS = (returnedAt - offlineAt) / 1000;
+  const owner = await clientFor(m, OWNER_KEY);
+  // The origin's key first: its agent could otherwise open a new lease in the moment between the end of its lease
+  // and its yard stopping the sidecar. The owner controls the root from now on (no intent of the ICON's passes).
+  await (await owner.market.getFunction("setController")(app.root, ownerAddress)).wait();
+  const ended: bigint[] = [];
+  for (const a of await reader.appAccounts(app.root))
+    for (const id of await reader.leasesOf(a.id))
+      if (["Running", "Scheduled"].includes((await reader.lease(id)).state)) {
+        await owner.terminate(id);
+        ended.push(id);
+      }
   const rest = (await owner.account(app.root)).balance;
-  await owner.withdrawFromRoot(app.root, rest, await owner.address());
-  say("owner", `terminated the origin's lease ${live.leaseId}; withdrew ${owner.format(rest)} from the application`);
-  const after = await appStatus(owner, app.root);
-  const books = await conserved(owner, app.root, deposit, rest);
+  await owner.withdrawFromRoot(app.root, rest, ownerAddress);
+  say(
+    "owner",
+    `back after ${ownerOfflineS.toFixed(0)} s: took the root's key back, terminated lease(s) ${ended.join(", ") || "(none live)"}; withdrew ${owner.format(rest)} from the application`,
+  );
+  const after = await appStatus(reader, app.root);
+  const books = await conserved(reader, app.root, deposit, rest);
   const f = (v: bigint): string => owner.format(v);
   say(
     "books",
@@ -294,7 +410,7 @@ try {
 
   // The plot.
   await mkdir(OUT, { recursive: true });
-  const series = (h: ReturnType<typeof startClients> extends Promise<infer H> ? H : never, name: string) => ({
+  const series = (h: ClientLoad, name: string) => ({
     name,
     points: h.series(1000).map((b) => [(b.tMs - t0) / 1000, b.p50] as [number, number]),
   });
@@ -302,7 +418,7 @@ try {
   await writeFile(
     plotFile,
     lineChart({
-      title: "ICON demo: client p50 latency per subnet and budget spent",
+      title: "ICON demo (owner offline): client p50 latency per subnet and budget spent",
       panels: [
         {
           label: "client p50 latency (ms)",
@@ -316,54 +432,148 @@ try {
   say("demo", `plot written to ${plotFile}`);
 
   // ICON keys hold no ETH for their whole life: never funded, never a transaction of their own (all relayed).
-  const chainRpc = owner.provider;
-  const iconKeys = [...new Set([app.icon, ...agents.map((a) => a.wallet.address)])];
+  await chain.refresh();
   let iconKeyGasWei = 0n;
   let iconKeyTransactions = 0;
-  for (const k of iconKeys) {
-    iconKeyGasWei += await chainRpc.getBalance(k);
-    iconKeyTransactions += await chainRpc.getTransactionCount(k);
+  for (const k of app.iconKeys) {
+    iconKeyGasWei += await m.provider.getBalance(k);
+    iconKeyTransactions += await m.provider.getTransactionCount(k);
   }
   say(
     "books",
-    `${iconKeys.length} ICON keys: ${iconKeyGasWei} wei between them, ${iconKeyTransactions} transactions of their own; yards relayed their calls for ${f(books.relayFees)}`,
+    `${app.iconKeys.size} ICON keys on chain: ${iconKeyGasWei} wei between them, ${iconKeyTransactions} transactions of their own; yards relayed their calls for ${f(books.relayFees)}`,
   );
   const summary = {
     replications: counts.replications,
     migrations: counts.migrations,
-    learnedDomains: [
-      ...new Set(events.filter((e) => e.kind === "discovered").map((e) => String(e.data?.domain))),
-    ].sort(),
+    learnedDomains: [...learned].sort(),
     terminations: counts.terminations,
     latencyBeforeMs: { A: round(latA.before), B: round(latB.before) },
     latencyAfterMs: { A: round(latA.after), B: round(latB.after) },
     requests: moving.count() + near.count(),
     failedRequests,
+    agentsInContainers,
+    ownerOfflineS: round(ownerOfflineS),
+    killedYard: hosting,
+    recoveredFromYardLoss,
+    recoveryS: round(recoveryS),
+    replacements: counts.replacements,
+    fundingRequests: funding.length,
+    fundingAnswered: 0,
     deposit: deposit.toString(),
     spent: books.spent.toString(),
     returnedToOwner: rest.toString(),
     budgetConserved: books.ok,
-    iconKeys: iconKeys.length,
+    iconKeys: app.iconKeys.size,
     iconKeyGasWei: iconKeyGasWei.toString(),
     iconKeyTransactions,
     relayFees: books.relayFees.toString(),
     plot: plotFile,
     durationS: round(T()),
   };
-  if (before.held !== rest) say("owner", `note: ${owner.format(before.held - rest)} was still in child accounts`);
   console.log(`DEMO-SUMMARY ${JSON.stringify(summary)}`);
   const ok =
-    summary.replications >= 1 &&
-    summary.migrations >= 1 &&
-    summary.failedRequests === 0 &&
-    summary.budgetConserved &&
+    summary.agentsInContainers >= 3 &&
     iconKeyGasWei === 0n &&
     iconKeyTransactions === 0 &&
+    summary.ownerOfflineS >= OWNER_AWAY_MIN_S &&
+    recoveredFromYardLoss &&
+    failedOutsideLoss === 0 &&
+    summary.budgetConserved &&
+    summary.replications >= 1 &&
+    summary.migrations >= 1 &&
     summary.learnedDomains.includes(ZONE["edge-a"]) &&
     summary.learnedDomains.includes(ZONE["edge-b"]) &&
     latA.after < latA.before * 0.5 &&
     latB.after < latB.before * 0.5;
   if (!ok) exitCode = 1;
+
+  // ---------------------------------------------------------------- narration
+  function narrateChain(e: ChainEvent): void {
+    const n = (k: string): bigint => e.args[k] as bigint;
+    const s = (k: string): string => e.args[k] as string;
+    const fmt = (v: bigint): string => reader.format(v);
+    const key = (k: string): string => `${k.slice(0, 8)}…`;
+    const yard = (addr: string): string => operators.get(addr.toLowerCase()) ?? key(addr);
+    switch (e.name) {
+      case "AppCreated":
+        if (s("owner").toLowerCase() !== ownerAddress.toLowerCase()) return;
+        app.accounts.add(n("root"));
+        app.iconKeys.add(s("controller"));
+        return say("chain", `application ${n("root")} created by the owner; its origin's key ${key(s("controller"))}`);
+      case "AccountCreated":
+        if (!app.accounts.has(n("parent"))) return;
+        app.accounts.add(n("account"));
+        app.iconKeys.add(s("controller"));
+        return say(
+          "chain",
+          `account ${n("account")} created below ${n("parent")} for ICON key ${key(s("controller"))}`,
+        );
+      case "ControllerChanged":
+        if (!app.accounts.has(n("account"))) return;
+        if (s("controller").toLowerCase() !== ownerAddress.toLowerCase()) app.iconKeys.add(s("controller"));
+        return say("chain", `account ${n("account")} is controlled by ${key(s("controller"))} now`);
+      case "Allocated":
+        if (!app.accounts.has(n("parent"))) return;
+        return say("chain", `account ${n("parent")} allocated ${fmt(n("amount"))} to ${n("child")}`);
+      case "AccountClosed":
+        if (!app.accounts.has(n("account"))) return;
+        return say("chain", `account ${n("account")} closed, ${fmt(n("returned"))} back to the parent`);
+      case "FundingRequested":
+        if (!app.accounts.has(n("account"))) return;
+        funding.push(e);
+        return say(
+          "chain",
+          `account ${n("account")} asks its parent ${n("parent")} for ${fmt(n("amount"))} (FundingRequested)`,
+        );
+      case "Relayed":
+        if (!app.accounts.has(n("account"))) return;
+        app.iconKeys.add(s("signer"));
+        return say(
+          "chain",
+          `${yard(s("relayer"))} relayed an intent of ${key(s("signer"))} (account ${n("account")}), fee ${fmt(n("fee"))}`,
+        );
+      case "LeaseOpened":
+        if (!app.accounts.has(n("account"))) return;
+        app.leases.add(n("id"));
+        return say(
+          "chain",
+          `lease ${n("id")} opened at ${yard(s("provider"))} for account ${n("account")}: ${fmt(n("pricePerSecond"))}/s, ${fmt(n("deposit"))} into escrow`,
+        );
+      case "LeaseTerminated":
+        if (!app.leases.has(n("id"))) return;
+        return say("chain", `lease ${n("id")} terminated, ${fmt(n("refund"))} refunded`);
+      case "LeaseCancelled":
+        if (!app.leases.has(n("id"))) return;
+        return say("chain", `lease ${n("id")} cancelled (start missed), ${fmt(n("refund"))} refunded`);
+      case "Withdrawn":
+        if (!app.accounts.has(n("root"))) return;
+        return say("chain", `${fmt(n("amount"))} withdrawn from application ${n("root")}`);
+    }
+  }
+
+  function narrateSidecar(c: AgentContainer, line: string): void {
+    const who = `${yardIds[c.yardId]}/${c.leaseId}`;
+    const ev = /^\S+Z (\S+) (\w+): (.*)$/.exec(line);
+    if (!ev) {
+      if (/"level":"(warn|error)"|Error/.test(line)) say(who, line.slice(0, 300));
+      else if (/^ICON .* running|terminated itself|retired/.test(line)) say(who, line);
+      return;
+    }
+    const [, icon, kind, text] = ev as unknown as [string, string, string, string];
+    if (kind === "replicated" && /lost with yard/.test(text)) {
+      counts.replacements++;
+      replacedAt ??= Date.now();
+    } else if (kind === "replicated") counts.replications++;
+    if (kind === "migrated") counts.migrations++;
+    if (kind === "terminated") counts.terminations++;
+    if (kind === "discovered") {
+      const d = /looking for _edge\._tcp\.(\S+)$/.exec(text)?.[1];
+      if (d) learned.add(d);
+    }
+    if (kind === "observe" && !/→ (replicate|migrate|terminate)/.test(text) && observed++ % 5 !== 0) return;
+    say(who, `${icon} ${kind}: ${text}`);
+  }
 } catch (e) {
   console.error(`demo failed: ${(e as Error).stack ?? String(e)}`);
   exitCode = 1;
@@ -380,7 +590,23 @@ function round(x: number): number {
 }
 
 async function run(cmd: string, a: string[]): Promise<void> {
-  await promisify(execFile)(cmd, a, { env: { ...process.env, ICON_DOCKER_SOCKET: DockerRuntime.defaultSocket() } });
+  await promisify(execFile)(cmd, a, { env: { ...process.env, ICON_DOCKER_SOCKET: SOCKET } });
+}
+
+/** Runs `icon <args>` (the built CLI, as an owner runs it) against the demo's chain with `key`; its stdout, or throws. */
+async function icon(a: string[], key: string): Promise<string> {
+  const child = spawn(
+    path.join(projectRoot, "scripts/icon"),
+    ["--rpc", m.chain.url, "--deployment", m.deploymentFile, ...a],
+    { env: { ...process.env, ICON_PRIVATE_KEY: key, ICON_DOCKER_SOCKET: SOCKET }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let out = "";
+  let err = "";
+  child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
+  child.stderr!.setEncoding("utf8").on("data", (d: string) => (err += d));
+  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+  if (code !== 0) throw new Error(`icon ${a.slice(0, 2).join(" ")} exited with ${code}:\n${out}\n${err}`);
+  return out;
 }
 
 async function waitFor<T>(what: string, check: () => T | undefined | false, ms: number): Promise<T> {
@@ -395,7 +621,7 @@ async function waitFor<T>(what: string, check: () => T | undefined | false, ms: 
 
 /** Removes the containers and the network a demo yard left (a yard keeps them for its next start; the demo has none). */
 async function removeYardContainers(yardId: string): Promise<void> {
-  const docker = ["-H", `unix://${DockerRuntime.defaultSocket()}`];
+  const docker = ["-H", `unix://${SOCKET}`];
   const run = (a: string[]) => promisify(execFile)("/usr/bin/docker", [...docker, ...a]);
   const { stdout } = await run(["ps", "-aq", "--filter", `label=icon.yard=${yardId}`]);
   const ids = stdout.split("\n").filter(Boolean);

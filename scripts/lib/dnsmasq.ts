@@ -22,6 +22,8 @@ export interface DnsmasqOptions {
   records: string[];
   /** Domains answered locally (NXDOMAIN when a name has no record); default: the last label of every name. */
   localDomains?: string[];
+  /** UDP port to listen on (a port picked before, so that others can be told it first); default a free one. */
+  port?: number;
 }
 
 /** A running dnsmasq. */
@@ -101,7 +103,7 @@ export async function startDnsmasq(o: DnsmasqOptions): Promise<Dnsmasq> {
   let lastError: Error | undefined;
   try {
     for (let attempt = 0; attempt < 3; attempt++) {
-      const port = await freeUdpPort();
+      const port = attempt === 0 && o.port !== undefined ? o.port : await freeUdpPort();
       const config = [
         "no-resolv",
         "no-hosts",
