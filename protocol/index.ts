@@ -31,6 +31,7 @@ export * from "./net/node.ts";
 export * from "./net/p2p-config.ts";
 export * from "./discovery/dns.ts";
 export * from "./yard/services.ts";
+export * from "./yard/gateway.ts";
 export * from "./relay/relay.ts";
 export * from "./relay/sender.ts";
 export * from "./overlay/messages.ts";
