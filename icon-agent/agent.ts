@@ -250,7 +250,7 @@ export class Agent {
         staticNetwork: true,
         pollingInterval: 200,
         cacheTimeout: -1,
-        ...(sidecar ? { batchMaxCount: gatewayLimits.maxRpcBatch } : {}),
+        ...(sidecar ? { batchMaxCount: gatewayLimits.maxBatch } : {}),
       });
       const wallet = new Wallet(key, rpc);
       const client = await MarketClient.connect({ deployment: env.deployment, provider: rpc, signer: wallet });
@@ -261,7 +261,7 @@ export class Agent {
         node = await createIconNode({
           privateKey: peerKey,
           listen: [`/ip4/0.0.0.0/tcp/${AGENT_P2P_PORT}`],
-          announce: sidecar.self.agentAddrs,
+          ...(sidecar.self.agentAddrs.length > 0 ? { announce: sidecar.self.agentAddrs } : {}),
           gateway: sidecar.gateway,
           ...p2pNodeOptions(env.p2p),
           mdns: false, // no LAN in a sidecar

@@ -16,13 +16,15 @@ import {
   AGENT_GATEWAY_ENV,
   ConfigError,
   IconError,
-  gatewayLimits,
   isIconError,
   parseGatewayDial,
   parseGatewaySelf,
   type GatewayDialer,
   type GatewaySelf,
 } from "../protocol/index.ts";
+
+/** Largest `/self` or `/dial` answer read (both are a few hundred bytes). */
+const MAX_ANSWER_BYTES = 64 * 1024;
 
 /** Timeouts of the gateway's requests. */
 export const gatewayTimeouts = {
@@ -83,7 +85,14 @@ export class GatewayClient implements GatewayDialer {
   /** `POST /dial`: a forward to `peer` at `addr`, on the gateway's own address. */
   async dial(peer: string, addr: string, signal?: AbortSignal): Promise<string> {
     const raw = await this.#request("POST", "/dial", { peer, addrs: [addr] }, signal, gatewayTimeouts.dialMs);
-    return parseGatewayDial(raw, this.ip).addr;
+    const forward = parseGatewayDial(raw).addr;
+    // A forward is the gateway's own listener: an answer naming any other host is refused.
+    if (forward.split("/")[2] !== this.ip)
+      throw new IconError(
+        "BAD_GATEWAY_ANSWER",
+        `/dial's forward ${forward} is not on the gateway's own address ${this.ip}`,
+      );
+    return forward;
   }
 
   async #request(
@@ -110,7 +119,7 @@ export class GatewayClient implements GatewayDialer {
         { cause: e },
       );
     }
-    const text = await boundedText(res, gatewayLimits.maxAnswerBytes, `${method} ${path}`);
+    const text = await boundedText(res, MAX_ANSWER_BYTES, `${method} ${path}`);
     if (!res.ok)
       throw new IconError(
         "GATEWAY_REFUSED",

@@ -9,7 +9,13 @@
  */
 import path from "node:path";
 import { z } from "zod";
-import { ConfigError, p2pDiscoverySchema, parseAmount, type TokenInfo } from "../protocol/index.ts";
+import {
+  ConfigError,
+  DEFAULT_AGENT_GATEWAY_PORT,
+  p2pDiscoverySchema,
+  parseAmount,
+  type TokenInfo,
+} from "../protocol/index.ts";
 
 const amount = z
   .string()
@@ -249,6 +255,65 @@ export const yardConfigSchema = z
         maxTunnelPeers: z.number().int().min(1).max(4096).default(64),
         /** Seconds an idle yard connection is kept. */
         tunnelIdleS: z.number().int().min(1).max(86_400).default(60),
+      })
+      .strict()
+      .default({}),
+    /**
+     * The agent gateway (agent-gateway.ts): what a lease's agent sidecar may reach — the chain RPC, libp2p to other
+     * peers, the ALTO server — through an HTTP server on the container network's gateway address.
+     */
+    agentGateway: z
+      .object({
+        /** Off: sidecars reach nothing of the yard's but its DNS (their agents cannot work). */
+        enabled: z.boolean().default(true),
+        /** Port on the gateway address (each yard's network has its own address, so yards on one host share it). */
+        port: z.number().int().min(1).max(65535).default(DEFAULT_AGENT_GATEWAY_PORT),
+        /** The chain RPC carried to sidecars (reads only); default chain.rpcUrl. */
+        rpcUrl: z
+          .string()
+          .regex(/^https?:\/\/\S+$/i, "must be an http:// or https:// URL, e.g. http://127.0.0.1:8545")
+          .optional(),
+        /** An ALTO server (RFC 7285) carried to sidecars at /alto (GET only); none by default. */
+        altoUrl: z
+          .string()
+          .regex(/^https?:\/\/\S+$/i, "must be an http:// or https:// URL, e.g. http://127.0.0.1:8181")
+          .optional(),
+        limits: z
+          .object({
+            /** Requests per second one sidecar may make on average: an agent's period needs a handful. */
+            requestsPerSecond: z.number().min(0.1).max(10_000).default(20),
+            /** Requests one sidecar may make at once above the rate (a batch of reads at the start of a period). */
+            burst: z.number().int().min(1).max(100_000).default(40),
+            /** Requests of one sidecar under way at once. */
+            concurrentPerLease: z.number().int().min(1).max(1024).default(8),
+            /** Requests of all sidecars under way at once: above any one lease's share, so none starves another. */
+            concurrent: z.number().int().min(1).max(65_536).default(128),
+            /** Open HTTP connections of one sidecar. */
+            connectionsPerLease: z.number().int().min(1).max(1024).default(16),
+            /** Forward targets one sidecar holds (the least recently used idle one closes to make room). */
+            forwardsPerLease: z.number().int().min(1).max(1024).default(32),
+            /** Connections through one forward (libp2p multiplexes over one). */
+            connectionsPerForward: z.number().int().min(1).max(1024).default(16),
+            /** A forward without connections for this long closes. */
+            forwardIdleS: z.number().int().min(1).max(86_400).default(300),
+            /** Largest answer carried from the chain RPC or the ALTO server. */
+            maxAnswerBytes: z
+              .number()
+              .int()
+              .min(64 * 1024)
+              .max(256 * 2 ** 20)
+              .default(4 * 2 ** 20),
+          })
+          .strict()
+          .superRefine((v, ctx) => {
+            if (v.concurrentPerLease > v.concurrent)
+              ctx.addIssue({
+                code: z.ZodIssueCode.custom,
+                path: ["concurrentPerLease"],
+                message: `must be at most agentGateway.limits.concurrent (${v.concurrent}); lower it or raise concurrent`,
+              });
+          })
+          .default({}),
       })
       .strict()
       .default({}),

@@ -115,10 +115,13 @@ export class Ingress {
     this.options = { ...defaultIngressOptions, ...options };
   }
 
-  /** Listens for lease `leaseId`'s container port (on `preferred` when free); returns the bound port. */
+  /**
+   * Listens for lease `leaseId`'s container port (on `preferred` when free); returns the bound port. `containerPort`
+   * only names the listener within the lease (a number for the service's ports; `agent/4100` for its agent's).
+   */
   async open(
     leaseId: bigint,
-    containerPort: number,
+    containerPort: number | string,
     route: IngressRoute,
     preferred = 0,
     mode: IngressMode = "tcp",

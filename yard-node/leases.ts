@@ -22,6 +22,7 @@ import {
   type MarketClient,
 } from "../protocol/index.ts";
 import type { Logger } from "../protocol/log.ts";
+import type { AgentGateway } from "./agent-gateway.ts";
 import type { ChainWatch } from "./chain-watch.ts";
 import type { YardConfig } from "./config.ts";
 import { ACTIVE, type LeaseRow, type YardDb } from "./db.ts";
@@ -46,6 +47,8 @@ export interface LeaseLifecycleComponents {
   overlay: Pick<Overlay, "localChanged">;
   ingress: Pick<Ingress, "close">;
   network: Pick<YardNetwork, "openIngress" | "closeEndpoints" | "recheck" | "wantFirewallCheck" | "addressing">;
+  /** The agent gateway: a sidecar's environment, and what it holds for a lease closes at its sidecar's end. */
+  gateway: Pick<AgentGateway, "env" | "leaseEnded">;
   /** The yard's containers by id, as last seen: kept here, read by the network and the HTTP surface. */
   containers: Map<string, ContainerInfo>;
   metrics: Pick<YardMetrics, "inc">;
@@ -74,6 +77,8 @@ export class LeaseLifecycle {
       metrics,
       log: log.child("sidecar"),
       dns: () => components.network.addressing?.dnsServers(),
+      env: () => components.gateway.env(),
+      ended: (id) => components.gateway.leaseEnded(id),
     });
   }
 

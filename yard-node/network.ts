@@ -10,7 +10,8 @@
  *   await net.openIngress(lease);   // its endpoints, same ports as before when it had some
  */
 import type { Multiaddr } from "@multiformats/multiaddr";
-import { isIconError } from "../protocol/index.ts";
+import { AGENT_P2P_PORT, isIconError } from "../protocol/index.ts";
+import { AGENT_INGRESS_KEY } from "./agent-gateway.ts";
 import type { Logger } from "../protocol/log.ts";
 import type { YardConfig } from "./config.ts";
 import { ACTIVE, type LeaseRow, type YardDb } from "./db.ts";
@@ -258,6 +259,13 @@ export class YardNetwork {
     return info?.running && info.ip ? { host: info.ip, port } : undefined;
   }
 
+  /** The running agent sidecar of lease `id` at its libp2p port, or undefined. */
+  #agentTarget(id: bigint): { kind: "local"; host: string; port: number } | undefined {
+    const row = this.#c.db.lease(id);
+    const info = row?.agentContainerId ? this.#c.containers.get(row.agentContainerId) : undefined;
+    return info?.running && info.ip ? { kind: "local", host: info.ip, port: AGENT_P2P_PORT } : undefined;
+  }
+
   /** Opens lease `l`'s public endpoints (the ports it had, when it had some) and records them. */
   async openIngress(l: LeaseRow): Promise<void> {
     if (!l.spec) return;
@@ -272,6 +280,17 @@ export class YardNetwork {
     for (const p of l.spec.udpPorts ?? []) {
       const route = overlay.udpRoute(id, p, () => this.#containerTarget(id, p), l.spec.service);
       ingress[`udp/${p}`] = await this.#c.udp.open(id, p, route, l.ingress[`udp/${p}`] ?? 0);
+    }
+    if (l.spec.agent) {
+      // The agent's libp2p listener, reached by other peers like a service port (stored: the same port after a
+      // restart); plain TCP to the sidecar, which noise protects end to end.
+      const route = { upstream: () => this.#agentTarget(id) };
+      ingress[AGENT_INGRESS_KEY] = await this.#c.ingress.open(
+        id,
+        AGENT_INGRESS_KEY,
+        route,
+        l.ingress[AGENT_INGRESS_KEY] ?? 0,
+      );
     }
     this.#c.db.update(l.id, { ingress });
   }

@@ -11,13 +11,16 @@
  * wiped when the lease ends or a Deploy replaces the agent. It is never written (the database stores the spec without it, db.ts), logged or
  * exported: `LeaseSecret` prints as `[secret: N bytes]`.
  *
+ * The sidecar's only environment variable is the agent gateway's URL (ICON_GATEWAY, agent-gateway.ts: what it may
+ * reach, through the yard); what the gateway holds for a lease closes when its sidecar goes (`ended`).
+ *
  * After a yard restart the secret is gone. A sidecar that still runs keeps running (its tmpfs holds the secret);
  * one that is down, or dies afterwards, stays down: the yard notes it on the lease (/status shows it), counts
  * `icon_yard_agent_sidecars_lost_total` and leaves the service running, so the ICON's parent, which misses the
  * ICON's reports, places it again elsewhere.
  *
  * @example
- *   const sidecars = new AgentSidecars({ config, runtime, db, containers, metrics, log, dns: () => undefined });
+ *   const sidecars = new AgentSidecars({ config, runtime, db, containers, metrics, log, dns, env, ended });
  *   const why = await sidecars.check(spec.agent, offer);   // before anything is stored or started
  *   sidecars.keep(leaseId, spec.agent.secret);
  *   await sidecars.ensure(db.lease(leaseId)!);              // each tick while the lease is in its slot
@@ -43,6 +46,10 @@ export interface AgentSidecarsComponents {
   log: Logger;
   /** The DNS servers containers use (the yard's resolver), when semantic addressing runs. */
   dns: () => string[] | undefined;
+  /** The sidecar's environment: the agent gateway's URL (agent-gateway.ts), nothing else. */
+  env: () => string[];
+  /** Lease `leaseId`'s sidecar is gone for it: what the agent gateway holds for it closes. */
+  ended: (leaseId: bigint) => Promise<void>;
 }
 
 /** Why the agent share cannot run in the lease (the service would get less than a container needs), or undefined. */
@@ -172,7 +179,7 @@ export class AgentSidecars {
         role: "agent",
         image,
         command: agent.command.length > 0 ? agent.command : undefined,
-        env: [],
+        env: this.#c.env(),
         ports: [],
         limits: { cpuMillis: agent.cpuMillis, memoryMiB: agent.memoryMiB, pids: config.capacity.pidsPerLease },
         stopTimeoutS: config.lease.stopTimeoutS,
@@ -213,6 +220,7 @@ export class AgentSidecars {
       this.#c.db.update(to.id, { agentContainerId: from.agentContainerId });
       this.#c.db.update(from.id, { agentContainerId: undefined });
       this.#forget(from.id);
+      await this.#c.ended(from.id);
       return;
     }
     await this.end(from);
@@ -222,6 +230,7 @@ export class AgentSidecars {
   async end(row: Pick<LeaseRow, "id" | "agentContainerId">): Promise<void> {
     const { runtime, containers } = this.#c;
     this.#forget(row.id);
+    await this.#c.ended(row.id);
     if (!row.agentContainerId) return;
     await runtime.stop(row.agentContainerId, this.#c.config.lease.stopTimeoutS);
     await runtime.remove(row.agentContainerId);
@@ -251,6 +260,7 @@ export class AgentSidecars {
     this.#lost.add(k);
     this.#c.db.update(row.id, { note });
     this.#c.metrics.inc("icon_yard_agent_sidecars_lost_total");
+    void this.#c.ended(row.id).catch(() => {});
     this.#c.log.warn("agent sidecar left down", { lease: row.id, why: note });
   }
 }

@@ -29,6 +29,14 @@ export const YARD_METRICS = {
     type: "counter",
     help: "Agent sidecars left down: down after a yard restart took their secret, failing past maxRestarts, image gone",
   },
+  icon_yard_gateway_requests_total: {
+    type: "counter",
+    help: "Agent gateway requests by outcome: ok, refused (a method, body or peer the gateway does not carry), limited (over a sidecar's rate or concurrency), failed (the upstream failed)",
+  },
+  icon_yard_gateway_refused_sources_total: {
+    type: "counter",
+    help: "Connections to the agent gateway or its forwards from an address that is no running sidecar (or not the forward's), closed at once",
+  },
   // (counters whose values the scrape copies from the ingress's own counts)
   icon_yard_ingress_refused_total: { type: "counter", help: INGRESS_REFUSED },
   icon_yard_ingress_idle_closed_total: {
@@ -48,6 +56,7 @@ export const YARD_METRICS = {
     help: "Tunnels from peers that are no active yard: counted under the peer's own address, not the header's client",
   },
   icon_yard_leases_active: { type: "gauge", help: "Leases opened and not yet ended" },
+  icon_yard_gateway_forwards_open: { type: "gauge", help: "Agent gateway forwards (libp2p, per sidecar) open now" },
   icon_yard_containers_running: { type: "gauge", help: "Lease containers running" },
   icon_yard_capacity_cpu_millis: { type: "gauge", help: "CPU capacity in mCPU" },
   icon_yard_capacity_memory_mib: { type: "gauge", help: "Memory capacity in MiB" },

@@ -9,6 +9,7 @@
  *   quoting.ts      RFQ checks (pure checkRfq), quotes, accept, adopt
  *   leases.ts       deploy, containers, terminate, end, claims, reconcile, the tick
  *   network.ts      host firewall, semantic addressing, endpoints, redirection stubs, inbound tunnels
+ *   agent-gateway.ts  what agent sidecars may reach: chain reads, libp2p forwards, ALTO
  *   http.ts         GET /status, /metrics, /healthz
  *
  * Lifecycle of one lease (statuses in the database, see db.ts):
@@ -39,6 +40,7 @@ import {
   zoneRecords,
   type LeaseProvider,
 } from "../protocol/index.ts";
+import { AgentGateway } from "./agent-gateway.ts";
 import { resolvePrices, type Prices, type YardConfig } from "./config.ts";
 import { ACTIVE, YardDb, type LeaseRow } from "./db.ts";
 import { DockerRuntime } from "./docker.ts";
@@ -107,6 +109,8 @@ export class Yard {
   readonly #net: YardNetwork;
   readonly #http: HttpSurface;
   readonly #relay: Startable;
+  /** What a lease's agent sidecar may reach, through the yard (agent-gateway.ts). */
+  readonly gateway: AgentGateway;
 
   private constructor(o: {
     config: YardConfig;
@@ -223,9 +227,21 @@ export class Yard {
       owners: this.owners,
       log: log.child("network"),
     });
+    this.gateway = new AgentGateway({
+      config,
+      node,
+      runtime,
+      db,
+      containers,
+      firewall: () => this.#net.firewall,
+      dns: () => this.#net.addressing?.dnsServers(),
+      metrics,
+      log: log.child("gateway"),
+    });
     this.#leases = new LeaseLifecycle({
       ...common,
       ...shared,
+      gateway: this.gateway,
       chain,
       ledger,
       watch: this.#watch,
@@ -334,6 +350,8 @@ export class Yard {
     }
     // Before any container starts: containers must not reach the host's own services.
     await this.#start(this.#net);
+    // Before any sidecar is created: its environment names the gateway.
+    await this.#start(this.gateway);
     await this.#watch.follow();
     this.#net.restoreRouting();
     await this.reconcile("start");

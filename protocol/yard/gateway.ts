@@ -1,184 +1,187 @@
 /**
- * The agent gateway: what an ICON agent running as a lease's agent sidecar reaches, and only through its yard
- * (issue 16 item 3). The yard serves it over HTTP/1.1 on its Docker bridge's gateway address
- * (`yard-node/agent-gateway.ts`); the agent finds it in {@link AGENT_GATEWAY_ENV} and is its client
- * (`icon-agent/gateway.ts`). The contract in full is in PROTOCOL.md ("The agent gateway").
+ * The agent gateway's shared vocabulary: how an ICON agent running as a lease's sidecar reaches what it may reach
+ * (the chain RPC the yard names, libp2p to other yards and agents, DNS, the yard's ALTO server) — through an HTTP
+ * server its yard runs on the container network's gateway address (yard-node/agent-gateway.ts). The yard serves
+ * only its own running sidecars, each for its own lease (known by the connection's source address).
  *
- *   GET  /self            → {@link GatewaySelf}: the lease, the yard, where others reach this agent, what it names
- *   POST /rpc             → JSON-RPC 2.0 (reads and estimates only) to the chain the yard names
- *   GET  /alto/<path>     → the ALTO server the yard names (404 when it names none)
- *   POST /dial            {@link GatewayDialRequest} → {@link GatewayDial}: a TCP forward to a libp2p peer the yard
- *                         has authenticated (noise) at one of those addresses
- *
- * Both sides treat what the other sends as untrusted: the parsers below turn JSON into typed values or throw an
- * IconError whose message says what was wrong, before any logic sees it.
+ * The answers are the yard's word, and the agent treats them as untrusted input: {@link parseGatewaySelf} and
+ * {@link parseGatewayDial} accept exactly the documented shapes and bounds, and throw BAD_GATEWAY_ANSWER otherwise.
  *
  * @example
+ *   const gw = process.env[AGENT_GATEWAY_ENV];                           // "http://172.18.0.1:8547"
  *   const self = parseGatewaySelf(await (await fetch(`${gw}/self`)).json());
- *   const { addr } = parseGatewayDial(await res.json(), "172.18.0.1");   // "/ip4/172.18.0.1/tcp/40123"
+ *   const { addr } = parseGatewayDial(await (await fetch(`${gw}/dial`, { method: "POST", body })).json());
  */
-import { isIP } from "node:net";
-import { multiaddr } from "@multiformats/multiaddr";
-import { peerIdFromString } from "@libp2p/peer-id";
-import { IconError, type ErrorCode } from "../errors.ts";
+import { isIPv4 } from "node:net";
+import { IconError } from "../errors.ts";
 
-/** The env var the yard sets in every agent sidecar: `http://<bridge gateway ip>:<port>` (not a secret). */
+/** The environment variable the yard sets in every sidecar: `http://<gateway ip>:<port>` (not a secret). */
 export const AGENT_GATEWAY_ENV = "ICON_GATEWAY";
-
-/** The TCP port the agent's libp2p listens on inside its sidecar (on 0.0.0.0; the yard's ingress exposes it). */
+/** The TCP port the agent's libp2p listens on inside its sidecar (0.0.0.0); the yard exposes it through its ingress. */
 export const AGENT_P2P_PORT = 4100;
-
-/** The gateway's port when the yard config names none (`agentGateway.port`): beside the dev chain's 8545. */
+/** The gateway's port unless the yard config names another (agentGateway.port): next to the chain's usual 8545. */
 export const DEFAULT_AGENT_GATEWAY_PORT = 8547;
 
-/** Bounds both sides hold to. */
+/** Bounds of the gateway that both sides know. */
 export const gatewayLimits = {
-  /** Largest request body the gateway reads. */
+  /** Largest request body (a JSON-RPC batch of calls with their data, a /dial body). */
   maxBodyBytes: 256 * 1024,
-  /** Largest `/self` or `/dial` answer the agent reads. */
-  maxAnswerBytes: 64 * 1024,
-  /** Most addresses in a `/dial` request, and in each list of `/self`. */
-  maxAddrs: 16,
-  /** Longest multiaddr accepted (as text). */
-  maxAddrChars: 256,
-  /** Most calls in one JSON-RPC batch through `/rpc`. */
-  maxRpcBatch: 16,
-  /** Widest block range of one `eth_getLogs` through `/rpc`. */
+  /** Calls in one JSON-RPC batch. */
+  maxBatch: 16,
+  /** Blocks one eth_getLogs may span. */
   maxLogBlocks: 10_000,
-  /** Forward targets one lease may hold open at once (the least recently used idle one makes room). */
-  maxForwards: 32,
-  /** An idle forward is closed after this long. */
-  forwardIdleMs: 5 * 60_000,
+  /** Addresses in one /dial body. */
+  maxDialAddrs: 16,
+  /** Longest multiaddr or peer id text. */
+  maxTextChars: 256,
 } as const;
 
-/** What `GET /self` answers: the lease the request acts for and what the yard names for its agent. */
+/** The JSON-RPC error code of a method the gateway does not carry (JSON-RPC 2.0 "method not found"). */
+export const GATEWAY_REFUSED_METHOD = -32601;
+
+/**
+ * The chain methods the gateway carries: reads and estimates, what ethers v6's JsonRpcProvider and the agent use.
+ * Everything else (writes — ICONs relay signed intents instead —, signing, node administration, dev-chain
+ * controls) is refused.
+ */
+export const GATEWAY_RPC_METHODS: readonly string[] = [
+  "eth_chainId",
+  "net_version",
+  "eth_blockNumber",
+  "eth_call",
+  "eth_estimateGas",
+  "eth_getBalance",
+  "eth_getCode",
+  "eth_getStorageAt",
+  "eth_getTransactionCount",
+  "eth_getBlockByNumber",
+  "eth_getBlockByHash",
+  "eth_getTransactionByHash",
+  "eth_getTransactionReceipt",
+  "eth_getLogs",
+  "eth_gasPrice",
+  "eth_maxPriorityFeePerGas",
+  "eth_feeHistory",
+];
+
+/** What `GET /self` answers: the lease the sidecar runs for, its yard, and where things are. */
 export interface GatewaySelf {
+  /** The lease (decimal). */
   leaseId: bigint;
-  /** The yard's own libp2p identity and addresses (as it announces them). */
+  /** The yard's libp2p identity and addresses (as announced). */
   yard: { peerId: string; addrs: string[] };
-  /** Where other peers reach this agent's libp2p listener ({@link AGENT_P2P_PORT}) from outside, without /p2p/. */
+  /** Where other peers reach this agent's libp2p listener from outside (`/ip4/<host>/tcp/<port>`). */
   agentAddrs: string[];
-  /** The JSON-RPC proxy's path on the gateway ("/rpc"). */
+  /** The JSON-RPC proxy's path on the gateway. */
   rpc: string;
-  /** The ALTO proxy's path on the gateway ("/alto"), or null when the yard names no ALTO server. */
+  /** The ALTO proxy's path, or null when the yard names no ALTO server. */
   alto: string | null;
-  /** The yard's DNS responder as "ip:port" (semantic names, the rest forwarded upstream), or null when it runs none. */
+  /** The yard's DNS responder (`<ip>:53`), or null when semantic addressing is off. */
   dns: string | null;
 }
 
-/** The body of `POST /dial`: the peer the agent wants a libp2p connection to, and where it may be. */
-export interface GatewayDialRequest {
-  peer: string;
-  /** Transport addresses (`/ip4|ip6|dns4|dns6/…/tcp/<port>`), without /p2p/. */
-  addrs: string[];
-}
-
-/** What `POST /dial` answers: the gateway address (`/ip4/<gateway ip>/tcp/<port>`) forwarding to that peer. */
+/** What `POST /dial` answers: the forward to the peer, on the gateway. */
 export interface GatewayDial {
   addr: string;
 }
 
-function bad(code: ErrorCode, what: string): never {
-  throw new IconError(code, what);
+/** The body of `POST /dial`. */
+export interface GatewayDialRequest {
+  peer: string;
+  addrs: string[];
 }
 
-function record(raw: unknown, what: string, code: ErrorCode, keys: readonly string[]): Record<string, unknown> {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) bad(code, `${what} is not a JSON object`);
-  const o = raw as Record<string, unknown>;
-  const unknown = Object.keys(o).filter((k) => !keys.includes(k));
-  if (unknown.length > 0) bad(code, `${what} has fields it should not: ${unknown.slice(0, 4).join(", ")}`);
-  return o;
+const PEER_ID = /^[1-9A-HJ-NP-Za-km-z]{32,128}$/; // base58btc (Qm…, 12D3…)
+const TCP_ADDR = /^\/(ip4|ip6|dns4|dns6|dns)\/[^/\s]{1,253}\/tcp\/(\d{1,5})(\/p2p\/[1-9A-HJ-NP-Za-km-z]{32,128})?$/;
+const PATH = /^\/[A-Za-z0-9/_.-]{0,63}$/;
+
+function bad(what: string): IconError {
+  return new IconError("BAD_GATEWAY_ANSWER", `the yard's gateway answered ${what}`);
 }
 
-function peerIdText(v: unknown, what: string, code: ErrorCode): string {
-  if (typeof v !== "string" || v.length === 0 || v.length > 128) bad(code, `${what} is not a libp2p peer id`);
-  try {
-    return peerIdFromString(v).toString();
-  } catch {
-    return bad(code, `${what} "${v.slice(0, 64)}" is not a libp2p peer id`);
-  }
+function object(v: unknown, what: string): Record<string, unknown> {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) throw bad(`${what} that is not a JSON object`);
+  return v as Record<string, unknown>;
 }
 
-const TRANSPORT = /^\/(ip4|ip6|dns4|dns6)\/[^/]+\/tcp\/(\d{1,5})$/;
-
-/** `v` as a TCP transport multiaddr without /p2p/ (`/ip4/1.2.3.4/tcp/4001`), or throws `code`. */
-function transportAddr(v: unknown, what: string, code: ErrorCode): string {
-  if (typeof v !== "string" || v.length > gatewayLimits.maxAddrChars)
-    bad(code, `${what} is not a multiaddr of at most ${gatewayLimits.maxAddrChars} characters`);
-  const m = TRANSPORT.exec(v);
-  const port = Number(m?.[2]);
-  if (!m || port < 1 || port > 65535)
-    bad(code, `${what} "${v.slice(0, 80)}" is not a TCP address /ip4|ip6|dns4|dns6/<host>/tcp/<port> (no /p2p/)`);
-  try {
-    multiaddr(v);
-  } catch {
-    bad(code, `${what} "${v.slice(0, 80)}" is not a valid multiaddr`);
-  }
-  return v;
+function only(o: Record<string, unknown>, keys: string[], what: string): void {
+  const extra = Object.keys(o).filter((k) => !keys.includes(k));
+  if (extra.length > 0) throw bad(`${what} with unknown field(s) ${extra.slice(0, 4).join(", ")}`);
 }
 
-function addrList(v: unknown, what: string, code: ErrorCode, min: number): string[] {
-  if (!Array.isArray(v) || v.length < min || v.length > gatewayLimits.maxAddrs)
-    bad(code, `${what} is not a list of ${min}…${gatewayLimits.maxAddrs} addresses`);
-  return v.map((a, i) => transportAddr(a, `${what}[${i}]`, code));
+/** Whether `s` is a TCP multiaddr the gateway speaks of (ip4, ip6 or dns host, then /tcp/port, optionally /p2p/id). */
+export function isTcpMultiaddr(s: unknown): s is string {
+  if (typeof s !== "string" || s.length > gatewayLimits.maxTextChars) return false;
+  const m = TCP_ADDR.exec(s);
+  return !!m && Number(m[2]) >= 1 && Number(m[2]) <= 65535;
 }
 
-function gatewayPath(v: unknown, what: string): string {
-  if (typeof v !== "string" || !/^\/[a-z0-9_-]{1,32}$/i.test(v))
-    bad("BAD_GATEWAY_ANSWER", `${what} is not a path on the gateway`);
-  return v;
+/** Whether `s` looks like a libp2p peer id (base58btc text; the real check is the key it decodes to). */
+export function isPeerIdText(s: unknown): s is string {
+  return typeof s === "string" && PEER_ID.test(s);
 }
 
-/** `GET /self`'s answer, validated. */
-export function parseGatewaySelf(raw: unknown): GatewaySelf {
-  const code = "BAD_GATEWAY_ANSWER";
-  const o = record(raw, "the gateway's /self answer", code, ["leaseId", "yard", "agentAddrs", "rpc", "alto", "dns"]);
-  if (typeof o.leaseId !== "string" || !/^[1-9]\d{0,19}$/.test(o.leaseId) || BigInt(o.leaseId) >= 2n ** 64n)
-    bad(code, "/self's leaseId is not a lease id in decimal");
-  const y = record(o.yard, "/self's yard", code, ["peerId", "addrs"]);
-  const dns = o.dns;
-  if (dns !== null) {
-    const m = typeof dns === "string" ? /^(.+):(\d{1,5})$/.exec(dns) : null;
-    const port = Number(m?.[2]);
-    if (!m || !isIP(m[1]!.replace(/^\[(.*)\]$/, "$1")) || port < 1 || port > 65535)
-      bad(code, `/self's dns is neither null nor "ip:port"`);
+function addrs(v: unknown, what: string, max = gatewayLimits.maxDialAddrs): string[] {
+  if (!Array.isArray(v) || v.length > max || !v.every(isTcpMultiaddr))
+    throw bad(`${what}: not a list of at most ${max} TCP multiaddrs`);
+  return [...v];
+}
+
+/** Validates the answer of `GET /self`. */
+export function parseGatewaySelf(v: unknown): GatewaySelf {
+  const o = object(v, "/self");
+  only(o, ["leaseId", "yard", "agentAddrs", "rpc", "alto", "dns"], "/self");
+  if (typeof o.leaseId !== "string" || !/^\d{1,20}$/.test(o.leaseId))
+    throw bad("/self with a leaseId that is not a decimal string");
+  const yard = object(o.yard, "/self.yard");
+  only(yard, ["peerId", "addrs"], "/self.yard");
+  if (!isPeerIdText(yard.peerId)) throw bad("/self.yard.peerId that is not a peer id");
+  if (typeof o.rpc !== "string" || !PATH.test(o.rpc)) throw bad("/self.rpc that is not a path");
+  if (o.alto !== null && (typeof o.alto !== "string" || !PATH.test(o.alto)))
+    throw bad("/self.alto that is neither a path nor null");
+  if (o.dns !== null) {
+    const m = typeof o.dns === "string" ? /^(\d+\.\d+\.\d+\.\d+):(\d{1,5})$/.exec(o.dns) : null;
+    if (!m || !isIPv4(m[1]!) || Number(m[2]) < 1 || Number(m[2]) > 65535)
+      throw bad("/self.dns that is neither <ipv4>:<port> nor null");
   }
   return {
     leaseId: BigInt(o.leaseId),
-    yard: {
-      peerId: peerIdText(y.peerId, "/self's yard.peerId", code),
-      addrs: addrList(y.addrs, "/self's yard.addrs", code, 0),
-    },
-    agentAddrs: addrList(o.agentAddrs, "/self's agentAddrs", code, 1),
-    rpc: gatewayPath(o.rpc, "/self's rpc"),
-    alto: o.alto === null ? null : gatewayPath(o.alto, "/self's alto"),
-    dns: dns as string | null,
+    yard: { peerId: yard.peerId, addrs: addrs(yard.addrs, "/self.yard.addrs") },
+    agentAddrs: addrs(o.agentAddrs, "/self.agentAddrs"),
+    rpc: o.rpc,
+    alto: o.alto,
+    dns: o.dns as string | null,
   };
 }
 
-/** `GatewaySelf` as `GET /self` sends it (the lease id in decimal). */
-export function gatewaySelfJson(s: GatewaySelf): Record<string, unknown> {
-  return { ...s, leaseId: s.leaseId.toString() };
-}
-
-/** A `POST /dial` body, validated (the gateway's side: BAD_GATEWAY_REQUEST, answered 400 with the message). */
-export function parseGatewayDialRequest(raw: unknown): GatewayDialRequest {
-  const code = "BAD_GATEWAY_REQUEST";
-  const o = record(raw, "the /dial body", code, ["peer", "addrs"]);
-  return { peer: peerIdText(o.peer, "peer", code), addrs: addrList(o.addrs, "addrs", code, 1) };
+/** Validates the answer of `POST /dial` (a forward on the gateway: `/ip4/<ip>/tcp/<port>`). */
+export function parseGatewayDial(v: unknown): GatewayDial {
+  const o = object(v, "/dial");
+  only(o, ["addr"], "/dial");
+  const m = typeof o.addr === "string" ? /^\/ip4\/([\d.]+)\/tcp\/(\d{1,5})$/.exec(o.addr) : null;
+  if (!m || !isIPv4(m[1]!) || Number(m[2]) < 1 || Number(m[2]) > 65535)
+    throw bad("/dial with an addr that is not /ip4/<ip>/tcp/<port>");
+  return { addr: o.addr as string };
 }
 
 /**
- * `POST /dial`'s answer, validated: a plain `/ip4|ip6/<ip>/tcp/<port>`, and when `gatewayIp` is given, on that
- * address only (a forward is the gateway's own listener: an answer naming any other host is refused).
+ * Validates a `POST /dial` body (the yard's side): the peer id text and 1..16 TCP multiaddrs, none naming another
+ * peer; returns the body, or the reason (a sentence) when it is not one.
  */
-export function parseGatewayDial(raw: unknown, gatewayIp?: string): GatewayDial {
-  const code = "BAD_GATEWAY_ANSWER";
-  const o = record(raw, "the gateway's /dial answer", code, ["addr"]);
-  const addr = transportAddr(o.addr, "/dial's addr", code);
-  const host = /^\/ip[46]\/([^/]+)\//.exec(addr)?.[1];
-  if (!host || isIP(host) === 0) bad(code, `/dial's addr ${addr} does not name an IP address`);
-  if (gatewayIp !== undefined && host !== gatewayIp)
-    bad(code, `/dial's addr ${addr} is not on the gateway's own address ${gatewayIp}`);
-  return { addr };
+export function parseGatewayDialRequest(v: unknown): GatewayDialRequest | string {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return "the body must be a JSON object";
+  const o = v as Record<string, unknown>;
+  const extra = Object.keys(o).filter((k) => k !== "peer" && k !== "addrs");
+  if (extra.length > 0) return `unknown field(s) ${extra.slice(0, 4).join(", ")}; send only peer and addrs`;
+  if (!isPeerIdText(o.peer)) return "peer must be a libp2p peer id (base58 text)";
+  if (
+    !Array.isArray(o.addrs) ||
+    o.addrs.length < 1 ||
+    o.addrs.length > gatewayLimits.maxDialAddrs ||
+    !o.addrs.every(isTcpMultiaddr)
+  )
+    return `addrs must be 1..${gatewayLimits.maxDialAddrs} TCP multiaddrs (/ip4/<ip>/tcp/<port>, optionally /p2p/<peer>)`;
+  const foreign = o.addrs.find((a) => a.includes("/p2p/") && !a.endsWith(`/p2p/${o.peer as string}`));
+  if (foreign) return `${foreign} names another peer than ${o.peer as string}`;
+  return { peer: o.peer, addrs: [...o.addrs] };
 }

@@ -22,7 +22,6 @@ import {
   parseGatewayDial,
   parseGatewayDialRequest,
   parseGatewaySelf,
-  gatewaySelfJson,
   serveAlto,
   type GatewaySelf,
 } from "../../../protocol/index.ts";
@@ -103,95 +102,22 @@ describe("agent gateway (agent side)", function () {
     for (const c of cleanup.splice(0).reverse()) await c().catch(() => {});
   });
 
-  describe("parsers (protocol/yard/gateway.ts)", () => {
-    it("reads a /self answer and round-trips it through the form the gateway sends", () => {
-      const s = parseGatewaySelf(goodSelf());
-      expect(s.leaseId).to.equal(42n);
-      expect(s.yard.peerId).to.equal(PEER);
-      expect(parseGatewaySelf(JSON.parse(JSON.stringify(gatewaySelfJson(s))))).to.deep.equal(s);
-      expect(parseGatewaySelf({ ...goodSelf(), alto: null, dns: null })).to.include({ alto: null, dns: null });
-    });
-
-    it("refuses /self answers with a bad lease id, peer id, address, path or DNS server, or fields it does not know", () => {
-      const bad: Record<string, unknown>[] = [
-        { leaseId: 42 },
-        { leaseId: "0" },
-        { leaseId: "042" },
-        { leaseId: (2n ** 64n).toString() },
-        { yard: { peerId: "not-a-peer", addrs: [] } },
-        { yard: { peerId: PEER, addrs: ["/ip4/127.0.0.1/tcp/4001/p2p/" + PEER] } },
-        { agentAddrs: [] },
-        { agentAddrs: ["/ip4/192.0.2.7/udp/31000"] },
-        { agentAddrs: ["/ip4/192.0.2.7/tcp/70000"] },
-        { agentAddrs: Array(17).fill("/ip4/192.0.2.7/tcp/1") },
-        { rpc: "http://evil.example/rpc" },
-        { rpc: "/rpc/../x" },
-        { alto: 5 },
-        { dns: "evil.example:53" },
-        { dns: "127.0.0.1" },
-        { extra: true },
-      ];
-      for (const b of bad)
-        expect(
-          code(() => parseGatewaySelf({ ...goodSelf(), ...b })),
-          JSON.stringify(b),
-        ).to.equal("BAD_GATEWAY_ANSWER");
-      for (const b of [null, [], "x", 5]) expect(code(() => parseGatewaySelf(b))).to.equal("BAD_GATEWAY_ANSWER");
-    });
-
-    it("refuses any JSON that is not a /self answer with BAD_GATEWAY_ANSWER, never another error", () => {
-      fc.assert(
-        fc.property(fc.jsonValue(), (v) => {
-          expect(code(() => parseGatewaySelf(v))).to.equal("BAD_GATEWAY_ANSWER");
-          expect(["BAD_GATEWAY_ANSWER", undefined]).to.include(code(() => parseGatewayDial(v, "10.0.0.1")));
-          expect(code(() => parseGatewayDialRequest(v))).to.equal("BAD_GATEWAY_REQUEST");
-        }),
-        { numRuns: 500 },
-      );
-      // Each field of a valid answer replaced by arbitrary JSON: accepted only if still valid, else the one code.
-      fc.assert(
-        fc.property(fc.constantFrom(...Object.keys(goodSelf())), fc.jsonValue(), (k, v) => {
-          expect(["BAD_GATEWAY_ANSWER", undefined]).to.include(code(() => parseGatewaySelf({ ...goodSelf(), [k]: v })));
-        }),
-        { numRuns: 500 },
-      );
-    });
-
-    it("takes a /dial answer only on the gateway's own IP, as a plain TCP address", () => {
-      expect(parseGatewayDial({ addr: "/ip4/172.18.0.1/tcp/40123" }, "172.18.0.1").addr).to.equal(
-        "/ip4/172.18.0.1/tcp/40123",
-      );
-      for (const addr of [
-        "/ip4/172.18.0.2/tcp/40123",
-        "/ip4/127.0.0.1/tcp/8545",
-        "/dns4/172.18.0.1/tcp/40123",
-        "/ip4/172.18.0.1/tcp/40123/p2p/" + PEER,
-        "/ip4/172.18.0.1/udp/40123",
-      ])
-        expect(
-          code(() => parseGatewayDial({ addr }, "172.18.0.1")),
-          addr,
-        ).to.equal("BAD_GATEWAY_ANSWER");
-    });
-
-    it("reads a /dial body and refuses one without a valid peer id or with too many or malformed addresses", () => {
-      expect(parseGatewayDialRequest({ peer: PEER, addrs: ["/ip4/10.0.0.2/tcp/4001"] })).to.deep.equal({
-        peer: PEER,
-        addrs: ["/ip4/10.0.0.2/tcp/4001"],
-      });
-      for (const b of [
-        { peer: "x", addrs: ["/ip4/10.0.0.2/tcp/4001"] },
-        { peer: PEER, addrs: [] },
-        { peer: PEER, addrs: Array(17).fill("/ip4/10.0.0.2/tcp/4001") },
-        { peer: PEER, addrs: ["/unix/tmp/x"] },
-        { peer: PEER, addrs: ["/ip4/" + "1".repeat(300) + "/tcp/1"] },
-        { peer: PEER, addrs: ["/ip4/10.0.0.2/tcp/4001"], more: 1 },
-      ])
-        expect(
-          code(() => parseGatewayDialRequest(b)),
-          JSON.stringify(b).slice(0, 80),
-        ).to.equal("BAD_GATEWAY_REQUEST");
-    });
+  it("refuses any JSON that is not a /self or /dial answer with BAD_GATEWAY_ANSWER, never another error", () => {
+    // The shapes themselves: protocol/gateway.test.ts. Here: nothing a gateway sends escapes as another error.
+    fc.assert(
+      fc.property(fc.jsonValue(), (v) => {
+        expect(code(() => parseGatewaySelf(v))).to.equal("BAD_GATEWAY_ANSWER");
+        expect(["BAD_GATEWAY_ANSWER", undefined]).to.include(code(() => parseGatewayDial(v)));
+      }),
+      { numRuns: 500 },
+    );
+    // Each field of a valid answer replaced by arbitrary JSON: accepted only if still valid, else the one code.
+    fc.assert(
+      fc.property(fc.constantFrom(...Object.keys(goodSelf())), fc.jsonValue(), (k, v) => {
+        expect(["BAD_GATEWAY_ANSWER", undefined]).to.include(code(() => parseGatewaySelf({ ...goodSelf(), [k]: v })));
+      }),
+      { numRuns: 500 },
+    );
   });
 
   describe("client (icon-agent/gateway.ts)", () => {
@@ -269,6 +195,7 @@ describe("agent gateway (agent side)", function () {
       const gw = await serveGateway((req, body, res) => {
         if (req.method !== "POST" || req.url !== "/dial") return void res.writeHead(404).end("no such path");
         const b = parseGatewayDialRequest(JSON.parse(body));
+        if (typeof b === "string") return void res.writeHead(400).end(b);
         asked.push(b);
         void route(b.peer, b.addrs[0]!).then((addr) =>
           addr ? res.end(JSON.stringify({ addr })) : res.writeHead(502).end("that peer cannot be reached"),
@@ -334,7 +261,9 @@ describe("agent gateway (agent side)", function () {
       expect(isIconError(bare, "DIAL_NEEDS_PEER") && bare.message).to.match(/names no peer/);
       expect(asked).to.have.length(0);
       const foreign = await agent.dial(far.getMultiaddrs()[0]!).catch((x: unknown) => x);
-      expect(foreign).to.be.instanceOf(Error);
+      expect(isIconError(foreign, "BAD_GATEWAY_ANSWER") && foreign.message).to.match(
+        /not on the gateway's own address/,
+      );
       expect(asked).to.have.length(1);
       expect(agent.getConnections(far.peerId)).to.have.length(0);
     });

@@ -111,6 +111,9 @@ describe("yard config", () => {
         udpSessionsPerPort: 1024,
         udpSessions: 8192,
       });
+      expect(c.agentGateway).to.include({ enabled: true, port: 8547 });
+      expect(c.agentGateway.rpcUrl).to.equal(undefined);
+      expect(c.agentGateway.limits).to.include({ requestsPerSecond: 20, burst: 40, forwardsPerLease: 32 });
     });
 
     it("accepts the example config of yard-node/README.md", async () => {
@@ -280,6 +283,17 @@ describe("yard config", () => {
           "ingress.maxConnectionsPerClient": /at most ingress\.maxConnectionsPerPort \(4096\); lower it or raise/,
           "ingress.udpSessionsPerPort": /at most ingress\.udpSessions \(8192\); lower it or raise udpSessions/,
           "ingress.tcpIdleS": /greater than or equal to 1/,
+        },
+      },
+      {
+        name: "an agent gateway whose per-lease cap exceeds the total, and an RPC that is no URL",
+        edit: (c) => {
+          c.agentGateway = { rpcUrl: "localhost:8545", limits: { concurrentPerLease: 200 } };
+        },
+        expect: {
+          "agentGateway.rpcUrl": /must be an http:\/\/ or https:\/\/ URL/,
+          "agentGateway.limits.concurrentPerLease":
+            /at most agentGateway\.limits\.concurrent \(128\); lower it or raise/,
         },
       },
       {

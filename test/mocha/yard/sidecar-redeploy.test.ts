@@ -98,6 +98,8 @@ describe("agent sidecar: a changed agent part, a renewal's lock, the secret in f
       owners: { rootOf: async () => 1n },
       overlay: { localChanged: () => undefined },
       ingress: { close: async () => undefined },
+      // No gateway in this test: sidecars get no environment.
+      gateway: { env: () => [], leaseEnded: async () => undefined },
       network: {
         openIngress: async () => undefined,
         closeEndpoints: async () => undefined,
