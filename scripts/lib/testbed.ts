@@ -148,6 +148,11 @@ export class Tenant {
     return new Tenant(owner, icon, account, await createIconNode());
   }
 
+  /** The tenant of an application already made (`deployApp`): its owner, its ICON's own key and root account. */
+  static async forIcon(owner: MarketClient, icon: Wallet, account: bigint): Promise<Tenant> {
+    return new Tenant(owner, icon, account, await createIconNode());
+  }
+
   rfq(imageDigest: string, over: Partial<Rfq> = {}): Rfq {
     return {
       cpuMillis: 250,
