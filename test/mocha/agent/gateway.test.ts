@@ -25,7 +25,11 @@ import {
   serveAlto,
   type GatewaySelf,
 } from "../../../protocol/index.ts";
-import { GatewayClient } from "../../../icon-agent/index.ts";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Wallet } from "ethers";
+import { Agent, GatewayClient, agentEnvFrom, writeAgentState } from "../../../icon-agent/index.ts";
 
 const PEER = "12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA";
 
@@ -186,6 +190,50 @@ describe("agent gateway (agent side)", function () {
       expect(e).to.be.instanceOf(Error);
       expect(Date.now() - started).to.be.lessThan(3000);
     });
+  });
+
+  it("an agent whose gateway does not answer does not start: the sentence names ICON_GATEWAY, the state is left as it was", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "icon-gw-agent-"));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const deployment = {
+      chainId: 31337,
+      token: "0x" + "01".repeat(20),
+      registry: "0x" + "02".repeat(20),
+      market: "0x" + "03".repeat(20),
+      accessManager: "0x" + "04".repeat(20),
+      deployedAt: new Date().toISOString(),
+      blockNumber: 0,
+    };
+    const env = agentEnvFrom(
+      {
+        service: {
+          image: "icon/web:1",
+          imageDigest: "0x" + "ab".repeat(32),
+          ports: [8080],
+          cpuMillis: 100,
+          memoryMiB: 32,
+        },
+        discovery: { registry: true },
+      },
+      "http://127.0.0.1:9",
+      deployment,
+    );
+    await writeAgentState(
+      dir,
+      env,
+      { name: "origin", account: 1n, root: 1n, subnets: [], children: {}, replicas: 0 },
+      Wallet.createRandom().privateKey,
+    );
+    const before = (await readdir(dir)).sort();
+    const closed = await serveGateway(() => {});
+    await closed.close(); // a port nothing listens on any more
+    const e = await Agent.open(dir, { spawn: async () => {} }, { gateway: closed.url }).catch((x: unknown) => x);
+    expect(isIconError(e, "GATEWAY_UNREACHABLE") && e.message).to.match(/cannot start in the sidecar: .*ICON_GATEWAY=/);
+    const bad = await Agent.open(dir, { spawn: async () => {} }, { gateway: "http://gateway.example:8547" }).catch(
+      (x: unknown) => x,
+    );
+    expect(isIconError(bad, "BAD_OPTION") && bad.message).to.match(/ICON_GATEWAY/);
+    expect((await readdir(dir)).sort(), "no lock, no peer key, nothing written").to.deep.equal(before);
   });
 
   describe("transport (protocol/net/gateway-transport.ts)", () => {
