@@ -125,7 +125,10 @@ export async function authenticatePeer(
     for (const a of targets) {
       let conn;
       try {
-        conn = await node.dial(a, { signal: AbortSignal.any([signal, AbortSignal.timeout(AUTH_TIMEOUT_MS)]), force: true });
+        conn = await node.dial(a, {
+          signal: AbortSignal.any([signal, AbortSignal.timeout(AUTH_TIMEOUT_MS)]),
+          force: true,
+        });
       } catch {
         continue;
       }

@@ -203,7 +203,8 @@ export class RpcFilter {
       if (done) return;
       done = true;
       const next = this.#waiting.shift();
-      if (next) next(); // the turn passes on: #upstream stays
+      if (next)
+        next(); // the turn passes on: #upstream stays
       else this.#upstream--;
     };
   }
