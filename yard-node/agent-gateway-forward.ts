@@ -16,7 +16,7 @@
  *   const port = await forwards.open(leaseId, peer, target);
  */
 import net from "node:net";
-import type { Libp2p } from "@libp2p/interface";
+import type { Libp2p, PeerId } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { multiaddr, type Multiaddr } from "@multiformats/multiaddr";
 import type { Logger } from "../protocol/log.ts";
@@ -82,6 +82,37 @@ function listenAddrs(node: Libp2p): Multiaddr[] {
   return tm?.getAddrs?.() ?? node.getMultiaddrs();
 }
 
+/** Per node, the proofs under way per peer id: how many, and whether the peer was known before the first. */
+const proving = new WeakMap<Libp2p, Map<string, { n: number; known: Promise<boolean> }>>();
+
+/** Per node, peer ids to drop from its peer store again when libp2p writes them there soon after (→ expiry time). */
+const forgetting = new WeakMap<Libp2p, Map<string, number>>();
+const FORGET_MS = 30_000;
+const FORGET_MAX = 4096;
+
+/**
+ * Drops `id` from `node`'s peer store, now and when libp2p writes it there within FORGET_MS: a dial given up on
+ * its signal returns at once, and libp2p records that dial's failure in the store afterwards.
+ */
+async function forget(node: Libp2p, id: PeerId): Promise<void> {
+  let m = forgetting.get(node);
+  if (!m) {
+    const mine = (m = new Map());
+    forgetting.set(node, mine);
+    node.addEventListener("peer:update", (e) => {
+      const peer = e.detail.peer.id;
+      const until = mine.get(peer.toString());
+      if (until === undefined) return;
+      if (Date.now() > until || node.getConnections(peer).length > 0) mine.delete(peer.toString());
+      else void node.peerStore.delete(peer).catch(() => {});
+    });
+  }
+  const now = Date.now();
+  for (const [k, until] of m) if (now > until) m.delete(k);
+  if (m.size < FORGET_MAX) m.set(id.toString(), now + FORGET_MS);
+  await node.peerStore.delete(id).catch(() => {});
+}
+
 /**
  * Dials `peer` at `addrs` (in order, each with `/p2p/<peer>`) as the yard; the TCP address of the first connection
  * whose noise handshake proved `peer`. The yard's own peer id gives its own TCP listen address (not an announced
@@ -120,7 +151,14 @@ export async function authenticatePeer(
     const why = t ? undialable(t.host, dialLoopback) : "not an ip4/ip6 TCP address";
     if (why) throw new GatewayRefusal(400, `${a.toString().slice(0, 120)}: the yard does not dial ${why}`);
   }
-  const known = await node.peerStore.has(id).catch(() => true);
+  // Proofs of one peer under way at once share the word on whether the yard knew it before (a second proof would
+  // find it in the store, put there by the first); the last one done drops it when it was not known.
+  let under = proving.get(node);
+  if (!under) proving.set(node, (under = new Map()));
+  let p = under.get(peer);
+  if (!p) under.set(peer, (p = { n: 0, known: node.peerStore.has(id).catch(() => true) }));
+  p.n++;
+  const proof = p;
   try {
     for (const a of targets) {
       let conn;
@@ -141,7 +179,10 @@ export async function authenticatePeer(
       }
     }
   } finally {
-    if (!known && node.getConnections(id).length === 0) await node.peerStore.delete(id).catch(() => {});
+    if (--proof.n === 0) {
+      under.delete(peer);
+      if (!(await proof.known) && node.getConnections(id).length === 0) await forget(node, id);
+    }
   }
   throw new GatewayRefusal(502, UNREACHED);
 }

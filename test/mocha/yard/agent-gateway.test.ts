@@ -16,7 +16,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { Wallet } from "ethers";
 import { generateKeyPair } from "@libp2p/crypto/keys";
-import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import { peerIdFromPrivateKey, peerIdFromString } from "@libp2p/peer-id";
 import type { Multiaddr } from "@multiformats/multiaddr";
 import { LeaseSecret, type AgentPart } from "../../../protocol/index.ts";
 import { AGENT_INGRESS_KEY } from "../../../yard-node/agent-gateway.ts";
@@ -392,6 +392,33 @@ describe("agent gateway (what a sidecar can reach, tested from inside)", functio
     );
   });
 
+  it("bounds /dial: two under way per lease (a third is refused at once), each address proven within 3 s", async () => {
+    // A listener that accepts and never answers: the yard's noise handshake waits on it until its timeout.
+    const silent = net.createServer((s) => s.on("error", () => {}));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (silent.address() as net.AddressInfo).port;
+      const peer = peerIdFromPrivateKey(await generateKeyPair("Ed25519")).toString();
+      const r = await inSidecar<{ statuses: number[]; ms: number }>(
+        portA,
+        `${PRELUDE}
+        const t0 = Date.now();
+        const all = await Promise.all(Array.from({ length: 3 }, () => post("/dial", { peer: "${peer}", addrs: ["/ip4/127.0.0.1/tcp/${port}"] })));
+        return { statuses: all.map((a) => a.status).sort(), ms: Date.now() - t0 };`,
+      );
+      expect(r.statuses).to.deep.equal([429, 502, 502]);
+      expect(r.ms, "the proof's timeout").to.be.below(9_000);
+      // libp2p records the failed dial in the peer store after the dial gave up: the yard drops that entry too.
+      await waitFor(
+        "the made-up peer to be gone from the yard's peer store",
+        async () => ((await a.node.peerStore.has(peerIdFromString(peer))) ? undefined : true),
+        5_000,
+      );
+    } finally {
+      silent.close();
+    }
+  });
+
   it("charges a batch one token per call: four batches of 16 at once exceed the burst of 40", async () => {
     const r = await inSidecar<{ statuses: number[]; errors: string[] }>(
       portA,
@@ -436,5 +463,25 @@ describe("agent gateway (what a sidecar can reach, tested from inside)", functio
     // Lease C's sidecar is still served.
     const r = await inSidecar<{ status: number }>(portC, `${PRELUDE} return await get("/self");`);
     expect(r.status).to.equal(200);
+  });
+
+  it("serves a sidecar no more once the yard let it go, while its container still runs (the stop window)", async () => {
+    expect((await inSidecar<{ status: number }>(portC, `${PRELUDE} return await get("/self");`)).status).to.equal(200);
+    // The hook the lease lifecycle calls before it stops the container: the container is still up after it.
+    await a.gateway.leaseEnded(leaseC);
+    const r = await inSidecar<{ self: string; dial: string }>(
+      portC,
+      `${PRELUDE}
+      const tryIt = async (f) => { try { return String((await f()).status); } catch { return "closed"; } };
+      return {
+        self: await tryIt(() => get("/self")),
+        dial: await tryIt(() => post("/dial", { peer: "${b.node.peerId.toString()}", addrs: ["${b.node
+          .getMultiaddrs()[0]!
+          .toString()
+          .replace(/\/p2p\/.*$/, "")}"] })),
+      };`,
+    );
+    expect(r).to.deep.equal({ self: "closed", dial: "closed" });
+    expect(a.gateway.forwardPorts(leaseC)).to.deep.equal([]);
   });
 });
