@@ -6,10 +6,16 @@
  * the gateway address, an ephemeral port, which splices every connection from the requesting sidecar's address
  * (and from no other) to the address that authenticated; the yard's own peer id forwards to its own listener.
  *
+ * The yard dials only what a sidecar may make it dial ({@link undialable}: no loopback unless the yard says so, no
+ * link-local, unspecified or multicast address), gives each address {@link AUTH_TIMEOUT_MS}, and answers one
+ * sentence whatever failed ({@link UNREACHED}), so /dial tells nothing about the host's or the LAN's ports.
+ *
  * Bounds: `maxPerLease` forwards per lease (the least recently used idle one closes to make room; all busy:
  * refused), `connectionsPerForward` connections each, a forward without connections for `idleMs` closes (swept every
- * 30 s). Each forward's port is let through the host firewall while it is open. Everything of a lease closes at its
- * end (`closeLease`), everything at the yard's stop (`closeAll`).
+ * 30 s). Concurrent openings of one target share one; the bound and the lease's state are checked again once a
+ * listener is up. Each forward's port is let through the host firewall while it is open. Everything of a lease
+ * closes at its sidecar's end (`closeLease`; an opening under way then fails), moves to its renewal when the
+ * sidecar is carried over (`move`), and everything closes at the yard's stop (`closeAll`; nothing opens after).
  *
  * @example
  *   const target = await authenticatePeer(node, peer, addrs, signal);        // throws when it is not that peer
