@@ -97,10 +97,11 @@ const FORGET_MS = 30_000;
 const FORGET_MAX = 4096;
 
 /**
- * Drops `id` from `node`'s peer store, now and when libp2p writes it there within FORGET_MS: a dial given up on
- * its signal returns at once, and libp2p records that dial's failure in the store afterwards.
+ * Drops `id` from `node`'s peer store now and, after a failed proof (`failed`), when libp2p writes it there within
+ * FORGET_MS: a dial given up on its signal returns at once, and libp2p records that dial's failure in the store
+ * afterwards. A proven peer is not watched: the yard may meet it for its own reasons.
  */
-async function forget(node: Libp2p, id: PeerId): Promise<void> {
+async function forget(node: Libp2p, id: PeerId, failed: boolean): Promise<void> {
   let m = forgetting.get(node);
   if (!m) {
     const mine = (m = new Map());
@@ -115,7 +116,7 @@ async function forget(node: Libp2p, id: PeerId): Promise<void> {
   }
   const now = Date.now();
   for (const [k, until] of m) if (now > until) m.delete(k);
-  if (m.size < FORGET_MAX) m.set(id.toString(), now + FORGET_MS);
+  if (failed && m.size < FORGET_MAX) m.set(id.toString(), now + FORGET_MS);
   await node.peerStore.delete(id).catch(() => {});
 }
 
@@ -165,6 +166,7 @@ export async function authenticatePeer(
   if (!p) under.set(peer, (p = { n: 0, known: node.peerStore.has(id).catch(() => true) }));
   p.n++;
   const proof = p;
+  let proven = false;
   try {
     for (const a of targets) {
       let conn;
@@ -179,7 +181,10 @@ export async function authenticatePeer(
       try {
         if (!conn.remotePeer.equals(id)) continue;
         const t = ipTcp(conn.remoteAddr);
-        if (t) return t;
+        if (t) {
+          proven = true;
+          return t;
+        }
       } finally {
         await conn.close().catch(() => {});
       }
@@ -187,7 +192,7 @@ export async function authenticatePeer(
   } finally {
     if (--proof.n === 0) {
       under.delete(peer);
-      if (!(await proof.known) && node.getConnections(id).length === 0) await forget(node, id);
+      if (!(await proof.known) && node.getConnections(id).length === 0) await forget(node, id, !proven);
     }
   }
   throw new GatewayRefusal(502, UNREACHED);
@@ -285,10 +290,11 @@ export class Forwards {
     let refusal: GatewayRefusal | undefined;
     let evict: Forward | undefined;
     let mine = this.#byLease.get(leaseId);
+    const there = mine?.get(key); // a renewal took over a forward to the same target meanwhile
     if (this.#closed) refusal = new GatewayRefusal(503, "the yard is stopping");
     else if ((this.#epoch.get(leaseId) ?? 0) !== epoch || this.#o.sidecarIp(leaseId) === undefined)
       refusal = new GatewayRefusal(403, "the lease's sidecar ended");
-    else if (mine && mine.size >= this.#o.maxPerLease) {
+    else if (!there && mine && mine.size >= this.#o.maxPerLease) {
       evict = [...mine.values()].find((x) => x.sockets.size === 0);
       if (!evict)
         refusal = new GatewayRefusal(
@@ -296,9 +302,10 @@ export class Forwards {
           `this lease holds ${mine.size} forwards, all in use (at most ${this.#o.maxPerLease}); close connections first`,
         );
     }
-    if (refusal) {
+    if (refusal || there) {
       await this.#shut(f);
-      throw refusal;
+      if (refusal) throw refusal;
+      return this.#touch(there!);
     }
     if (!mine) this.#byLease.set(leaseId, (mine = new Map()));
     mine.set(key, f);

@@ -382,8 +382,8 @@ export class AgentGateway {
     });
     res.writeHead(status, { "content-type": type, "content-length": body.length });
     res.end(body);
-    // A connection holding more unread answers than one full answer reads too slowly (pipelined requests).
-    if (res.socket && res.socket.writableLength > this.#c.config.agentGateway.limits.maxAnswerBytes)
+    // A connection holding more unread bytes than two full answers reads too slowly (pipelined requests).
+    if (res.socket && res.socket.writableLength > 2 * this.#c.config.agentGateway.limits.maxAnswerBytes + 65_536)
       res.socket.destroy();
   }
 

@@ -127,6 +127,14 @@ describe("agent gateway forwards and peer proofs (unit, real sockets)", function
       expect(forwards.ports("1")).to.deep.equal([]);
       expect(await forwards.open("3", "P", target((echo.address() as net.AddressInfo).port))).to.equal(port);
       c.destroy();
+      // An opening for the renewal under way while the move brings a forward to the same target: one stays.
+      running.set("1", "127.0.0.1");
+      const second = await forwards.open("1", "Q", target(9));
+      const racing = forwards.open("3", "Q", target(9));
+      forwards.move("1", "3");
+      expect(await racing).to.equal(second);
+      expect(forwards.count()).to.equal(2);
+      expect(firewall.allowed()).to.have.length(2);
     } finally {
       echo.close();
     }
