@@ -15,6 +15,7 @@ import { promisify } from "node:util";
 import type Docker from "dockerode";
 import { Wallet } from "ethers";
 import type { Libp2p } from "@libp2p/interface";
+import { Agent } from "../../../icon-agent/agent.ts";
 import { appStatus, deployApp } from "../../../icon-agent/app.ts";
 import { agentEnvFrom, type AgentEnv } from "../../../icon-agent/config.ts";
 import { Controller } from "../../../icon-agent/decision.ts";
@@ -26,6 +27,7 @@ import {
   readAgentState,
   saveAgentState,
   unsealAgentState,
+  writeAgentState,
   type AgentEvent,
   type AgentSeed,
   type Placement,
@@ -269,6 +271,27 @@ describe("migration moves the pair: fence, hand-over, undo (pair.ts)", function 
       for (const id of [s.old.leaseId, s.next.leaseId])
         expect((await containersOf(id)).find((c) => c.role === "service")?.state).to.equal("running");
       expect(await two.get().m.provider.getBalance(s.wallet.address)).to.equal(0n);
+
+      // The successor, started from exactly what the new sidecar holds, finishes the move at its start: the stub at
+      // the old yard, the old lease ended; it tells the carried child its address and drops the carried state.
+      const succDir = path.join(await mkdtemp(path.join(tmpdir(), "icon-pair-successor-")), "icon");
+      await writeAgentState(succDir, env, handed.seed, handed.key);
+      const seen: AgentEvent[] = [];
+      const successor = await Agent.open(succDir, { spawn: async () => {}, onEvent: (e) => void seen.push(e) });
+      try {
+        await successor.start();
+        expect(successor.seed.placement!.leaseId).to.equal(s.next.leaseId);
+        expect(successor.seed.moving).to.equal(undefined);
+        expect(live((await owner.lease(s.old.leaseId)).state)).to.equal(false);
+        expect(live((await owner.lease(s.next.leaseId)).state)).to.equal(true);
+        const text = seen.map((e) => e.text).join("\n");
+        expect(text).to.contain(`(lease ${s.old.leaseId} → ${s.next.leaseId})`);
+        expect(text).to.contain("told 0 of 1 children this instance's new address (not reached: 99)");
+        expect((await readAgentState(succDir)).seed.carried).to.equal(undefined);
+        expect((await readAgentState(succDir)).seed.instance).to.equal(2);
+      } finally {
+        await successor.stop();
+      }
     } finally {
       for (const id of await owner.leasesOf(s.app.root)) await owner.terminate(id).catch(() => {});
     }
