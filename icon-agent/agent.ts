@@ -39,6 +39,7 @@ import type { Libp2p } from "@libp2p/interface";
 import {
   AGENT_P2P_PORT,
   ConfigError,
+  IconError,
   IntentSender,
   MarketClient,
   namespaceProblem,
@@ -56,12 +57,14 @@ import { live, replicaKey } from "./leases.ts";
 import { listedPrice } from "./market.ts";
 import { Moves } from "./moves.ts";
 import { Observation, type Observed } from "./observation.ts";
+import { carriedState, movePair, successorStart, type PairComponents } from "./pair.ts";
 import { Recovery } from "./recovery.ts";
 import {
   encodeState,
   lockStateDir,
   readAgentState,
   removeLeftovers,
+  retiredNote,
   saveAgentState,
   writeAgentStatus,
   type AgentEvent,
@@ -119,6 +122,8 @@ export class Agent {
   #finish: () => void = () => {};
   #ticks = 0;
   #treeUp = false;
+  /** False once this instance stopped deciding for a hand-over (pair.ts): checked wherever the agent acts. */
+  #acting = true;
   /** Resolves when the ICON has terminated itself (its lease ended, its account closed). */
   readonly finished: Promise<void> = new Promise((r) => (this.#finish = r));
 
@@ -149,6 +154,8 @@ export class Agent {
       coolDownS: env.coolDownS,
       confirmations: env.confirmations,
     });
+    // A successor continues from what its predecessor learned (pair.ts): no warm-up from zero.
+    if (seed.carried) this.#controller.restore(seed.carried.controller);
     this.tree = new TreeMember({
       node,
       signer: wallet,
@@ -157,6 +164,8 @@ export class Agent {
       parent: seed.parent ? { account: seed.parent.account, addrs: seed.parent.addrs } : undefined,
       ancestors: seed.ancestors,
       reportEveryMs: env.reportEveryMs,
+      epoch: () => this.seed.instance ?? 0,
+      acting: () => this.#acting,
       local: () => this.#flows,
       whereAmI: () => ({
         endpoint: this.seed.placement?.endpoint,
@@ -215,6 +224,7 @@ export class Agent {
       ...keys,
       spawn: (d) => this.#launch(d),
       inSidecar: hooks.inSidecar ?? false,
+      movePair: (old, next) => movePair(this.#pair(), old, next),
       addrs: () => this.addrs,
       balance: () => this.#balance,
       refreshBalance: async () => (this.#balance = (await this.client.account(this.seed.account)).balance),
@@ -241,6 +251,8 @@ export class Agent {
    */
   static async open(dir: string, hooks: AgentHooks, options: AgentOpenOptions = {}): Promise<Agent> {
     const { env, seed, key } = await readAgentState(dir);
+    const retired = retiredNote(seed);
+    if (retired) throw new IconError("RETIRED", retired);
     // Yards refuse a Deploy outside the application's namespace: say so before anything is bid for.
     const wrongNamespace =
       env.spec.service && seed.root > 0n ? namespaceProblem(env.spec.service, seed.root) : undefined;
@@ -348,7 +360,28 @@ export class Agent {
       account,
       maxFee: async () => (await client.app(this.seed.root)).policy.maxRelayFee,
       yards: () => this.#relayYards(),
+      gate: () => {
+        if (!this.#acting) throw new IconError("RETIRED", `${this.name}: this instance handed its ICON over`);
+      },
     });
+  }
+
+  /** What the migration of the pair (pair.ts) uses of this agent. */
+  #pair(): PairComponents {
+    return {
+      ...{ dir: this.dir, env: this.env, seed: this.seed, node: this.node, wallet: this.wallet, client: this.client },
+      spec: () => this.serviceSpec(),
+      carried: () => carriedState(this.#controller, this.tree),
+      // Called inside the period that migrates: the loop stops after it; the tree and the relay sender ask too.
+      fence: async () => void (this.#acting = false),
+      unfence: () => void (this.#acting = true),
+      retire: async () => {
+        await this.tree.stop().catch(() => {});
+        await Promise.resolve(this.node.stop()).catch(() => {});
+      },
+      save: () => this.#save(),
+      emit: this.#emit.bind(this),
+    };
   }
 
   /**
@@ -386,6 +419,7 @@ export class Agent {
       return;
     }
     await this.#startTree();
+    if (this.seed.carried) await successorStart(this.#pair()); // the predecessor's children come here
     this.#schedule(0);
   }
 
@@ -442,7 +476,7 @@ export class Agent {
   }
 
   #schedule(ms: number): void {
-    if (this.#stopped || this.seed.done) return;
+    if (this.#stopped || this.seed.done || !this.#acting) return;
     this.#timer = setTimeout(() => {
       this.#running = this.#period()
         .catch((e: unknown) => this.#emit("error", (e as Error).message))
@@ -461,7 +495,7 @@ export class Agent {
   // ------------------------------------------------------------------ one period
 
   async #tick(): Promise<void> {
-    if (this.seed.done) return;
+    if (this.seed.done || !this.#acting) return;
     if (this.seed.terminating) return this.#moves.finishTermination();
     if (this.seed.moving) await this.#moves.finishMove();
     this.#ticks++;
@@ -543,7 +577,7 @@ export class Agent {
         action: e.action.kind,
       },
     );
-    if (!e.fire) return;
+    if (!e.fire || !this.#acting) return;
     const reason = this.#observation.yards.reduce((r, y) => r.replaceAll(y.peerId, y.name), e.reason);
     this.#last = `${e.action.kind}: ${reason}`;
     this.#emit("decide", `${this.#describe(e.action)} — ${reason}`, {

@@ -35,6 +35,7 @@ export {
   markHandedOver,
   readAgentState,
   readAgentStatus,
+  retiredNote,
   sealAgentState,
   stateDirLocked,
   unsealAgentState,
