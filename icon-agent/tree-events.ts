@@ -35,5 +35,7 @@ export function describeTreeEvent(e: TreeEvent, format: (units: bigint) => strin
       return `policy v${e.policy.version} in force (w=${e.policy.weightBps / 100} %)`;
     case "left":
       return `left the tree${e.newParent !== undefined ? `; children re-parent to ${e.newParent}` : ""}`;
+    case "refounded":
+      return `took the role of the lost origin ${e.from} (this ICON is the tree's root now): ${e.why}`;
   }
 }
