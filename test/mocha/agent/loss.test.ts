@@ -49,6 +49,7 @@ interface RunningYard {
   id: string;
   region: string;
   proc: YardProcess;
+  dead?: boolean;
 }
 
 describe("failures without the owner: lost yards (yards as processes, killed)", function () {
@@ -111,6 +112,7 @@ describe("failures without the owner: lost yards (yards as processes, killed)", 
 
   /** Kills yard `y` as a machine failure would: SIGKILL, then its containers (and network) gone. */
   async function killYard(y: RunningYard): Promise<void> {
+    y.dead = true;
     y.proc.child.kill("SIGKILL");
     await y.proc.exited;
     await cleanupYard(docker.get().docker, y.id);
@@ -176,7 +178,8 @@ describe("failures without the owner: lost yards (yards as processes, killed)", 
    */
   async function treeWith(o: { home: string; replicasAt: YardRef[]; sidecar: boolean; events: AgentEvent[] }) {
     const dir = path.join(await mkdtemp(path.join(tmpdir(), "icon-loss-")), "origin");
-    const refs = await discoverYards({ node, client: owner, seeds: yards.map((y) => y.proc.addr) });
+    const live = yards.filter((y) => !y.dead).map((y) => y.proc.addr);
+    const refs = await discoverYards({ node, client: owner, seeds: live });
     const raw = {
       service: {
         image: WEB_IMAGE,
@@ -188,7 +191,7 @@ describe("failures without the owner: lost yards (yards as processes, killed)", 
         memoryMiB: 64,
         slotSeconds: 600,
       },
-      discovery: { seeds: yards.map((y) => y.proc.addr) },
+      discovery: { seeds: live },
       initialRegion: o.home,
       agent: { periodMs: PERIOD_MS, reportEveryMs: PERIOD_MS, warmupS: 3600 },
       sidecar: { image: `icon/agent:${AGENT_TAG}`, imageDigest: agentDigest },
@@ -344,5 +347,81 @@ describe("failures without the owner: lost yards (yards as processes, killed)", 
     for (const x of agents.splice(0).reverse()) await x.stop();
     await killYard(a);
     await killYard(c);
+  });
+  it("the origin lost with its yard: the named successor becomes the root, the other replica re-attaches to it, clients get answers; a replica whose own yard is lost (local placement) places itself again, not a token lost", async () => {
+    const a = await startYard(4, "a2", 400);
+    const b = await startYard(5, "b2", 100);
+    const c = await startYard(6, "c2", 100);
+    const events: AgentEvent[] = [];
+    const refs = await discoverYards({ node, client: owner, seeds: [a, b, c].map((y) => y.proc.addr) });
+    const refOf = (y: RunningYard) => refs.find((r) => r.name === y.region)!;
+    const { app, origin, replicas } = await treeWith({
+      home: "a2",
+      replicasAt: [refOf(b), refOf(c)],
+      sidecar: false,
+      events,
+    });
+    const [p1, p2] = replicas as [(typeof replicas)[0], (typeof replicas)[0]];
+    const agentOf = (account: bigint) => agents.find((x) => x.seed.account === account && !x.seed.done)!;
+    const one = await waitFor("replica 1's agent", () => agentOf(p1.account), 30_000);
+    const two = await waitFor("replica 2's agent", () => agentOf(p2.account), 30_000);
+    // Both attached to the origin and told who is next: the oldest replica (the smaller account).
+    expect(p1.account < p2.account).to.equal(true);
+    await waitFor(
+      "both replicas told the successor",
+      () => one.tree.successor?.account === p1.account && two.tree.successor?.account === p1.account,
+      30_000,
+    );
+    expect(one.tree.parent?.account).to.equal(app.root);
+
+    // The origin's yard is lost, and its agent with it (as an agent in its sidecar would be).
+    await origin.stop();
+    await killYard(a);
+    const text = () => events.map((e) => `${e.icon}: ${e.text}`).join("\n");
+    await waitFor("replica 1 to take the origin's role", () => one.tree.isOrigin, 60_000);
+    expect(text()).to.match(/origin\.1: took the role of the lost origin \d+/);
+    await waitFor("replica 2 under replica 1", () => two.tree.parent?.account === p1.account, 60_000);
+    await waitFor(
+      "replica 1 counts replica 2",
+      () => one.tree.children().some((k) => k.account === p2.account),
+      30_000,
+    );
+    // The new root's state forgets the dead parent: a restart starts it as the root.
+    expect((await readAgentState(p1.dir)).seed.parent).to.equal(undefined);
+    expect(one.tree.policy()?.version).to.be.a("number");
+    // Clients reach the new root's service (and the other replica's).
+    expect(await httpGet(p1.placement.endpoint)).to.include("icon-web-ok");
+    expect(await httpGet(p2.placement.endpoint)).to.include("icon-web-ok");
+    // The dead origin's lease is not the successor's to end: it runs on chain until its end or the owner's wind-down.
+    expect((await owner.lease(origin.seed.placement!.leaseId)).state).to.be.oneOf(["Scheduled", "Running"]);
+
+    // Replica 2's own yard is lost; its agent (a process beside its lease) notices and places itself again.
+    const block = await m.provider.getBlockNumber();
+    const before = (await owner.account(p2.account)).balance + (await deposit(p2.placement.leaseId));
+    await killYard(c);
+    const moved = await waitFor(
+      "replica 2 placed again",
+      () => events.find((e) => e.icon === "origin.2" && e.kind === "placed" && /yard c2 lost/.test(e.text)),
+      60_000,
+    );
+    expect(moved.data).to.include({ yard: "b2", lost: "c2" });
+    const next = two.seed.placement!;
+    expect(next.yard.name).to.equal("b2");
+    expect((await owner.lease(p2.placement.leaseId)).state).to.be.oneOf(["Ended", "Settled"]);
+    expect(await owner.leasesOf(p2.account)).to.deep.equal([p2.placement.leaseId, next.leaseId]);
+    expect(await waitFor("its service at b2", () => httpGet(next.endpoint), 30_000)).to.include("icon-web-ok");
+    const after =
+      (await owner.account(p2.account)).balance +
+      (await deposit(next.leaseId)) +
+      (await earned(p2.placement.leaseId)) +
+      (await owner.relayFeesOf(p2.account, block));
+    expect(after).to.equal(before);
+    // It reports its new place to the new root.
+    await waitFor(
+      "the root sees replica 2's new endpoint",
+      () => one.tree.children().find((k) => k.account === p2.account)?.endpoint === next.endpoint,
+      30_000,
+    );
+    for (const x of agents.splice(0).reverse()) await x.stop();
   });
 });
