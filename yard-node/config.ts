@@ -246,6 +246,14 @@ export const yardConfigSchema = z
         flowHalfLifeS: z.number().min(0.5).max(3600).default(10),
         /** Semantic names for containers (DNS on the network's gateway, virtual addresses on the bridge). */
         semanticDns: z.boolean().default(true),
+        /**
+         * Where the DNS responder forwards names that are not semantic (`ip:port`): containers' other lookups, and
+         * the SRV/PTR discovery of agent sidecars. Without it those are answered REFUSED.
+         */
+        dnsUpstream: z
+          .string()
+          .regex(/^(\d+\.\d+\.\d+\.\d+|\[[0-9a-f:]+\])(:\d+)?$/i, "give ip or ip:port, e.g. 127.0.0.1:53")
+          .optional(),
         /** Virtual address range of this yard; default a /24 of 10.233.0.0/16 picked by the yard id. */
         serviceCidr: z
           .string()

@@ -159,6 +159,7 @@ export class YardNetwork {
       overlay,
       log,
       cidr: config.overlay.serviceCidr ?? defaultServiceCidr(config.yardId),
+      ...(config.overlay.dnsUpstream ? { dnsUpstream: config.overlay.dnsUpstream } : {}),
       sourceOf: (ip) => {
         for (const l of db.leases(["deployed"])) {
           const info = l.containerId ? containers.get(l.containerId) : undefined;

@@ -43,6 +43,8 @@ export interface ServiceAddressingOptions {
   log: Logger;
   /** Virtual address range of this yard (distinct per yard on one host). */
   cidr: string;
+  /** Where the DNS responder forwards names that are not semantic (`ip:port`); REFUSED without it. */
+  dnsUpstream?: string;
   /** The lease and service of the container at `ip` (the connection's source), if it is one of ours. */
   sourceOf(ip: string): { leaseId: bigint; service?: string } | undefined;
   /** The allow rules of a local instance. */
@@ -92,7 +94,10 @@ export class ServiceAddressing {
     await ips.removeStale();
     this.#ips = ips;
     this.#gateway = network.gateway;
-    this.#dns = new SemanticDns({ resolve: (n, _q, source) => this.#resolve(n, source) });
+    this.#dns = new SemanticDns({
+      resolve: (n, _q, source) => this.#resolve(n, source),
+      ...(this.#o.dnsUpstream ? { upstream: this.#o.dnsUpstream } : {}),
+    });
     await this.#dns.listen({ address: network.gateway, port: 53, tcp: true });
     for (const proto of ["udp", "tcp"] as const) await this.#allow(network.gateway, proto, 53);
     const idle = this.#o.addressIdleMs ?? DEFAULT_ADDRESS_IDLE_MS;

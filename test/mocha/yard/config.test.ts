@@ -297,6 +297,13 @@ describe("yard config", () => {
         },
       },
       {
+        name: "a DNS upstream that is a name, not an address",
+        edit: (c) => {
+          c.overlay = { dnsUpstream: "dns.example:53" };
+        },
+        expect: { "overlay.dnsUpstream": /give ip or ip:port, e\.g\. 127\.0\.0\.1:53/ },
+      },
+      {
         name: "port out of range and a listen address that is not a multiaddr",
         edit: (c) => {
           c.http.port = 70000;
