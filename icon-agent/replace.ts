@@ -156,7 +156,10 @@ export interface LossComponents {
 export class LossWatch {
   readonly #c: LossComponents;
   readonly #rules: LossRules;
+  /** Unreachable periods of the replicas' yards, this ICON's own, the origin's: each counted once a period. */
   readonly #yards = new YardWatch();
+  readonly #ownYard = new YardWatch();
+  readonly #originYard = new YardWatch();
   readonly #log = new ReplacementLog();
   #ownFailures = 0;
   /** When the watch first saw each replica (a replica never heard of gets its grace from then). */
@@ -181,7 +184,7 @@ export class LossWatch {
       return;
     }
     this.#ownFailures++;
-    const unreachable = this.#yards.saw(p.yard.peerId, await yardReachable(this.#c.node, p.yard, this.#probeMs()));
+    const unreachable = this.#ownYard.saw(p.yard.peerId, await yardReachable(this.#c.node, p.yard, this.#probeMs()));
     const now = Date.now();
     const d = lossDecision(this.#rules, {
       silentPeriods: this.#ownFailures,
@@ -221,6 +224,16 @@ export class LossWatch {
     if (!env.sidecar) return; // local placement: each replica's own agent notices its yard gone (own())
     const heard = new Map(this.#c.tree.children().map((c) => [c.account, c.lastReportMs]));
     const now = Date.now();
+    // Each yard probed once a period, however many of the replicas it hosts are silent.
+    const probes = new Map<string, Promise<number>>();
+    const unreachable = (y: YardRef): Promise<number> => {
+      if (!probes.has(y.peerId))
+        probes.set(
+          y.peerId,
+          yardReachable(this.#c.node, y, this.#probeMs()).then((ok) => this.#yards.saw(y.peerId, ok)),
+        );
+      return probes.get(y.peerId)!;
+    };
     for (const [key, rec] of Object.entries(seed.children)) {
       if (!rec.started) continue;
       const account = BigInt(key);
@@ -232,10 +245,9 @@ export class LossWatch {
       const st = await readAgentState(dir).catch(() => undefined);
       const p = st?.seed.placement;
       if (!st || !p || st.seed.done) continue;
-      const reachable = await yardReachable(this.#c.node, p.yard, this.#probeMs());
       const d = lossDecision(this.#rules, {
         silentPeriods: silent,
-        unreachablePeriods: this.#yards.saw(p.yard.peerId, reachable),
+        unreachablePeriods: await unreachable(p.yard),
         recentMs: this.#log.recent(account, now),
         nowMs: now,
       });
@@ -298,7 +310,7 @@ export class LossWatch {
       successor: seed.account,
       parentIsOrigin: true,
       silentPeriods: this.#rules.silentPeriods, // the tree counted the failed reports
-      unreachablePeriods: this.#yards.saw(yard.peerId, await yardReachable(this.#c.node, yard, this.#probeMs())),
+      unreachablePeriods: this.#originYard.saw(yard.peerId, await yardReachable(this.#c.node, yard, this.#probeMs())),
       recentMs: [],
       nowMs: now,
     });
