@@ -29,6 +29,7 @@ import { sealedAgentPart } from "./handover.ts";
 import { closedAmount, live, successorOf } from "./leases.ts";
 import { bid, listedPrice, type YardRef } from "./market.ts";
 import type { Observation } from "./observation.ts";
+import { leaseRfq, serviceSpec } from "./replace.ts";
 import { writeAgentState, type AgentSeed, type Emit, type Placement } from "./state.ts";
 import type { TreeMember } from "./tree.ts";
 
@@ -109,38 +110,13 @@ export class Moves {
   }
 
   /** What each lease asks for: the service's CPU and memory, plus the agent's share in sidecar placement. */
-  #rfq(): {
-    cpuMillis: number;
-    memoryMiB: number;
-    slotSeconds: number;
-    earliestStart: bigint;
-    imageRef: string;
-    imageDigest: string;
-  } {
-    const s = this.#c.env.spec;
-    const agent = this.#c.env.sidecar;
-    return {
-      cpuMillis: s.cpuMillis + (agent?.cpuMillis ?? 0),
-      memoryMiB: s.memoryMiB + (agent?.memoryMiB ?? 0),
-      slotSeconds: s.slotSeconds,
-      earliestStart: 0n,
-      imageRef: s.imageRef,
-      imageDigest: s.imageDigest,
-    };
+  #rfq(): ReturnType<typeof leaseRfq> {
+    return leaseRfq(this.#c.env);
   }
 
   /** The service as every Deploy of this ICON names it (without the lease id and the agent part). */
   deploySpec(): Omit<DeploySpec, "leaseId" | "agent"> {
-    const s = this.#c.env.spec;
-    return {
-      imageRef: s.imageRef,
-      imageDigest: s.imageDigest,
-      command: s.command,
-      env: s.env,
-      ports: s.ports,
-      httpPorts: s.httpPorts,
-      ...(s.service ? { service: s.service } : {}),
-    };
+    return serviceSpec(this.#c.env);
   }
 
   async #placeWith(o: PlaceOptions, knobs: Knobs): Promise<Placement> {

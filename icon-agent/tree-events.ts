@@ -17,7 +17,8 @@ export type TreeEvent =
   | ChildEvent
   | FundingEvent
   | { type: "policy"; policy: TreePolicy }
-  | { type: "left"; newParent?: bigint };
+  | { type: "left"; newParent?: bigint }
+  | { type: "refounded"; from: bigint; why: string };
 
 /** One sentence for people per tree event; `format` writes token amounts. */
 export function describeTreeEvent(e: TreeEvent, format: (units: bigint) => string): string {
@@ -48,5 +49,7 @@ export function describeTreeEvent(e: TreeEvent, format: (units: bigint) => strin
       return `policy v${e.policy.version} in force (w=${e.policy.weightBps / 100} %)`;
     case "left":
       return `left the tree${e.newParent !== undefined ? `; children re-parent to ${e.newParent}` : ""}`;
+    case "refounded":
+      return `took the role of the lost origin ${e.from} (this ICON is the tree's root now): ${e.why}`;
   }
 }

@@ -24,9 +24,8 @@
  *   await t.start();
  *   const granted = await t.requestFunding(client.parse("5"));
  */
-import type { Connection, Libp2p, PeerId, Stream } from "@libp2p/interface";
+import type { Connection, PeerId, Stream } from "@libp2p/interface";
 import { lpStream } from "@libp2p/utils";
-import type { Signer } from "ethers";
 import {
   ConfigError,
   TREE_PROTOCOL,
@@ -44,7 +43,6 @@ import {
   treeLimits,
   treeRequest,
   type BudgetAccount,
-  type MarketClient,
   type TreeMemberProof,
   type TreeMessage,
   type TreeNodeRef,
@@ -54,51 +52,11 @@ import {
 } from "../protocol/index.ts";
 import { TreeChildren, type TreeChild } from "./tree-children.ts";
 import { TreeFunding, describeError } from "./tree-funding.ts";
-import type { TreeEvent } from "./tree-events.ts";
+import { successorOf } from "./loss.ts";
+import type { TreeEvent, TreeMemberOptions } from "./tree-options.ts";
 
 export type { TreeNodeRef, TreePolicy, TreeSubnet };
-
-export type { TreeEvent };
-
-export interface TreeMemberOptions {
-  node: Libp2p;
-  /** The ICON key: the controller of `account` on chain. */
-  signer: Signer;
-  account: bigint;
-  /** Reads the chain and sends this ICON's transactions (allocate, requestFunding) with the ICON key. */
-  client: MarketClient;
-  /** undefined for the origin */
-  parent?: TreeNodeRef;
-  /** Period of reports up (and of the origin's policy refresh). */
-  reportEveryMs: number;
-  /** default 3 */
-  missedReportsBeforeReattach?: number;
-  /** Own observations (already smoothed by the caller). */
-  local: () => TreeSubnet[];
-  /** Where this ICON serves: sent up with attach and reports, and down to children in the acks (`parentPlace`). */
-  whereAmI: () => { endpoint?: string; location?: string; leaseId?: bigint };
-  /** Kept back when granting a child's funding request (default 0); a function is asked at every request. */
-  fundingReserve?: bigint | (() => bigint | Promise<bigint>);
-  /**
-   * What a child of mine must keep (say, its next slot); `undefined` leaves that child alone. Given, a request I
-   * cannot pay is first met from what my other children hold beyond that — re-allocation among the children —
-   * and only the rest is asked of my parent.
-   */
-  childKeeps?: (child: BudgetAccount) => Promise<bigint | undefined>;
-  onEvent?: (e: TreeEvent) => void;
-  /** Tried in order when the parent cannot be reached at start (a restarted ICON's remembered ancestors). */
-  ancestors?: TreeNodeRef[];
-  /** How long a funding request may take, the parent's on-chain moves included (default 60 s). */
-  fundingTimeoutMs?: number;
-  /** Validity of this ICON's membership proofs (default 900 s, at most 3600). */
-  proofValidityS?: number;
-  /** How long on-chain account reads are cached for proof and descent checks (default 10 s). */
-  cacheTtlMs?: number;
-  /** This instance's epoch (state.ts AgentSeed.instance), sent with every attach and report (default 0). */
-  epoch?: () => number;
-  /** False once this instance stopped deciding (a hand-over): no report, attach or funding from then on. */
-  acting?: () => boolean;
-}
+export type { TreeEvent, TreeMemberOptions };
 
 const TEXT_OK = /^[^\p{Cc}]*$/u;
 
@@ -120,6 +78,9 @@ export class TreeMember {
   #parentPlace: TreePlace | undefined;
   #origin: TreeNodeRef | undefined;
   #policy: TreePolicy | undefined;
+  #successor: TreeNodeRef | undefined;
+  /** This ICON took the origin's role (re-founded the tree). */
+  #rooted = false;
   #proofCache: TreeMemberProof | undefined;
   #misses = 0;
   #running = false;
@@ -218,7 +179,15 @@ export class TreeMember {
   }
 
   get isOrigin(): boolean {
-    return this.#o.parent === undefined;
+    return this.#o.parent === undefined || this.#rooted;
+  }
+
+  /** Who takes the origin's role when it is lost: named by the origin (its oldest live child), passed down. */
+  get successor(): TreeNodeRef | undefined {
+    if (!this.isOrigin) return this.#successor;
+    const account = successorOf(this.#children.live());
+    const c = account === undefined ? undefined : this.#children.get(account);
+    return c && { account: c.account, addrs: [...c.addrs] };
   }
 
   /** The children heard from within the last three report periods. */
@@ -342,6 +311,7 @@ export class TreeMember {
       this.#misses = 0;
       this.#setPolicy(reply.policy);
       if (reply.place) this.#parentPlace = reply.place;
+      this.#successor = reply.successor;
       if (reply.ancestors.length > 0 && reply.ancestors[0]!.account === parent.account) {
         this.#ancestors = reply.ancestors;
         this.#origin = reply.ancestors[reply.ancestors.length - 1]!;
@@ -355,7 +325,7 @@ export class TreeMember {
       this.#misses =
         e instanceof TreeError && e.treeCode === TreeErrorCode.TREE_LEAVING ? this.#missLimit : this.#misses + 1;
       this.#emit({ type: "report-failed", parent: parent.account, misses: this.#misses, error: describeError(e) });
-      if (this.#misses >= this.#missLimit)
+      if (this.#misses >= this.#missLimit && !(await this.#refound(parent)))
         await this.#move(this.#candidates(), `no report reached account ${parent.account} ${this.#misses} times`);
     }
   }
@@ -364,7 +334,8 @@ export class TreeMember {
   #candidates(): TreeNodeRef[] {
     const list = this.#ancestors.length > 0 ? this.#ancestors : [...(this.#o.parent ? [this.#o.parent] : [])];
     const extra = this.#o.ancestors ?? [];
-    const ordered = [...list.slice(1), ...extra, ...list.slice(0, 1)];
+    // The origin's successor before the lost parent itself: once it has taken the role, the orphans attach there.
+    const ordered = [...list.slice(1), ...extra, ...(this.#successor ? [this.#successor] : []), ...list.slice(0, 1)];
     const seen = new Set<bigint>();
     return ordered.filter((n) => n.account !== this.#o.account && !seen.has(n.account) && seen.add(n.account));
   }
@@ -414,7 +385,11 @@ export class TreeMember {
         TreeErrorCode.TREE_BAD_PROOF,
         `the peer at ${target.addrs[0] ?? "?"} proved account ${theirs.id}, not ${target.account}`,
       );
-    if (!(await this.#membership.descends(this.#o.account, target.account)))
+    // An ancestor on chain, or the successor the tree named, of my application, which took the origin's role.
+    const successor =
+      target.account === this.#successor?.account &&
+      (await this.#membership.account(target.account)).root === this.#me!.root;
+    if (!successor && !(await this.#membership.descends(this.#o.account, target.account)))
       throw new TreeError(
         TreeErrorCode.TREE_NOT_DESCENDANT,
         `account ${target.account} is not an ancestor of account ${this.#o.account}`,
@@ -428,7 +403,21 @@ export class TreeMember {
     this.#origin = reply.origin;
     this.#misses = 0;
     this.#parentPlace = reply.place;
+    this.#successor = reply.successor;
     this.#setPolicy(reply.policy);
+  }
+
+  /** The origin is lost and I am its successor (mayRefound): I become the root, my foundering goes on chain. */
+  async #refound(parent: TreeNodeRef): Promise<boolean> {
+    const origin = this.#origin;
+    if (this.#successor?.account !== this.#o.account || origin?.account !== parent.account) return false;
+    const why = await this.#o.mayRefound?.(origin, this.#parentPlace).catch(() => undefined);
+    if (!why || this.#parent !== parent || !this.#running || this.#left) return false;
+    [this.#rooted, this.#parent, this.#parentPeer, this.#parentPlace] = [true, undefined, undefined, undefined];
+    [this.#ancestors, this.#origin, this.#successor] = [[], this.#self(), undefined];
+    await this.#refreshPolicy().catch(() => {}); // read again next period
+    this.#emit({ type: "refounded", from: parent.account, why });
+    return true;
   }
 
   /** Where my parent serves, as its last ack said (it may have migrated since I was made). */
@@ -481,10 +470,12 @@ export class TreeMember {
         const a = await this.#membership.verify(m.proof, remote);
         if (m.addrs.some((x) => (addrsPeer([x]) ?? remote.toString()) !== remote.toString()))
           throw new TreeError(TreeErrorCode.TREE_BAD_FRAME, "addrs name another peer than the sender");
-        if (a.id === this.#o.account || !(await this.#membership.descends(a.id, this.#o.account)))
+        // The tree's root accepts every ICON of its application (a re-founded root's siblings are not below it).
+        const top = this.isOrigin ? this.#me!.root : this.#o.account;
+        if (a.id === this.#o.account || !(await this.#membership.descends(a.id, top)))
           throw new TreeError(
             TreeErrorCode.TREE_NOT_DESCENDANT,
-            `account ${a.id} does not descend from account ${this.#o.account} on chain`,
+            `account ${a.id} does not descend from account ${top} on chain`,
           );
         this.#children.join(a.id, remote, m);
         const self = this.#self();
@@ -496,6 +487,7 @@ export class TreeMember {
           policy: this.#policy,
           proof: await this.#proof(),
           place: this.#place(),
+          successor: this.successor,
         };
       }
       case "report": {
@@ -511,6 +503,7 @@ export class TreeMember {
           policy: this.#policy,
           ancestors: [this.#self(), ...this.#ancestors],
           place: this.#place(),
+          successor: this.successor,
         };
       }
       case "funding": {

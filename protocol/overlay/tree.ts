@@ -113,6 +113,8 @@ export type TreeMessage =
       policy?: TreePolicy;
       proof: TreeMemberProof;
       place?: TreePlace;
+      /** Who takes the origin's role when the origin is lost: the origin's oldest live child, passed down. */
+      successor?: TreeNodeRef;
     }
   | {
       type: "report";
@@ -124,7 +126,7 @@ export type TreeMessage =
       /** As in attach. */
       epoch: bigint;
     }
-  | { type: "reportAck"; policy?: TreePolicy; ancestors: TreeNodeRef[]; place?: TreePlace }
+  | { type: "reportAck"; policy?: TreePolicy; ancestors: TreeNodeRef[]; place?: TreePlace; successor?: TreeNodeRef }
   | { type: "funding"; proof: TreeMemberProof; amount: bigint }
   | { type: "fundingReply"; granted: bigint; note: string }
   | { type: "detach"; proof: TreeMemberProof; newParent?: TreeNodeRef }
@@ -357,9 +359,9 @@ export function decodeTreeFrame(frame: Uint8Array): TreeMessage {
     e = TreeEnvelope.decode(frame, {
       limits: {
         attach: a,
-        attached: { parent: a, origin: a, ancestors: treeLimits.maxAncestors, ancestors$: a },
+        attached: { parent: a, origin: a, ancestors: treeLimits.maxAncestors, ancestors$: a, successor: a },
         report: { subnets: treeLimits.maxSubnets },
-        reportAck: { ancestors: treeLimits.maxAncestors, ancestors$: a },
+        reportAck: { ancestors: treeLimits.maxAncestors, ancestors$: a, successor: a },
         detach: { newParent: a },
       },
     });
@@ -391,6 +393,7 @@ export function decodeTreeFrame(frame: Uint8Array): TreeMessage {
       policy: policy(t.policy),
       proof: proof(t.proof),
       place: place(t.place),
+      ...(t.successor ? { successor: node(t.successor, "successor") } : {}),
     };
   }
   if (e.report) {
@@ -411,6 +414,7 @@ export function decodeTreeFrame(frame: Uint8Array): TreeMessage {
       policy: policy(e.reportAck.policy),
       ancestors: e.reportAck.ancestors.map((n, i) => node(n, `ancestors[${i}]`)),
       place: place(e.reportAck.place),
+      ...(e.reportAck.successor ? { successor: node(e.reportAck.successor, "successor") } : {}),
     };
   if (e.funding) {
     const v = amount(e.funding.amount, "amount");
@@ -471,6 +475,7 @@ export function encodeTreeFrame(m: TreeMessage): Uint8Array {
           policy: pol(m.policy),
           proof: pr(m.proof),
           place: m.place,
+          successor: m.successor,
         },
       });
     case "report":
@@ -493,7 +498,7 @@ export function encodeTreeFrame(m: TreeMessage): Uint8Array {
       });
     case "reportAck":
       return TreeEnvelope.encode({
-        reportAck: { policy: pol(m.policy), ancestors: nodes(m.ancestors), place: m.place },
+        reportAck: { policy: pol(m.policy), ancestors: nodes(m.ancestors), place: m.place, successor: m.successor },
       });
     case "funding":
       return TreeEnvelope.encode({ funding: { proof: pr(m.proof), amount: u96(m.amount, "amount") } });

@@ -126,6 +126,15 @@ export declare namespace TreeEnvelope {
         field: '$.attached.place.instanceId';
         value: bigint;
     }
+    interface TreeEnvelopeAttachedSuccessorAccountFieldEvent {
+        field: '$.attached.successor.account';
+        value: bigint;
+    }
+    interface TreeEnvelopeAttachedSuccessorAddrsFieldEvent {
+        field: '$.attached.successor.addrs[]';
+        index: number;
+        value: string;
+    }
     interface TreeEnvelopeReportProofAccountFieldEvent {
         field: '$.report.proof.account';
         value: bigint;
@@ -228,6 +237,15 @@ export declare namespace TreeEnvelope {
         field: '$.reportAck.place.instanceId';
         value: bigint;
     }
+    interface TreeEnvelopeReportAckSuccessorAccountFieldEvent {
+        field: '$.reportAck.successor.account';
+        value: bigint;
+    }
+    interface TreeEnvelopeReportAckSuccessorAddrsFieldEvent {
+        field: '$.reportAck.successor.addrs[]';
+        index: number;
+        value: string;
+    }
     interface TreeEnvelopeFundingProofAccountFieldEvent {
         field: '$.funding.proof.account';
         value: bigint;
@@ -283,7 +301,7 @@ export declare namespace TreeEnvelope {
     }
     function encode(obj: Partial<TreeEnvelope>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreeEnvelope>): TreeEnvelope;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreeEnvelope>): Generator<TreeEnvelopeAttachProofAccountFieldEvent | TreeEnvelopeAttachProofExpiresFieldEvent | TreeEnvelopeAttachProofSignatureFieldEvent | TreeEnvelopeAttachAddrsFieldEvent | TreeEnvelopeAttachEndpointFieldEvent | TreeEnvelopeAttachLocationFieldEvent | TreeEnvelopeAttachEpochFieldEvent | TreeEnvelopeAttachedParentAccountFieldEvent | TreeEnvelopeAttachedParentAddrsFieldEvent | TreeEnvelopeAttachedOriginAccountFieldEvent | TreeEnvelopeAttachedOriginAddrsFieldEvent | TreeEnvelopeAttachedAncestorsAccountFieldEvent | TreeEnvelopeAttachedAncestorsAddrsFieldEvent | TreeEnvelopeAttachedPolicyVersionFieldEvent | TreeEnvelopeAttachedPolicyWeightBpsFieldEvent | TreeEnvelopeAttachedPolicyMigrateThresholdBpsFieldEvent | TreeEnvelopeAttachedPolicyReplicateThresholdBpsFieldEvent | TreeEnvelopeAttachedPolicyTerminateThresholdBpsFieldEvent | TreeEnvelopeAttachedPolicyMaxPricePerSecondFieldEvent | TreeEnvelopeAttachedPolicyMaxRelayFeeFieldEvent | TreeEnvelopeAttachedPolicyRelayAllowancePerDayFieldEvent | TreeEnvelopeAttachedProofAccountFieldEvent | TreeEnvelopeAttachedProofExpiresFieldEvent | TreeEnvelopeAttachedProofSignatureFieldEvent | TreeEnvelopeAttachedPlaceEndpointFieldEvent | TreeEnvelopeAttachedPlaceLocationFieldEvent | TreeEnvelopeAttachedPlaceInstanceIdFieldEvent | TreeEnvelopeReportProofAccountFieldEvent | TreeEnvelopeReportProofExpiresFieldEvent | TreeEnvelopeReportProofSignatureFieldEvent | TreeEnvelopeReportSubnetsSubnetFieldEvent | TreeEnvelopeReportSubnetsRateFieldEvent | TreeEnvelopeReportSubnetsLatencyMsFieldEvent | TreeEnvelopeReportSubnetsRequestsFieldEvent | TreeEnvelopeReportEndpointFieldEvent | TreeEnvelopeReportLocationFieldEvent | TreeEnvelopeReportDescendantsFieldEvent | TreeEnvelopeReportEpochFieldEvent | TreeEnvelopeReportAckPolicyVersionFieldEvent | TreeEnvelopeReportAckPolicyWeightBpsFieldEvent | TreeEnvelopeReportAckPolicyMigrateThresholdBpsFieldEvent | TreeEnvelopeReportAckPolicyReplicateThresholdBpsFieldEvent | TreeEnvelopeReportAckPolicyTerminateThresholdBpsFieldEvent | TreeEnvelopeReportAckPolicyMaxPricePerSecondFieldEvent | TreeEnvelopeReportAckPolicyMaxRelayFeeFieldEvent | TreeEnvelopeReportAckPolicyRelayAllowancePerDayFieldEvent | TreeEnvelopeReportAckAncestorsAccountFieldEvent | TreeEnvelopeReportAckAncestorsAddrsFieldEvent | TreeEnvelopeReportAckPlaceEndpointFieldEvent | TreeEnvelopeReportAckPlaceLocationFieldEvent | TreeEnvelopeReportAckPlaceInstanceIdFieldEvent | TreeEnvelopeFundingProofAccountFieldEvent | TreeEnvelopeFundingProofExpiresFieldEvent | TreeEnvelopeFundingProofSignatureFieldEvent | TreeEnvelopeFundingAmountFieldEvent | TreeEnvelopeFundingReplyGrantedFieldEvent | TreeEnvelopeFundingReplyNoteFieldEvent | TreeEnvelopeDetachProofAccountFieldEvent | TreeEnvelopeDetachProofExpiresFieldEvent | TreeEnvelopeDetachProofSignatureFieldEvent | TreeEnvelopeDetachNewParentAccountFieldEvent | TreeEnvelopeDetachNewParentAddrsFieldEvent | TreeEnvelopeErrorCodeFieldEvent | TreeEnvelopeErrorMessageFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreeEnvelope>): Generator<TreeEnvelopeAttachProofAccountFieldEvent | TreeEnvelopeAttachProofExpiresFieldEvent | TreeEnvelopeAttachProofSignatureFieldEvent | TreeEnvelopeAttachAddrsFieldEvent | TreeEnvelopeAttachEndpointFieldEvent | TreeEnvelopeAttachLocationFieldEvent | TreeEnvelopeAttachEpochFieldEvent | TreeEnvelopeAttachedParentAccountFieldEvent | TreeEnvelopeAttachedParentAddrsFieldEvent | TreeEnvelopeAttachedOriginAccountFieldEvent | TreeEnvelopeAttachedOriginAddrsFieldEvent | TreeEnvelopeAttachedAncestorsAccountFieldEvent | TreeEnvelopeAttachedAncestorsAddrsFieldEvent | TreeEnvelopeAttachedPolicyVersionFieldEvent | TreeEnvelopeAttachedPolicyWeightBpsFieldEvent | TreeEnvelopeAttachedPolicyMigrateThresholdBpsFieldEvent | TreeEnvelopeAttachedPolicyReplicateThresholdBpsFieldEvent | TreeEnvelopeAttachedPolicyTerminateThresholdBpsFieldEvent | TreeEnvelopeAttachedPolicyMaxPricePerSecondFieldEvent | TreeEnvelopeAttachedPolicyMaxRelayFeeFieldEvent | TreeEnvelopeAttachedPolicyRelayAllowancePerDayFieldEvent | TreeEnvelopeAttachedProofAccountFieldEvent | TreeEnvelopeAttachedProofExpiresFieldEvent | TreeEnvelopeAttachedProofSignatureFieldEvent | TreeEnvelopeAttachedPlaceEndpointFieldEvent | TreeEnvelopeAttachedPlaceLocationFieldEvent | TreeEnvelopeAttachedPlaceInstanceIdFieldEvent | TreeEnvelopeAttachedSuccessorAccountFieldEvent | TreeEnvelopeAttachedSuccessorAddrsFieldEvent | TreeEnvelopeReportProofAccountFieldEvent | TreeEnvelopeReportProofExpiresFieldEvent | TreeEnvelopeReportProofSignatureFieldEvent | TreeEnvelopeReportSubnetsSubnetFieldEvent | TreeEnvelopeReportSubnetsRateFieldEvent | TreeEnvelopeReportSubnetsLatencyMsFieldEvent | TreeEnvelopeReportSubnetsRequestsFieldEvent | TreeEnvelopeReportEndpointFieldEvent | TreeEnvelopeReportLocationFieldEvent | TreeEnvelopeReportDescendantsFieldEvent | TreeEnvelopeReportEpochFieldEvent | TreeEnvelopeReportAckPolicyVersionFieldEvent | TreeEnvelopeReportAckPolicyWeightBpsFieldEvent | TreeEnvelopeReportAckPolicyMigrateThresholdBpsFieldEvent | TreeEnvelopeReportAckPolicyReplicateThresholdBpsFieldEvent | TreeEnvelopeReportAckPolicyTerminateThresholdBpsFieldEvent | TreeEnvelopeReportAckPolicyMaxPricePerSecondFieldEvent | TreeEnvelopeReportAckPolicyMaxRelayFeeFieldEvent | TreeEnvelopeReportAckPolicyRelayAllowancePerDayFieldEvent | TreeEnvelopeReportAckAncestorsAccountFieldEvent | TreeEnvelopeReportAckAncestorsAddrsFieldEvent | TreeEnvelopeReportAckPlaceEndpointFieldEvent | TreeEnvelopeReportAckPlaceLocationFieldEvent | TreeEnvelopeReportAckPlaceInstanceIdFieldEvent | TreeEnvelopeReportAckSuccessorAccountFieldEvent | TreeEnvelopeReportAckSuccessorAddrsFieldEvent | TreeEnvelopeFundingProofAccountFieldEvent | TreeEnvelopeFundingProofExpiresFieldEvent | TreeEnvelopeFundingProofSignatureFieldEvent | TreeEnvelopeFundingAmountFieldEvent | TreeEnvelopeFundingReplyGrantedFieldEvent | TreeEnvelopeFundingReplyNoteFieldEvent | TreeEnvelopeDetachProofAccountFieldEvent | TreeEnvelopeDetachProofExpiresFieldEvent | TreeEnvelopeDetachProofSignatureFieldEvent | TreeEnvelopeDetachNewParentAccountFieldEvent | TreeEnvelopeDetachNewParentAddrsFieldEvent | TreeEnvelopeErrorCodeFieldEvent | TreeEnvelopeErrorMessageFieldEvent>;
 }
 export interface TreeMemberProof {
     account: bigint;
@@ -424,6 +442,7 @@ export interface TreeAttached {
     policy?: TreePolicy;
     proof?: TreeMemberProof;
     place?: TreePlace;
+    successor?: TreeNode;
 }
 export declare namespace TreeAttached {
     const codec: () => Codec<TreeAttached>;
@@ -511,9 +530,18 @@ export declare namespace TreeAttached {
         field: '$.place.instanceId';
         value: bigint;
     }
+    interface TreeAttachedSuccessorAccountFieldEvent {
+        field: '$.successor.account';
+        value: bigint;
+    }
+    interface TreeAttachedSuccessorAddrsFieldEvent {
+        field: '$.successor.addrs[]';
+        index: number;
+        value: string;
+    }
     function encode(obj: Partial<TreeAttached>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreeAttached>): TreeAttached;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreeAttached>): Generator<TreeAttachedParentAccountFieldEvent | TreeAttachedParentAddrsFieldEvent | TreeAttachedOriginAccountFieldEvent | TreeAttachedOriginAddrsFieldEvent | TreeAttachedAncestorsAccountFieldEvent | TreeAttachedAncestorsAddrsFieldEvent | TreeAttachedPolicyVersionFieldEvent | TreeAttachedPolicyWeightBpsFieldEvent | TreeAttachedPolicyMigrateThresholdBpsFieldEvent | TreeAttachedPolicyReplicateThresholdBpsFieldEvent | TreeAttachedPolicyTerminateThresholdBpsFieldEvent | TreeAttachedPolicyMaxPricePerSecondFieldEvent | TreeAttachedPolicyMaxRelayFeeFieldEvent | TreeAttachedPolicyRelayAllowancePerDayFieldEvent | TreeAttachedProofAccountFieldEvent | TreeAttachedProofExpiresFieldEvent | TreeAttachedProofSignatureFieldEvent | TreeAttachedPlaceEndpointFieldEvent | TreeAttachedPlaceLocationFieldEvent | TreeAttachedPlaceInstanceIdFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreeAttached>): Generator<TreeAttachedParentAccountFieldEvent | TreeAttachedParentAddrsFieldEvent | TreeAttachedOriginAccountFieldEvent | TreeAttachedOriginAddrsFieldEvent | TreeAttachedAncestorsAccountFieldEvent | TreeAttachedAncestorsAddrsFieldEvent | TreeAttachedPolicyVersionFieldEvent | TreeAttachedPolicyWeightBpsFieldEvent | TreeAttachedPolicyMigrateThresholdBpsFieldEvent | TreeAttachedPolicyReplicateThresholdBpsFieldEvent | TreeAttachedPolicyTerminateThresholdBpsFieldEvent | TreeAttachedPolicyMaxPricePerSecondFieldEvent | TreeAttachedPolicyMaxRelayFeeFieldEvent | TreeAttachedPolicyRelayAllowancePerDayFieldEvent | TreeAttachedProofAccountFieldEvent | TreeAttachedProofExpiresFieldEvent | TreeAttachedProofSignatureFieldEvent | TreeAttachedPlaceEndpointFieldEvent | TreeAttachedPlaceLocationFieldEvent | TreeAttachedPlaceInstanceIdFieldEvent | TreeAttachedSuccessorAccountFieldEvent | TreeAttachedSuccessorAddrsFieldEvent>;
 }
 export interface TreePlace {
     endpoint: string;
@@ -632,6 +660,7 @@ export interface TreeReportAck {
     policy?: TreePolicy;
     ancestors: TreeNode[];
     place?: TreePlace;
+    successor?: TreeNode;
 }
 export declare namespace TreeReportAck {
     const codec: () => Codec<TreeReportAck>;
@@ -689,9 +718,18 @@ export declare namespace TreeReportAck {
         field: '$.place.instanceId';
         value: bigint;
     }
+    interface TreeReportAckSuccessorAccountFieldEvent {
+        field: '$.successor.account';
+        value: bigint;
+    }
+    interface TreeReportAckSuccessorAddrsFieldEvent {
+        field: '$.successor.addrs[]';
+        index: number;
+        value: string;
+    }
     function encode(obj: Partial<TreeReportAck>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreeReportAck>): TreeReportAck;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreeReportAck>): Generator<TreeReportAckPolicyVersionFieldEvent | TreeReportAckPolicyWeightBpsFieldEvent | TreeReportAckPolicyMigrateThresholdBpsFieldEvent | TreeReportAckPolicyReplicateThresholdBpsFieldEvent | TreeReportAckPolicyTerminateThresholdBpsFieldEvent | TreeReportAckPolicyMaxPricePerSecondFieldEvent | TreeReportAckPolicyMaxRelayFeeFieldEvent | TreeReportAckPolicyRelayAllowancePerDayFieldEvent | TreeReportAckAncestorsAccountFieldEvent | TreeReportAckAncestorsAddrsFieldEvent | TreeReportAckPlaceEndpointFieldEvent | TreeReportAckPlaceLocationFieldEvent | TreeReportAckPlaceInstanceIdFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreeReportAck>): Generator<TreeReportAckPolicyVersionFieldEvent | TreeReportAckPolicyWeightBpsFieldEvent | TreeReportAckPolicyMigrateThresholdBpsFieldEvent | TreeReportAckPolicyReplicateThresholdBpsFieldEvent | TreeReportAckPolicyTerminateThresholdBpsFieldEvent | TreeReportAckPolicyMaxPricePerSecondFieldEvent | TreeReportAckPolicyMaxRelayFeeFieldEvent | TreeReportAckPolicyRelayAllowancePerDayFieldEvent | TreeReportAckAncestorsAccountFieldEvent | TreeReportAckAncestorsAddrsFieldEvent | TreeReportAckPlaceEndpointFieldEvent | TreeReportAckPlaceLocationFieldEvent | TreeReportAckPlaceInstanceIdFieldEvent | TreeReportAckSuccessorAccountFieldEvent | TreeReportAckSuccessorAddrsFieldEvent>;
 }
 export interface TreeFunding {
     proof?: TreeMemberProof;

@@ -944,6 +944,10 @@ export var TreeAttached;
                     w.uint32(50);
                     TreePlace.codec().encode(obj.place, w);
                 }
+                if (obj.successor != null) {
+                    w.uint32(82);
+                    TreeNode.codec().encode(obj.successor, w);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -991,6 +995,12 @@ export var TreeAttached;
                         case 6: {
                             obj.place = TreePlace.codec().decode(reader, reader.uint32(), {
                                 limits: opts.limits?.place
+                            });
+                            break;
+                        }
+                        case 10: {
+                            obj.successor = TreeNode.codec().decode(reader, reader.uint32(), {
+                                limits: opts.limits?.successor
                             });
                             break;
                         }
@@ -1051,6 +1061,12 @@ export var TreeAttached;
                         case 6: {
                             yield* TreePlace.codec().stream(reader, reader.uint32(), `${prefix}.place`, {
                                 limits: opts.limits?.place
+                            });
+                            break;
+                        }
+                        case 10: {
+                            yield* TreeNode.codec().stream(reader, reader.uint32(), `${prefix}.successor`, {
+                                limits: opts.limits?.successor
                             });
                             break;
                         }
@@ -1487,6 +1503,10 @@ export var TreeReportAck;
                     w.uint32(26);
                     TreePlace.codec().encode(obj.place, w);
                 }
+                if (obj.successor != null) {
+                    w.uint32(82);
+                    TreeNode.codec().encode(obj.successor, w);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -1516,6 +1536,12 @@ export var TreeReportAck;
                         case 3: {
                             obj.place = TreePlace.codec().decode(reader, reader.uint32(), {
                                 limits: opts.limits?.place
+                            });
+                            break;
+                        }
+                        case 10: {
+                            obj.successor = TreeNode.codec().decode(reader, reader.uint32(), {
+                                limits: opts.limits?.successor
                             });
                             break;
                         }
@@ -1558,6 +1584,12 @@ export var TreeReportAck;
                         case 3: {
                             yield* TreePlace.codec().stream(reader, reader.uint32(), `${prefix}.place`, {
                                 limits: opts.limits?.place
+                            });
+                            break;
+                        }
+                        case 10: {
+                            yield* TreeNode.codec().stream(reader, reader.uint32(), `${prefix}.successor`, {
+                                limits: opts.limits?.successor
                             });
                             break;
                         }

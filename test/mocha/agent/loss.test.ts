@@ -1,0 +1,431 @@
+/**
+ * Failures without the owner (issue 16 item 6), against real yards run as `icon yard start` processes (real Docker,
+ * real chain, libp2p on loopback) that the tests kill with SIGKILL and whose containers they remove:
+ *  - sidecar placement: a replica handed into its lease's sidecar at yard B; B is lost; its parent ends the old lease
+ *    with the replica's key, places it at C and hands it into C's sidecar — not before B is unreachable (a silent
+ *    replica at a live yard is left to its yard) — and not a token is lost;
+ *  - the origin's yard is lost with its agent: the successor the tree named (the oldest replica) takes the root's
+ *    role, the other replica re-attaches to it, clients get answers at the new root; then the other replica's own
+ *    yard is lost and, its agent a process here (local placement), it places itself again, not a token lost.
+ * The agents run in this process (each its own Agent: key, libp2p node, account); periods are 500 ms.
+ */
+import { expect } from "chai";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Wallet } from "ethers";
+import { Agent } from "../../../icon-agent/agent.ts";
+import { deployApp } from "../../../icon-agent/app.ts";
+import { agentEnvFrom } from "../../../icon-agent/config.ts";
+import { replicaKey } from "../../../icon-agent/leases.ts";
+import { bid, discoverYards, type YardRef } from "../../../icon-agent/market.ts";
+import {
+  readAgentState,
+  saveAgentState,
+  writeAgentState,
+  type AgentEvent,
+  type Placement,
+} from "../../../icon-agent/state.ts";
+import { IntentSender, MarketClient, createIconNode } from "../../../protocol/index.ts";
+import type { Libp2p } from "@libp2p/interface";
+import {
+  TEST_POLICY,
+  USD,
+  clientFor,
+  httpGet,
+  startMarket,
+  startYardProcess,
+  writeYardConfig,
+  yardConfig,
+  type TestMarket,
+  type YardProcess,
+} from "../../../scripts/lib/testbed.ts";
+import { WEB_IMAGE, cleanupYard, useDockerYard, waitFor } from "../../helpers/docker.ts";
+
+const AGENT_TAG = `loss-test-${process.pid}`;
+const PERIOD_MS = 500;
+
+interface RunningYard {
+  id: string;
+  region: string;
+  proc: YardProcess;
+  dead?: boolean;
+}
+
+describe("failures without the owner: lost yards (yards as processes, killed)", function () {
+  this.timeout(300_000);
+  const agents: Agent[] = [];
+  const yards: RunningYard[] = [];
+  let node: Libp2p;
+  after(async () => {
+    for (const a of agents.reverse()) await a.stop().catch(() => {});
+    await node?.stop();
+    for (const y of yards) {
+      y.proc.child.kill("SIGTERM");
+      await Promise.race([y.proc.exited, new Promise((r) => setTimeout(r, 15_000))]);
+      y.proc.child.kill("SIGKILL");
+    }
+    await m?.close();
+  });
+  // (registered after the hook above: mocha runs after-hooks in order, so the yards stop before the cleanup)
+  const docker = useDockerYard("loss");
+  let m: TestMarket;
+  let owner: MarketClient;
+  let webDigest: string;
+  let agentDigest: string;
+
+  before(async () => {
+    m = await startMarket();
+    owner = await clientFor(m, 10, USD(100));
+    const { runtime, docker: engine } = docker.get();
+    webDigest = "0x" + (await runtime.imageId(WEB_IMAGE))!.slice("sha256:".length);
+    // The engine is shared (other checkouts rebuild icon/agent:1): this suite's own tag keeps the image it deploys.
+    await engine.getImage("icon/agent:1").tag({ repo: "icon/agent", tag: AGENT_TAG });
+    agentDigest = "0x" + (await runtime.imageId(`icon/agent:${AGENT_TAG}`))!.slice("sha256:".length);
+    node = await createIconNode();
+  });
+  after(async () => {
+    await docker
+      .get()
+      .docker.getImage(`icon/agent:${AGENT_TAG}`)
+      .remove({ noprune: true })
+      .catch(() => {});
+  });
+
+  /** Starts a yard process in `region` operated by `m.keys[key]`; `cpu` its price per core-second (units). */
+  async function startYard(key: number, region: string, cpu: number): Promise<RunningYard> {
+    const { yardId: id } = docker.make(`loss${region}`);
+    const operator = new Wallet(m.keys[key]!, m.provider);
+    await m.admin.mint(operator.address, USD(1000));
+    const file = await writeYardConfig(
+      m,
+      yardConfig(m, id, {
+        listing: { domain: `${region}.icon.test`, region, stake: "100 iUSD" },
+        pricing: { floorPerSecond: "10 units", cpuPerCoreSecond: `${cpu} units`, memoryPerGiBSecond: "40 units" },
+        overlay: { semanticDns: false },
+      }),
+    );
+    const y = { id, region, proc: await startYardProcess(file, m.keys[key]!) };
+    yards.push(y);
+    return y;
+  }
+
+  /** Kills yard `y` as a machine failure would: SIGKILL, then its containers (and network) gone. */
+  async function killYard(y: RunningYard): Promise<void> {
+    y.dead = true;
+    y.proc.child.kill("SIGKILL");
+    await y.proc.exited;
+    await cleanupYard(docker.get().docker, y.id);
+  }
+
+  /** A client of ICON key `signer`, its calls relayed by the live yards and paid by `account`. */
+  async function relayedClient(signer: Wallet, account: bigint, root: bigint, refs: YardRef[]): Promise<MarketClient> {
+    const c = await MarketClient.connect({ deployment: m.deployment, provider: m.provider, signer });
+    c.useRelay(
+      new IntentSender({
+        node,
+        client: c,
+        account,
+        maxFee: async () => (await c.app(root)).policy.maxRelayFee,
+        yards: () => refs.map((r) => r.addrs),
+      }),
+    );
+    return c;
+  }
+
+  /** Opens a lease for `account` (key `signer`) at `yard`, as the agent's own bid does. */
+  async function placeAt(
+    signer: Wallet,
+    account: bigint,
+    yard: YardRef,
+    budget: bigint,
+    sidecar: boolean,
+  ): Promise<Placement> {
+    const w = await bid({
+      node,
+      signer,
+      client: owner,
+      account,
+      yards: [yard],
+      rfq: {
+        cpuMillis: 250 + (sidecar ? 100 : 0),
+        memoryMiB: 64 + (sidecar ? 160 : 0),
+        slotSeconds: 600,
+        earliestStart: 0n,
+        imageRef: WEB_IMAGE,
+        imageDigest: webDigest,
+      },
+      spec: { imageRef: WEB_IMAGE, imageDigest: webDigest, command: [], env: [], ports: [8080], httpPorts: [8080] },
+      maxPrice: 0n,
+      budget,
+      score: () => 0,
+    });
+    return {
+      leaseId: w.leaseId,
+      leaseStart: w.offer.start,
+      yard,
+      endpoint: w.endpoint,
+      pricePerSecond: w.offer.pricePerSecond,
+      end: w.offer.end,
+      since: Date.now() / 1000,
+    };
+  }
+
+  /**
+   * An application whose origin is placed at `home` by its own agent (in this process), then stopped; replicas
+   * `n = 1, 2, …` made as a replication leaves them (account, allocation, lease at `at[n-1]`, state directory), and
+   * the origin started again: it adopts them (recovery.ts) — handed into their sidecars, or started here.
+   */
+  async function treeWith(o: { home: string; replicasAt: YardRef[]; sidecar: boolean; events: AgentEvent[] }) {
+    const dir = path.join(await mkdtemp(path.join(tmpdir(), "icon-loss-")), "origin");
+    const live = yards.filter((y) => !y.dead).map((y) => y.proc.addr);
+    const refs = await discoverYards({ node, client: owner, seeds: live });
+    const raw = {
+      service: {
+        image: WEB_IMAGE,
+        imageDigest: webDigest,
+        ports: [8080],
+        httpPorts: [8080],
+        name: "shop.web.prod",
+        cpuMillis: 250,
+        memoryMiB: 64,
+        slotSeconds: 600,
+      },
+      discovery: { seeds: live },
+      initialRegion: o.home,
+      agent: { periodMs: PERIOD_MS, reportEveryMs: PERIOD_MS, warmupS: 3600 },
+      sidecar: { image: `icon/agent:${AGENT_TAG}`, imageDigest: agentDigest },
+    };
+    const env = agentEnvFrom(
+      raw,
+      m.chain.url,
+      m.deployment,
+      o.sidecar ? { agentImageDigest: agentDigest } : { local: true },
+    );
+    const app = await deployApp({ owner, env, policy: TEST_POLICY, deposit: USD(10), dir });
+    const hooks = {
+      // Local placement: a replica's agent is a process beside its lease — here an Agent in this process.
+      spawn: async (d: string) => {
+        const a = await Agent.open(d, hooks);
+        agents.push(a);
+        await a.start();
+      },
+      onEvent: (e: AgentEvent) => void o.events.push(e),
+    };
+    let origin = await Agent.open(dir, hooks);
+    agents.push(origin);
+    await origin.start();
+    const home = await waitFor("the origin placed", () => origin.seed.placement, 60_000);
+    const originAddrs = origin.addrs; // the same after its restart (peer key and port are in its directory)
+    await origin.stop();
+    const st = await readAgentState(dir);
+    const icon = await relayedClient(new Wallet(st.key, m.provider), app.root, app.root, refs);
+    const replicas: { account: bigint; key: Wallet; dir: string; placement: Placement }[] = [];
+    for (const [i, yard] of o.replicasAt.entries()) {
+      const key = new Wallet(replicaKey(st.key, i + 1), m.provider);
+      const account = await icon.createAccount(app.root, key.address);
+      await icon.allocate(app.root, account, USD(2));
+      const placement = await placeAt(key, account, yard, USD(2), o.sidecar);
+      const rdir = path.join(dir, "children", String(account));
+      await writeAgentState(
+        rdir,
+        st.env,
+        {
+          name: `origin.${i + 1}`,
+          account,
+          root: app.root,
+          parent: { account: app.root, addrs: originAddrs, placement: home },
+          placement,
+          subnets: [],
+          children: {},
+          replicas: 0,
+        },
+        key.privateKey,
+      );
+      replicas.push({ account, key, dir: rdir, placement });
+    }
+    await saveAgentState(dir, st.env, { ...st.seed, replicas: o.replicasAt.length });
+    origin = await Agent.open(dir, hooks);
+    agents.push(origin);
+    await origin.start();
+    for (const r of replicas)
+      await waitFor(`replica ${r.account} adopted`, () => origin.seed.children[String(r.account)]?.started, 60_000);
+    return { app, origin, replicas, refs, dir };
+  }
+
+  /** The containers of lease `id` at yard `yardId` (role and state). */
+  const containersOf = async (yardId: string, id: bigint) =>
+    (
+      await docker.get().docker.listContainers({
+        all: true,
+        filters: { label: [`icon.lease=${id}`, `icon.yard=${yardId}`] },
+      })
+    ).map((c) => ({ role: c.Labels["icon.role"] ?? "service", state: c.State }));
+
+  /** What `account` holds on chain plus what its live lease `id` still has in escrow (the slot's whole deposit). */
+  const deposit = async (id: bigint) => {
+    const l = await owner.lease(id);
+    return l.pricePerSecond * (l.end - l.start);
+  };
+  const earned = async (id: bigint) => {
+    const l = await owner.lease(id);
+    return l.pricePerSecond * (l.stoppedAt - l.start);
+  };
+
+  it("a replica lost with its yard (sidecar placement) runs again at another yard within bounded periods, its old lease ended, not a token lost", async () => {
+    const a = await startYard(1, "a", 400);
+    const b = await startYard(2, "b", 100);
+    const c = await startYard(3, "c", 100);
+    const events: AgentEvent[] = [];
+    const refs = await discoverYards({ node, client: owner, seeds: yards.map((y) => y.proc.addr) });
+    const refOf = (y: RunningYard) => refs.find((r) => r.name === y.region)!;
+    const { origin, replicas } = await treeWith({ home: "a", replicasAt: [refOf(b)], sidecar: true, events });
+    const r = replicas[0]!;
+    expect(origin.seed.placement!.yard.name).to.equal("a");
+    // Handed into B's sidecar (the yard answered Running).
+    expect((await containersOf(b.id, r.placement.leaseId)).map((x) => x.role).sort()).to.deep.equal([
+      "agent",
+      "service",
+    ]);
+    // Silent (its sidecar cannot report, or has not yet) at a yard that answers: the parent leaves it to its yard.
+    const text = () => events.map((e) => e.text).join("\n");
+    await waitFor(
+      "the parent to see the replica silent at a live yard, or reporting",
+      () =>
+        text().includes("replica origin.1 at b: silent, but its yard answers") ||
+        origin.tree.children().some((k) => k.account === r.account),
+      30_000,
+    );
+    expect(await owner.leasesOf(r.account)).to.deep.equal([r.placement.leaseId]);
+    expect((await owner.lease(r.placement.leaseId)).state).to.be.oneOf(["Scheduled", "Running"]);
+
+    // The money before: the replica's balance and its lease's deposit.
+    const block = await m.provider.getBlockNumber();
+    const before = (await owner.account(r.account)).balance + (await deposit(r.placement.leaseId));
+    const killedAt = Date.now();
+    await killYard(b);
+    const placed = await waitFor(
+      "the replica placed again",
+      () => events.find((e) => e.kind === "replicated" && /origin\.1 lost with yard b/.test(e.text)),
+      60_000,
+    );
+    const tookMs = Date.now() - killedAt;
+    // Bounded: 3 silent + 3 unreachable periods, the bid and the hand-over (each a few seconds at most).
+    expect(tookMs, text()).to.be.below(45_000);
+    expect(placed.data).to.include({ yard: "c", lost: "b" });
+    const leases = await owner.leasesOf(r.account);
+    expect(leases).to.have.length(2);
+    const next = leases.find((id) => id !== r.placement.leaseId)!;
+    const st = await readAgentState(r.dir);
+    expect(st.seed.placement!.leaseId).to.equal(next);
+    expect(st.seed.placement!.yard.name).to.equal("c");
+    expect(st.seed.instance).to.equal(1); // the lost sidecar ran instance 1; C's runs the next
+    // The old lease ended on chain, the new one runs at C with its sidecar and its service answers.
+    expect((await owner.lease(r.placement.leaseId)).state).to.be.oneOf(["Ended", "Settled"]);
+    expect((await owner.lease(next)).provider).to.equal(refOf(c).operator);
+    await waitFor(
+      "C's sidecar and service running",
+      async () => {
+        const cs = await containersOf(c.id, next);
+        return cs.length === 2 && cs.every((x) => x.state === "running");
+      },
+      60_000,
+    );
+    expect(await waitFor("the service at C", () => httpGet(st.seed.placement!.endpoint), 30_000)).to.include(
+      "icon-web-ok",
+    );
+    // Money: the balance + the new deposit + what B earned until the end + the relayers' fees = before, exactly.
+    const after =
+      (await owner.account(r.account)).balance +
+      (await deposit(next)) +
+      (await earned(r.placement.leaseId)) +
+      (await owner.relayFeesOf(r.account, block));
+    expect(after).to.equal(before);
+    // B earned at most until its lease was ended.
+    const old = await owner.lease(r.placement.leaseId);
+    expect(old.stoppedAt <= BigInt(Math.ceil(Date.now() / 1000))).to.equal(true);
+    for (const x of agents.splice(0).reverse()) await x.stop();
+    await killYard(a);
+    await killYard(c);
+  });
+  it("the origin lost with its yard: the named successor becomes the root, the other replica re-attaches to it, clients get answers; a replica whose own yard is lost (local placement) places itself again, not a token lost", async () => {
+    const a = await startYard(4, "a2", 400);
+    const b = await startYard(5, "b2", 100);
+    const c = await startYard(6, "c2", 100);
+    const events: AgentEvent[] = [];
+    const refs = await discoverYards({ node, client: owner, seeds: [a, b, c].map((y) => y.proc.addr) });
+    const refOf = (y: RunningYard) => refs.find((r) => r.name === y.region)!;
+    const { app, origin, replicas } = await treeWith({
+      home: "a2",
+      replicasAt: [refOf(b), refOf(c)],
+      sidecar: false,
+      events,
+    });
+    const [p1, p2] = replicas as [(typeof replicas)[0], (typeof replicas)[0]];
+    const agentOf = (account: bigint) => agents.find((x) => x.seed.account === account && !x.seed.done)!;
+    const one = await waitFor("replica 1's agent", () => agentOf(p1.account), 30_000);
+    const two = await waitFor("replica 2's agent", () => agentOf(p2.account), 30_000);
+    // Both attached to the origin and told who is next: the oldest replica (the smaller account).
+    expect(p1.account < p2.account).to.equal(true);
+    await waitFor(
+      "both replicas told the successor",
+      () => one.tree.successor?.account === p1.account && two.tree.successor?.account === p1.account,
+      30_000,
+    );
+    expect(one.tree.parent?.account).to.equal(app.root);
+
+    // The origin's yard is lost, and its agent with it (as an agent in its sidecar would be).
+    await origin.stop();
+    await killYard(a);
+    const text = () => events.map((e) => `${e.icon}: ${e.text}`).join("\n");
+    await waitFor(
+      "replica 1 to take the origin's role",
+      () => /origin\.1: took the role of the lost origin/.test(text()),
+      60_000,
+    );
+    expect(one.tree.isOrigin).to.equal(true);
+    await waitFor("replica 2 under replica 1", () => two.tree.parent?.account === p1.account, 60_000);
+    await waitFor(
+      "replica 1 counts replica 2",
+      () => one.tree.children().some((k) => k.account === p2.account),
+      30_000,
+    );
+    // The new root's state forgets the dead parent: a restart starts it as the root.
+    expect((await readAgentState(p1.dir)).seed.parent).to.equal(undefined);
+    expect(one.tree.policy()?.version).to.be.a("number");
+    // Clients reach the new root's service (and the other replica's).
+    expect(await httpGet(p1.placement.endpoint)).to.include("icon-web-ok");
+    expect(await httpGet(p2.placement.endpoint)).to.include("icon-web-ok");
+    // The dead origin's lease is not the successor's to end: it runs on chain until its end or the owner's wind-down.
+    expect((await owner.lease(origin.seed.placement!.leaseId)).state).to.be.oneOf(["Scheduled", "Running"]);
+
+    // Replica 2's own yard is lost; its agent (a process beside its lease) notices and places itself again.
+    const block = await m.provider.getBlockNumber();
+    const before = (await owner.account(p2.account)).balance + (await deposit(p2.placement.leaseId));
+    await killYard(c);
+    const moved = await waitFor(
+      "replica 2 placed again",
+      () => events.find((e) => e.icon === "origin.2" && e.kind === "placed" && /yard c2 lost/.test(e.text)),
+      60_000,
+    );
+    expect(moved.data).to.include({ yard: "b2", lost: "c2" });
+    const next = two.seed.placement!;
+    expect(next.yard.name).to.equal("b2");
+    expect((await owner.lease(p2.placement.leaseId)).state).to.be.oneOf(["Ended", "Settled"]);
+    expect(await owner.leasesOf(p2.account)).to.deep.equal([p2.placement.leaseId, next.leaseId]);
+    expect(await waitFor("its service at b2", () => httpGet(next.endpoint), 30_000)).to.include("icon-web-ok");
+    const after =
+      (await owner.account(p2.account)).balance +
+      (await deposit(next.leaseId)) +
+      (await earned(p2.placement.leaseId)) +
+      (await owner.relayFeesOf(p2.account, block));
+    expect(after).to.equal(before);
+    // It reports its new place to the new root.
+    await waitFor(
+      "the root sees replica 2's new endpoint",
+      () => one.tree.children().find((k) => k.account === p2.account)?.endpoint === next.endpoint,
+      30_000,
+    );
+    for (const x of agents.splice(0).reverse()) await x.stop();
+  });
+});
