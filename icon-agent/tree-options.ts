@@ -4,7 +4,7 @@
  */
 import type { Libp2p } from "@libp2p/interface";
 import type { Signer } from "ethers";
-import type { BudgetAccount, MarketClient, TreeNodeRef, TreePlace, TreePolicy, TreeSubnet } from "../protocol/index.ts";
+import type { BudgetAccount, MarketClient, TreeNodeRef, TreePlace, TreeSubnet } from "../protocol/index.ts";
 
 import type { TreeEvent } from "./tree-events.ts";
 
