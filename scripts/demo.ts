@@ -48,7 +48,7 @@ import {
   yardConfig,
   type YardProcess,
 } from "./lib/testbed.ts";
-import { freeUdpPort, startDnsmasq } from "./lib/dnsmasq.ts";
+import { reserveDnsPort, startDnsmasq } from "./lib/dnsmasq.ts";
 import { WanEmulator } from "./lib/wan.ts";
 import { startClients, type ClientLoad } from "./lib/loadgen.ts";
 import { lineChart } from "./lib/plot.ts";
@@ -90,6 +90,10 @@ await run("bash", [path.join(projectRoot, "scripts/images.sh")]);
 const runtime = new DockerRuntime({ socketPath: SOCKET, yardId: "demo-probe" });
 const imageId = await runtime.imageId("icon/web:1");
 if (!imageId) throw new Error("icon/web:1 is missing: run bash scripts/images.sh");
+// The demo's own tag of the agent image it just built: other checkouts on the same engine rebuild icon/agent:1,
+// and the yards must find the image the sidecars were deployed with for as long as the demo runs.
+const AGENT_IMAGE = `icon/agent:demo-${process.pid}`;
+await runtime.docker.getImage("icon/agent:1").tag({ repo: "icon/agent", tag: `demo-${process.pid}` });
 
 const m = await startMarket();
 say("chain", `embedded Hardhat chain at ${m.chain.url}; market deployed (token ${m.deployment.token})`);
@@ -113,7 +117,7 @@ try {
 
   // The discovery DNS server's port is picked first: each yard's DNS responder forwards to it what is not a
   // semantic name (its sidecars' SRV and PTR lookups); its records name the yards, so it starts after them.
-  const dnsPort = await freeUdpPort();
+  const dnsPort = await reserveDnsPort();
   await Promise.all(
     (Object.keys(YARDS) as YardName[]).map(async (name, i) => {
       const y = YARDS[name];
@@ -131,7 +135,7 @@ try {
           pricing: { floorPerSecond: "10 units", cpuPerCoreSecond: y.cpu, memoryPerGiBSecond: y.mem },
           // Room for a few leases of service (250 mCPU / 64 MiB) plus agent sidecar (100 mCPU / 160 MiB).
           capacity: { cpuMillis: 2000, memoryMiB: 2048, pidsPerLease: 64 },
-          overlay: { flowHalfLifeS: 2, dnsUpstream: `127.0.0.1:${dnsPort}` },
+          overlay: { flowHalfLifeS: 2, dnsUpstream: `127.0.0.1:${dnsPort.port}` },
           // Every yard here listens on a loopback address: their sidecars' /dial must reach there.
           agentGateway: { altoUrl: alto.url, dialLoopback: true },
         }),
@@ -164,7 +168,8 @@ try {
         `${host}.${c}.${b}.${a}.in-addr.arpa. PTR host-${host}.${CLIENT_ZONE[subnet as keyof typeof SUBNETS]}.`,
       );
   }
-  const dns = await startDnsmasq({ records, port: dnsPort });
+  await dnsPort.release();
+  const dns = await startDnsmasq({ records, port: dnsPort.port });
   cleanup.push(() => dns.stop());
   say(
     "dns",
@@ -225,7 +230,7 @@ try {
         refLatencyMs: 100,
       },
       // The agent's share of every lease: the defaults (100 mCPU, 160 MiB), on top of the service's.
-      sidecar: { image: "icon/agent:1" },
+      sidecar: { image: AGENT_IMAGE },
     }),
   );
   const deposit = 20_000_000n;
@@ -580,6 +585,10 @@ try {
 } finally {
   for (const c of cleanup.reverse()) await c().catch(() => {});
   await m.close();
+  await runtime.docker
+    .getImage(AGENT_IMAGE)
+    .remove({ noprune: true })
+    .catch(() => {});
 }
 process.exit(exitCode);
 

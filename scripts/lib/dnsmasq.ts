@@ -14,7 +14,7 @@ import { access, constants, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Resolver } from "node:dns/promises";
-import { isIP } from "node:net";
+import { createServer, isIP } from "node:net";
 
 /** Options of {@link startDnsmasq}. */
 export interface DnsmasqOptions {
@@ -22,7 +22,10 @@ export interface DnsmasqOptions {
   records: string[];
   /** Domains answered locally (NXDOMAIN when a name has no record); default: the last label of every name. */
   localDomains?: string[];
-  /** UDP port to listen on (a port picked before, so that others can be told it first); default a free one. */
+  /**
+   * Port to listen on (UDP and TCP; one {@link reserveDnsPort} held until now, so that others can be told it
+   * first): dnsmasq starts there or not at all. Default a free one.
+   */
   port?: number;
 }
 
@@ -145,7 +148,7 @@ export async function startDnsmasq(o: DnsmasqOptions): Promise<Dnsmasq> {
       }
       await stopChild(child, exited);
       lastError = ready;
-      if (!/address already in use/i.test(ready.message)) break;
+      if (!/address already in use/i.test(ready.message) || o.port !== undefined) break;
     }
   } catch (e) {
     await rm(dir, { recursive: true, force: true });
@@ -153,6 +156,36 @@ export async function startDnsmasq(o: DnsmasqOptions): Promise<Dnsmasq> {
   }
   await rm(dir, { recursive: true, force: true });
   throw lastError ?? new Error("dnsmasq did not start");
+}
+
+/**
+ * A loopback port held for dnsmasq, UDP and TCP (it listens on both): bound here until `release()`, so that nothing
+ * started meanwhile (a yard's ephemeral listeners) takes it. Release it right before `startDnsmasq({ port })`.
+ */
+export async function reserveDnsPort(): Promise<{ port: number; release(): Promise<void> }> {
+  for (let attempt = 0; ; attempt++) {
+    const socket = createSocket("udp4");
+    await new Promise<void>((resolve, reject) => {
+      socket.once("error", reject);
+      socket.bind(0, "127.0.0.1", () => resolve());
+    });
+    const { port } = socket.address();
+    const tcp = createServer();
+    const bound = await new Promise<boolean>((resolve) => {
+      tcp.once("error", () => resolve(false));
+      tcp.listen(port, "127.0.0.1", () => resolve(true));
+    });
+    if (bound)
+      return {
+        port,
+        release: async () => {
+          await new Promise<void>((resolve) => socket.close(() => resolve()));
+          await new Promise<void>((resolve) => tcp.close(() => resolve()));
+        },
+      };
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
+    if (attempt >= 20) throw new Error("dnsmasq helper: found no loopback port free for both UDP and TCP");
+  }
 }
 
 /** A loopback port that no UDP socket is bound to right now (closed again before returning). */
