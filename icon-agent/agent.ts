@@ -190,11 +190,13 @@ export class Agent {
       },
       // The origin lost with its yard and this ICON its successor (replace.ts, loss.ts): it takes the role.
       mayRefound: (origin, place) => this.#loss.mayRefound(origin, place),
-      onEvent: (e) =>
+      onEvent: (e) => {
+        if (e.type === "child-left" && e.reason !== "silent") this.#moves?.forgetChild(e.account);
         this.#emit(
           "tree",
           describeTreeEvent(e, (x) => this.client.format(x)),
-        ),
+        );
+      },
     });
     const emit = this.#emit.bind(this);
     const save = () => this.#save();

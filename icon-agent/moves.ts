@@ -85,6 +85,8 @@ type PlaceOptions = {
 export class Moves {
   readonly #c: MovesComponents;
   #redirectsKey = "";
+  /** Sidecar placement: where each replica served and which subnets, held while it is silent (updateRedirects). */
+  readonly #held = new Map<bigint, { endpoint: string; subnets: Set<string>; untilMs: number }>();
   /** Subnets redirected to children at this ICON's yard. */
   #delegated = new Set<string>();
   #askedAt = 0;
@@ -461,19 +463,47 @@ export class Moves {
   }
 
   /** HTTP redirects at this ICON's yard: each child's subnets go to the child's endpoint. */
+  /** A replica that left the tree for good (it terminated, or re-parented elsewhere): no redirect held for it. */
+  forgetChild(account: bigint): void {
+    this.#held.delete(account);
+  }
+
   async updateRedirects(extra = new Map<bigint, string>()): Promise<void> {
     const { seed, env, tree } = this.#c;
     const p = seed.placement;
     if (!p) return;
-    const live = new Map<bigint, string>(extra);
-    for (const c of tree.children()) if (c.endpoint) live.set(c.account, c.endpoint);
-    const redirects: Redirect[] = [];
-    for (const [account, endpoint] of live) {
-      const subnets = new Set(seed.children[String(account)]?.subnets ?? []);
-      for (const s of tree.children().find((c) => c.account === account)?.subnets ?? [])
-        if (s.rate > env.idleRate) subnets.add(s.subnet);
-      for (const subnet of subnets) redirects.push({ subnet, location: `http://${endpoint}` });
+    const live = new Map<bigint, { endpoint: string; subnets: Set<string> }>();
+    for (const [account, endpoint] of extra) live.set(account, { endpoint, subnets: new Set() });
+    for (const c of tree.children())
+      if (c.endpoint) {
+        const subnets = new Set(live.get(c.account)?.subnets);
+        for (const s of c.subnets) if (s.rate > env.idleRate) subnets.add(s.subnet);
+        live.set(c.account, { endpoint: live.get(c.account)?.endpoint ?? c.endpoint, subnets });
+      }
+    for (const [account, l] of live) for (const s of seed.children[String(account)]?.subnets ?? []) l.subnets.add(s);
+    // Sidecar placement: a replica just handed over boots its agent for a few seconds before it attaches, and one
+    // that went silent may only be restarting (its service still runs) or be lost with its yard (then it is placed
+    // again, loss.ts, and its new endpoint comes as `extra`). Until it reports again, ends, or the hold passes, the
+    // subnets it served stay redirected to where it was — not taken back here, where they would look like new load.
+    if (env.sidecar) {
+      const now = Date.now();
+      const holdMs = Math.max(60_000, 60 * env.reportEveryMs);
+      for (const [account, l] of live)
+        this.#held.set(account, {
+          endpoint: l.endpoint,
+          subnets: extra.has(account)
+            ? l.subnets
+            : new Set([...(this.#held.get(account)?.subnets ?? []), ...l.subnets]),
+          untilMs: now + holdMs,
+        });
+      for (const [account, h] of this.#held) {
+        if (h.untilMs < now || !seed.children[String(account)]?.started) this.#held.delete(account);
+        else if (!live.has(account)) live.set(account, { endpoint: h.endpoint, subnets: h.subnets });
+      }
     }
+    const redirects: Redirect[] = [];
+    for (const [, l] of live)
+      for (const subnet of l.subnets) redirects.push({ subnet, location: `http://${l.endpoint}` });
     redirects.sort((a, b) => a.subnet.localeCompare(b.subnet));
     const key = JSON.stringify(redirects);
     if (key === this.#redirectsKey) return;

@@ -237,6 +237,11 @@ export class LossWatch {
     for (const [key, rec] of Object.entries(seed.children)) {
       if (!rec.started) continue;
       const account = BigInt(key);
+      const reported = this.#c.tree.children().find((c) => c.account === account);
+      if (reported?.location)
+        await this.#follow(account, path.join(this.#c.dir, "children", key), reported).catch((e: unknown) =>
+          this.#say(account, `could not follow replica ${rec.name}'s move: ${(e as Error).message}`),
+        );
       if (!this.#since.has(account)) this.#since.set(account, now);
       const last = Math.max(heard.get(account) ?? 0, this.#since.get(account)!, ...this.#log.recent(account, now));
       const silent = Math.floor((now - last) / env.reportEveryMs);
@@ -259,6 +264,42 @@ export class LossWatch {
       } catch (e) {
         this.#c.emit("error", `placing replica ${rec.name} again failed (retried): ${(e as Error).message}`);
       }
+    }
+  }
+
+  /**
+   * A replica that migrated itself reports from its new yard: the parent's copy of its state (what the loss watch
+   * probes, and the lease it ends when that yard is lost) follows it — the yard from the candidates, the lease the
+   * replica's account holds there now from the chain. Without it a replica lost after a move would be probed at its
+   * old, healthy yard and never placed again.
+   */
+  async #follow(
+    account: bigint,
+    dir: string,
+    reported: { location?: string; endpoint?: string; epoch: bigint },
+  ): Promise<void> {
+    const st = await readAgentState(dir);
+    const p = st.seed.placement;
+    if (!p || st.seed.done || p.yard.peerId === reported.location) return;
+    const yard = this.#c.observation.yards.find((y) => y.peerId === reported.location);
+    if (!yard) return;
+    const { client } = this.#c;
+    for (const id of (await client.leasesOf(account)).reverse()) {
+      const l = await client.lease(id);
+      if (!live(l.state) || l.provider.toLowerCase() !== yard.operator.toLowerCase()) continue;
+      st.seed.placement = {
+        leaseId: id,
+        leaseStart: l.start,
+        yard,
+        endpoint: reported.endpoint ?? p.endpoint,
+        pricePerSecond: l.pricePerSecond,
+        end: l.end,
+        since: Date.now() / 1000,
+      };
+      st.seed.instance = Math.max(st.seed.instance ?? 0, Number(reported.epoch));
+      await saveAgentState(dir, st.env, st.seed);
+      this.#say(account, `replica ${st.seed.name} moved from ${p.yard.name} to ${yard.name} (lease ${id})`);
+      return;
     }
   }
 
