@@ -115,6 +115,16 @@ try {
   cleanup.push(() => alto.close());
   say("wan", `one-way delays ${JSON.stringify(DELAY)}; ALTO cost map at ${alto.url}`);
 
+  // Registered first: a yard that does not come up must not leave the others running.
+  cleanup.push(async () => {
+    await Promise.all(
+      Object.values(yards).map(async (y) => {
+        y.child.kill("SIGTERM");
+        await y.exited;
+      }),
+    );
+    for (const id of Object.keys(yardIds)) await removeYardContainers(id).catch(() => {});
+  });
   // The discovery DNS server's port is picked first: each yard's DNS responder forwards to it what is not a
   // semantic name (its sidecars' SRV and PTR lookups); its records name the yards, so it starts after them.
   const dnsPort = await reserveDnsPort();
@@ -144,15 +154,6 @@ try {
       say("yard", `${name} listed and staked; ingress on ${y.host}; ${yards[name]!.addr}`);
     }),
   );
-  cleanup.push(async () => {
-    await Promise.all(
-      Object.values(yards).map(async (y) => {
-        y.child.kill("SIGTERM");
-        await y.exited;
-      }),
-    );
-    for (const id of Object.keys(yardIds)) await removeYardContainers(id).catch(() => {});
-  });
 
   // DNS: each IEP's SRV record in its own zone, and the clients' PTR names in their ISPs' zones. The owner names
   // only the cloud's domain; the ICONs find the edges through their clients.

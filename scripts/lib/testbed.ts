@@ -302,7 +302,12 @@ export async function startYardProcess(
       return http && addr ? { http, addr } : undefined;
     },
     60_000,
-  );
+  ).catch(async (e: unknown) => {
+    // Not ready: it must not outlive the caller's failure (nobody else holds it).
+    child.kill("SIGKILL");
+    await exited;
+    throw new Error(`${(e as Error).message}; its stderr: ${err.join("").slice(-2000)}`, { cause: e });
+  });
   return { child, out, err, exited, ...ready };
 }
 
