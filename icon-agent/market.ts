@@ -60,6 +60,20 @@ async function listingOf(client: MarketClient, op: string): Promise<ListingRef> 
   return { id, addrs: st.listing.multiaddrs.map((a) => (/\/p2p\/[^/]+$/.test(a) ? a : `${a}/p2p/${id}`)) };
 }
 
+/**
+ * The yard of operator `op` as its registry listing names it, probed (capacity, peer binding): for a yard no
+ * discovery source gave this ICON (a replica moved there on its own). Throws why not.
+ */
+export async function yardOfOperator(node: Libp2p, client: MarketClient, op: string): Promise<YardRef> {
+  const l = await listingOf(client, op);
+  if (!l) throw new Error(`${op} lists no yard`);
+  if ("error" in l) throw new Error(l.error);
+  if (l.addrs.length === 0) throw new Error(`${op}'s listing names no address`);
+  const y = await probeYard(node, client, l.addrs);
+  if (y.peerId !== l.id) throw new Error(`${op}'s listing names ${l.id}, its address answered as ${y.peerId}`);
+  return y;
+}
+
 /** A registered, staked yard as the ICON knows it. */
 export interface YardRef {
   /** libp2p peer id (the location's identity in utility computations). */

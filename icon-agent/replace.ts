@@ -25,7 +25,7 @@ import type { DeploySpec, MarketClient, TreeNodeRef, TreePlace } from "../protoc
 import type { AgentEnv } from "./config.ts";
 import { live } from "./leases.ts";
 import { LOSS_RULES, ReplacementLog, YardWatch, lossDecision, refoundDecision, type LossRules } from "./loss.ts";
-import { bid, type YardRef } from "./market.ts";
+import { bid, yardOfOperator, type YardRef } from "./market.ts";
 import type { Observation } from "./observation.ts";
 import { readAgentState, saveAgentState, type AgentSeed, type Emit, type Placement } from "./state.ts";
 import type { TreeMember } from "./tree.ts";
@@ -164,6 +164,8 @@ export class LossWatch {
   #ownFailures = 0;
   /** When the watch first saw each replica (a replica never heard of gets its grace from then). */
   readonly #since = new Map<bigint, number>();
+  /** Where a moved replica was last looked for (a yard that cannot be resolved is tried again after 30 s). */
+  readonly #followTried = new Map<bigint, { location: string; atMs: number }>();
   readonly #said = new Map<bigint, string>();
 
   constructor(c: LossComponents) {
@@ -281,12 +283,17 @@ export class LossWatch {
     const st = await readAgentState(dir);
     const p = st.seed.placement;
     if (!p || st.seed.done || p.yard.peerId === reported.location) return;
-    const yard = this.#c.observation.yards.find((y) => y.peerId === reported.location);
-    if (!yard) return;
+    const tried = this.#followTried.get(account);
+    if (tried && tried.location === reported.location && Date.now() - tried.atMs < 30_000) return;
+    this.#followTried.set(account, { location: reported.location!, atMs: Date.now() });
     const { client } = this.#c;
     for (const id of (await client.leasesOf(account)).reverse()) {
       const l = await client.lease(id);
-      if (!live(l.state) || l.provider.toLowerCase() !== yard.operator.toLowerCase()) continue;
+      if (!live(l.state)) continue;
+      const yard =
+        this.#c.observation.yards.find((y) => y.operator.toLowerCase() === l.provider.toLowerCase()) ??
+        (await yardOfOperator(this.#c.node, client, l.provider).catch(() => undefined));
+      if (!yard || yard.peerId !== reported.location) continue;
       st.seed.placement = {
         leaseId: id,
         leaseStart: l.start,
@@ -298,6 +305,7 @@ export class LossWatch {
       };
       st.seed.instance = Math.max(st.seed.instance ?? 0, Number(reported.epoch));
       await saveAgentState(dir, st.env, st.seed);
+      this.#followTried.delete(account);
       this.#say(account, `replica ${st.seed.name} moved from ${p.yard.name} to ${yard.name} (lease ${id})`);
       return;
     }

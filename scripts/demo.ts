@@ -571,7 +571,8 @@ try {
       counts.replacements++;
       replacedAt ??= Date.now();
     } else if (kind === "replicated") counts.replications++;
-    if (kind === "migrated") counts.migrations++;
+    // A move in sidecars is told twice: by the old instance when it hands over, by the successor when it finished.
+    if (kind === "migrated" && /^moved from/.test(text)) counts.migrations++;
     if (kind === "terminated") counts.terminations++;
     if (kind === "discovered") {
       const d = /looking for _edge\._tcp\.(\S+)$/.exec(text)?.[1];
