@@ -38,6 +38,7 @@ import { JsonRpcProvider, Wallet } from "ethers";
 import type { Libp2p } from "@libp2p/interface";
 import {
   ConfigError,
+  IconError,
   IntentSender,
   MarketClient,
   namespaceProblem,
@@ -53,12 +54,14 @@ import { live, replicaKey } from "./leases.ts";
 import { listedPrice } from "./market.ts";
 import { Moves } from "./moves.ts";
 import { Observation, type Observed } from "./observation.ts";
+import { carriedState, movePair, successorStart, type PairComponents } from "./pair.ts";
 import { Recovery } from "./recovery.ts";
 import {
   encodeState,
   lockStateDir,
   readAgentState,
   removeLeftovers,
+  retiredNote,
   saveAgentState,
   writeAgentStatus,
   type AgentEvent,
@@ -105,6 +108,8 @@ export class Agent {
   #finish: () => void = () => {};
   #ticks = 0;
   #treeUp = false;
+  /** False once this instance stopped deciding for a hand-over (pair.ts): checked wherever the agent acts. */
+  #acting = true;
   /** Resolves when the ICON has terminated itself (its lease ended, its account closed). */
   readonly finished: Promise<void> = new Promise((r) => (this.#finish = r));
 
@@ -133,6 +138,8 @@ export class Agent {
       coolDownS: env.coolDownS,
       confirmations: env.confirmations,
     });
+    // A successor continues from what its predecessor learned (pair.ts): no warm-up from zero.
+    if (seed.carried) this.#controller.restore(seed.carried.controller);
     this.tree = new TreeMember({
       node,
       signer: wallet,
@@ -141,6 +148,8 @@ export class Agent {
       parent: seed.parent ? { account: seed.parent.account, addrs: seed.parent.addrs } : undefined,
       ancestors: seed.ancestors,
       reportEveryMs: env.reportEveryMs,
+      epoch: () => this.seed.instance ?? 0,
+      acting: () => this.#acting,
       local: () => this.#flows,
       whereAmI: () => ({
         endpoint: this.seed.placement?.endpoint,
@@ -191,6 +200,7 @@ export class Agent {
       ...keys,
       spawn: (d) => this.#launch(d),
       inSidecar: hooks.inSidecar ?? false,
+      movePair: (old, next) => movePair(this.#pair(), old, next),
       addrs: () => this.addrs,
       balance: () => this.#balance,
       refreshBalance: async () => (this.#balance = (await this.client.account(this.seed.account)).balance),
@@ -214,6 +224,8 @@ export class Agent {
   /** Opens the agent in `dir` (written by writeAgentState, state.ts) and resumes from it and the chain. */
   static async open(dir: string, hooks: AgentHooks): Promise<Agent> {
     const { env, seed, key } = await readAgentState(dir);
+    const retired = retiredNote(seed);
+    if (retired) throw new IconError("RETIRED", retired);
     // Yards refuse a Deploy outside the application's namespace: say so before anything is bid for.
     const wrongNamespace =
       env.spec.service && seed.root > 0n ? namespaceProblem(env.spec.service, seed.root) : undefined;
@@ -305,7 +317,28 @@ export class Agent {
       account,
       maxFee: async () => (await client.app(this.seed.root)).policy.maxRelayFee,
       yards: () => this.#relayYards(),
+      gate: () => {
+        if (!this.#acting) throw new IconError("RETIRED", `${this.name}: this instance handed its ICON over`);
+      },
     });
+  }
+
+  /** What the migration of the pair (pair.ts) uses of this agent. */
+  #pair(): PairComponents {
+    return {
+      ...{ dir: this.dir, env: this.env, seed: this.seed, node: this.node, wallet: this.wallet, client: this.client },
+      spec: () => this.serviceSpec(),
+      carried: () => carriedState(this.#controller, this.tree),
+      // Called inside the period that migrates: the loop stops after it; the tree and the relay sender ask too.
+      fence: async () => void (this.#acting = false),
+      unfence: () => void (this.#acting = true),
+      retire: async () => {
+        await this.tree.stop().catch(() => {});
+        await Promise.resolve(this.node.stop()).catch(() => {});
+      },
+      save: () => this.#save(),
+      emit: this.#emit.bind(this),
+    };
   }
 
   /**
@@ -343,6 +376,7 @@ export class Agent {
       return;
     }
     await this.#startTree();
+    if (this.seed.carried) await successorStart(this.#pair()); // the predecessor's children come here
     this.#schedule(0);
   }
 
@@ -399,7 +433,7 @@ export class Agent {
   }
 
   #schedule(ms: number): void {
-    if (this.#stopped || this.seed.done) return;
+    if (this.#stopped || this.seed.done || !this.#acting) return;
     this.#timer = setTimeout(() => {
       this.#running = this.#period()
         .catch((e: unknown) => this.#emit("error", (e as Error).message))
@@ -418,7 +452,7 @@ export class Agent {
   // ------------------------------------------------------------------ one period
 
   async #tick(): Promise<void> {
-    if (this.seed.done) return;
+    if (this.seed.done || !this.#acting) return;
     if (this.seed.terminating) return this.#moves.finishTermination();
     if (this.seed.moving) await this.#moves.finishMove();
     this.#ticks++;
@@ -500,7 +534,7 @@ export class Agent {
         action: e.action.kind,
       },
     );
-    if (!e.fire) return;
+    if (!e.fire || !this.#acting) return;
     const reason = this.#observation.yards.reduce((r, y) => r.replaceAll(y.peerId, y.name), e.reason);
     this.#last = `${e.action.kind}: ${reason}`;
     this.#emit("decide", `${this.#describe(e.action)} — ${reason}`, {

@@ -54,8 +54,13 @@ export interface MovesComponents {
    * handed into its lease's sidecar (handover.ts); resolves once it runs.
    */
   spawn(dir: string): Promise<void>;
-  /** Whether this agent runs inside its lease's sidecar: its renewals carry its sealed state again. */
+  /**
+   * Whether this agent runs inside its lease's sidecar: its renewals carry its sealed state again, and a migration
+   * moves the agent with the service (`movePair`, pair.ts).
+   */
   inSidecar?: boolean;
+  /** Moves the agent into the new lease's sidecar after the service (pair.ts movePair); undoes itself on failure. */
+  movePair?(old: Placement, next: Placement): Promise<void>;
   /** This ICON's libp2p addresses (a replica's parent). */
   addrs(): string[];
   /** The account's balance as last read, and read again. */
@@ -359,6 +364,9 @@ export class Moves {
       },
       knobs,
     );
+    // In a sidecar the agent moves too: its successor in the new lease finishes the move (pair.ts). Nothing is
+    // saved as `moving` here: a crash before the fence restarts this instance, whose recovery ends the unknown lease.
+    if (this.#c.inSidecar && this.#c.env.sidecar && this.#c.movePair) return this.#c.movePair(old, next);
     // Saved before the old yard is told: a crash from here on is finished by the next start (finishMove).
     seed.moving = next;
     await this.#c.save();

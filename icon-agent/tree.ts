@@ -52,21 +52,13 @@ import {
   type TreePolicy,
   type TreeSubnet,
 } from "../protocol/index.ts";
-import { TreeChildren, type ChildEvent, type TreeChild } from "./tree-children.ts";
-import { TreeFunding, describeError, type FundingEvent } from "./tree-funding.ts";
+import { TreeChildren, type TreeChild } from "./tree-children.ts";
+import { TreeFunding, describeError } from "./tree-funding.ts";
+import type { TreeEvent } from "./tree-events.ts";
 
 export type { TreeNodeRef, TreePolicy, TreeSubnet };
 
-/** What happened in the tree, for the agent's timeline. */
-export type TreeEvent =
-  | { type: "attached"; parent: TreeNodeRef; origin: TreeNodeRef }
-  | { type: "reattached"; from?: bigint; parent: TreeNodeRef; reason: string }
-  | { type: "report-failed"; parent: bigint; misses: number; error: string }
-  | { type: "reattach-failed"; tried: bigint[]; error: string }
-  | ChildEvent
-  | FundingEvent
-  | { type: "policy"; policy: TreePolicy }
-  | { type: "left"; newParent?: bigint };
+export type { TreeEvent };
 
 export interface TreeMemberOptions {
   node: Libp2p;
@@ -102,6 +94,10 @@ export interface TreeMemberOptions {
   proofValidityS?: number;
   /** How long on-chain account reads are cached for proof and descent checks (default 10 s). */
   cacheTtlMs?: number;
+  /** This instance's epoch (state.ts AgentSeed.instance), sent with every attach and report (default 0). */
+  epoch?: () => number;
+  /** False once this instance stopped deciding (a hand-over): no report, attach or funding from then on. */
+  acting?: () => boolean;
 }
 
 const TEXT_OK = /^[^\p{Cc}]*$/u;
@@ -253,6 +249,7 @@ export class TreeMember {
    */
   async requestFunding(amount: bigint): Promise<bigint> {
     if (amount <= 0n) throw new ConfigError("BAD_AMOUNT", "a funding request needs a positive amount");
+    if (!this.#acting()) throw new TreeError(TreeErrorCode.TREE_LEAVING, "this instance handed the ICON over");
     const { granted, note } = await this.#funding.ask(amount);
     this.#emit({ type: "funding-requested", amount, granted, note });
     return granted;
@@ -306,6 +303,7 @@ export class TreeMember {
 
   async #tick(): Promise<void> {
     this.#children.prune();
+    if (!this.#acting()) return;
     if (this.isOrigin) {
       await this.#refreshPolicy().catch(() => {
         // The chain is unreachable for now: keep the policy we have, try again next period.
@@ -329,6 +327,7 @@ export class TreeMember {
       endpoint: text(where.endpoint),
       location: text(where.location),
       descendants: this.descendants(),
+      epoch: this.#epoch(),
     };
     try {
       const { reply } = await treeRequest(
@@ -376,7 +375,7 @@ export class TreeMember {
     this.#moving = (async () => {
       const errors: string[] = [];
       for (const c of candidates) {
-        if (!this.#running || this.#left) return false;
+        if (!this.#running || this.#left || !this.#acting()) return false;
         try {
           await this.#attachTo(c);
           this.#emit({ type: "reattached", from, parent: this.#parent!, reason });
@@ -403,6 +402,7 @@ export class TreeMember {
         addrs: this.#addrs(),
         endpoint: text(where.endpoint),
         location: text(where.location),
+        epoch: this.#epoch(),
       },
       AbortSignal.timeout(this.#requestMs()),
     );
@@ -500,7 +500,7 @@ export class TreeMember {
       }
       case "report": {
         if (this.#left) throw new TreeError(TreeErrorCode.TREE_LEAVING, "this ICON is leaving the tree");
-        const c = await this.#children.attached(m.proof, remote);
+        const c = await this.#children.attached(m.proof, remote, m.epoch);
         c.subnets = m.subnets;
         c.endpoint = m.endpoint || undefined;
         c.location = m.location || undefined;
@@ -514,8 +514,9 @@ export class TreeMember {
         };
       }
       case "funding": {
-        // A leaving ICON's account is about to close: money must not move into it.
-        if (this.#left) throw new TreeError(TreeErrorCode.TREE_LEAVING, "this ICON is leaving the tree");
+        // A leaving ICON's account is about to close: money must not move into it; a handed-over one moves none.
+        if (this.#left || !this.#acting())
+          throw new TreeError(TreeErrorCode.TREE_LEAVING, "this ICON is leaving the tree (or was handed over)");
         const c = await this.#children.attached(m.proof, remote);
         const child = await this.#membership.account(c.account);
         const r = await this.#funding.fund(child, m.amount);
@@ -578,6 +579,9 @@ export class TreeMember {
       );
     return this.#proofCache;
   }
+
+  #epoch = (): bigint => BigInt(this.#o.epoch?.() ?? 0);
+  #acting = (): boolean => this.#o.acting?.() ?? true;
 
   /** Timeout of a report or attach: two periods, 1–10 s. */
   #requestMs(): number {
