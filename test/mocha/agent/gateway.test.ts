@@ -292,6 +292,33 @@ describe("agent gateway (agent side)", function () {
       for (const a of asked) expect(a.addrs).to.deep.equal([target.decapsulateCode(421).toString()]);
     });
 
+    it("keeps at most two /dials under way (the yard's per-sidecar bound) and asks again after a 429", async () => {
+      const peers = await Promise.all([1, 2, 3, 4, 5].map(() => peerOn("127.0.0.2")));
+      let under = 0;
+      let most = 0;
+      let refused = 0;
+      // A stand-in gateway injecting the fault: its first /dial is answered 429, as a yard does when two of the
+      // sidecar's dials are under way; the others are forwarded after a while (the yard's own dial).
+      const gw = await serveGateway((req, body, res) => {
+        const b = parseGatewayDialRequest(JSON.parse(body));
+        if (typeof b === "string") return void res.writeHead(400).end(b);
+        if (refused++ === 0) return void res.writeHead(429).end(JSON.stringify({ error: "two /dials under way" }));
+        under++;
+        most = Math.max(most, under);
+        void new Promise((r) => setTimeout(r, 50))
+          .then(() => forwardTo(b.addrs[0]!))
+          .then((addr) => res.end(JSON.stringify({ addr })))
+          .finally(() => under--);
+      });
+      cleanup.push(gw.close);
+      const agent = await createIconNode({ listen: ["/ip4/127.0.0.2/tcp/0"], gateway: GatewayClient.fromUrl(gw.url) });
+      cleanup.push(async () => agent.stop());
+      const conns = await Promise.all(peers.map((p) => agent.dial(p.getMultiaddrs()[0]!)));
+      for (const [i, c] of conns.entries()) expect(c.remotePeer.equals(peers[i]!.peerId)).to.equal(true);
+      expect(most, "dials under way at the gateway at once").to.be.at.most(2);
+      expect(refused, "five dials and the one refused asked again").to.equal(6);
+    });
+
     it("resolves a /dns4 name itself and asks the gateway for the address it led to (the gateway dials no names)", async () => {
       const far = await peerOn("127.0.0.1");
       const { agent, asked } = await behindGateway((_p, addr) => forwardTo(addr));
