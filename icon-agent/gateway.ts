@@ -11,6 +11,7 @@
  *   const node = await createIconNode({ listen: [`/ip4/0.0.0.0/tcp/${AGENT_P2P_PORT}`], announce: self.agentAddrs, gateway: gw });
  */
 import { isIP } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { AgentEnv } from "./config.ts";
 import {
   AGENT_GATEWAY_ENV,
@@ -34,12 +35,22 @@ export const gatewayTimeouts = {
   dialMs: 15_000,
 } as const;
 
+/**
+ * `/dial` requests this client keeps under way at once: a yard serves two per sidecar (`agentGateway.limits.
+ * dialsPerLease`, default 2) and answers 429 beyond; libp2p dials many candidates at once, so the rest wait here.
+ */
+export const GATEWAY_DIALS_IN_FLIGHT = 2;
+/** How often a `/dial` answered 429 (the yard's bound, shared with nobody else of this lease) is asked again. */
+const DIAL_RETRIES_ON_429 = 3;
+
 /** A client of the agent gateway at `http://<ip>:<port>`. */
 export class GatewayClient implements GatewayDialer {
   /** `http://<ip>:<port>`, no trailing slash. */
   readonly base: string;
   /** The gateway's IP address (its forwards and DNS responder are on it). */
   readonly ip: string;
+  #dialing = 0;
+  readonly #waiting: Array<() => void> = [];
 
   private constructor(base: string, ip: string) {
     this.base = base;
@@ -84,7 +95,17 @@ export class GatewayClient implements GatewayDialer {
 
   /** `POST /dial`: a forward to `peer` at `addr`, on the gateway's own address. */
   async dial(peer: string, addr: string, signal?: AbortSignal): Promise<string> {
-    const raw = await this.#request("POST", "/dial", { peer, addrs: [addr] }, signal, gatewayTimeouts.dialMs);
+    const raw = await this.#bounded(signal, async () => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await this.#request("POST", "/dial", { peer, addrs: [addr] }, signal, gatewayTimeouts.dialMs);
+        } catch (e) {
+          const busy = isIconError(e, "GATEWAY_REFUSED") && e.details?.status === 429;
+          if (!busy || attempt >= DIAL_RETRIES_ON_429) throw e;
+          await sleep(250 * 2 ** attempt, undefined, signal ? { signal } : {});
+        }
+      }
+    });
     const forward = parseGatewayDial(raw).addr;
     // A forward is the gateway's own listener: an answer naming any other host is refused.
     if (forward.split("/")[2] !== this.ip)
@@ -93,6 +114,21 @@ export class GatewayClient implements GatewayDialer {
         `/dial's forward ${forward} is not on the gateway's own address ${this.ip}`,
       );
     return forward;
+  }
+
+  /** Runs `fn` once fewer than {@link GATEWAY_DIALS_IN_FLIGHT} dials are under way (first come, first served). */
+  async #bounded<T>(signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+    while (this.#dialing >= GATEWAY_DIALS_IN_FLIGHT) {
+      signal?.throwIfAborted();
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    }
+    this.#dialing++;
+    try {
+      return await fn();
+    } finally {
+      this.#dialing--;
+      this.#waiting.shift()?.();
+    }
   }
 
   async #request(

@@ -7,13 +7,15 @@
  * bytes to a node it has authenticated as that peer.
  *
  * A multiaddr without /p2p/ names no peer the gateway could check: such dials are refused here (DIAL_NEEDS_PEER)
- * before anything is sent. libp2p records a successful dial's remote address (the forward) in its peer store; a
+ * before anything is sent. A name (/dns4, /dns6, /dns) is resolved here, by the sidecar's resolver (the yard's DNS
+ * responder), and the gateway is asked for the address it led to: the gateway dials addresses, never names. libp2p records a successful dial's remote address (the forward) in its peer store; a
  * later dial of that forward asks the gateway again for the address it stood for, and a dial of any other address
  * on the gateway's own IP is refused (nothing but the gateway's listeners is there).
  *
  * @example
  *   const node = await createIconNode({ listen: ["/ip4/0.0.0.0/tcp/4100"], announce, gateway: { ip, dial } });
  */
+import { lookup } from "node:dns/promises";
 import { serviceCapabilities, transportSymbol } from "@libp2p/interface";
 import type { Connection, CreateListenerOptions, DialTransportOptions, Listener, Transport } from "@libp2p/interface";
 import { tcp, type TCPComponents, type TCPOptions } from "@libp2p/tcp";
@@ -75,6 +77,7 @@ class GatewayTcp implements Transport {
         );
       target = was;
     }
+    target = await resolved(target);
     options.signal.throwIfAborted();
     const forward = multiaddr(`${await this.#gateway.dial(peer, target, options.signal)}/p2p/${peer}`);
     this.#remember(forward.toString(), target);
@@ -98,6 +101,20 @@ class GatewayTcp implements Transport {
   dialFilter(multiaddrs: Multiaddr[]): Multiaddr[] {
     return this.#inner.dialFilter(multiaddrs);
   }
+}
+
+/** `addr` with a dns/dns4/dns6 host replaced by the first address it resolves to (of that family). */
+async function resolved(addr: string): Promise<string> {
+  const m = /^\/(dns|dns4|dns6)\/([^/]+)(\/tcp\/\d+)$/.exec(addr);
+  if (!m) return addr;
+  const family = m[1] === "dns4" ? 4 : m[1] === "dns6" ? 6 : 0;
+  let a: { address: string; family: number };
+  try {
+    a = await lookup(m[2]!, { family });
+  } catch (e) {
+    throw new IconError("DNS_FAILED", `cannot resolve ${m[2]} to dial ${addr}: ${(e as Error).message}`, { cause: e });
+  }
+  return `/ip${a.family}/${a.address}${m[3]}`;
 }
 
 function hostOf(addr: string): string | undefined {

@@ -5,7 +5,7 @@
  * far peer and refuses addresses without /p2p/.
  *
  * The gateways here are test stand-ins for the yard's (yard-node/agent-gateway.ts, exercised for real in
- * sidecar-agent.test.ts): an HTTP server on 127.0.0.1 whose `/dial` opens a real TCP splice to the address asked
+ * sidecar-agent.test.ts): an HTTP server on 127.0.0.3 whose `/dial` opens a real TCP splice to the address asked
  * for — or, to inject the faults a dishonest or broken yard could, to another peer, another host, or nothing.
  */
 import { expect } from "chai";
@@ -31,6 +31,8 @@ import path from "node:path";
 import { Wallet } from "ethers";
 import { Agent, GatewayClient, agentEnvFrom, writeAgentState } from "../../../icon-agent/index.ts";
 
+/** The stand-in gateways' address (a loopback address of its own: peers listen on 127.0.0.1 and 127.0.0.2). */
+const GW = "127.0.0.3";
 const PEER = "12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA";
 
 function goodSelf(): Record<string, unknown> {
@@ -40,7 +42,7 @@ function goodSelf(): Record<string, unknown> {
     agentAddrs: ["/ip4/192.0.2.7/tcp/31000"],
     rpc: "/rpc",
     alto: "/alto",
-    dns: "127.0.0.1:53",
+    dns: `${GW}:53`,
   };
 }
 
@@ -53,7 +55,7 @@ function code(f: () => unknown): string | undefined {
   return undefined;
 }
 
-/** A stand-in gateway on 127.0.0.1: `handler` answers each request. */
+/** A stand-in gateway on {@link GW}: `handler` answers each request. */
 async function serveGateway(
   handler: (req: http.IncomingMessage, body: string, res: http.ServerResponse) => void,
 ): Promise<{ url: string; close(): Promise<void> }> {
@@ -62,10 +64,10 @@ async function serveGateway(
     req.on("data", (c: Buffer) => (body += c.toString()));
     req.on("end", () => handler(req, body, res));
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  await new Promise<void>((r) => server.listen(0, GW, r));
   const { port } = server.address() as net.AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${GW}:${port}`,
     close: () => {
       server.closeAllConnections();
       return new Promise((r) => server.close(() => r()));
@@ -73,7 +75,7 @@ async function serveGateway(
   };
 }
 
-/** A TCP splice on 127.0.0.1 to host:port; `close` ends it and every connection through it. */
+/** A TCP splice on {@link GW} to host:port; `close` ends it and every connection through it. */
 async function splice(host: string, port: number): Promise<{ port: number; close(): Promise<void> }> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((c) => {
@@ -89,7 +91,7 @@ async function splice(host: string, port: number): Promise<{ port: number; close
     c.on("error", end).on("close", end);
     up.on("error", end).on("close", end);
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  await new Promise<void>((r) => server.listen(0, GW, r));
   return {
     port: (server.address() as net.AddressInfo).port,
     close: () => {
@@ -265,7 +267,7 @@ describe("agent gateway (agent side)", function () {
       const m = /^\/ip4\/([^/]+)\/tcp\/(\d+)$/.exec(addr)!;
       const s = await splice(m[1]!, Number(m[2]));
       cleanup.push(s.close);
-      return `/ip4/127.0.0.1/tcp/${s.port}`;
+      return `/ip4/${GW}/tcp/${s.port}`;
     };
 
     it("dials a peer through the forward /dial gives, asking for that peer at that address, and noise proves the peer", async () => {
@@ -276,7 +278,7 @@ describe("agent gateway (agent side)", function () {
       expect(conn.remotePeer.equals(far.peerId)).to.equal(true);
       expect(asked).to.deep.equal([{ peer: far.peerId.toString(), addrs: [target.decapsulateCode(421).toString()] }]);
       expect(conn.remoteAddr.toString()).to.match(
-        new RegExp(`^/ip4/127\\.0\\.0\\.1/tcp/\\d+/p2p/${far.peerId.toString()}$`),
+        new RegExp(`^/ip4/127\\.0\\.0\\.3/tcp/\\d+/p2p/${far.peerId.toString()}$`),
       );
       // Streams run over it (identify answers on the far side).
       const stream = await conn.newStream("/ipfs/id/1.0.0");
@@ -288,6 +290,48 @@ describe("agent gateway (agent side)", function () {
       await agent.dial(far.peerId);
       expect(asked.length).to.be.greaterThan(1);
       for (const a of asked) expect(a.addrs).to.deep.equal([target.decapsulateCode(421).toString()]);
+    });
+
+    it("keeps at most two /dials under way (the yard's per-sidecar bound) and asks again after a 429", async () => {
+      const peers = await Promise.all([1, 2, 3, 4, 5].map(() => peerOn("127.0.0.2")));
+      let under = 0;
+      let most = 0;
+      let refused = 0;
+      // A stand-in gateway injecting the fault: its first /dial is answered 429, as a yard does when two of the
+      // sidecar's dials are under way; the others are forwarded after a while (the yard's own dial).
+      const gw = await serveGateway((req, body, res) => {
+        const b = parseGatewayDialRequest(JSON.parse(body));
+        if (typeof b === "string") return void res.writeHead(400).end(b);
+        if (refused++ === 0) return void res.writeHead(429).end(JSON.stringify({ error: "two /dials under way" }));
+        under++;
+        most = Math.max(most, under);
+        void new Promise((r) => setTimeout(r, 50))
+          .then(() => forwardTo(b.addrs[0]!))
+          .then((addr) => res.end(JSON.stringify({ addr })))
+          .finally(() => under--);
+      });
+      cleanup.push(gw.close);
+      const agent = await createIconNode({ listen: ["/ip4/127.0.0.2/tcp/0"], gateway: GatewayClient.fromUrl(gw.url) });
+      cleanup.push(async () => agent.stop());
+      const conns = await Promise.all(peers.map((p) => agent.dial(p.getMultiaddrs()[0]!)));
+      for (const [i, c] of conns.entries()) expect(c.remotePeer.equals(peers[i]!.peerId)).to.equal(true);
+      expect(most, "dials under way at the gateway at once").to.be.at.most(2);
+      expect(refused, "five dials and the one refused asked again").to.equal(6);
+    });
+
+    it("resolves a /dns4 name itself and asks the gateway for the address it led to (the gateway dials no names)", async () => {
+      const far = await peerOn("127.0.0.1");
+      const { agent, asked } = await behindGateway((_p, addr) => forwardTo(addr));
+      const port = far.getMultiaddrs()[0]!.toString().split("/")[4]!;
+      const conn = await agent.dial(multiaddr(`/dns4/localhost/tcp/${port}/p2p/${far.peerId.toString()}`));
+      expect(conn.remotePeer.equals(far.peerId)).to.equal(true);
+      expect(asked).to.deep.equal([{ peer: far.peerId.toString(), addrs: [`/ip4/127.0.0.1/tcp/${port}`] }]);
+      await agent.hangUp(far.peerId);
+      const e = await agent
+        .dial(multiaddr(`/dns4/nothing.invalid/tcp/${port}/p2p/${far.peerId.toString()}`))
+        .catch((x: unknown) => x);
+      expect(isIconError(e, "DNS_FAILED") && e.message).to.match(/cannot resolve nothing\.invalid/);
+      expect(asked).to.have.length(1);
     });
 
     it("fails the dial when the gateway splices to another peer than asked (noise checks the far end)", async () => {
@@ -319,7 +363,7 @@ describe("agent gateway (agent side)", function () {
     it("refuses to dial an address on the gateway's own IP that is no forward it gave", async () => {
       const far = await peerOn("127.0.0.2");
       const { agent, asked } = await behindGateway((_p, addr) => forwardTo(addr));
-      const onGateway = multiaddr(`/ip4/127.0.0.1/tcp/1/p2p/${far.peerId.toString()}`);
+      const onGateway = multiaddr(`/ip4/${GW}/tcp/1/p2p/${far.peerId.toString()}`);
       const e = await agent.dial(onGateway).catch((x: unknown) => x);
       expect(e).to.be.instanceOf(Error);
       expect(asked).to.have.length(0);

@@ -94,7 +94,7 @@ describe("ICON agent in its sidecar (everything through its yard's gateway)", fu
     // ALTO through the gateway: the server the yards name for their sidecars.
     start: async ({ idA, idB, yard }) => {
       alto = await serveAlto(() => (altoHits++, costMap()));
-      const overrides = { lease: FAST_LEASE, agentGateway: { altoUrl: alto.url } };
+      const overrides = { lease: FAST_LEASE, agentGateway: { dialLoopback: true, altoUrl: alto.url } };
       const a = await yard(1, idA, overrides);
       return { a, b: await yard(5, idB, overrides) };
     },

@@ -108,6 +108,9 @@ describe("agent gateway (what a sidecar can reach, tested from inside)", functio
   let leaseA: bigint;
   let leaseB: bigint;
   let leaseC: bigint;
+  /** Lease C's renewal, which takes its sidecar over. */
+  let leaseR: bigint;
+  let webId: string;
   /** Agent endpoints (ingress ports on 127.0.0.1) of leases A and C. */
   let portA: number;
   let portC: number;
@@ -133,7 +136,7 @@ describe("agent gateway (what a sidecar can reach, tested from inside)", functio
     ({ m, a, b } = two.get());
     await buildProbeImage();
     probe = await two.imageId(PROBE_IMAGE);
-    const web = await two.imageId(WEB_IMAGE);
+    const web = (webId = await two.imageId(WEB_IMAGE));
     gw = new URL(a.gateway.url!).hostname;
     tenant1 = await Tenant.create(m, 2, 3, USD(100));
     tenant2 = await Tenant.create(m, 4, 6, USD(100));
@@ -432,6 +435,42 @@ describe("agent gateway (what a sidecar can reach, tested from inside)", functio
     expect(r.errors[0]).to.match(/a batch of 16 calls is 16 requests/);
   });
 
+  it("a renewal that carries the sidecar over (not the service) keeps its agent endpoint, its libp2p connection through a forward and the forward", async () => {
+    const before = await inSidecar<{ leaseId: string; fwd: string }>(
+      portC,
+      `${PRELUDE}
+      const self = lib.parseGatewaySelf((await get("/self")).body);
+      const { addr } = lib.parseGatewayDial((await post("/dial", { peer: self.yard.peerId, addrs: self.yard.addrs })).body);
+      const node = await lib.createIconNode({ listen: [] });
+      const conn = await node.dial(lib.multiaddr(addr + "/p2p/" + self.yard.peerId));
+      globalThis.kept = { node, conn };
+      return { leaseId: self.leaseId.toString(), fwd: addr };`,
+    );
+    expect(before.leaseId).to.equal(leaseC.toString());
+    const fwdPort = Number(before.fwd.split("/")[4]);
+    expect(a.gateway.forwardPorts(leaseC)).to.include(fwdPort);
+    // Another service port: the service stays with lease C, the sidecar goes to the renewal.
+    const shape = { slotSeconds: 600, cpuMillis: 500, memoryMiB: 192, renewsLeaseId: leaseC };
+    leaseR = (await tenant2!.lease(a.node.getMultiaddrs()[0]!, webId, shape, { agent: agentPart(), ports: [8081] }))
+      .leaseId;
+    expect(a.db.lease(leaseR)!.agentContainerId, "the sidecar was carried over").to.be.a("string");
+    expect(agentPort(a, leaseR), "the agent endpoint keeps its port").to.equal(portC);
+    expect(a.gateway.forwardPorts(leaseR)).to.include(fwdPort);
+    expect(a.gateway.forwardPorts(leaseC)).to.deep.equal([]);
+    const after = await inSidecar<{ leaseId: string; status: string; ping: boolean }>(
+      portC,
+      `${PRELUDE}
+      const self = lib.parseGatewaySelf((await get("/self")).body);
+      const { node, conn } = globalThis.kept;
+      let ping = false;
+      try { await node.services.ping.ping(conn.remotePeer); ping = true; } catch {}
+      const status = conn.status;
+      await node.stop();
+      return { leaseId: self.leaseId.toString(), status, ping };`,
+    );
+    expect(after).to.deep.equal({ leaseId: leaseR.toString(), status: "open", ping: true });
+  });
+
   it("closes everything of a lease at its end: forwards, their firewall elements, the agent endpoint", async () => {
     const ports = a.gateway.forwardPorts(leaseA);
     expect(ports).to.not.be.empty;
@@ -468,7 +507,7 @@ describe("agent gateway (what a sidecar can reach, tested from inside)", functio
   it("serves a sidecar no more once the yard let it go, while its container still runs (the stop window)", async () => {
     expect((await inSidecar<{ status: number }>(portC, `${PRELUDE} return await get("/self");`)).status).to.equal(200);
     // The hook the lease lifecycle calls before it stops the container: the container is still up after it.
-    await a.gateway.leaseEnded(leaseC);
+    await a.gateway.leaseEnded(leaseR);
     const r = await inSidecar<{ self: string; dial: string }>(
       portC,
       `${PRELUDE}
@@ -482,6 +521,6 @@ describe("agent gateway (what a sidecar can reach, tested from inside)", functio
       };`,
     );
     expect(r).to.deep.equal({ self: "closed", dial: "closed" });
-    expect(a.gateway.forwardPorts(leaseC)).to.deep.equal([]);
+    expect(a.gateway.forwardPorts(leaseR)).to.deep.equal([]);
   });
 });
