@@ -128,32 +128,34 @@ try {
   // The discovery DNS server's port is picked first: each yard's DNS responder forwards to it what is not a
   // semantic name (its sidecars' SRV and PTR lookups); its records name the yards, so it starts after them.
   const dnsPort = await reserveDnsPort();
-  await Promise.all(
-    (Object.keys(YARDS) as YardName[]).map(async (name, i) => {
-      const y = YARDS[name];
-      const key = m.keys[1 + i]!;
-      operators.set(new Wallet(key).address.toLowerCase(), name);
-      await m.admin.mint(new Wallet(key).address, 1_000_000_000n);
-      const yardId = `demo-${name}-${process.pid}`;
-      yardIds[yardId] = name;
-      const file = await writeYardConfig(
-        m,
-        yardConfig(m, yardId, {
-          listen: [`/ip4/${y.host}/tcp/0`],
-          publicHost: y.host,
-          listing: { domain: `${name}.icon.test`, region: name, stake: "100 iUSD" },
-          pricing: { floorPerSecond: "10 units", cpuPerCoreSecond: y.cpu, memoryPerGiBSecond: y.mem },
-          // Room for a few leases of service (250 mCPU / 64 MiB) plus agent sidecar (100 mCPU / 160 MiB).
-          capacity: { cpuMillis: 2000, memoryMiB: 2048, pidsPerLease: 64 },
-          overlay: { flowHalfLifeS: 2, dnsUpstream: `127.0.0.1:${dnsPort.port}` },
-          // Every yard here listens on a loopback address: their sidecars' /dial must reach there.
-          agentGateway: { altoUrl: alto.url, dialLoopback: true },
-        }),
-      );
-      yards[name] = await startYardProcess(file, key);
-      say("yard", `${name} listed and staked; ingress on ${y.host}; ${yards[name]!.addr}`);
-    }),
-  );
+  const startYard = async (name: YardName, i: number): Promise<void> => {
+    const y = YARDS[name];
+    const key = m.keys[1 + i]!;
+    operators.set(new Wallet(key).address.toLowerCase(), name);
+    await m.admin.mint(new Wallet(key).address, 1_000_000_000n);
+    const yardId = `demo-${name}-${process.pid}`;
+    yardIds[yardId] = name;
+    const file = await writeYardConfig(
+      m,
+      yardConfig(m, yardId, {
+        listen: [`/ip4/${y.host}/tcp/0`],
+        publicHost: y.host,
+        listing: { domain: `${name}.icon.test`, region: name, stake: "100 iUSD" },
+        pricing: { floorPerSecond: "10 units", cpuPerCoreSecond: y.cpu, memoryPerGiBSecond: y.mem },
+        // Room for a few leases of service (250 mCPU / 64 MiB) plus agent sidecar (100 mCPU / 160 MiB).
+        capacity: { cpuMillis: 2000, memoryMiB: 2048, pidsPerLease: 64 },
+        overlay: { flowHalfLifeS: 2, dnsUpstream: `127.0.0.1:${dnsPort.port}` },
+        // Every yard here listens on a loopback address: their sidecars' /dial must reach there.
+        agentGateway: { altoUrl: alto.url, dialLoopback: true },
+      }),
+    );
+    yards[name] = await startYardProcess(file, key);
+    say("yard", `${name} listed and staked; ingress on ${y.host}; ${yards[name]!.addr}`);
+  };
+  // The first alone: each `icon yard start` runs the set-up first, and three at once would race on its image build.
+  const names = Object.keys(YARDS) as YardName[];
+  await startYard(names[0]!, 0);
+  await Promise.all(names.slice(1).map((n, i) => startYard(n, i + 1)));
 
   // DNS: each IEP's SRV record in its own zone, and the clients' PTR names in their ISPs' zones. The owner names
   // only the cloud's domain; the ICONs find the edges through their clients.
