@@ -14,7 +14,8 @@ import path from "node:path";
 import { multiaddr } from "@multiformats/multiaddr";
 import { MaxUint256, type Wallet } from "ethers";
 import type { Libp2p } from "@libp2p/interface";
-import { setRouting, type DeploySpec, type MarketClient, type Redirect } from "../protocol/index.ts";
+import { setRouting, type DeploySpec, type MarketClient } from "../protocol/index.ts";
+import { planRedirects, type HeldRedirect } from "./redirects.ts";
 import type { AgentEnv } from "./config.ts";
 import {
   replicaShare,
@@ -86,7 +87,7 @@ export class Moves {
   readonly #c: MovesComponents;
   #redirectsKey = "";
   /** Sidecar placement: where each replica served and which subnets, held while it is silent (updateRedirects). */
-  readonly #held = new Map<bigint, { endpoint: string; subnets: Set<string>; untilMs: number }>();
+  readonly #held = new Map<bigint, HeldRedirect>();
   /** Subnets redirected to children at this ICON's yard. */
   #delegated = new Set<string>();
   #askedAt = 0;
@@ -472,39 +473,17 @@ export class Moves {
     const { seed, env, tree } = this.#c;
     const p = seed.placement;
     if (!p) return;
-    const live = new Map<bigint, { endpoint: string; subnets: Set<string> }>();
-    for (const [account, endpoint] of extra) live.set(account, { endpoint, subnets: new Set() });
-    for (const c of tree.children())
-      if (c.endpoint) {
-        const subnets = new Set(live.get(c.account)?.subnets);
-        for (const s of c.subnets) if (s.rate > env.idleRate) subnets.add(s.subnet);
-        live.set(c.account, { endpoint: live.get(c.account)?.endpoint ?? c.endpoint, subnets });
-      }
-    for (const [account, l] of live) for (const s of seed.children[String(account)]?.subnets ?? []) l.subnets.add(s);
-    // Sidecar placement: a replica just handed over boots its agent for a few seconds before it attaches, and one
-    // that went silent may only be restarting (its service still runs) or be lost with its yard (then it is placed
-    // again, loss.ts, and its new endpoint comes as `extra`). Until it reports again, ends, or the hold passes, the
-    // subnets it served stay redirected to where it was — not taken back here, where they would look like new load.
-    if (env.sidecar) {
-      const now = Date.now();
-      const holdMs = Math.max(60_000, 60 * env.reportEveryMs);
-      for (const [account, l] of live)
-        this.#held.set(account, {
-          endpoint: l.endpoint,
-          subnets: extra.has(account)
-            ? l.subnets
-            : new Set([...(this.#held.get(account)?.subnets ?? []), ...l.subnets]),
-          untilMs: now + holdMs,
-        });
-      for (const [account, h] of this.#held) {
-        if (h.untilMs < now || !seed.children[String(account)]?.started) this.#held.delete(account);
-        else if (!live.has(account)) live.set(account, { endpoint: h.endpoint, subnets: h.subnets });
-      }
-    }
-    const redirects: Redirect[] = [];
-    for (const [, l] of live)
-      for (const subnet of l.subnets) redirects.push({ subnet, location: `http://${l.endpoint}` });
-    redirects.sort((a, b) => a.subnet.localeCompare(b.subnet));
+    // Sidecar placement: a replica that does not report (booting after its hand-over, restarting, or lost until it
+    // is placed again) keeps its subnets redirected for a while (redirects.ts).
+    const redirects = planRedirects({
+      extra,
+      reported: tree.children(),
+      recorded: seed.children,
+      idleRate: env.idleRate,
+      ...(env.sidecar ? { held: this.#held } : {}),
+      nowMs: Date.now(),
+      holdMs: Math.max(60_000, 60 * env.reportEveryMs),
+    });
     const key = JSON.stringify(redirects);
     if (key === this.#redirectsKey) return;
     await setRouting(

@@ -1,0 +1,64 @@
+/**
+ * Where an ICON's yard sends each client subnet (pure): to the replica that serves it. A replica serves the subnets
+ * its parent handed it and those it reports busy; in sidecar placement a replica that does not report — booting
+ * its agent after its hand-over, restarting, or lost with its yard until its parent places it again — keeps its
+ * subnets redirected to where it was for `holdMs`, instead of its parent taking them back as load of its own (and
+ * deciding on them: another replica for the same clients).
+ *
+ * @example
+ *   const held = new Map<bigint, HeldRedirect>();
+ *   const redirects = planRedirects({ extra, reported: tree.children(), recorded: seed.children,
+ *     idleRate: env.idleRate, held, nowMs: Date.now(), holdMs: 60_000 });
+ */
+import type { Redirect } from "../protocol/index.ts";
+
+/** A replica's redirect as last known, kept while it is silent. */
+export interface HeldRedirect {
+  endpoint: string;
+  subnets: Set<string>;
+  untilMs: number;
+}
+
+/** What {@link planRedirects} works from. */
+export interface RedirectInputs {
+  /** Replicas just placed (or placed again): their new endpoints, ahead of any report. */
+  extra: ReadonlyMap<bigint, string>;
+  /** The live children of the tree, as they last reported. */
+  reported: ReadonlyArray<{
+    account: bigint;
+    endpoint?: string;
+    subnets: ReadonlyArray<{ subnet: string; rate: number }>;
+  }>;
+  /** The ICON's replicas as its state records them (the subnets each was handed; `started` once it runs). */
+  recorded: Readonly<Record<string, { subnets: string[]; started?: boolean }>>;
+  /** A reported subnet above this rate is the replica's. */
+  idleRate: number;
+  /** Sidecar placement: the held redirects (updated in place); absent, a silent replica's redirects go at once. */
+  held?: Map<bigint, HeldRedirect>;
+  nowMs: number;
+  holdMs: number;
+}
+
+/** The redirects for the ICON's yard, sorted by subnet (and `held` brought up to date). */
+export function planRedirects(o: RedirectInputs): Redirect[] {
+  const live = new Map<bigint, { endpoint: string; subnets: Set<string> }>();
+  for (const [account, endpoint] of o.extra) live.set(account, { endpoint, subnets: new Set() });
+  for (const c of o.reported) {
+    if (!c.endpoint) continue;
+    const subnets = new Set(live.get(c.account)?.subnets);
+    for (const s of c.subnets) if (s.rate > o.idleRate) subnets.add(s.subnet);
+    live.set(c.account, { endpoint: live.get(c.account)?.endpoint ?? c.endpoint, subnets });
+  }
+  for (const [account, l] of live) for (const s of o.recorded[String(account)]?.subnets ?? []) l.subnets.add(s);
+  if (o.held) {
+    for (const [account, l] of live) o.held.set(account, { ...l, untilMs: o.nowMs + o.holdMs });
+    for (const [account, h] of o.held) {
+      if (h.untilMs < o.nowMs || !o.recorded[String(account)]?.started) o.held.delete(account);
+      else if (!live.has(account)) live.set(account, { endpoint: h.endpoint, subnets: h.subnets });
+    }
+  }
+  const redirects: Redirect[] = [];
+  for (const l of live.values())
+    for (const subnet of l.subnets) redirects.push({ subnet, location: `http://${l.endpoint}` });
+  return redirects.sort((a, b) => a.subnet.localeCompare(b.subnet) || a.location.localeCompare(b.location));
+}
