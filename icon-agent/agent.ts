@@ -192,6 +192,7 @@ export class Agent {
       mayRefound: (origin, place) => this.#loss.mayRefound(origin, place),
       onEvent: (e) => {
         if (e.type === "child-left" && e.reason !== "silent") this.#moves?.forgetChild(e.account);
+        if (e.type === "child-left" && e.reason === "detached") this.#loss?.childLeft(e.account);
         this.#emit(
           "tree",
           describeTreeEvent(e, (x) => this.client.format(x)),

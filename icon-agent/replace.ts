@@ -23,7 +23,7 @@ import type { Libp2p } from "@libp2p/interface";
 import { Wallet } from "ethers";
 import type { DeploySpec, MarketClient, TreeNodeRef, TreePlace } from "../protocol/index.ts";
 import type { AgentEnv } from "./config.ts";
-import { live } from "./leases.ts";
+import { closedAmount, live } from "./leases.ts";
 import { LOSS_RULES, ReplacementLog, YardWatch, lossDecision, refoundDecision, type LossRules } from "./loss.ts";
 import { bid, yardOfOperator, type YardRef } from "./market.ts";
 import type { Observation } from "./observation.ts";
@@ -165,6 +165,8 @@ export class LossWatch {
   /** When the watch first saw each replica (a replica never heard of gets its grace from then). */
   readonly #since = new Map<bigint, number>();
   /** Where a moved replica was last looked for (a yard that cannot be resolved is tried again after 30 s). */
+  /** Replicas that detached (terminating) and how many periods their parent has waited for their lease to end. */
+  readonly #leaving = new Map<bigint, number>();
   readonly #followTried = new Map<bigint, { location: string; atMs: number }>();
   readonly #said = new Map<bigint, string>();
 
@@ -239,6 +241,12 @@ export class LossWatch {
     for (const [key, rec] of Object.entries(seed.children)) {
       if (!rec.started) continue;
       const account = BigInt(key);
+      if (this.#leaving.has(account)) {
+        await this.#finishLeaving(account, path.join(this.#c.dir, "children", key), rec.name).catch((e: unknown) =>
+          this.#c.emit("error", `finishing replica ${rec.name}'s termination (retried): ${(e as Error).message}`),
+        );
+        continue;
+      }
       const reported = this.#c.tree.children().find((c) => c.account === account);
       if (reported?.location)
         await this.#follow(account, path.join(this.#c.dir, "children", key), reported).catch((e: unknown) =>
@@ -267,6 +275,47 @@ export class LossWatch {
         this.#c.emit("error", `placing replica ${rec.name} again failed (retried): ${(e as Error).message}`);
       }
     }
+  }
+
+  /**
+   * A replica detached from the tree: it is terminating. In sidecar placement the end of its own lease stops the
+   * agent doing it (its yard lets the sidecar go), so closing its account may never come: its parent finishes it.
+   */
+  childLeft(account: bigint): void {
+    if (this.#c.env.sidecar) this.#leaving.set(account, 0);
+  }
+
+  /**
+   * Once the leaving replica's leases ended (it ends them itself; after 10 periods its parent does, with its key),
+   * its account is closed with its key unless it closed it itself: the balance goes up, as its own termination
+   * would have sent it. Its state copy is marked done.
+   */
+  async #finishLeaving(account: bigint, dir: string, name: string): Promise<void> {
+    const st = await readAgentState(dir);
+    const waited = (this.#leaving.get(account) ?? 0) + 1;
+    this.#leaving.set(account, waited);
+    if (st.seed.done) {
+      this.#leaving.delete(account);
+      return;
+    }
+    const { client } = this.#c;
+    const holder = await this.#c.clientFor(new Wallet(st.key), account);
+    const lives: bigint[] = [];
+    for (const id of await client.leasesOf(account)) if (live((await client.lease(id)).state)) lives.push(id);
+    if (lives.length > 0 && waited < 10) return;
+    for (const id of lives) await holder.terminate(id);
+    const me = await client.account(account);
+    const back = me.closed ? undefined : closedAmount(client, await holder.closeAccount(account));
+    st.seed.done = true;
+    st.seed.terminating = false;
+    await saveAgentState(dir, st.env, st.seed);
+    this.#leaving.delete(account);
+    this.#c.emit(
+      "tree",
+      back === undefined
+        ? `replica ${name} terminated; it closed its account ${account} itself`
+        : `replica ${name} terminated, its agent stopped with its lease: its parent closed account ${account}, ${client.format(back)} back`,
+    );
   }
 
   /**

@@ -102,6 +102,16 @@ const yardIds: Record<string, YardName> = {};
 const operators = new Map<string, YardName>();
 const cleanup: Array<() => Promise<unknown>> = [];
 let exitCode = 0;
+// Ctrl-C (or a test's timeout) must not leave yards, containers or the chain behind.
+for (const sig of ["SIGINT", "SIGTERM"] as const)
+  process.once(sig, () => {
+    console.error(`demo: ${sig}: cleaning up`);
+    void (async () => {
+      for (const c of cleanup.reverse()) await c().catch(() => {});
+      await m.close().catch(() => {});
+      process.exit(130);
+    })();
+  });
 try {
   // The WAN and the network cost map that matches it; the yards carry the map to their sidecars (/alto).
   const wan = await WanEmulator.start({
@@ -526,6 +536,9 @@ try {
         return say("chain", `account ${n("parent")} allocated ${fmt(n("amount"))} to ${n("child")}`);
       case "AccountClosed":
         if (!app.accounts.has(n("account"))) return;
+        // A replica's account closes as it terminates (by itself, or finished by its parent: its agent stops with
+        // its lease).
+        counts.terminations++;
         return say("chain", `account ${n("account")} closed, ${fmt(n("returned"))} back to the parent`);
       case "FundingRequested":
         if (!app.accounts.has(n("account"))) return;
@@ -575,7 +588,6 @@ try {
     } else if (kind === "replicated") counts.replications++;
     // A move in sidecars is told twice: by the old instance when it hands over, by the successor when it finished.
     if (kind === "migrated" && /^moved from/.test(text)) counts.migrations++;
-    if (kind === "terminated") counts.terminations++;
     if (kind === "discovered") {
       const d = /looking for _edge\._tcp\.(\S+)$/.exec(text)?.[1];
       if (d) learned.add(d);
