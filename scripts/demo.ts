@@ -383,6 +383,13 @@ try {
     failedRequests[p] = (failedRequests[p] ?? 0) + 1;
   }
   failedRequests.total = failures.length;
+  const why = new Map<string, number>();
+  for (const f of failures) {
+    const p = [...phases].reverse().find(([, at]) => f.atMs >= at)?.[0] ?? "A";
+    const k = `${p}: ${f.reason} at ${f.target}`;
+    why.set(k, (why.get(k) ?? 0) + 1);
+  }
+  for (const [k, n] of why) say("clients", `failed ${n}× in phase ${k}`);
   const failedOutsideLoss = failures.length - failedRequests.yardLoss!;
   const recoveredFromYardLoss =
     counts.replacements > 0 &&
