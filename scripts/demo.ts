@@ -50,7 +50,7 @@ import {
 } from "./lib/testbed.ts";
 import { reserveDnsPort, startDnsmasq } from "./lib/dnsmasq.ts";
 import { WanEmulator } from "./lib/wan.ts";
-import { startClients, type ClientLoad } from "./lib/loadgen.ts";
+import { startClients, type ClientLoad, type LoadFailure } from "./lib/loadgen.ts";
 import { lineChart } from "./lib/plot.ts";
 import { ChainWatch, SidecarLogs, type AgentContainer, type ChainEvent } from "./lib/godview.ts";
 
@@ -84,6 +84,8 @@ const DELAY: Record<keyof typeof SUBNETS, Record<YardName, number>> = {
 /** The owner's dev key (index in the market's keys) and how long it stays away at least. */
 const OWNER_KEY = 10;
 const OWNER_AWAY_MIN_S = 60;
+/** A client request's deadline, redirects included. */
+const REQUEST_TIMEOUT_MS = 5000;
 
 await run("bash", [path.join(projectRoot, "scripts/docker.sh"), "start"]);
 await run("bash", [path.join(projectRoot, "scripts/images.sh")]);
@@ -283,9 +285,24 @@ try {
   cleanup.push(async () => clearInterval(sampler));
 
   // ---------------------------------------------------------------- the story
-  const phase = SHORT ? 8_000 : 15_000;
-  const near = await startClients({ wan, subnet: "C", entry, clients: 1, intervalMs: 300 });
-  const moving = await startClients({ wan, subnet: "A", entry, clients: 6, intervalMs: 50 });
+  // Each phase lasts long enough that its second half (where latency is measured) follows the move's settling.
+  const phase = SHORT ? 12_000 : 15_000;
+  const near = await startClients({
+    wan,
+    subnet: "C",
+    entry,
+    clients: 1,
+    intervalMs: 300,
+    timeoutMs: REQUEST_TIMEOUT_MS,
+  });
+  const moving = await startClients({
+    wan,
+    subnet: "A",
+    entry,
+    clients: 6,
+    intervalMs: 50,
+    timeoutMs: REQUEST_TIMEOUT_MS,
+  });
   cleanup.push(() => Promise.all([near.stop(), moving.stop()]));
   const tA = Date.now();
   const marks: Array<[number, string]> = [[T(), "load from A"]];
@@ -377,16 +394,21 @@ try {
       .join(", ")}`,
   );
   const failures = [...moving.failures(), ...near.failures()];
+  const killedHost = `${YARDS[hosting].host}:`;
+  const phaseOf = (f: LoadFailure): string =>
+    // A request under way to the killed yard when it died (started up to one request timeout before) failed with it.
+    f.atMs >= tKill - REQUEST_TIMEOUT_MS && f.atMs < tRecovered && f.target.startsWith(killedHost)
+      ? "yardLoss"
+      : ([...phases].reverse().find(([, at]) => f.atMs >= at)?.[0] ?? "A");
   const failedRequests: Record<string, number> = Object.fromEntries(phases.map(([p]) => [p, 0]));
   for (const f of failures) {
-    const p = [...phases].reverse().find(([, at]) => f.atMs >= at)?.[0] ?? "A";
+    const p = phaseOf(f);
     failedRequests[p] = (failedRequests[p] ?? 0) + 1;
   }
   failedRequests.total = failures.length;
   const why = new Map<string, number>();
   for (const f of failures) {
-    const p = [...phases].reverse().find(([, at]) => f.atMs >= at)?.[0] ?? "A";
-    const k = `${p}: ${f.reason} at ${f.target}`;
+    const k = `${phaseOf(f)}: ${f.reason} at ${f.target}`;
     why.set(k, (why.get(k) ?? 0) + 1);
   }
   for (const [k, n] of why) say("clients", `failed ${n}× in phase ${k}`);
