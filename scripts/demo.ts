@@ -430,21 +430,32 @@ try {
   const returnedAt = Date.now();
   const ownerOfflineS = (returnedAt - offlineAt) / 1000;
   const owner = await clientFor(m, OWNER_KEY);
-  // The origin's key first: its agent could otherwise open a new lease in the moment between the end of its lease
-  // and its yard stopping the sidecar. The owner controls the root from now on (no intent of the ICON's passes).
-  await (await owner.market.getFunction("setController")(app.root, ownerAddress)).wait();
+  // The ICONs' keys first (every open account's, deepest first): an agent could otherwise open a new lease in the
+  // moment between the end of its lease and its yard stopping the sidecar. The owner controls them from now on (no
+  // intent of an ICON's passes). Then every live lease ends and every open replica account is closed (its balance
+  // goes up), so that the root holds everything left.
+  const open = (await reader.appAccounts(app.root))
+    .filter((a) => !a.closed)
+    .sort((x, y) => (y.depth !== x.depth ? y.depth - x.depth : Number(y.id - x.id)));
+  for (const a of open) await (await owner.market.getFunction("setController")(a.id, ownerAddress)).wait();
   const ended: bigint[] = [];
-  for (const a of await reader.appAccounts(app.root))
+  for (const a of open)
     for (const id of await reader.leasesOf(a.id))
       if (["Running", "Scheduled"].includes((await reader.lease(id)).state)) {
         await owner.terminate(id);
         ended.push(id);
       }
+  const closedByOwner: bigint[] = [];
+  for (const a of open)
+    if (a.id !== app.root) {
+      await owner.closeAccount(a.id);
+      closedByOwner.push(a.id);
+    }
   const rest = (await owner.account(app.root)).balance;
   await owner.withdrawFromRoot(app.root, rest, ownerAddress);
   say(
     "owner",
-    `back after ${ownerOfflineS.toFixed(0)} s: took the root's key back, terminated lease(s) ${ended.join(", ") || "(none live)"}; withdrew ${owner.format(rest)} from the application`,
+    `back after ${ownerOfflineS.toFixed(0)} s: took the ICONs' keys back (account(s) ${open.map((a) => a.id).join(", ")}), terminated lease(s) ${ended.join(", ") || "(none live)"}, closed replica account(s) ${closedByOwner.join(", ") || "(none open)"}; withdrew ${owner.format(rest)} from the application`,
   );
   const after = await appStatus(reader, app.root);
   const books = await conserved(reader, app.root, deposit, rest);
