@@ -42,7 +42,9 @@ export interface RedirectInputs {
 /** The redirects for the ICON's yard, sorted by subnet (and `held` brought up to date). */
 export function planRedirects(o: RedirectInputs): Redirect[] {
   const live = new Map<bigint, { endpoint: string; subnets: Set<string> }>();
-  for (const [account, endpoint] of o.extra) live.set(account, { endpoint, subnets: new Set() });
+  // A replica placed again keeps the subnets it was held for (it serves the same clients from its new place).
+  for (const [account, endpoint] of o.extra)
+    live.set(account, { endpoint, subnets: new Set(o.held?.get(account)?.subnets) });
   for (const c of o.reported) {
     if (!c.endpoint) continue;
     const subnets = new Set(live.get(c.account)?.subnets);

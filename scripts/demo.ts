@@ -204,6 +204,7 @@ try {
   const counts = { replications: 0, migrations: 0, terminations: 0, replacements: 0 };
   const learned = new Set<string>();
   let replacedAt: number | undefined;
+  let ownerBack = false;
   let observed = 0;
   const sidecars = new SidecarLogs({ socket: SOCKET, yardIds: Object.keys(yardIds), onLine: narrateSidecar });
   sidecars.start();
@@ -428,6 +429,7 @@ try {
 
   // ---------------------------------------------------------------- the owner returns and winds down
   const returnedAt = Date.now();
+  ownerBack = true;
   const ownerOfflineS = (returnedAt - offlineAt) / 1000;
   const owner = await clientFor(m, OWNER_KEY);
   // The ICONs' keys first (every open account's, deepest first): an agent could otherwise open a new lease in the
@@ -577,8 +579,8 @@ try {
       case "AccountClosed":
         if (!app.accounts.has(n("account"))) return;
         // A replica's account closes as it terminates (by itself, or finished by its parent: its agent stops with
-        // its lease).
-        counts.terminations++;
+        // its lease) — or at the owner's wind-down, which is not an ICON's termination.
+        if (!ownerBack) counts.terminations++;
         return say("chain", `account ${n("account")} closed, ${fmt(n("returned"))} back to the parent`);
       case "FundingRequested":
         if (!app.accounts.has(n("account"))) return;

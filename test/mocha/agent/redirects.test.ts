@@ -65,7 +65,7 @@ describe("agent redirects: a silent replica's subnets in sidecar placement", () 
     expect(held.size).to.equal(0);
   });
 
-  it("points the held subnets at the new endpoint when the lost replica is placed again", () => {
+  it("points every subnet held for a lost replica (handed and reported busy) at its new endpoint when it is placed again", () => {
     const held = new Map<bigint, HeldRedirect>();
     plan({
       reported: [{ account: 2n, endpoint: "127.0.1.3:4001", subnets: [{ subnet: B, rate: 50 }] }],
@@ -74,6 +74,7 @@ describe("agent redirects: a silent replica's subnets in sidecar placement", () 
     });
     expect(plan({ extra: new Map([[2n, "127.0.1.1:5000"]]), recorded, held, nowMs: T0 + 5000 })).to.deep.equal([
       { subnet: A, location: "http://127.0.1.1:5000" },
+      { subnet: B, location: "http://127.0.1.1:5000" },
     ]);
   });
 
