@@ -5,7 +5,8 @@
  *    with the replica's key, places it at C and hands it into C's sidecar — not before B is unreachable (a silent
  *    replica at a live yard is left to its yard) — and not a token is lost;
  *  - the origin's yard is lost with its agent: the successor the tree named (the oldest replica) takes the root's
- *    role, the other replica re-attaches to it, clients get answers at the new root; then the other replica's own
+ *    role, the other replica re-attaches to it, clients get answers at the new root and by the service's semantic
+ *    name (a client container of the application at a live yard, before and after); then the other replica's own
  *    yard is lost and, its agent a process here (local placement), it places itself again, not a token lost.
  * The agents run in this process (each its own Agent: key, libp2p node, account); periods are 500 ms.
  */
