@@ -38,6 +38,7 @@ import { JsonRpcProvider, Wallet } from "ethers";
 import type { Libp2p } from "@libp2p/interface";
 import {
   ConfigError,
+  IconError,
   IntentSender,
   MarketClient,
   namespaceProblem,
@@ -53,13 +54,14 @@ import { live, replicaKey } from "./leases.ts";
 import { listedPrice } from "./market.ts";
 import { Moves } from "./moves.ts";
 import { Observation, type Observed } from "./observation.ts";
+import { carriedState, movePair, successorStart, type PairComponents } from "./pair.ts";
 import { Recovery } from "./recovery.ts";
-import { LossWatch } from "./replace.ts";
 import {
   encodeState,
   lockStateDir,
   readAgentState,
   removeLeftovers,
+  retiredNote,
   saveAgentState,
   writeAgentStatus,
   type AgentEvent,
@@ -94,7 +96,6 @@ export class Agent {
   readonly #observation: Observation;
   readonly #moves: Moves;
   readonly #recovery: Recovery;
-  readonly #loss: LossWatch;
   #release: () => Promise<void> = async () => {};
   #serial: Promise<void> = Promise.resolve();
   #own: SubnetView[] = [];
@@ -107,6 +108,8 @@ export class Agent {
   #finish: () => void = () => {};
   #ticks = 0;
   #treeUp = false;
+  /** False once this instance stopped deciding for a hand-over (pair.ts): checked wherever the agent acts. */
+  #acting = true;
   /** Resolves when the ICON has terminated itself (its lease ended, its account closed). */
   readonly finished: Promise<void> = new Promise((r) => (this.#finish = r));
 
@@ -135,6 +138,8 @@ export class Agent {
       coolDownS: env.coolDownS,
       confirmations: env.confirmations,
     });
+    // A successor continues from what its predecessor learned (pair.ts): no warm-up from zero.
+    if (seed.carried) this.#controller.restore(seed.carried.controller);
     this.tree = new TreeMember({
       node,
       signer: wallet,
@@ -143,6 +148,8 @@ export class Agent {
       parent: seed.parent ? { account: seed.parent.account, addrs: seed.parent.addrs } : undefined,
       ancestors: seed.ancestors,
       reportEveryMs: env.reportEveryMs,
+      epoch: () => this.seed.instance ?? 0,
+      acting: () => this.#acting,
       local: () => this.#flows,
       whereAmI: () => ({
         endpoint: this.seed.placement?.endpoint,
@@ -164,7 +171,7 @@ export class Agent {
         return keep; // no live lease: it is being placed; leave it alone
       },
       // The origin lost with its yard and this ICON its successor (replace.ts, loss.ts): it takes the role.
-      mayRefound: (origin, place) => this.#loss.mayRefound(origin, place),
+      mayRefound: (origin, place) => this.#moves.loss.mayRefound(origin, place),
       onEvent: (e) =>
         this.#emit(
           "tree",
@@ -195,26 +202,11 @@ export class Agent {
       ...keys,
       spawn: (d) => this.#launch(d),
       inSidecar: hooks.inSidecar ?? false,
+      movePair: (old, next) => movePair(this.#pair(), old, next),
       addrs: () => this.addrs,
       balance: () => this.#balance,
       refreshBalance: async () => (this.#balance = (await this.client.account(this.seed.account)).balance),
       finished: () => this.#finish(),
-      save,
-      emit,
-    });
-    this.#loss = new LossWatch({
-      dir,
-      env,
-      seed,
-      node,
-      client,
-      wallet,
-      tree: this.tree,
-      observation: this.#observation,
-      inSidecar: hooks.inSidecar ?? false,
-      clientFor: keys.clientFor,
-      spawn: (d) => this.#launch(d),
-      updateRedirects: (extra) => this.#moves.updateRedirects(extra),
       save,
       emit,
     });
@@ -234,6 +226,8 @@ export class Agent {
   /** Opens the agent in `dir` (written by writeAgentState, state.ts) and resumes from it and the chain. */
   static async open(dir: string, hooks: AgentHooks): Promise<Agent> {
     const { env, seed, key } = await readAgentState(dir);
+    const retired = retiredNote(seed);
+    if (retired) throw new IconError("RETIRED", retired);
     // Yards refuse a Deploy outside the application's namespace: say so before anything is bid for.
     const wrongNamespace =
       env.spec.service && seed.root > 0n ? namespaceProblem(env.spec.service, seed.root) : undefined;
@@ -325,7 +319,28 @@ export class Agent {
       account,
       maxFee: async () => (await client.app(this.seed.root)).policy.maxRelayFee,
       yards: () => this.#relayYards(),
+      gate: () => {
+        if (!this.#acting) throw new IconError("RETIRED", `${this.name}: this instance handed its ICON over`);
+      },
     });
+  }
+
+  /** What the migration of the pair (pair.ts) uses of this agent. */
+  #pair(): PairComponents {
+    return {
+      ...{ dir: this.dir, env: this.env, seed: this.seed, node: this.node, wallet: this.wallet, client: this.client },
+      spec: () => this.serviceSpec(),
+      carried: () => carriedState(this.#controller, this.tree),
+      // Called inside the period that migrates: the loop stops after it; the tree and the relay sender ask too.
+      fence: async () => void (this.#acting = false),
+      unfence: () => void (this.#acting = true),
+      retire: async () => {
+        await this.tree.stop().catch(() => {});
+        await Promise.resolve(this.node.stop()).catch(() => {});
+      },
+      save: () => this.#save(),
+      emit: this.#emit.bind(this),
+    };
   }
 
   /**
@@ -363,6 +378,7 @@ export class Agent {
       return;
     }
     await this.#startTree();
+    if (this.seed.carried) await successorStart(this.#pair()); // the predecessor's children come here
     this.#schedule(0);
   }
 
@@ -419,7 +435,7 @@ export class Agent {
   }
 
   #schedule(ms: number): void {
-    if (this.#stopped || this.seed.done) return;
+    if (this.#stopped || this.seed.done || !this.#acting) return;
     this.#timer = setTimeout(() => {
       this.#running = this.#period()
         .catch((e: unknown) => this.#emit("error", (e as Error).message))
@@ -438,7 +454,7 @@ export class Agent {
   // ------------------------------------------------------------------ one period
 
   async #tick(): Promise<void> {
-    if (this.seed.done) return;
+    if (this.seed.done || !this.#acting) return;
     if (this.seed.terminating) return this.#moves.finishTermination();
     if (this.seed.moving) await this.#moves.finishMove();
     this.#ticks++;
@@ -474,9 +490,9 @@ export class Agent {
     } catch (e) {
       this.#emit("error", `telemetry from ${p.yard.name}: ${(e as Error).message}`);
       // Its yard may be lost (local placement): placed again elsewhere after a bounded number of periods.
-      return this.#loss.own(false);
+      return this.#moves.loss.own(false);
     }
-    await this.#loss.own(true);
+    await this.#moves.loss.own(true);
     this.#own = flows.map((f) => ({
       subnet: f.subnet,
       rate: f.rate,
@@ -487,7 +503,7 @@ export class Agent {
     this.#observation.learnInBackground(flows);
     await this.#moves.updateRedirects();
     await this.#followParent();
-    await this.#loss.children(); // sidecar placement: replicas lost with their yards are placed again
+    await this.#moves.loss.children(); // sidecar placement: replicas lost with their yards are placed again
     const ancestors = this.tree.ancestors.map((a) => ({ account: a.account, addrs: a.addrs }));
     if (encodeState(ancestors) !== encodeState(this.seed.ancestors ?? [])) {
       this.seed.ancestors = ancestors;
@@ -523,7 +539,7 @@ export class Agent {
         action: e.action.kind,
       },
     );
-    if (!e.fire) return;
+    if (!e.fire || !this.#acting) return;
     const reason = this.#observation.yards.reduce((r, y) => r.replaceAll(y.peerId, y.name), e.reason);
     this.#last = `${e.action.kind}: ${reason}`;
     this.#emit("decide", `${this.#describe(e.action)} — ${reason}`, {

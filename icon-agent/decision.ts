@@ -237,6 +237,17 @@ export class Ewma {
   constructor(halfLifeS: number) {
     this.halfLifeS = halfLifeS;
   }
+  /** When it was last updated (s). */
+  get at(): number {
+    return this.#at;
+  }
+  /** Continues from `value` last updated at `at` (a handed-over Controller, {@link Controller.restore}). */
+  static from(halfLifeS: number, value: number, at: number): Ewma {
+    const e = new Ewma(halfLifeS);
+    e.value = value;
+    e.#at = at;
+    return e;
+  }
   update(x: number, nowS: number): number {
     if (this.value === undefined) {
       this.value = x;
@@ -257,6 +268,21 @@ export interface ControllerOptions {
   /** Evaluations in a row an action must win before it fires. */
   confirmations: number;
 }
+
+/**
+ * What a Controller has learned, as plain data that travels with a handed-over ICON (pair.ts): its smoothed values
+ * (key, value, last update in s), the time of its last action (null: none yet) and the streak of its current
+ * candidate action. Bounded: {@link CONTROLLER_SNAPSHOT_LIMITS}, the most recently updated kept.
+ */
+export interface ControllerSnapshot {
+  rates: [string, number, number][];
+  latencies: [string, number, number][];
+  lastActionAt: number | null;
+  streak: { key: string; count: number };
+}
+
+/** At most this many smoothed rates and latencies travel (a few KiB of the sealed state's 64 KiB). */
+export const CONTROLLER_SNAPSHOT_LIMITS = { rates: 64, latencies: 192, keyBytes: 200 } as const;
 
 /** The stateful wrapper: smoothing, hysteresis and cool-down around {@link evaluate}. */
 export class Controller {
@@ -297,6 +323,46 @@ export class Controller {
       this.#streak = { key: "stay", count: 0 };
     }
     return { ...e, fire, smoothed };
+  }
+
+  /** What it has learned so far ({@link ControllerSnapshot}), bounded. */
+  snapshot(): ControllerSnapshot {
+    const take = (m: Map<string, Ewma>, n: number): [string, number, number][] =>
+      [...m.entries()]
+        .filter(([, e]) => e.value !== undefined && Number.isFinite(e.value))
+        .sort((a, b) => b[1].at - a[1].at)
+        .slice(0, n)
+        .map(([k, e]) => [k, e.value!, e.at]);
+    return {
+      rates: take(this.#rates, CONTROLLER_SNAPSHOT_LIMITS.rates),
+      latencies: take(this.#lat, CONTROLLER_SNAPSHOT_LIMITS.latencies),
+      lastActionAt: Number.isFinite(this.#lastActionAt) ? this.#lastActionAt : null,
+      streak: { ...this.#streak },
+    };
+  }
+
+  /**
+   * Continues from `s` (a predecessor's {@link snapshot}): its smoothed values, cool-down and streak. The snapshot
+   * came through the sealed state, so entries out of bounds or not finite are skipped, not trusted.
+   */
+  restore(s: ControllerSnapshot): void {
+    const L = CONTROLLER_SNAPSHOT_LIMITS;
+    const ok = (x: unknown): x is [string, number, number] =>
+      Array.isArray(x) &&
+      typeof x[0] === "string" &&
+      x[0].length <= L.keyBytes &&
+      Number.isFinite(x[1]) &&
+      x[1] >= 0 &&
+      Number.isFinite(x[2]);
+    for (const [list, m, n] of [
+      [s.rates, this.#rates, L.rates],
+      [s.latencies, this.#lat, L.latencies],
+    ] as const)
+      for (const x of (Array.isArray(list) ? list : []).slice(0, n))
+        if (ok(x)) m.set(x[0], Ewma.from(this.o.halfLifeS, x[1], x[2]));
+    if (typeof s.lastActionAt === "number" && Number.isFinite(s.lastActionAt)) this.#lastActionAt = s.lastActionAt;
+    if (s.streak && typeof s.streak.key === "string" && Number.isInteger(s.streak.count) && s.streak.count >= 0)
+      this.#streak = { key: s.streak.key.slice(0, L.keyBytes), count: s.streak.count };
   }
 
   #ewma(m: Map<string, Ewma>, key: string, x: number, nowS: number): number {

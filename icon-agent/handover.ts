@@ -46,17 +46,18 @@ import {
 /**
  * The agent part of a Deploy carrying the ICON in `dir`: `sidecar`'s image and share, the sealed state as its
  * secret. `nextInstance`: the sealed copy is the next instance (its seed's `instance` + 1; the copy in `dir` keeps
- * its own), as for every hand-over; without it the same instance (a renewal from inside the sidecar).
+ * its own), as for every hand-over; without it the same instance (a renewal from inside the sidecar). `seed`: sealed
+ * instead of the one in `dir` (its `instance` as it is; the migration of a pair, pair.ts).
  */
 export async function sealedAgentPart(
   dir: string,
   sidecar: SidecarSpec,
-  o: { nextInstance?: boolean } = {},
+  o: { nextInstance?: boolean; seed?: AgentSeed } = {},
 ): Promise<{ part: AgentPart; instance: number }> {
-  const { env, seed } = fromJson<{ env: AgentEnv; seed: AgentSeed }>(
-    await readFile(path.join(dir, "agent.json"), "utf8"),
-  );
-  const instance = (seed.instance ?? 0) + (o.nextInstance ? 1 : 0);
+  const saved = fromJson<{ env: AgentEnv; seed: AgentSeed }>(await readFile(path.join(dir, "agent.json"), "utf8"));
+  const { env } = saved;
+  const seed = o.seed ?? saved.seed;
+  const instance = (seed.instance ?? 0) + (o.nextInstance && !o.seed ? 1 : 0);
   const sealed = await sealAgentState(dir, { agentJson: encodeState({ env, seed: { ...seed, instance } }) });
   const part: AgentPart = {
     imageRef: sidecar.imageRef,
@@ -84,6 +85,8 @@ export interface HandOverOptions {
   /** The lease's service, as its first Deploy named it (without the lease id). */
   spec: Omit<DeploySpec, "leaseId" | "agent">;
   sidecar: SidecarSpec;
+  /** The state to seal instead of the next instance of the one in `dir` (the migration of a pair, pair.ts). */
+  seed?: AgentSeed;
 }
 
 /**
@@ -93,7 +96,7 @@ export interface HandOverOptions {
  */
 export async function handOver(o: HandOverOptions): Promise<{ endpoint: string; instance: number }> {
   const { leaseId, yard } = o.placement;
-  const { part, instance } = await sealedAgentPart(o.dir, o.sidecar, { nextInstance: true });
+  const { part, instance } = await sealedAgentPart(o.dir, o.sidecar, { nextInstance: true, seed: o.seed });
   try {
     const access = await signLeaseAccess(o.holder, o.client.domain(), leaseId, o.node.peerId, 300);
     const r = await redeployLease(o.node, multiaddr(yard.addrs[0]!), access, { ...o.spec, leaseId, agent: part });

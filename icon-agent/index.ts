@@ -34,6 +34,7 @@ export {
   markHandedOver,
   readAgentState,
   readAgentStatus,
+  retiredNote,
   sealAgentState,
   stateDirLocked,
   unsealAgentState,

@@ -29,7 +29,7 @@ import { sealedAgentPart } from "./handover.ts";
 import { closedAmount, live, successorOf } from "./leases.ts";
 import { bid, listedPrice, type YardRef } from "./market.ts";
 import type { Observation } from "./observation.ts";
-import { leaseRfq, serviceSpec } from "./replace.ts";
+import { LossWatch, leaseRfq, serviceSpec } from "./replace.ts";
 import { writeAgentState, type AgentSeed, type Emit, type Placement } from "./state.ts";
 import type { TreeMember } from "./tree.ts";
 
@@ -55,8 +55,13 @@ export interface MovesComponents {
    * handed into its lease's sidecar (handover.ts); resolves once it runs.
    */
   spawn(dir: string): Promise<void>;
-  /** Whether this agent runs inside its lease's sidecar: its renewals carry its sealed state again. */
+  /**
+   * Whether this agent runs inside its lease's sidecar: its renewals carry its sealed state again, and a migration
+   * moves the agent with the service (`movePair`, pair.ts).
+   */
   inSidecar?: boolean;
+  /** Moves the agent into the new lease's sidecar after the service (pair.ts movePair); undoes itself on failure. */
+  movePair?(old: Placement, next: Placement): Promise<void>;
   /** This ICON's libp2p addresses (a replica's parent). */
   addrs(): string[];
   /** The account's balance as last read, and read again. */
@@ -84,8 +89,16 @@ export class Moves {
   #delegated = new Set<string>();
   #askedAt = 0;
 
+  /** The watch over lost yards (replace.ts): this ICON's own, its replicas', the origin's when it is the successor. */
+  readonly loss: LossWatch;
+
   constructor(components: MovesComponents) {
     this.#c = components;
+    this.loss = new LossWatch({
+      ...components,
+      inSidecar: components.inSidecar ?? false,
+      updateRedirects: (extra) => this.updateRedirects(extra),
+    });
   }
 
   /** Subnets redirected to children at this ICON's yard (theirs to decide about). */
@@ -335,6 +348,9 @@ export class Moves {
       },
       knobs,
     );
+    // In a sidecar the agent moves too: its successor in the new lease finishes the move (pair.ts). Nothing is
+    // saved as `moving` here: a crash before the fence restarts this instance, whose recovery ends the unknown lease.
+    if (this.#c.inSidecar && this.#c.env.sidecar && this.#c.movePair) return this.#c.movePair(old, next);
     // Saved before the old yard is told: a crash from here on is finished by the next start (finishMove).
     seed.moving = next;
     await this.#c.save();

@@ -96,13 +96,17 @@ export interface ReplaceOptions {
 }
 
 /**
- * Ends the lost placement's lease(s) (each refund goes back to the account) and bids for a new one at every other
- * candidate, the cheapest quote winning. Throws (nothing new opened) when no lease can be ended or had.
+ * Ends the account's live leases at the lost yard (the placement's, a renewal bought ahead; each refund goes back to
+ * the account) and bids for a new one at every other candidate, the cheapest quote winning. Throws (nothing new
+ * opened) when a lease cannot be ended or none had.
  */
 export async function replaceLost(o: ReplaceOptions): Promise<{ placement: Placement; refund: bigint }> {
   let refund = 0n;
-  for (const id of [o.lost.leaseId, o.lost.renewal?.leaseId])
-    if (id !== undefined && live((await o.client.lease(id)).state)) refund += await o.holder.terminate(id);
+  for (const id of await o.client.leasesOf(o.account)) {
+    const l = await o.client.lease(id);
+    if (live(l.state) && l.provider.toLowerCase() === o.lost.yard.operator.toLowerCase())
+      refund += await o.holder.terminate(id);
+  }
   const yards = o.yards.filter((y) => y.peerId !== o.lost.yard.peerId);
   if (yards.length === 0) throw new Error(`no yard but the lost ${o.lost.yard.name} to place account ${o.account} at`);
   const { balance } = await o.client.account(o.account);
@@ -165,6 +169,8 @@ export class LossWatch {
   /** When the watch first saw each replica (a replica never heard of gets its grace from then). */
   readonly #since = new Map<bigint, number>();
   readonly #said = new Map<bigint, string>();
+  /** Where each replica last said it runs (its yard's peer id) and its highest instance epoch, from its reports. */
+  readonly #heard = new Map<bigint, { location?: string; epoch: bigint }>();
 
   constructor(c: LossComponents) {
     this.#c = c;
@@ -223,6 +229,9 @@ export class LossWatch {
     const { seed, env } = this.#c;
     if (!env.sidecar) return; // local placement: each replica's own agent notices its yard gone (own())
     const heard = new Map(this.#c.tree.children().map((c) => [c.account, c.lastReportMs]));
+    // A replica may have moved itself (pair.ts) since its parent wrote its directory: where it reported counts.
+    for (const c of this.#c.tree.children())
+      this.#heard.set(c.account, { location: c.location ?? this.#heard.get(c.account)?.location, epoch: c.epoch });
     const now = Date.now();
     // Each yard probed once a period, however many of the replicas it hosts are silent.
     const probes = new Map<string, Promise<number>>();
@@ -243,8 +252,10 @@ export class LossWatch {
       if (silent < this.#rules.silentPeriods) continue;
       const dir = path.join(this.#c.dir, "children", key);
       const st = await readAgentState(dir).catch(() => undefined);
-      const p = st?.seed.placement;
-      if (!st || !p || st.seed.done) continue;
+      const written = st?.seed.placement;
+      if (!st || !written || st.seed.done) continue;
+      const at = this.#heard.get(account)?.location;
+      const p = { ...written, yard: this.#c.observation.yards.find((y) => y.peerId === at) ?? written.yard };
       const d = lossDecision(this.#rules, {
         silentPeriods: silent,
         unreachablePeriods: await unreachable(p.yard),
@@ -255,7 +266,7 @@ export class LossWatch {
       if (!d.act) continue;
       this.#log.record(account, now);
       try {
-        await this.#replaceChild(account, dir, st, d.why);
+        await this.#replaceChild(account, dir, st, p, d.why);
       } catch (e) {
         this.#c.emit("error", `placing replica ${rec.name} again failed (retried): ${(e as Error).message}`);
       }
@@ -266,10 +277,10 @@ export class LossWatch {
     account: bigint,
     dir: string,
     st: Awaited<ReturnType<typeof readAgentState>>,
+    lost: Placement,
     why: string,
   ): Promise<void> {
     const { client, emit } = this.#c;
-    const lost = st.seed.placement!;
     const key = new Wallet(st.key);
     const r = await replaceLost({
       node: this.#c.node,
@@ -282,9 +293,10 @@ export class LossWatch {
       yards: this.#c.observation.yards,
       maxPrice: (await this.#c.observation.knobs()).maxPricePerSecond,
     });
-    // The lost sidecar ran this instance; the hand-over seals the next one (handover.ts).
+    // The lost sidecar ran the instance after the one written here, or a later one it reported (a move of its own):
+    // the hand-over seals the next one (handover.ts), above every epoch this parent has seen for it.
     st.seed.placement = r.placement;
-    st.seed.instance = (st.seed.instance ?? 0) + 1;
+    st.seed.instance = Math.max((st.seed.instance ?? 0) + 1, Number(this.#heard.get(account)?.epoch ?? 0n));
     await saveAgentState(dir, st.env, st.seed);
     await this.#c.spawn(dir);
     emit(

@@ -21,7 +21,7 @@ import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { IconError, fromJson, toJson } from "../protocol/index.ts";
 import type { AgentEnv } from "./config.ts";
-import type { SubnetView } from "./decision.ts";
+import type { ControllerSnapshot, SubnetView } from "./decision.ts";
 import type { YardRef } from "./market.ts";
 import type { TreeSubnet } from "./tree.ts";
 
@@ -58,9 +58,37 @@ export interface AgentSeed {
   done?: boolean;
   /**
    * Which running instance of this ICON this state belongs to: every hand-over into a sidecar seals the state with
-   * this + 1, so of two copies of one ICON the later instance is known (tree messages are to carry it).
+   * this + 1, so of two copies of one ICON the later instance is known (tree attach and report carry it; a parent
+   * refuses a lower one).
    */
   instance?: number;
+  /**
+   * This copy was handed over (a migration moved service and agent, pair.ts): the ICON runs as instance `instance`
+   * in the sidecar of lease `leaseId` at `yard`. An agent started from it exits at once and never acts.
+   */
+  retired?: { leaseId: bigint; yard: string; instance: number; atMs: number };
+  /**
+   * What a migrating instance hands its successor beyond the seed (pair.ts): the Controller's smoothed observations
+   * and cool-down, the tree's children (told the new address at the successor's start) and the policy version it
+   * acted on. Used once at the successor's start, then dropped.
+   */
+  carried?: CarriedState;
+}
+
+/** See {@link AgentSeed.carried}. */
+export interface CarriedState {
+  controller: ControllerSnapshot;
+  /** At most 64, each as the tree knew it (account, libp2p addresses, instance epoch). */
+  children: { account: bigint; addrs: string[]; epoch: bigint }[];
+  policyVersion?: number;
+}
+
+/** The sentence of a retired copy ({@link AgentSeed.retired}), or undefined when `seed` may act. */
+export function retiredNote(seed: Pick<AgentSeed, "name" | "retired">): string | undefined {
+  const r = seed.retired;
+  return r
+    ? `ICON ${seed.name} was handed over to lease ${r.leaseId} at ${r.yard} (instance ${r.instance}): this copy is retired and does not act`
+    : undefined;
 }
 
 export interface AgentEvent {

@@ -2,6 +2,12 @@
  * The children of an ICON in its overlay tree, as it knows them: who attached (with a proof checked on chain), what
  * each last reported, and which are live — heard from within the last three report periods; the silent are pruned.
  *
+ * Instance epochs (issue 16, migration moves the pair): an ICON handed into another sidecar runs there as the next
+ * instance (state.ts AgentSeed.instance) with the same key and peer id, so only its epoch tells the two copies
+ * apart. The registry keeps the highest epoch seen per account — also after the child is pruned, for up to
+ * MAX_EPOCHS accounts — and refuses an attach or report from a lower one (TREE_STALE_EPOCH): an old instance that
+ * somehow still speaks is never taken for the child.
+ *
  * @example
  *   const children = new TreeChildren({ reportEveryMs: 5000, membership, emit });
  *   children.join(account, remotePeer, { addrs, endpoint, location });
@@ -28,6 +34,8 @@ export interface TreeChild {
   /** ICONs below it, as last reported. */
   descendants: number;
   peerId: string;
+  /** The highest instance epoch it attached or reported with. */
+  epoch: bigint;
 }
 
 export interface ChildState extends TreeChild {
@@ -49,10 +57,14 @@ export interface TreeChildrenComponents {
 }
 
 const SILENT_PERIODS = 3;
+/** Accounts whose highest epoch is remembered (attaches come only from on-chain descendants, checked first). */
+export const MAX_EPOCHS = 4096;
 
 export class TreeChildren {
   readonly #c: TreeChildrenComponents;
   readonly #children = new Map<bigint, ChildState>();
+  /** Account → the highest instance epoch seen (kept beyond the child's pruning, bounded: oldest out). */
+  readonly #epochs = new Map<bigint, bigint>();
 
   constructor(components: TreeChildrenComponents) {
     this.#c = components;
@@ -84,6 +96,7 @@ export class TreeChildren {
       lastReportMs: c.lastReportMs,
       descendants: c.descendants,
       peerId: c.peerId,
+      epoch: c.epoch,
     }));
   }
 
@@ -98,8 +111,33 @@ export class TreeChildren {
     for (const c of [...this.#children.values()]) if (c.lastReportMs < cutoff) this.remove(c.account, "silent");
   }
 
-  /** A child attached (its proof checked): kept with what it reported before, if it re-attached. */
-  join(account: bigint, remote: PeerId, m: { addrs: string[]; endpoint: string; location: string }): void {
+  /**
+   * Refuses (TREE_STALE_EPOCH) `epoch` when an attach or report of `account` came with a higher one before;
+   * otherwise remembers it as the highest.
+   */
+  checkEpoch(account: bigint, epoch: bigint): void {
+    const seen = this.#epochs.get(account);
+    if (seen !== undefined && epoch < seen)
+      throw new TreeError(
+        TreeErrorCode.TREE_STALE_EPOCH,
+        `account ${account} speaks here as instance ${seen} already; instance ${epoch} was handed over and must not act`,
+      );
+    if (seen === epoch) return;
+    this.#epochs.delete(account);
+    this.#epochs.set(account, epoch);
+    if (this.#epochs.size > MAX_EPOCHS) this.#epochs.delete(this.#epochs.keys().next().value!);
+  }
+
+  /**
+   * A child attached (its proof checked): kept with what it reported before, if it re-attached. Refused
+   * (TREE_STALE_EPOCH, nothing changed) from a lower instance epoch than seen before.
+   */
+  join(
+    account: bigint,
+    remote: PeerId,
+    m: { addrs: string[]; endpoint: string; location: string; epoch: bigint },
+  ): void {
+    this.checkEpoch(account, m.epoch);
     const prev = this.#children.get(account);
     this.#children.set(account, {
       account,
@@ -111,17 +149,25 @@ export class TreeChildren {
       lastReportMs: Date.now(),
       peerId: remote.toString(),
       peer: remote,
+      epoch: m.epoch,
     });
-    if (!prev || !prev.peer.equals(remote))
+    if (!prev || !prev.peer.equals(remote) || prev.epoch !== m.epoch)
       this.#c.emit({ type: "child-joined", account, peerId: remote.toString(), addrs: [...m.addrs] });
   }
 
-  /** The child that `proof` proves `remote` to be; TREE_NOT_ATTACHED unless it attached from that peer. */
-  async attached(proof: TreeMemberProof, remote: PeerId): Promise<ChildState> {
+  /**
+   * The child that `proof` proves `remote` to be; TREE_NOT_ATTACHED unless it attached from that peer,
+   * TREE_STALE_EPOCH when `epoch` (a report's) is below the highest seen for it.
+   */
+  async attached(proof: TreeMemberProof, remote: PeerId, epoch?: bigint): Promise<ChildState> {
     const a = await this.#c.membership.verify(proof, remote);
+    if (epoch !== undefined) this.checkEpoch(a.id, epoch);
     const c = this.#children.get(a.id);
     if (!c || !c.peer.equals(remote))
       throw new TreeError(TreeErrorCode.TREE_NOT_ATTACHED, `account ${a.id} is not attached here: attach first`);
+    // A higher epoch than it attached with: the new instance (same key, same peer id) reporting over the
+    // registration its predecessor made.
+    if (epoch !== undefined && epoch > c.epoch) c.epoch = epoch;
     return c;
   }
 

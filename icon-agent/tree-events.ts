@@ -4,7 +4,21 @@
  * @example
  *   onEvent: (e) => emit("tree", describeTreeEvent(e, (x) => client.format(x)))
  */
-import type { TreeEvent } from "./tree.ts";
+import type { TreeNodeRef, TreePolicy } from "../protocol/index.ts";
+import type { ChildEvent } from "./tree-children.ts";
+import type { FundingEvent } from "./tree-funding.ts";
+
+/** What happened in the tree, for the agent's timeline. */
+export type TreeEvent =
+  | { type: "attached"; parent: TreeNodeRef; origin: TreeNodeRef }
+  | { type: "reattached"; from?: bigint; parent: TreeNodeRef; reason: string }
+  | { type: "report-failed"; parent: bigint; misses: number; error: string }
+  | { type: "reattach-failed"; tried: bigint[]; error: string }
+  | ChildEvent
+  | FundingEvent
+  | { type: "policy"; policy: TreePolicy }
+  | { type: "left"; newParent?: bigint }
+  | { type: "refounded"; from: bigint; why: string };
 
 /** One sentence for people per tree event; `format` writes token amounts. */
 export function describeTreeEvent(e: TreeEvent, format: (units: bigint) => string): string {

@@ -1,24 +1,11 @@
 /**
- * The types of tree.ts's TreeMember: its options (what it is built from) and the events it tells the agent's
- * timeline. Apart so that tree.ts stays a room of its own size.
+ * The options of tree.ts's TreeMember (what it is built from). Apart so that tree.ts stays a room of its own size;
+ * its events are in tree-events.ts.
  */
 import type { Libp2p } from "@libp2p/interface";
 import type { Signer } from "ethers";
-import type { BudgetAccount, MarketClient, TreeNodeRef, TreePlace, TreePolicy, TreeSubnet } from "../protocol/index.ts";
-import type { ChildEvent } from "./tree-children.ts";
-import type { FundingEvent } from "./tree-funding.ts";
-
-/** What happened in the tree, for the agent's timeline. */
-export type TreeEvent =
-  | { type: "attached"; parent: TreeNodeRef; origin: TreeNodeRef }
-  | { type: "reattached"; from?: bigint; parent: TreeNodeRef; reason: string }
-  | { type: "report-failed"; parent: bigint; misses: number; error: string }
-  | { type: "reattach-failed"; tried: bigint[]; error: string }
-  | ChildEvent
-  | FundingEvent
-  | { type: "policy"; policy: TreePolicy }
-  | { type: "left"; newParent?: bigint }
-  | { type: "refounded"; from: bigint; why: string };
+import type { BudgetAccount, MarketClient, TreeNodeRef, TreePlace, TreeSubnet } from "../protocol/index.ts";
+import type { TreeEvent } from "./tree-events.ts";
 
 export interface TreeMemberOptions {
   node: Libp2p;
@@ -54,6 +41,10 @@ export interface TreeMemberOptions {
   proofValidityS?: number;
   /** How long on-chain account reads are cached for proof and descent checks (default 10 s). */
   cacheTtlMs?: number;
+  /** This instance's epoch (state.ts AgentSeed.instance), sent with every attach and report (default 0). */
+  epoch?: () => number;
+  /** False once this instance stopped deciding (a hand-over): no report, attach or funding from then on. */
+  acting?: () => boolean;
   /** Reports to the origin fail and I am its named successor: why I take its role now (loss.ts), or undefined. */
   mayRefound?: (origin: TreeNodeRef, place: TreePlace | undefined) => Promise<string | undefined>;
 }

@@ -53,7 +53,8 @@ import {
 import { TreeChildren, type TreeChild } from "./tree-children.ts";
 import { TreeFunding, describeError } from "./tree-funding.ts";
 import { successorOf } from "./loss.ts";
-import type { TreeEvent, TreeMemberOptions } from "./tree-options.ts";
+import type { TreeEvent } from "./tree-events.ts";
+import type { TreeMemberOptions } from "./tree-options.ts";
 
 export type { TreeNodeRef, TreePolicy, TreeSubnet };
 export type { TreeEvent, TreeMemberOptions };
@@ -218,6 +219,7 @@ export class TreeMember {
    */
   async requestFunding(amount: bigint): Promise<bigint> {
     if (amount <= 0n) throw new ConfigError("BAD_AMOUNT", "a funding request needs a positive amount");
+    if (!this.#acting()) throw new TreeError(TreeErrorCode.TREE_LEAVING, "this instance handed the ICON over");
     const { granted, note } = await this.#funding.ask(amount);
     this.#emit({ type: "funding-requested", amount, granted, note });
     return granted;
@@ -271,6 +273,7 @@ export class TreeMember {
 
   async #tick(): Promise<void> {
     this.#children.prune();
+    if (!this.#acting()) return;
     if (this.isOrigin) {
       await this.#refreshPolicy().catch(() => {
         // The chain is unreachable for now: keep the policy we have, try again next period.
@@ -294,6 +297,7 @@ export class TreeMember {
       endpoint: text(where.endpoint),
       location: text(where.location),
       descendants: this.descendants(),
+      epoch: this.#epoch(),
     };
     try {
       const { reply } = await treeRequest(
@@ -343,7 +347,7 @@ export class TreeMember {
     this.#moving = (async () => {
       const errors: string[] = [];
       for (const c of candidates) {
-        if (!this.#running || this.#left) return false;
+        if (!this.#running || this.#left || !this.#acting()) return false;
         try {
           await this.#attachTo(c);
           this.#emit({ type: "reattached", from, parent: this.#parent!, reason });
@@ -370,6 +374,7 @@ export class TreeMember {
         addrs: this.#addrs(),
         endpoint: text(where.endpoint),
         location: text(where.location),
+        epoch: this.#epoch(),
       },
       AbortSignal.timeout(this.#requestMs()),
     );
@@ -488,7 +493,7 @@ export class TreeMember {
       }
       case "report": {
         if (this.#left) throw new TreeError(TreeErrorCode.TREE_LEAVING, "this ICON is leaving the tree");
-        const c = await this.#children.attached(m.proof, remote);
+        const c = await this.#children.attached(m.proof, remote, m.epoch);
         c.subnets = m.subnets;
         c.endpoint = m.endpoint || undefined;
         c.location = m.location || undefined;
@@ -503,8 +508,9 @@ export class TreeMember {
         };
       }
       case "funding": {
-        // A leaving ICON's account is about to close: money must not move into it.
-        if (this.#left) throw new TreeError(TreeErrorCode.TREE_LEAVING, "this ICON is leaving the tree");
+        // A leaving ICON's account is about to close: money must not move into it; a handed-over one moves none.
+        if (this.#left || !this.#acting())
+          throw new TreeError(TreeErrorCode.TREE_LEAVING, "this ICON is leaving the tree (or was handed over)");
         const c = await this.#children.attached(m.proof, remote);
         const child = await this.#membership.account(c.account);
         const r = await this.#funding.fund(child, m.amount);
@@ -567,6 +573,9 @@ export class TreeMember {
       );
     return this.#proofCache;
   }
+
+  #epoch = (): bigint => BigInt(this.#o.epoch?.() ?? 0);
+  #acting = (): boolean => this.#o.acting?.() ?? true;
 
   /** Timeout of a report or attach: two periods, 1–10 s. */
   #requestMs(): number {

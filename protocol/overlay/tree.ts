@@ -96,7 +96,15 @@ export interface TreePlace {
 }
 
 export type TreeMessage =
-  | { type: "attach"; proof: TreeMemberProof; addrs: string[]; endpoint: string; location: string }
+  | {
+      type: "attach";
+      proof: TreeMemberProof;
+      addrs: string[];
+      endpoint: string;
+      location: string;
+      /** The sender's instance epoch (state.ts AgentSeed.instance); a parent refuses a lower one than it has seen. */
+      epoch: bigint;
+    }
   | {
       type: "attached";
       parent: TreeNodeRef;
@@ -115,6 +123,8 @@ export type TreeMessage =
       endpoint: string;
       location: string;
       descendants: number;
+      /** As in attach. */
+      epoch: bigint;
     }
   | { type: "reportAck"; policy?: TreePolicy; ancestors: TreeNodeRef[]; place?: TreePlace; successor?: TreeNodeRef }
   | { type: "funding"; proof: TreeMemberProof; amount: bigint }
@@ -367,6 +377,7 @@ export function decodeTreeFrame(frame: Uint8Array): TreeMessage {
       addrs: addrs(e.attach.addrs, "addrs"),
       endpoint: str(e.attach.endpoint, "endpoint"),
       location: str(e.attach.location, "location"),
+      epoch: e.attach.epoch,
     };
   if (e.attached) {
     const t = e.attached;
@@ -394,6 +405,7 @@ export function decodeTreeFrame(frame: Uint8Array): TreeMessage {
       endpoint: str(r.endpoint, "endpoint"),
       location: str(r.location, "location"),
       descendants: r.descendants,
+      epoch: r.epoch,
     };
   }
   if (e.reportAck)
@@ -452,7 +464,7 @@ export function encodeTreeFrame(m: TreeMessage): Uint8Array {
   switch (m.type) {
     case "attach":
       return TreeEnvelope.encode({
-        attach: { proof: pr(m.proof), addrs: m.addrs, endpoint: m.endpoint, location: m.location },
+        attach: { proof: pr(m.proof), addrs: m.addrs, endpoint: m.endpoint, location: m.location, epoch: m.epoch },
       });
     case "attached":
       return TreeEnvelope.encode({
@@ -481,6 +493,7 @@ export function encodeTreeFrame(m: TreeMessage): Uint8Array {
           endpoint: m.endpoint,
           location: m.location,
           descendants: m.descendants,
+          epoch: m.epoch,
         },
       });
     case "reportAck":

@@ -74,6 +74,11 @@ export interface IntentSenderOptions {
   yards: () => string[][];
   onProgress?: (line: string) => void;
   now?: () => number;
+  /**
+   * Throws when this sender's ICON may not act (an agent instance that handed its ICON over, icon-agent/pair.ts):
+   * asked before every intent is signed, so nothing is signed or sent after the fence.
+   */
+  gate?: () => void;
 }
 
 /** Relays an ICON's market calls; see the module header. */
@@ -91,6 +96,7 @@ export class IntentSender implements RelayHook {
 
   async send(action: string, c: Contract, fn: string, args: unknown[]): Promise<TransactionReceipt> {
     const o = this.#o;
+    o.gate?.();
     const now = o.now ?? Date.now;
     const since = await o.client.provider.getBlockNumber().catch(() => 0);
     const cap = await o.maxFee();
@@ -130,6 +136,7 @@ export class IntentSender implements RelayHook {
         continue;
       }
       // Named for this yard alone (nobody else can submit it and take its fee), with the nonce of the first copy.
+      if (!first) o.gate?.();
       const signed = await o.client.intents.sign(fn, args, o.account, {
         fee: terms.fee,
         relayer: terms.relayer,

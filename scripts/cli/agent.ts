@@ -46,7 +46,14 @@ export const agentCommands: Record<string, Command> = {
           "NO_STATE",
           `${dir} holds no ICON (no agent.json in it): give the directory \`icon app deploy --state\` wrote, or the one a parent wrote for its replica`,
         );
-      const { Agent, handedOver, handOverSelf, placedOrDone, takeBack } = await import("../../icon-agent/index.ts");
+      const { Agent, handedOver, handOverSelf, placedOrDone, readAgentState, retiredNote, takeBack } =
+        await import("../../icon-agent/index.ts");
+      // A copy whose ICON moved on (a migration handed it to another lease's sidecar): one line, exit 0, no act.
+      const retired = retiredNote((await readAgentState(dir)).seed);
+      if (retired) {
+        out(retired);
+        return;
+      }
       const mark = await handedOver(dir);
       if (mark && !o["take-back"])
         throw new ConfigError(

@@ -38,6 +38,10 @@ export declare namespace TreeEnvelope {
         field: '$.attach.location';
         value: string;
     }
+    interface TreeEnvelopeAttachEpochFieldEvent {
+        field: '$.attach.epoch';
+        value: bigint;
+    }
     interface TreeEnvelopeAttachedParentAccountFieldEvent {
         field: '$.attached.parent.account';
         value: bigint;
@@ -175,6 +179,10 @@ export declare namespace TreeEnvelope {
         field: '$.report.descendants';
         value: number;
     }
+    interface TreeEnvelopeReportEpochFieldEvent {
+        field: '$.report.epoch';
+        value: bigint;
+    }
     interface TreeEnvelopeReportAckPolicyVersionFieldEvent {
         field: '$.reportAck.policy.version';
         value: number;
@@ -293,7 +301,7 @@ export declare namespace TreeEnvelope {
     }
     function encode(obj: Partial<TreeEnvelope>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreeEnvelope>): TreeEnvelope;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreeEnvelope>): Generator<TreeEnvelopeAttachProofAccountFieldEvent | TreeEnvelopeAttachProofExpiresFieldEvent | TreeEnvelopeAttachProofSignatureFieldEvent | TreeEnvelopeAttachAddrsFieldEvent | TreeEnvelopeAttachEndpointFieldEvent | TreeEnvelopeAttachLocationFieldEvent | TreeEnvelopeAttachedParentAccountFieldEvent | TreeEnvelopeAttachedParentAddrsFieldEvent | TreeEnvelopeAttachedOriginAccountFieldEvent | TreeEnvelopeAttachedOriginAddrsFieldEvent | TreeEnvelopeAttachedAncestorsAccountFieldEvent | TreeEnvelopeAttachedAncestorsAddrsFieldEvent | TreeEnvelopeAttachedPolicyVersionFieldEvent | TreeEnvelopeAttachedPolicyWeightBpsFieldEvent | TreeEnvelopeAttachedPolicyMigrateThresholdBpsFieldEvent | TreeEnvelopeAttachedPolicyReplicateThresholdBpsFieldEvent | TreeEnvelopeAttachedPolicyTerminateThresholdBpsFieldEvent | TreeEnvelopeAttachedPolicyMaxPricePerSecondFieldEvent | TreeEnvelopeAttachedPolicyMaxRelayFeeFieldEvent | TreeEnvelopeAttachedPolicyRelayAllowancePerDayFieldEvent | TreeEnvelopeAttachedProofAccountFieldEvent | TreeEnvelopeAttachedProofExpiresFieldEvent | TreeEnvelopeAttachedProofSignatureFieldEvent | TreeEnvelopeAttachedPlaceEndpointFieldEvent | TreeEnvelopeAttachedPlaceLocationFieldEvent | TreeEnvelopeAttachedPlaceInstanceIdFieldEvent | TreeEnvelopeAttachedSuccessorAccountFieldEvent | TreeEnvelopeAttachedSuccessorAddrsFieldEvent | TreeEnvelopeReportProofAccountFieldEvent | TreeEnvelopeReportProofExpiresFieldEvent | TreeEnvelopeReportProofSignatureFieldEvent | TreeEnvelopeReportSubnetsSubnetFieldEvent | TreeEnvelopeReportSubnetsRateFieldEvent | TreeEnvelopeReportSubnetsLatencyMsFieldEvent | TreeEnvelopeReportSubnetsRequestsFieldEvent | TreeEnvelopeReportEndpointFieldEvent | TreeEnvelopeReportLocationFieldEvent | TreeEnvelopeReportDescendantsFieldEvent | TreeEnvelopeReportAckPolicyVersionFieldEvent | TreeEnvelopeReportAckPolicyWeightBpsFieldEvent | TreeEnvelopeReportAckPolicyMigrateThresholdBpsFieldEvent | TreeEnvelopeReportAckPolicyReplicateThresholdBpsFieldEvent | TreeEnvelopeReportAckPolicyTerminateThresholdBpsFieldEvent | TreeEnvelopeReportAckPolicyMaxPricePerSecondFieldEvent | TreeEnvelopeReportAckPolicyMaxRelayFeeFieldEvent | TreeEnvelopeReportAckPolicyRelayAllowancePerDayFieldEvent | TreeEnvelopeReportAckAncestorsAccountFieldEvent | TreeEnvelopeReportAckAncestorsAddrsFieldEvent | TreeEnvelopeReportAckPlaceEndpointFieldEvent | TreeEnvelopeReportAckPlaceLocationFieldEvent | TreeEnvelopeReportAckPlaceInstanceIdFieldEvent | TreeEnvelopeReportAckSuccessorAccountFieldEvent | TreeEnvelopeReportAckSuccessorAddrsFieldEvent | TreeEnvelopeFundingProofAccountFieldEvent | TreeEnvelopeFundingProofExpiresFieldEvent | TreeEnvelopeFundingProofSignatureFieldEvent | TreeEnvelopeFundingAmountFieldEvent | TreeEnvelopeFundingReplyGrantedFieldEvent | TreeEnvelopeFundingReplyNoteFieldEvent | TreeEnvelopeDetachProofAccountFieldEvent | TreeEnvelopeDetachProofExpiresFieldEvent | TreeEnvelopeDetachProofSignatureFieldEvent | TreeEnvelopeDetachNewParentAccountFieldEvent | TreeEnvelopeDetachNewParentAddrsFieldEvent | TreeEnvelopeErrorCodeFieldEvent | TreeEnvelopeErrorMessageFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreeEnvelope>): Generator<TreeEnvelopeAttachProofAccountFieldEvent | TreeEnvelopeAttachProofExpiresFieldEvent | TreeEnvelopeAttachProofSignatureFieldEvent | TreeEnvelopeAttachAddrsFieldEvent | TreeEnvelopeAttachEndpointFieldEvent | TreeEnvelopeAttachLocationFieldEvent | TreeEnvelopeAttachEpochFieldEvent | TreeEnvelopeAttachedParentAccountFieldEvent | TreeEnvelopeAttachedParentAddrsFieldEvent | TreeEnvelopeAttachedOriginAccountFieldEvent | TreeEnvelopeAttachedOriginAddrsFieldEvent | TreeEnvelopeAttachedAncestorsAccountFieldEvent | TreeEnvelopeAttachedAncestorsAddrsFieldEvent | TreeEnvelopeAttachedPolicyVersionFieldEvent | TreeEnvelopeAttachedPolicyWeightBpsFieldEvent | TreeEnvelopeAttachedPolicyMigrateThresholdBpsFieldEvent | TreeEnvelopeAttachedPolicyReplicateThresholdBpsFieldEvent | TreeEnvelopeAttachedPolicyTerminateThresholdBpsFieldEvent | TreeEnvelopeAttachedPolicyMaxPricePerSecondFieldEvent | TreeEnvelopeAttachedPolicyMaxRelayFeeFieldEvent | TreeEnvelopeAttachedPolicyRelayAllowancePerDayFieldEvent | TreeEnvelopeAttachedProofAccountFieldEvent | TreeEnvelopeAttachedProofExpiresFieldEvent | TreeEnvelopeAttachedProofSignatureFieldEvent | TreeEnvelopeAttachedPlaceEndpointFieldEvent | TreeEnvelopeAttachedPlaceLocationFieldEvent | TreeEnvelopeAttachedPlaceInstanceIdFieldEvent | TreeEnvelopeAttachedSuccessorAccountFieldEvent | TreeEnvelopeAttachedSuccessorAddrsFieldEvent | TreeEnvelopeReportProofAccountFieldEvent | TreeEnvelopeReportProofExpiresFieldEvent | TreeEnvelopeReportProofSignatureFieldEvent | TreeEnvelopeReportSubnetsSubnetFieldEvent | TreeEnvelopeReportSubnetsRateFieldEvent | TreeEnvelopeReportSubnetsLatencyMsFieldEvent | TreeEnvelopeReportSubnetsRequestsFieldEvent | TreeEnvelopeReportEndpointFieldEvent | TreeEnvelopeReportLocationFieldEvent | TreeEnvelopeReportDescendantsFieldEvent | TreeEnvelopeReportEpochFieldEvent | TreeEnvelopeReportAckPolicyVersionFieldEvent | TreeEnvelopeReportAckPolicyWeightBpsFieldEvent | TreeEnvelopeReportAckPolicyMigrateThresholdBpsFieldEvent | TreeEnvelopeReportAckPolicyReplicateThresholdBpsFieldEvent | TreeEnvelopeReportAckPolicyTerminateThresholdBpsFieldEvent | TreeEnvelopeReportAckPolicyMaxPricePerSecondFieldEvent | TreeEnvelopeReportAckPolicyMaxRelayFeeFieldEvent | TreeEnvelopeReportAckPolicyRelayAllowancePerDayFieldEvent | TreeEnvelopeReportAckAncestorsAccountFieldEvent | TreeEnvelopeReportAckAncestorsAddrsFieldEvent | TreeEnvelopeReportAckPlaceEndpointFieldEvent | TreeEnvelopeReportAckPlaceLocationFieldEvent | TreeEnvelopeReportAckPlaceInstanceIdFieldEvent | TreeEnvelopeReportAckSuccessorAccountFieldEvent | TreeEnvelopeReportAckSuccessorAddrsFieldEvent | TreeEnvelopeFundingProofAccountFieldEvent | TreeEnvelopeFundingProofExpiresFieldEvent | TreeEnvelopeFundingProofSignatureFieldEvent | TreeEnvelopeFundingAmountFieldEvent | TreeEnvelopeFundingReplyGrantedFieldEvent | TreeEnvelopeFundingReplyNoteFieldEvent | TreeEnvelopeDetachProofAccountFieldEvent | TreeEnvelopeDetachProofExpiresFieldEvent | TreeEnvelopeDetachProofSignatureFieldEvent | TreeEnvelopeDetachNewParentAccountFieldEvent | TreeEnvelopeDetachNewParentAddrsFieldEvent | TreeEnvelopeErrorCodeFieldEvent | TreeEnvelopeErrorMessageFieldEvent>;
 }
 export interface TreeMemberProof {
     account: bigint;
@@ -390,6 +398,7 @@ export interface TreeAttach {
     addrs: string[];
     endpoint: string;
     location: string;
+    epoch: bigint;
 }
 export declare namespace TreeAttach {
     const codec: () => Codec<TreeAttach>;
@@ -418,9 +427,13 @@ export declare namespace TreeAttach {
         field: '$.location';
         value: string;
     }
+    interface TreeAttachEpochFieldEvent {
+        field: '$.epoch';
+        value: bigint;
+    }
     function encode(obj: Partial<TreeAttach>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreeAttach>): TreeAttach;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreeAttach>): Generator<TreeAttachProofAccountFieldEvent | TreeAttachProofExpiresFieldEvent | TreeAttachProofSignatureFieldEvent | TreeAttachAddrsFieldEvent | TreeAttachEndpointFieldEvent | TreeAttachLocationFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreeAttach>): Generator<TreeAttachProofAccountFieldEvent | TreeAttachProofExpiresFieldEvent | TreeAttachProofSignatureFieldEvent | TreeAttachAddrsFieldEvent | TreeAttachEndpointFieldEvent | TreeAttachLocationFieldEvent | TreeAttachEpochFieldEvent>;
 }
 export interface TreeAttached {
     parent?: TreeNode;
@@ -587,6 +600,7 @@ export interface TreeReport {
     endpoint: string;
     location: string;
     descendants: number;
+    epoch: bigint;
 }
 export declare namespace TreeReport {
     const codec: () => Codec<TreeReport>;
@@ -634,9 +648,13 @@ export declare namespace TreeReport {
         field: '$.descendants';
         value: number;
     }
+    interface TreeReportEpochFieldEvent {
+        field: '$.epoch';
+        value: bigint;
+    }
     function encode(obj: Partial<TreeReport>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreeReport>): TreeReport;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreeReport>): Generator<TreeReportProofAccountFieldEvent | TreeReportProofExpiresFieldEvent | TreeReportProofSignatureFieldEvent | TreeReportSubnetsSubnetFieldEvent | TreeReportSubnetsRateFieldEvent | TreeReportSubnetsLatencyMsFieldEvent | TreeReportSubnetsRequestsFieldEvent | TreeReportEndpointFieldEvent | TreeReportLocationFieldEvent | TreeReportDescendantsFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TreeReport>): Generator<TreeReportProofAccountFieldEvent | TreeReportProofExpiresFieldEvent | TreeReportProofSignatureFieldEvent | TreeReportSubnetsSubnetFieldEvent | TreeReportSubnetsRateFieldEvent | TreeReportSubnetsLatencyMsFieldEvent | TreeReportSubnetsRequestsFieldEvent | TreeReportEndpointFieldEvent | TreeReportLocationFieldEvent | TreeReportDescendantsFieldEvent | TreeReportEpochFieldEvent>;
 }
 export interface TreeReportAck {
     policy?: TreePolicy;
@@ -805,7 +823,8 @@ export declare enum TreeErrorCode {
     TREE_NOT_ATTACHED = "TREE_NOT_ATTACHED",
     TREE_NOT_CHILD = "TREE_NOT_CHILD",
     TREE_LEAVING = "TREE_LEAVING",
-    TREE_INTERNAL = "TREE_INTERNAL"
+    TREE_INTERNAL = "TREE_INTERNAL",
+    TREE_STALE_EPOCH = "TREE_STALE_EPOCH"
 }
 export declare namespace TreeErrorCode {
     const codec: () => Codec<TreeErrorCode>;

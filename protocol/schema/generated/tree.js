@@ -789,6 +789,10 @@ export var TreeAttach;
                     w.uint32(34);
                     w.string(obj.location);
                 }
+                if ((obj.epoch != null && obj.epoch !== 0n)) {
+                    w.uint32(40);
+                    writeUint64(w, obj.epoch);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -796,7 +800,8 @@ export var TreeAttach;
                 const obj = {
                     addrs: [],
                     endpoint: '',
-                    location: ''
+                    location: '',
+                    epoch: 0n
                 };
                 const end = length == null ? reader.len : reader.pos + length;
                 while (reader.pos < end) {
@@ -821,6 +826,10 @@ export var TreeAttach;
                         }
                         case 4: {
                             obj.location = readStrictString(reader);
+                            break;
+                        }
+                        case 5: {
+                            obj.epoch = reader.uint64();
                             break;
                         }
                         default: {
@@ -867,6 +876,13 @@ export var TreeAttach;
                             yield {
                                 field: `${prefix}.location`,
                                 value: readStrictString(reader)
+                            };
+                            break;
+                        }
+                        case 5: {
+                            yield {
+                                field: `${prefix}.epoch`,
+                                value: reader.uint64()
                             };
                             break;
                         }
@@ -1327,6 +1343,10 @@ export var TreeReport;
                     w.uint32(40);
                     w.uint32(obj.descendants);
                 }
+                if ((obj.epoch != null && obj.epoch !== 0n)) {
+                    w.uint32(48);
+                    writeUint64(w, obj.epoch);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -1335,7 +1355,8 @@ export var TreeReport;
                     subnets: [],
                     endpoint: '',
                     location: '',
-                    descendants: 0
+                    descendants: 0,
+                    epoch: 0n
                 };
                 const end = length == null ? reader.len : reader.pos + length;
                 while (reader.pos < end) {
@@ -1366,6 +1387,10 @@ export var TreeReport;
                         }
                         case 5: {
                             obj.descendants = reader.uint32();
+                            break;
+                        }
+                        case 6: {
+                            obj.epoch = reader.uint64();
                             break;
                         }
                         default: {
@@ -1422,6 +1447,13 @@ export var TreeReport;
                             yield {
                                 field: `${prefix}.descendants`,
                                 value: reader.uint32()
+                            };
+                            break;
+                        }
+                        case 6: {
+                            yield {
+                                field: `${prefix}.epoch`,
+                                value: reader.uint64()
                             };
                             break;
                         }
@@ -1905,6 +1937,7 @@ export var TreeErrorCode;
     TreeErrorCode["TREE_NOT_CHILD"] = "TREE_NOT_CHILD";
     TreeErrorCode["TREE_LEAVING"] = "TREE_LEAVING";
     TreeErrorCode["TREE_INTERNAL"] = "TREE_INTERNAL";
+    TreeErrorCode["TREE_STALE_EPOCH"] = "TREE_STALE_EPOCH";
 })(TreeErrorCode || (TreeErrorCode = {}));
 var __TreeErrorCodeValues;
 (function (__TreeErrorCodeValues) {
@@ -1917,6 +1950,7 @@ var __TreeErrorCodeValues;
     __TreeErrorCodeValues[__TreeErrorCodeValues["TREE_NOT_CHILD"] = 6] = "TREE_NOT_CHILD";
     __TreeErrorCodeValues[__TreeErrorCodeValues["TREE_LEAVING"] = 7] = "TREE_LEAVING";
     __TreeErrorCodeValues[__TreeErrorCodeValues["TREE_INTERNAL"] = 8] = "TREE_INTERNAL";
+    __TreeErrorCodeValues[__TreeErrorCodeValues["TREE_STALE_EPOCH"] = 9] = "TREE_STALE_EPOCH";
 })(__TreeErrorCodeValues || (__TreeErrorCodeValues = {}));
 (function (TreeErrorCode) {
     TreeErrorCode.codec = () => {

@@ -746,6 +746,55 @@ describe("ICON decision logic (eq. 1)", () => {
       "without the warm-up's history the lull reads as idle",
     ).to.deep.equal(["terminate"]);
   });
+
+  it("continues from a snapshot (a migrated ICON's successor): the same smoothed inputs, cool-down and streak as the predecessor, through JSON", () => {
+    const opts = { halfLifeS: 30, coolDownS: 60, confirmations: 3 };
+    fc.assert(
+      fc.property(
+        knobsArb,
+        fc.array(situationArb, { minLength: 2, maxLength: 12 }),
+        fc.integer({ min: 1, max: 11 }),
+        (k, steps, cut) => {
+          const a = new Controller(opts);
+          const before = steps.slice(0, Math.min(cut, steps.length - 1));
+          before.forEach((s, i) => a.step(k, s, i * 5));
+          // Through the sealed state's codec (JSON): the successor restores it and meets the same future.
+          const b = new Controller(opts);
+          b.restore(JSON.parse(JSON.stringify(a.snapshot())) as ReturnType<Controller["snapshot"]>);
+          for (const [i, s] of steps.slice(before.length).entries()) {
+            const t = (before.length + i) * 5;
+            const ea = a.step(k, s, t);
+            const eb = b.step(k, s, t);
+            expect(eb.smoothed).to.deep.equal(ea.smoothed);
+            expect([eb.fire, eb.action.kind]).to.deep.equal([ea.fire, ea.action.kind]);
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+    // Bounded, and garbage in a snapshot is skipped, not trusted.
+    const c = new Controller(opts);
+    const many = Array.from({ length: 300 }, (_, i) => ({ subnet: `10.${i}.0.0/24`, rate: 1, latencyMs: { x: 5 } }));
+    c.observe(many, 1);
+    const snap = c.snapshot();
+    expect(snap.rates).to.have.length(64);
+    expect(snap.latencies).to.have.length(192);
+    expect(JSON.stringify(snap).length).to.be.below(24 * 1024);
+    const d = new Controller(opts);
+    d.restore({
+      rates: [
+        ["ok", 2, 1],
+        ["nan", NaN, 1],
+        ["neg", -1, 1],
+        [7 as unknown as string, 1, 1],
+      ],
+      latencies: "nope" as unknown as [],
+      lastActionAt: null,
+      streak: { key: "stay", count: -3 },
+    });
+    expect(d.snapshot().rates).to.deep.equal([["ok", 2, 1]]);
+    expect(d.snapshot().streak).to.deep.equal({ key: "stay", count: 0 });
+  });
 });
 
 describe("replicaShare: the replica's budget share", () => {

@@ -144,6 +144,7 @@ describe("ICON overlay tree over libp2p (real chain, real nodes)", function () {
     addrs: x.getMultiaddrs().map(String),
     endpoint: "",
     location: "",
+    epoch: 0n,
   });
 
   before(async () => {
@@ -170,7 +171,7 @@ describe("ICON overlay tree over libp2p (real chain, real nodes)", function () {
   it("validates frames strictly: limits, finite non-negative numbers, multiaddrs, 65-byte proofs", () => {
     const proof = { account: 1n, expires: 1n, signature: new Uint8Array(65).fill(1) };
     const report = (subnets: Array<{ subnet: string; rate: number; latencyMs?: number; requests: bigint }>) =>
-      TreeEnvelope.encode({ report: { proof, subnets, endpoint: "", location: "", descendants: 0 } });
+      TreeEnvelope.encode({ report: { proof, subnets, endpoint: "", location: "", descendants: 0, epoch: 0n } });
     const code = (f: () => unknown) => {
       try {
         f();
@@ -210,6 +211,7 @@ describe("ICON overlay tree over libp2p (real chain, real nodes)", function () {
           addrs: o.addrs ?? [],
           endpoint: o.endpoint ?? "",
           location: "",
+          epoch: 0n,
         },
       });
     expect(code(() => decodeTreeFrame(attach({ addrs: Array(9).fill("/ip4/127.0.0.1/tcp/1") })))).to.equal(BAD);
@@ -242,8 +244,10 @@ describe("ICON overlay tree over libp2p (real chain, real nodes)", function () {
         endpoint: "h:1",
         location: "l",
         descendants: 4,
+        epoch: 3n,
       }),
     );
+    expect(back.type === "report" && back.epoch).to.equal(3n); // the instance epoch survives the round trip
     expect(back.type === "report" && plain(back.subnets)).to.deep.equal(
       plain([sn("10.9.0.0/24", 12.5, NaN, 3n), sn("2001:db8::/48", 0.001, 17.25, 2n ** 60n)]),
     );
@@ -378,6 +382,7 @@ describe("ICON overlay tree over libp2p (real chain, real nodes)", function () {
       endpoint: "",
       location: "",
       descendants: 0,
+      epoch: 0n,
     };
     expect((await refusal(fromX(O, report))).treeCode).to.equal(TreeErrorCode.TREE_NOT_ATTACHED);
     expect((await refusal(fromX(O, { type: "funding", proof: valid, amount: USD(1) }))).treeCode).to.equal(

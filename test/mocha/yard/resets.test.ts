@@ -363,6 +363,7 @@ describe("a reset at every step of every protocol (yard and agent as their own p
         subnets: [],
         endpoint: "127.0.0.1:1",
         location: "nowhere",
+        epoch: 0n,
         descendants: 0,
       }),
     );

@@ -1,0 +1,177 @@
+/**
+ * Migration of an ICON that runs in its lease's sidecar moves the pair — service and agent — make before break, and
+ * never lets two instances act for one ICON (issue 16 item 5). After the new lease runs the service (moves.ts
+ * migrate), {@link movePair}:
+ *
+ *   1. stops deciding (the agent's fence: no period, no relayed intent, no tree report, attach or funding answer);
+ *   2. writes its successor's state: instance epoch e+1, the move still to finish (`moving`: the stub at the old
+ *      yard, the old lease to end — the successor's recovery does it, moves.ts finishMove) and what it has learned
+ *      (`carried`: the Controller's smoothed observations and cool-down, the tree's children, the policy version);
+ *   3. FENCES its own lease: a Redeploy of the old lease with the same agent part and a state marked `retired`
+ *      (handed over to the new lease at e+1). The yard keeps the running sidecar and holds the new secret for its
+ *      restarts, so an old sidecar that crashes now restarts as "retired" and exits without acting;
+ *   4. hands the successor's state into the new lease's sidecar (the hand-over Deploy).
+ * If 3 or 4 fails, the old lease gets back the state of epoch e, the new lease ends (its unused time refunded) and
+ * this instance decides again: nothing is lost. Once 4 is done this instance stays fenced, leaves the network and
+ * waits for its lease to end (the successor ends it), so a running old sidecar is not restarted in a loop.
+ *
+ * The successor (a fresh `icon agent run` from the sealed state) finishes the move at its start, restores the
+ * Controller (no warm-up from zero) and tells the carried children its new address ({@link callChildrenHome}); the
+ * tree's parent refuses anything from a lower epoch (tree-children.ts).
+ *
+ * @example
+ *   if (inSidecar) return movePair(components, old, next);   // instead of finishMove here
+ */
+import type { Libp2p } from "@libp2p/interface";
+import type { Wallet } from "ethers";
+import {
+  dialableAddrs,
+  signTreeMember,
+  treeDomain,
+  treeLimits,
+  treeRequest,
+  type DeploySpec,
+  type MarketClient,
+} from "../protocol/index.ts";
+import type { AgentEnv } from "./config.ts";
+import type { Controller } from "./decision.ts";
+import { handOver } from "./handover.ts";
+import type { TreeMember } from "./tree.ts";
+import type { AgentSeed, CarriedState, Emit, Placement } from "./state.ts";
+
+/** Children whose address a successor is told at most (the sealed state stays far below 64 KiB). */
+export const MAX_CARRIED_CHILDREN = 64;
+
+/** What the migration of a pair uses of the agent. */
+export interface PairComponents {
+  dir: string;
+  env: AgentEnv;
+  seed: AgentSeed;
+  node: Libp2p;
+  /** The ICON's key: it holds both leases. */
+  wallet: Wallet;
+  client: MarketClient;
+  /** The service as every Deploy of this ICON names it. */
+  spec(): Omit<DeploySpec, "leaseId" | "agent">;
+  /** What the successor continues from, taken after the fence. */
+  carried(): CarriedState;
+  /** Stops every action of this instance (and waits for one in flight); `unfence` lets it act again. */
+  fence(): Promise<void>;
+  unfence(): void;
+  /** After a successful hand-over: this instance leaves the network (its tree handler and libp2p node). */
+  retire(): Promise<void>;
+  save(): Promise<void>;
+  emit: Emit;
+}
+
+/**
+ * Moves the agent after the service (see the module header): `old` is this instance's lease, `next` the new one,
+ * already running the service. Resolves once the successor runs in `next`'s sidecar; throws (after undoing: old
+ * state back at the old yard, `next` ended, this instance acting again) when the fence or the hand-over fails.
+ */
+export async function movePair(c: PairComponents, old: Placement, next: Placement): Promise<void> {
+  const { seed, client, emit } = c;
+  const sidecar = c.env.sidecar;
+  if (!sidecar) throw new Error("the pair moves only in sidecar placement (env.sidecar)");
+  const epoch = seed.instance ?? 0;
+  await c.fence();
+  const successor: AgentSeed = { ...seed, instance: epoch + 1, moving: next, carried: c.carried() };
+  delete successor.retired;
+  const retired = { leaseId: next.leaseId, yard: next.yard.name, instance: epoch + 1, atMs: Date.now() };
+  const deploy = (placement: Placement, s: AgentSeed) =>
+    handOver({ node: c.node, holder: c.wallet, client, dir: c.dir, placement, spec: c.spec(), sidecar, seed: s });
+  const undo = async (e: unknown, fenced: boolean): Promise<never> => {
+    let back = "";
+    // The old yard holds the retired state since the fence: this instance's own state goes back first, so a restart
+    // of the old sidecar resumes it (if that fails too, a restart ends as retired: never two instances).
+    if (fenced)
+      back = await deploy(old, { ...seed }).then(
+        () => `; lease ${old.leaseId} holds instance ${epoch} again`,
+        (x: unknown) =>
+          `; lease ${old.leaseId} still holds the retired state (${(x as Error).message}): a restart of this sidecar will not act`,
+      );
+    const refund = await client.terminate(next.leaseId).then(
+      (r) => `lease ${next.leaseId} ended (refund ${client.format(r)})`,
+      (x: unknown) => `ending lease ${next.leaseId} failed (${(x as Error).message}); the next sweep ends it`,
+    );
+    c.unfence();
+    emit("error", `moving the agent to ${next.yard.name} failed, ${refund}${back}; deciding here again`);
+    throw e;
+  };
+  try {
+    await deploy(old, { ...seed, retired });
+  } catch (e) {
+    return undo(e, false);
+  }
+  emit("tree", `lease ${old.leaseId} fenced: a restart of its sidecar finds instance ${epoch} retired`);
+  try {
+    await deploy(next, successor);
+  } catch (e) {
+    return undo(e, true);
+  }
+  seed.retired = retired;
+  await c.save();
+  emit(
+    "migrated",
+    `handed over to lease ${next.leaseId} at ${next.yard.name} (instance ${epoch + 1}, service and agent); instance ${epoch} retires and its lease ${old.leaseId} ends when the successor finishes the move`,
+    { from: old.yard.name, to: next.yard.name, instance: epoch + 1 },
+  );
+  await c.retire();
+}
+
+/** What a successor continues from: the Controller's state, the tree's children (bounded), the policy version. */
+export function carriedState(controller: Controller, tree: Pick<TreeMember, "children" | "policy">): CarriedState {
+  return {
+    controller: controller.snapshot(),
+    children: tree
+      .children()
+      .slice(0, MAX_CARRIED_CHILDREN)
+      .map((ch) => ({ account: ch.account, addrs: ch.addrs, epoch: ch.epoch })),
+    policyVersion: tree.policy()?.version,
+  };
+}
+
+/**
+ * The successor's first act in the tree, once it joined it (the Controller was restored when the agent was built):
+ * each carried child is told (TreeDetach naming this instance as the new parent, signed by the ICON's key from the
+ * same peer id it knew) to attach to this instance's address; then the carried state is dropped. Failures are
+ * reported; such a child finds its way up the ancestors after missed reports.
+ */
+export async function successorStart(c: PairComponents): Promise<void> {
+  const children = (c.seed.carried?.children ?? []).slice(0, MAX_CARRIED_CHILDREN);
+  if (children.length > 0) await callChildrenHome({ ...c, account: c.seed.account, children });
+  c.seed.carried = undefined;
+  await c.save();
+}
+
+async function callChildrenHome(o: {
+  node: Libp2p;
+  wallet: Wallet;
+  client: MarketClient;
+  account: bigint;
+  children: CarriedState["children"];
+  emit: Emit;
+}): Promise<void> {
+  const domain = treeDomain(BigInt(o.client.deployment.chainId), o.client.deployment.market);
+  const proof = await signTreeMember(o.wallet, domain, o.account, o.node.peerId);
+  const addrs = o.node
+    .getMultiaddrs()
+    .map(String)
+    .filter((a) => Buffer.byteLength(a) <= treeLimits.maxAddrBytes)
+    .slice(0, treeLimits.maxAddrs);
+  const told = await Promise.allSettled(
+    o.children.map((ch) =>
+      treeRequest(
+        o.node,
+        dialableAddrs(ch.addrs),
+        { type: "detach", proof, newParent: { account: o.account, addrs } },
+        AbortSignal.timeout(10_000),
+      ),
+    ),
+  );
+  const failed = told.flatMap((r, i) => (r.status === "rejected" ? [o.children[i]!.account] : []));
+  o.emit(
+    "tree",
+    `told ${o.children.length - failed.length} of ${o.children.length} children this instance's new address${failed.length ? ` (not reached: ${failed.join(", ")})` : ""}`,
+  );
+}

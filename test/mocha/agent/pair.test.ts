@@ -1,0 +1,335 @@
+/**
+ * Migration moves the pair (issue 16 item 5, icon-agent/pair.ts): after the service runs in the new lease, the old
+ * instance fences its own lease (a Redeploy whose state is marked retired) and hands instance e+1 into the new
+ * lease's sidecar; a failed hand-over puts instance e back, ends the new lease and loses no money. Two real yards
+ * (real Docker, real chain, libp2p on loopback). The sidecars run a keeper instead of the agent image (it keeps the
+ * state the yard writes to its standard input, for this test to read): what is tested is what each yard holds and
+ * delivers at a restart — the fence — not what an agent does inside (that needs the agent's gateway mode).
+ */
+import { expect } from "chai";
+import { execFile } from "node:child_process";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import type Docker from "dockerode";
+import { Wallet } from "ethers";
+import type { Libp2p } from "@libp2p/interface";
+import { Agent } from "../../../icon-agent/agent.ts";
+import { appStatus, deployApp } from "../../../icon-agent/app.ts";
+import { agentEnvFrom, type AgentEnv } from "../../../icon-agent/config.ts";
+import { Controller } from "../../../icon-agent/decision.ts";
+import { handOver } from "../../../icon-agent/handover.ts";
+import { live } from "../../../icon-agent/leases.ts";
+import { bid, discoverYards, type YardRef } from "../../../icon-agent/market.ts";
+import { movePair, type PairComponents } from "../../../icon-agent/pair.ts";
+import {
+  readAgentState,
+  saveAgentState,
+  unsealAgentState,
+  writeAgentState,
+  type AgentEvent,
+  type AgentSeed,
+  type Placement,
+} from "../../../icon-agent/state.ts";
+import { IntentSender, MarketClient, createIconNode, type IconError } from "../../../protocol/index.ts";
+import { TEST_POLICY, USD, clientFor } from "../../../scripts/lib/testbed.ts";
+import { ICON_CLI } from "../../helpers/app.ts";
+import { BUSYBOX_IMAGE, WEB_IMAGE, execIn, waitFor } from "../../helpers/docker.ts";
+import { useTwoYards } from "../../helpers/yard.ts";
+import type { Yard } from "../../../yard-node/yard.ts";
+
+/** The keeper: what the yard writes to the sidecar's standard input lands in its tmpfs, then it idles. */
+const KEEPER = ["sh", "-c", "umask 077; cat > /run/icon/sealed; exec sleep 3600"];
+const DEPOSIT = USD(5);
+
+describe("migration moves the pair: fence, hand-over, undo (pair.ts)", function () {
+  this.timeout(300_000);
+  const two = useTwoYards("pair", { overrides: { overlay: { semanticDns: false } } });
+  let digest: string;
+  let owner: MarketClient;
+  let docker: Docker;
+  let yards: Yard[];
+  let node: Libp2p;
+  let refs: YardRef[];
+  let env: AgentEnv;
+
+  before(async () => {
+    const { m, a, b } = two.get();
+    yards = [a, b];
+    digest = await two.imageId(WEB_IMAGE);
+    const busybox = await two.imageId(BUSYBOX_IMAGE);
+    owner = await clientFor(m, 10, USD(100));
+    docker = two.get().engine.docker;
+    node = await createIconNode();
+    refs = await discoverYards({ node, client: owner, seeds: yards.map((y) => y.node.getMultiaddrs()[0]!.toString()) });
+    const raw = {
+      service: {
+        image: WEB_IMAGE,
+        imageDigest: digest,
+        ports: [8080],
+        httpPorts: [8080],
+        cpuMillis: 250,
+        memoryMiB: 64,
+        slotSeconds: 600,
+      },
+      discovery: { registry: true },
+      agent: { periodMs: 500, reportEveryMs: 500 },
+    };
+    const built = agentEnvFrom(raw, m.chain.url, m.deployment, { local: false, agentImageDigest: busybox });
+    env = { ...built, sidecar: { ...built.sidecar!, imageRef: BUSYBOX_IMAGE, command: KEEPER } };
+  });
+  after(async () => {
+    await node?.stop();
+  });
+
+  /** The containers of lease `id` at these two yards (the engine is shared). */
+  const containersOf = async (id: bigint) => {
+    const ours = new Set(yards.map((y) => y.config.yardId));
+    const all = await docker.listContainers({ all: true, filters: { label: [`icon.lease=${id}`] } });
+    return all
+      .filter((c) => ours.has(c.Labels["icon.yard"] ?? ""))
+      .map((c) => ({ id: c.Id, role: c.Labels["icon.role"] ?? "service", state: c.State }));
+  };
+
+  /** What lease `id`'s sidecar holds in its tmpfs, unsealed (the state the yard delivered at its last start). */
+  async function heldBy(id: bigint, notContainer?: string): Promise<{ seed: AgentSeed; key: string }> {
+    const sidecar = await waitFor(
+      `lease ${id}'s sidecar running${notContainer ? " again" : ""}`,
+      async () =>
+        (await containersOf(id)).find((c) => c.role === "agent" && c.state === "running" && c.id !== notContainer) ??
+        (notContainer ? (await containersOf(id)).find((c) => c.role === "agent" && c.state === "running") : undefined),
+      60_000,
+    );
+    const sealed = await waitFor(
+      "the sealed state in the sidecar's tmpfs",
+      async () => {
+        const r = await execIn(docker, sidecar.id, "base64 /run/icon/sealed");
+        const b = r.code === 0 ? Buffer.from(r.out, "base64") : undefined;
+        return b && b.length > 0 ? b : undefined;
+      },
+      30_000,
+    );
+    const out = path.join(await mkdtemp(path.join(tmpdir(), "icon-pair-held-")), "icon");
+    await unsealAgentState(sealed, out);
+    const { seed, key } = await readAgentState(out);
+    return { seed, key };
+  }
+
+  /** Kills lease `id`'s sidecar (a crash); resolves with what the yard delivered to the restarted one. */
+  async function crashAndRead(id: bigint): Promise<{ seed: AgentSeed; key: string; dir: string }> {
+    const running = (await containersOf(id)).find((c) => c.role === "agent" && c.state === "running")!;
+    await docker.getContainer(running.id).kill();
+    // The yard restarts the same container with the secret it holds: wait for a fresh start, then read it.
+    const startedBefore = (await docker.getContainer(running.id).inspect()).State.StartedAt;
+    const sealed = await waitFor(
+      `lease ${id}'s sidecar restarted by its yard`,
+      async () => {
+        const s = await docker.getContainer(running.id).inspect();
+        if (!s.State.Running || s.State.StartedAt === startedBefore) return undefined;
+        const r = await execIn(docker, running.id, "base64 /run/icon/sealed");
+        const b = r.code === 0 ? Buffer.from(r.out, "base64") : undefined;
+        return b && b.length > 0 ? b : undefined;
+      },
+      60_000,
+    );
+    const dir = path.join(await mkdtemp(path.join(tmpdir(), "icon-pair-restarted-")), "icon");
+    await unsealAgentState(sealed, dir);
+    return { ...(await readAgentState(dir)), dir };
+  }
+
+  /** An application whose origin (instance 1) runs in its sidecar at yard `at`, and a lease for it at the other. */
+  async function setUp(tag: string, o: { nextWithAgentShare: boolean }) {
+    const { m } = two.get();
+    const dir = path.join(await mkdtemp(path.join(tmpdir(), `icon-pair-${tag}-`)), "origin");
+    const app = await deployApp({ owner, env, policy: TEST_POLICY, deposit: DEPOSIT, dir });
+    const { key, seed } = await readAgentState(dir);
+    const wallet = new Wallet(key, m.provider);
+    const icon = await MarketClient.connect({ deployment: m.deployment, provider: m.provider, signer: wallet });
+    icon.useRelay(
+      new IntentSender({
+        node,
+        client: icon,
+        account: app.root,
+        maxFee: async () => (await icon.app(app.root)).policy.maxRelayFee,
+        yards: () => refs.map((r) => r.addrs),
+      }),
+    );
+    const spec = { imageRef: WEB_IMAGE, imageDigest: digest, command: [], env: [], ports: [8080], httpPorts: [8080] };
+    const lease = async (y: YardRef, withShare: boolean): Promise<Placement> => {
+      const won = await bid({
+        node,
+        signer: wallet,
+        client: owner,
+        account: app.root,
+        yards: [y],
+        rfq: {
+          // The service's 250 mCPU / 64 MiB plus the agent's 100 / 160 — or, the fault, the service's alone.
+          cpuMillis: withShare ? 350 : 250,
+          memoryMiB: withShare ? 224 : 64,
+          slotSeconds: 120,
+          earliestStart: 0n,
+          imageRef: WEB_IMAGE,
+          imageDigest: digest,
+        },
+        spec,
+        maxPrice: 0n,
+        budget: USD(1),
+        score: () => 0,
+      });
+      return {
+        leaseId: won.leaseId,
+        leaseStart: won.offer.start,
+        yard: won.yard,
+        endpoint: won.endpoint,
+        pricePerSecond: won.offer.pricePerSecond,
+        end: won.offer.end,
+        since: Date.now() / 1000,
+      };
+    };
+    const old = await lease(refs[0]!, true);
+    seed.placement = old;
+    await saveAgentState(dir, env, seed);
+    // The origin in its sidecar at the first yard: instance 1 (a hand-over seals the next instance).
+    await handOver({ node, holder: wallet, client: icon, dir, placement: old, spec, sidecar: env.sidecar! });
+    seed.instance = 1;
+    await saveAgentState(dir, env, seed);
+    expect((await heldBy(old.leaseId)).seed.instance).to.equal(1);
+    const next = await lease(refs[1]!, o.nextWithAgentShare);
+
+    // What the old instance has learned: its Controller after a few periods of observations.
+    const controller = new Controller({ halfLifeS: 30, coolDownS: 60, confirmations: 3 });
+    for (let t = 0; t < 40; t += 5)
+      controller.observe([{ subnet: "10.7.0.0/24", rate: 12 + t / 5, latencyMs: { x: 40 - t / 2 } }], t);
+    const events: AgentEvent[] = [];
+    const log: string[] = [];
+    const c: PairComponents = {
+      dir,
+      env,
+      seed,
+      node,
+      wallet,
+      client: icon,
+      spec: () => spec,
+      carried: () => ({
+        controller: controller.snapshot(),
+        children: [{ account: 99n, addrs: ["/ip4/127.0.0.1/tcp/9"], epoch: 0n }],
+        policyVersion: 1,
+      }),
+      fence: async () => void log.push("fence"),
+      unfence: () => void log.push("unfence"),
+      retire: async () => void log.push("retire"),
+      save: () => saveAgentState(dir, env, seed),
+      emit: (kind, text) => void events.push({ icon: seed.name, kind, text }),
+    };
+    return { app, dir, wallet, icon, old, next, controller, c, events, log };
+  }
+
+  it("fences the old lease, then hands instance 2 into the new one: a crash of the old sidecar after the fence restarts it retired, and it exits without acting", async () => {
+    const s = await setUp("ok", { nextWithAgentShare: true });
+    // THE race: the old sidecar is killed right after the fence (step 3), before the hand-over (step 4) is done.
+    let crash: Promise<Awaited<ReturnType<typeof crashAndRead>>> | undefined;
+    s.c.emit = (kind, text) => {
+      s.events.push({ icon: s.c.seed.name, kind, text });
+      if (text.includes("fenced")) crash = crashAndRead(s.old.leaseId);
+    };
+    try {
+      await movePair(s.c, s.old, s.next);
+      expect(s.log).to.deep.equal(["fence", "retire"]);
+      expect(s.c.seed.retired).to.deep.include({ leaseId: s.next.leaseId, instance: 2 });
+      expect(crash, "the fence was announced").to.not.equal(undefined);
+
+      // The restarted old sidecar got the retired state: handed over to the new lease as instance 2.
+      const restarted = await crash!;
+      expect(restarted.seed.retired).to.deep.include({
+        leaseId: s.next.leaseId,
+        yard: s.next.yard.name,
+        instance: 2,
+      });
+      expect(restarted.seed.instance).to.equal(1);
+      // The agent's entry on that state: one line, exit 0, nothing done (no chain call: its key holds no ETH and
+      // nothing changed on chain; it does not even open the state — no lock, no libp2p node).
+      const nonceBefore = await two.get().m.provider.getTransactionCount(s.wallet.address);
+      const run = await promisify(execFile)(ICON_CLI, ["agent", "run", "--state", restarted.dir], { timeout: 60_000 });
+      expect(run.stdout.trim().split("\n")).to.deep.equal([
+        `ICON ${s.c.seed.name} was handed over to lease ${s.next.leaseId} at ${s.next.yard.name} (instance 2): this copy is retired and does not act`,
+      ]);
+      expect(await two.get().m.provider.getTransactionCount(s.wallet.address)).to.equal(nonceBefore);
+
+      // The new lease's sidecar holds instance 2 with the move to finish and what instance 1 learned.
+      const handed = await heldBy(s.next.leaseId);
+      expect(handed.key).to.equal(s.wallet.privateKey);
+      expect(handed.seed.instance).to.equal(2);
+      expect(handed.seed.retired).to.equal(undefined);
+      expect(handed.seed.placement!.leaseId).to.equal(s.old.leaseId);
+      expect(handed.seed.moving!.leaseId).to.equal(s.next.leaseId);
+      expect(handed.seed.carried!.controller).to.deep.equal(
+        JSON.parse(JSON.stringify(s.controller.snapshot())) as unknown,
+      );
+      expect(handed.seed.carried!.children.map((ch) => ch.account)).to.deep.equal([99n]);
+      // Make before break: both services run until the successor finishes the move.
+      for (const id of [s.old.leaseId, s.next.leaseId])
+        expect((await containersOf(id)).find((c) => c.role === "service")?.state).to.equal("running");
+      expect(await two.get().m.provider.getBalance(s.wallet.address)).to.equal(0n);
+
+      // The successor, started from exactly what the new sidecar holds, finishes the move at its start: the stub at
+      // the old yard, the old lease ended; it tells the carried child its address and drops the carried state.
+      const succDir = path.join(await mkdtemp(path.join(tmpdir(), "icon-pair-successor-")), "icon");
+      await writeAgentState(succDir, env, handed.seed, handed.key);
+      const seen: AgentEvent[] = [];
+      const successor = await Agent.open(succDir, { spawn: async () => {}, onEvent: (e) => void seen.push(e) });
+      try {
+        await successor.start();
+        expect(successor.seed.placement!.leaseId).to.equal(s.next.leaseId);
+        expect(successor.seed.moving).to.equal(undefined);
+        expect(live((await owner.lease(s.old.leaseId)).state)).to.equal(false);
+        expect(live((await owner.lease(s.next.leaseId)).state)).to.equal(true);
+        const text = seen.map((e) => e.text).join("\n");
+        expect(text).to.contain(`(lease ${s.old.leaseId} → ${s.next.leaseId})`);
+        expect(text).to.contain("told 0 of 1 children this instance's new address (not reached: 99)");
+        expect((await readAgentState(succDir)).seed.carried).to.equal(undefined);
+        expect((await readAgentState(succDir)).seed.instance).to.equal(2);
+      } finally {
+        await successor.stop();
+      }
+    } finally {
+      for (const id of await owner.leasesOf(s.app.root)) await owner.terminate(id).catch(() => {});
+    }
+  });
+
+  it("a hand-over the new yard refuses leaves the old instance acting (instance 1 held again at its yard), the new lease ended, the money exact", async () => {
+    // The fault: the new lease was bought without the agent's share, so its yard refuses the agent part.
+    const s = await setUp("refused", { nextWithAgentShare: false });
+    try {
+      const e = await movePair(s.c, s.old, s.next).then(
+        () => expect.fail("the hand-over must fail"),
+        (x: unknown) => x as IconError,
+      );
+      expect(e.code).to.equal("HANDOVER_FAILED");
+      expect(e.message).to.match(
+        new RegExp(`into lease ${s.next.leaseId} at .* failed: .*leaves the service -?\\d+ mCPU and -?\\d+ MiB`),
+      );
+      // Fenced, then acting again; never retired.
+      expect(s.log).to.deep.equal(["fence", "unfence"]);
+      expect(s.c.seed.retired).to.equal(undefined);
+      expect(s.events.map((x) => x.text).join("\n")).to.match(
+        new RegExp(
+          `lease ${s.next.leaseId} ended .*lease ${s.old.leaseId} holds instance 1 again; deciding here again`,
+        ),
+      );
+      // The new lease ended on chain; the old one runs its service and, restarted, its sidecar gets instance 1 back.
+      expect(live((await owner.lease(s.next.leaseId)).state)).to.equal(false);
+      expect((await owner.lease(s.old.leaseId)).state).to.be.oneOf(["Scheduled", "Running"]);
+      const back = await crashAndRead(s.old.leaseId);
+      expect(back.seed.retired).to.equal(undefined);
+      expect(back.seed.instance).to.equal(1);
+      expect(back.seed.moving).to.equal(undefined);
+      // Every unit of the deposit is in the account, in escrow or spent on the leases' time (and the relayed fees).
+      const st = await appStatus(owner, s.app.root);
+      expect(st.held + st.escrowed + st.spent).to.equal(DEPOSIT);
+      expect(await two.get().m.provider.getBalance(s.wallet.address)).to.equal(0n);
+    } finally {
+      for (const id of await owner.leasesOf(s.app.root)) await owner.terminate(id).catch(() => {});
+    }
+  });
+});
