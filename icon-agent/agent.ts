@@ -37,6 +37,7 @@ import path from "node:path";
 import { JsonRpcProvider, Wallet } from "ethers";
 import type { Libp2p } from "@libp2p/interface";
 import {
+  AGENT_P2P_PORT,
   ConfigError,
   IconError,
   IntentSender,
@@ -44,10 +45,12 @@ import {
   namespaceProblem,
   createIconNode,
   loadOrCreatePeerKey,
+  gatewayLimits,
   p2pNodeOptions,
   type DeploySpec,
 } from "../protocol/index.ts";
 import type { AgentEnv } from "./config.ts";
+import { openSidecar, sidecarView, type Sidecar } from "./gateway.ts";
 import { Controller, type Action, type Candidate, type SubnetView } from "./decision.ts";
 import { handOverReplica } from "./handover.ts";
 import { live, replicaKey } from "./leases.ts";
@@ -82,6 +85,15 @@ export interface AgentHooks {
   onEvent?(e: AgentEvent): void;
 }
 
+/** How the agent is run (the CLI reads these from its environment; nothing in icon-agent/ reads process.env). */
+export interface AgentOpenOptions {
+  /**
+   * The agent gateway of the yard whose sidecar this agent runs in (the value of ICON_GATEWAY, `http://<ip>:<port>`):
+   * the chain, libp2p, DNS and the cost map are then reached through it (see "Inside its sidecar" in the README).
+   */
+  gateway?: string;
+}
+
 export class Agent {
   readonly dir: string;
   readonly env: AgentEnv;
@@ -90,6 +102,8 @@ export class Agent {
   readonly client: MarketClient;
   readonly node: Libp2p;
   readonly tree: TreeMember;
+  /** Set when the agent runs in its sidecar (AgentOpenOptions.gateway). */
+  readonly sidecar: Sidecar | undefined;
   readonly #hooks: AgentHooks;
   readonly #rpc: JsonRpcProvider;
   readonly #controller: Controller;
@@ -122,6 +136,7 @@ export class Agent {
     node: Libp2p,
     rpc: JsonRpcProvider,
     hooks: AgentHooks,
+    sidecar: Sidecar | undefined,
   ) {
     this.dir = dir;
     this.env = env;
@@ -131,6 +146,7 @@ export class Agent {
     this.node = node;
     this.#rpc = rpc;
     this.#hooks = hooks;
+    this.sidecar = sidecar;
     // The ICON's key holds no ETH: its market calls are intents a yard relays, repaid from its own account.
     client.useRelay(this.#intents(client, seed.account));
     this.#controller = new Controller({
@@ -189,7 +205,15 @@ export class Agent {
         return c;
       },
     };
-    this.#observation = new Observation({ env, seed, node, client, signer: wallet, tree: this.tree, emit });
+    this.#observation = new Observation({
+      env: sidecar ? sidecarView(env, sidecar) : env,
+      seed,
+      node,
+      client,
+      signer: wallet,
+      tree: this.tree,
+      emit,
+    });
     this.#moves = new Moves({
       dir,
       env,
@@ -223,8 +247,11 @@ export class Agent {
     });
   }
 
-  /** Opens the agent in `dir` (written by writeAgentState, state.ts) and resumes from it and the chain. */
-  static async open(dir: string, hooks: AgentHooks): Promise<Agent> {
+  /**
+   * Opens the agent in `dir` (written by writeAgentState, state.ts) and resumes from it and the chain; with
+   * `options.gateway`, as an agent in its sidecar (a gateway that does not answer fails the start).
+   */
+  static async open(dir: string, hooks: AgentHooks, options: AgentOpenOptions = {}): Promise<Agent> {
     const { env, seed, key } = await readAgentState(dir);
     const retired = retiredNote(seed);
     if (retired) throw new IconError("RETIRED", retired);
@@ -236,27 +263,43 @@ export class Agent {
         "BAD_SERVICE_NAME",
         `${wrongNamespace}; fix spec.service in ${path.join(dir, "agent.json")}`,
       );
+    const sidecar = options.gateway === undefined ? undefined : await openSidecar(options.gateway);
     const release = await lockStateDir(dir);
     try {
       await removeLeftovers(dir);
-      // No request cache: after a failed transaction the nonce is read again, and must be read fresh.
-      const rpc = new JsonRpcProvider(env.rpcUrl, undefined, {
+      // No request cache: after a failed transaction the nonce is read again, and must be read fresh. Through the
+      // gateway, batches stay within what it serves.
+      const rpc = new JsonRpcProvider(sidecar ? sidecar.gateway.url(sidecar.self.rpc) : env.rpcUrl, undefined, {
         staticNetwork: true,
         pollingInterval: 200,
         cacheTimeout: -1,
+        ...(sidecar ? { batchMaxCount: gatewayLimits.maxBatch } : {}),
       });
       const wallet = new Wallet(key, rpc);
       const client = await MarketClient.connect({ deployment: env.deployment, provider: rpc, signer: wallet });
       const peerKey = await loadOrCreatePeerKey(path.join(dir, "peer.key"));
-      const port = await readFile(path.join(dir, "port"), "utf8").then(Number, () => 0);
-      const node = await createIconNode({
-        privateKey: peerKey,
-        listen: [`/ip4/${env.listenHost}/tcp/${port}`],
-        ...p2pNodeOptions(env.p2p),
-      });
-      const bound = Number(/\/tcp\/(\d+)/.exec(node.getMultiaddrs()[0]?.toString() ?? "")?.[1] ?? 0);
-      if (bound && bound !== port) await writeFile(path.join(dir, "port"), String(bound));
-      const agent = new Agent(dir, env, seed, wallet, client, node, rpc, hooks);
+      let node: Libp2p;
+      if (sidecar) {
+        // Reached from outside at the addresses the yard's ingress gives this lease; every dial out via the gateway.
+        node = await createIconNode({
+          privateKey: peerKey,
+          listen: [`/ip4/0.0.0.0/tcp/${AGENT_P2P_PORT}`],
+          ...(sidecar.self.agentAddrs.length > 0 ? { announce: sidecar.self.agentAddrs } : {}),
+          gateway: sidecar.gateway,
+          ...p2pNodeOptions(env.p2p),
+          mdns: false, // no LAN in a sidecar
+        });
+      } else {
+        const port = await readFile(path.join(dir, "port"), "utf8").then(Number, () => 0);
+        node = await createIconNode({
+          privateKey: peerKey,
+          listen: [`/ip4/${env.listenHost}/tcp/${port}`],
+          ...p2pNodeOptions(env.p2p),
+        });
+        const bound = Number(/\/tcp\/(\d+)/.exec(node.getMultiaddrs()[0]?.toString() ?? "")?.[1] ?? 0);
+        if (bound && bound !== port) await writeFile(path.join(dir, "port"), String(bound));
+      }
+      const agent = new Agent(dir, env, seed, wallet, client, node, rpc, hooks, sidecar);
       agent.#release = release;
       return agent;
     } catch (e) {

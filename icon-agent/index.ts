@@ -8,7 +8,8 @@
  *   const agent = await Agent.open(stateDir, { spawn: async (dir) => startAgentProcess(dir) });
  *   await agent.start();
  */
-export { Agent, type AgentHooks } from "./agent.ts";
+export { Agent, type AgentHooks, type AgentOpenOptions } from "./agent.ts";
+export { GatewayClient, gatewayTimeouts, type Sidecar } from "./gateway.ts";
 export { appStatus, deployApp, formatStatus, serviceKeyFor, type AppStatus, type DeployAppOptions } from "./app.ts";
 export {
   endSidecar,

@@ -29,6 +29,7 @@ export * from "./lease/proof.ts";
 export * from "./lease/namespace.ts";
 export * from "./net/node.ts";
 export * from "./net/p2p-config.ts";
+export * from "./net/gateway-transport.ts";
 export * from "./discovery/dns.ts";
 export * from "./yard/services.ts";
 export * from "./yard/gateway.ts";

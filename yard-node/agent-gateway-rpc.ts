@@ -9,8 +9,13 @@
  * own (so a caller's duplicate or odd ids cannot mix answers up) and the answers come back under the caller's ids.
  * Upstream answers are read up to `maxAnswerBytes`; a larger one is refused, not cut.
  *
+ * eth_call and eth_estimateGas run code on the shared node (a call without `to` runs its initcode): they take
+ * `[tx]` or `[tx, block]` only — state and block overrides are refused — and their gas is capped at `callGas`
+ * (filled in when the caller names none). At most `upstreamConcurrent` requests go to the chain RPC at once, for all
+ * sidecars together; the others wait their turn (bounded by the gateway's own concurrency bounds).
+ *
  * @example
- *   const rpc = new RpcFilter({ rpcUrl: "http://127.0.0.1:8545", maxAnswerBytes: 4 << 20 });
+ *   const rpc = new RpcFilter({ rpcUrl: "http://127.0.0.1:8545", maxAnswerBytes: 4 << 20, callGas: 10_000_000n, upstreamConcurrent: 16 });
  *   const answer = await rpc.handle(JSON.parse(body));   // a JSON-RPC answer (object or array) to send back
  */
 import { GATEWAY_REFUSED_METHOD, GATEWAY_RPC_METHODS, gatewayLimits } from "../protocol/index.ts";
@@ -68,12 +73,19 @@ export async function boundedBody(res: Response, max: number, what: string): Pro
 export interface RpcFilterOptions {
   rpcUrl: string;
   maxAnswerBytes: number;
+  /** Gas one eth_call or eth_estimateGas may use at most. */
+  callGas: bigint;
+  /** Requests to the chain RPC under way at once. */
+  upstreamConcurrent: number;
 }
 
 export class RpcFilter {
   readonly #o: RpcFilterOptions;
   /** The chain's head as last read, for eth_getLogs ranges (read again after a second). */
   #head: { block: bigint; at: number } | undefined;
+  /** Upstream requests under way, and the ones waiting for a turn. */
+  #upstream = 0;
+  readonly #waiting: (() => void)[] = [];
 
   constructor(o: RpcFilterOptions) {
     this.#o = o;
@@ -109,6 +121,14 @@ export class RpcFilter {
         );
         continue;
       }
+      if (call.method === "eth_call" || call.method === "eth_estimateGas") {
+        const capped = this.#capCall(call);
+        if (typeof capped === "string") {
+          answers[i] = error(call.id, -32602, capped);
+          continue;
+        }
+        call.params = capped;
+      }
       if (call.method === "eth_getLogs") {
         const why = await this.#logsProblem(call.params, signal).catch((e: unknown) =>
           e instanceof GatewayRefusal ? e.message : `the chain's head cannot be read: ${(e as Error).message}`,
@@ -142,8 +162,64 @@ export class RpcFilter {
     return answers as Answer[];
   }
 
-  /** Posts `body` to the chain RPC; the parsed answer (bounded in size and time). */
+  /** The params of an eth_call/eth_estimateGas with its gas capped, or why it is refused. */
+  #capCall(call: Call): unknown[] | string {
+    const p = call.params;
+    if (!Array.isArray(p) || p.length < 1 || p.length > 2)
+      return `${call.method} takes [transaction] or [transaction, block]: state and block overrides are not carried`;
+    const tx = p[0];
+    if (typeof tx !== "object" || tx === null || Array.isArray(tx))
+      return `${call.method}: the transaction must be a JSON object`;
+    const t = { ...(tx as Record<string, unknown>) };
+    const cap = this.#o.callGas;
+    if (t.gas !== undefined) {
+      if (typeof t.gas !== "string" || !/^0x[0-9a-fA-F]{1,16}$/.test(t.gas))
+        return `${call.method}: gas must be a hex quantity (0x…)`;
+      if (BigInt(t.gas) > cap) t.gas = `0x${cap.toString(16)}`;
+    } else t.gas = `0x${cap.toString(16)}`;
+    return p.length === 2 ? [t, p[1]] : [t];
+  }
+
+  /** Waits for a turn at the chain RPC (at most upstreamConcurrent at once); the release to call after. */
+  async #turn(signal?: AbortSignal): Promise<() => void> {
+    if (this.#upstream >= this.#o.upstreamConcurrent) {
+      await new Promise<void>((resolve, reject) => {
+        const go = (): void => {
+          signal?.removeEventListener("abort", give);
+          resolve();
+        };
+        const give = (): void => {
+          const at = this.#waiting.indexOf(go);
+          if (at >= 0) this.#waiting.splice(at, 1);
+          reject(new GatewayRefusal(503, "the chain RPC is busy; the request was given up"));
+        };
+        if (signal?.aborted) return give();
+        signal?.addEventListener("abort", give, { once: true });
+        this.#waiting.push(go);
+      });
+    } else this.#upstream++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const next = this.#waiting.shift();
+      if (next)
+        next(); // the turn passes on: #upstream stays
+      else this.#upstream--;
+    };
+  }
+
+  /** Posts `body` to the chain RPC in its turn; the parsed answer (bounded in size and time). */
   async #post(body: unknown, signal?: AbortSignal): Promise<unknown> {
+    const release = await this.#turn(signal);
+    try {
+      return await this.#postNow(body, signal);
+    } finally {
+      release();
+    }
+  }
+
+  async #postNow(body: unknown, signal?: AbortSignal): Promise<unknown> {
     let res: Response;
     try {
       res = await fetch(this.#o.rpcUrl, {
@@ -154,8 +230,8 @@ export class RpcFilter {
           ? AbortSignal.any([signal, AbortSignal.timeout(UPSTREAM_TIMEOUT_MS)])
           : AbortSignal.timeout(UPSTREAM_TIMEOUT_MS),
       });
-    } catch (e) {
-      throw new GatewayRefusal(502, `the chain RPC cannot be reached: ${(e as Error).message}`);
+    } catch {
+      throw new GatewayRefusal(502, "the chain RPC cannot be reached");
     }
     const bytes = await boundedBody(res, this.#o.maxAnswerBytes, "the chain RPC's answer");
     try {

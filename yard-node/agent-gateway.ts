@@ -11,11 +11,14 @@
  * (reads of the chain, agent-gateway-rpc.ts), `GET /alto/<path>`, `POST /dial` (a libp2p forward, proven by the
  * yard's own noise handshake: agent-gateway-forward.ts).
  *
- * Bounds (`agentGateway.limits`): per lease a token bucket of requests, requests under way and open connections;
- * overall requests under way (above any lease's share, so a flood from one sidecar never starves another); bodies
- * ≤ 256 KiB, answers ≤ maxAnswerBytes; a request that does not finish in 30 s is cut. Refusals answer a JSON
- * `{"error": "<sentence>"}` (JSON-RPC errors for calls). At a lease's end its connections and forwards close; at
- * the yard's stop, everything.
+ * Bounds (`agentGateway.limits`): per lease a token bucket of requests (a JSON-RPC call is one token, so a batch of
+ * 16 costs 16), requests under way, /dials under way and open connections; per lease holder (app account) requests
+ * under way, so a tenant with many leases cannot take all; overall requests under way, /dials under way and bytes of
+ * answers being written (an answer holds its request's place until it is flushed, so slow readers hold little);
+ * bodies ≤ 256 KiB, answers ≤ maxAnswerBytes; a request that does not finish in 30 s is cut, a connection idle
+ * for 30 s (a reader that does not read) too. Refusals answer a JSON `{"error": "<sentence>"}` (JSON-RPC errors for
+ * calls). At a sidecar's end its connections and forwards close and its container is served no more (also during
+ * its stop); a renewal that carries the sidecar over takes them over; at the yard's stop, everything.
  *
  * @example
  *   const gw = new AgentGateway({ config, node, runtime, db, containers, firewall, dns, metrics, log });
@@ -47,6 +50,8 @@ import type { YardMetrics } from "./yard-metrics.ts";
 export const AGENT_INGRESS_KEY = `agent/${AGENT_P2P_PORT}`;
 
 const REQUEST_TIMEOUT_MS = 30_000;
+/** A connection with no traffic either way for this long is cut (an idle keep-alive, a reader that does not read). */
+const IDLE_MS = 30_000;
 const SOURCE_CACHE_MS = 250;
 
 export interface AgentGatewayComponents {
@@ -78,9 +83,19 @@ export class AgentGateway {
   readonly #sockets = new Map<string, Set<Socket>>();
   /** Lease → its token bucket. */
   readonly #buckets = new Map<string, { tokens: number; at: number }>();
-  /** Lease → requests under way. */
+  /** Lease → requests under way (until their answers are flushed). */
   readonly #busy = new Map<string, number>();
+  /** Lease holder (app account) → requests under way. */
+  readonly #busyTenant = new Map<string, number>();
   #busyAll = 0;
+  /** Lease → /dials under way. */
+  readonly #dialing = new Map<string, number>();
+  #dialingAll = 0;
+  /** Bytes of answers written and not yet flushed. */
+  #answerBytes = 0;
+  /** Sidecar containers whose lease let them go: served no more, even while they stop. */
+  readonly #endedContainers = new Set<string>();
+  #stopped = false;
   /** Sidecar address → lease, rebuilt from the database at most every 250 ms on a miss. */
   #sources = new Map<string, string>();
   #sourcesAt = 0;
@@ -111,7 +126,12 @@ export class AgentGateway {
     const g = config.agentGateway;
     if (!g.enabled || !runtime.networkInfo) return;
     const { gateway } = await runtime.networkInfo();
-    this.#rpc = new RpcFilter({ rpcUrl: g.rpcUrl ?? config.chain.rpcUrl, maxAnswerBytes: g.limits.maxAnswerBytes });
+    this.#rpc = new RpcFilter({
+      rpcUrl: g.rpcUrl ?? config.chain.rpcUrl,
+      maxAnswerBytes: g.limits.maxAnswerBytes,
+      callGas: BigInt(g.limits.callGas),
+      upstreamConcurrent: g.limits.upstreamConcurrent,
+    });
     this.#forwards = new Forwards({
       gateway,
       sidecarIp: (id) => this.#sidecarIp(id),
@@ -149,15 +169,23 @@ export class AgentGateway {
       return;
     }
     server.on("error", () => {}); // accept failures (EMFILE) lose one connection, not the yard
+    try {
+      await this.#c.firewall()?.allow({ ip: gateway, proto: "tcp", port: g.port });
+    } catch (e) {
+      // Not tracked yet: closed here, or it would outlive stop().
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await this.#forwards.closeAll();
+      throw e;
+    }
     this.#server = server;
     this.#gateway = gateway;
-    await this.#c.firewall()?.allow({ ip: gateway, proto: "tcp", port: g.port });
     metrics.set("icon_yard_gateway_forwards_open", 0);
     log.info("agent gateway ready", { url: this.url });
   }
 
   /** Closes the server, every connection and every forward. */
   async stop(): Promise<void> {
+    this.#stopped = true;
     this.#abort.abort();
     const server = this.#server;
     this.#server = undefined;
@@ -173,9 +201,15 @@ export class AgentGateway {
     await this.#forwards?.closeAll();
   }
 
-  /** Lease `leaseId`'s sidecar is gone (the lease ended, was renewed away, or its sidecar is down for good). */
+  /**
+   * Lease `leaseId`'s sidecar is going (the lease ended, its agent part changed, or its sidecar is down for good):
+   * from now on its container is served no more, even while it stops; its connections and forwards close.
+   */
   async leaseEnded(leaseId: bigint | string): Promise<void> {
     const k = leaseId.toString();
+    for (const id of this.#endedContainers) if (!this.#c.containers.has(id)) this.#endedContainers.delete(id);
+    const container = this.#c.db.lease(BigInt(k))?.agentContainerId;
+    if (container) this.#endedContainers.add(container);
     for (const s of this.#sockets.get(k) ?? []) s.destroy();
     this.#sockets.delete(k);
     this.#buckets.delete(k);
@@ -183,10 +217,35 @@ export class AgentGateway {
     await this.#forwards?.closeLease(k);
   }
 
+  /**
+   * Lease `from`'s sidecar goes on running for its renewal `to` (carried over): its connections, bucket and forwards
+   * serve `to` from now on — the agent's libp2p connections through them stay up.
+   */
+  leaseMoved(from: bigint | string, to: bigint | string): void {
+    const [f, t] = [from.toString(), to.toString()];
+    const socks = this.#sockets.get(f);
+    this.#sockets.delete(f);
+    if (socks) {
+      const theirs = this.#sockets.get(t) ?? new Set<Socket>();
+      for (const s of socks) {
+        theirs.add(s);
+        this.#leaseOf.set(s, t);
+      }
+      this.#sockets.set(t, theirs);
+    }
+    const bucket = this.#buckets.get(f);
+    this.#buckets.delete(f);
+    if (bucket && !this.#buckets.has(t)) this.#buckets.set(t, bucket);
+    for (const [ip, id] of this.#sources) if (id === f) this.#sources.delete(ip);
+    this.#forwards?.move(f, t);
+  }
+
   /** The address of lease `leaseId`'s running sidecar now, or undefined. */
   #sidecarIp(leaseId: string): string | undefined {
+    if (this.#stopped) return undefined;
     const row = this.#c.db.lease(BigInt(leaseId));
     if (!row || row.status !== "deployed" || row.stoppedAt !== undefined || !row.agentContainerId) return undefined;
+    if (this.#endedContainers.has(row.agentContainerId)) return undefined;
     const info = this.#c.containers.get(row.agentContainerId);
     return info?.running && info.ip ? info.ip : undefined;
   }
@@ -198,7 +257,7 @@ export class AgentGateway {
     if (Date.now() - this.#sourcesAt < SOURCE_CACHE_MS) return undefined;
     const sources = new Map<string, string>();
     for (const l of this.#c.db.leases(["deployed"])) {
-      if (!l.agentContainerId || l.stoppedAt !== undefined) continue;
+      if (!l.agentContainerId || l.stoppedAt !== undefined || this.#endedContainers.has(l.agentContainerId)) continue;
       const info = this.#c.containers.get(l.agentContainerId);
       if (info?.running && info.ip) sources.set(info.ip, l.id.toString());
     }
@@ -210,7 +269,7 @@ export class AgentGateway {
   #connection(s: Socket): void {
     s.on("error", () => {});
     const { metrics, config } = this.#c;
-    const lease = this.#leaseAt((s.remoteAddress ?? "").replace(/^::ffff:/, ""));
+    const lease = this.#stopped ? undefined : this.#leaseAt((s.remoteAddress ?? "").replace(/^::ffff:/, ""));
     if (lease === undefined) {
       metrics.inc("icon_yard_gateway_refused_sources_total");
       s.destroy();
@@ -225,23 +284,26 @@ export class AgentGateway {
     }
     mine.add(s);
     this.#leaseOf.set(s, lease);
+    s.setTimeout(IDLE_MS, () => s.destroy());
     s.once("close", () => {
-      const set = this.#sockets.get(lease);
+      // The lease it serves now (a renewal may have taken it over).
+      const now = this.#leaseOf.get(s) ?? lease;
+      const set = this.#sockets.get(now);
       set?.delete(s);
-      if (set?.size === 0) this.#sockets.delete(lease);
+      if (set?.size === 0) this.#sockets.delete(now);
     });
   }
 
-  /** Takes a token of lease `k`'s bucket; false when it is empty. */
-  #take(k: string): boolean {
+  /** Takes `n` tokens of lease `k`'s bucket; false (and none taken) when it holds fewer. */
+  #take(k: string, n = 1): boolean {
     const { requestsPerSecond, burst } = this.#c.config.agentGateway.limits;
     const now = Date.now();
     const b = this.#buckets.get(k) ?? { tokens: burst, at: now };
     b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 1000) * requestsPerSecond);
     b.at = now;
     this.#buckets.set(k, b);
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
+    if (b.tokens < n) return false;
+    b.tokens -= n;
     return true;
   }
 
@@ -264,14 +326,32 @@ export class AgentGateway {
       });
     }
     const busy = this.#busy.get(lease) ?? 0;
-    if (busy >= limits.concurrentPerLease || this.#busyAll >= limits.concurrent) {
+    const tenant = this.#c.db.lease(BigInt(lease))?.offer.account.toString() ?? lease;
+    const tenantBusy = this.#busyTenant.get(tenant) ?? 0;
+    if (
+      busy >= limits.concurrentPerLease ||
+      tenantBusy >= limits.concurrentPerTenant ||
+      this.#busyAll >= limits.concurrent
+    ) {
       count("limited");
       return send(res, 429, {
-        error: `too many requests under way (${busy} of this lease's ${limits.concurrentPerLease}); wait for answers first`,
+        error: `too many requests under way (${busy} of this lease's ${limits.concurrentPerLease}, ${tenantBusy} of its holder's ${limits.concurrentPerTenant}); wait for answers first`,
       });
     }
     this.#busy.set(lease, busy + 1);
+    this.#busyTenant.set(tenant, tenantBusy + 1);
     this.#busyAll++;
+    // The request holds its place until its answer is flushed (or its connection is gone): a sidecar that does not
+    // read its answers cannot make the yard buffer more than its share.
+    const release = (): void => {
+      const n = (this.#busy.get(lease) ?? 1) - 1;
+      if (n > 0) this.#busy.set(lease, n);
+      else this.#busy.delete(lease);
+      const t = (this.#busyTenant.get(tenant) ?? 1) - 1;
+      if (t > 0) this.#busyTenant.set(tenant, t);
+      else this.#busyTenant.delete(tenant);
+      this.#busyAll--;
+    };
     const abort = new AbortController();
     res.once("close", () => abort.abort());
     const signal = AbortSignal.any([abort.signal, this.#abort.signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]);
@@ -284,11 +364,27 @@ export class AgentGateway {
       if (!(e instanceof GatewayRefusal)) this.#c.log.warn("agent gateway request failed", { lease, error: e });
       send(res, r.status, { error: r.message });
     } finally {
-      const n = (this.#busy.get(lease) ?? 1) - 1;
-      if (n > 0) this.#busy.set(lease, n);
-      else this.#busy.delete(lease);
-      this.#busyAll--;
+      if (res.closed) release();
+      else res.once("close", release);
     }
+  }
+
+  /** Writes an answer within the bytes-in-flight budget (503 beyond); the bytes count until it is flushed. */
+  #answer(res: http.ServerResponse, status: number, type: string, body: Buffer): void {
+    const budget = this.#c.config.agentGateway.limits.answerBytesInFlight;
+    if (this.#answerBytes + body.length > budget)
+      throw new GatewayRefusal(503, "the gateway is writing too many answers at once; ask again shortly");
+    this.#answerBytes += body.length;
+    let held = true;
+    res.once("close", () => {
+      if (held) this.#answerBytes -= body.length;
+      held = false;
+    });
+    res.writeHead(status, { "content-type": type, "content-length": body.length });
+    res.end(body);
+    // A connection holding more unread bytes than two full answers reads too slowly (pipelined requests).
+    if (res.socket && res.socket.writableLength > 2 * this.#c.config.agentGateway.limits.maxAnswerBytes + 65_536)
+      res.socket.destroy();
   }
 
   async #route(lease: string, req: http.IncomingMessage, res: http.ServerResponse, signal: AbortSignal) {
@@ -298,16 +394,19 @@ export class AgentGateway {
     if (path === "/self" && method === "GET") return send(res, 200, this.#self(lease));
     if (path === "/rpc" && method === "POST") {
       const body = await readJson(req);
-      return send(res, 200, await this.#rpc!.handle(body, signal));
+      // One token per call: the request's own was taken, a batch pays for the rest.
+      const calls = Array.isArray(body) ? body.length : 1;
+      if (calls > 1 && calls <= gatewayLimits.maxBatch && !this.#take(lease, calls - 1)) {
+        const { requestsPerSecond, burst } = this.#c.config.agentGateway.limits;
+        throw new GatewayRefusal(
+          429,
+          `a batch of ${calls} calls is ${calls} requests: over ${requestsPerSecond} per second (burst ${burst}) for this lease; slow down`,
+        );
+      }
+      const answer = await this.#rpc!.handle(body, signal);
+      return this.#answer(res, 200, "application/json", Buffer.from(JSON.stringify(answer)));
     }
-    if (path === "/dial" && method === "POST") {
-      const body = parseGatewayDialRequest(await readJson(req));
-      if (typeof body === "string") throw new GatewayRefusal(400, body);
-      const target = await authenticatePeer(this.#c.node, body.peer, body.addrs, signal);
-      if (this.#sidecarIp(lease) === undefined) throw new GatewayRefusal(403, "the lease ended");
-      const port = await this.#forwards!.open(lease, body.peer, target);
-      return send(res, 200, { addr: `/ip4/${this.#gateway}/tcp/${port}` });
-    }
+    if (path === "/dial" && method === "POST") return this.#dial(lease, req, res, signal);
     if ((path === "/alto" || path.startsWith("/alto/")) && method === "GET") {
       const alto = this.#c.config.agentGateway.altoUrl;
       if (!alto) throw new GatewayRefusal(404, "this yard names no ALTO server (agentGateway.altoUrl)");
@@ -317,14 +416,44 @@ export class AgentGateway {
         this.#c.config.agentGateway.limits.maxAnswerBytes,
         signal,
       );
-      res.writeHead(a.status, { "content-type": a.type, "content-length": a.body.length });
-      res.end(a.body);
-      return;
+      return this.#answer(res, a.status, a.type, a.body);
     }
     throw new GatewayRefusal(
       404,
       `${method} ${path.slice(0, 64)} is not served: the gateway serves GET /self, POST /rpc, POST /dial, GET /alto/…`,
     );
+  }
+
+  /** `POST /dial`: the peer proven by the yard's own dial, then a forward to it (bounded per lease and overall). */
+  async #dial(lease: string, req: http.IncomingMessage, res: http.ServerResponse, signal: AbortSignal): Promise<void> {
+    const { dialsPerLease, dials } = this.#c.config.agentGateway.limits;
+    const body = parseGatewayDialRequest(await readJson(req));
+    if (typeof body === "string") throw new GatewayRefusal(400, body);
+    const mine = this.#dialing.get(lease) ?? 0;
+    if (mine >= dialsPerLease || this.#dialingAll >= dials)
+      throw new GatewayRefusal(
+        429,
+        `too many /dial under way (${mine} of this lease's ${dialsPerLease}, ${this.#dialingAll} of ${dials} overall); wait for answers first`,
+      );
+    this.#dialing.set(lease, mine + 1);
+    this.#dialingAll++;
+    try {
+      const target = await authenticatePeer(
+        this.#c.node,
+        body.peer,
+        body.addrs,
+        signal,
+        this.#c.config.agentGateway.dialLoopback,
+      );
+      if (this.#sidecarIp(lease) === undefined) throw new GatewayRefusal(403, "the lease's sidecar ended");
+      const port = await this.#forwards!.open(lease, body.peer, target);
+      return send(res, 200, { addr: `/ip4/${this.#gateway}/tcp/${port}` });
+    } finally {
+      const n = (this.#dialing.get(lease) ?? 1) - 1;
+      if (n > 0) this.#dialing.set(lease, n);
+      else this.#dialing.delete(lease);
+      this.#dialingAll--;
+    }
   }
 
   #self(lease: string): Record<string, unknown> {

@@ -286,6 +286,11 @@ export const yardConfigSchema = z
           .string()
           .regex(/^https?:\/\/\S+$/i, "must be an http:// or https:// URL, e.g. http://127.0.0.1:8181")
           .optional(),
+        /**
+         * Whether /dial may reach loopback addresses (127/8, ::1). Off in production: a sidecar would reach the
+         * host's own listeners. One-machine test beds, where every yard listens on 127.0.0.1, turn it on.
+         */
+        dialLoopback: z.boolean().default(false),
         limits: z
           .object({
             /** Requests per second one sidecar may make on average: an agent's period needs a handful. */
@@ -296,6 +301,23 @@ export const yardConfigSchema = z
             concurrentPerLease: z.number().int().min(1).max(1024).default(8),
             /** Requests of all sidecars under way at once: above any one lease's share, so none starves another. */
             concurrent: z.number().int().min(1).max(65_536).default(128),
+            /** Requests under way of all the sidecars of one lease holder (app account): no tenant takes all. */
+            concurrentPerTenant: z.number().int().min(1).max(65_536).default(32),
+            /** Requests to the chain RPC under way at once, all sidecars together. */
+            upstreamConcurrent: z.number().int().min(1).max(4096).default(16),
+            /** Gas one eth_call or eth_estimateGas may use (filled in when the call names none). */
+            callGas: z.number().int().min(21_000).max(1_000_000_000).default(10_000_000),
+            /** /dial requests of one sidecar under way at once (each makes the yard dial out). */
+            dialsPerLease: z.number().int().min(1).max(64).default(2),
+            /** /dial requests of all sidecars under way at once. */
+            dials: z.number().int().min(1).max(1024).default(16),
+            /** Bytes of answers being written to sidecars at once, all together (slow readers hold them). */
+            answerBytesInFlight: z
+              .number()
+              .int()
+              .min(1 << 20)
+              .max(4 * 2 ** 30)
+              .default(64 * 2 ** 20),
             /** Open HTTP connections of one sidecar. */
             connectionsPerLease: z.number().int().min(1).max(1024).default(16),
             /** Forward targets one sidecar holds (the least recently used idle one closes to make room). */
@@ -318,6 +340,12 @@ export const yardConfigSchema = z
               ctx.addIssue({
                 code: z.ZodIssueCode.custom,
                 path: ["concurrentPerLease"],
+                message: `must be at most agentGateway.limits.concurrent (${v.concurrent}); lower it or raise concurrent`,
+              });
+            if (v.concurrentPerTenant > v.concurrent)
+              ctx.addIssue({
+                code: z.ZodIssueCode.custom,
+                path: ["concurrentPerTenant"],
                 message: `must be at most agentGateway.limits.concurrent (${v.concurrent}); lower it or raise concurrent`,
               });
           })

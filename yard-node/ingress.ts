@@ -169,6 +169,13 @@ export class Ingress {
     await Promise.all([...this.#listeners].filter(([k]) => k.startsWith(prefix)).map(([k, l]) => this.#closeOne(k, l)));
   }
 
+  /** Stops listening on lease `leaseId`'s port for `containerPort` (its key) alone and cuts its connections. */
+  async closePort(leaseId: bigint, containerPort: number | string): Promise<void> {
+    const key = `${leaseId}/${containerPort}`;
+    const l = this.#listeners.get(key);
+    if (l) await this.#closeOne(key, l);
+  }
+
   async closeAll(): Promise<void> {
     await Promise.all([...this.#listeners].map(([k, l]) => this.#closeOne(k, l)));
   }

@@ -22,7 +22,7 @@ import {
   type MarketClient,
 } from "../protocol/index.ts";
 import type { Logger } from "../protocol/log.ts";
-import type { AgentGateway } from "./agent-gateway.ts";
+import { AGENT_INGRESS_KEY, type AgentGateway } from "./agent-gateway.ts";
 import type { ChainWatch } from "./chain-watch.ts";
 import type { YardConfig } from "./config.ts";
 import { ACTIVE, type LeaseRow, type YardDb } from "./db.ts";
@@ -45,10 +45,10 @@ export interface LeaseLifecycleComponents {
   ledger: Pick<CapacityLedger, "endAt">;
   owners: Pick<LeaseOwners, "rootOf">;
   overlay: Pick<Overlay, "localChanged">;
-  ingress: Pick<Ingress, "close">;
+  ingress: Pick<Ingress, "close" | "closePort">;
   network: Pick<YardNetwork, "openIngress" | "closeEndpoints" | "recheck" | "wantFirewallCheck" | "addressing">;
   /** The agent gateway: a sidecar's environment, and what it holds for a lease closes at its sidecar's end. */
-  gateway: Pick<AgentGateway, "env" | "leaseEnded">;
+  gateway: Pick<AgentGateway, "env" | "leaseEnded" | "leaseMoved">;
   /** The yard's containers by id, as last seen: kept here, read by the network and the HTTP surface. */
   containers: Map<string, ContainerInfo>;
   metrics: Pick<YardMetrics, "inc">;
@@ -79,6 +79,7 @@ export class LeaseLifecycle {
       dns: () => components.network.addressing?.dnsServers(),
       env: () => components.gateway.env(),
       ended: (id) => components.gateway.leaseEnded(id),
+      moved: (from, to) => components.gateway.leaseMoved(from, to),
     });
   }
 
@@ -205,6 +206,16 @@ export class LeaseLifecycle {
       log.info("lease renewed: container carried over", { lease: l.id, from: prev.id });
     }
     if (prev.agentContainerId) await this.#sidecars.carryOver(prev, db.lease(l.id)!);
+    // A sidecar carried over without the service keeps its agent endpoint: the port other peers know it by (its
+    // announced agentAddrs) moves to the renewal instead of a new one being opened.
+    const now = db.lease(l.id)!;
+    const agentPort = db.lease(prev.id)?.ingress[AGENT_INGRESS_KEY];
+    if (now.agentContainerId && now.agentContainerId === prev.agentContainerId && agentPort !== undefined) {
+      const { [AGENT_INGRESS_KEY]: _moved, ...rest } = db.lease(prev.id)!.ingress;
+      await this.#c.ingress.closePort(prev.id, AGENT_INGRESS_KEY);
+      db.update(prev.id, { ingress: rest });
+      db.update(l.id, { ingress: { ...now.ingress, [AGENT_INGRESS_KEY]: agentPort } });
+    }
   }
 
   /**

@@ -12,7 +12,8 @@
  * exported: `LeaseSecret` prints as `[secret: N bytes]`.
  *
  * The sidecar's only environment variable is the agent gateway's URL (ICON_GATEWAY, agent-gateway.ts: what it may
- * reach, through the yard); what the gateway holds for a lease closes when its sidecar goes (`ended`).
+ * reach, through the yard); what the gateway holds for a lease closes when its sidecar goes (`ended`), and moves to the renewal when
+ * a renewal carries the sidecar over (`moved`).
  *
  * After a yard restart the secret is gone. A sidecar that still runs keeps running (its tmpfs holds the secret);
  * one that is down, or dies afterwards, stays down: the yard notes it on the lease (/status shows it), counts
@@ -20,7 +21,7 @@
  * ICON's reports, places it again elsewhere.
  *
  * @example
- *   const sidecars = new AgentSidecars({ config, runtime, db, containers, metrics, log, dns, env, ended });
+ *   const sidecars = new AgentSidecars({ config, runtime, db, containers, metrics, log, dns, env, ended, moved });
  *   const why = await sidecars.check(spec.agent, offer);   // before anything is stored or started
  *   sidecars.keep(leaseId, spec.agent.secret);
  *   await sidecars.ensure(db.lease(leaseId)!);              // each tick while the lease is in its slot
@@ -48,8 +49,10 @@ export interface AgentSidecarsComponents {
   dns: () => string[] | undefined;
   /** The sidecar's environment: the agent gateway's URL (agent-gateway.ts), nothing else. */
   env: () => string[];
-  /** Lease `leaseId`'s sidecar is gone for it: what the agent gateway holds for it closes. */
+  /** Lease `leaseId`'s sidecar is going: the agent gateway serves it no more, what it holds for it closes. */
   ended: (leaseId: bigint) => Promise<void>;
+  /** Lease `from`'s sidecar runs on for its renewal `to`: what the agent gateway holds for it moves over. */
+  moved: (from: bigint, to: bigint) => void;
 }
 
 /** Why the agent share cannot run in the lease (the service would get less than a container needs), or undefined. */
@@ -220,7 +223,8 @@ export class AgentSidecars {
       this.#c.db.update(to.id, { agentContainerId: from.agentContainerId });
       this.#c.db.update(from.id, { agentContainerId: undefined });
       this.#forget(from.id);
-      await this.#c.ended(from.id);
+      // The agent's connections and forwards stay up: the renewal takes them over.
+      this.#c.moved(from.id, to.id);
       return;
     }
     await this.end(from);
@@ -236,6 +240,8 @@ export class AgentSidecars {
     await runtime.remove(row.agentContainerId);
     containers.delete(row.agentContainerId);
     this.#c.db.update(row.id, { agentContainerId: undefined });
+    // Again once it is gone: whatever a request under way opened during the stop closes too.
+    await this.#c.ended(row.id);
   }
 
   /** Wipes every secret (the yard stops: the running sidecars keep theirs in their tmpfs). */

@@ -1,6 +1,6 @@
 /**
  * libp2p node factory shared by yards and agents: TCP, noise (authenticated, encrypted; ChaCha20-Poly1305 on
- * node:crypto, see noise-crypto.ts), yamux (window updates at half the window, see yamux-window.ts), identify,
+ * node:crypto, see noise-crypto.ts) — or TCP through an agent gateway (gateway-transport.ts) —, yamux (window updates at half the window, see yamux-window.ts), identify,
  * ping; optional mDNS (LAN), bootstrap list and Kademlia DHT.
  * Keys persist in a file so a yard keeps its peer id (which its registry listing names) across restarts.
  *
@@ -25,6 +25,7 @@ import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "@
 import type { PrivateKey } from "@libp2p/interface";
 import { ConfigError } from "../errors.ts";
 import { noiseCrypto } from "./noise-crypto.ts";
+import { gatewayTcp, type GatewayDialer } from "./gateway-transport.ts";
 import { halfWindowYamux, type YamuxWindowStats } from "./yamux-window.ts";
 
 /** Options of {@link createIconNode}. */
@@ -32,6 +33,16 @@ export interface IconNodeOptions {
   privateKey?: PrivateKey;
   /** Listen multiaddrs; loopback by default (tests and single-machine use). */
   listen?: string[];
+  /**
+   * The addresses others reach this node at, announced instead of the listen addresses (an agent in its sidecar
+   * listens on the container's 0.0.0.0 and is reached through its yard's ingress).
+   */
+  announce?: string[];
+  /**
+   * Dial every outbound connection through this gateway (an agent in its sidecar: gateway-transport.ts); a dial
+   * of an address without /p2p/ is refused.
+   */
+  gateway?: GatewayDialer;
   /** Multiaddrs (with /p2p/<id>) dialled at start. */
   bootstrap?: string[];
   /** Discover peers on the LAN with mDNS. */
@@ -79,8 +90,8 @@ export async function createIconNode(o: IconNodeOptions = {}): Promise<Libp2p> {
   const muxer = o.yamuxWindow === "library" ? undefined : halfWindowYamux();
   const node = await createLibp2p({
     privateKey: o.privateKey,
-    addresses: { listen: o.listen ?? ["/ip4/127.0.0.1/tcp/0"] },
-    transports: [tcp()],
+    addresses: { listen: o.listen ?? ["/ip4/127.0.0.1/tcp/0"], ...(o.announce ? { announce: o.announce } : {}) },
+    transports: [o.gateway ? gatewayTcp({ gateway: o.gateway }) : tcp()],
     connectionEncrypters: [noise({ crypto: o.noiseCrypto ?? noiseCrypto })],
     streamMuxers: [muxer ?? yamux()],
     peerDiscovery,

@@ -161,12 +161,20 @@ export class AltoMap {
   }
 }
 
+/**
+ * `uri` (from an ALTO directory) against `base`: a path is taken below base's own path, so a server reached under a
+ * prefix (an agent gateway's `/alto`) keeps it; a full URL is used as it is.
+ */
+export function altoUri(base: string, uri: string): string {
+  return uri.startsWith("/") ? `${base.replace(/\/+$/, "")}${uri}` : new URL(uri, base).toString();
+}
+
 /** Fetches the network map and cost map from an ALTO server's directory at `base`. */
 export async function fetchAltoMap(base: string, signal: AbortSignal = AbortSignal.timeout(5000)): Promise<AltoMap> {
   const get = async <T>(path: string, media: string): Promise<T> => {
     let res: Response;
     try {
-      res = await fetch(new URL(path, base), { headers: { accept: media }, signal });
+      res = await fetch(altoUri(base, path), { headers: { accept: media }, signal });
     } catch (e) {
       throw new IconError("ALTO_UNREACHABLE", `no ALTO server answers at ${base}: ${(e as Error).message}`);
     }

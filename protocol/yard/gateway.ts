@@ -164,9 +164,16 @@ export function parseGatewayDial(v: unknown): GatewayDial {
   return { addr: o.addr as string };
 }
 
+/** Whether `s` is an ip4/ip6 TCP multiaddr (what /dial takes: a name is never dialed, see below). */
+export function isIpTcpMultiaddr(s: unknown): s is string {
+  return isTcpMultiaddr(s) && /^\/ip[46]\//.test(s);
+}
+
 /**
- * Validates a `POST /dial` body (the yard's side): the peer id text and 1..16 TCP multiaddrs, none naming another
- * peer; returns the body, or the reason (a sentence) when it is not one.
+ * Validates a `POST /dial` body (the yard's side): the peer id text and 1..16 ip4/ip6 TCP multiaddrs, none naming
+ * another peer; returns the body, or the reason (a sentence) when it is not one. dns/dns4/dns6 addresses are
+ * refused: the forward splices to the address that authenticated, which for a name would be the name, not where
+ * it led (the agent resolves names itself, through the yard's DNS responder).
  */
 export function parseGatewayDialRequest(v: unknown): GatewayDialRequest | string {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return "the body must be a JSON object";
@@ -178,9 +185,9 @@ export function parseGatewayDialRequest(v: unknown): GatewayDialRequest | string
     !Array.isArray(o.addrs) ||
     o.addrs.length < 1 ||
     o.addrs.length > gatewayLimits.maxDialAddrs ||
-    !o.addrs.every(isTcpMultiaddr)
+    !o.addrs.every(isIpTcpMultiaddr)
   )
-    return `addrs must be 1..${gatewayLimits.maxDialAddrs} TCP multiaddrs (/ip4/<ip>/tcp/<port>, optionally /p2p/<peer>)`;
+    return `addrs must be 1..${gatewayLimits.maxDialAddrs} TCP multiaddrs (/ip4/<ip>/tcp/<port> or /ip6/…, optionally /p2p/<peer>; no dns names)`;
   const foreign = o.addrs.find((a) => a.includes("/p2p/") && !a.endsWith(`/p2p/${o.peer as string}`));
   if (foreign) return `${foreign} names another peer than ${o.peer as string}`;
   return { peer: o.peer, addrs: [...o.addrs] };

@@ -12,7 +12,7 @@ export const agentCommands: Record<string, Command> = {
   "agent run": command({
     usage: "agent run --state <dir> [--state-from-stdin] [--hand-over] [--take-back]",
     summary:
-      "run one ICON from its state directory (written by `icon app deploy`, or by a parent for a replica): it resumes its place in the tree and its lease from the chain; replicas it makes run as their own `icon agent run` processes; Ctrl-C stops it and leaves its lease running. --state-from-stdin: when the directory holds no ICON yet, first read the ICON's sealed state from standard input into it (an agent sidecar: the yard writes the lease's agent secret there). --hand-over: once placed, stop deciding and hand the ICON into its lease's sidecar (sidecar placement; `icon app deploy` does this for the origin), then exit. A directory whose ICON was handed over is refused unless --take-back: the sidecar is stopped (a Deploy of the lease without the agent) and this copy acts again",
+      "run one ICON from its state directory (written by `icon app deploy`, or by a parent for a replica): with ICON_GATEWAY set (a yard's agent sidecar) it reaches the chain, libp2p, DNS and ALTO only through that gateway; it resumes its place in the tree and its lease from the chain; replicas it makes run as their own `icon agent run` processes; Ctrl-C stops it and leaves its lease running. --state-from-stdin: when the directory holds no ICON yet, first read the ICON's sealed state from standard input into it (an agent sidecar: the yard writes the lease's agent secret there). --hand-over: once placed, stop deciding and hand the ICON into its lease's sidecar (sidecar placement; `icon app deploy` does this for the origin), then exit. A directory whose ICON was handed over is refused unless --take-back: the sidecar is stopped (a Deploy of the lease without the agent) and this copy acts again",
     options: {
       state: opt.required("--state <dir> is required (see `icon app deploy`)"),
       "state-from-stdin": opt.flag(),
@@ -65,14 +65,21 @@ export const agentCommands: Record<string, Command> = {
       const { installLastResort } = await import("../../protocol/index.ts");
       const { createLogger } = await import("../../protocol/log.ts");
       installLastResort({ log: createLogger({ level: "warn" }), what: `agent in ${dir}` });
-      const agent = await Agent.open(dir, {
-        spawn: async (childDir) => {
-          const { pid, log } = await startAgentProcess(childDir, "replica");
-          say(`replica started in ${childDir} (pid ${pid}, log ${log})`);
+      const { AGENT_GATEWAY_ENV } = await import("../../protocol/yard/gateway.ts");
+      // Set by a yard in the agent sidecar it runs: the agent then reaches everything through that gateway.
+      const gateway = process.env[AGENT_GATEWAY_ENV] || undefined;
+      const agent = await Agent.open(
+        dir,
+        {
+          spawn: async (childDir) => {
+            const { pid, log } = await startAgentProcess(childDir, "replica");
+            say(`replica started in ${childDir} (pid ${pid}, log ${log})`);
+          },
+          onEvent: (e) => out(`${new Date().toISOString()} ${e.icon} ${e.kind}: ${e.text}`),
+          inSidecar,
         },
-        onEvent: (e) => out(`${new Date().toISOString()} ${e.icon} ${e.kind}: ${e.text}`),
-        inSidecar,
-      });
+        { gateway },
+      );
       if (mark) {
         // --take-back: the sidecar stops before this copy takes a single decision.
         const r = await takeBack(agent).catch(async (e: unknown) => {

@@ -105,6 +105,8 @@ export function yardConfig(m: TestMarket, yardId: string, over: Partial<YardConf
     capacity: { cpuMillis: 4000, memoryMiB: 4096, pidsPerLease: 64 },
     pricing: { floorPerSecond: "10 units", cpuPerCoreSecond: "100 units", memoryPerGiBSecond: "40 units" },
     lease: { startLeadS: 2, earlyStartS: 2, claimIntervalS: 5, stopTimeoutS: 1, imageGraceS: 0 },
+    // Every yard of a test bed listens on 127.0.0.1: its sidecars' /dial must reach there.
+    agentGateway: { dialLoopback: true },
     ...over,
   };
 }
@@ -145,6 +147,11 @@ export class Tenant {
     const owner = await clientFor(m, ownerKey, deposit);
     const icon = new Wallet(m.keys[iconKey]!, m.provider);
     const account = await owner.createApp(icon.address, TEST_POLICY, deposit);
+    return new Tenant(owner, icon, account, await createIconNode());
+  }
+
+  /** The tenant of an application already made (`deployApp`): its owner, its ICON's own key and root account. */
+  static async forIcon(owner: MarketClient, icon: Wallet, account: bigint): Promise<Tenant> {
     return new Tenant(owner, icon, account, await createIconNode());
   }
 

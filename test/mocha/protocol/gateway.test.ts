@@ -61,6 +61,13 @@ describe("agent gateway answers (protocol/yard/gateway.ts)", () => {
     expect(parseGatewayDialRequest({ peer: "nope", addrs: ["/ip4/1.2.3.4/tcp/5"] })).to.match(/peer id/);
     expect(parseGatewayDialRequest({ peer: PEER, addrs: [] })).to.match(/1\.\.16 TCP multiaddrs/);
     expect(parseGatewayDialRequest({ peer: PEER, addrs: ["/ip4/1.2.3.4/tcp/5"], x: 1 })).to.match(/unknown field/);
+    // A name is never dialed: the forward would splice to the name's text, not to where it led.
+    for (const a of ["/dns4/yard.example/tcp/4001", "/dns6/yard.example/tcp/4001", "/dns/yard.example/tcp/4001"])
+      expect(parseGatewayDialRequest({ peer: PEER, addrs: [a] }), a).to.match(/no dns names/);
+    expect(parseGatewayDialRequest({ peer: PEER, addrs: ["/ip6/::1/tcp/5"] })).to.deep.equal({
+      peer: PEER,
+      addrs: ["/ip6/::1/tcp/5"],
+    });
     const other = "12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK";
     expect(parseGatewayDialRequest({ peer: PEER, addrs: [`/ip4/1.2.3.4/tcp/5/p2p/${other}`] })).to.match(
       /names another peer/,

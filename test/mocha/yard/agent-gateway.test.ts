@@ -16,7 +16,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { Wallet } from "ethers";
 import { generateKeyPair } from "@libp2p/crypto/keys";
-import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import { peerIdFromPrivateKey, peerIdFromString } from "@libp2p/peer-id";
 import type { Multiaddr } from "@multiformats/multiaddr";
 import { LeaseSecret, type AgentPart } from "../../../protocol/index.ts";
 import { AGENT_INGRESS_KEY } from "../../../yard-node/agent-gateway.ts";
@@ -108,6 +108,9 @@ describe("agent gateway (what a sidecar can reach, tested from inside)", functio
   let leaseA: bigint;
   let leaseB: bigint;
   let leaseC: bigint;
+  /** Lease C's renewal, which takes its sidecar over. */
+  let leaseR: bigint;
+  let webId: string;
   /** Agent endpoints (ingress ports on 127.0.0.1) of leases A and C. */
   let portA: number;
   let portC: number;
@@ -133,7 +136,7 @@ describe("agent gateway (what a sidecar can reach, tested from inside)", functio
     ({ m, a, b } = two.get());
     await buildProbeImage();
     probe = await two.imageId(PROBE_IMAGE);
-    const web = await two.imageId(WEB_IMAGE);
+    const web = (webId = await two.imageId(WEB_IMAGE));
     gw = new URL(a.gateway.url!).hostname;
     tenant1 = await Tenant.create(m, 2, 3, USD(100));
     tenant2 = await Tenant.create(m, 4, 6, USD(100));
@@ -165,6 +168,11 @@ describe("agent gateway (what a sidecar can reach, tested from inside)", functio
         batch: await post("/rpc", [call("eth_chainId", [], "x"), call("eth_sendTransaction", [{}], 7), call("eth_chainId", [], 7)]),
         oversize: await post("/rpc", Array.from({ length: 17 }, (_, i) => call("eth_chainId", [], i))),
         huge: await post("/rpc", "[" + " ".repeat(300 * 1024) + "]"),
+        // Initcode that returns the gas it was given: without a cap the node gives its block gas limit.
+        gasNone: await post("/rpc", call("eth_call", [{ data: "0x5a60005260206000f3" }, "latest"])),
+        gasHuge: await post("/rpc", call("eth_call", [{ data: "0x5a60005260206000f3", gas: "0x3b9aca00" }, "latest"])),
+        stateOverride: await post("/rpc", call("eth_call", [{ to: "${m.deployment.token}", data: "0x313ce567" }, "latest", { "${m.deployment.token}": { code: "0x00" } }])),
+        blockOverride: await post("/rpc", call("eth_estimateGas", [{ data: "0x00" }, "latest", {}, { number: "0x1" }])),
         unknown: await get("/nothing"),
         alto: await get("/alto/networkmap"),
       };`,
@@ -201,6 +209,16 @@ describe("agent gateway (what a sidecar can reach, tested from inside)", functio
     expect(batch.map((x) => x.id)).to.deep.equal(["x", 7, 7]);
     expect(batch[0]!.result).to.equal(batch[2]!.result).and.to.match(/^0x/);
     expect(batch[1]!.error!.code).to.equal(-32601);
+    // eth_call's gas is capped (agentGateway.limits.callGas, 10M), named or not; overrides are refused.
+    for (const k of ["gasNone", "gasHuge"]) {
+      const left = BigInt((r[k]!.body as { result: string }).result);
+      expect(left, k).to.be.lessThanOrEqual(10_000_000n).and.greaterThan(9_000_000n);
+    }
+    for (const k of ["stateOverride", "blockOverride"])
+      expect((r[k]!.body as { error: { code: number; message: string } }).error, k).to.deep.include({ code: -32602 });
+    expect((r.stateOverride!.body as { error: { message: string } }).error.message).to.match(
+      /overrides are not carried/,
+    );
     expect(r.oversize).to.deep.include({ status: 400 });
     expect((r.oversize!.body as { error: string }).error).to.match(/a batch of 17 calls; the gateway takes 1\.\.16/);
     expect(r.huge!.status).to.equal(413);
@@ -248,6 +266,8 @@ describe("agent gateway (what a sidecar can reach, tested from inside)", functio
           wrong: await post("/dial", { peer: "${other}", addrs: ["${addrB}"] }),
           foreign: await post("/dial", { peer: "${other}", addrs: ["${addrB}/p2p/${peerB}"] }),
           bad: await post("/dial", { peer: "x", addrs: [] }),
+          metadata: await post("/dial", { peer: "${peerB}", addrs: ["/ip4/169.254.169.254/tcp/80"] }),
+          named: await post("/dial", { peer: "${peerB}", addrs: ["/dns4/localhost/tcp/${parseInt(addrB.split("/tcp/")[1]!, 10)}"] }),
           direct: await greet("127.0.0.1", ${parseInt(addrB.split("/tcp/")[1]!, 10)}),
         };`,
       );
@@ -259,8 +279,16 @@ describe("agent gateway (what a sidecar can reach, tested from inside)", functio
       expect(r.greeting).to.include("/multistream/1.0.0");
       expect(r.direct, "yard B's own address is not reachable from the sidecar").to.equal("");
       expect(r.echo).to.deep.include({ status: 502 });
-      expect((r.echo as { body: { error: string } }).body.error).to.match(/could not be reached as itself/);
+      // Whatever failed, one sentence: no error text tells a closed port from another service.
+      expect((r.echo as { body: { error: string } }).body.error).to.equal(
+        "the peer could not be reached as itself at any of the given addresses",
+      );
       expect(r.wrong).to.deep.include({ status: 502 });
+      expect((r.wrong as { body: unknown }).body).to.deep.equal((r.echo as { body: unknown }).body);
+      expect(r.metadata).to.deep.include({ status: 400 });
+      expect((r.metadata as { body: { error: string } }).body.error).to.match(/does not dial a link-local address/);
+      expect(r.named).to.deep.include({ status: 400 });
+      expect((r.named as { body: { error: string } }).body.error).to.match(/no dns names/);
       expect(r.foreign).to.deep.include({ status: 400 });
       expect(r.bad).to.deep.include({ status: 400 });
       expect(a.gateway.forwardPorts(leaseA), "only the proven forward is open").to.deep.equal([r.port]);
@@ -367,6 +395,82 @@ describe("agent gateway (what a sidecar can reach, tested from inside)", functio
     );
   });
 
+  it("bounds /dial: two under way per lease (a third is refused at once), each address proven within 3 s", async () => {
+    // A listener that accepts and never answers: the yard's noise handshake waits on it until its timeout.
+    const silent = net.createServer((s) => s.on("error", () => {}));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (silent.address() as net.AddressInfo).port;
+      const peer = peerIdFromPrivateKey(await generateKeyPair("Ed25519")).toString();
+      const r = await inSidecar<{ statuses: number[]; ms: number }>(
+        portA,
+        `${PRELUDE}
+        const t0 = Date.now();
+        const all = await Promise.all(Array.from({ length: 3 }, () => post("/dial", { peer: "${peer}", addrs: ["/ip4/127.0.0.1/tcp/${port}"] })));
+        return { statuses: all.map((a) => a.status).sort(), ms: Date.now() - t0 };`,
+      );
+      expect(r.statuses).to.deep.equal([429, 502, 502]);
+      expect(r.ms, "the proof's timeout").to.be.below(9_000);
+      // libp2p records the failed dial in the peer store after the dial gave up: the yard drops that entry too.
+      await waitFor(
+        "the made-up peer to be gone from the yard's peer store",
+        async () => ((await a.node.peerStore.has(peerIdFromString(peer))) ? undefined : true),
+        5_000,
+      );
+    } finally {
+      silent.close();
+    }
+  });
+
+  it("charges a batch one token per call: four batches of 16 at once exceed the burst of 40", async () => {
+    const r = await inSidecar<{ statuses: number[]; errors: string[] }>(
+      portA,
+      `${PRELUDE}
+      const batch = Array.from({ length: 16 }, (_, i) => call("eth_chainId", [], i));
+      const all = await Promise.all(Array.from({ length: 4 }, () => post("/rpc", batch)));
+      return { statuses: all.map((a) => a.status), errors: all.filter((a) => a.status !== 200).map((a) => a.body.error) };`,
+    );
+    expect(r.statuses.filter((x) => x === 200).length, r.statuses.join(",")).to.be.within(1, 3);
+    expect(r.statuses.filter((x) => x === 429).length).to.be.at.least(1);
+    expect(r.errors[0]).to.match(/a batch of 16 calls is 16 requests/);
+  });
+
+  it("a renewal that carries the sidecar over (not the service) keeps its agent endpoint, its libp2p connection through a forward and the forward", async () => {
+    const before = await inSidecar<{ leaseId: string; fwd: string }>(
+      portC,
+      `${PRELUDE}
+      const self = lib.parseGatewaySelf((await get("/self")).body);
+      const { addr } = lib.parseGatewayDial((await post("/dial", { peer: self.yard.peerId, addrs: self.yard.addrs })).body);
+      const node = await lib.createIconNode({ listen: [] });
+      const conn = await node.dial(lib.multiaddr(addr + "/p2p/" + self.yard.peerId));
+      globalThis.kept = { node, conn };
+      return { leaseId: self.leaseId.toString(), fwd: addr };`,
+    );
+    expect(before.leaseId).to.equal(leaseC.toString());
+    const fwdPort = Number(before.fwd.split("/")[4]);
+    expect(a.gateway.forwardPorts(leaseC)).to.include(fwdPort);
+    // Another service port: the service stays with lease C, the sidecar goes to the renewal.
+    const shape = { slotSeconds: 600, cpuMillis: 500, memoryMiB: 192, renewsLeaseId: leaseC };
+    leaseR = (await tenant2!.lease(a.node.getMultiaddrs()[0]!, webId, shape, { agent: agentPart(), ports: [8081] }))
+      .leaseId;
+    expect(a.db.lease(leaseR)!.agentContainerId, "the sidecar was carried over").to.be.a("string");
+    expect(agentPort(a, leaseR), "the agent endpoint keeps its port").to.equal(portC);
+    expect(a.gateway.forwardPorts(leaseR)).to.include(fwdPort);
+    expect(a.gateway.forwardPorts(leaseC)).to.deep.equal([]);
+    const after = await inSidecar<{ leaseId: string; status: string; ping: boolean }>(
+      portC,
+      `${PRELUDE}
+      const self = lib.parseGatewaySelf((await get("/self")).body);
+      const { node, conn } = globalThis.kept;
+      let ping = false;
+      try { await node.services.ping.ping(conn.remotePeer); ping = true; } catch {}
+      const status = conn.status;
+      await node.stop();
+      return { leaseId: self.leaseId.toString(), status, ping };`,
+    );
+    expect(after).to.deep.equal({ leaseId: leaseR.toString(), status: "open", ping: true });
+  });
+
   it("closes everything of a lease at its end: forwards, their firewall elements, the agent endpoint", async () => {
     const ports = a.gateway.forwardPorts(leaseA);
     expect(ports).to.not.be.empty;
@@ -398,5 +502,25 @@ describe("agent gateway (what a sidecar can reach, tested from inside)", functio
     // Lease C's sidecar is still served.
     const r = await inSidecar<{ status: number }>(portC, `${PRELUDE} return await get("/self");`);
     expect(r.status).to.equal(200);
+  });
+
+  it("serves a sidecar no more once the yard let it go, while its container still runs (the stop window)", async () => {
+    expect((await inSidecar<{ status: number }>(portC, `${PRELUDE} return await get("/self");`)).status).to.equal(200);
+    // The hook the lease lifecycle calls before it stops the container: the container is still up after it.
+    await a.gateway.leaseEnded(leaseR);
+    const r = await inSidecar<{ self: string; dial: string }>(
+      portC,
+      `${PRELUDE}
+      const tryIt = async (f) => { try { return String((await f()).status); } catch { return "closed"; } };
+      return {
+        self: await tryIt(() => get("/self")),
+        dial: await tryIt(() => post("/dial", { peer: "${b.node.peerId.toString()}", addrs: ["${b.node
+          .getMultiaddrs()[0]!
+          .toString()
+          .replace(/\/p2p\/.*$/, "")}"] })),
+      };`,
+    );
+    expect(r).to.deep.equal({ self: "closed", dial: "closed" });
+    expect(a.gateway.forwardPorts(leaseR)).to.deep.equal([]);
   });
 });

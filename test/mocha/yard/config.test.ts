@@ -114,6 +114,18 @@ describe("yard config", () => {
       expect(c.agentGateway).to.include({ enabled: true, port: 8547 });
       expect(c.agentGateway.rpcUrl).to.equal(undefined);
       expect(c.agentGateway.limits).to.include({ requestsPerSecond: 20, burst: 40, forwardsPerLease: 32 });
+      // The test bed lets /dial reach loopback (its yards all listen on 127.0.0.1); by default it may not.
+      expect(c.agentGateway.dialLoopback).to.equal(true);
+      const { agentGateway: _testbed, ...production } = validInput();
+      expect(parseYardConfig(production, FILE).agentGateway.dialLoopback).to.equal(false);
+      expect(c.agentGateway.limits).to.include({
+        callGas: 10_000_000,
+        upstreamConcurrent: 16,
+        concurrentPerTenant: 32,
+        dialsPerLease: 2,
+        dials: 16,
+        answerBytesInFlight: 64 * 2 ** 20,
+      });
     });
 
     it("accepts the example config of yard-node/README.md", async () => {
@@ -288,10 +300,15 @@ describe("yard config", () => {
       {
         name: "an agent gateway whose per-lease cap exceeds the total, and an RPC that is no URL",
         edit: (c) => {
-          c.agentGateway = { rpcUrl: "localhost:8545", limits: { concurrentPerLease: 200 } };
+          c.agentGateway = {
+            rpcUrl: "localhost:8545",
+            limits: { concurrentPerLease: 200, concurrentPerTenant: 129, callGas: 20_000 },
+          };
         },
         expect: {
           "agentGateway.rpcUrl": /must be an http:\/\/ or https:\/\/ URL/,
+          "agentGateway.limits.concurrentPerTenant": /at most agentGateway\.limits\.concurrent \(128\)/,
+          "agentGateway.limits.callGas": /greater than or equal to 21000/,
           "agentGateway.limits.concurrentPerLease":
             /at most agentGateway\.limits\.concurrent \(128\); lower it or raise/,
         },

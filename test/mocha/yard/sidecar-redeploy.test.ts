@@ -97,9 +97,9 @@ describe("agent sidecar: a changed agent part, a renewal's lock, the secret in f
       ledger: { endAt: () => undefined },
       owners: { rootOf: async () => 1n },
       overlay: { localChanged: () => undefined },
-      ingress: { close: async () => undefined },
+      ingress: { close: async () => undefined, closePort: async () => undefined },
       // No gateway in this test: sidecars get no environment.
-      gateway: { env: () => [], leaseEnded: async () => undefined },
+      gateway: { env: () => [], leaseEnded: async () => undefined, leaseMoved: () => undefined },
       network: {
         openIngress: async () => undefined,
         closeEndpoints: async () => undefined,
