@@ -77,6 +77,10 @@ export async function yardReachable(node: Libp2p, yard: Pick<YardRef, "addrs">, 
   return false;
 }
 
+function ended(ids: bigint[]): string {
+  return ids.length === 0 ? "no live lease there" : `lease ${ids.join(", ")} ended`;
+}
+
 /** What {@link replaceLost} needs. */
 export interface ReplaceOptions {
   node: Libp2p;
@@ -100,12 +104,17 @@ export interface ReplaceOptions {
  * the account) and bids for a new one at every other candidate, the cheapest quote winning. Throws (nothing new
  * opened) when a lease cannot be ended or none had.
  */
-export async function replaceLost(o: ReplaceOptions): Promise<{ placement: Placement; refund: bigint }> {
+export async function replaceLost(
+  o: ReplaceOptions,
+): Promise<{ placement: Placement; refund: bigint; ended: bigint[] }> {
   let refund = 0n;
+  const ended: bigint[] = [];
   for (const id of await o.client.leasesOf(o.account)) {
     const l = await o.client.lease(id);
-    if (live(l.state) && l.provider.toLowerCase() === o.lost.yard.operator.toLowerCase())
+    if (live(l.state) && l.provider.toLowerCase() === o.lost.yard.operator.toLowerCase()) {
       refund += await o.holder.terminate(id);
+      ended.push(id);
+    }
   }
   const yards = o.yards.filter((y) => y.peerId !== o.lost.yard.peerId);
   if (yards.length === 0) throw new Error(`no yard but the lost ${o.lost.yard.name} to place account ${o.account} at`);
@@ -132,7 +141,7 @@ export async function replaceLost(o: ReplaceOptions): Promise<{ placement: Place
     end: won.offer.end,
     since: Date.now() / 1000,
   };
-  return { placement, refund };
+  return { placement, refund, ended };
 }
 
 /** What the watch uses of the agent. */
@@ -218,7 +227,7 @@ export class LossWatch {
     await this.#c.save();
     emit(
       "placed",
-      `yard ${p.yard.name} lost (${d.why}): lease ${p.leaseId} ended (refund ${client.format(r.refund)}), running at ${r.placement.yard.name} now (lease ${r.placement.leaseId}, endpoint ${r.placement.endpoint})`,
+      `yard ${p.yard.name} lost (${d.why}): ${ended(r.ended)} (refund ${client.format(r.refund)}), running at ${r.placement.yard.name} now (lease ${r.placement.leaseId}, endpoint ${r.placement.endpoint})`,
       { leaseId: r.placement.leaseId, yard: r.placement.yard.name, lost: p.yard.name },
     );
     await this.#c.updateRedirects().catch(() => {});
@@ -297,11 +306,13 @@ export class LossWatch {
     // the hand-over seals the next one (handover.ts), above every epoch this parent has seen for it.
     st.seed.placement = r.placement;
     st.seed.instance = Math.max((st.seed.instance ?? 0) + 1, Number(this.#heard.get(account)?.epoch ?? 0n));
+    // From now on it runs at the new yard (until it reports otherwise): that is the yard to watch.
+    this.#heard.set(account, { location: r.placement.yard.peerId, epoch: BigInt(st.seed.instance + 1) });
     await saveAgentState(dir, st.env, st.seed);
     await this.#c.spawn(dir);
     emit(
       "replicated",
-      `replica ${st.seed.name} lost with yard ${lost.yard.name} (${why}): lease ${lost.leaseId} ended (refund ${client.format(r.refund)}), placed again at ${r.placement.yard.name} (lease ${r.placement.leaseId}) and handed into its sidecar`,
+      `replica ${st.seed.name} lost with yard ${lost.yard.name} (${why}): ${ended(r.ended)} (refund ${client.format(r.refund)}), placed again at ${r.placement.yard.name} (lease ${r.placement.leaseId}) and handed into its sidecar`,
       { child: account, yard: r.placement.yard.name, lost: lost.yard.name },
     );
     await this.#c.updateRedirects(new Map([[account, r.placement.endpoint]]));

@@ -198,9 +198,11 @@ describe("failures without the owner: lost yards (yards as processes, killed)", 
     events: AgentEvent[];
     /** Also a client container of the application (busybox, sleeping) at this yard, to exec in. */
     clientAt?: RunningYard;
+    /** The yards of this test (discovery's seeds). */
+    yards: RunningYard[];
   }) {
     const dir = path.join(await mkdtemp(path.join(tmpdir(), "icon-loss-")), "origin");
-    const live = yards.filter((y) => !y.dead).map((y) => y.proc.addr);
+    const live = o.yards.map((y) => y.proc.addr);
     const refs = await discoverYards({ node, client: owner, seeds: live });
     const raw = {
       service: {
@@ -363,7 +365,13 @@ describe("failures without the owner: lost yards (yards as processes, killed)", 
     const events: AgentEvent[] = [];
     const refs = await discoverYards({ node, client: owner, seeds: yards.map((y) => y.proc.addr) });
     const refOf = (y: RunningYard) => refs.find((r) => r.name === y.region)!;
-    const { origin, replicas } = await treeWith({ home: "a", replicasAt: [refOf(b)], sidecar: true, events });
+    const { origin, replicas } = await treeWith({
+      home: "a",
+      replicasAt: [refOf(b)],
+      sidecar: true,
+      events,
+      yards: [a, b, c],
+    });
     const r = replicas[0]!;
     expect(origin.seed.placement!.yard.name).to.equal("a");
     // Handed into B's sidecar (the yard answered Running).
@@ -371,15 +379,11 @@ describe("failures without the owner: lost yards (yards as processes, killed)", 
       "agent",
       "service",
     ]);
-    // Silent (its sidecar cannot report, or has not yet) at a yard that answers: the parent leaves it to its yard.
+    // Its agent runs in B's sidecar (through B's agent gateway) and reports to its parent as instance 1.
     const text = () => events.map((e) => e.text).join("\n");
-    await waitFor(
-      "the parent to see the replica silent at a live yard, or reporting",
-      () =>
-        text().includes("replica origin.1 at b: silent, but its yard answers") ||
-        origin.tree.children().some((k) => k.account === r.account),
-      30_000,
-    );
+    const child = () => origin.tree.children().find((k) => k.account === r.account);
+    await waitFor("the replica reporting from B's sidecar", () => child()?.location === refOf(b).peerId, 60_000);
+    expect(child()!.epoch).to.equal(1n);
     expect(await owner.leasesOf(r.account)).to.deep.equal([r.placement.leaseId]);
     expect((await owner.lease(r.placement.leaseId)).state).to.be.oneOf(["Scheduled", "Running"]);
 
@@ -418,13 +422,34 @@ describe("failures without the owner: lost yards (yards as processes, killed)", 
     expect(await waitFor("the service at C", () => httpGet(st.seed.placement!.endpoint), 30_000)).to.include(
       "icon-web-ok",
     );
+    // The agent in C's sidecar runs as instance 2 and reports to its parent from there.
+    await waitFor(
+      "the replica reporting from C's sidecar as instance 2",
+      () => {
+        const k = child();
+        return k?.location === refOf(c).peerId && k.epoch === 2n && k.endpoint === st.seed.placement!.endpoint;
+      },
+      60_000,
+    );
     // Money: the balance + the new deposit + what B earned until the end + the relayers' fees = before, exactly.
     const after =
       (await owner.account(r.account)).balance +
       (await deposit(next)) +
       (await earned(r.placement.leaseId)) +
       (await owner.relayFeesOf(r.account, block));
-    expect(after).to.equal(before);
+    const dump = async () =>
+      JSON.stringify(
+        await Promise.all((await owner.leasesOf(r.account)).map(async (id) => ({ ...(await owner.lease(id)), id }))),
+        (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v),
+      ) +
+      ` balance ${(await owner.account(r.account)).balance} fees ${await owner.relayFeesOf(r.account, block)} all fees ${await owner.relayFeesOf(r.account, 0)}\n${text()}`;
+    expect(after, await dump()).to.equal(before);
+    // Once: the parent watches C now (it answers), not the lost B.
+    expect(await owner.leasesOf(r.account)).to.have.length(2);
+    expect(
+      events.filter((e) => /lost with yard/.test(e.text)),
+      text(),
+    ).to.have.length(1);
     // B earned at most until its lease was ended.
     const old = await owner.lease(r.placement.leaseId);
     expect(old.stoppedAt <= BigInt(Math.ceil(Date.now() / 1000))).to.equal(true);
@@ -447,6 +472,7 @@ describe("failures without the owner: lost yards (yards as processes, killed)", 
       sidecar: false,
       events,
       clientAt: b,
+      yards: [a, b, c],
     });
     const [p1, p2] = replicas as [(typeof replicas)[0], (typeof replicas)[0]];
     const agentOf = (account: bigint) => agents.find((x) => x.seed.account === account && !x.seed.done)!;
