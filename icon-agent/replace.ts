@@ -263,6 +263,8 @@ export class LossWatch {
       const st = await readAgentState(dir).catch(() => undefined);
       const written = st?.seed.placement;
       if (!st || !written || st.seed.done) continue;
+      // A replica that ended itself inside its sidecar closed its account: nothing to place.
+      if ((await this.#c.client.account(account)).closed) continue;
       const at = this.#heard.get(account)?.location;
       const p = { ...written, yard: this.#c.observation.yards.find((y) => y.peerId === at) ?? written.yard };
       const d = lossDecision(this.#rules, {
@@ -309,7 +311,14 @@ export class LossWatch {
     // From now on it runs at the new yard (until it reports otherwise): that is the yard to watch.
     this.#heard.set(account, { location: r.placement.yard.peerId, epoch: BigInt(st.seed.instance + 1) });
     await saveAgentState(dir, st.env, st.seed);
+    // Not started until the new yard answered Running: a failed hand-over (or a crash here) is handed over again by
+    // the recovery sweep (recovery.ts adopts a replica whose directory names a live lease).
+    const rec = this.#c.seed.children[String(account)]!;
+    rec.started = false;
+    await this.#c.save();
     await this.#c.spawn(dir);
+    rec.started = true;
+    await this.#c.save();
     emit(
       "replicated",
       `replica ${st.seed.name} lost with yard ${lost.yard.name} (${why}): ${ended(r.ended)} (refund ${client.format(r.refund)}), placed again at ${r.placement.yard.name} (lease ${r.placement.leaseId}) and handed into its sidecar`,
