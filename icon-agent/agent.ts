@@ -59,7 +59,6 @@ import { Moves } from "./moves.ts";
 import { Observation, type Observed } from "./observation.ts";
 import { carriedState, movePair, successorStart, type PairComponents } from "./pair.ts";
 import { Recovery } from "./recovery.ts";
-import { LossWatch } from "./replace.ts";
 import {
   encodeState,
   lockStateDir,
@@ -111,7 +110,6 @@ export class Agent {
   readonly #observation: Observation;
   readonly #moves: Moves;
   readonly #recovery: Recovery;
-  readonly #loss: LossWatch;
   #release: () => Promise<void> = async () => {};
   #serial: Promise<void> = Promise.resolve();
   #own: SubnetView[] = [];
@@ -189,10 +187,10 @@ export class Agent {
         return keep; // no live lease: it is being placed; leave it alone
       },
       // The origin lost with its yard and this ICON its successor (replace.ts, loss.ts): it takes the role.
-      mayRefound: (origin, place) => this.#loss.mayRefound(origin, place),
+      mayRefound: (origin, place) => this.#moves.loss.mayRefound(origin, place),
       onEvent: (e) => {
         if (e.type === "child-left" && e.reason !== "silent") this.#moves?.forgetChild(e.account);
-        if (e.type === "child-left" && e.reason === "detached") this.#loss?.childLeft(e.account);
+        if (e.type === "child-left" && e.reason === "detached") this.#moves?.loss.childLeft(e.account);
         this.#emit(
           "tree",
           describeTreeEvent(e, (x) => this.client.format(x)),
@@ -236,22 +234,6 @@ export class Agent {
       balance: () => this.#balance,
       refreshBalance: async () => (this.#balance = (await this.client.account(this.seed.account)).balance),
       finished: () => this.#finish(),
-      save,
-      emit,
-    });
-    this.#loss = new LossWatch({
-      dir,
-      env,
-      seed,
-      node,
-      client,
-      wallet,
-      tree: this.tree,
-      observation: this.#observation,
-      inSidecar: hooks.inSidecar ?? false,
-      clientFor: keys.clientFor,
-      spawn: (d) => this.#launch(d),
-      updateRedirects: (extra) => this.#moves.updateRedirects(extra),
       save,
       emit,
     });
@@ -554,9 +536,9 @@ export class Agent {
     } catch (e) {
       this.#emit("error", `telemetry from ${p.yard.name}: ${(e as Error).message}`);
       // Its yard may be lost (local placement): placed again elsewhere after a bounded number of periods.
-      return this.#loss.own(false);
+      return this.#moves.loss.own(false);
     }
-    await this.#loss.own(true);
+    await this.#moves.loss.own(true);
     this.#own = flows.map((f) => ({
       subnet: f.subnet,
       rate: f.rate,
@@ -567,7 +549,7 @@ export class Agent {
     this.#observation.learnInBackground(flows);
     await this.#moves.updateRedirects();
     await this.#followParent();
-    await this.#loss.children(); // sidecar placement: replicas lost with their yards are placed again
+    await this.#moves.loss.children(); // sidecar placement: replicas lost with their yards are placed again
     const ancestors = this.tree.ancestors.map((a) => ({ account: a.account, addrs: a.addrs }));
     if (encodeState(ancestors) !== encodeState(this.seed.ancestors ?? [])) {
       this.seed.ancestors = ancestors;

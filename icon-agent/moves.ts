@@ -30,7 +30,7 @@ import { sealedAgentPart } from "./handover.ts";
 import { closedAmount, live, successorOf } from "./leases.ts";
 import { bid, listedPrice, type YardRef } from "./market.ts";
 import type { Observation } from "./observation.ts";
-import { leaseRfq, serviceSpec } from "./replace.ts";
+import { LossWatch, leaseRfq, serviceSpec } from "./replace.ts";
 import { writeAgentState, type AgentSeed, type Emit, type Placement } from "./state.ts";
 import type { TreeMember } from "./tree.ts";
 
@@ -92,8 +92,16 @@ export class Moves {
   #delegated = new Set<string>();
   #askedAt = 0;
 
+  /** The watch over lost yards (replace.ts): this ICON's own, its replicas', the origin's when it is the successor. */
+  readonly loss: LossWatch;
+
   constructor(components: MovesComponents) {
     this.#c = components;
+    this.loss = new LossWatch({
+      ...components,
+      inSidecar: components.inSidecar ?? false,
+      updateRedirects: (extra) => this.updateRedirects(extra),
+    });
   }
 
   /** Subnets redirected to children at this ICON's yard (theirs to decide about). */

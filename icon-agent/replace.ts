@@ -77,6 +77,10 @@ export async function yardReachable(node: Libp2p, yard: Pick<YardRef, "addrs">, 
   return false;
 }
 
+function ended(ids: bigint[]): string {
+  return ids.length === 0 ? "no live lease there" : `lease ${ids.join(", ")} ended`;
+}
+
 /** What {@link replaceLost} needs. */
 export interface ReplaceOptions {
   node: Libp2p;
@@ -96,13 +100,22 @@ export interface ReplaceOptions {
 }
 
 /**
- * Ends the lost placement's lease(s) (each refund goes back to the account) and bids for a new one at every other
- * candidate, the cheapest quote winning. Throws (nothing new opened) when no lease can be ended or had.
+ * Ends the account's live leases at the lost yard (the placement's, a renewal bought ahead; each refund goes back to
+ * the account) and bids for a new one at every other candidate, the cheapest quote winning. Throws (nothing new
+ * opened) when a lease cannot be ended or none had.
  */
-export async function replaceLost(o: ReplaceOptions): Promise<{ placement: Placement; refund: bigint }> {
+export async function replaceLost(
+  o: ReplaceOptions,
+): Promise<{ placement: Placement; refund: bigint; ended: bigint[] }> {
   let refund = 0n;
-  for (const id of [o.lost.leaseId, o.lost.renewal?.leaseId])
-    if (id !== undefined && live((await o.client.lease(id)).state)) refund += await o.holder.terminate(id);
+  const ended: bigint[] = [];
+  for (const id of await o.client.leasesOf(o.account)) {
+    const l = await o.client.lease(id);
+    if (live(l.state) && l.provider.toLowerCase() === o.lost.yard.operator.toLowerCase()) {
+      refund += await o.holder.terminate(id);
+      ended.push(id);
+    }
+  }
   const yards = o.yards.filter((y) => y.peerId !== o.lost.yard.peerId);
   if (yards.length === 0) throw new Error(`no yard but the lost ${o.lost.yard.name} to place account ${o.account} at`);
   const { balance } = await o.client.account(o.account);
@@ -128,7 +141,7 @@ export async function replaceLost(o: ReplaceOptions): Promise<{ placement: Place
     end: won.offer.end,
     since: Date.now() / 1000,
   };
-  return { placement, refund };
+  return { placement, refund, ended };
 }
 
 /** What the watch uses of the agent. */
@@ -169,6 +182,8 @@ export class LossWatch {
   readonly #leaving = new Map<bigint, number>();
   readonly #followTried = new Map<bigint, { location: string; atMs: number }>();
   readonly #said = new Map<bigint, string>();
+  /** Where each replica last said it runs (its yard's peer id) and its highest instance epoch, from its reports. */
+  readonly #heard = new Map<bigint, { location?: string; epoch: bigint }>();
 
   constructor(c: LossComponents) {
     this.#c = c;
@@ -216,7 +231,7 @@ export class LossWatch {
     await this.#c.save();
     emit(
       "placed",
-      `yard ${p.yard.name} lost (${d.why}): lease ${p.leaseId} ended (refund ${client.format(r.refund)}), running at ${r.placement.yard.name} now (lease ${r.placement.leaseId}, endpoint ${r.placement.endpoint})`,
+      `yard ${p.yard.name} lost (${d.why}): ${ended(r.ended)} (refund ${client.format(r.refund)}), running at ${r.placement.yard.name} now (lease ${r.placement.leaseId}, endpoint ${r.placement.endpoint})`,
       { leaseId: r.placement.leaseId, yard: r.placement.yard.name, lost: p.yard.name },
     );
     await this.#c.updateRedirects().catch(() => {});
@@ -227,6 +242,9 @@ export class LossWatch {
     const { seed, env } = this.#c;
     if (!env.sidecar) return; // local placement: each replica's own agent notices its yard gone (own())
     const heard = new Map(this.#c.tree.children().map((c) => [c.account, c.lastReportMs]));
+    // A replica may have moved itself (pair.ts) since its parent wrote its directory: where it reported counts.
+    for (const c of this.#c.tree.children())
+      this.#heard.set(c.account, { location: c.location ?? this.#heard.get(c.account)?.location, epoch: c.epoch });
     const now = Date.now();
     // Each yard probed once a period, however many of the replicas it hosts are silent.
     const probes = new Map<string, Promise<number>>();
@@ -258,8 +276,12 @@ export class LossWatch {
       if (silent < this.#rules.silentPeriods) continue;
       const dir = path.join(this.#c.dir, "children", key);
       const st = await readAgentState(dir).catch(() => undefined);
-      const p = st?.seed.placement;
-      if (!st || !p || st.seed.done) continue;
+      const written = st?.seed.placement;
+      if (!st || !written || st.seed.done) continue;
+      // A replica that ended itself inside its sidecar closed its account: nothing to place.
+      if ((await this.#c.client.account(account)).closed) continue;
+      const at = this.#heard.get(account)?.location;
+      const p = { ...written, yard: this.#c.observation.yards.find((y) => y.peerId === at) ?? written.yard };
       const d = lossDecision(this.#rules, {
         silentPeriods: silent,
         unreachablePeriods: await unreachable(p.yard),
@@ -270,7 +292,7 @@ export class LossWatch {
       if (!d.act) continue;
       this.#log.record(account, now);
       try {
-        await this.#replaceChild(account, dir, st, d.why);
+        await this.#replaceChild(account, dir, st, p, d.why);
       } catch (e) {
         this.#c.emit("error", `placing replica ${rec.name} again failed (retried): ${(e as Error).message}`);
       }
@@ -364,10 +386,10 @@ export class LossWatch {
     account: bigint,
     dir: string,
     st: Awaited<ReturnType<typeof readAgentState>>,
+    lost: Placement,
     why: string,
   ): Promise<void> {
     const { client, emit } = this.#c;
-    const lost = st.seed.placement!;
     const key = new Wallet(st.key);
     const r = await replaceLost({
       node: this.#c.node,
@@ -380,14 +402,24 @@ export class LossWatch {
       yards: this.#c.observation.yards,
       maxPrice: (await this.#c.observation.knobs()).maxPricePerSecond,
     });
-    // The lost sidecar ran this instance; the hand-over seals the next one (handover.ts).
+    // The lost sidecar ran the instance after the one written here, or a later one it reported (a move of its own):
+    // the hand-over seals the next one (handover.ts), above every epoch this parent has seen for it.
     st.seed.placement = r.placement;
-    st.seed.instance = (st.seed.instance ?? 0) + 1;
+    st.seed.instance = Math.max((st.seed.instance ?? 0) + 1, Number(this.#heard.get(account)?.epoch ?? 0n));
+    // From now on it runs at the new yard (until it reports otherwise): that is the yard to watch.
+    this.#heard.set(account, { location: r.placement.yard.peerId, epoch: BigInt(st.seed.instance + 1) });
     await saveAgentState(dir, st.env, st.seed);
+    // Not started until the new yard answered Running: a failed hand-over (or a crash here) is handed over again by
+    // the recovery sweep (recovery.ts adopts a replica whose directory names a live lease).
+    const rec = this.#c.seed.children[String(account)]!;
+    rec.started = false;
+    await this.#c.save();
     await this.#c.spawn(dir);
+    rec.started = true;
+    await this.#c.save();
     emit(
       "replicated",
-      `replica ${st.seed.name} lost with yard ${lost.yard.name} (${why}): lease ${lost.leaseId} ended (refund ${client.format(r.refund)}), placed again at ${r.placement.yard.name} (lease ${r.placement.leaseId}) and handed into its sidecar`,
+      `replica ${st.seed.name} lost with yard ${lost.yard.name} (${why}): ${ended(r.ended)} (refund ${client.format(r.refund)}), placed again at ${r.placement.yard.name} (lease ${r.placement.leaseId}) and handed into its sidecar`,
       { child: account, yard: r.placement.yard.name, lost: lost.yard.name },
     );
     await this.#c.updateRedirects(new Map([[account, r.placement.endpoint]]));

@@ -1,14 +1,11 @@
 /**
- * The types of tree.ts's TreeMember: its options (what it is built from) and the events it tells the agent's
- * timeline. Apart so that tree.ts stays a room of its own size.
+ * The options of tree.ts's TreeMember (what it is built from). Apart so that tree.ts stays a room of its own size;
+ * its events are in tree-events.ts.
  */
 import type { Libp2p } from "@libp2p/interface";
 import type { Signer } from "ethers";
 import type { BudgetAccount, MarketClient, TreeNodeRef, TreePlace, TreeSubnet } from "../protocol/index.ts";
-
 import type { TreeEvent } from "./tree-events.ts";
-
-export type { TreeEvent };
 
 export interface TreeMemberOptions {
   node: Libp2p;
@@ -44,10 +41,10 @@ export interface TreeMemberOptions {
   proofValidityS?: number;
   /** How long on-chain account reads are cached for proof and descent checks (default 10 s). */
   cacheTtlMs?: number;
-  /** Reports to the origin fail and I am its named successor: why I take its role now (loss.ts), or undefined. */
-  mayRefound?: (origin: TreeNodeRef, place: TreePlace | undefined) => Promise<string | undefined>;
   /** This instance's epoch (state.ts AgentSeed.instance), sent with every attach and report (default 0). */
   epoch?: () => number;
   /** False once this instance stopped deciding (a hand-over): no report, attach or funding from then on. */
   acting?: () => boolean;
+  /** Reports to the origin fail and I am its named successor: why I take its role now (loss.ts), or undefined. */
+  mayRefound?: (origin: TreeNodeRef, place: TreePlace | undefined) => Promise<string | undefined>;
 }

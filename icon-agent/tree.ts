@@ -53,7 +53,8 @@ import {
 import { TreeChildren, type TreeChild } from "./tree-children.ts";
 import { TreeFunding, describeError } from "./tree-funding.ts";
 import { successorOf } from "./loss.ts";
-import type { TreeEvent, TreeMemberOptions } from "./tree-options.ts";
+import type { TreeEvent } from "./tree-events.ts";
+import type { TreeMemberOptions } from "./tree-options.ts";
 
 export type { TreeNodeRef, TreePolicy, TreeSubnet };
 export type { TreeEvent, TreeMemberOptions };

@@ -5,7 +5,8 @@
  *    with the replica's key, places it at C and hands it into C's sidecar — not before B is unreachable (a silent
  *    replica at a live yard is left to its yard) — and not a token is lost;
  *  - the origin's yard is lost with its agent: the successor the tree named (the oldest replica) takes the root's
- *    role, the other replica re-attaches to it, clients get answers at the new root; then the other replica's own
+ *    role, the other replica re-attaches to it, clients get answers at the new root and by the service's semantic
+ *    name (a client container of the application at a live yard, before and after); then the other replica's own
  *    yard is lost and, its agent a process here (local placement), it places itself again, not a token lost.
  * The agents run in this process (each its own Agent: key, libp2p node, account); periods are 500 ms.
  */
@@ -40,7 +41,7 @@ import {
   type TestMarket,
   type YardProcess,
 } from "../../../scripts/lib/testbed.ts";
-import { WEB_IMAGE, cleanupYard, useDockerYard, waitFor } from "../../helpers/docker.ts";
+import { BUSYBOX_IMAGE, WEB_IMAGE, cleanupYard, execIn, useDockerYard, waitFor } from "../../helpers/docker.ts";
 
 const AGENT_TAG = `loss-test-${process.pid}`;
 const PERIOD_MS = 500;
@@ -93,7 +94,12 @@ describe("failures without the owner: lost yards (yards as processes, killed)", 
   });
 
   /** Starts a yard process in `region` operated by `m.keys[key]`; `cpu` its price per core-second (units). */
-  async function startYard(key: number, region: string, cpu: number): Promise<RunningYard> {
+  async function startYard(
+    key: number,
+    region: string,
+    cpu: number,
+    overlay: Record<string, unknown> = { semanticDns: false },
+  ): Promise<RunningYard> {
     const { yardId: id } = docker.make(`loss${region}`);
     const operator = new Wallet(m.keys[key]!, m.provider);
     await m.admin.mint(operator.address, USD(1000));
@@ -102,7 +108,7 @@ describe("failures without the owner: lost yards (yards as processes, killed)", 
       yardConfig(m, id, {
         listing: { domain: `${region}.icon.test`, region, stake: "100 iUSD" },
         pricing: { floorPerSecond: "10 units", cpuPerCoreSecond: `${cpu} units`, memoryPerGiBSecond: "40 units" },
-        overlay: { semanticDns: false },
+        overlay,
       }),
     );
     const y = { id, region, proc: await startYardProcess(file, m.keys[key]!) };
@@ -140,6 +146,7 @@ describe("failures without the owner: lost yards (yards as processes, killed)", 
     yard: YardRef,
     budget: bigint,
     sidecar: boolean,
+    service: string,
   ): Promise<Placement> {
     const w = await bid({
       node,
@@ -155,7 +162,15 @@ describe("failures without the owner: lost yards (yards as processes, killed)", 
         imageRef: WEB_IMAGE,
         imageDigest: webDigest,
       },
-      spec: { imageRef: WEB_IMAGE, imageDigest: webDigest, command: [], env: [], ports: [8080], httpPorts: [8080] },
+      spec: {
+        imageRef: WEB_IMAGE,
+        imageDigest: webDigest,
+        command: [],
+        env: [],
+        ports: [8080],
+        httpPorts: [8080],
+        service,
+      },
       maxPrice: 0n,
       budget,
       score: () => 0,
@@ -176,9 +191,18 @@ describe("failures without the owner: lost yards (yards as processes, killed)", 
    * `n = 1, 2, …` made as a replication leaves them (account, allocation, lease at `at[n-1]`, state directory), and
    * the origin started again: it adopts them (recovery.ts) — handed into their sidecars, or started here.
    */
-  async function treeWith(o: { home: string; replicasAt: YardRef[]; sidecar: boolean; events: AgentEvent[] }) {
+  async function treeWith(o: {
+    home: string;
+    replicasAt: YardRef[];
+    sidecar: boolean;
+    events: AgentEvent[];
+    /** Also a client container of the application (busybox, sleeping) at this yard, to exec in. */
+    clientAt?: RunningYard;
+    /** The yards of this test (discovery's seeds). */
+    yards: RunningYard[];
+  }) {
     const dir = path.join(await mkdtemp(path.join(tmpdir(), "icon-loss-")), "origin");
-    const live = yards.filter((y) => !y.dead).map((y) => y.proc.addr);
+    const live = o.yards.map((y) => y.proc.addr);
     const refs = await discoverYards({ node, client: owner, seeds: live });
     const raw = {
       service: {
@@ -225,7 +249,7 @@ describe("failures without the owner: lost yards (yards as processes, killed)", 
       const key = new Wallet(replicaKey(st.key, i + 1), m.provider);
       const account = await icon.createAccount(app.root, key.address);
       await icon.allocate(app.root, account, USD(2));
-      const placement = await placeAt(key, account, yard, USD(2), o.sidecar);
+      const placement = await placeAt(key, account, yard, USD(2), o.sidecar, st.env.spec.service!);
       const rdir = path.join(dir, "children", String(account));
       await writeAgentState(
         rdir,
@@ -244,13 +268,75 @@ describe("failures without the owner: lost yards (yards as processes, killed)", 
       );
       replicas.push({ account, key, dir: rdir, placement });
     }
+    // The client's account has a live lease under a key the origin cannot derive: its recovery leaves it alone.
+    const client = o.clientAt && (await sleeper(app.root, o.clientAt, refs));
     await saveAgentState(dir, st.env, { ...st.seed, replicas: o.replicasAt.length });
     origin = await Agent.open(dir, hooks);
     agents.push(origin);
     await origin.start();
     for (const r of replicas)
       await waitFor(`replica ${r.account} adopted`, () => origin.seed.children[String(r.account)]?.started, 60_000);
-    return { app, origin, replicas, refs, dir };
+    return { app, origin, replicas, refs, dir, client };
+  }
+
+  /**
+   * A busybox container of service `shop.r<root>.client.prod` (the application's namespace: it may reach the web
+   * service by its semantic name) at yard `y`, sleeping, paid by a new account of `root`; its container id.
+   */
+  async function sleeper(root: bigint, y: RunningYard, refs: YardRef[]): Promise<string> {
+    const key = new Wallet(Wallet.createRandom().privateKey, m.provider);
+    const account = await owner.createAccount(root, key.address);
+    await owner.allocate(root, account, USD(1));
+    const busybox = "0x" + (await docker.get().runtime.imageId(BUSYBOX_IMAGE))!.slice("sha256:".length);
+    const w = await bid({
+      node,
+      signer: key,
+      client: owner,
+      account,
+      yards: [refs.find((r) => r.name === y.region)!],
+      rfq: {
+        cpuMillis: 100,
+        memoryMiB: 32,
+        slotSeconds: 600,
+        earliestStart: 0n,
+        imageRef: BUSYBOX_IMAGE,
+        imageDigest: busybox,
+      },
+      spec: {
+        imageRef: BUSYBOX_IMAGE,
+        imageDigest: busybox,
+        command: ["sleep", "600"],
+        env: [],
+        ports: [],
+        httpPorts: [],
+        service: `shop.r${root}.client.prod`,
+      },
+      maxPrice: 0n,
+      budget: USD(1),
+      score: () => 0,
+    });
+    return waitFor(
+      "the client container running",
+      async () => {
+        const [c] = await docker.get().docker.listContainers({
+          filters: { label: [`icon.lease=${w.leaseId}`, `icon.yard=${y.id}`], status: ["running"] },
+        });
+        return c?.Id;
+      },
+      30_000,
+    );
+  }
+
+  /** `n` HTTP requests (a new connection each) from container `id` to the web service by its semantic name. */
+  async function bySemanticName(id: string, root: bigint, n: number): Promise<{ ok: number; out: string }> {
+    const name = `shop.r${root}.web.prod.any.rr.icon`;
+    const script = [
+      `ns=$(nslookup -type=a ${name} 2>&1); ip=$(echo "$ns" | awk '/^Address: /{print $2}' | tail -1); echo "ip=$ip"`,
+      `[ -n "$ip" ] || { echo "$ns"; exit 1; }`,
+      `for i in $(seq ${n}); do printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 $ip 8080 | tail -c 64; echo " rc=$?"; done`,
+    ].join("\n");
+    const { out } = await execIn(docker.get().docker, id, script);
+    return { ok: (out.match(/icon-web-ok/g) ?? []).length, out };
   }
 
   /** The containers of lease `id` at yard `yardId` (role and state). */
@@ -279,7 +365,13 @@ describe("failures without the owner: lost yards (yards as processes, killed)", 
     const events: AgentEvent[] = [];
     const refs = await discoverYards({ node, client: owner, seeds: yards.map((y) => y.proc.addr) });
     const refOf = (y: RunningYard) => refs.find((r) => r.name === y.region)!;
-    const { origin, replicas } = await treeWith({ home: "a", replicasAt: [refOf(b)], sidecar: true, events });
+    const { origin, replicas } = await treeWith({
+      home: "a",
+      replicasAt: [refOf(b)],
+      sidecar: true,
+      events,
+      yards: [a, b, c],
+    });
     const r = replicas[0]!;
     expect(origin.seed.placement!.yard.name).to.equal("a");
     // Handed into B's sidecar (the yard answered Running).
@@ -287,15 +379,11 @@ describe("failures without the owner: lost yards (yards as processes, killed)", 
       "agent",
       "service",
     ]);
-    // Silent (its sidecar cannot report, or has not yet) at a yard that answers: the parent leaves it to its yard.
+    // Its agent runs in B's sidecar (through B's agent gateway) and reports to its parent as instance 1.
     const text = () => events.map((e) => e.text).join("\n");
-    await waitFor(
-      "the parent to see the replica silent at a live yard, or reporting",
-      () =>
-        text().includes("replica origin.1 at b: silent, but its yard answers") ||
-        origin.tree.children().some((k) => k.account === r.account),
-      30_000,
-    );
+    const child = () => origin.tree.children().find((k) => k.account === r.account);
+    await waitFor("the replica reporting from B's sidecar", () => child()?.location === refOf(b).peerId, 60_000);
+    expect(child()!.epoch).to.equal(1n);
     expect(await owner.leasesOf(r.account)).to.deep.equal([r.placement.leaseId]);
     expect((await owner.lease(r.placement.leaseId)).state).to.be.oneOf(["Scheduled", "Running"]);
 
@@ -334,13 +422,34 @@ describe("failures without the owner: lost yards (yards as processes, killed)", 
     expect(await waitFor("the service at C", () => httpGet(st.seed.placement!.endpoint), 30_000)).to.include(
       "icon-web-ok",
     );
+    // The agent in C's sidecar runs as instance 2 and reports to its parent from there.
+    await waitFor(
+      "the replica reporting from C's sidecar as instance 2",
+      () => {
+        const k = child();
+        return k?.location === refOf(c).peerId && k.epoch === 2n && k.endpoint === st.seed.placement!.endpoint;
+      },
+      60_000,
+    );
     // Money: the balance + the new deposit + what B earned until the end + the relayers' fees = before, exactly.
     const after =
       (await owner.account(r.account)).balance +
       (await deposit(next)) +
       (await earned(r.placement.leaseId)) +
       (await owner.relayFeesOf(r.account, block));
-    expect(after).to.equal(before);
+    const dump = async () =>
+      JSON.stringify(
+        await Promise.all((await owner.leasesOf(r.account)).map(async (id) => ({ ...(await owner.lease(id)), id }))),
+        (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v),
+      ) +
+      ` balance ${(await owner.account(r.account)).balance} fees ${await owner.relayFeesOf(r.account, block)} all fees ${await owner.relayFeesOf(r.account, 0)}\n${text()}`;
+    expect(after, await dump()).to.equal(before);
+    // Once: the parent watches C now (it answers), not the lost B.
+    expect(await owner.leasesOf(r.account)).to.have.length(2);
+    expect(
+      events.filter((e) => /lost with yard/.test(e.text)),
+      text(),
+    ).to.have.length(1);
     // B earned at most until its lease was ended.
     const old = await owner.lease(r.placement.leaseId);
     expect(old.stoppedAt <= BigInt(Math.ceil(Date.now() / 1000))).to.equal(true);
@@ -349,17 +458,21 @@ describe("failures without the owner: lost yards (yards as processes, killed)", 
     await killYard(c);
   });
   it("the origin lost with its yard: the named successor becomes the root, the other replica re-attaches to it, clients get answers; a replica whose own yard is lost (local placement) places itself again, not a token lost", async () => {
-    const a = await startYard(4, "a2", 400);
-    const b = await startYard(5, "b2", 100);
-    const c = await startYard(6, "c2", 100);
+    // Semantic names on (each yard its own virtual range), each yard asking the others about routes.
+    const cidr = (k: number) => `10.233.${100 + (process.pid % 20) * 3 + k}.0/24`;
+    const c = await startYard(6, "c2", 100, { serviceCidr: cidr(2) });
+    const b = await startYard(5, "b2", 100, { serviceCidr: cidr(1), peers: [c.proc.addr] });
+    const a = await startYard(4, "a2", 400, { serviceCidr: cidr(0), peers: [b.proc.addr, c.proc.addr] });
     const events: AgentEvent[] = [];
     const refs = await discoverYards({ node, client: owner, seeds: [a, b, c].map((y) => y.proc.addr) });
     const refOf = (y: RunningYard) => refs.find((r) => r.name === y.region)!;
-    const { app, origin, replicas } = await treeWith({
+    const { app, origin, replicas, client } = await treeWith({
       home: "a2",
       replicasAt: [refOf(b), refOf(c)],
       sidecar: false,
       events,
+      clientAt: b,
+      yards: [a, b, c],
     });
     const [p1, p2] = replicas as [(typeof replicas)[0], (typeof replicas)[0]];
     const agentOf = (account: bigint) => agents.find((x) => x.seed.account === account && !x.seed.done)!;
@@ -373,6 +486,10 @@ describe("failures without the owner: lost yards (yards as processes, killed)", 
       30_000,
     );
     expect(one.tree.parent?.account).to.equal(app.root);
+
+    // A client of the application at B enters by the service's semantic name: the three instances answer.
+    const pre = await bySemanticName(client!, app.root, 6);
+    expect(pre.ok, pre.out).to.equal(6);
 
     // The origin's yard is lost, and its agent with it (as an agent in its sidecar would be).
     await origin.stop();
@@ -396,6 +513,9 @@ describe("failures without the owner: lost yards (yards as processes, killed)", 
     // Clients reach the new root's service (and the other replica's).
     expect(await httpGet(p1.placement.endpoint)).to.include("icon-web-ok");
     expect(await httpGet(p2.placement.endpoint)).to.include("icon-web-ok");
+    // And by the semantic name: every request answered (the dead yard's instance dropped at its first failure).
+    const post = await bySemanticName(client!, app.root, 9);
+    expect(post.ok, post.out).to.equal(9);
     // The dead origin's lease is not the successor's to end: it runs on chain until its end or the owner's wind-down.
     expect((await owner.lease(origin.seed.placement!.leaseId)).state).to.be.oneOf(["Scheduled", "Running"]);
 
