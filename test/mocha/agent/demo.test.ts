@@ -6,7 +6,7 @@
  */
 import { expect } from "chai";
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -29,6 +29,8 @@ describe("demo (shortened): ICONs replicate, follow their clients and terminate 
       stdout: e.stdout ?? "",
       stderr: `${e.stderr ?? ""} (exit ${e.code})`,
     }));
+    // The whole timeline stays beside the plot, for whoever reads a failure.
+    await writeFile(path.join(out, "demo.log"), `${r.stdout}\n${r.stderr}`);
     const line = r.stdout.split("\n").find((l) => l.startsWith("DEMO-SUMMARY "));
     expect(line, `${r.stdout.slice(-4000)}\n${r.stderr.slice(-2000)}`).to.not.equal(undefined);
     const s = JSON.parse(line!.slice("DEMO-SUMMARY ".length));
@@ -76,7 +78,7 @@ describe("demo (shortened): ICONs replicate, follow their clients and terminate 
       /replicate to edge-a for 127\.10\.1\.0\/24 — a replica at .* improves U from \d\.\d+ to \d\.\d+/,
     );
     expect(r.stdout).to.match(/migrate to edge-b — moving to .* improves U/);
-    expect(r.stdout).to.match(/terminate — idle/);
+    expect(r.stdout, `timeline in ${out}/demo.log`).to.match(/terminate — idle/);
     // The ending replica handed its money up; no ICON key ever held ETH or sent a transaction of its own.
     expect(r.stdout).to.match(/account \d+ closed, [\d.]+ iUSD back to the parent/);
     expect(s.iconKeyGasWei).to.equal("0");
