@@ -144,6 +144,12 @@ export async function replaceLost(
   return { placement, refund, ended };
 }
 
+/** `yards` without `own` (the parent's yard) when another one besides the lost yard remains; else all of them. */
+export function elsewhere(yards: readonly YardRef[], own: string | undefined, lost: string): YardRef[] {
+  const others = yards.filter((y) => y.peerId !== own && y.peerId !== lost);
+  return others.length > 0 ? others : [...yards];
+}
+
 /** What the watch uses of the agent. */
 export interface LossComponents {
   dir: string;
@@ -399,7 +405,9 @@ export class LossWatch {
       account,
       env: st.env,
       lost,
-      yards: this.#c.observation.yards,
+      // Not at this ICON's own yard while another will do: a replica beside its parent serves its clients no better
+      // than the parent (its controller would end it at once, and its clients would be back at the parent).
+      yards: elsewhere(this.#c.observation.yards, this.#c.seed.placement?.yard.peerId, lost.yard.peerId),
       maxPrice: (await this.#c.observation.knobs()).maxPricePerSecond,
     });
     // The lost sidecar ran the instance after the one written here, or a later one it reported (a move of its own):

@@ -78,7 +78,8 @@ describe("demo (shortened): ICONs replicate, follow their clients and terminate 
       /replicate to edge-a for 127\.10\.1\.0\/24 — a replica at .* improves U from \d\.\d+ to \d\.\d+/,
     );
     expect(r.stdout).to.match(/migrate to edge-b — moving to .* improves U/);
-    expect(r.stdout, `timeline in ${out}/demo.log`).to.match(/terminate — idle/);
+    // Idle once the load ended — or, placed again where it serves no better than its parent, at once.
+    expect(r.stdout, `timeline in ${out}/demo.log`).to.match(/decide: terminate — (idle|serving here gains)/);
     // The ending replica handed its money up; no ICON key ever held ETH or sent a transaction of its own.
     expect(r.stdout).to.match(/account \d+ closed, [\d.]+ iUSD back to the parent/);
     expect(s.iconKeyGasWei).to.equal("0");
