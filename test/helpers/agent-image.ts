@@ -129,11 +129,11 @@ export async function placeInSidecar(o: SidecarPlacement): Promise<{ leaseId: bi
 }
 
 /**
- * The output of lease `leaseId`'s sidecar at `yard` as it comes (the longest seen: a restarted container's log
+ * The output of lease `leaseId`'s sidecar at `yard` (read through that yard's runtime: each reads only its own
+ * containers) as it comes (the longest seen: a restarted container's log
  * keeps its earlier runs), and `until`, which waits as waitFor does and shows that output when it times out.
  */
 export function sidecarOutput(
-  runtime: DockerRuntime,
   yard: () => Yard,
   leaseId: () => bigint,
 ): {
@@ -145,7 +145,9 @@ export function sidecarOutput(
   const read = async (): Promise<string> => {
     container = yard().db.lease(leaseId())?.agentContainerId ?? container;
     if (container) {
-      const now = await runtime.logs(container).catch(() => "");
+      const now = await yard()
+        .runtime.logs(container)
+        .catch(() => "");
       if (now.length > output.length) output = now;
     }
     return output;
@@ -154,7 +156,15 @@ export function sidecarOutput(
     read,
     until: <T>(what: string, check: () => Promise<T | undefined | false>, ms: number): Promise<T> =>
       waitFor(what, check, ms).catch(async (e: unknown) => {
-        throw new Error(`${(e as Error).message}; the agent's output:\n${await read()}`);
+        const row = yard().db.lease(leaseId());
+        const id = row?.agentContainerId ?? container;
+        const state = id
+          ? await yard()
+              .runtime.inspect(id)
+              .catch(() => undefined)
+          : undefined;
+        const where = `lease ${leaseId()} at the yard: ${row?.status ?? "unknown"}${row?.note ? ` (${row.note})` : ""}, sidecar ${id ?? "none"} ${JSON.stringify(state ?? {})}`;
+        throw new Error(`${(e as Error).message}; ${where}; the agent's output:\n${await read()}`);
       }),
   };
 }

@@ -79,7 +79,6 @@ describe("ICON agent in its sidecar renews at its yard and keeps its sidecar", f
     const engine = two.get().engine;
     let current = L0;
     const out = sidecarOutput(
-      engine.runtime,
       () => a,
       () => current,
     );
