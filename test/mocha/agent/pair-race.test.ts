@@ -214,15 +214,16 @@ describe("the race: the old sidecar killed right after its fence never acts agai
     );
 
     // The moment, from the yards' side: A stores the fence (the second Deploy of L0: its retired state), then B the
-    // hand-over (a Deploy with the agent part for the new lease) — the old sidecar is killed right then.
+    // hand-over (a Deploy with the agent part for the new lease) — the old sidecar is killed right then. Taps on the
+    // two yards' database writes, observing only (what is written passes unchanged).
     const oldContainer = a.db.lease(L0)!.agentContainerId!;
-    let fence: { atMs: number; block: Promise<number> } | undefined;
+    let fence: { block: Promise<number> } | undefined;
     let killed: Promise<unknown> | undefined;
     let next: bigint | undefined;
     const updateA = a.db.update.bind(a.db);
     a.db.update = ((id, f) => {
       updateA(id, f);
-      if (id === L0 && f.spec !== undefined && !fence) fence = { atMs: Date.now(), block: m.provider.getBlockNumber() };
+      if (id === L0 && f.spec !== undefined && !fence) fence = { block: m.provider.getBlockNumber() };
     }) as typeof a.db.update;
     const updateB = b.db.update.bind(b.db);
     b.db.update = ((id, f) => {
