@@ -4,8 +4,9 @@
  * on a real chain, with a short slot. Within `renewBeforeS` of its lease's end it buys the next slot at its yard,
  * and the renewal's Deploy carries its sealed state (handover.ts sealedAgentPart): the yard carries the sidecar
  * over — the same container, never restarted, its agent endpoint's port and its gateway forwards now the renewal's —
- * and after the first lease's end the same agent keeps acting: it renews a second time. Its key holds 0 ETH and
- * sends no transaction throughout (the renewals are openings the yard sends; the rest is relayed).
+ * and after the first lease's end the same agent keeps acting: it renews a second time. Killed then, the sidecar is
+ * restarted by its yard from the secret the last renewal's Deploy brought, and runs the ICON again. Its key holds
+ * 0 ETH and sends no transaction throughout (the renewals are openings the yard sends; the rest is relayed).
  */
 import { expect } from "chai";
 import { mkdtemp } from "node:fs/promises";
@@ -152,6 +153,20 @@ describe("ICON agent in its sidecar renews at its yard and keeps its sidecar", f
     expect(s2.Running).to.equal(true);
     expect(s2.StartedAt, "one run of the agent throughout").to.equal(startedAt);
     expect(await out.read()).to.not.match(/error: renewing/);
+
+    // 3. What the yard holds for the sidecar now came with the last renewal's Deploy (the earlier secrets were wiped
+    //    as each renewal took the sidecar over): killed, the sidecar is restarted from it and runs this ICON again.
+    const started = new RegExp(`ICON origin \\(account ${app.root}\\) running; peer`, "g");
+    const runs = (await out.read()).match(started)?.length ?? 0;
+    expect(runs, "one start so far").to.equal(1);
+    await engine.docker.getContainer(container).kill();
+    await out.until(
+      "the yard to restart the sidecar from the renewal's sealed state",
+      async () => ((await out.read()).match(started)?.length ?? 0) > runs,
+      60_000,
+    );
+    expect(a.db.lease(L2)!.agentContainerId).to.equal(container);
+    expect(await out.read()).to.not.match(/BAD_SEALED_STATE|holds no ICON/);
 
     // Its key held no ETH and sent nothing.
     expect(await m.provider.getBalance(icon.address)).to.equal(0n);
