@@ -133,11 +133,17 @@ export function carriedState(controller: Controller, tree: Pick<TreeMember, "chi
 
 /**
  * The successor's first act in the tree, once it joined it (the Controller was restored when the agent was built):
- * each carried child is told (TreeDetach naming this instance as the new parent, signed by the ICON's key from the
+ * it says what it continues from (the predecessor's smoothed rates), then each carried child is told (TreeDetach naming this instance as the new parent, signed by the ICON's key from the
  * same peer id it knew) to attach to this instance's address; then the carried state is dropped. Failures are
  * reported; such a child finds its way up the ancestors after missed reports.
  */
 export async function successorStart(c: PairComponents): Promise<void> {
+  // Said once, so the timeline shows what the first decisions here rest on (the Controller restored from these).
+  const rates = (c.seed.carried?.controller.rates ?? []).map(([subnet, r]) => `${subnet} ${r.toFixed(1)}/s`);
+  c.emit(
+    "tree",
+    `instance ${c.seed.instance ?? 0} continues from its predecessor's smoothed observations: ${rates.join(", ") || "none"}`,
+  );
   const children = (c.seed.carried?.children ?? []).slice(0, MAX_CARRIED_CHILDREN);
   if (children.length > 0) await callChildrenHome({ ...c, account: c.seed.account, children });
   c.seed.carried = undefined;
