@@ -48,13 +48,15 @@ import {
   gatewayLimits,
   p2pNodeOptions,
   type DeploySpec,
+  type RelayHook,
 } from "../protocol/index.ts";
 import type { AgentEnv } from "./config.ts";
+import { ActingFence } from "./acting.ts";
 import { openSidecar, sidecarView, type Sidecar } from "./gateway.ts";
 import { Controller, type Action, type Candidate, type SubnetView } from "./decision.ts";
-import { handOverReplica } from "./handover.ts";
-import { live, replicaKey } from "./leases.ts";
-import { listedPrice } from "./market.ts";
+import { handOver, handOverReplica } from "./handover.ts";
+import { live, replicaKey, sidecarLease } from "./leases.ts";
+import { listedPrice, type YardRef } from "./market.ts";
 import { Moves } from "./moves.ts";
 import { Observation, type Observed } from "./observation.ts";
 import { carriedState, movePair, successorStart, type PairComponents } from "./pair.ts";
@@ -122,8 +124,11 @@ export class Agent {
   #finish: () => void = () => {};
   #ticks = 0;
   #treeUp = false;
-  /** False once this instance stopped deciding for a hand-over (pair.ts): checked wherever the agent acts. */
-  #acting = true;
+  /**
+   * This instance's fence (acting.ts): closed once it stops deciding for a hand-over (pair.ts, handover.ts), asked
+   * wherever the agent acts; it counts the funding answers and relayed intents in flight, which a fence waits for.
+   */
+  readonly acting: ActingFence = new ActingFence(() => this.name);
   /** Resolves when the ICON has terminated itself (its lease ended, its account closed). */
   readonly finished: Promise<void> = new Promise((r) => (this.#finish = r));
 
@@ -165,7 +170,8 @@ export class Agent {
       ancestors: seed.ancestors,
       reportEveryMs: env.reportEveryMs,
       epoch: () => this.seed.instance ?? 0,
-      acting: () => this.#acting,
+      acting: () => this.acting.acting,
+      track: (act) => this.acting.track(act),
       local: () => this.#flows,
       whereAmI: () => ({
         endpoint: this.seed.placement?.endpoint,
@@ -229,6 +235,7 @@ export class Agent {
       balance: () => this.#balance,
       refreshBalance: async () => (this.#balance = (await this.client.account(this.seed.account)).balance),
       finished: () => this.#finish(),
+      refreshHeld: () => this.refreshHeld(),
       save,
       emit,
     });
@@ -242,6 +249,8 @@ export class Agent {
       save,
       emit,
       moves: this.#moves,
+      inSidecar: hooks.inSidecar ?? false,
+      refreshHeld: () => this.refreshHeld(),
     });
   }
 
@@ -342,6 +351,44 @@ export class Agent {
     this.#schedule(this.env.periodMs);
   }
 
+  /**
+   * In its sidecar: what the yard holds for the sidecar's restarts becomes this state as it is now — a Redeploy of
+   * the lease that holds the sidecar (leases.ts sidecarLease) with the same agent part and the same instance, so
+   * the yard keeps the running sidecar and only replaces the secret it would deliver at a restart. Called after every
+   * change a restarted agent must know (a replica made or adopted, a renewal bought, a move finished); a failure is
+   * reported (the yard holds the older state until the next change or renewal). Nothing outside a sidecar.
+   */
+  async refreshHeld(): Promise<void> {
+    const sidecar = this.env.sidecar;
+    const p = this.seed.placement;
+    if (!this.#hooks.inSidecar || !sidecar || !p || this.seed.moving || this.seed.retired || !this.acting.acting)
+      return;
+    try {
+      await this.#save();
+      const placement = await sidecarLease(this.client, this.seed.account, p);
+      await handOver({
+        node: this.node,
+        holder: this.wallet,
+        client: this.client,
+        dir: this.dir,
+        placement,
+        spec: this.serviceSpec(),
+        sidecar,
+        seed: this.seed,
+      });
+    } catch (e) {
+      this.#emit("error", `the state its yard holds for a restart could not be refreshed: ${(e as Error).message}`);
+    }
+  }
+
+  /** The yards this agent knows, discovered now when it knows none yet (taking a sidecar back finds them here). */
+  async yards(): Promise<YardRef[]> {
+    await this.#observation
+      .refreshYards()
+      .catch((e: unknown) => this.#emit("error", `discovery: ${(e as Error).message}`));
+    return this.#observation.yards;
+  }
+
   /** The service as this ICON's Deploys name it (without the lease id and the agent part). */
   serviceSpec(): Omit<DeploySpec, "leaseId" | "agent"> {
     return this.#moves.deploySpec();
@@ -352,18 +399,23 @@ export class Agent {
     return this.#save();
   }
 
-  /** Relays `client`'s market calls as intents of its key, repaid from `account` (protocol/relay/sender.ts). */
-  #intents(client: MarketClient, account: bigint): IntentSender {
-    return new IntentSender({
+  /**
+   * Relays `client`'s market calls as intents of its key, repaid from `account` (protocol/relay/sender.ts): every
+   * signature asks the fence, and every call counts as in flight until it settles (a fence waits for it).
+   */
+  #intents(client: MarketClient, account: bigint): RelayHook {
+    const sender = new IntentSender({
       node: this.node,
       client,
       account,
       maxFee: async () => (await client.app(this.seed.root)).policy.maxRelayFee,
       yards: () => this.#relayYards(),
-      gate: () => {
-        if (!this.#acting) throw new IconError("RETIRED", `${this.name}: this instance handed its ICON over`);
-      },
+      gate: () => this.acting.check(),
     });
+    return {
+      relays: (c, fn) => sender.relays(c, fn),
+      send: (action, c, fn, args) => this.acting.track(() => sender.send(action, c, fn, args)),
+    };
   }
 
   /** What the migration of the pair (pair.ts) uses of this agent. */
@@ -372,9 +424,14 @@ export class Agent {
       ...{ dir: this.dir, env: this.env, seed: this.seed, node: this.node, wallet: this.wallet, client: this.client },
       spec: () => this.serviceSpec(),
       carried: () => carriedState(this.#controller, this.tree),
-      // Called inside the period that migrates: the loop stops after it; the tree and the relay sender ask too.
-      fence: async () => void (this.#acting = false),
-      unfence: () => void (this.#acting = true),
+      // Called inside the period that migrates: the loop stops after it; the tree and the relay sender ask too, and
+      // a funding answer or relayed intent under way is waited for (bounded).
+      fence: async () => {
+        if (!(await this.acting.fence()))
+          this.#emit("error", `fenced with ${this.acting.inFlight} act(s) still in flight: they sign nothing more`);
+      },
+      unfence: () => this.acting.unfence(),
+      permit: (act) => this.acting.permit(act),
       retire: async () => {
         await this.tree.stop().catch(() => {});
         await Promise.resolve(this.node.stop()).catch(() => {});
@@ -419,7 +476,10 @@ export class Agent {
       return;
     }
     await this.#startTree();
-    if (this.seed.carried) await successorStart(this.#pair()); // the predecessor's children come here
+    if (this.seed.carried) {
+      await successorStart(this.#pair()); // the predecessor's children come here
+      await this.refreshHeld(); // the move is finished: a restart must not find it still to do
+    }
     this.#schedule(0);
   }
 
@@ -476,7 +536,7 @@ export class Agent {
   }
 
   #schedule(ms: number): void {
-    if (this.#stopped || this.seed.done || !this.#acting) return;
+    if (this.#stopped || this.seed.done || !this.acting.acting) return;
     this.#timer = setTimeout(() => {
       this.#running = this.#period()
         .catch((e: unknown) => this.#emit("error", (e as Error).message))
@@ -495,7 +555,7 @@ export class Agent {
   // ------------------------------------------------------------------ one period
 
   async #tick(): Promise<void> {
-    if (this.seed.done || !this.#acting) return;
+    if (this.seed.done || !this.acting.acting) return;
     if (this.seed.terminating) return this.#moves.finishTermination();
     if (this.seed.moving) await this.#moves.finishMove();
     this.#ticks++;
@@ -577,7 +637,7 @@ export class Agent {
         action: e.action.kind,
       },
     );
-    if (!e.fire || !this.#acting) return;
+    if (!e.fire || !this.acting.acting) return;
     const reason = this.#observation.yards.reduce((r, y) => r.replaceAll(y.peerId, y.name), e.reason);
     this.#last = `${e.action.kind}: ${reason}`;
     this.#emit("decide", `${this.#describe(e.action)} — ${reason}`, {

@@ -68,6 +68,11 @@ export interface MovesComponents {
   refreshBalance(): Promise<bigint>;
   /** Called once the ICON has terminated itself. */
   finished(): void;
+  /**
+   * In a sidecar: seals the state again into what the yard holds for the sidecar's restarts (Agent.refreshHeld),
+   * after every change a restarted agent must know (a replica made, a renewal bought, a child re-placed).
+   */
+  refreshHeld?(): Promise<void>;
   save(): Promise<void>;
   emit: Emit;
 }
@@ -261,6 +266,7 @@ export class Moves {
     };
     await this.#c.save();
     emit("renewed", `lease ${won.leaseId} renews ${p.leaseId} at ${p.yard.name} until ${won.offer.end}`);
+    await this.#c.refreshHeld?.();
   }
 
   /**
@@ -339,6 +345,8 @@ export class Moves {
     await this.#c.spawn(dir);
     seed.children[String(child)]!.started = true;
     await this.#c.save();
+    // A restart of this agent's sidecar must find the replica recorded, not unwind it (recovery.ts).
+    await this.#c.refreshHeld?.();
     emit(
       "replicated",
       `replica ${name} (account ${child}, ${client.format(share)} allocated) runs at ${placement.yard.name}, lease ${placement.leaseId}; ${moved.join(", ")} redirected there`,

@@ -98,6 +98,11 @@ export interface TreeMemberOptions {
   epoch?: () => number;
   /** False once this instance stopped deciding (a hand-over): no report, attach or funding from then on. */
   acting?: () => boolean;
+  /**
+   * Counts a funding answer or request as in flight until it settles (icon-agent/acting.ts: the fence waits for
+   * them); the flag is asked inside it.
+   */
+  track?: <T>(act: () => Promise<T>) => Promise<T>;
 }
 
 const TEXT_OK = /^[^\p{Cc}]*$/u;
@@ -249,10 +254,12 @@ export class TreeMember {
    */
   async requestFunding(amount: bigint): Promise<bigint> {
     if (amount <= 0n) throw new ConfigError("BAD_AMOUNT", "a funding request needs a positive amount");
-    if (!this.#acting()) throw new TreeError(TreeErrorCode.TREE_LEAVING, "this instance handed the ICON over");
-    const { granted, note } = await this.#funding.ask(amount);
-    this.#emit({ type: "funding-requested", amount, granted, note });
-    return granted;
+    return this.#track(async () => {
+      if (!this.#acting()) throw new TreeError(TreeErrorCode.TREE_LEAVING, "this instance handed the ICON over");
+      const { granted, note } = await this.#funding.ask(amount);
+      this.#emit({ type: "funding-requested", amount, granted, note });
+      return granted;
+    });
   }
 
   /** Terminating: my children re-parent to my parent, then I detach from it. Stops reporting. */
@@ -513,15 +520,17 @@ export class TreeMember {
           place: this.#place(),
         };
       }
-      case "funding": {
-        // A leaving ICON's account is about to close: money must not move into it; a handed-over one moves none.
-        if (this.#left || !this.#acting())
-          throw new TreeError(TreeErrorCode.TREE_LEAVING, "this ICON is leaving the tree (or was handed over)");
-        const c = await this.#children.attached(m.proof, remote);
-        const child = await this.#membership.account(c.account);
-        const r = await this.#funding.fund(child, m.amount);
-        return { type: "fundingReply", ...r };
-      }
+      case "funding":
+        // Counted in flight: a fence set now waits for this answer before the state is handed on.
+        return this.#track(async () => {
+          // A leaving ICON's account is about to close: money must not move into it; a handed-over one moves none.
+          if (this.#left || !this.#acting())
+            throw new TreeError(TreeErrorCode.TREE_LEAVING, "this ICON is leaving the tree (or was handed over)");
+          const c = await this.#children.attached(m.proof, remote);
+          const child = await this.#membership.account(c.account);
+          const r = await this.#funding.fund(child, m.amount);
+          return { type: "fundingReply" as const, ...r };
+        });
       case "detach": {
         const a = await this.#membership.verify(m.proof, remote);
         const c = this.#children.get(a.id);
@@ -582,6 +591,7 @@ export class TreeMember {
 
   #epoch = (): bigint => BigInt(this.#o.epoch?.() ?? 0);
   #acting = (): boolean => this.#o.acting?.() ?? true;
+  #track = <T>(act: () => Promise<T>): Promise<T> => (this.#o.track ? this.#o.track(act) : act());
 
   /** Timeout of a report or attach: two periods, 1–10 s. */
   #requestMs(): number {

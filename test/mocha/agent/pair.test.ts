@@ -19,7 +19,8 @@ import { Agent } from "../../../icon-agent/agent.ts";
 import { appStatus, deployApp } from "../../../icon-agent/app.ts";
 import { agentEnvFrom, type AgentEnv } from "../../../icon-agent/config.ts";
 import { Controller } from "../../../icon-agent/decision.ts";
-import { handOver } from "../../../icon-agent/handover.ts";
+import { ActingFence } from "../../../icon-agent/acting.ts";
+import { handOver, sealedAgentPart } from "../../../icon-agent/handover.ts";
 import { live } from "../../../icon-agent/leases.ts";
 import { bid, discoverYards, type YardRef } from "../../../icon-agent/market.ts";
 import { movePair, type PairComponents } from "../../../icon-agent/pair.ts";
@@ -139,13 +140,15 @@ describe("migration moves the pair: fence, hand-over, undo (pair.ts)", function 
   }
 
   /** An application whose origin (instance 1) runs in its sidecar at yard `at`, and a lease for it at the other. */
-  async function setUp(tag: string, o: { nextWithAgentShare: boolean }) {
+  async function setUp(tag: string, o: { nextWithAgentShare: boolean; oldSlotS?: number }) {
     const { m } = two.get();
     const dir = path.join(await mkdtemp(path.join(tmpdir(), `icon-pair-${tag}-`)), "origin");
     const app = await deployApp({ owner, env, policy: TEST_POLICY, deposit: DEPOSIT, dir });
     const { key, seed } = await readAgentState(dir);
     const wallet = new Wallet(key, m.provider);
     const icon = await MarketClient.connect({ deployment: m.deployment, provider: m.provider, signer: wallet });
+    // The agent's own fence (acting.ts): the relay sender asks it before every signature, as in the agent.
+    const fence = new ActingFence(() => seed.name);
     icon.useRelay(
       new IntentSender({
         node,
@@ -153,10 +156,11 @@ describe("migration moves the pair: fence, hand-over, undo (pair.ts)", function 
         account: app.root,
         maxFee: async () => (await icon.app(app.root)).policy.maxRelayFee,
         yards: () => refs.map((r) => r.addrs),
+        gate: () => fence.check(),
       }),
     );
     const spec = { imageRef: WEB_IMAGE, imageDigest: digest, command: [], env: [], ports: [8080], httpPorts: [8080] };
-    const lease = async (y: YardRef, withShare: boolean): Promise<Placement> => {
+    const lease = async (y: YardRef, withShare: boolean, slotSeconds = 120): Promise<Placement> => {
       const won = await bid({
         node,
         signer: wallet,
@@ -167,7 +171,7 @@ describe("migration moves the pair: fence, hand-over, undo (pair.ts)", function 
           // The service's 250 mCPU / 64 MiB plus the agent's 100 / 160 — or, the fault, the service's alone.
           cpuMillis: withShare ? 350 : 250,
           memoryMiB: withShare ? 224 : 64,
-          slotSeconds: 120,
+          slotSeconds,
           earliestStart: 0n,
           imageRef: WEB_IMAGE,
           imageDigest: digest,
@@ -187,7 +191,7 @@ describe("migration moves the pair: fence, hand-over, undo (pair.ts)", function 
         since: Date.now() / 1000,
       };
     };
-    const old = await lease(refs[0]!, true);
+    const old = await lease(refs[0]!, true, o.oldSlotS);
     seed.placement = old;
     await saveAgentState(dir, env, seed);
     // The origin in its sidecar at the first yard: instance 1 (a hand-over seals the next instance).
@@ -216,13 +220,20 @@ describe("migration moves the pair: fence, hand-over, undo (pair.ts)", function 
         children: [{ account: 99n, addrs: ["/ip4/127.0.0.1/tcp/9"], epoch: 0n }],
         policyVersion: 1,
       }),
-      fence: async () => void log.push("fence"),
-      unfence: () => void log.push("unfence"),
+      fence: async () => {
+        log.push("fence");
+        await fence.fence();
+      },
+      unfence: () => {
+        log.push("unfence");
+        fence.unfence();
+      },
+      permit: (act) => fence.permit(act),
       retire: async () => void log.push("retire"),
       save: () => saveAgentState(dir, env, seed),
       emit: (kind, text) => void events.push({ icon: seed.name, kind, text }),
     };
-    return { app, dir, wallet, icon, old, next, controller, c, events, log };
+    return { app, dir, wallet, icon, old, next, controller, c, events, log, fence, spec };
   }
 
   it("fences the old lease, then hands instance 2 into the new one: a crash of the old sidecar after the fence restarts it retired, and it exits without acting", async () => {
@@ -309,8 +320,9 @@ describe("migration moves the pair: fence, hand-over, undo (pair.ts)", function 
       expect(e.message).to.match(
         new RegExp(`into lease ${s.next.leaseId} at .* failed: .*leaves the service -?\\d+ mCPU and -?\\d+ MiB`),
       );
-      // Fenced, then acting again; never retired.
+      // Fenced, then acting again; never retired. The undo ended the new lease through its own closed fence.
       expect(s.log).to.deep.equal(["fence", "unfence"]);
+      expect(s.fence.acting).to.equal(true);
       expect(s.c.seed.retired).to.equal(undefined);
       expect(s.events.map((x) => x.text).join("\n")).to.match(
         new RegExp(
@@ -328,6 +340,89 @@ describe("migration moves the pair: fence, hand-over, undo (pair.ts)", function 
       const st = await appStatus(owner, s.app.root);
       expect(st.held + st.escrowed + st.spent).to.equal(DEPOSIT);
       expect(await two.get().m.provider.getBalance(s.wallet.address)).to.equal(0n);
+    } finally {
+      for (const id of await owner.leasesOf(s.app.root)) await owner.terminate(id).catch(() => {});
+    }
+  });
+  it("after a renewal carried the sidecar over, the fence lands on the renewal (a restart of the sidecar finds instance 1 retired); the yard refuses a Redeploy of the renewed lease, naming the renewal", async () => {
+    // The old lease is short, so the renewal's slot (from its end) begins within the test: the yard restarts a
+    // sidecar in its slot.
+    const s = await setUp("renewed", { nextWithAgentShare: true, oldSlotS: 25 });
+    try {
+      // Instance 1 renews from inside its sidecar: the renewal's Deploy carries its sealed state (same agent part).
+      const { part } = await sealedAgentPart(s.dir, env.sidecar!);
+      const won = await bid({
+        node,
+        signer: s.wallet,
+        client: owner,
+        account: s.app.root,
+        yards: [refs[0]!],
+        rfq: {
+          cpuMillis: 350,
+          memoryMiB: 224,
+          slotSeconds: 120,
+          earliestStart: 0n,
+          imageRef: WEB_IMAGE,
+          imageDigest: digest,
+          renewsLeaseId: s.old.leaseId,
+        },
+        spec: { ...s.spec, agent: part },
+        maxPrice: 0n,
+        budget: USD(1),
+        score: () => 0,
+      }).finally(() => part.secret.wipe());
+      s.old.renewal = {
+        leaseId: won.leaseId,
+        leaseStart: won.offer.start,
+        end: won.offer.end,
+        pricePerSecond: won.offer.pricePerSecond,
+      };
+      // The yard moved the sidecar (and the service) to the renewal: the renewed lease runs nothing of its own. (The
+      // containers keep the label of the lease they were made for.)
+      const db = yards[0]!.db;
+      const carried = await waitFor(
+        "the sidecar carried over to the renewal",
+        async () => db.lease(won.leaseId)?.agentContainerId,
+        30_000,
+      );
+      const runsNothing = () => {
+        const row = db.lease(s.old.leaseId)!;
+        expect(row.containerId).to.equal(undefined);
+        expect(row.agentContainerId).to.equal(undefined);
+      };
+      runsNothing();
+      const agents = async () => (await containersOf(s.old.leaseId)).filter((c) => c.role === "agent").map((c) => c.id);
+      expect(await agents()).to.deep.equal([carried]);
+
+      await movePair(s.c, s.old, s.next);
+      expect(s.log).to.deep.equal(["fence", "retire"]);
+      expect(s.events.map((e) => e.text).join("\n")).to.contain(`lease ${won.leaseId} fenced`);
+      // The renewed lease still runs nothing (a fence there would have started a second service and sidecar).
+      runsNothing();
+      expect(await agents()).to.deep.equal([carried]);
+      // The sidecar that runs instance 1 (now the renewal's), restarted by its yard, gets the retired state.
+      const restarted = await crashAndRead(s.old.leaseId);
+      expect(restarted.seed.retired).to.deep.include({ leaseId: s.next.leaseId, instance: 2 });
+      expect((await heldBy(s.next.leaseId)).seed.instance).to.equal(2);
+
+      // The yard's side: a Redeploy of the lease the renewal took over is refused with a sentence naming it.
+      const e = await handOver({
+        node,
+        holder: s.wallet,
+        client: s.icon,
+        dir: s.dir,
+        placement: s.old,
+        spec: s.spec,
+        sidecar: env.sidecar!,
+      }).then(
+        () => expect.fail("a Redeploy of a renewed lease must be refused"),
+        (x: unknown) => x as IconError,
+      );
+      expect(e.message).to.contain(
+        `lease ${s.old.leaseId} was renewed by lease ${won.leaseId}, which runs its containers now: deploy lease ${won.leaseId} instead`,
+      );
+      expect(e.details.refused).to.equal(true);
+      runsNothing();
     } finally {
       for (const id of await owner.leasesOf(s.app.root)) await owner.terminate(id).catch(() => {});
     }
