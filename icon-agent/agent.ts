@@ -2,35 +2,20 @@
  * The ICON daemon: one ICON (one key, one budget account, one placement at a time) that watches its clients,
  * decides with eq. 1 (decision.ts) and carries out what it decides, make-before-break.
  *
- * Every `periodMs`:
- *   1. place: no live lease (first start, or the lease ended while the agent was down) → bid for one;
- *      renew: the lease ends within `renewBeforeS` → a renewal RFQ at the same yard (the container carries over;
- *      a balance too small for it asks the parent for money — foundering);
- *   2. observe: λ_i and the service latency per client subnet from the yard's telemetry (/icon/telemetry/1.0.0);
- *      network latency l_ij = 2 × one-way delay from the ALTO cost map for every location, here included, so
- *      the ICON compares like with like (the yard only sees the server side of a request);
- *   3. decide: the Controller (EWMA, hysteresis, cool-down) over stay / migrate / replicate / terminate;
- *   4. act:
- *      - replicate: a child account under this one (fresh key), a share of the spendable balance in proportion
- *        to the request rate the replica takes over, a bid in its name, deploy, a child agent
- *        started on the new placement, and HTTP redirects at this ICON's yard sending those subnets there;
- *      - migrate: bid, deploy, stub at the old yard (TCP forward / HTTP redirect for `graceS`), terminate the old
- *        lease; children's redirects move along;
- *      - terminate (not the origin): children told to re-parent to this ICON's parent, stub pointing at the
- *        parent, lease ended, the account closed — its whole balance goes back to the parent (and what its
- *        replicas return into the closed account later, the parent pulls up).
- *   5. the tree (tree.ts): this ICON's aggregate goes up, policy comes down, redirects at its yard follow where
- *      its children are.
+ * Every `periodMs` (icon-agent/README.md, "What one period does"): place or renew; observe (telemetry, the ALTO
+ * cost map for every location, here included); decide (the Controller over stay / migrate / replicate /
+ * terminate); act, one action at a time, make before break (moves.ts); the tree (tree.ts) carries the aggregate
+ * up and the policy down.
  *
- * Crash safety: everything needed to resume is in `stateDir` (agent.json, the key with mode 0600, the libp2p key)
- * and on chain. On start the placement is checked against the lease's state on chain; an active lease of the
- * account that the state does not know (a crash between opening and saving) is terminated for its refund.
+ * Crash safety: everything needed to resume is in `stateDir` (agent.json, the key 0600, the libp2p key) and on
+ * chain; at start the state is reconciled with the chain (recovery.ts).
  *
  * This file is the wiring: the Agent opens the state directory, builds its rooms from the components each needs,
  * runs the period and stops them in order. The rooms: state.ts (files, lock), observation.ts (yards, telemetry,
  * latencies, learned domains, knobs), moves.ts (place, renew, replicate, migrate, terminate, redirects),
  * recovery.ts (reconciling with the chain), leases.ts (lease and replica-key reads shared by the last two),
- * decision.ts (eq. 1, the Controller, the replica's share), tree.ts (the overlay tree).
+ * decision.ts (eq. 1, the Controller, the replica's share), tree.ts (the overlay tree), acting.ts (the fence of
+ * this instance), relaying.ts (its intents), pair.ts and handover.ts (the agent in its lease's sidecar).
  */
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -40,7 +25,6 @@ import {
   AGENT_P2P_PORT,
   ConfigError,
   IconError,
-  IntentSender,
   MarketClient,
   namespaceProblem,
   createIconNode,
@@ -53,14 +37,15 @@ import {
 import type { AgentEnv } from "./config.ts";
 import { ActingFence } from "./acting.ts";
 import { openSidecar, sidecarView, type Sidecar } from "./gateway.ts";
-import { Controller, type Action, type Candidate, type SubnetView } from "./decision.ts";
-import { handOver, handOverReplica } from "./handover.ts";
-import { live, replicaKey, sidecarLease } from "./leases.ts";
-import { listedPrice, type YardRef } from "./market.ts";
+import { Controller, describeAction, type SubnetView } from "./decision.ts";
+import { handOverReplica, refreshHeld } from "./handover.ts";
+import { live, replicaKey } from "./leases.ts";
+import type { YardRef } from "./market.ts";
 import { Moves } from "./moves.ts";
 import { Observation, type Observed } from "./observation.ts";
 import { carriedState, movePair, successorStart, type PairComponents } from "./pair.ts";
 import { Recovery } from "./recovery.ts";
+import { relayYards, relayedCalls } from "./relaying.ts";
 import {
   encodeState,
   lockStateDir,
@@ -352,33 +337,15 @@ export class Agent {
   }
 
   /**
-   * In its sidecar: what the yard holds for the sidecar's restarts becomes this state as it is now — a Redeploy of
-   * the lease that holds the sidecar (leases.ts sidecarLease) with the same agent part and the same instance, so
-   * the yard keeps the running sidecar and only replaces the secret it would deliver at a restart. Called after every
-   * change a restarted agent must know (a replica made or adopted, a renewal bought, a move finished); a failure is
-   * reported (the yard holds the older state until the next change or renewal). Nothing outside a sidecar.
+   * In its sidecar: what the yard holds for the sidecar's restarts becomes this state as it is now
+   * (handover.ts refreshHeld); nothing outside a sidecar.
    */
   async refreshHeld(): Promise<void> {
-    const sidecar = this.env.sidecar;
-    const p = this.seed.placement;
-    if (!this.#hooks.inSidecar || !sidecar || !p || this.seed.moving || this.seed.retired || !this.acting.acting)
-      return;
-    try {
-      await this.#save();
-      const placement = await sidecarLease(this.client, this.seed.account, p);
-      await handOver({
-        node: this.node,
-        holder: this.wallet,
-        client: this.client,
-        dir: this.dir,
-        placement,
-        spec: this.serviceSpec(),
-        sidecar,
-        seed: this.seed,
-      });
-    } catch (e) {
-      this.#emit("error", `the state its yard holds for a restart could not be refreshed: ${(e as Error).message}`);
-    }
+    if (!this.#hooks.inSidecar || !this.acting.acting) return;
+    await this.#save();
+    await refreshHeld(this).catch((e: unknown) =>
+      this.#emit("error", `the state its yard holds for a restart could not be refreshed: ${(e as Error).message}`),
+    );
   }
 
   /** The yards this agent knows, discovered now when it knows none yet (taking a sidecar back finds them here). */
@@ -399,23 +366,10 @@ export class Agent {
     return this.#save();
   }
 
-  /**
-   * Relays `client`'s market calls as intents of its key, repaid from `account` (protocol/relay/sender.ts): every
-   * signature asks the fence, and every call counts as in flight until it settles (a fence waits for it).
-   */
+  /** Relays `client`'s market calls as intents of its key, repaid from `account`, behind the fence (relaying.ts). */
   #intents(client: MarketClient, account: bigint): RelayHook {
-    const sender = new IntentSender({
-      node: this.node,
-      client,
-      account,
-      maxFee: async () => (await client.app(this.seed.root)).policy.maxRelayFee,
-      yards: () => this.#relayYards(),
-      gate: () => this.acting.check(),
-    });
-    return {
-      relays: (c, fn) => sender.relays(c, fn),
-      send: (action, c, fn, args) => this.acting.track(() => sender.send(action, c, fn, args)),
-    };
+    const yards = () => relayYards(this.seed, this.#observation?.yards ?? [], this.env.seeds);
+    return relayedCalls({ node: this.node, client, account, root: this.seed.root, fence: this.acting, yards });
   }
 
   /** What the migration of the pair (pair.ts) uses of this agent. */
@@ -439,22 +393,6 @@ export class Agent {
       save: () => this.#save(),
       emit: this.#emit.bind(this),
     };
-  }
-
-  /**
-   * Yards that may relay this ICON's intents, best first: its own yard, its parent's, then every candidate it knows
-   * (when its own yard is gone, any active yard will do) and the configured seeds.
-   */
-  #relayYards(): string[][] {
-    const out = new Map<string, string[]>();
-    const add = (addrs: string[] | undefined): void => {
-      if (addrs?.length && !out.has(addrs[0]!)) out.set(addrs[0]!, addrs);
-    };
-    add(this.seed.placement?.yard.addrs);
-    add(this.seed.parent?.placement?.yard.addrs);
-    for (const y of this.#observation?.yards ?? []) add(y.addrs);
-    for (const s of this.env.seeds) add([s]);
-    return [...out.values()];
   }
 
   get name(): string {
@@ -601,7 +539,7 @@ export class Agent {
     // In the background: a slow or absent DNS server must not hold up the period.
     this.#observation.learnInBackground(flows);
     await this.#moves.updateRedirects();
-    await this.#followParent();
+    await this.#moves.followParent();
     const ancestors = this.tree.ancestors.map((a) => ({ account: a.account, addrs: a.addrs }));
     if (encodeState(ancestors) !== encodeState(this.seed.ancestors ?? [])) {
       this.seed.ancestors = ancestors;
@@ -640,7 +578,7 @@ export class Agent {
     if (!e.fire || !this.acting.acting) return;
     const reason = this.#observation.yards.reduce((r, y) => r.replaceAll(y.peerId, y.name), e.reason);
     this.#last = `${e.action.kind}: ${reason}`;
-    this.#emit("decide", `${this.#describe(e.action)} — ${reason}`, {
+    this.#emit("decide", `${describeAction(e.action, this.#observation.yards)} — ${reason}`, {
       uNow: e.uNow,
       uAfter: e.uAfter,
       improvement: e.improvement,
@@ -657,41 +595,6 @@ export class Agent {
         return this.#moves.terminate();
       case "stay":
         return;
-    }
-  }
-
-  /** Keeps the parent's placement as its acks tell it (it may have migrated since this ICON was made). */
-  async #followParent(): Promise<void> {
-    const pp = this.tree.parentPlace;
-    const known = this.seed.parent;
-    if (!known || !pp || !pp.endpoint || pp.instanceId === 0n) return;
-    if (known.placement?.leaseId === pp.instanceId && known.placement.endpoint === pp.endpoint) return;
-    const yard = this.#observation.yards.find((y) => y.peerId === pp.location);
-    if (!yard) return;
-    const at = Date.now() / 1000;
-    known.placement = {
-      leaseId: pp.instanceId,
-      leaseStart: 0n,
-      yard,
-      endpoint: pp.endpoint,
-      pricePerSecond: listedPrice(yard, this.env.spec),
-      end: 0n,
-      since: at,
-    };
-    await this.#save();
-    this.#emit("tree", `the parent now serves at ${yard.name} (${pp.endpoint}, lease ${pp.instanceId})`);
-  }
-
-  #describe(a: Action): string {
-    const name = (c: Candidate): string =>
-      this.#observation.yards.find((y) => y.peerId === c.location)?.name ?? c.location;
-    switch (a.kind) {
-      case "replicate":
-        return `replicate to ${name(a.to)} for ${a.subnets.join(", ")}`;
-      case "migrate":
-        return `migrate to ${name(a.to)}`;
-      default:
-        return a.kind;
     }
   }
 }

@@ -266,6 +266,33 @@ export async function resolveHandingOver(agent: Agent, mark: HandOverMark): Prom
   }
 }
 
+/**
+ * An agent in its sidecar makes what its yard holds for the sidecar's restarts its state as it is now (saved in
+ * its directory): a Redeploy of the lease that holds the sidecar (leases.ts sidecarLease) with the same agent part
+ * and the same instance, so the yard keeps the running sidecar and only replaces the secret it delivers at a restart
+ * (yard-node sidecar.ts: a Deploy with the same agent keeps it). Called after every change a restarted agent must
+ * know — a replica made or adopted, a renewal bought, a move finished — so that a restart never unwinds a live
+ * child or re-derives a used replica key from an older state. Nothing while moving, retired or unplaced.
+ */
+export async function refreshHeld(
+  agent: Pick<Agent, "env" | "seed" | "dir" | "node" | "wallet" | "client" | "serviceSpec">,
+): Promise<void> {
+  const sidecar = agent.env.sidecar;
+  const p = agent.seed.placement;
+  if (!sidecar || !p || agent.seed.moving || agent.seed.retired) return;
+  const placement = await sidecarLease(agent.client, agent.seed.account, p);
+  await handOver({
+    node: agent.node,
+    holder: agent.wallet,
+    client: agent.client,
+    dir: agent.dir,
+    placement,
+    spec: agent.serviceSpec(),
+    sidecar,
+    seed: agent.seed,
+  });
+}
+
 /** Resolves true once `agent`'s ICON is placed (not moving), false when `signal` aborts or the ICON ended first. */
 export async function placedOrDone(agent: Agent, signal: AbortSignal): Promise<boolean> {
   while (!agent.seed.placement || agent.seed.moving) {
@@ -322,5 +349,6 @@ export async function takeBack(agent: Agent): Promise<string> {
   agent.seed.instance = Math.max(agent.seed.instance ?? 0, mark?.instance ?? 0) + since + 1;
   await agent.save();
   await clearHandedOver(agent.dir);
-  return stopped.length > 0 ? `the sidecars of ${stopped.join(", ")} stopped` : "its leases had ended";
+  if (stopped.length === 0) return "its leases had ended";
+  return `${stopped.length === 1 ? "the sidecar" : "the sidecars"} of ${stopped.join(", ")} stopped`;
 }

@@ -42,7 +42,7 @@ export interface MovesComponents {
   client: MarketClient;
   /** The ICON's key. */
   wallet: Wallet;
-  tree: Pick<TreeMember, "children" | "leave" | "parent" | "requestFunding">;
+  tree: Pick<TreeMember, "children" | "leave" | "parent" | "parentPlace" | "requestFunding">;
   observation: Pick<Observation, "yards" | "accessFor" | "forgetAccess" | "knobs">;
   /** The key of the n-th replica (leases.ts replicaKey). */
   childKey(n: number): Wallet;
@@ -205,6 +205,28 @@ export class Moves {
         yard: p.yard.name,
       },
     );
+  }
+
+  /** Keeps the parent's placement as its acks tell it (it may have migrated since this ICON was made). */
+  async followParent(): Promise<void> {
+    const { seed, env, emit } = this.#c;
+    const pp = this.#c.tree.parentPlace;
+    const known = seed.parent;
+    if (!known || !pp || !pp.endpoint || pp.instanceId === 0n) return;
+    if (known.placement?.leaseId === pp.instanceId && known.placement.endpoint === pp.endpoint) return;
+    const yard = this.#c.observation.yards.find((y) => y.peerId === pp.location);
+    if (!yard) return;
+    known.placement = {
+      leaseId: pp.instanceId,
+      leaseStart: 0n,
+      yard,
+      endpoint: pp.endpoint,
+      pricePerSecond: listedPrice(yard, env.spec),
+      end: 0n,
+      since: Date.now() / 1000,
+    };
+    await this.#c.save();
+    emit("tree", `the parent now serves at ${yard.name} (${pp.endpoint}, lease ${pp.instanceId})`);
   }
 
   /**

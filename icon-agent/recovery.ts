@@ -182,9 +182,10 @@ export class Recovery {
       if (this.#c.childKey(i).address.toLowerCase() === controller.toLowerCase()) n = i;
     const later = n > seed.replicas;
     if (!later && !this.#c.inSidecar) return false;
-    if (n > seed.replicas) {
+    if (later) {
       seed.replicas = n;
       await this.#c.save();
+      await this.#c.refreshHeld?.(); // what its yard holds must not hand this key out again either
     }
     emit(
       "error",

@@ -98,10 +98,7 @@ export interface TreeMemberOptions {
   epoch?: () => number;
   /** False once this instance stopped deciding (a hand-over): no report, attach or funding from then on. */
   acting?: () => boolean;
-  /**
-   * Counts a funding answer or request as in flight until it settles (icon-agent/acting.ts: the fence waits for
-   * them); the flag is asked inside it.
-   */
+  /** Counts a funding answer as in flight until it settles (acting.ts: a fence waits for it). */
   track?: <T>(act: () => Promise<T>) => Promise<T>;
 }
 
@@ -254,12 +251,10 @@ export class TreeMember {
    */
   async requestFunding(amount: bigint): Promise<bigint> {
     if (amount <= 0n) throw new ConfigError("BAD_AMOUNT", "a funding request needs a positive amount");
-    return this.#track(async () => {
-      if (!this.#acting()) throw new TreeError(TreeErrorCode.TREE_LEAVING, "this instance handed the ICON over");
-      const { granted, note } = await this.#funding.ask(amount);
-      this.#emit({ type: "funding-requested", amount, granted, note });
-      return granted;
-    });
+    if (!this.#acting()) throw new TreeError(TreeErrorCode.TREE_LEAVING, "this instance handed the ICON over");
+    const { granted, note } = await this.#funding.ask(amount);
+    this.#emit({ type: "funding-requested", amount, granted, note });
+    return granted;
   }
 
   /** Terminating: my children re-parent to my parent, then I detach from it. Stops reporting. */
@@ -521,15 +516,12 @@ export class TreeMember {
         };
       }
       case "funding":
-        // Counted in flight: a fence set now waits for this answer before the state is handed on.
+        // In flight until answered (a fence waits); no money into a leaving ICON's account, none from a fenced one.
         return this.#track(async () => {
-          // A leaving ICON's account is about to close: money must not move into it; a handed-over one moves none.
           if (this.#left || !this.#acting())
             throw new TreeError(TreeErrorCode.TREE_LEAVING, "this ICON is leaving the tree (or was handed over)");
-          const c = await this.#children.attached(m.proof, remote);
-          const child = await this.#membership.account(c.account);
-          const r = await this.#funding.fund(child, m.amount);
-          return { type: "fundingReply" as const, ...r };
+          const child = await this.#membership.account((await this.#children.attached(m.proof, remote)).account);
+          return { type: "fundingReply" as const, ...(await this.#funding.fund(child, m.amount)) };
         });
       case "detach": {
         const a = await this.#membership.verify(m.proof, remote);
@@ -591,7 +583,7 @@ export class TreeMember {
 
   #epoch = (): bigint => BigInt(this.#o.epoch?.() ?? 0);
   #acting = (): boolean => this.#o.acting?.() ?? true;
-  #track = <T>(act: () => Promise<T>): Promise<T> => (this.#o.track ? this.#o.track(act) : act());
+  #track = <T>(act: () => Promise<T>): Promise<T> => this.#o.track?.(act) ?? act();
 
   /** Timeout of a report or attach: two periods, 1–10 s. */
   #requestMs(): number {

@@ -20,11 +20,13 @@ import { appStatus, deployApp } from "../../../icon-agent/app.ts";
 import { agentEnvFrom, type AgentEnv } from "../../../icon-agent/config.ts";
 import { Controller } from "../../../icon-agent/decision.ts";
 import { ActingFence } from "../../../icon-agent/acting.ts";
-import { handOver, sealedAgentPart } from "../../../icon-agent/handover.ts";
-import { live } from "../../../icon-agent/leases.ts";
+import { handOver, resolveHandingOver, sealedAgentPart, takeBack } from "../../../icon-agent/handover.ts";
+import { live, replicaKey } from "../../../icon-agent/leases.ts";
 import { bid, discoverYards, type YardRef } from "../../../icon-agent/market.ts";
 import { movePair, type PairComponents } from "../../../icon-agent/pair.ts";
 import {
+  handedOver,
+  markHandedOver,
   readAgentState,
   saveAgentState,
   unsealAgentState,
@@ -423,6 +425,171 @@ describe("migration moves the pair: fence, hand-over, undo (pair.ts)", function 
       );
       expect(e.details.refused).to.equal(true);
       runsNothing();
+    } finally {
+      for (const id of await owner.leasesOf(s.app.root)) await owner.terminate(id).catch(() => {});
+    }
+  });
+  /** Waits until no agent container of lease `id` (by its label) runs at these yards. */
+  const noSidecar = (id: bigint) =>
+    waitFor(
+      `lease ${id}'s sidecar stopped`,
+      async () => !(await containersOf(id)).some((c) => c.role === "agent" && c.state === "running") || undefined,
+      60_000,
+    );
+
+  it("--take-back after the sidecar moved the pair on stops the sidecar in every live lease of the ICON, then acts as an instance above any the sidecars reached", async () => {
+    const s = await setUp("takeback", { nextWithAgentShare: true });
+    try {
+      // The owner's copy handed the ICON into the old lease (instance 1); since then the sidecar moved the pair to
+      // the new lease at the other yard (instance 2), which the owner's copy knows nothing of.
+      await markHandedOver(s.dir, {
+        leaseId: s.old.leaseId,
+        yard: s.old.yard.name,
+        endpoint: s.old.endpoint,
+        instance: 1,
+        atMs: Date.now(),
+      });
+      const moved = { ...s.c.seed, instance: 2, placement: s.next };
+      await handOver({
+        node,
+        holder: s.wallet,
+        client: s.icon,
+        dir: s.dir,
+        placement: s.next,
+        spec: s.spec,
+        sidecar: env.sidecar!,
+        seed: moved,
+      });
+      expect((await heldBy(s.next.leaseId)).seed.instance).to.equal(2);
+
+      const agent = await Agent.open(s.dir, { spawn: async () => {} });
+      try {
+        const said = await takeBack(agent);
+        expect(said).to.contain(`lease ${s.old.leaseId}`).and.to.contain(`lease ${s.next.leaseId}`);
+        await noSidecar(s.old.leaseId);
+        await noSidecar(s.next.leaseId);
+        // Above instance 2 (one lease opened since the hand-over): the parent of a child would refuse no report.
+        expect(agent.seed.instance).to.equal(3);
+        expect((await readAgentState(s.dir)).seed.instance).to.equal(3);
+        expect(await handedOver(s.dir)).to.equal(undefined);
+        // Both services run on: only the sidecars stopped.
+        for (const id of [s.old.leaseId, s.next.leaseId])
+          expect((await containersOf(id)).find((c) => c.role === "service")?.state).to.equal("running");
+      } finally {
+        await agent.stop();
+      }
+    } finally {
+      for (const id of await owner.leasesOf(s.app.root)) await owner.terminate(id).catch(() => {});
+    }
+  });
+
+  it('a hand-over left "handing over" (its answer lost) is settled before the copy acts: Running → handed over; refused → the sidecar stopped and the copy acts above the sealed instance', async () => {
+    const s = await setUp("handing", { nextWithAgentShare: false });
+    try {
+      // The sidecar of the old lease runs instance 1: a mark for instance 1 there whose answer was lost.
+      await markHandedOver(s.dir, {
+        leaseId: s.old.leaseId,
+        yard: s.old.yard.name,
+        endpoint: s.old.endpoint,
+        instance: 1,
+        atMs: Date.now(),
+        handingOver: true,
+      });
+      s.c.seed.instance = 0;
+      await saveAgentState(s.dir, env, s.c.seed);
+      let agent = await Agent.open(s.dir, { spawn: async () => {} });
+      try {
+        expect(await resolveHandingOver(agent, (await handedOver(s.dir))!)).to.equal("handed-over");
+        const mark = await handedOver(s.dir);
+        expect(mark).to.deep.include({ leaseId: s.old.leaseId, instance: 1 });
+        expect(mark!.handingOver).to.equal(undefined);
+        // The sidecar that ran kept running (same agent part): it was not restarted.
+        expect(
+          (await containersOf(s.old.leaseId)).filter((c) => c.role === "agent" && c.state === "running"),
+        ).to.have.length(1);
+      } finally {
+        await agent.stop();
+      }
+
+      // The same at a lease whose yard refuses the agent part (bought without its share): nothing runs there, the
+      // copy acts again — as the instance after the one it sealed.
+      s.c.seed.placement = s.next;
+      await saveAgentState(s.dir, env, s.c.seed);
+      await markHandedOver(s.dir, {
+        leaseId: s.next.leaseId,
+        yard: s.next.yard.name,
+        endpoint: s.next.endpoint,
+        instance: 1,
+        atMs: Date.now(),
+        handingOver: true,
+      });
+      agent = await Agent.open(s.dir, { spawn: async () => {} });
+      try {
+        expect(await resolveHandingOver(agent, (await handedOver(s.dir))!)).to.equal("resumed");
+        expect(await handedOver(s.dir)).to.equal(undefined);
+        expect(agent.seed.instance).to.equal(2);
+        expect((await containersOf(s.next.leaseId)).some((c) => c.role === "agent")).to.equal(false);
+      } finally {
+        await agent.stop();
+      }
+    } finally {
+      for (const id of await owner.leasesOf(s.app.root)) await owner.terminate(id).catch(() => {});
+    }
+  });
+  it("a parent restarted from an older state than its tree leaves a live child it does not know alone, counts past its key, and makes its yard hold that state without restarting the sidecar", async () => {
+    const s = await setUp("stale", { nextWithAgentShare: true });
+    try {
+      // A replica made after the state the yard holds was sealed: account, money and a live lease, its key the
+      // first derived one; the restored state counts no replica and has no children/ directory.
+      const childKey = new Wallet(replicaKey(s.wallet.privateKey, 1));
+      const child = await s.icon.createAccount(s.app.root, childKey.address);
+      await s.icon.allocate(s.app.root, child, USD(1));
+      const won = await bid({
+        node,
+        signer: childKey,
+        client: owner,
+        account: child,
+        yards: [refs[1]!],
+        rfq: {
+          cpuMillis: 250,
+          memoryMiB: 64,
+          slotSeconds: 120,
+          earliestStart: 0n,
+          imageRef: WEB_IMAGE,
+          imageDigest: digest,
+        },
+        spec: s.spec,
+        maxPrice: 0n,
+        budget: USD(1),
+        score: () => 0,
+      });
+      expect(s.c.seed.replicas).to.equal(0);
+      const sidecar = (await containersOf(s.old.leaseId)).find((c) => c.role === "agent")!;
+      const startedAt = (await docker.getContainer(sidecar.id).inspect()).State.StartedAt;
+
+      const seen: AgentEvent[] = [];
+      const agent = await Agent.open(s.dir, {
+        spawn: async () => {},
+        inSidecar: true,
+        onEvent: (e) => void seen.push(e),
+      });
+      try {
+        await agent.start();
+      } finally {
+        await agent.stop();
+      }
+      // Left alone: its lease runs, its account is open with its money.
+      expect(live((await owner.lease(won.leaseId)).state)).to.equal(true);
+      expect((await owner.account(child)).closed).to.equal(false);
+      expect(seen.map((e) => e.text).join("\n")).to.contain(
+        `replica account ${child} (lease ${won.leaseId}) is live but unknown to this state (its key is replica 1`,
+      );
+      expect((await readAgentState(s.dir)).seed.replicas).to.equal(1);
+      // The yard holds that state now (a restart gets it) and the sidecar was not restarted to get there.
+      expect((await docker.getContainer(sidecar.id).inspect()).State.StartedAt).to.equal(startedAt);
+      const restarted = await crashAndRead(s.old.leaseId);
+      expect(restarted.seed.replicas).to.equal(1);
+      expect(restarted.seed.instance).to.equal(1);
     } finally {
       for (const id of await owner.leasesOf(s.app.root)) await owner.terminate(id).catch(() => {});
     }
