@@ -17,26 +17,22 @@
  * decision.ts (eq. 1, the Controller, the replica's share), tree.ts (the overlay tree), acting.ts (the fence of
  * this instance), relaying.ts (its intents), pair.ts and handover.ts (the agent in its lease's sidecar).
  */
-import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { JsonRpcProvider, Wallet } from "ethers";
 import type { Libp2p } from "@libp2p/interface";
 import {
-  AGENT_P2P_PORT,
   ConfigError,
   IconError,
   MarketClient,
   namespaceProblem,
-  createIconNode,
   loadOrCreatePeerKey,
   gatewayLimits,
-  p2pNodeOptions,
   type DeploySpec,
   type RelayHook,
 } from "../protocol/index.ts";
 import type { AgentEnv } from "./config.ts";
 import { ActingFence } from "./acting.ts";
-import { openSidecar, sidecarView, type Sidecar } from "./gateway.ts";
+import { agentNode, openSidecar, sidecarView, type Sidecar } from "./gateway.ts";
 import { Controller, describeAction, type SubnetView } from "./decision.ts";
 import { handOverReplica, refreshHeld } from "./handover.ts";
 import { live, replicaKey } from "./leases.ts";
@@ -272,27 +268,7 @@ export class Agent {
       const wallet = new Wallet(key, rpc);
       const client = await MarketClient.connect({ deployment: env.deployment, provider: rpc, signer: wallet });
       const peerKey = await loadOrCreatePeerKey(path.join(dir, "peer.key"));
-      let node: Libp2p;
-      if (sidecar) {
-        // Reached from outside at the addresses the yard's ingress gives this lease; every dial out via the gateway.
-        node = await createIconNode({
-          privateKey: peerKey,
-          listen: [`/ip4/0.0.0.0/tcp/${AGENT_P2P_PORT}`],
-          ...(sidecar.self.agentAddrs.length > 0 ? { announce: sidecar.self.agentAddrs } : {}),
-          gateway: sidecar.gateway,
-          ...p2pNodeOptions(env.p2p),
-          mdns: false, // no LAN in a sidecar
-        });
-      } else {
-        const port = await readFile(path.join(dir, "port"), "utf8").then(Number, () => 0);
-        node = await createIconNode({
-          privateKey: peerKey,
-          listen: [`/ip4/${env.listenHost}/tcp/${port}`],
-          ...p2pNodeOptions(env.p2p),
-        });
-        const bound = Number(/\/tcp\/(\d+)/.exec(node.getMultiaddrs()[0]?.toString() ?? "")?.[1] ?? 0);
-        if (bound && bound !== port) await writeFile(path.join(dir, "port"), String(bound));
-      }
+      const node = await agentNode(dir, env, peerKey, sidecar);
       const agent = new Agent(dir, env, seed, wallet, client, node, rpc, hooks, sidecar);
       agent.#release = release;
       return agent;
