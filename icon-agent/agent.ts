@@ -2,63 +2,46 @@
  * The ICON daemon: one ICON (one key, one budget account, one placement at a time) that watches its clients,
  * decides with eq. 1 (decision.ts) and carries out what it decides, make-before-break.
  *
- * Every `periodMs`:
- *   1. place: no live lease (first start, or the lease ended while the agent was down) → bid for one;
- *      renew: the lease ends within `renewBeforeS` → a renewal RFQ at the same yard (the container carries over;
- *      a balance too small for it asks the parent for money — foundering);
- *   2. observe: λ_i and the service latency per client subnet from the yard's telemetry (/icon/telemetry/1.0.0);
- *      network latency l_ij = 2 × one-way delay from the ALTO cost map for every location, here included, so
- *      the ICON compares like with like (the yard only sees the server side of a request);
- *   3. decide: the Controller (EWMA, hysteresis, cool-down) over stay / migrate / replicate / terminate;
- *   4. act:
- *      - replicate: a child account under this one (fresh key), a share of the spendable balance in proportion
- *        to the request rate the replica takes over, a bid in its name, deploy, a child agent
- *        started on the new placement, and HTTP redirects at this ICON's yard sending those subnets there;
- *      - migrate: bid, deploy, stub at the old yard (TCP forward / HTTP redirect for `graceS`), terminate the old
- *        lease; children's redirects move along;
- *      - terminate (not the origin): children told to re-parent to this ICON's parent, stub pointing at the
- *        parent, lease ended, the account closed — its whole balance goes back to the parent (and what its
- *        replicas return into the closed account later, the parent pulls up).
- *   5. the tree (tree.ts): this ICON's aggregate goes up, policy comes down, redirects at its yard follow where
- *      its children are.
+ * Every `periodMs` (icon-agent/README.md, "What one period does"): place or renew; observe (telemetry, the ALTO
+ * cost map for every location, here included); decide (the Controller over stay / migrate / replicate /
+ * terminate); act, one action at a time, make before break (moves.ts); the tree (tree.ts) carries the aggregate
+ * up and the policy down.
  *
- * Crash safety: everything needed to resume is in `stateDir` (agent.json, the key with mode 0600, the libp2p key)
- * and on chain. On start the placement is checked against the lease's state on chain; an active lease of the
- * account that the state does not know (a crash between opening and saving) is terminated for its refund.
+ * Crash safety: everything needed to resume is in `stateDir` (agent.json, the key 0600, the libp2p key) and on
+ * chain; at start the state is reconciled with the chain (recovery.ts).
  *
  * This file is the wiring: the Agent opens the state directory, builds its rooms from the components each needs,
  * runs the period and stops them in order. The rooms: state.ts (files, lock), observation.ts (yards, telemetry,
  * latencies, learned domains, knobs), moves.ts (place, renew, replicate, migrate, terminate, redirects),
  * recovery.ts (reconciling with the chain), leases.ts (lease and replica-key reads shared by the last two),
- * decision.ts (eq. 1, the Controller, the replica's share), tree.ts (the overlay tree).
+ * decision.ts (eq. 1, the Controller, the replica's share), tree.ts (the overlay tree), acting.ts (the fence of
+ * this instance), relaying.ts (its intents), pair.ts and handover.ts (the agent in its lease's sidecar).
  */
-import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { JsonRpcProvider, Wallet } from "ethers";
 import type { Libp2p } from "@libp2p/interface";
 import {
-  AGENT_P2P_PORT,
   ConfigError,
   IconError,
-  IntentSender,
   MarketClient,
   namespaceProblem,
-  createIconNode,
   loadOrCreatePeerKey,
   gatewayLimits,
-  p2pNodeOptions,
   type DeploySpec,
+  type RelayHook,
 } from "../protocol/index.ts";
 import type { AgentEnv } from "./config.ts";
-import { openSidecar, sidecarView, type Sidecar } from "./gateway.ts";
-import { Controller, type Action, type Candidate, type SubnetView } from "./decision.ts";
-import { handOverReplica } from "./handover.ts";
+import { ActingFence } from "./acting.ts";
+import { agentNode, openSidecar, sidecarView, type Sidecar } from "./gateway.ts";
+import { Controller, describeAction, type SubnetView } from "./decision.ts";
+import { handOverReplica, refreshHeld } from "./handover.ts";
 import { live, replicaKey } from "./leases.ts";
-import { listedPrice } from "./market.ts";
+import type { YardRef } from "./market.ts";
 import { Moves } from "./moves.ts";
 import { Observation, type Observed } from "./observation.ts";
 import { carriedState, movePair, successorStart, type PairComponents } from "./pair.ts";
 import { Recovery } from "./recovery.ts";
+import { relayYards, relayedCalls } from "./relaying.ts";
 import {
   encodeState,
   lockStateDir,
@@ -122,8 +105,11 @@ export class Agent {
   #finish: () => void = () => {};
   #ticks = 0;
   #treeUp = false;
-  /** False once this instance stopped deciding for a hand-over (pair.ts): checked wherever the agent acts. */
-  #acting = true;
+  /**
+   * This instance's fence (acting.ts): closed once it stops deciding for a hand-over (pair.ts, handover.ts), asked
+   * wherever the agent acts; it counts the funding answers and relayed intents in flight, which a fence waits for.
+   */
+  readonly acting: ActingFence = new ActingFence(() => this.name);
   /** Resolves when the ICON has terminated itself (its lease ended, its account closed). */
   readonly finished: Promise<void> = new Promise((r) => (this.#finish = r));
 
@@ -165,7 +151,8 @@ export class Agent {
       ancestors: seed.ancestors,
       reportEveryMs: env.reportEveryMs,
       epoch: () => this.seed.instance ?? 0,
-      acting: () => this.#acting,
+      acting: () => this.acting.acting,
+      track: (act) => this.acting.track(act),
       local: () => this.#flows,
       whereAmI: () => ({
         endpoint: this.seed.placement?.endpoint,
@@ -234,6 +221,7 @@ export class Agent {
       balance: () => this.#balance,
       refreshBalance: async () => (this.#balance = (await this.client.account(this.seed.account)).balance),
       finished: () => this.#finish(),
+      refreshHeld: () => this.refreshHeld(),
       save,
       emit,
     });
@@ -247,6 +235,8 @@ export class Agent {
       save,
       emit,
       moves: this.#moves,
+      inSidecar: hooks.inSidecar ?? false,
+      refreshHeld: () => this.refreshHeld(),
     });
   }
 
@@ -281,27 +271,7 @@ export class Agent {
       const wallet = new Wallet(key, rpc);
       const client = await MarketClient.connect({ deployment: env.deployment, provider: rpc, signer: wallet });
       const peerKey = await loadOrCreatePeerKey(path.join(dir, "peer.key"));
-      let node: Libp2p;
-      if (sidecar) {
-        // Reached from outside at the addresses the yard's ingress gives this lease; every dial out via the gateway.
-        node = await createIconNode({
-          privateKey: peerKey,
-          listen: [`/ip4/0.0.0.0/tcp/${AGENT_P2P_PORT}`],
-          ...(sidecar.self.agentAddrs.length > 0 ? { announce: sidecar.self.agentAddrs } : {}),
-          gateway: sidecar.gateway,
-          ...p2pNodeOptions(env.p2p),
-          mdns: false, // no LAN in a sidecar
-        });
-      } else {
-        const port = await readFile(path.join(dir, "port"), "utf8").then(Number, () => 0);
-        node = await createIconNode({
-          privateKey: peerKey,
-          listen: [`/ip4/${env.listenHost}/tcp/${port}`],
-          ...p2pNodeOptions(env.p2p),
-        });
-        const bound = Number(/\/tcp\/(\d+)/.exec(node.getMultiaddrs()[0]?.toString() ?? "")?.[1] ?? 0);
-        if (bound && bound !== port) await writeFile(path.join(dir, "port"), String(bound));
-      }
+      const node = await agentNode(dir, env, peerKey, sidecar);
       const agent = new Agent(dir, env, seed, wallet, client, node, rpc, hooks, sidecar);
       agent.#release = release;
       return agent;
@@ -347,6 +317,26 @@ export class Agent {
     this.#schedule(this.env.periodMs);
   }
 
+  /**
+   * In its sidecar: what the yard holds for the sidecar's restarts becomes this state as it is now
+   * (handover.ts refreshHeld); nothing outside a sidecar.
+   */
+  async refreshHeld(): Promise<void> {
+    if (!this.#hooks.inSidecar || !this.acting.acting) return;
+    await this.#save();
+    await refreshHeld(this).catch((e: unknown) =>
+      this.#emit("error", `the state its yard holds for a restart could not be refreshed: ${(e as Error).message}`),
+    );
+  }
+
+  /** The yards this agent knows, discovered now when it knows none yet (taking a sidecar back finds them here). */
+  async yards(): Promise<YardRef[]> {
+    await this.#observation
+      .refreshYards()
+      .catch((e: unknown) => this.#emit("error", `discovery: ${(e as Error).message}`));
+    return this.#observation.yards;
+  }
+
   /** The service as this ICON's Deploys name it (without the lease id and the agent part). */
   serviceSpec(): Omit<DeploySpec, "leaseId" | "agent"> {
     return this.#moves.deploySpec();
@@ -357,18 +347,10 @@ export class Agent {
     return this.#save();
   }
 
-  /** Relays `client`'s market calls as intents of its key, repaid from `account` (protocol/relay/sender.ts). */
-  #intents(client: MarketClient, account: bigint): IntentSender {
-    return new IntentSender({
-      node: this.node,
-      client,
-      account,
-      maxFee: async () => (await client.app(this.seed.root)).policy.maxRelayFee,
-      yards: () => this.#relayYards(),
-      gate: () => {
-        if (!this.#acting) throw new IconError("RETIRED", `${this.name}: this instance handed its ICON over`);
-      },
-    });
+  /** Relays `client`'s market calls as intents of its key, repaid from `account`, behind the fence (relaying.ts). */
+  #intents(client: MarketClient, account: bigint): RelayHook {
+    const yards = () => relayYards(this.seed, this.#observation?.yards ?? [], this.env.seeds);
+    return relayedCalls({ node: this.node, client, account, root: this.seed.root, fence: this.acting, yards });
   }
 
   /** What the migration of the pair (pair.ts) uses of this agent. */
@@ -377,9 +359,14 @@ export class Agent {
       ...{ dir: this.dir, env: this.env, seed: this.seed, node: this.node, wallet: this.wallet, client: this.client },
       spec: () => this.serviceSpec(),
       carried: () => carriedState(this.#controller, this.tree),
-      // Called inside the period that migrates: the loop stops after it; the tree and the relay sender ask too.
-      fence: async () => void (this.#acting = false),
-      unfence: () => void (this.#acting = true),
+      // Called inside the period that migrates: the loop stops after it; the tree and the relay sender ask too, and
+      // a funding answer or relayed intent under way is waited for (bounded).
+      fence: async () => {
+        if (!(await this.acting.fence()))
+          this.#emit("error", `fenced with ${this.acting.inFlight} act(s) still in flight: they sign nothing more`);
+      },
+      unfence: () => this.acting.unfence(),
+      permit: (act) => this.acting.permit(act),
       retire: async () => {
         await this.tree.stop().catch(() => {});
         await Promise.resolve(this.node.stop()).catch(() => {});
@@ -387,22 +374,6 @@ export class Agent {
       save: () => this.#save(),
       emit: this.#emit.bind(this),
     };
-  }
-
-  /**
-   * Yards that may relay this ICON's intents, best first: its own yard, its parent's, then every candidate it knows
-   * (when its own yard is gone, any active yard will do) and the configured seeds.
-   */
-  #relayYards(): string[][] {
-    const out = new Map<string, string[]>();
-    const add = (addrs: string[] | undefined): void => {
-      if (addrs?.length && !out.has(addrs[0]!)) out.set(addrs[0]!, addrs);
-    };
-    add(this.seed.placement?.yard.addrs);
-    add(this.seed.parent?.placement?.yard.addrs);
-    for (const y of this.#observation?.yards ?? []) add(y.addrs);
-    for (const s of this.env.seeds) add([s]);
-    return [...out.values()];
   }
 
   get name(): string {
@@ -424,7 +395,10 @@ export class Agent {
       return;
     }
     await this.#startTree();
-    if (this.seed.carried) await successorStart(this.#pair()); // the predecessor's children come here
+    if (this.seed.carried) {
+      await successorStart(this.#pair()); // the predecessor's children come here
+      await this.refreshHeld(); // the move is finished: a restart must not find it still to do
+    }
     this.#schedule(0);
   }
 
@@ -481,7 +455,7 @@ export class Agent {
   }
 
   #schedule(ms: number): void {
-    if (this.#stopped || this.seed.done || !this.#acting) return;
+    if (this.#stopped || this.seed.done || !this.acting.acting) return;
     this.#timer = setTimeout(() => {
       this.#running = this.#period()
         .catch((e: unknown) => this.#emit("error", (e as Error).message))
@@ -500,7 +474,7 @@ export class Agent {
   // ------------------------------------------------------------------ one period
 
   async #tick(): Promise<void> {
-    if (this.seed.done || !this.#acting) return;
+    if (this.seed.done || !this.acting.acting) return;
     if (this.seed.terminating) return this.#moves.finishTermination();
     if (this.seed.moving) await this.#moves.finishMove();
     this.#ticks++;
@@ -548,7 +522,7 @@ export class Agent {
     // In the background: a slow or absent DNS server must not hold up the period.
     this.#observation.learnInBackground(flows);
     await this.#moves.updateRedirects();
-    await this.#followParent();
+    await this.#moves.followParent();
     await this.#moves.loss.children(); // sidecar placement: replicas lost with their yards are placed again
     const ancestors = this.tree.ancestors.map((a) => ({ account: a.account, addrs: a.addrs }));
     if (encodeState(ancestors) !== encodeState(this.seed.ancestors ?? [])) {
@@ -585,10 +559,10 @@ export class Agent {
         action: e.action.kind,
       },
     );
-    if (!e.fire || !this.#acting) return;
+    if (!e.fire || !this.acting.acting) return;
     const reason = this.#observation.yards.reduce((r, y) => r.replaceAll(y.peerId, y.name), e.reason);
     this.#last = `${e.action.kind}: ${reason}`;
-    this.#emit("decide", `${this.#describe(e.action)} — ${reason}`, {
+    this.#emit("decide", `${describeAction(e.action, this.#observation.yards)} — ${reason}`, {
       uNow: e.uNow,
       uAfter: e.uAfter,
       improvement: e.improvement,
@@ -605,41 +579,6 @@ export class Agent {
         return this.#moves.terminate();
       case "stay":
         return;
-    }
-  }
-
-  /** Keeps the parent's placement as its acks tell it (it may have migrated since this ICON was made). */
-  async #followParent(): Promise<void> {
-    const pp = this.tree.parentPlace;
-    const known = this.seed.parent;
-    if (!known || !pp || !pp.endpoint || pp.instanceId === 0n) return;
-    if (known.placement?.leaseId === pp.instanceId && known.placement.endpoint === pp.endpoint) return;
-    const yard = this.#observation.yards.find((y) => y.peerId === pp.location);
-    if (!yard) return;
-    const at = Date.now() / 1000;
-    known.placement = {
-      leaseId: pp.instanceId,
-      leaseStart: 0n,
-      yard,
-      endpoint: pp.endpoint,
-      pricePerSecond: listedPrice(yard, this.env.spec),
-      end: 0n,
-      since: at,
-    };
-    await this.#save();
-    this.#emit("tree", `the parent now serves at ${yard.name} (${pp.endpoint}, lease ${pp.instanceId})`);
-  }
-
-  #describe(a: Action): string {
-    const name = (c: Candidate): string =>
-      this.#observation.yards.find((y) => y.peerId === c.location)?.name ?? c.location;
-    switch (a.kind) {
-      case "replicate":
-        return `replicate to ${name(a.to)} for ${a.subnets.join(", ")}`;
-      case "migrate":
-        return `migrate to ${name(a.to)}`;
-      default:
-        return a.kind;
     }
   }
 }

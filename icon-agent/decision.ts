@@ -424,3 +424,16 @@ export function replicaShare(o: ReplicaShareInput): { spendable: bigint; share?:
   if (share < o.floor) share = o.floor;
   return share > spendable ? { spendable } : { spendable, share };
 }
+
+/** An action as the agent's timeline names it, yards by their names where `yards` knows them. */
+export function describeAction(a: Action, yards: readonly { peerId: string; name: string }[]): string {
+  const name = (c: Candidate): string => yards.find((y) => y.peerId === c.location)?.name ?? c.location;
+  switch (a.kind) {
+    case "replicate":
+      return `replicate to ${name(a.to)} for ${a.subnets.join(", ")}`;
+    case "migrate":
+      return `migrate to ${name(a.to)}`;
+    default:
+      return a.kind;
+  }
+}

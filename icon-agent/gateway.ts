@@ -10,11 +10,17 @@
  *   const rpc = new JsonRpcProvider(gw.url(self.rpc));
  *   const node = await createIconNode({ listen: [`/ip4/0.0.0.0/tcp/${AGENT_P2P_PORT}`], announce: self.agentAddrs, gateway: gw });
  */
+import { readFile, writeFile } from "node:fs/promises";
 import { isIP } from "node:net";
+import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { Libp2p, PrivateKey } from "@libp2p/interface";
 import type { AgentEnv } from "./config.ts";
 import {
   AGENT_GATEWAY_ENV,
+  AGENT_P2P_PORT,
+  createIconNode,
+  p2pNodeOptions,
   ConfigError,
   IconError,
   isIconError,
@@ -236,4 +242,36 @@ export function sidecarView(env: AgentEnv, s: Sidecar): AgentEnv {
     dnsServers: s.self.dns ? [s.self.dns] : [],
     altoUrl: s.self.alto ? s.gateway.url(s.self.alto) : undefined,
   };
+}
+
+/**
+ * The agent's libp2p node: in its sidecar it listens on {@link AGENT_P2P_PORT}, is reached from outside at the
+ * addresses the yard's ingress gives its lease, and dials every peer through the gateway; on a host it listens on
+ * `env.listenHost` at the port it had before (kept in `<dir>/port`, so children find it again after a restart).
+ */
+export async function agentNode(
+  dir: string,
+  env: AgentEnv,
+  privateKey: PrivateKey,
+  sidecar: Sidecar | undefined,
+): Promise<Libp2p> {
+  if (sidecar)
+    return createIconNode({
+      privateKey,
+      listen: [`/ip4/0.0.0.0/tcp/${AGENT_P2P_PORT}`],
+      ...(sidecar.self.agentAddrs.length > 0 ? { announce: sidecar.self.agentAddrs } : {}),
+      gateway: sidecar.gateway,
+      ...p2pNodeOptions(env.p2p),
+      mdns: false, // no LAN in a sidecar
+    });
+  const portFile = path.join(dir, "port");
+  const port = await readFile(portFile, "utf8").then(Number, () => 0);
+  const node = await createIconNode({
+    privateKey,
+    listen: [`/ip4/${env.listenHost}/tcp/${port}`],
+    ...p2pNodeOptions(env.p2p),
+  });
+  const bound = Number(/\/tcp\/(\d+)/.exec(node.getMultiaddrs()[0]?.toString() ?? "")?.[1] ?? 0);
+  if (bound && bound !== port) await writeFile(portFile, String(bound));
+  return node;
 }

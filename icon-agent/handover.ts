@@ -22,6 +22,8 @@ import {
   IconError,
   LeaseSecret,
   fromJson,
+  isIconError,
+  printable,
   redeployLease,
   signLeaseAccess,
   type AgentPart,
@@ -30,7 +32,7 @@ import {
 } from "../protocol/index.ts";
 import type { AgentEnv, SidecarSpec } from "./config.ts";
 import type { Agent } from "./agent.ts";
-import { live } from "./leases.ts";
+import { live, liveLeases, sidecarLease } from "./leases.ts";
 import {
   clearHandedOver,
   encodeState,
@@ -90,9 +92,30 @@ export interface HandOverOptions {
 }
 
 /**
+ * Whether a failed Redeploy (an IconError HANDOVER_FAILED of {@link handOver} or {@link endSidecar}) was refused by
+ * the yard — it answered Failed or rejected the request, so nothing changed there. Anything else (no answer, a
+ * stream cut, a timeout) is unknown: the yard may have done it.
+ */
+export function refusedByYard(e: unknown): boolean {
+  return isIconError(e, "HANDOVER_FAILED") && e.details.refused === true;
+}
+
+/** The HANDOVER_FAILED of a Redeploy that threw `e`, the yard's words made printable, `refused` in its details. */
+function redeployFailed(what: string, e: unknown): IconError {
+  const refused =
+    (isIconError(e, "REDEPLOY_FAILED") && e.details.refused === true) ||
+    (isIconError(e) && e.code.startsWith("REJECTED_"));
+  return new IconError("HANDOVER_FAILED", printable(`${what}: ${(e as Error).message}`), {
+    cause: e,
+    details: { refused },
+  });
+}
+
+/**
  * Hands the ICON in `o.dir` into its lease's sidecar; resolves with the endpoint and the instance epoch the sidecar
  * runs once the yard answered Running (the sidecar started), throws IconError HANDOVER_FAILED with the yard's
- * sentence otherwise (nothing changed at the yard: a refused Deploy leaves the lease as it was).
+ * sentence otherwise — `details.refused` ({@link refusedByYard}) when the yard refused it (nothing changed there:
+ * a refused Deploy leaves the lease as it was), else the outcome is unknown.
  */
 export async function handOver(o: HandOverOptions): Promise<{ endpoint: string; instance: number }> {
   const { leaseId, yard } = o.placement;
@@ -102,11 +125,7 @@ export async function handOver(o: HandOverOptions): Promise<{ endpoint: string; 
     const r = await redeployLease(o.node, multiaddr(yard.addrs[0]!), access, { ...o.spec, leaseId, agent: part });
     return { endpoint: r.endpoint, instance };
   } catch (e) {
-    throw new IconError(
-      "HANDOVER_FAILED",
-      `handing the ICON in ${o.dir} into lease ${leaseId} at ${yard.name} failed: ${(e as Error).message}`,
-      { cause: e },
-    );
+    throw redeployFailed(`handing the ICON in ${o.dir} into lease ${leaseId} at ${yard.name} failed`, e);
   } finally {
     part.secret.wipe();
   }
@@ -137,53 +156,141 @@ export async function endSidecar(o: Omit<HandOverOptions, "dir" | "sidecar">): P
     const access = await signLeaseAccess(o.holder, o.client.domain(), leaseId, o.node.peerId, 300);
     await redeployLease(o.node, multiaddr(yard.addrs[0]!), access, { ...o.spec, leaseId });
   } catch (e) {
-    throw new IconError(
-      "HANDOVER_FAILED",
-      `stopping the sidecar of lease ${leaseId} at ${yard.name} failed (it may still run the ICON): ${(e as Error).message}`,
-      { cause: e },
+    throw redeployFailed(
+      `stopping the sidecar of lease ${leaseId} at ${yard.name} failed (it may still run the ICON)`,
+      e,
     );
   }
 }
 
 /**
  * Hands `agent`'s own ICON into its lease's sidecar (sidecar placement; `icon agent run --hand-over`, which
- * `icon app deploy` starts for the origin): the agent stops deciding first (Agent.pause: no decision and no chain
- * call after the seal; its lock stays held), then its state is sealed as the next instance and sent with a Deploy
- * of its lease. Resolves once the yard answered Running and its directory is marked handed over; the caller stops
- * the agent then. If the hand-over fails the agent resumes where it stopped and the error says why.
+ * `icon app deploy` starts for the origin): the agent stops deciding first and closes its fence (Agent.pause and
+ * the fence of a migration, acting.ts: no period, no tree report or funding answer, no relayed intent after the
+ * seal; its lock stays held), then its state is sealed as the next instance and sent with a Deploy of the lease that
+ * holds its containers now (the placement's renewal once one was deployed). A "handing over" mark is written before
+ * the Deploy and becomes the handed-over mark once the yard answered Running; the caller stops the agent then.
+ * If the yard refuses, the agent acts again where it stopped and the error says why. If the outcome is unknown (no
+ * answer), the sidecar is stopped first (a Deploy without the agent part) and the agent then acts again as the
+ * instance after the sealed one; if even that cannot be confirmed, the agent stays fenced and the error
+ * (HANDOVER_UNKNOWN) says so — the mark stays and the next `icon agent run` resolves it ({@link resolveHandingOver}).
  */
 export async function handOverSelf(agent: Agent): Promise<HandOverMark> {
   const sidecar = agent.env.sidecar;
   if (!sidecar)
     throw new IconError("HANDOVER_FAILED", "this ICON's environment names no agent sidecar (deployed with --local)");
   await agent.pause();
+  await agent.acting.fence();
+  const resume = (): void => {
+    agent.acting.unfence();
+    agent.resume();
+  };
+  const p = agent.seed.placement;
+  if (!p || agent.seed.moving || agent.seed.terminating || agent.seed.done) {
+    resume();
+    throw new IconError("HANDOVER_FAILED", "the ICON is not placed (or is moving or ending): nothing to hand over");
+  }
+  let target: Pick<Placement, "leaseId" | "yard">;
   try {
-    const p = agent.seed.placement;
-    if (!p || agent.seed.moving || agent.seed.terminating || agent.seed.done)
-      throw new IconError("HANDOVER_FAILED", "the ICON is not placed (or is moving or ending): nothing to hand over");
     await agent.save();
-    const r = await handOver({
-      node: agent.node,
-      holder: agent.wallet,
-      client: agent.client,
-      dir: agent.dir,
-      placement: p,
-      spec: agent.serviceSpec(),
-      sidecar,
-    });
-    const mark = {
-      leaseId: p.leaseId,
-      yard: p.yard.name,
-      endpoint: r.endpoint,
-      instance: r.instance,
-      atMs: Date.now(),
-    };
+    target = await sidecarLease(agent.client, agent.seed.account, p);
+  } catch (e) {
+    resume();
+    throw e;
+  }
+  const instance = (agent.seed.instance ?? 0) + 1;
+  const base = { leaseId: target.leaseId, yard: p.yard.name, endpoint: p.endpoint, instance };
+  await markHandedOver(agent.dir, { ...base, atMs: Date.now(), handingOver: true });
+  const o = {
+    node: agent.node,
+    holder: agent.wallet,
+    client: agent.client,
+    placement: target,
+    spec: agent.serviceSpec(),
+  };
+  try {
+    const r = await handOver({ ...o, dir: agent.dir, sidecar });
+    const mark = { ...base, endpoint: r.endpoint, instance: r.instance, atMs: Date.now() };
     await markHandedOver(agent.dir, mark);
     return mark;
   } catch (e) {
-    agent.resume();
+    if (!refusedByYard(e)) {
+      // The yard may have started the sidecar: it is stopped before this copy acts again, as the instance after it.
+      try {
+        await endSidecar(o);
+      } catch (x) {
+        throw new IconError(
+          "HANDOVER_UNKNOWN",
+          `${(e as Error).message}; stopping the sidecar that may run failed too (${(x as Error).message}): this agent does not act again — run \`icon agent run --state ${agent.dir}\` to settle it`,
+          { cause: e },
+        );
+      }
+      agent.seed.instance = instance + 1;
+      await agent.save();
+    }
+    await clearHandedOver(agent.dir);
+    resume();
     throw e;
   }
+}
+
+/**
+ * `icon agent run` on a directory whose mark says "handing over" (the hand-over's outcome is not known: a crash, or
+ * an answer lost), before Agent.start. The lease that held the ICON ended → nothing runs there: the mark goes and
+ * this copy acts (as the instance after the sealed one). Otherwise the hand-over is sent again with the same
+ * instance: Running → the ICON runs in the sidecar (a sidecar already running keeps running; the mark becomes
+ * handed over and this copy must not act); refused → the sidecar is stopped, the mark goes and this copy acts as
+ * the instance after the sealed one. Throws (the mark stays) when the yard cannot be told.
+ */
+export async function resolveHandingOver(agent: Agent, mark: HandOverMark): Promise<"handed-over" | "resumed"> {
+  const sidecar = agent.env.sidecar;
+  const p = agent.seed.placement;
+  const act = async (): Promise<"resumed"> => {
+    agent.seed.instance = Math.max(agent.seed.instance ?? 0, mark.instance) + 1;
+    await agent.save();
+    await clearHandedOver(agent.dir);
+    return "resumed";
+  };
+  if (!sidecar || !p || !live((await agent.client.lease(mark.leaseId)).state)) return act();
+  const placement = { leaseId: mark.leaseId, yard: p.yard };
+  const o = { node: agent.node, holder: agent.wallet, client: agent.client, placement, spec: agent.serviceSpec() };
+  try {
+    const seed = { ...agent.seed, instance: mark.instance };
+    const r = await handOver({ ...o, dir: agent.dir, sidecar, seed });
+    await markHandedOver(agent.dir, { ...mark, endpoint: r.endpoint, atMs: Date.now(), handingOver: undefined });
+    return "handed-over";
+  } catch (e) {
+    if (!refusedByYard(e)) throw e;
+    await endSidecar(o);
+    return act();
+  }
+}
+
+/**
+ * An agent in its sidecar makes what its yard holds for the sidecar's restarts its state as it is now (saved in
+ * its directory): a Redeploy of the lease that holds the sidecar (leases.ts sidecarLease) with the same agent part
+ * and the same instance, so the yard keeps the running sidecar and only replaces the secret it delivers at a restart
+ * (yard-node sidecar.ts: a Deploy with the same agent keeps it). Called after every change a restarted agent must
+ * know — a replica made or adopted, a renewal bought, a move finished — so that a restart never unwinds a live
+ * child or re-derives a used replica key from an older state. Nothing while moving, retired or unplaced.
+ */
+export async function refreshHeld(
+  agent: Pick<Agent, "env" | "seed" | "dir" | "node" | "wallet" | "client" | "serviceSpec">,
+): Promise<void> {
+  const sidecar = agent.env.sidecar;
+  const p = agent.seed.placement;
+  if (!sidecar || !p || agent.seed.moving || agent.seed.retired) return;
+  const placement = await sidecarLease(agent.client, agent.seed.account, p);
+  await handOver({
+    node: agent.node,
+    holder: agent.wallet,
+    client: agent.client,
+    dir: agent.dir,
+    placement,
+    spec: agent.serviceSpec(),
+    sidecar,
+    seed: agent.seed,
+  });
 }
 
 /** Resolves true once `agent`'s ICON is placed (not moving), false when `signal` aborts or the ICON ended first. */
@@ -196,28 +303,52 @@ export async function placedOrDone(agent: Agent, signal: AbortSignal): Promise<b
 }
 
 /**
- * `--take-back` of a directory marked handed over, before Agent.start: its lease is deployed again without the
- * agent part (the yard stops the sidecar and wipes its secret), then the mark goes and this copy acts. A lease
- * that ended needs no stop. This copy becomes the next instance (the sidecar's + 1). Returns what was done; throws
- * (the mark stays) when the sidecar could not be stopped.
+ * `--take-back` of a directory marked handed over, before Agent.start: every live lease of the ICON's account is
+ * deployed again without the agent part (the yard stops the sidecar and wipes its secret) — the sidecar may have
+ * renewed or migrated since the hand-over, and each lease it ran in may hold it — then the mark goes and this copy
+ * acts. The instance number is chosen only once every sidecar is confirmed stopped: one more than the highest the
+ * sidecars can have reached (each migration since the hand-over opened one more lease of the account and raised
+ * the epoch by one). Returns what was done; throws (the mark stays) when a sidecar could not be stopped or a
+ * lease's yard cannot be found.
  */
 export async function takeBack(agent: Agent): Promise<string> {
-  const p = agent.seed.placement;
-  let done = "its lease had ended";
-  if (p && live((await agent.client.lease(p.leaseId)).state)) {
-    await endSidecar({
-      node: agent.node,
-      holder: agent.wallet,
-      client: agent.client,
-      placement: p,
-      spec: agent.serviceSpec(),
-    });
-    done = `the sidecar of lease ${p.leaseId} at ${p.yard.name} stopped`;
-  }
-  // This copy acts again as the instance after the one the sidecar ran.
   const mark = await handedOver(agent.dir);
-  agent.seed.instance = Math.max(agent.seed.instance ?? 0, mark?.instance ?? 0) + 1;
+  const p = agent.seed.placement;
+  const open = await liveLeases(agent.client, agent.seed.account);
+  const stopped: string[] = [];
+  if (open.length > 0) {
+    const yards = await agent.yards();
+    for (const id of open) {
+      const l = await agent.client.lease(id);
+      const operator = l.provider.toLowerCase();
+      const yard =
+        p && p.yard.operator.toLowerCase() === operator
+          ? p.yard
+          : yards.find((y) => y.operator.toLowerCase() === operator);
+      if (!yard)
+        throw new IconError(
+          "HANDOVER_FAILED",
+          `lease ${id} of this ICON runs at a yard (operator ${l.provider}) this agent cannot find: its sidecar may still run the ICON; nothing taken back`,
+        );
+      await endSidecar({
+        node: agent.node,
+        holder: agent.wallet,
+        client: agent.client,
+        placement: { leaseId: id, yard },
+        spec: agent.serviceSpec(),
+      }).catch((e: unknown) => {
+        // A lease whose renewal carries its containers runs nothing: the yard says so, and the renewal is in `open`.
+        if (refusedByYard(e) && /was renewed by lease/.test((e as Error).message)) return;
+        throw e;
+      });
+      stopped.push(`lease ${id} at ${yard.name}`);
+    }
+  }
+  // Every sidecar is stopped: this copy acts again as the instance after any the sidecars can have reached.
+  const since = mark ? (await agent.client.leasesOf(agent.seed.account)).filter((id) => id > mark.leaseId).length : 0;
+  agent.seed.instance = Math.max(agent.seed.instance ?? 0, mark?.instance ?? 0) + since + 1;
   await agent.save();
   await clearHandedOver(agent.dir);
-  return done;
+  if (stopped.length === 0) return "its leases had ended";
+  return `${stopped.length === 1 ? "the sidecar" : "the sidecars"} of ${stopped.join(", ")} stopped`;
 }

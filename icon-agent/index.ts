@@ -17,9 +17,12 @@ export {
   handOverReplica,
   handOverSelf,
   placedOrDone,
+  refusedByYard,
+  resolveHandingOver,
   sealedAgentPart,
   takeBack,
 } from "./handover.ts";
+export { ActingFence } from "./acting.ts";
 export {
   agentEnvFrom,
   sidecarConfigOf,

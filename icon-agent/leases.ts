@@ -27,7 +27,7 @@ export async function liveLeases(client: MarketClient, account: bigint): Promise
 export async function successorOf(
   client: MarketClient,
   account: bigint,
-  p: Placement,
+  p: Pick<Placement, "yard" | "end">,
 ): Promise<(LeaseRecord & { id: bigint }) | undefined> {
   for (const id of await client.leasesOf(account)) {
     const l = await client.lease(id);
@@ -35,6 +35,30 @@ export async function successorOf(
       return { ...l, id };
   }
   return undefined;
+}
+
+/**
+ * The lease that holds the ICON's containers now: the newest live lease of the placement's renewal chain at its yard.
+ * A renewal's Deploy carries the service and the sidecar over at once (yard-node leases.ts), so after a renewal
+ * was bought the predecessor runs nothing; a renewal bought just before a crash and not saved is found on chain.
+ * Whatever acts on the running sidecar (a fence, a hand-over, taking it back) Redeploys this lease, not
+ * `placement.leaseId` — the yard refuses a Redeploy of a renewed lease.
+ */
+export async function sidecarLease(
+  client: MarketClient,
+  account: bigint,
+  p: Pick<Placement, "leaseId" | "end" | "yard" | "renewal">,
+): Promise<Pick<Placement, "leaseId" | "yard">> {
+  let leaseId = p.renewal?.leaseId ?? p.leaseId;
+  let end = p.renewal?.end ?? p.end;
+  // A chain of renewals is short (one is bought ahead at a time); bounded all the same.
+  for (let i = 0; i < 8; i++) {
+    const next = await successorOf(client, account, { ...p, end });
+    if (!next || next.id === leaseId) break;
+    leaseId = next.id;
+    end = next.end;
+  }
+  return { leaseId, yard: p.yard };
 }
 
 /**

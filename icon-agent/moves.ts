@@ -44,7 +44,7 @@ export interface MovesComponents {
   client: MarketClient;
   /** The ICON's key. */
   wallet: Wallet;
-  tree: Pick<TreeMember, "children" | "leave" | "parent" | "requestFunding">;
+  tree: Pick<TreeMember, "children" | "leave" | "parent" | "parentPlace" | "requestFunding">;
   observation: Pick<Observation, "yards" | "accessFor" | "forgetAccess" | "knobs">;
   /** The key of the n-th replica (leases.ts replicaKey). */
   childKey(n: number): Wallet;
@@ -70,6 +70,11 @@ export interface MovesComponents {
   refreshBalance(): Promise<bigint>;
   /** Called once the ICON has terminated itself. */
   finished(): void;
+  /**
+   * In a sidecar: seals the state again into what the yard holds for the sidecar's restarts (Agent.refreshHeld),
+   * after every change a restarted agent must know (a replica made, a renewal bought, a child re-placed).
+   */
+  refreshHeld?(): Promise<void>;
   save(): Promise<void>;
   emit: Emit;
 }
@@ -189,6 +194,28 @@ export class Moves {
     );
   }
 
+  /** Keeps the parent's placement as its acks tell it (it may have migrated since this ICON was made). */
+  async followParent(): Promise<void> {
+    const { seed, env, emit } = this.#c;
+    const pp = this.#c.tree.parentPlace;
+    const known = seed.parent;
+    if (!known || !pp || !pp.endpoint || pp.instanceId === 0n) return;
+    if (known.placement?.leaseId === pp.instanceId && known.placement.endpoint === pp.endpoint) return;
+    const yard = this.#c.observation.yards.find((y) => y.peerId === pp.location);
+    if (!yard) return;
+    known.placement = {
+      leaseId: pp.instanceId,
+      leaseStart: 0n,
+      yard,
+      endpoint: pp.endpoint,
+      pricePerSecond: listedPrice(yard, env.spec),
+      end: 0n,
+      since: Date.now() / 1000,
+    };
+    await this.#c.save();
+    emit("tree", `the parent now serves at ${yard.name} (${pp.endpoint}, lease ${pp.instanceId})`);
+  }
+
   /**
    * The renewal: a bought-ahead slot takes over at its start; within `renewBeforeS` of the end the next slot is
    * bought at the same yard (asking the parent for money first when the balance is short, at most once a minute).
@@ -248,6 +275,7 @@ export class Moves {
     };
     await this.#c.save();
     emit("renewed", `lease ${won.leaseId} renews ${p.leaseId} at ${p.yard.name} until ${won.offer.end}`);
+    await this.#c.refreshHeld?.();
   }
 
   /**
@@ -326,6 +354,8 @@ export class Moves {
     await this.#c.spawn(dir);
     seed.children[String(child)]!.started = true;
     await this.#c.save();
+    // A restart of this agent's sidecar must find the replica recorded, not unwind it (recovery.ts).
+    await this.#c.refreshHeld?.();
     emit(
       "replicated",
       `replica ${name} (account ${child}, ${client.format(share)} allocated) runs at ${placement.yard.name}, lease ${placement.leaseId}; ${moved.join(", ")} redirected there`,

@@ -35,9 +35,18 @@ import {
 } from "../protocol/index.ts";
 import type { AgentEnv } from "./config.ts";
 import type { Controller } from "./decision.ts";
-import { handOver } from "./handover.ts";
+import { endSidecar, handOver, refusedByYard } from "./handover.ts";
+import { sidecarLease } from "./leases.ts";
 import type { TreeMember } from "./tree.ts";
-import type { AgentSeed, CarriedState, Emit, Placement } from "./state.ts";
+import {
+  SEALED_STATE_MAX_BYTES,
+  encodeState,
+  sealAgentState,
+  type AgentSeed,
+  type CarriedState,
+  type Emit,
+  type Placement,
+} from "./state.ts";
 
 /** Children whose address a successor is told at most (the sealed state stays far below 64 KiB). */
 export const MAX_CARRIED_CHILDREN = 64;
@@ -58,6 +67,8 @@ export interface PairComponents {
   /** Stops every action of this instance (and waits for one in flight); `unfence` lets it act again. */
   fence(): Promise<void>;
   unfence(): void;
+  /** Runs `act` through the closed fence (the undo's own intents: ending the new lease). */
+  permit<T>(act: () => Promise<T>): Promise<T>;
   /** After a successful hand-over: this instance leaves the network (its tree handler and libp2p node). */
   retire(): Promise<void>;
   save(): Promise<void>;
@@ -78,36 +89,68 @@ export async function movePair(c: PairComponents, old: Placement, next: Placemen
   const successor: AgentSeed = { ...seed, instance: epoch + 1, moving: next, carried: c.carried() };
   delete successor.retired;
   const retired = { leaseId: next.leaseId, yard: next.yard.name, instance: epoch + 1, atMs: Date.now() };
-  const deploy = (placement: Placement, s: AgentSeed) =>
+  const deploy = (placement: Pick<Placement, "leaseId" | "yard">, s: AgentSeed) =>
     handOver({ node: c.node, holder: c.wallet, client, dir: c.dir, placement, spec: c.spec(), sidecar, seed: s });
-  const undo = async (e: unknown, fenced: boolean): Promise<never> => {
+  // The old sidecar runs in the newest lease of the old placement's renewal chain: a renewal deployed since
+  // carried it over, and the yard refuses a Redeploy of the lease it left (leases.ts sidecarLease).
+  let here: Pick<Placement, "leaseId" | "yard"> = old;
+  try {
+    here = await sidecarLease(client, seed.account, old);
+    await fitCarried(c.dir, c.env, successor);
+  } catch (e) {
+    return undo(e, "prepare");
+  }
+  /**
+   * Puts things back after step `at` failed with `e`: the successor's sidecar stopped when its hand-over may have
+   * started it, instance e back at the old yard, the new lease ended (through the closed fence: this instance's
+   * own intent), then acting again — unless the successor may still run, in which case this instance stays fenced.
+   */
+  async function undo(e: unknown, at: "prepare" | "fence" | "successor"): Promise<never> {
     let back = "";
-    // The old yard holds the retired state since the fence: this instance's own state goes back first, so a restart
-    // of the old sidecar resumes it (if that fails too, a restart ends as retired: never two instances).
-    if (fenced)
-      back = await deploy(old, { ...seed }).then(
-        () => `; lease ${old.leaseId} holds instance ${epoch} again`,
+    let successorStopped = true;
+    if (at === "successor" && !refusedByYard(e)) {
+      // No answer from the new yard: it may run the successor. Its sidecar is stopped before anything else.
+      successorStopped = await endSidecar({ node: c.node, holder: c.wallet, client, placement: next, spec: c.spec() })
+        .then(() => true)
+        .catch(() => false);
+    }
+    // The old yard may hold the retired state since the fence: this instance's own state goes back first, so a
+    // restart of the old sidecar resumes it (if that fails too, a restart ends as retired: never two instances).
+    // (A fence the yard refused changed nothing; one without an answer may have landed.)
+    const fenced = at === "successor" || (at === "fence" && !refusedByYard(e));
+    if (fenced && successorStopped)
+      back = await deploy(here, { ...seed }).then(
+        () => `; lease ${here.leaseId} holds instance ${epoch} again`,
         (x: unknown) =>
-          `; lease ${old.leaseId} still holds the retired state (${(x as Error).message}): a restart of this sidecar will not act`,
+          `; lease ${here.leaseId} still holds the retired state (${(x as Error).message}): a restart of this sidecar will not act`,
       );
-    const refund = await client.terminate(next.leaseId).then(
-      (r) => `lease ${next.leaseId} ended (refund ${client.format(r)})`,
-      (x: unknown) => `ending lease ${next.leaseId} failed (${(x as Error).message}); the next sweep ends it`,
-    );
+    const refund = await c
+      .permit(() => client.terminate(next.leaseId))
+      .then(
+        (r) => `lease ${next.leaseId} ended (refund ${client.format(r)})`,
+        (x: unknown) => `ending lease ${next.leaseId} failed (${(x as Error).message}); the next sweep ends it`,
+      );
+    if (!successorStopped) {
+      emit(
+        "error",
+        `moving the agent to ${next.yard.name} failed with no answer and its sidecar could not be stopped: it may run instance ${epoch + 1}; ${refund}; this instance stays fenced`,
+      );
+      throw e;
+    }
     c.unfence();
     emit("error", `moving the agent to ${next.yard.name} failed, ${refund}${back}; deciding here again`);
     throw e;
-  };
-  try {
-    await deploy(old, { ...seed, retired });
-  } catch (e) {
-    return undo(e, false);
   }
-  emit("tree", `lease ${old.leaseId} fenced: a restart of its sidecar finds instance ${epoch} retired`);
+  try {
+    await deploy(here, { ...seed, retired });
+  } catch (e) {
+    return undo(e, "fence");
+  }
+  emit("tree", `lease ${here.leaseId} fenced: a restart of its sidecar finds instance ${epoch} retired`);
   try {
     await deploy(next, successor);
   } catch (e) {
-    return undo(e, true);
+    return undo(e, "successor");
   }
   seed.retired = retired;
   await c.save();
@@ -117,6 +160,35 @@ export async function movePair(c: PairComponents, old: Placement, next: Placemen
     { from: old.yard.name, to: next.yard.name, instance: epoch + 1 },
   );
   await c.retire();
+}
+
+/**
+ * Trims `seed.carried` in place until the sealed state of `dir` with `seed` fits the Deploy's agent secret
+ * (SEALED_STATE_MAX_BYTES): first each child's addresses (two kept), then by turns the children and the
+ * Controller's entries (the first half kept: children in the tree's order, observations the most recent); what is
+ * dropped is relearned (a child not told finds its way up after missed reports; observations are smoothed again).
+ */
+export async function fitCarried(dir: string, env: AgentEnv, seed: AgentSeed): Promise<void> {
+  const size = async (): Promise<number> => {
+    const sealed = await sealAgentState(dir, { agentJson: encodeState({ env, seed }), maxBytes: Infinity });
+    const n = sealed.length;
+    sealed.fill(0);
+    return n;
+  };
+  const carried = seed.carried;
+  if (!carried) return;
+  const half = <T>(xs: T[]): T[] => xs.slice(0, xs.length >> 1);
+  for (let round = 0; (await size()) > SEALED_STATE_MAX_BYTES; round++) {
+    const { controller: ctl } = carried;
+    const observations = ctl.rates.length + ctl.latencies.length;
+    if (round === 0) carried.children = carried.children.map((ch) => ({ ...ch, addrs: ch.addrs.slice(0, 2) }));
+    else if (carried.children.length > 0 && (round % 2 === 1 || observations === 0))
+      carried.children = half(carried.children);
+    else if (observations > 0) {
+      ctl.rates = half(ctl.rates);
+      ctl.latencies = half(ctl.latencies);
+    } else return; // nothing carried is left to trim: the seal says what is too large
+  }
 }
 
 /** What a successor continues from: the Controller's state, the tree's children (bounded), the policy version. */
@@ -133,11 +205,17 @@ export function carriedState(controller: Controller, tree: Pick<TreeMember, "chi
 
 /**
  * The successor's first act in the tree, once it joined it (the Controller was restored when the agent was built):
- * each carried child is told (TreeDetach naming this instance as the new parent, signed by the ICON's key from the
+ * it says what it continues from (the predecessor's smoothed rates), then each carried child is told (TreeDetach naming this instance as the new parent, signed by the ICON's key from the
  * same peer id it knew) to attach to this instance's address; then the carried state is dropped. Failures are
  * reported; such a child finds its way up the ancestors after missed reports.
  */
 export async function successorStart(c: PairComponents): Promise<void> {
+  // Said once, so the timeline shows what the first decisions here rest on (the Controller restored from these).
+  const rates = (c.seed.carried?.controller.rates ?? []).map(([subnet, r]) => `${subnet} ${r.toFixed(1)}/s`);
+  c.emit(
+    "tree",
+    `instance ${c.seed.instance ?? 0} continues from its predecessor's smoothed observations: ${rates.join(", ") || "none"}`,
+  );
   const children = (c.seed.carried?.children ?? []).slice(0, MAX_CARRIED_CHILDREN);
   if (children.length > 0) await callChildrenHome({ ...c, account: c.seed.account, children });
   c.seed.carried = undefined;

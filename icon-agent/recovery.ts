@@ -34,6 +34,13 @@ export interface RecoveryComponents {
   save(): Promise<void>;
   emit: Emit;
   moves: Pick<Moves, "finishMove" | "finishTermination">;
+  /**
+   * This agent runs in its lease's sidecar: its state directory came from the state its yard holds, which may be
+   * older than the tree (the replicas' directories are not in it) — a child it does not know is left alone.
+   */
+  inSidecar?: boolean;
+  /** What the yard holds of this ICON is sealed again after a change that matters (a replica adopted). */
+  refreshHeld?(): Promise<void>;
 }
 
 export class Recovery {
@@ -112,6 +119,7 @@ export class Recovery {
       }
       if (seed.children[String(a.id)]?.started) continue;
       if (await this.#adoptChild(a.id)) continue;
+      if (await this.#leaveChild(a.id, a.controller)) continue;
       await this.#unwindChild(a.id, a.controller);
     }
   }
@@ -149,9 +157,39 @@ export class Recovery {
     }
     seed.children[String(account)]!.started = true;
     await this.#c.save();
+    await this.#c.refreshHeld?.();
     emit(
       "tree",
       `adopted replica ${st.seed.name} (account ${account}${st.seed.placement ? `, lease ${st.seed.placement.leaseId} at ${st.seed.placement.yard.name}` : ""}): its start had not been recorded`,
+    );
+    return true;
+  }
+
+  /**
+   * Adopt or leave: a child account with a live lease and no state directory here is unwound only when this state
+   * made it and did not finish (its key's number is one the state counted, `seed.replicas`, and the directory would
+   * be here). A child whose number is beyond it was made by a later state of this ICON (a state restored from what
+   * a yard held, older than the tree): it is live, so it is left alone, reported, and the count raised past it so no
+   * new replica is given its key. In a sidecar the replicas' directories never travel, so none is unwound there.
+   * Returns true when the child is left alone.
+   */
+  async #leaveChild(account: bigint, controller: string): Promise<boolean> {
+    const { seed, client, emit } = this.#c;
+    const leases = await liveLeases(client, account);
+    if (leases.length === 0) return false;
+    let n = 0;
+    for (let i = 1; i <= seed.replicas + 64 && !n; i++)
+      if (this.#c.childKey(i).address.toLowerCase() === controller.toLowerCase()) n = i;
+    const later = n > seed.replicas;
+    if (!later && !this.#c.inSidecar) return false;
+    if (later) {
+      seed.replicas = n;
+      await this.#c.save();
+      await this.#c.refreshHeld?.(); // what its yard holds must not hand this key out again either
+    }
+    emit(
+      "error",
+      `replica account ${account} (lease ${leases.join(", ")}) is live but unknown to this state${later ? ` (its key is replica ${n}, made after this state was saved)` : ""}: left alone, not unwound; its agent reports to this ICON's tree`,
     );
     return true;
   }

@@ -167,6 +167,8 @@ export interface LossComponents {
   spawn(dir: string): Promise<void>;
   updateRedirects(extra?: Map<bigint, string>): Promise<void>;
   save(): Promise<void>;
+  /** In a sidecar: seals the state again into what the yard holds for restarts (Agent.refreshHeld). */
+  refreshHeld?(): Promise<void>;
   emit: Emit;
   rules?: LossRules;
 }
@@ -425,6 +427,7 @@ export class LossWatch {
     await this.#c.spawn(dir);
     rec.started = true;
     await this.#c.save();
+    await this.#c.refreshHeld?.(); // a restart of this parent's sidecar must know the replica's new place
     emit(
       "replicated",
       `replica ${st.seed.name} lost with yard ${lost.yard.name} (${why}): ${ended(r.ended)} (refund ${client.format(r.refund)}), placed again at ${r.placement.yard.name} (lease ${r.placement.leaseId}) and handed into its sidecar`,

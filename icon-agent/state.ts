@@ -261,9 +261,13 @@ export const SEALED_STATE_MAX_BYTES = 64 * 1024;
  * An ICON's state directory as one blob, to hand to its sidecar through the lease (the Deploy's agent secret, which
  * the yard keeps in memory only and writes to the sidecar's standard input): `{"v":1,"files":{name: base64}}` of
  * agent.json, key and, when present, peer.key (its libp2p identity) and port. `agentJson` replaces agent.json's
- * text (a hand-over seals the next instance's state without writing it here).
+ * text (a hand-over seals the next instance's state without writing it here). `maxBytes` (default
+ * {@link SEALED_STATE_MAX_BYTES}, the most a Deploy carries) only for measuring (pair.ts fitCarried).
  */
-export async function sealAgentState(dir: string, o: { agentJson?: string } = {}): Promise<Uint8Array> {
+export async function sealAgentState(
+  dir: string,
+  o: { agentJson?: string; maxBytes?: number } = {},
+): Promise<Uint8Array> {
   const files: Record<string, string> = {};
   for (const name of SEALED_FILES) {
     const given = name === "agent.json" && o.agentJson !== undefined ? Buffer.from(o.agentJson) : undefined;
@@ -276,7 +280,7 @@ export async function sealAgentState(dir: string, o: { agentJson?: string } = {}
     if (bytes) files[name] = bytes.toString("base64");
   }
   const out = Buffer.from(JSON.stringify({ v: 1, files }));
-  if (out.length > SEALED_STATE_MAX_BYTES)
+  if (out.length > (o.maxBytes ?? SEALED_STATE_MAX_BYTES))
     throw new IconError(
       "BAD_SEALED_STATE",
       `the sealed state of ${dir} is ${out.length} bytes; at most ${SEALED_STATE_MAX_BYTES}`,
@@ -324,6 +328,12 @@ export interface HandOverMark {
   /** The instance epoch the sidecar runs. */
   instance: number;
   atMs: number;
+  /**
+   * Written before the hand-over's Redeploy is sent and replaced once the yard answered Running: a mark with it set
+   * means the outcome is not known (a crash, or an answer lost after the yard may have started the sidecar) —
+   * `icon agent run` resolves it before this copy acts (handover.ts resolveHandingOver).
+   */
+  handingOver?: boolean;
 }
 
 /**

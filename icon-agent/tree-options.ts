@@ -45,6 +45,8 @@ export interface TreeMemberOptions {
   epoch?: () => number;
   /** False once this instance stopped deciding (a hand-over): no report, attach or funding from then on. */
   acting?: () => boolean;
+  /** Counts a funding answer as in flight until it settles (acting.ts: a fence waits for it). */
+  track?: <T>(act: () => Promise<T>) => Promise<T>;
   /** Reports to the origin fail and I am its named successor: why I take its role now (loss.ts), or undefined. */
   mayRefound?: (origin: TreeNodeRef, place: TreePlace | undefined) => Promise<string | undefined>;
 }

@@ -507,15 +507,14 @@ export class TreeMember {
           successor: this.successor,
         };
       }
-      case "funding": {
-        // A leaving ICON's account is about to close: money must not move into it; a handed-over one moves none.
-        if (this.#left || !this.#acting())
-          throw new TreeError(TreeErrorCode.TREE_LEAVING, "this ICON is leaving the tree (or was handed over)");
-        const c = await this.#children.attached(m.proof, remote);
-        const child = await this.#membership.account(c.account);
-        const r = await this.#funding.fund(child, m.amount);
-        return { type: "fundingReply", ...r };
-      }
+      case "funding":
+        // In flight until answered (a fence waits); no money into a leaving ICON's account, none from a fenced one.
+        return this.#track(async () => {
+          if (this.#left || !this.#acting())
+            throw new TreeError(TreeErrorCode.TREE_LEAVING, "this ICON is leaving the tree (or was handed over)");
+          const child = await this.#membership.account((await this.#children.attached(m.proof, remote)).account);
+          return { type: "fundingReply" as const, ...(await this.#funding.fund(child, m.amount)) };
+        });
       case "detach": {
         const a = await this.#membership.verify(m.proof, remote);
         const c = this.#children.get(a.id);
@@ -576,6 +575,7 @@ export class TreeMember {
 
   #epoch = (): bigint => BigInt(this.#o.epoch?.() ?? 0);
   #acting = (): boolean => this.#o.acting?.() ?? true;
+  #track = <T>(act: () => Promise<T>): Promise<T> => this.#o.track?.(act) ?? act();
 
   /** Timeout of a report or attach: two periods, 1–10 s. */
   #requestMs(): number {

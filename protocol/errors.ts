@@ -68,6 +68,7 @@ export const ERROR_CODES = [
   "EXPIRED",
   "HANDED_OVER",
   "HANDOVER_FAILED",
+  "HANDOVER_UNKNOWN",
   "GATEWAY_REFUSED",
   "GATEWAY_UNREACHABLE",
   "HOST_FIREWALL_FAILED",
@@ -170,6 +171,15 @@ export class ChainError extends IconError {
 /** Input or configuration is invalid; the message names the field and the fix. */
 export class ConfigError extends IconError {
   override name = "ConfigError" as const;
+}
+
+/**
+ * A peer's free text (a yard's sentence) made safe to print and to write into a file a person reads: control and
+ * format characters (escape sequences, carriage returns, bidi overrides) become spaces, and it is clipped.
+ */
+export function printable(text: string, maxChars = 1000): string {
+  const clean = text.replace(/[\p{Cc}\p{Cf}\u2028\u2029]/gu, " ");
+  return clean.length > maxChars ? `${clean.slice(0, maxChars)}…` : clean;
 }
 
 /** Type guard for any project error, or (with `code`) for one with that code or one of those codes. */

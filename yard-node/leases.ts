@@ -138,6 +138,13 @@ export class LeaseLifecycle {
       const l = db.lease(spec.leaseId);
       if (!l) return { failed: `lease ${spec.leaseId} is not known to this yard` };
       if (!ACTIVE.includes(l.status)) return { failed: `lease ${spec.leaseId} has ${l.status}` };
+      // A lease whose renewal took its containers over runs nothing of its own any more: a Deploy of it would start a
+      // second service (and a second agent beside the one the renewal carries) — the tenant means the renewal.
+      const renewal = db.leases(ACTIVE).find((r) => r.renews === l.id && r.spec !== undefined);
+      if (renewal)
+        return {
+          failed: `lease ${l.id} was renewed by lease ${renewal.id}, which runs its containers now: deploy lease ${renewal.id} instead`,
+        };
       if (spec.imageDigest.toLowerCase() !== l.offer.specHash.toLowerCase())
         return { failed: `image ${spec.imageDigest} is not the one the lease was quoted for (${l.offer.specHash})` };
       if (spec.ports.length > 8 || spec.ports.some((p) => p < 1 || p > 65535))

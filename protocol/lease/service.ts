@@ -17,7 +17,7 @@ import { hexlify } from "ethers";
 import type { Libp2p, PeerId, Stream, Connection } from "@libp2p/interface";
 import type { Multiaddr } from "@multiformats/multiaddr";
 import { lpStream, type LengthPrefixedStream } from "@libp2p/utils";
-import { IconError } from "../errors.ts";
+import { IconError, printable } from "../errors.ts";
 import type { Offer } from "../eip712.ts";
 import {
   decodeFrame,
@@ -525,7 +525,7 @@ export class LeaseSession {
     if (this.#state.phase === "closed") {
       await this.close();
       if (reply.type === "reject" && m.type !== "terminate" && m.type !== "reject") {
-        throw new LeaseRejectedError(reply.code, reply.message);
+        throw new LeaseRejectedError(reply.code, printable(reply.message));
       }
     }
     return reply;
@@ -553,9 +553,11 @@ export async function redeployLease(
   try {
     const r = await session.request({ type: "redeploy", access, spec });
     if (r.type === "running") return { endpoint: r.endpoint };
+    // `refused`: the yard answered Failed — it changed nothing (a Deploy it refuses leaves the lease as it was).
     throw new IconError(
       "REDEPLOY_FAILED",
-      `lease ${spec.leaseId}: ${r.type === "failed" ? r.message : `the yard answered ${r.type}`}`,
+      `lease ${spec.leaseId}: ${r.type === "failed" ? printable(r.message) : `the yard answered ${r.type}`}`,
+      { details: { refused: r.type === "failed" } },
     );
   } finally {
     await session.close();

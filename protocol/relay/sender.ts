@@ -76,7 +76,7 @@ export interface IntentSenderOptions {
   now?: () => number;
   /**
    * Throws when this sender's ICON may not act (an agent instance that handed its ICON over, icon-agent/pair.ts):
-   * asked before every intent is signed, so nothing is signed or sent after the fence.
+   * asked before every signature (each yard's copy), so nothing is signed or sent after the fence.
    */
   gate?: () => void;
 }
@@ -136,7 +136,18 @@ export class IntentSender implements RelayHook {
         continue;
       }
       // Named for this yard alone (nobody else can submit it and take its fee), with the nonce of the first copy.
-      if (!first) o.gate?.();
+      // Asked before every copy, not only the first: a fence set while an earlier copy was out (a yard that did not
+      // answer) stops the next one from being signed.
+      try {
+        o.gate?.();
+      } catch (e) {
+        if (!handedOver) throw e;
+        throw new ChainError(
+          "CHAIN_TIMEOUT",
+          `${action}: stopped before another copy was signed (${(e as Error).message}); an earlier copy (nonce ${first!.intent.nonce}) may still run until ${deadline}`,
+          { cause: e },
+        );
+      }
       const signed = await o.client.intents.sign(fn, args, o.account, {
         fee: terms.fee,
         relayer: terms.relayer,

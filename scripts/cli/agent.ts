@@ -3,7 +3,7 @@
  * detached with its log in the state directory, as `icon app deploy` and a parent making replicas do), with the
  * wait until an origin is placed.
  */
-import { ConfigError, IconError } from "../../protocol/errors.ts";
+import { ConfigError, IconError, isIconError } from "../../protocol/errors.ts";
 import { fromJson } from "../../protocol/json.ts";
 import { out, say, untilSignal } from "./io.ts";
 import { command, opt, type Command } from "./options.ts";
@@ -46,8 +46,16 @@ export const agentCommands: Record<string, Command> = {
           "NO_STATE",
           `${dir} holds no ICON (no agent.json in it): give the directory \`icon app deploy --state\` wrote, or the one a parent wrote for its replica`,
         );
-      const { Agent, handedOver, handOverSelf, placedOrDone, readAgentState, retiredNote, takeBack } =
-        await import("../../icon-agent/index.ts");
+      const {
+        Agent,
+        handedOver,
+        handOverSelf,
+        placedOrDone,
+        readAgentState,
+        resolveHandingOver,
+        retiredNote,
+        takeBack,
+      } = await import("../../icon-agent/index.ts");
       // A copy whose ICON moved on (a migration handed it to another lease's sidecar): one line, exit 0, no act.
       const retired = retiredNote((await readAgentState(dir)).seed);
       if (retired) {
@@ -55,7 +63,7 @@ export const agentCommands: Record<string, Command> = {
         return;
       }
       const mark = await handedOver(dir);
-      if (mark && !o["take-back"])
+      if (mark && !mark.handingOver && !o["take-back"])
         throw new ConfigError(
           "HANDED_OVER",
           `the ICON in ${dir} was handed into the sidecar of lease ${mark.leaseId} at ${mark.yard} (instance ${mark.instance}); it runs there and this copy must not act beside it: give --take-back to stop the sidecar and run it here again`,
@@ -80,7 +88,21 @@ export const agentCommands: Record<string, Command> = {
         },
         { gateway },
       );
-      if (mark) {
+      if (mark?.handingOver && !o["take-back"]) {
+        // A hand-over whose outcome is not known (a crash, a lost answer): settled before this copy decides anything.
+        const r = await resolveHandingOver(agent, mark).catch(async (e: unknown) => {
+          await agent.stop();
+          throw e;
+        });
+        if (r === "handed-over") {
+          out(
+            `ICON ${agent.name} runs in the sidecar of lease ${mark.leaseId} at ${mark.yard} (instance ${mark.instance}): the hand-over under way went through; this copy does not act`,
+          );
+          await agent.stop();
+          return;
+        }
+        say(`the hand-over into lease ${mark.leaseId} at ${mark.yard} did not go through: this copy acts again`);
+      } else if (mark) {
         // --take-back: the sidecar stops before this copy takes a single decision.
         const r = await takeBack(agent).catch(async (e: unknown) => {
           await agent.stop();
@@ -106,6 +128,11 @@ export const agentCommands: Record<string, Command> = {
           } catch (e) {
             // The agent goes on acting here; whoever waits for the hand-over (icon app deploy) reads why.
             await writeAtomic(failed, (e as Error).message);
+            if (isIconError(e, "HANDOVER_UNKNOWN")) {
+              // The sidecar may run the ICON: this copy must not act beside it (the mark makes the next start settle it).
+              await agent.stop();
+              throw e;
+            }
             say(`hand-over failed, the ICON goes on running here: ${(e as Error).message}`);
           }
         }

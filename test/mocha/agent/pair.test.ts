@@ -19,11 +19,14 @@ import { Agent } from "../../../icon-agent/agent.ts";
 import { appStatus, deployApp } from "../../../icon-agent/app.ts";
 import { agentEnvFrom, type AgentEnv } from "../../../icon-agent/config.ts";
 import { Controller } from "../../../icon-agent/decision.ts";
-import { handOver } from "../../../icon-agent/handover.ts";
-import { live } from "../../../icon-agent/leases.ts";
+import { ActingFence } from "../../../icon-agent/acting.ts";
+import { handOver, resolveHandingOver, sealedAgentPart, takeBack } from "../../../icon-agent/handover.ts";
+import { live, replicaKey } from "../../../icon-agent/leases.ts";
 import { bid, discoverYards, type YardRef } from "../../../icon-agent/market.ts";
 import { movePair, type PairComponents } from "../../../icon-agent/pair.ts";
 import {
+  handedOver,
+  markHandedOver,
   readAgentState,
   saveAgentState,
   unsealAgentState,
@@ -139,13 +142,15 @@ describe("migration moves the pair: fence, hand-over, undo (pair.ts)", function 
   }
 
   /** An application whose origin (instance 1) runs in its sidecar at yard `at`, and a lease for it at the other. */
-  async function setUp(tag: string, o: { nextWithAgentShare: boolean }) {
+  async function setUp(tag: string, o: { nextWithAgentShare: boolean; oldSlotS?: number }) {
     const { m } = two.get();
     const dir = path.join(await mkdtemp(path.join(tmpdir(), `icon-pair-${tag}-`)), "origin");
     const app = await deployApp({ owner, env, policy: TEST_POLICY, deposit: DEPOSIT, dir });
     const { key, seed } = await readAgentState(dir);
     const wallet = new Wallet(key, m.provider);
     const icon = await MarketClient.connect({ deployment: m.deployment, provider: m.provider, signer: wallet });
+    // The agent's own fence (acting.ts): the relay sender asks it before every signature, as in the agent.
+    const fence = new ActingFence(() => seed.name);
     icon.useRelay(
       new IntentSender({
         node,
@@ -153,10 +158,11 @@ describe("migration moves the pair: fence, hand-over, undo (pair.ts)", function 
         account: app.root,
         maxFee: async () => (await icon.app(app.root)).policy.maxRelayFee,
         yards: () => refs.map((r) => r.addrs),
+        gate: () => fence.check(),
       }),
     );
     const spec = { imageRef: WEB_IMAGE, imageDigest: digest, command: [], env: [], ports: [8080], httpPorts: [8080] };
-    const lease = async (y: YardRef, withShare: boolean): Promise<Placement> => {
+    const lease = async (y: YardRef, withShare: boolean, slotSeconds = 120): Promise<Placement> => {
       const won = await bid({
         node,
         signer: wallet,
@@ -167,7 +173,7 @@ describe("migration moves the pair: fence, hand-over, undo (pair.ts)", function 
           // The service's 250 mCPU / 64 MiB plus the agent's 100 / 160 — or, the fault, the service's alone.
           cpuMillis: withShare ? 350 : 250,
           memoryMiB: withShare ? 224 : 64,
-          slotSeconds: 120,
+          slotSeconds,
           earliestStart: 0n,
           imageRef: WEB_IMAGE,
           imageDigest: digest,
@@ -187,7 +193,7 @@ describe("migration moves the pair: fence, hand-over, undo (pair.ts)", function 
         since: Date.now() / 1000,
       };
     };
-    const old = await lease(refs[0]!, true);
+    const old = await lease(refs[0]!, true, o.oldSlotS);
     seed.placement = old;
     await saveAgentState(dir, env, seed);
     // The origin in its sidecar at the first yard: instance 1 (a hand-over seals the next instance).
@@ -216,13 +222,20 @@ describe("migration moves the pair: fence, hand-over, undo (pair.ts)", function 
         children: [{ account: 99n, addrs: ["/ip4/127.0.0.1/tcp/9"], epoch: 0n }],
         policyVersion: 1,
       }),
-      fence: async () => void log.push("fence"),
-      unfence: () => void log.push("unfence"),
+      fence: async () => {
+        log.push("fence");
+        await fence.fence();
+      },
+      unfence: () => {
+        log.push("unfence");
+        fence.unfence();
+      },
+      permit: (act) => fence.permit(act),
       retire: async () => void log.push("retire"),
       save: () => saveAgentState(dir, env, seed),
       emit: (kind, text) => void events.push({ icon: seed.name, kind, text }),
     };
-    return { app, dir, wallet, icon, old, next, controller, c, events, log };
+    return { app, dir, wallet, icon, old, next, controller, c, events, log, fence, spec };
   }
 
   it("fences the old lease, then hands instance 2 into the new one: a crash of the old sidecar after the fence restarts it retired, and it exits without acting", async () => {
@@ -309,8 +322,9 @@ describe("migration moves the pair: fence, hand-over, undo (pair.ts)", function 
       expect(e.message).to.match(
         new RegExp(`into lease ${s.next.leaseId} at .* failed: .*leaves the service -?\\d+ mCPU and -?\\d+ MiB`),
       );
-      // Fenced, then acting again; never retired.
+      // Fenced, then acting again; never retired. The undo ended the new lease through its own closed fence.
       expect(s.log).to.deep.equal(["fence", "unfence"]);
+      expect(s.fence.acting).to.equal(true);
       expect(s.c.seed.retired).to.equal(undefined);
       expect(s.events.map((x) => x.text).join("\n")).to.match(
         new RegExp(
@@ -328,6 +342,254 @@ describe("migration moves the pair: fence, hand-over, undo (pair.ts)", function 
       const st = await appStatus(owner, s.app.root);
       expect(st.held + st.escrowed + st.spent).to.equal(DEPOSIT);
       expect(await two.get().m.provider.getBalance(s.wallet.address)).to.equal(0n);
+    } finally {
+      for (const id of await owner.leasesOf(s.app.root)) await owner.terminate(id).catch(() => {});
+    }
+  });
+  it("after a renewal carried the sidecar over, the fence lands on the renewal (a restart of the sidecar finds instance 1 retired); the yard refuses a Redeploy of the renewed lease, naming the renewal", async () => {
+    // The old lease is short, so the renewal's slot (from its end) begins within the test: the yard restarts a
+    // sidecar in its slot.
+    const s = await setUp("renewed", { nextWithAgentShare: true, oldSlotS: 25 });
+    try {
+      // Instance 1 renews from inside its sidecar: the renewal's Deploy carries its sealed state (same agent part).
+      const { part } = await sealedAgentPart(s.dir, env.sidecar!);
+      const won = await bid({
+        node,
+        signer: s.wallet,
+        client: owner,
+        account: s.app.root,
+        yards: [refs[0]!],
+        rfq: {
+          cpuMillis: 350,
+          memoryMiB: 224,
+          slotSeconds: 120,
+          earliestStart: 0n,
+          imageRef: WEB_IMAGE,
+          imageDigest: digest,
+          renewsLeaseId: s.old.leaseId,
+        },
+        spec: { ...s.spec, agent: part },
+        maxPrice: 0n,
+        budget: USD(1),
+        score: () => 0,
+      }).finally(() => part.secret.wipe());
+      s.old.renewal = {
+        leaseId: won.leaseId,
+        leaseStart: won.offer.start,
+        end: won.offer.end,
+        pricePerSecond: won.offer.pricePerSecond,
+      };
+      // The yard moved the sidecar (and the service) to the renewal: the renewed lease runs nothing of its own. (The
+      // containers keep the label of the lease they were made for.)
+      const db = yards[0]!.db;
+      const carried = await waitFor(
+        "the sidecar carried over to the renewal",
+        async () => db.lease(won.leaseId)?.agentContainerId,
+        30_000,
+      );
+      const runsNothing = () => {
+        const row = db.lease(s.old.leaseId)!;
+        expect(row.containerId).to.equal(undefined);
+        expect(row.agentContainerId).to.equal(undefined);
+      };
+      runsNothing();
+      const agents = async () => (await containersOf(s.old.leaseId)).filter((c) => c.role === "agent").map((c) => c.id);
+      expect(await agents()).to.deep.equal([carried]);
+
+      await movePair(s.c, s.old, s.next);
+      expect(s.log).to.deep.equal(["fence", "retire"]);
+      expect(s.events.map((e) => e.text).join("\n")).to.contain(`lease ${won.leaseId} fenced`);
+      // The renewed lease still runs nothing (a fence there would have started a second service and sidecar).
+      runsNothing();
+      expect(await agents()).to.deep.equal([carried]);
+      // The sidecar that runs instance 1 (now the renewal's), restarted by its yard, gets the retired state.
+      const restarted = await crashAndRead(s.old.leaseId);
+      expect(restarted.seed.retired).to.deep.include({ leaseId: s.next.leaseId, instance: 2 });
+      expect((await heldBy(s.next.leaseId)).seed.instance).to.equal(2);
+
+      // The yard's side: a Redeploy of the lease the renewal took over is refused with a sentence naming it.
+      const e = await handOver({
+        node,
+        holder: s.wallet,
+        client: s.icon,
+        dir: s.dir,
+        placement: s.old,
+        spec: s.spec,
+        sidecar: env.sidecar!,
+      }).then(
+        () => expect.fail("a Redeploy of a renewed lease must be refused"),
+        (x: unknown) => x as IconError,
+      );
+      expect(e.message).to.contain(
+        `lease ${s.old.leaseId} was renewed by lease ${won.leaseId}, which runs its containers now: deploy lease ${won.leaseId} instead`,
+      );
+      expect(e.details.refused).to.equal(true);
+      runsNothing();
+    } finally {
+      for (const id of await owner.leasesOf(s.app.root)) await owner.terminate(id).catch(() => {});
+    }
+  });
+  /** Waits until no agent container of lease `id` (by its label) runs at these yards. */
+  const noSidecar = (id: bigint) =>
+    waitFor(
+      `lease ${id}'s sidecar stopped`,
+      async () => !(await containersOf(id)).some((c) => c.role === "agent" && c.state === "running") || undefined,
+      60_000,
+    );
+
+  it("--take-back after the sidecar moved the pair on stops the sidecar in every live lease of the ICON, then acts as an instance above any the sidecars reached", async () => {
+    const s = await setUp("takeback", { nextWithAgentShare: true });
+    try {
+      // The owner's copy handed the ICON into the old lease (instance 1); since then the sidecar moved the pair to
+      // the new lease at the other yard (instance 2), which the owner's copy knows nothing of.
+      await markHandedOver(s.dir, {
+        leaseId: s.old.leaseId,
+        yard: s.old.yard.name,
+        endpoint: s.old.endpoint,
+        instance: 1,
+        atMs: Date.now(),
+      });
+      const moved = { ...s.c.seed, instance: 2, placement: s.next };
+      await handOver({
+        node,
+        holder: s.wallet,
+        client: s.icon,
+        dir: s.dir,
+        placement: s.next,
+        spec: s.spec,
+        sidecar: env.sidecar!,
+        seed: moved,
+      });
+      expect((await heldBy(s.next.leaseId)).seed.instance).to.equal(2);
+
+      const agent = await Agent.open(s.dir, { spawn: async () => {} });
+      try {
+        const said = await takeBack(agent);
+        expect(said).to.contain(`lease ${s.old.leaseId}`).and.to.contain(`lease ${s.next.leaseId}`);
+        await noSidecar(s.old.leaseId);
+        await noSidecar(s.next.leaseId);
+        // Above instance 2 (one lease opened since the hand-over): the parent of a child would refuse no report.
+        expect(agent.seed.instance).to.equal(3);
+        expect((await readAgentState(s.dir)).seed.instance).to.equal(3);
+        expect(await handedOver(s.dir)).to.equal(undefined);
+        // Both services run on: only the sidecars stopped.
+        for (const id of [s.old.leaseId, s.next.leaseId])
+          expect((await containersOf(id)).find((c) => c.role === "service")?.state).to.equal("running");
+      } finally {
+        await agent.stop();
+      }
+    } finally {
+      for (const id of await owner.leasesOf(s.app.root)) await owner.terminate(id).catch(() => {});
+    }
+  });
+
+  it('a hand-over left "handing over" (its answer lost) is settled before the copy acts: Running → handed over; refused → the sidecar stopped and the copy acts above the sealed instance', async () => {
+    const s = await setUp("handing", { nextWithAgentShare: false });
+    try {
+      // The sidecar of the old lease runs instance 1: a mark for instance 1 there whose answer was lost.
+      await markHandedOver(s.dir, {
+        leaseId: s.old.leaseId,
+        yard: s.old.yard.name,
+        endpoint: s.old.endpoint,
+        instance: 1,
+        atMs: Date.now(),
+        handingOver: true,
+      });
+      s.c.seed.instance = 0;
+      await saveAgentState(s.dir, env, s.c.seed);
+      let agent = await Agent.open(s.dir, { spawn: async () => {} });
+      try {
+        expect(await resolveHandingOver(agent, (await handedOver(s.dir))!)).to.equal("handed-over");
+        const mark = await handedOver(s.dir);
+        expect(mark).to.deep.include({ leaseId: s.old.leaseId, instance: 1 });
+        expect(mark!.handingOver).to.equal(undefined);
+        // The sidecar that ran kept running (same agent part): it was not restarted.
+        expect(
+          (await containersOf(s.old.leaseId)).filter((c) => c.role === "agent" && c.state === "running"),
+        ).to.have.length(1);
+      } finally {
+        await agent.stop();
+      }
+
+      // The same at a lease whose yard refuses the agent part (bought without its share): nothing runs there, the
+      // copy acts again — as the instance after the one it sealed.
+      s.c.seed.placement = s.next;
+      await saveAgentState(s.dir, env, s.c.seed);
+      await markHandedOver(s.dir, {
+        leaseId: s.next.leaseId,
+        yard: s.next.yard.name,
+        endpoint: s.next.endpoint,
+        instance: 1,
+        atMs: Date.now(),
+        handingOver: true,
+      });
+      agent = await Agent.open(s.dir, { spawn: async () => {} });
+      try {
+        expect(await resolveHandingOver(agent, (await handedOver(s.dir))!)).to.equal("resumed");
+        expect(await handedOver(s.dir)).to.equal(undefined);
+        expect(agent.seed.instance).to.equal(2);
+        expect((await containersOf(s.next.leaseId)).some((c) => c.role === "agent")).to.equal(false);
+      } finally {
+        await agent.stop();
+      }
+    } finally {
+      for (const id of await owner.leasesOf(s.app.root)) await owner.terminate(id).catch(() => {});
+    }
+  });
+  it("a parent restarted from an older state than its tree leaves a live child it does not know alone, counts past its key, and makes its yard hold that state without restarting the sidecar", async () => {
+    const s = await setUp("stale", { nextWithAgentShare: true });
+    try {
+      // A replica made after the state the yard holds was sealed: account, money and a live lease, its key the
+      // first derived one; the restored state counts no replica and has no children/ directory.
+      const childKey = new Wallet(replicaKey(s.wallet.privateKey, 1));
+      const child = await s.icon.createAccount(s.app.root, childKey.address);
+      await s.icon.allocate(s.app.root, child, USD(1));
+      const won = await bid({
+        node,
+        signer: childKey,
+        client: owner,
+        account: child,
+        yards: [refs[1]!],
+        rfq: {
+          cpuMillis: 250,
+          memoryMiB: 64,
+          slotSeconds: 120,
+          earliestStart: 0n,
+          imageRef: WEB_IMAGE,
+          imageDigest: digest,
+        },
+        spec: s.spec,
+        maxPrice: 0n,
+        budget: USD(1),
+        score: () => 0,
+      });
+      expect(s.c.seed.replicas).to.equal(0);
+      const sidecar = (await containersOf(s.old.leaseId)).find((c) => c.role === "agent")!;
+      const startedAt = (await docker.getContainer(sidecar.id).inspect()).State.StartedAt;
+
+      const seen: AgentEvent[] = [];
+      const agent = await Agent.open(s.dir, {
+        spawn: async () => {},
+        inSidecar: true,
+        onEvent: (e) => void seen.push(e),
+      });
+      try {
+        await agent.start();
+      } finally {
+        await agent.stop();
+      }
+      // Left alone: its lease runs, its account is open with its money.
+      expect(live((await owner.lease(won.leaseId)).state)).to.equal(true);
+      expect((await owner.account(child)).closed).to.equal(false);
+      expect(seen.map((e) => e.text).join("\n")).to.contain(
+        `replica account ${child} (lease ${won.leaseId}) is live but unknown to this state (its key is replica 1`,
+      );
+      expect((await readAgentState(s.dir)).seed.replicas).to.equal(1);
+      // The yard holds that state now (a restart gets it) and the sidecar was not restarted to get there.
+      expect((await docker.getContainer(sidecar.id).inspect()).State.StartedAt).to.equal(startedAt);
+      const restarted = await crashAndRead(s.old.leaseId);
+      expect(restarted.seed.replicas).to.equal(1);
+      expect(restarted.seed.instance).to.equal(1);
     } finally {
       for (const id of await owner.leasesOf(s.app.root)) await owner.terminate(id).catch(() => {});
     }

@@ -13,15 +13,12 @@
  *    cost map (/alto): a period gets as far as observing;
  *  - probes yard B's lease service (discovery of its seeds: a capacity query) through a forward, where B sees the
  *    agent's own peer id arrive and learns its announced address (A's ingress, not the container's).
- * Not here: a renewal. Its Deploy carries no agent part yet, so the yard would stop the sidecar (the hand-over of
- * ICONs into sidecars carries the agent part over).
+ * Renewals from inside the sidecar: sidecar-renew.test.ts; a migration raced by a crash: pair-race.test.ts.
  */
 import { expect } from "chai";
-import { execFile } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import { Wallet } from "ethers";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { AltoMap, LeaseSecret, loadOrCreatePeerKey, serveAlto, type AgentPart } from "../../../protocol/index.ts";
@@ -29,47 +26,13 @@ import { agentEnvFrom, deployApp, readAgentState, sealAgentState, writeAgentStat
 import { probeYard } from "../../../icon-agent/market.ts";
 import { AGENT_INGRESS_KEY } from "../../../yard-node/agent-gateway.ts";
 import type { Yard } from "../../../yard-node/yard.ts";
-import { DockerRuntime } from "../../../yard-node/docker.ts";
+import { buildAgentImage, docker } from "../../helpers/agent-image.ts";
 import { WEB_IMAGE, waitFor } from "../../helpers/docker.ts";
 import { FAST_LEASE, useTwoYards } from "../../helpers/yard.ts";
 import { TEST_POLICY, Tenant, USD, clientFor, type TestMarket } from "../../../scripts/lib/testbed.ts";
 
-const run = promisify(execFile);
-const root = path.resolve(import.meta.dirname, "../../..");
-/**
- * This checkout's agent: icon/agent:1 (Node and its libraries, entry, user) with the agent bundled from these sources
- * as scripts/images.sh bundles it — the engine is shared, and other checkouts rebuild icon/agent:1 from their code.
- */
+/** This checkout's agent, under the suite's own tag (test/helpers/agent-image.ts). */
 const AGENT_IMAGE = `icon/agent:sidecar-test-${process.pid}`;
-
-async function buildAgentImage(): Promise<void> {
-  const dir = await mkdtemp(path.join(tmpdir(), "icon-sidecar-agent-image-"));
-  try {
-    await run(
-      path.join(root, "node_modules/.bin/esbuild"),
-      [
-        "scripts/cli/agent-main.ts",
-        "--bundle",
-        "--platform=node",
-        "--format=esm",
-        "--target=node24",
-        "--log-level=warning",
-        `--outfile=${dir}/icon-agent.js`,
-        '--banner:js=import { createRequire as iconCreateRequire } from "node:module"; const require = iconCreateRequire(import.meta.url);',
-      ],
-      { cwd: root },
-    );
-    await writeFile(path.join(dir, "Dockerfile"), "FROM icon/agent:1\nCOPY icon-agent.js /app/icon-agent.js\n");
-    await docker(["build", "-q", "-t", AGENT_IMAGE, dir]);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-function docker(args: string[]): Promise<unknown> {
-  const socket = process.env.ICON_DOCKER_SOCKET ?? DockerRuntime.defaultSocket();
-  return run("/usr/bin/docker", ["-H", `unix://${socket}`, ...args], { env: { ...process.env, DOCKER_BUILDKIT: "0" } });
-}
 
 /** A cost map over loopback (the yards' host): one PID, 1 ms. */
 function costMap(): AltoMap {
@@ -109,7 +72,7 @@ describe("ICON agent in its sidecar (everything through its yard's gateway)", fu
   before(async () => {
     ({ m, a, b } = two.get());
     web = await two.imageId(WEB_IMAGE);
-    await buildAgentImage();
+    await buildAgentImage(AGENT_IMAGE);
     agentImage = await two.imageId(AGENT_IMAGE);
   });
   after(() => docker(["rmi", "-f", AGENT_IMAGE]).catch(() => {}));
