@@ -9,6 +9,7 @@
  */
 import { concat, keccak256, toBeHex, toUtf8Bytes, type TransactionReceipt } from "ethers";
 import { ChainError, type LeaseRecord, type MarketClient } from "../protocol/index.ts";
+import type { Won } from "./market.ts";
 import type { Placement } from "./state.ts";
 
 /** Whether a lease in `state` still runs or is about to (its money is committed). */
@@ -78,4 +79,17 @@ export function closedAmount(client: Pick<MarketClient, "market" | "deployment">
     if (p?.name === "AccountClosed") return BigInt(p.args[1] as bigint);
   }
   throw new ChainError("NO_EVENT", `the transaction ${receipt.hash} closed no account`);
+}
+
+/** The placement an auction `won` (market.ts bid) gives, placed now. */
+export function placementOf(won: Won): Placement {
+  return {
+    leaseId: won.leaseId,
+    yard: won.yard,
+    endpoint: won.endpoint,
+    pricePerSecond: won.offer.pricePerSecond,
+    leaseStart: won.offer.start,
+    end: won.offer.end,
+    since: Date.now() / 1000,
+  };
 }

@@ -27,7 +27,7 @@ import {
   type Situation,
 } from "./decision.ts";
 import { sealedAgentPart } from "./handover.ts";
-import { closedAmount, live, successorOf } from "./leases.ts";
+import { closedAmount, live, placementOf, successorOf } from "./leases.ts";
 import { bid, listedPrice, type YardRef } from "./market.ts";
 import type { Observation } from "./observation.ts";
 import { LossWatch, leaseRfq, serviceSpec } from "./replace.ts";
@@ -153,15 +153,7 @@ export class Moves {
       ...(o.accept ? { accept: o.accept } : {}),
       onQuote: (y, _price, note) => emit("bid", `${y.name}: ${note}`),
     });
-    return {
-      leaseId: won.leaseId,
-      yard: won.yard,
-      endpoint: won.endpoint,
-      pricePerSecond: won.offer.pricePerSecond,
-      leaseStart: won.offer.start,
-      end: won.offer.end,
-      since: Date.now() / 1000,
-    };
+    return placementOf(won);
   }
 
   /** Places the ICON (no live lease): the origin at its home region if it can, else where the numbers say. */

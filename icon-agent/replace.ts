@@ -23,7 +23,7 @@ import type { Libp2p } from "@libp2p/interface";
 import { Wallet } from "ethers";
 import type { DeploySpec, MarketClient, TreeNodeRef, TreePlace } from "../protocol/index.ts";
 import type { AgentEnv } from "./config.ts";
-import { closedAmount, live } from "./leases.ts";
+import { closedAmount, live, placementOf } from "./leases.ts";
 import { LOSS_RULES, ReplacementLog, YardWatch, lossDecision, refoundDecision, type LossRules } from "./loss.ts";
 import { bid, yardOfOperator, type YardRef } from "./market.ts";
 import type { Observation } from "./observation.ts";
@@ -132,15 +132,7 @@ export async function replaceLost(
     score: (_y, price) => Number(price),
     release: (id) => o.holder.terminate(id),
   });
-  const placement: Placement = {
-    leaseId: won.leaseId,
-    yard: won.yard,
-    endpoint: won.endpoint,
-    pricePerSecond: won.offer.pricePerSecond,
-    leaseStart: won.offer.start,
-    end: won.offer.end,
-    since: Date.now() / 1000,
-  };
+  const placement = placementOf(won);
   return { placement, refund, ended };
 }
 
