@@ -205,6 +205,22 @@ export class FlakyDockerSocketFake {
 }
 
 /** Runs `script` with sh inside a running container (as its user); its stdout and stderr, and its exit code. */
+/**
+ * The ICON's sealed state a running agent sidecar holds in its tmpfs (`/run/icon/sealed`, written by the image's
+ * entry from its standard input), once it is there and not empty, within `timeoutMs`.
+ */
+export async function sealedInSidecar(docker: Docker, id: string, timeoutMs: number): Promise<Buffer> {
+  return waitFor(
+    "the sealed state in the sidecar's tmpfs",
+    async () => {
+      const r = await execIn(docker, id, "base64 /run/icon/sealed");
+      const b = r.code === 0 ? Buffer.from(r.out, "base64") : undefined;
+      return b && b.length > 0 ? b : undefined;
+    },
+    timeoutMs,
+  );
+}
+
 export async function execIn(docker: Docker, id: string, script: string): Promise<{ out: string; code: number }> {
   const exec = await docker
     .getContainer(id)

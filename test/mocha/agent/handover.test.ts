@@ -40,7 +40,7 @@ import {
 } from "../../../protocol/index.ts";
 import { TEST_POLICY, USD, clientFor } from "../../../scripts/lib/testbed.ts";
 import { ICON_CLI, alive, deployWebApp } from "../../helpers/app.ts";
-import { BUSYBOX_IMAGE, WEB_IMAGE, execIn, waitFor } from "../../helpers/docker.ts";
+import { BUSYBOX_IMAGE, WEB_IMAGE, sealedInSidecar, waitFor } from "../../helpers/docker.ts";
 import { useTwoYards } from "../../helpers/yard.ts";
 import type { Yard } from "../../../yard-node/yard.ts";
 
@@ -340,15 +340,7 @@ describe("ICON hand-over into its lease's sidecar (icon app deploy, sidecar plac
         async () => (await containersOf(won.leaseId)).find((c) => c.role === "agent" && c.state === "running"),
         30_000,
       );
-      const sealed = await waitFor(
-        "the sealed state in the sidecar's tmpfs",
-        async () => {
-          const r = await execIn(docker, sidecar.id, "base64 /run/icon/sealed");
-          const b = r.code === 0 ? Buffer.from(r.out, "base64") : undefined;
-          return b && b.length > 0 ? b : undefined;
-        },
-        20_000,
-      );
+      const sealed = await sealedInSidecar(docker, sidecar.id, 20_000);
       const out = path.join(await mkdtemp(path.join(tmpdir(), "icon-unsealed-")), "icon");
       await unsealAgentState(sealed, out);
       const got = await readAgentState(out);

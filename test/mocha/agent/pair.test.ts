@@ -38,7 +38,7 @@ import {
 import { IntentSender, MarketClient, createIconNode, type IconError } from "../../../protocol/index.ts";
 import { TEST_POLICY, USD, clientFor } from "../../../scripts/lib/testbed.ts";
 import { ICON_CLI } from "../../helpers/app.ts";
-import { BUSYBOX_IMAGE, WEB_IMAGE, execIn, waitFor } from "../../helpers/docker.ts";
+import { BUSYBOX_IMAGE, WEB_IMAGE, execIn, sealedInSidecar, waitFor } from "../../helpers/docker.ts";
 import { useTwoYards } from "../../helpers/yard.ts";
 import type { Yard } from "../../../yard-node/yard.ts";
 
@@ -104,15 +104,7 @@ describe("migration moves the pair: fence, hand-over, undo (pair.ts)", function 
         (notContainer ? (await containersOf(id)).find((c) => c.role === "agent" && c.state === "running") : undefined),
       60_000,
     );
-    const sealed = await waitFor(
-      "the sealed state in the sidecar's tmpfs",
-      async () => {
-        const r = await execIn(docker, sidecar.id, "base64 /run/icon/sealed");
-        const b = r.code === 0 ? Buffer.from(r.out, "base64") : undefined;
-        return b && b.length > 0 ? b : undefined;
-      },
-      30_000,
-    );
+    const sealed = await sealedInSidecar(docker, sidecar.id, 30_000);
     const out = path.join(await mkdtemp(path.join(tmpdir(), "icon-pair-held-")), "icon");
     await unsealAgentState(sealed, out);
     const { seed, key } = await readAgentState(out);
