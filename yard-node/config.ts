@@ -164,6 +164,11 @@ export const yardConfigSchema = z
         udpSessionsPerPort: z.number().int().min(1).max(1_000_000).default(1024),
         /** UDP sessions of all ports; beyond, the idlest of the fullest port is closed. */
         udpSessions: z.number().int().min(1).max(1_000_000).default(8192),
+        /**
+         * How often the kernel's round-trip estimate of the ingress's TCP connections is read (`ss`), seconds; each
+         * subnet's clients' round trip goes to the lease holder in its telemetry (measured l_ij); 0 = never.
+         */
+        rttSampleS: z.number().int().min(0).max(3600).default(5),
       })
       .strict()
       .superRefine((v, ctx) => {

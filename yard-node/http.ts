@@ -216,6 +216,7 @@ export class HttpSurface {
       "icon_yard_flow_redirects_per_second",
       "icon_yard_flow_requests_per_second",
       "icon_yard_flow_latency_ms",
+      "icon_yard_flow_rtt_ms",
     ] as const)
       m.clear(n);
     for (const { leaseId, flows, redirects } of this.#c.overlay.allFlows()) {
@@ -225,6 +226,7 @@ export class HttpSurface {
         const labels = { lease: leaseId, subnet: f.subnet };
         m.set("icon_yard_flow_requests_per_second", Number(f.rate.toFixed(3)), labels);
         if (Number.isFinite(f.latencyMs)) m.set("icon_yard_flow_latency_ms", Number(f.latencyMs.toFixed(3)), labels);
+        if (Number.isFinite(f.rttMs)) m.set("icon_yard_flow_rtt_ms", Number(f.rttMs.toFixed(3)), labels);
       }
     }
     m.set("icon_yard_ingress_refused_total", ingress.refused, { cap: "client" });

@@ -187,6 +187,18 @@ export class Ingress {
     return n;
   }
 
+  /** The bound port of each lease's client listener (a service port; not an agent's): port → lease id. */
+  leasePorts(): Map<number, bigint> {
+    const out = new Map<number, bigint>();
+    for (const [k, l] of this.#listeners) {
+      const [lease, port] = k.split("/");
+      const a = l.server.address();
+      if (!/^\d+$/.test(port ?? "") || a === null || typeof a === "string") continue;
+      out.set(a.port, BigInt(lease!));
+    }
+    return out;
+  }
+
   /** Listening sockets. */
   get listeners(): number {
     return this.#listeners.size;

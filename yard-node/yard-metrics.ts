@@ -67,6 +67,10 @@ export const YARD_METRICS = {
   },
   icon_yard_flow_requests_per_second: { type: "gauge", help: "Smoothed request rate per lease and client subnet (λ)" },
   icon_yard_flow_latency_ms: { type: "gauge", help: "Smoothed request latency per lease and client subnet" },
+  icon_yard_flow_rtt_ms: {
+    type: "gauge",
+    help: "Smoothed network round trip (the kernel's minimum RTT of the ingress's TCP connections) per lease and client subnet",
+  },
   icon_yard_udp_sessions: { type: "gauge", help: "UDP ingress sessions open (one socket or tunnel stream each)" },
   icon_yard_last_resort_caught: {
     type: "gauge",

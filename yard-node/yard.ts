@@ -46,6 +46,7 @@ import { ACTIVE, YardDb, type LeaseRow } from "./db.ts";
 import { DockerRuntime } from "./docker.ts";
 import type { HostFirewall } from "./firewall.ts";
 import { leaseHolderCheck } from "./access.ts";
+import { KernelRtt } from "./overlay/kernel-rtt.ts";
 import { Ingress } from "./ingress.ts";
 import { DatagramBridge, UdpIngress } from "./udp.ts";
 import { LeaseOwners, instanceProblem } from "./overlay/owners.ts";
@@ -85,6 +86,8 @@ export class Yard {
   readonly metrics = new Metrics();
   readonly ingress: Ingress;
   readonly udp: UdpIngress;
+  /** Reads the kernel's round trip of the ingress's connections into the leases' flows (kernel-rtt.ts). */
+  readonly rtt: KernelRtt;
   readonly bridge = new DatagramBridge();
   readonly overlay: Overlay;
   readonly tunnels: TunnelManager;
@@ -146,6 +149,15 @@ export class Yard {
       maxConnectionsPerClient: ing.maxConnectionsPerClient,
       maxConnectionsPerPort: ing.maxConnectionsPerPort,
     });
+    this.rtt = new KernelRtt(
+      {
+        host: config.publicHost,
+        ports: () => this.ingress.leasePorts(),
+        record: (lease, client, ms) => this.overlay.flows(lease).recordRtt(client, ms),
+        log: log.child("rtt"),
+      },
+      { everyMs: ing.rttSampleS * 1000 },
+    );
     this.udp = new UdpIngress(config.publicHost, {
       idleMs: ing.udpIdleS * 1000,
       sessionsPerClient: ing.udpSessionsPerClient,
@@ -379,6 +391,7 @@ export class Yard {
     const onError = (e: unknown): void => this.log.debug("negotiation stream failed", { error: e });
     await this.#start(leaseNegotiation({ provider, onError })({ registrar }));
     await this.#start(this.overlay);
+    await this.#start(this.rtt);
     await this.#start(this.activeYards);
     await this.#start(this.tunnels);
     if (c.overlay.semanticDns) await this.#net.startAddressing();

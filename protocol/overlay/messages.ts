@@ -41,6 +41,9 @@ export interface SubnetFlow {
   requests: bigint;
   /** The most recent client address seen in the subnet (for reverse-DNS discovery); "" when not given. */
   client: string;
+  /** The network round trip to the subnet's clients, ms, from the yard's kernel (TCP's estimate of their
+   * connections); NaN or absent when not measured. */
+  rttMs?: number;
 }
 
 export interface Redirect {
@@ -179,6 +182,7 @@ export function decodeOverlayFrame(frame: Uint8Array): OverlayMessage {
         subnet: str(f.subnet, `flows[${i}].subnet`, SUBNET_RE),
         rate: f.rateMilli / 1000,
         latencyMs: f.latencyUs === 0 ? NaN : f.latencyUs / 1000,
+        rttMs: f.rttUs === 0 ? NaN : f.rttUs / 1000,
         requests: f.requests,
         // A hint, not a fact: anything but a plain address is dropped rather than failing the whole reply.
         client: CLIENT_RE.test(f.client) && isIP(f.client) !== 0 ? f.client : "",
@@ -263,6 +267,10 @@ export function encodeOverlayFrame(m: OverlayMessage): Uint8Array {
             latencyUs: Number.isFinite(f.latencyMs)
               ? Math.min(2 ** 32 - 1, Math.max(1, Math.round(f.latencyMs * 1000)))
               : 0,
+            rttUs:
+              f.rttMs !== undefined && Number.isFinite(f.rttMs)
+                ? Math.min(2 ** 32 - 1, Math.max(1, Math.round(f.rttMs * 1000)))
+                : 0,
             requests: f.requests,
             client: f.client,
           })),

@@ -85,6 +85,9 @@ export interface FlowStats {
   lastAt: number;
   /** The address of the subnet's most recent client. */
   client: string;
+  /** The network round trip to the subnet's clients in ms, from the kernel's estimate of their connections
+   * (kernel-rtt.ts), smoothed like the latency; NaN when none was read. */
+  rttMs: number;
 }
 
 interface Acc {
@@ -92,6 +95,8 @@ interface Acc {
   count: number;
   latW: number;
   latSum: number;
+  rttW: number;
+  rttSum: number;
   requests: number;
   client: string;
 }
@@ -130,7 +135,7 @@ export class FlowObserver {
     const subnet = subnetOf(client, this.#o.v4Prefix, this.#o.v6Prefix);
     let a = this.#subnets.get(subnet);
     if (!a) {
-      a = { at: now, count: 0, latW: 0, latSum: 0, requests: 0, client };
+      a = { at: now, count: 0, latW: 0, latSum: 0, rttW: 0, rttSum: 0, requests: 0, client };
       if (this.#subnets.size >= this.#o.maxSubnets) this.#evict();
     } else {
       this.#subnets.delete(subnet); // re-insert: the map's order is recency
@@ -144,6 +149,19 @@ export class FlowObserver {
       a.latSum += latencyMs;
     }
     this.#subnets.set(subnet, a);
+  }
+
+  /**
+   * Records one connection's network round trip to `client` (ms), read from the kernel. Only a subnet with requests
+   * here takes it: a round trip alone does not make a subnet a client.
+   */
+  recordRtt(client: string, rttMs: number, now = Date.now()): void {
+    if (!Number.isFinite(rttMs) || rttMs < 0) return;
+    const a = this.#subnets.get(subnetOf(client, this.#o.v4Prefix, this.#o.v6Prefix));
+    if (!a) return;
+    this.#decay(a, now);
+    a.rttW += 1;
+    a.rttSum += rttMs;
   }
 
   /** Records one redirect of a client from `client`: not a served request, so not in λ nor in the latency. */
@@ -189,6 +207,7 @@ export class FlowObserver {
         requests: a.requests,
         lastAt: a.at,
         client: a.client,
+        rttMs: a.rttW > 0 ? a.rttSum / a.rttW : NaN,
       });
     }
     return out.sort((x, y) => y.rate - x.rate);
@@ -205,6 +224,8 @@ export class FlowObserver {
     a.count *= f;
     a.latW *= f;
     a.latSum *= f;
+    a.rttW *= f;
+    a.rttSum *= f;
     a.at = Math.max(a.at, now);
   }
 

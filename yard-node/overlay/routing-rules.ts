@@ -133,6 +133,7 @@ export class RoutingRules {
         subnet: f.subnet,
         rate: f.rate,
         latencyMs: f.latencyMs,
+        rttMs: f.rttMs,
         requests: BigInt(f.requests),
         // Plain addresses only (no IPv4-mapped prefix, no IPv6 zone): a hint for the holder's reverse lookups.
         client: f.client.replace(/^::ffff:(?=\d+\.)/i, "").replace(/%.*$/, ""),

@@ -49,6 +49,11 @@ export declare namespace OverlayEnvelope {
         value: string;
         index: number;
     }
+    interface OverlayEnvelopeTelemetryReplyFlowsRttUsFieldEvent {
+        field: '$.telemetryReply.flows[].rttUs';
+        value: number;
+        index: number;
+    }
     interface OverlayEnvelopeTelemetryReplyAtMsFieldEvent {
         field: '$.telemetryReply.atMs';
         value: bigint;
@@ -198,7 +203,7 @@ export declare namespace OverlayEnvelope {
     }
     function encode(obj: Partial<OverlayEnvelope>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<OverlayEnvelope>): OverlayEnvelope;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<OverlayEnvelope>): Generator<OverlayEnvelopeTelemetryRequestAccessLeaseIdFieldEvent | OverlayEnvelopeTelemetryRequestAccessExpiresFieldEvent | OverlayEnvelopeTelemetryRequestAccessSignatureFieldEvent | OverlayEnvelopeTelemetryReplyFlowsSubnetFieldEvent | OverlayEnvelopeTelemetryReplyFlowsRateMilliFieldEvent | OverlayEnvelopeTelemetryReplyFlowsLatencyUsFieldEvent | OverlayEnvelopeTelemetryReplyFlowsRequestsFieldEvent | OverlayEnvelopeTelemetryReplyFlowsClientFieldEvent | OverlayEnvelopeTelemetryReplyAtMsFieldEvent | OverlayEnvelopeRoutingRulesAccessLeaseIdFieldEvent | OverlayEnvelopeRoutingRulesAccessExpiresFieldEvent | OverlayEnvelopeRoutingRulesAccessSignatureFieldEvent | OverlayEnvelopeRoutingRulesRedirectsSubnetFieldEvent | OverlayEnvelopeRoutingRulesRedirectsLocationFieldEvent | OverlayEnvelopeRoutingRulesStubYardFieldEvent | OverlayEnvelopeRoutingRulesStubAddrsFieldEvent | OverlayEnvelopeRoutingRulesStubInstanceIdFieldEvent | OverlayEnvelopeRoutingRulesStubEndpointFieldEvent | OverlayEnvelopeRoutingRulesStubGraceSFieldEvent | OverlayEnvelopeRouteQueryServiceFieldEvent | OverlayEnvelopeRouteQueryInterestFieldEvent | OverlayEnvelopeRouteAnswerInstancesServiceFieldEvent | OverlayEnvelopeRouteAnswerInstancesInstanceIdFieldEvent | OverlayEnvelopeRouteAnswerInstancesYardFieldEvent | OverlayEnvelopeRouteAnswerInstancesAddrsFieldEvent | OverlayEnvelopeRouteAnswerInstancesPortsFieldEvent | OverlayEnvelopeRouteAnswerInstancesUdpPortsFieldEvent | OverlayEnvelopeRouteAnswerTtlSFieldEvent | OverlayEnvelopeRouteAnswerVersionEpochMsFieldEvent | OverlayEnvelopeRouteAnswerVersionSeqFieldEvent | OverlayEnvelopeRoutePushServiceFieldEvent | OverlayEnvelopeRoutePushInstancesServiceFieldEvent | OverlayEnvelopeRoutePushInstancesInstanceIdFieldEvent | OverlayEnvelopeRoutePushInstancesYardFieldEvent | OverlayEnvelopeRoutePushInstancesAddrsFieldEvent | OverlayEnvelopeRoutePushInstancesPortsFieldEvent | OverlayEnvelopeRoutePushInstancesUdpPortsFieldEvent | OverlayEnvelopeRoutePushVersionEpochMsFieldEvent | OverlayEnvelopeRoutePushVersionSeqFieldEvent | OverlayEnvelopeErrorCodeFieldEvent | OverlayEnvelopeErrorMessageFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<OverlayEnvelope>): Generator<OverlayEnvelopeTelemetryRequestAccessLeaseIdFieldEvent | OverlayEnvelopeTelemetryRequestAccessExpiresFieldEvent | OverlayEnvelopeTelemetryRequestAccessSignatureFieldEvent | OverlayEnvelopeTelemetryReplyFlowsSubnetFieldEvent | OverlayEnvelopeTelemetryReplyFlowsRateMilliFieldEvent | OverlayEnvelopeTelemetryReplyFlowsLatencyUsFieldEvent | OverlayEnvelopeTelemetryReplyFlowsRequestsFieldEvent | OverlayEnvelopeTelemetryReplyFlowsClientFieldEvent | OverlayEnvelopeTelemetryReplyFlowsRttUsFieldEvent | OverlayEnvelopeTelemetryReplyAtMsFieldEvent | OverlayEnvelopeRoutingRulesAccessLeaseIdFieldEvent | OverlayEnvelopeRoutingRulesAccessExpiresFieldEvent | OverlayEnvelopeRoutingRulesAccessSignatureFieldEvent | OverlayEnvelopeRoutingRulesRedirectsSubnetFieldEvent | OverlayEnvelopeRoutingRulesRedirectsLocationFieldEvent | OverlayEnvelopeRoutingRulesStubYardFieldEvent | OverlayEnvelopeRoutingRulesStubAddrsFieldEvent | OverlayEnvelopeRoutingRulesStubInstanceIdFieldEvent | OverlayEnvelopeRoutingRulesStubEndpointFieldEvent | OverlayEnvelopeRoutingRulesStubGraceSFieldEvent | OverlayEnvelopeRouteQueryServiceFieldEvent | OverlayEnvelopeRouteQueryInterestFieldEvent | OverlayEnvelopeRouteAnswerInstancesServiceFieldEvent | OverlayEnvelopeRouteAnswerInstancesInstanceIdFieldEvent | OverlayEnvelopeRouteAnswerInstancesYardFieldEvent | OverlayEnvelopeRouteAnswerInstancesAddrsFieldEvent | OverlayEnvelopeRouteAnswerInstancesPortsFieldEvent | OverlayEnvelopeRouteAnswerInstancesUdpPortsFieldEvent | OverlayEnvelopeRouteAnswerTtlSFieldEvent | OverlayEnvelopeRouteAnswerVersionEpochMsFieldEvent | OverlayEnvelopeRouteAnswerVersionSeqFieldEvent | OverlayEnvelopeRoutePushServiceFieldEvent | OverlayEnvelopeRoutePushInstancesServiceFieldEvent | OverlayEnvelopeRoutePushInstancesInstanceIdFieldEvent | OverlayEnvelopeRoutePushInstancesYardFieldEvent | OverlayEnvelopeRoutePushInstancesAddrsFieldEvent | OverlayEnvelopeRoutePushInstancesPortsFieldEvent | OverlayEnvelopeRoutePushInstancesUdpPortsFieldEvent | OverlayEnvelopeRoutePushVersionEpochMsFieldEvent | OverlayEnvelopeRoutePushVersionSeqFieldEvent | OverlayEnvelopeErrorCodeFieldEvent | OverlayEnvelopeErrorMessageFieldEvent>;
 }
 export interface TelemetryRequest {
     access?: LeaseAccess;
@@ -227,6 +232,7 @@ export interface SubnetFlow {
     latencyUs: number;
     requests: bigint;
     client: string;
+    rttUs: number;
 }
 export declare namespace SubnetFlow {
     const codec: () => Codec<SubnetFlow>;
@@ -250,9 +256,13 @@ export declare namespace SubnetFlow {
         field: '$.client';
         value: string;
     }
+    interface SubnetFlowRttUsFieldEvent {
+        field: '$.rttUs';
+        value: number;
+    }
     function encode(obj: Partial<SubnetFlow>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SubnetFlow>): SubnetFlow;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SubnetFlow>): Generator<SubnetFlowSubnetFieldEvent | SubnetFlowRateMilliFieldEvent | SubnetFlowLatencyUsFieldEvent | SubnetFlowRequestsFieldEvent | SubnetFlowClientFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SubnetFlow>): Generator<SubnetFlowSubnetFieldEvent | SubnetFlowRateMilliFieldEvent | SubnetFlowLatencyUsFieldEvent | SubnetFlowRequestsFieldEvent | SubnetFlowClientFieldEvent | SubnetFlowRttUsFieldEvent>;
 }
 export interface TelemetryReply {
     flows: SubnetFlow[];
@@ -285,13 +295,18 @@ export declare namespace TelemetryReply {
         value: string;
         index: number;
     }
+    interface TelemetryReplyFlowsRttUsFieldEvent {
+        field: '$.flows[].rttUs';
+        value: number;
+        index: number;
+    }
     interface TelemetryReplyAtMsFieldEvent {
         field: '$.atMs';
         value: bigint;
     }
     function encode(obj: Partial<TelemetryReply>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TelemetryReply>): TelemetryReply;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TelemetryReply>): Generator<TelemetryReplyFlowsSubnetFieldEvent | TelemetryReplyFlowsRateMilliFieldEvent | TelemetryReplyFlowsLatencyUsFieldEvent | TelemetryReplyFlowsRequestsFieldEvent | TelemetryReplyFlowsClientFieldEvent | TelemetryReplyAtMsFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TelemetryReply>): Generator<TelemetryReplyFlowsSubnetFieldEvent | TelemetryReplyFlowsRateMilliFieldEvent | TelemetryReplyFlowsLatencyUsFieldEvent | TelemetryReplyFlowsRequestsFieldEvent | TelemetryReplyFlowsClientFieldEvent | TelemetryReplyFlowsRttUsFieldEvent | TelemetryReplyAtMsFieldEvent>;
 }
 export interface Redirect {
     subnet: string;

@@ -425,6 +425,10 @@ export var SubnetFlow;
                     w.uint32(42);
                     w.string(obj.client);
                 }
+                if ((obj.rttUs != null && obj.rttUs !== 0)) {
+                    w.uint32(48);
+                    w.uint32(obj.rttUs);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -434,7 +438,8 @@ export var SubnetFlow;
                     rateMilli: 0,
                     latencyUs: 0,
                     requests: 0n,
-                    client: ''
+                    client: '',
+                    rttUs: 0
                 };
                 const end = length == null ? reader.len : reader.pos + length;
                 while (reader.pos < end) {
@@ -458,6 +463,10 @@ export var SubnetFlow;
                         }
                         case 5: {
                             obj.client = readStrictString(reader);
+                            break;
+                        }
+                        case 6: {
+                            obj.rttUs = reader.uint32();
                             break;
                         }
                         default: {
@@ -504,6 +513,13 @@ export var SubnetFlow;
                             yield {
                                 field: `${prefix}.client`,
                                 value: readStrictString(reader)
+                            };
+                            break;
+                        }
+                        case 6: {
+                            yield {
+                                field: `${prefix}.rttUs`,
+                                value: reader.uint32()
                             };
                             break;
                         }

@@ -31,8 +31,8 @@ describe("telemetry frames", () => {
       type: "telemetryReply",
       atMs: 5n,
       flows: [
-        { subnet: "10.0.1.0/24", rate: 2.5, latencyMs: 12.5, requests: 9n, client: "10.0.1.7" },
-        { subnet: "2001:db8:1::/48", rate: 1, latencyMs: NaN, requests: 1n, client: "" },
+        { subnet: "10.0.1.0/24", rate: 2.5, latencyMs: 12.5, rttMs: 31.25, requests: 9n, client: "10.0.1.7" },
+        { subnet: "2001:db8:1::/48", rate: 1, latencyMs: NaN, rttMs: NaN, requests: 1n, client: "" },
       ],
     };
     expect(decodeOverlayFrame(encodeOverlayFrame(m))).to.deep.equal(m);
@@ -43,6 +43,7 @@ describe("telemetry frames", () => {
           subnet: "10.0.1.0/24",
           rateMilli: 1000,
           latencyUs: 1,
+          rttUs: 0,
           requests: 1n,
           client,
         })),

@@ -41,6 +41,9 @@ describe("overlay proxy: flows, redirects, stubs, load (two yards)", function ()
       const r = await fetch(`http://${l.endpoint}/`);
       expect(await r.text()).to.include("icon-web-ok");
     }
+    // The web image closes each connection after its answer: the yard measures them as they close, from the
+    // kernel's socket-destroy events (kernel-rtt.ts).
+    await waitFor("the closed connections' round trips", () => a.rtt.closedSamples > 0, 15_000);
     const t = await readTelemetry(tenant.node, a.node.getMultiaddrs()[0]!, { access: await access(l.leaseId) });
     expect(t.flows).to.have.length(1);
     const f = t.flows[0]!;
@@ -49,6 +52,10 @@ describe("overlay proxy: flows, redirects, stubs, load (two yards)", function ()
     expect(f.client).to.equal("127.0.0.1"); // the latest client, for reverse-DNS discovery
     expect(f.rate).to.be.greaterThan(0);
     expect(f.latencyMs).to.be.greaterThan(0).and.lessThan(1000);
+    expect(f.rttMs).to.be.greaterThan(0).and.lessThan(50); // loopback: the kernel's estimate, not the service's time
+    expect(a.metrics.render()).to.match(
+      new RegExp(`icon_yard_flow_rtt_ms\\{lease="${l.leaseId}",subnet="127.0.0.0/24"\\} [0-9.]+`),
+    );
     expect(a.metrics.render()).to.match(
       new RegExp(`icon_yard_flow_requests_per_second\\{lease="${l.leaseId}",subnet="127.0.0.0/24"\\} [0-9.]+`),
     );
