@@ -34,6 +34,7 @@ import type { AgentEnv } from "./config.ts";
 import { ActingFence } from "./acting.ts";
 import { agentNode, openSidecar, sidecarView, type Sidecar } from "./gateway.ts";
 import { Controller, describeAction, type SubnetView } from "./decision.ts";
+import type { PathProbe } from "./edisco.ts";
 import { handOverReplica, refreshHeld } from "./handover.ts";
 import { live, replicaKey } from "./leases.ts";
 import type { YardRef } from "./market.ts";
@@ -66,6 +67,11 @@ export interface AgentHooks {
    */
   inSidecar?: boolean;
   onEvent?(e: AgentEvent): void;
+  /**
+   * Traces the path towards a client subnet: the seam path tomography (edisco.ts) uses to reach the yard's probe
+   * service (`/icon/probe/1.0.0`). Absent, path tomography is off and the agent says so once.
+   */
+  pathProbe?: PathProbe;
 }
 
 /** How the agent is run (the CLI reads these from its environment; nothing in icon-agent/ reads process.env). */
@@ -203,6 +209,7 @@ export class Agent {
       signer: wallet,
       tree: this.tree,
       emit,
+      ...(hooks.pathProbe ? { pathProbe: hooks.pathProbe } : {}),
     });
     this.#moves = new Moves({
       dir,
@@ -521,6 +528,7 @@ export class Agent {
     this.#flows = flows;
     // In the background: a slow or absent DNS server must not hold up the period.
     this.#observation.learnInBackground(flows);
+    this.#observation.traceInBackground(flows);
     await this.#moves.updateRedirects();
     await this.#moves.followParent();
     await this.#moves.loss.children(); // sidecar placement: replicas lost with their yards are placed again

@@ -179,7 +179,8 @@ export const agentEnvSchema = agentTimingsSchema.extend({
   /**
    * Also look for yards near the clients: the PTR name of a client seen in each busy subnet gives its domains,
    * whose `_edge._tcp` SRV records are queried like `domains` (default on; the paper's "IEPs on the paths to the
-   * end-clients", endpoint only: no traceroute).
+   * end-clients", their end point; the hops between are path tomography's, edisco.ts, on while a path probe is
+   * wired in).
    */
   learnDomains: z.boolean().optional(),
   seeds: z.array(z.string()),

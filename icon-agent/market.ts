@@ -87,6 +87,8 @@ export interface YardRef {
   operator: string;
   cpuPricePerSecond: bigint;
   memoryPricePerSecond: bigint;
+  /** Found only by path tomography (edisco.ts): the domain on the path that published it. */
+  viaPath?: string;
 }
 
 /** The yard's own base price for `r` from its capacity answer (per core-second, per GiB-second). */
@@ -147,6 +149,11 @@ export interface DiscoverOptions {
    * names are dialled at all.
    */
   learnedDomains?: string[];
+  /**
+   * DNS SRV on domains found on the paths to clients (edisco.ts), untrusted like `learnedDomains`; a yard that no
+   * other source names gets `viaPath` (its domain).
+   */
+  pathDomains?: string[];
   /** Multiaddrs given by the owner. */
   seeds?: string[];
   /** Also the listings of these operators in the registry. */
@@ -164,26 +171,41 @@ export interface DiscoverOptions {
   onSkip?: (what: string, why: string) => void;
 }
 
-/** Every registered and staked yard reachable through DNS SRV, seeds, libp2p or registry listings, once each. */
+/**
+ * Every registered and staked yard reachable through DNS SRV (the owner's, learned and path domains), seeds, libp2p
+ * or registry listings, once each; `viaPath` on those only a path domain named.
+ */
 export async function discoverYards(o: DiscoverOptions): Promise<YardRef[]> {
   const found = new Map<string, string[]>(); // peer id → addrs
-  const add = (peer: string, addrs: string[]): void => {
+  const onPath = new Map<string, string>(); // peer id → the path domain that named it
+  const elsewhere = new Set<string>(); // peer ids some other source named
+  const add = (peer: string, addrs: string[], path?: string): void => {
     if (!found.has(peer)) found.set(peer, addrs);
+    if (path === undefined) elsewhere.add(peer);
+    else if (!onPath.has(peer)) onPath.set(peer, path);
   };
   // Every domain at once: each lookup has its own time budget, so a silent server costs one budget, not one each.
-  const lookup = async (d: string, learned: boolean) => {
+  const lookup = async (d: string, learned: boolean, path = false) => {
     try {
-      const ys = await o.dns!.discoverYards(d, { resolveHosts: true, onSkip: (why) => o.onSkip?.(d, why) });
-      return { d, learned, ys: learned ? ys.slice(0, LEARNED_YARDS_PER_DOMAIN) : ys };
+      const ys = await o.dns!.discoverYards(d, {
+        resolveHosts: true,
+        onSkip: (why) => o.onSkip?.(d, why),
+        ...(learned ? { maxRecords: LEARNED_YARDS_PER_DOMAIN } : {}),
+      });
+      return { d, learned, path, ys: learned ? ys.slice(0, LEARNED_YARDS_PER_DOMAIN) : ys };
     } catch (e) {
       o.onSkip?.(`_edge._tcp.${d}`, (e as Error).message);
-      return { d, learned, ys: [] };
+      return { d, learned, path, ys: [] };
     }
   };
   const owners = new Set(o.domains ?? []);
+  const learnedDomains = (o.learnedDomains ?? []).filter((d) => !owners.has(d));
   const answers = await Promise.all([
     ...[...owners].map((d) => lookup(d, false)),
-    ...(o.learnedDomains ?? []).filter((d) => !owners.has(d)).map((d) => lookup(d, true)),
+    ...learnedDomains.map((d) => lookup(d, true)),
+    ...(o.pathDomains ?? [])
+      .filter((d) => !owners.has(d) && !learnedDomains.includes(d))
+      .map((d) => lookup(d, true, true)),
   ]);
   // Listings are read once per discovery, whichever source asks (the registry's own, the peer ids that untrusted
   // sources are checked against).
@@ -206,11 +228,11 @@ export async function discoverYards(o: DiscoverOptions): Promise<YardRef[]> {
       }
       return out;
     })());
-  for (const { d, learned, ys } of answers)
+  for (const { d, learned, path, ys } of answers)
     for (const y of ys) {
       if (learned && !(await listed()).has(y.peerId))
         o.onSkip?.(d, `${y.host}: peer ${y.peerId} is in no registry listing`);
-      else add(y.peerId, y.multiaddrs);
+      else add(y.peerId, y.multiaddrs, path ? d : undefined);
     }
   for (const s of o.seeds ?? []) {
     const id = /\/p2p\/([^/]+)$/.exec(s)?.[1];
@@ -230,7 +252,8 @@ export async function discoverYards(o: DiscoverOptions): Promise<YardRef[]> {
       try {
         const y = await probeYard(o.node, o.client, addrs);
         if (y.peerId !== peerIdFromString(peer).toString()) throw new Error("answered with another peer id");
-        return y;
+        const path = elsewhere.has(peer) ? undefined : onPath.get(peer);
+        return path === undefined ? y : { ...y, viaPath: path };
       } catch (e) {
         o.onSkip?.(peer, (e as Error).message);
         return undefined;

@@ -1,8 +1,8 @@
 /**
  * What an ICON knows of the world: the candidate yards (discovery, every 30 s, in the background once some are
- * known), domains learned from its clients' PTR names, the ALTO cost map, the telemetry of its own yard, the
- * latency l_ij of every subnet to every location, and the knobs of the owner's policy. The last good view serves
- * while a source fails.
+ * known), domains learned from its clients' PTR names and found on the paths to them (edisco.ts), the ALTO cost
+ * map, the telemetry of its own yard, the latency l_ij of every subnet to every location, and the knobs of the
+ * owner's policy. The last good view serves while a source fails.
  *
  * @example
  *   const seen = new Observation({ env, seed, node, client, signer: wallet, tree, emit });
@@ -26,6 +26,7 @@ import {
 } from "../protocol/index.ts";
 import type { AgentEnv } from "./config.ts";
 import { knobsFromPolicy, type Candidate, type Knobs } from "./decision.ts";
+import { PathTomography, type PathProbe } from "./edisco.ts";
 import { DomainLearner } from "./learn.ts";
 import { discoverYards, listedPrice, type YardRef } from "./market.ts";
 import type { AgentSeed, Emit, Placement } from "./state.ts";
@@ -46,7 +47,15 @@ export interface ObservationComponents {
   /** The policy as the tree carries it down. */
   tree: Pick<TreeMember, "policy">;
   emit: Emit;
+  /**
+   * Traces the path towards a client subnet (path tomography, edisco.ts). The seam to the yard's probe service
+   * (`/icon/probe/1.0.0`); absent, path tomography is off (said once).
+   */
+  pathProbe?: PathProbe;
 }
+
+/** A trace's whole budget: the probe and the path's lookups (each lookup also has the resolver's own). */
+const TRACE_TIMEOUT_MS = 60_000;
 
 export class Observation {
   readonly #c: ObservationComponents;
@@ -57,6 +66,13 @@ export class Observation {
   #discovering: Promise<void> | undefined;
   #resolver: DnsResolver | undefined;
   #learning: Promise<void> | undefined;
+  /** Path tomography (on while a path probe is wired in). */
+  #paths: PathTomography | undefined;
+  #tracing: Promise<void> | undefined;
+  #pathsOffSaid = false;
+  /** Yards found only on a path, already told. */
+  readonly #toldViaPath = new Set<string>();
+  readonly #stopping = new AbortController();
   #alto: AltoMap | undefined;
   #altoAt = 0;
   #access: LeaseAccess | undefined;
@@ -71,8 +87,10 @@ export class Observation {
     return this.#yards;
   }
 
-  /** Waits for the discovery and domain learning under way (stopping). */
+  /** Stops tracing and waits for the discovery, domain learning and trace under way (stopping). */
   async settle(): Promise<void> {
+    this.#stopping.abort(new Error("the agent is stopping"));
+    await this.#tracing;
     await this.#learning;
     await this.#discovering?.catch(() => {});
   }
@@ -108,6 +126,7 @@ export class Observation {
       dns: this.#dns(),
       domains: env.domains,
       learnedDomains: this.#learner?.domains() ?? [],
+      pathDomains: this.#paths?.domains() ?? [],
       seeds: env.seeds,
       registry: env.registry === true,
       peers: env.registry === true || p2pDiscovers(env.p2p),
@@ -117,6 +136,7 @@ export class Observation {
       .then((ys) => {
         this.#yards = ys;
         this.#yardsAt = Date.now();
+        this.#tellViaPath(ys);
       })
       .finally(() => (this.#discovering = undefined)));
     if (this.#yards.length === 0) await run;
@@ -152,6 +172,63 @@ export class Observation {
         domain,
       });
     if (fresh.length > 0) this.#yardsAt = 0;
+  }
+
+  /**
+   * Traces the path towards one busy subnet in the background (at most one a period, each subnet at most every
+   * 10 minutes) and looks for IEPs on it (edisco.ts); a domain with IEPs makes the next period discover again.
+   */
+  traceInBackground(flows: Observed[]): void {
+    const { pathProbe: probe, emit } = this.#c;
+    if (!probe) {
+      if (!this.#pathsOffSaid)
+        emit(
+          "discovered",
+          "path tomography (eDisco) is off: no path probe is wired in; only clients' own PTR names are used",
+        );
+      this.#pathsOffSaid = true;
+      return;
+    }
+    if (this.#tracing || this.#stopping.signal.aborted) return;
+    const paths = (this.#paths ??= new PathTomography(this.#dns(), { own: this.#c.env.domains }));
+    const flow = paths.due(flows, this.#c.env.idleRate);
+    if (!flow) return;
+    const signal = AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(TRACE_TIMEOUT_MS)]);
+    this.#tracing = paths
+      .round(flow, probe, { known: this.#learner?.domains() ?? [], signal })
+      .then((t) => {
+        for (const e of t.errors) emit("error", `tracing the path to ${t.subnet}: ${e}`);
+        const fresh = t.found.filter((f) => f.fresh);
+        for (const f of fresh)
+          emit(
+            "discovered",
+            `hop ${f.hop.ttl} on the path to ${f.subnet} (${f.hop.address}, ${f.hop.name}) points to ${f.domain}: ` +
+              `looking for _edge._tcp.${f.domain}`,
+            { subnet: f.subnet, domain: f.domain, viaPath: true, hop: f.hop.ttl, address: f.hop.address },
+          );
+        if (fresh.length > 0) this.#yardsAt = 0;
+      })
+      .catch((e: unknown) => {
+        if (!this.#stopping.signal.aborted)
+          emit("error", `tracing the path to ${flow.subnet}: ${(e as Error).message}`);
+      })
+      .finally(() => (this.#tracing = undefined));
+  }
+
+  /** Says once for each yard that only a path domain named (the count a demo's `pathDiscovered` reads). */
+  #tellViaPath(ys: YardRef[]): void {
+    for (const y of ys) {
+      if (y.viaPath === undefined || this.#toldViaPath.has(y.peerId)) continue;
+      this.#toldViaPath.add(y.peerId);
+      const f = this.#paths?.finding(y.viaPath);
+      const where = f ? ` on the path to ${f.subnet} (hop ${f.hop.ttl}, ${f.hop.name})` : "";
+      this.#c.emit("discovered", `yard ${y.name} found only by path tomography: ${y.viaPath}${where}`, {
+        viaPath: true,
+        peerId: y.peerId,
+        domain: y.viaPath,
+        ...(f ? { subnet: f.subnet } : {}),
+      });
+    }
   }
 
   /** The ALTO cost map, fetched again every 30 s. */

@@ -25,11 +25,12 @@ const FAST = [
   "lease",
   "registry",
   "smoke",
-  // agent: decisions, config, discovery, learned domains, offers, the tree protocol
+  // agent: decisions, config, discovery, learned domains, path tomography, offers, the tree protocol
   "agent/config",
   "agent/decision",
   "agent/discovery",
   "agent/learn",
+  "agent/edisco",
   "agent/offer",
   "agent/seal",
   "agent/tree",

@@ -156,6 +156,11 @@ export interface DiscoverOptions {
   onSkip?: (reason: string, record: SrvTarget) => void;
   /** Resolve targets' A/AAAA from the same servers and return /ip4 and /ip6 multiaddrs instead of /dns4. */
   resolveHosts?: boolean;
+  /**
+   * Check at most this many SRV records (after sorting: the preferred ones), so a zone with thousands of records
+   * costs a bounded number of TXT and A/AAAA lookups; default all (the owner's zone is trusted).
+   */
+  maxRecords?: number;
 }
 
 /** A resolver bound to a set of DNS servers. */
@@ -172,6 +177,13 @@ export interface DnsResolver {
    * no server answers. The names come from whoever runs the client's reverse zone: treat them as untrusted.
    */
   clientDomains(address: string, options?: { signal?: AbortSignal }): Promise<string[]>;
+  /**
+   * The PTR names of `address` (lower case, without the trailing dot), only those that are valid host names of at
+   * least two labels, at most `max` (default {@link CLIENT_DOMAIN_LIMITS}.names) however many the answer holds.
+   * Empty when there is no PTR record or the server refuses reverse lookups; DNS_UNREACHABLE when no server answers.
+   * Untrusted like `clientDomains`.
+   */
+  ptrNames(address: string, options?: { signal?: AbortSignal; max?: number }): Promise<string[]>;
 }
 
 /**
@@ -241,22 +253,35 @@ export function createResolver(o: DnsResolverOptions = {}): DnsResolver {
     return budgeted(name, options.signal, (c) => discover(c, name, options));
   }
 
-  async function clientDomains(address: string, options: { signal?: AbortSignal } = {}): Promise<string[]> {
+  async function ptrNames(address: string, options: { signal?: AbortSignal; max?: number } = {}): Promise<string[]> {
     if (isIP(address) === 0)
       throw new ConfigError("BAD_ADDRESS", `${JSON.stringify(address)} is not an IP address to look up (PTR)`);
+    const max = options.max ?? CLIENT_DOMAIN_LIMITS.names;
     const what = `PTR ${address}`;
     return budgeted(what, options.signal, async (c) => {
+      let names: string[];
       try {
         // resolvePtr on the arpa name, not reverse(): c-ares's reverse() says ENOTFOUND for an unreachable server.
-        return domainsOf((await query(c, what, () => c.resolver.resolvePtr(reverseName(address)))) ?? []);
+        names = (await query(c, what, () => c.resolver.resolvePtr(reverseName(address)))) ?? [];
       } catch (e) {
         if (isIconError(e, "DNS_FAILED")) return []; // REFUSED/SERVFAIL: no reverse zone there
         throw e;
       }
+      const out: string[] = [];
+      for (const raw of names) {
+        if (out.length >= max) break;
+        const name = hostName(raw);
+        if (name !== undefined && !out.includes(name)) out.push(name);
+      }
+      return out;
     });
   }
 
-  return { servers, discoverYards, clientDomains };
+  async function clientDomains(address: string, options: { signal?: AbortSignal } = {}): Promise<string[]> {
+    return domainsOf(await ptrNames(address, { ...options, max: CLIENT_DOMAIN_LIMITS.names }));
+  }
+
+  return { servers, discoverYards, clientDomains, ptrNames };
 }
 
 /** The PTR name of an address: `4.3.2.1.in-addr.arpa`, or the 32 nibbles of an IPv6 address under `ip6.arpa`. */
@@ -307,7 +332,13 @@ interface Context {
 }
 
 async function discover(c: Context, name: string, o: DiscoverOptions): Promise<DnsYard[]> {
-  const records = (await query(c, `SRV ${name}`, () => c.resolver.resolveSrv(name))) ?? [];
+  const all = (await query(c, `SRV ${name}`, () => c.resolver.resolveSrv(name))) ?? [];
+  const records =
+    o.maxRecords === undefined || all.length <= o.maxRecords
+      ? all
+      : all
+          .sort((a, b) => a.priority - b.priority || b.weight - a.weight || (a.name < b.name ? -1 : 1))
+          .slice(0, Math.max(0, o.maxRecords));
   const found = await Promise.all(
     records.map(async (r): Promise<DnsYard | undefined> => {
       const target: SrvTarget = {
@@ -454,6 +485,15 @@ function toPeerId(value: PeerId | string): PeerId {
     `peerId "${String(value)}" is not a libp2p peer id: pass the yard's PeerId (node.peerId), its string ` +
       `(12D3KooW…) or its multihash bytes as 0x-hex as stored in the registry listing`,
   );
+}
+
+/** `raw` as a valid host name of two labels or more (lower case, no trailing dot), or undefined. */
+export function hostName(raw: string): string | undefined {
+  try {
+    return checkDnsName("name", raw);
+  } catch {
+    return undefined;
+  }
 }
 
 /** A host name per RFC 1123, fully qualified: lower case, without the trailing dot. */

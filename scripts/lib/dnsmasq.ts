@@ -1,7 +1,7 @@
 /**
  * A real DNS server for tests and the demo: dnsmasq (Debian) on 127.0.0.1 and a free port, serving records given
  * as BIND zone-file lines — the same lines `zoneRecords` prints for operators — translated into dnsmasq options
- * (srv-host=, txt-record=, ptr-record=, host-record=). Nothing is forwarded upstream: names under the served domains that
+ * (srv-host=, txt-record=, ptr-record=, cname=, host-record=). Nothing is forwarded upstream: names under the served domains that
  * have no record answer NXDOMAIN, other names REFUSED.
  *
  * @example
@@ -18,7 +18,10 @@ import { createServer, isIP } from "node:net";
 
 /** Options of {@link startDnsmasq}. */
 export interface DnsmasqOptions {
-  /** BIND lines with absolute names: `<name>. [ttl] [IN] SRV|TXT|PTR|A|AAAA <data>`; `;` comments and blanks ignored. */
+  /**
+   * BIND lines with absolute names: `<name>. [ttl] [IN] SRV|TXT|PTR|CNAME|A|AAAA <data>`; `;` comments and blanks
+   * ignored. dnsmasq serves a CNAME only towards a name it holds itself, and refuses to start on a CNAME loop.
+   */
   records: string[];
   /** Domains answered locally (NXDOMAIN when a name has no record); default: the last label of every name. */
   localDomains?: string[];
@@ -53,7 +56,7 @@ export function dnsmasqRecordOptions(records: string[]): { options: string[]; na
   for (const raw of records) {
     const line = stripComment(raw).trim();
     if (line === "") continue;
-    const m = /^(\S+)\s+(?:(\d+)\s+)?(?:IN\s+)?(SRV|TXT|PTR|AAAA|A)\s+(.+)$/i.exec(line);
+    const m = /^(\S+)\s+(?:(\d+)\s+)?(?:IN\s+)?(SRV|TXT|PTR|CNAME|AAAA|A)\s+(.+)$/i.exec(line);
     if (!m) throw new Error(`dnsmasq helper: cannot read the zone line ${JSON.stringify(raw)}`);
     const [, owner, , type, data] = m;
     if (!owner.endsWith(".")) throw new Error(`dnsmasq helper: the name in ${JSON.stringify(raw)} must end in "."`);
@@ -68,11 +71,13 @@ export function dnsmasqRecordOptions(records: string[]): { options: string[]; na
         options.push(`srv-host=${name},${host},${port},${priority},${weight}`);
         break;
       }
-      case "PTR": {
+      case "PTR":
+      case "CNAME": {
         const target = data.trim();
         if (!/^[a-z0-9.-]+\.$/i.test(target))
-          throw new Error(`dnsmasq helper: PTR data must be an absolute host name ending in "." in ${raw}`);
-        options.push(`ptr-record=${name},${target.slice(0, -1)}`);
+          throw new Error(`dnsmasq helper: ${type} data must be an absolute host name ending in "." in ${raw}`);
+        const option = type.toUpperCase() === "PTR" ? "ptr-record" : "cname";
+        options.push(`${option}=${name},${target.slice(0, -1)}`);
         break;
       }
       case "TXT": {

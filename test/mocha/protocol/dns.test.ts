@@ -139,8 +139,11 @@ describe("DNS SRV discovery (dnsmasq on loopback)", function () {
       [],
     ]);
     expect(await dig(dns, "-x", "127.20.1.7")).to.deep.equal([`host-7.lab.${DOMAIN}.`]);
+    expect(await resolver.ptrNames("127.20.1.7")).to.deep.equal([`host-7.lab.${DOMAIN}`]);
+    expect(await resolver.ptrNames("127.20.1.7", { max: 0 })).to.deep.equal([]);
     // No PTR record: nothing learned, no error.
     expect(await resolver.clientDomains("127.20.1.8")).to.deep.equal([]);
+    expect(await resolver.ptrNames("127.20.1.8")).to.deep.equal([]);
     const bad = await rejectionOf(resolver.clientDomains("host-7"));
     expect(bad).to.be.instanceOf(ConfigError);
     expect((bad as ConfigError).code).to.equal("BAD_ADDRESS");
