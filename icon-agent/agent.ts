@@ -523,7 +523,7 @@ export class Agent {
     this.#own = flows.map((f) => ({
       subnet: f.subnet,
       rate: f.rate,
-      latencyMs: this.#observation.latencies(f.subnet, f.latencyMs, here),
+      latencyMs: this.#observation.latencies(f.subnet, f.latencyMs, here, f.rttMs),
     }));
     this.#flows = flows;
     // In the background: a slow or absent DNS server must not hold up the period.

@@ -33,7 +33,8 @@ import type { AgentSeed, Emit, Placement } from "./state.ts";
 import type { TreeMember, TreeSubnet } from "./tree.ts";
 
 /** A subnet as the yard's telemetry shows it: the tree's figures and the address of its latest client. */
-export type Observed = TreeSubnet & { client?: string };
+/** A subnet as the yard's telemetry shows it: `rttMs` is the measured network round trip to its clients, if any. */
+export type Observed = TreeSubnet & { client?: string; rttMs?: number };
 
 /** What observation uses of the agent. */
 export interface ObservationComponents {
@@ -239,8 +240,14 @@ export class Observation {
     this.#altoAt = Date.now();
   }
 
-  /** l_ij for every known location: network RTT (ALTO) + the service latency measured here. */
-  latencies(subnet: string, serviceMs: number, here: YardRef): Record<string, number> {
+  /**
+   * l_ij for every known location: network round trip + the service latency measured here. At the ICON's own
+   * location the round trip is measured (`rttMs`: the yard's kernel's estimate of the subnet's connections) when
+   * there is one; elsewhere, and here without a measurement, it comes from the ALTO cost map (2 × one-way delay).
+   * Where both exist for here, the measurement is used and a disagreement beyond 25 % and 5 ms is reported (once
+   * per subnet per 10 minutes).
+   */
+  latencies(subnet: string, serviceMs: number, here: YardRef, rttMs?: number): Record<string, number> {
     const ip = subnet.split("/")[0]!;
     const svc = Number.isFinite(serviceMs) ? serviceMs : 0;
     const out: Record<string, number> = {};
@@ -252,8 +259,32 @@ export class Observation {
       const ow = this.#alto?.cost(ip, y.host);
       if (ow !== undefined) out[y.peerId] = 2 * ow + svc;
     }
-    if (out[here.peerId] === undefined && Number.isFinite(serviceMs)) out[here.peerId] = serviceMs;
+    if (rttMs !== undefined && Number.isFinite(rttMs)) {
+      const alto = out[here.peerId];
+      out[here.peerId] = rttMs + svc;
+      if (alto !== undefined) this.#disagree(subnet, here, alto - svc, rttMs);
+    } else if (out[here.peerId] === undefined && Number.isFinite(serviceMs)) out[here.peerId] = serviceMs;
     return out;
+  }
+
+  /** The last measured round trip and ALTO's figure per subnet where they disagree (ms), for status and tests. */
+  readonly disagreements = new Map<string, { measuredMs: number; altoMs: number; at: number }>();
+
+  #disagree(subnet: string, here: YardRef, altoMs: number, measuredMs: number): void {
+    const gap = Math.abs(altoMs - measuredMs);
+    if (gap <= 5 || gap <= 0.25 * Math.max(altoMs, measuredMs)) {
+      this.disagreements.delete(subnet);
+      return;
+    }
+    const last = this.disagreements.get(subnet);
+    this.disagreements.set(subnet, { measuredMs, altoMs, at: last?.at ?? Date.now() });
+    if (last && Date.now() - last.at < 600_000) return;
+    this.disagreements.set(subnet, { measuredMs, altoMs, at: Date.now() });
+    this.#c.emit(
+      "observe",
+      `${subnet} at ${here.name}: measured round trip ${measuredMs.toFixed(1)} ms, the ALTO map says ${altoMs.toFixed(1)} ms — using the measurement`,
+      { subnet, measuredMs, altoMs },
+    );
   }
 
   /** Every known yard as a candidate location, at its listed price for the ICON's spec. */
@@ -291,6 +322,7 @@ export class Observation {
         latencyMs: f.latencyMs,
         requests: f.requests,
         ...(f.client ? { client: f.client } : {}),
+        ...(f.rttMs !== undefined && Number.isFinite(f.rttMs) ? { rttMs: f.rttMs } : {}),
       }));
   }
 }

@@ -1,0 +1,99 @@
+/**
+ * l_ij as the agent forms it (icon-agent/observation.ts `latencies`): at its own location the measured round trip
+ * (the yard's kernel, telemetry `rtt_us`) + the service latency wins over the ALTO map, a disagreement between them
+ * is reported once; elsewhere, and without a measurement, the map's 2 × one-way delay + the service latency.
+ * A real ALTO server (protocol/netinfo/alto.ts) serves the map.
+ */
+import { expect } from "chai";
+import { Wallet } from "ethers";
+import { AltoMap, MarketClient, createIconNode, serveAlto } from "../../../protocol/index.ts";
+import type { Libp2p } from "@libp2p/interface";
+import { agentEnvFrom } from "../../../icon-agent/config.ts";
+import { Observation } from "../../../icon-agent/observation.ts";
+import type { YardRef } from "../../../icon-agent/market.ts";
+import type { AgentEvent } from "../../../icon-agent/state.ts";
+import { WanEmulator } from "../../../scripts/lib/wan.ts";
+import { network, deployMarket, deploymentOf, type Market } from "../../helpers/market.ts";
+
+const conn = await network.create();
+
+describe("l_ij: measured round trip at the ICON's own site, the ALTO map elsewhere", function () {
+  this.timeout(60_000);
+  let m: Market;
+  let wan: WanEmulator;
+  let alto: { url: string; close(): Promise<void> };
+  let node: Libp2p;
+
+  before(async () => {
+    m = await deployMarket(conn);
+    wan = await WanEmulator.start({
+      subnets: { A: "127.10.1.0/24" },
+      yards: { here: "127.0.1.1", there: "127.0.1.2" },
+      delayMs: { A: { here: 20, there: 5 } },
+    });
+    alto = await serveAlto(() => {
+      const x = wan.altoMaps();
+      return new AltoMap(x.network, x.costs);
+    });
+    node = await createIconNode();
+  });
+  after(async () => {
+    await node?.stop();
+    await alto?.close();
+    await wan?.close();
+  });
+
+  it("uses the measurement here, the map there, and reports a disagreement once", async () => {
+    const client = await MarketClient.connect({
+      deployment: await deploymentOf(m),
+      provider: m.ethers.provider,
+      signer: m.stranger,
+    });
+    const env = agentEnvFrom(
+      {
+        service: {
+          image: "icon/web:1",
+          imageDigest: "0x" + "ab".repeat(32),
+          ports: [8080],
+          cpuMillis: 250,
+          memoryMiB: 64,
+        },
+        discovery: { domains: ["icon.test"] },
+        network: { altoUrl: alto.url },
+      },
+      "http://127.0.0.1:1",
+      client.deployment,
+    );
+    const events: AgentEvent[] = [];
+    const seen = new Observation({
+      env,
+      seed: { root: 1n },
+      node,
+      client,
+      signer: Wallet.createRandom(),
+      tree: { policy: () => undefined },
+      emit: (kind, text, data) =>
+        events.push({ atMs: Date.now(), icon: "t", kind, text, ...(data ? { data } : {}) } as AgentEvent),
+    });
+    await seen.refreshAlto();
+    const yard = (name: string, host: string): YardRef => ({ peerId: `P-${name}`, name, host }) as YardRef;
+    seen.yards.push(yard("there", "127.0.1.2")); // as discovery would have found it
+    const hereRef = yard("here", "127.0.1.1");
+
+    // No measurement: the map for both (2 × one-way + 3 ms of service).
+    expect(seen.latencies("127.10.1.0/24", 3, hereRef)).to.deep.equal({ "P-here": 43, "P-there": 13 });
+    // Measured and close to the map: the measurement, no report.
+    expect(seen.latencies("127.10.1.0/24", 3, hereRef, 41)).to.deep.equal({ "P-here": 44, "P-there": 13 });
+    expect(events.filter((e) => /ALTO map says/.test(e.text))).to.have.length(0);
+    // Measured far from the map: the measurement wins, and it is said once.
+    expect(seen.latencies("127.10.1.0/24", 3, hereRef, 90)["P-here"]).to.equal(93);
+    expect(seen.latencies("127.10.1.0/24", 3, hereRef, 91)["P-here"]).to.equal(94);
+    const told = events.filter((e) => /ALTO map says/.test(e.text));
+    expect(told).to.have.length(1);
+    expect(told[0]!.data).to.include({ subnet: "127.10.1.0/24", measuredMs: 90, altoMs: 40 });
+    expect(seen.disagreements.get("127.10.1.0/24")).to.include({ measuredMs: 91, altoMs: 40 });
+    // A subnet the map does not know: the measurement alone here, nothing there.
+    expect(seen.latencies("127.99.0.0/24", 3, hereRef, 12)).to.deep.equal({ "P-here": 15 });
+    expect(seen.latencies("127.99.0.0/24", 3, hereRef)).to.deep.equal({ "P-here": 3 });
+  });
+});
