@@ -55,6 +55,15 @@ export const yardConfigSchema = z
     p2p: p2pDiscoverySchema,
     /** Address the yard's ingress (the only way into containers) listens on. */
     publicHost: z.string().min(1).default("127.0.0.1"),
+    /**
+     * A network namespace the yard's public side lives in (a testbed's site): the ingress's TCP listeners are bound
+     * there and the clients' round trips read there; the yard's process, its containers, libp2p and UDP stay in the
+     * yard's own. A path as `nsenter --net=` takes (/run/netns/<name>, /proc/<pid>/ns/net); needs root.
+     */
+    publicNetns: z
+      .string()
+      .startsWith("/", { message: "must be an absolute path such as /run/netns/<name> (see ip netns list)" })
+      .optional(),
     http: z
       .object({ host: z.string().default("127.0.0.1"), port: z.number().int().min(0).max(65535).default(9464) })
       .strict()

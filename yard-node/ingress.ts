@@ -25,6 +25,7 @@
 import http from "node:http";
 import net from "node:net";
 import type { Duplex } from "node:stream";
+import { listenInNetns } from "./netns-listen.ts";
 import { clientKey } from "./udp.ts";
 
 /** Where one connection or request goes. */
@@ -60,9 +61,11 @@ export interface IngressOptions {
   maxConnectionsPerClient?: number;
   /** Open connections to one port; more are refused at once. */
   maxConnectionsPerPort?: number;
+  /** Listen inside this network namespace (a path for `nsenter --net=`): a testbed's site; default the yard's own. */
+  netns?: string;
 }
 
-export const defaultIngressOptions: Required<IngressOptions> = {
+export const defaultIngressOptions: Required<Omit<IngressOptions, "netns">> = {
   /** As HAProxy's usual `timeout client` for L4: an interactive session (ssh, a database) pausing for minutes
    * stays; a connection silent for 10 min is forgotten or held on purpose. */
   tcpIdleMs: 600_000,
@@ -95,7 +98,7 @@ function reset(s: Duplex): void {
 
 export class Ingress {
   readonly host: string;
-  readonly options: Required<IngressOptions>;
+  readonly options: Required<Omit<IngressOptions, "netns">> & Pick<IngressOptions, "netns">;
   readonly #listeners = new Map<string, Listener>();
   connections = 0;
   /** Connections refused because their client address had `maxConnectionsPerClient` open to the port. */
@@ -142,14 +145,19 @@ export class Ingress {
         c.on("error", () => {}); // (the connection's own handlers come next; none may be missing meanwhile)
         if (this.#admit(c, l)) this.#tcp(c, route, l);
       });
-    const listen = (port: number): Promise<void> =>
-      new Promise((resolve, reject) => {
+    const listen = async (port: number): Promise<void> => {
+      // In another network namespace the socket is bound there and handed over (netns-listen.ts).
+      const handle = this.options.netns ? await listenInNetns(this.options.netns, this.host, port) : undefined;
+      await new Promise<void>((resolve, reject) => {
         l.server.once("error", reject);
-        l.server.listen({ port, host: this.host, backlog: 4096 }, () => {
+        const ready = (): void => {
           l.server.off("error", reject);
           resolve();
-        });
+        };
+        if (handle) l.server.listen(handle, ready);
+        else l.server.listen({ port, host: this.host, backlog: 4096 }, ready);
       });
+    };
     try {
       await listen(preferred);
     } catch (e) {

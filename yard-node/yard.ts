@@ -148,6 +148,7 @@ export class Yard {
       httpIdleMs: ing.httpIdleS * 1000,
       maxConnectionsPerClient: ing.maxConnectionsPerClient,
       maxConnectionsPerPort: ing.maxConnectionsPerPort,
+      ...(config.publicNetns ? { netns: config.publicNetns } : {}),
     });
     this.rtt = new KernelRtt(
       {
@@ -156,7 +157,7 @@ export class Yard {
         record: (lease, client, ms) => this.overlay.flows(lease).recordRtt(client, ms),
         log: log.child("rtt"),
       },
-      { everyMs: ing.rttSampleS * 1000 },
+      { everyMs: ing.rttSampleS * 1000, ...(config.publicNetns ? { netns: config.publicNetns } : {}) },
     );
     this.udp = new UdpIngress(config.publicHost, {
       idleMs: ing.udpIdleS * 1000,

@@ -110,7 +110,12 @@ describe("yard config", () => {
         udpSessionsPerClient: 64,
         udpSessionsPerPort: 1024,
         udpSessions: 8192,
+        rttSampleS: 5,
       });
+      expect(c.publicNetns).to.equal(undefined);
+      expect(() => parseYardConfig({ ...validInput(), publicNetns: "site-a" }, FILE)).to.throw(
+        /publicNetns.*absolute path/,
+      );
       expect(c.agentGateway).to.include({ enabled: true, port: 8547 });
       expect(c.agentGateway.rpcUrl).to.equal(undefined);
       expect(c.agentGateway.limits).to.include({ requestsPerSecond: 20, burst: 40, forwardsPerLease: 32 });
