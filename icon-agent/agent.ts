@@ -40,7 +40,14 @@ import { live, replicaKey } from "./leases.ts";
 import type { YardRef } from "./market.ts";
 import { Moves } from "./moves.ts";
 import { Observation, type Observed } from "./observation.ts";
-import { carriedState, movePair, successorStart, type PairComponents } from "./pair.ts";
+import {
+  carriedState,
+  movePair,
+  settleRetired,
+  successorStart,
+  type PairComponents,
+  type RetiredOutcome,
+} from "./pair.ts";
 import { Recovery } from "./recovery.ts";
 import { relayYards, relayedCalls } from "./relaying.ts";
 import {
@@ -81,6 +88,8 @@ export interface AgentOpenOptions {
    * the chain, libp2p, DNS and the cost map are then reached through it (see "Inside its sidecar" in the README).
    */
   gateway?: string;
+  /** Open a copy whose state is retired, only to settle it ({@link Agent.settleRetired}); it starts only if it acts. */
+  retired?: boolean;
 }
 
 export class Agent {
@@ -254,7 +263,7 @@ export class Agent {
   static async open(dir: string, hooks: AgentHooks, options: AgentOpenOptions = {}): Promise<Agent> {
     const { env, seed, key } = await readAgentState(dir);
     const retired = retiredNote(seed);
-    if (retired) throw new IconError("RETIRED", retired);
+    if (retired && !options.retired) throw new IconError("RETIRED", retired);
     // Yards refuse a Deploy outside the application's namespace: say so before anything is bid for.
     const wrongNamespace =
       env.spec.service && seed.root > 0n ? namespaceProblem(env.spec.service, seed.root) : undefined;
@@ -391,7 +400,14 @@ export class Agent {
     return this.node.getMultiaddrs().map(String);
   }
 
+  /** A copy opened retired: its successor confirmed running ("retired") or this copy acting again (pair.ts). */
+  settleRetired(): Promise<RetiredOutcome> {
+    return settleRetired(this.#pair());
+  }
+
   async start(): Promise<void> {
+    const retired = retiredNote(this.seed);
+    if (retired) throw new IconError("RETIRED", retired);
     if (this.seed.done) {
       this.#finish();
       return;

@@ -54,7 +54,7 @@ import {
 export async function sealedAgentPart(
   dir: string,
   sidecar: SidecarSpec,
-  o: { nextInstance?: boolean; seed?: AgentSeed } = {},
+  o: { nextInstance?: boolean; seed?: AgentSeed; once?: boolean } = {},
 ): Promise<{ part: AgentPart; instance: number }> {
   const saved = fromJson<{ env: AgentEnv; seed: AgentSeed }>(await readFile(path.join(dir, "agent.json"), "utf8"));
   const { env } = saved;
@@ -68,6 +68,7 @@ export async function sealedAgentPart(
     cpuMillis: sidecar.cpuMillis,
     memoryMiB: sidecar.memoryMiB,
     secret: LeaseSecret.of(sealed),
+    ...(o.once ? { once: true } : {}),
   };
   sealed.fill(0);
   return { part, instance };
@@ -89,6 +90,11 @@ export interface HandOverOptions {
   sidecar: SidecarSpec;
   /** The state to seal instead of the next instance of the one in `dir` (the migration of a pair, pair.ts). */
   seed?: AgentSeed;
+  /**
+   * A hand-over that may have been sent before (the successor of a migration, pair.ts): where the lease's agent
+   * already runs or is held, the yard keeps it as it is and answers Running (the agent part's `once`).
+   */
+  once?: boolean;
 }
 
 /**
@@ -119,7 +125,11 @@ function redeployFailed(what: string, e: unknown): IconError {
  */
 export async function handOver(o: HandOverOptions): Promise<{ endpoint: string; instance: number }> {
   const { leaseId, yard } = o.placement;
-  const { part, instance } = await sealedAgentPart(o.dir, o.sidecar, { nextInstance: true, seed: o.seed });
+  const { part, instance } = await sealedAgentPart(o.dir, o.sidecar, {
+    nextInstance: true,
+    seed: o.seed,
+    once: o.once,
+  });
   try {
     const access = await signLeaseAccess(o.holder, o.client.domain(), leaseId, o.node.peerId, 300);
     const r = await redeployLease(o.node, multiaddr(yard.addrs[0]!), access, { ...o.spec, leaseId, agent: part });

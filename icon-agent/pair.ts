@@ -8,12 +8,28 @@
  *      yard, the old lease to end — the successor's recovery does it, moves.ts finishMove) and what it has learned
  *      (`carried`: the Controller's smoothed observations and cool-down, the tree's children, the policy version);
  *   3. FENCES its own lease: a Redeploy of the old lease with the same agent part and a state marked `retired`
- *      (handed over to the new lease at e+1). The yard keeps the running sidecar and holds the new secret for its
- *      restarts, so an old sidecar that crashes now restarts as "retired" and exits without acting;
- *   4. hands the successor's state into the new lease's sidecar (the hand-over Deploy).
+ *      (handed over to the new lease at e+1) whose record carries the successor (`moving` and `carried`: the
+ *      successor's state is the retired one with them, at e+1). The yard keeps the running sidecar and holds the
+ *      new secret for its restarts, so an old sidecar that crashes now restarts as "retired" and never acts as e;
+ *   4. hands the successor's state into the new lease's sidecar (the hand-over Deploy, agent part `once`).
  * If 3 or 4 fails, the old lease gets back the state of epoch e, the new lease ends (its unused time refunded) and
  * this instance decides again: nothing is lost. Once 4 is done this instance stays fenced, leaves the network and
  * waits for its lease to end (the successor ends it), so a running old sidecar is not restarted in a loop.
+ *
+ * Crash points of the old instance (its process killed, its sidecar restarted by its yard from what the yard holds):
+ *   - before 3's Redeploy landed: the yard holds instance e, which restarts and acts; its recovery ends the new
+ *     lease, unknown to its state (recovery.ts sweep);
+ *   - between 3 and 4 (the Deploy not sent, or sent and not answered): the restarted copy is retired and settles
+ *     first ({@link settleRetired}): the new lease live → it sends the successor's hand-over itself with `once`
+ *     (a yard where the first one landed keeps the running successor and its held state; one where it did not
+ *     starts it), then exits as retired; the new lease ended with no other live lease of the ICON outside its own
+ *     renewal chain → no successor runs or can start, so it takes its lease's held state back un-retired at e+2 and
+ *     acts; anything else (a yard that cannot be told, another live lease) → it exits without acting and its
+ *     yard's next restart tries again;
+ *   - after 4 answered, before this instance recorded it: the same settling finds the successor held at the new
+ *     yard and changes nothing there;
+ *   - after the successor finished the move: the old lease ended, its sidecar with it.
+ * ICON_FAULT_PAIR_CRASH (testFaultCrash, a test fault only) kills the process at the second and third point.
  *
  * The successor (a fresh `icon agent run` from the sealed state) finishes the move at its start, restores the
  * Controller (no warm-up from zero) and tells the carried children its new address ({@link callChildrenHome}); the
@@ -25,6 +41,7 @@
 import type { Libp2p } from "@libp2p/interface";
 import type { Wallet } from "ethers";
 import {
+  IconError,
   dialableAddrs,
   signTreeMember,
   treeDomain,
@@ -36,7 +53,7 @@ import {
 import type { AgentEnv } from "./config.ts";
 import type { Controller } from "./decision.ts";
 import { endSidecar, handOver, refusedByYard } from "./handover.ts";
-import { sidecarLease } from "./leases.ts";
+import { live, liveLeases, sidecarLease } from "./leases.ts";
 import type { TreeMember } from "./tree.ts";
 import {
   SEALED_STATE_MAX_BYTES,
@@ -86,17 +103,22 @@ export async function movePair(c: PairComponents, old: Placement, next: Placemen
   if (!sidecar) throw new Error("the pair moves only in sidecar placement (env.sidecar)");
   const epoch = seed.instance ?? 0;
   await c.fence();
-  const successor: AgentSeed = { ...seed, instance: epoch + 1, moving: next, carried: c.carried() };
-  delete successor.retired;
-  const retired = { leaseId: next.leaseId, yard: next.yard.name, instance: epoch + 1, atMs: Date.now() };
-  const deploy = (placement: Pick<Placement, "leaseId" | "yard">, s: AgentSeed) =>
-    handOver({ node: c.node, holder: c.wallet, client, dir: c.dir, placement, spec: c.spec(), sidecar, seed: s });
+  // The retired record carries all the successor is (this seed with `moving` and `carried`, at e+1): a copy
+  // restarted from it before the hand-over was done sends it (settleRetired). Both seals share `carried`.
+  const retired: NonNullable<AgentSeed["retired"]> = {
+    ...{ leaseId: next.leaseId, yard: next.yard.name, instance: epoch + 1, atMs: Date.now() },
+    ...{ moving: next, carried: c.carried() },
+  };
+  const fenced: AgentSeed = { ...seed, retired };
+  const successor = successorSeed(fenced);
+  const deploy = (placement: Pick<Placement, "leaseId" | "yard">, s: AgentSeed, once = false) =>
+    handOver({ node: c.node, holder: c.wallet, client, dir: c.dir, placement, spec: c.spec(), sidecar, seed: s, once });
   // The old sidecar runs in the newest lease of the old placement's renewal chain: a renewal deployed since
   // carried it over, and the yard refuses a Redeploy of the lease it left (leases.ts sidecarLease).
   let here: Pick<Placement, "leaseId" | "yard"> = old;
   try {
     here = await sidecarLease(client, seed.account, old);
-    await fitCarried(c.dir, c.env, successor);
+    await fitCarried(c.dir, c.env, fenced, retired.carried); // the retired state holds the successor's and more
   } catch (e) {
     return undo(e, "prepare");
   }
@@ -142,16 +164,19 @@ export async function movePair(c: PairComponents, old: Placement, next: Placemen
     throw e;
   }
   try {
-    await deploy(here, { ...seed, retired });
+    await deploy(here, fenced);
   } catch (e) {
     return undo(e, "fence");
   }
   emit("tree", `lease ${here.leaseId} fenced: a restart of its sidecar finds instance ${epoch} retired`);
+  testFaultCrash("fenced");
   try {
-    await deploy(next, successor);
+    // `once`: a copy of this instance restarted meanwhile may have sent the same (settleRetired); either lands once.
+    await deploy(next, successor, true);
   } catch (e) {
     return undo(e, "successor");
   }
+  testFaultCrash("handed");
   seed.retired = retired;
   await c.save();
   emit(
@@ -162,20 +187,87 @@ export async function movePair(c: PairComponents, old: Placement, next: Placemen
   await c.retire();
 }
 
+/** The successor a retired seed hands over: the seed itself at the retired record's instance, moving and carried. */
+export function successorSeed(retiredSeed: AgentSeed): AgentSeed {
+  const { retired, ...seed } = retiredSeed;
+  if (!retired) throw new IconError("RETIRED", `ICON ${seed.name}: this copy was not handed over`);
+  return { ...seed, instance: retired.instance, moving: retired.moving, carried: retired.carried };
+}
+
+/** What {@link settleRetired} does with a retired copy: it stays retired (its successor runs) or acts again. */
+export type RetiredOutcome = "retired" | "acting";
+
 /**
- * Trims `seed.carried` in place until the sealed state of `dir` with `seed` fits the Deploy's agent secret
+ * A copy started from a retired state (its sidecar restarted by its yard: a crash after the fence, before or after
+ * the hand-over's Deploy) makes sure the ICON has exactly one acting instance before it decides anything:
+ *  - the new lease is live → the successor's state (from the retired record) is sent to it again with `once`: a
+ *    yard where it landed keeps the running successor and its held state untouched, one where it did not starts it
+ *    → "retired" (this copy does not act);
+ *  - the new lease has ended and no live lease of the account is outside this copy's own renewal chain → no
+ *    successor runs anywhere (a sidecar runs only within its live lease) and none can start again (the only other
+ *    copy of its state was that lease's secret, wiped at its end): this copy takes its lease's held state back —
+ *    un-retired, at instance e+2 (above any successor that ran for a while and attached to the tree as e+1) — and
+ *    → "acting". Any other live lease → IconError RETIRED (it may run a successor: this copy does not act).
+ * A record from before the retired state carried its successor → "retired". Throws when a yard cannot be told
+ * (HANDOVER_FAILED): the copy exits without acting and its yard's next restart tries again.
+ */
+export async function settleRetired(
+  c: Pick<PairComponents, "dir" | "env" | "seed" | "node" | "wallet" | "client" | "spec" | "save" | "emit">,
+): Promise<RetiredOutcome> {
+  const { seed, client } = c;
+  const r = seed.retired;
+  const sidecar = c.env.sidecar;
+  if (!r?.moving || !sidecar || !seed.placement) return "retired";
+  const next = r.moving;
+  const o = { node: c.node, holder: c.wallet, client, dir: c.dir, spec: c.spec(), sidecar };
+  if (live((await client.lease(next.leaseId)).state)) {
+    await handOver({ ...o, placement: next, seed: successorSeed(seed), once: true });
+    c.emit("tree", `lease ${next.leaseId} at ${next.yard.name} runs instance ${r.instance} (its hand-over confirmed)`);
+    return "retired";
+  }
+  const here = await sidecarLease(client, seed.account, seed.placement);
+  const own = new Set([here.leaseId, seed.placement.leaseId, seed.placement.renewal?.leaseId]);
+  const others = (await liveLeases(client, seed.account)).filter((id) => !own.has(id));
+  if (others.length > 0)
+    throw new IconError(
+      "RETIRED",
+      `ICON ${seed.name}: lease ${next.leaseId} ended and lease(s) ${others.join(", ")} of this ICON are live (one may run a successor): this copy does not act`,
+    );
+  const back: AgentSeed = { ...seed, instance: r.instance + 1 };
+  delete back.retired;
+  await handOver({ ...o, placement: here, seed: back });
+  Object.assign(seed, back);
+  delete seed.retired;
+  await c.save();
+  c.emit(
+    "tree",
+    `lease ${next.leaseId} at ${next.yard.name} ended without a running successor: this copy acts again as instance ${back.instance} (lease ${here.leaseId} holds it)`,
+  );
+  return "acting";
+}
+
+/**
+ * TEST FAULT, set in no real run: `ICON_FAULT_PAIR_CRASH=<step>` in the agent's environment (a test's own agent
+ * image) kills this process at that step of {@link movePair}, as `docker kill` would: `fenced` (after the fence,
+ * before the hand-over's Deploy), `handed` (the hand-over's Deploy answered, before this instance recorded it).
+ */
+function testFaultCrash(step: "fenced" | "handed"): void {
+  if (process.env.ICON_FAULT_PAIR_CRASH === step) process.kill(process.pid, "SIGKILL");
+}
+
+/**
+ * Trims `carried` (`seed.carried` unless named) in place until the sealed state of `dir` with `seed` fits the Deploy's agent secret
  * (SEALED_STATE_MAX_BYTES): first each child's addresses (two kept), then by turns the children and the
  * Controller's entries (the first half kept: children in the tree's order, observations the most recent); what is
  * dropped is relearned (a child not told finds its way up after missed reports; observations are smoothed again).
  */
-export async function fitCarried(dir: string, env: AgentEnv, seed: AgentSeed): Promise<void> {
+export async function fitCarried(dir: string, env: AgentEnv, seed: AgentSeed, carried = seed.carried): Promise<void> {
   const size = async (): Promise<number> => {
     const sealed = await sealAgentState(dir, { agentJson: encodeState({ env, seed }), maxBytes: Infinity });
     const n = sealed.length;
     sealed.fill(0);
     return n;
   };
-  const carried = seed.carried;
   if (!carried) return;
   const half = <T>(xs: T[]): T[] => xs.slice(0, xs.length >> 1);
   for (let round = 0; (await size()) > SEALED_STATE_MAX_BYTES; round++) {

@@ -64,9 +64,19 @@ export interface AgentSeed {
   instance?: number;
   /**
    * This copy was handed over (a migration moved service and agent, pair.ts): the ICON runs as instance `instance`
-   * in the sidecar of lease `leaseId` at `yard`. An agent started from it exits at once and never acts.
+   * in the sidecar of lease `leaseId` at `yard`. An agent started from it never acts as this instance. `moving` and
+   * `carried` (the new placement and what the successor continues from; its state is this seed with them, without
+   * `retired`, at `instance`) let a copy restarted between the fence and the hand-over finish it (pair.ts
+   * settleRetired); a record without them (written before they were) only exits.
    */
-  retired?: { leaseId: bigint; yard: string; instance: number; atMs: number };
+  retired?: {
+    leaseId: bigint;
+    yard: string;
+    instance: number;
+    atMs: number;
+    moving?: Placement;
+    carried?: CarriedState;
+  };
   /**
    * What a migrating instance hands its successor beyond the seed (pair.ts): the Controller's smoothed observations
    * and cool-down, the tree's children (told the new address at the successor's start) and the policy version it

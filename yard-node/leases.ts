@@ -176,6 +176,11 @@ export class LeaseLifecycle {
           return { failed: `${why} (lease ${l.id})` };
         }
       }
+      // A hand-over sent again (`once`, pair.ts) changes nothing where an agent runs or is held (PROTOCOL.md).
+      if (spec.agent?.once && l.spec?.agent && (this.#sidecars.holds(l.id) || this.#sidecars.running(l))) {
+        metrics.inc("icon_yard_agent_handovers_kept_total");
+        return { endpoint: this.#endpoint(l.id, l.spec.ports) };
+      }
       // A Deploy with another agent part, or none, ends the old sidecar (and wipes its secret) before the new spec
       // takes effect: the new service share and the old sidecar's never run side by side beyond the lease's limits.
       if (l.spec?.agent && !sameAgent(l.spec.agent, spec.agent)) await this.#sidecars.end(l);
@@ -189,10 +194,14 @@ export class LeaseLifecycle {
       await this.#fitService(fresh);
       await this.#c.network.openIngress(fresh);
       if (this.#c.watch.now() >= Number(fresh.offer.start) - config.lease.earlyStartS) await this.#ensureBoth(fresh);
-      const port = db.lease(l.id)!.ingress[String(spec.ports[0] ?? "")];
-      // host:port of the first exposed port; just the host when the container exposes none.
-      return { endpoint: port ? `${config.publicHost}:${port}` : config.publicHost };
+      return { endpoint: this.#endpoint(l.id, spec.ports) };
     });
+  }
+
+  /** host:port of lease `id`'s first exposed port; just the host when the container exposes none. */
+  #endpoint(id: bigint, ports: number[]): string {
+    const port = this.#c.db.lease(id)!.ingress[String(ports[0] ?? "")];
+    return port ? `${this.#c.config.publicHost}:${port}` : this.#c.config.publicHost;
   }
 
   /** Renewal `l` takes over its predecessor's containers (the caller holds both leases' locks). */

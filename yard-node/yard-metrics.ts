@@ -17,6 +17,10 @@ export const YARD_METRICS = {
   icon_yard_container_exits_total: { type: "counter", help: "Containers that exited on their own, by reason" },
   icon_yard_container_restarts_total: { type: "counter", help: "Containers restarted after they exited" },
   icon_yard_deploys_refused_total: { type: "counter", help: "Deploys refused by reason" },
+  icon_yard_agent_handovers_kept_total: {
+    type: "counter",
+    help: "Deploys whose agent part was marked once (a hand-over sent again) at a lease whose agent runs or is held: nothing changed",
+  },
   icon_yard_relayed_total: {
     type: "counter",
     help: "ICON intents relayed to the market, by outcome (mined, refused by the market, chain failure)",

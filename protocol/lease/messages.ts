@@ -92,6 +92,11 @@ export interface AgentSpec {
 /** The agent part of a Deploy: the sidecar and its secret (the ICON's key and state, opaque to the yard). */
 export interface AgentPart extends AgentSpec {
   secret: LeaseSecret;
+  /**
+   * A hand-over that may have been sent before (pair.ts: a retired copy sends its successor's again): when the lease
+   * already carries an agent whose sidecar runs or whose secret the yard holds, nothing changes (PROTOCOL.md).
+   */
+  once?: boolean;
 }
 
 /** A Deploy spec without the agent's secret: what a yard writes down. */
@@ -245,6 +250,7 @@ function agentPart(a: WireAgentPart): AgentPart {
       cpuMillis: positive(a.cpuMillis, "agent.cpuMillis"),
       memoryMiB: positive(a.memoryMib, "agent.memoryMiB"),
       secret: LeaseSecret.of(a.secret),
+      ...(a.once ? { once: true } : {}),
     };
   } finally {
     a.secret.fill(0);
@@ -557,6 +563,7 @@ function wireDeploy(d: DeploySpec): WireDeploy {
             cpuMillis: d.agent.cpuMillis,
             memoryMib: d.agent.memoryMiB,
             secret: d.agent.secret.bytes(),
+            once: d.agent.once ?? false,
           },
         }
       : {}),

@@ -56,11 +56,27 @@ export const agentCommands: Record<string, Command> = {
         retiredNote,
         takeBack,
       } = await import("../../icon-agent/index.ts");
-      // A copy whose ICON moved on (a migration handed it to another lease's sidecar): one line, exit 0, no act.
-      const retired = retiredNote((await readAgentState(dir)).seed);
+      // Unsealed from standard input or given the yard's gateway: this agent runs in its lease's sidecar.
+      const { AGENT_GATEWAY_ENV } = await import("../../protocol/yard/gateway.ts");
+      const inSidecar = o["state-from-stdin"] || process.env[AGENT_GATEWAY_ENV] !== undefined;
+      // Set by a yard in the agent sidecar it runs: the agent then reaches everything through that gateway.
+      const gateway = process.env[AGENT_GATEWAY_ENV] || undefined;
+      // A copy whose ICON moved on (a migration handed it to another lease's sidecar): one line, exit 0, no act —
+      // once it made sure its successor runs (the hand-over sent again: a crash may have cut it short). It acts
+      // again only when the new lease ended with no successor running (icon-agent/pair.ts settleRetired).
+      const saved = (await readAgentState(dir)).seed;
+      const retired = retiredNote(saved);
       if (retired) {
-        out(retired);
-        return;
+        let settled = "retired";
+        if (saved.retired?.moving) {
+          const hooks = { spawn: async () => {}, onEvent: (e: { text: string }) => say(e.text) };
+          const copy = await Agent.open(dir, hooks, { gateway, retired: true });
+          settled = await copy.settleRetired().finally(() => copy.stop());
+        }
+        if (settled === "retired") {
+          out(retired);
+          return;
+        }
       }
       const mark = await handedOver(dir);
       if (mark && !mark.handingOver && !o["take-back"])
@@ -68,14 +84,9 @@ export const agentCommands: Record<string, Command> = {
           "HANDED_OVER",
           `the ICON in ${dir} was handed into the sidecar of lease ${mark.leaseId} at ${mark.yard} (instance ${mark.instance}); it runs there and this copy must not act beside it: give --take-back to stop the sidecar and run it here again`,
         );
-      // Unsealed from standard input or given the yard's gateway: this agent runs in its lease's sidecar.
-      const { AGENT_GATEWAY_ENV } = await import("../../protocol/yard/gateway.ts");
-      const inSidecar = o["state-from-stdin"] || process.env[AGENT_GATEWAY_ENV] !== undefined;
       const { installLastResort } = await import("../../protocol/index.ts");
       const { createLogger } = await import("../../protocol/log.ts");
       installLastResort({ log: createLogger({ level: "warn" }), what: `agent in ${dir}` });
-      // Set by a yard in the agent sidecar it runs: the agent then reaches everything through that gateway.
-      const gateway = process.env[AGENT_GATEWAY_ENV] || undefined;
       const agent = await Agent.open(
         dir,
         {

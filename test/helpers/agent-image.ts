@@ -24,8 +24,11 @@ import { waitFor } from "./docker.ts";
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, "../..");
 
-/** Builds `tag`: icon/agent:1 with this checkout's agent bundled into /app/icon-agent.js. */
-export async function buildAgentImage(tag: string): Promise<void> {
+/**
+ * Builds `tag`: icon/agent:1 with this checkout's agent bundled into /app/icon-agent.js; `env` (e.g. a test fault,
+ * ICON_FAULT_…) is set in the image, so every sidecar of it runs with it.
+ */
+export async function buildAgentImage(tag: string, env: Record<string, string> = {}): Promise<void> {
   const dir = await mkdtemp(path.join(tmpdir(), "icon-agent-image-"));
   try {
     await run(
@@ -42,7 +45,11 @@ export async function buildAgentImage(tag: string): Promise<void> {
       ],
       { cwd: root },
     );
-    await writeFile(path.join(dir, "Dockerfile"), "FROM icon/agent:1\nCOPY icon-agent.js /app/icon-agent.js\n");
+    const envLines = Object.entries(env).map(([k, v]) => `ENV ${k}=${JSON.stringify(v)}\n`);
+    await writeFile(
+      path.join(dir, "Dockerfile"),
+      `FROM icon/agent:1\nCOPY icon-agent.js /app/icon-agent.js\n${envLines.join("")}`,
+    );
     await docker(["build", "-q", "-t", tag, dir]);
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -265,6 +265,10 @@ export declare namespace Envelope {
         field: '$.deploy.agent.secret';
         value: Uint8Array<ArrayBuffer>;
     }
+    interface EnvelopeDeployAgentOnceFieldEvent {
+        field: '$.deploy.agent.once';
+        value: boolean;
+    }
     interface EnvelopeRunningLeaseIdFieldEvent {
         field: '$.running.leaseId';
         value: bigint;
@@ -368,9 +372,13 @@ export declare namespace Envelope {
         field: '$.redeploy.deploy.agent.secret';
         value: Uint8Array<ArrayBuffer>;
     }
+    interface EnvelopeRedeployDeployAgentOnceFieldEvent {
+        field: '$.redeploy.deploy.agent.once';
+        value: boolean;
+    }
     function encode(obj: Partial<Envelope>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Envelope>): Envelope;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Envelope>): Generator<EnvelopeRequestIdFieldEvent | EnvelopeCapacityAnswerCpuMillisFreeFieldEvent | EnvelopeCapacityAnswerMemoryMibFreeFieldEvent | EnvelopeCapacityAnswerCpuPricePerSecondFieldEvent | EnvelopeCapacityAnswerMemoryPricePerSecondFieldEvent | EnvelopeCapacityAnswerRegionFieldEvent | EnvelopeCapacityAnswerBindingOperatorFieldEvent | EnvelopeCapacityAnswerBindingChainIdFieldEvent | EnvelopeCapacityAnswerBindingRegistryFieldEvent | EnvelopeCapacityAnswerBindingSignatureFieldEvent | EnvelopeRfqCpuMillisFieldEvent | EnvelopeRfqMemoryMibFieldEvent | EnvelopeRfqSlotSecondsFieldEvent | EnvelopeRfqEarliestStartFieldEvent | EnvelopeRfqMaxPricePerSecondFieldEvent | EnvelopeRfqImageRefFieldEvent | EnvelopeRfqImageDigestFieldEvent | EnvelopeRfqTenantAccountFieldEvent | EnvelopeRfqRenewsLeaseIdFieldEvent | EnvelopeRfqProofSignerFieldEvent | EnvelopeRfqProofChainIdFieldEvent | EnvelopeRfqProofMarketFieldEvent | EnvelopeRfqProofPeerIdFieldEvent | EnvelopeRfqProofExpiryFieldEvent | EnvelopeRfqProofSignatureFieldEvent | EnvelopeQuoteOfferProviderFieldEvent | EnvelopeQuoteOfferAccountFieldEvent | EnvelopeQuoteOfferTokenFieldEvent | EnvelopeQuoteOfferPricePerSecondFieldEvent | EnvelopeQuoteOfferCpuMillisFieldEvent | EnvelopeQuoteOfferMemoryMibFieldEvent | EnvelopeQuoteOfferStartFieldEvent | EnvelopeQuoteOfferEndFieldEvent | EnvelopeQuoteOfferSpecHashFieldEvent | EnvelopeQuoteOfferNonceFieldEvent | EnvelopeQuoteOfferDeadlineFieldEvent | EnvelopeQuoteProviderSignatureFieldEvent | EnvelopeQuoteRoundFieldEvent | EnvelopeCounterPricePerSecondFieldEvent | EnvelopeAcceptTenantSignatureFieldEvent | EnvelopeRejectCodeFieldEvent | EnvelopeRejectMessageFieldEvent | EnvelopeOpenedLeaseIdFieldEvent | EnvelopeOpenedTxHashFieldEvent | EnvelopeDeployLeaseIdFieldEvent | EnvelopeDeployImageRefFieldEvent | EnvelopeDeployImageDigestFieldEvent | EnvelopeDeployCommandFieldEvent | EnvelopeDeployEnvFieldEvent | EnvelopeDeployPortsFieldEvent | EnvelopeDeployServiceFieldEvent | EnvelopeDeployHttpPortsFieldEvent | EnvelopeDeployAllowFieldEvent | EnvelopeDeployUdpPortsFieldEvent | EnvelopeDeployAgentImageRefFieldEvent | EnvelopeDeployAgentImageDigestFieldEvent | EnvelopeDeployAgentCommandFieldEvent | EnvelopeDeployAgentCpuMillisFieldEvent | EnvelopeDeployAgentMemoryMibFieldEvent | EnvelopeDeployAgentSecretFieldEvent | EnvelopeRunningLeaseIdFieldEvent | EnvelopeRunningEndpointFieldEvent | EnvelopeFailedLeaseIdFieldEvent | EnvelopeFailedMessageFieldEvent | EnvelopeTerminateLeaseIdFieldEvent | EnvelopeRedeployLeaseIdFieldEvent | EnvelopeRedeployExpiresFieldEvent | EnvelopeRedeploySignatureFieldEvent | EnvelopeRedeployDeployLeaseIdFieldEvent | EnvelopeRedeployDeployImageRefFieldEvent | EnvelopeRedeployDeployImageDigestFieldEvent | EnvelopeRedeployDeployCommandFieldEvent | EnvelopeRedeployDeployEnvFieldEvent | EnvelopeRedeployDeployPortsFieldEvent | EnvelopeRedeployDeployServiceFieldEvent | EnvelopeRedeployDeployHttpPortsFieldEvent | EnvelopeRedeployDeployAllowFieldEvent | EnvelopeRedeployDeployUdpPortsFieldEvent | EnvelopeRedeployDeployAgentImageRefFieldEvent | EnvelopeRedeployDeployAgentImageDigestFieldEvent | EnvelopeRedeployDeployAgentCommandFieldEvent | EnvelopeRedeployDeployAgentCpuMillisFieldEvent | EnvelopeRedeployDeployAgentMemoryMibFieldEvent | EnvelopeRedeployDeployAgentSecretFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Envelope>): Generator<EnvelopeRequestIdFieldEvent | EnvelopeCapacityAnswerCpuMillisFreeFieldEvent | EnvelopeCapacityAnswerMemoryMibFreeFieldEvent | EnvelopeCapacityAnswerCpuPricePerSecondFieldEvent | EnvelopeCapacityAnswerMemoryPricePerSecondFieldEvent | EnvelopeCapacityAnswerRegionFieldEvent | EnvelopeCapacityAnswerBindingOperatorFieldEvent | EnvelopeCapacityAnswerBindingChainIdFieldEvent | EnvelopeCapacityAnswerBindingRegistryFieldEvent | EnvelopeCapacityAnswerBindingSignatureFieldEvent | EnvelopeRfqCpuMillisFieldEvent | EnvelopeRfqMemoryMibFieldEvent | EnvelopeRfqSlotSecondsFieldEvent | EnvelopeRfqEarliestStartFieldEvent | EnvelopeRfqMaxPricePerSecondFieldEvent | EnvelopeRfqImageRefFieldEvent | EnvelopeRfqImageDigestFieldEvent | EnvelopeRfqTenantAccountFieldEvent | EnvelopeRfqRenewsLeaseIdFieldEvent | EnvelopeRfqProofSignerFieldEvent | EnvelopeRfqProofChainIdFieldEvent | EnvelopeRfqProofMarketFieldEvent | EnvelopeRfqProofPeerIdFieldEvent | EnvelopeRfqProofExpiryFieldEvent | EnvelopeRfqProofSignatureFieldEvent | EnvelopeQuoteOfferProviderFieldEvent | EnvelopeQuoteOfferAccountFieldEvent | EnvelopeQuoteOfferTokenFieldEvent | EnvelopeQuoteOfferPricePerSecondFieldEvent | EnvelopeQuoteOfferCpuMillisFieldEvent | EnvelopeQuoteOfferMemoryMibFieldEvent | EnvelopeQuoteOfferStartFieldEvent | EnvelopeQuoteOfferEndFieldEvent | EnvelopeQuoteOfferSpecHashFieldEvent | EnvelopeQuoteOfferNonceFieldEvent | EnvelopeQuoteOfferDeadlineFieldEvent | EnvelopeQuoteProviderSignatureFieldEvent | EnvelopeQuoteRoundFieldEvent | EnvelopeCounterPricePerSecondFieldEvent | EnvelopeAcceptTenantSignatureFieldEvent | EnvelopeRejectCodeFieldEvent | EnvelopeRejectMessageFieldEvent | EnvelopeOpenedLeaseIdFieldEvent | EnvelopeOpenedTxHashFieldEvent | EnvelopeDeployLeaseIdFieldEvent | EnvelopeDeployImageRefFieldEvent | EnvelopeDeployImageDigestFieldEvent | EnvelopeDeployCommandFieldEvent | EnvelopeDeployEnvFieldEvent | EnvelopeDeployPortsFieldEvent | EnvelopeDeployServiceFieldEvent | EnvelopeDeployHttpPortsFieldEvent | EnvelopeDeployAllowFieldEvent | EnvelopeDeployUdpPortsFieldEvent | EnvelopeDeployAgentImageRefFieldEvent | EnvelopeDeployAgentImageDigestFieldEvent | EnvelopeDeployAgentCommandFieldEvent | EnvelopeDeployAgentCpuMillisFieldEvent | EnvelopeDeployAgentMemoryMibFieldEvent | EnvelopeDeployAgentSecretFieldEvent | EnvelopeDeployAgentOnceFieldEvent | EnvelopeRunningLeaseIdFieldEvent | EnvelopeRunningEndpointFieldEvent | EnvelopeFailedLeaseIdFieldEvent | EnvelopeFailedMessageFieldEvent | EnvelopeTerminateLeaseIdFieldEvent | EnvelopeRedeployLeaseIdFieldEvent | EnvelopeRedeployExpiresFieldEvent | EnvelopeRedeploySignatureFieldEvent | EnvelopeRedeployDeployLeaseIdFieldEvent | EnvelopeRedeployDeployImageRefFieldEvent | EnvelopeRedeployDeployImageDigestFieldEvent | EnvelopeRedeployDeployCommandFieldEvent | EnvelopeRedeployDeployEnvFieldEvent | EnvelopeRedeployDeployPortsFieldEvent | EnvelopeRedeployDeployServiceFieldEvent | EnvelopeRedeployDeployHttpPortsFieldEvent | EnvelopeRedeployDeployAllowFieldEvent | EnvelopeRedeployDeployUdpPortsFieldEvent | EnvelopeRedeployDeployAgentImageRefFieldEvent | EnvelopeRedeployDeployAgentImageDigestFieldEvent | EnvelopeRedeployDeployAgentCommandFieldEvent | EnvelopeRedeployDeployAgentCpuMillisFieldEvent | EnvelopeRedeployDeployAgentMemoryMibFieldEvent | EnvelopeRedeployDeployAgentSecretFieldEvent | EnvelopeRedeployDeployAgentOnceFieldEvent>;
 }
 export interface CapacityQuery {
 }
@@ -866,9 +874,13 @@ export declare namespace Deploy {
         field: '$.agent.secret';
         value: Uint8Array<ArrayBuffer>;
     }
+    interface DeployAgentOnceFieldEvent {
+        field: '$.agent.once';
+        value: boolean;
+    }
     function encode(obj: Partial<Deploy>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Deploy>): Deploy;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Deploy>): Generator<DeployLeaseIdFieldEvent | DeployImageRefFieldEvent | DeployImageDigestFieldEvent | DeployCommandFieldEvent | DeployEnvFieldEvent | DeployPortsFieldEvent | DeployServiceFieldEvent | DeployHttpPortsFieldEvent | DeployAllowFieldEvent | DeployUdpPortsFieldEvent | DeployAgentImageRefFieldEvent | DeployAgentImageDigestFieldEvent | DeployAgentCommandFieldEvent | DeployAgentCpuMillisFieldEvent | DeployAgentMemoryMibFieldEvent | DeployAgentSecretFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Deploy>): Generator<DeployLeaseIdFieldEvent | DeployImageRefFieldEvent | DeployImageDigestFieldEvent | DeployCommandFieldEvent | DeployEnvFieldEvent | DeployPortsFieldEvent | DeployServiceFieldEvent | DeployHttpPortsFieldEvent | DeployAllowFieldEvent | DeployUdpPortsFieldEvent | DeployAgentImageRefFieldEvent | DeployAgentImageDigestFieldEvent | DeployAgentCommandFieldEvent | DeployAgentCpuMillisFieldEvent | DeployAgentMemoryMibFieldEvent | DeployAgentSecretFieldEvent | DeployAgentOnceFieldEvent>;
 }
 export interface AgentPart {
     imageRef: string;
@@ -877,6 +889,7 @@ export interface AgentPart {
     cpuMillis: number;
     memoryMib: number;
     secret: Uint8Array<ArrayBuffer>;
+    once: boolean;
 }
 export declare namespace AgentPart {
     const codec: () => Codec<AgentPart>;
@@ -905,9 +918,13 @@ export declare namespace AgentPart {
         field: '$.secret';
         value: Uint8Array<ArrayBuffer>;
     }
+    interface AgentPartOnceFieldEvent {
+        field: '$.once';
+        value: boolean;
+    }
     function encode(obj: Partial<AgentPart>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<AgentPart>): AgentPart;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<AgentPart>): Generator<AgentPartImageRefFieldEvent | AgentPartImageDigestFieldEvent | AgentPartCommandFieldEvent | AgentPartCpuMillisFieldEvent | AgentPartMemoryMibFieldEvent | AgentPartSecretFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<AgentPart>): Generator<AgentPartImageRefFieldEvent | AgentPartImageDigestFieldEvent | AgentPartCommandFieldEvent | AgentPartCpuMillisFieldEvent | AgentPartMemoryMibFieldEvent | AgentPartSecretFieldEvent | AgentPartOnceFieldEvent>;
 }
 export interface Redeploy {
     leaseId: bigint;
@@ -1000,9 +1017,13 @@ export declare namespace Redeploy {
         field: '$.deploy.agent.secret';
         value: Uint8Array<ArrayBuffer>;
     }
+    interface RedeployDeployAgentOnceFieldEvent {
+        field: '$.deploy.agent.once';
+        value: boolean;
+    }
     function encode(obj: Partial<Redeploy>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Redeploy>): Redeploy;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Redeploy>): Generator<RedeployLeaseIdFieldEvent | RedeployExpiresFieldEvent | RedeploySignatureFieldEvent | RedeployDeployLeaseIdFieldEvent | RedeployDeployImageRefFieldEvent | RedeployDeployImageDigestFieldEvent | RedeployDeployCommandFieldEvent | RedeployDeployEnvFieldEvent | RedeployDeployPortsFieldEvent | RedeployDeployServiceFieldEvent | RedeployDeployHttpPortsFieldEvent | RedeployDeployAllowFieldEvent | RedeployDeployUdpPortsFieldEvent | RedeployDeployAgentImageRefFieldEvent | RedeployDeployAgentImageDigestFieldEvent | RedeployDeployAgentCommandFieldEvent | RedeployDeployAgentCpuMillisFieldEvent | RedeployDeployAgentMemoryMibFieldEvent | RedeployDeployAgentSecretFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Redeploy>): Generator<RedeployLeaseIdFieldEvent | RedeployExpiresFieldEvent | RedeploySignatureFieldEvent | RedeployDeployLeaseIdFieldEvent | RedeployDeployImageRefFieldEvent | RedeployDeployImageDigestFieldEvent | RedeployDeployCommandFieldEvent | RedeployDeployEnvFieldEvent | RedeployDeployPortsFieldEvent | RedeployDeployServiceFieldEvent | RedeployDeployHttpPortsFieldEvent | RedeployDeployAllowFieldEvent | RedeployDeployUdpPortsFieldEvent | RedeployDeployAgentImageRefFieldEvent | RedeployDeployAgentImageDigestFieldEvent | RedeployDeployAgentCommandFieldEvent | RedeployDeployAgentCpuMillisFieldEvent | RedeployDeployAgentMemoryMibFieldEvent | RedeployDeployAgentSecretFieldEvent | RedeployDeployAgentOnceFieldEvent>;
 }
 export interface Running {
     leaseId: bigint;

@@ -2343,6 +2343,10 @@ export var AgentPart;
                     w.uint32(50);
                     w.bytes(obj.secret);
                 }
+                if ((obj.once != null && obj.once !== false)) {
+                    w.uint32(56);
+                    w.bool(obj.once);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -2353,7 +2357,8 @@ export var AgentPart;
                     command: [],
                     cpuMillis: 0,
                     memoryMib: 0,
-                    secret: uint8ArrayAlloc(0)
+                    secret: uint8ArrayAlloc(0),
+                    once: false
                 };
                 const end = length == null ? reader.len : reader.pos + length;
                 while (reader.pos < end) {
@@ -2384,6 +2389,10 @@ export var AgentPart;
                         }
                         case 6: {
                             obj.secret = reader.bytes();
+                            break;
+                        }
+                        case 7: {
+                            obj.once = reader.bool();
                             break;
                         }
                         default: {
@@ -2445,6 +2454,13 @@ export var AgentPart;
                             yield {
                                 field: `${prefix}.secret`,
                                 value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 7: {
+                            yield {
+                                field: `${prefix}.once`,
+                                value: reader.bool()
                             };
                             break;
                         }

@@ -252,8 +252,9 @@ describe("migration moves the pair: fence, hand-over, undo (pair.ts)", function 
         instance: 2,
       });
       expect(restarted.seed.instance).to.equal(1);
-      // The agent's entry on that state: one line, exit 0, nothing done (no chain call: its key holds no ETH and
-      // nothing changed on chain; it does not even open the state — no lock, no libp2p node).
+      // The agent's entry on that state: it confirms the successor (its hand-over sent again with `once`: the new
+      // yard, which has it, keeps it), then one line, exit 0, no transaction (its key holds no ETH, nothing changed
+      // on chain).
       const nonceBefore = await two.get().m.provider.getTransactionCount(s.wallet.address);
       const run = await promisify(execFile)(ICON_CLI, ["agent", "run", "--state", restarted.dir], { timeout: 60_000 });
       expect(run.stdout.trim().split("\n")).to.deep.equal([
@@ -297,6 +298,93 @@ describe("migration moves the pair: fence, hand-over, undo (pair.ts)", function 
       } finally {
         await successor.stop();
       }
+    } finally {
+      for (const id of await owner.leasesOf(s.app.root)) await owner.terminate(id).catch(() => {});
+    }
+  });
+
+  it("a copy restarted retired before the hand-over sends it itself (once); sent again it changes nothing at the new yard; once the new lease ended it acts again at instance 3", async () => {
+    const s = await setUp("settle", { nextWithAgentShare: true });
+    try {
+      // What movePair leaves when its process dies right after the fence: the old lease holds the retired state,
+      // whose record carries the successor; the new lease runs the service only.
+      const carried = s.c.carried();
+      const retired = { leaseId: s.next.leaseId, yard: s.next.yard.name, instance: 2, atMs: Date.now() };
+      const fenced = { ...s.c.seed, retired: { ...retired, moving: s.next, carried } };
+      await handOver({
+        node,
+        holder: s.wallet,
+        client: s.icon,
+        dir: s.dir,
+        placement: s.old,
+        spec: s.spec,
+        sidecar: env.sidecar!,
+        seed: fenced,
+      });
+      expect((await containersOf(s.next.leaseId)).some((c) => c.role === "agent")).to.equal(false);
+      const settle = async () => {
+        const restarted = await crashAndRead(s.old.leaseId);
+        expect(restarted.seed.retired).to.deep.include(retired);
+        const seen: string[] = [];
+        const copy = await Agent.open(
+          restarted.dir,
+          { spawn: async () => {}, onEvent: (e) => void seen.push(e.text) },
+          { retired: true },
+        );
+        try {
+          return { outcome: await copy.settleRetired(), seed: copy.seed, seen };
+        } finally {
+          await copy.stop();
+        }
+      };
+
+      // 1. The new lease live, nothing there: the restarted copy hands instance 2 in and stays retired.
+      const first = await settle();
+      expect(first.outcome).to.equal("retired");
+      expect(first.seen.join("\n")).to.contain(
+        `lease ${s.next.leaseId} at ${s.next.yard.name} runs instance 2 (its hand-over confirmed)`,
+      );
+      const handed = await heldBy(s.next.leaseId);
+      expect(handed.seed.instance).to.equal(2);
+      expect(handed.seed.retired).to.equal(undefined);
+      expect(handed.seed.moving!.leaseId).to.equal(s.next.leaseId);
+      expect(handed.seed.carried!.controller).to.deep.equal(JSON.parse(JSON.stringify(carried.controller)) as unknown);
+      expect(handed.seed.carried!.children).to.deep.equal(carried.children);
+
+      // 2. The successor has since made its yard hold a newer state (a replica recorded): a second restart of the
+      // retired copy sends the hand-over again and the new yard keeps what it holds, without restarting it.
+      await handOver({
+        node,
+        holder: s.wallet,
+        client: s.icon,
+        dir: s.dir,
+        placement: s.next,
+        spec: s.spec,
+        sidecar: env.sidecar!,
+        seed: { ...handed.seed, replicas: 7 },
+      });
+      const sidecar = (await containersOf(s.next.leaseId)).find((c) => c.role === "agent" && c.state === "running")!;
+      const startedAt = (await docker.getContainer(sidecar.id).inspect()).State.StartedAt;
+      expect((await settle()).outcome).to.equal("retired");
+      expect((await docker.getContainer(sidecar.id).inspect()).State.StartedAt).to.equal(startedAt);
+      const kept = await crashAndRead(s.next.leaseId);
+      expect(kept.seed.replicas).to.equal(7);
+      expect(kept.seed.instance).to.equal(2);
+
+      // 3. The new lease ended (no successor can run): the restarted copy acts again, above epoch 2, and its own
+      // lease holds that state for the next restart.
+      await owner.terminate(s.next.leaseId);
+      await noSidecar(s.next.leaseId);
+      const third = await settle();
+      expect(third.outcome).to.equal("acting");
+      expect(third.seed.instance).to.equal(3);
+      expect(third.seed.retired).to.equal(undefined);
+      expect(third.seen.join("\n")).to.contain(`this copy acts again as instance 3 (lease ${s.old.leaseId} holds it)`);
+      const back = await crashAndRead(s.old.leaseId);
+      expect(back.seed.retired).to.equal(undefined);
+      expect(back.seed.instance).to.equal(3);
+      expect(back.seed.moving).to.equal(undefined);
+      expect(await two.get().m.provider.getBalance(s.wallet.address)).to.equal(0n);
     } finally {
       for (const id of await owner.leasesOf(s.app.root)) await owner.terminate(id).catch(() => {});
     }

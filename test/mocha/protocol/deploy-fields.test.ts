@@ -88,6 +88,12 @@ describe("Deploy agent part", () => {
     expect(roundTrip(base)).to.not.have.property("agent");
   });
 
+  it("carries `once` (a hand-over sent again) only when set, and the stored spec never keeps it", () => {
+    expect(roundTrip({ ...base, agent: agent(randomBytes(8), { once: true }) }).agent!.once).to.equal(true);
+    expect(roundTrip({ ...base, agent: agent(randomBytes(8)) }).agent).to.not.have.property("once");
+    expect(withoutSecret({ ...base, agent: agent(randomBytes(8), { once: true }) }).agent).to.not.have.property("once");
+  });
+
   it("zeroes the secret's bytes in the received frame once it is copied out", () => {
     const secret = Buffer.from("k".repeat(64));
     const frame = encodeFrame(id, { type: "deploy", spec: { ...base, agent: agent(secret) } });
