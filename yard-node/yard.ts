@@ -60,6 +60,7 @@ import { Metrics } from "./metrics.ts";
 import { YardMetrics } from "./yard-metrics.ts";
 import type { ContainerInfo, ContainerRuntime } from "./runtime.ts";
 import { yardServices } from "./services.ts";
+import { probeService } from "./probe.ts";
 import { ChainWatch } from "./chain-watch.ts";
 import { HttpSurface, type YardStatus } from "./http.ts";
 import { LeaseLifecycle } from "./leases.ts";
@@ -395,6 +396,21 @@ export class Yard {
         log: this.log,
         container: (id) => this.#leases.containerOf(id),
         onImageLoaded: (id) => db.touchImage(id, this.now()),
+      })({ registrar }),
+    );
+    await this.#start(
+      probeService({
+        config: c.probe,
+        authorize: holder,
+        running: (id) => {
+          const { row, info } = this.#leases.containerOf(id);
+          return row?.status === "deployed" && info?.running === true;
+        },
+        clients: (id) => this.overlay.flows(id).snapshot(),
+        signer: this.#wallet,
+        operator: this.operator,
+        domain: () => this.chain.domain(),
+        log: this.log.child("probe"),
       })({ registrar }),
     );
     await this.#start(this.#relay);
