@@ -36,6 +36,7 @@ import {
 import type { Logger } from "../protocol/log.ts";
 import type { Authorize } from "./access.ts";
 import type { YardConfig } from "./config.ts";
+import type { YardMetrics } from "./yard-metrics.ts";
 import { subnetOf, type FlowStats } from "./overlay/flows.ts";
 import { MeasureFailed, measurePath, type MeasureOptions, type Measurement } from "./probe-measure.ts";
 
@@ -53,6 +54,7 @@ export interface ProbeServiceOptions {
   /** The market's EIP-712 domain. */
   domain: () => TypedDataDomain;
   log: Logger;
+  metrics: YardMetrics;
   /** The measurement (probe-measure.ts); replaced only by tests that inject a fault. */
   measure?: (target: string, o: MeasureOptions) => Promise<Measurement>;
   /** Wall clock in ms. */
@@ -231,6 +233,7 @@ export function probeService(init: ProbeServiceOptions): (components: ProbeServi
           packets: signed.packets,
           ms: signed.elapsedMs,
         });
+        init.metrics.inc("icon_yard_probe_packets_total", {}, signed.packets);
         return { type: "answer", ...signed, signature };
       } catch (e) {
         if (e instanceof MeasureFailed) {
@@ -276,9 +279,12 @@ export function probeService(init: ProbeServiceOptions): (components: ProbeServi
         }
         const m = decodeProbeFrame(frame);
         await write(await answer(m, connection.remotePeer));
+        init.metrics.inc("icon_yard_probes_total", { outcome: "answered" });
         await stream.close();
       } catch (e) {
         const known = e instanceof ProbeError;
+        const outcome = known ? (ProbeErrorCode[e.probeCode] ?? "unknown").toLowerCase() : "internal";
+        init.metrics.inc("icon_yard_probes_total", { outcome });
         if (!known) log.debug("probe request failed", { error: e, peer });
         try {
           await write({

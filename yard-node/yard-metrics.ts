@@ -25,6 +25,14 @@ export const YARD_METRICS = {
     type: "counter",
     help: "Token units the market repaid this yard for relayed intents (credited to its earnings)",
   },
+  icon_yard_probes_total: {
+    type: "counter",
+    help: "Path probes (/icon/probe/1.0.0) by outcome: answered, or the refusal (denied, not_a_client, rate_limited, busy, …)",
+  },
+  icon_yard_probe_packets_total: {
+    type: "counter",
+    help: "Packets the path probes sent towards lease holders' clients (traceroute probes and pings)",
+  },
   icon_yard_agent_sidecars_lost_total: {
     type: "counter",
     help: "Agent sidecars left down: down after a yard restart took their secret, failing past maxRestarts, image gone",

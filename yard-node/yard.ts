@@ -110,6 +110,8 @@ export class Yard {
   readonly #net: YardNetwork;
   readonly #http: HttpSurface;
   readonly #relay: Startable;
+  /** /icon/probe/1.0.0 (probe.ts). */
+  readonly #probe: Startable;
   /** What a lease's agent sidecar may reach, through the yard (agent-gateway.ts). */
   readonly gateway: AgentGateway;
 
@@ -159,6 +161,20 @@ export class Yard {
       chain: relayChainOf(chain),
       fee: o.prices.relayFee,
       log: log.child("relay"),
+      metrics,
+    })({ registrar: node });
+    this.#probe = probeService({
+      config: config.probe,
+      authorize: leaseHolderCheck(db, chain),
+      running: (id) => {
+        const { row, info } = this.#leases.containerOf(id);
+        return row?.status === "deployed" && info?.running === true;
+      },
+      clients: (id) => this.overlay.flows(id).snapshot(),
+      signer: o.wallet,
+      operator: o.operator,
+      domain: () => chain.domain(),
+      log: log.child("probe"),
       metrics,
     })({ registrar: node });
     /** The yard's containers by id, as last seen (written by the lease lifecycle). */
@@ -398,21 +414,7 @@ export class Yard {
         onImageLoaded: (id) => db.touchImage(id, this.now()),
       })({ registrar }),
     );
-    await this.#start(
-      probeService({
-        config: c.probe,
-        authorize: holder,
-        running: (id) => {
-          const { row, info } = this.#leases.containerOf(id);
-          return row?.status === "deployed" && info?.running === true;
-        },
-        clients: (id) => this.overlay.flows(id).snapshot(),
-        signer: this.#wallet,
-        operator: this.operator,
-        domain: () => this.chain.domain(),
-        log: this.log.child("probe"),
-      })({ registrar }),
-    );
+    await this.#start(this.#probe);
     await this.#start(this.#relay);
     await this.#start(this.#leases);
     await this.#start(this.#http);

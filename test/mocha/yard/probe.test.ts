@@ -386,6 +386,12 @@ describe("probe service /icon/probe/1.0.0 (real yard, leases, libp2p; a namespac
     });
     expect(r.reached).to.equal(true);
     expect(yard.status().leases.length).to.be.greaterThan(0);
+    // Counted: the answers (and the packets they cost), and the refusals by their code.
+    const metrics = yard.metrics.render();
+    expect(metrics).to.match(/icon_yard_probes_total\{outcome="answered"\} [5-9]/);
+    expect(metrics).to.match(/icon_yard_probes_total\{outcome="bad_frame"\} [1-9]/);
+    expect(metrics).to.match(/icon_yard_probes_total\{outcome="not_a_client"\} [1-9]/);
+    expect(metrics).to.match(/icon_yard_probe_packets_total [1-9]\d+/);
   });
 
   it("an ended lease may not probe", async () => {
