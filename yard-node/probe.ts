@@ -199,7 +199,7 @@ export function probeService(init: ProbeServiceOptions): (components: ProbeServi
         );
       const maxHops = m.maxHops > 0 ? Math.min(m.maxHops, c.maxHops) : c.maxHops;
       busyLeases.add(leaseId);
-      measuring++;
+      init.metrics.set("icon_yard_probes_measuring", ++measuring);
       const at = now();
       try {
         const found = await measure(m.target, {
@@ -243,7 +243,7 @@ export function probeService(init: ProbeServiceOptions): (components: ProbeServi
         throw e;
       } finally {
         busyLeases.delete(leaseId);
-        measuring--;
+        init.metrics.set("icon_yard_probes_measuring", --measuring);
       }
     }
 

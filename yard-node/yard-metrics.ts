@@ -66,6 +66,7 @@ export const YARD_METRICS = {
   icon_yard_leases_active: { type: "gauge", help: "Leases opened and not yet ended" },
   icon_yard_gateway_forwards_open: { type: "gauge", help: "Agent gateway forwards (libp2p, per sidecar) open now" },
   icon_yard_containers_running: { type: "gauge", help: "Lease containers running" },
+  icon_yard_probes_measuring: { type: "gauge", help: "Path probes measuring now (at most probe.maxConcurrent)" },
   icon_yard_capacity_cpu_millis: { type: "gauge", help: "CPU capacity in mCPU" },
   icon_yard_capacity_memory_mib: { type: "gauge", help: "Memory capacity in MiB" },
   icon_yard_quotes_per_second: { type: "gauge", help: "Quotes signed per second over the last minute" },

@@ -11,9 +11,10 @@
  * Covered: the holder probes its client subnet and gets the hops, a silent hop, the target reached, its rtt, the
  * packets sent, signed by the operator; a target that does not answer; non-holders (a stranger's key, another
  * tenant's key, an access signed for another peer, an unknown lease) refused; targets outside the lease's recent
- * client subnets, special addresses and names refused; the per-lease rate limit (the (n+1)-th refused with a retry
- * time); an agent in its sidecar reaches the protocol of its own yard through the agent gateway's forward;
- * malformed frames, silent streams and a flood keep the yard answering; an ended lease may not probe.
+ * client subnets, special addresses and names refused; one probe in flight per lease and maxConcurrent in all;
+ * the per-lease rate limit (the (n+1)-th refused with a retry time); an agent in its sidecar reaches the protocol
+ * of its own yard through the agent gateway's forward; malformed frames, silent streams and a flood keep the yard
+ * answering; an ended lease may not probe.
  */
 import { expect } from "chai";
 import { execFile } from "node:child_process";
@@ -173,7 +174,7 @@ describe("probe service /icon/probe/1.0.0 (real yard, leases, libp2p; a namespac
       m,
       1,
       docker.get().yardId,
-      { lease: FAST_LEASE, probe: { netns: chain.netns, perLeaseBurst: 3, perLeaseEveryS: 30 } },
+      { lease: FAST_LEASE, probe: { netns: chain.netns, perLeaseBurst: 3, perLeaseEveryS: 60, maxConcurrent: 1 } },
       log,
     );
     addr = yard.node.getMultiaddrs()[0]!;
@@ -272,17 +273,50 @@ describe("probe service /icon/probe/1.0.0 (real yard, leases, libp2p; a namespac
       expect((await refusal(ask(target), re)).probeCode).to.equal(ProbeErrorCode.BAD_TARGET);
   });
 
+  it("one probe in flight per lease, and maxConcurrent (1 here) in all: the others are told to retry shortly", async () => {
+    // A measurement that takes a while (a client address where no one answers: ~2.5 s).
+    const slow = probePath(tenant.node, addr, {
+      leaseId: leaseA,
+      access: await access(tenant, leaseA),
+      target: "198.19.9.99",
+      maxHops: 4,
+    });
+    await waitFor("the slow probe measuring", () => yard.metrics.get("icon_yard_probes_measuring") === 1, 10_000);
+    // The same lease from another node of its holder: its probe is under way.
+    const second = await createIconNode();
+    try {
+      const e = await refusal(
+        probePath(second, addr, {
+          leaseId: leaseA,
+          access: await access(tenant, leaseA, tenant.icon, second.peerId),
+          target: CLIENT,
+        }),
+        /a probe of lease \d+ is under way/,
+      );
+      expect(e.probeCode).to.equal(ProbeErrorCode.BUSY);
+      expect(e.retryAfterMs).to.be.greaterThan(0);
+    } finally {
+      await second.stop();
+    }
+    // Another lease while the yard measures its one path at once.
+    yard.overlay.flows(leaseB).record(CLIENT, 4);
+    const e = await refusal(
+      probePath(other.node, addr, { leaseId: leaseB, access: await access(other, leaseB), target: CLIENT }),
+      /this yard measures 1 paths at once: retry shortly/,
+    );
+    expect(e.probeCode).to.equal(ProbeErrorCode.BUSY);
+    expect((await slow).reached).to.equal(false);
+    expect(yard.metrics.get("icon_yard_probes_measuring")).to.equal(0);
+  });
+
   it("rate-limits each lease: the burst is spent, the next probe is refused with a retry time", async () => {
-    // Two of A's burst of 3 were spent above (refusals spend none); one more passes, the next is refused.
+    // A's burst of 3 was spent above (refusals spend none, and one refills every 60 s): the next is refused.
     const a = await access(tenant, leaseA);
     const ask = () => probePath(tenant.node, addr, { leaseId: leaseA, access: a, target: CLIENT, maxHops: 4 });
-    const passed = await ask();
-    expect(passed.reached).to.equal(true);
-    const e = await refusal(ask(), /may probe 3 times at once and once every 30 s after: retry in \d+ s/);
+    const e = await refusal(ask(), /may probe 3 times at once and once every 60 s after: retry in \d+ s/);
     expect(e.probeCode).to.equal(ProbeErrorCode.RATE_LIMITED);
-    expect(e.retryAfterMs).to.be.greaterThan(0).and.at.most(30_000);
-    // Another lease's budget is its own: B probes its client (recorded now) at once.
-    yard.overlay.flows(leaseB).record(CLIENT, 4);
+    expect(e.retryAfterMs).to.be.greaterThan(0).and.at.most(60_000);
+    // Another lease's budget is its own: B probes its client at once.
     const b = await probePath(other.node, addr, {
       leaseId: leaseB,
       access: await access(other, leaseB),
@@ -389,6 +423,8 @@ describe("probe service /icon/probe/1.0.0 (real yard, leases, libp2p; a namespac
     // Counted: the answers (and the packets they cost), and the refusals by their code.
     const metrics = yard.metrics.render();
     expect(metrics).to.match(/icon_yard_probes_total\{outcome="answered"\} [5-9]/);
+    expect(metrics).to.match(/icon_yard_probes_total\{outcome="busy"\} [1-9]/);
+    expect(metrics).to.match(/icon_yard_probes_total\{outcome="rate_limited"\} 1/);
     expect(metrics).to.match(/icon_yard_probes_total\{outcome="bad_frame"\} [1-9]/);
     expect(metrics).to.match(/icon_yard_probes_total\{outcome="not_a_client"\} [1-9]/);
     expect(metrics).to.match(/icon_yard_probe_packets_total [1-9]\d+/);
