@@ -238,7 +238,11 @@ export function probeService(init: ProbeServiceOptions): (components: ProbeServi
       } catch (e) {
         if (e instanceof MeasureFailed) {
           log.warn("probe: the measurement failed", { error: e.message, lease: leaseId });
-          throw refuse(ProbeErrorCode.FAILED, `the measurement could not run here: ${e.message}`);
+          // The tool's own words name the host's paths and set-up: for the operator's log, not for the tenant.
+          throw refuse(
+            ProbeErrorCode.FAILED,
+            "the measurement could not run at this yard (its operator's log says why)",
+          );
         }
         throw e;
       } finally {

@@ -14,7 +14,7 @@
  * client subnets, special addresses and names refused; one probe in flight per lease and maxConcurrent in all;
  * the per-lease rate limit (the (n+1)-th refused with a retry time); an agent in its sidecar reaches the protocol
  * of its own yard through the agent gateway's forward; malformed frames, silent streams and a flood keep the yard
- * answering; an ended lease may not probe.
+ * answering; a yard with probing off or a missing site namespace says so; an ended lease may not probe.
  */
 import { expect } from "chai";
 import { execFile } from "node:child_process";
@@ -43,6 +43,10 @@ import { createLogger, silentLogger } from "../../../protocol/log.ts";
 import type { Yard } from "../../../yard-node/yard.ts";
 import { Forwards, authenticatePeer } from "../../../yard-node/agent-gateway-forward.ts";
 import { HostFirewall } from "../../../yard-node/firewall.ts";
+import { leaseHolderCheck } from "../../../yard-node/access.ts";
+import { Metrics } from "../../../yard-node/metrics.ts";
+import { probeService } from "../../../yard-node/probe.ts";
+import { YardMetrics } from "../../../yard-node/yard-metrics.ts";
 import { WEB_IMAGE, useDockerYard, waitFor } from "../../helpers/docker.ts";
 import { FAST_LEASE, expectRejection, startTestYard } from "../../helpers/yard.ts";
 import { Tenant, USD, clientFor, startMarket, type TestMarket } from "../../../scripts/lib/testbed.ts";
@@ -428,6 +432,51 @@ describe("probe service /icon/probe/1.0.0 (real yard, leases, libp2p; a namespac
     expect(metrics).to.match(/icon_yard_probes_total\{outcome="bad_frame"\} [1-9]/);
     expect(metrics).to.match(/icon_yard_probes_total\{outcome="not_a_client"\} [1-9]/);
     expect(metrics).to.match(/icon_yard_probe_packets_total [1-9]\d+/);
+  });
+
+  it("a yard whose probes are disabled, or whose tools cannot run, says so (DISABLED, FAILED)", async () => {
+    // A second probe service over this yard's own lease records, chain and flows, on a node of its own, with the
+    // config a broken deployment would have: probing off, or a site namespace that does not exist.
+    const variants = [
+      { probe: { ...yard.config.probe, enabled: false }, code: ProbeErrorCode.DISABLED, re: /does not probe/ },
+      {
+        probe: { ...yard.config.probe, netns: `/run/netns/${chain.prefix}missing` },
+        code: ProbeErrorCode.FAILED,
+        re: /the measurement could not run at this yard \(its operator's log says why\)/,
+      },
+    ];
+    for (const v of variants) {
+      const lines: string[] = [];
+      const log = createLogger({ level: "warn", write: (line: string) => lines.push(line) });
+      const node = await createIconNode({ listen: ["/ip4/127.0.0.1/tcp/0"] });
+      const service = probeService({
+        config: v.probe,
+        authorize: leaseHolderCheck(yard.db, yard.chain),
+        running: (id) => yard.status().leases.some((l) => l.id === id.toString() && l.running),
+        clients: (id) => yard.overlay.flows(id).snapshot(),
+        signer: operator,
+        operator: operator.address,
+        domain: () => yard.chain.domain(),
+        log,
+        metrics: new YardMetrics(new Metrics()),
+      })({ registrar: node });
+      await service.start();
+      try {
+        const e = await refusal(
+          probePath(tenant.node, node.getMultiaddrs()[0]!, {
+            leaseId: leaseA,
+            access: await access(tenant, leaseA),
+            target: CLIENT,
+          }),
+          v.re,
+        );
+        expect(e.probeCode).to.equal(v.code);
+        if (v.code === ProbeErrorCode.FAILED) expect(lines.join("\n")).to.match(/nsenter: cannot open/);
+      } finally {
+        await service.stop();
+        await node.stop();
+      }
+    }
   });
 
   it("an ended lease may not probe", async () => {
