@@ -144,11 +144,11 @@ export type ContractErrorCode =
 
 /**
  * Codes that carry a wire enum's value name (a refusal received from a peer): "PROTOCOL_<RejectCode>" and
- * "REJECTED_<RejectCode>" (lease negotiation), "OVERLAY_<OverlayErrorCode>", "YARD_<YardErrorCode>", "RELAY_<RelayErrorCode>" and the tree's
+ * "REJECTED_<RejectCode>" (lease negotiation), "OVERLAY_<OverlayErrorCode>", "YARD_<YardErrorCode>", "RELAY_<RelayErrorCode>", "PROBE_<ProbeErrorCode>" and the tree's
  * own "TREE_…" names; the suffix is the generated enum's member name (protocol/schema/*.proto), or its number when a
  * newer peer sent a value this build does not know.
  */
-export type WireErrorCode = `${"PROTOCOL" | "REJECTED" | "OVERLAY" | "YARD" | "RELAY" | "TREE"}_${string}`;
+export type WireErrorCode = `${"PROTOCOL" | "REJECTED" | "OVERLAY" | "YARD" | "RELAY" | "PROBE" | "TREE"}_${string}`;
 
 export type ErrorCode = (typeof ERROR_CODES)[number] | ContractErrorCode | WireErrorCode;
 

@@ -34,6 +34,7 @@ export * from "./net/gateway-transport.ts";
 export * from "./discovery/dns.ts";
 export * from "./yard/services.ts";
 export * from "./yard/gateway.ts";
+export * from "./yard/probe.ts";
 export * from "./relay/relay.ts";
 export * from "./relay/sender.ts";
 export * from "./overlay/messages.ts";

@@ -248,6 +248,32 @@ export const yardConfigSchema = z
           });
       })
       .default({}),
+    /**
+     * /icon/probe/1.0.0 (probe.ts): path measurements (traceroute and ping) towards a lease's client subnets, for
+     * the lease's holder only. Each lease may ask `perLeaseBurst` at once and one every `perLeaseEveryS` after.
+     */
+    probe: z
+      .object({
+        enabled: z.boolean().default(true),
+        perLeaseBurst: z.number().int().min(1).max(100).default(3),
+        perLeaseEveryS: z.number().min(1).max(3600).default(10),
+        /** Probes measuring at once, all leases together (each sends maxHops + 3 packets). */
+        maxConcurrent: z.number().int().min(1).max(64).default(2),
+        /** Longest path traced (one UDP probe per TTL, all sent at once). */
+        maxHops: z.number().int().min(1).max(64).default(16),
+        /** Time one measurement may take before its tools are killed. */
+        timeoutS: z.number().min(3).max(60).default(10),
+        /** A subnet is the lease's client while its last request to the lease is at most this old. */
+        clientRecentS: z.number().int().min(10).max(86_400).default(600),
+        /** A network namespace to run the tools in (`nsenter --net=<path>`), e.g. /run/netns/site: a test bed
+         * whose site is a namespace. Absent: the yard's own. */
+        netns: z
+          .string()
+          .regex(/^\/[^\0]*$/, "an absolute path, e.g. /run/netns/site")
+          .optional(),
+      })
+      .strict()
+      .default({}),
     overlay: z
       .object({
         /** Other yards to ask about routes (multiaddrs ending in /p2p/<peer id>), besides connected ones. */

@@ -29,6 +29,14 @@ export const YARD_METRICS = {
     type: "counter",
     help: "Token units the market repaid this yard for relayed intents (credited to its earnings)",
   },
+  icon_yard_probes_total: {
+    type: "counter",
+    help: "Path probes (/icon/probe/1.0.0) by outcome: answered, or the refusal (denied, not_a_client, rate_limited, busy, …)",
+  },
+  icon_yard_probe_packets_total: {
+    type: "counter",
+    help: "Packets the path probes sent towards lease holders' clients (traceroute probes and pings)",
+  },
   icon_yard_agent_sidecars_lost_total: {
     type: "counter",
     help: "Agent sidecars left down: down after a yard restart took their secret, failing past maxRestarts, image gone",
@@ -62,6 +70,7 @@ export const YARD_METRICS = {
   icon_yard_leases_active: { type: "gauge", help: "Leases opened and not yet ended" },
   icon_yard_gateway_forwards_open: { type: "gauge", help: "Agent gateway forwards (libp2p, per sidecar) open now" },
   icon_yard_containers_running: { type: "gauge", help: "Lease containers running" },
+  icon_yard_probes_measuring: { type: "gauge", help: "Path probes measuring now (at most probe.maxConcurrent)" },
   icon_yard_capacity_cpu_millis: { type: "gauge", help: "CPU capacity in mCPU" },
   icon_yard_capacity_memory_mib: { type: "gauge", help: "Memory capacity in MiB" },
   icon_yard_quotes_per_second: { type: "gauge", help: "Quotes signed per second over the last minute" },

@@ -61,6 +61,7 @@ import { Metrics } from "./metrics.ts";
 import { YardMetrics } from "./yard-metrics.ts";
 import type { ContainerInfo, ContainerRuntime } from "./runtime.ts";
 import { yardServices } from "./services.ts";
+import { probeService } from "./probe.ts";
 import { ChainWatch } from "./chain-watch.ts";
 import { HttpSurface, type YardStatus } from "./http.ts";
 import { LeaseLifecycle } from "./leases.ts";
@@ -112,6 +113,8 @@ export class Yard {
   readonly #net: YardNetwork;
   readonly #http: HttpSurface;
   readonly #relay: Startable;
+  /** /icon/probe/1.0.0 (probe.ts). */
+  readonly #probe: Startable;
   /** What a lease's agent sidecar may reach, through the yard (agent-gateway.ts). */
   readonly gateway: AgentGateway;
 
@@ -171,6 +174,20 @@ export class Yard {
       chain: relayChainOf(chain),
       fee: o.prices.relayFee,
       log: log.child("relay"),
+      metrics,
+    })({ registrar: node });
+    this.#probe = probeService({
+      config: config.probe,
+      authorize: leaseHolderCheck(db, chain),
+      running: (id) => {
+        const { row, info } = this.#leases.containerOf(id);
+        return row?.status === "deployed" && info?.running === true;
+      },
+      clients: (id) => this.overlay.flows(id).snapshot(),
+      signer: o.wallet,
+      operator: o.operator,
+      domain: () => chain.domain(),
+      log: log.child("probe"),
       metrics,
     })({ registrar: node });
     /** The yard's containers by id, as last seen (written by the lease lifecycle). */
@@ -411,6 +428,7 @@ export class Yard {
         onImageLoaded: (id) => db.touchImage(id, this.now()),
       })({ registrar }),
     );
+    await this.#start(this.#probe);
     await this.#start(this.#relay);
     await this.#start(this.#leases);
     await this.#start(this.#http);

@@ -319,6 +319,17 @@ describe("yard config", () => {
         },
       },
       {
+        name: "a probe namespace that is no absolute path, and probe bounds out of range",
+        edit: (c) => {
+          c.probe = { netns: "site", maxHops: 65, perLeaseBurst: 0 };
+        },
+        expect: {
+          "probe.netns": /an absolute path, e\.g\. \/run\/netns\/site/,
+          "probe.maxHops": /less than or equal to 64/,
+          "probe.perLeaseBurst": /greater than or equal to 1/,
+        },
+      },
+      {
         name: "a DNS upstream that is a name, not an address",
         edit: (c) => {
           c.overlay = { dnsUpstream: "dns.example:53" };

@@ -24,6 +24,7 @@ import {
   LEASE_PROTOCOL,
   IMAGE_PROTOCOL,
   LOGS_PROTOCOL,
+  PROBE_PROTOCOL,
   ROUTES_PROTOCOL,
   ROUTING_PROTOCOL,
   TELEMETRY_PROTOCOL,
@@ -31,6 +32,7 @@ import {
   createIconNode,
   loadOrCreatePeerKey,
   overlayRequest,
+  probePath,
   pushImage,
   readLogs,
   readTelemetry,
@@ -262,7 +264,7 @@ describe("a reset at every step of every protocol (yard and agent as their own p
     return protocols;
   }
 
-  it("the yard: lease, tunnel, image, logs, telemetry, routing, routes, ping, identify — and everything it advertises", async () => {
+  it("the yard: lease, tunnel, image, logs, probe, telemetry, routing, routes, ping, identify — and everything it advertises", async () => {
     const target: Target = {
       name: "the yard",
       addr: multiaddr(yard!.addr),
@@ -297,6 +299,10 @@ describe("a reset at every step of every protocol (yard and agent as their own p
       pushImage(attacker, target.addr, { access, imageId: "0x" + "ab".repeat(32), tarball }),
     );
     cuts += await attack(target, LOGS_PROTOCOL, () => readLogs(attacker, target.addr, { access, tail: 10 }));
+    // The probe's request and its refusal (no client subnet recorded in this process: NOT_A_CLIENT, nothing sent).
+    cuts += await attack(target, PROBE_PROTOCOL, () =>
+      probePath(attacker, target.addr, { leaseId: served.leaseId, access, target: "198.19.9.10" }),
+    );
     cuts += await attack(target, TELEMETRY_PROTOCOL, () => readTelemetry(attacker, target.addr, { access }));
     cuts += await attack(target, ROUTING_PROTOCOL, () => setRouting(attacker, target.addr, { access, redirects: [] }));
     cuts += await attack(target, ROUTES_PROTOCOL, () =>
@@ -315,6 +321,7 @@ describe("a reset at every step of every protocol (yard and agent as their own p
       TUNNEL_PROTOCOL,
       IMAGE_PROTOCOL,
       LOGS_PROTOCOL,
+      PROBE_PROTOCOL,
       TELEMETRY_PROTOCOL,
       ROUTING_PROTOCOL,
       ROUTES_PROTOCOL,
