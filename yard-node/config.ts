@@ -266,7 +266,7 @@ export const yardConfigSchema = z
         /** A subnet is the lease's client while its last request to the lease is at most this old. */
         clientRecentS: z.number().int().min(10).max(86_400).default(600),
         /** A network namespace to run the tools in (`nsenter --net=<path>`), e.g. /run/netns/site: a test bed
-         * whose site is a namespace. Absent: the yard's own. */
+         * whose site is a namespace. Absent: `publicNetns`, else the yard's own. */
         netns: z
           .string()
           .regex(/^\/[^\0]*$/, "an absolute path, e.g. /run/netns/site")

@@ -177,7 +177,8 @@ export class Yard {
       metrics,
     })({ registrar: node });
     this.#probe = probeService({
-      config: config.probe,
+      // The tools run where the yard's public side is, unless the probe names its own namespace.
+      config: { ...config.probe, netns: config.probe.netns ?? config.publicNetns },
       authorize: leaseHolderCheck(db, chain),
       running: (id) => {
         const { row, info } = this.#leases.containerOf(id);
