@@ -76,7 +76,7 @@ export interface AgentHooks {
   onEvent?(e: AgentEvent): void;
   /**
    * Traces the path towards a client subnet: the seam path tomography (edisco.ts) uses to reach the yard's probe
-   * service (`/icon/probe/1.0.0`). Absent, path tomography is off and the agent says so once.
+   * service; absent, the agent traces through its own yard's `/icon/probe/1.0.0`.
    */
   pathProbe?: PathProbe;
 }
@@ -218,7 +218,7 @@ export class Agent {
       signer: wallet,
       tree: this.tree,
       emit,
-      ...(hooks.pathProbe ? { pathProbe: hooks.pathProbe } : {}),
+      ...(hooks.pathProbe ? { pathProbe: hooks.pathProbe } : { probeOwnYard: true }),
     });
     this.#moves = new Moves({
       dir,

@@ -16,6 +16,7 @@ import {
   createResolver,
   fetchAltoMap,
   p2pDiscovers,
+  probePath,
   readTelemetry,
   signLeaseAccess,
   type AltoMap,
@@ -40,7 +41,7 @@ export type Observed = TreeSubnet & { client?: string; rttMs?: number };
 export interface ObservationComponents {
   env: AgentEnv;
   /** The application's root (its policy) and the parent's placement (a location to compare with). */
-  seed: Pick<AgentSeed, "root" | "parent">;
+  seed: Pick<AgentSeed, "root" | "parent" | "placement">;
   node: Libp2p;
   client: MarketClient;
   /** The ICON's key: signs the lease-holder access to its yard's telemetry and routing. */
@@ -50,9 +51,11 @@ export interface ObservationComponents {
   emit: Emit;
   /**
    * Traces the path towards a client subnet (path tomography, edisco.ts). The seam to the yard's probe service
-   * (`/icon/probe/1.0.0`); absent, path tomography is off (said once).
+   * (`/icon/probe/1.0.0`); absent, path tomography is off (said once) — unless `probeOwnYard`.
    */
   pathProbe?: PathProbe;
+  /** Without `pathProbe`: trace through the probe service of the ICON's own yard ({@link Observation.probeOwnYard}). */
+  probeOwnYard?: boolean;
 }
 
 /** A trace's whole budget: the probe and the path's lookups (each lookup also has the resolver's own). */
@@ -180,7 +183,8 @@ export class Observation {
    * 10 minutes) and looks for IEPs on it (edisco.ts); a domain with IEPs makes the next period discover again.
    */
   traceInBackground(flows: Observed[]): void {
-    const { pathProbe: probe, emit } = this.#c;
+    const { emit } = this.#c;
+    const probe = this.#c.pathProbe ?? (this.#c.probeOwnYard ? this.probeOwnYard : undefined);
     if (!probe) {
       if (!this.#pathsOffSaid)
         emit(
@@ -286,6 +290,26 @@ export class Observation {
       { subnet, measuredMs, altoMs },
     );
   }
+
+  /**
+   * The path probe of the ICON's own yard (`/icon/probe/1.0.0`): traceroute from where the ICON runs towards the
+   * subnet's latest client (else the subnet's first host), as the lease holder; the answer's signature is checked
+   * against the yard's operator.
+   */
+  readonly probeOwnYard: PathProbe = async (subnet, { signal, client }) => {
+    const p = this.#c.seed.placement;
+    if (!p) throw new Error("not placed: no yard to trace from");
+    const target = client ?? subnet.replace(/\.0\/\d+$/, ".1");
+    const r = await probePath(this.#c.node, multiaddr(p.yard.addrs[0]!), {
+      leaseId: p.leaseId,
+      access: await this.accessFor(p.leaseId),
+      target,
+      domain: this.#c.client.domain() as TypedDataDomain,
+      operator: p.yard.operator,
+      signal,
+    });
+    return r.hops;
+  };
 
   /** Every known yard as a candidate location, at its listed price for the ICON's spec. */
   candidates(): Candidate[] {

@@ -200,6 +200,10 @@ export class KernelRtt {
     const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
     const startedAt = Date.now();
     this.#events = child;
+    // A reader on the side: it never keeps the yard's process alive (stop() ends it anyway).
+    child.unref();
+    (child.stdout as unknown as { unref?(): void }).unref?.();
+    (child.stderr as unknown as { unref?(): void }).unref?.();
     const lines = new SsLines();
     let buf = "";
     let err = "";

@@ -41,6 +41,9 @@ import {
 } from "../../../protocol/index.ts";
 import { createLogger, silentLogger } from "../../../protocol/log.ts";
 import type { Yard } from "../../../yard-node/yard.ts";
+import { agentEnvFrom } from "../../../icon-agent/config.ts";
+import { Observation } from "../../../icon-agent/observation.ts";
+import type { Placement } from "../../../icon-agent/state.ts";
 import { Forwards, authenticatePeer } from "../../../yard-node/agent-gateway-forward.ts";
 import { HostFirewall } from "../../../yard-node/firewall.ts";
 import { leaseHolderCheck } from "../../../yard-node/access.ts";
@@ -477,6 +480,58 @@ describe("probe service /icon/probe/1.0.0 (real yard, leases, libp2p; a namespac
         await node.stop();
       }
     }
+  });
+
+  it("an ICON's observation traces from its own yard (Observation.probeOwnYard, the agent's default path probe)", async () => {
+    const third = await Tenant.create(m, 6, 7, USD(100));
+    const web = "0x" + (await docker.get().runtime.imageId(WEB_IMAGE))!.slice("sha256:".length);
+    const l = await third.lease(addr, web, { slotSeconds: 120 });
+    yard.overlay.flows(l.leaseId).record(CLIENT, 4);
+    const env = agentEnvFrom(
+      {
+        service: { image: "icon/web:1", imageDigest: web, ports: [8080], cpuMillis: 250, memoryMiB: 64 },
+        discovery: { domains: ["icon.test"] },
+      },
+      "http://127.0.0.1:1",
+      third.owner.deployment,
+    );
+    const placed = {
+      leaseId: l.leaseId,
+      yard: {
+        peerId: yard.node.peerId.toString(),
+        addrs: [addr.toString()],
+        host: "127.0.0.1",
+        name: "y",
+        operator: operator.address,
+      },
+    } as unknown as Placement;
+    const seen = new Observation({
+      env,
+      seed: { root: third.account, placement: placed },
+      node: third.node,
+      client: third.owner,
+      signer: third.icon,
+      tree: { policy: () => undefined },
+      emit: () => {},
+      probeOwnYard: true,
+    });
+    const hops = await seen.probeOwnYard("198.19.9.0/24", { signal: AbortSignal.timeout(20_000), client: CLIENT });
+    expect(hops.map((h) => h.address)).to.deep.equal(["198.18.1.2", undefined, CLIENT]);
+    // Not placed: nothing to trace from.
+    const unplaced = new Observation({
+      env,
+      seed: { root: third.account },
+      node: third.node,
+      client: third.owner,
+      signer: third.icon,
+      tree: { policy: () => undefined },
+      emit: () => {},
+    });
+    await expectRejection(
+      unplaced.probeOwnYard("198.19.9.0/24", { signal: AbortSignal.timeout(5_000) }),
+      Error,
+      /not placed/,
+    );
   });
 
   it("an ended lease may not probe", async () => {
