@@ -307,7 +307,8 @@ export class Moves {
     const here = { location: p.yard.peerId, pricePerSecond: p.pricePerSecond };
     const yards = this.#c.observation.yards;
     const target = yards.find((y) => y.peerId === to.location)!;
-    const need = listedPrice(target, env.spec) * BigInt(env.spec.slotSeconds) * 2n;
+    // Two slots of what its lease asks for: the service and, in sidecar placement, the agent's share too.
+    const need = listedPrice(target, this.#rfq()) * BigInt(env.spec.slotSeconds) * 2n;
     // The replica's share of what this ICON can spend beyond its own next slot.
     const { spendable, share } = replicaShare({
       balance: this.#c.balance(),
