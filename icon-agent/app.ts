@@ -85,6 +85,58 @@ export interface AppStatus {
   held: bigint;
   /** Deposit still in escrow for time not yet run. */
   escrowed: bigint;
+  /** The application's requests for money to the owner or a parent (FundingRequested), oldest first. */
+  fundingRequests: FundingRequest[];
+}
+
+/** A FundingRequested event of the application and whether money came to the account since. */
+export interface FundingRequest {
+  /** The account that asked, and the one it asked (0: the owner). */
+  account: bigint;
+  parent: bigint;
+  amount: bigint;
+  block: number;
+  /** Chain time of the request (seconds). */
+  atS: bigint;
+  /** What reached the account after the request (the owner's `fund`, or the parent's `allocate`): 0 while pending. */
+  answered: bigint;
+}
+
+type Log = { blockNumber: number; index: number; args: unknown[] };
+
+/**
+ * The application's funding requests (the FundingRequested events of `root`), each answered by whatever reached its
+ * account later (Funded or Allocated to it, after the request in chain order); no standing top-up rule exists on
+ * chain, so a request the owner has not answered by hand stays pending.
+ */
+export async function fundingRequests(c: MarketClient, root: bigint): Promise<FundingRequest[]> {
+  const f = c.market.filters;
+  const asked = (await c.market.queryFilter(f.FundingRequested!(root))) as unknown as Log[];
+  const after = (l: Log, r: Log) =>
+    l.blockNumber > r.blockNumber || (l.blockNumber === r.blockNumber && l.index > r.index);
+  const out: FundingRequest[] = [];
+  const topUps = new Map<bigint, Log[]>();
+  for (const r of asked) {
+    const account = r.args[1] as bigint;
+    if (!topUps.has(account))
+      topUps.set(account, [
+        ...((await c.market.queryFilter(f.Funded!(account), r.blockNumber)) as unknown as Log[]),
+        ...((await c.market.queryFilter(f.Allocated!(null, account), r.blockNumber)) as unknown as Log[]),
+      ]);
+    const block = await c.market.runner!.provider!.getBlock(r.blockNumber);
+    out.push({
+      account,
+      parent: r.args[2] as bigint,
+      amount: r.args[3] as bigint,
+      block: r.blockNumber,
+      atS: BigInt(block!.timestamp),
+      answered: topUps
+        .get(account)!
+        .filter((t) => after(t, r))
+        .reduce((a, t) => a + (t.args[2] as bigint), 0n),
+    });
+  }
+  return out;
 }
 
 /** Reads the application's tree, leases and money from the chain at time `nowS` (chain time). */
@@ -131,6 +183,7 @@ export async function appStatus(c: MarketClient, root: bigint, nowS?: bigint): P
     });
   }
   spent += relayFees;
+  const requests = await fundingRequests(c, root);
   return {
     root,
     owner: app.owner,
@@ -141,6 +194,7 @@ export async function appStatus(c: MarketClient, root: bigint, nowS?: bigint): P
     relayFees,
     held,
     escrowed,
+    fundingRequests: requests,
   };
 }
 
@@ -170,5 +224,14 @@ export function formatStatus(c: MarketClient, s: AppStatus): string[] {
         `; ${a.leases.length} lease(s), cost ${f(a.leases.reduce((x, l) => x + l.cost, 0n))}`,
     );
   }
+  const pending = s.fundingRequests.filter((r) => r.answered === 0n);
+  lines.push(
+    `funding requests: ${s.fundingRequests.length}, ${pending.length} pending (no standing top-up rule: the owner answers by funding the account)`,
+  );
+  for (const r of s.fundingRequests)
+    lines.push(
+      `  account ${r.account} asked ${r.parent === 0n ? "the owner" : `account ${r.parent}`} for ${f(r.amount)} at ${new Date(Number(r.atS) * 1000).toISOString()} (block ${r.block}): ` +
+        (r.answered === 0n ? "pending" : `answered, ${f(r.answered)} came since`),
+    );
   return lines;
 }

@@ -437,3 +437,49 @@ export function describeAction(a: Action, yards: readonly { peerId: string; name
       return a.kind;
   }
 }
+
+/** What {@link renewalPlan} decides from. */
+export interface RenewalInput {
+  /** The account's balance (token units). */
+  balance: bigint;
+  /** The price of the lease being renewed (the renewal's quote at the same yard is expected at it). */
+  pricePerSecond: bigint;
+  /** The configured slot. */
+  slotSeconds: number;
+  /** Seconds left of the lease being renewed, and the renewal window (`renewBeforeS`) it is in. */
+  leftS: number;
+  renewBeforeS: number;
+  /** Whether money was asked for (and answered) for this lease already. */
+  asked: boolean;
+}
+
+/** A renewal's next step: buy a slot of `slotSeconds`, ask the parent for `amount`, or wait for an answer. */
+export type RenewalPlan =
+  { kind: "renew"; slotSeconds: number } | { kind: "ask"; amount: bigint } | { kind: "wait"; why: string };
+
+/** The shortest renewal worth buying when money is short: a tenth of the slot, and never under 10 s. */
+export function shortestRenewalS(slotSeconds: number): number {
+  return Math.max(10, Math.ceil(slotSeconds / 10));
+}
+
+/**
+ * The renewal (foundering, paper §4.2): a whole slot when the balance pays it; short of money, ask the parent once
+ * for the shortfall of this lease's renewal; unanswered, wait while more than half the renewal window is left (the
+ * owner may answer), then buy the longest slot the balance pays rather than let the lease lapse — or nothing, when
+ * that is shorter than {@link shortestRenewalS}. Never costs more than `balance`.
+ *
+ * @example
+ *   renewalPlan({ balance: 50n, pricePerSecond: 1n, slotSeconds: 100, leftS: 20, renewBeforeS: 60, asked: true });
+ *   // { kind: "renew", slotSeconds: 50 }
+ */
+export function renewalPlan(o: RenewalInput): RenewalPlan {
+  const need = o.pricePerSecond * BigInt(o.slotSeconds);
+  if (o.balance >= need) return { kind: "renew", slotSeconds: o.slotSeconds };
+  if (!o.asked) return { kind: "ask", amount: need - o.balance };
+  if (o.leftS > o.renewBeforeS / 2) return { kind: "wait", why: "the request for money is not answered yet" };
+  const buys = o.pricePerSecond > 0n ? o.balance / o.pricePerSecond : 0n;
+  const shortest = shortestRenewalS(o.slotSeconds);
+  if (buys < BigInt(shortest))
+    return { kind: "wait", why: `the balance buys ${buys} s, less than the shortest renewal (${shortest} s)` };
+  return { kind: "renew", slotSeconds: Number(buys) };
+}

@@ -10,7 +10,16 @@
  */
 export { Agent, type AgentHooks, type AgentOpenOptions } from "./agent.ts";
 export { GatewayClient, gatewayTimeouts, type Sidecar } from "./gateway.ts";
-export { appStatus, deployApp, formatStatus, serviceKeyFor, type AppStatus, type DeployAppOptions } from "./app.ts";
+export {
+  appStatus,
+  deployApp,
+  formatStatus,
+  fundingRequests,
+  serviceKeyFor,
+  type AppStatus,
+  type DeployAppOptions,
+  type FundingRequest,
+} from "./app.ts";
 export {
   endSidecar,
   handOver,

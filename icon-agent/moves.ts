@@ -18,12 +18,14 @@ import { setRouting, type DeploySpec, type MarketClient } from "../protocol/inde
 import { planRedirects, type HeldRedirect } from "./redirects.ts";
 import type { AgentEnv } from "./config.ts";
 import {
+  renewalPlan,
   replicaShare,
   replicateUtility,
   stillPays,
   utility,
   type Action,
   type Knobs,
+  type RenewalPlan,
   type Situation,
 } from "./decision.ts";
 import { sealedAgentPart } from "./handover.ts";
@@ -95,7 +97,10 @@ export class Moves {
   readonly #held = new Map<bigint, HeldRedirect>();
   /** Subnets redirected to children at this ICON's yard. */
   #delegated = new Set<string>();
-  #askedAt = 0;
+  /** The lease whose renewal this ICON asked money for (foundering), and whether the request was answered. */
+  #asked: { leaseId: bigint; atMs: number; answered: boolean } | undefined;
+  /** What the last renewal that had to wait said (told once). */
+  #waiting = "";
 
   /** The watch over lost yards (replace.ts): this ICON's own, its replicas', the origin's when it is the successor. */
   readonly loss: LossWatch;
@@ -210,7 +215,8 @@ export class Moves {
 
   /**
    * The renewal: a bought-ahead slot takes over at its start; within `renewBeforeS` of the end the next slot is
-   * bought at the same yard (asking the parent for money first when the balance is short, at most once a minute).
+   * bought at the same yard. Short of money (decision.ts renewalPlan) it asks the parent once for this lease, and
+   * unanswered by half the window, buys the slot its balance pays rather than let the lease lapse.
    */
   async renewIfDue(): Promise<void> {
     const { seed, env, client, emit } = this.#c;
@@ -232,17 +238,34 @@ export class Moves {
       await this.#c.save();
       return;
     }
-    const need = p.pricePerSecond * BigInt(env.spec.slotSeconds);
     let balance = this.#c.balance();
-    if (balance < need) {
-      // Foundering: ask the parent (the origin asks the owner on chain), at most once a minute.
-      if (Date.now() - this.#askedAt < 60_000) return;
-      this.#askedAt = Date.now();
-      const granted = await this.#c.tree.requestFunding(need - balance);
-      emit("tree", `foundering: asked for ${client.format(need - balance)}, granted ${client.format(granted)}`);
+    const plan = (): RenewalPlan =>
+      renewalPlan({
+        balance,
+        pricePerSecond: p.pricePerSecond,
+        slotSeconds: env.spec.slotSeconds,
+        leftS: Number(p.end - nowS),
+        renewBeforeS: env.renewBeforeS,
+        // Once answered, never asked again for this lease; a request that failed is tried again after a minute.
+        asked: this.#asked?.leaseId === p.leaseId && (this.#asked.answered || Date.now() - this.#asked.atMs < 60_000),
+      });
+    let next = plan();
+    if (next.kind === "ask") {
+      // Foundering: ask the parent (the origin asks the owner on chain), once for this lease's renewal.
+      this.#asked = { leaseId: p.leaseId, atMs: Date.now(), answered: false };
+      const granted = await this.#c.tree.requestFunding(next.amount);
+      this.#asked.answered = true;
+      emit("tree", `foundering: asked for ${client.format(next.amount)}, granted ${client.format(granted)}`);
       balance = await this.#c.refreshBalance();
-      if (balance < need) return;
+      next = plan();
     }
+    if (next.kind !== "renew") {
+      const why = `${p.leaseId}: ${next.kind === "wait" ? next.why : "money asked for"}`;
+      if (this.#waiting !== why) emit("tree", `renewal of lease ${why} (${Number(p.end - nowS)} s left)`);
+      this.#waiting = why;
+      return;
+    }
+    const slotSeconds = next.slotSeconds;
     // Inside its sidecar the renewal's Deploy carries the agent's own state again: the yard carries the sidecar
     // over (the same agent part) and holds the fresh state for the sidecar's restarts.
     const agent = this.#c.inSidecar && env.sidecar ? (await sealedAgentPart(this.#c.dir, env.sidecar)).part : undefined;
@@ -252,7 +275,7 @@ export class Moves {
       client,
       account: seed.account,
       yards: [p.yard],
-      rfq: { ...this.#rfq(), renewsLeaseId: p.leaseId },
+      rfq: { ...this.#rfq(), slotSeconds, renewsLeaseId: p.leaseId },
       spec: { ...this.deploySpec(), ...(agent ? { agent } : {}) },
       maxPrice: (await this.#c.observation.knobs()).maxPricePerSecond,
       budget: balance,
@@ -266,7 +289,9 @@ export class Moves {
       pricePerSecond: won.offer.pricePerSecond,
     };
     await this.#c.save();
-    emit("renewed", `lease ${won.leaseId} renews ${p.leaseId} at ${p.yard.name} until ${won.offer.end}`);
+    const short =
+      slotSeconds < env.spec.slotSeconds ? ` (${slotSeconds} s of ${env.spec.slotSeconds}: what the balance pays)` : "";
+    emit("renewed", `lease ${won.leaseId} renews ${p.leaseId} at ${p.yard.name} until ${won.offer.end}${short}`);
     await this.#c.refreshHeld?.();
   }
 
@@ -282,7 +307,8 @@ export class Moves {
     const here = { location: p.yard.peerId, pricePerSecond: p.pricePerSecond };
     const yards = this.#c.observation.yards;
     const target = yards.find((y) => y.peerId === to.location)!;
-    const need = listedPrice(target, env.spec) * BigInt(env.spec.slotSeconds) * 2n;
+    // Two slots of what its lease asks for: the service and, in sidecar placement, the agent's share too.
+    const need = listedPrice(target, this.#rfq()) * BigInt(env.spec.slotSeconds) * 2n;
     // The replica's share of what this ICON can spend beyond its own next slot.
     const { spendable, share } = replicaShare({
       balance: this.#c.balance(),

@@ -13,11 +13,16 @@
  * hand-over into its lease's agent sidecar) and the command exits: from then on nothing of the owner's runs, and
  * every ICON runs only as a sidecar in a lease → load from subnet A → the origin replicates to edge-a (the replica
  * handed into its own sidecar) and redirects A there → A's clients move to subnet B → the replica follows them to
- * edge-b, moving service and agent together → the demo kills the edge yard that hosts the replica (SIGKILL, its
- * containers removed, nothing of it restarted; its listing stays) → the origin notices and places the replica
- * again elsewhere; the demo measures how long until every client is served again → the load ends → the idle
- * replica terminates, its budget flows back up → a funding request would be left pending (no standing top-up rule
- * exists on chain) → the owner returns: takes the origin's key back, ends its lease, withdraws → books conserved.
+ * edge-b, moving service and agent together → a minute into its lease there the replica's renewal founders (the
+ * move cost it what its old lease ran and a relay fee, more than its two slots left room for): it asks its parent,
+ * the origin has nothing spare (its own renewal founders too: the replication's relay fees came out of what it kept
+ * for its next slot) and asks the owner on chain (FundingRequested, a relayed intent); no standing top-up rule
+ * exists on chain, so the requests stay pending → the demo kills the edge yard that hosts the replica (SIGKILL,
+ * its containers removed, nothing of it restarted; its listing stays) → the origin notices and places the replica
+ * again elsewhere; the demo measures how long until every client is served again → the load ends (every client
+ * stops: a renewal bought now would cut open connections, see below) → the idle replica terminates, its budget
+ * flows back up → the owner returns, sees the pending funding requests (`icon app status`),
+ * takes the ICONs' keys back, ends their leases, withdraws → books conserved.
  *
  * This script is the test bed's god view: it starts and kills yards, drives the clients and narrates from outside
  * the ICONs — the chain's events of the application (scripts/lib/godview.ts ChainWatch) and what each ICON agent
@@ -37,7 +42,7 @@ import path from "node:path";
 import { parseArgs, promisify } from "node:util";
 import { Wallet } from "ethers";
 import { AltoMap, MarketClient, serveAlto, zoneRecords, type Solvency } from "../protocol/index.ts";
-import { appStatus, formatStatus, handedOver } from "../icon-agent/index.ts";
+import { appStatus, formatStatus, fundingRequests, handedOver } from "../icon-agent/index.ts";
 import { DockerRuntime, HostFirewall } from "../yard-node/index.ts";
 import { projectRoot } from "./lib/hardhat.ts";
 import {
@@ -201,7 +206,7 @@ try {
   await chain.start();
   cleanup.push(() => chain.stop());
 
-  const counts = { replications: 0, migrations: 0, terminations: 0, replacements: 0 };
+  const counts = { replications: 0, migrations: 0, terminations: 0, replacements: 0, replicaFounderings: 0 };
   const learned = new Set<string>();
   let replacedAt: number | undefined;
   let ownerBack = false;
@@ -239,7 +244,8 @@ try {
         confirmations: 3,
         warmupS: 4,
         graceS: 60,
-        renewBeforeS: 60,
+        // The next slot is bought a minute into each 10-minute slot, so renewals fall inside the owner's absence.
+        renewBeforeS: 540,
         reportEveryMs: 1000,
         idleRate: 0.3,
         minKeepShare: 0.5,
@@ -249,16 +255,22 @@ try {
       sidecar: { image: AGENT_IMAGE },
     }),
   );
-  const deposit = 20_000_000n;
+  // A budget sized to the unit for the story (slots of 600 s: 0.0552 iUSD at the cloud, 0.1104 iUSD at an edge,
+  // service and agent): the origin's first slot and its next, and a replica's two slots (the least a replica is
+  // given), 0.0008 iUSD to spare. What is paid covers the story; the renewals a minute into each lease do not: the
+  // replication's two relayed intents (0.001 iUSD each) come out of what the origin kept for its next slot, and the
+  // replica's move costs it what its old lease ran and the fee for ending it. Neither renewal is bought while the
+  // owner is away (each lease still runs for minutes), so no lease changes under the clients.
+  const deposit = 332_000n;
   say(
     "owner",
-    "icon app deploy --deposit 20 --weight 0.7 --migrate-threshold 0.3 --replicate-threshold 0.5 --terminate-threshold 0.2 --max-price 0.002 (ICON keys hold no ETH: yards relay their calls for at most 0.005 iUSD each, 1 iUSD a day for the whole tree)",
+    "icon app deploy --deposit 0.332 --weight 0.7 --migrate-threshold 0.3 --replicate-threshold 0.5 --terminate-threshold 0.2 --max-price 0.002 (ICON keys hold no ETH: yards relay their calls for at most 0.005 iUSD each, 1 iUSD a day for the whole tree)",
   );
   const deployOut = await icon(
     [
       "app",
       "deploy",
-      ...["--config", appFile, "--state", state, "--deposit", "20", "--wait", "120"],
+      ...["--config", appFile, "--state", state, "--deposit", "0.332", "--wait", "120"],
       ...["--weight", "0.7", "--migrate-threshold", "0.3", "--replicate-threshold", "0.5"],
       ...["--terminate-threshold", "0.2", "--max-price", "0.002"],
       ...["--max-relay-fee", "0.005", "--relay-allowance-per-day", "1"],
@@ -328,6 +340,13 @@ try {
   await sleep(phase);
   const latB = { before: moving.p50(tB, tMig), after: moving.p50(Date.now() - phase / 2, Date.now()) };
   say("clients", `subnet B p50: ${latB.before.toFixed(1)} ms before the move, ${latB.after.toFixed(1)} ms after`);
+  // The replica at edge-b renews a minute into its lease: the move cost it what its old lease ran and the relay fee
+  // for ending it, so its balance falls short of the next slot and it founders up the tree to the owner.
+  if (counts.replicaFounderings === 0) {
+    say("demo", "the load in B goes on until the replica's renewal is due (a minute into its lease)");
+    await waitFor("the replica's funding request", () => counts.replicaFounderings > 0, 150_000);
+    await chain.refresh();
+  }
 
   // Mid-story: the edge yard that hosts the replica now dies — its process and its containers. Nothing of it
   // restarts; its listing stays in the registry (a dead yard does not unlist itself).
@@ -368,15 +387,16 @@ try {
   await sleep(phase);
   const servedAfterRecovery = moving.count(tRecovered, Date.now());
 
-  await moving.stop();
+  // The load ends, subnet C's client too: the replica's budget flowing back up lets the origin buy its next slot,
+  // and a renewal's Deploy takes the lease's containers over at once, cutting the connections open to its endpoint
+  // (yard-node/leases.ts carryOver), which no client of the story should meet.
+  await Promise.all([moving.stop(), near.stop()]);
   const tEnd = Date.now();
   phases.push(["idle", tEnd]);
-  marks.push([T(), "load from B ends"]);
-  say("clients", "the clients in B stop");
+  marks.push([T(), "the load ends"]);
+  say("clients", "the clients in B and C stop");
   await waitFor("the idle replica to terminate", () => counts.terminations > 0, 120_000);
   marks.push([T(), "replica terminated"]);
-  await sleep(2000);
-  await near.stop();
 
   // The owner stays away at least a minute; the story usually takes longer.
   const awayS = (Date.now() - offlineAt) / 1000;
@@ -419,9 +439,12 @@ try {
     sidecars.containers().some((c) => c.seenAtMs >= tKill && c.yardId !== killedId) &&
     servedAfterRecovery > 0 &&
     failedRequests.afterRecovery === 0;
+  // What the owner finds on return: the requests on chain, each pending until money reached its account.
+  const requests = await fundingRequests(reader, app.root);
+  const pending = requests.filter((r) => r.answered === 0n);
   say(
     "books",
-    `${funding.length} funding request(s) to the owner on chain; no standing top-up rule exists in the market (the owner answers FundingRequested by hand), so ${funding.length === 0 ? "none was" : "they were"} left pending while the owner was away`,
+    `${requests.length} funding request(s) on chain (${requests.map((r) => `account ${r.account} for ${reader.format(r.amount)}`).join(", ") || "none"}); no standing top-up rule exists in the market (the owner answers FundingRequested by hand), so ${pending.length} of them ${pending.length === 1 ? "was" : "were"} left pending while the owner was away`,
   );
 
   // What the owner sees on return (`icon app status`): the tree, the leases, the money.
@@ -518,8 +541,10 @@ try {
     recoveredFromYardLoss,
     recoveryS: round(recoveryS),
     replacements: counts.replacements,
-    fundingRequests: funding.length,
-    fundingAnswered: 0,
+    fundingRequests: requests.length,
+    fundingAmounts: requests.map((r) => r.amount.toString()),
+    fundingAnswered: requests.length - pending.length,
+    fundingPending: pending.length,
     deposit: deposit.toString(),
     spent: books.spent.toString(),
     returnedToOwner: rest.toString(),
@@ -540,6 +565,9 @@ try {
     recoveredFromYardLoss &&
     failedOutsideLoss === 0 &&
     summary.budgetConserved &&
+    requests.length >= 1 &&
+    requests.length === funding.length &&
+    pending.length === requests.length &&
     summary.replications >= 1 &&
     summary.migrations >= 1 &&
     summary.learnedDomains.includes(ZONE["edge-a"]) &&
@@ -587,7 +615,7 @@ try {
         funding.push(e);
         return say(
           "chain",
-          `account ${n("account")} asks its parent ${n("parent")} for ${fmt(n("amount"))} (FundingRequested)`,
+          `account ${n("account")} asks ${n("parent") === 0n ? "the owner" : `its parent ${n("parent")}`} for ${fmt(n("amount"))} (FundingRequested)`,
         );
       case "Relayed":
         if (!app.accounts.has(n("account"))) return;
@@ -630,6 +658,7 @@ try {
     } else if (kind === "replicated") counts.replications++;
     // A move in sidecars is told twice: by the old instance when it hands over, by the successor when it finished.
     if (kind === "migrated" && /^moved from/.test(text)) counts.migrations++;
+    if (kind === "tree" && icon !== "origin" && /^foundering: asked for/.test(text)) counts.replicaFounderings++;
     if (kind === "discovered") {
       const d = /looking for _edge\._tcp\.(\S+)$/.exec(text)?.[1];
       if (d) learned.add(d);

@@ -25,6 +25,7 @@ import { replicaKey } from "../../../icon-agent/leases.ts";
 import { appStatus, deployApp } from "../../../icon-agent/app.ts";
 import { agentEnvFrom, type AgentEnv } from "../../../icon-agent/config.ts";
 import { bid, discoverYards, listedPrice, type YardRef } from "../../../icon-agent/market.ts";
+import { shortestRenewalS } from "../../../icon-agent/decision.ts";
 import { useTwoYards } from "../../helpers/yard.ts";
 import { ICON_CLI, alive, deployWebApp } from "../../helpers/app.ts";
 import type { YardConfigInput } from "../../../yard-node/config.ts";
@@ -452,6 +453,51 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
       );
       expect((await owner.lease(placed.leaseId)).state).to.be.oneOf(["Ended", "Settled"]);
       for (let i = 0; i < 5; i++) expect((await fetch(`http://${placed.endpoint}/`)).status).to.equal(200);
+    } finally {
+      await agent.stop();
+      for (const id of await owner.leasesOf(app.root)) await owner.terminate(id).catch(() => {});
+    }
+  });
+
+  it("short of money and unanswered it asks once for the lease, waits half the renewal window, then renews for the slot its balance pays instead of letting the lease lapse", async () => {
+    const SLOT = 60;
+    const c = refs.find((r) => r.name === "cheap")!;
+    const slotCost = listedPrice(c, rfq(SLOT)) * BigInt(SLOT);
+    // Enough for the first slot and three quarters of the next; the owner never answers.
+    const { dir, app, events, hooks } = await deployOrigin(
+      "icon-agent-short-",
+      { seeds: [c.addrs[0]!] },
+      { slotSeconds: SLOT, renewBeforeS: 40, deposit: (slotCost * 7n) / 4n },
+    );
+    const agent = await Agent.open(dir, hooks);
+    await agent.start();
+    const texts = () => events.map((e) => e.text).join("\n");
+    try {
+      const placed = await waitFor("the origin to be placed", () => agent.seed.placement, 30_000);
+      await waitFor("a foundering request", () => /foundering: asked for/.test(texts()), 40_000);
+      const askedAtS = Math.floor(Date.now() / 1000);
+      const renewal = await waitFor("the shorter renewal", () => agent.seed.placement?.renewal, 40_000);
+      // Not before half the window (20 s) was left: the owner had that long to answer.
+      expect(Number(placed.end) - Math.floor(Date.now() / 1000)).to.be.at.most(21);
+      expect(Math.floor(Date.now() / 1000) - askedAtS).to.be.at.least(15);
+      // One request for this lease, however many periods passed meanwhile.
+      const asked = await owner.market.queryFilter(owner.market.filters.FundingRequested!(app.root));
+      expect(asked).to.have.length(1);
+      expect(texts().match(/foundering: asked for/g)).to.have.length(1);
+      expect(texts().match(/the request for money is not answered yet/g)).to.have.length(1);
+      // The slot the balance paid (what was left after the first slot and the request's relay fee), to the second.
+      const fees = await owner.relayFeesOf(app.root);
+      const had = (slotCost * 7n) / 4n - placed.pricePerSecond * BigInt(SLOT) - fees;
+      const seconds = had / placed.pricePerSecond;
+      expect(renewal.leaseStart).to.equal(placed.end);
+      expect(renewal.end - renewal.leaseStart).to.equal(seconds);
+      expect(seconds >= BigInt(shortestRenewalS(SLOT)) && seconds < BigInt(SLOT)).to.equal(true);
+      expect((await owner.account(app.root)).balance).to.equal(had - seconds * placed.pricePerSecond);
+      expect(texts()).to.contain(
+        `lease ${renewal.leaseId} renews ${placed.leaseId} at cheap until ${renewal.end} (${seconds} s of ${SLOT}: what the balance pays)`,
+      );
+      const r = await owner.lease(renewal.leaseId);
+      expect([r.provider, r.account, r.state]).to.deep.equal([c.operator, app.root, "Scheduled"]);
     } finally {
       await agent.stop();
       for (const id of await owner.leasesOf(app.root)) await owner.terminate(id).catch(() => {});

@@ -6,8 +6,10 @@ import {
   evaluate,
   knobsFromPolicy,
   latencyTerm,
+  renewalPlan,
   replicaShare,
   replicateUtility,
+  shortestRenewalS,
   stillPays,
   utility,
   type Action,
@@ -15,6 +17,7 @@ import {
   type ControllerOptions,
   type Evaluation,
   type Knobs,
+  type RenewalInput,
   type ReplicaShareInput,
   type Situation,
   type SubnetView,
@@ -879,5 +882,68 @@ describe("replicaShare: the replica's budget share", () => {
         },
       ),
     );
+  });
+});
+
+describe("renewalPlan: a renewal short of money (foundering)", () => {
+  const inputArb: fc.Arbitrary<RenewalInput> = fc
+    .record({
+      balance: fc.bigInt({ min: 0n, max: 10n ** 20n }),
+      pricePerSecond: fc.bigInt({ min: 0n, max: 10n ** 12n }),
+      slotSeconds: fc.integer({ min: 10, max: 86_400 }),
+      window: fc.double({ min: 0.01, max: 0.99, noNaN: true }),
+      left: fc.double({ min: 0, max: 1, noNaN: true }),
+      asked: fc.boolean(),
+    })
+    .map(({ window, left, ...o }) => {
+      const renewBeforeS = Math.max(1, Math.floor(o.slotSeconds * window));
+      return { ...o, renewBeforeS, leftS: Math.floor(renewBeforeS * left) };
+    });
+
+  it("never buys more than the balance pays, nor a slot longer than configured or shorter than the shortest", () => {
+    fc.assert(
+      fc.property(inputArb, (o) => {
+        const plan = renewalPlan(o);
+        if (plan.kind !== "renew") return;
+        expect(o.pricePerSecond * BigInt(plan.slotSeconds) <= o.balance).to.equal(true);
+        expect(plan.slotSeconds <= o.slotSeconds).to.equal(true);
+        expect(plan.slotSeconds >= shortestRenewalS(o.slotSeconds)).to.equal(true);
+      }),
+    );
+  });
+
+  it("renews whole when paid; else asks once for exactly the shortfall, waits for the answer through the first half of the window, then renews for what the balance buys", () => {
+    fc.assert(
+      fc.property(inputArb, (o) => {
+        const plan = renewalPlan(o);
+        const need = o.pricePerSecond * BigInt(o.slotSeconds);
+        if (o.balance >= need) {
+          expect(plan).to.deep.equal({ kind: "renew", slotSeconds: o.slotSeconds });
+          return;
+        }
+        if (!o.asked) {
+          expect(plan).to.deep.equal({ kind: "ask", amount: need - o.balance });
+          return;
+        }
+        // Asked already: never a second request for the same lease.
+        expect(plan.kind).to.not.equal("ask");
+        if (o.leftS > o.renewBeforeS / 2) {
+          expect(plan.kind).to.equal("wait");
+          return;
+        }
+        const buys = o.balance / o.pricePerSecond;
+        if (buys >= BigInt(shortestRenewalS(o.slotSeconds)))
+          expect(plan).to.deep.equal({ kind: "renew", slotSeconds: Number(buys) });
+        else expect(plan.kind).to.equal("wait");
+      }),
+    );
+  });
+
+  it("a lease with 60 s left of a 600 s slot whose balance pays 531 s renews for 531 s once the request went unanswered", () => {
+    const o = { balance: 97_704n, pricePerSecond: 184n, slotSeconds: 600, renewBeforeS: 540, asked: false };
+    expect(renewalPlan({ ...o, leftS: 540 })).to.deep.equal({ kind: "ask", amount: 110_400n - 97_704n });
+    expect(renewalPlan({ ...o, leftS: 480, asked: true }).kind).to.equal("wait");
+    expect(renewalPlan({ ...o, leftS: 60, asked: true })).to.deep.equal({ kind: "renew", slotSeconds: 531 });
+    expect(renewalPlan({ ...o, balance: 184n * 59n, leftS: 60, asked: true }).kind).to.equal("wait");
   });
 });

@@ -16,7 +16,7 @@ import { DockerRuntime } from "../../../yard-node/docker.ts";
 describe("demo (shortened): ICONs replicate, follow their clients and terminate under an on-chain budget", function () {
   this.timeout(420_000);
 
-  it("runs the story with agents only in sidecars and the owner offline: replicates, migrates, survives a killed yard, fails no request outside the loss window and conserves the budget", async () => {
+  it("runs the story with agents only in sidecars and the owner offline: replicates, migrates, survives a killed yard, founders to the owner (left pending), fails no request outside the loss window and conserves the budget", async () => {
     const out = await mkdtemp(path.join(tmpdir(), "icon-demo-test-"));
     const r = await promisify(execFile)(
       process.execPath,
@@ -86,6 +86,25 @@ describe("demo (shortened): ICONs replicate, follow their clients and terminate 
     expect(s.iconKeyTransactions).to.equal(0);
     expect(s.iconKeys).to.be.at.least(2);
     expect(BigInt(s.relayFees) > 0n).to.equal(true);
+    // A replica is given at least two slots of its lease (service and agent); the demo's budget leaves little more.
+    const alloc = /account \d+ allocated ([\d.]+) iUSD to (\d+)/.exec(r.stdout);
+    expect(alloc, "the replica's allocation").to.not.equal(null);
+    const escrow = new RegExp(
+      `lease \\d+ opened at edge-a for account ${alloc![2]}: [\\d.]+ iUSD/s, ([\\d.]+) iUSD into escrow`,
+    ).exec(r.stdout);
+    expect(Number(alloc![1])).to.be.within(2 * Number(escrow![1]), 2.1 * Number(escrow![1]));
+    // The replica's renewal founders up the tree; the origin has nothing spare and asks the owner on chain, who is
+    // away: every request stays pending, and the owner finds them on return.
+    expect(r.stdout).to.match(/origin\.1 tree: foundering: asked for [\d.]+ iUSD, granted 0 iUSD/);
+    expect(r.stdout).to.match(/chain +account \d+ asks the owner for [\d.]+ iUSD \(FundingRequested\)/);
+    expect(s.fundingRequests).to.be.at.least(1);
+    expect(s.fundingAmounts).to.have.length(s.fundingRequests);
+    for (const a of s.fundingAmounts) expect(BigInt(a) > 0n).to.equal(true);
+    expect(s.fundingAnswered).to.equal(0);
+    expect(s.fundingPending).to.equal(s.fundingRequests);
+    expect(r.stdout).to.contain(
+      `status     funding requests: ${s.fundingRequests}, ${s.fundingPending} pending (no standing top-up rule`,
+    );
     // It leaves nothing behind on the engine (networks are a finite pool: leaked ones end every later test).
     const docker = ["-H", `unix://${DockerRuntime.defaultSocket()}`];
     const left = await promisify(execFile)("/usr/bin/docker", [...docker, "network", "ls", "--format", "{{.Name}}"]);
