@@ -154,7 +154,7 @@ export async function delayBinary(): Promise<string> {
 }
 
 /** Removes directories of beds whose controlling process is gone (a bed killed with SIGKILL cannot clean up). */
-async function sweep(): Promise<void> {
+export async function sweepStaleBeds(): Promise<void> {
   const entries = await readdir(BED_ROOT).catch(() => [] as string[]);
   for (const e of entries) {
     const pid = Number(/-(\d+)$/.exec(e)?.[1]);
@@ -197,7 +197,7 @@ export class Netbed {
         "the testbed needs root (network namespaces, TUN devices, DNS on port 53): run as root",
       );
     const binary = o.binary ?? (await delayBinary());
-    await sweep();
+    await sweepStaleBeds();
     const dir = path.join(BED_ROOT, `${o.prefix}-${process.pid}`);
     await mkdir(BED_ROOT, { recursive: true, mode: 0o700 });
     try {
