@@ -24,11 +24,23 @@ function pingSummary(out: string): { lossPct: number } {
   return { lossPct: Number(loss[1]) };
 }
 
-/** The median of ping's per-echo times: a busy machine (other tests beside this one) delays a few echoes by ms. */
-function pingMedian(out: string): number {
+/** ping's per-echo round trips, ascending. */
+function pingTimes(out: string): number[] {
   const times = [...out.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
   if (times.length === 0) throw new Error(`no echo came back:\n${out}`);
-  return times[times.length >> 1]!;
+  return times;
+}
+
+/**
+ * The round trip a path gives: the least of several echoes. The testbed never delivers early, so the least is the
+ * path's own delay; a busy machine (other suites beside this one, a kernel without preemption) adds milliseconds to
+ * some echoes, at times to most of a short burst, which is the machine's, not the bed's. The median is checked too,
+ * loosely: a bed that delays most packets too long still fails.
+ */
+function pingRtt(out: string, configured: number): number {
+  const times = pingTimes(out);
+  expect(times[times.length >> 1], `median of ${times.join(", ")} ms`).to.be.below(2 * configured + 10);
+  return times[0]!;
 }
 
 function within(measured: number, configured: number): boolean {
@@ -70,7 +82,7 @@ describe("testbed: packet-level WAN (namespaces, delay elements, routers, dnsmas
     await bed?.close();
   });
 
-  it("gives ping the configured round trip (median within ±15 % or ±1 ms) on short and long paths", async () => {
+  it("gives ping the configured round trip (±15 % or ±1 ms) on short and long paths", async () => {
     const pairs: [string, string][] = [
       ["A", "edge-a"],
       ["A", "cloud"],
@@ -81,17 +93,16 @@ describe("testbed: packet-level WAN (namespaces, delay elements, routers, dnsmas
     for (const [a, b] of pairs) {
       const r = await bed.exec(a, "ping", ["-n", "-c", "9", "-i", "0.05", bed.address(b)]);
       expect(pingSummary(r.stdout).lossPct, `${a}→${b}`).to.equal(0);
-      const median = pingMedian(r.stdout);
-      expect(
-        within(median, bed.rttMs(a, b)),
-        `${a}→${b}: ping ${median} ms, configured ${bed.rttMs(a, b)} ms`,
-      ).to.equal(true);
+      const rtt = pingRtt(r.stdout, bed.rttMs(a, b));
+      expect(within(rtt, bed.rttMs(a, b)), `${a}→${b}: ping ${rtt} ms, configured ${bed.rttMs(a, b)} ms`).to.equal(
+        true,
+      );
     }
     expect(bed.rttMs("A", "edge-a")).to.equal(10);
     expect(bed.rttMs("A", "cloud")).to.equal(120);
   });
 
-  it("makes a TCP connect take one configured round trip", async () => {
+  it("makes a TCP connect take one configured round trip (the least of 5)", async () => {
     const cloud = bed.address("cloud");
     const server = bed.spawn("cloud", process.execPath, [
       "-e",
@@ -104,12 +115,12 @@ describe("testbed: packet-level WAN (namespaces, delay elements, routers, dnsmas
       });
       const client = `const net = require("net"); const times = [];
         const one = () => { const t = performance.now(); const s = net.connect(7070, "${cloud}", () => {
-          times.push(performance.now() - t); s.destroy(); times.length < 3 ? one() : console.log(JSON.stringify(times)); }); };
+          times.push(performance.now() - t); s.destroy(); times.length < 5 ? one() : console.log(JSON.stringify(times)); }); };
         one();`;
       const r = await bed.exec("A", process.execPath, ["-e", client]);
       const times = (JSON.parse(r.stdout) as number[]).sort((x, y) => x - y);
       const rtt = bed.rttMs("A", "cloud");
-      expect(within(times[1]!, rtt), `connect ${times.join(", ")} ms against ${rtt} ms`).to.equal(true);
+      expect(within(times[0]!, rtt), `connect ${times.join(", ")} ms against ${rtt} ms`).to.equal(true);
     } finally {
       server.kill("SIGKILL");
     }
@@ -164,10 +175,12 @@ describe("testbed: packet-level WAN (namespaces, delay elements, routers, dnsmas
         r: { network: "x", role: "router" },
         lossy: { network: "x", role: "site" },
         slow: { network: "x", role: "site", iep: { port: 9, txt: ["icon-v=1", "icon-peer=none"] } },
+        asym: { network: "x", role: "site" },
       },
       links: [
         { a: "r", b: "lossy", delayMs: 1, lossPct: 20 },
         { a: "r", b: "slow", delayMs: 2, rateBps: 1_000_000, queuePackets: 8 },
+        { a: "r", b: "asym", delayMs: 3, delayBackMs: 9 },
       ],
     };
     const small = await Netbed.start(t, { prefix: `${TAG}-loss` });
@@ -180,7 +193,7 @@ describe("testbed: packet-level WAN (namespaces, delay elements, routers, dnsmas
       expect(s.ab.dropLoss / s.ab.received).to.be.within(0.14, 0.26);
       // 1400 bytes of payload: 1428 bytes on the wire take 11.4 ms each way at 1 Mbit/s, plus 2 ms of delay.
       const big = await small.exec("r", "ping", ["-n", "-c", "5", "-i", "0.2", "-s", "1400", small.address("slow")]);
-      expect(pingMedian(big.stdout)).to.be.within(2 * (2 + 11.4) - 1, 2 * (2 + 11.4) * 1.15);
+      expect(pingRtt(big.stdout, 26.8)).to.be.within(2 * (2 + 11.4) - 1, 2 * (2 + 11.4) * 1.15);
       // 20 echoes of 1428 bytes at once (ping's preload) into a 1 Mbit/s link with 8 places: 12 find it full.
       await small.exec("r", "ping", [
         "-n",
@@ -198,6 +211,10 @@ describe("testbed: packet-level WAN (namespaces, delay elements, routers, dnsmas
       const q = await small.linkStats(1);
       expect(q.ab.dropQueue).to.be.within(8, 12);
       expect(q.ab.maxQueued).to.equal(8);
+      // Each direction its own delay: 3 ms there, 9 ms back.
+      expect(small.rttMs("r", "asym")).to.equal(12);
+      const asym = await small.exec("asym", "ping", ["-n", "-c", "5", "-i", "0.05", small.address("r")]);
+      expect(within(pingRtt(asym.stdout, 12), 12), asym.stdout).to.equal(true);
       const txt = await small.exec("r", "dig", ["+short", "TXT", "slow.x.test"]);
       expect(txt.stdout.trim()).to.equal('"icon-v=1" "icon-peer=none"');
     } finally {
@@ -237,6 +254,13 @@ describe("testbed: packet-level WAN (namespaces, delay elements, routers, dnsmas
       { ...demo, nodes: { ...demo.nodes, A: { network: "zz", role: "clients" } } },
       /^topology\.nodes\.A\.network: "zz" is not in networks/,
     );
+    let unknown: unknown;
+    try {
+      await bed.exec("nowhere", "true", []);
+    } catch (e) {
+      unknown = e;
+    }
+    expect(isIconError(unknown, "UNKNOWN_NODE")).to.equal(true);
     await refusal({ ...demo, extra: 1 }, /^topology \(top level\): Unrecognized key/);
     await refusal(
       { ...demo, networks: { ...demo.networks, a: { domain: "A_ISP" } } },
