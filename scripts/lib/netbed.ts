@@ -234,7 +234,7 @@ export class Netbed {
       }),
     );
     await Promise.all(
-      links.map(async (l) => this.#links.push(await this.#start(this.#linkArgs(l), `link ${l.a}–${l.b}`))),
+      links.map(async (l) => (this.#links[l.index] = await this.#start(this.#linkArgs(l), `link ${l.a}–${l.b}`))),
     );
     await Promise.all(
       [...nodes.values()].map(async (n) => {
