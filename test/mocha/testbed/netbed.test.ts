@@ -1,6 +1,6 @@
 /**
  * The packet-level WAN testbed (scripts/lib/netbed.ts) on real namespaces, TUN devices, kernel forwarding and
- * dnsmasq: ping and TCP see the configured delays, traceroute lists every router with its PTR name from the ISPs'
+ * dnsmasq: ping, TCP connects and the kernel's TCP round-trip estimate see the configured delays, traceroute lists every router with its PTR name from the ISPs'
  * DNS, the PTR-less client network has no names, `_edge._tcp` SRV answers inside the namespaces, loss, rate and the
  * queue bound act as configured, bad topologies are refused with the field named, and nothing of a bed remains
  * after close() or after its controller is killed with SIGKILL. Needs root.
@@ -122,6 +122,42 @@ describe("testbed: packet-level WAN (namespaces, delay elements, routers, dnsmas
       const rtt = bed.rttMs("A", "cloud");
       expect(within(times[0]!, rtt), `connect ${times.join(", ")} ms against ${rtt} ms`).to.equal(true);
     } finally {
+      server.kill("SIGKILL");
+    }
+  });
+
+  it("gives the kernel's TCP round-trip estimate (ss -ti) the configured round trip, from any address of a subnet", async () => {
+    const cloud = bed.address("cloud");
+    const client = bed.address("A").replace(/\.1$/, ".77"); // the whole /24 is the client network's own
+    const server = bed.spawn("cloud", process.execPath, [
+      "-e",
+      `require("net").createServer((s) => s.pipe(s)).listen(7071, "${cloud}", () => console.log("listening"))`,
+    ]);
+    const talker = bed.spawn("A", process.execPath, [
+      "-e",
+      `const s = require("net").connect({ port: 7071, host: "${cloud}", localAddress: "${client}" });
+       let n = 0; s.on("data", () => (++n < 10 ? s.write("x".repeat(100)) : console.log("done")));
+       s.on("connect", () => s.write("x".repeat(100))); process.stdin.on("end", () => s.destroy()); process.stdin.resume();`,
+    ]);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.stdout!.on("data", (d: Buffer) => d.toString().includes("listening") && resolve());
+        server.once("exit", (code) => reject(new Error(`server exited ${code}`)));
+      });
+      await new Promise<void>((resolve, reject) => {
+        talker.stdout!.on("data", (d: Buffer) => d.toString().includes("done") && resolve());
+        talker.once("exit", (code) => reject(new Error(`client exited ${code}`)));
+      });
+      const ss = await bed.exec("cloud", "ss", ["-tin", "state", "established", "dst", client]);
+      const srtt = /\brtt:([\d.]+)\//.exec(ss.stdout);
+      const minrtt = /\bminrtt:([\d.]+)/.exec(ss.stdout);
+      expect(srtt && minrtt, ss.stdout).to.not.equal(null);
+      const rtt = bed.rttMs("A", "cloud");
+      expect(within(Number(minrtt![1]), rtt), `minrtt ${minrtt![1]} ms against ${rtt} ms`).to.equal(true);
+      expect(Number(srtt![1]), ss.stdout).to.be.within(rtt * 0.85, 2 * rtt + 10);
+    } finally {
+      talker.stdin!.end();
+      talker.kill("SIGKILL");
       server.kill("SIGKILL");
     }
   });
