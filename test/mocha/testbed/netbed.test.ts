@@ -1,9 +1,10 @@
 /**
  * The packet-level WAN testbed (scripts/lib/netbed.ts) on real namespaces, TUN devices, kernel forwarding and
  * dnsmasq: ping, TCP connects and the kernel's TCP round-trip estimate see the configured delays, traceroute lists
- * every router with its PTR name from the ISPs' DNS, the PTR-less client network has no names, `_edge._tcp` SRV answers inside the namespaces, loss, rate and the
- * queue bound act as configured, bad topologies are refused with the field named, and nothing of a bed remains
- * after close() or after its controller is killed with SIGKILL. Needs root.
+ * every router with its PTR name from the ISPs' DNS, the PTR-less client network has no names, `_edge._tcp` SRV
+ * answers inside the namespaces, loss, rate and the queue bound act as configured, bad topologies are refused with
+ * the field named, and nothing of a bed remains after close() or after its controller is killed with SIGKILL.
+ * Needs root.
  */
 import { expect } from "chai";
 import { spawn } from "node:child_process";
