@@ -35,6 +35,12 @@ const linkSchema = z
     queuePackets: z.number().int().min(1).max(65536, "packets per direction, 1 to 65536").optional(),
   })
   .strict();
+const iepSchema = z
+  .object({
+    port: z.number().int().min(1).max(65535, "a TCP port, 1 to 65535"),
+    txt: z.array(z.string().regex(/^[^"\\]{1,255}$/, "TXT strings without quotes or backslashes")).optional(),
+  })
+  .strict();
 const nodeSchema = z
   .object({
     network: nodeName,
@@ -44,13 +50,7 @@ const nodeSchema = z
       .regex(/^198\.18\.\d{1,3}\.0\/24$/, 'a /24 inside 198.18.0.0/16, e.g. "198.18.7.0/24"')
       .optional(),
     ptr: z.boolean().optional(),
-    iep: z
-      .object({
-        port: z.number().int().min(1).max(65535, "a TCP port, 1 to 65535"),
-        txt: z.array(z.string().regex(/^[^"\\]{1,255}$/, "TXT strings without quotes or backslashes")).optional(),
-      })
-      .strict()
-      .optional(),
+    iep: iepSchema.optional(),
   })
   .strict();
 const topologySchema = z
@@ -72,6 +72,8 @@ const topologySchema = z
 /** A topology file's content (see scripts/netbed/topologies/demo.json). */
 export type Topology = z.infer<typeof topologySchema>;
 export type NodeRole = "router" | "clients" | "site";
+/** What a site publishes: `_edge._tcp.<domain>` SRV → `<site>.<domain>`:port, and TXT strings on that name. */
+export type Iep = z.infer<typeof iepSchema>;
 
 export interface NodePlan {
   name: string;
@@ -113,6 +115,8 @@ export interface DnsPlan {
 }
 
 export interface Plan {
+  /** The validated topology (a site's `iep` changes with Netbed.setIep). */
+  topology: Topology;
   nodes: Map<string, NodePlan>;
   links: LinkPlan[];
   dns: Map<string, DnsPlan>;
@@ -259,7 +263,7 @@ export function planTopology(input: unknown): Plan {
     dns.set(net, { network: net, domain: cfg.domain, node: host, address: nodes.get(host)!.address, config: [] });
   }
   for (const d of dns.values()) d.config = dnsmasqConfig(d, t, nodes, links, dns);
-  return { nodes, links, dns, nextLink };
+  return { topology: t, nodes, links, dns, nextLink };
 }
 
 /** Every node's shortest-path next hop (a link index) to every other node (Dijkstra; only routers forward). */
@@ -384,6 +388,22 @@ function dnsmasqConfig(
   }
   for (const o of all.values()) if (o.network !== d.network) lines.push(`server=/${o.domain}/${o.address}`);
   return lines;
+}
+
+/** Validates a site's IEP record (`iep` of a node); throws BAD_TOPOLOGY naming the field. */
+export function parseIep(site: string, input: unknown): Iep {
+  const r = iepSchema.safeParse(input);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  throw bad(
+    `.nodes.${site}.iep${issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${p}`)).join("")}`,
+    issue.message,
+  );
+}
+
+/** The dnsmasq configuration of `network` as the plan's topology says now. */
+export function dnsmasqConfigOf(plan: Plan, network: string): string[] {
+  return dnsmasqConfig(plan.dns.get(network)!, plan.topology, plan.nodes, plan.links, plan.dns);
 }
 
 /** The configured one-way delay (ms) from `a` to `b` along the routes the bed installs. */

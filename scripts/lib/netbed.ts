@@ -32,16 +32,19 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { ConfigError, IconError } from "../../protocol/errors.ts";
 import {
+  dnsmasqConfigOf,
   oneWayMs,
+  parseIep,
   parseTopology,
   planTopology,
+  type Iep,
   type LinkPlan,
   type NodePlan,
   type Plan,
   type Topology,
 } from "./netbed-plan.ts";
 
-export { parseTopology, planTopology, type Topology } from "./netbed-plan.ts";
+export { parseTopology, planTopology, type Iep, type Topology } from "./netbed-plan.ts";
 
 const run = promisify(execFile);
 const BED_ROOT = "/tmp/icon-netbed";
@@ -172,7 +175,7 @@ export class Netbed {
   readonly #binary: string;
   readonly #holders = new Map<string, Proc>();
   readonly #links: Proc[] = [];
-  readonly #daemons: Proc[] = [];
+  readonly #daemons = new Map<string, Proc>();
   readonly #spawned = new Set<Proc>();
   #closed = false;
 
@@ -242,20 +245,47 @@ export class Netbed {
         if (r.code !== 0) throw new IconError("NETBED_FAILED", `configuring ${n.name} failed: ${r.stderr.trim()}`);
       }),
     );
-    for (const d of dns.values()) {
-      const conf = path.join(this.dir, `dnsmasq-${d.network}.conf`);
-      await writeFile(conf, d.config.join("\n") + "\n");
-      const args = [
-        "run",
-        "--ns",
-        this.netnsPath(d.node),
-        "--",
-        findDnsmasq(),
-        "--keep-in-foreground",
-        `--conf-file=${conf}`,
-      ];
-      this.#daemons.push(await this.#start(args, `dnsmasq of ${d.network}`, /started, version/));
+    for (const d of dns.values()) await this.#startDns(d.network);
+  }
+
+  /** Writes the network's dnsmasq configuration and starts it in its DNS node's namespace. */
+  async #startDns(network: string): Promise<void> {
+    const d = this.plan.dns.get(network)!;
+    const conf = path.join(this.dir, `dnsmasq-${d.network}.conf`);
+    await writeFile(conf, d.config.join("\n") + "\n");
+    const args = [
+      "run",
+      "--ns",
+      this.netnsPath(d.node),
+      "--",
+      findDnsmasq(),
+      "--keep-in-foreground",
+      `--conf-file=${conf}`,
+    ];
+    this.#daemons.set(network, await this.#start(args, `dnsmasq of ${d.network}`, /started, version/));
+  }
+
+  /**
+   * Publishes (or with `undefined` withdraws) a site's IEP in its network's DNS: `_edge._tcp.<domain>` SRV →
+   * `<site>.<domain>`:port and TXT strings on that name (e.g. a yard's peer id once it is known). Restarts that
+   * network's dnsmasq; resolves when it answers again.
+   */
+  async setIep(site: string, iep: Iep | undefined): Promise<void> {
+    this.#open();
+    const n = this.#node(site);
+    if (n.role !== "site")
+      throw new ConfigError("BAD_TOPOLOGY", `topology.nodes.${site}.iep: only a "site" hosts an IEP`);
+    const node = this.plan.topology.nodes[site]!;
+    if (iep === undefined) delete node.iep;
+    else node.iep = parseIep(site, iep);
+    const d = this.plan.dns.get(n.network)!;
+    d.config = dnsmasqConfigOf(this.plan, n.network);
+    const old = this.#daemons.get(n.network);
+    if (old) {
+      old.child.kill("SIGTERM");
+      await old.exited;
     }
+    await this.#startDns(n.network);
   }
 
   #linkArgs(l: LinkPlan): string[] {

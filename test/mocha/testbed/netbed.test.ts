@@ -195,7 +195,7 @@ describe("testbed: packet-level WAN (namespaces, delay elements, routers, dnsmas
     expect(named.stdout.trim()).to.equal("client-198-18-2-9.b.isp.test.");
   });
 
-  it("answers _edge._tcp SRV lookups inside a namespace, its own network's and (forwarded) another's", async () => {
+  it("answers _edge._tcp SRV lookups inside a namespace, its own network's and another's, and publishes at run time", async () => {
     const own = await bed.exec("A", "dig", ["+short", "SRV", "_edge._tcp.a.isp.test"]);
     expect(own.stdout.trim()).to.equal("0 0 4001 edge-a.a.isp.test.");
     const other = await bed.exec("C", "dig", ["+short", "SRV", "_edge._tcp.transit.test"]);
@@ -203,6 +203,25 @@ describe("testbed: packet-level WAN (namespaces, delay elements, routers, dnsmas
     const a = await bed.exec("C", "dig", ["+short", "edge-t.transit.test"]);
     expect(a.stdout.trim()).to.equal(bed.address("edge-t"));
     expect(bed.resolver("C")).to.equal(bed.address("c-gw"));
+    // Published at run time (a yard's peer id once it is known), then withdrawn, then back as in the file.
+    await bed.setIep("edge-t", { port: 4101, txt: ["icon-v=1", "icon-peer=12D3KooWtest"] });
+    const srv = await bed.exec("C", "dig", ["+short", "SRV", "_edge._tcp.transit.test"]);
+    expect(srv.stdout.trim()).to.equal("0 0 4101 edge-t.transit.test.");
+    const txt = await bed.exec("C", "dig", ["+short", "TXT", "edge-t.transit.test"]);
+    expect(txt.stdout.trim()).to.equal('"icon-v=1" "icon-peer=12D3KooWtest"');
+    await bed.setIep("edge-t", undefined);
+    const none = await bed.exec("C", "dig", ["SRV", "_edge._tcp.transit.test"]);
+    expect(none.stdout).to.match(/status: NXDOMAIN|ANSWER: 0,/);
+    await bed.setIep("edge-t", { port: 4001 });
+    const back = await bed.exec("C", "dig", ["+short", "SRV", "_edge._tcp.transit.test"]);
+    expect(back.stdout.trim()).to.equal("0 0 4001 edge-t.transit.test.");
+    let refused: unknown;
+    try {
+      await bed.setIep("t-r1", { port: 1 });
+    } catch (e) {
+      refused = e;
+    }
+    expect(isIconError(refused, "BAD_TOPOLOGY")).to.equal(true);
   });
 
   it("drops about the configured share with a loss, serialises at the rate and bounds the queue (drops counted)", async () => {
