@@ -69,6 +69,8 @@ export interface DirectionStats {
   dropWrite: number;
   queued: number;
   maxQueued: number;
+  /** Mean of (delivery − due time) over delivered packets, µs: how late the element's wake-ups are. */
+  meanLateUs: number;
 }
 
 /** The result of {@link Netbed.exec}. */

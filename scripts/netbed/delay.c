@@ -137,6 +137,7 @@ struct direction {
   struct packet *ring;
   uint32_t cap, head, count, max_count;
   uint64_t received, delivered, bytes, drop_loss, drop_queue, drop_write;
+  uint64_t late_ns; /* sum over delivered packets of (delivery time - due time) */
 };
 
 static uint64_t rng_state;
@@ -217,6 +218,7 @@ static void deliver(struct direction *d, uint64_t now) {
     struct packet *p = &d->ring[d->head];
     if (write(d->out, p->data, p->len) == p->len) {
       d->delivered++;
+      d->late_ns += now - p->due;
       d->bytes += p->len;
     } else {
       d->drop_write++;
@@ -229,10 +231,10 @@ static void deliver(struct direction *d, uint64_t now) {
 static void stats_json(FILE *f, const struct direction *d) {
   fprintf(f,
           "{\"received\":%llu,\"delivered\":%llu,\"bytes\":%llu,\"dropLoss\":%llu,\"dropQueue\":%llu,"
-          "\"dropWrite\":%llu,\"queued\":%u,\"maxQueued\":%u}",
+          "\"dropWrite\":%llu,\"queued\":%u,\"maxQueued\":%u,\"meanLateUs\":%.1f}",
           (unsigned long long)d->received, (unsigned long long)d->delivered, (unsigned long long)d->bytes,
           (unsigned long long)d->drop_loss, (unsigned long long)d->drop_queue, (unsigned long long)d->drop_write,
-          d->count, d->max_count);
+          d->count, d->max_count, d->delivered ? (double)d->late_ns / (double)d->delivered / 1000.0 : 0.0);
 }
 
 static void write_stats(const char *file, unsigned long seq, const struct direction *ab, const struct direction *ba) {
