@@ -7,7 +7,8 @@
  *  - demo paths: the demo topology (scripts/netbed/topologies/demo.json), every client network to every site,
  *    multi-hop (3–6 links each way), the same way.
  * The least echo of each is reported beside (`leastError…`): the bed never delivers early, and on a busy machine
- * the median carries the machine's scheduling delays too. Prints progress on stderr and one JSON line last. Needs root (the testbed does).
+ * the median carries the machine's scheduling delays too; `elementLateUsP50` is the median over link directions of
+ * how late the delay elements delivered (their own count, µs), the machine's share measured in the same run. Prints progress on stderr and one JSON line last. Needs root (the testbed does).
  *
  * Usage: npm run bench:netview
  */
@@ -39,6 +40,12 @@ async function ping(bed: Netbed, from: string, to: string): Promise<{ measuredMs
   const times = [...r.stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
   if (times.length === 0) return { measuredMs: NaN, leastMs: NaN };
   return { measuredMs: quantile(times, 0.5), leastMs: Math.min(...times) };
+}
+
+/** Each link direction's mean lateness of delivery (µs, the delay elements' own count): the machine's share. */
+async function elementLateness(bed: Netbed): Promise<number[]> {
+  const stats = await Promise.all(bed.plan.links.map((l) => bed.linkStats(l.index)));
+  return stats.flatMap((s) => [s.ab, s.ba].filter((d) => d.delivered > 0).map((d) => d.meanLateUs));
 }
 
 interface Sample {
@@ -80,6 +87,7 @@ const bed = await Netbed.start(star, { prefix: `netview-${process.pid}` });
 const startMs = performance.now() - t0;
 say(`testbed of ${LINKS} links (${MIN_MS}–${MAX_MS} ms one way) up in ${startMs.toFixed(0)} ms; pinging …`);
 let links: Sample[];
+let lateUs: number[];
 try {
   links = await Promise.all(
     star.links.map(async (l) => ({
@@ -90,6 +98,7 @@ try {
       crossings: 2,
     })),
   );
+  lateUs = await elementLateness(bed);
 } finally {
   t0 = performance.now();
   await bed.close();
@@ -101,6 +110,7 @@ for (const s of links) say(`${s.to}: configured ${s.configuredMs} ms, ping media
 const demo = await loadTopology(path.join(root, "scripts/netbed/topologies/demo.json"));
 const demoBed = await Netbed.start(demo, { prefix: `netview-demo-${process.pid}` });
 let paths: Sample[];
+let demoLateUs: number[];
 try {
   const clients = demoBed.nodes().filter((n) => demo.nodes[n]!.role === "clients");
   const sites = demoBed.nodes().filter((n) => demo.nodes[n]!.role === "site");
@@ -122,6 +132,7 @@ try {
       crossings: hops(c, s) + hops(s, c),
     })),
   );
+  demoLateUs = await elementLateness(demoBed);
 } finally {
   await demoBed.close();
 }
@@ -133,8 +144,14 @@ process.stdout.write(
   JSON.stringify({
     bench: "netview",
     testbed: {
-      links: { count: LINKS, oneWayMs: [MIN_MS, MAX_MS], echoes: ECHOES, ...summary(links) },
-      demoPaths: { count: paths.length, ...summary(paths) },
+      links: {
+        count: LINKS,
+        oneWayMs: [MIN_MS, MAX_MS],
+        echoes: ECHOES,
+        ...summary(links),
+        elementLateUsP50: round(quantile(lateUs, 0.5), 1),
+      },
+      demoPaths: { count: paths.length, ...summary(paths), elementLateUsP50: round(quantile(demoLateUs, 0.5), 1) },
       startMs: Math.round(startMs),
       closeMs: Math.round(closeMs),
     },
