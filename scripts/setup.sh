@@ -6,11 +6,13 @@
 #   deps     `npm install` with that node (npm 11 refuses `npm ci` on a lock whose optional per-platform packages it
 #            did not record, and would skip Hardhat's native EVM package), only when package.json, package-lock.json
 #            or the node version changed since the last install.
-#   system   Debian packages the yard and the tests use (dnsmasq, dig, dockerd, busybox, gcc, nft; scripts/setup-system.sh),
-#            installed with apt only when missing.
+#   system   Debian packages the yard and the tests use (dnsmasq, dig, dockerd, busybox, gcc, nft, ping, traceroute;
+#            scripts/setup-system.sh), installed with apt only when missing.
 #   docker   the project's own Docker engine (scripts/docker.sh start: started unless it answers); child processes
 #            find it through ICON_DOCKER_SOCKET.
 #   images   its local images (scripts/images.sh: built unless current).
+#   netbed   the packet-level WAN testbed's delay element (scripts/netbed/delay.c, gcc) in .icon/netbed/, built unless
+#            one from the same source is there (scripts/netbed/build.ts).
 #   build    the plain-JavaScript copy of the runtime code that scripts/icon runs (.build/, scripts/build-js.ts), only
 #            when a source is newer than the last complete build; if it fails `icon` runs the .ts sources.
 # Modes: all = every step (npm test, npm run demo, benches); light = node, deps, build (every `icon` call: a command
@@ -132,6 +134,7 @@ case "$icon_setup_mode" in
       icon_step system "system packages (apt, when missing)" bash "$ICON_ROOT/scripts/setup-system.sh"
       icon_step docker "docker engine ($ICON_DOCKER_SOCKET)" bash "$ICON_ROOT/scripts/docker.sh" start
       icon_step images "local images" bash "$ICON_ROOT/scripts/images.sh"
+      icon_step netbed "testbed delay element (gcc)" node "$ICON_ROOT/scripts/netbed/build.ts"
     fi
     if ! icon_build_current; then
       # On failure .build/.complete is absent and `icon` runs the TypeScript sources.
