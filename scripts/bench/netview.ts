@@ -1,6 +1,8 @@
 /**
- * bench:netview — how well an ICON can see the network. For now its testbed part: the packet-level WAN testbed's
- * own delay accuracy (scripts/lib/netbed.ts), the reference every measured latency is judged against.
+ * bench:netview — how well an ICON can see the network: the packet-level WAN testbed's own delay accuracy
+ * (scripts/lib/netbed.ts), the reference every measured latency is judged against; then a yard's own view — the
+ * passive round trip per client subnet it reads from the kernel (24 subnets, 10–150 ms), against the configured
+ * delays and against ping on the same paths in the same run — and what a path probe costs (packets, ms).
  *  - links: a hub router and 24 sites, one link each, one-way delays spread evenly over 5–150 ms (fractional ms
  *    included); `ping` from the hub to every site (20 echoes each, all links at once); a link's measured round
  *    trip is the median of its echoes, its error |median − configured| / configured;
@@ -15,7 +17,20 @@
 import { loadavg, cpus } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { Wallet } from "ethers";
+import { multiaddr } from "@multiformats/multiaddr";
+import { probePath, readTelemetry, signLeaseAccess } from "../../protocol/index.ts";
+import { DockerRuntime } from "../../yard-node/index.ts";
 import { Netbed, loadTopology, type Topology } from "../lib/netbed.ts";
+import {
+  Tenant,
+  USD,
+  startMarket,
+  startYardProcess,
+  writeYardConfig,
+  yardConfig,
+  type YardProcess,
+} from "../lib/testbed.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const LINKS = 24;
@@ -138,6 +153,89 @@ try {
 }
 for (const s of paths) say(`${s.from}→${s.to}: configured ${s.configuredMs} ms, ping median ${s.measuredMs} ms`);
 
+// ---- a yard's view: passive round trips per subnet and the probe's cost ----------------------------------------
+// A real yard process whose public side is a site namespace (publicNetns), 24 client networks behind a hub at
+// round trips of 10–150 ms; each sends HTTP requests (one connection each) to a lease's ingress; the yard's
+// telemetry then holds each subnet's round trip from the kernel (kernel-rtt.ts), judged against the configured
+// delays and against ping on the same path in the same run. Then the lease holder probes three client subnets
+// (/icon/probe/1.0.0): packets and time per probe.
+const SUBNETS = 24;
+const viewTopo: Topology = { networks: { isp: { domain: "isp.test", dns: "hub" } }, nodes: {}, links: [] };
+viewTopo.nodes.hub = { network: "isp", role: "router" };
+viewTopo.nodes.site = { network: "isp", role: "site" };
+viewTopo.links.push({ a: "hub", b: "site", delayMs: 2 });
+for (let i = 0; i < SUBNETS; i++) {
+  viewTopo.nodes[`c${i}`] = { network: "isp", role: "clients" };
+  viewTopo.links.push({ a: `c${i}`, b: "hub", delayMs: round(3 + (70 * i) / (SUBNETS - 1), 1) });
+}
+const viewBed = await Netbed.start(viewTopo, { prefix: `netview-yard-${process.pid}` });
+const m = await startMarket();
+let yard: YardProcess | undefined;
+let tenant: Tenant | undefined;
+let passive: Sample[] = [];
+let passiveVsPing: number[] = [];
+let probes: { packets: number; elapsedMs: number; hops: number }[] = [];
+try {
+  await m.admin.mint(new Wallet(m.keys[1]!).address, USD(1000));
+  tenant = await Tenant.create(m, 2, 3, USD(1000));
+  const file = await writeYardConfig(
+    m,
+    yardConfig(m, "netview", { publicHost: viewBed.address("site"), publicNetns: viewBed.netnsPath("site") }),
+  );
+  yard = await startYardProcess(file, m.keys[1]!);
+  const runtime = new DockerRuntime({ socketPath: DockerRuntime.defaultSocket(), yardId: "netview" });
+  const web = await runtime.imageId("icon/web:1");
+  if (!web) throw new Error("icon/web:1 is missing: run bash scripts/images.sh");
+  const addr = multiaddr(yard.addr);
+  const l = await tenant.lease(addr, "0x" + web.slice("sha256:".length), { slotSeconds: 300 }, { httpPorts: [8080] });
+  say(`yard in the site namespace, lease ${l.leaseId} at ${l.endpoint}; ${SUBNETS} client networks send requests …`);
+  const client = `(async () => { for (let i = 0; i < 10; i++) await (await fetch("http://${l.endpoint}/")).text(); })()
+    .catch((e) => { process.stderr.write(String(e)); process.exit(2); });`;
+  const clients = viewBed.nodes().filter((n) => viewTopo.nodes[n]!.role === "clients");
+  const sent = await Promise.all(clients.map((c) => viewBed.exec(c, process.execPath, ["-e", client])));
+  const failed = sent.filter((r) => r.code !== 0);
+  if (failed.length > 0) throw new Error(`clients failed: ${failed.map((r) => r.stderr).join("; ")}`);
+  const access = await signLeaseAccess(tenant.icon, tenant.owner.domain(), l.leaseId, tenant.node.peerId);
+  const t0w = performance.now();
+  let flows: { subnet: string; rttMs?: number }[] = [];
+  while (performance.now() - t0w < 30_000) {
+    flows = (await readTelemetry(tenant.node, addr, { access })).flows;
+    if (clients.every((c) => Number.isFinite(flows.find((f) => f.subnet === viewBed.subnet(c))?.rttMs))) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const pinged = await Promise.all(clients.map((c) => ping(viewBed, c, "site")));
+  passive = clients.map((c, i) => ({
+    from: c,
+    to: "site",
+    configuredMs: viewBed.rttMs(c, "site"),
+    measuredMs: flows.find((f) => f.subnet === viewBed.subnet(c))?.rttMs ?? NaN,
+    leastMs: pinged[i]!.leastMs,
+    crossings: 4,
+  }));
+  passiveVsPing = passive.map((s, i) => (Math.abs(s.measuredMs - pinged[i]!.measuredMs) / pinged[i]!.measuredMs) * 100);
+  for (const s of passive) say(`${s.from}: configured ${s.configuredMs} ms, yard's passive figure ${s.measuredMs} ms`);
+  for (const c of clients.slice(0, 3)) {
+    const r = await probePath(tenant.node, addr, {
+      leaseId: l.leaseId,
+      access,
+      target: viewBed.address(c),
+      signal: AbortSignal.timeout(20_000),
+    });
+    probes.push({ packets: r.packets, elapsedMs: r.elapsedMs, hops: r.hops.length });
+    say(`probe towards ${c}: ${r.hops.length} hops, ${r.packets} packets, ${r.elapsedMs} ms`);
+  }
+} finally {
+  await tenant?.node.stop();
+  if (yard) {
+    yard.child.kill("SIGTERM");
+    await yard.exited;
+  }
+  await m.close();
+  await viewBed.close();
+}
+const unmeasured = passive.filter((s) => Number.isNaN(s.measuredMs));
+if (unmeasured.length > 0) throw new Error(`no passive round trip for ${unmeasured.map((s) => s.from).join(", ")}`);
+
 const lost = [...links, ...paths].filter((s) => Number.isNaN(s.measuredMs));
 if (lost.length > 0) throw new Error(`no echo came back on ${lost.map((s) => `${s.from}→${s.to}`).join(", ")}`);
 process.stdout.write(
@@ -154,6 +252,25 @@ process.stdout.write(
       demoPaths: { count: paths.length, ...summary(paths), elementLateUsP50: round(quantile(demoLateUs, 0.5), 1) },
       startMs: Math.round(startMs),
       closeMs: Math.round(closeMs),
+    },
+    passive: {
+      subnets: passive.length,
+      rttMs: [
+        round(Math.min(...passive.map((s) => s.configuredMs)), 1),
+        round(Math.max(...passive.map((s) => s.configuredMs)), 1),
+      ],
+      ...summary(passive),
+      vsPingErrorPctP50: round(quantile(passiveVsPing, 0.5)),
+      vsPingErrorPctP95: round(quantile(passiveVsPing, 0.95)),
+    },
+    probe: {
+      probes: probes.length,
+      packetsPerSubnet: Math.max(...probes.map((p) => p.packets)),
+      msPerSubnetP50: quantile(
+        probes.map((p) => p.elapsedMs),
+        0.5,
+      ),
+      msPerSubnetMax: Math.max(...probes.map((p) => p.elapsedMs)),
     },
     loadAverage1m: round(loadavg()[0]!),
     cpus: cpus().length,
