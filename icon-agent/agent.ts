@@ -34,7 +34,7 @@ import type { AgentEnv } from "./config.ts";
 import { ActingFence } from "./acting.ts";
 import { agentNode, openSidecar, sidecarView, type Sidecar } from "./gateway.ts";
 import { Controller, describeAction, type SubnetView } from "./decision.ts";
-import type { PathProbe } from "./edisco.ts";
+import type { AgentHooks, AgentOpenOptions } from "./agent-options.ts";
 import { handOverReplica, refreshHeld } from "./handover.ts";
 import { live, replicaKey } from "./leases.ts";
 import type { YardRef } from "./market.ts";
@@ -64,33 +64,6 @@ import {
 } from "./state.ts";
 import { TreeMember, type TreeSubnet } from "./tree.ts";
 import { describeTreeEvent } from "./tree-events.ts";
-
-export interface AgentHooks {
-  /** Starts the agent of a new replica from its state directory (local placement: a process here). */
-  spawn(dir: string): Promise<void>;
-  /**
-   * This agent runs inside its lease's sidecar (the CLI entry unsealed its state from standard input, or the yard
-   * set ICON_GATEWAY): its renewals carry its sealed state again.
-   */
-  inSidecar?: boolean;
-  onEvent?(e: AgentEvent): void;
-  /**
-   * Traces the path towards a client subnet: the seam path tomography (edisco.ts) uses to reach the yard's probe
-   * service; absent, the agent traces through its own yard's `/icon/probe/1.0.0`.
-   */
-  pathProbe?: PathProbe;
-}
-
-/** How the agent is run (the CLI reads these from its environment; nothing in icon-agent/ reads process.env). */
-export interface AgentOpenOptions {
-  /**
-   * The agent gateway of the yard whose sidecar this agent runs in (the value of ICON_GATEWAY, `http://<ip>:<port>`):
-   * the chain, libp2p, DNS and the cost map are then reached through it (see "Inside its sidecar" in the README).
-   */
-  gateway?: string;
-  /** Open a copy whose state is retired, only to settle it ({@link Agent.settleRetired}); it starts only if it acts. */
-  retired?: boolean;
-}
 
 export class Agent {
   readonly dir: string;

@@ -8,7 +8,8 @@
  *   const agent = await Agent.open(stateDir, { spawn: async (dir) => startAgentProcess(dir) });
  *   await agent.start();
  */
-export { Agent, type AgentHooks, type AgentOpenOptions } from "./agent.ts";
+export { Agent } from "./agent.ts";
+export type { AgentHooks, AgentOpenOptions } from "./agent-options.ts";
 export { GatewayClient, gatewayTimeouts, type Sidecar } from "./gateway.ts";
 export {
   appStatus,
