@@ -53,6 +53,8 @@ export function listenInNetns(netns: string, host: string, port: number, backlog
       done(() => reject(failed(netns, e.code === "ENOENT" ? "nsenter is missing (install util-linux)" : e.message, e))),
     );
     child.on("message", (m: { port?: number; error?: string; code?: string }, handle?: net.Server) => {
+      // Settled already (timed out): a socket that arrives late is closed, never left listening unserved.
+      if (settled) return void handle?.close();
       if (m.error !== undefined) {
         const e = Object.assign(new Error(`listening on ${host}:${port} in ${netns}: ${m.error}`), { code: m.code });
         return done(() => reject(e));
@@ -60,7 +62,8 @@ export function listenInNetns(netns: string, host: string, port: number, backlog
       if (!handle) return done(() => reject(failed(netns, "the listening socket did not arrive")));
       done(() => resolve(handle));
     });
-    child.on("exit", (code) =>
+    // "close" comes after the IPC channel and stdio are drained: a message sent before the exit is seen first.
+    child.on("close", (code) =>
       done(() =>
         reject(failed(netns, `the helper ended (code ${code}) before binding: ${stderr.trim() || "no output"}`)),
       ),

@@ -72,6 +72,9 @@ function ipv6ToBigInt(addr: string): bigint {
   return groups.reduce((a, g) => (a << 16n) | BigInt(parseInt(g || "0", 16)), 0n);
 }
 
+/** Client addresses whose round trips a subnet keeps (the least recently measured dropped beyond). */
+const RTT_ADDRESSES = 64;
+
 /** One subnet's smoothed figures. */
 export interface FlowStats {
   subnet: string;
@@ -86,7 +89,8 @@ export interface FlowStats {
   /** The address of the subnet's most recent client. */
   client: string;
   /** The network round trip to the subnet's clients in ms, from the kernel's estimate of their connections
-   * (kernel-rtt.ts), smoothed like the latency; NaN when none was read. */
+   * (kernel-rtt.ts): the median over the subnet's client addresses of each one's latest figure (one vote per
+   * address), figures older than 5 τ left out; NaN when none. */
   rttMs: number;
 }
 
@@ -95,8 +99,8 @@ interface Acc {
   count: number;
   latW: number;
   latSum: number;
-  rttW: number;
-  rttSum: number;
+  /** Client address → its latest round trip (ms) and when; at most RTT_ADDRESSES, least recent dropped. */
+  rtts?: Map<string, { ms: number; at: number }>;
   requests: number;
   client: string;
 }
@@ -135,7 +139,7 @@ export class FlowObserver {
     const subnet = subnetOf(client, this.#o.v4Prefix, this.#o.v6Prefix);
     let a = this.#subnets.get(subnet);
     if (!a) {
-      a = { at: now, count: 0, latW: 0, latSum: 0, rttW: 0, rttSum: 0, requests: 0, client };
+      a = { at: now, count: 0, latW: 0, latSum: 0, requests: 0, client };
       if (this.#subnets.size >= this.#o.maxSubnets) this.#evict();
     } else {
       this.#subnets.delete(subnet); // re-insert: the map's order is recency
@@ -152,16 +156,18 @@ export class FlowObserver {
   }
 
   /**
-   * Records one connection's network round trip to `client` (ms), read from the kernel. Only a subnet with requests
-   * here takes it: a round trip alone does not make a subnet a client.
+   * Records a network round trip to `client` (ms), read from the kernel. Only a subnet with requests here takes it
+   * (a round trip alone does not make a subnet a client), and it does not count as activity (`lastAt`). Each client
+   * address has one vote — its latest figure — so one client cannot set its subnet's figure alone.
    */
   recordRtt(client: string, rttMs: number, now = Date.now()): void {
     if (!Number.isFinite(rttMs) || rttMs < 0) return;
     const a = this.#subnets.get(subnetOf(client, this.#o.v4Prefix, this.#o.v6Prefix));
     if (!a) return;
-    this.#decay(a, now);
-    a.rttW += 1;
-    a.rttSum += rttMs;
+    const m = (a.rtts ??= new Map());
+    m.delete(client);
+    m.set(client, { ms: rttMs, at: now });
+    if (m.size > RTT_ADDRESSES) m.delete(m.keys().next().value!);
   }
 
   /** Records one redirect of a client from `client`: not a served request, so not in λ nor in the latency. */
@@ -207,7 +213,7 @@ export class FlowObserver {
         requests: a.requests,
         lastAt: a.at,
         client: a.client,
-        rttMs: a.rttW > 0 ? a.rttSum / a.rttW : NaN,
+        rttMs: this.#rtt(a, now),
       });
     }
     return out.sort((x, y) => y.rate - x.rate);
@@ -224,9 +230,18 @@ export class FlowObserver {
     a.count *= f;
     a.latW *= f;
     a.latSum *= f;
-    a.rttW *= f;
-    a.rttSum *= f;
     a.at = Math.max(a.at, now);
+  }
+
+  /** The median of the subnet's addresses' latest round trips younger than 5 τ; NaN when none. */
+  #rtt(a: Acc, now: number): number {
+    if (!a.rtts) return NaN;
+    const xs: number[] = [];
+    for (const r of a.rtts.values()) if (now - r.at <= 5 * this.tauMs) xs.push(r.ms);
+    if (xs.length === 0) return NaN;
+    xs.sort((x, y) => x - y);
+    const mid = xs.length >> 1;
+    return xs.length % 2 === 1 ? xs[mid]! : (xs[mid - 1]! + xs[mid]!) / 2;
   }
 
   #evict(): void {

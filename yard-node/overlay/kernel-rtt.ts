@@ -90,6 +90,11 @@ export function parseSs(text: string, max = 100_000): SsConnection[] {
   return out;
 }
 
+/** Connections read in one round at most (parsing 100 000 takes ≈ 0.65 s of the event loop). */
+const MAX_ROWS = 20_000;
+/** Ports named in ss's filter at most; with more, every connection of the host is read and filtered here. */
+const MAX_FILTER_PORTS = 64;
+
 /** What the sampler uses of the yard. */
 export interface KernelRttComponents {
   /** The ingress's listening host ("0.0.0.0", "::" or an address). */
@@ -132,6 +137,8 @@ export class KernelRtt {
   rounds = 0;
   samples = 0;
   closedSamples = 0;
+  /** Times the closing-connections stream overran (a burst of closes) and was followed again. */
+  overruns = 0;
 
   constructor(components: KernelRttComponents, init: KernelRttInit = {}) {
     this.#c = components;
@@ -169,53 +176,95 @@ export class KernelRtt {
     if (ports.size === 0) return 0;
     this.#running = true;
     try {
-      const text = await this.#read();
+      const text = await this.#read(ports);
       if (text === undefined) return 0;
-      let n = 0;
-      for (const c of parseSs(text)) if (this.#take(c, ports)) n++;
+      // One figure per client address a round (its least): a client with many connections has one vote.
+      const least = new Map<string, { lease: bigint; ip: string; ms: number }>();
+      for (const c of parseSs(text, MAX_ROWS)) {
+        const r = this.#mine(c, ports);
+        if (!r) continue;
+        const k = `${r.lease}/${c.peerIp}`;
+        const had = least.get(k);
+        if (!had || r.ms < had.ms) least.set(k, { lease: r.lease, ip: c.peerIp, ms: r.ms });
+      }
+      for (const r of least.values()) this.#c.record(r.lease, r.ip, r.ms);
       this.rounds++;
-      this.samples += n;
-      return n;
+      this.samples += least.size;
+      return least.size;
     } finally {
       this.#running = false;
     }
   }
 
-  #take(c: SsConnection, ports: ReadonlyMap<number, bigint>): boolean {
+  /** The lease and round trip of `c` when it is a connection to one of the ingress's lease ports on its host. */
+  #mine(c: SsConnection, ports: ReadonlyMap<number, bigint>): { lease: bigint; ms: number } | undefined {
     const lease = ports.get(c.localPort);
-    const rtt = c.minRttMs ?? c.rttMs;
-    if (lease === undefined || rtt === undefined) return false;
-    this.#c.record(lease, c.peerIp, rtt);
-    return true;
+    const ms = c.minRttMs ?? c.rttMs;
+    if (lease === undefined || ms === undefined) return undefined;
+    // Another address of this host with the same port number is someone else's listener.
+    if (!this.#wildcard && c.localIp !== this.#c.host) return undefined;
+    return { lease, ms };
+  }
+
+  get #wildcard(): boolean {
+    return this.#c.host === "0.0.0.0" || this.#c.host === "::" || this.#c.host === "";
   }
 
   #command(args: string[]): [string, string[]] {
     return this.#netns ? ["nsenter", [`--net=${this.#netns}`, this.#ss, ...args]] : [this.#ss, args];
   }
 
-  /** Follows the kernel's socket-destroy events (needs CAP_NET_ADMIN); restarted 10 s after it ends. */
+  /** `( sport = :p1 or … )` for ss, while the ports are few enough for one filter. */
+  #portFilter(ports: ReadonlyMap<number, bigint>): string[] {
+    if (ports.size === 0 || ports.size > MAX_FILTER_PORTS) return [];
+    return ["(", ...[...ports.keys()].flatMap((p, i) => (i === 0 ? [] : ["or"]).concat(["sport", "=", `:${p}`])), ")"];
+  }
+
+  /**
+   * Follows the kernel's socket-destroy events (needs CAP_NET_ADMIN). Ended by a netlink overrun (a burst of
+   * closing connections: ENOBUFS) it follows again after a second; otherwise after 10 s, and not at all after three
+   * ends right at its start (no permission, an ss without -E). A failed start (no descriptors left) is an end.
+   */
   #follow(): void {
     if (this.#stopped || this.#off) return;
     const [cmd, args] = this.#command(["-tinHE"]);
-    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let child: ChildProcess;
     const startedAt = Date.now();
+    try {
+      child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+      // A reader on the side: it never keeps the yard's process alive (stop() ends it anyway).
+      child.unref();
+      if (!child.stdout || !child.stderr) throw new Error("no pipes to ss (descriptors exhausted?)");
+      (child.stdout as unknown as { unref?(): void }).unref?.();
+      (child.stderr as unknown as { unref?(): void }).unref?.();
+    } catch (e) {
+      this.#c.log.debug("could not start following closing connections; again in 10 s", { error: e });
+      this.#again(10_000);
+      return;
+    }
     this.#events = child;
-    // A reader on the side: it never keeps the yard's process alive (stop() ends it anyway).
-    child.unref();
-    (child.stdout as unknown as { unref?(): void }).unref?.();
-    (child.stderr as unknown as { unref?(): void }).unref?.();
     const lines = new SsLines();
     let buf = "";
     let err = "";
+    const seen = new Map<string, number>();
     child.stdout.setEncoding("utf8");
     child.stdout.on("data", (chunk: string) => {
       buf += chunk;
       let nl: number;
       const ports = this.#c.ports();
+      const now = Date.now();
       while ((nl = buf.indexOf("\n")) >= 0) {
         const c = lines.push(buf.slice(0, nl));
         buf = buf.slice(nl + 1);
-        if (c && this.#take(c, ports)) this.closedSamples++;
+        const r = c && this.#mine(c, ports);
+        if (!c || !r) continue;
+        // One figure per client address per second: a client opening connections in a loop has one vote.
+        const k = `${r.lease}/${c.peerIp}`;
+        if (now - (seen.get(k) ?? 0) < 1_000) continue;
+        if (seen.size >= 10_000) seen.clear();
+        seen.set(k, now);
+        this.#c.record(r.lease, c.peerIp, r.ms);
+        this.closedSamples++;
       }
       if (buf.length > 64 * 1024) buf = ""; // no line is that long: not ss's output
     });
@@ -229,14 +278,16 @@ export class KernelRtt {
     child.on("close", (code) => {
       if (this.#events === child) this.#events = undefined;
       if (this.#stopped || this.#off) return;
-      // Ended at once three times in a row (no CAP_NET_ADMIN, an ss without -E): rounds only, said once.
+      if (/no buffer space|ENOBUFS|netlink receive error/i.test(err)) {
+        this.overruns++;
+        this.#again(1_000);
+        return;
+      }
       this.#quickEnds = Date.now() - startedAt < 2_000 ? this.#quickEnds + 1 : 0;
       if (this.#quickEnds >= 3) {
         this.#c.log.warn(
-          "cannot follow closing connections (ss -E needs CAP_NET_ADMIN); connections shorter than a round go unmeasured",
-          {
-            stderr: err.trim(),
-          },
+          "cannot follow closing connections (ss -E ended at once three times: it needs CAP_NET_ADMIN and an iproute2 with -E); connections shorter than a round go unmeasured",
+          { stderr: err.trim() },
         );
         return;
       }
@@ -244,9 +295,13 @@ export class KernelRtt {
         code,
         stderr: err.trim(),
       });
-      this.#restart = setTimeout(() => this.#follow(), 10_000);
-      this.#restart.unref();
+      this.#again(10_000);
     });
+  }
+
+  #again(ms: number): void {
+    this.#restart = setTimeout(() => this.#follow(), ms);
+    this.#restart.unref();
   }
 
   #missing(cmd: string): void {
@@ -255,10 +310,10 @@ export class KernelRtt {
     this.#c.log.warn(`${cmd} is missing: no passive round-trip times (install iproute2)`, {});
   }
 
-  #read(): Promise<string | undefined> {
+  #read(ports: ReadonlyMap<number, bigint>): Promise<string | undefined> {
     const filter = ["-tinH", "state", "established"];
-    const wildcard = this.#c.host === "0.0.0.0" || this.#c.host === "::" || this.#c.host === "";
-    if (!wildcard) filter.push("src", this.#c.host);
+    if (!this.#wildcard) filter.push("src", this.#c.host);
+    filter.push(...this.#portFilter(ports));
     const [cmd, args] = this.#command(filter);
     return new Promise((resolve) => {
       execFile(cmd, args, { timeout: 4_000, maxBuffer: 32 * 1024 * 1024 }, (e, stdout) => {

@@ -49,6 +49,16 @@ describe("kernel round trips (ss -ti)", () => {
     // Recent readings outweigh old ones: after many half-lives the new value dominates.
     f.recordRtt("198.18.7.1", 10, t + 100_000);
     expect(f.snapshot(t + 100_000)[0]!.rttMs).to.be.within(9.9, 10.1);
+    // One vote per client address: a client that reports often (or games its ACKs) does not set the subnet alone.
+    const g = new FlowObserver({ halfLifeS: 10 });
+    g.record("198.18.8.5", 1, t);
+    for (let i = 0; i < 50; i++) g.recordRtt("198.18.8.5", 300, t + i);
+    g.recordRtt("198.18.8.6", 10, t);
+    g.recordRtt("198.18.8.7", 12, t);
+    expect(g.snapshot(t + 100)[0]!.rttMs).to.equal(12);
+    // A round trip is no request: the subnet's last activity stays the last request's.
+    g.recordRtt("198.18.8.6", 11, t + 500_000);
+    expect(g.snapshot(t + 500_000)[0]!.lastAt).to.equal(t);
     const fresh = new FlowObserver();
     fresh.record("10.0.0.1", 1, t);
     expect(fresh.snapshot(t)[0]!.rttMs).to.be.NaN;
@@ -82,12 +92,29 @@ describe("kernel round trips (ss -ti)", () => {
         },
         { everyMs: 0 },
       );
+      // A second connection from the same client address: still one figure for it this round.
+      const c2 = net.connect({ port: ports[0]!, host: "127.0.0.1", localAddress: "127.0.0.2" });
+      sockets.push(c2);
+      await new Promise((r) => c2.once("connect", r));
+      c2.write("ping");
+      await new Promise((r) => c2.once("data", r));
       expect(await rtt.sample()).to.equal(1);
       expect(recorded).to.have.length(1);
       const [lease, client, ms] = recorded[0]!;
       expect(lease).to.equal(7n);
       expect(client).to.equal("127.0.0.2");
       expect(ms).to.be.greaterThan(0).and.lessThan(20); // loopback
+      // Another address of this host with the same port is not this ingress's: nothing taken.
+      const elsewhere = new KernelRtt(
+        {
+          host: "127.0.0.9",
+          ports: () => new Map([[ports[0]!, 7n]]),
+          record: () => expect.fail("taken"),
+          log: silentLogger,
+        },
+        { everyMs: 0 },
+      );
+      expect(await elsewhere.sample()).to.equal(0);
       // A missing ss turns the sampler off (a warning, no throw), and it stays off.
       const off = new KernelRtt(
         { host: "127.0.0.1", ports: () => new Map([[ports[0]!, 7n]]), record: () => {}, log: silentLogger },
