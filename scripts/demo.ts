@@ -164,6 +164,9 @@ try {
         overlay: { flowHalfLifeS: 2, dnsUpstream: `127.0.0.1:${dnsPort.port}` },
         // Every yard here listens on a loopback address: their sidecars' /dial must reach there.
         agentGateway: { altoUrl: alto.url, dialLoopback: true },
+        // The WAN emulator relays TCP in user space: the yard's kernel sees the relay's loopback connections (≈ 0 ms),
+        // not the path, so no passive round trip here — the cost map (written from the emulator's delays) stands.
+        ingress: { rttSampleS: 0 },
       }),
     );
     yards[name] = await startYardProcess(file, key);

@@ -98,6 +98,8 @@ describe("a crash between the fence and the hand-over: the retired copy finishes
         listen: [`/ip4/${host}/tcp/0`],
         publicHost: host,
         agentGateway: { dialLoopback: true, altoUrl: alto!.url },
+        // The clients' "distance" here is the cost map's (loopback has none): no measured round trip overrides it.
+        ingress: { rttSampleS: 0 },
       });
       const a = await yard(1, idA, at(HOST_A));
       return { a, b: await yard(5, idB, at(HOST_B)) };

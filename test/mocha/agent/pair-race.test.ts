@@ -102,6 +102,8 @@ describe("the race: the old sidecar killed right after its fence never acts agai
         listen: [`/ip4/${host}/tcp/0`],
         publicHost: host,
         agentGateway: { dialLoopback: true, altoUrl: alto!.url },
+        // The clients' "distance" here is the cost map's (loopback has none): no measured round trip overrides it.
+        ingress: { rttSampleS: 0 },
       });
       const a = await yard(1, idA, at(HOST_A));
       return { a, b: await yard(5, idB, at(HOST_B)) };
