@@ -33,7 +33,7 @@ import {
 import type { AgentEnv } from "./config.ts";
 import { ActingFence } from "./acting.ts";
 import { agentNode, openSidecar, sidecarView, type Sidecar } from "./gateway.ts";
-import { Controller, describeAction, type SubnetView } from "./decision.ts";
+import { Controller, describeAction, gracedSubnets, type SubnetView } from "./decision.ts";
 import type { PathProbe } from "./edisco.ts";
 import { handOverReplica, refreshHeld } from "./handover.ts";
 import { live, replicaKey } from "./leases.ts";
@@ -570,6 +570,8 @@ export class Agent {
       balance: this.#balance,
       slotSeconds: this.env.spec.slotSeconds,
       pinned: !this.seed.parent,
+      // The subnets this placement is for, in their grace: their clients come only once redirected here.
+      graced: gracedSubnets(this.seed.placedFor ?? this.seed.subnets, p.since, nowS, this.env.periodMs / 1000),
     };
     const e = this.#controller.step(knobs, situation, nowS);
     const summary = this.#own
