@@ -120,6 +120,8 @@ export class Agent {
   #finish: () => void = () => {};
   #ticks = 0;
   #treeUp = false;
+  /** When this instance started (s): a placement's grace runs from its placement or this, the later (decision.ts). */
+  readonly #bornS = Date.now() / 1000;
   /**
    * This instance's fence (acting.ts): closed once it stops deciding for a hand-over (pair.ts, handover.ts), asked
    * wherever the agent acts; it counts the funding answers and relayed intents in flight, which a fence waits for.
@@ -571,7 +573,12 @@ export class Agent {
       slotSeconds: this.env.spec.slotSeconds,
       pinned: !this.seed.parent,
       // The subnets this placement is for, in their grace: their clients come only once redirected here.
-      graced: gracedSubnets(this.seed.placedFor ?? this.seed.subnets, p.since, nowS, this.env.periodMs / 1000),
+      graced: gracedSubnets(
+        this.seed.placedFor ?? this.seed.subnets,
+        Math.max(p.since, this.#bornS),
+        nowS,
+        this.env.periodMs / 1000,
+      ),
     };
     const e = this.#controller.step(knobs, situation, nowS);
     const summary = this.#own

@@ -92,13 +92,16 @@ describe("agent redirects: a silent replica's subnets in sidecar placement", () 
       { subnet: B, location: "http://127.0.1.1:5000" },
     ];
     expect(at(T0 + 8000, { extra: new Map([[2n, "127.0.1.1:5000"]]) })).to.deep.equal(both);
-    // The new instance reports from there: nothing yet, then B at 0/s (its clients are on their way).
+    // Its agent boots (slowly: longer than the grace) and reports from there: nothing yet, then B at 0/s (its clients
+    // are on their way). The grace runs from that first report.
     const fresh = (rate: number) => [{ account: 2n, endpoint: "127.0.1.1:5000", subnets: [{ subnet: B, rate }] }];
-    expect(at(T0 + 9000, { reported: [{ account: 2n, endpoint: "127.0.1.1:5000", subnets: [] }] })).to.deep.equal(both);
-    expect(at(T0 + 8000 + GRACE, { reported: fresh(0) })).to.deep.equal(both);
-    // After the grace its reports decide: B at 0/s is no longer its; B busy stays.
-    expect(at(T0 + 8001 + GRACE, { reported: fresh(20) })).to.deep.equal(both);
-    expect(at(T0 + 8002 + GRACE, { reported: fresh(0) })).to.deep.equal([both[0]]);
+    const first = T0 + 8000 + 2 * GRACE;
+    expect(at(first - 1)).to.deep.equal(both);
+    expect(at(first, { reported: [{ account: 2n, endpoint: "127.0.1.1:5000", subnets: [] }] })).to.deep.equal(both);
+    expect(at(first + GRACE, { reported: fresh(0) })).to.deep.equal(both);
+    // After the grace its reports decide: B busy stays, B at 0/s is no longer its.
+    expect(at(first + GRACE + 1, { reported: fresh(20) })).to.deep.equal(both);
+    expect(at(first + GRACE + 2, { reported: fresh(0) })).to.deep.equal([both[0]]);
     // Without a grace (as before), the first report at 0/s took B away at once.
     const before = new Map<bigint, HeldRedirect>();
     plan({
@@ -142,11 +145,12 @@ describe("agent redirects: a silent replica's subnets in sidecar placement", () 
         const busyAt = new Map<string, number>();
         let movedAt = -Infinity;
         let endpoint: string | undefined;
+        let awaiting = false;
         for (const [e, dt] of events) {
           now += dt;
           let out: ReturnType<typeof planRedirects>;
           if (e.kind === "place") {
-            movedAt = now;
+            awaiting = true;
             endpoint = e.endpoint;
             out = plan({
               extra: new Map([[2n, e.endpoint]]),
@@ -156,7 +160,9 @@ describe("agent redirects: a silent replica's subnets in sidecar placement", () 
               graceMs: GRACE,
             });
           } else if (e.kind === "report") {
-            if (endpoint !== undefined && endpoint !== e.endpoint) movedAt = now;
+            // The grace runs from the first report at a new endpoint.
+            if ((endpoint !== undefined && endpoint !== e.endpoint) || awaiting) movedAt = now;
+            awaiting = false;
             endpoint = e.endpoint;
             for (const r of e.rates) if (r.rate > 0.3) busyAt.set(r.subnet, now);
             const reported = [{ account: 2n, endpoint: e.endpoint, subnets: e.rates }];
