@@ -56,8 +56,8 @@ export interface RedirectInputs {
 export function planRedirects(o: RedirectInputs): Redirect[] {
   const live = new Map<bigint, Omit<HeldRedirect, "untilMs">>();
   const graceMs = o.graceMs ?? 0;
-  /** A replica at a new endpoint: the subnets it served (held) and was handed, in their grace from now. */
   type Grace = Pick<HeldRedirect, "graced" | "graceUntilMs" | "awaiting">;
+  /** A replica at a new endpoint: the subnets it served (held) and was handed, in a grace from its first report. */
   const moved = (account: bigint, also: Iterable<string> = []): Grace => {
     const graced = new Set([...(o.held?.get(account)?.subnets ?? []), ...also]);
     return graceMs > 0 && graced.size > 0 ? { graced, graceUntilMs: o.nowMs + graceMs, awaiting: true } : {};

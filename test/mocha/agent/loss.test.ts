@@ -637,8 +637,8 @@ describe("failures without the owner: lost yards (yards as processes, killed)", 
       await waitFor("the parent redirecting X to the replica at B", () => redirected(r.placement.endpoint), 60_000);
       expect(child()!.epoch).to.equal(1n);
 
-      // B is lost. X's clients wait until the replica's new instance has reported from its new place (their
-      // requests to the dead yard time out meanwhile, as the demo's did): they come only then.
+      // B is lost. X's clients come back only after the replica's new instance has reported from its new place
+      // (their requests to the dead yard time out meanwhile, as the demo's did).
       load.paused = true;
       await killYard(b);
       await waitFor(
@@ -656,6 +656,9 @@ describe("failures without the owner: lost yards (yards as processes, killed)", 
         () => child()?.epoch === 2n && child()?.endpoint === next.endpoint,
         60_000,
       );
+      // They come back a few periods later (the parent has heard the new instance report X at 0/s by then; within
+      // the grace).
+      await new Promise((res) => setTimeout(res, 4 * PERIOD_MS));
       const resumedAt = Date.now();
       load.paused = false;
 
@@ -663,10 +666,9 @@ describe("failures without the owner: lost yards (yards as processes, killed)", 
       await new Promise((res) => setTimeout(res, 15_000));
       const after = load.served.filter((x) => x.atMs >= resumedAt + 1000);
       expect(after.length, text()).to.be.above(30);
-      expect(
-        after.filter((x) => x.by !== next.endpoint),
-        `served elsewhere than C (${next.endpoint})\n${text()}`,
-      ).to.deep.equal([]);
+      const servedBy: Record<string, number> = {};
+      for (const x of after) servedBy[x.by] = (servedBy[x.by] ?? 0) + 1;
+      expect(servedBy, `served by (C is ${next.endpoint})\n${text()}`).to.deep.equal({ [next.endpoint]: after.length });
       expect(redirected(next.endpoint), text()).to.equal(true);
       expect(child()?.subnets.find((s) => s.subnet === X)?.rate ?? 0, "the replica reports X busy").to.be.above(0.3);
       expect((await owner.account(r.account)).closed).to.equal(false);
