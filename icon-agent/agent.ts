@@ -33,7 +33,7 @@ import {
 import type { AgentEnv } from "./config.ts";
 import { ActingFence } from "./acting.ts";
 import { agentNode, openSidecar, sidecarView, type Sidecar } from "./gateway.ts";
-import { Controller, describeAction, type SubnetView } from "./decision.ts";
+import { Controller, describeAction, gracedSubnets, type SubnetView } from "./decision.ts";
 import type { AgentHooks, AgentOpenOptions } from "./agent-options.ts";
 import { handOverReplica, refreshHeld } from "./handover.ts";
 import { live, replicaKey } from "./leases.ts";
@@ -93,6 +93,8 @@ export class Agent {
   #finish: () => void = () => {};
   #ticks = 0;
   #treeUp = false;
+  /** When this instance started (s): a placement's grace runs from its placement or this, the later (decision.ts). */
+  readonly #bornS = Date.now() / 1000;
   /**
    * This instance's fence (acting.ts): closed once it stops deciding for a hand-over (pair.ts, handover.ts), asked
    * wherever the agent acts; it counts the funding answers and relayed intents in flight, which a fence waits for.
@@ -543,6 +545,13 @@ export class Agent {
       balance: this.#balance,
       slotSeconds: this.env.spec.slotSeconds,
       pinned: !this.seed.parent,
+      // The subnets this placement is for, in their grace: their clients come only once redirected here.
+      graced: gracedSubnets(
+        this.seed.placedFor ?? this.seed.subnets,
+        Math.max(p.since, this.#bornS),
+        nowS,
+        this.env.periodMs / 1000,
+      ),
     };
     const e = this.#controller.step(knobs, situation, nowS);
     const summary = this.#own

@@ -15,7 +15,9 @@
  *   replicate to c    U_after = (1 − w)(b̂_j + b̂_c) + w Σ_i λ_i min(l̂_ij, l̂_ic)   (subnets go to the nearer)
  *   terminate         (non-origin ICONs) the parent serves my subnets: U_after = w Σ_i λ_i l̂_i,parent;
  *                     fires when my own gain over that, (U_after − U_now) / U_after, is below the threshold,
- *                     or when the ICON is idle (total rate ≤ idleRate)
+ *                     or when the ICON is idle (total rate ≤ idleRate) — never while the subnets it was placed
+ *                     for are in their grace (`graced`: their clients may still be on their way), and an ICON in
+ *                     its grace without load stays
  * The origin is pinned (its endpoint is where clients enter): it replicates but never migrates. A replica
  * replicates only while the subnets staying with it keep `minKeepShare` of its load — otherwise moving is
  * what the numbers say, and a replica left behind would only go idle.
@@ -71,6 +73,28 @@ export interface Situation {
   /** The origin stays where its clients first reach it (its endpoint is the service's entry point): it
    * replicates but does not migrate. */
   pinned?: boolean;
+  /**
+   * Subnets this ICON was placed for whose clients may still be on their way ({@link gracedSubnets}): while any is,
+   * it neither terminates nor moves on a view without load.
+   */
+  graced?: readonly string[];
+}
+
+/**
+ * Periods a (re-)placed replica's subnets stay in their grace, at its parent (redirects.ts, in report periods) and
+ * at the replica (in its decision periods, from its placement): its agent's boot and first reports (a parent counts
+ * a child gone after 3 silent periods, so a new one is expected within 3), its clients' way back (a request to the
+ * lost yard timing out: about 5 periods at the demo's 1 s), and its smoothed rate rising above `idleRate` and
+ * reaching its parent (2 periods).
+ */
+export const PLACEMENT_GRACE_PERIODS = 10;
+
+/**
+ * The subnets of `placedFor` still in their grace at `nowS`: all of them within {@link PLACEMENT_GRACE_PERIODS}
+ * periods of `periodS` of the placement (`sinceS`), none after. (pure)
+ */
+export function gracedSubnets(placedFor: readonly string[], sinceS: number, nowS: number, periodS: number): string[] {
+  return nowS - sinceS < PLACEMENT_GRACE_PERIODS * periodS ? [...new Set(placedFor)] : [];
 }
 
 export type Action =
@@ -172,9 +196,14 @@ export function evaluate(k: Knobs, s: Situation): Evaluation {
     reason: "no action passes its threshold",
   };
 
-  // Terminate: a non-origin ICON that is idle, or whose parent would serve its clients nearly as well.
+  // Terminate: a non-origin ICON that is idle, or whose parent would serve its clients nearly as well — not while
+  // the subnets it was placed for are in their grace (their clients are sent here only once it runs, and come on
+  // their own time): then, without load, it waits instead of deciding on an empty view.
   const total = s.subnets.reduce((a, x) => a + Math.max(0, x.rate), 0);
-  if (s.parent && total <= (k.idleRate ?? 0)) {
+  const graced = s.parent ? (s.graced ?? []) : [];
+  if (graced.length > 0 && total <= (k.idleRate ?? 0))
+    return { ...best, reason: `placed for ${graced.join(", ")}: their clients may still be on their way (grace)` };
+  if (graced.length === 0 && s.parent && total <= (k.idleRate ?? 0)) {
     return {
       action: { kind: "terminate" },
       uNow,
@@ -183,7 +212,7 @@ export function evaluate(k: Knobs, s: Situation): Evaluation {
       reason: `idle: ${total.toFixed(2)} requests/s from all subnets (≤ ${k.idleRate ?? 0}), the parent takes the rest`,
     };
   }
-  if (s.parent) {
+  if (s.parent && graced.length === 0) {
     const uParent = k.weight * latencyTerm(k, s.subnets, s.parent.location);
     const gain = uParent > 0 ? (uParent - uNow) / uParent : -1;
     if (gain < k.terminateThreshold) {

@@ -18,6 +18,7 @@ import { setRouting, type DeploySpec, type MarketClient } from "../protocol/inde
 import { planRedirects, type HeldRedirect } from "./redirects.ts";
 import type { AgentEnv } from "./config.ts";
 import {
+  PLACEMENT_GRACE_PERIODS,
   renewalPlan,
   replicaShare,
   replicateUtility,
@@ -111,6 +112,7 @@ export class Moves {
       ...components,
       inSidecar: components.inSidecar ?? false,
       updateRedirects: (extra) => this.updateRedirects(extra),
+      servedBy: (account) => [...(this.#held.get(account)?.subnets ?? [])],
     });
   }
 
@@ -399,6 +401,8 @@ export class Moves {
       },
       knobs,
     );
+    // What it serves now is what the new place is for: in their grace there (decision.ts gracedSubnets).
+    seed.placedFor = situation.subnets.filter((x) => x.rate > this.#c.env.idleRate).map((x) => x.subnet);
     // In a sidecar the agent moves too: its successor in the new lease finishes the move (pair.ts). Nothing is
     // saved as `moving` here: a crash before the fence restarts this instance, whose recovery ends the unknown lease.
     if (this.#c.inSidecar && this.#c.env.sidecar && this.#c.movePair) return this.#c.movePair(old, next);
@@ -539,6 +543,8 @@ export class Moves {
       ...(env.sidecar ? { held: this.#held } : {}),
       nowMs: Date.now(),
       holdMs: Math.max(60_000, 60 * env.reportEveryMs),
+      // A replica at a new endpoint (placed again, moved) keeps its subnets for a grace whatever it reports.
+      graceMs: PLACEMENT_GRACE_PERIODS * env.reportEveryMs,
     });
     const key = JSON.stringify(redirects);
     if (key === this.#redirectsKey) return;

@@ -158,6 +158,8 @@ export interface LossComponents {
   /** Starts a replica from its state directory (sidecar placement: hands it into its lease's sidecar). */
   spawn(dir: string): Promise<void>;
   updateRedirects(extra?: Map<bigint, string>): Promise<void>;
+  /** The subnets redirected to a replica at this ICON's yard (held while it is silent; moves.ts). */
+  servedBy?(account: bigint): string[];
   save(): Promise<void>;
   /** In a sidecar: seals the state again into what the yard holds for restarts (Agent.refreshHeld). */
   refreshHeld?(): Promise<void>;
@@ -407,6 +409,9 @@ export class LossWatch {
     // The lost sidecar ran the instance after the one written here, or a later one it reported (a move of its own):
     // the hand-over seals the next one (handover.ts), above every epoch this parent has seen for it.
     st.seed.placement = r.placement;
+    // What the lost instance served (handed, and reported busy: the redirects held for it) is what the new place is
+    // for: in their grace there its controller does not end it before their clients had the chance to come.
+    st.seed.placedFor = [...new Set([...st.seed.subnets, ...(this.#c.servedBy?.(account) ?? [])])].sort();
     st.seed.instance = Math.max((st.seed.instance ?? 0) + 1, Number(this.#heard.get(account)?.epoch ?? 0n));
     // From now on it runs at the new yard (until it reports otherwise): that is the yard to watch.
     this.#heard.set(account, { location: r.placement.yard.peerId, epoch: BigInt(st.seed.instance + 1) });

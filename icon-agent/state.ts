@@ -46,6 +46,12 @@ export interface AgentSeed {
   placement?: Placement;
   /** Subnets the parent handed over. */
   subnets: string[];
+  /**
+   * The subnets the current placement is for, when not `subnets`: placed again after its yard was lost, what the
+   * lost instance served (its parent's redirects); moved, what it served before the move. They are in their grace
+   * for the first periods at the placement (decision.ts gracedSubnets).
+   */
+  placedFor?: string[];
   /** Replicas made, by account; `started` once its agent was launched. */
   children: Record<string, { name: string; subnets: string[]; started?: boolean }>;
   replicas: number;

@@ -3,7 +3,9 @@ import { expect } from "chai";
 import fc from "fast-check";
 import {
   Controller,
+  PLACEMENT_GRACE_PERIODS,
   evaluate,
+  gracedSubnets,
   knobsFromPolicy,
   latencyTerm,
   renewalPlan,
@@ -408,6 +410,74 @@ describe("ICON decision logic (eq. 1)", () => {
     );
     // The origin (no parent) never terminates itself, idle or not.
     fc.assert(fc.property(caseArb, ([k, s]) => evaluate(k, { ...s, parent: undefined }).action.kind !== "terminate"));
+  });
+
+  it("never terminates a replica while subnets it was placed for are in their grace, and without load then stays; otherwise decides as without a grace", () => {
+    fc.assert(
+      fc.property(
+        caseArb,
+        candArb("edge-c"),
+        fc.array(fc.constantFrom("A", "B", "C"), { minLength: 1, maxLength: 3 }),
+        ([k, s0], parent, graced) => {
+          const s = { ...s0, parent, pinned: false };
+          const e = evaluate(k, { ...s, graced });
+          expect(e.action.kind).to.not.equal("terminate");
+          const total = totalRate(s.subnets);
+          if (total <= (k.idleRate ?? 0)) expect(e.action.kind).to.equal("stay");
+          // A grace with load changes only termination: any other action is the one without a grace.
+          const without = evaluate(k, s);
+          if (total > (k.idleRate ?? 0) && without.action.kind !== "terminate")
+            expect(e.action).to.deep.equal(without.action);
+          // No subnet in grace (it passed, or none was named): the rule without a grace, exactly.
+          expect(evaluate(k, { ...s, graced: [] }).action).to.deep.equal(without.action);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("keeps a placement's subnets in their grace for PLACEMENT_GRACE_PERIODS periods from the placement, not a moment longer", () => {
+    const g = PLACEMENT_GRACE_PERIODS;
+    expect(g).to.be.at.least(3); // at least the periods in which a parent expects a new child's first report
+    expect(gracedSubnets(["A", "B", "A"], 1000, 1000, 1)).to.deep.equal(["A", "B"]);
+    expect(gracedSubnets(["A"], 1000, 1000 + g - 0.001, 1)).to.deep.equal(["A"]);
+    expect(gracedSubnets(["A"], 1000, 1000 + g, 1)).to.deep.equal([]);
+    expect(gracedSubnets(["A"], 1000, 1000 + 5 * g - 0.001, 5)).to.deep.equal(["A"]);
+    expect(gracedSubnets([], 1000, 1000, 1)).to.deep.equal([]);
+  });
+
+  it("a replica placed again for B, its clients on their way: no termination through the grace, terminated once B's clients never came", () => {
+    const k: Knobs = {
+      weight: 0.7,
+      migrateThreshold: 0.3,
+      replicateThreshold: 0.5,
+      terminateThreshold: 0.2,
+      maxPricePerSecond: 100n,
+      refLatencyMs: 100,
+      idleRate: 0.3,
+    };
+    const edgeA = { location: "edge-a", pricePerSecond: 20n };
+    const cloud = { location: "cloud", pricePerSecond: 10n };
+    const c = new Controller({ halfLifeS: 1.5, coolDownS: 6, confirmations: 3 });
+    const placedAt = 100;
+    const at = (t: number, rate: number): Situation => ({
+      here: edgeA,
+      parent: cloud,
+      candidates: [cloud],
+      subnets: rate > 0 ? [{ subnet: "B", rate, latencyMs: { "edge-a": 10, cloud: 120 } }] : [],
+      balance: 10_000n,
+      slotSeconds: 60,
+      graced: gracedSubnets(["B"], placedAt, t, 1),
+    });
+    // No client yet for the first periods, then B's clients arrive: never a termination.
+    const steps = [101, 102, 103, 104, 105, 106].map((t) => c.step(k, at(t, 0), t));
+    steps.push(...[107, 108, 109, 110, 111, 112, 113].map((t) => c.step(k, at(t, 20), t)));
+    expect(steps.filter((e) => e.fire).map((e) => e.action.kind)).to.deep.equal([]);
+    expect(steps.slice(0, 6).map((e) => e.action.kind)).to.deep.equal(Array(6).fill("stay"));
+    // The same replica whose clients never came: terminated once the grace is over, after its confirmations.
+    const idle = new Controller({ halfLifeS: 1.5, coolDownS: 6, confirmations: 3 });
+    const fired = [101, 103, 105, 107, 109, 110, 111, 112, 113].map((t) => ({ t, e: idle.step(k, at(t, 0), t) }));
+    expect(fired.filter((x) => x.e.fire).map((x) => [x.t, x.e.action.kind])).to.deep.equal([[112, "terminate"]]);
   });
 
   it("terminates at the threshold's boundary both ways: a gain just below goes, a gain equal to it stays", () => {

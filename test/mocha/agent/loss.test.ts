@@ -11,6 +11,7 @@
  * The agents run in this process (each its own Agent: key, libp2p node, account); periods are 500 ms.
  */
 import { expect } from "chai";
+import http from "node:http";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -18,7 +19,7 @@ import { Wallet } from "ethers";
 import { Agent } from "../../../icon-agent/agent.ts";
 import { deployApp } from "../../../icon-agent/app.ts";
 import { agentEnvFrom } from "../../../icon-agent/config.ts";
-import { replicaKey } from "../../../icon-agent/leases.ts";
+import { live, replicaKey } from "../../../icon-agent/leases.ts";
 import { bid, discoverYards, type YardRef } from "../../../icon-agent/market.ts";
 import {
   readAgentState,
@@ -44,6 +45,22 @@ import {
 import { BUSYBOX_IMAGE, WEB_IMAGE, cleanupYard, execIn, useDockerYard, waitFor } from "../../helpers/docker.ts";
 
 const AGENT_TAG = `loss-test-${process.pid}`;
+
+/** One GET from address `from` to http://`endpoint`/, following redirects (at most 3): the status and who answered. */
+function getFrom(endpoint: string, from: string, hops = 3): Promise<{ status: number; by: string }> {
+  return new Promise((resolve) => {
+    const [host, port] = endpoint.split(":") as [string, string];
+    const req = http.get({ host, port: Number(port), path: "/", localAddress: from, timeout: 3000 }, (res) => {
+      res.resume();
+      const to = /^http:\/\/([^/]+)/.exec(res.headers.location ?? "")?.[1];
+      if (res.statusCode && res.statusCode >= 300 && res.statusCode < 400 && to && hops > 0)
+        resolve(getFrom(to, from, hops - 1));
+      else resolve({ status: res.statusCode ?? 0, by: endpoint });
+    });
+    req.on("timeout", () => req.destroy());
+    req.on("error", () => resolve({ status: 0, by: endpoint }));
+  });
+}
 const PERIOD_MS = 500;
 
 interface RunningYard {
@@ -200,6 +217,10 @@ describe("failures without the owner: lost yards (yards as processes, killed)", 
     clientAt?: RunningYard;
     /** The yards of this test (discovery's seeds). */
     yards: RunningYard[];
+    /** The agents' knobs over this suite's (periods of 500 ms, no decision: a warm-up of an hour). */
+    agent?: Record<string, unknown>;
+    /** Runs once the replicas are placed, before the origin starts again and hands them into their sidecars. */
+    beforeOrigin?: (replicas: { account: bigint; placement: Placement }[]) => Promise<void>;
   }) {
     const dir = path.join(await mkdtemp(path.join(tmpdir(), "icon-loss-")), "origin");
     const live = o.yards.map((y) => y.proc.addr);
@@ -217,7 +238,7 @@ describe("failures without the owner: lost yards (yards as processes, killed)", 
       },
       discovery: { seeds: live },
       initialRegion: o.home,
-      agent: { periodMs: PERIOD_MS, reportEveryMs: PERIOD_MS, warmupS: 3600 },
+      agent: { periodMs: PERIOD_MS, reportEveryMs: PERIOD_MS, warmupS: 3600, ...o.agent },
       sidecar: { image: `icon/agent:${AGENT_TAG}`, imageDigest: agentDigest },
     };
     const env = agentEnvFrom(
@@ -271,6 +292,7 @@ describe("failures without the owner: lost yards (yards as processes, killed)", 
     // The client's account has a live lease under a key the origin cannot derive: its recovery leaves it alone.
     const client = o.clientAt && (await sleeper(app.root, o.clientAt, refs));
     await saveAgentState(dir, st.env, { ...st.seed, replicas: o.replicasAt.length });
+    await o.beforeOrigin?.(replicas);
     origin = await Agent.open(dir, hooks);
     agents.push(origin);
     await origin.start();
@@ -547,5 +569,122 @@ describe("failures without the owner: lost yards (yards as processes, killed)", 
       30_000,
     );
     for (const x of agents.splice(0).reverse()) await x.stop();
+  });
+  it("a replica placed again after its yard is lost keeps serving its clients' subnet — redirected to it while its new instance has not seen them yet — and ends itself only once they stop", async function () {
+    this.timeout(480_000);
+    const a = await startYard(7, "a3", 400);
+    const b = await startYard(8, "b3", 100);
+    const c = await startYard(9, "c3", 100);
+    const events: AgentEvent[] = [];
+    const refs = await discoverYards({ node, client: owner, seeds: [a, b, c].map((y) => y.proc.addr) });
+    const refOf = (y: RunningYard) => refs.find((r) => r.name === y.region)!;
+    const text = () => events.map((e) => `${e.icon}: ${e.text}`).join("\n");
+    // The clients of subnet X: each keeps to the instance that last answered it (as a client that moved subnet, or
+    // was redirected, does) and starts again from the entry — the origin's endpoint — after a failure.
+    const X = "127.10.7.0/24";
+    const load = { on: true, paused: false, entry: "", served: [] as { atMs: number; by: string }[], failed: 0 };
+    const loops: Promise<void>[] = [];
+    const startClients = (first: string) => {
+      for (const h of [2, 3, 4])
+        loops.push(
+          (async () => {
+            let current = first;
+            while (load.on) {
+              if (load.paused) {
+                await new Promise((r) => setTimeout(r, 50));
+                continue;
+              }
+              const atMs = Date.now();
+              const r = await getFrom(current, `127.10.7.${h}`);
+              if (r.status === 200) load.served.push({ atMs, by: (current = r.by) });
+              else {
+                load.failed++;
+                current = load.entry;
+              }
+              await new Promise((res) => setTimeout(res, 100));
+            }
+          })(),
+        );
+    };
+    const stopClients = async () => {
+      load.on = false;
+      await Promise.all(loops);
+    };
+    try {
+      const { origin, replicas } = await treeWith({
+        home: "a3",
+        replicasAt: [refOf(b)],
+        sidecar: true,
+        events,
+        yards: [a, b, c],
+        // The agents decide (idle below 0.3 requests/s, three confirmations); no ALTO map: only what they measure.
+        agent: { warmupS: 1, halfLifeS: 1.5, coolDownS: 6, confirmations: 3, idleRate: 0.3 },
+        // X's clients reach the replica at B directly, before its agent runs: X is not what it was handed (nothing
+        // was), but the load it reports — as the demo's replica at edge-b served B.
+        beforeOrigin: async ([r]) => {
+          await waitFor("the replica's service at B", () => httpGet(r!.placement.endpoint), 30_000);
+          startClients(r!.placement.endpoint);
+        },
+      });
+      const r = replicas[0]!;
+      load.entry = origin.seed.placement!.endpoint;
+      const child = () => origin.tree.children().find((k) => k.account === r.account);
+      const redirected = (endpoint: string) =>
+        [...events]
+          .reverse()
+          .find((e) => /^redirects at a3:/.test(e.text))
+          ?.text.includes(`${X} → http://${endpoint}`);
+      await waitFor("the parent redirecting X to the replica at B", () => redirected(r.placement.endpoint), 60_000);
+      expect(child()!.epoch).to.equal(1n);
+
+      // B is lost. X's clients come back only after the replica's new instance has reported from its new place
+      // (their requests to the dead yard time out meanwhile, as the demo's did).
+      load.paused = true;
+      await killYard(b);
+      await waitFor(
+        "the replica placed again",
+        () => events.find((e) => e.kind === "replicated" && /origin\.1 lost with yard b3/.test(e.text)),
+        90_000,
+      );
+      const st = await readAgentState(r.dir);
+      const next = st.seed.placement!;
+      expect(next.yard.name).to.equal("c3");
+      // It is placed for what the lost instance served: X, though it was handed nothing.
+      expect(st.seed.placedFor).to.deep.equal([X]);
+      await waitFor(
+        "the new instance's first report from C",
+        () => child()?.epoch === 2n && child()?.endpoint === next.endpoint,
+        60_000,
+      );
+      // They come back a few periods later (the parent has heard the new instance report X at 0/s by then; within
+      // the grace).
+      await new Promise((res) => setTimeout(res, 4 * PERIOD_MS));
+      const resumedAt = Date.now();
+      load.paused = false;
+
+      // X's clients are served at C — for many periods, well past both graces (5 s) — and the replica stays.
+      await new Promise((res) => setTimeout(res, 15_000));
+      const after = load.served.filter((x) => x.atMs >= resumedAt + 1000);
+      expect(after.length, text()).to.be.above(30);
+      const servedBy: Record<string, number> = {};
+      for (const x of after) servedBy[x.by] = (servedBy[x.by] ?? 0) + 1;
+      expect(servedBy, `served by (C is ${next.endpoint})\n${text()}`).to.deep.equal({ [next.endpoint]: after.length });
+      expect(redirected(next.endpoint), text()).to.equal(true);
+      expect(child()?.subnets.find((s) => s.subnet === X)?.rate ?? 0, "the replica reports X busy").to.be.above(0.3);
+      expect((await owner.account(r.account)).closed).to.equal(false);
+      expect(live((await owner.lease(next.leaseId)).state)).to.equal(true);
+      expect(text()).to.not.match(new RegExp(`child ${r.account} left \\(detached\\)`));
+
+      // The load ends: the replica, idle, ends itself (it leaves the tree; its account is closed, by itself or by
+      // its parent once its lease ended).
+      // (Bounded: its yard's smoothed rate of X falls below 0.3/s within a minute, then three confirmations.)
+      await stopClients();
+      await waitFor("the idle replica's account closed", async () => (await owner.account(r.account)).closed, 150_000);
+      expect(text()).to.match(new RegExp(`child ${r.account} left \\(detached\\)`));
+      expect(live((await owner.lease(next.leaseId)).state)).to.equal(false);
+    } finally {
+      await stopClients();
+      for (const x of agents.splice(0).reverse()) await x.stop();
+    }
   });
 });
