@@ -19,7 +19,7 @@
  *   discoverYards({ ..., pathDomains: paths.domains() });
  */
 import { isIP } from "node:net";
-import { isIconError, type DnsResolver, type DnsYard } from "../protocol/index.ts";
+import { inCidr, isIconError, parseIp, type DnsResolver, type DnsYard } from "../protocol/index.ts";
 import type { ClientSubnet } from "./learn.ts";
 import { LEARNED_YARDS_PER_DOMAIN } from "./market.ts";
 
@@ -47,6 +47,10 @@ export interface PathTomographyOptions {
   namesPerHop?: number;
   /** Parent domains per name: the nearest ones and the two-label apex (where an operator most often publishes). */
   domainsPerName?: number;
+  /** Candidate domains per hop, whatever its names (a hop's reverse zone is its operator's word: one voice). */
+  domainsPerHop?: number;
+  /** Candidate domains per path under one registrable domain (its last two labels: no public-suffix list). */
+  domainsPerApex?: number;
   /** Distinct candidate domains per path. */
   domainsPerPath?: number;
   /** `_edge._tcp` SRV lookups per path (as DomainLearner's lookups per round). */
@@ -67,6 +71,8 @@ export interface PathTomographyOptions {
   keepMs?: number;
   /** Domains found on paths kept at once. */
   maxDomains?: number;
+  /** Of those, found on the path to one subnet (when full, the subnet holding most gives up its oldest). */
+  domainsPerSubnet?: number;
 }
 
 /** Where on a path a domain was found: the hop, and the PTR name of it that points there. */
@@ -131,6 +137,8 @@ export class PathTomography {
       maxHops: 30,
       namesPerHop: 2,
       domainsPerName: 4,
+      domainsPerHop: 2,
+      domainsPerApex: 2,
       domainsPerPath: 12,
       srvPerPath: 8,
       concurrency: 4,
@@ -141,6 +149,7 @@ export class PathTomography {
       traceEveryMs: 10 * 60_000,
       keepMs: 30 * 60_000,
       maxDomains: 16,
+      domainsPerSubnet: 4,
       ...o,
     };
   }
@@ -202,10 +211,12 @@ export class PathTomography {
       lookups: { ptr: 0, srv: 0 },
       errors: [],
     };
-    // Hops with a valid address, each address once, nearest the clients first.
+    // Hops with a valid address, each address once, nearest the clients first — but none inside the traced subnet:
+    // the clients' own reverse zone is theirs to write (their names are learn.ts's, one voice among clients).
     const seen = new Set<string>();
     const path = (Array.isArray(hops) ? hops.slice(0, 256) : [])
       .filter((h): h is { ttl: number; address: string } => validHop(h))
+      .filter((h) => !inCidr(parseIp(h.address)!, subnet))
       .sort((a, b) => b.ttl - a.ttl)
       .filter((h) => !seen.has(h.address) && seen.add(h.address))
       .slice(0, this.#o.maxHops);
@@ -217,13 +228,23 @@ export class PathTomography {
       return (names ?? []).map((name) => ({ ttl: h.ttl, address: h.address, name }));
     });
     out.named = named.flat();
-    // Candidate domains, in hop order, each with the first hop name that points there.
+    // Candidate domains, in hop order, each with the first hop name that points there; at most domainsPerHop of a
+    // hop (its names walked as far: the nearest parent and the apex) and domainsPerApex under one apex.
     const skip = new Set([...this.#o.own, ...(o.known ?? [])]);
     const from = new Map<string, PathHopName>();
+    const perHop = new Map<string, number>();
+    const perApex = new Map<string, number>();
+    const walk = Math.min(this.#o.domainsPerName, this.#o.domainsPerHop);
     for (const n of out.named)
-      for (const d of walkUp(n.name, this.#o.domainsPerName)) {
+      for (const d of walkUp(n.name, walk)) {
         if (from.size >= this.#o.domainsPerPath) break;
-        if (!skip.has(d) && !from.has(d)) from.set(d, n);
+        const apex = d.split(".").slice(-2).join(".");
+        if (skip.has(d) || from.has(d)) continue;
+        if ((perHop.get(n.address) ?? 0) >= this.#o.domainsPerHop) break;
+        if ((perApex.get(apex) ?? 0) >= this.#o.domainsPerApex) continue;
+        from.set(d, n);
+        perHop.set(n.address, (perHop.get(n.address) ?? 0) + 1);
+        perApex.set(apex, (perApex.get(apex) ?? 0) + 1);
       }
     out.domains = [...from.keys()];
     // Found before: still on a path (kept), no lookup. Believed empty: no lookup. The rest, up to srvPerPath.
@@ -256,7 +277,7 @@ export class PathTomography {
       if (yards === undefined) return;
       if (yards.length === 0) return remember(this.#empty, d, now + this.#o.negativeTtlMs, this.#o.cacheSize);
       const find = { domain: d, subnet, hop: from.get(d)!, yards: yards.slice(0, this.#o.yardsPerDomain) };
-      if (this.#found.size >= this.#o.maxDomains) return; // full: found again once older ones expire
+      if (!this.#room(subnet)) return; // this subnet's share is full: found again once older ones expire
       this.#found.set(d, { ...find, at: now });
       out.found.push({ ...find, fresh: true });
     });
@@ -278,6 +299,23 @@ export class PathTomography {
       out.errors.push(`PTR ${address}: ${(e as Error).message}`);
       return isIconError(e, "DNS_UNREACHABLE") ? undefined : [];
     }
+  }
+
+  /**
+   * Whether a domain found on the path to `subnet` may be kept: not while the subnet holds its share; when all are
+   * taken, the subnet holding the most (more than `subnet`) gives up its oldest, so no few subnets keep them all.
+   */
+  #room(subnet: string): boolean {
+    const held = new Map<string, string[]>();
+    for (const [d, f] of this.#found) held.set(f.subnet, [...(held.get(f.subnet) ?? []), d]);
+    const mine = held.get(subnet)?.length ?? 0;
+    if (mine >= this.#o.domainsPerSubnet) return false;
+    if (this.#found.size < this.#o.maxDomains) return true;
+    const [, most] = [...held].reduce((a, b) => (b[1].length > a[1].length ? b : a));
+    if (most.length <= mine + 1) return false;
+    const oldest = most.reduce((a, b) => (this.#found.get(b)!.at < this.#found.get(a)!.at ? b : a));
+    this.#found.delete(oldest);
+    return true;
   }
 
   /** Drops stale cache entries and domains no trace found lately. */

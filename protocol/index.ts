@@ -35,6 +35,7 @@ export * from "./discovery/dns.ts";
 export * from "./yard/services.ts";
 export * from "./yard/gateway.ts";
 export * from "./yard/probe.ts";
+export * from "./yard/ip.ts";
 export * from "./relay/relay.ts";
 export * from "./relay/sender.ts";
 export * from "./overlay/messages.ts";

@@ -330,7 +330,8 @@ export class YardNetwork {
     // The header's client is an active yard's word; anyone else's tunnel counts under the address it comes from.
     const trusted = activeYards.trusts(remote);
     const client = trusted ? h.client : ipOf(remoteAddr);
-    if (client !== undefined) overlay.flows(l.id).record(client);
+    // Marked relayed when it is the header's: such a subnet counts in λ but is no target for the probe service.
+    if (client !== undefined) overlay.flows(l.id).record(client, undefined, Date.now(), trusted);
     if (!trusted) {
       this.#c.metrics.inc("icon_yard_tunnels_untrusted_client_total");
     }
@@ -342,7 +343,7 @@ export class YardNetwork {
 
 /** A /24 of 10.233.0.0/16 chosen by the yard id, so yards sharing a host rarely collide (set
  * overlay.serviceCidr to choose). */
-function defaultServiceCidr(yardId: string): string {
+export function defaultServiceCidr(yardId: string): string {
   let h = 0;
   for (const ch of yardId) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
   return `10.233.${h % 256}.0/24`;

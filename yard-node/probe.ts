@@ -6,9 +6,13 @@
  * Who may ask, and what:
  *  - only the holder of a lease running here (the LeaseAccess of services.ts: the account's controller or the
  *    app's owner, bound to this stream's peer id — access.ts);
- *  - only towards an address inside a subnet that was a client of that lease within `clientRecentS` (the
- *    overlay's flow records of that lease, overlay/flows.ts): a yard does not trace arbitrary networks for anyone;
- *  - never an unspecified, multicast, broadcast or link-local address.
+ *  - only towards an address inside a subnet that was a client of that lease within `clientRecentS`, seen by this
+ *    yard itself (the overlay's flow records of that lease, overlay/flows.ts, `directAt`: not a subnet only named
+ *    by an active yard's tunnel header): a yard does not trace arbitrary networks for anyone;
+ *  - only the canonical spelling of the address (protocol/yard/ip.ts), measured and signed under that one text;
+ *  - never an unspecified, loopback, link-local, multicast or reserved address, an IPv6 form of an IPv4 address,
+ *    the client subnet's network or broadcast address, or one of the yard's own addresses and ranges (`own`).
+ * The answer signs the asker's nonce and the lease's answer count (`seq`) with the result (PROTOCOL.md).
  * Bounds: per lease a bucket of `perLeaseBurst` probes refilled one per `perLeaseEveryS` (the refusal says when to
  * come back), one probe in flight per lease and per peer, `maxConcurrent` measuring at once in all, a small
  * request rate per peer before any signature is checked, `maxInboundStreams` per connection, and `timeoutS` per
@@ -16,7 +20,6 @@
  */
 import type { Connection, Libp2p, PeerId, Startable, Stream } from "@libp2p/interface";
 import { lpStream } from "@libp2p/utils";
-import { isIPv4, isIPv6 } from "node:net";
 import type { Signer, TypedDataDomain } from "ethers";
 import {
   PROBE_PROTOCOL,
@@ -27,6 +30,10 @@ import {
   YardServiceError,
   decodeProbeFrame,
   encodeProbeFrame,
+  hostBitsAll,
+  inCidr,
+  parseIp,
+  type ParsedIp,
   probeLimits,
   probeReportValue,
   type LeaseAccess,
@@ -37,7 +44,7 @@ import type { Logger } from "../protocol/log.ts";
 import type { Authorize } from "./access.ts";
 import type { YardConfig } from "./config.ts";
 import type { YardMetrics } from "./yard-metrics.ts";
-import { subnetOf, type FlowStats } from "./overlay/flows.ts";
+import type { FlowStats } from "./overlay/flows.ts";
 import { MeasureFailed, measurePath, type MeasureOptions, type Measurement } from "./probe-measure.ts";
 
 export interface ProbeServiceOptions {
@@ -48,6 +55,8 @@ export interface ProbeServiceOptions {
   running: (leaseId: bigint) => boolean;
   /** The lease's client subnets as the overlay observed them (overlay/flows.ts). */
   clients: (leaseId: bigint) => FlowStats[];
+  /** This yard's own addresses and ranges (addresses or CIDRs: its listeners, container bridge, service range). */
+  own?: () => readonly string[] | Promise<readonly string[]>;
   /** The operator key (signs the answers, as it signs quotes) and its address. */
   signer: Pick<Signer, "signTypedData">;
   operator: string;
@@ -99,34 +108,30 @@ class Buckets {
   }
 }
 
-/** Why `ip` is never probed, or undefined. */
-function unprobeable(ip: string): string | undefined {
-  if (ip.includes("%")) return "an address with a zone (an interface of this host's)";
-  if (isIPv4(ip)) {
-    const [a, b] = ip.split(".").map(Number) as [number, number];
+/** IPv6 ranges that are, or lead to, IPv4 or this host: IPv4-compatible (with :: and ::1), IPv4-mapped, NAT64. */
+const V6_EMBEDDING = ["::/96", "::ffff:0:0/96", "64:ff9b::/96", "64:ff9b:1::/48"];
+
+/** Why `ip` (canonical) is never probed, or undefined. */
+function unprobeable(ip: ParsedIp): string | undefined {
+  if (ip.v4) {
+    const [a, b] = ip.bytes as unknown as [number, number];
     if (a === 0) return "an unspecified address";
+    if (a === 127) return "a loopback address";
     if (a === 169 && b === 254) return "a link-local address";
     if (a >= 224) return "a multicast, reserved or broadcast address";
     return undefined;
   }
-  if (isIPv6(ip)) {
-    const l = ip.toLowerCase();
-    if (/^(0*:)*:?0*$/.test(l) || l === "::") return "an unspecified address";
-    if (/^fe[89ab]/.test(l)) return "a link-local address";
-    if (l.startsWith("ff")) return "a multicast address";
-    return undefined;
-  }
-  return "not an IP address";
+  if (inCidr(ip, "::/127")) return "an unspecified or loopback address";
+  if (V6_EMBEDDING.some((c) => inCidr(ip, c))) return "an IPv6 form of an IPv4 address (ask for the IPv4 address)";
+  if (inCidr(ip, "fe80::/10")) return "a link-local address";
+  if (inCidr(ip, "ff00::/8")) return "a multicast address";
+  return undefined;
 }
 
 /** Whether `ip` lies in `subnet` (`a.b.c.0/24`, `x:x:x::/48`, as flows.ts writes them). */
 export function inSubnet(ip: string, subnet: string): boolean {
-  const slash = subnet.lastIndexOf("/");
-  const prefix = Number(subnet.slice(slash + 1));
-  if (slash < 0 || !Number.isInteger(prefix)) return false;
-  const base = subnet.slice(0, slash);
-  if (isIPv4(base) !== isIPv4(ip) || isIPv6(base) !== isIPv6(ip)) return false;
-  return subnetOf(ip, prefix, prefix) === subnet;
+  const p = parseIp(ip);
+  return p !== undefined && inCidr(p, subnet);
 }
 
 /** The probe service as a libp2p service in the js-libp2p shape (handler registered at start, unregistered at stop). */
@@ -141,6 +146,8 @@ export function probeService(init: ProbeServiceOptions): (components: ProbeServi
     const busyLeases = new Set<bigint>();
     const busyPeers = new Set<string>();
     let measuring = 0;
+    /** Answers signed per lease since this process started (the signed `seq`). */
+    const seqs = new Map<bigint, bigint>();
     const stopping = new AbortController();
     const log = init.log;
 
@@ -162,13 +169,28 @@ export function probeService(init: ProbeServiceOptions): (components: ProbeServi
       }
     }
 
-    /** Refuses a target that is not an address of a recent client subnet of `leaseId`. */
-    function checkTarget(leaseId: bigint, target: string): void {
-      const why = unprobeable(target);
-      if (why) throw refuse(ProbeErrorCode.BAD_TARGET, `${target.slice(0, 64)} is ${why}: it is never probed`);
+    /**
+     * Refuses a target that is not the canonical spelling of a host address in a subnet this yard itself saw as a
+     * recent client of `leaseId` (not only named by another yard's tunnel header: `directAt`).
+     */
+    async function checkTarget(leaseId: bigint, target: string): Promise<void> {
+      const bad = (why: string): ProbeError =>
+        refuse(ProbeErrorCode.BAD_TARGET, `${target.slice(0, 64)} is ${why}: it is never probed`);
+      const ip = parseIp(target);
+      if (!ip) throw bad("not an IP address literal");
+      const why = unprobeable(ip);
+      if (why) throw bad(why);
+      if (ip.text !== target)
+        throw refuse(ProbeErrorCode.BAD_TARGET, `${target} is not written canonically: ask for ${ip.text}`);
+      const own = (await init.own?.()) ?? [];
+      if (own.some((c) => inCidr(ip, c))) throw bad("an address of this yard's own");
       const since = now() - c.clientRecentS * 1000;
-      const subnets = init.clients(leaseId).filter((f) => f.lastAt >= since);
-      if (!subnets.some((f) => inSubnet(target, f.subnet)))
+      const subnets = init.clients(leaseId).filter((f) => f.directAt >= since);
+      const home = subnets.find((f) => inCidr(ip, f.subnet));
+      const prefix = home ? Number(home.subnet.slice(home.subnet.indexOf("/") + 1)) : 0;
+      if (home && (hostBitsAll(ip, prefix, false) || (ip.v4 && hostBitsAll(ip, prefix, true))))
+        throw bad(`the network or broadcast address of ${home.subnet}`);
+      if (!home)
         throw refuse(
           ProbeErrorCode.NOT_A_CLIENT,
           `${target} is in no subnet that was a client of lease ${leaseId} here in the last ${c.clientRecentS} s ` +
@@ -185,7 +207,7 @@ export function probeService(init: ProbeServiceOptions): (components: ProbeServi
           ProbeErrorCode.NOT_RUNNING,
           `lease ${leaseId} is not running here now: only a running lease may probe`,
         );
-      checkTarget(leaseId, m.target);
+      await checkTarget(leaseId, m.target);
       if (busyLeases.has(leaseId))
         throw refuse(ProbeErrorCode.BUSY, `a probe of lease ${leaseId} is under way: wait for its answer`, 1000);
       if (measuring >= c.maxConcurrent)
@@ -208,10 +230,16 @@ export function probeService(init: ProbeServiceOptions): (components: ProbeServi
           ...(c.netns ? { netns: c.netns } : {}),
           signal: stopping.signal,
         });
+        const seq = (seqs.get(leaseId) ?? 0n) + 1n;
+        seqs.delete(leaseId);
+        seqs.set(leaseId, seq);
+        if (seqs.size > 10_000) seqs.delete(seqs.keys().next().value!);
         const r: Omit<SignedProbeResult, "signature"> = {
           leaseId,
           target: m.target,
           at: BigInt(at),
+          nonce: m.nonce,
+          seq,
           hops: found.hops.slice(0, probeLimits.maxHops),
           reached: found.reached,
           ...(found.rttMs === undefined ? {} : { rttMs: found.rttMs }),

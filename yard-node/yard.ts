@@ -65,7 +65,7 @@ import { probeService } from "./probe.ts";
 import { ChainWatch } from "./chain-watch.ts";
 import { HttpSurface, type YardStatus } from "./http.ts";
 import { LeaseLifecycle } from "./leases.ts";
-import { YardNetwork } from "./network.ts";
+import { YardNetwork, defaultServiceCidr } from "./network.ts";
 import { Quoting, leaseNegotiation } from "./quoting.ts";
 import { relayChainOf, relayService } from "./relay.ts";
 
@@ -185,6 +185,12 @@ export class Yard {
         return row?.status === "deployed" && info?.running === true;
       },
       clients: (id) => this.overlay.flows(id).snapshot(),
+      own: async () => [
+        config.publicHost,
+        config.overlay.serviceCidr ?? defaultServiceCidr(config.yardId),
+        ...node.getMultiaddrs().map((m) => m.toString().split("/")[2] ?? ""),
+        ...[(await runtime.networkInfo?.().catch(() => undefined))?.subnet ?? ""],
+      ],
       signer: o.wallet,
       operator: o.operator,
       domain: () => chain.domain(),

@@ -14,6 +14,7 @@
  *   for (const h of r.hops) console.log(h.ttl, h.address ?? "*", h.rttMs);
  */
 import { isIPv4, isIPv6 } from "node:net";
+import { randomBytes } from "node:crypto";
 import { getAddress, getBytes, hexlify, verifyTypedData, type TypedDataDomain } from "ethers";
 import type { Libp2p, PeerId } from "@libp2p/interface";
 import type { Multiaddr } from "@multiformats/multiaddr";
@@ -21,6 +22,7 @@ import { lpStream } from "@libp2p/utils";
 import { IconError } from "../errors.ts";
 import { ProbeEnvelope, ProbeErrorCode } from "../schema/generated/probe.js";
 import type { LeaseAccess } from "./services.ts";
+import { inCidr, parseIp } from "./ip.ts";
 
 export { ProbeErrorCode };
 
@@ -37,6 +39,8 @@ export const probeLimits = {
   requestMs: 10_000,
   /** Time the asking side waits for an answer by default (the yard bounds a measurement well below it). */
   answerMs: 60_000,
+  /** Longest request nonce (echoed in the signed answer). */
+  maxNonceBytes: 32,
 } as const;
 
 /** One hop of a path: the router (or the target) that answered the probe sent with `ttl`. */
@@ -61,10 +65,16 @@ export interface ProbeResult {
   elapsedMs: number;
 }
 
-/** A measured path as the yard signed it: for lease `leaseId`, started at `at` (unix ms), signed by `yard`. */
+/**
+ * A measured path as the yard signed it: for lease `leaseId`, started at `at` (unix ms), signed by `yard`, with the
+ * asker's `nonce` (0x-hex, 0..32 bytes) and the yard's `seq` (its count of answers signed for this lease, from 1).
+ * A verifier that wants a fresh report gives its own nonce to the asker, or bounds `now - at` (PROTOCOL.md).
+ */
 export interface SignedProbeResult extends ProbeResult {
   leaseId: bigint;
   at: bigint;
+  nonce: string;
+  seq: bigint;
   /** The operator address that signed (checked against the signature when the asker gave the market's domain). */
   yard: string;
   signature: string;
@@ -82,6 +92,8 @@ export const PROBE_REPORT_TYPES = {
     { name: "packets", type: "uint32" },
     { name: "elapsedMs", type: "uint32" },
     { name: "hops", type: "ProbeHop[]" },
+    { name: "nonce", type: "bytes" },
+    { name: "seq", type: "uint64" },
   ],
   ProbeHop: [
     { name: "ttl", type: "uint8" },
@@ -105,6 +117,8 @@ export function probeReportValue(r: Omit<SignedProbeResult, "signature">): Recor
     packets: r.packets,
     elapsedMs: r.elapsedMs,
     hops: r.hops.map((h) => ({ ttl: h.ttl, address: h.address ?? "", rttUs: us(h.rttMs) ?? -1 })),
+    nonce: r.nonce,
+    seq: r.seq,
   };
 }
 
@@ -130,7 +144,7 @@ export class ProbeError extends IconError {
 }
 
 export type ProbeMessage =
-  | { type: "request"; access: LeaseAccess; target: string; maxHops: number }
+  | { type: "request"; access: LeaseAccess; target: string; maxHops: number; nonce: string }
   | ({ type: "answer" } & SignedProbeResult)
   | { type: "error"; code: ProbeErrorCode; message: string; retryAfterMs: number };
 
@@ -158,12 +172,15 @@ export function decodeProbeFrame(frame: Uint8Array): ProbeMessage {
     if (a.leaseId <= 0n) throw badFrame("access.leaseId is required");
     if (a.signature.length !== 65) throw badFrame("access.signature must be 65 bytes");
     if (e.request.target.length > probeLimits.maxAddressChars) throw badFrame("target is too long");
+    if (e.request.nonce.length > probeLimits.maxNonceBytes)
+      throw badFrame(`nonce is at most ${probeLimits.maxNonceBytes} bytes`);
     return {
       type: "request",
       access: { leaseId: a.leaseId, expires: a.expires, signature: hexlify(a.signature) },
       // The target is checked by the yard (a refusal it can explain, BAD_TARGET), not here.
       target: e.request.target,
       maxHops: Math.min(e.request.maxHops, probeLimits.maxHops),
+      nonce: hexlify(e.request.nonce),
     };
   }
   if (e.answer) {
@@ -171,6 +188,8 @@ export function decodeProbeFrame(frame: Uint8Array): ProbeMessage {
     if (a.hops.length > probeLimits.maxHops) throw badFrame(`an answer carries at most ${probeLimits.maxHops} hops`);
     if (a.yard.length !== 20) throw badFrame("answer.yard must be 20 bytes");
     if (a.signature.length !== 65) throw badFrame("answer.signature must be 65 bytes");
+    if (a.nonce.length > probeLimits.maxNonceBytes)
+      throw badFrame(`answer.nonce is at most ${probeLimits.maxNonceBytes} bytes`);
     let last = 0;
     const hops = a.hops.map((h): PathHop => {
       if (h.ttl <= last || h.ttl > probeLimits.maxHops) throw badFrame("answer.hops must have increasing ttls 1..64");
@@ -184,6 +203,8 @@ export function decodeProbeFrame(frame: Uint8Array): ProbeMessage {
       leaseId: a.leaseId,
       target: ipLiteral(a.target, "answer.target"),
       at: a.at,
+      nonce: hexlify(a.nonce),
+      seq: a.seq,
       hops,
       reached: a.reached,
       packets: a.packets,
@@ -215,6 +236,7 @@ export function encodeProbeFrame(m: ProbeMessage): Uint8Array {
           access: { leaseId: m.access.leaseId, expires: m.access.expires, signature: bytes(m.access.signature) },
           target: m.target,
           maxHops: m.maxHops,
+          nonce: bytes(m.nonce),
         },
       });
     case "answer":
@@ -230,6 +252,8 @@ export function encodeProbeFrame(m: ProbeMessage): Uint8Array {
           elapsedMs: m.elapsedMs,
           yard: bytes(m.yard),
           signature: bytes(m.signature),
+          nonce: bytes(m.nonce),
+          seq: m.seq,
         },
       });
     case "error":
@@ -251,7 +275,10 @@ export async function probePath(
   o: {
     leaseId: bigint;
     access: LeaseAccess;
+    /** An address literal: sent in its canonical spelling (ip.ts; IPv4-mapped as IPv4), which the answer carries. */
     target: string;
+    /** Echoed in the signed answer (0..32 bytes, 0x-hex); absent: 16 random bytes. */
+    nonce?: string;
     /** 0 or absent: the yard's own bound. */
     maxHops?: number;
     domain?: TypedDataDomain;
@@ -261,18 +288,25 @@ export async function probePath(
 ): Promise<SignedProbeResult> {
   if (o.access.leaseId !== o.leaseId)
     throw new ProbeError(ProbeErrorCode.DENIED, `the access is for lease ${o.access.leaseId}, not ${o.leaseId}`);
+  const parsed = parseIp(o.target);
+  if (!parsed) throw new ProbeError(ProbeErrorCode.BAD_TARGET, `${o.target.slice(0, 64)} is not an IP address`);
+  // An IPv4-mapped address (as a dual-stack socket names an IPv4 client) is asked for as the IPv4 address it is.
+  const target = inCidr(parsed, "::ffff:0:0/96") ? parsed.bytes.subarray(12).join(".") : parsed.text;
+  const nonce = o.nonce ?? hexlify(randomBytes(16));
+  if (getBytes(nonce).length > probeLimits.maxNonceBytes)
+    throw new ProbeError(ProbeErrorCode.BAD_FRAME, `a nonce is at most ${probeLimits.maxNonceBytes} bytes`);
   const signal = o.signal ?? AbortSignal.timeout(probeLimits.answerMs);
   const stream = await node.dialProtocol(yard, PROBE_PROTOCOL, { signal });
   const lp = lpStream(stream, { maxDataLength: probeLimits.maxFrameBytes });
   try {
-    await lp.write(encodeProbeFrame({ type: "request", access: o.access, target: o.target, maxHops: o.maxHops ?? 0 }), {
+    await lp.write(encodeProbeFrame({ type: "request", access: o.access, target, maxHops: o.maxHops ?? 0, nonce }), {
       signal,
     });
     const m = decodeProbeFrame((await lp.read({ signal })).subarray());
     if (m.type === "error") throw new ProbeError(m.code, m.message, { retryAfterMs: m.retryAfterMs });
     if (m.type !== "answer") throw badFrame(`expected an answer, got ${m.type}`);
-    if (m.leaseId !== o.leaseId || m.target !== o.target)
-      throw badFrame(`the answer is for lease ${m.leaseId} and ${m.target}, not what was asked`);
+    if (m.leaseId !== o.leaseId || m.target !== target || m.nonce !== hexlify(getBytes(nonce)))
+      throw badFrame(`the answer is for lease ${m.leaseId}, ${m.target} and nonce ${m.nonce}: not what was asked`);
     const { type: _t, ...r } = m;
     if (o.domain) {
       const signer = probeReportSigner(r, o.domain);

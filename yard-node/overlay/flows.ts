@@ -88,6 +88,11 @@ export interface FlowStats {
   lastAt: number;
   /** The address of the subnet's most recent client. */
   client: string;
+  /**
+   * Unix ms of the last request whose client address this yard saw itself (its ingress's peer, a tunnel's remote
+   * address); 0 when the subnet was only ever named by another yard (an active yard's tunnel header `client`).
+   */
+  directAt: number;
   /** The network round trip to the subnet's clients in ms, from the kernel's estimate of their connections
    * (kernel-rtt.ts): the median over the subnet's client addresses of each one's latest figure (one vote per
    * address), figures older than 5 τ left out; NaN when none. */
@@ -103,6 +108,7 @@ interface Acc {
   rtts?: Map<string, { ms: number; at: number }>;
   requests: number;
   client: string;
+  directAt: number;
 }
 
 /** One subnet's redirects (HTTP 307 answers instead of service), smoothed like the requests. */
@@ -134,12 +140,15 @@ export class FlowObserver {
     this.tauMs = (this.#o.halfLifeS * 1000) / Math.LN2;
   }
 
-  /** Records one request from `client`, with its latency when known. */
-  record(client: string, latencyMs?: number, now = Date.now()): void {
+  /**
+   * Records one request from `client`, with its latency when known; `relayed` when the address is another yard's
+   * word (a tunnel header), not one this yard saw.
+   */
+  record(client: string, latencyMs?: number, now = Date.now(), relayed = false): void {
     const subnet = subnetOf(client, this.#o.v4Prefix, this.#o.v6Prefix);
     let a = this.#subnets.get(subnet);
     if (!a) {
-      a = { at: now, count: 0, latW: 0, latSum: 0, requests: 0, client };
+      a = { at: now, count: 0, latW: 0, latSum: 0, requests: 0, client, directAt: 0 };
       if (this.#subnets.size >= this.#o.maxSubnets) this.#evict();
     } else {
       this.#subnets.delete(subnet); // re-insert: the map's order is recency
@@ -148,6 +157,7 @@ export class FlowObserver {
     a.count += 1;
     a.requests += 1;
     a.client = client;
+    if (!relayed) a.directAt = Math.max(a.directAt, now);
     if (latencyMs !== undefined && Number.isFinite(latencyMs) && latencyMs >= 0) {
       a.latW += 1;
       a.latSum += latencyMs;
@@ -213,6 +223,7 @@ export class FlowObserver {
         requests: a.requests,
         lastAt: a.at,
         client: a.client,
+        directAt: a.directAt,
         rttMs: this.#rtt(a, now),
       });
     }

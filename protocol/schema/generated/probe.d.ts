@@ -27,6 +27,10 @@ export declare namespace ProbeEnvelope {
         field: '$.request.maxHops';
         value: number;
     }
+    interface ProbeEnvelopeRequestNonceFieldEvent {
+        field: '$.request.nonce';
+        value: Uint8Array<ArrayBuffer>;
+    }
     interface ProbeEnvelopeAnswerLeaseIdFieldEvent {
         field: '$.answer.leaseId';
         value: bigint;
@@ -78,6 +82,14 @@ export declare namespace ProbeEnvelope {
         field: '$.answer.signature';
         value: Uint8Array<ArrayBuffer>;
     }
+    interface ProbeEnvelopeAnswerNonceFieldEvent {
+        field: '$.answer.nonce';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface ProbeEnvelopeAnswerSeqFieldEvent {
+        field: '$.answer.seq';
+        value: bigint;
+    }
     interface ProbeEnvelopeErrorCodeFieldEvent {
         field: '$.error.code';
         value: ProbeErrorCode;
@@ -92,7 +104,7 @@ export declare namespace ProbeEnvelope {
     }
     function encode(obj: Partial<ProbeEnvelope>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ProbeEnvelope>): ProbeEnvelope;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ProbeEnvelope>): Generator<ProbeEnvelopeRequestAccessLeaseIdFieldEvent | ProbeEnvelopeRequestAccessExpiresFieldEvent | ProbeEnvelopeRequestAccessSignatureFieldEvent | ProbeEnvelopeRequestTargetFieldEvent | ProbeEnvelopeRequestMaxHopsFieldEvent | ProbeEnvelopeAnswerLeaseIdFieldEvent | ProbeEnvelopeAnswerTargetFieldEvent | ProbeEnvelopeAnswerAtFieldEvent | ProbeEnvelopeAnswerHopsTtlFieldEvent | ProbeEnvelopeAnswerHopsAddressFieldEvent | ProbeEnvelopeAnswerHopsRttUsFieldEvent | ProbeEnvelopeAnswerReachedFieldEvent | ProbeEnvelopeAnswerRttUsFieldEvent | ProbeEnvelopeAnswerPacketsFieldEvent | ProbeEnvelopeAnswerElapsedMsFieldEvent | ProbeEnvelopeAnswerYardFieldEvent | ProbeEnvelopeAnswerSignatureFieldEvent | ProbeEnvelopeErrorCodeFieldEvent | ProbeEnvelopeErrorMessageFieldEvent | ProbeEnvelopeErrorRetryAfterMsFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ProbeEnvelope>): Generator<ProbeEnvelopeRequestAccessLeaseIdFieldEvent | ProbeEnvelopeRequestAccessExpiresFieldEvent | ProbeEnvelopeRequestAccessSignatureFieldEvent | ProbeEnvelopeRequestTargetFieldEvent | ProbeEnvelopeRequestMaxHopsFieldEvent | ProbeEnvelopeRequestNonceFieldEvent | ProbeEnvelopeAnswerLeaseIdFieldEvent | ProbeEnvelopeAnswerTargetFieldEvent | ProbeEnvelopeAnswerAtFieldEvent | ProbeEnvelopeAnswerHopsTtlFieldEvent | ProbeEnvelopeAnswerHopsAddressFieldEvent | ProbeEnvelopeAnswerHopsRttUsFieldEvent | ProbeEnvelopeAnswerReachedFieldEvent | ProbeEnvelopeAnswerRttUsFieldEvent | ProbeEnvelopeAnswerPacketsFieldEvent | ProbeEnvelopeAnswerElapsedMsFieldEvent | ProbeEnvelopeAnswerYardFieldEvent | ProbeEnvelopeAnswerSignatureFieldEvent | ProbeEnvelopeAnswerNonceFieldEvent | ProbeEnvelopeAnswerSeqFieldEvent | ProbeEnvelopeErrorCodeFieldEvent | ProbeEnvelopeErrorMessageFieldEvent | ProbeEnvelopeErrorRetryAfterMsFieldEvent>;
 }
 export interface ProbeAccess {
     leaseId: bigint;
@@ -121,6 +133,7 @@ export interface ProbeRequest {
     access?: ProbeAccess;
     target: string;
     maxHops: number;
+    nonce: Uint8Array<ArrayBuffer>;
 }
 export declare namespace ProbeRequest {
     const codec: () => Codec<ProbeRequest>;
@@ -144,9 +157,13 @@ export declare namespace ProbeRequest {
         field: '$.maxHops';
         value: number;
     }
+    interface ProbeRequestNonceFieldEvent {
+        field: '$.nonce';
+        value: Uint8Array<ArrayBuffer>;
+    }
     function encode(obj: Partial<ProbeRequest>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ProbeRequest>): ProbeRequest;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ProbeRequest>): Generator<ProbeRequestAccessLeaseIdFieldEvent | ProbeRequestAccessExpiresFieldEvent | ProbeRequestAccessSignatureFieldEvent | ProbeRequestTargetFieldEvent | ProbeRequestMaxHopsFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ProbeRequest>): Generator<ProbeRequestAccessLeaseIdFieldEvent | ProbeRequestAccessExpiresFieldEvent | ProbeRequestAccessSignatureFieldEvent | ProbeRequestTargetFieldEvent | ProbeRequestMaxHopsFieldEvent | ProbeRequestNonceFieldEvent>;
 }
 export interface ProbeHop {
     ttl: number;
@@ -182,6 +199,8 @@ export interface ProbeAnswer {
     elapsedMs: number;
     yard: Uint8Array<ArrayBuffer>;
     signature: Uint8Array<ArrayBuffer>;
+    nonce: Uint8Array<ArrayBuffer>;
+    seq: bigint;
 }
 export declare namespace ProbeAnswer {
     const codec: () => Codec<ProbeAnswer>;
@@ -236,9 +255,17 @@ export declare namespace ProbeAnswer {
         field: '$.signature';
         value: Uint8Array<ArrayBuffer>;
     }
+    interface ProbeAnswerNonceFieldEvent {
+        field: '$.nonce';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface ProbeAnswerSeqFieldEvent {
+        field: '$.seq';
+        value: bigint;
+    }
     function encode(obj: Partial<ProbeAnswer>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ProbeAnswer>): ProbeAnswer;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ProbeAnswer>): Generator<ProbeAnswerLeaseIdFieldEvent | ProbeAnswerTargetFieldEvent | ProbeAnswerAtFieldEvent | ProbeAnswerHopsTtlFieldEvent | ProbeAnswerHopsAddressFieldEvent | ProbeAnswerHopsRttUsFieldEvent | ProbeAnswerReachedFieldEvent | ProbeAnswerRttUsFieldEvent | ProbeAnswerPacketsFieldEvent | ProbeAnswerElapsedMsFieldEvent | ProbeAnswerYardFieldEvent | ProbeAnswerSignatureFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ProbeAnswer>): Generator<ProbeAnswerLeaseIdFieldEvent | ProbeAnswerTargetFieldEvent | ProbeAnswerAtFieldEvent | ProbeAnswerHopsTtlFieldEvent | ProbeAnswerHopsAddressFieldEvent | ProbeAnswerHopsRttUsFieldEvent | ProbeAnswerReachedFieldEvent | ProbeAnswerRttUsFieldEvent | ProbeAnswerPacketsFieldEvent | ProbeAnswerElapsedMsFieldEvent | ProbeAnswerYardFieldEvent | ProbeAnswerSignatureFieldEvent | ProbeAnswerNonceFieldEvent | ProbeAnswerSeqFieldEvent>;
 }
 export declare enum ProbeErrorCode {
     PROBE_ERROR_UNSPECIFIED = "PROBE_ERROR_UNSPECIFIED",

@@ -249,13 +249,18 @@ export var ProbeRequest;
                     w.uint32(24);
                     w.uint32(obj.maxHops);
                 }
+                if ((obj.nonce != null && obj.nonce.byteLength > 0)) {
+                    w.uint32(34);
+                    w.bytes(obj.nonce);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
             }, (reader, length, opts = {}) => {
                 const obj = {
                     target: '',
-                    maxHops: 0
+                    maxHops: 0,
+                    nonce: uint8ArrayAlloc(0)
                 };
                 const end = length == null ? reader.len : reader.pos + length;
                 while (reader.pos < end) {
@@ -273,6 +278,10 @@ export var ProbeRequest;
                         }
                         case 3: {
                             obj.maxHops = reader.uint32();
+                            break;
+                        }
+                        case 4: {
+                            obj.nonce = reader.bytes();
                             break;
                         }
                         default: {
@@ -304,6 +313,13 @@ export var ProbeRequest;
                             yield {
                                 field: `${prefix}.maxHops`,
                                 value: reader.uint32()
+                            };
+                            break;
+                        }
+                        case 4: {
+                            yield {
+                                field: `${prefix}.nonce`,
+                                value: reader.bytes()
                             };
                             break;
                         }
@@ -482,6 +498,14 @@ export var ProbeAnswer;
                     w.uint32(82);
                     w.bytes(obj.signature);
                 }
+                if ((obj.nonce != null && obj.nonce.byteLength > 0)) {
+                    w.uint32(90);
+                    w.bytes(obj.nonce);
+                }
+                if ((obj.seq != null && obj.seq !== 0n)) {
+                    w.uint32(96);
+                    writeUint64(w, obj.seq);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -495,7 +519,9 @@ export var ProbeAnswer;
                     packets: 0,
                     elapsedMs: 0,
                     yard: uint8ArrayAlloc(0),
-                    signature: uint8ArrayAlloc(0)
+                    signature: uint8ArrayAlloc(0),
+                    nonce: uint8ArrayAlloc(0),
+                    seq: 0n
                 };
                 const end = length == null ? reader.len : reader.pos + length;
                 while (reader.pos < end) {
@@ -544,6 +570,14 @@ export var ProbeAnswer;
                         }
                         case 10: {
                             obj.signature = reader.bytes();
+                            break;
+                        }
+                        case 11: {
+                            obj.nonce = reader.bytes();
+                            break;
+                        }
+                        case 12: {
+                            obj.seq = reader.uint64();
                             break;
                         }
                         default: {
@@ -636,6 +670,20 @@ export var ProbeAnswer;
                             yield {
                                 field: `${prefix}.signature`,
                                 value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 11: {
+                            yield {
+                                field: `${prefix}.nonce`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 12: {
+                            yield {
+                                field: `${prefix}.seq`,
+                                value: reader.uint64()
                             };
                             break;
                         }

@@ -160,21 +160,15 @@ describe("path tomography (dnsmasq on loopback)", function () {
     const { n, dns: resolver } = counting(createResolver({ servers: [dns.server], timeoutMs: 2000 }));
     const paths = new PathTomography(resolver, { own: ["icon.test"] });
     const t = await paths.trace(CLIENTS, PATH);
-    expect(t.hops).to.equal(5); // the silent hop has no address
+    expect(t.hops).to.equal(4); // the silent hop has no address, the client's is in the traced subnet
     expect(t.named.map((h) => h.name)).to.deep.equal([
       "gw.ispc.test",
       "r9.edge.transit.test",
       "r1.core.transit.test",
       "gw1.cloud.icon.test",
     ]);
-    // Nearest the clients first; the owner's domain never.
-    expect(t.domains).to.deep.equal([
-      "ispc.test",
-      "edge.transit.test",
-      "transit.test",
-      "core.transit.test",
-      "cloud.icon.test",
-    ]);
+    // Nearest the clients first; the owner's domain never; at most two under one apex (core.transit.test not).
+    expect(t.domains).to.deep.equal(["ispc.test", "edge.transit.test", "transit.test", "cloud.icon.test"]);
     expect(t.found).to.have.length(1);
     const [f] = t.found;
     expect(f!.domain).to.equal("transit.test");
@@ -185,9 +179,9 @@ describe("path tomography (dnsmasq on loopback)", function () {
     ]);
     expect(paths.domains()).to.deep.equal(["transit.test"]);
     expect(paths.finding("transit.test")!.subnet).to.equal(CLIENTS);
-    expect(t.lookups).to.deep.equal({ ptr: 5, srv: 5 });
+    expect(t.lookups).to.deep.equal({ ptr: 4, srv: 4 });
     expect(t.errors).to.deep.equal([]);
-    expect(n.ptr).to.equal(5);
+    expect(n.ptr).to.equal(4); // the client's own address (in the traced subnet) is not looked up
   });
 
   it("asks again only what is due: PTR answers cached (none too), empty domains remembered, found ones kept", async () => {
@@ -200,14 +194,15 @@ describe("path tomography (dnsmasq on loopback)", function () {
     });
     await paths.trace(CLIENTS, PATH, { now: 0 });
     const again = await paths.trace("198.18.51.0/24", PATH, { now: 30_000 });
-    expect(again.lookups).to.deep.equal({ ptr: 0, srv: 0 });
+    // Only the hop that was the client's own before (198.18.50.7, outside this subnet) is new.
+    expect(again.lookups).to.deep.equal({ ptr: 1, srv: 0 });
     expect(again.found.map((f) => [f.domain, f.fresh, f.subnet])).to.deep.equal([
       ["transit.test", false, "198.18.51.0/24"],
     ]);
     // After the negative TTL: the hops without names and the domains without records are asked again.
     const later = await paths.trace(CLIENTS, PATH, { now: 90_000 });
-    expect(later.lookups).to.deep.equal({ ptr: 1, srv: 4 });
-    expect(n.ptr + n.srv).to.equal(5 + 5 + 1 + 4);
+    expect(later.lookups).to.deep.equal({ ptr: 0, srv: 3 });
+    expect(n.ptr + n.srv).to.equal(4 + 4 + 1 + 3);
     // A domain no trace found for keepMs is dropped; known domains (learned from clients) are not asked.
     await paths.trace(CLIENTS, [], { now: 400_000 });
     expect(paths.domains()).to.deep.equal([]);
@@ -290,6 +285,15 @@ describe("path tomography against a hostile reverse zone", function () {
       ),
       "c40.chain.hostile.test. 60 IN CNAME end.chain.hostile.test.",
       "end.chain.hostile.test. 60 IN A 198.19.40.1",
+      // A client subnet whose own reverse zone names deep domains of its own (all publishing IEPs), behind a
+      // transit router that publishes one at its apex.
+      ...["evil1", "evil2"].map((e) => ptr("198.19.60.10", `a.b.c.d.${e}.test`)),
+      ptr("198.19.60.1", "gw.a.b.c.evil3.test"),
+      ...["evil1", "evil2", "evil3"].flatMap((e) =>
+        ["", "d.", "c.d.", "b.c.d."].map((l) => `_edge._tcp.${l}${e}.test. 60 IN SRV 10 10 4001 iep.hostile.test.`),
+      ),
+      ptr("198.19.61.1", "r1.core.transit2.test"),
+      "_edge._tcp.transit2.test. 60 IN SRV 10 10 4001 iep.hostile.test.",
     ];
     dns = await startDnsmasq({ records });
     loop = await cnameLoopServer();
@@ -313,16 +317,23 @@ describe("path tomography against a hostile reverse zone", function () {
     const long = t.named.filter((h) => h.address === "198.19.0.1");
     expect(long).to.have.length(2);
     for (const h of long) expect(h.name.split(".")).to.have.length(115);
-    // Two names, four parents each: the nearest three (the last two shared: x.x.….hostile.test) and hostile.test;
-    // the short names only hostile.test again.
-    expect(t.domains).to.have.length(5);
-    expect(t.domains).to.include("hostile.test");
-    expect(t.lookups.srv).to.equal(5);
+    // Two domains of a hop however many names and labels: its first name's nearest parent and hostile.test; the
+    // short names only hostile.test again.
+    expect(t.domains).to.deep.equal([t.named[0]!.name.split(".").slice(1).join("."), "hostile.test"]);
+    expect(t.lookups.srv).to.equal(2);
   });
 
   it("looks at most maxHops hops, asks at most srvPerPath domains, keeps at most maxDomains, within its concurrency", async () => {
     const { n, dns: resolver } = counting(createResolver({ servers: [dns.server], timeoutMs: 5000 }));
-    const paths = new PathTomography(resolver, { maxHops: 30, srvPerPath: 8, concurrency: 4, maxDomains: 10 });
+    // Every hop here is under hostile.test: the bound per apex (and per subnet) is lifted to see the others.
+    const paths = new PathTomography(resolver, {
+      maxHops: 30,
+      srvPerPath: 8,
+      concurrency: 4,
+      maxDomains: 10,
+      domainsPerApex: 100,
+      domainsPerSubnet: 100,
+    });
     const hops = Array.from({ length: HOPS }, (_, i) => ({
       ttl: 1 + (i % 30),
       address: `198.19.${1 + (i >> 8)}.${i & 255}`,
@@ -333,15 +344,55 @@ describe("path tomography against a hostile reverse zone", function () {
     expect(t.hops).to.equal(30);
     expect(n.ptr).to.equal(30);
     expect(t.named).to.have.length(30);
-    expect(t.domains).to.have.length(12); // domainsPerPath: every hop names its own domain (and many.hostile.test)
+    expect(t.domains).to.have.length(12); // domainsPerPath: every hop names its own domain (and hostile.test)
     expect(n.srv).to.equal(8);
-    expect(t.found).to.have.length(6); // many.hostile.test and hostile.test publish nothing
+    expect(t.found).to.have.length(7); // hostile.test publishes nothing
     expect(n.maxInFlight).to.be.at.most(4);
     // Three more paths through other routers: eight new domains with IEPs each, but only maxDomains are kept.
     for (let k = 0; k < 3; k++) await paths.trace("198.19.201.0/24", hops.slice(1000 + 30 * k, 1030 + 30 * k));
     expect(paths.domains()).to.have.length(10);
     expect(n.srv).to.equal(32);
     expect(Date.now() - started).to.be.below(30_000);
+  });
+
+  it("a client subnet's own reverse names do not steer the lookups: the transit IEP on its path is found", async () => {
+    const { n, dns: resolver } = counting(createResolver({ servers: [dns.server], timeoutMs: 5000 }));
+    const paths = new PathTomography(resolver, { domainsPerName: 4, srvPerPath: 8 });
+    const t = await paths.trace("198.19.60.0/24", [
+      { ttl: 1, address: "198.19.61.1" },
+      { ttl: 2, address: "198.19.60.1" }, // the clients' gateway, in their subnet
+      { ttl: 3, address: "198.19.60.10" }, // the latest client, traced towards
+    ]);
+    expect(t.errors).to.deep.equal([]);
+    expect(t.named.map((h) => h.address)).to.deep.equal(["198.19.61.1"]);
+    expect(n.ptr).to.equal(1);
+    expect(t.domains).to.deep.equal(["core.transit2.test", "transit2.test"]);
+    expect(t.found.map((f) => f.domain)).to.deep.equal(["transit2.test"]);
+    expect(paths.domains()).to.deep.equal(["transit2.test"]);
+  });
+
+  it("keeps at most its share of found domains per subnet: a full table gives way fairly, not to the busiest tracer", async () => {
+    const resolver = createResolver({ servers: [dns.server], timeoutMs: 5000 });
+    const paths = new PathTomography(resolver, { maxDomains: 4, domainsPerSubnet: 3, domainsPerApex: 100 });
+    const hops = (from: number, count: number) =>
+      Array.from({ length: count }, (_, k) => ({
+        ttl: k + 1,
+        address: `198.19.${1 + ((from + k) >> 8)}.${(from + k) & 255}`,
+      }));
+    const held = () => {
+      const by: Record<string, number> = {};
+      for (const d of paths.domains()) by[paths.finding(d)!.subnet] = (by[paths.finding(d)!.subnet] ?? 0) + 1;
+      return by;
+    };
+    const A = "198.19.210.0/24";
+    const B = "198.19.211.0/24";
+    await paths.trace(A, hops(0, 6), { now: 1 });
+    expect(held()).to.deep.equal({ [A]: 3 }); // six domains with IEPs on the path, three kept: A's share
+    await paths.trace(B, hops(100, 2), { now: 2 });
+    expect(held()).to.deep.equal({ [A]: 2, [B]: 2 }); // the table was full: A, holding most, gave up its oldest
+    // A traced again and again through new routers: it never takes B's place.
+    for (let k = 0; k < 3; k++) await paths.trace(A, hops(200 + 10 * k, 3), { now: 3 + k });
+    expect(held()).to.deep.equal({ [A]: 2, [B]: 2 });
   });
 
   it("checks at most yardsPerDomain of a domain's hundreds of SRV records", async () => {

@@ -22,6 +22,7 @@ import {
 import { ProbeEnvelope } from "../../../protocol/schema/generated/probe.js";
 import { parsePing, parseTraceroute } from "../../../yard-node/probe-measure.ts";
 import { inSubnet } from "../../../yard-node/probe.ts";
+import { parseIp } from "../../../protocol/yard/ip.ts";
 
 const REACHED = `traceroute to 198.19.9.10 (198.19.9.10), 16 hops max, 60 byte packets
  1  198.18.1.2  0.267 ms
@@ -174,6 +175,36 @@ describe("probe: parsing traceroute and ping output", () => {
     expect(inSubnet("::ffff:198.19.9.10", "198.19.9.0/24")).to.equal(false);
     expect(inSubnet("198.19.9.10", "unknown")).to.equal(false);
   });
+
+  it("parseIp: one canonical spelling per address (RFC 5952), the same bytes whatever the spelling", () => {
+    for (const [given, text] of [
+      ["2001:DB8:0::1", "2001:db8::1"],
+      ["2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"],
+      ["2001:0db8::0001", "2001:db8::1"],
+      ["2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"],
+      ["::ffff:169.254.169.254", "::ffff:a9fe:a9fe"],
+      ["::", "::"],
+      ["198.19.9.10", "198.19.9.10"],
+    ])
+      expect(parseIp(given)?.text, given).to.equal(text);
+    for (const bad of ["example.com", "198.19.9.010", "2001:db8::1%lo", "1:2:3:4:5:6:7:8:9", ""])
+      expect(parseIp(bad), bad).to.equal(undefined);
+    const groups = fc.array(fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 0xffff })), {
+      minLength: 8,
+      maxLength: 8,
+    });
+    // Any eight groups (zero runs made likely): the text is the WHATWG URL's serialisation (also RFC 5952), a fixpoint, and gives back the bytes.
+    fc.assert(
+      fc.property(groups, fc.boolean(), (g, upper) => {
+        const long = g.map((x) => x.toString(16).padStart(4, "0")).join(":");
+        const p = parseIp(upper ? long.toUpperCase() : long)!;
+        expect(p.bytes).to.deep.equal(Uint8Array.from(g.flatMap((x) => [x >> 8, x & 0xff])));
+        expect(p.text).to.equal(new URL(`http://[${long}]/`).hostname.slice(1, -1));
+        expect(parseIp(p.text)!.text).to.equal(p.text);
+      }),
+      { numRuns: 500 },
+    );
+  });
 });
 
 describe("probe: the wire codec and the yard's signature", () => {
@@ -195,6 +226,8 @@ describe("probe: the wire codec and the yard's signature", () => {
       packets: 19,
       elapsedMs: 812,
       yard: operator.address,
+      nonce: "0x" + "5a".repeat(16),
+      seq: 3n,
     };
     return { ...r, signature: await operator.signTypedData(domain, PROBE_REPORT_TYPES, probeReportValue(r)) };
   }
@@ -223,6 +256,7 @@ describe("probe: the wire codec and the yard's signature", () => {
         access: { leaseId: 7n, expires: 1n, signature: "0x" + "ab".repeat(65) },
         target: "198.19.9.10",
         maxHops: 8,
+        nonce: "0x0102",
       }),
       encodeProbeFrame({ type: "error", code: ProbeErrorCode.BUSY, message: "wait", retryAfterMs: 100 }),
     ];
@@ -267,10 +301,31 @@ describe("probe: the wire codec and the yard's signature", () => {
       Uint8Array.of(0xff, 0xff, 0xff),
       new Uint8Array(9000),
       enc({}),
-      enc({ request: { target: "198.19.9.10", maxHops: 0 } }),
-      enc({ request: { access: { leaseId: 0n, expires: 1n, signature: sig }, target: "198.19.9.10", maxHops: 0 } }),
-      enc({ request: { access: { leaseId: 1n, expires: 1n, signature: sig.subarray(1) }, target: "x", maxHops: 0 } }),
-      enc({ request: { access: { leaseId: 1n, expires: 1n, signature: sig }, target: "9".repeat(100), maxHops: 0 } }),
+      enc({ request: { target: "198.19.9.10", maxHops: 0, nonce: new Uint8Array() } }),
+      enc({
+        request: {
+          access: { leaseId: 0n, expires: 1n, signature: sig },
+          target: "198.19.9.10",
+          maxHops: 0,
+          nonce: new Uint8Array(),
+        },
+      }),
+      enc({
+        request: {
+          access: { leaseId: 1n, expires: 1n, signature: sig.subarray(1) },
+          target: "x",
+          maxHops: 0,
+          nonce: new Uint8Array(),
+        },
+      }),
+      enc({
+        request: {
+          access: { leaseId: 1n, expires: 1n, signature: sig },
+          target: "9".repeat(100),
+          maxHops: 0,
+          nonce: new Uint8Array(),
+        },
+      }),
       enc({ answer: { ...answer, target: "not an address" } }),
       enc({ answer: { ...answer, yard: new Uint8Array(3) } }),
       enc({ answer: { ...answer, hops: [...answer.hops].reverse() } }),

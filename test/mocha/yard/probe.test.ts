@@ -49,6 +49,7 @@ import { HostFirewall } from "../../../yard-node/firewall.ts";
 import { leaseHolderCheck } from "../../../yard-node/access.ts";
 import { Metrics } from "../../../yard-node/metrics.ts";
 import { probeService } from "../../../yard-node/probe.ts";
+import { defaultServiceCidr } from "../../../yard-node/network.ts";
 import { YardMetrics } from "../../../yard-node/yard-metrics.ts";
 import { WEB_IMAGE, useDockerYard, waitFor } from "../../helpers/docker.ts";
 import { FAST_LEASE, expectRejection, startTestYard } from "../../helpers/yard.ts";
@@ -196,15 +197,26 @@ describe("probe service /icon/probe/1.0.0 (real yard, leases, libp2p; a namespac
     yard.overlay.flows(leaseA).record(CLIENT, 4);
   });
 
+  let firstSeq = 0n;
   it("the holder probes its client subnet: the hops (a silent one too), the target reached, signed by the operator", async () => {
     const t0 = Date.now();
+    const nonce = "0x" + "ab".repeat(32);
     const r = await probePath(tenant.node, addr, {
       leaseId: leaseA,
       access: await access(tenant, leaseA),
       target: CLIENT,
+      nonce,
       domain: tenant.owner.domain(),
       operator: operator.address,
     });
+    // The asker's nonce and the lease's answer count are signed: a report is not replayed for another request.
+    expect(r.nonce).to.equal(nonce);
+    expect(r.seq).to.be.greaterThan(0n);
+    firstSeq = r.seq;
+    expect(probeReportSigner({ ...r, nonce: "0x" + "ac".repeat(32) }, tenant.owner.domain())).to.not.equal(
+      operator.address,
+    );
+    expect(probeReportSigner({ ...r, seq: r.seq + 1n }, tenant.owner.domain())).to.not.equal(operator.address);
     expect(r.hops.map((h) => [h.ttl, h.address])).to.deep.equal([
       [1, "198.18.1.2"],
       [2, undefined],
@@ -231,9 +243,13 @@ describe("probe service /icon/probe/1.0.0 (real yard, leases, libp2p; a namespac
     const r = await probePath(tenant.node, addr, {
       leaseId: leaseA,
       access: await access(tenant, leaseA),
-      target: "198.19.9.99",
+      target: "::ffff:198.19.9.99", // as a dual-stack socket names the client: asked for as IPv4
       maxHops: 4,
     });
+    expect(r.target).to.equal("198.19.9.99");
+    // Without a nonce of the asker's, 16 random bytes; the lease's next answer counts one up.
+    expect(r.nonce).to.match(/^0x[0-9a-f]{32}$/);
+    expect(r.seq).to.equal(firstSeq + 1n);
     expect(r.reached).to.equal(false);
     expect(r.rttMs).to.equal(undefined);
     expect(r.hops.map((h) => h.address)).to.deep.equal(["198.18.1.2", undefined, undefined, undefined]);
@@ -263,7 +279,7 @@ describe("probe service /icon/probe/1.0.0 (real yard, leases, libp2p; a namespac
   it("refuses targets outside the lease's recent client subnets, special addresses and names", async () => {
     const a = await access(tenant, leaseA);
     const ask = (target: string) => probePath(tenant.node, addr, { leaseId: leaseA, access: a, target });
-    for (const target of ["198.19.10.10", "198.18.1.2", "127.0.0.1"])
+    for (const target of ["198.19.10.10", "198.18.1.2"])
       expect((await refusal(ask(target), /no subnet that was a client/)).probeCode).to.equal(
         ProbeErrorCode.NOT_A_CLIENT,
       );
@@ -274,10 +290,54 @@ describe("probe service /icon/probe/1.0.0 (real yard, leases, libp2p; a namespac
       ["224.0.0.1", /multicast/],
       ["0.0.0.0", /unspecified/],
       ["example.com", /not an IP address/],
-      ["2001:db8::1%lo", /with a zone/],
+      ["2001:db8::1%lo", /not an IP address/],
       ["fe80::1", /link-local/],
     ] as const)
       expect((await refusal(ask(target), re)).probeCode).to.equal(ProbeErrorCode.BAD_TARGET);
+  });
+
+  it("refuses loopback, IPv4 in IPv6 forms, other spellings, network and broadcast, the yard's own, relayed-only subnets", async () => {
+    // Client subnets that reach these addresses: a loopback client, a `::1` client (::/48), a client in the yard's
+    // service range and container bridge, an IPv6 one, and one named only by an active yard's tunnel header.
+    const flows = yard.overlay.flows(leaseA);
+    const service = defaultServiceCidr(docker.get().yardId).replace(/\.0\/24$/, "");
+    const bridge = (await docker.get().runtime.networkInfo!()).gateway;
+    for (const c of ["127.0.0.9", "::1", `${service}.7`, bridge, "2001:db8:9::5"]) flows.record(c, 4);
+    flows.record("198.19.14.5", 4, Date.now(), true);
+    // Spoken by hand: probePath writes targets canonically, the yard must refuse the other spellings itself.
+    // From a node of the holder's own (the per-peer request rate of the tenant's node is the other tests').
+    const asker = await createIconNode();
+    const a = await access(tenant, leaseA, tenant.icon, asker.peerId);
+    const ask = async (target: string): Promise<ProbeMessage> => {
+      const s = await rawStream(asker, addr);
+      await s.lp.write(encodeProbeFrame({ type: "request", access: a, target, maxHops: 4, nonce: "0x" }));
+      const m = await s.read();
+      await s.stream.close().catch(() => undefined);
+      return m;
+    };
+    try {
+      for (const [target, re] of [
+        ["127.0.0.1", /loopback/],
+        ["::1", /loopback/],
+        ["::ffff:a9fe:a9fe", /IPv6 form of an IPv4 address/],
+        ["::ffff:198.19.9.10", /IPv6 form of an IPv4 address/],
+        ["::a9fe:a9fe", /IPv6 form of an IPv4 address/],
+        ["64:ff9b::a9fe:a9fe", /IPv6 form of an IPv4 address/],
+        ["2001:DB8:9::5", /not written canonically: ask for 2001:db8:9::5/],
+        ["2001:db8:9:0::5", /not written canonically: ask for 2001:db8:9::5/],
+        ["198.19.9.0", /network or broadcast address of 198\.19\.9\.0\/24/],
+        ["198.19.9.255", /network or broadcast address/],
+        ["2001:db8:9::", /network or broadcast address of 2001:db8:9::\/48/],
+        [`${service}.7`, /this yard's own/],
+        [bridge, /this yard's own/],
+      ] as const)
+        expect(await ask(target), target)
+          .to.deep.include({ type: "error", code: ProbeErrorCode.BAD_TARGET })
+          .and.satisfy((m: ProbeMessage) => m.type === "error" && re.test(m.message));
+      expect(await ask("198.19.14.5")).to.deep.include({ type: "error", code: ProbeErrorCode.NOT_A_CLIENT });
+    } finally {
+      await asker.stop();
+    }
   });
 
   it("one probe in flight per lease, and maxConcurrent (1 here) in all: the others are told to retry shortly", async () => {
@@ -390,7 +450,13 @@ describe("probe service /icon/probe/1.0.0 (real yard, leases, libp2p; a namespac
     const silent = await rawStream(attacker, addr);
     const second = await rawStream(attacker, addr);
     await second.lp.write(
-      encodeProbeFrame({ type: "request", access: await access(tenant, leaseA), target: CLIENT, maxHops: 0 }),
+      encodeProbeFrame({
+        type: "request",
+        access: await access(tenant, leaseA),
+        target: CLIENT,
+        maxHops: 0,
+        nonce: "0x",
+      }),
     );
     const busy = await second.read();
     expect(busy).to.include({ type: "error", code: ProbeErrorCode.BUSY });
