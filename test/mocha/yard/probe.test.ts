@@ -145,7 +145,9 @@ async function rawStream(node: Libp2p, yard: Multiaddr) {
 
 describe("probe service /icon/probe/1.0.0 (real yard, leases, libp2p; a namespace chain)", function () {
   this.timeout(240_000);
+  const stopLater: { stop(): Promise<void> }[] = [];
   after(async () => {
+    for (const t of stopLater) await t.stop();
     await attacker?.stop();
     await tenant?.stop();
     await other?.stop();
@@ -550,6 +552,7 @@ describe("probe service /icon/probe/1.0.0 (real yard, leases, libp2p; a namespac
 
   it("an ICON's observation traces from its own yard (Observation.probeOwnYard, the agent's default path probe)", async () => {
     const third = await Tenant.create(m, 6, 7, USD(100));
+    stopLater.push(third);
     const web = "0x" + (await docker.get().runtime.imageId(WEB_IMAGE))!.slice("sha256:".length);
     const l = await third.lease(addr, web, { slotSeconds: 120 });
     yard.overlay.flows(l.leaseId).record(CLIENT, 4);
