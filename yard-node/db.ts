@@ -18,7 +18,7 @@ import {
   type StoredDeploySpec,
   type Stub,
 } from "../protocol/index.ts";
-import type { StoredRoutingRules } from "./overlay/types.ts";
+import type { FlowState, StoredRoutingRules } from "./overlay/types.ts";
 
 /** Where a lease is in the yard's lifecycle. */
 export type LeaseStatus =
@@ -125,6 +125,7 @@ export class YardDb {
         stub TEXT,
         stub_until INTEGER
       );
+      CREATE TABLE IF NOT EXISTS flows (lease_id TEXT PRIMARY KEY, state TEXT NOT NULL);
     `);
     // Added with the agent sidecar: databases of earlier versions gain the column.
     const columns = this.#db.prepare("PRAGMA table_info(leases)").all() as unknown as { name: string }[];
@@ -317,6 +318,31 @@ export class YardDb {
 
   deleteRoutingRules(leaseId: bigint): void {
     this.#db.prepare("DELETE FROM routing_rules WHERE lease_id = ?").run(leaseId.toString());
+  }
+
+  /** Takes the flows a stopping yard saved (each lease's running sums, flows.ts FlowState), and forgets them. */
+  takeFlows(): { leaseId: bigint; state: FlowState }[] {
+    const rows = this.#db.prepare("SELECT lease_id, state FROM flows").all() as unknown as {
+      lease_id: string;
+      state: string;
+    }[];
+    this.#db.exec("DELETE FROM flows");
+    const out: { leaseId: bigint; state: FlowState }[] = [];
+    for (const r of rows) {
+      try {
+        out.push({ leaseId: BigInt(r.lease_id), state: JSON.parse(r.state) as FlowState });
+      } catch {
+        // A damaged row: that lease's flows are re-learnt.
+      }
+    }
+    return out;
+  }
+
+  /** Saves every lease's flows (the yard stops; the next start takes them back). */
+  saveFlows(flows: { leaseId: bigint; state: FlowState }[]): void {
+    this.#db.exec("DELETE FROM flows");
+    const put = this.#db.prepare("INSERT INTO flows (lease_id, state) VALUES (?, ?)");
+    for (const f of flows) put.run(f.leaseId.toString(), JSON.stringify(f.state));
   }
 
   // -------------------------------------------------------------- route versions

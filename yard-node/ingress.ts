@@ -12,10 +12,15 @@
  *    redirected (307) when the lease holder set a redirect for the client's subnet. A redirected request is not
  *    served here: it is reported apart (`redirected`), never as a request with a latency.
  *
+ * The upstream's hop-by-hop headers (`Connection: close` among them) are not forwarded: the client's connection
+ * is kept alive by the ingress whatever the upstream does with its own.
+ *
  * In `tcp` mode each direction ends on its own (half-open sockets: a client that ends its writes, like `nc -N`,
  * still gets the whole answer); a reset or failure of either side resets the other.
  *
- * A lease's ingress port is kept in the database and re-bound after a restart, so clients keep the endpoint.
+ * A lease's ingress port is kept in the database and re-bound after a restart, so clients keep the endpoint. A
+ * renewal takes its predecessor's listeners over as they are ({@link Ingress.move}): the port, its open
+ * connections and their upstreams stay; only the route that new connections and requests follow changes.
  *
  * Bounds ({@link IngressOptions}): a connection with no byte either way for the mode's idle time is closed (one
  * socket timer per connection), one client address (IPv6: one /64) holds at most `maxConnectionsPerClient`
@@ -81,10 +86,30 @@ export const defaultIngressOptions: Required<Omit<IngressOptions, "netns">> = {
 
 interface Listener {
   server: net.Server | http.Server;
+  /** What new connections and requests follow: replaced when a renewal takes the listener over. */
+  route: IngressRoute;
+  mode: IngressMode;
   sockets: Set<net.Socket | Duplex>;
   agent?: http.Agent;
   /** Open connections per client key. */
   perClient: Map<string, number>;
+}
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1): they are about one connection, not the answer, so a proxy drops them. */
+const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"];
+
+/**
+ * The upstream answer's end-to-end headers: an upstream that closes its connection after each answer (busybox
+ * httpd's `Connection: close`) does not close the client's keep-alive connection, which the ingress keeps itself.
+ */
+function endToEnd(h: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
+  const named = String(h.connection ?? "")
+    .split(",")
+    .map((x) => x.trim().toLowerCase())
+    .filter((x) => x !== "");
+  const out: http.OutgoingHttpHeaders = { ...h };
+  for (const k of [...HOP_BY_HOP, ...named]) delete out[k];
+  return out;
 }
 
 /** Ends `s` at once: a TCP socket with a reset (RST), anything else (a tunnel) destroyed, which aborts it. */
@@ -131,19 +156,34 @@ export class Ingress {
   ): Promise<number> {
     const key = `${leaseId}/${containerPort}`;
     const existing = this.#listeners.get(key);
-    if (existing) return (existing.server.address() as net.AddressInfo).port;
+    if (existing) {
+      const port = (existing.server.address() as net.AddressInfo).port;
+      if (existing.mode === mode) {
+        existing.route = route;
+        return port;
+      }
+      // Another mode (a renewal's spec made the port HTTP, or plain TCP): a new listener on the same port.
+      await this.#closeOne(key, existing);
+      preferred = port;
+    }
     // Half-open allowed: a client that ends its writes (HTTP/1.0, nc) still gets the whole answer.
     const l: Listener =
       mode === "http"
         ? this.#httpListener(route)
-        : { server: net.createServer({ allowHalfOpen: true }), sockets: new Set(), perClient: new Map() };
+        : {
+            server: net.createServer({ allowHalfOpen: true }),
+            route,
+            mode,
+            sockets: new Set(),
+            perClient: new Map(),
+          };
     l.server.maxConnections = this.options.maxConnectionsPerPort;
     // Beyond maxConnections Node closes the new connection at once and says so here.
     l.server.on("drop", () => this.dropped++);
     if (mode === "tcp")
       (l.server as net.Server).on("connection", (c) => {
         c.on("error", () => {}); // (the connection's own handlers come next; none may be missing meanwhile)
-        if (this.#admit(c, l)) this.#tcp(c, route, l);
+        if (this.#admit(c, l)) this.#tcp(c, l.route, l);
       });
     const listen = async (port: number): Promise<void> => {
       // In another network namespace the socket is bound there and handed over (netns-listen.ts).
@@ -169,6 +209,21 @@ export class Ingress {
     l.server.on("error", () => this.errors++);
     this.#listeners.set(key, l);
     return (l.server.address() as net.AddressInfo).port;
+  }
+
+  /**
+   * Lease `to` (a renewal) takes lease `from`'s listener for `containerPort` over, with its port and its open
+   * connections, which carry on untouched; new connections and requests follow `route` from now on. Synchronous:
+   * no connection or request sees the listener between the two leases. False when `from` has no such listener.
+   */
+  move(from: bigint, to: bigint, containerPort: number | string, route: IngressRoute): boolean {
+    const l = this.#listeners.get(`${from}/${containerPort}`);
+    const key = `${to}/${containerPort}`;
+    if (!l || this.#listeners.has(key)) return false;
+    this.#listeners.delete(`${from}/${containerPort}`);
+    l.route = route;
+    this.#listeners.set(key, l);
+    return true;
   }
 
   /** Stops listening for lease `leaseId` and cuts its open connections. */
@@ -322,12 +377,14 @@ export class Ingress {
     }
   }
 
-  #httpListener(route: IngressRoute): Listener {
+  #httpListener(initial: IngressRoute): Listener {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64 });
     const sockets = new Set<net.Socket | Duplex>();
     const firstSeen = new WeakSet<net.Socket>();
     const perClient = new Map<string, number>();
     const server = http.createServer({ keepAlive: true }, (req, res) => {
+      // Each request follows the route of the moment: a renewal's takes over requests on connections already open.
+      const route = l.route;
       const from = req.socket.remoteAddress ?? "";
       const t0 = performance.now();
       this.requests++;
@@ -404,7 +461,7 @@ export class Ingress {
             pres.destroy();
             return;
           }
-          res.writeHead(pres.statusCode ?? 502, pres.headers);
+          res.writeHead(pres.statusCode ?? 502, endToEnd(pres.headers));
           pres.pipe(res);
           pres.on("end", () => route.observe?.(from, performance.now() - t0));
         });
@@ -429,7 +486,7 @@ export class Ingress {
       };
       send(0);
     });
-    const l: Listener = { server, sockets, agent, perClient };
+    const l: Listener = { server, route: initial, mode: "http", sockets, agent, perClient };
     server.on("connection", (s: net.Socket) => {
       s.on("error", () => {}); // (the server's parser reports errors as clientError; this is for the rest)
       if (!this.#admit(s, l)) return;

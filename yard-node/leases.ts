@@ -1,6 +1,6 @@
 /**
  * The lease lifecycle after the opening: Deploy (spec checked against the offer and the application's
- * namespace, a renewal carrying its predecessor's container over), the container run for exactly the slot
+ * namespace, a renewal carrying its predecessor's containers over through renewal.ts), the container run for exactly the slot
  * (created, started up to earlyStartS early, restarted after a crash within maxRestarts), termination, the end
  * (container stopped and removed, endpoints closed or left to their stub), confirmStart and the claims, image
  * collection, and reconciliation of Docker with the database after a restart. A Deploy's agent part runs as a
@@ -22,17 +22,17 @@ import {
   type MarketClient,
 } from "../protocol/index.ts";
 import type { Logger } from "../protocol/log.ts";
-import { AGENT_INGRESS_KEY, type AgentGateway } from "./agent-gateway.ts";
+import type { AgentGateway } from "./agent-gateway.ts";
 import type { ChainWatch } from "./chain-watch.ts";
 import type { YardConfig } from "./config.ts";
 import { ACTIVE, type LeaseRow, type YardDb } from "./db.ts";
-import type { Ingress } from "./ingress.ts";
 import type { CapacityLedger } from "./ledger.ts";
 import type { YardMetrics } from "./yard-metrics.ts";
 import type { YardNetwork } from "./network.ts";
 import type { LeaseOwners } from "./overlay/owners.ts";
 import type { Overlay } from "./overlay/overlay.ts";
 import { Periodic } from "./periodic.ts";
+import { carryOver } from "./renewal.ts";
 import type { ContainerInfo, ContainerRole, ContainerRuntime } from "./runtime.ts";
 import { AgentSidecars, sameAgent, serviceShare } from "./sidecar.ts";
 
@@ -45,8 +45,10 @@ export interface LeaseLifecycleComponents {
   ledger: Pick<CapacityLedger, "endAt">;
   owners: Pick<LeaseOwners, "rootOf">;
   overlay: Pick<Overlay, "localChanged">;
-  ingress: Pick<Ingress, "close" | "closePort">;
-  network: Pick<YardNetwork, "openIngress" | "closeEndpoints" | "recheck" | "wantFirewallCheck" | "addressing">;
+  network: Pick<
+    YardNetwork,
+    "openIngress" | "closeEndpoints" | "recheck" | "wantFirewallCheck" | "addressing" | "carryService" | "carryAgent"
+  >;
   /** The agent gateway: a sidecar's environment, and what it holds for a lease closes at its sidecar's end. */
   gateway: Pick<AgentGateway, "env" | "leaseEnded" | "leaseMoved">;
   /** The yard's containers by id, as last seen: kept here, read by the network and the HTTP surface. */
@@ -187,9 +189,12 @@ export class LeaseLifecycle {
       if (spec.agent) this.#sidecars.keep(l.id, spec.agent.secret);
       db.update(l.id, { spec: withoutSecret(spec), status: "deployed", note: "" });
       db.useImage(imageId, this.#c.watch.now());
-      // A renewal carries the predecessor's container and endpoints over, under the predecessor's lock too: its
-      // own tick may be ending or restarting the very containers that move.
-      if (l.renews !== undefined && !l.containerId) await this.#withLease(l.renews, () => this.#carryOver(l, spec));
+      // A renewal carries the predecessor's containers, endpoints and routing over (renewal.ts), under the
+      // predecessor's lock too: its own tick may be ending or restarting the very containers that move.
+      if (l.renews !== undefined && !l.containerId)
+        await this.#withLease(l.renews, () =>
+          carryOver({ db, network: this.#c.network, sidecars: this.#sidecars, log: this.#c.log }, l, spec),
+        );
       const fresh = db.lease(l.id)!;
       await this.#fitService(fresh);
       await this.#c.network.openIngress(fresh);
@@ -202,36 +207,6 @@ export class LeaseLifecycle {
   #endpoint(id: bigint, ports: number[]): string {
     const port = this.#c.db.lease(id)!.ingress[String(ports[0] ?? "")];
     return port ? `${this.#c.config.publicHost}:${port}` : this.#c.config.publicHost;
-  }
-
-  /** Renewal `l` takes over its predecessor's containers (the caller holds both leases' locks). */
-  async #carryOver(l: LeaseRow, spec: DeploySpec): Promise<void> {
-    const { db, log } = this.#c;
-    const prev = db.lease(l.renews!);
-    if (!prev) return;
-    if (prev.containerId && prev.spec && JSON.stringify(prev.spec.ports) === JSON.stringify(spec.ports)) {
-      db.update(l.id, { containerId: prev.containerId, ingress: prev.ingress });
-      // The predecessor keeps being paid until its end but no longer runs anything of its own.
-      db.update(prev.id, {
-        containerId: undefined,
-        spec: undefined,
-        ingress: {},
-        note: `renewed by lease ${l.id}`,
-      });
-      await this.#c.ingress.close(prev.id);
-      log.info("lease renewed: container carried over", { lease: l.id, from: prev.id });
-    }
-    if (prev.agentContainerId) await this.#sidecars.carryOver(prev, db.lease(l.id)!);
-    // A sidecar carried over without the service keeps its agent endpoint: the port other peers know it by (its
-    // announced agentAddrs) moves to the renewal instead of a new one being opened.
-    const now = db.lease(l.id)!;
-    const agentPort = db.lease(prev.id)?.ingress[AGENT_INGRESS_KEY];
-    if (now.agentContainerId && now.agentContainerId === prev.agentContainerId && agentPort !== undefined) {
-      const { [AGENT_INGRESS_KEY]: _moved, ...rest } = db.lease(prev.id)!.ingress;
-      await this.#c.ingress.closePort(prev.id, AGENT_INGRESS_KEY);
-      db.update(prev.id, { ingress: rest });
-      db.update(l.id, { ingress: { ...now.ingress, [AGENT_INGRESS_KEY]: agentPort } });
-    }
   }
 
   /**
@@ -436,6 +411,7 @@ export class LeaseLifecycle {
       await this.#withLease(l.id, async () => {
         const row = db.lease(l.id)!;
         if (row.stoppedAt !== undefined || now >= Number(row.offer.end)) return; // the tick ends it
+        if (!row.spec) return; // renewed: its renewal runs its containers
         await this.#c.network.openIngress(row);
         if (now < Number(row.offer.start) - config.lease.earlyStartS) return;
         const existed = row.containerId !== undefined && present.has(row.containerId);

@@ -16,7 +16,7 @@ import type { Logger } from "../protocol/log.ts";
 import type { YardConfig } from "./config.ts";
 import { ACTIVE, type LeaseRow, type YardDb } from "./db.ts";
 import { HostFirewall } from "./firewall.ts";
-import type { Ingress } from "./ingress.ts";
+import type { Ingress, IngressRoute } from "./ingress.ts";
 import type { YardMetrics } from "./yard-metrics.ts";
 import { parseServiceKey } from "./overlay/names.ts";
 import { instanceProblem, type LeaseOwners } from "./overlay/owners.ts";
@@ -26,7 +26,10 @@ import type { TunnelHeader } from "../protocol/index.ts";
 import type { TunnelTarget } from "./overlay/tunnel.ts";
 import { ipOf, type ActiveYards } from "./overlay/yards.ts";
 import type { ContainerInfo, ContainerRuntime } from "./runtime.ts";
-import type { DatagramBridge, UdpIngress } from "./udp.ts";
+import type { DatagramBridge, UdpIngress, UdpRoute } from "./udp.ts";
+
+/** A deployed lease's spec, as stored. */
+type Spec = NonNullable<LeaseRow["spec"]>;
 
 export interface YardNetworkComponents {
   config: Pick<YardConfig, "yardId" | "docker" | "overlay">;
@@ -35,8 +38,8 @@ export interface YardNetworkComponents {
   /** The yard's containers by id, as last seen (kept by the lease lifecycle). */
   containers: ReadonlyMap<string, ContainerInfo>;
   overlay: Overlay;
-  ingress: Pick<Ingress, "open" | "close">;
-  udp: Pick<UdpIngress, "open" | "close">;
+  ingress: Pick<Ingress, "open" | "close" | "move">;
+  udp: Pick<UdpIngress, "open" | "close" | "move">;
   bridge: Pick<DatagramBridge, "for">;
   activeYards: Pick<ActiveYards, "vouch" | "trusts" | "operatorOf">;
   owners: Pick<LeaseOwners, "facts">;
@@ -195,16 +198,17 @@ export class YardNetwork {
   }
 
   /**
-   * Routing rules stored by an earlier run (overlay.ts): stubs still in their grace come back, expired ones are
-   * dropped, and rules of leases that ended without a stub in force are forgotten.
+   * Routing rules and flows stored by an earlier run (overlay.ts): stubs still in their grace come back, expired
+   * ones are dropped, and rules and flows of leases that ended without a stub in force are forgotten.
    */
   restoreRouting(): void {
     const { overlay, db } = this.#c;
     const live = new Set(overlay.restore().map((s) => s.leaseId));
-    for (const r of db.routingRules()) {
-      const l = db.lease(r.leaseId);
-      if (live.has(r.leaseId) || (l && ACTIVE.includes(l.status))) continue;
-      overlay.forget(r.leaseId);
+    const leases = [...db.routingRules().map((r) => r.leaseId), ...overlay.allFlows().map((f) => BigInt(f.leaseId))];
+    for (const id of leases) {
+      const l = db.lease(id);
+      if (live.has(id) || (l && ACTIVE.includes(l.status))) continue;
+      overlay.forget(id);
     }
   }
 
@@ -267,33 +271,63 @@ export class YardNetwork {
     return info?.running && info.ip ? { kind: "local", host: info.ip, port: AGENT_P2P_PORT } : undefined;
   }
 
+  /** Lease `l`'s service port `p`: its route, and whether it is proxied as HTTP. */
+  #route(id: bigint, spec: Spec, p: number): { route: IngressRoute; http: boolean } {
+    const http = spec.httpPorts?.includes(p) ?? false;
+    return {
+      http,
+      route: this.#c.overlay.ingressRoute(id, p, http, () => this.#containerTarget(id, p), spec.service),
+    };
+  }
+
+  #udpRoute(id: bigint, spec: Spec, p: number): UdpRoute {
+    return this.#c.overlay.udpRoute(id, p, () => this.#containerTarget(id, p), spec.service);
+  }
+
+  /** The agent's libp2p listener of lease `id`: plain TCP to the sidecar, which noise protects end to end. */
+  #agentRoute(id: bigint): IngressRoute {
+    return { upstream: () => this.#agentTarget(id) };
+  }
+
   /** Opens lease `l`'s public endpoints (the ports it had, when it had some) and records them. */
   async openIngress(l: LeaseRow): Promise<void> {
     if (!l.spec) return;
-    const { overlay } = this.#c;
+    const spec = l.spec;
     const ingress = { ...l.ingress };
     const id = l.id;
-    for (const p of l.spec.ports) {
-      const http = l.spec.httpPorts?.includes(p) ?? false;
-      const route = overlay.ingressRoute(id, p, http, () => this.#containerTarget(id, p), l.spec.service);
+    for (const p of spec.ports) {
+      const { route, http } = this.#route(id, spec, p);
       ingress[String(p)] = await this.#c.ingress.open(id, p, route, l.ingress[String(p)] ?? 0, http ? "http" : "tcp");
     }
-    for (const p of l.spec.udpPorts ?? []) {
-      const route = overlay.udpRoute(id, p, () => this.#containerTarget(id, p), l.spec.service);
-      ingress[`udp/${p}`] = await this.#c.udp.open(id, p, route, l.ingress[`udp/${p}`] ?? 0);
-    }
-    if (l.spec.agent) {
-      // The agent's libp2p listener, reached by other peers like a service port (stored: the same port after a
-      // restart); plain TCP to the sidecar, which noise protects end to end.
-      const route = { upstream: () => this.#agentTarget(id) };
+    for (const p of spec.udpPorts ?? [])
+      ingress[`udp/${p}`] = await this.#c.udp.open(id, p, this.#udpRoute(id, spec, p), l.ingress[`udp/${p}`] ?? 0);
+    // The agent's listener, reached by other peers like a service port (stored: the same port after a restart).
+    if (spec.agent)
       ingress[AGENT_INGRESS_KEY] = await this.#c.ingress.open(
         id,
         AGENT_INGRESS_KEY,
-        route,
+        this.#agentRoute(id),
         l.ingress[AGENT_INGRESS_KEY] ?? 0,
       );
-    }
     this.#c.db.update(l.id, { ingress });
+  }
+
+  /**
+   * Renewal `to` runs lease `from`'s service container now: it takes `from`'s listeners of its ports over (same
+   * ports, open connections untouched, new ones routed to `to`) and its flows and routing rules, all in one
+   * synchronous step, so that no connection or request falls between the two leases.
+   */
+  carryService(from: bigint, to: LeaseRow): void {
+    const spec = to.spec;
+    if (!spec) return;
+    this.#c.overlay.carry(from, to.id);
+    for (const p of spec.ports) this.#c.ingress.move(from, to.id, p, this.#route(to.id, spec, p).route);
+    for (const p of spec.udpPorts ?? []) this.#c.udp.move(from, to.id, p, this.#udpRoute(to.id, spec, p));
+  }
+
+  /** Renewal `to` runs lease `from`'s agent sidecar now: it takes the agent's listener over as it is. */
+  carryAgent(from: bigint, to: bigint): boolean {
+    return this.#c.ingress.move(from, to, AGENT_INGRESS_KEY, this.#agentRoute(to));
   }
 
   /**

@@ -72,6 +72,8 @@ interface Session {
 
 interface Listener {
   socket: dgram.Socket;
+  /** What new sessions follow: replaced when a renewal takes the socket over. */
+  route: UdpRoute;
   /** In eviction order (CLOCK: a session active since it was queued gets a second chance at the back). */
   sessions: Map<string, Session>;
   /** Per client key, its sessions on this port in eviction order. */
@@ -147,7 +149,10 @@ export class UdpIngress {
   async open(leaseId: bigint, containerPort: number, route: UdpRoute, preferred = 0): Promise<number> {
     const key = `${leaseId}/${containerPort}`;
     const existing = this.#listeners.get(key);
-    if (existing) return existing.socket.address().port;
+    if (existing) {
+      existing.route = route;
+      return existing.socket.address().port;
+    }
     const family = net.isIPv6(this.host) ? "udp6" : "udp4";
     const bind = (port: number): Promise<dgram.Socket> =>
       new Promise((resolve, reject) => {
@@ -166,13 +171,13 @@ export class UdpIngress {
       socket = await bind(0);
     }
     socket.on("error", () => {});
-    const l: Listener = { socket, sessions: new Map(), clients: new Map(), closed: false };
+    const l: Listener = { socket, route, sessions: new Map(), clients: new Map(), closed: false };
     const { sessions } = l;
     socket.on("message", (msg, rinfo) => {
       const k = `${rinfo.address}:${rinfo.port}`;
       let s = sessions.get(k);
       if (!s) {
-        const up = route.upstream(rinfo.address);
+        const up = l.route.upstream(rinfo.address);
         if (!up) return;
         const client = clientKey(rinfo.address);
         this.#makeRoom(l, client);
@@ -190,7 +195,7 @@ export class UdpIngress {
       }
       s.last = Date.now();
       this.datagrams++;
-      route.observe?.(rinfo.address);
+      l.route.observe?.(rinfo.address);
       s.send(msg);
     });
     l.sweep = setInterval(
@@ -203,6 +208,20 @@ export class UdpIngress {
     l.sweep.unref();
     this.#listeners.set(key, l);
     return socket.address().port;
+  }
+
+  /**
+   * Lease `to` (a renewal) takes lease `from`'s socket for `containerPort` over, with its port and its sessions,
+   * which carry on; new sessions follow `route`. False when `from` has no such socket.
+   */
+  move(from: bigint, to: bigint, containerPort: number, route: UdpRoute): boolean {
+    const l = this.#listeners.get(`${from}/${containerPort}`);
+    const key = `${to}/${containerPort}`;
+    if (!l || this.#listeners.has(key)) return false;
+    this.#listeners.delete(`${from}/${containerPort}`);
+    l.route = route;
+    this.#listeners.set(key, l);
+    return true;
   }
 
   async close(leaseId: bigint): Promise<void> {

@@ -464,6 +464,8 @@ export class Yard {
     for (const s of this.#started.reverse()) await Promise.resolve(s.stop()).catch(() => {});
     await this.ingress.closeAll();
     await this.udp.closeAll();
+    // Nothing records any more: the flows are kept for the next start (the ICON's view goes on across a restart).
+    this.overlay.saveFlows();
     this.bridge.close();
     await Promise.resolve(this.node.stop()).catch(() => {});
     // Let the tick, the follower and in-flight lease actions finish their database writes before closing it.

@@ -16,6 +16,7 @@
  * FlowObserver.redirect}, smoothed the same way) and enter neither λ nor the latency.
  */
 import { isIPv4, isIPv6 } from "node:net";
+import type { FlowState } from "./types.ts";
 
 /** The client's subnet: `a.b.c.0/24` for IPv4 (also IPv4-mapped IPv6), `x:x:x::/48` for IPv6. */
 export function subnetOf(ip: string, v4Prefix = 24, v6Prefix = 48): string {
@@ -228,6 +229,32 @@ export class FlowObserver {
       });
     }
     return out.sort((x, y) => y.rate - x.rate);
+  }
+
+  /** The running sums as plain data (the yard keeps them across a graceful restart). */
+  save(): FlowState {
+    return {
+      subnets: [...this.#subnets].map(([subnet, a]) => ({ subnet, ...a })),
+      redirects: [...this.#redirects].map(([subnet, r]) => ({ subnet, ...r })),
+    };
+  }
+
+  /**
+   * Takes saved running sums back (a restart), in their recency order; entries that are not finite, non-negative
+   * numbers are skipped (a damaged store), as is anything beyond maxSubnets. Later records decay them from `at`.
+   */
+  load(state: FlowState): void {
+    const ok = (...xs: unknown[]): boolean => xs.every((x) => typeof x === "number" && Number.isFinite(x) && x >= 0);
+    for (const { subnet, ...a } of state.subnets ?? []) {
+      if (this.#subnets.size >= this.#o.maxSubnets) break;
+      if (typeof subnet !== "string" || typeof a.client !== "string") continue;
+      if (!ok(a.at, a.count, a.latW, a.latSum, a.rttW, a.rttSum, a.requests)) continue;
+      this.#subnets.set(subnet, a);
+    }
+    for (const { subnet, ...r } of state.redirects ?? []) {
+      if (this.#redirects.size >= this.#o.maxSubnets) break;
+      if (typeof subnet === "string" && ok(r.at, r.count, r.redirects)) this.#redirects.set(subnet, r);
+    }
   }
 
   /** Drops subnets whose rate decayed below `minRate` (requests/s). */

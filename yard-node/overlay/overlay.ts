@@ -193,6 +193,16 @@ export class Overlay {
     return this.#rules.allFlows();
   }
 
+  /** Saves every lease's flows to the store (the yard stops; the next start takes them back). */
+  saveFlows(): void {
+    this.#rules.saveFlows();
+  }
+
+  /** Renewal `to` takes lease `from`'s flows, redirects and stub over (see {@link RoutingRules.carry}). */
+  carry(from: bigint, to: bigint): void {
+    this.#rules.carry(from, to);
+  }
+
   /** Forgets a lease's flows, redirects and stub (after its grace), in the store too. */
   forget(leaseId: bigint): void {
     this.#rules.forget(leaseId);

@@ -4,7 +4,10 @@
  * stub with its grace, set over `/icon/routing/1.0.0`.
  *
  * Routing rules are written to the yard's store before they are acknowledged, and restored on start, so a
- * restarted yard keeps forwarding through a stub until its grace ends.
+ * restarted yard keeps forwarding through a stub until its grace ends. The flows are saved when the yard stops and
+ * taken back when it starts (not after a crash: they are re-learnt within a few half-lives). A renewal that takes
+ * its predecessor's containers over takes its flows, redirects and stub too ({@link RoutingRules.carry}): the
+ * lease holder's telemetry of the renewal goes on from the predecessor's, and its rules keep acting.
  */
 import type { PeerId } from "@libp2p/interface";
 import { OverlayError, OverlayErrorCode, type OverlayMessage, type Redirect, type Stub } from "../../protocol/index.ts";
@@ -43,12 +46,13 @@ export class RoutingRules {
   }
 
   /**
-   * Loads the stored routing rules: stubs whose grace has ended are dropped (from the store too). Returns the
-   * leases whose stub is still in force, with the unix ms it ends at.
+   * Loads the stored routing rules: stubs whose grace has ended are dropped (from the store too); and the flows a
+   * stopping yard saved. Returns the leases whose stub is still in force, with the unix ms it ends at.
    */
   restore(): { leaseId: bigint; until: number }[] {
     const store = this.#c.store;
     if (!store) return [];
+    for (const f of store.takeFlows?.() ?? []) this.flows(f.leaseId).load(f.state);
     const live: { leaseId: bigint; until: number }[] = [];
     for (const r of store.routingRules()) {
       const key = r.leaseId.toString();
@@ -65,6 +69,11 @@ export class RoutingRules {
       }
     }
     return live;
+  }
+
+  /** Saves every lease's flows to the store (the yard stops: the next start's `restore` takes them back). */
+  saveFlows(): void {
+    this.#c.store?.saveFlows?.([...this.#flows].map(([k, f]) => ({ leaseId: BigInt(k), state: f.save() })));
   }
 
   /** The flow observer of lease `leaseId`. */
@@ -85,6 +94,31 @@ export class RoutingRules {
     redirects: ReturnType<FlowObserver["redirects"]>;
   }[] {
     return [...this.#flows].map(([leaseId, f]) => ({ leaseId, flows: f.snapshot(), redirects: f.redirects() }));
+  }
+
+  /**
+   * Lease `to` (a renewal running `from`'s containers now) takes `from`'s flows (the same observer: connections
+   * still open keep recording into it), redirects and stub, in the store too (written before the old row goes).
+   * Where `from` has rules, they replace any `to` was given before its Deploy; where it has none, `to` keeps its own.
+   */
+  carry(from: bigint, to: bigint): void {
+    const [f, t] = [from.toString(), to.toString()];
+    const flows = this.#flows.get(f);
+    const redirects = this.#redirects.get(f);
+    const stub = this.stub(from);
+    if (redirects || stub) {
+      this.#c.store?.setRoutingRules({ leaseId: to, redirects: redirects ?? [], stub });
+      this.#stubs.delete(t);
+      this.#redirects.delete(t);
+    }
+    this.#c.store?.deleteRoutingRules(from);
+    const move = <V>(m: Map<string, V>, v: V | undefined): void => {
+      m.delete(f);
+      if (v !== undefined) m.set(t, v);
+    };
+    move(this.#flows, flows);
+    move(this.#redirects, redirects);
+    move(this.#stubs, stub);
   }
 
   /** Forgets a lease's flows, redirects and stub (after its grace), in the store too. */

@@ -85,9 +85,30 @@ export interface StoredRoutingRules {
   stub: (Stub & { until: number }) | undefined;
 }
 
-/** Durable routing rules (the yard's database, yard-node/db.ts). */
+/**
+ * A lease's flow observer as plain data (flows.ts): each subnet's running sums and the unix ms they were last
+ * decayed to, and each subnet's redirects; a restarted yard takes them back and decays them from there.
+ */
+export interface FlowState {
+  subnets: {
+    subnet: string;
+    at: number;
+    count: number;
+    latW: number;
+    latSum: number;
+    rttW: number;
+    rttSum: number;
+    requests: number;
+    client: string;
+  }[];
+  redirects: { subnet: string; at: number; count: number; redirects: number }[];
+}
+
+/** Durable routing rules (the yard's database, yard-node/db.ts), and the flows kept across a graceful restart. */
 export interface RoutingRulesStore {
   routingRules(): StoredRoutingRules[];
   setRoutingRules(r: StoredRoutingRules): void;
   deleteRoutingRules(leaseId: bigint): void;
+  takeFlows?(): { leaseId: bigint; state: FlowState }[];
+  saveFlows?(flows: { leaseId: bigint; state: FlowState }[]): void;
 }

@@ -78,6 +78,34 @@ describe("subnetOf", () => {
 });
 
 describe("FlowObserver", () => {
+  it("saved and loaded (a yard restart), goes on exactly as the original; damaged entries are skipped", () => {
+    const f = new FlowObserver({ halfLifeS: 2 });
+    for (let t = 0; t < 5000; t += 50) {
+      f.record("10.0.1.7", 10, t);
+      if (t % 200 === 0) f.record("10.0.2.9", 80, t);
+      if (t % 1000 === 0) f.redirect("10.0.3.1", t);
+    }
+    f.recordRtt("10.0.1.7", 4, 5000);
+    const state = JSON.parse(JSON.stringify(f.save())) as ReturnType<FlowObserver["save"]>;
+    const g = new FlowObserver({ halfLifeS: 2 });
+    g.load(state);
+    // Both decay and record alike from here (the restart took 3 s).
+    for (const o of [f, g]) o.record("10.0.2.9", 20, 8000);
+    expect(g.snapshot(9000)).to.deep.equal(f.snapshot(9000));
+    expect(g.redirects(9000)).to.deep.equal(f.redirects(9000));
+    const damaged = new FlowObserver();
+    damaged.load({
+      subnets: [
+        { ...state.subnets[0]!, count: Number.NaN },
+        { ...state.subnets[1]!, requests: -1 },
+        { ...state.subnets[0]!, subnet: "10.9.9.0/24" },
+      ],
+      redirects: [{ ...state.redirects[0]!, at: "soon" as unknown as number }],
+    });
+    expect(damaged.snapshot(5000).map((x) => x.subnet)).to.deep.equal(["10.9.9.0/24"]);
+    expect(damaged.redirects(5000)).to.deep.equal([]);
+  });
+
   it("rate converges to the request rate and latency to the request-weighted mean", () => {
     const f = new FlowObserver({ halfLifeS: 2 });
     let t = 0;

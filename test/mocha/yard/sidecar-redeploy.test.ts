@@ -97,7 +97,6 @@ describe("agent sidecar: a changed agent part, a renewal's lock, the secret in f
       ledger: { endAt: () => undefined },
       owners: { rootOf: async () => 1n },
       overlay: { localChanged: () => undefined },
-      ingress: { close: async () => undefined, closePort: async () => undefined },
       // No gateway in this test: sidecars get no environment.
       gateway: { env: () => [], leaseEnded: async () => undefined, leaseMoved: () => undefined },
       network: {
@@ -105,6 +104,8 @@ describe("agent sidecar: a changed agent part, a renewal's lock, the secret in f
         closeEndpoints: async () => undefined,
         recheck: async () => undefined,
         wantFirewallCheck: () => undefined,
+        carryService: () => undefined,
+        carryAgent: () => true,
         addressing: undefined,
       } as unknown as LeaseLifecycleComponents["network"],
       containers: new Map<string, ContainerInfo>(),
