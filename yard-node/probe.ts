@@ -74,8 +74,8 @@ const STREAMS_PER_CONNECTION = 4;
 /** How long an unfinished exchange may wait for its answer to be written. */
 const WRITE_MS = 10_000;
 
-/** A token bucket per key that says how long until the next token. */
-class Buckets {
+/** A token bucket per key that says how long until the next token(s). */
+export class Buckets {
   readonly #b = new Map<string, { tokens: number; at: number }>();
   readonly #perMs: number;
   readonly #burst: number;
@@ -83,24 +83,24 @@ class Buckets {
     this.#perMs = perMs;
     this.#burst = burst;
   }
-  /** Takes a token of `key`: 0 when taken, else the ms until one is there. */
-  take(key: string, now: number): number {
+  /** Takes `n` tokens of `key`: 0 when taken, else the ms until they are there. */
+  take(key: string, now: number, n = 1): number {
     const b = this.#b.get(key) ?? { tokens: this.#burst, at: now };
     b.tokens = Math.min(this.#burst, b.tokens + Math.max(0, now - b.at) * this.#perMs);
     b.at = Math.max(b.at, now);
     this.#b.delete(key);
     this.#b.set(key, b); // the map's order is recency
     if (this.#b.size > 10_000) this.#b.delete(this.#b.keys().next().value!);
-    if (b.tokens >= 1) {
-      b.tokens -= 1;
+    if (b.tokens >= n) {
+      b.tokens -= n;
       return 0;
     }
-    return Math.ceil((1 - b.tokens) / this.#perMs);
+    return Math.ceil((n - b.tokens) / this.#perMs);
   }
 }
 
 /** Why `ip` is never probed, or undefined. */
-function unprobeable(ip: string): string | undefined {
+export function unprobeable(ip: string): string | undefined {
   if (ip.includes("%")) return "an address with a zone (an interface of this host's)";
   if (isIPv4(ip)) {
     const [a, b] = ip.split(".").map(Number) as [number, number];
