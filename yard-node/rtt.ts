@@ -5,8 +5,8 @@
  *
  * Anyone may ask, so this turns the yard into a pinger for strangers; the bounds:
  *  - targets: an address literal inside its stated subnet (IPv4 prefix ≥ 16, IPv6 ≥ 32), never unspecified,
- *    loopback, link-local, multicast, broadcast or reserved (a query with one such target is refused whole,
- *    BAD_REQUEST, before anything is sent);
+ *    loopback, link-local, multicast, broadcast or reserved, nor IPv4 written as IPv6 (a query with one such
+ *    target is refused whole, BAD_REQUEST, before anything is sent);
  *  - per peer a bucket of `rttPerPeerBurst` measured queries refilled one per `rttPerPeerEveryS`;
  *  - all peers together a bucket of `rttPacketsPerS` echo requests a second (each target costs 3);
  *  - one measured query per peer at once; every ping in parallel, killed after {@link RTT_TIMEOUT_MS}.
@@ -62,6 +62,8 @@ export function badRttTarget(t: RttTarget): string | undefined {
   if (why) return `${t.target} is ${why}`;
   if (isIPv4(t.target) ? t.target.startsWith("127.") : /^(0*:)*:?0*1$/.test(t.target))
     return `${t.target} is a loopback address`;
+  if (!isIPv4(t.target) && t.target.includes("."))
+    return `${t.target} is an IPv4 address written as IPv6 (mapped or compatible): name it as IPv4`;
   if (/^(255\.255\.255\.255|0\.)/.test(t.target)) return `${t.target} is a broadcast or unspecified address`;
   const prefix = Number(t.subnet.slice(t.subnet.lastIndexOf("/") + 1));
   if (!Number.isInteger(prefix) || prefix < (isIPv4(t.target) ? 16 : 32))

@@ -205,6 +205,8 @@ describe("measured l_ij at a candidate: capacity queries with rtt targets (real 
       [[{ subnet: "127.0.0.0/24", target: "127.0.0.1" }], /loopback/],
       [[{ subnet: "224.0.0.0/24", target: "224.0.0.1" }], /multicast/],
       [[{ subnet: "169.254.1.0/24", target: "169.254.1.1" }], /link-local/],
+      [[{ subnet: "::ffff:0:0/96", target: "::ffff:127.0.0.1" }], /written as IPv6/],
+      [[{ subnet: "::/64", target: "::1" }], /loopback/],
       [[{ subnet: "198.0.0.0/8", target: bed.address("A") }], /wider than a client subnet/],
       [[targets[0]!, { subnet: "0.0.0.0/24", target: "0.0.0.1" }], /unspecified/],
     ];
@@ -233,6 +235,9 @@ describe("measured l_ij at a candidate: capacity queries with rtt targets (real 
     const over = reports.filter((r) => r!.status === RttStatus.RTT_OVER_BUDGET).length;
     expect(measured + over).to.equal(24);
     expect(over, "most were over the global budget").to.be.greaterThan(0);
+    const outcome = (o: string) => Number(yard.metrics.get("icon_yard_rtt_queries_total", { outcome: o }) ?? 0);
+    expect(outcome("over_budget")).to.be.at.least(over);
+    expect(outcome("bad_target")).to.be.at.least(8);
     // The bucket held at most a burst of 24 echo requests (8 queries of 3), refilled PACKETS_PER_S a second.
     const bound = 24 + PACKETS_PER_S * elapsedS + 3;
     expect(packetsSent() - sent0).to.be.at.most(bound);
