@@ -130,7 +130,7 @@ describe("measured l_ij at a candidate: capacity queries with rtt targets (real 
     const y = await probeYard(icon, client, [addr.toString()], undefined, targets);
     expect(y.rttError).to.equal(undefined);
     const rtt = y.rtt!.rttMs[subnet]!;
-    expect(rtt, "the least of 3 echoes ≈ 10 ms").to.be.within(10, 11.5);
+    expect(rtt, "the least of 3 echoes ≈ 10 ms, within 15 %").to.be.within(8.5, 11.5);
     expect(Date.now() - t0, "measured within the 3 s bound").to.be.below(5000);
 
     // By hand, for the report itself (a second measured query: the per-peer burst is 2).
