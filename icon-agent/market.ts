@@ -36,7 +36,9 @@ import {
   type MarketClient,
   type Offer,
   type Rfq,
+  type RttTarget,
 } from "../protocol/index.ts";
+import { checkRttReport, type MeasuredAt } from "./measured.ts";
 
 /** The most yards dialled per domain learned from clients. */
 export const LEARNED_YARDS_PER_DOMAIN = 8;
@@ -89,6 +91,10 @@ export interface YardRef {
   memoryPricePerSecond: bigint;
   /** Found only by path tomography (edisco.ts): the domain on the path that published it. */
   viaPath?: string;
+  /** Its signed round trips towards the subnets discovery asked about (measured.ts), checked. */
+  rtt?: MeasuredAt;
+  /** Why its round-trip report was not used (unsigned, tampered, over its budget, …). */
+  rttError?: string;
 }
 
 /** The yard's own base price for `r` from its capacity answer (per core-second, per GiB-second). */
@@ -117,13 +123,21 @@ export async function probeYard(
   client: MarketClient,
   addrs: string[],
   signal: AbortSignal = AbortSignal.timeout(5000),
+  rttTargets: RttTarget[] = [],
 ): Promise<YardRef> {
   const session = await LeaseSession.open(node, multiaddr(addrs[0]!), { signal });
   try {
-    const a = await session.request({ type: "capacityQuery" });
+    const a = await session.request(
+      rttTargets.length > 0 ? { type: "capacityQuery", rttTargets } : { type: "capacityQuery" },
+    );
     if (a.type !== "capacityAnswer") throw new Error(`expected a capacity answer, got ${a.type}`);
     const operator = await verifyPeerBinding(a.answer.binding, session.remote, client);
+    const rtt =
+      rttTargets.length === 0
+        ? undefined
+        : checkRttReport(a.answer.rtt, { operator, asker: node.peerId, asked: rttTargets, domain: client.domain() });
     return {
+      ...(rtt === undefined ? {} : "error" in rtt ? { rttError: rtt.error } : { rtt }),
       peerId: session.remote.toString(),
       addrs,
       host: hostOf(addrs),
@@ -168,6 +182,8 @@ export interface DiscoverOptions {
   peers?: boolean;
   /** Look yards up in the DHT (the node runs one: `dht: true`). */
   dht?: boolean;
+  /** Client subnets to ask every yard its signed round trip towards (at most 8; measured.ts). */
+  rttTargets?: RttTarget[];
   onSkip?: (what: string, why: string) => void;
 }
 
@@ -250,7 +266,7 @@ export async function discoverYards(o: DiscoverOptions): Promise<YardRef[]> {
   const out = await Promise.all(
     [...found].map(async ([peer, addrs]) => {
       try {
-        const y = await probeYard(o.node, o.client, addrs);
+        const y = await probeYard(o.node, o.client, addrs, undefined, o.rttTargets);
         if (y.peerId !== peerIdFromString(peer).toString()) throw new Error("answered with another peer id");
         const path = elsewhere.has(peer) ? undefined : onPath.get(peer);
         return path === undefined ? y : { ...y, viaPath: path };

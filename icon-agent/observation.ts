@@ -24,7 +24,9 @@ import {
   type LeaseAccess,
   type MarketClient,
   type Policy,
+  type RttTarget,
 } from "../protocol/index.ts";
+import { MeasuredRtts, rttTargetsOf } from "./measured.ts";
 import type { AgentEnv } from "./config.ts";
 import { knobsFromPolicy, type Candidate, type Knobs } from "./decision.ts";
 import { PathTomography, type PathProbe } from "./edisco.ts";
@@ -81,6 +83,13 @@ export class Observation {
   #altoAt = 0;
   #access: LeaseAccess | undefined;
   #policy: { policy: Policy; at: number } | undefined;
+  /** Candidates' signed round trips towards the busy subnets (measured.ts), asked for at discovery. */
+  readonly measured = new MeasuredRtts();
+  /** The busy subnets to ask candidates about, from the last telemetry; the subnets asked about so far. */
+  #rttTargets: RttTarget[] = [];
+  readonly #rttAsked = new Set<string>();
+  /** Round-trip reports refused, already told (yard and reason). */
+  readonly #rttTold = new Set<string>();
 
   constructor(components: ObservationComponents) {
     this.#c = components;
@@ -135,12 +144,14 @@ export class Observation {
       registry: env.registry === true,
       peers: env.registry === true || p2pDiscovers(env.p2p),
       dht: env.p2p?.dht === true,
+      rttTargets: this.#rttTargets,
       onSkip: (what, why) => emit("error", `candidate ${what} skipped: ${why}`),
     })
       .then((ys) => {
         this.#yards = ys;
         this.#yardsAt = Date.now();
         this.#tellViaPath(ys);
+        this.#keepRtts(ys);
       })
       .finally(() => (this.#discovering = undefined)));
     if (this.#yards.length === 0) await run;
@@ -220,6 +231,19 @@ export class Observation {
       .finally(() => (this.#tracing = undefined));
   }
 
+  /** Keeps the candidates' checked round trips; says once per yard and reason why a report was not used. */
+  #keepRtts(ys: YardRef[]): void {
+    for (const y of ys) {
+      if (y.rtt) this.measured.put(y.peerId, y.rtt);
+      if (!y.rttError) continue;
+      const key = `${y.peerId} ${y.rttError}`;
+      if (this.#rttTold.has(key)) continue;
+      if (this.#rttTold.size > 1000) this.#rttTold.clear();
+      this.#rttTold.add(key);
+      this.#c.emit("observe", `yard ${y.name}: ${y.rttError}`, { peerId: y.peerId });
+    }
+  }
+
   /** Says once for each yard that only a path domain named (the count a demo's `pathDiscovered` reads). */
   #tellViaPath(ys: YardRef[]): void {
     for (const y of ys) {
@@ -259,35 +283,49 @@ export class Observation {
     if (!locations.some((y) => y.peerId === here.peerId)) locations.push(here);
     const parent = this.#c.seed.parent?.placement?.yard;
     if (parent && !locations.some((y) => y.peerId === parent.peerId)) locations.push(parent);
+    const alto: Record<string, number> = {};
     for (const y of locations) {
       const ow = this.#alto?.cost(ip, y.host);
-      if (ow !== undefined) out[y.peerId] = 2 * ow + svc;
+      if (ow !== undefined) out[y.peerId] = svc + (alto[y.peerId] = 2 * ow);
+    }
+    for (const y of locations) {
+      if (y.peerId === here.peerId && rttMs !== undefined && Number.isFinite(rttMs)) continue;
+      const m = this.measured.rttMs(y.peerId, subnet);
+      if (m === undefined) continue;
+      out[y.peerId] = m + svc;
+      const a = alto[y.peerId];
+      if (a !== undefined) this.#disagree(y.peerId === here.peerId ? subnet : `${subnet}@${y.peerId}`, y, a, m);
     }
     if (rttMs !== undefined && Number.isFinite(rttMs)) {
-      const alto = out[here.peerId];
       out[here.peerId] = rttMs + svc;
-      if (alto !== undefined) this.#disagree(subnet, here, alto - svc, rttMs);
+      const a = alto[here.peerId];
+      if (a !== undefined) this.#disagree(subnet, here, a, rttMs);
     } else if (out[here.peerId] === undefined && Number.isFinite(serviceMs)) out[here.peerId] = serviceMs;
     return out;
   }
 
-  /** The last measured round trip and ALTO's figure per subnet where they disagree (ms), for status and tests. */
+  /**
+   * The last measured round trip and ALTO's figure where they disagree (ms), for status and tests: by subnet at the
+   * ICON's own location, by `subnet@peerId` at a candidate (its signed report).
+   */
   readonly disagreements = new Map<string, { measuredMs: number; altoMs: number; at: number }>();
 
-  #disagree(subnet: string, here: YardRef, altoMs: number, measuredMs: number): void {
+  #disagree(key: string, at: YardRef, altoMs: number, measuredMs: number): void {
+    const subnet = key.split("@")[0]!;
     const gap = Math.abs(altoMs - measuredMs);
     if (gap <= 5 || gap <= 0.25 * Math.max(altoMs, measuredMs)) {
-      this.disagreements.delete(subnet);
+      this.disagreements.delete(key);
       return;
     }
-    const last = this.disagreements.get(subnet);
-    this.disagreements.set(subnet, { measuredMs, altoMs, at: last?.at ?? Date.now() });
+    const last = this.disagreements.get(key);
+    this.disagreements.set(key, { measuredMs, altoMs, at: last?.at ?? Date.now() });
     if (last && Date.now() - last.at < 600_000) return;
-    this.disagreements.set(subnet, { measuredMs, altoMs, at: Date.now() });
+    if (this.disagreements.size > 4096) this.disagreements.delete(this.disagreements.keys().next().value!);
+    this.disagreements.set(key, { measuredMs, altoMs, at: Date.now() });
     this.#c.emit(
       "observe",
-      `${subnet} at ${here.name}: measured round trip ${measuredMs.toFixed(1)} ms, the ALTO map says ${altoMs.toFixed(1)} ms — using the measurement`,
-      { subnet, measuredMs, altoMs },
+      `${subnet} at ${at.name}: measured round trip ${measuredMs.toFixed(1)} ms, the ALTO map says ${altoMs.toFixed(1)} ms — using the measurement`,
+      { subnet, measuredMs, altoMs, ...(key === subnet ? {} : { peerId: at.peerId }) },
     );
   }
 
@@ -338,7 +376,7 @@ export class Observation {
       p.yard.addrs.map((a) => multiaddr(a)),
       { access: await this.accessFor(p.leaseId) },
     );
-    return t.flows
+    const flows: Observed[] = t.flows
       .filter((f) => f.subnet !== "*")
       .map((f) => ({
         subnet: f.subnet,
@@ -348,5 +386,23 @@ export class Observation {
         ...(f.client ? { client: f.client } : {}),
         ...(f.rttMs !== undefined && Number.isFinite(f.rttMs) ? { rttMs: f.rttMs } : {}),
       }));
+    this.askRtts(flows);
+    return flows;
+  }
+
+  /**
+   * Names the busiest of `flows` for the candidates' round trips at the next discovery (every 30 s: the figures,
+   * fresh for 5 minutes, are renewed well before they expire); a subnet never asked about before makes that
+   * discovery come now rather than in up to 30 s.
+   */
+  askRtts(flows: Observed[]): void {
+    this.#rttTargets = rttTargetsOf(flows, this.#c.env.idleRate);
+    let sooner = false;
+    for (const t of this.#rttTargets) {
+      if (!this.#rttAsked.has(t.subnet)) sooner = true;
+      if (this.#rttAsked.size > 1000) this.#rttAsked.clear();
+      this.#rttAsked.add(t.subnet);
+    }
+    if (sooner) this.#yardsAt = 0;
   }
 }

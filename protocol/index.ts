@@ -27,6 +27,7 @@ export * from "./lease/negotiation.ts";
 export * from "./lease/service.ts";
 export * from "./lease/binding.ts";
 export * from "./lease/proof.ts";
+export * from "./lease/rtt.ts";
 export * from "./lease/namespace.ts";
 export * from "./net/node.ts";
 export * from "./net/p2p-config.ts";

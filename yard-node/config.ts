@@ -265,6 +265,14 @@ export const yardConfigSchema = z
         timeoutS: z.number().min(3).max(60).default(10),
         /** A subnet is the lease's client while its last request to the lease is at most this old. */
         clientRecentS: z.number().int().min(10).max(86_400).default(600),
+        /** Round trips measured for a CapacityQuery's `rttTargets` (rtt.ts: a candidate's l_ij, for anyone who
+         * asks): per peer `rttPerPeerBurst` measured queries at once and one every `rttPerPeerEveryS` after; all
+         * peers together `rttPacketsPerS` echo requests a second (burst: one full query, 8 × 3). Over budget the
+         * answer still comes, with status RTT_OVER_BUDGET and no figures. */
+        rttEnabled: z.boolean().default(true),
+        rttPerPeerBurst: z.number().int().min(1).max(100).default(2),
+        rttPerPeerEveryS: z.number().min(1).max(3600).default(30),
+        rttPacketsPerS: z.number().min(1).max(10_000).default(20),
         /** A network namespace to run the tools in (`nsenter --net=<path>`), e.g. /run/netns/site: a test bed
          * whose site is a namespace. Absent: `publicNetns`, else the yard's own. */
         netns: z

@@ -119,9 +119,13 @@ export function parseTraceroute(out: string, target: string, maxHops = 64): { ho
 /**
  * Parses iputils `ping -n` output for `target`: the packets it sent ("N packets transmitted"; `fallback` when
  * the summary is missing, e.g. it was killed) and the median round trip of the replies from the target itself
- * (undefined when none came). "From <router> … Unreachable" lines are not replies.
+ * (undefined when none came) and the least (`minRttMs`). "From <router> … Unreachable" lines are not replies.
  */
-export function parsePing(out: string, target: string, fallback = PING_COUNT): { sent: number; rttMs?: number } {
+export function parsePing(
+  out: string,
+  target: string,
+  fallback = PING_COUNT,
+): { sent: number; rttMs?: number; minRttMs?: number } {
   const times: number[] = [];
   for (const line of out.split("\n")) {
     const m = /^\d+ bytes from (\S+): .*\btime[=<]([\d.]+) ms/.exec(line);
@@ -134,7 +138,10 @@ export function parsePing(out: string, target: string, fallback = PING_COUNT): {
   times.sort((a, b) => a - b);
   const n = times.length;
   const rttMs = n === 0 ? undefined : n % 2 ? times[(n - 1) / 2] : (times[n / 2 - 1]! + times[n / 2]!) / 2;
-  return { sent: sent ? Number(sent[1]) : fallback, ...(rttMs === undefined ? {} : { rttMs }) };
+  return {
+    sent: sent ? Number(sent[1]) : fallback,
+    ...(rttMs === undefined ? {} : { rttMs, minRttMs: times[0]! }),
+  };
 }
 
 /** A measurement that could not run (the tool is missing, the namespace does not exist, it printed nothing). */
@@ -176,4 +183,29 @@ export async function measurePath(target: string, o: MeasureOptions): Promise<Me
     // traceroute sent nothing when it printed no hop and failed (no route: "connect: Network is unreachable").
     packets: (path.hops.length === 0 && trace.code !== 0 ? 0 : o.maxHops) + echo.sent,
   };
+}
+
+/**
+ * Ping only (no traceroute) towards `target`: the least round trip of {@link PING_COUNT} echoes and the packets sent
+ * (a candidate's l_ij, yard-node/rtt.ts). The least, not the median: a busy host or a queue adds to some echoes and
+ * never takes away, so the least is the path's own delay — what a placement is chosen by.
+ */
+export async function measureRtt(
+  target: string,
+  o: Pick<MeasureOptions, "timeoutMs" | "netns" | "signal">,
+): Promise<{ rttMs?: number; packets: number }> {
+  const ping = await runTool(
+    ["ping", "-n", "-c", String(PING_COUNT), "-i", "0.2", "-W", "1", target],
+    o.timeoutMs,
+    o.netns,
+    o.signal,
+  ).catch((cause: unknown) => {
+    throw new MeasureFailed(`ping could not run: ${(cause as Error).message}`, { cause });
+  });
+  if (!/^PING /m.test(ping.stdout))
+    throw new MeasureFailed(
+      `ping did not start: ${(ping.stderr.split("\n")[0] ?? "").slice(0, 200) || `exit ${ping.code}`}`,
+    );
+  const echo = parsePing(ping.stdout, target);
+  return { ...(echo.minRttMs === undefined ? {} : { rttMs: echo.minRttMs }), packets: echo.sent };
 }

@@ -83,8 +83,8 @@ const STREAMS_PER_CONNECTION = 4;
 /** How long an unfinished exchange may wait for its answer to be written. */
 const WRITE_MS = 10_000;
 
-/** A token bucket per key that says how long until the next token. */
-class Buckets {
+/** A token bucket per key that says how long until the next token(s). */
+export class Buckets {
   readonly #b = new Map<string, { tokens: number; at: number }>();
   readonly #perMs: number;
   readonly #burst: number;
@@ -92,27 +92,34 @@ class Buckets {
     this.#perMs = perMs;
     this.#burst = burst;
   }
-  /** Takes a token of `key`: 0 when taken, else the ms until one is there. */
-  take(key: string, now: number): number {
+  /** Takes `n` tokens of `key`: 0 when taken, else the ms until they are there. */
+  take(key: string, now: number, n = 1): number {
     const b = this.#b.get(key) ?? { tokens: this.#burst, at: now };
     b.tokens = Math.min(this.#burst, b.tokens + Math.max(0, now - b.at) * this.#perMs);
     b.at = Math.max(b.at, now);
     this.#b.delete(key);
     this.#b.set(key, b); // the map's order is recency
     if (this.#b.size > 10_000) this.#b.delete(this.#b.keys().next().value!);
-    if (b.tokens >= 1) {
-      b.tokens -= 1;
+    if (b.tokens >= n) {
+      b.tokens -= n;
       return 0;
     }
-    return Math.ceil((1 - b.tokens) / this.#perMs);
+    return Math.ceil((n - b.tokens) / this.#perMs);
   }
 }
 
 /** IPv6 ranges that are, or lead to, IPv4 or this host: IPv4-compatible (with :: and ::1), IPv4-mapped, NAT64. */
 const V6_EMBEDDING = ["::/96", "::ffff:0:0/96", "64:ff9b::/96", "64:ff9b:1::/48"];
 
+/** Why the address `text` is never probed or measured (not an address, a zone, or a special one), or undefined. */
+export function unprobeable(text: string): string | undefined {
+  if (text.includes("%")) return "an address with a zone (an interface of this host's)";
+  const ip = parseIp(text);
+  return ip ? unprobeableIp(ip) : "not an IP address";
+}
+
 /** Why `ip` (canonical) is never probed, or undefined. */
-function unprobeable(ip: ParsedIp): string | undefined {
+function unprobeableIp(ip: ParsedIp): string | undefined {
   if (ip.v4) {
     const [a, b] = ip.bytes as unknown as [number, number];
     if (a === 0) return "an unspecified address";
@@ -178,7 +185,7 @@ export function probeService(init: ProbeServiceOptions): (components: ProbeServi
         refuse(ProbeErrorCode.BAD_TARGET, `${target.slice(0, 64)} is ${why}: it is never probed`);
       const ip = parseIp(target);
       if (!ip) throw bad("not an IP address literal");
-      const why = unprobeable(ip);
+      const why = unprobeableIp(ip);
       if (why) throw bad(why);
       if (ip.text !== target)
         throw refuse(ProbeErrorCode.BAD_TARGET, `${target} is not written canonically: ask for ${ip.text}`);

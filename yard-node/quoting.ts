@@ -25,7 +25,9 @@ import {
   type NegotiationContext,
   type Offer,
   type Rfq,
+  type RttTarget,
 } from "../protocol/index.ts";
+import type { RttService } from "./rtt.ts";
 import type { Logger } from "../protocol/log.ts";
 import type { ChainWatch } from "./chain-watch.ts";
 import { TRANSIENT } from "./chain-watch.ts";
@@ -162,6 +164,8 @@ export interface QuotingComponents {
   wallet: Pick<Signer, "signTypedData">;
   metrics: Pick<YardMetrics, "inc">;
   log: Logger;
+  /** Measures round trips for a capacity query's `rttTargets` (rtt.ts); absent, such a query gets no report. */
+  rtt?: Pick<RttService, "report">;
 }
 
 type Rejection = { reject: RejectCode; message: string };
@@ -183,19 +187,24 @@ export class Quoting {
     };
   }
 
-  /** Free capacity now, the list prices and the peer binding (the negotiation's capacity question). */
-  capacity(): Promise<CapacityAnswer> {
+  /**
+   * Free capacity now, the list prices and the peer binding (the negotiation's capacity question); with `rttTargets`
+   * and an RttService, the signed round trips towards them.
+   */
+  async capacity(ctx?: Pick<NegotiationContext, "remote">, rttTargets?: RttTarget[]): Promise<CapacityAnswer> {
     const { config, ledger, prices } = this.#c;
+    const rtt = ctx && rttTargets?.length && this.#c.rtt ? await this.#c.rtt.report(rttTargets, ctx.remote) : undefined;
     const now = this.#c.watch.now();
     const used = ledger.usedAt(now, now);
-    return Promise.resolve({
+    return {
       cpuMillisFree: Math.max(0, config.capacity.cpuMillis - used.cpuMillis),
       memoryMiBFree: Math.max(0, config.capacity.memoryMiB - used.memoryMiB),
       cpuPricePerSecond: prices.cpuPerCoreSecond,
       memoryPricePerSecond: prices.memoryPerGiBSecond,
       region: config.listing.region,
       binding: this.binding!,
-    });
+      ...(rtt ? { rtt } : {}),
+    };
   }
 
   /** Counts and logs a refusal, and returns it in the wire's shape. */

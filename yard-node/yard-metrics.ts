@@ -33,6 +33,14 @@ export const YARD_METRICS = {
     type: "counter",
     help: "Path probes (/icon/probe/1.0.0) by outcome: answered, or the refusal (denied, not_a_client, rate_limited, busy, …)",
   },
+  icon_yard_rtt_queries_total: {
+    type: "counter",
+    help: "Capacity queries with rtt targets by outcome: measured, over_budget, disabled, failed, bad_target",
+  },
+  icon_yard_rtt_packets_total: {
+    type: "counter",
+    help: "Echo requests sent for capacity queries' rtt targets (a candidate's measured l_ij)",
+  },
   icon_yard_probe_packets_total: {
     type: "counter",
     help: "Packets the path probes sent towards lease holders' clients (traceroute probes and pings)",

@@ -67,6 +67,7 @@ import { HttpSurface, type YardStatus } from "./http.ts";
 import { LeaseLifecycle } from "./leases.ts";
 import { YardNetwork, defaultServiceCidr } from "./network.ts";
 import { Quoting, leaseNegotiation } from "./quoting.ts";
+import { RttService } from "./rtt.ts";
 import { relayChainOf, relayService } from "./relay.ts";
 
 export interface YardOptions {
@@ -216,6 +217,14 @@ export class Yard {
       control: new ControlCheck(chain),
       wallet: o.wallet,
       log: log.child("quoting"),
+      rtt: new RttService({
+        config: { ...config.probe, netns: config.probe.netns ?? config.publicNetns },
+        signer: o.wallet,
+        operator: o.operator,
+        domain: () => chain.domain(),
+        log: log.child("rtt"),
+        metrics,
+      }),
     });
     this.tunnels = new TunnelManager(node, {
       resolve: (h, remote, remoteAddr) => this.#net.resolveTunnel(h, remote.toString(), remoteAddr),
@@ -396,7 +405,7 @@ export class Yard {
     const q = this.#quoting;
     const holder = leaseHolderCheck(db, this.chain);
     const provider: LeaseProvider = {
-      capacity: () => q.capacity(),
+      capacity: (ctx, rttTargets) => q.capacity(ctx, rttTargets),
       quote: (rfq, counter, ctx) => q.quote(rfq, counter, ctx),
       accept: (signature, ctx) => q.accept(signature, ctx),
       deploy: (spec) => this.#leases.deploy(spec),

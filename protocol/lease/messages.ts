@@ -12,11 +12,14 @@ import {
   type AgentPart as WireAgentPart,
   type Deploy as WireDeploy,
   type RfqProof as WireRfqProof,
+  type RttReport as WireRttReport,
 } from "../schema/generated/lease.js";
 import { leaseLimits } from "./limits.ts";
 import type { PeerBinding } from "./binding.ts";
 import type { RfqProof } from "./proof.ts";
 import { LeaseSecret } from "./secret.ts";
+import { RttStatus, rttLimits, rttUs, type RttTarget, type SignedRttReport } from "./rtt.ts";
+import { isIP } from "node:net";
 
 export { RejectCode };
 
@@ -56,6 +59,8 @@ export interface CapacityAnswer {
   memoryPricePerSecond: bigint;
   region: string;
   binding: PeerBinding;
+  /** The measured round trips the query asked for (rtt.ts), signed by the operator. */
+  rtt?: SignedRttReport;
 }
 
 export interface DeploySpec {
@@ -121,7 +126,7 @@ export interface RedeployAccess {
 
 /** Every message of /icon/lease/1.0.0 as a validated, tagged value. */
 export type LeaseMessage =
-  | { type: "capacityQuery" }
+  | { type: "capacityQuery"; rttTargets?: RttTarget[] }
   | { type: "capacityAnswer"; answer: CapacityAnswer }
   | { type: "rfq"; rfq: Rfq }
   | { type: "quote"; offer: Offer; providerSignature: string; round: number }
@@ -220,6 +225,33 @@ export function uintBytes(v: bigint): Uint8Array<ArrayBuffer> {
   return v === 0n ? new Uint8Array() : Uint8Array.from(toBeArray(v));
 }
 
+/** A subnet in CIDR form and an address literal (whether one lies in the other is the yard's check). */
+function rttTarget(t: { subnet: string; target: string }, i: number): RttTarget {
+  const slash = t.subnet.lastIndexOf("/");
+  if (t.subnet.length > rttLimits.maxChars || slash < 0 || isIP(t.subnet.slice(0, slash)) === 0)
+    throw bad(`rttTargets[${i}].subnet must be an address/prefix`);
+  if (t.target.length > rttLimits.maxChars || isIP(t.target) === 0)
+    throw bad(`rttTargets[${i}].target must be an IPv4 or IPv6 address`);
+  return { subnet: t.subnet, target: t.target };
+}
+
+function rttReport(r: WireRttReport): SignedRttReport {
+  if (!(r.status in RttStatus) || r.status === RttStatus.RTT_UNSPECIFIED) throw bad("rtt.status is unknown");
+  if (r.figures.length > rttLimits.maxTargets) throw bad(`rtt carries at most ${rttLimits.maxTargets} figures`);
+  if (r.peer.length === 0 || r.peer.length > 128) throw bad("rtt.peer must be a peer id");
+  return {
+    status: r.status,
+    at: u64(r.at, UINT64_MAX, "rtt.at"),
+    peer: hexlify(r.peer),
+    figures: r.figures.map((f, i) => ({
+      ...rttTarget(f, i),
+      ...(f.rttUs === undefined ? {} : { rttMs: f.rttUs / 1000 }),
+    })),
+    yard: address(r.yard, "rtt.yard"),
+    signature: bytesOf(r.signature, 65, "rtt.signature"),
+  };
+}
+
 function rfqProof(p: WireRfqProof): RfqProof {
   if (p.peerId.length === 0 || p.peerId.length > 128) throw bad("proof.peerId must be 1..128 bytes");
   if (p.signature.length < 65 || p.signature.length > 2048) throw bad("proof.signature must be 65..2048 bytes");
@@ -288,8 +320,12 @@ function validate(e: Envelope): LeaseMessage {
   if (present.length !== 1)
     throw new ProtocolError(RejectCode.UNSUPPORTED, "the envelope carries no message this version knows");
   switch (present[0]) {
-    case "capacityQuery":
-      return { type: "capacityQuery" };
+    case "capacityQuery": {
+      const ts = e.capacityQuery!.rttTargets;
+      if (ts.length > rttLimits.maxTargets)
+        throw bad(`a capacity query names at most ${rttLimits.maxTargets} rttTargets`);
+      return ts.length === 0 ? { type: "capacityQuery" } : { type: "capacityQuery", rttTargets: ts.map(rttTarget) };
+    }
     case "capacityAnswer": {
       const a = e.capacityAnswer!;
       const b = a.binding;
@@ -308,6 +344,7 @@ function validate(e: Envelope): LeaseMessage {
             registry: address(b.registry, "binding.registry"),
             signature: bytesOf(b.signature, 65, "binding.signature"),
           },
+          ...(a.rtt ? { rtt: rttReport(a.rtt) } : {}),
         },
       };
     }
@@ -438,7 +475,7 @@ export function encodeFrame(requestId: string, m: LeaseMessage): Uint8Array {
   const e: Envelope = { requestId: id };
   switch (m.type) {
     case "capacityQuery":
-      e.capacityQuery = {};
+      e.capacityQuery = { rttTargets: (m.rttTargets ?? []).map((t) => ({ subnet: t.subnet, target: t.target })) };
       break;
     case "capacityAnswer": {
       const a = m.answer;
@@ -454,6 +491,22 @@ export function encodeFrame(requestId: string, m: LeaseMessage): Uint8Array {
           registry: toBytes(a.binding.registry),
           signature: toBytes(a.binding.signature),
         },
+        ...(a.rtt
+          ? {
+              rtt: {
+                status: a.rtt.status,
+                at: a.rtt.at,
+                peer: toBytes(a.rtt.peer),
+                figures: a.rtt.figures.map((f) => ({
+                  subnet: f.subnet,
+                  target: f.target,
+                  ...(f.rttMs === undefined ? {} : { rttUs: rttUs(f.rttMs) }),
+                })),
+                yard: toBytes(a.rtt.yard),
+                signature: toBytes(a.rtt.signature),
+              },
+            }
+          : {}),
       };
       break;
     }

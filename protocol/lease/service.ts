@@ -32,6 +32,7 @@ import {
 } from "./messages.ts";
 import { initialState, transition, type NegotiationState } from "./negotiation.ts";
 import { LEASE_PROTOCOL, leaseLimits, leaseTimeouts } from "./limits.ts";
+import type { RttTarget } from "./rtt.ts";
 
 /** Context of one call into the provider. */
 export interface NegotiationContext {
@@ -47,7 +48,8 @@ export interface NegotiationContext {
 
 /** The provider side's business logic (the yard implements it). Each method returns the reply to send. */
 export interface LeaseProvider {
-  capacity(ctx: NegotiationContext): Promise<CapacityAnswer>;
+  /** Capacity, prices and binding; with `rttTargets`, also the signed round trips towards them (rtt.ts). */
+  capacity(ctx: NegotiationContext, rttTargets?: RttTarget[]): Promise<CapacityAnswer>;
   /** Answer an RFQ (`counterPrice` undefined) or a counter-offer: a quote or a reject. */
   quote(
     rfq: Rfq,
@@ -368,6 +370,8 @@ export function createLeaseHandler(
     try {
       reply = await abortable(answer(m, ctx, session), signal);
     } catch (e) {
+      // A refusal of the peer's own input (e.g. an rtt target never measured) is the peer's to read.
+      if (e instanceof ProtocolError) return refuse(e.reject, e.message);
       // The details stay local (they may name RPC endpoints); the peer gets a fixed sentence.
       o.onError?.(e, session.ctx.remote);
       return refuse(RejectCode.INTERNAL, "the provider failed while answering; the negotiation is closed");
@@ -386,7 +390,7 @@ export function createLeaseHandler(
   async function answer(m: LeaseMessage, ctx: NegotiationContext, session: Session): Promise<LeaseMessage> {
     switch (m.type) {
       case "capacityQuery":
-        return { type: "capacityAnswer", answer: await provider.capacity(ctx) };
+        return { type: "capacityAnswer", answer: await provider.capacity(ctx, m.rttTargets) };
       case "rfq":
       case "counter": {
         if (m.type === "rfq") session.ctx.rfq = m.rfq;

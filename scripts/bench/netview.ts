@@ -172,9 +172,9 @@ const viewBed = await Netbed.start(viewTopo, { prefix: `netview-yard-${process.p
 const m = await startMarket();
 let yard: YardProcess | undefined;
 let tenant: Tenant | undefined;
-let passive: Sample[] = [];
-let passiveVsPing: number[] = [];
-let probes: { packets: number; elapsedMs: number; hops: number }[] = [];
+let passive: Sample[];
+let passiveVsPing: number[];
+const probes: { packets: number; elapsedMs: number; hops: number }[] = [];
 try {
   await m.admin.mint(new Wallet(m.keys[1]!).address, USD(1000));
   tenant = await Tenant.create(m, 2, 3, USD(1000));

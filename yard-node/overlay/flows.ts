@@ -234,7 +234,11 @@ export class FlowObserver {
   /** The running sums as plain data (the yard keeps them across a graceful restart). */
   save(): FlowState {
     return {
-      subnets: [...this.#subnets].map(([subnet, a]) => ({ subnet, ...a })),
+      subnets: [...this.#subnets].map(([subnet, { rtts, ...a }]) => ({
+        subnet,
+        ...a,
+        ...(rtts ? { rtts: [...rtts].map(([ip, r]): [string, number, number] => [ip, r.ms, r.at]) } : {}),
+      })),
       redirects: [...this.#redirects].map(([subnet, r]) => ({ subnet, ...r })),
     };
   }
@@ -245,11 +249,18 @@ export class FlowObserver {
    */
   load(state: FlowState): void {
     const ok = (...xs: unknown[]): boolean => xs.every((x) => typeof x === "number" && Number.isFinite(x) && x >= 0);
-    for (const { subnet, ...a } of state.subnets ?? []) {
+    for (const { subnet, rtts, directAt, ...a } of state.subnets ?? []) {
       if (this.#subnets.size >= this.#o.maxSubnets) break;
       if (typeof subnet !== "string" || typeof a.client !== "string") continue;
-      if (!ok(a.at, a.count, a.latW, a.latSum, a.rttW, a.rttSum, a.requests)) continue;
-      this.#subnets.set(subnet, a);
+      if (!ok(a.at, a.count, a.latW, a.latSum, a.requests, directAt ?? 0)) continue;
+      const kept = (Array.isArray(rtts) ? rtts : [])
+        .filter((r) => Array.isArray(r) && typeof r[0] === "string" && ok(r[1], r[2]))
+        .slice(-RTT_ADDRESSES);
+      this.#subnets.set(subnet, {
+        ...a,
+        directAt: directAt ?? 0,
+        ...(kept.length > 0 ? { rtts: new Map(kept.map(([ip, ms, at]) => [ip, { ms, at }])) } : {}),
+      });
     }
     for (const { subnet, ...r } of state.redirects ?? []) {
       if (this.#redirects.size >= this.#o.maxSubnets) break;

@@ -96,10 +96,12 @@ export interface FlowState {
     count: number;
     latW: number;
     latSum: number;
-    rttW: number;
-    rttSum: number;
+    /** Each client address's latest round trip: [address, ms, at]. */
+    rtts?: [string, number, number][];
     requests: number;
     client: string;
+    /** The last request this yard saw from the subnet itself (not through another yard's tunnel header). */
+    directAt?: number;
   }[];
   redirects: { subnet: string; at: number; count: number; redirects: number }[];
 }

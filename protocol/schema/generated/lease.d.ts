@@ -22,6 +22,16 @@ export declare namespace Envelope {
         field: '$.requestId';
         value: Uint8Array<ArrayBuffer>;
     }
+    interface EnvelopeCapacityQueryRttTargetsSubnetFieldEvent {
+        field: '$.capacityQuery.rttTargets[].subnet';
+        value: string;
+        index: number;
+    }
+    interface EnvelopeCapacityQueryRttTargetsTargetFieldEvent {
+        field: '$.capacityQuery.rttTargets[].target';
+        value: string;
+        index: number;
+    }
     interface EnvelopeCapacityAnswerCpuMillisFreeFieldEvent {
         field: '$.capacityAnswer.cpuMillisFree';
         value: number;
@@ -56,6 +66,41 @@ export declare namespace Envelope {
     }
     interface EnvelopeCapacityAnswerBindingSignatureFieldEvent {
         field: '$.capacityAnswer.binding.signature';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface EnvelopeCapacityAnswerRttStatusFieldEvent {
+        field: '$.capacityAnswer.rtt.status';
+        value: RttStatus;
+    }
+    interface EnvelopeCapacityAnswerRttAtFieldEvent {
+        field: '$.capacityAnswer.rtt.at';
+        value: bigint;
+    }
+    interface EnvelopeCapacityAnswerRttPeerFieldEvent {
+        field: '$.capacityAnswer.rtt.peer';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface EnvelopeCapacityAnswerRttFiguresSubnetFieldEvent {
+        field: '$.capacityAnswer.rtt.figures[].subnet';
+        value: string;
+        index: number;
+    }
+    interface EnvelopeCapacityAnswerRttFiguresTargetFieldEvent {
+        field: '$.capacityAnswer.rtt.figures[].target';
+        value: string;
+        index: number;
+    }
+    interface EnvelopeCapacityAnswerRttFiguresRttUsFieldEvent {
+        field: '$.capacityAnswer.rtt.figures[].rttUs';
+        value: number;
+        index: number;
+    }
+    interface EnvelopeCapacityAnswerRttYardFieldEvent {
+        field: '$.capacityAnswer.rtt.yard';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface EnvelopeCapacityAnswerRttSignatureFieldEvent {
+        field: '$.capacityAnswer.rtt.signature';
         value: Uint8Array<ArrayBuffer>;
     }
     interface EnvelopeRfqCpuMillisFieldEvent {
@@ -378,15 +423,44 @@ export declare namespace Envelope {
     }
     function encode(obj: Partial<Envelope>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Envelope>): Envelope;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Envelope>): Generator<EnvelopeRequestIdFieldEvent | EnvelopeCapacityAnswerCpuMillisFreeFieldEvent | EnvelopeCapacityAnswerMemoryMibFreeFieldEvent | EnvelopeCapacityAnswerCpuPricePerSecondFieldEvent | EnvelopeCapacityAnswerMemoryPricePerSecondFieldEvent | EnvelopeCapacityAnswerRegionFieldEvent | EnvelopeCapacityAnswerBindingOperatorFieldEvent | EnvelopeCapacityAnswerBindingChainIdFieldEvent | EnvelopeCapacityAnswerBindingRegistryFieldEvent | EnvelopeCapacityAnswerBindingSignatureFieldEvent | EnvelopeRfqCpuMillisFieldEvent | EnvelopeRfqMemoryMibFieldEvent | EnvelopeRfqSlotSecondsFieldEvent | EnvelopeRfqEarliestStartFieldEvent | EnvelopeRfqMaxPricePerSecondFieldEvent | EnvelopeRfqImageRefFieldEvent | EnvelopeRfqImageDigestFieldEvent | EnvelopeRfqTenantAccountFieldEvent | EnvelopeRfqRenewsLeaseIdFieldEvent | EnvelopeRfqProofSignerFieldEvent | EnvelopeRfqProofChainIdFieldEvent | EnvelopeRfqProofMarketFieldEvent | EnvelopeRfqProofPeerIdFieldEvent | EnvelopeRfqProofExpiryFieldEvent | EnvelopeRfqProofSignatureFieldEvent | EnvelopeQuoteOfferProviderFieldEvent | EnvelopeQuoteOfferAccountFieldEvent | EnvelopeQuoteOfferTokenFieldEvent | EnvelopeQuoteOfferPricePerSecondFieldEvent | EnvelopeQuoteOfferCpuMillisFieldEvent | EnvelopeQuoteOfferMemoryMibFieldEvent | EnvelopeQuoteOfferStartFieldEvent | EnvelopeQuoteOfferEndFieldEvent | EnvelopeQuoteOfferSpecHashFieldEvent | EnvelopeQuoteOfferNonceFieldEvent | EnvelopeQuoteOfferDeadlineFieldEvent | EnvelopeQuoteProviderSignatureFieldEvent | EnvelopeQuoteRoundFieldEvent | EnvelopeCounterPricePerSecondFieldEvent | EnvelopeAcceptTenantSignatureFieldEvent | EnvelopeRejectCodeFieldEvent | EnvelopeRejectMessageFieldEvent | EnvelopeOpenedLeaseIdFieldEvent | EnvelopeOpenedTxHashFieldEvent | EnvelopeDeployLeaseIdFieldEvent | EnvelopeDeployImageRefFieldEvent | EnvelopeDeployImageDigestFieldEvent | EnvelopeDeployCommandFieldEvent | EnvelopeDeployEnvFieldEvent | EnvelopeDeployPortsFieldEvent | EnvelopeDeployServiceFieldEvent | EnvelopeDeployHttpPortsFieldEvent | EnvelopeDeployAllowFieldEvent | EnvelopeDeployUdpPortsFieldEvent | EnvelopeDeployAgentImageRefFieldEvent | EnvelopeDeployAgentImageDigestFieldEvent | EnvelopeDeployAgentCommandFieldEvent | EnvelopeDeployAgentCpuMillisFieldEvent | EnvelopeDeployAgentMemoryMibFieldEvent | EnvelopeDeployAgentSecretFieldEvent | EnvelopeDeployAgentOnceFieldEvent | EnvelopeRunningLeaseIdFieldEvent | EnvelopeRunningEndpointFieldEvent | EnvelopeFailedLeaseIdFieldEvent | EnvelopeFailedMessageFieldEvent | EnvelopeTerminateLeaseIdFieldEvent | EnvelopeRedeployLeaseIdFieldEvent | EnvelopeRedeployExpiresFieldEvent | EnvelopeRedeploySignatureFieldEvent | EnvelopeRedeployDeployLeaseIdFieldEvent | EnvelopeRedeployDeployImageRefFieldEvent | EnvelopeRedeployDeployImageDigestFieldEvent | EnvelopeRedeployDeployCommandFieldEvent | EnvelopeRedeployDeployEnvFieldEvent | EnvelopeRedeployDeployPortsFieldEvent | EnvelopeRedeployDeployServiceFieldEvent | EnvelopeRedeployDeployHttpPortsFieldEvent | EnvelopeRedeployDeployAllowFieldEvent | EnvelopeRedeployDeployUdpPortsFieldEvent | EnvelopeRedeployDeployAgentImageRefFieldEvent | EnvelopeRedeployDeployAgentImageDigestFieldEvent | EnvelopeRedeployDeployAgentCommandFieldEvent | EnvelopeRedeployDeployAgentCpuMillisFieldEvent | EnvelopeRedeployDeployAgentMemoryMibFieldEvent | EnvelopeRedeployDeployAgentSecretFieldEvent | EnvelopeRedeployDeployAgentOnceFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Envelope>): Generator<EnvelopeRequestIdFieldEvent | EnvelopeCapacityQueryRttTargetsSubnetFieldEvent | EnvelopeCapacityQueryRttTargetsTargetFieldEvent | EnvelopeCapacityAnswerCpuMillisFreeFieldEvent | EnvelopeCapacityAnswerMemoryMibFreeFieldEvent | EnvelopeCapacityAnswerCpuPricePerSecondFieldEvent | EnvelopeCapacityAnswerMemoryPricePerSecondFieldEvent | EnvelopeCapacityAnswerRegionFieldEvent | EnvelopeCapacityAnswerBindingOperatorFieldEvent | EnvelopeCapacityAnswerBindingChainIdFieldEvent | EnvelopeCapacityAnswerBindingRegistryFieldEvent | EnvelopeCapacityAnswerBindingSignatureFieldEvent | EnvelopeCapacityAnswerRttStatusFieldEvent | EnvelopeCapacityAnswerRttAtFieldEvent | EnvelopeCapacityAnswerRttPeerFieldEvent | EnvelopeCapacityAnswerRttFiguresSubnetFieldEvent | EnvelopeCapacityAnswerRttFiguresTargetFieldEvent | EnvelopeCapacityAnswerRttFiguresRttUsFieldEvent | EnvelopeCapacityAnswerRttYardFieldEvent | EnvelopeCapacityAnswerRttSignatureFieldEvent | EnvelopeRfqCpuMillisFieldEvent | EnvelopeRfqMemoryMibFieldEvent | EnvelopeRfqSlotSecondsFieldEvent | EnvelopeRfqEarliestStartFieldEvent | EnvelopeRfqMaxPricePerSecondFieldEvent | EnvelopeRfqImageRefFieldEvent | EnvelopeRfqImageDigestFieldEvent | EnvelopeRfqTenantAccountFieldEvent | EnvelopeRfqRenewsLeaseIdFieldEvent | EnvelopeRfqProofSignerFieldEvent | EnvelopeRfqProofChainIdFieldEvent | EnvelopeRfqProofMarketFieldEvent | EnvelopeRfqProofPeerIdFieldEvent | EnvelopeRfqProofExpiryFieldEvent | EnvelopeRfqProofSignatureFieldEvent | EnvelopeQuoteOfferProviderFieldEvent | EnvelopeQuoteOfferAccountFieldEvent | EnvelopeQuoteOfferTokenFieldEvent | EnvelopeQuoteOfferPricePerSecondFieldEvent | EnvelopeQuoteOfferCpuMillisFieldEvent | EnvelopeQuoteOfferMemoryMibFieldEvent | EnvelopeQuoteOfferStartFieldEvent | EnvelopeQuoteOfferEndFieldEvent | EnvelopeQuoteOfferSpecHashFieldEvent | EnvelopeQuoteOfferNonceFieldEvent | EnvelopeQuoteOfferDeadlineFieldEvent | EnvelopeQuoteProviderSignatureFieldEvent | EnvelopeQuoteRoundFieldEvent | EnvelopeCounterPricePerSecondFieldEvent | EnvelopeAcceptTenantSignatureFieldEvent | EnvelopeRejectCodeFieldEvent | EnvelopeRejectMessageFieldEvent | EnvelopeOpenedLeaseIdFieldEvent | EnvelopeOpenedTxHashFieldEvent | EnvelopeDeployLeaseIdFieldEvent | EnvelopeDeployImageRefFieldEvent | EnvelopeDeployImageDigestFieldEvent | EnvelopeDeployCommandFieldEvent | EnvelopeDeployEnvFieldEvent | EnvelopeDeployPortsFieldEvent | EnvelopeDeployServiceFieldEvent | EnvelopeDeployHttpPortsFieldEvent | EnvelopeDeployAllowFieldEvent | EnvelopeDeployUdpPortsFieldEvent | EnvelopeDeployAgentImageRefFieldEvent | EnvelopeDeployAgentImageDigestFieldEvent | EnvelopeDeployAgentCommandFieldEvent | EnvelopeDeployAgentCpuMillisFieldEvent | EnvelopeDeployAgentMemoryMibFieldEvent | EnvelopeDeployAgentSecretFieldEvent | EnvelopeDeployAgentOnceFieldEvent | EnvelopeRunningLeaseIdFieldEvent | EnvelopeRunningEndpointFieldEvent | EnvelopeFailedLeaseIdFieldEvent | EnvelopeFailedMessageFieldEvent | EnvelopeTerminateLeaseIdFieldEvent | EnvelopeRedeployLeaseIdFieldEvent | EnvelopeRedeployExpiresFieldEvent | EnvelopeRedeploySignatureFieldEvent | EnvelopeRedeployDeployLeaseIdFieldEvent | EnvelopeRedeployDeployImageRefFieldEvent | EnvelopeRedeployDeployImageDigestFieldEvent | EnvelopeRedeployDeployCommandFieldEvent | EnvelopeRedeployDeployEnvFieldEvent | EnvelopeRedeployDeployPortsFieldEvent | EnvelopeRedeployDeployServiceFieldEvent | EnvelopeRedeployDeployHttpPortsFieldEvent | EnvelopeRedeployDeployAllowFieldEvent | EnvelopeRedeployDeployUdpPortsFieldEvent | EnvelopeRedeployDeployAgentImageRefFieldEvent | EnvelopeRedeployDeployAgentImageDigestFieldEvent | EnvelopeRedeployDeployAgentCommandFieldEvent | EnvelopeRedeployDeployAgentCpuMillisFieldEvent | EnvelopeRedeployDeployAgentMemoryMibFieldEvent | EnvelopeRedeployDeployAgentSecretFieldEvent | EnvelopeRedeployDeployAgentOnceFieldEvent>;
 }
 export interface CapacityQuery {
+    rttTargets: RttTarget[];
 }
 export declare namespace CapacityQuery {
     const codec: () => Codec<CapacityQuery>;
+    interface CapacityQueryRttTargetsSubnetFieldEvent {
+        field: '$.rttTargets[].subnet';
+        value: string;
+        index: number;
+    }
+    interface CapacityQueryRttTargetsTargetFieldEvent {
+        field: '$.rttTargets[].target';
+        value: string;
+        index: number;
+    }
     function encode(obj: Partial<CapacityQuery>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CapacityQuery>): CapacityQuery;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CapacityQuery>): Generator<{}>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CapacityQuery>): Generator<CapacityQueryRttTargetsSubnetFieldEvent | CapacityQueryRttTargetsTargetFieldEvent>;
+}
+export interface RttTarget {
+    subnet: string;
+    target: string;
+}
+export declare namespace RttTarget {
+    const codec: () => Codec<RttTarget>;
+    interface RttTargetSubnetFieldEvent {
+        field: '$.subnet';
+        value: string;
+    }
+    interface RttTargetTargetFieldEvent {
+        field: '$.target';
+        value: string;
+    }
+    function encode(obj: Partial<RttTarget>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RttTarget>): RttTarget;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RttTarget>): Generator<RttTargetSubnetFieldEvent | RttTargetTargetFieldEvent>;
 }
 export interface CapacityAnswer {
     cpuMillisFree: number;
@@ -395,6 +469,7 @@ export interface CapacityAnswer {
     memoryPricePerSecond: Uint8Array<ArrayBuffer>;
     region: string;
     binding?: PeerBinding;
+    rtt?: RttReport;
 }
 export declare namespace CapacityAnswer {
     const codec: () => Codec<CapacityAnswer>;
@@ -434,9 +509,126 @@ export declare namespace CapacityAnswer {
         field: '$.binding.signature';
         value: Uint8Array<ArrayBuffer>;
     }
+    interface CapacityAnswerRttStatusFieldEvent {
+        field: '$.rtt.status';
+        value: RttStatus;
+    }
+    interface CapacityAnswerRttAtFieldEvent {
+        field: '$.rtt.at';
+        value: bigint;
+    }
+    interface CapacityAnswerRttPeerFieldEvent {
+        field: '$.rtt.peer';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface CapacityAnswerRttFiguresSubnetFieldEvent {
+        field: '$.rtt.figures[].subnet';
+        value: string;
+        index: number;
+    }
+    interface CapacityAnswerRttFiguresTargetFieldEvent {
+        field: '$.rtt.figures[].target';
+        value: string;
+        index: number;
+    }
+    interface CapacityAnswerRttFiguresRttUsFieldEvent {
+        field: '$.rtt.figures[].rttUs';
+        value: number;
+        index: number;
+    }
+    interface CapacityAnswerRttYardFieldEvent {
+        field: '$.rtt.yard';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface CapacityAnswerRttSignatureFieldEvent {
+        field: '$.rtt.signature';
+        value: Uint8Array<ArrayBuffer>;
+    }
     function encode(obj: Partial<CapacityAnswer>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CapacityAnswer>): CapacityAnswer;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CapacityAnswer>): Generator<CapacityAnswerCpuMillisFreeFieldEvent | CapacityAnswerMemoryMibFreeFieldEvent | CapacityAnswerCpuPricePerSecondFieldEvent | CapacityAnswerMemoryPricePerSecondFieldEvent | CapacityAnswerRegionFieldEvent | CapacityAnswerBindingOperatorFieldEvent | CapacityAnswerBindingChainIdFieldEvent | CapacityAnswerBindingRegistryFieldEvent | CapacityAnswerBindingSignatureFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CapacityAnswer>): Generator<CapacityAnswerCpuMillisFreeFieldEvent | CapacityAnswerMemoryMibFreeFieldEvent | CapacityAnswerCpuPricePerSecondFieldEvent | CapacityAnswerMemoryPricePerSecondFieldEvent | CapacityAnswerRegionFieldEvent | CapacityAnswerBindingOperatorFieldEvent | CapacityAnswerBindingChainIdFieldEvent | CapacityAnswerBindingRegistryFieldEvent | CapacityAnswerBindingSignatureFieldEvent | CapacityAnswerRttStatusFieldEvent | CapacityAnswerRttAtFieldEvent | CapacityAnswerRttPeerFieldEvent | CapacityAnswerRttFiguresSubnetFieldEvent | CapacityAnswerRttFiguresTargetFieldEvent | CapacityAnswerRttFiguresRttUsFieldEvent | CapacityAnswerRttYardFieldEvent | CapacityAnswerRttSignatureFieldEvent>;
+}
+export declare enum RttStatus {
+    RTT_UNSPECIFIED = "RTT_UNSPECIFIED",
+    RTT_MEASURED = "RTT_MEASURED",
+    RTT_OVER_BUDGET = "RTT_OVER_BUDGET",
+    RTT_DISABLED = "RTT_DISABLED",
+    RTT_FAILED = "RTT_FAILED"
+}
+export declare namespace RttStatus {
+    const codec: () => Codec<RttStatus>;
+}
+export interface RttFigure {
+    subnet: string;
+    target: string;
+    rttUs?: number;
+}
+export declare namespace RttFigure {
+    const codec: () => Codec<RttFigure>;
+    interface RttFigureSubnetFieldEvent {
+        field: '$.subnet';
+        value: string;
+    }
+    interface RttFigureTargetFieldEvent {
+        field: '$.target';
+        value: string;
+    }
+    interface RttFigureRttUsFieldEvent {
+        field: '$.rttUs';
+        value: number;
+    }
+    function encode(obj: Partial<RttFigure>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RttFigure>): RttFigure;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RttFigure>): Generator<RttFigureSubnetFieldEvent | RttFigureTargetFieldEvent | RttFigureRttUsFieldEvent>;
+}
+export interface RttReport {
+    status: RttStatus;
+    at: bigint;
+    peer: Uint8Array<ArrayBuffer>;
+    figures: RttFigure[];
+    yard: Uint8Array<ArrayBuffer>;
+    signature: Uint8Array<ArrayBuffer>;
+}
+export declare namespace RttReport {
+    const codec: () => Codec<RttReport>;
+    interface RttReportStatusFieldEvent {
+        field: '$.status';
+        value: RttStatus;
+    }
+    interface RttReportAtFieldEvent {
+        field: '$.at';
+        value: bigint;
+    }
+    interface RttReportPeerFieldEvent {
+        field: '$.peer';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface RttReportFiguresSubnetFieldEvent {
+        field: '$.figures[].subnet';
+        value: string;
+        index: number;
+    }
+    interface RttReportFiguresTargetFieldEvent {
+        field: '$.figures[].target';
+        value: string;
+        index: number;
+    }
+    interface RttReportFiguresRttUsFieldEvent {
+        field: '$.figures[].rttUs';
+        value: number;
+        index: number;
+    }
+    interface RttReportYardFieldEvent {
+        field: '$.yard';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface RttReportSignatureFieldEvent {
+        field: '$.signature';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    function encode(obj: Partial<RttReport>): Uint8Array<ArrayBuffer>;
+    function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RttReport>): RttReport;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RttReport>): Generator<RttReportStatusFieldEvent | RttReportAtFieldEvent | RttReportPeerFieldEvent | RttReportFiguresSubnetFieldEvent | RttReportFiguresTargetFieldEvent | RttReportFiguresRttUsFieldEvent | RttReportYardFieldEvent | RttReportSignatureFieldEvent>;
 }
 export interface PeerBinding {
     operator: Uint8Array<ArrayBuffer>;

@@ -1,4 +1,3 @@
-/* eslint-disable require-yield */
 import { decodeMessage, encodeMessage, enumeration, MaxLengthError, message, streamMessage } from 'protons-runtime';
 import { alloc as uint8ArrayAlloc } from 'uint8arrays/alloc';
 export var Envelope;
@@ -653,15 +652,32 @@ export var CapacityQuery;
                 if (opts.lengthDelimited !== false) {
                     w.fork();
                 }
+                if (obj.rttTargets != null && obj.rttTargets.length > 0) {
+                    for (const value of obj.rttTargets) {
+                        w.uint32(10);
+                        RttTarget.codec().encode(value, w);
+                    }
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
             }, (reader, length, opts = {}) => {
-                const obj = {};
+                const obj = {
+                    rttTargets: []
+                };
                 const end = length == null ? reader.len : reader.pos + length;
                 while (reader.pos < end) {
                     const tag = reader.uint32();
                     switch (tag >>> 3) {
+                        case 1: {
+                            if (opts.limits?.rttTargets != null && obj.rttTargets.length === opts.limits.rttTargets) {
+                                throw new MaxLengthError('Decode error - repeated field "rttTargets" had too many elements');
+                            }
+                            obj.rttTargets.push(RttTarget.codec().decode(reader, reader.uint32(), {
+                                limits: opts.limits?.rttTargets$
+                            }));
+                            break;
+                        }
                         default: {
                             reader.skipType(tag & 7);
                             break;
@@ -670,10 +686,28 @@ export var CapacityQuery;
                 }
                 return obj;
             }, function* (reader, length, prefix, opts = {}) {
+                const obj = {
+                    rttTargets: 0
+                };
                 const end = length == null ? reader.len : reader.pos + length;
                 while (reader.pos < end) {
                     const tag = reader.uint32();
                     switch (tag >>> 3) {
+                        case 1: {
+                            if (opts.limits?.rttTargets != null && obj.rttTargets === opts.limits.rttTargets) {
+                                throw new MaxLengthError('Streaming decode error - repeated field "rttTargets" had too many elements');
+                            }
+                            for (const evt of RttTarget.codec().stream(reader, reader.uint32(), `${prefix}.rttTargets[]`, {
+                                limits: opts.limits?.rttTargets$
+                            })) {
+                                yield {
+                                    ...evt,
+                                    index: obj.rttTargets
+                                };
+                            }
+                            obj.rttTargets++;
+                            break;
+                        }
                         default: {
                             reader.skipType(tag & 7);
                             break;
@@ -697,6 +731,92 @@ export var CapacityQuery;
     }
     CapacityQuery.stream = stream;
 })(CapacityQuery || (CapacityQuery = {}));
+export var RttTarget;
+(function (RttTarget) {
+    let _codec;
+    RttTarget.codec = () => {
+        if (_codec == null) {
+            _codec = message((obj, w, opts = {}) => {
+                if (opts.lengthDelimited !== false) {
+                    w.fork();
+                }
+                if ((obj.subnet != null && obj.subnet !== '')) {
+                    w.uint32(10);
+                    w.string(obj.subnet);
+                }
+                if ((obj.target != null && obj.target !== '')) {
+                    w.uint32(18);
+                    w.string(obj.target);
+                }
+                if (opts.lengthDelimited !== false) {
+                    w.ldelim();
+                }
+            }, (reader, length, opts = {}) => {
+                const obj = {
+                    subnet: '',
+                    target: ''
+                };
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            obj.subnet = readStrictString(reader);
+                            break;
+                        }
+                        case 2: {
+                            obj.target = readStrictString(reader);
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+                return obj;
+            }, function* (reader, length, prefix, opts = {}) {
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            yield {
+                                field: `${prefix}.subnet`,
+                                value: readStrictString(reader)
+                            };
+                            break;
+                        }
+                        case 2: {
+                            yield {
+                                field: `${prefix}.target`,
+                                value: readStrictString(reader)
+                            };
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+        return _codec;
+    };
+    function encode(obj) {
+        return encodeMessage(obj, RttTarget.codec());
+    }
+    RttTarget.encode = encode;
+    function decode(buf, opts) {
+        return decodeMessage(buf, RttTarget.codec(), opts);
+    }
+    RttTarget.decode = decode;
+    function stream(buf, opts) {
+        return streamMessage(buf, RttTarget.codec(), opts);
+    }
+    RttTarget.stream = stream;
+})(RttTarget || (RttTarget = {}));
 export var CapacityAnswer;
 (function (CapacityAnswer) {
     let _codec;
@@ -729,6 +849,10 @@ export var CapacityAnswer;
                 if (obj.binding != null) {
                     w.uint32(50);
                     PeerBinding.codec().encode(obj.binding, w);
+                }
+                if (obj.rtt != null) {
+                    w.uint32(58);
+                    RttReport.codec().encode(obj.rtt, w);
                 }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
@@ -768,6 +892,12 @@ export var CapacityAnswer;
                         case 6: {
                             obj.binding = PeerBinding.codec().decode(reader, reader.uint32(), {
                                 limits: opts.limits?.binding
+                            });
+                            break;
+                        }
+                        case 7: {
+                            obj.rtt = RttReport.codec().decode(reader, reader.uint32(), {
+                                limits: opts.limits?.rtt
                             });
                             break;
                         }
@@ -824,6 +954,12 @@ export var CapacityAnswer;
                             });
                             break;
                         }
+                        case 7: {
+                            yield* RttReport.codec().stream(reader, reader.uint32(), `${prefix}.rtt`, {
+                                limits: opts.limits?.rtt
+                            });
+                            break;
+                        }
                         default: {
                             reader.skipType(tag & 7);
                             break;
@@ -847,6 +983,296 @@ export var CapacityAnswer;
     }
     CapacityAnswer.stream = stream;
 })(CapacityAnswer || (CapacityAnswer = {}));
+export var RttStatus;
+(function (RttStatus) {
+    RttStatus["RTT_UNSPECIFIED"] = "RTT_UNSPECIFIED";
+    RttStatus["RTT_MEASURED"] = "RTT_MEASURED";
+    RttStatus["RTT_OVER_BUDGET"] = "RTT_OVER_BUDGET";
+    RttStatus["RTT_DISABLED"] = "RTT_DISABLED";
+    RttStatus["RTT_FAILED"] = "RTT_FAILED";
+})(RttStatus || (RttStatus = {}));
+var __RttStatusValues;
+(function (__RttStatusValues) {
+    __RttStatusValues[__RttStatusValues["RTT_UNSPECIFIED"] = 0] = "RTT_UNSPECIFIED";
+    __RttStatusValues[__RttStatusValues["RTT_MEASURED"] = 1] = "RTT_MEASURED";
+    __RttStatusValues[__RttStatusValues["RTT_OVER_BUDGET"] = 2] = "RTT_OVER_BUDGET";
+    __RttStatusValues[__RttStatusValues["RTT_DISABLED"] = 3] = "RTT_DISABLED";
+    __RttStatusValues[__RttStatusValues["RTT_FAILED"] = 4] = "RTT_FAILED";
+})(__RttStatusValues || (__RttStatusValues = {}));
+(function (RttStatus) {
+    RttStatus.codec = () => {
+        return enumeration(__RttStatusValues);
+    };
+})(RttStatus || (RttStatus = {}));
+export var RttFigure;
+(function (RttFigure) {
+    let _codec;
+    RttFigure.codec = () => {
+        if (_codec == null) {
+            _codec = message((obj, w, opts = {}) => {
+                if (opts.lengthDelimited !== false) {
+                    w.fork();
+                }
+                if ((obj.subnet != null && obj.subnet !== '')) {
+                    w.uint32(10);
+                    w.string(obj.subnet);
+                }
+                if ((obj.target != null && obj.target !== '')) {
+                    w.uint32(18);
+                    w.string(obj.target);
+                }
+                if (obj.rttUs != null) {
+                    w.uint32(24);
+                    w.uint32(obj.rttUs);
+                }
+                if (opts.lengthDelimited !== false) {
+                    w.ldelim();
+                }
+            }, (reader, length, opts = {}) => {
+                const obj = {
+                    subnet: '',
+                    target: ''
+                };
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            obj.subnet = readStrictString(reader);
+                            break;
+                        }
+                        case 2: {
+                            obj.target = readStrictString(reader);
+                            break;
+                        }
+                        case 3: {
+                            obj.rttUs = reader.uint32();
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+                return obj;
+            }, function* (reader, length, prefix, opts = {}) {
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            yield {
+                                field: `${prefix}.subnet`,
+                                value: readStrictString(reader)
+                            };
+                            break;
+                        }
+                        case 2: {
+                            yield {
+                                field: `${prefix}.target`,
+                                value: readStrictString(reader)
+                            };
+                            break;
+                        }
+                        case 3: {
+                            yield {
+                                field: `${prefix}.rttUs`,
+                                value: reader.uint32()
+                            };
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+        return _codec;
+    };
+    function encode(obj) {
+        return encodeMessage(obj, RttFigure.codec());
+    }
+    RttFigure.encode = encode;
+    function decode(buf, opts) {
+        return decodeMessage(buf, RttFigure.codec(), opts);
+    }
+    RttFigure.decode = decode;
+    function stream(buf, opts) {
+        return streamMessage(buf, RttFigure.codec(), opts);
+    }
+    RttFigure.stream = stream;
+})(RttFigure || (RttFigure = {}));
+export var RttReport;
+(function (RttReport) {
+    let _codec;
+    RttReport.codec = () => {
+        if (_codec == null) {
+            _codec = message((obj, w, opts = {}) => {
+                if (opts.lengthDelimited !== false) {
+                    w.fork();
+                }
+                if (obj.status != null && __RttStatusValues[obj.status] !== 0) {
+                    w.uint32(8);
+                    RttStatus.codec().encode(obj.status, w);
+                }
+                if ((obj.at != null && obj.at !== 0n)) {
+                    w.uint32(16);
+                    writeUint64(w, obj.at);
+                }
+                if ((obj.peer != null && obj.peer.byteLength > 0)) {
+                    w.uint32(26);
+                    w.bytes(obj.peer);
+                }
+                if (obj.figures != null && obj.figures.length > 0) {
+                    for (const value of obj.figures) {
+                        w.uint32(34);
+                        RttFigure.codec().encode(value, w);
+                    }
+                }
+                if ((obj.yard != null && obj.yard.byteLength > 0)) {
+                    w.uint32(42);
+                    w.bytes(obj.yard);
+                }
+                if ((obj.signature != null && obj.signature.byteLength > 0)) {
+                    w.uint32(50);
+                    w.bytes(obj.signature);
+                }
+                if (opts.lengthDelimited !== false) {
+                    w.ldelim();
+                }
+            }, (reader, length, opts = {}) => {
+                const obj = {
+                    status: RttStatus.RTT_UNSPECIFIED,
+                    at: 0n,
+                    peer: uint8ArrayAlloc(0),
+                    figures: [],
+                    yard: uint8ArrayAlloc(0),
+                    signature: uint8ArrayAlloc(0)
+                };
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            obj.status = RttStatus.codec().decode(reader);
+                            break;
+                        }
+                        case 2: {
+                            obj.at = reader.uint64();
+                            break;
+                        }
+                        case 3: {
+                            obj.peer = reader.bytes();
+                            break;
+                        }
+                        case 4: {
+                            if (opts.limits?.figures != null && obj.figures.length === opts.limits.figures) {
+                                throw new MaxLengthError('Decode error - repeated field "figures" had too many elements');
+                            }
+                            obj.figures.push(RttFigure.codec().decode(reader, reader.uint32(), {
+                                limits: opts.limits?.figures$
+                            }));
+                            break;
+                        }
+                        case 5: {
+                            obj.yard = reader.bytes();
+                            break;
+                        }
+                        case 6: {
+                            obj.signature = reader.bytes();
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+                return obj;
+            }, function* (reader, length, prefix, opts = {}) {
+                const obj = {
+                    figures: 0
+                };
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            yield {
+                                field: `${prefix}.status`,
+                                value: RttStatus.codec().decode(reader)
+                            };
+                            break;
+                        }
+                        case 2: {
+                            yield {
+                                field: `${prefix}.at`,
+                                value: reader.uint64()
+                            };
+                            break;
+                        }
+                        case 3: {
+                            yield {
+                                field: `${prefix}.peer`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 4: {
+                            if (opts.limits?.figures != null && obj.figures === opts.limits.figures) {
+                                throw new MaxLengthError('Streaming decode error - repeated field "figures" had too many elements');
+                            }
+                            for (const evt of RttFigure.codec().stream(reader, reader.uint32(), `${prefix}.figures[]`, {
+                                limits: opts.limits?.figures$
+                            })) {
+                                yield {
+                                    ...evt,
+                                    index: obj.figures
+                                };
+                            }
+                            obj.figures++;
+                            break;
+                        }
+                        case 5: {
+                            yield {
+                                field: `${prefix}.yard`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 6: {
+                            yield {
+                                field: `${prefix}.signature`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+        return _codec;
+    };
+    function encode(obj) {
+        return encodeMessage(obj, RttReport.codec());
+    }
+    RttReport.encode = encode;
+    function decode(buf, opts) {
+        return decodeMessage(buf, RttReport.codec(), opts);
+    }
+    RttReport.decode = decode;
+    function stream(buf, opts) {
+        return streamMessage(buf, RttReport.codec(), opts);
+    }
+    RttReport.stream = stream;
+})(RttReport || (RttReport = {}));
 export var PeerBinding;
 (function (PeerBinding) {
     let _codec;

@@ -1,7 +1,8 @@
 /**
  * l_ij as the agent forms it (icon-agent/observation.ts `latencies`): at its own location the measured round trip
  * (the yard's kernel, telemetry `rtt_us`) + the service latency wins over the ALTO map, a disagreement between them
- * is reported once; elsewhere, and without a measurement, the map's 2 × one-way delay + the service latency.
+ * is reported once; at a candidate its signed round trip (measured.ts, while fresh) wins the same way; elsewhere,
+ * and without a measurement, the map's 2 × one-way delay + the service latency.
  * A real ALTO server (protocol/netinfo/alto.ts) serves the map.
  */
 import { expect } from "chai";
@@ -9,6 +10,7 @@ import { Wallet } from "ethers";
 import { AltoMap, MarketClient, createIconNode, serveAlto } from "../../../protocol/index.ts";
 import type { Libp2p } from "@libp2p/interface";
 import { agentEnvFrom } from "../../../icon-agent/config.ts";
+import { RTT_TTL_MS } from "../../../icon-agent/measured.ts";
 import { Observation } from "../../../icon-agent/observation.ts";
 import type { YardRef } from "../../../icon-agent/market.ts";
 import type { AgentEvent } from "../../../icon-agent/state.ts";
@@ -17,7 +19,7 @@ import { network, deployMarket, deploymentOf, type Market } from "../../helpers/
 
 const conn = await network.create();
 
-describe("l_ij: measured round trip at the ICON's own site, the ALTO map elsewhere", function () {
+describe("l_ij: measured round trips (own site, candidates' signed reports) before the ALTO map", function () {
   this.timeout(60_000);
   let m: Market;
   let wan: WanEmulator;
@@ -95,5 +97,22 @@ describe("l_ij: measured round trip at the ICON's own site, the ALTO map elsewhe
     // A subnet the map does not know: the measurement alone here, nothing there.
     expect(seen.latencies("127.99.0.0/24", 3, hereRef, 12)).to.deep.equal({ "P-here": 15 });
     expect(seen.latencies("127.99.0.0/24", 3, hereRef)).to.deep.equal({ "P-here": 3 });
+
+    // A candidate's signed round trip (measured.ts, from its capacity answer) wins over the map there too, and a
+    // disagreement is reported once, under `subnet@peerId`.
+    seen.measured.put("P-there", { at: Date.now(), rttMs: { "127.10.1.0/24": 30 } });
+    expect(seen.latencies("127.10.1.0/24", 3, hereRef, 41)).to.deep.equal({ "P-here": 44, "P-there": 33 });
+    expect(seen.latencies("127.10.1.0/24", 3, hereRef, 41)["P-there"]).to.equal(33);
+    const there = events.filter((e) => /at there: .*ALTO map says/.test(e.text));
+    expect(there).to.have.length(1);
+    expect(there[0]!.data).to.include({ subnet: "127.10.1.0/24", measuredMs: 30, altoMs: 10, peerId: "P-there" });
+    expect(seen.disagreements.get("127.10.1.0/24@P-there")).to.include({ measuredMs: 30, altoMs: 10 });
+    // Close to the map: the measurement, and the disagreement is gone.
+    seen.measured.put("P-there", { at: Date.now(), rttMs: { "127.10.1.0/24": 11 } });
+    expect(seen.latencies("127.10.1.0/24", 3, hereRef, 41)["P-there"]).to.equal(14);
+    expect(seen.disagreements.has("127.10.1.0/24@P-there")).to.equal(false);
+    // A figure older than its TTL is not used: the map again.
+    seen.measured.put("P-there", { at: Date.now() - RTT_TTL_MS - 1, rttMs: { "127.10.1.0/24": 30 } });
+    expect(seen.latencies("127.10.1.0/24", 3, hereRef, 41)["P-there"]).to.equal(13);
   });
 });

@@ -266,7 +266,7 @@ const rawDeploy = (d: Partial<RawDeploy> = {}): RawDeploy => ({
 
 /** One valid envelope body per message type. */
 const VALID: Record<MessageType, Partial<Envelope>> = {
-  capacityQuery: { capacityQuery: {} },
+  capacityQuery: { capacityQuery: { rttTargets: [] } },
   capacityAnswer: { capacityAnswer: rawAnswer() },
   rfq: { rfq: rawRfq() },
   quote: { quote: { offer: rawOffer(), providerSignature: filled(65, 9), round: 0 } },

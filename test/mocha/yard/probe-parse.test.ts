@@ -151,8 +151,8 @@ describe("probe: parsing traceroute and ping output", () => {
     ]);
   });
 
-  it("ping: the packets sent and the median reply from the target only", () => {
-    expect(parsePing(PING_OK, "198.19.9.10")).to.deep.equal({ sent: 3, rttMs: 20.38 });
+  it("ping: the packets sent and the median (and least) reply from the target only", () => {
+    expect(parsePing(PING_OK, "198.19.9.10")).to.deep.equal({ sent: 3, rttMs: 20.38, minRttMs: 20.37 });
     expect(parsePing(PING_LOST, "198.19.9.99")).to.deep.equal({ sent: 3 });
     expect(parsePing(PING_ROUTER_SAYS_UNREACHABLE, "198.19.9.99")).to.deep.equal({ sent: 3 });
     // Killed before its summary: what it would have sent.
@@ -164,7 +164,7 @@ describe("probe: parsing traceroute and ping output", () => {
         "64 bytes from ::1: icmp_seq=1 ttl=64 time=0.1 ms\n64 bytes from ::1: icmp_seq=2 ttl=64 time=0.3 ms\n",
         "::1",
       ),
-    ).to.deep.equal({ sent: 3, rttMs: 0.2 });
+    ).to.deep.equal({ sent: 3, rttMs: 0.2, minRttMs: 0.1 });
   });
 
   it("inSubnet: an address against the flows' subnets, IPv4 and IPv6, never across families", () => {
