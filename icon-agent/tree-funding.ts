@@ -69,8 +69,11 @@ export class TreeFunding {
     this.#c = components;
   }
 
-  /** Asks my parent for `amount`; the origin (or an adopted ICON) asks the owner on chain. */
-  async ask(amount: bigint): Promise<{ granted: bigint; note: string }> {
+  /**
+   * Asks my parent for `amount` (waiting at most `timeoutMs`, and never over `fundingTimeoutMs`); the origin (or an
+   * adopted ICON) asks the owner on chain.
+   */
+  async ask(amount: bigint, timeoutMs = Infinity): Promise<{ granted: bigint; note: string }> {
     const parent = this.#c.parent();
     if (this.#c.isOrigin() || !parent) {
       if (!this.#c.isOrigin())
@@ -83,7 +86,7 @@ export class TreeFunding {
         this.#c.node,
         dialableAddrs(parent.addrs, this.#c.parentPeer()),
         { type: "funding", proof, amount },
-        AbortSignal.timeout(this.#c.fundingTimeoutMs ?? 60_000),
+        AbortSignal.timeout(Math.max(1, Math.floor(Math.min(timeoutMs, this.#c.fundingTimeoutMs ?? 60_000)))),
       );
     let r: TreeMessage;
     try {
