@@ -128,9 +128,14 @@ export class Moves {
     return p ? p.pricePerSecond * BigInt(this.#c.env.spec.slotSeconds) : 0n;
   }
 
-  /** What this ICON keeps when a child asks for money: its own next slot; everything while it is not placed. */
-  fundingReserve(): bigint {
-    return this.#c.seed.placement ? this.ownSlot() : MaxUint256;
+  /** What this ICON keeps for its own next relayed intents (decision.ts INTENT_RESERVE × the policy's fee cap). */
+  async intentReserve(): Promise<bigint> {
+    return INTENT_RESERVE * (await this.#c.client.app(this.#c.seed.root)).policy.maxRelayFee;
+  }
+
+  /** What it keeps when a child asks for money: its next slot and intent reserve; everything while not placed. */
+  async fundingReserve(): Promise<bigint> {
+    return this.#c.seed.placement ? this.ownSlot() + (await this.intentReserve()) : MaxUint256;
   }
 
   /** What each lease asks for: the service's CPU and memory, plus the agent's share in sidecar placement. */
@@ -269,17 +274,14 @@ export class Moves {
       // for the answer is bounded by half the time left, so the short renewal still comes before the lease ends.
       this.#asked = { leaseId: p.leaseId, atMs: Date.now() };
       const amount = next.amount;
-      const granted = await this.#c.tree.requestFunding(amount, { timeoutMs: (leftS * 1000) / 2 }).then(
-        async (g) => {
-          seed.fundingAskedFor = p.leaseId;
-          await this.#c.save();
-          return g;
-        },
-        (e: unknown) => {
-          emit("error", `foundering: asking for ${client.format(amount)} failed: ${(e as Error).message}`);
-          return 0n;
-        },
-      );
+      let granted = 0n;
+      try {
+        granted = await this.#c.tree.requestFunding(amount, { timeoutMs: (leftS * 1000) / 2 });
+        seed.fundingAskedFor = p.leaseId;
+        await this.#c.save();
+      } catch (e) {
+        emit("error", `foundering: asking for ${client.format(amount)} failed: ${(e as Error).message}`);
+      }
       emit("tree", `foundering: asked for ${client.format(amount)}, granted ${client.format(granted)}`);
       balance = await this.#c.refreshBalance();
       next = plan();
