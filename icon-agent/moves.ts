@@ -247,11 +247,13 @@ export class Moves {
       return;
     }
     let balance = this.#c.balance();
-    // The renewal's price is the yard's now (a failed bid's fresh look, else its listing), not the old lease's.
-    const yard = this.#c.observation.yards.find((y) => y.peerId === p.yard.peerId) ?? p.yard;
-    const learned = this.#renewalPrice?.leaseId === p.leaseId ? this.#renewalPrice.pricePerSecond : 0n;
-    const listed = listedPrice(yard, this.#rfq());
-    const price = learned > listed ? learned : listed;
+    // The renewal's price is the yard's now, looked at once per lease as its window opens and again after a failed
+    // bid (the old lease's price and a list of yards 30 s old may both be out of date).
+    const look = async (): Promise<bigint> =>
+      listedPrice(await probeYard(this.#c.node, client, p.yard.addrs).catch(() => p.yard), this.#rfq());
+    if (this.#renewalPrice?.leaseId !== p.leaseId)
+      this.#renewalPrice = { leaseId: p.leaseId, pricePerSecond: await look() };
+    const price = this.#renewalPrice.pricePerSecond;
     const relayFee = (await client.app(seed.root)).policy.maxRelayFee;
     const leftS = Number(p.end - nowS);
     const plan = (): RenewalPlan =>
@@ -303,7 +305,7 @@ export class Moves {
         signer: this.#c.wallet,
         client,
         account: seed.account,
-        yards: [yard],
+        yards: [p.yard],
         rfq: { ...this.#rfq(), slotSeconds, renewsLeaseId: p.leaseId },
         spec: { ...this.deploySpec(), ...(agent ? { agent } : {}) },
         maxPrice: (await this.#c.observation.knobs()).maxPricePerSecond,
@@ -315,11 +317,10 @@ export class Moves {
     } catch (e) {
       // The yard's price may have risen since it was last looked at: look again, and when it did, plan again at
       // once with it (ask, or a shorter slot) instead of bidding for what the balance cannot pay every period.
-      const now = await probeYard(this.#c.node, client, yard.addrs).catch(() => undefined);
-      const fresh = now ? listedPrice(now, this.#rfq()) : 0n;
+      const fresh = await look();
       if (fresh <= price || retried) throw e;
       this.#renewalPrice = { leaseId: p.leaseId, pricePerSecond: fresh };
-      emit("tree", `renewal of lease ${p.leaseId}: ${yard.name} now lists ${client.format(fresh)}/s, planned again`);
+      emit("tree", `renewal of lease ${p.leaseId}: ${p.yard.name} now lists ${client.format(fresh)}/s, planned again`);
       return this.renewIfDue(true);
     }
     p.renewal = {

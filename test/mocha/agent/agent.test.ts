@@ -532,6 +532,53 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
     }
   });
 
+  it("a yard whose price rose since the lease: the renewal is planned at its price now — asked for once, bought whole once answered — not bid for at the old price every period", async () => {
+    const SLOT = 60;
+    const c = refs.find((r) => r.name === "cheap")!;
+    const old = listedPrice(c, rfq(SLOT));
+    const raised = {
+      ...c,
+      cpuPricePerSecond: 2n * c.cpuPricePerSecond,
+      memoryPricePerSecond: 2n * c.memoryPricePerSecond,
+    };
+    const now = listedPrice(raised, rfq(SLOT));
+    // The first slot and one and a half of the next at the old price: less than one at the new.
+    const deposit = (old * BigInt(SLOT) * 5n) / 2n;
+    const { dir, app, events, hooks } = await deployOrigin(
+      "icon-agent-rise-",
+      { seeds: [c.addrs[0]!] },
+      { slotSeconds: SLOT, renewBeforeS: 40, deposit },
+    );
+    const agent = await Agent.open(dir, hooks);
+    await agent.start();
+    const texts = () => events.map((e) => e.text).join("\n");
+    const saved = { ...cheap.prices };
+    try {
+      const placed = await waitFor("the origin to be placed", () => agent.seed.placement, 30_000);
+      expect(placed.pricePerSecond).to.equal(old);
+      // The operator doubles its prices (the running yard's own, as a restart with a new config would).
+      cheap.prices.cpuPerCoreSecond *= 2n;
+      cheap.prices.memoryPerGiBSecond *= 2n;
+      await waitFor("a foundering request", () => /foundering: asked for/.test(texts()), 40_000);
+      const asked = await owner.market.queryFilter(owner.market.filters.FundingRequested!(app.root));
+      expect(asked).to.have.length(1);
+      // The whole slot at the new price, three relay fees to keep and the request's own (the cap, 50 000 units).
+      const amount = (asked[0] as unknown as { args: bigint[] }).args[3]!;
+      expect(amount).to.equal(now * BigInt(SLOT) + INTENT_RESERVE * 50_000n + 50_000n - (deposit - old * BigInt(SLOT)));
+      await owner.fund(app.root, amount);
+      const renewal = await waitFor("the renewal", () => agent.seed.placement?.renewal, 30_000);
+      expect(renewal.pricePerSecond).to.equal(now);
+      expect(renewal.end - renewal.leaseStart).to.equal(BigInt(SLOT));
+      // At most one bid at a price the ICON had not seen yet (its yard list may lag the rise), never one a period.
+      expect((texts().match(/no yard gave a usable quote/g) ?? []).length).to.be.at.most(1);
+      expect(await owner.market.queryFilter(owner.market.filters.FundingRequested!(app.root))).to.have.length(1);
+    } finally {
+      Object.assign(cheap.prices, saved);
+      await agent.stop();
+      for (const id of await owner.leasesOf(app.root)) await owner.terminate(id).catch(() => {});
+    }
+  });
+
   it("crash: restarted from its directory and the chain it resumes its lease, ends a lease it never saved and closes an orphan replica account", async () => {
     const { dir, app, events, hooks } = await deployOrigin("icon-agent-", {
       seeds: [cheap, dear].map((y) => y.node.getMultiaddrs()[0]!.toString()),
