@@ -149,10 +149,11 @@ export class Agent {
         location: this.seed.placement?.yard.peerId,
         leaseId: this.seed.placement?.leaseId,
       }),
-      // What this ICON keeps when a child asks for money: its own next slot; everything while it is not placed
-      // (it needs its balance to place itself again).
+      // What this ICON keeps when a child asks for money: its own next slot and the fees of its own next intents;
+      // everything while it is not placed (it needs its balance to place itself again).
       fundingReserve: () => this.#moves.fundingReserve(),
-      // What a child keeps when a sibling asks and this ICON lacks: the child's own next slot at its current price.
+      // What a child keeps when a sibling asks and this ICON lacks: the child's own next slot at its current price,
+      // and the fees of its own next intents (as its renewal keeps them, decision.ts renewalPlan).
       childKeeps: async (child) => {
         let keep: bigint | undefined;
         for (const id of await this.client.leasesOf(child.id)) {
@@ -161,7 +162,8 @@ export class Agent {
           const slot = l.pricePerSecond * (l.end - l.start);
           if (keep === undefined || slot > keep) keep = slot;
         }
-        return keep; // no live lease: it is being placed; leave it alone
+        // No live lease: it is being placed; leave it alone.
+        return keep === undefined ? undefined : keep + (await this.#moves.intentReserve());
       },
       // The origin lost with its yard and this ICON its successor (replace.ts, loss.ts): it takes the role.
       mayRefound: (origin, place) => this.#moves.loss.mayRefound(origin, place),

@@ -89,7 +89,7 @@ export interface AppStatus {
   fundingRequests: FundingRequest[];
 }
 
-/** A FundingRequested event of the application and whether money came to the account since. */
+/** A FundingRequested event of the application and how much of it money that came to the account since answered. */
 export interface FundingRequest {
   /** The account that asked, and the one it asked (0: the owner). */
   account: bigint;
@@ -98,43 +98,67 @@ export interface FundingRequest {
   block: number;
   /** Chain time of the request (seconds). */
   atS: bigint;
-  /** What reached the account after the request (the owner's `fund`, or the parent's `allocate`): 0 while pending. */
+  /**
+   * What of `amount` the top-ups that reached the account after it (the owner's `fund`, the parent's `allocate`)
+   * answered, at most `amount`: each top-up answers the account's open requests oldest first. 0 while pending;
+   * between 0 and `amount`: partly answered.
+   */
   answered: bigint;
 }
+
+/** A request the top-ups have not answered in full (pending, or partly answered). */
+export const stillOpen = (r: FundingRequest): boolean => r.answered < r.amount;
 
 type Log = { blockNumber: number; index: number; args: unknown[] };
 
 /**
- * The application's funding requests (the FundingRequested events of `root`), each answered by whatever reached its
- * account later (Funded or Allocated to it, after the request in chain order); no standing top-up rule exists on
- * chain, so a request the owner has not answered by hand stays pending.
+ * The application's funding requests (the FundingRequested events of `root`), oldest first. Each Funded or
+ * Allocated to an account answers that account's requests open at the time, oldest first, up to each one's
+ * amount (a top-up smaller than a request answers it partly; what is beyond every open request answers no later
+ * one). No standing top-up rule exists on chain, so a request the owner has not answered by hand stays pending.
  */
 export async function fundingRequests(c: MarketClient, root: bigint): Promise<FundingRequest[]> {
   const f = c.market.filters;
   const asked = (await c.market.queryFilter(f.FundingRequested!(root))) as unknown as Log[];
-  const after = (l: Log, r: Log) =>
-    l.blockNumber > r.blockNumber || (l.blockNumber === r.blockNumber && l.index > r.index);
+  const order = (a: Log, b: Log): number => a.blockNumber - b.blockNumber || a.index - b.index;
   const out: FundingRequest[] = [];
-  const topUps = new Map<bigint, Log[]>();
-  for (const r of asked) {
-    const account = r.args[1] as bigint;
-    if (!topUps.has(account))
-      topUps.set(account, [
-        ...((await c.market.queryFilter(f.Funded!(account), r.blockNumber)) as unknown as Log[]),
-        ...((await c.market.queryFilter(f.Allocated!(null, account), r.blockNumber)) as unknown as Log[]),
-      ]);
+  for (const r of [...asked].sort(order)) {
     const block = await c.market.runner!.provider!.getBlock(r.blockNumber);
     out.push({
-      account,
+      account: r.args[1] as bigint,
       parent: r.args[2] as bigint,
       amount: r.args[3] as bigint,
       block: r.blockNumber,
       atS: BigInt(block!.timestamp),
-      answered: topUps
-        .get(account)!
-        .filter((t) => after(t, r))
-        .reduce((a, t) => a + (t.args[2] as bigint), 0n),
+      answered: 0n,
     });
+  }
+  for (const account of new Set(out.map((r) => r.account))) {
+    const mine = asked.filter((r) => r.args[1] === account).sort(order);
+    const from = mine[0]!.blockNumber;
+    const topUps = [
+      ...((await c.market.queryFilter(f.Funded!(account), from)) as unknown as Log[]),
+      ...((await c.market.queryFilter(f.Allocated!(null, account), from)) as unknown as Log[]),
+    ];
+    // Requests and top-ups in chain order: a top-up answers only the requests made before it.
+    const events = [...mine.map((l) => ({ l, ask: true })), ...topUps.map((l) => ({ l, ask: false }))].sort((a, b) =>
+      order(a.l, b.l),
+    );
+    const requests = out.filter((r) => r.account === account);
+    let made = 0;
+    for (const e of events) {
+      if (e.ask) {
+        made++;
+        continue;
+      }
+      let left = e.l.args[2] as bigint;
+      for (const r of requests.slice(0, made)) {
+        if (left === 0n) break;
+        const take = r.amount - r.answered < left ? r.amount - r.answered : left;
+        r.answered += take;
+        left -= take;
+      }
+    }
   }
   return out;
 }
@@ -224,14 +248,19 @@ export function formatStatus(c: MarketClient, s: AppStatus): string[] {
         `; ${a.leases.length} lease(s), cost ${f(a.leases.reduce((x, l) => x + l.cost, 0n))}`,
     );
   }
-  const pending = s.fundingRequests.filter((r) => r.answered === 0n);
+  const pending = s.fundingRequests.filter(stillOpen);
+  const partly = pending.filter((r) => r.answered > 0n).length;
   lines.push(
-    `funding requests: ${s.fundingRequests.length}, ${pending.length} pending (no standing top-up rule: the owner answers by funding the account)`,
+    `funding requests: ${s.fundingRequests.length}, ${pending.length} pending${partly > 0 ? ` (${partly} of them partly answered)` : ""} (no standing top-up rule: the owner answers by funding the account)`,
   );
   for (const r of s.fundingRequests)
     lines.push(
       `  account ${r.account} asked ${r.parent === 0n ? "the owner" : `account ${r.parent}`} for ${f(r.amount)} at ${new Date(Number(r.atS) * 1000).toISOString()} (block ${r.block}): ` +
-        (r.answered === 0n ? "pending" : `answered, ${f(r.answered)} came since`),
+        (r.answered === 0n
+          ? "pending"
+          : r.answered < r.amount
+            ? `partly answered: ${f(r.answered)} of ${f(r.amount)} came since`
+            : "answered"),
     );
   return lines;
 }

@@ -471,16 +471,31 @@ export function describeAction(a: Action, yards: readonly { peerId: string; name
 export interface RenewalInput {
   /** The account's balance (token units). */
   balance: bigint;
-  /** The price of the lease being renewed (the renewal's quote at the same yard is expected at it). */
+  /**
+   * The price the renewal is expected at: the yard's current price for the lease (its listed price, or what it
+   * quoted when a renewal bid failed), not the old lease's — a yard's price may have moved since.
+   */
   pricePerSecond: bigint;
   /** The configured slot. */
   slotSeconds: number;
+  /**
+   * The most one relayed intent of the ICON costs (the policy's maxRelayFee). The renewal leaves
+   * {@link INTENT_RESERVE} of them in the account for the ICON's own next intents: a short renewal spends the balance
+   * only down to that reserve, and a request asks for it too, and for its own fee.
+   */
+  relayFee: bigint;
   /** Seconds left of the lease being renewed, and the renewal window (`renewBeforeS`) it is in. */
   leftS: number;
   renewBeforeS: number;
   /** Whether money was asked for (and answered) for this lease already. */
   asked: boolean;
 }
+
+/**
+ * How many relayed intents of its own an ICON can still pay for after a renewal: the funding request for the next
+ * lease's renewal (the owner must see it), and winding down — terminating its lease and closing its account.
+ */
+export const INTENT_RESERVE = 3n;
 
 /** A renewal's next step: buy a slot of `slotSeconds`, ask the parent for `amount`, or wait for an answer. */
 export type RenewalPlan =
@@ -492,23 +507,30 @@ export function shortestRenewalS(slotSeconds: number): number {
 }
 
 /**
- * The renewal (foundering, paper §4.2): a whole slot when the balance pays it; short of money, ask the parent once
- * for the shortfall of this lease's renewal; unanswered, wait while more than half the renewal window is left (the
- * owner may answer), then buy the longest slot the balance pays rather than let the lease lapse — or nothing, when
- * that is shorter than {@link shortestRenewalS}. Never costs more than `balance`.
+ * The renewal (foundering, paper §4.2): a whole slot when the balance beyond the reserve (INTENT_RESERVE ×
+ * `relayFee`) pays it; short of money, ask the parent once for this lease's shortfall (the reserve and the request's
+ * own fee included: a top-up of what was asked renews whole); unanswered, wait while more than half the
+ * renewal window is left (the owner may answer), then buy the longest slot the balance beyond the reserve pays
+ * rather than let the lease lapse — or nothing, when that is shorter than {@link shortestRenewalS}. Never spends
+ * into the reserve.
  *
  * @example
- *   renewalPlan({ balance: 50n, pricePerSecond: 1n, slotSeconds: 100, leftS: 20, renewBeforeS: 60, asked: true });
+ *   renewalPlan({ balance: 53n, relayFee: 1n, pricePerSecond: 1n, slotSeconds: 100, leftS: 20, renewBeforeS: 60, asked: true });
  *   // { kind: "renew", slotSeconds: 50 }
  */
 export function renewalPlan(o: RenewalInput): RenewalPlan {
+  const reserve = INTENT_RESERVE * o.relayFee;
+  const spendable = o.balance > reserve ? o.balance - reserve : 0n;
   const need = o.pricePerSecond * BigInt(o.slotSeconds);
-  if (o.balance >= need) return { kind: "renew", slotSeconds: o.slotSeconds };
-  if (!o.asked) return { kind: "ask", amount: need - o.balance };
+  if (spendable >= need) return { kind: "renew", slotSeconds: o.slotSeconds };
+  if (!o.asked) return { kind: "ask", amount: need + reserve + o.relayFee - o.balance };
   if (o.leftS > o.renewBeforeS / 2) return { kind: "wait", why: "the request for money is not answered yet" };
-  const buys = o.pricePerSecond > 0n ? o.balance / o.pricePerSecond : 0n;
+  const buys = spendable / o.pricePerSecond;
   const shortest = shortestRenewalS(o.slotSeconds);
   if (buys < BigInt(shortest))
-    return { kind: "wait", why: `the balance buys ${buys} s, less than the shortest renewal (${shortest} s)` };
+    return {
+      kind: "wait",
+      why: `the balance buys ${buys} s, less than the shortest renewal (${shortest} s)${reserve > 0n ? ` beside the ${reserve} kept for the ICON's own intents` : ""}`,
+    };
   return { kind: "renew", slotSeconds: Number(buys) };
 }

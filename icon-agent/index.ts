@@ -17,6 +17,7 @@ export {
   formatStatus,
   fundingRequests,
   serviceKeyFor,
+  stillOpen,
   type AppStatus,
   type DeployAppOptions,
   type FundingRequest,

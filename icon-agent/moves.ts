@@ -19,6 +19,7 @@ import { planRedirects, type HeldRedirect } from "./redirects.ts";
 import type { AgentEnv } from "./config.ts";
 import {
   PLACEMENT_GRACE_PERIODS,
+  INTENT_RESERVE,
   renewalPlan,
   replicaShare,
   replicateUtility,
@@ -31,7 +32,7 @@ import {
 } from "./decision.ts";
 import { sealedAgentPart } from "./handover.ts";
 import { closedAmount, live, placementOf, successorOf } from "./leases.ts";
-import { bid, listedPrice, type YardRef } from "./market.ts";
+import { bid, listedPrice, probeYard, type YardRef } from "./market.ts";
 import type { Observation } from "./observation.ts";
 import { LossWatch, leaseRfq, serviceSpec } from "./replace.ts";
 import { writeAgentState, type AgentSeed, type Emit, type Placement } from "./state.ts";
@@ -98,8 +99,10 @@ export class Moves {
   readonly #held = new Map<bigint, HeldRedirect>();
   /** Subnets redirected to children at this ICON's yard. */
   #delegated = new Set<string>();
-  /** The lease whose renewal this ICON asked money for (foundering), and whether the request was answered. */
-  #asked: { leaseId: bigint; atMs: number; answered: boolean } | undefined;
+  /** The lease whose renewal this ICON last asked money for (foundering), and when (an answer is in the seed). */
+  #asked: { leaseId: bigint; atMs: number } | undefined;
+  /** The yard's price as looked at again after a renewal bid of lease `leaseId` failed. */
+  #renewalPrice: { leaseId: bigint; pricePerSecond: bigint } | undefined;
   /** What the last renewal that had to wait said (told once). */
   #waiting = "";
 
@@ -127,9 +130,14 @@ export class Moves {
     return p ? p.pricePerSecond * BigInt(this.#c.env.spec.slotSeconds) : 0n;
   }
 
-  /** What this ICON keeps when a child asks for money: its own next slot; everything while it is not placed. */
-  fundingReserve(): bigint {
-    return this.#c.seed.placement ? this.ownSlot() : MaxUint256;
+  /** What this ICON keeps for its own next relayed intents (decision.ts INTENT_RESERVE × the policy's fee cap). */
+  async intentReserve(): Promise<bigint> {
+    return INTENT_RESERVE * (await this.#c.client.app(this.#c.seed.root)).policy.maxRelayFee;
+  }
+
+  /** What it keeps when a child asks for money: its next slot and intent reserve; everything while not placed. */
+  async fundingReserve(): Promise<bigint> {
+    return this.#c.seed.placement ? this.ownSlot() + (await this.intentReserve()) : MaxUint256;
   }
 
   /** What each lease asks for: the service's CPU and memory, plus the agent's share in sidecar placement. */
@@ -220,7 +228,7 @@ export class Moves {
    * bought at the same yard. Short of money (decision.ts renewalPlan) it asks the parent once for this lease, and
    * unanswered by half the window, buys the slot its balance pays rather than let the lease lapse.
    */
-  async renewIfDue(): Promise<void> {
+  async renewIfDue(retried = false): Promise<void> {
     const { seed, env, client, emit } = this.#c;
     const p = seed.placement!;
     const nowS = BigInt(Math.floor(Date.now() / 1000));
@@ -241,29 +249,50 @@ export class Moves {
       return;
     }
     let balance = this.#c.balance();
+    // The renewal's price is the yard's now, looked at once per lease as its window opens and again after a failed
+    // bid (the old lease's price and a list of yards 30 s old may both be out of date).
+    const look = async (): Promise<bigint> =>
+      listedPrice(await probeYard(this.#c.node, client, p.yard.addrs).catch(() => p.yard), this.#rfq());
+    if (this.#renewalPrice?.leaseId !== p.leaseId)
+      this.#renewalPrice = { leaseId: p.leaseId, pricePerSecond: await look() };
+    const price = this.#renewalPrice.pricePerSecond;
+    const relayFee = (await client.app(seed.root)).policy.maxRelayFee;
+    const leftS = Number(p.end - nowS);
     const plan = (): RenewalPlan =>
       renewalPlan({
         balance,
-        pricePerSecond: p.pricePerSecond,
+        pricePerSecond: price,
         slotSeconds: env.spec.slotSeconds,
-        leftS: Number(p.end - nowS),
+        relayFee,
+        leftS,
         renewBeforeS: env.renewBeforeS,
-        // Once answered, never asked again for this lease; a request that failed is tried again after a minute.
-        asked: this.#asked?.leaseId === p.leaseId && (this.#asked.answered || Date.now() - this.#asked.atMs < 60_000),
+        // Once answered, never asked again for this lease (the state remembers it across restarts); a request
+        // that failed is tried again after a minute.
+        asked:
+          seed.fundingAskedFor === p.leaseId ||
+          (this.#asked?.leaseId === p.leaseId && Date.now() - this.#asked.atMs < 60_000),
       });
     let next = plan();
     if (next.kind === "ask") {
-      // Foundering: ask the parent (the origin asks the owner on chain), once for this lease's renewal.
-      this.#asked = { leaseId: p.leaseId, atMs: Date.now(), answered: false };
-      const granted = await this.#c.tree.requestFunding(next.amount);
-      this.#asked.answered = true;
-      emit("tree", `foundering: asked for ${client.format(next.amount)}, granted ${client.format(granted)}`);
+      // Foundering: ask the parent (the origin asks the owner on chain), once for this lease's renewal. The wait
+      // for the answer is bounded by half the time left, so the short renewal still comes before the lease ends.
+      this.#asked = { leaseId: p.leaseId, atMs: Date.now() };
+      const amount = next.amount;
+      let granted = 0n;
+      try {
+        granted = await this.#c.tree.requestFunding(amount, { timeoutMs: (leftS * 1000) / 2 });
+        seed.fundingAskedFor = p.leaseId;
+        await this.#c.save();
+      } catch (e) {
+        emit("error", `foundering: asking for ${client.format(amount)} failed: ${(e as Error).message}`);
+      }
+      emit("tree", `foundering: asked for ${client.format(amount)}, granted ${client.format(granted)}`);
       balance = await this.#c.refreshBalance();
       next = plan();
     }
     if (next.kind !== "renew") {
       const why = `${p.leaseId}: ${next.kind === "wait" ? next.why : "money asked for"}`;
-      if (this.#waiting !== why) emit("tree", `renewal of lease ${why} (${Number(p.end - nowS)} s left)`);
+      if (this.#waiting !== why) emit("tree", `renewal of lease ${why} (${leftS} s left)`);
       this.#waiting = why;
       return;
     }
@@ -271,19 +300,31 @@ export class Moves {
     // Inside its sidecar the renewal's Deploy carries the agent's own state again: the yard carries the sidecar
     // over (the same agent part) and holds the fresh state for the sidecar's restarts.
     const agent = this.#c.inSidecar && env.sidecar ? (await sealedAgentPart(this.#c.dir, env.sidecar)).part : undefined;
-    const won = await bid({
-      node: this.#c.node,
-      signer: this.#c.wallet,
-      client,
-      account: seed.account,
-      yards: [p.yard],
-      rfq: { ...this.#rfq(), slotSeconds, renewsLeaseId: p.leaseId },
-      spec: { ...this.deploySpec(), ...(agent ? { agent } : {}) },
-      maxPrice: (await this.#c.observation.knobs()).maxPricePerSecond,
-      budget: balance,
-      score: () => 0,
-      release: (id) => client.terminate(id),
-    }).finally(() => agent?.secret.wipe());
+    let won: Awaited<ReturnType<typeof bid>>;
+    try {
+      won = await bid({
+        node: this.#c.node,
+        signer: this.#c.wallet,
+        client,
+        account: seed.account,
+        yards: [p.yard],
+        rfq: { ...this.#rfq(), slotSeconds, renewsLeaseId: p.leaseId },
+        spec: { ...this.deploySpec(), ...(agent ? { agent } : {}) },
+        maxPrice: (await this.#c.observation.knobs()).maxPricePerSecond,
+        // Never into the reserve kept for the ICON's own intents.
+        budget: balance - INTENT_RESERVE * relayFee,
+        score: () => 0,
+        release: (id) => client.terminate(id),
+      }).finally(() => agent?.secret.wipe());
+    } catch (e) {
+      // The yard's price may have risen since it was last looked at: look again, and when it did, plan again at
+      // once with it (ask, or a shorter slot) instead of bidding for what the balance cannot pay every period.
+      const fresh = await look();
+      if (fresh <= price || retried) throw e;
+      this.#renewalPrice = { leaseId: p.leaseId, pricePerSecond: fresh };
+      emit("tree", `renewal of lease ${p.leaseId}: ${p.yard.name} now lists ${client.format(fresh)}/s, planned again`);
+      return this.renewIfDue(true);
+    }
     p.renewal = {
       leaseId: won.leaseId,
       leaseStart: won.offer.start,

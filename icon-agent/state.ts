@@ -52,6 +52,8 @@ export interface AgentSeed {
    * for the first periods at the placement (decision.ts gracedSubnets).
    */
   placedFor?: string[];
+  /** The lease whose renewal this ICON asked money for and got an answer (asked once per lease, restarts too). */
+  fundingAskedFor?: bigint;
   /** Replicas made, by account; `started` once its agent was launched. */
   children: Record<string, { name: string; subnets: string[]; started?: boolean }>;
   replicas: number;

@@ -69,8 +69,11 @@ export class TreeFunding {
     this.#c = components;
   }
 
-  /** Asks my parent for `amount`; the origin (or an adopted ICON) asks the owner on chain. */
-  async ask(amount: bigint): Promise<{ granted: bigint; note: string }> {
+  /**
+   * Asks my parent for `amount` (waiting at most `timeoutMs`, and never over `fundingTimeoutMs`); the origin (or an
+   * adopted ICON) asks the owner on chain.
+   */
+  async ask(amount: bigint, timeoutMs = Infinity): Promise<{ granted: bigint; note: string }> {
     const parent = this.#c.parent();
     if (this.#c.isOrigin() || !parent) {
       if (!this.#c.isOrigin())
@@ -83,7 +86,7 @@ export class TreeFunding {
         this.#c.node,
         dialableAddrs(parent.addrs, this.#c.parentPeer()),
         { type: "funding", proof, amount },
-        AbortSignal.timeout(this.#c.fundingTimeoutMs ?? 60_000),
+        AbortSignal.timeout(Math.max(1, Math.floor(Math.min(timeoutMs, this.#c.fundingTimeoutMs ?? 60_000)))),
       );
     let r: TreeMessage;
     try {
@@ -165,11 +168,12 @@ export class TreeFunding {
         this.#c.emit({ type: "funding-denied", child: child.id, amount, note });
         return { granted: 0n, note };
       };
-      // A child that runs asks for its next slot or so: more than two of its slots is refused outright.
+      // A child that runs asks for its next slot or so: more than twice what it keeps (its next slot, and the fees
+      // of its own next intents in an agent) is refused outright.
       const keeps = this.#c.childKeeps ? await this.#c.childKeeps(child).catch(() => undefined) : undefined;
       if (keeps !== undefined && amount > 2n * keeps)
         return deny(
-          `account ${child.id} asks ${this.#c.client.format(amount)}, more than two of its slots (${this.#c.client.format(2n * keeps)})`,
+          `account ${child.id} asks ${this.#c.client.format(amount)}, more than twice what it keeps (${this.#c.client.format(2n * keeps)})`,
         );
       const have = await spendable();
       // What my other children hold beyond what they keep, planned before anything moves: a request that ends up

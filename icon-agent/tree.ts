@@ -215,12 +215,12 @@ export class TreeMember {
   /**
    * Foundering: asks the parent for `amount` (moved on chain to my account); returns what was granted (0 or
    * `amount`). The origin, and an ICON whose overlay parent is not its account's parent, ask the owner on chain
-   * instead and get 0 now.
+   * instead and get 0 now. `timeoutMs` bounds the wait for the parent's answer (below the default minute).
    */
-  async requestFunding(amount: bigint): Promise<bigint> {
+  async requestFunding(amount: bigint, o: { timeoutMs?: number } = {}): Promise<bigint> {
     if (amount <= 0n) throw new ConfigError("BAD_AMOUNT", "a funding request needs a positive amount");
     if (!this.#acting()) throw new TreeError(TreeErrorCode.TREE_LEAVING, "this instance handed the ICON over");
-    const { granted, note } = await this.#funding.ask(amount);
+    const { granted, note } = await this.#funding.ask(amount, o.timeoutMs);
     this.#emit({ type: "funding-requested", amount, granted, note });
     return granted;
   }

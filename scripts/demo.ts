@@ -42,7 +42,7 @@ import path from "node:path";
 import { parseArgs, promisify } from "node:util";
 import { Wallet } from "ethers";
 import { AltoMap, MarketClient, serveAlto, zoneRecords, type Solvency } from "../protocol/index.ts";
-import { appStatus, formatStatus, fundingRequests, handedOver } from "../icon-agent/index.ts";
+import { appStatus, formatStatus, fundingRequests, handedOver, stillOpen } from "../icon-agent/index.ts";
 import { DockerRuntime, HostFirewall } from "../yard-node/index.ts";
 import { projectRoot } from "./lib/hardhat.ts";
 import {
@@ -442,9 +442,9 @@ try {
     sidecars.containers().some((c) => c.seenAtMs >= tKill && c.yardId !== killedId) &&
     servedAfterRecovery > 0 &&
     failedRequests.afterRecovery === 0;
-  // What the owner finds on return: the requests on chain, each pending until money reached its account.
+  // What the owner finds on return: the requests on chain, each pending until money reached its account in full.
   const requests = await fundingRequests(reader, app.root);
-  const pending = requests.filter((r) => r.answered === 0n);
+  const pending = requests.filter(stillOpen);
   say(
     "books",
     `${requests.length} funding request(s) on chain (${requests.map((r) => `account ${r.account} for ${reader.format(r.amount)}`).join(", ") || "none"}); no standing top-up rule exists in the market (the owner answers FundingRequested by hand), so ${pending.length} of them ${pending.length === 1 ? "was" : "were"} left pending while the owner was away`,

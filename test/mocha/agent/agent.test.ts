@@ -20,12 +20,12 @@ import {
   type IconError,
 } from "../../../protocol/index.ts";
 import { Agent } from "../../../icon-agent/agent.ts";
-import { readAgentState, writeAgentState, type AgentEvent } from "../../../icon-agent/state.ts";
+import { readAgentState, saveAgentState, writeAgentState, type AgentEvent } from "../../../icon-agent/state.ts";
 import { replicaKey } from "../../../icon-agent/leases.ts";
 import { appStatus, deployApp } from "../../../icon-agent/app.ts";
 import { agentEnvFrom, type AgentEnv } from "../../../icon-agent/config.ts";
 import { bid, discoverYards, listedPrice, type YardRef } from "../../../icon-agent/market.ts";
-import { shortestRenewalS } from "../../../icon-agent/decision.ts";
+import { INTENT_RESERVE, shortestRenewalS } from "../../../icon-agent/decision.ts";
 import { useTwoYards } from "../../helpers/yard.ts";
 import { ICON_CLI, alive, deployWebApp } from "../../helpers/app.ts";
 import type { YardConfigInput } from "../../../yard-node/config.ts";
@@ -411,20 +411,25 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
       const placed = await waitFor("the origin to be placed", () => agent.seed.placement, 30_000);
       expect(placed.yard.name).to.equal("cheap");
       expect(placed.end - placed.leaseStart).to.equal(BigInt(SLOT));
-      // Within renewBeforeS of the end the renewal is due; the balance covers half of it: the origin asks the owner.
+      // Within renewBeforeS of the end the renewal is due; the balance covers half of it: the origin asks the owner
+      // for the rest, three relay fees to keep (decision.ts INTENT_RESERVE) and the request's own fee (the policy's
+      // cap of 50 000 units each).
       await waitFor("a foundering request", () => /foundering: asked for/.test(texts()), 30_000);
       const need = placed.pricePerSecond * BigInt(SLOT);
+      const keep = INTENT_RESERVE * 50_000n + 50_000n;
       // The request itself was a relayed intent: its fee left the balance after the ICON measured its shortfall.
       const balance = (await owner.account(app.root)).balance + (await owner.relayFeesOf(app.root));
       expect(balance < need).to.equal(true);
-      expect(texts()).to.contain(`foundering: asked for ${owner.format(need - balance)}, granted ${owner.format(0n)}`);
+      const amount = need + keep - balance;
+      expect(texts()).to.contain(`foundering: asked for ${owner.format(amount)}, granted ${owner.format(0n)}`);
       const asked = await owner.market.queryFilter(owner.market.filters.FundingRequested!(app.root));
       expect(asked.map((l) => (l as unknown as { args: unknown[] }).args.slice(1).map(String))).to.deep.equal([
-        [String(app.root), "0", String(need - balance)],
+        [String(app.root), "0", String(amount)],
       ]);
       expect(await owner.leasesOf(app.root)).to.deep.equal([placed.leaseId]);
-      // The owner answers; the next period buys the next slot at the same yard, starting where the lease ends.
-      await owner.fund(app.root, need);
+      // The owner answers with what was asked; the next period buys the whole next slot at the same yard, starting
+      // where the lease ends.
+      await owner.fund(app.root, amount);
       const renewal = await waitFor("the renewal", () => agent.seed.placement?.renewal, 30_000);
       expect(renewal.leaseStart).to.equal(placed.end);
       expect(renewal.end).to.equal(placed.end + BigInt(SLOT));
@@ -459,46 +464,116 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
     }
   });
 
-  it("short of money and unanswered it asks once for the lease, waits half the renewal window, then renews for the slot its balance pays instead of letting the lease lapse", async () => {
+  it("short of money and unanswered it asks once for the lease (a restart does not ask again), waits half the renewal window, then renews at the yard's price for the slot its balance pays beyond three relay fees instead of letting the lease lapse", async () => {
     const SLOT = 60;
     const c = refs.find((r) => r.name === "cheap")!;
-    const slotCost = listedPrice(c, rfq(SLOT)) * BigInt(SLOT);
-    // Enough for the first slot and three quarters of the next; the owner never answers.
+    const price = listedPrice(c, rfq(SLOT));
+    const slotCost = price * BigInt(SLOT);
+    // What the ICON keeps for its own next intents: three times the policy's fee cap (deployOrigin's 50 000 units).
+    const reserve = INTENT_RESERVE * 50_000n;
+    // Enough for the first slot and three quarters of the next beside the reserve; the owner never answers.
     const { dir, app, events, hooks } = await deployOrigin(
       "icon-agent-short-",
       { seeds: [c.addrs[0]!] },
-      { slotSeconds: SLOT, renewBeforeS: 40, deposit: (slotCost * 7n) / 4n },
+      { slotSeconds: SLOT, renewBeforeS: 40, deposit: (slotCost * 7n) / 4n + reserve },
     );
-    const agent = await Agent.open(dir, hooks);
+    let agent = await Agent.open(dir, hooks);
     await agent.start();
     const texts = () => events.map((e) => e.text).join("\n");
     try {
       const placed = await waitFor("the origin to be placed", () => agent.seed.placement, 30_000);
+      expect(placed.pricePerSecond).to.equal(price);
+      // As if the yard had been cheaper when the lease was bought (a fault injected into the agent's state file):
+      // planned at that price, the renewal would look paid and the bid would fail every period without asking.
+      await agent.stop();
+      const { env, seed } = await readAgentState(dir);
+      seed.placement!.pricePerSecond = price / 4n;
+      await saveAgentState(dir, env, seed);
+      agent = await Agent.open(dir, hooks);
+      await agent.start();
       await waitFor("a foundering request", () => /foundering: asked for/.test(texts()), 40_000);
       const askedAtS = Math.floor(Date.now() / 1000);
+      // Restarted after asking: the state remembers the request for this lease.
+      await agent.stop();
+      agent = await Agent.open(dir, hooks);
+      await agent.start();
       const renewal = await waitFor("the shorter renewal", () => agent.seed.placement?.renewal, 40_000);
       // Not before half the window (20 s) was left: the owner had that long to answer.
       expect(Number(placed.end) - Math.floor(Date.now() / 1000)).to.be.at.most(21);
       expect(Math.floor(Date.now() / 1000) - askedAtS).to.be.at.least(15);
-      // One request for this lease, however many periods passed meanwhile.
+      // One request for this lease, however many periods and restarts passed meanwhile, for the whole slot at the
+      // yard's price with the reserve.
       const asked = await owner.market.queryFilter(owner.market.filters.FundingRequested!(app.root));
       expect(asked).to.have.length(1);
       expect(texts().match(/foundering: asked for/g)).to.have.length(1);
-      expect(texts().match(/the request for money is not answered yet/g)).to.have.length(1);
-      // The slot the balance paid (what was left after the first slot and the request's relay fee), to the second.
+      expect(texts().match(/the request for money is not answered yet/g)?.length).to.be.within(1, 2);
       const fees = await owner.relayFeesOf(app.root);
-      const had = (slotCost * 7n) / 4n - placed.pricePerSecond * BigInt(SLOT) - fees;
-      const seconds = had / placed.pricePerSecond;
+      const had = (slotCost * 7n) / 4n + reserve - price * BigInt(SLOT) - fees;
+      const atAsk = (slotCost * 7n) / 4n + reserve - slotCost;
+      expect((asked[0] as unknown as { args: bigint[] }).args[3]).to.equal(slotCost + reserve + 50_000n - atAsk);
+      // The slot the balance paid beyond the reserve (what was left after the first slot and the request's relay
+      // fee), to the second, at the yard's price; the reserve stays in the account.
+      const seconds = (had - reserve) / price;
       expect(renewal.leaseStart).to.equal(placed.end);
+      expect(renewal.pricePerSecond).to.equal(price);
       expect(renewal.end - renewal.leaseStart).to.equal(seconds);
       expect(seconds >= BigInt(shortestRenewalS(SLOT)) && seconds < BigInt(SLOT)).to.equal(true);
-      expect((await owner.account(app.root)).balance).to.equal(had - seconds * placed.pricePerSecond);
+      const left = (await owner.account(app.root)).balance;
+      expect(left).to.equal(had - seconds * price);
+      expect(left >= reserve).to.equal(true);
       expect(texts()).to.contain(
         `lease ${renewal.leaseId} renews ${placed.leaseId} at cheap until ${renewal.end} (${seconds} s of ${SLOT}: what the balance pays)`,
       );
       const r = await owner.lease(renewal.leaseId);
       expect([r.provider, r.account, r.state]).to.deep.equal([c.operator, app.root, "Scheduled"]);
     } finally {
+      await agent.stop();
+      for (const id of await owner.leasesOf(app.root)) await owner.terminate(id).catch(() => {});
+    }
+  });
+
+  it("a yard whose price rose since the lease: the renewal is planned at its price now — asked for once, bought whole once answered — not bid for at the old price every period", async () => {
+    const SLOT = 60;
+    const c = refs.find((r) => r.name === "cheap")!;
+    const old = listedPrice(c, rfq(SLOT));
+    const raised = {
+      ...c,
+      cpuPricePerSecond: 2n * c.cpuPricePerSecond,
+      memoryPricePerSecond: 2n * c.memoryPricePerSecond,
+    };
+    const now = listedPrice(raised, rfq(SLOT));
+    // The first slot and one and a half of the next at the old price: less than one at the new.
+    const deposit = (old * BigInt(SLOT) * 5n) / 2n;
+    const { dir, app, events, hooks } = await deployOrigin(
+      "icon-agent-rise-",
+      { seeds: [c.addrs[0]!] },
+      { slotSeconds: SLOT, renewBeforeS: 40, deposit },
+    );
+    const agent = await Agent.open(dir, hooks);
+    await agent.start();
+    const texts = () => events.map((e) => e.text).join("\n");
+    const saved = { ...cheap.prices };
+    try {
+      const placed = await waitFor("the origin to be placed", () => agent.seed.placement, 30_000);
+      expect(placed.pricePerSecond).to.equal(old);
+      // The operator doubles its prices (the running yard's own, as a restart with a new config would).
+      cheap.prices.cpuPerCoreSecond *= 2n;
+      cheap.prices.memoryPerGiBSecond *= 2n;
+      await waitFor("a foundering request", () => /foundering: asked for/.test(texts()), 40_000);
+      const asked = await owner.market.queryFilter(owner.market.filters.FundingRequested!(app.root));
+      expect(asked).to.have.length(1);
+      // The whole slot at the new price, three relay fees to keep and the request's own (the cap, 50 000 units).
+      const amount = (asked[0] as unknown as { args: bigint[] }).args[3]!;
+      expect(amount).to.equal(now * BigInt(SLOT) + INTENT_RESERVE * 50_000n + 50_000n - (deposit - old * BigInt(SLOT)));
+      await owner.fund(app.root, amount);
+      const renewal = await waitFor("the renewal", () => agent.seed.placement?.renewal, 30_000);
+      expect(renewal.pricePerSecond).to.equal(now);
+      expect(renewal.end - renewal.leaseStart).to.equal(BigInt(SLOT));
+      // At most one bid at a price the ICON had not seen yet (its yard list may lag the rise), never one a period.
+      expect((texts().match(/no yard gave a usable quote/g) ?? []).length).to.be.at.most(1);
+      expect(await owner.market.queryFilter(owner.market.filters.FundingRequested!(app.root))).to.have.length(1);
+    } finally {
+      Object.assign(cheap.prices, saved);
       await agent.stop();
       for (const id of await owner.leasesOf(app.root)) await owner.terminate(id).catch(() => {});
     }

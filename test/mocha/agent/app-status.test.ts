@@ -1,7 +1,7 @@
 /**
  * What the owner sees on return (`icon app status`, icon-agent/app.ts): the application's funding requests on chain,
  * pending until money reaches the asking account (no standing top-up rule exists), each with its account, amount
- * and chain time.
+ * and chain time; each top-up answers the account's open requests oldest first, partly when it is less.
  */
 import { expect } from "chai";
 import { Wallet } from "ethers";
@@ -40,7 +40,7 @@ describe("app status: funding requests", function () {
       [root, 0n, USD(1.5), r1.blockNumber, t1, 0n],
       [child, root, USD(0.25), r2.blockNumber, s.fundingRequests[1]!.atS, 0n],
     ]);
-    const lines = formatStatus(owner, s);
+    let lines = formatStatus(owner, s);
     expect(lines).to.include(
       "funding requests: 2, 2 pending (no standing top-up rule: the owner answers by funding the account)",
     );
@@ -57,16 +57,46 @@ describe("app status: funding requests", function () {
     await origin.allocate(root, child, USD(0.25));
     s = await appStatus(owner, root);
     expect(s.fundingRequests.map((r) => r.answered)).to.deep.equal([0n, USD(0.25)]);
-    // The owner answers by hand: the root funded after its request.
+    // The owner answers by hand: the root funded after its request; what is beyond the request answers nothing.
     await owner.fund(root, USD(2));
     s = await appStatus(owner, root);
-    expect(s.fundingRequests.map((r) => r.answered)).to.deep.equal([USD(2), USD(0.25)]);
+    expect(s.fundingRequests.map((r) => r.answered)).to.deep.equal([USD(1.5), USD(0.25)]);
     expect(formatStatus(owner, s)).to.include(
       "funding requests: 2, 0 pending (no standing top-up rule: the owner answers by funding the account)",
     );
     // A later request is pending again: the earlier top-up came before it.
     await origin.requestFunding(root, USD(1));
     s = await appStatus(owner, root);
-    expect(s.fundingRequests.map((r) => r.answered)).to.deep.equal([USD(2), USD(0.25), 0n]);
+    expect(s.fundingRequests.map((r) => r.answered)).to.deep.equal([USD(1.5), USD(0.25), 0n]);
+
+    // Two requests open, then top-ups smaller than both: each answers the oldest open request first, partly when
+    // it is less, and the next top-up goes on where the last one stopped.
+    const r4 = await origin.requestFunding(root, USD(0.5));
+    await owner.fund(root, USD(0.4));
+    s = await appStatus(owner, root);
+    expect(s.fundingRequests.map((r) => r.answered)).to.deep.equal([USD(1.5), USD(0.25), USD(0.4), 0n]);
+    lines = formatStatus(owner, s);
+    expect(lines).to.include(
+      "funding requests: 4, 2 pending (1 of them partly answered) (no standing top-up rule: the owner answers by funding the account)",
+    );
+    expect(
+      lines.some(
+        (l) =>
+          l.startsWith(`  account ${root} asked the owner for 1 iUSD at `) &&
+          l.endsWith(": partly answered: 0.4 iUSD of 1 iUSD came since"),
+      ),
+    ).to.equal(true);
+    expect(lines.some((l) => l.includes(`(block ${r4.blockNumber}): pending`))).to.equal(true);
+    await owner.fund(root, USD(0.7));
+    s = await appStatus(owner, root);
+    expect(s.fundingRequests.map((r) => r.answered)).to.deep.equal([USD(1.5), USD(0.25), USD(1), USD(0.1)]);
+    await owner.fund(root, USD(1));
+    s = await appStatus(owner, root);
+    expect(s.fundingRequests.map((r) => r.answered)).to.deep.equal([USD(1.5), USD(0.25), USD(1), USD(0.5)]);
+    lines = formatStatus(owner, s);
+    expect(lines).to.include(
+      "funding requests: 4, 0 pending (no standing top-up rule: the owner answers by funding the account)",
+    );
+    expect(lines.some((l) => l.includes(`(block ${r4.blockNumber}): answered`))).to.equal(true);
   });
 });

@@ -8,6 +8,7 @@ import {
   gracedSubnets,
   knobsFromPolicy,
   latencyTerm,
+  INTENT_RESERVE,
   renewalPlan,
   replicaShare,
   replicateUtility,
@@ -961,6 +962,7 @@ describe("renewalPlan: a renewal short of money (foundering)", () => {
       balance: fc.bigInt({ min: 0n, max: 10n ** 20n }),
       pricePerSecond: fc.bigInt({ min: 0n, max: 10n ** 12n }),
       slotSeconds: fc.integer({ min: 10, max: 86_400 }),
+      relayFee: fc.oneof(fc.constant(0n), fc.bigInt({ min: 0n, max: 10n ** 17n })),
       window: fc.double({ min: 0.01, max: 0.99, noNaN: true }),
       left: fc.double({ min: 0, max: 1, noNaN: true }),
       asked: fc.boolean(),
@@ -970,29 +972,34 @@ describe("renewalPlan: a renewal short of money (foundering)", () => {
       return { ...o, renewBeforeS, leftS: Math.floor(renewBeforeS * left) };
     });
 
-  it("never buys more than the balance pays, nor a slot longer than configured or shorter than the shortest", () => {
+  it("never spends into the reserve kept for the ICON's own intents, nor buys a slot longer than configured or shorter than the shortest", () => {
     fc.assert(
       fc.property(inputArb, (o) => {
         const plan = renewalPlan(o);
         if (plan.kind !== "renew") return;
-        expect(o.pricePerSecond * BigInt(plan.slotSeconds) <= o.balance).to.equal(true);
+        const reserve = INTENT_RESERVE * o.relayFee;
+        const spendable = o.balance > reserve ? o.balance - reserve : 0n;
+        expect(o.pricePerSecond * BigInt(plan.slotSeconds) <= spendable).to.equal(true);
         expect(plan.slotSeconds <= o.slotSeconds).to.equal(true);
         expect(plan.slotSeconds >= shortestRenewalS(o.slotSeconds)).to.equal(true);
       }),
     );
   });
 
-  it("renews whole when paid; else asks once for exactly the shortfall, waits for the answer through the first half of the window, then renews for what the balance buys", () => {
+  it("renews whole when the balance beyond the reserve pays; else asks once for exactly the shortfall (the reserve included), waits for the answer through the first half of the window, then renews for what the balance beyond the reserve buys", () => {
     fc.assert(
       fc.property(inputArb, (o) => {
         const plan = renewalPlan(o);
-        const need = o.pricePerSecond * BigInt(o.slotSeconds);
-        if (o.balance >= need) {
+        const cost = o.pricePerSecond * BigInt(o.slotSeconds);
+        const reserve = INTENT_RESERVE * o.relayFee;
+        const spendable = o.balance > reserve ? o.balance - reserve : 0n;
+        if (spendable >= cost) {
           expect(plan).to.deep.equal({ kind: "renew", slotSeconds: o.slotSeconds });
           return;
         }
         if (!o.asked) {
-          expect(plan).to.deep.equal({ kind: "ask", amount: need - o.balance });
+          // The request's own fee too: a top-up of what was asked renews whole.
+          expect(plan).to.deep.equal({ kind: "ask", amount: cost + reserve + o.relayFee - o.balance });
           return;
         }
         // Asked already: never a second request for the same lease.
@@ -1001,7 +1008,7 @@ describe("renewalPlan: a renewal short of money (foundering)", () => {
           expect(plan.kind).to.equal("wait");
           return;
         }
-        const buys = o.balance / o.pricePerSecond;
+        const buys = spendable / o.pricePerSecond;
         if (buys >= BigInt(shortestRenewalS(o.slotSeconds)))
           expect(plan).to.deep.equal({ kind: "renew", slotSeconds: Number(buys) });
         else expect(plan.kind).to.equal("wait");
@@ -1009,11 +1016,60 @@ describe("renewalPlan: a renewal short of money (foundering)", () => {
     );
   });
 
+  it("a plan at the yard's current price is one a bid at that price can pay: whole, asked or shorter, never more than the balance beyond the reserve (the old lease's price no longer decides)", () => {
+    fc.assert(
+      fc.property(
+        inputArb,
+        fc.bigInt({ min: 1n, max: 10n ** 12n }),
+        fc.bigInt({ min: 1n, max: 10n ** 12n }),
+        (o, oldPrice, nowPrice) => {
+          // Planned at the old lease's price, a rise makes "renew whole" a bid the balance cannot pay.
+          const plan = renewalPlan({ ...o, pricePerSecond: nowPrice });
+          const stale = renewalPlan({ ...o, pricePerSecond: oldPrice });
+          const reserve = INTENT_RESERVE * o.relayFee;
+          if (plan.kind === "renew") expect(nowPrice * BigInt(plan.slotSeconds) <= o.balance - reserve).to.equal(true);
+          // A price that fell never asks for money the renewal does not need.
+          if (plan.kind === "ask") expect(o.balance - reserve < nowPrice * BigInt(o.slotSeconds)).to.equal(true);
+          if (stale.kind === "renew" && plan.kind === "renew" && nowPrice > oldPrice)
+            expect(plan.slotSeconds <= stale.slotSeconds).to.equal(true);
+        },
+      ),
+    );
+  });
+
   it("a lease with 60 s left of a 600 s slot whose balance pays 531 s renews for 531 s once the request went unanswered", () => {
-    const o = { balance: 97_704n, pricePerSecond: 184n, slotSeconds: 600, renewBeforeS: 540, asked: false };
+    const o = {
+      balance: 97_704n,
+      pricePerSecond: 184n,
+      slotSeconds: 600,
+      renewBeforeS: 540,
+      asked: false,
+      relayFee: 0n,
+    };
     expect(renewalPlan({ ...o, leftS: 540 })).to.deep.equal({ kind: "ask", amount: 110_400n - 97_704n });
     expect(renewalPlan({ ...o, leftS: 480, asked: true }).kind).to.equal("wait");
     expect(renewalPlan({ ...o, leftS: 60, asked: true })).to.deep.equal({ kind: "renew", slotSeconds: 531 });
     expect(renewalPlan({ ...o, balance: 184n * 59n, leftS: 60, asked: true }).kind).to.equal("wait");
+  });
+
+  it("keeps three relay fees back: with a 50 000-unit fee cap the request covers them and its own fee, and no renewal spends them", () => {
+    const relayFee = 50_000n;
+    const reserve = INTENT_RESERVE * relayFee;
+    const o = { balance: 97_704n, pricePerSecond: 184n, slotSeconds: 600, renewBeforeS: 540, asked: false, relayFee };
+    // Without a top-up the balance beyond the reserve buys nothing: better to wait than to strand the ICON mute.
+    expect(renewalPlan({ ...o, leftS: 540 })).to.deep.equal({
+      kind: "ask",
+      amount: 110_400n + reserve + relayFee - 97_704n,
+    });
+    expect(renewalPlan({ ...o, leftS: 60, asked: true }).kind).to.equal("wait");
+    // With the reserve on top, the same 531 s as without one, and the 150 000 units stay.
+    expect(renewalPlan({ ...o, balance: 97_704n + reserve, leftS: 60, asked: true })).to.deep.equal({
+      kind: "renew",
+      slotSeconds: 531,
+    });
+    expect(renewalPlan({ ...o, balance: 110_400n + reserve, leftS: 540 })).to.deep.equal({
+      kind: "renew",
+      slotSeconds: 600,
+    });
   });
 });

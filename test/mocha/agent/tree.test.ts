@@ -471,7 +471,7 @@ describe("ICON overlay tree over libp2p (real chain, real nodes)", function () {
     expect(await Promise.all([root, cAcct, gAcct, hAcct].map(balance))).to.deep.equal(before);
     expect(ev("C", "funding-reclaimed")).to.have.length(1);
 
-    // A running child that asks for more than two of its slots is refused outright; nothing moves.
+    // A running child that asks for more than twice what it keeps is refused outright; nothing moves.
     keeps.set(gAcct, USD(1));
     try {
       expect(await G.requestFunding(USD(3))).to.equal(0n);
@@ -480,7 +480,7 @@ describe("ICON overlay tree over libp2p (real chain, real nodes)", function () {
     }
     expect(await Promise.all([root, cAcct, gAcct, hAcct].map(balance))).to.deep.equal(before);
     const refused = ev("C", "funding-denied").at(-1);
-    expect(refused?.type === "funding-denied" && refused.note).to.match(/more than two of its slots/);
+    expect(refused?.type === "funding-denied" && refused.note).to.match(/more than twice what it keeps/);
   });
 
   it("leave(): the terminating ICON re-parents its children to its own parent, then detaches", async () => {
@@ -546,5 +546,24 @@ describe("ICON overlay tree over libp2p (real chain, real nodes)", function () {
       cAcct,
       USD(2),
     ]);
+  });
+
+  it("a request waits at most the time its asker gives it: a parent slow to answer costs the bound, not the minute", async () => {
+    const pAcct = await owner.createAccount(root, wallet(10).address);
+    const kAcct = await owner.createAccount(pAcct, wallet(11).address);
+    // The fault, injected: the parent takes 8 s to look at its children, so its answer comes that late.
+    const slow = () => new Promise<bigint>((res) => setTimeout(() => res(USD(1)), 8000));
+    const p = await start("P", 10, pAcct, O, [], { childKeeps: slow });
+    const k = await start("K", 11, kAcct, p.t);
+    await poll("P to list K", () => p.t.children().some((c) => c.account === kAcct));
+    const t0 = Date.now();
+    const e = await k.t.requestFunding(USD(0.5), { timeoutMs: 1500 }).then(
+      () => undefined,
+      (x: unknown) => x,
+    );
+    const took = Date.now() - t0;
+    expect(e, "the request ended unanswered").to.be.instanceOf(Error);
+    expect(took).to.be.within(1400, 6000);
+    expect(await balance(kAcct)).to.equal(0n);
   });
 });
