@@ -16,6 +16,7 @@ import {
   createResolver,
   fetchAltoMap,
   p2pDiscovers,
+  ProbeError,
   probePath,
   readTelemetry,
   signLeaseAccess,
@@ -309,6 +310,7 @@ export class Observation {
    * ICON's own location, by `subnet@peerId` at a candidate (its signed report).
    */
   readonly disagreements = new Map<string, { measuredMs: number; altoMs: number; at: number }>();
+  readonly #disagreementSaid = new Map<string, number>();
 
   #disagree(key: string, at: YardRef, altoMs: number, measuredMs: number): void {
     const subnet = key.split("@")[0]!;
@@ -317,11 +319,14 @@ export class Observation {
       this.disagreements.delete(key);
       return;
     }
-    const last = this.disagreements.get(key);
-    this.disagreements.set(key, { measuredMs, altoMs, at: last?.at ?? Date.now() });
-    if (last && Date.now() - last.at < 600_000) return;
+    this.disagreements.set(key, { measuredMs, altoMs, at: this.disagreements.get(key)?.at ?? Date.now() });
     if (this.disagreements.size > 4096) this.disagreements.delete(this.disagreements.keys().next().value!);
-    this.disagreements.set(key, { measuredMs, altoMs, at: Date.now() });
+    // Said once per 10 minutes per key, also for a figure that flaps around the line.
+    const said = this.#disagreementSaid.get(key);
+    if (said !== undefined && Date.now() - said < 600_000) return;
+    this.#disagreementSaid.delete(key);
+    this.#disagreementSaid.set(key, Date.now());
+    if (this.#disagreementSaid.size > 4096) this.#disagreementSaid.delete(this.#disagreementSaid.keys().next().value!);
     this.#c.emit(
       "observe",
       `${subnet} at ${at.name}: measured round trip ${measuredMs.toFixed(1)} ms, the ALTO map says ${altoMs.toFixed(1)} ms — using the measurement`,
@@ -337,16 +342,32 @@ export class Observation {
   readonly probeOwnYard: PathProbe = async (subnet, { signal, client }) => {
     const p = this.#c.seed.placement;
     if (!p) throw new Error("not placed: no yard to trace from");
-    const target = client ?? subnet.replace(/\.0\/\d+$/, ".1");
-    const r = await probePath(this.#c.node, multiaddr(p.yard.addrs[0]!), {
-      leaseId: p.leaseId,
-      access: await this.accessFor(p.leaseId),
-      target,
-      domain: this.#c.client.domain() as TypedDataDomain,
-      operator: p.yard.operator,
-      signal,
-    });
-    return r.hops;
+    // The subnet's first host: a.b.c.1, or x:x:x::1.
+    const target =
+      client ??
+      subnet
+        .replace(/\/\d+$/, "")
+        .replace(/\.0$/, ".1")
+        .replace(/::$/, "::1");
+    const access = await this.accessFor(p.leaseId);
+    let last: unknown = new Error("the yard has no address");
+    for (const a of p.yard.addrs.slice(0, 3)) {
+      try {
+        const r = await probePath(this.#c.node, multiaddr(a), {
+          leaseId: p.leaseId,
+          access,
+          target,
+          domain: this.#c.client.domain() as TypedDataDomain,
+          operator: p.yard.operator,
+          signal,
+        });
+        return r.hops;
+      } catch (e) {
+        if (e instanceof ProbeError || signal.aborted) throw e; // the yard answered, or time is up
+        last = e; // that address did not answer: the next one
+      }
+    }
+    throw last;
   };
 
   /** Every known yard as a candidate location, at its listed price for the ICON's spec. */
