@@ -28,6 +28,7 @@ export * from "./lease/service.ts";
 export * from "./lease/binding.ts";
 export * from "./lease/proof.ts";
 export * from "./lease/namespace.ts";
+export * from "./lease/inactive.ts";
 export * from "./net/node.ts";
 export * from "./net/p2p-config.ts";
 export * from "./net/gateway-transport.ts";
