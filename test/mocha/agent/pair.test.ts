@@ -37,6 +37,7 @@ import {
 } from "../../../icon-agent/state.ts";
 import type { Registrar } from "@libp2p/interface-internal";
 import {
+  ChainError,
   IntentSender,
   LEASE_PROTOCOL,
   MarketClient,
@@ -424,7 +425,8 @@ describe("migration moves the pair: fence, hand-over, undo (pair.ts)", function 
         nextYard = yards.find((y) => y.node.peerId.equals(refs[1]!.peerId))!;
         confirm = nextYard.chain.confirmStart.bind(nextYard.chain);
         nextYard.chain.confirmStart = (async () => {
-          throw new Error("TEST FAULT: confirmStart fails");
+          // A revert, not a transport error: the yard does not take the chain for unreachable.
+          throw new ChainError("REVERTED", "TEST FAULT: confirmStart reverted");
         }) as typeof confirm;
       },
     });
@@ -498,6 +500,69 @@ describe("migration moves the pair: fence, hand-over, undo (pair.ts)", function 
     } finally {
       if (unreachable) await nextYard!.node.handle(LEASE_PROTOCOL, held.handler, held.options);
       if (confirm) nextYard!.chain.confirmStart = confirm;
+      for (const id of await owner.leasesOf(s.app.root)) await owner.terminate(id).catch(() => {});
+    }
+  });
+
+  it("the successor renewed its lease since (the renewal carried its sidecar over): the retired copy re-sends to the renewal, which keeps it, instead of the refused renewed lease", async () => {
+    const s = await setUp("renewed-next", { nextWithAgentShare: true });
+    try {
+      const carried = s.c.carried();
+      const retired = { leaseId: s.next.leaseId, yard: s.next.yard.name, instance: 2, atMs: Date.now() };
+      const fenced = { ...s.c.seed, retired: { ...retired, moving: s.next, carried } };
+      await handOver({
+        node,
+        ...{ holder: s.wallet, client: s.icon, dir: s.dir, placement: s.old, spec: s.spec, sidecar: env.sidecar! },
+        seed: fenced,
+      });
+      const restarted = await crashAndRead(s.old.leaseId);
+      const settle = async () => {
+        const seen: string[] = [];
+        const copy = await Agent.open(
+          restarted.dir,
+          { spawn: async () => {}, onEvent: (e) => void seen.push(e.text) },
+          { retired: true },
+        );
+        try {
+          return { outcome: await copy.settleRetired(), seen };
+        } finally {
+          await copy.stop();
+        }
+      };
+      expect((await settle()).outcome).to.equal("retired");
+      const handed = await heldBy(s.next.leaseId);
+      // The successor renews its lease from inside its sidecar: the renewal's Deploy carries its state.
+      const { part } = await sealedAgentPart(s.dir, env.sidecar!, { seed: handed.seed });
+      const won = await bid({
+        node,
+        signer: s.wallet,
+        client: owner,
+        account: s.app.root,
+        yards: [refs[1]!],
+        rfq: {
+          ...{ cpuMillis: 350, memoryMiB: 224, slotSeconds: 120, earliestStart: 0n },
+          ...{ imageRef: WEB_IMAGE, imageDigest: digest, renewsLeaseId: s.next.leaseId },
+        },
+        spec: { ...s.spec, agent: part },
+        maxPrice: 0n,
+        budget: USD(1),
+        score: () => 0,
+      }).finally(() => part.secret.wipe());
+      const db = yards.find((y) => y.node.peerId.equals(refs[1]!.peerId))!.db;
+      await waitFor(
+        "the sidecar carried over to the renewal",
+        async () => db.lease(won.leaseId)?.agentContainerId,
+        30_000,
+      );
+      // Sent again, the hand-over goes to the renewal (a Redeploy of the renewed lease is refused: "renewed by").
+      const again = await settle();
+      expect(again.outcome).to.equal("retired");
+      expect(again.seen.join("\n")).to.contain(
+        `lease ${won.leaseId} at ${s.next.yard.name} runs instance 2 (its hand-over confirmed)`,
+      );
+      // The sidecar (labelled with the lease it was made for) runs on with the state the renewal carried.
+      expect((await heldBy(s.next.leaseId)).seed.instance).to.equal(2);
+    } finally {
       for (const id of await owner.leasesOf(s.app.root)) await owner.terminate(id).catch(() => {});
     }
   });
