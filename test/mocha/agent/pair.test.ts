@@ -20,10 +20,10 @@ import { appStatus, deployApp } from "../../../icon-agent/app.ts";
 import { agentEnvFrom, type AgentEnv } from "../../../icon-agent/config.ts";
 import { Controller } from "../../../icon-agent/decision.ts";
 import { ActingFence } from "../../../icon-agent/acting.ts";
-import { handOver, resolveHandingOver, sealedAgentPart, takeBack } from "../../../icon-agent/handover.ts";
+import { endSidecar, handOver, resolveHandingOver, sealedAgentPart, takeBack } from "../../../icon-agent/handover.ts";
 import { live, replicaKey } from "../../../icon-agent/leases.ts";
 import { bid, discoverYards, type YardRef } from "../../../icon-agent/market.ts";
-import { movePair, type PairComponents } from "../../../icon-agent/pair.ts";
+import { RETIRED_RECHECK_MS, movePair, type PairComponents } from "../../../icon-agent/pair.ts";
 import {
   handedOver,
   markHandedOver,
@@ -562,6 +562,41 @@ describe("migration moves the pair: fence, hand-over, undo (pair.ts)", function 
       );
       // The sidecar (labelled with the lease it was made for) runs on with the state the renewal carried.
       expect((await heldBy(s.next.leaseId)).seed.instance).to.equal(2);
+    } finally {
+      for (const id of await owner.leasesOf(s.app.root)) await owner.terminate(id).catch(() => {});
+    }
+  });
+
+  it("after the hand-over the old instance keeps checking its successor: a successor lost since (its sidecar gone from the new lease) is handed over again within one re-check", async () => {
+    const s = await setUp("recheck", { nextWithAgentShare: true });
+    try {
+      await movePair(s.c, s.old, s.next);
+      expect(s.log).to.deep.equal(["fence", "retire"]);
+      const first = await heldBy(s.next.leaseId);
+      expect(first.seed.instance).to.equal(2);
+      // The successor is lost (as when the new yard restarted before its sidecar started): the new lease's sidecar
+      // stopped and its secret wiped, the service left running.
+      await endSidecar({ node, holder: s.wallet, client: s.icon, placement: s.next, spec: s.spec });
+      await waitFor(
+        "the new lease's sidecar gone",
+        async () => !(await containersOf(s.next.leaseId)).some((c) => c.role === "agent") || undefined,
+        30_000,
+      );
+      const confirmed = () =>
+        s.events.filter((e) => e.text.includes(`lease ${s.next.leaseId} at ${s.next.yard.name} runs instance 2`))
+          .length;
+      const before = confirmed();
+      // The old instance's next re-check (every RETIRED_RECHECK_MS) hands instance 2 in again.
+      await waitFor(
+        "the successor handed over again",
+        async () => confirmed() > before || undefined,
+        RETIRED_RECHECK_MS + 30_000,
+      );
+      const again = await heldBy(s.next.leaseId);
+      expect(again.seed.instance).to.equal(2);
+      expect(again.seed.moving!.leaseId).to.equal(s.next.leaseId);
+      expect(s.log).to.deep.equal(["fence", "retire"]); // it never acted again
+      expect(s.c.seed.retired).to.deep.include({ leaseId: s.next.leaseId, instance: 2 });
     } finally {
       for (const id of await owner.leasesOf(s.app.root)) await owner.terminate(id).catch(() => {});
     }
