@@ -4,8 +4,9 @@
  * decides to migrate and moves the pair (pair.ts). Its image carries the test fault ICON_FAULT_PAIR_CRASH (pair.ts
  * testFaultCrash), which kills the agent's process at one exact step; the yard restarts the sidecar from what it
  * holds — the retired state, which carries the successor:
- *  - `fenced` (after the fence, before the hand-over's Deploy was sent): the restarted copy finds the new lease live
- *    and sends the successor's hand-over itself; instance 2 runs at B within a bounded time and finishes the move;
+ *  - `fenced` (after the fence, before the hand-over's Deploy was sent), B not serving /icon/lease for 15 s from the
+ *    fence (a test fault): the restarted copy retries without exiting (A restarts it once, gives it up never), then
+ *    sends the successor's hand-over itself; instance 2 runs at B within a bounded time and finishes the move;
  *  - `handed` (the Deploy answered, before the old instance recorded it): the successor already runs; whatever the
  *    restarted copy sends again changes nothing at B (one agent Deploy stored, one sidecar start).
  * Both: the parent holds epoch 2, every intent relayed for the account after the fence is relayed by B (the new
