@@ -16,6 +16,11 @@ export interface AgentHooks {
   inSidecar?: boolean;
   onEvent?(e: AgentEvent): void;
   /**
+   * A retired instance took its lease's state back (pair.ts stayRetired: its successor proven gone) while the
+   * process runs on fenced: the CLI stops it, and its yard restarts the sidecar from the state it now holds.
+   */
+  actAgain?(): void;
+  /**
    * Traces the path towards a client subnet: the seam path tomography (edisco.ts) uses to reach the yard's probe
    * service; absent, the agent traces through its own yard's `/icon/probe/1.0.0`.
    */

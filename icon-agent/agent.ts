@@ -32,7 +32,7 @@ import {
 } from "../protocol/index.ts";
 import type { AgentEnv } from "./config.ts";
 import { ActingFence } from "./acting.ts";
-import { agentNode, openSidecar, sidecarView, type Sidecar } from "./gateway.ts";
+import { agentNode, openSidecar, sidecarView, throwawayNode, type Sidecar } from "./gateway.ts";
 import { Controller, describeAction, gracedSubnets, type SubnetView } from "./decision.ts";
 import type { AgentHooks, AgentOpenOptions } from "./agent-options.ts";
 import { handOverReplica, refreshHeld } from "./handover.ts";
@@ -44,6 +44,7 @@ import {
   carriedState,
   movePair,
   settleRetired,
+  stayRetired,
   successorStart,
   type PairComponents,
   type RetiredOutcome,
@@ -102,6 +103,8 @@ export class Agent {
   readonly acting: ActingFence = new ActingFence(() => this.name);
   /** Resolves when the ICON has terminated itself (its lease ended, its account closed). */
   readonly finished: Promise<void> = new Promise((r) => (this.#finish = r));
+  /** Aborted by {@link stop}: a retired instance stops checking on its successor (pair.ts stayRetired). */
+  readonly #closing = new AbortController();
 
   private constructor(
     dir: string,
@@ -364,6 +367,9 @@ export class Agent {
         await this.tree.stop().catch(() => {});
         await Promise.resolve(this.node.stop()).catch(() => {});
       },
+      settleNode: () => throwawayNode(this.env, this.sidecar),
+      signal: this.#closing.signal,
+      actAgain: this.#hooks.actAgain ?? (() => this.#emit("error", "took its state back: start it again to act")),
       save: () => this.#save(),
       emit: this.#emit.bind(this),
     };
@@ -380,6 +386,16 @@ export class Agent {
   /** A copy opened retired: its successor confirmed running ("retired") or this copy acting again (pair.ts). */
   settleRetired(): Promise<RetiredOutcome> {
     return settleRetired(this.#pair());
+  }
+
+  /**
+   * A copy opened retired, in its sidecar: leaves the network and stays retired until it acts again (pair.ts
+   * stayRetired) — "acting" (stop this copy and start the agent), or undefined once {@link stop} was called.
+   */
+  async stayRetired(): Promise<"acting" | undefined> {
+    const c = this.#pair();
+    await c.retire();
+    return stayRetired(c, c.signal);
   }
 
   async start(): Promise<void> {
@@ -414,6 +430,7 @@ export class Agent {
 
   /** Stops the daemon; leases keep running (a restart from the same directory resumes them). */
   async stop(): Promise<void> {
+    this.#closing.abort();
     this.#stopped = true;
     clearTimeout(this.#timer);
     try {

@@ -275,3 +275,17 @@ export async function agentNode(
   if (bound && bound !== port) await writeFile(portFile, String(bound));
   return node;
 }
+
+/**
+ * A libp2p node of a fresh peer id that listens nowhere, through the sidecar's gateway when there is one: what a
+ * retired instance speaks to yards from (pair.ts stayRetired), so it never shows the ICON's peer id beside its
+ * successor's.
+ */
+export function throwawayNode(env: AgentEnv, sidecar: Sidecar | undefined): Promise<Libp2p> {
+  return createIconNode({
+    listen: [],
+    ...(sidecar ? { gateway: sidecar.gateway } : {}),
+    ...p2pNodeOptions(env.p2p),
+    mdns: false,
+  });
+}

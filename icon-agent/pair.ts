@@ -14,18 +14,23 @@
  *   4. hands the successor's state into the new lease's sidecar (the hand-over Deploy, agent part `once`).
  * If 3 or 4 fails, the old lease gets back the state of epoch e, the new lease ends (its unused time refunded) and
  * this instance decides again: nothing is lost. Once 4 is done this instance stays fenced, leaves the network and
- * waits for its lease to end (the successor ends it), so a running old sidecar is not restarted in a loop.
+ * waits for its lease to end (the successor ends it), so a running old sidecar is not restarted in a loop; meanwhile
+ * it checks every RETIRED_RECHECK_MS that the successor runs ({@link stayRetired}: the hand-over sent again with
+ * `once`, harmless where the successor runs or is held; one lost since is handed over again).
  *
  * Crash points of the old instance (its process killed, its sidecar restarted by its yard from what the yard holds):
  *   - before 3's Redeploy landed: the yard holds instance e, which restarts and acts; its recovery ends the new
  *     lease, unknown to its state (recovery.ts sweep);
- *   - between 3 and 4 (the Deploy not sent, or sent and not answered): the restarted copy is retired and settles
- *     first ({@link settleRetired}): the new lease live → it sends the successor's hand-over itself with `once`
- *     (a yard where the first one landed keeps the running successor and its held state; one where it did not
- *     starts it), then exits as retired; the new lease ended with no other live lease of the ICON outside its own
- *     renewal chain → no successor runs or can start, so it takes its lease's held state back un-retired at e+2 and
- *     acts; anything else (a yard that cannot be told, another live lease) → it exits without acting and its
- *     yard's next restart tries again;
+ *   - between 3 and 4 (the Deploy not sent, or sent and not answered): the restarted copy is retired, stays up and
+ *     settles first ({@link settleRetired}, retried with backoff by {@link stayRetired} until settled — it never
+ *     exits, so its yard's restarts are not spent): it sends the successor's hand-over itself with `once` to the
+ *     successor's current lease (a renewal it bought since) — a yard where the first one landed keeps the running
+ *     successor and its held state, one where it did not starts it — and then idles retired, checking again
+ *     periodically; only on proof that no successor runs (the new yard says it ended that lease, whose sidecar it
+ *     stopped first; or that yard cannot be reached and the chain says the lease Ended/Settled/Cancelled more than
+ *     ENDED_MARGIN_S ago) and no other live lease of the ICON outside its own renewal chain does it take its lease's
+ *     held state back un-retired at e+2 and act; anything else (StartMissed, a yard that cannot be told while the
+ *     lease is live or just ended, another live lease) → it stays retired and tries again;
  *   - after 4 answered, before this instance recorded it: the same settling finds the successor held at the new
  *     yard and changes nothing there;
  *   - after the successor finished the move: the old lease ended, its sidecar with it.
@@ -38,11 +43,13 @@
  * @example
  *   if (inSidecar) return movePair(components, old, next);   // instead of finishMove here
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Libp2p } from "@libp2p/interface";
 import type { Wallet } from "ethers";
 import {
   IconError,
   dialableAddrs,
+  inactiveLeaseStatus,
   signTreeMember,
   treeDomain,
   treeLimits,
@@ -53,7 +60,7 @@ import {
 import type { AgentEnv } from "./config.ts";
 import type { Controller } from "./decision.ts";
 import { endSidecar, handOver, refusedByYard } from "./handover.ts";
-import { live, liveLeases, sidecarLease } from "./leases.ts";
+import { liveLeases, sidecarLease } from "./leases.ts";
 import type { TreeMember } from "./tree.ts";
 import {
   SEALED_STATE_MAX_BYTES,
@@ -88,6 +95,12 @@ export interface PairComponents {
   permit<T>(act: () => Promise<T>): Promise<T>;
   /** After a successful hand-over: this instance leaves the network (its tree handler and libp2p node). */
   retire(): Promise<void>;
+  /** A libp2p node of a fresh peer id (through the gateway in a sidecar), for one settling of a retired instance. */
+  settleNode(): Promise<Libp2p>;
+  /** Aborts when this instance stops: a retired instance stops checking on its successor. */
+  signal: AbortSignal;
+  /** A retired instance took its lease's state back (settleRetired "acting"): its process starts it afresh. */
+  actAgain(): void;
   save(): Promise<void>;
   emit: Emit;
 }
@@ -185,6 +198,9 @@ export async function movePair(c: PairComponents, old: Placement, next: Placemen
     { from: old.yard.name, to: next.yard.name, instance: epoch + 1 },
   );
   await c.retire();
+  // Until its lease ends, it checks that the successor runs (a new yard restarted before the sidecar started, a
+  // sidecar that keeps crashing), and hands it over again or acts again once it is proven gone (stayRetired).
+  void stayRetired(c, c.signal).then((r) => r === "acting" && c.actAgain());
 }
 
 /** The successor a retired seed hands over: the seed itself at the retired record's instance, moving and carried. */
@@ -197,37 +213,56 @@ export function successorSeed(retiredSeed: AgentSeed): AgentSeed {
 /** What {@link settleRetired} does with a retired copy: it stays retired (its successor runs) or acts again. */
 export type RetiredOutcome = "retired" | "acting";
 
+/** A retired copy checks its successor this often once confirmed, and retries a failed settling at most this far apart. */
+export const RETIRED_RECHECK_MS = 30_000;
 /**
- * A copy started from a retired state (its sidecar restarted by its yard: a crash after the fence, before or after
- * the hand-over's Deploy) makes sure the ICON has exactly one acting instance before it decides anything:
- *  - the new lease is live → the successor's state (from the retired record) is sent to it again with `once`: a
- *    yard where it landed keeps the running successor and its held state untouched, one where it did not starts it
- *    → "retired" (this copy does not act);
- *  - the new lease has ended and no live lease of the account is outside this copy's own renewal chain → no
- *    successor runs anywhere (a sidecar runs only within its live lease) and none can start again (the only other
- *    copy of its state was that lease's secret, wiped at its end): this copy takes its lease's held state back —
- *    un-retired, at instance e+2 (above any successor that ran for a while and attached to the tree as e+1) — and
- *    → "acting". Any other live lease → IconError RETIRED (it may run a successor: this copy does not act).
- * A record from before the retired state carried its successor → "retired". Throws when a yard cannot be told
- * (HANDOVER_FAILED): the copy exits without acting and its yard's next restart tries again.
+ * How long after the end of the successor's lease on chain (its stop included: a yard's stopTimeoutS is at most
+ * 60 s) a yard that cannot be reached is taken to have stopped that lease's sidecar.
  */
-export async function settleRetired(
-  c: Pick<PairComponents, "dir" | "env" | "seed" | "node" | "wallet" | "client" | "spec" | "save" | "emit">,
-): Promise<RetiredOutcome> {
+export const ENDED_MARGIN_S = 120;
+
+type SettleComponents = Pick<
+  PairComponents,
+  "dir" | "env" | "seed" | "node" | "wallet" | "client" | "spec" | "save" | "emit"
+>;
+
+/**
+ * A copy started from a retired state (its sidecar restarted by its yard after a crash past the fence, or the old
+ * instance itself checking on its successor, {@link stayRetired}) makes sure the ICON has exactly one acting
+ * instance before it decides anything. The successor's lease is the newest of the moving placement's renewal chain
+ * (leases.ts sidecarLease: the yard refuses a Redeploy of a renewed lease), and its hand-over is sent to it again
+ * with `once`:
+ *  - the yard answers Running (a yard where it landed keeps the running successor and its held state untouched, one
+ *    where it did not starts it) → "retired" (this copy does not act);
+ *  - no successor runs, proven — the yard refuses because it has ended that lease (its sidecar stopped before,
+ *    protocol/lease/inactive.ts), or, when it cannot be reached, the chain says Ended/Settled/Cancelled and
+ *    ENDED_MARGIN_S passed since the lease stopped — and no other live lease of the account is outside this copy's
+ *    own renewal chain → none can start again (the only other copy of its state was that lease's secret, wiped at
+ *    its end): this copy takes its lease's held state back, un-retired, at instance e+2 (above any successor that
+ *    ran for a while as e+1) → "acting";
+ *  - anything else (the yard refuses for another reason, cannot be reached while the chain says the lease is live,
+ *    StartMissed or ended only just now, another live lease) → IconError RETIRED: the successor may run; this copy
+ *    does not act and tries again later.
+ * A record from before the retired state carried its successor → "retired".
+ */
+export async function settleRetired(c: SettleComponents): Promise<RetiredOutcome> {
   const { seed, client } = c;
   const r = seed.retired;
   const sidecar = c.env.sidecar;
   if (!r?.moving || !sidecar || !seed.placement) return "retired";
-  const next = r.moving;
+  const next = await sidecarLease(client, seed.account, r.moving);
   const o = { node: c.node, holder: c.wallet, client, dir: c.dir, spec: c.spec(), sidecar };
-  if (live((await client.lease(next.leaseId)).state)) {
+  let gone: string;
+  try {
     await handOver({ ...o, placement: next, seed: successorSeed(seed), once: true });
     c.emit("tree", `lease ${next.leaseId} at ${next.yard.name} runs instance ${r.instance} (its hand-over confirmed)`);
     return "retired";
+  } catch (e) {
+    gone = await noSuccessorRuns(client, next, e);
   }
   const here = await sidecarLease(client, seed.account, seed.placement);
   const own = new Set([here.leaseId, seed.placement.leaseId, seed.placement.renewal?.leaseId]);
-  const others = (await liveLeases(client, seed.account)).filter((id) => !own.has(id));
+  const others = (await liveLeases(client, seed.account)).filter((id) => !own.has(id) && id !== next.leaseId);
   if (others.length > 0)
     throw new IconError(
       "RETIRED",
@@ -241,9 +276,72 @@ export async function settleRetired(
   await c.save();
   c.emit(
     "tree",
-    `lease ${next.leaseId} at ${next.yard.name} ended without a running successor: this copy acts again as instance ${back.instance} (lease ${here.leaseId} holds it)`,
+    `lease ${next.leaseId} at ${next.yard.name} ${gone}, no successor runs: this copy acts again as instance ${back.instance} (lease ${here.leaseId} holds it)`,
   );
   return "acting";
+}
+
+/**
+ * Why no successor runs in `next`, whose `once` hand-over failed with `e` (see {@link settleRetired}), or throws
+ * IconError RETIRED when that is not proven.
+ */
+async function noSuccessorRuns(
+  client: MarketClient,
+  next: Pick<Placement, "leaseId" | "yard">,
+  e: unknown,
+): Promise<string> {
+  const said = (e as Error).message;
+  if (refusedByYard(e)) {
+    const status = inactiveLeaseStatus(said, next.leaseId);
+    if (status) return `has ${status} at its yard (its sidecar stopped)`;
+    throw new IconError("RETIRED", `${said}: the successor may run; this copy does not act`, { cause: e });
+  }
+  const l = await client.lease(next.leaseId);
+  const stopped = Number(l.stoppedAt > 0n ? l.stoppedAt : l.end);
+  const provider = client.market.runner?.provider;
+  const now = provider ? (await provider.getBlock("latest"))!.timestamp : Date.now() / 1000;
+  if (["Ended", "Settled", "Cancelled"].includes(l.state) && now >= stopped + ENDED_MARGIN_S)
+    return `is ${l.state} on chain since ${Math.floor(now - stopped)} s and its yard cannot be reached`;
+  throw new IconError(
+    "RETIRED",
+    `${said}; the chain says lease ${next.leaseId} is ${l.state}: the successor may run; this copy does not act`,
+    { cause: e },
+  );
+}
+
+/**
+ * A retired copy stays up and keeps its ICON's one instance (issue 16 item 5): it settles ({@link settleRetired})
+ * until it is told, retrying with backoff (1 s doubling to RETIRED_RECHECK_MS) while the new yard cannot be reached
+ * or the outcome is not proven, then checks again every RETIRED_RECHECK_MS — a successor lost since (its yard
+ * restarted before the sidecar started, a sidecar that keeps crashing) is handed over again or, once proven gone,
+ * replaced by this copy acting. Its own sidecar never exits (an exit would spend its yard's restarts and count as
+ * lost); its yard stops it at its lease's end (`signal`). Each attempt speaks from a node of its own (`settleNode`,
+ * a fresh peer id): this copy never shows the ICON's peer id beside the successor's. Resolves "acting" when this
+ * copy acts again (the caller starts it), undefined once `signal` aborts.
+ */
+export async function stayRetired(
+  c: Omit<SettleComponents, "node"> & { settleNode(): Promise<Libp2p> },
+  signal: AbortSignal,
+): Promise<"acting" | undefined> {
+  let backoff = 1_000;
+  while (!signal.aborted) {
+    let wait: number;
+    let node: Libp2p | undefined;
+    try {
+      node = await c.settleNode();
+      if ((await settleRetired({ ...c, node })) === "acting") return "acting";
+      wait = RETIRED_RECHECK_MS;
+      backoff = 1_000;
+    } catch (e) {
+      wait = backoff;
+      backoff = Math.min(backoff * 2, RETIRED_RECHECK_MS);
+      c.emit("error", `settling the retired copy: ${(e as Error).message}; again in ${wait / 1000} s`);
+    } finally {
+      await Promise.resolve(node?.stop()).catch(() => {});
+    }
+    await sleep(wait, undefined, { signal }).catch(() => {});
+  }
+  return undefined;
 }
 
 /**

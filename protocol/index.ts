@@ -29,6 +29,7 @@ export * from "./lease/binding.ts";
 export * from "./lease/proof.ts";
 export * from "./lease/rtt.ts";
 export * from "./lease/namespace.ts";
+export * from "./lease/inactive.ts";
 export * from "./net/node.ts";
 export * from "./net/p2p-config.ts";
 export * from "./net/gateway-transport.ts";

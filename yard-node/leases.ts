@@ -14,6 +14,7 @@
  *   leases.start();                 // the engine's events, and the tick every second, until stop()
  */
 import {
+  inactiveLeaseSentence,
   isIconError,
   LEASE_FLAGS,
   namespaceProblem,
@@ -139,7 +140,8 @@ export class LeaseLifecycle {
     return this.#withLease(spec.leaseId, async () => {
       const l = db.lease(spec.leaseId);
       if (!l) return { failed: `lease ${spec.leaseId} is not known to this yard` };
-      if (!ACTIVE.includes(l.status)) return { failed: `lease ${spec.leaseId} has ${l.status}` };
+      // Its containers (the sidecar first) were stopped before the status left ACTIVE: this answer proves it.
+      if (!ACTIVE.includes(l.status)) return { failed: inactiveLeaseSentence(l.id, l.status) };
       // A lease whose renewal took its containers over runs nothing of its own any more: a Deploy of it would start a
       // second service (and a second agent beside the one the renewal carries) — the tenant means the renewal.
       const renewal = db.leases(ACTIVE).find((r) => r.renews === l.id && r.spec !== undefined);

@@ -61,19 +61,24 @@ export const agentCommands: Record<string, Command> = {
       const inSidecar = o["state-from-stdin"] || process.env[AGENT_GATEWAY_ENV] !== undefined;
       // Set by a yard in the agent sidecar it runs: the agent then reaches everything through that gateway.
       const gateway = process.env[AGENT_GATEWAY_ENV] || undefined;
-      // A copy whose ICON moved on (a migration handed it to another lease's sidecar): one line, exit 0, no act —
-      // once it made sure its successor runs (the hand-over sent again: a crash may have cut it short). It acts
-      // again only when the new lease ended with no successor running (icon-agent/pair.ts settleRetired).
+      // A copy whose ICON moved on (a migration handed it to another lease's sidecar) never acts beside its
+      // successor. In its sidecar it stays up, retired (an exit would spend its yard's restarts): it makes sure
+      // the successor runs (the hand-over sent again, retried until the new yard answers, then checked
+      // periodically) until its lease ends; elsewhere it checks once. Either way one line, exit 0, no act — unless
+      // no successor runs, proven: then it acts again (icon-agent/pair.ts settleRetired, stayRetired).
       const saved = (await readAgentState(dir)).seed;
       const retired = retiredNote(saved);
       if (retired) {
-        let settled = "retired";
+        let settled: string | undefined = "retired";
         if (saved.retired?.moving) {
           const hooks = { spawn: async () => {}, onEvent: (e: { text: string }) => say(e.text) };
           const copy = await Agent.open(dir, hooks, { gateway, retired: true });
-          settled = await copy.settleRetired().finally(() => copy.stop());
+          let stopping: Promise<void> | undefined;
+          const halt = () => (stopping ??= copy.stop());
+          signalled().addEventListener("abort", () => void halt(), { once: true });
+          settled = await (inSidecar ? copy.stayRetired() : copy.settleRetired()).finally(halt);
         }
-        if (settled === "retired") {
+        if (settled !== "acting") {
           out(retired);
           return;
         }
@@ -96,6 +101,8 @@ export const agentCommands: Record<string, Command> = {
           },
           onEvent: (e) => out(`${new Date().toISOString()} ${e.icon} ${e.kind}: ${e.text}`),
           inSidecar,
+          // Its yard restarts the sidecar from the state it now holds (instance e+2, un-retired).
+          actAgain: () => void process.kill(process.pid, "SIGTERM"),
         },
         { gateway },
       );

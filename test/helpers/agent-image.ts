@@ -170,7 +170,7 @@ export function sidecarOutput(
               .runtime.inspect(id)
               .catch(() => undefined)
           : undefined;
-        const where = `lease ${leaseId()} at the yard: ${row?.status ?? "unknown"}${row?.note ? ` (${row.note})` : ""}, sidecar ${id ?? "none"} ${JSON.stringify(state ?? {})}`;
+        const where = `lease ${leaseId()} at the yard: ${row?.status ?? "unknown"}${row?.note ? ` (${row.note})` : ""}, sidecar ${id ?? "none"} ${JSON.stringify(state ?? {}, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}`;
         throw new Error(`${(e as Error).message}; ${where}; the agent's output:\n${await read()}`);
       }),
   };

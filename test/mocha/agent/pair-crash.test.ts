@@ -4,8 +4,9 @@
  * decides to migrate and moves the pair (pair.ts). Its image carries the test fault ICON_FAULT_PAIR_CRASH (pair.ts
  * testFaultCrash), which kills the agent's process at one exact step; the yard restarts the sidecar from what it
  * holds — the retired state, which carries the successor:
- *  - `fenced` (after the fence, before the hand-over's Deploy was sent): the restarted copy finds the new lease live
- *    and sends the successor's hand-over itself; instance 2 runs at B within a bounded time and finishes the move;
+ *  - `fenced` (after the fence, before the hand-over's Deploy was sent), B not serving /icon/lease for 15 s from the
+ *    fence (a test fault): the restarted copy retries without exiting (A restarts it once, gives it up never), then
+ *    sends the successor's hand-over itself; instance 2 runs at B within a bounded time and finishes the move;
  *  - `handed` (the Deploy answered, before the old instance recorded it): the successor already runs; whatever the
  *    restarted copy sends again changes nothing at B (one agent Deploy stored, one sidecar start).
  * Both: the parent holds epoch 2, every intent relayed for the account after the fence is relayed by B (the new
@@ -19,7 +20,15 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Wallet } from "ethers";
 import type { Libp2p } from "@libp2p/interface";
-import { AltoMap, MarketClient, createIconNode, loadOrCreatePeerKey, serveAlto } from "../../../protocol/index.ts";
+import type { Registrar } from "@libp2p/interface-internal";
+import {
+  AltoMap,
+  LEASE_PROTOCOL,
+  MarketClient,
+  createIconNode,
+  loadOrCreatePeerKey,
+  serveAlto,
+} from "../../../protocol/index.ts";
 import { agentEnvFrom, appStatus, deployApp, readAgentState, writeAgentState } from "../../../icon-agent/index.ts";
 import { live } from "../../../icon-agent/leases.ts";
 import { TreeMember } from "../../../icon-agent/tree.ts";
@@ -98,7 +107,8 @@ describe("a crash between the fence and the hand-over: the retired copy finishes
         listen: [`/ip4/${host}/tcp/0`],
         publicHost: host,
         agentGateway: { dialLoopback: true, altoUrl: alto!.url },
-        // The clients' "distance" here is the cost map's (loopback has none): no measured round trip overrides it.
+        // No kernel round trips read: on loopback they are ~0 ms and the agent would take them over the ALTO map,
+        // which is what places the clients far from A here (observation.ts latencies).
         ingress: { rttSampleS: 0 },
       });
       const a = await yard(1, idA, at(HOST_A));
@@ -126,7 +136,7 @@ describe("a crash between the fence and the hand-over: the retired copy finishes
   const kept = () => Number(b.metrics.get("icon_yard_agent_handovers_kept_total") ?? 0);
 
   /** One ICON (a replica of a fresh application) moved from A to B by its own agent, crashing at `step`. */
-  async function crashAt(step: (typeof STEPS)[number]) {
+  async function crashAt(step: (typeof STEPS)[number], o: { onFence?: () => void } = {}) {
     const addrA = a.node.getMultiaddrs()[0]!.toString();
     const addrB = b.node.getMultiaddrs()[0]!.toString();
     const owner = await clientFor(m, step === "fenced" ? 2 : 3, USD(100));
@@ -213,7 +223,10 @@ describe("a crash between the fence and the hand-over: the retired copy finishes
     const updateA = a.db.update.bind(a.db);
     a.db.update = ((id, f) => {
       updateA(id, f);
-      if (id === L0 && f.spec !== undefined && !fence) fence = { block: m.provider.getBlockNumber(), atMs: Date.now() };
+      if (id === L0 && f.spec !== undefined && !fence) {
+        fence = { block: m.provider.getBlockNumber(), atMs: Date.now() };
+        o.onFence?.();
+      }
     }) as typeof a.db.update;
     const updateB = b.db.update.bind(b.db);
     b.db.update = ((id, f) => {
@@ -261,8 +274,25 @@ describe("a crash between the fence and the hand-over: the retired copy finishes
     expect(await m.provider.getBalance(s.key.address)).to.equal(0n);
   }
 
-  it("crash after the fence, before the hand-over's Deploy: the restarted retired copy sends it, instance 2 runs at B and finishes the move", async () => {
-    const s = await crashAt("fenced");
+  it("crash after the fence, before the hand-over's Deploy, B unreachable for longer than A's restarts take: the restarted retired copy stays up, retries, sends it once B answers; instance 2 runs at B and finishes the move; the old sidecar is neither restarted again nor lost", async () => {
+    // TEST FAULT: B stops answering /icon/lease from the moment the fence is stored at A until UNREACHABLE_MS later
+    // — longer than A's maxRestarts (3) restarts of a sidecar that exits take (a tick each) — as a yard that cannot
+    // be reached. Connections to B still open; the protocol is not served.
+    const UNREACHABLE_MS = 15_000;
+    const reg = (b.node as unknown as { components: { registrar: Registrar } }).components.registrar;
+    const held = reg.getHandler(LEASE_PROTOCOL);
+    let reachable: Promise<void> | undefined;
+    const s = await crashAt("fenced", {
+      onFence: () => {
+        reachable = b.node.unhandle(LEASE_PROTOCOL).then(async () => {
+          await new Promise((r) => setTimeout(r, UNREACHABLE_MS));
+          await b.node.handle(LEASE_PROTOCOL, held.handler, held.options);
+        });
+      },
+    });
+    const restartsAt = (y: Yard) => Number(y.metrics.get("icon_yard_container_restarts_total") ?? 0);
+    const lostAt = (y: Yard) => Number(y.metrics.get("icon_yard_agent_sidecars_lost_total") ?? 0);
+    const restartsBefore = restartsAt(a);
     try {
       await s.oldOut.until(
         "instance 1 to decide to migrate",
@@ -270,24 +300,35 @@ describe("a crash between the fence and the hand-over: the retired copy finishes
         120_000,
       );
       await s.oldOut.until("the fence stored at A", async () => s.fence() !== undefined, 90_000);
-      // Restarted by A from the retired state: it finds the new lease live, hands instance 2 into it and exits.
+      // Restarted by A from the retired state: B does not answer, so it retries without exiting (pair.ts stayRetired).
+      await s.oldOut.until(
+        "the restarted copy to retry while B cannot be reached",
+        async () => /settling the retired copy: .*again in \d+ s/.test(await s.oldOut.read()),
+        60_000,
+      );
       const keptBefore = kept();
+      // Once B answers again: it finds the new lease live, hands instance 2 into it and stays up, retired.
       const text = await s.oldOut.until(
-        "the restarted copy to confirm the successor and exit retired",
+        "the restarted copy to confirm the successor",
         async () => {
           const t = await s.oldOut.read();
-          return /runs instance 2 \(its hand-over confirmed\)/.test(t) &&
-            /this copy is retired and does not act/.test(t)
-            ? t
-            : undefined;
+          return /runs instance 2 \(its hand-over confirmed\)/.test(t) ? t : undefined;
         },
         90_000,
       );
-      expect(text).to.include("(instance 2): this copy is retired and does not act");
+      await reachable;
       const L1 = s.agentDeploysAtB[0]!;
       expect(text).to.include(`lease ${L1} at `);
+      expect(text).to.not.include("this copy is retired and does not act"); // the line it says when it stops
       // The hand-over the restarted copy sent is the one that started the successor (nothing was there to keep).
       expect(kept()).to.equal(keptBefore);
+      // One restart (the crash); the retired copy did not exit since, nor was its sidecar given up.
+      expect(restartsAt(a) - restartsBefore).to.equal(1);
+      expect(lostAt(a)).to.equal(0);
+      expect(a.db.lease(s.L0)?.note ?? "").to.not.match(/stopped restarting|no longer holds/);
+      const oldSidecar = a.db.lease(s.L0)?.agentContainerId;
+      if (oldSidecar && live((await s.owner.lease(s.L0)).state))
+        expect((await docker(["inspect", "-f", "{{.State.Running}}", oldSidecar])).stdout.trim()).to.equal("true");
       const newOut = sidecarOutput(
         () => b,
         () => L1,
@@ -298,10 +339,14 @@ describe("a crash between the fence and the hand-over: the retired copy finishes
         120_000,
       );
       console.log(
-        `      successor finished the move ${((Date.now() - s.fence()!.atMs) / 1000).toFixed(1)} s after the fence`,
+        `      successor finished the move ${((Date.now() - s.fence()!.atMs) / 1000).toFixed(1)} s after the fence (B unreachable for the first ${UNREACHABLE_MS / 1000} s)`,
       );
       await oneInstance(s, L1, newOut);
+      // The old lease ended with the old sidecar stopped by A: stopped at the lease's end, not lost.
+      expect(restartsAt(a) - restartsBefore).to.equal(1);
+      expect(lostAt(a)).to.equal(0);
     } finally {
+      await reachable?.catch(() => {});
       clientsOn = false;
       await Promise.all(s.loops);
       await s.restore();
@@ -331,13 +376,8 @@ describe("a crash between the fence and the hand-over: the retired copy finishes
       await docker(["pause", successor]);
       try {
         await s.oldOut.until(
-          "the restarted old copy to settle and exit retired",
-          async () => {
-            const t = await s.oldOut.read();
-            return (
-              /runs instance 2 \(its hand-over confirmed\)/.test(t) && /this copy is retired and does not act/.test(t)
-            );
-          },
+          "the restarted old copy to settle and stay up retired",
+          async () => /runs instance 2 \(its hand-over confirmed\)/.test(await s.oldOut.read()),
           90_000,
         );
       } finally {

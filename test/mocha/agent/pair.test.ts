@@ -20,10 +20,10 @@ import { appStatus, deployApp } from "../../../icon-agent/app.ts";
 import { agentEnvFrom, type AgentEnv } from "../../../icon-agent/config.ts";
 import { Controller } from "../../../icon-agent/decision.ts";
 import { ActingFence } from "../../../icon-agent/acting.ts";
-import { handOver, resolveHandingOver, sealedAgentPart, takeBack } from "../../../icon-agent/handover.ts";
+import { endSidecar, handOver, resolveHandingOver, sealedAgentPart, takeBack } from "../../../icon-agent/handover.ts";
 import { live, replicaKey } from "../../../icon-agent/leases.ts";
 import { bid, discoverYards, type YardRef } from "../../../icon-agent/market.ts";
-import { movePair, type PairComponents } from "../../../icon-agent/pair.ts";
+import { RETIRED_RECHECK_MS, movePair, type PairComponents } from "../../../icon-agent/pair.ts";
 import {
   handedOver,
   markHandedOver,
@@ -35,7 +35,16 @@ import {
   type AgentSeed,
   type Placement,
 } from "../../../icon-agent/state.ts";
-import { IntentSender, MarketClient, createIconNode, type IconError } from "../../../protocol/index.ts";
+import type { Registrar } from "@libp2p/interface-internal";
+import {
+  ChainError,
+  IntentSender,
+  LEASE_PROTOCOL,
+  MarketClient,
+  createIconNode,
+  isIconError,
+  type IconError,
+} from "../../../protocol/index.ts";
 import { TEST_POLICY, USD, clientFor } from "../../../scripts/lib/testbed.ts";
 import { ICON_CLI } from "../../helpers/app.ts";
 import { BUSYBOX_IMAGE, WEB_IMAGE, execIn, sealedInSidecar, waitFor } from "../../helpers/docker.ts";
@@ -84,6 +93,10 @@ describe("migration moves the pair: fence, hand-over, undo (pair.ts)", function 
   });
   after(async () => {
     await node?.stop();
+  });
+  const closers: AbortController[] = [];
+  afterEach(() => {
+    for (const c of closers.splice(0)) c.abort();
   });
 
   /** The containers of lease `id` at these two yards (the engine is shared). */
@@ -134,7 +147,10 @@ describe("migration moves the pair: fence, hand-over, undo (pair.ts)", function 
   }
 
   /** An application whose origin (instance 1) runs in its sidecar at yard `at`, and a lease for it at the other. */
-  async function setUp(tag: string, o: { nextWithAgentShare: boolean; oldSlotS?: number }) {
+  async function setUp(
+    tag: string,
+    o: { nextWithAgentShare: boolean; oldSlotS?: number; nextSlotS?: number; beforeNext?: () => void },
+  ) {
     const { m } = two.get();
     const dir = path.join(await mkdtemp(path.join(tmpdir(), `icon-pair-${tag}-`)), "origin");
     const app = await deployApp({ owner, env, policy: TEST_POLICY, deposit: DEPOSIT, dir });
@@ -193,7 +209,8 @@ describe("migration moves the pair: fence, hand-over, undo (pair.ts)", function 
     seed.instance = 1;
     await saveAgentState(dir, env, seed);
     expect((await heldBy(old.leaseId)).seed.instance).to.equal(1);
-    const next = await lease(refs[1]!, o.nextWithAgentShare);
+    o.beforeNext?.();
+    const next = await lease(refs[1]!, o.nextWithAgentShare, o.nextSlotS);
 
     // What the old instance has learned: its Controller after a few periods of observations.
     const controller = new Controller({ halfLifeS: 30, coolDownS: 60, confirmations: 3 });
@@ -201,6 +218,9 @@ describe("migration moves the pair: fence, hand-over, undo (pair.ts)", function 
       controller.observe([{ subnet: "10.7.0.0/24", rate: 12 + t / 5, latencyMs: { x: 40 - t / 2 } }], t);
     const events: AgentEvent[] = [];
     const log: string[] = [];
+    // The retired instance checks on its successor until the test ends (pair.ts stayRetired).
+    const closing = new AbortController();
+    closers.push(closing);
     const c: PairComponents = {
       dir,
       env,
@@ -224,6 +244,9 @@ describe("migration moves the pair: fence, hand-over, undo (pair.ts)", function 
       },
       permit: (act) => fence.permit(act),
       retire: async () => void log.push("retire"),
+      settleNode: () => createIconNode({ listen: [] }),
+      signal: closing.signal,
+      actAgain: () => void log.push("act again"),
       save: () => saveAgentState(dir, env, seed),
       emit: (kind, text) => void events.push({ icon: seed.name, kind, text }),
     };
@@ -385,6 +408,195 @@ describe("migration moves the pair: fence, hand-over, undo (pair.ts)", function 
       expect(back.seed.instance).to.equal(3);
       expect(back.seed.moving).to.equal(undefined);
       expect(await two.get().m.provider.getBalance(s.wallet.address)).to.equal(0n);
+    } finally {
+      for (const id of await owner.leasesOf(s.app.root)) await owner.terminate(id).catch(() => {});
+    }
+  });
+
+  it("the new lease StartMissed (its yard never confirmed the start) while its yard cannot be reached: the retired copy does not act; once that yard says it ended the lease, it acts again at instance 3", async () => {
+    // TEST FAULTS: the new yard's confirmStart fails (the new lease is StartMissed at its slot's end while its yard
+    // still ran the successor), and later that yard stops serving /icon/lease (a yard that cannot be reached).
+    let nextYard: Yard | undefined;
+    let confirm: Yard["chain"]["confirmStart"] | undefined;
+    const s = await setUp("missed", {
+      nextWithAgentShare: true,
+      nextSlotS: 20,
+      beforeNext: () => {
+        nextYard = yards.find((y) => y.node.peerId.equals(refs[1]!.peerId))!;
+        confirm = nextYard.chain.confirmStart.bind(nextYard.chain);
+        nextYard.chain.confirmStart = (async () => {
+          // A revert, not a transport error: the yard does not take the chain for unreachable.
+          throw new ChainError("REVERTED", "TEST FAULT: confirmStart reverted");
+        }) as typeof confirm;
+      },
+    });
+    const reg = (nextYard!.node as unknown as { components: { registrar: Registrar } }).components.registrar;
+    const held = reg.getHandler(LEASE_PROTOCOL);
+    let unreachable = false;
+    try {
+      const carried = s.c.carried();
+      const retired = { leaseId: s.next.leaseId, yard: s.next.yard.name, instance: 2, atMs: Date.now() };
+      const fenced = { ...s.c.seed, retired: { ...retired, moving: s.next, carried } };
+      await handOver({
+        node,
+        ...{ holder: s.wallet, client: s.icon, dir: s.dir, placement: s.old, spec: s.spec, sidecar: env.sidecar! },
+        seed: fenced,
+      });
+      const restarted = await crashAndRead(s.old.leaseId);
+      const settle = async () => {
+        const seen: string[] = [];
+        const copy = await Agent.open(
+          restarted.dir,
+          { spawn: async () => {}, onEvent: (e) => void seen.push(e.text) },
+          { retired: true },
+        );
+        try {
+          const outcome = await copy.settleRetired().catch((e: unknown) => e as IconError);
+          return { outcome, seed: copy.seed, seen };
+        } finally {
+          await copy.stop();
+        }
+      };
+      // The new yard runs the successor (the hand-over sent by the restarted copy).
+      expect((await settle()).outcome).to.equal("retired");
+      expect((await heldBy(s.next.leaseId)).seed.instance).to.equal(2);
+
+      // The new yard cannot be reached; the chain says StartMissed (never confirmed, its slot over): that yard may
+      // still run the successor (it is not reached to say otherwise), so the copy does not act.
+      await nextYard!.node.unhandle(LEASE_PROTOCOL);
+      unreachable = true;
+      const { m } = two.get();
+      await waitFor(
+        `lease ${s.next.leaseId} StartMissed on chain`,
+        async () => {
+          await m.provider.send("evm_mine", []);
+          return (await owner.lease(s.next.leaseId)).state === "StartMissed" || undefined;
+        },
+        90_000,
+      );
+      const missed = await settle();
+      expect(isIconError(missed.outcome, "RETIRED"), String(missed.outcome)).to.equal(true);
+      expect((missed.outcome as IconError).message).to.contain(`lease ${s.next.leaseId} is StartMissed`);
+      expect(missed.seed.retired).to.deep.include(retired);
+      expect(missed.seed.instance).to.equal(1);
+
+      // Reached again, the new yard refuses the hand-over: it has ended the lease (its sidecar stopped first).
+      await nextYard!.node.handle(LEASE_PROTOCOL, held.handler, held.options);
+      unreachable = false;
+      await waitFor(
+        `lease ${s.next.leaseId} ended at its yard`,
+        async () => ["ended", "settled"].includes(nextYard!.db.lease(s.next.leaseId)?.status ?? "") || undefined,
+        60_000,
+      );
+      const back = await settle();
+      expect(back.outcome).to.equal("acting");
+      expect(back.seed.instance).to.equal(3);
+      expect(back.seen.join("\n")).to.match(
+        new RegExp(
+          `lease ${s.next.leaseId} at ${s.next.yard.name} has (ended|settled) at its yard \\(its sidecar stopped\\)`,
+        ),
+      );
+      expect(await two.get().m.provider.getBalance(s.wallet.address)).to.equal(0n);
+    } finally {
+      if (unreachable) await nextYard!.node.handle(LEASE_PROTOCOL, held.handler, held.options);
+      if (confirm) nextYard!.chain.confirmStart = confirm;
+      for (const id of await owner.leasesOf(s.app.root)) await owner.terminate(id).catch(() => {});
+    }
+  });
+
+  it("the successor renewed its lease since (the renewal carried its sidecar over): the retired copy re-sends to the renewal, which keeps it, instead of the refused renewed lease", async () => {
+    const s = await setUp("renewed-next", { nextWithAgentShare: true });
+    try {
+      const carried = s.c.carried();
+      const retired = { leaseId: s.next.leaseId, yard: s.next.yard.name, instance: 2, atMs: Date.now() };
+      const fenced = { ...s.c.seed, retired: { ...retired, moving: s.next, carried } };
+      await handOver({
+        node,
+        ...{ holder: s.wallet, client: s.icon, dir: s.dir, placement: s.old, spec: s.spec, sidecar: env.sidecar! },
+        seed: fenced,
+      });
+      const restarted = await crashAndRead(s.old.leaseId);
+      const settle = async () => {
+        const seen: string[] = [];
+        const copy = await Agent.open(
+          restarted.dir,
+          { spawn: async () => {}, onEvent: (e) => void seen.push(e.text) },
+          { retired: true },
+        );
+        try {
+          return { outcome: await copy.settleRetired(), seen };
+        } finally {
+          await copy.stop();
+        }
+      };
+      expect((await settle()).outcome).to.equal("retired");
+      const handed = await heldBy(s.next.leaseId);
+      // The successor renews its lease from inside its sidecar: the renewal's Deploy carries its state.
+      const { part } = await sealedAgentPart(s.dir, env.sidecar!, { seed: handed.seed });
+      const won = await bid({
+        node,
+        signer: s.wallet,
+        client: owner,
+        account: s.app.root,
+        yards: [refs[1]!],
+        rfq: {
+          ...{ cpuMillis: 350, memoryMiB: 224, slotSeconds: 120, earliestStart: 0n },
+          ...{ imageRef: WEB_IMAGE, imageDigest: digest, renewsLeaseId: s.next.leaseId },
+        },
+        spec: { ...s.spec, agent: part },
+        maxPrice: 0n,
+        budget: USD(1),
+        score: () => 0,
+      }).finally(() => part.secret.wipe());
+      const db = yards.find((y) => y.node.peerId.equals(refs[1]!.peerId))!.db;
+      await waitFor(
+        "the sidecar carried over to the renewal",
+        async () => db.lease(won.leaseId)?.agentContainerId,
+        30_000,
+      );
+      // Sent again, the hand-over goes to the renewal (a Redeploy of the renewed lease is refused: "renewed by").
+      const again = await settle();
+      expect(again.outcome).to.equal("retired");
+      expect(again.seen.join("\n")).to.contain(
+        `lease ${won.leaseId} at ${s.next.yard.name} runs instance 2 (its hand-over confirmed)`,
+      );
+      // The sidecar (labelled with the lease it was made for) runs on with the state the renewal carried.
+      expect((await heldBy(s.next.leaseId)).seed.instance).to.equal(2);
+    } finally {
+      for (const id of await owner.leasesOf(s.app.root)) await owner.terminate(id).catch(() => {});
+    }
+  });
+
+  it("after the hand-over the old instance keeps checking its successor: a successor lost since (its sidecar gone from the new lease) is handed over again within one re-check", async () => {
+    const s = await setUp("recheck", { nextWithAgentShare: true });
+    try {
+      await movePair(s.c, s.old, s.next);
+      expect(s.log).to.deep.equal(["fence", "retire"]);
+      const first = await heldBy(s.next.leaseId);
+      expect(first.seed.instance).to.equal(2);
+      // The successor is lost (as when the new yard restarted before its sidecar started): the new lease's sidecar
+      // stopped and its secret wiped, the service left running.
+      await endSidecar({ node, holder: s.wallet, client: s.icon, placement: s.next, spec: s.spec });
+      await waitFor(
+        "the new lease's sidecar gone",
+        async () => !(await containersOf(s.next.leaseId)).some((c) => c.role === "agent") || undefined,
+        30_000,
+      );
+      const confirmed = () =>
+        s.events.filter((e) => e.text.includes(`lease ${s.next.leaseId} at ${s.next.yard.name} runs instance 2`))
+          .length;
+      const before = confirmed();
+      // The old instance's next re-check (every RETIRED_RECHECK_MS) hands instance 2 in again.
+      await waitFor(
+        "the successor handed over again",
+        async () => confirmed() > before || undefined,
+        RETIRED_RECHECK_MS + 30_000,
+      );
+      const again = await heldBy(s.next.leaseId);
+      expect(again.seed.instance).to.equal(2);
+      expect(again.seed.moving!.leaseId).to.equal(s.next.leaseId);
+      expect(s.log).to.deep.equal(["fence", "retire"]); // it never acted again
+      expect(s.c.seed.retired).to.deep.include({ leaseId: s.next.leaseId, instance: 2 });
     } finally {
       for (const id of await owner.leasesOf(s.app.root)) await owner.terminate(id).catch(() => {});
     }
