@@ -36,7 +36,8 @@ import { agentNode, openSidecar, sidecarView, throwawayNode, type Sidecar } from
 import { Controller, describeAction, gracedSubnets, type SubnetView } from "./decision.ts";
 import type { AgentHooks, AgentOpenOptions } from "./agent-options.ts";
 import { handOverReplica, refreshHeld } from "./handover.ts";
-import { live, replicaKey } from "./leases.ts";
+import { childKeeps } from "./tree-funding.ts";
+import { replicaKey } from "./leases.ts";
 import type { YardRef } from "./market.ts";
 import { Moves } from "./moves.ts";
 import { Observation, type Observed } from "./observation.ts";
@@ -157,17 +158,7 @@ export class Agent {
       fundingReserve: () => this.#moves.fundingReserve(),
       // What a child keeps when a sibling asks and this ICON lacks: the child's own next slot at its current price,
       // and the fees of its own next intents (as its renewal keeps them, decision.ts renewalPlan).
-      childKeeps: async (child) => {
-        let keep: bigint | undefined;
-        for (const id of await this.client.leasesOf(child.id)) {
-          const l = await this.client.lease(id);
-          if (!live(l.state)) continue;
-          const slot = l.pricePerSecond * (l.end - l.start);
-          if (keep === undefined || slot > keep) keep = slot;
-        }
-        // No live lease: it is being placed; leave it alone.
-        return keep === undefined ? undefined : keep + (await this.#moves.intentReserve());
-      },
+      childKeeps: async (child) => childKeeps(this.client, child.id, await this.#moves.intentReserve()),
       // The origin lost with its yard and this ICON its successor (replace.ts, loss.ts): it takes the role.
       mayRefound: (origin, place) => this.#moves.loss.mayRefound(origin, place),
       onEvent: (e) => {

@@ -22,6 +22,7 @@ import {
   type TreeMessage,
   type TreeNodeRef,
 } from "../protocol/index.ts";
+import { live } from "./leases.ts";
 
 /** What foundering tells the agent's timeline. */
 export type FundingEvent =
@@ -209,4 +210,20 @@ export class TreeFunding {
     this.#fundingQueue = run.catch(() => {});
     return run;
   }
+}
+
+/**
+ * What a child keeps when a sibling asks and its parent lacks: its own next slot at its current price (its
+ * dearest live lease's slot) and `reserve`, the fees of its own next intents (as its renewal keeps them,
+ * decision.ts renewalPlan); undefined while it has no live lease (it is being placed: left alone).
+ */
+export async function childKeeps(client: MarketClient, child: bigint, reserve: bigint): Promise<bigint | undefined> {
+  let keep: bigint | undefined;
+  for (const id of await client.leasesOf(child)) {
+    const l = await client.lease(id);
+    if (!live(l.state)) continue;
+    const slot = l.pricePerSecond * (l.end - l.start);
+    if (keep === undefined || slot > keep) keep = slot;
+  }
+  return keep === undefined ? undefined : keep + reserve;
 }
