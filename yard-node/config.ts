@@ -57,8 +57,8 @@ export const yardConfigSchema = z
     publicHost: z.string().min(1).default("127.0.0.1"),
     /**
      * A network namespace the yard's public side lives in (a testbed's site): the ingress's TCP listeners are bound
-     * there and the clients' round trips read there; the yard's process, its containers, libp2p and UDP stay in the
-     * yard's own. A path as `nsenter --net=` takes (/run/netns/<name>, /proc/<pid>/ns/net); needs root.
+     * there and the clients' round trips read there; the yard's process, its containers and libp2p stay in the
+     * yard's own; UDP ports are refused (not bound there yet). A path as `nsenter --net=` takes (/run/netns/<name>, /proc/<pid>/ns/net); needs root.
      */
     publicNetns: z
       .string()

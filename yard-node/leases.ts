@@ -38,7 +38,7 @@ import type { ContainerInfo, ContainerRole, ContainerRuntime } from "./runtime.t
 import { AgentSidecars, sameAgent, serviceShare } from "./sidecar.ts";
 
 export interface LeaseLifecycleComponents {
-  config: Pick<YardConfig, "lease" | "capacity" | "publicHost">;
+  config: Pick<YardConfig, "lease" | "capacity" | "publicHost" | "publicNetns">;
   runtime: ContainerRuntime;
   db: YardDb;
   chain: Pick<MarketClient, "lease" | "confirmStart" | "claim" | "format">;
@@ -153,6 +153,10 @@ export class LeaseLifecycle {
         return { failed: `image ${spec.imageDigest} is not the one the lease was quoted for (${l.offer.specHash})` };
       if (spec.ports.length > 8 || spec.ports.some((p) => p < 1 || p > 65535))
         return { failed: "ports: at most 8, each 1..65535" };
+      if (config.publicNetns !== undefined && (spec.udpPorts?.length ?? 0) > 0)
+        return {
+          failed: "UDP ports are not served while this yard's public side is another network namespace (publicNetns)",
+        };
       if (spec.service !== undefined) {
         // A service's namespace is its application's (app.r<root>), read from the chain: no tenant names its
         // services into another application's namespace (protocol/lease/namespace.ts).

@@ -210,8 +210,12 @@ export class KernelRtt {
     return this.#c.host === "0.0.0.0" || this.#c.host === "::" || this.#c.host === "";
   }
 
-  #command(args: string[]): [string, string[]] {
-    return this.#netns ? ["nsenter", [`--net=${this.#netns}`, this.#ss, ...args]] : [this.#ss, args];
+  /** ss with `args` (in the namespace when set); `lineBuffered` under coreutils' stdbuf -oL: ss writes its events
+   * through stdio, which holds them in a 4 KiB buffer when its output is a pipe — a few closing connections would
+   * never reach the yard. */
+  #command(args: string[], lineBuffered = false): [string, string[]] {
+    const ss = lineBuffered ? ["stdbuf", "-oL", this.#ss, ...args] : [this.#ss, ...args];
+    return this.#netns ? ["nsenter", [`--net=${this.#netns}`, ...ss]] : [ss[0]!, ss.slice(1)];
   }
 
   /** `( sport = :p1 or … )` for ss, while the ports are few enough for one filter. */
@@ -227,7 +231,7 @@ export class KernelRtt {
    */
   #follow(): void {
     if (this.#stopped || this.#off) return;
-    const [cmd, args] = this.#command(["-tinHE"]);
+    const [cmd, args] = this.#command(["-tinHE"], true);
     let child: ChildProcess;
     const startedAt = Date.now();
     try {

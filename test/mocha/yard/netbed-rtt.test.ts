@@ -122,4 +122,13 @@ describe("passive round trip per subnet on the packet-level testbed (publicNetns
     }
     expect(yard.rtt.closedSamples).to.be.greaterThan(0);
   });
+
+  it("refuses a Deploy with UDP ports: the UDP ingress is not bound in the site namespace", async () => {
+    const web = "0x" + (await docker.get().runtime.imageId(WEB_IMAGE))!.slice("sha256:".length);
+    const e = await tenant.lease(yard.node.getMultiaddrs()[0]!, web, { slotSeconds: 60 }, { udpPorts: [9000] }).then(
+      () => undefined,
+      (x: unknown) => x as Error,
+    );
+    expect(e?.message).to.match(/UDP ports are not served .*publicNetns/);
+  });
 });
