@@ -448,7 +448,8 @@ export interface ReplicaShareInput {
  */
 export function replicaShare(o: ReplicaShareInput): { spendable: bigint; share?: bigint } {
   const spendable = o.balance > o.reserve ? o.balance - o.reserve : 0n;
-  const bps = BigInt(Math.round((o.movedRate / Math.max(o.totalRate, 1e-9)) * 10_000));
+  // A share of the demand, however small the rates (no floor under the total: 2.5e-10 of 2.5e-10 is all of it).
+  const bps = o.totalRate > 0 ? BigInt(Math.min(10_000, Math.round((o.movedRate / o.totalRate) * 10_000))) : 0n;
   let share = (spendable * bps) / 10_000n;
   if (share < o.floor) share = o.floor;
   return share > spendable ? { spendable } : { spendable, share };

@@ -14,7 +14,15 @@
  */
 import { getBytes, type TypedDataDomain } from "ethers";
 import type { PeerId } from "@libp2p/interface";
-import { RttStatus, rttLimits, rttReportSigner, type RttTarget, type SignedRttReport } from "../protocol/index.ts";
+import {
+  RttStatus,
+  parseIp,
+  rttLimits,
+  rttReportSigner,
+  specialAddress,
+  type RttTarget,
+  type SignedRttReport,
+} from "../protocol/index.ts";
 import type { Observed } from "./observation.ts";
 
 /** How long a measured round trip stands in for the candidate's l_ij. */
@@ -30,11 +38,18 @@ export interface MeasuredAt {
 
 /** The targets for a capacity query: the busiest subnets above `idleRate`, each with its latest client or its .1. */
 export function rttTargetsOf(flows: Observed[], idleRate: number): RttTarget[] {
-  return flows
-    .filter((f) => f.rate > idleRate && /^\d+\.\d+\.\d+\.0\/\d+$/.test(f.subnet))
-    .sort((a, b) => b.rate - a.rate)
-    .slice(0, rttLimits.maxTargets)
-    .map((f) => ({ subnet: f.subnet, target: f.client ?? f.subnet.replace(/\.0\/\d+$/, ".1") }));
+  return (
+    flows
+      .filter((f) => f.rate > idleRate && /^\d+\.\d+\.\d+\.0\/\d+$/.test(f.subnet))
+      .sort((a, b) => b.rate - a.rate)
+      .map((f) => ({ subnet: f.subnet, target: f.client ?? f.subnet.replace(/\.0\/\d+$/, ".1") }))
+      // A yard refuses a query naming a special address (loopback, link-local, …): such a subnet is not asked about.
+      .filter((t) => {
+        const ip = parseIp(t.target);
+        return ip !== undefined && specialAddress(ip) === undefined;
+      })
+      .slice(0, rttLimits.maxTargets)
+  );
 }
 
 /**

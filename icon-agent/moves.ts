@@ -35,7 +35,7 @@ import { closedAmount, live, placementOf, successorOf } from "./leases.ts";
 import { bid, listedPrice, probeYard, type YardRef } from "./market.ts";
 import type { Observation } from "./observation.ts";
 import { LossWatch, leaseRfq, serviceSpec } from "./replace.ts";
-import { writeAgentState, type AgentSeed, type Emit, type Placement } from "./state.ts";
+import { servingLease, writeAgentState, type AgentSeed, type Emit, type Placement } from "./state.ts";
 import type { TreeMember } from "./tree.ts";
 
 /** What the moves use of the agent. */
@@ -479,7 +479,7 @@ export class Moves {
           this.#c.node,
           old.yard.addrs.map((a) => multiaddr(a)),
           {
-            access: await observation.accessFor(old.leaseId),
+            access: await observation.accessFor(servingLease(old)),
             redirects: [],
             stub: {
               yard: next.yard.peerId,
@@ -535,7 +535,7 @@ export class Moves {
           this.#c.node,
           p.yard.addrs.map((a) => multiaddr(a)),
           {
-            access: await this.#c.observation.accessFor(p.leaseId),
+            access: await this.#c.observation.accessFor(servingLease(p)),
             redirects: [],
             stub: {
               yard: parent.yard.peerId,
@@ -592,7 +592,7 @@ export class Moves {
     await setRouting(
       this.#c.node,
       p.yard.addrs.map((a) => multiaddr(a)),
-      { access: await this.#c.observation.accessFor(p.leaseId), redirects },
+      { access: await this.#c.observation.accessFor(servingLease(p)), redirects },
     );
     this.#redirectsKey = key;
     this.#delegated = new Set(redirects.map((r) => r.subnet));

@@ -33,7 +33,7 @@ import { knobsFromPolicy, type Candidate, type Knobs } from "./decision.ts";
 import { PathTomography, type PathProbe } from "./edisco.ts";
 import { DomainLearner } from "./learn.ts";
 import { discoverYards, listedPrice, type YardRef } from "./market.ts";
-import type { AgentSeed, Emit, Placement } from "./state.ts";
+import { servingLease, type AgentSeed, type Emit, type Placement } from "./state.ts";
 import type { TreeMember, TreeSubnet } from "./tree.ts";
 
 /** A subnet as the yard's telemetry shows it: the tree's figures and the address of its latest client. */
@@ -349,12 +349,12 @@ export class Observation {
         .replace(/\/\d+$/, "")
         .replace(/\.0$/, ".1")
         .replace(/::$/, "::1");
-    const access = await this.accessFor(p.leaseId);
+    const access = await this.accessFor(servingLease(p));
     let last: unknown = new Error("the yard has no address");
     for (const a of p.yard.addrs.slice(0, 3)) {
       try {
         const r = await probePath(this.#c.node, multiaddr(a), {
-          leaseId: p.leaseId,
+          leaseId: servingLease(p),
           access,
           target,
           domain: this.#c.client.domain() as TypedDataDomain,
@@ -395,7 +395,7 @@ export class Observation {
     const t = await readTelemetry(
       this.#c.node,
       p.yard.addrs.map((a) => multiaddr(a)),
-      { access: await this.accessFor(p.leaseId) },
+      { access: await this.accessFor(servingLease(p)) },
     );
     const flows: Observed[] = t.flows
       .filter((f) => f.subnet !== "*")

@@ -25,6 +25,14 @@ import type { ControllerSnapshot, SubnetView } from "./decision.ts";
 import type { YardRef } from "./market.ts";
 import type { TreeSubnet } from "./tree.ts";
 
+/**
+ * The lease whose containers serve the placement now: a renewal takes them over (with the clients' flows and the
+ * routing rules) at its Deploy, before its slot starts (yard-node/renewal.ts) — telemetry, routing and probes go there.
+ */
+export function servingLease(p: Pick<Placement, "leaseId" | "renewal">): bigint {
+  return p.renewal?.leaseId ?? p.leaseId;
+}
+
 export interface Placement {
   leaseId: bigint;
   /** Slot start of the current lease (unix s). */

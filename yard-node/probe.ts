@@ -33,7 +33,7 @@ import {
   hostBitsAll,
   inCidr,
   parseIp,
-  type ParsedIp,
+  specialAddress,
   probeLimits,
   probeReportValue,
   type LeaseAccess,
@@ -108,31 +108,11 @@ export class Buckets {
   }
 }
 
-/** IPv6 ranges that are, or lead to, IPv4 or this host: IPv4-compatible (with :: and ::1), IPv4-mapped, NAT64. */
-const V6_EMBEDDING = ["::/96", "::ffff:0:0/96", "64:ff9b::/96", "64:ff9b:1::/48"];
-
 /** Why the address `text` is never probed or measured (not an address, a zone, or a special one), or undefined. */
 export function unprobeable(text: string): string | undefined {
   if (text.includes("%")) return "an address with a zone (an interface of this host's)";
   const ip = parseIp(text);
-  return ip ? unprobeableIp(ip) : "not an IP address";
-}
-
-/** Why `ip` (canonical) is never probed, or undefined. */
-function unprobeableIp(ip: ParsedIp): string | undefined {
-  if (ip.v4) {
-    const [a, b] = ip.bytes as unknown as [number, number];
-    if (a === 0) return "an unspecified address";
-    if (a === 127) return "a loopback address";
-    if (a === 169 && b === 254) return "a link-local address";
-    if (a >= 224) return "a multicast, reserved or broadcast address";
-    return undefined;
-  }
-  if (inCidr(ip, "::/127")) return "an unspecified or loopback address";
-  if (V6_EMBEDDING.some((c) => inCidr(ip, c))) return "an IPv6 form of an IPv4 address (ask for the IPv4 address)";
-  if (inCidr(ip, "fe80::/10")) return "a link-local address";
-  if (inCidr(ip, "ff00::/8")) return "a multicast address";
-  return undefined;
+  return ip ? specialAddress(ip) : "not an IP address";
 }
 
 /** Whether `ip` lies in `subnet` (`a.b.c.0/24`, `x:x:x::/48`, as flows.ts writes them). */
@@ -185,7 +165,7 @@ export function probeService(init: ProbeServiceOptions): (components: ProbeServi
         refuse(ProbeErrorCode.BAD_TARGET, `${target.slice(0, 64)} is ${why}: it is never probed`);
       const ip = parseIp(target);
       if (!ip) throw bad("not an IP address literal");
-      const why = unprobeableIp(ip);
+      const why = specialAddress(ip);
       if (why) throw bad(why);
       if (ip.text !== target)
         throw refuse(ProbeErrorCode.BAD_TARGET, `${target} is not written canonically: ask for ${ip.text}`);

@@ -87,3 +87,26 @@ export function hostBitsAll(ip: ParsedIp, prefix: number, one: boolean): boolean
   }
   return prefix < n;
 }
+
+/** IPv6 ranges that are, or lead to, IPv4 or this host: IPv4-compatible (with :: and ::1), IPv4-mapped, NAT64. */
+const V6_EMBEDDING = ["::/96", "::ffff:0:0/96", "64:ff9b::/96", "64:ff9b:1::/48"];
+
+/**
+ * Why `ip` (canonical) is never a target of a probe or a measurement — unspecified, loopback, link-local, multicast or
+ * an IPv6 form of an IPv4 address — or undefined. The yard refuses such targets; an ICON does not ask for them.
+ */
+export function specialAddress(ip: ParsedIp): string | undefined {
+  if (ip.v4) {
+    const [a, b] = ip.bytes as unknown as [number, number];
+    if (a === 0) return "an unspecified address";
+    if (a === 127) return "a loopback address";
+    if (a === 169 && b === 254) return "a link-local address";
+    if (a >= 224) return "a multicast, reserved or broadcast address";
+    return undefined;
+  }
+  if (inCidr(ip, "::/127")) return "an unspecified or loopback address";
+  if (V6_EMBEDDING.some((c) => inCidr(ip, c))) return "an IPv6 form of an IPv4 address (ask for the IPv4 address)";
+  if (inCidr(ip, "fe80::/10")) return "a link-local address";
+  if (inCidr(ip, "ff00::/8")) return "a multicast address";
+  return undefined;
+}

@@ -903,7 +903,7 @@ describe("replicaShare: the replica's budget share", () => {
       fc.property(inputArb, (o) => {
         const { spendable, share } = replicaShare(o);
         if (share === undefined || share === o.floor) return;
-        const exact = (o.movedRate / Math.max(o.totalRate, 1e-9)) * 10_000; // basis points
+        const exact = o.totalRate > 0 ? Math.min(10_000, (o.movedRate / o.totalRate) * 10_000) : 0; // basis points
         const bps = BigInt(Math.round(exact));
         expect(Math.abs(Number(bps) - exact) <= 0.5).to.equal(true);
         // share = ⌊spendable · bps / 10 000⌋
