@@ -205,7 +205,7 @@ describe("measured l_ij at a candidate: capacity queries with rtt targets (real 
       [[{ subnet: "127.0.0.0/24", target: "127.0.0.1" }], /loopback/],
       [[{ subnet: "224.0.0.0/24", target: "224.0.0.1" }], /multicast/],
       [[{ subnet: "169.254.1.0/24", target: "169.254.1.1" }], /link-local/],
-      [[{ subnet: "::ffff:0:0/96", target: "::ffff:127.0.0.1" }], /written as IPv6/],
+      [[{ subnet: "::ffff:0:0/96", target: "::ffff:127.0.0.1" }], /an IPv6 form of an IPv4 address/],
       [[{ subnet: "::/64", target: "::1" }], /loopback/],
       [[{ subnet: "198.0.0.0/8", target: bed.address("A") }], /wider than a client subnet/],
       [[targets[0]!, { subnet: "0.0.0.0/24", target: "0.0.0.1" }], /unspecified/],
