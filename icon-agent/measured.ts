@@ -16,6 +16,7 @@ import { getBytes, type TypedDataDomain } from "ethers";
 import type { PeerId } from "@libp2p/interface";
 import {
   RttStatus,
+  firstHost,
   parseIp,
   rttLimits,
   rttReportSigner,
@@ -42,7 +43,7 @@ export function rttTargetsOf(flows: Observed[], idleRate: number): RttTarget[] {
     flows
       .filter((f) => f.rate > idleRate && /^\d+\.\d+\.\d+\.0\/\d+$/.test(f.subnet))
       .sort((a, b) => b.rate - a.rate)
-      .map((f) => ({ subnet: f.subnet, target: f.client ?? f.subnet.replace(/\.0\/\d+$/, ".1") }))
+      .map((f) => ({ subnet: f.subnet, target: f.client ?? firstHost(f.subnet) }))
       // A yard refuses a query naming a special address (loopback, link-local, …): such a subnet is not asked about.
       .filter((t) => {
         const ip = parseIp(t.target);

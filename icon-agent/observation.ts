@@ -15,6 +15,7 @@ import type { Libp2p } from "@libp2p/interface";
 import {
   createResolver,
   fetchAltoMap,
+  firstHost,
   p2pDiscovers,
   ProbeError,
   probePath,
@@ -342,13 +343,7 @@ export class Observation {
   readonly probeOwnYard: PathProbe = async (subnet, { signal, client }) => {
     const p = this.#c.seed.placement;
     if (!p) throw new Error("not placed: no yard to trace from");
-    // The subnet's first host: a.b.c.1, or x:x:x::1.
-    const target =
-      client ??
-      subnet
-        .replace(/\/\d+$/, "")
-        .replace(/\.0$/, ".1")
-        .replace(/::$/, "::1");
+    const target = client ?? firstHost(subnet);
     const access = await this.accessFor(servingLease(p));
     let last: unknown = new Error("the yard has no address");
     for (const a of p.yard.addrs.slice(0, 3)) {

@@ -60,11 +60,9 @@ export interface RttServiceOptions {
 export function badRttTarget(t: RttTarget): string | undefined {
   const why = unprobeable(t.target);
   if (why) return `${t.target} is ${why}`;
-  if (isIPv4(t.target) ? t.target.startsWith("127.") : /^(0*:)*:?0*1$/.test(t.target))
-    return `${t.target} is a loopback address`;
+  // (unprobeable already refuses loopback, unspecified, broadcast and the mapped/compatible/NAT64 forms.)
   if (!isIPv4(t.target) && t.target.includes("."))
-    return `${t.target} is an IPv4 address written as IPv6 (mapped or compatible): name it as IPv4`;
-  if (/^(255\.255\.255\.255|0\.)/.test(t.target)) return `${t.target} is a broadcast or unspecified address`;
+    return `${t.target} is an IPv4 address written as IPv6: name it as IPv4`;
   const prefix = Number(t.subnet.slice(t.subnet.lastIndexOf("/") + 1));
   if (!Number.isInteger(prefix) || prefix < (isIPv4(t.target) ? 16 : 32))
     return `${t.subnet} is wider than a client subnet (at least /16 for IPv4, /32 for IPv6)`;

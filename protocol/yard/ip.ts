@@ -110,3 +110,11 @@ export function specialAddress(ip: ParsedIp): string | undefined {
   if (inCidr(ip, "ff00::/8")) return "a multicast address";
   return undefined;
 }
+
+/** A subnet's first host, the target when no client address is known: `a.b.c.1` for `a.b.c.0/24`, `x::1` for `x::/48`. */
+export function firstHost(subnet: string): string {
+  return subnet
+    .replace(/\/\d+$/, "")
+    .replace(/\.0$/, ".1")
+    .replace(/::$/, "::1");
+}
