@@ -564,8 +564,13 @@ export class Agent {
       ),
     };
     const e = this.#controller.step(knobs, situation, nowS);
+    // Per subnet its rate and l_ij here; `(rtt …)` the network round trip measured here, when there is one.
     const summary = this.#own
-      .map((s) => `${s.subnet} ${s.rate.toFixed(1)}/s ${(s.latencyMs[p.yard.peerId] ?? NaN).toFixed(0)} ms`)
+      .map((s) => {
+        const rtt = flows.find((f) => f.subnet === s.subnet)?.rttMs;
+        const measured = rtt !== undefined && Number.isFinite(rtt) ? ` (rtt ${rtt.toFixed(1)})` : "";
+        return `${s.subnet} ${s.rate.toFixed(1)}/s ${(s.latencyMs[p.yard.peerId] ?? NaN).toFixed(0)} ms${measured}`;
+      })
       .join(", ");
     this.#emit(
       "observe",

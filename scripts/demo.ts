@@ -1,13 +1,17 @@
 /**
  * `npm run demo`: containers that place themselves, on one machine — and their owner goes offline.
  *
- * An embedded chain with the market deployed; three yards run as `icon yard start` processes with real Docker
- * ("cloud", "edge-a", "edge-b", each on its own loopback address), listed and staked, each with its agent gateway
- * (the chain, libp2p, DNS and the ALTO map for the ICON agents in its leases' sidecars); dnsmasq serves each IEP's
- * `_edge._tcp.<zone>` SRV record and the clients' PTR names — the owner names only the cloud's zone, the ICONs
- * learn the edges' zones from their clients' names; a WAN emulator (a relay per client subnet and yard that adds
- * one-way delay and keeps the client's subnet as the source address) sits between three client subnets and the
- * yards, and an ALTO server publishes the matching cost map.
+ * An embedded chain with the market deployed; the packet-level WAN testbed (scripts/lib/netbed.ts, topology
+ * scripts/netbed/topologies/demo.json): three ISPs with a client network each (A, B, and C without reverse names),
+ * a transit network, the cloud — network namespaces joined by delay elements that delay every packet, routers that
+ * answer traceroute. Four yards run as `icon yard start` processes with real Docker ("cloud", "edge-a" in ISP a,
+ * "edge-b" in ISP b, "edge-t" in the transit network), listed and staked, each with its public side (ingress
+ * listeners, the kernel's round trips, its probe's traceroute and ping) in its site's namespace and its control
+ * plane (libp2p, the chain, its agent gateway for the ICON agents in its leases' sidecars) on a loopback address.
+ * dnsmasq serves the public DNS view: each IEP's `_edge._tcp.<zone>` SRV record, the routers' and clients' reverse
+ * names. The owner names only the cloud's zone; the ICONs learn the edges' zones from their clients' names and
+ * from the routers on the paths to their clients (eDisco). There is no ALTO server: every latency an ICON uses is
+ * measured — at its own site from its ingress connections, at a candidate by the candidate yard's ping.
  *
  * Story: the owner runs `icon app deploy` (a budget, a policy, the origin ICON's first placement at cloud, its
  * hand-over into its lease's agent sidecar) and the command exits: from then on nothing of the owner's runs, and
@@ -41,7 +45,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs, promisify } from "node:util";
 import { Wallet } from "ethers";
-import { AltoMap, MarketClient, serveAlto, zoneRecords, type Solvency } from "../protocol/index.ts";
+import { MarketClient, type Solvency } from "../protocol/index.ts";
 import { appStatus, formatStatus, fundingRequests, handedOver, stillOpen } from "../icon-agent/index.ts";
 import { DockerRuntime, HostFirewall } from "../yard-node/index.ts";
 import { projectRoot } from "./lib/hardhat.ts";
@@ -54,7 +58,9 @@ import {
   type YardProcess,
 } from "./lib/testbed.ts";
 import { reserveDnsPort, startDnsmasq } from "./lib/dnsmasq.ts";
-import { WanEmulator } from "./lib/wan.ts";
+import { Netbed, loadTopology } from "./lib/netbed.ts";
+import { NetbedClients } from "./lib/netbed-clients.ts";
+import { atSite, domainOf, publicDnsRecords } from "./lib/netbed-yards.ts";
 import { startClients, type ClientLoad, type LoadFailure } from "./lib/loadgen.ts";
 import { lineChart } from "./lib/plot.ts";
 import { ChainWatch, SidecarLogs, type AgentContainer, type ChainEvent } from "./lib/godview.ts";
@@ -70,22 +76,20 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const SOCKET = DockerRuntime.defaultSocket();
 
 // ------------------------------------------------------------------ the world
+/** Each yard: its site in the testbed (same name), its control plane's loopback address and its prices. */
 const YARDS = {
-  cloud: { host: "127.0.1.1", cpu: "200 units", mem: "100 units" },
-  "edge-a": { host: "127.0.1.2", cpu: "400 units", mem: "200 units" },
-  "edge-b": { host: "127.0.1.3", cpu: "400 units", mem: "200 units" },
+  cloud: { control: "127.0.1.1", cpu: "200 units", mem: "100 units" },
+  "edge-a": { control: "127.0.1.2", cpu: "400 units", mem: "200 units" },
+  "edge-b": { control: "127.0.1.3", cpu: "400 units", mem: "200 units" },
+  "edge-t": { control: "127.0.1.4", cpu: "400 units", mem: "200 units" },
 } as const;
 type YardName = keyof typeof YARDS;
-const SUBNETS = { A: "127.10.1.0/24", B: "127.10.2.0/24", C: "127.10.3.0/24" } as const;
-/** Each IEP's DNS zone (its `_edge._tcp` SRV record) and the zone of each subnet's clients (their PTR names). */
-const ZONE: Record<YardName, string> = { cloud: "icon.test", "edge-a": "a.isp.test", "edge-b": "b.isp.test" };
-const CLIENT_ZONE: Record<keyof typeof SUBNETS, string> = { A: "a.isp.test", B: "b.isp.test", C: "c.isp.test" };
-/** One-way delay (ms) from each client subnet to each yard: A and B are near an edge each, C near the cloud. */
-const DELAY: Record<keyof typeof SUBNETS, Record<YardName, number>> = {
-  A: { cloud: 60, "edge-a": 5, "edge-b": 25 },
-  B: { cloud: 60, "edge-a": 25, "edge-b": 5 },
-  C: { cloud: 5, "edge-a": 60, "edge-b": 60 },
-};
+/** The client networks (testbed nodes): A and B near an edge each, C (no reverse names) near the cloud and transit. */
+const SUBNETS = ["A", "B", "C"] as const;
+type SubnetName = (typeof SUBNETS)[number];
+/** The site where each subnet's clients end up served: whose round trip the ICON's estimate is held against. */
+const CHOSEN: Record<SubnetName, YardName> = { A: "edge-a", B: "edge-b", C: "cloud" };
+const TOPOLOGY = path.join(projectRoot, "scripts/netbed/topologies/demo.json");
 /** The owner's dev key (index in the market's keys) and how long it stays away at least. */
 const OWNER_KEY = 10;
 const OWNER_AWAY_MIN_S = 60;
@@ -120,17 +124,21 @@ for (const sig of ["SIGINT", "SIGTERM"] as const)
     })();
   });
 try {
-  // The WAN and the network cost map that matches it; the yards carry the map to their sidecars (/alto).
-  const wan = await WanEmulator.start({
-    subnets: SUBNETS,
-    yards: Object.fromEntries(Object.entries(YARDS).map(([n, y]) => [n, y.host])),
-    delayMs: DELAY,
-  });
-  cleanup.push(() => wan.close());
-  const maps = wan.altoMaps();
-  const alto = await serveAlto(new AltoMap(maps.network, maps.costs), "127.0.0.1", 0);
-  cleanup.push(() => alto.close());
-  say("wan", `one-way delays ${JSON.stringify(DELAY)}; ALTO cost map at ${alto.url}`);
+  // The WAN: namespaces, delay elements, routes, the ISPs' DNS. Everything of it dies with this process.
+  const bed = await Netbed.start(await loadTopology(TOPOLOGY), { prefix: "demo" });
+  cleanup.push(() => bed.close());
+  const ZONE = Object.fromEntries(Object.keys(YARDS).map((n) => [n, domainOf(bed, n)])) as Record<YardName, string>;
+  const clientNet = new NetbedClients(bed, Object.fromEntries(Object.keys(YARDS).map((n) => [n, bed.address(n)])));
+  const rtt = (subnet: SubnetName, yard: YardName): number => bed.rttMs(subnet, yard);
+  say(
+    "wan",
+    `testbed up (${bed.nodes().length} namespaces, ${bed.plan.links.length} delayed links); configured round trips ` +
+      SUBNETS.map(
+        (s) =>
+          `${s} (${bed.subnet(s)}): ${(Object.keys(YARDS) as YardName[]).map((y) => `${y} ${rtt(s, y)} ms`).join(", ")}`,
+      ).join("; ") +
+      "; no ALTO server",
+  );
 
   // Registered first: a yard that does not come up must not leave the others running.
   cleanup.push(async () => {
@@ -155,49 +163,41 @@ try {
     const file = await writeYardConfig(
       m,
       yardConfig(m, yardId, {
-        listen: [`/ip4/${y.host}/tcp/0`],
-        publicHost: y.host,
+        // Its public side in its site's namespace (ingress, the clients' round trips, traceroute and ping), its
+        // control plane on its loopback address.
+        ...atSite(bed, name, y.control),
         listing: { domain: `${name}.icon.test`, region: name, stake: "100 iUSD" },
         pricing: { floorPerSecond: "10 units", cpuPerCoreSecond: y.cpu, memoryPerGiBSecond: y.mem },
         // Room for a few leases of service (250 mCPU / 64 MiB) plus agent sidecar (100 mCPU / 160 MiB).
         capacity: { cpuMillis: 2000, memoryMiB: 2048, pidsPerLease: 64 },
         overlay: { flowHalfLifeS: 2, dnsUpstream: `127.0.0.1:${dnsPort.port}` },
-        // Every yard here listens on a loopback address: their sidecars' /dial must reach there.
-        agentGateway: { altoUrl: alto.url, dialLoopback: true },
-        // The WAN emulator relays TCP in user space: the yard's kernel sees the relay's loopback connections (≈ 0 ms),
-        // not the path, so no passive round trip here — the cost map (written from the emulator's delays) stands.
-        ingress: { rttSampleS: 0 },
+        // Every yard's control plane listens on a loopback address: their sidecars' /dial must reach there.
+        agentGateway: { dialLoopback: true },
+        ingress: { rttSampleS: 2 },
       }),
     );
     yards[name] = await startYardProcess(file, key);
-    say("yard", `${name} listed and staked; ingress on ${y.host}; ${yards[name]!.addr}`);
+    say("yard", `${name} listed and staked; ingress on ${bed.address(name)} in its site; ${yards[name]!.addr}`);
   };
   // The first alone: each `icon yard start` runs the set-up first, and three at once would race on its image build.
   const names = Object.keys(YARDS) as YardName[];
   await startYard(names[0]!, 0);
   await Promise.all(names.slice(1).map((n, i) => startYard(n, i + 1)));
 
-  // DNS: each IEP's SRV record in its own zone, and the clients' PTR names in their ISPs' zones. The owner names
-  // only the cloud's domain; the ICONs find the edges through their clients.
-  const records = (Object.keys(YARDS) as YardName[]).flatMap((name) => {
-    const ma = /^\/ip4\/([^/]+)\/tcp\/(\d+)\/p2p\/(\w+)$/.exec(yards[name]!.addr)!;
-    const domain = ZONE[name];
-    return zoneRecords({ domain, host: `${name}.${domain}`, port: Number(ma[2]), peerId: ma[3]!, addresses: [ma[1]!] });
-  });
-  for (const [subnet, prefix] of Object.entries(SUBNETS)) {
-    const [a, b, c] = prefix.split(".");
-    for (let host = 2; host <= 250; host++)
-      records.push(
-        `${host}.${c}.${b}.${a}.in-addr.arpa. PTR host-${host}.${CLIENT_ZONE[subnet as keyof typeof SUBNETS]}.`,
-      );
-  }
+  // The public DNS view: each IEP's SRV record in its own zone (pointing at its yard's control plane), the routers'
+  // and clients' reverse names of the testbed (C's clients have none). The owner names only the cloud's domain; the
+  // ICONs find the edges through their clients' names and the routers on the way to them.
+  const records = publicDnsRecords(
+    bed,
+    Object.fromEntries((Object.keys(YARDS) as YardName[]).map((n) => [n, yards[n]!.addr])),
+  );
   await dnsPort.release();
   const dns = await startDnsmasq({ records, port: dnsPort.port });
   cleanup.push(() => dns.stop());
   say(
     "dns",
     `dnsmasq at ${dns.server} (the yards' DNS upstream): ${(Object.keys(YARDS) as YardName[]).map((n) => `_edge._tcp.${ZONE[n]} → ${n}`).join(", ")}; ` +
-      `clients' PTR names under ${Object.values(CLIENT_ZONE).join(", ")}`,
+      `the testbed's reverse names (routers; clients of A and B)`,
   );
 
   // ---------------------------------------------------------------- the god view
@@ -211,6 +211,9 @@ try {
 
   const counts = { replications: 0, migrations: 0, terminations: 0, replacements: 0, replicaFounderings: 0 };
   const learned = new Set<string>();
+  /** Yards the ICONs found only by path tomography (eDisco), and each round trip an ICON measured at its site. */
+  const pathFound = new Set<string>();
+  const rttSeen: Array<{ yard: string; subnet: string; rttMs: number; atMs: number }> = [];
   let replacedAt: number | undefined;
   let ownerBack = false;
   let observed = 0;
@@ -238,7 +241,6 @@ try {
         slotSeconds: 600,
       },
       discovery: { domains: ["icon.test"], dnsServers: [dns.server], learnDomains: true },
-      network: { altoUrl: alto.url },
       initialRegion: "cloud",
       agent: {
         periodMs: 1000,
@@ -304,7 +306,7 @@ try {
   // Each phase lasts long enough that its second half (where latency is measured) follows the move's settling.
   const phase = SHORT ? 12_000 : 15_000;
   const near = await startClients({
-    wan,
+    network: clientNet,
     subnet: "C",
     entry,
     clients: 1,
@@ -312,7 +314,7 @@ try {
     timeoutMs: REQUEST_TIMEOUT_MS,
   });
   const moving = await startClients({
-    wan,
+    network: clientNet,
     subnet: "A",
     entry,
     clients: 6,
@@ -418,7 +420,7 @@ try {
       .join(", ")}`,
   );
   const failures = [...moving.failures(), ...near.failures()];
-  const killedHost = `${YARDS[hosting].host}:`;
+  const killedHost = `${bed.address(hosting)}:`;
   const phaseOf = (f: LoadFailure): string =>
     // A request under way to the killed yard when it died (started up to one request timeout before) failed with it.
     f.atMs >= tKill - REQUEST_TIMEOUT_MS && f.atMs < tRecovered && f.target.startsWith(killedHost)
@@ -529,7 +531,27 @@ try {
     "books",
     `${app.iconKeys.size} ICON keys on chain: ${iconKeyGasWei} wei between them, ${iconKeyTransactions} transactions of their own; yards relayed their calls for ${f(books.relayFees)}`,
   );
+  // The ICONs' own measured round trips against the testbed's configured ones: for each subnet, the median of what
+  // the ICON serving it at its chosen site reported there.
+  const latencyEstimates: Record<string, { estimateMs: number; configuredMs: number; samples: number }> = {};
+  const latencyEstimateErrorPct: Record<string, number> = {};
+  for (const s of SUBNETS) {
+    const seen = rttSeen.filter((r) => r.yard === CHOSEN[s] && r.subnet === bed.subnet(s)).map((r) => r.rttMs);
+    const configuredMs = rtt(s, CHOSEN[s]);
+    const estimateMs = median(seen);
+    latencyEstimates[s] = { estimateMs: round(estimateMs), configuredMs, samples: seen.length };
+    latencyEstimateErrorPct[s] = round((100 * Math.abs(estimateMs - configuredMs)) / configuredMs);
+    say(
+      "wan",
+      `subnet ${s} at ${CHOSEN[s]}: the ICON measured ${estimateMs.toFixed(1)} ms (median of ${seen.length}), the testbed is configured for ${configuredMs} ms`,
+    );
+  }
   const summary = {
+    oracle: false,
+    pathDiscovered: pathFound.size,
+    pathDiscoveredYards: [...pathFound].sort(),
+    latencyEstimateErrorPct,
+    latencyEstimates,
     replications: counts.replications,
     migrations: counts.migrations,
     learnedDomains: [...learned].sort(),
@@ -575,6 +597,8 @@ try {
     summary.migrations >= 1 &&
     summary.learnedDomains.includes(ZONE["edge-a"]) &&
     summary.learnedDomains.includes(ZONE["edge-b"]) &&
+    summary.pathDiscovered >= 1 &&
+    Object.values(latencyEstimateErrorPct).every((e) => e <= 15) &&
     latA.after < latA.before * 0.5 &&
     latB.after < latB.before * 0.5;
   if (!ok) exitCode = 1;
@@ -664,7 +688,14 @@ try {
     if (kind === "tree" && icon !== "origin" && /^foundering: asked for/.test(text)) counts.replicaFounderings++;
     if (kind === "discovered") {
       const d = /looking for _edge\._tcp\.(\S+)$/.exec(text)?.[1];
-      if (d) learned.add(d);
+      if (d && !/^hop \d+ on the path/.test(text)) learned.add(d);
+      const y = /^yard (\S+) found only by path tomography/.exec(text)?.[1];
+      if (y) pathFound.add(y);
+    }
+    if (kind === "observe") {
+      const at = /^at (\S+): (.*); U=/.exec(text);
+      for (const m of at?.[2]!.matchAll(/(\S+) [\d.]+\/s \S+ ms \(rtt ([\d.]+)\)/g) ?? [])
+        rttSeen.push({ yard: at![1]!, subnet: m[1]!, rttMs: Number(m[2]), atMs: Date.now() });
     }
     if (kind === "observe" && !/→ (replicate|migrate|terminate)/.test(text) && observed++ % 5 !== 0) return;
     say(who, `${icon} ${kind}: ${text}`);
@@ -683,6 +714,12 @@ try {
 process.exit(exitCode);
 
 // ------------------------------------------------------------------ helpers
+
+function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
 
 function round(x: number): number {
   return Math.round(x * 10) / 10;

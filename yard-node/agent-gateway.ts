@@ -40,7 +40,7 @@ import {
 import type { Logger } from "../protocol/log.ts";
 import { altoGet, GatewayRefusal, RpcFilter } from "./agent-gateway-rpc.ts";
 import { authenticatePeer, Forwards } from "./agent-gateway-forward.ts";
-import type { YardConfig } from "./config.ts";
+import { controlHostOf, type YardConfig } from "./config.ts";
 import type { YardDb } from "./db.ts";
 import type { HostFirewall } from "./firewall.ts";
 import type { ContainerInfo, ContainerRuntime } from "./runtime.ts";
@@ -55,7 +55,7 @@ const IDLE_MS = 30_000;
 const SOURCE_CACHE_MS = 250;
 
 export interface AgentGatewayComponents {
-  config: Pick<YardConfig, "agentGateway" | "chain" | "publicHost">;
+  config: Pick<YardConfig, "agentGateway" | "chain" | "publicHost" | "publicNetns" | "listen">;
   node: Libp2p;
   runtime: Pick<ContainerRuntime, "networkInfo">;
   db: Pick<YardDb, "lease" | "leases">;
@@ -458,7 +458,8 @@ export class AgentGateway {
 
   #self(lease: string): Record<string, unknown> {
     const row = this.#c.db.lease(BigInt(lease));
-    const host = this.#c.config.publicHost;
+    // The agent's listener is on the yard's control side (config.ts controlHostOf).
+    const host = controlHostOf(this.#c.config);
     const port = row?.ingress[AGENT_INGRESS_KEY];
     const proto = isIPv4(host) ? "ip4" : isIPv6(host) ? "ip6" : "dns4";
     const dns = this.#c.dns()?.[0];

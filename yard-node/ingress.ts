@@ -68,9 +68,17 @@ export interface IngressOptions {
   maxConnectionsPerPort?: number;
   /** Listen inside this network namespace (a path for `nsenter --net=`): a testbed's site; default the yard's own. */
   netns?: string;
+  /**
+   * Where listeners opened on the `control` side bind, in the yard's own namespace: an ICON agent's libp2p port is
+   * the control plane's, reached by other yards and agents, not by clients. Default: `host` (and `netns`).
+   */
+  controlHost?: string;
 }
 
-export const defaultIngressOptions: Required<Omit<IngressOptions, "netns">> = {
+/** Which side a listener is on: the clients' (`host`, in `netns`) or the control plane's (`controlHost`). */
+export type IngressSide = "public" | "control";
+
+export const defaultIngressOptions: Required<Omit<IngressOptions, "netns" | "controlHost">> = {
   /** As HAProxy's usual `timeout client` for L4: an interactive session (ssh, a database) pausing for minutes
    * stays; a connection silent for 10 min is forgotten or held on purpose. */
   tcpIdleMs: 600_000,
@@ -123,7 +131,8 @@ function reset(s: Duplex): void {
 
 export class Ingress {
   readonly host: string;
-  readonly options: Required<Omit<IngressOptions, "netns">> & Pick<IngressOptions, "netns">;
+  readonly options: Required<Omit<IngressOptions, "netns" | "controlHost">> &
+    Pick<IngressOptions, "netns" | "controlHost">;
   readonly #listeners = new Map<string, Listener>();
   connections = 0;
   /** Connections refused because their client address had `maxConnectionsPerClient` open to the port. */
@@ -153,6 +162,7 @@ export class Ingress {
     route: IngressRoute,
     preferred = 0,
     mode: IngressMode = "tcp",
+    side: IngressSide = "public",
   ): Promise<number> {
     const key = `${leaseId}/${containerPort}`;
     const existing = this.#listeners.get(key);
@@ -185,9 +195,11 @@ export class Ingress {
         c.on("error", () => {}); // (the connection's own handlers come next; none may be missing meanwhile)
         if (this.#admit(c, l)) this.#tcp(c, l.route, l);
       });
+    const control = side === "control" && this.options.controlHost !== undefined;
+    const host = control ? this.options.controlHost! : this.host;
     const listen = async (port: number): Promise<void> => {
       // In another network namespace the socket is bound there and handed over (netns-listen.ts).
-      const handle = this.options.netns ? await listenInNetns(this.options.netns, this.host, port) : undefined;
+      const handle = this.options.netns && !control ? await listenInNetns(this.options.netns, host, port) : undefined;
       await new Promise<void>((resolve, reject) => {
         l.server.once("error", reject);
         const ready = (): void => {
@@ -195,7 +207,7 @@ export class Ingress {
           resolve();
         };
         if (handle) l.server.listen(handle, ready);
-        else l.server.listen({ port, host: this.host, backlog: 4096 }, ready);
+        else l.server.listen({ port, host, backlog: 4096 }, ready);
       });
     };
     try {

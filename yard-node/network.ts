@@ -308,6 +308,8 @@ export class YardNetwork {
         AGENT_INGRESS_KEY,
         this.#agentRoute(id),
         l.ingress[AGENT_INGRESS_KEY] ?? 0,
+        "tcp",
+        "control",
       );
     this.#c.db.update(l.id, { ingress });
   }

@@ -41,7 +41,7 @@ import {
   type LeaseProvider,
 } from "../protocol/index.ts";
 import { AgentGateway } from "./agent-gateway.ts";
-import { resolvePrices, type Prices, type YardConfig } from "./config.ts";
+import { controlHostOf, resolvePrices, type Prices, type YardConfig } from "./config.ts";
 import { ACTIVE, YardDb, type LeaseRow } from "./db.ts";
 import { DockerRuntime } from "./docker.ts";
 import type { HostFirewall } from "./firewall.ts";
@@ -152,7 +152,7 @@ export class Yard {
       httpIdleMs: ing.httpIdleS * 1000,
       maxConnectionsPerClient: ing.maxConnectionsPerClient,
       maxConnectionsPerPort: ing.maxConnectionsPerPort,
-      ...(config.publicNetns ? { netns: config.publicNetns } : {}),
+      ...(config.publicNetns ? { netns: config.publicNetns, controlHost: controlHostOf(config) } : {}),
     });
     this.rtt = new KernelRtt(
       {

@@ -1,7 +1,8 @@
 /**
- * HTTP client load for the testbed: `clients` loops in one client subnet of a {@link WanEmulator}, each sending a
- * GET over a fresh TCP connection through the WAN relay of (subnet, current yard ingress), waiting `intervalMs`,
- * and again.
+ * HTTP client load for the testbed: `clients` loops in one client subnet of a {@link ClientNetwork}, each sending a
+ * GET over a fresh TCP connection from that subnet to its current yard ingress, waiting `intervalMs`, and again.
+ * The network is the packet-level testbed (netbed-clients.ts: connections leave from the subnet's namespace) or
+ * the user-space WAN emulator (wan.ts: through its relay of (subnet, yard)).
  *
  *  - A client starts at `entry` (the origin ingress). A 307/308 with `Location: http://host:port[/…]` makes that
  *    host:port the client's `current` (it remembers where it was sent) and the request is re-issued there at once,
@@ -13,7 +14,7 @@
  *  - Clients start spread over the first `intervalMs`, so they do not fire in lockstep.
  *
  * @example
- *   const load = await startClients({ wan, subnet: "A", entry: "127.0.1.1:8080", clients: 4, intervalMs: 200 });
+ *   const load = await startClients({ network: wan, subnet: "A", entry: "127.0.1.1:8080", clients: 4, intervalMs: 200 });
  *   await sleep(5000);
  *   load.setSubnet("B");
  *   const movedAt = Date.now();
@@ -22,14 +23,23 @@
  *   console.log(load.p50(undefined, movedAt), load.p50(movedAt), load.series(1000));
  */
 import http from "node:http";
+import type { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import { ConfigError } from "../../protocol/errors.ts";
-import type { WanEmulator } from "./wan.ts";
+
+/** Where clients live: named subnets, the yards' public hosts, and connections from a subnet to a target. */
+export interface ClientNetwork {
+  subnetNames(): string[];
+  /** The yard whose public host `hostOrTarget` ("host" or "host:port") is; undefined for any other. */
+  yardOf(hostOrTarget: string): string | undefined;
+  /** An open TCP connection from client `client` of `subnet` to `target` ("host:port"); rejects on failure. */
+  connect(subnet: string, target: string, client: number, signal: AbortSignal): Promise<Socket>;
+}
 
 /** Options of {@link startClients}. */
 export interface ClientLoadOptions {
-  wan: WanEmulator;
-  /** Client subnet name in `wan`. */
+  network: ClientNetwork;
+  /** Client subnet name in `network`. */
   subnet: string;
   /** "host:port" of the origin ingress, a yard's public host. */
   entry: string;
@@ -77,7 +87,7 @@ export interface ClientLoad {
   readonly startedAtMs: number;
   /** The subnet the next requests leave from. */
   readonly subnet: string;
-  /** Moves the clients to another subnet of the WAN (requests in flight finish where they are). */
+  /** Moves the clients to another subnet of the network (requests in flight finish where they are). */
   setSubnet(name: string): void;
   /** Stops the loops (requests in flight are aborted and not recorded); resolves when all have ended. */
   stop(): Promise<void>;
@@ -128,22 +138,20 @@ class Failed extends Error {
   }
 }
 
-/** One GET through `relay` with Host `target`; resolves with the status and Location once the body has ended. */
+/** One GET over the open connection `socket` with Host `target`; resolves with the status and Location once the body has ended. */
 function get(
-  relay: string,
+  socket: Socket,
   target: string,
   path: string,
   signal: AbortSignal,
 ): Promise<{ status: number; location: string | undefined }> {
-  const i = relay.lastIndexOf(":");
   return new Promise((resolve, reject) => {
     const req = http.request(
       {
-        host: relay.slice(0, i),
-        port: Number(relay.slice(i + 1)),
+        // No agent: with one (even `agent: false`'s own) Node dials by itself and ignores createConnection.
+        createConnection: () => socket,
         path,
         method: "GET",
-        agent: false,
         headers: { host: target, connection: "close" },
         signal,
       },
@@ -162,11 +170,11 @@ function get(
 }
 
 /**
- * Starts `clients` request loops in `subnet` through `wan` (see the module comment) once the relay to `entry`
- * listens. Throws ConfigError BAD_LOAD_CONFIG naming the option at fault.
+ * Starts `clients` request loops in `subnet` of `network` (see the module comment). Throws ConfigError
+ * BAD_LOAD_CONFIG naming the option at fault.
  */
 export async function startClients(o: ClientLoadOptions): Promise<ClientLoad> {
-  const { wan, entry } = o;
+  const { network, entry } = o;
   const path = o.path ?? "/";
   const timeoutMs = o.timeoutMs ?? 5000;
   if (!Number.isSafeInteger(o.clients) || o.clients < 1) throw bad("clients", `${o.clients} is not a count ≥ 1`);
@@ -174,14 +182,13 @@ export async function startClients(o: ClientLoadOptions): Promise<ClientLoad> {
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw bad("timeoutMs", `${timeoutMs} is not ms > 0`);
   if (!path.startsWith("/")) throw bad("path", `"${path}" must start with "/"`);
   const checkSubnet = (name: string): string => {
-    if (!wan.subnetNames().includes(name))
-      throw bad("subnet", `"${name}" is not a subnet of the WAN (${wan.subnetNames().join(", ")})`);
+    if (!network.subnetNames().includes(name))
+      throw bad("subnet", `"${name}" is not a subnet of the network (${network.subnetNames().join(", ")})`);
     return name;
   };
   let subnet = checkSubnet(o.subnet);
-  if (!/^[^:]+:\d+$/.test(entry) || !wan.yardOf(entry))
-    throw bad("entry", `"${entry}" is not "host:port" with the public host of a yard of the WAN`);
-  await wan.via(subnet, entry);
+  if (!/^[^:]+:\d+$/.test(entry) || !network.yardOf(entry))
+    throw bad("entry", `"${entry}" is not "host:port" with the public host of a yard of the network`);
 
   const startedAtMs = Date.now();
   let stoppedAtMs: number | undefined;
@@ -203,15 +210,19 @@ export async function startClients(o: ClientLoadOptions): Promise<ClientLoad> {
     });
 
   /** One request from `start`, following redirects; the final target and redirect count, or throws Failed. */
-  const request = async (from: string, start: string): Promise<{ servedBy: string; redirects: number }> => {
+  const request = async (
+    client: number,
+    from: string,
+    start: string,
+  ): Promise<{ servedBy: string; redirects: number }> => {
     const ac = new AbortController();
     inFlight.add(ac);
     const timer = setTimeout(() => ac.abort(new Error(`timeout after ${timeoutMs} ms`)), timeoutMs);
     let target = start;
     try {
       for (let redirects = 0; ; redirects++) {
-        const relay = await wan.via(from, target);
-        const { status, location } = await get(relay, target, path, ac.signal);
+        const socket = await network.connect(from, target, client, ac.signal);
+        const { status, location } = await get(socket, target, path, ac.signal);
         if (status === 200) return { servedBy: target, redirects };
         if (status !== 307 && status !== 308) throw new Failed(`HTTP ${status}`, target);
         const next = locationTarget(location);
@@ -239,7 +250,7 @@ export async function startClients(o: ClientLoadOptions): Promise<ClientLoad> {
       const atMs = Date.now();
       const t0 = performance.now();
       try {
-        const r = await request(from, current);
+        const r = await request(client, from, current);
         if (stopping.signal.aborted) break;
         current = r.servedBy;
         samples.push({
@@ -248,7 +259,7 @@ export async function startClients(o: ClientLoadOptions): Promise<ClientLoad> {
           atMs,
           latencyMs: performance.now() - t0,
           servedBy: r.servedBy,
-          yard: wan.yardOf(r.servedBy),
+          yard: network.yardOf(r.servedBy),
           redirects: r.redirects,
         });
       } catch (e) {

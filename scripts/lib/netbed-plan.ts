@@ -406,6 +406,34 @@ export function dnsmasqConfigOf(plan: Plan, network: string): string[] {
   return dnsmasqConfig(plan.dns.get(network)!, plan.topology, plan.nodes, plan.links, plan.dns);
 }
 
+/**
+ * The bed's names as BIND lines for a DNS view outside the bed (Netbed.publicRecords): A of every router, PTR of
+ * every router's and site's addresses (loopback and link ends) to its host name, and PTR of every address .1–.254 of
+ * each client subnet with reverse names, as the network's dnsmasq synthesises them (`client-198-18-1-7.<domain>`).
+ * Sites' A records and IEP SRV records are left to the caller: outside the bed a site's name points where its yard's
+ * control plane listens.
+ */
+export function publicRecordsOf(plan: Plan): string[] {
+  const lines: string[] = [];
+  for (const n of plan.nodes.values()) {
+    const domain = plan.topology.networks[n.network]!.domain;
+    if (n.role === "clients") {
+      if (plan.topology.nodes[n.name]!.ptr === false) continue;
+      const base = n.subnet!.replace(/\.0\/24$/, "");
+      for (let host = 1; host <= 254; host++)
+        lines.push(`${reverseName(`${base}.${host}`)}. PTR client-${base.replaceAll(".", "-")}-${host}.${domain}.`);
+      continue;
+    }
+    if (n.role === "router") lines.push(`${n.fqdn}. A ${n.address}`);
+    const addresses = [
+      n.address,
+      ...plan.links.flatMap((l) => (l.a === n.name ? [l.addressA] : l.b === n.name ? [l.addressB] : [])),
+    ];
+    for (const a of addresses) lines.push(`${reverseName(a)}. PTR ${n.fqdn}.`);
+  }
+  return lines;
+}
+
 /** The configured one-way delay (ms) from `a` to `b` along the routes the bed installs. */
 export function oneWayMs(plan: Plan, a: string, b: string): number {
   let at = a;

@@ -34,6 +34,7 @@ import { ConfigError, IconError } from "../../protocol/errors.ts";
 import {
   dnsmasqConfigOf,
   oneWayMs,
+  publicRecordsOf,
   parseIep,
   parseTopology,
   planTopology,
@@ -386,6 +387,15 @@ export class Netbed {
   /** The DNS resolver (an address, port 53) the node uses: its network's dnsmasq. */
   resolver(node: string): string {
     return this.plan.dns.get(this.#node(node).network)!.address;
+  }
+
+  /**
+   * The bed's reverse names and routers' names as BIND lines, for a DNS server outside the bed (scripts/lib/
+   * dnsmasq.ts): the view of the public DNS that processes in the root namespace — a yard's DNS responder, the ICON
+   * agents behind it — resolve through. See netbed-plan.ts publicRecordsOf.
+   */
+  publicRecords(): string[] {
+    return publicRecordsOf(this.plan);
   }
 
   /** The configured round trip (ms) between two nodes along the installed routes. */

@@ -1,5 +1,6 @@
 /**
- * A WAN emulator for the testbed, without netem: client subnets and yards are loopback addresses, and every
+ * A WAN emulator in user space, without netem (the demo runs on the packet-level testbed, netbed.ts; this stays for
+ * quick tests on loopback that need no root): client subnets and yards are loopback addresses, and every
  * (client subnet, yard ingress) pair gets a TCP relay on 127.0.0.1 that adds the configured one-way delay to each
  * chunk in both directions. The relay dials the yard FROM an address inside the client's /24 (rotating over
  * .2–.250), so the yard sees the clients of that subnet as it would behind a real WAN.
@@ -382,6 +383,23 @@ export class WanEmulator {
       relay.catch(() => this.#relays.delete(key));
     }
     return (await relay).stats.relay;
+  }
+
+  /** An open connection from `subnet` to `target` through its relay (loadgen.ts's ClientNetwork). */
+  async connect(subnet: string, target: string, _client: number, signal: AbortSignal): Promise<net.Socket> {
+    const relay = await this.via(subnet, target);
+    const i = relay.lastIndexOf(":");
+    const sock = net.connect({ host: relay.slice(0, i), port: Number(relay.slice(i + 1)) });
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => {
+        sock.destroy();
+        reject(signal.reason instanceof Error ? signal.reason : new Error("aborted"));
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener("abort", onAbort, { once: true });
+      sock.once("error", (e) => (signal.removeEventListener("abort", onAbort), reject(e)));
+      sock.once("connect", () => (signal.removeEventListener("abort", onAbort), resolve(sock)));
+    });
   }
 
   /** Traffic per relay (one entry per (subnet, yard ingress) pair that `via` was asked for). */

@@ -1,12 +1,13 @@
 /**
- * The whole story, shortened (`scripts/demo.ts --short`): three yards as processes with real Docker, dnsmasq SRV
- * discovery, the WAN emulator and its ALTO map, ICON agents on a real chain — every agent in a lease's sidecar once
+ * The whole story, shortened (`scripts/demo.ts --short`): four yards as processes with real Docker, their public
+ * sides in the sites of the packet-level WAN testbed, dnsmasq SRV discovery, no ALTO map (every latency measured),
+ * ICON agents on a real chain — every agent in a lease's sidecar once
  * `icon app deploy` returned, the owner offline until the wind-down, an edge yard killed mid-story. Asserts the
  * outcome the issue asks for, from the demo's own DEMO-SUMMARY line and its timeline.
  */
 import { expect } from "chai";
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -37,8 +38,17 @@ describe("demo (shortened): ICONs replicate, follow their clients and terminate 
     expect(s.replications).to.be.at.least(1);
     expect(s.migrations).to.be.at.least(1);
     expect(s.terminations).to.be.at.least(1);
-    // The owner names only the cloud's zone: the edges are found through the clients' PTR names.
+    // The owner names only the cloud's zone: the edges are found through the clients' PTR names, the transit IEP
+    // (C's clients have no reverse names) only through the routers on the paths to the clients.
     expect(s.learnedDomains).to.include.members(["a.isp.test", "b.isp.test"]);
+    expect(s.oracle).to.equal(false);
+    expect(s.pathDiscovered).to.be.at.least(1);
+    expect(s.pathDiscoveredYards).to.include("edge-t");
+    expect(r.stdout).to.match(/discovered: yard edge-t found only by path tomography: transit\.test on the path to /);
+    // The ICONs' own round trips at the sites that serve each subnet, against the testbed's configured ones.
+    expect(s.latencyEstimateErrorPct).to.have.keys(["A", "B", "C"]);
+    for (const [subnet, e] of Object.entries(s.latencyEstimateErrorPct))
+      expect(e, `subnet ${subnet}: ${JSON.stringify(s.latencyEstimates[subnet])}`).to.be.at.most(15);
     for (const subnet of ["A", "B"]) {
       expect(s.latencyAfterMs[subnet], `subnet ${subnet}`).to.be.below(0.5 * s.latencyBeforeMs[subnet]);
     }
@@ -75,7 +85,7 @@ describe("demo (shortened): ICONs replicate, follow their clients and terminate 
     ).to.equal(BigInt(s.deposit));
     // The timeline says why, with the utility numbers; the plot is an SVG with both panels.
     expect(r.stdout).to.match(
-      /replicate to edge-a for 127\.10\.1\.0\/24 — a replica at .* improves U from \d\.\d+ to \d\.\d+/,
+      /replicate to edge-a for 198\.18\.1\.0\/24 — a replica at .* improves U from \d\.\d+ to \d\.\d+/,
     );
     expect(r.stdout).to.match(/migrate to edge-b — moving to .* improves U/);
     // Idle once the load ended — or, placed again where it serves no better than its parent, at once.
@@ -121,6 +131,9 @@ describe("demo (shortened): ICONs replicate, follow their clients and terminate 
     expect(tags.stdout.split("\n").filter((t) => t.startsWith("demo-"))).to.deep.equal([]);
     const tables = await promisify(execFile)("nft", ["list", "tables"]);
     expect(tables.stdout.split("\n").filter((t) => t.includes("icon-yard-demo-"))).to.deep.equal([]);
+    // Nor anything of the testbed: its namespaces die with their holders, its directory goes with close().
+    const beds = await readdir("/tmp/icon-netbed").catch(() => [] as string[]);
+    expect(beds.filter((d) => d.startsWith("demo-"))).to.deep.equal([]);
     const svg = await readFile(path.join(out, "plot.svg"), "utf8");
     expect(svg).to.contain("<svg").and.contain("client p50 latency (ms)").and.contain("spent (iUSD)");
   });

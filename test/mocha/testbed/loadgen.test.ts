@@ -91,8 +91,8 @@ describe("testbed client load generator (through the WAN emulator)", function ()
     await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
   });
 
-  async function start(o: Omit<Parameters<typeof startClients>[0], "wan">): Promise<ClientLoad> {
-    const load = await startClients({ wan, ...o });
+  async function start(o: Omit<Parameters<typeof startClients>[0], "network">): Promise<ClientLoad> {
+    const load = await startClients({ network: wan, ...o });
     loads.push(load);
     return load;
   }
@@ -163,7 +163,7 @@ describe("testbed client load generator (through the WAN emulator)", function ()
     const rttA = wan.rttMs("A", "replica");
     expect(load.p50(moved)).to.be.within(rttA, rttA + 40);
     expect(load.failures()).to.deep.equal([]);
-    expect(() => load.setSubnet("Z")).to.throw(ConfigError, /subnet: "Z" is not a subnet of the WAN \(A, B\)/);
+    expect(() => load.setSubnet("Z")).to.throw(ConfigError, /subnet: "Z" is not a subnet of the network \(A, B\)/);
   });
 
   it("counts failures with their reason: a hang-up after a redirect, a 503, a redirect loop, a timeout", async () => {
@@ -228,11 +228,13 @@ describe("testbed client load generator (through the WAN emulator)", function ()
 
   it("refuses bad options with the option at fault", async () => {
     const bad = async (o: Partial<Parameters<typeof startClients>[0]>, re: RegExp): Promise<void> => {
-      const e = await rejection(startClients({ wan, subnet: "A", entry: at.origin, clients: 1, intervalMs: 10, ...o }));
+      const e = await rejection(
+        startClients({ network: wan, subnet: "A", entry: at.origin, clients: 1, intervalMs: 10, ...o }),
+      );
       expect(e).to.be.instanceOf(ConfigError);
       expect(e.message).to.match(re);
     };
-    await bad({ subnet: "C" }, /^subnet: "C" is not a subnet of the WAN \(A, B\)/);
+    await bad({ subnet: "C" }, /^subnet: "C" is not a subnet of the network \(A, B\)/);
     await bad({ entry: "127.0.9.9:80" }, /^entry: "127\.0\.9\.9:80" is not "host:port" with the public host of a yard/);
     await bad({ entry: "origin" }, /^entry: /);
     await bad({ clients: 0 }, /^clients: 0 is not a count/);

@@ -101,8 +101,8 @@ describe("testbed: packet-level WAN (namespaces, delay elements, routers, dnsmas
         );
       }),
     );
-    expect(bed.rttMs("A", "edge-a")).to.equal(10);
-    expect(bed.rttMs("A", "cloud")).to.equal(120);
+    expect(bed.rttMs("A", "edge-a")).to.equal(16);
+    expect(bed.rttMs("A", "cloud")).to.equal(124);
   });
 
   it("makes a TCP connect take one configured round trip (the least of 5)", async () => {
