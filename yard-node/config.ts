@@ -58,7 +58,7 @@ export const yardConfigSchema = z
     /**
      * A network namespace the yard's public side lives in (a testbed's site): the ingress's TCP listeners are bound
      * there and the clients' round trips read there; the yard's process, its containers and libp2p stay in the
-     * yard's own; UDP ports are refused (not bound there yet). A path as `nsenter --net=` takes (/run/netns/<name>, /proc/<pid>/ns/net); needs root.
+     * yard's own, and so do its ICON agents' listeners (on {@link controlHostOf}); UDP ports are refused (not bound there yet). A path as `nsenter --net=` takes (/run/netns/<name>, /proc/<pid>/ns/net); needs root.
      */
     publicNetns: z
       .string()

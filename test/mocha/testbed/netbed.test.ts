@@ -13,6 +13,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError, isIconError } from "../../../protocol/index.ts";
 import { Netbed, loadTopology, sweepStaleBeds, type Topology } from "../../../scripts/lib/netbed.ts";
+import { NetbedClients } from "../../../scripts/lib/netbed-clients.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const DEMO = path.join(root, "scripts/netbed/topologies/demo.json");
@@ -124,6 +125,55 @@ describe("testbed: packet-level WAN (namespaces, delay elements, routers, dnsmas
       const times = (JSON.parse(r.stdout) as number[]).sort((x, y) => x - y);
       const rtt = bed.rttMs("A", "cloud");
       expect(within(times[0]!, rtt), `connect ${times.join(", ")} ms against ${rtt} ms`).to.equal(true);
+    } finally {
+      server.kill("SIGKILL");
+    }
+  });
+
+  it("carries load generator clients from a client network's namespace: their own source addresses, the path's round trips, errors named", async () => {
+    const cloud = bed.address("cloud");
+    const server = bed.spawn("cloud", process.execPath, [
+      "-e",
+      `require("http").createServer((q, r) => r.end(q.socket.remoteAddress)).listen(7072, "${cloud}", () => console.log("listening"))`,
+    ]);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.stdout!.on("data", (d: Buffer) => d.toString().includes("listening") && resolve());
+        server.once("exit", (code) => reject(new Error(`server exited ${code}`)));
+      });
+      const clients = new NetbedClients(bed, { cloud });
+      expect(clients.subnetNames().sort()).to.deep.equal(["A", "B", "C"]);
+      expect(clients.yardOf(`${cloud}:7072`)).to.equal("cloud");
+      const seen: string[] = [];
+      for (const subnet of ["A", "C"]) {
+        for (const client of [0, 3]) {
+          const t = performance.now();
+          const sock = await clients.connect(subnet, `${cloud}:7072`, client, AbortSignal.timeout(10_000));
+          const connectMs = performance.now() - t;
+          sock.write(`GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+          const answer = await new Promise<string>((r) => {
+            let text = "";
+            sock.on("data", (d) => (text += d)).once("close", () => r(text));
+          });
+          seen.push(answer.split("\r\n\r\n")[1]!);
+          // A connect is one round trip along the bed (and a little for the Unix socket and the forwarder).
+          expect(connectMs, `${subnet} connect`).to.be.at.least(bed.rttMs(subnet, "cloud") - 1);
+        }
+      }
+      expect(seen).to.deep.equal([
+        clients.sourceOf("A", 0),
+        clients.sourceOf("A", 3),
+        clients.sourceOf("C", 0),
+        clients.sourceOf("C", 3),
+      ]);
+      expect(seen[0]).to.match(/^198\.18\.1\.10$/);
+      // Nothing listens there: the forwarder's answer names the error.
+      const refused = await clients.connect("A", `${cloud}:7073`, 0, AbortSignal.timeout(10_000)).then(
+        () => undefined,
+        (e: NodeJS.ErrnoException) => e,
+      );
+      expect(refused?.code).to.equal("ECONNREFUSED");
+      expect(() => clients.sourceOf("edge-a", 0)).to.throw(/not a client network/);
     } finally {
       server.kill("SIGKILL");
     }

@@ -12,6 +12,7 @@ import net from "node:net";
 import { promisify } from "node:util";
 import { isIconError } from "../../../protocol/index.ts";
 import { silentLogger } from "../../../protocol/log.ts";
+import { controlHostOf } from "../../../yard-node/config.ts";
 import { Ingress } from "../../../yard-node/ingress.ts";
 import { KernelRtt } from "../../../yard-node/overlay/kernel-rtt.ts";
 import { listenInNetns } from "../../../yard-node/netns-listen.ts";
@@ -94,6 +95,45 @@ describe("a yard's public side in another network namespace (publicNetns)", func
     } finally {
       await ingress.closeAll();
     }
+  });
+
+  it("keeps an ICON agent's listener on the control side: in the yard's own namespace on the control host, not in the site", async () => {
+    const ingress = new Ingress(ADDR, { netns: NETNS, controlHost: "127.0.0.1" });
+    try {
+      const route = { upstream: () => ({ kind: "local" as const, host: "127.0.0.1", port: echoPort }) };
+      const port = await ingress.open(7n, "agent/4100", route, 0, "tcp", "control");
+      // Reached from the yard's own namespace (other yards and agents dial it there) …
+      const c = net.connect(port, "127.0.0.1");
+      c.write("control plane");
+      const got = await new Promise<string>((resolve, reject) => {
+        let text = "";
+        c.on("data", (d) => {
+          text += d;
+          if (text.length >= "control plane".length) resolve(text);
+        });
+        c.once("error", reject);
+      }).finally(() => c.destroy());
+      expect(got).to.equal("control plane");
+      // … and not from the site: clients of the site's network do not reach the agent's port.
+      const prog = `const c = require("node:net").connect(${port}, "${ADDR}"); c.on("connect", () => process.exit(0)); c.on("error", (e) => { process.stdout.write(e.code); process.exit(3); });`;
+      const r = await run("ip", ["netns", "exec", NS, process.execPath, "-e", prog], { timeout: 20_000 }).then(
+        () => "connected",
+        (e: { stdout?: string }) => e.stdout ?? "",
+      );
+      expect(r).to.equal("ECONNREFUSED");
+      // A public listener of the same ingress still lives in the site.
+      const pub = await ingress.open(7n, 8080, route, 0);
+      expect(await clientInNs(pub, "public side")).to.equal("public side");
+    } finally {
+      await ingress.closeAll();
+    }
+  });
+
+  it("names the control host of a yard: its public host, or with publicNetns its first listen address", () => {
+    const base = { publicHost: "198.18.3.1", listen: ["/ip4/127.0.1.4/tcp/0"] };
+    expect(controlHostOf({ ...base, publicNetns: undefined })).to.equal("198.18.3.1");
+    expect(controlHostOf({ ...base, publicNetns: NETNS })).to.equal("127.0.1.4");
+    expect(controlHostOf({ ...base, publicNetns: NETNS, listen: ["/ip4/0.0.0.0/tcp/4001"] })).to.equal("127.0.0.1");
   });
 
   it("refuses a namespace that does not exist with an error that names the fix, and a taken port with its code", async () => {
