@@ -143,12 +143,20 @@ try {
   // Registered first: a yard that does not come up must not leave the others running.
   cleanup.push(async () => {
     await Promise.all(
-      Object.values(yards).map(async (y) => {
+      Object.entries(yards).map(async ([name, y]) => {
         y.child.kill("SIGTERM");
+        // A yard's graceful stop is bounded; one that overstays is killed, and the demo says so.
+        const stopped = await Promise.race([y.exited.then(() => true), sleep(30_000).then(() => false)]);
+        if (stopped) return;
+        console.error(`demo: yard ${name} did not stop within 30 s of SIGTERM: killed`);
+        y.child.kill("SIGKILL");
         await y.exited;
       }),
     );
-    for (const id of Object.keys(yardIds)) await removeYardContainers(id).catch(() => {});
+    for (const id of Object.keys(yardIds))
+      await removeYardContainers(id).catch((e: unknown) =>
+        console.error(`demo: cleanup of yard ${id}: ${(e as Error).message}`),
+      );
   });
   // The discovery DNS server's port is picked first: each yard's DNS responder forwards to it what is not a
   // semantic name (its sidecars' SRV and PTR lookups); its records name the yards, so it starts after them.
@@ -764,7 +772,11 @@ async function removeYardContainers(yardId: string): Promise<void> {
   if (ids.length > 0) await run(["rm", "-f", ...ids]);
   const nets = await run(["network", "ls", "-q", "--filter", `label=icon.yard=${yardId}`]);
   const names = [...nets.stdout.split("\n").filter(Boolean), `icon-${yardId}`];
-  for (const n of names) await run(["network", "rm", n]).catch(() => {});
+  for (const n of new Set(names))
+    await run(["network", "rm", n]).catch((e: { stderr?: string }) => {
+      if (!/not found|No such network/i.test(e.stderr ?? ""))
+        console.error(`demo: removing network ${n} of yard ${yardId}: ${(e.stderr ?? String(e)).trim()}`);
+    });
   // The yard keeps its host firewall table while its containers run; they are gone now.
   await new HostFirewall({ yardId }).remove().catch(() => {});
 }

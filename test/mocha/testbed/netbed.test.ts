@@ -186,20 +186,23 @@ describe("testbed: packet-level WAN (namespaces, delay elements, routers, dnsmas
       "-e",
       `require("net").createServer((s) => s.pipe(s)).listen(7071, "${cloud}", () => console.log("listening"))`,
     ]);
-    const talker = bed.spawn("A", process.execPath, [
-      "-e",
-      `const s = require("net").connect({ port: 7071, host: "${cloud}", localAddress: "${client}" });
-       let n = 0; s.on("data", () => (++n < 10 ? s.write("x".repeat(100)) : console.log("done")));
-       s.on("connect", () => s.write("x".repeat(100))); process.stdin.on("end", () => s.destroy()); process.stdin.resume();`,
-    ]);
+    let talker: ReturnType<typeof bed.spawn> | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
         server.stdout!.on("data", (d: Buffer) => d.toString().includes("listening") && resolve());
         server.once("exit", (code) => reject(new Error(`server exited ${code}`)));
       });
+      // Only once the server listens (a client started beside it may connect first and be refused).
+      talker = bed.spawn("A", process.execPath, [
+        "-e",
+        `const s = require("net").connect({ port: 7071, host: "${cloud}", localAddress: "${client}" });
+         let n = 0; s.on("data", () => (++n < 10 ? s.write("x".repeat(100)) : console.log("done")));
+         s.on("connect", () => s.write("x".repeat(100))); process.stdin.on("end", () => s.destroy()); process.stdin.resume();`,
+      ]);
+      const t = talker;
       await new Promise<void>((resolve, reject) => {
-        talker.stdout!.on("data", (d: Buffer) => d.toString().includes("done") && resolve());
-        talker.once("exit", (code) => reject(new Error(`client exited ${code}`)));
+        t.stdout!.on("data", (d: Buffer) => d.toString().includes("done") && resolve());
+        t.once("exit", (code) => reject(new Error(`client exited ${code}`)));
       });
       const ss = await bed.exec("cloud", "ss", ["-tin", "state", "established", "dst", client]);
       const srtt = /\brtt:([\d.]+)\//.exec(ss.stdout);
@@ -209,8 +212,8 @@ describe("testbed: packet-level WAN (namespaces, delay elements, routers, dnsmas
       expect(within(Number(minrtt![1]), rtt), `minrtt ${minrtt![1]} ms against ${rtt} ms`).to.equal(true);
       expect(Number(srtt![1]), ss.stdout).to.be.within(rtt * 0.85, 2 * rtt + 10);
     } finally {
-      talker.stdin!.end();
-      talker.kill("SIGKILL");
+      talker?.stdin!.end();
+      talker?.kill("SIGKILL");
       server.kill("SIGKILL");
     }
   });
