@@ -1,6 +1,7 @@
 /**
  * `npm run test:fast`: the mocha suites that need no Docker engine, no yard or agent process and no `icon` CLI
- * process (an embedded chain, libp2p on loopback and plain Node child processes are fine), for quick loops while
+ * process (an embedded chain, libp2p on loopback, plain Node child processes and a small packet-level testbed with a
+ * prefix of its own — scripts/lib/netbed.ts, as root — are fine), for quick loops while
  * developing, in parallel (mocha --parallel). CI and `npm test` still run every suite, one by one. Extra arguments
  * go to mocha (e.g. `--grep quote`).
  *
@@ -53,9 +54,8 @@ const FAST = [
   "protocol/tunnel-wire",
   "protocol/vocabulary",
   "protocol/yamux-window",
-  // testbed: load generator and WAN emulator on loopback
+  // testbed: the load generator on a small packet-level testbed of its own (root; its own namespaces and dnsmasq)
   "testbed/loadgen",
-  "testbed/wan",
   // yard: pure cores and the overlay on bare libp2p nodes
   "yard/active-yards",
   "yard/config",

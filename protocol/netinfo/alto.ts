@@ -4,11 +4,11 @@
  * subnet i to a candidate yard j that does not serve the subnet yet (the yard that does serve it measures l_ij
  * itself, see yard-node/overlay/flows.ts).
  *
- * Why a cost map rather than active probes from the candidate yard: clients do not answer probes in general, a
- * probe from a yard measures the yard→client direction of a path the client's traffic may not take, and the
- * testbed's WAN emulator is a relay per (client subnet, yard) that probes from a yard would not cross; the
- * network operator (here: the testbed, which configures the relay and publishes the matching map) knows the
- * path costs, which is what ALTO is for.
+ * The map is an optional input: ICONs measure l_ij themselves where they can (icon-agent/observation.ts: the
+ * yard's kernel round trip at their own site, a candidate's signed round trip), use the map elsewhere, and report
+ * when a measurement and the map disagree; the demo runs with no ALTO server. What a map adds: clients do not
+ * answer probes in general, a probe from a yard measures the yard→client direction of a path the client's traffic
+ * may not take, and a network operator knows its path costs, which is what ALTO is for.
  *
  * Served resources (RFC 7285 §9, §11.2): the information resource directory at `/`
  * (application/alto-directory+json), the network map at `/networkmap` (application/alto-networkmap+json) and a

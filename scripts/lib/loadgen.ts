@@ -1,8 +1,8 @@
 /**
  * HTTP client load for the testbed: `clients` loops in one client subnet of a {@link ClientNetwork}, each sending a
  * GET over a fresh TCP connection from that subnet to its current yard ingress, waiting `intervalMs`, and again.
- * The network is the packet-level testbed (netbed-clients.ts: connections leave from the subnet's namespace) or
- * the user-space WAN emulator (wan.ts: through its relay of (subnet, yard)).
+ * The network is the packet-level testbed (netbed-clients.ts: connections leave from the subnet's namespace, so a
+ * fresh connection costs the path's round trip for the handshake and another for the request).
  *
  *  - A client starts at `entry` (the origin ingress). A 307/308 with `Location: http://host:port[/…]` makes that
  *    host:port the client's `current` (it remembers where it was sent) and the request is re-issued there at once,
@@ -10,11 +10,12 @@
  *  - A 200 is a sample: when the request started (`atMs`, epoch ms like every time here), its end-to-end latency
  *    and the host:port that answered. An error, a timeout (of the whole chain) or another status is a failure with its reason, and the
  *    client starts again from `entry`.
- *  - `setSubnet` moves the clients (the next requests dial the new subnet's relays; `current` is kept).
+ *  - `setSubnet` moves the clients (the next requests leave from the new subnet; `current` is kept).
  *  - Clients start spread over the first `intervalMs`, so they do not fire in lockstep.
  *
  * @example
- *   const load = await startClients({ network: wan, subnet: "A", entry: "127.0.1.1:8080", clients: 4, intervalMs: 200 });
+ *   const network = new NetbedClients(bed, { cloud: bed.address("cloud"), "edge-a": bed.address("edge-a") });
+ *   const load = await startClients({ network, subnet: "A", entry: `${bed.address("cloud")}:8080`, clients: 4, intervalMs: 200 });
  *   await sleep(5000);
  *   load.setSubnet("B");
  *   const movedAt = Date.now();

@@ -3,38 +3,62 @@
  * (the yard's kernel, telemetry `rtt_us`) + the service latency wins over the ALTO map, a disagreement between them
  * is reported once; at a candidate its signed round trip (measured.ts, while fresh) wins the same way; elsewhere,
  * and without a measurement, the map's 2 × one-way delay + the service latency.
- * A real ALTO server (protocol/netinfo/alto.ts) serves the map.
+ * A real ALTO server (protocol/netinfo/alto.ts) serves the map: subnet A 20 ms one way from "here", 5 ms from "there".
  */
 import { expect } from "chai";
 import { Wallet } from "ethers";
-import { AltoMap, MarketClient, createIconNode, serveAlto } from "../../../protocol/index.ts";
+import {
+  AltoMap,
+  MarketClient,
+  createIconNode,
+  serveAlto,
+  type CostMap,
+  type NetworkMap,
+} from "../../../protocol/index.ts";
 import type { Libp2p } from "@libp2p/interface";
 import { agentEnvFrom } from "../../../icon-agent/config.ts";
 import { RTT_TTL_MS } from "../../../icon-agent/measured.ts";
 import { Observation } from "../../../icon-agent/observation.ts";
 import type { YardRef } from "../../../icon-agent/market.ts";
 import type { AgentEvent } from "../../../icon-agent/state.ts";
-import { WanEmulator } from "../../../scripts/lib/wan.ts";
 import { network, deployMarket, deploymentOf, type Market } from "../../helpers/market.ts";
 
 const conn = await network.create();
 
+/** The ALTO maps: PIDs of subnet A and the two yards' public hosts, and the one-way delays (ms) both ways. */
+function altoMaps(): { network: NetworkMap; costs: CostMap } {
+  const vtag = { "resource-id": "icon-networkmap", tag: "latency-test-1" };
+  const delayMs = { "yard-here": 20, "yard-there": 5 };
+  return {
+    network: {
+      meta: { vtag },
+      "network-map": {
+        "subnet-A": { ipv4: ["127.10.1.0/24"] },
+        "yard-here": { ipv4: ["127.0.1.1/32"] },
+        "yard-there": { ipv4: ["127.0.1.2/32"] },
+      },
+    },
+    costs: {
+      meta: { "dependent-vtags": [{ ...vtag }], "cost-type": { "cost-mode": "numerical", "cost-metric": "delay-ow" } },
+      "cost-map": {
+        "subnet-A": delayMs,
+        "yard-here": { "subnet-A": delayMs["yard-here"] },
+        "yard-there": { "subnet-A": delayMs["yard-there"] },
+      },
+    },
+  };
+}
+
 describe("l_ij: measured round trips (own site, candidates' signed reports) before the ALTO map", function () {
   this.timeout(60_000);
   let m: Market;
-  let wan: WanEmulator;
   let alto: { url: string; close(): Promise<void> };
   let node: Libp2p;
 
   before(async () => {
     m = await deployMarket(conn);
-    wan = await WanEmulator.start({
-      subnets: { A: "127.10.1.0/24" },
-      yards: { here: "127.0.1.1", there: "127.0.1.2" },
-      delayMs: { A: { here: 20, there: 5 } },
-    });
     alto = await serveAlto(() => {
-      const x = wan.altoMaps();
+      const x = altoMaps();
       return new AltoMap(x.network, x.costs);
     });
     node = await createIconNode();
@@ -42,7 +66,6 @@ describe("l_ij: measured round trips (own site, candidates' signed reports) befo
   after(async () => {
     await node?.stop();
     await alto?.close();
-    await wan?.close();
   });
 
   it("uses the measurement here, the map there, and reports a disagreement once", async () => {
