@@ -14,7 +14,7 @@
 import { expect } from "chai";
 import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readdir, writeFile } from "node:fs/promises";
+import { access, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -97,6 +97,8 @@ describe("eDisco on the packet-level testbed: an ICON finds a transit IEP on the
   let reading: NodeJS.Timeout | undefined;
   let load: ClientLoad | undefined;
   let near: ClientLoad | undefined;
+  /** The owner's app config and the origin's state (its key among them). */
+  let appDir: string | undefined;
   const yards: Partial<Record<YardName, YardProcess>> = {};
   /**
    * What each agent sidecar of the yards printed ("<yard>/<lease> <line>"), read whole from the engine every second
@@ -151,6 +153,7 @@ describe("eDisco on the packet-level testbed: an ICON finds a transit IEP on the
       await quiet(bed?.close());
       await quiet(m?.close());
       await quiet(docker(["rmi", "-f", agentImage]));
+      if (appDir) await quiet(rm(appDir, { recursive: true, force: true }));
     })());
 
   before(async function () {
@@ -235,7 +238,7 @@ describe("eDisco on the packet-level testbed: an ICON finds a transit IEP on the
 
     // The owner deploys: only the cloud's domain; the origin handed into its lease's sidecar at the cloud.
     await market.admin.mint(ownerAddress, 50_000_000n);
-    const dir = await mkdtemp(path.join(tmpdir(), "icon-ee-"));
+    const dir = (appDir = await mkdtemp(path.join(tmpdir(), "icon-ee-")));
     const appFile = path.join(dir, "app.json");
     const state = path.join(dir, "origin");
     const web = await new DockerRuntime({ socketPath: SOCKET, yardId: "ee-probe" }).imageId(WEB_IMAGE);
@@ -359,7 +362,7 @@ describe("eDisco on the packet-level testbed: an ICON finds a transit IEP on the
     expect(nearAfter.every((x) => x.yard === "cloud")).to.equal(true);
   });
 
-  it("leaves nothing behind: no bed directory, no containers, networks or firewall tables of its yards", async () => {
+  it("leaves nothing behind: no bed directory, no containers, networks or firewall tables of its yards, no agent image or state", async () => {
     await cleanUp();
     const beds = await readdir("/tmp/icon-netbed").catch(() => [] as string[]);
     expect(beds.filter((d) => d.startsWith(prefix))).to.deep.equal([]);
@@ -373,6 +376,14 @@ describe("eDisco on the packet-level testbed: an ICON finds a transit IEP on the
     expect(
       tables.stdout.split("\n").filter((t) => Object.keys(yardIds).some((id) => t.includes(`icon-yard-${id}`))),
     ).to.deep.equal([]);
+    if (appDir)
+      expect(
+        await access(appDir).then(
+          () => "still there",
+          () => "gone",
+        ),
+        appDir,
+      ).to.equal("gone");
     const images = await docker(["images", "icon/agent", "--format", "{{.Tag}}"]);
     expect(images.stdout.split("\n")).to.not.include(agentImage.split(":")[1]);
   });
