@@ -112,18 +112,45 @@ export class SidecarLogs {
     }
   }
 
-  #follow(c: AgentContainer): void {
-    const f = spawn("/usr/bin/docker", ["-H", `unix://${this.#o.socket}`, "logs", "-f", c.id], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+  /**
+   * Follows a container's output (`docker logs -f --timestamps`). A follower that ends while the god view runs (the
+   * engine cut the stream: "unexpected EOF") is started again from the last line's time while the container lives,
+   * its repeated lines skipped, so that no line of an agent is lost to the narration or the counts.
+   */
+  #follow(c: AgentContainer, since?: { ts: string; lines: Set<string> }): void {
+    const f = spawn(
+      "/usr/bin/docker",
+      ["-H", `unix://${this.#o.socket}`, "logs", "-f", "--timestamps", ...(since ? ["--since", since.ts] : []), c.id],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
     this.#followers.add(f);
-    f.once("exit", () => this.#followers.delete(f));
+    const last = since ?? { ts: "", lines: new Set<string>() };
+    f.once("exit", () => {
+      this.#followers.delete(f);
+      if (this.#timer === undefined) return; // stopped
+      void this.#list(false)
+        .then((running) => {
+          if (this.#timer !== undefined && running.some((r) => r.id === c.id) && last.ts !== "") this.#follow(c, last);
+        })
+        .catch(() => {});
+    });
     for (const stream of [f.stdout!, f.stderr!]) {
       let rest = "";
       stream.setEncoding("utf8").on("data", (d: string) => {
         const lines = (rest + d).split("\n");
         rest = lines.pop()!;
-        for (const line of lines) if (line.trim() !== "") this.#o.onLine(c, line);
+        for (const raw of lines) {
+          const sp = raw.indexOf(" ");
+          const ts = raw.slice(0, sp);
+          const line = raw.slice(sp + 1);
+          if (sp < 0 || ts < last.ts || (ts === last.ts && last.lines.has(line))) continue;
+          if (ts !== last.ts) {
+            last.ts = ts;
+            last.lines.clear();
+          }
+          last.lines.add(line);
+          if (line.trim() !== "") this.#o.onLine(c, line);
+        }
       });
     }
   }

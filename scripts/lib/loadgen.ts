@@ -33,7 +33,10 @@ export interface ClientNetwork {
   subnetNames(): string[];
   /** The yard whose public host `hostOrTarget` ("host" or "host:port") is; undefined for any other. */
   yardOf(hostOrTarget: string): string | undefined;
-  /** An open TCP connection from client `client` of `subnet` to `target` ("host:port"); rejects on failure. */
+  /**
+   * An open TCP connection from client `client` of `subnet` to `target` ("host:port"), paused (the caller resumes
+   * it once it listens); rejects on failure.
+   */
   connect(subnet: string, target: string, client: number, signal: AbortSignal): Promise<Socket>;
 }
 
@@ -166,6 +169,8 @@ function get(
       },
     );
     req.on("error", reject);
+    // A ClientNetwork hands its connection over paused (nothing it read is lost): it flows once HTTP listens to it.
+    req.once("socket", (s) => s.resume());
     req.end();
   });
 }

@@ -61,9 +61,9 @@ export class NetbedClients implements ClientNetwork {
     const source = this.sourceOf(subnet, client);
     const i = target.lastIndexOf(":");
     const sockPath = await this.#forwarder(subnet);
-    const sock = net.connect(sockPath);
+    const sock = net.connect({ path: sockPath });
     return new Promise<net.Socket>((resolve, reject) => {
-      let line = "";
+      let line = Buffer.alloc(0);
       const fail = (e: Error): void => {
         cleanup();
         sock.destroy();
@@ -73,15 +73,22 @@ export class NetbedClients implements ClientNetwork {
       const onError = (e: Error): void => fail(e);
       const onClose = (): void => fail(Object.assign(new Error("the bed's forwarder closed"), { code: "ECONNRESET" }));
       const onData = (d: Buffer): void => {
-        line += d.toString("latin1");
-        const nl = line.indexOf("\n");
-        if (nl < 0) return;
-        const answer = line.slice(0, nl);
+        line = Buffer.concat([line, d]);
+        const nl = line.indexOf(10);
+        if (nl < 0) {
+          if (line.length > 200) fail(new Error(`the bed's forwarder of ${subnet} answered no line`));
+          return;
+        }
+        const answer = line.subarray(0, nl).toString("latin1");
         if (answer !== "ok") {
           const code = answer.replace(/^error /, "") || "ECONNECT";
           return fail(Object.assign(new Error(`${code} from ${subnet} to ${target}`), { code }));
         }
         cleanup();
+        // Bytes after the answer line are the target's first (a server that speaks first): the caller reads them.
+        sock.pause();
+        const rest = line.subarray(nl + 1);
+        if (rest.length > 0) sock.unshift(rest);
         resolve(sock);
       };
       const cleanup = (): void => {
@@ -110,6 +117,7 @@ export class NetbedClients implements ClientNetwork {
     const child = this.#bed.spawn(subnet, process.execPath, [FORWARDER, sockPath], {
       stdio: ["ignore", "pipe", "pipe"],
     });
+    child.on("error", (e) => (err += `\n${e.message}`));
     let out = "";
     let err = "";
     child.stderr!.setEncoding("utf8").on("data", (d: string) => (err = (err + d).slice(-2000)));
@@ -128,6 +136,7 @@ export class NetbedClients implements ClientNetwork {
         }
       });
       child.once("exit", (code, sig) => fail(`exited (${sig ?? code})`));
+      child.once("error", (e) => fail(`could not start: ${e.message}`));
     });
     child.stdout!.resume();
     child.once("exit", () => this.#forwarders.delete(subnet));

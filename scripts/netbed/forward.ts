@@ -10,6 +10,7 @@
  *
  *   node scripts/netbed/forward.ts <unix socket path>      (prints "ready" once it listens)
  */
+import { rmSync } from "node:fs";
 import net from "node:net";
 
 const MAX_LINE = 200;
@@ -19,14 +20,20 @@ if (!socketPath) {
   process.exit(2);
 }
 
-const server = net.createServer((local) => {
+// Half-open both ways: a client that ends its writes still gets the whole answer, as from the yard's ingress.
+const server = net.createServer({ allowHalfOpen: true }, (local) => {
   let head = Buffer.alloc(0);
   local.on("error", () => {});
+  const refuse = (): void => {
+    local.off("data", onData);
+    local.end("error BAD_REQUEST\n");
+    local.destroySoon();
+  };
   const onData = (d: Buffer): void => {
     head = Buffer.concat([head, d]);
     const nl = head.indexOf(10);
     if (nl < 0) {
-      if (head.length > MAX_LINE) local.end("error BAD_REQUEST\n");
+      if (head.length > MAX_LINE) refuse();
       return;
     }
     local.off("data", onData);
@@ -35,10 +42,10 @@ const server = net.createServer((local) => {
     const [host, port, src] = head.subarray(0, nl).toString("utf8").trim().split(" ");
     const p = Number(port);
     if (!host || net.isIP(host) === 0 || !Number.isInteger(p) || p < 1 || p > 65535 || (src && net.isIP(src) === 0)) {
-      local.end("error BAD_REQUEST\n");
+      refuse();
       return;
     }
-    const remote = net.connect({ host, port: p, ...(src ? { localAddress: src } : {}) });
+    const remote = net.connect({ host, port: p, allowHalfOpen: true, ...(src ? { localAddress: src } : {}) });
     remote.once("error", (e: NodeJS.ErrnoException) => {
       if (local.writable && !connected) local.end(`error ${e.code ?? "ECONNECT"}\n`);
       else local.destroy();
@@ -58,8 +65,15 @@ const server = net.createServer((local) => {
   };
   local.on("data", onData);
 });
+let listening = false;
 server.on("error", (e) => {
   console.error(`forward: ${e.message}`);
-  process.exit(1);
+  // Once listening, an error is an accept failure (EMFILE): that connection is lost, the forwarder goes on.
+  if (!listening) process.exit(1);
 });
-server.listen(socketPath, () => process.stdout.write("ready\n"));
+// A forwarder killed before this one left its socket file behind.
+rmSync(socketPath, { force: true });
+server.listen(socketPath, () => {
+  listening = true;
+  process.stdout.write("ready\n");
+});

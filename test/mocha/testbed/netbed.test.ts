@@ -8,7 +8,7 @@
  */
 import { expect } from "chai";
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError, isIconError } from "../../../protocol/index.ts";
@@ -154,6 +154,7 @@ describe("testbed: packet-level WAN (namespaces, delay elements, routers, dnsmas
           const answer = await new Promise<string>((r) => {
             let text = "";
             sock.on("data", (d) => (text += d)).once("close", () => r(text));
+            sock.resume();
           });
           seen.push(answer.split("\r\n\r\n")[1]!);
           // A connect is one round trip along the bed (and a little for the Unix socket and the forwarder).
@@ -174,6 +175,27 @@ describe("testbed: packet-level WAN (namespaces, delay elements, routers, dnsmas
       );
       expect(refused?.code).to.equal("ECONNREFUSED");
       expect(() => clients.sourceOf("edge-a", 0)).to.throw(/not a client network/);
+      // A forwarder that dies (killed, crashed) is started again by the next connection, on the same socket path.
+      const forwarder = bed
+        .pids()
+        .find((pid) => readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("clients-A.sock"));
+      expect(forwarder, "the forwarder of A runs").to.not.equal(undefined);
+      process.kill(forwarder!, "SIGKILL");
+      await until("the forwarder of A to be gone", () => !existsSync(`/proc/${forwarder}`));
+      let again: string | undefined;
+      for (let i = 0; i < 50 && again === undefined; i++) {
+        const sock = await clients
+          .connect("A", `${cloud}:7072`, 1, AbortSignal.timeout(10_000))
+          .catch(() => new Promise<undefined>((r) => setTimeout(() => r(undefined), 100)));
+        if (!sock) continue;
+        sock.write(`GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+        again = await new Promise<string>((r) => {
+          let text = "";
+          sock.on("data", (d) => (text += d)).once("close", () => r(text));
+          sock.resume();
+        });
+      }
+      expect(again?.split("\r\n\r\n")[1]).to.equal(clients.sourceOf("A", 1));
     } finally {
       server.kill("SIGKILL");
     }
