@@ -92,6 +92,8 @@ export class Observation {
   readonly #rttAsked = new Set<string>();
   /** Round-trip reports refused, already told (yard and reason). */
   readonly #rttTold = new Set<string>();
+  /** (yard, subnet) pairs whose first measured round trip was told. */
+  readonly #rttFirst = new Set<string>();
 
   constructor(components: ObservationComponents) {
     this.#c = components;
@@ -233,10 +235,27 @@ export class Observation {
       .finally(() => (this.#tracing = undefined));
   }
 
-  /** Keeps the candidates' checked round trips; says once per yard and reason why a report was not used. */
+  /**
+   * Keeps the candidates' checked round trips; says once per yard and reason why a report was not used, and once per
+   * (yard, subnet) when a first figure is kept: from then on that yard is a measured candidate for the subnet (the
+   * moment bench:netview's `discoveryMs` ends).
+   */
   #keepRtts(ys: YardRef[]): void {
     for (const y of ys) {
-      if (y.rtt) this.measured.put(y.peerId, y.rtt);
+      if (y.rtt) {
+        this.measured.put(y.peerId, y.rtt);
+        for (const [subnet, rttMs] of Object.entries(y.rtt.rttMs)) {
+          const key = `${y.peerId} ${subnet}`;
+          if (rttMs === undefined || !Number.isFinite(rttMs) || this.#rttFirst.has(key)) continue;
+          if (this.#rttFirst.size > 1000) this.#rttFirst.clear();
+          this.#rttFirst.add(key);
+          this.#c.emit(
+            "discovered",
+            `yard ${y.name} measured ${subnet}: round trip ${rttMs.toFixed(1)} ms, a candidate for it with l_ij now`,
+            { peerId: y.peerId, subnet, rttMs },
+          );
+        }
+      }
       if (!y.rttError) continue;
       const key = `${y.peerId} ${y.rttError}`;
       if (this.#rttTold.has(key)) continue;

@@ -195,6 +195,15 @@ describe("measured l_ij at a candidate: capacity queries with rtt targets (real 
     const candidate = l[yard.node.peerId.toString()]!;
     expect(candidate, "10 ms round trip + 3 ms service, within 15 %").to.be.within(13 * 0.85, 13 * 1.15);
     expect(events.filter((e) => /round-trip report/.test(e.text))).to.deep.equal([]);
+    // The moment the candidate became a measured one for the subnet is told once (bench:netview's discoveryMs).
+    const told = events.filter((e) => e.kind === "discovered" && e.data?.subnet === subnet);
+    expect(told.map((e) => e.text)).to.have.length(1);
+    expect(told[0]!.text).to.match(
+      new RegExp(`^yard \\S+ measured ${subnet.replace(/\./g, "\\.")}: round trip [\\d.]+ ms`),
+    );
+    expect(Math.abs((told[0]!.data!.rttMs as number) + 3 - candidate), "its figure is the one l_ij uses").to.be.below(
+      1e-9,
+    );
   });
 
   it("refuses bad targets whole, before anything is sent", async () => {
