@@ -10,7 +10,12 @@
  *    multi-hop (3–6 links each way), the same way.
  * The least echo of each is reported beside (`leastError…`): the bed never delivers early, and on a busy machine
  * the median carries the machine's scheduling delays too; `elementLateUsP50` is the median over link directions of
- * how late the delay elements delivered (their own count, µs), the machine's share measured in the same run. Prints progress on stderr and one JSON line last. Needs root (the testbed does).
+ * how late the delay elements delivered (their own count, µs), the machine's share measured in the same run.
+ * Then a yard's passive round trips and the probe's cost (below), and `discovery` (netview-discovery.ts): on the demo
+ * topology with four yards and an ICON deployed at cloud, the time from a new client subnet's first request to its
+ * candidate list (`discoveryMs`: the IEP near it discovered and its round trip towards the subnet measured), for C
+ * (no reverse names: path tomography, `discoveryPathMs`), then A and B. Takes a few minutes; prints progress on
+ * stderr and one JSON line last. Needs root (the testbed does) and Docker (scripts/docker.sh; it runs images.sh).
  *
  * Usage: npm run bench:netview
  */
@@ -22,6 +27,7 @@ import { multiaddr } from "@multiformats/multiaddr";
 import { probePath, readTelemetry, signLeaseAccess } from "../../protocol/index.ts";
 import { DockerRuntime } from "../../yard-node/index.ts";
 import { Netbed, loadTopology, type Topology } from "../lib/netbed.ts";
+import { discoveryBench, type DiscoveryRun } from "./netview-discovery.ts";
 import {
   Tenant,
   USD,
@@ -236,6 +242,12 @@ try {
 const unmeasured = passive.filter((s) => Number.isNaN(s.measuredMs));
 if (unmeasured.length > 0) throw new Error(`no passive round trip for ${unmeasured.map((s) => s.from).join(", ")}`);
 
+// ---- discovery: a new client subnet's first request to its candidate list (netview-discovery.ts) ---------------
+const discovery: DiscoveryRun[] = await discoveryBench(say);
+const viaPtr = discovery.filter((d) => !d.pathOnly);
+const viaPath = discovery.filter((d) => d.pathOnly);
+const candidateErrPct = discovery.map((d) => (Math.abs(d.rttMs - d.configuredMs) / d.configuredMs) * 100);
+
 const lost = [...links, ...paths].filter((s) => Number.isNaN(s.measuredMs));
 if (lost.length > 0) throw new Error(`no echo came back on ${lost.map((s) => `${s.from}→${s.to}`).join(", ")}`);
 process.stdout.write(
@@ -271,6 +283,18 @@ process.stdout.write(
         0.5,
       ),
       msPerSubnetMax: Math.max(...probes.map((p) => p.elapsedMs)),
+    },
+    discovery: {
+      subnets: discovery.length,
+      discoveryMsP50: quantile(
+        discovery.map((d) => d.discoveryMs),
+        0.5,
+      ),
+      discoveryMsMax: Math.max(...discovery.map((d) => d.discoveryMs)),
+      ...(viaPtr.length > 0 ? { discoveryPtrMsMax: Math.max(...viaPtr.map((d) => d.discoveryMs)) } : {}),
+      ...(viaPath.length > 0 ? { discoveryPathMs: Math.max(...viaPath.map((d) => d.discoveryMs)) } : {}),
+      candidateRttErrorPctMax: round(Math.max(...candidateErrPct)),
+      runs: discovery,
     },
     loadAverage1m: round(loadavg()[0]!),
     cpus: cpus().length,
