@@ -69,6 +69,8 @@ export class Observation {
   readonly #c: ObservationComponents;
   #yards: YardRef[] = [];
   #yardsAt = 0;
+  /** Counts news for discovery (a domain learned or found on a path, a subnet never asked about): see {@link #news}. */
+  #newsSeen = 0;
   /** Domains learned from clients (bounded, expiring). */
   #learner: DomainLearner | undefined;
   #discovering: Promise<void> | undefined;
@@ -137,6 +139,7 @@ export class Observation {
   async refreshYards(): Promise<void> {
     if (this.#yards.length > 0 && Date.now() - this.#yardsAt < 30_000) return;
     const { env, emit } = this.#c;
+    const news = this.#newsSeen;
     const run = (this.#discovering ??= discoverYards({
       node: this.#c.node,
       client: this.#c.client,
@@ -153,7 +156,7 @@ export class Observation {
     })
       .then((ys) => {
         this.#yards = ys;
-        this.#yardsAt = Date.now();
+        this.#yardsAt = this.#newsSeen === news ? Date.now() : 0;
         this.#tellViaPath(ys);
         this.#keepRtts(ys);
       })
@@ -190,7 +193,7 @@ export class Observation {
         subnet,
         domain,
       });
-    if (fresh.length > 0) this.#yardsAt = 0;
+    if (fresh.length > 0) this.#news();
   }
 
   /**
@@ -226,7 +229,7 @@ export class Observation {
               `looking for _edge._tcp.${f.domain}`,
             { subnet: f.subnet, domain: f.domain, viaPath: true, hop: f.hop.ttl, address: f.hop.address },
           );
-        if (fresh.length > 0) this.#yardsAt = 0;
+        if (fresh.length > 0) this.#news();
       })
       .catch((e: unknown) => {
         if (!this.#stopping.signal.aborted)
@@ -438,6 +441,15 @@ export class Observation {
       if (this.#rttAsked.size > 1000) this.#rttAsked.clear();
       this.#rttAsked.add(t.subnet);
     }
-    if (sooner) this.#yardsAt = 0;
+    if (sooner) this.#news();
+  }
+
+  /**
+   * Makes the next period discover at once. News that comes while a discovery is under way (which started without
+   * it) makes the next one come at once too, rather than 30 s after the one under way ends.
+   */
+  #news(): void {
+    this.#newsSeen++;
+    this.#yardsAt = 0;
   }
 }
