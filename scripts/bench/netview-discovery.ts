@@ -17,7 +17,7 @@
  * and their containers, dnsmasq, the bed, the chain, the image tag.
  */
 import { execFile, spawn } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -80,16 +80,11 @@ interface AgentLine {
 /** Runs the discovery part; `say` prints progress. Throws when a subnet's candidate list did not come. */
 export async function discoveryBench(say: (text: string) => void): Promise<DiscoveryRun[]> {
   const socket = DockerRuntime.defaultSocket();
-  const exec = promisify(execFile);
-  // This checkout's agent image, under a tag of its own (other checkouts rebuild icon/agent:1).
-  await exec("bash", [path.join(projectRoot, "scripts/images.sh")], {
-    env: { ...process.env, ICON_DOCKER_SOCKET: socket },
-  });
   const runtime = new DockerRuntime({ socketPath: socket, yardId: "netview-probe" });
+  const agentTag = `netview-${process.pid}`;
+  await ownAgentImage(socket, `icon/agent:${agentTag}`);
   const web = await runtime.imageId("icon/web:1");
   if (!web) throw new Error("icon/web:1 is missing: run bash scripts/images.sh");
-  const agentTag = `netview-${process.pid}`;
-  await runtime.docker.getImage("icon/agent:1").tag({ repo: "icon/agent", tag: agentTag });
 
   const cleanup: Array<() => Promise<unknown>> = [];
   cleanup.push(() => runtime.docker.getImage(`icon/agent:${agentTag}`).remove({ noprune: true }));
@@ -216,6 +211,10 @@ export async function discoveryBench(say: (text: string) => void): Promise<Disco
           () => lines.find((l) => l.icon === "origin" && l.text.startsWith(`yard ${iep} measured ${cidr}:`)),
           RUN_TIMEOUT_MS,
         );
+      } catch (e) {
+        for (const l of lines.filter((x) => x.icon === "origin" && x.kind !== "observe").slice(-20))
+          say(`  origin ${l.kind}: ${l.text}`);
+        throw e;
       } finally {
         await load.stop();
       }
@@ -254,6 +253,33 @@ export async function discoveryBench(say: (text: string) => void): Promise<Disco
     await cleanUp();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+  }
+}
+
+/**
+ * This checkout's agent image under `ref`: images.sh builds icon/agent:1 from this checkout's sources, but another
+ * checkout on the same engine may rebuild that tag between the build and the tagging — so the tagged image's bundle
+ * is compared with the one images.sh made here (.icon/images/agent/), and the build tried again when it differs.
+ */
+async function ownAgentImage(socket: string, ref: string): Promise<void> {
+  const exec = promisify(execFile);
+  const docker = (a: string[]) =>
+    exec("/usr/bin/docker", ["-H", `unix://${socket}`, ...a], { encoding: "buffer", maxBuffer: 64 << 20 });
+  const env = { ...process.env, ICON_DOCKER_SOCKET: socket };
+  for (let attempt = 1; ; attempt++) {
+    await exec("bash", [path.join(projectRoot, "scripts/images.sh")], { env });
+    await docker(["tag", "icon/agent:1", ref]);
+    const mine = await readFile(path.join(projectRoot, ".icon/images/agent/app/icon-agent.js"));
+    const id = (await docker(["create", ref])).stdout.toString().trim();
+    let theirs: Buffer;
+    try {
+      theirs = (await docker(["cp", `${id}:/app/icon-agent.js`, "-"])).stdout; // a tar of the one file
+    } finally {
+      await docker(["rm", "-f", id]).catch(() => {});
+    }
+    if (theirs.includes(mine)) return;
+    await docker(["rmi", ref]).catch(() => {});
+    if (attempt === 3) throw new Error("icon/agent:1 keeps being rebuilt by another checkout: no image of this one");
   }
 }
 

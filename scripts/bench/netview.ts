@@ -31,6 +31,7 @@ import { discoveryBench, type DiscoveryRun } from "./netview-discovery.ts";
 import {
   Tenant,
   USD,
+  removeYardLeftovers,
   startMarket,
   startYardProcess,
   writeYardConfig,
@@ -181,15 +182,35 @@ let tenant: Tenant | undefined;
 let passive: Sample[];
 let passiveVsPing: number[];
 const probes: { packets: number; elapsedMs: number; hops: number }[] = [];
+// Its own yard id: the yard keeps its lease's container and network when it stops, removed below (also on Ctrl-C).
+const yardId = `netview-${process.pid}`;
+let closed: Promise<void> | undefined;
+const closeYardPart = (): Promise<void> =>
+  (closed ??= (async () => {
+    if (tenant) await tenant.stop().catch(() => {});
+    if (yard) {
+      yard.child.kill("SIGTERM");
+      await yard.exited;
+    }
+    await removeYardLeftovers(new DockerRuntime({ socketPath: DockerRuntime.defaultSocket(), yardId }), say);
+    await m.close().catch(() => {});
+    await viewBed.close().catch(() => {});
+  })());
+const interrupted = (sig: NodeJS.Signals): void => {
+  say(`${sig}: cleaning up`);
+  void closeYardPart().finally(() => process.exit(130));
+};
+process.once("SIGINT", interrupted);
+process.once("SIGTERM", interrupted);
 try {
   await m.admin.mint(new Wallet(m.keys[1]!).address, USD(1000));
   tenant = await Tenant.create(m, 2, 3, USD(1000));
   const file = await writeYardConfig(
     m,
-    yardConfig(m, "netview", { publicHost: viewBed.address("site"), publicNetns: viewBed.netnsPath("site") }),
+    yardConfig(m, yardId, { publicHost: viewBed.address("site"), publicNetns: viewBed.netnsPath("site") }),
   );
   yard = await startYardProcess(file, m.keys[1]!);
-  const runtime = new DockerRuntime({ socketPath: DockerRuntime.defaultSocket(), yardId: "netview" });
+  const runtime = new DockerRuntime({ socketPath: DockerRuntime.defaultSocket(), yardId });
   const web = await runtime.imageId("icon/web:1");
   if (!web) throw new Error("icon/web:1 is missing: run bash scripts/images.sh");
   const addr = multiaddr(yard.addr);
@@ -231,13 +252,9 @@ try {
     say(`probe towards ${c}: ${r.hops.length} hops, ${r.packets} packets, ${r.elapsedMs} ms`);
   }
 } finally {
-  await tenant?.node.stop();
-  if (yard) {
-    yard.child.kill("SIGTERM");
-    await yard.exited;
-  }
-  await m.close();
-  await viewBed.close();
+  await closeYardPart();
+  process.off("SIGINT", interrupted);
+  process.off("SIGTERM", interrupted);
 }
 const unmeasured = passive.filter((s) => Number.isNaN(s.measuredMs));
 if (unmeasured.length > 0) throw new Error(`no passive round trip for ${unmeasured.map((s) => s.from).join(", ")}`);
