@@ -14,7 +14,7 @@
  * Then a yard's passive round trips and the probe's cost (below), and `discovery` (netview-discovery.ts): on the demo
  * topology with four yards and an ICON deployed at cloud, the time from a new client subnet's first request to its
  * candidate list (`discoveryMs`: the IEP near it discovered and its round trip towards the subnet measured), for C
- * (no reverse names: path tomography, `discoveryPathMs`), then A and B. Takes a few minutes; prints progress on
+ * (no reverse names: path tomography, `discoveryPathMs`), then A and B. Takes 1.5–2 minutes; prints progress on
  * stderr and one JSON line last. Needs root (the testbed does) and Docker (scripts/docker.sh; it runs images.sh).
  *
  * Usage: npm run bench:netview
