@@ -69,6 +69,8 @@ export class Observation {
   readonly #c: ObservationComponents;
   #yards: YardRef[] = [];
   #yardsAt = 0;
+  /** Counts news for discovery (a domain learned or found on a path, a subnet never asked about): see {@link #news}. */
+  #newsSeen = 0;
   /** Domains learned from clients (bounded, expiring). */
   #learner: DomainLearner | undefined;
   #discovering: Promise<void> | undefined;
@@ -92,6 +94,8 @@ export class Observation {
   readonly #rttAsked = new Set<string>();
   /** Round-trip reports refused, already told (yard and reason). */
   readonly #rttTold = new Set<string>();
+  /** (yard, subnet) pairs whose first measured round trip was told. */
+  readonly #rttFirst = new Set<string>();
 
   constructor(components: ObservationComponents) {
     this.#c = components;
@@ -135,6 +139,7 @@ export class Observation {
   async refreshYards(): Promise<void> {
     if (this.#yards.length > 0 && Date.now() - this.#yardsAt < 30_000) return;
     const { env, emit } = this.#c;
+    const news = this.#newsSeen;
     const run = (this.#discovering ??= discoverYards({
       node: this.#c.node,
       client: this.#c.client,
@@ -151,7 +156,7 @@ export class Observation {
     })
       .then((ys) => {
         this.#yards = ys;
-        this.#yardsAt = Date.now();
+        this.#yardsAt = this.#newsSeen === news ? Date.now() : 0;
         this.#tellViaPath(ys);
         this.#keepRtts(ys);
       })
@@ -188,7 +193,7 @@ export class Observation {
         subnet,
         domain,
       });
-    if (fresh.length > 0) this.#yardsAt = 0;
+    if (fresh.length > 0) this.#news();
   }
 
   /**
@@ -224,7 +229,7 @@ export class Observation {
               `looking for _edge._tcp.${f.domain}`,
             { subnet: f.subnet, domain: f.domain, viaPath: true, hop: f.hop.ttl, address: f.hop.address },
           );
-        if (fresh.length > 0) this.#yardsAt = 0;
+        if (fresh.length > 0) this.#news();
       })
       .catch((e: unknown) => {
         if (!this.#stopping.signal.aborted)
@@ -233,10 +238,27 @@ export class Observation {
       .finally(() => (this.#tracing = undefined));
   }
 
-  /** Keeps the candidates' checked round trips; says once per yard and reason why a report was not used. */
+  /**
+   * Keeps the candidates' checked round trips; says once per yard and reason why a report was not used, and once per
+   * (yard, subnet) when a first figure is kept: from then on that yard is a measured candidate for the subnet (the
+   * moment bench:netview's `discoveryMs` ends).
+   */
   #keepRtts(ys: YardRef[]): void {
     for (const y of ys) {
-      if (y.rtt) this.measured.put(y.peerId, y.rtt);
+      if (y.rtt) {
+        this.measured.put(y.peerId, y.rtt);
+        for (const [subnet, rttMs] of Object.entries(y.rtt.rttMs)) {
+          const key = `${y.peerId} ${subnet}`;
+          if (rttMs === undefined || !Number.isFinite(rttMs) || this.#rttFirst.has(key)) continue;
+          if (this.#rttFirst.size > 1000) this.#rttFirst.clear();
+          this.#rttFirst.add(key);
+          this.#c.emit(
+            "discovered",
+            `yard ${y.name} measured ${subnet}: round trip ${rttMs.toFixed(1)} ms, a candidate for it with l_ij now`,
+            { peerId: y.peerId, subnet, rttMs },
+          );
+        }
+      }
       if (!y.rttError) continue;
       const key = `${y.peerId} ${y.rttError}`;
       if (this.#rttTold.has(key)) continue;
@@ -419,6 +441,15 @@ export class Observation {
       if (this.#rttAsked.size > 1000) this.#rttAsked.clear();
       this.#rttAsked.add(t.subnet);
     }
-    if (sooner) this.#yardsAt = 0;
+    if (sooner) this.#news();
+  }
+
+  /**
+   * Makes the next period discover at once. News that comes while a discovery is under way (which started without
+   * it) makes the next one come at once too, rather than 30 s after the one under way ends.
+   */
+  #news(): void {
+    this.#newsSeen++;
+    this.#yardsAt = 0;
   }
 }

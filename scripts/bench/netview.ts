@@ -10,7 +10,12 @@
  *    multi-hop (3–6 links each way), the same way.
  * The least echo of each is reported beside (`leastError…`): the bed never delivers early, and on a busy machine
  * the median carries the machine's scheduling delays too; `elementLateUsP50` is the median over link directions of
- * how late the delay elements delivered (their own count, µs), the machine's share measured in the same run. Prints progress on stderr and one JSON line last. Needs root (the testbed does).
+ * how late the delay elements delivered (their own count, µs), the machine's share measured in the same run.
+ * Then a yard's passive round trips and the probe's cost (below), and `discovery` (netview-discovery.ts): on the demo
+ * topology with four yards and an ICON deployed at cloud, the time from a new client subnet's first request to its
+ * candidate list (`discoveryMs`: the IEP near it discovered and its round trip towards the subnet measured), for C
+ * (no reverse names: path tomography, `discoveryPathMs`), then A and B. Takes 1.5–2 minutes; prints progress on
+ * stderr and one JSON line last. Needs root (the testbed does) and Docker (scripts/docker.sh; it runs images.sh).
  *
  * Usage: npm run bench:netview
  */
@@ -22,9 +27,11 @@ import { multiaddr } from "@multiformats/multiaddr";
 import { probePath, readTelemetry, signLeaseAccess } from "../../protocol/index.ts";
 import { DockerRuntime } from "../../yard-node/index.ts";
 import { Netbed, loadTopology, type Topology } from "../lib/netbed.ts";
+import { discoveryBench, type DiscoveryRun } from "./netview-discovery.ts";
 import {
   Tenant,
   USD,
+  removeYardLeftovers,
   startMarket,
   startYardProcess,
   writeYardConfig,
@@ -175,15 +182,35 @@ let tenant: Tenant | undefined;
 let passive: Sample[];
 let passiveVsPing: number[];
 const probes: { packets: number; elapsedMs: number; hops: number }[] = [];
+// Its own yard id: the yard keeps its lease's container and network when it stops, removed below (also on Ctrl-C).
+const yardId = `netview-${process.pid}`;
+let closed: Promise<void> | undefined;
+const closeYardPart = (): Promise<void> =>
+  (closed ??= (async () => {
+    if (tenant) await tenant.stop().catch(() => {});
+    if (yard) {
+      yard.child.kill("SIGTERM");
+      await yard.exited;
+    }
+    await removeYardLeftovers(new DockerRuntime({ socketPath: DockerRuntime.defaultSocket(), yardId }), say);
+    await m.close().catch(() => {});
+    await viewBed.close().catch(() => {});
+  })());
+const interrupted = (sig: NodeJS.Signals): void => {
+  say(`${sig}: cleaning up`);
+  void closeYardPart().finally(() => process.exit(130));
+};
+process.once("SIGINT", interrupted);
+process.once("SIGTERM", interrupted);
 try {
   await m.admin.mint(new Wallet(m.keys[1]!).address, USD(1000));
   tenant = await Tenant.create(m, 2, 3, USD(1000));
   const file = await writeYardConfig(
     m,
-    yardConfig(m, "netview", { publicHost: viewBed.address("site"), publicNetns: viewBed.netnsPath("site") }),
+    yardConfig(m, yardId, { publicHost: viewBed.address("site"), publicNetns: viewBed.netnsPath("site") }),
   );
   yard = await startYardProcess(file, m.keys[1]!);
-  const runtime = new DockerRuntime({ socketPath: DockerRuntime.defaultSocket(), yardId: "netview" });
+  const runtime = new DockerRuntime({ socketPath: DockerRuntime.defaultSocket(), yardId });
   const web = await runtime.imageId("icon/web:1");
   if (!web) throw new Error("icon/web:1 is missing: run bash scripts/images.sh");
   const addr = multiaddr(yard.addr);
@@ -225,16 +252,18 @@ try {
     say(`probe towards ${c}: ${r.hops.length} hops, ${r.packets} packets, ${r.elapsedMs} ms`);
   }
 } finally {
-  await tenant?.node.stop();
-  if (yard) {
-    yard.child.kill("SIGTERM");
-    await yard.exited;
-  }
-  await m.close();
-  await viewBed.close();
+  await closeYardPart();
+  process.off("SIGINT", interrupted);
+  process.off("SIGTERM", interrupted);
 }
 const unmeasured = passive.filter((s) => Number.isNaN(s.measuredMs));
 if (unmeasured.length > 0) throw new Error(`no passive round trip for ${unmeasured.map((s) => s.from).join(", ")}`);
+
+// ---- discovery: a new client subnet's first request to its candidate list (netview-discovery.ts) ---------------
+const discovery: DiscoveryRun[] = await discoveryBench(say);
+const viaPtr = discovery.filter((d) => !d.pathOnly);
+const viaPath = discovery.filter((d) => d.pathOnly);
+const candidateErrPct = discovery.map((d) => (Math.abs(d.rttMs - d.configuredMs) / d.configuredMs) * 100);
 
 const lost = [...links, ...paths].filter((s) => Number.isNaN(s.measuredMs));
 if (lost.length > 0) throw new Error(`no echo came back on ${lost.map((s) => `${s.from}→${s.to}`).join(", ")}`);
@@ -271,6 +300,18 @@ process.stdout.write(
         0.5,
       ),
       msPerSubnetMax: Math.max(...probes.map((p) => p.elapsedMs)),
+    },
+    discovery: {
+      subnets: discovery.length,
+      discoveryMsP50: quantile(
+        discovery.map((d) => d.discoveryMs),
+        0.5,
+      ),
+      discoveryMsMax: Math.max(...discovery.map((d) => d.discoveryMs)),
+      ...(viaPtr.length > 0 ? { discoveryPtrMsMax: Math.max(...viaPtr.map((d) => d.discoveryMs)) } : {}),
+      ...(viaPath.length > 0 ? { discoveryPathMs: Math.max(...viaPath.map((d) => d.discoveryMs)) } : {}),
+      candidateRttErrorPctMax: round(Math.max(...candidateErrPct)),
+      runs: discovery,
     },
     loadAverage1m: round(loadavg()[0]!),
     cpus: cpus().length,

@@ -6,7 +6,8 @@
  *
  * Covered: a capacity query naming A's subnet gets the round trip ≈ the configured 10 ms, signed by the operator and
  * bound to the asker (a tampered figure, or a report shown by another peer, is refused); an ICON's Observation with
- * no ALTO map gives the candidate l_ij ≈ 10 ms + service (within 15 %) through real discovery; bad targets are
+ * no ALTO map gives the candidate l_ij ≈ 10 ms + service (within 15 %) through real discovery, and tells it once; a
+ * subnet that gets busy while a discovery is under way makes the next one come at once; bad targets are
  * refused whole with nothing sent; a flood of queries keeps getting answers while the measurements stop at the
  * per-peer and global budgets and the packets the yard sends stay bounded (the testbed's own link counters).
  */
@@ -195,6 +196,57 @@ describe("measured l_ij at a candidate: capacity queries with rtt targets (real 
     const candidate = l[yard.node.peerId.toString()]!;
     expect(candidate, "10 ms round trip + 3 ms service, within 15 %").to.be.within(13 * 0.85, 13 * 1.15);
     expect(events.filter((e) => /round-trip report/.test(e.text))).to.deep.equal([]);
+    // The moment the candidate became a measured one for the subnet is told once (bench:netview's discoveryMs).
+    const told = events.filter((e) => e.kind === "discovered" && e.data?.subnet === subnet);
+    expect(told.map((e) => e.text)).to.have.length(1);
+    expect(told[0]!.text).to.match(
+      new RegExp(`^yard \\S+ measured ${subnet.replace(/\./g, "\\.")}: round trip [\\d.]+ ms`),
+    );
+    expect(Math.abs((told[0]!.data!.rttMs as number) + 3 - candidate), "its figure is the one l_ij uses").to.be.below(
+      1e-9,
+    );
+  });
+
+  it("news that comes while a discovery is under way makes the next period discover again, not 30 s later", async () => {
+    const env = agentEnvFrom(
+      {
+        service: {
+          image: "icon/web:1",
+          imageDigest: "0x" + "ab".repeat(32),
+          ports: [8080],
+          cpuMillis: 250,
+          memoryMiB: 64,
+        },
+        discovery: { domains: [], seeds: [addr.toString()] },
+      },
+      "http://127.0.0.1:1",
+      client.deployment,
+    );
+    const seen = new Observation({
+      env,
+      seed: { root: 1n },
+      node: await node(),
+      client,
+      signer: Wallet.createRandom(),
+      tree: { policy: () => undefined },
+      emit: () => {},
+    });
+    const a = { subnet, rate: 5, latencyMs: 3, requests: 50n, client: bed.address("A") };
+    seen.askRtts([a]);
+    const first = seen.refreshYards();
+    // While the first discovery is under way, a subnet never asked about gets busy (its host does not answer).
+    seen.askRtts([a, { subnet: "198.18.250.0/24", rate: 4, latencyMs: 3, requests: 40n, client: "198.18.250.7" }]);
+    await first;
+    const afterFirst = seen.yards;
+    expect(afterFirst).to.have.length(1);
+    await seen.refreshYards();
+    await seen.settle();
+    expect(seen.yards, "a second discovery ran at once").to.not.equal(afterFirst);
+    // Without news the 30 s period holds.
+    const afterSecond = seen.yards;
+    await seen.refreshYards();
+    await seen.settle();
+    expect(seen.yards, "no discovery without news").to.equal(afterSecond);
   });
 
   it("refuses bad targets whole, before anything is sent", async () => {
