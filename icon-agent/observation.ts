@@ -221,6 +221,14 @@ export class Observation {
       .round(flow, probe, { known: this.#learner?.domains() ?? [], signal })
       .then((t) => {
         for (const e of t.errors) emit("error", `tracing the path to ${t.subnet}: ${e}`);
+        // What each trace saw, found before or not (a subnet is traced at most every 10 minutes).
+        const on = t.found.map((f) => `${f.domain} (hop ${f.hop.ttl}, ${f.hop.name})`);
+        emit(
+          "discovered",
+          `path to ${t.subnet}: ${t.hops} hops, ${t.named.length} named; ` +
+            (on.length > 0 ? `IEP domains on it: ${on.join(", ")}` : "no IEP domain on it"),
+          { subnet: t.subnet, domains: t.found.map((f) => f.domain), viaPath: true },
+        );
         const fresh = t.found.filter((f) => f.fresh);
         for (const f of fresh)
           emit(

@@ -113,15 +113,22 @@ const yardIds: Record<string, YardName> = {};
 const operators = new Map<string, YardName>();
 const cleanup: Array<() => Promise<unknown>> = [];
 let exitCode = 0;
+/** Everything undone once, last registered first, whether the story ends or a signal comes first. */
+let cleaned: Promise<void> | undefined;
+const cleanUp = (): Promise<void> =>
+  (cleaned ??= (async () => {
+    for (const c of [...cleanup].reverse()) await c().catch(() => {});
+    await m.close().catch(() => {});
+    await runtime.docker
+      .getImage(AGENT_IMAGE)
+      .remove({ noprune: true })
+      .catch(() => {});
+  })());
 // Ctrl-C (or a test's timeout) must not leave yards, containers or the chain behind.
 for (const sig of ["SIGINT", "SIGTERM"] as const)
   process.once(sig, () => {
     console.error(`demo: ${sig}: cleaning up`);
-    void (async () => {
-      for (const c of cleanup.reverse()) await c().catch(() => {});
-      await m.close().catch(() => {});
-      process.exit(130);
-    })();
+    void cleanUp().then(() => process.exit(130));
   });
 try {
   // The WAN: namespaces, delay elements, routes, the ISPs' DNS. Everything of it dies with this process.
@@ -221,7 +228,9 @@ try {
   const learned = new Set<string>();
   /** Yards the ICONs found only by path tomography (eDisco), and each round trip an ICON measured at its site. */
   const pathFound = new Set<string>();
-  const rttSeen: Array<{ yard: string; subnet: string; rttMs: number; atMs: number }> = [];
+  const rttSeen: Array<{ yard: string; subnet: string; rttMs: number; lijMs: number; atMs: number }> = [];
+  /** Per client subnet (CIDR), the domains with IEPs the ICONs' traces of its path named. */
+  const pathDomains = new Map<string, Set<string>>();
   let replacedAt: number | undefined;
   let ownerBack = false;
   let observed = 0;
@@ -541,23 +550,31 @@ try {
   );
   // The ICONs' own measured round trips against the testbed's configured ones: for each subnet, the median of what
   // the ICON serving it at its chosen site reported there.
-  const latencyEstimates: Record<string, { estimateMs: number; configuredMs: number; samples: number }> = {};
+  // The figure is l_ij's network term (the round trip); l_ij itself adds the service's own latency at the site.
+  const latencyEstimates: Record<string, { estimateMs: number; configuredMs: number; samples: number; lijMs: number }> =
+    {};
   const latencyEstimateErrorPct: Record<string, number> = {};
   for (const s of SUBNETS) {
-    const seen = rttSeen.filter((r) => r.yard === CHOSEN[s] && r.subnet === bed.subnet(s)).map((r) => r.rttMs);
+    const seen = rttSeen.filter((r) => r.yard === CHOSEN[s] && r.subnet === bed.subnet(s));
     const configuredMs = rtt(s, CHOSEN[s]);
-    const estimateMs = median(seen);
-    latencyEstimates[s] = { estimateMs: round(estimateMs), configuredMs, samples: seen.length };
+    const estimateMs = median(seen.map((r) => r.rttMs));
+    const lijMs = median(seen.map((r) => r.lijMs));
+    latencyEstimates[s] = { estimateMs: round(estimateMs), configuredMs, samples: seen.length, lijMs };
     latencyEstimateErrorPct[s] = round((100 * Math.abs(estimateMs - configuredMs)) / configuredMs);
     say(
       "wan",
-      `subnet ${s} at ${CHOSEN[s]}: the ICON measured ${estimateMs.toFixed(1)} ms (median of ${seen.length}), the testbed is configured for ${configuredMs} ms`,
+      seen.length === 0
+        ? `subnet ${s}: no ICON reported a measured round trip at ${CHOSEN[s]} (was it served elsewhere?); the testbed is configured for ${configuredMs} ms`
+        : `subnet ${s} at ${CHOSEN[s]}: the ICON measured ${estimateMs.toFixed(1)} ms (median of ${seen.length}; l_ij with the service's own latency ${lijMs} ms), the testbed is configured for ${configuredMs} ms`,
     );
   }
   const summary = {
     oracle: false,
     pathDiscovered: pathFound.size,
     pathDiscoveredYards: [...pathFound].sort(),
+    pathDomains: Object.fromEntries(
+      SUBNETS.map((s) => [s, [...(pathDomains.get(bed.subnet(s)!) ?? [])].sort()]),
+    ) as Record<SubnetName, string[]>,
     latencyEstimateErrorPct,
     latencyEstimates,
     replications: counts.replications,
@@ -606,6 +623,8 @@ try {
     summary.learnedDomains.includes(ZONE["edge-a"]) &&
     summary.learnedDomains.includes(ZONE["edge-b"]) &&
     summary.pathDiscovered >= 1 &&
+    pathFound.has("edge-t") &&
+    summary.pathDomains.C.includes(ZONE["edge-t"]) &&
     Object.values(latencyEstimateErrorPct).every((e) => e <= 15) &&
     latA.after < latA.before * 0.5 &&
     latB.after < latB.before * 0.5;
@@ -699,11 +718,14 @@ try {
       if (d && !/^hop \d+ on the path/.test(text)) learned.add(d);
       const y = /^yard (\S+) found only by path tomography/.exec(text)?.[1];
       if (y) pathFound.add(y);
+      const p = /^path to (\S+): \d+ hops, \d+ named; IEP domains on it: (.*)$/.exec(text);
+      for (const d of p?.[2]!.matchAll(/(\S+) \(hop \d+, [^)]*\)/g) ?? [])
+        pathDomains.set(p![1]!, new Set([...(pathDomains.get(p![1]!) ?? []), d[1]!]));
     }
     if (kind === "observe") {
       const at = /^at (\S+): (.*); U=/.exec(text);
-      for (const m of at?.[2]!.matchAll(/(\S+) [\d.]+\/s \S+ ms \(rtt ([\d.]+)\)/g) ?? [])
-        rttSeen.push({ yard: at![1]!, subnet: m[1]!, rttMs: Number(m[2]), atMs: Date.now() });
+      for (const m of at?.[2]!.matchAll(/(\S+) [\d.]+\/s (\d+) ms \(rtt ([\d.]+)\)/g) ?? [])
+        rttSeen.push({ yard: at![1]!, subnet: m[1]!, lijMs: Number(m[2]), rttMs: Number(m[3]), atMs: Date.now() });
     }
     if (kind === "observe" && !/→ (replicate|migrate|terminate)/.test(text) && observed++ % 5 !== 0) return;
     say(who, `${icon} ${kind}: ${text}`);
@@ -712,12 +734,7 @@ try {
   console.error(`demo failed: ${(e as Error).stack ?? String(e)}`);
   exitCode = 1;
 } finally {
-  for (const c of cleanup.reverse()) await c().catch(() => {});
-  await m.close();
-  await runtime.docker
-    .getImage(AGENT_IMAGE)
-    .remove({ noprune: true })
-    .catch(() => {});
+  await cleanUp();
 }
 process.exit(exitCode);
 

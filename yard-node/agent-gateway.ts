@@ -458,10 +458,23 @@ export class AgentGateway {
 
   #self(lease: string): Record<string, unknown> {
     const row = this.#c.db.lease(BigInt(lease));
-    // The agent's listener is on the yard's control side (config.ts controlHostOf).
-    const host = controlHostOf(this.#c.config);
+    // The agent's listener is on the yard's control side (config.ts controlHostOf); bound to a wildcard, it is
+    // reached at every address the yard's own node listens on.
+    const control = controlHostOf(this.#c.config);
     const port = row?.ingress[AGENT_INGRESS_KEY];
-    const proto = isIPv4(host) ? "ip4" : isIPv6(host) ? "ip6" : "dns4";
+    const proto = (h: string): string => (isIPv4(h) ? "ip4" : isIPv6(h) ? "ip6" : "dns4");
+    const hosts =
+      control === "0.0.0.0" || control === "::"
+        ? [
+            ...new Set(
+              this.#c.node
+                .getMultiaddrs()
+                .map((a) => a.toString().split("/"))
+                .filter((p) => p[1] === (control === "::" ? "ip6" : "ip4") && p[3] === "tcp")
+                .map((p) => p[2]!),
+            ),
+          ]
+        : [control];
     const dns = this.#c.dns()?.[0];
     const self: Omit<GatewaySelf, "leaseId"> & { leaseId: string } = {
       leaseId: lease,
@@ -472,7 +485,7 @@ export class AgentGateway {
           .map((a) => a.toString().replace(/\/p2p\/[^/]+$/, ""))
           .filter(isTcpMultiaddr),
       },
-      agentAddrs: port ? [`/${proto}/${host}/tcp/${port}`] : [],
+      agentAddrs: port ? hosts.map((h) => `/${proto(h)}/${h}/tcp/${port}`) : [],
       rpc: "/rpc",
       alto: this.#c.config.agentGateway.altoUrl ? "/alto" : null,
       dns: dns ? `${dns}:53` : null,

@@ -407,18 +407,18 @@ export const yardConfigSchema = z
 export type YardConfigInput = z.input<typeof yardConfigSchema>;
 export type YardConfig = z.output<typeof yardConfigSchema> & { file: string };
 
-/** Validates `raw`; relative paths are resolved against the config file's folder. */
 /**
  * Where the yard's control plane is reached: `publicHost`, unless the public side lives in another namespace
- * (`publicNetns`); then the address of its first libp2p listen multiaddr (127.0.0.1 for a wildcard). ICON agents'
- * libp2p listeners bind there: other yards and agents reach them, clients need not.
+ * (`publicNetns`); then the address of its first libp2p listen multiaddr — a wildcard (0.0.0.0, ::) as it is, as
+ * libp2p binds it (the agent gateway then names the addresses the yard's node listens on). ICON agents' libp2p
+ * listeners bind there: other yards and agents reach them, clients need not.
  */
 export function controlHostOf(c: Pick<YardConfig, "publicHost" | "publicNetns" | "listen">): string {
   if (c.publicNetns === undefined) return c.publicHost;
-  const ip = /^\/ip[46]\/([^/]+)\//.exec(c.listen[0] ?? "")?.[1];
-  return !ip || ip === "0.0.0.0" || ip === "::" ? "127.0.0.1" : ip;
+  return /^\/ip[46]\/([^/]+)\//.exec(c.listen[0] ?? "")?.[1] ?? "0.0.0.0";
 }
 
+/** Validates `raw`; relative paths are resolved against the config file's folder. */
 export function parseYardConfig(raw: unknown, file: string): YardConfig {
   const r = yardConfigSchema.safeParse(raw);
   if (!r.success) {
