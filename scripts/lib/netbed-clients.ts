@@ -12,10 +12,11 @@
 import net from "node:net";
 import path from "node:path";
 import { ConfigError, IconError } from "../../protocol/errors.ts";
+import { projectRoot } from "./hardhat.ts";
 import type { ClientNetwork } from "./loadgen.ts";
 import type { Netbed } from "./netbed.ts";
 
-const FORWARDER = path.join(import.meta.dirname, "../netbed/forward.ts");
+const FORWARDER = path.join(projectRoot, "scripts/netbed/forward.ts");
 const READY_TIMEOUT_MS = 10_000;
 const FIRST_CLIENT_HOST = 10;
 const MAX_CLIENTS = 240;
