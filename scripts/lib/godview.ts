@@ -114,45 +114,75 @@ export class SidecarLogs {
 
   /**
    * Follows a container's output (`docker logs -f --timestamps`). A follower that ends while the god view runs (the
-   * engine cut the stream: "unexpected EOF") is started again from the last line's time while the container lives,
-   * its repeated lines skipped, so that no line of an agent is lost to the narration or the counts.
+   * engine cut the stream: "unexpected EOF") is started again from the last line's time while the container lives
+   * (at most every 0.5 s), its repeated lines skipped, so that no line of an agent is lost to the narration or the
+   * counts. Lines without the engine's timestamp (its own messages, such as that EOF) are not the container's.
    */
-  #follow(c: AgentContainer, since?: { ts: string; lines: Set<string> }): void {
+  #follow(c: AgentContainer, seen = { stdout: new Cursor(), stderr: new Cursor() }): void {
+    const since = Cursor.since(seen.stdout, seen.stderr);
     const f = spawn(
       "/usr/bin/docker",
-      ["-H", `unix://${this.#o.socket}`, "logs", "-f", "--timestamps", ...(since ? ["--since", since.ts] : []), c.id],
+      ["-H", `unix://${this.#o.socket}`, "logs", "-f", "--timestamps", ...(since ? ["--since", since] : []), c.id],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     this.#followers.add(f);
-    const last = since ?? { ts: "", lines: new Set<string>() };
+    const startedAt = Date.now();
     f.once("exit", () => {
       this.#followers.delete(f);
       if (this.#timer === undefined) return; // stopped
-      void this.#list(false)
-        .then((running) => {
-          if (this.#timer !== undefined && running.some((r) => r.id === c.id) && last.ts !== "") this.#follow(c, last);
-        })
-        .catch(() => {});
+      const again = (): void =>
+        void this.#list(false)
+          .then((running) => {
+            if (this.#timer !== undefined && running.some((r) => r.id === c.id)) this.#follow(c, seen);
+          })
+          .catch(() => {});
+      setTimeout(again, Math.max(0, 500 - (Date.now() - startedAt)));
     });
-    for (const stream of [f.stdout!, f.stderr!]) {
+    for (const name of ["stdout", "stderr"] as const) {
       let rest = "";
-      stream.setEncoding("utf8").on("data", (d: string) => {
+      f[name]!.setEncoding("utf8").on("data", (d: string) => {
         const lines = (rest + d).split("\n");
         rest = lines.pop()!;
         for (const raw of lines) {
-          const sp = raw.indexOf(" ");
-          const ts = raw.slice(0, sp);
-          const line = raw.slice(sp + 1);
-          if (sp < 0 || ts < last.ts || (ts === last.ts && last.lines.has(line))) continue;
-          if (ts !== last.ts) {
-            last.ts = ts;
-            last.lines.clear();
-          }
-          last.lines.add(line);
-          if (line.trim() !== "") this.#o.onLine(c, line);
+          const line = seen[name].take(raw);
+          if (line !== undefined && line.trim() !== "") this.#o.onLine(c, line);
         }
       });
     }
+  }
+}
+
+/** Where one output stream of a followed container is: its last line's time, the lines seen at that time. */
+class Cursor {
+  ts = "";
+  #key = "";
+  readonly #lines = new Set<string>();
+
+  /** `raw` ("<RFC 3339 time> <line>") → the line when it is new, else undefined. */
+  take(raw: string): string | undefined {
+    const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z (.*)$/.exec(raw);
+    if (!m) return undefined;
+    const key = `${m[1]}.${(m[2] ?? "").padEnd(9, "0")}`;
+    const line = m[3]!;
+    if (key < this.#key || (key === this.#key && this.#lines.has(line))) return undefined;
+    if (key !== this.#key) {
+      this.#key = key;
+      this.ts = raw.slice(0, raw.indexOf(" "));
+      this.#lines.clear();
+    }
+    this.#lines.add(line);
+    return line;
+  }
+
+  get key(): string {
+    return this.#key;
+  }
+
+  /** The earlier of two streams' last times (where a new follower starts), or undefined before any line. */
+  static since(a: Cursor, b: Cursor): string | undefined {
+    const both = [a, b].filter((x) => x.key !== "");
+    if (both.length === 0) return undefined;
+    return both.reduce((x, y) => (y.key < x.key ? y : x)).ts;
   }
 }
 
