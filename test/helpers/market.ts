@@ -116,9 +116,19 @@ export async function now(m: Market): Promise<bigint> {
   return BigInt(b!.timestamp);
 }
 
+/**
+ * The chain's time now, as the next block will have it: a block is mined first. After loadFixture reverts to a
+ * snapshot the latest block is the snapshot's, as old as the snapshot, while the next one takes the wall clock's time
+ * (plus any time travel): on a busy machine a test can start tens of seconds after its fixture was taken.
+ */
+export async function chainNow(m: Market): Promise<bigint> {
+  await m.ethers.provider.send("evm_mine", []);
+  return now(m);
+}
+
 /** An offer from `m.provider` to `account` starting shortly after now. */
 export async function makeOffer(m: Market, account: bigint, over: Partial<Offer> = {}): Promise<Offer> {
-  const t = await now(m);
+  const t = await chainNow(m);
   return {
     provider: m.provider.address,
     account,
