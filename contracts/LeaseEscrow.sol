@@ -31,6 +31,8 @@ abstract contract LeaseEscrow is ILeaseMarket, BudgetTree, EIP712 {
 
     /// @dev Longest slot one lease may cover; renewals extend beyond it. Bounds deposits and time math.
     uint256 private constant _MAX_SLOT = 366 days;
+    /// @dev Most leases one {claimMany} may name: bounds the transaction's gas (≈ 10k per lease).
+    uint256 public constant MAX_CLAIM_BATCH = 256;
 
     IIEPRegistry private immutable _registry;
     uint40 private immutable _startWindow;
@@ -124,6 +126,26 @@ abstract contract LeaseEscrow is ILeaseMarket, BudgetTree, EIP712 {
         if (ls.flags & _CONFIRMED == 0) revert LeaseNotConfirmed(id);
         amount = _payAccrued(id, ls);
         if (amount == 0) revert LeaseNothingToClaim(id);
+    }
+
+    /// @inheritdoc ILeaseMarket
+    /// @dev Each id passes exactly the checks of {claim} and emits its events; the earnings slot is written once
+    /// for the sum (every id is the caller's). nonReentrant: the sum is booked after the registry calls of leases
+    /// that settle.
+    function claimMany(LeaseId[] calldata ids) external nonReentrant returns (uint256 total) {
+        uint256 n = ids.length;
+        if (n == 0 || n > MAX_CLAIM_BATCH) revert LeaseBatchLength(n, MAX_CLAIM_BATCH);
+        for (uint256 i; i < n; ++i) {
+            LeaseId id = ids[i];
+            Lease storage ls = _leases[id];
+            _checkProvider(id, ls);
+            _checkState(id, ls, _bit(LeaseState.Running) | _bit(LeaseState.Ended));
+            if (ls.flags & _CONFIRMED == 0) revert LeaseNotConfirmed(id);
+            uint256 amount = _accrue(id, ls);
+            if (amount == 0) revert LeaseNothingToClaim(id);
+            total += amount;
+        }
+        _earnings[msg.sender] += total;
     }
 
     /// @inheritdoc ILeaseMarket
@@ -278,6 +300,13 @@ abstract contract LeaseEscrow is ILeaseMarket, BudgetTree, EIP712 {
     /// @dev Credits the provider's earnings with what accrued up to now (or the effective end) and settles a
     /// finished lease. Moves no tokens: earnings are withdrawn separately (pull payments).
     function _payAccrued(LeaseId id, Lease storage ls) private returns (uint256 amount) {
+        amount = _accrue(id, ls);
+        if (amount != 0) _earnings[ls.provider] += amount;
+    }
+
+    /// @dev {_payAccrued} without the earnings credit: moves claimedUntil, settles a finished lease and emits
+    /// {LeaseClaimed}; the caller books the returned amount to the provider's earnings.
+    function _accrue(LeaseId id, Lease storage ls) private returns (uint256 amount) {
         uint40 until;
         (until, amount) = _accrued(ls);
         ls.claimedUntil = until;
@@ -287,10 +316,7 @@ abstract contract LeaseEscrow is ILeaseMarket, BudgetTree, EIP712 {
             if (flags & _RELEASED == 0) _releaseCollateral(id, ls, false);
             emit LeaseSettled(id);
         }
-        if (amount != 0) {
-            _earnings[ls.provider] += amount;
-            emit LeaseClaimed(id, amount, until);
-        }
+        if (amount != 0) emit LeaseClaimed(id, amount, until);
     }
 
     /// @dev Books `amount` to the earnings of `to` (a provider or a relayer); moves no tokens.

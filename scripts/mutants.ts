@@ -88,6 +88,22 @@ const MUTANTS: Mutant[] = [
     tests: ["test/mocha/attacks.test.ts"],
   },
   {
+    name: "claimMany without the provider check (another provider's lease paid to the caller)",
+    file: "contracts/LeaseEscrow.sol",
+    find: "            _checkProvider(id, ls);\n",
+    replace: "",
+    run: "mocha",
+    tests: ["test/mocha/claim-many.test.ts"],
+  },
+  {
+    name: "claimMany books the last lease's amount, not the sum",
+    file: "contracts/LeaseEscrow.sol",
+    find: "            total += amount;",
+    replace: "            total = amount;",
+    run: "mocha",
+    tests: ["test/mocha/claim-many.test.ts"],
+  },
+  {
     name: "unbonding shorter than slash delay + reaction window accepted",
     file: "contracts/IEPRegistry.sol",
     find: "if (p.unbondingPeriod < uint256(p.slashDelay) + SLASH_REACTION_WINDOW) {",

@@ -25,6 +25,7 @@ import {
 import type { Logger } from "../protocol/log.ts";
 import type { AgentGateway } from "./agent-gateway.ts";
 import type { ChainWatch } from "./chain-watch.ts";
+import { claimInBatches } from "./claims.ts";
 import type { YardConfig } from "./config.ts";
 import { ACTIVE, type LeaseRow, type YardDb } from "./db.ts";
 import type { CapacityLedger } from "./ledger.ts";
@@ -41,7 +42,7 @@ export interface LeaseLifecycleComponents {
   config: Pick<YardConfig, "lease" | "capacity" | "publicHost" | "publicNetns">;
   runtime: ContainerRuntime;
   db: YardDb;
-  chain: Pick<MarketClient, "lease" | "confirmStart" | "claim" | "format">;
+  chain: Pick<MarketClient, "lease" | "confirmStart" | "claim" | "claimMany" | "format">;
   watch: Pick<ChainWatch, "call" | "now">;
   ledger: Pick<CapacityLedger, "endAt">;
   owners: Pick<LeaseOwners, "rootOf">;
@@ -454,9 +455,10 @@ export class LeaseLifecycle {
         });
       }
       const now = this.#c.watch.now();
+      const due: Array<{ id: bigint; final: boolean }> = [];
       for (const l of db.leases(["open", "deployed", "failed", "ended"])) {
         if (signal.aborted) break;
-        await this.#withLease(l.id, () => this.#step(l.id, now)).catch((e) => {
+        await this.#withLease(l.id, () => this.#step(l.id, now, due)).catch((e) => {
           if (isIconError(e, "DOCKER_UNREACHABLE")) {
             if (this.#dockerUp) log.warn("docker engine unreachable; leases keep their state", { error: e });
             this.#dockerUp = false;
@@ -466,13 +468,15 @@ export class LeaseLifecycle {
           }
         });
       }
+      if (!signal.aborted) await this.#claimDue(due);
       if (!signal.aborted) await this.#collectImages(now);
     } finally {
       this.#ticking = false;
     }
   }
 
-  async #step(id: bigint, now: number): Promise<void> {
+  /** Advances lease `id`; a claim it owes is pushed to `due` (the tick claims them together). */
+  async #step(id: bigint, now: number, due: Array<{ id: bigint; final: boolean }>): Promise<void> {
     const { db, config } = this.#c;
     const l = db.lease(id);
     if (!l) return;
@@ -480,7 +484,7 @@ export class LeaseLifecycle {
     if (ACTIVE.includes(l.status)) {
       if (now >= end) {
         await this.#end(l, l.stoppedAt !== undefined ? "terminated" : "slot over");
-        await this.#claim(db.lease(id)!, true);
+        due.push({ id, final: true });
         return;
       }
       if (l.status === "deployed" && now >= Number(l.offer.start) - config.lease.earlyStartS) {
@@ -489,11 +493,26 @@ export class LeaseLifecycle {
         const running = db.lease(id)!.containerId;
         if (running && !l.confirmed) await this.#confirm(l);
         else if (l.confirmed && now - l.lastClaimAt >= config.lease.claimIntervalS && now > Number(l.offer.start))
-          await this.#claim(l, false);
+          due.push({ id, final: false });
       }
       return;
     }
-    if (l.status === "ended") await this.#claim(l, true);
+    if (l.status === "ended") due.push({ id, final: true });
+  }
+
+  /** Claims due leases: ≥ 2 confirmed ones by claimMany (claims.ts); the rest, or a refused batch, one by one. */
+  async #claimDue(due: Array<{ id: bigint; final: boolean }>): Promise<void> {
+    const { db, log } = this.#c;
+    const confirmed = due.filter((d) => db.lease(d.id)?.confirmed).map((d) => d.id);
+    const handled = confirmed.length >= 2 ? await claimInBatches(this.#c, confirmed) : new Set<bigint>();
+    for (const { id, final } of due) {
+      await this.#withLease(id, async () => {
+        const l = db.lease(id);
+        if (!l) return;
+        if (!handled.has(id)) await this.#claim(l, final);
+        else if (final) await this.#settledIfPaid(l);
+      }).catch((e) => log.warn("lease claim failed; will retry", { lease: id, error: e }));
+    }
   }
 
   async #confirm(l: LeaseRow): Promise<void> {
@@ -538,14 +557,15 @@ export class LeaseLifecycle {
       if (!isIconError(e, ["LeaseNothingToClaim", "LeaseInvalidState"])) throw e;
       db.update(l.id, { lastClaimAt: watch.now() });
     }
-    if (final) {
-      const rec = await watch.call(`reading lease ${l.id}`, () => chain.lease(l.id));
-      if (
-        rec &&
-        (rec.state === "Settled" || rec.state === "Cancelled" || rec.claimedUntil >= (rec.stoppedAt || rec.end))
-      )
-        db.update(l.id, { status: "settled" });
-    }
+    if (final) await this.#settledIfPaid(l);
+  }
+
+  /** Marks the lease settled once the chain owes nothing more on it. */
+  async #settledIfPaid(l: LeaseRow): Promise<void> {
+    const { chain, watch, db } = this.#c;
+    const rec = await watch.call(`reading lease ${l.id}`, () => chain.lease(l.id));
+    if (rec && (rec.state === "Settled" || rec.state === "Cancelled" || rec.claimedUntil >= (rec.stoppedAt || rec.end)))
+      db.update(l.id, { status: "settled" });
   }
 
   async #collectImages(now: number): Promise<void> {

@@ -117,6 +117,8 @@ interface ILeaseMarket {
     error LeaseNoCollateralPending(LeaseId id);
     /// @notice `to` is the market or its registry: tokens sent there would be stranded, booked to no one.
     error LeaseInvalidRecipient(address to);
+    /// @notice {claimMany} was given `length` ids; it takes 1 to `max`.
+    error LeaseBatchLength(uint256 length, uint256 max);
 
     /// @notice Opens a lease from `offer`, signed by the provider and accepted by the tenant account's
     /// controller. Anyone may submit (the yard relays, so ICON keys need no gas).
@@ -128,6 +130,11 @@ interface ILeaseMarket {
     /// @notice Provider only: moves what has accrued to the provider's earnings; settles the lease once
     /// the slot is over.
     function claim(LeaseId id) external returns (uint256 amount);
+    /// @notice Provider only: {claim} for every lease in `ids` (1 to 256) in one transaction, with the same rules
+    /// per id: the whole call reverts with the first id's error (another provider's lease, not confirmed, not
+    /// running or ended, nothing accrued — so also a repeated id). Emits per lease what {claim} emits; returns
+    /// the sum credited to the caller's earnings.
+    function claimMany(LeaseId[] calldata ids) external returns (uint256 total);
     /// @notice Anyone: credits the provider with the rest and releases collateral after the slot is over.
     function settle(LeaseId id) external;
     /// @notice Provider: transfers all of the caller's earnings to `to` (not the market or its registry).

@@ -26,6 +26,7 @@ import { toChainError } from "./errors.ts";
 import { IntentClient, type RelayOptions, type RelayResult } from "./intents.ts";
 import { OutageSafeNonceManager } from "./receipt.ts";
 import { marketSolvency } from "./audit.ts";
+import { claimedAmounts } from "./claims.ts";
 import { ChainCalls, type RelayHook } from "./transactions.ts";
 import type { BudgetAccount, LeaseRecord, Listing, Policy, ProviderStatus, Solvency } from "./types.ts";
 
@@ -478,6 +479,12 @@ export class MarketClient {
   async claim(id: bigint): Promise<bigint> {
     const receipt = await this.#calls.send(`claiming lease ${id}`, this.market, "claim", id);
     return this.#eventArg(receipt, "LeaseClaimed", 1);
+  }
+
+  /** Provider: claims every lease in `ids` (1–256) in one transaction; the amount per lease. */
+  async claimMany(ids: bigint[]): Promise<Map<bigint, bigint>> {
+    const receipt = await this.#calls.send(`claiming leases ${ids.join(", ")}`, this.market, "claimMany", ids);
+    return claimedAmounts(receipt, this.market);
   }
 
   /** Tenant: ends lease `id` now; returns the refund. */

@@ -6,6 +6,9 @@
  * written for the first time. Reference anchors (published): Sablier Lockup create ≈ 110.5k call gas,
  * withdraw 19–30k, cancel ≈ 57k; an OpenZeppelin ERC-20 transfer ≈ 51k.
  *
+ * Batch claims (issue 19): `claimMany` over 1, 10 and 50 leases, gas per lease beside a single `claim` (target at
+ * 50: ≤ 40 % of a claim); `confirmStart` for the cost per lease-hour in BENCHMARKS.md.
+ *
  * The relayed part (gas-relay.ts): each ICON operation sent directly and relayed as an intent, with the relayer's
  * repayment (`relayed` in the JSON line).
  *
@@ -91,11 +94,25 @@ const first = await open();
 const lease = await open();
 await networkHelpers.time.increase(10);
 await (await market.connect(provider).confirmStart(first.id)).wait();
-await (await market.connect(provider).confirmStart(lease.id)).wait();
+const confirmStart = await gas(market.connect(provider).confirmStart(lease.id));
 await networkHelpers.time.increase(100);
 const claimFirst = await gas(market.connect(provider).claim(first.id));
 await networkHelpers.time.increase(100);
 const claim = await gas(market.connect(provider).claim(lease.id));
+// Batch claims: n running, confirmed leases claimed in one claimMany (steady state: earnings already non-zero,
+// each lease claimed once before), whole-transaction gas divided by n, beside one claim of one lease.
+const claimMany: Record<string, { tx: number; perLease: number; ofClaim: number }> = {};
+const batch: bigint[] = [];
+for (const n of [1, 10, 50]) {
+  while (batch.length < n) batch.push((await open()).id);
+  await networkHelpers.time.increase(10);
+  for (const id of batch) await (await market.connect(provider).confirmStart(id)).wait();
+  await networkHelpers.time.increase(100);
+  await (await market.connect(provider).claimMany(batch)).wait();
+  await networkHelpers.time.increase(100);
+  const tx = await gas(market.connect(provider).claimMany(batch));
+  claimMany[n] = { tx, perLease: Math.round(tx / n), ofClaim: Math.round((tx / n / claim) * 1000) / 10 };
+}
 const terminate = await gas(market.connect(icon).terminate(lease.id));
 const withdrawEarnings = await gas(market.connect(provider).withdrawEarnings(provider.address));
 
@@ -116,6 +133,8 @@ const relayed = await relayedGas({
 const result = {
   openLease: lease.gasUsed,
   claim,
+  claimMany,
+  confirmStart,
   terminate,
   allocate,
   returnToParent,
@@ -139,6 +158,11 @@ for (const [k, limit] of Object.entries(targets)) {
   const v = (result as unknown as Record<string, number>)[k]!;
   console.error(`${k.padEnd(15)} ${String(v).padStart(7)} gas   target <= ${limit}   ${v <= limit ? "ok" : "OVER"}`);
 }
+for (const [n, c] of Object.entries(claimMany))
+  console.error(
+    `claimMany x${n.padEnd(4)} ${String(c.tx).padStart(7)} gas   ${c.perLease} per lease = ${c.ofClaim} % of claim` +
+      (n === "50" ? `   target <= 40 %   ${c.ofClaim <= 40 ? "ok" : "OVER"}` : ""),
+  );
 console.error(`register        ${String(register).padStart(7)} gas   (no target; stores strings)`);
 console.error(`first-write cases: ${JSON.stringify(result.firstWrite)}`);
 console.error("relayed ICON operations (whole tx gas: direct by the key | relayed by a yard | overhead | fee, units)");

@@ -427,6 +427,17 @@ describe("attacks", () => {
       expect((await s.market.lease(1n)).claimedUntil).to.equal(claimedUntil);
     });
 
+    it("refuses re-entry into market.claimMany during a payout (ReentrancyGuardReentrantCall, checked before the caller)", async () => {
+      const s = await loadFixture(reentrantStack);
+      await s.token.arm(await s.market.getAddress(), s.market.interface.encodeFunctionData("claimMany", [[1n]]));
+      const claimedUntil = (await s.market.lease(1n)).claimedUntil;
+      await s.market.connect(s.provider).withdrawEarnings(s.provider.address);
+      expect(await s.token.reentered()).to.equal(true);
+      expect(await s.token.reentrySucceeded()).to.equal(false);
+      expect(await s.token.reentryError()).to.equal(s.guardError);
+      expect((await s.market.lease(1n)).claimedUntil).to.equal(claimedUntil);
+    });
+
     it("refuses re-entry into registry.withdraw during a stake withdrawal (ReentrancyGuardReentrantCall)", async () => {
       const s = await loadFixture(reentrantStack);
       await s.registry.connect(s.provider).requestUnstake(USD(10));
