@@ -591,13 +591,10 @@ export class LeaseLifecycle {
   /** Runs `fn` after every earlier action on the same lease has finished. */
   #withLease<T>(id: bigint, fn: () => Promise<T>): Promise<T> {
     const k = id.toString();
-    const prev = this.#locks.get(k) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
+    const run = (this.#locks.get(k) ?? Promise.resolve()).then(fn, fn);
     const tail = run.catch(() => {});
     this.#locks.set(k, tail);
-    void tail.then(() => {
-      if (this.#locks.get(k) === tail) this.#locks.delete(k);
-    });
+    void tail.then(() => this.#locks.get(k) === tail && this.#locks.delete(k));
     return run;
   }
 }
