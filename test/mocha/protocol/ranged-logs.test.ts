@@ -24,6 +24,7 @@ import {
 import { appStatus, fundingRequests } from "../../../icon-agent/app.ts";
 import { TEST_POLICY, USD, clientFor, startMarket, type TestMarket } from "../../../scripts/lib/testbed.ts";
 import { projectRoot } from "../../../scripts/lib/hardhat.ts";
+import { RpcFilter } from "../../../yard-node/agent-gateway-rpc.ts";
 
 interface RpcCall {
   id?: unknown;
@@ -203,6 +204,41 @@ describe("ranged log reads through an RPC that caps eth_getLogs", function () {
     const refused = proxy.seen.filter((s) => s.refused);
     expect(refused.length).to.be.above(0);
     for (const s of refused) expect(Number(s.to) - Number(s.from) + 1).to.equal(2_000);
+  });
+
+  it("through a yard's real agent gateway filter (10,000 blocks per eth_getLogs), as an agent in a sidecar reads", async () => {
+    const filter = new RpcFilter({
+      rpcUrl: m.chain.url,
+      maxAnswerBytes: 4 << 20,
+      callGas: 10_000_000n,
+      upstreamConcurrent: 4,
+    });
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        void filter
+          .handle(JSON.parse(Buffer.concat(chunks).toString()))
+          .then((a) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(a)))
+          .catch((e: unknown) => res.writeHead(500).end(String(e)));
+      });
+    });
+    await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const viaGateway = await MarketClient.connect({ deployment: m.deployment, rpcUrl: url });
+      clients.push(viaGateway);
+      // What leasesOf did before (LeaseOpened from block 0 to the head): the gateway refuses it on this chain.
+      const old = await viaGateway.market
+        .queryFilter(viaGateway.market.filters.LeaseOpened!(null, null, root), 0)
+        .catch((e: unknown) => e);
+      expect(String((old as Error).message)).to.match(/the gateway carries at most 10000 blocks per call/);
+      expect(await viaGateway.leasesOf(root)).to.deep.equal(await m.admin.leasesOf(root));
+      const nowS = BigInt((await m.provider.getBlock("latest"))!.timestamp);
+      expect(await appStatus(viaGateway, root, nowS)).to.deep.equal(await appStatus(m.admin, root, nowS));
+    } finally {
+      await new Promise<void>((ok) => server.close(() => ok()));
+    }
   });
 
   it("refuses with a sentence naming the range when even the narrowest window is refused", async () => {
