@@ -23,7 +23,7 @@ import { formatAmount, parseAmount, type TokenInfo } from "../units.ts";
 import { iconMarketAbi, iepRegistryAbi, testTokenAbi } from "./abi.generated.ts";
 import type { Deployment } from "./deployment.ts";
 import { toChainError } from "./errors.ts";
-import { contractLogs, logWindow, type LogBounds } from "./logs.ts";
+import { LogMemo, logWindow, type LogBounds } from "./logs.ts";
 import { IntentClient, type RelayOptions, type RelayResult } from "./intents.ts";
 import { OutageSafeNonceManager } from "./receipt.ts";
 import { marketSolvency } from "./audit.ts";
@@ -67,6 +67,7 @@ export class MarketClient {
   /** Gasless operations: sign an intent for each ICON operation without sending it (intents.ts). */
   readonly intents: IntentClient;
   readonly #calls: ChainCalls;
+  readonly #memo = new LogMemo();
 
   private constructor(o: ConnectOptions & { provider: Provider }, tokenInfo: TokenInfo) {
     this.deployment = o.deployment;
@@ -517,7 +518,7 @@ export class MarketClient {
   async logs(c: Contract, event: string, topics: unknown[], r: LogBounds = {}, what = `reading ${event} logs`) {
     const range = { fromBlock: r.fromBlock ?? this.deployment.blockNumber, toBlock: r.toBlock, window: this.logWindow };
     try {
-      const logs = await contractLogs(c, c.filters[event]!(...topics), range);
+      const logs = await this.#memo.logs(c, c.filters[event]!(...topics), range);
       return logs.map((l) => (l as unknown as { args: unknown[] }).args);
     } catch (e) {
       throw toChainError(e, what, this.tokenInfo);

@@ -148,3 +148,46 @@ export function addressLogs(
 ): (fromBlock: number, toBlock: number) => Promise<Log[]> {
   return (fromBlock, toBlock) => provider.getLogs({ address, fromBlock, toBlock });
 }
+
+/** Blocks at the head a {@link LogMemo} reads again every time (a reorganisation shallower than this is seen). */
+export const MEMO_REREAD_BLOCKS = 64;
+
+/**
+ * Remembers what each read to the head found, up to `MEMO_REREAD_BLOCKS` below the head: asking again reads only
+ * the blocks since (a yard listing operators every few minutes, `app status` reading each account's leases), so
+ * history is scanned once per client. Reads to a given `toBlock` are not remembered. At most `maxKeys` reads are
+ * kept (the oldest forgotten first).
+ */
+export class LogMemo {
+  readonly #reads = new Map<string, { upto: number; logs: Array<EventLog | Log> }>();
+  readonly #maxKeys: number;
+
+  constructor(maxKeys = 1_024) {
+    this.#maxKeys = maxKeys;
+  }
+
+  /** Like {@link contractLogs}, remembering reads to the head under a key of the contract, filter and start. */
+  async logs(contract: Contract, event: ContractEventName, range: LogRange): Promise<Array<EventLog | Log>> {
+    if (range.toBlock !== undefined) return contractLogs(contract, event, range);
+    const provider = contract.runner?.provider;
+    if (!provider) throw new ChainError("NO_PROVIDER", "reading logs needs a contract connected to a provider");
+    const deferred = event as { getTopicFilter?: () => Promise<unknown> };
+    const topics =
+      typeof event === "string"
+        ? event
+        : JSON.stringify(deferred.getTopicFilter ? await deferred.getTopicFilter() : event);
+    const key = `${String(contract.target)}|${topics}|${range.fromBlock}`;
+    const head = await provider.getBlockNumber();
+    const known = this.#reads.get(key);
+    const from = known ? known.upto + 1 : range.fromBlock;
+    const fresh = from <= head ? await contractLogs(contract, event, { ...range, fromBlock: from, toBlock: head }) : [];
+    const all = [...(known?.logs ?? []), ...fresh];
+    const stable = head - MEMO_REREAD_BLOCKS;
+    if (stable >= from) {
+      this.#reads.delete(key);
+      this.#reads.set(key, { upto: stable, logs: all.filter((l) => l.blockNumber <= stable) });
+      if (this.#reads.size > this.#maxKeys) this.#reads.delete(this.#reads.keys().next().value!);
+    }
+    return all;
+  }
+}

@@ -15,6 +15,7 @@ import {
   ACCEPTANCE_TYPES,
   ChainError,
   MarketClient,
+  MEMO_REREAD_BLOCKS,
   OFFER_TYPES,
   contractLogs,
   isIconError,
@@ -89,6 +90,7 @@ describe("ranged log reads through an RPC that caps eth_getLogs", function () {
   let root: bigint;
   let child: bigint;
   let relayer: string;
+  let lease: (account: bigint) => Promise<bigint>;
   const clients: MarketClient[] = [];
   const throughProxy = async (): Promise<MarketClient> => {
     const c = await MarketClient.connect({ deployment: m.deployment, rpcUrl: proxy.url });
@@ -116,7 +118,7 @@ describe("ranged log reads through an RPC that caps eth_getLogs", function () {
     await provider.stake(USD(500));
     relayer = await provider.address();
     root = await owner.createApp(await icon.address(), TEST_POLICY, USD(50));
-    const lease = async (account: bigint): Promise<bigint> => {
+    lease = async (account: bigint): Promise<bigint> => {
       const t = BigInt((await m.provider.getBlock("latest"))!.timestamp);
       const offer: Offer = {
         provider: await provider.address(),
@@ -204,6 +206,15 @@ describe("ranged log reads through an RPC that caps eth_getLogs", function () {
     const refused = proxy.seen.filter((s) => s.refused);
     expect(refused.length).to.be.above(0);
     for (const s of refused) expect(Number(s.to) - Number(s.from) + 1).to.equal(2_000);
+
+    // History is scanned once per client: asked again, only the last blocks below the head are read again, and
+    // a lease opened since is there.
+    proxy.seen.length = 0;
+    expect(await ranged.leasesOf(root)).to.deep.equal(leases);
+    expect(proxy.seen.map((s) => Number(s.to) - Number(s.from) + 1)).to.deep.equal([MEMO_REREAD_BLOCKS]);
+    const later = await lease(root);
+    expect(await ranged.leasesOf(root)).to.deep.equal([...leases, later]);
+    expect(await ranged.leasesOf(root)).to.deep.equal(await direct.leasesOf(root));
   });
 
   it("through a yard's real agent gateway filter (10,000 blocks per eth_getLogs), as an agent in a sidecar reads", async () => {
