@@ -7,8 +7,8 @@
  *   const agent = await Agent.open(dir, { spawn });   // or: icon agent run --state ./app
  *   console.log(formatStatus(owner, await appStatus(owner, root)));
  */
-import { Wallet } from "ethers";
-import { appNamespace, appServiceName, type MarketClient, type Policy } from "../protocol/index.ts";
+import { Wallet, type ContractEventName } from "ethers";
+import { appNamespace, appServiceName, contractLogs, type MarketClient, type Policy } from "../protocol/index.ts";
 import type { AgentEnv } from "./config.ts";
 import { writeAgentState } from "./state.ts";
 
@@ -119,7 +119,9 @@ type Log = { blockNumber: number; index: number; args: unknown[] };
  */
 export async function fundingRequests(c: MarketClient, root: bigint): Promise<FundingRequest[]> {
   const f = c.market.filters;
-  const asked = (await c.market.queryFilter(f.FundingRequested!(root))) as unknown as Log[];
+  const logs = async (filter: ContractEventName, fromBlock: number): Promise<Log[]> =>
+    (await contractLogs(c.market, filter, { fromBlock, window: c.logWindow })) as unknown as Log[];
+  const asked = await logs(f.FundingRequested!(root), c.deployment.blockNumber);
   const order = (a: Log, b: Log): number => a.blockNumber - b.blockNumber || a.index - b.index;
   const out: FundingRequest[] = [];
   for (const r of [...asked].sort(order)) {
@@ -136,10 +138,7 @@ export async function fundingRequests(c: MarketClient, root: bigint): Promise<Fu
   for (const account of new Set(out.map((r) => r.account))) {
     const mine = asked.filter((r) => r.args[1] === account).sort(order);
     const from = mine[0]!.blockNumber;
-    const topUps = [
-      ...((await c.market.queryFilter(f.Funded!(account), from)) as unknown as Log[]),
-      ...((await c.market.queryFilter(f.Allocated!(null, account), from)) as unknown as Log[]),
-    ];
+    const topUps = [...(await logs(f.Funded!(account), from)), ...(await logs(f.Allocated!(null, account), from))];
     // Requests and top-ups in chain order: a top-up answers only the requests made before it.
     const events = [...mine.map((l) => ({ l, ask: true })), ...topUps.map((l) => ({ l, ask: false }))].sort((a, b) =>
       order(a.l, b.l),

@@ -16,6 +16,7 @@ export * from "./eip712.ts";
 export * from "./chain/deployment.ts";
 export * from "./chain/errors.ts";
 export * from "./chain/client.ts";
+export * from "./chain/logs.ts";
 export type { RelayHook } from "./chain/transactions.ts";
 export * from "./chain/intents.ts";
 export * from "./chain/types.ts";

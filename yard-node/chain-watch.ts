@@ -15,6 +15,8 @@ import {
   IconError,
   isIconError,
   peerIdBytes,
+  addressLogs,
+  eachLogWindow,
   toChainError,
   type ErrorCode,
   type MarketClient,
@@ -176,36 +178,37 @@ export class ChainWatch {
       if (head === undefined) return;
       await this.refreshClock();
       const to = head - this.#c.config.chain.confirmations;
-      let from = Number(db.getMeta("cursor") ?? "0") + 1;
+      const from = Number(db.getMeta("cursor") ?? "0") + 1;
       const market = chain.market;
-      while (from <= to && !signal.aborted) {
-        const upto = Math.min(to, from + 1999);
-        const logs = await this.call("reading market events", () =>
-          chain.provider.getLogs({ address: chain.deployment.market, fromBlock: from, toBlock: upto }),
-        );
-        if (logs === undefined) return;
-        for (const entry of logs) {
-          const ev = market.interface.parseLog(entry);
-          if (!ev) continue;
-          if (ev.name === "LeaseOpened" && String(ev.args[1]).toLowerCase() === this.#c.operator.toLowerCase()) {
-            this.#onOpened(BigInt(ev.args[0] as bigint), ev.args[7] as string);
-          } else if (ev.name === "LeaseTerminated" || ev.name === "LeaseCancelled") {
-            const id = BigInt(ev.args[0] as bigint);
-            const l = db.lease(id);
-            if (l && ACTIVE.includes(l.status) && l.stoppedAt === undefined) {
-              const at = ev.name === "LeaseTerminated" ? Number(ev.args[1]) : this.now();
-              db.update(id, {
-                stoppedAt: at,
-                note: ev.name === "LeaseTerminated" ? "terminated on chain" : "cancelled on chain",
-              });
-              ledger.endAt(`lease:${id}`, at);
-              log.info("lease stopped on chain", { lease: id, event: ev.name });
+      // Window by window (logs.ts: halved when the RPC refuses a range); the cursor is stored after each.
+      const read = addressLogs(chain.provider, chain.deployment.market);
+      const range = { fromBlock: from, toBlock: to, window: chain.logWindow, signal };
+      const followed = await this.call("reading market events", async () => {
+        if (from > to) return to;
+        return eachLogWindow(read, range, (logs, upto) => {
+          for (const entry of logs) {
+            const ev = market.interface.parseLog(entry);
+            if (!ev) continue;
+            if (ev.name === "LeaseOpened" && String(ev.args[1]).toLowerCase() === this.#c.operator.toLowerCase()) {
+              this.#onOpened(BigInt(ev.args[0] as bigint), ev.args[7] as string);
+            } else if (ev.name === "LeaseTerminated" || ev.name === "LeaseCancelled") {
+              const id = BigInt(ev.args[0] as bigint);
+              const l = db.lease(id);
+              if (l && ACTIVE.includes(l.status) && l.stoppedAt === undefined) {
+                const at = ev.name === "LeaseTerminated" ? Number(ev.args[1]) : this.now();
+                db.update(id, {
+                  stoppedAt: at,
+                  note: ev.name === "LeaseTerminated" ? "terminated on chain" : "cancelled on chain",
+                });
+                ledger.endAt(`lease:${id}`, at);
+                log.info("lease stopped on chain", { lease: id, event: ev.name });
+              }
             }
           }
-        }
-        db.setMeta("cursor", String(upto));
-        from = upto + 1;
-      }
+          db.setMeta("cursor", String(upto));
+        });
+      });
+      if (followed === undefined) return;
       // Opening transactions that never made it: their offers have expired, so they never can.
       for (const p of db.pendingOpens()) {
         if (Number(p.offer.deadline) + 60 < this.now()) {

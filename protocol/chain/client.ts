@@ -23,6 +23,7 @@ import { formatAmount, parseAmount, type TokenInfo } from "../units.ts";
 import { iconMarketAbi, iepRegistryAbi, testTokenAbi } from "./abi.generated.ts";
 import type { Deployment } from "./deployment.ts";
 import { toChainError } from "./errors.ts";
+import { LogMemo, logWindow, type LogBounds } from "./logs.ts";
 import { IntentClient, type RelayOptions, type RelayResult } from "./intents.ts";
 import { OutageSafeNonceManager } from "./receipt.ts";
 import { marketSolvency } from "./audit.ts";
@@ -38,6 +39,8 @@ export interface ConnectOptions {
   signer?: Signer;
   /** Called with a line of progress for every transaction (submitted, confirmed). */
   onProgress?: (line: string) => void;
+  /** Widest eth_getLogs call in blocks (default `ICON_LOG_WINDOW` or 2,000: logs.ts). */
+  logWindow?: number;
 }
 
 type Row = Record<string, unknown> & unknown[];
@@ -61,9 +64,11 @@ export class MarketClient {
   readonly registry: Contract;
   readonly market: Contract;
   readonly tokenInfo: TokenInfo;
+  readonly logWindow: number;
   /** Gasless operations: sign an intent for each ICON operation without sending it (intents.ts). */
   readonly intents: IntentClient;
   readonly #calls: ChainCalls;
+  readonly #memo = new LogMemo();
 
   private constructor(o: ConnectOptions & { provider: Provider }, tokenInfo: TokenInfo) {
     this.deployment = o.deployment;
@@ -74,9 +79,11 @@ export class MarketClient {
     this.registry = new Contract(o.deployment.registry, iepRegistryAbi, runner);
     this.market = new Contract(o.deployment.market, iconMarketAbi, runner);
     this.tokenInfo = tokenInfo;
+    this.logWindow = o.logWindow ?? logWindow();
     this.#calls = new ChainCalls({ signer: o.signer, tokenInfo, onProgress: o.onProgress ?? (() => {}) });
     const { market, provider, signer } = this;
-    this.intents = new IntentClient({ market, provider, signer, calls: this.#calls, domain: () => this.domain() });
+    const [calls, domain] = [this.#calls, () => this.domain()];
+    this.intents = new IntentClient({ market, provider, signer, calls, domain, logs: (...a) => this.logs(...a) });
   }
 
   /** Relayer: simulates a signed intent (a refusal costs no gas), caps its gas, submits it; the fee is our earnings. */
@@ -494,46 +501,42 @@ export class MarketClient {
   }
 
   /** Every operator that has ever published a listing (ListingUpdated events), in order of first listing. */
-  async listedOperators(fromBlock = 0): Promise<string[]> {
-    try {
-      const logs = await this.registry.queryFilter(this.registry.filters.ListingUpdated!(), fromBlock);
-      const seen = new Set<string>();
-      for (const l of logs) seen.add(String((l as unknown as { args: unknown[] }).args[0]));
-      return [...seen];
-    } catch (e) {
-      throw toChainError(e, "listing the registry's operators", this.tokenInfo);
-    }
+  async listedOperators(fromBlock?: number): Promise<string[]> {
+    const logs = await this.logs(this.registry, "ListingUpdated", [], { fromBlock }, "listing the operators");
+    return [...new Set(logs.map((a) => String(a[0])))];
   }
 
   /** Σ relay fees `account` paid (its Relayed events from `fromBlock`): what leaving the key without ETH cost it. */
-  async relayFeesOf(account: bigint, fromBlock = 0): Promise<bigint> {
-    try {
-      const logs = await this.market.queryFilter(this.market.filters.Relayed!(null, account), fromBlock);
-      return logs.reduce((sum, l) => sum + BigInt((l as unknown as { args: unknown[] }).args[4] as bigint), 0n);
-    } catch (e) {
-      throw toChainError(e, `reading the relay fees of account ${account}`, this.tokenInfo);
-    }
+  async relayFeesOf(account: bigint, fromBlock?: number): Promise<bigint> {
+    const what = `reading the relay fees of account ${account}`;
+    const logs = await this.logs(this.market, "Relayed", [null, account], { fromBlock }, what);
+    return logs.reduce((sum, a) => sum + BigInt(a[4] as bigint), 0n);
   }
 
   /** Ids of every lease paid from budget account `account` (from the LeaseOpened events), oldest first. */
-  async leasesOf(account: bigint, fromBlock = 0): Promise<bigint[]> {
+  async leasesOf(account: bigint, fromBlock?: number): Promise<bigint[]> {
+    const what = `listing the leases of account ${account}`;
+    const logs = await this.logs(this.market, "LeaseOpened", [null, null, account], { fromBlock }, what);
+    return logs.map((a) => BigInt(a[0] as bigint));
+  }
+
+  /** The arguments of `c`'s `event` logs matching `topics`, from `fromBlock` (default: the deployment's block) to
+   * `toBlock` (default: the head), read in ranges (logs.ts). */
+  async logs(c: Contract, event: string, topics: unknown[], r: LogBounds = {}, what = `reading ${event} logs`) {
+    const range = { fromBlock: r.fromBlock ?? this.deployment.blockNumber, toBlock: r.toBlock, window: this.logWindow };
     try {
-      const logs = await this.market.queryFilter(this.market.filters.LeaseOpened!(null, null, account), fromBlock);
-      return logs.map((l) => BigInt((l as unknown as { args: unknown[] }).args[0] as bigint));
+      const logs = await this.#memo.logs(c, c.filters[event]!(...topics), range);
+      return logs.map((l) => (l as unknown as { args: unknown[] }).args);
     } catch (e) {
-      throw toChainError(e, `listing the leases of account ${account}`, this.tokenInfo);
+      throw toChainError(e, what, this.tokenInfo);
     }
   }
 
   /** Anyone: cancels lease `id` whose start the provider missed; the tenant's account gets the deposit back plus
    * the provider's penalty. Returns the refund. */
   async cancelMissedStart(id: bigint): Promise<bigint> {
-    const receipt = await this.#calls.send(
-      `cancelling lease ${id} (start missed)`,
-      this.market,
-      "cancelMissedStart",
-      id,
-    );
+    const what = `cancelling lease ${id} (start missed)`;
+    const receipt = await this.#calls.send(what, this.market, "cancelMissedStart", id);
     return this.#eventArg(receipt, "LeaseCancelled", 1);
   }
 
@@ -542,12 +545,8 @@ export class MarketClient {
    * CollateralReleaseFailed); returns the missed-start penalty credited to the paying account (0 otherwise).
    */
   async releaseCollateral(id: bigint): Promise<bigint> {
-    const receipt = await this.#calls.send(
-      `releasing the collateral of lease ${id}`,
-      this.market,
-      "releaseCollateral",
-      id,
-    );
+    const what = `releasing the collateral of lease ${id}`;
+    const receipt = await this.#calls.send(what, this.market, "releaseCollateral", id);
     return this.#eventArg(receipt, "CollateralReleased", 1);
   }
 

@@ -16,7 +16,15 @@ export const deploymentSchema = z.object({
   market: address,
   accessManager: address,
   deployedAt: z.string(),
-  blockNumber: z.number().int().nonnegative(),
+  /**
+   * The block the market's contracts were created in: every log read starts here (logs.ts), never at 0. Files
+   * written before it was recorded lack it: then 0, with a warning when read.
+   */
+  blockNumber: z
+    .number({ message: "must be the block number the market was deployed in (a whole number ≥ 0)" })
+    .int({ message: "must be a whole block number" })
+    .nonnegative({ message: "must be a block number ≥ 0" })
+    .default(0),
 });
 
 /** Addresses of one market deployment. */
@@ -26,6 +34,8 @@ export type Deployment = z.infer<typeof deploymentSchema>;
 export function defaultDeploymentPath(chainId: number | bigint): string {
   return path.join("deployments", `chain-${chainId}.json`);
 }
+
+const warnedNoBlock = new Set<string>();
 
 /** Reads and validates a deployment file; errors name the file and the fix. */
 export async function readDeployment(file: string): Promise<Deployment> {
@@ -49,6 +59,13 @@ export async function readDeployment(file: string): Promise<Deployment> {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new ConfigError("BAD_DEPLOYMENT", `${file}: field "${issue.path.join(".")}" ${issue.message}`);
+  }
+  if ((json as { blockNumber?: unknown }).blockNumber === undefined && !warnedNoBlock.has(file)) {
+    warnedNoBlock.add(file);
+    process.emitWarning(
+      `${file} records no blockNumber (written by an older \`icon deploy\`): chain logs are read from block 0; add the block the market was deployed in`,
+      { code: "ICON_DEPLOYMENT_NO_BLOCK" },
+    );
   }
   return parsed.data;
 }

@@ -19,6 +19,7 @@
  *   const signed = await icon.intents.allocate(parent, child, amount, { fee: 20_000n });   // ICON: signs only
  *   const { txHash, fee } = await yard.relay(signed);                                        // relayer: simulate, send
  */
+import type { LogBounds } from "./logs.ts";
 import {
   ZeroAddress,
   randomBytes,
@@ -82,6 +83,8 @@ export interface IntentComponents {
   signer: Signer | undefined;
   calls: ChainCalls;
   domain: () => TypedDataDomain;
+  /** Ranged log reads from the deployment's block (MarketClient.logs). */
+  logs: (c: Contract, event: string, topics: unknown[], range?: LogBounds) => Promise<unknown[][]>;
 }
 
 /** Builds, signs and relays intents of one client. */
@@ -187,8 +190,8 @@ export class IntentClient {
   /** Every address that has relayed an intent up to block `toBlock` (Relayed events), in order of first relay. */
   async relayers(toBlock: number): Promise<string[]> {
     try {
-      const logs = await this.#c.market.queryFilter(this.#c.market.filters.Relayed!(), 0, toBlock);
-      return [...new Set(logs.map((l) => String((l as unknown as { args: unknown[] }).args[2])))];
+      const logs = await this.#c.logs(this.#c.market, "Relayed", [], { toBlock });
+      return [...new Set(logs.map((a) => String(a[2])))];
     } catch (e) {
       throw toChainError(e, "listing the relayers");
     }

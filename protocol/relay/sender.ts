@@ -27,6 +27,7 @@ import { multiaddr, type Multiaddr } from "@multiformats/multiaddr";
 import { ChainError, isIconError, type ErrorCode } from "../errors.ts";
 import type { SignedIntent } from "../eip712.ts";
 import type { IntentClient } from "../chain/intents.ts";
+import { contractLogs } from "../chain/logs.ts";
 import type { RelayHook } from "../chain/transactions.ts";
 import { relayIntent, relayTerms, type RelayError, type RelayTermsInfo } from "./relay.ts";
 
@@ -61,6 +62,8 @@ export interface IntentSenderClient {
   readonly market: Contract;
   readonly provider: Provider;
   readonly deployment: { chainId: number | bigint; market: string };
+  /** Widest eth_getLogs call (MarketClient.logWindow; default logs.ts's). */
+  readonly logWindow?: number;
 }
 
 export interface IntentSenderOptions {
@@ -272,10 +275,8 @@ export class IntentSender implements RelayHook {
   /** The receipt of the transaction that ran `signed`, searched from block `since` (undefined if none did). */
   async #findMined(action: string, signed: SignedIntent, since: number): Promise<TransactionReceipt | undefined> {
     const market = this.#o.client.market;
-    const events = await market.queryFilter(
-      market.filters.Relayed!(signed.intent.signer, signed.intent.account),
-      since,
-    );
+    const filter = market.filters.Relayed!(signed.intent.signer, signed.intent.account);
+    const events = await contractLogs(market, filter, { fromBlock: since, window: this.#o.client.logWindow });
     for (const ev of events) {
       const r = await this.#o.client.provider.getTransactionReceipt(ev.transactionHash);
       if (r && this.#carries(r, signed)) return this.#receipt(action, ev.transactionHash, signed);

@@ -15,6 +15,7 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { promisify } from "node:util";
 import type { Contract, EventLog, Log } from "ethers";
+import { contractLogs } from "../../protocol/chain/logs.ts";
 
 /** An agent sidecar seen on the engine. */
 export interface AgentContainer {
@@ -194,7 +195,7 @@ export interface ChainEvent {
   tx: string;
 }
 
-/** Polls the market contract for every event from the block it starts at (ethers' queryFilter over new blocks). */
+/** Polls the market contract for every event from the block it starts at (ranged reads over new blocks: protocol/chain/logs.ts). */
 export class ChainWatch {
   readonly #market: Contract;
   readonly #onEvent: (e: ChainEvent) => void;
@@ -234,7 +235,7 @@ export class ChainWatch {
   async #poll(): Promise<void> {
     const head = await this.#market.runner!.provider!.getBlockNumber();
     if (head < this.#from) return;
-    const logs: Array<EventLog | Log> = await this.#market.queryFilter("*", this.#from, head);
+    const logs: Array<EventLog | Log> = await contractLogs(this.#market, "*", { fromBlock: this.#from, toBlock: head });
     this.#from = head + 1;
     for (const l of logs) {
       if (!("fragment" in l)) continue;

@@ -116,18 +116,49 @@ export async function deployMarket(
     log(
       `deploying ${tokenAddress ? "the market over token " + tokenAddress : "a test token and the market"} to chain ${chainId} with Hardhat Ignition …`,
     );
+    const before = await conn.ethers.provider.getBlockNumber();
     const d = await conn.ignition.deploy(module, { parameters: { [module.id]: moduleParams as never }, deploymentId });
-    const blockNumber = await conn.ethers.provider.getBlockNumber();
+    const [registry, market] = [await d.registry.getAddress(), await d.market.getAddress()];
+    const p = conn.ethers.provider;
+    const created = async (a: string) => creationBlock((b) => p.getCode(a, b), before, await p.getBlockNumber());
     return {
       chainId,
       token: await d.token.getAddress(),
-      registry: await d.registry.getAddress(),
-      market: await d.market.getAddress(),
+      registry,
+      market,
       accessManager: await d.manager.getAddress(),
       deployedAt: new Date().toISOString(),
-      blockNumber,
+      // Where every log read starts (protocol/chain/logs.ts): the first block holding the registry or the market.
+      blockNumber: Math.min(await created(registry), await created(market)),
     };
   } finally {
     await conn.close();
+  }
+}
+
+/**
+ * The block in which the contract whose code `codeAt` reads was created, searched in `before + 1 … head` (a fresh
+ * deployment) or, when it already had code at `before` (Ignition resumed an earlier deployment), in `0 … before`.
+ * A node that cannot read old state (no archive) gives `before + 1` (fresh) or 0: a lower bound, never too late.
+ */
+export async function creationBlock(
+  codeAt: (block: number) => Promise<string>,
+  before: number,
+  head: number,
+): Promise<number> {
+  const has = async (b: number): Promise<boolean> => (await codeAt(b)) !== "0x";
+  let [lo, hi] = [before + 1, head];
+  let fresh = false;
+  try {
+    if (await has(before)) [lo, hi] = [0, before];
+    else fresh = true;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (await has(mid)) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  } catch {
+    return fresh ? before + 1 : 0;
   }
 }
