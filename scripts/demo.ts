@@ -829,12 +829,12 @@ async function conserved(
   let relayFees = 0n;
   for (const a of await c.appAccounts(root)) {
     held += (await read<{ balance: bigint }>("account", a.id)).balance;
-    for (const l of await c.market.queryFilter(c.market.filters.Relayed!(null, a.id), 0, blockTag))
-      relayFees += (l as unknown as { args: bigint[] }).args[4]!;
+    for (const args of await c.logs(c.market, "Relayed", [null, a.id], { toBlock: blockTag }))
+      relayFees += args[4] as bigint;
     for (const id of await c.leasesOf(a.id)) {
       escrow += await read<bigint>("escrowOf", id);
-      const logs = await c.market.queryFilter(c.market.filters.LeaseClaimed!(id), 0, blockTag);
-      for (const l of logs) claimed += (l as unknown as { args: bigint[] }).args[1]!;
+      for (const args of await c.logs(c.market, "LeaseClaimed", [id], { toBlock: blockTag }))
+        claimed += args[1] as bigint;
     }
   }
   const solvency = await c.solvency(blockTag);
