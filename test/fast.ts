@@ -1,8 +1,8 @@
 /**
  * `npm run test:fast`: the mocha suites that need no Docker engine, no yard or agent process and no `icon` CLI
  * process (an embedded chain, libp2p on loopback and plain Node child processes are fine), for quick loops while
- * developing, in parallel (mocha --parallel). CI and `npm test` still run every suite, one by one. Extra arguments
- * go to mocha (e.g. `--grep quote`).
+ * developing, in parallel (mocha --parallel). CI and `npm test` still run every suite (test/lanes.ts: in parallel
+ * lanes, each suite in a process of its own). Extra arguments go to mocha (e.g. `--grep quote`).
  *
  * Left out, and why: every suite using test/helpers/docker.ts (yards on real Docker: yard/*, agent/agent,
  * overlay-*, udp…), cli and yard/cli-yard (`icon` processes), agent/demo (the whole demo), protocol/dns (a dnsmasq
