@@ -11,7 +11,9 @@
  *    suites beside it would deploy the instrumented contracts (IconMarket then passes the size limit and reverts).
  *  - every other `test/mocha/**` `*.test.ts`, found by listing the folder: its own `mocha` process, with
  *    hardhat-mocha's default test timeout (40 s), the one the suites are written for. Its own process keeps a
- *    suite's failure, hang or leak its own, and names the file that failed.
+ *    suite's failure its own and names the file that failed; `--exit`, because a suite whose `before` hook failed
+ *    leaves open what it had started (a chain's server), and its process would never end. Its own mount namespace
+ *    gives it its own Ignition journals (see plan()).
  *
  * Lanes: LANES workers (default 3; `--lanes N`) take the jobs longest first by SECONDS (each file's wall time when
  * run alone on the 2-core machine; a file not listed counts 60 s). A job of a group waits while another job of the
@@ -21,10 +23,11 @@
  *    controller died, and testbed/netbed kills a controller and checks its directory is there until it sweeps it.
  *  - `cpu`: the shortened demo (three yards, agents, dnsmasq, a WAN emulator: ≈ 3 min) and the two fuzzers, each
  *    keeping a core busy the whole time; two of them at once would starve every suite beside them on 2 cores.
+ *  - alone (ALONE): yard/docker stops and starts the Docker engine itself; it runs last, with no other job beside it.
  * No other conflict exists between suites: yards, Docker networks and nftables tables are named by a yard id unique
  * to the process (test/helpers/docker.ts), namespaces and netbed prefixes carry the pid or random bytes, chains and
- * servers listen on port 0, temporary files come from mkdtemp, and a suite building an agent image gives it its
- * own tag.
+ * servers listen on port 0, temporary files come from mkdtemp, a suite building an agent image gives it its own tag,
+ * and Ignition's journals are the job's own (see plan()).
  *
  * A new suite gets its lane by itself: the next free lane takes it. Add its time (the end of every run prints each
  * file's) to SECONDS so it starts in good order, and to GROUPS if it cannot run beside some other suite.
@@ -36,7 +39,7 @@
  * Usage: npm run test:lanes -- [--lanes N] [--list] [name…]   (names: `coverage`, or files as `yard/crash`)
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { readdir, readFile } from "node:fs/promises";
+import { mkdir, readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 
 const root = path.resolve(import.meta.dirname, "..");
@@ -45,6 +48,9 @@ const SOLIDITY_DIR = "test/solidity";
 const node = process.execPath;
 const MOCHA = path.join(root, "node_modules/mocha/bin/mocha.js");
 const HARDHAT = path.join(root, "node_modules/hardhat/dist/src/cli.js");
+/** Ignition's journals of deployments (scripts/lib/hardhat.ts), given to each mocha job as its own (see plan()). */
+const JOURNALS = "contracts/ignition/deployments";
+const MOUNT_JOURNALS = 'mount -t tmpfs -o size=64m,mode=0755 icon-journals "$0" && exec "$@"';
 
 /** The contract suites: run under `hardhat test --coverage` (the `coverage` job) with the Solidity tests. */
 const CONTRACTS = [
@@ -73,8 +79,8 @@ const SECONDS: Record<string, number> = {
   "agent/config": 1,
   "agent/decision": 2,
   "agent/demo": 173,
-  "agent/discovery": 4,
-  "agent/edisco": 6,
+  "agent/discovery": 12,
+  "agent/edisco": 8,
   "agent/fence": 2,
   "agent/gateway": 4,
   "agent/handover": 62,
@@ -86,7 +92,7 @@ const SECONDS: Record<string, number> = {
   "agent/offer": 3,
   "agent/pair": 144,
   "agent/pair-crash": 64,
-  "agent/pair-race": 79,
+  "agent/pair-race": 24,
   "agent/redirects": 1,
   "agent/refound": 9,
   "agent/replace-place": 2,
@@ -172,6 +178,8 @@ const GROUPS: Record<string, string[]> = {
   "protocol/live-fuzz": ["cpu"],
 };
 const USES_NETBED = /\bNetbed\.start\b|netbed-child/;
+/** Jobs that run with no other job beside them: yard/docker stops and starts the Docker engine every suite uses. */
+const ALONE = new Set(["yard/docker"]);
 
 /** A whole job may take this long; past it, it is killed and fails as hung (a suite that never ends). */
 const JOB_LIMIT_MS = 25 * 60_000;
@@ -183,6 +191,8 @@ interface Job {
   env?: Record<string, string>;
   seconds: number;
   groups: string[];
+  /** Runs with no other job beside it (ALONE); it waits until the others are done. */
+  alone?: boolean;
 }
 
 interface Outcome {
@@ -235,8 +245,8 @@ async function plan(): Promise<Job[]> {
     {
       name: "coverage",
       commands: [
-        [HARDHAT, "test", "--coverage", ...solidity, ...CONTRACTS.map((c) => `${MOCHA_DIR}/${c}.test.ts`)],
-        [path.join(root, "scripts/coverage-check.ts")],
+        [node, HARDHAT, "test", "--coverage", ...solidity, ...CONTRACTS.map((c) => `${MOCHA_DIR}/${c}.test.ts`)],
+        [node, path.join(root, "scripts/coverage-check.ts")],
       ],
       // Its instrumented build in folders of its own (hardhat.config.ts), not in the artifacts/ the others use.
       env: { ICON_COVERAGE_BUILD: path.join(root, "cache/coverage-build") },
@@ -245,17 +255,29 @@ async function plan(): Promise<Job[]> {
     },
   ];
   const color = process.stdout.isTTY ? ["--color"] : [];
+  // Each suite's own contracts/ignition/deployments: a tmpfs in a mount namespace of its own (root only, as the
+  // suites that need it). scripts/lib/hardhat.ts's deployMarket keeps Ignition's journal of a dev chain there under
+  // the fixed name chain-31337 and removes it before each deployment; two suites deploying at once would read each
+  // other's journal (a market "deployed" at addresses of another chain: `could not decode result data`).
+  await mkdir(path.join(root, JOURNALS), { recursive: true });
+  const ownJournal =
+    process.getuid?.() === 0
+      ? ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", MOUNT_JOURNALS, path.join(root, JOURNALS)]
+      : [];
   for (const name of all) {
     if (CONTRACTS.includes(name)) continue;
     const source = await readFile(path.join(root, MOCHA_DIR, `${name}.test.ts`), "utf8");
     jobs.push({
       name,
-      commands: [[MOCHA, "--timeout", "40000", ...color, `${MOCHA_DIR}/${name}.test.ts`]],
+      commands: [
+        [...ownJournal, node, MOCHA, "--timeout", "40000", "--exit", ...color, `${MOCHA_DIR}/${name}.test.ts`],
+      ],
       seconds: SECONDS[name] ?? UNKNOWN_SECONDS,
       groups: GROUPS[name] ?? (USES_NETBED.test(source) ? ["netbed"] : []),
+      alone: ALONE.has(name),
     });
   }
-  for (const name of Object.keys({ ...SECONDS, ...GROUPS }))
+  for (const name of [...Object.keys({ ...SECONDS, ...GROUPS }), ...ALONE])
     if (!jobs.some((j) => j.name === name))
       fail(`SECONDS or GROUPS name ${name}, which is no job: rename or remove it`);
   const chosen = only.length === 0 ? jobs : jobs.filter((j) => only.includes(j.name));
@@ -265,7 +287,8 @@ async function plan(): Promise<Job[]> {
 
 const jobs = await plan();
 if (listOnly) {
-  for (const j of jobs) console.log(`${j.name.padEnd(32)} ${String(j.seconds).padStart(5)} s  ${j.groups.join(" ")}`);
+  for (const j of jobs)
+    console.log(`${j.name.padEnd(32)} ${String(j.seconds).padStart(5)} s  ${j.alone ? "alone" : j.groups.join(" ")}`);
   process.exit(0);
 }
 
@@ -306,7 +329,7 @@ function runCommand(
   out: Buffer[],
 ): Promise<{ ok: boolean; why?: string }> {
   return new Promise((resolve) => {
-    const child = spawn(node, command, {
+    const child = spawn(command[0]!, command.slice(1), {
       cwd: root,
       env: { ...process.env, ...env },
       detached: true,
@@ -343,6 +366,8 @@ function runCommand(
 
 const queue = [...jobs];
 const busyGroups = new Set<string>();
+let busyLanes = 0;
+let aloneRunning = false;
 const outcomes: Outcome[] = [];
 const laneSeconds: number[] = Array.from({ length: lanes }, () => 0);
 let wake: (() => void) | undefined;
@@ -353,7 +378,9 @@ const seconds = (ms: number) => Number((ms / 1000).toFixed(1));
 async function lane(n: number): Promise<void> {
   for (;;) {
     if (interrupted) return;
-    const i = queue.findIndex((j) => !j.groups.some((g) => busyGroups.has(g)));
+    const i = queue.findIndex((j) =>
+      j.alone ? busyLanes === 0 : !aloneRunning && !j.groups.some((g) => busyGroups.has(g)),
+    );
     if (i < 0) {
       if (queue.length === 0) return;
       await ended;
@@ -361,6 +388,8 @@ async function lane(n: number): Promise<void> {
     }
     const job = queue.splice(i, 1)[0]!;
     for (const g of job.groups) busyGroups.add(g);
+    busyLanes++;
+    if (job.alone) aloneRunning = true;
     console.log(`▶ lane ${n}: ${job.name} (≈ ${job.seconds} s alone)`);
     const t0 = Date.now();
     const out: Buffer[] = [];
@@ -377,6 +406,8 @@ async function lane(n: number): Promise<void> {
       `\n──── ${job.name}: ${mark}, ${took} s, lane ${n} ────\n${Buffer.concat(out).toString()}\n──── end of ${job.name} ────\n`,
     );
     for (const g of job.groups) busyGroups.delete(g);
+    busyLanes--;
+    if (job.alone) aloneRunning = false;
     wake?.();
   }
 }
