@@ -16,14 +16,15 @@
  *    gives it its own Ignition journals (see plan()).
  *
  * Lanes: LANES workers (default 3; `--lanes N`) take the jobs longest first by SECONDS (each file's wall time when
- * run alone on the 2-core machine; a file not listed counts 60 s). A job of a group waits while another job of the
- * same group runs:
- *  - `netbed`: every suite that starts the packet-level testbed (its source says `Netbed.start` or runs
- *    test/helpers/netbed-child.ts; found by reading the file). `Netbed.start` sweeps the directories of beds whose
- *    controller died, and testbed/netbed kills a controller and checks its directory is there until it sweeps it.
- *  - `cpu`: the shortened demo (three yards, agents, dnsmasq, a WAN emulator: ≈ 3 min) and the two fuzzers, each
- *    keeping a core busy the whole time; two of them at once would starve every suite beside them on 2 cores.
- *  - alone (ALONE): yard/docker stops and starts the Docker engine itself; it runs last, with no other job beside it.
+ * run alone on the 2-core machine; a file not listed counts 60 s). Some jobs may not run beside some others:
+ *  - group `cpu` (GROUPS): the shortened demo (three yards, agents, dnsmasq, a WAN emulator: ≈ 3 min) and the two
+ *    fuzzers keep a core busy the whole time; one of them at a time, or they starve every suite beside them.
+ *  - alone, at the end, with no other job beside it: yard/docker (it stops and starts the Docker engine every suite
+ *    uses); every suite that starts the packet-level testbed (its source says `Netbed.start` or runs
+ *    test/helpers/netbed-child.ts: found by reading the file), and testbed/wan (ALONE): they hold measured delays to
+ *    the configured ones within milliseconds, which two busy suites beside them on 2 cores push past their bounds
+ *    (a chunk 100 ms late in testbed/wan); besides, `Netbed.start` sweeps the directories of beds whose controller
+ *    died, and testbed/netbed kills a controller and checks its directory is there until it sweeps it itself.
  * No other conflict exists between suites: yards, Docker networks and nftables tables are named by a yard id unique
  * to the process (test/helpers/docker.ts), namespaces and netbed prefixes carry the pid or random bytes, chains and
  * servers listen on port 0, temporary files come from mkdtemp, a suite building an agent image gives it its own tag,
@@ -168,18 +169,15 @@ const SECONDS: Record<string, number> = {
 /** A file not in SECONDS. */
 const UNKNOWN_SECONDS = 60;
 
-/**
- * Jobs that must not run beside another job of the same group (see the file comment); suites whose own source starts
- * a testbed join `netbed` by themselves. The demo is in `netbed` too: scripts/demo.ts moves onto the testbed (issue 17).
- */
+/** Jobs that must not run beside another job of the same group (see the file comment). */
 const GROUPS: Record<string, string[]> = {
-  "agent/demo": ["cpu", "netbed"],
+  "agent/demo": ["cpu"],
   "protocol/fuzz": ["cpu"],
   "protocol/live-fuzz": ["cpu"],
 };
 const USES_NETBED = /\bNetbed\.start\b|netbed-child/;
-/** Jobs that run with no other job beside them: yard/docker stops and starts the Docker engine every suite uses. */
-const ALONE = new Set(["yard/docker"]);
+/** Jobs that run with no other job beside them (see the file comment); suites that start a testbed are found. */
+const ALONE = new Set(["yard/docker", "testbed/wan"]);
 
 /** A whole job may take this long; past it, it is killed and fails as hung (a suite that never ends). */
 const JOB_LIMIT_MS = 25 * 60_000;
@@ -273,8 +271,8 @@ async function plan(): Promise<Job[]> {
         [...ownJournal, node, MOCHA, "--timeout", "40000", "--exit", ...color, `${MOCHA_DIR}/${name}.test.ts`],
       ],
       seconds: SECONDS[name] ?? UNKNOWN_SECONDS,
-      groups: GROUPS[name] ?? (USES_NETBED.test(source) ? ["netbed"] : []),
-      alone: ALONE.has(name),
+      groups: GROUPS[name] ?? [],
+      alone: ALONE.has(name) || USES_NETBED.test(source),
     });
   }
   for (const name of [...Object.keys({ ...SECONDS, ...GROUPS }), ...ALONE])
