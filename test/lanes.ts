@@ -25,6 +25,7 @@
  *    the configured ones within milliseconds, which two busy suites beside them on 2 cores push past their bounds
  *    (a chunk 100 ms late in testbed/wan); besides, `Netbed.start` sweeps the directories of beds whose controller
  *    died, and testbed/netbed kills a controller and checks its directory is there until it sweeps it itself.
+ *    agent/pair too, until the cause of its failures beside others is found (see ALONE).
  * No other conflict exists between suites: yards, Docker networks and nftables tables are named by a yard id unique
  * to the process (test/helpers/docker.ts), namespaces and netbed prefixes carry the pid or random bytes, chains and
  * servers listen on port 0, temporary files come from mkdtemp, a suite building an agent image gives it its own tag,
@@ -177,7 +178,13 @@ const GROUPS: Record<string, string[]> = {
 };
 const USES_NETBED = /\bNetbed\.start\b|netbed-child/;
 /** Jobs that run with no other job beside them (see the file comment); suites that start a testbed are found. */
-const ALONE = new Set(["yard/docker", "testbed/wan"]);
+const ALONE = new Set([
+  "yard/docker",
+  "testbed/wan",
+  // Beside the demo and agent/agent, in 2 of 4 parallel runs a killed sidecar was not seen restarted by its yard
+  // within the test's 60 s (crashAndRead); alone it passes. Cause not found yet: alone until it is.
+  "agent/pair",
+]);
 
 /** A whole job may take this long; past it, it is killed and fails as hung (a suite that never ends). */
 const JOB_LIMIT_MS = 25 * 60_000;
