@@ -1,4 +1,5 @@
 import { createRequire } from "node:module";
+import path from "node:path";
 import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
 import { configVariable, defineConfig } from "hardhat/config";
 
@@ -7,6 +8,16 @@ const require = createRequire(import.meta.url);
 /** solc cannot be downloaded on our machines; the npm `solc` package ships the compiler as soljson.js. */
 const SOLC_VERSION = "0.8.30";
 const soljson = require.resolve("solc/soljson.js");
+
+/**
+ * A coverage run compiles instrumented contracts. test/lanes.ts runs it beside suites that deploy from artifacts/ and
+ * rebuild it when it changed: ICON_COVERAGE_BUILD (a folder) gives that build artifacts and cache of its own, so the
+ * others keep deploying the plain contracts and never replace the instrumented ones under the coverage run.
+ */
+const coverageBuild = process.env.ICON_COVERAGE_BUILD;
+const buildPaths = coverageBuild
+  ? { artifacts: path.join(coverageBuild, "artifacts"), cache: path.join(coverageBuild, "cache") }
+  : {};
 
 export default defineConfig({
   plugins: [hardhatToolboxMochaEthers],
@@ -32,6 +43,7 @@ export default defineConfig({
     },
   },
   paths: {
+    ...buildPaths,
     sources: "contracts",
     tests: { mocha: "test/mocha", solidity: "test/solidity" },
     ignition: "contracts/ignition",

@@ -1,9 +1,9 @@
 /**
  * `npm run test:fast`: the mocha suites that need no Docker engine, no yard or agent process and no `icon` CLI
  * process (an embedded chain, libp2p on loopback, plain Node child processes and a small packet-level testbed with a
- * prefix of its own — scripts/lib/netbed.ts, as root — are fine), for quick loops while
- * developing, in parallel (mocha --parallel). CI and `npm test` still run every suite, one by one. Extra arguments
- * go to mocha (e.g. `--grep quote`).
+ * prefix of its own — scripts/lib/netbed.ts, as root — are fine), for quick loops while developing, in parallel
+ * (mocha --parallel). CI and `npm test` still run every suite (test/lanes.ts: in parallel lanes, each suite in a
+ * process of its own). Extra arguments go to mocha (e.g. `--grep quote`).
  *
  * Left out, and why: every suite using test/helpers/docker.ts (yards on real Docker: yard/*, agent/agent,
  * overlay-*, udp…), cli and yard/cli-yard (`icon` processes), agent/demo (the whole demo), protocol/dns (a dnsmasq

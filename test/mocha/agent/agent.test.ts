@@ -521,9 +521,9 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
       const left = (await owner.account(app.root)).balance;
       expect(left).to.equal(had - seconds * price);
       expect(left >= reserve).to.equal(true);
-      expect(texts()).to.contain(
-        `lease ${renewal.leaseId} renews ${placed.leaseId} at cheap until ${renewal.end} (${seconds} s of ${SLOT}: what the balance pays)`,
-      );
+      // The event comes after the state is saved, not with the renewal in memory: waited for, not assumed there.
+      const said = `lease ${renewal.leaseId} renews ${placed.leaseId} at cheap until ${renewal.end} (${seconds} s of ${SLOT}: what the balance pays)`;
+      await waitFor(`the event "${said}"`, () => texts().includes(said), 10_000);
       const r = await owner.lease(renewal.leaseId);
       expect([r.provider, r.account, r.state]).to.deep.equal([c.operator, app.root, "Scheduled"]);
     } finally {
