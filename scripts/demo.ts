@@ -39,7 +39,7 @@
  *
  *   node scripts/demo.ts [--short] [--out <dir>]
  */
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -51,6 +51,7 @@ import { DockerRuntime, HostFirewall } from "../yard-node/index.ts";
 import { projectRoot } from "./lib/hardhat.ts";
 import {
   clientFor,
+  runIcon,
   startMarket,
   startYardProcess,
   writeYardConfig,
@@ -288,7 +289,8 @@ try {
     "owner",
     "icon app deploy --deposit 0.332 --weight 0.7 --migrate-threshold 0.3 --replicate-threshold 0.5 --terminate-threshold 0.2 --max-price 0.002 (ICON keys hold no ETH: yards relay their calls for at most 0.005 iUSD each, 1 iUSD a day for the whole tree)",
   );
-  const deployOut = await icon(
+  const deployOut = await runIcon(
+    m,
     [
       "app",
       "deploy",
@@ -752,22 +754,6 @@ function round(x: number): number {
 
 async function run(cmd: string, a: string[]): Promise<void> {
   await promisify(execFile)(cmd, a, { env: { ...process.env, ICON_DOCKER_SOCKET: SOCKET } });
-}
-
-/** Runs `icon <args>` (the built CLI, as an owner runs it) against the demo's chain with `key`; its stdout, or throws. */
-async function icon(a: string[], key: string): Promise<string> {
-  const child = spawn(
-    path.join(projectRoot, "scripts/icon"),
-    ["--rpc", m.chain.url, "--deployment", m.deploymentFile, ...a],
-    { env: { ...process.env, ICON_PRIVATE_KEY: key, ICON_DOCKER_SOCKET: SOCKET }, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let out = "";
-  let err = "";
-  child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
-  child.stderr!.setEncoding("utf8").on("data", (d: string) => (err += d));
-  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-  if (code !== 0) throw new Error(`icon ${a.slice(0, 2).join(" ")} exited with ${code}:\n${out}\n${err}`);
-  return out;
 }
 
 async function waitFor<T>(what: string, check: () => T | undefined | false, ms: number): Promise<T> {

@@ -16,7 +16,7 @@
  * judged against the testbed's configured one. Cleans up after itself (also on Ctrl-C): sidecar followers, yards
  * and their containers, dnsmasq, the bed, the chain, the image tag.
  */
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -33,6 +33,7 @@ import { NetbedClients } from "../lib/netbed-clients.ts";
 import { atSite, domainOf, publicDnsRecords } from "../lib/netbed-yards.ts";
 import {
   removeYardLeftovers,
+  runIcon,
   startMarket,
   startYardProcess,
   writeYardConfig,
@@ -182,7 +183,7 @@ export async function discoveryBench(say: (text: string) => void): Promise<Disco
     );
     const owner = m.keys[OWNER_KEY]!;
     await m.admin.mint(new Wallet(owner).address, 50_000_000n);
-    await cli(
+    await runIcon(
       m,
       [
         "app",
@@ -281,25 +282,6 @@ async function ownAgentImage(socket: string, ref: string): Promise<void> {
     await docker(["rmi", ref]).catch(() => {});
     if (attempt === 3) throw new Error("icon/agent:1 keeps being rebuilt by another checkout: no image of this one");
   }
-}
-
-/** `icon <args>` (the launcher, as an owner runs it) against the market's chain with `key`; throws on failure. */
-async function cli(m: Awaited<ReturnType<typeof startMarket>>, a: string[], key: string): Promise<string> {
-  const child = spawn(
-    path.join(projectRoot, "scripts/icon"),
-    ["--rpc", m.chain.url, "--deployment", m.deploymentFile, ...a],
-    {
-      env: { ...process.env, ICON_PRIVATE_KEY: key, ICON_DOCKER_SOCKET: DockerRuntime.defaultSocket() },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let out = "";
-  let err = "";
-  child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
-  child.stderr!.setEncoding("utf8").on("data", (d: string) => (err += d));
-  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-  if (code !== 0) throw new Error(`icon ${a.slice(0, 2).join(" ")} exited with ${code}:\n${out}\n${err}`);
-  return out;
 }
 
 async function waitFor<T>(what: string, check: () => T | undefined | false, ms: number): Promise<T> {

@@ -29,7 +29,7 @@ import {
   signRfqProof,
 } from "../../protocol/index.ts";
 import { deployMarket, devKeys, projectRoot, startDevChain, type DevChain } from "./hardhat.ts";
-import { type YardConfigInput, type DockerRuntime, HostFirewall } from "../../yard-node/index.ts";
+import { type YardConfigInput, DockerRuntime, HostFirewall } from "../../yard-node/index.ts";
 
 export const USD = (n: number): bigint => BigInt(Math.round(n * 1e6));
 /** The app policy the testbed's tenants and the tests' budget accounts use: balanced weight, 10 % thresholds, no price cap. */
@@ -309,6 +309,28 @@ export async function startYardProcess(
     throw new Error(`${(e as Error).message}; its stderr: ${err.join("").slice(-2000)}`, { cause: e });
   });
   return { child, out, err, exited, ...ready };
+}
+
+/**
+ * Runs `icon <args>` (the built CLI, as an owner runs it) against `m`'s chain with `key` (and the project's Docker
+ * engine); its stdout, or throws with both outputs.
+ */
+export async function runIcon(m: TestMarket, a: string[], key: string): Promise<string> {
+  const child = spawn(
+    path.join(projectRoot, "scripts/icon"),
+    ["--rpc", m.chain.url, "--deployment", m.deploymentFile, ...a],
+    {
+      env: { ...process.env, ICON_PRIVATE_KEY: key, ICON_DOCKER_SOCKET: DockerRuntime.defaultSocket() },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let out = "";
+  let err = "";
+  child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
+  child.stderr!.setEncoding("utf8").on("data", (d: string) => (err += d));
+  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+  if (code !== 0) throw new Error(`icon ${a.slice(0, 2).join(" ")} exited with ${code}:\n${out}\n${err}`);
+  return out;
 }
 
 /** Polls `check` every 50 ms until it returns something other than undefined/false; throws after `timeoutMs`. */

@@ -12,7 +12,7 @@
  * falls well below what the cloud gave them. Nothing of the run is left afterwards.
  */
 import { expect } from "chai";
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { access, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -22,9 +22,9 @@ import { Wallet } from "ethers";
 import { MarketClient } from "../../../protocol/index.ts";
 import { handedOver } from "../../../icon-agent/index.ts";
 import { DockerRuntime } from "../../../yard-node/index.ts";
-import { projectRoot } from "../../../scripts/lib/hardhat.ts";
 import {
   removeYardLeftovers,
+  runIcon,
   startMarket,
   startYardProcess,
   writeYardConfig,
@@ -272,7 +272,7 @@ describe("eDisco on the packet-level testbed: an ICON finds a transit IEP on the
       }),
     );
     // Latency weighs most and 30 % of U is enough to replicate or move: an instance 10 ms from C instead of 100 pays.
-    const deployOut = await icon(
+    const deployOut = await runIcon(
       market,
       [
         "app",
@@ -388,19 +388,3 @@ describe("eDisco on the packet-level testbed: an ICON finds a transit IEP on the
     expect(images.stdout.split("\n")).to.not.include(agentImage.split(":")[1]);
   });
 });
-
-/** Runs `icon <args>` (the CLI, as an owner runs it) against the test's chain with `key`; its stdout, or throws. */
-async function icon(m: TestMarket, a: string[], key: string): Promise<string> {
-  const child = spawn(
-    path.join(projectRoot, "scripts/icon"),
-    ["--rpc", m.chain.url, "--deployment", m.deploymentFile, ...a],
-    { env: { ...process.env, ICON_PRIVATE_KEY: key, ICON_DOCKER_SOCKET: SOCKET }, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let out = "";
-  let err = "";
-  child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
-  child.stderr!.setEncoding("utf8").on("data", (d: string) => (err += d));
-  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-  if (code !== 0) throw new Error(`icon ${a.slice(0, 2).join(" ")} exited with ${code}:\n${out}\n${err}`);
-  return out;
-}
