@@ -57,6 +57,7 @@ const SENTENCES: Record<string, Sentence> = {
   LeaseUnauthorized: (a) => `${a[1]} may not do this to lease ${a[0]}`,
   LeaseNotConfirmed: (a) => `the provider has not confirmed the start of lease ${a[0]}`,
   LeaseNothingToClaim: (a) => `nothing has accrued on lease ${a[0]} since the last claim`,
+  LeaseBatchLength: (a) => `a batch claim names ${a[0]} leases; it takes 1 to ${a[1]}: split it`,
   LeaseNoEarnings: () => "there are no earnings to withdraw; claim leases first",
   LeaseZeroRecipient: () => "the recipient must not be the zero address",
   LeaseNoCollateralPending: (a) =>
