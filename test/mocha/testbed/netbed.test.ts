@@ -9,6 +9,7 @@
 import { expect } from "chai";
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError, isIconError } from "../../../protocol/index.ts";
@@ -175,6 +176,18 @@ describe("testbed: packet-level WAN (namespaces, delay elements, routers, dnsmas
       );
       expect(refused?.code).to.equal("ECONNREFUSED");
       expect(() => clients.sourceOf("edge-a", 0)).to.throw(/not a client network/);
+      // Garbage and an endless first line at the forwarder's socket: refused, each connection closed, it goes on.
+      const ask = (text: string): Promise<string> =>
+        new Promise((resolve, reject) => {
+          const s = net.connect(path.join(bed.dir, "clients-A.sock"));
+          let got = "";
+          s.on("data", (d) => (got += d)).once("close", () => resolve(got));
+          s.once("error", reject);
+          s.end(text);
+        });
+      expect(await ask("not an address\n")).to.equal("error BAD_REQUEST\n");
+      expect(await ask(`${cloud} 99999 ${clients.sourceOf("A", 0)}\n`)).to.equal("error BAD_REQUEST\n");
+      expect(await ask("x".repeat(10_000))).to.equal("error BAD_REQUEST\n");
       // A forwarder that dies (killed, crashed) is started again by the next connection, on the same socket path.
       const forwarder = bed
         .pids()

@@ -158,9 +158,9 @@ describe("measured l_ij at a candidate: capacity queries with rtt targets (real 
     expect(check(over)).to.deep.equal({ error: "no round trips measured: over_budget" });
   });
 
-  it("an Observation with no ALTO map gives the candidate its measured l_ij through real discovery", async () => {
-    const icon = await node();
-    const env = agentEnvFrom(
+  /** An agent whose only discovery is the yard under test, as a seed. */
+  const seededEnv = (): ReturnType<typeof agentEnvFrom> =>
+    agentEnvFrom(
       {
         service: {
           image: "icon/web:1",
@@ -174,6 +174,10 @@ describe("measured l_ij at a candidate: capacity queries with rtt targets (real 
       "http://127.0.0.1:1",
       client.deployment,
     );
+
+  it("an Observation with no ALTO map gives the candidate its measured l_ij through real discovery", async () => {
+    const icon = await node();
+    const env = seededEnv();
     expect(env.altoUrl).to.equal(undefined);
     const events: AgentEvent[] = [];
     const seen = new Observation({
@@ -208,20 +212,7 @@ describe("measured l_ij at a candidate: capacity queries with rtt targets (real 
   });
 
   it("news that comes while a discovery is under way makes the next period discover again, not 30 s later", async () => {
-    const env = agentEnvFrom(
-      {
-        service: {
-          image: "icon/web:1",
-          imageDigest: "0x" + "ab".repeat(32),
-          ports: [8080],
-          cpuMillis: 250,
-          memoryMiB: 64,
-        },
-        discovery: { domains: [], seeds: [addr.toString()] },
-      },
-      "http://127.0.0.1:1",
-      client.deployment,
-    );
+    const env = seededEnv();
     const seen = new Observation({
       env,
       seed: { root: 1n },
