@@ -11,7 +11,7 @@ import {
   Contract,
   JsonRpcProvider,
   NonceManager,
-  Signature,
+  type Signature,
   type ContractTransactionReceipt,
   type Provider,
   type Signer,
@@ -26,9 +26,11 @@ import { toChainError } from "./errors.ts";
 import { LogMemo, logWindow, type LogBounds } from "./logs.ts";
 import { IntentClient, type RelayOptions, type RelayResult } from "./intents.ts";
 import { OutageSafeNonceManager } from "./receipt.ts";
+import { PERMIT_READ_ABI, permitSupport, signPermit, type PermitSupport } from "./permit.ts";
 import { marketSolvency } from "./audit.ts";
 import { claimedAmounts } from "./claims.ts";
 import { ChainCalls, type RelayHook } from "./transactions.ts";
+import { LEASE_STATES, type LeaseState } from "./types.ts";
 import type { BudgetAccount, LeaseRecord, Listing, Policy, ProviderStatus, Solvency } from "./types.ts";
 
 /** Options for {@link MarketClient.connect}. */
@@ -48,12 +50,7 @@ type Row = Record<string, unknown> & unknown[];
 const ERC1271_ABI = ["function isValidSignature(bytes32 hash, bytes signature) view returns (bytes4)"];
 const ERC1271_MAGIC = "0x1626ba7e";
 
-/** Lease lifecycle states, as the contract computes them. */
-export const LEASE_STATES = ["None", "Scheduled", "Running", "StartMissed", "Ended", "Settled", "Cancelled"] as const;
-export type LeaseState = (typeof LEASE_STATES)[number];
-
-/** Bits of `LeaseRecord.flags`, as LeaseEscrow.sol sets them. */
-export const LEASE_FLAGS = { confirmed: 1, terminated: 2, settled: 4, cancelled: 8, collateralReleased: 16 } as const;
+export { LEASE_FLAGS, LEASE_STATES, type LeaseState } from "./types.ts";
 
 /** Typed facade over the deployed token, registry and market. */
 export class MarketClient {
@@ -69,6 +66,9 @@ export class MarketClient {
   readonly intents: IntentClient;
   readonly #calls: ChainCalls;
   readonly #memo = new LogMemo();
+  readonly #progress: (line: string) => void;
+  readonly #permitToken: Contract;
+  #permit: Promise<PermitSupport> | undefined;
 
   private constructor(o: ConnectOptions & { provider: Provider }, tokenInfo: TokenInfo) {
     this.deployment = o.deployment;
@@ -80,7 +80,9 @@ export class MarketClient {
     this.market = new Contract(o.deployment.market, iconMarketAbi, runner);
     this.tokenInfo = tokenInfo;
     this.logWindow = o.logWindow ?? logWindow();
-    this.#calls = new ChainCalls({ signer: o.signer, tokenInfo, onProgress: o.onProgress ?? (() => {}) });
+    this.#progress = o.onProgress ?? (() => {});
+    this.#permitToken = new Contract(o.deployment.token, PERMIT_READ_ABI, runner);
+    this.#calls = new ChainCalls({ signer: o.signer, tokenInfo, onProgress: this.#progress });
     const { market, provider, signer } = this;
     const [calls, domain] = [this.#calls, () => this.domain()];
     this.intents = new IntentClient({ market, provider, signer, calls, domain, logs: (...a) => this.logs(...a) });
@@ -177,36 +179,39 @@ export class MarketClient {
       await this.#calls.send(`approving ${this.format(amount)}`, this.token, "approve", spender, amount);
   }
 
-  /** Signs an ERC-2612 permit for the market to take `amount` from the signer. */
-  async signPermit(amount: bigint, deadline: bigint): Promise<Signature> {
-    const owner = await this.address();
-    const [name, nonce] = await Promise.all([
-      this.#calls.read<string>("reading the token name", this.token, "name"),
-      this.#calls.read<bigint>("reading the permit nonce", this.token, "nonces", owner),
-    ]);
-    const domain = {
-      name,
-      version: "1",
-      chainId: BigInt(this.deployment.chainId),
-      verifyingContract: this.deployment.token,
-    };
-    const types = {
-      Permit: [
-        { name: "owner", type: "address" },
-        { name: "spender", type: "address" },
-        { name: "value", type: "uint256" },
-        { name: "nonce", type: "uint256" },
-        { name: "deadline", type: "uint256" },
-      ],
-    };
-    const sig = await this.signer!.signTypedData(domain, types, {
+  /** How the market may take this token: a permit (its EIP-712 domain, read once: permit.ts) or `approve`. */
+  permitSupport(): Promise<PermitSupport> {
+    this.#permit ??= permitSupport(this.provider, this.deployment.token, BigInt(this.deployment.chainId)).catch(
+      (e: unknown) => {
+        this.#permit = undefined;
+        throw toChainError(e, "reading the token's permit domain", this.tokenInfo);
+      },
+    );
+    return this.#permit;
+  }
+
+  /** Signs an ERC-2612 permit for the market to take `amount` from the signer (null: the token takes none). */
+  async signPermit(amount: bigint, deadline: bigint): Promise<Signature | null> {
+    const [owner, support] = await Promise.all([this.address(), this.permitSupport()]);
+    if (support.kind !== "permit") return null;
+    const nonce = await this.#calls.read<bigint>("reading the permit nonce", this.#permitToken, "nonces", owner);
+    return signPermit(this.signer!, support.domain, {
       owner,
       spender: this.deployment.market,
       value: amount,
       nonce,
       deadline,
     });
-    return Signature.from(sig);
+  }
+
+  /** A permit for `amount`, or null after saying (a progress line) why `approve` will be sent instead. */
+  async #permitOrSay(amount: bigint, action: string): Promise<{ sig: Signature; deadline: bigint } | null> {
+    const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600);
+    const sig = await this.signPermit(amount, deadline);
+    if (sig) return { sig, deadline };
+    const support = await this.permitSupport();
+    if (support.kind === "approve") this.#progress(`${support.reason}: approving the market first, then ${action}`);
+    return null;
   }
 
   // ------------------------------------------------------------------ registry
@@ -271,48 +276,41 @@ export class MarketClient {
 
   // ------------------------------------------------------------------ budget tree
 
-  /** Creates an application funded with `deposit` (ERC-2612 permit by default, so one transaction). */
+  /** Creates an application funded with `deposit`: with an ERC-2612 permit when the token takes one (so one
+   * transaction), else `approve` and then the creation (said in a progress line). */
   async createApp(controller: string, policy: Policy, deposit: bigint, usePermit = true): Promise<bigint> {
+    const action = "creating the application";
+    const p = deposit > 0n && usePermit ? await this.#permitOrSay(deposit, action) : null;
     let receipt: ContractTransactionReceipt;
-    if (deposit > 0n && usePermit) {
-      const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600);
-      const sig = await this.signPermit(deposit, deadline);
-      receipt = await this.#calls.send(
-        "creating the application",
-        this.market,
-        "createAppWithPermit",
-        controller,
-        policy,
-        deposit,
-        deadline,
-        sig.v,
-        sig.r,
-        sig.s,
-      );
+    if (p) {
+      const { sig, deadline } = p;
+      const args = [controller, policy, deposit, deadline, sig.v, sig.r, sig.s];
+      receipt = await this.#calls.send(action, this.market, "createAppWithPermit", ...args);
     } else {
       if (deposit > 0n) await this.ensureAllowance(this.deployment.market, deposit);
-      receipt = await this.#calls.send(
-        "creating the application",
-        this.market,
-        "createApp",
-        controller,
-        policy,
-        deposit,
-      );
+      receipt = await this.#calls.send(action, this.market, "createApp", controller, policy, deposit);
     }
     return this.#eventArg(receipt, "AppCreated", 0);
   }
 
-  /** Deposits `amount` from the signer into `account`. */
+  /** Deposits `amount` from the signer into `account` (a permit when the allowance falls short and the token takes
+   * one, else `approve` first). */
   async fund(account: bigint, amount: bigint): Promise<ContractTransactionReceipt> {
-    await this.ensureAllowance(this.deployment.market, amount);
-    return this.#calls.send(
-      `funding account ${account} with ${this.format(amount)}`,
-      this.market,
-      "fund",
-      account,
-      amount,
+    const action = `funding account ${account} with ${this.format(amount)}`;
+    const allowance = await this.#calls.read<bigint>(
+      "reading the allowance",
+      this.token,
+      "allowance",
+      await this.address(),
+      this.deployment.market,
     );
+    const p = allowance < amount ? await this.#permitOrSay(amount, action) : null;
+    if (p) {
+      const { sig, deadline } = p;
+      return this.#calls.send(action, this.market, "fundWithPermit", account, amount, deadline, sig.v, sig.r, sig.s);
+    }
+    await this.ensureAllowance(this.deployment.market, amount);
+    return this.#calls.send(action, this.market, "fund", account, amount);
   }
 
   /** Creates a child account of `parent` controlled by `controller`. */
