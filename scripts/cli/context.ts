@@ -14,6 +14,8 @@ export { out, say, untilSignal } from "./io.ts";
 
 export interface Ctx {
   rpc: string;
+  /** A network declared by ICON_RPC_URL_<NAME> (scripts/lib/networks.ts): `icon deploy` deploys through it. */
+  network: string | undefined;
   deploymentFile: string | undefined;
   keystore: string | undefined;
   devAccount: number | undefined;

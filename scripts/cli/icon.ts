@@ -13,7 +13,7 @@
  *   icon app deploy|status|policy      an application: fund it and start its origin ICON, watch it   app.ts
  *   icon agent run --state <dir>       run one ICON                                                  agent.ts
  *
- * Global options: --rpc <url> (ICON_RPC_URL), --deployment <file> (ICON_DEPLOYMENT), --keystore <file>
+ * Global options: --rpc <url> (ICON_RPC_URL), --network <name> (ICON_NETWORK; URL from ICON_RPC_URL_<NAME>), --deployment <file> (ICON_DEPLOYMENT), --keystore <file>
  * (ICON_KEYSTORE; password from ICON_KEYSTORE_PASSWORD or the terminal), or ICON_PRIVATE_KEY for development.
  * Nothing heavy is imported before a command runs (ethers, the market client, Hardhat, the yard): `icon --help` and
  * `icon <group> --help` start in a tenth of a second (npm run bench:cli).
@@ -22,6 +22,7 @@ import { agentCommands } from "./agent.ts";
 import { appCommands } from "./app.ts";
 import { budgetCommands } from "./budget.ts";
 import { chainCommands } from "./chain.ts";
+import { ConfigError } from "../../protocol/errors.ts";
 import { out, say, type Ctx } from "./context.ts";
 import { iepCommands } from "./iep.ts";
 import { runEntry } from "./io.ts";
@@ -51,6 +52,8 @@ function help(): string {
     "",
     "global options:",
     "  --rpc <url>          JSON-RPC endpoint (env ICON_RPC_URL; default http://127.0.0.1:8545)",
+    "  --network <name>     a network declared by env ICON_RPC_URL_<NAME> (e.g. base: ICON_RPC_URL_BASE); its URL",
+    "                       is used as --rpc, and `icon deploy` deploys through it with Hardhat Ignition",
     "  --deployment <file>  deployment file (env ICON_DEPLOYMENT; default deployments/chain-<chainId>.json)",
     "  --keystore <file>    encrypted key (env ICON_KEYSTORE; password from ICON_KEYSTORE_PASSWORD or prompt)",
     "                       development only: ICON_PRIVATE_KEY instead of a keystore, or",
@@ -69,6 +72,19 @@ function groupHelp(group: string, names: string[]): string {
     "",
     `\`icon ${group} <command> --help\` shows a command's options; \`icon --help\` lists every command and the global options`,
   ].join("\n");
+}
+
+/** The RPC URL of `--network <name>` (ICON_RPC_URL_<NAME>); `icon deploy` may take it from Hardhat's keystore. */
+function networkUrl(network: string | undefined, command: string): string | undefined {
+  if (network === undefined) return undefined;
+  const variable = "ICON_RPC_URL_" + network.toUpperCase().replace(/-/g, "_");
+  const url = process.env[variable];
+  if (!url && command !== "deploy")
+    throw new ConfigError(
+      "UNKNOWN_NETWORK",
+      `--network ${network}: set ${variable} to its JSON-RPC URL, or pass --rpc <url>`,
+    );
+  return url || undefined;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -118,8 +134,10 @@ async function main(argv: string[]): Promise<number> {
     out(`usage: icon ${cmd.usage}\n\n${cmd.summary}`);
     return 0;
   }
+  const network = parsed.global.network ?? process.env.ICON_NETWORK;
   const ctx: Ctx = {
-    rpc: parsed.global.rpc ?? process.env.ICON_RPC_URL ?? "http://127.0.0.1:8545",
+    rpc: parsed.global.rpc ?? networkUrl(network, name) ?? process.env.ICON_RPC_URL ?? "http://127.0.0.1:8545",
+    network,
     deploymentFile: parsed.global.deployment ?? process.env.ICON_DEPLOYMENT,
     keystore: parsed.global.keystore ?? process.env.ICON_KEYSTORE,
     devAccount: parsed.global["dev-account"],

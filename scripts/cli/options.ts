@@ -87,6 +87,10 @@ export const opt = {
 /** The options every command takes. */
 export const GLOBAL_OPTIONS = {
   rpc: opt.string(),
+  network: opt.matching(
+    /^[a-z][a-z0-9-]{0,39}$/,
+    (v) => `--network must be a network name such as base or base-sepolia (lower case, digits, dashes), got "${v}"`,
+  ),
   deployment: opt.string(),
   keystore: opt.string(),
   "dev-account": z
@@ -150,9 +154,17 @@ export async function parseOptions<S extends Shape>(
           : "BAD_OPTION";
     throw new ConfigError(code, issue.message);
   }
-  const { rpc, deployment, keystore, "dev-account": devAccount, help, ...o } = r.data as Record<string, unknown>;
+  const {
+    rpc,
+    network,
+    deployment,
+    keystore,
+    "dev-account": devAccount,
+    help,
+    ...o
+  } = r.data as Record<string, unknown>;
   return {
-    global: { rpc, deployment, keystore, "dev-account": devAccount, help } as Options<typeof GLOBAL_OPTIONS>,
+    global: { rpc, network, deployment, keystore, "dev-account": devAccount, help } as Options<typeof GLOBAL_OPTIONS>,
     o: o as Options<S>,
     positionals: parsed.positionals,
   };
