@@ -100,9 +100,10 @@ export const yardConfigSchema = z
         surcharge: z.array(surchargeTier).max(16).default([]),
         /**
          * Asked per ICON intent this yard relays (/icon/relay/1.0.0), repaid by the market from the ICON's account
-         * into this yard's earnings; ICONs whose owner caps relay fees below it go to another yard.
+         * into this yard's earnings; ICONs whose owner caps relay fees below it go to another yard. Default
+         * 0.001 of the token whatever its decimals (1000 units of a 6-decimal token such as USDC).
          */
-        relayFee: amount.default("1000 units"),
+        relayFee: amount.optional(),
       })
       .strict(),
     lease: z
@@ -468,6 +469,12 @@ export interface Prices {
   relayFee: bigint;
 }
 
+/** The relay fee a yard asks unless configured: 0.001 token (a thousandth of 10^decimals, at least one unit). */
+export function defaultRelayFee(token: TokenInfo): bigint {
+  const fee = 10n ** BigInt(token.decimals) / 1000n;
+  return fee > 0n ? fee : 1n;
+}
+
 /** Resolves the config's amounts ("100 units" or "0.0001 iUSD") into token units. */
 export function resolvePrices(c: YardConfig, token: TokenInfo): Prices {
   const units = (text: string, field: string): bigint => {
@@ -487,7 +494,7 @@ export function resolvePrices(c: YardConfig, token: TokenInfo): Prices {
     memoryPerGiBSecond: units(c.pricing.memoryPerGiBSecond, "pricing.memoryPerGiBSecond"),
     surcharge: c.pricing.surcharge,
     stake: c.listing.stake === undefined ? undefined : units(c.listing.stake, "listing.stake"),
-    relayFee: units(c.pricing.relayFee, "pricing.relayFee"),
+    relayFee: c.pricing.relayFee === undefined ? defaultRelayFee(token) : units(c.pricing.relayFee, "pricing.relayFee"),
   };
   if (p.floorPerSecond === 0n)
     throw new ConfigError(

@@ -135,6 +135,10 @@ export async function deployMarket(
         provider.destroy();
       }
     }
+    if (!tokenAddress && chainId !== 31337)
+      log(
+        `no --token: deploying the development TestToken (its owner mints at will) on chain ${chainId}; a market for real money takes --token <address>`,
+      );
     const { IconMarketDevModule, IconMarketModule, defaultMarketParameters } = await fromProject<
       typeof import("../../contracts/ignition/modules/IconMarket.ts")
     >("contracts/ignition/modules/IconMarket.ts");

@@ -31,6 +31,7 @@ import {
 import { deployMarket, devKeys, projectRoot, startDevChain, type DevChain } from "./hardhat.ts";
 import { type YardConfigInput, DockerRuntime, HostFirewall } from "../../yard-node/index.ts";
 
+/** `n` tokens of the dev TestToken (6 decimals: contracts/TestToken.sol) in units; the testbed always deploys it. */
 export const USD = (n: number): bigint => BigInt(Math.round(n * 1e6));
 /** The app policy the testbed's tenants and the tests' budget accounts use: balanced weight, 10 % thresholds, no price cap. */
 export const TEST_POLICY: Policy = {

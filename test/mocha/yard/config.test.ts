@@ -396,6 +396,16 @@ describe("yard config", () => {
       expect(resolvePrices(parseYardConfig(c, FILE), TOKEN).stake).to.equal(undefined);
     });
 
+    it("asks a relay fee of 0.001 token by default whatever the token's decimals (USDC's 6, an 18-decimal token's)", () => {
+      const input = validInput();
+      delete input.listing.stake;
+      const c = parseYardConfig(input, FILE);
+      expect(resolvePrices(c, TOKEN).relayFee).to.equal(1_000n);
+      expect(resolvePrices(c, { symbol: "USDC", decimals: 6 }).relayFee).to.equal(1_000n);
+      expect(resolvePrices(c, { symbol: "DAI", decimals: 18 }).relayFee).to.equal(10n ** 15n);
+      expect(resolvePrices(c, { symbol: "TWO", decimals: 2 }).relayFee).to.equal(1n);
+    });
+
     it("converts any decimal with at most the token's decimals exactly", () => {
       fc.assert(
         fc.property(
