@@ -26,7 +26,7 @@ import { toChainError } from "./errors.ts";
 import { LogMemo, logWindow, type LogBounds } from "./logs.ts";
 import { IntentClient, type RelayOptions, type RelayResult } from "./intents.ts";
 import { OutageSafeNonceManager } from "./receipt.ts";
-import { PERMIT_READ_ABI, permitSupport, signPermit, type PermitSupport } from "./permit.ts";
+import { PERMIT_READ_ABI, permitDeadline, permitSupport, signPermit, type PermitSupport } from "./permit.ts";
 import { marketSolvency } from "./audit.ts";
 import { claimedAmounts } from "./claims.ts";
 import { ChainCalls, type RelayHook } from "./transactions.ts";
@@ -206,7 +206,9 @@ export class MarketClient {
 
   /** A permit for `amount`, or null after saying (a progress line) why `approve` will be sent instead. */
   async #permitOrSay(amount: bigint, action: string): Promise<{ sig: Signature; deadline: bigint } | null> {
-    const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600);
+    const deadline = await permitDeadline(this.provider).catch((e: unknown) => {
+      throw toChainError(e, `${action}: reading the chain's time`, this.tokenInfo);
+    });
     const sig = await this.signPermit(amount, deadline);
     if (sig) return { sig, deadline };
     const support = await this.permitSupport();

@@ -110,6 +110,13 @@ export async function permitSupport(provider: Provider, tokenAddress: string, ch
   return { kind: "permit", domain, source: "name() and version()" };
 }
 
+/** A permit's deadline `seconds` after the chain's time or this machine's, whichever is later (a chain's clock may
+ * run ahead: mined blocks, skew). */
+export async function permitDeadline(provider: Provider, seconds = 3600): Promise<bigint> {
+  const head = await provider.getBlock("latest");
+  return BigInt(Math.max(Math.floor(Date.now() / 1000), head?.timestamp ?? 0) + seconds);
+}
+
 /** Signs an ERC-2612 permit in `domain` (from {@link permitSupport}). */
 export async function signPermit(
   signer: Signer,

@@ -26,7 +26,7 @@ import {
 } from "ethers";
 import { ChainError } from "../errors.ts";
 import { formatAmount, type TokenInfo } from "../units.ts";
-import { permitSupport, signPermit } from "./permit.ts";
+import { permitDeadline, permitSupport, signPermit } from "./permit.ts";
 
 const ERC20_ABI = [
   "function symbol() view returns (string)",
@@ -167,7 +167,7 @@ async function returnToDeployer(
   const support = await permitSupport(provider, o.token, chainId);
   if (support.kind === "permit") {
     const nonce = (await token.getFunction("nonces")(fresh.address)) as bigint;
-    const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600);
+    const deadline = await permitDeadline(provider);
     const p = { owner: fresh.address, spender: deployer, value: amount, nonce, deadline };
     const sig = await signPermit(fresh, support.domain, p);
     await mined(token.getFunction("permit")(fresh.address, deployer, amount, deadline, sig.v, sig.r, sig.s));

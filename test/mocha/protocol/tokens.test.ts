@@ -190,6 +190,20 @@ describe("real tokens: permit domains, tokens without permit, tokens that do not
     expect((error as Error).message).to.match(/from the sender and delivered|became/);
   });
 
+  it("signs a permit whose deadline is an hour after the chain's time when the chain's clock runs ahead", async () => {
+    const token = await deployToken("UsdcLikeTokenMock", true);
+    await mint(token, new Wallet(keys[0]!).address, USDC(0.01));
+    const d = await deployMarket(chain.url, keys[0]!, { token: await token.getAddress() });
+    const owner = await client(d, keys[8]!);
+    await mint(token, await owner.address(), USDC(3));
+    // Two blocks four hours apart: the chain is now ahead of this machine's clock by more than an hour.
+    await provider.send("hardhat_mine", ["0x2", "0x3840"]);
+    const nonce = await provider.getTransactionCount(await owner.address());
+    const root = await owner.createApp(Wallet.createRandom().address, POLICY, USDC(3));
+    expect(await provider.getTransactionCount(await owner.address())).to.equal(nonce + 1);
+    expect((await owner.account(root)).balance).to.equal(USDC(3));
+  });
+
   it("refuses to probe with a deployer that holds too little, saying how much to send", async () => {
     const token = await deployToken("NoPermitTokenMock");
     let error: unknown;
