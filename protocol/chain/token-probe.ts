@@ -24,8 +24,9 @@ import {
   type Signer,
   type TransactionReceipt,
 } from "ethers";
-import { ChainError } from "../errors.ts";
+import { ChainError, IconError } from "../errors.ts";
 import { formatAmount, type TokenInfo } from "../units.ts";
+import { toChainError } from "./errors.ts";
 import { permitDeadline, permitSupport, signPermit } from "./permit.ts";
 
 const ERC20_ABI = [
@@ -60,8 +61,21 @@ export interface TokenProbeOptions {
   signals?: boolean;
 }
 
-/** Throws ChainError TOKEN_NOT_EXACT (or TOKEN_PROBE_UNFUNDED, NOT_A_TOKEN) unless `token` moves exactly. */
+/** Throws ChainError TOKEN_NOT_EXACT (or TOKEN_PROBE_UNFUNDED, NOT_A_TOKEN) unless `token` moves exactly; a failed
+ * call is a ChainError sentence too. */
 export async function probeToken(o: TokenProbeOptions): Promise<void> {
+  try {
+    await probe(o);
+  } catch (e) {
+    if (e instanceof IconError) throw e;
+    throw toChainError(
+      e,
+      `probing the token at ${o.token} (nothing of the market is deployed yet; run the deploy again)`,
+    );
+  }
+}
+
+async function probe(o: TokenProbeOptions): Promise<void> {
   const provider = o.signer.provider;
   if (!provider) throw new ChainError("NO_PROVIDER", "the token probe needs a signer connected to the chain");
   const log = o.log ?? (() => {});
