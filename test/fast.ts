@@ -6,7 +6,7 @@
  * process of its own). Extra arguments go to mocha (e.g. `--grep quote`).
  *
  * Left out, and why: every suite using test/helpers/docker.ts (yards on real Docker: yard/*, agent/agent,
- * overlay-*, udp…), cli and yard/cli-yard (`icon` processes), agent/demo (the whole demo), protocol/dns (a dnsmasq
+ * overlay-*, udp…), cli, cli-network and yard/cli-yard (`icon` processes), agent/demo (the whole demo), protocol/dns (a dnsmasq
  * the test starts), and the two fuzzers, protocol/fuzz and protocol/live-fuzz (depth, not a quick loop: about a
  * third of the time of all the others together).
  */
@@ -51,6 +51,7 @@ const FAST = [
   "protocol/relay-wire",
   "protocol/retry",
   "protocol/sessions",
+  "protocol/tokens",
   "protocol/tunnel-wire",
   "protocol/vocabulary",
   "protocol/yamux-window",
