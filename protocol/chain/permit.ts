@@ -14,6 +14,7 @@ import {
   isError,
   TypedDataEncoder,
   getAddress,
+  id,
   type Provider,
   type Signer,
   type TypedDataDomain,
@@ -28,7 +29,11 @@ const TOKEN_EIP712_ABI = [
   "function name() view returns (string)",
   "function version() view returns (string)",
   "function nonces(address owner) view returns (uint256)",
+  "function PERMIT_TYPEHASH() view returns (bytes32)",
 ];
+
+/** ERC-2612's Permit type hash; a token stating another (DAI's `allowed` permit) takes no ERC-2612 permit. */
+const ERC2612_TYPEHASH = id("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)");
 
 /** ERC-5267's `fields` bits: name, version, chainId, verifyingContract, salt. */
 const FIELD = { name: 1, version: 2, chainId: 4, verifyingContract: 8, salt: 16 } as const;
@@ -74,6 +79,9 @@ export async function permitSupport(provider: Provider, tokenAddress: string, ch
   ]);
   if (separator === undefined || nonce === undefined)
     return { kind: "approve", reason: `the token at ${tokenAddress} has no ERC-2612 permit` };
+  const typeHash = await view<string>(token, "PERMIT_TYPEHASH");
+  if (typeHash !== undefined && typeHash !== ERC2612_TYPEHASH)
+    return { kind: "approve", reason: `the token at ${tokenAddress} has a permit of another kind than ERC-2612's` };
   const matches = (d: TypedDataDomain): boolean => TypedDataEncoder.hashDomain(d) === separator;
   const stated = await view<[string, string, string, bigint, string, string, bigint[]]>(token, "eip712Domain");
   if (stated !== undefined) {

@@ -37,7 +37,7 @@ describe("real tokens: permit domains, tokens without permit, tokens that do not
   let chain: DevChain;
   let provider: JsonRpcProvider;
   let admin: NonceManager;
-  const keys = devKeys(12);
+  const keys = devKeys(20);
 
   async function deployToken(name: string, ...args: unknown[]): Promise<Contract> {
     const file = path.join(projectRoot, `artifacts/contracts/mocks/${name}.sol/${name}.json`);
@@ -75,15 +75,32 @@ describe("real tokens: permit domains, tokens without permit, tokens that do not
       title: "a USDC-like token stating its domain through ERC-5267",
       mock: "UsdcLikeTokenMock",
       args: [true],
+      symbol: "USDC",
       permit: "ERC-5267",
     },
     {
       title: "a USDC-like token without ERC-5267 (as FiatToken)",
       mock: "UsdcLikeTokenMock",
       args: [false],
+      symbol: "USDC",
       permit: "name() and version()",
     },
-    { title: "a token without permit", mock: "NoPermitTokenMock", args: [], permit: null },
+    {
+      title: "a token without permit",
+      mock: "NoPermitTokenMock",
+      args: [],
+      symbol: "PLAIN",
+      permit: null,
+      reason: "has no ERC-2612 permit",
+    },
+    {
+      title: "a token whose permit is DAI's, not ERC-2612's",
+      mock: "DaiLikeTokenMock",
+      args: [],
+      symbol: "DAIL",
+      permit: null,
+      reason: "has a permit of another kind than ERC-2612's",
+    },
   ] as const;
 
   for (const [i, t] of cases.entries()) {
@@ -106,11 +123,11 @@ describe("real tokens: permit domains, tokens without permit, tokens that do not
         expect(support.kind).to.equal("approve");
       }
 
-      const [ownerKey, operatorKey] = [keys[2 + 2 * i]!, keys[3 + 2 * i]!];
+      const [ownerKey, operatorKey] = [keys[12 + 2 * i]!, keys[13 + 2 * i]!];
       const progress: string[] = [];
       const owner = await client(d, ownerKey, progress);
       const operator = await client(d, operatorKey);
-      expect(owner.tokenInfo).to.deep.equal({ symbol: t.mock === "NoPermitTokenMock" ? "PLAIN" : "USDC", decimals: 6 });
+      expect(owner.tokenInfo).to.deep.equal({ symbol: t.symbol, decimals: 6 });
       const ownerAddr = await owner.address();
       await mint(token, ownerAddr, USDC(100));
       await mint(token, await operator.address(), USDC(250));
@@ -121,7 +138,7 @@ describe("real tokens: permit domains, tokens without permit, tokens that do not
       expect(await provider.getTransactionCount(ownerAddr)).to.equal(nonce0 + (t.permit ? 1 : 2));
       const said = progress.filter((l) => l.includes("approving the market first"));
       expect(said).to.have.length(t.permit ? 0 : 1);
-      if (!t.permit) expect(said[0]).to.contain("has no ERC-2612 permit").and.contain("creating the application");
+      if (!t.permit) expect(said[0]).to.contain(t.reason).and.contain("creating the application");
 
       await owner.fund(root, owner.parse("0.000001"));
       expect(await provider.getTransactionCount(ownerAddr)).to.equal(nonce0 + (t.permit ? 2 : 4));
