@@ -40,6 +40,7 @@ describe("icon deploy --network: a named network through Hardhat Ignition", func
   let dir: string;
   let keystore: string;
   let token: string;
+  let feeToken: string;
   const password = "correct horse battery staple";
   const env = (): Record<string, string> => ({
     ICON_RPC_URL_PUBLIC_LIKE: `${url}/v2/${SECRET}`,
@@ -85,13 +86,19 @@ describe("icon deploy --network: a named network through Hardhat Ignition", func
     // The token exists before the market, as USDC does on a public network; the deployer holds a little of it.
     const provider = new JsonRpcProvider(url, undefined, { staticNetwork: true, cacheTimeout: -1 });
     try {
-      const file = path.join(projectRoot, "artifacts/contracts/mocks/UsdcLikeTokenMock.sol/UsdcLikeTokenMock.json");
-      const a = JSON.parse(await readFile(file, "utf8")) as { abi: InterfaceAbi; bytecode: string };
       const admin = new NonceManager(new Wallet(adminKey, provider));
-      const t = await new ContractFactory(a.abi, a.bytecode, admin).deploy(false);
-      await t.waitForDeployment();
-      token = await t.getAddress();
-      await (await t.getFunction("mint")(new Wallet(deployerKey).address, 50_000_000n)).wait();
+      const deploy = async (name: string, ...args: unknown[]) => {
+        const file = path.join(projectRoot, `artifacts/contracts/mocks/${name}.sol/${name}.json`);
+        const a = JSON.parse(await readFile(file, "utf8")) as { abi: InterfaceAbi; bytecode: string };
+        const t = await new ContractFactory(a.abi, a.bytecode, admin).deploy(...args);
+        await t.waitForDeployment();
+        await (await t.getFunction("mint")(new Wallet(deployerKey).address, 50_000_000n)).wait();
+        return t;
+      };
+      token = await (await deploy("UsdcLikeTokenMock", false)).getAddress();
+      const fee = await deploy("FeeOnTransferTokenFake");
+      await (await fee.getFunction("setFee")(100)).wait();
+      feeToken = await fee.getAddress();
     } finally {
       provider.destroy();
     }
@@ -157,6 +164,23 @@ describe("icon deploy --network: a named network through Hardhat Ignition", func
       const all = x.stdout + x.stderr;
       expect(all).to.not.contain(SECRET);
       expect(all.toLowerCase()).to.not.contain(deployerKey.slice(2).toLowerCase());
+    }
+  });
+
+  it("refuses to deploy over a token that takes a fee on transfer, with a sentence, and deploys nothing", async () => {
+    const provider = new JsonRpcProvider(url, undefined, { staticNetwork: true });
+    try {
+      const deployer = new Wallet(deployerKey).address;
+      const nonce = await provider.getTransactionCount(deployer);
+      const r = await icon(["deploy", "--network", "public-like", "--token", feeToken, "--keystore", keystore]);
+      expect(r.code).to.equal(1);
+      expect(r.stderr).to.contain(
+        `error: refusing to deploy the market over the token at ${feeToken} (FEE): sending 0.01 FEE to a fresh address took 0.01 FEE from the sender and delivered 0.0099 FEE`,
+      );
+      // Only the probe's one transfer was sent: no contract was created.
+      expect(await provider.getTransactionCount(deployer)).to.equal(nonce + 1);
+    } finally {
+      provider.destroy();
     }
   });
 
