@@ -7,8 +7,10 @@
  * The probe: signals a rebasing token answers (stETH's shares, Aave's scaled balances, Ampleforth's monetary
  * policy); then a small amount sent from the deployer to a fresh address and back, every balance compared exactly
  * at the block before and the block of each transfer, and the fresh address's balance again a block later with no
- * transfer in between. The way back is a permit signed by the fresh key when the token takes one (no gas for it),
- * else a transfer the fresh address pays for with ETH the deployer sends it (what it leaves over stays there).
+ * transfer in between. The way there is a `transfer` (how the market pays out), the way back a `transferFrom` by the
+ * deployer (how the market takes deposits), allowed by a permit the fresh key signs when the token takes one (no gas
+ * for it), else by an `approve` the fresh address pays for with ETH the deployer sends it (what it leaves over stays
+ * there).
  *
  * @example
  *   await probeToken({ token: "0x8335…2913", signer: new NonceManager(wallet), log: say });
@@ -35,6 +37,7 @@ const ERC20_ABI = [
   "function balanceOf(address) view returns (uint256)",
   "function transfer(address to, uint256 value) returns (bool)",
   "function transferFrom(address from, address to, uint256 value) returns (bool)",
+  "function approve(address spender, uint256 value) returns (bool)",
   "function permit(address owner, address spender, uint256 value, uint256 deadline, uint8 v, bytes32 r, bytes32 s)",
   "function nonces(address owner) view returns (uint256)",
 ];
@@ -167,7 +170,8 @@ async function answers(provider: Provider, address: string, signature: string): 
   }
 }
 
-/** The fresh address's tokens back to the deployer: by a permit it signs, or by a transfer it pays gas for. */
+/** The fresh address's tokens back to the deployer by `transferFrom`, allowed by a permit the fresh key signs or by
+ * an approve it pays gas for. */
 async function returnToDeployer(
   provider: Provider,
   token: Contract,
@@ -188,19 +192,20 @@ async function returnToDeployer(
     return mined(token.getFunction("transferFrom")(fresh.address, deployer, amount));
   }
   const asFresh = token.connect(fresh) as Contract;
-  const gasLimit = await asFresh.getFunction("transfer").estimateGas(deployer, amount);
+  const gasLimit = await asFresh.getFunction("approve").estimateGas(deployer, amount);
   const fees = await provider.getFeeData();
   const maxFeePerGas = fees.maxFeePerGas ?? fees.gasPrice ?? 1_000_000_000n;
   // Thrice the execution cost: room for a rising base fee and a rollup's L1 data fee.
   const gasMoney = gasLimit * maxFeePerGas * 3n;
   log(
-    `the token takes no permit (${support.reason}): sending the fresh address ${gasMoney} wei for its gas; it keeps what it leaves over`,
+    `the token takes no permit (${support.reason}): sending the fresh address ${gasMoney} wei for the gas of its approve; it keeps what it leaves over`,
   );
   await mined(o.signer.sendTransaction({ to: fresh.address, value: gasMoney }));
   const fee = fees.maxFeePerGas
     ? { maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas ?? 0n }
     : { gasPrice: maxFeePerGas };
-  return mined(asFresh.getFunction("transfer")(deployer, amount, { gasLimit, ...fee }));
+  await mined(asFresh.getFunction("approve")(deployer, amount, { gasLimit, ...fee }));
+  return mined(token.getFunction("transferFrom")(fresh.address, deployer, amount));
 }
 
 /** Waits for a sent transaction; a revert or a drop is a ChainError. */
