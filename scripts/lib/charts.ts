@@ -118,7 +118,7 @@ export function timeChartSpec(o: TimeChartOptions): TopLevelSpec {
               field: "y",
               type: "quantitative",
               title: title(p.label, p.unit),
-              scale: { type: p.scale ?? "linear", nice: true, zero: p.scale !== "log" },
+              scale: { type: p.scale ?? "linear", nice: true, ...(p.scale === "log" ? {} : { zero: true }) },
               axis: { ...AXIS, ...(p.format ? { format: p.format } : {}) },
             },
             color: { field: "series", type: "nominal", title: null, legend: { orient: "right" } },
@@ -182,10 +182,10 @@ export function xyChartSpec(o: XYChartOptions): TopLevelSpec {
         field: "y",
         type: "quantitative",
         title: title(o.y.label, o.y.unit),
-        scale: { type: o.y.scale ?? "linear", nice: true, zero: o.y.scale !== "log" },
+        scale: { type: o.y.scale ?? "linear", nice: true, ...(o.y.scale === "log" ? {} : { zero: true }) },
         axis: axis(o.y),
       },
-      color: { field: "series", type: "nominal", title: null, legend: { orient: "bottom", columns: 2 } },
+      color: { field: "series", type: "nominal", title: null, legend: { orient: "bottom", columns: 1 } },
     },
   } as TopLevelSpec;
 }

@@ -309,15 +309,11 @@ async function writePlots(
         .flatMap((r) => {
           const n = Math.max(1, r.events.length);
           return [
-            [
-              `${r.scenario} (${r.topology.slice(0, 5)})`,
-              "ICON tree",
-              (r.treeMoves.migrate + r.treeMoves.replicate) / n,
-            ],
-            [`${r.scenario} (${r.topology.slice(0, 5)})`, "centralized", r.centralMoves.opened / n],
+            [r.scenario, `ICON tree, ${r.topology}`, (r.treeMoves.migrate + r.treeMoves.replicate) / n],
+            [r.scenario, `centralized, ${r.topology}`, r.centralMoves.opened / n],
           ] as Array<[string, string, number]>;
         }),
-      goal: { value: 1, label: `goal ≤ 1 (tree, shift: ${movesPerShift})` },
+      goal: { value: 1, label: `goal ≤ 1 (tree, shift, both graphs: ${movesPerShift})` },
       width: 760,
     }),
   );

@@ -424,23 +424,36 @@ export function runTree(
     x.leaseEnd = x.servingAt + o.slotSeconds;
   };
 
-  /** tree-funding.ts: the parent gives from what it can spend beyond its own next slot; the origin asks the owner. */
+  /**
+   * tree-funding.ts: the request goes up the tree to the first ancestor that can spend `amount` beyond its own next
+   * slot and intent reserve (the origin asks the owner, who answers from what is left of its reserve); the money
+   * comes down the on-chain parent links, one allocation per link. The asker's `asked` stays set until money
+   * arrives (renewalPlan then waits or buys a shorter slot, as the agent does), so it never pays for a second
+   * request for the same lease.
+   */
   const fund = (x: Icon, amount: bigint): void => {
-    const p = x.parent;
-    q.after(p ? 2 * net.siteMs(x.site, p.site) : 1000, () => {
+    const chain: Icon[] = [x];
+    let delayMs = 0;
+    for (let a = x.parent; a && a.alive; a = a.parent) {
+      delayMs += 2 * net.siteMs(chain[chain.length - 1]!.site, a.site);
+      chain.push(a);
+      const reserve = prices[a.site.index]! * BigInt(o.slotSeconds) + 3n * fee;
+      if (ledger.balance(a.account) - reserve >= amount) break;
+    }
+    const top = chain[chain.length - 1]!;
+    q.after(Math.max(1, delayMs) + (top.parent ? 0 : 1000), () => {
       if (!x.alive) return;
-      if (!p) {
-        const give = amount < ownerLeft ? amount : ownerLeft;
-        ownerLeft -= give;
-        ledger.deposit(x.account, give);
-        x.asked = false;
-        return;
+      if (!top.parent) {
+        const reserve = prices[top.site.index]! * BigInt(o.slotSeconds) + 3n * fee;
+        const short = amount + reserve - ledger.balance(top.account);
+        if (short > 0n) {
+          const give = short < ownerLeft ? short : ownerLeft;
+          ownerLeft -= give;
+          ledger.deposit(top.account, give);
+        }
       }
-      if (!p.alive) return;
-      const reserve = prices[p.site.index]! * BigInt(o.slotSeconds) + 3n * fee;
-      const spendable = ledger.balance(p.account) - reserve;
-      if (spendable >= amount) ledger.allocate(p.account, x.account, amount, "funding");
-      else fund(p, amount);
+      for (let k = chain.length - 1; k > 0; k--)
+        if (!ledger.allocate(chain[k]!.account, chain[k - 1]!.account, amount, "funding")) return;
       x.asked = false;
     });
   };
