@@ -49,6 +49,8 @@ export interface ScenarioResult {
   refused: Record<string, number>;
   solvent: boolean;
   lapses: number;
+  /** ICONs placed again after their yard failed. */
+  replaced: number;
   unfunded: number;
   spent: string;
   deposited: string;
@@ -135,6 +137,7 @@ export function runScenario(
     refused: Object.fromEntries(t.ledger.refused),
     solvent: t.ledger.solvent(),
     lapses: t.lapses,
+    replaced: t.replaced,
     unfunded: t.unfunded,
     spent: String(t.ledger.spent),
     deposited: String(t.ledger.deposited),
@@ -175,7 +178,7 @@ async function main(): Promise<void> {
       loopMs = performance.now() - t0 - book.solveMs;
       results.push(r);
       console.error(
-        `${net.name} ${name}: refused ${JSON.stringify(r.refused)}; tree ${r.treeVsOracle.toFixed(3)}× oracle (${r.treeMaxIcons} ICONs max), central ${r.centralVsOracle.toFixed(3)}×; tree moves ${JSON.stringify(r.treeMoves)}, central opened ${r.centralMoves.opened}; adapt ${r.treeAdapt.meanS?.toFixed(0)} s (${r.treeAdapt.reached}/${r.shifts}) vs ${r.centralAdapt.meanS?.toFixed(0)} s (${r.centralAdapt.reached}/${r.shifts})`,
+        `${net.name} ${name}: refused ${JSON.stringify(r.refused)}, lapses ${r.lapses}, re-placed ${r.replaced}; tree ${r.treeVsOracle.toFixed(3)}× oracle (${r.treeMaxIcons} ICONs max), central ${r.centralVsOracle.toFixed(3)}×; tree moves ${JSON.stringify(r.treeMoves)}, central opened ${r.centralMoves.opened}; adapt ${r.treeAdapt.meanS?.toFixed(0)} s (${r.treeAdapt.reached}/${r.shifts}) vs ${r.centralAdapt.meanS?.toFixed(0)} s (${r.centralAdapt.reached}/${r.shifts})`,
       );
     }
 
