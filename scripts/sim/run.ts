@@ -2,7 +2,8 @@
  * `npm run sim`: the paper's evaluation reproduced with the project's own decision and tree code (issue 21).
  *
  * For GÉANT 2009 (34 PoPs × 3 IEP sites = 102 sites) and CAIDA AS 7922's east coast (108 routers, one IEP site
- * each): Fig. 4 and Fig. 5 at 10, 100, 1,000 and 10,000 scattered ICONs (scatter.ts); then the five scenarios
+ * each): Fig. 4 and Fig. 5 at 10, 100, 1,000 and 10,000 scattered ICONs (scatter.ts; also on a synthetic graph of
+ * 400 routers, for growth curves beyond ~100 sites); then the five scenarios
  * (shifting demand, diurnal, flash crowd, IEP failure, price change), each run by the ICON tree (tree-sim.ts), by a
  * centralized orchestrator (central-sim.ts) and priced against the oracle's exact optimum (oracle.ts, HiGHS).
  * Writes sim-out/results.json and the SVG plots; prints one JSON line last.
@@ -20,7 +21,7 @@ import { EventQueue } from "./events.ts";
 import { loadSolver } from "./oracle.ts";
 import { fig4, fig5, type Fig4Point, type Fig5Point } from "./scatter.ts";
 import { SCENARIOS, scenario, type ScenarioName } from "./scenarios.ts";
-import { buildNetwork, loadTopology, type Network } from "./topology.ts";
+import { buildNetwork, loadTopology, syntheticTopology, type Network } from "./topology.ts";
 import { defaultSimOptions, runTree, type SimOptions } from "./tree-sim.ts";
 
 export interface ScenarioResult {
@@ -156,13 +157,15 @@ async function main(): Promise<void> {
     buildNetwork(loadTopology("geant2009"), { sitesPerNode: 3, seed: 1 }),
     buildNetwork(loadTopology("caida-as7922-east"), { sitesPerNode: 1, seed: 1 }),
   ].slice(0, a.quick ? 1 : 2);
+  // Growth curves beyond the real graphs' ~100 sites (Fig. 4 and 5 only).
+  const synthetic = a.quick ? [] : [buildNetwork(syntheticTopology(400, 3), { sitesPerNode: 1, seed: 1 })];
   const counter = { events: 0 };
   let loopMs = 0;
   const book = new CostBook();
   const fig4s: Record<string, Fig4Point[]> = {};
   const fig5s: Record<string, Fig5Point[]> = {};
   const t0 = performance.now();
-  for (const net of topologies) {
+  for (const net of [...topologies, ...synthetic]) {
     fig4s[net.name] = sizes.map((n) => {
       const q = new EventQueue();
       const p = fig4(net, n, 7, q);
@@ -229,7 +232,15 @@ async function main(): Promise<void> {
       1,
     ),
   );
-  await writePlots(a.out, names, sizes, fig4s, fig5s, results, summary.movesPerShift);
+  await writePlots(
+    a.out,
+    [...names, ...synthetic.map((n) => n.name)],
+    sizes,
+    fig4s,
+    fig5s,
+    results,
+    summary.movesPerShift,
+  );
   console.log(JSON.stringify(summary));
 }
 

@@ -146,3 +146,51 @@ export function buildNetwork(t: CompactTopology, o: NetworkOptions): Network {
     },
   };
 }
+
+/**
+ * A synthetic graph for growth curves (issue 21 item 2): `n` routers at random points of a `sizeKm` square, each
+ * linked to its `k` nearest (lengths by Euclidean distance), the parts joined by their closest pairs until connected.
+ * Seeded; positions stored as km in the longitude/latitude fields.
+ */
+export function syntheticTopology(n: number, seed: number, k = 3, sizeKm = 2000): CompactTopology {
+  const rng = new Rng(seed);
+  const pts = Array.from({ length: n }, () => [rng.next() * sizeKm, rng.next() * sizeKm] as const);
+  const d = (a: number, b: number): number => Math.hypot(pts[a]![0] - pts[b]![0], pts[a]![1] - pts[b]![1]);
+  const links = new Map<string, [number, number, number]>();
+  const link = (a: number, b: number): void => {
+    const key = a < b ? `${a}-${b}` : `${b}-${a}`;
+    if (!links.has(key)) links.set(key, [Math.min(a, b), Math.max(a, b), Math.round(d(a, b) * 100) / 100]);
+  };
+  for (let a = 0; a < n; a++)
+    [...Array(n).keys()]
+      .filter((b) => b !== a)
+      .sort((x, y) => d(a, x) - d(a, y))
+      .slice(0, k)
+      .forEach((b) => link(a, b));
+  // Join the parts: union-find, then the closest pair between the first part and any other, until one is left.
+  const parent = [...Array(n).keys()];
+  const find = (x: number): number => (parent[x] === x ? x : (parent[x] = find(parent[x]!)));
+  for (const [a, b] of links.values()) parent[find(a)] = find(b);
+  for (;;) {
+    const root = find(0);
+    let best: [number, number] | undefined;
+    for (let a = 0; a < n; a++)
+      if (find(a) === root)
+        for (let b = 0; b < n; b++) if (find(b) !== root && (!best || d(a, b) < d(best[0], best[1]))) best = [a, b];
+    if (!best) break;
+    link(best[0], best[1]);
+    parent[find(best[1])] = root;
+  }
+  return {
+    name: `synthetic-${n}`,
+    source: {
+      repository: "",
+      path: "",
+      commit: "",
+      licence: "generated",
+      note: `${k}-nearest geometric, seed ${seed}`,
+    },
+    nodes: pts.map(([x, y], i) => [`r${i}`, x, y]),
+    links: [...links.values()],
+  };
+}

@@ -14,7 +14,7 @@ import { Ledger } from "../../../scripts/sim/ledger.ts";
 import { loadSolver, placementCost, solvePlacement, type PlacementProblem } from "../../../scripts/sim/oracle.ts";
 import { fig4, fig5 } from "../../../scripts/sim/scatter.ts";
 import { scenario } from "../../../scripts/sim/scenarios.ts";
-import { buildNetwork, loadTopology, type CompactTopology } from "../../../scripts/sim/topology.ts";
+import { buildNetwork, loadTopology, syntheticTopology, type CompactTopology } from "../../../scripts/sim/topology.ts";
 import { SIM_POLICY, defaultSimOptions, runTree, type SimOptions } from "../../../scripts/sim/tree-sim.ts";
 
 /** A — 200 km — B — 400 km — C: one-way 1 ms + 0.1 ms a hop, 2 ms + 0.1 ms. */
@@ -87,6 +87,9 @@ describe("simulator (scripts/sim)", function () {
     const c = net.sites[2]!;
     // 2 × (client 2 ms + path 3.2 ms + the site's access)
     expect(net.rttMs(0, c)).to.be.closeTo(2 * (2 + 3.2 + c.accessMs), 1e-9);
+    // The synthetic graph for growth curves is connected: every pair has a finite delay.
+    const syn = buildNetwork(syntheticTopology(40, 2), { sitesPerNode: 1, seed: 1 });
+    for (let a = 0; a < 40; a++) for (let b = 0; b < 40; b++) expect(syn.oneWay(a, b)).to.be.lessThan(Infinity);
   });
 
   it("the oracle's placement on a small case, as computed by hand", () => {
