@@ -38,6 +38,11 @@ const agentTimingsSchema = z.object({
   refLatencyMs: z.number().positive().default(100),
 });
 
+/** The agent's timings and thresholds when the app config leaves them out (the simulator starts from these). */
+export function agentTimingDefaults(): z.infer<typeof agentTimingsSchema> {
+  return agentTimingsSchema.parse({});
+}
+
 /** Defaults of the agent's share of each lease: bench:lease measured 90–94 MiB idle RSS and < 1 % CPU. */
 export const SIDECAR_DEFAULTS = { image: "icon/agent:1", cpuMillis: 100, memoryMiB: 160 } as const;
 /** Least memory the agent's share may have: the idle agent alone takes about 94 MiB. */

@@ -63,7 +63,7 @@ import { Netbed, loadTopology } from "./lib/netbed.ts";
 import { NetbedClients } from "./lib/netbed-clients.ts";
 import { atSite, domainOf, publicDnsRecords } from "./lib/netbed-yards.ts";
 import { startClients, type ClientLoad, type LoadFailure } from "./lib/loadgen.ts";
-import { lineChart } from "./lib/plot.ts";
+import { renderSvg, timeChartSpec } from "./lib/charts.ts";
 import { ChainWatch, SidecarLogs, type AgentContainer, type ChainEvent } from "./lib/godview.ts";
 
 const { values: args } = parseArgs({ options: { short: { type: "boolean" }, out: { type: "string" } } });
@@ -524,17 +524,20 @@ try {
   const plotFile = path.join(OUT, "plot.svg");
   await writeFile(
     plotFile,
-    lineChart({
-      title: "ICON demo (owner offline): client p50 latency per subnet and budget spent",
-      panels: [
-        {
-          label: "client p50 latency (ms)",
-          series: [series(moving, "moving clients (A, then B)"), series(near, "subnet C")],
-        },
-        { label: `spent (${reader.tokenInfo.symbol})`, series: [{ name: "spent", points: budget }] },
-      ],
-      marks,
-    }),
+    await renderSvg(
+      timeChartSpec({
+        title: "ICON demo (owner offline): client p50 latency per subnet and budget spent",
+        panels: [
+          {
+            label: "client p50 latency",
+            unit: "ms",
+            series: [series(moving, "moving clients (A, then B)"), series(near, "subnet C")],
+          },
+          { label: "spent", unit: reader.tokenInfo.symbol, series: [{ name: "spent", points: budget }] },
+        ],
+        marks,
+      }),
+    ),
   );
   say("demo", `plot written to ${plotFile}`);
 

@@ -36,6 +36,8 @@ const FAST = [
   "agent/offer",
   "agent/seal",
   "agent/tree",
+  // sim: the simulator's use of the agent's rules, small hand-computed cases, the charts
+  "sim/sim",
   // protocol: codecs, negotiation, libp2p node, chain client
   "protocol/alto",
   "protocol/chain-nonce",

@@ -105,6 +105,7 @@ const SECONDS: Record<string, number> = {
   "agent/sidecar-renew": 138,
   "agent/tree": 13,
   "agent/tree-epoch": 7,
+  "sim/sim": 15,
   cli: 82,
   "cli-network": 25,
   "protocol/alto": 6,
