@@ -29,6 +29,8 @@ import { OutageSafeNonceManager } from "./receipt.ts";
 import { marketSolvency } from "./audit.ts";
 import { claimedAmounts } from "./claims.ts";
 import { ChainCalls, type RelayHook } from "./transactions.ts";
+import { ChainFees, feesFrom, type FeeOptions } from "./fees.ts";
+import { isValidErc1271 } from "./erc1271.ts";
 import type { BudgetAccount, LeaseRecord, Listing, Policy, ProviderStatus, Solvency } from "./types.ts";
 
 /** Options for {@link MarketClient.connect}. */
@@ -41,12 +43,11 @@ export interface ConnectOptions {
   onProgress?: (line: string) => void;
   /** Widest eth_getLogs call in blocks (default `ICON_LOG_WINDOW` or 2,000: logs.ts). */
   logWindow?: number;
+  /** Fee cap, tip bound, replacement bounds (default: ICON_MAX_FEE … or the defaults, fees.ts feesFrom). */
+  fees?: FeeOptions;
 }
 
 type Row = Record<string, unknown> & unknown[];
-
-const ERC1271_ABI = ["function isValidSignature(bytes32 hash, bytes signature) view returns (bytes4)"];
-const ERC1271_MAGIC = "0x1626ba7e";
 
 /** Lease lifecycle states, as the contract computes them. */
 export const LEASE_STATES = ["None", "Scheduled", "Running", "StartMissed", "Ended", "Settled", "Cancelled"] as const;
@@ -65,6 +66,8 @@ export class MarketClient {
   readonly market: Contract;
   readonly tokenInfo: TokenInfo;
   readonly logWindow: number;
+  /** The fee cap and bounds, the current quote, and the gas this client's transactions spent (fees.ts). */
+  readonly fees: ChainFees;
   /** Gasless operations: sign an intent for each ICON operation without sending it (intents.ts). */
   readonly intents: IntentClient;
   readonly #calls: ChainCalls;
@@ -80,7 +83,13 @@ export class MarketClient {
     this.market = new Contract(o.deployment.market, iconMarketAbi, runner);
     this.tokenInfo = tokenInfo;
     this.logWindow = o.logWindow ?? logWindow();
-    this.#calls = new ChainCalls({ signer: o.signer, tokenInfo, onProgress: o.onProgress ?? (() => {}) });
+    this.fees = new ChainFees(o.fees ?? feesFrom(), o.provider);
+    this.#calls = new ChainCalls({
+      signer: o.signer,
+      tokenInfo,
+      fees: this.fees,
+      onProgress: o.onProgress ?? (() => {}),
+    });
     const { market, provider, signer } = this;
     const [calls, domain] = [this.#calls, () => this.domain()];
     this.intents = new IntentClient({ market, provider, signer, calls, domain, logs: (...a) => this.logs(...a) });
@@ -422,13 +431,7 @@ export class MarketClient {
   /** Whether the contract at `signer` accepts `signature` over `digest` (ERC-1271); false for an account with no
    * code or a contract that says no or reverts. */
   async isValidSignature(signer: string, digest: string, signature: string): Promise<boolean> {
-    if ((await this.provider.getCode(signer)) === "0x") return false;
-    const wallet = new Contract(signer, ERC1271_ABI, this.provider);
-    try {
-      return (await wallet.getFunction("isValidSignature")(digest, signature)) === ERC1271_MAGIC;
-    } catch {
-      return false;
-    }
+    return isValidErc1271(this.provider, signer, digest, signature);
   }
 
   /** Owner and current policy of an application. */

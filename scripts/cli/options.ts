@@ -95,6 +95,9 @@ export const GLOBAL_OPTIONS = {
       /^\d{1,3}$/.test(v) ? Number(v) : fail(zctx, `--dev-account must be an account index such as 0 or 1, got "${v}"`),
     )
     .optional(),
+  /** EIP-1559 fee cap and tip bound, checked when a command reaches the chain (protocol/chain/fees.ts). */
+  "max-fee": opt.string(),
+  "max-priority-fee": opt.string(),
   help: opt.flag(),
 };
 
@@ -151,8 +154,19 @@ export async function parseOptions<S extends Shape>(
     throw new ConfigError(code, issue.message);
   }
   const { rpc, deployment, keystore, "dev-account": devAccount, help, ...o } = r.data as Record<string, unknown>;
+  const { "max-fee": maxFee, "max-priority-fee": maxPriorityFee } = o;
+  delete o["max-fee"];
+  delete o["max-priority-fee"];
   return {
-    global: { rpc, deployment, keystore, "dev-account": devAccount, help } as Options<typeof GLOBAL_OPTIONS>,
+    global: {
+      rpc,
+      deployment,
+      keystore,
+      "dev-account": devAccount,
+      "max-fee": maxFee,
+      "max-priority-fee": maxPriorityFee,
+      help,
+    } as Options<typeof GLOBAL_OPTIONS>,
     o: o as Options<S>,
     positionals: parsed.positionals,
   };
