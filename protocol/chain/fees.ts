@@ -21,6 +21,8 @@ import { z } from "zod";
 import { ChainError, ConfigError } from "../errors.ts";
 
 const GWEI = 1_000_000_000n;
+/** The tip bound when none is configured (at most the cap). */
+const DEFAULT_TIP_BOUND = 2n * GWEI;
 
 const GAS_PRICE = /^\s*(\d+\s*wei|\d+(\.\d{1,9})?\s*gwei)\s*$/i;
 
@@ -38,8 +40,9 @@ export const feeFields = z
     /** The cap: no transaction offers more per gas. Ethereum's base fee stays below 100 gwei outside spikes; an
      * L2's is below 1 gwei: set it lower there. */
     maxFee: gasPrice.default("100 gwei"),
-    /** The most tip the node's suggestion is taken up to: Hardhat and geth suggest 1 gwei or less. */
-    maxPriorityFee: gasPrice.default("2 gwei"),
+    /** The most tip the node's suggestion is taken up to (default 2 gwei, or `maxFee` when lower): Hardhat and
+     * geth suggest 1 gwei or less. */
+    maxPriorityFee: gasPrice.optional(),
     /** A transaction not mined after this many blocks is sent again with the same nonce and higher fees. */
     replaceAfterBlocks: z.number().int().min(1).max(1000).default(3),
     /** … or after this many seconds (a head that does not move through a lagging RPC), whichever comes first. */
@@ -48,9 +51,11 @@ export const feeFields = z
   .strict();
 
 /** The tip bound is part of the fee: refuses a `maxPriorityFee` above `maxFee` (a zod superRefine). */
-export function checkFeeTip(v: { maxFee: string; maxPriorityFee: string }, ctx: z.RefinementCtx): void {
+export function checkFeeTip(v: { maxFee: string; maxPriorityFee?: string | undefined }, ctx: z.RefinementCtx): void {
   // Runs on values a field's regex refused too (zod goes on with a dirty object): those have their sentence.
-  const [tip, cap] = [v.maxPriorityFee, v.maxFee].map((t) => (GAS_PRICE.test(t) ? parseGasPrice(t) : undefined));
+  const [tip, cap] = [v.maxPriorityFee, v.maxFee].map((t) =>
+    t !== undefined && GAS_PRICE.test(t) ? parseGasPrice(t) : undefined,
+  );
   if (tip !== undefined && cap !== undefined && tip > cap)
     ctx.addIssue({
       code: z.ZodIssueCode.custom,
@@ -91,9 +96,11 @@ export function formatGasPrice(wei: bigint): string {
 
 /** A validated fee config in wei. */
 export function resolveFees(c: FeeConfig): FeeOptions {
+  const cap = parseGasPrice(c.maxFee);
+  const tip = c.maxPriorityFee === undefined ? DEFAULT_TIP_BOUND : parseGasPrice(c.maxPriorityFee);
   return {
-    maxFeePerGas: parseGasPrice(c.maxFee),
-    maxPriorityFeePerGas: parseGasPrice(c.maxPriorityFee),
+    maxFeePerGas: cap,
+    maxPriorityFeePerGas: tip < cap ? tip : cap,
     replaceAfterBlocks: c.replaceAfterBlocks,
     replaceAfterMs: c.replaceAfterS * 1000,
   };
