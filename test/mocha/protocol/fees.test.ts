@@ -8,6 +8,7 @@
 import { expect } from "chai";
 import { Wallet, parseEther, toQuantity } from "ethers";
 import { ChainError, MarketClient, bumped, feesFrom, parseGasPrice, type FeeOptions } from "../../../protocol/index.ts";
+import { Replacer } from "../../../protocol/chain/replace.ts";
 import { network, deployMarket, deploymentOf, createApp, USD, type Market } from "../../helpers/market.ts";
 
 const conn = await network.create();
@@ -161,6 +162,56 @@ describe("fees: EIP-1559 within a cap, stuck transactions replaced, gas spent co
     } finally {
       await provider.send("evm_setAutomine", [true]);
       await provider.send("hardhat_setNextBlockBaseFeePerGas", [toQuantity(GWEI)]);
+    }
+  });
+
+  it("does not replace past the cap: a copy at the cap is only waited for, and the note says why", async () => {
+    const provider = m.ethers.provider;
+    const key = Wallet.createRandom(provider);
+    await (await m.deployer.sendTransaction({ to: key.address, value: parseEther("1") })).wait();
+    const cap = 10n * GWEI;
+    const fees: FeeOptions = {
+      maxFeePerGas: cap,
+      maxPriorityFeePerGas: GWEI,
+      replaceAfterBlocks: 1,
+      replaceAfterMs: 0, // every check is past the bound
+    };
+    await provider.send("evm_setAutomine", [false]);
+    try {
+      const tx = await key.sendTransaction({
+        to: key.address,
+        value: 1n,
+        type: 2,
+        maxFeePerGas: cap,
+        maxPriorityFeePerGas: GWEI,
+      });
+      const sentAtBlock = await provider.getBlockNumber();
+      const lines: string[] = [];
+      const r = new Replacer({
+        provider,
+        signer: key,
+        sent: tx,
+        sentAtBlock,
+        fees,
+        action: "a transfer",
+        onProgress: (l) => lines.push(l),
+      });
+      // The market above the cap: no copy could be mined, none is sent.
+      await provider.send("hardhat_setNextBlockBaseFeePerGas", [toQuantity(20n * GWEI)]);
+      expect(await r.replace()).to.equal(undefined);
+      expect(r.note).to.equal("the chain's base fee is above the cap of 10 gwei, so it was not replaced");
+      // The market under the cap, but the copy already offers the cap: 12.5 % more is not allowed.
+      await provider.send("hardhat_setNextBlockBaseFeePerGas", [toQuantity(5n * GWEI)]);
+      expect(await r.replace()).to.equal(undefined);
+      expect(r.note).to.equal(
+        "its max fee of 10 gwei is within 12.5 % of the cap of 10 gwei, so it can only be waited for",
+      );
+      expect(lines).to.deep.equal([]);
+      expect(r.count).to.equal(0);
+    } finally {
+      await provider.send("evm_setAutomine", [true]);
+      await provider.send("hardhat_setNextBlockBaseFeePerGas", [toQuantity(GWEI)]);
+      await provider.send("evm_mine", []);
     }
   });
 
