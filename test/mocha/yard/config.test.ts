@@ -150,6 +150,13 @@ describe("yard config", () => {
         ],
         stake: 250_000_000n,
         relayFee: 1_000n,
+        gasTokenPrice: 3_000_000_000n,
+      });
+      expect(resolveFees(c.chain.fees)).to.deep.equal({
+        maxFeePerGas: 20_000_000_000n,
+        maxPriorityFeePerGas: 1_000_000_000n,
+        replaceAfterBlocks: 3,
+        replaceAfterMs: 45_000,
       });
     });
 
