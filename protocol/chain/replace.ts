@@ -100,6 +100,7 @@ export class Replacer {
       throw e;
     }
     this.#fees = { maxFeePerGas, maxPriorityFeePerGas };
+    this.#note = undefined;
     this.count++;
     this.#o.onProgress(
       `${action}: not mined after ${blocks} block(s); sent again as ${hash} (nonce ${sent.nonce}, max fee ${formatGasPrice(maxFeePerGas)}, tip ${formatGasPrice(maxPriorityFeePerGas)})`,
