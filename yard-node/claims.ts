@@ -10,10 +10,9 @@
  *   const claims = new LeaseClaims({ chain, watch, db, metrics, log, unitsPerEth, withLease });
  *   await claims.claimDue([{ id: 7n, final: false }]);
  */
-import { isIconError, LEASE_FLAGS, type MarketClient } from "../protocol/index.ts";
+import { expectedGasPrice, isIconError, LEASE_FLAGS, type MarketClient } from "../protocol/index.ts";
 import type { Logger } from "../protocol/log.ts";
 import { MAX_CLAIM_BATCH } from "../protocol/chain/claims.ts";
-import { expectedGasPrice } from "../protocol/chain/fees.ts";
 import type { ChainWatch } from "./chain-watch.ts";
 import { planClaims, type ClaimPlan } from "./claim-policy.ts";
 import type { LeaseRow, YardDb } from "./db.ts";
