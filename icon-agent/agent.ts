@@ -458,6 +458,7 @@ export class Agent {
       aggregate: this.tree.aggregate(),
       children: this.tree.children().map((c) => ({ account: c.account, endpoint: c.endpoint, location: c.location })),
       last: this.#last,
+      gasSpentWei: { total: this.client.fees.spent.total, byKind: Object.fromEntries(this.client.fees.spent.byKind()) },
       atMs: Date.now(),
     };
   }

@@ -148,6 +148,8 @@ export interface AgentStatus {
   aggregate: TreeSubnet[];
   children: { account: bigint; endpoint?: string; location?: string }[];
   last?: string;
+  /** Wei the ICON's key spent on gas (0 while its calls are relayed: the yards pay), by function. */
+  gasSpentWei?: { total: bigint; byKind: Record<string, bigint> };
   atMs: number;
 }
 

@@ -12,6 +12,8 @@ import { z } from "zod";
 import {
   ConfigError,
   DEFAULT_AGENT_GATEWAY_PORT,
+  checkFeeTip,
+  feeFields,
   p2pDiscoverySchema,
   parseAmount,
   type TokenInfo,
@@ -47,6 +49,12 @@ export const yardConfigSchema = z
         /** Blocks an event must be buried under before the yard acts on it (0 on a local automining chain). */
         confirmations: z.number().int().min(0).max(64).default(2),
         pollMs: z.number().int().min(50).max(60_000).default(1000),
+        /**
+         * EIP-1559 fees of the operator's transactions (protocol/chain/fees.ts): the cap `maxFee`, the tip bound
+         * `maxPriorityFee`, when a stuck one is replaced; and `gasTokenPrice`, what one ETH (10^18 wei of gas) is
+         * worth in the market's token, with which claims weigh their gas (claim-policy.ts; absent: not weighed).
+         */
+        fees: feeFields.extend({ gasTokenPrice: amount.optional() }).strict().superRefine(checkFeeTip).default({}),
       })
       .strict(),
     /** libp2p listen multiaddrs. */
@@ -467,6 +475,8 @@ export interface Prices {
   stake: bigint | undefined;
   /** Asked per relayed ICON intent. */
   relayFee: bigint;
+  /** Token units one ETH (10^18 wei) is worth, for the claim policy; undefined: gas is not weighed. */
+  gasTokenPrice?: bigint | undefined;
 }
 
 /** The relay fee a yard asks unless configured: 0.001 token (a thousandth of 10^decimals, at least one unit). */
@@ -495,6 +505,9 @@ export function resolvePrices(c: YardConfig, token: TokenInfo): Prices {
     surcharge: c.pricing.surcharge,
     stake: c.listing.stake === undefined ? undefined : units(c.listing.stake, "listing.stake"),
     relayFee: c.pricing.relayFee === undefined ? defaultRelayFee(token) : units(c.pricing.relayFee, "pricing.relayFee"),
+    ...(c.chain.fees.gasTokenPrice === undefined
+      ? {}
+      : { gasTokenPrice: units(c.chain.fees.gasTokenPrice, "chain.fees.gasTokenPrice") }),
   };
   if (p.floorPerSecond === 0n)
     throw new ConfigError(

@@ -36,6 +36,7 @@ import {
   provideYard,
   loadOrCreatePeerKey,
   readDeployment,
+  resolveFees,
   signPeerBinding,
   zoneRecords,
   type LeaseProvider,
@@ -292,6 +293,7 @@ export class Yard {
       ledger,
       watch: this.#watch,
       owners: this.owners,
+      unitsPerEth: o.prices.gasTokenPrice,
       network: this.#net,
       log: log.child("leases"),
     });
@@ -333,6 +335,7 @@ export class Yard {
       deployment,
       rpcUrl: config.chain.rpcUrl,
       signer: o.wallet,
+      fees: resolveFees(config.chain.fees),
       onProgress: (line) => log.debug(line),
     });
     const operator = await chain.address();

@@ -31,6 +31,8 @@ import { marketSolvency } from "./audit.ts";
 import { claimedAmounts } from "./claims.ts";
 import { ChainCalls, type RelayHook } from "./transactions.ts";
 import { LEASE_STATES, type LeaseState } from "./types.ts";
+import { ChainFees, feesFrom, type FeeOptions } from "./fees.ts";
+import { isValidErc1271 } from "./erc1271.ts";
 import type { BudgetAccount, LeaseRecord, Listing, Policy, ProviderStatus, Solvency } from "./types.ts";
 
 /** Options for {@link MarketClient.connect}. */
@@ -43,12 +45,11 @@ export interface ConnectOptions {
   onProgress?: (line: string) => void;
   /** Widest eth_getLogs call in blocks (default `ICON_LOG_WINDOW` or 2,000: logs.ts). */
   logWindow?: number;
+  /** Fee cap, tip bound, replacement bounds (default: ICON_MAX_FEE … or the defaults, fees.ts feesFrom). */
+  fees?: FeeOptions;
 }
 
 type Row = Record<string, unknown> & unknown[];
-
-const ERC1271_ABI = ["function isValidSignature(bytes32 hash, bytes signature) view returns (bytes4)"];
-const ERC1271_MAGIC = "0x1626ba7e";
 
 export { LEASE_FLAGS, LEASE_STATES, type LeaseState } from "./types.ts";
 
@@ -62,6 +63,8 @@ export class MarketClient {
   readonly market: Contract;
   readonly tokenInfo: TokenInfo;
   readonly logWindow: number;
+  /** The fee cap and bounds, the current quote, and the gas this client's transactions spent (fees.ts). */
+  readonly fees: ChainFees;
   /** Gasless operations: sign an intent for each ICON operation without sending it (intents.ts). */
   readonly intents: IntentClient;
   readonly #calls: ChainCalls;
@@ -82,7 +85,8 @@ export class MarketClient {
     this.logWindow = o.logWindow ?? logWindow();
     this.#progress = o.onProgress ?? (() => {});
     this.#permitToken = new Contract(o.deployment.token, PERMIT_READ_ABI, runner);
-    this.#calls = new ChainCalls({ signer: o.signer, tokenInfo, onProgress: this.#progress });
+    this.fees = new ChainFees(o.fees ?? feesFrom(), o.provider);
+    this.#calls = new ChainCalls({ signer: o.signer, tokenInfo, fees: this.fees, onProgress: this.#progress });
     const { market, provider, signer } = this;
     const [calls, domain] = [this.#calls, () => this.domain()];
     this.intents = new IntentClient({ market, provider, signer, calls, domain, logs: (...a) => this.logs(...a) });
@@ -422,13 +426,7 @@ export class MarketClient {
   /** Whether the contract at `signer` accepts `signature` over `digest` (ERC-1271); false for an account with no
    * code or a contract that says no or reverts. */
   async isValidSignature(signer: string, digest: string, signature: string): Promise<boolean> {
-    if ((await this.provider.getCode(signer)) === "0x") return false;
-    const wallet = new Contract(signer, ERC1271_ABI, this.provider);
-    try {
-      return (await wallet.getFunction("isValidSignature")(digest, signature)) === ERC1271_MAGIC;
-    } catch {
-      return false;
-    }
+    return isValidErc1271(this.provider, signer, digest, signature);
   }
 
   /** Owner and current policy of an application. */

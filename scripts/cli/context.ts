@@ -19,6 +19,8 @@ export interface Ctx {
   deploymentFile: string | undefined;
   keystore: string | undefined;
   devAccount: number | undefined;
+  /** --max-fee, --max-priority-fee as given (checked when the chain is reached; the environment fills the rest). */
+  fees?: { maxFee?: string | undefined; maxPriorityFee?: string | undefined };
   args: string[];
 }
 
@@ -74,7 +76,9 @@ export async function client(ctx: Ctx, withKey: boolean): Promise<MarketClient> 
   const deployment = await readDeployment(file);
   const signer = withKey ? await requireWallet(ctx) : await wallet(ctx);
   const { MarketClient } = await import("../../protocol/chain/client.ts");
-  return MarketClient.connect({ deployment, provider, signer, onProgress: say });
+  const { feesFrom } = await import("../../protocol/chain/fees.ts");
+  const fees = feesFrom(ctx.fees, process.env, { maxFee: "--max-fee", maxPriorityFee: "--max-priority-fee" });
+  return MarketClient.connect({ deployment, provider, signer, onProgress: say, fees });
 }
 
 /** The signer: --dev-account (dev chain only), --keystore, or ICON_PRIVATE_KEY. */

@@ -14,7 +14,8 @@
  *   icon agent run --state <dir>       run one ICON                                                  agent.ts
  *
  * Global options: --rpc <url> (ICON_RPC_URL), --network <name> (ICON_NETWORK; URL from ICON_RPC_URL_<NAME>), --deployment <file> (ICON_DEPLOYMENT), --keystore <file>
- * (ICON_KEYSTORE; password from ICON_KEYSTORE_PASSWORD or the terminal), or ICON_PRIVATE_KEY for development.
+ * (ICON_KEYSTORE; password from ICON_KEYSTORE_PASSWORD or the terminal), or ICON_PRIVATE_KEY for development;
+ * --max-fee / --max-priority-fee (ICON_MAX_FEE, ICON_MAX_PRIORITY_FEE): the EIP-1559 fee cap and tip bound.
  * Nothing heavy is imported before a command runs (ethers, the market client, Hardhat, the yard): `icon --help` and
  * `icon <group> --help` start in a tenth of a second (npm run bench:cli).
  */
@@ -58,6 +59,8 @@ function help(): string {
     "  --keystore <file>    encrypted key (env ICON_KEYSTORE; password from ICON_KEYSTORE_PASSWORD or prompt)",
     "                       development only: ICON_PRIVATE_KEY instead of a keystore, or",
     "  --dev-account <n>    the dev chain's public account n (refused on any chain but 31337)",
+    "  --max-fee <price>    most any transaction pays per gas, e.g. 20gwei (env ICON_MAX_FEE; default 100 gwei)",
+    "  --max-priority-fee <price>  bound on the node's suggested tip (env ICON_MAX_PRIORITY_FEE; default 2 gwei)",
     "",
     "amounts are in tokens with the token's decimals (e.g. 12.5); `icon <command> --help` for details",
   ].join("\n");
@@ -141,6 +144,7 @@ async function main(argv: string[]): Promise<number> {
     deploymentFile: parsed.global.deployment ?? process.env.ICON_DEPLOYMENT,
     keystore: parsed.global.keystore ?? process.env.ICON_KEYSTORE,
     devAccount: parsed.global["dev-account"],
+    fees: { maxFee: parsed.global["max-fee"], maxPriorityFee: parsed.global["max-priority-fee"] },
     args: parsed.positionals,
   };
   await cmd.run(ctx, parsed.o);

@@ -99,6 +99,9 @@ export const GLOBAL_OPTIONS = {
       /^\d{1,3}$/.test(v) ? Number(v) : fail(zctx, `--dev-account must be an account index such as 0 or 1, got "${v}"`),
     )
     .optional(),
+  /** EIP-1559 fee cap and tip bound, checked when a command reaches the chain (protocol/chain/fees.ts). */
+  "max-fee": opt.string(),
+  "max-priority-fee": opt.string(),
   help: opt.flag(),
 };
 
@@ -160,11 +163,22 @@ export async function parseOptions<S extends Shape>(
     deployment,
     keystore,
     "dev-account": devAccount,
+    "max-fee": maxFee,
+    "max-priority-fee": maxPriorityFee,
     help,
     ...o
   } = r.data as Record<string, unknown>;
   return {
-    global: { rpc, network, deployment, keystore, "dev-account": devAccount, help } as Options<typeof GLOBAL_OPTIONS>,
+    global: {
+      rpc,
+      network,
+      deployment,
+      keystore,
+      "dev-account": devAccount,
+      "max-fee": maxFee,
+      "max-priority-fee": maxPriorityFee,
+      help,
+    } as Options<typeof GLOBAL_OPTIONS>,
     o: o as Options<S>,
     positionals: parsed.positionals,
   };

@@ -92,7 +92,11 @@ export const yardCommands: Record<string, Command> = {
       out(
         `  leases: ${st.counts.active} active, ${st.counts.failed} failed, ${st.counts.ended} awaiting final claim, ${st.counts.settled} settled`,
       );
-      out(`  quotes/s (last minute) ${st.quotesPerSecond.toFixed(2)}, earnings claimed ${fmt(st.earningsClaimed)}`);
+      const { formatEther } = await import("ethers");
+      const gas = st.gasSpentWei ? `, gas spent ${formatEther(BigInt(st.gasSpentWei.total))} ETH` : "";
+      out(
+        `  quotes/s (last minute) ${st.quotesPerSecond.toFixed(2)}, earnings claimed ${fmt(st.earningsClaimed)}${gas}`,
+      );
       for (const l of st.leases) {
         const left = Math.max(0, l.end - Math.floor(Date.now() / 1000));
         out(

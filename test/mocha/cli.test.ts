@@ -181,6 +181,28 @@ describe("icon CLI", function () {
     expect(noKey.stderr).to.contain("needs a key");
   });
 
+  it("sends within the fee cap (--max-fee, ICON_MAX_FEE) and refuses, sending nothing, when the chain asks more", async () => {
+    const bad = await icon(["iep", "stake", "1", "--dev-account", "1", "--max-fee", "20"]);
+    expect(bad.code).to.equal(1);
+    expect(bad.stderr).to.contain('--max-fee "20": a gas price like "30 gwei", "0.01 gwei" or "1500000 wei"');
+    const badEnv = await icon(["iep", "stake", "1", "--dev-account", "1"], { ICON_MAX_PRIORITY_FEE: "lots" });
+    expect(badEnv.stderr).to.contain("ICON_MAX_PRIORITY_FEE=lots: a gas price like");
+    const { JsonRpcProvider, Wallet } = await import("ethers");
+    const rpc = new JsonRpcProvider(chain.url, undefined, { staticNetwork: true, cacheTimeout: -1 });
+    const operator = new Wallet(devKeys(2)[1]!).address;
+    const nonce = await rpc.getTransactionCount(operator, "pending");
+    const capped = await icon(["iep", "stake", "1", "--dev-account", "1", "--max-fee", "1wei"]);
+    expect(await rpc.getTransactionCount(operator, "pending"), "nothing sent").to.equal(nonce);
+    rpc.destroy();
+    expect(capped.code).to.equal(1);
+    expect(capped.stderr).to.match(
+      /waits: the chain asks a base fee of [\d.]+ gwei per gas, above the configured cap of 0\.000000001 gwei \(maxFee\); nothing was sent/,
+    );
+    const ok = await icon(["iep", "stake", "1", "--dev-account", "1"], { ICON_MAX_FEE: "50gwei" });
+    expect(ok.code, ok.stderr).to.equal(0);
+    expect(ok.stdout).to.contain("staked 1 iUSD");
+  });
+
   it("prints the DNS records an operator publishes for discovery, and refuses an IP as SRV target", async () => {
     const peer = "12D3KooWGzh5Jpu4YBWNhzXHBqSH7HWQzbHMd5DKE8Y3W9nRzDg3";
     const z = await icon([

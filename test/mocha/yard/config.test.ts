@@ -7,7 +7,7 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { ConfigError } from "../../../protocol/index.ts";
+import { ConfigError, resolveFees } from "../../../protocol/index.ts";
 import { parseYardConfig, resolvePrices, type YardConfig, type YardConfigInput } from "../../../yard-node/config.ts";
 import { projectRoot } from "../../../scripts/lib/hardhat.ts";
 import { yardConfig, type TestMarket } from "../../../scripts/lib/testbed.ts";
@@ -150,6 +150,13 @@ describe("yard config", () => {
         ],
         stake: 250_000_000n,
         relayFee: 1_000n,
+        gasTokenPrice: 3_000_000_000n,
+      });
+      expect(resolveFees(c.chain.fees)).to.deep.equal({
+        maxFeePerGas: 20_000_000_000n,
+        maxPriorityFeePerGas: 1_000_000_000n,
+        replaceAfterBlocks: 3,
+        replaceAfterMs: 45_000,
       });
     });
 
@@ -204,6 +211,22 @@ describe("yard config", () => {
         name: "missing section",
         edit: (c) => delete c.chain,
         expect: { chain: /required \(object\) is missing; add it/ },
+      },
+      {
+        name: "fees: a gas price without its unit, a tip above the cap, a replacement bound of 0",
+        edit: (c) => (c.chain.fees = { maxFee: "20", maxPriorityFee: "3 gwei", replaceAfterBlocks: 0 }),
+        expect: {
+          "chain.fees.maxFee": /a gas price like "30 gwei", "0\.01 gwei" or "1500000 wei"/,
+          "chain.fees.replaceAfterBlocks": /greater than or equal to 1/,
+        },
+      },
+      {
+        name: "fees: a tip above the cap",
+        edit: (c) => (c.chain.fees = { maxFee: "2 gwei", maxPriorityFee: "3 gwei" }),
+        expect: {
+          "chain.fees.maxPriorityFee":
+            /must be at most maxFee \(2 gwei\): the tip is part of the fee; lower it or raise maxFee/,
+        },
       },
       {
         name: "missing listing.region",
@@ -429,6 +452,30 @@ describe("yard config", () => {
             expect(p.stake).to.equal(expected);
           },
         ),
+      );
+    });
+
+    it("reads chain.fees.gasTokenPrice (what one ETH is worth in the token) exactly; absent, gas is not weighed", () => {
+      const c = parseYardConfig(
+        invalid((j) => (j.chain.fees = { gasTokenPrice: "3000.5 iUSD", maxFee: "0.05 gwei" })),
+        FILE,
+      );
+      expect(c.chain.fees).to.deep.equal({
+        gasTokenPrice: "3000.5 iUSD",
+        maxFee: "0.05 gwei",
+        replaceAfterBlocks: 3,
+        replaceAfterS: 45,
+      });
+      expect(resolvePrices(c, TOKEN).gasTokenPrice).to.equal(3_000_500_000n);
+      // No tip bound given: 2 gwei, or the cap when it is lower (an L2's).
+      expect(resolveFees(c.chain.fees).maxPriorityFeePerGas).to.equal(50_000_000n);
+      expect(resolvePrices(parseYardConfig(validInput(), FILE), TOKEN)).to.not.have.property("gasTokenPrice");
+      const other = parseYardConfig(
+        invalid((j) => (j.chain.fees = { gasTokenPrice: "3000 USDC" })),
+        FILE,
+      );
+      expect(resolveError(other)).to.match(
+        /chain\.fees\.gasTokenPrice "3000 USDC" is in USDC, but the market's token is iUSD/,
       );
     });
 
