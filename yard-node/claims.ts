@@ -9,13 +9,16 @@ import type { MarketClient } from "../protocol/index.ts";
 import { MAX_CLAIM_BATCH } from "../protocol/chain/claims.ts";
 import type { ChainWatch } from "./chain-watch.ts";
 import type { YardDb } from "./db.ts";
+import type { Reorgs } from "./reorgs.ts";
 import type { YardMetrics } from "./yard-metrics.ts";
 
 export interface BatchClaimComponents {
-  chain: Pick<MarketClient, "claimMany" | "format">;
+  chain: Pick<MarketClient, "claimTx" | "format">;
   watch: Pick<ChainWatch, "call" | "now">;
   db: YardDb;
   metrics: Pick<YardMetrics, "inc">;
+  /** Follows each claim until buried (reorgs.ts). */
+  reorgs?: Pick<Reorgs, "track">;
   log: Logger;
 }
 
@@ -29,9 +32,11 @@ export async function claimInBatches(c: BatchClaimComponents, ids: bigint[]): Pr
     const batch = ids.slice(i, i + MAX_CLAIM_BATCH);
     let amounts: Map<bigint, bigint> | undefined;
     try {
-      amounts = await c.watch.call(`claiming ${batch.length} leases in one transaction`, () =>
-        c.chain.claimMany(batch),
+      const sent = await c.watch.call(`claiming ${batch.length} leases in one transaction`, () =>
+        c.chain.claimTx(batch, true),
       );
+      if (sent) c.reorgs?.track({ kind: "claim", tx: sent.txHash, leases: batch });
+      amounts = sent?.amounts;
     } catch (e) {
       c.log.warn("batch claim refused; claiming these leases one by one", { leases: batch.join(","), error: e });
       continue;
@@ -43,7 +48,7 @@ export async function claimInBatches(c: BatchClaimComponents, ids: bigint[]): Pr
     const at = c.watch.now();
     for (const id of batch) {
       const amount = amounts.get(id) ?? 0n;
-      c.metrics.inc("icon_yard_earnings_claimed_units_total", {}, amount);
+      // (counted in icon_yard_earnings_claimed_units_total by the follower, once buried: chain-watch.ts)
       c.log.info("claimed", { lease: id, amount: c.chain.format(amount), batch: batch.length });
       c.db.update(id, { lastClaimAt: at });
       handled.add(id);

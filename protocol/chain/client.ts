@@ -29,7 +29,9 @@ import { OutageSafeNonceManager } from "./receipt.ts";
 import { marketSolvency } from "./audit.ts";
 import { claimedAmounts } from "./claims.ts";
 import { ChainCalls, type RelayHook } from "./transactions.ts";
+import { LEASE_STATES, type LeaseState } from "./types.ts";
 import type { BudgetAccount, LeaseRecord, Listing, Policy, ProviderStatus, Solvency } from "./types.ts";
+export { LEASE_FLAGS, LEASE_STATES, type LeaseState } from "./types.ts";
 
 /** Options for {@link MarketClient.connect}. */
 export interface ConnectOptions {
@@ -47,13 +49,6 @@ type Row = Record<string, unknown> & unknown[];
 
 const ERC1271_ABI = ["function isValidSignature(bytes32 hash, bytes signature) view returns (bytes4)"];
 const ERC1271_MAGIC = "0x1626ba7e";
-
-/** Lease lifecycle states, as the contract computes them. */
-export const LEASE_STATES = ["None", "Scheduled", "Running", "StartMissed", "Ended", "Settled", "Cancelled"] as const;
-export type LeaseState = (typeof LEASE_STATES)[number];
-
-/** Bits of `LeaseRecord.flags`, as LeaseEscrow.sol sets them. */
-export const LEASE_FLAGS = { confirmed: 1, terminated: 2, settled: 4, cancelled: 8, collateralReleased: 16 } as const;
 
 /** Typed facade over the deployed token, registry and market. */
 export class MarketClient {
@@ -484,14 +479,23 @@ export class MarketClient {
 
   /** Provider: moves accrued payment to earnings; returns the amount. */
   async claim(id: bigint): Promise<bigint> {
-    const receipt = await this.#calls.send(`claiming lease ${id}`, this.market, "claim", id);
-    return this.#eventArg(receipt, "LeaseClaimed", 1);
+    return (await this.claimTx([id])).amounts.get(id)!;
   }
 
   /** Provider: claims every lease in `ids` (1–256) in one transaction; the amount per lease. */
   async claimMany(ids: bigint[]): Promise<Map<bigint, bigint>> {
-    const receipt = await this.#calls.send(`claiming leases ${ids.join(", ")}`, this.market, "claimMany", ids);
-    return claimedAmounts(receipt, this.market);
+    return (await this.claimTx(ids, true)).amounts;
+  }
+
+  /** {@link claim} of one id (`many` false) or {@link claimMany}, with the transaction's hash (a yard follows it). */
+  async claimTx(ids: bigint[], many = ids.length > 1): Promise<{ amounts: Map<bigint, bigint>; txHash: string }> {
+    const [what, fn, arg] = many
+      ? [`leases ${ids.join(", ")}`, "claimMany", ids]
+      : [`lease ${ids[0]}`, "claim", ids[0]];
+    const receipt = await this.#calls.send(`claiming ${what}`, this.market, fn, arg);
+    const amounts = claimedAmounts(receipt, this.market);
+    if (!many && !amounts.has(ids[0]!)) this.#eventArg(receipt, "LeaseClaimed", 1); // throws NO_EVENT
+    return { amounts, txHash: receipt.hash };
   }
 
   /** Tenant: ends lease `id` now; returns the refund. */

@@ -7,7 +7,7 @@ import { ChainError, type ContractErrorCode } from "../errors.ts";
 import { formatAmount, type TokenInfo } from "../units.ts";
 import { accessManagerAbi, iconMarketAbi, iepRegistryAbi, testTokenAbi } from "./abi.generated.ts";
 
-const STATES = ["None", "Scheduled", "Running", "StartMissed", "Ended", "Settled", "Cancelled"]; // = LEASE_STATES in client.ts (kept here: client.ts imports this file)
+const STATES = ["None", "Scheduled", "Running", "StartMissed", "Ended", "Settled", "Cancelled"]; // = LEASE_STATES in types.ts (kept here: no import for one list)
 const allAbis = new Interface([
   ...iconMarketAbi.filter((f) => f.type === "error"),
   ...iepRegistryAbi.filter(

@@ -1,0 +1,169 @@
+/**
+ * The yard through reorganisations shallower than its confirmation depth (3): blocks it has read are replaced by
+ * other blocks (test/helpers/reorg.ts: snapshot, revert, the kept transactions sent again, a chain at least as
+ * long), on the embedded chain over JSON-RPC, with a real yard (libp2p, Docker) and a tenant. Each case ends with
+ * every balance exact: the tenant's account, the operator's earnings, the market's token balance (solvency), and
+ * the yard's own count of claimed pay.
+ *
+ * The chain automines while the system acts (one block per transaction, so a reorganisation's depth is the number of
+ * transactions it replaces) and mines a block every 300 ms while the test waits for the system to settle.
+ */
+import { expect } from "chai";
+import { Wallet, type TransactionResponse } from "ethers";
+import { parseYardConfig } from "../../../yard-node/config.ts";
+import { createLogger, silentLogger } from "../../../protocol/log.ts";
+import { Yard } from "../../../yard-node/yard.ts";
+import { useDockerYard, waitFor, WEB_IMAGE } from "../../helpers/docker.ts";
+import { markReorg, reorg, type MiningMode } from "../../helpers/reorg.ts";
+import { Tenant, USD, clientFor, startMarket, yardConfig, type TestMarket } from "../../../scripts/lib/testbed.ts";
+
+const log = process.env.ICON_TEST_LOG ? createLogger({ level: "debug" }) : silentLogger;
+const CONFIRMATIONS = 3;
+const WAITING: MiningMode = { auto: true, intervalMs: 300 };
+
+describe("yard through reorganisations shallower than its confirmation depth", function () {
+  this.timeout(180_000);
+  after(async () => {
+    await m?.provider.send("evm_setIntervalMining", [0]).catch(() => undefined);
+    await tenant?.stop();
+    await yard?.stop();
+    await m?.close();
+  });
+  // (registered before useDockerYard: the yard stops before the engine cleanup)
+  const docker = useDockerYard("reorg");
+  let m: TestMarket;
+  let yard: Yard;
+  let tenant: Tenant;
+  let operator: Wallet;
+  let web: string;
+
+  before(async () => {
+    m = await startMarket();
+    operator = new Wallet(m.keys[1]!, m.provider);
+    await m.admin.mint(operator.address, USD(1000));
+    const c = yardConfig(m, docker.get().yardId, {
+      chain: { rpcUrl: m.chain.url, deployment: m.deploymentFile, confirmations: CONFIRMATIONS, pollMs: 100 },
+      // No periodic claims: a lease's only claim is its final one, so each case knows every transaction it makes.
+      lease: { startLeadS: 2, earlyStartS: 2, claimIntervalS: 3600, stopTimeoutS: 1, imageGraceS: 3600, minSlotS: 5 },
+    });
+    yard = await Yard.start({ config: parseYardConfig(c, "reorg.json"), wallet: operator, log });
+    tenant = await Tenant.create(m, 2, 3, USD(100));
+    web = "0x" + (await docker.get().runtime.imageId(WEB_IMAGE))!.slice(7);
+  });
+
+  /** Automine only: the system's transactions are the only blocks. */
+  const actOnly = (): Promise<unknown> => m.provider.send("evm_setIntervalMining", [0]);
+  /** A block every 300 ms as well (the yard's follower needs blocks on top to act). */
+  const mineAlong = (): Promise<unknown> => m.provider.send("evm_setIntervalMining", [WAITING.intervalMs]);
+  const named = (name: string) => (tx: TransactionResponse) =>
+    tx.to?.toLowerCase() === m.deployment.market.toLowerCase() &&
+    m.admin.market.interface.parseTransaction({ data: tx.data })?.name === name;
+  const earnings = (): Promise<bigint> => m.admin.market.getFunction("earningsOf")(operator.address);
+  const counted = (): bigint => BigInt(yard.status().earningsClaimed);
+
+  it("a termination seen then unseen: the yard never acted on it, the container runs on", async () => {
+    await actOnly();
+    const { leaseId, offer } = await tenant.lease(yard.node.getMultiaddrs()[0]!, web, { slotSeconds: 60 });
+    await waitFor("start confirmed", () => yard.db.lease(leaseId)!.confirmed, 10_000);
+    const container = yard.db.lease(leaseId)!.containerId!;
+    const icon = await clientFor(m, 3);
+    const point = await markReorg(m.provider);
+    await icon.terminate(leaseId);
+    await m.provider.send("evm_mine", []);
+    expect((await m.admin.lease(leaseId)).state).to.be.oneOf(["Ended", "Settled"]); // (settled: nothing accrued)
+    await new Promise((r) => setTimeout(r, 1000)); // the follower polls every 100 ms: ten passes on the seen chain
+    const r = await reorg(m.provider, point, { drop: named("terminate"), mining: WAITING });
+    expect(r.depth).to.equal(2);
+    expect(r.dropped).to.have.length(1);
+    // Blocks pile up on the new chain: far past the confirmation depth, the yard has nothing to act on.
+    const head = await m.provider.getBlockNumber();
+    await waitFor("6 blocks more", async () => (await m.provider.getBlockNumber()) >= head + 6, 10_000);
+    expect((await m.admin.lease(leaseId)).state).to.equal("Running");
+    const row = yard.db.lease(leaseId)!;
+    expect(row.status).to.equal("deployed");
+    expect(row.stoppedAt).to.equal(undefined);
+    expect(row.containerId).to.equal(container);
+    expect((await docker.get().runtime.inspect(container))?.running).to.equal(true);
+    // The tenant ends it for real: now the yard stops it, paid exactly to the termination.
+    await actOnly();
+    await icon.terminate(leaseId);
+    const stoppedAt = (await m.admin.lease(leaseId)).stoppedAt;
+    await mineAlong();
+    await waitFor("the lease to settle", () => yard.db.lease(leaseId)!.status === "settled", 20_000);
+    expect(await docker.get().runtime.inspect(container)).to.equal(undefined);
+    expect((await m.admin.lease(leaseId)).claimedUntil).to.equal(stoppedAt);
+    expect(await earnings()).to.equal(offer.pricePerSecond * (stoppedAt - offer.start));
+  });
+
+  it("a lease opened then dropped from the chain: the yard sends the opening again, container and lease agree, balances exact", async () => {
+    await actOnly();
+    const paidBefore = await earnings();
+    const countedBefore = counted();
+    const balanceBefore = (await m.admin.account(tenant.account)).balance;
+    const point = await markReorg(m.provider);
+    const { leaseId, offer } = await tenant.lease(yard.node.getMultiaddrs()[0]!, web, { slotSeconds: 12 });
+    await waitFor("start confirmed", () => yard.db.lease(leaseId)!.confirmed, 10_000);
+    const container = yard.db.lease(leaseId)!.containerId!;
+    // openLease, then confirmStart: two blocks. The opening goes; the confirmation (its nonce after the opening's)
+    // waits in the mempool for the missing nonce, as on a real node.
+    const r = await reorg(m.provider, point, { drop: named("openLease"), mining: WAITING });
+    expect(r.depth).to.equal(2);
+    expect(r.dropped).to.have.length(1);
+    expect(r.stranded).to.have.length(1);
+    await waitFor("the lease on chain again, confirmed", async () => {
+      const l = await m.admin.lease(leaseId);
+      return l.provider.toLowerCase() === operator.address.toLowerCase() && (l.flags & 1) === 1;
+    });
+    const l = await m.admin.lease(leaseId);
+    expect([l.start, l.end, l.account, l.pricePerSecond]).to.deep.equal([
+      offer.start,
+      offer.end,
+      tenant.account,
+      offer.pricePerSecond,
+    ]);
+    expect((await docker.get().runtime.inspect(container))?.running).to.equal(true);
+    // The slot runs out: the final claim, the lease settled, every balance exact.
+    await waitFor("the lease to settle", () => yard.db.lease(leaseId)!.status === "settled", 30_000);
+    await waitFor("the claim buried and counted", () => counted() > countedBefore, 10_000);
+    const cost = offer.pricePerSecond * (offer.end - offer.start);
+    expect((await m.admin.lease(leaseId)).claimedUntil).to.equal(offer.end);
+    expect(await earnings()).to.equal(paidBefore + cost);
+    expect(counted()).to.equal(countedBefore + cost);
+    expect((await m.admin.account(tenant.account)).balance).to.equal(balanceBefore - cost);
+    expect((await m.admin.solvency()).ok).to.equal(true);
+    expect(await docker.get().runtime.inspect(container)).to.equal(undefined);
+  });
+
+  it("a claim that vanished (depth 2, confirmations 3): the yard claims again, counts it once, balances exact", async () => {
+    await actOnly();
+    const paidBefore = await earnings();
+    const countedBefore = counted();
+    const balanceBefore = (await m.admin.account(tenant.account)).balance;
+    const { leaseId, offer } = await tenant.lease(yard.node.getMultiaddrs()[0]!, web, { slotSeconds: 8 });
+    await waitFor("start confirmed", () => yard.db.lease(leaseId)!.confirmed, 10_000);
+    await mineAlong(); // buries the opening and the confirmation
+    const head = await m.provider.getBlockNumber();
+    await waitFor("both buried", async () => (await m.provider.getBlockNumber()) >= head + CONFIRMATIONS + 1);
+    await actOnly();
+    const point = await markReorg(m.provider);
+    // The slot ends: the yard claims (its final claim) and records the lease settled.
+    await waitFor("the lease settled in the yard", () => yard.db.lease(leaseId)!.status === "settled", 20_000);
+    await m.provider.send("evm_mine", []);
+    const cost = offer.pricePerSecond * (offer.end - offer.start);
+    expect(await earnings()).to.equal(paidBefore + cost);
+    const r = await reorg(m.provider, point, { drop: named("claim"), mining: WAITING });
+    expect(r.depth).to.equal(2);
+    expect(r.dropped).to.have.length(1);
+    expect(await earnings()).to.equal(paidBefore);
+    await waitFor("the pay claimed again", async () => (await earnings()) === paidBefore + cost, 20_000);
+    await waitFor("the lease settled again", () => yard.db.lease(leaseId)!.status === "settled", 10_000);
+    await waitFor("the claim counted", () => counted() > countedBefore, 10_000);
+    const head2 = await m.provider.getBlockNumber();
+    await waitFor("6 blocks more", async () => (await m.provider.getBlockNumber()) >= head2 + 6, 10_000);
+    expect(counted()).to.equal(countedBefore + cost);
+    expect(await earnings()).to.equal(paidBefore + cost);
+    expect((await m.admin.lease(leaseId)).claimedUntil).to.equal(offer.end);
+    expect((await m.admin.account(tenant.account)).balance).to.equal(balanceBefore - cost);
+    expect((await m.admin.solvency()).ok).to.equal(true);
+  });
+});
