@@ -21,6 +21,13 @@
  */
 import { Transaction, type JsonRpcProvider, type TransactionResponse } from "ethers";
 
+/** What a reorganisation needs of a provider: a JsonRpcProvider, or Hardhat's in-process one. */
+export type ReorgProvider = Pick<
+  JsonRpcProvider,
+  "getBlockNumber" | "getBlock" | "getTransaction" | "getTransactionReceipt"
+> & {
+  send(method: string, params: unknown[]): Promise<unknown>;
+};
 /** Where a reorganisation will fork: the snapshot taken at block `block`. */
 export interface ReorgPoint {
   snapshot: string;
@@ -57,7 +64,7 @@ export interface ReorgResult {
 }
 
 /** Takes the snapshot a later `reorg()` forks from, at the current head. */
-export async function markReorg(provider: JsonRpcProvider): Promise<ReorgPoint> {
+export async function markReorg(provider: ReorgProvider): Promise<ReorgPoint> {
   const block = await provider.getBlockNumber();
   const snapshot = (await provider.send("evm_snapshot", [])) as string;
   return { snapshot, block };
@@ -67,7 +74,7 @@ export async function markReorg(provider: JsonRpcProvider): Promise<ReorgPoint> 
  * Replaces every block above `point.block` by other blocks (see the module header); returns what it did. The
  * snapshot is used up (EDR forgets it and every later one on revert).
  */
-export async function reorg(provider: JsonRpcProvider, point: ReorgPoint, o: ReorgOptions): Promise<ReorgResult> {
+export async function reorg(provider: ReorgProvider, point: ReorgPoint, o: ReorgOptions): Promise<ReorgResult> {
   const send = (method: string, params: unknown[] = []): Promise<unknown> => provider.send(method, params);
   await send("evm_setIntervalMining", [0]);
   await send("evm_setAutomine", [false]);

@@ -84,9 +84,10 @@ describe("yard through reorganisations shallower than its confirmation depth", f
     expect(row.stoppedAt).to.equal(undefined);
     expect(row.containerId).to.equal(container);
     expect((await docker.get().runtime.inspect(container))?.running).to.equal(true);
-    // The tenant ends it for real: now the yard stops it, paid exactly to the termination.
+    // The tenant ends it for real: now the yard stops it, paid exactly to the termination. (A fresh client: the
+    // first one's nonce count still includes the dropped termination.)
     await actOnly();
-    await icon.terminate(leaseId);
+    await (await clientFor(m, 3)).terminate(leaseId);
     const stoppedAt = (await m.admin.lease(leaseId)).stoppedAt;
     await mineAlong();
     await waitFor("the lease to settle", () => yard.db.lease(leaseId)!.status === "settled", 20_000);
@@ -148,12 +149,14 @@ describe("yard through reorganisations shallower than its confirmation depth", f
     const point = await markReorg(m.provider);
     // The slot ends: the yard claims (its final claim) and records the lease settled.
     await waitFor("the lease settled in the yard", () => yard.db.lease(leaseId)!.status === "settled", 20_000);
-    await m.provider.send("evm_mine", []);
+    // One claim, or two when the first landed in a block stamped a second before the slot's end (the yard's clock
+    // runs ahead of a chain that mines only on transactions): two blocks either way.
+    if ((await m.provider.getBlockNumber()) - point.block < 2) await m.provider.send("evm_mine", []);
     const cost = offer.pricePerSecond * (offer.end - offer.start);
     expect(await earnings()).to.equal(paidBefore + cost);
     const r = await reorg(m.provider, point, { drop: named("claim"), mining: WAITING });
     expect(r.depth).to.equal(2);
-    expect(r.dropped).to.have.length(1);
+    expect(r.dropped).to.have.length.within(1, 2);
     expect(await earnings()).to.equal(paidBefore);
     await waitFor("the pay claimed again", async () => (await earnings()) === paidBefore + cost, 20_000);
     await waitFor("the lease settled again", () => yard.db.lease(leaseId)!.status === "settled", 10_000);
