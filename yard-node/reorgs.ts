@@ -63,6 +63,8 @@ export interface ReorgsComponents {
 
 export class Reorgs {
   readonly #c: ReorgsComponents;
+  /** The head of the last full pass: nothing is buried or reorganised while the head stays (no RPC spent). */
+  #checkedAt = -1;
 
   constructor(components: ReorgsComponents) {
     this.#c = components;
@@ -88,7 +90,10 @@ export class Reorgs {
   async check(head: number): Promise<void> {
     const { chain, log } = this.#c;
     const depth = this.#c.config.chain.confirmations;
-    for (const u of this.list()) {
+    const list = this.list();
+    if (head === this.#checkedAt || list.length === 0) return;
+    this.#checkedAt = head;
+    for (const u of list) {
       let state: "buried" | "shallow" | "vanished";
       try {
         const r = await chain.provider.getTransactionReceipt(u.tx);
@@ -97,6 +102,7 @@ export class Reorgs {
         else state = (await chain.provider.getTransaction(u.tx)) ? "shallow" : "vanished";
       } catch (e) {
         log.warn("could not read a transaction's receipt; asking again next pass", { tx: u.tx, error: e });
+        this.#checkedAt = -1;
         return;
       }
       if (state === "shallow") continue;
@@ -107,7 +113,10 @@ export class Reorgs {
           log.warn("making good a reorganised transaction failed; will retry", { tx: u.tx, error: e });
           return false;
         });
-        if (!done) continue;
+        if (!done) {
+          this.#checkedAt = -1; // tried again next pass, whatever the head
+          continue;
+        }
       }
       // Read again: #vanished may have followed a new transaction.
       this.#save(this.list().filter((x) => x.tx !== u.tx));
