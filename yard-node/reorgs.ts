@@ -57,7 +57,7 @@ export interface ReorgsComponents {
   now: () => number;
   /** Records a lease opened (again) under another id than the one that vanished. */
   adopt: (id: bigint, offer: Offer, offerHash: string, renews: bigint | undefined) => void;
-  /** Ends lease `id` here (containers, endpoints, capacity), noting `why`; nothing is owed on it. */
+  /** Ends lease `id` here (containers, endpoints, capacity) and forgets it (its id is free on chain); `why` logged. */
   unwind: (id: bigint, why: string) => Promise<void>;
 }
 
@@ -153,7 +153,9 @@ export class Reorgs {
           return true;
         }
         log.warn("a lease's opening was sent again and got another id", { was: id, now: again.leaseId });
+        await this.#c.unwind(id, `its opening was reorganised away; opened again as lease ${again.leaseId}`);
         this.#c.adopt(again.leaseId, u.offer, u.offerHash, u.renews);
+        return true;
       } catch (e) {
         if (isIconError(e, [...TRANSIENT])) return false;
         log.warn("a reorganised lease opening could not be sent again", { lease: id, error: e });

@@ -212,7 +212,7 @@ export class Yard {
       unwind: async (id, why) => {
         await this.#leases.terminate(id, why);
         ledger.release(`lease:${id}`);
-        db.update(id, { status: "settled", confirmed: false, note: why });
+        db.forgetLease(id); // the id is free on the chain: a later lease may get it
       },
     });
     this.#watch = new ChainWatch({

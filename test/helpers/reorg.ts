@@ -47,6 +47,8 @@ export interface ReorgOptions {
   drop?: (tx: TransactionResponse) => boolean;
   /** Blocks beyond the old head the new chain has (default 0: exactly as long). */
   longer?: number;
+  /** The new chain's blocks are this many seconds later than the old ones would have been (evm_increaseTime). */
+  laterS?: number;
   mining: MiningMode;
 }
 
@@ -98,6 +100,7 @@ export async function reorg(provider: ReorgProvider, point: ReorgPoint, o: Reorg
     const kept = [...txs.filter((t) => !dropped.includes(t)), ...waiting];
     const raw = kept.map((t) => Transaction.from(t).serialized);
     if (!(await send("evm_revert", [point.snapshot]))) throw new Error(`snapshot ${point.snapshot} is unknown`);
+    if (o.laterS) await send("evm_increaseTime", [o.laterS]);
     for (const r of raw) await send("eth_sendRawTransaction", [r]);
     const depth = oldHead - point.block;
     await send("hardhat_mine", ["0x" + (depth + (o.longer ?? 0)).toString(16)]);

@@ -174,4 +174,27 @@ describe("yard through reorganisations shallower than its confirmation depth", f
     expect((await m.admin.account(tenant.account)).balance).to.equal(balanceBefore - cost);
     expect((await m.admin.solvency()).ok).to.equal(true);
   });
+  it("a lease dropped after its offer expired: the yard unwinds it — container gone, capacity back, no money moved", async () => {
+    await actOnly();
+    const paidBefore = await earnings();
+    const balanceBefore = (await m.admin.account(tenant.account)).balance;
+    const point = await markReorg(m.provider);
+    const { leaseId, offer } = await tenant.lease(yard.node.getMultiaddrs()[0]!, web, { slotSeconds: 600 });
+    await waitFor("start confirmed", () => yard.db.lease(leaseId)!.confirmed, 10_000);
+    const container = yard.db.lease(leaseId)!.containerId!;
+    // The new chain's blocks come past the offer's deadline (the quote was valid 60 s): it cannot be opened again.
+    const laterS = Number(offer.deadline) - Math.floor(Date.now() / 1000) + 5;
+    const r = await reorg(m.provider, point, { drop: named("openLease"), mining: WAITING, laterS });
+    expect([r.depth, r.dropped.length]).to.deep.equal([2, 1]);
+    await waitFor("the lease unwound and forgotten", () => yard.db.lease(leaseId) === undefined, 15_000);
+    expect(await docker.get().runtime.inspect(container)).to.equal(undefined);
+    expect((await docker.get().runtime.list({ leaseId })).length).to.equal(0);
+    // Its capacity is free again: the whole yard (yardConfig's 4000 mCPU), no other lease in the slot.
+    expect(yard.ledger.freeDuring(Number(offer.start), Number(offer.end)).cpuMillis).to.equal(4000);
+    expect((await m.admin.lease(leaseId)).state).to.equal("None");
+    expect((await m.admin.account(tenant.account)).balance).to.equal(balanceBefore);
+    expect(await earnings()).to.equal(paidBefore);
+    expect((await m.admin.solvency()).ok).to.equal(true);
+    await countedOnce();
+  });
 });
