@@ -107,31 +107,32 @@ describe("yard through reorganisations shallower than its confirmation depth", f
     await countedOnce();
   });
 
-  it("a lease opened then dropped from the chain: the yard sends the opening again, container and lease agree, balances exact", async () => {
+  it("a lease opened then dropped from the chain before its slot: the yard sends the opening again; container and lease agree, balances exact", async () => {
     await actOnly();
     const paidBefore = await earnings();
     const balanceBefore = (await m.admin.account(tenant.account)).balance;
     const point = await markReorg(m.provider);
-    const { leaseId, offer } = await tenant.lease(yard.node.getMultiaddrs()[0]!, web, { slotSeconds: 12 });
-    await waitFor("start confirmed", () => yard.db.lease(leaseId)!.confirmed, 10_000);
-    const container = yard.db.lease(leaseId)!.containerId!;
-    // openLease, then confirmStart: two blocks. The opening goes; the confirmation (its nonce after the opening's)
-    // waits in the mempool for the missing nonce, as on a real node.
+    // A slot 15 s ahead: the contract opens no slot that has started, so only an opening dropped before its start
+    // can be sent again (after it, the yard unwinds: the last case).
+    const earliestStart = BigInt(Math.floor(Date.now() / 1000) + 15);
+    const addr = yard.node.getMultiaddrs()[0]!;
+    const { leaseId, offer } = await tenant.lease(addr, web, { slotSeconds: 12, earliestStart });
+    await m.provider.send("evm_mine", []);
     const r = await reorg(m.provider, point, { drop: named("openLease"), mining: WAITING });
-    expect(r.depth).to.equal(2);
-    expect(r.dropped).to.have.length(1);
-    expect(r.stranded).to.have.length(1);
-    await waitFor("the lease on chain again, confirmed", async () => {
-      const l = await m.admin.lease(leaseId);
-      return l.provider.toLowerCase() === operator.address.toLowerCase() && (l.flags & 1) === 1;
-    });
+    expect([r.depth, r.dropped.length]).to.deep.equal([2, 1]);
+    expect((await m.admin.lease(leaseId)).state).to.equal("None");
+    await waitFor("the lease on chain again", async () => (await m.admin.lease(leaseId)).state === "Scheduled");
     const l = await m.admin.lease(leaseId);
-    expect([l.start, l.end, l.account, l.pricePerSecond]).to.deep.equal([
+    expect([l.provider.toLowerCase(), l.start, l.end, l.account, l.pricePerSecond]).to.deep.equal([
+      operator.address.toLowerCase(),
       offer.start,
       offer.end,
       tenant.account,
       offer.pricePerSecond,
     ]);
+    // The slot comes: the container the tenant deployed runs and the start is confirmed on the chain.
+    await waitFor("start confirmed on chain", async () => ((await m.admin.lease(leaseId)).flags & 1) === 1, 30_000);
+    const container = yard.db.lease(leaseId)!.containerId!;
     expect((await docker.get().runtime.inspect(container))?.running).to.equal(true);
     // The slot runs out: the final claim, the lease settled, every balance exact.
     await waitFor("the lease to settle", () => yard.db.lease(leaseId)!.status === "settled", 30_000);
@@ -174,7 +175,7 @@ describe("yard through reorganisations shallower than its confirmation depth", f
     expect((await m.admin.account(tenant.account)).balance).to.equal(balanceBefore - cost);
     expect((await m.admin.solvency()).ok).to.equal(true);
   });
-  it("a lease dropped after its offer expired: the yard unwinds it — container gone, capacity back, no money moved", async () => {
+  it("a lease dropped after its offer expired: the yard unwinds it — container gone, capacity back, no money moved, its id free", async () => {
     await actOnly();
     const paidBefore = await earnings();
     const balanceBefore = (await m.admin.account(tenant.account)).balance;
@@ -182,7 +183,8 @@ describe("yard through reorganisations shallower than its confirmation depth", f
     const { leaseId, offer } = await tenant.lease(yard.node.getMultiaddrs()[0]!, web, { slotSeconds: 600 });
     await waitFor("start confirmed", () => yard.db.lease(leaseId)!.confirmed, 10_000);
     const container = yard.db.lease(leaseId)!.containerId!;
-    // The new chain's blocks come past the offer's deadline (the quote was valid 60 s): it cannot be opened again.
+    // The new chain's blocks come past the offer's deadline (the quote was valid 60 s) and the slot's start: it
+    // cannot be opened again.
     const laterS = Number(offer.deadline) - Math.floor(Date.now() / 1000) + 5;
     const r = await reorg(m.provider, point, { drop: named("openLease"), mining: WAITING, laterS });
     expect([r.depth, r.dropped.length]).to.deep.equal([2, 1]);
@@ -195,6 +197,16 @@ describe("yard through reorganisations shallower than its confirmation depth", f
     expect((await m.admin.account(tenant.account)).balance).to.equal(balanceBefore);
     expect(await earnings()).to.equal(paidBefore);
     expect((await m.admin.solvency()).ok).to.equal(true);
+    // The chain numbers the next lease as the one that vanished: the yard records and runs it as any other.
+    await actOnly();
+    const next = await tenant.lease(yard.node.getMultiaddrs()[0]!, web, { slotSeconds: 8 });
+    expect(next.leaseId).to.equal(leaseId);
+    expect(yard.db.lease(leaseId)!.offer.nonce).to.equal(next.offer.nonce);
+    await mineAlong();
+    await waitFor("the next lease to settle", () => yard.db.lease(leaseId)!.status === "settled", 30_000);
+    const cost = next.offer.pricePerSecond * (next.offer.end - next.offer.start);
+    expect((await m.admin.account(tenant.account)).balance).to.equal(balanceBefore - cost);
+    expect(await earnings()).to.equal(paidBefore + cost);
     await countedOnce();
   });
 });
