@@ -90,7 +90,7 @@ describe("agent sidecar: a changed agent part, a renewal's lock, the secret in f
       chain: {
         lease: async () => undefined,
         confirmStart: async () => undefined,
-        claim: async () => undefined,
+        claimTx: async () => undefined,
         format: String,
       } as unknown as LeaseLifecycleComponents["chain"],
       watch: { call: (_what: string, fn: () => Promise<unknown>) => fn(), now } as LeaseLifecycleComponents["watch"],
