@@ -61,6 +61,7 @@ export class ChainWatch {
   #backoffMs = 500;
   #lastBlock = { ts: 0, seenAt: 0 };
   #following = false;
+  #buried: number | undefined;
   readonly #poll: Periodic;
 
   constructor(components: ChainWatchComponents) {
@@ -90,6 +91,14 @@ export class ChainWatch {
   /** The chain is known down and its backoff has not ended: calls are not tried. */
   resting(): boolean {
     return !this.#up && Date.now() < this.#retryAt;
+  }
+
+  /**
+   * The newest block buried under `chain.confirmations` as of the last pass (undefined with 0 confirmations, or
+   * before the first pass: read the newest): what the yard may take for final, read as of this block.
+   */
+  buried(): number | undefined {
+    return this.#c.config.chain.confirmations === 0 ? undefined : this.#buried;
   }
 
   /** Chain time estimate in seconds: the newest block's timestamp advanced by the wall clock. */
@@ -186,6 +195,7 @@ export class ChainWatch {
       if (head === undefined) return;
       await this.refreshClock();
       const to = head - this.#c.config.chain.confirmations;
+      this.#buried = Math.max(0, to);
       const from = Number(db.getMeta("cursor") ?? "0") + 1;
       const market = chain.market;
       // Window by window (logs.ts: halved when the RPC refuses a range); the cursor is stored after each.

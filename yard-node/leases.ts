@@ -45,7 +45,7 @@ export interface LeaseLifecycleComponents {
   runtime: ContainerRuntime;
   db: YardDb;
   chain: Pick<MarketClient, "lease" | "confirmStart" | "claimTx" | "format">;
-  watch: Pick<ChainWatch, "call" | "now">;
+  watch: Pick<ChainWatch, "call" | "now"> & Partial<Pick<ChainWatch, "buried">>;
   ledger: Pick<CapacityLedger, "endAt">;
   owners: Pick<LeaseOwners, "rootOf">;
   overlay: Pick<Overlay, "localChanged">;
@@ -566,10 +566,10 @@ export class LeaseLifecycle {
     if (final) await this.#settledIfPaid(l);
   }
 
-  /** Marks the lease settled once the chain owes nothing more on it. */
+  /** Marks the lease settled once the chain owes nothing more on it, in a block buried under the confirmations. */
   async #settledIfPaid(l: LeaseRow): Promise<void> {
     const { chain, watch, db } = this.#c;
-    const rec = await watch.call(`reading lease ${l.id}`, () => chain.lease(l.id));
+    const rec = await watch.call(`reading lease ${l.id}`, () => chain.lease(l.id, watch.buried?.()));
     if (rec && (rec.state === "Settled" || rec.state === "Cancelled" || rec.claimedUntil >= (rec.stoppedAt || rec.end)))
       db.update(l.id, { status: "settled" });
   }

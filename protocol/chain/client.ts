@@ -559,11 +559,12 @@ export class MarketClient {
     return this.#calls.send("withdrawing earnings", this.market, "withdrawEarnings", to);
   }
 
-  /** Reads lease `id` and its state. */
-  async lease(id: bigint): Promise<LeaseRecord & { state: LeaseState }> {
+  /** Reads lease `id` and its state (as of block `blockTag` when given: a state buried under confirmations). */
+  async lease(id: bigint, blockTag?: number): Promise<LeaseRecord & { state: LeaseState }> {
+    const at = blockTag === undefined ? [] : [{ blockTag }];
     const [l, s] = await Promise.all([
-      this.#calls.read<Row>(`reading lease ${id}`, this.market, "lease", id),
-      this.#calls.read<bigint>(`reading lease ${id}`, this.market, "state", id),
+      this.#calls.read<Row>(`reading lease ${id}`, this.market, "lease", id, ...at),
+      this.#calls.read<bigint>(`reading lease ${id}`, this.market, "state", id, ...at),
     ]);
     return {
       id,
