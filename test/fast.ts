@@ -34,6 +34,7 @@ const FAST = [
   "agent/edisco",
   "agent/latency",
   "agent/offer",
+  "agent/reorg",
   "agent/seal",
   "agent/tree",
   // protocol: codecs, negotiation, libp2p node, chain client
