@@ -224,6 +224,7 @@ export class Agent {
       moves: this.#moves,
       inSidecar: hooks.inSidecar ?? false,
       refreshHeld: () => this.refreshHeld(),
+      confirmations: env.chainConfirmations,
     });
   }
 

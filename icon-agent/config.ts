@@ -27,6 +27,17 @@ const agentTimingsSchema = z.object({
   halfLifeS: z.number().min(0.5).max(86_400).default(30),
   coolDownS: z.number().min(1).max(86_400).default(120),
   confirmations: z.number().int().min(1).max(100).default(3),
+  /**
+   * Blocks a lease's change of state (ended, terminated) must be buried under before the agent acts on it: a
+   * reorganisation shallower than this cannot make it act on a termination that vanished. Left out: 2, or 0 on the
+   * embedded development chain (31337), which mines only when a transaction comes (filled in by agentEnvFrom).
+   */
+  chainConfirmations: z
+    .number({ message: "agent.chainConfirmations: a whole number of blocks, 0 to 64 (default 2)" })
+    .int("agent.chainConfirmations: a whole number of blocks, 0 to 64 (default 2)")
+    .min(0, "agent.chainConfirmations: 0 (act on the newest block) or more")
+    .max(64, "agent.chainConfirmations: at most 64 blocks; a deeper reorganisation is not one a daemon can ride out")
+    .optional(),
   /** No decisions in the first seconds of a placement (its clients have not arrived yet). */
   warmupS: z.number().min(0).max(86_400).default(60),
   graceS: z.number().int().min(0).max(86_400).default(300),
@@ -257,8 +268,14 @@ export function agentEnvFrom(
     },
     initialRegion: c.initialRegion,
     ...c.agent,
+    chainConfirmations: c.agent.chainConfirmations ?? defaultChainConfirmations(deployment.chainId),
     ...(o.local ? {} : { sidecar: sidecarSpec(c.sidecar, o.agentImageDigest) }),
   };
+}
+
+/** The agent's confirmation depth when the config names none: 2, as a yard's; 0 on the automining dev chain. */
+export function defaultChainConfirmations(chainId: number): number {
+  return chainId === 31337 ? 0 : 2;
 }
 
 /** What the app config names of the agent: its image (and digest) and share. */

@@ -34,6 +34,7 @@ const FAST = [
   "agent/edisco",
   "agent/latency",
   "agent/offer",
+  "agent/reorg",
   "agent/seal",
   "agent/tree",
   // sim: the simulator's use of the agent's rules, small hand-computed cases, the charts

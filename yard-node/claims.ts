@@ -16,21 +16,25 @@ import { MAX_CLAIM_BATCH } from "../protocol/chain/claims.ts";
 import type { ChainWatch } from "./chain-watch.ts";
 import { planClaims, type ClaimPlan } from "./claim-policy.ts";
 import type { LeaseRow, YardDb } from "./db.ts";
+import type { Reorgs } from "./reorgs.ts";
 import type { YardMetrics } from "./yard-metrics.ts";
 
 /** A fee quote is reused this long (ms): a waiting claim is weighed every tick, the chain asked less often. */
 const QUOTE_TTL_MS = 15_000;
 
 export interface BatchClaimComponents {
-  chain: Pick<MarketClient, "claimMany" | "format">;
+  chain: Pick<MarketClient, "claimTx" | "format">;
   watch: Pick<ChainWatch, "call" | "now">;
   db: YardDb;
   metrics: Pick<YardMetrics, "inc">;
+  /** Follows each claim until buried (reorgs.ts). */
+  reorgs?: Pick<Reorgs, "track">;
   log: Logger;
 }
 
 export interface LeaseClaimsComponents extends BatchClaimComponents {
-  chain: Pick<MarketClient, "lease" | "claim" | "claimMany" | "format" | "fees">;
+  chain: Pick<MarketClient, "lease" | "claimTx" | "format" | "fees">;
+  watch: Pick<ChainWatch, "call" | "now"> & Partial<Pick<ChainWatch, "buried">>;
   metrics: Pick<YardMetrics, "inc" | "set">;
   /** Token units one ETH is worth (config `chain.fees.gasTokenPrice`); undefined: gas is not weighed. */
   unitsPerEth?: bigint;
@@ -129,10 +133,11 @@ export class LeaseClaims {
       }
     }
     try {
-      const amount = await watch.call(`claiming lease ${l.id}`, () => chain.claim(l.id));
-      if (amount === undefined) return;
-      this.#c.metrics.inc("icon_yard_earnings_claimed_units_total", {}, amount);
-      log.info("claimed", { lease: l.id, amount: chain.format(amount), final });
+      const sent = await watch.call(`claiming lease ${l.id}`, () => chain.claimTx([l.id]));
+      if (sent === undefined) return;
+      // Counted in icon_yard_earnings_claimed_units_total by the follower, once buried (chain-watch.ts).
+      this.#c.reorgs?.track({ kind: "claim", tx: sent.txHash, leases: [l.id] });
+      log.info("claimed", { lease: l.id, amount: chain.format(sent.amounts.get(l.id)!), final });
       db.update(l.id, { lastClaimAt: watch.now() });
     } catch (e) {
       if (!isIconError(e, ["LeaseNothingToClaim", "LeaseInvalidState"])) throw e;
@@ -141,10 +146,10 @@ export class LeaseClaims {
     if (final) await this.#settledIfPaid(l);
   }
 
-  /** Marks the lease settled once the chain owes nothing more on it. */
+  /** Marks the lease settled once the chain owes nothing more on it, in a block buried under the confirmations. */
   async #settledIfPaid(l: LeaseRow): Promise<void> {
     const { chain, watch, db } = this.#c;
-    const rec = await watch.call(`reading lease ${l.id}`, () => chain.lease(l.id));
+    const rec = await watch.call(`reading lease ${l.id}`, () => chain.lease(l.id, watch.buried?.()));
     if (rec && (rec.state === "Settled" || rec.state === "Cancelled" || rec.claimedUntil >= (rec.stoppedAt || rec.end)))
       db.update(l.id, { status: "settled" });
   }
@@ -160,9 +165,11 @@ export async function claimInBatches(c: BatchClaimComponents, ids: bigint[]): Pr
     const batch = ids.slice(i, i + MAX_CLAIM_BATCH);
     let amounts: Map<bigint, bigint> | undefined;
     try {
-      amounts = await c.watch.call(`claiming ${batch.length} leases in one transaction`, () =>
-        c.chain.claimMany(batch),
+      const sent = await c.watch.call(`claiming ${batch.length} leases in one transaction`, () =>
+        c.chain.claimTx(batch, true),
       );
+      if (sent) c.reorgs?.track({ kind: "claim", tx: sent.txHash, leases: batch });
+      amounts = sent?.amounts;
     } catch (e) {
       c.log.warn("batch claim refused; claiming these leases one by one", { leases: batch.join(","), error: e });
       continue;
@@ -174,7 +181,7 @@ export async function claimInBatches(c: BatchClaimComponents, ids: bigint[]): Pr
     const at = c.watch.now();
     for (const id of batch) {
       const amount = amounts.get(id) ?? 0n;
-      c.metrics.inc("icon_yard_earnings_claimed_units_total", {}, amount);
+      // (counted in icon_yard_earnings_claimed_units_total by the follower, once buried: chain-watch.ts)
       c.log.info("claimed", { lease: id, amount: c.chain.format(amount), batch: batch.length });
       c.db.update(id, { lastClaimAt: at });
       handled.add(id);

@@ -25,6 +25,7 @@ import type { Logger } from "../protocol/log.ts";
 import type { AgentGateway } from "./agent-gateway.ts";
 import type { ChainWatch } from "./chain-watch.ts";
 import { LeaseClaims } from "./claims.ts";
+import { collectImages } from "./image-collect.ts";
 import type { YardConfig } from "./config.ts";
 import { ACTIVE, type LeaseRow, type YardDb } from "./db.ts";
 import type { CapacityLedger } from "./ledger.ts";
@@ -33,6 +34,7 @@ import type { YardNetwork } from "./network.ts";
 import type { LeaseOwners } from "./overlay/owners.ts";
 import type { Overlay } from "./overlay/overlay.ts";
 import { Periodic } from "./periodic.ts";
+import type { Reorgs } from "./reorgs.ts";
 import { carryOver } from "./renewal.ts";
 import type { ContainerInfo, ContainerRole, ContainerRuntime } from "./runtime.ts";
 import { AgentSidecars, sameAgent, serviceShare } from "./sidecar.ts";
@@ -41,8 +43,8 @@ export interface LeaseLifecycleComponents {
   config: Pick<YardConfig, "lease" | "capacity" | "publicHost" | "publicNetns">;
   runtime: ContainerRuntime;
   db: YardDb;
-  chain: Pick<MarketClient, "lease" | "confirmStart" | "claim" | "claimMany" | "format" | "fees">;
-  watch: Pick<ChainWatch, "call" | "now">;
+  chain: Pick<MarketClient, "lease" | "confirmStart" | "claimTx" | "format" | "fees">;
+  watch: Pick<ChainWatch, "call" | "now"> & Partial<Pick<ChainWatch, "buried">>;
   ledger: Pick<CapacityLedger, "endAt">;
   owners: Pick<LeaseOwners, "rootOf">;
   overlay: Pick<Overlay, "localChanged">;
@@ -55,6 +57,8 @@ export interface LeaseLifecycleComponents {
   /** The yard's containers by id, as last seen: kept here, read by the network and the HTTP surface. */
   containers: Map<string, ContainerInfo>;
   metrics: Pick<YardMetrics, "inc" | "set">;
+  /** Follows the yard's transactions until buried (reorgs.ts); absent, none is followed. */
+  reorgs?: Pick<Reorgs, "track">;
   log: Logger;
   /** Token units one ETH is worth (config `chain.fees.gasTokenPrice`): claims weigh gas (claim-policy.ts). */
   unitsPerEth?: bigint;
@@ -245,15 +249,15 @@ export class LeaseLifecycle {
     }
   }
 
-  /** The tenant's Terminate: the lease stops at the chain's stoppedAt (or now) and ends here. */
-  async terminate(id: bigint): Promise<void> {
+  /** The tenant's Terminate (or `note`'s reason): the lease stops at the chain's stoppedAt (or now) and ends here. */
+  async terminate(id: bigint, note = "terminated by the tenant"): Promise<void> {
     const { db, chain, watch } = this.#c;
     await this.#withLease(id, async () => {
       const l = db.lease(id);
       if (!l || !ACTIVE.includes(l.status)) return;
       const rec = await watch.call(`reading lease ${id}`, () => chain.lease(id)).catch(() => undefined);
       const stoppedAt = rec && rec.stoppedAt > 0n ? Number(rec.stoppedAt) : watch.now();
-      db.update(id, { stoppedAt, note: "terminated by the tenant" });
+      db.update(id, { stoppedAt, note });
       if (rec && rec.stoppedAt > 0n) this.#c.ledger.endAt(`lease:${id}`, stoppedAt);
       await this.#end(db.lease(id)!, "terminated");
     });
@@ -473,7 +477,7 @@ export class LeaseLifecycle {
         });
       }
       if (!signal.aborted) await this.#claims.claimDue(due);
-      if (!signal.aborted) await this.#collectImages(now);
+      if (!signal.aborted) await collectImages(this.#c, now);
     } finally {
       this.#ticking = false;
     }
@@ -514,28 +518,9 @@ export class LeaseLifecycle {
         return undefined;
       });
     if (ok) {
+      this.#c.reorgs?.track({ kind: "confirm", tx: ok.hash, leases: [l.id] });
       db.update(l.id, { confirmed: true, lastClaimAt: watch.now() });
       log.info("start confirmed on chain", { lease: l.id });
-    }
-  }
-
-  async #collectImages(now: number): Promise<void> {
-    const { db, runtime, log } = this.#c;
-    const inUse = new Set(
-      db
-        .leases(ACTIVE)
-        .filter((l) => l.spec)
-        .flatMap((l) => [l.spec!.imageDigest, ...(l.spec!.agent ? [l.spec!.agent.imageDigest] : [])])
-        .map((digest) => `sha256:${digest.slice(2)}`),
-    );
-    for (const img of db.images()) {
-      if (inUse.has(img.id) || img.lastUsed + this.#c.config.lease.imageGraceS > now) continue;
-      // Only while the yard's own name is all it carries: any other name was given by someone else, who keeps it.
-      await runtime
-        .removeImage(img.id, { ifUntagged: true })
-        .catch((e) => log.warn("could not remove an image", { error: e }));
-      db.forgetImage(img.id);
-      log.info("image removed after its grace period", { image: img.id.slice(0, 19) });
     }
   }
 

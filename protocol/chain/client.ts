@@ -34,6 +34,7 @@ import { LEASE_STATES, type LeaseState } from "./types.ts";
 import { ChainFees, feesFrom, type FeeOptions } from "./fees.ts";
 import { isValidErc1271 } from "./erc1271.ts";
 import type { BudgetAccount, LeaseRecord, Listing, Policy, ProviderStatus, Solvency } from "./types.ts";
+export { LEASE_FLAGS, LEASE_STATES, type LeaseState } from "./types.ts";
 
 /** Options for {@link MarketClient.connect}. */
 export interface ConnectOptions {
@@ -51,7 +52,6 @@ export interface ConnectOptions {
 
 type Row = Record<string, unknown> & unknown[];
 
-export { LEASE_FLAGS, LEASE_STATES, type LeaseState } from "./types.ts";
 
 /** Typed facade over the deployed token, registry and market. */
 export class MarketClient {
@@ -482,14 +482,23 @@ export class MarketClient {
 
   /** Provider: moves accrued payment to earnings; returns the amount. */
   async claim(id: bigint): Promise<bigint> {
-    const receipt = await this.#calls.send(`claiming lease ${id}`, this.market, "claim", id);
-    return this.#eventArg(receipt, "LeaseClaimed", 1);
+    return (await this.claimTx([id])).amounts.get(id)!;
   }
 
   /** Provider: claims every lease in `ids` (1–256) in one transaction; the amount per lease. */
   async claimMany(ids: bigint[]): Promise<Map<bigint, bigint>> {
-    const receipt = await this.#calls.send(`claiming leases ${ids.join(", ")}`, this.market, "claimMany", ids);
-    return claimedAmounts(receipt, this.market);
+    return (await this.claimTx(ids, true)).amounts;
+  }
+
+  /** {@link claim} of one id (`many` false) or {@link claimMany}, with the transaction's hash (a yard follows it). */
+  async claimTx(ids: bigint[], many = ids.length > 1): Promise<{ amounts: Map<bigint, bigint>; txHash: string }> {
+    const [what, fn, arg] = many
+      ? [`leases ${ids.join(", ")}`, "claimMany", ids]
+      : [`lease ${ids[0]}`, "claim", ids[0]];
+    const receipt = await this.#calls.send(`claiming ${what}`, this.market, fn, arg);
+    const amounts = claimedAmounts(receipt, this.market);
+    if (!many && !amounts.has(ids[0]!)) this.#eventArg(receipt, "LeaseClaimed", 1); // throws NO_EVENT
+    return { amounts, txHash: receipt.hash };
   }
 
   /** Tenant: ends lease `id` now; returns the refund. */
@@ -553,11 +562,12 @@ export class MarketClient {
     return this.#calls.send("withdrawing earnings", this.market, "withdrawEarnings", to);
   }
 
-  /** Reads lease `id` and its state. */
-  async lease(id: bigint): Promise<LeaseRecord & { state: LeaseState }> {
+  /** Reads lease `id` and its state (as of block `blockTag` when given: a state buried under confirmations). */
+  async lease(id: bigint, blockTag?: number): Promise<LeaseRecord & { state: LeaseState }> {
+    const at = blockTag === undefined ? [] : [{ blockTag }];
     const [l, s] = await Promise.all([
-      this.#calls.read<Row>(`reading lease ${id}`, this.market, "lease", id),
-      this.#calls.read<bigint>(`reading lease ${id}`, this.market, "state", id),
+      this.#calls.read<Row>(`reading lease ${id}`, this.market, "lease", id, ...at),
+      this.#calls.read<bigint>(`reading lease ${id}`, this.market, "state", id, ...at),
     ]);
     return {
       id,

@@ -90,7 +90,7 @@ describe("agent sidecar: a changed agent part, a renewal's lock, the secret in f
       chain: {
         lease: async () => undefined,
         confirmStart: async () => undefined,
-        claim: async () => undefined,
+        claimTx: async () => undefined,
         format: String,
         fees: { quote: async () => ({ maxFeePerGas: 1n, maxPriorityFeePerGas: 0n, baseFeePerGas: 1n, block: 0 }) },
       } as unknown as LeaseLifecycleComponents["chain"],
