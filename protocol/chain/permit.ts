@@ -55,12 +55,14 @@ export type PermitSupport =
   | { kind: "approve"; reason: string };
 
 /** One view call, or undefined if the token reverts, lacks the function or answers garbage (an unreachable RPC
- * throws: it says nothing about the token). */
+ * throws: it says nothing about the token). Hardhat's in-process provider throws its own error for a revert, not
+ * ethers' CALL_EXCEPTION: its "Transaction reverted" sentence counts as one. */
 async function view<T>(token: Contract, fn: string, ...args: unknown[]): Promise<T | undefined> {
   try {
     return (await token.getFunction(fn).staticCall(...args)) as T;
   } catch (e) {
     if (isError(e, "CALL_EXCEPTION") || isError(e, "BAD_DATA")) return undefined;
+    if (e instanceof Error && /^(Transaction reverted|VM Exception)/.test(e.message)) return undefined;
     throw e;
   }
 }

@@ -69,8 +69,8 @@ describe("fees: EIP-1559 within a cap, stuck transactions replaced, gas spent co
 
   it("sends type-2 transactions within the cap, the tip bounded by the config, and counts their gas exactly", async () => {
     const c = await walletClient({ maxPriorityFeePerGas: GWEI / 2n });
-    const r1 = await c.fund(root, 50n); // an approve, then the fund
-    const r2 = await c.fund(root, 7n); // the allowance covers it: one transaction
+    const r1 = await c.fund(root, 50n); // the dev token takes permits: one fundWithPermit each
+    const r2 = await c.fund(root, 7n);
     for (const r of [r1, r2]) {
       const tx = (await m.ethers.provider.getTransaction(r.hash))!;
       expect(tx.type).to.equal(2);
@@ -78,7 +78,7 @@ describe("fees: EIP-1559 within a cap, stuck transactions replaced, gas spent co
       expect(tx.maxPriorityFeePerGas).to.equal(GWEI / 2n);
       expect(tx.maxFeePerGas! <= 500n * GWEI).to.equal(true);
     }
-    // Every transaction of the key, read back from the blocks: two approves (each fund spends the allowance).
+    // Every transaction of the key, read back from the blocks.
     const from = await c.address();
     const costs: Record<string, bigint> = {};
     for (let b = r1.blockNumber - 1; b <= r2.blockNumber; b++) {
@@ -89,9 +89,9 @@ describe("fees: EIP-1559 within a cap, stuck transactions replaced, gas spent co
         costs[fn] = (costs[fn] ?? 0n) + r.gasUsed * r.gasPrice;
       }
     }
-    expect(Object.keys(costs).sort()).to.deep.equal(["approve", "fund"]);
+    expect(Object.keys(costs).sort()).to.deep.equal(["fundWithPermit"]);
     expect(Object.fromEntries(c.fees.spent.byKind())).to.deep.equal(costs);
-    expect(c.fees.spent.total).to.equal(costs.approve! + costs.fund!);
+    expect(c.fees.spent.total).to.equal(costs.fundWithPermit!);
   });
 
   it("refuses with FEE_ABOVE_CAP and sends nothing when the next block's base fee is above the cap", async () => {
