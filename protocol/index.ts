@@ -21,6 +21,7 @@ export type { RelayHook } from "./chain/transactions.ts";
 export * from "./chain/intents.ts";
 export * from "./chain/types.ts";
 export * from "./chain/receipt.ts";
+export * from "./chain/rpc.ts";
 export * from "./lease/limits.ts";
 export * from "./lease/messages.ts";
 export * from "./lease/secret.ts";
