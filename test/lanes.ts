@@ -39,7 +39,9 @@
  * each file's time, each lane's, and the failed files. Any failed job fails the run. Ctrl-C (or SIGTERM/SIGHUP)
  * stops every lane: each job runs in its own process group, which gets SIGTERM, then SIGKILL 5 s later.
  *
- * Usage: npm run test:lanes -- [--lanes N] [--list] [name…]   (names: `coverage`, or files as `yard/crash`)
+ *  - `proxy:<suite>` (BEHIND_PROXY): a suite run again with ICON_RPC_PROXY=1, behind the public-like RPC proxy.
+ *
+ * Usage: npm run test:lanes -- [--lanes N] [--list] [name…]   (names: `coverage`, files as `yard/crash`, `proxy:cli`)
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir, readdir, readFile } from "node:fs/promises";
@@ -171,7 +173,18 @@ const SECONDS: Record<string, number> = {
   "yard/tunnel": 10,
   "yard/udp": 35,
   "yard/yard-e2e": 62,
+  "proxy:cli": 124,
+  "proxy:yard/yard-e2e": 90,
+  "proxy:agent/agent": 240,
 };
+/**
+ * Suites run a second time behind the public-like RPC proxy (scripts/lib/rpc-proxy.ts; issue 19's "all yard, agent
+ * and CLI end-to-end tests also pass behind the public-like RPC proxy"): log ranges capped at 2,000 blocks, a 429
+ * with Retry-After 1 s every 400 requests, and the chain's close fails on any eth_getLogs without a numeric range or
+ * wider than 2,000 blocks. The CLI's, a yard's and an agent's end-to-end suites (lease-e2e runs on an in-process
+ * chain with no URL to put a proxy in front of).
+ */
+const BEHIND_PROXY = ["cli", "yard/yard-e2e", "agent/agent"];
 /** A file not in SECONDS. */
 const UNKNOWN_SECONDS = 60;
 
@@ -287,6 +300,17 @@ async function plan(): Promise<Job[]> {
       seconds: SECONDS[name] ?? UNKNOWN_SECONDS,
       groups: GROUPS[name] ?? [],
       alone: ALONE.has(name) || USES_NETBED.test(source),
+    });
+  }
+  // The same suites again behind the public-like RPC proxy (ICON_RPC_PROXY=1: scripts/lib/hardhat.ts), as `proxy:<name>`.
+  for (const name of BEHIND_PROXY) {
+    const base = jobs.find((j) => j.name === name);
+    if (!base) fail(`BEHIND_PROXY names ${name}, which is no job: rename or remove it`);
+    jobs.push({
+      ...base,
+      name: `proxy:${name}`,
+      env: { ...base.env, ICON_RPC_PROXY: "1" },
+      seconds: SECONDS[`proxy:${name}`] ?? UNKNOWN_SECONDS,
     });
   }
   for (const name of [...Object.keys({ ...SECONDS, ...GROUPS }), ...ALONE])

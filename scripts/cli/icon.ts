@@ -13,7 +13,7 @@
  *   icon app deploy|status|policy      an application: fund it and start its origin ICON, watch it   app.ts
  *   icon agent run --state <dir>       run one ICON                                                  agent.ts
  *
- * Global options: --rpc <url> (ICON_RPC_URL), --deployment <file> (ICON_DEPLOYMENT), --keystore <file>
+ * Global options: --rpc <url>, repeatable (ICON_RPC_URL, comma-separated), --deployment <file> (ICON_DEPLOYMENT), --keystore <file>
  * (ICON_KEYSTORE; password from ICON_KEYSTORE_PASSWORD or the terminal), or ICON_PRIVATE_KEY for development.
  * Nothing heavy is imported before a command runs (ethers, the market client, Hardhat, the yard): `icon --help` and
  * `icon <group> --help` start in a tenth of a second (npm run bench:cli).
@@ -26,7 +26,8 @@ import { out, say, type Ctx } from "./context.ts";
 import { iepCommands } from "./iep.ts";
 import { runEntry } from "./io.ts";
 import { keyCommands } from "./keys.ts";
-import { GLOBAL_OPTIONS, UsageError, parseOptions, type Command } from "./options.ts";
+import { GLOBAL_OPTIONS, RPC_URL, UsageError, parseOptions, type Command } from "./options.ts";
+import { ConfigError } from "../../protocol/errors.ts";
 import { yardCommands } from "./yard.ts";
 
 const COMMANDS: Record<string, Command> = {
@@ -50,7 +51,7 @@ function help(): string {
     ...list(Object.keys(COMMANDS)),
     "",
     "global options:",
-    "  --rpc <url>          JSON-RPC endpoint (env ICON_RPC_URL; default http://127.0.0.1:8545)",
+    "  --rpc <url>          JSON-RPC endpoint; repeat it for failover (env ICON_RPC_URL, comma-separated; default http://127.0.0.1:8545)",
     "  --deployment <file>  deployment file (env ICON_DEPLOYMENT; default deployments/chain-<chainId>.json)",
     "  --keystore <file>    encrypted key (env ICON_KEYSTORE; password from ICON_KEYSTORE_PASSWORD or prompt)",
     "                       development only: ICON_PRIVATE_KEY instead of a keystore, or",
@@ -69,6 +70,21 @@ function groupHelp(group: string, names: string[]): string {
     "",
     `\`icon ${group} <command> --help\` shows a command's options; \`icon --help\` lists every command and the global options`,
   ].join("\n");
+}
+
+/** ICON_RPC_URL: one endpoint or several, comma-separated (default the local dev chain). */
+function envRpcUrls(value: string | undefined): string[] {
+  const urls = (value ?? "")
+    .split(",")
+    .map((u) => u.trim())
+    .filter((u) => u !== "");
+  for (const u of urls)
+    if (!RPC_URL.test(u))
+      throw new ConfigError(
+        "BAD_RPC_URL",
+        `ICON_RPC_URL names "${u}", not an http:// or https:// URL: write it as http://127.0.0.1:8545 (several: comma-separated)`,
+      );
+  return urls.length > 0 ? urls : ["http://127.0.0.1:8545"];
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -118,8 +134,10 @@ async function main(argv: string[]): Promise<number> {
     out(`usage: icon ${cmd.usage}\n\n${cmd.summary}`);
     return 0;
   }
+  const rpcUrls = parsed.global.rpc ?? envRpcUrls(process.env.ICON_RPC_URL);
   const ctx: Ctx = {
-    rpc: parsed.global.rpc ?? process.env.ICON_RPC_URL ?? "http://127.0.0.1:8545",
+    rpc: rpcUrls[0]!,
+    rpcUrls,
     deploymentFile: parsed.global.deployment ?? process.env.ICON_DEPLOYMENT,
     keystore: parsed.global.keystore ?? process.env.ICON_KEYSTORE,
     devAccount: parsed.global["dev-account"],

@@ -167,7 +167,7 @@ describe("chain clients behind a public-like RPC", function () {
   });
 
   it("fails over when its endpoint switches to a dead upstream (502) or goes away, and names the one it uses", async () => {
-    const a = await proxy([m.chain.url, "http://127.0.0.1:9"]);
+    const a = await proxy([m.chain.url, "http://127.0.0.1:1"]); // undici refuses port 1 ("bad port"): a dead upstream
     const b = await proxy([m.chain.url]);
     const lines: string[] = [];
     const provider = endpoints([a.url, b.url], lines);
