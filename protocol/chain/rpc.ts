@@ -126,6 +126,8 @@ export class RpcEndpoints extends JsonRpcProvider {
   /** Per endpoint: not asked again before this time (rate-limited or failed). */
   readonly #pausedUntil: number[];
   readonly #limited: boolean[];
+  /** Per endpoint: the pause a line was said for. */
+  readonly #announced: number[];
 
   constructor(urls: readonly string[], o: RpcOptions = {}) {
     const { onWait: _w, maxRetryAfterMs, maxRateLimited, rounds, backoffMs, requestTimeoutMs: _t, ...ethers } = o;
@@ -141,6 +143,7 @@ export class RpcEndpoints extends JsonRpcProvider {
     };
     this.#pausedUntil = urls.map(() => 0);
     this.#limited = urls.map(() => false);
+    this.#announced = urls.map(() => 0);
   }
 
   /** The endpoint calls go to first now. */
@@ -223,12 +226,15 @@ export class RpcEndpoints extends JsonRpcProvider {
         const j = this.#pausedUntil.indexOf(Math.min(...this.#pausedUntil));
         const wait = this.#pausedUntil[j]! - now;
         const url = originOf(this.urls[j]!);
+        // One line per pause, however many calls wait on it.
+        const first = this.#announced[j] !== this.#pausedUntil[j];
+        this.#announced[j] = this.#pausedUntil[j]!;
         if (this.#limited[j]) {
           if (++limitedTimes > this.#o.maxRateLimited) throw lastError;
-          this.#say(`RPC ${url} rate-limited (429) on ${method}, retrying in ${seconds(wait)}`);
+          if (first) this.#say(`RPC ${url} rate-limited (429) on ${method}, retrying in ${seconds(wait)}`);
         } else {
           if (++failedRounds >= this.#o.rounds) throw lastError;
-          this.#say(`RPC ${url} failed on ${method} (${reason(lastError)}), retrying in ${seconds(wait)}`);
+          if (first) this.#say(`RPC ${url} failed on ${method} (${reason(lastError)}), retrying in ${seconds(wait)}`);
         }
         await sleep(wait);
         continue;
