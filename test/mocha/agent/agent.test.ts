@@ -508,7 +508,7 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
       const fees = await owner.relayFeesOf(app.root);
       const had = (slotCost * 7n) / 4n + reserve - price * BigInt(SLOT) - fees;
       const atAsk = (slotCost * 7n) / 4n + reserve - slotCost;
-      expect((asked[0] as unknown as { args: bigint[] }).args[3]).to.equal(slotCost + reserve + 50_000n - atAsk);
+      expect(asked[0]![3]).to.equal(slotCost + reserve + 50_000n - atAsk);
       // The slot the balance paid beyond the reserve (what was left after the first slot and the request's relay
       // fee), to the second, at the yard's price; the reserve stays in the account.
       const seconds = (had - reserve) / price;
