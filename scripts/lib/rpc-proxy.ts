@@ -296,12 +296,12 @@ export class PublicRpcProxyFake {
 
 /**
  * The faults the e2e lanes run under (`ICON_RPC_PROXY=1`): ranges capped at 2,000 blocks, a 429 (Retry-After 1 s)
- * every `ICON_RPC_PROXY_429` requests (default 400), a head `ICON_RPC_PROXY_LAG` blocks behind (default 0) released
- * after 300 ms.
+ * every `ICON_RPC_PROXY_429` requests (default 400), a head `ICON_RPC_PROXY_LAG` blocks behind (default 1), each
+ * block released after 300 ms (an automining chain that stops mining is caught up with).
  */
 export function e2eFaults(env: NodeJS.ProcessEnv = process.env): PublicRpcFaults {
   const n = Number(env.ICON_RPC_PROXY_429 ?? 400);
-  const lag = Number(env.ICON_RPC_PROXY_LAG ?? 0);
+  const lag = Number(env.ICON_RPC_PROXY_LAG ?? 1);
   return {
     maxLogRange: 2_000,
     ...(n > 0 ? { every429: { n, retryAfterS: 1 } } : {}),
