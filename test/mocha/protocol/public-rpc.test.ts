@@ -3,7 +3,8 @@
  * chain), one fault at a time, each test also showing the fault breaks a client without the handling
  * (protocol/chain/rpc.ts, logs.ts): log ranges capped at the public RPCs' sizes, 429 with Retry-After per client, a
  * connection cut mid-answer (a read; a transaction whose answer was lost: checked by hash, not sent twice), a lagging
- * endpoint beside a fresh one, an endpoint that switches to a dead upstream or goes away (failover); and the log
+ * endpoint beside a fresh one, an endpoint that switches to a dead upstream or goes away (failover), a 429 through a
+ * yard's agent gateway; and the log
  * queries the proxy saw from MarketClient's readers: each with a numeric range within the window.
  */
 import { expect } from "chai";
@@ -17,6 +18,7 @@ import {
   waitForReceipt,
 } from "../../../protocol/index.ts";
 import { PublicRpcProxyFake, checkRanged } from "../../../scripts/lib/rpc-proxy.ts";
+import { GatewayRefusal, RpcFilter } from "../../../yard-node/agent-gateway-rpc.ts";
 import { TEST_POLICY, USD, clientFor, startMarket, type TestMarket } from "../../../scripts/lib/testbed.ts";
 
 describe("chain clients behind a public-like RPC", function () {
@@ -208,6 +210,22 @@ describe("chain clients behind a public-like RPC", function () {
     await c.solvency();
     expect(p.callsOf("eth_getLogs").length).to.be.at.least(3);
     checkRanged(p, 2_000);
+  });
+
+  it("a yard's agent gateway passes the chain RPC's 429 on as a 429 (the sidecar's client waits), not as a 502", async () => {
+    const p = await proxy([m.chain.url], { every429: { n: 1, retryAfterS: 1 } });
+    const filter = new RpcFilter({
+      rpcUrl: p.url,
+      maxAnswerBytes: 1 << 20,
+      callGas: 10_000_000n,
+      upstreamConcurrent: 2,
+    });
+    const e = await filter.handle({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber", params: [] }).then(
+      () => undefined,
+      (x: unknown) => x as GatewayRefusal,
+    );
+    expect(e).to.be.instanceOf(GatewayRefusal);
+    expect(e!.status).to.equal(429);
   });
 
   it("parses RPC URL lists and refuses a bad one with a sentence", () => {
