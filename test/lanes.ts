@@ -131,6 +131,7 @@ const SECONDS: Record<string, number> = {
   "protocol/yamux-window": 4,
   "agent/edisco-netbed": 40,
   "protocol/ranged-logs": 20,
+  "protocol/public-rpc": 17,
   "testbed/godview": 15,
   "yard/claim-batch": 30,
   "testbed/loadgen": 4,
