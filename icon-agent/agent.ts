@@ -18,12 +18,13 @@
  * this instance), relaying.ts (its intents), pair.ts and handover.ts (the agent in its lease's sidecar).
  */
 import path from "node:path";
-import { JsonRpcProvider, Wallet } from "ethers";
+import { Wallet, type JsonRpcProvider } from "ethers";
 import type { Libp2p } from "@libp2p/interface";
 import {
   ConfigError,
   IconError,
   MarketClient,
+  rpcProvider,
   namespaceProblem,
   loadOrCreatePeerKey,
   gatewayLimits,
@@ -250,10 +251,9 @@ export class Agent {
       await removeLeftovers(dir);
       // No request cache: after a failed transaction the nonce is read again, and must be read fresh. Through the
       // gateway, batches stay within what it serves.
-      const rpc = new JsonRpcProvider(sidecar ? sidecar.gateway.url(sidecar.self.rpc) : env.rpcUrl, undefined, {
-        staticNetwork: true,
+      const rpc = rpcProvider(sidecar ? sidecar.gateway.url(sidecar.self.rpc) : (env.rpcUrls ?? env.rpcUrl), {
         pollingInterval: 200,
-        cacheTimeout: -1,
+        onWait: (text) => hooks.onEvent?.({ icon: seed.name, kind: "chain", text }),
         ...(sidecar ? { batchMaxCount: gatewayLimits.maxBatch } : {}),
       });
       const wallet = new Wallet(key, rpc);

@@ -188,7 +188,10 @@ const serviceSpecSchema = z.object({
  * {@link agentEnvFrom} from a validated app config (or by hand, scripts/demo.ts). `AgentEnv` is this schema's type.
  */
 export const agentEnvSchema = agentTimingsSchema.extend({
+  /** The chain's RPC endpoint (the first of `rpcUrls` when several are given). */
   rpcUrl: z.string(),
+  /** Several endpoints, tried in order: failover, Retry-After honoured (protocol/chain/rpc.ts); absent: rpcUrl. */
+  rpcUrls: z.array(z.string()).min(1).optional(),
   deployment: deploymentSchema,
   dnsServers: z.array(z.string()),
   domains: z.array(z.string()),
@@ -226,13 +229,13 @@ export type AgentEnv = z.infer<typeof agentEnvSchema>;
 export type AppConfigInput = z.input<typeof appConfigSchema>;
 
 /**
- * Validates `raw` and turns it into an agent environment for `rpcUrl` / `deployment`. With `sidecar` (the agent
+ * Validates `raw` and turns it into an agent environment for `rpcUrl` (one endpoint or several) / `deployment`. With `sidecar` (the agent
  * image's digest, when the config does not name it) the ICONs are placed as sidecars; `local` leaves the sidecar
  * out (every agent a local process).
  */
 export function agentEnvFrom(
   raw: unknown,
-  rpcUrl: string,
+  rpcUrl: string | readonly string[],
   deployment: Deployment,
   o: { local?: boolean; agentImageDigest?: string } = { local: true },
 ): AgentEnv {
@@ -244,8 +247,10 @@ export function agentEnvFrom(
   const c = r.data;
   if (c.agent.renewBeforeS >= c.service.slotSeconds)
     throw new ConfigError("BAD_APP_CONFIG", "agent.renewBeforeS must be shorter than service.slotSeconds");
+  const urls = typeof rpcUrl === "string" ? [rpcUrl] : [...rpcUrl];
   return {
-    rpcUrl,
+    rpcUrl: urls[0]!,
+    ...(urls.length > 1 ? { rpcUrls: urls } : {}),
     deployment,
     dnsServers: c.discovery.dnsServers,
     domains: c.discovery.domains,

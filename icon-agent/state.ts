@@ -130,7 +130,9 @@ export interface AgentEvent {
     | "error"
     | "tree"
     | "bid"
-    | "discovered";
+    | "discovered"
+    /** The chain's RPC made it wait: rate-limited, a connection cut, a switch to another endpoint (chain/rpc.ts). */
+    | "chain";
   text: string;
   data?: Record<string, unknown>;
 }

@@ -49,6 +49,7 @@ const FAST = [
   "protocol/negotiation",
   "protocol/node",
   "protocol/noise-crypto",
+  "protocol/public-rpc",
   "protocol/receipt",
   "protocol/relay",
   "protocol/relay-wire",

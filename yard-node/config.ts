@@ -23,6 +23,8 @@ const amount = z
   .string()
   .regex(/^\s*\d+(\.\d+)?\s+[A-Za-z][A-Za-z0-9]*\s*$/, 'an amount like "100 units" or "0.0001 iUSD"');
 
+const rpcUrl = z.string().regex(/^https?:\/\/\S+$/i, "must be an http:// or https:// URL, e.g. http://127.0.0.1:8545");
+
 const surchargeTier = z
   .object({
     /** Utilization (0..1) above which the tier applies, counting the requested lease. */
@@ -43,7 +45,9 @@ export const yardConfigSchema = z
     chain: z
       .object({
         /** JSON-RPC over HTTP(S) (`.url()` alone took "localhost:8545", a URL with the scheme "localhost:"). */
-        rpcUrl: z.string().regex(/^https?:\/\/\S+$/i, "must be an http:// or https:// URL, e.g. http://127.0.0.1:8545"),
+        rpcUrl: rpcUrl.optional(),
+        /** Several endpoints, tried in order after rpcUrl: failover, Retry-After honoured (protocol/chain/rpc.ts). */
+        rpcUrls: z.array(rpcUrl).min(1).max(8).optional(),
         /** Deployment file written by `icon deploy`. */
         deployment: z.string().min(1),
         /** Blocks an event must be buried under before the yard acts on it (0 on a local automining chain). */
@@ -56,7 +60,16 @@ export const yardConfigSchema = z
          */
         fees: feeFields.extend({ gasTokenPrice: amount.optional() }).strict().superRefine(checkFeeTip).default({}),
       })
-      .strict(),
+      .strict()
+      .refine((c) => c.rpcUrl !== undefined || c.rpcUrls !== undefined, {
+        message: "required: give chain.rpcUrl (one RPC URL) or chain.rpcUrls (several, tried in order)",
+        path: ["rpcUrl"],
+      })
+      // rpcUrl: the first endpoint (shown on /status, carried to sidecars); rpcUrls: all of them, rpcUrl first.
+      .transform(({ rpcUrl, rpcUrls, ...c }) => {
+        const urls = [...new Set([...(rpcUrl === undefined ? [] : [rpcUrl]), ...(rpcUrls ?? [])])];
+        return { ...c, rpcUrl: urls[0]!, rpcUrls: urls };
+      }),
     /** libp2p listen multiaddrs. */
     listen: z.array(z.string().startsWith("/")).min(1).default(["/ip4/127.0.0.1/tcp/0"]),
     /** libp2p discovery: mDNS, bootstrap peers, the DHT (where the yard announces itself to ICONs). */

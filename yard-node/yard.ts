@@ -350,10 +350,11 @@ export class Yard {
     const deployment = await readDeployment(config.chain.deployment);
     const chain = await MarketClient.connect({
       deployment,
-      rpcUrl: config.chain.rpcUrl,
+      rpcUrl: config.chain.rpcUrls,
       signer: o.wallet,
       fees: resolveFees(config.chain.fees),
       onProgress: (line) => log.debug(line),
+      onRpcWait: (line) => log.warn(line),
     });
     const operator = await chain.address();
     const prices = resolvePrices(config, chain.tokenInfo);

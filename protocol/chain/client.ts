@@ -9,7 +9,6 @@
  */
 import {
   Contract,
-  JsonRpcProvider,
   NonceManager,
   type Signature,
   type ContractTransactionReceipt,
@@ -27,6 +26,7 @@ import { LogMemo, logWindow, type LogBounds } from "./logs.ts";
 import { IntentClient, type RelayOptions, type RelayResult } from "./intents.ts";
 import { OutageSafeNonceManager } from "./receipt.ts";
 import { PERMIT_READ_ABI, permitDeadline, permitSupport, signPermit, type PermitSupport } from "./permit.ts";
+import { rpcProvider } from "./rpc.ts";
 import { marketSolvency } from "./audit.ts";
 import { claimedAmounts } from "./claims.ts";
 import { ChainCalls, type RelayHook } from "./transactions.ts";
@@ -39,7 +39,10 @@ export { LEASE_FLAGS, LEASE_STATES, type LeaseState } from "./types.ts";
 /** Options for {@link MarketClient.connect}. */
 export interface ConnectOptions {
   deployment: Deployment;
-  rpcUrl?: string;
+  /** The RPC endpoint, or several (backoff, retries and failover between them: rpc.ts). */
+  rpcUrl?: string | readonly string[];
+  /** A line whenever the RPC makes the client wait (429, a dropped connection, a switch); default onProgress. */
+  onRpcWait?: (line: string) => void;
   provider?: Provider;
   signer?: Signer;
   /** Called with a line of progress for every transaction (submitted, confirmed). */
@@ -102,8 +105,8 @@ export class MarketClient {
     const provider =
       o.provider ??
       o.signer?.provider ??
-      // No request cache: after a failed send the nonce must be read fresh, not a cached pending count.
-      new JsonRpcProvider(o.rpcUrl ?? "http://127.0.0.1:8545", undefined, { staticNetwork: true, cacheTimeout: -1 });
+      // No request cache (rpc.ts): after a failed send the nonce must be read fresh, not a cached pending count.
+      rpcProvider(o.rpcUrl ?? "http://127.0.0.1:8545", { onWait: o.onRpcWait ?? o.onProgress });
     let chainId: bigint;
     try {
       chainId = (await provider.getNetwork()).chainId;

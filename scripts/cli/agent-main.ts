@@ -76,6 +76,7 @@ async function main(argv: string[]): Promise<number> {
   const ctx: Ctx = {
     rpc: "",
     network: undefined,
+    rpcUrls: [],
     deploymentFile: undefined,
     keystore: undefined,
     devAccount: undefined,

@@ -13,9 +13,10 @@
  *   icon app deploy|status|policy      an application: fund it and start its origin ICON, watch it   app.ts
  *   icon agent run --state <dir>       run one ICON                                                  agent.ts
  *
- * Global options: --rpc <url> (ICON_RPC_URL), --network <name> (ICON_NETWORK; URL from ICON_RPC_URL_<NAME>), --deployment <file> (ICON_DEPLOYMENT), --keystore <file>
- * (ICON_KEYSTORE; password from ICON_KEYSTORE_PASSWORD or the terminal), or ICON_PRIVATE_KEY for development;
- * --max-fee / --max-priority-fee (ICON_MAX_FEE, ICON_MAX_PRIORITY_FEE): the EIP-1559 fee cap and tip bound.
+ * Global options: --rpc <url>, repeatable (ICON_RPC_URL, comma-separated), --network <name> (ICON_NETWORK; URL from
+ * ICON_RPC_URL_<NAME>), --deployment <file> (ICON_DEPLOYMENT), --keystore <file> (ICON_KEYSTORE; password from
+ * ICON_KEYSTORE_PASSWORD or the terminal), or ICON_PRIVATE_KEY for development; --max-fee / --max-priority-fee
+ * (ICON_MAX_FEE, ICON_MAX_PRIORITY_FEE): the EIP-1559 fee cap and tip bound.
  * Nothing heavy is imported before a command runs (ethers, the market client, Hardhat, the yard): `icon --help` and
  * `icon <group> --help` start in a tenth of a second (npm run bench:cli).
  */
@@ -28,7 +29,7 @@ import { out, say, type Ctx } from "./context.ts";
 import { iepCommands } from "./iep.ts";
 import { runEntry } from "./io.ts";
 import { keyCommands } from "./keys.ts";
-import { GLOBAL_OPTIONS, UsageError, parseOptions, type Command } from "./options.ts";
+import { GLOBAL_OPTIONS, RPC_URL, UsageError, parseOptions, type Command } from "./options.ts";
 import { yardCommands } from "./yard.ts";
 
 const COMMANDS: Record<string, Command> = {
@@ -52,7 +53,7 @@ function help(): string {
     ...list(Object.keys(COMMANDS)),
     "",
     "global options:",
-    "  --rpc <url>          JSON-RPC endpoint (env ICON_RPC_URL; default http://127.0.0.1:8545)",
+    "  --rpc <url>          JSON-RPC endpoint; repeat it for failover (env ICON_RPC_URL, comma-separated; default http://127.0.0.1:8545)",
     "  --network <name>     a network declared by env ICON_RPC_URL_<NAME> (e.g. base: ICON_RPC_URL_BASE); its URL",
     "                       is used as --rpc, and `icon deploy` deploys through it with Hardhat Ignition",
     "  --deployment <file>  deployment file (env ICON_DEPLOYMENT; default deployments/chain-<chainId>.json)",
@@ -88,6 +89,21 @@ function networkUrl(network: string | undefined, command: string): string | unde
       `--network ${network}: set ${variable} to its JSON-RPC URL, or pass --rpc <url>`,
     );
   return url || undefined;
+}
+
+/** ICON_RPC_URL: one endpoint or several, comma-separated (default the local dev chain). */
+function envRpcUrls(value: string | undefined): string[] {
+  const urls = (value ?? "")
+    .split(",")
+    .map((u) => u.trim())
+    .filter((u) => u !== "");
+  for (const u of urls)
+    if (!RPC_URL.test(u))
+      throw new ConfigError(
+        "BAD_RPC_URL",
+        `ICON_RPC_URL names "${u}", not an http:// or https:// URL: write it as http://127.0.0.1:8545 (several: comma-separated)`,
+      );
+  return urls.length > 0 ? urls : ["http://127.0.0.1:8545"];
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -138,8 +154,11 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const network = parsed.global.network ?? process.env.ICON_NETWORK;
+  const fromNetwork = networkUrl(network, name);
+  const rpcUrls = parsed.global.rpc ?? (fromNetwork ? [fromNetwork] : envRpcUrls(process.env.ICON_RPC_URL));
   const ctx: Ctx = {
-    rpc: parsed.global.rpc ?? networkUrl(network, name) ?? process.env.ICON_RPC_URL ?? "http://127.0.0.1:8545",
+    rpc: rpcUrls[0]!,
+    rpcUrls,
     network,
     deploymentFile: parsed.global.deployment ?? process.env.ICON_DEPLOYMENT,
     keystore: parsed.global.keystore ?? process.env.ICON_KEYSTORE,

@@ -84,9 +84,14 @@ export const opt = {
       .optional(),
 };
 
+/** An RPC endpoint as the JSON-RPC client takes it, and the sentence for one it does not. */
+export const RPC_URL = /^https?:\/\/\S+$/i;
+export const RPC_URL_SENTENCE = "--rpc must be an http:// or https:// URL, e.g. http://127.0.0.1:8545";
+
 /** The options every command takes. */
 export const GLOBAL_OPTIONS = {
-  rpc: opt.string(),
+  /** Repeatable: several endpoints, tried in order (protocol/chain/rpc.ts). */
+  rpc: z.array(z.string().regex(RPC_URL, RPC_URL_SENTENCE)).optional(),
   network: opt.matching(
     /^[a-z][a-z0-9-]{0,39}$/,
     (v) => `--network must be a network name such as base or base-sepolia (lower case, digits, dashes), got "${v}"`,

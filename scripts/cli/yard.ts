@@ -25,7 +25,7 @@ export const yardCommands: Record<string, Command> = {
       const { Yard, loadYardConfigFile, parseYardConfig } = await import("../../yard-node/index.ts");
       const { createLogger } = await import("../../protocol/log.ts");
       const config = parseYardConfig(await loadYardConfigFile(file), file);
-      ctx.rpc = config.chain.rpcUrl;
+      [ctx.rpc, ctx.rpcUrls] = [config.chain.rpcUrl, config.chain.rpcUrls];
       const log = createLogger({ level: o["log-level"] ?? "info", base: { yard: config.yardId } });
       const { installLastResort } = await import("../../protocol/index.ts");
       installLastResort({ log, what: `yard ${config.yardId}` });

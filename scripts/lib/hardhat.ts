@@ -10,6 +10,7 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { HDNodeWallet, JsonRpcProvider, NonceManager, Wallet } from "ethers";
 import type { Deployment } from "../../protocol/index.ts";
 import { ConfigError, IconError } from "../../protocol/errors.ts";
+import type { PublicRpcProxyFake } from "./rpc-proxy.ts";
 
 // Two levels above scripts/lib/, three above the built copy in .build/scripts/lib/ (scripts/build-js.ts).
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -44,7 +45,10 @@ export async function ensureBuilt(): Promise<void> {
 
 /** A running embedded chain (Hardhat EDR behind a JSON-RPC server). */
 export interface DevChain {
+  /** Where clients reach it: the server, or with `ICON_RPC_PROXY=1` the public-like proxy in front of it. */
   url: string;
+  /** The public-like RPC proxy `url` names, when `ICON_RPC_PROXY=1` (scripts/lib/rpc-proxy.ts). */
+  proxy?: PublicRpcProxyFake;
   close(): Promise<void>;
 }
 
@@ -59,7 +63,21 @@ export async function startDevChain(host = "127.0.0.1", port = 8545, chainId = 3
     port,
   );
   const addr = await server.listen();
-  return { url: `http://${addr.address}:${addr.port}`, close: () => server.close() };
+  const url = `http://${addr.address}:${addr.port}`;
+  if (process.env.ICON_RPC_PROXY !== "1") return { url, close: () => server.close() };
+  // The e2e lanes behind a public-like RPC (test/lanes.ts): every client of this chain goes through the proxy, and
+  // closing the chain fails when a log query it saw had no block range or a wider one than 2,000 blocks.
+  const { PublicRpcProxyFake, e2eFaults, checkRanged } = await import("./rpc-proxy.ts");
+  const proxy = await PublicRpcProxyFake.start([url], e2eFaults());
+  return {
+    url: proxy.url,
+    proxy,
+    close: async () => {
+      await proxy.close();
+      await server.close();
+      checkRanged(proxy);
+    },
+  };
 }
 
 /** Hardhat's well-known development account keys (public knowledge: only for the embedded dev chain). */

@@ -4,7 +4,9 @@
  */
 import { expect } from "chai";
 import { execFile } from "node:child_process";
+import { once } from "node:events";
 import { mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -201,6 +203,31 @@ describe("icon CLI", function () {
     const ok = await icon(["iep", "stake", "1", "--dev-account", "1"], { ICON_MAX_FEE: "50gwei" });
     expect(ok.code, ok.stderr).to.equal(0);
     expect(ok.stdout).to.contain("staked 1 iUSD");
+  });
+
+  it("takes several RPC endpoints (--rpc repeated, ICON_RPC_URL comma-separated), failing over from a dead one", async () => {
+    // A port nothing listens on (undici refuses well-known ones such as 9 itself, as "bad port").
+    const free = createServer().listen(0, "127.0.0.1");
+    await once(free, "listening");
+    const dead = `http://127.0.0.1:${(free.address() as AddressInfo).port}`;
+    free.close();
+    const bare = async (args: string[], env: Record<string, string> = {}): Promise<Result> =>
+      run(process.execPath, [cli, ...args], { cwd: dir, env: { ...process.env, ...env } }).then(
+        (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+        (e: Result) => e,
+      );
+    const flags = await bare(["--rpc", dead, "--rpc", chain.url, "iep", "status", "--dev-account", "1"]);
+    expect(flags.code, flags.stderr).to.equal(0);
+    expect(flags.stdout).to.contain("ACTIVE");
+    expect(flags.stderr).to.contain(`RPC ${dead} failed on eth_chainId (ECONNREFUSED), using http://127.0.0.1:`);
+    const env = await bare(["iep", "status", "--dev-account", "1"], { ICON_RPC_URL: `${dead}, ${chain.url}` });
+    expect(env.code, env.stderr).to.equal(0);
+    expect(env.stdout).to.contain("ACTIVE");
+    const bad = await bare(["iep", "status"], { ICON_RPC_URL: `${chain.url},localhost:8545` });
+    expect(bad.code).to.not.equal(0);
+    expect(bad.stderr).to.contain('ICON_RPC_URL names "localhost:8545", not an http:// or https:// URL');
+    const badFlag = await bare(["--rpc", "localhost:8545", "iep", "status"]);
+    expect(badFlag.stderr).to.contain("--rpc must be an http:// or https:// URL");
   });
 
   it("prints the DNS records an operator publishes for discovery, and refuses an IP as SRV target", async () => {

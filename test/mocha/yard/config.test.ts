@@ -118,6 +118,11 @@ describe("yard config", () => {
       );
       expect(c.agentGateway).to.include({ enabled: true, port: 8547 });
       expect(c.agentGateway.rpcUrl).to.equal(undefined);
+      expect(c.chain.rpcUrls).to.deep.equal([c.chain.rpcUrl]);
+      const several = { ...validInput(), chain: { ...validInput().chain, rpcUrls: ["http://b:1", "http://c:2"] } };
+      expect(parseYardConfig(several, FILE).chain.rpcUrls).to.deep.equal([c.chain.rpcUrl, "http://b:1", "http://c:2"]);
+      const { rpcUrl: _one, ...onlyList } = several.chain;
+      expect(parseYardConfig({ ...several, chain: onlyList }, FILE).chain).to.include({ rpcUrl: "http://b:1" });
       expect(c.agentGateway.limits).to.include({ requestsPerSecond: 20, burst: 40, forwardsPerLease: 32 });
       // The test bed lets /dial reach loopback (its yards all listen on 127.0.0.1); by default it may not.
       expect(c.agentGateway.dialLoopback).to.equal(true);
@@ -272,6 +277,16 @@ describe("yard config", () => {
         name: "rpcUrl without a scheme",
         edit: (c) => (c.chain.rpcUrl = "127.0.0.1:8545"),
         expect: { "chain.rpcUrl": /URL, e\.g\. http:\/\/127\.0\.0\.1:8545/ },
+      },
+      {
+        name: "neither rpcUrl nor rpcUrls",
+        edit: (c) => delete (c.chain as { rpcUrl?: string }).rpcUrl,
+        expect: { "chain.rpcUrl": /give chain\.rpcUrl \(one RPC URL\) or chain\.rpcUrls/ },
+      },
+      {
+        name: "one of several rpcUrls without a scheme",
+        edit: (c) => (c.chain.rpcUrls = ["http://127.0.0.1:8545", "127.0.0.1:8546"]),
+        expect: { "chain.rpcUrls.1": /URL, e\.g\. http:\/\/127\.0\.0\.1:8545/ },
       },
       {
         name: "surcharge tiers out of order",
