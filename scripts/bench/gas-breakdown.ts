@@ -6,6 +6,8 @@
  * inside (the AccessManager's check apart), the events, and the rest (hashing, memory, ABI, dispatch).
  *
  * Usage: node scripts/bench/gas-breakdown.ts     (after `hardhat build`; last line: one JSON object)
+ *        SLOTS=1 …   also lists every storage access (contract, op, the slot's last bytes, gas) in order
+ *        OPS=1 …     also splits "other execution" by opcode
  */
 import { network } from "hardhat";
 import { IconMarketDevModule, defaultMarketParameters } from "../../contracts/ignition/modules/IconMarket.ts";
