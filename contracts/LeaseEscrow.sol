@@ -442,8 +442,9 @@ abstract contract LeaseEscrow is ILeaseMarket, BudgetTree, EIP712 {
         }
     }
 
-    /// @dev True if `signature` is `signer`'s over `hash`: an ECDSA signature recovering to `signer` (OpenZeppelin's
-    /// ECDSA: 65 bytes, low s), else an ERC-1271 contract's approval (OpenZeppelin SignatureChecker). ECDSA first:
+    /// @dev True if `signature` is `signer`'s over `hash`: an ECDSA signature recovering to `signer` (65 bytes, low s:
+    /// the checks of OpenZeppelin's ECDSA.tryRecover), else an ERC-1271 contract's approval (OpenZeppelin
+    /// SignatureChecker). ECDSA first:
     /// an EOA signer then costs no code-size probe of its (cold) account, 2 600 gas each; a contract signer pays a
     /// failed recovery (≈ 3 k) before its ERC-1271 call. Accepting a key's signature for an address that has code
     /// accepts only the key of that very address (an EIP-7702 account's own key, which controls it anyway): no key
