@@ -54,6 +54,7 @@ import {
 import { Recovery } from "./recovery.ts";
 import { relayYards, relayedCalls } from "./relaying.ts";
 import {
+  agentStatus,
   encodeState,
   lockStateDir,
   readAgentState,
@@ -450,18 +451,8 @@ export class Agent {
   }
 
   status(): AgentStatus {
-    return {
-      name: this.name,
-      account: this.seed.account,
-      balance: this.#balance,
-      placement: this.seed.placement,
-      subnets: this.#own,
-      aggregate: this.tree.aggregate(),
-      children: this.tree.children().map((c) => ({ account: c.account, endpoint: c.endpoint, location: c.location })),
-      last: this.#last,
-      gasSpentWei: { total: this.client.fees.spent.total, byKind: Object.fromEntries(this.client.fees.spent.byKind()) },
-      atMs: Date.now(),
-    };
+    const [own, last, spent] = [this.#own, this.#last, this.client.fees.spent];
+    return agentStatus({ seed: this.seed, balance: this.#balance, own, last, tree: this.tree, spent });
   }
 
   #schedule(ms: number): void {

@@ -155,6 +155,26 @@ export interface AgentStatus {
   atMs: number;
 }
 
+/** An agent's status from its parts (agent.ts writes it every period). */
+export function agentStatus(a: {
+  seed: Pick<AgentSeed, "name" | "account" | "placement">;
+  balance: bigint;
+  own: SubnetView[];
+  last: string | undefined;
+  tree: { aggregate(): TreeSubnet[]; children(): Array<{ account: bigint; endpoint?: string; location?: string }> };
+  spent: { total: bigint; byKind(): Map<string, bigint> };
+}): AgentStatus {
+  const { seed, tree, spent } = a;
+  return {
+    ...{ name: seed.name, account: seed.account, balance: a.balance, placement: seed.placement, subnets: a.own },
+    aggregate: tree.aggregate(),
+    children: tree.children().map((c) => ({ account: c.account, endpoint: c.endpoint, location: c.location })),
+    last: a.last,
+    gasSpentWei: { total: spent.total, byKind: Object.fromEntries(spent.byKind()) },
+    atMs: Date.now(),
+  };
+}
+
 /** State as text: bigints tagged (protocol/json.ts), indented for the people who read these files. */
 export const encodeState = (v: unknown): string => toJson(v, 2);
 

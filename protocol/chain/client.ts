@@ -25,7 +25,7 @@ import { toChainError } from "./errors.ts";
 import { LogMemo, logWindow, type LogBounds } from "./logs.ts";
 import { IntentClient, type RelayOptions, type RelayResult } from "./intents.ts";
 import { OutageSafeNonceManager } from "./receipt.ts";
-import { PERMIT_READ_ABI, permitDeadline, permitSupport, signPermit, type PermitSupport } from "./permit.ts";
+import { permitDeadline, TokenPermits, type PermitSupport } from "./permit.ts";
 import { rpcProvider } from "./rpc.ts";
 import { marketSolvency } from "./audit.ts";
 import { claimedAmounts } from "./claims.ts";
@@ -55,7 +55,6 @@ export interface ConnectOptions {
 
 type Row = Record<string, unknown> & unknown[];
 
-
 /** Typed facade over the deployed token, registry and market. */
 export class MarketClient {
   readonly deployment: Deployment;
@@ -72,9 +71,7 @@ export class MarketClient {
   readonly intents: IntentClient;
   readonly #calls: ChainCalls;
   readonly #memo = new LogMemo();
-  readonly #progress: (line: string) => void;
-  readonly #permitToken: Contract;
-  #permit: Promise<PermitSupport> | undefined;
+  readonly #permits: TokenPermits;
 
   private constructor(o: ConnectOptions & { provider: Provider }, tokenInfo: TokenInfo) {
     this.deployment = o.deployment;
@@ -86,10 +83,15 @@ export class MarketClient {
     this.market = new Contract(o.deployment.market, iconMarketAbi, runner);
     this.tokenInfo = tokenInfo;
     this.logWindow = o.logWindow ?? logWindow();
-    this.#progress = o.onProgress ?? (() => {});
-    this.#permitToken = new Contract(o.deployment.token, PERMIT_READ_ABI, runner);
+    const progress = o.onProgress ?? (() => {});
     this.fees = new ChainFees(o.fees ?? feesFrom(), o.provider);
-    this.#calls = new ChainCalls({ signer: o.signer, tokenInfo, fees: this.fees, onProgress: this.#progress });
+    this.#calls = new ChainCalls({ signer: o.signer, tokenInfo, fees: this.fees, onProgress: progress });
+    this.#permits = new TokenPermits({
+      ...{ provider: o.provider, runner, signer: o.signer, deployment: o.deployment, progress },
+      read: (...a) => this.#calls.read(...a),
+      readFailed: (e) => toChainError(e, "reading the token's permit domain", tokenInfo),
+      address: () => this.address(),
+    });
     const { market, provider, signer } = this;
     const [calls, domain] = [this.#calls, () => this.domain()];
     this.intents = new IntentClient({ market, provider, signer, calls, domain, logs: (...a) => this.logs(...a) });
@@ -188,27 +190,12 @@ export class MarketClient {
 
   /** How the market may take this token: a permit (its EIP-712 domain, read once: permit.ts) or `approve`. */
   permitSupport(): Promise<PermitSupport> {
-    this.#permit ??= permitSupport(this.provider, this.deployment.token, BigInt(this.deployment.chainId)).catch(
-      (e: unknown) => {
-        this.#permit = undefined;
-        throw toChainError(e, "reading the token's permit domain", this.tokenInfo);
-      },
-    );
-    return this.#permit;
+    return this.#permits.support();
   }
 
   /** Signs an ERC-2612 permit for the market to take `amount` from the signer (null: the token takes none). */
-  async signPermit(amount: bigint, deadline: bigint): Promise<Signature | null> {
-    const [owner, support] = await Promise.all([this.address(), this.permitSupport()]);
-    if (support.kind !== "permit") return null;
-    const nonce = await this.#calls.read<bigint>("reading the permit nonce", this.#permitToken, "nonces", owner);
-    return signPermit(this.signer!, support.domain, {
-      owner,
-      spender: this.deployment.market,
-      value: amount,
-      nonce,
-      deadline,
-    });
+  signPermit(amount: bigint, deadline: bigint): Promise<Signature | null> {
+    return this.#permits.sign(amount, deadline);
   }
 
   /** A permit for `amount`, or null after saying (a progress line) why `approve` will be sent instead. */
@@ -216,11 +203,7 @@ export class MarketClient {
     const deadline = await permitDeadline(this.provider).catch((e: unknown) => {
       throw toChainError(e, `${action}: reading the chain's time`, this.tokenInfo);
     });
-    const sig = await this.signPermit(amount, deadline);
-    if (sig) return { sig, deadline };
-    const support = await this.permitSupport();
-    if (support.kind === "approve") this.#progress(`${support.reason}: approving the market first, then ${action}`);
-    return null;
+    return this.#permits.orSay(amount, action, deadline);
   }
 
   // ------------------------------------------------------------------ registry

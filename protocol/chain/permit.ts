@@ -15,10 +15,12 @@ import {
   TypedDataEncoder,
   getAddress,
   id,
+  type ContractRunner,
   type Provider,
   type Signer,
   type TypedDataDomain,
 } from "ethers";
+import type { Deployment } from "./deployment.ts";
 
 /** What a client reads of a permit token: the nonce. */
 export const PERMIT_READ_ABI = ["function nonces(address owner) view returns (uint256)"];
@@ -134,4 +136,59 @@ export async function signPermit(
   p: { owner: string; spender: string; value: bigint; nonce: bigint; deadline: bigint },
 ): Promise<Signature> {
   return Signature.from(await signer.signTypedData(domain, PERMIT_TYPES, p));
+}
+
+/** What {@link TokenPermits} uses of its client. */
+export interface TokenPermitsComponents {
+  provider: Provider;
+  runner: ContractRunner;
+  signer: Signer | undefined;
+  deployment: Pick<Deployment, "token" | "market" | "chainId">;
+  /** A view call as the client makes it (errors as sentences): the permit nonce. */
+  read<T>(action: string, c: Contract, fn: string, ...args: unknown[]): Promise<T>;
+  /** Reading the token's domain failed: the client's sentence for it. */
+  readFailed(e: unknown): Error;
+  address(): Promise<string>;
+  progress(line: string): void;
+}
+
+/** A client's permits for the market: the token's support read once, permits signed, or a progress line saying why
+ * `approve` goes instead. */
+export class TokenPermits {
+  readonly #c: TokenPermitsComponents;
+  readonly #token: Contract;
+  #support: Promise<PermitSupport> | undefined;
+
+  constructor(components: TokenPermitsComponents) {
+    this.#c = components;
+    this.#token = new Contract(components.deployment.token, PERMIT_READ_ABI, components.runner);
+  }
+
+  /** How the market may take this token: a permit (its EIP-712 domain, read once) or `approve`. */
+  support(): Promise<PermitSupport> {
+    const { provider, deployment } = this.#c;
+    this.#support ??= permitSupport(provider, deployment.token, BigInt(deployment.chainId)).catch((e: unknown) => {
+      this.#support = undefined;
+      throw this.#c.readFailed(e);
+    });
+    return this.#support;
+  }
+
+  /** Signs a permit for the market to take `amount` from the signer (null: the token takes none). */
+  async sign(amount: bigint, deadline: bigint): Promise<Signature | null> {
+    const [owner, support] = await Promise.all([this.#c.address(), this.support()]);
+    if (support.kind !== "permit") return null;
+    const nonce = await this.#c.read<bigint>("reading the permit nonce", this.#token, "nonces", owner);
+    const spender = this.#c.deployment.market;
+    return signPermit(this.#c.signer!, support.domain, { owner, spender, value: amount, nonce, deadline });
+  }
+
+  /** A permit for `amount`, or null after saying (a progress line) why `approve` will be sent before `action`. */
+  async orSay(amount: bigint, action: string, deadline: bigint): Promise<{ sig: Signature; deadline: bigint } | null> {
+    const sig = await this.sign(amount, deadline);
+    if (sig) return { sig, deadline };
+    const support = await this.support();
+    if (support.kind === "approve") this.#c.progress(`${support.reason}: approving the market first, then ${action}`);
+    return null;
+  }
 }
