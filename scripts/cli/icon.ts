@@ -28,6 +28,7 @@ import { iepCommands } from "./iep.ts";
 import { runEntry } from "./io.ts";
 import { keyCommands } from "./keys.ts";
 import { GLOBAL_OPTIONS, UsageError, parseOptions, type Command } from "./options.ts";
+import { RESERVED_NETWORK_NAMES, isNetworkName, rpcUrlVariable } from "../lib/networks.ts";
 import { yardCommands } from "./yard.ts";
 
 const COMMANDS: Record<string, Command> = {
@@ -77,7 +78,7 @@ function groupHelp(group: string, names: string[]): string {
 /** The RPC URL of `--network <name>` (ICON_RPC_URL_<NAME>); `icon deploy` may take it from Hardhat's keystore. */
 function networkUrl(network: string | undefined, command: string): string | undefined {
   if (network === undefined) return undefined;
-  const variable = "ICON_RPC_URL_" + network.toUpperCase().replace(/-/g, "_");
+  const variable = rpcUrlVariable(network);
   const url = process.env[variable];
   if (!url && command !== "deploy")
     throw new ConfigError(
@@ -135,6 +136,11 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const network = parsed.global.network ?? process.env.ICON_NETWORK;
+  if (network !== undefined && !isNetworkName(network))
+    throw new ConfigError(
+      "BAD_CONFIG",
+      `ICON_NETWORK=${network}: a network name is lower case with digits and dashes, and not one of ${RESERVED_NETWORK_NAMES.join(", ")} (Hardhat's or icon's own)`,
+    );
   const ctx: Ctx = {
     rpc: parsed.global.rpc ?? networkUrl(network, name) ?? process.env.ICON_RPC_URL ?? "http://127.0.0.1:8545",
     network,
