@@ -7,7 +7,7 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createHardhatRuntimeEnvironment } from "hardhat/hre";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
-import { HDNodeWallet, JsonRpcProvider, NonceManager, Wallet } from "ethers";
+import { HDNodeWallet, JsonRpcProvider, Wallet } from "ethers";
 import type { Deployment } from "../../protocol/index.ts";
 import { ConfigError, IconError } from "../../protocol/errors.ts";
 
@@ -130,7 +130,8 @@ export async function deployMarket(
       const { probeToken } = await import("../../protocol/chain/token-probe.ts");
       const provider = new JsonRpcProvider(url, undefined, { staticNetwork: true, cacheTimeout: -1 });
       try {
-        await probeToken({ token: tokenAddress, signer: new NonceManager(new Wallet(privateKey, provider)), log });
+        const deployer = new Wallet(privateKey, provider);
+        await probeToken({ token: tokenAddress, deployer, log });
       } finally {
         provider.destroy();
       }
