@@ -106,7 +106,7 @@ const SECONDS: Record<string, number> = {
   "agent/tree": 13,
   "agent/tree-epoch": 7,
   cli: 82,
-  "cli-network": 25,
+  "cli-network": 75,
   "protocol/alto": 6,
   "protocol/chain-nonce": 7,
   "protocol/deploy-fields": 1,

@@ -194,6 +194,47 @@ describe("icon deploy --network: a named network through Hardhat Ignition", func
     }
   });
 
+  it("waits until the token probe's transactions are --confirmations deep before Ignition deploys (interval mining)", async () => {
+    // A public chain mines on its own clock: Ignition refuses (HHE10402) a deployer whose latest transactions are
+    // not yet `--confirmations` deep, which the probe's are right after it. Blocks every 2 s, no automine: without the wait, Ignition refused this deployment (HHE10402).
+    const provider = new JsonRpcProvider(url, undefined, { staticNetwork: true, cacheTimeout: -1 });
+    try {
+      const admin = new NonceManager(new Wallet(adminKey, provider));
+      const t = await deployToken(admin, "UsdcLikeTokenMock", false);
+      // Ignition's journal of the first test's deployment (another token) would not reconcile with this one.
+      await rm(path.join(projectRoot, "contracts/ignition/deployments", `chain-${chainId}`), {
+        recursive: true,
+        force: true,
+      });
+      await provider.send("evm_setAutomine", [false]);
+      await provider.send("evm_setIntervalMining", [2000]);
+      let r: { code: number; stdout: string; stderr: string };
+      try {
+        r = await icon([
+          "deploy",
+          "--network",
+          "public-like",
+          "--token",
+          t,
+          "--keystore",
+          keystore,
+          "--confirmations",
+          "3",
+        ]);
+      } finally {
+        await provider.send("evm_setIntervalMining", [0]);
+        await provider.send("evm_setAutomine", [true]);
+      }
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stderr).to.match(/waiting for the token probe's transactions to be 3 blocks deep/);
+      const d = JSON.parse(await readFile(path.join(dir, `deployments/chain-${chainId}.json`), "utf8"));
+      expect(d).to.include({ chainId, token: t });
+      expect(await provider.getCode(d.market)).to.not.equal("0x");
+    } finally {
+      provider.destroy();
+    }
+  });
+
   it("refuses a network nobody declared, naming the variable to set", async () => {
     const r = await icon(["deploy", "--network", "nowhere", "--keystore", keystore]);
     expect(r.code).to.equal(1);
