@@ -254,22 +254,30 @@ async function giveBackBeforeRefusing(r: Run): Promise<void> {
   try {
     const held = (await r.token.getFunction("balanceOf")(r.fresh.address)) as bigint;
     if (held > 0n) await returnToDeployer(r, held);
-    await sweepEth(r);
   } catch (e) {
     r.log(
-      `could not send back what the fresh address ${r.fresh.address} holds (${e instanceof Error ? e.message.split("\n")[0] : String(e)}); the next probe of this token by this deployer does`,
+      `could not send back what the fresh address ${r.fresh.address} holds (${brief(e)}); the next probe of this token by this deployer does`,
     );
   }
+  await sweepEth(r);
 }
 
 /** The fresh address's ETH back to the deployer, but for a reserve for the transfer's own fees (five times its
- * execution cost, for a rollup's L1 data fee); dust under twice that stays (a later run spends it). */
+ * execution cost, for a rollup's L1 data fee); dust under twice that stays (a later run spends it). Best effort:
+ * a failure is a progress line, never a failed probe (the next run tries again). */
 async function sweepEth(r: Run): Promise<void> {
-  const fee = await feeOf(r.provider);
-  const reserve = 21_000n * fee.maxFeePerGas * 5n;
-  const has = await r.provider.getBalance(r.fresh.address);
-  if (has <= reserve * 2n) return;
-  await mined(r.fresh.sendTransaction({ to: r.deployer, value: has - reserve, gasLimit: 21_000n, ...fee.overrides }));
+  try {
+    const fee = await feeOf(r.provider);
+    const reserve = 21_000n * fee.maxFeePerGas * 5n;
+    const has = await r.provider.getBalance(r.fresh.address);
+    if (has <= reserve * 2n) return;
+    const value = has - reserve;
+    await mined(r.fresh.sendTransaction({ to: r.deployer, value, gasLimit: 21_000n, ...fee.overrides }));
+  } catch (e) {
+    r.log(
+      `could not send the fresh address ${r.fresh.address}'s ETH back (${brief(e)}); the next probe of this token by this deployer tries again`,
+    );
+  }
 }
 
 /** The fee per gas to offer now, and the transaction fields that offer it (EIP-1559 where the chain has it). */
@@ -292,6 +300,10 @@ async function mined(sent: Promise<{ wait(): Promise<TransactionReceipt | null> 
     throw new ChainError("CHAIN_FAILED", "a transaction of the token probe was dropped; run the deploy again");
   return receipt;
 }
+
+/** An error in a line: ethers' short message (its full one may carry the RPC URL, and a hosted RPC's key in it). */
+const brief = (e: unknown): string =>
+  (e as { shortMessage?: string } | null)?.shortMessage ?? (e instanceof Error ? e.message.split("\n")[0]! : String(e));
 
 const maxBig = (a: bigint, b: bigint): bigint => (a > b ? a : b);
 const minBig = (a: bigint, b: bigint): bigint => (a < b ? a : b);
