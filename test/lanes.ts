@@ -110,7 +110,7 @@ const SECONDS: Record<string, number> = {
   "agent/tree-epoch": 7,
   "sim/sim": 15,
   cli: 82,
-  "cli-network": 25,
+  "cli-network": 75,
   "protocol/alto": 6,
   "protocol/chain-nonce": 7,
   "protocol/deploy-fields": 1,

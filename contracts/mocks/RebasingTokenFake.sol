@@ -7,9 +7,12 @@ import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 /// balance is shares × an index that grows 0.01 % with every block, so balances change without any transfer, and a
 /// transfer moves `value / index` shares (rounded down), delivering up to one unit less than asked. `sharesOf`
 /// answers as stETH's does. The market's books assume neither happens: deploying over this token must be refused.
+/// `rebaseAfterNextTransfer` holds the index at 1 until the next transfer between holders, whose block then counts
+/// as the start: that transfer moves exactly and balances change only after it (a rebase between blocks alone).
 contract RebasingTokenFake is ERC20 {
     uint256 private constant ONE = 1e18;
-    uint256 private immutable _startBlock;
+    uint256 private _startBlock;
+    bool private _waitingForTransfer;
 
     constructor() ERC20("Rebasing Dollar Fake", "REB") {
         _startBlock = block.number;
@@ -25,8 +28,15 @@ contract RebasingTokenFake is ERC20 {
         return super.balanceOf(holder);
     }
 
-    /// @notice The index: tokens per share, 1e18 at deployment, +0.01 % per block since.
+    /// @notice Fault switch: no rebase until the next transfer between holders; from its block on, +0.01 % a block.
+    function rebaseAfterNextTransfer() external {
+        _waitingForTransfer = true;
+    }
+
+    /// @notice The index: tokens per share, 1e18 at the start (deployment, or the transfer the switch waited for),
+    /// +0.01 % per block since.
     function index() public view returns (uint256) {
+        if (_waitingForTransfer) return ONE;
         return ONE + (block.number - _startBlock) * 1e14;
     }
 
@@ -45,5 +55,9 @@ contract RebasingTokenFake is ERC20 {
     /// @dev Moves the shares `value` is worth now.
     function _update(address from, address to, uint256 value) internal override {
         super._update(from, to, (value * ONE) / index());
+        if (_waitingForTransfer && from != address(0) && to != address(0)) {
+            _waitingForTransfer = false;
+            _startBlock = block.number;
+        }
     }
 }

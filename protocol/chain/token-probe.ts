@@ -9,21 +9,30 @@
  * at the block before and the block of each transfer, and the fresh address's balance again a block later with no
  * transfer in between. The way there is a `transfer` (how the market pays out), the way back a `transferFrom` by the
  * deployer (how the market takes deposits), allowed by a permit the fresh key signs when the token takes one (no gas
- * for it), else by an `approve` the fresh address pays for with ETH the deployer sends it (what it leaves over stays
- * there).
+ * for it), else by an `approve` the fresh address pays for with ETH the deployer sends it (generously, for a
+ * rollup's L1 data fee; what it leaves over is sent back).
+ *
+ * Nothing is lost when a run stops half-way: the fresh key is derived from the deployer's key, the token and the
+ * chain ({@link probeKey}), so every run starts by sending back what the fresh address still holds, and a token
+ * refused after the way there is sent back (as far as it goes) before the refusal.
  *
  * @example
- *   await probeToken({ token: "0x8335…2913", signer: new NonceManager(wallet), log: say });
+ *   await probeToken({ token: "0x8335…2913", deployer: wallet, log: say });
  */
 import {
   Contract,
   Interface,
+  NonceManager,
   Wallet,
+  concat,
+  getAddress,
   isError,
+  keccak256,
+  toBeHex,
+  toUtf8Bytes,
   type BaseWallet,
   type FunctionFragment,
   type Provider,
-  type Signer,
   type TransactionReceipt,
 } from "ethers";
 import { ChainError, IconError } from "../errors.ts";
@@ -54,8 +63,9 @@ const REBASING_SIGNALS: Array<[signature: string, whose: string]> = [
 export interface TokenProbeOptions {
   /** The token's address. */
   token: string;
-  /** The deployer, connected to the chain's provider; it must hold `amount` of the token. */
-  signer: Signer;
+  /** The deployer, connected to the chain's provider; it must hold `amount` of the token. Its key also derives the
+   * fresh address's ({@link probeKey}). */
+  deployer: Wallet;
   /** Units sent to the fresh address and back (default 0.01 token, so a fee of 1 basis point shows). */
   amount?: bigint;
   /** Progress lines. */
@@ -78,11 +88,34 @@ export async function probeToken(o: TokenProbeOptions): Promise<void> {
   }
 }
 
+/** Domain separation of {@link probeKey}: no other key is ever derived from the same input. */
+const PROBE_KEY_DOMAIN = "ICON token probe: fresh address key v1";
+
+/** The fresh address's key for `deployerKey` probing `token` on chain `chainId`: keccak256 of a domain string, the
+ * deployer's key, the token's address and the chain id. Whoever holds the deployer's key can always recover it. */
+export function probeKey(deployerKey: string, token: string, chainId: bigint): string {
+  return keccak256(concat([toUtf8Bytes(PROBE_KEY_DOMAIN), deployerKey, getAddress(token), toBeHex(chainId, 32)]));
+}
+
+/** What one run of the probe works with. */
+interface Run {
+  o: TokenProbeOptions;
+  provider: Provider;
+  /** The deployer, nonces counted locally. */
+  signer: NonceManager;
+  deployer: string;
+  token: Contract;
+  fresh: BaseWallet;
+  log: (line: string) => void;
+  fmt: (v: bigint) => string;
+}
+
 async function probe(o: TokenProbeOptions): Promise<void> {
-  const provider = o.signer.provider;
-  if (!provider) throw new ChainError("NO_PROVIDER", "the token probe needs a signer connected to the chain");
+  const provider = o.deployer.provider;
+  if (!provider) throw new ChainError("NO_PROVIDER", "the token probe needs a deployer connected to the chain");
   const log = o.log ?? (() => {});
-  const token = new Contract(o.token, ERC20_ABI, o.signer);
+  const signer = new NonceManager(o.deployer);
+  const token = new Contract(o.token, ERC20_ABI, signer);
   const info = await tokenInfo(provider, token, o.token);
   const fmt = (v: bigint): string => formatAmount(v, info);
   const refuse = (what: string): never => {
@@ -95,9 +128,20 @@ async function probe(o: TokenProbeOptions): Promise<void> {
     if (await answers(provider, o.token, signature))
       refuse(`it answers ${signature.split(" ")[1]} (${whose}): it rebases`);
   }
-  const deployer = await o.signer.getAddress();
+  const deployer = o.deployer.address;
+  const { chainId } = await provider.getNetwork();
+  const fresh = new Wallet(probeKey(o.deployer.privateKey, o.token, chainId), provider);
+  const run: Run = { o, provider, signer, deployer, token, fresh, log, fmt };
+  const balanceNow = async (who: string): Promise<bigint> => (await token.getFunction("balanceOf")(who)) as bigint;
+  // What an earlier run left at the fresh address (it stopped half-way): back to the deployer first.
+  const earlier = await balanceNow(fresh.address);
+  if (earlier > 0n) {
+    log(`the probe's fresh address ${fresh.address} holds ${fmt(earlier)} from an earlier run: sending it back`);
+    await returnToDeployer(run, earlier);
+  }
+  await sweepEth(run);
   const amount = o.amount ?? maxBig(1n, 10n ** BigInt(info.decimals) / 100n);
-  const held = (await token.getFunction("balanceOf")(deployer)) as bigint;
+  const held = await balanceNow(deployer);
   if (held < amount)
     throw new ChainError(
       "TOKEN_PROBE_UNFUNDED",
@@ -105,24 +149,28 @@ async function probe(o: TokenProbeOptions): Promise<void> {
     );
   const balance = async (who: string, block: number): Promise<bigint> =>
     (await token.getFunction("balanceOf")(who, { blockTag: block })) as bigint;
-  const fresh = Wallet.createRandom(provider);
   log(`probing ${info.symbol}: sending ${fmt(amount)} to a fresh address ${fresh.address} and back`);
 
   const out = await mined(token.getFunction("transfer")(fresh.address, amount));
   const n = out.blockNumber;
+  // The fresh address's balance before (dust a rebasing token grew after the sweep) is subtracted throughout.
+  const base = await balance(fresh.address, n - 1);
   const [sent, got] = [
     (await balance(deployer, n - 1)) - (await balance(deployer, n)),
-    await balance(fresh.address, n),
+    (await balance(fresh.address, n)) - base,
   ];
-  if (sent !== amount || got !== amount)
+  if (sent !== amount || got !== amount) {
+    await giveBackBeforeRefusing(run);
     refuse(`sending ${fmt(amount)} to a fresh address took ${fmt(sent)} from the sender and delivered ${fmt(got)}`);
+  }
 
-  const back = await returnToDeployer(provider, token, o, fresh, amount, log);
+  const back = await returnToDeployer(run, amount);
+  await sweepEth(run);
   const k = back.blockNumber;
   const [kept, returned, left] = [
-    await balance(fresh.address, k - 1),
+    (await balance(fresh.address, k - 1)) - base,
     (await balance(deployer, k)) - (await balance(deployer, k - 1)),
-    await balance(fresh.address, k),
+    (await balance(fresh.address, k)) - base,
   ];
   if (kept !== amount)
     refuse(`the fresh address's ${fmt(amount)} became ${fmt(kept)} in ${k - 1 - n} block(s) without a transfer`);
@@ -170,42 +218,79 @@ async function answers(provider: Provider, address: string, signature: string): 
   }
 }
 
-/** The fresh address's tokens back to the deployer by `transferFrom`, allowed by a permit the fresh key signs or by
- * an approve it pays gas for. */
-async function returnToDeployer(
-  provider: Provider,
-  token: Contract,
-  o: TokenProbeOptions,
-  fresh: BaseWallet,
-  amount: bigint,
-  log: (line: string) => void,
-): Promise<TransactionReceipt> {
-  const deployer = await o.signer.getAddress();
+/** The fresh address's `value` back to the deployer by `transferFrom`, allowed by a permit the fresh key signs or
+ * by an approve it pays gas for (with ETH the deployer sends it when it has too little). */
+async function returnToDeployer(r: Run, value: bigint): Promise<TransactionReceipt> {
+  const { provider, token, fresh, deployer } = r;
   const { chainId } = await provider.getNetwork();
-  const support = await permitSupport(provider, o.token, chainId);
+  const support = await permitSupport(provider, r.o.token, chainId);
   if (support.kind === "permit") {
     const nonce = (await token.getFunction("nonces")(fresh.address)) as bigint;
     const deadline = await permitDeadline(provider);
-    const p = { owner: fresh.address, spender: deployer, value: amount, nonce, deadline };
+    const p = { owner: fresh.address, spender: deployer, value, nonce, deadline };
     const sig = await signPermit(fresh, support.domain, p);
-    await mined(token.getFunction("permit")(fresh.address, deployer, amount, deadline, sig.v, sig.r, sig.s));
-    return mined(token.getFunction("transferFrom")(fresh.address, deployer, amount));
+    await mined(token.getFunction("permit")(fresh.address, deployer, value, deadline, sig.v, sig.r, sig.s));
+    return mined(token.getFunction("transferFrom")(fresh.address, deployer, value));
   }
   const asFresh = token.connect(fresh) as Contract;
-  const gasLimit = await asFresh.getFunction("approve").estimateGas(deployer, amount);
+  const gasLimit = await asFresh.getFunction("approve").estimateGas(deployer, value);
+  const fee = await feeOf(provider);
+  // Ten times the execution cost: room for a rising base fee and a rollup's L1 data fee (an OP-stack chain charges
+  // it on top of gas); what is left over is swept back after the probe.
+  const need = gasLimit * fee.maxFeePerGas * 10n;
+  const has = await provider.getBalance(fresh.address);
+  if (has < need) {
+    r.log(
+      `the token takes no permit (${support.reason}): sending the fresh address ${need - has} wei for the gas of its approve; what it leaves over is sent back`,
+    );
+    await mined(r.signer.sendTransaction({ to: fresh.address, value: need - has }));
+  }
+  await mined(asFresh.getFunction("approve")(deployer, value, { gasLimit, ...fee.overrides }));
+  return mined(token.getFunction("transferFrom")(fresh.address, deployer, value));
+}
+
+/** Before a refusal: whatever the fresh address holds back to the deployer, as far as the token lets it. */
+async function giveBackBeforeRefusing(r: Run): Promise<void> {
+  try {
+    const held = (await r.token.getFunction("balanceOf")(r.fresh.address)) as bigint;
+    if (held > 0n) await returnToDeployer(r, held);
+  } catch (e) {
+    r.log(
+      `could not send back what the fresh address ${r.fresh.address} holds (${brief(e)}); the next probe of this token by this deployer does`,
+    );
+  }
+  await sweepEth(r);
+}
+
+/** The fresh address's ETH back to the deployer, but for a reserve for the transfer's own fees (five times its
+ * execution cost, for a rollup's L1 data fee); dust under twice that stays (a later run spends it). Best effort:
+ * a failure is a progress line, never a failed probe (the next run tries again). */
+async function sweepEth(r: Run): Promise<void> {
+  try {
+    const fee = await feeOf(r.provider);
+    const reserve = 21_000n * fee.maxFeePerGas * 5n;
+    const has = await r.provider.getBalance(r.fresh.address);
+    if (has <= reserve * 2n) return;
+    const value = has - reserve;
+    await mined(r.fresh.sendTransaction({ to: r.deployer, value, gasLimit: 21_000n, ...fee.overrides }));
+  } catch (e) {
+    r.log(
+      `could not send the fresh address ${r.fresh.address}'s ETH back (${brief(e)}); the next probe of this token by this deployer tries again`,
+    );
+  }
+}
+
+/** The fee per gas to offer now, and the transaction fields that offer it (EIP-1559 where the chain has it). */
+async function feeOf(provider: Provider): Promise<{
+  maxFeePerGas: bigint;
+  overrides: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint } | { gasPrice: bigint };
+}> {
   const fees = await provider.getFeeData();
   const maxFeePerGas = fees.maxFeePerGas ?? fees.gasPrice ?? 1_000_000_000n;
-  // Thrice the execution cost: room for a rising base fee and a rollup's L1 data fee.
-  const gasMoney = gasLimit * maxFeePerGas * 3n;
-  log(
-    `the token takes no permit (${support.reason}): sending the fresh address ${gasMoney} wei for the gas of its approve; it keeps what it leaves over`,
-  );
-  await mined(o.signer.sendTransaction({ to: fresh.address, value: gasMoney }));
-  const fee = fees.maxFeePerGas
-    ? { maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas ?? 0n }
+  const overrides = fees.maxFeePerGas
+    ? { maxFeePerGas, maxPriorityFeePerGas: minBig(fees.maxPriorityFeePerGas ?? 0n, maxFeePerGas) }
     : { gasPrice: maxFeePerGas };
-  await mined(asFresh.getFunction("approve")(deployer, amount, { gasLimit, ...fee }));
-  return mined(token.getFunction("transferFrom")(fresh.address, deployer, amount));
+  return { maxFeePerGas, overrides };
 }
 
 /** Waits for a sent transaction; a revert or a drop is a ChainError. */
@@ -216,4 +301,9 @@ async function mined(sent: Promise<{ wait(): Promise<TransactionReceipt | null> 
   return receipt;
 }
 
+/** An error in a line: ethers' short message (its full one may carry the RPC URL, and a hosted RPC's key in it). */
+const brief = (e: unknown): string =>
+  (e as { shortMessage?: string } | null)?.shortMessage ?? (e instanceof Error ? e.message.split("\n")[0]! : String(e));
+
 const maxBig = (a: bigint, b: bigint): bigint => (a > b ? a : b);
+const minBig = (a: bigint, b: bigint): bigint => (a < b ? a : b);

@@ -29,7 +29,8 @@ export const chainCommands: Record<string, Command> = {
       "deploy registry, market and access manager with Hardhat Ignition (and a test token unless --token, which is probed first: a token with a fee on transfer or that rebases is refused); writes the deployment file",
     options: {
       token: opt.address("--token"),
-      confirmations: opt.int("--confirmations", 64),
+      // At least 1: Ignition waits for a transaction's receipt only with one confirmation or more.
+      confirmations: opt.int("--confirmations", 64, 1),
       "min-stake": opt.matching(/^\d+$/, (v) => `--min-stake is in token units (an integer), got "${v}"`),
       unbonding: opt.int("--unbonding"),
       "start-window": opt.int("--start-window"),

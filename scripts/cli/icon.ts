@@ -30,6 +30,7 @@ import { iepCommands } from "./iep.ts";
 import { runEntry } from "./io.ts";
 import { keyCommands } from "./keys.ts";
 import { GLOBAL_OPTIONS, RPC_URL, UsageError, parseOptions, type Command } from "./options.ts";
+import { RESERVED_NETWORK_NAMES, isNetworkName, rpcUrlVariable } from "../lib/networks.ts";
 import { yardCommands } from "./yard.ts";
 
 const COMMANDS: Record<string, Command> = {
@@ -81,7 +82,7 @@ function groupHelp(group: string, names: string[]): string {
 /** The RPC URL of `--network <name>` (ICON_RPC_URL_<NAME>); `icon deploy` may take it from Hardhat's keystore. */
 function networkUrl(network: string | undefined, command: string): string | undefined {
   if (network === undefined) return undefined;
-  const variable = "ICON_RPC_URL_" + network.toUpperCase().replace(/-/g, "_");
+  const variable = rpcUrlVariable(network);
   const url = process.env[variable];
   if (!url && command !== "deploy")
     throw new ConfigError(
@@ -154,6 +155,11 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const network = parsed.global.network ?? process.env.ICON_NETWORK;
+  if (network !== undefined && !isNetworkName(network))
+    throw new ConfigError(
+      "BAD_CONFIG",
+      `ICON_NETWORK=${network}: a network name is lower case with digits and dashes, and not one of ${RESERVED_NETWORK_NAMES.join(", ")} (Hardhat's or icon's own)`,
+    );
   const fromNetwork = networkUrl(network, name);
   const rpcUrls = parsed.global.rpc ?? (fromNetwork ? [fromNetwork] : envRpcUrls(process.env.ICON_RPC_URL));
   const ctx: Ctx = {

@@ -7,6 +7,7 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { ConfigError, type ErrorCode } from "../../protocol/errors.ts";
+import { RESERVED_NETWORK_NAMES } from "../lib/networks.ts";
 import type { Ctx } from "./context.ts";
 
 export type Shape = z.ZodRawShape;
@@ -41,12 +42,12 @@ export const opt = {
   /** A value that must be given, `message` if it is not. */
   required: (message: string) => z.string({ required_error: message }),
   /** A whole number 0..max (string → number). */
-  int: (name: string, max = 2 ** 31) =>
+  int: (name: string, max = 2 ** 31, min = 0) =>
     z
       .string()
       .transform((v, zctx) =>
-        !/^\d+$/.test(v) || Number(v) > max
-          ? fail(zctx, `${name} must be an integer between 0 and ${max}, got "${v}"`)
+        !/^\d+$/.test(v) || Number(v) > max || Number(v) < min
+          ? fail(zctx, `${name} must be an integer between ${min} and ${max}, got "${v}"`)
           : Number(v),
       )
       .optional(),
@@ -92,10 +93,21 @@ export const RPC_URL_SENTENCE = "--rpc must be an http:// or https:// URL, e.g. 
 export const GLOBAL_OPTIONS = {
   /** Repeatable: several endpoints, tried in order (protocol/chain/rpc.ts). */
   rpc: z.array(z.string().regex(RPC_URL, RPC_URL_SENTENCE)).optional(),
-  network: opt.matching(
-    /^[a-z][a-z0-9-]{0,39}$/,
-    (v) => `--network must be a network name such as base or base-sepolia (lower case, digits, dashes), got "${v}"`,
-  ),
+  network: z
+    .string()
+    .superRefine((v, zctx) => {
+      if (!/^[a-z][a-z0-9-]{0,39}$/.test(v))
+        fail(
+          zctx,
+          `--network must be a network name such as base or base-sepolia (lower case, digits, dashes), got "${v}"`,
+        );
+      else if (RESERVED_NETWORK_NAMES.includes(v))
+        fail(
+          zctx,
+          `--network ${v}: "${v}" is a name Hardhat or icon keeps for itself (${RESERVED_NETWORK_NAMES.join(", ")}); declare the network under another name, e.g. ICON_RPC_URL_MY_NODE and --network my-node`,
+        );
+    })
+    .optional(),
   deployment: opt.string(),
   keystore: opt.string(),
   "dev-account": z

@@ -7,7 +7,7 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createHardhatRuntimeEnvironment } from "hardhat/hre";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
-import { HDNodeWallet, JsonRpcProvider, NonceManager, Wallet } from "ethers";
+import { HDNodeWallet, JsonRpcProvider, Wallet } from "ethers";
 import type { Deployment } from "../../protocol/index.ts";
 import { ConfigError, IconError } from "../../protocol/errors.ts";
 import type { PublicRpcProxyFake } from "./rpc-proxy.ts";
@@ -146,9 +146,17 @@ export async function deployMarket(
     const { token: tokenAddress, ...rest } = params;
     if (tokenAddress && url) {
       const { probeToken } = await import("../../protocol/chain/token-probe.ts");
-      const provider = new JsonRpcProvider(url, undefined, { staticNetwork: true, cacheTimeout: -1 });
+      const provider = new JsonRpcProvider(url, undefined, {
+        staticNetwork: true,
+        cacheTimeout: -1,
+        pollingInterval: 1000,
+      });
       try {
-        await probeToken({ token: tokenAddress, signer: new NonceManager(new Wallet(privateKey, provider)), log });
+        const deployer = new Wallet(privateKey, provider);
+        await probeToken({ token: tokenAddress, deployer, log });
+        // Ignition refuses (HHE10402) a deployer whose transactions are not yet as deep as it wants its own.
+        const depth = options.confirmations ?? ((await automined(provider)) ? 1 : IGNITION_CONFIRMATIONS);
+        await untilDeep(provider, deployer.address, depth, log);
       } finally {
         provider.destroy();
       }
@@ -189,6 +197,43 @@ export async function deployMarket(
     };
   } finally {
     await conn.close();
+  }
+}
+
+/** Ignition's default confirmations on a chain that mines on its own (ignition-core's defaultConfig). */
+const IGNITION_CONFIRMATIONS = 5;
+
+/** Whether the chain mines a block for each transaction (as Ignition tells: then it wants 1 confirmation). */
+async function automined(provider: JsonRpcProvider): Promise<boolean> {
+  try {
+    return Boolean(await provider.send("hardhat_getAutomine", []));
+  } catch {
+    return false; // not a Hardhat or Anvil node
+  }
+}
+
+/**
+ * Returns once every transaction `address` sent is `depth` blocks deep (its nonce at block head − depth + 1 is
+ * its pending nonce): what Ignition checks before it sends anything. Says so while it waits; wakes on new blocks.
+ */
+async function untilDeep(
+  provider: JsonRpcProvider,
+  address: string,
+  depth: number,
+  log: (s: string) => void,
+): Promise<void> {
+  let said = false;
+  for (;;) {
+    const head = await provider.getBlockNumber();
+    const pending = await provider.getTransactionCount(address, "pending");
+    const settled = head - depth + 1 >= 0 ? await provider.getTransactionCount(address, head - depth + 1) : 0;
+    if (settled === pending) return;
+    if (!said)
+      log(
+        `waiting for the token probe's transactions to be ${depth} blocks deep (Hardhat Ignition deploys only after the deployer's earlier transactions are as deep as it wants its own) …`,
+      );
+    said = true;
+    await new Promise<void>((resolve) => void provider.once("block", () => resolve()));
   }
 }
 

@@ -17,9 +17,12 @@ export function chainTypeVariable(name: string): string {
   return "ICON_CHAIN_TYPE_" + name.toUpperCase().replace(/-/g, "_");
 }
 
+/** Names Hardhat or `icon deploy` gives networks of their own (`target` is deployMarket's URL connection). */
+export const RESERVED_NETWORK_NAMES: readonly string[] = ["default", "target", "hardhat", "localhost"];
+
 /** Whether `name` can be a network name (letters, digits, dashes; not the reserved ones). */
 export function isNetworkName(name: string): boolean {
-  return /^[a-z][a-z0-9-]{0,39}$/.test(name) && !["default", "target", "hardhat", "localhost"].includes(name);
+  return /^[a-z][a-z0-9-]{0,39}$/.test(name) && !RESERVED_NETWORK_NAMES.includes(name);
 }
 
 /** The networks `env` declares: one per ICON_RPC_URL_<NAME>, and those ICON_NETWORKS lists (comma-separated). */

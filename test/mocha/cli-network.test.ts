@@ -14,7 +14,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { ContractFactory, JsonRpcProvider, NonceManager, Wallet, type InterfaceAbi } from "ethers";
+import { Contract, ContractFactory, JsonRpcProvider, NonceManager, Wallet, type InterfaceAbi } from "ethers";
 import { devKeys, projectRoot } from "../../scripts/lib/hardhat.ts";
 
 const run = promisify(execFile);
@@ -57,6 +57,16 @@ describe("icon deploy --network: a named network through Hardhat Ignition", func
     }
   }
 
+  /** A mock token `name`, the deployer minted 50 of its 6-decimal units. */
+  async function deployToken(admin: NonceManager, name: string, ...args: unknown[]): Promise<string> {
+    const file = path.join(projectRoot, `artifacts/contracts/mocks/${name}.sol/${name}.json`);
+    const a = JSON.parse(await readFile(file, "utf8")) as { abi: InterfaceAbi; bytecode: string };
+    const t = await new ContractFactory(a.abi, a.bytecode, admin).deploy(...args);
+    await t.waitForDeployment();
+    await (await t.getFunction("mint")(new Wallet(deployerKey).address, 50_000_000n)).wait();
+    return t.getAddress();
+  }
+
   before(async () => {
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
@@ -87,18 +97,9 @@ describe("icon deploy --network: a named network through Hardhat Ignition", func
     const provider = new JsonRpcProvider(url, undefined, { staticNetwork: true, cacheTimeout: -1 });
     try {
       const admin = new NonceManager(new Wallet(adminKey, provider));
-      const deploy = async (name: string, ...args: unknown[]) => {
-        const file = path.join(projectRoot, `artifacts/contracts/mocks/${name}.sol/${name}.json`);
-        const a = JSON.parse(await readFile(file, "utf8")) as { abi: InterfaceAbi; bytecode: string };
-        const t = await new ContractFactory(a.abi, a.bytecode, admin).deploy(...args);
-        await t.waitForDeployment();
-        await (await t.getFunction("mint")(new Wallet(deployerKey).address, 50_000_000n)).wait();
-        return t;
-      };
-      token = await (await deploy("UsdcLikeTokenMock", false)).getAddress();
-      const fee = await deploy("FeeOnTransferTokenFake");
-      await (await fee.getFunction("setFee")(100)).wait();
-      feeToken = await fee.getAddress();
+      token = await deployToken(admin, "UsdcLikeTokenMock", false);
+      feeToken = await deployToken(admin, "FeeOnTransferTokenFake");
+      await (await new Contract(feeToken, ["function setFee(uint16)"], admin).getFunction("setFee")(100)).wait();
     } finally {
       provider.destroy();
     }
@@ -171,14 +172,64 @@ describe("icon deploy --network: a named network through Hardhat Ignition", func
     const provider = new JsonRpcProvider(url, undefined, { staticNetwork: true });
     try {
       const deployer = new Wallet(deployerKey).address;
-      const nonce = await provider.getTransactionCount(deployer);
+      const fee = new Contract(feeToken, ["function balanceOf(address) view returns (uint256)"], provider);
+      const [nonce, held] = [
+        await provider.getTransactionCount(deployer),
+        await fee.getFunction("balanceOf")(deployer),
+      ];
       const r = await icon(["deploy", "--network", "public-like", "--token", feeToken, "--keystore", keystore]);
       expect(r.code).to.equal(1);
       expect(r.stderr).to.contain(
         `error: refusing to deploy the market over the token at ${feeToken} (FEE): sending 0.01 FEE to a fresh address took 0.01 FEE from the sender and delivered 0.0099 FEE`,
       );
-      // Only the probe's one transfer was sent: no contract was created.
-      expect(await provider.getTransactionCount(deployer)).to.equal(nonce + 1);
+      // Only the probe's transactions were sent, no contract created: the transfer there and, before refusing, the
+      // way back (the token takes a permit: the permit and the transferFrom). The deployer lost the two 1 % fees
+      // only (0.01 → 0.0099 → 0.009801), the fresh address holds nothing.
+      expect(await provider.getTransactionCount(deployer)).to.equal(nonce + 3);
+      expect(await fee.getFunction("balanceOf")(deployer)).to.equal(held - 199n);
+      const fresh = /a fresh address (0x[0-9a-fA-F]{40})/.exec(r.stderr)![1]!;
+      expect(await fee.getFunction("balanceOf")(fresh)).to.equal(0n);
+    } finally {
+      provider.destroy();
+    }
+  });
+
+  it("waits until the token probe's transactions are --confirmations deep before Ignition deploys (interval mining)", async () => {
+    // A public chain mines on its own clock: Ignition refuses (HHE10402) a deployer whose latest transactions are
+    // not yet `--confirmations` deep, which the probe's are right after it. Blocks every 2 s, no automine: without the wait, Ignition refused this deployment (HHE10402).
+    const provider = new JsonRpcProvider(url, undefined, { staticNetwork: true, cacheTimeout: -1 });
+    try {
+      const admin = new NonceManager(new Wallet(adminKey, provider));
+      const t = await deployToken(admin, "UsdcLikeTokenMock", false);
+      // Ignition's journal of the first test's deployment (another token) would not reconcile with this one.
+      await rm(path.join(projectRoot, "contracts/ignition/deployments", `chain-${chainId}`), {
+        recursive: true,
+        force: true,
+      });
+      await provider.send("evm_setAutomine", [false]);
+      await provider.send("evm_setIntervalMining", [2000]);
+      let r: { code: number; stdout: string; stderr: string };
+      try {
+        r = await icon([
+          "deploy",
+          "--network",
+          "public-like",
+          "--token",
+          t,
+          "--keystore",
+          keystore,
+          "--confirmations",
+          "3",
+        ]);
+      } finally {
+        await provider.send("evm_setIntervalMining", [0]);
+        await provider.send("evm_setAutomine", [true]);
+      }
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stderr).to.match(/waiting for the token probe's transactions to be 3 blocks deep/);
+      const d = JSON.parse(await readFile(path.join(dir, `deployments/chain-${chainId}.json`), "utf8"));
+      expect(d).to.include({ chainId, token: t });
+      expect(await provider.getCode(d.market)).to.not.equal("0x");
     } finally {
       provider.destroy();
     }

@@ -181,6 +181,19 @@ describe("icon CLI", function () {
     expect(share.stderr).to.contain("--weight must be a number between 0 and 1");
     const noKey = await icon(["iep", "stake", "1"], { ICON_PRIVATE_KEY: "" });
     expect(noKey.stderr).to.contain("needs a key");
+    const zero = await icon(["deploy", "--confirmations", "0", "--dev-account", "0"]);
+    expect(zero.code).to.equal(1);
+    expect(zero.stderr).to.contain('--confirmations must be an integer between 1 and 64, got "0"');
+    for (const name of ["hardhat", "localhost", "target", "default"]) {
+      const reserved = await icon(["budget", "show", "1", "--network", name], {
+        [`ICON_RPC_URL_${name.toUpperCase()}`]: chain.url,
+      });
+      expect(reserved.code).to.equal(1);
+      expect(reserved.stderr).to.contain(`--network ${name}: "${name}" is a name Hardhat or icon keeps for itself`);
+    }
+    const fromEnv = await icon(["budget", "show", "1"], { ICON_NETWORK: "localhost" });
+    expect(fromEnv.code).to.equal(1);
+    expect(fromEnv.stderr).to.contain("ICON_NETWORK=localhost: a network name is lower case");
   });
 
   it("sends within the fee cap (--max-fee, ICON_MAX_FEE) and refuses, sending nothing, when the chain asks more", async () => {
