@@ -56,6 +56,14 @@ const MUTANTS: Mutant[] = [
     tests: HARDENING,
   },
   {
+    name: "stake total truncated to 120 bits instead of checked (.toUint120() dropped)",
+    file: "contracts/IEPRegistry.sol",
+    find: "uint120 total = (uint256(s.bonded) + unbonding + received).toUint120();",
+    replace: "uint120 total = uint120(uint256(s.bonded) + unbonding + received);",
+    run: "mocha",
+    tests: ["test/mocha/registry.test.ts"],
+  },
+  {
     name: "missed-start penalty credited as slashed, not as arrived",
     file: "contracts/LeaseEscrow.sol",
     find: "penalty = _token.balanceOf(address(this)) - before;",

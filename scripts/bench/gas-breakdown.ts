@@ -1,6 +1,6 @@
 /**
- * Where the gas of one steady-state `openLease` goes (issue 19): the bench's set-up (a listed, staked provider, an
- * application, a provider's first lease), then the second lease traced with `debug_traceTransaction`, each step's
+ * Where the gas of one steady-state `openLease` goes (issue 19): the bench's set-up (gas-setup.ts, shared with
+ * gas.ts: a listed, staked provider, an application, a provider's first lease), then the second lease traced with `debug_traceTransaction`, each step's
  * cost attributed to one item: the intrinsic 21 000 and the calldata, every storage read and write (cold or warm,
  * fresh or not), the signature checks (`ecrecover`, the code-size probes), the registry call with what it spends
  * inside (the AccessManager's check apart), the events, and the rest (hashing, memory, ABI, dispatch).
@@ -9,79 +9,23 @@
  *        SLOTS=1 …   also lists every storage access (contract, op, the slot's last bytes, gas) in order
  *        OPS=1 …     also splits "other execution" by opcode
  */
-import { network } from "hardhat";
-import { IconMarketDevModule, defaultMarketParameters } from "../../contracts/ignition/modules/IconMarket.ts";
-import { ACCEPTANCE_TYPES, OFFER_TYPES, marketDomain, type Offer } from "../../protocol/eip712.ts";
+import { gasBench } from "./gas-setup.ts";
 
 type Step = { op: string; gas: number; gasCost: number; depth: number; stack?: string[] };
 
-const conn = await network.create();
-const { ethers, ignition, networkHelpers } = conn;
-const d = await ignition.deploy(IconMarketDevModule);
-const [deployer, provider, owner, icon] = await ethers.getSigners();
-const token = await ethers.getContractAt("TestToken", await d.token.getAddress());
-const registry = await ethers.getContractAt("IEPRegistry", await d.registry.getAddress());
-const market = await ethers.getContractAt("IconMarket", await d.market.getAddress());
-const manager = (await d.manager.getAddress()).toLowerCase();
+const b = await gasBench();
+const { conn, ethers, market, registry } = b;
+const manager = b.manager.toLowerCase();
 const addr = {
   market: (await market.getAddress()).toLowerCase(),
   registry: (await registry.getAddress()).toLowerCase(),
 };
-const domain = marketDomain((await ethers.provider.getNetwork()).chainId, addr.market);
 
-for (const s of [provider, owner]) {
-  await token.mint(s.address, 10_000_000_000n);
-  await token.connect(s).approve(addr.market, ethers.MaxUint256);
-  await token.connect(s).approve(addr.registry, ethers.MaxUint256);
-}
-await registry.connect(provider).register({
-  peerId: "0x00240801122012345678901234567890123456789012345678901234567890123456",
-  multiaddrs: ["/ip4/127.0.0.1/tcp/4001"],
-  domain: "edge-a.example",
-  region: "eu-central",
-  cpuMillis: 4000,
-  memoryMiB: 8192,
-  cpuPricePerSecond: 10n,
-  memoryPricePerSecond: 5n,
-});
-await registry.connect(provider).stake(defaultMarketParameters.minStake * 10n);
-const policy = {
-  weightBps: 5000,
-  migrateThresholdBps: 2000,
-  replicateThresholdBps: 3000,
-  terminateThresholdBps: 500,
-  maxPricePerSecond: 0n,
-  maxRelayFee: 50_000n,
-  relayAllowancePerDay: 5_000_000n,
-};
-await (await market.connect(owner).createApp(icon.address, policy, 1_000_000_000n)).wait();
-const root = await market.accountCount();
-
-let nonce = 0n;
-async function open(): Promise<string> {
-  const t = BigInt(await networkHelpers.time.latest());
-  const offer: Offer = {
-    provider: provider.address,
-    account: root,
-    token: await token.getAddress(),
-    pricePerSecond: 100n,
-    cpuMillis: 500,
-    memoryMiB: 256,
-    start: t + 5n,
-    end: t + 5n + 3600n,
-    specHash: ethers.id("busybox"),
-    nonce: nonce++,
-    deadline: t + 600n,
-  };
-  const ps = await provider.signTypedData(domain, OFFER_TYPES, offer);
-  const ts = await icon.signTypedData(domain, ACCEPTANCE_TYPES, { offer });
-  const tx = await market.connect(deployer).openLease(offer, ps, ts);
-  await tx.wait();
-  return tx.hash;
-}
-await open();
-const hash = await open();
-const receipt = (await ethers.provider.getTransactionReceipt(hash))!;
+await b.listProvider();
+const { root } = await b.createApp();
+await b.openLease(root);
+const receipt = await b.openLease(root);
+const { hash } = receipt;
 const tx = (await ethers.provider.getTransaction(hash))!;
 const trace = (await conn.provider.request({
   method: "debug_traceTransaction",

@@ -12,58 +12,20 @@
  * The relayed part (gas-relay.ts): each ICON operation sent directly and relayed as an intent, with the relayer's
  * repayment (`relayed` in the JSON line).
  *
- * Where one openLease's gas goes, item by item: scripts/bench/gas-breakdown.ts.
+ * Where one openLease's gas goes, item by item: scripts/bench/gas-breakdown.ts (the same set-up: gas-setup.ts).
  *
  * Usage: npm run bench:gas     (last line: one JSON object)
  */
-import { network } from "hardhat";
-import { IconMarketDevModule, defaultMarketParameters } from "../../contracts/ignition/modules/IconMarket.ts";
-import { ACCEPTANCE_TYPES, OFFER_TYPES, marketDomain, type Offer } from "../../protocol/eip712.ts";
+import { defaultMarketParameters } from "../../contracts/ignition/modules/IconMarket.ts";
 import { relayedGas } from "./gas-relay.ts";
+import { gas, gasBench } from "./gas-setup.ts";
 
-const conn = await network.create();
-const { ethers, ignition, networkHelpers } = conn;
-const d = await ignition.deploy(IconMarketDevModule);
-const [deployer, provider, owner, icon, childKey, relayer] = await ethers.getSigners();
-const token = await ethers.getContractAt("TestToken", await d.token.getAddress());
-const registry = await ethers.getContractAt("IEPRegistry", await d.registry.getAddress());
-const market = await ethers.getContractAt("IconMarket", await d.market.getAddress());
-const { chainId } = await ethers.provider.getNetwork();
-const domain = marketDomain(chainId, await market.getAddress());
+const b = await gasBench();
+const { networkHelpers, provider, owner, icon, childKey, relayer, token, registry, market, domain } = b;
 
-const gas = async (tx: Promise<{ wait(): Promise<{ gasUsed: bigint } | null> }>): Promise<number> =>
-  Number((await (await tx).wait())!.gasUsed);
-
-for (const s of [provider, owner]) {
-  await token.mint(s.address, 10_000_000_000n);
-  await token.connect(s).approve(await market.getAddress(), ethers.MaxUint256);
-  await token.connect(s).approve(await registry.getAddress(), ethers.MaxUint256);
-}
-const listing = {
-  peerId: "0x00240801122012345678901234567890123456789012345678901234567890123456",
-  multiaddrs: ["/ip4/127.0.0.1/tcp/4001"],
-  domain: "edge-a.example",
-  region: "eu-central",
-  cpuMillis: 4000,
-  memoryMiB: 8192,
-  cpuPricePerSecond: 10n,
-  memoryPricePerSecond: 5n,
-};
-const register = await gas(registry.connect(provider).register(listing));
-const stakeFirst = await gas(registry.connect(provider).stake(defaultMarketParameters.minStake * 10n));
+const { register, stake: stakeFirst } = await b.listProvider();
 const stake = await gas(registry.connect(provider).stake(defaultMarketParameters.minStake));
-
-const policy = {
-  weightBps: 5000,
-  migrateThresholdBps: 2000,
-  replicateThresholdBps: 3000,
-  terminateThresholdBps: 500,
-  maxPricePerSecond: 0n,
-  maxRelayFee: 50_000n,
-  relayAllowancePerDay: 5_000_000n,
-};
-const createApp = await gas(market.connect(owner).createApp(icon.address, policy, 1_000_000_000n));
-const root = await market.accountCount();
+const { root, gas: createApp } = await b.createApp();
 const fund = await gas(market.connect(owner).fund(root, 1_000_000n));
 await (await market.connect(icon).createAccount(root, childKey.address)).wait();
 const child = await market.accountCount();
@@ -71,25 +33,8 @@ const allocateFirst = await gas(market.connect(icon).allocate(root, child, 1_000
 const allocate = await gas(market.connect(icon).allocate(root, child, 1_000_000n));
 const returnToParent = await gas(market.connect(childKey).returnToParent(child, 500_000n));
 
-let nonce = 0n;
 async function open(): Promise<{ id: bigint; gasUsed: number }> {
-  const t = BigInt(await networkHelpers.time.latest());
-  const offer: Offer = {
-    provider: provider.address,
-    account: root,
-    token: await token.getAddress(),
-    pricePerSecond: 100n,
-    cpuMillis: 500,
-    memoryMiB: 256,
-    start: t + 5n,
-    end: t + 5n + 3600n,
-    specHash: ethers.id("busybox"),
-    nonce: nonce++,
-    deadline: t + 600n,
-  };
-  const ps = await provider.signTypedData(domain, OFFER_TYPES, offer);
-  const ts = await icon.signTypedData(domain, ACCEPTANCE_TYPES, { offer });
-  const gasUsed = await gas(market.connect(deployer).openLease(offer, ps, ts));
+  const gasUsed = Number((await b.openLease(root)).gasUsed);
   return { id: await market.leaseCount(), gasUsed };
 }
 const first = await open();

@@ -374,7 +374,7 @@ describe("attacks", () => {
         .withArgs(m.icon.address);
     });
 
-    it("refuses a malleable (high-s) copy or a bad v of either signature; the real pair still opens", async () => {
+    it("refuses a malleable (high-s) copy, a bad v or an ERC-2098 compact copy of either signature; the real pair still opens", async () => {
       const { m, acct } = await loadFixture(ready);
       const offer = await makeOffer(m, acct);
       const [providerSig, tenantSig] = [await signOffer(m, offer), await signAcceptance(m, offer)];
@@ -384,12 +384,16 @@ describe("attacks", () => {
         return ethers.concat([x.r, ethers.toBeHex(n - BigInt(x.s), 32), x.v === 27 ? "0x1c" : "0x1b"]);
       };
       const badV = (sig: string): string => ethers.concat([ethers.dataSlice(sig, 0, 64), "0x1d"]);
+      // ERC-2098's 64 bytes r ‖ vs (v folded into the top bit of s): a valid signature to a recover that accepts
+      // the compact form, refused here (65-byte ECDSA or ERC-1271 only).
+      const compact = (sig: string): string => ethers.Signature.from(sig).compactSerialized;
       for (const [p, t, signer] of [
         [highS(providerSig), tenantSig, m.provider.address],
         [badV(providerSig), tenantSig, m.provider.address],
         [providerSig, highS(tenantSig), m.icon.address],
         [providerSig, badV(tenantSig), m.icon.address],
-        [providerSig, ethers.dataSlice(tenantSig, 0, 64), m.icon.address], // 64 bytes: no ECDSA, no ERC-1271
+        [compact(providerSig), tenantSig, m.provider.address],
+        [providerSig, compact(tenantSig), m.icon.address],
       ] as const) {
         await expect(openWith(m, offer, p, t))
           .to.be.revertedWithCustomError(m.market, "LeaseInvalidSignature")

@@ -184,6 +184,25 @@ describe("IEPRegistry", () => {
       );
     });
 
+    it("caps a provider's total stake (bonded + unbonding) at 2^120 − 1 (SafeCastOverflowedUintDowncast), the record unchanged", async () => {
+      const m = await loadFixture(deployed);
+      const max = 2n ** 120n - 1n;
+      await m.token.connect(m.deployer).mint(m.provider.address, 2n ** 120n);
+      await expect(m.registry.connect(m.provider).stake(max))
+        .to.emit(m.registry, "Staked")
+        .withArgs(m.provider.address, max, max);
+      // Part of it unbonding still counts: the total, not the bonded part, is what must fit.
+      await m.registry.connect(m.provider).requestUnstake(USD(1));
+      const before = await m.registry.stakeOf(m.provider.address);
+      expect(before.total).to.equal(max);
+      expect(before.unbonding).to.equal(USD(1));
+      await expect(m.registry.connect(m.provider).stake(1n))
+        .to.be.revertedWithCustomError(m.registry, "SafeCastOverflowedUintDowncast")
+        .withArgs(120, max + 1n);
+      expect(await m.registry.stakeOf(m.provider.address)).to.deep.equal(before);
+      expect(await m.registry.availableStake(m.provider.address)).to.equal(max - USD(1));
+    });
+
     it("refuses to stake without an allowance", async () => {
       const m = await loadFixture(listed);
       await m.token.connect(m.stranger).approve(await m.registry.getAddress(), 0n);
