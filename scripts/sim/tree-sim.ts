@@ -117,6 +117,8 @@ export interface TreeRun {
   lapses: number;
   unfunded: number;
   maxIcons: number;
+  /** `Controller.step` calls (decisions taken). */
+  steps: number;
   /** ICONs placed again after their yard was lost (loss.ts lossDecision). */
   replaced: number;
   /** Funding requests a parent refused (tree-funding.ts: more than twice what the asker keeps). */
@@ -134,6 +136,8 @@ export function runTree(
   seed: number,
   sampleS: number,
   onSample: OnSample,
+  /** false: only schedule the run on `q` (several applications share one queue); the caller runs the queue. */
+  drive = true,
 ): TreeRun {
   const rng = new Rng(seed);
   const T = o.timings;
@@ -156,6 +160,7 @@ export function runTree(
     lapses: 0,
     unfunded: 0,
     maxIcons: 0,
+    steps: 0,
     replaced: 0,
     fundingDenied: 0,
   };
@@ -344,6 +349,7 @@ export function runTree(
       graced: gracedSubnets(x.placedFor, x.since, t, periodMs / 1000),
     };
     const e = x.controller.step(knobs, situation, t);
+    run.steps++;
     x.view = e.smoothed;
     if (!e.fire) return;
     act(x, { ...situation, subnets: e.smoothed }, e.action);
@@ -512,7 +518,7 @@ export function runTree(
         origin.index,
       );
     });
-  q.run(sc.durationS * 1000 + 2);
+  if (drive) q.run(sc.durationS * 1000 + 2);
   return run;
 }
 

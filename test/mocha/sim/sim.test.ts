@@ -12,6 +12,7 @@ import { phaseLanes, renderSvg, timeChartSpec } from "../../../scripts/lib/chart
 import { EventQueue } from "../../../scripts/sim/events.ts";
 import { Ledger } from "../../../scripts/sim/ledger.ts";
 import { loadSolver, placementCost, solvePlacement, type PlacementProblem } from "../../../scripts/sim/oracle.ts";
+import { runMany } from "../../../scripts/sim/many.ts";
 import { fig4, fig5 } from "../../../scripts/sim/scatter.ts";
 import { scenario } from "../../../scripts/sim/scenarios.ts";
 import { buildNetwork, loadTopology, syntheticTopology, type CompactTopology } from "../../../scripts/sim/topology.ts";
@@ -107,6 +108,14 @@ describe("simulator (scripts/sim)", function () {
       proto.step = step;
     }
     expect(DecisionController.prototype.step).to.equal(step);
+  });
+
+  it("many applications on one queue: every one's ICONs decide, nothing overspends", () => {
+    const m = runMany(4, 2400);
+    expect(m.iconsServingMax, "at least each application's origin").to.be.at.least(4);
+    expect(m.controllerSteps).to.be.greaterThan(4 * 300);
+    expect(m.budgetOverruns).to.equal(0);
+    expect(m.lapses).to.equal(0);
   });
 
   it("delays along shortest paths, as computed by hand", () => {
