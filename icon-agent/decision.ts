@@ -439,6 +439,35 @@ export interface ReplicaShareInput {
 }
 
 /**
+ * The inputs of {@link replicaShare} as the agent forms them (moves.ts replicate): it keeps its own next slot at
+ * its current price (`reserve`), gives the replica at least two slots at the target's listed price (`floor`), and
+ * splits by the rates of the subnets the replica takes over (`moved`) against all it serves (`subnets`).
+ * One function for the agent and the simulator (scripts/sim/), so their budget arithmetic cannot drift apart.
+ *
+ * @example
+ *   replicaBudgetInputs({ balance: 10_000n, ownPricePerSecond: 2n, targetPricePerSecond: 3n, slotSeconds: 600,
+ *     subnets: [{ subnet: "a", rate: 3, latencyMs: {} }, { subnet: "b", rate: 1, latencyMs: {} }], moved: ["b"] });
+ *   // { balance: 10_000n, reserve: 1_200n, movedRate: 1, totalRate: 4, floor: 3_600n }
+ */
+export function replicaBudgetInputs(o: {
+  balance: bigint;
+  ownPricePerSecond: bigint;
+  targetPricePerSecond: bigint;
+  slotSeconds: number;
+  subnets: readonly SubnetView[];
+  moved: readonly string[];
+}): ReplicaShareInput {
+  const slot = BigInt(o.slotSeconds);
+  return {
+    balance: o.balance,
+    reserve: o.ownPricePerSecond * slot,
+    movedRate: o.subnets.filter((s) => o.moved.includes(s.subnet)).reduce((a, s) => a + s.rate, 0),
+    totalRate: o.subnets.reduce((a, s) => a + s.rate, 0),
+    floor: o.targetPricePerSecond * slot * 2n,
+  };
+}
+
+/**
  * The replica's budget share: of what the parent can spend — its balance less `reserve` — the part in proportion to
  * the demand the replica takes over (to a basis point, rounded down to whole token units), and at least `floor`.
  * `share` is undefined when the spendable balance cannot pay that (the replication does not happen).

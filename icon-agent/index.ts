@@ -71,6 +71,7 @@ export {
   knobsFromPolicy,
   priceTerm,
   renewalPlan,
+  replicaBudgetInputs,
   replicaShare,
   replicateUtility,
   stillPays,
@@ -85,5 +86,12 @@ export {
   type Situation,
   type SubnetView,
 } from "./decision.ts";
-export { isLive, reattachCandidates, reparentCandidates, SILENT_PERIODS } from "./tree-rules.ts";
+export {
+  asksTooMuch,
+  isLive,
+  reattachCandidates,
+  reparentCandidates,
+  MISSED_REPORTS_BEFORE_REATTACH,
+  SILENT_PERIODS,
+} from "./tree-rules.ts";
 export { LOSS_RULES, lossDecision, successorOf } from "./loss.ts";

@@ -21,6 +21,7 @@ import {
   PLACEMENT_GRACE_PERIODS,
   INTENT_RESERVE,
   renewalPlan,
+  replicaBudgetInputs,
   replicaShare,
   replicateUtility,
   stillPays,
@@ -350,16 +351,18 @@ export class Moves {
     const here = { location: p.yard.peerId, pricePerSecond: p.pricePerSecond };
     const yards = this.#c.observation.yards;
     const target = yards.find((y) => y.peerId === to.location)!;
-    // Two slots of what its lease asks for: the service and, in sidecar placement, the agent's share too.
-    const need = listedPrice(target, this.#rfq()) * BigInt(env.spec.slotSeconds) * 2n;
-    // The replica's share of what this ICON can spend beyond its own next slot.
-    const { spendable, share } = replicaShare({
+    // The replica's share of what this ICON can spend beyond its own next slot, at least two slots of what its lease
+    // asks for (the service and, in sidecar placement, the agent's share too).
+    const input = replicaBudgetInputs({
       balance: this.#c.balance(),
-      reserve: this.ownSlot(),
-      movedRate: subnets.filter((s) => moved.includes(s.subnet)).reduce((a, s) => a + s.rate, 0),
-      totalRate: subnets.reduce((a, s) => a + s.rate, 0),
-      floor: need,
+      ownPricePerSecond: p.pricePerSecond,
+      targetPricePerSecond: listedPrice(target, this.#rfq()),
+      slotSeconds: env.spec.slotSeconds,
+      subnets,
+      moved,
     });
+    const need = input.floor;
+    const { spendable, share } = replicaShare(input);
     if (share === undefined)
       throw new Error(`cannot fund a replica: ${client.format(spendable)} spendable, ${client.format(need)} needed`);
 

@@ -23,6 +23,7 @@ import {
   type TreeNodeRef,
 } from "../protocol/index.ts";
 import { live } from "./leases.ts";
+import { asksTooMuch } from "./tree-rules.ts";
 
 /** What foundering tells the agent's timeline. */
 export type FundingEvent =
@@ -172,7 +173,7 @@ export class TreeFunding {
       // A child that runs asks for its next slot or so: more than twice what it keeps (its next slot, and the fees
       // of its own next intents in an agent) is refused outright.
       const keeps = this.#c.childKeeps ? await this.#c.childKeeps(child).catch(() => undefined) : undefined;
-      if (keeps !== undefined && amount > 2n * keeps)
+      if (keeps !== undefined && asksTooMuch(amount, keeps))
         return deny(
           `account ${child.id} asks ${this.#c.client.format(amount)}, more than twice what it keeps (${this.#c.client.format(2n * keeps)})`,
         );

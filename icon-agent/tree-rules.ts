@@ -47,3 +47,15 @@ export function reparentCandidates<N extends { account: bigint }>(ancestors: rea
   const rest = ancestors.slice(1).filter((n) => n.account !== newParent?.account);
   return newParent ? [newParent, ...rest] : rest;
 }
+
+/** Failed reports in a row after which a child re-attaches (tree.ts, unless `missedReportsBeforeReattach` says). */
+export const MISSED_REPORTS_BEFORE_REATTACH = 3;
+
+/**
+ * Whether a parent refuses a child's funding request outright (tree-funding.ts): a child that runs asks for its next
+ * slot or so, so more than twice what it keeps (`keeps`: its next slot and its intent reserve; undefined while it
+ * has no live lease) is refused.
+ */
+export function asksTooMuch(amount: bigint, keeps: bigint | undefined): boolean {
+  return keeps !== undefined && amount > 2n * keeps;
+}

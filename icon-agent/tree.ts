@@ -53,7 +53,7 @@ import {
 import { TreeChildren, type TreeChild } from "./tree-children.ts";
 import { TreeFunding, describeError } from "./tree-funding.ts";
 import { successorOf } from "./loss.ts";
-import { reattachCandidates, reparentCandidates } from "./tree-rules.ts";
+import { MISSED_REPORTS_BEFORE_REATTACH, reattachCandidates, reparentCandidates } from "./tree-rules.ts";
 import type { TreeEvent } from "./tree-events.ts";
 import type { TreeMemberOptions } from "./tree-options.ts";
 
@@ -98,7 +98,7 @@ export class TreeMember {
       throw new ConfigError("BAD_TREE_OPTIONS", `proofValidityS must be 60..${treeLimits.maxProofSeconds}`);
     this.#o = o;
     this.#membership = new TreeMembership(o.client, { ttlMs: o.cacheTtlMs });
-    this.#missLimit = Math.max(1, o.missedReportsBeforeReattach ?? 3);
+    this.#missLimit = Math.max(1, o.missedReportsBeforeReattach ?? MISSED_REPORTS_BEFORE_REATTACH);
     const emit = (e: TreeEvent) => this.#emit(e);
     this.#children = new TreeChildren({ reportEveryMs: o.reportEveryMs, membership: this.#membership, emit });
     this.#funding = new TreeFunding({

@@ -222,24 +222,29 @@ export function barChartSpec(o: BarChartOptions): TopLevelSpec {
       },
     },
   ];
+  // The goal: a dashed red line across the plot, named in a legend of its own below it (a label inside the plot would
+  // cover the bars).
   if (o.goal)
-    layers.push(
-      {
-        data: { values: [{ g: o.goal.value }] },
-        mark: { type: "rule", strokeDash: [6, 4], color: "#c00" },
-        encoding: { y: { field: "g", type: "quantitative" } },
+    layers.push({
+      data: { values: [{ g: o.goal.value }] },
+      mark: { type: "rule", strokeDash: [6, 4], strokeWidth: 1.5 },
+      encoding: {
+        y: { field: "g", type: "quantitative" },
+        stroke: {
+          datum: o.goal.label,
+          type: "nominal",
+          scale: { range: ["#c00"] },
+          legend: { orient: "bottom", title: null, symbolType: "stroke", symbolStrokeWidth: 1.5, symbolDash: [6, 4] },
+        },
       },
-      {
-        data: { values: [{ g: o.goal.value, t: o.goal.label }] },
-        mark: { type: "text", align: "right", dy: -5, color: "#c00", fontSize: FONT_PX },
-        encoding: { y: { field: "g", type: "quantitative" }, x: { value: o.width ?? 520 }, text: { field: "t" } },
-      },
-    );
+    });
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: { text: o.title, fontSize: 14 },
     background: "white",
-    config: { font: "sans-serif" },
+    // Legend names whole (no "caida-a…"), in as many columns as fit.
+    config: { font: "sans-serif", legend: { labelFontSize: FONT_PX, labelLimit: 400, columns: 2 } },
+    resolve: { scale: { color: "independent", stroke: "independent" } },
     width: o.width ?? 520,
     height: o.height ?? 280,
     data: { values: o.bars.map(([category, group, value]) => ({ category, group, value })) },

@@ -107,14 +107,19 @@ function main(): void {
   const out = path.join(import.meta.dirname, "data");
   mkdirSync(out, { recursive: true });
   const repository = "https://github.com/piotrjurkiewicz/topohub";
+  // What topohub states (its LICENSE: MIT for the repository, nothing separate for the data) and what the data's own
+  // sources state: scripts/sim/data/README.md.
+  const GEANT_LICENCE =
+    "The Internet Topology Zoo's GÉANT 2009 graph. topohub redistributes it inside its repository, whose LICENSE is MIT (© 2023 Piotr Jurkiewicz) with no separate statement for its data; the Zoo publishes its data under Creative Commons Attribution-ShareAlike 3.0 (as reported; topology-zoo.org was not reachable to confirm): attribute the Zoo (Knight et al., IEEE JSAC 2011) and share this derived file under CC BY-SA 3.0";
+  const CAIDA_LICENCE =
+    "Derived from CAIDA's Internet Topology Data Kit (ITDK) 2024-08, whose use CAIDA governs by its Acceptable Use Agreement (research use, citing CAIDA; the agreement may restrict redistribution). topohub redistributes its derived graph publicly inside its MIT-licensed repository (© 2023 Piotr Jurkiewicz) but states no licence of its own for CAIDA-derived data: whether this file may be redistributed is doubtful; check CAIDA's terms before publishing it outside this project";
   const geant: CompactTopology = {
     name: "geant2009",
     source: {
       repository,
       path: "data/topozoo/Geant2009.json",
       commit,
-      licence:
-        "MIT (topohub, © 2023 Piotr Jurkiewicz); the graph is the Internet Topology Zoo's (cite Knight et al., JSAC 2011)",
+      licence: GEANT_LICENCE,
       note: "GÉANT 2009, 34 PoPs; link lengths in km as topohub computed them",
     },
     ...compact(show(repo, commit, "data/topozoo/Geant2009.json"), () => true),
@@ -125,8 +130,7 @@ function main(): void {
       repository,
       path: "data/caida/2024-08/7922.json",
       commit,
-      licence:
-        "MIT (topohub, © 2023 Piotr Jurkiewicz); derived from CAIDA's Macroscopic Internet Topology Data Kit 2024-08, used under CAIDA's Acceptable Use Agreement (research use, acknowledge CAIDA)",
+      licence: CAIDA_LICENCE,
       note: `AS 7922 (Comcast) routers (merged by position), cut to longitude ${EAST.lon.join("…")} and latitude ${EAST.lat.join("…")}, largest connected part`,
     },
     ...compact(

@@ -17,14 +17,18 @@
 import {
   Controller,
   agentTimingDefaults,
+  asksTooMuch,
   gracedSubnets,
   isLive,
   knobsFromPolicy,
+  INTENT_RESERVE,
+  MISSED_REPORTS_BEFORE_REATTACH,
   lossDecision,
   LOSS_RULES,
   reattachCandidates,
   renewalPlan,
   reparentCandidates,
+  replicaBudgetInputs,
   replicaShare,
   stillPays,
   successorOf,
@@ -113,8 +117,12 @@ export interface TreeRun {
   lapses: number;
   unfunded: number;
   maxIcons: number;
+  /** `Controller.step` calls (decisions taken). */
+  steps: number;
   /** ICONs placed again after their yard was lost (loss.ts lossDecision). */
   replaced: number;
+  /** Funding requests a parent refused (tree-funding.ts: more than twice what the asker keeps). */
+  fundingDenied: number;
 }
 
 const subnetName = (i: number): string => `10.${i}.0.0/16`;
@@ -128,6 +136,8 @@ export function runTree(
   seed: number,
   sampleS: number,
   onSample: OnSample,
+  /** false: only schedule the run on `q` (several applications share one queue); the caller runs the queue. */
+  drive = true,
 ): TreeRun {
   const rng = new Rng(seed);
   const T = o.timings;
@@ -150,7 +160,9 @@ export function runTree(
     lapses: 0,
     unfunded: 0,
     maxIcons: 0,
+    steps: 0,
     replaced: 0,
+    fundingDenied: 0,
   };
   const fee = o.policy.maxRelayFee;
   let ownerLeft = o.ownerReserve;
@@ -293,7 +305,7 @@ export function runTree(
         if (parent.alive && !failed.has(parent.site.index)) {
           parent.reports.set(x.account, { subnets: agg, atMs: q.now });
           x.misses = 0;
-        } else if (++x.misses >= 3 && x.alive && x.parent === parent) {
+        } else if (++x.misses >= MISSED_REPORTS_BEFORE_REATTACH && x.alive && x.parent === parent) {
           // tree.ts: after three failed reports, re-attach (reattachCandidates: other ancestors, the successor).
           const origin = icons.find((c) => c.alive && !c.parent && c !== x);
           x.parent = reattachCandidates({
@@ -337,6 +349,7 @@ export function runTree(
       graced: gracedSubnets(x.placedFor, x.since, t, periodMs / 1000),
     };
     const e = x.controller.step(knobs, situation, t);
+    run.steps++;
     x.view = e.smoothed;
     if (!e.fire) return;
     act(x, { ...situation, subnets: e.smoothed }, e.action);
@@ -366,15 +379,17 @@ export function runTree(
       });
       return;
     }
-    const total = s.subnets.reduce((acc, v) => acc + v.rate, 0);
-    const moved = s.subnets.filter((v) => a.subnets.includes(v.subnet)).reduce((acc, v) => acc + v.rate, 0);
-    const { share } = replicaShare({
-      balance: ledger.balance(x.account),
-      reserve: prices[x.site.index]! * BigInt(o.slotSeconds) + 3n * fee,
-      movedRate: moved,
-      totalRate: total,
-      floor: slot * 2n + 3n * fee,
-    });
+    // moves.ts replicate: the same inputs (own next slot kept, at least two slots at the target's price).
+    const { share } = replicaShare(
+      replicaBudgetInputs({
+        balance: ledger.balance(x.account),
+        ownPricePerSecond: prices[x.site.index]!,
+        targetPricePerSecond: prices[to.index]!,
+        slotSeconds: o.slotSeconds,
+        subnets: s.subnets,
+        moved: a.subnets,
+      }),
+    );
     if (share === undefined) {
       run.unfunded++;
       if (!x.asked) {
@@ -401,7 +416,9 @@ export function runTree(
       x.view.length > 0 ? x.view : sc.subnets.map((_, i) => ({ subnet: subnetName(i), rate: 1, latencyMs: {} }));
     const withLatency = view.map((v) => {
       const i = Number(v.subnet.split(".")[1]);
-      return { ...v, latencyMs: Object.fromEntries(options.map((c) => [c.id, net.rttMs(sc.subnets[i]!, c)])) };
+      // Measured round trips (±2 %, as the ICON's own observations), not the topology's exact ones.
+      const rtt = (c: Site): number => net.rttMs(sc.subnets[i]!, c) * (0.98 + 0.04 * rng.next());
+      return { ...v, latencyMs: Object.fromEntries(options.map((c) => [c.id, rtt(c)])) };
     });
     const to = options.reduce((a, b) =>
       utility(knobs, withLatency, candidateOf(b)) < utility(knobs, withLatency, candidateOf(a)) ? b : a,
@@ -411,7 +428,7 @@ export function runTree(
     if (ledger.balance(x.account) < slot + fee) {
       if (!x.asked) {
         x.asked = true;
-        fund(x, slot + 3n * fee);
+        fund(x, slot + INTENT_RESERVE * fee);
       }
       return;
     }
@@ -429,22 +446,32 @@ export function runTree(
    * slot and intent reserve (the origin asks the owner, who answers from what is left of its reserve); the money
    * comes down the on-chain parent links, one allocation per link. The asker's `asked` stays set until money
    * arrives (renewalPlan then waits or buys a shorter slot, as the agent does), so it never pays for a second
-   * request for the same lease.
+   * request for the same lease. A parent refuses a request of more than twice what the asker keeps (its next slot
+   * and intent reserve: tree-funding.ts's rule, `asksTooMuch`); the asker may then ask again. Not modelled: a parent
+   * short of money reclaiming its other children's surplus (tree-funding.ts #reclaim), and an ancestor forwarding
+   * only its shortfall instead of the whole amount.
    */
   const fund = (x: Icon, amount: bigint): void => {
     const chain: Icon[] = [x];
     let delayMs = 0;
+    const keeps = (c: Icon): bigint => prices[c.site.index]! * BigInt(o.slotSeconds) + INTENT_RESERVE * fee;
     for (let a = x.parent; a && a.alive; a = a.parent) {
-      delayMs += 2 * net.siteMs(chain[chain.length - 1]!.site, a.site);
+      const asker = chain[chain.length - 1]!;
+      delayMs += 2 * net.siteMs(asker.site, a.site);
+      if (asksTooMuch(amount, keeps(asker))) {
+        run.fundingDenied++;
+        q.after(Math.max(1, delayMs), () => (x.asked = false));
+        return;
+      }
       chain.push(a);
-      const reserve = prices[a.site.index]! * BigInt(o.slotSeconds) + 3n * fee;
+      const reserve = prices[a.site.index]! * BigInt(o.slotSeconds) + INTENT_RESERVE * fee;
       if (ledger.balance(a.account) - reserve >= amount) break;
     }
     const top = chain[chain.length - 1]!;
     q.after(Math.max(1, delayMs) + (top.parent ? 0 : 1000), () => {
       if (!x.alive) return;
       if (!top.parent) {
-        const reserve = prices[top.site.index]! * BigInt(o.slotSeconds) + 3n * fee;
+        const reserve = prices[top.site.index]! * BigInt(o.slotSeconds) + INTENT_RESERVE * fee;
         const short = amount + reserve - ledger.balance(top.account);
         if (short > 0n) {
           const give = short < ownerLeft ? short : ownerLeft;
@@ -481,16 +508,17 @@ export function runTree(
     q.at(t * 1000 + 1, () => {
       const live = serving();
       run.maxIcons = Math.max(run.maxIcons, live.length);
-      const root = icons.find((x) => x.alive && !x.parent);
+      // The oracle keeps the application's original entry site open (as for the orchestrator), unpinned once it
+      // failed — not the tree's current root, which a re-placement may have moved.
       onSample(
         nowS(),
         live.map((x) => x.site.index),
         prices,
         failed,
-        root?.site.index,
+        origin.index,
       );
     });
-  q.run(sc.durationS * 1000 + 2);
+  if (drive) q.run(sc.durationS * 1000 + 2);
   return run;
 }
 

@@ -12,6 +12,7 @@ import { phaseLanes, renderSvg, timeChartSpec } from "../../../scripts/lib/chart
 import { EventQueue } from "../../../scripts/sim/events.ts";
 import { Ledger } from "../../../scripts/sim/ledger.ts";
 import { loadSolver, placementCost, solvePlacement, type PlacementProblem } from "../../../scripts/sim/oracle.ts";
+import { runMany } from "../../../scripts/sim/many.ts";
 import { fig4, fig5 } from "../../../scripts/sim/scatter.ts";
 import { scenario } from "../../../scripts/sim/scenarios.ts";
 import { buildNetwork, loadTopology, syntheticTopology, type CompactTopology } from "../../../scripts/sim/topology.ts";
@@ -75,6 +76,46 @@ describe("simulator (scripts/sim)", function () {
     expect(evaluate(knobsFromPolicy(base.policy), situation).action.kind).to.equal("replicate");
     expect(evaluate(knobsFromPolicy(strict.policy), situation).action.kind).to.equal("stay");
     expect(a.ledger.solvent() && b.ledger.solvent()).to.equal(true);
+    // budgetOverruns: spends the rules let through that a balance could not pay (the ledger refused them).
+    expect(a.ledger.refusals + b.ledger.refusals, JSON.stringify([...a.ledger.refused])).to.equal(0);
+  });
+
+  it("every simulated ICON's period goes through decision.ts's Controller.step: forced quiet, nothing is placed", () => {
+    const net = buildNetwork(loadTopology("geant2009"), { sitesPerNode: 3, seed: 1 });
+    const sc = scenario(net, "shift", 2400, 11);
+    const proto = DecisionController.prototype;
+    const step = proto.step;
+    let calls = 0;
+    try {
+      proto.step = function (this: DecisionController, ...a: Parameters<typeof step>) {
+        calls++;
+        return step.apply(this, a);
+      };
+      const a = runTree(net, sc, new EventQueue(), defaultSimOptions(), 11, 60, () => undefined);
+      expect(calls, "Controller.step called").to.be.greaterThan(100);
+      expect(a.fired.replicate + a.fired.migrate, "placements with the real step").to.be.greaterThan(0);
+      // The same step, its decision never firing: the simulator places, moves and ends nothing on its own.
+      calls = 0;
+      proto.step = function (this: DecisionController, ...a: Parameters<typeof step>) {
+        calls++;
+        return { ...step.apply(this, a), fire: false };
+      };
+      const b = runTree(net, sc, new EventQueue(), defaultSimOptions(), 11, 60, () => undefined);
+      expect(calls).to.be.greaterThan(100);
+      expect(b.fired).to.deep.equal({ migrate: 0, replicate: 0, terminate: 0 });
+      expect(b.maxIcons, "only the origin runs").to.equal(1);
+    } finally {
+      proto.step = step;
+    }
+    expect(DecisionController.prototype.step).to.equal(step);
+  });
+
+  it("many applications on one queue: every one's ICONs decide, nothing overspends", () => {
+    const m = runMany(4, 2400);
+    expect(m.iconsServingMax, "at least each application's origin").to.be.at.least(4);
+    expect(m.controllerSteps).to.be.greaterThan(4 * 300);
+    expect(m.budgetOverruns).to.equal(0);
+    expect(m.lapses).to.equal(0);
   });
 
   it("delays along shortest paths, as computed by hand", () => {
@@ -120,10 +161,33 @@ describe("simulator (scripts/sim)", function () {
     expect(p.central.atRoot).to.equal(2);
     // The origin's aggregate carries every ICON's rate: the totals are exact.
     expect(p.rootTotalRatio).to.be.closeTo(1, 1e-9);
-    // Centrally each report crosses the hops to B: 1 link from A or C, 0 from B.
-    expect(p.central.links).to.be.within(0, 2);
+    // Seed 5 scatters both at C. Tree: the first is the origin's child (C–B, 1 link), the second the first's (same
+    // node, no link); the origin hears from one child. Centrally both reports cross C–B: 2 links, 2 at the root.
+    expect(p.tree.links).to.equal(1);
+    expect(p.tree.atRoot).to.equal(1);
+    expect(p.tree.depth).to.equal(2);
+    expect(p.central.links).to.equal(2);
     const f = fig5(net, 3, 5, 20);
     expect(f.treeMs).to.be.at.most(f.centralMs);
+  });
+
+  it("a replica's budget inputs are the agent's (one function for moves.ts and the simulator)", () => {
+    const subnets = [
+      { subnet: "a", rate: 3, latencyMs: {} },
+      { subnet: "b", rate: 1, latencyMs: {} },
+    ];
+    const input = agent.replicaBudgetInputs({
+      balance: 10_000n,
+      ownPricePerSecond: 2n,
+      targetPricePerSecond: 3n,
+      slotSeconds: 600,
+      subnets,
+      moved: ["b"],
+    });
+    // Keeps its own next slot (2 × 600), gives at least two slots at the target (2 × 3 × 600), splits 1 : 4.
+    expect(input).to.deep.equal({ balance: 10_000n, reserve: 1_200n, movedRate: 1, totalRate: 4, floor: 3_600n });
+    // (10,000 − 1,200) × 25 % = 2,200 < 3,600: the floor.
+    expect(agent.replicaShare(input)).to.deep.equal({ spendable: 8_800n, share: 3_600n });
   });
 
   it("the ledger refuses a spend beyond a balance and stays solvent", () => {
