@@ -106,6 +106,9 @@ const SECONDS: Record<string, number> = {
   "agent/tree": 13,
   "agent/tree-epoch": 7,
   cli: 82,
+  // Chromium (Debian's, playwright-core) over the served console page and an embedded chain; builds the page first
+  // when its sources changed (Vite, 3–6 s)
+  "console/console": 45,
   "protocol/alto": 6,
   "protocol/chain-nonce": 7,
   "protocol/deploy-fields": 1,

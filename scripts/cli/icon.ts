@@ -22,6 +22,7 @@ import { agentCommands } from "./agent.ts";
 import { appCommands } from "./app.ts";
 import { budgetCommands } from "./budget.ts";
 import { chainCommands } from "./chain.ts";
+import { consoleCommands } from "./console.ts";
 import { out, say, type Ctx } from "./context.ts";
 import { iepCommands } from "./iep.ts";
 import { runEntry } from "./io.ts";
@@ -36,6 +37,7 @@ const COMMANDS: Record<string, Command> = {
   ...iepCommands,
   ...budgetCommands,
   ...appCommands,
+  ...consoleCommands,
   ...agentCommands,
 };
 

@@ -1,0 +1,290 @@
+/**
+ * What each owner action asks of the wallet, step by step, in words the owner reads before the wallet is asked
+ * (a permit signature, an approval, the market call) — the same calls `icon budget …` / `icon app …` make for an
+ * owner (scripts/cli/budget.ts, protocol/chain/client.ts), with the token's permit when it takes one.
+ */
+import { Contract, Signature, type JsonRpcSigner, type TransactionReceipt } from "ethers";
+import { iconMarketAbi, testTokenAbi } from "../../protocol/chain/abi.generated.ts";
+import { describePolicy } from "../../protocol/chain/policy.ts";
+import type { Policy } from "../../protocol/chain/types.ts";
+import type { AppView, ConsoleChain, LeaseView } from "./chain.ts";
+
+/** One request to the wallet. */
+export interface Step {
+  kind: "signature" | "transaction";
+  /** What will be signed or sent, for people, shown before the wallet is asked. */
+  words: string;
+  /** The CLI's name of the action, for the sentence of a refusal ("creating the application refused: …"). */
+  action: string;
+  /** Asks the wallet; `sent` is told a transaction's hash once the wallet sent it. */
+  run(sent: (hash: string) => void): Promise<TransactionReceipt | void>;
+}
+
+/** An owner action: its steps, and the sentence that says what it did (the CLI's line) once they all confirmed. */
+export interface Plan {
+  title: string;
+  steps: Step[];
+  done(): string;
+}
+
+/** What a plan needs: the chain (reads), the wallet's signer and the owner's address. */
+export interface PlanCtx {
+  chain: ConsoleChain;
+  signer: JsonRpcSigner;
+  owner: string;
+}
+
+const PERMIT_TYPES = {
+  Permit: [
+    { name: "owner", type: "address" },
+    { name: "spender", type: "address" },
+    { name: "value", type: "uint256" },
+    { name: "nonce", type: "uint256" },
+    { name: "deadline", type: "uint256" },
+  ],
+};
+
+/** How long a permit the page asks for stays valid (as the CLI's: one hour). */
+const PERMIT_SECONDS = 3600;
+
+function send(
+  x: PlanCtx,
+  words: string,
+  action: string,
+  target: "market" | "token",
+  fn: string,
+  args: () => unknown[],
+): Step {
+  return {
+    kind: "transaction",
+    words,
+    action,
+    async run(sent) {
+      const d = x.chain.deployment;
+      const c = new Contract(
+        target === "market" ? d.market : d.token,
+        target === "market" ? iconMarketAbi : testTokenAbi,
+        x.signer,
+      );
+      const tx = await c.getFunction(fn).send(...args());
+      sent(tx.hash);
+      const r = await tx.wait();
+      return r ?? undefined;
+    },
+  };
+}
+
+/** The steps that let the market take `amount` from the owner's wallet, then `call` with what they gave. */
+async function payingSteps(
+  x: PlanCtx,
+  amount: bigint,
+  what: string,
+  plain: (permit: null) => Step,
+  withPermit: (permit: () => { deadline: bigint; v: number; r: string; s: string }) => Step,
+): Promise<Step[]> {
+  const { chain } = x;
+  const d = chain.deployment;
+  if (amount > 0n && chain.permit) {
+    const permit = chain.permit;
+    let sig: { deadline: bigint; v: number; r: string; s: string } | undefined;
+    const deadline = BigInt(Math.floor(Date.now() / 1000) + PERMIT_SECONDS);
+    const until = new Date(Number(deadline) * 1000).toISOString().slice(11, 16);
+    const sign: Step = {
+      kind: "signature",
+      words: `Sign a permit (a signature: no transaction, no gas): it lets the market contract ${d.market} take ${chain.format(amount)} from your wallet ${x.owner} for ${what}, until ${until} UTC. Nothing moves until the next step.`,
+      action: "signing the permit",
+      async run() {
+        const nonce = await chain.permitNonce(x.owner);
+        const domain = { name: permit.name, version: permit.version, chainId: d.chainId, verifyingContract: d.token };
+        const value = { owner: x.owner, spender: d.market, value: amount, nonce, deadline };
+        const s = Signature.from(await x.signer.signTypedData(domain, PERMIT_TYPES, value));
+        sig = { deadline, v: s.v, r: s.r, s: s.s };
+      },
+    };
+    return [sign, withPermit(() => sig!)];
+  }
+  const steps: Step[] = [];
+  if (amount > 0n && (await chain.allowance(x.owner, d.market)) < amount)
+    steps.push(
+      send(
+        x,
+        `Send a transaction to the token ${d.token}: approve the market contract ${d.market} to take ${chain.format(amount)} from your wallet ${x.owner} (for ${what}).`,
+        `approving ${chain.format(amount)}`,
+        "token",
+        "approve",
+        () => [d.market, amount],
+      ),
+    );
+  return [...steps, plain(null)];
+}
+
+/** `icon budget create`: a new application with its origin ICON's key, policy and deposit. */
+export async function createAppPlan(
+  x: PlanCtx,
+  o: { controller: string; policy: Policy; deposit: bigint },
+): Promise<Plan> {
+  const { chain } = x;
+  let root: bigint | undefined;
+  const parseRoot = (r: TransactionReceipt | void): void => {
+    for (const log of r?.logs ?? []) {
+      const p = chain.market.interface.parseLog(log);
+      if (p?.name === "AppCreated") root = BigInt(p.args[0] as bigint);
+    }
+  };
+  const words = `Send a transaction to the market ${chain.deployment.market}: create an application owned by you (${x.owner}) whose origin ICON acts with the key ${o.controller}, with the policy ${describePolicy(o.policy, (v) => chain.format(v))}, moving ${chain.format(o.deposit)} from your wallet into its root account.`;
+  const action = "creating the application";
+  const withReceipt = (s: Step): Step => ({
+    ...s,
+    run: async (sent) => {
+      const r = await s.run(sent);
+      parseRoot(r);
+      return r;
+    },
+  });
+  const steps = await payingSteps(
+    x,
+    o.deposit,
+    "the new application's deposit",
+    () => withReceipt(send(x, words, action, "market", "createApp", () => [o.controller, o.policy, o.deposit])),
+    (p) =>
+      withReceipt(
+        send(x, words, action, "market", "createAppWithPermit", () => {
+          const s = p();
+          return [o.controller, o.policy, o.deposit, s.deadline, s.v, s.r, s.s];
+        }),
+      ),
+  );
+  return {
+    title: "Create an application",
+    steps,
+    done: () => `application ${root ?? "?"} created with ${chain.format(o.deposit)}`,
+  };
+}
+
+/** `icon budget fund`: money from the owner's wallet into `account` (a top-up, or the answer to a funding request). */
+export async function fundPlan(x: PlanCtx, account: bigint, amount: bigint, why: string): Promise<Plan> {
+  const { chain } = x;
+  const words = `Send a transaction to the market ${chain.deployment.market}: move ${chain.format(amount)} from your wallet ${x.owner} into budget account ${account} (${why}).`;
+  const action = `funding account ${account} with ${chain.format(amount)}`;
+  const steps = await payingSteps(
+    x,
+    amount,
+    `account ${account}`,
+    () => send(x, words, action, "market", "fund", () => [account, amount]),
+    (p) =>
+      send(x, words, action, "market", "fundWithPermit", () => {
+        const s = p();
+        return [account, amount, s.deadline, s.v, s.r, s.s];
+      }),
+  );
+  return {
+    title: `Fund account ${account}`,
+    steps,
+    done: () => `account ${account} funded with ${chain.format(amount)}`,
+  };
+}
+
+/** `icon app policy` / `icon budget policy`: a new policy, which running ICONs pick up through the tree. */
+export function policyPlan(x: PlanCtx, app: AppView, policy: Policy): Plan {
+  const { chain } = x;
+  const text = describePolicy(policy, (v) => chain.format(v));
+  return {
+    title: `Change the policy of application ${app.root}`,
+    steps: [
+      send(
+        x,
+        `Send a transaction to the market ${chain.deployment.market}: publish policy v${app.version + 1} of application ${app.root}: ${text}. Running ICONs pick it up through the tree.`,
+        `publishing the policy of application ${app.root}`,
+        "market",
+        "setPolicy",
+        () => [app.root, policy],
+      ),
+    ],
+    done: () => `application ${app.root}: policy v${app.version + 1} published: ${text}`,
+  };
+}
+
+/** `icon budget withdraw`: `amount` out of the root account to `to`. */
+export function withdrawPlan(x: PlanCtx, root: bigint, amount: bigint, to: string): Plan {
+  const { chain } = x;
+  return {
+    title: `Withdraw from application ${root}`,
+    steps: [
+      send(
+        x,
+        `Send a transaction to the market ${chain.deployment.market}: take ${chain.format(amount)} out of application ${root}'s root account and pay it to ${to}.`,
+        `withdrawing ${chain.format(amount)} from application ${root}`,
+        "market",
+        "withdraw",
+        () => [root, amount, to],
+      ),
+    ],
+    done: () => `withdrew ${chain.format(amount)} from application ${root} to ${to}`,
+  };
+}
+
+/**
+ * Winding an application down, as the demo's owner does: the ICONs' keys taken back (every open account's,
+ * deepest first, so no ICON opens a lease meanwhile), every live lease ended (its unused deposit returns to its
+ * account), every open child account closed (its balance goes up), and what the root then holds withdrawn.
+ */
+export function windDownPlan(x: PlanCtx, app: AppView, leases: LeaseView[]): Plan {
+  const { chain, owner } = x;
+  const m = chain.deployment.market;
+  const open = app.accounts
+    .filter((a) => !a.closed)
+    .sort((p, q) => (q.depth !== p.depth ? q.depth - p.depth : Number(q.id - p.id)));
+  const steps: Step[] = [];
+  for (const a of open)
+    if (a.controller.toLowerCase() !== owner.toLowerCase())
+      steps.push(
+        send(
+          x,
+          `Send a transaction to the market ${m}: make your address ${owner} the controller of account ${a.id} instead of the ICON key ${a.controller} (no intent of that ICON passes from then on).`,
+          `taking back account ${a.id}`,
+          "market",
+          "setController",
+          () => [a.id, owner],
+        ),
+      );
+  for (const l of leases)
+    if (l.state === "Running" || l.state === "Scheduled")
+      steps.push(
+        send(
+          x,
+          `Send a transaction to the market ${m}: end lease ${l.id} at ${l.yard || l.provider} now; what it has not spent returns to account ${l.account}.`,
+          `terminating lease ${l.id}`,
+          "market",
+          "terminate",
+          () => [l.id],
+        ),
+      );
+  for (const a of open)
+    if (a.id !== app.root)
+      steps.push(
+        send(
+          x,
+          `Send a transaction to the market ${m}: close account ${a.id}; its balance goes up to account ${a.parent}.`,
+          `closing account ${a.id}`,
+          "market",
+          "closeAccount",
+          () => [a.id],
+        ),
+      );
+  let rest = 0n;
+  steps.push({
+    kind: "transaction",
+    words: `Send a transaction to the market ${m}: take everything the root account ${app.root} then holds (now ${chain.format(app.accounts[0]!.balance)}, plus what the steps above return) out of the application and pay it to your wallet ${owner}.`,
+    action: `withdrawing from application ${app.root}`,
+    async run(sent) {
+      const a = await chain.market.getFunction("account").staticCall(app.root);
+      rest = BigInt((a as unknown as { balance: bigint }).balance);
+      return send(x, "", "", "market", "withdraw", () => [app.root, rest, owner]).run(sent);
+    },
+  });
+  return {
+    title: `Wind down application ${app.root}`,
+    steps,
+    done: () => `application ${app.root} wound down: withdrew ${chain.format(rest)} to ${owner}`,
+  };
+}
