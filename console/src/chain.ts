@@ -261,6 +261,55 @@ export class ConsoleChain {
       throw toChainError(e, "reading the funding requests", this.tokenInfo);
     }
   }
+
+  /**
+   * The application's money over time, from its creation to `now` (chain time, s): what the owner put in net
+   * (Funded into any of its accounts, less Withdrawn from the root) and what its leases have cost (each lease's
+   * price × the seconds it ran), at every such event and at 48 even steps between.
+   */
+  async moneyOverTime(app: AppView, leases: LeaseView[], now: bigint): Promise<MoneyPoint[]> {
+    const m = this.market;
+    const range = { fromBlock: this.deployment.blockNumber, window: DEFAULT_LOG_WINDOW };
+    const ids = app.accounts.map((a) => a.id);
+    let moves: Array<{ block: number; delta: bigint }>;
+    try {
+      const [funded, withdrawn] = await Promise.all([
+        contractLogs(m, m.filters.Funded!(ids), range),
+        contractLogs(m, m.filters.Withdrawn!(app.root), range),
+      ]);
+      moves = [
+        ...funded.map((l) => ({ block: l.blockNumber, delta: BigInt(args(l)[2] as bigint) })),
+        ...withdrawn.map((l) => ({ block: l.blockNumber, delta: -BigInt(args(l)[2] as bigint) })),
+      ];
+    } catch (e) {
+      throw toChainError(e, "reading the application's deposits", this.tokenInfo);
+    }
+    const blocks = [...new Set(moves.map((x) => x.block))];
+    const times = new Map(
+      await Promise.all(
+        blocks.map(async (b) => [b, BigInt((await this.provider.getBlock(b))?.timestamp ?? 0)] as const),
+      ),
+    );
+    const timed = moves.map((x) => ({ t: times.get(x.block)!, delta: x.delta }));
+    const first = [...timed.map((x) => x.t), ...leases.map((l) => l.start)].reduce((a, b) => (b < a ? b : a), now);
+    const at = new Set<bigint>([first, now, ...timed.map((x) => x.t), ...leases.flatMap((l) => [l.start, l.end])]);
+    for (let i = 1n; i < 48n; i++) at.add(first + ((now - first) * i) / 48n);
+    return [...at]
+      .filter((t) => t >= first && t <= now)
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+      .map((t) => ({
+        t,
+        deposited: timed.reduce((s, x) => (x.t <= t ? s + x.delta : s), 0n),
+        spent: leases.reduce((s, l) => s + leaseSpend(l, t), 0n),
+      }));
+  }
+}
+
+/** The application's money at chain time `t` (s): put in net, and spent on leases. */
+export interface MoneyPoint {
+  t: bigint;
+  deposited: bigint;
+  spent: bigint;
 }
 
 /** What a lease has cost so far at chain time `now`: its price × the seconds it ran (from its start to now, its

@@ -190,6 +190,7 @@ function ctx(): PlanCtx {
 async function run(build: () => Promise<Plan> | Plan): Promise<void> {
   if (state.busy) return;
   state.busy = true;
+  document.body.dataset.busy = "true";
   try {
     const outcome = await reviewAndRun(byId("flow"), await build(), state.chain!.tokenInfo);
     if (outcome?.ok) {
@@ -201,6 +202,7 @@ async function run(build: () => Promise<Plan> | Plan): Promise<void> {
     notice(failureSentence(e, "preparing the request", state.chain!.tokenInfo).message, "error");
   } finally {
     state.busy = false;
+    delete document.body.dataset.busy;
   }
 }
 
@@ -272,6 +274,26 @@ function createForm(): HTMLElement {
     );
   });
   return f;
+}
+
+let chartView: { finalize(): void } | undefined;
+
+/** The money chart of `app` (its module, with Vega, loaded on first use). */
+async function drawChart(app: AppView): Promise<void> {
+  const holder = document.getElementById("money-chart");
+  if (!holder) return;
+  const chain = state.chain!;
+  try {
+    const leases = await chain.leases(app.accounts.map((a) => a.id));
+    const points = await chain.moneyOverTime(app, leases, await chain.now());
+    const { renderMoneyChart } = await import("./chart.ts");
+    chartView?.finalize();
+    fill(holder);
+    chartView = await renderMoneyChart(holder, points, chain.tokenInfo);
+    holder.dataset.ready = "true";
+  } catch (e) {
+    fill(holder, h("p", { class: "empty" }, `No chart: ${(e as Error).message}`));
+  }
 }
 
 async function loadApps(): Promise<void> {
@@ -356,6 +378,7 @@ async function loadApps(): Promise<void> {
       );
     }
     fill(el, ...parts);
+    if (state.app && state.selected !== undefined) void drawChart(state.app);
   } catch (e) {
     notice(failureSentence(e, "reading your applications", chain.tokenInfo).message, "error");
   }

@@ -107,6 +107,42 @@ export function leasesTable(chain: ConsoleChain, leases: LeaseView[], now: bigin
   );
 }
 
+/**
+ * The application's tree as the chain has it: each budget account (an ICON's, by its key) under its parent, with
+ * its balance and where it runs — its live leases' yards.
+ */
+export function treeView(chain: ConsoleChain, app: AppView, leases: LeaseView[], owner: string): HTMLElement {
+  const node = (id: bigint): HTMLElement => {
+    const a = app.accounts.find((x) => x.id === id)!;
+    const live = leases.filter((l) => l.account === id && (l.state === "Running" || l.state === "Scheduled"));
+    const key = a.controller.toLowerCase() === owner.toLowerCase() ? "your key" : `ICON key ${a.controller}`;
+    const where = live.length
+      ? `runs at ${live.map((l) => `${l.yard || l.provider} (lease #${l.id}, ${l.state}, ${chain.format(l.pricePerSecond)}/s)`).join(", ")}`
+      : a.closed
+        ? "closed"
+        : "no live lease";
+    const children = app.accounts.filter((x) => x.parent === id && x.id !== id);
+    return h(
+      "li",
+      { "data-account": String(id) },
+      h(
+        "div",
+        { class: `node${a.closed ? " closed" : ""}` },
+        h("strong", {}, `#${id}${id === app.root ? " (origin)" : ""}`),
+        h("span", { class: "muted" }, ` ${key}`),
+        h("span", { class: "where" }, where),
+        h("span", { class: "money" }, chain.format(a.balance)),
+      ),
+      children.length ? h("ul", {}, ...children.map((c) => node(c.id))) : null,
+    );
+  };
+  return h(
+    "ul",
+    { class: "tree", "aria-label": "The application's ICONs: budget accounts and where each runs" },
+    node(app.root),
+  );
+}
+
 /** The application: summary, accounts, funding requests, leases, and the owner's forms. */
 export function appView(
   chain: ConsoleChain,
@@ -148,19 +184,10 @@ export function appView(
       h("dt", {}, `Policy v${app.version}`),
       h("dd", { "data-field": "policy" }, describePolicy(app.policy, fmt)),
     ),
-    h("h3", {}, "Accounts"),
-    table(
-      "accounts",
-      "The application's tree of budget accounts",
-      ["Account", "Controller", "Balance", "State"],
-      app.accounts.map((a) => [
-        `${"— ".repeat(a.depth)}#${a.id}${a.id === app.root ? " (root)" : ""}`,
-        h("code", {}, a.controller.toLowerCase() === owner.toLowerCase() ? "you" : a.controller),
-        fmt(a.balance),
-        a.closed ? "closed" : "open",
-      ]),
-      "",
-    ),
+    h("h3", {}, "ICON tree"),
+    treeView(chain, app, leases, owner),
+    h("h3", {}, "Money"),
+    h("div", { id: "money-chart", class: "chart" }, h("p", { class: "empty" }, "Drawing the chart…")),
     h("h3", {}, "Funding requests"),
     pending.length === 0
       ? h("p", { class: "empty" }, requests.length ? "Every funding request was answered." : "No ICON asked for money.")

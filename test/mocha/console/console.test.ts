@@ -103,7 +103,9 @@ describe("owner console in Chromium", function () {
     return { ok: cls.includes("ok"), text: (await outcome.textContent()) ?? "" };
   }
 
+  /** Closes the flow's panel once the page has read the chain again after it (its forms are then new). */
   async function closeFlow(): Promise<void> {
+    await page.locator("body:not([data-busy])").waitFor();
     await page.click("#flow [data-action=cancel]");
     await page.locator("#flow").waitFor({ state: "hidden" });
   }
@@ -269,6 +271,15 @@ describe("owner console in Chromium", function () {
     expect(cells[4]).to.match(/^(59 min \d+ s|1 h 00 min)$/);
     expect(cells[5]).to.match(/^0\.000\d+ iUSD$/);
     expect(cells[6]).to.equal("Running");
+    expect(await page.textContent("[data-account='1'] .where")).to.match(
+      /^runs at edge-a\.example \(lease #1, Running, 0\.0001 iUSD\/s\)$/,
+    );
+    // The money chart (Vega-Lite, its own chunk): drawn as SVG under the CSP, its lines labelled in the legend.
+    await page.locator("#money-chart[data-ready] svg").waitFor();
+    const chart = (await page.textContent("#money-chart")) ?? "";
+    expect(chart).to.contain("put in (net)").and.contain("spent on leases").and.contain("amount (iUSD)");
+    await page.locator(".tree").scrollIntoViewIfNeeded();
+    await shot("live-tree");
     await row.scrollIntoViewIfNeeded();
     await shot("leases");
     await accessible("the application with a lease");
@@ -334,6 +345,7 @@ describe("owner console in Chromium", function () {
     const back = (await reader.balanceOf(wallet.address)) - before;
     expect(r.text).to.contain(`withdrew ${reader.format(back)} to ${wallet.address}`);
     expect(back > iUSD(27)).to.equal(true);
+    expect(await page.textContent("[data-account='1'] .where")).to.equal("no live lease");
     await shot("wind-down");
     await closeFlow();
     await accessible("after the wind-down");
@@ -341,25 +353,29 @@ describe("owner console in Chromium", function () {
 
   it("kept to its Content-Security-Policy (no violation) and reports its bundle size", async () => {
     expect(await page.evaluate("window.__csp")).to.deep.equal([]);
-    let bytes = 0;
-    let gzip = 0;
-    const walk = async (dir: string): Promise<void> => {
-      for (const e of await readdir(dir, { withFileTypes: true })) {
-        const p = path.join(dir, e.name);
-        if (e.isDirectory()) await walk(p);
-        else {
-          const b = await readFile(p);
-          bytes += b.length;
-          gzip += gzipSync(b, { level: 9 }).length;
-        }
+    // The first view loads index.html, the entry script and the CSS; the chart's chunk (Vega) comes on demand.
+    const size = { bytes: 0, gzip: 0, firstBytes: 0, firstGzip: 0 };
+    const files = ["index.html", ...(await readdir(path.join(CONSOLE_DIST, "assets"))).map((f) => `assets/${f}`)];
+    for (const f of files) {
+      const b = await readFile(path.join(CONSOLE_DIST, f));
+      const z = gzipSync(b, { level: 9 }).length;
+      size.bytes += b.length;
+      size.gzip += z;
+      if (!f.startsWith("assets/chart-")) {
+        size.firstBytes += b.length;
+        size.firstGzip += z;
       }
-    };
-    await walk(CONSOLE_DIST);
-    Object.assign(metrics, { bundleBytes: bytes, bundleGzipBytes: gzip });
+    }
+    Object.assign(metrics, {
+      bundleBytes: size.bytes,
+      bundleGzipBytes: size.gzip,
+      firstViewBytes: size.firstBytes,
+      firstViewGzipBytes: size.firstGzip,
+    });
     console.log(
-      `      console: first view interactive ${metrics.firstViewMs} ms (page's own clock ${metrics.firstViewPageMs} ms); bundle ${bytes} bytes, ${gzip} gzip; build ${metrics.buildMs} ms`,
+      `      console: first view interactive ${metrics.firstViewMs} ms (page's own clock ${metrics.firstViewPageMs} ms); bundle ${size.bytes} bytes, ${size.gzip} gzip (first view ${size.firstBytes} bytes, ${size.firstGzip} gzip; the rest the chart's chunk); build ${metrics.buildMs} ms`,
     );
     await writeFile(path.join(OUT, "metrics.json"), JSON.stringify(metrics, null, 2) + "\n");
-    expect(gzip).to.be.below(400_000);
+    expect(size.firstGzip).to.be.below(300_000);
   });
 });
