@@ -109,18 +109,34 @@ function renderWallet(): void {
   );
 }
 
+const listened = new WeakSet<object>();
+const showError = (e: unknown): void =>
+  notice(failureSentence(e, "reading the wallet", state.chain!.tokenInfo).message, "error");
+let walletChange: Promise<void> = Promise.resolve();
+
+/** Reads the wallet's account and chain again, one change after the other (events and switches may come together). */
+function walletChanged(): Promise<void> {
+  walletChange = walletChange.then(afterWalletChange, afterWalletChange);
+  return walletChange;
+}
+
 async function connect(w: FoundWallet): Promise<void> {
-  const served = state.served!;
   try {
     state.wallet = w;
     state.account = await requestAccount(w.provider);
-    w.provider.on?.("accountsChanged", (a) => {
-      const list = a as string[];
-      state.account = list[0] ? getAddress(list[0]) : undefined;
-      void afterWalletChange();
-    });
-    w.provider.on?.("chainChanged", () => void afterWalletChange());
-    await afterWalletChange();
+    if (!listened.has(w.provider)) {
+      listened.add(w.provider);
+      w.provider.on?.("accountsChanged", (a) => {
+        if (state.wallet !== w) return;
+        const list = a as string[];
+        state.account = list[0] ? getAddress(list[0]) : undefined;
+        walletChanged().catch(showError);
+      });
+      w.provider.on?.("chainChanged", () => {
+        if (state.wallet === w) walletChanged().catch(showError);
+      });
+    }
+    await walletChanged();
   } catch (e) {
     state.account = undefined;
     const f = failureSentence(e, "connecting", state.chain!.tokenInfo);
@@ -130,7 +146,6 @@ async function connect(w: FoundWallet): Promise<void> {
     );
     renderWallet();
   }
-  void served;
 }
 
 async function afterWalletChange(): Promise<void> {
@@ -166,7 +181,7 @@ async function doSwitch(): Promise<void> {
   const d = served.deployment;
   try {
     await switchChain(wallet.provider, { chainId: d.chainId, name: served.chainName, rpcUrl: served.rpcUrl });
-    await afterWalletChange();
+    await walletChanged();
   } catch (e) {
     const f = failureSentence(e, "switching the chain", state.chain!.tokenInfo);
     notice(

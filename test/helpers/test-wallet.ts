@@ -1,6 +1,6 @@
 /**
  * A browser wallet for tests: an EIP-1193 provider injected into the page (page.addInitScript) that announces
- * itself per EIP-6963, backed by a dev key held on the Node side (page.exposeFunction): the page's reads go to the
+ * itself per EIP-6963 (or, `legacy`, is only `window.ethereum`), backed by a dev key held on the Node side (page.exposeFunction): the page's reads go to the
  * chain's node as they are, its signatures and transactions are made with an ethers Wallet here — the page never
  * sees the key, as with a real wallet. The test steers it: the chain it says it is on, the chains it knows (an
  * unknown one answers 4902), and requests it refuses as a user would (4001).
@@ -50,6 +50,10 @@ const PAGE_SCRIPT = `(() => {
     removeListener(event, f) { listeners[event] = (listeners[event] || []).filter((x) => x !== f); return provider; },
   };
   const info = Object.freeze({ uuid: "6f1c2b0e-5a7d-4c1e-9a43-1c0000000001", name: "ICON Test Wallet", icon: ${JSON.stringify(ICON_SVG)}, rdns: "org.icon-market.test-wallet" });
+  if (__LEGACY__) {
+    window.ethereum = provider;
+    return;
+  }
   const announce = () => window.dispatchEvent(new CustomEvent("eip6963:announceProvider", { detail: Object.freeze({ info, provider }) }));
   window.addEventListener("eip6963:requestProvider", announce);
   announce();
@@ -58,7 +62,14 @@ const PAGE_SCRIPT = `(() => {
 /** Injects the test wallet into every page of `page`'s context from its next navigation on. */
 export async function injectTestWallet(
   page: Page,
-  o: { key: string; rpcUrl: string; chainId: number; known?: number[] },
+  o: {
+    key: string;
+    rpcUrl: string;
+    chainId: number;
+    known?: number[];
+    /** Only as `window.ethereum`, announcing nothing (a wallet that predates EIP-6963). */
+    legacy?: boolean;
+  },
 ): Promise<TestWallet> {
   const provider = new JsonRpcProvider(o.rpcUrl, undefined, { staticNetwork: true, cacheTimeout: -1 });
   const signer = new Wallet(o.key, provider);
@@ -145,6 +156,6 @@ export async function injectTestWallet(
       return JSON.stringify({ error: { code: -32603, message } });
     }
   });
-  await page.addInitScript({ content: PAGE_SCRIPT });
+  await page.addInitScript({ content: PAGE_SCRIPT.replace("__LEGACY__", String(o.legacy === true)) });
   return w;
 }

@@ -351,6 +351,22 @@ describe("owner console in Chromium", function () {
     await accessible("after the wind-down");
   });
 
+  it("finds a wallet that only sets window.ethereum (no EIP-6963) and connects through it", async () => {
+    const other = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    try {
+      const p = await other.newPage();
+      const legacy = await injectTestWallet(p, { key: ownerKey, rpcUrl: chain.url, chainId: 31337, legacy: true });
+      await p.goto(server.url);
+      await p.click("[data-wallet='window.ethereum']");
+      await p.locator("#apps-h").waitFor();
+      expect(await p.getAttribute("[data-connected]", "data-connected")).to.equal(legacy.address);
+      expect(await p.textContent("#wallet")).to.contain("Browser wallet");
+      expect(legacy.asked).to.include("eth_requestAccounts");
+    } finally {
+      await other.close();
+    }
+  });
+
   it("kept to its Content-Security-Policy (no violation) and reports its bundle size", async () => {
     expect(await page.evaluate("window.__csp")).to.deep.equal([]);
     // The first view loads index.html, the entry script and the CSS; the chart's chunk (Vega) comes on demand.
