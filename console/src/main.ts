@@ -315,6 +315,7 @@ async function loadApps(): Promise<void> {
   const chain = state.chain!;
   const owner = state.account!;
   const el = byId("owner");
+  document.body.dataset.loading = "true";
   try {
     state.apps = await chain.appsOf(owner);
     if (state.selected === undefined || !state.apps.includes(state.selected)) state.selected = state.apps.at(-1);
@@ -396,6 +397,8 @@ async function loadApps(): Promise<void> {
     if (state.app && state.selected !== undefined) void drawChart(state.app);
   } catch (e) {
     notice(failureSentence(e, "reading your applications", chain.tokenInfo).message, "error");
+  } finally {
+    delete document.body.dataset.loading;
   }
 }
 

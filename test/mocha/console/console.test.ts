@@ -9,7 +9,7 @@
  * (and written to demo-out/console/metrics.json).
  */
 import { expect } from "chai";
-import { JsonRpcProvider, Wallet, id as keccakId } from "ethers";
+import { ContractFactory, JsonRpcProvider, Wallet, id as keccakId, type InterfaceAbi } from "ethers";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
@@ -105,7 +105,7 @@ describe("owner console in Chromium", function () {
 
   /** Closes the flow's panel once the page has read the chain again after it (its forms are then new). */
   async function closeFlow(): Promise<void> {
-    await page.locator("body:not([data-busy])").waitFor();
+    await page.locator("body:not([data-busy]):not([data-loading])").waitFor();
     await page.click("#flow [data-action=cancel]");
     await page.locator("#flow").waitFor({ state: "hidden" });
   }
@@ -113,6 +113,7 @@ describe("owner console in Chromium", function () {
   /** Shows application `root` afresh (the page reads the chain again). */
   async function showApp(root: bigint): Promise<void> {
     await page.click(`[data-app="${root}"]`);
+    await page.locator("body:not([data-loading])").waitFor();
     await page.locator("#app-h", { hasText: `Application #${root}` }).waitFor();
   }
 
@@ -345,10 +346,62 @@ describe("owner console in Chromium", function () {
     const back = (await reader.balanceOf(wallet.address)) - before;
     expect(r.text).to.contain(`withdrew ${reader.format(back)} to ${wallet.address}`);
     expect(back > iUSD(27)).to.equal(true);
+    await page.locator("body:not([data-busy])").waitFor();
     expect(await page.textContent("[data-account='1'] .where")).to.equal("no live lease");
     await shot("wind-down");
     await closeFlow();
     await accessible("after the wind-down");
+  });
+
+  it("over a token without permit asks for an approval, then creates the application", async () => {
+    const artifact = JSON.parse(
+      await readFile(
+        path.join(projectRoot, "artifacts/contracts/mocks/PlainTokenFake.sol/PlainTokenFake.json"),
+        "utf8",
+      ),
+    ) as { abi: InterfaceAbi; bytecode: string };
+    const deployer = new Wallet(deployerKey, rpc);
+    const plain = await new ContractFactory(artifact.abi, artifact.bytecode, deployer).deploy();
+    await plain.waitForDeployment();
+    const token = await plain.getAddress();
+    await (await plain.getFunction("mint")(new Wallet(ownerKey).address, iUSD(50))).wait();
+    const d2 = await deployMarket(chain.url, deployerKey, { token });
+    const server2 = await startConsoleServer({ deployment: d2, rpcUrl: chain.url });
+    const other = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    try {
+      const p = await other.newPage();
+      p.setDefaultTimeout(20_000);
+      const w2 = await injectTestWallet(p, { key: ownerKey, rpcUrl: chain.url, chainId: 31337 });
+      await p.goto(server2.url);
+      await p.locator("[data-wallet='org.icon-market.test-wallet']").waitFor();
+      expect(await p.textContent("#net"))
+        .to.contain("token PLAIN")
+        .and.not.contain("(permit)");
+      await p.click("[data-wallet='org.icon-market.test-wallet']");
+      await p.locator("#apps-h").waitFor();
+      await p.fill("form[data-form=create] input[name=controller]", icon.address);
+      await p.fill("form[data-form=create] input[name=deposit]", "10");
+      await p.click("form[data-form=create] button[type=submit]");
+      const words = await p.locator("#flow .words").allTextContents();
+      expect(words).to.have.length(2);
+      expect(words[0]).to.contain(
+        `Send a transaction to the token ${token}: approve the market contract ${d2.market} to take 10 PLAIN`,
+      );
+      expect(words[1]).to.contain("moving 10 PLAIN from your wallet into its root account");
+      await p.click("#flow [data-action=confirm]");
+      const outcome = p.locator("#flow .outcome.ok, #flow .outcome.fail");
+      await outcome.waitFor({ timeout: 60_000 });
+      expect(await outcome.textContent()).to.contain("application 1 created with 10 PLAIN");
+      expect(w2.asked).to.not.include("eth_signTypedData_v4");
+      expect(w2.asked.filter((m) => m === "eth_sendTransaction")).to.have.length(2);
+      const market2 = await MarketClient.connect({ deployment: d2, provider: rpc });
+      expect((await market2.account(1n)).balance).to.equal(iUSD(10));
+      expect(await market2.appOwner(1n)).to.equal(w2.address);
+      expect(await plain.getFunction("allowance")(w2.address, d2.market)).to.equal(0n);
+    } finally {
+      await other.close();
+      await server2.close();
+    }
   });
 
   it("finds a wallet that only sets window.ethereum (no EIP-6963) and connects through it", async () => {
