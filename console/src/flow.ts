@@ -30,6 +30,7 @@ export function reviewAndRun(panel: HTMLElement, plan: Plan, token: TokenInfo): 
     const go = h("button", { type: "button", class: "primary", "data-action": "confirm" }, "Continue in wallet");
     const cancel = h("button", { type: "button", "data-action": "cancel" }, "Cancel");
     const close = (o: Outcome | null): void => {
+      go.hidden = true;
       cancel.textContent = "Close";
       cancel.onclick = () => {
         panel.hidden = true;
