@@ -11,7 +11,8 @@ import { ConsoleChain, type AppView } from "./chain.ts";
 import { byId, field, fill, h, valueOf } from "./dom.ts";
 import { failureSentence, reviewAndRun } from "./flow.ts";
 import { createAppPlan, fundPlan, policyPlan, withdrawPlan, windDownPlan, type Plan, type PlanCtx } from "./plans.ts";
-import { appView, policyFields } from "./views.ts";
+import { appTimeline } from "./timeline.ts";
+import { appView, policyFields, timelineView } from "./views.ts";
 import {
   discoverWallets,
   legacyWallet,
@@ -293,21 +294,28 @@ function createForm(): HTMLElement {
 
 let chartView: { finalize(): void } | undefined;
 
-/** The money chart of `app` (its module, with Vega, loaded on first use). */
-async function drawChart(app: AppView): Promise<void> {
-  const holder = document.getElementById("money-chart");
-  if (!holder) return;
+/** The live parts of `app`'s view, read after the rest is shown: the money chart (its module, with Vega, loaded on
+ * first use) and the timeline of its events. */
+async function drawLive(app: AppView): Promise<void> {
   const chain = state.chain!;
+  const chartEl = document.getElementById("money-chart");
+  const timelineEl = document.getElementById("timeline");
+  if (!chartEl || !timelineEl) return;
   try {
     const leases = await chain.leases(app.accounts.map((a) => a.id));
-    const points = await chain.moneyOverTime(app, leases, await chain.now());
+    const [points, entries] = await Promise.all([
+      chain.moneyOverTime(app, leases, await chain.now()),
+      appTimeline(chain, app, leases),
+    ]);
+    fill(timelineEl, timelineView(entries));
+    timelineEl.dataset.ready = "true";
     const { renderMoneyChart } = await import("./chart.ts");
     chartView?.finalize();
-    fill(holder);
-    chartView = await renderMoneyChart(holder, points, chain.tokenInfo);
-    holder.dataset.ready = "true";
+    fill(chartEl);
+    chartView = await renderMoneyChart(chartEl, points, chain.tokenInfo);
+    chartEl.dataset.ready = "true";
   } catch (e) {
-    fill(holder, h("p", { class: "empty" }, `No chart: ${(e as Error).message}`));
+    fill(chartEl, h("p", { class: "empty" }, `No chart: ${(e as Error).message}`));
   }
 }
 
@@ -394,7 +402,7 @@ async function loadApps(): Promise<void> {
       );
     }
     fill(el, ...parts);
-    if (state.app && state.selected !== undefined) void drawChart(state.app);
+    if (state.app && state.selected !== undefined) void drawLive(state.app);
   } catch (e) {
     notice(failureSentence(e, "reading your applications", chain.tokenInfo).message, "error");
   } finally {

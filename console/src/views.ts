@@ -13,6 +13,7 @@ import {
   type LeaseView,
 } from "./chain.ts";
 import { field, h } from "./dom.ts";
+import type { TimelineEntry } from "./timeline.ts";
 
 /** What the owner can do from the application's view. */
 export interface AppActions {
@@ -143,6 +144,31 @@ export function treeView(chain: ConsoleChain, app: AppView, leases: LeaseView[],
   );
 }
 
+/** The timeline's entries, newest first, each with its time (UTC) and block. */
+export function timelineView(entries: TimelineEntry[]): HTMLElement {
+  if (entries.length === 0) return h("p", { class: "empty" }, "No event yet.");
+  const shown = entries.slice(0, 100);
+  return h(
+    "ol",
+    // scrollable, so it takes the keyboard's focus (it scrolls with the arrow keys)
+    { class: "timeline", reversed: true, tabindex: 0, "aria-label": "The application's events, newest first" },
+    ...shown.map((e) =>
+      h(
+        "li",
+        {},
+        h(
+          "time",
+          { datetime: new Date(Number(e.t) * 1000).toISOString() },
+          new Date(Number(e.t) * 1000).toISOString().slice(11, 19),
+        ),
+        h("span", { class: "muted" }, ` block ${e.block} `),
+        e.text,
+      ),
+    ),
+    entries.length > shown.length ? h("li", { class: "muted" }, `… and ${entries.length - shown.length} older`) : null,
+  );
+}
+
 /** The application: summary, accounts, funding requests, leases, and the owner's forms. */
 export function appView(
   chain: ConsoleChain,
@@ -188,6 +214,8 @@ export function appView(
     treeView(chain, app, leases, owner),
     h("h3", {}, "Money"),
     h("div", { id: "money-chart", class: "chart" }, h("p", { class: "empty" }, "Drawing the chart…")),
+    h("h3", {}, "Timeline (from the chain)"),
+    h("div", { id: "timeline" }, h("p", { class: "empty" }, "Reading the events…")),
     h("h3", {}, "Funding requests"),
     pending.length === 0
       ? h("p", { class: "empty" }, requests.length ? "Every funding request was answered." : "No ICON asked for money.")

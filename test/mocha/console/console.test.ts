@@ -331,6 +331,7 @@ describe("owner console in Chromium", function () {
     await showApp(1n);
     const before = await reader.balanceOf(wallet.address);
     await page.click("[data-action=wind-down]");
+    await page.locator("#flow .words").nth(2).waitFor();
     const words = await page.locator("#flow .words").allTextContents();
     expect(words).to.have.length(3);
     expect(words[0]).to.contain(`make your address ${wallet.address} the controller of account 1`);
@@ -348,6 +349,24 @@ describe("owner console in Chromium", function () {
     expect(back > iUSD(27)).to.equal(true);
     await page.locator("body:not([data-busy])").waitFor();
     expect(await page.textContent("[data-account='1'] .where")).to.equal("no live lease");
+    // The timeline, from the chain's events: the owner's actions and the lease's life, newest first.
+    await page.locator("#timeline[data-ready]").waitFor();
+    const events = (await page.locator("#timeline li").allTextContents()).map((t) => t.replace(/^\S+ block \d+ /, ""));
+    expect(events[0]).to.match(/ withdrawn from the application to /);
+    for (const e of [
+      `application 1 created; its origin ICON acts with the key ${icon.address}`,
+      "account 1 funded with 20 iUSD",
+      "account 1 funded with 3 iUSD",
+      "policy v2 published",
+      "account 1 asked the owner for 3 iUSD",
+      "lease #1 opened at edge-a.example for account 1: 0.0001 iUSD/s",
+      `account 1 now controlled by ${wallet.address}`,
+      "lease #1 ended early",
+    ])
+      expect(
+        events.some((x) => x.startsWith(e)),
+        `${e} in ${JSON.stringify(events)}`,
+      ).to.equal(true);
     await shot("wind-down");
     await closeFlow();
     await accessible("after the wind-down");
@@ -382,6 +401,7 @@ describe("owner console in Chromium", function () {
       await p.fill("form[data-form=create] input[name=controller]", icon.address);
       await p.fill("form[data-form=create] input[name=deposit]", "10");
       await p.click("form[data-form=create] button[type=submit]");
+      await p.locator("#flow .words").nth(1).waitFor();
       const words = await p.locator("#flow .words").allTextContents();
       expect(words).to.have.length(2);
       expect(words[0]).to.contain(
