@@ -36,6 +36,8 @@ const FAST = [
   "agent/offer",
   "agent/seal",
   "agent/tree",
+  // the owner console's money arithmetic (no browser)
+  "console/money",
   // protocol: codecs, negotiation, libp2p node, chain client
   "protocol/alto",
   "protocol/chain-nonce",

@@ -109,6 +109,7 @@ const SECONDS: Record<string, number> = {
   // Chromium (Debian's, playwright-core) over the served console page and an embedded chain; builds the page first
   // when its sources changed (Vite, 3–6 s)
   "console/console": 45,
+  "console/money": 2,
   "protocol/alto": 6,
   "protocol/chain-nonce": 7,
   "protocol/deploy-fields": 1,
