@@ -2,6 +2,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
 import { configVariable, defineConfig } from "hardhat/config";
+import { chainTypeOf, declaredNetworks, rpcUrlVariable } from "./scripts/lib/networks.ts";
 
 const require = createRequire(import.meta.url);
 
@@ -55,6 +56,22 @@ export default defineConfig({
     },
   },
   networks: {
+    /**
+     * `icon deploy --network <name>`: one network per ICON_RPC_URL_<NAME> in the environment (or name in
+     * ICON_NETWORKS, its URL then in Hardhat's keystore), e.g. ICON_RPC_URL_BASE → `base`. The URL stays a
+     * configuration variable (never printed); `icon deploy` replaces the accounts with the key of its --keystore.
+     */
+    ...Object.fromEntries(
+      declaredNetworks().map((name) => [
+        name,
+        {
+          type: "http" as const,
+          chainType: chainTypeOf(name),
+          url: configVariable(rpcUrlVariable(name)),
+          accounts: [configVariable("ICON_DEPLOYER_KEY")],
+        },
+      ]),
+    ),
     /** Any EVM JSON-RPC endpoint: ICON_RPC_URL and a deployer key from the Hardhat keystore or env. */
     target: {
       type: "http",

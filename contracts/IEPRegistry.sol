@@ -23,10 +23,31 @@ contract IEPRegistry is IIEPRegistry, AccessManaged, ReentrancyGuardTransient {
     /// one day. Unbonding lasts at least this plus the arbiter's execution delay (`Parameters.slashDelay`).
     uint64 public constant SLASH_REACTION_WINDOW = 1 days;
 
+    /// @dev A provider's stake as stored (the view {stakeOf} returns it as a {StakeInfo}, total = bonded +
+    /// unbonding). The first slot holds all that {lockStake} reads — bonded, locked and whether the provider is
+    /// listed — so a lease opening reads one cold slot of the registry's state for the provider, not three (the
+    /// listing's peer id and both slots of a {StakeInfo}). 120-bit amounts: 1.3·10³⁶ units.
+    struct Stake {
+        uint120 bonded; // total − unbonding: what backs leases and counts against the minimum stake
+        uint120 locked; // collateral of active leases (≤ bonded)
+        bool listed; // the provider has a listing (mirrors a non-empty peer id)
+        uint120 unbonding; // requested to leave, withdrawable from `readyAt`
+        uint64 readyAt;
+    }
+
+    /// @dev What every {lockStake} reads besides the provider's stake, in one slot: the authority its `restricted`
+    /// check asks (AccessManaged keeps its own copy too, in step: see {_setAuthority}) and the minimum stake (a copy
+    /// of `_params.minStake`, in step: see {_setParameters}). One cold read instead of two per lease opening.
+    struct LockGate {
+        address authority;
+        uint96 minStake;
+    }
+
     IERC20 private immutable _token;
+    LockGate private _gate;
     Parameters private _params;
     mapping(address provider => Listing) private _listings;
-    mapping(address provider => StakeInfo) private _stakes;
+    mapping(address provider => Stake) private _stakes;
     mapping(bytes32 incident => bool) private _incidents;
     address[] private _providers;
     mapping(address provider => bool) private _known;
@@ -54,6 +75,7 @@ contract IEPRegistry is IIEPRegistry, AccessManaged, ReentrancyGuardTransient {
         if (entry.cpuMillis == 0) revert RegistryInvalidListing("cpuMillis");
         if (entry.memoryMiB == 0) revert RegistryInvalidListing("memoryMiB");
         _listings[msg.sender] = entry;
+        _stakes[msg.sender].listed = true;
         if (!_known[msg.sender]) {
             _known[msg.sender] = true;
             _providers.push(msg.sender);
@@ -65,6 +87,7 @@ contract IEPRegistry is IIEPRegistry, AccessManaged, ReentrancyGuardTransient {
     function unregister() external {
         _checkRegistered(msg.sender);
         delete _listings[msg.sender];
+        _stakes[msg.sender].listed = false;
         emit ListingRemoved(msg.sender);
     }
 
@@ -78,21 +101,25 @@ contract IEPRegistry is IIEPRegistry, AccessManaged, ReentrancyGuardTransient {
         _token.safeTransferFrom(msg.sender, address(this), amount);
         uint256 received = _token.balanceOf(address(this)) - before;
         if (received == 0) revert RegistryZeroAmount();
-        StakeInfo storage s = _stakes[msg.sender];
-        uint128 total = s.total + received.toUint128();
-        s.total = total;
+        Stake storage s = _stakes[msg.sender];
+        uint120 unbonding = s.unbonding;
+        // Checked: the total (bonded + unbonding) stays within 120 bits; unstaking and slashing only move or shrink
+        // its parts, so every part and sum of parts fits too.
+        uint120 total = (uint256(s.bonded) + unbonding + received).toUint120();
+        s.bonded = total - unbonding;
         emit Staked(msg.sender, received, total);
     }
 
     /// @inheritdoc IIEPRegistry
     function requestUnstake(uint256 amount) external {
         if (amount == 0) revert RegistryZeroAmount();
-        StakeInfo storage s = _stakes[msg.sender];
+        Stake storage s = _stakes[msg.sender];
         uint256 free = _available(s);
         if (amount > free) revert RegistryInsufficientStake(msg.sender, free, amount);
         uint64 readyAt = (block.timestamp + _params.unbondingPeriod).toUint64();
-        // Cannot overflow: amount <= free <= total - unbonding, and total fits in uint128.
-        uint128 unbonding = s.unbonding + uint128(amount);
+        // Cannot overflow or underflow: amount <= free <= bonded, and bonded + unbonding (the total) fits in 120 bits.
+        uint120 unbonding = s.unbonding + uint120(amount);
+        s.bonded -= uint120(amount);
         s.unbonding = unbonding;
         s.readyAt = readyAt;
         emit UnstakeRequested(msg.sender, amount, unbonding, readyAt);
@@ -101,12 +128,11 @@ contract IEPRegistry is IIEPRegistry, AccessManaged, ReentrancyGuardTransient {
     /// @inheritdoc IIEPRegistry
     function withdraw(address to) external nonReentrant returns (uint256 amount) {
         _checkRecipient(to);
-        StakeInfo storage s = _stakes[msg.sender];
+        Stake storage s = _stakes[msg.sender];
         amount = s.unbonding;
         if (amount == 0) revert RegistryNothingToWithdraw(msg.sender);
         if (block.timestamp < s.readyAt) revert RegistryUnbondingNotOver(msg.sender, s.readyAt, block.timestamp);
-        // Slashes keep unbonding <= total - locked (see _slash), so this cannot underflow.
-        s.total -= uint128(amount);
+        // The total (bonded + unbonding) falls by the unbonding part; bonded and locked stay (see _slash).
         s.unbonding = 0;
         s.readyAt = 0;
         _token.safeTransfer(to, amount);
@@ -117,23 +143,27 @@ contract IEPRegistry is IIEPRegistry, AccessManaged, ReentrancyGuardTransient {
 
     /// @inheritdoc IIEPRegistry
     function lockStake(address provider, uint256 amount) external restricted {
-        if (_listings[provider].peerId.length == 0) revert RegistryNotRegistered(provider);
-        StakeInfo storage s = _stakes[provider];
-        uint256 bonded = s.total - s.unbonding;
-        if (bonded < _params.minStake) revert RegistryInsufficientStake(provider, bonded, _params.minStake);
-        uint256 free = bonded - s.locked;
+        Stake storage s = _stakes[provider];
+        if (!s.listed) revert RegistryNotRegistered(provider);
+        uint256 bonded = s.bonded;
+        uint256 minStake = _gate.minStake;
+        if (bonded < minStake) revert RegistryInsufficientStake(provider, bonded, minStake);
+        uint120 locked = s.locked;
+        uint256 free = bonded - locked;
         if (amount > free) revert RegistryInsufficientStake(provider, free, amount);
-        // Cannot overflow: locked + amount <= bonded <= total (uint128).
-        uint128 locked = s.locked + uint128(amount);
+        // Cannot overflow: locked + amount <= bonded (uint120).
+        unchecked {
+            locked += uint120(amount);
+        }
         s.locked = locked;
         emit StakeLocked(provider, amount, locked);
     }
 
     /// @inheritdoc IIEPRegistry
     function unlockStake(address provider, uint256 amount) external restricted {
-        StakeInfo storage s = _stakes[provider];
+        Stake storage s = _stakes[provider];
         // Saturating: an arbiter slash may already have consumed part of the locked collateral.
-        uint128 locked = amount >= s.locked ? 0 : s.locked - uint128(amount);
+        uint120 locked = amount >= s.locked ? 0 : s.locked - uint120(amount);
         s.locked = locked;
         emit StakeUnlocked(provider, amount, locked);
     }
@@ -145,10 +175,10 @@ contract IEPRegistry is IIEPRegistry, AccessManaged, ReentrancyGuardTransient {
         nonReentrant
         returns (uint256 slashed)
     {
-        StakeInfo storage s = _stakes[provider];
+        Stake storage s = _stakes[provider];
         slashed = amount < s.locked ? amount : s.locked;
-        // Cannot underflow: slashed <= locked <= total.
-        s.locked -= uint128(slashed);
+        // Cannot underflow: slashed <= locked <= bonded <= total.
+        s.locked -= uint120(slashed);
         _slash(provider, s, slashed, recipient, bytes32(0));
     }
 
@@ -161,8 +191,8 @@ contract IEPRegistry is IIEPRegistry, AccessManaged, ReentrancyGuardTransient {
         if (amount == 0) revert RegistryZeroAmount();
         _checkRecipient(recipient);
         if (incident == bytes32(0) || _incidents[incident]) revert RegistryIncidentUsed(incident);
-        StakeInfo storage s = _stakes[provider];
-        uint256 cap = (uint256(s.total) * _params.slashCapBps) / _BPS;
+        Stake storage s = _stakes[provider];
+        uint256 cap = ((uint256(s.bonded) + s.unbonding) * _params.slashCapBps) / _BPS;
         if (amount > cap) revert RegistrySlashAboveCap(provider, amount, cap);
         _incidents[incident] = true;
         _slash(provider, s, amount, recipient, incident);
@@ -197,7 +227,8 @@ contract IEPRegistry is IIEPRegistry, AccessManaged, ReentrancyGuardTransient {
 
     /// @inheritdoc IIEPRegistry
     function stakeOf(address provider) external view returns (StakeInfo memory) {
-        return _stakes[provider];
+        Stake storage s = _stakes[provider];
+        return StakeInfo(uint128(s.bonded) + s.unbonding, s.locked, s.unbonding, s.readyAt);
     }
 
     /// @inheritdoc IIEPRegistry
@@ -207,8 +238,8 @@ contract IEPRegistry is IIEPRegistry, AccessManaged, ReentrancyGuardTransient {
 
     /// @inheritdoc IIEPRegistry
     function isActive(address provider) external view returns (bool) {
-        StakeInfo storage s = _stakes[provider];
-        return _listings[provider].peerId.length != 0 && s.total - s.unbonding >= _params.minStake;
+        Stake storage s = _stakes[provider];
+        return s.listed && s.bonded >= _gate.minStake;
     }
 
     /// @inheritdoc IIEPRegistry
@@ -216,22 +247,39 @@ contract IEPRegistry is IIEPRegistry, AccessManaged, ReentrancyGuardTransient {
         return _providers;
     }
 
-    // ---------------------------------------------------------------- internals
-
-    function _available(StakeInfo storage s) private view returns (uint256) {
-        return uint256(s.total) - s.unbonding - s.locked;
+    /// @notice The AccessManager that guards the restricted functions.
+    /// @dev Read from the slot {lockStake} reads anyway (see `_gate`).
+    function authority() public view override returns (address) {
+        return _gate.authority;
     }
 
-    /// @dev Takes `amount` (<= total) from the stake, keeping unbonding <= total - locked, and pays `recipient`.
-    function _slash(address provider, StakeInfo storage s, uint256 amount, address recipient, bytes32 incident)
+    // ---------------------------------------------------------------- internals
+
+    /// @dev AccessManaged's own record and event, plus the copy {authority} reads.
+    function _setAuthority(address newAuthority) internal override {
+        _gate.authority = newAuthority;
+        super._setAuthority(newAuthority);
+    }
+
+    function _available(Stake storage s) private view returns (uint256) {
+        return s.bonded - s.locked;
+    }
+
+    /// @dev Takes `amount` (<= total) from the stake, keeping locked <= total and unbonding <= total - locked (so
+    /// locked <= bonded), and pays `recipient`.
+    function _slash(address provider, Stake storage s, uint256 amount, address recipient, bytes32 incident)
         private
     {
         if (amount == 0) return;
-        uint128 total = s.total - amount.toUint128();
-        s.total = total;
-        if (s.locked > total) s.locked = total;
-        uint128 maxUnbonding = total - s.locked;
-        if (s.unbonding > maxUnbonding) s.unbonding = maxUnbonding;
+        uint120 unbonding = s.unbonding;
+        // Cannot underflow or truncate: amount <= total = bonded + unbonding, which fits in 120 bits (see stake).
+        uint120 total = uint120(uint256(s.bonded) + unbonding - amount);
+        uint120 locked = s.locked;
+        if (locked > total) locked = total;
+        if (unbonding > total - locked) unbonding = total - locked;
+        s.bonded = total - unbonding;
+        s.locked = locked;
+        s.unbonding = unbonding;
         _token.safeTransfer(recipient, amount);
         emit Slashed(provider, amount, recipient, incident);
     }
@@ -257,7 +305,10 @@ contract IEPRegistry is IIEPRegistry, AccessManaged, ReentrancyGuardTransient {
         if (p.unbondingPeriod < uint256(p.slashDelay) + SLASH_REACTION_WINDOW) {
             revert RegistryUnbondingTooShort(p.unbondingPeriod, p.slashDelay, SLASH_REACTION_WINDOW);
         }
+        if (p.minStake > type(uint96).max) revert RegistryInvalidParameter("minStake");
         _params = p;
+        // Cannot truncate: checked just above.
+        _gate.minStake = uint96(p.minStake);
         emit ParametersUpdated(p.minStake, p.unbondingPeriod, p.slashCapBps, p.slashDelay);
     }
 }

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
-import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {IBudgetTree, AccountId} from "./interfaces/IBudgetTree.sol";
 import {IIntentRelay} from "./interfaces/IIntentRelay.sol";
 import {ILeaseMarket} from "./interfaces/ILeaseMarket.sol";
@@ -35,7 +34,7 @@ abstract contract IntentRelay is IIntentRelay, LeaseEscrow {
         if (i.relayer != address(0) && i.relayer != msg.sender) revert RelayWrongRelayer(i.relayer, msg.sender);
         bytes4 selector = i.data.length < 4 ? bytes4(0) : bytes4(i.data[:4]);
         if (!_isRelayable(selector)) revert RelayNotAllowed(selector);
-        if (!SignatureChecker.isValidSignatureNow(i.signer, _hashTypedDataV4(_hashIntentStruct(i)), signature)) {
+        if (!_isValidSignature(i.signer, _hashTypedDataV4(_hashIntentStruct(i)), signature)) {
             revert RelayInvalidSignature(i.signer);
         }
         _useNonce(i.signer, i.nonce);

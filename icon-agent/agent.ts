@@ -18,12 +18,13 @@
  * this instance), relaying.ts (its intents), pair.ts and handover.ts (the agent in its lease's sidecar).
  */
 import path from "node:path";
-import { JsonRpcProvider, Wallet } from "ethers";
+import { Wallet, type JsonRpcProvider } from "ethers";
 import type { Libp2p } from "@libp2p/interface";
 import {
   ConfigError,
   IconError,
   MarketClient,
+  rpcProvider,
   namespaceProblem,
   loadOrCreatePeerKey,
   gatewayLimits,
@@ -224,6 +225,7 @@ export class Agent {
       moves: this.#moves,
       inSidecar: hooks.inSidecar ?? false,
       refreshHeld: () => this.refreshHeld(),
+      confirmations: env.chainConfirmations,
     });
   }
 
@@ -249,10 +251,9 @@ export class Agent {
       await removeLeftovers(dir);
       // No request cache: after a failed transaction the nonce is read again, and must be read fresh. Through the
       // gateway, batches stay within what it serves.
-      const rpc = new JsonRpcProvider(sidecar ? sidecar.gateway.url(sidecar.self.rpc) : env.rpcUrl, undefined, {
-        staticNetwork: true,
+      const rpc = rpcProvider(sidecar ? sidecar.gateway.url(sidecar.self.rpc) : (env.rpcUrls ?? env.rpcUrl), {
         pollingInterval: 200,
-        cacheTimeout: -1,
+        onWait: (text) => hooks.onEvent?.({ icon: seed.name, kind: "chain", text }),
         ...(sidecar ? { batchMaxCount: gatewayLimits.maxBatch } : {}),
       });
       const wallet = new Wallet(key, rpc);
@@ -458,6 +459,7 @@ export class Agent {
       aggregate: this.tree.aggregate(),
       children: this.tree.children().map((c) => ({ account: c.account, endpoint: c.endpoint, location: c.location })),
       last: this.#last,
+      gasSpentWei: { total: this.client.fees.spent.total, byKind: Object.fromEntries(this.client.fees.spent.byKind()) },
       atMs: Date.now(),
     };
   }

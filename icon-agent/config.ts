@@ -27,6 +27,17 @@ const agentTimingsSchema = z.object({
   halfLifeS: z.number().min(0.5).max(86_400).default(30),
   coolDownS: z.number().min(1).max(86_400).default(120),
   confirmations: z.number().int().min(1).max(100).default(3),
+  /**
+   * Blocks a lease's change of state (ended, terminated) must be buried under before the agent acts on it: a
+   * reorganisation shallower than this cannot make it act on a termination that vanished. Left out: 2, or 0 on the
+   * embedded development chain (31337), which mines only when a transaction comes (filled in by agentEnvFrom).
+   */
+  chainConfirmations: z
+    .number({ message: "agent.chainConfirmations: a whole number of blocks, 0 to 64 (default 2)" })
+    .int("agent.chainConfirmations: a whole number of blocks, 0 to 64 (default 2)")
+    .min(0, "agent.chainConfirmations: 0 (act on the newest block) or more")
+    .max(64, "agent.chainConfirmations: at most 64 blocks; a deeper reorganisation is not one a daemon can ride out")
+    .optional(),
   /** No decisions in the first seconds of a placement (its clients have not arrived yet). */
   warmupS: z.number().min(0).max(86_400).default(60),
   graceS: z.number().int().min(0).max(86_400).default(300),
@@ -37,6 +48,11 @@ const agentTimingsSchema = z.object({
   minKeepShare: z.number().min(0).max(1).default(0.5),
   refLatencyMs: z.number().positive().default(100),
 });
+
+/** The agent's timings and thresholds when the app config leaves them out (the simulator starts from these). */
+export function agentTimingDefaults(): z.infer<typeof agentTimingsSchema> {
+  return agentTimingsSchema.parse({});
+}
 
 /** Defaults of the agent's share of each lease: bench:lease measured 90–94 MiB idle RSS and < 1 % CPU. */
 export const SIDECAR_DEFAULTS = { image: "icon/agent:1", cpuMillis: 100, memoryMiB: 160 } as const;
@@ -172,7 +188,10 @@ const serviceSpecSchema = z.object({
  * {@link agentEnvFrom} from a validated app config (or by hand, scripts/demo.ts). `AgentEnv` is this schema's type.
  */
 export const agentEnvSchema = agentTimingsSchema.extend({
+  /** The chain's RPC endpoint (the first of `rpcUrls` when several are given). */
   rpcUrl: z.string(),
+  /** Several endpoints, tried in order: failover, Retry-After honoured (protocol/chain/rpc.ts); absent: rpcUrl. */
+  rpcUrls: z.array(z.string()).min(1).optional(),
   deployment: deploymentSchema,
   dnsServers: z.array(z.string()),
   domains: z.array(z.string()),
@@ -210,13 +229,13 @@ export type AgentEnv = z.infer<typeof agentEnvSchema>;
 export type AppConfigInput = z.input<typeof appConfigSchema>;
 
 /**
- * Validates `raw` and turns it into an agent environment for `rpcUrl` / `deployment`. With `sidecar` (the agent
+ * Validates `raw` and turns it into an agent environment for `rpcUrl` (one endpoint or several) / `deployment`. With `sidecar` (the agent
  * image's digest, when the config does not name it) the ICONs are placed as sidecars; `local` leaves the sidecar
  * out (every agent a local process).
  */
 export function agentEnvFrom(
   raw: unknown,
-  rpcUrl: string,
+  rpcUrl: string | readonly string[],
   deployment: Deployment,
   o: { local?: boolean; agentImageDigest?: string } = { local: true },
 ): AgentEnv {
@@ -228,8 +247,10 @@ export function agentEnvFrom(
   const c = r.data;
   if (c.agent.renewBeforeS >= c.service.slotSeconds)
     throw new ConfigError("BAD_APP_CONFIG", "agent.renewBeforeS must be shorter than service.slotSeconds");
+  const urls = typeof rpcUrl === "string" ? [rpcUrl] : [...rpcUrl];
   return {
-    rpcUrl,
+    rpcUrl: urls[0]!,
+    ...(urls.length > 1 ? { rpcUrls: urls } : {}),
     deployment,
     dnsServers: c.discovery.dnsServers,
     domains: c.discovery.domains,
@@ -252,8 +273,14 @@ export function agentEnvFrom(
     },
     initialRegion: c.initialRegion,
     ...c.agent,
+    chainConfirmations: c.agent.chainConfirmations ?? defaultChainConfirmations(deployment.chainId),
     ...(o.local ? {} : { sidecar: sidecarSpec(c.sidecar, o.agentImageDigest) }),
   };
+}
+
+/** The agent's confirmation depth when the config names none: 2, as a yard's; 0 on the automining dev chain. */
+export function defaultChainConfirmations(chainId: number): number {
+  return chainId === 31337 ? 0 : 2;
 }
 
 /** What the app config names of the agent: its image (and digest) and share. */

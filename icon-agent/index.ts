@@ -35,6 +35,7 @@ export {
 } from "./handover.ts";
 export { ActingFence } from "./acting.ts";
 export {
+  agentTimingDefaults,
   agentEnvFrom,
   sidecarConfigOf,
   appConfigSchema,
@@ -62,3 +63,27 @@ export {
   type HandOverMark,
   type Placement,
 } from "./state.ts";
+// The pure rules, for the simulator (scripts/sim/): it drives these with its own time, network and ledger.
+export {
+  Controller,
+  evaluate,
+  gracedSubnets,
+  knobsFromPolicy,
+  priceTerm,
+  renewalPlan,
+  replicaShare,
+  replicateUtility,
+  stillPays,
+  utility,
+  INTENT_RESERVE,
+  PLACEMENT_GRACE_PERIODS,
+  type Action,
+  type Candidate,
+  type ControllerOptions,
+  type Evaluation,
+  type Knobs,
+  type Situation,
+  type SubnetView,
+} from "./decision.ts";
+export { isLive, reattachCandidates, reparentCandidates, SILENT_PERIODS } from "./tree-rules.ts";
+export { LOSS_RULES, lossDecision, successorOf } from "./loss.ts";

@@ -8,13 +8,26 @@
  *   const key = new Wallet(replicaKey(iconKey, 1), provider);
  */
 import { concat, keccak256, toBeHex, toUtf8Bytes, type TransactionReceipt } from "ethers";
-import { ChainError, type LeaseRecord, type MarketClient } from "../protocol/index.ts";
+import { ChainError, LEASE_STATES, type LeaseRecord, type MarketClient } from "../protocol/index.ts";
 import type { Won } from "./market.ts";
 import type { Placement } from "./state.ts";
 
 /** Whether a lease in `state` still runs or is about to (its money is committed). */
 export function live(state: string): boolean {
   return state === "Running" || state === "Scheduled";
+}
+
+/**
+ * Whether lease `id` is live now, or was `depth` blocks below the head: a lease seen ended or terminated only in
+ * blocks a reorganisation may still replace is not yet taken for ended (the agent's `chainConfirmations`; the yard
+ * does the same, yard-node/chain-watch.ts). A lease that does not exist at either block is not live.
+ */
+export async function liveBuried(client: MarketClient, id: bigint, depth: number): Promise<boolean> {
+  if (live((await client.lease(id)).state)) return true;
+  if (depth <= 0) return false;
+  const blockTag = Math.max(0, (await client.provider.getBlockNumber()) - depth);
+  const s: bigint = await client.market.getFunction("state").staticCall(id, { blockTag });
+  return live(LEASE_STATES[Number(s)] ?? "None");
 }
 
 /** The live leases of `account`. */

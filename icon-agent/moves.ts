@@ -31,7 +31,7 @@ import {
   type Situation,
 } from "./decision.ts";
 import { sealedAgentPart } from "./handover.ts";
-import { closedAmount, live, placementOf, successorOf } from "./leases.ts";
+import { closedAmount, live, liveBuried, placementOf, successorOf } from "./leases.ts";
 import { bid, listedPrice, probeYard, type YardRef } from "./market.ts";
 import type { Observation } from "./observation.ts";
 import { LossWatch, leaseRfq, serviceSpec } from "./replace.ts";
@@ -468,7 +468,7 @@ export class Moves {
     const { seed, env, client, emit, observation } = this.#c;
     const next = seed.moving!;
     const old = seed.placement;
-    if (!live((await client.lease(next.leaseId)).state)) {
+    if (!(await liveBuried(client, next.leaseId, env.chainConfirmations ?? 0))) {
       seed.moving = undefined;
       await this.#c.save();
       return;

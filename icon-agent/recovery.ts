@@ -12,7 +12,7 @@
 import path from "node:path";
 import type { Wallet } from "ethers";
 import { isIconError, type MarketClient } from "../protocol/index.ts";
-import { live, liveLeases, successorOf } from "./leases.ts";
+import { live, liveBuried, liveLeases, successorOf } from "./leases.ts";
 import type { Moves } from "./moves.ts";
 import { readAgentState, stateDirLocked, type AgentSeed, type Emit } from "./state.ts";
 
@@ -41,6 +41,8 @@ export interface RecoveryComponents {
   inSidecar?: boolean;
   /** What the yard holds of this ICON is sealed again after a change that matters (a replica adopted). */
   refreshHeld?(): Promise<void>;
+  /** Blocks a placement's end must be buried under before it is placed again (env.chainConfirmations; 0). */
+  confirmations?: number;
 }
 
 export class Recovery {
@@ -62,7 +64,7 @@ export class Recovery {
     if (seed.moving) await moves.finishMove();
     else if (p) {
       const l = await client.lease(p.leaseId);
-      if (!live(l.state)) {
+      if (!(await liveBuried(client, p.leaseId, this.#c.confirmations ?? 0))) {
         // A renewal opened just before a crash carries the container on: adopt it; otherwise place again.
         const next = await successorOf(client, seed.account, p);
         if (next) {

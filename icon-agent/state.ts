@@ -130,7 +130,9 @@ export interface AgentEvent {
     | "error"
     | "tree"
     | "bid"
-    | "discovered";
+    | "discovered"
+    /** The chain's RPC made it wait: rate-limited, a connection cut, a switch to another endpoint (chain/rpc.ts). */
+    | "chain";
   text: string;
   data?: Record<string, unknown>;
 }
@@ -148,6 +150,8 @@ export interface AgentStatus {
   aggregate: TreeSubnet[];
   children: { account: bigint; endpoint?: string; location?: string }[];
   last?: string;
+  /** Wei the ICON's key spent on gas (0 while its calls are relayed: the yards pay), by function. */
+  gasSpentWei?: { total: bigint; byKind: Record<string, bigint> };
   atMs: number;
 }
 

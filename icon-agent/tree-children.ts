@@ -21,6 +21,7 @@ import {
   type TreeMembership,
   type TreeSubnet,
 } from "../protocol/index.ts";
+import { isLive } from "./tree-rules.ts";
 
 /** A child as its parent knows it. */
 export interface TreeChild {
@@ -56,7 +57,6 @@ export interface TreeChildrenComponents {
   emit(e: ChildEvent): void;
 }
 
-const SILENT_PERIODS = 3;
 /** Accounts whose highest epoch is remembered (attaches come only from on-chain descendants, checked first). */
 export const MAX_EPOCHS = 4096;
 
@@ -81,8 +81,8 @@ export class TreeChildren {
 
   /** The children heard from within the last three report periods. */
   live(): ChildState[] {
-    const cutoff = Date.now() - SILENT_PERIODS * this.#c.reportEveryMs;
-    return [...this.#children.values()].filter((c) => c.lastReportMs >= cutoff);
+    const now = Date.now();
+    return [...this.#children.values()].filter((c) => isLive(c.lastReportMs, now, this.#c.reportEveryMs));
   }
 
   /** The live children, as copies. */
@@ -107,8 +107,9 @@ export class TreeChildren {
 
   /** Drops the children silent for three report periods. */
   prune(): void {
-    const cutoff = Date.now() - SILENT_PERIODS * this.#c.reportEveryMs;
-    for (const c of [...this.#children.values()]) if (c.lastReportMs < cutoff) this.remove(c.account, "silent");
+    const now = Date.now();
+    for (const c of [...this.#children.values()])
+      if (!isLive(c.lastReportMs, now, this.#c.reportEveryMs)) this.remove(c.account, "silent");
   }
 
   /**

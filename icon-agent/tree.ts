@@ -53,6 +53,7 @@ import {
 import { TreeChildren, type TreeChild } from "./tree-children.ts";
 import { TreeFunding, describeError } from "./tree-funding.ts";
 import { successorOf } from "./loss.ts";
+import { reattachCandidates, reparentCandidates } from "./tree-rules.ts";
 import type { TreeEvent } from "./tree-events.ts";
 import type { TreeMemberOptions } from "./tree-options.ts";
 
@@ -331,14 +332,15 @@ export class TreeMember {
     }
   }
 
-  /** Where to go when the parent is lost: the other ancestors, nearest first, then the parent itself. */
+  /** Where to go when the parent is lost (tree-rules.ts reattachCandidates). */
   #candidates(): TreeNodeRef[] {
-    const list = this.#ancestors.length > 0 ? this.#ancestors : [...(this.#o.parent ? [this.#o.parent] : [])];
-    const extra = this.#o.ancestors ?? [];
-    // The origin's successor before the lost parent itself: once it has taken the role, the orphans attach there.
-    const ordered = [...list.slice(1), ...extra, ...(this.#successor ? [this.#successor] : []), ...list.slice(0, 1)];
-    const seen = new Set<bigint>();
-    return ordered.filter((n) => n.account !== this.#o.account && !seen.has(n.account) && seen.add(n.account));
+    return reattachCandidates({
+      self: this.#o.account,
+      ancestors: this.#ancestors,
+      parent: this.#o.parent,
+      extra: this.#o.ancestors ?? [],
+      successor: this.#successor,
+    });
   }
 
   /** Attaches to the first of `candidates` that accepts me; one move at a time. */
@@ -536,8 +538,7 @@ export class TreeMember {
   /** My parent leaves: go to the parent it names (its own parent), else up my ancestors. */
   #reparent(newParent: TreeNodeRef | undefined): void {
     const old = this.#parent;
-    const rest = this.#ancestors.slice(1).filter((n) => n.account !== newParent?.account);
-    const candidates = newParent ? [newParent, ...rest] : rest;
+    const candidates = reparentCandidates(this.#ancestors, newParent);
     this.#parent = undefined;
     this.#parentPeer = undefined;
     const p = this.#move(candidates, `account ${old?.account} left the tree`, old?.account);

@@ -22,6 +22,8 @@ export * from "./chain/intents.ts";
 export * from "./chain/types.ts";
 export * from "./chain/policy.ts";
 export * from "./chain/receipt.ts";
+export * from "./chain/fees.ts";
+export * from "./chain/rpc.ts";
 export * from "./lease/limits.ts";
 export * from "./lease/messages.ts";
 export * from "./lease/secret.ts";

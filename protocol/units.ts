@@ -33,3 +33,8 @@ export function parseAmount(text: string, token: TokenInfo, field = "amount"): b
   }
   return parseUnits(raw, token.decimals);
 }
+
+/** `units` as a floating-point number of tokens, for plots and rates only (never for money). */
+export function toTokens(units: bigint, token: TokenInfo): number {
+  return Number(formatUnits(units, token.decimals));
+}

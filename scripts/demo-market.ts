@@ -5,12 +5,13 @@
  * and hands its money back, the owner withdraws the rest — and the on-chain books are checked to balance.
  * Ends with one line `DEMO-SUMMARY {json}`.
  */
-import { JsonRpcProvider, Wallet, parseEther, type BaseWallet, type Signer } from "ethers";
+import { Wallet, parseEther, type BaseWallet, type Signer } from "ethers";
 import {
   ACCEPTANCE_TYPES,
   MarketClient,
   OFFER_TYPES,
   isIconError,
+  rpcProvider,
   type Deployment,
   type Offer,
 } from "../protocol/index.ts";
@@ -22,7 +23,8 @@ const step = (who: string, text: string): void =>
 
 const chain = await startDevChain("127.0.0.1", 0);
 step("chain", `embedded Hardhat chain at ${chain.url}`);
-const rpc = new JsonRpcProvider(chain.url, undefined, { staticNetwork: true, cacheTimeout: -1 });
+// rpcProvider: a 429 or a cut connection is waited out, and said (protocol/chain/rpc.ts).
+const rpc = rpcProvider(chain.url, { onWait: (line) => step("chain", line) });
 const [deployerKey, operatorKey, ownerKey] = devKeys(3) as [string, string, string];
 const deployment: Deployment = await deployMarket(chain.url, deployerKey, {}, (s) => step("deploy", s));
 step("deploy", `registry ${deployment.registry}, market ${deployment.market}, token ${deployment.token}`);

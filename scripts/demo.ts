@@ -49,7 +49,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs, promisify } from "node:util";
 import { Wallet } from "ethers";
-import { MarketClient, type Solvency } from "../protocol/index.ts";
+import { MarketClient, toTokens, type Solvency } from "../protocol/index.ts";
 import { appStatus, formatStatus, fundingRequests, handedOver, stillOpen } from "../icon-agent/index.ts";
 import { DockerRuntime, HostFirewall } from "../yard-node/index.ts";
 import { projectRoot } from "./lib/hardhat.ts";
@@ -67,7 +67,7 @@ import { Netbed, loadTopology } from "./lib/netbed.ts";
 import { NetbedClients } from "./lib/netbed-clients.ts";
 import { atSite, domainOf, publicDnsRecords } from "./lib/netbed-yards.ts";
 import { startClients, type ClientLoad, type LoadFailure } from "./lib/loadgen.ts";
-import { lineChart } from "./lib/plot.ts";
+import { renderSvg, timeChartSpec } from "./lib/charts.ts";
 import { ChainWatch, SidecarLogs, type AgentContainer, type ChainEvent } from "./lib/godview.ts";
 
 const { values: args } = parseArgs({
@@ -194,7 +194,7 @@ try {
     const y = YARDS[name];
     const key = m.keys[1 + i]!;
     operators.set(new Wallet(key).address.toLowerCase(), name);
-    await m.admin.mint(new Wallet(key).address, 1_000_000_000n);
+    await m.admin.mint(new Wallet(key).address, m.admin.parse("1000"));
     const yardId = `demo-${name}-${process.pid}`;
     yardIds[yardId] = name;
     const file = await writeYardConfig(
@@ -261,7 +261,7 @@ try {
   cleanup.push(() => sidecars.stop());
 
   // ---------------------------------------------------------------- the owner deploys, then goes offline
-  await m.admin.mint(ownerAddress, 50_000_000n);
+  await m.admin.mint(ownerAddress, m.admin.parse("50"));
   const dir = await mkdtemp(path.join(tmpdir(), "icon-demo-"));
   const appFile = path.join(dir, "app.json");
   const state = path.join(dir, "origin");
@@ -305,7 +305,7 @@ try {
   // replication's two relayed intents (0.001 iUSD each) come out of what the origin kept for its next slot, and the
   // replica's move costs it what its old lease ran and the fee for ending it. Neither renewal is bought while the
   // owner is away (each lease still runs for minutes), so no lease changes under the clients.
-  const deposit = 332_000n;
+  const deposit = m.admin.parse("0.332");
   say(
     "owner",
     "icon app deploy --deposit 0.332 --weight 0.7 --migrate-threshold 0.3 --replicate-threshold 0.5 --terminate-threshold 0.2 --max-price 0.002 (ICON keys hold no ETH: yards relay their calls for at most 0.005 iUSD each, 1 iUSD a day for the whole tree)",
@@ -337,7 +337,7 @@ try {
   const budget: Array<[number, number]> = [];
   const sampler = setInterval(() => {
     void appStatus(reader, app.root)
-      .then((s) => budget.push([T(), Number(s.spent) / 1e6]))
+      .then((s) => budget.push([T(), toTokens(s.spent, reader.tokenInfo)]))
       .catch(() => {});
   }, 2000);
   cleanup.push(async () => clearInterval(sampler));
@@ -534,7 +534,7 @@ try {
     "books",
     `at block ${books.blockTag}: deposit ${f(deposit)} = in accounts ${f(books.held)} + claimed by yards ${f(books.claimed)} + accrued, unclaimed ${f(books.escrow)} + relay fees ${f(books.relayFees)} + back to the owner ${f(rest)} → ${books.ok ? "balanced" : "NOT BALANCED"}; market solvent: ${books.solvency.ok} (holds ${f(books.solvency.held)} = balances ${f(books.solvency.balances)} + escrow ${f(books.solvency.escrow)} + earnings ${f(books.solvency.earnings)})`,
   );
-  budget.push([T(), Number(after.spent) / 1e6]);
+  budget.push([T(), toTokens(after.spent, reader.tokenInfo)]);
 
   // The plot.
   await mkdir(OUT, { recursive: true });
@@ -545,17 +545,20 @@ try {
   const plotFile = path.join(OUT, "plot.svg");
   await writeFile(
     plotFile,
-    lineChart({
-      title: "ICON demo (owner offline): client p50 latency per subnet and budget spent",
-      panels: [
-        {
-          label: "client p50 latency (ms)",
-          series: [series(moving, "moving clients (A, then B)"), series(near, "subnet C")],
-        },
-        { label: "spent (iUSD)", series: [{ name: "spent", points: budget }] },
-      ],
-      marks,
-    }),
+    await renderSvg(
+      timeChartSpec({
+        title: "ICON demo (owner offline): client p50 latency per subnet and budget spent",
+        panels: [
+          {
+            label: "client p50 latency",
+            unit: "ms",
+            series: [series(moving, "moving clients (A, then B)"), series(near, "subnet C")],
+          },
+          { label: "spent", unit: reader.tokenInfo.symbol, series: [{ name: "spent", points: budget }] },
+        ],
+        marks,
+      }),
+    ),
   );
   say("demo", `plot written to ${plotFile}`);
 

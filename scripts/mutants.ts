@@ -50,8 +50,8 @@ const MUTANTS: Mutant[] = [
   {
     name: "stake credits the requested amount, not what arrived",
     file: "contracts/IEPRegistry.sol",
-    find: "uint128 total = s.total + received.toUint128();",
-    replace: "uint128 total = s.total + amount.toUint128();",
+    find: "(uint256(s.bonded) + unbonding + received).toUint120();",
+    replace: "(uint256(s.bonded) + unbonding + amount).toUint120();",
     run: "mocha",
     tests: HARDENING,
   },

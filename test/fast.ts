@@ -6,7 +6,7 @@
  * process of its own). Extra arguments go to mocha (e.g. `--grep quote`).
  *
  * Left out, and why: every suite using test/helpers/docker.ts (yards on real Docker: yard/*, agent/agent,
- * overlay-*, udp…), cli and yard/cli-yard (`icon` processes), agent/demo (the whole demo), protocol/dns (a dnsmasq
+ * overlay-*, udp…), cli, cli-network and yard/cli-yard (`icon` processes), agent/demo (the whole demo), protocol/dns (a dnsmasq
  * the test starts), and the two fuzzers, protocol/fuzz and protocol/live-fuzz (depth, not a quick loop: about a
  * third of the time of all the others together).
  */
@@ -34,10 +34,13 @@ const FAST = [
   "agent/edisco",
   "agent/latency",
   "agent/offer",
+  "agent/reorg",
   "agent/seal",
   "agent/tree",
   // the owner console's money arithmetic (no browser)
   "console/money",
+  // sim: the simulator's use of the agent's rules, small hand-computed cases, the charts
+  "sim/sim",
   // protocol: codecs, negotiation, libp2p node, chain client
   "protocol/alto",
   "protocol/chain-nonce",
@@ -48,11 +51,13 @@ const FAST = [
   "protocol/negotiation",
   "protocol/node",
   "protocol/noise-crypto",
+  "protocol/public-rpc",
   "protocol/receipt",
   "protocol/relay",
   "protocol/relay-wire",
   "protocol/retry",
   "protocol/sessions",
+  "protocol/tokens",
   "protocol/tunnel-wire",
   "protocol/vocabulary",
   "protocol/yamux-window",

@@ -233,6 +233,11 @@ export class RpcFilter {
     } catch {
       throw new GatewayRefusal(502, "the chain RPC cannot be reached");
     }
+    // A public RPC's rate limit stays a 429 for the sidecar, whose client waits and asks again (chain/rpc.ts).
+    if (res.status === 429) {
+      await res.body?.cancel();
+      throw new GatewayRefusal(429, "the chain RPC is rate-limiting the yard (HTTP 429): ask again in a second");
+    }
     const bytes = await boundedBody(res, this.#o.maxAnswerBytes, "the chain RPC's answer");
     try {
       return JSON.parse(bytes.toString("utf8")) as unknown;

@@ -2,7 +2,9 @@
  * The yard's view of the chain: guarded chain calls (a chain found down is not asked again until its backoff
  * ends, from 0.5 s doubling to 8 s), chain time (the newest block's timestamp advanced by the wall clock), the
  * listing in the registry, and following the market's events (leases opened with this yard's offers, leases
- * terminated or cancelled on chain) from a cursor stored in the database.
+ * terminated or cancelled on chain, pay claimed) from a cursor stored in the database, acting only on blocks
+ * buried under `chain.confirmations`; after each pass the yard's own transactions still shallow are checked
+ * (reorgs.ts).
  *
  * @example
  *   const watch = new ChainWatch({ chain, db, ledger, config, log, node, operator, prices, adopt, signal });
@@ -27,6 +29,8 @@ import type { Prices, YardConfig } from "./config.ts";
 import { ACTIVE, type YardDb } from "./db.ts";
 import type { CapacityLedger } from "./ledger.ts";
 import { Periodic } from "./periodic.ts";
+import type { Reorgs } from "./reorgs.ts";
+import type { YardMetrics } from "./yard-metrics.ts";
 
 /** Codes of a chain that could not be reached (as opposed to one that refused). */
 export const TRANSIENT: readonly ErrorCode[] = ["CHAIN_UNREACHABLE", "CHAIN_FAILED", "NO_EVENT"];
@@ -42,6 +46,10 @@ export interface ChainWatchComponents {
   prices: Prices;
   /** Records a lease opened with an offer this yard signed (its opening was in flight when the yard stopped). */
   adopt: (id: bigint, offer: Offer, offerHash: string, renews: bigint | undefined) => void;
+  /** Counts claimed pay once its LeaseClaimed event is buried (a claim a reorganisation drops never counts). */
+  metrics?: Pick<YardMetrics, "inc">;
+  /** The yard's own transactions until buried, checked after each pass (reorgs.ts). */
+  reorgs?: Pick<Reorgs, "check">;
   /** Aborted when the yard stops. */
   signal: AbortSignal;
 }
@@ -53,6 +61,7 @@ export class ChainWatch {
   #backoffMs = 500;
   #lastBlock = { ts: 0, seenAt: 0 };
   #following = false;
+  #buried: number | undefined;
   readonly #poll: Periodic;
 
   constructor(components: ChainWatchComponents) {
@@ -82,6 +91,14 @@ export class ChainWatch {
   /** The chain is known down and its backoff has not ended: calls are not tried. */
   resting(): boolean {
     return !this.#up && Date.now() < this.#retryAt;
+  }
+
+  /**
+   * The newest block buried under `chain.confirmations` as of the last pass (undefined with 0 confirmations, or
+   * before the first pass: read the newest): what the yard may take for final, read as of this block.
+   */
+  buried(): number | undefined {
+    return this.#c.config.chain.confirmations === 0 ? undefined : this.#buried;
   }
 
   /** Chain time estimate in seconds: the newest block's timestamp advanced by the wall clock. */
@@ -178,6 +195,7 @@ export class ChainWatch {
       if (head === undefined) return;
       await this.refreshClock();
       const to = head - this.#c.config.chain.confirmations;
+      this.#buried = Math.max(0, to);
       const from = Number(db.getMeta("cursor") ?? "0") + 1;
       const market = chain.market;
       // Window by window (logs.ts: halved when the RPC refuses a range); the cursor is stored after each.
@@ -191,6 +209,8 @@ export class ChainWatch {
             if (!ev) continue;
             if (ev.name === "LeaseOpened" && String(ev.args[1]).toLowerCase() === this.#c.operator.toLowerCase()) {
               this.#onOpened(BigInt(ev.args[0] as bigint), ev.args[7] as string);
+            } else if (ev.name === "LeaseClaimed" && db.lease(BigInt(ev.args[0] as bigint))) {
+              this.#c.metrics?.inc("icon_yard_earnings_claimed_units_total", {}, BigInt(ev.args[1] as bigint));
             } else if (ev.name === "LeaseTerminated" || ev.name === "LeaseCancelled") {
               const id = BigInt(ev.args[0] as bigint);
               const l = db.lease(id);
@@ -209,6 +229,7 @@ export class ChainWatch {
         });
       });
       if (followed === undefined) return;
+      await this.#c.reorgs?.check(head);
       // Opening transactions that never made it: their offers have expired, so they never can.
       for (const p of db.pendingOpens()) {
         if (Number(p.offer.deadline) + 60 < this.now()) {

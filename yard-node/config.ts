@@ -12,6 +12,8 @@ import { z } from "zod";
 import {
   ConfigError,
   DEFAULT_AGENT_GATEWAY_PORT,
+  checkFeeTip,
+  feeFields,
   p2pDiscoverySchema,
   parseAmount,
   type TokenInfo,
@@ -20,6 +22,8 @@ import {
 const amount = z
   .string()
   .regex(/^\s*\d+(\.\d+)?\s+[A-Za-z][A-Za-z0-9]*\s*$/, 'an amount like "100 units" or "0.0001 iUSD"');
+
+const rpcUrl = z.string().regex(/^https?:\/\/\S+$/i, "must be an http:// or https:// URL, e.g. http://127.0.0.1:8545");
 
 const surchargeTier = z
   .object({
@@ -41,14 +45,31 @@ export const yardConfigSchema = z
     chain: z
       .object({
         /** JSON-RPC over HTTP(S) (`.url()` alone took "localhost:8545", a URL with the scheme "localhost:"). */
-        rpcUrl: z.string().regex(/^https?:\/\/\S+$/i, "must be an http:// or https:// URL, e.g. http://127.0.0.1:8545"),
+        rpcUrl: rpcUrl.optional(),
+        /** Several endpoints, tried in order after rpcUrl: failover, Retry-After honoured (protocol/chain/rpc.ts). */
+        rpcUrls: z.array(rpcUrl).min(1).max(8).optional(),
         /** Deployment file written by `icon deploy`. */
         deployment: z.string().min(1),
         /** Blocks an event must be buried under before the yard acts on it (0 on a local automining chain). */
         confirmations: z.number().int().min(0).max(64).default(2),
         pollMs: z.number().int().min(50).max(60_000).default(1000),
+        /**
+         * EIP-1559 fees of the operator's transactions (protocol/chain/fees.ts): the cap `maxFee`, the tip bound
+         * `maxPriorityFee`, when a stuck one is replaced; and `gasTokenPrice`, what one ETH (10^18 wei of gas) is
+         * worth in the market's token, with which claims weigh their gas (claim-policy.ts; absent: not weighed).
+         */
+        fees: feeFields.extend({ gasTokenPrice: amount.optional() }).strict().superRefine(checkFeeTip).default({}),
       })
-      .strict(),
+      .strict()
+      .refine((c) => c.rpcUrl !== undefined || c.rpcUrls !== undefined, {
+        message: "required: give chain.rpcUrl (one RPC URL) or chain.rpcUrls (several, tried in order)",
+        path: ["rpcUrl"],
+      })
+      // rpcUrl: the first endpoint (shown on /status, carried to sidecars); rpcUrls: all of them, rpcUrl first.
+      .transform(({ rpcUrl, rpcUrls, ...c }) => {
+        const urls = [...new Set([...(rpcUrl === undefined ? [] : [rpcUrl]), ...(rpcUrls ?? [])])];
+        return { ...c, rpcUrl: urls[0]!, rpcUrls: urls };
+      }),
     /** libp2p listen multiaddrs. */
     listen: z.array(z.string().startsWith("/")).min(1).default(["/ip4/127.0.0.1/tcp/0"]),
     /** libp2p discovery: mDNS, bootstrap peers, the DHT (where the yard announces itself to ICONs). */
@@ -100,9 +121,10 @@ export const yardConfigSchema = z
         surcharge: z.array(surchargeTier).max(16).default([]),
         /**
          * Asked per ICON intent this yard relays (/icon/relay/1.0.0), repaid by the market from the ICON's account
-         * into this yard's earnings; ICONs whose owner caps relay fees below it go to another yard.
+         * into this yard's earnings; ICONs whose owner caps relay fees below it go to another yard. Default
+         * 0.001 of the token whatever its decimals (1000 units of a 6-decimal token such as USDC).
          */
-        relayFee: amount.default("1000 units"),
+        relayFee: amount.optional(),
       })
       .strict(),
     lease: z
@@ -466,6 +488,14 @@ export interface Prices {
   stake: bigint | undefined;
   /** Asked per relayed ICON intent. */
   relayFee: bigint;
+  /** Token units one ETH (10^18 wei) is worth, for the claim policy; undefined: gas is not weighed. */
+  gasTokenPrice?: bigint | undefined;
+}
+
+/** The relay fee a yard asks unless configured: 0.001 token (a thousandth of 10^decimals, at least one unit). */
+export function defaultRelayFee(token: TokenInfo): bigint {
+  const fee = 10n ** BigInt(token.decimals) / 1000n;
+  return fee > 0n ? fee : 1n;
 }
 
 /** Resolves the config's amounts ("100 units" or "0.0001 iUSD") into token units. */
@@ -487,7 +517,10 @@ export function resolvePrices(c: YardConfig, token: TokenInfo): Prices {
     memoryPerGiBSecond: units(c.pricing.memoryPerGiBSecond, "pricing.memoryPerGiBSecond"),
     surcharge: c.pricing.surcharge,
     stake: c.listing.stake === undefined ? undefined : units(c.listing.stake, "listing.stake"),
-    relayFee: units(c.pricing.relayFee, "pricing.relayFee"),
+    relayFee: c.pricing.relayFee === undefined ? defaultRelayFee(token) : units(c.pricing.relayFee, "pricing.relayFee"),
+    ...(c.chain.fees.gasTokenPrice === undefined
+      ? {}
+      : { gasTokenPrice: units(c.chain.fees.gasTokenPrice, "chain.fees.gasTokenPrice") }),
   };
   if (p.floorPerSecond === 0n)
     throw new ConfigError(

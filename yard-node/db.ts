@@ -211,6 +211,12 @@ export class YardDb {
     }
   }
 
+  /** Forgets lease `id` and what is kept of it (a lease whose opening a reorganisation took away: its id is free). */
+  forgetLease(id: bigint): void {
+    for (const t of ["leases WHERE id", "routing_rules WHERE lease_id", "flows WHERE lease_id"])
+      this.#db.prepare(`DELETE FROM ${t} = ?`).run(id.toString());
+  }
+
   lease(id: bigint): LeaseRow | undefined {
     const r = this.#db.prepare("SELECT * FROM leases WHERE id = ?").get(id.toString()) as RawLease | undefined;
     return r && row(r);

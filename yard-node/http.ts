@@ -52,6 +52,8 @@ export interface YardStatus {
   counts: { active: number; ended: number; settled: number; failed: number };
   quotesPerSecond: number;
   earningsClaimed: string;
+  /** Wei the operator's key spent on gas (exact, a decimal string), in all and by function. */
+  gasSpentWei: { total: string; byKind: Record<string, string> };
   zone: string[];
   http: string;
 }
@@ -60,7 +62,7 @@ export interface HttpSurfaceComponents {
   config: Pick<YardConfig, "yardId" | "publicHost" | "chain" | "capacity" | "http" | "file">;
   operator: string;
   node: Pick<Libp2p, "peerId" | "getMultiaddrs">;
-  chain: Pick<MarketClient, "deployment" | "tokenInfo">;
+  chain: Pick<MarketClient, "deployment" | "tokenInfo" | "fees">;
   db: Pick<YardDb, "leases" | "getMeta">;
   ledger: Pick<CapacityLedger, "usedAt" | "capacity">;
   metrics: YardMetrics;
@@ -142,6 +144,10 @@ export class HttpSurface {
       },
       quotesPerSecond: this.#c.quoting.quotesPerSecond(),
       earningsClaimed: String(this.#c.metrics.get("icon_yard_earnings_claimed_units_total") ?? 0),
+      gasSpentWei: {
+        total: chain.fees.spent.total.toString(),
+        byKind: Object.fromEntries([...chain.fees.spent.byKind()].map(([k, v]) => [k, v.toString()])),
+      },
       zone: this.#c.zone(),
       http: this.url,
     };
@@ -243,6 +249,7 @@ export class HttpSurface {
     m.set("icon_yard_chain_up", watch.up ? 1 : 0);
     m.set("icon_yard_docker_up", this.#c.leases.dockerUp ? 1 : 0);
     m.set("icon_yard_chain_cursor_block", Number(db.getMeta("cursor") ?? 0));
+    for (const [kind, wei] of this.#c.chain.fees.spent.byKind()) m.set("icon_yard_gas_spent_wei_total", wei, { kind });
   }
 }
 

@@ -16,7 +16,6 @@
 import {
   inactiveLeaseSentence,
   isIconError,
-  LEASE_FLAGS,
   namespaceProblem,
   withoutSecret,
   type DeploySpec,
@@ -25,7 +24,8 @@ import {
 import type { Logger } from "../protocol/log.ts";
 import type { AgentGateway } from "./agent-gateway.ts";
 import type { ChainWatch } from "./chain-watch.ts";
-import { claimInBatches } from "./claims.ts";
+import { LeaseClaims } from "./claims.ts";
+import { collectImages } from "./image-collect.ts";
 import type { YardConfig } from "./config.ts";
 import { ACTIVE, type LeaseRow, type YardDb } from "./db.ts";
 import type { CapacityLedger } from "./ledger.ts";
@@ -34,6 +34,7 @@ import type { YardNetwork } from "./network.ts";
 import type { LeaseOwners } from "./overlay/owners.ts";
 import type { Overlay } from "./overlay/overlay.ts";
 import { Periodic } from "./periodic.ts";
+import type { Reorgs } from "./reorgs.ts";
 import { carryOver } from "./renewal.ts";
 import type { ContainerInfo, ContainerRole, ContainerRuntime } from "./runtime.ts";
 import { AgentSidecars, sameAgent, serviceShare } from "./sidecar.ts";
@@ -42,8 +43,8 @@ export interface LeaseLifecycleComponents {
   config: Pick<YardConfig, "lease" | "capacity" | "publicHost" | "publicNetns">;
   runtime: ContainerRuntime;
   db: YardDb;
-  chain: Pick<MarketClient, "lease" | "confirmStart" | "claim" | "claimMany" | "format">;
-  watch: Pick<ChainWatch, "call" | "now">;
+  chain: Pick<MarketClient, "lease" | "confirmStart" | "claimTx" | "format" | "fees">;
+  watch: Pick<ChainWatch, "call" | "now"> & Partial<Pick<ChainWatch, "buried">>;
   ledger: Pick<CapacityLedger, "endAt">;
   owners: Pick<LeaseOwners, "rootOf">;
   overlay: Pick<Overlay, "localChanged">;
@@ -55,8 +56,12 @@ export interface LeaseLifecycleComponents {
   gateway: Pick<AgentGateway, "env" | "leaseEnded" | "leaseMoved">;
   /** The yard's containers by id, as last seen: kept here, read by the network and the HTTP surface. */
   containers: Map<string, ContainerInfo>;
-  metrics: Pick<YardMetrics, "inc">;
+  metrics: Pick<YardMetrics, "inc" | "set">;
+  /** Follows the yard's transactions until buried (reorgs.ts); absent, none is followed. */
+  reorgs?: Pick<Reorgs, "track">;
   log: Logger;
+  /** Token units one ETH is worth (config `chain.fees.gasTokenPrice`): claims weigh gas (claim-policy.ts). */
+  unitsPerEth?: bigint;
   /** Aborted when the yard stops. */
   signal: AbortSignal;
 }
@@ -69,6 +74,7 @@ export class LeaseLifecycle {
   #reconcileWanted = false;
   readonly #ticker = new Periodic(() => this.tick(), 1000);
   readonly #sidecars: AgentSidecars;
+  readonly #claims: LeaseClaims;
 
   constructor(components: LeaseLifecycleComponents) {
     this.#c = components;
@@ -85,6 +91,8 @@ export class LeaseLifecycle {
       ended: (id) => components.gateway.leaseEnded(id),
       moved: (from, to) => components.gateway.leaseMoved(from, to),
     });
+    const withLease = <T>(id: bigint, fn: () => Promise<T>): Promise<T> => this.#withLease(id, fn);
+    this.#claims = new LeaseClaims({ ...components, withLease });
   }
 
   /** Whether lease `id`'s agent sidecar ran when last seen (undefined: it has none). */
@@ -241,15 +249,15 @@ export class LeaseLifecycle {
     }
   }
 
-  /** The tenant's Terminate: the lease stops at the chain's stoppedAt (or now) and ends here. */
-  async terminate(id: bigint): Promise<void> {
+  /** The tenant's Terminate (or `note`'s reason): the lease stops at the chain's stoppedAt (or now) and ends here. */
+  async terminate(id: bigint, note = "terminated by the tenant"): Promise<void> {
     const { db, chain, watch } = this.#c;
     await this.#withLease(id, async () => {
       const l = db.lease(id);
       if (!l || !ACTIVE.includes(l.status)) return;
       const rec = await watch.call(`reading lease ${id}`, () => chain.lease(id)).catch(() => undefined);
       const stoppedAt = rec && rec.stoppedAt > 0n ? Number(rec.stoppedAt) : watch.now();
-      db.update(id, { stoppedAt, note: "terminated by the tenant" });
+      db.update(id, { stoppedAt, note });
       if (rec && rec.stoppedAt > 0n) this.#c.ledger.endAt(`lease:${id}`, stoppedAt);
       await this.#end(db.lease(id)!, "terminated");
     });
@@ -468,8 +476,8 @@ export class LeaseLifecycle {
           }
         });
       }
-      if (!signal.aborted) await this.#claimDue(due);
-      if (!signal.aborted) await this.#collectImages(now);
+      if (!signal.aborted) await this.#claims.claimDue(due);
+      if (!signal.aborted) await collectImages(this.#c, now);
     } finally {
       this.#ticking = false;
     }
@@ -500,21 +508,6 @@ export class LeaseLifecycle {
     if (l.status === "ended") due.push({ id, final: true });
   }
 
-  /** Claims due leases: ≥ 2 confirmed ones by claimMany (claims.ts); the rest, or a refused batch, one by one. */
-  async #claimDue(due: Array<{ id: bigint; final: boolean }>): Promise<void> {
-    const { db, log } = this.#c;
-    const confirmed = due.filter((d) => db.lease(d.id)?.confirmed).map((d) => d.id);
-    const handled = confirmed.length >= 2 ? await claimInBatches(this.#c, confirmed) : new Set<bigint>();
-    for (const { id, final } of due) {
-      await this.#withLease(id, async () => {
-        const l = db.lease(id);
-        if (!l) return;
-        if (!handled.has(id)) await this.#claim(l, final);
-        else if (final) await this.#settledIfPaid(l);
-      }).catch((e) => log.warn("lease claim failed; will retry", { lease: id, error: e }));
-    }
-  }
-
   async #confirm(l: LeaseRow): Promise<void> {
     const { chain, watch, db, log } = this.#c;
     const ok = await watch
@@ -525,66 +518,9 @@ export class LeaseLifecycle {
         return undefined;
       });
     if (ok) {
+      this.#c.reorgs?.track({ kind: "confirm", tx: ok.hash, leases: [l.id] });
       db.update(l.id, { confirmed: true, lastClaimAt: watch.now() });
       log.info("start confirmed on chain", { lease: l.id });
-    }
-  }
-
-  /** Claims accrued payment; `final` settles the lease when nothing more is due. */
-  async #claim(l: LeaseRow, final: boolean): Promise<void> {
-    const { chain, watch, db, log } = this.#c;
-    if (!l.confirmed) {
-      // The database can lag the chain: a yard killed after its confirmStart was mined but before it wrote
-      // `confirmed` would otherwise give up a slot it served. The chain decides.
-      const rec = await watch.call(`reading lease ${l.id}`, () => chain.lease(l.id));
-      if (!rec) return;
-      if (rec.flags & LEASE_FLAGS.confirmed) {
-        db.update(l.id, { confirmed: true });
-        log.info("start was confirmed on chain before the yard recorded it", { lease: l.id });
-      } else {
-        // Never confirmed (never ran, or terminated before): nothing is owed to the yard.
-        if (final) db.update(l.id, { status: "settled" });
-        return;
-      }
-    }
-    try {
-      const amount = await watch.call(`claiming lease ${l.id}`, () => chain.claim(l.id));
-      if (amount === undefined) return;
-      this.#c.metrics.inc("icon_yard_earnings_claimed_units_total", {}, amount);
-      log.info("claimed", { lease: l.id, amount: chain.format(amount), final });
-      db.update(l.id, { lastClaimAt: watch.now() });
-    } catch (e) {
-      if (!isIconError(e, ["LeaseNothingToClaim", "LeaseInvalidState"])) throw e;
-      db.update(l.id, { lastClaimAt: watch.now() });
-    }
-    if (final) await this.#settledIfPaid(l);
-  }
-
-  /** Marks the lease settled once the chain owes nothing more on it. */
-  async #settledIfPaid(l: LeaseRow): Promise<void> {
-    const { chain, watch, db } = this.#c;
-    const rec = await watch.call(`reading lease ${l.id}`, () => chain.lease(l.id));
-    if (rec && (rec.state === "Settled" || rec.state === "Cancelled" || rec.claimedUntil >= (rec.stoppedAt || rec.end)))
-      db.update(l.id, { status: "settled" });
-  }
-
-  async #collectImages(now: number): Promise<void> {
-    const { db, runtime, log } = this.#c;
-    const inUse = new Set(
-      db
-        .leases(ACTIVE)
-        .filter((l) => l.spec)
-        .flatMap((l) => [l.spec!.imageDigest, ...(l.spec!.agent ? [l.spec!.agent.imageDigest] : [])])
-        .map((digest) => `sha256:${digest.slice(2)}`),
-    );
-    for (const img of db.images()) {
-      if (inUse.has(img.id) || img.lastUsed + this.#c.config.lease.imageGraceS > now) continue;
-      // Only while the yard's own name is all it carries: any other name was given by someone else, who keeps it.
-      await runtime
-        .removeImage(img.id, { ifUntagged: true })
-        .catch((e) => log.warn("could not remove an image", { error: e }));
-      db.forgetImage(img.id);
-      log.info("image removed after its grace period", { image: img.id.slice(0, 19) });
     }
   }
 

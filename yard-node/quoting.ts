@@ -35,6 +35,7 @@ import type { Prices, YardConfig } from "./config.ts";
 import type { ControlCheck } from "./control.ts";
 import { ACTIVE, type LeaseRow, type YardDb } from "./db.ts";
 import type { CapacityLedger } from "./ledger.ts";
+import type { Reorgs } from "./reorgs.ts";
 import type { YardMetrics } from "./yard-metrics.ts";
 import { askPrice, counterPrice, utilization } from "./pricing.ts";
 
@@ -166,6 +167,8 @@ export interface QuotingComponents {
   log: Logger;
   /** Measures round trips for a capacity query's `rttTargets` (rtt.ts); absent, such a query gets no report. */
   rtt?: Pick<RttService, "report">;
+  /** Follows an opening until buried, to send it again if a reorganisation drops it (reorgs.ts). */
+  reorgs?: Pick<Reorgs, "track">;
 }
 
 type Rejection = { reject: RejectCode; message: string };
@@ -371,6 +374,8 @@ export class Quoting {
       );
     }
     this.adopt(leaseId, q.offer, offerHash, renews, pendingKey);
+    const sigs = { providerSignature: q.providerSignature, tenantSignature };
+    this.#c.reorgs?.track({ kind: "open", tx: txHash, leases: [leaseId], offer: q.offer, offerHash, renews, ...sigs });
     log.info("lease opened", {
       lease: leaseId,
       account: q.offer.account,

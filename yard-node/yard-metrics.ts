@@ -13,6 +13,10 @@ export const YARD_METRICS = {
   icon_yard_rejects_total: { type: "counter", help: "Refused RFQs, counters and accepts by reason" },
   icon_yard_leases_opened_total: { type: "counter", help: "Leases opened" },
   icon_yard_earnings_claimed_units_total: { type: "counter", help: "Token units claimed from leases" },
+  icon_yard_gas_spent_wei_total: {
+    type: "counter",
+    help: "Wei the operator's key spent on gas (gasUsed × effective gas price, reverted transactions too), by function: claimMany, claim, confirmStart, openLease, relay, …",
+  },
   icon_yard_reconcile_actions_total: { type: "counter", help: "Actions taken to make Docker match the leases" },
   icon_yard_container_exits_total: { type: "counter", help: "Containers that exited on their own, by reason" },
   icon_yard_container_restarts_total: { type: "counter", help: "Containers restarted after they exited" },
@@ -76,6 +80,10 @@ export const YARD_METRICS = {
     help: "Tunnels from peers that are no active yard: counted under the peer's own address, not the header's client",
   },
   icon_yard_leases_active: { type: "gauge", help: "Leases opened and not yet ended" },
+  icon_yard_claims_waiting: {
+    type: "gauge",
+    help: "Due claims held back by the claim policy: their gas would cost more than they collect, or the fee is above the cap",
+  },
   icon_yard_gateway_forwards_open: { type: "gauge", help: "Agent gateway forwards (libp2p, per sidecar) open now" },
   icon_yard_containers_running: { type: "gauge", help: "Lease containers running" },
   icon_yard_probes_measuring: { type: "gauge", help: "Path probes measuring now (at most probe.maxConcurrent)" },

@@ -36,6 +36,7 @@ import {
   provideYard,
   loadOrCreatePeerKey,
   readDeployment,
+  resolveFees,
   signPeerBinding,
   zoneRecords,
   type LeaseProvider,
@@ -55,6 +56,7 @@ import type { ServiceAddressing } from "./overlay/semantic.ts";
 import { TunnelManager } from "./overlay/tunnel.ts";
 import { ActiveYards } from "./overlay/yards.ts";
 import { CapacityLedger } from "./ledger.ts";
+import { Reorgs } from "./reorgs.ts";
 import { ControlCheck } from "./control.ts";
 import { createLogger, type Logger } from "../protocol/log.ts";
 import { Metrics } from "./metrics.ts";
@@ -201,16 +203,31 @@ export class Yard {
     /** The yard's containers by id, as last seen (written by the lease lifecycle). */
     const containers = new Map<string, ContainerInfo>();
     const common = { config, db, metrics, operator: o.operator, prices: o.prices, signal };
+    const reorgs = new Reorgs({
+      chain,
+      db,
+      config,
+      log: log.child("reorgs"),
+      now: () => this.#watch.now(),
+      adopt: (id, offer, hash, renews) => this.#quoting.adopt(id, offer, hash, renews),
+      unwind: async (id, why) => {
+        await this.#leases.terminate(id, why);
+        ledger.release(`lease:${id}`);
+        db.forgetLease(id); // the id is free on the chain: a later lease may get it
+      },
+    });
     this.#watch = new ChainWatch({
       ...common,
       chain,
       ledger,
       node,
+      reorgs,
       log: log.child("chain"),
       adopt: (id, offer, hash, renews) => this.#quoting.adopt(id, offer, hash, renews),
     });
     this.#quoting = new Quoting({
       ...common,
+      reorgs,
       chain,
       ledger,
       watch: this.#watch,
@@ -286,12 +303,14 @@ export class Yard {
     });
     this.#leases = new LeaseLifecycle({
       ...common,
+      reorgs,
       ...shared,
       gateway: this.gateway,
       chain,
       ledger,
       watch: this.#watch,
       owners: this.owners,
+      unitsPerEth: o.prices.gasTokenPrice,
       network: this.#net,
       log: log.child("leases"),
     });
@@ -331,9 +350,11 @@ export class Yard {
     const deployment = await readDeployment(config.chain.deployment);
     const chain = await MarketClient.connect({
       deployment,
-      rpcUrl: config.chain.rpcUrl,
+      rpcUrl: config.chain.rpcUrls,
       signer: o.wallet,
+      fees: resolveFees(config.chain.fees),
       onProgress: (line) => log.debug(line),
+      onRpcWait: (line) => log.warn(line),
     });
     const operator = await chain.address();
     const prices = resolvePrices(config, chain.tokenInfo);

@@ -32,7 +32,7 @@ interface IIEPRegistry {
     /// unbondingPeriod >= slashDelay + slashReactionWindow(), so a slash scheduled within the reaction window
     /// after a provider asks to unstake becomes executable before that stake can be withdrawn.
     struct Parameters {
-        uint128 minStake; // bonded stake a provider needs to count as active
+        uint128 minStake; // bonded stake a provider needs to count as active (at most 2^96 − 1)
         uint64 unbondingPeriod; // seconds between unstake request and withdrawal
         uint16 slashCapBps; // max share of the total stake one arbiter incident may slash
         uint32 slashDelay; // the arbiter's AccessManager execution delay for `slash`, kept in step by deployment

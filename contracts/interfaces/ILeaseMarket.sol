@@ -41,7 +41,8 @@ interface ILeaseMarket {
         Cancelled // start missed and cancelled: tenant refunded, provider slashed
     }
 
-    /// @notice A lease record as stored (two storage slots).
+    /// @notice A lease record as stored (two storage slots; LeaseEscrow's `_storeLease` writes a new one as two packed
+    /// words in this layout: keep the two in step).
     // solhint-disable-next-line gas-struct-packing
     struct Lease {
         address provider;

@@ -9,9 +9,8 @@
  */
 import {
   Contract,
-  JsonRpcProvider,
   NonceManager,
-  Signature,
+  type Signature,
   type ContractTransactionReceipt,
   type Provider,
   type Signer,
@@ -26,34 +25,36 @@ import { toChainError } from "./errors.ts";
 import { LogMemo, logWindow, type LogBounds } from "./logs.ts";
 import { IntentClient, type RelayOptions, type RelayResult } from "./intents.ts";
 import { OutageSafeNonceManager } from "./receipt.ts";
+import { PERMIT_READ_ABI, permitDeadline, permitSupport, signPermit, type PermitSupport } from "./permit.ts";
+import { rpcProvider } from "./rpc.ts";
 import { marketSolvency } from "./audit.ts";
 import { claimedAmounts } from "./claims.ts";
 import { ChainCalls, type RelayHook } from "./transactions.ts";
+import { LEASE_STATES, type LeaseState } from "./types.ts";
+import { ChainFees, feesFrom, type FeeOptions } from "./fees.ts";
+import { isValidErc1271 } from "./erc1271.ts";
 import type { BudgetAccount, LeaseRecord, Listing, Policy, ProviderStatus, Solvency } from "./types.ts";
+export { LEASE_FLAGS, LEASE_STATES, type LeaseState } from "./types.ts";
 
 /** Options for {@link MarketClient.connect}. */
 export interface ConnectOptions {
   deployment: Deployment;
-  rpcUrl?: string;
+  /** The RPC endpoint, or several (backoff, retries and failover between them: rpc.ts). */
+  rpcUrl?: string | readonly string[];
+  /** A line whenever the RPC makes the client wait (429, a dropped connection, a switch); default onProgress. */
+  onRpcWait?: (line: string) => void;
   provider?: Provider;
   signer?: Signer;
   /** Called with a line of progress for every transaction (submitted, confirmed). */
   onProgress?: (line: string) => void;
   /** Widest eth_getLogs call in blocks (default `ICON_LOG_WINDOW` or 2,000: logs.ts). */
   logWindow?: number;
+  /** Fee cap, tip bound, replacement bounds (default: ICON_MAX_FEE … or the defaults, fees.ts feesFrom). */
+  fees?: FeeOptions;
 }
 
 type Row = Record<string, unknown> & unknown[];
 
-const ERC1271_ABI = ["function isValidSignature(bytes32 hash, bytes signature) view returns (bytes4)"];
-const ERC1271_MAGIC = "0x1626ba7e";
-
-/** Lease lifecycle states, as the contract computes them. */
-export const LEASE_STATES = ["None", "Scheduled", "Running", "StartMissed", "Ended", "Settled", "Cancelled"] as const;
-export type LeaseState = (typeof LEASE_STATES)[number];
-
-/** Bits of `LeaseRecord.flags`, as LeaseEscrow.sol sets them. */
-export const LEASE_FLAGS = { confirmed: 1, terminated: 2, settled: 4, cancelled: 8, collateralReleased: 16 } as const;
 
 /** Typed facade over the deployed token, registry and market. */
 export class MarketClient {
@@ -65,10 +66,15 @@ export class MarketClient {
   readonly market: Contract;
   readonly tokenInfo: TokenInfo;
   readonly logWindow: number;
+  /** The fee cap and bounds, the current quote, and the gas this client's transactions spent (fees.ts). */
+  readonly fees: ChainFees;
   /** Gasless operations: sign an intent for each ICON operation without sending it (intents.ts). */
   readonly intents: IntentClient;
   readonly #calls: ChainCalls;
   readonly #memo = new LogMemo();
+  readonly #progress: (line: string) => void;
+  readonly #permitToken: Contract;
+  #permit: Promise<PermitSupport> | undefined;
 
   private constructor(o: ConnectOptions & { provider: Provider }, tokenInfo: TokenInfo) {
     this.deployment = o.deployment;
@@ -80,7 +86,10 @@ export class MarketClient {
     this.market = new Contract(o.deployment.market, iconMarketAbi, runner);
     this.tokenInfo = tokenInfo;
     this.logWindow = o.logWindow ?? logWindow();
-    this.#calls = new ChainCalls({ signer: o.signer, tokenInfo, onProgress: o.onProgress ?? (() => {}) });
+    this.#progress = o.onProgress ?? (() => {});
+    this.#permitToken = new Contract(o.deployment.token, PERMIT_READ_ABI, runner);
+    this.fees = new ChainFees(o.fees ?? feesFrom(), o.provider);
+    this.#calls = new ChainCalls({ signer: o.signer, tokenInfo, fees: this.fees, onProgress: this.#progress });
     const { market, provider, signer } = this;
     const [calls, domain] = [this.#calls, () => this.domain()];
     this.intents = new IntentClient({ market, provider, signer, calls, domain, logs: (...a) => this.logs(...a) });
@@ -96,8 +105,8 @@ export class MarketClient {
     const provider =
       o.provider ??
       o.signer?.provider ??
-      // No request cache: after a failed send the nonce must be read fresh, not a cached pending count.
-      new JsonRpcProvider(o.rpcUrl ?? "http://127.0.0.1:8545", undefined, { staticNetwork: true, cacheTimeout: -1 });
+      // No request cache (rpc.ts): after a failed send the nonce must be read fresh, not a cached pending count.
+      rpcProvider(o.rpcUrl ?? "http://127.0.0.1:8545", { onWait: o.onRpcWait ?? o.onProgress });
     let chainId: bigint;
     try {
       chainId = (await provider.getNetwork()).chainId;
@@ -177,36 +186,41 @@ export class MarketClient {
       await this.#calls.send(`approving ${this.format(amount)}`, this.token, "approve", spender, amount);
   }
 
-  /** Signs an ERC-2612 permit for the market to take `amount` from the signer. */
-  async signPermit(amount: bigint, deadline: bigint): Promise<Signature> {
-    const owner = await this.address();
-    const [name, nonce] = await Promise.all([
-      this.#calls.read<string>("reading the token name", this.token, "name"),
-      this.#calls.read<bigint>("reading the permit nonce", this.token, "nonces", owner),
-    ]);
-    const domain = {
-      name,
-      version: "1",
-      chainId: BigInt(this.deployment.chainId),
-      verifyingContract: this.deployment.token,
-    };
-    const types = {
-      Permit: [
-        { name: "owner", type: "address" },
-        { name: "spender", type: "address" },
-        { name: "value", type: "uint256" },
-        { name: "nonce", type: "uint256" },
-        { name: "deadline", type: "uint256" },
-      ],
-    };
-    const sig = await this.signer!.signTypedData(domain, types, {
+  /** How the market may take this token: a permit (its EIP-712 domain, read once: permit.ts) or `approve`. */
+  permitSupport(): Promise<PermitSupport> {
+    this.#permit ??= permitSupport(this.provider, this.deployment.token, BigInt(this.deployment.chainId)).catch(
+      (e: unknown) => {
+        this.#permit = undefined;
+        throw toChainError(e, "reading the token's permit domain", this.tokenInfo);
+      },
+    );
+    return this.#permit;
+  }
+
+  /** Signs an ERC-2612 permit for the market to take `amount` from the signer (null: the token takes none). */
+  async signPermit(amount: bigint, deadline: bigint): Promise<Signature | null> {
+    const [owner, support] = await Promise.all([this.address(), this.permitSupport()]);
+    if (support.kind !== "permit") return null;
+    const nonce = await this.#calls.read<bigint>("reading the permit nonce", this.#permitToken, "nonces", owner);
+    return signPermit(this.signer!, support.domain, {
       owner,
       spender: this.deployment.market,
       value: amount,
       nonce,
       deadline,
     });
-    return Signature.from(sig);
+  }
+
+  /** A permit for `amount`, or null after saying (a progress line) why `approve` will be sent instead. */
+  async #permitOrSay(amount: bigint, action: string): Promise<{ sig: Signature; deadline: bigint } | null> {
+    const deadline = await permitDeadline(this.provider).catch((e: unknown) => {
+      throw toChainError(e, `${action}: reading the chain's time`, this.tokenInfo);
+    });
+    const sig = await this.signPermit(amount, deadline);
+    if (sig) return { sig, deadline };
+    const support = await this.permitSupport();
+    if (support.kind === "approve") this.#progress(`${support.reason}: approving the market first, then ${action}`);
+    return null;
   }
 
   // ------------------------------------------------------------------ registry
@@ -271,48 +285,41 @@ export class MarketClient {
 
   // ------------------------------------------------------------------ budget tree
 
-  /** Creates an application funded with `deposit` (ERC-2612 permit by default, so one transaction). */
+  /** Creates an application funded with `deposit`: with an ERC-2612 permit when the token takes one (so one
+   * transaction), else `approve` and then the creation (said in a progress line). */
   async createApp(controller: string, policy: Policy, deposit: bigint, usePermit = true): Promise<bigint> {
+    const action = "creating the application";
+    const p = deposit > 0n && usePermit ? await this.#permitOrSay(deposit, action) : null;
     let receipt: ContractTransactionReceipt;
-    if (deposit > 0n && usePermit) {
-      const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600);
-      const sig = await this.signPermit(deposit, deadline);
-      receipt = await this.#calls.send(
-        "creating the application",
-        this.market,
-        "createAppWithPermit",
-        controller,
-        policy,
-        deposit,
-        deadline,
-        sig.v,
-        sig.r,
-        sig.s,
-      );
+    if (p) {
+      const { sig, deadline } = p;
+      const args = [controller, policy, deposit, deadline, sig.v, sig.r, sig.s];
+      receipt = await this.#calls.send(action, this.market, "createAppWithPermit", ...args);
     } else {
       if (deposit > 0n) await this.ensureAllowance(this.deployment.market, deposit);
-      receipt = await this.#calls.send(
-        "creating the application",
-        this.market,
-        "createApp",
-        controller,
-        policy,
-        deposit,
-      );
+      receipt = await this.#calls.send(action, this.market, "createApp", controller, policy, deposit);
     }
     return this.#eventArg(receipt, "AppCreated", 0);
   }
 
-  /** Deposits `amount` from the signer into `account`. */
+  /** Deposits `amount` from the signer into `account` (a permit when the allowance falls short and the token takes
+   * one, else `approve` first). */
   async fund(account: bigint, amount: bigint): Promise<ContractTransactionReceipt> {
-    await this.ensureAllowance(this.deployment.market, amount);
-    return this.#calls.send(
-      `funding account ${account} with ${this.format(amount)}`,
-      this.market,
-      "fund",
-      account,
-      amount,
+    const action = `funding account ${account} with ${this.format(amount)}`;
+    const allowance = await this.#calls.read<bigint>(
+      "reading the allowance",
+      this.token,
+      "allowance",
+      await this.address(),
+      this.deployment.market,
     );
+    const p = allowance < amount ? await this.#permitOrSay(amount, action) : null;
+    if (p) {
+      const { sig, deadline } = p;
+      return this.#calls.send(action, this.market, "fundWithPermit", account, amount, deadline, sig.v, sig.r, sig.s);
+    }
+    await this.ensureAllowance(this.deployment.market, amount);
+    return this.#calls.send(action, this.market, "fund", account, amount);
   }
 
   /** Creates a child account of `parent` controlled by `controller`. */
@@ -422,13 +429,7 @@ export class MarketClient {
   /** Whether the contract at `signer` accepts `signature` over `digest` (ERC-1271); false for an account with no
    * code or a contract that says no or reverts. */
   async isValidSignature(signer: string, digest: string, signature: string): Promise<boolean> {
-    if ((await this.provider.getCode(signer)) === "0x") return false;
-    const wallet = new Contract(signer, ERC1271_ABI, this.provider);
-    try {
-      return (await wallet.getFunction("isValidSignature")(digest, signature)) === ERC1271_MAGIC;
-    } catch {
-      return false;
-    }
+    return isValidErc1271(this.provider, signer, digest, signature);
   }
 
   /** Owner and current policy of an application. */
@@ -484,14 +485,23 @@ export class MarketClient {
 
   /** Provider: moves accrued payment to earnings; returns the amount. */
   async claim(id: bigint): Promise<bigint> {
-    const receipt = await this.#calls.send(`claiming lease ${id}`, this.market, "claim", id);
-    return this.#eventArg(receipt, "LeaseClaimed", 1);
+    return (await this.claimTx([id])).amounts.get(id)!;
   }
 
   /** Provider: claims every lease in `ids` (1–256) in one transaction; the amount per lease. */
   async claimMany(ids: bigint[]): Promise<Map<bigint, bigint>> {
-    const receipt = await this.#calls.send(`claiming leases ${ids.join(", ")}`, this.market, "claimMany", ids);
-    return claimedAmounts(receipt, this.market);
+    return (await this.claimTx(ids, true)).amounts;
+  }
+
+  /** {@link claim} of one id (`many` false) or {@link claimMany}, with the transaction's hash (a yard follows it). */
+  async claimTx(ids: bigint[], many = ids.length > 1): Promise<{ amounts: Map<bigint, bigint>; txHash: string }> {
+    const [what, fn, arg] = many
+      ? [`leases ${ids.join(", ")}`, "claimMany", ids]
+      : [`lease ${ids[0]}`, "claim", ids[0]];
+    const receipt = await this.#calls.send(`claiming ${what}`, this.market, fn, arg);
+    const amounts = claimedAmounts(receipt, this.market);
+    if (!many && !amounts.has(ids[0]!)) this.#eventArg(receipt, "LeaseClaimed", 1); // throws NO_EVENT
+    return { amounts, txHash: receipt.hash };
   }
 
   /** Tenant: ends lease `id` now; returns the refund. */
@@ -555,11 +565,12 @@ export class MarketClient {
     return this.#calls.send("withdrawing earnings", this.market, "withdrawEarnings", to);
   }
 
-  /** Reads lease `id` and its state. */
-  async lease(id: bigint): Promise<LeaseRecord & { state: LeaseState }> {
+  /** Reads lease `id` and its state (as of block `blockTag` when given: a state buried under confirmations). */
+  async lease(id: bigint, blockTag?: number): Promise<LeaseRecord & { state: LeaseState }> {
+    const at = blockTag === undefined ? [] : [{ blockTag }];
     const [l, s] = await Promise.all([
-      this.#calls.read<Row>(`reading lease ${id}`, this.market, "lease", id),
-      this.#calls.read<bigint>(`reading lease ${id}`, this.market, "state", id),
+      this.#calls.read<Row>(`reading lease ${id}`, this.market, "lease", id, ...at),
+      this.#calls.read<bigint>(`reading lease ${id}`, this.market, "state", id, ...at),
     ]);
     return {
       id,

@@ -7,7 +7,8 @@ import { ChainError, type ContractErrorCode } from "../errors.ts";
 import { formatAmount, type TokenInfo } from "../units.ts";
 import { accessManagerAbi, iconMarketAbi, iepRegistryAbi, testTokenAbi } from "./abi.generated.ts";
 
-const STATES = ["None", "Scheduled", "Running", "StartMissed", "Ended", "Settled", "Cancelled"]; // = LEASE_STATES in client.ts (kept here: client.ts imports this file)
+import { LEASE_STATES as STATES } from "./types.ts";
+
 const allAbis = new Interface([
   ...iconMarketAbi.filter((f) => f.type === "error"),
   ...iepRegistryAbi.filter(

@@ -34,6 +34,15 @@ export interface WaitForReceiptOptions {
   timeoutMs: number;
   /** Between polls (ms); default 250. */
   pollMs?: number;
+  /**
+   * Asked every few empty polls (≈ 1 s): may send a replacement of the transaction (same nonce, higher fees) and
+   * return its hash, which is then watched too; the first of them mined is the receipt (one nonce: one is mined).
+   */
+  replace?: () => Promise<string | undefined>;
+  /** Given every mined receipt before its status is judged (a reverted transaction's gas is spent too). */
+  onMined?: (r: TransactionReceipt) => void;
+  /** Added to the CHAIN_TIMEOUT sentence (why it may be stuck). */
+  stuckNote?: () => string | undefined;
 }
 
 /** What is needed of a sent transaction. */
@@ -45,11 +54,13 @@ export interface SentTransaction {
 
 /** Polls after every this many empty answers whether another transaction took the nonce. */
 const REPLACEMENT_CHECK_EVERY = 8;
+/** Asks `replace` after every this many empty answers. */
+const STUCK_CHECK_EVERY = 4;
 
 /**
- * The receipt of `tx` once it is mined (one confirmation). Throws a ChainError when it was mined but reverted
- * (REVERTED), when another transaction with its nonce was mined instead (TX_REPLACED), or when no receipt came within
- * `timeoutMs` (CHAIN_TIMEOUT, naming the last error the node gave, if any).
+ * The receipt of `tx` — or of a replacement `o.replace` sent — once it is mined (one confirmation). Throws a ChainError
+ * when it was mined but reverted (REVERTED), when a transaction with its nonce was mined that is none of them
+ * (TX_REPLACED), or when no receipt came within `timeoutMs` (CHAIN_TIMEOUT, naming the last error the node gave).
  */
 export async function waitForReceipt(
   provider: Provider,
@@ -58,30 +69,44 @@ export async function waitForReceipt(
 ): Promise<TransactionReceipt> {
   const deadline = Date.now() + o.timeoutMs;
   const pollMs = o.pollMs ?? 250;
+  const hashes = [tx.hash];
   let lastError: unknown;
   const mined = (r: TransactionReceipt): TransactionReceipt => {
+    o.onMined?.(r);
     if (r.status === 0)
       throw new ChainError(
         "REVERTED",
-        `${o.action} was reverted by the contract (transaction ${tx.hash}, block ${r.blockNumber})`,
+        `${o.action} was reverted by the contract (transaction ${r.hash}, block ${r.blockNumber})`,
       );
     return r;
   };
+  /** The receipt of whichever of the hashes is mined (newest first: a replacement is likelier). */
+  const anyReceipt = async (): Promise<TransactionReceipt | null> => {
+    for (const h of [...hashes].reverse()) {
+      const r = await provider.getTransactionReceipt(h);
+      if (r) return r;
+    }
+    return null;
+  };
   for (let i = 0; ; i++) {
     try {
-      const r = await provider.getTransactionReceipt(tx.hash);
+      const r = await anyReceipt();
       if (r) return mined(r);
       if (i > 0 && i % REPLACEMENT_CHECK_EVERY === 0) {
         const next = await provider.getTransactionCount(tx.from, "latest");
         if (next > tx.nonce) {
-          // The nonce is used: by this transaction (its receipt just arrived) or by another one.
-          const again = await provider.getTransactionReceipt(tx.hash);
+          // The nonce is used: by one of these transactions (its receipt just arrived) or by another one.
+          const again = await anyReceipt();
           if (again) return mined(again);
           throw new ChainError(
             "TX_REPLACED",
-            `${o.action} did not happen: another transaction from ${tx.from} with nonce ${tx.nonce} was mined instead of ${tx.hash}`,
+            `${o.action} did not happen: another transaction from ${tx.from} with nonce ${tx.nonce} was mined instead of ${hashes.join(" or ")}`,
           );
         }
+      }
+      if (o.replace && i > 0 && i % STUCK_CHECK_EVERY === 0) {
+        const h = await o.replace();
+        if (h !== undefined && !hashes.includes(h)) hashes.push(h);
       }
     } catch (e) {
       if (e instanceof ChainError) throw e;
@@ -89,9 +114,10 @@ export async function waitForReceipt(
     }
     if (Date.now() >= deadline) {
       const why = lastError instanceof Error ? `; the node last said: ${lastError.message.split("\n")[0]}` : "";
+      const stuck = o.stuckNote?.();
       throw new ChainError(
         "CHAIN_TIMEOUT",
-        `${o.action}: no receipt for transaction ${tx.hash} within ${Math.round(o.timeoutMs / 1000)} s${why}`,
+        `${o.action}: no receipt for transaction ${hashes.join(" or ")} within ${Math.round(o.timeoutMs / 1000)} s${stuck ? `; ${stuck}` : ""}${why}`,
         { cause: lastError },
       );
     }

@@ -1,7 +1,10 @@
 /**
  * MarketClient's calls to its contracts (client.ts composes this room): reads that map a revert to a ChainError
  * sentence, and writes sent one at a time per client (so nonces never collide), each waited for with a bound and
- * reported as progress lines; a nonce another sender took is retried with a fresh one, at most twice.
+ * reported as progress lines; a nonce another sender took is retried with a fresh one, at most twice. Every write is
+ * an EIP-1559 transaction within the client's fee cap (fees.ts: refused with FEE_ABOVE_CAP, nothing sent, when the
+ * market asks more), replaced with the same nonce and higher fees while it is stuck (replace.ts), and its gas is
+ * added to the client's spend, per function, whether it succeeded or reverted.
  */
 import {
   NonceManager,
@@ -13,7 +16,9 @@ import {
 import { ChainError } from "../errors.ts";
 import type { TokenInfo } from "../units.ts";
 import { toChainError } from "./errors.ts";
+import type { ChainFees } from "./fees.ts";
 import { waitForReceipt } from "./receipt.ts";
+import { Replacer } from "./replace.ts";
 
 /** How long a transaction may take to be mined before the action fails (it may still be mined later). */
 const TX_TIMEOUT_MS = 120_000;
@@ -35,6 +40,8 @@ export interface ChainCallsComponents {
   /** When set, the calls it takes are relayed instead of sent (queued with the others all the same). */
   relay?: RelayHook;
   tokenInfo: TokenInfo;
+  /** The fee cap and bounds, the quote, and the spend every mined transaction is added to. */
+  fees: ChainFees;
   /** Called with a line of progress for every transaction (submitted, confirmed). */
   onProgress: (line: string) => void;
 }
@@ -75,18 +82,44 @@ export class ChainCalls {
     if (relay?.relays(c, fn)) return (await relay.send(action, c, fn, args)) as ContractTransactionReceipt;
     if (!this.#c.signer)
       throw new ChainError("NO_SIGNER", `${action} needs a key: pass --keystore <file> or set ICON_PRIVATE_KEY`);
+    const signer = this.#c.signer;
+    const { fees } = this.#c;
     for (let attempt = 1; ; attempt++) {
       try {
-        const tx = await c.getFunction(fn).send(...args);
+        const quote = await fees.quote(action);
+        const populated = await c.getFunction(fn).populateTransaction(...args);
+        const tx = await signer.sendTransaction({
+          ...populated,
+          type: 2,
+          maxFeePerGas: quote.maxFeePerGas,
+          maxPriorityFeePerGas: quote.maxPriorityFeePerGas,
+        });
         this.#c.onProgress(`${action}: sent ${tx.hash}, waiting for confirmation …`);
+        const provider = c.runner!.provider!;
+        const replacer = new Replacer({
+          provider,
+          // Replacements name their nonce: the NonceManager would give them a new one.
+          signer: signer instanceof NonceManager ? signer.signer : signer,
+          sent: tx,
+          sentAtBlock: quote.block,
+          fees: fees.options,
+          action,
+          onProgress: this.#c.onProgress,
+        });
         // One confirmation, bounded: a stalled chain fails the action instead of hanging it. Polled by
         // waitForReceipt, not tx.wait(): that one can end the process with an unhandled rejection while the RPC is
         // down (receipt.ts).
-        const receipt = await waitForReceipt(c.runner!.provider!, tx, { action, timeoutMs: TX_TIMEOUT_MS });
+        const receipt = await waitForReceipt(provider, tx, {
+          action,
+          timeoutMs: TX_TIMEOUT_MS,
+          replace: () => replacer.replace(),
+          stuckNote: () => replacer.note,
+          onMined: (r) => fees.spent.add(fn, r),
+        });
         this.#c.onProgress(`${action}: confirmed in block ${receipt.blockNumber} (gas ${receipt.gasUsed})`);
         return receipt as ContractTransactionReceipt;
       } catch (e) {
-        if (this.#c.signer instanceof NonceManager) this.#c.signer.reset();
+        if (signer instanceof NonceManager) signer.reset();
         // The node refused the nonce before the transaction went anywhere (another sender with this key — e.g. a
         // process that just stopped — used it): sending again with a fresh nonce is the same transaction, once.
         if (attempt < 3 && nonceTaken(e)) {

@@ -3,6 +3,13 @@
  * budget accounts and policies, stored leases, the market's solvency audit. Amounts are bigint token units.
  */
 
+/** Lease lifecycle states, as the contract computes them. */
+export const LEASE_STATES = ["None", "Scheduled", "Running", "StartMissed", "Ended", "Settled", "Cancelled"] as const;
+export type LeaseState = (typeof LEASE_STATES)[number];
+
+/** Bits of `LeaseRecord.flags`, as LeaseEscrow.sol sets them. */
+export const LEASE_FLAGS = { confirmed: 1, terminated: 2, settled: 4, cancelled: 8, collateralReleased: 16 } as const;
+
 /** A yard listing as stored in the registry. */
 export interface Listing {
   peerId: string;

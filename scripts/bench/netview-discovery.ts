@@ -123,7 +123,7 @@ export async function discoveryBench(say: (text: string) => void): Promise<Disco
     const dnsPort = await reserveDnsPort();
     const startYard = async (name: YardName, i: number): Promise<void> => {
       const key = m.keys[1 + i]!;
-      await m.admin.mint(new Wallet(key).address, 1_000_000_000n);
+      await m.admin.mint(new Wallet(key).address, m.admin.parse("1000"));
       const file = await writeYardConfig(
         m,
         yardConfig(m, yardIds[i]!, {
@@ -182,7 +182,7 @@ export async function discoveryBench(say: (text: string) => void): Promise<Disco
       }),
     );
     const owner = m.keys[OWNER_KEY]!;
-    await m.admin.mint(new Wallet(owner).address, 50_000_000n);
+    await m.admin.mint(new Wallet(owner).address, m.admin.parse("50"));
     await runIcon(
       m,
       [

@@ -73,7 +73,15 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   // The agent reads its chain endpoint and deployment from its state (agent.json), never from these.
-  const ctx: Ctx = { rpc: "", deploymentFile: undefined, keystore: undefined, devAccount: undefined, args: [] };
+  const ctx: Ctx = {
+    rpc: "",
+    network: undefined,
+    rpcUrls: [],
+    deploymentFile: undefined,
+    keystore: undefined,
+    devAccount: undefined,
+    args: [],
+  };
   await RUN.run(ctx, parsed.o);
   return 0;
 }

@@ -51,7 +51,7 @@ export const appCommands: Record<string, Command> = {
       const c = await client(ctx, true);
       const { agentEnvFrom, deployApp } = await import("../../icon-agent/index.ts");
       const local = o.local === true;
-      const env = agentEnvFrom(raw, ctx.rpc, c.deployment, {
+      const env = agentEnvFrom(raw, ctx.rpcUrls, c.deployment, {
         local,
         ...(local ? {} : { agentImageDigest: await agentImageDigest(raw) }),
       });

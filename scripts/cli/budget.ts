@@ -70,7 +70,8 @@ export const budgetCommands: Record<string, Command> = {
   "budget create": command({
     usage:
       "budget create --controller <address> --deposit <amount> [--weight 0..1] [--migrate-threshold 0..1] [--replicate-threshold 0..1] [--terminate-threshold 0..1] [--max-price <amount/s>] [--max-relay-fee <amount>] [--relay-allowance-per-day <amount>] [--no-permit]",
-    summary: "create an application budget funded from your wallet (ERC-2612 permit, one transaction)",
+    summary:
+      "create an application budget funded from your wallet (one transaction with an ERC-2612 permit when the token takes one, else approve first; --no-permit forces approve)",
     options: {
       controller: opt.address("--controller (the origin ICON's key address)"),
       deposit: opt.string(),
@@ -87,7 +88,7 @@ export const budgetCommands: Record<string, Command> = {
   }),
   "budget fund": command({
     usage: "budget fund <account> <amount>",
-    summary: "deposit from your wallet into a budget account",
+    summary: "deposit from your wallet into a budget account (a permit when the token takes one, else approve first)",
     async run(ctx) {
       const c = await client(ctx, true);
       const id = idArg(need(ctx, 0, "account", this.usage), "account");

@@ -24,10 +24,12 @@ export const chainCommands: Record<string, Command> = {
   }),
   deploy: command({
     usage:
-      "deploy [--token <address>] [--min-stake <amount>] [--unbonding <seconds>] [--start-window <seconds>] [--collateral <0..1>] [--arbiter <address>] [--arbiter-delay <seconds>]",
-    summary: "deploy registry, market and access manager (and a test token unless --token); writes the deployment file",
+      "deploy [--network <name>] [--token <address>] [--confirmations <n>] [--min-stake <amount>] [--unbonding <seconds>] [--start-window <seconds>] [--collateral <0..1>] [--arbiter <address>] [--arbiter-delay <seconds>]",
+    summary:
+      "deploy registry, market and access manager with Hardhat Ignition (and a test token unless --token, which is probed first: a token with a fee on transfer or that rebases is refused); writes the deployment file",
     options: {
       token: opt.address("--token"),
+      confirmations: opt.int("--confirmations", 64),
       "min-stake": opt.matching(/^\d+$/, (v) => `--min-stake is in token units (an integer), got "${v}"`),
       unbonding: opt.int("--unbonding"),
       "start-window": opt.int("--start-window"),
@@ -40,7 +42,7 @@ export const chainCommands: Record<string, Command> = {
       const big = (v: number | undefined): bigint | undefined => (v !== undefined ? BigInt(v) : undefined);
       const { deployMarket } = await import("../lib/hardhat.ts");
       const d = await deployMarket(
-        ctx.rpc,
+        ctx.network ? { network: ctx.network } : ctx.rpc,
         deployer.privateKey,
         {
           token: o.token,
@@ -52,11 +54,14 @@ export const chainCommands: Record<string, Command> = {
           arbiterDelay: big(o["arbiter-delay"]),
         },
         say,
+        { confirmations: o.confirmations },
       );
       const { defaultDeploymentPath, writeDeployment } = await import("../../protocol/chain/deployment.ts");
       const file = ctx.deploymentFile ?? defaultDeploymentPath(d.chainId);
       await writeDeployment(file, d);
-      say(`deployed: token ${d.token}, registry ${d.registry}, market ${d.market}, access manager ${d.accessManager}`);
+      say(
+        `deployed on chain ${d.chainId} in block ${d.blockNumber}: token ${d.token}, registry ${d.registry}, market ${d.market}, access manager ${d.accessManager}`,
+      );
       say(`wrote ${file}`);
       out(JSON.stringify(d));
     },

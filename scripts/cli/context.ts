@@ -13,10 +13,17 @@ import { say } from "./io.ts";
 export { out, say, untilSignal } from "./io.ts";
 
 export interface Ctx {
+  /** The first RPC endpoint (deploy, messages). */
   rpc: string;
+  /** A network declared by ICON_RPC_URL_<NAME> (scripts/lib/networks.ts): `icon deploy` deploys through it. */
+  network: string | undefined;
+  /** Every RPC endpoint given (repeated --rpc or ICON_RPC_URL's list), `rpc` first. */
+  rpcUrls: string[];
   deploymentFile: string | undefined;
   keystore: string | undefined;
   devAccount: number | undefined;
+  /** --max-fee, --max-priority-fee as given (checked when the chain is reached; the environment fills the rest). */
+  fees?: { maxFee?: string | undefined; maxPriorityFee?: string | undefined };
   args: string[];
 }
 
@@ -53,9 +60,10 @@ export function endpointForHumans(url: string): string {
 
 /** The market at `ctx.rpc` (deployment from --deployment or deployments/chain-<id>.json), with or without a key. */
 export async function client(ctx: Ctx, withKey: boolean): Promise<MarketClient> {
-  const { JsonRpcProvider } = await import("ethers");
+  const { rpcProvider } = await import("../../protocol/chain/rpc.ts");
   const { readDeployment, defaultDeploymentPath } = await import("../../protocol/chain/deployment.ts");
-  const provider = new JsonRpcProvider(ctx.rpc, undefined, { staticNetwork: true, cacheTimeout: -1 });
+  // Several --rpc: failover; a 429 or a cut connection is waited out, said on stderr (protocol/chain/rpc.ts).
+  const provider = rpcProvider(ctx.rpcUrls, { onWait: say });
   let file = ctx.deploymentFile;
   if (!file) {
     const chainId = await provider.getNetwork().then(
@@ -72,18 +80,23 @@ export async function client(ctx: Ctx, withKey: boolean): Promise<MarketClient> 
   const deployment = await readDeployment(file);
   const signer = withKey ? await requireWallet(ctx) : await wallet(ctx);
   const { MarketClient } = await import("../../protocol/chain/client.ts");
-  return MarketClient.connect({ deployment, provider, signer, onProgress: say });
+  const { feesFrom } = await import("../../protocol/chain/fees.ts");
+  const fees = feesFrom(ctx.fees, process.env, { maxFee: "--max-fee", maxPriorityFee: "--max-priority-fee" });
+  return MarketClient.connect({ deployment, provider, signer, onProgress: say, fees });
 }
 
 /** The signer: --dev-account (dev chain only), --keystore, or ICON_PRIVATE_KEY. */
 export async function wallet(ctx: Ctx): Promise<Wallet | undefined> {
   const { loadWallet } = await import("./keystore.ts");
   if (ctx.devAccount === undefined) return loadWallet(ctx.keystore);
-  const { JsonRpcProvider, Wallet: WalletClass } = await import("ethers");
-  const chainId = await new JsonRpcProvider(ctx.rpc, undefined, { staticNetwork: true }).getNetwork().then(
-    (n) => n.chainId,
-    () => 0n,
-  );
+  const { Wallet: WalletClass } = await import("ethers");
+  const { rpcProvider } = await import("../../protocol/chain/rpc.ts");
+  const chainId = await rpcProvider(ctx.rpcUrls, { onWait: say })
+    .getNetwork()
+    .then(
+      (n) => n.chainId,
+      () => 0n,
+    );
   if (chainId !== 31337n) {
     throw new ConfigError(
       "DEV_ACCOUNT_REFUSED",

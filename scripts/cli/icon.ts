@@ -13,8 +13,10 @@
  *   icon app deploy|status|policy      an application: fund it and start its origin ICON, watch it   app.ts
  *   icon agent run --state <dir>       run one ICON                                                  agent.ts
  *
- * Global options: --rpc <url> (ICON_RPC_URL), --deployment <file> (ICON_DEPLOYMENT), --keystore <file>
- * (ICON_KEYSTORE; password from ICON_KEYSTORE_PASSWORD or the terminal), or ICON_PRIVATE_KEY for development.
+ * Global options: --rpc <url>, repeatable (ICON_RPC_URL, comma-separated), --network <name> (ICON_NETWORK; URL from
+ * ICON_RPC_URL_<NAME>), --deployment <file> (ICON_DEPLOYMENT), --keystore <file> (ICON_KEYSTORE; password from
+ * ICON_KEYSTORE_PASSWORD or the terminal), or ICON_PRIVATE_KEY for development; --max-fee / --max-priority-fee
+ * (ICON_MAX_FEE, ICON_MAX_PRIORITY_FEE): the EIP-1559 fee cap and tip bound.
  * Nothing heavy is imported before a command runs (ethers, the market client, Hardhat, the yard): `icon --help` and
  * `icon <group> --help` start in a tenth of a second (npm run bench:cli).
  */
@@ -23,11 +25,12 @@ import { appCommands } from "./app.ts";
 import { budgetCommands } from "./budget.ts";
 import { chainCommands } from "./chain.ts";
 import { consoleCommands } from "./console.ts";
+import { ConfigError } from "../../protocol/errors.ts";
 import { out, say, type Ctx } from "./context.ts";
 import { iepCommands } from "./iep.ts";
 import { runEntry } from "./io.ts";
 import { keyCommands } from "./keys.ts";
-import { GLOBAL_OPTIONS, UsageError, parseOptions, type Command } from "./options.ts";
+import { GLOBAL_OPTIONS, RPC_URL, UsageError, parseOptions, type Command } from "./options.ts";
 import { yardCommands } from "./yard.ts";
 
 const COMMANDS: Record<string, Command> = {
@@ -52,11 +55,15 @@ function help(): string {
     ...list(Object.keys(COMMANDS)),
     "",
     "global options:",
-    "  --rpc <url>          JSON-RPC endpoint (env ICON_RPC_URL; default http://127.0.0.1:8545)",
+    "  --rpc <url>          JSON-RPC endpoint; repeat it for failover (env ICON_RPC_URL, comma-separated; default http://127.0.0.1:8545)",
+    "  --network <name>     a network declared by env ICON_RPC_URL_<NAME> (e.g. base: ICON_RPC_URL_BASE); its URL",
+    "                       is used as --rpc, and `icon deploy` deploys through it with Hardhat Ignition",
     "  --deployment <file>  deployment file (env ICON_DEPLOYMENT; default deployments/chain-<chainId>.json)",
     "  --keystore <file>    encrypted key (env ICON_KEYSTORE; password from ICON_KEYSTORE_PASSWORD or prompt)",
     "                       development only: ICON_PRIVATE_KEY instead of a keystore, or",
     "  --dev-account <n>    the dev chain's public account n (refused on any chain but 31337)",
+    "  --max-fee <price>    most any transaction pays per gas, e.g. 20gwei (env ICON_MAX_FEE; default 100 gwei)",
+    "  --max-priority-fee <price>  bound on the node's suggested tip (env ICON_MAX_PRIORITY_FEE; default 2 gwei)",
     "",
     "amounts are in tokens with the token's decimals (e.g. 12.5); `icon <command> --help` for details",
   ].join("\n");
@@ -71,6 +78,34 @@ function groupHelp(group: string, names: string[]): string {
     "",
     `\`icon ${group} <command> --help\` shows a command's options; \`icon --help\` lists every command and the global options`,
   ].join("\n");
+}
+
+/** The RPC URL of `--network <name>` (ICON_RPC_URL_<NAME>); `icon deploy` may take it from Hardhat's keystore. */
+function networkUrl(network: string | undefined, command: string): string | undefined {
+  if (network === undefined) return undefined;
+  const variable = "ICON_RPC_URL_" + network.toUpperCase().replace(/-/g, "_");
+  const url = process.env[variable];
+  if (!url && command !== "deploy")
+    throw new ConfigError(
+      "UNKNOWN_NETWORK",
+      `--network ${network}: set ${variable} to its JSON-RPC URL, or pass --rpc <url>`,
+    );
+  return url || undefined;
+}
+
+/** ICON_RPC_URL: one endpoint or several, comma-separated (default the local dev chain). */
+function envRpcUrls(value: string | undefined): string[] {
+  const urls = (value ?? "")
+    .split(",")
+    .map((u) => u.trim())
+    .filter((u) => u !== "");
+  for (const u of urls)
+    if (!RPC_URL.test(u))
+      throw new ConfigError(
+        "BAD_RPC_URL",
+        `ICON_RPC_URL names "${u}", not an http:// or https:// URL: write it as http://127.0.0.1:8545 (several: comma-separated)`,
+      );
+  return urls.length > 0 ? urls : ["http://127.0.0.1:8545"];
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -120,11 +155,17 @@ async function main(argv: string[]): Promise<number> {
     out(`usage: icon ${cmd.usage}\n\n${cmd.summary}`);
     return 0;
   }
+  const network = parsed.global.network ?? process.env.ICON_NETWORK;
+  const fromNetwork = networkUrl(network, name);
+  const rpcUrls = parsed.global.rpc ?? (fromNetwork ? [fromNetwork] : envRpcUrls(process.env.ICON_RPC_URL));
   const ctx: Ctx = {
-    rpc: parsed.global.rpc ?? process.env.ICON_RPC_URL ?? "http://127.0.0.1:8545",
+    rpc: rpcUrls[0]!,
+    rpcUrls,
+    network,
     deploymentFile: parsed.global.deployment ?? process.env.ICON_DEPLOYMENT,
     keystore: parsed.global.keystore ?? process.env.ICON_KEYSTORE,
     devAccount: parsed.global["dev-account"],
+    fees: { maxFee: parsed.global["max-fee"], maxPriorityFee: parsed.global["max-priority-fee"] },
     args: parsed.positionals,
   };
   await cmd.run(ctx, parsed.o);

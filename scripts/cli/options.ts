@@ -86,9 +86,18 @@ export const opt = {
       .optional(),
 };
 
+/** An RPC endpoint as the JSON-RPC client takes it, and the sentence for one it does not. */
+export const RPC_URL = /^https?:\/\/\S+$/i;
+export const RPC_URL_SENTENCE = "--rpc must be an http:// or https:// URL, e.g. http://127.0.0.1:8545";
+
 /** The options every command takes. */
 export const GLOBAL_OPTIONS = {
-  rpc: opt.string(),
+  /** Repeatable: several endpoints, tried in order (protocol/chain/rpc.ts). */
+  rpc: z.array(z.string().regex(RPC_URL, RPC_URL_SENTENCE)).optional(),
+  network: opt.matching(
+    /^[a-z][a-z0-9-]{0,39}$/,
+    (v) => `--network must be a network name such as base or base-sepolia (lower case, digits, dashes), got "${v}"`,
+  ),
   deployment: opt.string(),
   keystore: opt.string(),
   "dev-account": z
@@ -97,6 +106,9 @@ export const GLOBAL_OPTIONS = {
       /^\d{1,3}$/.test(v) ? Number(v) : fail(zctx, `--dev-account must be an account index such as 0 or 1, got "${v}"`),
     )
     .optional(),
+  /** EIP-1559 fee cap and tip bound, checked when a command reaches the chain (protocol/chain/fees.ts). */
+  "max-fee": opt.string(),
+  "max-priority-fee": opt.string(),
   help: opt.flag(),
 };
 
@@ -152,9 +164,28 @@ export async function parseOptions<S extends Shape>(
           : "BAD_OPTION";
     throw new ConfigError(code, issue.message);
   }
-  const { rpc, deployment, keystore, "dev-account": devAccount, help, ...o } = r.data as Record<string, unknown>;
+  const {
+    rpc,
+    network,
+    deployment,
+    keystore,
+    "dev-account": devAccount,
+    "max-fee": maxFee,
+    "max-priority-fee": maxPriorityFee,
+    help,
+    ...o
+  } = r.data as Record<string, unknown>;
   return {
-    global: { rpc, deployment, keystore, "dev-account": devAccount, help } as Options<typeof GLOBAL_OPTIONS>,
+    global: {
+      rpc,
+      network,
+      deployment,
+      keystore,
+      "dev-account": devAccount,
+      "max-fee": maxFee,
+      "max-priority-fee": maxPriorityFee,
+      help,
+    } as Options<typeof GLOBAL_OPTIONS>,
     o: o as Options<S>,
     positionals: parsed.positionals,
   };

@@ -25,7 +25,7 @@ export const yardCommands: Record<string, Command> = {
       const { Yard, loadYardConfigFile, parseYardConfig } = await import("../../yard-node/index.ts");
       const { createLogger } = await import("../../protocol/log.ts");
       const config = parseYardConfig(await loadYardConfigFile(file), file);
-      ctx.rpc = config.chain.rpcUrl;
+      [ctx.rpc, ctx.rpcUrls] = [config.chain.rpcUrl, config.chain.rpcUrls];
       const log = createLogger({ level: o["log-level"] ?? "info", base: { yard: config.yardId } });
       const { installLastResort } = await import("../../protocol/index.ts");
       installLastResort({ log, what: `yard ${config.yardId}` });
@@ -92,7 +92,11 @@ export const yardCommands: Record<string, Command> = {
       out(
         `  leases: ${st.counts.active} active, ${st.counts.failed} failed, ${st.counts.ended} awaiting final claim, ${st.counts.settled} settled`,
       );
-      out(`  quotes/s (last minute) ${st.quotesPerSecond.toFixed(2)}, earnings claimed ${fmt(st.earningsClaimed)}`);
+      const { formatEther } = await import("ethers");
+      const gas = st.gasSpentWei ? `, gas spent ${formatEther(BigInt(st.gasSpentWei.total))} ETH` : "";
+      out(
+        `  quotes/s (last minute) ${st.quotesPerSecond.toFixed(2)}, earnings claimed ${fmt(st.earningsClaimed)}${gas}`,
+      );
       for (const l of st.leases) {
         const left = Math.max(0, l.end - Math.floor(Date.now() / 1000));
         out(

@@ -7,8 +7,10 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createHardhatRuntimeEnvironment } from "hardhat/hre";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
-import { HDNodeWallet } from "ethers";
+import { HDNodeWallet, JsonRpcProvider, NonceManager, Wallet } from "ethers";
 import type { Deployment } from "../../protocol/index.ts";
+import { ConfigError, IconError } from "../../protocol/errors.ts";
+import type { PublicRpcProxyFake } from "./rpc-proxy.ts";
 
 // Two levels above scripts/lib/, three above the built copy in .build/scripts/lib/ (scripts/build-js.ts).
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -43,7 +45,10 @@ export async function ensureBuilt(): Promise<void> {
 
 /** A running embedded chain (Hardhat EDR behind a JSON-RPC server). */
 export interface DevChain {
+  /** Where clients reach it: the server, or with `ICON_RPC_PROXY=1` the public-like proxy in front of it. */
   url: string;
+  /** The public-like RPC proxy `url` names, when `ICON_RPC_PROXY=1` (scripts/lib/rpc-proxy.ts). */
+  proxy?: PublicRpcProxyFake;
   close(): Promise<void>;
 }
 
@@ -58,7 +63,21 @@ export async function startDevChain(host = "127.0.0.1", port = 8545, chainId = 3
     port,
   );
   const addr = await server.listen();
-  return { url: `http://${addr.address}:${addr.port}`, close: () => server.close() };
+  const url = `http://${addr.address}:${addr.port}`;
+  if (process.env.ICON_RPC_PROXY !== "1") return { url, close: () => server.close() };
+  // The e2e lanes behind a public-like RPC (test/lanes.ts): every client of this chain goes through the proxy, and
+  // closing the chain fails when a log query it saw had no block range or a wider one than 2,000 blocks.
+  const { PublicRpcProxyFake, e2eFaults, checkRanged } = await import("./rpc-proxy.ts");
+  const proxy = await PublicRpcProxyFake.start([url], e2eFaults());
+  return {
+    url: proxy.url,
+    proxy,
+    close: async () => {
+      await proxy.close();
+      await server.close();
+      checkRanged(proxy);
+    },
+  };
 }
 
 /** Hardhat's well-known development account keys (public knowledge: only for the embedded dev chain). */
@@ -82,21 +101,40 @@ export interface DeployParams {
   arbiter?: string;
 }
 
+/** Where to deploy: a JSON-RPC URL, or a network declared in hardhat.config.ts (scripts/lib/networks.ts). */
+export type DeployTarget = string | { network: string };
+
+/** Deployment options beyond the module's parameters. */
+export interface DeployOptions {
+  /** Confirmations Ignition waits for on each transaction (its default 5; automined chains need none). */
+  confirmations?: number;
+}
+
 /**
- * Deploys the market with Hardhat Ignition to the chain at `rpcUrl`, with `privateKey` as deployer.
- * Without `token`, a TestToken is deployed too (development). Returns the deployment record.
+ * Deploys the market with Hardhat Ignition to `target` (a URL, or a named network), with `privateKey` as
+ * deployer. Without `token`, a TestToken is deployed too (development); with one, the token is probed first
+ * (protocol/chain/token-probe.ts) and one that takes a fee on transfer or rebases is refused before anything is
+ * deployed. Returns the deployment record.
  */
 export async function deployMarket(
-  rpcUrl: string,
+  target: DeployTarget,
   privateKey: string,
   params: DeployParams = {},
   log: (s: string) => void = () => {},
+  options: DeployOptions = {},
 ): Promise<Deployment> {
   await ensureBuilt();
   const h = await hre();
-  const conn = await h.network.create({ network: "target", override: { url: rpcUrl, accounts: [privateKey] } });
+  const conn = await connect(h, target, privateKey);
   try {
-    const chainId = Number((await conn.ethers.provider.getNetwork()).chainId);
+    const url = conn.networkConfig.type === "http" ? await conn.networkConfig.url.get() : undefined;
+    const chainId = Number(
+      (
+        await conn.ethers.provider.getNetwork().catch((cause: unknown) => {
+          throw new IconError("CHAIN_UNREACHABLE", `cannot reach ${where(target, url)}`, { cause });
+        })
+      ).chainId,
+    );
     const deploymentId = `chain-${chainId}`;
     if (chainId === 31337) {
       // The dev chain starts empty every time: forget Ignition's journal of the previous dev chain.
@@ -106,6 +144,19 @@ export async function deployMarket(
       });
     }
     const { token: tokenAddress, ...rest } = params;
+    if (tokenAddress && url) {
+      const { probeToken } = await import("../../protocol/chain/token-probe.ts");
+      const provider = new JsonRpcProvider(url, undefined, { staticNetwork: true, cacheTimeout: -1 });
+      try {
+        await probeToken({ token: tokenAddress, signer: new NonceManager(new Wallet(privateKey, provider)), log });
+      } finally {
+        provider.destroy();
+      }
+    }
+    if (!tokenAddress && chainId !== 31337)
+      log(
+        `no --token: deploying the development TestToken (its owner mints at will) on chain ${chainId}; a market for real money takes --token <address>`,
+      );
     const { IconMarketDevModule, IconMarketModule, defaultMarketParameters } = await fromProject<
       typeof import("../../contracts/ignition/modules/IconMarket.ts")
     >("contracts/ignition/modules/IconMarket.ts");
@@ -117,7 +168,12 @@ export async function deployMarket(
       `deploying ${tokenAddress ? "the market over token " + tokenAddress : "a test token and the market"} to chain ${chainId} with Hardhat Ignition …`,
     );
     const before = await conn.ethers.provider.getBlockNumber();
-    const d = await conn.ignition.deploy(module, { parameters: { [module.id]: moduleParams as never }, deploymentId });
+    const config = options.confirmations !== undefined ? { requiredConfirmations: options.confirmations } : {};
+    const d = await conn.ignition.deploy(module, {
+      parameters: { [module.id]: moduleParams as never },
+      deploymentId,
+      config,
+    });
     const [registry, market] = [await d.registry.getAddress(), await d.market.getAddress()];
     const p = conn.ethers.provider;
     const created = async (a: string) => creationBlock((b) => p.getCode(a, b), before, await p.getBlockNumber());
@@ -134,6 +190,34 @@ export async function deployMarket(
   } finally {
     await conn.close();
   }
+}
+
+/** A network connection to `target` with `privateKey` as its only account. */
+async function connect(h: HardhatRuntimeEnvironment, target: DeployTarget, privateKey: string) {
+  if (typeof target === "string")
+    return h.network.create({ network: "target", override: { url: target, accounts: [privateKey] } });
+  const { declaredNetworks, rpcUrlVariable } = await import("./networks.ts");
+  const config = h.config.networks[target.network];
+  if (!declaredNetworks().includes(target.network) || config?.type !== "http") {
+    const known = declaredNetworks();
+    throw new ConfigError(
+      "UNKNOWN_NETWORK",
+      `no network "${target.network}" is declared: set ${rpcUrlVariable(target.network)} to its JSON-RPC URL (declared now: ${known.join(", ") || "none"})`,
+    );
+  }
+  return h.network.create({ network: target.network, override: { accounts: [privateKey] } });
+}
+
+/** The target for people: the network's name, or the endpoint without path or credentials. */
+function where(target: DeployTarget, url: string | undefined): string {
+  let endpoint = "the configured RPC endpoint";
+  try {
+    const u = new URL(url ?? (typeof target === "string" ? target : ""));
+    endpoint = `${u.protocol}//${u.host}`;
+  } catch {
+    // not a URL: say no more than that
+  }
+  return typeof target === "string" ? endpoint : `network "${target.network}" at ${endpoint}`;
 }
 
 /**

@@ -16,6 +16,7 @@ import {
   LeaseSession,
   RejectCode,
   MarketClient,
+  rpcProvider,
   appNamespace,
   appServiceName,
   createIconNode,
@@ -31,6 +32,7 @@ import {
 import { deployMarket, devKeys, projectRoot, startDevChain, type DevChain } from "./hardhat.ts";
 import { type YardConfigInput, DockerRuntime, HostFirewall } from "../../yard-node/index.ts";
 
+/** `n` tokens of the dev TestToken (6 decimals: contracts/TestToken.sol) in units; the testbed always deploys it. */
 export const USD = (n: number): bigint => BigInt(Math.round(n * 1e6));
 /** The app policy the testbed's tenants and the tests' budget accounts use: balanced weight, 10 % thresholds, no price cap. */
 export const TEST_POLICY: Policy = {
@@ -64,11 +66,8 @@ export async function startMarket(): Promise<TestMarket> {
   await writeDeployment(deploymentFile, deployment);
   // No request cache: two senders with one key (a yard and its restart, a test and a yard) must each read the
   // pending nonce fresh, not a cached answer of the other's query.
-  const provider = new JsonRpcProvider(chain.url, undefined, {
-    staticNetwork: true,
-    pollingInterval: 100,
-    cacheTimeout: -1,
-  });
+  // rpcProvider: behind the public-like proxy (ICON_RPC_PROXY=1, hardhat.ts) the tests' own calls ride out its 429s too.
+  const provider = rpcProvider(chain.url, { pollingInterval: 100, cacheTimeout: -1 });
   const admin = await MarketClient.connect({ deployment, provider, signer: new Wallet(keys[0]!, provider) });
   return {
     chain,

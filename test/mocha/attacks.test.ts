@@ -373,6 +373,52 @@ describe("attacks", () => {
         .to.be.revertedWithCustomError(m.market, "LeaseInvalidSignature")
         .withArgs(m.icon.address);
     });
+
+    it("refuses a malleable (high-s) copy or a bad v of either signature; the real pair still opens", async () => {
+      const { m, acct } = await loadFixture(ready);
+      const offer = await makeOffer(m, acct);
+      const [providerSig, tenantSig] = [await signOffer(m, offer), await signAcceptance(m, offer)];
+      const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+      const highS = (sig: string): string => {
+        const x = ethers.Signature.from(sig);
+        return ethers.concat([x.r, ethers.toBeHex(n - BigInt(x.s), 32), x.v === 27 ? "0x1c" : "0x1b"]);
+      };
+      const badV = (sig: string): string => ethers.concat([ethers.dataSlice(sig, 0, 64), "0x1d"]);
+      for (const [p, t, signer] of [
+        [highS(providerSig), tenantSig, m.provider.address],
+        [badV(providerSig), tenantSig, m.provider.address],
+        [providerSig, highS(tenantSig), m.icon.address],
+        [providerSig, badV(tenantSig), m.icon.address],
+        [providerSig, ethers.dataSlice(tenantSig, 0, 64), m.icon.address], // 64 bytes: no ECDSA, no ERC-1271
+      ] as const) {
+        await expect(openWith(m, offer, p, t))
+          .to.be.revertedWithCustomError(m.market, "LeaseInvalidSignature")
+          .withArgs(signer);
+      }
+      await expect(openWith(m, offer, providerSig, tenantSig)).to.emit(m.market, "LeaseOpened");
+    });
+
+    it("refuses an offer whose calldata holds a value wider than its field (reverts as the ABI decoder does)", async () => {
+      const { m, acct } = await loadFixture(ready);
+      const offer = await makeOffer(m, acct);
+      const [providerSig, tenantSig] = [await signOffer(m, offer), await signAcceptance(m, offer)];
+      const data = m.market.interface.encodeFunctionData("openLease", [offer, providerSig, tenantSig]);
+      const to = await m.market.getAddress();
+      // The offer's words follow the selector: provider, account, token, price, cpu, memory, start, end, …; a bit
+      // set just above each narrow field's width (the value the signatures cover is unchanged below it).
+      const widths = [160, 64, 160, 96, 32, 32, 40, 40];
+      for (const [i, bits] of widths.entries()) {
+        const at = 4 + 32 * i;
+        const word = BigInt(ethers.dataSlice(data, at, at + 32)) | (1n << BigInt(bits));
+        const dirty = ethers.concat([
+          ethers.dataSlice(data, 0, at),
+          ethers.toBeHex(word, 32),
+          ethers.dataSlice(data, at + 32),
+        ]);
+        await expect(m.stranger.sendTransaction({ to, data: dirty }), `field ${i}`).to.be.revertedWithoutReason(ethers);
+      }
+      await expect(m.stranger.sendTransaction({ to, data })).to.emit(m.market, "LeaseOpened");
+    });
   });
 
   describe("re-entry through a malicious token", () => {

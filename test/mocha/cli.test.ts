@@ -4,7 +4,9 @@
  */
 import { expect } from "chai";
 import { execFile } from "node:child_process";
+import { once } from "node:events";
 import { mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -179,6 +181,53 @@ describe("icon CLI", function () {
     expect(share.stderr).to.contain("--weight must be a number between 0 and 1");
     const noKey = await icon(["iep", "stake", "1"], { ICON_PRIVATE_KEY: "" });
     expect(noKey.stderr).to.contain("needs a key");
+  });
+
+  it("sends within the fee cap (--max-fee, ICON_MAX_FEE) and refuses, sending nothing, when the chain asks more", async () => {
+    const bad = await icon(["iep", "stake", "1", "--dev-account", "1", "--max-fee", "20"]);
+    expect(bad.code).to.equal(1);
+    expect(bad.stderr).to.contain('--max-fee "20": a gas price like "30 gwei", "0.01 gwei" or "1500000 wei"');
+    const badEnv = await icon(["iep", "stake", "1", "--dev-account", "1"], { ICON_MAX_PRIORITY_FEE: "lots" });
+    expect(badEnv.stderr).to.contain("ICON_MAX_PRIORITY_FEE=lots: a gas price like");
+    const { JsonRpcProvider, Wallet } = await import("ethers");
+    const rpc = new JsonRpcProvider(chain.url, undefined, { staticNetwork: true, cacheTimeout: -1 });
+    const operator = new Wallet(devKeys(2)[1]!).address;
+    const nonce = await rpc.getTransactionCount(operator, "pending");
+    const capped = await icon(["iep", "stake", "1", "--dev-account", "1", "--max-fee", "1wei"]);
+    expect(await rpc.getTransactionCount(operator, "pending"), "nothing sent").to.equal(nonce);
+    rpc.destroy();
+    expect(capped.code).to.equal(1);
+    expect(capped.stderr).to.match(
+      /waits: the chain asks a base fee of [\d.]+ gwei per gas, above the configured cap of 0\.000000001 gwei \(maxFee\); nothing was sent/,
+    );
+    const ok = await icon(["iep", "stake", "1", "--dev-account", "1"], { ICON_MAX_FEE: "50gwei" });
+    expect(ok.code, ok.stderr).to.equal(0);
+    expect(ok.stdout).to.contain("staked 1 iUSD");
+  });
+
+  it("takes several RPC endpoints (--rpc repeated, ICON_RPC_URL comma-separated), failing over from a dead one", async () => {
+    // A port nothing listens on (undici refuses well-known ones such as 9 itself, as "bad port").
+    const free = createServer().listen(0, "127.0.0.1");
+    await once(free, "listening");
+    const dead = `http://127.0.0.1:${(free.address() as AddressInfo).port}`;
+    free.close();
+    const bare = async (args: string[], env: Record<string, string> = {}): Promise<Result> =>
+      run(process.execPath, [cli, ...args], { cwd: dir, env: { ...process.env, ...env } }).then(
+        (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+        (e: Result) => e,
+      );
+    const flags = await bare(["--rpc", dead, "--rpc", chain.url, "iep", "status", "--dev-account", "1"]);
+    expect(flags.code, flags.stderr).to.equal(0);
+    expect(flags.stdout).to.contain("ACTIVE");
+    expect(flags.stderr).to.contain(`RPC ${dead} failed on eth_chainId (ECONNREFUSED), using http://127.0.0.1:`);
+    const env = await bare(["iep", "status", "--dev-account", "1"], { ICON_RPC_URL: `${dead}, ${chain.url}` });
+    expect(env.code, env.stderr).to.equal(0);
+    expect(env.stdout).to.contain("ACTIVE");
+    const bad = await bare(["iep", "status"], { ICON_RPC_URL: `${chain.url},localhost:8545` });
+    expect(bad.code).to.not.equal(0);
+    expect(bad.stderr).to.contain('ICON_RPC_URL names "localhost:8545", not an http:// or https:// URL');
+    const badFlag = await bare(["--rpc", "localhost:8545", "iep", "status"]);
+    expect(badFlag.stderr).to.contain("--rpc must be an http:// or https:// URL");
   });
 
   it("prints the DNS records an operator publishes for discovery, and refuses an IP as SRV target", async () => {

@@ -327,6 +327,31 @@ describe("IEPRegistry", () => {
       expect(await m.registry.availableStake(m.provider.address)).to.equal(TOTAL - USD(300));
     });
 
+    it("follows its AccessManager's move to another manager: authority() and the hooks' check ask the new one", async () => {
+      const { m, operator } = await loadFixture(withHookOperator);
+      const registry = await m.registry.getAddress();
+      const other = await ethers.deployContract("AccessManager", [m.deployer.address]);
+      await expect(m.manager.connect(m.deployer).updateAuthority(registry, await other.getAddress()))
+        .to.emit(m.registry, "AuthorityUpdated")
+        .withArgs(await other.getAddress());
+      expect(await m.registry.authority()).to.equal(await other.getAddress());
+      // The old manager's grant no longer counts; the new manager's does.
+      await expect(m.registry.connect(operator).lockStake(m.provider.address, 1n))
+        .to.be.revertedWithCustomError(m.registry, "AccessManagedUnauthorized")
+        .withArgs(operator.address);
+      await other
+        .connect(m.deployer)
+        .setTargetFunctionRole(registry, [m.registry.interface.getFunction("lockStake")!.selector], LEASE_MARKET_ROLE);
+      await other.connect(m.deployer).grantRole(LEASE_MARKET_ROLE, operator.address, 0n);
+      await expect(m.registry.connect(operator).lockStake(m.provider.address, 1n))
+        .to.emit(m.registry, "StakeLocked")
+        .withArgs(m.provider.address, 1n, 1n);
+      // Only the current authority may move it again.
+      await expect(m.registry.connect(m.deployer).setAuthority(await m.manager.getAddress()))
+        .to.be.revertedWithCustomError(m.registry, "AccessManagedUnauthorized")
+        .withArgs(m.deployer.address);
+    });
+
     it("refuses to lock stake of an unlisted provider", async () => {
       const { m, operator } = await loadFixture(withHookOperator);
       await expect(m.registry.connect(operator).lockStake(m.provider2.address, 1n))
@@ -583,6 +608,19 @@ describe("IEPRegistry", () => {
           .connect(m.deployer)
           .setParameters({ minStake: 0n, unbondingPeriod: DAY, slashCapBps: 1n, slashDelay: 0n }),
       ).to.emit(m.registry, "ParametersUpdated");
+    });
+
+    it('refuses a minimum stake above 2^96 − 1 (RegistryInvalidParameter "minStake") and accepts 2^96 − 1', async () => {
+      const m = await loadFixture(listed);
+      const p = { minStake: 2n ** 96n, unbondingPeriod: DAY, slashCapBps: 1_000n, slashDelay: 0n };
+      await expect(m.registry.connect(m.deployer).setParameters(p))
+        .to.be.revertedWithCustomError(m.registry, "RegistryInvalidParameter")
+        .withArgs("minStake");
+      await expect(m.registry.connect(m.deployer).setParameters({ ...p, minStake: 2n ** 96n - 1n }))
+        .to.emit(m.registry, "ParametersUpdated")
+        .withArgs(2n ** 96n - 1n, DAY, 1_000n, 0n);
+      expect((await m.registry.parameters()).minStake).to.equal(2n ** 96n - 1n);
+      expect(await m.registry.isActive(m.provider.address)).to.equal(false);
     });
 
     it("deactivates providers when the minimum stake rises above their bonded stake", async () => {

@@ -41,6 +41,22 @@ describe("app config", () => {
     expect(off.registry).to.equal(true);
   });
 
+  it("takes the chain's confirmation depth (2, or 0 on the dev chain 31337) and refuses a bad one with a sentence", () => {
+    const discovery = { domains: ["edge.example"] };
+    expect(agentEnvFrom({ service, discovery }, "http://x:1", deployment).chainConfirmations).to.equal(0);
+    const base = { ...deployment, chainId: 8453 } as Deployment;
+    expect(agentEnvFrom({ service, discovery }, "http://x:1", base).chainConfirmations).to.equal(2);
+    const set = agentEnvFrom({ service, discovery, agent: { chainConfirmations: 5 } }, "http://x:1", base);
+    expect([set.chainConfirmations, set.confirmations]).to.deep.equal([5, 3]); // (the decisions' hysteresis apart)
+    for (const [bad, why] of [
+      [-1, /agent\.chainConfirmations: 0 \(act on the newest block\) or more/],
+      [65, /agent\.chainConfirmations: at most 64 blocks/],
+      [1.5, /agent\.chainConfirmations: a whole number of blocks, 0 to 64/],
+      ["2", /agent\.chainConfirmations: a whole number of blocks, 0 to 64/],
+    ] as const)
+      expect(refusal({ service, discovery, agent: { chainConfirmations: bad } }).message).to.match(why);
+  });
+
   it("refuses a config without any way to find yards, naming the four ways", () => {
     expect(refusal({ service, discovery: {} }).message).to.match(
       /discovery: give discovery\.domains \(DNS SRV\), discovery\.seeds, discovery\.registry: true or a p2p discovery \(mdns, bootstrap, dht\)/,

@@ -13,6 +13,7 @@ import { MarketClient } from "../../../protocol/index.ts";
 import { silentLogger, type Logger } from "../../../protocol/log.ts";
 import { YardDb } from "../../../yard-node/db.ts";
 import { LeaseLifecycle, type LeaseLifecycleComponents } from "../../../yard-node/leases.ts";
+import { LeaseClaims } from "../../../yard-node/claims.ts";
 import type { ContainerInfo } from "../../../yard-node/runtime.ts";
 import {
   network,
@@ -73,11 +74,11 @@ describe("yard claims: one claimMany per tick, single claims when the batch is r
         wantFirewallCheck: () => undefined,
       } as unknown as LeaseLifecycleComponents["network"],
       containers: new Map<string, ContainerInfo>(),
-      metrics: { inc: () => undefined },
+      metrics: { inc: () => undefined, set: () => undefined },
       log,
       signal: new AbortController().signal,
     } as unknown as LeaseLifecycleComponents);
-    return { m, ids, db, leases, warnings };
+    return { m, ids, db, leases, warnings, chain, log, now };
   }
 
   it("claims three due leases in one transaction and settles them, paid to the unit", async () => {
@@ -107,5 +108,33 @@ describe("yard claims: one claimMany per tick, single claims when the batch is r
       expect(db.lease(id)!.status).to.equal("settled");
       expect(await m.market.state(id)).to.equal(5n);
     }
+  });
+
+  it("holds back claims whose gas costs more than they collect, and claims ended leases anyway (claim policy)", async () => {
+    const { m, ids, db, chain, log, now } = await setUp();
+    const waiting: number[] = [];
+    const claims = new LeaseClaims({
+      chain,
+      db,
+      log,
+      watch: { call: (_what: string, fn: () => Promise<unknown>) => fn(), now } as LeaseLifecycleComponents["watch"],
+      metrics: { inc: () => undefined, set: (_name, v) => void waiting.push(Number(v)) },
+      // An ETH worth 10^12 units: one lease's share of a batch (12 500 gas at ≈ 1–2 gwei) costs ≈ 2·10^7 units,
+      // far above the 6 000 each lease accrued.
+      unitsPerEth: 10n ** 12n,
+      withLease: (_id, fn) => fn(),
+    });
+    const sent = await m.ethers.provider.getTransactionCount(m.provider.address);
+    await claims.claimDue(ids.map((id) => ({ id, final: false })));
+    expect(await m.ethers.provider.getTransactionCount(m.provider.address), "nothing sent").to.equal(sent);
+    expect(waiting).to.deep.equal([3]);
+    expect(await m.market.earningsOf(m.provider.address)).to.equal(0n);
+    // Ended: the last claim settles the lease and frees its collateral, whatever its gas: all three, one claimMany.
+    await claims.claimDue(ids.map((id) => ({ id, final: true })));
+    expect(await m.ethers.provider.getTransactionCount(m.provider.address), "one transaction").to.equal(sent + 1);
+    expect(waiting).to.deep.equal([3, 0]);
+    expect(await m.market.earningsOf(m.provider.address)).to.equal(3n * P * SLOT);
+    for (const id of ids) expect(db.lease(id)!.status).to.equal("settled");
+    expect(chain.fees.spent.byKind().get("claimMany")! > 0n).to.equal(true);
   });
 });

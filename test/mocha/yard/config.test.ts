@@ -7,7 +7,7 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { ConfigError } from "../../../protocol/index.ts";
+import { ConfigError, resolveFees } from "../../../protocol/index.ts";
 import { parseYardConfig, resolvePrices, type YardConfig, type YardConfigInput } from "../../../yard-node/config.ts";
 import { projectRoot } from "../../../scripts/lib/hardhat.ts";
 import { yardConfig, type TestMarket } from "../../../scripts/lib/testbed.ts";
@@ -118,6 +118,11 @@ describe("yard config", () => {
       );
       expect(c.agentGateway).to.include({ enabled: true, port: 8547 });
       expect(c.agentGateway.rpcUrl).to.equal(undefined);
+      expect(c.chain.rpcUrls).to.deep.equal([c.chain.rpcUrl]);
+      const several = { ...validInput(), chain: { ...validInput().chain, rpcUrls: ["http://b:1", "http://c:2"] } };
+      expect(parseYardConfig(several, FILE).chain.rpcUrls).to.deep.equal([c.chain.rpcUrl, "http://b:1", "http://c:2"]);
+      const { rpcUrl: _one, ...onlyList } = several.chain;
+      expect(parseYardConfig({ ...several, chain: onlyList }, FILE).chain).to.include({ rpcUrl: "http://b:1" });
       expect(c.agentGateway.limits).to.include({ requestsPerSecond: 20, burst: 40, forwardsPerLease: 32 });
       // The test bed lets /dial reach loopback (its yards all listen on 127.0.0.1); by default it may not.
       expect(c.agentGateway.dialLoopback).to.equal(true);
@@ -150,6 +155,13 @@ describe("yard config", () => {
         ],
         stake: 250_000_000n,
         relayFee: 1_000n,
+        gasTokenPrice: 3_000_000_000n,
+      });
+      expect(resolveFees(c.chain.fees)).to.deep.equal({
+        maxFeePerGas: 20_000_000_000n,
+        maxPriorityFeePerGas: 1_000_000_000n,
+        replaceAfterBlocks: 3,
+        replaceAfterMs: 45_000,
       });
     });
 
@@ -206,6 +218,22 @@ describe("yard config", () => {
         expect: { chain: /required \(object\) is missing; add it/ },
       },
       {
+        name: "fees: a gas price without its unit, a tip above the cap, a replacement bound of 0",
+        edit: (c) => (c.chain.fees = { maxFee: "20", maxPriorityFee: "3 gwei", replaceAfterBlocks: 0 }),
+        expect: {
+          "chain.fees.maxFee": /a gas price like "30 gwei", "0\.01 gwei" or "1500000 wei"/,
+          "chain.fees.replaceAfterBlocks": /greater than or equal to 1/,
+        },
+      },
+      {
+        name: "fees: a tip above the cap",
+        edit: (c) => (c.chain.fees = { maxFee: "2 gwei", maxPriorityFee: "3 gwei" }),
+        expect: {
+          "chain.fees.maxPriorityFee":
+            /must be at most maxFee \(2 gwei\): the tip is part of the fee; lower it or raise maxFee/,
+        },
+      },
+      {
         name: "missing listing.region",
         edit: (c) => delete c.listing.region,
         expect: { "listing.region": /missing; add it/ },
@@ -249,6 +277,16 @@ describe("yard config", () => {
         name: "rpcUrl without a scheme",
         edit: (c) => (c.chain.rpcUrl = "127.0.0.1:8545"),
         expect: { "chain.rpcUrl": /URL, e\.g\. http:\/\/127\.0\.0\.1:8545/ },
+      },
+      {
+        name: "neither rpcUrl nor rpcUrls",
+        edit: (c) => delete (c.chain as { rpcUrl?: string }).rpcUrl,
+        expect: { "chain.rpcUrl": /give chain\.rpcUrl \(one RPC URL\) or chain\.rpcUrls/ },
+      },
+      {
+        name: "one of several rpcUrls without a scheme",
+        edit: (c) => (c.chain.rpcUrls = ["http://127.0.0.1:8545", "127.0.0.1:8546"]),
+        expect: { "chain.rpcUrls.1": /URL, e\.g\. http:\/\/127\.0\.0\.1:8545/ },
       },
       {
         name: "surcharge tiers out of order",
@@ -396,6 +434,16 @@ describe("yard config", () => {
       expect(resolvePrices(parseYardConfig(c, FILE), TOKEN).stake).to.equal(undefined);
     });
 
+    it("asks a relay fee of 0.001 token by default whatever the token's decimals (USDC's 6, an 18-decimal token's)", () => {
+      const input = validInput();
+      delete input.listing.stake;
+      const c = parseYardConfig(input, FILE);
+      expect(resolvePrices(c, TOKEN).relayFee).to.equal(1_000n);
+      expect(resolvePrices(c, { symbol: "USDC", decimals: 6 }).relayFee).to.equal(1_000n);
+      expect(resolvePrices(c, { symbol: "DAI", decimals: 18 }).relayFee).to.equal(10n ** 15n);
+      expect(resolvePrices(c, { symbol: "TWO", decimals: 2 }).relayFee).to.equal(1n);
+    });
+
     it("converts any decimal with at most the token's decimals exactly", () => {
       fc.assert(
         fc.property(
@@ -419,6 +467,30 @@ describe("yard config", () => {
             expect(p.stake).to.equal(expected);
           },
         ),
+      );
+    });
+
+    it("reads chain.fees.gasTokenPrice (what one ETH is worth in the token) exactly; absent, gas is not weighed", () => {
+      const c = parseYardConfig(
+        invalid((j) => (j.chain.fees = { gasTokenPrice: "3000.5 iUSD", maxFee: "0.05 gwei" })),
+        FILE,
+      );
+      expect(c.chain.fees).to.deep.equal({
+        gasTokenPrice: "3000.5 iUSD",
+        maxFee: "0.05 gwei",
+        replaceAfterBlocks: 3,
+        replaceAfterS: 45,
+      });
+      expect(resolvePrices(c, TOKEN).gasTokenPrice).to.equal(3_000_500_000n);
+      // No tip bound given: 2 gwei, or the cap when it is lower (an L2's).
+      expect(resolveFees(c.chain.fees).maxPriorityFeePerGas).to.equal(50_000_000n);
+      expect(resolvePrices(parseYardConfig(validInput(), FILE), TOKEN)).to.not.have.property("gasTokenPrice");
+      const other = parseYardConfig(
+        invalid((j) => (j.chain.fees = { gasTokenPrice: "3000 USDC" })),
+        FILE,
+      );
+      expect(resolveError(other)).to.match(
+        /chain\.fees\.gasTokenPrice "3000 USDC" is in USDC, but the market's token is iUSD/,
       );
     });
 

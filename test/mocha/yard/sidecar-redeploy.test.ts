@@ -90,8 +90,9 @@ describe("agent sidecar: a changed agent part, a renewal's lock, the secret in f
       chain: {
         lease: async () => undefined,
         confirmStart: async () => undefined,
-        claim: async () => undefined,
+        claimTx: async () => undefined,
         format: String,
+        fees: { quote: async () => ({ maxFeePerGas: 1n, maxPriorityFeePerGas: 0n, baseFeePerGas: 1n, block: 0 }) },
       } as unknown as LeaseLifecycleComponents["chain"],
       watch: { call: (_what: string, fn: () => Promise<unknown>) => fn(), now } as LeaseLifecycleComponents["watch"],
       ledger: { endAt: () => undefined },
@@ -109,7 +110,7 @@ describe("agent sidecar: a changed agent part, a renewal's lock, the secret in f
         addressing: undefined,
       } as unknown as LeaseLifecycleComponents["network"],
       containers: new Map<string, ContainerInfo>(),
-      metrics: { inc: () => undefined },
+      metrics: { inc: () => undefined, set: () => undefined },
       log: silentLogger,
       signal: new AbortController().signal,
     };

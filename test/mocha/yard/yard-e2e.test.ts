@@ -113,6 +113,19 @@ describe("yard end to end (chain + libp2p + Docker)", function () {
     expect(onChain.claimedUntil).to.equal(offer.end);
     expect(await m.admin.market.getFunction("earningsOf")(operator.address)).to.equal(cost);
     expect((await m.admin.solvency()).ok).to.equal(true);
+    // Every transaction of the operator's key is the yard's (listing, stake, openLease, confirmStart, claims): what
+    // /status and /metrics say it spent on gas is theirs, to the wei.
+    let spent = 0n;
+    for (let b = 0; b <= (await m.provider.getBlockNumber()); b++)
+      for (const tx of (await m.provider.getBlock(b, true))!.prefetchedTransactions)
+        if (tx.from === operator.address) {
+          const r = (await m.provider.getTransactionReceipt(tx.hash))!;
+          spent += r.gasUsed * r.gasPrice;
+        }
+    expect(yard.status().gasSpentWei.total).to.equal(spent.toString());
+    const lines = [...yard.metrics.render().matchAll(/^icon_yard_gas_spent_wei_total\{kind="(\w+)"\} (\d+)$/gm)];
+    expect(lines.reduce((sum, l) => sum + BigInt(l[2]!), 0n)).to.equal(spent);
+    expect(lines.map((l) => l[1])).to.include.members(["openLease", "confirmStart", "register"]);
   });
 
   it("quotes by the operator's policy and refuses with reasons: price, budget, slot", async () => {

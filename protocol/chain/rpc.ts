@@ -1,0 +1,305 @@
+/**
+ * The chain's JSON-RPC over one or several endpoints, as public RPCs serve it: rate limits (HTTP 429 with
+ * Retry-After), connections dropped mid-answer, endpoints that lag behind each other or go away. `RpcEndpoints` is an
+ * ethers JsonRpcProvider whose transport:
+ *  - on 429 waits what Retry-After says (seconds; ethers' own FetchRequest reads the header as milliseconds) or
+ *    moves to another endpoint that is not rate-limited, saying so ("RPC http://… rate-limited (429) on eth_call,
+ *    retrying in 2 s");
+ *  - on a dropped connection, a timeout or a 5xx retries a read on the next endpoint, then, after a backoff, all of
+ *    them again for a few rounds, before the error reaches the caller (as CHAIN_UNREACHABLE: errors.ts);
+ *  - never re-sends a transaction blindly: when `eth_sendRawTransaction` failed after the request may have reached a
+ *    node, it first asks for the transaction by hash (found: its hash is the answer) and for the sender's nonce (used:
+ *    the hash is the answer, and waitForReceipt says whether this transaction or another took it); only a transaction
+ *    no node knows is sent again — the same signed bytes, which can be mined once at most;
+ *  - answers eth_blockNumber with the highest head among the endpoints and keeps to the freshest one, so a lagging
+ *    endpoint does not hide a transaction just mined.
+ * Why not ethers' FallbackProvider: it is no JsonRpcProvider (no `send` of node methods the tests and the CLI use),
+ * and its quorum compares answers of endpoints that lag each other — a head or a receipt one of them has not seen
+ * yet splits the vote, and a transaction is broadcast to every backend. One endpoint at a time serves here.
+ *
+ * @example
+ *   const provider = rpcProvider(["https://rpc-a.example", "https://rpc-b.example"], { onWait: (l) => log.warn(l) });
+ */
+import {
+  JsonRpcProvider,
+  Transaction,
+  type JsonRpcApiProviderOptions,
+  type JsonRpcPayload,
+  type JsonRpcResult,
+} from "ethers";
+import { ConfigError } from "../errors.ts";
+
+/** How an {@link RpcEndpoints} waits and retries. */
+export interface RpcOptions extends JsonRpcApiProviderOptions {
+  /** A line for each wait or switch ("RPC http://… rate-limited (429) on eth_call, retrying in 2 s"). */
+  onWait?: (line: string) => void;
+  /** Longest Retry-After honoured; a longer one fails the call (default 60 s: a public RPC's minute window). */
+  maxRetryAfterMs?: number;
+  /** 429 answers one call rides out before it fails (default 30). */
+  maxRateLimited?: number;
+  /** Rounds over every endpoint after transport failures before a call fails (default 3: ≈ 1.75 s of backoff). */
+  rounds?: number;
+  /** First backoff between rounds, doubled each round (default 250 ms). */
+  backoffMs?: number;
+  /** One HTTP exchange's bound (default 30 s). */
+  requestTimeoutMs?: number;
+}
+
+/** Several RPC URLs from a list (repeated flag, config array) or a comma-separated string (environment). */
+export function rpcUrlList(input: string | readonly string[], where = "the RPC URL"): string[] {
+  const urls = (typeof input === "string" ? [input] : [...input])
+    .flatMap((s) => s.split(","))
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+  if (urls.length === 0) throw new ConfigError("BAD_RPC_URL", `${where} is empty: give an http:// or https:// URL`);
+  for (const u of urls)
+    if (!/^https?:\/\/\S+$/i.test(u))
+      throw new ConfigError(
+        "BAD_RPC_URL",
+        `${where} "${originOf(u)}" is not an http:// or https:// URL: write it as http://127.0.0.1:8545`,
+      );
+  return [...new Set(urls)];
+}
+
+/** The endpoint without path, query or credentials (RPC URLs often carry API keys). */
+export function originOf(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}`;
+  } catch {
+    return "the configured RPC endpoint";
+  }
+}
+
+/** A provider over `urls` (one or several; a comma-separated string is split), request cache off by default. */
+export function rpcProvider(urls: string | readonly string[], o: RpcOptions = {}): RpcEndpoints {
+  return new RpcEndpoints(rpcUrlList(urls), o);
+}
+
+class RateLimited extends Error {
+  readonly url: string;
+  readonly retryAfterMs: number;
+  constructor(url: string, retryAfterMs: number) {
+    super(`RPC ${originOf(url)} rate-limited (429)`);
+    this.url = url;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** A transport failure after which the request may have reached the node (not so for a refused connection). */
+const mayHaveArrived = (e: unknown): boolean => !/ECONNREFUSED/.test(chainOf(e));
+
+/** The messages and codes of `e` and its causes, for tests of the kind of failure. */
+function chainOf(e: unknown): string {
+  const parts: string[] = [];
+  for (let cur = e, i = 0; cur && i < 6; i++) {
+    const o = cur as { code?: unknown; message?: unknown; cause?: unknown };
+    parts.push(String(o.code ?? ""), String(o.message ?? cur));
+    cur = o.cause;
+  }
+  return parts.join(" ");
+}
+
+/** A short reason for a log line: the deepest cause's code or message. */
+function reason(e: unknown): string {
+  let cur = e as { code?: unknown; message?: unknown; cause?: unknown };
+  while (cur?.cause && typeof cur.cause === "object") cur = cur.cause as typeof cur;
+  return typeof cur?.code === "string" ? cur.code : String(cur?.message ?? e).split("\n")[0]!;
+}
+
+/** Retry-After in ms: delay-seconds or an HTTP date (default 1 s when absent or unreadable). */
+export function retryAfterMs(header: string | null, now = Date.now()): number {
+  if (header === null) return 1_000;
+  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1_000;
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? 1_000 : Math.max(0, at - now);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A JsonRpcProvider over several endpoints with backoff, retries and failover (see the module header). */
+export class RpcEndpoints extends JsonRpcProvider {
+  readonly urls: readonly string[];
+  readonly #o: Required<Pick<RpcOptions, "maxRetryAfterMs" | "maxRateLimited" | "rounds" | "backoffMs">> & RpcOptions;
+  /** The endpoint calls go to first (the last that answered, or the freshest head). */
+  #current = 0;
+  /** Per endpoint: not asked again before this time (rate-limited or failed). */
+  readonly #pausedUntil: number[];
+  readonly #limited: boolean[];
+  /** Per endpoint: the pause a line was said for. */
+  readonly #announced: number[];
+
+  constructor(urls: readonly string[], o: RpcOptions = {}) {
+    const { onWait: _w, maxRetryAfterMs, maxRateLimited, rounds, backoffMs, requestTimeoutMs: _t, ...ethers } = o;
+    // One call per request: public RPCs cap or refuse batches, and a 429 or a drop then costs one call, not 100.
+    super(urls[0], undefined, { staticNetwork: true, cacheTimeout: -1, batchMaxCount: 1, ...ethers });
+    this.urls = [...urls];
+    this.#o = {
+      ...o,
+      maxRetryAfterMs: maxRetryAfterMs ?? 60_000,
+      maxRateLimited: maxRateLimited ?? 30,
+      rounds: rounds ?? 3,
+      backoffMs: backoffMs ?? 250,
+    };
+    this.#pausedUntil = urls.map(() => 0);
+    this.#limited = urls.map(() => false);
+    this.#announced = urls.map(() => 0);
+  }
+
+  /** The endpoint calls go to first now. */
+  get currentUrl(): string {
+    return this.urls[this.#current]!;
+  }
+
+  override async _send(payload: JsonRpcPayload | JsonRpcPayload[]): Promise<JsonRpcResult[]> {
+    const list = Array.isArray(payload) ? payload : [payload];
+    if (list.length === 1 && list[0]!.method === "eth_blockNumber" && this.urls.length > 1)
+      return this.#freshestHead(list[0]!);
+    const raw = list.find((p) => p.method === "eth_sendRawTransaction");
+    return this.#exchange(JSON.stringify(payload), list[0]!.method, raw ? String((raw.params as unknown[])[0]) : "");
+  }
+
+  /** Asks every endpoint for its head; answers the highest and moves to the endpoint that gave it. */
+  async #freshestHead(p: JsonRpcPayload): Promise<JsonRpcResult[]> {
+    const now = Date.now();
+    const asked = this.urls.map((url, i) =>
+      this.#pausedUntil[i]! > now ? Promise.reject(new Error("paused")) : this.#once(i, JSON.stringify(p)),
+    );
+    const answers = await Promise.allSettled(asked);
+    let best = -1;
+    let head = -1n;
+    answers.forEach((a, i) => {
+      if (a.status === "rejected" && a.reason instanceof RateLimited) {
+        this.#pausedUntil[i] = Date.now() + Math.min(a.reason.retryAfterMs, this.#o.maxRetryAfterMs);
+        this.#limited[i] = true;
+      }
+      const r = a.status === "fulfilled" ? (a.value[0] as JsonRpcResult | undefined) : undefined;
+      if (r && "result" in r && typeof r.result === "string" && BigInt(r.result) > head)
+        [best, head] = [i, BigInt(r.result)];
+    });
+    if (best < 0) return this.#exchange(JSON.stringify(p), p.method, "");
+    this.#current = best;
+    return (answers[best] as PromiseFulfilledResult<JsonRpcResult[]>).value;
+  }
+
+  /** One POST to endpoint `i`: its JSON answer, RateLimited, or the transport's error. */
+  async #once(i: number, body: string): Promise<JsonRpcResult[]> {
+    const url = this.urls[i]!;
+    const res = await fetch(url, {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/json" },
+      signal: AbortSignal.timeout(this.#o.requestTimeoutMs ?? 30_000),
+    });
+    if (res.status === 429) {
+      await res.body?.cancel();
+      throw new RateLimited(url, retryAfterMs(res.headers.get("retry-after")));
+    }
+    const text = await res.text();
+    if (!res.ok)
+      throw new Error(`RPC ${originOf(url)} answered HTTP ${res.status}: ${text.slice(0, 200)}`, {
+        cause: { code: `HTTP_${res.status}` },
+      });
+    const json = JSON.parse(text) as JsonRpcResult | JsonRpcResult[];
+    return Array.isArray(json) ? json : [json];
+  }
+
+  /** Sends `body` until an endpoint answers it, waiting, retrying and switching as the module header says. */
+  async #exchange(body: string, method: string, rawTx: string): Promise<JsonRpcResult[]> {
+    const n = this.urls.length;
+    const start = this.#current;
+    let failedRounds = 0;
+    let limitedTimes = 0;
+    let lastError: unknown;
+    for (;;) {
+      const now = Date.now();
+      let i = -1;
+      for (let k = 0; k < n; k++) {
+        const j = (this.#current + k) % n;
+        if (this.#pausedUntil[j]! <= now) {
+          i = j;
+          break;
+        }
+      }
+      if (i < 0) {
+        // Every endpoint is paused: wait for the first to be free again.
+        const j = this.#pausedUntil.indexOf(Math.min(...this.#pausedUntil));
+        const wait = this.#pausedUntil[j]! - now;
+        const url = originOf(this.urls[j]!);
+        // One line per pause, however many calls wait on it.
+        const first = this.#announced[j] !== this.#pausedUntil[j];
+        this.#announced[j] = this.#pausedUntil[j]!;
+        if (this.#limited[j]) {
+          if (++limitedTimes > this.#o.maxRateLimited) throw lastError;
+          if (first) this.#say(`RPC ${url} rate-limited (429) on ${method}, retrying in ${seconds(wait)}`);
+        } else {
+          if (++failedRounds >= this.#o.rounds) throw lastError;
+          if (first) this.#say(`RPC ${url} failed on ${method} (${reason(lastError)}), retrying in ${seconds(wait)}`);
+        }
+        await sleep(wait);
+        continue;
+      }
+      try {
+        const answer = await this.#once(i, body);
+        // Moved on from the endpoint it started with (not just answered by it: a slow answer must not undo a
+        // switch to the freshest head made meanwhile).
+        if (i !== start) this.#current = i;
+        this.#limited[i] = false;
+        return answer;
+      } catch (e) {
+        lastError = e;
+        const other = this.#next(i);
+        if (e instanceof RateLimited) {
+          if (e.retryAfterMs > this.#o.maxRetryAfterMs)
+            throw new Error(
+              `RPC ${originOf(e.url)} rate-limited (429) for ${seconds(e.retryAfterMs)}, longer than the ${seconds(this.#o.maxRetryAfterMs)} this client waits: add another RPC URL`,
+              { cause: e },
+            );
+          this.#pausedUntil[i] = Date.now() + e.retryAfterMs;
+          this.#limited[i] = true;
+          if (other !== undefined)
+            this.#say(`RPC ${originOf(e.url)} rate-limited (429) on ${method}, using ${originOf(other)}`);
+          continue;
+        }
+        if (rawTx !== "" && mayHaveArrived(e)) {
+          const known = await this.#sentAlready(rawTx);
+          if (known) return [{ id: (JSON.parse(body) as JsonRpcPayload).id, result: known }];
+        }
+        this.#pausedUntil[i] = Date.now() + this.#o.backoffMs * 2 ** failedRounds;
+        this.#limited[i] = false;
+        if (other !== undefined)
+          this.#say(`RPC ${originOf(this.urls[i]!)} failed on ${method} (${reason(e)}), using ${originOf(other)}`);
+      }
+    }
+  }
+
+  /** Another endpoint not paused now, if any. */
+  #next(i: number): string | undefined {
+    const now = Date.now();
+    for (let k = 1; k < this.urls.length; k++) {
+      const j = (i + k) % this.urls.length;
+      if (this.#pausedUntil[j]! <= now) return this.urls[j];
+    }
+    return undefined;
+  }
+
+  /**
+   * After a send whose answer was lost: the transaction's hash if a node knows it or its nonce is used (the receipt
+   * wait tells which transaction took it), else undefined (nobody has it: the same bytes may go again).
+   */
+  async #sentAlready(rawTx: string): Promise<string | undefined> {
+    const tx = Transaction.from(rawTx);
+    const hash = tx.hash!;
+    this.#say(`RPC: the answer to sending ${hash} was lost; asking whether it arrived before sending it again`);
+    const found = await this.send("eth_getTransactionByHash", [hash]);
+    if (found) return hash;
+    const next = Number(await this.send("eth_getTransactionCount", [tx.from, "latest"]));
+    return next > tx.nonce ? hash : undefined;
+  }
+
+  #say(line: string): void {
+    this.#o.onWait?.(line);
+  }
+}
+
+const seconds = (ms: number): string => `${Math.max(0.1, Math.round(ms / 100) / 10)} s`;

@@ -1,0 +1,237 @@
+/**
+ * The chain clients behind a public-like RPC (scripts/lib/rpc-proxy.ts's PublicRpcProxyFake in front of the embedded
+ * chain), one fault at a time, each test also showing the fault breaks a client without the handling
+ * (protocol/chain/rpc.ts, logs.ts): log ranges capped at the public RPCs' sizes, 429 with Retry-After per client, a
+ * connection cut mid-answer (a read; a transaction whose answer was lost: checked by hash, not sent twice), a lagging
+ * endpoint beside a fresh one, an endpoint that switches to a dead upstream or goes away (failover), a 429 through a
+ * yard's agent gateway; and the log
+ * queries the proxy saw from MarketClient's readers: each with a numeric range within the window.
+ */
+import { expect } from "chai";
+import { JsonRpcProvider, Wallet } from "ethers";
+import {
+  ChainError,
+  MarketClient,
+  RpcEndpoints,
+  rpcProvider,
+  rpcUrlList,
+  waitForReceipt,
+} from "../../../protocol/index.ts";
+import { PublicRpcProxyFake, checkRanged } from "../../../scripts/lib/rpc-proxy.ts";
+import { GatewayRefusal, RpcFilter } from "../../../yard-node/agent-gateway-rpc.ts";
+import { TEST_POLICY, USD, clientFor, startMarket, type TestMarket } from "../../../scripts/lib/testbed.ts";
+
+describe("chain clients behind a public-like RPC", function () {
+  this.timeout(120_000);
+  let m: TestMarket;
+  const proxies: PublicRpcProxyFake[] = [];
+  const providers: JsonRpcProvider[] = [];
+  const proxy = async (...a: Parameters<typeof PublicRpcProxyFake.start>) => {
+    const p = await PublicRpcProxyFake.start(...a);
+    proxies.push(p);
+    return p;
+  };
+  const endpoints = (urls: string | string[], lines: string[] = [], o = {}): RpcEndpoints => {
+    const p = rpcProvider(urls, { onWait: (l) => lines.push(l), ...o });
+    providers.push(p);
+    return p;
+  };
+  const plain = (url: string): JsonRpcProvider => {
+    const p = new JsonRpcProvider(url, 31337, { staticNetwork: true, cacheTimeout: -1 });
+    providers.push(p);
+    return p;
+  };
+
+  before(async () => {
+    m = await startMarket();
+  });
+  after(async () => {
+    for (const p of providers) p.destroy();
+    for (const p of proxies) await p.close();
+    await m?.close();
+  });
+
+  it("reads logs over a range wider than the RPC's cap, window by window, none wider than the cap", async () => {
+    const p = await proxy([m.chain.url], { maxLogRange: 100 });
+    const to = Wallet.createRandom().address;
+    for (let i = 0; i < 3; i++) {
+      await m.admin.mint(to, 1n);
+      await m.provider.send("hardhat_mine", ["0x96"]); // 150 blocks between the transfers
+    }
+    const client = await MarketClient.connect({ deployment: m.deployment, provider: endpoints(p.url) });
+    // Without the windows: one call over the whole history, refused as a public RPC refuses it.
+    const head = await m.provider.getBlockNumber();
+    const err = await client.token.queryFilter("Transfer", m.deployment.blockNumber, head).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).to.match(/query exceeds max block range 100/);
+    const logs = await client.logs(client.token, "Transfer", [null, to]);
+    expect(logs).to.have.length(3);
+    const served = p.callsOf("eth_getLogs").filter((c) => c.outcome === "served");
+    for (const c of served) {
+      const f = c.params[0] as { fromBlock: string; toBlock: string };
+      expect(Number(f.toBlock) - Number(f.fromBlock) + 1).to.be.at.most(100);
+    }
+    expect(p.unranged).to.deep.equal([]);
+  });
+
+  it("waits out a 429 as long as Retry-After says (seconds), saying so; ethers' own retry gives up", async () => {
+    const p = await proxy([m.chain.url], { rateLimit: { requests: 3, windowMs: 2_000, retryAfterS: 2 } });
+    const lines: string[] = [];
+    const provider = endpoints(p.url, lines);
+    const t0 = Date.now();
+    for (let i = 0; i < 6; i++) await provider.getBalance(Wallet.createRandom().address);
+    expect(
+      lines.some((l) =>
+        /^RPC http:\/\/127\.0\.0\.1:\d+ rate-limited \(429\) on eth_getBalance, retrying in 2 s$/.test(l),
+      ),
+      lines.join("\n"),
+    ).to.equal(true);
+    expect(Date.now() - t0).to.be.at.least(1_900);
+    // After each 429 the client stayed away for the 2 s the proxy asked for.
+    const calls = p.calls;
+    for (let i = 0; i < calls.length - 1; i++)
+      if (calls[i]!.outcome === "rate-limited") expect(calls[i + 1]!.at - calls[i]!.at).to.be.at.least(1_900);
+    // ethers reads Retry-After as milliseconds (FetchRequest): it asks again at once and gives up.
+    const bare = plain(p.url);
+    await new Promise((r) => setTimeout(r, 2_100));
+    const failed = await (async () => {
+      for (let i = 0; i < 6; i++) await bare.getBalance(Wallet.createRandom().address);
+    })().then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(failed?.message).to.match(/429|retry limit/i);
+  });
+
+  it("reads again after a connection cut mid-answer; a bare provider fails", async () => {
+    const p = await proxy([m.chain.url]);
+    const lines: string[] = [];
+    const client = await MarketClient.connect({ deployment: m.deployment, provider: endpoints(p.url, lines) });
+    p.dropNext(2, "eth_call");
+    expect(await client.balanceOf(await m.admin.address())).to.be.a("bigint");
+    expect(p.callsOf("eth_call").filter((c) => c.outcome === "dropped")).to.have.length(2);
+    expect(lines.join("\n")).to.match(/failed on eth_call .*retrying in/);
+    const bare = await MarketClient.connect({ deployment: m.deployment, provider: plain(p.url) });
+    p.dropNext(1, "eth_call");
+    const err = await bare.balanceOf(await m.admin.address()).then(
+      () => undefined,
+      (e: unknown) => e as ChainError,
+    );
+    expect(err).to.be.instanceOf(ChainError);
+  });
+
+  it("a transaction whose answer was cut is looked up by hash, not sent twice", async () => {
+    const p = await proxy([m.chain.url]);
+    const lines: string[] = [];
+    const provider = endpoints(p.url, lines);
+    const wallet = new Wallet(m.keys[9]!, provider);
+    const client = await MarketClient.connect({ deployment: m.deployment, provider, signer: wallet });
+    const before = await m.provider.getTransactionCount(wallet.address);
+    p.dropNext(1, "eth_sendRawTransaction");
+    await client.ensureAllowance(m.deployment.market, 12_345n);
+    expect(p.callsOf("eth_sendRawTransaction")).to.have.length(1);
+    expect(p.callsOf("eth_sendRawTransaction")[0]!.outcome).to.equal("dropped");
+    expect(await m.provider.getTransactionCount(wallet.address)).to.equal(before + 1);
+    expect(lines.join("\n")).to.match(/answer to sending 0x[0-9a-f]{64} was lost; asking whether it arrived/);
+    // Without the look-up: the send fails though the transaction went out (a caller would send another).
+    const bare = new Wallet(m.keys[9]!, plain(p.url));
+    p.dropNext(1, "eth_sendRawTransaction");
+    const err = await bare.sendTransaction({ to: bare.address, value: 0n }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err).to.be.instanceOf(Error);
+    expect(await m.provider.getTransactionCount(wallet.address)).to.equal(before + 2);
+  });
+
+  it("keeps to the freshest of a lagging and a fresh endpoint (the lagging one alone never shows the receipt)", async () => {
+    const lagging = await proxy([m.chain.url], { lagBlocks: 3 });
+    const fresh = await proxy([m.chain.url]);
+    const sender = new Wallet(m.keys[8]!, m.provider);
+    const send = () => sender.sendTransaction({ to: Wallet.createRandom().address, value: 1n });
+    // Alone, the lagging endpoint serves a head 3 blocks old: a transaction just mined has no receipt there.
+    const tx0 = await send();
+    const alone = endpoints(lagging.url);
+    expect(await alone.getBlockNumber()).to.equal((await m.provider.getBlockNumber()) - 3);
+    const err = await waitForReceipt(alone, tx0, { action: "a transfer", timeoutMs: 1_500, pollMs: 100 }).then(
+      () => undefined,
+      (e: unknown) => e as ChainError,
+    );
+    expect(err?.code).to.equal("CHAIN_TIMEOUT");
+    const both = endpoints([lagging.url, fresh.url]);
+    const tx = await send();
+    expect(await both.getBlockNumber()).to.equal(await m.provider.getBlockNumber());
+    expect(both.currentUrl).to.equal(fresh.url);
+    const r = await waitForReceipt(both, tx, { action: "a transfer", timeoutMs: 10_000, pollMs: 100 });
+    expect(r.hash).to.equal(tx.hash);
+  });
+
+  it("fails over when its endpoint switches to a dead upstream (502) or goes away, and names the one it uses", async () => {
+    const a = await proxy([m.chain.url, "http://127.0.0.1:1"]); // undici refuses port 1 ("bad port"): a dead upstream
+    const b = await proxy([m.chain.url]);
+    const lines: string[] = [];
+    const provider = endpoints([a.url, b.url], lines);
+    const who = Wallet.createRandom().address;
+    expect(await provider.getBalance(who)).to.equal(0n);
+    expect(provider.currentUrl).to.equal(a.url);
+    a.use(1);
+    expect(await provider.getBalance(who)).to.equal(0n);
+    expect(provider.currentUrl).to.equal(b.url);
+    expect(lines.join("\n")).to.include(`failed on eth_getBalance (HTTP_502), using ${b.url}`);
+    // b goes away: back to a, once its upstream is back.
+    a.use(0);
+    await b.close();
+    await new Promise((r) => setTimeout(r, 300)); // a's pause after its 502 (the first backoff) is over
+    expect(await provider.getBalance(who)).to.equal(0n);
+    expect(provider.currentUrl).to.equal(a.url);
+    // Only a bare single endpoint: the dead upstream is an error at once.
+    a.use(1);
+    const err = await plain(a.url)
+      .getBalance(who)
+      .then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+    expect(err).to.be.instanceOf(Error);
+    a.use(0);
+  });
+
+  it("MarketClient's log readers send only ranged eth_getLogs within the window", async () => {
+    const p = await proxy([m.chain.url], { maxLogRange: 2_000 });
+    const owner = await clientFor(m, 2, USD(100));
+    const root = await owner.createApp(Wallet.createRandom().address, TEST_POLICY, USD(10));
+    await m.provider.send("hardhat_mine", ["0x1388"]); // 5,000 blocks: three windows
+    const c = await MarketClient.connect({ deployment: m.deployment, provider: endpoints(p.url) });
+    await c.leasesOf(root);
+    await c.listedOperators();
+    await c.relayFeesOf(root);
+    await c.solvency();
+    expect(p.callsOf("eth_getLogs").length).to.be.at.least(3);
+    checkRanged(p, 2_000);
+  });
+
+  it("a yard's agent gateway passes the chain RPC's 429 on as a 429 (the sidecar's client waits), not as a 502", async () => {
+    const p = await proxy([m.chain.url], { every429: { n: 1, retryAfterS: 1 } });
+    const filter = new RpcFilter({
+      rpcUrl: p.url,
+      maxAnswerBytes: 1 << 20,
+      callGas: 10_000_000n,
+      upstreamConcurrent: 2,
+    });
+    const e = await filter.handle({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber", params: [] }).then(
+      () => undefined,
+      (x: unknown) => x as GatewayRefusal,
+    );
+    expect(e).to.be.instanceOf(GatewayRefusal);
+    expect(e!.status).to.equal(429);
+  });
+
+  it("parses RPC URL lists and refuses a bad one with a sentence", () => {
+    expect(rpcUrlList("http://a:1, http://b:2")).to.deep.equal(["http://a:1", "http://b:2"]);
+    expect(rpcUrlList(["http://a:1", "http://a:1"])).to.deep.equal(["http://a:1"]);
+    expect(() => rpcUrlList("localhost:8545")).to.throw(/not an http:\/\/ or https:\/\/ URL: write it as/);
+    expect(() => rpcUrlList(" ")).to.throw(/is empty/);
+  });
+});
