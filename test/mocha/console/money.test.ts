@@ -1,13 +1,16 @@
 /**
- * The owner console's money arithmetic (console/src/chain.ts), without a browser: what a lease has cost at a given
- * chain time and what it has left, and the policy's shares parsed as the CLI parses them (protocol/chain/policy.ts).
+ * The owner console's money arithmetic, without a browser: what a lease has cost at a given chain time
+ * (protocol/chain/lease-cost.ts, the one rule the CLI's `icon app status` and the console share) and what it has left, and the policy's shares parsed as the CLI parses them (protocol/chain/policy.ts).
  * Exact in token units (bigint): a spend off by one unit would show the owner a wrong figure.
  */
 import { expect } from "chai";
 import fc from "fast-check";
-import { leaseSpend, leaseTimeLeft, type LeaseView } from "../../../console/src/chain.ts";
+import { leaseTimeLeft, type LeaseView } from "../../../console/src/chain.ts";
+import { leaseCost as leaseSpend, leaseEscrowed } from "../../../protocol/chain/lease-cost.ts";
 import { parseShare } from "../../../protocol/chain/policy.ts";
 import { isIconError } from "../../../protocol/errors.ts";
+
+const STATES = ["None", "Scheduled", "Running", "StartMissed", "Ended", "Settled", "Cancelled"] as const;
 
 const lease = (over: Partial<LeaseView> = {}): LeaseView => ({
   id: 1n,
@@ -46,7 +49,12 @@ describe("owner console: lease money", () => {
       expect(leaseTimeLeft(lease({ state }), 1_600n)).to.equal(0n);
   });
 
-  it("spend never exceeds price × slot and never decreases with time", () => {
+  it("a lease whose start the yard missed costs nothing, however long ago it should have started", () => {
+    expect(leaseSpend(lease({ state: "StartMissed" }), 4_000n)).to.equal(0n);
+    expect(leaseEscrowed(lease({ state: "StartMissed" }), 4_000n)).to.equal(360_000n);
+  });
+
+  it("spend never exceeds price × slot, never decreases with time, and follows the lease's state", () => {
     fc.assert(
       fc.property(
         fc.bigInt({ min: 0n, max: 10n ** 24n }),
@@ -55,11 +63,26 @@ describe("owner console: lease money", () => {
         fc.bigInt({ min: 0n, max: 2n * 10n ** 6n }),
         fc.bigInt({ min: 0n, max: 3n * 10n ** 6n }),
         fc.bigInt({ min: 0n, max: 10n ** 6n }),
-        (price, start, slot, stop, t, dt) => {
-          const l = lease({ pricePerSecond: price, start, end: start + slot, stoppedAt: stop });
+        fc.constantFrom(...STATES),
+        (price, start, slot, stop, t, dt, state) => {
+          const l = lease({ pricePerSecond: price, start, end: start + slot, stoppedAt: stop, state });
           const s = leaseSpend(l, t);
           expect(s >= 0n && s <= price * slot).to.equal(true);
           expect(leaseSpend(l, t + dt) >= s).to.equal(true);
+          // A missed start, a cancelled lease (its deposit went back) and no lease cost nothing, at any time.
+          if (state === "StartMissed" || state === "Cancelled" || state === "None") expect(s).to.equal(0n);
+          else {
+            const stopAt = stop > 0n && stop < start + slot ? stop : start + slot;
+            const ran = (t < stopAt ? t : stopAt) - start;
+            expect(s).to.equal(ran > 0n ? price * ran : 0n);
+          }
+          // What is spent plus what is still in escrow is the lease's price over its slot (cancelled: nothing).
+          const held = leaseEscrowed(l, t);
+          if (state === "Cancelled" || state === "None") expect(held).to.equal(0n);
+          else {
+            const stopAt = stop > 0n && stop < start + slot ? stop : start + slot;
+            expect(s + held).to.equal(stopAt > start ? price * (stopAt - start) : 0n);
+          }
         },
       ),
     );
