@@ -3,11 +3,14 @@
  * the token, an owner's applications, an application's accounts, leases and funding requests. Logs are read in
  * numeric ranges from the deployment's block (protocol/chain/logs.ts), as every reader of the project does.
  */
-import { Contract, JsonRpcProvider, type EventLog, type Log } from "ethers";
+import { Contract, JsonRpcProvider, type EventLog, type Log, type TypedDataDomain } from "ethers";
 import { iconMarketAbi, iepRegistryAbi, testTokenAbi } from "../../protocol/chain/abi.generated.ts";
 import type { Deployment } from "../../protocol/chain/deployment-schema.ts";
 import { toChainError } from "../../protocol/chain/errors.ts";
-import { DEFAULT_LOG_WINDOW, contractLogs } from "../../protocol/chain/logs.ts";
+import { DEFAULT_LOG_WINDOW, LogMemo } from "../../protocol/chain/logs.ts";
+import { readFundingRequests, type FundingRequest } from "../../protocol/chain/funding.ts";
+import { leaseCost } from "../../protocol/chain/lease-cost.ts";
+import { permitSupport } from "../../protocol/chain/permit.ts";
 import type { Policy } from "../../protocol/chain/types.ts";
 import { formatAmount, parseAmount, type TokenInfo } from "../../protocol/units.ts";
 
@@ -36,13 +39,7 @@ export interface LeaseView {
   state: (typeof LEASE_STATES)[number];
 }
 
-export interface FundingRequest {
-  account: bigint;
-  amount: bigint;
-  block: number;
-  /** Whether the account was funded or allocated to after the request (the owner answered it). */
-  answered: boolean;
-}
+export type { FundingRequest };
 
 export interface AppView {
   root: bigint;
@@ -63,8 +60,8 @@ export class ConsoleChain {
   readonly market: Contract;
   readonly registry: Contract;
   readonly tokenInfo: TokenInfo;
-  /** The token's EIP-712 name and version when it takes ERC-2612 permits, else null (then approve). */
-  readonly permit: { name: string; version: string } | null;
+  /** The token's EIP-712 domain when it takes ERC-2612 permits (protocol/chain/permit.ts), else null (then approve). */
+  readonly permit: TypedDataDomain | null;
 
   private constructor(d: Deployment, p: JsonRpcProvider, info: TokenInfo, permit: ConsoleChain["permit"]) {
     this.deployment = d;
@@ -82,17 +79,17 @@ export class ConsoleChain {
     const token = new Contract(d.token, testTokenAbi, p);
     const call = (name: string, ...a: unknown[]): Promise<unknown> => token.getFunction(name).staticCall(...a);
     try {
-      const [chainId, symbol, decimals, domain] = await Promise.all([
+      const [chainId, symbol, decimals, support] = await Promise.all([
         p.send("eth_chainId", []),
         call("symbol"),
         call("decimals"),
-        // ERC-5267 names the domain a permit is signed in; a token without it (or without nonces) takes no permit.
-        Promise.all([call("eip712Domain"), call("nonces", d.market)]).catch(() => null),
+        // The CLI's discovery (protocol/chain/permit.ts): ERC-5267 or name()/version(), checked against
+        // DOMAIN_SEPARATOR(); a token whose domain cannot be established is approved instead.
+        permitSupport(p, d.token, BigInt(d.chainId)),
       ]);
       if (Number(BigInt(String(chainId))) !== d.chainId)
         throw new Error(`the RPC endpoint serves chain ${BigInt(String(chainId))}, the deployment is for ${d.chainId}`);
-      const dom = domain?.[0] as Row | undefined;
-      const permit = dom ? { name: String(dom[1]), version: String(dom[2]) } : null;
+      const permit = support.kind === "permit" ? support.domain : null;
       return new ConsoleChain(d, p, { symbol: String(symbol), decimals: Number(decimals) }, permit);
     } catch (e) {
       throw toChainError(e, "reading the market's token");
@@ -117,14 +114,35 @@ export class ConsoleChain {
     }
   }
 
+  /** Every read of logs goes through this memo: a refresh reads only the blocks since the last one (and the last
+   * 64 again, for a reorganisation), never the whole history again. Bounded to 256 distinct filters. */
+  readonly #memo = new LogMemo(256);
+
+  /** `event`'s logs of `c` matching `topics`, from the deployment's block to the head (remembered, see #memo). */
+  rawLogs(c: Contract, event: string, ...topics: unknown[]): Promise<Array<EventLog | Log>> {
+    const range = { fromBlock: this.deployment.blockNumber, window: DEFAULT_LOG_WINDOW };
+    return this.#memo.logs(c, c.filters[event]!(...topics), range);
+  }
+
   async #logs(what: string, c: Contract, event: string, ...topics: unknown[]): Promise<Row[]> {
     try {
-      const filter = c.filters[event]!(...topics);
-      const range = { fromBlock: this.deployment.blockNumber, window: DEFAULT_LOG_WINDOW };
-      return (await contractLogs(c, filter, range)).map(args);
+      return (await this.rawLogs(c, event, ...topics)).map(args);
     } catch (e) {
       throw toChainError(e, what, this.tokenInfo);
     }
+  }
+
+  readonly #blockTimes = new Map<number, Promise<bigint>>();
+
+  /** A block's timestamp (s), read once per block and remembered (a mined block's time never changes). */
+  blockTime(block: number): Promise<bigint> {
+    let t = this.#blockTimes.get(block);
+    if (!t) {
+      t = this.provider.getBlock(block).then((b) => BigInt(b?.timestamp ?? 0));
+      t.catch(() => this.#blockTimes.delete(block));
+      this.#blockTimes.set(block, t);
+    }
+    return t;
   }
 
   /** The chain's time (the latest block's timestamp, s). */
@@ -156,13 +174,24 @@ export class ConsoleChain {
 
   /** Owner, policy and accounts (parents before children) of the application rooted at `root`. */
   async app(root: bigint): Promise<AppView> {
-    const [owner, pol, created] = await Promise.all([
+    const [owner, pol] = await Promise.all([
       this.#read<string>("reading the owner", this.market, "ownerOf", root),
       this.#read<Row>("reading the policy", this.market, "policyOf", root),
-      this.#logs("reading the application's accounts", this.market, "AccountCreated"),
     ]);
+    // The tree level by level: the accounts created under the last level's ids (AccountCreated's parent is indexed),
+    // never every account of the market. The contract bounds the depth (maxDepth).
     const ids = [root];
-    for (const a of created) if (ids.includes(BigInt(a[1] as bigint))) ids.push(BigInt(a[0] as bigint));
+    for (let level = [root]; level.length > 0;) {
+      const created = await this.#logs(
+        "reading the application's accounts",
+        this.market,
+        "AccountCreated",
+        null,
+        level,
+      );
+      level = created.map((a) => BigInt(a[0] as bigint)).filter((id) => !ids.includes(id));
+      ids.push(...level);
+    }
     const accounts = await Promise.all(
       ids.map(async (id) => {
         const a = await this.#read<Row>(`reading account ${id}`, this.market, "account", id);
@@ -232,30 +261,16 @@ export class ConsoleChain {
     );
   }
 
-  /** The application's funding requests (FundingRequested), each marked answered once its account got money after. */
+  /** The application's funding requests, oldest first, each with what the top-ups since answered of it (partly
+   * answered ones oldest first) — the CLI's rule, protocol/chain/funding.ts. */
   async fundingRequests(root: bigint): Promise<FundingRequest[]> {
-    const m = this.market;
-    const range = { fromBlock: this.deployment.blockNumber, window: DEFAULT_LOG_WINDOW };
     try {
-      const asked = await contractLogs(m, m.filters.FundingRequested!(root), range);
-      if (asked.length === 0) return [];
-      const accounts = [...new Set(asked.map((l) => BigInt(args(l)[1] as bigint)))];
-      const [funded, allocated] = await Promise.all([
-        contractLogs(m, m.filters.Funded!(accounts), range),
-        contractLogs(m, m.filters.Allocated!(null, accounts), range),
-      ]);
-      const paid = [
-        ...funded.map((l) => ({ account: BigInt(args(l)[0] as bigint), block: l.blockNumber })),
-        ...allocated.map((l) => ({ account: BigInt(args(l)[1] as bigint), block: l.blockNumber })),
-      ];
-      return asked.map((l) => {
-        const account = BigInt(args(l)[1] as bigint);
-        return {
-          account,
-          amount: BigInt(args(l)[3] as bigint),
-          block: l.blockNumber,
-          answered: paid.some((p) => p.account === account && p.block > l.blockNumber),
-        };
+      const range = { fromBlock: this.deployment.blockNumber, window: DEFAULT_LOG_WINDOW };
+      return await readFundingRequests(this.market, root, {
+        fromBlock: this.deployment.blockNumber,
+        window: DEFAULT_LOG_WINDOW,
+        blockTime: (b) => this.blockTime(b),
+        read: (c, filter) => this.#memo.logs(c, filter, range),
       });
     } catch (e) {
       throw toChainError(e, "reading the funding requests", this.tokenInfo);
@@ -269,13 +284,12 @@ export class ConsoleChain {
    */
   async moneyOverTime(app: AppView, leases: LeaseView[], now: bigint): Promise<MoneyPoint[]> {
     const m = this.market;
-    const range = { fromBlock: this.deployment.blockNumber, window: DEFAULT_LOG_WINDOW };
     const ids = app.accounts.map((a) => a.id);
     let moves: Array<{ block: number; delta: bigint }>;
     try {
       const [funded, withdrawn] = await Promise.all([
-        contractLogs(m, m.filters.Funded!(ids), range),
-        contractLogs(m, m.filters.Withdrawn!(app.root), range),
+        this.rawLogs(m, "Funded", ids),
+        this.rawLogs(m, "Withdrawn", app.root),
       ]);
       moves = [
         ...funded.map((l) => ({ block: l.blockNumber, delta: BigInt(args(l)[2] as bigint) })),
@@ -285,11 +299,7 @@ export class ConsoleChain {
       throw toChainError(e, "reading the application's deposits", this.tokenInfo);
     }
     const blocks = [...new Set(moves.map((x) => x.block))];
-    const times = new Map(
-      await Promise.all(
-        blocks.map(async (b) => [b, BigInt((await this.provider.getBlock(b))?.timestamp ?? 0)] as const),
-      ),
-    );
+    const times = new Map(await Promise.all(blocks.map(async (b) => [b, await this.blockTime(b)] as const)));
     const timed = moves.map((x) => ({ t: times.get(x.block)!, delta: x.delta }));
     const first = [...timed.map((x) => x.t), ...leases.map((l) => l.start)].reduce((a, b) => (b < a ? b : a), now);
     const at = new Set<bigint>([first, now, ...timed.map((x) => x.t), ...leases.flatMap((l) => [l.start, l.end])]);
@@ -300,7 +310,7 @@ export class ConsoleChain {
       .map((t) => ({
         t,
         deposited: timed.reduce((s, x) => (x.t <= t ? s + x.delta : s), 0n),
-        spent: leases.reduce((s, l) => s + leaseSpend(l, t), 0n),
+        spent: leases.reduce((s, l) => s + leaseCost(l, t), 0n),
       }));
   }
 }
@@ -310,13 +320,6 @@ export interface MoneyPoint {
   t: bigint;
   deposited: bigint;
   spent: bigint;
-}
-
-/** What a lease has cost so far at chain time `now`: its price × the seconds it ran (from its start to now, its
- * end or the moment it was stopped). */
-export function leaseSpend(l: LeaseView, now: bigint): bigint {
-  const until = [now, l.end, l.stoppedAt === 0n ? l.end : l.stoppedAt].reduce((m, v) => (v < m ? v : m));
-  return until > l.start ? (until - l.start) * l.pricePerSecond : 0n;
 }
 
 /** Seconds a lease has left at chain time `now` (0 once it ended, was stopped or settled). */

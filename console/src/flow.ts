@@ -56,7 +56,8 @@ export function reviewAndRun(panel: HTMLElement, plan: Plan, token: TokenInfo): 
             status.textContent = `Pending: transaction ${hash} sent, waiting for a block.`;
           });
           status.dataset.state = "confirmed";
-          status.textContent = receipt ? `Confirmed in block ${receipt.blockNumber}.` : "Signed.";
+          status.textContent =
+            typeof receipt === "string" ? receipt : receipt ? `Confirmed in block ${receipt.blockNumber}.` : "Signed.";
         } catch (e) {
           console.error(e);
           const f = failureSentence(e, step.action, token);

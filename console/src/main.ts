@@ -385,7 +385,12 @@ async function loadApps(): Promise<void> {
             }),
           answer: (r) =>
             void run(() =>
-              fundPlan(ctx(), r.account, r.amount, `the answer to its funding request of block ${r.block}`),
+              fundPlan(
+                ctx(),
+                r.account,
+                r.amount - r.answered,
+                `the answer to its funding request of block ${r.block}`,
+              ),
             ),
           policy: (f) => fromForm(f, () => policyPlan(ctx(), app, policyFrom(f))),
           withdraw: (f) =>
@@ -397,7 +402,7 @@ async function loadApps(): Promise<void> {
                 addressFrom(valueOf(f, "to"), "to address"),
               ),
             ),
-          windDown: () => void run(() => windDownPlan(ctx(), app, leases)),
+          windDown: () => void run(() => windDownPlan(ctx(), root)),
         }),
       );
     }

@@ -3,11 +3,12 @@
  * (a permit signature, an approval, the market call) — the same calls `icon budget …` / `icon app …` make for an
  * owner (scripts/cli/budget.ts, protocol/chain/client.ts), with the token's permit when it takes one.
  */
-import { Contract, Signature, type JsonRpcSigner, type TransactionReceipt } from "ethers";
+import { Contract, type JsonRpcSigner, type TransactionReceipt } from "ethers";
 import { iconMarketAbi, testTokenAbi } from "../../protocol/chain/abi.generated.ts";
+import { permitDeadline, signPermit } from "../../protocol/chain/permit.ts";
 import { describePolicy } from "../../protocol/chain/policy.ts";
 import type { Policy } from "../../protocol/chain/types.ts";
-import type { AppView, ConsoleChain, LeaseView } from "./chain.ts";
+import type { AppView, ConsoleChain } from "./chain.ts";
 
 /** One request to the wallet. */
 export interface Step {
@@ -16,8 +17,8 @@ export interface Step {
   words: string;
   /** The CLI's name of the action, for the sentence of a refusal ("creating the application refused: …"). */
   action: string;
-  /** Asks the wallet; `sent` is told a transaction's hash once the wallet sent it. */
-  run(sent: (hash: string) => void): Promise<TransactionReceipt | void>;
+  /** Asks the wallet; `sent` is told a transaction's hash once the wallet sent it. A string: why nothing was asked. */
+  run(sent: (hash: string) => void): Promise<TransactionReceipt | string | void>;
 }
 
 /** An owner action: its steps, and the sentence that says what it did (the CLI's line) once they all confirmed. */
@@ -33,19 +34,6 @@ export interface PlanCtx {
   signer: JsonRpcSigner;
   owner: string;
 }
-
-const PERMIT_TYPES = {
-  Permit: [
-    { name: "owner", type: "address" },
-    { name: "spender", type: "address" },
-    { name: "value", type: "uint256" },
-    { name: "nonce", type: "uint256" },
-    { name: "deadline", type: "uint256" },
-  ],
-};
-
-/** How long a permit the page asks for stays valid (as the CLI's: one hour). */
-const PERMIT_SECONDS = 3600;
 
 function send(
   x: PlanCtx,
@@ -87,7 +75,8 @@ async function payingSteps(
   if (amount > 0n && chain.permit) {
     const permit = chain.permit;
     let sig: { deadline: bigint; v: number; r: string; s: string } | undefined;
-    const deadline = BigInt(Math.floor(Date.now() / 1000) + PERMIT_SECONDS);
+    // The CLI's deadline (protocol/chain/permit.ts): an hour after the chain's time or this machine's, the later.
+    const deadline = await permitDeadline(chain.provider);
     const until = new Date(Number(deadline) * 1000).toISOString().slice(11, 16);
     const sign: Step = {
       kind: "signature",
@@ -95,9 +84,13 @@ async function payingSteps(
       action: "signing the permit",
       async run() {
         const nonce = await chain.permitNonce(x.owner);
-        const domain = { name: permit.name, version: permit.version, chainId: d.chainId, verifyingContract: d.token };
-        const value = { owner: x.owner, spender: d.market, value: amount, nonce, deadline };
-        const s = Signature.from(await x.signer.signTypedData(domain, PERMIT_TYPES, value));
+        const s = await signPermit(x.signer, permit, {
+          owner: x.owner,
+          spender: d.market,
+          value: amount,
+          nonce,
+          deadline,
+        });
         sig = { deadline, v: s.v, r: s.r, s: s.s };
       },
     };
@@ -125,8 +118,8 @@ export async function createAppPlan(
 ): Promise<Plan> {
   const { chain } = x;
   let root: bigint | undefined;
-  const parseRoot = (r: TransactionReceipt | void): void => {
-    for (const log of r?.logs ?? []) {
+  const parseRoot = (r: TransactionReceipt | string | void): void => {
+    for (const log of typeof r === "object" ? r.logs : []) {
       const p = chain.market.interface.parseLog(log);
       if (p?.name === "AppCreated") root = BigInt(p.args[0] as bigint);
     }
@@ -224,18 +217,23 @@ export function withdrawPlan(x: PlanCtx, root: bigint, amount: bigint, to: strin
 }
 
 /**
- * Winding an application down, as the demo's owner does: the ICONs' keys taken back (every open account's,
- * deepest first, so no ICON opens a lease meanwhile), every live lease ended (its unused deposit returns to its
- * account), every open child account closed (its balance goes up), and what the root then holds withdrawn.
+ * Winding an application down, planned from a fresh read of the chain when the owner asks (not the view's copy):
+ * the ICONs' keys taken back from the root down (an ICON whose key is gone opens no account or lease under it),
+ * every live lease ended (its unused deposit returns to its account), every lease whose start the yard missed
+ * cancelled (its whole deposit returns), every open child account closed deepest first (its balance goes up), and
+ * what the root then holds withdrawn — skipped when that is nothing (the market refuses a zero withdrawal). Before
+ * the withdrawal the chain is read again: money still out (an account or lease that appeared meanwhile) fails the
+ * plan with a sentence instead of reporting success.
  */
-export function windDownPlan(x: PlanCtx, app: AppView, leases: LeaseView[]): Plan {
+export async function windDownPlan(x: PlanCtx, root: bigint): Promise<Plan> {
   const { chain, owner } = x;
   const m = chain.deployment.market;
-  const open = app.accounts
-    .filter((a) => !a.closed)
-    .sort((p, q) => (q.depth !== p.depth ? q.depth - p.depth : Number(q.id - p.id)));
+  const app = await chain.app(root);
+  const leases = await chain.leases(app.accounts.map((a) => a.id));
+  const open = app.accounts.filter((a) => !a.closed);
+  const rootDown = [...open].sort((p, q) => p.depth - q.depth || Number(p.id - q.id));
   const steps: Step[] = [];
-  for (const a of open)
+  for (const a of rootDown)
     if (a.controller.toLowerCase() !== owner.toLowerCase())
       steps.push(
         send(
@@ -259,7 +257,18 @@ export function windDownPlan(x: PlanCtx, app: AppView, leases: LeaseView[]): Pla
           () => [l.id],
         ),
       );
-  for (const a of open)
+    else if (l.state === "StartMissed")
+      steps.push(
+        send(
+          x,
+          `Send a transaction to the market ${m}: cancel lease ${l.id} at ${l.yard || l.provider}, whose start the yard missed; its whole deposit returns to account ${l.account}.`,
+          `cancelling lease ${l.id}`,
+          "market",
+          "cancelMissedStart",
+          () => [l.id],
+        ),
+      );
+  for (const a of [...open].sort((p, q) => q.depth - p.depth || Number(q.id - p.id)))
     if (a.id !== app.root)
       steps.push(
         send(
@@ -272,19 +281,35 @@ export function windDownPlan(x: PlanCtx, app: AppView, leases: LeaseView[]): Pla
         ),
       );
   let rest = 0n;
+  const action = `withdrawing from application ${app.root}`;
   steps.push({
     kind: "transaction",
-    words: `Send a transaction to the market ${m}: take everything the root account ${app.root} then holds (now ${chain.format(app.accounts[0]!.balance)}, plus what the steps above return) out of the application and pay it to your wallet ${owner}.`,
-    action: `withdrawing from application ${app.root}`,
+    words: `Send a transaction to the market ${m}: take everything the root account ${app.root} then holds (now ${chain.format(app.accounts[0]!.balance)}, plus what the steps above return) out of the application and pay it to your wallet ${owner}; nothing is sent if it then holds nothing.`,
+    action,
     async run(sent) {
-      const a = await chain.market.getFunction("account").staticCall(app.root);
-      rest = BigInt((a as unknown as { balance: bigint }).balance);
-      return send(x, "", "", "market", "withdraw", () => [app.root, rest, owner]).run(sent);
+      const now = await chain.app(app.root);
+      const still = await chain.leases(now.accounts.map((a) => a.id));
+      const out = [
+        ...now.accounts.filter((a) => a.id !== app.root && !a.closed).map((a) => `account ${a.id} is open`),
+        ...still
+          .filter((l) => ["Running", "Scheduled", "StartMissed"].includes(l.state))
+          .map((l) => `lease ${l.id} is ${l.state}`),
+      ];
+      if (out.length > 0)
+        throw new Error(
+          `application ${app.root} changed while it was wound down (${out.join(", ")}): wind it down again to bring that money back`,
+        );
+      rest = now.accounts[0]!.balance;
+      if (rest === 0n) return "Not sent: the root account holds nothing.";
+      return send(x, "", action, "market", "withdraw", () => [app.root, rest, owner]).run(sent);
     },
   });
   return {
     title: `Wind down application ${app.root}`,
     steps,
-    done: () => `application ${app.root} wound down: withdrew ${chain.format(rest)} to ${owner}`,
+    done: () =>
+      rest === 0n
+        ? `application ${app.root} wound down: nothing was left to withdraw`
+        : `application ${app.root} wound down: withdrew ${chain.format(rest)} to ${owner}`,
   };
 }

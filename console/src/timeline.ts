@@ -6,7 +6,6 @@
  */
 import type { EventLog, Log } from "ethers";
 import { toChainError } from "../../protocol/chain/errors.ts";
-import { DEFAULT_LOG_WINDOW, contractLogs } from "../../protocol/chain/logs.ts";
 import type { AppView, ConsoleChain, LeaseView } from "./chain.ts";
 
 export interface TimelineEntry {
@@ -27,8 +26,7 @@ export async function appTimeline(chain: ConsoleChain, app: AppView, leases: Lea
   const ids = app.accounts.map((a) => a.id);
   const leaseIds = leases.map((l) => l.id);
   const yard = new Map(leases.map((l) => [l.id, l.yard || l.provider]));
-  const range = { fromBlock: chain.deployment.blockNumber, window: DEFAULT_LOG_WINDOW };
-  const read = (event: string, ...topics: unknown[]) => contractLogs(m, m.filters[event]!(...topics), range);
+  const read = (event: string, ...topics: unknown[]) => chain.rawLogs(m, event, ...topics);
   const hhmm = (s: unknown): string => new Date(Number(s) * 1000).toISOString().slice(11, 19);
   const sources: Array<[Promise<Array<EventLog | Log>>, (a: Row) => string]> = [
     [read("AppCreated", app.root), (a) => `application ${a[0]} created; its origin ICON acts with the key ${a[2]}`],
@@ -59,11 +57,7 @@ export async function appTimeline(chain: ConsoleChain, app: AppView, leases: Lea
       await Promise.all(sources.map(async ([logs, say]) => (await logs).map((l) => ({ l, text: say(args(l)) }))))
     ).flat();
     const blocks = [...new Set(found.map((x) => x.l.blockNumber))];
-    const times = new Map(
-      await Promise.all(
-        blocks.map(async (b) => [b, BigInt((await chain.provider.getBlock(b))?.timestamp ?? 0)] as const),
-      ),
-    );
+    const times = new Map(await Promise.all(blocks.map(async (b) => [b, await chain.blockTime(b)] as const)));
     return found
       .map(({ l, text }) => ({ t: times.get(l.blockNumber)!, block: l.blockNumber, index: l.index, text }))
       .sort((x, y) => y.block - x.block || y.index - x.index);

@@ -2,16 +2,11 @@
  * The application's view: its accounts, funding requests, leases, and the owner's forms (top up, policy,
  * withdraw, wind down). Pure rendering: what a button does is given by main.ts.
  */
+import { stillOpen } from "../../protocol/chain/funding.ts";
+import { leaseCost } from "../../protocol/chain/lease-cost.ts";
 import { describePolicy } from "../../protocol/chain/policy.ts";
 import type { Policy } from "../../protocol/chain/types.ts";
-import {
-  leaseSpend,
-  leaseTimeLeft,
-  type AppView,
-  type ConsoleChain,
-  type FundingRequest,
-  type LeaseView,
-} from "./chain.ts";
+import { leaseTimeLeft, type AppView, type ConsoleChain, type FundingRequest, type LeaseView } from "./chain.ts";
 import { field, h } from "./dom.ts";
 import type { TimelineEntry } from "./timeline.ts";
 
@@ -96,7 +91,7 @@ export function leasesTable(chain: ConsoleChain, leases: LeaseView[], now: bigin
       `account ${l.account}`,
       `${chain.format(l.pricePerSecond)}/s`,
       leaseTimeLeft(l, now) > 0n ? duration(leaseTimeLeft(l, now)) : "—",
-      chain.format(leaseSpend(l, now)),
+      chain.format(leaseCost(l, now)),
       h("span", { class: `state ${l.state.toLowerCase()}` }, l.state),
     ]);
   return table(
@@ -181,8 +176,8 @@ export function appView(
 ): HTMLElement {
   const fmt = (v: bigint): string => chain.format(v);
   const total = app.accounts.reduce((s, a) => s + a.balance, 0n);
-  const spent = leases.reduce((s, l) => s + leaseSpend(l, now), 0n);
-  const pending = requests.filter((r) => !r.answered);
+  const spent = leases.reduce((s, l) => s + leaseCost(l, now), 0n);
+  const pending = requests.filter(stillOpen);
   const form = (
     name: string,
     submit: (f: HTMLFormElement) => void,
@@ -226,11 +221,12 @@ export function appView(
             h(
               "li",
               {},
-              `Account ${r.account} asks for ${fmt(r.amount)} (block ${r.block}) `,
+              `Account ${r.account} asks for ${fmt(r.amount)} (block ${r.block})` +
+                (r.answered > 0n ? `, ${fmt(r.answered)} of it answered so far ` : " "),
               h(
                 "button",
                 { type: "button", onclick: () => act.answer(r), "data-answer": String(r.account) },
-                `Fund ${fmt(r.amount)}`,
+                `Fund ${fmt(r.amount - r.answered)}`,
               ),
             ),
           ),
