@@ -327,26 +327,70 @@ describe("owner console in Chromium", function () {
     await closeFlow();
   });
 
-  it("winds the application down: keys taken back, leases ended, the rest withdrawn to the wallet", async () => {
+  it("winds the application down from a fresh read: keys taken back root first, leases ended or cancelled, accounts closed, the rest withdrawn", async () => {
     await showApp(1n);
     const before = await reader.balanceOf(wallet.address);
+    // After the page read the application, its ICON opens a replica account with money and a lease whose start the
+    // yard then misses: the page's view does not show them; the wind-down must (it reads the chain again).
+    const iconClient = await MarketClient.connect({ deployment, provider: rpc, signer: new Wallet(iconKey) });
+    const replica = Wallet.createRandom();
+    const child = await iconClient.createAccount(1n, replica.address);
+    await iconClient.allocate(1n, child, iUSD(2));
+    const yard = await MarketClient.connect({ deployment, provider: rpc, signer: new Wallet(yardKey) });
+    const t = BigInt((await rpc.getBlock("latest"))!.timestamp);
+    const offer: Offer = {
+      provider: await yard.address(),
+      account: 1n,
+      token: deployment.token,
+      pricePerSecond: 100n,
+      cpuMillis: 500,
+      memoryMiB: 256,
+      start: t + 10n,
+      end: t + 10n + 600n,
+      specHash: keccakId("icon/echo:1"),
+      nonce: 2n,
+      deadline: t + 600n,
+    };
+    const domain = marketDomain(31337n, deployment.market);
+    const missed = await yard.openLease(
+      offer,
+      await new Wallet(yardKey).signTypedData(domain, OFFER_TYPES, offer),
+      await icon.signTypedData(domain, ACCEPTANCE_TYPES, { offer }),
+    );
+    await rpc.send("evm_increaseTime", [400]); // past the start window (300 s): the start is missed
+    await rpc.send("evm_mine", []);
+    expect((await reader.lease(missed)).state).to.equal("StartMissed");
     await page.click("[data-action=wind-down]");
-    await page.locator("#flow .words").nth(2).waitFor();
+    await page.locator("#flow .words").nth(5).waitFor();
     const words = await page.locator("#flow .words").allTextContents();
-    expect(words).to.have.length(3);
-    expect(words[0]).to.contain(`make your address ${wallet.address} the controller of account 1`);
-    expect(words[1]).to.contain("end lease 1 at edge-a.example now");
-    expect(words[2]).to.contain("take everything the root account 1 then holds");
+    expect(words).to.have.length(6);
+    expect(words[0]).to.contain(`make your address ${wallet.address} the controller of account 1 `);
+    expect(words[1]).to.contain(`the controller of account ${child} instead of the ICON key ${replica.address}`);
+    expect(words[2]).to.contain("end lease 1 at edge-a.example now");
+    expect(words[3]).to.contain(`cancel lease ${missed} at edge-a.example, whose start the yard missed`);
+    expect(words[4]).to.contain(`close account ${child}; its balance goes up to account 1`);
+    expect(words[5]).to.contain("take everything the root account 1 then holds");
     const r = await continueFlow();
     expect(r, r.text).to.deep.include({ ok: true });
     const lease = await reader.lease(1n);
     expect(["Ended", "Settled"]).to.include(lease.state);
+    expect((await reader.lease(missed)).state).to.equal("Cancelled");
+    expect((await reader.account(child)).closed).to.equal(true);
+    expect((await reader.account(child)).balance).to.equal(0n);
     const root = await reader.account(1n);
     expect(root.balance).to.equal(0n);
     expect(root.controller).to.equal(wallet.address);
+    // Everything put in (20 + 5 + 3) came back but what lease 1 ran for, plus the yard's collateral penalty for the
+    // missed start (paid to the lease's account by cancelMissedStart).
+    const cancelled = await reader.market.queryFilter(reader.market.filters.LeaseCancelled!(missed));
+    const penalty = BigInt((cancelled[0] as unknown as { args: { penalty: bigint } }).args.penalty);
+    expect(penalty > 0n).to.equal(true);
+    expect((await reader.balanceOf(wallet.address)) - before).to.equal(
+      iUSD(28) - lease.pricePerSecond * (lease.stoppedAt - lease.start) + penalty,
+    );
     const back = (await reader.balanceOf(wallet.address)) - before;
     expect(r.text).to.contain(`withdrew ${reader.format(back)} to ${wallet.address}`);
-    expect(back > iUSD(27)).to.equal(true);
+
     await page.locator("body:not([data-busy])").waitFor();
     expect(await page.textContent("[data-account='1'] .where")).to.equal("no live lease");
     // The timeline, from the chain's events: the owner's actions and the lease's life, newest first.
@@ -362,6 +406,7 @@ describe("owner console in Chromium", function () {
       "lease #1 opened at edge-a.example for account 1: 0.0001 iUSD/s",
       `account 1 now controlled by ${wallet.address}`,
       "lease #1 ended early",
+      `account ${child} closed`,
     ])
       expect(
         events.some((x) => x.startsWith(e)),
@@ -370,6 +415,18 @@ describe("owner console in Chromium", function () {
     await shot("wind-down");
     await closeFlow();
     await accessible("after the wind-down");
+    // Winding down again: nothing to take back, end or close, and the root holds nothing — no zero withdrawal is sent
+    // (the market would refuse it with BudgetZeroValue).
+    const sent = wallet.asked.filter((m) => m === "eth_sendTransaction").length;
+    await page.click("[data-action=wind-down]");
+    const again = await continueFlow();
+    expect(again, again.text).to.deep.include({ ok: true });
+    expect(again.text).to.contain("application 1 wound down: nothing was left to withdraw");
+    expect(await page.locator("#flow .step-status").last().textContent()).to.equal(
+      "Not sent: the root account holds nothing.",
+    );
+    expect(wallet.asked.filter((m) => m === "eth_sendTransaction").length).to.equal(sent);
+    await closeFlow();
   });
 
   it("over a token without permit asks for an approval, then creates the application", async () => {
@@ -384,6 +441,8 @@ describe("owner console in Chromium", function () {
     await plain.waitForDeployment();
     const token = await plain.getAddress();
     await (await plain.getFunction("mint")(new Wallet(ownerKey).address, iUSD(50))).wait();
+    // icon deploy probes the token with 0.01 of it from the deployer (protocol/chain/token-probe.ts)
+    await (await plain.getFunction("mint")(deployer.address, iUSD(1))).wait();
     const d2 = await deployMarket(chain.url, deployerKey, { token });
     const server2 = await startConsoleServer({ deployment: d2, rpcUrl: chain.url });
     const other = await browser.newContext({ viewport: { width: 1280, height: 900 } });
