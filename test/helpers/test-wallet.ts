@@ -3,7 +3,9 @@
  * itself per EIP-6963 (or, `legacy`, is only `window.ethereum`), backed by a dev key held on the Node side (page.exposeFunction): the page's reads go to the
  * chain's node as they are, its signatures and transactions are made with an ethers Wallet here — the page never
  * sees the key, as with a real wallet. The test steers it: the chain it says it is on, the chains it knows (an
- * unknown one answers 4902), and requests it refuses as a user would (4001).
+ * unknown one answers 4902), requests it refuses as a user would (4001), and the account it is on (`switchAccount`,
+ * which tells the page by accountsChanged). Like a real wallet it refuses (4100) a transaction or typed data for an
+ * address other than the active account, and typed data whose domain names another chain than the active one.
  */
 import { JsonRpcProvider, Wallet, type TypedDataField } from "ethers";
 import type { Page } from "playwright-core";
@@ -20,6 +22,8 @@ export interface TestWallet {
   asked: string[];
   /** Requests the wallet failed on its side (not refusals): method and message. */
   failed: string[];
+  /** Makes the wallet use another key (the user picked another account) and tells the page (accountsChanged). */
+  switchAccount(key: string): Promise<void>;
 }
 
 type Answer = { result?: unknown; error?: { code: number; message: string; data?: unknown }; chainChanged?: string };
@@ -49,6 +53,7 @@ const PAGE_SCRIPT = `(() => {
     on(event, f) { (listeners[event] = listeners[event] || []).push(f); return provider; },
     removeListener(event, f) { listeners[event] = (listeners[event] || []).filter((x) => x !== f); return provider; },
   };
+  window.__iconTestWalletEmit = emit;
   const info = Object.freeze({ uuid: "6f1c2b0e-5a7d-4c1e-9a43-1c0000000001", name: "ICON Test Wallet", icon: ${JSON.stringify(ICON_SVG)}, rdns: "org.icon-market.test-wallet" });
   if (__LEGACY__) {
     window.ethereum = provider;
@@ -72,7 +77,7 @@ export async function injectTestWallet(
   },
 ): Promise<TestWallet> {
   const provider = new JsonRpcProvider(o.rpcUrl, undefined, { staticNetwork: true, cacheTimeout: -1 });
-  const signer = new Wallet(o.key, provider);
+  let signer = new Wallet(o.key, provider);
   // The chain its key can act on: the one the node serves (the wallet may say it is elsewhere).
   const nodeChain = Number((await provider.getNetwork()).chainId);
   const w: TestWallet = {
@@ -82,7 +87,17 @@ export async function injectTestWallet(
     refuseOnce: new Set(),
     asked: [],
     failed: [],
+    async switchAccount(key: string) {
+      signer = new Wallet(key, provider);
+      w.address = signer.address;
+      await page.evaluate(`window.__iconTestWalletEmit("accountsChanged", [${JSON.stringify(signer.address)}])`);
+    },
   };
+  /** A request naming an account other than the active one: refused as a real wallet refuses it (EIP-1193 4100). */
+  const notActive = (who: unknown): Answer | undefined =>
+    typeof who === "string" && who.toLowerCase() === w.address.toLowerCase()
+      ? undefined
+      : { error: { code: 4100, message: `the account ${String(who)} is not the wallet's active account` } };
   let id = 0;
   const forward = async (method: string, params: unknown[]): Promise<Answer> => {
     const res = await fetch(o.rpcUrl, {
@@ -123,7 +138,9 @@ export async function injectTestWallet(
       }
       case "eth_sendTransaction": {
         if (w.chainId !== nodeChain) return { error: { code: 4901, message: "the wallet is on another chain" } };
-        const tx = params[0] as { to?: string; data?: string; value?: string; gas?: string };
+        const tx = params[0] as { from?: string; to?: string; data?: string; value?: string; gas?: string };
+        const wrong = notActive(tx.from);
+        if (wrong) return wrong;
         const sent = await signer.sendTransaction({
           to: tx.to,
           data: tx.data,
@@ -133,15 +150,26 @@ export async function injectTestWallet(
         return { result: sent.hash };
       }
       case "eth_signTypedData_v4": {
+        const wrong = notActive(params[0]);
+        if (wrong) return wrong;
         const typed = JSON.parse(params[1] as string) as {
           domain: Record<string, unknown>;
           types: Record<string, TypedDataField[]>;
           message: Record<string, unknown>;
         };
+        const chain = typed.domain.chainId;
+        if (chain !== undefined && Number(BigInt(chain as string | number)) !== w.chainId)
+          return {
+            error: {
+              code: -32602,
+              message: `the typed data is for chain ${String(chain)} but the wallet is on chain ${w.chainId}`,
+            },
+          };
         const { EIP712Domain: _, ...types } = typed.types;
         return { result: await signer.signTypedData(typed.domain, types, typed.message) };
       }
       case "personal_sign":
+        if (notActive(params[1])) return notActive(params[1])!;
         return { result: await signer.signMessage(params[0] as string) };
       default:
         return forward(method, params);

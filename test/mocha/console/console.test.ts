@@ -21,6 +21,7 @@ import { MarketClient } from "../../../protocol/chain/client.ts";
 import type { Deployment } from "../../../protocol/chain/deployment.ts";
 import {
   CONSOLE_DIST,
+  consoleCsp,
   ensureConsoleBuilt,
   startConsoleServer,
   type ConsoleServer,
@@ -43,7 +44,7 @@ describe("owner console in Chromium", function () {
   let wallet: TestWallet;
   let reader: MarketClient;
   let rpc: JsonRpcProvider;
-  const [deployerKey, ownerKey, iconKey, yardKey] = devKeys(4) as [string, string, string, string];
+  const [deployerKey, ownerKey, iconKey, yardKey, otherKey] = devKeys(5) as [string, string, string, string, string];
   const icon = new Wallet(iconKey);
   const metrics: Record<string, number> = {};
 
@@ -505,6 +506,44 @@ describe("owner console in Chromium", function () {
     } finally {
       await other.close();
     }
+  });
+
+  it("serves every answer with its strict Content-Security-Policy (no unsafe- source)", async () => {
+    const expected = consoleCsp(chain.url);
+    expect(expected).to.not.contain("unsafe-");
+    expect(expected)
+      .to.contain("script-src 'self'")
+      .and.contain(`connect-src 'self' ${new URL(chain.url).origin}`);
+    const index = await fetch(server.url);
+    const asset = (await index.text()).match(/src="\/(assets\/[^"]+\.js)"/)?.[1];
+    expect(asset, "the page's entry script").to.be.a("string");
+    for (const p of ["", "deployment.json", asset!, "no-such-file"]) {
+      const res = await fetch(new URL(p, server.url));
+      await res.arrayBuffer();
+      expect(res.headers.get("content-security-policy"), `/${p}`).to.equal(expected);
+    }
+    // The page as Chromium got it: the same header on the document.
+    const doc = await page.request.get(server.url);
+    expect(doc.headers()["content-security-policy"]).to.equal(expected);
+  });
+
+  it("follows the wallet to another account (accountsChanged): the next request is the new account's", async () => {
+    const first = wallet.address;
+    await wallet.switchAccount(otherKey);
+    await page.locator(`[data-connected="${wallet.address}"]`).waitFor();
+    await page.locator('[data-app="1"]').waitFor({ state: "detached" }); // application 1 is the first account's
+    await page.locator("body:not([data-busy]):not([data-loading])").waitFor();
+    await page.fill("form[data-form=create] input[name=controller]", icon.address);
+    await page.fill("form[data-form=create] input[name=deposit]", "0");
+    await page.click("form[data-form=create] button[type=submit]");
+    const r = await continueFlow();
+    // A request from the old account would be refused by the wallet (4100), as a real wallet refuses it.
+    expect(r, `${r.text} ${wallet.failed.join("; ")}`).to.deep.include({ ok: true });
+    const root = BigInt(/application (\d+) created/.exec(r.text)![1]!);
+    expect(await reader.appOwner(root)).to.equal(wallet.address);
+    await closeFlow();
+    await wallet.switchAccount(ownerKey);
+    await page.locator(`[data-connected="${first}"]`).waitFor();
   });
 
   it("kept to its Content-Security-Policy (no violation) and reports its bundle size", async () => {
