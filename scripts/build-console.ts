@@ -1,6 +1,6 @@
 /**
  * `npm run build:console [-- --force]`: builds the owner console's page (console/ → console/dist/, Vite) unless it
- * is newer than its sources; `icon console` and the console test do the same on their own when needed.
+ * its completion stamp (console/dist/.build-stamp) names its sources as they are; `icon console` and the console test do the same on their own when needed.
  */
 import { ensureConsoleBuilt } from "./lib/console-server.ts";
 

@@ -1,12 +1,13 @@
 /**
  * The owner console's server (`icon console`, the console test, `npm run demo --console`): builds console/ with
- * Vite when its sources changed since the last build, then serves console/dist/ and the deployment the page acts
+ * Vite when its sources changed since the last completed build (a stamp in console/dist/), then serves console/dist/ and the deployment the page acts
  * on (/deployment.json: addresses, chain id, the RPC URL the page reads from) with a strict Content-Security-Policy:
  * only the page's own files, no inline script or style, no eval, and connections only to itself and the chain's
  * RPC endpoint.
  */
 import { createReadStream } from "node:fs";
-import { readdir, stat } from "node:fs/promises";
+import { createHash, type Hash } from "node:crypto";
+import { readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
@@ -29,30 +30,57 @@ const TYPES: Record<string, string> = {
   ".json": "application/json",
 };
 
-async function newest(p: string): Promise<number> {
+/** Every file under `p` (but node_modules/ and dist/), as "relative path" → content, in a stable order. */
+async function addFiles(hash: Hash, p: string, rel: string): Promise<void> {
   const s = await stat(p).catch(() => undefined);
-  if (!s) return 0;
-  if (!s.isDirectory()) return s.mtimeMs;
-  let max = 0;
-  for (const e of await readdir(p))
-    if (e !== "node_modules" && e !== "dist") max = Math.max(max, await newest(path.join(p, e)));
-  return max;
+  if (!s) return;
+  if (!s.isDirectory()) {
+    hash.update(`${rel}\0${s.size}\0`).update(await readFile(p));
+    return;
+  }
+  for (const e of (await readdir(p)).sort())
+    if (e !== "node_modules" && e !== "dist") await addFiles(hash, path.join(p, e), `${rel}/${e}`);
 }
 
+/** The fingerprint of what the page is built from: console/, protocol/ (the page imports it) and package-lock.json
+ * (the versions of Vite, ethers, Vega), by content. */
+export async function consoleSourcesFingerprint(): Promise<string> {
+  const hash = createHash("sha256");
+  await addFiles(hash, CONSOLE_DIR, "console");
+  await addFiles(hash, path.join(root, "protocol"), "protocol");
+  await addFiles(hash, path.join(root, "package-lock.json"), "package-lock.json");
+  return hash.digest("hex");
+}
+
+/** Written into console/dist/ only once a build completed; a build cut short (Ctrl-C, a crash) leaves none. */
+export const CONSOLE_STAMP = path.join(CONSOLE_DIST, ".build-stamp");
+
 /**
- * Builds console/dist/ unless it is newer than every source it is built from (console/ and protocol/, which the
- * page imports); returns whether it built and how long it took.
+ * Builds console/dist/ unless its completion stamp names the sources it is built from as they are now (see
+ * {@link consoleSourcesFingerprint}); the stamp is removed before and written after a build, so an interrupted build
+ * is built again. Returns whether it built and how long it took.
  */
 export async function ensureConsoleBuilt(force = false): Promise<{ built: boolean; ms: number }> {
+  return buildUnlessStamped(CONSOLE_STAMP, await consoleSourcesFingerprint(), force, async () => {
+    const { build } = await import("vite");
+    await build({ configFile: path.join(CONSOLE_DIR, "vite.config.ts"), root: CONSOLE_DIR, logLevel: "warn" });
+  });
+}
+
+/** Runs `build` unless the completion stamp at `stamp` holds `fingerprint`; removes the stamp first and writes it
+ * only after `build` completed (a build that throws or is cut short leaves no stamp). */
+export async function buildUnlessStamped(
+  stamp: string,
+  fingerprint: string,
+  force: boolean,
+  build: () => Promise<void>,
+): Promise<{ built: boolean; ms: number }> {
   const t0 = performance.now();
-  const built = await stat(path.join(CONSOLE_DIST, "index.html")).then(
-    (s) => s.mtimeMs,
-    () => 0,
-  );
-  const sources = Math.max(await newest(CONSOLE_DIR), await newest(path.join(root, "protocol")));
-  if (!force && built > sources) return { built: false, ms: performance.now() - t0 };
-  const { build } = await import("vite");
-  await build({ configFile: path.join(CONSOLE_DIR, "vite.config.ts"), root: CONSOLE_DIR, logLevel: "warn" });
+  const found = await readFile(stamp, "utf8").catch(() => "");
+  if (!force && found.trim() === fingerprint) return { built: false, ms: performance.now() - t0 };
+  await rm(stamp, { force: true });
+  await build();
+  await writeFile(stamp, fingerprint + "\n");
   return { built: true, ms: performance.now() - t0 };
 }
 
