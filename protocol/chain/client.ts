@@ -55,7 +55,6 @@ export interface ConnectOptions {
 
 type Row = Record<string, unknown> & unknown[];
 
-
 /** Typed facade over the deployed token, registry and market. */
 export class MarketClient {
   readonly deployment: Deployment;
