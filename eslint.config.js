@@ -66,6 +66,8 @@ export default tseslint.config(
       "protocol/schema/generated/",
       ".tmp-generated/",
       ".build/",
+      // The owner console's built page (console/vite.config.ts).
+      "console/dist/",
       // The project's data: set-up logs, the agent image's bundle (.icon/images/agent/), yards' state.
       ".icon/",
       "contracts/ignition/deployments/",
@@ -96,5 +98,44 @@ export default tseslint.config(
   boundary("yard-node", ["icon-agent", "scripts", "test"]),
   boundary("icon-agent", ["yard-node", "scripts", "test"]),
   boundary("protocol", ["yard-node", "icon-agent", "scripts", "test", "contracts"]),
+  // The owner console runs in a browser: it reaches the chain and shares protocol/'s browser-safe modules only.
+  boundary("console", ["yard-node", "icon-agent", "scripts", "test", "contracts"]),
+  {
+    files: ["console/src/**/*.ts"],
+    languageOptions: {
+      globals: {
+        window: "readonly",
+        document: "readonly",
+        fetch: "readonly",
+        performance: "readonly",
+        Event: "readonly",
+        CustomEvent: "readonly",
+        HTMLElement: "readonly",
+        HTMLFormElement: "readonly",
+        HTMLInputElement: "readonly",
+        HTMLSelectElement: "readonly",
+        Node: "readonly",
+      },
+    },
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { group: ["node:*"], message: "console/ runs in a browser: no node: modules" },
+            {
+              group: ["**/protocol/index.ts", "**/protocol/chain/client.ts", "**/protocol/chain/deployment.ts"],
+              message:
+                "import protocol/'s browser-safe modules one by one (index.ts, client.ts and deployment.ts pull node: modules)",
+            },
+            ...["yard-node", "icon-agent", "scripts", "test", "contracts"].map((f) => ({
+              group: [`**/${f}/**`, `**/${f}`],
+              message: `console/ must not import ${f}/ (see ARCHITECTURE.md)`,
+            })),
+          ],
+        },
+      ],
+    },
+  },
   surfaces(["yard-node", "icon-agent"]),
 );

@@ -7,8 +7,10 @@
  *   const agent = await Agent.open(dir, { spawn });   // or: icon agent run --state ./app
  *   console.log(formatStatus(owner, await appStatus(owner, root)));
  */
-import { Wallet, type ContractEventName } from "ethers";
-import { appNamespace, appServiceName, contractLogs, type MarketClient, type Policy } from "../protocol/index.ts";
+import { Wallet } from "ethers";
+import { appNamespace, appServiceName, type MarketClient, type Policy } from "../protocol/index.ts";
+import { readFundingRequests, stillOpen, type FundingRequest } from "../protocol/chain/funding.ts";
+import { leaseCost, leaseEscrowed } from "../protocol/chain/lease-cost.ts";
 import type { AgentEnv } from "./config.ts";
 import { writeAgentState } from "./state.ts";
 
@@ -89,77 +91,17 @@ export interface AppStatus {
   fundingRequests: FundingRequest[];
 }
 
-/** A FundingRequested event of the application and how much of it money that came to the account since answered. */
-export interface FundingRequest {
-  /** The account that asked, and the one it asked (0: the owner). */
-  account: bigint;
-  parent: bigint;
-  amount: bigint;
-  block: number;
-  /** Chain time of the request (seconds). */
-  atS: bigint;
-  /**
-   * What of `amount` the top-ups that reached the account after it (the owner's `fund`, the parent's `allocate`)
-   * answered, at most `amount`: each top-up answers the account's open requests oldest first. 0 while pending;
-   * between 0 and `amount`: partly answered.
-   */
-  answered: bigint;
-}
+export { stillOpen, type FundingRequest };
 
-/** A request the top-ups have not answered in full (pending, or partly answered). */
-export const stillOpen = (r: FundingRequest): boolean => r.answered < r.amount;
-
-type Log = { blockNumber: number; index: number; args: unknown[] };
-
-/**
- * The application's funding requests (the FundingRequested events of `root`), oldest first. Each Funded or
- * Allocated to an account answers that account's requests open at the time, oldest first, up to each one's
- * amount (a top-up smaller than a request answers it partly; what is beyond every open request answers no later
- * one). No standing top-up rule exists on chain, so a request the owner has not answered by hand stays pending.
- */
+/** The application's funding requests, oldest first, each with what the top-ups since answered of it (the rule is
+ * protocol/chain/funding.ts's, the owner console's too). */
 export async function fundingRequests(c: MarketClient, root: bigint): Promise<FundingRequest[]> {
-  const f = c.market.filters;
-  const logs = async (filter: ContractEventName, fromBlock: number): Promise<Log[]> =>
-    (await contractLogs(c.market, filter, { fromBlock, window: c.logWindow })) as unknown as Log[];
-  const asked = await logs(f.FundingRequested!(root), c.deployment.blockNumber);
-  const order = (a: Log, b: Log): number => a.blockNumber - b.blockNumber || a.index - b.index;
-  const out: FundingRequest[] = [];
-  for (const r of [...asked].sort(order)) {
-    const block = await c.market.runner!.provider!.getBlock(r.blockNumber);
-    out.push({
-      account: r.args[1] as bigint,
-      parent: r.args[2] as bigint,
-      amount: r.args[3] as bigint,
-      block: r.blockNumber,
-      atS: BigInt(block!.timestamp),
-      answered: 0n,
-    });
-  }
-  for (const account of new Set(out.map((r) => r.account))) {
-    const mine = asked.filter((r) => r.args[1] === account).sort(order);
-    const from = mine[0]!.blockNumber;
-    const topUps = [...(await logs(f.Funded!(account), from)), ...(await logs(f.Allocated!(null, account), from))];
-    // Requests and top-ups in chain order: a top-up answers only the requests made before it.
-    const events = [...mine.map((l) => ({ l, ask: true })), ...topUps.map((l) => ({ l, ask: false }))].sort((a, b) =>
-      order(a.l, b.l),
-    );
-    const requests = out.filter((r) => r.account === account);
-    let made = 0;
-    for (const e of events) {
-      if (e.ask) {
-        made++;
-        continue;
-      }
-      let left = e.l.args[2] as bigint;
-      for (const r of requests.slice(0, made)) {
-        if (left === 0n) break;
-        const take = r.amount - r.answered < left ? r.amount - r.answered : left;
-        r.answered += take;
-        left -= take;
-      }
-    }
-  }
-  return out;
+  const provider = c.market.runner!.provider!;
+  return readFundingRequests(c.market, root, {
+    fromBlock: c.deployment.blockNumber,
+    window: c.logWindow,
+    blockTime: async (b) => BigInt((await provider.getBlock(b))!.timestamp),
+  });
 }
 
 /** Reads the application's tree, leases and money from the chain at time `nowS` (chain time). */
@@ -176,14 +118,10 @@ export async function appStatus(c: MarketClient, root: bigint, nowS?: bigint): P
     const leases: LeaseView[] = [];
     for (const id of await c.leasesOf(a.id)) {
       const l = await c.lease(id);
-      const end = l.stoppedAt > 0n ? l.stoppedAt : l.end;
-      const ranTo = end < now ? end : now;
-      // A lease whose start the yard missed owes it nothing: its whole deposit waits to be cancelled back.
-      const cost = ranTo > l.start && l.state !== "StartMissed" ? l.pricePerSecond * (ranTo - l.start) : 0n;
-      if (l.state !== "Cancelled") {
-        spent += cost;
-        escrowed += l.pricePerSecond * (end - l.start) - cost;
-      }
+      // protocol/chain/lease-cost.ts: a missed start or a cancelled lease costs nothing.
+      const cost = leaseCost(l, now);
+      spent += cost;
+      escrowed += leaseEscrowed(l, now);
       leases.push({
         id,
         state: l.state,

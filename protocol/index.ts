@@ -20,6 +20,7 @@ export * from "./chain/logs.ts";
 export type { RelayHook } from "./chain/transactions.ts";
 export * from "./chain/intents.ts";
 export * from "./chain/types.ts";
+export * from "./chain/policy.ts";
 export * from "./chain/receipt.ts";
 export * from "./chain/fees.ts";
 export * from "./chain/rpc.ts";

@@ -47,7 +47,12 @@ const STAMP = path.join(OUT, ".complete");
 /** Everything `scripts/cli/icon.ts` imports, statically or dynamically, from the repository lives under these. */
 const TREES = ["protocol", "yard-node", "icon-agent", "scripts/cli", "scripts/lib"];
 /** Files whose use of import.meta was checked to behave the same from .build/. */
-const REVIEWED_IMPORT_META = new Set(["scripts/lib/hardhat.ts", "scripts/cli/setup.ts", "scripts/cli/agent-main.ts"]);
+const REVIEWED_IMPORT_META = new Set([
+  "scripts/lib/hardhat.ts",
+  "scripts/cli/setup.ts",
+  "scripts/cli/agent-main.ts",
+  "scripts/lib/console-server.ts",
+]);
 const quiet = process.argv.includes("--quiet");
 const say = (line: string): void => void process.stderr.write(`[build-js] ${line}\n`);
 

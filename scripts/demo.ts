@@ -37,7 +37,11 @@
  * Writes a plot (latency per subnet and budget over time) to demo-out/plot.svg and ends with one line
  * `DEMO-SUMMARY {json}`; exits 1 unless the story held (see `ok` at the end).
  *
- *   node scripts/demo.ts [--short] [--out <dir>]
+ * With --console (or `npm run demo --console`, which npm hands over as npm_config_console) the owner console
+ * (`icon console`, console/) is served on the demo's chain from the start, its URL printed, and kept up after the
+ * story until Ctrl-C: a browser wallet holding the owner's dev account sees the application live.
+ *
+ *   node scripts/demo.ts [--short] [--out <dir>] [--console]
  */
 import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
@@ -66,7 +70,10 @@ import { startClients, type ClientLoad, type LoadFailure } from "./lib/loadgen.t
 import { renderSvg, timeChartSpec } from "./lib/charts.ts";
 import { ChainWatch, SidecarLogs, type AgentContainer, type ChainEvent } from "./lib/godview.ts";
 
-const { values: args } = parseArgs({ options: { short: { type: "boolean" }, out: { type: "string" } } });
+const { values: args } = parseArgs({
+  options: { short: { type: "boolean" }, out: { type: "string" }, console: { type: "boolean" } },
+});
+const CONSOLE = args.console === true || process.env.npm_config_console === "true";
 const SHORT = args.short === true;
 const OUT = path.resolve(args.out ?? path.join(projectRoot, "demo-out"));
 const t0 = Date.now();
@@ -131,7 +138,21 @@ for (const sig of ["SIGINT", "SIGTERM"] as const)
     console.error(`demo: ${sig}: cleaning up`);
     void cleanUp().then(() => process.exit(130));
   });
+let consoleUrl: string | undefined;
 try {
+  if (CONSOLE) {
+    const { ensureConsoleBuilt, startConsoleServer } = await import("./lib/console-server.ts");
+    await ensureConsoleBuilt();
+    const server = await startConsoleServer({ deployment: m.deployment, rpcUrl: m.chain.url, port: 4173 }).catch(() =>
+      startConsoleServer({ deployment: m.deployment, rpcUrl: m.chain.url, port: 0 }),
+    );
+    cleanup.push(() => server.close());
+    consoleUrl = server.url;
+    say(
+      "console",
+      `owner console at ${server.url}: the owner is the dev chain's account ${OWNER_KEY} (${new Wallet(m.keys[OWNER_KEY]!).address}, Hardhat's public dev mnemonic)`,
+    );
+  }
   // The WAN: namespaces, delay elements, routes, the ISPs' DNS. Everything of it dies with this process.
   const bed = await Netbed.start(await loadTopology(TOPOLOGY), { prefix: "demo" });
   cleanup.push(() => bed.close());
@@ -634,6 +655,10 @@ try {
     latA.after < latA.before * 0.5 &&
     latB.after < latB.before * 0.5;
   if (!ok) exitCode = 1;
+  if (consoleUrl) {
+    say("console", `the story is over; the owner console stays up at ${consoleUrl} until Ctrl-C`);
+    await new Promise<never>(() => {}); // the SIGINT/SIGTERM handler above cleans up and exits
+  }
 
   // ---------------------------------------------------------------- narration
   function narrateChain(e: ChainEvent): void {

@@ -11,6 +11,8 @@
 #            (package nftables; its systemd unit is not enabled or started here)
 #   ping     the packet-level WAN testbed's tests and bench:netview measure round trips with it (iputils-ping)
 #   traceroute  the testbed's tests trace router hops with it (package traceroute)
+#   chromium the owner console's test drives Debian's Chromium with playwright-core (no browser download; package
+#            chromium, /usr/bin/chromium)
 # apt-get runs only when a binary is missing; nothing is started here. Progress goes to stderr.
 set -euo pipefail
 
@@ -24,6 +26,7 @@ declare -A icon_providers=(
   [nft]="nftables"
   [ping]="iputils-ping"
   [traceroute]="traceroute"
+  [chromium]="chromium"
 )
 
 # Debian keeps dnsmasq and dockerd in /usr/sbin, which a non-login shell may not have on PATH.
@@ -40,17 +43,17 @@ icon_have_bin() {
 }
 
 icon_missing=()
-for bin in dnsmasq dig dockerd busybox gcc nft ping traceroute; do
+for bin in dnsmasq dig dockerd busybox gcc nft ping traceroute chromium; do
   icon_have_bin "$bin" || icon_missing+=("$bin")
 done
 [ "${#icon_missing[@]}" -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "[setup-system] error: ${icon_missing[*]} missing and installing Debian packages needs root; run 'sudo bash scripts/setup-system.sh' or install dnsmasq-base, bind9-dnsutils, docker.io, busybox-static, nftables, iputils-ping and traceroute yourself." >&2
+  echo "[setup-system] error: ${icon_missing[*]} missing and installing Debian packages needs root; run 'sudo bash scripts/setup-system.sh' or install dnsmasq-base, bind9-dnsutils, docker.io, busybox-static, nftables, iputils-ping, traceroute and chromium yourself." >&2
   exit 1
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "[setup-system] error: ${icon_missing[*]} missing and this system has no apt-get; install dnsmasq, dig (bind utilities), Docker (dockerd), a static busybox, nftables, ping and traceroute with its package manager." >&2
+  echo "[setup-system] error: ${icon_missing[*]} missing and this system has no apt-get; install dnsmasq, dig (bind utilities), Docker (dockerd), a static busybox, nftables, ping, traceroute and Chromium with its package manager." >&2
   exit 1
 fi
 

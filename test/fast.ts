@@ -37,6 +37,8 @@ const FAST = [
   "agent/reorg",
   "agent/seal",
   "agent/tree",
+  // the owner console's money arithmetic (no browser)
+  "console/money",
   // sim: the simulator's use of the agent's rules, small hand-computed cases, the charts
   "sim/sim",
   // protocol: codecs, negotiation, libp2p node, chain client

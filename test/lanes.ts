@@ -110,6 +110,12 @@ const SECONDS: Record<string, number> = {
   "agent/tree-epoch": 7,
   "sim/sim": 15,
   cli: 82,
+  // Chromium (Debian's, playwright-core) over the served console page and an embedded chain; builds the page first
+  // when its sources changed (Vite, 3–6 s)
+  "console/console": 45,
+  "console/money": 2,
+  // `icon console` as a process: starts it, fetches its page, refuses a secret-bearing RPC URL
+  "console/console-cli": 8,
   "cli-network": 75,
   "protocol/alto": 6,
   "protocol/chain-nonce": 7,

@@ -5,6 +5,11 @@
  */
 import type { MarketClient } from "../../protocol/chain/client.ts";
 import { ConfigError } from "../../protocol/errors.ts";
+import {
+  DEFAULT_POLICY_BPS,
+  DEFAULT_RELAY_CAPS,
+  describePolicy as describePolicyIn,
+} from "../../protocol/chain/policy.ts";
 import type { Policy } from "../../protocol/index.ts";
 import { addressArg, client, idArg, need, out } from "./context.ts";
 import { command, opt, type Command, type Options } from "./options.ts";
@@ -20,22 +25,18 @@ export const POLICY_OPTIONS = {
   "relay-allowance-per-day": opt.string(),
 };
 
-/**
- * Relay-fee caps of a new application, as amounts of the token (6 decimals on the dev token: 50 000 and 5 000 000
- * units). One relayed operation costs a yard roughly 60–200 k gas; 0.05 tokens repays that on an L2 or a quiet L1
- * with room to spare, and 5 tokens a day lets one ICON relay about a hundred operations a day at the cap — several
- * times what renewals, replication and funding requests need — while bounding what a dishonest relayer can take.
- */
-export const DEFAULT_RELAY_CAPS = { maxRelayFee: "0.05", relayAllowancePerDay: "5" } as const;
+export { DEFAULT_RELAY_CAPS };
 
 /** The policy the options give; fields not given keep `base`'s value (or the defaults). */
 export function policyFromOptions(o: Options<typeof POLICY_OPTIONS>, c: MarketClient, base?: Policy): Policy {
   const maxPrice = o["max-price"];
   return {
-    weightBps: o.weight ?? base?.weightBps ?? 5000,
-    migrateThresholdBps: o["migrate-threshold"] ?? base?.migrateThresholdBps ?? 2000,
-    replicateThresholdBps: o["replicate-threshold"] ?? base?.replicateThresholdBps ?? 3000,
-    terminateThresholdBps: o["terminate-threshold"] ?? base?.terminateThresholdBps ?? 500,
+    weightBps: o.weight ?? base?.weightBps ?? DEFAULT_POLICY_BPS.weightBps,
+    migrateThresholdBps: o["migrate-threshold"] ?? base?.migrateThresholdBps ?? DEFAULT_POLICY_BPS.migrateThresholdBps,
+    replicateThresholdBps:
+      o["replicate-threshold"] ?? base?.replicateThresholdBps ?? DEFAULT_POLICY_BPS.replicateThresholdBps,
+    terminateThresholdBps:
+      o["terminate-threshold"] ?? base?.terminateThresholdBps ?? DEFAULT_POLICY_BPS.terminateThresholdBps,
     maxPricePerSecond: maxPrice !== undefined ? c.parse(maxPrice, "--max-price") : (base?.maxPricePerSecond ?? 0n),
     maxRelayFee: c.parse(
       o["max-relay-fee"] ?? (base ? c.format(base.maxRelayFee) : DEFAULT_RELAY_CAPS.maxRelayFee),
@@ -49,11 +50,9 @@ export function policyFromOptions(o: Options<typeof POLICY_OPTIONS>, c: MarketCl
   };
 }
 
-/** One line describing `policy` for people, amounts with the token's decimals. */
+/** One line describing `policy` for people, amounts with the token's decimals (protocol/chain/policy.ts). */
 export function describePolicy(policy: Policy, c: MarketClient): string {
-  const pct = (bps: number): string => `${(bps / 100).toFixed(2)} %`;
-  const cap = policy.maxPricePerSecond === 0n ? "none" : c.format(policy.maxPricePerSecond) + "/s";
-  return `w ${policy.weightBps / 10_000}, migrate ≥ ${pct(policy.migrateThresholdBps)}, replicate ≥ ${pct(policy.replicateThresholdBps)}, terminate < ${pct(policy.terminateThresholdBps)}, max price ${cap}, max relay fee ${c.format(policy.maxRelayFee)}, relay allowance ${c.format(policy.relayAllowancePerDay)}/day`;
+  return describePolicyIn(policy, (v) => c.format(v));
 }
 
 /** Publishes the root's policy with the options' changes (unchanged fields keep their values); returns the new one. */

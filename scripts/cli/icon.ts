@@ -24,6 +24,7 @@ import { agentCommands } from "./agent.ts";
 import { appCommands } from "./app.ts";
 import { budgetCommands } from "./budget.ts";
 import { chainCommands } from "./chain.ts";
+import { consoleCommands } from "./console.ts";
 import { ConfigError } from "../../protocol/errors.ts";
 import { out, say, type Ctx } from "./context.ts";
 import { iepCommands } from "./iep.ts";
@@ -40,6 +41,7 @@ const COMMANDS: Record<string, Command> = {
   ...iepCommands,
   ...budgetCommands,
   ...appCommands,
+  ...consoleCommands,
   ...agentCommands,
 };
 

@@ -7,6 +7,7 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { ConfigError, type ErrorCode } from "../../protocol/errors.ts";
+import { parseShare } from "../../protocol/chain/policy.ts";
 import { RESERVED_NETWORK_NAMES } from "../lib/networks.ts";
 import type { Ctx } from "./context.ts";
 
@@ -56,10 +57,11 @@ export const opt = {
     z
       .string()
       .transform((v, zctx) => {
-        const n = Number(v);
-        return !Number.isFinite(n) || n < 0 || n > 1
-          ? fail(zctx, `${name} must be a number between 0 and 1 (e.g. 0.25), got "${v}"`)
-          : Math.round(n * 10_000);
+        try {
+          return parseShare(v, name);
+        } catch (e) {
+          return fail(zctx, (e as Error).message);
+        }
       })
       .optional(),
   /** An address (mixed case only with a valid checksum); `what` names it in the sentence. */

@@ -1,0 +1,194 @@
+/**
+ * The owner console's server (`icon console`, the console test, `npm run demo --console`): builds console/ with
+ * Vite when its sources changed since the last completed build (a stamp in console/dist/), then serves console/dist/ and the deployment the page acts
+ * on (/deployment.json: addresses, chain id, the RPC URL the page reads from) with a strict Content-Security-Policy:
+ * only the page's own files, no inline script or style, no eval, and connections only to itself and the chain's
+ * RPC endpoint.
+ */
+import { createReadStream } from "node:fs";
+import { createHash, type Hash } from "node:crypto";
+import { readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { ConfigError } from "../../protocol/errors.ts";
+import type { Deployment } from "../../protocol/chain/deployment-schema.ts";
+
+// Two levels above scripts/lib/, three above the built copy in .build/scripts/lib/ (scripts/build-js.ts).
+const here = import.meta.dirname;
+const root = path.resolve(here, path.basename(path.resolve(here, "../..")) === ".build" ? "../../.." : "../..");
+/** The console's sources and the built page. */
+export const CONSOLE_DIR = path.join(root, "console");
+export const CONSOLE_DIST = path.join(CONSOLE_DIR, "dist");
+
+const TYPES: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".json": "application/json",
+};
+
+/** Every file under `p` (but node_modules/ and dist/), as "relative path" → content, in a stable order. */
+async function addFiles(hash: Hash, p: string, rel: string): Promise<void> {
+  const s = await stat(p).catch(() => undefined);
+  if (!s) return;
+  if (!s.isDirectory()) {
+    hash.update(`${rel}\0${s.size}\0`).update(await readFile(p));
+    return;
+  }
+  for (const e of (await readdir(p)).sort())
+    if (e !== "node_modules" && e !== "dist") await addFiles(hash, path.join(p, e), `${rel}/${e}`);
+}
+
+/** The fingerprint of what the page is built from: console/, protocol/ (the page imports it) and package-lock.json
+ * (the versions of Vite, ethers, Vega), by content. */
+export async function consoleSourcesFingerprint(): Promise<string> {
+  const hash = createHash("sha256");
+  await addFiles(hash, CONSOLE_DIR, "console");
+  await addFiles(hash, path.join(root, "protocol"), "protocol");
+  await addFiles(hash, path.join(root, "package-lock.json"), "package-lock.json");
+  return hash.digest("hex");
+}
+
+/** Written into console/dist/ only once a build completed; a build cut short (Ctrl-C, a crash) leaves none. */
+export const CONSOLE_STAMP = path.join(CONSOLE_DIST, ".build-stamp");
+
+/**
+ * Builds console/dist/ unless its completion stamp names the sources it is built from as they are now (see
+ * {@link consoleSourcesFingerprint}); the stamp is removed before and written after a build, so an interrupted build
+ * is built again. Returns whether it built and how long it took.
+ */
+export async function ensureConsoleBuilt(force = false): Promise<{ built: boolean; ms: number }> {
+  return buildUnlessStamped(CONSOLE_STAMP, await consoleSourcesFingerprint(), force, async () => {
+    const { build } = await import("vite");
+    await build({ configFile: path.join(CONSOLE_DIR, "vite.config.ts"), root: CONSOLE_DIR, logLevel: "warn" });
+  });
+}
+
+/** Runs `build` unless the completion stamp at `stamp` holds `fingerprint`; removes the stamp first and writes it
+ * only after `build` completed (a build that throws or is cut short leaves no stamp). */
+export async function buildUnlessStamped(
+  stamp: string,
+  fingerprint: string,
+  force: boolean,
+  build: () => Promise<void>,
+): Promise<{ built: boolean; ms: number }> {
+  const t0 = performance.now();
+  const found = await readFile(stamp, "utf8").catch(() => "");
+  if (!force && found.trim() === fingerprint) return { built: false, ms: performance.now() - t0 };
+  await rm(stamp, { force: true });
+  await build();
+  await writeFile(stamp, fingerprint + "\n");
+  return { built: true, ms: performance.now() - t0 };
+}
+
+/** The Content-Security-Policy of every answer: the page's own origin, and `rpcUrl`'s for its chain reads. */
+export function consoleCsp(rpcUrl: string): string {
+  const rpc = new URL(rpcUrl);
+  const rpcSource = `${rpc.protocol}//${rpc.host}`;
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    // wallets announce their icon as a data: URI (EIP-6963)
+    "img-src 'self' data:",
+    `connect-src 'self' ${rpcSource}`,
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join("; ");
+}
+
+export interface ConsoleServerInit {
+  deployment: Deployment;
+  /** The chain's JSON-RPC endpoint as the browser reaches it (the page reads from it; a wallet may add it). */
+  rpcUrl: string;
+  host?: string;
+  port?: number;
+}
+
+export interface ConsoleServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** A short name for the chain, shown on the page and given to a wallet that adds it. */
+export function chainName(chainId: number): string {
+  return chainId === 31337 ? "ICON dev chain" : `chain ${chainId}`;
+}
+
+/** Serves console/dist/ and /deployment.json (it must be built: {@link ensureConsoleBuilt}). */
+export async function startConsoleServer(o: ConsoleServerInit): Promise<ConsoleServer> {
+  let csp: string;
+  try {
+    csp = consoleCsp(o.rpcUrl);
+  } catch {
+    throw new ConfigError("BAD_OPTION", `the RPC URL "${o.rpcUrl}" is not a URL the page can reach`);
+  }
+  const served = JSON.stringify({
+    deployment: o.deployment,
+    rpcUrl: o.rpcUrl,
+    chainName: chainName(o.deployment.chainId),
+  });
+  const headers = {
+    "Content-Security-Policy": csp,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+  };
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.writeHead(405, { ...headers, Allow: "GET, HEAD" }).end();
+      return;
+    }
+    const url = new URL(req.url ?? "/", "http://console");
+    if (url.pathname === "/deployment.json") {
+      res.writeHead(200, { ...headers, "Content-Type": TYPES[".json"], "Cache-Control": "no-store" }).end(served);
+      return;
+    }
+    const rel = url.pathname === "/" ? "index.html" : decodeURIComponent(url.pathname).replace(/^\/+/, "");
+    const file = path.resolve(CONSOLE_DIST, rel);
+    const type = TYPES[path.extname(file)];
+    const s = await stat(file).catch(() => undefined);
+    if (!file.startsWith(CONSOLE_DIST + path.sep) || !type || !s?.isFile()) {
+      res.writeHead(404, { ...headers, "Content-Type": "text/plain; charset=utf-8" }).end("not found\n");
+      return;
+    }
+    const cache = rel.startsWith("assets/") ? "public, max-age=31536000, immutable" : "no-cache";
+    res.writeHead(200, { ...headers, "Content-Type": type, "Content-Length": s.size, "Cache-Control": cache });
+    if (req.method === "HEAD") res.end();
+    else createReadStream(file).pipe(res);
+  };
+  const server = createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500, headers);
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (e: NodeJS.ErrnoException) =>
+      reject(
+        new ConfigError(
+          "HTTP_LISTEN",
+          `the console cannot listen on ${o.host ?? "127.0.0.1"}:${o.port ?? 0}: ${e.code ?? e.message}`,
+        ),
+      ),
+    );
+    server.listen(o.port ?? 0, o.host ?? "127.0.0.1", () => resolve());
+  });
+  const a = server.address() as AddressInfo;
+  const host = a.family === "IPv6" ? `[${a.address}]` : a.address;
+  return {
+    url: `http://${host}:${a.port}/`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
