@@ -176,28 +176,11 @@ export async function parseOptions<S extends Shape>(
           : "BAD_OPTION";
     throw new ConfigError(code, issue.message);
   }
-  const {
-    rpc,
-    network,
-    deployment,
-    keystore,
-    "dev-account": devAccount,
-    "max-fee": maxFee,
-    "max-priority-fee": maxPriorityFee,
-    help,
-    ...o
-  } = r.data as Record<string, unknown>;
+  // The global options apart from the command's own.
+  const [global, o]: Array<Record<string, unknown>> = [{}, {}];
+  for (const [k, v] of Object.entries(r.data as Record<string, unknown>)) (k in GLOBAL_OPTIONS ? global : o)[k] = v;
   return {
-    global: {
-      rpc,
-      network,
-      deployment,
-      keystore,
-      "dev-account": devAccount,
-      "max-fee": maxFee,
-      "max-priority-fee": maxPriorityFee,
-      help,
-    } as Options<typeof GLOBAL_OPTIONS>,
+    global: global as Options<typeof GLOBAL_OPTIONS>,
     o: o as Options<S>,
     positionals: parsed.positionals,
   };

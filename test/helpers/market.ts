@@ -11,6 +11,7 @@ import {
 } from "../../contracts/ignition/modules/IconMarket.ts";
 import { ACCEPTANCE_TYPES, OFFER_TYPES, marketDomain, type Offer } from "../../protocol/eip712.ts";
 import type { Deployment } from "../../protocol/index.ts";
+import { PERMIT_TYPES } from "../../protocol/chain/permit.ts";
 
 export const USD = (n: number | bigint): bigint => BigInt(Math.round(Number(n) * 1e6));
 export const params = defaultMarketParameters;
@@ -230,15 +231,7 @@ export async function signPermit(
 ) {
   const tokenAddress = await m.token.getAddress();
   const domain = { name: await m.token.name(), version: "1", chainId: m.chainId, verifyingContract: tokenAddress };
-  const types = {
-    Permit: [
-      { name: "owner", type: "address" },
-      { name: "spender", type: "address" },
-      { name: "value", type: "uint256" },
-      { name: "nonce", type: "uint256" },
-      { name: "deadline", type: "uint256" },
-    ],
-  };
+  const types = PERMIT_TYPES;
   const message = {
     owner: signer.address,
     spender: spender ?? (await m.market.getAddress()),
