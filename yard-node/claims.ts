@@ -230,7 +230,13 @@ export class LeaseClaims {
     await this.#settledIfPaid(l);
     if (db.lease(l.id)?.status !== "ended") return;
     const rec = await watch.call(`reading lease ${l.id}`, () => chain.lease(l.id));
-    if (!rec || !(rec.flags & LEASE_FLAGS.confirmed)) return;
+    if (!rec) return;
+    // Not confirmed on chain (its confirmStart reorganised away before the slot ended): the unconfirmed path
+    // settles it next tick (nothing is owed to the yard).
+    if (!(rec.flags & LEASE_FLAGS.confirmed)) {
+      db.update(l.id, { confirmed: false });
+      return;
+    }
     if (rec.claimedUntil < (rec.stoppedAt || rec.end)) {
       db.update(l.id, { lastClaimAt: Number(rec.claimedUntil) });
       log.info("an ended lease still owes pay on chain; due again", { lease: l.id, claimedUntil: rec.claimedUntil });

@@ -171,6 +171,17 @@ describe("yard claims: one claimMany per tick, sent again without a lease the ch
     for (const id of running) expect(db.lease(id)!.lastClaimAt).to.equal(0);
   });
 
+  it("an ended lease the yard believes claimed but the chain still owes on is due again from the chain's claimedUntil", async () => {
+    const { m, ids, db, leases } = await setUp();
+    db.update(ids[0]!, { lastClaimAt: 2 ** 40 }); // the estimate says nothing is left; the chain never paid it
+    await leases.tick(); // ids[1], ids[2] in one claimMany; ids[0] idle: read on chain, due again
+    expect(db.lease(ids[0]!)!.status).to.equal("ended");
+    expect(db.lease(ids[0]!)!.lastClaimAt).to.equal(Number((await m.market.lease(ids[0]!)).claimedUntil));
+    await leases.tick();
+    expect(await m.market.earningsOf(m.provider.address)).to.equal(3n * P * SLOT);
+    for (const id of ids) expect(db.lease(id)!.status).to.equal("settled");
+  });
+
   it("settles with dust a terminated lease whose pay never covers its gas, after the bound, and says so", async () => {
     const { m, db, chain } = await setUp();
     const acct = await createApp(m, USD(1_000));
