@@ -36,6 +36,7 @@ import {
   provideYard,
   loadOrCreatePeerKey,
   readDeployment,
+  parseGasPrice,
   resolveFees,
   signPeerBinding,
   zoneRecords,
@@ -311,6 +312,9 @@ export class Yard {
       watch: this.#watch,
       owners: this.owners,
       unitsPerEth: o.prices.gasTokenPrice,
+      ...(config.chain.fees.l1FeePerClaim === undefined
+        ? {}
+        : { l1FeePerClaim: parseGasPrice(config.chain.fees.l1FeePerClaim) }),
       network: this.#net,
       log: log.child("leases"),
     });
