@@ -9,16 +9,29 @@
  *   const r = new Replacer({ provider, signer: inner, sent: tx, fees, action, onProgress });
  *   await waitForReceipt(provider, tx, { action, timeoutMs, replace: () => r.replace(), stuckNote: () => r.note });
  */
-import { isError, type Provider, type Signer, type TransactionResponse } from "ethers";
+import { isError, type AccessList, type Provider, type Signer } from "ethers";
 import { isIconError } from "../errors.ts";
 import { bumped, formatGasPrice, quoteFees, type FeeOptions } from "./fees.ts";
+
+/** What a replacement copies of the transaction first sent (a TransactionResponse or a signed Transaction). */
+export interface SentCall {
+  to: string | null;
+  data: string;
+  value: bigint;
+  gasLimit: bigint;
+  chainId: bigint;
+  nonce: number;
+  accessList: AccessList | null;
+  maxFeePerGas: bigint | null;
+  maxPriorityFeePerGas: bigint | null;
+}
 
 export interface ReplacerInit {
   provider: Provider;
   /** Sends with the nonce given (a NonceManager's inner signer). */
   signer: Signer;
   /** The first transaction sent. */
-  sent: TransactionResponse;
+  sent: SentCall;
   /** The latest block when it was sent (its fee quote's). */
   sentAtBlock?: number;
   fees: FeeOptions;

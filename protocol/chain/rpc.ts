@@ -8,9 +8,12 @@
  *  - on a dropped connection, a timeout or a 5xx retries a read on the next endpoint, then, after a backoff, all of
  *    them again for a few rounds, before the error reaches the caller (as CHAIN_UNREACHABLE: errors.ts);
  *  - never re-sends a transaction blindly: when `eth_sendRawTransaction` failed after the request may have reached a
- *    node, it first asks for the transaction by hash (found: its hash is the answer) and for the sender's nonce (used:
- *    the hash is the answer, and waitForReceipt says whether this transaction or another took it); only a transaction
- *    no node knows is sent again — the same signed bytes, which can be mined once at most;
+ *    node, it first asks every endpoint for the transaction by hash (found: its hash is the answer) and for the
+ *    sender's nonce (used: the hash is the answer, and waitForReceipt says whether this transaction or another took
+ *    it); only a transaction no endpoint knows is sent again — the same signed bytes, which can be mined once at most
+ *    — and a node's "already known" / "known transaction" to them, or "nonce too low" after a copy may have arrived,
+ *    is the hash too (a lagging endpoint's look-up misses what a fresher one mined); when no endpoint can be asked,
+ *    the error says the transaction may have been sent, with its hash;
  *  - answers eth_blockNumber with the highest head among the endpoints and keeps to the freshest one, so a lagging
  *    endpoint does not hide a transaction just mined.
  * Why not ethers' FallbackProvider: it is no JsonRpcProvider (no `send` of node methods the tests and the CLI use),
@@ -211,6 +214,8 @@ export class RpcEndpoints extends JsonRpcProvider {
     let failedRounds = 0;
     let limitedTimes = 0;
     let lastError: unknown;
+    /** An earlier copy of `rawTx` may have reached a node. */
+    let mayBeSent = false;
     for (;;) {
       const now = Date.now();
       let i = -1;
@@ -241,6 +246,10 @@ export class RpcEndpoints extends JsonRpcProvider {
       }
       try {
         const answer = await this.#once(i, body);
+        // The same signed bytes again, refused as known or as a used nonce: the first copy arrived (or another
+        // transaction took the nonce — waitForReceipt tells which). Either way this one is not sent twice.
+        if (rawTx !== "" && refusedAsSent(answer[0], mayBeSent))
+          return [{ id: (JSON.parse(body) as JsonRpcPayload).id, result: Transaction.from(rawTx).hash! }];
         // Moved on from the endpoint it started with (not just answered by it: a slow answer must not undo a
         // switch to the freshest head made meanwhile).
         if (i !== start) this.#current = i;
@@ -262,6 +271,7 @@ export class RpcEndpoints extends JsonRpcProvider {
           continue;
         }
         if (rawTx !== "" && mayHaveArrived(e)) {
+          mayBeSent = true;
           const known = await this.#sentAlready(rawTx);
           if (known) return [{ id: (JSON.parse(body) as JsonRpcPayload).id, result: known }];
         }
@@ -284,22 +294,58 @@ export class RpcEndpoints extends JsonRpcProvider {
   }
 
   /**
-   * After a send whose answer was lost: the transaction's hash if a node knows it or its nonce is used (the receipt
-   * wait tells which transaction took it), else undefined (nobody has it: the same bytes may go again).
+   * After a send whose answer was lost: the transaction's hash if any endpoint knows it or has its nonce used (the
+   * receipt wait tells which transaction took it), else undefined (no endpoint has it: the same bytes may go again).
+   * Throws, naming the hash, when no endpoint could be asked: the transaction may have been sent.
    */
   async #sentAlready(rawTx: string): Promise<string | undefined> {
     const tx = Transaction.from(rawTx);
     const hash = tx.hash!;
     this.#say(`RPC: the answer to sending ${hash} was lost; asking whether it arrived before sending it again`);
-    const found = await this.send("eth_getTransactionByHash", [hash]);
-    if (found) return hash;
-    const next = Number(await this.send("eth_getTransactionCount", [tx.from, "latest"]));
-    return next > tx.nonce ? hash : undefined;
+    const found = await this.#askAll("eth_getTransactionByHash", [hash]);
+    if (found.some((r) => r !== null && r !== undefined)) return hash;
+    const nonces = await this.#askAll("eth_getTransactionCount", [tx.from, "latest"]);
+    if (nonces.some((n) => typeof n === "string" && Number(n) > tx.nonce)) return hash;
+    if (found.every((r) => r === undefined) || nonces.every((n) => n === undefined))
+      throw new Error(
+        `transaction ${hash} may have been sent (the answer to sending it was lost and no RPC endpoint could be asked whether it arrived): look it up before sending anything in its place`,
+        { cause: { code: "TX_MAYBE_SENT" } },
+      );
+    return undefined;
+  }
+
+  /** Whether any endpoint knows transaction `hash` (undefined: none could be asked). */
+  async knownToAny(hash: string): Promise<boolean | undefined> {
+    const found = await this.#askAll("eth_getTransactionByHash", [hash]);
+    if (found.some((r) => r !== null && r !== undefined)) return true;
+    return found.every((r) => r === undefined) ? undefined : false;
+  }
+
+  /** `method(params)` asked of every endpoint at once: each one's result (undefined: no answer or an error). */
+  async #askAll(method: string, params: unknown[]): Promise<unknown[]> {
+    const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method, params });
+    const answers = await Promise.allSettled(this.urls.map((_, i) => this.#once(i, body)));
+    return answers.map((a) => {
+      const r = a.status === "fulfilled" ? (a.value[0] as { result?: unknown } | undefined) : undefined;
+      return r && "result" in r ? r.result : undefined;
+    });
   }
 
   #say(line: string): void {
     this.#o.onWait?.(line);
   }
+}
+
+/**
+ * A node's refusal of a raw transaction that means it has it: "already known" / "known transaction" (these bytes are
+ * in its pool), or — after an earlier copy may have arrived — "nonce too low" (that copy, or another, was mined).
+ */
+function refusedAsSent(answer: JsonRpcResult | undefined, mayBeSent: boolean): boolean {
+  const error = (answer as { error?: { message?: unknown } } | undefined)?.error;
+  if (!error) return false;
+  const message = String(error.message ?? "");
+  if (/already known|known transaction/i.test(message)) return true;
+  return mayBeSent && /nonce (too low|has already been used)/i.test(message);
 }
 
 const seconds = (ms: number): string => `${Math.max(0.1, Math.round(ms / 100) / 10)} s`;

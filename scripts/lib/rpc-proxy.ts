@@ -5,10 +5,12 @@
  *    ("query exceeds max block range 2000", code -32005);
  *  - answers HTTP 429 with Retry-After, per client (`rateLimit`: a window per remote address) or every n-th request
  *    (`every429`: the occasional 429 of a shared endpoint);
- *  - lags (`lagBlocks`): eth_blockNumber, "latest" and receipts are served as of a head `lagBlocks` old (a block is
- *    released anyway once it is `lagReleaseMs` old, so an automining chain that stops mining is caught up with);
- *  - drops connections mid-answer (`dropEvery`, `dropNext()`): the headers and half the body, then the socket is cut
- *    (the request reached the chain: a transaction in it was sent);
+ *  - lags (`lagBlocks`): eth_blockNumber, "latest" and "pending" state (a nonce), receipts and transactions by hash
+ *    are served as of a head `lagBlocks` old — a pending transaction is unknown there, as on a node it has not reached
+ *    yet (a block is released anyway once it is `lagReleaseMs` old, so an automining chain that stops mining is
+ *    caught up with); a transaction sent through it still reaches the upstream at once;
+ *  - drops connections mid-answer (`dropEvery`, `dropNext()`): the headers and half the body, then the socket is cut,
+ *    after the upstream answered (the request reached the chain: a transaction in it was sent);
  *  - switches between upstreams (`use(i)`; an upstream that cannot be reached is a 502).
  * It records every call it saw (method, params, client, outcome) for tests to check, and notes the log queries a
  * public RPC would refuse or serve from "latest" (`unranged`).
@@ -240,7 +242,7 @@ export class PublicRpcProxyFake {
     if (r.method === "eth_getLogs") return answer(await this.#logs(params, seen, lag));
     if (!lag) return answer(await this.#forward(r));
     const { served } = await this.#head();
-    const latest = (v: unknown): unknown => (v === undefined || v === "latest" ? hex(served) : v);
+    const latest = (v: unknown): unknown => (v === undefined || v === "latest" || v === "pending" ? hex(served) : v);
     switch (r.method) {
       case "eth_blockNumber":
         return answer({ result: hex(served) });
@@ -258,6 +260,12 @@ export class PublicRpcProxyFake {
       case "eth_getStorageAt":
         params[2] = latest(params[2]);
         break;
+      case "eth_getTransactionByHash": {
+        const a = await this.#forward(r);
+        const block = (a.result as { blockNumber?: string | null } | null)?.blockNumber;
+        const hidden = a.result && (block === null || block === undefined || Number(block) > served);
+        return answer(hidden ? { result: null } : a);
+      }
       case "eth_getTransactionReceipt": {
         const a = await this.#forward(r);
         const block = (a.result as { blockNumber?: string } | null)?.blockNumber;

@@ -146,6 +146,24 @@ describe("chain clients behind a public-like RPC", function () {
     expect(await m.provider.getTransactionCount(wallet.address)).to.equal(before + 2);
   });
 
+  it("a cut send looked up on a lagging endpoint goes again as the same bytes; 'nonce too low' then means sent: one transaction", async () => {
+    // The lagging endpoint neither shows the mined transaction by hash nor counts its nonce: the look-up finds nothing.
+    const p = await proxy([m.chain.url], { lagBlocks: 3, lagReleaseMs: 2_000 });
+    await m.provider.send("hardhat_mine", ["0x3"]); // the key's last transaction is within what the proxy serves
+    const lines: string[] = [];
+    const provider = endpoints(p.url, lines);
+    const wallet = new Wallet(m.keys[7]!, provider);
+    const client = await MarketClient.connect({ deployment: m.deployment, provider, signer: wallet });
+    const before = await m.provider.getTransactionCount(wallet.address);
+    p.dropNext(1, "eth_sendRawTransaction");
+    await client.ensureAllowance(m.deployment.market, 54_321n);
+    const sends = p.callsOf("eth_sendRawTransaction");
+    expect(sends.map((c) => c.outcome)).to.deep.equal(["dropped", "served"]);
+    expect(sends[1]!.params[0], "the same signed bytes").to.equal(sends[0]!.params[0]);
+    expect(await m.provider.getTransactionCount(wallet.address), "one transaction").to.equal(before + 1);
+    expect(lines.join("\n")).to.match(/answer to sending 0x[0-9a-f]{64} was lost/);
+  });
+
   it("keeps to the freshest of a lagging and a fresh endpoint (the lagging one alone never shows the receipt)", async () => {
     const lagging = await proxy([m.chain.url], { lagBlocks: 3 });
     const fresh = await proxy([m.chain.url]);
