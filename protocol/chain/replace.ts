@@ -7,9 +7,9 @@
  *
  * @example
  *   const r = new Replacer({ provider, signer: inner, sent: tx, fees, action, onProgress });
- *   await waitForReceipt(provider, tx, { action, timeoutMs, replace: () => r.replace(), stuckNote: () => r.note });
+ *   await waitForReceipt(provider, tx, { action, timeoutMs, replace: (w) => r.replace(w), stuckNote: () => r.note });
  */
-import { isError, type AccessList, type Provider, type Signer } from "ethers";
+import { isError, Transaction, type AccessList, type Provider, type Signer } from "ethers";
 import { isIconError } from "../errors.ts";
 import { bumped, formatGasPrice, quoteFees, type FeeOptions } from "./fees.ts";
 
@@ -62,8 +62,12 @@ export class Replacer {
     return this.#note;
   }
 
-  /** Sends a replacement if the transaction has waited past the bound; returns its hash (undefined: none sent). */
-  async replace(): Promise<string | undefined> {
+  /**
+   * Sends a replacement if the transaction has waited past the bound; returns its hash (undefined: none sent).
+   * `watch` gets the replacement's hash once it is signed, before it is broadcast (it may be mined even when the
+   * broadcast's answer is lost).
+   */
+  async replace(watch?: (hash: string) => void): Promise<string | undefined> {
     const { provider, fees, action, sent } = this.#o;
     const head = await provider.getBlockNumber();
     this.#since.block ??= head;
@@ -92,9 +96,10 @@ export class Replacer {
       this.#note = `its max fee of ${formatGasPrice(this.#fees.maxFeePerGas)} is within 12.5 % of the cap of ${formatGasPrice(fees.maxFeePerGas)}, so it can only be waited for`;
       return undefined;
     }
-    let hash: string;
-    try {
-      const r = await this.#o.signer.sendTransaction({
+    // Signed first and its hash handed to `watch` before the broadcast: an answer lost on the way must not lose the
+    // hash of a copy that may be mined.
+    const signed = Transaction.from(
+      await this.#o.signer.signTransaction({
         to: sent.to,
         data: sent.data,
         value: sent.value,
@@ -105,12 +110,19 @@ export class Replacer {
         type: 2,
         maxFeePerGas,
         maxPriorityFeePerGas,
-      });
-      hash = r.hash;
+      }),
+    );
+    const hash = signed.hash!;
+    watch?.(hash);
+    try {
+      await provider.broadcastTransaction(signed.serialized);
     } catch (e) {
       // Mined meanwhile (the nonce is used: the poll finds its receipt) or refused as too cheap by this node: wait on.
-      if (isError(e, "NONCE_EXPIRED") || isError(e, "REPLACEMENT_UNDERPRICED") || stale(e)) return undefined;
-      throw e;
+      // "Already known": this copy is in the node's pool — sent.
+      if (!knownCopy(e)) {
+        if (isError(e, "NONCE_EXPIRED") || isError(e, "REPLACEMENT_UNDERPRICED") || stale(e)) return undefined;
+        throw e;
+      }
     }
     this.#fees = { maxFeePerGas, maxPriorityFeePerGas };
     this.#note = undefined;
@@ -122,7 +134,12 @@ export class Replacer {
   }
 }
 
+/** The node already has this very copy ("already known", "known transaction"): it was sent. */
+function knownCopy(e: unknown): boolean {
+  return /already known|known transaction/i.test(String((e as Error).message ?? e));
+}
+
 /** A node's refusal of a replacement that changes nothing: the nonce was used, the copy is known or too cheap. */
 function stale(e: unknown): boolean {
-  return /nonce (has already been used|too low)|already known|underpriced/i.test(String((e as Error).message ?? e));
+  return /nonce (has already been used|too low)|underpriced/i.test(String((e as Error).message ?? e));
 }

@@ -129,7 +129,7 @@ export class ChainCalls {
           {
             action,
             timeoutMs: TX_TIMEOUT_MS,
-            replace: () => replacer.replace(),
+            replace: (watch) => replacer.replace(watch),
             stuckNote: () => replacer.note,
             onMined: (r) => fees.spent.add(fn, r),
           },

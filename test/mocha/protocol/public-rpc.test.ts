@@ -8,7 +8,7 @@
  * queries the proxy saw from MarketClient's readers: each with a numeric range within the window.
  */
 import { expect } from "chai";
-import { JsonRpcProvider, Wallet } from "ethers";
+import { JsonRpcProvider, Wallet, keccak256, toQuantity } from "ethers";
 import {
   ChainError,
   MarketClient,
@@ -17,6 +17,7 @@ import {
   rpcUrlList,
   waitForReceipt,
 } from "../../../protocol/index.ts";
+import { Replacer } from "../../../protocol/chain/replace.ts";
 import { PublicRpcProxyFake, checkRanged } from "../../../scripts/lib/rpc-proxy.ts";
 import { GatewayRefusal, RpcFilter } from "../../../yard-node/agent-gateway-rpc.ts";
 import { TEST_POLICY, USD, clientFor, startMarket, type TestMarket } from "../../../scripts/lib/testbed.ts";
@@ -162,6 +163,66 @@ describe("chain clients behind a public-like RPC", function () {
     expect(sends[1]!.params[0], "the same signed bytes").to.equal(sends[0]!.params[0]);
     expect(await m.provider.getTransactionCount(wallet.address), "one transaction").to.equal(before + 1);
     expect(lines.join("\n")).to.match(/answer to sending 0x[0-9a-f]{64} was lost/);
+  });
+
+  it("a replacement whose answer was cut is still watched: its receipt is the one returned", async () => {
+    const p = await proxy([m.chain.url]);
+    const provider = plain(p.url);
+    const key = new Wallet(m.keys[6]!, provider);
+    const GWEI = 1_000_000_000n;
+    await m.provider.send("evm_setAutomine", [false]);
+    try {
+      const tx = await key.sendTransaction({
+        to: key.address,
+        value: 1n,
+        type: 2,
+        maxFeePerGas: 2n * GWEI,
+        maxPriorityFeePerGas: GWEI,
+      });
+      const sentAtBlock = await m.provider.getBlockNumber();
+      // The market moves above the first copy's max fee: it stays unmined.
+      await m.provider.send("hardhat_setNextBlockBaseFeePerGas", [toQuantity(10n * GWEI)]);
+      await m.provider.send("evm_mine", []);
+      const r = new Replacer({
+        provider,
+        signer: key,
+        sent: tx,
+        sentAtBlock,
+        fees: {
+          maxFeePerGas: 100n * GWEI,
+          maxPriorityFeePerGas: 2n * GWEI,
+          replaceAfterBlocks: 1,
+          replaceAfterMs: 600_000,
+        },
+        action: "a transfer",
+        onProgress: () => {},
+      });
+      p.dropNext(1, "eth_sendRawTransaction");
+      const receipt = waitForReceipt(provider, tx, {
+        action: "a transfer",
+        timeoutMs: 60_000,
+        pollMs: 50,
+        replace: (watch) => r.replace(watch),
+      });
+      receipt.catch(() => {});
+      const cut = await new Promise<string>((resolve) => {
+        const t = setInterval(() => {
+          const c = p.callsOf("eth_sendRawTransaction").find((x) => x.outcome === "dropped");
+          if (!c) return;
+          clearInterval(t);
+          resolve(String(c.params[0]));
+        }, 20);
+      });
+      await m.provider.send("evm_mine", []); // the cut copy reached the chain: it is mined
+      const got = await receipt;
+      expect(got.hash).to.equal(keccak256(cut));
+      expect(got.hash).to.not.equal(tx.hash);
+      expect(await m.provider.getTransactionCount(key.address, "latest")).to.equal(tx.nonce + 1);
+    } finally {
+      await m.provider.send("evm_setAutomine", [true]);
+      await m.provider.send("hardhat_setNextBlockBaseFeePerGas", [toQuantity(GWEI)]);
+      await m.provider.send("evm_mine", []);
+    }
   });
 
   it("keeps to the freshest of a lagging and a fresh endpoint (the lagging one alone never shows the receipt)", async () => {
