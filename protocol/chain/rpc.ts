@@ -2,9 +2,10 @@
  * The chain's JSON-RPC over one or several endpoints, as public RPCs serve it: rate limits (HTTP 429 with
  * Retry-After), connections dropped mid-answer, endpoints that lag behind each other or go away. `RpcEndpoints` is an
  * ethers JsonRpcProvider whose transport:
- *  - on 429 waits what Retry-After says (seconds; ethers' own FetchRequest reads the header as milliseconds) or
- *    moves to another endpoint that is not rate-limited, saying so ("RPC http://… rate-limited (429) on eth_call,
- *    retrying in 2 s");
+ *  - on 429 waits what Retry-After says (seconds; ethers' own FetchRequest reads the header as milliseconds; at least
+ *    the backoff, so a Retry-After of 0 or a past date is no hot loop; at most `maxRetryAfterMs`) or moves to another
+ *    endpoint that is not rate-limited, saying so ("RPC http://… rate-limited (429) on eth_call, retrying in 2 s");
+ *    a longer Retry-After pauses the endpoint for the longest wait and fails the call only when no other is free;
  *  - on a dropped connection, a timeout or a 5xx retries a read on the next endpoint, then, after a backoff, all of
  *    them again for a few rounds, before the error reaches the caller (as CHAIN_UNREACHABLE: errors.ts);
  *  - never re-sends a transaction blindly: when `eth_sendRawTransaction` failed after the request may have reached a
@@ -36,9 +37,10 @@ import { ConfigError } from "../errors.ts";
 export interface RpcOptions extends JsonRpcApiProviderOptions {
   /** A line for each wait or switch ("RPC http://… rate-limited (429) on eth_call, retrying in 2 s"). */
   onWait?: (line: string) => void;
-  /** Longest Retry-After honoured; a longer one fails the call (default 60 s: a public RPC's minute window). */
+  /** Longest Retry-After honoured (default 60 s: a public RPC's minute window): a longer one pauses the endpoint
+   * this long and the call goes to another, or fails when no other is free. */
   maxRetryAfterMs?: number;
-  /** 429 answers one call rides out before it fails (default 30). */
+  /** 429 answers one call rides out before it fails (default 30); each pauses its endpoint at least `backoffMs`. */
   maxRateLimited?: number;
   /** Rounds over every endpoint after transport failures before a call fails (default 3: ≈ 1.75 s of backoff). */
   rounds?: number;
@@ -173,7 +175,7 @@ export class RpcEndpoints extends JsonRpcProvider {
     let head = -1n;
     answers.forEach((a, i) => {
       if (a.status === "rejected" && a.reason instanceof RateLimited) {
-        this.#pausedUntil[i] = Date.now() + Math.min(a.reason.retryAfterMs, this.#o.maxRetryAfterMs);
+        this.#pausedUntil[i] = Date.now() + this.#pauseFor(a.reason);
         this.#limited[i] = true;
       }
       const r = a.status === "fulfilled" ? (a.value[0] as JsonRpcResult | undefined) : undefined;
@@ -235,7 +237,7 @@ export class RpcEndpoints extends JsonRpcProvider {
         const first = this.#announced[j] !== this.#pausedUntil[j];
         this.#announced[j] = this.#pausedUntil[j]!;
         if (this.#limited[j]) {
-          if (++limitedTimes > this.#o.maxRateLimited) throw lastError;
+          // (The 429 behind this pause was counted when it came.)
           if (first) this.#say(`RPC ${url} rate-limited (429) on ${method}, retrying in ${seconds(wait)}`);
         } else {
           if (++failedRounds >= this.#o.rounds) throw lastError;
@@ -259,15 +261,21 @@ export class RpcEndpoints extends JsonRpcProvider {
         lastError = e;
         const other = this.#next(i);
         if (e instanceof RateLimited) {
-          if (e.retryAfterMs > this.#o.maxRetryAfterMs)
+          // Every 429 counts, and pauses the endpoint at least a backoff (Retry-After 0 or a past date: no hot
+          // loop) and at most the longest wait honoured.
+          if (++limitedTimes > this.#o.maxRateLimited) throw e;
+          this.#pausedUntil[i] = Date.now() + this.#pauseFor(e);
+          this.#limited[i] = true;
+          const long = e.retryAfterMs > this.#o.maxRetryAfterMs;
+          if (long && other === undefined)
             throw new Error(
               `RPC ${originOf(e.url)} rate-limited (429) for ${seconds(e.retryAfterMs)}, longer than the ${seconds(this.#o.maxRetryAfterMs)} this client waits: add another RPC URL`,
               { cause: e },
             );
-          this.#pausedUntil[i] = Date.now() + e.retryAfterMs;
-          this.#limited[i] = true;
           if (other !== undefined)
-            this.#say(`RPC ${originOf(e.url)} rate-limited (429) on ${method}, using ${originOf(other)}`);
+            this.#say(
+              `RPC ${originOf(e.url)} rate-limited (429) on ${method}${long ? ` for ${seconds(e.retryAfterMs)}` : ""}, using ${originOf(other)}`,
+            );
           continue;
         }
         if (rawTx !== "" && mayHaveArrived(e)) {
@@ -281,6 +289,11 @@ export class RpcEndpoints extends JsonRpcProvider {
           this.#say(`RPC ${originOf(this.urls[i]!)} failed on ${method} (${reason(e)}), using ${originOf(other)}`);
       }
     }
+  }
+
+  /** How long a 429 pauses its endpoint: Retry-After, at least a backoff, at most the longest wait honoured. */
+  #pauseFor(e: RateLimited): number {
+    return Math.max(this.#o.backoffMs, Math.min(e.retryAfterMs, this.#o.maxRetryAfterMs));
   }
 
   /** Another endpoint not paused now, if any. */

@@ -106,6 +106,42 @@ describe("chain clients behind a public-like RPC", function () {
     expect(failed?.message).to.match(/429|retry limit/i);
   });
 
+  it("a 429 with Retry-After 0 pauses at least the backoff and counts toward maxRateLimited: no hot loop", async () => {
+    const p = await proxy([m.chain.url], { every429: { n: 1, retryAfterS: 0 } });
+    const provider = endpoints(p.url, [], { backoffMs: 100, maxRateLimited: 5 });
+    const t0 = Date.now();
+    const call = provider.getBalance(Wallet.createRandom().address).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    const err = await Promise.race([call, new Promise<string>((r) => setTimeout(() => r("still asking"), 5_000))]);
+    // Two calls (eth_chainId beside eth_getBalance), each given up after its 6th 429.
+    expect(p.calls.length, p.calls.map((c) => c.method).join(" ")).to.be.at.most(12);
+    expect(err).to.be.instanceOf(Error);
+    expect((err as Error).message).to.match(/429/);
+    expect(Date.now() - t0).to.be.at.least(5 * 100 - 50);
+  });
+
+  it("a Retry-After above the longest wait pauses that endpoint and fails over; alone, it fails the call", async () => {
+    const a = await proxy([m.chain.url], { every429: { n: 1, retryAfterS: 120 } });
+    const b = await proxy([m.chain.url]);
+    const lines: string[] = [];
+    const provider = endpoints([a.url, b.url], lines);
+    const who = Wallet.createRandom().address;
+    expect(await provider.getBalance(who)).to.equal(0n);
+    const seen = a.calls.length; // eth_chainId and eth_getBalance, sent at once
+    expect(await provider.getBalance(who)).to.equal(0n);
+    expect(await provider.getBalance(who)).to.equal(0n);
+    expect(a.calls.length, "a is left alone while paused").to.equal(seen);
+    expect(lines.join("\n")).to.include(`rate-limited (429) on eth_getBalance for 120 s, using ${b.url}`);
+    const alone = endpoints(a.url, [], { maxRetryAfterMs: 60_000 });
+    const err = await alone.getBalance(who).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).to.match(/rate-limited \(429\) for 120 s, longer than the 60 s this client waits/);
+  });
+
   it("reads again after a connection cut mid-answer; a bare provider fails", async () => {
     const p = await proxy([m.chain.url]);
     const lines: string[] = [];
