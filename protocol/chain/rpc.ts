@@ -17,6 +17,8 @@
  *    the error says the transaction may have been sent, with its hash;
  *  - answers eth_blockNumber with the highest head among the endpoints and keeps to the freshest one, so a lagging
  *    endpoint does not hide a transaction just mined.
+ * Credentials in a URL (`https://user:secret@host`) go as an `Authorization: Basic` header (the global fetch refuses
+ * such a URL); every message names an endpoint by scheme and host only (endpoint.ts).
  * Why not ethers' FallbackProvider: it is no JsonRpcProvider (no `send` of node methods the tests and the CLI use),
  * and its quorum compares answers of endpoints that lag each other — a head or a receipt one of them has not seen
  * yet splits the vote, and a transaction is broadcast to every backend. One endpoint at a time serves here.
@@ -32,6 +34,7 @@ import {
   type JsonRpcResult,
 } from "ethers";
 import { ConfigError } from "../errors.ts";
+import { originOf, redactUrls, splitCredentials } from "./endpoint.ts";
 
 /** How an {@link RpcEndpoints} waits and retries. */
 export interface RpcOptions extends JsonRpcApiProviderOptions {
@@ -66,15 +69,7 @@ export function rpcUrlList(input: string | readonly string[], where = "the RPC U
   return [...new Set(urls)];
 }
 
-/** The endpoint without path, query or credentials (RPC URLs often carry API keys). */
-export function originOf(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}`;
-  } catch {
-    return "the configured RPC endpoint";
-  }
-}
+export { originOf } from "./endpoint.ts";
 
 /** A provider over `urls` (one or several; a comma-separated string is split), request cache off by default. */
 export function rpcProvider(urls: string | readonly string[], o: RpcOptions = {}): RpcEndpoints {
@@ -109,7 +104,7 @@ function chainOf(e: unknown): string {
 function reason(e: unknown): string {
   let cur = e as { code?: unknown; message?: unknown; cause?: unknown };
   while (cur?.cause && typeof cur.cause === "object") cur = cur.cause as typeof cur;
-  return typeof cur?.code === "string" ? cur.code : String(cur?.message ?? e).split("\n")[0]!;
+  return typeof cur?.code === "string" ? cur.code : redactUrls(String(cur?.message ?? e).split("\n")[0]!);
 }
 
 /** Retry-After in ms: delay-seconds or an HTTP date (default 1 s when absent or unreadable). */
@@ -131,13 +126,20 @@ export class RpcEndpoints extends JsonRpcProvider {
   /** Per endpoint: not asked again before this time (rate-limited or failed). */
   readonly #pausedUntil: number[];
   readonly #limited: boolean[];
+  /** Per endpoint: what is fetched (credentials moved from the URL to an Authorization header). */
+  readonly #targets: { url: string; authorization?: string }[];
   /** Per endpoint: the pause a line was said for. */
   readonly #announced: number[];
 
   constructor(urls: readonly string[], o: RpcOptions = {}) {
     const { onWait: _w, maxRetryAfterMs, maxRateLimited, rounds, backoffMs, requestTimeoutMs: _t, ...ethers } = o;
     // One call per request: public RPCs cap or refuse batches, and a 429 or a drop then costs one call, not 100.
-    super(urls[0], undefined, { staticNetwork: true, cacheTimeout: -1, batchMaxCount: 1, ...ethers });
+    super(splitCredentials(urls[0]!).url, undefined, {
+      staticNetwork: true,
+      cacheTimeout: -1,
+      batchMaxCount: 1,
+      ...ethers,
+    });
     this.urls = [...urls];
     this.#o = {
       ...o,
@@ -146,6 +148,7 @@ export class RpcEndpoints extends JsonRpcProvider {
       rounds: rounds ?? 3,
       backoffMs: backoffMs ?? 250,
     };
+    this.#targets = urls.map(splitCredentials);
     this.#pausedUntil = urls.map(() => 0);
     this.#limited = urls.map(() => false);
     this.#announced = urls.map(() => 0);
@@ -190,10 +193,14 @@ export class RpcEndpoints extends JsonRpcProvider {
   /** One POST to endpoint `i`: its JSON answer, RateLimited, or the transport's error. */
   async #once(i: number, body: string): Promise<JsonRpcResult[]> {
     const url = this.urls[i]!;
-    const res = await fetch(url, {
+    const target = this.#targets[i]!;
+    const res = await fetch(target.url, {
       method: "POST",
       body,
-      headers: { "content-type": "application/json" },
+      headers: {
+        "content-type": "application/json",
+        ...(target.authorization ? { authorization: target.authorization } : {}),
+      },
       signal: AbortSignal.timeout(this.#o.requestTimeoutMs ?? 30_000),
     });
     if (res.status === 429) {
@@ -202,7 +209,7 @@ export class RpcEndpoints extends JsonRpcProvider {
     }
     const text = await res.text();
     if (!res.ok)
-      throw new Error(`RPC ${originOf(url)} answered HTTP ${res.status}: ${text.slice(0, 200)}`, {
+      throw new Error(`RPC ${originOf(url)} answered HTTP ${res.status}: ${redactUrls(text.slice(0, 200))}`, {
         cause: { code: `HTTP_${res.status}` },
       });
     const json = JSON.parse(text) as JsonRpcResult | JsonRpcResult[];

@@ -45,6 +45,8 @@ export interface SeenCall {
   method: string;
   params: unknown[];
   client: string;
+  /** The request's Authorization header, if any. */
+  authorization?: string;
   at: number;
   /** What the proxy did with it. */
   outcome: "served" | "rate-limited" | "range-refused" | "dropped" | "upstream-down";
@@ -152,7 +154,14 @@ export class PublicRpcProxyFake {
     const list = Array.isArray(body) ? body : [body];
     const at = Date.now();
     const seen = list.map((r) =>
-      this.#record({ method: String(r.method), params: r.params ?? [], client, at, outcome: "served" }),
+      this.#record({
+        method: String(r.method),
+        params: r.params ?? [],
+        client,
+        ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+        at,
+        outcome: "served",
+      }),
     );
     const limited = this.#rateLimited(client, at);
     if (limited !== undefined) {

@@ -343,6 +343,31 @@ describe("chain clients behind a public-like RPC", function () {
     expect(e!.status).to.equal(429);
   });
 
+  it("sends a URL's credentials as Basic authorization, and names endpoints without them in every line and error", async () => {
+    const p = await proxy([m.chain.url]);
+    const port = new URL(p.url).port;
+    const lines: string[] = [];
+    const provider = endpoints(`http://alice:s3cret@127.0.0.1:${port}/v2/KEY123`, lines);
+    expect(await provider.getBalance(Wallet.createRandom().address)).to.equal(0n);
+    const auth = p.callsOf("eth_getBalance")[0]!.authorization;
+    expect(auth).to.equal(`Basic ${Buffer.from("alice:s3cret").toString("base64")}`);
+    // A dead endpoint with credentials: the lines and the error name it by scheme and host only.
+    const dead = endpoints(
+      ["http://bob:hunter2@127.0.0.1:1/v2/KEY456", `http://alice:s3cret@127.0.0.1:${port}`],
+      lines,
+    );
+    expect(await dead.getBalance(Wallet.createRandom().address)).to.equal(0n);
+    const alone = endpoints("http://bob:hunter2@127.0.0.1:1/v2/KEY456", lines, { rounds: 1, backoffMs: 10 });
+    const err = await alone.getBalance(Wallet.createRandom().address).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err).to.be.instanceOf(Error);
+    const said = `${lines.join("\n")}\n${err!.message}`;
+    expect(said).to.include("http://127.0.0.1:1");
+    for (const secret of ["s3cret", "hunter2", "KEY123", "KEY456", "alice", "bob"]) expect(said).to.not.include(secret);
+  });
+
   it("parses RPC URL lists and refuses a bad one with a sentence", () => {
     expect(rpcUrlList("http://a:1, http://b:2")).to.deep.equal(["http://a:1", "http://b:2"]);
     expect(rpcUrlList(["http://a:1", "http://a:1"])).to.deep.equal(["http://a:1"]);
