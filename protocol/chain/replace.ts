@@ -2,9 +2,10 @@
  * Replacing a stuck transaction: one not mined after `replaceAfterBlocks` blocks (or `replaceAfterMs`) is sent again
  * with the same nonce and the same call, its max fee and tip raised by at least 12.5 % (fees.ts `bumped`) and to
  * what the market asks now, never above the cap (the tip may so pass the configured tip bound, `maxPriorityFee`,
- * which bounds the first copy: a node takes a replacement only with a higher tip). Every copy has one nonce, so exactly one is mined: the caller gets
- * that one's receipt (receipt.ts watches them all) and the call has one effect. At the cap a transaction is no longer
- * replaced, only waited for, and the timeout's sentence says so.
+ * which bounds the first copy: a node takes a replacement only with a higher tip). Every copy has one nonce, so
+ * exactly one is mined: the caller gets that one's receipt (receipt.ts watches them all, each from before its
+ * broadcast) and the call has one effect. At the cap a transaction is no longer replaced, only waited for, and the
+ * timeout's sentence says so.
  *
  * @example
  *   const r = new Replacer({ provider, signer: inner, sent: tx, fees, action, onProgress });

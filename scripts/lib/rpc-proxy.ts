@@ -81,7 +81,7 @@ export class PublicRpcProxyFake {
   readonly #windows = new Map<string, number[]>();
   readonly #firstSeen = new Map<number, number>();
   #highestSeen = -1;
-  #dropNext: { count: number; method?: string } = { count: 0 };
+  #dropNext: { count: number; methods?: string[] | undefined } = { count: 0 };
   #url = "";
 
   private constructor(upstreams: string[], faults: PublicRpcFaults) {
@@ -117,9 +117,9 @@ export class PublicRpcProxyFake {
     this.#upstream = i;
   }
 
-  /** Cuts the next `count` answers (to calls of `method`, if given) mid-body. */
-  dropNext(count: number, method?: string): void {
-    this.#dropNext = { count, method };
+  /** Cuts the next `count` answers (to calls of `method` — one or several —, if given) mid-body. */
+  dropNext(count: number, method?: string | string[]): void {
+    this.#dropNext = { count, methods: method === undefined ? undefined : [method].flat() };
   }
 
   /** The calls seen of `method`. */
@@ -206,7 +206,7 @@ export class PublicRpcProxyFake {
 
   #shouldDrop(list: RpcRequest[]): boolean {
     const d = this.#dropNext;
-    if (d.count > 0 && (!d.method || list.some((r) => r.method === d.method))) {
+    if (d.count > 0 && (!d.methods || list.some((r) => d.methods!.includes(r.method)))) {
       d.count--;
       return true;
     }

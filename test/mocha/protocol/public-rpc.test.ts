@@ -183,6 +183,25 @@ describe("chain clients behind a public-like RPC", function () {
     expect(await m.provider.getTransactionCount(wallet.address)).to.equal(before + 2);
   });
 
+  it("a cut send whose look-ups fail too is an error saying it may have been sent, with its hash", async () => {
+    const p = await proxy([m.chain.url]);
+    const provider = endpoints(p.url, [], { rounds: 1 });
+    const wallet = new Wallet(m.keys[5]!, provider);
+    const before = await m.provider.getTransactionCount(wallet.address);
+    p.dropNext(3, ["eth_sendRawTransaction", "eth_getTransactionByHash", "eth_getTransactionCount"]);
+    const err = await wallet
+      .sendTransaction({ to: wallet.address, value: 0n, nonce: before, gasLimit: 21_000n, chainId: 31337n })
+      .then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+    const sent = p.callsOf("eth_sendRawTransaction");
+    expect(sent, "not sent again").to.have.length(1);
+    const hash = keccak256(String(sent[0]!.params[0]));
+    expect(err?.message).to.include(`transaction ${hash} may have been sent`);
+    expect(await m.provider.getTransactionCount(wallet.address)).to.equal(before + 1);
+  });
+
   it("a cut send looked up on a lagging endpoint goes again as the same bytes; 'nonce too low' then means sent: one transaction", async () => {
     // The lagging endpoint neither shows the mined transaction by hash nor counts its nonce: the look-up finds nothing.
     const p = await proxy([m.chain.url], { lagBlocks: 3, lagReleaseMs: 2_000 });
