@@ -16,7 +16,10 @@
  *    is the hash too (a lagging endpoint's look-up misses what a fresher one mined); when no endpoint can be asked,
  *    the error says the transaction may have been sent, with its hash;
  *  - answers eth_blockNumber with the highest head among the endpoints and keeps to the freshest one, so a lagging
- *    endpoint does not hide a transaction just mined.
+ *    endpoint does not hide a transaction just mined; remembers each endpoint's last head and sends a read naming
+ *    block N (eth_getLogs' toBlock, eth_call or a balance at N) only to one whose head has reached N — asking the
+ *    heads again and waiting `rounds` backoffs for one, then failing with a sentence — so reads never go backwards
+ *    after a failover to a lagging endpoint.
  * Credentials in a URL (`https://user:secret@host`) go as an `Authorization: Basic` header (the global fetch refuses
  * such a URL); every message names an endpoint by scheme and host only (endpoint.ts).
  * Why not ethers' FallbackProvider: it is no JsonRpcProvider (no `send` of node methods the tests and the CLI use),
@@ -126,6 +129,8 @@ export class RpcEndpoints extends JsonRpcProvider {
   /** Per endpoint: not asked again before this time (rate-limited or failed). */
   readonly #pausedUntil: number[];
   readonly #limited: boolean[];
+  /** Per endpoint: the highest head it answered (-1: not known yet). */
+  readonly #heads: bigint[];
   /** Per endpoint: what is fetched (credentials moved from the URL to an Authorization header). */
   readonly #targets: { url: string; authorization?: string }[];
   /** Per endpoint: the pause a line was said for. */
@@ -149,6 +154,7 @@ export class RpcEndpoints extends JsonRpcProvider {
       backoffMs: backoffMs ?? 250,
     };
     this.#targets = urls.map(splitCredentials);
+    this.#heads = urls.map(() => -1n);
     this.#pausedUntil = urls.map(() => 0);
     this.#limited = urls.map(() => false);
     this.#announced = urls.map(() => 0);
@@ -164,30 +170,54 @@ export class RpcEndpoints extends JsonRpcProvider {
     if (list.length === 1 && list[0]!.method === "eth_blockNumber" && this.urls.length > 1)
       return this.#freshestHead(list[0]!);
     const raw = list.find((p) => p.method === "eth_sendRawTransaction");
-    return this.#exchange(JSON.stringify(payload), list[0]!.method, raw ? String((raw.params as unknown[])[0]) : "");
+    const needs = list.reduce<bigint | undefined>((n, p) => {
+      const b = blockNamed(p);
+      return b !== undefined && (n === undefined || b > n) ? b : n;
+    }, undefined);
+    return this.#exchange(
+      JSON.stringify(payload),
+      list[0]!.method,
+      raw ? String((raw.params as unknown[])[0]) : "",
+      needs,
+    );
   }
 
   /** Asks every endpoint for its head; answers the highest and moves to the endpoint that gave it. */
   async #freshestHead(p: JsonRpcPayload): Promise<JsonRpcResult[]> {
-    const now = Date.now();
-    const asked = this.urls.map((url, i) =>
-      this.#pausedUntil[i]! > now ? Promise.reject(new Error("paused")) : this.#once(i, JSON.stringify(p)),
-    );
-    const answers = await Promise.allSettled(asked);
+    const answers = await this.#askHeads(JSON.stringify(p));
     let best = -1;
     let head = -1n;
+    answers.forEach((a, i) => {
+      const r = a.status === "fulfilled" ? (a.value[0] as JsonRpcResult | undefined) : undefined;
+      if (r && "result" in r && typeof r.result === "string" && BigInt(r.result) > head)
+        [best, head] = [i, BigInt(r.result)];
+    });
+    if (best < 0) return this.#exchange(JSON.stringify(p), p.method, "", undefined);
+    this.#current = best;
+    return (answers[best] as PromiseFulfilledResult<JsonRpcResult[]>).value;
+  }
+
+  /** eth_blockNumber of every endpoint not paused, each head noted (a 429 pauses its endpoint). */
+  async #askHeads(body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber", params: [] })) {
+    const now = Date.now();
+    const asked = this.urls.map((_, i) =>
+      this.#pausedUntil[i]! > now ? Promise.reject(new Error("paused")) : this.#once(i, body),
+    );
+    const answers = await Promise.allSettled(asked);
     answers.forEach((a, i) => {
       if (a.status === "rejected" && a.reason instanceof RateLimited) {
         this.#pausedUntil[i] = Date.now() + this.#pauseFor(a.reason);
         this.#limited[i] = true;
       }
-      const r = a.status === "fulfilled" ? (a.value[0] as JsonRpcResult | undefined) : undefined;
-      if (r && "result" in r && typeof r.result === "string" && BigInt(r.result) > head)
-        [best, head] = [i, BigInt(r.result)];
+      if (a.status === "fulfilled") this.#noteHead(i, a.value[0]);
     });
-    if (best < 0) return this.#exchange(JSON.stringify(p), p.method, "");
-    this.#current = best;
-    return (answers[best] as PromiseFulfilledResult<JsonRpcResult[]>).value;
+    return answers;
+  }
+
+  /** Notes endpoint `i`'s head from an eth_blockNumber answer. */
+  #noteHead(i: number, r: JsonRpcResult | undefined): void {
+    if (r && "result" in r && typeof r.result === "string" && /^0x[0-9a-f]+$/i.test(r.result))
+      this.#heads[i] = BigInt(r.result);
   }
 
   /** One POST to endpoint `i`: its JSON answer, RateLimited, or the transport's error. */
@@ -217,7 +247,7 @@ export class RpcEndpoints extends JsonRpcProvider {
   }
 
   /** Sends `body` until an endpoint answers it, waiting, retrying and switching as the module header says. */
-  async #exchange(body: string, method: string, rawTx: string): Promise<JsonRpcResult[]> {
+  async #exchange(body: string, method: string, rawTx: string, needs: bigint | undefined): Promise<JsonRpcResult[]> {
     const n = this.urls.length;
     const start = this.#current;
     let failedRounds = 0;
@@ -225,15 +255,36 @@ export class RpcEndpoints extends JsonRpcProvider {
     let lastError: unknown;
     /** An earlier copy of `rawTx` may have reached a node. */
     let mayBeSent = false;
+    let behindRounds = 0;
     for (;;) {
       const now = Date.now();
       let i = -1;
+      let behind = false;
       for (let k = 0; k < n; k++) {
         const j = (this.#current + k) % n;
-        if (this.#pausedUntil[j]! <= now) {
-          i = j;
-          break;
+        if (this.#pausedUntil[j]! > now) continue;
+        // A read naming block N goes only to an endpoint known to have it: a lagging one would answer as of an
+        // older head (logs cut short, a state from before) — reads never go backwards after a failover.
+        if (needs !== undefined && this.#heads[j]! < needs) {
+          behind = true;
+          continue;
         }
+        i = j;
+        break;
+      }
+      if (i < 0 && behind) {
+        await this.#askHeads();
+        if (this.urls.some((_, j) => this.#heads[j]! >= needs! && this.#pausedUntil[j]! <= Date.now())) continue;
+        const highest = this.#heads.reduce((a, b) => (b > a ? b : a), -1n);
+        if (behindRounds >= this.#o.rounds)
+          throw new Error(
+            `no RPC endpoint has reached block ${needs} that ${method} names (the highest is at ${highest}): try again when they catch up`,
+            { cause: { code: "RPC_BEHIND" } },
+          );
+        const wait = this.#o.backoffMs * 2 ** behindRounds++;
+        this.#say(`RPC endpoints behind block ${needs} (at ${highest}) for ${method}, waiting ${seconds(wait)}`);
+        await sleep(wait);
+        continue;
       }
       if (i < 0) {
         // Every endpoint is paused: wait for the first to be free again.
@@ -259,6 +310,7 @@ export class RpcEndpoints extends JsonRpcProvider {
         // transaction took the nonce — waitForReceipt tells which). Either way this one is not sent twice.
         if (rawTx !== "" && refusedAsSent(answer[0], mayBeSent))
           return [{ id: (JSON.parse(body) as JsonRpcPayload).id, result: Transaction.from(rawTx).hash! }];
+        if (method === "eth_blockNumber") this.#noteHead(i, answer[0]);
         // Moved on from the endpoint it started with (not just answered by it: a slow answer must not undo a
         // switch to the freshest head made meanwhile).
         if (i !== start) this.#current = i;
@@ -353,6 +405,31 @@ export class RpcEndpoints extends JsonRpcProvider {
 
   #say(line: string): void {
     this.#o.onWait?.(line);
+  }
+}
+
+/** The block a read names by number (eth_getLogs' toBlock, a state read's block tag), if any. */
+function blockNamed(p: JsonRpcPayload): bigint | undefined {
+  const params = (p.params ?? []) as unknown[];
+  const num = (v: unknown): bigint | undefined =>
+    typeof v === "string" && /^0x[0-9a-f]+$/i.test(v) ? BigInt(v) : undefined;
+  switch (p.method) {
+    case "eth_getLogs": {
+      const f = (params[0] ?? {}) as { fromBlock?: unknown; toBlock?: unknown };
+      const [from, to] = [num(f.fromBlock), num(f.toBlock)];
+      return to ?? from;
+    }
+    case "eth_call":
+    case "eth_getBalance":
+    case "eth_getCode":
+    case "eth_getTransactionCount":
+      return num(params[1]);
+    case "eth_getStorageAt":
+      return num(params[2]);
+    case "eth_getBlockByNumber":
+      return num(params[0]);
+    default:
+      return undefined;
   }
 }
 

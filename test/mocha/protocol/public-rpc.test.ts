@@ -302,6 +302,24 @@ describe("chain clients behind a public-like RPC", function () {
     expect(r.hash).to.equal(tx.hash);
   });
 
+  it("never sends a log query to an endpoint whose head is below its toBlock: after a failover it waits for one that has it", async () => {
+    const fresh = await proxy([m.chain.url, "http://127.0.0.1:1"]);
+    const lagging = await proxy([m.chain.url], { lagBlocks: 3 });
+    const lines: string[] = [];
+    const provider = endpoints([fresh.url, lagging.url], lines, { rounds: 5 });
+    const to = Wallet.createRandom().address;
+    await m.admin.mint(to, 7n);
+    const head = await provider.getBlockNumber(); // both heads known: the fresh one's, 3 behind it the lagging one's
+    expect(head).to.equal(await m.provider.getBlockNumber());
+    fresh.use(1); // the fresh endpoint's upstream dies: a failover would land on the lagging one
+    const query = provider.getLogs({ address: m.deployment.token, fromBlock: head - 5, toBlock: head });
+    setTimeout(() => fresh.use(0), 600);
+    const logs = await query;
+    expect(logs.map((l) => l.blockNumber)).to.include(head); // the mint's Transfer, not cut short at the lagging head
+    expect(lagging.callsOf("eth_getLogs"), "the lagging endpoint was never asked").to.deep.equal([]);
+    expect(lines.join("\n")).to.match(/behind block \d+ \(at \d+\) for eth_getLogs, waiting/);
+  });
+
   it("fails over when its endpoint switches to a dead upstream (502) or goes away, and names the one it uses", async () => {
     const a = await proxy([m.chain.url, "http://127.0.0.1:1"]); // undici refuses port 1 ("bad port"): a dead upstream
     const b = await proxy([m.chain.url]);
