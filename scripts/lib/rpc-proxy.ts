@@ -5,10 +5,11 @@
  *    ("query exceeds max block range 2000", code -32005);
  *  - answers HTTP 429 with Retry-After, per client (`rateLimit`: a window per remote address) or every n-th request
  *    (`every429`: the occasional 429 of a shared endpoint);
- *  - lags (`lagBlocks`): eth_blockNumber, "latest" and "pending" state (a nonce), receipts and transactions by hash
- *    are served as of a head `lagBlocks` old — a pending transaction is unknown there, as on a node it has not reached
- *    yet (a block is released anyway once it is `lagReleaseMs` old, so an automining chain that stops mining is
- *    caught up with); a transaction sent through it still reaches the upstream at once;
+ *  - lags (`lagBlocks`): eth_blockNumber, "latest" and receipts are served as of a head `lagBlocks` old (a block is
+ *    released anyway once it is `lagReleaseMs` old, so an automining chain that stops mining is caught up with); with
+ *    `lagTransactions`, transactions by hash and "pending" nonces too — a transaction pending or mined above that
+ *    head is unknown there, as on a node it has not reached yet; a transaction sent through it still reaches the
+ *    upstream at once;
  *  - drops connections mid-answer (`dropEvery`, `dropNext()`): the headers and half the body, then the socket is cut,
  *    after the upstream answered (the request reached the chain: a transaction in it was sent);
  *  - switches between upstreams (`use(i)`; an upstream that cannot be reached is a 502).
@@ -34,6 +35,8 @@ export interface PublicRpcFaults {
   every429?: { n: number; retryAfterS: number };
   /** Serve the head this many blocks behind the upstream's. */
   lagBlocks?: number;
+  /** With `lagBlocks`: eth_getTransactionByHash and "pending" nonces lag too (off in the e2e lanes). */
+  lagTransactions?: boolean;
   /** A block is served once it is this old (ms since the proxy first saw it), however few blocks followed it. */
   lagReleaseMs?: number;
   /** Cut every `n`-th answer mid-body (0/absent: never). */
@@ -251,7 +254,9 @@ export class PublicRpcProxyFake {
     if (r.method === "eth_getLogs") return answer(await this.#logs(params, seen, lag));
     if (!lag) return answer(await this.#forward(r));
     const { served } = await this.#head();
-    const latest = (v: unknown): unknown => (v === undefined || v === "latest" || v === "pending" ? hex(served) : v);
+    const pending = this.faults.lagTransactions === true;
+    const latest = (v: unknown): unknown =>
+      v === undefined || v === "latest" || (pending && v === "pending") ? hex(served) : v;
     switch (r.method) {
       case "eth_blockNumber":
         return answer({ result: hex(served) });
@@ -270,6 +275,7 @@ export class PublicRpcProxyFake {
         params[2] = latest(params[2]);
         break;
       case "eth_getTransactionByHash": {
+        if (!pending) break;
         const a = await this.#forward(r);
         const block = (a.result as { blockNumber?: string | null } | null)?.blockNumber;
         const hidden = a.result && (block === null || block === undefined || Number(block) > served);

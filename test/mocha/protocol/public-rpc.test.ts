@@ -2,10 +2,12 @@
  * The chain clients behind a public-like RPC (scripts/lib/rpc-proxy.ts's PublicRpcProxyFake in front of the embedded
  * chain), one fault at a time, each test also showing the fault breaks a client without the handling
  * (protocol/chain/rpc.ts, logs.ts): log ranges capped at the public RPCs' sizes, 429 with Retry-After per client, a
- * connection cut mid-answer (a read; a transaction whose answer was lost: checked by hash, not sent twice), a lagging
- * endpoint beside a fresh one, an endpoint that switches to a dead upstream or goes away (failover), a 429 through a
- * yard's agent gateway; and the log
- * queries the proxy saw from MarketClient's readers: each with a numeric range within the window.
+ * connection cut mid-answer (a read; a transaction whose answer was lost: checked by hash on every endpoint, sent
+ * again only as the same bytes, "nonce too low" then meaning sent; a replacement whose answer was lost, still
+ * watched), Retry-After 0 and above the longest wait, credentials in a URL, a lagging endpoint beside a fresh one (a
+ * log query never served by an endpoint below its toBlock), an endpoint that switches to a dead upstream or goes away
+ * (failover), a 429 through a yard's agent gateway; and the log queries the proxy saw from MarketClient's readers:
+ * each with a numeric range within the window.
  */
 import { expect } from "chai";
 import { JsonRpcProvider, Wallet, keccak256, toQuantity } from "ethers";
@@ -204,7 +206,7 @@ describe("chain clients behind a public-like RPC", function () {
 
   it("a cut send looked up on a lagging endpoint goes again as the same bytes; 'nonce too low' then means sent: one transaction", async () => {
     // The lagging endpoint neither shows the mined transaction by hash nor counts its nonce: the look-up finds nothing.
-    const p = await proxy([m.chain.url], { lagBlocks: 3, lagReleaseMs: 2_000 });
+    const p = await proxy([m.chain.url], { lagBlocks: 3, lagReleaseMs: 2_000, lagTransactions: true });
     await m.provider.send("hardhat_mine", ["0x3"]); // the key's last transaction is within what the proxy serves
     const lines: string[] = [];
     const provider = endpoints(p.url, lines);
