@@ -167,7 +167,7 @@ export interface QuotingComponents {
   log: Logger;
   /** Measures round trips for a capacity query's `rttTargets` (rtt.ts); absent, such a query gets no report. */
   rtt?: Pick<RttService, "report">;
-  /** Follows an opening until buried, to send it again if a reorganisation drops it (reorgs.ts). */
+  /** Follows an opening until buried: one a reorganisation drops is held as pending again (reorgs.ts). */
   reorgs?: Pick<Reorgs, "track">;
 }
 

@@ -6,23 +6,29 @@
  * confirmStart let the start window close (and the tenant cancel with a slash) while the yard believed it had
  * confirmed, a vanished final claim left the lease "settled" with its pay still in escrow.
  *
- * Each follower pass (`check`, from chain-watch.ts) asks the node for each transaction's receipt: one at least
- * `confirmations` deep is forgotten; one the node knows neither mined nor waiting has vanished, and is made good:
- * - an opening is sent again with the same offer and signatures (the offer's nonce was never used on the new
- *   chain); refused (the offer expired meanwhile), or opened under another id, the yard unwinds the lease it
- *   recorded: containers stopped, capacity released, nothing claimed;
+ * Each follower pass (`check`, from chain-watch.ts, before it applies the buried window's events) asks the node for
+ * each transaction's receipt: one at least `confirmations` deep is forgotten; one the node knows neither mined nor
+ * waiting — or mined but reverted (status 0), or an opening whose LeaseOpened names another id or offer — has
+ * vanished, and is made good:
+ * - an opening is NOT sent again (a re-send can land under another id, race the original, or be unwound by the
+ *   loser's revert). The yard records it as a pending opening again (db pending_opens, keyed by its offer hash) and
+ *   leaves its row and container as they are, doing nothing on chain for it (leases.ts skips it): if the chain
+ *   includes the original again, under any id, the follower adopts it by its offer hash (chain-watch.ts: the row
+ *   moved to the id the event names, in one transaction, container kept); if nothing is there at the offer's
+ *   deadline + 60 s (when no opening of it can still land), the follower unwinds it: containers stopped, capacity
+ *   released, the row forgotten. No money moved on a chain that never opened it;
  * - a confirmStart is undone in the database (the tick confirms again while the container runs);
  * - a claim is undone: the lease is due again at the next tick (a "settled" one back to "ended").
  * The nonce manager is reset on a vanished transaction: its count included the transaction that is gone.
  * The list lives in the database (meta "unburied"), so a restart inside the window loses nothing.
  *
  * @example
- *   const reorgs = new Reorgs({ chain, db, config, log, now, adopt, unwind });
+ *   const reorgs = new Reorgs({ chain, db, config, log, now });
  *   reorgs.track({ kind: "confirm", tx: receipt.hash, leases: [id] });
  *   await reorgs.check(head);        // each follower pass
  */
 import { NonceManager } from "ethers";
-import { isIconError, type MarketClient, type Offer } from "../protocol/index.ts";
+import { type MarketClient, type Offer } from "../protocol/index.ts";
 import { fromJson, toJson } from "../protocol/json.ts";
 import type { Logger } from "../protocol/log.ts";
 import type { YardConfig } from "./config.ts";
@@ -42,23 +48,16 @@ export type Unburied =
       renews: bigint | undefined;
     };
 
-/** Codes of a chain that could not be reached: the transaction's fate is asked again next pass. */
-const TRANSIENT = ["CHAIN_UNREACHABLE", "CHAIN_FAILED", "CHAIN_TIMEOUT"] as const;
-
 /** At most this many transactions followed (a yard sends a few per lease per claim interval). */
 const MAX_TRACKED = 4_096;
 
 export interface ReorgsComponents {
-  chain: Pick<MarketClient, "provider" | "signer" | "openLeaseTx" | "lease">;
-  db: Pick<YardDb, "getMeta" | "setMeta" | "lease" | "update">;
+  chain: Pick<MarketClient, "provider" | "signer" | "lease" | "market">;
+  db: Pick<YardDb, "getMeta" | "setMeta" | "lease" | "update" | "addPendingOpen">;
   config: Pick<YardConfig, "chain">;
   log: Logger;
   /** Chain time (seconds). */
   now: () => number;
-  /** Records a lease opened (again) under another id than the one that vanished. */
-  adopt: (id: bigint, offer: Offer, offerHash: string, renews: bigint | undefined) => void;
-  /** Ends lease `id` here (containers, endpoints, capacity) and forgets it (its id is free on chain); `why` logged. */
-  unwind: (id: bigint, why: string) => Promise<void>;
 }
 
 export class Reorgs {
@@ -95,9 +94,12 @@ export class Reorgs {
     this.#checkedAt = head;
     for (const u of list) {
       let state: "buried" | "shallow" | "vanished";
+      let mined: boolean; // a receipt, reverted or naming another lease
       try {
         const r = await chain.provider.getTransactionReceipt(u.tx);
-        if (r)
+        mined = !!r && (r.status === 0 || (u.kind === "open" && !this.#opened(u, r.logs)));
+        if (mined) state = "vanished";
+        else if (r)
           state = head - r.blockNumber >= depth ? "buried" : "shallow"; // as the follower: head − depth
         else state = (await chain.provider.getTransaction(u.tx)) ? "shallow" : "vanished";
       } catch (e) {
@@ -109,7 +111,7 @@ export class Reorgs {
       if (state === "vanished") {
         log.warn("a transaction of the yard was reorganised away", { kind: u.kind, tx: u.tx, leases: u.leases });
         if (chain.signer instanceof NonceManager) chain.signer.reset();
-        const done = await this.#vanished(u).catch((e) => {
+        const done = await this.#vanished(u, mined).catch((e) => {
           log.warn("making good a reorganised transaction failed; will retry", { tx: u.tx, error: e });
           return false;
         });
@@ -123,8 +125,28 @@ export class Reorgs {
     }
   }
 
+  /** Whether an opening's receipt logs name the lease and offer the yard recorded (ids are global counters). */
+  #opened(
+    u: Extract<Unburied, { kind: "open" }>,
+    logs: readonly { topics: readonly string[]; data: string }[],
+  ): boolean {
+    const market = this.#c.chain.market;
+    for (const entry of logs) {
+      const ev = (() => {
+        try {
+          return market.interface.parseLog(entry);
+        } catch {
+          return null;
+        }
+      })();
+      if (ev?.name === "LeaseOpened")
+        return BigInt(ev.args[0] as bigint) === u.leases[0] && String(ev.args[7]) === u.offerHash;
+    }
+    return false;
+  }
+
   /** Makes good a vanished transaction; false when it must be tried again. */
-  async #vanished(u: Unburied): Promise<boolean> {
+  async #vanished(u: Unburied, mined: boolean): Promise<boolean> {
     const { db, log } = this.#c;
     if (u.kind !== "open") {
       for (const id of u.leases) {
@@ -137,31 +159,28 @@ export class Reorgs {
       return true;
     }
     const [id] = u.leases;
+    const row = db.lease(id);
+    if (row?.offerHash !== u.offerHash) return true; // already moved or unwound
     // A node behind the others (a load balancer's lagging backend) answers "unknown" too: the lease on chain as
     // the offer made it means the opening is there after all, seen through another node next pass.
-    const rec = await this.#c.chain.lease(id);
+    const rec = mined ? undefined : await this.#c.chain.lease(id);
     const o = u.offer;
-    if (rec.state !== "None" && rec.start === o.start && rec.end === o.end && rec.account === o.account)
+    if (rec && rec.state !== "None" && rec.start === o.start && rec.end === o.end && rec.account === o.account)
       if (rec.provider.toLowerCase() === o.provider.toLowerCase()) return false;
+    // Pending again (see the module header): adopted if the chain includes it again, unwound at deadline + 60 s.
+    db.addPendingOpen({
+      offerHash: u.offerHash,
+      offer: u.offer,
+      providerSignature: u.providerSignature,
+      tenantSignature: u.tenantSignature,
+      renews: u.renews,
+      createdAt: this.#c.now(),
+    });
     db.update(id, { confirmed: false });
-    if (Number(u.offer.deadline) >= this.#c.now()) {
-      try {
-        const again = await this.#c.chain.openLeaseTx(u.offer, u.providerSignature, u.tenantSignature);
-        this.track({ ...u, tx: again.txHash, leases: [again.leaseId] });
-        if (again.leaseId === id) {
-          log.info("sent the opening of a lease again after a reorganisation", { lease: id, tx: again.txHash });
-          return true;
-        }
-        log.warn("a lease's opening was sent again and got another id", { was: id, now: again.leaseId });
-        await this.#c.unwind(id, `its opening was reorganised away; opened again as lease ${again.leaseId}`);
-        this.#c.adopt(again.leaseId, u.offer, u.offerHash, u.renews);
-        return true;
-      } catch (e) {
-        if (isIconError(e, [...TRANSIENT])) return false;
-        log.warn("a reorganised lease opening could not be sent again", { lease: id, error: e });
-      }
-    }
-    await this.#c.unwind(id, "its opening was reorganised away and could not be sent again");
+    log.warn("a lease's opening was reorganised away: held until it is included again or its offer expires", {
+      lease: id,
+      deadline: u.offer.deadline,
+    });
     return true;
   }
 }
