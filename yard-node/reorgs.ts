@@ -19,7 +19,10 @@
  *   released, the row forgotten. No money moved on a chain that never opened it;
  * - a confirmStart is undone in the database (the tick confirms again while the container runs);
  * - a claim is undone: the lease is due again at the next tick (a "settled" one back to "ended").
- * The nonce manager is reset on a vanished transaction: its count included the transaction that is gone.
+ * The nonce manager is reset on a vanished transaction: its count included the transaction that is gone; the
+ * vanished nonces the chain has not used are filled with 0-value self-transfers (what waited behind them runs now,
+ * while it is followed). A hash the node does not know whose nonce is used as of the buried block was replaced
+ * (replace.ts): done if its effect is there, vanished if not.
  * The list lives in the database (meta "unburied"), so a restart inside the window loses nothing.
  *
  * @example
@@ -34,12 +37,13 @@ import type { Logger } from "../protocol/log.ts";
 import type { YardConfig } from "./config.ts";
 import type { YardDb } from "./db.ts";
 
-/** A transaction of the yard not yet buried. */
+/** A transaction of the yard not yet buried (`nonce`: learned from the node at the first pass that sees it). */
 export type Unburied =
-  | { kind: "confirm" | "claim"; tx: string; leases: bigint[] }
+  | { kind: "confirm" | "claim"; tx: string; leases: bigint[]; nonce?: number }
   | {
       kind: "open";
       tx: string;
+      nonce?: number;
       leases: [bigint];
       offer: Offer;
       offerHash: string;
@@ -92,6 +96,7 @@ export class Reorgs {
     const list = this.list();
     if (head === this.#checkedAt || list.length === 0) return;
     this.#checkedAt = head;
+    const gaps: number[] = []; // nonces of vanished transactions, filled after the pass
     for (const u of list) {
       let state: "buried" | "shallow" | "vanished";
       let mined: boolean; // a receipt, reverted or naming another lease
@@ -101,7 +106,15 @@ export class Reorgs {
         if (mined) state = "vanished";
         else if (r)
           state = head - r.blockNumber >= depth ? "buried" : "shallow"; // as the follower: head − depth
-        else state = (await chain.provider.getTransaction(u.tx)) ? "shallow" : "vanished";
+        else {
+          const t = await chain.provider.getTransaction(u.tx);
+          state = t ? "shallow" : await this.#replaced(u, head - depth);
+          if (t && u.nonce === undefined) this.#learnNonce(u.tx, t.nonce);
+        }
+        if (r && state === "shallow" && u.nonce === undefined) {
+          const t = await chain.provider.getTransaction(u.tx);
+          if (t) this.#learnNonce(u.tx, t.nonce);
+        }
       } catch (e) {
         log.warn("could not read a transaction's receipt; asking again next pass", { tx: u.tx, error: e });
         this.#checkedAt = -1;
@@ -111,6 +124,8 @@ export class Reorgs {
       if (state === "vanished") {
         log.warn("a transaction of the yard was reorganised away", { kind: u.kind, tx: u.tx, leases: u.leases });
         if (chain.signer instanceof NonceManager) chain.signer.reset();
+        const nonce = this.list().find((x) => x.tx === u.tx)?.nonce;
+        if (!mined && nonce !== undefined) gaps.push(nonce);
         const done = await this.#vanished(u, mined).catch((e) => {
           log.warn("making good a reorganised transaction failed; will retry", { tx: u.tx, error: e });
           return false;
@@ -123,6 +138,57 @@ export class Reorgs {
       // Read again: #vanished may have followed a new transaction.
       this.#save(this.list().filter((x) => x.tx !== u.tx));
     }
+    if (gaps.length > 0) await this.#fill(gaps);
+  }
+
+  #learnNonce(tx: string, nonce: number): void {
+    this.#save(this.list().map((x) => (x.tx === tx ? { ...x, nonce } : x)));
+  }
+
+  /**
+   * A followed hash the node does not know: replaced (replace.ts sends the same nonce with higher fees, a new hash)
+   * when its nonce is used as of the buried block and the effect is there ("buried"), still in play when used only
+   * above it ("shallow"), else "vanished". The effect read: the lease as the offer made it (an opening), its start
+   * confirmed (a confirmStart); a claim whose nonce is used counts as made (its pay is counted from events anyway).
+   */
+  async #replaced(u: Unburied, buried: number): Promise<"buried" | "shallow" | "vanished"> {
+    const { chain } = this.#c;
+    const nonce = this.list().find((x) => x.tx === u.tx)?.nonce;
+    if (nonce === undefined || !chain.signer) return "vanished";
+    const from = await chain.signer.getAddress();
+    if ((await chain.provider.getTransactionCount(from, "latest")) <= nonce) return "vanished";
+    if ((await chain.provider.getTransactionCount(from, Math.max(0, buried))) <= nonce) return "shallow";
+    if (u.kind === "claim") return "buried";
+    const l = await chain.lease(u.leases[0], Math.max(0, buried));
+    if (u.kind !== "open") return (l.flags & 1) === 1 ? "buried" : "vanished"; // a confirmStart
+    const o = u.offer;
+    const same = l.state !== "None" && l.start === o.start && l.end === o.end && l.account === o.account;
+    return same && l.provider.toLowerCase() === o.provider.toLowerCase() ? "buried" : "vanished";
+  }
+
+  /**
+   * Fills the nonces of vanished transactions the chain has not used with a 0-value transfer to the yard itself:
+   * a later transaction of the yard stranded behind the gap (a confirmStart behind a dropped opening) runs now,
+   * while the yard still knows what it was (it is followed, and re-checked next pass), instead of whenever the gap is
+   * filled by a later send — when its lease id may name another lease.
+   */
+  async #fill(nonces: number[]): Promise<void> {
+    const { chain, log } = this.#c;
+    const signer = chain.signer instanceof NonceManager ? chain.signer.signer : chain.signer;
+    if (!signer) return;
+    const me = await signer.getAddress();
+    const used = await chain.provider.getTransactionCount(me, "latest");
+    for (const nonce of [...new Set(nonces)].sort((a, b) => a - b)) {
+      if (nonce < used) continue;
+      try {
+        const t = await signer.sendTransaction({ to: me, value: 0n, nonce });
+        log.info("filled the nonce of a reorganised transaction", { nonce, tx: t.hash });
+      } catch (e) {
+        log.warn("could not fill the nonce of a reorganised transaction", { nonce, error: e });
+      }
+    }
+    if (chain.signer instanceof NonceManager) chain.signer.reset();
+    this.#checkedAt = -1; // what ran behind the gap is checked next pass
   }
 
   /** Whether an opening's receipt logs name the lease and offer the yard recorded (ids are global counters). */

@@ -284,11 +284,23 @@ describe("yard through reorganisations shallower than its confirmation depth", f
     expect(await earnings()).to.equal(paidBefore);
     expect((await m.admin.solvency()).ok).to.equal(true);
     // The chain numbers the next lease as the one that vanished: the yard records and runs it as any other.
+    // Its start stays unconfirmed until its container runs: the vanished lease's confirmStart, stranded behind the
+    // dropped opening's nonce, ran (reverted) when the yard filled the gap, and cannot confirm this one now.
     await actOnly();
-    const next = await tenant.lease(yard.node.getMultiaddrs()[0]!, web, { slotSeconds: 8 });
+    const opened = await tenant.open(yard.node.getMultiaddrs()[0]!, tenant.rfq(web, { slotSeconds: 8 }));
+    const next = { leaseId: opened.leaseId, offer: opened.offer };
     expect(next.leaseId).to.equal(leaseId);
     expect(yard.db.lease(leaseId)!.offer.nonce).to.equal(next.offer.nonce);
     await mineAlong();
+    const opensAt = await m.provider.getBlockNumber();
+    await waitFor("6 blocks more", async () => (await m.provider.getBlockNumber()) >= opensAt + 6, 10_000);
+    expect((await m.admin.lease(leaseId)).flags & 1, "confirmed with no container").to.equal(0);
+    const deployed = await opened.session.request({
+      type: "deploy",
+      spec: { leaseId, imageRef: WEB_IMAGE, imageDigest: web, command: [], env: [], ports: [8080] },
+    });
+    await opened.session.close();
+    expect(deployed.type).to.equal("running");
     await waitFor("the next lease to settle", () => yard.db.lease(leaseId)!.status === "settled", 30_000);
     const cost = next.offer.pricePerSecond * (next.offer.end - next.offer.start);
     expect((await m.admin.account(tenant.account)).balance).to.equal(balanceBefore - cost);
