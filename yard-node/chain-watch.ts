@@ -59,6 +59,8 @@ export interface ChainWatchComponents {
   prices: Prices;
   /** Records a lease opened with an offer this yard signed (its opening was in flight when the yard stopped). */
   adopt: (id: bigint, offer: Offer, offerHash: string, renews: bigint | undefined) => void;
+  /** Forgets what the overlay cached of lease `id` (overlay/owners.ts): read at the head, it may have changed. */
+  forget?: (id: bigint) => void;
   /** Ends lease `id` here (containers, endpoints, capacity) and forgets its row; `why` logged. */
   unwind?: (id: bigint, why: string) => Promise<void>;
   /** Counts claimed pay once its LeaseClaimed event is buried (a claim a reorganisation drops never counts). */
@@ -302,6 +304,8 @@ export class ChainWatch {
     if (moved) {
       // The original opening included again under another id: the row (container, routes, flows) follows it.
       db.rekeyLease(moved.id, id);
+      this.#c.forget?.(moved.id);
+      this.#c.forget?.(id);
       ledger.commit(`lease:${moved.id}`, `lease:${id}`);
       ledger.release(`pending:${offerHash}`);
       log.warn("a lease's opening was included again under another id: the lease follows it", {

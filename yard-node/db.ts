@@ -196,9 +196,17 @@ export class YardDb {
 
   /** Records an opened lease (idempotent: a lease seen twice, from the receipt and from events, is one row)
    * and drops its pending-open record in the same transaction. Returns false when it was already known. */
-  addLease(id: bigint, offer: Offer, offerHash: string, renews: bigint | undefined): boolean {
+  addLease(
+    id: bigint,
+    offer: Offer,
+    offerHash: string,
+    renews: bigint | undefined,
+    /** Written in the same transaction (the reorganisation follower's entry for the opening, reorgs.ts). */
+    also?: () => void,
+  ): boolean {
     this.#db.exec("BEGIN IMMEDIATE");
     try {
+      also?.();
       const r = this.#db
         .prepare("INSERT OR IGNORE INTO leases (id, offer, offer_hash, status, renews) VALUES (?, ?, ?, 'open', ?)")
         .run(id.toString(), toJson(offer), offerHash, renews?.toString() ?? null);
