@@ -236,7 +236,9 @@ export class ChainWatch {
             } else if (ev.name === "LeaseTerminated" || ev.name === "LeaseCancelled") {
               const id = BigInt(ev.args[0] as bigint);
               const l = db.lease(id);
-              if (l && ACTIVE.includes(l.status) && l.stoppedAt === undefined) {
+              // (Not a held row, whose opening vanished: the id may be another lease's now.)
+              const held = l && db.pendingOpen(l.offerHash) !== undefined;
+              if (l && !held && ACTIVE.includes(l.status) && l.stoppedAt === undefined) {
                 const at = ev.name === "LeaseTerminated" ? Number(ev.args[1]) : this.now();
                 db.update(id, {
                   stoppedAt: at,
