@@ -490,6 +490,9 @@ export class LeaseLifecycle {
     const { db, config } = this.#c;
     const l = db.lease(id);
     if (!l) return;
+    // Its opening was reorganised away (reorgs.ts): nothing is done on chain for it (its id may be another
+    // lease's) until the follower adopts it again or unwinds it.
+    if (db.pendingOpen(l.offerHash)) return;
     const end = Math.min(Number(l.offer.end), l.stoppedAt ?? Infinity);
     if (ACTIVE.includes(l.status)) {
       if (now >= end) {
