@@ -15,10 +15,8 @@ import { multiaddr } from "@multiformats/multiaddr";
 import { MaxUint256, type Wallet } from "ethers";
 import type { Libp2p } from "@libp2p/interface";
 import { setRouting, type DeploySpec, type MarketClient } from "../protocol/index.ts";
-import { planRedirects, type HeldRedirect } from "./redirects.ts";
 import type { AgentEnv } from "./config.ts";
 import {
-  PLACEMENT_GRACE_PERIODS,
   INTENT_RESERVE,
   renewalPlan,
   replicaBudgetInputs,
@@ -36,6 +34,7 @@ import { closedAmount, live, liveBuried, placementOf, successorOf } from "./leas
 import { bid, listedPrice, probeYard, type YardRef } from "./market.ts";
 import type { Observation } from "./observation.ts";
 import { LossWatch, leaseRfq, serviceSpec } from "./replace.ts";
+import { YardRedirects } from "./yard-redirects.ts";
 import { servingLease, writeAgentState, type AgentSeed, type Emit, type Placement } from "./state.ts";
 import type { TreeMember } from "./tree.ts";
 
@@ -95,11 +94,8 @@ type PlaceOptions = {
 
 export class Moves {
   readonly #c: MovesComponents;
-  #redirectsKey = "";
-  /** Sidecar placement: where each replica served and which subnets, held while it is silent (updateRedirects). */
-  readonly #held = new Map<bigint, HeldRedirect>();
-  /** Subnets redirected to children at this ICON's yard. */
-  #delegated = new Set<string>();
+  /** The HTTP redirects at this ICON's yard (yard-redirects.ts). */
+  readonly #redirects: YardRedirects;
   /** The lease whose renewal this ICON last asked money for (foundering), and when (an answer is in the seed). */
   #asked: { leaseId: bigint; atMs: number } | undefined;
   /** The yard's price as looked at again after a renewal bid of lease `leaseId` failed. */
@@ -112,17 +108,18 @@ export class Moves {
 
   constructor(components: MovesComponents) {
     this.#c = components;
+    this.#redirects = new YardRedirects(components);
     this.loss = new LossWatch({
       ...components,
       inSidecar: components.inSidecar ?? false,
       updateRedirects: (extra) => this.updateRedirects(extra),
-      servedBy: (account) => [...(this.#held.get(account)?.subnets ?? [])],
+      servedBy: (account) => this.#redirects.servedBy(account),
     });
   }
 
   /** Subnets redirected to children at this ICON's yard (theirs to decide about). */
   get delegated(): ReadonlySet<string> {
-    return this.#delegated;
+    return this.#redirects.delegated;
   }
 
   /** What one more slot at the current placement costs (0 when not placed). */
@@ -496,7 +493,7 @@ export class Moves {
         );
       seed.placement = next;
       observation.forgetAccess();
-      this.#redirectsKey = "";
+      this.#redirects.reset();
       await this.#c.save();
     }
     let refund = 0n;
@@ -568,41 +565,13 @@ export class Moves {
     );
   }
 
-  /** HTTP redirects at this ICON's yard: each child's subnets go to the child's endpoint. */
   /** A replica that left the tree for good (it terminated, or re-parented elsewhere): no redirect held for it. */
   forgetChild(account: bigint): void {
-    this.#held.delete(account);
+    this.#redirects.forget(account);
   }
 
-  async updateRedirects(extra = new Map<bigint, string>()): Promise<void> {
-    const { seed, env, tree } = this.#c;
-    const p = seed.placement;
-    if (!p) return;
-    // Sidecar placement: a replica that does not report (booting after its hand-over, restarting, or lost until it
-    // is placed again) keeps its subnets redirected for a while (redirects.ts).
-    const redirects = planRedirects({
-      extra,
-      reported: tree.children(),
-      recorded: seed.children,
-      idleRate: env.idleRate,
-      ...(env.sidecar ? { held: this.#held } : {}),
-      nowMs: Date.now(),
-      holdMs: Math.max(60_000, 60 * env.reportEveryMs),
-      // A replica at a new endpoint (placed again, moved) keeps its subnets for a grace whatever it reports.
-      graceMs: PLACEMENT_GRACE_PERIODS * env.reportEveryMs,
-    });
-    const key = JSON.stringify(redirects);
-    if (key === this.#redirectsKey) return;
-    await setRouting(
-      this.#c.node,
-      p.yard.addrs.map((a) => multiaddr(a)),
-      { access: await this.#c.observation.accessFor(servingLease(p)), redirects },
-    );
-    this.#redirectsKey = key;
-    this.#delegated = new Set(redirects.map((r) => r.subnet));
-    this.#c.emit(
-      "tree",
-      `redirects at ${p.yard.name}: ${redirects.map((r) => `${r.subnet} → ${r.location}`).join(", ") || "none"}`,
-    );
+  /** HTTP redirects at this ICON's yard: each child's subnets go to the child's endpoint (yard-redirects.ts). */
+  updateRedirects(extra?: Map<bigint, string>): Promise<void> {
+    return this.#redirects.update(extra);
   }
 }

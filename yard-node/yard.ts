@@ -361,6 +361,9 @@ export class Yard {
       fees: resolveFees(config.chain.fees),
       onProgress: (line) => log.debug(line),
       onRpcWait: (line) => log.warn(line),
+      // One round over the endpoints: the chain watch rests and retries by itself (chain-watch.ts), so an outage
+      // refuses an RFQ at once instead of after the transport's backoff.
+      rpcRounds: 1,
     });
     const operator = await chain.address();
     const prices = resolvePrices(config, chain.tokenInfo);

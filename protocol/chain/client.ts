@@ -43,6 +43,8 @@ export interface ConnectOptions {
   rpcUrl?: string | readonly string[];
   /** A line whenever the RPC makes the client wait (429, a dropped connection, a switch); default onProgress. */
   onRpcWait?: (line: string) => void;
+  /** Rounds over the endpoints before a read fails (rpc.ts; default 3): 1 for a caller that retries by itself. */
+  rpcRounds?: number;
   provider?: Provider;
   signer?: Signer;
   /** Called with a line of progress for every transaction (submitted, confirmed). */
@@ -108,7 +110,7 @@ export class MarketClient {
       o.provider ??
       o.signer?.provider ??
       // No request cache (rpc.ts): after a failed send the nonce must be read fresh, not a cached pending count.
-      rpcProvider(o.rpcUrl ?? "http://127.0.0.1:8545", { onWait: o.onRpcWait ?? o.onProgress });
+      rpcProvider(o.rpcUrl ?? "http://127.0.0.1:8545", { onWait: o.onRpcWait ?? o.onProgress, rounds: o.rpcRounds });
     let chainId: bigint;
     try {
       chainId = (await provider.getNetwork()).chainId;
