@@ -21,7 +21,7 @@ import type { TokenInfo } from "../units.ts";
 import { toChainError } from "./errors.ts";
 import type { ChainFees } from "./fees.ts";
 import { waitForReceipt } from "./receipt.ts";
-import { Replacer } from "./replace.ts";
+import { Replacer, type SentCall } from "./replace.ts";
 import { RpcEndpoints } from "./rpc.ts";
 
 /** How long a transaction may take to be mined before the action fails (it may still be mined later). */
@@ -100,15 +100,22 @@ export class ChainCalls {
           maxFeePerGas: quote.maxFeePerGas,
           maxPriorityFeePerGas: quote.maxPriorityFeePerGas,
         });
-        const tx = Transaction.from(await signer.signTransaction(request));
-        try {
-          await provider.broadcastTransaction(tx.serialized);
-        } catch (e) {
-          // "Nonce too low" for bytes that may have reached a node before: ours is the transaction that took the
-          // nonce, unless no endpoint knows its hash (then another sender's did, and a fresh nonce is sent below).
-          if (!nonceTaken(e) || (await knownAnywhere(provider, tx.hash!)) === false) throw e;
+        // A signer that cannot sign without sending (Hardhat's own, a browser wallet's) sends as before: its answer,
+        // if lost, cannot be looked up by a hash known in advance.
+        const signed = await signer.signTransaction(request).catch(() => undefined);
+        let tx: SentCall & { hash: string | null; from: string | null };
+        if (signed === undefined) tx = await signer.sendTransaction(request);
+        else {
+          tx = Transaction.from(signed);
+          try {
+            await provider.broadcastTransaction(signed);
+          } catch (e) {
+            // "Nonce too low" for bytes that may have reached a node before: ours is the transaction that took the
+            // nonce, unless no endpoint knows its hash (then another sender's did, and a fresh nonce is sent below).
+            if (!nonceTaken(e) || (await knownAnywhere(provider, tx.hash!)) === false) throw e;
+          }
+          if (signer instanceof NonceManager) signer.increment();
         }
-        if (signer instanceof NonceManager) signer.increment();
         this.#c.onProgress(`${action}: sent ${tx.hash}, waiting for confirmation …`);
         const replacer = new Replacer({
           provider,
