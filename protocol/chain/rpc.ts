@@ -298,7 +298,9 @@ export class RpcEndpoints extends JsonRpcProvider {
           // (The 429 behind this pause was counted when it came.)
           if (first) this.#say(`RPC ${url} rate-limited (429) on ${method}, retrying in ${seconds(wait)}`);
         } else {
-          if (++failedRounds >= this.#o.rounds) throw lastError;
+          // Not while another endpoint is only rate-limited: its Retry-After ends, and it answers (429s are bounded
+          // by maxRateLimited).
+          if (++failedRounds >= this.#o.rounds && !this.#limited.some(Boolean)) throw lastError;
           if (first) this.#say(`RPC ${url} failed on ${method} (${reason(lastError)}), retrying in ${seconds(wait)}`);
         }
         await sleep(wait);

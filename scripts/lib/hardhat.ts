@@ -2,7 +2,7 @@
  * Hardhat runtime for tools that run outside `hardhat …` (the CLI, the demo, benchmarks): an HRE rooted at
  * the project whatever the working directory, contracts compiled on demand, the dev chain and deployment.
  */
-import { rm } from "node:fs/promises";
+import { mkdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createHardhatRuntimeEnvironment } from "hardhat/hre";
@@ -40,7 +40,40 @@ export function hre(): Promise<HardhatRuntimeEnvironment> {
 /** Compiles the contracts if they changed (quietly). */
 export async function ensureBuilt(): Promise<void> {
   const h = await hre();
-  await h.tasks.getTask("build").run({ quiet: true });
+  // Test processes in parallel (npm test's lanes) each ask at their start: one at a time, because Hardhat writes
+  // its compile cache through one temporary file name (two at once: ENOENT renaming cache/compile-cache.json.tmp).
+  await oneBuildAtATime(() => h.tasks.getTask("build").run({ quiet: true }));
+}
+
+/** Runs `fn` holding cache/.icon-build.lock (a directory: mkdir is atomic); a lock older than 2 min is stale. */
+async function oneBuildAtATime<T>(fn: () => Promise<T>): Promise<T> {
+  const lock = path.join(projectRoot, "cache", ".icon-build.lock");
+  await mkdir(path.dirname(lock), { recursive: true });
+  const giveUp = Date.now() + 300_000;
+  for (;;) {
+    try {
+      await mkdir(lock);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      const since = await stat(lock).then(
+        (st) => st.mtimeMs,
+        () => Date.now(),
+      );
+      if (Date.now() - since > 120_000)
+        await rm(lock, { recursive: true, force: true }); // its build was killed
+      else if (Date.now() > giveUp)
+        throw new Error(`another contract build has held ${lock} for 5 min: remove it if no build is running`, {
+          cause: e,
+        });
+      else await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(lock, { recursive: true, force: true });
+  }
 }
 
 /** A running embedded chain (Hardhat EDR behind a JSON-RPC server). */

@@ -115,13 +115,24 @@ describe("yard end to end (chain + libp2p + Docker)", function () {
     expect((await m.admin.solvency()).ok).to.equal(true);
     // Every transaction of the operator's key is the yard's (listing, stake, openLease, confirmStart, claims): what
     // /status and /metrics say it spent on gas is theirs, to the wei.
-    let spent = 0n;
-    for (let b = 0; b <= (await m.provider.getBlockNumber()); b++)
-      for (const tx of (await m.provider.getBlock(b, true))!.prefetchedTransactions)
-        if (tx.from === operator.address) {
-          const r = (await m.provider.getTransactionReceipt(tx.hash))!;
-          spent += r.gasUsed * r.gasPrice;
-        }
+    // (A transaction the yard sent is counted when the yard has read its receipt: the sum is compared once the yard
+    // has caught up with the chain, not at the instant the last one was mined.)
+    const onChain = async (): Promise<bigint> => {
+      let sum = 0n;
+      for (let b = 0; b <= (await m.provider.getBlockNumber()); b++)
+        for (const tx of (await m.provider.getBlock(b, true))!.prefetchedTransactions)
+          if (tx.from === operator.address) {
+            const r = (await m.provider.getTransactionReceipt(tx.hash))!;
+            sum += r.gasUsed * r.gasPrice;
+          }
+      return sum;
+    };
+    let spent = await onChain();
+    await waitFor(
+      "the yard's gas count to reach the chain's",
+      async () => yard.status().gasSpentWei.total === (spent = await onChain()).toString(),
+      20_000,
+    ).catch(() => undefined);
     expect(yard.status().gasSpentWei.total).to.equal(spent.toString());
     const lines = [...yard.metrics.render().matchAll(/^icon_yard_gas_spent_wei_total\{kind="(\w+)"\} (\d+)$/gm)];
     expect(lines.reduce((sum, l) => sum + BigInt(l[2]!), 0n)).to.equal(spent);
