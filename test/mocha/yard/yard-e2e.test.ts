@@ -117,7 +117,7 @@ describe("yard end to end (chain + libp2p + Docker)", function () {
     // /status and /metrics say it spent on gas is theirs, to the wei.
     // (A transaction the yard sent is counted when the yard has read its receipt: the sum is compared once the yard
     // has caught up with the chain, not at the instant the last one was mined.)
-    const onChain = async (): Promise<bigint> => {
+    const operatorGas = async (): Promise<bigint> => {
       let sum = 0n;
       for (let b = 0; b <= (await m.provider.getBlockNumber()); b++)
         for (const tx of (await m.provider.getBlock(b, true))!.prefetchedTransactions)
@@ -127,10 +127,10 @@ describe("yard end to end (chain + libp2p + Docker)", function () {
           }
       return sum;
     };
-    let spent = await onChain();
+    let spent = await operatorGas();
     await waitFor(
       "the yard's gas count to reach the chain's",
-      async () => yard.status().gasSpentWei.total === (spent = await onChain()).toString(),
+      async () => yard.status().gasSpentWei.total === (spent = await operatorGas()).toString(),
       20_000,
     ).catch(() => undefined);
     expect(yard.status().gasSpentWei.total).to.equal(spent.toString());
