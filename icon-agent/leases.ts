@@ -8,7 +8,7 @@
  *   const key = new Wallet(replicaKey(iconKey, 1), provider);
  */
 import { concat, keccak256, toBeHex, toUtf8Bytes, type TransactionReceipt } from "ethers";
-import { ChainError, LEASE_STATES, type LeaseRecord, type MarketClient } from "../protocol/index.ts";
+import { ChainError, type LeaseRecord, type MarketClient } from "../protocol/index.ts";
 import type { Won } from "./market.ts";
 import type { Placement } from "./state.ts";
 
@@ -18,16 +18,19 @@ export function live(state: string): boolean {
 }
 
 /**
- * Whether lease `id` is live now, or was `depth` blocks below the head: a lease seen ended or terminated only in
- * blocks a reorganisation may still replace is not yet taken for ended (the agent's `chainConfirmations`; the yard
- * does the same, yard-node/chain-watch.ts). A lease that does not exist at either block is not live.
+ * Whether lease `id` is live both at the head and `depth` blocks below it ("live": go ahead), at neither ("gone":
+ * give it up), or at one only ("unsure": wait a period and ask again). A lease seen opened or ended only in blocks a
+ * reorganisation may still replace is not yet taken for either (the agent's `chainConfirmations`; the yard does the
+ * same, yard-node/chain-watch.ts). A lease that does not exist at a block is not live there. Read through
+ * `client.lease(id, blockTag)`: a chain that refuses or cannot be reached throws a sentence (protocol errors).
  */
-export async function liveBuried(client: MarketClient, id: bigint, depth: number): Promise<boolean> {
-  if (live((await client.lease(id)).state)) return true;
-  if (depth <= 0) return false;
+export async function liveBuried(client: MarketClient, id: bigint, depth: number): Promise<"live" | "gone" | "unsure"> {
+  const atHead = live((await client.lease(id)).state);
+  if (depth <= 0) return atHead ? "live" : "gone";
   const blockTag = Math.max(0, (await client.provider.getBlockNumber()) - depth);
-  const s: bigint = await client.market.getFunction("state").staticCall(id, { blockTag });
-  return live(LEASE_STATES[Number(s)] ?? "None");
+  const buried = live((await client.lease(id, blockTag)).state);
+  if (atHead && buried) return "live";
+  return !atHead && !buried ? "gone" : "unsure";
 }
 
 /** The live leases of `account`. */

@@ -468,10 +468,11 @@ export class Moves {
     const { seed, env, client, emit, observation } = this.#c;
     const next = seed.moving!;
     const old = seed.placement;
-    if (!(await liveBuried(client, next.leaseId, env.chainConfirmations ?? 0))) {
-      seed.moving = undefined;
-      await this.#c.save();
-      return;
+    // Opened (or ended) only in blocks a reorganisation may still replace ("unsure"): the next period asks again.
+    const buried = await liveBuried(client, next.leaseId, env.chainConfirmations ?? 0);
+    if (buried !== "live") {
+      if (buried === "gone") seed.moving = undefined;
+      return this.#c.save();
     }
     if (old && old.leaseId !== next.leaseId) {
       if (live((await client.lease(old.leaseId)).state))

@@ -64,7 +64,8 @@ export class Recovery {
     if (seed.moving) await moves.finishMove();
     else if (p) {
       const l = await client.lease(p.leaseId);
-      if (!(await liveBuried(client, p.leaseId, this.#c.confirmations ?? 0))) {
+      // Only a lease gone at the head and below it is given up ("unsure" keeps the placement for now).
+      if ((await liveBuried(client, p.leaseId, this.#c.confirmations ?? 0)) === "gone") {
         // A renewal opened just before a crash carries the container on: adopt it; otherwise place again.
         const next = await successorOf(client, seed.account, p);
         if (next) {

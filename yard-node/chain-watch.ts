@@ -3,8 +3,10 @@
  * ends, from 0.5 s doubling to 8 s), chain time (the newest block's timestamp advanced by the wall clock), the
  * listing in the registry, and following the market's events (leases opened with this yard's offers, leases
  * terminated or cancelled on chain, pay claimed) from a cursor stored in the database, acting only on blocks
- * buried under `chain.confirmations`; after each pass the yard's own transactions still shallow are checked
- * (reorgs.ts).
+ * buried under `chain.confirmations`; before each pass applies the buried window's events, the yard's own
+ * transactions still shallow are checked (reorgs.ts), so an event is never applied over a transaction of the yard
+ * that a reorganisation took away. A lease whose opening vanished waits as a pending opening: adopted by its offer
+ * hash when the chain includes it again (its row moved to the id the event names), unwound at deadline + 60 s.
  *
  * @example
  *   const watch = new ChainWatch({ chain, db, ledger, config, log, node, operator, prices, adopt, signal });
@@ -37,8 +39,19 @@ export const TRANSIENT: readonly ErrorCode[] = ["CHAIN_UNREACHABLE", "CHAIN_FAIL
 
 export interface ChainWatchComponents {
   chain: MarketClient;
-  db: Pick<YardDb, "getMeta" | "setMeta" | "lease" | "update" | "pendingOpens" | "pendingOpen" | "removePendingOpen">;
-  ledger: Pick<CapacityLedger, "endAt" | "release">;
+  db: Pick<
+    YardDb,
+    | "getMeta"
+    | "setMeta"
+    | "lease"
+    | "update"
+    | "pendingOpens"
+    | "pendingOpen"
+    | "removePendingOpen"
+    | "leaseByOffer"
+    | "rekeyLease"
+  >;
+  ledger: Pick<CapacityLedger, "endAt" | "release" | "commit">;
   config: Pick<YardConfig, "chain" | "listing" | "capacity">;
   log: Logger;
   node: Pick<Libp2p, "peerId" | "getMultiaddrs">;
@@ -46,9 +59,13 @@ export interface ChainWatchComponents {
   prices: Prices;
   /** Records a lease opened with an offer this yard signed (its opening was in flight when the yard stopped). */
   adopt: (id: bigint, offer: Offer, offerHash: string, renews: bigint | undefined) => void;
+  /** Forgets what the overlay cached of lease `id` (overlay/owners.ts): read at the head, it may have changed. */
+  forget?: (id: bigint) => void;
+  /** Ends lease `id` here (containers, endpoints, capacity) and forgets its row; `why` logged. */
+  unwind?: (id: bigint, why: string) => Promise<void>;
   /** Counts claimed pay once its LeaseClaimed event is buried (a claim a reorganisation drops never counts). */
   metrics?: Pick<YardMetrics, "inc">;
-  /** The yard's own transactions until buried, checked after each pass (reorgs.ts). */
+  /** The yard's own transactions until buried, checked before each pass applies events (reorgs.ts). */
   reorgs?: Pick<Reorgs, "check">;
   /** Aborted when the yard stops. */
   signal: AbortSignal;
@@ -59,7 +76,7 @@ export class ChainWatch {
   #up = true;
   #retryAt = 0;
   #backoffMs = 500;
-  #lastBlock = { ts: 0, seenAt: 0 };
+  #lastBlock = { hash: "", ts: 0, seenAt: 0 };
   #following = false;
   #buried: number | undefined;
   readonly #poll: Periodic;
@@ -138,7 +155,10 @@ export class ChainWatch {
 
   async refreshClock(): Promise<void> {
     const b = await this.call("reading the latest block", () => this.#c.chain.provider.getBlock("latest"));
-    if (b) this.#lastBlock = { ts: b.timestamp, seenAt: Date.now() / 1000 };
+    // Only a new block resets the time it was seen: read again while no block comes, the same block would hold
+    // the clock at its timestamp (wherever the chain's clock runs ahead of this host's).
+    if (b && b.hash !== this.#lastBlock.hash)
+      this.#lastBlock = { hash: b.hash ?? "", ts: b.timestamp, seenAt: Date.now() / 1000 };
   }
 
   /** Registers (or updates) the yard's listing and tops up its stake to the configured amount. */
@@ -201,20 +221,24 @@ export class ChainWatch {
       // Window by window (logs.ts: halved when the RPC refuses a range); the cursor is stored after each.
       const read = addressLogs(chain.provider, chain.deployment.market);
       const range = { fromBlock: from, toBlock: to, window: chain.logWindow, signal };
+      // Before the events: an opening the chain dropped is pending again before the window could name it.
+      await this.#c.reorgs?.check(head);
       const followed = await this.call("reading market events", async () => {
         if (from > to) return to;
-        return eachLogWindow(read, range, (logs, upto) => {
+        return eachLogWindow(read, range, async (logs, upto) => {
           for (const entry of logs) {
             const ev = market.interface.parseLog(entry);
             if (!ev) continue;
             if (ev.name === "LeaseOpened" && String(ev.args[1]).toLowerCase() === this.#c.operator.toLowerCase()) {
-              this.#onOpened(BigInt(ev.args[0] as bigint), ev.args[7] as string);
+              await this.#onOpened(BigInt(ev.args[0] as bigint), ev.args[7] as string);
             } else if (ev.name === "LeaseClaimed" && db.lease(BigInt(ev.args[0] as bigint))) {
               this.#c.metrics?.inc("icon_yard_earnings_claimed_units_total", {}, BigInt(ev.args[1] as bigint));
             } else if (ev.name === "LeaseTerminated" || ev.name === "LeaseCancelled") {
               const id = BigInt(ev.args[0] as bigint);
               const l = db.lease(id);
-              if (l && ACTIVE.includes(l.status) && l.stoppedAt === undefined) {
+              // (Not a held row, whose opening vanished: the id may be another lease's now.)
+              const held = l && db.pendingOpen(l.offerHash) !== undefined;
+              if (l && !held && ACTIVE.includes(l.status) && l.stoppedAt === undefined) {
                 const at = ev.name === "LeaseTerminated" ? Number(ev.args[1]) : this.now();
                 db.update(id, {
                   stoppedAt: at,
@@ -229,10 +253,17 @@ export class ChainWatch {
         });
       });
       if (followed === undefined) return;
-      await this.#c.reorgs?.check(head);
-      // Opening transactions that never made it: their offers have expired, so they never can.
+      // Opening transactions that never made it: their offers have expired, so they never can. A lease recorded
+      // for one (its opening reorganised away, reorgs.ts) is unwound: the chain holds nothing of it.
       for (const p of db.pendingOpens()) {
         if (Number(p.offer.deadline) + 60 < this.now()) {
+          const row = db.leaseByOffer(p.offerHash);
+          if (row && this.#c.unwind) {
+            log.warn("a lease whose opening was reorganised away was not included again: unwinding it", {
+              lease: row.id,
+            });
+            await this.#c.unwind(row.id, "its opening was reorganised away and its offer expired");
+          }
           db.removePendingOpen(p.offerHash);
           ledger.release(`pending:${p.offerHash}`);
         }
@@ -244,17 +275,48 @@ export class ChainWatch {
     }
   }
 
-  #onOpened(id: bigint, offerHash: string): void {
-    const { db, log } = this.#c;
-    if (db.lease(id)) return;
+  async #onOpened(id: bigint, offerHash: string): Promise<void> {
+    const { db, ledger, log } = this.#c;
+    const held = db.lease(id);
     const p = db.pendingOpen(offerHash);
-    if (p) {
-      this.#c.adopt(id, p.offer, offerHash, p.renews);
-      log.info("adopted a lease whose opening was in flight", { lease: id });
-    } else {
-      log.warn("a lease was opened with an offer this yard does not remember; it cannot be deployed", {
-        lease: id,
-      });
+    if (held?.offerHash === offerHash) {
+      if (p) {
+        log.info("a lease's opening was included again under its id", { lease: id });
+        db.removePendingOpen(offerHash);
+        ledger.release(`pending:${offerHash}`); // (restored for it by a restart meanwhile)
+      }
+      return;
     }
+    if (!p) {
+      if (!held)
+        log.warn("a lease was opened with an offer this yard does not remember; it cannot be deployed", {
+          lease: id,
+        });
+      return;
+    }
+    // The chain gives id `id` to this offer. A row of another offer under that id is one whose opening vanished
+    // (reorgs.ts): the chain says that id is not its lease any more, so it is unwound here (its own pending
+    // opening stays: if its opening comes back under yet another id, it is adopted afresh).
+    if (held) {
+      log.warn("a lease id this yard held for a vanished opening went to another opening", { lease: id });
+      await this.#c.unwind?.(id, "its id went to another opening after a reorganisation");
+      if (db.lease(id)) return; // could not unwind: asked again when the window is read again
+    }
+    const moved = db.leaseByOffer(offerHash);
+    if (moved) {
+      // The original opening included again under another id: the row (container, routes, flows) follows it.
+      db.rekeyLease(moved.id, id);
+      this.#c.forget?.(moved.id);
+      this.#c.forget?.(id);
+      ledger.commit(`lease:${moved.id}`, `lease:${id}`);
+      ledger.release(`pending:${offerHash}`);
+      log.warn("a lease's opening was included again under another id: the lease follows it", {
+        was: moved.id,
+        now: id,
+      });
+      return;
+    }
+    this.#c.adopt(id, p.offer, offerHash, p.renews);
+    log.info("adopted a lease whose opening was in flight", { lease: id });
   }
 }

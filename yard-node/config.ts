@@ -16,12 +16,23 @@ import {
   feeFields,
   p2pDiscoverySchema,
   parseAmount,
+  parseGasPrice,
   type TokenInfo,
 } from "../protocol/index.ts";
 
 const amount = z
   .string()
   .regex(/^\s*\d+(\.\d+)?\s+[A-Za-z][A-Za-z0-9]*\s*$/, 'an amount like "100 units" or "0.0001 iUSD"');
+
+/** Wei as people write them: "30000 gwei", "0.5 gwei", "1500000 wei" (an OP-stack chain's L1 data fee). */
+const wei = z.string().refine((t) => {
+  try {
+    parseGasPrice(t);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'an amount of wei like "30000 gwei" or "1500000 wei" (gwei with at most 9 decimals, wei whole)');
 
 const rpcUrl = z.string().regex(/^https?:\/\/\S+$/i, "must be an http:// or https:// URL, e.g. http://127.0.0.1:8545");
 
@@ -56,9 +67,15 @@ export const yardConfigSchema = z
         /**
          * EIP-1559 fees of the operator's transactions (protocol/chain/fees.ts): the cap `maxFee`, the tip bound
          * `maxPriorityFee`, when a stuck one is replaced; and `gasTokenPrice`, what one ETH (10^18 wei of gas) is
-         * worth in the market's token, with which claims weigh their gas (claim-policy.ts; absent: not weighed).
+         * worth in the market's token, with which claims weigh their gas (claim-policy.ts; absent: not weighed);
+         * `l1FeePerClaim`, the L1 data fee an OP-stack chain adds to each claim transaction, beyond its gas
+         * (absent: 0 — on such a chain set it, or the policy undercounts a claim's cost).
          */
-        fees: feeFields.extend({ gasTokenPrice: amount.optional() }).strict().superRefine(checkFeeTip).default({}),
+        fees: feeFields
+          .extend({ gasTokenPrice: amount.optional(), l1FeePerClaim: wei.optional() })
+          .strict()
+          .superRefine(checkFeeTip)
+          .default({}),
       })
       .strict()
       .refine((c) => c.rpcUrl !== undefined || c.rpcUrls !== undefined, {

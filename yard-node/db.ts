@@ -196,19 +196,58 @@ export class YardDb {
 
   /** Records an opened lease (idempotent: a lease seen twice, from the receipt and from events, is one row)
    * and drops its pending-open record in the same transaction. Returns false when it was already known. */
-  addLease(id: bigint, offer: Offer, offerHash: string, renews: bigint | undefined): boolean {
+  addLease(
+    id: bigint,
+    offer: Offer,
+    offerHash: string,
+    renews: bigint | undefined,
+    /** Written in the same transaction (the reorganisation follower's entry for the opening, reorgs.ts). */
+    also?: () => void,
+  ): boolean {
     this.#db.exec("BEGIN IMMEDIATE");
     try {
+      also?.();
       const r = this.#db
         .prepare("INSERT OR IGNORE INTO leases (id, offer, offer_hash, status, renews) VALUES (?, ?, ?, 'open', ?)")
         .run(id.toString(), toJson(offer), offerHash, renews?.toString() ?? null);
-      this.#db.prepare("DELETE FROM pending_opens WHERE offer_hash = ?").run(offerHash);
+      // The id held by another offer's row (one whose opening a reorganisation took away, reorgs.ts): the pending
+      // opening stays, for the follower to settle which lease the id is.
+      const holder = this.#db.prepare("SELECT offer_hash FROM leases WHERE id = ?").get(id.toString()) as
+        { offer_hash: string } | undefined;
+      if (holder?.offer_hash === offerHash)
+        this.#db.prepare("DELETE FROM pending_opens WHERE offer_hash = ?").run(offerHash);
       this.#db.exec("COMMIT");
       return r.changes > 0;
     } catch (e) {
       this.#db.exec("ROLLBACK");
       throw e;
     }
+  }
+
+  /**
+   * Moves lease `from`'s row (and its routing rule and flows) to id `to` and drops the pending opening of its offer,
+   * in one transaction: its opening, reorganised away, was included again and the chain numbered it `to`.
+   */
+  rekeyLease(from: bigint, to: bigint): void {
+    const l = this.lease(from);
+    if (!l) return;
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      this.#db.prepare("UPDATE leases SET id = ? WHERE id = ?").run(to.toString(), from.toString());
+      for (const t of ["routing_rules", "flows"])
+        this.#db.prepare(`UPDATE ${t} SET lease_id = ? WHERE lease_id = ?`).run(to.toString(), from.toString());
+      this.#db.prepare("DELETE FROM pending_opens WHERE offer_hash = ?").run(l.offerHash);
+      this.#db.exec("COMMIT");
+    } catch (e) {
+      this.#db.exec("ROLLBACK");
+      throw e;
+    }
+  }
+
+  /** The lease recorded for the offer with this hash. */
+  leaseByOffer(offerHash: string): LeaseRow | undefined {
+    const r = this.#db.prepare("SELECT * FROM leases WHERE offer_hash = ?").get(offerHash) as RawLease | undefined;
+    return r && row(r);
   }
 
   /** Forgets lease `id` and what is kept of it (a lease whose opening a reorganisation took away: its id is free). */

@@ -58,10 +58,12 @@ export interface LeaseLifecycleComponents {
   containers: Map<string, ContainerInfo>;
   metrics: Pick<YardMetrics, "inc" | "set">;
   /** Follows the yard's transactions until buried (reorgs.ts); absent, none is followed. */
-  reorgs?: Pick<Reorgs, "track">;
+  reorgs?: Pick<Reorgs, "track" | "list">;
   log: Logger;
   /** Token units one ETH is worth (config `chain.fees.gasTokenPrice`): claims weigh gas (claim-policy.ts). */
   unitsPerEth?: bigint;
+  /** Wei of L1 data fee per claim transaction (config `chain.fees.l1FeePerClaim`): added to a claim's cost. */
+  l1FeePerClaim?: bigint;
   /** Aborted when the yard stops. */
   signal: AbortSignal;
 }
@@ -488,6 +490,9 @@ export class LeaseLifecycle {
     const { db, config } = this.#c;
     const l = db.lease(id);
     if (!l) return;
+    // Its opening was reorganised away (reorgs.ts): nothing is done on chain for it (its id may be another
+    // lease's) until the follower adopts it again or unwinds it.
+    if (db.pendingOpen(l.offerHash)) return;
     const end = Math.min(Number(l.offer.end), l.stoppedAt ?? Infinity);
     if (ACTIVE.includes(l.status)) {
       if (now >= end) {

@@ -167,7 +167,7 @@ export interface QuotingComponents {
   log: Logger;
   /** Measures round trips for a capacity query's `rttTargets` (rtt.ts); absent, such a query gets no report. */
   rtt?: Pick<RttService, "report">;
-  /** Follows an opening until buried, to send it again if a reorganisation drops it (reorgs.ts). */
+  /** Follows an opening until buried: one a reorganisation drops is held as pending again (reorgs.ts). */
   reorgs?: Pick<Reorgs, "track">;
 }
 
@@ -373,9 +373,20 @@ export class Quoting {
         (e as Error).message,
       );
     }
-    this.adopt(leaseId, q.offer, offerHash, renews, pendingKey);
+    // The lease and the follower's entry for its opening in one database transaction: a crash between them
+    // would leave an opening no one follows through a reorganisation.
     const sigs = { providerSignature: q.providerSignature, tenantSignature };
-    this.#c.reorgs?.track({ kind: "open", tx: txHash, leases: [leaseId], offer: q.offer, offerHash, renews, ...sigs });
+    this.adopt(leaseId, q.offer, offerHash, renews, pendingKey, () =>
+      this.#c.reorgs?.track({
+        kind: "open",
+        tx: txHash,
+        leases: [leaseId],
+        offer: q.offer,
+        offerHash,
+        renews,
+        ...sigs,
+      }),
+    );
     log.info("lease opened", {
       lease: leaseId,
       account: q.offer.account,
@@ -387,9 +398,16 @@ export class Quoting {
   }
 
   /** Records an opened lease and turns its capacity hold (if any) into a commitment. */
-  adopt(id: bigint, offer: Offer, offerHash: string, renews: bigint | undefined, holdKey?: string): void {
+  adopt(
+    id: bigint,
+    offer: Offer,
+    offerHash: string,
+    renews: bigint | undefined,
+    holdKey?: string,
+    also?: () => void,
+  ): void {
     const { ledger } = this.#c;
-    const added = this.#c.db.addLease(id, offer, offerHash, renews);
+    const added = this.#c.db.addLease(id, offer, offerHash, renews, also);
     const key = `lease:${id}`;
     const pending = `pending:${offerHash}`;
     if (!(holdKey && ledger.commit(holdKey, key)) && !ledger.commit(pending, key) && !ledger.has(key)) {

@@ -80,6 +80,10 @@ export const YARD_METRICS = {
     help: "Tunnels from peers that are no active yard: counted under the peer's own address, not the header's client",
   },
   icon_yard_leases_active: { type: "gauge", help: "Leases opened and not yet ended" },
+  icon_yard_claims_dust_units_total: {
+    type: "counter",
+    help: "Token units of ended leases given up as dust: their claim never paid for its gas (claims.ts DUST_AFTER_S)",
+  },
   icon_yard_claims_waiting: {
     type: "gauge",
     help: "Due claims held back by the claim policy: their gas would cost more than they collect, or the fee is above the cap",

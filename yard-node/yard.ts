@@ -36,6 +36,7 @@ import {
   provideYard,
   loadOrCreatePeerKey,
   readDeployment,
+  parseGasPrice,
   resolveFees,
   signPeerBinding,
   zoneRecords,
@@ -209,12 +210,6 @@ export class Yard {
       config,
       log: log.child("reorgs"),
       now: () => this.#watch.now(),
-      adopt: (id, offer, hash, renews) => this.#quoting.adopt(id, offer, hash, renews),
-      unwind: async (id, why) => {
-        await this.#leases.terminate(id, why);
-        ledger.release(`lease:${id}`);
-        db.forgetLease(id); // the id is free on the chain: a later lease may get it
-      },
     });
     this.#watch = new ChainWatch({
       ...common,
@@ -224,6 +219,14 @@ export class Yard {
       reorgs,
       log: log.child("chain"),
       adopt: (id, offer, hash, renews) => this.#quoting.adopt(id, offer, hash, renews),
+      forget: (id) => this.owners.forget(id),
+      // A lease whose opening a reorganisation took away for good (reorgs.ts, chain-watch.ts).
+      unwind: async (id, why) => {
+        await this.#leases.terminate(id, why);
+        ledger.release(`lease:${id}`);
+        db.forgetLease(id); // the id is free on the chain: a later lease may get it
+        this.owners.forget(id);
+      },
     });
     this.#quoting = new Quoting({
       ...common,
@@ -311,6 +314,9 @@ export class Yard {
       watch: this.#watch,
       owners: this.owners,
       unitsPerEth: o.prices.gasTokenPrice,
+      ...(config.chain.fees.l1FeePerClaim === undefined
+        ? {}
+        : { l1FeePerClaim: parseGasPrice(config.chain.fees.l1FeePerClaim) }),
       network: this.#net,
       log: log.child("leases"),
     });

@@ -41,7 +41,8 @@ export const feeFields = z
      * L2's is below 1 gwei: set it lower there. */
     maxFee: gasPrice.default("100 gwei"),
     /** The most tip the node's suggestion is taken up to (default 2 gwei, or `maxFee` when lower): Hardhat and
-     * geth suggest 1 gwei or less. */
+     * geth suggest 1 gwei or less. A stuck transaction's replacement raises its tip above this if need be
+     * (replace.ts: nodes take a replacement only with a higher tip); its max fee stays within `maxFee`. */
     maxPriorityFee: gasPrice.optional(),
     /** A transaction not mined after this many blocks is sent again with the same nonce and higher fees. */
     replaceAfterBlocks: z.number().int().min(1).max(1000).default(3),

@@ -36,9 +36,10 @@ export interface WaitForReceiptOptions {
   pollMs?: number;
   /**
    * Asked every few empty polls (≈ 1 s): may send a replacement of the transaction (same nonce, higher fees) and
-   * return its hash, which is then watched too; the first of them mined is the receipt (one nonce: one is mined).
+   * return its hash, which is then watched too — as is every hash given to `watch` (a replacement signed, whose
+   * broadcast may fail after reaching a node); the first of them mined is the receipt (one nonce: one is mined).
    */
-  replace?: () => Promise<string | undefined>;
+  replace?: (watch: (hash: string) => void) => Promise<string | undefined>;
   /** Given every mined receipt before its status is judged (a reverted transaction's gas is spent too). */
   onMined?: (r: TransactionReceipt) => void;
   /** Added to the CHAIN_TIMEOUT sentence (why it may be stuck). */
@@ -105,8 +106,11 @@ export async function waitForReceipt(
         }
       }
       if (o.replace && i > 0 && i % STUCK_CHECK_EVERY === 0) {
-        const h = await o.replace();
-        if (h !== undefined && !hashes.includes(h)) hashes.push(h);
+        const watch = (h: string): void => {
+          if (!hashes.includes(h)) hashes.push(h);
+        };
+        const h = await o.replace(watch);
+        if (h !== undefined) watch(h);
       }
     } catch (e) {
       if (e instanceof ChainError) throw e;

@@ -1,24 +1,39 @@
 /**
  * Replacing a stuck transaction: one not mined after `replaceAfterBlocks` blocks (or `replaceAfterMs`) is sent again
  * with the same nonce and the same call, its max fee and tip raised by at least 12.5 % (fees.ts `bumped`) and to
- * what the market asks now, never above the cap. Every copy has one nonce, so exactly one is mined: the caller gets
- * that one's receipt (receipt.ts watches them all) and the call has one effect. At the cap a transaction is no longer
- * replaced, only waited for, and the timeout's sentence says so.
+ * what the market asks now, never above the cap (the tip may so pass the configured tip bound, `maxPriorityFee`,
+ * which bounds the first copy: a node takes a replacement only with a higher tip). Every copy has one nonce, so
+ * exactly one is mined: the caller gets that one's receipt (receipt.ts watches them all, each from before its
+ * broadcast) and the call has one effect. At the cap a transaction is no longer replaced, only waited for, and the
+ * timeout's sentence says so.
  *
  * @example
  *   const r = new Replacer({ provider, signer: inner, sent: tx, fees, action, onProgress });
- *   await waitForReceipt(provider, tx, { action, timeoutMs, replace: () => r.replace(), stuckNote: () => r.note });
+ *   await waitForReceipt(provider, tx, { action, timeoutMs, replace: (w) => r.replace(w), stuckNote: () => r.note });
  */
-import { isError, type Provider, type Signer, type TransactionResponse } from "ethers";
+import { isError, Transaction, type AccessList, type Provider, type Signer } from "ethers";
 import { isIconError } from "../errors.ts";
 import { bumped, formatGasPrice, quoteFees, type FeeOptions } from "./fees.ts";
+
+/** What a replacement copies of the transaction first sent (a TransactionResponse or a signed Transaction). */
+export interface SentCall {
+  to: string | null;
+  data: string;
+  value: bigint;
+  gasLimit: bigint;
+  chainId: bigint;
+  nonce: number;
+  accessList: AccessList | null;
+  maxFeePerGas: bigint | null;
+  maxPriorityFeePerGas: bigint | null;
+}
 
 export interface ReplacerInit {
   provider: Provider;
   /** Sends with the nonce given (a NonceManager's inner signer). */
   signer: Signer;
   /** The first transaction sent. */
-  sent: TransactionResponse;
+  sent: SentCall;
   /** The latest block when it was sent (its fee quote's). */
   sentAtBlock?: number;
   fees: FeeOptions;
@@ -49,8 +64,12 @@ export class Replacer {
     return this.#note;
   }
 
-  /** Sends a replacement if the transaction has waited past the bound; returns its hash (undefined: none sent). */
-  async replace(): Promise<string | undefined> {
+  /**
+   * Sends a replacement if the transaction has waited past the bound; returns its hash (undefined: none sent).
+   * `watch` gets the replacement's hash once it is signed, before it is broadcast (it may be mined even when the
+   * broadcast's answer is lost).
+   */
+  async replace(watch?: (hash: string) => void): Promise<string | undefined> {
     const { provider, fees, action, sent } = this.#o;
     const head = await provider.getBlockNumber();
     this.#since.block ??= head;
@@ -79,9 +98,10 @@ export class Replacer {
       this.#note = `its max fee of ${formatGasPrice(this.#fees.maxFeePerGas)} is within 12.5 % of the cap of ${formatGasPrice(fees.maxFeePerGas)}, so it can only be waited for`;
       return undefined;
     }
-    let hash: string;
-    try {
-      const r = await this.#o.signer.sendTransaction({
+    // Signed first and its hash handed to `watch` before the broadcast: an answer lost on the way must not lose the
+    // hash of a copy that may be mined.
+    const signed = Transaction.from(
+      await this.#o.signer.signTransaction({
         to: sent.to,
         data: sent.data,
         value: sent.value,
@@ -92,12 +112,19 @@ export class Replacer {
         type: 2,
         maxFeePerGas,
         maxPriorityFeePerGas,
-      });
-      hash = r.hash;
+      }),
+    );
+    const hash = signed.hash!;
+    watch?.(hash);
+    try {
+      await provider.broadcastTransaction(signed.serialized);
     } catch (e) {
       // Mined meanwhile (the nonce is used: the poll finds its receipt) or refused as too cheap by this node: wait on.
-      if (isError(e, "NONCE_EXPIRED") || isError(e, "REPLACEMENT_UNDERPRICED") || stale(e)) return undefined;
-      throw e;
+      // "Already known": this copy is in the node's pool — sent.
+      if (!knownCopy(e)) {
+        if (isError(e, "NONCE_EXPIRED") || isError(e, "REPLACEMENT_UNDERPRICED") || stale(e)) return undefined;
+        throw e;
+      }
     }
     this.#fees = { maxFeePerGas, maxPriorityFeePerGas };
     this.#note = undefined;
@@ -109,7 +136,12 @@ export class Replacer {
   }
 }
 
+/** The node already has this very copy ("already known", "known transaction"): it was sent. */
+function knownCopy(e: unknown): boolean {
+  return /already known|known transaction/i.test(String((e as Error).message ?? e));
+}
+
 /** A node's refusal of a replacement that changes nothing: the nonce was used, the copy is known or too cheap. */
 function stale(e: unknown): boolean {
-  return /nonce (has already been used|too low)|already known|underpriced/i.test(String((e as Error).message ?? e));
+  return /nonce (has already been used|too low)|underpriced/i.test(String((e as Error).message ?? e));
 }

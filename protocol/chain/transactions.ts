@@ -1,13 +1,16 @@
 /**
  * MarketClient's calls to its contracts (client.ts composes this room): reads that map a revert to a ChainError
  * sentence, and writes sent one at a time per client (so nonces never collide), each waited for with a bound and
- * reported as progress lines; a nonce another sender took is retried with a fresh one, at most twice. Every write is
+ * reported as progress lines; a nonce another sender took is retried with a fresh one, at most twice — only when no
+ * endpoint knows the signed transaction's hash (it is signed before it is broadcast, so the hash is always known). Every write is
  * an EIP-1559 transaction within the client's fee cap (fees.ts: refused with FEE_ABOVE_CAP, nothing sent, when the
  * market asks more), replaced with the same nonce and higher fees while it is stuck (replace.ts), and its gas is
  * added to the client's spend, per function, whether it succeeded or reverted.
  */
 import {
   NonceManager,
+  Transaction,
+  type Provider,
   type Contract,
   type ContractTransactionReceipt,
   type Signer,
@@ -18,7 +21,8 @@ import type { TokenInfo } from "../units.ts";
 import { toChainError } from "./errors.ts";
 import type { ChainFees } from "./fees.ts";
 import { waitForReceipt } from "./receipt.ts";
-import { Replacer } from "./replace.ts";
+import { Replacer, type SentCall } from "./replace.ts";
+import { RpcEndpoints } from "./rpc.ts";
 
 /** How long a transaction may take to be mined before the action fails (it may still be mined later). */
 const TX_TIMEOUT_MS = 120_000;
@@ -88,14 +92,31 @@ export class ChainCalls {
       try {
         const quote = await fees.quote(action);
         const populated = await c.getFunction(fn).populateTransaction(...args);
-        const tx = await signer.sendTransaction({
+        const provider = c.runner!.provider!;
+        // Signed here and broadcast after, so the hash is known whatever the broadcast answers.
+        const request = await signer.populateTransaction({
           ...populated,
           type: 2,
           maxFeePerGas: quote.maxFeePerGas,
           maxPriorityFeePerGas: quote.maxPriorityFeePerGas,
         });
+        // A signer that cannot sign without sending (Hardhat's own, a browser wallet's) sends as before: its answer,
+        // if lost, cannot be looked up by a hash known in advance.
+        const signed = await signer.signTransaction(request).catch(() => undefined);
+        let tx: SentCall & { hash: string | null; from: string | null };
+        if (signed === undefined) tx = await signer.sendTransaction(request);
+        else {
+          tx = Transaction.from(signed);
+          try {
+            await provider.broadcastTransaction(signed);
+          } catch (e) {
+            // "Nonce too low" for bytes that may have reached a node before: ours is the transaction that took the
+            // nonce, unless no endpoint knows its hash (then another sender's did, and a fresh nonce is sent below).
+            if (!nonceTaken(e) || (await knownAnywhere(provider, tx.hash!)) === false) throw e;
+          }
+          if (signer instanceof NonceManager) signer.increment();
+        }
         this.#c.onProgress(`${action}: sent ${tx.hash}, waiting for confirmation …`);
-        const provider = c.runner!.provider!;
         const replacer = new Replacer({
           provider,
           // Replacements name their nonce: the NonceManager would give them a new one.
@@ -109,13 +130,17 @@ export class ChainCalls {
         // One confirmation, bounded: a stalled chain fails the action instead of hanging it. Polled by
         // waitForReceipt, not tx.wait(): that one can end the process with an unhandled rejection while the RPC is
         // down (receipt.ts).
-        const receipt = await waitForReceipt(provider, tx, {
-          action,
-          timeoutMs: TX_TIMEOUT_MS,
-          replace: () => replacer.replace(),
-          stuckNote: () => replacer.note,
-          onMined: (r) => fees.spent.add(fn, r),
-        });
+        const receipt = await waitForReceipt(
+          provider,
+          { hash: tx.hash!, from: tx.from!, nonce: tx.nonce },
+          {
+            action,
+            timeoutMs: TX_TIMEOUT_MS,
+            replace: (watch) => replacer.replace(watch),
+            stuckNote: () => replacer.note,
+            onMined: (r) => fees.spent.add(fn, r),
+          },
+        );
         this.#c.onProgress(`${action}: confirmed in block ${receipt.blockNumber} (gas ${receipt.gasUsed})`);
         return receipt as ContractTransactionReceipt;
       } catch (e) {
@@ -129,6 +154,19 @@ export class ChainCalls {
         throw toChainError(e, action, this.#c.tokenInfo);
       }
     }
+  }
+}
+
+/**
+ * Whether any endpoint knows transaction `hash` (every endpoint of an RpcEndpoints; undefined: none could be asked,
+ * so it may have been sent).
+ */
+async function knownAnywhere(provider: Provider, hash: string): Promise<boolean | undefined> {
+  if (provider instanceof RpcEndpoints) return provider.knownToAny(hash);
+  try {
+    return (await provider.getTransaction(hash)) !== null;
+  } catch {
+    return undefined;
   }
 }
 

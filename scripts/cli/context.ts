@@ -6,6 +6,7 @@
  */
 import type { Wallet } from "ethers";
 import type { MarketClient } from "../../protocol/chain/client.ts";
+import { originOf } from "../../protocol/chain/endpoint.ts";
 import { ConfigError, IconError } from "../../protocol/errors.ts";
 
 import { say } from "./io.ts";
@@ -48,15 +49,8 @@ export async function addressArg(text: string, name: string): Promise<string> {
   return text;
 }
 
-/** The endpoint without path, query or credentials (URLs often carry API keys). */
-export function endpointForHumans(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}`;
-  } catch {
-    return "the configured RPC endpoint";
-  }
-}
+/** The endpoint without path, query or credentials (URLs often carry API keys): protocol/chain/endpoint.ts. */
+export const endpointForHumans = originOf;
 
 /** The market at `ctx.rpc` (deployment from --deployment or deployments/chain-<id>.json), with or without a key. */
 export async function client(ctx: Ctx, withKey: boolean): Promise<MarketClient> {

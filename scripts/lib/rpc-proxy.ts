@@ -6,9 +6,12 @@
  *  - answers HTTP 429 with Retry-After, per client (`rateLimit`: a window per remote address) or every n-th request
  *    (`every429`: the occasional 429 of a shared endpoint);
  *  - lags (`lagBlocks`): eth_blockNumber, "latest" and receipts are served as of a head `lagBlocks` old (a block is
- *    released anyway once it is `lagReleaseMs` old, so an automining chain that stops mining is caught up with);
- *  - drops connections mid-answer (`dropEvery`, `dropNext()`): the headers and half the body, then the socket is cut
- *    (the request reached the chain: a transaction in it was sent);
+ *    released anyway once it is `lagReleaseMs` old, so an automining chain that stops mining is caught up with); with
+ *    `lagTransactions`, transactions by hash and "pending" nonces too — a transaction pending or mined above that
+ *    head is unknown there, as on a node it has not reached yet; a transaction sent through it still reaches the
+ *    upstream at once;
+ *  - drops connections mid-answer (`dropEvery`, `dropNext()`): the headers and half the body, then the socket is cut,
+ *    after the upstream answered (the request reached the chain: a transaction in it was sent);
  *  - switches between upstreams (`use(i)`; an upstream that cannot be reached is a 502).
  * It records every call it saw (method, params, client, outcome) for tests to check, and notes the log queries a
  * public RPC would refuse or serve from "latest" (`unranged`).
@@ -32,6 +35,8 @@ export interface PublicRpcFaults {
   every429?: { n: number; retryAfterS: number };
   /** Serve the head this many blocks behind the upstream's. */
   lagBlocks?: number;
+  /** With `lagBlocks`: eth_getTransactionByHash and "pending" nonces lag too (off in the e2e lanes). */
+  lagTransactions?: boolean;
   /** A block is served once it is this old (ms since the proxy first saw it), however few blocks followed it. */
   lagReleaseMs?: number;
   /** Cut every `n`-th answer mid-body (0/absent: never). */
@@ -43,6 +48,8 @@ export interface SeenCall {
   method: string;
   params: unknown[];
   client: string;
+  /** The request's Authorization header, if any. */
+  authorization?: string;
   at: number;
   /** What the proxy did with it. */
   outcome: "served" | "rate-limited" | "range-refused" | "dropped" | "upstream-down";
@@ -77,7 +84,7 @@ export class PublicRpcProxyFake {
   readonly #windows = new Map<string, number[]>();
   readonly #firstSeen = new Map<number, number>();
   #highestSeen = -1;
-  #dropNext: { count: number; method?: string } = { count: 0 };
+  #dropNext: { count: number; methods?: string[] | undefined } = { count: 0 };
   #url = "";
 
   private constructor(upstreams: string[], faults: PublicRpcFaults) {
@@ -113,9 +120,9 @@ export class PublicRpcProxyFake {
     this.#upstream = i;
   }
 
-  /** Cuts the next `count` answers (to calls of `method`, if given) mid-body. */
-  dropNext(count: number, method?: string): void {
-    this.#dropNext = { count, method };
+  /** Cuts the next `count` answers (to calls of `method` — one or several —, if given) mid-body. */
+  dropNext(count: number, method?: string | string[]): void {
+    this.#dropNext = { count, methods: method === undefined ? undefined : [method].flat() };
   }
 
   /** The calls seen of `method`. */
@@ -150,7 +157,14 @@ export class PublicRpcProxyFake {
     const list = Array.isArray(body) ? body : [body];
     const at = Date.now();
     const seen = list.map((r) =>
-      this.#record({ method: String(r.method), params: r.params ?? [], client, at, outcome: "served" }),
+      this.#record({
+        method: String(r.method),
+        params: r.params ?? [],
+        client,
+        ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+        at,
+        outcome: "served",
+      }),
     );
     const limited = this.#rateLimited(client, at);
     if (limited !== undefined) {
@@ -195,7 +209,7 @@ export class PublicRpcProxyFake {
 
   #shouldDrop(list: RpcRequest[]): boolean {
     const d = this.#dropNext;
-    if (d.count > 0 && (!d.method || list.some((r) => r.method === d.method))) {
+    if (d.count > 0 && (!d.methods || list.some((r) => d.methods!.includes(r.method)))) {
       d.count--;
       return true;
     }
@@ -240,7 +254,9 @@ export class PublicRpcProxyFake {
     if (r.method === "eth_getLogs") return answer(await this.#logs(params, seen, lag));
     if (!lag) return answer(await this.#forward(r));
     const { served } = await this.#head();
-    const latest = (v: unknown): unknown => (v === undefined || v === "latest" ? hex(served) : v);
+    const pending = this.faults.lagTransactions === true;
+    const latest = (v: unknown): unknown =>
+      v === undefined || v === "latest" || (pending && v === "pending") ? hex(served) : v;
     switch (r.method) {
       case "eth_blockNumber":
         return answer({ result: hex(served) });
@@ -258,6 +274,13 @@ export class PublicRpcProxyFake {
       case "eth_getStorageAt":
         params[2] = latest(params[2]);
         break;
+      case "eth_getTransactionByHash": {
+        if (!pending) break;
+        const a = await this.#forward(r);
+        const block = (a.result as { blockNumber?: string | null } | null)?.blockNumber;
+        const hidden = a.result && (block === null || block === undefined || Number(block) > served);
+        return answer(hidden ? { result: null } : a);
+      }
       case "eth_getTransactionReceipt": {
         const a = await this.#forward(r);
         const block = (a.result as { blockNumber?: string } | null)?.blockNumber;

@@ -13,6 +13,14 @@
  *
  * Mining mode: the chain is left as the caller says it ran (`mining`), automine and/or interval mining.
  *
+ * Not atomic as a polling client sees it: between `evm_revert` and `hardhat_mine` (the kept transactions sent back
+ * in between, a few milliseconds) the head is the fork point, lower than before, and the kept transactions are
+ * unknown to the node. A yard polling then reads a head that went back (its follower reads nothing new: its cursor
+ * is past head − confirmations) and may take a kept transaction for vanished: an opening is held as pending and
+ * adopted again by its offer hash when the new chain has it, a confirmStart or claim is made again and refused; a
+ * vanished nonce it fills may make the node refuse the helper's kept transaction ("nonce too low") — it is then in
+ * `stranded`, and the yard goes the dropped transaction's way. The window is milliseconds against a 100 ms poll.
+ *
  * @example
  *   const point = await markReorg(provider);            // snapshot at the head, N
  *   await icon.terminate(leaseId);                      // the system acts on blocks N+1..
@@ -101,7 +109,9 @@ export async function reorg(provider: ReorgProvider, point: ReorgPoint, o: Reorg
     const raw = kept.map((t) => Transaction.from(t).serialized);
     if (!(await send("evm_revert", [point.snapshot]))) throw new Error(`snapshot ${point.snapshot} is unknown`);
     if (o.laterS) await send("evm_increaseTime", [o.laterS]);
-    for (const r of raw) await send("eth_sendRawTransaction", [r]);
+    // A node refuses one whose nonce the sender filled meanwhile (a yard polling inside the window, see above): it
+    // has no receipt afterwards, so it is reported in `stranded`.
+    for (const r of raw) await send("eth_sendRawTransaction", [r]).catch(() => undefined);
     const depth = oldHead - point.block;
     await send("hardhat_mine", ["0x" + (depth + (o.longer ?? 0)).toString(16)]);
     const stranded: string[] = [];

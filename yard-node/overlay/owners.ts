@@ -75,6 +75,12 @@ export class LeaseOwners {
     this.#budget = o.readBudget ?? { burst: 256, refillPerS: 4 };
   }
 
+  /** Forgets what is cached of lease `id` (a lease the yard unwound or moved after a reorganisation: its id may
+   * name another lease on the chain now). */
+  forget(id: bigint): void {
+    this.#leases.delete(id.toString());
+  }
+
   /** Entries held (leases), for tests and metrics. */
   get size(): number {
     return this.#leases.size;

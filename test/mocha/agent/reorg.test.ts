@@ -90,10 +90,24 @@ describe("agent recovery through a reorganisation shallower than its confirmatio
     await recovery.recover();
     expect(seed.placement, `2 blocks deep, yet given up: ${said.join("; ")}`).to.not.equal(undefined);
     await conn.networkHelpers.mine(1);
-    expect(await liveBuried(client, id, DEPTH)).to.equal(false);
+    expect(await liveBuried(client, id, DEPTH)).to.equal("gone");
     await recovery.recover();
     expect(seed.placement).to.equal(undefined);
     expect(said.some((s) => s.startsWith(`placed: lease ${id} is Ended on chain`))).to.equal(true);
+  });
+
+  it("tells a lease live at the head and below it (go), at neither (give up), at one only (wait)", async () => {
+    const { m, id, client } = await setUp(DEPTH);
+    const account = await createApp(m, USD(1_000));
+    const fresh = await openLease(m, await makeOffer(m, account, { pricePerSecond: 100n }));
+    expect(await liveBuried(client, fresh, DEPTH), "opened in the newest block").to.equal("unsure");
+    await conn.networkHelpers.mine(DEPTH);
+    expect(await liveBuried(client, fresh, DEPTH)).to.equal("live");
+    await (await m.market.connect(m.icon).terminate(id)).wait();
+    expect(await liveBuried(client, id, DEPTH), "ended in the newest block").to.equal("unsure");
+    await conn.networkHelpers.mine(DEPTH);
+    expect(await liveBuried(client, id, DEPTH)).to.equal("gone");
+    expect(await liveBuried(client, 999n, DEPTH), "never opened").to.equal("gone");
   });
 
   it("takes 2 blocks by default, 0 on the embedded development chain", () => {

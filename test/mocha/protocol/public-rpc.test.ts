@@ -2,13 +2,15 @@
  * The chain clients behind a public-like RPC (scripts/lib/rpc-proxy.ts's PublicRpcProxyFake in front of the embedded
  * chain), one fault at a time, each test also showing the fault breaks a client without the handling
  * (protocol/chain/rpc.ts, logs.ts): log ranges capped at the public RPCs' sizes, 429 with Retry-After per client, a
- * connection cut mid-answer (a read; a transaction whose answer was lost: checked by hash, not sent twice), a lagging
- * endpoint beside a fresh one, an endpoint that switches to a dead upstream or goes away (failover), a 429 through a
- * yard's agent gateway; and the log
- * queries the proxy saw from MarketClient's readers: each with a numeric range within the window.
+ * connection cut mid-answer (a read; a transaction whose answer was lost: checked by hash on every endpoint, sent
+ * again only as the same bytes, "nonce too low" then meaning sent; a replacement whose answer was lost, still
+ * watched), Retry-After 0 and above the longest wait, credentials in a URL, a lagging endpoint beside a fresh one (a
+ * log query never served by an endpoint below its toBlock), an endpoint that switches to a dead upstream or goes away
+ * (failover), a 429 through a yard's agent gateway; and the log queries the proxy saw from MarketClient's readers:
+ * each with a numeric range within the window.
  */
 import { expect } from "chai";
-import { JsonRpcProvider, Wallet } from "ethers";
+import { JsonRpcProvider, Wallet, keccak256, toQuantity } from "ethers";
 import {
   ChainError,
   MarketClient,
@@ -17,6 +19,7 @@ import {
   rpcUrlList,
   waitForReceipt,
 } from "../../../protocol/index.ts";
+import { Replacer } from "../../../protocol/chain/replace.ts";
 import { PublicRpcProxyFake, checkRanged } from "../../../scripts/lib/rpc-proxy.ts";
 import { GatewayRefusal, RpcFilter } from "../../../yard-node/agent-gateway-rpc.ts";
 import { TEST_POLICY, USD, clientFor, startMarket, type TestMarket } from "../../../scripts/lib/testbed.ts";
@@ -105,6 +108,42 @@ describe("chain clients behind a public-like RPC", function () {
     expect(failed?.message).to.match(/429|retry limit/i);
   });
 
+  it("a 429 with Retry-After 0 pauses at least the backoff and counts toward maxRateLimited: no hot loop", async () => {
+    const p = await proxy([m.chain.url], { every429: { n: 1, retryAfterS: 0 } });
+    const provider = endpoints(p.url, [], { backoffMs: 100, maxRateLimited: 5 });
+    const t0 = Date.now();
+    const call = provider.getBalance(Wallet.createRandom().address).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    const err = await Promise.race([call, new Promise<string>((r) => setTimeout(() => r("still asking"), 5_000))]);
+    // Two calls (eth_chainId beside eth_getBalance), each given up after its 6th 429.
+    expect(p.calls.length, p.calls.map((c) => c.method).join(" ")).to.be.at.most(12);
+    expect(err).to.be.instanceOf(Error);
+    expect((err as Error).message).to.match(/429/);
+    expect(Date.now() - t0).to.be.at.least(5 * 100 - 50);
+  });
+
+  it("a Retry-After above the longest wait pauses that endpoint and fails over; alone, it fails the call", async () => {
+    const a = await proxy([m.chain.url], { every429: { n: 1, retryAfterS: 120 } });
+    const b = await proxy([m.chain.url]);
+    const lines: string[] = [];
+    const provider = endpoints([a.url, b.url], lines);
+    const who = Wallet.createRandom().address;
+    expect(await provider.getBalance(who)).to.equal(0n);
+    const seen = a.calls.length; // eth_chainId and eth_getBalance, sent at once
+    expect(await provider.getBalance(who)).to.equal(0n);
+    expect(await provider.getBalance(who)).to.equal(0n);
+    expect(a.calls.length, "a is left alone while paused").to.equal(seen);
+    expect(lines.join("\n")).to.include(`rate-limited (429) on eth_getBalance for 120 s, using ${b.url}`);
+    const alone = endpoints(a.url, [], { maxRetryAfterMs: 60_000 });
+    const err = await alone.getBalance(who).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).to.match(/rate-limited \(429\) for 120 s, longer than the 60 s this client waits/);
+  });
+
   it("reads again after a connection cut mid-answer; a bare provider fails", async () => {
     const p = await proxy([m.chain.url]);
     const lines: string[] = [];
@@ -146,6 +185,103 @@ describe("chain clients behind a public-like RPC", function () {
     expect(await m.provider.getTransactionCount(wallet.address)).to.equal(before + 2);
   });
 
+  it("a cut send whose look-ups fail too is an error saying it may have been sent, with its hash", async () => {
+    const p = await proxy([m.chain.url]);
+    const provider = endpoints(p.url, [], { rounds: 1 });
+    const wallet = new Wallet(m.keys[5]!, provider);
+    const before = await m.provider.getTransactionCount(wallet.address);
+    p.dropNext(3, ["eth_sendRawTransaction", "eth_getTransactionByHash", "eth_getTransactionCount"]);
+    const err = await wallet
+      .sendTransaction({ to: wallet.address, value: 0n, nonce: before, gasLimit: 21_000n, chainId: 31337n })
+      .then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+    const sent = p.callsOf("eth_sendRawTransaction");
+    expect(sent, "not sent again").to.have.length(1);
+    const hash = keccak256(String(sent[0]!.params[0]));
+    expect(err?.message).to.include(`transaction ${hash} may have been sent`);
+    expect(await m.provider.getTransactionCount(wallet.address)).to.equal(before + 1);
+  });
+
+  it("a cut send looked up on a lagging endpoint goes again as the same bytes; 'nonce too low' then means sent: one transaction", async () => {
+    // The lagging endpoint neither shows the mined transaction by hash nor counts its nonce: the look-up finds nothing.
+    const p = await proxy([m.chain.url], { lagBlocks: 3, lagReleaseMs: 2_000, lagTransactions: true });
+    await m.provider.send("hardhat_mine", ["0x3"]); // the key's last transaction is within what the proxy serves
+    const lines: string[] = [];
+    const provider = endpoints(p.url, lines);
+    const wallet = new Wallet(m.keys[7]!, provider);
+    const client = await MarketClient.connect({ deployment: m.deployment, provider, signer: wallet });
+    const before = await m.provider.getTransactionCount(wallet.address);
+    p.dropNext(1, "eth_sendRawTransaction");
+    await client.ensureAllowance(m.deployment.market, 54_321n);
+    const sends = p.callsOf("eth_sendRawTransaction");
+    expect(sends.map((c) => c.outcome)).to.deep.equal(["dropped", "served"]);
+    expect(sends[1]!.params[0], "the same signed bytes").to.equal(sends[0]!.params[0]);
+    expect(await m.provider.getTransactionCount(wallet.address), "one transaction").to.equal(before + 1);
+    expect(lines.join("\n")).to.match(/answer to sending 0x[0-9a-f]{64} was lost/);
+  });
+
+  it("a replacement whose answer was cut is still watched: its receipt is the one returned", async () => {
+    const p = await proxy([m.chain.url]);
+    const provider = plain(p.url);
+    const key = new Wallet(m.keys[6]!, provider);
+    const GWEI = 1_000_000_000n;
+    await m.provider.send("evm_setAutomine", [false]);
+    try {
+      const tx = await key.sendTransaction({
+        to: key.address,
+        value: 1n,
+        type: 2,
+        maxFeePerGas: 2n * GWEI,
+        maxPriorityFeePerGas: GWEI,
+      });
+      const sentAtBlock = await m.provider.getBlockNumber();
+      // The market moves above the first copy's max fee: it stays unmined.
+      await m.provider.send("hardhat_setNextBlockBaseFeePerGas", [toQuantity(10n * GWEI)]);
+      await m.provider.send("evm_mine", []);
+      const r = new Replacer({
+        provider,
+        signer: key,
+        sent: tx,
+        sentAtBlock,
+        fees: {
+          maxFeePerGas: 100n * GWEI,
+          maxPriorityFeePerGas: 2n * GWEI,
+          replaceAfterBlocks: 1,
+          replaceAfterMs: 600_000,
+        },
+        action: "a transfer",
+        onProgress: () => {},
+      });
+      p.dropNext(1, "eth_sendRawTransaction");
+      const receipt = waitForReceipt(provider, tx, {
+        action: "a transfer",
+        timeoutMs: 60_000,
+        pollMs: 50,
+        replace: (watch) => r.replace(watch),
+      });
+      receipt.catch(() => {});
+      const cut = await new Promise<string>((resolve) => {
+        const t = setInterval(() => {
+          const c = p.callsOf("eth_sendRawTransaction").find((x) => x.outcome === "dropped");
+          if (!c) return;
+          clearInterval(t);
+          resolve(String(c.params[0]));
+        }, 20);
+      });
+      await m.provider.send("evm_mine", []); // the cut copy reached the chain: it is mined
+      const got = await receipt;
+      expect(got.hash).to.equal(keccak256(cut));
+      expect(got.hash).to.not.equal(tx.hash);
+      expect(await m.provider.getTransactionCount(key.address, "latest")).to.equal(tx.nonce + 1);
+    } finally {
+      await m.provider.send("evm_setAutomine", [true]);
+      await m.provider.send("hardhat_setNextBlockBaseFeePerGas", [toQuantity(GWEI)]);
+      await m.provider.send("evm_mine", []);
+    }
+  });
+
   it("keeps to the freshest of a lagging and a fresh endpoint (the lagging one alone never shows the receipt)", async () => {
     const lagging = await proxy([m.chain.url], { lagBlocks: 3 });
     const fresh = await proxy([m.chain.url]);
@@ -166,6 +302,24 @@ describe("chain clients behind a public-like RPC", function () {
     expect(both.currentUrl).to.equal(fresh.url);
     const r = await waitForReceipt(both, tx, { action: "a transfer", timeoutMs: 10_000, pollMs: 100 });
     expect(r.hash).to.equal(tx.hash);
+  });
+
+  it("never sends a log query to an endpoint whose head is below its toBlock: after a failover it waits for one that has it", async () => {
+    const fresh = await proxy([m.chain.url, "http://127.0.0.1:1"]);
+    const lagging = await proxy([m.chain.url], { lagBlocks: 3 });
+    const lines: string[] = [];
+    const provider = endpoints([fresh.url, lagging.url], lines, { rounds: 5 });
+    const to = Wallet.createRandom().address;
+    await m.admin.mint(to, 7n);
+    const head = await provider.getBlockNumber(); // both heads known: the fresh one's, 3 behind it the lagging one's
+    expect(head).to.equal(await m.provider.getBlockNumber());
+    fresh.use(1); // the fresh endpoint's upstream dies: a failover would land on the lagging one
+    const query = provider.getLogs({ address: m.deployment.token, fromBlock: head - 5, toBlock: head });
+    setTimeout(() => fresh.use(0), 600);
+    const logs = await query;
+    expect(logs.map((l) => l.blockNumber)).to.include(head); // the mint's Transfer, not cut short at the lagging head
+    expect(lagging.callsOf("eth_getLogs"), "the lagging endpoint was never asked").to.deep.equal([]);
+    expect(lines.join("\n")).to.match(/behind block \d+ \(at \d+\) for eth_getLogs, waiting/);
   });
 
   it("fails over when its endpoint switches to a dead upstream (502) or goes away, and names the one it uses", async () => {
@@ -226,6 +380,31 @@ describe("chain clients behind a public-like RPC", function () {
     );
     expect(e).to.be.instanceOf(GatewayRefusal);
     expect(e!.status).to.equal(429);
+  });
+
+  it("sends a URL's credentials as Basic authorization, and names endpoints without them in every line and error", async () => {
+    const p = await proxy([m.chain.url]);
+    const port = new URL(p.url).port;
+    const lines: string[] = [];
+    const provider = endpoints(`http://alice:s3cret@127.0.0.1:${port}/v2/KEY123`, lines);
+    expect(await provider.getBalance(Wallet.createRandom().address)).to.equal(0n);
+    const auth = p.callsOf("eth_getBalance")[0]!.authorization;
+    expect(auth).to.equal(`Basic ${Buffer.from("alice:s3cret").toString("base64")}`);
+    // A dead endpoint with credentials: the lines and the error name it by scheme and host only.
+    const dead = endpoints(
+      ["http://bob:hunter2@127.0.0.1:1/v2/KEY456", `http://alice:s3cret@127.0.0.1:${port}`],
+      lines,
+    );
+    expect(await dead.getBalance(Wallet.createRandom().address)).to.equal(0n);
+    const alone = endpoints("http://bob:hunter2@127.0.0.1:1/v2/KEY456", lines, { rounds: 1, backoffMs: 10 });
+    const err = await alone.getBalance(Wallet.createRandom().address).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err).to.be.instanceOf(Error);
+    const said = `${lines.join("\n")}\n${err!.message}`;
+    expect(said).to.include("http://127.0.0.1:1");
+    for (const secret of ["s3cret", "hunter2", "KEY123", "KEY456", "alice", "bob"]) expect(said).to.not.include(secret);
   });
 
   it("parses RPC URL lists and refuses a bad one with a sentence", () => {

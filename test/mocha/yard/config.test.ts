@@ -7,7 +7,7 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { ConfigError, resolveFees } from "../../../protocol/index.ts";
+import { ConfigError, parseGasPrice, resolveFees } from "../../../protocol/index.ts";
 import { parseYardConfig, resolvePrices, type YardConfig, type YardConfigInput } from "../../../yard-node/config.ts";
 import { projectRoot } from "../../../scripts/lib/hardhat.ts";
 import { yardConfig, type TestMarket } from "../../../scripts/lib/testbed.ts";
@@ -492,6 +492,21 @@ describe("yard config", () => {
       expect(resolveError(other)).to.match(
         /chain\.fees\.gasTokenPrice "3000 USDC" is in USDC, but the market's token is iUSD/,
       );
+    });
+
+    it("reads chain.fees.l1FeePerClaim (an OP-stack chain's L1 data fee per claim) in wei, and refuses anything else", () => {
+      const c = parseYardConfig(
+        invalid((j) => (j.chain.fees = { l1FeePerClaim: "20000 gwei" })),
+        FILE,
+      );
+      expect(parseGasPrice(c.chain.fees.l1FeePerClaim!)).to.equal(20_000_000_000_000n);
+      expect(parseYardConfig(validInput(), FILE).chain.fees).to.not.have.property("l1FeePerClaim");
+      expect(() =>
+        parseYardConfig(
+          invalid((j) => (j.chain.fees = { l1FeePerClaim: "0.00002 ETH" })),
+          FILE,
+        ),
+      ).to.throw(/l1FeePerClaim/);
     });
 
     it("refuses another token's symbol, naming the field and the market's token", () => {

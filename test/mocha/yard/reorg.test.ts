@@ -9,7 +9,8 @@
  * transactions it replaces) and mines a block every 300 ms while the test waits for the system to settle.
  */
 import { expect } from "chai";
-import { Wallet, type TransactionResponse } from "ethers";
+import { Transaction, Wallet, type TransactionResponse } from "ethers";
+import { ACCEPTANCE_TYPES, OFFER_TYPES, peerIdBytes } from "../../../protocol/index.ts";
 import { parseYardConfig } from "../../../yard-node/config.ts";
 import { createLogger, silentLogger } from "../../../protocol/log.ts";
 import { Yard } from "../../../yard-node/yard.ts";
@@ -60,6 +61,29 @@ describe("yard through reorganisations shallower than its confirmation depth", f
     m.admin.market.interface.parseTransaction({ data: tx.data })?.name === name;
   const earnings = (): Promise<bigint> => m.admin.market.getFunction("earningsOf")(operator.address);
   const counted = (): bigint => BigInt(yard.status().earningsClaimed);
+  const chainNow = async (): Promise<bigint> => BigInt((await m.provider.getBlock("latest"))!.timestamp);
+  /** A provider's stake locked as collateral in the registry. */
+  const locked = async (provider: string): Promise<bigint> =>
+    BigInt(((await m.admin.registry.getFunction("stakeOf")(provider)) as { locked: bigint }).locked);
+  /**
+   * What a case must leave exact: the tenant's account, the operator's earnings, the market's token balance, the
+   * yard's collateral locked in the registry (solvency checked on the way).
+   */
+  const money = async (): Promise<{ balance: bigint; earnings: bigint; market: bigint; locked: bigint }> => {
+    expect((await m.admin.solvency()).ok).to.equal(true);
+    return {
+      balance: (await m.admin.account(tenant.account)).balance,
+      earnings: await earnings(),
+      market: BigInt(await m.admin.token.getFunction("balanceOf")(m.deployment.market)),
+      locked: await locked(operator.address),
+    };
+  };
+  /** The signed openLease transaction mined after block `from`. */
+  const openingOf = async (from: number): Promise<TransactionResponse> => {
+    for (let n = from + 1; n <= (await m.provider.getBlockNumber()); n++)
+      for (const t of (await m.provider.getBlock(n, true))!.prefetchedTransactions) if (named("openLease")(t)) return t;
+    throw new Error("no opening after the fork point");
+  };
   /**
    * Every claim buried and counted once: the yard's count equals the operator's earnings (all of them this yard's
    * claims, none withdrawn), and still does 6 blocks later.
@@ -107,41 +131,100 @@ describe("yard through reorganisations shallower than its confirmation depth", f
     await countedOnce();
   });
 
-  it("a lease opened then dropped from the chain before its slot: the yard sends the opening again; container and lease agree, balances exact", async () => {
+  it("a lease opened then dropped from the chain before its slot: the yard does not send it again, holds it, and unwinds it at the offer's deadline + 60 s; no money moved", async () => {
     await actOnly();
-    const paidBefore = await earnings();
-    const balanceBefore = (await m.admin.account(tenant.account)).balance;
+    const before = await money();
     const point = await markReorg(m.provider);
-    // A slot 15 s ahead: the contract opens no slot that has started, so only an opening dropped before its start
-    // can be sent again (after it, the yard unwinds: the last case).
-    const earliestStart = BigInt(Math.floor(Date.now() / 1000) + 15);
-    const addr = yard.node.getMultiaddrs()[0]!;
-    const { leaseId, offer } = await tenant.lease(addr, web, { slotSeconds: 12, earliestStart });
+    const earliestStart = (await chainNow()) + 15n;
+    const { leaseId, offer } = await tenant.lease(yard.node.getMultiaddrs()[0]!, web, {
+      slotSeconds: 12,
+      earliestStart,
+    });
     await m.provider.send("evm_mine", []);
     const r = await reorg(m.provider, point, { drop: named("openLease"), mining: WAITING });
     expect([r.depth, r.dropped.length]).to.deep.equal([2, 1]);
+    const row = yard.db.lease(leaseId)!;
+    await waitFor("the opening held as pending", () => yard.db.pendingOpen(row.offerHash) !== undefined, 10_000);
+    // Held, not sent again: blocks pile up and the chain still has no such lease; the yard sent nothing for it.
+    const head = await m.provider.getBlockNumber();
+    await waitFor("6 blocks more", async () => (await m.provider.getBlockNumber()) >= head + 6, 10_000);
     expect((await m.admin.lease(leaseId)).state).to.equal("None");
-    await waitFor("the lease on chain again", async () => (await m.admin.lease(leaseId)).state === "Scheduled");
-    const l = await m.admin.lease(leaseId);
-    expect([l.provider.toLowerCase(), l.start, l.end, l.account, l.pricePerSecond]).to.deep.equal([
-      operator.address.toLowerCase(),
-      offer.start,
-      offer.end,
-      tenant.account,
-      offer.pricePerSecond,
-    ]);
-    // The slot comes: the container the tenant deployed runs and the start is confirmed on the chain.
-    await waitFor("start confirmed on chain", async () => ((await m.admin.lease(leaseId)).flags & 1) === 1, 30_000);
-    const container = yard.db.lease(leaseId)!.containerId!;
+    expect(yard.db.lease(leaseId)?.offerHash).to.equal(row.offerHash);
+    // The chain's clock passes the offer's deadline + 60 s: no opening of it can land any more.
+    await m.provider.send("evm_increaseTime", [Number(offer.deadline - (await chainNow())) + 65]);
+    await waitFor("the lease unwound and forgotten", () => yard.db.lease(leaseId) === undefined, 20_000);
+    expect(yard.db.pendingOpen(row.offerHash)).to.equal(undefined);
+    expect((await docker.get().runtime.list({ leaseId })).length).to.equal(0);
+    expect(yard.ledger.freeDuring(Number(offer.start), Number(offer.end)).cpuMillis).to.equal(4000);
+    expect((await m.admin.lease(leaseId)).state).to.equal("None");
+    expect(await money()).to.deep.equal(before);
+  });
+
+  it("a dropped opening included again later under another id: the yard adopts it under the new id, container kept, balances exact", async () => {
+    await actOnly();
+    const before = await money();
+    // Another provider, so that another lease can take the id on the new chain without this yard.
+    const other = await clientFor(m, 6, USD(200));
+    const otherWallet = new Wallet(m.keys[6]!, m.provider);
+    if (!(await other.providerStatus(otherWallet.address)).listing) {
+      await other.register({
+        peerId: peerIdBytes(tenant.node.peerId),
+        multiaddrs: ["/ip4/127.0.0.1/tcp/1"],
+        domain: "other.icon",
+        region: "test-1",
+        cpuMillis: 1000,
+        memoryMiB: 1024,
+        cpuPricePerSecond: 1n,
+        memoryPricePerSecond: 1n,
+      });
+      await other.stake(USD(100));
+    }
+    const otherStake = await locked(otherWallet.address);
+    const point = await markReorg(m.provider);
+    const earliestStart = (await chainNow()) + 20n;
+    const addr = yard.node.getMultiaddrs()[0]!;
+    const { leaseId, offer } = await tenant.lease(addr, web, { slotSeconds: 12, earliestStart });
+    await m.provider.send("evm_mine", []);
+    // The original opening, signed, as a node's mempool would keep it.
+    const opening = await openingOf(point.block);
+    const r = await reorg(m.provider, point, { drop: (t) => t.hash === opening.hash, mining: { auto: true } });
+    expect([r.depth, r.dropped.length]).to.deep.equal([2, 1]);
+    // The new chain: another provider's lease for the same account takes the id first, then the original lands.
+    const t0 = await chainNow();
+    const o2 = {
+      ...offer,
+      provider: otherWallet.address,
+      pricePerSecond: 1n,
+      start: t0 + 600n,
+      end: t0 + 610n,
+      nonce: offer.nonce + 1n,
+    };
+    const ps = await otherWallet.signTypedData(other.domain(), OFFER_TYPES, o2);
+    const ts = await tenant.icon.signTypedData(other.domain(), ACCEPTANCE_TYPES, { offer: o2 });
+    const taken = await other.openLeaseTx(o2, ps, ts);
+    expect(taken.leaseId).to.equal(leaseId);
+    await m.provider.send("eth_sendRawTransaction", [Transaction.from(opening).serialized]);
+    const moved = leaseId + 1n;
+    expect((await m.admin.lease(moved)).provider.toLowerCase()).to.equal(operator.address.toLowerCase());
+    await mineAlong();
+    await waitFor("the lease adopted under its new id", () => yard.db.lease(moved) !== undefined, 20_000);
+    expect(yard.db.lease(leaseId)).to.equal(undefined);
+    await waitFor("start confirmed on chain", async () => ((await m.admin.lease(moved)).flags & 1) === 1, 30_000);
+    const container = yard.db.lease(moved)!.containerId!;
     expect((await docker.get().runtime.inspect(container))?.running).to.equal(true);
-    // The slot runs out: the final claim, the lease settled, every balance exact.
-    await waitFor("the lease to settle", () => yard.db.lease(leaseId)!.status === "settled", 30_000);
+    // The yard did nothing for the other provider's lease that holds its old id.
+    expect((await m.admin.lease(leaseId)).flags & 1).to.equal(0);
+    await waitFor("the lease to settle", () => yard.db.lease(moved)!.status === "settled", 30_000);
     await countedOnce();
     const cost = offer.pricePerSecond * (offer.end - offer.start);
-    expect((await m.admin.lease(leaseId)).claimedUntil).to.equal(offer.end);
-    expect(await earnings()).to.equal(paidBefore + cost);
-    expect((await m.admin.account(tenant.account)).balance).to.equal(balanceBefore - cost);
-    expect((await m.admin.solvency()).ok).to.equal(true);
+    const held = o2.pricePerSecond * (o2.end - o2.start); // the other lease's escrow, its slot to come
+    expect((await m.admin.lease(moved)).claimedUntil).to.equal(offer.end);
+    const after = await money();
+    expect(after.earnings).to.equal(before.earnings + cost);
+    expect(after.balance).to.equal(before.balance - cost - held);
+    expect(after.market).to.equal(before.market); // the pay and the other escrow stay in the market
+    expect(after.locked).to.equal(before.locked);
+    expect(await locked(otherWallet.address)).to.be.greaterThan(otherStake);
     expect(await docker.get().runtime.inspect(container)).to.equal(undefined);
   });
 
@@ -183,11 +266,14 @@ describe("yard through reorganisations shallower than its confirmation depth", f
     const { leaseId, offer } = await tenant.lease(yard.node.getMultiaddrs()[0]!, web, { slotSeconds: 600 });
     await waitFor("start confirmed", () => yard.db.lease(leaseId)!.confirmed, 10_000);
     const container = yard.db.lease(leaseId)!.containerId!;
-    // The new chain's blocks come past the offer's deadline (the quote was valid 60 s) and the slot's start: it
-    // cannot be opened again.
-    const laterS = Number(offer.deadline) - Math.floor(Date.now() / 1000) + 5;
+    // The new chain's blocks come past the offer's deadline + 60 s (the quote was valid 60 s) and the slot's start:
+    // it cannot be opened again, and the yard unwinds it.
+    const laterS = Number(offer.deadline - (await chainNow())) + 65;
     const r = await reorg(m.provider, point, { drop: named("openLease"), mining: WAITING, laterS });
-    expect([r.depth, r.dropped.length]).to.deep.equal([2, 1]);
+    // (2 blocks: the opening and the confirmation; 3 when a confirmStart sent a second early, by a yard clock that
+    // leads a chain whose timestamps were pushed ahead, was mined reverted first)
+    expect(r.dropped).to.have.length(1);
+    expect(r.depth).to.be.within(2, 3);
     await waitFor("the lease unwound and forgotten", () => yard.db.lease(leaseId) === undefined, 15_000);
     expect(await docker.get().runtime.inspect(container)).to.equal(undefined);
     expect((await docker.get().runtime.list({ leaseId })).length).to.equal(0);
@@ -198,11 +284,23 @@ describe("yard through reorganisations shallower than its confirmation depth", f
     expect(await earnings()).to.equal(paidBefore);
     expect((await m.admin.solvency()).ok).to.equal(true);
     // The chain numbers the next lease as the one that vanished: the yard records and runs it as any other.
+    // Its start stays unconfirmed until its container runs: the vanished lease's confirmStart, stranded behind the
+    // dropped opening's nonce, ran (reverted) when the yard filled the gap, and cannot confirm this one now.
     await actOnly();
-    const next = await tenant.lease(yard.node.getMultiaddrs()[0]!, web, { slotSeconds: 8 });
+    const opened = await tenant.open(yard.node.getMultiaddrs()[0]!, tenant.rfq(web, { slotSeconds: 8 }));
+    const next = { leaseId: opened.leaseId, offer: opened.offer };
     expect(next.leaseId).to.equal(leaseId);
     expect(yard.db.lease(leaseId)!.offer.nonce).to.equal(next.offer.nonce);
     await mineAlong();
+    const opensAt = await m.provider.getBlockNumber();
+    await waitFor("6 blocks more", async () => (await m.provider.getBlockNumber()) >= opensAt + 6, 10_000);
+    expect((await m.admin.lease(leaseId)).flags & 1, "confirmed with no container").to.equal(0);
+    const deployed = await opened.session.request({
+      type: "deploy",
+      spec: { leaseId, imageRef: WEB_IMAGE, imageDigest: web, command: [], env: [], ports: [8080] },
+    });
+    await opened.session.close();
+    expect(deployed.type).to.equal("running");
     await waitFor("the next lease to settle", () => yard.db.lease(leaseId)!.status === "settled", 30_000);
     const cost = next.offer.pricePerSecond * (next.offer.end - next.offer.start);
     expect((await m.admin.account(tenant.account)).balance).to.equal(balanceBefore - cost);
