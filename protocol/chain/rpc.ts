@@ -264,8 +264,9 @@ export class RpcEndpoints extends JsonRpcProvider {
         const j = (this.#current + k) % n;
         if (this.#pausedUntil[j]! > now) continue;
         // A read naming block N goes only to an endpoint known to have it: a lagging one would answer as of an
-        // older head (logs cut short, a state from before) — reads never go backwards after a failover.
-        if (needs !== undefined && this.#heads[j]! < needs) {
+        // older head (logs cut short, a state from before) — reads never go backwards after a failover. With one
+        // endpoint there is nowhere else to go: the read goes as it is (no head asked first, no extra request).
+        if (needs !== undefined && n > 1 && this.#heads[j]! < needs) {
           behind = true;
           continue;
         }
