@@ -317,7 +317,9 @@ export class RpcEndpoints extends JsonRpcProvider {
         // Moved on from the endpoint it started with (not just answered by it: a slow answer must not undo a
         // switch to the freshest head made meanwhile).
         if (i !== start) this.#current = i;
-        this.#limited[i] = false;
+        // Not rate-limited any more — unless a 429 to a call sent after this one paused it meanwhile (concurrent
+        // calls): that pause stands, and with it the "only rate-limited" that keeps other calls from giving up.
+        if (this.#pausedUntil[i]! <= Date.now()) this.#limited[i] = false;
         return answer;
       } catch (e) {
         lastError = e;

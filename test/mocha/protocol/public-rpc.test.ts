@@ -10,6 +10,8 @@
  * each with a numeric range within the window.
  */
 import { expect } from "chai";
+import { once } from "node:events";
+import { createServer, type AddressInfo } from "node:net";
 import { JsonRpcProvider, Wallet, keccak256, toQuantity } from "ethers";
 import {
   ChainError,
@@ -350,6 +352,28 @@ describe("chain clients behind a public-like RPC", function () {
       );
     expect(err).to.be.instanceOf(Error);
     a.use(0);
+  });
+
+  it("concurrent calls over a dead endpoint and a rate-limited one all wait for the 429 to pass: an earlier call's answer does not end its pause", async () => {
+    // A port nothing listens on (undici refuses well-known ones such as 9 itself).
+    const free = createServer().listen(0, "127.0.0.1");
+    await once(free, "listening");
+    const dead = `http://127.0.0.1:${(free.address() as AddressInfo).port}`;
+    free.close();
+    const who = Wallet.createRandom().address;
+    // Every 4th request is a 429: some of six calls in flight get one while others, sent before it, are answered.
+    // The answered ones once marked the endpoint "not rate-limited" under the 429's pause, and the calls waiting on
+    // it counted the dead endpoint's refusals as rounds and gave up (8 of 10 rounds failed).
+    for (let round = 0; round < 10; round++) {
+      const p = await proxy([m.chain.url], { every429: { n: 4, retryAfterS: 1 } });
+      const lines: string[] = [];
+      const provider = endpoints([dead, p.url], lines);
+      const got = await Promise.all(
+        Array.from({ length: 6 }, (_, k) => (k % 2 ? provider.getBalance(who) : provider.getBlockNumber())),
+      );
+      expect(got, lines.join("\n")).to.have.length(6);
+      expect(p.calls.some((c) => c.outcome === "rate-limited")).to.equal(true);
+    }
   });
 
   it("MarketClient's log readers send only ranged eth_getLogs within the window", async () => {
