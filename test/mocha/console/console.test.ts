@@ -27,6 +27,7 @@ import {
   type ConsoleServer,
 } from "../../../scripts/lib/console-server.ts";
 import { deployMarket, devKeys, projectRoot, startDevChain, type DevChain } from "../../../scripts/lib/hardhat.ts";
+import { listing } from "../../helpers/market.ts";
 import { injectTestWallet, type TestWallet } from "../../helpers/test-wallet.ts";
 
 const OUT = path.join(projectRoot, "demo-out/console");
@@ -265,16 +266,7 @@ describe("owner console in Chromium", function () {
 
   it("lists the leases with their yard, price, time left and spend", async () => {
     const yard = await MarketClient.connect({ deployment, provider: reader.provider, signer: new Wallet(yardKey) });
-    await yard.register({
-      peerId: "0x0024080112" + "ab".repeat(32),
-      multiaddrs: ["/ip4/127.0.0.1/tcp/4001"],
-      domain: "edge-a.example",
-      region: "eu-central",
-      cpuMillis: 4000,
-      memoryMiB: 8192,
-      cpuPricePerSecond: 10n,
-      memoryPricePerSecond: 5n,
-    });
+    await yard.register(listing("ab".repeat(32)));
     await yard.stake(iUSD(1000));
     const { offer, leaseId } = await openYardLease(yard, 1n, 3600n);
     // The start lies 10 s ahead of the head (blocks mined meanwhile cannot pass it); the clock is then moved past it.
