@@ -14,7 +14,9 @@
  *
  * Nothing is lost when a run stops half-way: the fresh key is derived from the deployer's key, the token and the
  * chain ({@link probeKey}), so every run starts by sending back what the fresh address still holds, and a token
- * refused after the way there is sent back (as far as it goes) before the refusal.
+ * refused after the way there is sent back (as far as it goes) before the refusal. A token whose way back reverts
+ * (a broken `transferFrom`, a pause or blocklist after the first move) is refused too, after the fresh address sent
+ * its tokens back by its own `transfer` where the token lets it; the refusal says what the fresh address still holds.
  *
  * @example
  *   await probeToken({ token: "0x8335…2913", deployer: wallet, log: say });
@@ -74,7 +76,7 @@ export interface TokenProbeOptions {
   signals?: boolean;
 }
 
-/** Throws ChainError TOKEN_NOT_EXACT (or TOKEN_PROBE_UNFUNDED, NOT_A_TOKEN) unless `token` moves exactly; a failed
+/** Throws ChainError TOKEN_NOT_EXACT (or TOKEN_MOVE_REVERTS, TOKEN_PROBE_UNFUNDED, NOT_A_TOKEN) unless `token` moves exactly; a failed
  * call is a ChainError sentence too. */
 export async function probeToken(o: TokenProbeOptions): Promise<void> {
   try {
@@ -108,6 +110,7 @@ interface Run {
   fresh: BaseWallet;
   log: (line: string) => void;
   fmt: (v: bigint) => string;
+  symbol: string;
 }
 
 async function probe(o: TokenProbeOptions): Promise<void> {
@@ -131,13 +134,13 @@ async function probe(o: TokenProbeOptions): Promise<void> {
   const deployer = o.deployer.address;
   const { chainId } = await provider.getNetwork();
   const fresh = new Wallet(probeKey(o.deployer.privateKey, o.token, chainId), provider);
-  const run: Run = { o, provider, signer, deployer, token, fresh, log, fmt };
+  const run: Run = { o, provider, signer, deployer, token, fresh, log, fmt, symbol: info.symbol };
   const balanceNow = async (who: string): Promise<bigint> => (await token.getFunction("balanceOf")(who)) as bigint;
   // What an earlier run left at the fresh address (it stopped half-way): back to the deployer first.
   const earlier = await balanceNow(fresh.address);
   if (earlier > 0n) {
     log(`the probe's fresh address ${fresh.address} holds ${fmt(earlier)} from an earlier run: sending it back`);
-    await returnToDeployer(run, earlier);
+    await wayBack(run, earlier);
   }
   await sweepEth(run);
   const amount = o.amount ?? maxBig(1n, 10n ** BigInt(info.decimals) / 100n);
@@ -164,7 +167,7 @@ async function probe(o: TokenProbeOptions): Promise<void> {
     refuse(`sending ${fmt(amount)} to a fresh address took ${fmt(sent)} from the sender and delivered ${fmt(got)}`);
   }
 
-  const back = await returnToDeployer(run, amount);
+  const back = await wayBack(run, amount);
   await sweepEth(run);
   const k = back.blockNumber;
   const [kept, returned, left] = [
@@ -234,19 +237,60 @@ async function returnToDeployer(r: Run, value: bigint): Promise<TransactionRecei
   }
   const asFresh = token.connect(fresh) as Contract;
   const gasLimit = await asFresh.getFunction("approve").estimateGas(deployer, value);
-  const fee = await feeOf(provider);
-  // Ten times the execution cost: room for a rising base fee and a rollup's L1 data fee (an OP-stack chain charges
-  // it on top of gas); what is left over is swept back after the probe.
-  const need = gasLimit * fee.maxFeePerGas * 10n;
-  const has = await provider.getBalance(fresh.address);
-  if (has < need) {
-    r.log(
-      `the token takes no permit (${support.reason}): sending the fresh address ${need - has} wei for the gas of its approve; what it leaves over is sent back`,
-    );
-    await mined(r.signer.sendTransaction({ to: fresh.address, value: need - has }));
-  }
-  await mined(asFresh.getFunction("approve")(deployer, value, { gasLimit, ...fee.overrides }));
+  const overrides = await freshPaysGas(r, gasLimit, `its approve (the token takes no permit: ${support.reason})`);
+  await mined(asFresh.getFunction("approve")(deployer, value, { gasLimit, ...overrides }));
   return mined(token.getFunction("transferFrom")(fresh.address, deployer, value));
+}
+
+/** {@link returnToDeployer}; a token whose way back reverts (its `approve`/`permit` and `transferFrom`, how the
+ * market takes deposits, or any move after the first) is refused with TOKEN_MOVE_REVERTS once the fresh address's
+ * tokens went back by its own `transfer` (where the token lets them) and its ETH was swept; the refusal says what
+ * is left where. */
+async function wayBack(r: Run, value: bigint): Promise<TransactionReceipt> {
+  try {
+    return await returnToDeployer(r, value);
+  } catch (e) {
+    if (!isError(e, "CALL_EXCEPTION")) throw e;
+    const asFresh = r.token.connect(r.fresh) as Contract;
+    let how: string;
+    try {
+      const held = (await r.token.getFunction("balanceOf")(r.fresh.address)) as bigint;
+      const gasLimit = await asFresh.getFunction("transfer").estimateGas(r.deployer, held);
+      const overrides = await freshPaysGas(r, gasLimit, "its own transfer back");
+      await mined(asFresh.getFunction("transfer")(r.deployer, held, { gasLimit, ...overrides }));
+      how = `its ${r.fmt(held)} went back to the deployer by the fresh address's own transfer`;
+    } catch (e2) {
+      how = `the fresh address's own transfer back failed too (${reverted(e2)})`;
+    }
+    await sweepEth(r);
+    const tokens = (await r.token.getFunction("balanceOf")(r.fresh.address)) as bigint;
+    const eth = await r.provider.getBalance(r.fresh.address);
+    const held = [tokens > 0n ? r.fmt(tokens) : "", eth > 0n ? `${eth} wei of ETH` : ""].filter(Boolean).join(" and ");
+    const left = held
+      ? `the fresh address still holds ${held} (its key derives from the deployer's key, the token and the chain, probeKey in protocol/chain/token-probe.ts; the next probe of this token by this deployer sends back what the token lets it)`
+      : "the fresh address holds nothing of the probe";
+    throw new ChainError(
+      "TOKEN_MOVE_REVERTS",
+      `refusing to deploy the market over the token at ${r.o.token} (${r.symbol}): taking ${r.fmt(value)} from the probe's fresh address ${r.fresh.address} back to the deployer by transferFrom, as the market takes deposits, reverted (${reverted(e)}); ${how}; ${left}. Nothing of the market is deployed`,
+      { cause: e },
+    );
+  }
+}
+
+type Fee = Awaited<ReturnType<typeof feeOf>>;
+
+/** Sends the fresh address the ETH for a transaction of `gasLimit` it pays for (ten times its execution cost: room
+ * for a rising base fee and a rollup's L1 data fee, which an OP-stack chain charges on top of gas) when it holds
+ * less; what it leaves over is swept back after the probe. The fee fields to send that transaction with. */
+async function freshPaysGas(r: Run, gasLimit: bigint, what: string): Promise<Fee["overrides"]> {
+  const fee = await feeOf(r.provider);
+  const need = gasLimit * fee.maxFeePerGas * 10n;
+  const has = await r.provider.getBalance(r.fresh.address);
+  if (has < need) {
+    r.log(`sending the fresh address ${need - has} wei for the gas of ${what}; what it leaves over is sent back`);
+    await mined(r.signer.sendTransaction({ to: r.fresh.address, value: need - has }));
+  }
+  return fee.overrides;
 }
 
 /** Before a refusal: whatever the fresh address holds back to the deployer, as far as the token lets it. */
@@ -300,6 +344,12 @@ async function mined(sent: Promise<{ wait(): Promise<TransactionReceipt | null> 
     throw new ChainError("CHAIN_FAILED", "a transaction of the token probe was dropped; run the deploy again");
   return receipt;
 }
+
+/** A revert in a line: ethers' short message and the revert data's selector (a custom error the probe cannot name). */
+const reverted = (e: unknown): string => {
+  const data = (e as { data?: unknown } | null)?.data;
+  return typeof data === "string" && data.length >= 10 ? `${brief(e)}, revert data ${data.slice(0, 10)}` : brief(e);
+};
 
 /** An error in a line: ethers' short message (its full one may carry the RPC URL, and a hosted RPC's key in it). */
 const brief = (e: unknown): string =>

@@ -3,7 +3,8 @@
  * Vite when its sources changed since the last completed build (a stamp in console/dist/), then serves console/dist/ and the deployment the page acts
  * on (/deployment.json: addresses, chain id, the RPC URL the page reads from) with a strict Content-Security-Policy:
  * only the page's own files, no inline script or style, no eval, and connections only to itself and the chain's
- * RPC endpoint.
+ * RPC endpoint. What one server holds is bounded ({@link consoleServerLimits}): connections, idle and slow requests,
+ * the request head; bodies are refused.
  */
 import { createReadStream } from "node:fs";
 import { createHash, type Hash } from "node:crypto";
@@ -102,6 +103,25 @@ export function consoleCsp(rpcUrl: string): string {
   ].join("; ");
 }
 
+/**
+ * What the console's server holds at most. It serves one owner's browser (which opens about six connections to an
+ * origin), so anything beyond these is a flood or a malformed client: connections over the cap are closed as they
+ * arrive, a silent connection is closed after `idleMs`, headers that trickle in (slowloris) after `headersMs`, and a
+ * request that carries a body (the server takes none) is answered 413 and its connection closed unread.
+ */
+export const consoleServerLimits = {
+  /** Open connections at once (Node: `server.maxConnections`); more are closed on arrival. */
+  maxConnections: 64,
+  /** A connection that sends nothing for this long is closed (a held-open socket frees its slot). */
+  idleMs: 10_000,
+  /** A request's headers must have arrived this long after its first byte (Node's default is a minute). */
+  headersMs: 10_000,
+  /** The whole request within this (no body is taken, so only headers count). */
+  requestMs: 15_000,
+  /** The largest request head (Node's default, 16 KiB; larger is answered 431). */
+  maxHeaderBytes: 16 * 1024,
+} as const;
+
 export interface ConsoleServerInit {
   deployment: Deployment;
   /** The chain's JSON-RPC endpoint as the browser reaches it (the page reads from it; a wallet may add it). */
@@ -112,6 +132,8 @@ export interface ConsoleServerInit {
 
 export interface ConsoleServer {
   url: string;
+  /** How many connections the server holds now (at most consoleServerLimits.maxConnections). */
+  connections(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -142,6 +164,12 @@ export async function startConsoleServer(o: ConsoleServerInit): Promise<ConsoleS
     "X-Frame-Options": "DENY",
   };
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (req.headers["transfer-encoding"] !== undefined || (req.headers["content-length"] ?? "0") !== "0") {
+      // Nothing here takes a body: refuse it unread, and close the connection so it is not drained either.
+      res.on("finish", () => req.socket.destroy());
+      res.writeHead(413, { ...headers, Connection: "close" }).end();
+      return;
+    }
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.writeHead(405, { ...headers, Allow: "GET, HEAD" }).end();
       return;
@@ -164,12 +192,25 @@ export async function startConsoleServer(o: ConsoleServerInit): Promise<ConsoleS
     if (req.method === "HEAD") res.end();
     else createReadStream(file).pipe(res);
   };
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent) res.writeHead(500, headers);
-      res.end();
-    });
-  });
+  const limits = consoleServerLimits;
+  const server = createServer(
+    {
+      headersTimeout: limits.headersMs,
+      requestTimeout: limits.requestMs,
+      maxHeaderSize: limits.maxHeaderBytes,
+      // How often Node looks for requests past headersMs or requestMs (its default, 30 s, would let one live 40 s).
+      connectionsCheckingInterval: 1_000,
+    },
+    (req, res) => {
+      handle(req, res).catch(() => {
+        if (!res.headersSent) res.writeHead(500, headers);
+        res.end();
+      });
+    },
+  );
+  server.maxConnections = limits.maxConnections;
+  // A silent socket is destroyed after idleMs (no 'timeout' listener on the server: Node destroys it).
+  server.setTimeout(limits.idleMs);
   await new Promise<void>((resolve, reject) => {
     server.once("error", (e: NodeJS.ErrnoException) =>
       reject(
@@ -185,6 +226,7 @@ export async function startConsoleServer(o: ConsoleServerInit): Promise<ConsoleS
   const host = a.family === "IPv6" ? `[${a.address}]` : a.address;
   return {
     url: `http://${host}:${a.port}/`,
+    connections: () => new Promise((resolve, reject) => server.getConnections((e, n) => (e ? reject(e) : resolve(n)))),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -10,7 +10,8 @@ import {
   defaultMarketParameters,
 } from "../../contracts/ignition/modules/IconMarket.ts";
 import { ACCEPTANCE_TYPES, OFFER_TYPES, marketDomain, type Offer } from "../../protocol/eip712.ts";
-import type { Deployment } from "../../protocol/index.ts";
+import { MaxUint256 } from "ethers";
+import { MarketClient, type Deployment } from "../../protocol/index.ts";
 import { PERMIT_TYPES } from "../../protocol/chain/permit.ts";
 
 export const USD = (n: number | bigint): bigint => BigInt(Math.round(Number(n) * 1e6));
@@ -47,11 +48,7 @@ async function wireMarket(
   const registry = await ethers.getContractAt("IEPRegistry", await d.registry.getAddress());
   const market = await ethers.getContractAt("IconMarket", await d.market.getAddress());
   const manager = await ethers.getContractAt("AccessManager", await d.manager.getAddress());
-  for (const s of [provider, owner, stranger, provider2]) {
-    await token.connect(deployer).mint(s.address, USD(1_000_000));
-    await token.connect(s).approve(await market.getAddress(), ethers.MaxUint256);
-    await token.connect(s).approve(await registry.getAddress(), ethers.MaxUint256);
-  }
+  await fundSigners({ token, market, registry }, [provider, owner, stranger, provider2], USD(1_000_000));
   const { chainId } = await ethers.provider.getNetwork();
   const domain = marketDomain(chainId, await market.getAddress());
   return {
@@ -74,6 +71,35 @@ async function wireMarket(
 
 export type Market = Awaited<ReturnType<typeof deployMarket>>;
 type AddressLike = { getAddress(): Promise<string> };
+
+/**
+ * Mints `amount` (by the token's default signer, the deployer) to each of `signers` and lets the market and the
+ * registry take all of it (bench:gas's set-up uses it too, so both start from the same balances and allowances).
+ */
+export async function fundSigners(
+  c: { token: Market["token"]; market: AddressLike; registry: AddressLike },
+  signers: HardhatEthersSigner[],
+  amount: bigint,
+): Promise<void> {
+  for (const s of signers) {
+    await c.token.mint(s.address, amount);
+    await c.token.connect(s).approve(await c.market.getAddress(), MaxUint256);
+    await c.token.connect(s).approve(await c.registry.getAddress(), MaxUint256);
+  }
+}
+
+/** A fresh market with `m.provider` listed and staked and an application of `m.owner` (its root controlled by
+ * `m.icon`) holding `deposit`; the market and the application's root account. */
+export async function marketWithApp(conn: Connection, deposit = USD(1_000)) {
+  const m = await deployMarket(conn);
+  await listProvider(m, m.provider);
+  return { m, account: await createApp(m, deposit) };
+}
+
+/** A MarketClient over `m` that signs as `signer` (the ICON, a yard). */
+export async function marketClient(m: Market, signer: HardhatEthersSigner): Promise<MarketClient> {
+  return MarketClient.connect({ deployment: await deploymentOf(m), provider: m.ethers.provider, signer });
+}
 
 /** A valid listing for `peerSuffix`. */
 export function listing(peerSuffix = "01") {

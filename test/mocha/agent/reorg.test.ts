@@ -7,22 +7,12 @@
  */
 import { expect } from "chai";
 import { Wallet } from "ethers";
-import { MarketClient } from "../../../protocol/index.ts";
 import { Recovery, type RecoveryComponents } from "../../../icon-agent/recovery.ts";
 import { liveBuried } from "../../../icon-agent/leases.ts";
 import { defaultChainConfirmations } from "../../../icon-agent/config.ts";
 import type { AgentSeed, Placement } from "../../../icon-agent/state.ts";
 import { markReorg, reorg } from "../../helpers/reorg.ts";
-import {
-  network,
-  deployMarket,
-  deploymentOf,
-  listProvider,
-  createApp,
-  makeOffer,
-  openLease,
-  USD,
-} from "../../helpers/market.ts";
+import { network, marketWithApp, marketClient, createApp, makeOffer, openLease, USD } from "../../helpers/market.ts";
 
 const conn = await network.create();
 const DEPTH = 3;
@@ -32,18 +22,12 @@ describe("agent recovery through a reorganisation shallower than its confirmatio
 
   /** A running lease of `m.icon`'s account, the agent's placement, and a Recovery over it with `confirmations`. */
   async function setUp(confirmations: number) {
-    const m = await deployMarket(conn);
-    await listProvider(m, m.provider);
-    const account = await createApp(m, USD(1_000));
+    const { m, account } = await marketWithApp(conn);
     const offer = await makeOffer(m, account, { pricePerSecond: 100n });
     const id = await openLease(m, offer);
     await conn.networkHelpers.time.increaseTo(offer.start + 1n);
     await m.market.connect(m.provider).confirmStart(id);
-    const client = await MarketClient.connect({
-      deployment: await deploymentOf(m),
-      provider: m.ethers.provider,
-      signer: m.icon,
-    });
+    const client = await marketClient(m, m.icon);
     const placement = { leaseId: id, leaseStart: offer.start, end: offer.end, yard: { operator: m.provider.address } };
     const seed = { account, root: account, placement: placement as unknown as Placement, children: {}, replicas: 0 };
     const said: string[] = [];

@@ -27,6 +27,7 @@ import {
   type ConsoleServer,
 } from "../../../scripts/lib/console-server.ts";
 import { deployMarket, devKeys, projectRoot, startDevChain, type DevChain } from "../../../scripts/lib/hardhat.ts";
+import { listing } from "../../helpers/market.ts";
 import { injectTestWallet, type TestWallet } from "../../helpers/test-wallet.ts";
 
 const OUT = path.join(projectRoot, "demo-out/console");
@@ -109,6 +110,35 @@ describe("owner console in Chromium", function () {
     await page.locator("body:not([data-busy]):not([data-loading])").waitFor();
     await page.click("#flow [data-action=cancel]");
     await page.locator("#flow").waitFor({ state: "hidden" });
+  }
+
+  /**
+   * Opens a lease of the yard (`yard`, signed in with yardKey) for account 1, accepted by its ICON: 100 units/s,
+   * 500 m CPU, 256 MiB, `seconds` long from 10 s after the head, offer nonce `nonce`. Its offer and id.
+   */
+  async function openYardLease(
+    yard: MarketClient,
+    nonce: bigint,
+    seconds: bigint,
+  ): Promise<{ offer: Offer; leaseId: bigint }> {
+    const t = BigInt((await rpc.getBlock("latest"))!.timestamp);
+    const offer: Offer = {
+      provider: await yard.address(),
+      account: 1n,
+      token: deployment.token,
+      pricePerSecond: 100n,
+      cpuMillis: 500,
+      memoryMiB: 256,
+      start: t + 10n,
+      end: t + 10n + seconds,
+      specHash: keccakId("icon/echo:1"),
+      nonce,
+      deadline: t + 600n,
+    };
+    const domain = marketDomain(31337n, deployment.market);
+    const providerSig = await new Wallet(yardKey).signTypedData(domain, OFFER_TYPES, offer);
+    const tenantSig = await icon.signTypedData(domain, ACCEPTANCE_TYPES, { offer });
+    return { offer, leaseId: await yard.openLease(offer, providerSig, tenantSig) };
   }
 
   /** Shows application `root` afresh (the page reads the chain again). */
@@ -236,35 +266,9 @@ describe("owner console in Chromium", function () {
 
   it("lists the leases with their yard, price, time left and spend", async () => {
     const yard = await MarketClient.connect({ deployment, provider: reader.provider, signer: new Wallet(yardKey) });
-    await yard.register({
-      peerId: "0x0024080112" + "ab".repeat(32),
-      multiaddrs: ["/ip4/127.0.0.1/tcp/4001"],
-      domain: "edge-a.example",
-      region: "eu-central",
-      cpuMillis: 4000,
-      memoryMiB: 8192,
-      cpuPricePerSecond: 10n,
-      memoryPricePerSecond: 5n,
-    });
+    await yard.register(listing("ab".repeat(32)));
     await yard.stake(iUSD(1000));
-    const t = BigInt((await reader.provider.getBlock("latest"))!.timestamp);
-    const offer: Offer = {
-      provider: await yard.address(),
-      account: 1n,
-      token: deployment.token,
-      pricePerSecond: 100n,
-      cpuMillis: 500,
-      memoryMiB: 256,
-      start: t + 10n,
-      end: t + 10n + 3600n,
-      specHash: keccakId("icon/echo:1"),
-      nonce: 1n,
-      deadline: t + 600n,
-    };
-    const domain = marketDomain(31337n, deployment.market);
-    const providerSig = await new Wallet(yardKey).signTypedData(domain, OFFER_TYPES, offer);
-    const tenantSig = await icon.signTypedData(domain, ACCEPTANCE_TYPES, { offer });
-    const leaseId = await yard.openLease(offer, providerSig, tenantSig);
+    const { offer, leaseId } = await openYardLease(yard, 1n, 3600n);
     // The start lies 10 s ahead of the head (blocks mined meanwhile cannot pass it); the clock is then moved past it.
     await rpc.send("evm_increaseTime", [11]);
     await rpc.send("evm_mine", []);
@@ -346,26 +350,7 @@ describe("owner console in Chromium", function () {
     const child = await iconClient.createAccount(1n, replica.address);
     await iconClient.allocate(1n, child, iUSD(2));
     const yard = await MarketClient.connect({ deployment, provider: rpc, signer: new Wallet(yardKey) });
-    const t = BigInt((await rpc.getBlock("latest"))!.timestamp);
-    const offer: Offer = {
-      provider: await yard.address(),
-      account: 1n,
-      token: deployment.token,
-      pricePerSecond: 100n,
-      cpuMillis: 500,
-      memoryMiB: 256,
-      start: t + 10n,
-      end: t + 10n + 600n,
-      specHash: keccakId("icon/echo:1"),
-      nonce: 2n,
-      deadline: t + 600n,
-    };
-    const domain = marketDomain(31337n, deployment.market);
-    const missed = await yard.openLease(
-      offer,
-      await new Wallet(yardKey).signTypedData(domain, OFFER_TYPES, offer),
-      await icon.signTypedData(domain, ACCEPTANCE_TYPES, { offer }),
-    );
+    const { leaseId: missed } = await openYardLease(yard, 2n, 600n);
     await rpc.send("evm_increaseTime", [400]); // past the start window (300 s): the start is missed
     await rpc.send("evm_mine", []);
     expect((await reader.lease(missed)).state).to.equal("StartMissed");
@@ -441,7 +426,7 @@ describe("owner console in Chromium", function () {
   it("over a token without permit asks for an approval, then creates the application", async () => {
     const artifact = JSON.parse(
       await readFile(
-        path.join(projectRoot, "artifacts/contracts/mocks/PlainTokenFake.sol/PlainTokenFake.json"),
+        path.join(projectRoot, "artifacts/contracts/mocks/NoPermitTokenMock.sol/NoPermitTokenMock.json"),
         "utf8",
       ),
     ) as { abi: InterfaceAbi; bytecode: string };

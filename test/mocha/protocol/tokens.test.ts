@@ -2,7 +2,8 @@
  * Real tokens: the market deployed (through `deployMarket`, as `icon deploy --token` does) over a USDC-like token
  * (6 decimals, name "USD Coin", permit version "2") with and without ERC-5267, and over a token without permit;
  * MarketClient creates an application, funds it and stakes with each, every balance exact. A token that takes a
- * fee on transfer or rebases is refused before anything of the market is deployed.
+ * fee on transfer or rebases is refused before anything of the market is deployed; so is one whose way back reverts
+ * (its transferFrom, or every move after the first), the refusal saying what the probe left at its fresh address.
  */
 import { expect } from "chai";
 import { readFile } from "node:fs/promises";
@@ -14,6 +15,7 @@ import {
   NonceManager,
   Wallet,
   getCreateAddress,
+  id,
   type InterfaceAbi,
 } from "ethers";
 import { MarketClient, isIconError, type Deployment } from "../../../protocol/index.ts";
@@ -157,22 +159,29 @@ describe("real tokens: permit domains, tokens without permit, tokens that do not
   }
 
   async function refusedBeforeDeploying(token: Contract, pattern: RegExp): Promise<void> {
-    const deployer = new Wallet(keys[1]!).address;
+    const message = await deployRefused(token, keys[1]!, "TOKEN_NOT_EXACT");
+    expect(message)
+      .to.match(pattern)
+      .and.match(/tokens that take a fee on transfer or rebase are not supported/);
+  }
+
+  /** `icon deploy --token` as `key` over `token`, refused with `code` before anything of the market is deployed; the
+   * refusal's sentence. */
+  async function deployRefused(token: Contract, key: string, code: "TOKEN_NOT_EXACT" | "TOKEN_MOVE_REVERTS") {
+    const deployer = new Wallet(key).address;
     const [nonce, lines] = [await provider.getTransactionCount(deployer), [] as string[]];
     let error: unknown;
     try {
-      await deployMarket(chain.url, keys[1]!, { token: await token.getAddress() }, (l) => lines.push(l));
+      await deployMarket(chain.url, key, { token: await token.getAddress() }, (l) => lines.push(l));
     } catch (e) {
       error = e;
     }
-    expect(isIconError(error, "TOKEN_NOT_EXACT"), String(error)).to.equal(true);
-    expect((error as Error).message)
-      .to.match(pattern)
-      .and.match(/tokens that take a fee on transfer or rebase are not supported/);
+    expect(isIconError(error, code), String(error)).to.equal(true);
     // Nothing of the market exists: no contract created from any nonce the deployer used.
     const after = await provider.getTransactionCount(deployer);
     for (let n = nonce; n <= after + 3; n++)
       expect(await provider.getCode(getCreateAddress({ from: deployer, nonce: n }))).to.equal("0x");
+    return (error as Error).message;
   }
 
   it("refuses a token that takes a fee on transfer (FeeOnTransferTokenFake, 0.3 %) before deploying anything", async () => {
@@ -210,6 +219,47 @@ describe("real tokens: permit domains, tokens without permit, tokens that do not
     expect((error as Error).message).to.match(
       /the fresh address's 0\.01 REB became 0\.01\d+ REB in \d+ block\(s\) without a transfer/,
     );
+  });
+
+  it("refuses a token whose transferFrom reverts (RevertingTokenFake) before deploying anything; the 0.01 comes back by the fresh address's own transfer", async () => {
+    const { probeKey } = await import("../../../protocol/chain/token-probe.ts");
+    const token = await deployToken("RevertingTokenFake");
+    const deployer = new Wallet(keys[13]!).address;
+    const fresh = new Wallet(probeKey(keys[13]!, await token.getAddress(), 31337n)).address;
+    await mint(token, deployer, USDC(5));
+    await (await token.getFunction("setTransferFromReverts")(true)).wait();
+    const message = await deployRefused(token, keys[13]!, "TOKEN_MOVE_REVERTS");
+    expect(message)
+      .to.contain(`taking 0.01 STUCK from the probe's fresh address ${fresh} back to the deployer by transferFrom`)
+      .and.contain(`revert data ${id("RevertingTokenTransferFromOff(address,address,uint256)").slice(0, 10)}`)
+      .and.contain("its 0.01 STUCK went back to the deployer by the fresh address's own transfer");
+    expect(await token.getFunction("balanceOf")(deployer)).to.equal(USDC(5));
+    expect(await token.getFunction("balanceOf")(fresh)).to.equal(0n);
+    // What the fresh address keeps (a reserve for a transfer's fee, under the sweep's threshold) is said exactly.
+    const eth = await provider.getBalance(fresh);
+    expect(message).to.contain(eth > 0n ? `the fresh address still holds ${eth} wei of ETH` : "holds nothing");
+  });
+
+  it("refuses a token that reverts on its second move, saying exactly what it left where; the next probe sends it back", async () => {
+    const { probeKey, probeToken } = await import("../../../protocol/chain/token-probe.ts");
+    const token = await deployToken("RevertingTokenFake");
+    const deployer = new Wallet(keys[14]!, provider);
+    const fresh = new Wallet(probeKey(keys[14]!, await token.getAddress(), 31337n)).address;
+    await mint(token, deployer.address, USDC(5));
+    await (await token.getFunction("setMovesLeft")(1)).wait();
+    const message = await deployRefused(token, keys[14]!, "TOKEN_MOVE_REVERTS");
+    const noMoves = `revert data ${id("RevertingTokenNoMovesLeft(address,address,uint256)").slice(0, 10)}`;
+    expect(message).to.contain(`${noMoves}); the fresh address's own transfer back failed too (execution reverted`);
+    expect(await token.getFunction("balanceOf")(fresh)).to.equal(USDC(0.01));
+    expect(await token.getFunction("balanceOf")(deployer.address)).to.equal(USDC(4.99));
+    expect(message).to.contain(
+      `the fresh address still holds 0.01 STUCK and ${await provider.getBalance(fresh)} wei of ETH`,
+    );
+    // Once the token moves again, the next probe by this deployer sends the 0.01 back first.
+    await (await token.getFunction("setMovesLeft")(2n ** 256n - 1n)).wait();
+    await probeToken({ token: await token.getAddress(), deployer });
+    expect(await token.getFunction("balanceOf")(fresh)).to.equal(0n);
+    expect(await token.getFunction("balanceOf")(deployer.address)).to.equal(USDC(5));
   });
 
   it("loses nothing when a probe stopped half-way: the next run sends back the fresh address's tokens and ETH", async () => {

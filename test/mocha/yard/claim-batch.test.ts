@@ -11,22 +11,13 @@ import { expect } from "chai";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { expectedGasPrice, MarketClient } from "../../../protocol/index.ts";
+import { expectedGasPrice } from "../../../protocol/index.ts";
 import { silentLogger, type Logger } from "../../../protocol/log.ts";
 import { YardDb } from "../../../yard-node/db.ts";
 import { LeaseLifecycle, type LeaseLifecycleComponents } from "../../../yard-node/leases.ts";
 import { LeaseClaims } from "../../../yard-node/claims.ts";
 import type { ContainerInfo } from "../../../yard-node/runtime.ts";
-import {
-  network,
-  deployMarket,
-  deploymentOf,
-  listProvider,
-  createApp,
-  makeOffer,
-  openLease,
-  USD,
-} from "../../helpers/market.ts";
+import { network, marketWithApp, marketClient, createApp, makeOffer, openLease, USD } from "../../helpers/market.ts";
 
 const conn = await network.create();
 const { time } = conn.networkHelpers;
@@ -38,9 +29,7 @@ describe("yard claims: one claimMany per tick, sent again without a lease the ch
 
   /** Three leases of the provider, confirmed and past their slot, recorded by the yard as ended. */
   async function setUp() {
-    const m = await deployMarket(conn);
-    await listProvider(m, m.provider);
-    const acct = await createApp(m, USD(1_000));
+    const { m, account: acct } = await marketWithApp(conn);
     const t = BigInt(await time.latest());
     const ids: bigint[] = [];
     const db = new YardDb(path.join(await mkdtemp(path.join(tmpdir(), "icon-cm-claims-")), "yard.db"));
@@ -53,11 +42,7 @@ describe("yard claims: one claimMany per tick, sent again without a lease the ch
       ids.push(id);
     }
     await time.increase(Number(SLOT) + 20);
-    const chain = await MarketClient.connect({
-      deployment: await deploymentOf(m),
-      provider: m.ethers.provider,
-      signer: m.provider,
-    });
+    const chain = await marketClient(m, m.provider);
     const warnings: Array<{ msg: string; fields?: Record<string, unknown> }> = [];
     const log: Logger = { ...silentLogger, warn: (msg, fields) => warnings.push({ msg, fields }) };
     // Chain time, as the yard's ChainWatch.now(): the newest block's time advanced by the wall clock.

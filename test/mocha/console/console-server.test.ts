@@ -1,0 +1,149 @@
+/**
+ * `icon console`'s HTTP server under attack (scripts/lib/console-server.ts, no browser, no chain: the deployment is
+ * only served data): 2,000 connections opened at once and held, a 1 MiB request head, a request that streams a
+ * gigabyte body, headers that trickle in (slowloris). The server stays up, holds no more than its bounds
+ * (consoleServerLimits: connections, idle and slow requests, head size, no body) and answers a real request after each.
+ */
+import { expect } from "chai";
+import { connect, type Socket } from "node:net";
+import { consoleServerLimits, startConsoleServer, type ConsoleServer } from "../../../scripts/lib/console-server.ts";
+import type { Deployment } from "../../../protocol/chain/deployment.ts";
+
+const deployment: Deployment = {
+  chainId: 31337,
+  token: "0x" + "11".repeat(20),
+  registry: "0x" + "22".repeat(20),
+  market: "0x" + "33".repeat(20),
+  accessManager: "0x" + "44".repeat(20),
+  deployedAt: "2026-01-01T00:00:00.000Z",
+  blockNumber: 0,
+};
+
+/** Resolves once `test()` holds (checked on each of the events that can change it), or fails after `ms`. */
+function until(what: string, test: () => boolean, ms: number, ticks: (wake: () => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not within ${ms} ms: ${what}`)), ms);
+    const wake = (): void => {
+      if (!test()) return;
+      clearTimeout(timer);
+      resolve();
+    };
+    ticks(wake);
+    wake();
+  });
+}
+
+describe("icon console's server under a flood and oversized requests", function () {
+  this.timeout(120_000);
+  let server: ConsoleServer;
+  let port: number;
+  const open: Socket[] = [];
+
+  before(async () => {
+    server = await startConsoleServer({ deployment, rpcUrl: "http://127.0.0.1:8545" });
+    port = Number(new URL(server.url).port);
+  });
+  afterEach(() => {
+    for (const s of open.splice(0)) s.destroy();
+  });
+  after(async () => {
+    await server?.close();
+  });
+
+  /** A raw TCP connection to the server; what it received and whether the server closed it. */
+  function raw(): { socket: Socket; got: () => string; closed: Promise<void>; isClosed: () => boolean } {
+    const socket = connect(port, "127.0.0.1");
+    open.push(socket);
+    let got = "";
+    let closed = false;
+    socket.on("data", (b: Buffer) => (got += b.toString("latin1")));
+    socket.on("error", () => {});
+    const done = new Promise<void>((resolve) => socket.once("close", () => resolve(void (closed = true))));
+    return { socket, got: () => got, closed: done, isClosed: () => closed };
+  }
+
+  /** A real request answers: the served deployment. */
+  async function answers(): Promise<void> {
+    const r = await fetch(new URL("deployment.json", server.url), { signal: AbortSignal.timeout(20_000) });
+    expect(r.status).to.equal(200);
+    expect(((await r.json()) as { deployment: Deployment }).deployment.market).to.equal(deployment.market);
+  }
+
+  it("holds at most its cap of 2,000 connections opened and held, frees the held ones once idle, then answers", async () => {
+    let settled = 0;
+    const wakers: Array<() => void> = [];
+    for (let i = 0; i < 2_000; i++) {
+      const s = connect(port, "127.0.0.1");
+      open.push(s);
+      s.on("error", () => {});
+      const done = (): void => {
+        settled++;
+        for (const w of wakers) w();
+      };
+      s.once("connect", done);
+      s.once("close", () => s.connecting && done());
+    }
+    // Every connection of the flood is open (or was refused); its side never closes one, nor sends a byte.
+    await until(
+      "2,000 connections opened",
+      () => settled === 2_000,
+      30_000,
+      (w) => wakers.push(w),
+    );
+    const cap = consoleServerLimits.maxConnections;
+    expect(await server.connections(), "connections the server holds").to.be.at.most(cap);
+    // The ones it holds are silent: each is closed after the idle bound, and the slots are free again.
+    const deadline = performance.now() + consoleServerLimits.idleMs + 30_000;
+    while ((await server.connections()) > 0) {
+      expect(performance.now(), "the held, silent connections still open").to.be.below(deadline);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await answers();
+  });
+
+  it("answers a 1 MiB request head 431 and closes its connection, then answers", async () => {
+    const c = raw();
+    c.socket.write(`GET / HTTP/1.1\r\nHost: console\r\nX-Big: ${"a".repeat(2 ** 20)}\r\n\r\n`);
+    await c.closed;
+    expect(c.got()).to.match(/^HTTP\/1\.1 431 /);
+    await answers();
+  });
+
+  it("refuses a body unread: a request declaring 1 GB is answered 413 and closed before 64 MiB are sent", async () => {
+    const c = raw();
+    c.socket.write("POST / HTTP/1.1\r\nHost: console\r\nContent-Length: 1000000000\r\n\r\n");
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    let sent = 0;
+    while (!c.isClosed() && sent < 64 * 2 ** 20) {
+      if (!c.socket.write(chunk)) await Promise.race([new Promise((r) => c.socket.once("drain", r)), c.closed]);
+      sent += chunk.length;
+    }
+    await Promise.race([c.closed, new Promise((r) => setTimeout(r, 5_000))]);
+    expect(c.isClosed(), `still open after ${sent} bytes of body`).to.equal(true);
+    expect(c.got()).to.match(/^HTTP\/1\.1 413 /);
+    await answers();
+  });
+
+  it("closes a connection whose headers trickle in (slowloris) within the headers' bound, then answers", async () => {
+    const c = raw();
+    c.socket.write("GET / HTTP/1.1\r\nHost: console\r\n");
+    const t0 = performance.now();
+    // A header line every 500 ms: never idle, never done.
+    const drip = setInterval(() => c.socket.write(`X-Drip-${Math.round(performance.now())}: 1\r\n`), 500);
+    try {
+      await Promise.race([
+        c.closed,
+        new Promise((_, reject) =>
+          setTimeout(
+            () => reject(new Error("the trickling request is still open")),
+            consoleServerLimits.headersMs + 15_000,
+          ),
+        ),
+      ]);
+    } finally {
+      clearInterval(drip);
+    }
+    expect(performance.now() - t0).to.be.greaterThan(consoleServerLimits.headersMs - 1_000);
+    await answers();
+  });
+});
