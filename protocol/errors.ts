@@ -94,6 +94,7 @@ export const ERROR_CODES = [
   "NOT_A_TOKEN",
   "NOT_CONTROLLER",
   "NOT_PLACED",
+  "NOT_READY",
   "NOT_REGISTERED",
   "NOT_ROOT",
   "NOT_STAKED",

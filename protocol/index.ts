@@ -35,6 +35,7 @@ export * from "./lease/rtt.ts";
 export * from "./lease/namespace.ts";
 export * from "./lease/inactive.ts";
 export * from "./net/node.ts";
+export * from "./net/ready.ts";
 export * from "./net/p2p-config.ts";
 export * from "./net/gateway-transport.ts";
 export * from "./discovery/dns.ts";

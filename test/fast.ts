@@ -52,6 +52,7 @@ const FAST = [
   "protocol/node",
   "protocol/noise-crypto",
   "protocol/public-rpc",
+  "protocol/ready",
   "protocol/receipt",
   "protocol/relay",
   "protocol/relay-wire",

@@ -4,7 +4,10 @@
  * claims payment, and reconciles Docker with its database and the chain after any restart.
  *
  * This file is the wiring: it builds the rooms, each from only the components it uses, boots them in order and
- * stops them. The rooms (yard-node/README.md, "Code layout"):
+ * stops them. The protocol services (lease negotiation, tunnels, image and logs, probe, relay) are libp2p services
+ * in js-libp2p's shape, handed to the node at its creation and started and stopped with it; their handlers refuse
+ * every stream until the yard is ready (listed, its leases restored: protocol/net/ready.ts). The rooms
+ * (yard-node/README.md, "Code layout"):
  *   chain-watch.ts  guarded chain calls, chain time, the listing, following market events
  *   quoting.ts      RFQ checks (pure checkRfq), quotes, accept, adopt
  *   leases.ts       deploy, containers, terminate, end, claims, reconcile, the tick
@@ -31,6 +34,7 @@ import type { Libp2p, Startable } from "@libp2p/interface";
 import {
   IconError,
   MarketClient,
+  ReadyGate,
   createIconNode,
   p2pNodeOptions,
   provideYard,
@@ -40,7 +44,6 @@ import {
   resolveFees,
   signPeerBinding,
   zoneRecords,
-  type LeaseProvider,
 } from "../protocol/index.ts";
 import { AgentGateway } from "./agent-gateway.ts";
 import { controlHostOf, resolvePrices, type Prices, type YardConfig } from "./config.ts";
@@ -54,7 +57,7 @@ import { DatagramBridge, UdpIngress } from "./udp.ts";
 import { LeaseOwners, instanceProblem } from "./overlay/owners.ts";
 import { Overlay } from "./overlay/overlay.ts";
 import type { ServiceAddressing } from "./overlay/semantic.ts";
-import { TunnelManager } from "./overlay/tunnel.ts";
+import type { TunnelManager } from "./overlay/tunnel.ts";
 import { ActiveYards } from "./overlay/yards.ts";
 import { CapacityLedger } from "./ledger.ts";
 import { Reorgs } from "./reorgs.ts";
@@ -63,15 +66,13 @@ import { createLogger, type Logger } from "../protocol/log.ts";
 import { Metrics } from "./metrics.ts";
 import { YardMetrics } from "./yard-metrics.ts";
 import type { ContainerInfo, ContainerRuntime } from "./runtime.ts";
-import { yardServices } from "./services.ts";
-import { probeService } from "./probe.ts";
+import { yardProtocolServices, type ServedRooms } from "./protocol-services.ts";
 import { ChainWatch } from "./chain-watch.ts";
 import { HttpSurface, type YardStatus } from "./http.ts";
 import { LeaseLifecycle } from "./leases.ts";
-import { YardNetwork, defaultServiceCidr } from "./network.ts";
-import { Quoting, leaseNegotiation } from "./quoting.ts";
+import { YardNetwork } from "./network.ts";
+import { Quoting } from "./quoting.ts";
 import { RttService } from "./rtt.ts";
-import { relayChainOf, relayService } from "./relay.ts";
 
 export interface YardOptions {
   config: YardConfig;
@@ -88,7 +89,7 @@ export class Yard {
   readonly runtime: ContainerRuntime;
   readonly db: YardDb;
   readonly ledger: CapacityLedger;
-  readonly metrics = new Metrics();
+  readonly metrics: Metrics;
   readonly ingress: Ingress;
   readonly udp: UdpIngress;
   /** Reads the kernel's round trip of the ingress's connections into the leases' flows (kernel-rtt.ts). */
@@ -107,7 +108,9 @@ export class Yard {
 
   readonly #wallet: Signer;
   readonly #abort = new AbortController();
-  /** What boot started, in order: stop() stops it in reverse (js-libp2p's Startable). */
+  /** The protocol services' handlers serve once it is open (end of boot), refuse again once stop() closes it. */
+  readonly #ready: ReadyGate;
+  /** The rooms that are not libp2p services, as boot started them: stop() stops them in reverse (Startable). */
   readonly #started: Startable[] = [];
   #announcing: Promise<void> | undefined;
   #stopped = false;
@@ -116,9 +119,6 @@ export class Yard {
   readonly #leases: LeaseLifecycle;
   readonly #net: YardNetwork;
   readonly #http: HttpSurface;
-  readonly #relay: Startable;
-  /** /icon/probe/1.0.0 (probe.ts). */
-  readonly #probe: Startable;
   /** What a lease's agent sidecar may reach, through the yard (agent-gateway.ts). */
   readonly gateway: AgentGateway;
 
@@ -132,8 +132,15 @@ export class Yard {
     operator: string;
     prices: Prices;
     log: Logger;
+    metrics: Metrics;
+    yardMetrics: YardMetrics;
+    ready: ReadyGate;
+    tunnels: TunnelManager;
   }) {
     const { config, node, chain, runtime, db, log } = o;
+    this.metrics = o.metrics;
+    this.#ready = o.ready;
+    this.tunnels = o.tunnels;
     this.config = config;
     this.node = node;
     this.chain = chain;
@@ -144,7 +151,7 @@ export class Yard {
     this.prices = o.prices;
     this.log = log;
     const signal = this.#abort.signal;
-    const metrics = new YardMetrics(this.metrics);
+    const metrics = o.yardMetrics;
     const ledger = (this.ledger = new CapacityLedger(
       { cpuMillis: config.capacity.cpuMillis, memoryMiB: config.capacity.memoryMiB },
       config.capacity.maxLeases,
@@ -174,33 +181,6 @@ export class Yard {
     });
     this.activeYards = new ActiveYards(chain, { log: log.child("yards") });
     this.owners = new LeaseOwners(chain);
-    this.#relay = relayService({
-      chain: relayChainOf(chain),
-      fee: o.prices.relayFee,
-      log: log.child("relay"),
-      metrics,
-    })({ registrar: node });
-    this.#probe = probeService({
-      // The tools run where the yard's public side is, unless the probe names its own namespace.
-      config: { ...config.probe, netns: config.probe.netns ?? config.publicNetns },
-      authorize: leaseHolderCheck(db, chain),
-      running: (id) => {
-        const { row, info } = this.#leases.containerOf(id);
-        return row?.status === "deployed" && info?.running === true;
-      },
-      clients: (id) => this.overlay.flows(id).snapshot(),
-      own: async () => [
-        config.publicHost,
-        config.overlay.serviceCidr ?? defaultServiceCidr(config.yardId),
-        ...node.getMultiaddrs().map((m) => m.toString().split("/")[2] ?? ""),
-        ...[(await runtime.networkInfo?.().catch(() => undefined))?.subnet ?? ""],
-      ],
-      signer: o.wallet,
-      operator: o.operator,
-      domain: () => chain.domain(),
-      log: log.child("probe"),
-      metrics,
-    })({ registrar: node });
     /** The yard's containers by id, as last seen (written by the lease lifecycle). */
     const containers = new Map<string, ContainerInfo>();
     const common = { config, db, metrics, operator: o.operator, prices: o.prices, signal };
@@ -245,12 +225,6 @@ export class Yard {
         log: log.child("rtt"),
         metrics,
       }),
-    });
-    this.tunnels = new TunnelManager(node, {
-      resolve: (h, remote, remoteAddr) => this.#net.resolveTunnel(h, remote.toString(), remoteAddr),
-      log: log.child("tunnels"),
-      maxPeers: config.overlay.maxTunnelPeers,
-      idleMs: config.overlay.tunnelIdleS * 1000,
     });
     this.overlay = new Overlay({
       node,
@@ -377,14 +351,44 @@ export class Yard {
     await runtime.ping();
     const db = new YardDb(path.join(config.dataDir, "yard.db"));
     const key = await loadOrCreatePeerKey(path.join(config.dataDir, "peer.key"));
+    const metrics = new Metrics();
+    const yardMetrics = new YardMetrics(metrics);
+    const ready = new ReadyGate(
+      "the yard is starting: it lists its addresses on chain and restores its leases before it answers",
+      { onRefused: (protocol, peer) => log.debug("stream refused before ready", { protocol, peer }) },
+    );
+    // The protocol services are built by the node (js-libp2p's shape) before the Yard is: they reach its rooms
+    // through `late.yard`, set before the gate opens (their handlers refuse every stream until then).
+    const late: { yard?: Yard } = {};
+    const holder = leaseHolderCheck(db, chain);
+    const served = yardProtocolServices(
+      { config, chain, runtime, db, wallet: o.wallet, operator, prices, metrics: yardMetrics, holder, log },
+      ready,
+      () => late.yard!.#served(),
+    );
     const node = await createIconNode({
       privateKey: key,
       listen: config.listen,
       ...p2pNodeOptions(config.p2p),
       inboundConnectionThreshold: 100,
       maxIncomingPendingConnections: 64,
+      services: served.services,
     });
-    const yard = new Yard({ config, node, chain, runtime, db, wallet: o.wallet, operator, prices, log });
+    const yard = (late.yard = new Yard({
+      config,
+      node,
+      chain,
+      runtime,
+      db,
+      wallet: o.wallet,
+      operator,
+      prices,
+      log,
+      metrics,
+      yardMetrics,
+      ready,
+      tunnels: served.tunnels(),
+    }));
     try {
       await yard.#boot(deployment.blockNumber);
     } catch (e) {
@@ -432,50 +436,10 @@ export class Yard {
     this.#net.restoreRouting();
     await this.reconcile("start");
     await this.#net.reopenStubbed();
-    const q = this.#quoting;
-    const holder = leaseHolderCheck(db, this.chain);
-    const provider: LeaseProvider = {
-      capacity: (ctx, rttTargets) => q.capacity(ctx, rttTargets),
-      quote: (rfq, counter, ctx) => q.quote(rfq, counter, ctx),
-      accept: (signature, ctx) => q.accept(signature, ctx),
-      deploy: (spec) => this.#leases.deploy(spec),
-      terminate: (id) => this.#leases.terminate(id),
-      // Another Deploy of a lease held here (e.g. its agent part added: an ICON handed into its sidecar), only for
-      // the lease's holder (its access signature bound to this stream's peer), checked before anything is read.
-      redeploy: async (access, spec, ctx) => {
-        try {
-          await holder(access, ctx.remote);
-        } catch (e) {
-          return { failed: `not deployed: ${(e as Error).message}` };
-        }
-        return this.#leases.deploy(spec);
-      },
-    };
-    const registrar = this.node;
-    const onError = (e: unknown): void => this.log.debug("negotiation stream failed", { error: e });
-    await this.#start(leaseNegotiation({ provider, onError })({ registrar }));
     await this.#start(this.overlay);
     await this.#start(this.rtt);
     await this.#start(this.activeYards);
-    await this.#start(this.tunnels);
     if (c.overlay.semanticDns) await this.#net.startAddressing();
-    await this.#start(
-      yardServices({
-        runtime: this.runtime,
-        chain: this.chain,
-        db,
-        dataDir: c.dataDir,
-        maxImageBytes: c.images.maxBytes,
-        maxPartialBytesPerHolder: c.images.maxPartialBytesPerHolder,
-        maxPartialBytes: c.images.maxPartialBytes,
-        partialIdleS: c.images.partialIdleS,
-        log: this.log,
-        container: (id) => this.#leases.containerOf(id),
-        onImageLoaded: (id) => db.touchImage(id, this.now()),
-      })({ registrar }),
-    );
-    await this.#start(this.#probe);
-    await this.#start(this.#relay);
     await this.#start(this.#leases);
     await this.#start(this.#http);
     await this.#start(this.#watch);
@@ -488,6 +452,7 @@ export class Yard {
       port: port || 4001,
       peerId: this.node.peerId,
     });
+    this.#ready.open();
     this.log.info("ready", {
       multiaddrs: this.node.getMultiaddrs().map(String),
       http: this.httpUrl,
@@ -499,6 +464,7 @@ export class Yard {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#ready.close();
     this.#abort.abort();
     for (const s of this.#started.reverse()) await Promise.resolve(s.stop()).catch(() => {});
     await this.ingress.closeAll();
@@ -506,6 +472,7 @@ export class Yard {
     // Nothing records any more: the flows are kept for the next start (the ICON's view goes on across a restart).
     this.overlay.saveFlows();
     this.bridge.close();
+    // The protocol services stop with the node.
     await Promise.resolve(this.node.stop()).catch(() => {});
     // Let the tick, the follower and in-flight lease actions finish their database writes before closing it.
     await Promise.allSettled([this.#announcing, this.#watch.idle(), this.#leases.idle()]);
@@ -565,6 +532,18 @@ export class Yard {
       }
     };
     this.#announcing = loop();
+  }
+
+  /** What the protocol services reach of this yard (protocol-services.ts). */
+  #served(): ServedRooms {
+    return {
+      node: this.node,
+      quoting: this.#quoting,
+      leases: this.#leases,
+      overlay: this.overlay,
+      resolveTunnel: (h, remote, remoteAddr) => this.#net.resolveTunnel(h, remote, remoteAddr),
+      now: () => this.now(),
+    };
   }
 
   /** Starts `s` and keeps it for stop(). */

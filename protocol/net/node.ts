@@ -22,11 +22,30 @@ import { CID } from "multiformats/cid";
 import * as raw from "multiformats/codecs/raw";
 import { sha256 } from "multiformats/hashes/sha2";
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "@libp2p/crypto/keys";
-import type { PrivateKey } from "@libp2p/interface";
+import type { AbortOptions, Connection, PeerId, PrivateKey } from "@libp2p/interface";
+import type { Multiaddr } from "@multiformats/multiaddr";
 import { ConfigError } from "../errors.ts";
 import { noiseCrypto } from "./noise-crypto.ts";
 import { gatewayTcp, type GatewayDialer } from "./gateway-transport.ts";
 import { halfWindowYamux, type YamuxWindowStats } from "./yamux-window.ts";
+import type { HandlerRegistrar } from "./ready.ts";
+
+/**
+ * The node's components a project service takes (js-libp2p hands them to each service factory): the registrar its
+ * handlers go to, the connection manager it dials with. A service is `(components) => Startable`, started and
+ * stopped with the node.
+ */
+export interface IconServiceComponents {
+  peerId: PeerId;
+  registrar: HandlerRegistrar;
+  connectionManager: {
+    getConnections(peer?: PeerId): Connection[];
+    openConnection(
+      peer: PeerId | Multiaddr | Multiaddr[],
+      options?: AbortOptions & { priority?: number },
+    ): Promise<Connection>;
+  };
+}
 
 /** Options of {@link createIconNode}. */
 export interface IconNodeOptions {
@@ -66,6 +85,11 @@ export interface IconNodeOptions {
    * (yamux-window.ts); "library" keeps @libp2p/yamux's one per data frame (tests and benchmarks compare them).
    */
   yamuxWindow?: "half" | "library";
+  /**
+   * The daemon's protocol services in js-libp2p's shape, `(components) => Startable`, by name: libp2p builds them
+   * with the node and starts and stops them with it (gate their handlers on the daemon's readiness: ready.ts).
+   */
+  services?: Record<string, (components: IconServiceComponents) => unknown>;
 }
 
 const windowStats = new WeakMap<Libp2p, YamuxWindowStats>();
@@ -86,7 +110,7 @@ export async function createIconNode(o: IconNodeOptions = {}): Promise<Libp2p> {
     clientMode: false,
     peerInfoMapper: o.dhtPrivateAddresses ? passthroughMapper : removePrivateAddressesMapper,
   });
-  const services = o.dht ? { ...base, dht } : base;
+  const services = { ...(o.dht ? { ...base, dht } : base), ...o.services };
   const muxer = o.yamuxWindow === "library" ? undefined : halfWindowYamux();
   const node = await createLibp2p({
     privateKey: o.privateKey,

@@ -18,7 +18,7 @@ import { lpStream } from "@libp2p/utils";
 import { IconError } from "../errors.ts";
 import { TreeEnvelope, TreeErrorCode } from "../schema/generated/tree.js";
 import { peerIdBytes } from "../lease/binding.ts";
-import { uintBytes } from "../lease/messages.ts";
+import { uintBytes } from "../lease/fields.ts";
 import type { MarketClient } from "../chain/client.ts";
 import type { BudgetAccount, Policy } from "../chain/types.ts";
 

@@ -23,7 +23,7 @@
 import net from "node:net";
 import type { Uint8ArrayList } from "uint8arraylist";
 import { IconError } from "../errors.ts";
-import { isServiceKey } from "../lease/messages.ts";
+import { isServiceKey } from "../lease/fields.ts";
 
 /** The libp2p protocol id of tunnels. */
 export const TUNNEL_PROTOCOL = "/icon/tunnel/1.0.0";

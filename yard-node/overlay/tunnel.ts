@@ -11,6 +11,9 @@
  * first) and closes connections that stayed idle for `idleMs`. "Idle" means the connection carries no stream at
  * all, so a tunnel sweep never cuts a lease negotiation or DHT query that shares the connection.
  *
+ * As a libp2p service: `tunnels(init)` is the factory of the node's components (js-libp2p's shape), started and
+ * stopped with the node.
+ *
  * @example
  *   const tunnels = new TunnelManager(node, { resolve: async (h) => ({ host: "127.0.0.1", port: 8080 }) });
  *   await tunnels.start();
@@ -27,6 +30,8 @@ import {
   encodeTunnelAnswer,
   encodeTunnelHeader,
   tunnelLimits,
+  type HandlerRegistrar,
+  type IconServiceComponents,
   type TunnelHeader,
 } from "../../protocol/index.ts";
 import { TunnelStream, connectTcp, pump, raceSignal, type TunnelCounters, type TunnelLog } from "./tunnel-stream.ts";
@@ -49,6 +54,27 @@ export interface TunnelManagerOptions {
   /** Each step's deadline: dial, header read, resolve + target connect (default 10 000 ms; the opener waits
    * twice this long for the answer). */
   timeoutMs?: number;
+}
+
+/** What the manager uses of a libp2p node: its handlers, its connections, its dials. */
+export type TunnelNode = HandlerRegistrar & Pick<Libp2p, "getConnections" | "dial">;
+
+/**
+ * The tunnels as a libp2p service in the js-libp2p shape: a factory of the node's components (the registrar the
+ * handler goes to, the connection manager it dials with) whose product is started and stopped with the node.
+ */
+export function tunnels(init: TunnelManagerOptions): (components: IconServiceComponents) => TunnelManager {
+  return ({ registrar, connectionManager }) =>
+    new TunnelManager(
+      {
+        handle: (protocol, handler, options) => registrar.handle(protocol, handler, options),
+        unhandle: (protocol) => registrar.unhandle(protocol),
+        getConnections: (peer) => connectionManager.getConnections(peer),
+        // As Libp2p.dial: a dial of the daemon's own goes first in the queue.
+        dial: (peer, options = {}) => connectionManager.openConnection(peer, { priority: 75, ...options }),
+      },
+      init,
+    );
 }
 
 /** Counters of {@link TunnelManager.stats}. */
@@ -80,7 +106,7 @@ interface PeerEntry {
  * Opens and accepts tunnels, and keeps the set of yard connections they run on bounded (LRU + idle sweep).
  */
 export class TunnelManager {
-  readonly #node: Libp2p;
+  readonly #node: TunnelNode;
   readonly #resolve: TunnelManagerOptions["resolve"];
   readonly #maxPeers: number;
   readonly #idleMs: number;
@@ -97,7 +123,7 @@ export class TunnelManager {
   #sweeper: NodeJS.Timeout | undefined;
   #started = false;
 
-  constructor(node: Libp2p, o: TunnelManagerOptions) {
+  constructor(node: TunnelNode, o: TunnelManagerOptions) {
     this.#node = node;
     this.#resolve = o.resolve;
     this.#maxPeers = o.maxPeers ?? 64;
