@@ -7,7 +7,8 @@
  *
  * A re-key after the container started (in its early start, the only time an opening can still land: the chain
  * refuses one whose slot began) with traffic flowing keeps serving the client under the new id — the same port, an
- * open keep-alive connection and new ones, the flows recorded under the new id — and bills it under the new id.
+ * open keep-alive connection and new ones, the flows recorded under the new id — and bills it under the new id; the
+ * ICON's recovery (icon-agent/recovery.ts) adopts it under the new id: one lease paid.
  *
  * The chain automines while the system acts (one block per transaction, so a reorganisation's depth is the number of
  * transactions it replaces) and mines a block every 300 ms while the test waits for the system to settle.
@@ -19,6 +20,8 @@ import { ACCEPTANCE_TYPES, OFFER_TYPES, peerIdBytes } from "../../../protocol/in
 import { parseYardConfig } from "../../../yard-node/config.ts";
 import { createLogger, silentLogger } from "../../../protocol/log.ts";
 import { Yard } from "../../../yard-node/yard.ts";
+import { Recovery, type RecoveryComponents } from "../../../icon-agent/recovery.ts";
+import type { AgentSeed } from "../../../icon-agent/state.ts";
 import { useDockerYard, waitFor, WEB_IMAGE } from "../../helpers/docker.ts";
 import { markReorg, reorg, type MiningMode } from "../../helpers/reorg.ts";
 import { Tenant, USD, clientFor, startMarket, yardConfig, type TestMarket } from "../../../scripts/lib/testbed.ts";
@@ -312,6 +315,40 @@ describe("yard through reorganisations shallower than its confirmation depth", f
       expect(sockets.size, "the keep-alive connection was kept").to.equal(socketsBefore);
       expect(await get(false)).to.equal("ok");
       expect(yard.overlay.flows(moved).snapshot().length, "no flow recorded under the new id").to.be.greaterThan(0);
+      // The ICON's recovery (icon-agent/recovery.ts) adopts the lease under its new id: not the lease that took the
+      // old id (another yard's, unknown to its state: ended by the sweep, refunded in full), not a second lease.
+      const said: string[] = [];
+      const placement = {
+        leaseId,
+        leaseStart: offer.start,
+        end: offer.end,
+        pricePerSecond: offer.pricePerSecond,
+        yard: { operator: operator.address },
+      };
+      const seed = { account: tenant.account, root: tenant.account, placement, children: {}, replicas: 0 };
+      // What the sweep gives back: every lease of the account not yet started other than the placement's (this
+      // case's other-provider lease, and the one of the case before), refunded in full.
+      let refunds = 0n;
+      for (const id of await m.admin.leasesOf(tenant.account)) {
+        const l = await m.admin.lease(id);
+        if (id !== moved && l.state === "Scheduled") refunds += l.pricePerSecond * (l.end - l.start);
+      }
+      await new Recovery({
+        dir: "/nonexistent-icon-reorg-test",
+        seed: seed as unknown as AgentSeed,
+        client: await clientFor(m, 3),
+        wallet: Wallet.createRandom(),
+        childKey: () => Wallet.createRandom(),
+        clientFor: () => Promise.reject(new Error("no replica in this test")),
+        spawn: () => Promise.reject(new Error("no replica in this test")),
+        save: async () => undefined,
+        emit: (kind: string, text: string) => void said.push(`${kind}: ${text}`),
+        moves: { finishMove: async () => undefined, finishTermination: async () => undefined },
+        confirmations: CONFIRMATIONS,
+      } as unknown as RecoveryComponents).recover();
+      expect(seed.placement.leaseId, said.join("; ")).to.equal(moved);
+      expect(said.filter((l) => l.startsWith("placed"))).to.deep.equal([]);
+      expect((await m.admin.lease(leaseId)).state).to.be.oneOf(["Ended", "Settled"]);
       await waitFor(
         "start confirmed on chain under the new id",
         async () => ((await m.admin.lease(moved)).flags & 1) === 1,
@@ -321,11 +358,11 @@ describe("yard through reorganisations shallower than its confirmation depth", f
       await waitFor("the lease to settle", () => yard.db.lease(moved)!.status === "settled", 60_000);
       await countedOnce();
       const cost = offer.pricePerSecond * (offer.end - offer.start);
-      const held = o2.pricePerSecond * (o2.end - o2.start);
       expect((await m.admin.lease(moved)).claimedUntil).to.equal(offer.end);
       const after = await money();
       expect(after.earnings).to.equal(before.earnings + cost);
-      expect(after.balance).to.equal(before.balance - cost - held);
+      const held = o2.pricePerSecond * (o2.end - o2.start); // (among the refunds)
+      expect(after.balance, "one lease paid").to.equal(before.balance - cost - held + refunds);
       expect(after.market).to.equal(before.market);
       expect(await docker.get().runtime.inspect(container)).to.equal(undefined);
       expect(await get(false)).to.not.equal("ok"); // ended: its endpoint closed
