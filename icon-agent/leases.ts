@@ -23,8 +23,8 @@ export function live(state: string): boolean {
  * reorganisation may still replace is not yet taken for either (the agent's `chainConfirmations`; the yard does the
  * same, yard-node/chain-watch.ts). A lease that does not exist at a block is not live there. Read through
  * `client.lease(id, blockTag)`: a chain that refuses or cannot be reached throws a sentence (protocol errors).
- * With `slot`, a lease is live only as that placement's lease: at its yard, with its start, end and price — an id a
- * reorganisation gave to another lease of the account is not the placement's.
+ * With `slot`, a lease is live only as that placement's lease: of its account, at its yard, with its start and end —
+ * an id a reorganisation gave to another lease is not the placement's.
  */
 export async function liveBuried(
   client: MarketClient,
@@ -42,42 +42,44 @@ export async function liveBuried(
   return !atHead && !buried ? "gone" : "unsure";
 }
 
-/** What binds a lease to a placement: the yard, the slot and the price its offer named. */
-export type PlacedSlot = Pick<Placement, "yard" | "leaseStart" | "end" | "pricePerSecond">;
+/**
+ * What binds a lease to a placement: the paying account, the yard and the slot its offer named. Not the price: the
+ * state's price of a placement is what the agent planned with and may differ from the lease's (agent.test.ts injects
+ * one); two leases of the account with one slot at one yard are told apart by none of these, so neither is taken.
+ */
+export type PlacedSlot = Pick<Placement, "yard" | "leaseStart" | "end"> & { account: bigint };
 
-/** Whether lease `l` is the one placement `p` bought: same yard (operator), start, end and price per second. */
-export function sameSlot(
-  l: Pick<LeaseRecord, "provider" | "start" | "end" | "pricePerSecond">,
-  p: PlacedSlot,
-): boolean {
+/** Whether lease `l` is the one placement `p` bought: same account, yard (operator), start and end. */
+export function sameSlot(l: Pick<LeaseRecord, "account" | "provider" | "start" | "end">, p: PlacedSlot): boolean {
   return (
+    l.account === p.account &&
     l.provider.toLowerCase() === p.yard.operator.toLowerCase() &&
     l.start === p.leaseStart &&
-    l.end === p.end &&
-    l.pricePerSecond === p.pricePerSecond
+    l.end === p.end
   );
 }
 
 /**
  * The placement's own lease under another id: a reorganisation dropped its opening and the chain included the same
  * signed offer again later, under the next free id (the yard follows it there: yard-node/reorgs.ts). Bound strictly —
- * the one live lease of `account` other than `p.leaseId` with the placement's yard, start, end and price (two such:
- * none taken) — with whether it is live buried `depth` blocks deep too ("live") or only at the head ("unsure").
+ * the one live lease of `account` other than `p.leaseId` with the placement's yard, start and end (two such: none
+ * taken) — with whether it is live buried `depth` blocks deep too ("live") or only at the head ("unsure").
  */
 export async function rekeyedOf(
   client: MarketClient,
   account: bigint,
-  p: PlacedSlot & Pick<Placement, "leaseId">,
+  p: Pick<Placement, "yard" | "leaseStart" | "end" | "leaseId">,
   depth: number,
 ): Promise<{ id: bigint; state: "live" | "unsure" } | undefined> {
+  const slot = { ...p, account };
   const found: bigint[] = [];
   for (const id of await client.leasesOf(account)) {
     if (id === p.leaseId) continue;
     const l = await client.lease(id);
-    if (live(l.state) && sameSlot(l, p)) found.push(id);
+    if (live(l.state) && sameSlot(l, slot)) found.push(id);
   }
   if (found.length !== 1) return undefined;
-  const state = await liveBuried(client, found[0]!, depth, p);
+  const state = await liveBuried(client, found[0]!, depth, slot);
   return state === "gone" ? undefined : { id: found[0]!, state };
 }
 

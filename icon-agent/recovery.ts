@@ -66,8 +66,8 @@ export class Recovery {
       const l = await client.lease(p.leaseId);
       const depth = this.#c.confirmations ?? 0;
       // Only a lease gone at the head and below it is given up ("unsure" keeps the placement for now); an id that
-      // names another lease (of another slot, yard or price) is gone for this placement.
-      if ((await liveBuried(client, p.leaseId, depth, p)) === "gone") {
+      // names another lease (of another account, yard or slot) is gone for this placement.
+      if ((await liveBuried(client, p.leaseId, depth, { ...p, account: seed.account })) === "gone") {
         // Its opening included again under another id (a reorganisation): the same lease, adopted under that id;
         // live only at the head, the placement is kept and it is looked at again at the next start.
         const moved = await rekeyedOf(client, seed.account, p, depth);
@@ -118,7 +118,7 @@ export class Recovery {
       if (!live(l.state)) continue;
       const sameYard = p && l.provider.toLowerCase() === p.yard.operator.toLowerCase();
       if (sameYard && (l.end === p.leaseStart || l.start === p.end)) continue; // renewal chain: one container
-      if (p && sameSlot(l, p)) continue; // the placement's own lease under another id (a reorganisation; recover)
+      if (p && sameSlot(l, { ...p, account: seed.account })) continue; // its own lease re-keyed (recover)
       const refund = await client.terminate(id);
       emit("error", `lease ${id} was open but unknown to the saved state: terminated, refund ${client.format(refund)}`);
     }

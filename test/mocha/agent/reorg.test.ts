@@ -3,7 +3,7 @@
  * lease seen, then reorganised away (test/helpers/reorg.ts), must not make its recovery give the placement up and
  * place again (a second lease, paid for, while the first runs on); a termination buried under the depth does.
  * An opening the reorganisation dropped and the chain included again later under another id (another lease of the
- * same account took its id first) is adopted under the new id, bound to the placement's yard, slot and price — not
+ * same account took its id first) is adopted under the new id, bound to the placement's account, yard and slot — not
  * the lease that holds the old id, and not a second lease bought: exactly one paid.
  * Recovery runs in this process on the embedded chain with MarketClient as the ICON; what it would start or save
  * is recorded (the rest of the agent is not needed to decide this).
