@@ -1,7 +1,7 @@
 /**
  * What the chain says about an ICON's leases and replica keys, read and used by recovery (recovery.ts) and the
  * moves (moves.ts) alike: which leases are live, which one renews a placement, the derived key of a replica, and
- * what closing an account handed up. ICON keys hold no ETH: their calls are relayed (protocol/relay/sender.ts).
+ * what closing an account handed up, the placement's lease found again under another id after a reorganisation. ICON keys hold no ETH: their calls are relayed (protocol/relay/sender.ts).
  *
  * @example
  *   const open = await liveLeases(client, account);
@@ -23,14 +23,64 @@ export function live(state: string): boolean {
  * reorganisation may still replace is not yet taken for either (the agent's `chainConfirmations`; the yard does the
  * same, yard-node/chain-watch.ts). A lease that does not exist at a block is not live there. Read through
  * `client.lease(id, blockTag)`: a chain that refuses or cannot be reached throws a sentence (protocol errors).
+ * With `slot`, a lease is live only as that placement's lease: of its account, at its yard, with its start and end —
+ * an id a reorganisation gave to another lease is not the placement's.
  */
-export async function liveBuried(client: MarketClient, id: bigint, depth: number): Promise<"live" | "gone" | "unsure"> {
-  const atHead = live((await client.lease(id)).state);
+export async function liveBuried(
+  client: MarketClient,
+  id: bigint,
+  depth: number,
+  slot?: PlacedSlot,
+): Promise<"live" | "gone" | "unsure"> {
+  const mine = (l: LeaseRecord & { state: string }): boolean =>
+    live(l.state) && (slot === undefined || sameSlot(l, slot));
+  const atHead = mine(await client.lease(id));
   if (depth <= 0) return atHead ? "live" : "gone";
   const blockTag = Math.max(0, (await client.provider.getBlockNumber()) - depth);
-  const buried = live((await client.lease(id, blockTag)).state);
+  const buried = mine(await client.lease(id, blockTag));
   if (atHead && buried) return "live";
   return !atHead && !buried ? "gone" : "unsure";
+}
+
+/**
+ * What binds a lease to a placement: the paying account, the yard and the slot its offer named. Not the price: the
+ * state's price of a placement is what the agent planned with and may differ from the lease's (agent.test.ts injects
+ * one); two leases of the account with one slot at one yard are told apart by none of these, so neither is taken.
+ */
+export type PlacedSlot = Pick<Placement, "yard" | "leaseStart" | "end"> & { account: bigint };
+
+/** Whether lease `l` is the one placement `p` bought: same account, yard (operator), start and end. */
+export function sameSlot(l: Pick<LeaseRecord, "account" | "provider" | "start" | "end">, p: PlacedSlot): boolean {
+  return (
+    l.account === p.account &&
+    l.provider.toLowerCase() === p.yard.operator.toLowerCase() &&
+    l.start === p.leaseStart &&
+    l.end === p.end
+  );
+}
+
+/**
+ * The placement's own lease under another id: a reorganisation dropped its opening and the chain included the same
+ * signed offer again later, under the next free id (the yard follows it there: yard-node/reorgs.ts). Bound strictly —
+ * the one live lease of `account` other than `p.leaseId` with the placement's yard, start and end (two such: none
+ * taken) — with whether it is live buried `depth` blocks deep too ("live") or only at the head ("unsure").
+ */
+export async function rekeyedOf(
+  client: MarketClient,
+  account: bigint,
+  p: Pick<Placement, "yard" | "leaseStart" | "end" | "leaseId">,
+  depth: number,
+): Promise<{ id: bigint; state: "live" | "unsure" } | undefined> {
+  const slot = { ...p, account };
+  const found: bigint[] = [];
+  for (const id of await client.leasesOf(account)) {
+    if (id === p.leaseId) continue;
+    const l = await client.lease(id);
+    if (live(l.state) && sameSlot(l, slot)) found.push(id);
+  }
+  if (found.length !== 1) return undefined;
+  const state = await liveBuried(client, found[0]!, depth, slot);
+  return state === "gone" ? undefined : { id: found[0]!, state };
 }
 
 /** The live leases of `account`. */

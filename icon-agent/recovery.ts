@@ -12,7 +12,7 @@
 import path from "node:path";
 import type { Wallet } from "ethers";
 import { isIconError, type MarketClient } from "../protocol/index.ts";
-import { live, liveBuried, liveLeases, successorOf } from "./leases.ts";
+import { live, liveBuried, liveLeases, rekeyedOf, sameSlot, successorOf } from "./leases.ts";
 import type { Moves } from "./moves.ts";
 import { readAgentState, stateDirLocked, type AgentSeed, type Emit } from "./state.ts";
 
@@ -64,11 +64,21 @@ export class Recovery {
     if (seed.moving) await moves.finishMove();
     else if (p) {
       const l = await client.lease(p.leaseId);
-      // Only a lease gone at the head and below it is given up ("unsure" keeps the placement for now).
-      if ((await liveBuried(client, p.leaseId, this.#c.confirmations ?? 0)) === "gone") {
+      const depth = this.#c.confirmations ?? 0;
+      // Only a lease gone at the head and below it is given up ("unsure" keeps the placement for now); an id that
+      // names another lease (of another account, yard or slot) is gone for this placement.
+      if ((await liveBuried(client, p.leaseId, depth, { ...p, account: seed.account })) === "gone") {
+        // Its opening included again under another id (a reorganisation): the same lease, adopted under that id;
+        // live only at the head, the placement is kept and it is looked at again at the next start.
+        const moved = await rekeyedOf(client, seed.account, p, depth);
         // A renewal opened just before a crash carries the container on: adopt it; otherwise place again.
-        const next = await successorOf(client, seed.account, p);
-        if (next) {
+        const next = moved ? undefined : await successorOf(client, seed.account, p);
+        if (moved?.state === "live") {
+          seed.placement = { ...p, leaseId: moved.id };
+          emit("renewed", `lease ${p.leaseId}'s opening was included again as lease ${moved.id}: adopted under it`);
+        } else if (moved) {
+          emit("renewed", `lease ${p.leaseId}'s opening may be lease ${moved.id} now: looked at again once buried`);
+        } else if (next) {
           seed.placement = {
             ...p,
             leaseId: next.id,
@@ -108,6 +118,7 @@ export class Recovery {
       if (!live(l.state)) continue;
       const sameYard = p && l.provider.toLowerCase() === p.yard.operator.toLowerCase();
       if (sameYard && (l.end === p.leaseStart || l.start === p.end)) continue; // renewal chain: one container
+      if (p && sameSlot(l, { ...p, account: seed.account })) continue; // its own lease re-keyed (recover)
       const refund = await client.terminate(id);
       emit("error", `lease ${id} was open but unknown to the saved state: terminated, refund ${client.format(refund)}`);
     }

@@ -61,6 +61,8 @@ export interface ChainWatchComponents {
   adopt: (id: bigint, offer: Offer, offerHash: string, renews: bigint | undefined) => void;
   /** Forgets what the overlay cached of lease `id` (overlay/owners.ts): read at the head, it may have changed. */
   forget?: (id: bigint) => void;
+  /** Lease `from` is lease `to` now (its row moved): what the running yard holds in memory follows (leases.ts). */
+  rekey?: (from: bigint, to: bigint) => void;
   /** Ends lease `id` here (containers, endpoints, capacity) and forgets its row; `why` logged. */
   unwind?: (id: bigint, why: string) => Promise<void>;
   /** Counts claimed pay once its LeaseClaimed event is buried (a claim a reorganisation drops never counts). */
@@ -306,6 +308,7 @@ export class ChainWatch {
     if (moved) {
       // The original opening included again under another id: the row (container, routes, flows) follows it.
       db.rekeyLease(moved.id, id);
+      this.#c.rekey?.(moved.id, id);
       this.#c.forget?.(moved.id);
       this.#c.forget?.(id);
       ledger.commit(`lease:${moved.id}`, `lease:${id}`);

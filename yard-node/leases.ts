@@ -50,7 +50,14 @@ export interface LeaseLifecycleComponents {
   overlay: Pick<Overlay, "localChanged">;
   network: Pick<
     YardNetwork,
-    "openIngress" | "closeEndpoints" | "recheck" | "wantFirewallCheck" | "addressing" | "carryService" | "carryAgent"
+    | "openIngress"
+    | "closeEndpoints"
+    | "recheck"
+    | "wantFirewallCheck"
+    | "addressing"
+    | "carryService"
+    | "carryAgent"
+    | "rekey"
   >;
   /** The agent gateway: a sidecar's environment, and what it holds for a lease closes at its sidecar's end. */
   gateway: Pick<AgentGateway, "env" | "leaseEnded" | "leaseMoved">;
@@ -348,6 +355,32 @@ export class LeaseLifecycle {
     this.#c.log.info("lease ended", { lease: l.id, why });
   }
 
+  /**
+   * Lease `from` is lease `to` now: its opening, reorganised away, was included again under id `to`, and its row was
+   * moved (db.ts rekeyLease). What the running yard holds in memory under `from` follows, in one synchronous step:
+   * the endpoints (listeners with their open connections, flows, routing rules: network.ts), the sidecar's secret and
+   * restarts and the agent gateway's state (sidecar.ts); the service's local instance is announced again under `to`.
+   * Its containers keep their names and labels (Docker cannot relabel a container): events are matched by container.
+   */
+  rekey(from: bigint, to: bigint): void {
+    const row = this.#c.db.lease(to);
+    if (!row) return;
+    this.#c.network.rekey(from, row);
+    this.#sidecars.rekey(from, to);
+    if (row.spec?.service) this.#c.overlay.localChanged(row.spec.service);
+  }
+
+  /** The lease a container event is about: the one whose row holds the container (a re-keyed lease's containers
+   * keep the label of the id they were created under), else the label's. */
+  #leaseOfContainer(containerId: string, labelled: bigint): bigint {
+    const row = this.#c.db.lease(labelled);
+    if (row && (row.containerId === containerId || row.agentContainerId === containerId)) return labelled;
+    const owner = this.#c.db
+      .leases(ACTIVE)
+      .find((l) => l.containerId === containerId || l.agentContainerId === containerId);
+    return owner?.id ?? labelled;
+  }
+
   /** A container event from the engine (it died; it ran out of memory). */
   onRuntimeEvent(e: {
     kind: string;
@@ -357,6 +390,7 @@ export class LeaseLifecycle {
     role?: ContainerRole;
   }): void {
     const { db, metrics, log } = this.#c;
+    e = { ...e, leaseId: this.#leaseOfContainer(e.containerId, e.leaseId) };
     if (e.role === "agent") {
       const row = db.lease(e.leaseId);
       const inSlot = !!row && ACTIVE.includes(row.status) && row.stoppedAt === undefined;

@@ -327,6 +327,18 @@ export class YardNetwork {
     for (const p of spec.udpPorts ?? []) this.#c.udp.move(from, to.id, p, this.#udpRoute(to.id, spec, p));
   }
 
+  /**
+   * Lease `from` is lease `to` now: its opening, reorganised away, was included again under id `to` (chain-watch.ts).
+   * Everything the running endpoints hold under `from` goes to `to` as a renewal's hand-over moves it, in one
+   * synchronous step: the listeners (same ports, open connections untouched, new ones routed by `to`), the flows,
+   * routing rules and stub, the agent's listener.
+   */
+  rekey(from: bigint, to: LeaseRow): void {
+    if (to.spec) this.carryService(from, to);
+    else this.#c.overlay.carry(from, to.id);
+    if (to.spec?.agent) this.carryAgent(from, to.id);
+  }
+
   /** Renewal `to` runs lease `from`'s agent sidecar now: it takes the agent's listener over as it is. */
   carryAgent(from: bigint, to: bigint): boolean {
     return this.#c.ingress.move(from, to, AGENT_INGRESS_KEY, this.#agentRoute(to));

@@ -244,6 +244,24 @@ export class AgentSidecars {
     await this.#c.ended(row.id);
   }
 
+  /**
+   * Lease `from` is lease `to` now (a reorganisation re-keyed it, chain-watch.ts): its secret and restart count
+   * follow, and the agent gateway's connections, bucket and forwards (`moved`).
+   */
+  rekey(from: bigint, to: bigint): void {
+    const [f, t] = [from.toString(), to.toString()];
+    const secret = this.#secrets.get(f);
+    const restarts = this.#restarts.get(f);
+    this.#secrets.delete(f);
+    this.#restarts.delete(f);
+    if (secret) {
+      this.#secrets.get(t)?.wipe();
+      this.#secrets.set(t, secret);
+    }
+    if (restarts !== undefined) this.#restarts.set(t, restarts);
+    this.#c.moved(from, to);
+  }
+
   /** Wipes every secret (the yard stops: the running sidecars keep theirs in their tmpfs). */
   wipeAll(): void {
     for (const s of this.#secrets.values()) s.wipe();

@@ -19,7 +19,11 @@
  *    endpoint does not hide a transaction just mined; remembers each endpoint's last head and sends a read naming
  *    block N (eth_getLogs' toBlock, eth_call or a balance at N) only to one whose head has reached N — asking the
  *    heads again and waiting `rounds` backoffs for one, then failing with a sentence — so reads never go backwards
- *    after a failover to a lagging endpoint.
+ *    after a failover to a lagging endpoint;
+ *  - asks every endpoint not paused at once for a transaction's receipt, the transaction by hash and an account's
+ *    nonce as of "latest"/"pending" (with more than one endpoint; one: as it is) and answers the freshest (a receipt,
+ *    the highest block's, over none; a mined transaction over a pending one over none; the highest nonce): after a
+ *    failover to a lagging endpoint a receipt not yet there is not read as vanished or not mined, nor a nonce stale.
  * Credentials in a URL (`https://user:secret@host`) go as an `Authorization: Basic` header (the global fetch refuses
  * such a URL); every message names an endpoint by scheme and host only (endpoint.ts).
  * Why not ethers' FallbackProvider: it is no JsonRpcProvider (no `send` of node methods the tests and the CLI use),
@@ -169,6 +173,8 @@ export class RpcEndpoints extends JsonRpcProvider {
     const list = Array.isArray(payload) ? payload : [payload];
     if (list.length === 1 && list[0]!.method === "eth_blockNumber" && this.urls.length > 1)
       return this.#freshestHead(list[0]!);
+    if (list.length === 1 && this.urls.length > 1 && freshness(list[0]!) !== undefined)
+      return this.#freshestAnswer(list[0]!);
     const raw = list.find((p) => p.method === "eth_sendRawTransaction");
     const needs = list.reduce<bigint | undefined>((n, p) => {
       const b = blockNamed(p);
@@ -197,8 +203,36 @@ export class RpcEndpoints extends JsonRpcProvider {
     return (answers[best] as PromiseFulfilledResult<JsonRpcResult[]>).value;
   }
 
+  /**
+   * A receipt, a transaction by hash or a "latest"/"pending" nonce asked of every endpoint not paused at once: the
+   * freshest result (module header). No endpoint answering with a result: sent as any call is (waits, retries).
+   */
+  async #freshestAnswer(p: JsonRpcPayload): Promise<JsonRpcResult[]> {
+    const rank = freshness(p)!;
+    const answers = await this.#askEach(JSON.stringify(p));
+    let best = -1;
+    let bestRank = -1n;
+    answers.forEach((a, i) => {
+      const r = a.status === "fulfilled" ? (a.value[0] as JsonRpcResult | undefined) : undefined;
+      if (!r || !("result" in r)) return;
+      const k = rank(r.result);
+      if (k > bestRank || (k === bestRank && i === this.#current)) [best, bestRank] = [i, k];
+    });
+    if (best < 0) return this.#exchange(JSON.stringify(p), p.method, "", undefined);
+    return (answers[best] as PromiseFulfilledResult<JsonRpcResult[]>).value;
+  }
+
   /** eth_blockNumber of every endpoint not paused, each head noted (a 429 pauses its endpoint). */
   async #askHeads(body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber", params: [] })) {
+    const answers = await this.#askEach(body);
+    answers.forEach((a, i) => {
+      if (a.status === "fulfilled") this.#noteHead(i, a.value[0]);
+    });
+    return answers;
+  }
+
+  /** `body` sent to every endpoint not paused at once: each one's answer or failure (a 429 pauses its endpoint). */
+  async #askEach(body: string): Promise<PromiseSettledResult<JsonRpcResult[]>[]> {
     const now = Date.now();
     const asked = this.urls.map((_, i) =>
       this.#pausedUntil[i]! > now ? Promise.reject(new Error("paused")) : this.#once(i, body),
@@ -209,7 +243,6 @@ export class RpcEndpoints extends JsonRpcProvider {
         this.#pausedUntil[i] = Date.now() + this.#pauseFor(a.reason);
         this.#limited[i] = true;
       }
-      if (a.status === "fulfilled") this.#noteHead(i, a.value[0]);
     });
     return answers;
   }
@@ -433,6 +466,30 @@ function blockNamed(p: JsonRpcPayload): bigint | undefined {
       return num(params[2]);
     case "eth_getBlockByNumber":
       return num(params[0]);
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * For a read whose answer can be older on a lagging endpoint than on a fresh one, with no block named (a receipt, a
+ * transaction by hash, a "latest"/"pending" nonce): how fresh a result is, higher fresher (undefined: another read).
+ */
+function freshness(p: JsonRpcPayload): ((result: unknown) => bigint) | undefined {
+  const params = (p.params ?? []) as unknown[];
+  const num = (v: unknown): bigint => (typeof v === "string" && /^0x[0-9a-f]+$/i.test(v) ? BigInt(v) : -1n);
+  const block = (r: unknown): unknown => (r as { blockNumber?: unknown } | null)?.blockNumber;
+  switch (p.method) {
+    case "eth_getTransactionReceipt":
+      return (r) => (r === null || r === undefined ? -1n : num(block(r)) + 1n);
+    case "eth_getTransactionByHash":
+      return (r) => {
+        if (r === null || r === undefined) return -1n;
+        const b = block(r);
+        return b === null || b === undefined ? 0n : num(b) + 2n;
+      };
+    case "eth_getTransactionCount":
+      return params[1] === undefined || params[1] === "latest" || params[1] === "pending" ? (r) => num(r) : undefined;
     default:
       return undefined;
   }

@@ -57,6 +57,11 @@ export interface ReorgOptions {
   longer?: number;
   /** The new chain's blocks are this many seconds later than the old ones would have been (evm_increaseTime). */
   laterS?: number;
+  /**
+   * The new chain's first block has this timestamp (unix s, above the fork point's), the next ones a second apart,
+   * and the chain's clock goes on from there: a new chain whose blocks are earlier than the replaced ones were.
+   */
+  timestamp?: number;
   mining: MiningMode;
 }
 
@@ -109,11 +114,12 @@ export async function reorg(provider: ReorgProvider, point: ReorgPoint, o: Reorg
     const raw = kept.map((t) => Transaction.from(t).serialized);
     if (!(await send("evm_revert", [point.snapshot]))) throw new Error(`snapshot ${point.snapshot} is unknown`);
     if (o.laterS) await send("evm_increaseTime", [o.laterS]);
+    if (o.timestamp !== undefined) await send("evm_setNextBlockTimestamp", [o.timestamp]);
     // A node refuses one whose nonce the sender filled meanwhile (a yard polling inside the window, see above): it
     // has no receipt afterwards, so it is reported in `stranded`.
     for (const r of raw) await send("eth_sendRawTransaction", [r]).catch(() => undefined);
     const depth = oldHead - point.block;
-    await send("hardhat_mine", ["0x" + (depth + (o.longer ?? 0)).toString(16)]);
+    await send("hardhat_mine", ["0x" + (depth + (o.longer ?? 0)).toString(16), "0x1"]);
     const stranded: string[] = [];
     for (const t of kept) if (!(await provider.getTransactionReceipt(t.hash))) stranded.push(t.hash);
     return {

@@ -2,17 +2,33 @@
  * The agent through a reorganisation shallower than its `chainConfirmations`: a termination of its placement's
  * lease seen, then reorganised away (test/helpers/reorg.ts), must not make its recovery give the placement up and
  * place again (a second lease, paid for, while the first runs on); a termination buried under the depth does.
+ * An opening the reorganisation dropped and the chain included again later under another id (another lease of the
+ * same account took its id first) is adopted under the new id, bound to the placement's account, yard and slot — not
+ * the lease that holds the old id, and not a second lease bought: exactly one paid.
  * Recovery runs in this process on the embedded chain with MarketClient as the ICON; what it would start or save
  * is recorded (the rest of the agent is not needed to decide this).
  */
 import { expect } from "chai";
-import { Wallet } from "ethers";
+import { Transaction, Wallet } from "ethers";
 import { Recovery, type RecoveryComponents } from "../../../icon-agent/recovery.ts";
 import { liveBuried } from "../../../icon-agent/leases.ts";
 import { defaultChainConfirmations } from "../../../icon-agent/config.ts";
 import type { AgentSeed, Placement } from "../../../icon-agent/state.ts";
 import { markReorg, reorg } from "../../helpers/reorg.ts";
-import { network, marketWithApp, marketClient, createApp, makeOffer, openLease, USD } from "../../helpers/market.ts";
+import {
+  network,
+  deployMarket,
+  listProvider,
+  marketWithApp,
+  marketClient,
+  createApp,
+  makeOffer,
+  openLease,
+  signAcceptance,
+  signOffer,
+  chainNow,
+  USD,
+} from "../../helpers/market.ts";
 
 const conn = await network.create();
 const DEPTH = 3;
@@ -28,7 +44,13 @@ describe("agent recovery through a reorganisation shallower than its confirmatio
     await conn.networkHelpers.time.increaseTo(offer.start + 1n);
     await m.market.connect(m.provider).confirmStart(id);
     const client = await marketClient(m, m.icon);
-    const placement = { leaseId: id, leaseStart: offer.start, end: offer.end, yard: { operator: m.provider.address } };
+    const placement = {
+      leaseId: id,
+      leaseStart: offer.start,
+      end: offer.end,
+      pricePerSecond: offer.pricePerSecond,
+      yard: { operator: m.provider.address },
+    };
     const seed = { account, root: account, placement: placement as unknown as Placement, children: {}, replicas: 0 };
     const said: string[] = [];
     const recovery = new Recovery({
@@ -78,6 +100,73 @@ describe("agent recovery through a reorganisation shallower than its confirmatio
     await recovery.recover();
     expect(seed.placement).to.equal(undefined);
     expect(said.some((s) => s.startsWith(`placed: lease ${id} is Ended on chain`))).to.equal(true);
+  });
+
+  it("adopts its lease re-keyed by a reorganisation under the new id, not the lease that took the old id: one lease paid, balances exact", async () => {
+    const m = await deployMarket(conn);
+    await listProvider(m, m.provider);
+    await listProvider(m, m.provider2);
+    const account = await createApp(m, USD(1_000));
+    const before = (await m.market.account(account)).balance as bigint;
+    const t = await chainNow(m);
+    const offer = await makeOffer(m, account, { pricePerSecond: 100n, start: t + 120n, end: t + 720n });
+    const point = await markReorg(m.ethers.provider);
+    const id = await openLease(m, offer);
+    await conn.networkHelpers.mine(1);
+    const opening = (await m.ethers.provider.getBlock(point.block + 1, true))!.prefetchedTransactions[0]!;
+    const r = await reorg(m.ethers.provider, point, { drop: (tx) => tx.hash === opening.hash, mining: { auto: true } });
+    expect([r.depth, r.dropped.length]).to.deep.equal([2, 1]);
+    // The new chain: another lease of the same account (at another yard) takes the id, then the original lands.
+    const o2 = await makeOffer(m, account, { provider: m.provider2.address, pricePerSecond: 1n, start: t + 900n });
+    o2.end = o2.start + 10n;
+    // (sent by another account than the dropped opening's sender: its nonce is the one the original holds)
+    const ps = await signOffer(m, o2, m.provider2);
+    await (await m.market.connect(m.owner).openLease(o2, ps, await signAcceptance(m, o2))).wait();
+    expect(await m.market.leaseCount()).to.equal(id);
+    await m.ethers.provider.send("eth_sendRawTransaction", [Transaction.from(opening).serialized]);
+    const moved = id + 1n;
+    expect(await m.market.leaseCount()).to.equal(moved);
+    const client = await marketClient(m, m.icon);
+    expect((await client.lease(moved)).provider).to.equal(m.provider.address);
+    const placement = {
+      leaseId: id,
+      leaseStart: offer.start,
+      end: offer.end,
+      pricePerSecond: offer.pricePerSecond,
+      yard: { operator: m.provider.address },
+    };
+    const seed = { account, root: account, placement: placement as unknown as Placement, children: {}, replicas: 0 };
+    const said: string[] = [];
+    const recovery = new Recovery({
+      dir: "/nonexistent-icon-reorg-test",
+      seed: seed as unknown as AgentSeed,
+      client,
+      wallet: Wallet.createRandom(),
+      childKey: () => Wallet.createRandom(),
+      clientFor: () => Promise.reject(new Error("no replica in this test")),
+      spawn: () => Promise.reject(new Error("no replica in this test")),
+      save: async () => undefined,
+      emit: (kind: string, text: string) => void said.push(`${kind}: ${text}`),
+      moves: { finishMove: async () => undefined, finishTermination: async () => undefined },
+      confirmations: DEPTH,
+    } as unknown as RecoveryComponents);
+    // Opened in the newest blocks: not taken yet, and not ended either (the placement is kept as it is).
+    await recovery.recover();
+    expect(seed.placement?.leaseId, said.join("; ")).to.equal(id);
+    expect((await client.lease(moved)).state).to.equal("Scheduled");
+    await conn.networkHelpers.mine(DEPTH);
+    await recovery.recover();
+    expect(seed.placement?.leaseId, `not adopted: ${said.join("; ")}`).to.equal(moved);
+    expect(said.filter((s) => s.startsWith("placed"))).to.deep.equal([]);
+    expect(said.some((s) => s.includes(`included again as lease ${moved}`))).to.equal(true);
+    // The lease under the old id is not the placement's: unknown to the state, the sweep ends it (full refund).
+    expect((await client.lease(id)).state).to.be.oneOf(["Ended", "Settled"]);
+    const live: bigint[] = [];
+    for (const l of await client.leasesOf(account))
+      if (["Running", "Scheduled"].includes((await client.lease(l)).state)) live.push(l);
+    expect(live).to.deep.equal([moved]);
+    const cost = offer.pricePerSecond * (offer.end - offer.start);
+    expect((await m.market.account(account)).balance).to.equal(before - cost);
   });
 
   it("tells a lease live at the head and below it (go), at neither (give up), at one only (wait)", async () => {

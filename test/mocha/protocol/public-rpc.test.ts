@@ -5,7 +5,8 @@
  * connection cut mid-answer (a read; a transaction whose answer was lost: checked by hash on every endpoint, sent
  * again only as the same bytes, "nonce too low" then meaning sent; a replacement whose answer was lost, still
  * watched), Retry-After 0 and above the longest wait, credentials in a URL, a lagging endpoint beside a fresh one (a
- * log query never served by an endpoint below its toBlock), an endpoint that switches to a dead upstream or goes away
+ * log query never served by an endpoint below its toBlock; receipts, transactions and latest nonces the freshest
+ * of both after a failover to the lagging one), an endpoint that switches to a dead upstream or goes away
  * (failover), a 429 through a yard's agent gateway; and the log queries the proxy saw from MarketClient's readers:
  * each with a numeric range within the window.
  */
@@ -304,6 +305,39 @@ describe("chain clients behind a public-like RPC", function () {
     expect(both.currentUrl).to.equal(fresh.url);
     const r = await waitForReceipt(both, tx, { action: "a transfer", timeoutMs: 10_000, pollMs: 100 });
     expect(r.hash).to.equal(tx.hash);
+  });
+
+  it("after a failover to a lagging endpoint, asks receipts, transactions and latest nonces of every endpoint and takes the freshest", async () => {
+    const fresh = await proxy([m.chain.url, "http://127.0.0.1:1"]);
+    const lagging = await proxy([m.chain.url], { lagBlocks: 3, lagTransactions: true });
+    const provider = endpoints([fresh.url, lagging.url], [], { backoffMs: 1 });
+    const who = Wallet.createRandom().address;
+    await provider.getBlockNumber(); // both heads known, the fresh endpoint's the highest
+    expect(provider.currentUrl).to.equal(fresh.url);
+    fresh.use(1); // the fresh endpoint's upstream dies for one read: the provider fails over to the lagging one
+    expect(await provider.getBalance(who)).to.equal(0n);
+    expect(provider.currentUrl).to.equal(lagging.url);
+    fresh.use(0);
+    const sender = new Wallet(m.keys[8]!, m.provider);
+    const tx = await sender.sendTransaction({ to: who, value: 1n });
+    const mined = (await tx.wait())!;
+    const nonce = await m.provider.getTransactionCount(sender.address, "latest");
+    // The lagging endpoint alone (or a provider over it alone, unchanged: one call each) has none of it yet.
+    const alone = endpoints(lagging.url);
+    const before = lagging.callsOf("eth_getTransactionReceipt").length;
+    expect(await alone.send("eth_getTransactionReceipt", [tx.hash])).to.equal(null);
+    expect(lagging.callsOf("eth_getTransactionReceipt").length).to.equal(before + 1);
+    expect(await alone.send("eth_getTransactionByHash", [tx.hash])).to.equal(null);
+    expect(await alone.getTransactionCount(sender.address, "latest")).to.be.below(nonce);
+    // Over both, still on the lagging endpoint: the receipt is there, the transaction mined, the nonce current.
+    expect(provider.currentUrl).to.equal(lagging.url);
+    const receipt = (await provider.send("eth_getTransactionReceipt", [tx.hash])) as { blockNumber: string } | null;
+    expect(receipt?.blockNumber).to.equal(toQuantity(mined.blockNumber));
+    const byHash = (await provider.send("eth_getTransactionByHash", [tx.hash])) as { blockNumber: string | null };
+    expect(byHash?.blockNumber).to.equal(receipt?.blockNumber);
+    expect(await provider.getTransactionCount(sender.address, "latest")).to.equal(nonce);
+    expect(await provider.getTransactionCount(sender.address, "pending")).to.equal(nonce);
+    expect((await provider.getTransactionReceipt(tx.hash))?.hash).to.equal(tx.hash);
   });
 
   it("never sends a log query to an endpoint whose head is below its toBlock: after a failover it waits for one that has it", async () => {

@@ -5,15 +5,23 @@
  * every balance exact: the tenant's account, the operator's earnings, the market's token balance (solvency), and
  * the yard's own count of claimed pay.
  *
+ * A re-key after the container started (in its early start, the only time an opening can still land: the chain
+ * refuses one whose slot began) with traffic flowing keeps serving the client under the new id — the same port, an
+ * open keep-alive connection and new ones, the flows recorded under the new id — and bills it under the new id; the
+ * ICON's recovery (icon-agent/recovery.ts) adopts it under the new id: one lease paid.
+ *
  * The chain automines while the system acts (one block per transaction, so a reorganisation's depth is the number of
  * transactions it replaces) and mines a block every 300 ms while the test waits for the system to settle.
  */
+import http from "node:http";
 import { expect } from "chai";
 import { Transaction, Wallet, type TransactionResponse } from "ethers";
 import { ACCEPTANCE_TYPES, OFFER_TYPES, peerIdBytes } from "../../../protocol/index.ts";
 import { parseYardConfig } from "../../../yard-node/config.ts";
 import { createLogger, silentLogger } from "../../../protocol/log.ts";
 import { Yard } from "../../../yard-node/yard.ts";
+import { Recovery, type RecoveryComponents } from "../../../icon-agent/recovery.ts";
+import type { AgentSeed } from "../../../icon-agent/state.ts";
 import { useDockerYard, waitFor, WEB_IMAGE } from "../../helpers/docker.ts";
 import { markReorg, reorg, type MiningMode } from "../../helpers/reorg.ts";
 import { Tenant, USD, clientFor, startMarket, yardConfig, type TestMarket } from "../../../scripts/lib/testbed.ts";
@@ -226,6 +234,141 @@ describe("yard through reorganisations shallower than its confirmation depth", f
     expect(after.locked).to.equal(before.locked);
     expect(await locked(otherWallet.address)).to.be.greaterThan(otherStake);
     expect(await docker.get().runtime.inspect(container)).to.equal(undefined);
+  });
+
+  it("a lease re-keyed while its container runs and serves: the client is served on under the new id (same port, open connection, flows), billed under it, balances exact", async () => {
+    await actOnly();
+    const before = await money();
+    const otherWallet = new Wallet(m.keys[6]!, m.provider); // listed by the case before
+    const other = await clientFor(m, 6);
+    const point = await markReorg(m.provider);
+    const forkTs = (await m.provider.getBlock(point.block))!.timestamp;
+    const earliestStart = BigInt(forkTs) + 20n;
+    const addr = yard.node.getMultiaddrs()[0]!;
+    // HTTP mode: the ingress keeps the client's connection open (the upstream closes its own after each answer).
+    const { leaseId, offer, endpoint } = await tenant.lease(
+      addr,
+      web,
+      { slotSeconds: 30, earliestStart },
+      { httpPorts: [8080] },
+    );
+    const opening = await openingOf(point.block);
+    // The container starts early (earlyStartS) and serves: a keep-alive connection and a fresh one.
+    const [host, port] = endpoint.split(":") as [string, string];
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const sockets = new Set<unknown>();
+    const get = (keep: boolean): Promise<string> =>
+      new Promise((resolve) => {
+        const req = http.get(
+          { host, port: Number(port), path: "/", agent: keep ? agent : false, timeout: 5000 },
+          (res) => {
+            let body = "";
+            res.setEncoding("utf8");
+            res.on("data", (d: string) => (body += d));
+            res.on("end", () =>
+              resolve(res.statusCode === 200 && body.includes("icon-web-ok") ? "ok" : `HTTP ${res.statusCode}`),
+            );
+            res.on("error", (e) => resolve(`response: ${e.message}`));
+          },
+        );
+        req.on("socket", (s) => keep && sockets.add(s));
+        req.on("timeout", () => req.destroy(new Error("timeout")));
+        req.on("error", (e: NodeJS.ErrnoException) => resolve(`request: ${e.code ?? e.message}`));
+      });
+    try {
+      await waitFor("the service to answer", async () => (await get(false)) === "ok", 40_000);
+      expect(await get(true)).to.equal("ok");
+      const container = yard.db.lease(leaseId)!.containerId!;
+      // Another lease of the account, at another provider, will take the id on the new chain (signed beforehand:
+      // it lands at once after the reorganisation, before the yard's follower fills the dropped opening's nonce).
+      const o2 = {
+        ...offer,
+        provider: otherWallet.address,
+        pricePerSecond: 1n,
+        start: BigInt(forkTs) + 600n,
+        end: BigInt(forkTs) + 610n,
+        nonce: offer.nonce + 1n,
+      };
+      const ps = await otherWallet.signTypedData(other.domain(), OFFER_TYPES, o2);
+      const ts = await tenant.icon.signTypedData(other.domain(), ACCEPTANCE_TYPES, { offer: o2 });
+      // The opening is dropped (with whatever the yard sent after it); the new chain's blocks are as early as the
+      // replaced ones, before the slot's start, so the original can still land — under the next id.
+      const r = await reorg(m.provider, point, {
+        drop: (t) => t.from.toLowerCase() === operator.address.toLowerCase(),
+        mining: { auto: true },
+        timestamp: forkTs + 1,
+      });
+      expect(r.dropped).to.include(opening.hash);
+      expect((await other.openLeaseTx(o2, ps, ts)).leaseId).to.equal(leaseId);
+      await m.provider.send("eth_sendRawTransaction", [Transaction.from(opening).serialized]);
+      const moved = leaseId + 1n;
+      expect((await m.admin.lease(moved)).provider.toLowerCase()).to.equal(operator.address.toLowerCase());
+      expect(BigInt((await m.provider.getBlock("latest"))!.timestamp)).to.be.below(offer.start);
+      await mineAlong();
+      await waitFor("the lease re-keyed", () => yard.db.lease(moved) !== undefined, 20_000);
+      expect(yard.db.lease(leaseId)).to.equal(undefined);
+      expect(yard.db.lease(moved)!.containerId).to.equal(container);
+      expect(yard.db.lease(moved)!.ingress["8080"]).to.equal(Number(port));
+      // Served on: the open connection and a fresh one, through the same port; the flows are the new id's.
+      const socketsBefore = sockets.size;
+      expect(await get(true)).to.equal("ok");
+      expect(sockets.size, "the keep-alive connection was kept").to.equal(socketsBefore);
+      expect(await get(false)).to.equal("ok");
+      expect(yard.overlay.flows(moved).snapshot().length, "no flow recorded under the new id").to.be.greaterThan(0);
+      // The ICON's recovery (icon-agent/recovery.ts) adopts the lease under its new id: not the lease that took the
+      // old id (another yard's, unknown to its state: ended by the sweep, refunded in full), not a second lease.
+      const said: string[] = [];
+      const placement = {
+        leaseId,
+        leaseStart: offer.start,
+        end: offer.end,
+        pricePerSecond: offer.pricePerSecond,
+        yard: { operator: operator.address },
+      };
+      const seed = { account: tenant.account, root: tenant.account, placement, children: {}, replicas: 0 };
+      // What the sweep gives back: every lease of the account not yet started other than the placement's (this
+      // case's other-provider lease, and the one of the case before), refunded in full.
+      let refunds = 0n;
+      for (const id of await m.admin.leasesOf(tenant.account)) {
+        const l = await m.admin.lease(id);
+        if (id !== moved && l.state === "Scheduled") refunds += l.pricePerSecond * (l.end - l.start);
+      }
+      await new Recovery({
+        dir: "/nonexistent-icon-reorg-test",
+        seed: seed as unknown as AgentSeed,
+        client: await clientFor(m, 3),
+        wallet: Wallet.createRandom(),
+        childKey: () => Wallet.createRandom(),
+        clientFor: () => Promise.reject(new Error("no replica in this test")),
+        spawn: () => Promise.reject(new Error("no replica in this test")),
+        save: async () => undefined,
+        emit: (kind: string, text: string) => void said.push(`${kind}: ${text}`),
+        moves: { finishMove: async () => undefined, finishTermination: async () => undefined },
+        confirmations: CONFIRMATIONS,
+      } as unknown as RecoveryComponents).recover();
+      expect(seed.placement.leaseId, said.join("; ")).to.equal(moved);
+      expect(said.filter((l) => l.startsWith("placed"))).to.deep.equal([]);
+      expect((await m.admin.lease(leaseId)).state).to.be.oneOf(["Ended", "Settled"]);
+      await waitFor(
+        "start confirmed on chain under the new id",
+        async () => ((await m.admin.lease(moved)).flags & 1) === 1,
+        30_000,
+      );
+      expect(await get(false)).to.equal("ok");
+      await waitFor("the lease to settle", () => yard.db.lease(moved)!.status === "settled", 60_000);
+      await countedOnce();
+      const cost = offer.pricePerSecond * (offer.end - offer.start);
+      expect((await m.admin.lease(moved)).claimedUntil).to.equal(offer.end);
+      const after = await money();
+      expect(after.earnings).to.equal(before.earnings + cost);
+      const held = o2.pricePerSecond * (o2.end - o2.start); // (among the refunds)
+      expect(after.balance, "one lease paid").to.equal(before.balance - cost - held + refunds);
+      expect(after.market).to.equal(before.market);
+      expect(await docker.get().runtime.inspect(container)).to.equal(undefined);
+      expect(await get(false)).to.not.equal("ok"); // ended: its endpoint closed
+    } finally {
+      agent.destroy();
+    }
   });
 
   it("a claim that vanished (depth 2, confirmations 3): the yard claims again, counts it once, balances exact", async () => {
