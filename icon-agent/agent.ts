@@ -548,6 +548,8 @@ export class Agent {
       balance: this.#balance,
       slotSeconds: this.env.spec.slotSeconds,
       pinned: !this.seed.parent,
+      // What the rest of the application serves (its total less what this ICON reported): sets σ (decision.ts appShare).
+      otherRate: Math.max(0, (this.tree.appRate() ?? 0) - flows.reduce((a, f) => a + f.rate, 0)),
       // The subnets this placement is for, in their grace: their clients come only once redirected here.
       graced: gracedSubnets(
         this.seed.placedFor ?? this.seed.subnets,

@@ -46,6 +46,8 @@ const agentTimingsSchema = z.object({
   idleRate: z.number().min(0).default(0.05),
   /** See Knobs.minKeepShare. */
   minKeepShare: z.number().min(0).max(1).default(0.5),
+  /** See Knobs.hysteresis: a replica terminates only below the replication threshold less this band. */
+  hysteresis: z.number().min(0).max(1).default(0.05),
   refLatencyMs: z.number().positive().default(100),
 });
 

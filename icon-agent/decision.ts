@@ -10,11 +10,17 @@
  *   b̂_j  = price_j / maxPrice               (the owner's price cap; 1 = the most the owner pays)
  *   l̂_ij = l_ij / refLatencyMs, λ_i as a share of the total rate (Σ λ_i = 1)
  *
+ * One utility for the whole application: an ICON serving the share σ of its requests ({@link appShare}) weighs its
+ * price by 1/σ — U_j = (1 − w) · b̂_j / σ + w · Σ_i λ_i · l̂_ij — so σ·U_j is its part of eq. 1 summed over the
+ * application and every relative improvement below is the application's (σ = 1 without `Situation.otherRate`).
+ *
  * Candidate actions, each with its estimated relative improvement Δ = (U_now − U_after) / U_now:
  *   migrate to c      U_after = U_c
  *   replicate to c    U_after = (1 − w)(b̂_j + b̂_c) + w Σ_i λ_i min(l̂_ij, l̂_ic)   (subnets go to the nearer)
- *   terminate         (non-origin ICONs) the parent serves my subnets: U_after = w Σ_i λ_i l̂_i,parent;
- *                     fires when my own gain over that, (U_after − U_now) / U_after, is below the threshold,
+ *   terminate         (non-origin ICONs) the parent serves my subnets: U_after = w Σ_i λ_i l̂_i,parent (its price
+ *                     is paid anyway); fires when my own gain over that, (U_after − U_now) / U_after, is below
+ *                     the termination threshold — and below the replication threshold less the `hysteresis` band,
+ *                     so a replica just placed is not terminated, nor a terminated one placed again, on noise —
  *                     or when the ICON is idle (total rate ≤ idleRate) — never while the subnets it was placed
  *                     for are in their grace (`graced`: their clients may still be on their way), and an ICON in
  *                     its grace without load stays
@@ -35,6 +41,8 @@ export interface Knobs {
   replicateThreshold: number;
   /** A non-origin ICON terminates when its gain over its parent is below this (0..1). */
   terminateThreshold: number;
+  /** The band between replicating and terminating (0..1): see {@link terminateBelow}. */
+  hysteresis?: number;
   /** The owner's price cap per second (token units); prices are measured against it. */
   maxPricePerSecond: bigint;
   /** Latency that counts as 1 in the utility (ms). */
@@ -78,6 +86,9 @@ export interface Situation {
    * it neither terminates nor moves on a view without load.
    */
   graced?: readonly string[];
+  /** Requests/s the rest of the application serves (the origin: its children's aggregate; below it: the total the
+   * report acks pass down less the ICON's own reported rate): sets σ ({@link appShare}); absent, σ = 1. */
+  otherRate?: number;
 }
 
 /**
@@ -120,6 +131,20 @@ const share = (subnets: SubnetView[]): number[] => {
   return subnets.map((s) => (total > 0 ? Math.max(0, s.rate) / total : 0));
 };
 
+/** σ: the share of the application's requests `subnets` carry, rate ÷ (rate + `otherRate`); 1 without either. */
+export function appShare(subnets: readonly SubnetView[], otherRate: number | undefined): number {
+  const own = subnets.reduce((a, s) => a + Math.max(0, s.rate), 0);
+  if (otherRate === undefined || !Number.isFinite(otherRate) || !(otherRate > 0) || !(own > 0)) return 1;
+  return own / (own + otherRate);
+}
+
+/** The termination threshold in force: the owner's, with a `hysteresis` band at most `replicateThreshold − band`. */
+export function terminateBelow(k: Knobs): number {
+  return k.hysteresis === undefined
+    ? k.terminateThreshold
+    : Math.min(k.terminateThreshold, k.replicateThreshold - k.hysteresis);
+}
+
 /** b̂ of a price. */
 export function priceTerm(k: Knobs, price: bigint): number {
   if (k.maxPricePerSecond <= 0n) return 0;
@@ -132,13 +157,13 @@ export function latencyTerm(k: Knobs, subnets: SubnetView[], location: string): 
   return subnets.reduce((a, s, i) => a + w[i]! * ((s.latencyMs[location] ?? k.refLatencyMs * 10) / k.refLatencyMs), 0);
 }
 
-/** U_j of eq. 1. */
-export function utility(k: Knobs, subnets: SubnetView[], at: Candidate): number {
-  return (1 - k.weight) * priceTerm(k, at.pricePerSecond) + k.weight * latencyTerm(k, subnets, at.location);
+/** U_j of eq. 1 for an ICON serving the share `sigma` of the application ({@link appShare}; 1: all of it). */
+export function utility(k: Knobs, subnets: SubnetView[], at: Candidate, sigma = 1): number {
+  return ((1 - k.weight) * priceTerm(k, at.pricePerSecond)) / sigma + k.weight * latencyTerm(k, subnets, at.location);
 }
 
 /** U after replicating to `c`: both leases paid, every subnet served from the nearer of here and `c`. */
-export function replicateUtility(k: Knobs, subnets: SubnetView[], here: Candidate, c: Candidate): number {
+export function replicateUtility(k: Knobs, subnets: SubnetView[], here: Candidate, c: Candidate, sigma = 1): number {
   const w = share(subnets);
   const lat = subnets.reduce(
     (a, x, i) =>
@@ -147,7 +172,9 @@ export function replicateUtility(k: Knobs, subnets: SubnetView[], here: Candidat
         k.refLatencyMs,
     0,
   );
-  return (1 - k.weight) * (priceTerm(k, here.pricePerSecond) + priceTerm(k, c.pricePerSecond)) + k.weight * lat;
+  return (
+    ((1 - k.weight) * (priceTerm(k, here.pricePerSecond) + priceTerm(k, c.pricePerSecond))) / sigma + k.weight * lat
+  );
 }
 
 /** The subnets that `c` serves with less latency than `here` (those a replica at `c` takes over). */
@@ -163,13 +190,14 @@ export function servedBetter(subnets: SubnetView[], here: string, c: string): Su
  */
 export function stillPays(k: Knobs, s: Situation, action: Action, quoted: Candidate): string | undefined {
   if (action.kind !== "migrate" && action.kind !== "replicate") return `a ${action.kind} takes no quote`;
-  const uNow = utility(k, s.subnets, s.here);
+  const sigma = appShare(s.subnets, s.otherRate);
+  const uNow = utility(k, s.subnets, s.here, sigma);
   const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
   if (quoted.location === s.here.location) return "it is where the ICON already is";
   if (quoted.pricePerSecond * BigInt(s.slotSeconds) > s.balance) return "a slot there costs more than the balance";
   if (action.kind === "migrate") {
     if (s.pinned) return "the ICON is pinned";
-    const d = uNow > 0 ? (uNow - utility(k, s.subnets, quoted)) / uNow : 0;
+    const d = uNow > 0 ? (uNow - utility(k, s.subnets, quoted, sigma)) / uNow : 0;
     return d > k.migrateThreshold
       ? undefined
       : `moving there improves U by ${pct(d)} at the quoted price, not above the ${pct(k.migrateThreshold)} threshold`;
@@ -177,7 +205,7 @@ export function stillPays(k: Knobs, s: Situation, action: Action, quoted: Candid
   const moved = servedBetter(s.subnets, s.here.location, quoted.location).map((x) => x.subnet);
   if ([...moved].sort().join() !== [...action.subnets].sort().join())
     return `a replica there would serve ${moved.join(", ") || "no subnet"}, not ${action.subnets.join(", ")}`;
-  const d = uNow > 0 ? (uNow - replicateUtility(k, s.subnets, s.here, quoted)) / uNow : 0;
+  const d = uNow > 0 ? (uNow - replicateUtility(k, s.subnets, s.here, quoted, sigma)) / uNow : 0;
   return d > k.replicateThreshold
     ? undefined
     : `a replica there improves U by ${pct(d)} at the quoted price, not above the ${pct(k.replicateThreshold)} threshold`;
@@ -185,7 +213,8 @@ export function stillPays(k: Knobs, s: Situation, action: Action, quoted: Candid
 
 /** The best action now, without memory (thresholds and budget applied; no cool-down or hysteresis). */
 export function evaluate(k: Knobs, s: Situation): Evaluation {
-  const uNow = utility(k, s.subnets, s.here);
+  const sigma = appShare(s.subnets, s.otherRate);
+  const uNow = utility(k, s.subnets, s.here, sigma);
   const afford = (c: Candidate): boolean => c.pricePerSecond * BigInt(s.slotSeconds) <= s.balance;
   const rel = (after: number): number => (uNow > 0 ? (uNow - after) / uNow : 0);
   let best: Evaluation = {
@@ -215,20 +244,21 @@ export function evaluate(k: Knobs, s: Situation): Evaluation {
   if (s.parent && graced.length === 0) {
     const uParent = k.weight * latencyTerm(k, s.subnets, s.parent.location);
     const gain = uParent > 0 ? (uParent - uNow) / uParent : -1;
-    if (gain < k.terminateThreshold) {
+    const below = terminateBelow(k);
+    if (gain < below) {
       return {
         action: { kind: "terminate" },
         uNow,
         uAfter: uParent,
         improvement: gain,
-        reason: `serving here gains ${(gain * 100).toFixed(1)} % over the parent, below the termination threshold of ${(k.terminateThreshold * 100).toFixed(1)} %`,
+        reason: `serving here gains ${(gain * 100).toFixed(1)} % over the parent${sigma < 1 ? ` (at ${(sigma * 100).toFixed(1)} % of the application's requests)` : ""}, below the termination threshold of ${(below * 100).toFixed(1)} %`,
       };
     }
   }
   const w = share(s.subnets);
   for (const c of s.candidates) {
     if (c.location === s.here.location || !afford(c)) continue;
-    const uMig = utility(k, s.subnets, c);
+    const uMig = utility(k, s.subnets, c, sigma);
     const dMig = rel(uMig);
     if (!s.pinned && dMig > k.migrateThreshold && dMig > best.improvement) {
       best = {
@@ -243,7 +273,7 @@ export function evaluate(k: Knobs, s: Situation): Evaluation {
     if (moved.length === 0 || moved.length === s.subnets.length) continue;
     const kept = s.subnets.reduce((a, x, i) => a + (moved.includes(x) ? 0 : w[i]!), 0);
     if (!s.pinned && kept < (k.minKeepShare ?? 0)) continue;
-    const uRep = replicateUtility(k, s.subnets, s.here, c);
+    const uRep = replicateUtility(k, s.subnets, s.here, c, sigma);
     const dRep = rel(uRep);
     if (dRep > k.replicateThreshold && dRep > best.improvement) {
       best = {

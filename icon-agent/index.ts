@@ -67,6 +67,7 @@ export {
 export {
   Controller,
   evaluate,
+  appShare,
   gracedSubnets,
   knobsFromPolicy,
   priceTerm,
@@ -75,6 +76,7 @@ export {
   replicaShare,
   replicateUtility,
   stillPays,
+  terminateBelow,
   utility,
   INTENT_RESERVE,
   PLACEMENT_GRACE_PERIODS,

@@ -129,6 +129,7 @@ export class Observation {
       ...knobsFromPolicy(policy, env.refLatencyMs),
       idleRate: env.idleRate,
       minKeepShare: env.minKeepShare,
+      hysteresis: env.hysteresis,
     };
   }
 

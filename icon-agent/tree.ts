@@ -81,6 +81,7 @@ export class TreeMember {
   #origin: TreeNodeRef | undefined;
   #policy: TreePolicy | undefined;
   #successor: TreeNodeRef | undefined;
+  #appRate: number | undefined;
   /** This ICON took the origin's role (re-founded the tree). */
   #rooted = false;
   #proofCache: TreeMemberProof | undefined;
@@ -208,6 +209,11 @@ export class TreeMember {
     return this.#children.descendants();
   }
 
+  /** The application's total rate (req/s): the origin's aggregate, elsewhere as the parent's last ack passed it. */
+  appRate(): number | undefined {
+    return this.isOrigin ? this.aggregate().reduce((a, s) => a + s.rate, 0) : this.#appRate;
+  }
+
   /** The owner's policy: at the origin read from chain, elsewhere as the parent last acknowledged it. */
   policy(): TreePolicy | undefined {
     return this.#policy && { ...this.#policy };
@@ -314,6 +320,7 @@ export class TreeMember {
       this.#setPolicy(reply.policy);
       if (reply.place) this.#parentPlace = reply.place;
       this.#successor = reply.successor;
+      this.#appRate = reply.appRate;
       if (reply.ancestors.length > 0 && reply.ancestors[0]!.account === parent.account) {
         this.#ancestors = reply.ancestors;
         this.#origin = reply.ancestors[reply.ancestors.length - 1]!;
@@ -507,6 +514,7 @@ export class TreeMember {
           ancestors: [this.#self(), ...this.#ancestors],
           place: this.#place(),
           successor: this.successor,
+          appRate: this.appRate(),
         };
       }
       case "funding":

@@ -126,7 +126,15 @@ export type TreeMessage =
       /** As in attach. */
       epoch: bigint;
     }
-  | { type: "reportAck"; policy?: TreePolicy; ancestors: TreeNodeRef[]; place?: TreePlace; successor?: TreeNodeRef }
+  | {
+      type: "reportAck";
+      policy?: TreePolicy;
+      ancestors: TreeNodeRef[];
+      place?: TreePlace;
+      successor?: TreeNodeRef;
+      /** The application's total request rate (req/s): the origin's aggregate, passed down (absent: not known). */
+      appRate?: number;
+    }
   | { type: "funding"; proof: TreeMemberProof; amount: bigint }
   | { type: "fundingReply"; granted: bigint; note: string }
   | { type: "detach"; proof: TreeMemberProof; newParent?: TreeNodeRef }
@@ -415,6 +423,9 @@ export function decodeTreeFrame(frame: Uint8Array): TreeMessage {
       ancestors: e.reportAck.ancestors.map((n, i) => node(n, `ancestors[${i}]`)),
       place: place(e.reportAck.place),
       ...(e.reportAck.successor ? { successor: node(e.reportAck.successor, "successor") } : {}),
+      ...(e.reportAck.appRate !== undefined
+        ? { appRate: finite(e.reportAck.appRate, treeLimits.maxRate * treeLimits.maxSubnets, "appRate") }
+        : {}),
     };
   if (e.funding) {
     const v = amount(e.funding.amount, "amount");
@@ -498,7 +509,13 @@ export function encodeTreeFrame(m: TreeMessage): Uint8Array {
       });
     case "reportAck":
       return TreeEnvelope.encode({
-        reportAck: { policy: pol(m.policy), ancestors: nodes(m.ancestors), place: m.place, successor: m.successor },
+        reportAck: {
+          policy: pol(m.policy),
+          ancestors: nodes(m.ancestors),
+          place: m.place,
+          successor: m.successor,
+          appRate: m.appRate,
+        },
       });
     case "funding":
       return TreeEnvelope.encode({ funding: { proof: pr(m.proof), amount: u96(m.amount, "amount") } });

@@ -4,10 +4,12 @@
  * on the `Situation` the agent builds (agent.ts: own subnets, candidates, parent, balance, pinned origin, graced
  * subnets via `gracedSubnets`); a fired action passes `stillPays` at the target's price (the bid's check) and is
  * paid as the agent pays it (`replicaShare` for a replica's budget, `renewalPlan` for renewals and funding
- * requests); reports go up with `mergeSubnets`/`foldSubnets`; children count live by `isLive`; an ICON whose
- * parent is gone re-attaches by `reattachCandidates`, one whose parent terminates by `reparentCandidates`; an origin
- * whose lease lapsed hands its role to `successorOf` its children; an ICON whose yard failed is placed again when
- * loss.ts's `lossDecision` says so (its agent runs outside the yard, the default without a sidecar).
+ * requests); reports go up with `mergeSubnets`/`foldSubnets` and the acks bring the application's total rate down
+ * (tree.ts appRate), from which each ICON's `otherRate` is formed as agent.ts forms it; children count live by
+ * `isLive`; an ICON whose parent is gone re-attaches by `reattachCandidates`, one whose parent terminates by
+ * `reparentCandidates`; an origin whose lease lapsed hands its role to `successorOf` its children; an ICON whose
+ * yard failed is placed again when loss.ts's `lossDecision` says so (its agent runs outside the yard, the default
+ * without a sidecar).
  *
  * The simulator supplies: time (the event queue), the network (the topology's delays; a client subnet is served by
  * the nearest running ICON — where the tree's redirects lead it), observations (rates with ±5 % noise, round trips
@@ -106,6 +108,8 @@ interface Icon {
   unreachable: number;
   replaced: number[];
   view: SubnetView[];
+  /** The application's total rate as this ICON last heard it (tree.ts appRate: the origin's aggregate, passed down). */
+  appRate?: number;
 }
 
 /** What a run of the tree yields. */
@@ -149,6 +153,7 @@ export function runTree(
     ...knobsFromPolicy(o.policy, T.refLatencyMs),
     idleRate: T.idleRate,
     minKeepShare: T.minKeepShare,
+    hysteresis: T.hysteresis,
   };
   const ctl = { halfLifeS: T.halfLifeS, coolDownS: T.coolDownS, confirmations: T.confirmations };
   const icons: Icon[] = [];
@@ -305,6 +310,11 @@ export function runTree(
         if (parent.alive && !failed.has(parent.site.index)) {
           parent.reports.set(x.account, { subnets: agg, atMs: q.now });
           x.misses = 0;
+          // The ack comes back with the application's total rate as the parent knows it.
+          const appRate = parent.appRate;
+          q.after(net.siteMs(parent.site, x.site), () => {
+            if (x.parent === parent) x.appRate = appRate;
+          });
         } else if (++x.misses >= MISSED_REPORTS_BEFORE_REATTACH && x.alive && x.parent === parent) {
           // tree.ts: after three failed reports, re-attach (reattachCandidates: other ancestors, the successor).
           const origin = icons.find((c) => c.alive && !c.parent && c !== x);
@@ -318,7 +328,13 @@ export function runTree(
           if (!x.parent && origin) x.parent = origin;
         }
       });
+    } else {
+      // The origin: the application's total rate is its own plus its live children's aggregates (tree.ts appRate).
+      const live = [...x.reports.values()].filter((r) => isLive(r.atMs, q.now, T.reportEveryMs));
+      x.appRate = [own, ...live.map((r) => r.subnets)].flat().reduce((a, s) => a + s.rate, 0);
     }
+    // What the rest of the application serves (agent.ts: the total less its own reported rate): sets σ.
+    const otherRate = Math.max(0, (x.appRate ?? 0) - own.reduce((a, s) => a + s.rate, 0));
     if (own.length === 0 && !x.parent) return;
     // Candidates: sites on the paths to the busiest subnets (path tomography), not failed.
     const busiest = mine
@@ -347,6 +363,7 @@ export function runTree(
       slotSeconds: o.slotSeconds,
       pinned: !x.parent,
       graced: gracedSubnets(x.placedFor, x.since, t, periodMs / 1000),
+      otherRate,
     };
     const e = x.controller.step(knobs, situation, t);
     run.steps++;

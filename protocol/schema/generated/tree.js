@@ -1507,6 +1507,10 @@ export var TreeReportAck;
                     w.uint32(82);
                     TreeNode.codec().encode(obj.successor, w);
                 }
+                if (obj.appRate != null) {
+                    w.uint32(89);
+                    w.double(obj.appRate);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -1543,6 +1547,10 @@ export var TreeReportAck;
                             obj.successor = TreeNode.codec().decode(reader, reader.uint32(), {
                                 limits: opts.limits?.successor
                             });
+                            break;
+                        }
+                        case 11: {
+                            obj.appRate = reader.double();
                             break;
                         }
                         default: {
@@ -1591,6 +1599,13 @@ export var TreeReportAck;
                             yield* TreeNode.codec().stream(reader, reader.uint32(), `${prefix}.successor`, {
                                 limits: opts.limits?.successor
                             });
+                            break;
+                        }
+                        case 11: {
+                            yield {
+                                field: `${prefix}.appRate`,
+                                value: reader.double()
+                            };
                             break;
                         }
                         default: {

@@ -251,6 +251,15 @@ describe("ICON overlay tree over libp2p (real chain, real nodes)", function () {
     expect(back.type === "report" && plain(back.subnets)).to.deep.equal(
       plain([sn("10.9.0.0/24", 12.5, NaN, 3n), sn("2001:db8::/48", 0.001, 17.25, 2n ** 60n)]),
     );
+    // The application's total rate in an ack: kept exactly, absent stays absent, not finite or negative refused.
+    const ack = (appRate?: number): Uint8Array =>
+      encodeTreeFrame({ type: "reportAck", ancestors: [], ...(appRate === undefined ? {} : { appRate }) });
+    const rate = (m: ReturnType<typeof decodeTreeFrame>): number | undefined =>
+      m.type === "reportAck" ? m.appRate : NaN;
+    expect(rate(decodeTreeFrame(ack(1234.5)))).to.equal(1234.5);
+    expect(rate(decodeTreeFrame(ack(0)))).to.equal(0);
+    expect(decodeTreeFrame(ack())).to.not.have.property("appRate");
+    for (const bad of [NaN, -1, Infinity, 1e300]) expect(code(() => decodeTreeFrame(ack(bad)))).to.equal(BAD);
     const f = decodeTreeFrame(encodeTreeFrame({ type: "fundingReply", granted: (1n << 96n) - 1n, note: "ok" }));
     expect(f).to.deep.equal({ type: "fundingReply", granted: (1n << 96n) - 1n, note: "ok" });
     // Folding past the limit keeps totals exact.
@@ -302,7 +311,7 @@ describe("ICON overlay tree over libp2p (real chain, real nodes)", function () {
     expect(O.descendants()).to.equal(2);
   });
 
-  it("carries the owner's on-chain policy down the acks to the grandchild", async () => {
+  it("carries the owner's on-chain policy and the application's total rate down the acks to the grandchild", async () => {
     expect(G.policy()).to.deep.equal({ ...POLICY, version: 1 });
     const next: Policy = { ...POLICY, weightBps: 8000, migrateThresholdBps: 2500, maxPricePerSecond: 1234n };
     await owner.setPolicy(root, next);
@@ -311,6 +320,10 @@ describe("ICON overlay tree over libp2p (real chain, real nodes)", function () {
     expect(C.policy()).to.deep.equal({ ...next, version: 2 });
     const seen = ev("G", "policy").map((e) => e.type === "policy" && e.policy.version);
     expect(seen).to.deep.equal([1, 2]);
+    // The application's total rate goes down the same acks: O's aggregate (40 + 20 + 2 requests/s).
+    expect(O.appRate()).to.equal(62);
+    await poll("the application's total at G", () => G.appRate() === 62, 15_000);
+    expect(C.appRate()).to.equal(62);
   });
 
   it("tells each child where its parent serves, and follows the parent when it moves", async () => {

@@ -80,6 +80,17 @@ describe("simulator (scripts/sim)", function () {
     expect(a.ledger.refusals + b.ledger.refusals, JSON.stringify([...a.ledger.refused])).to.equal(0);
   });
 
+  it("a replica the demand left behind terminates: the application's total comes down with the acks (decision.ts appShare)", () => {
+    // GÉANT, 40 min of shifting demand (a shift at 20 min). Before the application-wide utility this run placed 3
+    // replicas and terminated none (4 ICONs at once); each replica weighed its price as if it served everything.
+    const net = buildNetwork(loadTopology("geant2009"), { sitesPerNode: 3, seed: 1 });
+    const sc = scenario(net, "shift", 2400, 11);
+    const r = runTree(net, sc, new EventQueue(), defaultSimOptions(), 11, 60, () => undefined);
+    expect(r.fired.terminate, JSON.stringify(r.fired)).to.be.at.least(1);
+    expect(r.maxIcons).to.be.at.most(2);
+    expect(r.ledger.refusals).to.equal(0);
+  });
+
   it("every simulated ICON's period goes through decision.ts's Controller.step: forced quiet, nothing is placed", () => {
     const net = buildNetwork(loadTopology("geant2009"), { sitesPerNode: 3, seed: 1 });
     const sc = scenario(net, "shift", 2400, 11);
