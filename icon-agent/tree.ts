@@ -10,19 +10,18 @@
  *    sees the whole tree: rates summed per subnet, latency as the rate-weighted mean. Children silent for three
  *    report periods are dropped; after `missedReportsBeforeReattach` failed reports in a row a child re-attaches
  *    to the next ancestor (grandparent, …, origin).
- *  - Policy: the origin reads it from chain (`client.app(root)`) every period; it travels down in the acks.
+ *  - Policy and the app's total rate: the origin reads one on chain and sums the other every period; acks carry both.
  *  - Foundering (tree-funding.ts): a child asks for `amount`; the parent allocates on chain from its spendable
  *    balance, then from its other children's surplus, asking its own parent for the rest; the origin asks the owner
  *    on chain. Funds move only along on-chain parent links, so an ICON adopted by an ancestor other than its
  *    account's parent asks the owner on chain itself.
- *  - Children (tree-children.ts): who attached, what each reported, which are live.
- *  - Leaving: `leave()` tells the children to re-parent to my parent, then detaches from my parent.
+ *  - Children (tree-children.ts): who attached, what each reported, which are live. Leaving: `leave()` tells the
+ *    children to re-parent to my parent, then detaches from my parent.
  *
  * @example
  *   const t = new TreeMember({ node, signer: iconKey, account, client, parent, reportEveryMs: 5000,
  *     local: () => observer.subnets(), whereAmI: () => ({ endpoint, location }), onEvent: timeline.push });
- *   await t.start();
- *   const granted = await t.requestFunding(client.parse("5"));
+ *   await t.start(); const granted = await t.requestFunding(client.parse("5"));
  */
 import type { Connection, PeerId, Stream } from "@libp2p/interface";
 import { lpStream } from "@libp2p/utils";
