@@ -33,6 +33,8 @@ const LINE: CompactTopology = {
   ],
 };
 
+// Float comparisons as |a − b| < ε, not chai's closeTo: with Hardhat's chai matchers loaded in the same process
+// (`npm run test:fast` shares mocha workers between suites) closeTo takes only integers ("1.1 is not an integer").
 describe("simulator (scripts/sim)", function () {
   this.timeout(60_000);
 
@@ -131,14 +133,14 @@ describe("simulator (scripts/sim)", function () {
 
   it("delays along shortest paths, as computed by hand", () => {
     const net = buildNetwork(LINE, { sitesPerNode: 1, seed: 1, clientMs: 2 });
-    expect(net.oneWay(0, 1)).to.be.closeTo(1.1, 1e-9);
-    expect(net.oneWay(0, 2)).to.be.closeTo(3.2, 1e-9);
+    expect(Math.abs(net.oneWay(0, 1) - 1.1)).to.be.below(1e-9);
+    expect(Math.abs(net.oneWay(0, 2) - 3.2)).to.be.below(1e-9);
     expect(net.hops(0, 2)).to.equal(2);
     expect(net.path(0, 2)).to.deep.equal([0, 1, 2]);
     expect(net.center).to.equal(1);
     const c = net.sites[2]!;
     // 2 × (client 2 ms + path 3.2 ms + the site's access)
-    expect(net.rttMs(0, c)).to.be.closeTo(2 * (2 + 3.2 + c.accessMs), 1e-9);
+    expect(Math.abs(net.rttMs(0, c) - 2 * (2 + 3.2 + c.accessMs))).to.be.below(1e-9);
     // The synthetic graph for growth curves is connected: every pair has a finite delay.
     const syn = buildNetwork(syntheticTopology(40, 2), { sitesPerNode: 1, seed: 1 });
     for (let a = 0; a < 40; a++) for (let b = 0; b < 40; b++) expect(syn.oneWay(a, b)).to.be.lessThan(Infinity);
@@ -155,11 +157,11 @@ describe("simulator (scripts/sim)", function () {
     const r = solvePlacement(p);
     expect(r.exact).to.equal(true);
     expect(r.sites).to.deep.equal([0, 1]);
-    expect(r.cost).to.be.closeTo(0.3, 1e-9);
+    expect(Math.abs(r.cost - 0.3)).to.be.below(1e-9);
     // With site 2 pinned open: {2}: 0.70; {2,0}: 0.6 + 0.05 + 0.1 = 0.75; {2,0,1}: 0.8; so {2} alone.
     const pinned = solvePlacement({ ...p, pinned: 2 });
     expect(pinned.sites).to.deep.equal([2]);
-    expect(placementCost(p, [2])).to.be.closeTo(0.7, 1e-9);
+    expect(Math.abs(placementCost(p, [2]) - 0.7)).to.be.below(1e-9);
   });
 
   it("counts report messages per period as computed by hand", () => {
@@ -171,7 +173,7 @@ describe("simulator (scripts/sim)", function () {
     expect(p.central.messages).to.equal(2);
     expect(p.central.atRoot).to.equal(2);
     // The origin's aggregate carries every ICON's rate: the totals are exact.
-    expect(p.rootTotalRatio).to.be.closeTo(1, 1e-9);
+    expect(Math.abs(p.rootTotalRatio - 1)).to.be.below(1e-9);
     // Seed 5 scatters both at C. Tree: the first is the origin's child (C–B, 1 link), the second the first's (same
     // node, no link); the origin hears from one child. Centrally both reports cross C–B: 2 links, 2 at the root.
     expect(p.tree.links).to.equal(1);
