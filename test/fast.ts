@@ -29,6 +29,7 @@ const FAST = [
   // agent: decisions, config, discovery, learned domains, path tomography, offers, the tree protocol
   "agent/config",
   "agent/decision",
+  "agent/decision-app",
   "agent/discovery",
   "agent/learn",
   "agent/edisco",

@@ -179,7 +179,7 @@ const SECONDS: Record<string, number> = {
   "yard/probe-parse": 2,
   "yard/quoting": 3,
   "yard/renewal-handover": 60,
-  "yard/reorg": 90,
+  "yard/reorg": 170,
   "yard/resets": 75,
   "yard/rtt": 13,
   "yard/sidecar": 90,
