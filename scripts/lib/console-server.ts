@@ -111,8 +111,9 @@ export interface ConsoleServerInit {
   rpcUrl: string;
   host?: string;
   port?: number;
-  /** The yards' HTTP surfaces (`http://host:port`) `GET /icons` asks for the ICONs' status (none: the page says so). */
-  yardHttp?: string[];
+  /** The yards' HTTP surfaces (`http://host:port`) `GET /icons` asks for the ICONs' status (none: the page says so);
+   * a function is asked at each request (the demo's yards start after the console). */
+  yardHttp?: string[] | (() => string[]);
 }
 
 /** Bounds of `GET /icons`: the yards asked, the time and bytes each gets, the reads under way. */
@@ -171,12 +172,12 @@ export async function startConsoleServer(o: ConsoleServerInit): Promise<ConsoleS
   } catch {
     throw new ConfigError("BAD_OPTION", `the RPC URL "${o.rpcUrl}" is not a URL the page can reach`);
   }
-  const yards = (o.yardHttp ?? []).slice(0, ICONS_PROXY_LIMITS.maxYards);
+  const yardsNow = (): string[] =>
+    (typeof o.yardHttp === "function" ? o.yardHttp() : (o.yardHttp ?? [])).slice(0, ICONS_PROXY_LIMITS.maxYards);
   const served = JSON.stringify({
     deployment: o.deployment,
     rpcUrl: o.rpcUrl,
     chainName: chainName(o.deployment.chainId),
-    yards: yards.length,
   });
   const headers = {
     "Content-Security-Policy": csp,
@@ -204,7 +205,7 @@ export async function startConsoleServer(o: ConsoleServerInit): Promise<ConsoleS
     const q = statusGrantQuery(grant.grant, grant.signature);
     iconReads++;
     try {
-      const reads = await Promise.all(yards.map((y) => readYard(y, q)));
+      const reads = await Promise.all(yardsNow().map((y) => readYard(y, q)));
       const served = reads.filter((r) => r.status === 200);
       // Every yard refused the grant alike: its status and sentence (an expired grant is expired everywhere).
       const refusal = served.length === 0 ? reads.find((r) => r.status === 401 || r.status === 403) : undefined;
