@@ -34,6 +34,7 @@ import {
 import type { AgentEnv } from "./config.ts";
 import { ActingFence } from "./acting.ts";
 import { agentNode, openSidecar, sidecarView, throwawayNode, type Sidecar } from "./gateway.ts";
+import { StatusReporter } from "./status-report.ts";
 import { Controller, describeAction, gracedSubnets, type SubnetView } from "./decision.ts";
 import type { AgentHooks, AgentOpenOptions } from "./agent-options.ts";
 import { handOverReplica, refreshHeld } from "./handover.ts";
@@ -97,6 +98,11 @@ export class Agent {
   #finish: () => void = () => {};
   #ticks = 0;
   #treeUp = false;
+  readonly #report = new StatusReporter(() => ({
+    gateway: this.sidecar?.gateway,
+    instance: this.seed.instance ?? 0,
+    policyVersion: this.#observation.policyVersion,
+  }));
   /** When this instance started (s): a placement's grace runs from its placement or this, the later (decision.ts). */
   readonly #bornS = Date.now() / 1000;
   /**
@@ -532,6 +538,7 @@ export class Agent {
       await this.#save();
     }
     await writeAgentStatus(this.dir, this.status());
+    this.#report.period(this.status(), p.yard.peerId);
     // Subnets this ICON serves itself: those its children took over are theirs to decide about.
     const own = this.#own.filter((s) => s.rate > 0 && !this.#moves.delegated.has(s.subnet));
     if (nowS - p.since < this.env.warmupS) {
@@ -567,22 +574,14 @@ export class Agent {
         return `${s.subnet} ${s.rate.toFixed(1)}/s ${(s.latencyMs[p.yard.peerId] ?? NaN).toFixed(0)} ms${measured}`;
       })
       .join(", ");
-    this.#emit(
-      "observe",
-      `at ${p.yard.name}: ${summary || "no clients"}; U=${e.uNow.toFixed(3)} → ${e.action.kind}${e.fire ? "" : " (waiting)"}`,
-      {
-        uNow: e.uNow,
-        action: e.action.kind,
-      },
-    );
+    const observed = `${summary || "no clients"}; U=${e.uNow.toFixed(3)} → ${e.action.kind}${e.fire ? "" : " (waiting)"}`;
+    this.#emit("observe", `at ${p.yard.name}: ${observed}`, { uNow: e.uNow, action: e.action.kind });
     if (!e.fire || !this.acting.acting) return;
     const reason = this.#observation.yards.reduce((r, y) => r.replaceAll(y.peerId, y.name), e.reason);
     this.#last = `${e.action.kind}: ${reason}`;
-    this.#emit("decide", `${describeAction(e.action, this.#observation.yards)} — ${reason}`, {
-      uNow: e.uNow,
-      uAfter: e.uAfter,
-      improvement: e.improvement,
-    });
+    const decided = `${describeAction(e.action, this.#observation.yards)} — ${reason}`;
+    this.#emit("decide", decided, { uNow: e.uNow, uAfter: e.uAfter, improvement: e.improvement });
+    this.#report.decided(decided, e.uNow, e.uAfter, this.#own, p.yard.peerId, e.action.kind !== "stay");
     switch (e.action.kind) {
       // Carried out on the smoothed view the decision was made on; every quote is checked against it (stillPays).
       case "replicate":

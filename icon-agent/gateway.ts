@@ -28,6 +28,7 @@ import {
   parseGatewaySelf,
   type GatewayDialer,
   type GatewaySelf,
+  type IconStatusReport,
 } from "../protocol/index.ts";
 
 /** Largest `/self` or `/dial` answer read (both are a few hundred bytes). */
@@ -97,6 +98,11 @@ export class GatewayClient implements GatewayDialer {
         `/self names DNS server ${s.dns}, not on the gateway's address ${this.ip}`,
       );
     return s;
+  }
+
+  /** `POST /status`: the ICON's status report for its owner (the yard keeps the latest; status-report.ts). */
+  async pushStatus(report: IconStatusReport, signal?: AbortSignal): Promise<void> {
+    await this.#request("POST", "/status", report, signal, gatewayTimeouts.selfMs);
   }
 
   /** `POST /dial`: a forward to `peer` at `addr`, on the gateway's own address. */

@@ -86,7 +86,9 @@ export class Observation {
   #alto: AltoMap | undefined;
   #altoAt = 0;
   #access: LeaseAccess | undefined;
-  #policy: { policy: Policy; at: number } | undefined;
+  #policy: { policy: Policy; version: number; at: number } | undefined;
+  /** The version of the policy the last knobs came from (0 before any): the ICON's status report says it. */
+  policyVersion = 0;
   /** Candidates' signed round trips towards the busy subnets (measured.ts), asked for at discovery. */
   readonly measured = new MeasuredRtts();
   /** The busy subnets to ask candidates about, from the last telemetry; the subnets asked about so far. */
@@ -119,11 +121,16 @@ export class Observation {
     const { env, client, seed } = this.#c;
     const fromTree = this.#c.tree.policy();
     let policy: Policy;
-    if (fromTree) policy = fromTree;
-    else {
-      if (!this.#policy || Date.now() - this.#policy.at > 5000)
-        this.#policy = { policy: (await client.app(seed.root)).policy, at: Date.now() };
+    if (fromTree) {
+      policy = fromTree;
+      this.policyVersion = fromTree.version;
+    } else {
+      if (!this.#policy || Date.now() - this.#policy.at > 5000) {
+        const app = await client.app(seed.root);
+        this.#policy = { policy: app.policy, version: app.version, at: Date.now() };
+      }
       policy = this.#policy.policy;
+      this.policyVersion = this.#policy.version;
     }
     return {
       ...knobsFromPolicy(policy, env.refLatencyMs),

@@ -43,6 +43,7 @@ export * from "./yard/services.ts";
 export * from "./yard/gateway.ts";
 export * from "./yard/probe.ts";
 export * from "./yard/ip.ts";
+export * from "./yard/icon-status.ts";
 export * from "./relay/relay.ts";
 export * from "./relay/sender.ts";
 export * from "./overlay/messages.ts";

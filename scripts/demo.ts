@@ -39,7 +39,8 @@
  *
  * With --console (or `npm run demo --console`, which npm hands over as npm_config_console) the owner console
  * (`icon console`, console/) is served on the demo's chain from the start, its URL printed, and kept up after the
- * story until Ctrl-C: a browser wallet holding the owner's dev account sees the application live.
+ * story until Ctrl-C: a browser wallet holding the owner's dev account sees the application live, and what its ICONs
+ * report through the demo's yards (the console asks them: `/icons`, to the owner's signed read grant).
  *
  *   node scripts/demo.ts [--short] [--out <dir>] [--console]
  */
@@ -143,8 +144,14 @@ try {
   if (CONSOLE) {
     const { ensureConsoleBuilt, startConsoleServer } = await import("./lib/console-server.ts");
     await ensureConsoleBuilt();
-    const server = await startConsoleServer({ deployment: m.deployment, rpcUrl: m.chain.url, port: 4173 }).catch(() =>
-      startConsoleServer({ deployment: m.deployment, rpcUrl: m.chain.url, port: 0 }),
+    // The ICONs' status (GET /icons) from the demo's yards, as they start and while they run.
+    const init = {
+      deployment: m.deployment,
+      rpcUrl: m.chain.url,
+      yardHttp: () => Object.values(yards).map((y) => y.http),
+    };
+    const server = await startConsoleServer({ ...init, port: 4173 }).catch(() =>
+      startConsoleServer({ ...init, port: 0 }),
     );
     cleanup.push(() => server.close());
     consoleUrl = server.url;

@@ -9,7 +9,8 @@
  * lease; any other source (a service container, another yard's container, the host) has its connection closed at
  * once and counted. Routes: `GET /self` (the lease, the yard, where the agent is reached from outside), `POST /rpc`
  * (reads of the chain, agent-gateway-rpc.ts), `GET /alto/<path>`, `POST /dial` (a libp2p forward, proven by the
- * yard's own noise handshake: agent-gateway-forward.ts).
+ * yard's own noise handshake: agent-gateway-forward.ts), `POST /status` (the ICON's status report, kept in memory
+ * for its owner: icon-status.ts; ≤ 16 KiB, its own rate per lease).
  *
  * Bounds (`agentGateway.limits`): per lease a token bucket of requests (a JSON-RPC call is one token, so a batch of
  * 16 costs 16), requests under way, /dials under way and open connections; per lease holder (app account) requests
@@ -33,6 +34,7 @@ import {
   AGENT_GATEWAY_ENV,
   AGENT_P2P_PORT,
   gatewayLimits,
+  iconStatusLimits,
   isTcpMultiaddr,
   parseGatewayDialRequest,
   type GatewaySelf,
@@ -41,6 +43,7 @@ import type { Logger } from "../protocol/log.ts";
 import { altoGet, GatewayRefusal, RpcFilter } from "./agent-gateway-rpc.ts";
 import { authenticatePeer, Forwards } from "./agent-gateway-forward.ts";
 import { controlHostOf, type YardConfig } from "./config.ts";
+import type { IconStatusBoard } from "./icon-status.ts";
 import type { YardDb } from "./db.ts";
 import type { HostFirewall } from "./firewall.ts";
 import type { ContainerInfo, ContainerRuntime } from "./runtime.ts";
@@ -66,6 +69,8 @@ export interface AgentGatewayComponents {
   dns: () => string[] | undefined;
   metrics: Pick<YardMetrics, "inc" | "set">;
   log: Logger;
+  /** Where `POST /status` reports go (none: the route answers 404). */
+  board?: Pick<IconStatusBoard, "push" | "tooLarge" | "leaseEnded" | "leaseMoved">;
 }
 
 type Outcome = "ok" | "refused" | "limited" | "failed";
@@ -214,6 +219,7 @@ export class AgentGateway {
     this.#sockets.delete(k);
     this.#buckets.delete(k);
     for (const [ip, id] of this.#sources) if (id === k) this.#sources.delete(ip);
+    this.#c.board?.leaseEnded(k);
     await this.#forwards?.closeLease(k);
   }
 
@@ -237,6 +243,7 @@ export class AgentGateway {
     this.#buckets.delete(f);
     if (bucket && !this.#buckets.has(t)) this.#buckets.set(t, bucket);
     for (const [ip, id] of this.#sources) if (id === f) this.#sources.delete(ip);
+    this.#c.board?.leaseMoved(f, t);
     this.#forwards?.move(f, t);
   }
 
@@ -407,6 +414,14 @@ export class AgentGateway {
       return this.#answer(res, 200, "application/json", Buffer.from(JSON.stringify(answer)));
     }
     if (path === "/dial" && method === "POST") return this.#dial(lease, req, res, signal);
+    if (path === "/status" && method === "POST" && this.#c.board) {
+      const board = this.#c.board;
+      const body = await readJson(req, iconStatusLimits.maxBytes).catch((e: unknown) => {
+        throw e instanceof GatewayRefusal && e.status === 413 ? board.tooLarge() : e;
+      });
+      board.push(lease, body);
+      return send(res, 200, { kept: true });
+    }
     if ((path === "/alto" || path.startsWith("/alto/")) && method === "GET") {
       const alto = this.#c.config.agentGateway.altoUrl;
       if (!alto) throw new GatewayRefusal(404, "this yard names no ALTO server (agentGateway.altoUrl)");
@@ -420,7 +435,7 @@ export class AgentGateway {
     }
     throw new GatewayRefusal(
       404,
-      `${method} ${path.slice(0, 64)} is not served: the gateway serves GET /self, POST /rpc, POST /dial, GET /alto/…`,
+      `${method} ${path.slice(0, 64)} is not served: the gateway serves GET /self, POST /rpc, POST /dial, POST /status, GET /alto/…`,
     );
   }
 
@@ -506,9 +521,8 @@ function send(res: http.ServerResponse, status: number, body: unknown, close = f
   res.end(text);
 }
 
-/** The request's JSON body, at most gatewayLimits.maxBodyBytes (413 beyond, 400 when it is not JSON). */
-async function readJson(req: http.IncomingMessage): Promise<unknown> {
-  const max = gatewayLimits.maxBodyBytes;
+/** The request's JSON body, at most `max` bytes (413 beyond, 400 when it is not JSON). */
+async function readJson(req: http.IncomingMessage, max: number = gatewayLimits.maxBodyBytes): Promise<unknown> {
   if (Number(req.headers["content-length"] ?? "0") > max)
     throw new GatewayRefusal(413, `the body is larger than ${max} bytes; send less per request`);
   const parts: Buffer[] = [];

@@ -1,7 +1,8 @@
 /**
  * The yard's HTTP surface for its operator: `GET /status` (JSON, `YardStatus`), `/metrics` (Prometheus text:
  * the counters the rooms increment plus gauges computed at each scrape) and `/healthz` (503 while Docker is
- * unreachable). It reads the other rooms and changes nothing.
+ * unreachable); and for app owners `GET /icons?app=…&reader=…&expiry=…&sig=…`, their ICONs' status reports to a
+ * signed read grant (icon-status.ts). It reads the other rooms and changes nothing.
  *
  * @example
  *   const surface = new HttpSurface({ config, operator, node, chain, db, ledger, metrics, ... });
@@ -14,6 +15,7 @@ import { IconError, lastResortStats, type MarketClient } from "../protocol/index
 import type { ChainWatch } from "./chain-watch.ts";
 import type { YardConfig } from "./config.ts";
 import { ACTIVE, type YardDb } from "./db.ts";
+import type { IconStatusBoard } from "./icon-status.ts";
 import type { Ingress } from "./ingress.ts";
 import type { CapacityLedger } from "./ledger.ts";
 import type { LeaseLifecycle } from "./leases.ts";
@@ -75,6 +77,8 @@ export interface HttpSurfaceComponents {
   overlay: Pick<Overlay, "allFlows">;
   /** The yard's DNS zone records (known once the node listens). */
   zone: () => string[];
+  /** The ICONs' status reports (`GET /icons`); none: 404. */
+  icons?: Pick<IconStatusBoard, "serve">;
 }
 
 export class HttpSurface {
@@ -157,7 +161,7 @@ export class HttpSurface {
   async start(): Promise<void> {
     const { config, metrics } = this.#c;
     const server = http.createServer((req, res) => {
-      const url = (req.url ?? "/").split("?")[0];
+      const [url, query] = (req.url ?? "/").split("?", 2);
       if (req.method !== "GET") {
         res.writeHead(405, { allow: "GET" }).end();
         return;
@@ -166,11 +170,19 @@ export class HttpSurface {
         res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(metrics.render());
       } else if (url === "/status") {
         res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(this.status()));
+      } else if (url === "/icons" && this.#c.icons) {
+        this.#c.icons.serve(new URLSearchParams(query ?? "")).then(
+          ({ status, body }) =>
+            res
+              .writeHead(status, { "content-type": "application/json", "cache-control": "no-store" })
+              .end(JSON.stringify(body)),
+          () => res.writeHead(500, { "content-type": "application/json" }).end('{"error":"reading the chain failed"}'),
+        );
       } else if (url === "/healthz") {
         const ok = this.#c.leases.dockerUp;
         res.writeHead(ok ? 200 : 503, { "content-type": "text/plain" }).end(ok ? "ok\n" : "docker unreachable\n");
       } else {
-        res.writeHead(404, { "content-type": "text/plain" }).end("GET /status, /metrics or /healthz\n");
+        res.writeHead(404, { "content-type": "text/plain" }).end("GET /status, /metrics, /healthz or /icons\n");
       }
     });
     await new Promise<void>((resolve, reject) => {

@@ -51,6 +51,7 @@ import { ACTIVE, YardDb, type LeaseRow } from "./db.ts";
 import { DockerRuntime } from "./docker.ts";
 import type { HostFirewall } from "./firewall.ts";
 import { leaseHolderCheck } from "./access.ts";
+import { IconStatusBoard } from "./icon-status.ts";
 import { KernelRtt } from "./overlay/kernel-rtt.ts";
 import { Ingress } from "./ingress.ts";
 import { DatagramBridge, UdpIngress } from "./udp.ts";
@@ -121,6 +122,8 @@ export class Yard {
   readonly #http: HttpSurface;
   /** What a lease's agent sidecar may reach, through the yard (agent-gateway.ts). */
   readonly gateway: AgentGateway;
+  /** The ICONs' status reports, as their sidecars push them, for their owners (`GET /icons`). */
+  readonly icons: IconStatusBoard;
 
   private constructor(o: {
     config: YardConfig;
@@ -268,7 +271,9 @@ export class Yard {
       owners: this.owners,
       log: log.child("network"),
     });
+    this.icons = new IconStatusBoard({ yardId: config.yardId, db, chain });
     this.gateway = new AgentGateway({
+      board: this.icons,
       config,
       node,
       runtime,
@@ -304,6 +309,7 @@ export class Yard {
       watch: this.#watch,
       leases: this.#leases,
       quoting: this.#quoting,
+      icons: this.icons,
       zone: () => this.zone,
     });
   }

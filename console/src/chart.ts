@@ -1,54 +1,46 @@
 /**
- * The money chart: what the owner put into an application against what its leases have cost, over time — a
- * Vega-Lite spec compiled in the page and drawn as SVG by Vega. Loaded on demand (its own chunk: Vega is most of
+ * The money chart: what the owner put into an application against what its leases have cost, over time — the
+ * demo's Vega-Lite time chart (protocol/charts.ts: nice ticks, units on axes, labels that drop rather than overlap)
+ * compiled in the page and drawn as SVG by Vega. Loaded on demand (its own chunk: Vega is most of
  * the page's weight and the first view does not need it). Vega's expressions are run by vega-interpreter from
  * their parsed form (`ast: true`): Vega's default code generation would need `new Function`, which the page's
  * Content-Security-Policy forbids.
  */
 import { parse, View } from "vega";
 import { expressionInterpreter } from "vega-interpreter";
-import { compile, type TopLevelSpec } from "vega-lite";
+import { compile } from "vega-lite";
 import { formatUnits } from "ethers";
+import { timeChartSpec, type TopLevelSpec } from "../../protocol/charts.ts";
 import type { TokenInfo } from "../../protocol/units.ts";
 import type { MoneyPoint } from "./chain.ts";
 
-/** The Vega-Lite spec of the chart (amounts as numbers of tokens: only drawn, never counted with). */
+/**
+ * The Vega-Lite spec of the chart: the demo's time chart (protocol/charts.ts, the spec code `demo-out/plot.svg` is
+ * drawn from), one panel in the token, x in seconds since the application's first point (amounts as numbers of
+ * tokens: only drawn, never counted with).
+ */
 export function moneySpec(points: MoneyPoint[], token: TokenInfo): TopLevelSpec {
   const tokens = (v: bigint): number => Number(formatUnits(v, token.decimals));
-  const values = points.flatMap((p) => [
-    { time: Number(p.t) * 1000, series: "put in (net)", amount: tokens(p.deposited) },
-    { time: Number(p.t) * 1000, series: "spent on leases", amount: tokens(p.spent) },
-  ]);
-  return {
-    description: `What the owner put into the application against what its leases have cost, in ${token.symbol}, over time (UTC).`,
-    width: 640,
-    height: 200,
-    autosize: { type: "fit", contains: "padding" },
-    data: { values },
-    mark: { type: "line", interpolate: "step-after", strokeWidth: 2 },
-    encoding: {
-      x: {
-        field: "time",
-        type: "temporal",
-        scale: { type: "utc" },
-        title: "time (UTC)",
-        axis: { format: "%H:%M:%S", labelOverlap: true },
+  const t0 = points[0]?.t ?? 0n;
+  const series = (name: string, of: (p: MoneyPoint) => bigint) => ({
+    name,
+    points: points.map((p) => [Number(p.t - t0), tokens(of(p))] as [number, number]),
+  });
+  const start = t0 === 0n ? "" : ` from ${new Date(Number(t0) * 1000).toISOString().slice(11, 19)} UTC`;
+  return timeChartSpec({
+    title: `Put in against spent${start}`,
+    panels: [
+      {
+        label: "amount",
+        unit: token.symbol,
+        interpolate: "step-after",
+        series: [series("put in (net)", (p) => p.deposited), series("spent on leases", (p) => p.spent)],
       },
-      y: { field: "amount", type: "quantitative", title: `amount (${token.symbol})`, axis: { labelOverlap: true } },
-      color: {
-        field: "series",
-        type: "nominal",
-        title: null,
-        scale: { domain: ["put in (net)", "spent on leases"], range: ["#0b5cad", "#c2410c"] },
-        legend: { orient: "top" },
-      },
-    },
-    config: {
-      font: "system-ui, sans-serif",
-      axis: { labelFontSize: 11, titleFontSize: 12 },
-      legend: { labelFontSize: 12 },
-    },
-  };
+    ],
+    xLabel: "time since the first point",
+    xUnit: "s",
+    panelHeight: 180,
+  });
 }
 
 /** Draws the chart into `el` (replacing what it held); returns the view to finalize when the page re-renders. */

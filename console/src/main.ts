@@ -10,6 +10,7 @@ import type { Policy } from "../../protocol/chain/types.ts";
 import { ConsoleChain, type AppView } from "./chain.ts";
 import { byId, field, fill, h, valueOf } from "./dom.ts";
 import { failureSentence, reviewAndRun } from "./flow.ts";
+import { grantPlan, iconsSection } from "./icons.ts";
 import { createAppPlan, fundPlan, policyPlan, withdrawPlan, windDownPlan, type Plan, type PlanCtx } from "./plans.ts";
 import { appTimeline } from "./timeline.ts";
 import { appView, policyFields, timelineView } from "./views.ts";
@@ -404,6 +405,7 @@ async function loadApps(): Promise<void> {
             ),
           windDown: () => void run(() => windDownPlan(ctx(), root)),
         }),
+        iconsSection(root, owner, app.version, () => void run(() => grantPlan(ctx(), root, () => {}))),
       );
     }
     fill(el, ...parts);

@@ -34,10 +34,15 @@ export function pageRpcDefault(rpc: string): string {
 
 export const consoleCommands: Record<string, Command> = {
   console: command({
-    usage: "console [--port 4173] [--host 127.0.0.1] [--page-rpc <url>]",
+    usage: "console [--port 4173] [--host 127.0.0.1] [--page-rpc <url>] [--yard-http <url>[,<url>…]]",
     summary:
       "serve the owner console (a web page for browser wallets: create, fund, steer and wind down applications, see their leases) on a local port and print its URL; the page reads the chain at --rpc (or --page-rpc, the URL as the browser reaches it) and acts on the deployment file of that chain",
-    options: { port: opt.int("--port", 65535), host: opt.string(), "page-rpc": opt.string() },
+    options: {
+      port: opt.int("--port", 65535),
+      host: opt.string(),
+      "page-rpc": opt.string(),
+      "yard-http": opt.string(),
+    },
     async run(ctx, o) {
       // Checked before anything is read or served: a refused URL leaves nothing running.
       const pageRpc = o["page-rpc"] ?? pageRpcDefault(ctx.rpc);
@@ -67,7 +72,19 @@ export const consoleCommands: Record<string, Command> = {
       const deployment = await readDeployment(file);
       const b = await ensureConsoleBuilt();
       if (b.built) say(`built the console page in ${(b.ms / 1000).toFixed(1)} s (console/dist/)`);
-      const server = await startConsoleServer({ deployment, rpcUrl: pageRpc, host: o.host, port: o.port ?? 4173 });
+      // The yards whose ICON status the page may show (their HTTP surfaces): named by the operator, not taken from
+      // the chain's listings, so the console's server fetches from no address a stranger chose.
+      const yardHttp = (o["yard-http"] ?? "").split(",").filter((u) => u !== "");
+      for (const u of yardHttp)
+        if (!/^https?:\/\/[^/?#@]+\/?$/.test(u))
+          throw new ConfigError("BAD_OPTION", `--yard-http takes http(s)://host:port URLs, got "${u}"`);
+      const server = await startConsoleServer({
+        deployment,
+        rpcUrl: pageRpc,
+        host: o.host,
+        port: o.port ?? 4173,
+        yardHttp: yardHttp.map((u) => u.replace(/\/$/, "")),
+      });
       say(`owner console for the market ${deployment.market} on chain ${deployment.chainId} (deployment ${file})`);
       say("open it in a browser with your wallet; Ctrl-C stops it");
       out(server.url);

@@ -4,7 +4,9 @@
  * on (/deployment.json: addresses, chain id, the RPC URL the page reads from) with a strict Content-Security-Policy:
  * only the page's own files, no inline script or style, no eval, and connections only to itself and the chain's
  * RPC endpoint. What one server holds is bounded ({@link consoleServerLimits}): connections, idle and slow requests,
- * the request head; bodies are refused.
+ * the request head; bodies are refused. `GET /icons?<read grant>` fetches the ICONs' status from the yards its
+ * operator named (`yardHttp`, `icon console --yard-http`) for the page — the page's CSP stays `connect-src 'self'`
+ * plus the RPC — passing the owner's signed read grant on as it is (each yard checks it; this server holds no secret).
  */
 import { createReadStream } from "node:fs";
 import { createHash, type Hash } from "node:crypto";
@@ -14,6 +16,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { ConfigError } from "../../protocol/errors.ts";
 import type { Deployment } from "../../protocol/chain/deployment-schema.ts";
+import { parseStatusGrantQuery, statusGrantQuery } from "../../protocol/yard/icon-status.ts";
 
 // Two levels above scripts/lib/, three above the built copy in .build/scripts/lib/ (scripts/build-js.ts).
 const here = import.meta.dirname;
@@ -128,6 +131,47 @@ export interface ConsoleServerInit {
   rpcUrl: string;
   host?: string;
   port?: number;
+  /** The yards' HTTP surfaces (`http://host:port`) `GET /icons` asks for the ICONs' status (none: the page says so);
+   * a function is asked at each request (the demo's yards start after the console). */
+  yardHttp?: string[] | (() => string[]);
+}
+
+/** Bounds of `GET /icons`: the yards asked, the time and bytes each gets, the reads under way. */
+export const ICONS_PROXY_LIMITS = { maxYards: 16, timeoutMs: 4000, maxBytes: 256 * 1024, concurrent: 4 } as const;
+
+/** One yard's answer to `GET /icons` as the console server read it. */
+interface YardRead {
+  yard: string;
+  status: number;
+  body?: { icons?: unknown[]; error?: string };
+}
+
+/** Reads `${yard}/icons?${query}` within the time and size bounds; a yard that fails is status 0 and a sentence. */
+async function readYard(yard: string, query: string): Promise<YardRead> {
+  try {
+    const res = await fetch(`${yard}/icons?${query}`, {
+      signal: AbortSignal.timeout(ICONS_PROXY_LIMITS.timeoutMs),
+      redirect: "error",
+    });
+    const reader = res.body?.getReader();
+    const parts: Uint8Array[] = [];
+    let n = 0;
+    for (;;) {
+      const r = await reader?.read();
+      if (!r || r.done) break;
+      n += r.value.length;
+      if (n > ICONS_PROXY_LIMITS.maxBytes) {
+        await reader?.cancel();
+        return { yard, status: 0, body: { error: `answered more than ${ICONS_PROXY_LIMITS.maxBytes} bytes` } };
+      }
+      parts.push(r.value);
+    }
+    const body = JSON.parse(Buffer.concat(parts).toString("utf8")) as YardRead["body"];
+    return { yard, status: res.status, body: typeof body === "object" && body !== null ? body : {} };
+  } catch (e) {
+    const why = (e as Error).name === "TimeoutError" ? "no answer in time" : "unreachable or not JSON";
+    return { yard, status: 0, body: { error: why } };
+  }
 }
 
 export interface ConsoleServer {
@@ -150,6 +194,8 @@ export async function startConsoleServer(o: ConsoleServerInit): Promise<ConsoleS
   } catch {
     throw new ConfigError("BAD_OPTION", `the RPC URL "${o.rpcUrl}" is not a URL the page can reach`);
   }
+  const yardsNow = (): string[] =>
+    (typeof o.yardHttp === "function" ? o.yardHttp() : (o.yardHttp ?? [])).slice(0, ICONS_PROXY_LIMITS.maxYards);
   const served = JSON.stringify({
     deployment: o.deployment,
     rpcUrl: o.rpcUrl,
@@ -163,6 +209,38 @@ export async function startConsoleServer(o: ConsoleServerInit): Promise<ConsoleS
     "Cross-Origin-Resource-Policy": "same-origin",
     "X-Frame-Options": "DENY",
   };
+  let iconReads = 0;
+  /** `GET /icons`: every named yard's answer to the owner's grant; the ICONs of those that served it, and per yard
+   * its status (a refusal's sentence, a failure) for the page to say. */
+  const icons = async (query: string, res: ServerResponse): Promise<void> => {
+    const json = { ...headers, "Content-Type": TYPES[".json"], "Cache-Control": "no-store" };
+    if (iconReads >= ICONS_PROXY_LIMITS.concurrent) {
+      res.writeHead(429, json).end(JSON.stringify({ error: "the console is reading the yards already; ask again" }));
+      return;
+    }
+    // Only a well-formed grant goes on, re-encoded (nothing else of the page's query reaches a yard).
+    const grant = parseStatusGrantQuery(new URLSearchParams(query));
+    if (typeof grant === "string") {
+      res.writeHead(401, json).end(JSON.stringify({ error: `a signed read grant is needed: ${grant}` }));
+      return;
+    }
+    const q = statusGrantQuery(grant.grant, grant.signature);
+    iconReads++;
+    try {
+      const reads = await Promise.all(yardsNow().map((y) => readYard(y, q)));
+      const served = reads.filter((r) => r.status === 200);
+      // Every yard refused the grant alike: its status and sentence (an expired grant is expired everywhere).
+      const refusal = served.length === 0 ? reads.find((r) => r.status === 401 || r.status === 403) : undefined;
+      const body = {
+        icons: served.flatMap((r) => (Array.isArray(r.body?.icons) ? r.body.icons : [])),
+        yards: reads.map((r) => ({ yard: r.yard, status: r.status, error: r.body?.error })),
+        ...(refusal ? { error: refusal.body?.error ?? "refused" } : {}),
+      };
+      res.writeHead(refusal?.status ?? 200, json).end(JSON.stringify(body));
+    } finally {
+      iconReads--;
+    }
+  };
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (req.headers["transfer-encoding"] !== undefined || (req.headers["content-length"] ?? "0") !== "0") {
       // Nothing here takes a body: refuse it unread, and close the connection so it is not drained either.
@@ -175,6 +253,7 @@ export async function startConsoleServer(o: ConsoleServerInit): Promise<ConsoleS
       return;
     }
     const url = new URL(req.url ?? "/", "http://console");
+    if (url.pathname === "/icons") return icons(url.search.slice(1), res);
     if (url.pathname === "/deployment.json") {
       res.writeHead(200, { ...headers, "Content-Type": TYPES[".json"], "Cache-Control": "no-store" }).end(served);
       return;

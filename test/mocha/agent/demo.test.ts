@@ -3,16 +3,59 @@
  * sides in the sites of the packet-level WAN testbed, dnsmasq SRV discovery, no ALTO map (every latency measured),
  * ICON agents on a real chain — every agent in a lease's sidecar once
  * `icon app deploy` returned, the owner offline until the wind-down, an edge yard killed mid-story. Asserts the
- * outcome the issue asks for, from the demo's own DEMO-SUMMARY line and its timeline.
+ * outcome the issue asks for, from the demo's own DEMO-SUMMARY line and its timeline. Run with --console: mid-story
+ * the owner's view in Chromium (the live tree, the ICONs' reports through the yards) is written to
+ * demo-out/console/demo-live-tree.png.
  */
 import { expect } from "chai";
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, readdir, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { projectRoot } from "../../../scripts/lib/hardhat.ts";
+import { chromium } from "playwright-core";
+import { devKeys, projectRoot } from "../../../scripts/lib/hardhat.ts";
+import { injectTestWallet } from "../../helpers/test-wallet.ts";
 import { DockerRuntime } from "../../../yard-node/docker.ts";
+
+const CHROMIUM = process.env.ICON_CHROMIUM ?? "/usr/bin/chromium";
+
+/**
+ * The owner's view of the running demo at console `url`: the test wallet on the owner's dev key (account 10, as the
+ * demo says), connected, the read grant signed, the ICONs' status shown; the page written to
+ * demo-out/console/demo-live-tree.png. Returns the ICONs' section's text.
+ */
+async function shootLiveTree(url: string): Promise<string> {
+  const served = (await (await fetch(`${url}deployment.json`)).json()) as {
+    rpcUrl: string;
+    deployment: { chainId: number };
+  };
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--no-sandbox", "--disable-dev-shm-usage"],
+  });
+  try {
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 1000 } })).newPage();
+    page.setDefaultTimeout(60_000);
+    const key = devKeys(11)[10]!;
+    await injectTestWallet(page, { key, rpcUrl: served.rpcUrl, chainId: served.deployment.chainId });
+    await page.goto(url);
+    await page.click("[data-wallet='org.icon-market.test-wallet']");
+    await page.locator("[data-action=read-icons]").waitFor();
+    await page.click("[data-action=read-icons]");
+    await page.click("#flow [data-action=confirm]");
+    await page.locator("#flow .outcome.ok").waitFor();
+    await page.locator("body:not([data-busy]):not([data-loading])").waitFor();
+    await page.click("#flow [data-action=cancel]");
+    await page.locator("[data-icon]").first().waitFor();
+    await page.locator("#timeline[data-ready]").waitFor();
+    await mkdir(path.join(projectRoot, "demo-out/console"), { recursive: true });
+    await page.screenshot({ path: path.join(projectRoot, "demo-out/console/demo-live-tree.png"), fullPage: true });
+    return (await page.textContent("[data-field=icons]")) ?? "";
+  } finally {
+    await browser.close();
+  }
+}
 
 describe("demo (shortened): ICONs replicate, follow their clients and terminate under an on-chain budget", function () {
   this.timeout(420_000);
@@ -20,15 +63,28 @@ describe("demo (shortened): ICONs replicate, follow their clients and terminate 
   it("runs the story with agents only in sidecars and the owner offline: replicates, migrates, survives a killed yard, founders to the owner (left pending), fails no request outside the loss window and conserves the budget", async () => {
     const out = await mkdtemp(path.join(tmpdir(), "icon-demo-test-"));
     let demoPid: number | undefined;
+    // With the owner console up (--console): once the replica serves subnet B, the live tree and the ICONs' status
+    // are shot in Chromium as the owner sees them; once the story is over the console is stopped (SIGINT).
+    let shot: Promise<string> | undefined;
     const r = await new Promise<{ stdout: string; stderr: string }>((resolve) => {
       const child = execFile(
         process.execPath,
-        [path.join(projectRoot, "scripts/demo.ts"), "--short", "--out", out],
+        [path.join(projectRoot, "scripts/demo.ts"), "--short", "--out", out, "--console"],
         { cwd: projectRoot, maxBuffer: 64 * 1024 * 1024 },
         (e, stdout, stderr) =>
           resolve({ stdout, stderr: e ? `${stderr} (exit ${(e as { code?: number }).code})` : stderr }),
       );
       demoPid = child.pid;
+      let seen = "";
+      child.stdout!.on("data", (d: Buffer) => {
+        seen += d.toString();
+        const url = /owner console at (http:\/\/\S+?\/):/.exec(seen)?.[1];
+        if (url && !shot && /subnet B p50: /.test(seen)) {
+          shot = shootLiveTree(url);
+          shot.catch(() => {}); // awaited (and its failure reported) once the demo is over
+        }
+        if (/the story is over; the owner console stays up/.test(seen)) child.kill("SIGINT");
+      });
     });
     // The whole timeline stays beside the plot, for whoever reads a failure.
     await writeFile(path.join(out, "demo.log"), `${r.stdout}\n${r.stderr}`);
@@ -138,6 +194,11 @@ describe("demo (shortened): ICONs replicate, follow their clients and terminate 
     // Nor anything of the testbed: its namespaces die with their holders, its directory goes with close().
     const beds = await readdir("/tmp/icon-netbed").catch(() => [] as string[]);
     expect(beds).to.not.include(`demo-${demoPid}`);
+    // The live tree during the demo, and what its ICONs report, as the owner's browser showed it mid-story.
+    expect(shot, "the console's shot was taken once the replica served B").to.not.equal(undefined);
+    expect(await shot)
+      .to.match(/Policy in force: v1/)
+      .and.match(/lease \d+ at /);
     const svg = await readFile(path.join(out, "plot.svg"), "utf8");
     expect(svg).to.contain("<svg").and.contain("client p50 latency (ms)").and.contain("spent (iUSD)");
   });

@@ -13,6 +13,8 @@
  *    cost map (/alto): a period gets as far as observing;
  *  - probes yard B's lease service (discovery of its seeds: a capacity query) through a forward, where B sees the
  *    agent's own peer id arrive and learns its announced address (A's ingress, not the container's).
+ *  - pushes its status to its gateway, which yard A serves to the owner's signed read grant (GET /icons): the
+ *    policy version in force, and the next one once the owner publishes it.
  * Renewals from inside the sidecar: sidecar-renew.test.ts; a migration raced by a crash: pair-race.test.ts.
  */
 import { expect } from "chai";
@@ -21,7 +23,16 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Wallet } from "ethers";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
-import { AltoMap, LeaseSecret, loadOrCreatePeerKey, serveAlto, type AgentPart } from "../../../protocol/index.ts";
+import {
+  AltoMap,
+  LeaseSecret,
+  STATUS_GRANT_TYPES,
+  loadOrCreatePeerKey,
+  serveAlto,
+  statusGrantQuery,
+  type AgentPart,
+  type IconStatusAnswer,
+} from "../../../protocol/index.ts";
 import { agentEnvFrom, deployApp, readAgentState, sealAgentState, writeAgentState } from "../../../icon-agent/index.ts";
 import { probeYard } from "../../../icon-agent/market.ts";
 import { AGENT_INGRESS_KEY } from "../../../yard-node/agent-gateway.ts";
@@ -212,5 +223,24 @@ describe("ICON agent in its sidecar (everything through its yard's gateway)", fu
     // 3. Its key never held ETH: every write above went through a yard.
     expect(await m.provider.getBalance(icon.address)).to.equal(0n);
     expect(await m.provider.getTransactionCount(icon.address)).to.equal(0);
+
+    // 4. Its status for its owner: pushed to its gateway each period, served by yard A at GET /icons to the owner's
+    //    signed read grant — the policy version in force, then the next one once the owner published it (hot-swap).
+    const ownerKey = new Wallet(m.keys[2]!);
+    const served = async (): Promise<IconStatusAnswer["icons"]> => {
+      const grant = { app: app.root, reader: ownerKey.address, expiry: BigInt(Math.floor(Date.now() / 1000) + 300) };
+      const sig = await ownerKey.signTypedData(a.chain.domain(), STATUS_GRANT_TYPES, grant);
+      const res = await fetch(`${a.httpUrl}/icons?${statusGrantQuery(grant, sig)}`);
+      return ((await res.json()) as IconStatusAnswer).icons;
+    };
+    const first = await until("the ICON's status at its yard", async () => (await served())[0], 60_000);
+    expect([first.leaseId, first.leaseAccount, first.report.policyVersion]).to.deep.equal([
+      opened.leaseId.toString(),
+      app.root.toString(),
+      1,
+    ]);
+    expect(first.report.name).to.equal(state.seed.name);
+    await owner.setPolicy(app.root, { ...TEST_POLICY, weightBps: 3000 });
+    await until("the ICON to report policy v2", async () => (await served())[0]?.report.policyVersion === 2, 60_000);
   });
 });

@@ -49,7 +49,18 @@ describe("icon console", function () {
   }
 
   it("starts, prints its URL and serves the deployment and the page with the strict CSP", async () => {
-    const r = icon(["--rpc", chain.url, "--deployment", file, "console", "--port", "0"]);
+    // A yard named that nobody serves: the console's /icons says so per yard, the page's CSP unchanged.
+    const r = icon([
+      "--rpc",
+      chain.url,
+      "--deployment",
+      file,
+      "console",
+      "--port",
+      "0",
+      "--yard-http",
+      "http://127.0.0.1:9",
+    ]);
     try {
       const url = await new Promise<string>((resolve, reject) => {
         r.child.stdout.on("data", () => {
@@ -70,10 +81,28 @@ describe("icon console", function () {
       expect(page.headers.get("content-security-policy")).to.equal(consoleCsp(chain.url));
       expect(page.headers.get("content-security-policy")).to.not.contain("unsafe-");
       expect(r.o.stderr).to.contain(`owner console for the market ${deployment.market} on chain 31337`);
+      const unsigned = await fetch(new URL("icons?app=1", url));
+      expect(unsigned.status).to.equal(401);
+      expect(((await unsigned.json()) as { error: string }).error).to.contain("a signed read grant is needed");
+      const signed = `app=1&reader=0x${"11".repeat(20)}&expiry=${Math.floor(Date.now() / 1000) + 60}&sig=0x${"22".repeat(65)}`;
+      const viaYards = (await (await fetch(new URL(`icons?${signed}`, url))).json()) as {
+        icons: unknown[];
+        yards: { yard: string; status: number; error: string }[];
+      };
+      expect(viaYards).to.deep.equal({
+        icons: [],
+        yards: [{ yard: "http://127.0.0.1:9", status: 0, error: "unreachable or not JSON" }],
+      });
     } finally {
       r.child.kill("SIGINT");
       await r.exit;
     }
+  });
+
+  it("refuses a --yard-http that is not an http(s) origin", async () => {
+    const r = icon(["--rpc", chain.url, "--deployment", file, "console", "--port", "0", "--yard-http", "ftp://yard/x"]);
+    expect(await r.exit).to.not.equal(0);
+    expect(r.o.stderr).to.contain('--yard-http takes http(s)://host:port URLs, got "ftp://yard/x"');
   });
 
   it("refuses an RPC URL with credentials, a path or a query unless --page-rpc names the page's, saying why", async () => {

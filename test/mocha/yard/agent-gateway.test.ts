@@ -18,7 +18,13 @@ import { Wallet } from "ethers";
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { peerIdFromPrivateKey, peerIdFromString } from "@libp2p/peer-id";
 import type { Multiaddr } from "@multiformats/multiaddr";
-import { LeaseSecret, type AgentPart } from "../../../protocol/index.ts";
+import {
+  LeaseSecret,
+  STATUS_GRANT_TYPES,
+  statusGrantQuery,
+  type AgentPart,
+  type IconStatusAnswer,
+} from "../../../protocol/index.ts";
 import { AGENT_INGRESS_KEY } from "../../../yard-node/agent-gateway.ts";
 import type { Yard } from "../../../yard-node/yard.ts";
 import { DockerRuntime } from "../../../yard-node/docker.ts";
@@ -393,6 +399,35 @@ describe("agent gateway (what a sidecar can reach, tested from inside)", functio
     expect(counter(a, "icon_yard_gateway_requests_total", { outcome: "limited" })).to.be.at.least(
       limitedBefore + f.limited,
     );
+  });
+
+  it("keeps a sidecar's status report for its owner only: oversize 413, a flood past the burst 429, the latest served to the owner's grant", async () => {
+    const pushed = await inSidecar<{ big: number; statuses: number[] }>(
+      portA,
+      `${PRELUDE}
+      const report = (v) => ({ name: "a", account: "${tenant1!.account}", instance: 1, policyVersion: v, atMs: Date.now(), subnets: [{ subnet: "198.18.4.0/24", ratePerS: 1, latencyMs: 5 }], decisions: [] });
+      const big = (await post("/status", { ...report(0), name: "x".repeat(20000) })).status;
+      const statuses = [];
+      for (let v = 1; v <= 10; v++) statuses.push((await post("/status", report(v))).status);
+      return { big, statuses };`,
+    );
+    expect(pushed.big).to.equal(413);
+    const kept = pushed.statuses.filter((x) => x === 200).length;
+    expect(kept, pushed.statuses.join(",")).to.be.within(5, 6);
+    expect(pushed.statuses.slice(kept).every((x) => x === 429)).to.equal(true);
+    const owner = new Wallet(m.keys[2]!);
+    const grant = { app: tenant1!.account, reader: owner.address, expiry: BigInt(Math.floor(Date.now() / 1000) + 300) };
+    const sig = await owner.signTypedData(a.chain.domain(), STATUS_GRANT_TYPES, grant);
+    const res = await fetch(`${a.httpUrl}/icons?${statusGrantQuery(grant, sig)}`);
+    const body = (await res.json()) as IconStatusAnswer;
+    expect(body.icons.map((i) => [i.leaseId, i.report.policyVersion])).to.deep.equal([[leaseA.toString(), kept]]);
+    // Lease C's holder (the other tenant) gets nothing of lease A.
+    const other = new Wallet(m.keys[4]!);
+    const g2 = { ...grant, reader: other.address };
+    const r2 = await fetch(
+      `${a.httpUrl}/icons?${statusGrantQuery(g2, await other.signTypedData(a.chain.domain(), STATUS_GRANT_TYPES, g2))}`,
+    );
+    expect(r2.status).to.equal(403);
   });
 
   it("bounds /dial: two under way per lease (a third is refused at once), each address proven within 3 s", async () => {

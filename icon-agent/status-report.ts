@@ -1,0 +1,114 @@
+/**
+ * The ICON's status report for its owner (issue 18): each period, in its lease's sidecar, the agent pushes to its
+ * yard's gateway (`POST /status`, protocol/yard/icon-status.ts) the policy version it acts under, per client subnet
+ * the rate and latency it measures here, and its last decisions with their utility numbers — for a move, per subnet
+ * the latency before it and the first one measured at the new place after it. Best effort: a refused or failed push
+ * is dropped (the next period sends a fresh one); an agent outside a sidecar pushes nothing.
+ *
+ * @example
+ *   const report = new StatusReporter(() => ({ gateway: sidecar?.gateway, instance: 1, policyVersion: 3 }));
+ *   report.decided("migrate to edge-b", 0.41, 0.73, own, here);  // when a decision fires
+ *   report.period(agent.status(), here);                          // each period, after status.json
+ */
+import { iconStatusLimits, type DecisionReport, type IconStatusReport } from "../protocol/index.ts";
+import type { SubnetView } from "./decision.ts";
+import type { GatewayClient } from "./gateway.ts";
+import type { AgentStatus } from "./state.ts";
+
+/** What the report needs of the agent, read at each push. */
+export interface ReporterContext {
+  gateway: Pick<GatewayClient, "pushStatus"> | undefined;
+  instance: number;
+  policyVersion: number;
+}
+
+const finite = (v: number | undefined): number | null =>
+  v !== undefined && Number.isFinite(v) ? Math.round(v * 1000) / 1000 : null;
+/** Text as the yard takes it: no control characters, at most `maxText` characters. */
+const clean = (t: string): string => {
+  const s = [...t].filter((c) => c.charCodeAt(0) >= 0x20).join("");
+  return s.length > iconStatusLimits.maxText ? s.slice(0, iconStatusLimits.maxText - 1) + "…" : s;
+};
+
+export class StatusReporter {
+  readonly #ctx: () => ReporterContext;
+  /** The newest last, each with the place it was made at (its "after" is measured elsewhere). */
+  readonly #decisions: (DecisionReport & { at: string })[] = [];
+  #pushing = false;
+
+  constructor(ctx: () => ReporterContext) {
+    this.#ctx = ctx;
+  }
+
+  /** A decision fired at `here`: its words, U of staying and of the chosen action, each subnet's latency now. */
+  decided(text: string, u: number, uBest: number, own: SubnetView[], here: string, move: boolean): void {
+    const latency = move
+      ? own.slice(0, iconStatusLimits.maxSubnets).map((s) => ({
+          subnet: clean(s.subnet),
+          beforeMs: finite(s.latencyMs[here]),
+          afterMs: null,
+        }))
+      : [];
+    this.#decisions.push({
+      atMs: Date.now(),
+      text: clean(text),
+      u: finite(u),
+      uBest: finite(uBest),
+      latency,
+      at: here,
+    });
+    if (this.#decisions.length > iconStatusLimits.maxDecisions) this.#decisions.shift();
+  }
+
+  /**
+   * The report now, the ICON placed at `here`: a move's "after" is the first latency measured at another place. Within
+   * the yard's 16 KiB: the oldest decisions, then the least busy subnets, are left out until it fits.
+   */
+  report(status: Pick<AgentStatus, "name" | "account" | "subnets">, here: string): IconStatusReport {
+    const r = this.#full(status, here);
+    const size = (): number => new TextEncoder().encode(JSON.stringify(r)).length;
+    while (size() > iconStatusLimits.maxBytes && r.decisions.length > 0) r.decisions.shift();
+    while (size() > iconStatusLimits.maxBytes && r.subnets.length > 0) r.subnets.pop();
+    return r;
+  }
+
+  #full(status: Pick<AgentStatus, "name" | "account" | "subnets">, here: string): IconStatusReport {
+    const { instance, policyVersion } = this.#ctx();
+    const nowAt = new Map(status.subnets.map((s) => [clean(s.subnet), s.latencyMs[here]]));
+    for (const d of this.#decisions)
+      if (d.at !== here) for (const l of d.latency) if (l.afterMs === null) l.afterMs = finite(nowAt.get(l.subnet));
+    return {
+      name: clean(status.name),
+      account: status.account.toString(),
+      instance,
+      policyVersion,
+      atMs: Date.now(),
+      subnets: [...status.subnets]
+        .sort((a, b) => b.rate - a.rate)
+        .slice(0, iconStatusLimits.maxSubnets)
+        .map((s) => ({
+          subnet: clean(s.subnet),
+          ratePerS: Math.max(0, finite(s.rate) ?? 0),
+          latencyMs: finite(s.latencyMs[here]),
+        })),
+      decisions: this.#decisions.map((d) => ({
+        atMs: d.atMs,
+        text: d.text,
+        u: d.u,
+        uBest: d.uBest,
+        latency: d.latency.map((l) => ({ ...l })),
+      })),
+    };
+  }
+
+  /** Pushes the report now through the sidecar's gateway (one at a time; failures dropped). */
+  period(status: Pick<AgentStatus, "name" | "account" | "subnets">, here: string): void {
+    const gateway = this.#ctx().gateway;
+    if (!gateway || this.#pushing) return;
+    this.#pushing = true;
+    gateway
+      .pushStatus(this.report(status, here))
+      .catch(() => {})
+      .finally(() => (this.#pushing = false));
+  }
+}
