@@ -9,11 +9,11 @@
  * is recorded (the rest of the agent is not needed to decide this).
  */
 import { expect } from "chai";
-import { Transaction, Wallet } from "ethers";
-import { Recovery, type RecoveryComponents } from "../../../icon-agent/recovery.ts";
+import { Transaction } from "ethers";
+import { recoveryOver } from "../../helpers/recovery.ts";
 import { liveBuried } from "../../../icon-agent/leases.ts";
 import { defaultChainConfirmations } from "../../../icon-agent/config.ts";
-import type { AgentSeed, Placement } from "../../../icon-agent/state.ts";
+import type { Placement } from "../../../icon-agent/state.ts";
 import { markReorg, reorg } from "../../helpers/reorg.ts";
 import {
   network,
@@ -53,19 +53,7 @@ describe("agent recovery through a reorganisation shallower than its confirmatio
     };
     const seed = { account, root: account, placement: placement as unknown as Placement, children: {}, replicas: 0 };
     const said: string[] = [];
-    const recovery = new Recovery({
-      dir: "/nonexistent-icon-reorg-test",
-      seed: seed as unknown as AgentSeed,
-      client,
-      wallet: Wallet.createRandom(),
-      childKey: () => Wallet.createRandom(),
-      clientFor: () => Promise.reject(new Error("no replica in this test")),
-      spawn: () => Promise.reject(new Error("no replica in this test")),
-      save: async () => undefined,
-      emit: (kind: string, text: string) => void said.push(`${kind}: ${text}`),
-      moves: { finishMove: async () => undefined, finishTermination: async () => undefined },
-      confirmations,
-    } as unknown as RecoveryComponents);
+    const recovery = recoveryOver({ seed, client, said, confirmations });
     return { m, id, seed, said, recovery, client };
   }
 
@@ -137,19 +125,7 @@ describe("agent recovery through a reorganisation shallower than its confirmatio
     };
     const seed = { account, root: account, placement: placement as unknown as Placement, children: {}, replicas: 0 };
     const said: string[] = [];
-    const recovery = new Recovery({
-      dir: "/nonexistent-icon-reorg-test",
-      seed: seed as unknown as AgentSeed,
-      client,
-      wallet: Wallet.createRandom(),
-      childKey: () => Wallet.createRandom(),
-      clientFor: () => Promise.reject(new Error("no replica in this test")),
-      spawn: () => Promise.reject(new Error("no replica in this test")),
-      save: async () => undefined,
-      emit: (kind: string, text: string) => void said.push(`${kind}: ${text}`),
-      moves: { finishMove: async () => undefined, finishTermination: async () => undefined },
-      confirmations: DEPTH,
-    } as unknown as RecoveryComponents);
+    const recovery = recoveryOver({ seed, client, said, confirmations: DEPTH });
     // Opened in the newest blocks: not taken yet, and not ended either (the placement is kept as it is).
     await recovery.recover();
     expect(seed.placement?.leaseId, said.join("; ")).to.equal(id);

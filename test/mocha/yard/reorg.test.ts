@@ -20,8 +20,7 @@ import { ACCEPTANCE_TYPES, OFFER_TYPES, peerIdBytes } from "../../../protocol/in
 import { parseYardConfig } from "../../../yard-node/config.ts";
 import { createLogger, silentLogger } from "../../../protocol/log.ts";
 import { Yard } from "../../../yard-node/yard.ts";
-import { Recovery, type RecoveryComponents } from "../../../icon-agent/recovery.ts";
-import type { AgentSeed } from "../../../icon-agent/state.ts";
+import { recoveryOver } from "../../helpers/recovery.ts";
 import { useDockerYard, waitFor, WEB_IMAGE } from "../../helpers/docker.ts";
 import { markReorg, reorg, type MiningMode } from "../../helpers/reorg.ts";
 import { Tenant, USD, clientFor, startMarket, yardConfig, type TestMarket } from "../../../scripts/lib/testbed.ts";
@@ -333,19 +332,7 @@ describe("yard through reorganisations shallower than its confirmation depth", f
         const l = await m.admin.lease(id);
         if (id !== moved && l.state === "Scheduled") refunds += l.pricePerSecond * (l.end - l.start);
       }
-      await new Recovery({
-        dir: "/nonexistent-icon-reorg-test",
-        seed: seed as unknown as AgentSeed,
-        client: await clientFor(m, 3),
-        wallet: Wallet.createRandom(),
-        childKey: () => Wallet.createRandom(),
-        clientFor: () => Promise.reject(new Error("no replica in this test")),
-        spawn: () => Promise.reject(new Error("no replica in this test")),
-        save: async () => undefined,
-        emit: (kind: string, text: string) => void said.push(`${kind}: ${text}`),
-        moves: { finishMove: async () => undefined, finishTermination: async () => undefined },
-        confirmations: CONFIRMATIONS,
-      } as unknown as RecoveryComponents).recover();
+      await recoveryOver({ seed, client: await clientFor(m, 3), said, confirmations: CONFIRMATIONS }).recover();
       expect(seed.placement.leaseId, said.join("; ")).to.equal(moved);
       expect(said.filter((l) => l.startsWith("placed"))).to.deep.equal([]);
       expect((await m.admin.lease(leaseId)).state).to.be.oneOf(["Ended", "Settled"]);
