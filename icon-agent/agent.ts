@@ -144,6 +144,7 @@ export class Agent {
     });
     // A successor continues from what its predecessor learned (pair.ts): no warm-up from zero.
     if (seed.carried) this.#controller.restore(seed.carried.controller);
+    if (seed.carried?.decisions) this.#report.restore(seed.carried.decisions);
     this.tree = new TreeMember({
       node,
       signer: wallet,
@@ -353,7 +354,7 @@ export class Agent {
     return {
       ...{ dir: this.dir, env: this.env, seed: this.seed, node: this.node, wallet: this.wallet, client: this.client },
       spec: () => this.serviceSpec(),
-      carried: () => carriedState(this.#controller, this.tree),
+      carried: () => carriedState(this.#controller, this.tree, this.#report),
       // Called inside the period that migrates: the loop stops after it; the tree and the relay sender ask too, and
       // a funding answer or relayed intent under way is waited for (bounded).
       fence: async () => {

@@ -62,6 +62,7 @@ import type { Controller } from "./decision.ts";
 import { endSidecar, handOver, refusedByYard } from "./handover.ts";
 import { liveLeases, sidecarLease } from "./leases.ts";
 import type { TreeMember } from "./tree.ts";
+import type { StatusReporter } from "./status-report.ts";
 import {
   SEALED_STATE_MAX_BYTES,
   encodeState,
@@ -371,8 +372,10 @@ export async function fitCarried(dir: string, env: AgentEnv, seed: AgentSeed, ca
   for (let round = 0; (await size()) > SEALED_STATE_MAX_BYTES; round++) {
     const { controller: ctl } = carried;
     const observations = ctl.rates.length + ctl.latencies.length;
-    if (round === 0) carried.children = carried.children.map((ch) => ({ ...ch, addrs: ch.addrs.slice(0, 2) }));
-    else if (carried.children.length > 0 && (round % 2 === 1 || observations === 0))
+    if (round === 0) {
+      carried.children = carried.children.map((ch) => ({ ...ch, addrs: ch.addrs.slice(0, 2) }));
+      delete carried.decisions; // the status report's "after" of the last moves: the least needed
+    } else if (carried.children.length > 0 && (round % 2 === 1 || observations === 0))
       carried.children = half(carried.children);
     else if (observations > 0) {
       ctl.rates = half(ctl.rates);
@@ -382,7 +385,12 @@ export async function fitCarried(dir: string, env: AgentEnv, seed: AgentSeed, ca
 }
 
 /** What a successor continues from: the Controller's state, the tree's children (bounded), the policy version. */
-export function carriedState(controller: Controller, tree: Pick<TreeMember, "children" | "policy">): CarriedState {
+export function carriedState(
+  controller: Controller,
+  tree: Pick<TreeMember, "children" | "policy">,
+  report?: Pick<StatusReporter, "carry">,
+): CarriedState {
+  const decisions = report?.carry() ?? [];
   return {
     controller: controller.snapshot(),
     children: tree
@@ -390,6 +398,7 @@ export function carriedState(controller: Controller, tree: Pick<TreeMember, "chi
       .slice(0, MAX_CARRIED_CHILDREN)
       .map((ch) => ({ account: ch.account, addrs: ch.addrs, epoch: ch.epoch })),
     policyVersion: tree.policy()?.version,
+    ...(decisions.length > 0 ? { decisions } : {}),
   };
 }
 

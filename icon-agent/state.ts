@@ -19,7 +19,7 @@
 import { link, mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { randomUUID } from "node:crypto";
 import path from "node:path";
-import { IconError, fromJson, toJson } from "../protocol/index.ts";
+import { IconError, fromJson, toJson, type DecisionReport } from "../protocol/index.ts";
 import type { AgentEnv } from "./config.ts";
 import type { ControllerSnapshot, SubnetView } from "./decision.ts";
 import type { YardRef } from "./market.ts";
@@ -107,6 +107,9 @@ export interface CarriedState {
   /** At most 64, each as the tree knew it (account, libp2p addresses, instance epoch). */
   children: { account: bigint; addrs: string[]; epoch: bigint }[];
   policyVersion?: number;
+  /** The predecessor's moves whose "after" latency is still to be measured (status-report.ts carry), each with the
+   * place it was made at: the successor's status report fills it at its own place. */
+  decisions?: (DecisionReport & { at: string })[];
 }
 
 /** The sentence of a retired copy ({@link AgentSeed.retired}), or undefined when `seed` may act. */

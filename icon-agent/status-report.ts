@@ -30,10 +30,16 @@ const clean = (t: string): string => {
   return s.length > iconStatusLimits.maxText ? s.slice(0, iconStatusLimits.maxText - 1) + "…" : s;
 };
 
+/** A move decision handed to a successor: the report's decision and the place it was made at. */
+export type CarriedDecision = DecisionReport & { at: string };
+/** Moves a successor carries on (their "after" is measured at its place), and subnets per move. */
+export const MAX_CARRIED_DECISIONS = 4;
+export const MAX_CARRIED_SUBNETS = 8;
+
 export class StatusReporter {
   readonly #ctx: () => ReporterContext;
   /** The newest last, each with the place it was made at (its "after" is measured elsewhere). */
-  readonly #decisions: (DecisionReport & { at: string })[] = [];
+  readonly #decisions: CarriedDecision[] = [];
   #pushing = false;
 
   constructor(ctx: () => ReporterContext) {
@@ -99,6 +105,24 @@ export class StatusReporter {
         latency: d.latency.map((l) => ({ ...l })),
       })),
     };
+  }
+
+  /**
+   * The moves whose "after" is still to be measured, for a successor to carry on (pair.ts carriedState): at most
+   * {@link MAX_CARRIED_DECISIONS}, the newest, each with its place — the new instance measures the "after" at its own.
+   */
+  carry(): CarriedDecision[] {
+    return this.#decisions
+      .filter((d) => d.latency.some((l) => l.afterMs === null))
+      .slice(-MAX_CARRIED_DECISIONS)
+      .map((d) => ({ ...d, latency: d.latency.slice(0, MAX_CARRIED_SUBNETS).map((l) => ({ ...l })) }));
+  }
+
+  /** A predecessor's moves ({@link carry}) taken on, before this instance decides anything (agent.ts). */
+  restore(carried: readonly CarriedDecision[]): void {
+    for (const d of carried.slice(-MAX_CARRIED_DECISIONS))
+      this.#decisions.push({ ...d, text: clean(d.text), latency: d.latency.map((l) => ({ ...l })) });
+    while (this.#decisions.length > iconStatusLimits.maxDecisions) this.#decisions.shift();
   }
 
   /** Pushes the report now through the sidecar's gateway (one at a time; failures dropped). */

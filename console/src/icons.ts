@@ -15,6 +15,7 @@ import {
   type StatusGrant,
 } from "../../protocol/yard/icon-status.ts";
 import { fill, h } from "./dom.ts";
+import { afterElsewhere } from "./icon-after.ts";
 import type { Plan, PlanCtx } from "./plans.ts";
 
 /** The session's grant: one per app and reader, kept in memory until it expires (a reload asks again). */
@@ -71,7 +72,7 @@ const u = (v: number | null): string => (v === null ? "—" : v.toFixed(3));
 const at = (t: number): string => new Date(t).toISOString().slice(11, 19);
 
 /** One ICON: where it runs, the policy version it acts under against the chain's, its subnets and decisions. */
-function iconView(s: ServedIconStatus, chainVersion: number): HTMLElement {
+function iconView(s: ServedIconStatus, chainVersion: number, all: readonly ServedIconStatus[]): HTMLElement {
   const r = s.report;
   const current = r.policyVersion === chainVersion;
   return h(
@@ -113,9 +114,12 @@ function iconView(s: ServedIconStatus, chainVersion: number): HTMLElement {
             h("span", { class: "muted" }, `${at(d.atMs)} `),
             d.text,
             ` · U stay ${u(d.u)}, U best ${u(d.uBest)}`,
-            ...d.latency.map((l) =>
-              h("span", { class: "latency" }, ` · ${l.subnet}: ${ms(l.beforeMs)} before → ${ms(l.afterMs)} after`),
-            ),
+            ...d.latency.map((l) => {
+              // Not measured here (a replication: the replica serves the subnet now): as the ICON serving it says.
+              const there = l.afterMs === null ? afterElsewhere(l.subnet, d.atMs, s, all) : undefined;
+              const after = there ? `${ms(there.ms)} after (served by ${there.by})` : `${ms(l.afterMs)} after`;
+              return h("span", { class: "latency" }, ` · ${l.subnet}: ${ms(l.beforeMs)} before → ${after}`);
+            }),
           ),
         ),
     ),
@@ -165,7 +169,7 @@ async function poll(section: HTMLElement, body: HTMLElement, query: string, chai
         (a.yards ?? []).length === 0 ? h("p", { class: "empty" }, "The console names no yard (--yard-http).") : null,
         ...failed.map((y) => h("p", { class: "muted" }, `${y.yard}: ${y.error ?? `answered ${y.status}`}`)),
         ok && (a.icons ?? []).length === 0 ? h("p", { class: "empty" }, "No ICON has reported yet.") : null,
-        ...(a.icons ?? []).map((s) => iconView(s, chainVersion)),
+        ...(a.icons ?? []).map((s, _i, all) => iconView(s, chainVersion, all)),
       );
       body.dataset.ready = "true";
     } catch (e) {

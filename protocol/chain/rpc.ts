@@ -20,10 +20,10 @@
  *    block N (eth_getLogs' toBlock, eth_call or a balance at N) only to one whose head has reached N — asking the
  *    heads again and waiting `rounds` backoffs for one, then failing with a sentence — so reads never go backwards
  *    after a failover to a lagging endpoint;
- *  - asks every endpoint not paused at once for a transaction's receipt, the transaction by hash and an account's
- *    nonce as of "latest"/"pending" (with more than one endpoint; one: as it is) and answers the freshest (a receipt,
- *    the highest block's, over none; a mined transaction over a pending one over none; the highest nonce): after a
- *    failover to a lagging endpoint a receipt not yet there is not read as vanished or not mined, nor a nonce stale.
+ *  - sends a transaction's receipt, the transaction by hash and an account's nonce as of "latest"/"pending" (with
+ *    more than one endpoint; one: as it is) only to an endpoint at the highest head any endpoint has shown, as a read
+ *    naming that block: after a failover to a lagging endpoint a receipt not yet there is not read as vanished or not
+ *    mined, nor a nonce stale; an endpoint that fails or hangs is paused and passed over as for any call.
  * Credentials in a URL (`https://user:secret@host`) go as an `Authorization: Basic` header (the global fetch refuses
  * such a URL); every message names an endpoint by scheme and host only (endpoint.ts).
  * Why not ethers' FallbackProvider: it is no JsonRpcProvider (no `send` of node methods the tests and the CLI use),
@@ -173,8 +173,7 @@ export class RpcEndpoints extends JsonRpcProvider {
     const list = Array.isArray(payload) ? payload : [payload];
     if (list.length === 1 && list[0]!.method === "eth_blockNumber" && this.urls.length > 1)
       return this.#freshestHead(list[0]!);
-    if (list.length === 1 && this.urls.length > 1 && freshness(list[0]!) !== undefined)
-      return this.#freshestAnswer(list[0]!);
+    if (list.length === 1 && this.urls.length > 1 && headRouted(list[0]!)) return this.#atHighestHead(list[0]!);
     const raw = list.find((p) => p.method === "eth_sendRawTransaction");
     const needs = list.reduce<bigint | undefined>((n, p) => {
       const b = blockNamed(p);
@@ -204,22 +203,15 @@ export class RpcEndpoints extends JsonRpcProvider {
   }
 
   /**
-   * A receipt, a transaction by hash or a "latest"/"pending" nonce asked of every endpoint not paused at once: the
-   * freshest result (module header). No endpoint answering with a result: sent as any call is (waits, retries).
+   * A receipt, a transaction by hash or a "latest"/"pending" nonce: asked only of an endpoint at the highest head any
+   * endpoint has shown (heads asked first when none is known), through {@link #exchange} — so a lagging endpoint's
+   * "no receipt yet" or old nonce is never the answer after a failover, and one that fails or hangs is paused and
+   * passed over as for any call (module header).
    */
-  async #freshestAnswer(p: JsonRpcPayload): Promise<JsonRpcResult[]> {
-    const rank = freshness(p)!;
-    const answers = await this.#askEach(JSON.stringify(p));
-    let best = -1;
-    let bestRank = -1n;
-    answers.forEach((a, i) => {
-      const r = a.status === "fulfilled" ? (a.value[0] as JsonRpcResult | undefined) : undefined;
-      if (!r || !("result" in r)) return;
-      const k = rank(r.result);
-      if (k > bestRank || (k === bestRank && i === this.#current)) [best, bestRank] = [i, k];
-    });
-    if (best < 0) return this.#exchange(JSON.stringify(p), p.method, "", undefined);
-    return (answers[best] as PromiseFulfilledResult<JsonRpcResult[]>).value;
+  async #atHighestHead(p: JsonRpcPayload): Promise<JsonRpcResult[]> {
+    if (this.#heads.every((h) => h < 0n)) await this.#askHeads();
+    const highest = this.#heads.reduce((a, b) => (b > a ? b : a), -1n);
+    return this.#exchange(JSON.stringify(p), p.method, "", highest >= 0n ? highest : undefined);
   }
 
   /** eth_blockNumber of every endpoint not paused, each head noted (a 429 pauses its endpoint). */
@@ -242,6 +234,10 @@ export class RpcEndpoints extends JsonRpcProvider {
       if (a.status === "rejected" && a.reason instanceof RateLimited) {
         this.#pausedUntil[i] = Date.now() + this.#pauseFor(a.reason);
         this.#limited[i] = true;
+      } else if (a.status === "rejected" && this.#pausedUntil[i]! <= now) {
+        // Failed or timed out: not asked again in the next fan-outs for a while (every head read would wait on it).
+        this.#pausedUntil[i] = Date.now() + this.#o.backoffMs * 2 ** this.#o.rounds;
+        this.#limited[i] = false;
       }
     });
     return answers;
@@ -471,27 +467,17 @@ function blockNamed(p: JsonRpcPayload): bigint | undefined {
   }
 }
 
-/**
- * For a read whose answer can be older on a lagging endpoint than on a fresh one, with no block named (a receipt, a
- * transaction by hash, a "latest"/"pending" nonce): how fresh a result is, higher fresher (undefined: another read).
- */
-function freshness(p: JsonRpcPayload): ((result: unknown) => bigint) | undefined {
+/** Reads whose answer depends on how far an endpoint has got: a receipt, a transaction by hash, a latest/pending nonce. */
+function headRouted(p: JsonRpcPayload): boolean {
   const params = (p.params ?? []) as unknown[];
-  const num = (v: unknown): bigint => (typeof v === "string" && /^0x[0-9a-f]+$/i.test(v) ? BigInt(v) : -1n);
-  const block = (r: unknown): unknown => (r as { blockNumber?: unknown } | null)?.blockNumber;
   switch (p.method) {
     case "eth_getTransactionReceipt":
-      return (r) => (r === null || r === undefined ? -1n : num(block(r)) + 1n);
     case "eth_getTransactionByHash":
-      return (r) => {
-        if (r === null || r === undefined) return -1n;
-        const b = block(r);
-        return b === null || b === undefined ? 0n : num(b) + 2n;
-      };
+      return true;
     case "eth_getTransactionCount":
-      return params[1] === undefined || params[1] === "latest" || params[1] === "pending" ? (r) => num(r) : undefined;
+      return params[1] === undefined || params[1] === "latest" || params[1] === "pending";
     default:
-      return undefined;
+      return false;
   }
 }
 
