@@ -40,6 +40,7 @@ const FAST = [
   "agent/tree",
   // the owner console's money arithmetic (no browser)
   "console/money",
+  "console/icon-after",
   // sim: the simulator's use of the agent's rules, small hand-computed cases, the charts
   "sim/sim",
   // protocol: codecs, negotiation, libp2p node, chain client

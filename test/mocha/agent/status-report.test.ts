@@ -115,4 +115,24 @@ describe("ICON status report (what the agent pushes to its yard)", function () {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
+
+  it("a migration's successor carries its predecessor's pending moves on and fills their after at its own place", () => {
+    const old = new StatusReporter(() => ({ gateway: undefined, instance: 1, policyVersion: 1 }));
+    old.decided("stay", 0.4, 0.41, [view("198.18.4.0/24", 5, { A: 30 })], "A", false);
+    old.decided("migrate to B", 0.4, 0.7, [view("198.18.4.0/24", 5, { A: 31.5, B: 9 })], "A", true);
+    // Only the move whose after is still to measure goes (a stay has none), as JSON in the sealed state.
+    const carried = JSON.parse(JSON.stringify(old.carry())) as ReturnType<StatusReporter["carry"]>;
+    expect(carried.map((d) => d.text)).to.deep.equal(["migrate to B"]);
+    const next = new StatusReporter(() => ({ gateway: undefined, instance: 2, policyVersion: 1 }));
+    next.restore(carried);
+    const rep = next.report({ name: "o", account: 1n, subnets: [view("198.18.4.0/24", 5, { B: 8.5 })] }, "B");
+    expect(rep.instance).to.equal(2);
+    expect(rep.decisions.map((d) => [d.text, d.latency])).to.deep.equal([
+      ["migrate to B", [{ subnet: "198.18.4.0/24", beforeMs: 31.5, afterMs: 8.5 }]],
+    ]);
+    // Measured once: the successor's later latency does not rewrite it, and a carried move is not carried again.
+    const later = next.report({ name: "o", account: 1n, subnets: [view("198.18.4.0/24", 5, { B: 20 })] }, "B");
+    expect(later.decisions[0]!.latency[0]!.afterMs).to.equal(8.5);
+    expect(next.carry()).to.deep.equal([]);
+  });
 });
