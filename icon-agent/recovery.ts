@@ -12,7 +12,7 @@
 import path from "node:path";
 import type { Wallet } from "ethers";
 import { isIconError, type MarketClient } from "../protocol/index.ts";
-import { live, liveBuried, liveLeases, rekeyedOf, sameSlot, successorOf } from "./leases.ts";
+import { live, liveBuried, liveLeases, rekeyedOf, successorOf } from "./leases.ts";
 import type { Moves } from "./moves.ts";
 import { readAgentState, stateDirLocked, type AgentSeed, type Emit } from "./state.ts";
 
@@ -47,6 +47,8 @@ export interface RecoveryComponents {
 
 export class Recovery {
   readonly #c: RecoveryComponents;
+  /** A lease of the account that may be the placement's own, re-keyed by a reorganisation, not yet buried (recover). */
+  #maybeRekeyed: bigint | undefined;
 
   constructor(components: RecoveryComponents) {
     this.#c = components;
@@ -77,6 +79,7 @@ export class Recovery {
           seed.placement = { ...p, leaseId: moved.id };
           emit("renewed", `lease ${p.leaseId}'s opening was included again as lease ${moved.id}: adopted under it`);
         } else if (moved) {
+          this.#maybeRekeyed = moved.id; // the sweep leaves it alone until then
           emit("renewed", `lease ${p.leaseId}'s opening may be lease ${moved.id} now: looked at again once buried`);
         } else if (next) {
           seed.placement = {
@@ -118,7 +121,7 @@ export class Recovery {
       if (!live(l.state)) continue;
       const sameYard = p && l.provider.toLowerCase() === p.yard.operator.toLowerCase();
       if (sameYard && (l.end === p.leaseStart || l.start === p.end)) continue; // renewal chain: one container
-      if (p && sameSlot(l, { ...p, account: seed.account })) continue; // its own lease re-keyed (recover)
+      if (id === this.#maybeRekeyed) continue; // its own lease re-keyed, perhaps, not yet buried (recover)
       const refund = await client.terminate(id);
       emit("error", `lease ${id} was open but unknown to the saved state: terminated, refund ${client.format(refund)}`);
     }

@@ -259,6 +259,8 @@ export class AgentSidecars {
       this.#secrets.set(t, secret);
     }
     if (restarts !== undefined) this.#restarts.set(t, restarts);
+    // A sidecar already given up stays given up under its new id (not reported lost a second time).
+    if (this.#lost.delete(f)) this.#lost.add(t);
     this.#c.moved(from, to);
   }
 
