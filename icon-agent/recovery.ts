@@ -101,6 +101,24 @@ export class Recovery {
   }
 
   /**
+   * The lease recover() found may be the placement's own re-keyed (not yet buried then), looked at again now that
+   * blocks have followed: buried and still the only match → the placement runs under it; gone → forgotten (the
+   * placement's own id was gone already: the loss rules and the next start handle it).
+   */
+  async #adoptRekeyed(): Promise<void> {
+    const { seed, client, emit } = this.#c;
+    const p = seed.placement;
+    if (this.#maybeRekeyed === undefined || !p || seed.moving) return;
+    const moved = await rekeyedOf(client, seed.account, p, this.#c.confirmations ?? 0);
+    if (moved?.state === "unsure" && moved.id === this.#maybeRekeyed) return;
+    this.#maybeRekeyed = undefined;
+    if (moved?.state !== "live") return;
+    seed.placement = { ...p, leaseId: moved.id };
+    await this.#c.save();
+    emit("renewed", `lease ${p.leaseId}'s opening was included again as lease ${moved.id}: adopted under it`);
+  }
+
+  /**
    * Leaves nothing behind that no agent runs: leases of this account the state does not know (an opening whose
    * answer was lost, a crash between opening and saving) are terminated — except the placement's own renewal
    * chain at its yard; leases whose start the yard missed are cancelled (deposit and penalty back); replica
@@ -109,6 +127,7 @@ export class Recovery {
    */
   async sweep(): Promise<void> {
     const { seed, client, emit } = this.#c;
+    await this.#adoptRekeyed();
     const p = seed.placement;
     for (const id of await client.leasesOf(seed.account)) {
       if (id === p?.leaseId || id === p?.renewal?.leaseId || id === seed.moving?.leaseId) continue;

@@ -130,8 +130,9 @@ describe("agent recovery through a reorganisation shallower than its confirmatio
     await recovery.recover();
     expect(seed.placement?.leaseId, said.join("; ")).to.equal(id);
     expect((await client.lease(moved)).state).to.equal("Scheduled");
+    // Buried now: the running agent's periodic sweep adopts it (no restart needed; yard/reorg.test adopts at a start).
     await conn.networkHelpers.mine(DEPTH);
-    await recovery.recover();
+    await recovery.sweep();
     expect(seed.placement?.leaseId, `not adopted: ${said.join("; ")}`).to.equal(moved);
     expect(said.filter((s) => s.startsWith("placed"))).to.deep.equal([]);
     expect(said.some((s) => s.includes(`included again as lease ${moved}`))).to.equal(true);
