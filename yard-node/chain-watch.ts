@@ -62,7 +62,7 @@ export interface ChainWatchComponents {
   /** Forgets what the overlay cached of lease `id` (overlay/owners.ts): read at the head, it may have changed. */
   forget?: (id: bigint) => void;
   /** Lease `from` is lease `to` now (its row moved): what the running yard holds in memory follows (leases.ts). */
-  rekey?: (from: bigint, to: bigint) => void;
+  rekey?: (from: bigint, to: bigint, moveRow: () => void) => Promise<void>;
   /** Ends lease `id` here (containers, endpoints, capacity) and forgets its row; `why` logged. */
   unwind?: (id: bigint, why: string) => Promise<void>;
   /** Counts claimed pay once its LeaseClaimed event is buried (a claim a reorganisation drops never counts). */
@@ -307,8 +307,8 @@ export class ChainWatch {
     const moved = db.leaseByOffer(offerHash);
     if (moved) {
       // The original opening included again under another id: the row (container, routes, flows) follows it.
-      db.rekeyLease(moved.id, id);
-      this.#c.rekey?.(moved.id, id);
+      if (this.#c.rekey) await this.#c.rekey(moved.id, id, () => db.rekeyLease(moved.id, id));
+      else db.rekeyLease(moved.id, id);
       this.#c.forget?.(moved.id);
       this.#c.forget?.(id);
       ledger.commit(`lease:${moved.id}`, `lease:${id}`);

@@ -357,17 +357,24 @@ export class LeaseLifecycle {
 
   /**
    * Lease `from` is lease `to` now: its opening, reorganised away, was included again under id `to`, and its row was
-   * moved (db.ts rekeyLease). What the running yard holds in memory under `from` follows, in one synchronous step:
+   * moved (`moveRow`: db.ts rekeyLease). What the running yard holds in memory under `from` follows in the same step:
    * the endpoints (listeners with their open connections, flows, routing rules: network.ts), the sidecar's secret and
    * restarts and the agent gateway's state (sidecar.ts); the service's local instance is announced again under `to`.
    * Its containers keep their names and labels (Docker cannot relabel a container): events are matched by container.
    */
-  rekey(from: bigint, to: bigint): void {
-    const row = this.#c.db.lease(to);
-    if (!row) return;
-    this.#c.network.rekey(from, row);
-    this.#sidecars.rekey(from, to);
-    if (row.spec?.service) this.#c.overlay.localChanged(row.spec.service);
+  rekey(from: bigint, to: bigint, moveRow: () => void): Promise<void> {
+    // Under both leases' locks: a deploy or tick of `from` in flight finishes first (its writes land on the row
+    // before it moves), and none of `to` starts before the move is whole.
+    return this.#withLease(from, () =>
+      this.#withLease(to, async () => {
+        moveRow();
+        const row = this.#c.db.lease(to);
+        if (!row) return;
+        this.#c.network.rekey(from, row);
+        this.#sidecars.rekey(from, to);
+        if (row.spec?.service) this.#c.overlay.localChanged(row.spec.service);
+      }),
+    );
   }
 
   /** The lease a container event is about: the one whose row holds the container (a re-keyed lease's containers

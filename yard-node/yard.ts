@@ -203,7 +203,7 @@ export class Yard {
       log: log.child("chain"),
       adopt: (id, offer, hash, renews) => this.#quoting.adopt(id, offer, hash, renews),
       forget: (id) => this.owners.forget(id),
-      rekey: (from, to) => this.#leases.rekey(from, to),
+      rekey: (from, to, moveRow) => this.#leases.rekey(from, to, moveRow),
       // A lease whose opening a reorganisation took away for good (reorgs.ts, chain-watch.ts).
       unwind: async (id, why) => {
         await this.#leases.terminate(id, why);
