@@ -11,6 +11,7 @@
 import { expect } from "chai";
 import { JsonRpcProvider, Wallet } from "ethers";
 import { mkdtemp, rm } from "node:fs/promises";
+import { get as httpGet } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import {
@@ -291,6 +292,29 @@ describe("ICON status at the yard (signed reads, bounded pushes)", function () {
     const mine = await b.serve(new URLSearchParams(await grantOf(owner)), "198.18.0.2");
     expect(mine.status).to.equal(200);
     expect((mine.body as IconStatusAnswer).icons.map((i) => i.leaseId)).to.deep.equal(["11"]);
+    // Over HTTP the bucket is the remote address's: 127.0.0.1 flooded, 127.0.0.2 still served.
+    const viaHttp = new HttpSurface({
+      config: { http: { host: "127.0.0.1", port: 0 }, file: "yard.json" },
+      metrics: new YardMetrics(new Metrics()),
+      icons: new IconStatusBoard({ yardId: "y", db, chain: reader }),
+    } as unknown as HttpSurfaceComponents);
+    await viaHttp.start();
+    try {
+      const port = new URL(viaHttp.url).port;
+      const from = (localAddress: string) =>
+        new Promise<number>((resolve, reject) =>
+          httpGet({ host: "127.0.0.1", port, path: `/icons?${nobody}`, localAddress }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          }).on("error", reject),
+        );
+      const flood: number[] = [];
+      for (let i = 0; i < 30; i++) flood.push(await from("127.0.0.1"));
+      expect(flood.filter((s) => s === 429).length, flood.join(",")).to.be.at.least(5);
+      expect(await from("127.0.0.2")).to.equal(403);
+    } finally {
+      await viaHttp.stop();
+    }
     // Cached a minute: one read of the absent app's owner, one of each lease's account and its app.
     expect(n.account).to.equal(2);
     expect(n.app).to.be.at.most(3);
