@@ -171,12 +171,13 @@ export class HttpSurface {
       } else if (url === "/status") {
         res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(this.status()));
       } else if (url === "/icons" && this.#c.icons) {
-        this.#c.icons.serve(new URLSearchParams(query ?? "")).then(
+        this.#c.icons.serve(new URLSearchParams(query ?? ""), req.socket.remoteAddress ?? "unknown").then(
           ({ status, body }) =>
             res
               .writeHead(status, { "content-type": "application/json", "cache-control": "no-store" })
               .end(JSON.stringify(body)),
-          () => res.writeHead(500, { "content-type": "application/json" }).end('{"error":"reading the chain failed"}'),
+          // serve() answers refusals and chain failures (503) itself: only a bug lands here.
+          () => res.writeHead(500, { "content-type": "application/json" }).end('{"error":"the yard failed to answer"}'),
         );
       } else if (url === "/healthz") {
         const ok = this.#c.leases.dockerUp;

@@ -10,14 +10,19 @@
  * accounts (read from chain, cached a minute per account as access.ts does), naming the app and an expiry at most an
  * hour ahead. The owner reads every report of the app's leases here; a controller the reports of the accounts it
  * controls. Anything else — no grant, a malformed or tampered one, an expired one, a stranger's, another tenant's —
- * is refused with a status and a sentence, and no report.
+ * is refused with a status and a sentence, and no report. Reads are bounded too, since each costs a signature
+ * recovery and may cost chain reads: a token bucket per remote address (`iconReadLimits`) and a global cap on reads
+ * in flight, both answered 429 with a sentence; what the chain says of an account or an app (including "no such
+ * account") is cached a minute. A chain that cannot be read answers 503 — only "no such app/account" may mean
+ * "neither the owner nor a controller" (403).
  *
  * @example
  *   const board = new IconStatusBoard({ yardId, db, chain });
  *   board.push("7", JSON.parse(body));                           // from the gateway: lease 7's sidecar
- *   const { status, body } = await board.serve(url.searchParams); // GET /icons?app=…&reader=…&expiry=…&sig=…
+ *   const { status, body } = await board.serve(url.searchParams, req.socket.remoteAddress); // GET /icons?app=…
  */
 import { verifyTypedData } from "ethers";
+import { isIconError } from "../protocol/errors.ts";
 import {
   STATUS_GRANT_TYPES,
   iconStatusLimits,
@@ -33,32 +38,51 @@ import type { YardDb } from "./db.ts";
 /** A push or read refused: the HTTP status and the sentence (the gateway's refusal, so it answers it as such). */
 export class StatusRefusal extends GatewayRefusal {}
 
+/**
+ * Bounds of `GET /icons`. Per remote address 2 reads a second kept over time, burst 10: an owner's console polls
+ * every 2 s (0.5/s) and backs off, so this serves a few consoles behind one address and a page reloaded in a hurry,
+ * while one source cannot keep the yard recovering signatures and reading the chain. 8 reads in flight at once in
+ * all, so many sources together cannot queue unbounded chain reads either. Chain answers are cached `cacheMs`.
+ */
+export const iconReadLimits = {
+  perSecond: 2,
+  burst: 10,
+  inFlight: 8,
+  cacheMs: 60_000,
+  /** Remote addresses whose bucket is remembered (the oldest is forgotten past this). */
+  maxSources: 4096,
+} as const;
+
+type ReadLimits = { [K in keyof typeof iconReadLimits]: number };
+
 export interface IconStatusBoardComponents {
   yardId: string;
   db: Pick<YardDb, "lease">;
   chain: Pick<MarketClient, "account" | "app" | "domain">;
   /** Unix seconds now (the grant's expiry is checked against it). */
   nowS?: () => number;
+  /** Read bounds (default iconReadLimits). */
+  readLimits?: Partial<ReadLimits>;
 }
 
-/** What the chain says of one budget account, cached a minute. */
-interface Holder {
-  root: string;
-  controller: string;
-  owner: string;
-  until: number;
-}
+/** What the chain says of one budget account, cached a minute (`none`: no such account). */
+type Holder = { root: string; controller: string; owner: string; until: number } | { none: true; until: number };
 
 export class IconStatusBoard {
   readonly #c: IconStatusBoardComponents;
   readonly #reports = new Map<string, ServedIconStatus>();
   readonly #buckets = new Map<string, { tokens: number; at: number }>();
   readonly #holders = new Map<string, Holder>();
+  readonly #owners = new Map<string, { owner: string | undefined; until: number }>();
+  readonly #readBuckets = new Map<string, { tokens: number; at: number }>();
+  readonly #limits: ReadLimits;
+  #inFlight = 0;
   /** Pushes refused for their rate, their size or their shape (metrics and tests). */
   refused = { rate: 0, size: 0, shape: 0 };
 
   constructor(c: IconStatusBoardComponents) {
     this.#c = c;
+    this.#limits = { ...iconReadLimits, ...c.readLimits };
   }
 
   /** Reports held now (one per lease at most). */
@@ -120,13 +144,36 @@ export class IconStatusBoard {
     if (b) this.#buckets.set(t, b);
   }
 
-  /** `GET /icons?app=…&reader=…&expiry=…&sig=…`: the reports the grant's signer may read, or a refusal. */
-  async serve(q: URLSearchParams): Promise<{ status: number; body: IconStatusAnswer | { error: string } }> {
+  /** `GET /icons?app=…&reader=…&expiry=…&sig=…` from remote address `source`: the reports the grant's signer may
+   * read, or a refusal (429 over the bounds, 503 when the chain cannot be read). */
+  async serve(
+    q: URLSearchParams,
+    source = "local",
+  ): Promise<{ status: number; body: IconStatusAnswer | { error: string } }> {
+    const { perSecond, burst, inFlight, maxSources } = this.#limits;
+    const now = Date.now();
+    const b = this.#readBuckets.get(source) ?? { tokens: burst, at: now };
+    b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 1000) * perSecond);
+    b.at = now;
+    this.#readBuckets.delete(source);
+    this.#readBuckets.set(source, b);
+    if (this.#readBuckets.size > maxSources) this.#readBuckets.delete(this.#readBuckets.keys().next().value!);
+    if (b.tokens < 1)
+      return {
+        status: 429,
+        body: { error: `over ${perSecond} status reads per second (burst ${burst}) from ${source}; ask less often` },
+      };
+    if (this.#inFlight >= inFlight)
+      return { status: 429, body: { error: `the yard is answering ${inFlight} status reads already; ask again soon` } };
+    b.tokens -= 1;
+    this.#inFlight++;
     try {
       return { status: 200, body: await this.#read(q) };
     } catch (e) {
       if (e instanceof StatusRefusal) return { status: e.status, body: { error: e.message } };
       throw e;
+    } finally {
+      this.#inFlight--;
     }
   }
 
@@ -157,7 +204,7 @@ export class IconStatusBoard {
     let ofApp = 0;
     for (const s of this.#reports.values()) {
       const h = await this.#holder(s.leaseAccount);
-      if (h?.root !== app) continue;
+      if ("none" in h || h.root !== app) continue;
       ofApp++;
       if (h.owner === reader || h.controller === reader) icons.push(s);
     }
@@ -170,33 +217,54 @@ export class IconStatusBoard {
     return { yardId: this.#c.yardId, app, icons: icons.sort((a, b) => Number(BigInt(a.leaseId) - BigInt(b.leaseId))) };
   }
 
-  /** The owner of app `root`, lowercased (undefined when there is none). */
+  /** The owner of app `root`, lowercased (undefined when there is none), cached a minute; 503 when unreadable. */
   async #owner(root: bigint): Promise<string | undefined> {
-    try {
-      return (await this.#c.chain.app(root)).owner.toLowerCase();
-    } catch {
-      return undefined;
-    }
+    const hit = this.#owners.get(root.toString());
+    if (hit && hit.until > Date.now()) return hit.owner;
+    const owner = (await this.#chain(`the owner of application ${root}`, () => this.#c.chain.app(root))).owner;
+    // An app nobody created has the zero owner: "no such app", cached like an owner.
+    const o = /^0x0{40}$/i.test(owner) ? undefined : owner.toLowerCase();
+    this.#remember(this.#owners, root.toString(), { owner: o, until: Date.now() + this.#limits.cacheMs });
+    return o;
   }
 
-  /** Account `id`'s root, controller and app owner, from chain, cached a minute (undefined when unreadable). */
-  async #holder(id: string): Promise<Holder | undefined> {
+  /** Account `id`'s root, controller and app owner (or that there is no such account), from chain, cached a
+   * minute; 503 when the chain cannot be read. */
+  async #holder(id: string): Promise<Holder> {
     const hit = this.#holders.get(id);
     if (hit && hit.until > Date.now()) return hit;
+    const until = Date.now() + this.#limits.cacheMs;
+    let h: Holder;
     try {
-      const acc = await this.#c.chain.account(BigInt(id));
-      const app = await this.#c.chain.app(acc.root);
-      const h = {
+      const acc = await this.#chain(`account ${id}`, () => this.#c.chain.account(BigInt(id)));
+      const app = await this.#chain(`application ${acc.root}`, () => this.#c.chain.app(acc.root));
+      h = {
         root: acc.root.toString(),
         controller: acc.controller.toLowerCase(),
         owner: app.owner.toLowerCase(),
-        until: Date.now() + 60_000,
+        until,
       };
-      this.#holders.set(id, h);
-      if (this.#holders.size > 10_000) this.#holders.delete(this.#holders.keys().next().value!);
-      return h;
-    } catch {
-      return undefined;
+    } catch (e) {
+      if (!isIconError(e, "BudgetUnknownAccount")) throw e;
+      h = { none: true, until };
     }
+    this.#remember(this.#holders, id, h);
+    return h;
+  }
+
+  /** `read()`, with any failure but "no such account" answered 503 with a sentence (an RPC outage is no "neither"). */
+  async #chain<T>(what: string, read: () => Promise<T>): Promise<T> {
+    try {
+      return await read();
+    } catch (e) {
+      if (isIconError(e, "BudgetUnknownAccount")) throw e;
+      const why = isIconError(e) ? e.code : "an unexpected error";
+      throw new StatusRefusal(503, `the yard cannot read ${what} from the chain now (${why}); ask again later`);
+    }
+  }
+
+  #remember<V>(m: Map<string, V>, k: string, v: V): void {
+    m.set(k, v);
+    if (m.size > 10_000) m.delete(m.keys().next().value!);
   }
 }

@@ -16,7 +16,12 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { ConfigError } from "../../protocol/errors.ts";
 import type { Deployment } from "../../protocol/chain/deployment-schema.ts";
-import { parseStatusGrantQuery, statusGrantQuery } from "../../protocol/yard/icon-status.ts";
+import {
+  parseIconStatusReport,
+  parseStatusGrantQuery,
+  statusGrantQuery,
+  type ServedIconStatus,
+} from "../../protocol/yard/icon-status.ts";
 
 // Two levels above scripts/lib/, three above the built copy in .build/scripts/lib/ (scripts/build-js.ts).
 const here = import.meta.dirname;
@@ -139,11 +144,26 @@ export interface ConsoleServerInit {
 /** Bounds of `GET /icons`: the yards asked, the time and bytes each gets, the reads under way. */
 export const ICONS_PROXY_LIMITS = { maxYards: 16, timeoutMs: 4000, maxBytes: 256 * 1024, concurrent: 4 } as const;
 
-/** One yard's answer to `GET /icons` as the console server read it. */
+/** One yard's answer to `GET /icons` as the console server read it (`dropped`: its items that failed the checks). */
 interface YardRead {
   yard: string;
   status: number;
-  body?: { icons?: unknown[]; error?: string };
+  body?: { icons?: ServedIconStatus[]; error?: string };
+  dropped?: number;
+}
+
+const decimalId = (v: unknown): v is string => typeof v === "string" && /^[0-9]{1,19}$/.test(v);
+
+/** A yard's item as the page may show it: its report passes the protocol's parser (the one the yard applies to a
+ * sidecar's push), its lease and account are decimal ids, and its `yardId` is the yard the server asked (a yard
+ * cannot speak for another), or undefined (the item is dropped, the other items of the yard kept). */
+function servedItem(v: unknown, yard: string): ServedIconStatus | undefined {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined;
+  const o = v as Record<string, unknown>;
+  const report = parseIconStatusReport(o.report);
+  if (typeof report === "string" || !decimalId(o.leaseId) || !decimalId(o.leaseAccount)) return undefined;
+  if (typeof o.receivedAtMs !== "number" || !Number.isFinite(o.receivedAtMs)) return undefined;
+  return { leaseId: o.leaseId, yardId: yard, leaseAccount: o.leaseAccount, receivedAtMs: o.receivedAtMs, report };
 }
 
 /** Reads `${yard}/icons?${query}` within the time and size bounds; a yard that fails is status 0 and a sentence. */
@@ -166,8 +186,13 @@ async function readYard(yard: string, query: string): Promise<YardRead> {
       }
       parts.push(r.value);
     }
-    const body = JSON.parse(Buffer.concat(parts).toString("utf8")) as YardRead["body"];
-    return { yard, status: res.status, body: typeof body === "object" && body !== null ? body : {} };
+    const raw = JSON.parse(Buffer.concat(parts).toString("utf8")) as { icons?: unknown; error?: unknown } | null;
+    const body = typeof raw === "object" && raw !== null ? raw : {};
+    const items: unknown[] = Array.isArray(body.icons) ? body.icons : [];
+    const icons = items.map((i) => servedItem(i, yard)).filter((i) => i !== undefined);
+    const error = typeof body.error === "string" ? body.error.slice(0, 500) : undefined;
+    const dropped = items.length - icons.length;
+    return { yard, status: res.status, body: { icons, error }, ...(dropped ? { dropped } : {}) };
   } catch (e) {
     const why = (e as Error).name === "TimeoutError" ? "no answer in time" : "unreachable or not JSON";
     return { yard, status: 0, body: { error: why } };
@@ -232,8 +257,8 @@ export async function startConsoleServer(o: ConsoleServerInit): Promise<ConsoleS
       // Every yard refused the grant alike: its status and sentence (an expired grant is expired everywhere).
       const refusal = served.length === 0 ? reads.find((r) => r.status === 401 || r.status === 403) : undefined;
       const body = {
-        icons: served.flatMap((r) => (Array.isArray(r.body?.icons) ? r.body.icons : [])),
-        yards: reads.map((r) => ({ yard: r.yard, status: r.status, error: r.body?.error })),
+        icons: served.flatMap((r) => r.body?.icons ?? []),
+        yards: reads.map((r) => ({ yard: r.yard, status: r.status, error: r.body?.error, dropped: r.dropped })),
         ...(refusal ? { error: refusal.body?.error ?? "refused" } : {}),
       };
       res.writeHead(refusal?.status ?? 200, json).end(JSON.stringify(body));

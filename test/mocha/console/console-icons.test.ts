@@ -115,7 +115,8 @@ describe("owner console: the ICONs' status from a real yard, live", function () 
     await icon.waitFor();
     const text = (await icon.textContent()) ?? "";
     expect(text)
-      .to.contain(`lease ${lease} at ${yard.config.yardId}`)
+      // The yard as the console's server asked it (its --yard-http URL), not as the yard names itself.
+      .to.contain(`lease ${lease} at ${yard.httpUrl}`)
       .and.contain("198.18.4.0/24")
       .and.contain("12.50")
       .and.contain("8.3 ms")

@@ -5,7 +5,8 @@
  * (consoleServerLimits: connections, idle and slow requests, head size, no body) and answers a real request after each.
  */
 import { expect } from "chai";
-import { connect, type Socket } from "node:net";
+import { createServer, type Server } from "node:http";
+import { connect, type AddressInfo, type Socket } from "node:net";
 import { consoleServerLimits, startConsoleServer, type ConsoleServer } from "../../../scripts/lib/console-server.ts";
 import type { Deployment } from "../../../protocol/chain/deployment.ts";
 
@@ -145,5 +146,67 @@ describe("icon console's server under a flood and oversized requests", function 
     }
     expect(performance.now() - t0).to.be.greaterThan(consoleServerLimits.headersMs - 1_000);
     await answers();
+  });
+});
+
+describe("icon console's server reading a yard that answers malformed ICON status", function () {
+  this.timeout(60_000);
+  let yard: Server;
+  let yardUrl: string;
+  let server: ConsoleServer;
+  const good = (leaseId: string, yardId: string) => ({
+    leaseId,
+    yardId,
+    leaseAccount: "5",
+    receivedAtMs: 1_700_000_000_000,
+    report: {
+      name: "icon-5",
+      account: "5",
+      instance: 1,
+      policyVersion: 3,
+      atMs: 1_700_000_000_000,
+      subnets: [{ subnet: "198.18.4.0/24", ratePerS: 2, latencyMs: 9 }],
+      decisions: [],
+    },
+  });
+
+  before(async () => {
+    // MalformedYardFake: a yard whose GET /icons mixes well-formed items with malformed ones and one that claims to
+    // be another yard's.
+    yard = createServer((_req, res) => {
+      const icons = [
+        { report: {} },
+        { ...good("7", "yard-elsewhere") },
+        { ...good("8", "x"), leaseId: "8; drop" },
+        { ...good("9", "x"), report: { ...good("9", "x").report, name: "<script>".repeat(40) } },
+        { ...good("10", "x"), report: { ...good("10", "x").report, secret: 1 } },
+        "not an object",
+        null,
+        good("11", "x"),
+      ];
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ yardId: "x", app: "1", icons }));
+    });
+    await new Promise<void>((r) => yard.listen(0, "127.0.0.1", r));
+    yardUrl = `http://127.0.0.1:${(yard.address() as AddressInfo).port}`;
+    server = await startConsoleServer({ deployment, rpcUrl: "http://127.0.0.1:8545", yardHttp: [yardUrl] });
+  });
+  after(async () => {
+    await server?.close();
+    await new Promise((r) => yard?.close(r));
+  });
+
+  it("drops the items that fail the report parser or a decimal lease id, keeps the good ones under the yard asked", async () => {
+    const q = `app=1&reader=0x${"11".repeat(20)}&expiry=${Math.floor(Date.now() / 1000) + 60}&sig=0x${"22".repeat(65)}`;
+    const r = await fetch(new URL(`icons?${q}`, server.url));
+    expect(r.status).to.equal(200);
+    const body = (await r.json()) as {
+      icons: { leaseId: string; yardId: string; report: { policyVersion: number } }[];
+      yards: { yard: string; status: number; dropped?: number }[];
+    };
+    expect(body.icons.map((i) => [i.leaseId, i.yardId, i.report.policyVersion])).to.deep.equal([
+      ["7", yardUrl, 3],
+      ["11", yardUrl, 3],
+    ]);
+    expect(body.yards).to.deep.equal([{ yard: yardUrl, status: 200, dropped: 6 }]);
   });
 });

@@ -4,11 +4,14 @@
  * application, the yard's real SQLite store holding their leases, and the yard's HttpSurface serving `GET /icons` on
  * loopback. A signed read grant gets the app's reports and only them; unsigned, expired, too long, tampered, another
  * market's, a stranger's and another tenant's grants get 401/403 with a sentence and no report; a sidecar's pushes
- * are bounded (size, shape, rate) and only the latest is kept.
+ * are bounded (size, shape, rate) and only the latest is kept (and served, under a renewal's id after a move). Reads
+ * are bounded per address and in flight with chain reads counted on a spied reader, and a ChainUnreachableFake reader
+ * answers 503, not 403.
  */
 import { expect } from "chai";
 import { JsonRpcProvider, Wallet } from "ethers";
 import { mkdtemp, rm } from "node:fs/promises";
+import { get as httpGet } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import {
@@ -25,7 +28,8 @@ import {
 import type { Deployment } from "../../../protocol/chain/deployment.ts";
 import { YardDb } from "../../../yard-node/db.ts";
 import { HttpSurface, type HttpSurfaceComponents } from "../../../yard-node/http.ts";
-import { IconStatusBoard, StatusRefusal } from "../../../yard-node/icon-status.ts";
+import { IconStatusBoard, StatusRefusal, iconReadLimits } from "../../../yard-node/icon-status.ts";
+import { ChainError } from "../../../protocol/errors.ts";
 import { Metrics } from "../../../yard-node/metrics.ts";
 import { YardMetrics } from "../../../yard-node/yard-metrics.ts";
 import { deployMarket, devKeys, startDevChain, type DevChain } from "../../../scripts/lib/hardhat.ts";
@@ -113,7 +117,9 @@ describe("ICON status at the yard (signed reads, bounded pushes)", function () {
     ] as const)
       db.addLease(id, offer(account), `0x${id.toString(16).padStart(64, "0")}`, undefined);
     reader = await MarketClient.connect({ deployment, provider });
-    board = new IconStatusBoard({ yardId: "yard-s", db, chain: reader });
+    // The tests below read over HTTP from one address more often than a console would: a wide bucket here; the
+    // read bounds themselves are tested on boards of their own.
+    board = new IconStatusBoard({ yardId: "yard-s", db, chain: reader, readLimits: { burst: 1000 } });
     const metrics = new YardMetrics(new Metrics());
     // Only what GET /icons reaches: the HTTP listener, the metrics it declares at construction and the board.
     surface = new HttpSurface({
@@ -211,7 +217,7 @@ describe("ICON status at the yard (signed reads, bounded pushes)", function () {
     expect(mine.body.icons!.map((i) => i.leaseId)).to.deep.equal(["13"]);
   });
 
-  it("bounds a sidecar's pushes: a flood is refused past the burst, bad shapes and unknown leases too; the latest is kept", () => {
+  it("bounds a sidecar's pushes: a flood is refused past the burst, bad shapes and unknown leases too; the latest is kept", async () => {
     const fresh = new IconStatusBoard({ yardId: "y", db, chain: reader });
     let kept = 0;
     let limited = 0;
@@ -239,9 +245,105 @@ describe("ICON status at the yard (signed reads, bounded pushes)", function () {
     expect(other.size).to.equal(0);
     expect(other.tooLarge().status).to.equal(413);
     other.push("11", sampleReport(app, 7));
+    other.push("11", sampleReport(app, 8));
+    expect(other.size).to.equal(1);
+    const served = async () =>
+      ((await other.serve(new URLSearchParams(await grantOf(owner)))).body as IconStatusAnswer).icons.map((i) => [
+        i.leaseId,
+        i.report.policyVersion,
+      ]);
+    expect(await served()).to.deep.equal([["11", 8]]);
     other.leaseMoved("11", "14");
     expect(other.size).to.equal(1);
+    expect(await served()).to.deep.equal([["14", 8]]);
     other.leaseEnded("14");
     expect(other.size).to.equal(0);
+  });
+
+  /** The yard's reader with its chain reads counted. */
+  const spied = () => {
+    const n = { account: 0, app: 0 };
+    const chain = {
+      domain: () => reader.domain(),
+      account: (id: bigint) => (n.account++, reader.account(id)),
+      app: (root: bigint) => (n.app++, reader.app(root)),
+    };
+    return { n, chain };
+  };
+
+  it("bounds reads per address and in flight: a flood from one address gets 429s, another is served, chain reads stay few", async () => {
+    const { n, chain: spy } = spied();
+    const b = new IconStatusBoard({ yardId: "y", db, chain: spy });
+    b.push("11", sampleReport(app));
+    b.push("13", sampleReport(otherApp));
+    // A stranger's grant for an app nobody created: each read would ask the chain for its owner, uncached.
+    const nobody = new URLSearchParams(await grantOf(stranger, { app: 999_999n }));
+    const statuses: number[] = [];
+    const t0 = performance.now();
+    for (let i = 0; i < 60; i++) statuses.push((await b.serve(nobody, "198.18.0.1")).status);
+    const elapsedS = (performance.now() - t0) / 1000;
+    const served = statuses.filter((s) => s === 403).length;
+    expect(served + statuses.filter((s) => s === 429).length).to.equal(60);
+    expect(served).to.be.within(iconReadLimits.burst, iconReadLimits.burst + elapsedS * iconReadLimits.perSecond + 1);
+    const refused = await b.serve(nobody, "198.18.0.1");
+    expect(refused.status).to.equal(429);
+    expect((refused.body as { error: string }).error).to.match(/over 2 status reads per second \(burst 10\)/);
+    // Another address is still served.
+    const mine = await b.serve(new URLSearchParams(await grantOf(owner)), "198.18.0.2");
+    expect(mine.status).to.equal(200);
+    expect((mine.body as IconStatusAnswer).icons.map((i) => i.leaseId)).to.deep.equal(["11"]);
+    // Over HTTP the bucket is the remote address's: 127.0.0.1 flooded, 127.0.0.2 still served.
+    const viaHttp = new HttpSurface({
+      config: { http: { host: "127.0.0.1", port: 0 }, file: "yard.json" },
+      metrics: new YardMetrics(new Metrics()),
+      icons: new IconStatusBoard({ yardId: "y", db, chain: reader }),
+    } as unknown as HttpSurfaceComponents);
+    await viaHttp.start();
+    try {
+      const port = new URL(viaHttp.url).port;
+      const from = (localAddress: string) =>
+        new Promise<number>((resolve, reject) =>
+          httpGet({ host: "127.0.0.1", port, path: `/icons?${nobody}`, localAddress }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          }).on("error", reject),
+        );
+      const flood: number[] = [];
+      for (let i = 0; i < 30; i++) flood.push(await from("127.0.0.1"));
+      expect(flood.filter((s) => s === 429).length, flood.join(",")).to.be.at.least(5);
+      expect(await from("127.0.0.2")).to.equal(403);
+    } finally {
+      await viaHttp.stop();
+    }
+    // Cached a minute: one read of the absent app's owner, one of each lease's account and its app.
+    expect(n.account).to.equal(2);
+    expect(n.app).to.be.at.most(3);
+    // Many addresses at once: at most iconReadLimits.inFlight reads proceed, the rest are told to ask again.
+    const fresh = new IconStatusBoard({ yardId: "y", db, chain: spied().chain });
+    fresh.push("11", sampleReport(app));
+    const q = new URLSearchParams(await grantOf(owner));
+    const all = await Promise.all(Array.from({ length: 20 }, (_, i) => fresh.serve(q, `198.18.1.${i}`)));
+    expect(all.filter((r) => r.status === 200).length).to.equal(iconReadLimits.inFlight);
+    for (const r of all.filter((r) => r.status !== 200)) {
+      expect(r.status).to.equal(429);
+      expect((r.body as { error: string }).error).to.contain("status reads already");
+    }
+  });
+
+  it("answers 503 with a sentence, not 403, when the chain cannot be read", async () => {
+    // ChainUnreachableFake: the yard's reader whose RPC is down (what rpc.ts throws once its retries are spent).
+    const down = () => Promise.reject(new ChainError("CHAIN_UNREACHABLE", "the chain RPC endpoint cannot be reached"));
+    const chainUnreachableFake = { domain: () => reader.domain(), account: down, app: down };
+    const b = new IconStatusBoard({ yardId: "y", db, chain: chainUnreachableFake });
+    const q = new URLSearchParams(await grantOf(owner));
+    // No report here (only the owner read is asked), then with a report (the account read is asked).
+    for (const what of ["no report", "a report"]) {
+      const r = await b.serve(q, "198.18.0.3");
+      expect(r.status, what).to.equal(503);
+      expect((r.body as { error: string }).error, what).to.match(
+        /cannot read .* from the chain now \(CHAIN_UNREACHABLE\)/,
+      );
+      b.push("11", sampleReport(app));
+    }
   });
 });
