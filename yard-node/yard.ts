@@ -67,7 +67,7 @@ import { createLogger, type Logger } from "../protocol/log.ts";
 import { Metrics } from "./metrics.ts";
 import { YardMetrics } from "./yard-metrics.ts";
 import type { ContainerInfo, ContainerRuntime } from "./runtime.ts";
-import { yardProtocolServices, type ServedRooms } from "./protocol-services.ts";
+import { yardProtocolServices, type ProtocolServicesInit, type ServedRooms } from "./protocol-services.ts";
 import { ChainWatch } from "./chain-watch.ts";
 import { HttpSurface, type YardStatus } from "./http.ts";
 import { LeaseLifecycle } from "./leases.ts";
@@ -125,21 +125,15 @@ export class Yard {
   /** The ICONs' status reports, as their sidecars push them, for their owners (`GET /icons`). */
   readonly icons: IconStatusBoard;
 
-  private constructor(o: {
-    config: YardConfig;
-    node: Libp2p;
-    chain: MarketClient;
-    runtime: ContainerRuntime;
-    db: YardDb;
-    wallet: Signer;
-    operator: string;
-    prices: Prices;
-    log: Logger;
-    metrics: Metrics;
-    yardMetrics: YardMetrics;
-    ready: ReadyGate;
-    tunnels: TunnelManager;
-  }) {
+  private constructor(
+    o: Omit<ProtocolServicesInit, "metrics" | "holder"> & {
+      node: Libp2p;
+      metrics: Metrics;
+      yardMetrics: YardMetrics;
+      ready: ReadyGate;
+      tunnels: TunnelManager;
+    },
+  ) {
     const { config, node, chain, runtime, db, log } = o;
     this.metrics = o.metrics;
     this.#ready = o.ready;
