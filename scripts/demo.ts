@@ -35,7 +35,7 @@
  * hand-over and the owner's return.
  *
  * Writes a plot (latency per subnet and budget over time) to demo-out/plot.svg and ends with one line
- * `DEMO-SUMMARY {json}`; exits 1 unless the story held (see `ok` at the end).
+ * `DEMO-SUMMARY {json}`; exits 1 unless the story held (the conditions at the end of scripts/demo/report.ts).
  *
  * With --console (or `npm run demo --console`, which npm hands over as npm_config_console) the owner console
  * (`icon console`, console/) is served on the demo's chain from the start, its URL printed, and kept up after the
