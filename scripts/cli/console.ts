@@ -3,8 +3,8 @@
  * `icon app …` / `icon budget …` do with a key file. Builds the page when its sources changed (Vite), serves it
  * with the deployment of this chain (scripts/lib/console-server.ts) and prints its URL.
  */
-import { ConfigError, IconError } from "../../protocol/errors.ts";
-import { endpointForHumans, out, say, untilSignal } from "./context.ts";
+import { ConfigError } from "../../protocol/errors.ts";
+import { deploymentOf, endpointForHumans, out, rpcClient, say, untilSignal } from "./context.ts";
 import { command, opt, type Command } from "./options.ts";
 
 /**
@@ -51,25 +51,10 @@ export const consoleCommands: Record<string, Command> = {
           "BAD_OPTION",
           `--page-rpc must be an http(s) URL the browser can reach, got "${pageRpc}"`,
         );
-      const { JsonRpcProvider } = await import("ethers");
-      const { readDeployment, defaultDeploymentPath } = await import("../../protocol/chain/deployment.ts");
       const { ensureConsoleBuilt, startConsoleServer } = await import("../lib/console-server.ts");
-      let file = ctx.deploymentFile;
-      if (!file) {
-        const provider = new JsonRpcProvider(ctx.rpc, undefined, { staticNetwork: true });
-        const chainId = await provider.getNetwork().then(
-          (n) => n.chainId,
-          () => {
-            throw new IconError(
-              "CHAIN_UNREACHABLE",
-              `cannot reach the chain at ${endpointForHumans(ctx.rpc)}: start one with \`icon chain\` or pass --rpc <url>`,
-            );
-          },
-        );
-        provider.destroy();
-        file = defaultDeploymentPath(chainId);
-      }
-      const deployment = await readDeployment(file);
+      // The deployment as every chain command finds it (context.ts): through the failover client of every --rpc.
+      const provider = await rpcClient(ctx);
+      const { file, deployment } = await deploymentOf(ctx, provider).finally(() => provider.destroy());
       const b = await ensureConsoleBuilt();
       if (b.built) say(`built the console page in ${(b.ms / 1000).toFixed(1)} s (console/dist/)`);
       // The yards whose ICON status the page may show (their HTTP surfaces): named by the operator, not taken from

@@ -4,8 +4,10 @@
  * Heavy modules (ethers, the market client, Hardhat) are imported on first use, so `icon --help` and the commands
  * that never touch the chain start without them (scripts/bench/cli.ts measures it).
  */
-import type { Wallet } from "ethers";
+import type { Provider, Wallet } from "ethers";
 import type { MarketClient } from "../../protocol/chain/client.ts";
+import type { Deployment } from "../../protocol/chain/deployment.ts";
+import type { RpcEndpoints } from "../../protocol/chain/rpc.ts";
 import { originOf } from "../../protocol/chain/endpoint.ts";
 import { ConfigError, IconError } from "../../protocol/errors.ts";
 
@@ -52,12 +54,18 @@ export async function addressArg(text: string, name: string): Promise<string> {
 /** The endpoint without path, query or credentials (URLs often carry API keys): protocol/chain/endpoint.ts. */
 export const endpointForHumans = originOf;
 
-/** The market at `ctx.rpc` (deployment from --deployment or deployments/chain-<id>.json), with or without a key. */
-export async function client(ctx: Ctx, withKey: boolean): Promise<MarketClient> {
+/** The RPC client of `ctx.rpcUrls`: several --rpc fail over; a 429 or a cut connection is waited out, said on stderr (protocol/chain/rpc.ts). */
+export async function rpcClient(ctx: Ctx): Promise<RpcEndpoints> {
   const { rpcProvider } = await import("../../protocol/chain/rpc.ts");
+  return rpcProvider(ctx.rpcUrls, { onWait: say });
+}
+
+/**
+ * The deployment of the chain `provider` reaches: --deployment, or deployments/chain-<id>.json of its chain id (a
+ * sentence when the chain cannot be reached); its file too.
+ */
+export async function deploymentOf(ctx: Ctx, provider: Provider): Promise<{ file: string; deployment: Deployment }> {
   const { readDeployment, defaultDeploymentPath } = await import("../../protocol/chain/deployment.ts");
-  // Several --rpc: failover; a 429 or a cut connection is waited out, said on stderr (protocol/chain/rpc.ts).
-  const provider = rpcProvider(ctx.rpcUrls, { onWait: say });
   let file = ctx.deploymentFile;
   if (!file) {
     const chainId = await provider.getNetwork().then(
@@ -71,7 +79,13 @@ export async function client(ctx: Ctx, withKey: boolean): Promise<MarketClient> 
     );
     file = defaultDeploymentPath(chainId);
   }
-  const deployment = await readDeployment(file);
+  return { file, deployment: await readDeployment(file) };
+}
+
+/** The market at `ctx.rpc` (deployment from --deployment or deployments/chain-<id>.json), with or without a key. */
+export async function client(ctx: Ctx, withKey: boolean): Promise<MarketClient> {
+  const provider = await rpcClient(ctx);
+  const { deployment } = await deploymentOf(ctx, provider);
   const signer = withKey ? await requireWallet(ctx) : await wallet(ctx);
   const { MarketClient } = await import("../../protocol/chain/client.ts");
   const { feesFrom } = await import("../../protocol/chain/fees.ts");

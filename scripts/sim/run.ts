@@ -293,25 +293,29 @@ async function writePlots(
     ]);
   const write = async (file: string, spec: Parameters<typeof renderSvg>[0]): Promise<void> =>
     writeFileSync(path.join(out, file), await renderSvg(spec));
-  await write(
+  /** A Fig. 4 chart: report messages per period against the number of ICONs, both axes logarithmic. */
+  const writeFig4 = (file: string, title: string, yLabel: string, f: Parameters<typeof fig4Series>[0]) =>
+    write(
+      file,
+      xyChartSpec({
+        title,
+        x: { label: "ICONs", unit: "count", scale: "log" },
+        y: { label: yLabel, unit: "per 5 s period", scale: "log" },
+        series: fig4Series(f),
+        points: true,
+      }),
+    );
+  await writeFig4(
     "fig4-messages.svg",
-    xyChartSpec({
-      title: "Fig. 4: report messages per period at the origin (tree) or the orchestrator (centralized)",
-      x: { label: "ICONs", unit: "count", scale: "log" },
-      y: { label: "messages received", unit: "per 5 s period", scale: "log" },
-      series: fig4Series((p) => p.atRoot),
-      points: true,
-    }),
+    "Fig. 4: report messages per period at the origin (tree) or the orchestrator (centralized)",
+    "messages received",
+    (p) => p.atRoot,
   );
-  await write(
+  await writeFig4(
     "fig4-links.svg",
-    xyChartSpec({
-      title: "Report messages per period as link transmissions (all reports, each counted per link crossed)",
-      x: { label: "ICONs", unit: "count", scale: "log" },
-      y: { label: "link transmissions", unit: "per 5 s period", scale: "log" },
-      series: fig4Series((p) => p.links),
-      points: true,
-    }),
+    "Report messages per period as link transmissions (all reports, each counted per link crossed)",
+    "link transmissions",
+    (p) => p.links,
   );
   await write(
     "fig5-adaptation.svg",

@@ -7,7 +7,7 @@
 import { expect } from "chai";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { buildUnlessStamped, consoleCsp } from "../../../scripts/lib/console-server.ts";
@@ -48,6 +48,17 @@ describe("icon console", function () {
     return { child, o, exit };
   }
 
+  /** The URL a started `icon console` prints once it serves; its stderr in the error if it ends first. */
+  function servedAt(r: ReturnType<typeof icon>): Promise<string> {
+    return new Promise<string>((resolve, reject) => {
+      r.child.stdout.on("data", () => {
+        const m = /^(http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(r.o.stdout);
+        if (m) resolve(m[1]!);
+      });
+      void r.exit.then((code) => reject(new Error(`icon console ended (${code}): ${r.o.stderr}`)));
+    });
+  }
+
   it("starts, prints its URL and serves the deployment and the page with the strict CSP", async () => {
     // A yard named that nobody serves: the console's /icons says so per yard, the page's CSP unchanged.
     const r = icon([
@@ -62,13 +73,7 @@ describe("icon console", function () {
       "http://127.0.0.1:9",
     ]);
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        r.child.stdout.on("data", () => {
-          const m = /^(http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(r.o.stdout);
-          if (m) resolve(m[1]!);
-        });
-        void r.exit.then((code) => reject(new Error(`icon console ended (${code}): ${r.o.stderr}`)));
-      });
+      const url = await servedAt(r);
       const served = (await (await fetch(new URL("deployment.json", url))).json()) as {
         deployment: Record<string, unknown>;
         rpcUrl: string;
@@ -134,13 +139,29 @@ describe("icon console", function () {
       chain.url,
     ]);
     try {
-      await new Promise<void>((resolve, reject) => {
-        r.child.stdout.on("data", () => /^http:\/\//m.test(r.o.stdout) && resolve());
-        void r.exit.then((code) => reject(new Error(`icon console ended (${code}): ${r.o.stderr}`)));
-      });
-      const url = r.o.stdout.trim().split("\n").pop()!;
+      const url = await servedAt(r);
       const served = (await (await fetch(new URL("deployment.json", url))).json()) as { rpcUrl: string };
       expect(served.rpcUrl).to.equal(chain.url);
+    } finally {
+      r.child.kill("SIGINT");
+      await r.exit;
+    }
+  });
+
+  it("without --deployment finds the chain's deployment file as every chain command does, failing over past a dead --rpc", async () => {
+    // deployments/chain-<id>.json below the working directory (the icon child runs in `dir`).
+    await mkdir(path.join(dir, "deployments"), { recursive: true });
+    await copyFile(file, path.join(dir, "deployments/chain-31337.json"));
+    // Port 1 is refused at once ("bad port"): the first endpoint is dead, the failover client goes on to the second.
+    const rpcs = ["--rpc", "http://127.0.0.1:1", "--rpc", chain.url];
+    const r = icon([...rpcs, "console", "--port", "0", "--page-rpc", chain.url]);
+    try {
+      const url = await servedAt(r);
+      const served = (await (await fetch(new URL("deployment.json", url))).json()) as {
+        deployment: Record<string, unknown>;
+      };
+      expect(served.deployment).to.include({ market: deployment.market, chainId: 31337 });
+      expect(r.o.stderr).to.contain(`on chain 31337 (deployment ${path.join("deployments", "chain-31337.json")})`);
     } finally {
       r.child.kill("SIGINT");
       await r.exit;

@@ -42,6 +42,14 @@ describe("chain clients behind a public-like RPC", function () {
     providers.push(p);
     return p;
   };
+  /** Dev key `i` signing through `p` with the failover client (its wait lines in `lines`); its nonce on the chain now. */
+  const signerVia = async (p: PublicRpcProxyFake, i: number) => {
+    const lines: string[] = [];
+    const provider = endpoints(p.url, lines);
+    const wallet = new Wallet(m.keys[i]!, provider);
+    const client = await MarketClient.connect({ deployment: m.deployment, provider, signer: wallet });
+    return { lines, wallet, client, before: await m.provider.getTransactionCount(wallet.address) };
+  };
   const plain = (url: string): JsonRpcProvider => {
     const p = new JsonRpcProvider(url, 31337, { staticNetwork: true, cacheTimeout: -1 });
     providers.push(p);
@@ -166,11 +174,7 @@ describe("chain clients behind a public-like RPC", function () {
 
   it("a transaction whose answer was cut is looked up by hash, not sent twice", async () => {
     const p = await proxy([m.chain.url]);
-    const lines: string[] = [];
-    const provider = endpoints(p.url, lines);
-    const wallet = new Wallet(m.keys[9]!, provider);
-    const client = await MarketClient.connect({ deployment: m.deployment, provider, signer: wallet });
-    const before = await m.provider.getTransactionCount(wallet.address);
+    const { lines, wallet, client, before } = await signerVia(p, 9);
     p.dropNext(1, "eth_sendRawTransaction");
     await client.ensureAllowance(m.deployment.market, 12_345n);
     expect(p.callsOf("eth_sendRawTransaction")).to.have.length(1);
@@ -211,11 +215,7 @@ describe("chain clients behind a public-like RPC", function () {
     // The lagging endpoint neither shows the mined transaction by hash nor counts its nonce: the look-up finds nothing.
     const p = await proxy([m.chain.url], { lagBlocks: 3, lagReleaseMs: 2_000, lagTransactions: true });
     await m.provider.send("hardhat_mine", ["0x3"]); // the key's last transaction is within what the proxy serves
-    const lines: string[] = [];
-    const provider = endpoints(p.url, lines);
-    const wallet = new Wallet(m.keys[7]!, provider);
-    const client = await MarketClient.connect({ deployment: m.deployment, provider, signer: wallet });
-    const before = await m.provider.getTransactionCount(wallet.address);
+    const { lines, wallet, client, before } = await signerVia(p, 7);
     p.dropNext(1, "eth_sendRawTransaction");
     await client.ensureAllowance(m.deployment.market, 54_321n);
     const sends = p.callsOf("eth_sendRawTransaction");
