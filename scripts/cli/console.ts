@@ -44,17 +44,19 @@ export const consoleCommands: Record<string, Command> = {
       "yard-http": opt.string(),
     },
     async run(ctx, o) {
-      // Checked before anything is read or served: a refused URL leaves nothing running.
-      const pageRpc = o["page-rpc"] ?? pageRpcDefault(ctx.rpc);
-      if (!/^https?:\/\//.test(pageRpc))
-        throw new ConfigError(
-          "BAD_OPTION",
-          `--page-rpc must be an http(s) URL the browser can reach, got "${pageRpc}"`,
-        );
+      // Checked before anything is read or served: a refused URL leaves nothing running. Without --page-rpc the
+      // page gets the --rpc endpoint that answered, so every one of them must be fit for the page.
+      const chosen = o["page-rpc"];
+      const candidates = chosen !== undefined ? [chosen] : ctx.rpcUrls.map(pageRpcDefault);
+      for (const u of candidates)
+        if (!/^https?:\/\//.test(u))
+          throw new ConfigError("BAD_OPTION", `--page-rpc must be an http(s) URL the browser can reach, got "${u}"`);
       const { ensureConsoleBuilt, startConsoleServer } = await import("../lib/console-server.ts");
       // The deployment as every chain command finds it (context.ts): through the failover client of every --rpc.
       const provider = await rpcClient(ctx);
-      const { file, deployment } = await deploymentOf(ctx, provider).finally(() => provider.destroy());
+      const { file, deployment, pageRpc } = await deploymentOf(ctx, provider)
+        .then((d) => ({ ...d, pageRpc: chosen ?? provider.currentUrl }))
+        .finally(() => provider.destroy());
       const b = await ensureConsoleBuilt();
       if (b.built) say(`built the console page in ${(b.ms / 1000).toFixed(1)} s (console/dist/)`);
       // The yards whose ICON status the page may show (their HTTP surfaces): named by the operator, not taken from

@@ -148,19 +148,22 @@ describe("icon console", function () {
     }
   });
 
-  it("without --deployment finds the chain's deployment file as every chain command does, failing over past a dead --rpc", async () => {
+  it("without --deployment finds the chain's deployment file as every chain command does, failing over past a dead --rpc, and gives the page the endpoint that answered", async () => {
     // deployments/chain-<id>.json below the working directory (the icon child runs in `dir`).
     await mkdir(path.join(dir, "deployments"), { recursive: true });
     await copyFile(file, path.join(dir, "deployments/chain-31337.json"));
     // Port 1 is refused at once ("bad port"): the first endpoint is dead, the failover client goes on to the second.
     const rpcs = ["--rpc", "http://127.0.0.1:1", "--rpc", chain.url];
-    const r = icon([...rpcs, "console", "--port", "0", "--page-rpc", chain.url]);
+    const r = icon([...rpcs, "console", "--port", "0"]);
     try {
       const url = await servedAt(r);
       const served = (await (await fetch(new URL("deployment.json", url))).json()) as {
         deployment: Record<string, unknown>;
+        rpcUrl: string;
       };
       expect(served.deployment).to.include({ market: deployment.market, chainId: 31337 });
+      // Not the dead first --rpc: the page would read nothing.
+      expect(served.rpcUrl).to.equal(chain.url);
       expect(r.o.stderr).to.contain(`on chain 31337 (deployment ${path.join("deployments", "chain-31337.json")})`);
     } finally {
       r.child.kill("SIGINT");
