@@ -8,6 +8,7 @@
  */
 import { isAddress, getAddress } from "ethers";
 import type { AccountView, AppView, ConsoleChain } from "./chain.ts";
+import { offersOn, same } from "./offers.ts";
 import { field, h, valueOf } from "./dom.ts";
 import { allocatePlan, createAccountPlan, returnPlan, type Plan, type PlanCtx } from "./plans.ts";
 
@@ -19,8 +20,6 @@ export function addressFrom(text: string, name: string): string {
 
 /** How main.ts runs a plan built from a form (the form's error line gets a refusal's sentence). */
 export type Submit = (form: HTMLFormElement, build: () => Plan) => void;
-
-const same = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
 
 /** The sentence the market's refusal would read, given before the wallet is asked. */
 function checkAmount(chain: ConsoleChain, action: string, from: AccountView, amount: bigint): void {
@@ -59,83 +58,67 @@ export function accountsSection(
   const panel = (a: AccountView): HTMLElement => {
     const parent = a.id === app.root ? undefined : byId.get(a.parent);
     const parts: HTMLElement[] = [];
-    // createAccount: the account's controller or the owner; not under a closed account or past the depth bound.
-    if (!owner && !same(me, a.controller))
-      parts.push(notOffered("account", `Opening an account under #${a.id} takes its controller or the owner.`));
-    else if (a.depth + 1 > maxDepth)
-      parts.push(
-        notOffered(
-          "account",
-          `No account opens under #${a.id}: the budget tree may be at most ${maxDepth} levels deep.`,
-        ),
-      );
-    else
-      parts.push(
-        form(
-          "account",
-          (f) => createAccountPlan(ctx(), a.id, addressFrom(valueOf(f, "controller"), "<controller>")),
-          h("h4", {}, `Open an account under #${a.id}`),
-          field("Controller (the key its ICON acts with)", "controller", {
-            placeholder: "0x…",
-            hint: "Checksummed or lower-case hex; the new account starts empty.",
-          }),
-          h("button", { type: "submit", class: "primary" }, "Review new account"),
-        ),
-      );
-    if (parent) {
-      // allocate: the parent's controller or the owner; the parent open (a closed account only hands money up).
-      if (!owner && !same(me, parent.controller))
-        parts.push(notOffered("allocate", `Allocating from #${parent.id} takes its controller or the owner.`));
-      else if (parent.closed)
-        parts.push(notOffered("allocate", `Account #${parent.id} is closed: it allocates nothing.`));
-      else
-        parts.push(
-          form(
-            "allocate",
-            (f) => {
-              const amount = chain.parse(valueOf(f, "amount"), "amount");
-              checkAmount(
-                chain,
-                `allocating ${chain.format(amount)} from account ${parent.id} to ${a.id}`,
-                parent,
-                amount,
-              );
-              return allocatePlan(ctx(), parent.id, a.id, amount);
-            },
-            h("h4", {}, `Allocate from #${parent.id} to #${a.id}`),
-            h(
-              "p",
-              { class: "muted" },
-              `Account #${parent.id} holds `,
-              h("span", { "data-field": "parent-balance" }, chain.format(parent.balance)),
-            ),
-            field(`Amount (${sym})`, "amount", { placeholder: "e.g. 2", inputmode: "decimal" }),
-            h("button", { type: "submit", class: "primary" }, "Review allocation"),
+    const may = offersOn(app, me, maxDepth, a);
+    parts.push(
+      may.open !== true
+        ? notOffered("account", may.open)
+        : form(
+            "account",
+            (f) => createAccountPlan(ctx(), a.id, addressFrom(valueOf(f, "controller"), "<controller>")),
+            h("h4", {}, `Open an account under #${a.id}`),
+            field("Controller (the key its ICON acts with)", "controller", {
+              placeholder: "0x…",
+              hint: "Checksummed or lower-case hex; the new account starts empty.",
+            }),
+            h("button", { type: "submit", class: "primary" }, "Review new account"),
           ),
-        );
-      // returnToParent: the account's controller, its parent's, or the owner.
-      if (!owner && !same(me, a.controller) && !same(me, parent.controller))
-        parts.push(notOffered("return", `Returning from #${a.id} takes its controller, its parent's, or the owner.`));
-      else
-        parts.push(
-          form(
-            "return",
-            (f) => {
-              const amount = chain.parse(valueOf(f, "amount"), "amount");
-              checkAmount(chain, `returning ${chain.format(amount)} from account ${a.id}`, a, amount);
-              return returnPlan(ctx(), a.id, parent.id, amount);
-            },
-            h("h4", {}, `Return from #${a.id} to #${parent.id}`),
-            h(
-              "p",
-              { class: "muted" },
-              `Account #${a.id} holds `,
-              h("span", { "data-field": "balance" }, chain.format(a.balance)),
+    );
+    if (parent && may.allocate !== undefined && may.return !== undefined) {
+      parts.push(
+        may.allocate !== true
+          ? notOffered("allocate", may.allocate)
+          : form(
+              "allocate",
+              (f) => {
+                const amount = chain.parse(valueOf(f, "amount"), "amount");
+                checkAmount(
+                  chain,
+                  `allocating ${chain.format(amount)} from account ${parent.id} to ${a.id}`,
+                  parent,
+                  amount,
+                );
+                return allocatePlan(ctx(), parent.id, a.id, amount);
+              },
+              h("h4", {}, `Allocate from #${parent.id} to #${a.id}`),
+              h(
+                "p",
+                { class: "muted" },
+                `Account #${parent.id} holds `,
+                h("span", { "data-field": "parent-balance" }, chain.format(parent.balance)),
+              ),
+              field(`Amount (${sym})`, "amount", { placeholder: "e.g. 2", inputmode: "decimal" }),
+              h("button", { type: "submit", class: "primary" }, "Review allocation"),
             ),
-            field(`Amount (${sym})`, "amount", { placeholder: "e.g. 1", inputmode: "decimal" }),
-            h("button", { type: "submit", class: "primary" }, "Review return"),
-          ),
-        );
+        may.return !== true
+          ? notOffered("return", may.return)
+          : form(
+              "return",
+              (f) => {
+                const amount = chain.parse(valueOf(f, "amount"), "amount");
+                checkAmount(chain, `returning ${chain.format(amount)} from account ${a.id}`, a, amount);
+                return returnPlan(ctx(), a.id, parent.id, amount);
+              },
+              h("h4", {}, `Return from #${a.id} to #${parent.id}`),
+              h(
+                "p",
+                { class: "muted" },
+                `Account #${a.id} holds `,
+                h("span", { "data-field": "balance" }, chain.format(a.balance)),
+              ),
+              field(`Amount (${sym})`, "amount", { placeholder: "e.g. 1", inputmode: "decimal" }),
+              h("button", { type: "submit", class: "primary" }, "Review return"),
+            ),
+      );
     }
     const key = same(a.controller, me) ? "your key" : `key ${a.controller}`;
     return h(
