@@ -38,9 +38,10 @@ const FAST = [
   "agent/reorg",
   "agent/seal",
   "agent/tree",
-  // the owner console's money arithmetic (no browser)
+  // the owner console's money arithmetic and the accounts' offers (no browser)
   "console/money",
   "console/icon-after",
+  "console/accounts-offers",
   // sim: the simulator's use of the agent's rules, small hand-computed cases, the charts
   "sim/sim",
   // protocol: codecs, negotiation, libp2p node, chain client

@@ -114,6 +114,8 @@ const SECONDS: Record<string, number> = {
   // when its sources changed (Vite, 3–6 s)
   "console/console": 45,
   "console/money": 2,
+  // an account's forms offered exactly where the contract allows, against an embedded chain (no browser)
+  "console/accounts-offers": 9,
   // `icon console` as a process: starts it, fetches its page, refuses a secret-bearing RPC URL
   "console/console-cli": 8,
   "cli-network": 75,

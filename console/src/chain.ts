@@ -145,6 +145,15 @@ export class ConsoleChain {
     return t;
   }
 
+  #maxDepth?: Promise<number>;
+
+  /** How many levels below the root the market lets a tree grow (`maxDepth()`, a constant: read once). */
+  maxDepth(): Promise<number> {
+    this.#maxDepth ??= this.#read<bigint>("reading the tree's depth bound", this.market, "maxDepth").then(Number);
+    this.#maxDepth.catch(() => (this.#maxDepth = undefined));
+    return this.#maxDepth;
+  }
+
   /** The chain's time (the latest block's timestamp, s). */
   async now(): Promise<bigint> {
     const b = await this.provider.getBlock("latest");

@@ -3,10 +3,11 @@
  * the owner create, fund, steer and wind down applications — every request shown in words before the wallet is
  * asked (flow.ts), every read straight from the chain (chain.ts).
  */
-import { getAddress, isAddress, type JsonRpcSigner } from "ethers";
+import { getAddress, type JsonRpcSigner } from "ethers";
 import { deploymentSchema, type Deployment } from "../../protocol/chain/deployment-schema.ts";
 import { DEFAULT_POLICY_BPS, DEFAULT_RELAY_CAPS, parseShare } from "../../protocol/chain/policy.ts";
 import type { Policy } from "../../protocol/chain/types.ts";
+import { accountsSection, addressFrom } from "./accounts.ts";
 import { ConsoleChain, type AppView } from "./chain.ts";
 import { byId, field, fill, h, valueOf } from "./dom.ts";
 import { failureSentence, reviewAndRun } from "./flow.ts";
@@ -254,11 +255,6 @@ function idFrom(text: string, name: string): bigint {
   return BigInt(text);
 }
 
-function addressFrom(text: string, name: string): string {
-  if (!isAddress(text)) throw new Error(`${name} "${text}" is not an address (0x followed by 40 hex digits)`);
-  return getAddress(text);
-}
-
 function createForm(): HTMLElement {
   const chain = state.chain!;
   const defaults: Policy = {
@@ -372,10 +368,11 @@ async function loadApps(): Promise<void> {
       const root = state.selected;
       const app = await chain.app(root);
       state.app = app;
-      const [leases, requests, now] = await Promise.all([
+      const [leases, requests, now, maxDepth] = await Promise.all([
         chain.leases(app.accounts.map((a) => a.id)),
         chain.fundingRequests(root),
         chain.now(),
+        chain.maxDepth(),
       ]);
       parts.push(
         appView(chain, app, leases, requests, now, owner, {
@@ -405,6 +402,7 @@ async function loadApps(): Promise<void> {
             ),
           windDown: () => void run(() => windDownPlan(ctx(), root)),
         }),
+        accountsSection(chain, app, owner, maxDepth, ctx, fromForm),
         iconsSection(root, owner, app.version, () => void run(() => grantPlan(ctx(), root, () => {}))),
       );
     }

@@ -313,3 +313,74 @@ export async function windDownPlan(x: PlanCtx, root: bigint): Promise<Plan> {
         : `application ${app.root} wound down: withdrew ${chain.format(rest)} to ${owner}`,
   };
 }
+
+/** `icon budget account`: a child account of `parent` whose ICON acts with the key `controller`. */
+export function createAccountPlan(x: PlanCtx, parent: bigint, controller: string): Plan {
+  const { chain } = x;
+  let child: bigint | undefined;
+  const step = send(
+    x,
+    `Send a transaction to the market ${chain.deployment.market}: open a new budget account under account ${parent}, controlled by the key ${controller} (the ICON acting with that key may then spend what it is given). It starts with nothing: allocate to it afterwards.`,
+    `creating a child of account ${parent}`,
+    "market",
+    "createAccount",
+    () => [parent, controller],
+  );
+  return {
+    title: `Open an account under account ${parent}`,
+    steps: [
+      {
+        ...step,
+        async run(sent) {
+          const r = await step.run(sent);
+          for (const log of typeof r === "object" ? r.logs : []) {
+            const p = chain.market.interface.parseLog(log);
+            if (p?.name === "AccountCreated") child = BigInt(p.args[0] as bigint);
+          }
+          return r;
+        },
+      },
+    ],
+    done: () => `account ${child ?? "?"} created under ${parent}`,
+  };
+}
+
+/** `icon budget allocate`: `amount` from `parent` down to its child `child`. */
+export function allocatePlan(x: PlanCtx, parent: bigint, child: bigint, amount: bigint): Plan {
+  const { chain } = x;
+  const fmt = chain.format(amount);
+  return {
+    title: `Allocate to account ${child}`,
+    steps: [
+      send(
+        x,
+        `Send a transaction to the market ${chain.deployment.market}: move ${fmt} from budget account ${parent} down to its child account ${child} (no money leaves the application).`,
+        `allocating ${fmt} from account ${parent} to ${child}`,
+        "market",
+        "allocate",
+        () => [parent, child, amount],
+      ),
+    ],
+    done: () => `allocated ${fmt} from ${parent} to ${child}`,
+  };
+}
+
+/** `icon budget return`: `amount` from `child` back up to its parent `parent`. */
+export function returnPlan(x: PlanCtx, child: bigint, parent: bigint, amount: bigint): Plan {
+  const { chain } = x;
+  const fmt = chain.format(amount);
+  return {
+    title: `Return from account ${child}`,
+    steps: [
+      send(
+        x,
+        `Send a transaction to the market ${chain.deployment.market}: move ${fmt} from budget account ${child} back up to its parent account ${parent} (no money leaves the application).`,
+        `returning ${fmt} from account ${child}`,
+        "market",
+        "returnToParent",
+        () => [child, amount],
+      ),
+    ],
+    done: () => `returned ${fmt} from ${child} to its parent`,
+  };
+}

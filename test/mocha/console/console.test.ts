@@ -9,7 +9,7 @@
  * (and written to demo-out/console/metrics.json).
  */
 import { expect } from "chai";
-import { ContractFactory, JsonRpcProvider, Wallet, id as keccakId, type InterfaceAbi } from "ethers";
+import { ContractFactory, JsonRpcProvider, Wallet, getAddress, id as keccakId, type InterfaceAbi } from "ethers";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
@@ -529,6 +529,129 @@ describe("owner console in Chromium", function () {
     await closeFlow();
     await wallet.switchAccount(ownerKey);
     await page.locator(`[data-connected="${first}"]`).waitFor();
+  });
+
+  it("opens an account under a parent with a chosen controller, allocates to it and returns from it, refusing what the chain would", async () => {
+    // A second application of the owner, its origin ICON on the ICON's key: the owner acts on its accounts as owner.
+    const owner = await MarketClient.connect({ deployment, provider: rpc, signer: new Wallet(ownerKey) });
+    const root = await owner.createApp(icon.address, (await reader.app(1n)).policy, iUSD(10));
+    await showApp(1n); // the list is read again: the new application is in it
+    await showApp(root);
+    const panel = (id: bigint) => page.locator(`details[data-manage="${id}"]`);
+    const wantSent = (): number => wallet.asked.filter((m) => m === "eth_sendTransaction").length;
+    const tokens = await reader.balanceOf(wallet.address);
+
+    // 1. A child account with a chosen controller: a bad address is refused with the CLI's sentence, unasked.
+    const controller = getAddress("0x" + "5cab".repeat(10));
+    const letter = [...controller].findIndex((c, i) => i > 1 && /[a-f]/i.test(c));
+    const flip = controller[letter] === controller[letter]!.toLowerCase() ? "toUpperCase" : "toLowerCase";
+    const badChecksum = controller.slice(0, letter) + controller[letter]![flip]() + controller.slice(letter + 1);
+    await panel(root).locator("summary").click();
+    const form = panel(root).locator("form[data-form=account]");
+    const asked = wallet.asked.length;
+    for (const bad of ["0x1234", badChecksum]) {
+      await form.locator("input[name=controller]").fill(bad);
+      await form.locator("button[type=submit]").click();
+      expect(await form.locator(".form-error").textContent()).to.equal(
+        `<controller> "${bad}" is not an address (0x followed by 40 hex digits)`,
+      );
+    }
+    expect(await page.locator("#flow").isHidden()).to.equal(true);
+    expect(wallet.asked.length).to.equal(asked);
+    await form.locator("input[name=controller]").fill(controller.toLowerCase());
+    await form.locator("button[type=submit]").click();
+    expect(await page.locator("#flow .words").textContent()).to.contain(
+      `open a new budget account under account ${root}, controlled by the key ${controller}`,
+    );
+    let r = await continueFlow();
+    expect(r, r.text).to.deep.include({ ok: true });
+    const child = BigInt(/account (\d+) created under (\d+)/.exec(r.text)![1]!);
+    expect(r.text).to.contain(`account ${child} created under ${root}`);
+    const made = await reader.account(child);
+    expect(made.parent).to.equal(root);
+    expect(made.controller).to.equal(controller);
+    expect(made.balance).to.equal(0n);
+    await closeFlow();
+
+    // 2. Allocate from the root to the child: over the root's balance refused before the wallet, with the chain's
+    // sentence; the wallet's "no" changes nothing; then 4 iUSD move down, exactly.
+    const created = wantSent();
+    await panel(child).locator("summary").click();
+    const allocate = panel(child).locator("form[data-form=allocate]");
+    expect(await allocate.locator("[data-field=parent-balance]").textContent()).to.equal("10 iUSD");
+    await allocate.locator("input[name=amount]").fill("10.000001");
+    await allocate.locator("button[type=submit]").click();
+    expect(await allocate.locator(".form-error").textContent()).to.equal(
+      `allocating 10.000001 iUSD from account ${root} to ${child} refused: budget account ${root} holds 10 iUSD but 10.000001 iUSD is needed`,
+    );
+    expect(await page.locator("#flow").isHidden()).to.equal(true);
+    expect(wantSent()).to.equal(created); // nothing sent since the creation
+    await allocate.locator("input[name=amount]").fill("4");
+    await allocate.locator("button[type=submit]").click();
+    expect(await page.locator("#flow .words").textContent()).to.contain(
+      `move 4 iUSD from budget account ${root} down to its child account ${child}`,
+    );
+    wallet.refuseOnce.add("eth_sendTransaction");
+    r = await continueFlow();
+    expect(r.ok).to.equal(false);
+    expect(r.text).to.contain(
+      `You declined allocating 4 iUSD from account ${root} to ${child} in your wallet: nothing was signed or sent for it.`,
+    );
+    expect((await reader.account(root)).balance).to.equal(iUSD(10));
+    expect((await reader.account(child)).balance).to.equal(0n);
+    await closeFlow();
+    await panel(child).locator("summary").click();
+    await allocate.locator("input[name=amount]").fill("4");
+    await allocate.locator("button[type=submit]").click();
+    r = await continueFlow();
+    expect(r, r.text).to.deep.include({ ok: true });
+    expect(r.text).to.contain(`allocated 4 iUSD from ${root} to ${child}`);
+    expect((await reader.account(root)).balance).to.equal(iUSD(6));
+    expect((await reader.account(child)).balance).to.equal(iUSD(4));
+    await closeFlow();
+
+    // The chain refuses anyway when the balance the page read is gone: the root's ICON moves 5.5 iUSD down after
+    // the page read 6; asking for 3 then reads as the CLI's sentence and moves nothing.
+    await panel(child).locator("summary").click();
+    expect(await allocate.locator("[data-field=parent-balance]").textContent()).to.equal("6 iUSD");
+    const iconClient = await MarketClient.connect({ deployment, provider: rpc, signer: new Wallet(iconKey) });
+    await iconClient.allocate(root, child, iUSD(5.5));
+    const sent = wantSent();
+    await allocate.locator("input[name=amount]").fill("3");
+    await allocate.locator("button[type=submit]").click();
+    r = await continueFlow();
+    expect(r.ok).to.equal(false);
+    expect(r.text).to.contain(
+      `allocating 3 iUSD from account ${root} to ${child} refused: budget account ${root} holds 0.5 iUSD but 3 iUSD is needed`,
+    );
+    // The chain refused the request when the wallet estimated its gas (it runs the call): nothing was sent.
+    expect(wallet.asked).to.include("eth_estimateGas");
+    expect(wantSent()).to.equal(sent);
+    expect((await reader.account(root)).balance).to.equal(iUSD(0.5));
+    expect((await reader.account(child)).balance).to.equal(iUSD(9.5));
+    await closeFlow();
+
+    // 3. Return 2.25 iUSD from the child to its parent.
+    await panel(child).locator("summary").click();
+    const back = panel(child).locator("form[data-form=return]");
+    expect(await back.locator("[data-field=balance]").textContent()).to.equal("9.5 iUSD");
+    await back.locator("input[name=amount]").fill("2.25");
+    await back.locator("button[type=submit]").click();
+    expect(await page.locator("#flow .words").textContent()).to.contain(
+      `move 2.25 iUSD from budget account ${child} back up to its parent account ${root}`,
+    );
+    r = await continueFlow();
+    expect(r, r.text).to.deep.include({ ok: true });
+    expect(r.text).to.contain(`returned 2.25 iUSD from ${child} to its parent`);
+    expect((await reader.account(child)).balance).to.equal(iUSD(7.25));
+    expect((await reader.account(root)).balance).to.equal(iUSD(2.75));
+    // Money moved inside the application only: the owner's wallet paid nothing (gas is in ETH).
+    expect(await reader.balanceOf(wallet.address)).to.equal(tokens);
+    await closeFlow();
+    await panel(root).locator("summary").click();
+    await panel(child).locator("summary").click();
+    await page.locator(".accounts").screenshot({ path: path.join(OUT, "accounts.png") });
+    await accessible("the accounts' forms");
   });
 
   it("kept to its Content-Security-Policy (no violation) and reports its bundle size", async () => {
