@@ -175,6 +175,8 @@ describe("testbed client load generator (on a packet-level testbed)", function (
     return load;
   }
 
+  const SLACK_MS = 90;
+
   it("follows the origin's redirect once per client and stays on the replica, with the path's delay in its latency", async () => {
     const load = await start({ subnet: "A", entry: at.origin, clients: 3, intervalMs: 20, path: "/probe?x=1" });
     await until("30 samples", () => load.count() >= 30);
@@ -201,7 +203,10 @@ describe("testbed client load generator (on a packet-level testbed)", function (
     expect([rttOrigin, rtt]).to.deep.equal([70, 20]);
     for (const s of first) expect(s.latencyMs).to.be.at.least(2 * (rttOrigin + rtt) - 1);
     expect(load.p50()).to.be.at.least(2 * rtt - 1);
-    expect(load.p50()).to.be.below(2 * rtt + 40);
+    // The lower bound is exact (the timed queue never delivers early); above it a busy 2-core machine adds tens of
+    // ms (81 ms against 2 × 20 + 40 seen under load 10). SLACK_MS keeps every bound below the 140 ms the origin's
+    // path would give from A, so a client that did not follow the redirect still fails it.
+    expect(load.p50()).to.be.below(2 * rtt + SLACK_MS);
     for (const s of samples) expect(s.latencyMs).to.be.at.least(2 * rtt - 1);
 
     // The statistics over the same samples.
@@ -226,7 +231,7 @@ describe("testbed client load generator (on a packet-level testbed)", function (
     await synced();
     expect(load.subnet).to.equal("B");
     const rttB = bed.rttMs("B", "origin");
-    expect(load.p50()).to.be.within(2 * rttB - 1, 2 * rttB + 40);
+    expect(load.p50()).to.be.within(2 * rttB - 1, 2 * rttB + SLACK_MS);
     expect(seen.origin.every((r) => inB(r.from))).to.equal(true);
     expect(seen.replica).to.have.length(0);
 
@@ -243,7 +248,7 @@ describe("testbed client load generator (on a packet-level testbed)", function (
     expect(seen.replica.every((r) => inA(r.from))).to.equal(true);
     expect(seen.origin.filter((r) => inA(r.from))).to.have.length(2);
     const rttA = bed.rttMs("A", "replica");
-    expect(load.p50(moved)).to.be.within(2 * rttA - 1, 2 * rttA + 40);
+    expect(load.p50(moved)).to.be.within(2 * rttA - 1, 2 * rttA + SLACK_MS);
     expect(load.failures()).to.deep.equal([]);
     expect(() => load.setSubnet("Z")).to.throw(ConfigError, /subnet: "Z" is not a subnet of the network \(A, B\)/);
   });
