@@ -2,20 +2,19 @@
  * The ICON daemon: one ICON (one key, one budget account, one placement at a time) that watches its clients,
  * decides with eq. 1 (decision.ts) and carries out what it decides, make-before-break.
  *
- * Every `periodMs` (icon-agent/README.md, "What one period does"): place or renew; observe (telemetry, the ALTO
- * cost map for every location, here included); decide (the Controller over stay / migrate / replicate /
- * terminate); act, one action at a time, make before break (moves.ts); the tree (tree.ts) carries the aggregate
- * up and the policy down.
+ * Every `periodMs` (icon-agent/README.md, "What one period does"): place or renew; observe (telemetry, the ALTO cost
+ * map for every location, here included); decide (the Controller over stay / migrate / replicate / terminate); act, one
+ * action at a time, make before break (moves.ts); the tree (tree.ts) carries the aggregate up and the policy down.
  *
- * Crash safety: everything needed to resume is in `stateDir` (agent.json, the key 0600, the libp2p key) and on
- * chain; at start the state is reconciled with the chain (recovery.ts).
+ * Crash safety: everything needed to resume is in `stateDir` (agent.json, the key 0600, the libp2p key) and on chain;
+ * at start the state is reconciled with the chain (recovery.ts).
  *
- * This file is the wiring: the Agent opens the state directory, builds its rooms from the components each needs,
- * runs the period and stops them in order. The rooms: state.ts (files, lock), observation.ts (yards, telemetry,
- * latencies, learned domains, knobs), moves.ts (place, renew, replicate, migrate, terminate, redirects),
- * recovery.ts (reconciling with the chain), leases.ts (lease and replica-key reads shared by the last two),
- * decision.ts (eq. 1, the Controller, the replica's share), tree.ts (the overlay tree), acting.ts (the fence of
- * this instance), relaying.ts (its intents), pair.ts and handover.ts (the agent in its lease's sidecar).
+ * This file is the wiring: the Agent opens the state directory, builds its rooms from the components each needs, runs
+ * the period and stops them in order. The rooms: state.ts (files, lock), observation.ts (yards, telemetry, latencies,
+ * learned domains, knobs), moves.ts (place, renew, replicate, migrate, terminate, redirects), recovery.ts (reconciling
+ * with the chain), leases.ts (lease and replica-key reads shared by the last two), decision.ts (eq. 1, the Controller,
+ * the replica's share), tree.ts (the overlay tree; its served side, tree-service.ts, is a service of the node),
+ * acting.ts (this instance's fence), relaying.ts (its intents), pair.ts and handover.ts (the agent in its sidecar).
  */
 import path from "node:path";
 import { Wallet, type JsonRpcProvider } from "ethers";
@@ -67,7 +66,7 @@ import {
   type AgentSeed,
   type AgentStatus,
 } from "./state.ts";
-import { TreeMember, type TreeSubnet } from "./tree.ts";
+import { TreeMember, treeServing, type TreeSubnet } from "./tree.ts";
 import { describeTreeEvent } from "./tree-events.ts";
 
 export class Agent {
@@ -147,6 +146,7 @@ export class Agent {
     if (seed.carried?.decisions) this.#report.restore(seed.carried.decisions);
     this.tree = new TreeMember({
       node,
+      serving: treeServing(node), // the node's tree service (gateway.ts agentNode): open from the member's start
       signer: wallet,
       account: seed.account,
       client,

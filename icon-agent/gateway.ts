@@ -21,6 +21,7 @@ import {
   AGENT_P2P_PORT,
   createIconNode,
   p2pNodeOptions,
+  ReadyGate,
   ConfigError,
   IconError,
   isIconError,
@@ -30,6 +31,7 @@ import {
   type GatewaySelf,
   type IconStatusReport,
 } from "../protocol/index.ts";
+import { treeService } from "./tree-service.ts";
 
 /** Largest `/self` or `/dial` answer read (both are a few hundred bytes). */
 const MAX_ANSWER_BYTES = 64 * 1024;
@@ -254,6 +256,8 @@ export function sidecarView(env: AgentEnv, s: Sidecar): AgentEnv {
  * The agent's libp2p node: in its sidecar it listens on {@link AGENT_P2P_PORT}, is reached from outside at the
  * addresses the yard's ingress gives its lease, and dials every peer through the gateway; on a host it listens on
  * `env.listenHost` at the port it had before (kept in `<dir>/port`, so children find it again after a restart).
+ * Its protocol service, the tree's served side (tree-service.ts), starts and stops with it, refusing every stream
+ * behind the agent's readiness gate until its tree member starts (`treeServing(node)` is what the member opens).
  */
 export async function agentNode(
   dir: string,
@@ -261,9 +265,12 @@ export async function agentNode(
   privateKey: PrivateKey,
   sidecar: Sidecar | undefined,
 ): Promise<Libp2p> {
+  const ready = new ReadyGate("the ICON is starting: it reconciles its state with the chain and joins its tree first");
+  const services = { tree: treeService({ gate: ready }) };
   if (sidecar)
     return createIconNode({
       privateKey,
+      services,
       listen: [`/ip4/0.0.0.0/tcp/${AGENT_P2P_PORT}`],
       ...(sidecar.self.agentAddrs.length > 0 ? { announce: sidecar.self.agentAddrs } : {}),
       gateway: sidecar.gateway,
@@ -274,6 +281,7 @@ export async function agentNode(
   const port = await readFile(portFile, "utf8").then(Number, () => 0);
   const node = await createIconNode({
     privateKey,
+    services,
     listen: [`/ip4/${env.listenHost}/tcp/${port}`],
     ...p2pNodeOptions(env.p2p),
   });

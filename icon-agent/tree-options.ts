@@ -6,9 +6,15 @@ import type { Libp2p } from "@libp2p/interface";
 import type { Signer } from "ethers";
 import type { BudgetAccount, MarketClient, TreeNodeRef, TreePlace, TreeSubnet } from "../protocol/index.ts";
 import type { TreeEvent } from "./tree-events.ts";
+import type { TreeServing } from "./tree-service.ts";
 
 export interface TreeMemberOptions {
   node: Libp2p;
+  /**
+   * The node's tree service (tree-service.ts `treeServing(node)`): the member opens its gate at start and closes it
+   * at stop. Without, the member registers the protocol on `node` itself at start and unregisters it at stop.
+   */
+  serving?: TreeServing;
   /** The ICON key: the controller of `account` on chain. */
   signer: Signer;
   account: bigint;

@@ -1,7 +1,8 @@
 /**
  * An ICON's place in its application's overlay tree (paper §3.1, §4.2 "Termination", §4.3), over
- * `/icon/tree/1.0.0` (protocol/overlay/tree.ts). Every ICON serves the protocol; a non-origin ICON also attaches
- * to its parent and reports up every `reportEveryMs`.
+ * `/icon/tree/1.0.0` (protocol/overlay/tree.ts). Every ICON serves the protocol (this class answers; the frames
+ * and the handler, a service of the agent's node gated on its readiness, are tree-service.ts); a non-origin ICON
+ * also attaches to its parent and reports up every `reportEveryMs`.
  *
  *  - Attach: the parent accepts only a descendant of its own budget account on chain, and answers with itself,
  *    the origin, its ancestors (so an orphan knows where to go) and the owner's policy. The child checks the
@@ -23,18 +24,14 @@
  *     local: () => observer.subnets(), whereAmI: () => ({ endpoint, location }), onEvent: timeline.push });
  *   await t.start(); const granted = await t.requestFunding(client.parse("5"));
  */
-import type { Connection, PeerId, Stream } from "@libp2p/interface";
-import { lpStream } from "@libp2p/utils";
+import type { PeerId } from "@libp2p/interface";
 import {
   ConfigError,
-  TREE_PROTOCOL,
   TreeError,
   TreeErrorCode,
   TreeMembership,
   addrsPeer,
-  decodeTreeFrame,
   dialableAddrs,
-  encodeTreeFrame,
   foldSubnets,
   isValidTreeSubnet,
   mergeSubnets,
@@ -51,6 +48,7 @@ import {
 } from "../protocol/index.ts";
 import { TreeChildren, type TreeChild } from "./tree-children.ts";
 import { TreeFunding, describeError } from "./tree-funding.ts";
+import { ownTreeServing, type TreeServing } from "./tree-service.ts";
 import { successorOf } from "./loss.ts";
 import { MISSED_REPORTS_BEFORE_REATTACH, reattachCandidates, reparentCandidates } from "./tree-rules.ts";
 import type { TreeEvent } from "./tree-events.ts";
@@ -58,6 +56,7 @@ import type { TreeMemberOptions } from "./tree-options.ts";
 
 export type { TreeNodeRef, TreePolicy, TreeSubnet };
 export type { TreeEvent, TreeMemberOptions };
+export { treeServing } from "./tree-service.ts";
 
 const TEXT_OK = /^[^\p{Cc}]*$/u;
 
@@ -72,6 +71,8 @@ export class TreeMember {
   readonly #missLimit: number;
   readonly #children: TreeChildren;
   readonly #funding: TreeFunding;
+  /** The protocol's served side (tree-service.ts): opened at start, closed at stop. */
+  readonly #serving: TreeServing;
   #me: BudgetAccount | undefined;
   #parent: TreeNodeRef | undefined;
   #parentPeer: PeerId | undefined;
@@ -97,6 +98,7 @@ export class TreeMember {
     if (o.proofValidityS !== undefined && (o.proofValidityS < 60 || o.proofValidityS > treeLimits.maxProofSeconds))
       throw new ConfigError("BAD_TREE_OPTIONS", `proofValidityS must be 60..${treeLimits.maxProofSeconds}`);
     this.#o = o;
+    this.#serving = o.serving ?? ownTreeServing(o.node);
     this.#membership = new TreeMembership(o.client, { ttlMs: o.cacheTtlMs });
     this.#missLimit = Math.max(1, o.missedReportsBeforeReattach ?? MISSED_REPORTS_BEFORE_REATTACH);
     const emit = (e: TreeEvent) => this.#emit(e);
@@ -117,7 +119,10 @@ export class TreeMember {
     });
   }
 
-  /** Registers the handler, attaches to the parent (if any) and starts reporting. Throws if it cannot attach. */
+  /**
+   * Serves the protocol from now on (tree-service.ts: the gate opens), attaches to the parent (if any) and starts
+   * reporting. Throws if it cannot attach, serving no more.
+   */
   async start(): Promise<void> {
     const me = await this.#o.client.account(this.#o.account);
     const address = await this.#o.signer.getAddress();
@@ -128,9 +133,7 @@ export class TreeMember {
       );
     this.#me = me;
     this.#origin = this.#o.parent ? { account: me.root, addrs: [] } : this.#self();
-    await this.#o.node.handle(TREE_PROTOCOL, (stream, connection) => this.#serve(stream, connection), {
-      maxInboundStreams: 64,
-    });
+    await this.#serving.open((m, remote) => this.#answer(m, remote));
     this.#running = true;
     try {
       if (this.#o.parent) {
@@ -164,7 +167,7 @@ export class TreeMember {
     if (this.#timer) clearTimeout(this.#timer);
     await this.#tickRun;
     await Promise.allSettled([...this.#background]);
-    await this.#o.node.unhandle(TREE_PROTOCOL).catch(() => {});
+    await this.#serving.close();
   }
 
   get parent(): TreeNodeRef | undefined {
@@ -453,24 +456,6 @@ export class TreeMember {
   }
 
   // ---------------------------------------------------------------------------------------------- serving
-
-  async #serve(stream: Stream, connection: Connection): Promise<void> {
-    const lp = lpStream(stream, { maxDataLength: treeLimits.maxFrameBytes });
-    let reply: TreeMessage;
-    try {
-      const m = decodeTreeFrame((await lp.read({ signal: AbortSignal.timeout(10_000) })).subarray());
-      reply = await this.#answer(m, connection.remotePeer);
-    } catch (e) {
-      const code = e instanceof TreeError ? e.treeCode : TreeErrorCode.TREE_INTERNAL;
-      reply = { type: "error", code, message: e instanceof TreeError ? e.message : describeError(e) };
-    }
-    try {
-      await lp.write(encodeTreeFrame(reply), { signal: AbortSignal.timeout(10_000) });
-      await stream.close();
-    } catch (e) {
-      stream.abort(e instanceof Error ? e : new Error(String(e)));
-    }
-  }
 
   async #answer(m: TreeMessage, remote: PeerId): Promise<TreeMessage> {
     switch (m.type) {

@@ -38,6 +38,7 @@ const FAST = [
   "agent/reorg",
   "agent/seal",
   "agent/tree",
+  "agent/tree-service",
   // the owner console's money arithmetic and the accounts' offers (no browser)
   "console/money",
   "console/icon-after",

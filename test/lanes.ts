@@ -108,6 +108,7 @@ const SECONDS: Record<string, number> = {
   "agent/sidecar-renew": 138,
   "agent/tree": 13,
   "agent/tree-epoch": 7,
+  "agent/tree-service": 8,
   "sim/sim": 15,
   cli: 82,
   // Chromium (Debian's, playwright-core) over the served console page and an embedded chain; builds the page first
