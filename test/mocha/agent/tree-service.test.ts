@@ -129,7 +129,7 @@ describe("tree: the served side as a service of the agent's node, gated on its r
     expect(node.getProtocols()).to.not.include(TREE_PROTOCOL);
   });
 
-  it("a member whose join failed refuses until it joins", async () => {
+  it("a member whose join failed refuses its children while its node stays up", async () => {
     // A parent that is not there: a closed port on loopback, with a peer id nobody holds.
     const nowhere = await createIconNode();
     const dead = `/ip4/127.0.0.1/tcp/1/p2p/${nowhere.peerId.toString()}`;
