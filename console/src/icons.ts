@@ -4,8 +4,9 @@
  * and after each move. Each yard serves it to a read grant naming that yard which the owner's wallet signs once per
  * session (EIP-712 `StatusGrant` in the market's domain naming the yard's operator as the console's `GET /yards`
  * gives it, an hour long, one signature per yard, each shown in words first as every request); the console's own
- * server asks the yards (`GET /icons`), passing each only its own grant, so the page connects to nothing new. Polled every 2 s, backing off to 30 s
- * while it fails; stops when its section leaves the page. Everything an ICON says is shown as text.
+ * server asks the yards (`GET /icons`), passing each only its own grant, so the page connects to nothing new.
+ * Polled every 2 s, backing off to 30 s while it fails; stops when its section leaves the page. Everything an ICON
+ * says is shown as text.
  */
 import { marketDomain } from "../../protocol/eip712.ts";
 import {
@@ -42,7 +43,9 @@ interface YardsAnswer {
  * (by the operator it gives for itself), each valid an hour at that yard only, each in words first. */
 export async function grantPlan(x: PlanCtx, app: bigint, then: () => void): Promise<Plan> {
   const res = await fetch("/yards", { cache: "no-store" });
-  const { yards } = (await res.json()) as YardsAnswer;
+  const answer = (await res.json()) as Partial<YardsAnswer> & { error?: string };
+  if (!res.ok || !answer.yards) throw new Error(`the console could not list the yards: ${answer.error ?? res.status}`);
+  const yards = answer.yards;
   const have = grantsOf(app, x.owner);
   const asked = new Set<string>();
   const todo = yards.filter((y): y is { yard: string; operator: string } => {

@@ -214,8 +214,8 @@ async function readYard(yard: string, query: string, operator: string): Promise<
 }
 
 /** What a yard says its operator is (`GET /icons/yard`), or the sentence why it says nothing usable. Not trusted: a
- * yard that names another's operator only gets grants naming that operator, which it cannot use and no honest yard
- * other than that operator's serves. */
+ * yard that names a false operator gets grants naming that operator, which only that operator's yard serves (two
+ * named yards naming one operator are shown none; protocol/PROTOCOL.md "ICON status" says what remains). */
 async function yardOperator(yard: string): Promise<{ operator: string } | { error: string }> {
   const got = await getJson(`${yard}/icons/yard`, 4096);
   if ("error" in got) return got;
