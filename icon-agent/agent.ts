@@ -27,7 +27,9 @@ import {
   namespaceProblem,
   loadOrCreatePeerKey,
   gatewayLimits,
+  iconStatusLimits,
   type DeploySpec,
+  type IconStatusReport,
   type RelayHook,
 } from "../protocol/index.ts";
 import type { AgentEnv } from "./config.ts";
@@ -54,6 +56,7 @@ import {
 import { Recovery } from "./recovery.ts";
 import { relayYards, relayedCalls } from "./relaying.ts";
 import {
+  DecisionStore,
   agentStatus,
   encodeState,
   lockStateDir,
@@ -97,11 +100,16 @@ export class Agent {
   #finish: () => void = () => {};
   #ticks = 0;
   #treeUp = false;
-  readonly #report = new StatusReporter(() => ({
-    gateway: this.sidecar?.gateway,
-    instance: this.seed.instance ?? 0,
-    policyVersion: this.#observation.policyVersion,
-  }));
+  /** The last decisions of the status report, kept in the state directory (decisions.json) across restarts. */
+  readonly #decisions: DecisionStore;
+  readonly #report = new StatusReporter(
+    () => ({
+      gateway: this.sidecar?.gateway,
+      instance: this.seed.instance ?? 0,
+      policyVersion: this.#observation.policyVersion,
+    }),
+    (d) => void this.#decisions.save(d),
+  );
   /** When this instance started (s): a placement's grace runs from its placement or this, the later (decision.ts). */
   readonly #bornS = Date.now() / 1000;
   /**
@@ -126,6 +134,7 @@ export class Agent {
     sidecar: Sidecar | undefined,
   ) {
     this.dir = dir;
+    this.#decisions = new DecisionStore(dir);
     this.env = env;
     this.seed = seed;
     this.wallet = wallet;
@@ -269,6 +278,8 @@ export class Agent {
       const peerKey = await loadOrCreatePeerKey(path.join(dir, "peer.key"));
       const node = await agentNode(dir, env, peerKey, sidecar);
       const agent = new Agent(dir, env, seed, wallet, client, node, rpc, hooks, sidecar);
+      // Its own last decisions, as it kept them before it stopped: its status report goes on from them.
+      agent.#report.restore(await agent.#decisions.read(), iconStatusLimits.maxDecisions);
       agent.#release = release;
       return agent;
     } catch (e) {
@@ -440,6 +451,7 @@ export class Agent {
       await this.tree.stop().catch(() => {});
       await this.node.stop();
       this.#rpc.destroy();
+      await this.#decisions.flushed();
     } finally {
       await this.#release();
     }
@@ -460,6 +472,11 @@ export class Agent {
   status(): AgentStatus {
     const [own, last, spent] = [this.#own, this.#last, this.client.fees.spent];
     return agentStatus({ seed: this.seed, balance: this.#balance, own, last, tree: this.tree, spent });
+  }
+
+  /** The status report as its next push would send it (status-report.ts). */
+  statusReport(): IconStatusReport {
+    return this.#report.report(this.status(), this.seed.placement?.yard.peerId ?? "");
   }
 
   #schedule(ms: number): void {

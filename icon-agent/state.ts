@@ -5,6 +5,8 @@
  *   key          its private key (mode 0600)
  *   agent.lock   the pid of the one agent running it (lockStateDir)
  *   status.json  its status, rewritten every period (readAgentStatus reads it and its replicas' under children/)
+ *   decisions.json  its last 16 decisions for its status report, each move with its latency before (and after, once
+ *                measured), rewritten when one is made or measured (DecisionStore), read back at start
  *
  * sealAgentState / unsealAgentState carry agent.json, key, peer.key and port as one blob to the ICON's sidecar (the
  * lease's Deploy carries it as the agent's secret; `icon agent run --state-from-stdin` writes it back into a tmpfs).
@@ -19,7 +21,7 @@
 import { link, mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { randomUUID } from "node:crypto";
 import path from "node:path";
-import { IconError, fromJson, toJson, type DecisionReport } from "../protocol/index.ts";
+import { IconError, fromJson, iconStatusLimits, toJson, type DecisionReport } from "../protocol/index.ts";
 import type { AgentEnv } from "./config.ts";
 import type { ControllerSnapshot, SubnetView } from "./decision.ts";
 import type { YardRef } from "./market.ts";
@@ -109,7 +111,7 @@ export interface CarriedState {
   policyVersion?: number;
   /** The predecessor's moves whose "after" latency is still to be measured (status-report.ts carry), each with the
    * place it was made at: the successor's status report fills it at its own place. */
-  decisions?: (DecisionReport & { at: string })[];
+  decisions?: PlacedDecision[];
 }
 
 /** The sentence of a retired copy ({@link AgentSeed.retired}), or undefined when `seed` may act. */
@@ -223,6 +225,81 @@ export async function readAgentStatus(dir: string): Promise<AgentStatus[]> {
   const kids = await readdir(path.join(dir, "children")).catch(() => [] as string[]);
   for (const k of kids.sort()) out.push(...(await readAgentStatus(path.join(dir, "children", k))));
   return out;
+}
+
+/** A decision of the status report with the place it was made at (its "after" is measured elsewhere). */
+export type PlacedDecision = DecisionReport & { at: string };
+
+const DECISIONS = "decisions.json";
+
+const isNum = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
+const numOrNull = (v: unknown): boolean => v === null || isNum(v);
+
+/** One decision read back, or undefined when its shape is not what {@link DecisionStore} writes. */
+function placedDecision(v: unknown): PlacedDecision | undefined {
+  const d = v as Partial<Record<keyof PlacedDecision, unknown>> | null;
+  if (typeof d !== "object" || d === null || !isNum(d.atMs) || typeof d.text !== "string" || typeof d.at !== "string")
+    return undefined;
+  if (!numOrNull(d.u) || !numOrNull(d.uBest) || !Array.isArray(d.latency)) return undefined;
+  const latency: PlacedDecision["latency"] = [];
+  for (const l of d.latency.slice(0, iconStatusLimits.maxSubnets) as unknown[]) {
+    const o = l as { subnet?: unknown; beforeMs?: unknown; afterMs?: unknown } | null;
+    if (typeof o !== "object" || o === null || typeof o.subnet !== "string") return undefined;
+    if (!numOrNull(o.beforeMs) || !numOrNull(o.afterMs)) return undefined;
+    latency.push({ subnet: o.subnet, beforeMs: o.beforeMs as number | null, afterMs: o.afterMs as number | null });
+  }
+  return {
+    atMs: d.atMs,
+    text: d.text,
+    u: d.u as number | null,
+    uBest: d.uBest as number | null,
+    latency,
+    at: d.at,
+  };
+}
+
+/**
+ * The ICON's last decisions in its state directory (decisions.json), so that its status report does not start empty
+ * after a restart: at most `iconStatusLimits.maxDecisions` (16, the newest), each written whole (writeAtomic), one
+ * write at a time in the order they were asked for (a later list never overwritten by an earlier one).
+ */
+export class DecisionStore {
+  readonly #file: string;
+  #writing: Promise<void> = Promise.resolve();
+
+  constructor(dir: string) {
+    this.#file = path.join(dir, DECISIONS);
+  }
+
+  /** The decisions kept, oldest first (none when there is no file; a file not of this shape counts as none). */
+  async read(): Promise<PlacedDecision[]> {
+    const text = await readFile(this.#file, "utf8").catch(() => undefined);
+    if (text === undefined) return [];
+    let v: unknown;
+    try {
+      v = fromJson<unknown>(text);
+    } catch {
+      return [];
+    }
+    const list = (v as { decisions?: unknown } | null)?.decisions;
+    if (!Array.isArray(list)) return [];
+    return list
+      .slice(-iconStatusLimits.maxDecisions)
+      .map(placedDecision)
+      .filter((d) => d !== undefined);
+  }
+
+  /** Keeps `decisions` (the newest 16) as the file's content, after the writes asked before. */
+  save(decisions: readonly PlacedDecision[]): Promise<void> {
+    const text = encodeState({ v: 1, decisions: decisions.slice(-iconStatusLimits.maxDecisions) });
+    this.#writing = this.#writing.then(() => writeAtomic(this.#file, text)).catch(() => {});
+    return this.#writing;
+  }
+
+  /** Resolves once every write asked for is done (a stopping agent waits for it). */
+  flushed(): Promise<void> {
+    return this.#writing;
+  }
 }
 
 /** Lock files this process holds (a lock naming this process's pid that is not here is a dead predecessor's). */

@@ -3,17 +3,19 @@
  * yard's gateway (`POST /status`, protocol/yard/icon-status.ts) the policy version it acts under, per client subnet
  * the rate and latency it measures here, and its last decisions with their utility numbers — for a move, per subnet
  * the latency before it and the first one measured at the new place after it. Best effort: a refused or failed push
- * is dropped (the next period sends a fresh one); an agent outside a sidecar pushes nothing.
+ * is dropped (the next period sends a fresh one); an agent outside a sidecar pushes nothing. Its decisions (the last
+ * 16, a move's "before" with them) are handed to `persist` whenever one is made or measured, and restored at start
+ * (agent.ts keeps them in the state directory, state.ts DecisionStore): a restart continues the report.
  *
  * @example
  *   const report = new StatusReporter(() => ({ gateway: sidecar?.gateway, instance: 1, policyVersion: 3 }));
  *   report.decided("migrate to edge-b", 0.41, 0.73, own, here);  // when a decision fires
  *   report.period(agent.status(), here);                          // each period, after status.json
  */
-import { iconStatusLimits, type DecisionReport, type IconStatusReport } from "../protocol/index.ts";
+import { iconStatusLimits, type IconStatusReport } from "../protocol/index.ts";
 import type { SubnetView } from "./decision.ts";
 import type { GatewayClient } from "./gateway.ts";
-import type { AgentStatus } from "./state.ts";
+import type { AgentStatus, PlacedDecision } from "./state.ts";
 
 /** What the report needs of the agent, read at each push. */
 export interface ReporterContext {
@@ -31,7 +33,7 @@ const clean = (t: string): string => {
 };
 
 /** A move decision handed to a successor: the report's decision and the place it was made at. */
-export type CarriedDecision = DecisionReport & { at: string };
+export type CarriedDecision = PlacedDecision;
 /** Moves a successor carries on (their "after" is measured at its place), and subnets per move. */
 export const MAX_CARRIED_DECISIONS = 4;
 export const MAX_CARRIED_SUBNETS = 8;
@@ -40,10 +42,22 @@ export class StatusReporter {
   readonly #ctx: () => ReporterContext;
   /** The newest last, each with the place it was made at (its "after" is measured elsewhere). */
   readonly #decisions: CarriedDecision[] = [];
+  readonly #persist: (decisions: readonly CarriedDecision[]) => void;
   #pushing = false;
 
-  constructor(ctx: () => ReporterContext) {
+  /** `persist` is handed the decisions (oldest first, at most 16) each time they change. */
+  constructor(ctx: () => ReporterContext, persist: (decisions: readonly CarriedDecision[]) => void = () => {}) {
     this.#ctx = ctx;
+    this.#persist = persist;
+  }
+
+  /** The decisions now, oldest first (copies). */
+  decisions(): CarriedDecision[] {
+    return this.#decisions.map((d) => ({ ...d, latency: d.latency.map((l) => ({ ...l })) }));
+  }
+
+  #changed(): void {
+    this.#persist(this.decisions());
   }
 
   /** A decision fired at `here`: its words, U of staying and of the chosen action, each subnet's latency now. */
@@ -64,6 +78,7 @@ export class StatusReporter {
       at: here,
     });
     if (this.#decisions.length > iconStatusLimits.maxDecisions) this.#decisions.shift();
+    this.#changed();
   }
 
   /**
@@ -81,8 +96,15 @@ export class StatusReporter {
   #full(status: Pick<AgentStatus, "name" | "account" | "subnets">, here: string): IconStatusReport {
     const { instance, policyVersion } = this.#ctx();
     const nowAt = new Map(status.subnets.map((s) => [clean(s.subnet), s.latencyMs[here]]));
+    let measured = false;
     for (const d of this.#decisions)
-      if (d.at !== here) for (const l of d.latency) if (l.afterMs === null) l.afterMs = finite(nowAt.get(l.subnet));
+      if (d.at !== here)
+        for (const l of d.latency)
+          if (l.afterMs === null) {
+            l.afterMs = finite(nowAt.get(l.subnet));
+            measured ||= l.afterMs !== null;
+          }
+    if (measured) this.#changed();
     return {
       name: clean(status.name),
       account: status.account.toString(),
@@ -118,11 +140,25 @@ export class StatusReporter {
       .map((d) => ({ ...d, latency: d.latency.slice(0, MAX_CARRIED_SUBNETS).map((l) => ({ ...l })) }));
   }
 
-  /** A predecessor's moves ({@link carry}) taken on, before this instance decides anything (agent.ts). */
-  restore(carried: readonly CarriedDecision[]): void {
-    for (const d of carried.slice(-MAX_CARRIED_DECISIONS))
-      this.#decisions.push({ ...d, text: clean(d.text), latency: d.latency.map((l) => ({ ...l })) });
+  /**
+   * Decisions taken on before this instance decides anything (agent.ts): a predecessor's moves ({@link carry}, at
+   * most {@link MAX_CARRIED_DECISIONS}) or this ICON's own as kept in its state directory (at most 16). Kept in the
+   * order they were made, each once (one made at the same time with the same words is the same), the newest 16.
+   */
+  restore(taken: readonly CarriedDecision[], max: number = MAX_CARRIED_DECISIONS): void {
+    const seen = new Set(this.#decisions.map((d) => `${d.atMs}\0${d.text}`));
+    let added = 0;
+    for (const d of taken.slice(-max)) {
+      const text = clean(d.text);
+      if (seen.has(`${d.atMs}\0${text}`)) continue;
+      seen.add(`${d.atMs}\0${text}`);
+      this.#decisions.push({ ...d, text, latency: d.latency.map((l) => ({ ...l })) });
+      added++;
+    }
+    if (added === 0) return;
+    this.#decisions.sort((a, b) => a.atMs - b.atMs);
     while (this.#decisions.length > iconStatusLimits.maxDecisions) this.#decisions.shift();
+    this.#changed();
   }
 
   /** Pushes the report now through the sidecar's gateway (one at a time; failures dropped). */

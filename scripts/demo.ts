@@ -40,7 +40,7 @@
  * With --console (or `npm run demo --console`, which npm hands over as npm_config_console) the owner console
  * (`icon console`, console/) is served on the demo's chain from the start, its URL printed, and kept up after the
  * story until Ctrl-C: a browser wallet holding the owner's dev account sees the application live, and what its ICONs
- * report through the demo's yards (the console asks them: `/icons`, to the owner's signed read grant).
+ * report through the demo's yards (the console asks them: `/icons`, each with the owner's signed read grant naming it).
  *
  * This file is the wiring; the story's rooms are in scripts/demo/: `world.ts` (the yards, subnets and owner, the
  * clock, shared helpers), `setup.ts` (engine, chain, console, testbed, yards, DNS; the clean-up), `narration.ts` (the

@@ -30,6 +30,7 @@ const FAST = [
   "agent/config",
   "agent/decision",
   "agent/decision-app",
+  "agent/decisions-restart",
   "agent/discovery",
   "agent/learn",
   "agent/edisco",

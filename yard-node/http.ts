@@ -1,8 +1,9 @@
 /**
  * The yard's HTTP surface for its operator: `GET /status` (JSON, `YardStatus`), `/metrics` (Prometheus text:
  * the counters the rooms increment plus gauges computed at each scrape) and `/healthz` (503 while Docker is
- * unreachable); and for app owners `GET /icons?app=…&reader=…&expiry=…&sig=…`, their ICONs' status reports to a
- * signed read grant (icon-status.ts). It reads the other rooms and changes nothing.
+ * unreachable); and for app owners `GET /icons?app=…&yard=…&reader=…&expiry=…&sig=…`, their ICONs' status reports
+ * to a signed read grant naming this yard, and `GET /icons/yard`, the operator address such a grant names
+ * (icon-status.ts). It reads the other rooms and changes nothing.
  *
  * @example
  *   const surface = new HttpSurface({ config, operator, node, chain, db, ledger, metrics, ... });
@@ -78,7 +79,7 @@ export interface HttpSurfaceComponents {
   /** The yard's DNS zone records (known once the node listens). */
   zone: () => string[];
   /** The ICONs' status reports (`GET /icons`); none: 404. */
-  icons?: Pick<IconStatusBoard, "serve">;
+  icons?: Pick<IconStatusBoard, "serve" | "identity">;
 }
 
 export class HttpSurface {
@@ -179,11 +180,17 @@ export class HttpSurface {
           // serve() answers refusals and chain failures (503) itself: only a bug lands here.
           () => res.writeHead(500, { "content-type": "application/json" }).end('{"error":"the yard failed to answer"}'),
         );
+      } else if (url === "/icons/yard" && this.#c.icons) {
+        res
+          .writeHead(200, { "content-type": "application/json", "cache-control": "no-store" })
+          .end(JSON.stringify(this.#c.icons.identity()));
       } else if (url === "/healthz") {
         const ok = this.#c.leases.dockerUp;
         res.writeHead(ok ? 200 : 503, { "content-type": "text/plain" }).end(ok ? "ok\n" : "docker unreachable\n");
       } else {
-        res.writeHead(404, { "content-type": "text/plain" }).end("GET /status, /metrics, /healthz or /icons\n");
+        res
+          .writeHead(404, { "content-type": "text/plain" })
+          .end("GET /status, /metrics, /healthz, /icons or /icons/yard\n");
       }
     });
     await new Promise<void>((resolve, reject) => {

@@ -7,8 +7,9 @@
  *
  * `serve(query)` answers the yard's `GET /icons` (http.ts): a read grant (protocol/yard/icon-status.ts) signed in
  * the market's EIP-712 domain (chain id, market address) by the app's owner or a controller of one of the app's
- * accounts (read from chain, cached a minute per account as access.ts does), naming the app and an expiry at most an
- * hour ahead. The owner reads every report of the app's leases here; a controller the reports of the accounts it
+ * accounts (read from chain, cached a minute per account as access.ts does), naming the app, this yard (its operator's
+ * address — what the yard knows of itself, so a grant shown to one yard cannot be replayed at another: 403) and an
+ * expiry at most an hour ahead. `identity()` answers `GET /icons/yard`, the operator address a grant must name. The owner reads every report of the app's leases here; a controller the reports of the accounts it
  * controls. Anything else — no grant, a malformed or tampered one, an expired one, a stranger's, another tenant's —
  * is refused with a status and a sentence, and no report. Reads are bounded too, since each costs a signature
  * recovery and may cost chain reads: a token bucket per remote address (`iconReadLimits`) and a global cap on reads
@@ -17,7 +18,7 @@
  * "neither the owner nor a controller" (403).
  *
  * @example
- *   const board = new IconStatusBoard({ yardId, db, chain });
+ *   const board = new IconStatusBoard({ yardId, operator, db, chain });
  *   board.push("7", JSON.parse(body));                           // from the gateway: lease 7's sidecar
  *   const { status, body } = await board.serve(url.searchParams, req.socket.remoteAddress); // GET /icons?app=…
  */
@@ -31,6 +32,7 @@ import {
   type IconStatusAnswer,
   type MarketClient,
   type ServedIconStatus,
+  type YardIdentity,
 } from "../protocol/index.ts";
 import { GatewayRefusal } from "./agent-gateway-rpc.ts";
 import type { YardDb } from "./db.ts";
@@ -57,6 +59,8 @@ type ReadLimits = { [K in keyof typeof iconReadLimits]: number };
 
 export interface IconStatusBoardComponents {
   yardId: string;
+  /** The operator key's address: the yard a read grant must name to be served here. */
+  operator: string;
   db: Pick<YardDb, "lease">;
   chain: Pick<MarketClient, "account" | "app" | "domain">;
   /** Unix seconds now (the grant's expiry is checked against it). */
@@ -94,6 +98,11 @@ export class IconStatusBoard {
   tooLarge(): StatusRefusal {
     this.refused.size++;
     return new StatusRefusal(413, `a status report is at most ${iconStatusLimits.maxBytes} bytes; send less`);
+  }
+
+  /** What `GET /icons/yard` answers: the operator address this yard's read grants must name. */
+  identity(): YardIdentity {
+    return { yardId: this.#c.yardId, operator: this.#c.operator };
   }
 
   /** Lease `leaseId`'s sidecar pushes `body` (decoded JSON): kept as its latest, or refused (rate, shape). */
@@ -144,7 +153,7 @@ export class IconStatusBoard {
     if (b) this.#buckets.set(t, b);
   }
 
-  /** `GET /icons?app=…&reader=…&expiry=…&sig=…` from remote address `source`: the reports the grant's signer may
+  /** `GET /icons?app=…&yard=…&reader=…&expiry=…&sig=…` from remote address `source`: the reports the grant's signer may
    * read, or a refusal (429 over the bounds, 503 when the chain cannot be read). */
   async serve(
     q: URLSearchParams,
@@ -180,8 +189,15 @@ export class IconStatusBoard {
   async #read(q: URLSearchParams): Promise<IconStatusAnswer> {
     const parsed = parseStatusGrantQuery(q);
     if (typeof parsed === "string")
-      throw new StatusRefusal(401, `a signed read grant is needed (app, reader, expiry, sig): ${parsed}`);
+      throw new StatusRefusal(401, `a signed read grant is needed (app, yard, reader, expiry, sig): ${parsed}`);
     const { grant, signature } = parsed;
+    // Checked first and on what the yard knows of itself: a grant for another yard is never served here, whoever
+    // shows it (a yard the owner's console asked, replaying it).
+    if (grant.yard.toLowerCase() !== this.#c.operator.toLowerCase())
+      throw new StatusRefusal(
+        403,
+        `the read grant is for the yard of operator ${grant.yard}, not this one (operator ${this.#c.operator}); sign one naming this yard`,
+      );
     const now = this.#c.nowS?.() ?? Math.floor(Date.now() / 1000);
     if (grant.expiry <= BigInt(now))
       throw new StatusRefusal(401, `the read grant expired at ${grant.expiry} (now ${now}); sign a new one`);

@@ -265,7 +265,7 @@ export class Yard {
       owners: this.owners,
       log: log.child("network"),
     });
-    this.icons = new IconStatusBoard({ yardId: config.yardId, db, chain });
+    this.icons = new IconStatusBoard({ yardId: config.yardId, operator: o.operator, db, chain });
     this.gateway = new AgentGateway({
       board: this.icons,
       config,

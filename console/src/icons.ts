@@ -1,16 +1,19 @@
 /**
  * What only the ICONs know, live: per ICON the policy version it acts under (so a hot-swap is seen reaching it), per
  * client subnet its request rate and latency, and its decisions with their utility numbers and the latency before
- * and after each move. The yards serve it to a read grant the owner's wallet signs once per session (EIP-712
- * `StatusGrant` in the market's domain, an hour long, shown in words first as every request); the console's own
- * server asks the yards (`GET /icons`), so the page connects to nothing new. Polled every 2 s, backing off to 30 s
- * while it fails; stops when its section leaves the page. Everything an ICON says is shown as text.
+ * and after each move. Each yard serves it to a read grant naming that yard which the owner's wallet signs once per
+ * session (EIP-712 `StatusGrant` in the market's domain naming the yard's operator as the console's `GET /yards`
+ * gives it, an hour long, one signature per yard, each shown in words first as every request); the console's own
+ * server asks the yards (`GET /icons`), passing each only its own grant, so the page connects to nothing new.
+ * Polled every 2 s, backing off to 30 s while it fails; stops when its section leaves the page. Everything an ICON
+ * says is shown as text.
  */
 import { marketDomain } from "../../protocol/eip712.ts";
 import {
   STATUS_GRANT_TYPES,
   iconStatusLimits,
   statusGrantQuery,
+  statusGrantsQuery,
   type ServedIconStatus,
   type StatusGrant,
 } from "../../protocol/yard/icon-status.ts";
@@ -18,52 +21,80 @@ import { fill, h } from "./dom.ts";
 import { afterElsewhere } from "./icon-after.ts";
 import type { Plan, PlanCtx } from "./plans.ts";
 
-/** The session's grant: one per app and reader, kept in memory until it expires (a reload asks again). */
-const grants = new Map<string, { query: string; expiry: number }>();
+/** The session's grants: per app and reader, one per yard (its operator, lowercased), kept in memory until they
+ * expire (a reload asks again). */
+const grants = new Map<string, Map<string, { query: string; expiry: number }>>();
 const key = (app: bigint, reader: string): string => `${app}/${reader.toLowerCase()}`;
 
-/** The session's grant for `app` and `reader`, unless it expires within a minute. */
-function grantOf(app: bigint, reader: string): string | undefined {
-  const g = grants.get(key(app, reader));
-  return g && g.expiry > Date.now() / 1000 + 60 ? g.query : undefined;
+/** The session's grants for `app` and `reader` by yard operator, but those expiring within a minute. */
+function grantsOf(app: bigint, reader: string): Map<string, string> {
+  const live = new Map<string, string>();
+  for (const [yard, g] of grants.get(key(app, reader)) ?? [])
+    if (g.expiry > Date.now() / 1000 + 60) live.set(yard, g.query);
+  return live;
 }
 
-/** The signature step of a read grant for application `app`, valid an hour, in words first. */
-export function grantPlan(x: PlanCtx, app: bigint, then: () => void): Plan {
+/** `/yards`' answer: each yard the console names and the operator it gives for itself (or why it gave none). */
+interface YardsAnswer {
+  yards: { yard: string; operator?: string; error?: string }[];
+}
+
+/** The signature steps of read grants for application `app`, one per yard the console names that has none yet
+ * (by the operator it gives for itself), each valid an hour at that yard only, each in words first. */
+export async function grantPlan(x: PlanCtx, app: bigint, then: () => void): Promise<Plan> {
+  const res = await fetch("/yards", { cache: "no-store" });
+  const answer = (await res.json()) as Partial<YardsAnswer> & { error?: string };
+  if (!res.ok || !answer.yards) throw new Error(`the console could not list the yards: ${answer.error ?? res.status}`);
+  const yards = answer.yards;
+  const have = grantsOf(app, x.owner);
+  const asked = new Set<string>();
+  const todo = yards.filter((y): y is { yard: string; operator: string } => {
+    const op = y.operator?.toLowerCase();
+    if (op === undefined || have.has(op) || asked.has(op)) return false;
+    asked.add(op);
+    return true;
+  });
+  if (todo.length === 0) {
+    const why = yards.map((y) => `${y.yard}: ${y.error ?? "granted already"}`).join("; ");
+    throw new Error(`no yard needs a read grant now (${why || "the console names no yard (--yard-http)"})`);
+  }
   const expiry = Math.floor(Date.now() / 1000) + iconStatusLimits.maxGrantS - 60;
   const d = x.chain.deployment;
-  const grant: StatusGrant = { app, reader: x.owner, expiry: BigInt(expiry) };
   const until = new Date(expiry * 1000).toISOString().slice(11, 16);
   return {
     title: `Read the ICONs' status of application #${app}`,
-    steps: [
-      {
-        kind: "signature",
+    steps: todo.map(({ yard, operator }) => {
+      const grant: StatusGrant = { app, yard: operator, reader: x.owner, expiry: BigInt(expiry) };
+      return {
+        kind: "signature" as const,
         words:
-          `A read grant, no transaction and no cost: the yards running application #${app}'s ICONs may show you ` +
-          `(${x.owner}) their status until ${until} UTC. Signed as "StatusGrant" for the ICON Market ${d.market} on ` +
-          `chain ${d.chainId}; it moves no money and gives nobody else anything.`,
-        action: "signing the read grant",
+          `A read grant, no transaction and no cost: the yard at ${yard} (operator ${operator}) may show you ` +
+          `(${x.owner}) the status of application #${app}'s ICONs it runs until ${until} UTC; no other yard ` +
+          `accepts it. Signed as "StatusGrant" for the ICON Market ${d.market} on chain ${d.chainId}; it moves no ` +
+          `money and gives nobody else anything.`,
+        action: `signing the read grant for ${yard}`,
         async run() {
           const sig = await x.signer.signTypedData(
             marketDomain(BigInt(d.chainId), d.market),
             STATUS_GRANT_TYPES,
             grant,
           );
-          grants.set(key(app, x.owner), { query: statusGrantQuery(grant, sig), expiry });
+          const mine = grants.get(key(app, x.owner)) ?? new Map<string, { query: string; expiry: number }>();
+          mine.set(operator.toLowerCase(), { query: statusGrantQuery(grant, sig), expiry });
+          grants.set(key(app, x.owner), mine);
           then();
-          return "Signed: the ICONs' status is read with it until it expires.";
+          return `Signed: ${yard}'s ICONs' status is read with it until it expires.`;
         },
-      },
-    ],
-    done: () => `read grant for application ${app} signed`,
+      };
+    }),
+    done: () => `read grant${todo.length > 1 ? "s" : ""} for application ${app} signed (${todo.length} yard(s))`,
   };
 }
 
 /** `/icons`' answer as the page uses it. */
 interface IconsAnswer {
   icons?: ServedIconStatus[];
-  yards?: { yard: string; status: number; error?: string }[];
+  yards?: { yard: string; operator?: string; status: number; error?: string }[];
   error?: string;
 }
 
@@ -138,34 +169,60 @@ export function iconsSection(app: bigint, reader: string, chainVersion: number, 
     h("h3", { id: "icons-h" }, "What the ICONs report"),
     body,
   );
-  const query = grantOf(app, reader);
-  if (!query) {
-    fill(
-      body,
-      h("p", { class: "muted" }, "The yards show the ICONs' status to you only: your wallet signs a read grant once."),
-      h("button", { type: "button", "data-action": "read-icons", onclick: ask }, "Show the ICONs' status"),
-    );
+  if (grantsOf(app, reader).size === 0) {
+    askFor(body, ask);
     return section;
   }
   fill(body, h("p", { class: "empty" }, "Asking the yards…"));
-  void poll(section, body, query, chainVersion);
+  void poll(section, body, app, reader, chainVersion, ask);
   return section;
 }
 
-/** Reads `/icons` until `section` leaves the page: every 2 s, doubling up to 30 s while it fails. */
-async function poll(section: HTMLElement, body: HTMLElement, query: string, chainVersion: number): Promise<void> {
+/** The button that asks the wallet for read grants, in place of the status. */
+function askFor(body: HTMLElement, ask: () => void): void {
+  fill(
+    body,
+    h(
+      "p",
+      { class: "muted" },
+      "Each yard shows the ICONs' status to you only: your wallet signs a read grant per yard.",
+    ),
+    h("button", { type: "button", "data-action": "read-icons", onclick: ask }, "Show the ICONs' status"),
+  );
+}
+
+/** Reads `/icons` with the session's grants until `section` leaves the page: every 2 s, doubling up to 30 s while
+ * it fails; a yard with no grant of this session yet gets a button that asks for it. */
+async function poll(
+  section: HTMLElement,
+  body: HTMLElement,
+  app: bigint,
+  reader: string,
+  chainVersion: number,
+  ask: () => void,
+): Promise<void> {
   let wait = 2000;
   await new Promise((r) => setTimeout(r, 0)); // the section is attached by the caller's render first
   while (section.isConnected) {
     let ok = false;
     try {
-      const res = await fetch(`/icons?${query}`, { cache: "no-store" });
+      const mine = grantsOf(app, reader);
+      if (mine.size === 0) return askFor(body, ask); // every grant of this session expired
+      const res = await fetch(`/icons?${statusGrantsQuery([...mine.values()])}`, { cache: "no-store" });
       const a = (await res.json()) as IconsAnswer;
       ok = res.ok;
       const failed = (a.yards ?? []).filter((y) => y.status !== 200);
+      const ungranted = failed.filter((y) => y.operator !== undefined && !mine.has(y.operator.toLowerCase()));
       fill(
         body,
         a.error ? h("p", { class: "outcome fail", role: "alert" }, a.error) : null,
+        ungranted.length
+          ? h(
+              "button",
+              { type: "button", "data-action": "read-icons", onclick: ask },
+              `Sign read grants for ${ungranted.length} more yard(s)`,
+            )
+          : null,
         (a.yards ?? []).length === 0 ? h("p", { class: "empty" }, "The console names no yard (--yard-http).") : null,
         ...failed.map((y) => h("p", { class: "muted" }, `${y.yard}: ${y.error ?? `answered ${y.status}`}`)),
         ok && (a.icons ?? []).length === 0 ? h("p", { class: "empty" }, "No ICON has reported yet.") : null,

@@ -3,10 +3,12 @@
  * in force, per client subnet the request rate and latency, its last decisions with their utility numbers), pushed
  * by its sidecar to its yard's agent gateway (`POST /status`), kept there in memory (the latest per lease) and
  * served at the yard's `GET /icons` only to a read grant signed by the app's owner or a controller of one of its
- * accounts (PROTOCOL.md "ICON status"). Browser-safe (the owner console signs the grant with the same types).
+ * accounts, and only at the yard the grant names (its operator's address, `GET /icons/yard`) (PROTOCOL.md "ICON status").
+ * Browser-safe (the owner console signs the grant with the same types).
  *
  * @example
- *   const grant = { app: 1n, reader: owner.address, expiry: BigInt(now + 600) };
+ *   const { operator } = await (await fetch(`${yardHttp}/icons/yard`)).json();
+ *   const grant = { app: 1n, yard: operator, reader: owner.address, expiry: BigInt(now + 600) };
  *   const sig = await owner.signTypedData(marketDomain(chainId, market), STATUS_GRANT_TYPES, grant);
  *   await fetch(`${yardHttp}/icons?${statusGrantQuery(grant, sig)}`);
  */
@@ -76,9 +78,11 @@ export interface IconStatusAnswer {
   icons: ServedIconStatus[];
 }
 
-/** A read grant: `reader` may read the ICON status of application `app` until `expiry` (unix seconds). */
+/** A read grant: `reader` may read the ICON status of application `app` at the yard whose operator is `yard` (the
+ * address of the key its listing on chain is bound to) until `expiry` (unix seconds). Any other yard refuses it. */
 export interface StatusGrant {
   app: bigint;
+  yard: string;
   reader: string;
   expiry: bigint;
 }
@@ -87,15 +91,23 @@ export interface StatusGrant {
 export const STATUS_GRANT_TYPES = {
   StatusGrant: [
     { name: "app", type: "uint64" },
+    { name: "yard", type: "address" },
     { name: "reader", type: "address" },
     { name: "expiry", type: "uint64" },
   ],
 };
 
-/** The query string naming a grant and its signature (`app`, `reader`, `expiry`, `sig`). */
+/** What a yard says of itself at `GET /icons/yard`: the operator address its read grants must name. */
+export interface YardIdentity {
+  yardId: string;
+  operator: string;
+}
+
+/** The query string naming a grant and its signature (`app`, `yard`, `reader`, `expiry`, `sig`). */
 export function statusGrantQuery(g: StatusGrant, signature: string): string {
   return new URLSearchParams({
     app: g.app.toString(),
+    yard: g.yard,
     reader: g.reader,
     expiry: g.expiry.toString(),
     sig: signature,
@@ -104,12 +116,36 @@ export function statusGrantQuery(g: StatusGrant, signature: string): string {
 
 /** The grant and signature of a query, or the sentence saying what is missing or malformed. */
 export function parseStatusGrantQuery(q: URLSearchParams): { grant: StatusGrant; signature: string } | string {
-  const [app, reader, expiry, sig] = ["app", "reader", "expiry", "sig"].map((k) => q.get(k) ?? "");
+  const [app, yard, reader, expiry, sig] = ["app", "yard", "reader", "expiry", "sig"].map((k) => q.get(k) ?? "");
   if (!/^[0-9]{1,19}$/.test(app!)) return "app must be an application id (its root account)";
+  if (!/^0x[0-9a-fA-F]{40}$/.test(yard!)) return "yard must be the address of the yard's operator";
   if (!/^0x[0-9a-fA-F]{40}$/.test(reader!)) return "reader must be an address";
   if (!/^[0-9]{1,12}$/.test(expiry!)) return "expiry must be unix seconds";
   if (!/^0x[0-9a-fA-F]{130}$/.test(sig!)) return "sig must be a 65-byte signature in hex";
-  return { grant: { app: BigInt(app!), reader: reader!, expiry: BigInt(expiry!) }, signature: sig! };
+  return { grant: { app: BigInt(app!), yard: yard!, reader: reader!, expiry: BigInt(expiry!) }, signature: sig! };
+}
+
+/** Grants for several yards in one query (the owner console's `GET /icons`): each grant's own query as a `grant`
+ * parameter. */
+export function statusGrantsQuery(grantQueries: readonly string[]): string {
+  return new URLSearchParams(grantQueries.map((g): [string, string] => ["grant", g])).toString();
+}
+
+/** The grants of a {@link statusGrantsQuery} (at most `max`), or the sentence naming the first that is malformed. */
+export function parseStatusGrantsQuery(
+  q: URLSearchParams,
+  max: number,
+): { grant: StatusGrant; signature: string }[] | string {
+  const all = q.getAll("grant");
+  if (all.length === 0) return "no grant given";
+  if (all.length > max) return `at most ${max} grants (one per yard)`;
+  const out: { grant: StatusGrant; signature: string }[] = [];
+  for (const [i, g] of all.entries()) {
+    const r = parseStatusGrantQuery(new URLSearchParams(g));
+    if (typeof r === "string") return `grant ${i + 1}: ${r}`;
+    out.push(r);
+  }
+  return out;
 }
 
 // ------------------------------------------------------------------------------------------------ validation

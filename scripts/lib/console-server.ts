@@ -4,9 +4,11 @@
  * on (/deployment.json: addresses, chain id, the RPC URL the page reads from) with a strict Content-Security-Policy:
  * only the page's own files, no inline script or style, no eval, and connections only to itself and the chain's
  * RPC endpoint. What one server holds is bounded ({@link consoleServerLimits}): connections, idle and slow requests,
- * the request head; bodies are refused. `GET /icons?<read grant>` fetches the ICONs' status from the yards its
- * operator named (`yardHttp`, `icon console --yard-http`) for the page — the page's CSP stays `connect-src 'self'`
- * plus the RPC — passing the owner's signed read grant on as it is (each yard checks it; this server holds no secret).
+ * the request head; bodies are refused. `GET /yards` tells the page each yard its operator named (`yardHttp`,
+ * `icon console --yard-http`) with the operator address the yard gives for itself; `GET /icons?grant=…&grant=…`
+ * fetches the ICONs' status from those yards for the page — the page's CSP stays `connect-src 'self'` plus the RPC —
+ * passing each yard only the owner's signed read grant that names it (each yard checks it; this server holds no
+ * secret).
  */
 import { createReadStream } from "node:fs";
 import { createHash, type Hash } from "node:crypto";
@@ -18,7 +20,7 @@ import { ConfigError } from "../../protocol/errors.ts";
 import type { Deployment } from "../../protocol/chain/deployment-schema.ts";
 import {
   parseIconStatusReport,
-  parseStatusGrantQuery,
+  parseStatusGrantsQuery,
   statusGrantQuery,
   type ServedIconStatus,
 } from "../../protocol/yard/icon-status.ts";
@@ -141,12 +143,21 @@ export interface ConsoleServerInit {
   yardHttp?: string[] | (() => string[]);
 }
 
-/** Bounds of `GET /icons`: the yards asked, the time and bytes each gets, the reads under way. */
-export const ICONS_PROXY_LIMITS = { maxYards: 16, timeoutMs: 4000, maxBytes: 256 * 1024, concurrent: 4 } as const;
+/** Bounds of `GET /icons` and `GET /yards`: the yards asked, the time and bytes each gets, the reads under way, how
+ * long a yard's operator as it named itself is kept. */
+export const ICONS_PROXY_LIMITS = {
+  maxYards: 16,
+  timeoutMs: 4000,
+  maxBytes: 256 * 1024,
+  concurrent: 4,
+  operatorCacheMs: 60_000,
+} as const;
 
 /** One yard's answer to `GET /icons` as the console server read it (`dropped`: its items that failed the checks). */
 interface YardRead {
   yard: string;
+  /** Its operator as it names itself (the address its grant must name). */
+  operator?: string;
   status: number;
   body?: { icons?: ServedIconStatus[]; error?: string };
   dropped?: number;
@@ -166,13 +177,10 @@ function servedItem(v: unknown, yard: string): ServedIconStatus | undefined {
   return { leaseId: o.leaseId, yardId: yard, leaseAccount: o.leaseAccount, receivedAtMs: o.receivedAtMs, report };
 }
 
-/** Reads `${yard}/icons?${query}` within the time and size bounds; a yard that fails is status 0 and a sentence. */
-async function readYard(yard: string, query: string): Promise<YardRead> {
+/** GETs `url` within the proxy's time and size bounds: its status and decoded JSON, or status 0 and a sentence. */
+async function getJson(url: string, maxBytes: number): Promise<{ status: number; raw: unknown } | { error: string }> {
   try {
-    const res = await fetch(`${yard}/icons?${query}`, {
-      signal: AbortSignal.timeout(ICONS_PROXY_LIMITS.timeoutMs),
-      redirect: "error",
-    });
+    const res = await fetch(url, { signal: AbortSignal.timeout(ICONS_PROXY_LIMITS.timeoutMs), redirect: "error" });
     const reader = res.body?.getReader();
     const parts: Uint8Array[] = [];
     let n = 0;
@@ -180,23 +188,41 @@ async function readYard(yard: string, query: string): Promise<YardRead> {
       const r = await reader?.read();
       if (!r || r.done) break;
       n += r.value.length;
-      if (n > ICONS_PROXY_LIMITS.maxBytes) {
+      if (n > maxBytes) {
         await reader?.cancel();
-        return { yard, status: 0, body: { error: `answered more than ${ICONS_PROXY_LIMITS.maxBytes} bytes` } };
+        return { error: `answered more than ${maxBytes} bytes` };
       }
       parts.push(r.value);
     }
-    const raw = JSON.parse(Buffer.concat(parts).toString("utf8")) as { icons?: unknown; error?: unknown } | null;
-    const body = typeof raw === "object" && raw !== null ? raw : {};
-    const items: unknown[] = Array.isArray(body.icons) ? body.icons : [];
-    const icons = items.map((i) => servedItem(i, yard)).filter((i) => i !== undefined);
-    const error = typeof body.error === "string" ? body.error.slice(0, 500) : undefined;
-    const dropped = items.length - icons.length;
-    return { yard, status: res.status, body: { icons, error }, ...(dropped ? { dropped } : {}) };
+    return { status: res.status, raw: JSON.parse(Buffer.concat(parts).toString("utf8")) as unknown };
   } catch (e) {
-    const why = (e as Error).name === "TimeoutError" ? "no answer in time" : "unreachable or not JSON";
-    return { yard, status: 0, body: { error: why } };
+    return { error: (e as Error).name === "TimeoutError" ? "no answer in time" : "unreachable or not JSON" };
   }
+}
+
+/** Reads `${yard}/icons?${query}` within the time and size bounds; a yard that fails is status 0 and a sentence. */
+async function readYard(yard: string, query: string, operator: string): Promise<YardRead> {
+  const got = await getJson(`${yard}/icons?${query}`, ICONS_PROXY_LIMITS.maxBytes);
+  if ("error" in got) return { yard, operator, status: 0, body: { error: got.error } };
+  const raw = got.raw as { icons?: unknown; error?: unknown } | null;
+  const body = typeof raw === "object" && raw !== null ? raw : {};
+  const items: unknown[] = Array.isArray(body.icons) ? body.icons : [];
+  const icons = items.map((i) => servedItem(i, yard)).filter((i) => i !== undefined);
+  const error = typeof body.error === "string" ? body.error.slice(0, 500) : undefined;
+  const dropped = items.length - icons.length;
+  return { yard, operator, status: got.status, body: { icons, error }, ...(dropped ? { dropped } : {}) };
+}
+
+/** What a yard says its operator is (`GET /icons/yard`), or the sentence why it says nothing usable. Not trusted: a
+ * yard that names a false operator gets grants naming that operator, which only that operator's yard serves (two
+ * named yards naming one operator are shown none; protocol/PROTOCOL.md "ICON status" says what remains). */
+async function yardOperator(yard: string): Promise<{ operator: string } | { error: string }> {
+  const got = await getJson(`${yard}/icons/yard`, 4096);
+  if ("error" in got) return got;
+  const op = (got.raw as { operator?: unknown } | null)?.operator;
+  if (got.status !== 200 || typeof op !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(op))
+    return { error: `does not name its operator at /icons/yard (answered ${got.status})` };
+  return { operator: op };
 }
 
 export interface ConsoleServer {
@@ -235,36 +261,95 @@ export async function startConsoleServer(o: ConsoleServerInit): Promise<ConsoleS
     "X-Frame-Options": "DENY",
   };
   let iconReads = 0;
-  /** `GET /icons`: every named yard's answer to the owner's grant; the ICONs of those that served it, and per yard
-   * its status (a refusal's sentence, a failure) for the page to say. */
-  const icons = async (query: string, res: ServerResponse): Promise<void> => {
-    const json = { ...headers, "Content-Type": TYPES[".json"], "Cache-Control": "no-store" };
+  /** Each yard's operator as it last named itself (kept operatorCacheMs; a yard that failed to say is asked again). */
+  const operators = new Map<string, { operator: string; until: number }>();
+  const operatorOf = async (yard: string, fresh: boolean): Promise<{ operator: string } | { error: string }> => {
+    const hit = operators.get(yard);
+    if (!fresh && hit && hit.until > Date.now()) return hit;
+    const r = await yardOperator(yard);
+    if ("operator" in r)
+      operators.set(yard, { operator: r.operator, until: Date.now() + ICONS_PROXY_LIMITS.operatorCacheMs });
+    else operators.delete(yard);
+    if (operators.size > ICONS_PROXY_LIMITS.maxYards * 4) operators.delete(operators.keys().next().value!);
+    return r;
+  };
+  const json = { ...headers, "Content-Type": TYPES[".json"], "Cache-Control": "no-store" };
+  /** Runs `read` unless ICONS_PROXY_LIMITS.concurrent reads of the yards are under way (then 429). */
+  const bounded = async (res: ServerResponse, read: () => Promise<void>): Promise<void> => {
     if (iconReads >= ICONS_PROXY_LIMITS.concurrent) {
       res.writeHead(429, json).end(JSON.stringify({ error: "the console is reading the yards already; ask again" }));
       return;
     }
-    // Only a well-formed grant goes on, re-encoded (nothing else of the page's query reaches a yard).
-    const grant = parseStatusGrantQuery(new URLSearchParams(query));
-    if (typeof grant === "string") {
-      res.writeHead(401, json).end(JSON.stringify({ error: `a signed read grant is needed: ${grant}` }));
-      return;
-    }
-    const q = statusGrantQuery(grant.grant, grant.signature);
     iconReads++;
     try {
-      const reads = await Promise.all(yardsNow().map((y) => readYard(y, q)));
+      await read();
+    } finally {
+      iconReads--;
+    }
+  };
+  /** Each named yard's operator as it names itself; two yards naming the same operator get a sentence instead (one
+   * of them speaks for the other, which would let it replay the other's grant there: neither is given one). */
+  const identities = async (fresh: boolean): Promise<{ yard: string; operator?: string; error?: string }[]> => {
+    const list = await Promise.all(yardsNow().map(async (yard) => ({ yard, id: await operatorOf(yard, fresh) })));
+    return list.map(({ yard, id }) => {
+      if ("error" in id) return { yard, error: id.error };
+      const op = id.operator.toLowerCase();
+      const twin = list.find((o) => o.yard !== yard && "operator" in o.id && o.id.operator.toLowerCase() === op);
+      return twin
+        ? {
+            yard,
+            error: `names operator ${id.operator}, as ${twin.yard} does: one of them is not what it says, so neither is shown a grant`,
+          }
+        : { yard, operator: id.operator };
+    });
+  };
+  /** `GET /yards`: each named yard's operator as it names itself now, which the page's grant for it names. */
+  const yards = (res: ServerResponse): Promise<void> =>
+    bounded(res, async () => {
+      res.writeHead(200, json).end(JSON.stringify({ yards: await identities(true) }));
+    });
+  /** `GET /icons?grant=…&grant=…`: each named yard's answer to the owner's grant naming it (a yard is passed its own
+   * grant only, so none sees a grant it could replay elsewhere); the ICONs of those that served it, and per yard its
+   * operator and status (a refusal's sentence, a failure, no grant for it yet) for the page to say. */
+  const icons = async (query: string, res: ServerResponse): Promise<void> => {
+    // Only well-formed grants go on, each re-encoded (nothing else of the page's query reaches a yard).
+    const grants = parseStatusGrantsQuery(new URLSearchParams(query), ICONS_PROXY_LIMITS.maxYards);
+    if (typeof grants === "string") {
+      res.writeHead(401, json).end(JSON.stringify({ error: `a signed read grant is needed: ${grants}` }));
+      return;
+    }
+    await bounded(res, async () => {
+      const reads = await Promise.all(
+        (await identities(false)).map(async (id): Promise<YardRead> => {
+          const { yard, operator } = id;
+          if (operator === undefined) return { yard, status: 0, body: { error: id.error } };
+          const own = grants.find((g) => g.grant.yard.toLowerCase() === operator.toLowerCase());
+          if (!own)
+            return {
+              yard,
+              operator,
+              status: 401,
+              body: { error: `no read grant names this yard (operator ${operator}); sign one for it` },
+            };
+          return readYard(yard, statusGrantQuery(own.grant, own.signature), operator);
+        }),
+      );
       const served = reads.filter((r) => r.status === 200);
       // Every yard refused the grant alike: its status and sentence (an expired grant is expired everywhere).
       const refusal = served.length === 0 ? reads.find((r) => r.status === 401 || r.status === 403) : undefined;
       const body = {
         icons: served.flatMap((r) => r.body?.icons ?? []),
-        yards: reads.map((r) => ({ yard: r.yard, status: r.status, error: r.body?.error, dropped: r.dropped })),
+        yards: reads.map((r) => ({
+          yard: r.yard,
+          operator: r.operator,
+          status: r.status,
+          error: r.body?.error,
+          dropped: r.dropped,
+        })),
         ...(refusal ? { error: refusal.body?.error ?? "refused" } : {}),
       };
       res.writeHead(refusal?.status ?? 200, json).end(JSON.stringify(body));
-    } finally {
-      iconReads--;
-    }
+    });
   };
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (req.headers["transfer-encoding"] !== undefined || (req.headers["content-length"] ?? "0") !== "0") {
@@ -279,6 +364,7 @@ export async function startConsoleServer(o: ConsoleServerInit): Promise<ConsoleS
     }
     const url = new URL(req.url ?? "/", "http://console");
     if (url.pathname === "/icons") return icons(url.search.slice(1), res);
+    if (url.pathname === "/yards") return yards(res);
     if (url.pathname === "/deployment.json") {
       res.writeHead(200, { ...headers, "Content-Type": TYPES[".json"], "Cache-Control": "no-store" }).end(served);
       return;

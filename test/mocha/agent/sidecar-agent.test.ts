@@ -228,7 +228,12 @@ describe("ICON agent in its sidecar (everything through its yard's gateway)", fu
     //    signed read grant — the policy version in force, then the next one once the owner published it (hot-swap).
     const ownerKey = new Wallet(m.keys[2]!);
     const served = async (): Promise<IconStatusAnswer["icons"]> => {
-      const grant = { app: app.root, reader: ownerKey.address, expiry: BigInt(Math.floor(Date.now() / 1000) + 300) };
+      const grant = {
+        app: app.root,
+        yard: a.operator,
+        reader: ownerKey.address,
+        expiry: BigInt(Math.floor(Date.now() / 1000) + 300),
+      };
       const sig = await ownerKey.signTypedData(a.chain.domain(), STATUS_GRANT_TYPES, grant);
       const res = await fetch(`${a.httpUrl}/icons?${statusGrantQuery(grant, sig)}`);
       return ((await res.json()) as IconStatusAnswer).icons;

@@ -89,7 +89,9 @@ describe("icon console", function () {
       const unsigned = await fetch(new URL("icons?app=1", url));
       expect(unsigned.status).to.equal(401);
       expect(((await unsigned.json()) as { error: string }).error).to.contain("a signed read grant is needed");
-      const signed = `app=1&reader=0x${"11".repeat(20)}&expiry=${Math.floor(Date.now() / 1000) + 60}&sig=0x${"22".repeat(65)}`;
+      const signed = `grant=${encodeURIComponent(
+        `app=1&yard=0x${"33".repeat(20)}&reader=0x${"11".repeat(20)}&expiry=${Math.floor(Date.now() / 1000) + 60}&sig=0x${"22".repeat(65)}`,
+      )}`;
       const viaYards = (await (await fetch(new URL(`icons?${signed}`, url))).json()) as {
         icons: unknown[];
         yards: { yard: string; status: number; error: string }[];

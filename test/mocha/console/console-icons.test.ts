@@ -3,10 +3,11 @@
  * Docker holds a real lease of the owner's application (RFQ → quote → accept → opened over libp2p, on the embedded
  * chain); the ICON's status is handed to the yard's status board as its sidecar's `POST /status` hands it (the
  * board's `push`, the gateway's own call — no sidecar container runs here); `icon console`'s server is given the
- * yard's HTTP address. The owner signs the read grant once (shown in words first), the page shows the ICON's policy
- * version, subnets and decisions with their U numbers and latency before/after; a policy change through the UI shows
- * "not reached" until the ICON reports the new version, then the new version. The page's CSP stays as it was (no
- * violation), axe finds no serious violation, a screenshot goes to demo-out/console/icons-live.png.
+ * yard's HTTP address. The owner signs the read grant for that yard (naming its operator; shown in words first), the
+ * page shows the ICON's policy version, subnets and decisions with their U numbers and latency before/after; a
+ * policy change through the UI shows "not reached" until the ICON reports the new version, then the new version. The page's CSP stays as it was (no
+ * violation), axe finds no serious violation, a screenshot goes to demo-out/console/icons-live.png. A grant naming
+ * another yard is not passed to this one.
  */
 import { expect } from "chai";
 import { Wallet } from "ethers";
@@ -108,8 +109,14 @@ describe("owner console: the ICONs' status from a real yard, live", function () 
     await page.click("[data-wallet='org.icon-market.test-wallet']");
     await page.locator(`[data-app="${tenant.account}"]`).waitFor();
     await page.click("[data-action=read-icons]");
-    const words = (await page.locator("#flow .words").textContent()) ?? "";
-    expect(words).to.contain(`A read grant, no transaction and no cost`).and.contain(m.deployment.market);
+    // One signature for the one yard, naming it (its operator, as the yard gives it to the console's server).
+    const words = await page.locator("#flow .words").allTextContents();
+    expect(words).to.have.length(1);
+    expect(words[0])
+      .to.contain(`A read grant, no transaction and no cost`)
+      .and.contain(m.deployment.market)
+      .and.contain(`the yard at ${yard.httpUrl} (operator ${yard.operator})`)
+      .and.contain("no other yard accepts it");
     expect(await continueFlow()).to.contain("read grant for application");
     const icon = page.locator(`[data-icon="${lease}"]`);
     await icon.waitFor();
@@ -150,19 +157,33 @@ describe("owner console: the ICONs' status from a real yard, live", function () 
     const res = await fetch(server.url);
     expect(res.headers.get("content-security-policy")).to.equal(consoleCsp(m.chain.url));
     // A grant signed by someone else for this app: the console's server passes the yard's 403 and sentence on.
-    const { STATUS_GRANT_TYPES, marketDomain, statusGrantQuery } = await import("../../../protocol/index.ts");
+    const { STATUS_GRANT_TYPES, marketDomain, statusGrantQuery, statusGrantsQuery } =
+      await import("../../../protocol/index.ts");
+    const signed = async (w: Wallet, yardOperator: string): Promise<string> => {
+      const grant = {
+        app: tenant.account,
+        yard: yardOperator,
+        reader: w.address,
+        expiry: BigInt(Math.floor(Date.now() / 1000) + 60),
+      };
+      const domain = marketDomain(BigInt(m.deployment.chainId), m.deployment.market);
+      return statusGrantQuery(grant, await w.signTypedData(domain, STATUS_GRANT_TYPES, grant));
+    };
     const stranger = new Wallet(m.keys[7]!);
-    const grant = { app: tenant.account, reader: stranger.address, expiry: BigInt(Math.floor(Date.now() / 1000) + 60) };
-    const sig = await stranger.signTypedData(
-      marketDomain(BigInt(m.deployment.chainId), m.deployment.market),
-      STATUS_GRANT_TYPES,
-      grant,
-    );
-    const r = await fetch(`${server.url}icons?${statusGrantQuery(grant, sig)}`);
+    const r = await fetch(`${server.url}icons?${statusGrantsQuery([await signed(stranger, yard.operator)])}`);
     const body = (await r.json()) as { error?: string; icons: unknown[] };
     expect(r.status).to.equal(403);
     expect(body.error).to.contain("is neither the owner");
     expect(body.icons).to.deep.equal([]);
+    // The owner's own grant for another yard is not passed to this one: it is told to sign one for it.
+    const owner = new Wallet(m.keys[2]!);
+    const elsewhere = await fetch(
+      `${server.url}icons?${statusGrantsQuery([await signed(owner, Wallet.createRandom().address)])}`,
+    );
+    expect(elsewhere.status).to.equal(401);
+    expect(((await elsewhere.json()) as { error: string }).error).to.equal(
+      `no read grant names this yard (operator ${yard.operator}); sign one for it`,
+    );
     const bad = await fetch(`${server.url}icons?app=1`);
     expect(bad.status).to.equal(401);
   });

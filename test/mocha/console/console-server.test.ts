@@ -3,12 +3,15 @@
  * only served data): 2,000 connections opened at once and held, a 1 MiB request head, a request that streams a
  * gigabyte body, headers that trickle in (slowloris). The server stays up, holds no more than its bounds
  * (consoleServerLimits: connections, idle and slow requests, head size, no body) and answers a real request after each.
+ * Its `/icons` reading yard fakes: malformed items dropped; each yard passed only the grant naming its operator (as
+ * the yard gives it at /icons/yard), a yard without one not asked, two yards naming one operator shown no grant.
  */
 import { expect } from "chai";
 import { createServer, type Server } from "node:http";
 import { connect, type AddressInfo, type Socket } from "node:net";
 import { consoleServerLimits, startConsoleServer, type ConsoleServer } from "../../../scripts/lib/console-server.ts";
 import type { Deployment } from "../../../protocol/chain/deployment.ts";
+import { statusGrantsQuery } from "../../../protocol/yard/icon-status.ts";
 
 const deployment: Deployment = {
   chainId: 31337,
@@ -154,6 +157,7 @@ describe("icon console's server reading a yard that answers malformed ICON statu
   let yard: Server;
   let yardUrl: string;
   let server: ConsoleServer;
+  const op = "0x" + "ab".repeat(20);
   const good = (leaseId: string, yardId: string) => ({
     leaseId,
     yardId,
@@ -173,7 +177,11 @@ describe("icon console's server reading a yard that answers malformed ICON statu
   before(async () => {
     // MalformedYardFake: a yard whose GET /icons mixes well-formed items with malformed ones and one that claims to
     // be another yard's.
-    yard = createServer((_req, res) => {
+    yard = createServer((req, res) => {
+      if (req.url === "/icons/yard") {
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ yardId: "x", operator: op }));
+        return;
+      }
       const icons = [
         { report: {} },
         { ...good("7", "yard-elsewhere") },
@@ -196,8 +204,8 @@ describe("icon console's server reading a yard that answers malformed ICON statu
   });
 
   it("drops the items that fail the report parser or a decimal lease id, keeps the good ones under the yard asked", async () => {
-    const q = `app=1&reader=0x${"11".repeat(20)}&expiry=${Math.floor(Date.now() / 1000) + 60}&sig=0x${"22".repeat(65)}`;
-    const r = await fetch(new URL(`icons?${q}`, server.url));
+    const q = fakeGrant(op);
+    const r = await fetch(new URL(`icons?${statusGrantsQuery([q])}`, server.url));
     expect(r.status).to.equal(200);
     const body = (await r.json()) as {
       icons: { leaseId: string; yardId: string; report: { policyVersion: number } }[];
@@ -207,6 +215,100 @@ describe("icon console's server reading a yard that answers malformed ICON statu
       ["7", yardUrl, 3],
       ["11", yardUrl, 3],
     ]);
-    expect(body.yards).to.deep.equal([{ yard: yardUrl, status: 200, dropped: 6 }]);
+    expect(body.yards).to.deep.equal([{ yard: yardUrl, operator: op, status: 200, dropped: 6 }]);
+  });
+});
+
+/** A well-formed grant query naming yard operator `yard` (the fakes below check no signature). */
+function fakeGrant(yard: string, reader = "0x" + "11".repeat(20)): string {
+  return `app=1&yard=${yard}&reader=${reader}&expiry=${Math.floor(Date.now() / 1000) + 60}&sig=0x${"22".repeat(65)}`;
+}
+
+describe("icon console's server passing each yard only the grant that names it", function () {
+  this.timeout(60_000);
+  const fakes: { server: Server; url: string; operator: string; asked: string[] }[] = [];
+  let server: ConsoleServer;
+  const [opA, opB] = ["0x" + "a1".repeat(20), "0x" + "b2".repeat(20)];
+
+  /** YardFake: names `operator` at /icons/yard and records every /icons query it is sent (what it could replay). */
+  async function yardFake(operator: string) {
+    const asked: string[] = [];
+    const s = createServer((req, res) => {
+      const [p, q] = (req.url ?? "").split("?", 2);
+      if (p === "/icons/yard") {
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ yardId: "f", operator }));
+        return;
+      }
+      asked.push(q ?? "");
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ yardId: "f", app: "1", icons: [] }));
+    });
+    await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+    const fake = { server: s, url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`, operator, asked };
+    fakes.push(fake);
+    return fake;
+  }
+
+  after(async () => {
+    await server?.close();
+    for (const f of fakes) await new Promise((r) => f.server.close(r));
+  });
+
+  it("names each yard's operator at /yards, passes A only A's grant and B only B's; a yard without one is not asked", async () => {
+    const [a, b] = [await yardFake(opA), await yardFake(opB)];
+    server = await startConsoleServer({ deployment, rpcUrl: "http://127.0.0.1:8545", yardHttp: [a.url, b.url] });
+    const yards = (await (await fetch(new URL("yards", server.url))).json()) as { yards: unknown[] };
+    expect(yards.yards).to.deep.equal([
+      { yard: a.url, operator: opA },
+      { yard: b.url, operator: opB },
+    ]);
+    const [gA, gB] = [fakeGrant(opA), fakeGrant(opB)];
+    const both = await fetch(new URL(`icons?${statusGrantsQuery([gB, gA])}`, server.url));
+    expect(both.status).to.equal(200);
+    expect(a.asked.map((q) => new URLSearchParams(q).get("yard"))).to.deep.equal([opA]);
+    expect(b.asked.map((q) => new URLSearchParams(q).get("yard"))).to.deep.equal([opB]);
+    // Only A's grant: B is not asked at all, and the page is told B needs its own.
+    const onlyA = await fetch(new URL(`icons?${statusGrantsQuery([gA])}`, server.url));
+    const body = (await onlyA.json()) as {
+      yards: { yard: string; operator?: string; status: number; error?: string }[];
+    };
+    expect(onlyA.status).to.equal(200);
+    expect(body.yards).to.deep.equal([
+      { yard: a.url, operator: opA, status: 200 },
+      {
+        yard: b.url,
+        operator: opB,
+        status: 401,
+        error: `no read grant names this yard (operator ${opB}); sign one for it`,
+      },
+    ]);
+    expect([a.asked.length, b.asked.length]).to.deep.equal([2, 1]);
+    await server.close();
+  });
+
+  it("shows no grant to two yards that name the same operator (one of them lies)", async () => {
+    const [a, liar] = [await yardFake(opA), await yardFake(opA)];
+    server = await startConsoleServer({ deployment, rpcUrl: "http://127.0.0.1:8545", yardHttp: [a.url, liar.url] });
+    const yards = (await (await fetch(new URL("yards", server.url))).json()) as {
+      yards: { yard: string; operator?: string; error?: string }[];
+    };
+    expect(yards.yards.map((y) => y.operator)).to.deep.equal([undefined, undefined]);
+    expect(yards.yards[1]!.error).to.equal(
+      `names operator ${opA}, as ${a.url} does: one of them is not what it says, so neither is shown a grant`,
+    );
+    const r = await fetch(new URL(`icons?${statusGrantsQuery([fakeGrant(opA)])}`, server.url));
+    const body = (await r.json()) as { yards: { status: number }[] };
+    expect(body.yards.map((y) => y.status)).to.deep.equal([0, 0]);
+    expect([a.asked.length, liar.asked.length]).to.deep.equal([0, 0]);
+    // More grants than yards the console may name, or a malformed one: refused before any yard is asked.
+    const many = await fetch(
+      new URL(`icons?${statusGrantsQuery(Array.from({ length: 17 }, () => fakeGrant(opA)))}`, server.url),
+    );
+    expect(many.status).to.equal(401);
+    expect(((await many.json()) as { error: string }).error).to.contain("at most 16 grants");
+    const bad = await fetch(new URL(`icons?${statusGrantsQuery(["app=1&reader=0x00"])}`, server.url));
+    expect(((await bad.json()) as { error: string }).error).to.contain("grant 1: yard must be the address");
+    expect([a.asked.length, liar.asked.length]).to.deep.equal([0, 0]);
   });
 });

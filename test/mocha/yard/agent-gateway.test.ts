@@ -426,7 +426,12 @@ describe("agent gateway (what a sidecar can reach, tested from inside)", functio
     // The latest accepted push is the one served.
     const latest = pushed.statuses.lastIndexOf(200) + 1;
     const owner = new Wallet(m.keys[2]!);
-    const grant = { app: tenant1!.account, reader: owner.address, expiry: BigInt(Math.floor(Date.now() / 1000) + 300) };
+    const grant = {
+      app: tenant1!.account,
+      yard: a.operator,
+      reader: owner.address,
+      expiry: BigInt(Math.floor(Date.now() / 1000) + 300),
+    };
     const sig = await owner.signTypedData(a.chain.domain(), STATUS_GRANT_TYPES, grant);
     const res = await fetch(`${a.httpUrl}/icons?${statusGrantQuery(grant, sig)}`);
     const body = (await res.json()) as IconStatusAnswer;

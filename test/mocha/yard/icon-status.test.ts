@@ -2,7 +2,8 @@
  * The ICONs' status at a yard (yard-node/icon-status.ts behind the yard's HTTP surface, yard-node/http.ts): real
  * embedded chain with the market deployed, an application with an ICON's account and a replica's, another tenant's
  * application, the yard's real SQLite store holding their leases, and the yard's HttpSurface serving `GET /icons` on
- * loopback. A signed read grant gets the app's reports and only them; unsigned, expired, too long, tampered, another
+ * loopback. A signed read grant naming the yard (its operator, as `GET /icons/yard` says) gets the app's reports and
+ * only them; a grant for another yard gets 403 before anything is read; unsigned, expired, too long, tampered, another
  * market's, a stranger's and another tenant's grants get 401/403 with a sentence and no report; a sidecar's pushes
  * are bounded (size, shape, rate) and only the latest is kept (and served, under a renewal's id after a move). Reads
  * are bounded per address and in flight with chain reads counted on a spied reader, and a ChainUnreachableFake reader
@@ -82,6 +83,9 @@ describe("ICON status at the yard (signed reads, bounded pushes)", function () {
   let replica: bigint;
   let otherApp: bigint;
   const replicaKey = Wallet.createRandom();
+  /** The operator addresses of the yard under test and of another yard. */
+  const yardA = Wallet.createRandom().address;
+  const yardB = Wallet.createRandom().address;
 
   const offer = (account: bigint): Offer => ({
     provider: owner.address,
@@ -119,7 +123,7 @@ describe("ICON status at the yard (signed reads, bounded pushes)", function () {
     reader = await MarketClient.connect({ deployment, provider });
     // The tests below read over HTTP from one address more often than a console would: a wide bucket here; the
     // read bounds themselves are tested on boards of their own.
-    board = new IconStatusBoard({ yardId: "yard-s", db, chain: reader, readLimits: { burst: 1000 } });
+    board = new IconStatusBoard({ yardId: "yard-s", operator: yardA, db, chain: reader, readLimits: { burst: 1000 } });
     const metrics = new YardMetrics(new Metrics());
     // Only what GET /icons reaches: the HTTP listener, the metrics it declares at construction and the board.
     surface = new HttpSurface({
@@ -143,6 +147,7 @@ describe("ICON status at the yard (signed reads, bounded pushes)", function () {
   const grantOf = async (w: Wallet, g: Partial<StatusGrant> = {}, domain = deployment): Promise<string> => {
     const grant: StatusGrant = {
       app,
+      yard: yardA,
       reader: w.address,
       expiry: BigInt(Math.floor(Date.now() / 1000) + 600),
       ...g,
@@ -172,6 +177,39 @@ describe("ICON status at the yard (signed reads, bounded pushes)", function () {
     expect(r.body.yardId).to.equal("yard-s");
   });
 
+  it("names its operator at /icons/yard, and refuses a grant for another yard with 403, reading nothing", async () => {
+    const id = (await (await fetch(`${surface.url}/icons/yard`)).json()) as { yardId: string; operator: string };
+    expect(id).to.deep.equal({ yardId: "yard-s", operator: yardA });
+    // The owner's own valid grant, for yard B: yard B could replay it here; refused before any chain read.
+    const forB = await grantOf(owner, { yard: yardB });
+    const r = await get(forB);
+    expect(r.status).to.equal(403);
+    expect(r.body.error).to.equal(
+      `the read grant is for the yard of operator ${yardB}, not this one (operator ${yardA}); sign one naming this yard`,
+    );
+    expect(r.body.icons).to.equal(undefined);
+    const { n, chain: spy } = spied();
+    const atA = new IconStatusBoard({ yardId: "a", operator: yardA, db, chain: spy });
+    const atB = new IconStatusBoard({ yardId: "b", operator: yardB, db, chain: spy });
+    atA.push("11", sampleReport(app));
+    atB.push("11", sampleReport(app));
+    expect((await atA.serve(new URLSearchParams(forB))).status).to.equal(403);
+    expect(n).to.deep.equal({ account: 0, app: 0 });
+    // At the yard it names, the same grant is served; the grant altered to name yard A no longer verifies.
+    const atOwn = await atB.serve(new URLSearchParams(forB));
+    expect(atOwn.status).to.equal(200);
+    expect((atOwn.body as IconStatusAnswer).icons.map((i) => i.leaseId)).to.deep.equal(["11"]);
+    const altered = new URLSearchParams(forB);
+    altered.set("yard", yardA);
+    const a = await atA.serve(altered);
+    expect(a.status).to.equal(401);
+    expect((a.body as { error: string }).error).to.match(/is signed by/);
+    // A grant naming no yard (the old type) is refused as malformed.
+    const noYard = new URLSearchParams(forB);
+    noYard.delete("yard");
+    expect((await atB.serve(noYard)).status).to.equal(401);
+  });
+
   it("serves a controller the reports of the accounts it controls only", async () => {
     const r = await get(await grantOf(replicaKey as unknown as Wallet));
     expect(r.status).to.equal(200);
@@ -182,7 +220,8 @@ describe("ICON status at the yard (signed reads, bounded pushes)", function () {
     const now = Math.floor(Date.now() / 1000);
     const cases: [string, string, RegExp][] = [
       ["no grant", "", /a signed read grant is needed/],
-      ["no signature", `app=${app}&reader=${owner.address}&expiry=${now + 60}`, /sig must be/],
+      ["no signature", `app=${app}&yard=${yardA}&reader=${owner.address}&expiry=${now + 60}`, /sig must be/],
+      ["no yard", `app=${app}&reader=${owner.address}&expiry=${now + 60}`, /yard must be the address/],
       ["expired", await grantOf(owner, { expiry: BigInt(now - 1) }), /expired/],
       ["over an hour", await grantOf(owner, { expiry: BigInt(now + 3700) }), /at most 3600 s/],
       ["another market", await grantOf(owner, {}, { ...deployment, market: other.address }), /is signed by/],
@@ -194,7 +233,13 @@ describe("ICON status at the yard (signed reads, bounded pushes)", function () {
     t1.set("app", otherApp.toString());
     const t2 = new URLSearchParams(good);
     t2.set("expiry", String(now + 3000));
-    cases.push(["tampered app", t1.toString(), /is signed by/], ["tampered expiry", t2.toString(), /is signed by/]);
+    const t3 = new URLSearchParams(good);
+    t3.set("reader", stranger.address);
+    cases.push(
+      ["tampered app", t1.toString(), /is signed by/],
+      ["tampered expiry", t2.toString(), /is signed by/],
+      ["tampered reader", t3.toString(), /is signed by/],
+    );
     for (const [what, q, sentence] of cases) {
       const r = await get(q);
       expect(r.status, what).to.equal(401);
@@ -218,7 +263,7 @@ describe("ICON status at the yard (signed reads, bounded pushes)", function () {
   });
 
   it("bounds a sidecar's pushes: a flood is refused past the burst, bad shapes and unknown leases too; the latest is kept", async () => {
-    const fresh = new IconStatusBoard({ yardId: "y", db, chain: reader });
+    const fresh = new IconStatusBoard({ yardId: "y", operator: yardA, db, chain: reader });
     let kept = 0;
     let limited = 0;
     for (let i = 0; i < 50; i++) {
@@ -236,7 +281,7 @@ describe("ICON status at the yard (signed reads, bounded pushes)", function () {
     expect(limited).to.equal(50 - kept);
     expect(fresh.size).to.equal(1);
     expect(fresh.refused.rate).to.equal(limited);
-    const other = new IconStatusBoard({ yardId: "y", db, chain: reader });
+    const other = new IconStatusBoard({ yardId: "y", operator: yardA, db, chain: reader });
     const big = { ...sampleReport(app), subnets: Array.from({ length: 33 }, () => sampleReport(app).subnets[0]) };
     expect(() => other.push("11", big)).to.throw(StatusRefusal, /subnets must be a list of at most 32/);
     expect(() => other.push("11", { ...sampleReport(app), secret: "x" })).to.throw(/unknown field "secret"/);
@@ -273,7 +318,7 @@ describe("ICON status at the yard (signed reads, bounded pushes)", function () {
 
   it("bounds reads per address and in flight: a flood from one address gets 429s, another is served, chain reads stay few", async () => {
     const { n, chain: spy } = spied();
-    const b = new IconStatusBoard({ yardId: "y", db, chain: spy });
+    const b = new IconStatusBoard({ yardId: "y", operator: yardA, db, chain: spy });
     b.push("11", sampleReport(app));
     b.push("13", sampleReport(otherApp));
     // A stranger's grant for an app nobody created: each read would ask the chain for its owner, uncached.
@@ -296,7 +341,7 @@ describe("ICON status at the yard (signed reads, bounded pushes)", function () {
     const viaHttp = new HttpSurface({
       config: { http: { host: "127.0.0.1", port: 0 }, file: "yard.json" },
       metrics: new YardMetrics(new Metrics()),
-      icons: new IconStatusBoard({ yardId: "y", db, chain: reader }),
+      icons: new IconStatusBoard({ yardId: "y", operator: yardA, db, chain: reader }),
     } as unknown as HttpSurfaceComponents);
     await viaHttp.start();
     try {
@@ -319,7 +364,7 @@ describe("ICON status at the yard (signed reads, bounded pushes)", function () {
     expect(n.account).to.equal(2);
     expect(n.app).to.be.at.most(3);
     // Many addresses at once: at most iconReadLimits.inFlight reads proceed, the rest are told to ask again.
-    const fresh = new IconStatusBoard({ yardId: "y", db, chain: spied().chain });
+    const fresh = new IconStatusBoard({ yardId: "y", operator: yardA, db, chain: spied().chain });
     fresh.push("11", sampleReport(app));
     const q = new URLSearchParams(await grantOf(owner));
     const all = await Promise.all(Array.from({ length: 20 }, (_, i) => fresh.serve(q, `198.18.1.${i}`)));
@@ -334,7 +379,7 @@ describe("ICON status at the yard (signed reads, bounded pushes)", function () {
     // ChainUnreachableFake: the yard's reader whose RPC is down (what rpc.ts throws once its retries are spent).
     const down = () => Promise.reject(new ChainError("CHAIN_UNREACHABLE", "the chain RPC endpoint cannot be reached"));
     const chainUnreachableFake = { domain: () => reader.domain(), account: down, app: down };
-    const b = new IconStatusBoard({ yardId: "y", db, chain: chainUnreachableFake });
+    const b = new IconStatusBoard({ yardId: "y", operator: yardA, db, chain: chainUnreachableFake });
     const q = new URLSearchParams(await grantOf(owner));
     // No report here (only the owner read is asked), then with a report (the account read is asked).
     for (const what of ["no report", "a report"]) {
