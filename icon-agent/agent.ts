@@ -16,17 +16,11 @@
  * the replica's share), tree.ts (the overlay tree; its served side, tree-service.ts, is a service of the node),
  * acting.ts (this instance's fence), relaying.ts (its intents), pair.ts and handover.ts (the agent in its sidecar).
  */
-import path from "node:path";
 import { Wallet, type JsonRpcProvider } from "ethers";
 import type { Libp2p } from "@libp2p/interface";
 import {
-  ConfigError,
   IconError,
   MarketClient,
-  rpcProvider,
-  namespaceProblem,
-  loadOrCreatePeerKey,
-  gatewayLimits,
   iconStatusLimits,
   type DeploySpec,
   type IconStatusReport,
@@ -34,10 +28,10 @@ import {
 } from "../protocol/index.ts";
 import type { AgentEnv } from "./config.ts";
 import { ActingFence } from "./acting.ts";
-import { agentNode, openSidecar, sidecarView, throwawayNode, type Sidecar } from "./gateway.ts";
+import { sidecarView, throwawayNode, type Sidecar } from "./gateway.ts";
 import { StatusReporter } from "./status-report.ts";
 import { Controller, describeAction, gracedSubnets, type SubnetView } from "./decision.ts";
-import type { AgentHooks, AgentOpenOptions } from "./agent-options.ts";
+import { openAgentParts, type AgentHooks, type AgentOpenOptions } from "./agent-options.ts";
 import { handOverReplica, refreshHeld } from "./handover.ts";
 import { childKeeps } from "./tree-funding.ts";
 import { replicaKey } from "./leases.ts";
@@ -59,9 +53,6 @@ import {
   DecisionStore,
   agentStatus,
   encodeState,
-  lockStateDir,
-  readAgentState,
-  removeLeftovers,
   retiredNote,
   saveAgentState,
   writeAgentStatus,
@@ -251,39 +242,16 @@ export class Agent {
    * `options.gateway`, as an agent in its sidecar (a gateway that does not answer fails the start).
    */
   static async open(dir: string, hooks: AgentHooks, options: AgentOpenOptions = {}): Promise<Agent> {
-    const { env, seed, key } = await readAgentState(dir);
-    const retired = retiredNote(seed);
-    if (retired && !options.retired) throw new IconError("RETIRED", retired);
-    // Yards refuse a Deploy outside the application's namespace: say so before anything is bid for.
-    const wrongNamespace =
-      env.spec.service && seed.root > 0n ? namespaceProblem(env.spec.service, seed.root) : undefined;
-    if (wrongNamespace)
-      throw new ConfigError(
-        "BAD_SERVICE_NAME",
-        `${wrongNamespace}; fix spec.service in ${path.join(dir, "agent.json")}`,
-      );
-    const sidecar = options.gateway === undefined ? undefined : await openSidecar(options.gateway);
-    const release = await lockStateDir(dir);
+    const p = await openAgentParts(dir, hooks, options);
     try {
-      await removeLeftovers(dir);
-      // No request cache: after a failed transaction the nonce is read again, and must be read fresh. Through the
-      // gateway, batches stay within what it serves.
-      const rpc = rpcProvider(sidecar ? sidecar.gateway.url(sidecar.self.rpc) : (env.rpcUrls ?? env.rpcUrl), {
-        pollingInterval: 200,
-        onWait: (text) => hooks.onEvent?.({ icon: seed.name, kind: "chain", text }),
-        ...(sidecar ? { batchMaxCount: gatewayLimits.maxBatch } : {}),
-      });
-      const wallet = new Wallet(key, rpc);
-      const client = await MarketClient.connect({ deployment: env.deployment, provider: rpc, signer: wallet });
-      const peerKey = await loadOrCreatePeerKey(path.join(dir, "peer.key"));
-      const node = await agentNode(dir, env, peerKey, sidecar);
-      const agent = new Agent(dir, env, seed, wallet, client, node, rpc, hooks, sidecar);
+      const agent = new Agent(dir, p.env, p.seed, p.wallet, p.client, p.node, p.rpc, hooks, p.sidecar);
       // Its own last decisions, as it kept them before it stopped: its status report goes on from them.
       agent.#report.restore(await agent.#decisions.read(), iconStatusLimits.maxDecisions);
-      agent.#release = release;
+      agent.#release = p.release;
       return agent;
     } catch (e) {
-      await release();
+      await Promise.resolve(p.node.stop()).catch(() => {});
+      await p.release();
       throw e;
     }
   }
