@@ -7,6 +7,7 @@
  * CLI's sentences; an amount over the balance the page read is refused with the chain's sentence.
  */
 import { isAddress, getAddress } from "ethers";
+import { contractRefusal } from "../../protocol/chain/errors.ts";
 import type { AccountView, AppView, ConsoleChain } from "./chain.ts";
 import { offersOn, same } from "./offers.ts";
 import { field, h, valueOf } from "./dom.ts";
@@ -21,13 +22,11 @@ export function addressFrom(text: string, name: string): string {
 /** How main.ts runs a plan built from a form (the form's error line gets a refusal's sentence). */
 export type Submit = (form: HTMLFormElement, build: () => Plan) => void;
 
-/** The sentence the market's refusal would read, given before the wallet is asked. */
+/** The market's refusal (protocol/chain/errors.ts: the CLI's sentence), given before the wallet is asked. */
 function checkAmount(chain: ConsoleChain, action: string, from: AccountView, amount: bigint): void {
-  if (amount === 0n) throw new Error(`${action} refused: "amount" must not be zero`);
+  if (amount === 0n) throw contractRefusal("BudgetZeroValue", ["amount"], action, chain.tokenInfo);
   if (amount > from.balance)
-    throw new Error(
-      `${action} refused: budget account ${from.id} holds ${chain.format(from.balance)} but ${chain.format(amount)} is needed`,
-    );
+    throw contractRefusal("BudgetInsufficientBalance", [from.id, from.balance, amount], action, chain.tokenInfo);
 }
 
 /** The accounts section: per open account of `app`, what `me` may do on it. */
