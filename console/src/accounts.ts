@@ -1,12 +1,14 @@
 /**
  * The application's accounts, one panel each: open a child account with its controller (`icon budget account`),
  * allocate to the account from its parent (`icon budget allocate`), return from it to its parent (`icon budget
- * return`). A form is offered only where the contract lets the connected address act (contracts/BudgetTree.sol:
- * createAccount and allocate take the parent's controller or the owner; returnToParent the child's controller, its
- * parent's or the owner), else a sentence says why not. Typed input is checked before the wallet is asked, with the
- * CLI's sentences; an amount over the balance the page read is refused with the chain's sentence.
+ * return`; a closed account still holding money gets only this form). A form is offered only where the contract lets
+ * the connected address act (contracts/BudgetTree.sol: createAccount and allocate take the parent's controller or the
+ * owner; returnToParent the child's controller, its parent's or the owner), else a sentence says why not. Typed input
+ * is checked before the wallet is asked, with the CLI's sentences; an amount over the balance the page read is
+ * refused with the chain's sentence.
  */
 import { isAddress, getAddress } from "ethers";
+import { contractRefusal } from "../../protocol/chain/errors.ts";
 import type { AccountView, AppView, ConsoleChain } from "./chain.ts";
 import { offersOn, same } from "./offers.ts";
 import { field, h, valueOf } from "./dom.ts";
@@ -21,16 +23,14 @@ export function addressFrom(text: string, name: string): string {
 /** How main.ts runs a plan built from a form (the form's error line gets a refusal's sentence). */
 export type Submit = (form: HTMLFormElement, build: () => Plan) => void;
 
-/** The sentence the market's refusal would read, given before the wallet is asked. */
+/** The market's refusal (protocol/chain/errors.ts: the CLI's sentence), given before the wallet is asked. */
 function checkAmount(chain: ConsoleChain, action: string, from: AccountView, amount: bigint): void {
-  if (amount === 0n) throw new Error(`${action} refused: "amount" must not be zero`);
+  if (amount === 0n) throw contractRefusal("BudgetZeroValue", ["amount"], action, chain.tokenInfo);
   if (amount > from.balance)
-    throw new Error(
-      `${action} refused: budget account ${from.id} holds ${chain.format(from.balance)} but ${chain.format(amount)} is needed`,
-    );
+    throw contractRefusal("BudgetInsufficientBalance", [from.id, from.balance, amount], action, chain.tokenInfo);
 }
 
-/** The accounts section: per open account of `app`, what `me` may do on it. */
+/** The accounts section: per open account of `app` (and closed one holding money), what `me` may do on it. */
 export function accountsSection(
   chain: ConsoleChain,
   app: AppView,
@@ -59,21 +59,23 @@ export function accountsSection(
     const parent = a.id === app.root ? undefined : byId.get(a.parent);
     const parts: HTMLElement[] = [];
     const may = offersOn(app, me, maxDepth, a);
-    parts.push(
-      may.open !== true
-        ? notOffered("account", may.open)
-        : form(
-            "account",
-            (f) => createAccountPlan(ctx(), a.id, addressFrom(valueOf(f, "controller"), "<controller>")),
-            h("h4", {}, `Open an account under #${a.id}`),
-            field("Controller (the key its ICON acts with)", "controller", {
-              placeholder: "0x…",
-              hint: "Checksummed or lower-case hex; the new account starts empty.",
-            }),
-            h("button", { type: "submit", class: "primary" }, "Review new account"),
-          ),
-    );
-    if (parent && may.allocate !== undefined && may.return !== undefined) {
+    // A closed account takes nothing and opens nothing: its panel (shown while it holds money) only hands it up.
+    if (!a.closed)
+      parts.push(
+        may.open !== true
+          ? notOffered("account", may.open)
+          : form(
+              "account",
+              (f) => createAccountPlan(ctx(), a.id, addressFrom(valueOf(f, "controller"), "<controller>")),
+              h("h4", {}, `Open an account under #${a.id}`),
+              field("Controller (the key its ICON acts with)", "controller", {
+                placeholder: "0x…",
+                hint: "Checksummed or lower-case hex; the new account starts empty.",
+              }),
+              h("button", { type: "submit", class: "primary" }, "Review new account"),
+            ),
+      );
+    if (parent && may.allocate !== undefined && !a.closed)
       parts.push(
         may.allocate !== true
           ? notOffered("allocate", may.allocate)
@@ -99,6 +101,9 @@ export function accountsSection(
               field(`Amount (${sym})`, "amount", { placeholder: "e.g. 2", inputmode: "decimal" }),
               h("button", { type: "submit", class: "primary" }, "Review allocation"),
             ),
+      );
+    if (parent && may.return !== undefined)
+      parts.push(
         may.return !== true
           ? notOffered("return", may.return)
           : form(
@@ -119,7 +124,6 @@ export function accountsSection(
               h("button", { type: "submit", class: "primary" }, "Review return"),
             ),
       );
-    }
     const key = same(a.controller, me) ? "your key" : `key ${a.controller}`;
     return h(
       "details",
@@ -127,13 +131,16 @@ export function accountsSection(
       h(
         "summary",
         {},
-        `#${a.id}${a.id === app.root ? " (origin)" : ` under #${a.parent}`} · ${key} · ${chain.format(a.balance)}`,
+        `#${a.id}${a.id === app.root ? " (origin)" : ` under #${a.parent}`}${a.closed ? " · closed" : ""} · ${key} · ${chain.format(a.balance)}`,
       ),
       h("div", { class: "forms" }, ...parts),
     );
   };
 
-  const open = app.accounts.filter((a) => !a.closed).sort((p, q) => p.depth - q.depth || Number(p.id - q.id));
+  // Every open account, and every closed one still holding money (a refund or penalty credited after it closed).
+  const shown = app.accounts
+    .filter((a) => !a.closed || a.balance > 0n)
+    .sort((p, q) => p.depth - q.depth || Number(p.id - q.id));
   return h(
     "section",
     { "aria-labelledby": "accounts-h", class: "accounts" },
@@ -143,6 +150,6 @@ export function accountsSection(
       { class: "muted" },
       `Money moves inside the application only. ${who ? `As ${who}, you may act on every account of its tree; ` : ""}an account's ICON key may act on its own account and its children.`,
     ),
-    ...open.map(panel),
+    ...shown.map(panel),
   );
 }

@@ -182,6 +182,19 @@ export class ConsoleChain {
   }
 
   /** Owner, policy and accounts (parents before children) of the application rooted at `root`. */
+  /** Budget account `id` as the chain holds it now. */
+  async account(id: bigint): Promise<AccountView> {
+    const a = await this.#read<Row>(`reading account ${id}`, this.market, "account", id);
+    return {
+      id,
+      parent: BigInt(a.parent as bigint),
+      controller: String(a.controller),
+      balance: BigInt(a.balance as bigint),
+      depth: Number(a.depth),
+      closed: Boolean(a.closed),
+    };
+  }
+
   async app(root: bigint): Promise<AppView> {
     const [owner, pol] = await Promise.all([
       this.#read<string>("reading the owner", this.market, "ownerOf", root),
@@ -201,19 +214,7 @@ export class ConsoleChain {
       level = created.map((a) => BigInt(a[0] as bigint)).filter((id) => !ids.includes(id));
       ids.push(...level);
     }
-    const accounts = await Promise.all(
-      ids.map(async (id) => {
-        const a = await this.#read<Row>(`reading account ${id}`, this.market, "account", id);
-        return {
-          id,
-          parent: BigInt(a.parent as bigint),
-          controller: String(a.controller),
-          balance: BigInt(a.balance as bigint),
-          depth: Number(a.depth),
-          closed: Boolean(a.closed),
-        };
-      }),
-    );
+    const accounts = await Promise.all(ids.map((id) => this.account(id)));
     const p = pol[0] as Row;
     return {
       root,

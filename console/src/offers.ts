@@ -2,7 +2,8 @@
  * Which of an account's forms the page offers to the connected address (accounts.ts): what contracts/BudgetTree.sol
  * lets that address do — createAccount and allocate take the parent's controller or the owner, returnToParent the
  * child's controller, its parent's or the owner; no account opens under a closed one or past the depth bound; a
- * closed account allocates nothing and takes nothing. No DOM here: test/mocha/console/accounts-offers.test.ts checks
+ * closed account allocates nothing and takes nothing, but still hands up what it holds (a lease of it ended or
+ * cancelled after it closed credits it its refund, a yard's penalty). No DOM here: test/mocha/console/accounts-offers.test.ts checks
  * it against the chain's answers.
  */
 import type { AccountView, AppView } from "./chain.ts";
@@ -44,8 +45,6 @@ export function offersOn(
     return:
       !owner && !same(me, a.controller) && !same(me, parent.controller)
         ? `Returning from #${a.id} takes its controller, its parent's, or the owner.`
-        : a.closed
-          ? `Account #${a.id} is closed: it handed its balance up.`
-          : true,
+        : true,
   };
 }

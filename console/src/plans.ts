@@ -8,7 +8,7 @@ import { iconMarketAbi, testTokenAbi } from "../../protocol/chain/abi.generated.
 import { permitDeadline, signPermit } from "../../protocol/chain/permit.ts";
 import { describePolicy } from "../../protocol/chain/policy.ts";
 import type { Policy } from "../../protocol/chain/types.ts";
-import type { AppView, ConsoleChain } from "./chain.ts";
+import type { AccountView, AppView, ConsoleChain } from "./chain.ts";
 
 /** One request to the wallet. */
 export interface Step {
@@ -216,11 +216,34 @@ export function withdrawPlan(x: PlanCtx, root: bigint, amount: bigint, to: strin
   };
 }
 
+/** Lease states whose deposit is still out of its account (a wind-down ends or cancels them). */
+const LIVE: readonly string[] = ["Running", "Scheduled", "StartMissed"];
+
+/** A closed account hands up everything it holds when the step runs (`returnToParent`); nothing is sent for 0. */
+function returnAllStep(x: PlanCtx, a: AccountView): Step {
+  const { chain } = x;
+  const action = `returning from account ${a.id}`;
+  return {
+    kind: "transaction",
+    words: `Send a transaction to the market ${chain.deployment.market}: move everything the closed account ${a.id} then holds (now ${chain.format(a.balance)}, plus what the steps above return to it) up to account ${a.parent}; nothing is sent if it then holds nothing.`,
+    action,
+    async run(sent) {
+      const held = (await chain.account(a.id)).balance;
+      if (held === 0n) return `Not sent: account ${a.id} holds nothing.`;
+      return send(x, "", `returning ${chain.format(held)} from account ${a.id}`, "market", "returnToParent", () => [
+        a.id,
+        held,
+      ]).run(sent);
+    },
+  };
+}
+
 /**
  * Winding an application down, planned from a fresh read of the chain when the owner asks (not the view's copy):
  * the ICONs' keys taken back from the root down (an ICON whose key is gone opens no account or lease under it),
  * every live lease ended (its unused deposit returns to its account), every lease whose start the yard missed
- * cancelled (its whole deposit returns), every open child account closed deepest first (its balance goes up), and
+ * cancelled (its whole deposit returns), every open child account closed and every closed one holding money (or
+ * about to: a lease of it ended above) emptied to its parent, deepest first (the balance goes up), and
  * what the root then holds withdrawn — skipped when that is nothing (the market refuses a zero withdrawal). Before
  * the withdrawal the chain is read again: money still out (an account or lease that appeared meanwhile) fails the
  * plan with a sentence instead of reporting success.
@@ -268,18 +291,28 @@ export async function windDownPlan(x: PlanCtx, root: bigint): Promise<Plan> {
           () => [l.id],
         ),
       );
-  for (const a of [...open].sort((p, q) => q.depth - p.depth || Number(q.id - p.id)))
-    if (a.id !== app.root)
-      steps.push(
-        send(
-          x,
-          `Send a transaction to the market ${m}: close account ${a.id}; its balance goes up to account ${a.parent}.`,
-          `closing account ${a.id}`,
-          "market",
-          "closeAccount",
-          () => [a.id],
-        ),
-      );
+  // A closed account still takes money (a lease's refund, a missed start's deposit and penalty, a slash penalty of a
+  // lease of it): every closed account that holds some, has a lease this plan ends, or lies above one that does, hands
+  // up what it then holds — read when its step runs, for the steps before it may have credited it.
+  const byId = new Map(app.accounts.map((a) => [a.id, a]));
+  const handsUp = new Set<bigint>();
+  for (const a of app.accounts)
+    if (a.balance > 0n || leases.some((l) => l.account === a.id && LIVE.includes(l.state)))
+      for (let c = byId.get(a.id); c && c.id !== app.root; c = byId.get(c.parent)) if (c.closed) handsUp.add(c.id);
+  const up = app.accounts.filter((a) => a.id !== app.root && (!a.closed || handsUp.has(a.id)));
+  for (const a of up.sort((p, q) => q.depth - p.depth || Number(q.id - p.id)))
+    steps.push(
+      !a.closed
+        ? send(
+            x,
+            `Send a transaction to the market ${m}: close account ${a.id}; its balance goes up to account ${a.parent}.`,
+            `closing account ${a.id}`,
+            "market",
+            "closeAccount",
+            () => [a.id],
+          )
+        : returnAllStep(x, a),
+    );
   let rest = 0n;
   const action = `withdrawing from application ${app.root}`;
   steps.push({
@@ -291,9 +324,10 @@ export async function windDownPlan(x: PlanCtx, root: bigint): Promise<Plan> {
       const still = await chain.leases(now.accounts.map((a) => a.id));
       const out = [
         ...now.accounts.filter((a) => a.id !== app.root && !a.closed).map((a) => `account ${a.id} is open`),
-        ...still
-          .filter((l) => ["Running", "Scheduled", "StartMissed"].includes(l.state))
-          .map((l) => `lease ${l.id} is ${l.state}`),
+        ...now.accounts
+          .filter((a) => a.id !== app.root && a.closed && a.balance > 0n)
+          .map((a) => `closed account ${a.id} holds ${chain.format(a.balance)}`),
+        ...still.filter((l) => LIVE.includes(l.state)).map((l) => `lease ${l.id} is ${l.state}`),
       ];
       if (out.length > 0)
         throw new Error(

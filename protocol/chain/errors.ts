@@ -143,19 +143,32 @@ function lostConnection(e: unknown): boolean {
   return CONNECTION_TEXT.test(String(e));
 }
 
+/**
+ * The refusal `toChainError` makes of the contracts' custom error `name(...args)`: the same code and sentence
+ * ("<action> refused: budget account 4 holds 0.5 iUSD but 3 iUSD is needed"), for a check made before the call
+ * (the owner console refuses an amount over the balance it read before the wallet is asked).
+ */
+export function contractRefusal(
+  name: ContractErrorCode,
+  args: readonly unknown[],
+  action: string,
+  token?: TokenInfo,
+  cause?: unknown,
+): ChainError {
+  const fmt = (v: bigint): string => (token ? formatAmount(BigInt(v), token) : `${v} units`);
+  const sentence = SENTENCES[name]?.(args as ErrorDescription["args"], fmt) ?? `the contract refused with ${name}`;
+  return new ChainError(name, `${action} refused: ${sentence}`, {
+    details: { error: name, args: args.map(String) },
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
 /** Maps any error from an ethers call to a ChainError with a clear sentence (keeps the original as cause). */
 export function toChainError(e: unknown, action: string, token?: TokenInfo): ChainError {
   if (e instanceof ChainError) return e;
-  const fmt = (v: bigint): string => (token ? formatAmount(BigInt(v), token) : `${v} units`);
   const decoded = decodeRevert(findRevertData(e));
-  if (decoded) {
-    const sentence = SENTENCES[decoded.name]?.(decoded.args, fmt) ?? `the contract refused with ${decoded.name}`;
-    // The name comes from the ABIs of these very contracts (allAbis), so it is one of their custom errors.
-    return new ChainError(decoded.name as ContractErrorCode, `${action} refused: ${sentence}`, {
-      details: { error: decoded.name, args: decoded.args.toArray().map(String) },
-      cause: e,
-    });
-  }
+  // The name comes from the ABIs of these very contracts (allAbis), so it is one of their custom errors.
+  if (decoded) return contractRefusal(decoded.name as ContractErrorCode, decoded.args.toArray(), action, token, e);
   if (isError(e, "NETWORK_ERROR") || isError(e, "TIMEOUT") || lostConnection(e)) {
     return new ChainError(
       "CHAIN_UNREACHABLE",

@@ -2,12 +2,12 @@
  * The owner console offers an account's forms (open a child, allocate to it, return from it; console/src/offers.ts)
  * exactly where the contract lets the connected address act — checked against the chain itself, without
  * a browser: on an embedded chain with the market, for every address (the owner, each account's controller, a
- * stranger) and every account of a tree (root, children, a closed one, one at the depth bound), the chain's answer to
- * the call (`staticCall` from that address) is compared with the page's offer. A refused address gets the contract's
- * sentence, as the CLI prints it.
+ * stranger) and every account of a tree (root, children, a closed one holding money with an open child under it, one
+ * at the depth bound), the chain's answer to the call (`staticCall` from that address) is compared with the page's
+ * offer. A refused address gets the contract's sentence, as the CLI prints it.
  */
 import { expect } from "chai";
-import { Contract, JsonRpcProvider, Wallet } from "ethers";
+import { Contract, JsonRpcProvider, Wallet, id as keccakId } from "ethers";
 import { offersOn } from "../../../console/src/offers.ts";
 import { ConsoleChain } from "../../../console/src/chain.ts";
 import { iconMarketAbi } from "../../../protocol/chain/abi.generated.ts";
@@ -15,14 +15,18 @@ import { MarketClient } from "../../../protocol/chain/client.ts";
 import type { Deployment } from "../../../protocol/chain/deployment.ts";
 import { toChainError } from "../../../protocol/chain/errors.ts";
 import { DEFAULT_POLICY_BPS } from "../../../protocol/chain/policy.ts";
+import { ACCEPTANCE_TYPES, OFFER_TYPES, marketDomain, type Offer } from "../../../protocol/eip712.ts";
 import { deployMarket, devKeys, startDevChain, type DevChain } from "../../../scripts/lib/hardhat.ts";
+import { listing } from "../../helpers/market.ts";
 
 describe("owner console: an account's forms are offered exactly where the contract allows", function () {
   this.timeout(120_000);
   let chain: DevChain;
   let deployment: Deployment;
   let provider: JsonRpcProvider;
-  const [deployerKey, ownerKey, aKey, bKey, cKey, strangerKey] = devKeys(6) as [
+  const [deployerKey, ownerKey, aKey, bKey, cKey, strangerKey, closedKey, yardKey] = devKeys(8) as [
+    string,
+    string,
     string,
     string,
     string,
@@ -35,6 +39,7 @@ describe("owner console: an account's forms are offered exactly where the contra
     "root's ICON": aKey,
     "child's ICON": bKey,
     "grandchild's ICON": cKey,
+    "closed account's ICON": closedKey,
     stranger: strangerKey,
   };
   const client = (key: string): Promise<MarketClient> =>
@@ -45,11 +50,37 @@ describe("owner console: an account's forms are offered exactly where the contra
     deployment = await deployMarket(chain.url, deployerKey);
     provider = new JsonRpcProvider(chain.url, undefined, { staticNetwork: true, cacheTimeout: -1 });
     await (await client(deployerKey)).mint(new Wallet(ownerKey).address, 100_000_000n);
+    await (await client(deployerKey)).mint(new Wallet(yardKey).address, 2_000_000_000n);
+    const yard = await client(yardKey);
+    await yard.register(listing("cd".repeat(32)));
+    await yard.stake(1_000_000_000n);
   });
 
   after(async () => {
     await chain?.close();
   });
+
+  /** A lease of account `account` at the yard, accepted with its controller's key: 100 units/s for 600 s from 60 s on. */
+  async function openLease(yard: MarketClient, account: bigint, controllerKey: string): Promise<bigint> {
+    const t = BigInt((await provider.getBlock("latest"))!.timestamp);
+    const offer: Offer = {
+      provider: await yard.address(),
+      account,
+      token: deployment.token,
+      pricePerSecond: 100n,
+      cpuMillis: 500,
+      memoryMiB: 256,
+      start: t + 60n,
+      end: t + 660n,
+      specHash: keccakId("icon/echo:1"),
+      nonce: 1n,
+      deadline: t + 600n,
+    };
+    const domain = marketDomain(31337n, deployment.market);
+    const providerSig = await new Wallet(yardKey).signTypedData(domain, OFFER_TYPES, offer);
+    const tenantSig = await new Wallet(controllerKey).signTypedData(domain, ACCEPTANCE_TYPES, { offer });
+    return yard.openLease(offer, providerSig, tenantSig);
+  }
 
   it("compares every address × account × action with the chain's answer; a refused address reads the contract's sentence", async () => {
     const owner = await client(ownerKey);
@@ -58,14 +89,23 @@ describe("owner console: an account's forms are offered exactly where the contra
     const policy = { ...DEFAULT_POLICY_BPS, maxPricePerSecond: 0n, maxRelayFee: 1000n, relayAllowancePerDay: 10_000n };
     const root = await owner.createApp(new Wallet(aKey).address, policy, 10_000_000n);
     // root (the root's ICON) → child (the child's ICON) → grandchild (the grandchild's ICON); a closed sibling of the
-    // child; a line of the owner's own accounts under the grandchild down to the depth bound.
+    // child holding money, with an open child of its own; a line of the owner's own accounts under the grandchild down
+    // to the depth bound.
     const child = await a.createAccount(root, new Wallet(bKey).address);
     await a.allocate(root, child, 4_000_000n);
     const grandchild = await b.createAccount(child, new Wallet(cKey).address);
     await b.allocate(child, grandchild, 1_000_000n);
-    const closed = await owner.createAccount(root, Wallet.createRandom().address);
-    await owner.allocate(root, closed, 1n);
+    const closed = await owner.createAccount(root, new Wallet(closedKey).address);
+    await owner.allocate(root, closed, 1_000_000n);
+    // An open account under one that closes later: the contract closes an account whatever its children.
+    const orphan = await owner.createAccount(closed, Wallet.createRandom().address);
+    // The closed account holds money the way the chain lets it: a lease of it, opened before it closed, is ended
+    // after (still Scheduled: its whole deposit, 100 units/s × 600 s, is refunded to the closed account).
+    const leaseId = await openLease(await client(yardKey), closed, closedKey);
     await owner.closeAccount(closed);
+    expect((await owner.account(closed)).balance).to.equal(0n);
+    expect(await owner.terminate(leaseId)).to.equal(60_000n);
+    expect(await owner.account(closed)).to.deep.include({ closed: true, balance: 60_000n });
     const view = await ConsoleChain.open(deployment, chain.url);
     const maxDepth = await view.maxDepth();
     expect(maxDepth).to.equal(8);
@@ -77,7 +117,7 @@ describe("owner console: an account's forms are offered exactly where the contra
     const app = await view.app(root);
     expect(app.accounts.find((x) => x.id === deepest)!.depth).to.equal(maxDepth);
 
-    const seen = { offered: 0, refused: 0, byNonOwner: 0 };
+    const seen = { offered: 0, refused: 0, byNonOwner: 0, returnFromClosed: 0, parentClosed: 0 };
     for (const [who, key] of Object.entries(keys)) {
       const signer = new Wallet(key, provider);
       const market = new Contract(deployment.market, iconMarketAbi, signer);
@@ -104,6 +144,7 @@ describe("owner console: an account's forms are offered exactly where the contra
           expect(offer === true, where).to.equal(refusal === undefined);
           if (offer === true) {
             seen.offered++;
+            if (action === "return" && acc.id === closed) seen.returnFromClosed++;
             if (who !== "owner") seen.byNonOwner++;
             continue;
           }
@@ -114,14 +155,16 @@ describe("owner console: an account's forms are offered exactly where the contra
             expect(refusal, where).to.equal(
               `${words} refused: ${signer.address} may not act on budget account ${action === "allocate" ? acc.parent : acc.id} (not its controller, its parent's, or the owner)`,
             );
-          else if (/is closed/.test(offer as string))
-            // A closed account has handed everything up: returning from it is refused for its empty balance.
-            expect(refusal, where).to.match(
-              action === "return"
-                ? /refused: budget account \d+ holds 0 iUSD but/
-                : /refused: budget account \d+ is closed$/,
-            );
-          else
+          else if (/is closed/.test(offer as string)) {
+            // The closed account named by the page is the one the chain names: the account itself, or (allocating
+            // to the open account under it) its parent.
+            const named = /^Account #(\d+) is closed/.exec(offer as string)![1];
+            expect(refusal, where).to.equal(`${words} refused: budget account ${named} is closed`);
+            if (acc.id === orphan && action === "allocate") {
+              expect(offer, where).to.equal(`Account #${closed} is closed: it allocates nothing.`);
+              seen.parentClosed++;
+            }
+          } else
             expect(refusal, where).to.equal(
               `${words} refused: the budget tree may be at most ${maxDepth} levels deep (would be ${maxDepth + 1})`,
             );
@@ -132,5 +175,9 @@ describe("owner console: an account's forms are offered exactly where the contra
     expect(seen.offered).to.be.above(20);
     expect(seen.byNonOwner).to.be.at.least(5);
     expect(seen.refused).to.be.above(20);
+    // The closed account's money goes back up from the owner, its own key and its parent's (the root's ICON); the open
+    // account under it is refused an allocation for its parent's closure (owner and the closed account's key).
+    expect(seen.returnFromClosed).to.equal(3);
+    expect(seen.parentClosed).to.equal(2);
   });
 });

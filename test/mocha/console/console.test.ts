@@ -9,7 +9,15 @@
  * (and written to demo-out/console/metrics.json).
  */
 import { expect } from "chai";
-import { ContractFactory, JsonRpcProvider, Wallet, getAddress, id as keccakId, type InterfaceAbi } from "ethers";
+import {
+  ContractFactory,
+  JsonRpcProvider,
+  Wallet,
+  getAddress,
+  id as keccakId,
+  type BaseWallet,
+  type InterfaceAbi,
+} from "ethers";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
@@ -113,18 +121,21 @@ describe("owner console in Chromium", function () {
   }
 
   /**
-   * Opens a lease of the yard (`yard`, signed in with yardKey) for account 1, accepted by its ICON: 100 units/s,
-   * 500 m CPU, 256 MiB, `seconds` long from 10 s after the head, offer nonce `nonce`. Its offer and id.
+   * Opens a lease of the yard (`yard`, signed in with yardKey) for `account` (1 unless named), accepted by its ICON
+   * (`tenant`, the account's controller: the root's ICON unless named): 100 units/s, 500 m CPU, 256 MiB, `seconds`
+   * long from 10 s after the head, offer nonce `nonce`. Its offer and id.
    */
   async function openYardLease(
     yard: MarketClient,
     nonce: bigint,
     seconds: bigint,
+    account = 1n,
+    tenant: BaseWallet = icon,
   ): Promise<{ offer: Offer; leaseId: bigint }> {
     const t = BigInt((await rpc.getBlock("latest"))!.timestamp);
     const offer: Offer = {
       provider: await yard.address(),
-      account: 1n,
+      account,
       token: deployment.token,
       pricePerSecond: 100n,
       cpuMillis: 500,
@@ -137,7 +148,7 @@ describe("owner console in Chromium", function () {
     };
     const domain = marketDomain(31337n, deployment.market);
     const providerSig = await new Wallet(yardKey).signTypedData(domain, OFFER_TYPES, offer);
-    const tenantSig = await icon.signTypedData(domain, ACCEPTANCE_TYPES, { offer });
+    const tenantSig = await tenant.signTypedData(domain, ACCEPTANCE_TYPES, { offer });
     return { offer, leaseId: await yard.openLease(offer, providerSig, tenantSig) };
   }
 
@@ -340,32 +351,69 @@ describe("owner console in Chromium", function () {
     await closeFlow();
   });
 
-  it("winds the application down from a fresh read: keys taken back root first, leases ended or cancelled, accounts closed, the rest withdrawn", async () => {
-    await showApp(1n);
+  it("winds the application down from a fresh read: keys taken back root first, leases ended or cancelled, accounts closed or emptied, the rest withdrawn", async () => {
     const before = await reader.balanceOf(wallet.address);
+    const iconClient = await MarketClient.connect({ deployment, provider: rpc, signer: new Wallet(iconKey) });
+    const yard = await MarketClient.connect({ deployment, provider: rpc, signer: new Wallet(yardKey) });
+    const ownerClient = await MarketClient.connect({ deployment, provider: rpc, signer: new Wallet(ownerKey) });
+    // Closed accounts still take money (contracts/LeaseEscrow.sol): the ICON's replica account `gone` closed after
+    // opening a lease, which the owner then ended (its whole deposit, 0.06 iUSD, refunded to the closed account);
+    // the replica `later` closed with its lease out, whose start the yard will miss (the wind-down cancels it: deposit
+    // and the yard's penalty credited to the closed account).
+    const goneIcon = Wallet.createRandom();
+    const gone = await iconClient.createAccount(1n, goneIcon.address);
+    await iconClient.allocate(1n, gone, iUSD(1));
+    const { leaseId: goneLease } = await openYardLease(yard, 3n, 600n, gone, goneIcon);
+    await iconClient.closeAccount(gone);
+    expect(await ownerClient.terminate(goneLease)).to.equal(iUSD(0.06));
+    expect(await reader.account(gone)).to.deep.include({ closed: true, balance: iUSD(0.06) });
+    const laterIcon = Wallet.createRandom();
+    const later = await iconClient.createAccount(1n, laterIcon.address);
+    await iconClient.allocate(1n, later, iUSD(1));
+    const { leaseId: laterLease } = await openYardLease(yard, 4n, 600n, later, laterIcon);
+    await iconClient.closeAccount(later);
+    expect(await reader.account(later)).to.deep.include({ closed: true, balance: 0n });
+    await showApp(1n);
+    // The closed account holding money has a panel with only the return form (the owner may hand its money up); the
+    // empty closed one has none.
+    const gonePanel = page.locator(`details[data-manage="${gone}"]`);
+    expect(await gonePanel.locator("summary").textContent()).to.contain(`#${gone} under #1 · closed ·`);
+    await gonePanel.locator("summary").click();
+    expect(
+      await gonePanel.locator("form").evaluateAll((fs) => fs.map((f) => f.getAttribute("data-form"))),
+    ).to.deep.equal(["return"]);
+    expect(await gonePanel.locator("[data-not-offered]").count()).to.equal(0);
+    expect(await gonePanel.locator("[data-field=balance]").textContent()).to.equal("0.06 iUSD");
+    expect(await page.locator(`details[data-manage="${later}"]`).count()).to.equal(0);
     // After the page read the application, its ICON opens a replica account with money and a lease whose start the
     // yard then misses: the page's view does not show them; the wind-down must (it reads the chain again).
-    const iconClient = await MarketClient.connect({ deployment, provider: rpc, signer: new Wallet(iconKey) });
     const replica = Wallet.createRandom();
     const child = await iconClient.createAccount(1n, replica.address);
     await iconClient.allocate(1n, child, iUSD(2));
-    const yard = await MarketClient.connect({ deployment, provider: rpc, signer: new Wallet(yardKey) });
     const { leaseId: missed } = await openYardLease(yard, 2n, 600n);
     await rpc.send("evm_increaseTime", [400]); // past the start window (300 s): the start is missed
     await rpc.send("evm_mine", []);
     expect((await reader.lease(missed)).state).to.equal("StartMissed");
+    expect((await reader.lease(laterLease)).state).to.equal("StartMissed");
     await page.click("[data-action=wind-down]");
-    await page.locator("#flow .words").nth(5).waitFor();
+    await page.locator("#flow .words").nth(8).waitFor();
     const words = await page.locator("#flow .words").allTextContents();
-    expect(words).to.have.length(6);
+    expect(words).to.have.length(9);
     expect(words[0]).to.contain(`make your address ${wallet.address} the controller of account 1 `);
     expect(words[1]).to.contain(`the controller of account ${child} instead of the ICON key ${replica.address}`);
     expect(words[2]).to.contain("end lease 1 at edge-a.example now");
-    expect(words[3]).to.contain(`cancel lease ${missed} at edge-a.example, whose start the yard missed`);
-    expect(words[4]).to.contain(`close account ${child}; its balance goes up to account 1`);
-    expect(words[5]).to.contain("take everything the root account 1 then holds");
+    expect(words[3]).to.contain(`cancel lease ${laterLease} at edge-a.example, whose start the yard missed`);
+    expect(words[4]).to.contain(`cancel lease ${missed} at edge-a.example, whose start the yard missed`);
+    // Deepest first (all three sit under the root; the newest first): the open replica closed, each closed account
+    // emptied to the root — `later` of what the cancellation above credits it, `gone` of its refund.
+    expect(words[5]).to.contain(`close account ${child}; its balance goes up to account 1`);
+    expect(words[6]).to.contain(`move everything the closed account ${later} then holds (now 0 iUSD, plus what`);
+    expect(words[7]).to.contain(`move everything the closed account ${gone} then holds (now 0.06 iUSD, plus what`);
+    expect(words[8]).to.contain("take everything the root account 1 then holds");
     const r = await continueFlow();
     expect(r, r.text).to.deep.include({ ok: true });
+    for (const a of [gone, later]) expect(await reader.account(a)).to.deep.include({ closed: true, balance: 0n });
+    expect((await reader.lease(laterLease)).state).to.equal("Cancelled");
     const lease = await reader.lease(1n);
     expect(["Ended", "Settled"]).to.include(lease.state);
     expect((await reader.lease(missed)).state).to.equal("Cancelled");
@@ -374,11 +422,15 @@ describe("owner console in Chromium", function () {
     const root = await reader.account(1n);
     expect(root.balance).to.equal(0n);
     expect(root.controller).to.equal(wallet.address);
-    // Everything put in (20 + 5 + 3) came back but what lease 1 ran for, plus the yard's collateral penalty for the
-    // missed start (paid to the lease's account by cancelMissedStart).
-    const cancelled = await reader.market.queryFilter(reader.market.filters.LeaseCancelled!(missed));
-    const penalty = BigInt((cancelled[0] as unknown as { args: { penalty: bigint } }).args.penalty);
-    expect(penalty > 0n).to.equal(true);
+    // Everything put in (20 + 5 + 3) came back — every unit, the closed accounts' too — but what lease 1 ran for, plus
+    // the yard's collateral penalties for the two missed starts (paid to the leases' accounts by cancelMissedStart).
+    let penalty = 0n;
+    for (const l of [missed, laterLease]) {
+      const cancelled = await reader.market.queryFilter(reader.market.filters.LeaseCancelled!(l));
+      const p = BigInt((cancelled[0] as unknown as { args: { penalty: bigint } }).args.penalty);
+      expect(p > 0n).to.equal(true);
+      penalty += p;
+    }
     expect((await reader.balanceOf(wallet.address)) - before).to.equal(
       iUSD(28) - lease.pricePerSecond * (lease.stoppedAt - lease.start) + penalty,
     );

@@ -1,11 +1,16 @@
 /**
  * The owner console's money arithmetic, without a browser: what a lease has cost at a given chain time
- * (protocol/chain/lease-cost.ts, the one rule the CLI's `icon app status` and the console share) and what it has left, and the policy's shares parsed as the CLI parses them (protocol/chain/policy.ts).
+ * (protocol/chain/lease-cost.ts, the one rule the CLI's `icon app status` and the console share) and what it has
+ * left, the policy's shares parsed as the CLI parses them (protocol/chain/policy.ts), and an amount refused before the
+ * wallet is asked with the sentence the chain's refusal reads as (protocol/chain/errors.ts).
  * Exact in token units (bigint): a spend off by one unit would show the owner a wrong figure.
  */
 import { expect } from "chai";
+import { Interface } from "ethers";
 import fc from "fast-check";
 import { leaseTimeLeft, type LeaseView } from "../../../console/src/chain.ts";
+import { iconMarketAbi } from "../../../protocol/chain/abi.generated.ts";
+import { contractRefusal, toChainError } from "../../../protocol/chain/errors.ts";
 import { leaseCost as leaseSpend, leaseEscrowed } from "../../../protocol/chain/lease-cost.ts";
 import { parseShare } from "../../../protocol/chain/policy.ts";
 import { isIconError } from "../../../protocol/errors.ts";
@@ -108,5 +113,23 @@ describe("owner console: policy shares", () => {
       expect(isIconError(err, "BAD_OPTION"), bad).to.equal(true);
       expect((err as Error).message).to.equal(`weight must be a number between 0 and 1 (e.g. 0.25), got "${bad}"`);
     }
+  });
+
+  it("refuses an amount before the wallet with the sentence of the chain's own refusal (one table of sentences)", () => {
+    const token = { symbol: "iUSD", decimals: 6 };
+    const market = new Interface(iconMarketAbi);
+    const action = "allocating 3 iUSD from account 4 to 5";
+    for (const [name, args] of [
+      ["BudgetInsufficientBalance", [4n, 500_000n, 3_000_000n]],
+      ["BudgetZeroValue", ["amount"]],
+    ] as const) {
+      const early = contractRefusal(name, args, action, token);
+      const chain = toChainError({ data: market.encodeErrorResult(name, args) }, action, token);
+      expect(early.message).to.equal(chain.message);
+      expect(isIconError(early, name)).to.equal(true);
+    }
+    expect(contractRefusal("BudgetInsufficientBalance", [4n, 500_000n, 3_000_000n], action, token).message).to.equal(
+      `${action} refused: budget account 4 holds 0.5 iUSD but 3 iUSD is needed`,
+    );
   });
 });
