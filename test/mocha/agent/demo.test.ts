@@ -37,6 +37,14 @@ async function shootLiveTree(url: string): Promise<string> {
   try {
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 1000 } })).newPage();
     page.setDefaultTimeout(60_000);
+    const answers: string[] = [];
+    page.on("response", (r) => {
+      if (new URL(r.url()).pathname === "/icons")
+        void r.text().then(
+          (t) => answers.push(`${r.status()} ${t.slice(0, 300)}`),
+          () => answers.push(`${r.status()} (no body)`),
+        );
+    });
     const key = devKeys(11)[10]!;
     await injectTestWallet(page, { key, rpcUrl: served.rpcUrl, chainId: served.deployment.chainId });
     await page.goto(url);
@@ -47,7 +55,15 @@ async function shootLiveTree(url: string): Promise<string> {
     await page.locator("#flow .outcome.ok").waitFor();
     await page.locator("body:not([data-busy]):not([data-loading])").waitFor();
     await page.click("#flow [data-action=cancel]");
-    await page.locator("[data-icon]").first().waitFor();
+    await page
+      .locator("[data-icon]")
+      .first()
+      .waitFor()
+      .catch(async (e: Error) => {
+        // For whoever reads the failure: what the console's server answered and what the section shows.
+        const section = (await page.textContent("[data-field=icons]").catch(() => null)) ?? "(no section)";
+        throw new Error(`${e.message}\n/icons answers: ${answers.join(" | ")}\nthe section: ${section.slice(0, 600)}`);
+      });
     await page.locator("#timeline[data-ready]").waitFor();
     await mkdir(path.join(projectRoot, "demo-out/console"), { recursive: true });
     await page.screenshot({ path: path.join(projectRoot, "demo-out/console/demo-live-tree.png"), fullPage: true });
