@@ -13,7 +13,7 @@
  *
  * Every table a peer can make grow is bounded (interests, misses, query budgets) and swept.
  */
-import type { Libp2p, PeerId } from "@libp2p/interface";
+import type { PeerId } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { multiaddr } from "@multiformats/multiaddr";
 import {
@@ -30,11 +30,11 @@ import {
   serviceProviderKey,
 } from "../../protocol/index.ts";
 import type { Logger } from "../../protocol/log.ts";
-import type { Instance, LocalInstance } from "./types.ts";
+import type { Instance, LocalInstance, OverlayNode } from "./types.ts";
 
 /** What the route table uses of the yard. */
 export interface RouteTableComponents {
-  node: Libp2p;
+  node: OverlayNode;
   log: Logger;
   /** This yard's running instances. */
   local(): LocalInstance[];
