@@ -68,7 +68,7 @@ export interface IconNodeComponents extends IconServiceComponents {
 /**
  * The components js-libp2p hands a service, with the registrar gated on `ready` (ready.ts): what a daemon hands
  * each of its protocol services. (js-libp2p's components are a proxy that throws on a service not configured: the
- * view names each part, `ping` read when used.)
+ * view names each part, `ping` read when used, undefined on a node without it.)
  */
 export function gatedComponents(c: IconNodeComponents, ready: Pick<ReadyGate, "registrar">): IconNodeComponents {
   return {
@@ -77,8 +77,14 @@ export function gatedComponents(c: IconNodeComponents, ready: Pick<ReadyGate, "r
     connectionManager: c.connectionManager,
     addressManager: c.addressManager,
     contentRouting: c.contentRouting,
+    // Read, not tested with `in`: js-libp2p's proxy has only a `get` trap (its services are not the target's
+    // properties), and throws MissingServiceError for a service the node was built without.
     get ping() {
-      return "ping" in c ? c.ping : undefined;
+      try {
+        return c.ping;
+      } catch {
+        return undefined;
+      }
     },
   };
 }
