@@ -78,6 +78,7 @@ const FAST = [
   "yard/kernel-rtt",
   "yard/overlay-names",
   "yard/overlay-routes",
+  "yard/overlay-service",
   "yard/pricing",
   "yard/quoting",
   "yard/tunnel",

@@ -176,6 +176,7 @@ const SECONDS: Record<string, number> = {
   "yard/overlay-net": 5,
   "yard/overlay-restart": 38,
   "yard/overlay-routes": 11,
+  "yard/overlay-service": 3,
   "yard/overlay-squat": 14,
   "yard/pricing": 1,
   "yard/probe": 24,

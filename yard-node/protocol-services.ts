@@ -1,25 +1,33 @@
 /**
  * The yard's protocol services as the libp2p node's services (js-libp2p's shape, `(components) => Startable`):
- * the lease negotiation (quoting.ts), the tunnels (overlay/tunnel.ts), image upload and logs (services.ts), the
- * path probe (probe.ts) and the relay (relay.ts). The node builds and starts them with its listeners, before the
- * yard's rooms exist; each registers its handlers on the readiness gate's registrar (protocol/net/ready.ts), so
- * every stream is refused with a sentence until the yard is ready, and reaches the rooms it serves from only then,
- * through `rooms()`. The node's stop stops them.
+ * the lease negotiation (quoting.ts), the tunnels (overlay/tunnel.ts), the overlay's routes, routing rules and
+ * telemetry (overlay/overlay.ts), image upload and logs (services.ts), the path probe (probe.ts) and the relay
+ * (relay.ts). The node builds and starts them with its listeners, before the yard's rooms exist; each registers its
+ * handlers on the readiness gate's registrar (protocol/net/ready.ts), so every stream is refused with a sentence
+ * until the yard is ready, and reaches the rooms it serves from only then, through `rooms()`; outbound work (the
+ * overlay's DHT announcements and sweep) begins when the gate opens. The node's stop stops them.
  *
  * @example
  *   const node = await createIconNode({ services: yardProtocolServices(init, ready, () => rooms).services });
  */
 import type { Signer } from "ethers";
 import type { Libp2p, Startable } from "@libp2p/interface";
-import type { IconServiceComponents, LeaseProvider, MarketClient, ReadyGate, TunnelHeader } from "../protocol/index.ts";
+import {
+  gatedComponents,
+  type IconNodeComponents,
+  type LeaseProvider,
+  type MarketClient,
+  type ReadyGate,
+  type TunnelHeader,
+} from "../protocol/index.ts";
 import type { Multiaddr } from "@multiformats/multiaddr";
 import type { Logger } from "../protocol/log.ts";
-import type { Authorize } from "./access.ts";
+import { leaseHolderCheck, type Authorize } from "./access.ts";
 import type { Prices, YardConfig } from "./config.ts";
 import type { YardDb } from "./db.ts";
 import type { LeaseLifecycle } from "./leases.ts";
 import { defaultServiceCidr } from "./network.ts";
-import type { Overlay } from "./overlay/overlay.ts";
+import { overlay, type Overlay, type OverlayOptions } from "./overlay/overlay.ts";
 import { tunnels, type TunnelManager, type TunnelTarget } from "./overlay/tunnel.ts";
 import { probeService } from "./probe.ts";
 import type { Quoting } from "./quoting.ts";
@@ -34,7 +42,8 @@ export interface ServedRooms {
   node: Pick<Libp2p, "getMultiaddrs">;
   quoting: Pick<Quoting, "capacity" | "quote" | "accept">;
   leases: Pick<LeaseLifecycle, "deploy" | "terminate" | "containerOf">;
-  overlay: Pick<Overlay, "flows">;
+  /** What the overlay asks of the yard: its running instances, namespace and route checks, the datagram bridge. */
+  overlay: Required<Pick<OverlayOptions, "local" | "admit" | "vouch" | "checkRoute" | "udpBridge">>;
   resolveTunnel: (h: TunnelHeader, remote: string, remoteAddr: Multiaddr) => Promise<TunnelTarget>;
   now: () => number;
 }
@@ -55,38 +64,60 @@ export interface ProtocolServicesInit {
 }
 
 /**
- * The node's services by name, and the tunnel manager once the node has built it. `rooms()` is read only inside
- * handlers, which run once `ready` is open.
+ * The node's services by name, and the tunnel manager and the overlay once the node has built them. `rooms()` is
+ * read only inside handlers, which run once `ready` is open, and by outbound work, which begins then.
  */
 export function yardProtocolServices(
   init: ProtocolServicesInit,
   ready: ReadyGate,
   rooms: () => ServedRooms,
 ): {
-  services: Record<string, (components: IconServiceComponents) => Startable>;
+  services: Record<string, (components: IconNodeComponents) => Startable>;
   tunnels: () => TunnelManager;
+  overlay: () => Overlay;
 } {
   const { config, chain, runtime, db, holder, log, metrics } = init;
-  let tunnelManager: TunnelManager | undefined;
-  const gated = (c: IconServiceComponents): IconServiceComponents => ({
-    peerId: c.peerId,
-    registrar: ready.registrar(c.registrar),
-    connectionManager: c.connectionManager,
-  });
+  const built: { tunnels?: TunnelManager; overlay?: Overlay } = {};
+  const get = <K extends keyof typeof built>(name: K): NonNullable<(typeof built)[K]> => {
+    const s = built[name];
+    if (!s) throw new Error(`the node has not built the ${name} service`);
+    return s;
+  };
+  const gated = (c: IconNodeComponents): IconNodeComponents => gatedComponents(c, ready);
+  const o = config.overlay;
   const services = {
-    lease: (c: IconServiceComponents) =>
+    lease: (c: IconNodeComponents) =>
       leaseNegotiation({
         provider: provider(rooms, holder),
         onError: (e) => log.debug("negotiation stream failed", { error: e }),
       })(gated(c)),
-    tunnels: (c: IconServiceComponents) =>
-      (tunnelManager = tunnels({
+    tunnels: (c: IconNodeComponents) =>
+      (built.tunnels = tunnels({
         resolve: (h, remote, remoteAddr) => rooms().resolveTunnel(h, remote.toString(), remoteAddr),
         log: log.child("tunnels"),
-        maxPeers: config.overlay.maxTunnelPeers,
-        idleMs: config.overlay.tunnelIdleS * 1000,
+        maxPeers: o.maxTunnelPeers,
+        idleMs: o.tunnelIdleS * 1000,
       })(gated(c))),
-    yardServices: (c: IconServiceComponents) =>
+    overlay: (c: IconNodeComponents) =>
+      (built.overlay = overlay({
+        ready,
+        log: log.child("overlay"),
+        tunnels: { open: (peer, addrs, h) => get("tunnels").open(peer, addrs, h) },
+        admit: (from, to, id) => rooms().overlay.admit(from, to, id),
+        authorize: leaseHolderCheck(db, chain),
+        vouch: (peer) => rooms().overlay.vouch(peer),
+        checkRoute: (yard, service, id) => rooms().overlay.checkRoute(yard, service, id),
+        udpBridge: (ip, port) => rooms().overlay.udpBridge(ip, port),
+        local: () => rooms().overlay.local(),
+        store: db,
+        routeEpochMs: db.nextRouteEpoch(),
+        peers: o.peers,
+        dht: config.p2p.dht,
+        k: o.k,
+        ttlS: o.routeTtlS,
+        halfLifeS: o.flowHalfLifeS,
+      })(gated(c))),
+    yardServices: (c: IconNodeComponents) =>
       yardServices({
         runtime,
         chain,
@@ -100,7 +131,7 @@ export function yardProtocolServices(
         container: (id) => rooms().leases.containerOf(id),
         onImageLoaded: (id) => db.touchImage(id, rooms().now()),
       })(gated(c)),
-    probe: (c: IconServiceComponents) =>
+    probe: (c: IconNodeComponents) =>
       probeService({
         // The tools run where the yard's public side is, unless the probe names its own namespace.
         config: { ...config.probe, netns: config.probe.netns ?? config.publicNetns },
@@ -109,10 +140,10 @@ export function yardProtocolServices(
           const { row, info } = rooms().leases.containerOf(id);
           return row?.status === "deployed" && info?.running === true;
         },
-        clients: (id) => rooms().overlay.flows(id).snapshot(),
+        clients: (id) => get("overlay").flows(id).snapshot(),
         own: async () => [
           config.publicHost,
-          config.overlay.serviceCidr ?? defaultServiceCidr(config.yardId),
+          o.serviceCidr ?? defaultServiceCidr(config.yardId),
           ...rooms()
             .node.getMultiaddrs()
             .map((m) => m.toString().split("/")[2] ?? ""),
@@ -124,7 +155,7 @@ export function yardProtocolServices(
         log: log.child("probe"),
         metrics,
       })(gated(c)),
-    relay: (c: IconServiceComponents) =>
+    relay: (c: IconNodeComponents) =>
       relayService({
         chain: relayChainOf(chain),
         fee: init.prices.relayFee,
@@ -132,13 +163,7 @@ export function yardProtocolServices(
         metrics,
       })(gated(c)),
   };
-  return {
-    services,
-    tunnels: () => {
-      if (!tunnelManager) throw new Error("the node has not built the tunnels service");
-      return tunnelManager;
-    },
-  };
+  return { services, tunnels: () => get("tunnels"), overlay: () => get("overlay") };
 }
 
 /** The lease negotiation's provider: the quoting and lease rooms, read at each request. */

@@ -4,9 +4,10 @@
  * claims payment, and reconciles Docker with its database and the chain after any restart.
  *
  * This file is the wiring: it builds the rooms, each from only the components it uses, boots them in order and
- * stops them. The protocol services (lease negotiation, tunnels, image and logs, probe, relay) are libp2p services
- * in js-libp2p's shape, handed to the node at its creation and started and stopped with it; their handlers refuse
- * every stream until the yard is ready (listed, its leases restored: protocol/net/ready.ts). The rooms
+ * stops them. The protocol services (lease negotiation, tunnels, the overlay's routes, routing rules and telemetry,
+ * image and logs, probe, relay) are libp2p services in js-libp2p's shape, handed to the node at its creation and
+ * started and stopped with it; their handlers refuse every stream until the yard is ready (listed, its leases
+ * restored: protocol/net/ready.ts), and their outbound work (the overlay's announcements) begins then. The rooms
  * (yard-node/README.md, "Code layout"):
  *   chain-watch.ts  guarded chain calls, chain time, the listing, following market events
  *   quoting.ts      RFQ checks (pure checkRfq), quotes, accept, adopt
@@ -56,8 +57,9 @@ import { KernelRtt } from "./overlay/kernel-rtt.ts";
 import { Ingress } from "./ingress.ts";
 import { DatagramBridge, UdpIngress } from "./udp.ts";
 import { LeaseOwners, instanceProblem } from "./overlay/owners.ts";
-import { Overlay } from "./overlay/overlay.ts";
+import type { Overlay } from "./overlay/overlay.ts";
 import type { ServiceAddressing } from "./overlay/semantic.ts";
+import type { LocalInstance } from "./overlay/types.ts";
 import type { TunnelManager } from "./overlay/tunnel.ts";
 import { ActiveYards } from "./overlay/yards.ts";
 import { CapacityLedger } from "./ledger.ts";
@@ -111,8 +113,13 @@ export class Yard {
   readonly #abort = new AbortController();
   /** The protocol services' handlers serve once it is open (end of boot), refuse again once stop() closes it. */
   readonly #ready: ReadyGate;
-  /** The rooms that are not libp2p services, as boot started them: stop() stops them in reverse (Startable). */
+  /**
+   * The rooms that are not libp2p services, as boot started them: stop() stops them in reverse (Startable). The
+   * protocol services (the overlay among them) are the node's: it starts and stops them.
+   */
   readonly #started: Startable[] = [];
+  /** The yard's containers by id, as last seen (written by the lease lifecycle). */
+  readonly #containers = new Map<string, ContainerInfo>();
   #announcing: Promise<void> | undefined;
   #stopped = false;
   readonly #watch: ChainWatch;
@@ -132,12 +139,14 @@ export class Yard {
       yardMetrics: YardMetrics;
       ready: ReadyGate;
       tunnels: TunnelManager;
+      overlay: Overlay;
     },
   ) {
     const { config, node, chain, runtime, db, log } = o;
     this.metrics = o.metrics;
     this.#ready = o.ready;
     this.tunnels = o.tunnels;
+    this.overlay = o.overlay;
     this.config = config;
     this.node = node;
     this.chain = chain;
@@ -178,8 +187,7 @@ export class Yard {
     });
     this.activeYards = new ActiveYards(chain, { log: log.child("yards") });
     this.owners = new LeaseOwners(chain);
-    /** The yard's containers by id, as last seen (written by the lease lifecycle). */
-    const containers = new Map<string, ContainerInfo>();
+    const containers = this.#containers;
     const common = { config, db, metrics, operator: o.operator, prices: o.prices, signal };
     const reorgs = new Reorgs({
       chain,
@@ -223,38 +231,6 @@ export class Yard {
         log: log.child("rtt"),
         metrics,
       }),
-    });
-    this.overlay = new Overlay({
-      node,
-      log: log.child("overlay"),
-      tunnels: this.tunnels,
-      admit: (from, to, id) => this.addressing?.admit(from, to, id),
-      authorize: leaseHolderCheck(db, chain),
-      vouch: (peer) => this.activeYards.vouch(peer),
-      checkRoute: async (yard, service, id) =>
-        instanceProblem(service, id, await this.owners.facts(id, { spender: yard }), this.activeYards.operatorOf(yard)),
-      udpBridge: (ip, port) => this.bridge.for(ip, port),
-      local: () =>
-        db
-          .leases(["deployed"])
-          .filter((l) => l.spec?.service)
-          .map((l) => {
-            const info = l.containerId ? containers.get(l.containerId) : undefined;
-            return {
-              leaseId: l.id,
-              service: l.spec!.service!,
-              ports: l.spec!.ports,
-              udpPorts: l.spec!.udpPorts ?? [],
-              ip: info?.running ? info.ip : undefined,
-            };
-          }),
-      store: db,
-      routeEpochMs: db.nextRouteEpoch(),
-      peers: config.overlay.peers,
-      dht: config.p2p.dht,
-      k: config.overlay.k,
-      ttlS: config.overlay.routeTtlS,
-      halfLifeS: config.overlay.flowHalfLifeS,
     });
     const shared = { overlay: this.overlay, ingress: this.ingress, udp: this.udp, containers, runtime };
     this.#net = new YardNetwork({
@@ -389,6 +365,7 @@ export class Yard {
       yardMetrics,
       ready,
       tunnels: served.tunnels(),
+      overlay: served.overlay(),
     }));
     try {
       await yard.#boot(deployment.blockNumber);
@@ -437,7 +414,8 @@ export class Yard {
     this.#net.restoreRouting();
     await this.reconcile("start");
     await this.#net.reopenStubbed();
-    await this.#start(this.overlay);
+    // The overlay's handlers were registered at the node's start (refused until ready); its announcements begin
+    // when the gate opens below, after the reconcile and the stubs reopened.
     await this.#start(this.rtt);
     await this.#start(this.activeYards);
     if (c.overlay.semanticDns) await this.#net.startAddressing();
@@ -473,7 +451,7 @@ export class Yard {
     // Nothing records any more: the flows are kept for the next start (the ICON's view goes on across a restart).
     this.overlay.saveFlows();
     this.bridge.close();
-    // The protocol services stop with the node.
+    // The protocol services (tunnels, the overlay's handlers and announcements, …) stop with the node.
     await Promise.resolve(this.node.stop()).catch(() => {});
     // Let the tick, the follower and in-flight lease actions finish their database writes before closing it.
     await Promise.allSettled([this.#announcing, this.#watch.idle(), this.#leases.idle()]);
@@ -541,10 +519,39 @@ export class Yard {
       node: this.node,
       quoting: this.#quoting,
       leases: this.#leases,
-      overlay: this.overlay,
+      overlay: {
+        local: () => this.#local(),
+        admit: (from, to, id) => this.addressing?.admit(from, to, id),
+        vouch: (peer) => this.activeYards.vouch(peer),
+        checkRoute: async (yard, service, id) =>
+          instanceProblem(
+            service,
+            id,
+            await this.owners.facts(id, { spender: yard }),
+            this.activeYards.operatorOf(yard),
+          ),
+        udpBridge: (ip, port) => this.bridge.for(ip, port),
+      },
       resolveTunnel: (h, remote, remoteAddr) => this.#net.resolveTunnel(h, remote, remoteAddr),
       now: () => this.now(),
     };
+  }
+
+  /** This yard's running instances of services, for the overlay's routes. */
+  #local(): LocalInstance[] {
+    return this.db
+      .leases(["deployed"])
+      .filter((l) => l.spec?.service)
+      .map((l) => {
+        const info = l.containerId ? this.#containers.get(l.containerId) : undefined;
+        return {
+          leaseId: l.id,
+          service: l.spec!.service!,
+          ports: l.spec!.ports,
+          udpPorts: l.spec!.udpPorts ?? [],
+          ip: info?.running ? info.ip : undefined,
+        };
+      });
   }
 
   /** Starts `s` and keeps it for stop(). */

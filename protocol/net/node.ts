@@ -22,13 +22,13 @@ import { CID } from "multiformats/cid";
 import * as raw from "multiformats/codecs/raw";
 import { sha256 } from "multiformats/hashes/sha2";
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "@libp2p/crypto/keys";
-import type { AbortOptions, Connection, PeerId, PrivateKey } from "@libp2p/interface";
+import type { AbortOptions, Connection, ContentRouting, PeerId, PrivateKey, Stream } from "@libp2p/interface";
 import type { Multiaddr } from "@multiformats/multiaddr";
 import { ConfigError } from "../errors.ts";
 import { noiseCrypto } from "./noise-crypto.ts";
 import { gatewayTcp, type GatewayDialer } from "./gateway-transport.ts";
 import { halfWindowYamux, type YamuxWindowStats } from "./yamux-window.ts";
-import type { HandlerRegistrar } from "./ready.ts";
+import type { HandlerRegistrar, ReadyGate } from "./ready.ts";
 
 /**
  * The node's components a project service takes (js-libp2p hands them to each service factory): the registrar its
@@ -44,6 +44,48 @@ export interface IconServiceComponents {
       peer: PeerId | Multiaddr | Multiaddr[],
       options?: AbortOptions & { priority?: number },
     ): Promise<Connection>;
+  };
+}
+
+/**
+ * The rest of js-libp2p's components that a service dialling by itself takes (the yard's overlay: route queries and
+ * pushes, DHT announcements, pings): streams opened as `Libp2p.dialProtocol` opens them, the node's addresses, its
+ * content routing, and the services built before it by name (`ping`).
+ */
+export interface IconNodeComponents extends IconServiceComponents {
+  connectionManager: IconServiceComponents["connectionManager"] & {
+    openStream(
+      peer: PeerId | Multiaddr | Multiaddr[],
+      protocols: string | string[],
+      options?: AbortOptions & { priority?: number },
+    ): Promise<Stream>;
+  };
+  addressManager: { getAddresses(): Multiaddr[] };
+  contentRouting: ContentRouting;
+  ping?: { ping(peer: PeerId, options?: AbortOptions): Promise<number> };
+}
+
+/**
+ * The components js-libp2p hands a service, with the registrar gated on `ready` (ready.ts): what a daemon hands
+ * each of its protocol services. (js-libp2p's components are a proxy that throws on a service not configured: the
+ * view names each part, `ping` read when used, undefined on a node without it.)
+ */
+export function gatedComponents(c: IconNodeComponents, ready: Pick<ReadyGate, "registrar">): IconNodeComponents {
+  return {
+    peerId: c.peerId,
+    registrar: ready.registrar(c.registrar),
+    connectionManager: c.connectionManager,
+    addressManager: c.addressManager,
+    contentRouting: c.contentRouting,
+    // Read, not tested with `in`: js-libp2p's proxy has only a `get` trap (its services are not the target's
+    // properties), and throws MissingServiceError for a service the node was built without.
+    get ping() {
+      try {
+        return c.ping;
+      } catch {
+        return undefined;
+      }
+    },
   };
 }
 
@@ -89,7 +131,7 @@ export interface IconNodeOptions {
    * The daemon's protocol services in js-libp2p's shape, `(components) => Startable`, by name: libp2p builds them
    * with the node and starts and stops them with it (gate their handlers on the daemon's readiness: ready.ts).
    */
-  services?: Record<string, (components: IconServiceComponents) => unknown>;
+  services?: Record<string, (components: IconNodeComponents) => unknown>;
 }
 
 const windowStats = new WeakMap<Libp2p, YamuxWindowStats>();
@@ -168,7 +210,7 @@ export async function findYardProviders(
 
 /** Providers of `key` in the DHT (not `node` itself), at most `max` (16), within `timeoutMs` (5000). */
 export async function findProviders(
-  node: Libp2p,
+  node: Pick<Libp2p, "peerId" | "contentRouting">,
   key: CID,
   o: { max?: number; timeoutMs?: number } = {},
 ): Promise<{ peerId: string; addrs: string[] }[]> {

@@ -4,11 +4,12 @@
  * chain and restores its leases first). The services register their handlers on the gate's registrar at the node's
  * start; until `open()` — and again after `close()` — every stream those handlers receive is refused at once: reset
  * with a NOT_READY error naming the protocol and the reason, counted and reported to `onRefused`. Nothing waits, so
- * a stranger's streams before ready cannot pile up.
+ * a stranger's streams before ready cannot pile up. A service's outbound work (announcements, pushes, timers that
+ * dial) waits for the same moment: `whenOpen(fn)` runs `fn` when the gate opens.
  *
  * @example
  *   const ready = new ReadyGate("the yard is starting: it lists its addresses and restores its leases first");
- *   const node = await createIconNode({ services: { tunnels: (c) => tunnels(init)({ ...ready.components(c) }) } });
+ *   const node = await createIconNode({ services: { tunnels: (c) => tunnels(init)(gatedComponents(c, ready)) } });
  *   await boot(); ready.open(); // … ready.close(); await node.stop();
  */
 import type { Connection, Stream, StreamHandler, StreamHandlerOptions } from "@libp2p/interface";
@@ -25,6 +26,7 @@ export class ReadyGate {
   readonly #reason: string;
   readonly #onRefused: ((protocol: string, peer: string) => void) | undefined;
   #open = false;
+  readonly #onOpen = new Set<() => void>();
   /** Streams refused because the daemon was not ready (or stopping). */
   refused = 0;
 
@@ -38,9 +40,21 @@ export class ReadyGate {
     return this.#open;
   }
 
-  /** The daemon is ready: handlers registered through the gate serve from now on. */
+  /** The daemon is ready: handlers registered through the gate serve from now on; `whenOpen` callbacks run. */
   open(): void {
+    if (this.#open) return;
     this.#open = true;
+    for (const fn of [...this.#onOpen]) fn();
+  }
+
+  /**
+   * Runs `fn` each time the gate opens (at once when it is open now): a service's outbound work starts when the
+   * daemon is ready, not when the node starts. Returns the function that forgets `fn` (the service's stop).
+   */
+  whenOpen(fn: () => void): () => void {
+    this.#onOpen.add(fn);
+    if (this.#open) fn();
+    return () => void this.#onOpen.delete(fn);
   }
 
   /** The daemon stops: streams arriving from now on are refused (those already served run on). */

@@ -299,7 +299,7 @@ export function encodeOverlayFrame(m: OverlayMessage): Uint8Array {
 
 /** Sends `m` on a new stream of `protocol` and returns the validated answer (an error frame throws). */
 export async function overlayRequest(
-  node: Libp2p,
+  node: Pick<Libp2p, "dialProtocol">,
   peer: PeerId | Multiaddr | Multiaddr[],
   protocol: string,
   m: OverlayMessage,

@@ -8,10 +8,15 @@
  * relevant (k-pruning; the instance a `<id>.none` name pins is always kept) — a local one directly, a remote one
  * through a tunnel; a failed forward drops the instance from the table and re-queries once. A lease's ingress
  * ports go to its container, or — once a stub is set — to the new instance.
+ *
+ * In a yard the overlay is one of the libp2p node's services (js-libp2p's shape, {@link overlay}): its handlers
+ * (routes, routing rules, telemetry) are registered at the node's start on the readiness gate's registrar, its
+ * outbound work (the route table's sweep and DHT announcements) begins when the gate opens, and the node's stop
+ * stops both. Built on a bare node (tests), `start()` registers on the node and begins at once.
  */
 import net from "node:net";
 import type { Duplex } from "node:stream";
-import type { Connection, Libp2p, PeerId, Stream } from "@libp2p/interface";
+import type { Connection, PeerId, Stream } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { multiaddr } from "@multiformats/multiaddr";
 import { lpStream } from "@libp2p/utils";
@@ -29,6 +34,8 @@ import {
   overlayLimits,
   type OverlayMessage,
   type Redirect,
+  type IconNodeComponents,
+  type ReadyGate,
   type Stub,
   type TunnelHeader,
 } from "../../protocol/index.ts";
@@ -41,7 +48,7 @@ import { PolicyRegistry, prune } from "./policies.ts";
 import { parseServiceKey } from "./names.ts";
 import { RouteTable } from "./route-table.ts";
 import { RoutingRules } from "./routing-rules.ts";
-import type { Instance, LocalInstance, PickContext, RoutingRulesStore, ServiceName } from "./types.ts";
+import type { Instance, LocalInstance, OverlayNode, PickContext, RoutingRulesStore, ServiceName } from "./types.ts";
 
 /** Opens a proxied byte stream to an instance at another yard (yard-node/overlay/tunnel.ts). */
 export interface Tunnels {
@@ -49,7 +56,12 @@ export interface Tunnels {
 }
 
 export interface OverlayOptions {
-  node: Libp2p;
+  node: OverlayNode;
+  /**
+   * The daemon's readiness: the outbound work (the route table's sweep, DHT announcements of this yard's services)
+   * begins when it opens (ready.ts `whenOpen`); at `start()` without it.
+   */
+  ready?: Pick<ReadyGate, "whenOpen">;
   log: Logger;
   authorize: Authorize;
   tunnels?: Tunnels;
@@ -108,6 +120,9 @@ export class Overlay {
   readonly #k: number;
   readonly #table: RouteTable;
   readonly #rules: RoutingRules;
+  /** Whether the outbound work runs (see {@link start}); the function that stops waiting for `ready`. */
+  #begun = false;
+  #unready: (() => void) | undefined;
   forwardsFailed = 0;
   requeries = 0;
 
@@ -149,8 +164,11 @@ export class Overlay {
     return this.#rules.restore();
   }
 
+  /** Registers the handlers; begins the outbound work now, or when `ready` opens (OverlayOptions.ready). */
   async start(): Promise<void> {
-    this.#table.start();
+    const ready = this.#o.ready;
+    if (ready) this.#unready = ready.whenOpen(() => this.#begin());
+    else this.#begin();
     const n = this.#o.node;
     await n.handle(
       TELEMETRY_PROTOCOL,
@@ -175,10 +193,21 @@ export class Overlay {
     );
   }
 
+  /** Stops the outbound work and unregisters the handlers. */
   async stop(): Promise<void> {
+    this.#unready?.();
+    this.#unready = undefined;
+    this.#begun = false;
     this.#table.stop();
     const n = this.#o.node;
     for (const p of [TELEMETRY_PROTOCOL, ROUTING_PROTOCOL, ROUTES_PROTOCOL]) await n.unhandle(p).catch(() => {});
+  }
+
+  /** The route table's sweep and, with the DHT, the announcements of this yard's services (once per start). */
+  #begin(): void {
+    if (this.#begun) return;
+    this.#begun = true;
+    this.#table.start();
   }
 
   // ---------------------------------------------------------------- flows and ingress
@@ -444,4 +473,31 @@ export class Overlay {
       }
     };
   }
+}
+
+/**
+ * The overlay as a libp2p service in js-libp2p's shape, for `createIconNode({ services })`: its handlers go to the
+ * components' registrar (the yard gates it: refused until ready), its dials, DHT records and pings through the
+ * components, as `Libp2p`'s own methods make them; started and stopped with the node.
+ */
+export function overlay(init: Omit<OverlayOptions, "node">): (components: IconNodeComponents) => Overlay {
+  return (c) =>
+    new Overlay({
+      ...init,
+      node: {
+        peerId: c.peerId,
+        handle: (protocol, handler, options) => c.registrar.handle(protocol, handler, options),
+        unhandle: (protocol) => c.registrar.unhandle(protocol),
+        getMultiaddrs: () => c.addressManager.getAddresses(),
+        getConnections: (peer) => c.connectionManager.getConnections(peer),
+        dialProtocol: (peer, protocols, o) => c.connectionManager.openStream(peer, protocols, o),
+        contentRouting: c.contentRouting,
+        services: {
+          // Built before the project's services (protocol/net/node.ts); read at each measurement, as Libp2p's.
+          get ping(): unknown {
+            return c.ping;
+          },
+        },
+      },
+    });
 }

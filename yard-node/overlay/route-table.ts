@@ -13,7 +13,7 @@
  *
  * Every table a peer can make grow is bounded (interests, misses, query budgets) and swept.
  */
-import type { Libp2p, PeerId } from "@libp2p/interface";
+import type { PeerId } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { multiaddr } from "@multiformats/multiaddr";
 import {
@@ -30,11 +30,11 @@ import {
   serviceProviderKey,
 } from "../../protocol/index.ts";
 import type { Logger } from "../../protocol/log.ts";
-import type { Instance, LocalInstance } from "./types.ts";
+import type { Instance, LocalInstance, OverlayNode } from "./types.ts";
 
 /** What the route table uses of the yard. */
 export interface RouteTableComponents {
-  node: Libp2p;
+  node: OverlayNode;
   log: Logger;
   /** This yard's running instances. */
   local(): LocalInstance[];
@@ -111,6 +111,8 @@ export class RouteTable {
   foreignRoutes = 0;
   /** Peers whose routes were refused, each logged once (bounded). */
   readonly #refusedPeers = new Set<string>();
+  /** Between {@link start} and {@link stop}: DHT announcements are made only then. */
+  #begun = false;
 
   constructor(components: RouteTableComponents, init: RouteTableInit = {}) {
     this.#c = components;
@@ -123,6 +125,7 @@ export class RouteTable {
 
   /** Starts the sweep and, with the DHT, the announcements of this yard's services. */
   start(): void {
+    this.#begun = true;
     this.#sweeper = setInterval(() => this.sweep(), SWEEP_MS);
     this.#sweeper.unref();
     if (this.#dht) {
@@ -138,6 +141,7 @@ export class RouteTable {
 
   /** Stops the sweep and the announcements. */
   stop(): void {
+    this.#begun = false;
     clearInterval(this.#reannounce);
     clearInterval(this.#sweeper);
   }
@@ -185,9 +189,12 @@ export class RouteTable {
     return [...local, ...remote];
   }
 
-  /** Tells interested yards that this yard's instances of `service` changed. */
+  /**
+   * Tells interested yards that this yard's instances of `service` changed, and announces it in the DHT once the
+   * table has begun ({@link start} announces every service this yard runs then; until it has, no announcement).
+   */
   localChanged(service: string): void {
-    if (this.#dht && this.#localRoutes(service).length > 0) void this.#announce([service]);
+    if (this.#dht && this.#begun && this.#localRoutes(service).length > 0) void this.#announce([service]);
     const interested = this.#interests.get(service);
     if (!interested) return;
     const instances = this.#localRoutes(service);

@@ -6,7 +6,9 @@
  * Also the types the overlay's rooms and the yard's store share (local instances, stored routing rules), so that
  * the store (db.ts) needs no import of the overlay's classes.
  */
-import type { Redirect, Stub } from "../../protocol/index.ts";
+import type { AbortOptions, Connection, ContentRouting, PeerId, Stream } from "@libp2p/interface";
+import type { Multiaddr } from "@multiformats/multiaddr";
+import type { HandlerRegistrar, Redirect, Stub } from "../../protocol/index.ts";
 
 /** A service's identity: four DNS labels. Its namespace is `app.appns`. */
 export interface ServiceName {
@@ -113,4 +115,17 @@ export interface RoutingRulesStore {
   deleteRoutingRules(leaseId: bigint): void;
   takeFlows?(): { leaseId: bigint; state: FlowState }[];
   saveFlows?(flows: { leaseId: bigint; state: FlowState }[]): void;
+}
+
+/**
+ * What the overlay uses of the libp2p node: a `Libp2p` (tests), or in a yard the view of the node's components its
+ * service builds (overlay.ts `overlay`), whose registrar is the readiness gate's.
+ */
+export interface OverlayNode extends HandlerRegistrar {
+  peerId: PeerId;
+  getMultiaddrs(): Multiaddr[];
+  getConnections(peer?: PeerId): Connection[];
+  dialProtocol(peer: PeerId | Multiaddr | Multiaddr[], protocols: string | string[], o?: AbortOptions): Promise<Stream>;
+  contentRouting: ContentRouting;
+  services: { ping?: unknown };
 }

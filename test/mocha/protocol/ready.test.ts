@@ -1,7 +1,8 @@
 /**
  * The readiness gate of a daemon's libp2p services (protocol/net/ready.ts), on two real nodes: a service handed to
  * createIconNode registers its handler at the node's start; until the gate opens every stream is refused at once
- * (none reaches the handler, none waits), then served; closed again, refused again; the node's stop stops the service.
+ * (none reaches the handler, none waits), then served; closed again, refused again; the node's stop stops the service;
+ * outbound work registered with `whenOpen` runs when the gate opens.
  */
 import { expect } from "chai";
 import type { Libp2p, Stream } from "@libp2p/interface";
@@ -87,5 +88,22 @@ describe("readiness gate of libp2p services", function () {
 
     await server.stop();
     expect(state.started).to.equal(false);
+  });
+
+  it("runs a service's outbound work when the gate opens (at once when open), not after the service forgot it", () => {
+    const gate = new ReadyGate("the test daemon is starting");
+    const runs: string[] = [];
+    const forgetA = gate.whenOpen(() => runs.push("a"));
+    gate.whenOpen(() => runs.push("b"));
+    expect(runs, "nothing before the gate opens").to.deep.equal([]);
+    gate.open();
+    gate.open(); // already open: nothing runs again
+    expect(runs).to.deep.equal(["a", "b"]);
+    gate.whenOpen(() => runs.push("c")); // registered while open: runs at once
+    expect(runs).to.deep.equal(["a", "b", "c"]);
+    forgetA();
+    gate.close();
+    gate.open();
+    expect(runs).to.deep.equal(["a", "b", "c", "b", "c"]);
   });
 });
