@@ -13,6 +13,7 @@ import { byId, field, fill, h, valueOf } from "./dom.ts";
 import { failureSentence, reviewAndRun } from "./flow.ts";
 import { grantPlan, iconsSection } from "./icons.ts";
 import { createAppPlan, fundPlan, policyPlan, withdrawPlan, windDownPlan, type Plan, type PlanCtx } from "./plans.ts";
+import { fetchRead, importRetrying } from "./retry.ts";
 import { appTimeline } from "./timeline.ts";
 import { appView, policyFields, timelineView } from "./views.ts";
 import {
@@ -54,7 +55,7 @@ function notice(text: string, kind: "info" | "error" = "info", ...extra: Node[])
 }
 
 async function loadServed(): Promise<Served> {
-  const res = await fetch("/deployment.json", { cache: "no-store" });
+  const res = await fetchRead("/deployment.json", { cache: "no-store" });
   if (!res.ok) throw new Error(`the console's server has no deployment (${res.status})`);
   const raw = (await res.json()) as { deployment?: unknown; rpcUrl?: unknown; chainName?: unknown };
   const parsed = deploymentSchema.safeParse(raw.deployment);
@@ -306,13 +307,15 @@ async function drawLive(app: AppView): Promise<void> {
     ]);
     fill(timelineEl, timelineView(entries));
     timelineEl.dataset.ready = "true";
-    const { renderMoneyChart } = await import("./chart.ts");
+    const { renderMoneyChart } = await importRetrying(() => import("./chart.ts"));
     chartView?.finalize();
     fill(chartEl);
     chartView = await renderMoneyChart(chartEl, points, chain.tokenInfo);
     chartEl.dataset.ready = "true";
   } catch (e) {
-    fill(chartEl, h("p", { class: "empty" }, `No chart: ${(e as Error).message}`));
+    // A chunk or a read that failed at the network READ_TRIES times is tried again on the next refresh.
+    const again = e instanceof TypeError ? " (the network failed; tried again on the next refresh)" : "";
+    fill(chartEl, h("p", { class: "empty" }, `No chart: ${(e as Error).message}${again}`));
   }
 }
 
