@@ -313,9 +313,12 @@ async function drawLive(app: AppView): Promise<void> {
     chartView = await renderMoneyChart(chartEl, points, chain.tokenInfo);
     chartEl.dataset.ready = "true";
   } catch (e) {
-    // A chunk or a read that failed at the network READ_TRIES times is tried again on the next refresh.
-    const again = e instanceof TypeError ? " (the network failed; tried again on the next refresh)" : "";
+    // A read or the chart's chunk that failed (at the network: after READ_TRIES tries) is read again on the next
+    // refresh, which draws these anew.
+    const again = " (tried again on the next refresh)";
     fill(chartEl, h("p", { class: "empty" }, `No chart: ${(e as Error).message}${again}`));
+    if (timelineEl.dataset.ready !== "true")
+      fill(timelineEl, h("p", { class: "empty" }, `No timeline: ${(e as Error).message}${again}`));
   }
 }
 
