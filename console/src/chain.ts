@@ -3,7 +3,15 @@
  * the token, an owner's applications, an application's accounts, leases and funding requests. Logs are read in
  * numeric ranges from the deployment's block (protocol/chain/logs.ts), as every reader of the project does.
  */
-import { Contract, JsonRpcProvider, type EventLog, type Log, type TypedDataDomain } from "ethers";
+import {
+  Contract,
+  JsonRpcProvider,
+  type EventLog,
+  type JsonRpcPayload,
+  type JsonRpcResult,
+  type Log,
+  type TypedDataDomain,
+} from "ethers";
 import { iconMarketAbi, iepRegistryAbi, testTokenAbi } from "../../protocol/chain/abi.generated.ts";
 import type { Deployment } from "../../protocol/chain/deployment-schema.ts";
 import { toChainError } from "../../protocol/chain/errors.ts";
@@ -13,6 +21,7 @@ import { leaseCost } from "../../protocol/chain/lease-cost.ts";
 import { permitSupport } from "../../protocol/chain/permit.ts";
 import type { Policy } from "../../protocol/chain/types.ts";
 import { formatAmount, parseAmount, type TokenInfo } from "../../protocol/units.ts";
+import { retryRead } from "./retry.ts";
 
 /** Lease lifecycle states, as the contract computes them (protocol/chain/client.ts LEASE_STATES). */
 const LEASE_STATES = ["None", "Scheduled", "Running", "StartMissed", "Ended", "Settled", "Cancelled"] as const;
@@ -52,6 +61,16 @@ export interface AppView {
 type Row = Record<string, unknown> & unknown[];
 const args = (l: EventLog | Log): Row => (l as unknown as { args: Row }).args;
 
+/** The page's JSON-RPC endpoint: a request that failed at the network (the host's network changed under it) is sent
+ * again (retry.ts); an answer, an RPC error included, is not. The page only reads through it — a method that sends
+ * (`eth_send…`) would be sent once. */
+class ReadingProvider extends JsonRpcProvider {
+  override _send(payload: JsonRpcPayload | JsonRpcPayload[]): Promise<JsonRpcResult[]> {
+    const sends = [payload].flat().some((p) => p.method.startsWith("eth_send"));
+    return sends ? super._send(payload) : retryRead(() => super._send(payload));
+  }
+}
+
 /** The market seen read-only through the deployment's RPC endpoint. */
 export class ConsoleChain {
   readonly deployment: Deployment;
@@ -75,7 +94,7 @@ export class ConsoleChain {
 
   /** Connects to `rpcUrl`, checks it serves the deployment's chain, reads the token's metadata and permit support. */
   static async open(d: Deployment, rpcUrl: string): Promise<ConsoleChain> {
-    const p = new JsonRpcProvider(rpcUrl, d.chainId, { staticNetwork: true, cacheTimeout: -1, batchMaxCount: 1 });
+    const p = new ReadingProvider(rpcUrl, d.chainId, { staticNetwork: true, cacheTimeout: -1, batchMaxCount: 1 });
     const token = new Contract(d.token, testTokenAbi, p);
     const call = (name: string, ...a: unknown[]): Promise<unknown> => token.getFunction(name).staticCall(...a);
     try {

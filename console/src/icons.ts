@@ -19,6 +19,7 @@ import {
 } from "../../protocol/yard/icon-status.ts";
 import { fill, h } from "./dom.ts";
 import { afterElsewhere } from "./icon-after.ts";
+import { fetchRead } from "./retry.ts";
 import type { Plan, PlanCtx } from "./plans.ts";
 
 /** The session's grants: per app and reader, one per yard (its operator, lowercased), kept in memory until they
@@ -42,7 +43,7 @@ interface YardsAnswer {
 /** The signature steps of read grants for application `app`, one per yard the console names that has none yet
  * (by the operator it gives for itself), each valid an hour at that yard only, each in words first. */
 export async function grantPlan(x: PlanCtx, app: bigint, then: () => void): Promise<Plan> {
-  const res = await fetch("/yards", { cache: "no-store" });
+  const res = await fetchRead("/yards", { cache: "no-store" });
   const answer = (await res.json()) as Partial<YardsAnswer> & { error?: string };
   if (!res.ok || !answer.yards) throw new Error(`the console could not list the yards: ${answer.error ?? res.status}`);
   const yards = answer.yards;
@@ -208,7 +209,7 @@ async function poll(
     try {
       const mine = grantsOf(app, reader);
       if (mine.size === 0) return askFor(body, ask); // every grant of this session expired
-      const res = await fetch(`/icons?${statusGrantsQuery([...mine.values()])}`, { cache: "no-store" });
+      const res = await fetchRead(`/icons?${statusGrantsQuery([...mine.values()])}`, { cache: "no-store" });
       const a = (await res.json()) as IconsAnswer;
       ok = res.ok;
       const failed = (a.yards ?? []).filter((y) => y.status !== 200);

@@ -13,6 +13,7 @@ import { byId, field, fill, h, valueOf } from "./dom.ts";
 import { failureSentence, reviewAndRun } from "./flow.ts";
 import { grantPlan, iconsSection } from "./icons.ts";
 import { createAppPlan, fundPlan, policyPlan, withdrawPlan, windDownPlan, type Plan, type PlanCtx } from "./plans.ts";
+import { fetchRead, importRetrying } from "./retry.ts";
 import { appTimeline } from "./timeline.ts";
 import { appView, policyFields, timelineView } from "./views.ts";
 import {
@@ -54,7 +55,7 @@ function notice(text: string, kind: "info" | "error" = "info", ...extra: Node[])
 }
 
 async function loadServed(): Promise<Served> {
-  const res = await fetch("/deployment.json", { cache: "no-store" });
+  const res = await fetchRead("/deployment.json", { cache: "no-store" });
   if (!res.ok) throw new Error(`the console's server has no deployment (${res.status})`);
   const raw = (await res.json()) as { deployment?: unknown; rpcUrl?: unknown; chainName?: unknown };
   const parsed = deploymentSchema.safeParse(raw.deployment);
@@ -306,13 +307,18 @@ async function drawLive(app: AppView): Promise<void> {
     ]);
     fill(timelineEl, timelineView(entries));
     timelineEl.dataset.ready = "true";
-    const { renderMoneyChart } = await import("./chart.ts");
+    const { renderMoneyChart } = await importRetrying(() => import("./chart.ts"));
     chartView?.finalize();
     fill(chartEl);
     chartView = await renderMoneyChart(chartEl, points, chain.tokenInfo);
     chartEl.dataset.ready = "true";
   } catch (e) {
-    fill(chartEl, h("p", { class: "empty" }, `No chart: ${(e as Error).message}`));
+    // A read or the chart's chunk that failed (at the network: after READ_TRIES tries) is read again on the next
+    // refresh, which draws these anew.
+    const again = " (tried again on the next refresh)";
+    fill(chartEl, h("p", { class: "empty" }, `No chart: ${(e as Error).message}${again}`));
+    if (timelineEl.dataset.ready !== "true")
+      fill(timelineEl, h("p", { class: "empty" }, `No timeline: ${(e as Error).message}${again}`));
   }
 }
 

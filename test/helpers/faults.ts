@@ -1,4 +1,5 @@
 /** Fault injectors in front of real parts, for what the real part cannot produce on demand. */
+import { execFile } from "node:child_process";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 
 /**
@@ -66,4 +67,57 @@ export class FlakyRpcProxyFake {
     this.#sockets.clear();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
+}
+
+/**
+ * The host's addresses changing, for real: a loop adds an address of 198.18.0.0/15 to `lo` and removes it again
+ * (label `lo:<name>`, /32, one of 254 per churn) every `everyMs`, as a VPN coming up or Docker starting would.
+ * Chromium fails every request in flight with net::ERR_NETWORK_CHANGED on such a change (a dummy link is not
+ * available in this kernel; a veth pair's address changes are observed by Chromium without failing requests —
+ * checked in Chromium 150). `stop()` ends the loop and removes every address of the label; `changes` counts the
+ * adds and removals made.
+ */
+export class AddressChurn {
+  readonly label: string;
+  readonly net: string;
+  changes = 0;
+  /** The loop's failure (`ip` refused), if any: the churn then stopped. */
+  error: Error | undefined;
+  #running = true;
+  readonly #loop: Promise<void>;
+
+  /** `name`: at most 12 characters, unique to the caller (the label's suffix); `third`: the /24's third octet. */
+  constructor(name: string, third: number, everyMs = 60) {
+    this.label = `lo:${name}`;
+    this.net = `198.19.${third}`;
+    this.#loop = this.#churn(everyMs).catch((e: Error) => {
+      this.error = e;
+    });
+  }
+
+  async #churn(everyMs: number): Promise<void> {
+    for (let i = 0; this.#running; i++) {
+      const a = `${this.net}.${1 + (i % 254)}/32`;
+      await ipRun(["addr", "add", a, "dev", "lo", "label", this.label]);
+      this.changes++;
+      await new Promise((r) => setTimeout(r, everyMs));
+      await ipRun(["addr", "del", a, "dev", "lo"]);
+      this.changes++;
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    await this.#loop;
+    await ipRun(["addr", "flush", "dev", "lo", "label", this.label]).catch(() => {});
+  }
+}
+
+function ipRun(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) =>
+    execFile("ip", args, (e, _out, err) =>
+      e ? reject(new Error(`ip ${args.join(" ")}: ${err || e.message}`)) : resolve(),
+    ),
+  );
 }
