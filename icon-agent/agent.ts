@@ -18,14 +18,7 @@
  */
 import { Wallet, type JsonRpcProvider } from "ethers";
 import type { Libp2p } from "@libp2p/interface";
-import {
-  IconError,
-  MarketClient,
-  iconStatusLimits,
-  type DeploySpec,
-  type IconStatusReport,
-  type RelayHook,
-} from "../protocol/index.ts";
+import { IconError, MarketClient, type DeploySpec, type IconStatusReport, type RelayHook } from "../protocol/index.ts";
 import type { AgentEnv } from "./config.ts";
 import { ActingFence } from "./acting.ts";
 import { sidecarView, throwawayNode, type Sidecar } from "./gateway.ts";
@@ -146,8 +139,9 @@ export class Agent {
     // A successor continues from what its predecessor learned (pair.ts): no warm-up from zero.
     if (seed.carried) this.#controller.restore(seed.carried.controller);
     // In one call, so nothing is saved before all are in: a predecessor's moves and this ICON's own kept decisions.
-    const carried = (seed.carried?.decisions ?? []).slice(-MAX_CARRIED_DECISIONS);
-    this.#report.restore([...carried, ...kept], iconStatusLimits.maxDecisions + MAX_CARRIED_DECISIONS);
+    // (restore keeps each once, in the order made, the newest 16.)
+    const taken = [...(seed.carried?.decisions ?? []).slice(-MAX_CARRIED_DECISIONS), ...kept];
+    this.#report.restore(taken, taken.length);
     this.tree = new TreeMember({
       node,
       serving: treeServing(node), // the node's tree service (gateway.ts agentNode): open from the member's start
