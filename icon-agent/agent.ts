@@ -18,18 +18,11 @@
  */
 import { Wallet, type JsonRpcProvider } from "ethers";
 import type { Libp2p } from "@libp2p/interface";
-import {
-  IconError,
-  MarketClient,
-  iconStatusLimits,
-  type DeploySpec,
-  type IconStatusReport,
-  type RelayHook,
-} from "../protocol/index.ts";
+import { IconError, MarketClient, type DeploySpec, type IconStatusReport, type RelayHook } from "../protocol/index.ts";
 import type { AgentEnv } from "./config.ts";
 import { ActingFence } from "./acting.ts";
 import { sidecarView, throwawayNode, type Sidecar } from "./gateway.ts";
-import { StatusReporter } from "./status-report.ts";
+import { MAX_CARRIED_DECISIONS, StatusReporter, keptDecisions } from "./status-report.ts";
 import { Controller, describeAction, gracedSubnets, type SubnetView } from "./decision.ts";
 import { openAgentParts, type AgentHooks, type AgentOpenOptions } from "./agent-options.ts";
 import { handOverReplica, refreshHeld } from "./handover.ts";
@@ -59,6 +52,7 @@ import {
   type AgentEvent,
   type AgentSeed,
   type AgentStatus,
+  type PlacedDecision,
 } from "./state.ts";
 import { TreeMember, treeServing, type TreeSubnet } from "./tree.ts";
 import { describeTreeEvent } from "./tree-events.ts";
@@ -123,9 +117,10 @@ export class Agent {
     rpc: JsonRpcProvider,
     hooks: AgentHooks,
     sidecar: Sidecar | undefined,
+    kept: readonly PlacedDecision[],
   ) {
     this.dir = dir;
-    this.#decisions = new DecisionStore(dir);
+    this.#decisions = new DecisionStore(dir, (e) => this.#emit("error", `keeping decisions.json: ${e.message}`));
     this.env = env;
     this.seed = seed;
     this.wallet = wallet;
@@ -143,7 +138,10 @@ export class Agent {
     });
     // A successor continues from what its predecessor learned (pair.ts): no warm-up from zero.
     if (seed.carried) this.#controller.restore(seed.carried.controller);
-    if (seed.carried?.decisions) this.#report.restore(seed.carried.decisions);
+    // In one call, so nothing is saved before all are in: a predecessor's moves and this ICON's own kept decisions.
+    // (restore keeps each once, in the order made, the newest 16.)
+    const taken = [...(seed.carried?.decisions ?? []).slice(-MAX_CARRIED_DECISIONS), ...kept];
+    this.#report.restore(taken, taken.length);
     this.tree = new TreeMember({
       node,
       serving: treeServing(node), // the node's tree service (gateway.ts agentNode): open from the member's start
@@ -244,9 +242,11 @@ export class Agent {
   static async open(dir: string, hooks: AgentHooks, options: AgentOpenOptions = {}): Promise<Agent> {
     const p = await openAgentParts(dir, hooks, options);
     try {
-      const agent = new Agent(dir, p.env, p.seed, p.wallet, p.client, p.node, p.rpc, hooks, p.sidecar);
-      // Its own last decisions, as it kept them before it stopped: its status report goes on from them.
-      agent.#report.restore(await agent.#decisions.read(), iconStatusLimits.maxDecisions);
+      // Its own last decisions, as it kept them before it stopped (or its yard did): its report goes on from them.
+      const here = p.seed.placement?.yard.peerId ?? "";
+      const onError = (text: string) => hooks.onEvent?.({ icon: p.seed.name, kind: "error", text });
+      const kept = await keptDecisions(new DecisionStore(dir), p.sidecar?.gateway, here, onError);
+      const agent = new Agent(dir, p.env, p.seed, p.wallet, p.client, p.node, p.rpc, hooks, p.sidecar, kept);
       agent.#release = p.release;
       return agent;
     } catch (e) {

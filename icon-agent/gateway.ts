@@ -27,6 +27,7 @@ import {
   isIconError,
   parseGatewayDial,
   parseGatewaySelf,
+  parseIconStatusReport,
   type GatewayDialer,
   type GatewaySelf,
   type IconStatusReport,
@@ -105,6 +106,21 @@ export class GatewayClient implements GatewayDialer {
   /** `POST /status`: the ICON's status report for its owner (the yard keeps the latest; status-report.ts). */
   async pushStatus(report: IconStatusReport, signal?: AbortSignal): Promise<void> {
     await this.#request("POST", "/status", report, signal, gatewayTimeouts.selfMs);
+  }
+
+  /**
+   * `GET /status`: this lease's latest report as its yard keeps it (none yet: undefined), checked with the protocol's
+   * report parser (the yard's word: a malformed one is BAD_GATEWAY_ANSWER); the answer is bounded like every other.
+   */
+  async lastStatus(signal?: AbortSignal): Promise<IconStatusReport | undefined> {
+    const v = await this.#request("GET", "/status", undefined, signal, gatewayTimeouts.selfMs);
+    const o = v as { report?: unknown } | null;
+    if (typeof o !== "object" || o === null || !("report" in o))
+      throw new IconError("BAD_GATEWAY_ANSWER", "GET /status answered something other than { report }");
+    if (o.report === null) return undefined;
+    const r = parseIconStatusReport(o.report);
+    if (typeof r === "string") throw new IconError("BAD_GATEWAY_ANSWER", `GET /status's report: ${r}`);
+    return r;
   }
 
   /** `POST /dial`: a forward to `peer` at `addr`, on the gateway's own address. */

@@ -265,10 +265,13 @@ function placedDecision(v: unknown): PlacedDecision | undefined {
  */
 export class DecisionStore {
   readonly #file: string;
+  readonly #onError: (e: Error) => void;
   #writing: Promise<void> = Promise.resolve();
 
-  constructor(dir: string) {
+  /** `onError` is told of a write that failed (the agent emits it; the next write tries again). */
+  constructor(dir: string, onError: (e: Error) => void = () => {}) {
     this.#file = path.join(dir, DECISIONS);
+    this.#onError = onError;
   }
 
   /** The decisions kept, oldest first (none when there is no file; a file not of this shape counts as none). */
@@ -292,7 +295,9 @@ export class DecisionStore {
   /** Keeps `decisions` (the newest 16) as the file's content, after the writes asked before. */
   save(decisions: readonly PlacedDecision[]): Promise<void> {
     const text = encodeState({ v: 1, decisions: decisions.slice(-iconStatusLimits.maxDecisions) });
-    this.#writing = this.#writing.then(() => writeAtomic(this.#file, text)).catch(() => {});
+    this.#writing = this.#writing
+      .then(() => writeAtomic(this.#file, text))
+      .catch((e: unknown) => this.#onError(e as Error));
     return this.#writing;
   }
 

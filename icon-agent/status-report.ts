@@ -5,7 +5,9 @@
  * the latency before it and the first one measured at the new place after it. Best effort: a refused or failed push
  * is dropped (the next period sends a fresh one); an agent outside a sidecar pushes nothing. Its decisions (the last
  * 16, a move's "before" with them) are handed to `persist` whenever one is made or measured, and restored at start
- * (agent.ts keeps them in the state directory, state.ts DecisionStore): a restart continues the report.
+ * ({@link keptDecisions}: from the state directory, state.ts DecisionStore, and in a sidecar — whose state directory
+ * is a tmpfs rebuilt after a crash — from the lease's last report its yard still holds, the gateway's `GET /status`):
+ * a restart continues the report.
  *
  * @example
  *   const report = new StatusReporter(() => ({ gateway: sidecar?.gateway, instance: 1, policyVersion: 3 }));
@@ -15,7 +17,7 @@
 import { iconStatusLimits, type IconStatusReport } from "../protocol/index.ts";
 import type { SubnetView } from "./decision.ts";
 import type { GatewayClient } from "./gateway.ts";
-import type { AgentStatus, PlacedDecision } from "./state.ts";
+import type { AgentStatus, DecisionStore, PlacedDecision } from "./state.ts";
 
 /** What the report needs of the agent, read at each push. */
 export interface ReporterContext {
@@ -37,6 +39,31 @@ export type CarriedDecision = PlacedDecision;
 /** Moves a successor carries on (their "after" is measured at its place), and subnets per move. */
 export const MAX_CARRIED_DECISIONS = 4;
 export const MAX_CARRIED_SUBNETS = 8;
+
+/**
+ * The decisions an agent takes back at its start, read before it is built (agent.ts open) so that nothing is saved
+ * before they are all in: those kept in its state directory (`store`) and, in a sidecar (`gateway`), those of the
+ * lease's last report its yard holds (`GET /status`, checked by the protocol's report parser, ≤ 16 decisions, and
+ * never fatal: a yard that does not answer it is told through `onError`). The report does not say where a decision
+ * was made: its decisions are taken as made `here`, so an "after" still to be measured is never filled in at the
+ * place it left (at worst it stays unmeasured).
+ */
+export async function keptDecisions(
+  store: Pick<DecisionStore, "read">,
+  gateway: Pick<GatewayClient, "lastStatus"> | undefined,
+  here: string,
+  onError: (text: string) => void,
+): Promise<CarriedDecision[]> {
+  const kept = await store.read();
+  const last = gateway
+    ? await gateway.lastStatus().catch((e: unknown) => {
+        onError(`the yard's last status report of this lease could not be read: ${(e as Error).message}`);
+        return undefined;
+      })
+    : undefined;
+  const reported = (last?.decisions ?? []).slice(-iconStatusLimits.maxDecisions).map((d) => ({ ...d, at: here }));
+  return [...kept, ...reported];
+}
 
 export class StatusReporter {
   readonly #ctx: () => ReporterContext;

@@ -10,7 +10,8 @@
  * once and counted. Routes: `GET /self` (the lease, the yard, where the agent is reached from outside), `POST /rpc`
  * (reads of the chain, agent-gateway-rpc.ts), `GET /alto/<path>`, `POST /dial` (a libp2p forward, proven by the
  * yard's own noise handshake: agent-gateway-forward.ts), `POST /status` (the ICON's status report, kept in memory
- * for its owner: icon-status.ts; ≤ 16 KiB, its own rate per lease).
+ * for its owner: icon-status.ts; ≤ 16 KiB, its own rate per lease), `GET /status` (the lease's own latest report,
+ * so an agent restarted with a fresh state directory takes its decisions back).
  *
  * Bounds (`agentGateway.limits`): per lease a token bucket of requests (a JSON-RPC call is one token, so a batch of
  * 16 costs 16), requests under way, /dials under way and open connections; per lease holder (app account) requests
@@ -70,7 +71,7 @@ export interface AgentGatewayComponents {
   metrics: Pick<YardMetrics, "inc" | "set">;
   log: Logger;
   /** Where `POST /status` reports go (none: the route answers 404). */
-  board?: Pick<IconStatusBoard, "push" | "tooLarge" | "leaseEnded" | "leaseMoved">;
+  board?: Pick<IconStatusBoard, "push" | "latest" | "tooLarge" | "leaseEnded" | "leaseMoved">;
 }
 
 type Outcome = "ok" | "refused" | "limited" | "failed";
@@ -422,6 +423,9 @@ export class AgentGateway {
       board.push(lease, body);
       return send(res, 200, { kept: true });
     }
+    // The lease's own latest report only (a restarted agent's state directory, a tmpfs, lost its decisions).
+    if (path === "/status" && method === "GET" && this.#c.board)
+      return send(res, 200, { report: this.#c.board.latest(lease) ?? null });
     if ((path === "/alto" || path.startsWith("/alto/")) && method === "GET") {
       const alto = this.#c.config.agentGateway.altoUrl;
       if (!alto) throw new GatewayRefusal(404, "this yard names no ALTO server (agentGateway.altoUrl)");
@@ -435,7 +439,7 @@ export class AgentGateway {
     }
     throw new GatewayRefusal(
       404,
-      `${method} ${path.slice(0, 64)} is not served: the gateway serves GET /self, POST /rpc, POST /dial, POST /status, GET /alto/…`,
+      `${method} ${path.slice(0, 64)} is not served: the gateway serves GET /self, POST /rpc, POST /dial, POST and GET /status, GET /alto/…`,
     );
   }
 

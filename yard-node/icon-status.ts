@@ -30,6 +30,7 @@ import {
   parseIconStatusReport,
   parseStatusGrantQuery,
   type IconStatusAnswer,
+  type IconStatusReport,
   type MarketClient,
   type ServedIconStatus,
   type YardIdentity,
@@ -135,6 +136,11 @@ export class IconStatusBoard {
       receivedAtMs: now,
       report,
     });
+  }
+
+  /** Lease `leaseId`'s latest report (its sidecar's `GET /status`: a restarted agent takes its decisions back). */
+  latest(leaseId: bigint | string): IconStatusReport | undefined {
+    return this.#reports.get(leaseId.toString())?.report;
   }
 
   /** Lease `leaseId` ended here: its report and bucket go. */

@@ -3,8 +3,9 @@
  * client subnet its request rate and latency, and its decisions with their utility numbers and the latency before
  * and after each move. Each yard serves it to a read grant naming that yard which the owner's wallet signs once per
  * session (EIP-712 `StatusGrant` in the market's domain naming the yard's operator as the console's `GET /yards`
- * gives it, an hour long, one signature per yard, each shown in words first as every request); the console's own
- * server asks the yards (`GET /icons`), passing each only its own grant, so the page connects to nothing new.
+ * gives it, an hour long, one signature per yard, each shown in words first as every request, naming the yard's URL
+ * and operator); the console's own server asks the yards (`GET /icons`), each grant sent with the URL it was signed
+ * for and passed to the yard there only while it names that operator, so the page connects to nothing new.
  * Polled every 2 s, backing off to 30 s while it fails; stops when its section leaves the page. Everything an ICON
  * says is shown as text.
  */
@@ -22,18 +23,29 @@ import { afterElsewhere } from "./icon-after.ts";
 import { fetchRead } from "./retry.ts";
 import type { Plan, PlanCtx } from "./plans.ts";
 
-/** The session's grants: per app and reader, one per yard (its operator, lowercased), kept in memory until they
+/** A grant as the session keeps it: the operator it names (lowercased), its query, when it expires (unix s). */
+interface Kept {
+  operator: string;
+  query: string;
+  expiry: number;
+}
+
+/** The session's grants: per app and reader, one per yard URL (the one its words name), kept in memory until they
  * expire (a reload asks again). */
-const grants = new Map<string, Map<string, { query: string; expiry: number }>>();
+const grants = new Map<string, Map<string, Kept>>();
 const key = (app: bigint, reader: string): string => `${app}/${reader.toLowerCase()}`;
 
-/** The session's grants for `app` and `reader` by yard operator, but those expiring within a minute. */
-function grantsOf(app: bigint, reader: string): Map<string, string> {
-  const live = new Map<string, string>();
-  for (const [yard, g] of grants.get(key(app, reader)) ?? [])
-    if (g.expiry > Date.now() / 1000 + 60) live.set(yard, g.query);
+/** The session's grants for `app` and `reader` by yard URL, but those expiring within a minute. */
+function grantsOf(app: bigint, reader: string): Map<string, Kept> {
+  const live = new Map<string, Kept>();
+  for (const [url, g] of grants.get(key(app, reader)) ?? []) if (g.expiry > Date.now() / 1000 + 60) live.set(url, g);
   return live;
 }
+
+/** Whether the session holds a grant for the yard at `url` naming `operator` (a yard naming another operator than
+ * the one its grant names needs a new one, shown in words again). */
+const granted = (have: Map<string, Kept>, url: string, operator: string | undefined): boolean =>
+  operator !== undefined && have.get(url)?.operator === operator.toLowerCase();
 
 /** `/yards`' answer: each yard the console names and the operator it gives for itself (or why it gave none). */
 interface YardsAnswer {
@@ -50,9 +62,8 @@ export async function grantPlan(x: PlanCtx, app: bigint, then: () => void): Prom
   const have = grantsOf(app, x.owner);
   const asked = new Set<string>();
   const todo = yards.filter((y): y is { yard: string; operator: string } => {
-    const op = y.operator?.toLowerCase();
-    if (op === undefined || have.has(op) || asked.has(op)) return false;
-    asked.add(op);
+    if (y.operator === undefined || granted(have, y.yard, y.operator) || asked.has(y.yard)) return false;
+    asked.add(y.yard);
     return true;
   });
   if (todo.length === 0) {
@@ -80,8 +91,9 @@ export async function grantPlan(x: PlanCtx, app: bigint, then: () => void): Prom
             STATUS_GRANT_TYPES,
             grant,
           );
-          const mine = grants.get(key(app, x.owner)) ?? new Map<string, { query: string; expiry: number }>();
-          mine.set(operator.toLowerCase(), { query: statusGrantQuery(grant, sig), expiry });
+          const mine = grants.get(key(app, x.owner)) ?? new Map<string, Kept>();
+          // Bound to this URL: the console passes it to the yard there only, while that yard names this operator.
+          mine.set(yard, { operator: operator.toLowerCase(), query: statusGrantQuery(grant, sig), expiry });
           grants.set(key(app, x.owner), mine);
           then();
           return `Signed: ${yard}'s ICONs' status is read with it until it expires.`;
@@ -209,11 +221,12 @@ async function poll(
     try {
       const mine = grantsOf(app, reader);
       if (mine.size === 0) return askFor(body, ask); // every grant of this session expired
-      const res = await fetchRead(`/icons?${statusGrantsQuery([...mine.values()])}`, { cache: "no-store" });
+      const pairs = [...mine].map(([url, g]) => ({ url, query: g.query }));
+      const res = await fetchRead(`/icons?${statusGrantsQuery(pairs)}`, { cache: "no-store" });
       const a = (await res.json()) as IconsAnswer;
       ok = res.ok;
       const failed = (a.yards ?? []).filter((y) => y.status !== 200);
-      const ungranted = failed.filter((y) => y.operator !== undefined && !mine.has(y.operator.toLowerCase()));
+      const ungranted = failed.filter((y) => y.operator !== undefined && !granted(mine, y.yard, y.operator));
       fill(
         body,
         a.error ? h("p", { class: "outcome fail", role: "alert" }, a.error) : null,

@@ -125,25 +125,41 @@ export function parseStatusGrantQuery(q: URLSearchParams): { grant: StatusGrant;
   return { grant: { app: BigInt(app!), yard: yard!, reader: reader!, expiry: BigInt(expiry!) }, signature: sig! };
 }
 
-/** Grants for several yards in one query (the owner console's `GET /icons`): each grant's own query as a `grant`
- * parameter. */
-export function statusGrantsQuery(grantQueries: readonly string[]): string {
-  return new URLSearchParams(grantQueries.map((g): [string, string] => ["grant", g])).toString();
+/** Longest yard URL a grant of the owner console's `GET /icons` may be bound to. */
+const MAX_YARD_URL = 512;
+
+/** A grant bound to the yard URL its words name (the owner console's `GET /icons`): that yard only is passed it. */
+export interface BoundStatusGrant {
+  /** The yard's HTTP URL as the console lists it (`GET /yards`). */
+  url: string;
+  grant: StatusGrant;
+  signature: string;
 }
 
-/** The grants of a {@link statusGrantsQuery} (at most `max`), or the sentence naming the first that is malformed. */
-export function parseStatusGrantsQuery(
-  q: URLSearchParams,
-  max: number,
-): { grant: StatusGrant; signature: string }[] | string {
+/** Grants for several yards in one query (the owner console's `GET /icons`): per yard a `grant` parameter, the
+ * grant's own query ({@link statusGrantQuery}) with `url`, the yard URL it was signed for. */
+export function statusGrantsQuery(grants: readonly { url: string; query: string }[]): string {
+  return new URLSearchParams(
+    grants.map((g): [string, string] => ["grant", `${g.query}&${new URLSearchParams({ url: g.url }).toString()}`]),
+  ).toString();
+}
+
+/** The grants of a {@link statusGrantsQuery} (at most `max`, one per yard URL), or the sentence naming the first that
+ * is malformed. */
+export function parseStatusGrantsQuery(q: URLSearchParams, max: number): BoundStatusGrant[] | string {
   const all = q.getAll("grant");
   if (all.length === 0) return "no grant given";
   if (all.length > max) return `at most ${max} grants (one per yard)`;
-  const out: { grant: StatusGrant; signature: string }[] = [];
+  const out: BoundStatusGrant[] = [];
   for (const [i, g] of all.entries()) {
-    const r = parseStatusGrantQuery(new URLSearchParams(g));
+    const p = new URLSearchParams(g);
+    const url = p.get("url") ?? "";
+    if (!/^https?:\/\/[^\s]+$/.test(url) || url.length > MAX_YARD_URL)
+      return `grant ${i + 1}: url must be the yard's HTTP URL the grant was signed for`;
+    if (out.some((o) => o.url === url)) return `grant ${i + 1}: a second grant for ${url} (one per yard)`;
+    const r = parseStatusGrantQuery(p);
     if (typeof r === "string") return `grant ${i + 1}: ${r}`;
-    out.push(r);
+    out.push({ url, ...r });
   }
   return out;
 }

@@ -7,8 +7,8 @@
  * the request head; bodies are refused. `GET /yards` tells the page each yard its operator named (`yardHttp`,
  * `icon console --yard-http`) with the operator address the yard gives for itself; `GET /icons?grant=…&grant=…`
  * fetches the ICONs' status from those yards for the page — the page's CSP stays `connect-src 'self'` plus the RPC —
- * passing each yard only the owner's signed read grant that names it (each yard checks it; this server holds no
- * secret).
+ * passing each yard only the owner's signed read grant bound to that yard's URL and naming the operator it names
+ * now (each yard checks it; this server holds no secret).
  */
 import { createReadStream } from "node:fs";
 import { createHash, type Hash } from "node:crypto";
@@ -308,9 +308,10 @@ export async function startConsoleServer(o: ConsoleServerInit): Promise<ConsoleS
     bounded(res, async () => {
       res.writeHead(200, json).end(JSON.stringify({ yards: await identities(true) }));
     });
-  /** `GET /icons?grant=…&grant=…`: each named yard's answer to the owner's grant naming it (a yard is passed its own
-   * grant only, so none sees a grant it could replay elsewhere); the ICONs of those that served it, and per yard its
-   * operator and status (a refusal's sentence, a failure, no grant for it yet) for the page to say. */
+  /** `GET /icons?grant=…&grant=…`: each named yard's answer to the owner's grant signed for it (a yard is passed only
+   * the grant bound to its URL that names the operator it names now, so none sees a grant it could replay elsewhere);
+   * the ICONs of those that served it, and per yard its operator and status (a refusal's sentence, a failure, no
+   * grant for it yet) for the page to say. */
   const icons = async (query: string, res: ServerResponse): Promise<void> => {
     // Only well-formed grants go on, each re-encoded (nothing else of the page's query reaches a yard).
     const grants = parseStatusGrantsQuery(new URLSearchParams(query), ICONS_PROXY_LIMITS.maxYards);
@@ -323,7 +324,9 @@ export async function startConsoleServer(o: ConsoleServerInit): Promise<ConsoleS
         (await identities(false)).map(async (id): Promise<YardRead> => {
           const { yard, operator } = id;
           if (operator === undefined) return { yard, status: 0, body: { error: id.error } };
-          const own = grants.find((g) => g.grant.yard.toLowerCase() === operator.toLowerCase());
+          // Only the grant signed for this very URL, and only while the yard there names the operator it names
+          // (a yard that takes over another's operator, the other silent or gone, is not handed the other's grant).
+          const own = grants.find((g) => g.url === yard && g.grant.yard.toLowerCase() === operator.toLowerCase());
           if (!own)
             return {
               yard,

@@ -4,6 +4,10 @@
  * libp2p node on loopback; no yard, no period run). A first agent takes on a move whose "after" is still to be
  * measured and stops; a second agent opened from the same directory reports it, its "before" included. The store
  * itself keeps the newest 16 whatever is written, in the order written, and a file not of its shape counts as none.
+ * A successor restarted before its start dropped the carried moves keeps its own newer ones (both restored in one
+ * call, nothing saved before); a write that fails is an "error" event; in a sidecar (its state directory a tmpfs
+ * rebuilt after a crash) the decisions come back from the lease's last report its yard holds (keptDecisions; the
+ * gateway's answer stood in for here, the real GET /status in agent-gateway.test.ts).
  */
 import { expect } from "chai";
 import { Wallet } from "ethers";
@@ -12,12 +16,13 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Agent } from "../../../icon-agent/agent.ts";
 import { agentEnvFrom } from "../../../icon-agent/config.ts";
-import { StatusReporter } from "../../../icon-agent/status-report.ts";
+import { StatusReporter, keptDecisions } from "../../../icon-agent/status-report.ts";
 import {
   DecisionStore,
   readAgentState,
   saveAgentState,
   writeAgentState,
+  type AgentEvent,
   type PlacedDecision,
 } from "../../../icon-agent/state.ts";
 import type { Deployment } from "../../../protocol/index.ts";
@@ -94,6 +99,113 @@ describe("ICON decisions kept across an agent restart", function () {
     } finally {
       await second.stop();
     }
+  });
+
+  it("a successor restarted before its start dropped the carried moves keeps its own newer decisions (nothing saved before all are in)", async () => {
+    const env = agentEnvFrom({ service, discovery: { registry: true } }, chain.url, deployment);
+    // Every list the agent asks its store to keep, in order (a spy on DecisionStore.save; the writes are real).
+    const saved: string[][] = [];
+    const save = DecisionStore.prototype.save;
+    DecisionStore.prototype.save = function (this: DecisionStore, d: readonly PlacedDecision[]) {
+      saved.push(d.map((x) => x.text));
+      return save.call(this, d);
+    };
+    after(() => void (DecisionStore.prototype.save = save));
+    // Three restarts: before, the carried move alone was saved first, racing the read of the file (when that write
+    // landed first, the file ended with the carried move alone).
+    for (let round = 0; round < 3; round++) {
+      const state = path.join(dir, `successor-${round}`);
+      const carried = [move(Date.now() - 9000, "migrate to edge-a")];
+      const seed = {
+        ...{ name: "successor", account: 8n, root: 8n, subnets: [], children: {}, replicas: 0, instance: 3 },
+        carried: {
+          controller: { rates: [], latencies: [], lastActionAt: null, streak: { key: "", count: 0 } },
+          children: [],
+          decisions: carried,
+        },
+      };
+      await writeAgentState(state, env, seed, Wallet.createRandom().privateKey);
+      // What it had decided since, kept before it stopped; its seed still carries the predecessor's move.
+      const own = [...carried, move(Date.now() - 4000, "stay 1"), move(Date.now() - 2000, "stay 2")];
+      const store = new DecisionStore(state);
+      await store.save(own);
+      const events: AgentEvent[] = [];
+      saved.length = 0;
+      const agent = await Agent.open(state, { spawn: async () => {}, onEvent: (e) => void events.push(e) });
+      try {
+        // Nothing saved before both lists are in: the first list kept holds them all.
+        expect(saved[0], `round ${round}`).to.deep.equal(["migrate to edge-a", "stay 1", "stay 2"]);
+        expect(agent.statusReport().decisions.map((d) => d.text)).to.deep.equal([
+          "migrate to edge-a",
+          "stay 1",
+          "stay 2",
+        ]);
+      } finally {
+        await agent.stop();
+      }
+      expect(
+        (await store.read()).map((d) => d.text),
+        `round ${round}`,
+      ).to.deep.equal(["migrate to edge-a", "stay 1", "stay 2"]);
+      expect(events.filter((e) => e.kind === "error")).to.deep.equal([]);
+    }
+  });
+
+  it("tells through the agent's events that decisions.json cannot be written, and still opens", async () => {
+    const state = path.join(dir, "unwritable");
+    const env = agentEnvFrom({ service, discovery: { registry: true } }, chain.url, deployment);
+    const seed = {
+      ...{ name: "unwritable", account: 9n, root: 9n, subnets: [], children: {}, replicas: 0, instance: 2 },
+      carried: {
+        controller: { rates: [], latencies: [], lastActionAt: null, streak: { key: "", count: 0 } },
+        children: [],
+        decisions: [move(Date.now() - 1000)],
+      },
+    };
+    await writeAgentState(state, env, seed, Wallet.createRandom().privateKey);
+    // A directory where the file goes: every write of it fails (as a full or read-only disk would).
+    await mkdir(path.join(state, "decisions.json", "x"), { recursive: true });
+    const events: AgentEvent[] = [];
+    const agent = await Agent.open(state, { spawn: async () => {}, onEvent: (e) => void events.push(e) });
+    await agent.stop();
+    const errors = events.filter((e) => e.kind === "error").map((e) => e.text);
+    expect(errors.length, errors.join("; ")).to.be.at.least(1);
+    expect(errors[0]).to.match(/^keeping decisions\.json: /);
+  });
+
+  it("takes its decisions back from its lease's last report at its yard when its state directory lost them (a sidecar's tmpfs)", async () => {
+    const d = path.join(dir, "fresh-tmpfs");
+    await mkdir(d, { recursive: true });
+    const reported = {
+      name: "o",
+      account: "1",
+      instance: 1,
+      policyVersion: 1,
+      atMs: Date.now(),
+      subnets: [],
+      decisions: [{ ...move(Date.now() - 3000), at: undefined }].map(({ at: _at, ...r }) => r),
+    };
+    // The gateway's answer stands in here (the real GET /status: agent-gateway.test.ts); the file is none.
+    const gateway = { lastStatus: async () => reported };
+    const errors: string[] = [];
+    const kept = await keptDecisions(new DecisionStore(d), gateway, "peer-here", (t) => void errors.push(t));
+    const back = new StatusReporter(() => ({ gateway: undefined, instance: 1, policyVersion: 1 }));
+    back.restore(kept, 32);
+    expect(back.decisions()).to.deep.equal([{ ...reported.decisions[0]!, at: "peer-here" }]);
+    // Made "here" as far as it knows: the move's "after" is not filled in at this place.
+    const r = back.report(
+      { name: "o", account: 1n, subnets: [{ subnet: "198.18.4.0/24", rate: 1, latencyMs: { "peer-here": 5 } }] },
+      "peer-here",
+    );
+    expect(r.decisions[0]!.latency[0]!.afterMs).to.equal(null);
+    // A yard that cannot say: none from it, said through onError, the file's kept.
+    await new DecisionStore(d).save([move(Date.now() - 500, "stay")]);
+    const failing = { lastStatus: async () => Promise.reject(new Error("GATEWAY_REFUSED 404")) };
+    const fromFile = await keptDecisions(new DecisionStore(d), failing, "peer-here", (t) => void errors.push(t));
+    expect(fromFile.map((x) => x.text)).to.deep.equal(["stay"]);
+    expect(errors).to.deep.equal([
+      "the yard's last status report of this lease could not be read: GATEWAY_REFUSED 404",
+    ]);
   });
 
   it("keeps what the reporter decides and measures, the newest 16 in order; a file not of its shape is none", async () => {

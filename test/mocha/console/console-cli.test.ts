@@ -90,7 +90,7 @@ describe("icon console", function () {
       expect(unsigned.status).to.equal(401);
       expect(((await unsigned.json()) as { error: string }).error).to.contain("a signed read grant is needed");
       const signed = `grant=${encodeURIComponent(
-        `app=1&yard=0x${"33".repeat(20)}&reader=0x${"11".repeat(20)}&expiry=${Math.floor(Date.now() / 1000) + 60}&sig=0x${"22".repeat(65)}`,
+        `app=1&yard=0x${"33".repeat(20)}&reader=0x${"11".repeat(20)}&expiry=${Math.floor(Date.now() / 1000) + 60}&sig=0x${"22".repeat(65)}&url=http://127.0.0.1:9`,
       )}`;
       const viaYards = (await (await fetch(new URL(`icons?${signed}`, url))).json()) as {
         icons: unknown[];

@@ -170,7 +170,9 @@ describe("owner console: the ICONs' status from a real yard, live", function () 
       return statusGrantQuery(grant, await w.signTypedData(domain, STATUS_GRANT_TYPES, grant));
     };
     const stranger = new Wallet(m.keys[7]!);
-    const r = await fetch(`${server.url}icons?${statusGrantsQuery([await signed(stranger, yard.operator)])}`);
+    const r = await fetch(
+      `${server.url}icons?${statusGrantsQuery([{ url: yard.httpUrl, query: await signed(stranger, yard.operator) }])}`,
+    );
     const body = (await r.json()) as { error?: string; icons: unknown[] };
     expect(r.status).to.equal(403);
     expect(body.error).to.contain("is neither the owner");
@@ -178,7 +180,7 @@ describe("owner console: the ICONs' status from a real yard, live", function () 
     // The owner's own grant for another yard is not passed to this one: it is told to sign one for it.
     const owner = new Wallet(m.keys[2]!);
     const elsewhere = await fetch(
-      `${server.url}icons?${statusGrantsQuery([await signed(owner, Wallet.createRandom().address)])}`,
+      `${server.url}icons?${statusGrantsQuery([{ url: yard.httpUrl, query: await signed(owner, Wallet.createRandom().address) }])}`,
     );
     expect(elsewhere.status).to.equal(401);
     expect(((await elsewhere.json()) as { error: string }).error).to.equal(

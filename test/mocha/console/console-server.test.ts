@@ -3,8 +3,9 @@
  * only served data): 2,000 connections opened at once and held, a 1 MiB request head, a request that streams a
  * gigabyte body, headers that trickle in (slowloris). The server stays up, holds no more than its bounds
  * (consoleServerLimits: connections, idle and slow requests, head size, no body) and answers a real request after each.
- * Its `/icons` reading yard fakes: malformed items dropped; each yard passed only the grant naming its operator (as
- * the yard gives it at /icons/yard), a yard without one not asked, two yards naming one operator shown no grant.
+ * Its `/icons` reading yard fakes: malformed items dropped; each yard passed only the grant sent with its URL naming
+ * its operator (as the yard gives it at /icons/yard), a yard without one not asked, two yards naming one operator
+ * shown no grant, a yard naming another's operator once the other falls silent not handed the other's grant.
  */
 import { expect } from "chai";
 import { createServer, type Server } from "node:http";
@@ -204,8 +205,7 @@ describe("icon console's server reading a yard that answers malformed ICON statu
   });
 
   it("drops the items that fail the report parser or a decimal lease id, keeps the good ones under the yard asked", async () => {
-    const q = fakeGrant(op);
-    const r = await fetch(new URL(`icons?${statusGrantsQuery([q])}`, server.url));
+    const r = await fetch(new URL(`icons?${statusGrantsQuery([{ url: yardUrl, query: fakeGrant(op) }])}`, server.url));
     expect(r.status).to.equal(200);
     const body = (await r.json()) as {
       icons: { leaseId: string; yardId: string; report: { policyVersion: number } }[];
@@ -263,7 +263,10 @@ describe("icon console's server passing each yard only the grant that names it",
       { yard: a.url, operator: opA },
       { yard: b.url, operator: opB },
     ]);
-    const [gA, gB] = [fakeGrant(opA), fakeGrant(opB)];
+    const [gA, gB] = [
+      { url: a.url, query: fakeGrant(opA) },
+      { url: b.url, query: fakeGrant(opB) },
+    ];
     const both = await fetch(new URL(`icons?${statusGrantsQuery([gB, gA])}`, server.url));
     expect(both.status).to.equal(200);
     expect(a.asked.map((q) => new URLSearchParams(q).get("yard"))).to.deep.equal([opA]);
@@ -297,18 +300,108 @@ describe("icon console's server passing each yard only the grant that names it",
     expect(yards.yards[1]!.error).to.equal(
       `names operator ${opA}, as ${a.url} does: one of them is not what it says, so neither is shown a grant`,
     );
-    const r = await fetch(new URL(`icons?${statusGrantsQuery([fakeGrant(opA)])}`, server.url));
+    const r = await fetch(
+      new URL(
+        `icons?${statusGrantsQuery([
+          { url: a.url, query: fakeGrant(opA) },
+          { url: liar.url, query: fakeGrant(opA) },
+        ])}`,
+        server.url,
+      ),
+    );
     const body = (await r.json()) as { yards: { status: number }[] };
     expect(body.yards.map((y) => y.status)).to.deep.equal([0, 0]);
     expect([a.asked.length, liar.asked.length]).to.deep.equal([0, 0]);
     // More grants than yards the console may name, or a malformed one: refused before any yard is asked.
     const many = await fetch(
-      new URL(`icons?${statusGrantsQuery(Array.from({ length: 17 }, () => fakeGrant(opA)))}`, server.url),
+      new URL(
+        `icons?${statusGrantsQuery(Array.from({ length: 17 }, (_, i) => ({ url: `${a.url}/${i}`, query: fakeGrant(opA) })))}`,
+        server.url,
+      ),
     );
     expect(many.status).to.equal(401);
     expect(((await many.json()) as { error: string }).error).to.contain("at most 16 grants");
-    const bad = await fetch(new URL(`icons?${statusGrantsQuery(["app=1&reader=0x00"])}`, server.url));
+    const bad = await fetch(
+      new URL(`icons?${statusGrantsQuery([{ url: a.url, query: "app=1&reader=0x00" }])}`, server.url),
+    );
     expect(((await bad.json()) as { error: string }).error).to.contain("grant 1: yard must be the address");
+    // A grant without the yard URL it was signed for: refused (it could not be bound to one yard).
+    const unbound = await fetch(new URL(`icons?grant=${encodeURIComponent(fakeGrant(opA))}`, server.url));
+    expect(unbound.status).to.equal(401);
+    expect(((await unbound.json()) as { error: string }).error).to.contain(
+      "grant 1: url must be the yard's HTTP URL the grant was signed for",
+    );
     expect([a.asked.length, liar.asked.length]).to.deep.equal([0, 0]);
+    await server.close();
+  });
+
+  it("hands a grant only to the yard URL it was signed for, while it names that operator: B claiming A's operator after A falls silent gets nothing", async () => {
+    // A names opA and answers, then its /icons/yard fails (timed out, or gone); B names opA all along.
+    let aSilent = false;
+    const asked: string[] = [];
+    const a = createServer((req, res) => {
+      const [p, q] = (req.url ?? "").split("?", 2);
+      if (p === "/icons/yard") {
+        if (aSilent) res.writeHead(503).end();
+        else
+          res
+            .writeHead(200, { "content-type": "application/json" })
+            .end(JSON.stringify({ yardId: "a", operator: opA }));
+        return;
+      }
+      asked.push(q ?? "");
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ yardId: "a", app: "1", icons: [] }));
+    });
+    await new Promise<void>((r) => a.listen(0, "127.0.0.1", r));
+    const aUrl = `http://127.0.0.1:${(a.address() as AddressInfo).port}`;
+    const b = await yardFake(opA);
+    const yardsNow = [aUrl];
+    server = await startConsoleServer({ deployment, rpcUrl: "http://127.0.0.1:8545", yardHttp: () => yardsNow });
+    try {
+      const gA = { url: aUrl, query: fakeGrant(opA) };
+      // A alone, naming opA: its grant reaches it.
+      const first = await fetch(new URL(`icons?${statusGrantsQuery([gA])}`, server.url));
+      expect(first.status).to.equal(200);
+      expect(asked.map((q) => new URLSearchParams(q).get("yard"))).to.deep.equal([opA]);
+      // B joins (naming opA too) while A falls silent: the console asks fresh at /yards, A fails, B has no twin.
+      yardsNow.push(b.url);
+      aSilent = true;
+      const yards = (await (await fetch(new URL("yards", server.url))).json()) as {
+        yards: { yard: string; operator?: string; error?: string }[];
+      };
+      expect(yards.yards.map((y) => [y.yard, y.operator])).to.deep.equal([
+        [aUrl, undefined],
+        [b.url, opA],
+      ]);
+      // The page keeps sending A's grant (bound to A's URL): B, naming A's operator now, is not handed it.
+      const after = await fetch(new URL(`icons?${statusGrantsQuery([gA])}`, server.url));
+      const body = (await after.json()) as {
+        yards: { yard: string; operator?: string; status: number; error?: string }[];
+      };
+      expect(body.yards.find((y) => y.yard === b.url)).to.deep.equal({
+        yard: b.url,
+        operator: opA,
+        status: 401,
+        error: `no read grant names this yard (operator ${opA}); sign one for it`,
+      });
+      expect(b.asked).to.deep.equal([]);
+      expect(asked.length).to.equal(1);
+      // A grant sent with B's URL but naming another operator than B names now: not passed on either.
+      const other = await fetch(
+        new URL(`icons?${statusGrantsQuery([{ url: b.url, query: fakeGrant(opB) }])}`, server.url),
+      );
+      expect(((await other.json()) as { yards: { yard: string; status: number }[] }).yards).to.deep.include({
+        yard: b.url,
+        operator: opA,
+        status: 401,
+        error: `no read grant names this yard (operator ${opA}); sign one for it`,
+      });
+      expect(b.asked).to.deep.equal([]);
+    } finally {
+      await server.close();
+      await new Promise((r) => a.close(r));
+    }
   });
 });

@@ -401,11 +401,11 @@ describe("agent gateway (what a sidecar can reach, tested from inside)", functio
     );
   });
 
-  it("keeps a sidecar's status report for its owner only: oversize 413, a flood past the burst 429, the latest served to the owner's grant", async () => {
+  it("keeps a sidecar's status report for its owner only: oversize 413, a flood past the burst 429, the latest served to the owner's grant and back to its own sidecar only", async () => {
     const pushed = await inSidecar<{ big: number; statuses: number[]; ms: number }>(
       portA,
       `${PRELUDE}
-      const report = (v) => ({ name: "a", account: "${tenant1!.account}", instance: 1, policyVersion: v, atMs: Date.now(), subnets: [{ subnet: "198.18.4.0/24", ratePerS: 1, latencyMs: 5 }], decisions: [] });
+      const report = (v) => ({ name: "a", account: "${tenant1!.account}", instance: 1, policyVersion: v, atMs: Date.now(), subnets: [{ subnet: "198.18.4.0/24", ratePerS: 1, latencyMs: 5 }], decisions: [{ atMs: 1, text: "migrate to edge-b", u: 0.4, uBest: 0.7, latency: [{ subnet: "198.18.4.0/24", beforeMs: 31.5, afterMs: null }] }] });
       const big = (await post("/status", { ...report(0), name: "x".repeat(20000) })).status;
       const statuses = [];
       const t0 = Date.now();
@@ -443,6 +443,24 @@ describe("agent gateway (what a sidecar can reach, tested from inside)", functio
       `${a.httpUrl}/icons?${statusGrantQuery(g2, await other.signTypedData(a.chain.domain(), STATUS_GRANT_TYPES, g2))}`,
     );
     expect(r2.status).to.equal(403);
+    // GET /status at the gateway: lease A's sidecar is handed its own latest report back (what a restarted agent,
+    // its state directory a fresh tmpfs, takes its decisions from); lease C's sidecar gets none, not A's.
+    const back = await inSidecar<{
+      a: { status: number; body: { report: { policyVersion: number; decisions: unknown[] } } };
+    }>(portA, `${PRELUDE} return { a: await get("/status") };`);
+    expect(back.a.status).to.equal(200);
+    expect(back.a.body.report.policyVersion).to.equal(latest);
+    expect(back.a.body.report.decisions).to.deep.equal([
+      {
+        atMs: 1,
+        text: "migrate to edge-b",
+        u: 0.4,
+        uBest: 0.7,
+        latency: [{ subnet: "198.18.4.0/24", beforeMs: 31.5, afterMs: null }],
+      },
+    ]);
+    const none = await inSidecar<{ status: number; body: unknown }>(portC, `${PRELUDE} return await get("/status");`);
+    expect(none).to.deep.equal({ status: 200, body: { report: null } });
   });
 
   it("bounds /dial: two under way per lease (a third is refused at once), each address proven within 3 s", async () => {
