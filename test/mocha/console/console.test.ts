@@ -316,7 +316,7 @@ describe("owner console in Chromium", function () {
     // every request in flight then, 127.0.0.1 too) while the page is loaded, connected and the application shown
     // again, round after round: at least 3 rounds, and on until the change has failed at least one of the page's
     // own reads (bounded to 25 rounds).
-    const churn = new AddressChurn(`nc${process.pid % 100000}`, 200 + (process.pid % 50));
+    const churn = new AddressChurn();
     const failed: Array<{ type: string; error: string; url: string }> = [];
     const onFailed = (r: Request): void => {
       failed.push({ type: r.resourceType(), error: r.failure()?.errorText ?? "", url: r.url() });
