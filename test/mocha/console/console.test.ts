@@ -415,6 +415,44 @@ describe("owner console in Chromium", function () {
     const after = (await page.evaluate("window.__consoleNet")) as { recovered: number; gaveUp: number };
     expect(after.gaveUp).to.equal(0);
     expect(after.recovered).to.be.at.least(1);
+
+    // The chunk failing every try (a fault, named so: Playwright fails each of its requests): the chart says so; the
+    // next refresh fetches it anew (a query not asked before: Chromium keeps each failed URL failed) and draws it;
+    // a later refresh imports the URL that loaded, without a request and without a failed try.
+    asked.length = 0;
+    let failing = true;
+    const chunkDownFake = (route: Route): Promise<void> =>
+      failing ? route.abort("connectionreset") : route.continue();
+    page.on("request", onRequest);
+    await page.route(chunk, chunkDownFake);
+    try {
+      await page.reload();
+      await page.locator("body[data-ready]").waitFor();
+      await page.click("[data-wallet='org.icon-market.test-wallet']");
+      await page.locator("#apps-h").waitFor();
+      await showApp(1n);
+      await page.locator("#money-chart", { hasText: "tried again on the next refresh" }).waitFor();
+      const gaveUp = (await page.evaluate("window.__consoleNet.gaveUp")) as number;
+      expect(gaveUp, "the chunk's tries all failed").to.be.at.least(1);
+      const triedDown = asked.length;
+      expect(triedDown).to.be.at.least(4);
+      failing = false;
+      await showApp(1n);
+      await page.locator("#money-chart[data-ready] svg").waitFor();
+      await page.locator("body:not([data-loading])").waitFor();
+      expect(asked.length, "the refresh fetched the chunk").to.be.above(triedDown);
+      expect(new Set(asked).size, "every request of the chunk under a new URL").to.equal(asked.length);
+      const net = (await page.evaluate("window.__consoleNet")) as { retried: number };
+      const requested = asked.length;
+      await page.evaluate("document.getElementById('money-chart').removeAttribute('data-ready')");
+      await showApp(1n);
+      await page.locator("#money-chart[data-ready] svg").waitFor();
+      expect(asked.length, "the chunk that loaded is imported again without a request").to.equal(requested);
+      expect((await page.evaluate("window.__consoleNet.retried")) as number).to.equal(net.retried);
+    } finally {
+      page.off("request", onRequest);
+      await page.unroute(chunk, chunkDownFake);
+    }
   });
 
   it("changes the policy (a new version on chain)", async () => {
