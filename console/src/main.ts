@@ -307,7 +307,7 @@ async function drawLive(app: AppView): Promise<void> {
     ]);
     fill(timelineEl, timelineView(entries));
     timelineEl.dataset.ready = "true";
-    const { renderMoneyChart } = await importRetrying(() => import("./chart.ts"));
+    const { renderMoneyChart } = await importRetrying("chart", () => import("./chart.ts"));
     chartView?.finalize();
     fill(chartEl);
     chartView = await renderMoneyChart(chartEl, points, chain.tokenInfo);

@@ -54,22 +54,35 @@ export function fetchRead(url: string, init: RequestInit = {}): Promise<Response
   return retryRead(() => fetch(url, { ...init, method: "GET" }));
 }
 
+/** Imports of a chunk under a query so far: every retry's URL is new to the module map, across calls too. */
+let chunkTry = 0;
+/** Per lazily imported module (the caller's key): its chunk's URL once a failure named it, the URL that loaded. */
+const chunks = new Map<string, { url?: string; loaded?: string }>();
+
 /**
  * A lazily imported module, loaded again after a network failure. Chromium keeps a failed dynamic import in its
  * module map: a second `import()` of the same URL fails at once without a request (checked in Chromium 150). So a
- * retry imports the chunk's URL, which the failure names, with a query (`?retry=n`): a new entry, fetched anew.
+ * retry imports the chunk's URL, which the failure names, with a query (`?retry=n`, n counted over the page's life:
+ * a later call after READ_TRIES failures fetches anew too), and the URL that loaded is imported directly from then
+ * on (the module map's entry, no request).
  */
-export function importRetrying<T>(load: () => Promise<T>): Promise<T> {
-  let url: string | undefined;
-  return retryRead(async (attempt) => {
-    if (attempt === 0 || url === undefined) {
+export function importRetrying<T>(key: string, load: () => Promise<T>): Promise<T> {
+  let chunk = chunks.get(key);
+  if (chunk === undefined) chunks.set(key, (chunk = {}));
+  const c = chunk;
+  if (c.loaded !== undefined) return import(/* @vite-ignore */ c.loaded) as Promise<T>;
+  return retryRead(async () => {
+    if (c.url === undefined) {
       try {
         return await load();
       } catch (e) {
-        url = e instanceof TypeError ? /(https?:\/\/[^\s'"]+?\.js)\b/.exec(e.message)?.[1] : undefined;
+        c.url = e instanceof TypeError ? /(https?:\/\/[^\s'"]+?\.js)\b/.exec(e.message)?.[1] : undefined;
         throw e;
       }
     }
-    return (await import(/* @vite-ignore */ `${url}?retry=${attempt}`)) as T;
+    const url = `${c.url}?retry=${++chunkTry}`;
+    const module = (await import(/* @vite-ignore */ url)) as T;
+    c.loaded = url;
+    return module;
   });
 }

@@ -71,37 +71,36 @@ export class FlakyRpcProxyFake {
 
 /**
  * The host's addresses changing, for real: a loop adds an address of 198.18.0.0/15 to `lo` and removes it again
- * (label `lo:<name>`, /32, one of 254 per churn) every `everyMs`, as a VPN coming up or Docker starting would.
- * Chromium fails every request in flight with net::ERR_NETWORK_CHANGED on such a change (a dummy link is not
- * available in this kernel; a veth pair's address changes are observed by Chromium without failing requests —
- * checked in Chromium 150). `stop()` ends the loop and removes every address of the label; `changes` counts the
- * adds and removals made.
+ * every `everyMs`, as a VPN coming up or Docker starting would. Chromium fails every request in flight with
+ * net::ERR_NETWORK_CHANGED on such a change (a dummy link is not available in this kernel; a veth pair's address
+ * changes are observed by Chromium without failing requests — checked in Chromium 150). One value unique among the
+ * host's live processes, this process's pid, names both the address (198.19.128.0/17 holds one per pid: pid_max is
+ * 32768 here) and its label (`lo:nc<pid>`), so parallel runs never touch each other's. At start, every `lo:nc<pid>`
+ * address whose pid is gone (a run killed before its `stop()`) is removed. `stop()` ends the loop and removes the
+ * address; `changes` counts the adds and removals made.
  */
 export class AddressChurn {
-  readonly label: string;
-  readonly net: string;
+  readonly label = `lo:nc${process.pid}`;
+  readonly address = `198.19.${128 + ((process.pid >> 8) & 127)}.${process.pid & 255}/32`;
   changes = 0;
   /** The loop's failure (`ip` refused), if any: the churn then stopped. */
   error: Error | undefined;
   #running = true;
   readonly #loop: Promise<void>;
 
-  /** `name`: at most 12 characters, unique to the caller (the label's suffix); `third`: the /24's third octet. */
-  constructor(name: string, third: number, everyMs = 60) {
-    this.label = `lo:${name}`;
-    this.net = `198.19.${third}`;
+  constructor(everyMs = 60) {
     this.#loop = this.#churn(everyMs).catch((e: Error) => {
       this.error = e;
     });
   }
 
   async #churn(everyMs: number): Promise<void> {
-    for (let i = 0; this.#running; i++) {
-      const a = `${this.net}.${1 + (i % 254)}/32`;
-      await ipRun(["addr", "add", a, "dev", "lo", "label", this.label]);
+    await sweepLeftChurn();
+    while (this.#running) {
+      await ipRun(["addr", "add", this.address, "dev", "lo", "label", this.label]);
       this.changes++;
       await new Promise((r) => setTimeout(r, everyMs));
-      await ipRun(["addr", "del", a, "dev", "lo"]);
+      await ipRun(["addr", "del", this.address, "dev", "lo", "label", this.label]);
       this.changes++;
       await new Promise((r) => setTimeout(r, everyMs));
     }
@@ -110,7 +109,29 @@ export class AddressChurn {
   async stop(): Promise<void> {
     this.#running = false;
     await this.#loop;
-    await ipRun(["addr", "flush", "dev", "lo", "label", this.label]).catch(() => {});
+    await ipRun(["addr", "del", this.address, "dev", "lo", "label", this.label]).catch(() => {});
+  }
+}
+
+/** Removes the `lo:nc<pid>` addresses of churns whose process is gone (SIGKILLed before its `stop()`). */
+async function sweepLeftChurn(): Promise<void> {
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile("ip", ["-j", "addr", "show", "dev", "lo"], (e, stdout) => (e ? reject(e) : resolve(stdout))),
+  );
+  const links = JSON.parse(out) as Array<{ addr_info: Array<{ local: string; prefixlen: number; label?: string }> }>;
+  for (const a of links[0]?.addr_info ?? []) {
+    const pid = /^lo:nc(\d+)$/.exec(a.label ?? "")?.[1];
+    if (pid === undefined || alive(Number(pid))) continue;
+    await ipRun(["addr", "del", `${a.local}/${a.prefixlen}`, "dev", "lo", "label", a.label!]).catch(() => {});
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
