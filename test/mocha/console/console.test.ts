@@ -160,6 +160,15 @@ describe("owner console in Chromium", function () {
     await page.locator("#app-h", { hasText: `Application #${root}` }).waitFor();
   }
 
+  /** The page loaded again, the wallet connected again, application `root` shown. */
+  async function reloadShowing(root: bigint): Promise<void> {
+    await page.reload();
+    await page.locator("body[data-ready]").waitFor();
+    await page.click("[data-wallet='org.icon-market.test-wallet']");
+    await page.locator("#apps-h").waitFor();
+    await showApp(root);
+  }
+
   it("shows its first view, the deployment read and the wallet found by EIP-6963 (target 1.5 s; bound 5 s under load)", async () => {
     const t0 = performance.now();
     await page.goto(server.url);
@@ -406,11 +415,7 @@ describe("owner console in Chromium", function () {
     page.on("request", onRequest);
     await page.route(chunk, chunkFailureFake);
     try {
-      await page.reload();
-      await page.locator("body[data-ready]").waitFor();
-      await page.click("[data-wallet='org.icon-market.test-wallet']");
-      await page.locator("#apps-h").waitFor();
-      await showApp(1n);
+      await reloadShowing(1n);
       await page.locator("#money-chart[data-ready] svg").waitFor();
     } finally {
       page.off("request", onRequest);
@@ -433,11 +438,7 @@ describe("owner console in Chromium", function () {
     page.on("request", onRequest);
     await page.route(chunk, chunkDownFake);
     try {
-      await page.reload();
-      await page.locator("body[data-ready]").waitFor();
-      await page.click("[data-wallet='org.icon-market.test-wallet']");
-      await page.locator("#apps-h").waitFor();
-      await showApp(1n);
+      await reloadShowing(1n);
       await page.locator("#money-chart", { hasText: "tried again on the next refresh" }).waitFor();
       const gaveUp = (await page.evaluate("window.__consoleNet.gaveUp")) as number;
       expect(gaveUp, "the chunk's tries all failed").to.be.at.least(1);
