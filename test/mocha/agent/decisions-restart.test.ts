@@ -110,44 +110,47 @@ describe("ICON decisions kept across an agent restart", function () {
       saved.push(d.map((x) => x.text));
       return save.call(this, d);
     };
-    after(() => void (DecisionStore.prototype.save = save));
-    // Three restarts: before, the carried move alone was saved first, racing the read of the file (when that write
-    // landed first, the file ended with the carried move alone).
-    for (let round = 0; round < 3; round++) {
-      const state = path.join(dir, `successor-${round}`);
-      const carried = [move(Date.now() - 9000, "migrate to edge-a")];
-      const seed = {
-        ...{ name: "successor", account: 8n, root: 8n, subnets: [], children: {}, replicas: 0, instance: 3 },
-        carried: {
-          controller: { rates: [], latencies: [], lastActionAt: null, streak: { key: "", count: 0 } },
-          children: [],
-          decisions: carried,
-        },
-      };
-      await writeAgentState(state, env, seed, Wallet.createRandom().privateKey);
-      // What it had decided since, kept before it stopped; its seed still carries the predecessor's move.
-      const own = [...carried, move(Date.now() - 4000, "stay 1"), move(Date.now() - 2000, "stay 2")];
-      const store = new DecisionStore(state);
-      await store.save(own);
-      const events: AgentEvent[] = [];
-      saved.length = 0;
-      const agent = await Agent.open(state, { spawn: async () => {}, onEvent: (e) => void events.push(e) });
-      try {
-        // Nothing saved before both lists are in: the first list kept holds them all.
-        expect(saved[0], `round ${round}`).to.deep.equal(["migrate to edge-a", "stay 1", "stay 2"]);
-        expect(agent.statusReport().decisions.map((d) => d.text)).to.deep.equal([
-          "migrate to edge-a",
-          "stay 1",
-          "stay 2",
-        ]);
-      } finally {
-        await agent.stop();
+    try {
+      // Three restarts: before, the carried move alone was saved first, racing the read of the file (when that write
+      // landed first, the file ended with the carried move alone).
+      for (let round = 0; round < 3; round++) {
+        const state = path.join(dir, `successor-${round}`);
+        const carried = [move(Date.now() - 9000, "migrate to edge-a")];
+        const seed = {
+          ...{ name: "successor", account: 8n, root: 8n, subnets: [], children: {}, replicas: 0, instance: 3 },
+          carried: {
+            controller: { rates: [], latencies: [], lastActionAt: null, streak: { key: "", count: 0 } },
+            children: [],
+            decisions: carried,
+          },
+        };
+        await writeAgentState(state, env, seed, Wallet.createRandom().privateKey);
+        // What it had decided since, kept before it stopped; its seed still carries the predecessor's move.
+        const own = [...carried, move(Date.now() - 4000, "stay 1"), move(Date.now() - 2000, "stay 2")];
+        const store = new DecisionStore(state);
+        await store.save(own);
+        const events: AgentEvent[] = [];
+        saved.length = 0;
+        const agent = await Agent.open(state, { spawn: async () => {}, onEvent: (e) => void events.push(e) });
+        try {
+          // Nothing saved before both lists are in: the first list kept holds them all.
+          expect(saved[0], `round ${round}`).to.deep.equal(["migrate to edge-a", "stay 1", "stay 2"]);
+          expect(agent.statusReport().decisions.map((d) => d.text)).to.deep.equal([
+            "migrate to edge-a",
+            "stay 1",
+            "stay 2",
+          ]);
+        } finally {
+          await agent.stop();
+        }
+        expect(
+          (await store.read()).map((d) => d.text),
+          `round ${round}`,
+        ).to.deep.equal(["migrate to edge-a", "stay 1", "stay 2"]);
+        expect(events.filter((e) => e.kind === "error")).to.deep.equal([]);
       }
-      expect(
-        (await store.read()).map((d) => d.text),
-        `round ${round}`,
-      ).to.deep.equal(["migrate to edge-a", "stay 1", "stay 2"]);
-      expect(events.filter((e) => e.kind === "error")).to.deep.equal([]);
+    } finally {
+      DecisionStore.prototype.save = save; // restored by this test itself, pass or fail
     }
   });
 
