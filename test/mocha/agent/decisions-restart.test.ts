@@ -7,11 +7,14 @@
  * A successor restarted before its start dropped the carried moves keeps its own newer ones (both restored in one
  * call, nothing saved before); a write that fails is an "error" event; in a sidecar (its state directory a tmpfs
  * rebuilt after a crash) the decisions come back from the lease's last report its yard holds (keptDecisions; the
- * gateway's answer stood in for here, the real GET /status in agent-gateway.test.ts).
+ * gateway's answer stood in for here, the real GET /status in agent-gateway.test.ts), and an agent opened with a
+ * gateway (a stand-in HTTP server: /self, /rpc passed to the chain, GET /status) asks for it and reports them.
  */
 import { expect } from "chai";
 import { Wallet } from "ethers";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Agent } from "../../../icon-agent/agent.ts";
@@ -35,6 +38,8 @@ const service = {
   cpuMillis: 250,
   memoryMiB: 64,
 };
+
+const PEER = "12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA";
 
 const move = (atMs: number, text = "migrate to edge-b"): PlacedDecision => ({
   atMs,
@@ -209,6 +214,73 @@ describe("ICON decisions kept across an agent restart", function () {
     expect(errors).to.deep.equal([
       "the yard's last status report of this lease could not be read: GATEWAY_REFUSED 404",
     ]);
+  });
+
+  it("an agent opened in its sidecar with an empty state directory reports the decisions its gateway's GET /status kept", async () => {
+    const state = path.join(dir, "sidecar-tmpfs");
+    const env = agentEnvFrom({ service, discovery: { registry: true } }, chain.url, deployment);
+    await writeAgentState(
+      state,
+      env,
+      { name: "sidecar", account: 10n, root: 10n, subnets: [], children: {}, replicas: 0 },
+      Wallet.createRandom().privateKey,
+    );
+    const reported = {
+      name: "sidecar",
+      account: "10",
+      instance: 1,
+      policyVersion: 1,
+      atMs: Date.now(),
+      subnets: [],
+      decisions: [{ ...move(Date.now() - 3000, "migrate to edge-c"), at: undefined }].map(({ at: _at, ...r }) => r),
+    };
+    // A stand-in for the yard's gateway (the real one: agent-gateway.test.ts): /self, /rpc passed to the chain,
+    // GET /status with the lease's kept report; nothing else.
+    const asked: string[] = [];
+    const gw = http.createServer((req, res) => {
+      let body = "";
+      req.on("data", (c: Buffer) => (body += c.toString()));
+      req.on("end", () => {
+        asked.push(`${req.method} ${req.url}`);
+        if (req.method === "GET" && req.url === "/self")
+          return void res.end(
+            JSON.stringify({
+              leaseId: "7",
+              yard: { peerId: PEER, addrs: ["/ip4/127.0.0.1/tcp/4001"] },
+              agentAddrs: [],
+              rpc: "/rpc",
+              alto: null,
+              dns: null,
+            }),
+          );
+        if (req.method === "GET" && req.url === "/status") return void res.end(JSON.stringify({ report: reported }));
+        if (req.method === "POST" && req.url === "/rpc")
+          return void fetch(chain.url, { method: "POST", headers: { "content-type": "application/json" }, body })
+            .then(async (r) => res.writeHead(r.status, { "content-type": "application/json" }).end(await r.text()))
+            .catch(() => res.writeHead(502).end());
+        res.writeHead(404).end("no such path");
+      });
+    });
+    await new Promise<void>((r) => gw.listen(0, "127.0.0.1", r));
+    try {
+      const url = `http://127.0.0.1:${(gw.address() as AddressInfo).port}`;
+      const events: AgentEvent[] = [];
+      const agent = await Agent.open(
+        state,
+        { spawn: async () => {}, onEvent: (e) => void events.push(e) },
+        { gateway: url },
+      );
+      try {
+        expect(asked).to.include("GET /status");
+        expect(agent.statusReport().decisions).to.deep.equal(reported.decisions);
+        expect(events.filter((e) => e.kind === "error")).to.deep.equal([]);
+      } finally {
+        await agent.stop();
+      }
+    } finally {
+      gw.closeAllConnections();
+      await new Promise((r) => gw.close(r));
+    }
   });
 
   it("keeps what the reporter decides and measures, the newest 16 in order; a file not of its shape is none", async () => {
