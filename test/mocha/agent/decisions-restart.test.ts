@@ -7,11 +7,14 @@
  * A successor restarted before its start dropped the carried moves keeps its own newer ones (both restored in one
  * call, nothing saved before); a write that fails is an "error" event; in a sidecar (its state directory a tmpfs
  * rebuilt after a crash) the decisions come back from the lease's last report its yard holds (keptDecisions; the
- * gateway's answer stood in for here, the real GET /status in agent-gateway.test.ts).
+ * gateway's answer stood in for here, the real GET /status in agent-gateway.test.ts), and an agent opened with a
+ * gateway (a stand-in HTTP server: /self, /rpc passed to the chain, GET /status) asks for it and reports them.
  */
 import { expect } from "chai";
 import { Wallet } from "ethers";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Agent } from "../../../icon-agent/agent.ts";
@@ -35,6 +38,8 @@ const service = {
   cpuMillis: 250,
   memoryMiB: 64,
 };
+
+const PEER = "12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA";
 
 const move = (atMs: number, text = "migrate to edge-b"): PlacedDecision => ({
   atMs,
@@ -110,44 +115,47 @@ describe("ICON decisions kept across an agent restart", function () {
       saved.push(d.map((x) => x.text));
       return save.call(this, d);
     };
-    after(() => void (DecisionStore.prototype.save = save));
-    // Three restarts: before, the carried move alone was saved first, racing the read of the file (when that write
-    // landed first, the file ended with the carried move alone).
-    for (let round = 0; round < 3; round++) {
-      const state = path.join(dir, `successor-${round}`);
-      const carried = [move(Date.now() - 9000, "migrate to edge-a")];
-      const seed = {
-        ...{ name: "successor", account: 8n, root: 8n, subnets: [], children: {}, replicas: 0, instance: 3 },
-        carried: {
-          controller: { rates: [], latencies: [], lastActionAt: null, streak: { key: "", count: 0 } },
-          children: [],
-          decisions: carried,
-        },
-      };
-      await writeAgentState(state, env, seed, Wallet.createRandom().privateKey);
-      // What it had decided since, kept before it stopped; its seed still carries the predecessor's move.
-      const own = [...carried, move(Date.now() - 4000, "stay 1"), move(Date.now() - 2000, "stay 2")];
-      const store = new DecisionStore(state);
-      await store.save(own);
-      const events: AgentEvent[] = [];
-      saved.length = 0;
-      const agent = await Agent.open(state, { spawn: async () => {}, onEvent: (e) => void events.push(e) });
-      try {
-        // Nothing saved before both lists are in: the first list kept holds them all.
-        expect(saved[0], `round ${round}`).to.deep.equal(["migrate to edge-a", "stay 1", "stay 2"]);
-        expect(agent.statusReport().decisions.map((d) => d.text)).to.deep.equal([
-          "migrate to edge-a",
-          "stay 1",
-          "stay 2",
-        ]);
-      } finally {
-        await agent.stop();
+    try {
+      // Three restarts: before, the carried move alone was saved first, racing the read of the file (when that write
+      // landed first, the file ended with the carried move alone).
+      for (let round = 0; round < 3; round++) {
+        const state = path.join(dir, `successor-${round}`);
+        const carried = [move(Date.now() - 9000, "migrate to edge-a")];
+        const seed = {
+          ...{ name: "successor", account: 8n, root: 8n, subnets: [], children: {}, replicas: 0, instance: 3 },
+          carried: {
+            controller: { rates: [], latencies: [], lastActionAt: null, streak: { key: "", count: 0 } },
+            children: [],
+            decisions: carried,
+          },
+        };
+        await writeAgentState(state, env, seed, Wallet.createRandom().privateKey);
+        // What it had decided since, kept before it stopped; its seed still carries the predecessor's move.
+        const own = [...carried, move(Date.now() - 4000, "stay 1"), move(Date.now() - 2000, "stay 2")];
+        const store = new DecisionStore(state);
+        await store.save(own);
+        const events: AgentEvent[] = [];
+        saved.length = 0;
+        const agent = await Agent.open(state, { spawn: async () => {}, onEvent: (e) => void events.push(e) });
+        try {
+          // Nothing saved before both lists are in: the first list kept holds them all.
+          expect(saved[0], `round ${round}`).to.deep.equal(["migrate to edge-a", "stay 1", "stay 2"]);
+          expect(agent.statusReport().decisions.map((d) => d.text)).to.deep.equal([
+            "migrate to edge-a",
+            "stay 1",
+            "stay 2",
+          ]);
+        } finally {
+          await agent.stop();
+        }
+        expect(
+          (await store.read()).map((d) => d.text),
+          `round ${round}`,
+        ).to.deep.equal(["migrate to edge-a", "stay 1", "stay 2"]);
+        expect(events.filter((e) => e.kind === "error")).to.deep.equal([]);
       }
-      expect(
-        (await store.read()).map((d) => d.text),
-        `round ${round}`,
-      ).to.deep.equal(["migrate to edge-a", "stay 1", "stay 2"]);
-      expect(events.filter((e) => e.kind === "error")).to.deep.equal([]);
+    } finally {
+      DecisionStore.prototype.save = save; // restored by this test itself, pass or fail
     }
   });
 
@@ -206,6 +214,73 @@ describe("ICON decisions kept across an agent restart", function () {
     expect(errors).to.deep.equal([
       "the yard's last status report of this lease could not be read: GATEWAY_REFUSED 404",
     ]);
+  });
+
+  it("an agent opened in its sidecar with an empty state directory reports the decisions its gateway's GET /status kept", async () => {
+    const state = path.join(dir, "sidecar-tmpfs");
+    const env = agentEnvFrom({ service, discovery: { registry: true } }, chain.url, deployment);
+    await writeAgentState(
+      state,
+      env,
+      { name: "sidecar", account: 10n, root: 10n, subnets: [], children: {}, replicas: 0 },
+      Wallet.createRandom().privateKey,
+    );
+    const reported = {
+      name: "sidecar",
+      account: "10",
+      instance: 1,
+      policyVersion: 1,
+      atMs: Date.now(),
+      subnets: [],
+      decisions: [{ ...move(Date.now() - 3000, "migrate to edge-c"), at: undefined }].map(({ at: _at, ...r }) => r),
+    };
+    // A stand-in for the yard's gateway (the real one: agent-gateway.test.ts): /self, /rpc passed to the chain,
+    // GET /status with the lease's kept report; nothing else.
+    const asked: string[] = [];
+    const gw = http.createServer((req, res) => {
+      let body = "";
+      req.on("data", (c: Buffer) => (body += c.toString()));
+      req.on("end", () => {
+        asked.push(`${req.method} ${req.url}`);
+        if (req.method === "GET" && req.url === "/self")
+          return void res.end(
+            JSON.stringify({
+              leaseId: "7",
+              yard: { peerId: PEER, addrs: ["/ip4/127.0.0.1/tcp/4001"] },
+              agentAddrs: [],
+              rpc: "/rpc",
+              alto: null,
+              dns: null,
+            }),
+          );
+        if (req.method === "GET" && req.url === "/status") return void res.end(JSON.stringify({ report: reported }));
+        if (req.method === "POST" && req.url === "/rpc")
+          return void fetch(chain.url, { method: "POST", headers: { "content-type": "application/json" }, body })
+            .then(async (r) => res.writeHead(r.status, { "content-type": "application/json" }).end(await r.text()))
+            .catch(() => res.writeHead(502).end());
+        res.writeHead(404).end("no such path");
+      });
+    });
+    await new Promise<void>((r) => gw.listen(0, "127.0.0.1", r));
+    try {
+      const url = `http://127.0.0.1:${(gw.address() as AddressInfo).port}`;
+      const events: AgentEvent[] = [];
+      const agent = await Agent.open(
+        state,
+        { spawn: async () => {}, onEvent: (e) => void events.push(e) },
+        { gateway: url },
+      );
+      try {
+        expect(asked).to.include("GET /status");
+        expect(agent.statusReport().decisions).to.deep.equal(reported.decisions);
+        expect(events.filter((e) => e.kind === "error")).to.deep.equal([]);
+      } finally {
+        await agent.stop();
+      }
+    } finally {
+      gw.closeAllConnections();
+      await new Promise((r) => gw.close(r));
+    }
   });
 
   it("keeps what the reporter decides and measures, the newest 16 in order; a file not of its shape is none", async () => {

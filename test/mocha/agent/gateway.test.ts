@@ -182,6 +182,49 @@ describe("agent gateway (agent side)", function () {
       expect(isIconError(down, "GATEWAY_UNREACHABLE") && down.message).to.match(/ICON_GATEWAY/);
     });
 
+    it("reads its lease's last report from GET /status (none: undefined), and refuses any other answer with BAD_GATEWAY_ANSWER", async () => {
+      const report = {
+        name: "origin",
+        account: "1",
+        instance: 2,
+        policyVersion: 3,
+        atMs: 1_700_000_000_000,
+        subnets: [],
+        decisions: [
+          {
+            atMs: 1_699_999_990_000,
+            text: "migrate to edge-b",
+            u: 0.41,
+            uBest: 0.73,
+            latency: [{ subnet: "198.18.4.0/24", beforeMs: 31.5, afterMs: null }],
+          },
+        ],
+      };
+      let answer: unknown = { report };
+      const asked: string[] = [];
+      const gw = await serveGateway((req, _body, res) => {
+        asked.push(`${req.method} ${req.url}`);
+        res.end(JSON.stringify(answer));
+      });
+      cleanup.push(gw.close);
+      const client = GatewayClient.fromUrl(gw.url);
+      const got = await client.lastStatus();
+      expect(got?.decisions).to.deep.equal(report.decisions);
+      expect(got?.instance).to.equal(2);
+      expect(asked).to.deep.equal(["GET /status"]);
+      answer = { report: null };
+      expect(await client.lastStatus()).to.equal(undefined);
+      const bad = { ...report, decisions: [{ ...report.decisions[0], u: "high" }] };
+      for (const a of [{}, [], [{ report }], null, "report", { report: bad }, { report: { name: "origin" } }]) {
+        answer = a;
+        const e = await client.lastStatus().then(
+          () => "answered",
+          (x: unknown) => x,
+        );
+        expect(isIconError(e, "BAD_GATEWAY_ANSWER"), JSON.stringify(a)).to.equal(true);
+      }
+    });
+
     it("gives up on a gateway that accepts but never answers, within the /self timeout", async () => {
       const gw = await serveGateway(() => {}); // never answers
       cleanup.push(gw.close);
