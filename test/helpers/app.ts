@@ -54,6 +54,16 @@ export interface WebApp {
   stdout: string;
 }
 
+/** An app config's `service` for tests that build agent configs without running it (icon/web:1 on 8080, a made-up
+ * digest, 250 mCPU, 64 MiB). */
+export const CONFIG_SERVICE = {
+  image: "icon/web:1",
+  imageDigest: "0x" + "ab".repeat(32),
+  ports: [8080],
+  cpuMillis: 250,
+  memoryMiB: 64,
+};
+
 /**
  * Deploys a web application (icon/web:1 on port 8080, 600 s slots, registry discovery, a 500 ms agent period)
  * owned by `m.keys[10]` with a 3 iUSD deposit, through `icon app deploy`.

@@ -7,15 +7,10 @@ import path from "node:path";
 import { agentEnvFrom } from "../../../icon-agent/config.ts";
 import { Agent } from "../../../icon-agent/agent.ts";
 import { writeAgentState } from "../../../icon-agent/state.ts";
+import { CONFIG_SERVICE } from "../../helpers/app.ts";
 
 const deployment = { chainId: 31337 } as unknown as Deployment;
-const service = {
-  image: "icon/web:1",
-  imageDigest: "0x" + "ab".repeat(32),
-  ports: [8080],
-  cpuMillis: 250,
-  memoryMiB: 64,
-};
+const service = CONFIG_SERVICE;
 
 /** The ConfigError `raw` is refused with. */
 function refusal(raw: unknown): ConfigError {

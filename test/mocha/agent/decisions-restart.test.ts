@@ -30,14 +30,9 @@ import {
 } from "../../../icon-agent/state.ts";
 import type { Deployment } from "../../../protocol/index.ts";
 import { deployMarket, devKeys, startDevChain, type DevChain } from "../../../scripts/lib/hardhat.ts";
+import { CONFIG_SERVICE } from "../../helpers/app.ts";
 
-const service = {
-  image: "icon/web:1",
-  imageDigest: "0x" + "ab".repeat(32),
-  ports: [8080],
-  cpuMillis: 250,
-  memoryMiB: 64,
-};
+const service = CONFIG_SERVICE;
 
 const PEER = "12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA";
 
