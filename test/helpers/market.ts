@@ -10,7 +10,7 @@ import {
   defaultMarketParameters,
 } from "../../contracts/ignition/modules/IconMarket.ts";
 import { ACCEPTANCE_TYPES, OFFER_TYPES, marketDomain, type Offer } from "../../protocol/eip712.ts";
-import { MaxUint256 } from "ethers";
+import { MaxUint256, Wallet, id as keccakId, type Provider, type Signer } from "ethers";
 import { MarketClient, type Deployment } from "../../protocol/index.ts";
 import { PERMIT_TYPES } from "../../protocol/chain/permit.ts";
 
@@ -280,4 +280,40 @@ export async function deploymentOf(m: Market): Promise<Deployment> {
     deployedAt: new Date().toISOString(),
     blockNumber: 0,
   };
+}
+
+/**
+ * Opens a lease through `yard` (its key `yardKey` signs the offer; `tenant`, the account's controller, accepts it) on
+ * the dev chain's market `deployment`: 100 units/s, 500 mCPU, 256 MiB of icon/echo:1, from `startIn` s after the head
+ * for `seconds`, offer nonce `nonce`, deadline 600 s. Its offer and id.
+ */
+export async function openSignedLease(o: {
+  yard: MarketClient;
+  yardKey: string;
+  tenant: Signer;
+  deployment: Pick<Deployment, "token" | "market">;
+  rpc: Provider;
+  account: bigint;
+  nonce: bigint;
+  startIn: bigint;
+  seconds: bigint;
+}): Promise<{ offer: Offer; leaseId: bigint }> {
+  const t = BigInt((await o.rpc.getBlock("latest"))!.timestamp);
+  const offer: Offer = {
+    provider: await o.yard.address(),
+    account: o.account,
+    token: o.deployment.token,
+    pricePerSecond: 100n,
+    cpuMillis: 500,
+    memoryMiB: 256,
+    start: t + o.startIn,
+    end: t + o.startIn + o.seconds,
+    specHash: keccakId("icon/echo:1"),
+    nonce: o.nonce,
+    deadline: t + 600n,
+  };
+  const domain = marketDomain(31337n, o.deployment.market);
+  const providerSig = await new Wallet(o.yardKey).signTypedData(domain, OFFER_TYPES, offer);
+  const tenantSig = await o.tenant.signTypedData(domain, ACCEPTANCE_TYPES, { offer });
+  return { offer, leaseId: await o.yard.openLease(offer, providerSig, tenantSig) };
 }

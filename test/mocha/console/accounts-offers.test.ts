@@ -7,7 +7,7 @@
  * offer. A refused address gets the contract's sentence, as the CLI prints it.
  */
 import { expect } from "chai";
-import { Contract, JsonRpcProvider, Wallet, id as keccakId } from "ethers";
+import { Contract, JsonRpcProvider, Wallet } from "ethers";
 import { offersOn } from "../../../console/src/offers.ts";
 import { ConsoleChain } from "../../../console/src/chain.ts";
 import { iconMarketAbi } from "../../../protocol/chain/abi.generated.ts";
@@ -15,9 +15,8 @@ import { MarketClient } from "../../../protocol/chain/client.ts";
 import type { Deployment } from "../../../protocol/chain/deployment.ts";
 import { toChainError } from "../../../protocol/chain/errors.ts";
 import { DEFAULT_POLICY_BPS } from "../../../protocol/chain/policy.ts";
-import { ACCEPTANCE_TYPES, OFFER_TYPES, marketDomain, type Offer } from "../../../protocol/eip712.ts";
 import { deployMarket, devKeys, startDevChain, type DevChain } from "../../../scripts/lib/hardhat.ts";
-import { listing } from "../../helpers/market.ts";
+import { listing, openSignedLease } from "../../helpers/market.ts";
 
 describe("owner console: an account's forms are offered exactly where the contract allows", function () {
   this.timeout(120_000);
@@ -62,24 +61,9 @@ describe("owner console: an account's forms are offered exactly where the contra
 
   /** A lease of account `account` at the yard, accepted with its controller's key: 100 units/s for 600 s from 60 s on. */
   async function openLease(yard: MarketClient, account: bigint, controllerKey: string): Promise<bigint> {
-    const t = BigInt((await provider.getBlock("latest"))!.timestamp);
-    const offer: Offer = {
-      provider: await yard.address(),
-      account,
-      token: deployment.token,
-      pricePerSecond: 100n,
-      cpuMillis: 500,
-      memoryMiB: 256,
-      start: t + 60n,
-      end: t + 660n,
-      specHash: keccakId("icon/echo:1"),
-      nonce: 1n,
-      deadline: t + 600n,
-    };
-    const domain = marketDomain(31337n, deployment.market);
-    const providerSig = await new Wallet(yardKey).signTypedData(domain, OFFER_TYPES, offer);
-    const tenantSig = await new Wallet(controllerKey).signTypedData(domain, ACCEPTANCE_TYPES, { offer });
-    return yard.openLease(offer, providerSig, tenantSig);
+    const tenant = new Wallet(controllerKey);
+    const o = { yard, yardKey, tenant, deployment, rpc: provider, account, nonce: 1n, startIn: 60n, seconds: 600n };
+    return (await openSignedLease(o)).leaseId;
   }
 
   it("compares every address × account × action with the chain's answer; a refused address reads the contract's sentence", async () => {

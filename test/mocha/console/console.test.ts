@@ -9,22 +9,14 @@
  * (and written to demo-out/console/metrics.json).
  */
 import { expect } from "chai";
-import {
-  ContractFactory,
-  JsonRpcProvider,
-  Wallet,
-  getAddress,
-  id as keccakId,
-  type BaseWallet,
-  type InterfaceAbi,
-} from "ethers";
+import { ContractFactory, JsonRpcProvider, Wallet, getAddress, type BaseWallet, type InterfaceAbi } from "ethers";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { chromium, type Browser, type Page, type Request, type Route } from "playwright-core";
-import { ACCEPTANCE_TYPES, OFFER_TYPES, marketDomain, type Offer } from "../../../protocol/eip712.ts";
+import type { Offer } from "../../../protocol/eip712.ts";
 import { MarketClient } from "../../../protocol/chain/client.ts";
 import type { Deployment } from "../../../protocol/chain/deployment.ts";
 import {
@@ -36,7 +28,7 @@ import {
 } from "../../../scripts/lib/console-server.ts";
 import { deployMarket, devKeys, projectRoot, startDevChain, type DevChain } from "../../../scripts/lib/hardhat.ts";
 import { AddressChurn } from "../../helpers/faults.ts";
-import { listing } from "../../helpers/market.ts";
+import { listing, openSignedLease } from "../../helpers/market.ts";
 import { injectTestWallet, type TestWallet } from "../../helpers/test-wallet.ts";
 
 const OUT = path.join(projectRoot, "demo-out/console");
@@ -133,24 +125,7 @@ describe("owner console in Chromium", function () {
     account = 1n,
     tenant: BaseWallet = icon,
   ): Promise<{ offer: Offer; leaseId: bigint }> {
-    const t = BigInt((await rpc.getBlock("latest"))!.timestamp);
-    const offer: Offer = {
-      provider: await yard.address(),
-      account,
-      token: deployment.token,
-      pricePerSecond: 100n,
-      cpuMillis: 500,
-      memoryMiB: 256,
-      start: t + 10n,
-      end: t + 10n + seconds,
-      specHash: keccakId("icon/echo:1"),
-      nonce,
-      deadline: t + 600n,
-    };
-    const domain = marketDomain(31337n, deployment.market);
-    const providerSig = await new Wallet(yardKey).signTypedData(domain, OFFER_TYPES, offer);
-    const tenantSig = await tenant.signTypedData(domain, ACCEPTANCE_TYPES, { offer });
-    return { offer, leaseId: await yard.openLease(offer, providerSig, tenantSig) };
+    return openSignedLease({ yard, yardKey, tenant, deployment, rpc, account, nonce, startIn: 10n, seconds });
   }
 
   /** Shows application `root` afresh (the page reads the chain again). */
