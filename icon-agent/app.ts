@@ -8,11 +8,11 @@
  *   console.log(formatStatus(owner, await appStatus(owner, root)));
  */
 import { Wallet } from "ethers";
-import { appNamespace, appServiceName, type MarketClient, type Policy } from "../protocol/index.ts";
+import { ConfigError, appNamespace, appServiceName, type MarketClient, type Policy } from "../protocol/index.ts";
 import { readFundingRequests, stillOpen, type FundingRequest } from "../protocol/chain/funding.ts";
 import { leaseCost, leaseEscrowed } from "../protocol/chain/lease-cost.ts";
 import type { AgentEnv } from "./config.ts";
-import { writeAgentState } from "./state.ts";
+import { readAgentState, writeAgentState } from "./state.ts";
 
 export interface DeployAppOptions {
   /** The owner's client (with its key). */
@@ -37,28 +37,75 @@ export function serviceKeyFor(name: string, root: bigint): string {
  * Creates and funds the application; writes the origin's state; returns the root account, its namespace label
  * (`r<root>`) and the service key the ICONs deploy (`app.r<root>.service.servicens`, when the config names one).
  */
-export async function deployApp(
-  o: DeployAppOptions,
-): Promise<{ root: bigint; dir: string; icon: string; namespace: string; service?: string }> {
-  const key = Wallet.createRandom();
+export async function deployApp(o: DeployAppOptions): Promise<DeployedApp> {
   // The key is on disk before any money moves: a failure below never strands a funded account without its key.
+  const icon = await prepareOrigin(o.env, o.dir);
+  const root = await o.owner.createApp(icon, o.policy, o.deposit);
+  return bindOrigin(o.dir, root);
+}
+
+/** A deployed application: its root account, the origin's state directory and key address, its namespace label and
+ * the service key its ICONs deploy (when the config names one). */
+export interface DeployedApp {
+  root: bigint;
+  dir: string;
+  icon: string;
+  namespace: string;
+  service?: string;
+}
+
+/**
+ * The origin ICON's key and state in `dir` (key mode 0600), bound to no application yet (account 0): for an
+ * application its owner creates elsewhere — from a browser wallet in the owner console — naming the returned address
+ * as its controller; {@link adoptApp} binds it then. Nothing is sent.
+ */
+export async function prepareOrigin(env: AgentEnv, dir: string): Promise<string> {
+  const key = Wallet.createRandom();
   await writeAgentState(
-    o.dir,
-    o.env,
+    dir,
+    env,
     { name: "origin", account: 0n, root: 0n, subnets: [], children: {}, replicas: 0 },
     key.privateKey,
   );
-  const root = await o.owner.createApp(key.address, o.policy, o.deposit);
+  return key.address;
+}
+
+/**
+ * Binds the origin prepared in `dir` ({@link prepareOrigin}) to application `root`, once the chain shows `root` is an
+ * application root, open, whose controller is the origin's key; refused with a sentence otherwise, nothing written.
+ * Nothing is sent: the owner created and funded the application.
+ */
+export async function adoptApp(c: MarketClient, dir: string, root: bigint): Promise<DeployedApp> {
+  const { seed, key } = await readAgentState(dir);
+  const icon = new Wallet(key).address;
+  if (seed.root !== 0n)
+    throw new ConfigError(
+      "STATE_EXISTS",
+      seed.root === root
+        ? `${dir} is the origin of application ${root} already; run it with icon agent run --state ${dir}`
+        : `${dir} holds the origin of application ${seed.root}, not ${root}; prepare another with icon app key`,
+    );
+  const a = await c.account(root);
+  if (a.root !== root)
+    throw new ConfigError("NOT_ROOT", `account ${root} is not an application root (its root is ${a.root})`);
+  if (a.closed) throw new ConfigError("APP_CLOSED", `application ${root} is closed (wound down)`);
+  if (a.controller.toLowerCase() !== icon.toLowerCase())
+    throw new ConfigError(
+      "NOT_CONTROLLER",
+      `application ${root}'s controller is ${a.controller}, not this origin's key ${icon}: create the application with controller ${icon}, or take its key back and hand it over (setController)`,
+    );
+  return bindOrigin(dir, root);
+}
+
+/** Writes the origin's state in `dir` as application `root`'s (the service key's namespace filled in). */
+async function bindOrigin(dir: string, root: bigint): Promise<DeployedApp> {
+  const { env: prepared, key } = await readAgentState(dir);
   // The namespace comes from the root account, known only now: the ICONs deploy the full service key.
-  const service = o.env.spec.service === undefined ? undefined : serviceKeyFor(o.env.spec.service, root);
-  const env = service === undefined ? o.env : { ...o.env, spec: { ...o.env.spec, service } };
-  await writeAgentState(
-    o.dir,
-    env,
-    { name: "origin", account: root, root, subnets: [], children: {}, replicas: 0 },
-    key.privateKey,
-  );
-  return { root, dir: o.dir, icon: key.address, namespace: appNamespace(root), ...(service ? { service } : {}) };
+  const service = prepared.spec.service === undefined ? undefined : serviceKeyFor(prepared.spec.service, root);
+  const env = service === undefined ? prepared : { ...prepared, spec: { ...prepared.spec, service } };
+  await writeAgentState(dir, env, { name: "origin", account: root, root, subnets: [], children: {}, replicas: 0 }, key);
+  const icon = new Wallet(key).address;
+  return { root, dir, icon, namespace: appNamespace(root), ...(service ? { service } : {}) };
 }
 
 export interface LeaseView {

@@ -12,14 +12,17 @@ export { Agent } from "./agent.ts";
 export type { AgentHooks, AgentOpenOptions } from "./agent-options.ts";
 export { GatewayClient, gatewayTimeouts, type Sidecar } from "./gateway.ts";
 export {
+  adoptApp,
   appStatus,
   deployApp,
+  prepareOrigin,
   formatStatus,
   fundingRequests,
   serviceKeyFor,
   stillOpen,
   type AppStatus,
   type DeployAppOptions,
+  type DeployedApp,
   type FundingRequest,
 } from "./app.ts";
 export {

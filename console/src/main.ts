@@ -270,7 +270,7 @@ function createForm(): HTMLElement {
     h("h2", { id: "create-h" }, "Create an application"),
     field("Origin ICON key (address)", "controller", {
       placeholder: "0x…",
-      hint: "The address of the key the origin ICON acts with (icon key new makes one).",
+      hint: "The address of the key the origin ICON acts with: icon app key --config app.json --state <dir> makes it and prints it; once the application is created, icon app deploy --state <dir> --app <its number> starts the origin.",
     }),
     field(`Deposit (${chain.tokenInfo.symbol})`, "deposit", { placeholder: "e.g. 20", inputmode: "decimal" }),
     h("details", {}, h("summary", {}, "Policy (defaults as the CLI's)"), ...policyFields(chain, defaults)),

@@ -10,6 +10,8 @@ import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { Wallet } from "ethers";
+import { readAgentState } from "../../icon-agent/index.ts";
 import { devKeys, projectRoot, startDevChain, type DevChain } from "../../scripts/lib/hardhat.ts";
 
 const run = promisify(execFile);
@@ -357,6 +359,71 @@ describe("icon CLI", function () {
     const stranger = await icon(["app", "policy", root![1]!, "--weight", "0.1", "--dev-account", "5"]);
     expect(stranger.code).to.equal(1);
     expect((await icon(["app", "status", root![1]!])).stdout).to.contain("policy v2: w=70 %");
+  });
+
+  it("starts the origin of an application created from a browser wallet: app key, the application for its key, app deploy --app; a wrong application is refused and nothing bound", async () => {
+    const owner = ["--dev-account", "1"];
+    const config = path.join(dir, "wallet-app.json");
+    await writeFile(
+      config,
+      JSON.stringify({
+        service: {
+          image: "icon/web:1",
+          imageDigest: "0x" + "ab".repeat(32),
+          ports: [8080],
+          name: "shop.web.prod",
+          cpuMillis: 250,
+          memoryMiB: 64,
+        },
+        discovery: { domains: ["icon.test"], dnsServers: ["127.0.0.1:5353"] },
+        initialRegion: "cloud",
+      }),
+    );
+    const state = path.join(dir, "wallet-origin");
+    // No key of the owner's: the origin's own key is made, nothing is sent.
+    const k = await icon(["app", "key", "--config", config, "--state", state, "--local"]);
+    expect(k.code, k.stderr).to.equal(0);
+    const icon1 = /origin ICON key (0x[0-9a-fA-F]{40})/.exec(k.stdout)?.[1];
+    expect(icon1, k.stdout).to.be.a("string");
+    expect(k.stdout).to.contain(`then start its origin: icon app deploy --state ${state} --app <root>`);
+    expect(((await stat(path.join(state, "key"))).mode & 0o777).toString(8)).to.equal("600");
+    const prepared: unknown = JSON.parse(await readFile(path.join(state, "agent.json"), "utf8"));
+    // The owner's wallet creates an application for another key (the console's createApp, as budget create does).
+    const other = await icon([
+      "budget",
+      "create",
+      "--controller",
+      new Wallet(devKeys(8)[7]!).address,
+      "--deposit",
+      "1",
+      ...owner,
+    ]);
+    const otherRoot = /application (\d+) created/.exec(other.stdout)![1]!;
+    const wrong = await icon(["app", "deploy", "--state", state, "--app", otherRoot, "--no-start"]);
+    expect(wrong.code).to.equal(1);
+    expect(wrong.stderr).to.contain(`application ${otherRoot}'s controller is`);
+    expect(wrong.stderr).to.contain(`create the application with controller ${icon1}`);
+    expect(JSON.parse(await readFile(path.join(state, "agent.json"), "utf8"))).to.deep.equal(prepared);
+    // …and one for the origin's key: app deploy --app binds the origin to it and (here --no-start) says how it starts.
+    const made = await icon(["budget", "create", "--controller", icon1!, "--deposit", "2", ...owner]);
+    const root = /application (\d+) created with 2 iUSD/.exec(made.stdout)![1]!;
+    const bad = await icon(["app", "deploy", "--state", state, "--app", root, "--deposit", "5"]);
+    expect(bad.code).to.equal(1);
+    expect(bad.stderr).to.contain("--config, --deposit and --local belong to icon app key and the console");
+    const r = await icon(["app", "deploy", "--state", state, "--app", root, "--no-start"]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.contain(`origin ICON ${icon1} (state in ${state}) bound to application ${root}`);
+    expect(r.stdout).to.contain(`this one deploys as shop.r${root}.web.prod`);
+    expect(r.stdout).to.contain(`icon agent run --state ${state}`);
+    const bound = await readAgentState(state);
+    expect(bound.env.spec.service).to.equal(`shop.r${root}.web.prod`);
+    expect([bound.seed.root, bound.seed.account]).to.deep.equal([BigInt(root), BigInt(root)]);
+    expect(new Wallet(bound.key).address).to.equal(icon1);
+    const twice = await icon(["app", "deploy", "--state", state, "--app", root, "--no-start"]);
+    expect(twice.stderr).to.contain(`is the origin of application ${root} already`);
+    expect(r.stdout + r.stderr + k.stdout + k.stderr).to.not.contain(
+      (await readFile(path.join(state, "key"), "utf8")).trim(),
+    );
   });
 
   it("never prints a private key, even a malformed one", async () => {
