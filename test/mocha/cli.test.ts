@@ -70,6 +70,7 @@ describe("icon CLI", function () {
       "budget withdraw",
       "budget show",
       "app deploy",
+      "app key",
       "app status",
       "app policy",
       "agent run",
