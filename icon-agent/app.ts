@@ -76,8 +76,14 @@ export async function prepareOrigin(env: AgentEnv, dir: string): Promise<string>
  * Nothing is sent: the owner created and funded the application.
  */
 export async function adoptApp(c: MarketClient, dir: string, root: bigint): Promise<DeployedApp> {
-  const { seed, key } = await readAgentState(dir);
+  const { env, seed, key } = await readAgentState(dir);
   const icon = new Wallet(key).address;
+  const mine = env.deployment;
+  if (mine.chainId !== c.deployment.chainId || mine.market.toLowerCase() !== c.deployment.market.toLowerCase())
+    throw new ConfigError(
+      "WRONG_CHAIN",
+      `${dir} was prepared for the market ${mine.market} on chain ${mine.chainId}, not ${c.deployment.market} on chain ${c.deployment.chainId}: give the --rpc and --deployment icon app key had, or prepare again for this market`,
+    );
   if (seed.root !== 0n)
     throw new ConfigError(
       "STATE_EXISTS",

@@ -39,6 +39,12 @@ export const appCommands: Record<string, Command> = {
             "--app <root> starts the origin prepared by icon app key for an application created elsewhere (the owner console): --config, --deposit and --local belong to icon app key and the console",
             "BAD_OPTION",
           );
+        const policy = Object.keys(POLICY_OPTIONS).filter((k) => o[k as keyof typeof POLICY_OPTIONS] !== undefined);
+        if (policy.length > 0)
+          fail(
+            `--app <root> publishes no policy (the console did, with the application): ${policy.map((k) => `--${k}`).join(", ")} belong to the console's Policy form or to icon app policy <root>`,
+            "BAD_OPTION",
+          );
       } else if (!o.config || !o.state)
         fail("--config <app.json> and --state <dir> are required; see icon-agent/README.md", "MISSING_OPTION");
     },
@@ -57,6 +63,7 @@ export const appCommands: Record<string, Command> = {
         return startOrigin(dir, !env.sidecar, o["no-start"] === true, waitS, r);
       }
       const local = o.local === true;
+      await refuseHeld(dir);
       const c = await client(ctx, true);
       const env = await appEnv(ctx, c, o.config!, dir, local);
       const { deployApp } = await import("../../icon-agent/index.ts");
@@ -151,15 +158,8 @@ async function agentImageDigest(raw: unknown): Promise<string | undefined> {
  * engine unless `local`); refused when `dir` already holds an ICON or the file is not JSON.
  */
 async function appEnv(ctx: Ctx, c: MarketClient, file: string, dir: string, local: boolean): Promise<AgentEnv> {
-  const { readFile, access } = await import("node:fs/promises");
-  const path = await import("node:path");
-  if (
-    await access(path.join(dir, "agent.json")).then(
-      () => true,
-      () => false,
-    )
-  )
-    throw new ConfigError("STATE_EXISTS", `${dir} already holds an ICON; pick another --state directory`);
+  const { readFile } = await import("node:fs/promises");
+  await refuseHeld(dir);
   let raw: unknown;
   try {
     raw = JSON.parse(await readFile(file, "utf8"));
@@ -171,6 +171,19 @@ async function appEnv(ctx: Ctx, c: MarketClient, file: string, dir: string, loca
     local,
     ...(local ? {} : { agentImageDigest: await agentImageDigest(raw) }),
   });
+}
+
+/** Refuses a state directory that already holds an ICON (before any key or chain is asked for). */
+async function refuseHeld(dir: string): Promise<void> {
+  const { access } = await import("node:fs/promises");
+  const path = await import("node:path");
+  if (
+    await access(path.join(dir, "agent.json")).then(
+      () => true,
+      () => false,
+    )
+  )
+    throw new ConfigError("STATE_EXISTS", `${dir} already holds an ICON; pick another --state directory`);
 }
 
 /**

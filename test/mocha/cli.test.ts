@@ -411,6 +411,26 @@ describe("icon CLI", function () {
     const bad = await icon(["app", "deploy", "--state", state, "--app", root, "--deposit", "5"]);
     expect(bad.code).to.equal(1);
     expect(bad.stderr).to.contain("--config, --deposit and --local belong to icon app key and the console");
+    const policy = await icon([
+      "app",
+      "deploy",
+      "--state",
+      state,
+      "--app",
+      root,
+      "--weight",
+      "0.7",
+      "--max-price",
+      "1",
+    ]);
+    expect(policy.code).to.equal(1);
+    expect(policy.stderr).to.contain("--weight, --max-price belong to the console's Policy form or to icon app policy");
+    // A child account of the application (its controller the origin's key too) is no application root.
+    const child = await icon(["budget", "account", root, icon1!, ...owner]);
+    const childId = /account (\d+) created under/.exec(child.stdout)![1]!;
+    const notRoot = await icon(["app", "deploy", "--state", state, "--app", childId, "--no-start"]);
+    expect(notRoot.stderr).to.contain(`account ${childId} is not an application root (its root is ${root})`);
+    expect(JSON.parse(await readFile(path.join(state, "agent.json"), "utf8"))).to.deep.equal(prepared);
     const r = await icon(["app", "deploy", "--state", state, "--app", root, "--no-start"]);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.contain(`origin ICON ${icon1} (state in ${state}) bound to application ${root}`);
