@@ -244,7 +244,18 @@ export class Quoting {
     }
     if (watch.resting())
       return this.reject("chain_down", RejectCode.INTERNAL, "this yard cannot reach the chain right now; retry later");
-    await watch.refreshClock();
+    try {
+      await watch.refreshClock();
+    } catch (e) {
+      // An error the chain watch does not count as an outage (it rests on those): the peer still gets a sentence,
+      // and the yard's log the error (once seen in CI as the RPC went down; not reproduced since).
+      this.#c.log.warn("reading the chain's clock for a quote failed", { error: e });
+      return this.reject(
+        "chain_down",
+        RejectCode.INTERNAL,
+        "this yard cannot reach the chain right now (reading its clock failed); retry later",
+      );
+    }
     // The account (and, for a proof signed by the app's owner, the owner) is read before anything is held: the
     // check-and-hold below runs with no await in it, so concurrent RFQs cannot both take the last unit.
     let account: BudgetAccount | undefined;
