@@ -85,6 +85,8 @@ export const appCommands: Record<string, Command> = {
     },
     async run(ctx, o) {
       const dir = o.state!;
+      // A directory that holds an ICON keeps its key: that key may control a funded application.
+      await refuseHeld(dir);
       const env = await appEnv(ctx, await client(ctx, false), o.config!, dir, o.local === true);
       const { prepareOrigin } = await import("../../icon-agent/index.ts");
       const icon = await prepareOrigin(env, dir);
@@ -155,11 +157,10 @@ async function agentImageDigest(raw: unknown): Promise<string | undefined> {
 
 /**
  * The origin's AgentEnv from the app config `file` for the chain `c` reads (the agent image's digest from the local
- * engine unless `local`); refused when `dir` already holds an ICON or the file is not JSON.
+ * engine unless `local`); refused when the file is not JSON.
  */
 async function appEnv(ctx: Ctx, c: MarketClient, file: string, dir: string, local: boolean): Promise<AgentEnv> {
   const { readFile } = await import("node:fs/promises");
-  await refuseHeld(dir);
   let raw: unknown;
   try {
     raw = JSON.parse(await readFile(file, "utf8"));

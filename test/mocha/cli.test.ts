@@ -389,6 +389,12 @@ describe("icon CLI", function () {
     expect(k.stdout).to.contain(`then start its origin: icon app deploy --state ${state} --app <root>`);
     expect(((await stat(path.join(state, "key"))).mode & 0o777).toString(8)).to.equal("600");
     const prepared: unknown = JSON.parse(await readFile(path.join(state, "agent.json"), "utf8"));
+    // Asked again for the same directory: the key there stays (it may control a funded application by now).
+    const key = await readFile(path.join(state, "key"), "utf8");
+    const again = await icon(["app", "key", "--config", config, "--state", state]);
+    expect(again.code).to.equal(1);
+    expect(again.stderr).to.contain(`${state} already holds an ICON`);
+    expect(await readFile(path.join(state, "key"), "utf8")).to.equal(key);
     // The owner's wallet creates an application for another key (the console's createApp, as budget create does).
     const other = await icon([
       "budget",
