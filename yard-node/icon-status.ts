@@ -259,11 +259,11 @@ export class IconStatusBoard {
     let h: Holder;
     try {
       const acc = await this.#chain(`account ${id}`, () => this.#c.chain.account(BigInt(id)));
-      const app = await this.#chain(`application ${acc.root}`, () => this.#c.chain.app(acc.root));
       h = {
         root: acc.root.toString(),
         controller: acc.controller.toLowerCase(),
-        owner: app.owner.toLowerCase(),
+        // Through the owners' cache (a zero owner, "no such app", is "": it equals no signer).
+        owner: (await this.#owner(acc.root)) ?? "",
         until,
       };
     } catch (e) {

@@ -324,15 +324,20 @@ describe("ICON status at the yard (signed reads, bounded pushes)", function () {
     // A stranger's grant for an app nobody created: each read would ask the chain for its owner, uncached.
     const nobody = new URLSearchParams(await grantOf(stranger, { app: 999_999n }));
     const statuses: number[] = [];
+    // The flood's own refusal is the one read (a read after the loop could find a token refilled on a slow machine).
+    let refused: Awaited<ReturnType<typeof b.serve>> | undefined;
     const t0 = performance.now();
-    for (let i = 0; i < 60; i++) statuses.push((await b.serve(nobody, "198.18.0.1")).status);
+    for (let i = 0; i < 60; i++) {
+      const r = await b.serve(nobody, "198.18.0.1");
+      statuses.push(r.status);
+      if (r.status === 429) refused ??= r;
+    }
     const elapsedS = (performance.now() - t0) / 1000;
     const served = statuses.filter((s) => s === 403).length;
     expect(served + statuses.filter((s) => s === 429).length).to.equal(60);
     expect(served).to.be.within(iconReadLimits.burst, iconReadLimits.burst + elapsedS * iconReadLimits.perSecond + 1);
-    const refused = await b.serve(nobody, "198.18.0.1");
-    expect(refused.status).to.equal(429);
-    expect((refused.body as { error: string }).error).to.match(/over 2 status reads per second \(burst 10\)/);
+    expect(refused?.status).to.equal(429);
+    expect((refused!.body as { error: string }).error).to.match(/over 2 status reads per second \(burst 10\)/);
     // Another address is still served.
     const mine = await b.serve(new URLSearchParams(await grantOf(owner)), "198.18.0.2");
     expect(mine.status).to.equal(200);
