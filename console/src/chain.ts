@@ -200,7 +200,6 @@ export class ConsoleChain {
     return logs.map((a) => BigInt(a[0] as bigint));
   }
 
-  /** Owner, policy and accounts (parents before children) of the application rooted at `root`. */
   /** Budget account `id` as the chain holds it now. */
   async account(id: bigint): Promise<AccountView> {
     const a = await this.#read<Row>(`reading account ${id}`, this.market, "account", id);
@@ -214,6 +213,7 @@ export class ConsoleChain {
     };
   }
 
+  /** Owner, policy and accounts (parents before children) of the application rooted at `root`. */
   async app(root: bigint): Promise<AppView> {
     const [owner, pol] = await Promise.all([
       this.#read<string>("reading the owner", this.market, "ownerOf", root),

@@ -119,10 +119,7 @@ export async function createAppPlan(
   const { chain } = x;
   let root: bigint | undefined;
   const parseRoot = (r: TransactionReceipt | string | void): void => {
-    for (const log of typeof r === "object" ? r.logs : []) {
-      const p = chain.market.interface.parseLog(log);
-      if (p?.name === "AppCreated") root = BigInt(p.args[0] as bigint);
-    }
+    root = createdId(chain, r, "AppCreated") ?? root;
   };
   const words = `Send a transaction to the market ${chain.deployment.market}: create an application owned by you (${x.owner}) whose origin ICON acts with the key ${o.controller}, with the policy ${describePolicy(o.policy, (v) => chain.format(v))}, moving ${chain.format(o.deposit)} from your wallet into its root account.`;
   const action = "creating the application";
@@ -367,10 +364,7 @@ export function createAccountPlan(x: PlanCtx, parent: bigint, controller: string
         ...step,
         async run(sent) {
           const r = await step.run(sent);
-          for (const log of typeof r === "object" ? r.logs : []) {
-            const p = chain.market.interface.parseLog(log);
-            if (p?.name === "AccountCreated") child = BigInt(p.args[0] as bigint);
-          }
+          child = createdId(chain, r, "AccountCreated") ?? child;
           return r;
         },
       },
@@ -417,4 +411,18 @@ export function returnPlan(x: PlanCtx, child: bigint, parent: bigint, amount: bi
     ],
     done: () => `returned ${fmt} from ${child} to its parent`,
   };
+}
+
+/** The id the market's `event` (AppCreated, AccountCreated: the id its first argument) names in receipt `r`. */
+function createdId(
+  chain: ConsoleChain,
+  r: TransactionReceipt | string | void,
+  event: "AppCreated" | "AccountCreated",
+): bigint | undefined {
+  let id: bigint | undefined;
+  for (const log of typeof r === "object" ? r.logs : []) {
+    const p = chain.market.interface.parseLog(log);
+    if (p?.name === event) id = BigInt(p.args[0] as bigint);
+  }
+  return id;
 }
