@@ -290,6 +290,39 @@ describe("icon console's server passing each yard only the grant that names it",
     await server.close();
   });
 
+  it("gives no grant to a yard whose /icons/yard answer is oversized, no address, or no JSON, and says why", async () => {
+    // Yards answering their identity badly (MalformedIdentityFake): more than the 4 KiB read, an operator that is no
+    // address, a body that is no JSON. None is named an operator, so the page asks no grant for any of them.
+    const answers = [
+      JSON.stringify({ operator: opA, pad: "x".repeat(8192) }),
+      JSON.stringify({ operator: "nope" }),
+      "{",
+    ];
+    const bad = await Promise.all(
+      answers.map(async (body) => {
+        const srv = createServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end(body));
+        await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+        const fake = {
+          server: srv,
+          url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`,
+          operator: "",
+          asked: [],
+        };
+        fakes.push(fake);
+        return fake.url;
+      }),
+    );
+    server = await startConsoleServer({ deployment, rpcUrl: "http://127.0.0.1:8545", yardHttp: bad });
+    const yards = (await (await fetch(new URL("yards", server.url))).json()) as {
+      yards: { yard: string; operator?: string; error?: string }[];
+    };
+    expect(yards.yards.map((y) => y.operator)).to.deep.equal([undefined, undefined, undefined]);
+    expect(yards.yards[0]!.error).to.match(/answered more than 4096 bytes/);
+    expect(yards.yards[1]!.error).to.equal("does not name its operator at /icons/yard (answered 200)");
+    expect(yards.yards[2]!.error).to.be.a("string").and.not.equal("");
+    await server.close();
+  });
+
   it("shows no grant to two yards that name the same operator (one of them lies)", async () => {
     const [a, liar] = [await yardFake(opA), await yardFake(opA)];
     server = await startConsoleServer({ deployment, rpcUrl: "http://127.0.0.1:8545", yardHttp: [a.url, liar.url] });
