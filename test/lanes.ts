@@ -36,7 +36,8 @@
  * file's) to SECONDS so it starts in good order, and to GROUPS if it cannot run beside some other suite.
  *
  * Output: a line when a job starts; its whole output when it ends (never interleaved with another's); at the end
- * each file's time, each lane's, and the failed files. Any failed job fails the run. Ctrl-C (or SIGTERM/SIGHUP)
+ * each file's time, each lane's, and the failed files, each with its failed tests and their errors' first lines
+ * (test/helpers/lanes-digest.ts: a log kept only by its tail still names them). Any failed job fails the run. Ctrl-C (or SIGTERM/SIGHUP)
  * stops every lane: each job runs in its own process group, which gets SIGTERM, then SIGKILL 5 s later.
  *
  *  - `proxy:<suite>` (BEHIND_PROXY): a suite run again with ICON_RPC_PROXY=1, behind the public-like RPC proxy.
@@ -46,6 +47,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir, readdir, readFile } from "node:fs/promises";
 import path from "node:path";
+import { failureDigest } from "./helpers/lanes-digest.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
 const MOCHA_DIR = "test/mocha";
@@ -135,6 +137,7 @@ const SECONDS: Record<string, number> = {
   "protocol/node": 2,
   "protocol/noise-crypto": 2,
   "protocol/receipt": 13,
+  "tools/lanes-digest": 1,
   "protocol/relay": 5,
   "protocol/relay-wire": 2,
   "protocol/retry": 3,
@@ -250,6 +253,8 @@ interface Outcome {
   seconds: number;
   ok: boolean;
   why?: string;
+  /** A failed job's failed tests and their errors, a line each (lanes-digest.ts). */
+  digest?: string[];
 }
 
 const args = process.argv.slice(2);
@@ -460,7 +465,13 @@ async function lane(n: number): Promise<void> {
     }
     const took = seconds(Date.now() - t0);
     laneSeconds[n - 1]! += took;
-    outcomes.push({ name: job.name, lane: n, seconds: took, ...result });
+    outcomes.push({
+      name: job.name,
+      lane: n,
+      seconds: took,
+      ...result,
+      ...(result.ok ? {} : { digest: failureDigest(Buffer.concat(out).toString()) }),
+    });
     const mark = result.ok ? "passed" : `FAILED (${result.why})`;
     process.stdout.write(
       `\n──── ${job.name}: ${mark}, ${took} s, lane ${n} ────\n${Buffer.concat(out).toString()}\n──── end of ${job.name} ────\n`,
@@ -497,6 +508,8 @@ if (interrupted) {
   process.exit(130);
 }
 if (failed.length > 0) {
+  // What failed, in a few lines each, last: a log kept only by its tail still says which test and why.
+  for (const o of failed) for (const line of o.digest ?? []) console.log(`  ${o.name}: ${line}`);
   console.log(`FAILED: ${failed.map((o) => `${o.name} (${o.why})`).join(", ")} — their output is above`);
   process.exit(1);
 }
