@@ -21,7 +21,14 @@
 import { link, mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { randomUUID } from "node:crypto";
 import path from "node:path";
-import { IconError, fromJson, iconStatusLimits, toJson, type DecisionReport } from "../protocol/index.ts";
+import {
+  IconError,
+  fromJson,
+  iconStatusLimits,
+  parseDecisionReport,
+  toJson,
+  type DecisionReport,
+} from "../protocol/index.ts";
 import type { AgentEnv } from "./config.ts";
 import type { ControllerSnapshot, SubnetView } from "./decision.ts";
 import type { YardRef } from "./market.ts";
@@ -232,30 +239,13 @@ export type PlacedDecision = DecisionReport & { at: string };
 
 const DECISIONS = "decisions.json";
 
-const isNum = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
-const numOrNull = (v: unknown): boolean => v === null || isNum(v);
-
-/** One decision read back, or undefined when its shape is not what {@link DecisionStore} writes. */
+/** One decision read back: the report's decision (parseDecisionReport, the yard's own check) and the place it was
+ * made at, or undefined when its shape is not what {@link DecisionStore} writes. */
 function placedDecision(v: unknown): PlacedDecision | undefined {
-  const d = v as Partial<Record<keyof PlacedDecision, unknown>> | null;
-  if (typeof d !== "object" || d === null || !isNum(d.atMs) || typeof d.text !== "string" || typeof d.at !== "string")
-    return undefined;
-  if (!numOrNull(d.u) || !numOrNull(d.uBest) || !Array.isArray(d.latency)) return undefined;
-  const latency: PlacedDecision["latency"] = [];
-  for (const l of d.latency.slice(0, iconStatusLimits.maxSubnets) as unknown[]) {
-    const o = l as { subnet?: unknown; beforeMs?: unknown; afterMs?: unknown } | null;
-    if (typeof o !== "object" || o === null || typeof o.subnet !== "string") return undefined;
-    if (!numOrNull(o.beforeMs) || !numOrNull(o.afterMs)) return undefined;
-    latency.push({ subnet: o.subnet, beforeMs: o.beforeMs as number | null, afterMs: o.afterMs as number | null });
-  }
-  return {
-    atMs: d.atMs,
-    text: d.text,
-    u: d.u as number | null,
-    uBest: d.uBest as number | null,
-    latency,
-    at: d.at,
-  };
+  if (typeof v !== "object" || v === null) return undefined;
+  const { at, ...decision } = v as { at?: unknown };
+  const d = parseDecisionReport(decision);
+  return typeof d === "string" || typeof at !== "string" ? undefined : { ...d, at };
 }
 
 /**

@@ -193,8 +193,9 @@ function subnet(v: unknown, i: number): SubnetReport | string {
   return { subnet: v.subnet, ratePerS: v.ratePerS, latencyMs: v.latencyMs };
 }
 
-function decision(v: unknown, i: number): DecisionReport | string {
-  const w = `decisions[${i}]`;
+/** One decision of a status report (named `w` in the sentence), exactly its documented shape, or the sentence why not;
+ * also what an agent reads back from its own decisions.json. */
+export function parseDecisionReport(v: unknown, w = "the decision"): DecisionReport | string {
   if (!isObj(v)) return `${w} is not an object`;
   const bad = exactKeys(v, ["atMs", "text", "u", "uBest", "latency"], w);
   if (bad) return bad;
@@ -238,7 +239,7 @@ export function parseIconStatusReport(v: unknown): IconStatusReport | string {
   }
   const decisions: DecisionReport[] = [];
   for (const [i, d] of (v.decisions as unknown[]).entries()) {
-    const r = decision(d, i);
+    const r = parseDecisionReport(d, `decisions[${i}]`);
     if (typeof r === "string") return r;
     decisions.push(r);
   }
