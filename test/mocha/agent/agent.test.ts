@@ -435,7 +435,12 @@ describe("ICON agent: bidding and crash recovery (two yards, real containers)", 
       expect(r.provider).to.equal(c.operator);
       expect(r.account).to.equal(app.root);
       expect(await owner.leasesOf(app.root)).to.deep.equal([placed.leaseId, renewal.leaseId]);
-      expect(texts()).to.contain(`lease ${renewal.leaseId} renews ${placed.leaseId} at cheap`);
+      // Said once the renewal is saved (moves.ts: the placement first, then the state written, then the event).
+      await waitFor(
+        "the renewal's event",
+        () => texts().includes(`lease ${renewal.leaseId} renews ${placed.leaseId} at cheap`),
+        10_000,
+      );
       // At the old lease's end the renewal takes over: same endpoint, the same container serving throughout.
       const until = (Number(placed.end) + 10) * 1000;
       let served = 0;
