@@ -397,8 +397,10 @@ describe("owner console in Chromium", function () {
       await page.unroute(chunk, chunkFailureFake);
     }
     // One request failed, one under ?retry=1 (a second draw's import of the chunk fails at once too, without a
-    // request, and takes the same way: so at least one recovered).
-    expect(asked).to.deep.equal(["", "?retry=1"]);
+    // request, and takes the same way: so at least one recovered). A real change of the host's network beside (a
+    // Docker network made by another program) may fail that one too: the next is ?retry=2, and so on.
+    expect(asked.slice(0, 2)).to.deep.equal(["", "?retry=1"]);
+    expect(asked.slice(1)).to.deep.equal(asked.slice(1).map((_, i) => `?retry=${i + 1}`));
     const after = (await page.evaluate("window.__consoleNet")) as { recovered: number; gaveUp: number };
     expect(after.gaveUp).to.equal(0);
     expect(after.recovered).to.be.at.least(1);
