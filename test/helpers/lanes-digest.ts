@@ -18,7 +18,7 @@ export function failureDigest(output: string, max = 8): string[] {
   const at = lines.findIndex((l) => /^\s*\d+ failing\s*$/.test(l));
   if (at < 0) {
     const tail = lines.map((l) => l.trimEnd()).filter((l) => l.trim() !== "");
-    return tail.slice(-max).map((l) => clip(l.trim()));
+    return tail.slice(-max).map((l) => clip(l.trim(), 240));
   }
   const out: string[] = [];
   let i = at + 1;
@@ -47,13 +47,14 @@ export function failureDigest(output: string, max = 8): string[] {
         break;
       }
     }
-    out.push(clip(`${head[1]}) ${title.join(" ")}: ${error || "(no error text)"}`));
+    // The error is the part that says why: a long title gives way to it.
+    out.push(`${head[1]}) ${clip(title.join(" "), 110)}: ${clip(error || "(no error text)", 200)}`);
     i = j + 1;
   }
   return out;
 }
 
-/** One line, at most 240 characters (a log's tail stays readable). */
-function clip(s: string): string {
-  return s.length > 240 ? `${s.slice(0, 239)}…` : s;
+/** `s` in at most `n` characters (a log's tail stays readable). */
+function clip(s: string, n: number): string {
+  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
 }

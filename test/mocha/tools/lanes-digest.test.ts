@@ -55,6 +55,15 @@ describe("lanes: the digest of a failed job", function () {
     expect(failureDigest(out, 2)).to.have.length(2);
   });
 
+  it("keeps the error's words when the title is long: the title is cut to 110 characters, the error to 200", async () => {
+    const title = "t".repeat(300);
+    const out = await mochaOn(`
+      describe("s", () => { it(${JSON.stringify(title)}, () => { throw new Error("why: " + "e".repeat(300)); }); });
+    `);
+    const [line] = failureDigest(out);
+    expect(line).to.equal(`1) ${"t".repeat(109)}…: Error: why: ${"e".repeat(187)}…`);
+  });
+
   it("gives a job without a mocha report its last non-empty lines, each at most 240 characters", () => {
     const out = `compiling\n\nError HHE3: something broke\n${"x".repeat(300)}\n\n`;
     expect(failureDigest(out, 2)).to.deep.equal(["Error HHE3: something broke", `${"x".repeat(239)}…`]);
