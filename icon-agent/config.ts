@@ -187,7 +187,7 @@ const serviceSpecSchema = z.object({
 
 /**
  * The environment an ICON and the replicas it makes share (written into each agent's state, agent.json): built by
- * {@link agentEnvFrom} from a validated app config (or by hand, scripts/demo.ts). `AgentEnv` is this schema's type.
+ * {@link agentEnvFrom} from a validated app config. `AgentEnv` is this schema's type.
  */
 export const agentEnvSchema = agentTimingsSchema.extend({
   /** The chain's RPC endpoint (the first of `rpcUrls` when several are given). */

@@ -125,6 +125,7 @@ export class Yard {
   readonly #watch: ChainWatch;
   readonly #quoting: Quoting;
   readonly #leases: LeaseLifecycle;
+  #servedRooms: ServedRooms | undefined;
   readonly #net: YardNetwork;
   readonly #http: HttpSurface;
   /** What a lease's agent sidecar may reach, through the yard (agent-gateway.ts). */
@@ -513,9 +514,10 @@ export class Yard {
     this.#announcing = loop();
   }
 
-  /** What the protocol services reach of this yard (protocol-services.ts). */
+  /** What the protocol services reach of this yard (protocol-services.ts `rooms()`), built once: each member reads
+   * the yard's rooms when it is called, so one object serves every request. */
   #served(): ServedRooms {
-    return {
+    return (this.#servedRooms ??= {
       node: this.node,
       quoting: this.#quoting,
       leases: this.#leases,
@@ -534,7 +536,7 @@ export class Yard {
       },
       resolveTunnel: (h, remote, remoteAddr) => this.#net.resolveTunnel(h, remote, remoteAddr),
       now: () => this.now(),
-    };
+    });
   }
 
   /** This yard's running instances of services, for the overlay's routes. */

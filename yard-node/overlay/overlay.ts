@@ -120,8 +120,7 @@ export class Overlay {
   readonly #k: number;
   readonly #table: RouteTable;
   readonly #rules: RoutingRules;
-  /** Whether the outbound work runs (see {@link start}); the function that stops waiting for `ready`. */
-  #begun = false;
+  /** Stops waiting for `ready` (see {@link start}). */
   #unready: (() => void) | undefined;
   forwardsFailed = 0;
   requeries = 0;
@@ -167,8 +166,10 @@ export class Overlay {
   /** Registers the handlers; begins the outbound work now, or when `ready` opens (OverlayOptions.ready). */
   async start(): Promise<void> {
     const ready = this.#o.ready;
-    if (ready) this.#unready = ready.whenOpen(() => this.#begin());
-    else this.#begin();
+    // The route table's sweep and, with the DHT, the announcements of this yard's services (RouteTable.start: once
+    // per start).
+    if (ready) this.#unready = ready.whenOpen(() => this.#table.start());
+    else this.#table.start();
     const n = this.#o.node;
     await n.handle(
       TELEMETRY_PROTOCOL,
@@ -197,17 +198,9 @@ export class Overlay {
   async stop(): Promise<void> {
     this.#unready?.();
     this.#unready = undefined;
-    this.#begun = false;
     this.#table.stop();
     const n = this.#o.node;
     for (const p of [TELEMETRY_PROTOCOL, ROUTING_PROTOCOL, ROUTES_PROTOCOL]) await n.unhandle(p).catch(() => {});
-  }
-
-  /** The route table's sweep and, with the DHT, the announcements of this yard's services (once per start). */
-  #begin(): void {
-    if (this.#begun) return;
-    this.#begun = true;
-    this.#table.start();
   }
 
   // ---------------------------------------------------------------- flows and ingress

@@ -123,8 +123,10 @@ export class RouteTable {
     this.#budget = init.queryBudget ?? { burst: 32, refillPerS: 1 };
   }
 
-  /** Starts the sweep and, with the DHT, the announcements of this yard's services. */
+  /** Starts the sweep and, with the DHT, the announcements of this yard's services (once: a second call does nothing
+   * until {@link stop}). */
   start(): void {
+    if (this.#begun) return;
     this.#begun = true;
     this.#sweeper = setInterval(() => this.sweep(), SWEEP_MS);
     this.#sweeper.unref();
