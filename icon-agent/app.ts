@@ -39,9 +39,9 @@ export function serviceKeyFor(name: string, root: bigint): string {
  */
 export async function deployApp(o: DeployAppOptions): Promise<DeployedApp> {
   // The key is on disk before any money moves: a failure below never strands a funded account without its key.
-  const icon = await prepareOrigin(o.env, o.dir);
-  const root = await o.owner.createApp(icon, o.policy, o.deposit);
-  return bindOrigin(o.dir, root);
+  const key = await writeOrigin(o.env, o.dir);
+  const root = await o.owner.createApp(new Wallet(key).address, o.policy, o.deposit);
+  return bindOrigin(o.dir, root, { env: o.env, key });
 }
 
 /** A deployed application: its root account, the origin's state directory and key address, its namespace label and
@@ -60,14 +60,19 @@ export interface DeployedApp {
  * as its controller; {@link adoptApp} binds it then. Nothing is sent.
  */
 export async function prepareOrigin(env: AgentEnv, dir: string): Promise<string> {
-  const key = Wallet.createRandom();
+  return new Wallet(await writeOrigin(env, dir)).address;
+}
+
+/** A new origin key and its state in `dir`, bound to no application (account 0); returns the key. */
+async function writeOrigin(env: AgentEnv, dir: string): Promise<string> {
+  const key = Wallet.createRandom().privateKey;
   await writeAgentState(
     dir,
     env,
     { name: "origin", account: 0n, root: 0n, subnets: [], children: {}, replicas: 0 },
-    key.privateKey,
+    key,
   );
-  return key.address;
+  return key;
 }
 
 /**
@@ -100,12 +105,16 @@ export async function adoptApp(c: MarketClient, dir: string, root: bigint): Prom
       "NOT_CONTROLLER",
       `application ${root}'s controller is ${a.controller}, not this origin's key ${icon}: create the application with controller ${icon}, or take its key back and hand it over (setController)`,
     );
-  return bindOrigin(dir, root);
+  return bindOrigin(dir, root, { env, key });
 }
 
-/** Writes the origin's state in `dir` as application `root`'s (the service key's namespace filled in). */
-async function bindOrigin(dir: string, root: bigint): Promise<DeployedApp> {
-  const { env: prepared, key } = await readAgentState(dir);
+/** Writes the origin's state in `dir`, prepared as `prepared`, as application `root`'s (the service key's namespace
+ * filled in). */
+async function bindOrigin(
+  dir: string,
+  root: bigint,
+  { env: prepared, key }: { env: AgentEnv; key: string },
+): Promise<DeployedApp> {
   // The namespace comes from the root account, known only now: the ICONs deploy the full service key.
   const service = prepared.spec.service === undefined ? undefined : serviceKeyFor(prepared.spec.service, root);
   const env = service === undefined ? prepared : { ...prepared, spec: { ...prepared.spec, service } };
