@@ -22,7 +22,7 @@ import {
 } from "../protocol/index.ts";
 import type { Multiaddr } from "@multiformats/multiaddr";
 import type { Logger } from "../protocol/log.ts";
-import { leaseHolderCheck, type Authorize } from "./access.ts";
+import type { Authorize } from "./access.ts";
 import type { Prices, YardConfig } from "./config.ts";
 import type { YardDb } from "./db.ts";
 import type { LeaseLifecycle } from "./leases.ts";
@@ -104,7 +104,7 @@ export function yardProtocolServices(
         log: log.child("overlay"),
         tunnels: { open: (peer, addrs, h) => get("tunnels").open(peer, addrs, h) },
         admit: (from, to, id) => rooms().overlay.admit(from, to, id),
-        authorize: leaseHolderCheck(db, chain),
+        authorize: holder, // the lease negotiation's own check (one cache of holders)
         vouch: (peer) => rooms().overlay.vouch(peer),
         checkRoute: (yard, service, id) => rooms().overlay.checkRoute(yard, service, id),
         udpBridge: (ip, port) => rooms().overlay.udpBridge(ip, port),
